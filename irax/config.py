@@ -1,0 +1,44 @@
+"""Global switches, read once from the environment and changeable at run time.
+
+    irax.config.update("irax_enable_x64", True)   # or IRAX_ENABLE_X64=1
+
+Every knob is one environment variable (tinygrad style):
+
+    IRAX_ENABLE_X64     64-bit mode: int64/float64 stay 64-bit instead of
+                        being narrowed to int32/float32 (JAX's jax_enable_x64).
+    IRAX_CACHE_DIR      where compiled programs are kept on disk
+                        (default: ~/.cache/irax, or $XDG_CACHE_HOME/irax).
+    IRAX_DISABLE_CACHE  1: never read or write the disk cache.
+    IRAX_LOG_COMPILES   1: print one line to stderr for every IREE compile.
+"""
+import os
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "irax")
+
+
+class Config:
+    def __init__(self):
+        self.irax_enable_x64 = _flag("IRAX_ENABLE_X64")
+        self.irax_cache_dir = os.environ.get("IRAX_CACHE_DIR") or _default_cache_dir()
+        self.irax_disable_cache = _flag("IRAX_DISABLE_CACHE")
+        self.irax_log_compiles = _flag("IRAX_LOG_COMPILES")
+
+    def update(self, name: str, value) -> None:
+        if not hasattr(self, name):
+            known = ", ".join(sorted(vars(self)))
+            raise AttributeError(f"Unrecognized config option: {name!r}. Known options: {known}")
+        setattr(self, name, value)
+
+    @property
+    def x64_enabled(self) -> bool:
+        return bool(self.irax_enable_x64)
+
+
+config = Config()
