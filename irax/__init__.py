@@ -1,0 +1,12 @@
+"""irax: accelerated, differentiable NumPy on MLIR and IREE, in the style of JAX.
+
+    import irax
+    import irax.numpy as jnp
+"""
+from irax.config import config
+from irax.frontend.array import Array
+from irax.plugins.registry import default_backend, devices
+
+__version__ = "0.1.0"
+
+__all__ = ["Array", "config", "default_backend", "devices"]

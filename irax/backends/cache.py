@@ -1,0 +1,158 @@
+"""The compile cache: every IREE compile goes through `cached_compile`.
+
+A compile costs ~0.3-0.5 s, and eager mode compiles one small module per
+(operation, shapes, dtypes), so without a cache every new op would stall.
+Two levels:
+
+  memory  a dict, for the life of the process.
+  disk    one file per program in config.irax_cache_dir (~/.cache/irax), so
+          the next process starts warm. IRAX_DISABLE_CACHE=1 turns it off.
+
+The key is a sha256 of everything that decides the output: the MLIR text,
+target backend, flags, the IREE compiler's version and CACHE_FORMAT. A disk
+entry is MAGIC + sha256(payload) + payload, so a truncated or corrupt file
+is noticed, deleted and recompiled instead of handed to the runtime.
+Writes go to a temp file that is then renamed over the entry (atomic on
+POSIX and Windows), so concurrent processes never see half a file.
+
+IRAX_LOG_COMPILES=1 prints a line to stderr for every real compile.
+"""
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from typing import Sequence
+
+from irax.backends import compiler
+from irax.config import config
+
+CACHE_FORMAT = 1  # bump when the entry layout or the key recipe changes
+MAGIC = b"IRAXVMFB"
+_SUFFIX = ".irax"
+_HEADER_SIZE = len(MAGIC) + 32
+
+_memory: dict[str, bytes] = {}
+_lock = threading.Lock()  # one miss at a time: a second thread waiting on the same key then hits memory
+_stats = {"compiles": 0, "memory_hits": 0, "disk_hits": 0}
+_warned_dirs: set[str] = set()
+
+
+def cached_compile(mlir_text: str, target_backend: str, flags: Sequence[str] = ()) -> bytes:
+    """compiler.compile_module, remembered in memory and on disk."""
+    flags = tuple(flags)
+    key = _key(mlir_text, target_backend, flags)
+    if (vmfb := _memory.get(key)) is not None:
+        return _hit("memory_hits", vmfb)
+    with _lock:
+        if (vmfb := _memory.get(key)) is not None:
+            return _hit("memory_hits", vmfb)
+        use_disk = not config.irax_disable_cache
+        if use_disk and (vmfb := _read(key)) is not None:
+            _stats["disk_hits"] += 1
+        else:
+            vmfb = _compile(mlir_text, target_backend, flags, key)
+            if use_disk:
+                _write(key, vmfb)
+        _memory[key] = vmfb
+        return vmfb
+
+
+def stats() -> dict:
+    """Counters since the process started, e.g. to check a warm process compiles nothing."""
+    return dict(_stats)
+
+
+def info() -> dict:
+    """Where the disk cache is and how big it is (for `irax cache info`)."""
+    paths = _entries()
+    return {"dir": config.irax_cache_dir, "entries": len(paths), "bytes": sum(os.path.getsize(p) for p in paths)}
+
+
+def clear() -> int:
+    """Forget everything, in memory and on disk; returns how many disk entries were removed."""
+    with _lock:
+        _memory.clear()
+        paths = _entries()
+        for path in paths:
+            _remove(path)
+        return len(paths)
+
+
+def _hit(counter: str, vmfb: bytes) -> bytes:
+    _stats[counter] += 1  # only approximate if threads race here; it's just a statistic
+    return vmfb
+
+
+def _key(mlir_text: str, target_backend: str, flags: tuple) -> str:
+    recipe = [CACHE_FORMAT, compiler.iree_version(), target_backend, list(flags), mlir_text]
+    return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()
+
+
+def _compile(mlir_text: str, target_backend: str, flags: tuple, key: str) -> bytes:
+    start = time.perf_counter()
+    vmfb = compiler.compile_module(mlir_text, target_backend, flags)
+    _stats["compiles"] += 1
+    if config.irax_log_compiles:
+        what = next((line.strip() for line in mlir_text.splitlines() if "func.func" in line), "")
+        print(f"irax: compiled {key[:12]} for {target_backend} in {time.perf_counter() - start:.3f} s: {what[:160]}",
+              file=sys.stderr)
+    return vmfb
+
+
+def _path(key: str) -> str:
+    return os.path.join(config.irax_cache_dir, key + _SUFFIX)
+
+
+def _entries() -> list[str]:
+    directory = config.irax_cache_dir
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return [os.path.join(directory, n) for n in names if n.endswith(_SUFFIX)]
+
+
+def _read(key: str) -> bytes | None:
+    """The cached program, or None if it is missing or damaged (damaged ones are deleted)."""
+    path = _path(key)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    payload = data[_HEADER_SIZE:]
+    if data[:len(MAGIC)] == MAGIC and data[len(MAGIC):_HEADER_SIZE] == hashlib.sha256(payload).digest():
+        return payload
+    _remove(path)
+    return None
+
+
+def _write(key: str, vmfb: bytes) -> None:
+    """Store atomically; if the directory is unusable, warn once and carry on without it."""
+    directory = config.irax_cache_dir
+    tmp = None
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{key[:16]}-", suffix=_SUFFIX + ".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(MAGIC + hashlib.sha256(vmfb).digest() + vmfb)
+        os.replace(tmp, _path(key))
+    except OSError as e:
+        if tmp is not None:
+            _remove(tmp)
+        if directory not in _warned_dirs:
+            _warned_dirs.add(directory)
+            warnings.warn(f"irax: cannot write the compile cache in {directory!r} ({e}); "
+                          "continuing without a disk cache. Set IRAX_CACHE_DIR to a writable "
+                          "directory, or IRAX_DISABLE_CACHE=1 to silence this.", RuntimeWarning, stacklevel=3)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass

@@ -1,0 +1,42 @@
+"""A backend that is one IREE compile target plus one IREE runtime driver.
+
+Every built-in backend is an instance of this class with its own settings
+(see cpu.py); a plugin may use it too, or write its own class following the
+`irax.plugins.Backend` protocol.
+"""
+import functools
+
+import iree.runtime as rt
+
+from irax.backends import cache
+from irax.backends.runtime import Device
+
+
+class IreeBackend:
+    def __init__(self, name, target_backend, driver, compile_flags=(), priority=0):
+        self.name = name
+        self.target_backend = target_backend
+        self.driver = driver
+        self.compile_flags = tuple(compile_flags)
+        self.priority = priority
+
+    def __repr__(self):
+        return f"IreeBackend({self.name!r}, target={self.target_backend!r}, driver={self.driver!r})"
+
+    @functools.cached_property
+    def _devices(self):
+        driver = rt.get_driver(self.driver)
+        infos = driver.query_available_devices()
+        return [Device(self.name, i, self.driver, driver.create_device(info), self) for i, info in enumerate(infos)]
+
+    def available(self) -> bool:
+        try:
+            return bool(self._devices)
+        except (RuntimeError, ValueError):
+            return False
+
+    def devices(self) -> list:
+        return list(self._devices)
+
+    def compile(self, mlir_text: str) -> bytes:
+        return cache.cached_compile(mlir_text, self.target_backend, self.compile_flags)

@@ -1,0 +1,76 @@
+"""Operators and methods shared by concrete `Array`s and `Tracer`s.
+
+Both are arrays to a user, so `x + 1`, `x @ w`, `x.sum()` and `x.T` mean the
+same thing whether `x` holds data or is being traced. Each entry below says
+which `irax.numpy` function an operator or method is; `install(jnp)` attaches
+them once the numpy module exists (it imports this module, not the other way
+round).
+"""
+
+# operator -> numpy function; reflected operators swap their operands.
+_BINARY = {
+    "add": "add", "sub": "subtract", "mul": "multiply", "truediv": "true_divide",
+    "floordiv": "floor_divide", "mod": "remainder", "pow": "power", "matmul": "matmul",
+    "and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor",
+    "lshift": "left_shift", "rshift": "right_shift",
+}
+_COMPARISONS = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal"}
+_UNARY = {"neg": "negative", "pos": "positive", "abs": "abs", "invert": "invert"}
+_METHODS = [
+    "all", "any", "argmax", "argmin", "astype", "clip", "cumsum", "dot", "flatten", "max", "mean", "min",
+    "prod", "ravel", "repeat", "reshape", "round", "squeeze", "std", "sum", "swapaxes", "take", "transpose", "var",
+]
+
+
+class ArrayMethods:
+    __slots__ = ()
+    __array_priority__ = 100  # so `np_array + irax_array` defers to irax
+
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: self.aval.ndim)
+    size = property(lambda self: self.aval.size)
+    weak_type = property(lambda self: self.aval.weak_type)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __setitem__(self, index, value):
+        raise TypeError(
+            f"'{type(self).__name__}' object does not support item assignment. JAX arrays are "
+            "immutable. Instead of ``x[idx] = y``, use ``x = x.at[idx].set(y)`` or another "
+            ".at[] method: https://jax.readthedocs.io/en/latest/_autosummary/jax.numpy.ndarray.at.html"
+        )
+
+    __hash__ = None  # arrays are unhashable, as in NumPy and JAX
+
+
+def _binary(fn, swap):
+    if swap:
+        return lambda self, other: fn(other, self)
+    return lambda self, other: fn(self, other)
+
+
+def install(jnp):
+    """Attach operators and methods, each a call of the `jnp` function named."""
+    attrs = {}
+    for op, name in {**_BINARY, **_COMPARISONS}.items():
+        attrs[f"__{op}__"] = (name, False)
+    for op, name in _BINARY.items():
+        attrs[f"__r{op}__"] = (name, True)
+    for op, name in _UNARY.items():
+        attrs[f"__{op}__"] = (name, None)
+    for name in _METHODS:
+        attrs[name] = (name, None)
+    for attr, (name, swap) in attrs.items():
+        if not hasattr(jnp, name):  # TODO(dev): make strict once every family exists
+            continue
+        fn = getattr(jnp, name)
+        setattr(ArrayMethods, attr, fn if swap is None else _binary(fn, swap))

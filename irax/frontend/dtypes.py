@@ -1,0 +1,223 @@
+"""Dtypes and type promotion, exactly as JAX does them.
+
+irax has thirteen dtypes, the module constants below (no complex):
+
+    bool_  int8 int16 int32 int64  uint8 uint16 uint32 uint64
+    float16 bfloat16 float32 float64
+
+64-bit mode
+-----------
+With `config.x64_enabled` off (the default) every dtype entering irax is
+canonicalized: int64 -> int32, uint64 -> uint32, float64 -> float32, like JAX
+with `jax_enable_x64=False`. The mode is read at call time, never cached.
+
+Weak types
+----------
+A Python int or float has no width of its own, so it is *weakly typed*: it
+takes the dtype of the strongly typed operand it meets (uint8 array + 1 ->
+uint8, bfloat16 array * 2.0 -> bfloat16) and only changes the *kind*
+(int32 array + 1.0 -> float32). Python bool is strongly typed. Arrays and
+tracers carry the flag as `.weak_type`; a weak result is weak and of the
+default dtype of its kind (int32/float32, int64/float64 in x64 mode).
+
+The promotion lattice
+---------------------
+The dtype of an operation is the least upper bound of its operands on this
+lattice (JAX's, less the dtypes irax lacks), where i* and f* are the weak int
+and the weak float; u(n) also leads up to i(2n):
+
+    bool ─> i* ─┬─> u8 ──> u16 ──> u32 ──> u64 ─┐
+                │     ╲        ╲        ╲       │
+                │      ↘        ↘        ↘      ├─> f* ─┬─> bf16 ─┬─> f32 ─> f64
+                └─> i8 ──> i16 ──> i32 ──> i64 ─┘       └─> f16 ──┘
+
+So int8 + uint8 -> int16, uint8 + int -> uint8, bfloat16 + float16 -> float32,
+and int64 + uint64 -> f*: no integer holds both, and the result is a *weak*
+float64.
+"""
+import ml_dtypes
+import numpy as np
+
+from irax.config import config
+
+bool_ = np.dtype(np.bool_)
+int8, int16, int32, int64 = map(np.dtype, (np.int8, np.int16, np.int32, np.int64))
+uint8, uint16, uint32, uint64 = map(np.dtype, (np.uint8, np.uint16, np.uint32, np.uint64))
+float16, bfloat16, float32, float64 = map(np.dtype, (np.float16, ml_dtypes.bfloat16, np.float32, np.float64))
+
+# One row per dtype: short spec name (also its lattice node), MLIR element
+# type (signless: signedness lives in the numpy dtype), and kind, spelled out
+# because numpy gives bfloat16 kind 'V'.
+_TABLE = (
+    (bool_,    "bool", "i1",   "b"),
+    (int8,     "i8",   "i8",   "i"),
+    (int16,    "i16",  "i16",  "i"),
+    (int32,    "i32",  "i32",  "i"),
+    (int64,    "i64",  "i64",  "i"),
+    (uint8,    "u8",   "i8",   "u"),
+    (uint16,   "u16",  "i16",  "u"),
+    (uint32,   "u32",  "i32",  "u"),
+    (uint64,   "u64",  "i64",  "u"),
+    (float16,  "f16",  "f16",  "f"),
+    (bfloat16, "bf16", "bf16", "f"),
+    (float32,  "f32",  "f32",  "f"),
+    (float64,  "f64",  "f64",  "f"),
+)
+SUPPORTED = tuple(row[0] for row in _TABLE)
+# Bit widths, as in `f32[2,3]`. Not numpy's spelling: np.dtype("i8") is int64.
+SHORT_NAMES = {short: dtype for dtype, short, _, _ in _TABLE}
+_SHORT = {dtype: short for dtype, short, _, _ in _TABLE}
+_MLIR = {dtype: mlir for dtype, _, mlir, _ in _TABLE}
+_KIND = {dtype: kind for dtype, _, _, kind in _TABLE}
+_TO_32 = {int64: int32, uint64: uint32, float64: float32}
+
+
+def _supported(dtype) -> np.dtype:
+    """np.dtype(dtype), or a TypeError when irax has no such dtype."""
+    dt = np.dtype(dtype)
+    if dt not in _KIND:
+        names = ", ".join(d.name for d in SUPPORTED)
+        if dt.kind == "c":
+            raise TypeError(f"irax does not support complex dtypes, got dtype {dt}. Supported dtypes: {names}.")
+        raise TypeError(f"Dtype {dt} is not a valid irax array type. "
+                        f"Only arrays of numeric types are supported by irax: {names}.")
+    return dt
+
+
+def canonicalize_dtype(dtype) -> np.dtype:
+    """The irax dtype for `dtype` in the current 64-bit mode. Takes whatever
+    np.dtype takes; Python's bool/int/float map to bool/int64/float64 there
+    (on every platform since NumPy 2), so they give the default dtypes."""
+    dt = _supported(dtype)
+    return dt if config.x64_enabled else _TO_32.get(dt, dt)
+
+
+def default_int_dtype() -> np.dtype:
+    return canonicalize_dtype(int64)
+
+
+def default_uint_dtype() -> np.dtype:
+    return canonicalize_dtype(uint64)
+
+
+def default_float_dtype() -> np.dtype:
+    return canonicalize_dtype(float64)
+
+
+def is_bool(dtype) -> bool:
+    return _KIND.get(np.dtype(dtype)) == "b"
+
+
+def is_int(dtype) -> bool:
+    """Signed or unsigned integer; bool is not one."""
+    return _KIND.get(np.dtype(dtype)) in ("i", "u")
+
+
+def is_unsigned(dtype) -> bool:
+    return _KIND.get(np.dtype(dtype)) == "u"
+
+
+def is_float(dtype) -> bool:
+    return _KIND.get(np.dtype(dtype)) == "f"
+
+
+def to_mlir_name(dtype) -> str:
+    """MLIR element type spelling: 'i1', 'i8' (int8 and uint8), ..., 'bf16', 'f32'."""
+    return _MLIR[_supported(dtype)]
+
+
+def is_weakly_typed(x) -> bool:
+    """JAX's rule: Python int, float and complex values are weak, Python bool is
+    not; arrays and tracers say so in `.weak_type`."""
+    return type(x) in (int, float, complex) or bool(getattr(x, "weak_type", False))
+
+
+def dtype_and_weak(x) -> tuple[np.dtype, bool]:
+    """(dtype, weak_type) of a value or dtype specifier, as promotion sees it."""
+    # Exact types: np.float64 subclasses float but is a strong NumPy scalar.
+    # The types themselves count too: JAX promotes `int` like a Python int.
+    py = x if isinstance(x, type) else type(x)
+    if py in (bool, int, float, complex):
+        return canonicalize_dtype(py), py is not bool
+    if isinstance(x, (type, str, np.dtype)):
+        return canonicalize_dtype(x), False
+    if hasattr(x, "dtype") and not isinstance(x, (np.ndarray, np.generic)):
+        # irax Arrays and Tracers. Like JAX, a 64-bit array made in x64 mode
+        # keeps its dtype when the mode goes off: only results are narrowed.
+        return _supported(x.dtype), bool(getattr(x, "weak_type", False))
+    return canonicalize_dtype(np.asarray(x).dtype), False
+
+
+# The lattice drawn above: each node's immediate successors.
+# JAX's x32 mode swaps in u32 -> i32 so that u32 + i32 never forms i64; here
+# every result is canonicalized, which narrows that i64 to i32 all the same.
+_LATTICE = {
+    "bool": ["i*"],
+    "i*": ["u8", "i8"],
+    "u8": ["u16", "i16"], "u16": ["u32", "i32"], "u32": ["u64", "i64"], "u64": ["f*"],
+    "i8": ["i16"], "i16": ["i32"], "i32": ["i64"], "i64": ["f*"],
+    "f*": ["bf16", "f16"],
+    "bf16": ["f32"], "f16": ["f32"], "f32": ["f64"], "f64": [],
+}
+
+
+def _upper_bounds(node) -> set:
+    return {node}.union(*(_upper_bounds(n) for n in _LATTICE[node]))
+
+
+_UPPER = {node: _upper_bounds(node) for node in _LATTICE}
+_WEAK_NODES = {"i*": default_int_dtype, "f*": default_float_dtype}
+_DEFAULT_OF_KIND = {"i": default_int_dtype, "u": default_uint_dtype, "f": default_float_dtype}
+
+
+def _join(nodes) -> str:
+    """Least upper bound: the common upper bound below all the others. f64 is
+    above everything, so one always exists."""
+    common = set.intersection(*(_UPPER[n] for n in nodes))
+    return next(c for c in common if common <= _UPPER[c])
+
+
+def _node(dtype, weak) -> str:
+    kind = _KIND[dtype]
+    if weak and kind != "b":  # a weak bool array promotes like a strong one
+        return "f*" if kind == "f" else "i*"
+    return _SHORT[dtype]
+
+
+def _node_dtype(node) -> np.dtype:
+    return canonicalize_dtype(_WEAK_NODES[node]() if node in _WEAK_NODES else SHORT_NAMES[node])
+
+
+def promote_types(a, b) -> np.dtype:
+    """jnp.promote_types, canonicalized. The types int and float are weak
+    (promote_types('uint8', int) -> uint8); other dtypes are taken as given,
+    so int64 and uint64 give float64 (float32 in x32 mode)."""
+    return _node_dtype(_join(_node(_supported(t), t is int or t is float) for t in (a, b)))
+
+
+def lattice_result_type(*args) -> tuple[np.dtype, bool]:
+    """(dtype, weak_type) that jax.numpy operations compute `args` in. Unlike
+    `result_type`, a weak result keeps its width: weak uint8 + weak uint8 is
+    weak uint8, as in jnp.add."""
+    if not args:
+        raise ValueError("at least one array or dtype is required")
+    dtypes, weaks = zip(*map(dtype_and_weak, args))
+    if all(weaks):
+        # JAX joins all-weak operands by their dtypes and re-applies weakness,
+        # rather than collapsing them all to i*/f* first.
+        node, weak = _join(_SHORT[d] for d in dtypes), True
+    else:
+        node = _join(_node(d, w) for d, w in zip(dtypes, weaks))
+        weak = node in _WEAK_NODES
+    dtype = _node_dtype(node)
+    return dtype, weak and dtype != bool_
+
+
+def result_type(*args, return_weak_type_flag=False):
+    """JAX's dtypes.result_type: the promoted dtype of values, arrays and
+    dtypes (None means the default float), canonicalized. A weak result has the
+    default dtype of its kind. With `return_weak_type_flag`, (dtype, weak)."""
+    dtype, weak = lattice_result_type(*(default_float_dtype() if a is None else a for a in args))
+    if weak:
+        dtype = _DEFAULT_OF_KIND[_KIND[dtype]]()
+    return (dtype, weak) if return_weak_type_flag else dtype

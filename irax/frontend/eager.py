@@ -1,0 +1,49 @@
+"""Eager mode: run one primitive on concrete arrays as a tiny compiled program.
+
+The primitive's own emitter writes a one-op `func.func @main`; the device's
+backend compiles it (through the compile cache); the loaded program is kept
+in `_kernels` under a key that does not mention sizes when the primitive has
+`dynamic_shapes`, so `add` of a (3,) and of a (1000,) array share a kernel.
+"""
+from irax.frontend.core import ShapedArray, Trace
+
+
+def kernel_aval(aval: ShapedArray, dynamic: bool) -> ShapedArray:
+    """What the kernel is compiled for: dims of size 1 stay static (they encode
+    the broadcast pattern), every other dim becomes dynamic."""
+    if not dynamic:
+        return aval.update(weak_type=False)
+    return ShapedArray([1 if d == 1 else None for d in aval.shape], aval.dtype)
+
+
+def build_module(prim, kernel_avals, params):
+    """The MLIR module of `prim` on arguments of `kernel_avals`."""
+    trace = Trace()
+    with trace.active():
+        args = [trace.new_argument(a) for a in kernel_avals]
+        outs = prim.bind(*args, **params)
+    return trace.finish(outs if prim.multiple_results else [outs])
+
+
+_kernels = {}
+
+
+def _program(prim, kernel_avals, params, device):
+    key = (prim, kernel_avals, tuple(sorted(params.items())), device)
+    program = _kernels.get(key)
+    if program is None:
+        module = build_module(prim, kernel_avals, params)
+        program = _kernels[key] = device.load(device.backend.compile(str(module)))
+    return program
+
+
+def run(prim, operands, params):
+    from irax.frontend.array import Array, check_same_device
+
+    device = check_same_device(prim, operands)
+    avals = tuple(x.aval for x in operands)
+    out_avals = prim.out_avals(avals, params)  # all shape/dtype errors surface here
+    kernel_avals = tuple(kernel_aval(a, prim.dynamic_shapes) for a in avals)
+    program = _program(prim, kernel_avals, params, device)
+    buffers = program([x._buffer for x in operands], len(out_avals))
+    return [Array(b, a, device) for b, a in zip(buffers, out_avals)]

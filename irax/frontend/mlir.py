@@ -1,0 +1,120 @@
+"""Small helpers every emitter uses to write MLIR through the Python bindings.
+
+An emitter works on `ir.Value`s of ranked tensor type. Some dimensions may be
+dynamic (`?`): eager kernels are compiled once per rank and broadcast pattern,
+so a dimension's size is either a Python int (known when the kernel is built)
+or an `index` Value read at run time with `tensor.dim`. `dims(x)` gives that
+mixed list and `empty(dims, dtype)` accepts it back, so emitters never care
+which kind a dimension is.
+"""
+import threading
+
+import numpy as np
+from iree.compiler import ir
+from iree.compiler.dialects import arith, linalg, tensor
+
+from irax.frontend import dtypes
+
+_local = threading.local()
+
+
+def context() -> ir.Context:
+    """One MLIR context per thread, shared by every module irax builds."""
+    ctx = getattr(_local, "context", None)
+    if ctx is None:
+        ctx = _local.context = ir.Context()
+    return ctx
+
+
+DYNAMIC = ir.ShapedType.get_dynamic_size
+
+_FLOAT_TYPES = {"f16": ir.F16Type.get, "bf16": ir.BF16Type.get, "f32": ir.F32Type.get, "f64": ir.F64Type.get}
+
+
+def element_type(dtype) -> ir.Type:
+    name = dtypes.to_mlir_name(np.dtype(dtype))
+    if name in _FLOAT_TYPES:
+        return _FLOAT_TYPES[name]()
+    return ir.IntegerType.get_signless(int(name[1:]))
+
+
+def tensor_type(shape, dtype) -> ir.RankedTensorType:
+    """`shape` entries are ints, or None for a dynamic dimension."""
+    return ir.RankedTensorType.get([DYNAMIC() if d is None else d for d in shape], element_type(dtype))
+
+
+def index(i: int) -> ir.Value:
+    return arith.ConstantOp(ir.IndexType.get(), i).result
+
+
+def dims(x: ir.Value) -> list:
+    """Each dimension of `x` as an int when static, else as an index Value."""
+    shape = ir.RankedTensorType(x.type).shape
+    return [d if d != DYNAMIC() else tensor.DimOp(x, index(i)).result for i, d in enumerate(shape)]
+
+
+def empty(sizes, dtype) -> ir.Value:
+    return tensor.EmptyOp(list(sizes), element_type(dtype)).result
+
+
+def scalar_constant(value, dtype) -> ir.Value:
+    """An `arith.constant` scalar of `dtype` holding `value`."""
+    dtype = np.dtype(dtype)
+    typ = element_type(dtype)
+    if dtypes.is_float(dtype):
+        return arith.ConstantOp(typ, ir.FloatAttr.get(typ, float(value))).result
+    # MLIR integers are signless: store the two's-complement bit pattern.
+    bits = ir.IntegerType(typ).width
+    as_int = int(bool(value)) if bits == 1 else int(np.array(value).astype(dtype).view(f"i{dtype.itemsize}"))
+    if bits == 1:
+        as_int = -as_int  # i1 true is -1 in a signed attribute
+    return arith.ConstantOp(typ, ir.IntegerAttr.get(typ, as_int)).result
+
+
+def dense_constant(array: np.ndarray) -> ir.Value:
+    """An `arith.constant dense<...>` tensor holding a NumPy array."""
+    typ = tensor_type(array.shape, array.dtype)
+    if array.dtype == np.bool_:
+        attr = ir.DenseElementsAttr.get(np.packbits(array, bitorder="little"), type=typ)
+    elif array.dtype == dtypes.bfloat16:
+        attr = ir.DenseElementsAttr.get(array.view(np.uint16), type=typ)
+    else:
+        attr = ir.DenseElementsAttr.get(np.ascontiguousarray(array), type=typ)
+    return arith.ConstantOp(typ, attr).result
+
+
+def affine_map(n_dims: int, results) -> ir.AffineMapAttr:
+    """`affine_map<(d0, ..., d{n-1}) -> (d{results[0]}, ...)>`."""
+    exprs = [ir.AffineDimExpr.get(r) for r in results]
+    return ir.AffineMapAttr.get(ir.AffineMap.get(n_dims, 0, exprs))
+
+
+PARALLEL = "parallel"
+REDUCTION = "reduction"
+
+
+def generic(inputs, outputs, maps, iterators, body):
+    """Build a `linalg.generic` and return its result Values.
+
+    `maps` are lists of loop-dimension numbers (one list per input, then one
+    per output); `body(*scalars)` receives the block arguments (one scalar per
+    input, then the current output values) and returns the values to yield.
+    """
+    n_loops = len(iterators)
+    op = linalg.GenericOp(
+        [o.type for o in outputs],
+        inputs,
+        outputs,
+        ir.ArrayAttr.get([affine_map(n_loops, m) for m in maps]),
+        ir.ArrayAttr.get([ir.Attribute.parse(f"#linalg.iterator_type<{it}>") for it in iterators]),
+    )
+    block_types = [ir.RankedTensorType(v.type).element_type for v in list(inputs) + list(outputs)]
+    block = op.regions[0].blocks.append(*block_types)
+    with ir.InsertionPoint(block):
+        linalg.YieldOp(list(body(*block.arguments)))
+    return list(op.results)
+
+
+def fill(value: ir.Value, sizes, dtype) -> ir.Value:
+    """A tensor of `sizes` filled with the scalar `value`."""
+    return linalg.fill(value, outs=[empty(sizes, dtype)])

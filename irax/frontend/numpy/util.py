@@ -1,0 +1,78 @@
+"""What every `irax.numpy` function does before it binds a primitive:
+check its arguments are array-like, and promote them to one dtype the way
+JAX does (see `dtypes.result_type`)."""
+import numbers
+
+import numpy as np
+
+from irax.frontend import core, dtypes
+from irax.frontend.array_methods import ArrayMethods
+from irax.frontend.primitives.elementwise import convert_element_type
+
+
+def is_array(x) -> bool:
+    """An irax array: concrete `Array` or `Tracer`."""
+    return isinstance(x, ArrayMethods)
+
+
+def check_arraylike(fn_name, *args):
+    for i, x in enumerate(args):
+        if not (is_array(x) or isinstance(x, (np.ndarray, np.generic, numbers.Number))):
+            raise TypeError(f"{fn_name} requires ndarray or scalar arguments, got {type(x)} at position {i}.")
+
+
+def asarray(x, dtype=None):
+    """`x` as an irax array (Array or Tracer), converted to `dtype` if given."""
+    if is_array(x):
+        return x if dtype is None else convert(x, dtypes.canonicalize_dtype(dtype), False)
+    if dtype is None:
+        dtype, weak = dtypes.dtype_and_weak(x)
+    else:
+        dtype, weak = dtypes.canonicalize_dtype(dtype), False
+    return core.constant(x, dtype, weak)
+
+
+def convert(x, dtype, weak_type):
+    """`x` (array or scalar) as an array of `dtype`; arrays already of that dtype
+    are returned as they are."""
+    if is_array(x):
+        if x.dtype == dtype:
+            return x
+        return convert_element_type.bind(x, new_dtype=dtype, weak_type=weak_type)
+    return core.constant(x, dtype, weak_type)
+
+
+def promote_args(fn_name, *args):
+    """Arguments converted to their common JAX result type."""
+    check_arraylike(fn_name, *args)
+    dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
+    return [convert(x, dtype, weak) for x in args]
+
+
+def promote_args_inexact(fn_name, *args):
+    """Like `promote_args`, but integers and bools become the default float
+    (for functions like `sin` or `divide` that only make sense on floats)."""
+    check_arraylike(fn_name, *args)
+    dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
+    if not dtypes.is_float(dtype):
+        dtype = dtypes.default_float_dtype()
+    return [convert(x, dtype, weak) for x in args]
+
+
+def canonicalize_axis(fn_name, axis, ndim):
+    """A possibly negative axis as an index in range(ndim), or a clear error."""
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{fn_name}: axis {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim
+
+
+def canonicalize_axes(fn_name, axis, ndim):
+    """`axis` (None, int or sequence) as a sorted tuple of distinct axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = tuple(canonicalize_axis(fn_name, a, ndim) for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fn_name}: repeated axis in {axis}")
+    return tuple(sorted(out))

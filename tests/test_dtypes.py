@@ -1,0 +1,215 @@
+"""irax.frontend.dtypes against JAX as the oracle, in x32 and x64 mode."""
+import itertools
+import re
+import types
+
+import numpy as np
+import pytest
+
+from irax.config import config
+from irax.frontend import dtypes
+
+
+def irax_mode(x64):
+    old = config.irax_enable_x64
+    config.update("irax_enable_x64", x64)
+    yield x64
+    config.update("irax_enable_x64", old)
+
+
+@pytest.fixture(params=[False, True], ids=["x32", "x64"])
+def x64(request):
+    yield from irax_mode(request.param)
+
+
+@pytest.fixture
+def x32_only():
+    yield from irax_mode(False)
+
+
+@pytest.fixture
+def x64_only():
+    yield from irax_mode(True)
+
+
+@pytest.fixture
+def jax(x64):
+    """JAX in the same 64-bit mode as irax."""
+    jax = pytest.importorskip("jax")
+    old = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", x64)
+    yield jax
+    jax.config.update("jax_enable_x64", old)
+
+
+def weak_array(dtype):
+    """What promotion sees of a weakly typed irax Array or Tracer."""
+    return types.SimpleNamespace(dtype=dtype, weak_type=True)
+
+
+@pytest.fixture
+def operands(jax):
+    """(label, irax operand, JAX operand): every dtype as a strong NumPy array,
+    Python int/float/bool, and every dtype of the mode as a weak array."""
+    convert = pytest.importorskip("jax._src.lax.lax")._convert_element_type
+    jnp = jax.numpy
+    ops = [(f"{dt.name}[]", np.zeros((), dt), np.zeros((), dt)) for dt in dtypes.SUPPORTED]
+    ops += [(repr(v), v, v) for v in (1, 1.0, True)]
+    for dt in dict.fromkeys(map(dtypes.canonicalize_dtype, dtypes.SUPPORTED)):
+        ops.append((f"weak {dt.name}", weak_array(dt), convert(jnp.zeros((), dt), dt, weak_type=True)))
+    return ops
+
+
+def mismatches(ours, theirs, operand_tuples):
+    out = []
+    for combo in operand_tuples:
+        labels, mine, jaxs = zip(*combo)
+        got, want = ours(*mine), theirs(*jaxs)
+        if got != want:
+            out.append(f"{labels}: irax {got}, jax {want}")
+    return out
+
+
+def test_result_type_matches_jax(jax, operands):
+    ours = lambda *a: dtypes.result_type(*a, return_weak_type_flag=True)
+    theirs = lambda *a: jax.dtypes.result_type(*a, return_weak_type_flag=True)
+    combos = [*itertools.product(operands, repeat=1), *itertools.product(operands, repeat=2)]
+    assert mismatches(ours, theirs, combos) == []
+
+
+def test_result_type_of_three_matches_jax(jax, operands):
+    ours = lambda *a: dtypes.result_type(*a, return_weak_type_flag=True)
+    theirs = lambda *a: jax.dtypes.result_type(*a, return_weak_type_flag=True)
+    assert mismatches(ours, theirs, itertools.combinations(operands, 3)) == []
+
+
+def test_lattice_result_type_matches_jax(jax, operands):
+    from jax._src.dtypes import lattice_result_type
+
+    combos = itertools.product(operands, repeat=2)
+    assert mismatches(dtypes.lattice_result_type, lattice_result_type, combos) == []
+
+
+@pytest.mark.parametrize("pair", [
+    (np.int32, 1.0), (np.uint8, 1), (np.float16, 1.0), (np.int8, np.uint8), (np.int64, np.uint64),
+    (np.uint32, np.int32), (True, 1), (1, 1.0), ("weak uint8", "weak uint8"), ("weak bfloat16", 1),
+])
+def test_jnp_add_agrees_with_lattice_result_type(jax, pair):
+    """What a real jax.numpy op does, on a sample (each one compiles)."""
+    convert = pytest.importorskip("jax._src.lax.lax")._convert_element_type
+
+    def make(p):  # -> (irax operand, JAX operand)
+        if isinstance(p, str):
+            dt = np.dtype(p.split()[1])
+            return weak_array(dt), convert(jax.numpy.zeros((), dt), dt, weak_type=True)
+        v = np.ones((), p) if isinstance(p, type) else p
+        return v, v
+
+    (a, ja), (b, jb) = make(pair[0]), make(pair[1])
+    out = jax.numpy.add(ja, jb)
+    assert dtypes.lattice_result_type(a, b) == (out.dtype, out.weak_type)
+
+
+SPECIFIERS = [*dtypes.SUPPORTED, bool, int, float, np.float64, np.int8, "float32", "bfloat16", "uint16"]
+
+
+def test_promote_types_matches_jax(jax):
+    jnp = jax.numpy
+    for a, b in itertools.product(SPECIFIERS, repeat=2):
+        want = jax.dtypes.canonicalize_dtype(jnp.promote_types(a, b))
+        assert dtypes.promote_types(a, b) == want, (a, b)
+
+
+def test_canonicalize_dtype_matches_jax(jax):
+    for spec in SPECIFIERS:
+        assert dtypes.canonicalize_dtype(spec) == jax.dtypes.canonicalize_dtype(spec), spec
+
+
+def test_defaults_follow_the_mode_at_call_time(x64):
+    assert dtypes.default_int_dtype() == (dtypes.int64 if x64 else dtypes.int32)
+    assert dtypes.default_uint_dtype() == (dtypes.uint64 if x64 else dtypes.uint32)
+    assert dtypes.default_float_dtype() == (dtypes.float64 if x64 else dtypes.float32)
+    assert dtypes.canonicalize_dtype(int) == dtypes.default_int_dtype()
+    assert dtypes.canonicalize_dtype(float) == dtypes.default_float_dtype()
+    assert dtypes.canonicalize_dtype(bool) == dtypes.bool_
+
+
+def test_examples(x32_only):
+    """The cases a reader checks first."""
+    rt = lambda *a: dtypes.result_type(*a, return_weak_type_flag=True)
+    assert rt(np.zeros(3, np.int32), 1.0) == (dtypes.float32, True)  # the join is f*: weak
+    assert rt(np.zeros(3, np.uint8), 1) == (dtypes.uint8, False)
+    assert rt(dtypes.bfloat16, 1.0) == (dtypes.bfloat16, False)
+    assert rt(dtypes.bfloat16, dtypes.float16) == (dtypes.float32, False)
+    assert rt(dtypes.int8, dtypes.uint8) == (dtypes.int16, False)
+    assert rt(1.0, 1) == (dtypes.float32, True)
+    assert rt(1) == (dtypes.int32, True)
+    assert rt(True, 1) == (dtypes.int32, True)
+    assert rt(True) == (dtypes.bool_, False)
+    assert rt(None) == (dtypes.float32, False)
+    assert rt(np.float64(1.0)) == (dtypes.float32, False)  # a NumPy scalar is strong
+    assert rt(weak_array(dtypes.uint8), weak_array(dtypes.uint8)) == (dtypes.uint32, True)
+    assert dtypes.lattice_result_type(weak_array(dtypes.uint8), 1) == (dtypes.int32, True)
+
+
+def test_x64_examples(x64_only):
+    rt = lambda *a: dtypes.result_type(*a, return_weak_type_flag=True)
+    assert rt(dtypes.int64, dtypes.uint64) == (dtypes.float64, True)  # weak!
+    assert rt(dtypes.uint32, dtypes.int32) == (dtypes.int64, False)
+    assert rt(1) == (dtypes.int64, True)
+
+
+def test_x64_arrays_keep_their_dtype_until_promoted(x32_only):
+    assert dtypes.dtype_and_weak(weak_array(dtypes.int64)) == (dtypes.int64, True)
+    assert dtypes.dtype_and_weak(np.zeros(2, np.int64)) == (dtypes.int32, False)
+    assert dtypes.result_type(types.SimpleNamespace(dtype=dtypes.int64)) == dtypes.int32
+
+
+def test_weak_flags(x32_only):
+    assert dtypes.is_weakly_typed(1) and dtypes.is_weakly_typed(1.0) and dtypes.is_weakly_typed(1j)
+    assert not dtypes.is_weakly_typed(True)
+    assert not dtypes.is_weakly_typed(np.float32(1)) and not dtypes.is_weakly_typed(np.zeros(2))
+    assert dtypes.is_weakly_typed(weak_array(dtypes.float16))
+    assert dtypes.dtype_and_weak(True) == (dtypes.bool_, False)
+    assert dtypes.dtype_and_weak(int) == (dtypes.int32, True)
+    assert dtypes.dtype_and_weak(types.SimpleNamespace(dtype=dtypes.uint16)) == (dtypes.uint16, False)
+    assert dtypes.dtype_and_weak([1, 2]) == (dtypes.int32, False)
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: dtypes.canonicalize_dtype(np.complex64),
+    lambda: dtypes.canonicalize_dtype(complex),
+    lambda: dtypes.canonicalize_dtype("complex128"),
+    lambda: dtypes.result_type(1j),
+    lambda: dtypes.result_type(np.zeros(2, np.complex64), 1),
+    lambda: dtypes.promote_types(complex, np.float32),
+    lambda: dtypes.to_mlir_name(np.complex64),
+])
+def test_complex_is_rejected(bad):
+    with pytest.raises(TypeError, match="irax does not support complex dtypes"):
+        bad()
+
+
+@pytest.mark.parametrize("dtype", ["U5", object, "datetime64[s]"])
+def test_other_unsupported_dtypes_name_themselves_and_the_supported_ones(dtype):
+    with pytest.raises(TypeError, match=re.escape(f"Dtype {np.dtype(dtype)}") + r" is not a valid irax array type.*bfloat16"):
+        dtypes.canonicalize_dtype(dtype)
+
+
+def test_no_arguments():
+    with pytest.raises(ValueError, match="at least one array or dtype is required"):
+        dtypes.result_type()
+
+
+def test_names_and_kinds():
+    assert dtypes.SUPPORTED == tuple(dtypes.SHORT_NAMES.values())
+    assert all(isinstance(dt, np.dtype) for dt in dtypes.SUPPORTED)
+    mlir = {"bool": "i1", "i8": "i8", "i16": "i16", "i32": "i32", "i64": "i64", "u8": "i8", "u16": "i16",
+            "u32": "i32", "u64": "i64", "f16": "f16", "bf16": "bf16", "f32": "f32", "f64": "f64"}
+    assert {short: dtypes.to_mlir_name(dt) for short, dt in dtypes.SHORT_NAMES.items()} == mlir
+    assert [n for n, dt in dtypes.SHORT_NAMES.items() if dtypes.is_float(dt)] == ["f16", "bf16", "f32", "f64"]
+    assert [n for n, dt in dtypes.SHORT_NAMES.items() if dtypes.is_unsigned(dt)] == ["u8", "u16", "u32", "u64"]
+    assert [n for n, dt in dtypes.SHORT_NAMES.items() if dtypes.is_int(dt)] == [
+        "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"]
+    assert [n for n, dt in dtypes.SHORT_NAMES.items() if dtypes.is_bool(dt)] == ["bool"]
+    assert not dtypes.is_float(np.complex64)
