@@ -74,3 +74,16 @@ def install(jnp):
             continue
         fn = getattr(jnp, name)
         setattr(ArrayMethods, attr, fn if swap is None else _binary(fn, swap))
+    special = {
+        "__getitem__": ("indexing", "getitem", None),
+        "at": ("indexing", "IndexUpdateHelper", property),
+        "reshape": ("shape", "reshape_method", None),
+        "transpose": ("shape", "transpose_method", None),
+        "T": ("shape", "transpose", property),
+        "mT": ("shape", "matrix_transpose", property),
+    }
+    for attr, (module, name, wrap) in special.items():
+        fn = getattr(getattr(jnp, module), name, None)
+        if fn is not None:  # TODO(dev): strict
+            setattr(ArrayMethods, attr, wrap(fn) if wrap else fn)
+

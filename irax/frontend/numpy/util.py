@@ -45,7 +45,7 @@ def convert(x, dtype, weak_type):
 def promote_args(fn_name, *args):
     """Arguments converted to their common JAX result type."""
     check_arraylike(fn_name, *args)
-    dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
+    dtype, weak = dtypes.lattice_result_type(*args)
     return [convert(x, dtype, weak) for x in args]
 
 
@@ -53,7 +53,7 @@ def promote_args_inexact(fn_name, *args):
     """Like `promote_args`, but integers and bools become the default float
     (for functions like `sin` or `divide` that only make sense on floats)."""
     check_arraylike(fn_name, *args)
-    dtype, weak = dtypes.result_type(*args, return_weak_type_flag=True)
+    dtype, weak = dtypes.lattice_result_type(*args)
     if not dtypes.is_float(dtype):
         dtype = dtypes.default_float_dtype()
     return [convert(x, dtype, weak) for x in args]
