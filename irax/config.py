@@ -10,6 +10,9 @@ Every knob is one environment variable (tinygrad style):
                         (default: ~/.cache/irax, or $XDG_CACHE_HOME/irax).
     IRAX_DISABLE_CACHE  1: never read or write the disk cache.
     IRAX_LOG_COMPILES   1: print one line to stderr for every IREE compile.
+    IRAX_INLINE_BYTES   calls whose inputs total at most this many bytes run on
+                        the calling thread (default 262144; see backends/runtime.py).
+    IRAX_PLATFORMS      which backends to use, in order (e.g. "vulkan,cpu").
 """
 import os
 
@@ -29,6 +32,7 @@ class Config:
         self.irax_cache_dir = os.environ.get("IRAX_CACHE_DIR") or _default_cache_dir()
         self.irax_disable_cache = _flag("IRAX_DISABLE_CACHE")
         self.irax_log_compiles = _flag("IRAX_LOG_COMPILES")
+        self.irax_inline_bytes = int(os.environ.get("IRAX_INLINE_BYTES", 256 * 1024))
 
     def update(self, name: str, value) -> None:
         if not hasattr(self, name):

@@ -1,10 +1,12 @@
-"""The CPU: IREE's llvm-cpu target tuned for this host, run on `local-task`."""
+"""The CPU: IREE's llvm-cpu target tuned for this host, run on `local-task`
+(a thread pool), with small calls inline on `local-sync` (see runtime.py)."""
 from irax.backends.iree_backend import IreeBackend
 
 backend = IreeBackend(
     "cpu",
     target_backend="llvm-cpu",
     driver="local-task",
+    inline_driver="local-sync",
     compile_flags=["--iree-llvmcpu-target-cpu=host"],
     priority=0,
 )

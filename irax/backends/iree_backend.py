@@ -13,10 +13,11 @@ from irax.backends.runtime import Device
 
 
 class IreeBackend:
-    def __init__(self, name, target_backend, driver, compile_flags=(), priority=0):
+    def __init__(self, name, target_backend, driver, compile_flags=(), priority=0, inline_driver=None):
         self.name = name
         self.target_backend = target_backend
         self.driver = driver
+        self.inline_driver = inline_driver
         self.compile_flags = tuple(compile_flags)
         self.priority = priority
 
@@ -26,8 +27,11 @@ class IreeBackend:
     @functools.cached_property
     def _devices(self):
         driver = rt.get_driver(self.driver)
-        infos = driver.query_available_devices()
-        return [Device(self.name, i, self.driver, driver.create_device(info), self) for i, info in enumerate(infos)]
+        inline = rt.get_driver(self.inline_driver) if self.inline_driver else None
+        return [
+            Device(self.name, i, self.driver, driver.create_device(info), self, inline and inline.create_default_device())
+            for i, info in enumerate(driver.query_available_devices())
+        ]
 
     def available(self) -> bool:
         try:

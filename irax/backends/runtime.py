@@ -4,9 +4,17 @@ This is the hot path of eager mode, so it uses IREE's lowest-level Python
 entry point: `VmContext.invoke(function, args, results)` with plain
 `VmVariantList`s. (The friendlier `FunctionInvoker` reflects over the
 function's ABI on every call and costs several times more.)
+
+A device may have an *inline* twin: a synchronous driver over the same
+memory (`local-sync` for the CPU's `local-task`). Waking a thread pool costs
+tens of microseconds, more than a small op takes on the calling thread, so
+calls whose inputs total at most IRAX_INLINE_BYTES (default 256 KiB) run
+inline, as XLA's CPU runtime does with small ops.
 """
 import numpy as np
 import iree.runtime as rt
+
+from irax.config import config
 
 # MLIR integers are signless, and IREE's ABI checks buffer element types
 # against the signless spelling, so signed and unsigned share one kind.
@@ -36,7 +44,7 @@ class Device:
     devices of that platform from 0.
     """
 
-    def __init__(self, platform: str, id: int, driver: str, hal_device, backend):
+    def __init__(self, platform: str, id: int, driver: str, hal_device, backend, inline_hal_device=None):
         self.platform = platform
         self.id = id
         self.driver = driver
@@ -44,6 +52,7 @@ class Device:
         self.backend = backend
         self.instance = rt.VmInstance()
         self._hal_module = rt.create_hal_module(self.instance, hal_device)
+        self._inline_hal_module = inline_hal_device and rt.create_hal_module(self.instance, inline_hal_device)
 
     def __repr__(self):
         return f"{self.platform.capitalize()}Device(id={self.id})"
@@ -76,13 +85,18 @@ class Program:
         self.device = device
         self._module = rt.VmModule.copy_buffer(device.instance, vmfb)
         self._context = rt.VmContext(device.instance, [device._hal_module, self._module])
+        inline = device._inline_hal_module
+        self._inline_context = inline and rt.VmContext(device.instance, [inline, self._module])
         self._main = self._module.lookup_function("main")
 
     def __call__(self, buffers, n_results: int) -> list:
         args = rt.VmVariantList(len(buffers))
+        size = 0
         for b in buffers:
             args.push_ref(b)
+            size += b.byte_length
         results = rt.VmVariantList(n_results)
-        self._context.invoke(self._main, args, results)
+        context = self._inline_context if self._inline_context and size <= config.irax_inline_bytes else self._context
+        context.invoke(self._main, args, results)
         return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)]
 

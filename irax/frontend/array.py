@@ -92,11 +92,13 @@ def check_same_device(prim, operands):
     """The one device all operands of an eager op live on."""
     from irax.plugins.registry import default_device
 
-    devices = {x.device for x in operands}
-    if len(devices) > 1:
-        names = ", ".join(sorted(map(repr, devices)))
+    if not operands:
+        return default_device()
+    device = operands[0].device
+    if any(x.device is not device for x in operands):
+        names = ", ".join(sorted({repr(x.device) for x in operands}))
         raise ValueError(
             f"{prim.name}: operands are on different devices ({names}). "
             "Move them to one device first with irax.device_put(x, device)."
         )
-    return devices.pop() if devices else default_device()
+    return device

@@ -33,12 +33,13 @@ class ShapedArray:
     are compiled once for every size of that dimension).
     """
 
-    __slots__ = ("shape", "dtype", "weak_type")
+    __slots__ = ("shape", "dtype", "weak_type", "_hash")
 
     def __init__(self, shape, dtype, weak_type=False):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.weak_type = bool(weak_type)
+        self._hash = hash((self.shape, self.dtype, self.weak_type))  # avals key the eager dispatch cache
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
@@ -57,7 +58,7 @@ class ShapedArray:
         return isinstance(other, ShapedArray) and self._key() == other._key()
 
     def __hash__(self):
-        return hash(self._key())
+        return self._hash
 
     def str_short(self):
         dims = ",".join("?" if d is None else str(d) for d in self.shape)

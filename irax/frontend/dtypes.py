@@ -35,7 +35,10 @@ So int8 + uint8 -> int16, uint8 + int -> uint8, bfloat16 + float16 -> float32,
 and int64 + uint64 -> f*: no integer holds both, and the result is a *weak*
 float64.
 """
+import functools
+
 import ml_dtypes
+
 import numpy as np
 
 from irax.config import config
@@ -134,6 +137,9 @@ def is_weakly_typed(x) -> bool:
 
 def dtype_and_weak(x) -> tuple[np.dtype, bool]:
     """(dtype, weak_type) of a value or dtype specifier, as promotion sees it."""
+    aval = getattr(x, "aval", None)  # irax Arrays and Tracers: the hot path of eager ops
+    if aval is not None:
+        return aval.dtype, aval.weak_type
     # Exact types: np.float64 subclasses float but is a strong NumPy scalar.
     # The types themselves count too: JAX promotes `int` like a Python int.
     py = x if isinstance(x, type) else type(x)
@@ -201,7 +207,14 @@ def lattice_result_type(*args) -> tuple[np.dtype, bool]:
     weak uint8, as in jnp.add."""
     if not args:
         raise ValueError("at least one array or dtype is required")
-    dtypes, weaks = zip(*map(dtype_and_weak, args))
+    return _lattice_result_type(tuple(map(dtype_and_weak, args)), config.x64_enabled)
+
+
+@functools.lru_cache(maxsize=4096)
+def _lattice_result_type(dtypes_and_weaks, x64_enabled):
+    """Memoized by the operands' (dtype, weak) pairs and the mode: eager ops
+    promote on every call."""
+    dtypes, weaks = zip(*dtypes_and_weaks)
     if all(weaks):
         # JAX joins all-weak operands by their dtypes and re-applies weakness,
         # rather than collapsing them all to i*/f* first.

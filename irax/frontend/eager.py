@@ -25,14 +25,15 @@ def build_module(prim, kernel_avals, params):
     return trace.finish(outs if prim.multiple_results else [outs])
 
 
-_kernels = {}
+_kernels = {}  # (prim, kernel avals, params, device) -> loaded Program
+_dispatch = {}  # (prim, avals, params, device) -> (out avals, Program): one lookup per warm call
 
 
 def _program(prim, kernel_avals, params, device):
-    key = (prim, kernel_avals, tuple(sorted(params.items())), device)
+    key = (prim, kernel_avals, params, device)
     program = _kernels.get(key)
     if program is None:
-        module = build_module(prim, kernel_avals, params)
+        module = build_module(prim, kernel_avals, dict(params))
         program = _kernels[key] = device.load(device.backend.compile(str(module)))
     return program
 
@@ -42,8 +43,13 @@ def run(prim, operands, params):
 
     device = check_same_device(prim, operands)
     avals = tuple(x.aval for x in operands)
-    out_avals = prim.out_avals(avals, params)  # all shape/dtype errors surface here
-    kernel_avals = tuple(kernel_aval(a, prim.dynamic_shapes) for a in avals)
-    program = _program(prim, kernel_avals, params, device)
+    params = tuple(params.items())
+    key = (prim, avals, params, device)
+    hit = _dispatch.get(key)
+    if hit is None:
+        out_avals = prim.out_avals(avals, dict(params))  # all shape/dtype errors surface here
+        kernel_avals = tuple(kernel_aval(a, prim.dynamic_shapes) for a in avals)
+        hit = _dispatch[key] = (out_avals, _program(prim, kernel_avals, params, device))
+    out_avals, program = hit
     buffers = program([x._buffer for x in operands], len(out_avals))
     return [Array(b, a, device) for b, a in zip(buffers, out_avals)]

@@ -44,6 +44,8 @@ def convert(x, dtype, weak_type):
 
 def promote_args(fn_name, *args):
     """Arguments converted to their common JAX result type."""
+    if all(is_array(x) and x.dtype == args[0].dtype for x in args):
+        return list(args)  # nothing to convert: the common eager case, kept cheap
     check_arraylike(fn_name, *args)
     dtype, weak = dtypes.lattice_result_type(*args)
     return [convert(x, dtype, weak) for x in args]
