@@ -5,7 +5,7 @@ the table it sits in (NumPy's rules: `sin` of an int is a float, `add` of two
 ints is an int).
 """
 from irax.frontend import dtypes
-from irax.frontend.numpy.util import asarray, check_arraylike, promote_args, promote_args_inexact
+from irax.frontend.numpy.util import asarray, check_arraylike, convert, promote_args, promote_args_inexact
 from irax.frontend.primitives.elementwise import binary, select, unary
 
 _UNARY_INEXACT = {
@@ -140,6 +140,12 @@ def clip(arr, min=None, max=None):
     return arr
 
 
+def astype(x, dtype, /):
+    """`x` converted to `dtype` with NumPy's casting (floats truncate toward zero)."""
+    check_arraylike("astype", x)
+    return convert(asarray(x), dtypes.canonicalize_dtype(dtype), False)
+
+
 def where(condition, x=None, y=None, /):
     """`x` where `condition` is true, else `y`, broadcast together."""
     if x is None or y is None:
@@ -149,4 +155,4 @@ def where(condition, x=None, y=None, /):
     return select.bind(asarray(condition, bool), x, y)
 
 
-__all__ = sorted(_TABLE) + ["bitwise_not", "invert", "positive", "square", "reciprocal", "round", "around", "clip", "where"]
+__all__ = sorted(_TABLE) + ["bitwise_not", "invert", "positive", "square", "reciprocal", "round", "around", "clip", "where", "astype"]

@@ -31,8 +31,8 @@ def broadcast_shapes(op_name, *shapes):
         big = {d for d in sizes if d != 1}
         known = {d for d in big if d is not None}
         if len(known) > 1:
-            raise ValueError(
-                f"{op_name}: incompatible shapes for broadcasting: {', '.join(str(tuple(s)) for s in shapes)}"
+            raise TypeError(
+                f"{op_name} got incompatible shapes for broadcasting: {', '.join(str(tuple(s)) for s in shapes)}."
             )
         out.append(known.pop() if known else (None if big else 1))
     return tuple(out)
@@ -74,6 +74,11 @@ def _const(dtype, value):
     return mlir.scalar_constant(value, dtype)
 
 
+def _like(x, value):
+    """A float constant of the same type as the scalar `x`."""
+    return arith.ConstantOp(x.type, ir.FloatAttr.get(x.type, value)).result
+
+
 def _in_f32(fn):
     """Half-precision floats compute transcendental functions in float32 (as XLA does)."""
 
@@ -90,8 +95,8 @@ def _in_f32(fn):
 def _cmp(fpred, ipred, upred):
     return _by_kind(
         f=lambda d, a, b: cmpf(fpred, a, b),
-        ib=lambda d, a, b: cmpi(ipred, a, b),
-        u=lambda d, a, b: cmpi(upred, a, b),
+        i=lambda d, a, b: cmpi(ipred, a, b),
+        ub=lambda d, a, b: cmpi(upred, a, b),  # i1 true is 1 unsigned, -1 signed
     )
 
 
@@ -169,7 +174,7 @@ UNARY = {
     "log": _in_f32(math.log),
     "log1p": _in_f32(math.log1p),
     "log2": _in_f32(math.log2),
-    "log10": _in_f32(math.log10),
+    "log10": _in_f32(lambda x: arith.mulf(math.log(x), _like(x, np.log10(np.e)))),  # no log10f in IREE's CPU runtime
     "sqrt": _in_f32(math.sqrt),
     "rsqrt": _in_f32(math.rsqrt),
     "cbrt": _in_f32(math.cbrt),

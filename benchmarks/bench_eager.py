@@ -1,0 +1,133 @@
+"""Eager-mode figures for irax beside NumPy and JAX, measured in one process.
+
+    .venv/bin/python benchmarks/bench_eager.py
+
+Prints, for each case, the median time of irax, NumPy and JAX and the ratios
+irax/NumPy and irax/JAX (below 1 means irax is faster). Then the cost of a
+first call with a cold and with a warm disk cache, and how many modules the
+README demo compiles in a fresh process with an empty cache.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import irax.numpy as jnp
+
+try:
+    import jax
+    import jax.numpy as jjnp
+except ImportError:  # the figures for irax and NumPy still stand alone
+    jax = jjnp = None
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def median_time(fn, repeat, warmup=3):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def fmt(seconds):
+    if seconds is None:
+        return "-"
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:8.2f} {unit}"
+    return f"{seconds / 1e-6:8.2f} us"
+
+
+def ratio(a, b):
+    return "-" if a is None or b is None else f"{a / b:6.2f}x"
+
+
+def row(name, irax_fn, numpy_fn, jax_fn, repeat):
+    t_irax = median_time(irax_fn, repeat)
+    t_np = median_time(numpy_fn, repeat)
+    t_jax = median_time(jax_fn, repeat) if jax_fn else None
+    print(f"{name:<44} {fmt(t_irax)} {fmt(t_np)} {fmt(t_jax)}   {ratio(t_irax, t_np):>8} {ratio(t_irax, t_jax):>8}")
+
+
+def eager_cases():
+    print(f"{'case':<44} {'irax':>11} {'numpy':>11} {'jax':>11}   {'/numpy':>8} {'/jax':>8}")
+    small = np.ones(8, np.float32)
+    a, b = jnp.asarray(small), jnp.asarray(small)
+    ja, jb = (jjnp.asarray(small), jjnp.asarray(small)) if jax else (None, None)
+    row(
+        "eager add, 8 floats (dispatch latency)",
+        lambda: jnp.add(a, b).block_until_ready(),
+        lambda: np.add(small, small),
+        jax and (lambda: jjnp.add(ja, jb).block_until_ready()),
+        repeat=2000,
+    )
+    for dtype in (np.int32, np.float32):
+        host = (np.arange(10**7) % 100).astype(dtype)
+        x = jnp.asarray(host)
+        jx = jjnp.asarray(host) if jax else None
+        row(
+            f"dot of two 1e7 {np.dtype(dtype).name} vectors",
+            lambda: jnp.dot(x, x).block_until_ready(),
+            lambda: np.dot(host, host),
+            jax and (lambda: jjnp.dot(jx, jx).block_until_ready()),
+            repeat=20,
+        )
+    host = np.random.default_rng(0).standard_normal(10**7).astype(np.float32)
+    x = jnp.asarray(host)
+    jx = jjnp.asarray(host) if jax else None
+    row(
+        "sum(tanh(x) * 2 + x * x), 1e7 floats",
+        lambda: jnp.sum(jnp.tanh(x) * 2 + x * x).block_until_ready(),
+        lambda: np.sum(np.tanh(host) * 2 + host * host),
+        jax and (lambda: jjnp.sum(jjnp.tanh(jx) * 2 + jx * jx).block_until_ready()),
+        repeat=10,
+    )
+
+
+def run_python(code, cache_dir):
+    env = dict(os.environ, IRAX_CACHE_DIR=cache_dir, IRAX_LOG_COMPILES="0")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+FIRST_CALL = """
+import time
+t = time.perf_counter()
+import numpy as np, irax.numpy as jnp
+x = jnp.asarray(np.ones((3, 5), np.float32))
+jnp.sum(jnp.tanh(x) @ x.T).block_until_ready()
+print(time.perf_counter() - t)
+"""
+
+DEMO_COMPILES = """
+import contextlib, io, runpy
+from irax.backends import cache
+with contextlib.redirect_stdout(io.StringIO()):
+    runpy.run_path("examples/demo.py")
+print(cache.stats()["compiles"])
+"""
+
+
+def cache_cases():
+    with tempfile.TemporaryDirectory() as cache_dir:
+        cold = float(run_python(FIRST_CALL, cache_dir))
+        warm = float(run_python(FIRST_CALL, cache_dir))
+    print(f"first call in a fresh process (import + 4 ops): cold disk cache {fmt(cold)}, warm {fmt(warm)}")
+    with tempfile.TemporaryDirectory() as cache_dir:
+        compiles = run_python(DEMO_COMPILES, cache_dir)
+        again = run_python(DEMO_COMPILES, cache_dir)
+    print(f"README demo, fresh process, empty cache: {compiles} modules compiled (second process: {again})")
+
+
+if __name__ == "__main__":
+    eager_cases()
+    print()
+    cache_cases()

@@ -1,0 +1,246 @@
+"""Elementwise functions: values against NumPy, dtypes and errors against JAX."""
+import ml_dtypes
+import numpy as np
+import pytest
+
+import irax.numpy as jnp
+
+jax = pytest.importorskip("jax")
+jjnp = jax.numpy
+
+rng = np.random.default_rng(0)
+
+# name -> (numpy function, domain of test inputs)
+UNARY_FLOAT = {
+    "exp": (np.exp, (-3, 3)), "exp2": (np.exp2, (-3, 3)), "expm1": (np.expm1, (-1, 1)),
+    "log": (np.log, (0.1, 5)), "log1p": (np.log1p, (-0.5, 3)), "log2": (np.log2, (0.1, 5)),
+    "log10": (np.log10, (0.1, 5)), "sqrt": (np.sqrt, (0, 5)), "cbrt": (np.cbrt, (-5, 5)),
+    "sin": (np.sin, (-4, 4)), "cos": (np.cos, (-4, 4)), "tan": (np.tan, (-1.2, 1.2)),
+    "arcsin": (np.arcsin, (-0.9, 0.9)), "arccos": (np.arccos, (-0.9, 0.9)), "arctan": (np.arctan, (-4, 4)),
+    "sinh": (np.sinh, (-3, 3)), "cosh": (np.cosh, (-3, 3)), "tanh": (np.tanh, (-4, 4)),
+    "arcsinh": (np.arcsinh, (-4, 4)), "arccosh": (np.arccosh, (1.1, 5)), "arctanh": (np.arctanh, (-0.9, 0.9)),
+    "floor": (np.floor, (-4, 4)), "ceil": (np.ceil, (-4, 4)), "trunc": (np.trunc, (-4, 4)),
+    "rint": (np.rint, (-4, 4)), "negative": (np.negative, (-4, 4)), "abs": (np.abs, (-4, 4)),
+    "sign": (np.sign, (-4, 4)), "square": (np.square, (-4, 4)), "reciprocal": (np.reciprocal, (0.5, 4)),
+}
+
+BINARY = {
+    "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "maximum": np.maximum,
+    "minimum": np.minimum, "equal": np.equal, "not_equal": np.not_equal, "less": np.less,
+    "less_equal": np.less_equal, "greater": np.greater, "greater_equal": np.greater_equal,
+}
+INT_ONLY = {
+    "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
+    "left_shift": np.left_shift, "right_shift": np.right_shift,
+}
+FLOAT_TOL = {np.float32: 2e-6, np.float16: 2e-3, ml_dtypes.bfloat16: 2e-2}
+
+
+def sample(shape, dtype, low=-4, high=4):
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return rng.integers(0, 2, shape).astype(bool)
+    if np.issubdtype(dtype, np.integer):
+        lo = 0 if np.issubdtype(dtype, np.unsignedinteger) else low
+        return rng.integers(lo, high + 1, shape).astype(dtype)
+    return rng.uniform(low, high, shape).astype(dtype)
+
+
+def check(actual, expected, dtype=np.float32):
+    assert actual.dtype == np.asarray(expected).dtype or dtype == ml_dtypes.bfloat16
+    assert actual.shape == np.shape(expected)
+    tol = FLOAT_TOL.get(np.dtype(dtype).type, 0) if np.dtype(dtype).kind in "fV" else 0
+    np.testing.assert_allclose(
+        np.asarray(actual).astype(np.float64), np.asarray(expected).astype(np.float64), rtol=tol, atol=tol
+    )
+
+
+@pytest.mark.parametrize("name", sorted(UNARY_FLOAT))
+@pytest.mark.parametrize("shape", [(7,), (2, 3), ()])
+def test_unary_float32(name, shape):
+    np_fn, (lo, hi) = UNARY_FLOAT[name]
+    x = sample(shape, np.float32, lo, hi)
+    check(getattr(jnp, name)(jnp.asarray(x)), np_fn(x))
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "tanh", "sqrt", "sin", "floor", "abs", "negative"])
+@pytest.mark.parametrize("dtype", [np.float16, ml_dtypes.bfloat16])
+def test_unary_half_precision(name, dtype):
+    np_fn, (lo, hi) = UNARY_FLOAT[name]
+    x = sample((5,), dtype, lo, hi)
+    out = getattr(jnp, name)(jnp.asarray(x))
+    assert out.dtype == np.dtype(dtype)
+    check(out, np_fn(x.astype(np.float32)).astype(dtype), dtype)
+
+
+@pytest.mark.parametrize("name", ["exp", "sqrt", "sin"])
+def test_unary_of_ints_is_float32_as_in_jax(name):
+    x = np.arange(4, dtype=np.int32)
+    out = getattr(jnp, name)(jnp.asarray(x))
+    assert out.dtype == getattr(jjnp, name)(x).dtype == np.float32
+    check(out, getattr(np, name)(x).astype(np.float32))
+
+
+def test_empty_arrays():
+    x = np.zeros((0, 3), np.float32)
+    check(jnp.exp(jnp.asarray(x)), np.exp(x))
+    check(jnp.asarray(x) + jnp.asarray(np.ones(3, np.float32)), x + 1)
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.float32, np.bool_])
+def test_binary(name, dtype):
+    if dtype == np.bool_ and name == "subtract":
+        pytest.skip("NumPy and JAX reject boolean subtract")
+    x, y = sample((3, 4), dtype), sample((3, 4), dtype)
+    check(getattr(jnp, name)(jnp.asarray(x), jnp.asarray(y)), getattr(np, name)(x, y), dtype)
+
+
+@pytest.mark.parametrize("name", sorted(INT_ONLY))
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8])
+def test_integer_only_ops(name, dtype):
+    x, y = sample((6,), dtype, 0, 7), sample((6,), dtype, 0, 3)
+    check(getattr(jnp, name)(jnp.asarray(x), jnp.asarray(y)), INT_ONLY[name](x, y), dtype)
+
+
+def test_bitwise_on_floats_is_a_type_error():
+    with pytest.raises(TypeError, match="bitwise_and"):
+        jnp.bitwise_and(jnp.asarray(np.ones(2, np.float32)), 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.float32])
+def test_division_family(dtype):
+    x = sample((8,), dtype, -9, 9)
+    y = sample((8,), dtype, 1, 4)
+    if np.issubdtype(dtype, np.signedinteger) or dtype == np.float32:
+        y = y * np.where(rng.integers(0, 2, 8) == 1, 1, -1).astype(dtype)
+    jx, jy = jnp.asarray(x), jnp.asarray(y)
+    check(jnp.floor_divide(jx, jy), np.floor_divide(x, y), dtype)
+    check(jnp.remainder(jx, jy), np.remainder(x, y), dtype)
+    check(jx % jy, np.mod(x, y), dtype)
+    out = jnp.true_divide(jx, jy)
+    assert out.dtype == jjnp.true_divide(x, y).dtype
+    np.testing.assert_allclose(out, (x / y).astype(out.dtype), rtol=1e-6)
+
+
+def test_power():
+    x = np.arange(-3, 5, dtype=np.int32)
+    check(jnp.power(jnp.asarray(x), 3), x**3, np.int32)
+    check(jnp.asarray(x) ** jnp.asarray(np.arange(8, dtype=np.int32) % 4), x ** (np.arange(8, dtype=np.int32) % 4), np.int32)
+    f = sample((5,), np.float32, 0.5, 3)
+    check(jnp.power(jnp.asarray(f), 2.5), f**np.float32(2.5))
+    check(2.0 ** jnp.asarray(f), np.float32(2.0) ** f)
+
+
+def test_arctan2():
+    y, x = sample((6,), np.float32), sample((6,), np.float32)
+    check(jnp.arctan2(jnp.asarray(y), jnp.asarray(x)), np.arctan2(y, x))
+
+
+@pytest.mark.parametrize(
+    "xshape, yshape",
+    [((3, 1), (4,)), ((), (3,)), ((2, 1, 3), (4, 1)), ((1,), (1, 1)), ((0, 3), (1, 3)), ((3, 4), (3, 4))],
+)
+def test_broadcasting(xshape, yshape):
+    x, y = sample(xshape, np.float32), sample(yshape, np.float32)
+    check(jnp.asarray(x) * jnp.asarray(y), x * y)
+    check(jnp.maximum(jnp.asarray(y), jnp.asarray(x)), np.maximum(y, x))
+
+
+def test_broadcast_error_like_jax():
+    x, y = np.ones(3, np.float32), np.ones(4, np.float32)
+    with pytest.raises(TypeError) as ours:
+        jnp.add(jnp.asarray(x), jnp.asarray(y))
+    with pytest.raises(TypeError) as theirs:
+        jjnp.add(x, y)
+    assert str(ours.value) == str(theirs.value)
+
+
+PROMOTION_CASES = [
+    (np.int32, 1), (np.int32, 1.5), (np.uint8, 3), (np.float16, 2.0), (np.int8, np.uint8),
+    (np.float32, np.int32), (ml_dtypes.bfloat16, np.float16), (np.bool_, 1), (np.bool_, True),
+    (np.uint8, np.int32), (np.int16, np.float16),
+]
+
+
+@pytest.mark.parametrize("a, b", PROMOTION_CASES)
+def test_promotion_matches_jax(a, b):
+    x = np.ones(3, a)
+    other = np.ones(3, b) if isinstance(b, type) else b
+    ours = jnp.asarray(x) + (jnp.asarray(other) if isinstance(other, np.ndarray) else other)
+    theirs = jjnp.asarray(x) + (jjnp.asarray(other) if isinstance(other, np.ndarray) else other)
+    assert ours.dtype == theirs.dtype
+    assert ours.weak_type == theirs.weak_type
+
+
+def test_weak_scalar_results_match_jax():
+    ours, theirs = jnp.exp(1.0), jjnp.exp(1.0)
+    assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type)
+    ours, theirs = jnp.add(1, 2), jjnp.add(1, 2)
+    assert (ours.dtype, ours.weak_type, int(ours)) == (theirs.dtype, theirs.weak_type, int(theirs))
+
+
+def test_predicates_with_nan_and_inf():
+    x = np.array([0.0, np.nan, np.inf, -np.inf, 1.5], np.float32)
+    jx = jnp.asarray(x)
+    for name in ["isnan", "isinf", "isfinite"]:
+        check(getattr(jnp, name)(jx), getattr(np, name)(x), np.bool_)
+    check(jnp.maximum(jx, 1.0), np.maximum(x, np.float32(1.0)))
+    check(jnp.sign(jx), np.sign(x))
+
+
+def test_logical():
+    a, b = sample((5,), np.bool_), sample((5,), np.bool_)
+    ja, jb = jnp.asarray(a), jnp.asarray(b)
+    check(jnp.logical_and(ja, jb), np.logical_and(a, b), np.bool_)
+    check(jnp.logical_or(ja, jb), np.logical_or(a, b), np.bool_)
+    check(jnp.logical_xor(ja, jb), np.logical_xor(a, b), np.bool_)
+    check(jnp.logical_not(ja), np.logical_not(a), np.bool_)
+    f = np.array([0.0, 2.0, -1.0], np.float32)
+    check(jnp.logical_not(jnp.asarray(f)), np.logical_not(f), np.bool_)
+    check(~jnp.asarray(np.arange(4, dtype=np.int32)), ~np.arange(4, dtype=np.int32), np.int32)
+
+
+def test_where_clip_round():
+    x = sample((6,), np.float32)
+    jx = jnp.asarray(x)
+    check(jnp.where(jx > 0, jx, 0.0), np.where(x > 0, x, np.float32(0)))
+    assert jnp.where(jx > 0, 1, 2).dtype == jjnp.where(x > 0, 1, 2).dtype
+    check(jnp.clip(jx, -1, 1), np.clip(x, -1, 1))
+    check(jnp.round(jnp.asarray(np.array([0.5, 1.5, 2.5, -0.5], np.float32))), np.array([0.0, 2.0, 2.0, -0.0], np.float32))
+    check(jnp.round(jnp.asarray(np.array([1.234, 5.678], np.float32)), 2), np.round(np.array([1.234, 5.678], np.float32), 2))
+    ints = np.arange(3, dtype=np.int32)
+    check(jnp.round(jnp.asarray(ints)), ints, np.int32)
+
+
+def test_operators_and_reflected_operators():
+    x = sample((4,), np.float32, 1, 3)
+    jx = jnp.asarray(x)
+    check(1 - jx, 1 - x)
+    check(2 / jx, 2 / x)
+    check(-jx, -x)
+    check(abs(jnp.asarray(-x)), x)
+    check(jx**2, x**2)
+    check(3 % jnp.asarray(np.array([2, 5], np.int32)), np.array([1, 3], np.int32), np.int32)
+
+
+def test_convert_between_dtypes():
+    x = np.array([-1.7, 0.0, 2.5, 300.0], np.float32)
+    jx = jnp.asarray(x)
+    for dtype in [np.int32, np.int8, np.bool_, np.float16, ml_dtypes.bfloat16]:
+        out = jx.astype(dtype)
+        expected = x.astype(dtype) if dtype != np.int8 else x.astype(np.int32).astype(np.int8)
+        check(out, expected, dtype)
+    u = jnp.asarray(np.array([250, 3], np.uint8))
+    check(u.astype(np.float32), np.array([250.0, 3.0], np.float32))
+    check(u.astype(np.int32), np.array([250, 3], np.int32), np.int32)
+
+
+def test_inputs_are_not_modified():
+    x, y = sample((4,), np.float32), sample((4,), np.float32)
+    jx, jy = jnp.asarray(x), jnp.asarray(y)
+    for fn in [jnp.add, jnp.multiply, jnp.maximum, jnp.subtract]:
+        fn(jx, jy)
+        jnp.exp(jx)
+    np.testing.assert_array_equal(np.asarray(jx), x)
+    np.testing.assert_array_equal(np.asarray(jy), y)
