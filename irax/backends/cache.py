@@ -17,9 +17,11 @@ POSIX and Windows), so concurrent processes never see half a file.
 
 IRAX_LOG_COMPILES=1 prints a line to stderr for every real compile.
 """
+import functools
 import hashlib
 import json
 import os
+import platform
 import sys
 import tempfile
 import threading
@@ -88,8 +90,22 @@ def _hit(counter: str, vmfb: bytes) -> bytes:
 
 
 def _key(mlir_text: str, target_backend: str, flags: tuple) -> str:
-    recipe = [CACHE_FORMAT, compiler.iree_version(), target_backend, list(flags), mlir_text]
+    host = _host_cpu() if any(f.endswith("=host") for f in flags) else ""
+    recipe = [CACHE_FORMAT, compiler.iree_version(), target_backend, list(flags), host, mlir_text]
     return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()
+
+
+@functools.cache
+def _host_cpu() -> str:
+    """What `--iree-llvmcpu-target-cpu=host` resolves to, roughly: a cache
+    shared between machines (a home directory on a network drive) must not
+    hand one CPU's instructions to another."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [line for line in f if line.startswith(("model name", "flags", "Features", "CPU part"))]
+        return platform.machine() + "".join(sorted(set(lines)))
+    except OSError:
+        return platform.machine() + platform.processor()
 
 
 def _compile(mlir_text: str, target_backend: str, flags: tuple, key: str) -> bytes:
