@@ -1,0 +1,185 @@
+"""Derivatives of the scalar ops found inside `linalg.generic` bodies.
+
+Both autodiff passes differentiate a generic by differentiating its body, one
+scalar op at a time, in forward mode: given the tangents of an op's operands
+(None stands for an exact zero), a rule emits the tangent of its result.
+
+    rule(op, new_operands, tangents) -> tangent Value or None
+
+`new_operands` are the operands as cloned into the body being built and
+`op.results[0]` there is `out`; the rules read the maths straight off:
+d tanh(x) = (1 - tanh(x)^2) dx, and so on.
+"""
+import numpy as np
+from iree.compiler import ir
+from iree.compiler.dialects import arith, math
+
+
+def const_like(x: ir.Value, value) -> ir.Value:
+    """A float scalar constant of x's type."""
+    return arith.ConstantOp(x.type, ir.FloatAttr.get(x.type, float(value))).result
+
+
+def _mul(a, b):
+    return arith.mulf(a, b)
+
+
+def _add(a, b):
+    """a + b where either may be None (zero)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return arith.addf(a, b)
+
+
+def _scale(t, factor):
+    return None if t is None else _mul(t, factor)
+
+
+def _unary(derivative):
+    """Rule for out = f(x): tangent = f'(x) * dx, with `derivative(x, out)` = f'(x)."""
+
+    def rule(out, operands, tangents):
+        (x,), (tx,) = operands, tangents
+        return None if tx is None else _mul(tx, derivative(x, out))
+
+    return rule
+
+
+def _sq(x):
+    return _mul(x, x)
+
+
+def _one_minus(x, v):
+    return arith.subf(const_like(x, 1.0), v)
+
+
+def _divide(out, operands, tangents):
+    (x, y), (tx, ty) = operands, tangents
+    # d(x/y) = (dx - out * dy) / y
+    num = _add(tx, None if ty is None else arith.negf(_mul(out, ty)))
+    return None if num is None else arith.divf(num, y)
+
+
+def _multiply(out, operands, tangents):
+    (x, y), (tx, ty) = operands, tangents
+    return _add(_scale(tx, y), _scale(ty, x))
+
+
+def _subtract(out, operands, tangents):
+    (tx, ty) = tangents
+    return _add(tx, None if ty is None else arith.negf(ty))
+
+
+def _power(out, operands, tangents):
+    """d x^y = y x^(y-1) dx + log(x) x^y dy (the log term is 0 where x == 0, as in JAX)."""
+    (x, y), (tx, ty) = operands, tangents
+    dx = None
+    if tx is not None:
+        dx = _mul(tx, _mul(y, math.powf(x, arith.subf(y, const_like(y, 1.0)))))
+    dy = None
+    if ty is not None:
+        zero = const_like(x, 0.0)
+        safe_log = arith.select(arith.cmpf(arith.CmpFPredicate.OEQ, x, zero), zero, math.log(x))
+        dy = _mul(ty, _mul(safe_log, out))
+    return _add(dx, dy)
+
+
+def _atan2(out, operands, tangents):
+    """d atan2(y, x) = (x dy - y dx) / (x^2 + y^2)."""
+    (y, x), (ty, tx) = operands, tangents
+    num = _add(_scale(ty, x), None if tx is None else arith.negf(_mul(tx, y)))
+    return None if num is None else arith.divf(num, _add(_sq(x), _sq(y)))
+
+
+def _chooser(predicate):
+    """max/min: the tangent of the chosen operand; at ties, the mean of both
+    (JAX's convention, which keeps max(x, x) differentiable with slope 1)."""
+
+    def rule(out, operands, tangents):
+        (x, y), (tx, ty) = operands, tangents
+        if tx is None and ty is None:
+            return None
+        zero = const_like(x, 0.0)
+        tx = zero if tx is None else tx
+        ty = zero if ty is None else ty
+        x_wins = arith.cmpf(predicate, x, y)
+        y_wins = arith.cmpf(predicate, y, x)
+        tie = _mul(_add(tx, ty), const_like(x, 0.5))
+        return arith.select(x_wins, tx, arith.select(y_wins, ty, tie))
+
+    return rule
+
+
+def _select(out, operands, tangents):
+    (c, a, b), (_, ta, tb) = operands, tangents
+    if ta is None and tb is None:
+        return None
+    zero = const_like(a, 0.0)
+    return arith.select(c, zero if ta is None else ta, zero if tb is None else tb)
+
+
+def _cast(make):
+    def rule(out, operands, tangents):
+        (tx,) = tangents
+        return None if tx is None else make(out.type, tx)
+
+    return rule
+
+
+def _abs_derivative(x, out):
+    zero, one = const_like(x, 0.0), const_like(x, 1.0)
+    pos = arith.cmpf(arith.CmpFPredicate.OGT, x, zero)
+    neg = arith.cmpf(arith.CmpFPredicate.OLT, x, zero)
+    return arith.select(pos, one, arith.select(neg, arith.negf(one), zero))
+
+
+def _zero_rule(out, operands, tangents):
+    """Piecewise-constant or non-float results: the derivative is zero."""
+    return None
+
+
+RULES = {
+    "arith.addf": lambda out, ops, ts: _add(*ts),
+    "arith.subf": _subtract,
+    "arith.mulf": _multiply,
+    "arith.divf": _divide,
+    "arith.negf": lambda out, ops, ts: None if ts[0] is None else arith.negf(ts[0]),
+    "arith.maximumf": _chooser(arith.CmpFPredicate.OGT),
+    "arith.minimumf": _chooser(arith.CmpFPredicate.OLT),
+    "arith.select": _select,
+    "arith.extf": _cast(arith.extf),
+    "arith.truncf": _cast(arith.truncf),
+    "math.exp": _unary(lambda x, out: out),
+    "math.exp2": _unary(lambda x, out: _mul(out, const_like(x, np.log(2.0)))),
+    "math.expm1": _unary(lambda x, out: arith.addf(out, const_like(x, 1.0))),
+    "math.log": _unary(lambda x, out: arith.divf(const_like(x, 1.0), x)),
+    "math.log1p": _unary(lambda x, out: arith.divf(const_like(x, 1.0), arith.addf(x, const_like(x, 1.0)))),
+    "math.log2": _unary(lambda x, out: arith.divf(const_like(x, 1.0 / np.log(2.0)), x)),
+    "math.sqrt": _unary(lambda x, out: arith.divf(const_like(x, 0.5), out)),
+    "math.rsqrt": _unary(lambda x, out: arith.divf(_mul(out, const_like(x, -0.5)), x)),
+    "math.cbrt": _unary(lambda x, out: arith.divf(out, _mul(x, const_like(x, 3.0)))),
+    "math.sin": _unary(lambda x, out: math.cos(x)),
+    "math.cos": _unary(lambda x, out: arith.negf(math.sin(x))),
+    "math.tan": _unary(lambda x, out: arith.addf(const_like(x, 1.0), _sq(out))),
+    "math.asin": _unary(lambda x, out: math.rsqrt(_one_minus(x, _sq(x)))),
+    "math.acos": _unary(lambda x, out: arith.negf(math.rsqrt(_one_minus(x, _sq(x))))),
+    "math.atan": _unary(lambda x, out: arith.divf(const_like(x, 1.0), arith.addf(const_like(x, 1.0), _sq(x)))),
+    "math.sinh": _unary(lambda x, out: math.cosh(x)),
+    "math.cosh": _unary(lambda x, out: math.sinh(x)),
+    "math.tanh": _unary(lambda x, out: _one_minus(x, _sq(out))),
+    "math.asinh": _unary(lambda x, out: math.rsqrt(arith.addf(_sq(x), const_like(x, 1.0)))),
+    "math.acosh": _unary(lambda x, out: math.rsqrt(arith.subf(_sq(x), const_like(x, 1.0)))),
+    "math.atanh": _unary(lambda x, out: arith.divf(const_like(x, 1.0), _one_minus(x, _sq(x)))),
+    "math.erf": _unary(lambda x, out: _mul(const_like(x, 2.0 / np.sqrt(np.pi)), math.exp(arith.negf(_sq(x))))),
+    "math.absf": _unary(_abs_derivative),
+    "math.powf": _power,
+    "math.atan2": _atan2,
+}
+for _name in [
+    "math.floor", "math.ceil", "math.roundeven", "math.round", "math.trunc", "arith.cmpf", "arith.cmpi",
+    "arith.sitofp", "arith.uitofp", "arith.fptosi", "arith.fptoui", "arith.constant", "linalg.index",
+    "arith.index_cast", "arith.andi", "arith.ori", "arith.xori",
+]:
+    RULES[_name] = _zero_rule

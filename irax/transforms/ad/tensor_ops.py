@@ -1,0 +1,70 @@
+"""Tensor-level building blocks the autodiff rules emit: zeros, sums, and
+loops that differentiate a `linalg.generic` body."""
+from iree.compiler import ir
+from iree.compiler.dialects import arith, linalg, tensor
+
+from irax.frontend import mlir
+from irax.transforms.ad import scalar_jvp
+
+
+def tensor_type(value) -> ir.RankedTensorType:
+    return ir.RankedTensorType(value.type)
+
+
+def empty_like(value) -> ir.Value:
+    return tensor.EmptyOp(mlir.dims(value), tensor_type(value).element_type).result
+
+
+def zeros_like(value) -> ir.Value:
+    """A zero tensor of value's type (sizes read from value where dynamic)."""
+    elem = tensor_type(value).element_type
+    zero = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 0.0)).result
+    return linalg.fill(zero, outs=[empty_like(value)])
+
+
+def add(a, b) -> ir.Value:
+    """a + b for two float tensors of one type."""
+    rank = tensor_type(a).rank
+    init = empty_like(a)
+    ident = list(range(rank))
+    return mlir.generic([a, b], [init], [ident] * 3, [mlir.PARALLEL] * rank, lambda x, y, _: [arith.addf(x, y)])[0]
+
+
+def map_results(affine_map_attr) -> list:
+    """The loop dimensions an indexing map reads, e.g. (d0, d1, d2) -> (d2, d0) gives [2, 0]."""
+    amap = ir.AffineMapAttr(affine_map_attr).value
+    dims = []
+    for expr in amap.results:
+        if not isinstance(expr, ir.AffineDimExpr):
+            raise NotImplementedError(f"autodiff needs projected-permutation indexing maps, got {amap}")
+        dims.append(expr.position)
+    return dims
+
+
+def clone_body(old_block, new_args, seeds, stop_at=None):
+    """Copy the ops of `old_block` into the current insertion point, reading
+    `new_args` for its arguments, and carry tangents forward from `seeds`
+    ({old block argument index: tangent Value}).
+
+    Returns (mapping old Value -> new Value, tangents old Value -> tangent).
+    Stops before `stop_at` (an op of the old block) or the terminator.
+    """
+    mapping = {old: new for old, new in zip(old_block.arguments, new_args)}
+    tangents = {old_block.arguments[i]: t for i, t in seeds.items()}
+    for op in old_block.operations:
+        if (stop_at is not None and op == stop_at) or op.operation.name == "linalg.yield":
+            break
+        new_op = op.operation.clone()
+        for i, v in enumerate(op.operation.operands):
+            if v in mapping:
+                new_op.operands[i] = mapping[v]
+        for old, new in zip(op.operation.results, new_op.results):
+            mapping[old] = new
+        operand_tangents = [tangents.get(v) for v in op.operation.operands]
+        if any(t is not None for t in operand_tangents):
+            rule = scalar_jvp.RULES.get(op.operation.name)
+            if rule is None:
+                raise NotImplementedError(f"irax autodiff has no derivative rule for '{op.operation.name}'")
+            new_operands = [mapping.get(v, v) for v in op.operation.operands]
+            tangents[op.operation.results[0]] = rule(new_op.results[0], new_operands, operand_tangents)
+    return mapping, tangents

@@ -1,0 +1,299 @@
+"""Reverse-mode autodiff of an MLIR function, written as an MLIR pass.
+
+Given `func.func @f(%x...) -> (%y...)`, `build_vjp` adds to the module
+
+    func.func @f_vjp(%x..., %ct_y...) -> (%y..., %ct_x[wrt]...)
+
+whose body is @f's body (the forward pass) followed by the backward pass:
+the ops of @f in reverse order, each replaced by its VJP rule, which turns
+the cotangents of an op's results into contributions to the cotangents of
+its operands (summed when a value has several uses). One rule per op kind:
+
+    RULES[op name](op, result cotangents, active operands) -> [(operand, cotangent)]
+
+The one rule that does most of the work is for `linalg.generic` (see
+`_generic`): elementwise ops, broadcasts, sums, dot, matmul and einsum are
+all generics with projected-permutation maps, and they share it.
+
+Only *active* values, those that depend on a differentiated argument, get
+cotangents, so constants and integer index math cost nothing.
+"""
+from iree.compiler import ir
+from iree.compiler.dialects import arith, func, linalg, tensor
+
+from irax.frontend import mlir
+from irax.transforms.ad import tensor_ops
+from irax.transforms.ad.tensor_ops import add, map_results, tensor_type, zeros_like
+
+
+class NotDifferentiable(NotImplementedError):
+    pass
+
+
+def _is_float_tensor(value) -> bool:
+    typ = value.type
+    return isinstance(typ, ir.RankedTensorType) and isinstance(typ.element_type, ir.FloatType)
+
+
+def _active_values(block, wrt_args) -> set:
+    """Values that depend on the arguments being differentiated (forward sweep;
+    ops with regions count values their regions capture from outside)."""
+    active = set(wrt_args)
+    for op in block.operations:
+        used = []
+        op.operation.walk(lambda inner: used.extend(inner.operands) or ir.WalkResult.ADVANCE)
+        if any(v in active for v in used):
+            active.update(r for r in op.operation.results if _is_float_tensor(r))
+    return active
+
+
+# ---------------------------------------------------------------------------
+# linalg.generic
+
+def _classify(body):
+    """How a generic's body combines with its output value `acc`:
+    'map' (acc unused), 'sum' (yield acc + g), 'max'/'min' (yield max(acc, g))."""
+    acc = body.arguments[-1]
+    yielded = body.operations[-1].operands[0]
+    uses = [op for op in body.operations for v in op.operation.operands if v == acc]
+    if not uses:
+        return "map", yielded, None
+    combine = yielded.owner
+    kinds = {"arith.addf": "sum", "arith.maximumf": "max", "arith.minimumf": "min"}
+    if len(uses) == 1 and uses[0] == combine and combine.name in kinds:
+        lhs, rhs = combine.operands
+        g = rhs if lhs == acc else lhs
+        if g != acc:
+            return kinds[combine.name], g, combine
+    raise NotDifferentiable("irax autodiff: cannot differentiate a linalg.generic whose body combines its "
+                            f"output as:\n{combine}")
+
+
+def _adjoint_generic(op, k, ct, g, stop_at, extra_inputs=(), weight=None):
+    """Cotangent of input k: sum over the loops input k does not index of
+    weight * ct * dg/dx_k, as one new generic."""
+    ins = list(op.inputs)
+    maps = [map_results(m) for m in op.indexing_maps]
+    n_loops = len(op.iterator_types)
+    keep = maps[k]
+    iterators = [mlir.PARALLEL if d in keep else mlir.REDUCTION for d in range(n_loops)]
+    out_map = maps[len(ins)]
+    old_body = op.regions[0].blocks[0]
+    extra_maps = [out_map] * (1 + len(extra_inputs))
+
+    def body(*args):
+        new_ins, ct_s, extras, acc = args[: len(ins)], args[len(ins)], args[len(ins) + 1:-1], args[-1]
+        one = arith.ConstantOp(new_ins[k].type, ir.FloatAttr.get(new_ins[k].type, 1.0)).result
+        seeds_args = list(new_ins) + [acc]  # the old output block arg is never read in the part we clone
+        mapping, tangents = tensor_ops.clone_body(old_body, seeds_args, {k: one}, stop_at=stop_at)
+        d = tangents.get(g)
+        contribution = ct_s if d is None else arith.mulf(ct_s, d)
+        if weight is not None:
+            contribution = arith.mulf(contribution, weight(mapping[g], *extras))
+        return [arith.addf(acc, contribution)]
+
+    return mlir.generic(ins + [ct, *extra_inputs], [zeros_like(ins[k])], maps[: len(ins)] + extra_maps + [keep],
+                        iterators, body)[0]
+
+
+def _tie_count(op, g, combine, result):
+    """For max/min reductions: how many elements equal the chosen one (ties
+    share the cotangent equally, as in JAX)."""
+    ins = list(op.inputs)
+    maps = [map_results(m) for m in op.indexing_maps]
+    out_map = maps[len(ins)]
+    old_body = op.regions[0].blocks[0]
+
+    def body(*args):
+        new_ins, chosen, acc = args[: len(ins)], args[len(ins)], args[-1]
+        mapping, _ = tensor_ops.clone_body(old_body, list(new_ins) + [acc], {}, stop_at=combine)
+        hit = arith.cmpf(arith.CmpFPredicate.OEQ, mapping[g], chosen)
+        one = arith.ConstantOp(acc.type, ir.FloatAttr.get(acc.type, 1.0)).result
+        zero = arith.ConstantOp(acc.type, ir.FloatAttr.get(acc.type, 0.0)).result
+        return [arith.addf(acc, arith.select(hit, one, zero))]
+
+    return mlir.generic(ins + [result], [zeros_like(result)], maps[: len(ins)] + [out_map, out_map],
+                        list(map(str, _iterator_names(op))), body)[0]
+
+
+def _iterator_names(op):
+    return [str(ir.Attribute(it)).split("<")[-1].rstrip(">") for it in op.iterator_types]
+
+
+def _generic(op, cts, active):
+    if len(op.outputs) != 1:
+        raise NotDifferentiable("irax autodiff: multi-result linalg.generic is not differentiable")
+    (ct,) = cts
+    body = op.regions[0].blocks[0]
+    kind, g, combine = _classify(body)
+    stop_at = combine if kind != "map" else None
+    out = []
+    if kind in ("max", "min"):
+        result = op.results[0]
+        counts = _tie_count(op, g, combine, result)
+
+        def weight(g_value, chosen, count):
+            hit = arith.cmpf(arith.CmpFPredicate.OEQ, g_value, chosen)
+            zero = arith.ConstantOp(count.type, ir.FloatAttr.get(count.type, 0.0)).result
+            return arith.select(hit, arith.divf(arith.ConstantOp(count.type, ir.FloatAttr.get(count.type, 1.0)).result, count), zero)
+
+        extra = (result, counts)
+    else:
+        weight, extra = None, ()
+    for k, x in enumerate(op.inputs):
+        if x in active:
+            out.append((x, _adjoint_generic(op, k, ct, g, stop_at, extra, weight)))
+    init = op.outputs[0]
+    if kind == "sum" and init in active:
+        out.append((init, ct))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Structural tensor ops: their cotangents move data back the way it came.
+
+def _reassociation(op):
+    return op.attributes["reassociation"]
+
+
+def _collapse(op, cts, active):
+    (ct,) = cts
+    src = op.operands[0]
+    return [(src, tensor.ExpandShapeOp(src.type, ct, _reassociation(op), [], _static_shape(src)).result)]
+
+
+def _expand(op, cts, active):
+    (ct,) = cts
+    src = op.operands[0]
+    return [(src, tensor.CollapseShapeOp(src.type, ct, _reassociation(op)).result)]
+
+
+def _static_shape(value):
+    return ir.DenseI64ArrayAttr.get(tensor_type(value).shape)
+
+
+def _transpose(op, cts, active):
+    (ct,) = cts
+    perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
+    inverse = [perm.index(i) for i in range(len(perm))]
+    src = op.operands[0]
+    return [(src, linalg.transpose(ct, outs=[tensor_ops.empty_like(src)], permutation=inverse))]
+
+
+def _slice_attrs(op):
+    return [op.attributes[name] for name in ("static_offsets", "static_sizes", "static_strides")]
+
+
+def _extract_slice(op, cts, active):
+    (ct,) = cts
+    src = op.operands[0]
+    if len(op.operands) > 1:
+        raise NotDifferentiable("irax autodiff: dynamic tensor.extract_slice is not differentiable yet")
+    offsets, sizes, strides = _slice_attrs(op)
+    return [(src, tensor.InsertSliceOp(ct, zeros_like(src), [], [], [], offsets, sizes, strides).result)]
+
+
+def _insert_slice(op, cts, active):
+    (ct,) = cts
+    src, dest = op.operands[0], op.operands[1]
+    if len(op.operands) > 2:
+        raise NotDifferentiable("irax autodiff: dynamic tensor.insert_slice is not differentiable yet")
+    offsets, sizes, strides = _slice_attrs(op)
+    out = []
+    if src in active:
+        out.append((src, tensor.ExtractSliceOp(src.type, ct, [], [], [], offsets, sizes, strides).result))
+    if dest in active:
+        out.append((dest, tensor.InsertSliceOp(zeros_like(src), ct, [], [], [], offsets, sizes, strides).result))
+    return out
+
+
+def _concat(op, cts, active):
+    (ct,) = cts
+    dim = ir.IntegerAttr(op.attributes["dim"]).value
+    out, offset = [], 0
+    rank = tensor_type(ct).rank
+    for x in op.operands:
+        shape = tensor_type(x).shape
+        if x in active:
+            offsets = [offset if d == dim else 0 for d in range(rank)]
+            piece = tensor.ExtractSliceOp(x.type, ct, [], [], [], ir.DenseI64ArrayAttr.get(offsets),
+                                          ir.DenseI64ArrayAttr.get(shape), ir.DenseI64ArrayAttr.get([1] * rank))
+            out.append((x, piece.result))
+        offset += shape[dim]
+    return out
+
+
+def _pad(op, cts, active):
+    (ct,) = cts
+    src = op.operands[0]
+    if len(op.operands) > 1:
+        raise NotDifferentiable("irax autodiff: tensor.pad with dynamic padding is not differentiable yet")
+    low = op.attributes["static_low"]
+    rank = tensor_type(src).rank
+    piece = tensor.ExtractSliceOp(src.type, ct, [], [], [], low, _static_shape(src), ir.DenseI64ArrayAttr.get([1] * rank))
+    return [(src, piece.result)]
+
+
+def _copy(op, cts, active):
+    (ct,) = cts
+    return [(op.operands[0], ct)]
+
+
+def _no_cotangent(op, cts, active):
+    return []
+
+
+RULES = {
+    "linalg.generic": _generic,
+    "tensor.collapse_shape": _collapse,
+    "tensor.expand_shape": _expand,
+    "linalg.transpose": _transpose,
+    "tensor.extract_slice": _extract_slice,
+    "tensor.insert_slice": _insert_slice,
+    "tensor.concat": _concat,
+    "tensor.pad": _pad,
+    "linalg.copy": _copy,
+    "tensor.empty": _no_cotangent,
+    "linalg.fill": _no_cotangent,
+    "arith.constant": _no_cotangent,
+}
+
+
+# ---------------------------------------------------------------------------
+# The transformation.
+
+def build_vjp(func_op, wrt, name=None):
+    """Add `@{name}(args..., cts...) -> (results..., cotangents of args[wrt])`
+    after `func_op` and return it."""
+    name = name or f"{func_op.name.value}_vjp"
+    with ir.InsertionPoint.after(func_op):
+        new = func_op.operation.clone()
+    new.attributes["sym_name"] = ir.StringAttr.get(name)
+    block = new.regions[0].blocks[0]
+    ret = block.operations[len(block.operations) - 1]
+    results = list(ret.operands)
+    cts = {}
+    for r in results:
+        ct_arg = block.add_argument(r.type, ir.Location.unknown())
+        cts[r] = add(cts[r], ct_arg) if r in cts else ct_arg
+    args = [block.arguments[i] for i in wrt]
+    active = _active_values(block, args)
+    forward_ops = [op for op in block.operations][:-1]
+    with ir.InsertionPoint(ret):
+        for op in reversed(forward_ops):
+            result_cts = [cts.get(r) for r in op.operation.results]
+            if all(c is None for c in result_cts):
+                continue
+            rule = RULES.get(op.operation.name)
+            if rule is None:
+                raise NotDifferentiable(f"irax autodiff has no rule for '{op.operation.name}'")
+            result_cts = [c if c is not None else zeros_like(r) for c, r in zip(result_cts, op.operation.results)]
+            for operand, ct in rule(op.opview if hasattr(op, "opview") else op, result_cts, active):
+                if operand in active:
+                    cts[operand] = add(cts[operand], ct) if operand in cts else ct
+        grads = [cts[a] if a in cts else zeros_like(a) for a in args]
+        func.ReturnOp(results + grads)
+    ret.erase()
+    arg_types = [a.type for a in block.arguments]
+    new.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(arg_types, [v.type for v in results + grads]))
+    return new
