@@ -88,7 +88,7 @@ def device_put_numpy(array: np.ndarray, device=None, weak_type=False) -> Array:
     return Array(device.put(array), ShapedArray(array.shape, array.dtype, weak_type), device)
 
 
-def check_same_device(prim, operands):
+def check_same_device(what: str, operands):
     """The one device all operands of an eager op live on."""
     from irax.plugins.registry import default_device
 
@@ -98,7 +98,7 @@ def check_same_device(prim, operands):
     if any(x.device is not device for x in operands):
         names = ", ".join(sorted({repr(x.device) for x in operands}))
         raise ValueError(
-            f"{prim.name}: operands are on different devices ({names}). "
+            f"{what}: operands are on different devices ({names}). "
             "Move them to one device first with irax.device_put(x, device)."
         )
     return device

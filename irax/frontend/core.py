@@ -171,7 +171,7 @@ class Trace:
             with ir.InsertionPoint(self.module.body):
                 self.func = func.FuncOp(name, ir.FunctionType.get([], []))
             self.block = self.func.add_entry_block()
-        self.lifted = {}  # id(Array) -> (Array, Tracer): concrete arrays become arguments
+        self.lifted = {}  # id(value) -> (outside value, its argument Tracer)
 
     @contextlib.contextmanager
     def active(self):
@@ -189,20 +189,22 @@ class Trace:
         return Tracer(self, value, aval)
 
     def to_tracer(self, x) -> Tracer:
-        """A Tracer for an operand: itself, a lifted argument, or a constant."""
-        if isinstance(x, Tracer):
-            if x.trace is not self:
-                raise TracerError(
-                    f"Encountered an unexpected tracer {x!r}: a value traced in another function "
-                    "escaped into this one (for example stored in a global or a closure). "
-                    "Pass it in as an argument instead."
-                )
+        """A Tracer of this trace for an operand. Values from outside it (a
+        concrete Array, or a Tracer of an enclosing trace, as when `grad` runs
+        inside `jit`) become extra arguments of the function: `lifted`."""
+        if isinstance(x, Tracer) and x.trace is self:
             return x
-        if hasattr(x, "_buffer"):  # an irax.Array captured from outside: lift it
-            if id(x) not in self.lifted:
-                self.lifted[id(x)] = (x, self.new_argument(x.aval))
-            return self.lifted[id(x)][1]
-        raise TypeError(f"irax primitives take arrays; got {type(x).__name__}")
+        if isinstance(x, Tracer) and x.trace not in _stack():
+            raise TracerError(
+                f"Encountered an unexpected tracer {x!r}: a value traced in another function "
+                "escaped into this one (for example stored in a global or a closure). "
+                "Pass it in as an argument instead."
+            )
+        if not isinstance(x, ArrayMethods):
+            raise TypeError(f"irax primitives take arrays; got {type(x).__name__}")
+        if id(x) not in self.lifted:
+            self.lifted[id(x)] = (x, self.new_argument(x.aval))
+        return self.lifted[id(x)][1]
 
     def emit(self, prim, operands, params):
         tracers = [self.to_tracer(x) for x in operands]

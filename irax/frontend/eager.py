@@ -41,7 +41,7 @@ def _program(prim, kernel_avals, params, device):
 def run(prim, operands, params):
     from irax.frontend.array import Array, check_same_device
 
-    device = check_same_device(prim, operands)
+    device = check_same_device(prim.name, operands)
     avals = tuple(x.aval for x in operands)
     params = tuple(params.items())
     key = (prim, avals, params, device)

@@ -118,3 +118,31 @@ def generic(inputs, outputs, maps, iterators, body):
 def fill(value: ir.Value, sizes, dtype) -> ir.Value:
     """A tensor of `sizes` filled with the scalar `value`."""
     return linalg.fill(value, outs=[empty(sizes, dtype)])
+
+
+def clone_op(op, mapping: dict):
+    """Clone `op` at the insertion point, replacing every operand found in
+    `mapping` (including values its regions capture from outside), and record
+    old result -> new result in `mapping`. Returns the clone."""
+    new = op.operation.clone()
+
+    def remap(inner):
+        for i, v in enumerate(inner.operands):
+            if v in mapping:
+                inner.operands[i] = mapping[v]
+        return ir.WalkResult.ADVANCE
+
+    new.walk(remap)
+    mapping.update(zip(op.operation.results, new.results))
+    return new
+
+
+def inline_function(func_op, operands) -> list:
+    """Clone the body of a single-block `func_op` at the insertion point with
+    its arguments bound to `operands`; return the values it would return."""
+    block = func_op.regions[0].blocks[0]
+    mapping = dict(zip(block.arguments, operands))
+    ops = list(block.operations)
+    for op in ops[:-1]:
+        clone_op(op, mapping)
+    return [mapping.get(v, v) for v in ops[-1].operands]

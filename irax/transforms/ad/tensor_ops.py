@@ -54,12 +54,7 @@ def clone_body(old_block, new_args, seeds, stop_at=None):
     for op in old_block.operations:
         if (stop_at is not None and op == stop_at) or op.operation.name == "linalg.yield":
             break
-        new_op = op.operation.clone()
-        for i, v in enumerate(op.operation.operands):
-            if v in mapping:
-                new_op.operands[i] = mapping[v]
-        for old, new in zip(op.operation.results, new_op.results):
-            mapping[old] = new
+        new_op = mlir.clone_op(op, mapping)
         operand_tangents = [tangents.get(v) for v in op.operation.operands]
         if any(t is not None for t in operand_tangents):
             rule = scalar_jvp.RULES.get(op.operation.name)

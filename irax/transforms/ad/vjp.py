@@ -262,9 +262,10 @@ RULES = {
 # ---------------------------------------------------------------------------
 # The transformation.
 
-def build_vjp(func_op, wrt, name=None):
+def build_vjp(func_op, wrt, seeded=None, name=None):
     """Add `@{name}(args..., cts...) -> (results..., cotangents of args[wrt])`
-    after `func_op` and return it."""
+    after `func_op` and return it. `seeded[i]` says whether result i takes a
+    cotangent argument (default: all do); the others get none."""
     name = name or f"{func_op.name.value}_vjp"
     with ir.InsertionPoint.after(func_op):
         new = func_op.operation.clone()
@@ -272,8 +273,9 @@ def build_vjp(func_op, wrt, name=None):
     block = new.regions[0].blocks[0]
     ret = block.operations[len(block.operations) - 1]
     results = list(ret.operands)
+    seeded = [True] * len(results) if seeded is None else seeded
     cts = {}
-    for r in results:
+    for r in (r for r, s in zip(results, seeded) if s):
         ct_arg = block.add_argument(r.type, ir.Location.unknown())
         cts[r] = add(cts[r], ct_arg) if r in cts else ct_arg
     args = [block.arguments[i] for i in wrt]

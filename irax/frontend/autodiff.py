@@ -1,0 +1,177 @@
+"""`grad`, `value_and_grad` and `vjp`: differentiation as a transformation of MLIR.
+
+All of them come down to one step, `_vjp_inline`, which only works inside a
+trace:
+
+    1. trace `fun` into its own `func.func` (staging.trace_arguments);
+    2. let the reverse-mode pass (transforms/ad/vjp.py) add its VJP function
+       `(args..., cotangents...) -> (outputs..., gradients...)`;
+    3. copy that function's body into the enclosing trace.
+
+Called eagerly, a transformation is itself staged: `grad(f)(x)` traces
+`lambda x: grad(f)(x)`, compiles it once per argument signature and runs it
+(staging.run_staged), so a training loop does not retrace or recompile.
+`grad(grad(f))` is the same step applied twice: the outer pass
+differentiates the ops the inner one emitted.
+"""
+import functools
+
+from iree.compiler import ir
+
+from irax import tree_util
+from irax.frontend import core, dtypes, staging
+from irax.transforms.ad.vjp import build_vjp
+
+
+def _argnums_tuple(argnums, n_args):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for i in nums:
+        if not -n_args <= i < n_args:
+            raise TypeError(
+                f"differentiating with respect to argnums={argnums} requires at least {max(nums) + 1} "
+                f"positional arguments to be passed by the caller, but got only {n_args} positional arguments."
+            )
+    return tuple(i % n_args for i in nums)
+
+
+def _check_inexact(arguments, argnums, fn_name):
+    for i in argnums:
+        if len(arguments.dynamic_indices(i)) != arguments.arg_trees[i].num_leaves:
+            raise TypeError(f"{fn_name}: argument {i} to differentiate contains leaves that are not arrays or numbers")
+        for k in arguments.dynamic_indices(i):
+            dtype = arguments.dynamic[k].dtype
+            if not dtypes.is_float(dtype):
+                raise TypeError(
+                    f"{fn_name} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
+                    f"np.inexact), but got {dtype.name}. If you want to use Boolean- or integer-valued inputs, "
+                    "use vjp or set allow_int to True."
+                )
+
+
+def _split_aux(fun, has_aux):
+    """fun as a function returning (output, aux); aux is None without has_aux."""
+    if not has_aux:
+        return lambda *a, **k: (fun(*a, **k), None)
+
+    def split(*args, **kwargs):
+        out = fun(*args, **kwargs)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError(
+                "expected function with aux output to return a two-element tuple, but got type "
+                f"{type(out)} with value {out!r}"
+            )
+        return out
+
+    return split
+
+
+def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
+    """Inside a trace: (output, aux, gradients per argnum), where
+    `fun_pair(*args, **kwargs) -> (output, aux)` and
+    `cotangents_for(out_tree, out_avals)` gives the output's cotangents."""
+    traced = staging.trace_arguments(fun_pair, arguments)
+    pair_tree = traced.out_tree.children()
+    n_out = pair_tree[0].num_leaves
+    out_avals = traced.out_avals[:n_out]
+    cts = cotangents_for(pair_tree[0], out_avals)
+    wrt = [k for i in argnums for k in arguments.dynamic_indices(i)]
+    with traced.trace.context, ir.Location.unknown():
+        seeded = [True] * n_out + [False] * (len(traced.out_avals) - n_out)
+        vjp_func = build_vjp(traced.func, wrt, seeded)
+    grad_avals = [arguments.dynamic[k].aval for k in wrt]
+    results = staging.inline(
+        vjp_func, list(arguments.dynamic) + traced.lifted + list(cts), list(traced.out_avals) + grad_avals
+    )
+    flat_out, grads = results[: len(traced.out_avals)], results[len(traced.out_avals):]
+    output, aux = tree_util.tree_unflatten(traced.out_tree, flat_out)
+    per_arg, start = [], 0
+    for i in argnums:
+        n = len(arguments.dynamic_indices(i))
+        per_arg.append(tree_util.tree_unflatten(arguments.arg_trees[i], grads[start:start + n]))
+        start += n
+    return output, aux, per_arg
+
+
+def _scalar_seed(out_tree, out_avals):
+    """The cotangent 1.0 for a scalar float output, or JAX's error."""
+    from irax.frontend.numpy.util import asarray
+
+    if out_tree.num_leaves != 1 or out_avals[0].shape != ():
+        shape = out_avals[0].shape if out_tree.num_leaves == 1 else f"a pytree {out_tree}"
+        raise TypeError(f"Gradient only defined for scalar-output functions. Output had shape: {shape}.")
+    if not dtypes.is_float(out_avals[0].dtype):
+        raise TypeError(
+            "grad requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
+            f"but got {out_avals[0].dtype.name}."
+        )
+    return [asarray(1.0, out_avals[0].dtype)]
+
+
+def value_and_grad(fun, argnums=0, has_aux=False):
+    """`fun`'s value and its gradient with respect to positional argument(s)
+    `argnums` (an int or a tuple of ints; the gradient mirrors their pytrees).
+    With `has_aux`, `fun` returns `(value, aux)` and this returns
+    `((value, aux), gradient)`."""
+    fun_pair = _split_aux(fun, has_aux)
+
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args, **kwargs):
+        if core.current_trace() is None:
+            key = ("value_and_grad", fun, argnums, has_aux)
+            return staging.run_staged(key, value_and_grad_fun, args, kwargs)
+        nums = _argnums_tuple(argnums, len(args))
+        arguments = staging.Arguments(args, kwargs)
+        _check_inexact(arguments, nums, "grad")
+        value, aux, grads = _vjp_inline(fun_pair, arguments, nums, _scalar_seed)
+        grads = grads[0] if isinstance(argnums, int) else tuple(grads)
+        return ((value, aux), grads) if has_aux else (value, grads)
+
+    return value_and_grad_fun
+
+
+def grad(fun, argnums=0, has_aux=False):
+    """The gradient of scalar-valued `fun` with respect to argument(s) `argnums`.
+    With `has_aux`, returns `(gradient, aux)`."""
+    value_and_grad_fun = value_and_grad(fun, argnums, has_aux)
+
+    @functools.wraps(fun)
+    def grad_fun(*args, **kwargs):
+        value, grads = value_and_grad_fun(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+
+    return grad_fun
+
+
+def vjp(fun, *primals, has_aux=False):
+    """`(fun(*primals), vjp_fn)` where `vjp_fn(cotangent)` returns the tuple of
+    cotangents of the primals. (The backward function recomputes the forward
+    pass: MLIR holds no tape.)"""
+    fun_pair = _split_aux(fun, has_aux)
+    argnums = tuple(range(len(primals)))
+
+    def forward(*args):
+        return fun_pair(*args)
+
+    output, aux = (staging.run_staged(("vjp_forward", fun, has_aux), forward, primals)
+                   if core.current_trace() is None else forward(*primals))
+
+    def backward(*args):
+        cotangent, primal_args = args[0], args[1:]
+
+        def seeds(out_tree, out_avals):
+            from irax.frontend.numpy.util import asarray
+
+            leaves = tree_util.tree_leaves(cotangent)
+            if len(leaves) != out_tree.num_leaves:
+                raise ValueError(f"vjp_fn expected a cotangent with the structure of the output {out_tree}")
+            return [asarray(c, a.dtype) for c, a in zip(leaves, out_avals)]
+
+        arguments = staging.Arguments(primal_args)
+        return tuple(_vjp_inline(fun_pair, arguments, argnums, seeds)[2])
+
+    def vjp_fn(cotangent):
+        if core.current_trace() is None:
+            return staging.run_staged(("vjp_backward", fun, has_aux), backward, (cotangent,) + primals)
+        return backward(cotangent, *primals)
+
+    return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)

@@ -1,0 +1,162 @@
+"""Whole Python functions as MLIR functions.
+
+    trace_function(fn, args)   trace `fn` on the avals of `args` (pytrees) into
+                               its own `func.func @main`
+    run_staged(key, fn, args)  eager entry point of transformations (grad, jit):
+                               trace once per (key, argument signature), run
+                               the passes, compile, and call the program
+
+A traced function takes its flat arguments, then its *lifted* values: arrays
+it closed over (and, when traced inside another trace, the enclosing trace's
+Tracers it used). They are passed in as arguments, never baked in as
+constants, so a closure over a 100 MB array does not put 100 MB in the IR.
+"""
+import collections
+from dataclasses import dataclass
+
+import numpy as np
+
+from irax import tree_util
+from irax.frontend import core, mlir
+from irax.frontend.array import Array, check_same_device
+
+
+@dataclass
+class TracedFunction:
+    trace: core.Trace
+    out_tree: tree_util.PyTreeDef
+    out_avals: tuple
+    lifted: list  # outside values passed after the flat arguments
+
+    @property
+    def module(self):
+        return self.trace.module
+
+    @property
+    def func(self):
+        return self.trace.func
+
+
+def _check_output(fn, x):
+    from irax.frontend.numpy.util import asarray, is_array
+
+    if is_array(x):
+        return x
+    if isinstance(x, (bool, int, float)) or hasattr(x, "__array__"):
+        return asarray(x)
+    name = getattr(fn, "__name__", repr(fn))
+    raise TypeError(f"function {name} traced by irax returned a value of type {type(x)}, which is not a valid irax type")
+
+
+def trace_function(fn, flat_avals, in_tree) -> TracedFunction:
+    """Trace `fn(*args)` where args = in_tree.unflatten(arguments of flat_avals)."""
+    trace = core.Trace()
+    with trace.active():
+        args = [trace.new_argument(a) for a in flat_avals]
+        out = fn(*tree_util.tree_unflatten(in_tree, args))
+        flat_out, out_tree = tree_util.tree_flatten(out)
+        flat_out = [trace.to_tracer(_check_output(fn, x)) for x in flat_out]
+    trace.finish(flat_out)
+    lifted = [value for value, _ in trace.lifted.values()]
+    return TracedFunction(trace, out_tree, tuple(t.aval for t in flat_out), lifted)
+
+
+def inline(func_op, operands, out_avals) -> list:
+    """Call a function inside the current trace by copying its body there."""
+    trace = core.current_trace()
+    values = [trace.to_tracer(x).value for x in operands]
+    results = mlir.inline_function(func_op, values)
+    return [core.Tracer(trace, v, a) for v, a in zip(results, out_avals)]
+
+
+# ---------------------------------------------------------------------------
+# Arguments: numbers and arrays are traced; anything else is static.
+
+def _is_dynamic(leaf) -> bool:
+    from irax.frontend.numpy.util import is_array
+
+    return is_array(leaf) or isinstance(leaf, (bool, int, float, np.ndarray, np.generic))
+
+
+class Arguments:
+    """`(args, kwargs)` flattened: numbers and arrays (`dynamic`, as irax
+    arrays) are traced, other leaves (strings, objects) are passed through
+    as they are and are part of the cache key, as static values."""
+
+    def __init__(self, args, kwargs=None):
+        from irax.frontend.numpy.util import asarray
+
+        self.arg_trees = [tree_util.tree_structure(a) for a in args]
+        self.leaf_counts = [t.num_leaves for t in self.arg_trees]
+        leaves, self.tree = tree_util.tree_flatten((tuple(args), dict(kwargs or {})))
+        self.is_dynamic = tuple(_is_dynamic(x) for x in leaves)
+        self.dynamic = [asarray(x) for x, d in zip(leaves, self.is_dynamic) if d]
+        self.static = tuple(x for x, d in zip(leaves, self.is_dynamic) if not d)
+
+    def signature(self):
+        return (self.tree, self.is_dynamic, self.static, tuple(x.aval for x in self.dynamic))
+
+    def rebuild(self, dynamic_values):
+        """(args, kwargs) with the dynamic leaves replaced by `dynamic_values`."""
+        dynamic, static = iter(dynamic_values), iter(self.static)
+        leaves = [next(dynamic) if d else next(static) for d in self.is_dynamic]
+        return tree_util.tree_unflatten(self.tree, leaves)
+
+    def dynamic_indices(self, argnum):
+        """Positions among the dynamic leaves of positional argument `argnum`'s leaves."""
+        start = sum(self.leaf_counts[:argnum])
+        flat = range(start, start + self.leaf_counts[argnum])
+        position = {leaf: i for i, leaf in enumerate(j for j, d in enumerate(self.is_dynamic) if d)}
+        return [position[j] for j in flat if j in position]
+
+
+def trace_arguments(fn, arguments: Arguments) -> TracedFunction:
+    """Trace `fn(*args, **kwargs)` with the dynamic leaves of `arguments` traced."""
+
+    def flat_fn(*dynamic_values):
+        args, kwargs = arguments.rebuild(dynamic_values)
+        return fn(*args, **kwargs)
+
+    flat_fn.__name__ = getattr(fn, "__name__", "function")
+    avals = [x.aval for x in arguments.dynamic]
+    return trace_function(flat_fn, avals, tree_util.tree_structure(tuple(avals)))
+
+
+# ---------------------------------------------------------------------------
+# Eager: compile once per signature.
+
+@dataclass
+class _Staged:
+    program: object
+    out_tree: tree_util.PyTreeDef
+    out_avals: tuple
+    lifted: list
+
+
+_staged = collections.OrderedDict()  # (key, in_tree, avals, device) -> _Staged
+_MAX_STAGED = 512
+
+
+def run_staged(key, fn, args, kwargs=None, passes=()):
+    """Run `fn(*args, **kwargs)` as one compiled program, traced on first use
+    of this (key, argument structure, avals, static values)."""
+    arguments = Arguments(args, kwargs)
+    flat = arguments.dynamic
+    device = check_same_device(getattr(fn, "__name__", "function"), flat)
+    cache_key = (key, arguments.signature(), device)
+    staged = _staged.get(cache_key)
+    if staged is None:
+        traced = trace_arguments(fn, arguments)
+        from irax.transforms import pipeline
+
+        pipeline.run(traced.module, passes)
+        program = device.load(device.backend.compile(str(traced.module)))
+        staged = _staged[cache_key] = _Staged(program, traced.out_tree, traced.out_avals, traced.lifted)
+        if len(_staged) > _MAX_STAGED:
+            _staged.popitem(last=False)
+    else:
+        _staged.move_to_end(cache_key)
+    buffers = [x._buffer for x in flat] + [x._buffer for x in staged.lifted]
+    outs = staged.program(buffers, len(staged.out_avals))
+    arrays = [Array(b, a, device) for b, a in zip(outs, staged.out_avals)]
+    return tree_util.tree_unflatten(staged.out_tree, arrays)

@@ -1,0 +1,22 @@
+"""The pass pipeline every staged program goes through before IREE.
+
+Python passes (`fn(module_op) -> None`) and upstream MLIR passes run in one
+`PassManager`, so `IRAX_PRINT_IR_AFTER_ALL=1`-style per-pass dumps come from
+MLIR itself. The pass manager is built per run and dropped: one kept alive
+at interpreter exit makes nanobind print leak warnings.
+"""
+from iree.compiler import ir
+from iree.compiler.passmanager import PassManager
+
+CLEANUP = "canonicalize,cse"
+
+
+def run(module, python_passes=()):
+    """Run `python_passes` (callables on the module op), then canonicalize and cse."""
+    with module.context, ir.Location.unknown():
+        pm = PassManager("builtin.module")
+        for p in python_passes:
+            pm.add(lambda op, pass_, p=p: p(op), name=getattr(p, "__name__", None))
+        pm.add(CLEANUP)
+        pm.run(module.operation)
+        del pm
