@@ -20,6 +20,7 @@ from iree.compiler import ir
 
 from irax import tree_util
 from irax.frontend import core, dtypes, staging
+from irax.transforms.ad.jvp import build_jvp
 from irax.transforms.ad.vjp import build_vjp
 
 
@@ -175,3 +176,77 @@ def vjp(fun, *primals, has_aux=False):
         return backward(cotangent, *primals)
 
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """`(fun(*primals), the directional derivative along tangents)`, by the
+    forward-mode pass. `tangents` has the structure and dtypes of `primals`."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("primal and tangent arguments to jvp must be tuples or lists; "
+                        f"found {type(primals).__name__} and {type(tangents).__name__}.")
+    if tree_util.tree_structure(tuple(primals)) != tree_util.tree_structure(tuple(tangents)):
+        raise ValueError("jvp called with different primal and tangent structures: "
+                         f"{tree_util.tree_structure(tuple(primals))} and {tree_util.tree_structure(tuple(tangents))}")
+    if core.current_trace() is None:
+        return staging.run_staged(("jvp", fun, has_aux), lambda p, t: jvp(fun, p, t, has_aux),
+                                  (tuple(primals), tuple(tangents)))
+    from irax.frontend.numpy.util import asarray
+
+    fun_pair = _split_aux(fun, has_aux)
+    arguments = staging.Arguments(primals)
+    traced = staging.trace_arguments(fun_pair, arguments)
+    n_out = traced.out_tree.children()[0].num_leaves
+    tangent_leaves = [asarray(t, p.dtype) for t, p in zip(tree_util.tree_leaves(tuple(tangents)), arguments.dynamic)]
+    with traced.trace.context, ir.Location.unknown():
+        jvp_func = build_jvp(traced.func, range(len(arguments.dynamic)))
+    results = staging.inline(jvp_func, list(arguments.dynamic) + traced.lifted + tangent_leaves,
+                             list(traced.out_avals) * 2)
+    output, aux = tree_util.tree_unflatten(traced.out_tree, results[: len(traced.out_avals)])
+    out_tree = traced.out_tree.children()[0]
+    tangent_out = tree_util.tree_unflatten(out_tree, results[len(traced.out_avals):][:n_out])
+    return (output, tangent_out, aux) if has_aux else (output, tangent_out)
+
+
+def _one_hots(like):
+    """The standard basis of arrays shaped like `like`, one at a time."""
+    import irax.numpy as jnp
+
+    eye = jnp.eye(like.size, dtype=like.dtype)
+    return [eye[i].reshape(like.shape) for i in range(like.size)]
+
+
+def jacrev(fun, argnums=0):
+    """The Jacobian of `fun` with respect to array argument `argnums`, one
+    reverse pass per output element: shape = output shape + input shape."""
+    import irax.numpy as jnp
+
+    def jacobian(*args):
+        i = _argnums_tuple(argnums, len(args))[0]
+        with_arg = lambda x: fun(*args[:i], x, *args[i + 1:])  # noqa: E731
+        y, pullback = vjp(with_arg, args[i])
+        x = jnp.asarray(args[i])
+        rows = [pullback(e)[0] for e in _one_hots(y)]
+        return jnp.stack(rows).reshape(y.shape + x.shape)
+
+    return jacobian
+
+
+def jacfwd(fun, argnums=0):
+    """The Jacobian of `fun` with respect to array argument `argnums`, one
+    forward pass per input element: shape = output shape + input shape."""
+    import irax.numpy as jnp
+
+    def jacobian(*args):
+        i = _argnums_tuple(argnums, len(args))[0]
+        x = jnp.asarray(args[i])
+        with_arg = lambda x: fun(*args[:i], x, *args[i + 1:])  # noqa: E731
+        columns = [jvp(with_arg, (x,), (e,))[1] for e in _one_hots(x)]
+        y = columns[0]
+        return jnp.stack(columns, axis=-1).reshape(y.shape + x.shape)
+
+    return jacobian
+
+
+def hessian(fun, argnums=0):
+    """Second derivatives: jacfwd(jacrev(fun))."""
+    return jacfwd(jacrev(fun, argnums), argnums)

@@ -15,11 +15,16 @@ def empty_like(value) -> ir.Value:
     return tensor.EmptyOp(mlir.dims(value), tensor_type(value).element_type).result
 
 
+def zero_of(elem: ir.Type) -> ir.Value:
+    """The scalar constant 0 of a float or integer element type."""
+    if isinstance(elem, ir.FloatType):
+        return arith.ConstantOp(elem, ir.FloatAttr.get(elem, 0.0)).result
+    return arith.ConstantOp(elem, ir.IntegerAttr.get(elem, 0)).result
+
+
 def zeros_like(value) -> ir.Value:
     """A zero tensor of value's type (sizes read from value where dynamic)."""
-    elem = tensor_type(value).element_type
-    zero = arith.ConstantOp(elem, ir.FloatAttr.get(elem, 0.0)).result
-    return linalg.fill(zero, outs=[empty_like(value)])
+    return linalg.fill(zero_of(tensor_type(value).element_type), outs=[empty_like(value)])
 
 
 def add(a, b) -> ir.Value:

@@ -22,12 +22,10 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, func, linalg, tensor
 
 from irax.frontend import mlir
-from irax.transforms.ad import tensor_ops
-from irax.transforms.ad.tensor_ops import add, map_results, tensor_type, zeros_like
-
-
-class NotDifferentiable(NotImplementedError):
-    pass
+from irax.transforms.ad import generic, tensor_ops
+from irax.transforms.ad.generic import NotDifferentiable
+from irax.transforms.ad.scalar_jvp import const_like
+from irax.transforms.ad.tensor_ops import add, tensor_type, zeros_like
 
 
 def _is_float_tensor(value) -> bool:
@@ -42,7 +40,7 @@ def _active_values(block, wrt_args) -> set:
     for op in block.operations:
         used = []
         op.operation.walk(lambda inner: used.extend(inner.operands) or ir.WalkResult.ADVANCE)
-        if any(v in active for v in used):
+        if generic.rule_name(op) != generic.STOP_GRADIENT and any(v in active for v in used):
             active.update(r for r in op.operation.results if _is_float_tensor(r))
     return active
 
@@ -50,101 +48,35 @@ def _active_values(block, wrt_args) -> set:
 # ---------------------------------------------------------------------------
 # linalg.generic
 
-def _classify(body):
-    """How a generic's body combines with its output value `acc`:
-    'map' (acc unused), 'sum' (yield acc + g), 'max'/'min' (yield max(acc, g))."""
-    acc = body.arguments[-1]
-    yielded = body.operations[-1].operands[0]
-    uses = [op for op in body.operations for v in op.operation.operands if v == acc]
-    if not uses:
-        return "map", yielded, None
-    combine = yielded.owner
-    kinds = {"arith.addf": "sum", "arith.maximumf": "max", "arith.minimumf": "min"}
-    if len(uses) == 1 and uses[0] == combine and combine.name in kinds:
-        lhs, rhs = combine.operands
-        g = rhs if lhs == acc else lhs
-        if g != acc:
-            return kinds[combine.name], g, combine
-    raise NotDifferentiable("irax autodiff: cannot differentiate a linalg.generic whose body combines its "
-                            f"output as:\n{combine}")
-
-
-def _adjoint_generic(op, k, ct, g, stop_at, extra_inputs=(), weight=None):
-    """Cotangent of input k: sum over the loops input k does not index of
-    weight * ct * dg/dx_k, as one new generic."""
-    ins = list(op.inputs)
-    maps = [map_results(m) for m in op.indexing_maps]
-    n_loops = len(op.iterator_types)
-    keep = maps[k]
-    iterators = [mlir.PARALLEL if d in keep else mlir.REDUCTION for d in range(n_loops)]
-    out_map = maps[len(ins)]
-    old_body = op.regions[0].blocks[0]
-    extra_maps = [out_map] * (1 + len(extra_inputs))
+def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
+    """Cotangent of input k: sum, over the loops input k does not index, of
+    ct * dg/dx_k (times `weight` for max/min), as one new generic."""
+    n = len(info.inputs)
+    keep = info.maps[k]
+    iterators = [mlir.PARALLEL if d in keep else mlir.REDUCTION for d in range(len(info.iterators))]
 
     def body(*args):
-        new_ins, ct_s, extras, acc = args[: len(ins)], args[len(ins)], args[len(ins) + 1:-1], args[-1]
-        one = arith.ConstantOp(new_ins[k].type, ir.FloatAttr.get(new_ins[k].type, 1.0)).result
-        seeds_args = list(new_ins) + [acc]  # the old output block arg is never read in the part we clone
-        mapping, tangents = tensor_ops.clone_body(old_body, seeds_args, {k: one}, stop_at=stop_at)
-        d = tangents.get(g)
+        new_ins, ct_s, extras, acc = args[:n], args[n], args[n + 1:-1], args[-1]
+        mapping, tangents = info.clone_body(new_ins, acc, {k: const_like(new_ins[k], 1.0)})
+        d = tangents.get(info.g)
         contribution = ct_s if d is None else arith.mulf(ct_s, d)
         if weight is not None:
-            contribution = arith.mulf(contribution, weight(mapping[g], *extras))
+            contribution = arith.mulf(contribution, weight(mapping[info.g], *extras))
         return [arith.addf(acc, contribution)]
 
-    return mlir.generic(ins + [ct, *extra_inputs], [zeros_like(ins[k])], maps[: len(ins)] + extra_maps + [keep],
-                        iterators, body)[0]
-
-
-def _tie_count(op, g, combine, result):
-    """For max/min reductions: how many elements equal the chosen one (ties
-    share the cotangent equally, as in JAX)."""
-    ins = list(op.inputs)
-    maps = [map_results(m) for m in op.indexing_maps]
-    out_map = maps[len(ins)]
-    old_body = op.regions[0].blocks[0]
-
-    def body(*args):
-        new_ins, chosen, acc = args[: len(ins)], args[len(ins)], args[-1]
-        mapping, _ = tensor_ops.clone_body(old_body, list(new_ins) + [acc], {}, stop_at=combine)
-        hit = arith.cmpf(arith.CmpFPredicate.OEQ, mapping[g], chosen)
-        one = arith.ConstantOp(acc.type, ir.FloatAttr.get(acc.type, 1.0)).result
-        zero = arith.ConstantOp(acc.type, ir.FloatAttr.get(acc.type, 0.0)).result
-        return [arith.addf(acc, arith.select(hit, one, zero))]
-
-    return mlir.generic(ins + [result], [zeros_like(result)], maps[: len(ins)] + [out_map, out_map],
-                        list(map(str, _iterator_names(op))), body)[0]
-
-
-def _iterator_names(op):
-    return [str(ir.Attribute(it)).split("<")[-1].rstrip(">") for it in op.iterator_types]
+    maps = info.maps[:n] + [info.out_map] * (1 + len(extra_inputs)) + [keep]
+    return mlir.generic(info.inputs + [ct, *extra_inputs], [zeros_like(info.inputs[k])], maps, iterators, body)[0]
 
 
 def _generic(op, cts, active):
-    if len(op.outputs) != 1:
-        raise NotDifferentiable("irax autodiff: multi-result linalg.generic is not differentiable")
     (ct,) = cts
-    body = op.regions[0].blocks[0]
-    kind, g, combine = _classify(body)
-    stop_at = combine if kind != "map" else None
-    out = []
-    if kind in ("max", "min"):
-        result = op.results[0]
-        counts = _tie_count(op, g, combine, result)
-
-        def weight(g_value, chosen, count):
-            hit = arith.cmpf(arith.CmpFPredicate.OEQ, g_value, chosen)
-            zero = arith.ConstantOp(count.type, ir.FloatAttr.get(count.type, 0.0)).result
-            return arith.select(hit, arith.divf(arith.ConstantOp(count.type, ir.FloatAttr.get(count.type, 1.0)).result, count), zero)
-
-        extra = (result, counts)
-    else:
-        weight, extra = None, ()
-    for k, x in enumerate(op.inputs):
-        if x in active:
-            out.append((x, _adjoint_generic(op, k, ct, g, stop_at, extra, weight)))
+    info = generic.analyze(op)
+    extra, weight = (), None
+    if info.kind in ("max", "min"):
+        extra, weight = (op.results[0], generic.tie_count(info, op.results[0])), generic.share_of_chosen
+    out = [(x, _adjoint_generic(info, k, ct, extra, weight)) for k, x in enumerate(info.inputs) if x in active]
     init = op.outputs[0]
-    if kind == "sum" and init in active:
+    if info.kind == "sum" and init in active:
         out.append((init, ct))
     return out
 
@@ -256,6 +188,7 @@ RULES = {
     "tensor.empty": _no_cotangent,
     "linalg.fill": _no_cotangent,
     "arith.constant": _no_cotangent,
+    generic.STOP_GRADIENT: _no_cotangent,
 }
 
 
@@ -286,7 +219,7 @@ def build_vjp(func_op, wrt, seeded=None, name=None):
             result_cts = [cts.get(r) for r in op.operation.results]
             if all(c is None for c in result_cts):
                 continue
-            rule = RULES.get(op.operation.name)
+            rule = RULES.get(generic.rule_name(op))
             if rule is None:
                 raise NotDifferentiable(f"irax autodiff has no rule for '{op.operation.name}'")
             result_cts = [c if c is not None else zeros_like(r) for c, r in zip(result_cts, op.operation.results)]

@@ -1,0 +1,146 @@
+"""Forward-mode autodiff of an MLIR function, written as an MLIR pass.
+
+Given `func.func @f(%x...) -> (%y...)`, `build_jvp` adds
+
+    func.func @f_jvp(%x..., %t[wrt]...) -> (%y..., %t_y...)
+
+which computes each op's output tangent right after the op, in program order:
+
+    RULES[op name](op, operand tangents) -> result tangents      (None = zero)
+
+A `linalg.generic` becomes a second generic over the same loops that reads
+the inputs and their tangents and yields the tangent of its body (forward
+differentiation of the scalar body, see scalar_jvp.py). Structural ops are
+linear, so their tangent is the same op applied to the tangents.
+"""
+from iree.compiler import ir
+from iree.compiler.dialects import arith, func
+
+from irax.frontend import mlir
+from irax.transforms.ad import generic
+from irax.transforms.ad.generic import NotDifferentiable
+from irax.transforms.ad.scalar_jvp import const_like
+from irax.transforms.ad.tensor_ops import empty_like, tensor_type, zero_of, zeros_like
+
+
+def _generic(op, tangents):
+    info = generic.analyze(op)
+    n = len(info.inputs)
+    active = [k for k in range(n) if tangents[k] is not None]
+    result = op.results[0]
+    extra = []
+    if info.kind in ("max", "min"):
+        extra = [result, generic.tie_count(info, result)]
+    if info.kind == "sum" and tangents[n] is not None:
+        init = tangents[n]
+    elif info.kind == "map":
+        init = empty_like(result)
+    else:
+        init = zeros_like(result)
+
+    def body(*args):
+        new_ins, t_args = args[:n], args[n:n + len(active)]
+        extras, acc = args[n + len(active):-1], args[-1]
+        mapping, tangent_of = info.clone_body(new_ins, acc, dict(zip(active, t_args)))
+        t = tangent_of.get(info.g)
+        if t is None:
+            t = const_like(acc, 0.0)
+        if info.kind == "map":
+            return [t]
+        if extras:
+            t = arith.mulf(t, generic.share_of_chosen(mapping[info.g], *extras))
+        return [arith.addf(acc, t)]
+
+    ins = info.inputs + [tangents[k] for k in active] + extra
+    maps = info.maps[:n] + [info.maps[k] for k in active] + [info.out_map] * len(extra) + [info.out_map]
+    iterators = info.iterators if info.kind != "map" else [mlir.PARALLEL] * len(info.iterators)
+    return [mlir.generic(ins, [init], maps, iterators, body)[0]]
+
+
+def _linear(op, tangents):
+    """Ops that only move data: the same op on the tangent of operand 0."""
+    new = mlir.clone_op(op, {op.operands[0]: tangents[0]})
+    return [new.results[0]]
+
+
+def _dense(op, tangents):
+    """Tangents of every operand of a multi-operand linear op, zeros for inactive ones."""
+    return [t if t is not None else zeros_like(v) for v, t in zip(op.operands, tangents)]
+
+
+def _insert_slice(op, tangents):
+    src, dest = _dense(op, tangents)[:2]
+    new = mlir.clone_op(op, {op.operands[0]: src, op.operands[1]: dest})
+    return [new.results[0]]
+
+
+def _concat(op, tangents):
+    new = mlir.clone_op(op, dict(zip(op.operands, _dense(op, tangents))))
+    return [new.results[0]]
+
+
+def _pad(op, tangents):
+    """Pad the tangent with zeros (whatever the primal was padded with)."""
+    zero = zero_of(tensor_type(op.results[0]).element_type)
+    new = mlir.clone_op(op, {op.operands[0]: tangents[0]})
+    block = new.regions[0].blocks[0]
+    yield_op = block.operations[len(block.operations) - 1]
+    yield_op.operands[0] = zero
+    return [new.results[0]]
+
+
+def _no_tangent(op, tangents):
+    return [None] * len(op.results)
+
+
+RULES = {
+    "linalg.generic": _generic,
+    "tensor.collapse_shape": _linear,
+    "tensor.expand_shape": _linear,
+    "linalg.transpose": _linear,
+    "tensor.extract_slice": _linear,
+    "linalg.copy": _linear,
+    "tensor.insert_slice": _insert_slice,
+    "tensor.concat": _concat,
+    "tensor.pad": _pad,
+    "tensor.empty": _no_tangent,
+    "linalg.fill": _no_tangent,
+    "arith.constant": _no_tangent,
+    "tensor.dim": _no_tangent,
+    generic.STOP_GRADIENT: _no_tangent,
+}
+
+
+def build_jvp(func_op, wrt, name=None):
+    """Add `@{name}(args..., tangents of args[wrt]...) -> (results..., result tangents)`."""
+    name = name or f"{func_op.name.value}_jvp"
+    with ir.InsertionPoint.after(func_op):
+        new = func_op.operation.clone()
+    new.attributes["sym_name"] = ir.StringAttr.get(name)
+    block = new.regions[0].blocks[0]
+    ret = block.operations[len(block.operations) - 1]
+    tangent_of = {}
+    for i in wrt:
+        arg = block.arguments[i]
+        tangent_of[arg] = block.add_argument(arg.type, ir.Location.unknown())
+    for op in list(block.operations)[:-1]:
+        operand_tangents = [tangent_of.get(v) for v in op.operation.operands]
+        if all(t is None for t in operand_tangents):
+            continue
+        rule = RULES.get(generic.rule_name(op))
+        if rule is None:
+            raise NotDifferentiable(f"irax forward-mode autodiff has no rule for '{op.operation.name}'")
+        with ir.InsertionPoint.after(op):
+            for r, t in zip(op.operation.results, rule(op.opview, operand_tangents)):
+                if t is not None:
+                    tangent_of[r] = t
+    results = list(ret.operands)
+    with ir.InsertionPoint(ret):
+        out_tangents = [tangent_of[r] if r in tangent_of else zeros_like(r) for r in results]
+        func.ReturnOp(results + out_tangents)
+    ret.erase()
+    arg_types = [a.type for a in block.arguments]
+    new.attributes["function_type"] = ir.TypeAttr.get(
+        ir.FunctionType.get(arg_types, [v.type for v in results + out_tangents])
+    )
+    return new
