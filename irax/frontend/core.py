@@ -15,7 +15,9 @@ A primitive knows two things:
                      once (see `eager.py`), run it on the operands' device.
 """
 import contextlib
+import os
 import threading
+import traceback
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,9 +142,11 @@ class Tracer(ArrayMethods):
     def _concrete_error(self, what):
         raise ConcretizationTypeError(
             f"Abstract tracer value encountered where concrete value is expected: {what} "
-            f"was called on a traced array {self.aval.str_short()}. The value of a traced "
-            "array is not known while the function is being traced. Use jnp.where or "
-            "irax.lax.cond for value-dependent choices, or mark the argument static."
+            f"was called on a traced array {self.aval.str_short()}{_user_line()}.\n"
+            "The value of an array is not known while a function is traced (by grad or jit), "
+            "so Python control flow cannot depend on it. Use jnp.where or irax.lax.cond for "
+            "value-dependent choices, or pass the value as a static argument "
+            "(static_argnums in jit)."
         )
 
     def __bool__(self):
@@ -159,6 +163,15 @@ class Tracer(ArrayMethods):
 
     def __array__(self, *args, **kwargs):
         self._concrete_error("numpy.asarray()")
+
+
+def _user_line() -> str:
+    """' at file:line (`code`)' for the innermost frame outside irax."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(package + os.sep):
+            return f" at {frame.filename}:{frame.lineno} (`{(frame.line or '').strip()}`)"
+    return ""
 
 
 class Trace:

@@ -1,0 +1,2 @@
+"""Errors a user may want to catch by name (as `jax.errors`)."""
+from irax.frontend.core import ConcretizationTypeError, TracerError  # noqa: F401
