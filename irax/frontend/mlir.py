@@ -38,6 +38,20 @@ def element_type(dtype) -> ir.Type:
     return ir.IntegerType.get_signless(int(name[1:]))
 
 
+def aval_parts(typ: ir.RankedTensorType):
+    """(shape, numpy dtype) of a tensor type; integers read as signed (MLIR
+    integers carry no sign)."""
+    elem = typ.element_type
+    for name, make in _FLOAT_TYPES.items():
+        if elem == make():
+            dtype = dtypes.SHORT_NAMES[name]
+            break
+    else:
+        width = ir.IntegerType(elem).width
+        dtype = dtypes.bool_ if width == 1 else np.dtype(f"int{width}")
+    return [None if d == DYNAMIC() else d for d in typ.shape], dtype
+
+
 def tensor_type(shape, dtype) -> ir.RankedTensorType:
     """`shape` entries are ints, or None for a dynamic dimension."""
     return ir.RankedTensorType.get([DYNAMIC() if d is None else d for d in shape], element_type(dtype))

@@ -15,6 +15,7 @@ import collections
 from dataclasses import dataclass
 
 import numpy as np
+from iree.compiler import ir
 
 from irax import tree_util
 from irax.frontend import core, mlir
@@ -62,11 +63,23 @@ def trace_function(fn, flat_avals, in_tree) -> TracedFunction:
 
 
 def inline(func_op, operands, out_avals) -> list:
-    """Call a function inside the current trace by copying its body there."""
+    """Call a function inside the current trace by copying its body there,
+    with the private functions it may call (see custom_derivatives.py)."""
     trace = core.current_trace()
     values = [trace.to_tracer(x).value for x in operands]
     results = mlir.inline_function(func_op, values)
+    copy_private_functions(func_op.operation.parent, trace.module.operation)
     return [core.Tracer(trace, v, a) for v, a in zip(results, out_avals)]
+
+
+def copy_private_functions(source_module_op, target_module_op):
+    target_body = target_module_op.regions[0].blocks[0]
+    have = {op.attributes["sym_name"].value for op in target_body.operations}
+    with ir.InsertionPoint(target_body):
+        for op in source_module_op.regions[0].blocks[0].operations:
+            private = "sym_visibility" in op.attributes and op.attributes["sym_visibility"].value == "private"
+            if private and op.attributes["sym_name"].value not in have:
+                op.operation.clone()
 
 
 # ---------------------------------------------------------------------------

@@ -8,11 +8,12 @@ at interpreter exit makes nanobind print leak warnings.
 from iree.compiler import ir
 from iree.compiler.passmanager import PassManager
 
-CLEANUP = "canonicalize,cse"
+# inline: calls of custom-derivative functions (frontend/custom_derivatives.py)
+CLEANUP = "inline,symbol-dce,canonicalize,cse"
 
 
 def run(module, python_passes=()):
-    """Run `python_passes` (callables on the module op), then canonicalize and cse."""
+    """Run `python_passes` (callables on the module op), then the cleanup."""
     with module.context, ir.Location.unknown():
         pm = PassManager("builtin.module")
         for p in python_passes:

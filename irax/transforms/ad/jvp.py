@@ -89,6 +89,12 @@ def _pad(op, tangents):
     return [new.results[0]]
 
 
+def _call(op, tangents):
+    from irax.frontend import custom_derivatives
+
+    return custom_derivatives.jvp_rule(op, tangents)
+
+
 def _no_tangent(op, tangents):
     return [None] * len(op.results)
 
@@ -108,6 +114,7 @@ RULES = {
     "arith.constant": _no_tangent,
     "tensor.dim": _no_tangent,
     generic.STOP_GRADIENT: _no_tangent,
+    "func.call": _call,
 }
 
 

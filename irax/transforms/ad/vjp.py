@@ -171,6 +171,12 @@ def _copy(op, cts, active):
     return [(op.operands[0], ct)]
 
 
+def _call(op, cts, active):
+    from irax.frontend import custom_derivatives
+
+    return custom_derivatives.vjp_rule(op, cts)
+
+
 def _no_cotangent(op, cts, active):
     return []
 
@@ -189,6 +195,7 @@ RULES = {
     "linalg.fill": _no_cotangent,
     "arith.constant": _no_cotangent,
     generic.STOP_GRADIENT: _no_cotangent,
+    "func.call": _call,
 }
 
 
