@@ -7,6 +7,7 @@ backend = IreeBackend(
     target_backend="llvm-cpu",
     driver="local-task",
     inline_driver="local-sync",
-    compile_flags=["--iree-llvmcpu-target-cpu=host"],
+    # IREE narrows f64 to f32 by default; irax's 64-bit mode needs real f64.
+    compile_flags=["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false"],
     priority=0,
 )

@@ -43,12 +43,16 @@ class Array(ArrayMethods):
         return self._value.tolist()
 
     def _scalar(self, convert, name):
-        if self.size != 1:
-            raise TypeError(f"only length-1 arrays can be converted to Python scalars (called {name}() on shape {self.shape})")
-        return convert(self._value.reshape(()))
+        if self.ndim != 0:
+            raise TypeError(f"Only scalar arrays can be converted to Python scalars; got arr.ndim={self.ndim}")
+        return convert(self._value)
 
     def __bool__(self):
-        return self._scalar(bool, "bool")
+        if self.size == 0:
+            raise ValueError("The truth value of an empty array is ambiguous. Use `array.size > 0` to check that an array is not empty.")
+        if self.size > 1:
+            raise ValueError("The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()")
+        return bool(self._value.reshape(()))
 
     def __int__(self):
         return self._scalar(int, "int")
@@ -60,9 +64,9 @@ class Array(ArrayMethods):
         return self._scalar(complex, "complex")
 
     def __index__(self):
-        if not dtypes.is_int(self.dtype) and not dtypes.is_bool(self.dtype):
-            raise TypeError(f"only integer scalar arrays can be converted to a scalar index, got {self.dtype.name}")
-        return self._scalar(int, "__index__")
+        if self.ndim != 0 or not dtypes.is_int(self.dtype):
+            raise TypeError("Only integer scalar arrays can be converted to a scalar index.")
+        return int(self._value)
 
     # --- printing -----------------------------------------------------------
     def __repr__(self):
@@ -76,8 +80,8 @@ class Array(ArrayMethods):
             return format(self._value.item(), spec)
         return format(self._value, spec)
 
-    def __reduce__(self):  # pickle as the host value, like JAX
-        return (np.asarray, (np.array(self._value),))
+    def __reduce__(self):  # rebuilt as an irax Array with its weak type, like JAX
+        return (device_put_numpy, (np.array(self._value), None, self.weak_type))
 
 
 def device_put_numpy(array: np.ndarray, device=None, weak_type=False) -> Array:

@@ -1,1 +1,374 @@
-__all__ = []
+"""Array creation: `array`, `zeros`, `full`, `arange`, `linspace`, `eye`, ...
+
+Where the values are computed
+-----------------------------
+Eager (no trace active): a new array's values follow from host values
+(lists, NumPy arrays, shapes, Python numbers), so they are computed on the
+host with NumPy and uploaded, with no compile. The creation primitives take
+their shape as a parameter, so an eager kernel would be compiled for every
+shape, and one IREE compile (~0.3 s) costs far more than NumPy filling the
+array.
+
+Traced (inside `jit`, `grad` or a kernel being built: `core.current_trace()`
+is set): the same functions bind the `iota` and `full` primitives, so the
+program holds `linalg.fill` / `linalg.index` loops rather than big constants.
+`array` of host data is the exception: that data becomes a dense constant.
+
+Formulas such as arange's `start + step * iota` are written once, against
+the few array operations they need: `_HOST` runs them with NumPy, `_TRACED`
+binds primitives. Both paths therefore compute the same values in the same
+dtypes; the formulas are JAX's, so results agree with JAX's up to
+float rounding (XLA may fuse `a * b + c` into one FMA).
+
+An irax array given to `array`/`asarray` is returned as it is when nothing
+changes; otherwise, eagerly, it takes the host path too (fetch, convert,
+upload), and in a trace it is converted by device ops.
+"""
+import math
+import operator
+from types import SimpleNamespace
+
+import numpy as np
+
+from irax import tree_util
+from irax.frontend import core, dtypes
+from irax.frontend.array import device_put_numpy
+from irax.frontend.numpy import shape as shape_ops
+from irax.frontend.numpy import ufuncs, util
+from irax.frontend.primitives import creation as prims
+from irax.frontend.primitives.elementwise import convert_element_type
+from irax.frontend.primitives.shape import broadcast_in_dim
+
+
+def _tracing() -> bool:
+    return core.current_trace() is not None
+
+
+def _host_iota(dtype, shape, dimension):
+    prims.iota.abstract_eval(shape=shape, dtype=dtype, dimension=dimension)  # the primitive's checks
+    index = np.arange(shape[dimension]).astype(dtype)
+    return np.broadcast_to(index.reshape([-1 if d == dimension else 1 for d in range(len(shape))]), shape)
+
+
+def _host_broadcast_in_dim(x, shape, dims):
+    """lax.broadcast_in_dim on the host: dim i of `x` becomes dim dims[i]."""
+    placed = [1] * len(shape)
+    for i, d in enumerate(dims):
+        placed[d] = x.shape[i]
+    return np.broadcast_to(x.reshape(placed), shape)
+
+
+def _traced_cast(x, dtype):
+    if util.is_array(x):
+        return util.convert(x, dtype, False)
+    return core.constant(np.asarray(x).astype(dtype))
+
+
+# The operations creation formulas use. `cast` wraps out-of-range integers
+# (-1 -> 255 for uint8) as lax.convert_element_type does.
+_HOST = SimpleNamespace(
+    iota=_host_iota,
+    cast=lambda x, dtype: np.asarray(x).astype(dtype),
+    floor=np.floor,
+    broadcast_in_dim=_host_broadcast_in_dim,
+    finish=lambda x, weak_type=False: device_put_numpy(np.asarray(x), weak_type=weak_type),
+)
+_TRACED = SimpleNamespace(
+    iota=lambda dtype, shape, dimension: prims.iota.bind(shape=tuple(shape), dtype=np.dtype(dtype), dimension=dimension),
+    cast=_traced_cast,
+    floor=ufuncs.floor,
+    broadcast_in_dim=lambda x, shape, dims: broadcast_in_dim.bind(x, shape=tuple(shape), broadcast_dimensions=tuple(dims)),
+    finish=lambda x, weak_type=False: x,  # a tracer's weak type is already in its aval
+)
+
+
+def _ops():
+    return _TRACED if _tracing() else _HOST
+
+
+def canonicalize_shape(shape, fn_name="shape") -> tuple:
+    """An int or a sequence of ints (concrete arrays too) as a tuple of ints."""
+    shape = (shape,) if np.ndim(shape) == 0 else shape
+    try:
+        out = tuple(operator.index(d) for d in shape)
+    except core.TracerError:
+        raise
+    except TypeError:
+        raise TypeError(
+            f"Shapes must be 1D sequences of concrete values of integer type, got {tuple(shape)}."
+        ) from None
+    if any(d < 0 for d in out):
+        raise TypeError(f"{fn_name}: shape must have every element be nonnegative, got {out}.")
+    return out
+
+
+def _dtype_or(dtype, default):
+    return dtypes.canonicalize_dtype(default if dtype is None else dtype)
+
+
+def _inexact(dtype):
+    return dtype if dtypes.is_float(dtype) else dtypes.default_float_dtype()
+
+
+# ---------------------------------------------------------------------------
+# Arrays from data.
+
+def array(object, dtype=None, copy=True, ndmin=0):
+    """An irax array from an array, a scalar, or nested lists and tuples of them.
+
+    Like `jax.numpy.array`: without `dtype`, the leaves promote together
+    (Python ints -> int32, floats -> float32, an empty list -> float32, int64
+    NumPy data -> int32 unless x64 mode is on), and the result is weakly typed
+    only when `object` itself is (a Python scalar or a weak array).
+    """
+    dtype = None if dtype is None else dtypes.canonicalize_dtype(dtype)
+    weak = dtype is None and dtypes.is_weakly_typed(object)
+    if util.is_array(object):
+        if _tracing():
+            return _traced_adjust(object, dtype, ndmin)  # a copy means nothing in a trace
+        unchanged = dtype in (None, object.dtype) and weak == object.weak_type and ndmin <= object.ndim
+        if unchanged and not copy:
+            return object
+    leaves = tree_util.tree_leaves(object, is_leaf=lambda x: not isinstance(x, (list, tuple)))
+    if any(leaf is None for leaf in leaves):
+        raise ValueError("None is not a valid value for jnp.array")
+    if dtype is None:
+        dtype = dtypes.lattice_result_type(*leaves)[0] if leaves else dtypes.default_float_dtype()
+    if any(isinstance(leaf, core.Tracer) for leaf in leaves):  # stacked, as in JAX
+        return _traced_adjust(shape_ops.stack([array(item, dtype, copy=False) for item in object]), None, ndmin)
+    value = np.asarray(object, dtype=dtype)
+    value = value.reshape((1,) * (ndmin - value.ndim) + value.shape)
+    return core.constant(value, dtype, weak)
+
+
+def _traced_adjust(x, dtype, ndmin):
+    """A traced `x` converted to `dtype` (a strong type) and given at least
+    `ndmin` dimensions; `x` itself if nothing changes."""
+    if dtype is not None and (dtype != x.dtype or x.weak_type):
+        x = convert_element_type.bind(x, new_dtype=dtype, weak_type=False)
+    if ndmin > x.ndim:
+        x = shape_ops.reshape(x, (1,) * (ndmin - x.ndim) + x.shape)
+    return x
+
+
+def asarray(a, dtype=None, copy=None):
+    """`array(a, dtype)` that returns irax arrays as they are unless asked to copy."""
+    return array(a, dtype=dtype, copy=bool(copy))
+
+
+def copy(a):
+    """A copy of `a` in a new buffer."""
+    return array(a, copy=True)
+
+
+# ---------------------------------------------------------------------------
+# Arrays of one value.
+
+def _full(shape, fill_value, dtype, weak_type):
+    """`fill_value` (a scalar, or an array that broadcasts) at every position of `shape`."""
+    if not _tracing():
+        return _HOST.finish(np.broadcast_to(_HOST.cast(fill_value, dtype), shape), weak_type)
+    if np.ndim(fill_value) > 0:
+        return shape_ops.broadcast_to(array(fill_value, dtype, copy=False), shape)
+    params = dict(shape=shape, dtype=dtype, weak_type=weak_type)
+    if util.is_array(fill_value):
+        return prims.full.bind(array(fill_value, dtype, copy=False), **params)
+    return prims.full.bind(fill_value=_HOST.cast(fill_value, dtype).item(), **params)
+
+
+def full(shape, fill_value, dtype=None):
+    """An array of `shape` filled with `fill_value`, which may be an array that
+    broadcasts to `shape`. Weakly typed when `fill_value` is and `dtype` is None."""
+    util.check_arraylike("full", fill_value)
+    weak = dtype is None and dtypes.is_weakly_typed(fill_value)
+    dtype = dtypes.dtype_and_weak(fill_value)[0] if dtype is None else dtypes.canonicalize_dtype(dtype)
+    return _full(canonicalize_shape(shape, "full"), fill_value, dtype, weak)
+
+
+def zeros(shape, dtype=None):
+    return _full(canonicalize_shape(shape, "zeros"), 0, _dtype_or(dtype, float), False)
+
+
+def ones(shape, dtype=None):
+    return _full(canonicalize_shape(shape, "ones"), 1, _dtype_or(dtype, float), False)
+
+
+empty = zeros  # irax arrays are never uninitialized
+
+
+def full_like(a, fill_value, dtype=None, shape=None):
+    """`full` with the dtype (and weak type) and shape of `a` unless given."""
+    util.check_arraylike("full_like", a, fill_value)
+    a_dtype, a_weak = dtypes.dtype_and_weak(a)
+    shape = np.shape(a) if shape is None else shape
+    weak = dtype is None and a_weak
+    return _full(canonicalize_shape(shape, "full_like"), fill_value, _dtype_or(dtype, a_dtype), weak)
+
+
+def zeros_like(a, dtype=None, shape=None):
+    return full_like(a, 0, dtype, shape)
+
+
+def ones_like(a, dtype=None, shape=None):
+    return full_like(a, 1, dtype, shape)
+
+
+empty_like = zeros_like
+
+
+# ---------------------------------------------------------------------------
+# Arrays of positions: formulas over iota.
+
+def _concrete_scalar(x, name):
+    """The Python number in a concrete scalar argument of arange."""
+    if isinstance(x, core.Tracer):
+        raise core.ConcretizationTypeError(
+            f"Abstract tracer value encountered where concrete value is expected: {x!r}. "
+            f"It arose in the jnp.arange argument '{name}': the size of arange's result must be "
+            "known while tracing. Pass a Python number or mark the argument static."
+        )
+    value = np.asarray(x)
+    if value.ndim != 0:
+        raise ValueError(f"jax.numpy.arange: arguments must be scalars; got {name}={x}")
+    return value.item()
+
+
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [start, stop), as `jax.numpy.arange`:
+
+        arange(stop)              iota
+        arange(start, stop)       start + iota
+        arange(start, stop, step) start + step * iota, computed in float32 for
+                                  half-precision results
+
+    The dtype is that of the arguments (int32 for Python ints, float32 for
+    floats). Arguments must be concrete: the size is ceil((stop - start) / step).
+    """
+    if start is None:
+        raise TypeError("arange() requires stop to be specified.")
+    args = [x for x in (start, stop, step) if x is not None]
+    util.check_arraylike("arange", *args)
+    names = ("stop" if stop is None and step is None else "start", "stop", "step")
+    start, stop, step = (None if x is None else _concrete_scalar(x, n) for x, n in zip((start, stop, step), names))
+    dtype = dtypes.result_type(*args) if dtype is None else dtypes.canonicalize_dtype(dtype)
+    if stop is None:
+        start, stop = 0, start
+    ops = _ops()
+    if step is None:
+        iota = ops.iota(dtype, (max(0, math.ceil(stop - start)),), 0)
+        return ops.finish(iota if start == 0 else ops.cast(start, dtype) + iota)
+    size = max(0, math.ceil((stop - start) / step))
+    working = dtypes.float32 if dtypes.is_float(dtype) and dtype.itemsize < 4 else dtype
+    values = ops.cast(start, working) + ops.cast(step, working) * ops.iota(working, (size,), 0)
+    return ops.finish(ops.cast(values, dtype))
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """`num` evenly spaced values from `start` to `stop` (included if `endpoint`),
+    as `jax.numpy.linspace`: with t = iota / (num - 1) (or / num),
+
+        out = start * (1 - t) + stop * t
+
+    which hits both ends exactly. Integer dtypes take the floor. `start` and
+    `stop` may be arrays: the samples run along a new leading axis
+    (axis=0 only). With `retstep`, also the spacing (NaN if num < 2 with endpoint).
+    """
+    num = operator.index(num)
+    if num < 0:
+        raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    util.check_arraylike("linspace", start, stop)
+    bounds = np.broadcast_shapes(np.shape(start), np.shape(stop))
+    if axis not in (0, -len(bounds) - 1):
+        raise NotImplementedError("irax.numpy.linspace supports only axis=0.")
+    dtype = _inexact(dtypes.result_type(start, stop)) if dtype is None else dtypes.canonicalize_dtype(dtype)
+    work = _inexact(dtype)
+    ops = _ops()
+    start, stop = ops.cast(start, work), ops.cast(stop, work)
+    div = num - 1 if endpoint else num
+    t = ops.iota(work, (num,) + (1,) * len(bounds), 0) / ops.cast(max(div, 1), work)
+    out = start * (1 - t) + stop * t
+    if dtypes.is_int(dtype):
+        out = ops.floor(out)
+    out = ops.finish(ops.cast(out, dtype))
+    if not retstep:
+        return out
+    step = (stop - start) / ops.cast(div, work) if div > 0 else ops.cast(np.nan, work)
+    return out, ops.finish(step)
+
+
+def _diagonal_mask(fn_name, N, M, k, compare, dtype):
+    """compare(i + k, j) over the (N, M) grid of row i and column j, as `dtype`."""
+    N = operator.index(N)
+    M = N if M is None else operator.index(M)
+    k = operator.index(k)
+    if N < 0 or M < 0:
+        raise ValueError(f"{fn_name}: negative dimensions are not allowed, got {N} and {M}")
+    ops = _ops()
+    index = dtypes.default_int_dtype()
+    i, j = ops.iota(index, (N, M), 0), ops.iota(index, (N, M), 1)
+    return ops.finish(ops.cast(compare(i + k, j), _dtype_or(dtype, float)))
+
+
+def eye(N, M=None, k=0, dtype=None):
+    """Ones on the k-th diagonal (i + k == j) of an N x M matrix, zeros elsewhere."""
+    return _diagonal_mask("eye", N, M, k, operator.eq, dtype)
+
+
+def identity(n, dtype=None):
+    return eye(n, dtype=dtype)
+
+
+def tri(N, M=None, k=0, dtype=None):
+    """Ones at and below the k-th diagonal (i + k >= j), zeros above."""
+    return _diagonal_mask("tri", N, M, k, operator.ge, dtype)
+
+
+def _triangle(fn_name, m, k, lower):
+    """`m` where tri(k) over its last two axes (i + k >= j) is `lower`, zero elsewhere."""
+    util.check_arraylike(fn_name, m)
+    m = util.asarray(m)
+    if m.ndim < 2:
+        raise ValueError(f"Argument to jax.numpy.{fn_name} must be at least 2D")
+    mask, zero = tri(*m.shape[-2:], k, bool), np.zeros((), m.dtype)
+    return ufuncs.where(mask, m, zero) if lower else ufuncs.where(mask, zero, m)
+
+
+def tril(m, k=0):
+    """`m` with the entries above the k-th diagonal zeroed (the last two axes)."""
+    return _triangle("tril", m, k, True)
+
+
+def triu(m, k=0):
+    """`m` with the entries below the k-th diagonal zeroed (the last two axes)."""
+    return _triangle("triu", m, k - 1, False)
+
+
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Coordinate grids of 1-D arrays: output i holds xi[i] along axis i and
+    repeats it along the others (size 1 there if `sparse`); indexing='xy'
+    swaps axes 0 and 1, as for (x, y) image coordinates. `copy` is ignored:
+    the outputs are always new arrays."""
+    util.check_arraylike("meshgrid", *xi)
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"Valid values for indexing are 'xy' and 'ij', got {indexing!r}.")
+    shapes = [np.shape(x) for x in xi]
+    if any(len(s) != 1 for s in shapes):
+        raise ValueError(f"Arguments to jax.numpy.meshgrid must be 1D, got shapes {shapes}")
+    axes = list(range(len(xi)))
+    if indexing == "xy" and len(xi) >= 2:
+        axes[:2] = [1, 0]
+    sizes = [0] * len(xi)
+    for s, axis in zip(shapes, axes):
+        sizes[axis] = s[0]
+    ops, grids = _ops(), []
+    for x, axis in zip(xi, axes):
+        dtype, weak = dtypes.dtype_and_weak(x)
+        shape = [n if i == axis else 1 for i, n in enumerate(sizes)] if sparse else sizes
+        grids.append(ops.finish(ops.broadcast_in_dim(ops.cast(x, dtype), shape, (axis,)), weak))
+    return grids
+
+
+__all__ = [
+    "array", "asarray", "copy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
+    "full_like", "arange", "linspace", "eye", "identity", "tri", "tril", "triu", "meshgrid",
+]

@@ -1,1 +1,259 @@
-__all__ = []
+"""Products of arrays: dot, vdot, matmul, inner, outer, tensordot, einsum.
+
+Each promotes its operands to one dtype (JAX's rules) and binds
+`dot_general`, which contracts paired dims and keeps batch dims; the NumPy
+conventions only decide which dims those are:
+
+    dot(a, b)        a[..., k] with b[..., k, n] (or b[k]); a scalar operand scales
+    inner(a, b)      a[..., k] with b[..., k]
+    vdot, outer      the flattened operands, all dims contracted / none
+    tensordot        the last `axes` dims of a with the first `axes` of b
+    matmul(a, b)     a[..., m, k] with b[..., k, n]; the `...` dims broadcast
+                     against each other and are batch dims
+    einsum           dims named by letters, contracted pairwise left to right
+
+matmul and einsum name every dim with a label and share one step,
+`_contract`, as JAX's einsum does: a label on both operands is a batch dim
+if the result keeps it, else contracted; a label on one operand only is
+kept as a free dim, or summed out first when nothing needs it. A unit dim
+that broadcasts against a longer one is squeezed away beforehand, and a
+transpose puts the labels in the requested order where dot_general's
+(batch, lhs free, rhs free) order is not already it.
+"""
+import numbers
+from collections import Counter
+
+from irax.frontend.numpy import shape
+from irax.frontend.numpy.util import canonicalize_axis, promote_args
+from irax.frontend.primitives.elementwise import convert_element_type
+from irax.frontend.primitives.linalg import dot_general
+from irax.frontend.primitives.reductions import reduce
+
+
+def _dot_general(a, b, contracting=((), ()), batch=((), ())):
+    dimension_numbers = (tuple(map(tuple, contracting)), tuple(map(tuple, batch)))
+    return dot_general.bind(a, b, dimension_numbers=dimension_numbers)
+
+
+def dot(a, b, /):
+    """Sum over the last axis of `a` and the second-to-last of `b` (the only
+    one when `b` is 1-D): out[i.., j.., n] = sum_k a[i.., k] b[j.., k, n].
+    A 0-d operand multiplies the other elementwise."""
+    a, b = promote_args("dot", a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        return _dot_general(a, b)
+    return _dot_general(a, b, ((a.ndim - 1,), (max(b.ndim - 2, 0),)))
+
+
+def vdot(a, b, /):
+    """sum(ravel(a) * ravel(b)). Operands of one shape are contracted along
+    every dim as they are, which saves the two reshapes."""
+    a, b = promote_args("vdot", a, b)
+    if a.shape != b.shape:
+        a, b = shape.ravel(a), shape.ravel(b)
+    dims = range(a.ndim)
+    return _dot_general(a, b, (dims, dims))
+
+
+def inner(a, b, /):
+    """Sum over the last axes: out[i.., j..] = sum_k a[i.., k] b[j.., k].
+    A 0-d operand multiplies the other elementwise."""
+    a, b = promote_args("inner", a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        return _dot_general(a, b)
+    return _dot_general(a, b, ((a.ndim - 1,), (b.ndim - 1,)))
+
+
+def outer(a, b, /):
+    """out[i, j] = ravel(a)[i] * ravel(b)[j]."""
+    a, b = promote_args("outer", a, b)
+    return _dot_general(shape.ravel(a), shape.ravel(b))
+
+
+def tensordot(a, b, axes=2):
+    """Contract the axes `axes` of `a` with those of `b`: an int N pairs the
+    last N axes of `a` with the first N of `b`; a pair (axes_a, axes_b) of
+    ints or of equally long sequences names them."""
+    a, b = promote_args("tensordot", a, b)
+    if isinstance(axes, numbers.Integral):
+        if axes > min(a.ndim, b.ndim):
+            raise TypeError(f"Number of tensordot axes (axes {axes}) exceeds input ranks ({a.shape} and {b.shape})")
+        return _dot_general(a, b, (range(a.ndim - axes, a.ndim), range(axes)))
+    if not (isinstance(axes, (tuple, list)) and len(axes) == 2):
+        raise TypeError("tensordot axes argument must be an int, a pair of ints, or a pair of lists/tuples of ints.")
+    axes_a, axes_b = axes
+    if isinstance(axes_a, numbers.Integral) and isinstance(axes_b, numbers.Integral):
+        axes_a, axes_b = (axes_a,), (axes_b,)
+    elif not (isinstance(axes_a, (tuple, list)) and isinstance(axes_b, (tuple, list))):
+        raise TypeError(f"tensordot requires both axes lists to be either ints, tuples or lists, got {axes_a} and {axes_b}")
+    if len(axes_a) != len(axes_b):
+        raise TypeError(f"tensordot requires axes lists to have equal length, got {axes_a} and {axes_b}.")
+    contracting = (
+        [canonicalize_axis("tensordot", i, a.ndim) for i in axes_a],
+        [canonicalize_axis("tensordot", i, b.ndim) for i in axes_b],
+    )
+    return _dot_general(a, b, contracting)
+
+
+# ---------------------------------------------------------------------------
+# Products of labelled dims: matmul and einsum.
+
+def _sum_labels(x, labels, summed):
+    """Sum `x` over the dims labelled `summed`; returns it and its labels."""
+    if not summed:
+        return x, labels
+    axes = tuple(i for i, label in enumerate(labels) if label in summed)
+    return reduce["sum"].bind(x, axes=axes, keepdims=False), [label for label in labels if label not in summed]
+
+
+def _squeeze_broadcast(x, labels, other_sizes):
+    """Drop the unit dims of `x` whose label has another size in
+    `other_sizes` (label -> size): they broadcast, and the other operand
+    alone now carries that label."""
+    drop = tuple(i for i, label in enumerate(labels) if x.shape[i] == 1 and other_sizes.get(label, 1) != 1)
+    return shape.squeeze(x, drop), [label for i, label in enumerate(labels) if i not in drop]
+
+
+def _contract(x, x_labels, y, y_labels, keep):
+    """One dot_general of `x` and `y`, whose dims are named by labels; `keep`
+    lists the labels the caller still needs, in the order it wants them.
+    Returns the product and its labels."""
+    x, x_labels = _sum_labels(x, x_labels, [l for l in x_labels if l not in y_labels and l not in keep])
+    y, y_labels = _sum_labels(y, y_labels, [l for l in y_labels if l not in x_labels and l not in keep])
+    batch = [l for l in keep if l in x_labels and l in y_labels]
+    contracted = [l for l in x_labels if l in y_labels and l not in keep]
+    x_free = [l for l in x_labels if l not in y_labels]
+    y_free = [l for l in y_labels if l not in x_labels]
+    if batch + y_free + x_free == [l for l in keep if l in x_labels or l in y_labels]:
+        x, x_labels, x_free, y, y_labels, y_free = y, y_labels, y_free, x, x_labels, x_free  # saves a transpose
+
+    def dims(labels, names):
+        return [labels.index(n) for n in names]
+
+    out = _dot_general(
+        x, y, (dims(x_labels, contracted), dims(y_labels, contracted)), (dims(x_labels, batch), dims(y_labels, batch))
+    )
+    return out, batch + x_free + y_free
+
+
+def _in_order(x, labels, out_labels):
+    return shape.transpose(x, [labels.index(l) for l in out_labels])
+
+
+def matmul(a, b, /):
+    """Matrix product of the last two axes, out[..., m, n] = sum_k a[..., m, k] b[..., k, n],
+    where the leading `...` axes broadcast; a 1-D `a` is a row (its k only),
+    a 1-D `b` a column, and that axis is dropped from the result."""
+    a, b = promote_args("matmul", a, b)
+    for i, x in enumerate((a, b)):
+        if x.ndim == 0:
+            raise ValueError(f"matmul input operand {i} must have ndim at least 1, but it has ndim 0")
+    # Labels: leading axes are numbered as they align, right to left.
+    n_batch = max(a.ndim, b.ndim, 2) - 2
+    a_labels = (list(range(n_batch - (a.ndim - 2), n_batch)) + ["m", "k"]) if a.ndim > 1 else ["k"]
+    b_labels = (list(range(n_batch - (b.ndim - 2), n_batch)) + ["k", "n"]) if b.ndim > 1 else ["k"]
+    out_labels = list(range(n_batch)) + ["m"] * (a.ndim > 1) + ["n"] * (b.ndim > 1)
+    a_batch = {l: n for l, n in zip(a_labels, a.shape) if isinstance(l, int)}
+    b_batch = {l: n for l, n in zip(b_labels, b.shape) if isinstance(l, int)}
+    if any(a_batch[l] != n and 1 not in (a_batch[l], n) for l, n in b_batch.items() if l in a_batch):
+        raise ValueError(f"Incompatible types for matmul arguments: {a.aval.str_short()} and {b.aval.str_short()}")
+    a, a_labels = _squeeze_broadcast(a, a_labels, b_batch)
+    b, b_labels = _squeeze_broadcast(b, b_labels, a_batch)
+    out, labels = _contract(a, a_labels, b, b_labels, out_labels)
+    return _in_order(out, labels, out_labels)
+
+
+def _term_labels(term, width, n_ellipsis):
+    """The labels of one subscript term: its letters, and for `...` the
+    numbers of the `width` broadcast dims it covers, aligned on the right
+    (the broadcast dims are numbered 0 .. n_ellipsis - 1)."""
+    head, dots, tail = term.partition("...")
+    if "." in head + tail:
+        raise ValueError("Invalid Ellipses.")
+    broadcast = list(range(n_ellipsis - width, n_ellipsis)) if dots else []
+    return list(head) + broadcast + list(tail)
+
+
+def _parse_subscripts(subscripts, ndims):
+    """Labels of each operand and of the output, as lists. Without '->' the
+    output is the broadcast dims, then the letters used once, sorted."""
+    subscripts = subscripts.replace(" ", "")
+    if subscripts.count("->") > 1:
+        raise ValueError("Subscripts can only contain one '->'.")
+    inputs, arrow, output = subscripts.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(ndims):
+        raise ValueError(
+            f"Number of einsum subscripts, {len(terms)}, must be equal to the number of operands, {len(ndims)}."
+        )
+    widths = [ndim - len(term.replace("...", "")) for term, ndim in zip(terms, ndims)]  # dims under '...'
+    n_ellipsis = max([w for w, term in zip(widths, terms) if "..." in term], default=0)
+    labels = []
+    for i, (term, ndim, width) in enumerate(zip(terms, ndims, widths)):
+        term_labels = _term_labels(term, width, n_ellipsis)
+        if len(term_labels) != ndim:
+            raise ValueError(f"Einstein sum subscript '{term}' does not contain the correct number of indices for operand {i}.")
+        repeated = [l for l, count in Counter(term_labels).items() if count > 1]
+        if repeated:
+            raise NotImplementedError(
+                f"einsum: index '{repeated[0]}' repeats in operand {i} ('{term}'); traces and diagonals are not supported."
+            )
+        labels.append(term_labels)
+    counts = Counter(l for term_labels in labels for l in term_labels)
+    if not arrow:
+        return labels, list(range(n_ellipsis)) + sorted(l for l, c in counts.items() if isinstance(l, str) and c == 1)
+    out = _term_labels(output, n_ellipsis, n_ellipsis)
+    for l, count in Counter(out).items():
+        if l not in counts:
+            raise ValueError(f"Output character '{l}' did not appear in the input")
+        if count > 1:
+            raise ValueError(f"Output character '{l}' appeared more than once in the output.")
+    return labels, out
+
+
+def _check_label_sizes(operands, labels):
+    """Every label has one size across operands, or size 1 where it broadcasts."""
+    sizes = {}
+    for i, (x, term_labels) in enumerate(zip(operands, labels)):
+        for label, n in zip(term_labels, x.shape):
+            previous = sizes.setdefault(label, n)
+            if 1 not in (n, previous) and n != previous:
+                name = label if isinstance(label, str) else "..."
+                raise ValueError(
+                    f"Size of label '{name}' for operand {i} ({n}) does not match previous terms ({previous})."
+                )
+            if previous == 1:
+                sizes[label] = n
+
+
+def einsum(subscripts, /, *operands):
+    """Einstein summation: `subscripts` names the dims of each operand with
+    letters ('ij,jk->ik'); letters missing from the output are summed over.
+    `...` stands for broadcast dims; without '->' the output is the `...`
+    dims, then the letters used once, in alphabetical order. Operands are
+    contracted left to right, one dot_general per pair. A letter repeated
+    within one operand (a trace or diagonal, 'ii->') is not supported."""
+    if not isinstance(subscripts, str):
+        raise NotImplementedError(
+            "einsum: pass the subscripts as a string, as in einsum('ij,jk->ik', x, y); "
+            "the interleaved form einsum(x, [0, 1], y, [1, 2]) is not supported."
+        )
+    operands = promote_args("einsum", *operands)
+    labels, out_labels = _parse_subscripts(subscripts, [x.ndim for x in operands])
+    _check_label_sizes(operands, labels)
+    x, x_labels = operands[0], labels[0]
+    for i in range(1, len(operands)):
+        y, y_labels = operands[i], labels[i]
+        keep = list(dict.fromkeys(out_labels + [l for later in labels[i + 1:] for l in later]))
+        x, x_labels = _squeeze_broadcast(x, x_labels, dict(zip(y_labels, y.shape)))
+        y, y_labels = _squeeze_broadcast(y, y_labels, dict(zip(x_labels, x.shape)))
+        x, x_labels = _contract(x, x_labels, y, y_labels, keep)
+    x, x_labels = _sum_labels(x, x_labels, [l for l in x_labels if l not in out_labels])
+    x = _in_order(x, x_labels, out_labels)
+    weak = all(op.weak_type for op in operands)
+    if x.weak_type != weak:  # sums are strongly typed; JAX's einsum keeps its operands' weakness
+        x = convert_element_type.bind(x, new_dtype=x.dtype, weak_type=weak)
+    return x
+
+
+__all__ = ["dot", "vdot", "matmul", "inner", "outer", "tensordot", "einsum"]

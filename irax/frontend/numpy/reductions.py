@@ -1,1 +1,247 @@
-__all__ = []
+"""Reductions of `irax.numpy`: pick the dtypes, canonicalize axes, bind.
+
+The dtype rules are JAX's, which differ from NumPy's on purpose:
+
+    sum, prod        bool and integers narrower than 32 bits -> int32/uint32
+    cumsum, cumprod  bool -> int32, every other dtype is kept
+    mean, var, std   bool and integers -> float32 (int64 -> float64);
+                     float16/bfloat16 are kept but computed in float32
+    max, min         the input dtype          argmax, argmin   int32 (int64 in x64 mode)
+    all, any         bool
+
+and every result is strongly typed, even from a weakly typed input.
+"""
+import operator
+
+import numpy as np
+
+from irax.frontend import dtypes
+from irax.frontend.numpy import ufuncs
+from irax.frontend.numpy.util import (
+    asarray, canonicalize_axes, canonicalize_axis, check_arraylike, convert, promote_args_inexact,
+)
+from irax.frontend.primitives.reductions import argmax as argmax_p, argmin as argmin_p, cumulative, reduce
+
+def _operand(name, a):
+    check_arraylike(name, a)
+    return asarray(a)
+
+
+def _promote_integer(dtype):
+    """JAX's accumulation dtype of sum and prod: bool and narrow integers widen
+    to the default integer of their signedness."""
+    if dtypes.is_bool(dtype):
+        return dtypes.default_int_dtype()
+    if dtypes.is_int(dtype):
+        default = dtypes.default_uint_dtype() if dtypes.is_unsigned(dtype) else dtypes.default_int_dtype()
+        return default if dtype.itemsize < default.itemsize else dtype
+    return dtype
+
+
+def _inexact(dtype):
+    """JAX's to_inexact_dtype: 64-bit integers become float64 (in x64 mode),
+    bool and every narrower integer float32."""
+    if dtypes.is_float(dtype):
+        return dtype
+    return dtypes.canonicalize_dtype(dtypes.float64 if dtype.itemsize == 8 else dtypes.float32)
+
+
+def _computation_dtype(dtype):
+    """Half-precision statistics are computed in float32, as in JAX."""
+    return dtypes.float32 if dtype in (dtypes.float16, dtypes.bfloat16) else dtype
+
+
+def _count(shape, axes):
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+def _reduce(name, monoid, x, axis, keepdims, dtype=None, initial=None):
+    """Reduce `x` over `axis`; its elements are converted to `dtype` (default:
+    x's) on the way into the accumulator, in the same loop."""
+    axes = canonicalize_axes(name, axis, x.ndim)
+    out = reduce[monoid].bind(x, axes=axes, keepdims=bool(keepdims), dtype=x.dtype if dtype is None else dtype)
+    if initial is not None:
+        out = _COMBINE[monoid](out, convert(initial, out.dtype, False))
+    return out
+
+
+_COMBINE = {"sum": ufuncs.add, "prod": ufuncs.multiply, "max": ufuncs.maximum, "min": ufuncs.minimum}
+
+
+def _sum_like(name, monoid, what):
+    def fn(a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
+        _no_out(name, out)
+        x = _operand(name, a)
+        dtype = _promote_integer(x.dtype) if dtype is None else dtypes.canonicalize_dtype(dtype)
+        return _reduce(name, monoid, x, axis, keepdims, dtype, initial)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"{what} of the elements over `axis`; bools and narrow integers accumulate in int32/uint32."
+    return fn
+
+
+sum = _sum_like("sum", "sum", "Sum")
+prod = _sum_like("prod", "prod", "Product")
+
+
+def _extremum(name, monoid):
+    def fn(a, axis=None, out=None, keepdims=False, initial=None):
+        _no_out(name, out)
+        x = _operand(name, a)
+        axes = canonicalize_axes(name, axis, x.ndim)
+        if initial is None and _count(x.shape, axes) == 0:
+            raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
+        return _reduce(name, monoid, x, axes, keepdims, initial=initial)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"The {name}imum over `axis` (NaN if any element is NaN, as in NumPy)."
+    return fn
+
+
+max = amax = _extremum("max", "max")
+min = amin = _extremum("min", "min")
+
+
+def _truth(name, monoid):
+    def fn(a, axis=None, out=None, keepdims=False):
+        _no_out(name, out)
+        return _reduce(name, monoid, _operand(name, a), axis, keepdims, dtypes.bool_)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Whether {name} elements over `axis` are true (nonzero)."
+    return fn
+
+
+all = _truth("all", "and")
+any = _truth("any", "or")
+
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False):
+    """Arithmetic mean over `axis`: sum / count, in float32 for ints and half floats."""
+    _no_out("mean", out)
+    x = _operand("mean", a)
+    result = _inexact(x.dtype) if dtype is None else dtypes.canonicalize_dtype(dtype)
+    computation = _computation_dtype(_inexact(result))
+    axes = canonicalize_axes("mean", axis, x.ndim)
+    total = _reduce("mean", "sum", x, axes, keepdims, computation)
+    return convert(ufuncs.true_divide(total, _count(x.shape, axes)), result, False)
+
+
+def _variance(name, a, axis, dtype, ddof, keepdims):
+    """(var in the computation dtype, result dtype).
+
+        var = sum((x - mean(x))**2) / (N - ddof)       NaN when N - ddof <= 0
+    """
+    x = _operand(name, a)
+    if dtype is None:
+        result = _inexact(x.dtype)
+    else:
+        result = dtypes.canonicalize_dtype(dtype)
+        if not dtypes.is_float(result):
+            raise ValueError(f"dtype argument to jnp.{name} must be inexact; got {result}")
+    computation = _computation_dtype(result)
+    axes = canonicalize_axes(name, axis, x.ndim)
+    count = _count(x.shape, axes)
+    x = convert(x, computation, False)
+    centered = ufuncs.subtract(x, ufuncs.true_divide(_reduce(name, "sum", x, axes, True), count))
+    squares = _reduce(name, "sum", ufuncs.multiply(centered, centered), axes, keepdims)
+    normalizer = count - ddof
+    return ufuncs.true_divide(squares, normalizer if normalizer > 0 else np.nan), result
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """Variance over `axis` with `ddof` delta degrees of freedom."""
+    _no_out("var", out)
+    variance, result = _variance("var", a, axis, dtype, ddof, keepdims)
+    return convert(variance, result, False)
+
+
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    """Standard deviation over `axis`: sqrt(var)."""
+    _no_out("std", out)
+    variance, result = _variance("std", a, axis, dtype, ddof, keepdims)
+    return convert(ufuncs.sqrt(variance), result, False)
+
+
+def _arg_extremum(name, prim):
+    def fn(a, axis=None, out=None, keepdims=False):
+        _no_out(name, out)
+        x = _operand(name, a)
+        if axis is None:
+            axes = tuple(range(x.ndim))  # the index into the flattened array
+        else:
+            axes = (canonicalize_axis(name, operator.index(axis), x.ndim),)
+        return prim.bind(x, axes=axes, keepdims=bool(keepdims), index_dtype=dtypes.default_int_dtype())
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"Index of the {name[3:]}imum over `axis` (of the flattened array when None); "
+                  "the first one wins, and NaN counts as the extreme, as in NumPy.")
+    return fn
+
+
+argmax = _arg_extremum("argmax", argmax_p)
+argmin = _arg_extremum("argmin", argmin_p)
+
+
+def _cumulative(name, monoid):
+    def fn(a, axis=None, dtype=None, out=None):
+        _no_out(name, out)
+        x = _operand(name, a)
+        if axis is not None:
+            axis = canonicalize_axis(name, operator.index(axis), x.ndim)
+        if dtype is None:
+            dtype = _promote_integer(x.dtype) if dtypes.is_bool(x.dtype) else x.dtype
+        # A bool result is a running or/and of x != 0: the truth values JAX
+        # gets by counting in int32 and converting.
+        return cumulative[monoid].bind(x, axis=axis, dtype=dtypes.canonicalize_dtype(dtype))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Running {monoid} along `axis` (of the flattened array when None)."
+    return fn
+
+
+cumsum = _cumulative("cumsum", "sum")
+cumprod = _cumulative("cumprod", "prod")
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|a - b| <= atol + rtol * |b| elementwise; equal infinities are close."""
+    a, b = promote_args_inexact("isclose", a, b)
+    dtype = a.dtype
+    in_range = ufuncs.less_equal(
+        ufuncs.abs(ufuncs.subtract(a, b)),
+        ufuncs.add(convert(atol, dtype, False), ufuncs.multiply(convert(rtol, dtype, False), ufuncs.abs(b))),
+    )
+    close = ufuncs.logical_or(ufuncs.equal(a, b), ufuncs.logical_and(ufuncs.isfinite(b), in_range))
+    if equal_nan:
+        close = ufuncs.logical_or(close, ufuncs.logical_and(ufuncs.isnan(a), ufuncs.isnan(b)))
+    return close
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every element of `a` is close to `b` (see isclose)."""
+    return all(isclose(a, b, rtol, atol, equal_nan))
+
+
+def array_equal(a1, a2, equal_nan=False):
+    """True when both have the same shape and equal elements; differing
+    shapes are simply not equal."""
+    check_arraylike("array_equal", a1, a2)
+    a1, a2 = asarray(a1), asarray(a2)
+    if a1.shape != a2.shape:
+        return asarray(False)
+    equal = ufuncs.equal(a1, a2)
+    if equal_nan:
+        equal = ufuncs.logical_or(equal, ufuncs.logical_and(ufuncs.isnan(a1), ufuncs.isnan(a2)))
+    return all(equal)
+
+
+def _no_out(name, out):
+    if out is not None:
+        raise NotImplementedError(f"The 'out' argument to jnp.{name} is not supported.")
+
+
+__all__ = [
+    "sum", "prod", "mean", "var", "std", "max", "amax", "min", "amin", "argmax", "argmin", "all", "any",
+    "cumsum", "cumprod", "isclose", "allclose", "array_equal",
+]

@@ -1,1 +1,428 @@
-__all__ = []
+"""Shape functions of `irax.numpy`: reshape, transpose, join, split, pad, ...
+
+Each checks its arguments on the host and binds one of the few primitives of
+`irax.frontend.primitives.shape`; most are a reshape or a transpose in
+disguise (squeeze, expand_dims, ravel, atleast_*d are reshapes; swapaxes,
+moveaxis, matrix_transpose are transposes). A call that would not change
+its input returns the input, so it costs no kernel.
+"""
+import numbers
+import operator
+
+import numpy as np
+
+from irax.frontend.core import aval_of
+from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_axis, check_arraylike, is_array, promote_args
+from irax.frontend.primitives import shape as prims
+
+
+def _array(fn_name, x):
+    check_arraylike(fn_name, x)
+    return asarray(x)
+
+
+def _ints(fn_name, values) -> tuple:
+    """A shape-like argument (int or sequence of ints) as a tuple of ints."""
+    values = (values,) if np.ndim(values) == 0 else tuple(values)
+    try:
+        return tuple(operator.index(v) for v in values)
+    except TypeError:
+        raise TypeError(f"{fn_name}: shapes must be 1D sequences of concrete values of integer type, got {values}.") from None
+
+
+def _unpack(args):
+    """Method arguments given as x.reshape(2, 3) or as x.reshape((2, 3))."""
+    if len(args) == 1 and (args[0] is None or not isinstance(args[0], numbers.Integral)):
+        return args[0]
+    return args
+
+
+def _check_order(fn_name, order):
+    if order != "C":
+        raise NotImplementedError(f"{fn_name}: only order='C' is supported, got order={order!r}")
+
+
+# ---------------------------------------------------------------------------
+# Reshapes
+
+def _reshape(a, shape):
+    return a if tuple(shape) == a.shape else prims.reshape.bind(a, new_shape=tuple(shape))
+
+
+def reshape(a, shape, order="C"):
+    """`a` with a new shape holding its elements in row-major order; one entry
+    of `shape` may be -1, the size that makes the element counts agree."""
+    _check_order("reshape", order)
+    a = _array("reshape", a)
+    shape = _ints("reshape", shape)
+    if shape.count(-1) > 1:
+        raise TypeError(f"can only specify one unknown axis size with a `-1` value, got {shape}")
+    known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+    cannot = f"cannot reshape array of shape {a.shape} (size {a.size}) into shape {shape}"
+    if any(d < -1 for d in shape):
+        raise TypeError(f"{cannot} (size {int(np.prod(shape))})")
+    if -1 in shape:
+        if known == 0 or a.size % known:
+            raise TypeError(f"{cannot} because the product of specified axis sizes ({known}) does not evenly divide {a.size}")
+        shape = tuple(a.size // known if d == -1 else d for d in shape)
+    return _reshape(a, shape)
+
+
+def reshape_method(self, *shape, order="C"):
+    """x.reshape(2, 3) or x.reshape((2, 3))."""
+    return reshape(self, _unpack(shape), order=order)
+
+
+def ravel(a, order="C"):
+    """The elements of `a` as a 1-D array, in row-major order."""
+    _check_order("ravel", order)
+    a = _array("ravel", a)
+    return _reshape(a, (a.size,))
+
+
+def flatten(a, order="C"):
+    """`ravel`, under the name of the array method x.flatten()."""
+    return ravel(a, order)
+
+
+def squeeze(a, axis=None):
+    """`a` without the given axes of size 1 (all of them when axis is None)."""
+    a = _array("squeeze", a)
+    if axis is None:
+        axes = tuple(i for i, d in enumerate(a.shape) if d == 1)
+    else:
+        axes = canonicalize_axes("squeeze", axis, a.ndim)
+        if any(a.shape[i] != 1 for i in axes):
+            raise ValueError(
+                "cannot select an axis to squeeze out which has size not equal to one, "
+                f"got shape={a.shape} and dimensions={axes}"
+            )
+    return _reshape(a, [d for i, d in enumerate(a.shape) if i not in axes])
+
+
+def expand_dims(a, axis):
+    """`a` with new axes of size 1 at the positions `axis` of the result."""
+    a = _array("expand_dims", a)
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    new = canonicalize_axes("expand_dims", axes, a.ndim + len(axes))
+    dims = iter(a.shape)
+    return _reshape(a, [1 if i in new else next(dims) for i in range(a.ndim + len(new))])
+
+
+def _atleast(fn_name, ndim, place):
+    """atleast_{ndim}d: each array of lower rank is reshaped by `place(shape)`."""
+
+    def fn(*arys):
+        out = []
+        for x in arys:
+            x = _array(fn_name, x)
+            out.append(x if x.ndim >= ndim else _reshape(x, place(x.shape)))
+        return out[0] if len(out) == 1 else out
+
+    fn.__name__ = fn.__qualname__ = fn_name
+    fn.__doc__ = f"Each argument viewed with at least {ndim} dimensions, as `numpy.{fn_name}`."
+    return fn
+
+
+atleast_1d = _atleast("atleast_1d", 1, lambda s: (1,))
+atleast_2d = _atleast("atleast_2d", 2, lambda s: (1,) * (2 - len(s)) + s)
+atleast_3d = _atleast("atleast_3d", 3, lambda s: {0: (1, 1, 1), 1: (1, *s, 1), 2: (*s, 1)}[len(s)])
+
+
+# ---------------------------------------------------------------------------
+# Transposes
+
+def _transpose(a, perm):
+    perm = tuple(perm)
+    return a if perm == tuple(range(a.ndim)) else prims.transpose.bind(a, permutation=perm)
+
+
+def transpose(a, axes=None):
+    """out.shape[i] = a.shape[axes[i]]; axes=None reverses the axes."""
+    a = _array("transpose", a)
+    if axes is None:
+        return _transpose(a, reversed(range(a.ndim)))
+    return _transpose(a, [canonicalize_axis("transpose", i, a.ndim) for i in _ints("transpose", axes)])
+
+
+def transpose_method(self, *axes):
+    """x.transpose(), x.transpose(1, 0) or x.transpose((1, 0))."""
+    return transpose(self, _unpack(axes) if axes else None)
+
+
+def matrix_transpose(x, /):
+    """Swap the last two axes (a stack of matrices transposed)."""
+    x = _array("matrix_transpose", x)
+    if x.ndim < 2:
+        raise ValueError(f"x must be at least two-dimensional for matrix_transpose; got ndim={x.ndim}")
+    return swapaxes(x, -1, -2)
+
+
+def swapaxes(a, axis1, axis2):
+    a = _array("swapaxes", a)
+    perm = list(range(a.ndim))
+    i, j = canonicalize_axis("swapaxes", axis1, a.ndim), canonicalize_axis("swapaxes", axis2, a.ndim)
+    perm[i], perm[j] = perm[j], perm[i]
+    return _transpose(a, perm)
+
+
+def moveaxis(a, source, destination):
+    """Move axes `source` to positions `destination`; the others keep their order."""
+    a = _array("moveaxis", a)
+    source, destination = _ints("moveaxis", source), _ints("moveaxis", destination)
+    if len(source) != len(destination):
+        raise ValueError(f"Inconsistent number of elements: {len(source)} vs {len(destination)}")
+    source = [canonicalize_axis("moveaxis", i, a.ndim) for i in source]
+    destination = [canonicalize_axis("moveaxis", i, a.ndim) for i in destination]
+    for name, axes in (("source", source), ("destination", destination)):
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"moveaxis: repeated axis in `{name}` argument")
+    perm = [i for i in range(a.ndim) if i not in source]
+    for dest, src in sorted(zip(destination, source)):
+        perm.insert(dest, src)
+    return _transpose(a, perm)
+
+
+# ---------------------------------------------------------------------------
+# Broadcasting
+
+def broadcast_to(array, shape):
+    """`array` repeated along new leading axes and along its axes of size 1."""
+    a = _array("broadcast_to", array)
+    shape = _ints("broadcast_to", shape)
+    if len(shape) < a.ndim:
+        raise ValueError(f"Cannot broadcast to shape with fewer dimensions: arr_shape={a.shape} shape={shape}")
+    if shape == a.shape:
+        return a
+    dims = tuple(range(len(shape) - a.ndim, len(shape)))
+    return prims.broadcast_in_dim.bind(a, shape=shape, broadcast_dimensions=dims)
+
+
+def broadcast_arrays(*args):
+    """The arguments broadcast to their common shape (dtypes unchanged)."""
+    check_arraylike("broadcast_arrays", *args)
+    shapes = [aval_of(x).shape for x in args]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"Incompatible shapes for broadcasting: shapes={shapes}") from None
+    return [broadcast_to(x, shape) for x in args]
+
+
+def tile(A, reps):
+    """`A` repeated `reps[i]` times along axis i: out[k*n + j] = A[j] along
+    each axis. A broadcast to (r0, n0, r1, n1, ...), then a merge of pairs."""
+    a = _array("tile", A)
+    reps = _ints("tile", reps)
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: reps must be nonnegative, got {reps}")
+    rank = max(a.ndim, len(reps))
+    reps = (1,) * (rank - len(reps)) + reps
+    sizes = (1,) * (rank - a.ndim) + a.shape
+    wide, dims = [], []
+    for i, (r, n) in enumerate(zip(reps, sizes)):
+        if r != 1:  # an axis repeated once needs no broadcast axis
+            wide.append(r)
+        wide.append(n)
+        if i >= rank - a.ndim:
+            dims.append(len(wide) - 1)
+    if len(wide) > rank:
+        a = prims.broadcast_in_dim.bind(a, shape=tuple(wide), broadcast_dimensions=tuple(dims))
+    return _reshape(a, [r * n for r, n in zip(reps, sizes)])
+
+
+def repeat(a, repeats, axis=None):
+    """Each element of `a` repeated `repeats` times along `axis` (the
+    flattened array if None). `repeats` is an int or one int per element,
+    known on the host: it fixes the shape of the result."""
+    a = _array("repeat", a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    axis = canonicalize_axis("repeat", axis, a.ndim)
+    counts = np.asarray(repeats)  # a traced `repeats` raises a ConcretizationTypeError here
+    if not (np.issubdtype(counts.dtype, np.integer) or counts.dtype == np.bool_):
+        raise TypeError(f"repeat: repeats must be integers, got dtype {counts.dtype}")
+    if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, a.shape[axis])):
+        raise ValueError(f"repeat: repeats of shape {counts.shape} does not match axis {axis} of size {a.shape[axis]}")
+    if (counts < 0).any():
+        raise ValueError(f"repeat: repeats may not be negative, got {repeats}")
+    if counts.ndim == 1 and len(set(counts.tolist())) > 1:
+        index = np.repeat(np.arange(a.shape[axis], dtype=np.int32), counts)
+        return prims.take_axis.bind(a, asarray(index), axis=axis)
+    r = int(counts.reshape(-1)[0]) if counts.size else 1
+    if r == 1:
+        return a
+    # x[..., j, ...] -> x[..., j, k, ...] for k < r, then merge j and k
+    wide = a.shape[:axis + 1] + (r,) + a.shape[axis + 1:]
+    dims = tuple(i for i in range(a.ndim + 1) if i != axis + 1)
+    merged = a.shape[:axis] + (a.shape[axis] * r,) + a.shape[axis + 1:]
+    return _reshape(prims.broadcast_in_dim.bind(a, shape=wide, broadcast_dimensions=dims), merged)
+
+
+# ---------------------------------------------------------------------------
+# Joining and splitting
+
+def _sequence(fn_name, arrays):
+    """The arrays to join: a sequence, or the slices of an array along axis 0."""
+    if isinstance(arrays, np.ndarray):
+        return list(arrays)
+    if is_array(arrays):
+        if arrays.ndim == 0:
+            raise ValueError(f"{fn_name}: zero-dimensional arrays cannot be split into a sequence")
+        pieces = split(arrays, arrays.shape[0]) if arrays.shape[0] else []
+        return [_reshape(p, arrays.shape[1:]) for p in pieces]
+    return list(arrays)
+
+
+def _joined(fn_name, arrays, dtype):
+    """The arrays to join, promoted to one dtype (or converted to `dtype`)."""
+    arrays = _sequence(fn_name, arrays)
+    if not arrays:
+        raise ValueError(f"Need at least one array to {fn_name}.")
+    check_arraylike(fn_name, *arrays)
+    if dtype is not None:
+        return [asarray(x, dtype) for x in arrays]
+    return [asarray(x) for x in promote_args(fn_name, *arrays)]
+
+
+def _concatenate(arrays, axis):
+    if arrays[0].ndim == 0:
+        raise ValueError("Zero-dimensional arrays cannot be concatenated.")
+    axis = canonicalize_axis("concatenate", axis, arrays[0].ndim)
+    return arrays[0] if len(arrays) == 1 else prims.concatenate.bind(*arrays, dimension=axis)
+
+
+def concatenate(arrays, axis=0, dtype=None):
+    """The arrays joined along an existing axis (flattened first if axis is None)."""
+    arrays = _joined("concatenate", arrays, dtype)
+    if axis is None:
+        arrays, axis = [ravel(x) for x in arrays], 0
+    return _concatenate(arrays, axis)
+
+
+def stack(arrays, axis=0, out=None, dtype=None):
+    """Arrays of one shape joined along a new axis."""
+    if out is not None:
+        raise NotImplementedError("The 'out' argument to stack is not supported.")
+    arrays = _joined("stack", arrays, dtype)
+    shapes = {x.shape for x in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"All input arrays must have the same shape. Got {', '.join(str(x.shape) for x in arrays)}.")
+    axis = canonicalize_axis("stack", axis, arrays[0].ndim + 1)
+    return _concatenate([expand_dims(x, axis) for x in arrays], axis)
+
+
+def hstack(tup, dtype=None):
+    """Join along axis 1, or along axis 0 for 1-D arrays (scalars become 1-D)."""
+    arrays = [atleast_1d(x) for x in _joined("hstack", tup, dtype)]
+    return _concatenate(arrays, 0 if arrays[0].ndim == 1 else 1)
+
+
+def vstack(tup, dtype=None):
+    """Join along axis 0 after making every array at least 2-D."""
+    return _concatenate([atleast_2d(x) for x in _joined("vstack", tup, dtype)], 0)
+
+
+def split(ary, indices_or_sections, axis=0):
+    """Pieces of `ary` along `axis`: `sections` equal ones, or the pieces
+    between the sorted `indices`."""
+    a = _array("split", ary)
+    axis = canonicalize_axis("split", axis, a.ndim)
+    n = a.shape[axis]
+    if np.ndim(indices_or_sections) == 0:
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("number sections must be larger than 0.")
+        if n % sections:
+            raise ValueError(f"array split does not result in an equal division: rest is {n % sections}")
+        sizes = [n // sections] * sections
+    else:
+        cuts = [0, *_ints("split", indices_or_sections), n]
+        sizes = [hi - lo for lo, hi in zip(cuts, cuts[1:])]
+    if len(sizes) == 1 and sizes[0] == n:
+        return [a]
+    return list(prims.split.bind(a, sizes=tuple(sizes), axis=axis))
+
+
+# ---------------------------------------------------------------------------
+# Reversal and padding
+
+def flip(m, axis=None):
+    """`m` with the order of elements reversed along the given axes (all if None)."""
+    a = _array("flip", m)
+    axes = range(a.ndim) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
+    dims = tuple(canonicalize_axis("flip", i, a.ndim) for i in axes)
+    return prims.rev.bind(a, dimensions=dims) if dims else a
+
+
+# mode -> the keyword arguments it takes (with the only values irax supports)
+_PAD_KWARGS = {
+    "constant": {"constant_values"},
+    "edge": set(),
+    "wrap": set(),
+    "reflect": {"reflect_type"},
+    "symmetric": {"reflect_type"},
+}
+
+
+def _pad_widths(pad_width, ndim):
+    """NumPy's pad_width forms as (before, after) lists of length ndim."""
+    widths = np.asarray(pad_width)
+    if not np.issubdtype(widths.dtype, np.integer):
+        raise TypeError("`pad_width` must be of integral type.")
+    if widths.shape not in ((), (1,), (2,), (1, 2), (ndim, 2)):
+        raise ValueError(
+            f"jnp.pad: pad_width with nd={ndim} has unsupported shape {widths.shape}. "
+            f"Valid shapes are ({ndim}, 2), (1, 2), (2,), (1,), or ()."
+        )
+    if widths.ndim < 2:
+        widths = widths.reshape(1, 2) if widths.shape == (2,) else widths.reshape(1, 1)
+    widths = np.broadcast_to(widths, (ndim, 2))
+    if (widths < 0).any():
+        raise ValueError("index can't contain negative values")
+    return [int(w) for w in widths[:, 0]], [int(w) for w in widths[:, 1]]
+
+
+def pad(array, pad_width, mode="constant", **kwargs):
+    """`array` with a border of pad_width[i] = (before, after) elements on
+    axis i: a constant (constant_values, default 0), or values of the array
+    itself: its edge, its reflection with ('symmetric') or without
+    ('reflect') the edge repeated, or its periodic continuation ('wrap')."""
+    a = _array("pad", array)
+    if mode not in _PAD_KWARGS:
+        raise NotImplementedError(f"Unimplemented padding mode '{mode}' for np.pad.")
+    unsupported = set(kwargs) - _PAD_KWARGS[mode]
+    if unsupported:
+        raise ValueError(f"unsupported keyword arguments for mode '{mode}': {unsupported}")
+    if kwargs.get("reflect_type", "even") != "even":
+        raise NotImplementedError("pad: only reflect_type='even' is supported")
+    low, high = _pad_widths(pad_width, a.ndim)
+    if not any(low + high):
+        return a
+    if mode != "constant":
+        return prims.pad_extend.bind(a, low=tuple(low), high=tuple(high), mode=mode)
+    value = _pad_value(kwargs.get("constant_values", 0), a.ndim, a.dtype)
+    return prims.pad.bind(a, value, low=tuple(low), high=tuple(high))
+
+
+def _pad_value(value, ndim, dtype):
+    """constant_values as a scalar, or as one value per side, shape (ndim, 2),
+    of `dtype`. Host values are shaped on the host, arrays on their device."""
+    host = not is_array(value)
+    if host:
+        value = np.asarray(value)
+    if value.ndim > 2 or (value.ndim and value.shape[-1] not in (1, 2)):
+        raise ValueError(
+            f"jnp.pad: constant_values has unsupported shape {value.shape}. "
+            "If the shape is 1D or 2D, the last dimension must be of size 1 or 2."
+        )
+    if value.ndim:
+        value = (np.broadcast_to if host else broadcast_to)(value.reshape(1, -1) if value.ndim == 1 else value, (ndim, 2))
+    return asarray(value, dtype)
+
+
+__all__ = [
+    "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_arrays", "broadcast_to", "concatenate", "expand_dims",
+    "flatten", "flip", "hstack", "matrix_transpose", "moveaxis", "pad", "ravel", "repeat", "reshape", "split",
+    "squeeze", "stack", "swapaxes", "tile", "transpose", "vstack",
+]

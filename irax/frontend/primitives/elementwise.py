@@ -80,14 +80,16 @@ def _like(x, value):
 
 
 def _in_f32(fn):
-    """Half-precision floats compute transcendental functions in float32 (as XLA does)."""
+    """Transcendental functions compute in float32: half precision widens (as
+    XLA does), and float64 narrows, because IREE's CPU code has only float32
+    versions of them (its embedded linker has no double-precision libm)."""
 
     def rule(dtype, *xs):
-        if dtype.itemsize >= 4:
+        if dtype.itemsize == 4:
             return fn(*xs)
-        f32 = ir.F32Type.get()
-        wide = fn(*[arith.extf(f32, x) for x in xs])
-        return arith.truncf(mlir.element_type(dtype), wide)
+        f32, own = ir.F32Type.get(), mlir.element_type(dtype)
+        to_f32, back = (arith.extf, arith.truncf) if dtype.itemsize < 4 else (arith.truncf, arith.extf)
+        return back(own, fn(*[to_f32(f32, x) for x in xs]))
 
     return _by_kind(f=lambda dtype, *xs: rule(dtype, *xs))
 
@@ -175,7 +177,7 @@ UNARY = {
     "log1p": _in_f32(math.log1p),
     "log2": _in_f32(math.log2),
     "log10": _in_f32(lambda x: arith.mulf(math.log(x), _like(x, np.log10(np.e)))),  # no log10f in IREE's CPU runtime
-    "sqrt": _in_f32(math.sqrt),
+    "sqrt": _by_kind(f=lambda d, x: _in_f32(math.sqrt)(d, x) if d.itemsize < 4 else math.sqrt(x)),
     "rsqrt": _in_f32(math.rsqrt),
     "cbrt": _in_f32(math.cbrt),
     "sin": _in_f32(math.sin),

@@ -109,7 +109,8 @@ def _transpose(op, cts, active):
     perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
     inverse = [perm.index(i) for i in range(len(perm))]
     src = op.operands[0]
-    return [(src, linalg.transpose(ct, outs=[tensor_ops.empty_like(src)], permutation=inverse))]
+    transposed = linalg.transpose(ct, outs=[tensor_ops.empty_like(src)], permutation=inverse)
+    return [(src, transposed if isinstance(transposed, ir.Value) else transposed.results[0])]
 
 
 def _slice_attrs(op):

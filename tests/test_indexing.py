@@ -1,0 +1,399 @@
+"""Indexing: x[idx], x.at[idx].<op>(v), take, take_along_axis.
+
+Values against NumPy (np.add.at and friends for repeated indices); dtypes,
+weak types, out-of-bounds behaviour and error types against JAX.
+"""
+import ml_dtypes
+import numpy as np
+import pytest
+
+import irax.numpy as jnp
+from irax.frontend.core import ShapedArray, Trace
+from irax.frontend.numpy.indexing import NonConcreteBooleanIndexError
+
+jax = pytest.importorskip("jax")
+jjnp = jax.numpy
+
+A5 = np.arange(5, dtype=np.float32) * 1.5 - 2
+A34 = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
+A234 = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+ARRAYS = {(5,): A5, (3, 4): A34, (2, 3, 4): A234}
+I = np.array
+
+
+def check(actual, expected):
+    actual = np.asarray(actual)
+    assert actual.dtype == np.asarray(expected).dtype
+    assert actual.shape == np.shape(expected)
+    np.testing.assert_array_equal(actual, expected)
+
+
+# ---------------------------------------------------------------------------
+# x[idx]
+
+BASIC = [
+    ((5,), 0), ((5,), -1), ((5,), slice(1, 4)), ((5,), slice(None, None, -2)), ((5,), slice(4, 0, -1)),
+    ((5,), slice(7, 10)), ((5,), None), ((5,), (None, slice(None, None, 2), None)), ((5,), Ellipsis),
+    ((3, 4), 1), ((3, 4), (-1, 2)), ((3, 4), (slice(None), 1)), ((3, 4), (slice(None, None, -1), slice(1, None, 2))),
+    ((3, 4), (Ellipsis, -1)), ((3, 4), (None, 1, None)), ((3, 4), (Ellipsis, None)),
+    ((2, 3, 4), (1, slice(None), -2)), ((2, 3, 4), (Ellipsis, slice(3, 0, -2))), ((2, 3, 4), (0, Ellipsis, None)),
+    ((2, 3, 4), (slice(None), None, slice(2, 0, -1), 3)),
+]
+
+
+@pytest.mark.parametrize("shape,index", BASIC, ids=repr)
+def test_basic_indexing(shape, index):
+    a = ARRAYS[shape]
+    check(jnp.asarray(a)[index], a[index])
+
+
+ADVANCED = [
+    ((5,), (I([4, 0, 3, 3]),)), ((5,), (I([[1, -1], [0, -5]]),)), ((5,), (jnp.asarray(I(2, np.int32)),)),
+    ((3, 4), (I([2, 0]),)), ((3, 4), (slice(None), I([3, 0, 3]))), ((3, 4), (I([0, 2]), I([1, 3]))),
+    ((3, 4), (I([[0], [2]]), I([1, 3, 0]))), ((3, 4), ([1, 2], slice(None, None, -1))), ((3, 4), (I([1, 2]), None)),
+    ((2, 3, 4), (slice(None), I([0, 2]), I([1, 3]))),   # adjacent: B stays in place
+    ((2, 3, 4), (I([0, 1]), slice(None), I([1, 2]))),   # split by a slice: B goes first
+    ((2, 3, 4), (0, slice(None), I([1, 2]))),           # an int counts as an index array here
+    ((2, 3, 4), (I([1]), None, I([0, 2]))),             # a None between them splits them too
+    ((2, 3, 4), (Ellipsis, I([-1, -4]))), ((2, 3, 4), (slice(1, None), I([[2, 0]]), slice(None, None, -3))),
+    ((2, 3, 4), (slice(None), [], slice(None))),
+]
+
+
+@pytest.mark.parametrize("shape,index", ADVANCED, ids=repr)
+def test_advanced_indexing(shape, index):
+    a = ARRAYS[shape]
+    expected = a[tuple(np.asarray(i) if hasattr(i, "aval") else i for i in index)]
+    check(jnp.asarray(a)[index], expected)
+
+
+@pytest.mark.parametrize("index", [
+    A34 > 0, (A34[:, 0] > -3,), (slice(None), I([True, False, True, True])), (I([False, True, True]), 2),
+    (jnp.asarray(A34 > 2),), I([[False] * 4] * 3),
+], ids=repr)
+def test_boolean_masks(index):
+    key = tuple(np.asarray(i) if hasattr(i, "aval") else i for i in (index if isinstance(index, tuple) else (index,)))
+    check(jnp.asarray(A34)[index], A34[key])
+
+
+@pytest.mark.parametrize("index", [(True,), (False,), (True, 0), (0, slice(None), True), (slice(None), True, I([0, 2]))], ids=repr)
+def test_boolean_scalars(index):
+    """A scalar bool is a 0-d mask: a new axis of length 1 (True) or 0 (False),
+    placed as an advanced index."""
+    check(jnp.asarray(A234)[index], A234[index])
+
+
+@pytest.mark.parametrize("index", [(), Ellipsis, None, True, False, (None, Ellipsis), I(True)], ids=repr)
+def test_zero_dim(index):
+    a = np.array(3.5, np.float32)
+    check(jnp.asarray(a)[index], a[index])
+
+
+@pytest.mark.parametrize("index", [0, (slice(None), slice(1, None)), (I([], np.int32),), (slice(None), I([2, 0]))], ids=repr)
+def test_empty_arrays(index):
+    a = np.zeros((0, 3), np.float32)
+    if index == 0:
+        with pytest.raises(IndexError):
+            jnp.asarray(a)[index]
+        return
+    check(jnp.asarray(a)[index], a[index])
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int32, np.uint8, np.float16, ml_dtypes.bfloat16])
+def test_dtypes(dtype):
+    a = (np.arange(12).reshape(3, 4) % 5).astype(dtype)
+    x = jnp.asarray(a)
+    check(x[1:, ::-2], a[1:, ::-2])
+    check(x[I([2, 0, 2]), 1], a[I([2, 0, 2]), 1])
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int64, np.uint32])
+def test_index_array_dtypes(dtype):
+    idx = I([3, 0, 1], dtype)
+    check(jnp.asarray(A5)[idx], A5[idx])
+    check(jnp.asarray(A5)[jnp.asarray(idx)], A5[idx])
+
+
+def test_weak_type_is_kept():
+    weak = jnp.asarray(2.0)
+    assert weak.weak_type and weak[()].weak_type and weak[None].weak_type and weak[True].weak_type
+    assert not jnp.asarray(A5)[1:].weak_type
+
+
+def test_out_of_bounds_index_arrays_clip_like_jax():
+    idx = I([10, -10, -1, 4])
+    expected = jjnp.asarray(A5)[idx]
+    check(jnp.asarray(A5)[idx], np.asarray(expected))
+    check(jnp.asarray(A5)[jnp.asarray(I(7, np.int32))], A5[-1])
+
+
+def test_static_int_out_of_bounds_raises():
+    """NumPy's IndexError. (JAX clamps x[10] instead; an error is more useful.)"""
+    with pytest.raises(IndexError, match="out of bounds"):
+        jnp.asarray(A5)[5]
+    with pytest.raises(IndexError, match="out of bounds"):
+        jnp.asarray(A34)[0, -5]
+
+
+ERRORS = [
+    ("too many", (5,), lambda x: x[0, 0]),
+    ("too many with ...", (5,), lambda x: x[0, ..., 0]),
+    ("two ellipses", (5,), lambda x: x[..., ...]),
+    ("float", (5,), lambda x: x[1.0]),
+    ("float array", (5,), lambda x: x[I([1.0])]),
+    ("string", (5,), lambda x: x["a"]),
+    ("list", (5,), lambda x: x[[0, 1]]),
+    ("slice step 0", (5,), lambda x: x[::0]),
+    ("float slice", (5,), lambda x: x[1.5:]),
+    ("mask shape", (5,), lambda x: x[I([True, False])]),
+    ("index broadcast", (2, 3, 4), lambda x: x[:, I([1, 2]), I([1, 2, 0])]),
+]
+
+
+@pytest.mark.parametrize("name,shape,fn", ERRORS, ids=[e[0] for e in ERRORS])
+def test_errors_like_jax(name, shape, fn):
+    with pytest.raises(Exception) as expected:
+        fn(jjnp.asarray(ARRAYS[shape]))
+    with pytest.raises(expected.type):
+        fn(jnp.asarray(ARRAYS[shape]))
+
+
+def test_item_assignment_points_to_at():
+    x = jnp.asarray(A5)
+    with pytest.raises(TypeError, match=r"\.at"):
+        x[0] = 5
+
+
+# ---------------------------------------------------------------------------
+# Tracing: boolean masks need concrete values.
+
+def test_traced_indexing():
+    """In a traced function the index ops fuse with their neighbours; IREE
+    must still compile them (e.g. a gather reading the strided x[1:, ::2])."""
+    from irax.plugins.registry import default_device
+
+    fns = [lambda x, i: x[1:, ::-1], lambda x, i: x[1:, ::2][i], lambda x, i: x[:, ::3][:, ::-1],
+           lambda x, i: (x * 2.0)[i, 1], lambda x, i: x[::2].at[i].add(1.0), lambda x, i: x.at[0, ::2].set(2.0),
+           lambda x, i: jnp.take(x[::2], i, axis=1)]
+    a, idx = np.arange(48, dtype=np.float32).reshape(6, 8), I([2, 0, -1], np.int32)
+    trace = Trace()
+    with trace.active():
+        x = trace.new_argument(ShapedArray(a.shape, np.float32))
+        i = trace.new_argument(ShapedArray(idx.shape, np.int32))
+        mask = trace.new_argument(ShapedArray(a.shape, np.bool_))
+        outs = [f(x, i) for f in fns]
+        with pytest.raises(NonConcreteBooleanIndexError):
+            x[mask]
+        with pytest.raises(IndexError, match="static"):
+            x[i[0]:]
+        module = trace.finish(outs)
+    device = default_device()
+    program = device.load(device.backend.compile(str(module)))
+    results = program([device.put(a), device.put(idx), device.put(np.zeros(a.shape, bool))], len(outs))
+    for f, out, result in zip(fns, outs, results):
+        check(device.fetch(result, np.dtype(np.float32), out.shape), np.asarray(f(jnp.asarray(a), idx)))
+
+
+# ---------------------------------------------------------------------------
+# x.at[idx]
+
+UFUNCS = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "min": np.minimum, "max": np.maximum}
+UPDATES = [
+    ((5,), 2, 7.5), ((5,), slice(None, None, -2), I([1., 2., 3.], np.float32)),
+    ((5,), I([0, 3, 0, 0]), I([1., 2., 3., 4.], np.float32)),                      # repeated indices
+    ((3, 4), (slice(None), slice(3, 0, -2)), I([[1.], [2.], [3.]], np.float32)),
+    ((3, 4), (I([2, 0, 2]), I([1, 1, 1])), I([1., 2., 3.], np.float32)),          # repeated pairs
+    ((3, 4), (slice(None), I([0, 3, 0])), 4.0), ((3, 4), A34 > 0, -1.0), ((3, 4), (None, 1, None), I([5.], np.float32)),
+    ((2, 3, 4), (0, slice(None), I([1, 2])), I([1., 2., 3.], np.float32)),         # B goes first
+]
+# Each case is a kernel of its own: the other ops run on a static and an array index.
+OTHER_OPS = [(op, *UPDATES[k]) for op in ("subtract", "multiply", "min", "max") for k in (1, 2)]
+
+
+@pytest.mark.parametrize("method,shape,index,values",
+                         [(op, *u) for op in ("set", "add") for u in UPDATES] + OTHER_OPS, ids=repr)
+def test_at_updates(method, shape, index, values):
+    a = ARRAYS[shape]
+    x = jnp.asarray(a)
+    expected = a.copy()
+    if method == "set":
+        expected[index] = values
+    else:
+        UFUNCS[method].at(expected, index, values)  # repeated indices all apply, as in JAX
+    check(getattr(x.at[index], method)(values), expected)
+    check(x, a)  # x itself never changes
+
+
+def test_at_inputs_stay_unchanged():
+    """IREE may write a result into an argument's buffer (IREE issue 16168);
+    the .at kernels must not let it. (The kernels of test_at_updates.)"""
+    x = jnp.asarray(A5)
+    for update in [lambda: x.at[2].set(7.5), lambda: x.at[::-2].add(I([1., 2., 3.], np.float32)),
+                   lambda: x.at[I([0, 3, 0, 0])].add(I([1., 2., 3., 4.], np.float32))]:
+        update()
+        np.testing.assert_array_equal(np.asarray(x), A5)
+    np.testing.assert_array_equal(np.asarray(x[::-1]), A5[::-1])  # a fresh read of the buffer
+
+
+def test_set_last_write_wins_and_get():
+    x = jnp.asarray(A5)
+    check(x.at[I([1, 1, 1])].set(I([7., 8., 9.], np.float32)), np.asarray(jjnp.asarray(A5).at[I([1, 1, 1])].set(I([7., 8., 9.]))))
+    check(x.at[1:3].get(), A5[1:3])
+    check(x.at[I([4, 0])].get(), A5[[4, 0]])
+
+
+def test_at_zero_dim_and_empty():
+    z = jnp.asarray(np.float32(3.0))
+    check(z.at[()].set(5.0), np.float32(5.0))
+    check(z.at[...].add(1.0), np.float32(4.0))
+    check(z.at[True].set(6.0), np.float32(6.0))
+    e = jnp.asarray(np.zeros((0, 3), np.float32))
+    check(e.at[:, 1].set(1.0), np.zeros((0, 3), np.float32))
+    check(e.at[I([0])].add(1.0), np.zeros((0, 3), np.float32))  # every index out of bounds: dropped
+
+
+@pytest.mark.parametrize("method,dtype,values", [
+    ("set", np.int32, 2.7), ("add", np.int32, 2.5), ("min", np.int32, -0.5), ("multiply", np.int32, 0.5),
+    ("add", np.uint8, -1), ("add", np.uint8, 300), ("multiply", np.uint8, -1), ("set", np.uint8, 200),
+    ("add", np.bool_, 1), ("set", np.bool_, 2.5), ("min", np.bool_, False), ("max", np.bool_, True),
+    ("add", np.float16, 1.25), ("add", ml_dtypes.bfloat16, I([1.5, 2.5], np.float32)),
+    ("divide", np.int32, 2), ("divide", np.float32, I([2.0, 4.0], np.float32)), ("power", np.int32, I([2, 3])),
+    ("power", np.float32, 2),
+], ids=repr)
+def test_at_dtypes_like_jax(method, dtype, values):
+    """The update is combined in the promoted dtype, then cast back to x's
+    (int x .at[].add(2.5) truncates); divide and power go through a factor
+    array, so int arrays give floats (JAX's definitions)."""
+    a = (np.arange(4) % 3).astype(dtype)
+    idx = I([1, 1]) if np.ndim(values) else 1
+    got = getattr(jnp.asarray(a).at[idx], method)(values)
+    expected = getattr(jjnp.asarray(a).at[idx], method)(values)
+    assert got.dtype == expected.dtype and got.weak_type == expected.weak_type
+    np.testing.assert_allclose(np.asarray(got, np.float64), np.asarray(expected, np.float64), rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["add", "multiply", "subtract"])
+def test_bool_arithmetic_updates_are_errors(method):
+    a = I([True, False])
+    with pytest.raises(TypeError):
+        getattr(jjnp.asarray(a).at[1], method)(True)
+    with pytest.raises(TypeError):
+        getattr(jnp.asarray(a).at[1], method)(True)
+
+
+MODES = [
+    ("get fill", lambda x: x.at[I([1, 10, -10])].get(mode="fill")),
+    ("get fill value", lambda x: x.at[I([1, 10])].get(mode="fill", fill_value=-3)),
+    ("get static clip", lambda x: x.at[10].get()),
+    ("get static fill", lambda x: x.at[10].get(mode="fill")),
+    ("get no wrap", lambda x: x.at[-1].get(wrap_negative_indices=False)),
+    ("set static dropped", lambda x: x.at[10].set(7)),
+    ("set static clip", lambda x: x.at[10].set(7, mode="clip")),
+    ("set no wrap", lambda x: x.at[I([-1, 2])].set(7, wrap_negative_indices=False)),
+    ("add drop", lambda x: x.at[I([0, 9, -9, 4])].add(I([1, 2, 3, 4]))),
+    ("add clip", lambda x: x.at[I([0, 9, -9, 4])].add(I([1, 2, 3, 4]), mode="clip")),
+    ("set promise", lambda x: x.at[I([2])].set(1, mode="promise_in_bounds")),
+]
+
+
+@pytest.mark.parametrize("name,fn", MODES, ids=[m[0] for m in MODES])
+def test_modes_like_jax(name, fn):
+    a = (np.arange(5) % 4).astype(np.int32)
+    expected = fn(jjnp.asarray(a))
+    got = fn(jnp.asarray(a))
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.uint8, np.bool_])
+def test_default_fill_values_like_jax(dtype):
+    """NaN, the most negative signed and the largest unsigned integer, True."""
+    a = (np.arange(5) % 2).astype(dtype)
+    expected = jjnp.asarray(a).at[I([1, 10])].get(mode="fill")
+    check(jnp.asarray(a).at[I([1, 10])].get(mode="fill"), np.asarray(expected))
+
+
+def test_bad_modes():
+    x = jnp.asarray(A5)
+    for fn in [lambda: x.at[I([1])].get(mode="bad"), lambda: x.at[I([1])].set(1.0, mode="bad")]:
+        with pytest.raises(ValueError, match="mode"):
+            fn()
+
+
+@pytest.mark.parametrize("index,values", [(0, I([1., 2.], np.float32)), (slice(1, 3), I([1., 2., 3.], np.float32)),
+                                          (I([0, 2]), I([[7., 8.]], np.float32)), (1, "a")], ids=repr)
+def test_update_value_errors_like_jax(index, values):
+    with pytest.raises(Exception) as expected:
+        jjnp.asarray(A5).at[index].set(values)
+    with pytest.raises(expected.type):
+        jnp.asarray(A5).at[index].set(values)
+
+
+# ---------------------------------------------------------------------------
+# take and take_along_axis
+
+@pytest.mark.parametrize("axis,indices", [(None, I([[1, 10], [-1, 3]])), (0, I([2, 0, 2])), (1, I([[3], [0]])),
+                                          (-1, 2), (None, I([0, 11]))], ids=repr)
+def test_take_in_bounds(axis, indices):
+    check(jnp.take(jnp.asarray(A34), indices, axis=axis), np.take(A34, indices, axis=axis))
+
+
+@pytest.mark.parametrize("mode", [None, "fill", "clip", "wrap"])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_take_modes_like_jax(mode, dtype):
+    a, idx = (np.arange(5) * 3).astype(dtype), I([1, 10, -1, -7])
+    expected = jjnp.take(a, idx, mode=mode)
+    got = jnp.take(jnp.asarray(a), idx, mode=mode)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+    check(jnp.take(jnp.asarray(a), I([7]), fill_value=9), np.asarray(jjnp.take(a, I([7]), fill_value=9)))
+
+
+@pytest.mark.parametrize("axis,indices", [(1, I([[0], [3], [1]])), (0, I([[0, 1, 2, 0]])), (0, I([[2], [0]])),
+                                          (-1, I([[0, 10]])), (None, I([0, 11, 5, 12]))], ids=repr)
+def test_take_along_axis_like_jax(axis, indices):
+    expected = jjnp.take_along_axis(jjnp.asarray(A34), indices, axis=axis)
+    check(jnp.take_along_axis(jnp.asarray(A34), indices, axis=axis), np.asarray(expected))
+    if axis is not None and np.all(indices < A34.shape[axis]):
+        check(jnp.take_along_axis(jnp.asarray(A34), indices, axis=axis), np.take_along_axis(A34, indices, axis))
+
+
+def test_take_along_axis_broadcasts_unit_axes():
+    a = np.arange(4, dtype=np.float32).reshape(1, 4)
+    idx = I([[0], [3]])
+    check(jnp.take_along_axis(jnp.asarray(a), idx, axis=1), np.asarray(jjnp.take_along_axis(a, idx, axis=1)))
+
+
+TAKE_ERRORS = [
+    ("bad axis", lambda m, x: m.take(x, I([1]), axis=2)),
+    ("list indices", lambda m, x: m.take(x, [0, 1])),
+    ("float indices", lambda m, x: m.take(x, I([1.0]))),
+    ("raise mode", lambda m, x: m.take(x, I([1]), mode="raise")),
+    ("bad mode", lambda m, x: m.take(x, I([1]), mode="bad")),
+    ("empty axis", lambda m, x: m.take(m.zeros((0,)), I([1]))),
+    ("along ndim", lambda m, x: m.take_along_axis(x, I([0, 1]), axis=0)),
+    ("along None 2-D", lambda m, x: m.take_along_axis(x, I([[0, 1]]), axis=None)),
+    ("along float", lambda m, x: m.take_along_axis(x, I([[1.0]]), axis=0)),
+    ("along broadcast", lambda m, x: m.take_along_axis(x, I([[0, 1]]), axis=0)),
+]
+
+
+@pytest.mark.parametrize("name,fn", TAKE_ERRORS, ids=[e[0] for e in TAKE_ERRORS])
+def test_take_errors_like_jax(name, fn):
+    with pytest.raises(Exception) as expected:
+        fn(jjnp, jjnp.asarray(A34))
+    with pytest.raises(expected.type):
+        fn(jnp, jnp.asarray(A34))
+
+
+def test_take_is_a_method():
+    check(jnp.asarray(A34).take(I([2, 0]), axis=0), A34[[2, 0]])
+
+
+def test_repeated_updates_accumulate_in_the_promoted_dtype():
+    """JAX scatters into x converted to the promoted dtype and converts back
+    once: two int += 0.5 updates add 1."""
+    a = np.zeros(3, np.int32)
+    idx, v = I([1, 1]), I([0.5, 0.5], np.float32)
+    expected = jjnp.asarray(a).at[idx].add(v)
+    check(jnp.asarray(a).at[idx].add(v), np.asarray(expected))

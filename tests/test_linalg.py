@@ -1,0 +1,348 @@
+"""Products (dot, vdot, matmul, inner, outer, tensordot, einsum): values
+against NumPy, dtypes, weak types and errors against JAX.
+
+Most cases are float32 and share eager kernels: one is compiled per operand
+ranks, unit-dim pattern, dtype and dimension numbers, whatever the sizes.
+"""
+import ml_dtypes
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+from irax.frontend.array import Array
+from irax.frontend.core import Trace
+from irax.frontend.primitives.linalg import dot_general
+from irax.plugins.registry import default_device
+
+jax = pytest.importorskip("jax")
+jjnp = jax.numpy
+
+rng = np.random.default_rng(0)
+TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float16): 2e-3, np.dtype(ml_dtypes.bfloat16): 2e-2}
+
+
+def sample(shape, dtype=np.float32):
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return rng.integers(0, 2, shape).astype(bool)
+    if np.issubdtype(dtype, np.unsignedinteger):
+        return rng.integers(0, 256, shape).astype(dtype)
+    if np.issubdtype(dtype, np.integer):
+        return rng.integers(-9, 10, shape).astype(dtype)
+    return rng.uniform(-2, 2, shape).astype(dtype)
+
+
+def check(actual, expected, tol=TOL[np.dtype(np.float32)]):
+    expected = np.asarray(expected)
+    assert isinstance(actual, Array)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    np.testing.assert_allclose(np.asarray(actual).astype(np.float64), expected.astype(np.float64), rtol=tol, atol=tol)
+
+
+def run_traced(fn, *arrays):
+    """Run `fn` traced with static shapes (as under jit), compiled as one module."""
+    trace = Trace()
+    with trace.active():
+        out = fn(*[trace.new_argument(jnp.asarray(a).aval) for a in arrays])
+    device = default_device()
+    program = device.load(device.backend.compile(str(trace.finish([out]))))
+    (buffer,) = program([jnp.asarray(a)._buffer for a in arrays], 1)
+    return Array(buffer, out.aval, device)
+
+
+# ---------------------------------------------------------------------------
+# dot and friends
+
+DOT_SHAPES = [
+    ((3, 4), (4, 5)), ((4,), (4,)), ((3, 4), (4,)), ((4,), (4, 5)), ((2, 3, 4), (5, 4, 2)),
+    ((), (3, 4)), ((3, 4), ()), ((), ()),
+]
+
+
+@pytest.mark.parametrize("a_shape, b_shape", DOT_SHAPES)
+def test_dot_values(a_shape, b_shape):
+    a, b = sample(a_shape), sample(b_shape)
+    check(jnp.dot(a, b), np.dot(a, b))
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.bool_, np.float16, ml_dtypes.bfloat16])
+def test_dot_dtypes_match_jax(dtype):
+    a, b = sample((3, 4), dtype), sample((4, 5), dtype)
+    out = jnp.dot(a, b)
+    theirs = jjnp.dot(a, b)
+    assert out.dtype == theirs.dtype == np.dtype(dtype)
+    if np.dtype(dtype).kind in "biu":  # exact, wrapping like JAX's (and NumPy's) integer dot
+        np.testing.assert_array_equal(np.asarray(out), np.asarray(theirs))
+        np.testing.assert_array_equal(np.asarray(out), np.dot(a, b))
+    else:
+        check(out, np.dot(a.astype(np.float32), b.astype(np.float32)), TOL[np.dtype(dtype)])
+
+
+def test_int32_overflow_wraps_around_like_jax():
+    a, b = np.full((2, 3), 2**30, np.int32), np.full((3,), 2, np.int32)
+    out = jnp.dot(a, b)
+    np.testing.assert_array_equal(np.asarray(out), np.asarray(jjnp.dot(a, b)))
+    np.testing.assert_array_equal(np.asarray(out), [-(2**31)] * 2)  # 3 * 2**31 mod 2**32, as int32
+
+
+@pytest.mark.parametrize("dtype", [np.float16, ml_dtypes.bfloat16])
+def test_half_precision_accumulates_in_float32(dtype):
+    """5000 ones: a half-precision running sum stalls at 2048 (float16) or
+    4096 (bfloat16), where adding 1 no longer changes it."""
+    ones = np.ones(5000, dtype)
+    out, theirs = jnp.dot(ones, ones), jjnp.dot(ones, ones)
+    assert out.dtype == theirs.dtype == np.dtype(dtype)
+    assert float(out) == float(theirs) == float(np.asarray(5000, dtype))
+
+
+def test_bool_dot_is_or_of_ands():
+    a = np.array([[True, False], [False, False]])
+    b = np.array([[True, True], [True, False]])
+    np.testing.assert_array_equal(np.asarray(jnp.dot(a, b)), np.asarray(jjnp.dot(a, b)))
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((3, 0), (0, 5)), ((0, 4), (4, 5)), ((0,), (0,))])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_empty_dims(a_shape, b_shape, dtype):
+    """A contraction over K = 0 terms is zero; M = 0 gives an empty result."""
+    a, b = np.ones(a_shape, dtype), np.ones(b_shape, dtype)
+    out = jnp.dot(a, b)
+    assert out.dtype == np.dtype(dtype)
+    check(out, np.dot(a, b))
+
+
+def test_vdot_inner_outer():
+    a, b, c = sample((3, 4)), sample((3, 4)), sample((4, 3))
+    check(jnp.vdot(a, b), np.vdot(a, b))
+    check(jnp.vdot(a, c), np.vdot(a, c))  # same size, other shape: flattened
+    d = sample((2, 4))
+    check(jnp.inner(a, d), np.inner(a, d))
+    check(jnp.inner(a, np.float32(2)), np.inner(a, np.float32(2)))
+    u, v = sample((3,)), sample((4,))
+    check(jnp.outer(u, v), np.outer(u, v))
+    check(jnp.outer(a, v), np.outer(a, v))
+
+
+@pytest.mark.parametrize("a_shape, b_shape, axes", [
+    ((2, 3, 4), (3, 4, 2), 2), ((2, 3, 4), (4, 2), 1), ((2, 3), (4,), 0), ((2, 3), (4,), -1),
+    ((3, 2), (2, 3, 4), ([1, 0], [0, 1])), ((3, 2), (2, 3), (1, 0)), ((2, 3, 4), (4, 2), ([-1], [0])),
+    ((2, 3, 4), (5, 4, 2), ((2,), (1,))),
+])
+def test_tensordot(a_shape, b_shape, axes):
+    a, b = sample(a_shape), sample(b_shape)
+    check(jnp.tensordot(a, b, axes), jjnp.tensordot(a, b, axes))
+
+
+# ---------------------------------------------------------------------------
+# matmul
+
+MATMUL_SHAPES = [
+    ((3, 4), (4, 5)), ((2, 1, 3, 4), (5, 4, 2)), ((4,), (4,)), ((4,), (2, 4, 3)), ((2, 3, 4), (4,)),
+    ((2, 3, 4), (2, 4, 5)), ((1, 3, 4), (2, 4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (1, 5, 4, 2)),
+]
+
+
+@pytest.mark.parametrize("a_shape, b_shape", MATMUL_SHAPES)
+def test_matmul_values(a_shape, b_shape):
+    a, b = sample(a_shape), sample(b_shape)
+    check(jnp.matmul(a, b), np.matmul(a, b))
+
+
+def test_matmul_operator_and_dot_method():
+    a, b = sample((3, 4)), sample((4, 5))
+    x, y = jnp.asarray(a), jnp.asarray(b)
+    check(x @ y, a @ b)
+    check(a @ y, a @ b)  # NumPy defers to irax's __rmatmul__
+    check(x @ b, a @ b)
+    check(x.dot(y), a @ b)
+
+
+def test_matmul_int_and_bool():
+    for dtype in (np.int32, np.bool_):
+        a, b = sample((2, 3, 4), dtype), sample((4, 2), dtype)
+        out = jnp.matmul(a, b)
+        assert out.dtype == jjnp.matmul(a, b).dtype
+        np.testing.assert_array_equal(np.asarray(out), np.matmul(a, b))
+
+
+# ---------------------------------------------------------------------------
+# einsum
+
+EINSUM = [
+    ("ij,jk->ik", [(3, 4), (4, 5)]),
+    ("ij,j->i", [(3, 4), (4,)]),
+    ("i,i->", [(4,), (4,)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("ij->ji", [(3, 4)]),
+    ("...ij,...jk", [(2, 3, 4), (4, 5)]),
+    ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)]),
+    ("ij,jk", [(3, 4), (4, 5)]),
+    ("ji,jk", [(4, 3), (4, 5)]),
+    ("ij,jk->ki", [(3, 4), (4, 5)]),
+    ("bij,bjk->ibk", [(2, 3, 4), (2, 4, 5)]),
+    ("ij,jk->i", [(3, 4), (4, 5)]),
+    ("ij->", [(3, 4)]),
+    ("ij->i", [(3, 4)]),
+    ("ij", [(3, 4)]),
+    ("ij,ij->ij", [(3, 4), (3, 4)]),
+    ("i,j->ij", [(3,), (4,)]),
+    (",ij->ij", [(), (3, 4)]),
+    ("ij,jk,kl->il", [(3, 4), (4, 5), (5, 2)]),
+    ("ij,j,j->i", [(3, 4), (4,), (4,)]),
+    ("...i,...i->...", [(2, 1, 3), (4, 3)]),
+    (" ij , jk -> ik ", [(3, 4), (4, 5)]),
+]
+
+
+@pytest.mark.parametrize("subscripts, shapes", EINSUM)
+def test_einsum_values(subscripts, shapes):
+    operands = [sample(s) for s in shapes]
+    check(jnp.einsum(subscripts, *operands), np.einsum(subscripts, *operands))
+
+
+def test_einsum_broadcasts_unit_dims_like_jax():
+    a, b = sample((1, 4)), sample((3, 4))
+    check(jnp.einsum("ij,ij->ij", a, b), jjnp.einsum("ij,ij->ij", a, b))
+    a1 = sample((3, 1))  # j has size 1 here and 3 in b: it broadcasts, then is summed over
+    check(jnp.einsum("ij,jk->ik", a1, b), jjnp.einsum("ij,jk->ik", a1, b))
+
+
+@pytest.mark.parametrize("dtypes", [(np.int32, np.int32), (np.bool_, np.bool_), (np.float16, np.int32), (ml_dtypes.bfloat16, np.float32)])
+def test_einsum_dtypes_match_jax(dtypes):
+    a, b = sample((3, 4), dtypes[0]), sample((4, 5), dtypes[1])
+    for subscripts in ("ij,jk->ik", "ij,jk->i"):
+        out, theirs = jnp.einsum(subscripts, a, b), jjnp.einsum(subscripts, a, b)
+        assert out.dtype == theirs.dtype
+        check(out, np.asarray(theirs).astype(np.float64), TOL.get(out.dtype, 0))
+
+
+def test_einsum_repeated_index_is_not_supported():
+    with pytest.raises(NotImplementedError, match="repeats in operand 0"):
+        jnp.einsum("ii->", np.ones((3, 3), np.float32))
+    with pytest.raises(NotImplementedError, match="subscripts as a string"):
+        jnp.einsum(np.ones(3), [0], np.ones(3), [0])
+
+
+# ---------------------------------------------------------------------------
+# Weak types, static shapes, gradients
+
+# name -> (fn of the numpy module and two operands, their shapes)
+WEAK_CASES = {
+    "dot": (lambda m, x, y: m.dot(x, y), (3, 4), (4, 2)),
+    "matmul": (lambda m, x, y: m.matmul(x, y), (3, 4), (4, 2)),
+    "inner": (lambda m, x, y: m.inner(x, y), (3, 4), (2, 4)),
+    "vdot": (lambda m, x, y: m.vdot(x, y), (3, 4), (3, 4)),
+    "tensordot": (lambda m, x, y: m.tensordot(x, y, 1), (3, 4), (4, 2)),
+    "einsum": (lambda m, x, y: m.einsum("ij,jk->i", x, y), (3, 4), (4, 2)),
+    "einsum-one-operand": (lambda m, x, y: m.einsum("ij->i", x), (3, 4), (4, 2)),
+}
+
+
+def weak(m, shape):
+    """A weakly typed float32 array of `m` (irax.numpy or jax.numpy): int32 * 1.0."""
+    return m.asarray(np.arange(np.prod(shape), dtype=np.int32).reshape(shape)) * 1.0
+
+
+@pytest.mark.parametrize("name", sorted(WEAK_CASES))
+def test_weak_types_match_jax(name):
+    """A product is weakly typed when all its operands are."""
+    fn, x_shape, y_shape = WEAK_CASES[name]
+    strong = sample(y_shape)
+    for y_of in (lambda m: strong, lambda m: weak(m, y_shape)):
+        out, theirs = fn(jnp, weak(jnp, x_shape), y_of(jnp)), fn(jjnp, weak(jjnp, x_shape), y_of(jjnp))
+        assert (out.dtype, out.weak_type) == (theirs.dtype, theirs.weak_type)
+        check(out, theirs)
+
+
+def test_python_scalar_operand_promotes_like_jax():
+    y = np.arange(3, dtype=np.int32)
+    out, theirs = jnp.dot(2.0, y), jjnp.dot(2.0, y)
+    assert (out.dtype, out.weak_type) == (theirs.dtype, theirs.weak_type) == (np.float32, True)
+    check(out, theirs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, ml_dtypes.bfloat16])
+def test_static_shapes(dtype):
+    """Under a trace every size is static: the emitter's other code path."""
+    a, b = sample((2, 3, 4), dtype), sample((2, 4, 5), dtype)
+    out = run_traced(jnp.matmul, a, b)
+    check(out, np.matmul(a.astype(np.float32), b.astype(np.float32)), TOL[np.dtype(dtype)])
+    out = run_traced(lambda x, y: jnp.einsum("bij,bjk->ikb", x, y), a, b)
+    check(out, np.einsum("bij,bjk->ikb", a.astype(np.float32), b.astype(np.float32)), TOL[np.dtype(dtype)])
+
+
+GRADIENT_CASES = [  # (fn of the numpy module and two operands, their shapes)
+    (lambda m, x, y: m.sum(m.dot(x, y) ** 2), (3, 4), (4, 5)),
+    (lambda m, x, y: m.sum(m.einsum("ij,jk->ki", x, y) * np.arange(15.0).reshape(5, 3)), (3, 4), (4, 5)),
+    (lambda m, x, y: m.sum(m.matmul(x, y) ** 2), (2, 1, 3, 4), (5, 4, 2)),  # broadcast: squeeze, transpose
+]
+
+
+@pytest.mark.parametrize("fn, x_shape, y_shape", GRADIENT_CASES)
+def test_gradients_match_jax(fn, x_shape, y_shape):
+    x, y = sample(x_shape), sample(y_shape)
+    ours = irax.grad(lambda x, y: fn(jnp, x, y), argnums=(0, 1))(jnp.asarray(x), jnp.asarray(y))
+    theirs = jax.grad(lambda x, y: fn(jjnp, x, y), argnums=(0, 1))(x, y)
+    for g, t in zip(ours, theirs):
+        check(g, t, 1e-4)
+
+
+# ---------------------------------------------------------------------------
+# Errors, as JAX raises them
+
+A, B = np.ones((2, 3), np.float32), np.ones((4, 5), np.float32)
+ERRORS = [
+    ("dot", (A, B), {}, "dot_general requires contracting dimensions to have the same shape, got (3,) and (4,)."),
+    ("matmul", (A, B), {}, "dot_general requires contracting dimensions to have the same shape, got (3,) and (4,)."),
+    ("matmul", (A, np.float32(2)), {}, "matmul input operand 1 must have ndim at least 1, but it has ndim 0"),
+    ("matmul", (np.ones((2, 3, 4), np.float32), np.ones((3, 4, 5), np.float32)), {},
+     "Incompatible types for matmul arguments: float32[2,3,4] and float32[3,4,5]"),
+    ("vdot", (A, B), {}, "got (6,) and (20,)"),
+    ("vdot", (2.0, np.ones(3, np.float32)), {}, "got (1,) and (3,)"),
+    ("inner", (A, B), {}, "got (3,) and (5,)"),
+    ("dot", ([1, 2], np.ones(2, np.float32)), {}, "dot requires ndarray or scalar arguments"),
+    ("tensordot", (A, B), {"axes": 3}, "Number of tensordot axes (axes 3) exceeds input ranks ((2, 3) and (4, 5))"),
+    ("tensordot", (A, B), {"axes": ([0], [0, 1])}, "tensordot requires axes lists to have equal length"),
+    ("tensordot", (A, B), {"axes": "a"}, "tensordot axes argument must be an int"),
+    ("tensordot", (A, B), {"axes": ([1], [0], [0])}, "tensordot axes argument must be an int"),
+    ("tensordot", (A, B), {"axes": ([2], [0])}, "axis 2 is out of bounds for array of dimension 2"),
+    ("tensordot", (A, B), {"axes": (1, [0])}, "tensordot requires both axes lists to be either ints"),
+    ("einsum", ("ij,jk->ik", A, B), {}, "Size of label 'j' for operand 1 (4) does not match previous terms (3)."),
+    ("einsum", ("ij,jk->ikz", A, A.T), {}, "Output character 'z' did not appear in the input"),
+    ("einsum", ("ij->ii", A), {}, "Output character 'i' appeared more than once in the output."),
+    ("einsum", ("ij,jk->ik", A), {}, "Number of einsum subscripts, 2, must be equal to the number of operands, 1."),
+    ("einsum", ("ijk->", A), {}, "Einstein sum subscript 'ijk' does not contain the correct number of indices for operand 0."),
+    ("einsum", ("ij->i->j", A), {}, "Subscripts can only contain one '->'."),
+    ("einsum", ("...i...", A), {}, "Invalid Ellipses."),
+    ("einsum", ("i",), {}, "Number of einsum subscripts, 1, must be equal to the number of operands, 0."),
+]
+
+
+@pytest.mark.parametrize("name, args, kwargs, message", ERRORS, ids=[f"{e[0]}-{i}" for i, e in enumerate(ERRORS)])
+def test_errors_match_jax(name, args, kwargs, message):
+    with pytest.raises(Exception) as theirs:
+        getattr(jjnp, name)(*args, **kwargs)
+    with pytest.raises(theirs.type) as ours:
+        getattr(jnp, name)(*args, **kwargs)
+    assert message in str(ours.value)
+
+
+DIMENSION_NUMBERS = [
+    ((2, 3), (3, 3), (((1,), (0,)), ((0,), (0,)))),  # batch and contracting overlap
+    ((2, 3), (2, 3), (((1,), (1,)), ((0,), ()))),  # unequal numbers of batch dims
+    ((2, 3), (2, 3), (((2,), (1,)), ((), ()))),  # out of range
+    ((3, 3), (3, 3), (((1, 1), (0, 1)), ((), ()))),  # repeated
+    ((2, 3), (4, 3), (((1,), (1,)), ((0,), (0,)))),  # batch sizes differ
+    ((2, 3), (2, 3), (((1,), ()), ((), ()))),  # unequal numbers of contracting dims
+]
+
+
+@pytest.mark.parametrize("lhs, rhs, dimension_numbers", DIMENSION_NUMBERS)
+def test_dot_general_checks_match_lax(lhs, rhs, dimension_numbers):
+    x, y = np.ones(lhs, np.float32), np.ones(rhs, np.float32)
+    with pytest.raises(TypeError) as theirs:
+        jax.lax.dot_general(x, y, dimension_numbers)
+    with pytest.raises(TypeError) as ours:
+        dot_general.bind(jnp.asarray(x), jnp.asarray(y), dimension_numbers=dimension_numbers)
+    assert str(ours.value) == str(theirs.value)

@@ -1,0 +1,337 @@
+"""Reductions: values against NumPy, dtypes and errors against JAX.
+
+Shapes, axes and dtypes are chosen so that cases share eager kernels (one per
+rank, reduced axes, keepdims and dtype): a new combination costs a compile.
+"""
+import warnings
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import irax.numpy as jnp
+from irax.frontend import core
+from irax.frontend.array import Array
+from irax.frontend.core import Trace
+from irax.frontend.numpy.util import asarray
+from irax.plugins.registry import default_device
+
+jax = pytest.importorskip("jax")
+jjnp = jax.numpy
+
+rng = np.random.default_rng(0)
+TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float16): 2e-3, np.dtype(ml_dtypes.bfloat16): 2e-2}
+
+
+def sample(shape, dtype=np.float32):
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return rng.integers(0, 2, shape).astype(bool)
+    if np.issubdtype(dtype, np.unsignedinteger):
+        return rng.integers(0, 256, shape).astype(dtype)
+    if np.issubdtype(dtype, np.integer):
+        return rng.integers(-9, 10, shape).astype(dtype)
+    return rng.uniform(-2, 2, shape).astype(dtype)
+
+
+def check(actual, expected, tol=TOL[np.dtype(np.float32)]):
+    expected = np.asarray(expected)
+    assert isinstance(actual, Array)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    np.testing.assert_allclose(np.asarray(actual).astype(np.float64), expected.astype(np.float64), rtol=tol, atol=tol)
+
+
+def run_traced(fn, *arrays):
+    """Run `fn` traced with static shapes (as under jit), compiled as one module:
+    eager kernels see dynamic dims, so this covers the static code paths."""
+    trace = Trace()
+    with trace.active():
+        out = fn(*[trace.new_argument(a.aval) for a in arrays])
+    device = default_device()
+    program = device.load(device.backend.compile(str(trace.finish([out]))))
+    (buffer,) = program([a._buffer for a in arrays], 1)
+    return Array(buffer, out.aval.update(weak_type=False), device)
+
+
+def traced_aval(fn, *avals):
+    """The aval `fn` returns on arguments of `avals`: traced, never compiled."""
+    trace = Trace()
+    with trace.active():
+        return fn(*[trace.new_argument(a) for a in avals]).aval
+
+
+# (shape, axis, keepdims): every rank from 0 to 3, empty arrays, negative and
+# tuple axes. Reduced lengths are at least 1 unless the function has an identity.
+CASES = [
+    ((), None, False), ((5,), 0, True), ((3, 4), -1, False), ((3, 4), 0, True),
+    ((2, 3, 4), (0, -1), False), ((2, 3, 4), None, True), ((0, 3), 1, False),
+]
+FEWER_CASES = [((3, 4), 0, True), ((2, 3, 4), (0, -1), False)]
+EMPTY_CASES = [((0, 3), 0, True), ((2, 0, 4), (0, -1), False), ((2, 3, 0), None, True)]  # kernels shared with CASES
+
+
+def _reduction_cases(names, cases):
+    return [(name, *case) for name in names for case in cases]
+
+
+@pytest.mark.parametrize(
+    "name, shape, axis, keepdims",
+    _reduction_cases(["sum", "max"], CASES)
+    + _reduction_cases(["prod", "min", "mean", "var", "std", "all", "any"], FEWER_CASES),
+)
+def test_reduction_values(name, shape, axis, keepdims):
+    x = sample(shape)
+    out = getattr(jnp, name)(asarray(x), axis=axis, keepdims=keepdims)
+    check(out, getattr(np, name)(x, axis=axis, keepdims=keepdims).astype(out.dtype))
+
+
+@pytest.mark.parametrize("name", ["sum", "prod", "mean", "any"])
+@pytest.mark.parametrize("shape, axis, keepdims", EMPTY_CASES)
+def test_reductions_of_empty_arrays(name, shape, axis, keepdims):
+    x = np.zeros(shape, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's "mean of empty slice"
+        expected = getattr(np, name)(x, axis=axis, keepdims=keepdims)
+    check(getattr(jnp, name)(asarray(x), axis=axis, keepdims=keepdims), expected)
+
+
+@pytest.mark.parametrize("name, shape, axis, keepdims", [
+    ("argmax", (), None, False), ("argmax", (5,), None, False), ("argmax", (3, 4), -1, True),
+    ("argmax", (3, 4), 0, False), ("argmax", (2, 3, 4), None, True), ("argmax", (2, 3, 4), 1, False),
+    ("argmax", (3, 0), 0, False),
+    ("argmin", (3, 4), 0, False), ("argmin", (2, 3, 4), None, True),
+])
+def test_arg_reduction_values(name, shape, axis, keepdims):
+    x = rng.integers(-3, 4, shape).astype(np.float32)  # small ints: many ties
+    out = getattr(jnp, name)(asarray(x), axis=axis, keepdims=keepdims)
+    assert out.dtype == np.int32
+    check(out, getattr(np, name)(x, axis=axis, keepdims=keepdims), 0)
+
+
+ALL_FUNCTIONS = [
+    "sum", "prod", "max", "min", "mean", "var", "std", "argmax", "argmin", "all", "any", "cumsum", "cumprod",
+]
+DTYPES = [np.bool_, np.int8, np.uint8, np.int16, np.uint32, np.int32, np.float16, ml_dtypes.bfloat16, np.float32]
+
+
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
+def test_dtypes_and_weak_types_match_jax(name):
+    for dtype in DTYPES:
+        for weak in [False, True] if np.dtype(dtype) in (np.int32, np.float32) else [False]:
+            ours = traced_aval(lambda x: getattr(jnp, name)(x, axis=0), core.ShapedArray((3, 4), dtype, weak))
+            spec = jax.ShapeDtypeStruct((3, 4), dtype, weak_type=weak)
+            theirs = jax.eval_shape(lambda x: getattr(jjnp, name)(x, axis=0), spec)
+            assert (ours.shape, ours.dtype, ours.weak_type) == (theirs.shape, theirs.dtype, theirs.weak_type), dtype
+    ours, theirs = traced_aval(lambda: getattr(jnp, name)(1.5)), getattr(jjnp, name)(1.5)  # a Python scalar
+    assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type)
+
+
+@pytest.fixture
+def x64():
+    from irax.config import config
+
+    config.update("irax_enable_x64", True)
+    try:
+        with jax.enable_x64(True):
+            yield
+    finally:
+        config.update("irax_enable_x64", False)
+
+
+def test_dtypes_in_x64_mode_match_jax(x64):
+    for dtype in [np.bool_, np.int16, np.int32, np.int64, np.uint32, np.float64]:
+        for name in ["sum", "mean", "var", "argmax", "cumsum"]:
+            ours = traced_aval(lambda x: getattr(jnp, name)(x, axis=0), core.ShapedArray((3, 4), dtype))
+            theirs = jax.eval_shape(lambda x: getattr(jjnp, name)(x, axis=0), jax.ShapeDtypeStruct((3, 4), dtype))
+            assert ours.dtype == theirs.dtype, (name, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.float16, ml_dtypes.bfloat16])
+def test_values_in_other_dtypes(dtype):
+    x = sample((3, 4), dtype)
+    for name in ["sum", "argmin", "cumsum"]:
+        ours, theirs = getattr(jnp, name)(asarray(x), axis=0), getattr(jjnp, name)(x, axis=0)
+        assert ours.dtype == theirs.dtype, name
+        check(ours, np.asarray(theirs).astype(np.float64), TOL.get(np.dtype(dtype), 0))
+
+
+def test_integer_accumulation():
+    x = np.array([200, 200, 100], np.uint8)
+    assert jnp.sum(asarray(x)).dtype == np.uint32
+    assert int(jnp.sum(asarray(x))) == 500
+    assert int(jnp.prod(asarray(np.array([-3, 5, 7], np.int8)))) == -105
+    big = np.array([np.iinfo(np.int32).min, -1, np.iinfo(np.int32).max], np.int32)
+    check(jnp.max(asarray(big)), big.max(), 0)
+    check(jnp.min(asarray(big)), big.min(), 0)
+    u = np.array([3, 250, 129, 0], np.uint8)  # unsigned order: 250 is the largest
+    check(jnp.max(asarray(u)), u.max(), 0)
+    check(jnp.min(asarray(u)), u.min(), 0)
+    check(jnp.argmax(asarray(u)), u.argmax(), 0)
+    check(jnp.argmin(asarray(u)), u.argmin(), 0)
+    b = np.array([False, True, True], np.bool_)
+    check(jnp.argmax(asarray(b)), 1, 0)
+    check(jnp.argmin(asarray(b)), 0, 0)
+    check(jnp.max(asarray(b)), True, 0)
+
+
+def test_half_precision_sums_accumulate_in_float32():
+    x = np.full(4096, 1.0, np.float16)  # a float16 running sum would stop at 2048
+    assert float(jnp.sum(asarray(x))) == 4096.0
+    assert float(jnp.mean(asarray(x))) == 1.0
+    check(jnp.cumsum(asarray(x)), np.cumsum(x.astype(np.float32)).astype(np.float16), 0)
+
+
+def test_nan_propagates_and_argmax_finds_the_first_nan():
+    x = np.array([[1.0, np.nan, 5.0, np.nan], [2.0, 7.0, 7.0, -1.0]], np.float32)
+    jx = asarray(x)
+    check(jnp.max(jx, axis=1), np.max(x, axis=1))
+    check(jnp.min(jx, axis=1), np.min(x, axis=1))
+    check(jnp.argmax(jx, axis=1), np.argmax(x, axis=1), 0)  # [1, 1]: first NaN, first of the tied 7s
+    check(jnp.argmin(jx, axis=1), np.argmin(x, axis=1), 0)
+    check(jnp.argmax(jx), np.argmax(x), 0)
+    inf = np.array([-np.inf, -np.inf, np.inf, np.inf], np.float32)
+    check(jnp.argmax(asarray(inf)), 2, 0)
+    check(jnp.argmin(asarray(inf)), 0, 0)
+    assert int(jnp.argmax(asarray(np.full(3, -np.inf, np.float32)))) == 0
+
+
+def test_sum_dtype_argument_matches_jax():
+    x = np.array([[1.5, 2.5], [-3.0, 4.0]], np.float32)
+    for dtype in [np.int8, np.bool_, np.float16]:
+        ours, theirs = jnp.sum(asarray(x), axis=0, dtype=dtype), jjnp.sum(x, axis=0, dtype=dtype)
+        assert ours.dtype == theirs.dtype
+        check(ours, np.asarray(theirs).astype(np.float64), 1e-3)
+    ours = jnp.mean(asarray(np.arange(4, dtype=np.int32)), dtype=np.float16)
+    assert ours.dtype == np.float16 and float(ours) == 1.5
+
+
+def test_initial():
+    x = np.array([[1.0, -2.0], [3.0, 0.5]], np.float32)
+    check(jnp.max(asarray(x), axis=-1, initial=2.0), np.max(x, axis=-1, initial=2.0))
+    check(jnp.min(asarray(np.zeros((2, 0), np.float32)), axis=-1, initial=4.0), [4.0, 4.0])
+    check(jnp.sum(asarray(x), axis=-1, initial=10.0), np.sum(x, axis=-1, initial=10.0))
+
+
+@pytest.mark.parametrize("ddof", [0, 1, 5])
+def test_var_std_ddof(ddof):
+    """With ddof >= N NumPy divides by max(N - ddof, 0), JAX gives NaN: irax follows JAX."""
+    x = sample((3, 4))
+    oracle = np if ddof < 3 else jjnp
+    check(jnp.var(asarray(x), axis=-1, ddof=ddof), oracle.var(x, axis=-1, ddof=ddof))
+    check(jnp.std(asarray(x), axis=0, ddof=ddof), oracle.std(x, axis=0, ddof=ddof))
+
+
+def test_mean_and_var_of_integers_are_float32():
+    x = np.array([[1, 2, 3], [4, 6, 9]], np.int32)
+    for name in ["mean", "var", "std"]:
+        out = getattr(jnp, name)(asarray(x), axis=1)
+        assert out.dtype == getattr(jjnp, name)(x, axis=1).dtype == np.float32
+        check(out, getattr(np, name)(x, axis=1))
+
+
+@pytest.mark.parametrize("name, shape, axis", [
+    ("cumsum", (), None), ("cumsum", (7,), None), ("cumsum", (7,), -1), ("cumsum", (3, 4), 0), ("cumsum", (3, 4), 1),
+    ("cumsum", (2, 3, 5), None), ("cumsum", (2, 3, 5), 1), ("cumsum", (0, 3), 0), ("cumsum", (3, 0), None),
+    ("cumprod", (7,), -1), ("cumprod", (2, 3, 5), 1), ("cumprod", (3, 4), None),
+])
+def test_cumulative_values(name, shape, axis):
+    x = rng.uniform(0.5, 1.5, shape).astype(np.float32)
+    check(getattr(jnp, name)(asarray(x), axis=axis), getattr(np, name)(x, axis=axis))
+
+
+def test_cumulative_long_and_integer():
+    x = rng.integers(-5, 6, 1000).astype(np.int32)
+    check(jnp.cumsum(asarray(x)), np.cumsum(x), 0)  # exact: 10 scan steps
+    b = np.array([[True, False, True], [False, False, True]])
+    out = jnp.cumsum(asarray(b), axis=1)
+    assert out.dtype == jjnp.cumsum(b, axis=1).dtype == np.int32
+    check(out, np.cumsum(b, axis=1), 0)
+    out = jnp.cumsum(asarray(np.array([0, -1, 1, 0], np.int32)), dtype=bool)
+    assert out.dtype == np.bool_
+    check(out, np.asarray(jjnp.cumsum(np.array([0, -1, 1, 0], np.int32), dtype=bool)), 0)
+    check(jnp.cumprod(asarray(np.array([2, -3, 1, 4], np.int8))), np.cumprod(np.array([2, -3, 1, 4], np.int8)), 0)
+
+
+@pytest.mark.parametrize("name, shape, axis", [("cumsum", (1,), 0), ("cumsum", (3, 5), 1), ("cumsum", (9, 2), 0),
+                                               ("cumprod", (2, 3), None)])
+def test_cumulative_with_static_shapes(name, shape, axis):
+    """Traced with static shapes, the scan is unrolled (no scf.while)."""
+    x = sample(shape)
+    check(run_traced(lambda t: getattr(jnp, name)(t, axis=axis), asarray(x)), getattr(np, name)(x, axis=axis))
+
+
+def test_reductions_with_static_shapes():
+    x = sample((2, 3, 4))
+    check(run_traced(lambda t: jnp.sum(t, axis=(0, 2), keepdims=True), asarray(x)), x.sum(axis=(0, 2), keepdims=True))
+    check(run_traced(lambda t: jnp.argmax(t, axis=1, keepdims=True), asarray(x)), x.argmax(axis=1)[:, None], 0)
+    check(run_traced(lambda t: jnp.var(t, axis=-1), asarray(x)), x.var(axis=-1))
+
+
+def test_isclose_allclose_array_equal():
+    a = np.array([1.0, np.nan, np.inf, -np.inf, 1e6, 0.0], np.float32)
+    b = np.array([1.0 + 1e-6, np.nan, np.inf, np.inf, 1.00001e6, 1e-7], np.float32)
+    ja, jb = asarray(a), asarray(b)
+    for equal_nan in [False, True]:
+        check(jnp.isclose(ja, jb, equal_nan=equal_nan), np.isclose(a, b, equal_nan=equal_nan), 0)
+        assert bool(jnp.allclose(ja, ja, equal_nan=equal_nan)) == np.allclose(a, a, equal_nan=equal_nan)
+        assert bool(jnp.array_equal(ja, ja, equal_nan=equal_nan)) == np.array_equal(a, a, equal_nan=equal_nan)
+    check(jnp.isclose(ja, jb, 0.0, 0.5), np.isclose(a, b, 0.0, 0.5), 0)
+    ints = np.array([1, 2, 3], np.int32)
+    assert not bool(jnp.array_equal(asarray(ints), asarray(np.array([1, 2], np.int32))))  # shapes differ
+    assert bool(jnp.array_equal(asarray(ints), asarray(ints.astype(np.float32))))
+    assert not bool(jnp.allclose(ja, jb))
+
+
+def test_array_methods():
+    x = sample((3, 4))
+    jx = asarray(x)
+    check(jx.sum(axis=0), x.sum(axis=0))
+    check(jx.mean(), x.mean())
+    check(jx.max(axis=-1, keepdims=True), x.max(axis=-1, keepdims=True))
+    check(jx.argmin(axis=1), x.argmin(axis=1), 0)
+    check(jx.cumsum(axis=1), x.cumsum(axis=1))
+    check(jx.std(axis=0), x.std(axis=0))
+    check((jx > 0).any(axis=0), (x > 0).any(axis=0), 0)
+
+
+ERRORS = [
+    ("sum", dict(axis=2)), ("sum", dict(axis=-3)), ("max", dict(axis=(0, 0))), ("mean", dict(axis=(1, -1))),
+    ("sum", dict(axis=1.5)), ("argmax", dict(axis=(0, 1))), ("cumsum", dict(axis=2)), ("cumsum", dict(axis=(0,))),
+    ("std", dict(dtype=np.int32)),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", ERRORS)
+def test_errors_match_jax(name, kwargs):
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(Exception) as theirs:
+        getattr(jjnp, name)(x, **kwargs)
+    with pytest.raises(theirs.type):
+        getattr(jnp, name)(asarray(x), **kwargs)
+
+
+def test_axis_errors_say_what_is_wrong():
+    with pytest.raises(ValueError, match="axis 2 is out of bounds for array of dimension 2"):
+        jnp.sum(asarray(np.ones((2, 3), np.float32)), axis=2)
+    with pytest.raises(ValueError, match="axis 0 is out of bounds for array of dimension 0"):
+        jnp.max(asarray(np.float32(1)), axis=0)
+    with pytest.raises(ValueError):  # JAX raises IndexError here; NumPy an AxisError (both)
+        jnp.argmax(asarray(np.ones((2, 3), np.float32)), axis=2)
+
+
+@pytest.mark.parametrize("name, axis", [("argmax", None), ("argmin", 0), ("max", 0), ("min", None)])
+def test_empty_arg_and_extremum_errors_match_jax(name, axis):
+    e = np.ones((0, 3), np.float32)
+    with pytest.raises(ValueError) as theirs:
+        getattr(jjnp, name)(e, axis=axis)
+    with pytest.raises(ValueError) as ours:
+        getattr(jnp, name)(asarray(e), axis=axis)
+    assert str(ours.value) == str(theirs.value)
+    check(getattr(jnp, name)(asarray(e), axis=1), getattr(np, name)(e, axis=1), 0)  # an empty result is fine
+
+
+def test_inputs_must_be_arrays():
+    with pytest.raises(TypeError):
+        jnp.sum([1, 2, 3])
+    with pytest.raises(TypeError):
+        jnp.cumsum("abc")
