@@ -41,7 +41,7 @@ def sample(shape, dtype, low=-4, high=4):
     if dtype == np.bool_:
         return rng.integers(0, 2, shape).astype(bool)
     if np.issubdtype(dtype, np.integer):
-        lo = 0 if np.issubdtype(dtype, np.unsignedinteger) else low
+        lo = max(low, 0) if np.issubdtype(dtype, np.unsignedinteger) else low
         return rng.integers(lo, high + 1, shape).astype(dtype)
     return rng.uniform(low, high, shape).astype(dtype)
 
@@ -130,6 +130,14 @@ def test_power():
     f = sample((5,), np.float32, 0.5, 3)
     check(jnp.power(jnp.asarray(f), 2.5), f**np.float32(2.5))
     check(2.0 ** jnp.asarray(f), np.float32(2.0) ** f)
+
+
+def test_power_of_negative_floats_as_numpy():
+    x = np.array([-2.0, -2.0, -2.0, 2.0, 0.0], np.float32)
+    y = np.array([3.0, 2.0, 0.5, 0.5, 2.0], np.float32)
+    with np.errstate(invalid="ignore"):
+        expected = x**y
+    check(jnp.power(jnp.asarray(x), jnp.asarray(y)), expected)
 
 
 def test_arctan2():

@@ -397,3 +397,10 @@ def test_repeated_updates_accumulate_in_the_promoted_dtype():
     idx, v = I([1, 1]), I([0.5, 0.5], np.float32)
     expected = jjnp.asarray(a).at[idx].add(v)
     check(jnp.asarray(a).at[idx].add(v), np.asarray(expected))
+
+
+def test_partial_slices_are_not_mistaken_for_the_whole_array():
+    x = np.arange(12, dtype=np.int32).reshape(3, 4)
+    np.testing.assert_array_equal(jnp.asarray(x)[:, :1], x[:, :1])
+    np.testing.assert_array_equal(jnp.asarray(x)[1:], x[1:])
+    np.testing.assert_array_equal(jnp.asarray(x).at[:, :1].set(0), np.where(np.arange(4) < 1, 0, x))

@@ -135,7 +135,7 @@ def test_expand_dims_errors():
     for axis in (3, -4, (0, 4)):
         with pytest.raises(ValueError, match="out of bounds"):
             jnp.expand_dims(x, axis)
-    with pytest.raises(ValueError, match="repeated"):
+    with pytest.raises(ValueError, match="duplicate"):
         jnp.expand_dims(x, (0, 0))
 
 

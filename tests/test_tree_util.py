@@ -16,6 +16,9 @@ class Box:
     def __init__(self, a, b, tag="t"):
         self.a, self.b, self.tag = a, b, tag
 
+    def __repr__(self):  # stable test ids under pytest-xdist
+        return f"Box({self.a!r}, {self.b!r}, {self.tag!r})"
+
     def __eq__(self, other):
         return type(other) is Box and (self.a, self.b, self.tag) == (other.a, other.b, other.tag)
 

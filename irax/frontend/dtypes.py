@@ -124,6 +124,16 @@ def is_float(dtype) -> bool:
     return _KIND.get(np.dtype(dtype)) == "f"
 
 
+def to_inexact_dtype(dtype) -> np.dtype:
+    """JAX's rule for functions that need floats (sin, mean, divide): floats stay,
+    bool and integers up to 32 bits become float32, 64-bit integers float64
+    (canonicalized: float32 outside x64 mode)."""
+    dtype = np.dtype(dtype)
+    if is_float(dtype):
+        return dtype
+    return canonicalize_dtype(float64 if dtype.itemsize == 8 else float32)
+
+
 def to_mlir_name(dtype) -> str:
     """MLIR element type spelling: 'i1', 'i8' (int8 and uint8), ..., 'bf16', 'f32'."""
     return _MLIR[_supported(dtype)]

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 from iree.compiler import ir
-from iree.compiler.dialects import arith, linalg, tensor
+from iree.compiler.dialects import arith, flow, linalg, tensor, util
 
 from irax.frontend import dtypes
 
@@ -97,6 +97,12 @@ def dense_constant(array: np.ndarray) -> ir.Value:
     return arith.ConstantOp(typ, attr).result
 
 
+def reassociation(groups) -> ir.ArrayAttr:
+    """The attribute of tensor.collapse_shape/expand_shape: [[0, 1], [2]] merges dims 0 and 1."""
+    i64 = ir.IntegerType.get_signless(64)
+    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in g]) for g in groups])
+
+
 def affine_map(n_dims: int, results) -> ir.AffineMapAttr:
     """`affine_map<(d0, ..., d{n-1}) -> (d{results[0]}, ...)>`."""
     exprs = [ir.AffineDimExpr.get(r) for r in results]
@@ -160,3 +166,17 @@ def inline_function(func_op, operands) -> list:
     for op in ops[:-1]:
         clone_op(op, mapping)
     return [mapping.get(v, v) for v in ops[-1].operands]
+
+
+def opaque(*values):
+    """`values` behind a util.optimization_barrier, which IREE neither fuses
+    across nor looks through; flow.tensor.tie_shape then tells it their
+    dynamic sizes again (read before the barrier). Used where IREE's default
+    choices go wrong, see the callers."""
+    sizes = [dims(v) for v in values]
+    hidden = util.OptimizationBarrierOp([v.type for v in values], list(values)).results
+    return [
+        flow.TensorTieShapeOp(h, [d for d in dims if not isinstance(d, int)]).result
+        if any(not isinstance(d, int) for d in dims) else h
+        for h, dims in zip(hidden, sizes)
+    ]

@@ -190,9 +190,10 @@ class _Basic:
     def shape(self, x_shape):
         return tuple(1 if j is None else self.sizes[j] for j in self.out_dims)
 
-    def is_identity(self):
+    def is_identity(self, x_shape):
         n = len(self.sizes)
-        return set(self.starts) <= {0} and set(self.steps) <= {1} and self.out_dims == tuple(range(n))
+        whole = self.sizes == tuple(x_shape) and set(self.starts) <= {0} and set(self.steps) <= {1}
+        return whole and self.out_dims == tuple(range(n))
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,7 @@ def _read(x, index, *, mode, fill_value=None, wrap=True, out_of_bounds):
     plan = _plan(x.shape, index, out_of_bounds=out_of_bounds, wrap=wrap)
     if isinstance(plan, _Advanced):
         return _gather(x, plan, mode=mode, fill_value=fill_value, wrap=wrap)
-    if plan.is_identity():  # x[...], x[:]: arrays are immutable, so x itself will do
+    if plan.is_identity(x.shape):  # x[...], x[:]: arrays are immutable, so x itself will do
         return x
     return static_slice.bind(x, **plan.params())
 

@@ -103,7 +103,7 @@ def _sum_labels(x, labels, summed):
     if not summed:
         return x, labels
     axes = tuple(i for i, label in enumerate(labels) if label in summed)
-    return reduce["sum"].bind(x, axes=axes, keepdims=False), [label for label in labels if label not in summed]
+    return reduce["sum"].bind(x, axes=axes, keepdims=False, dtype=x.dtype), [label for label in labels if label not in summed]
 
 
 def _squeeze_broadcast(x, labels, other_sizes):

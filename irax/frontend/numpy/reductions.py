@@ -38,14 +38,6 @@ def _promote_integer(dtype):
     return dtype
 
 
-def _inexact(dtype):
-    """JAX's to_inexact_dtype: 64-bit integers become float64 (in x64 mode),
-    bool and every narrower integer float32."""
-    if dtypes.is_float(dtype):
-        return dtype
-    return dtypes.canonicalize_dtype(dtypes.float64 if dtype.itemsize == 8 else dtypes.float32)
-
-
 def _computation_dtype(dtype):
     """Half-precision statistics are computed in float32, as in JAX."""
     return dtypes.float32 if dtype in (dtypes.float16, dtypes.bfloat16) else dtype
@@ -120,8 +112,8 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False):
     """Arithmetic mean over `axis`: sum / count, in float32 for ints and half floats."""
     _no_out("mean", out)
     x = _operand("mean", a)
-    result = _inexact(x.dtype) if dtype is None else dtypes.canonicalize_dtype(dtype)
-    computation = _computation_dtype(_inexact(result))
+    result = dtypes.to_inexact_dtype(x.dtype) if dtype is None else dtypes.canonicalize_dtype(dtype)
+    computation = _computation_dtype(dtypes.to_inexact_dtype(result))
     axes = canonicalize_axes("mean", axis, x.ndim)
     total = _reduce("mean", "sum", x, axes, keepdims, computation)
     return convert(ufuncs.true_divide(total, _count(x.shape, axes)), result, False)
@@ -134,7 +126,7 @@ def _variance(name, a, axis, dtype, ddof, keepdims):
     """
     x = _operand(name, a)
     if dtype is None:
-        result = _inexact(x.dtype)
+        result = dtypes.to_inexact_dtype(x.dtype)
     else:
         result = dtypes.canonicalize_dtype(dtype)
         if not dtypes.is_float(result):

@@ -56,8 +56,7 @@ def promote_args_inexact(fn_name, *args):
     (for functions like `sin` or `divide` that only make sense on floats)."""
     check_arraylike(fn_name, *args)
     dtype, weak = dtypes.lattice_result_type(*args)
-    if not dtypes.is_float(dtype):
-        dtype = dtypes.default_float_dtype()
+    dtype = dtypes.to_inexact_dtype(dtype)
     return [convert(x, dtype, weak) for x in args]
 
 
@@ -65,7 +64,8 @@ def canonicalize_axis(fn_name, axis, ndim):
     """A possibly negative axis as an index in range(ndim), or a clear error."""
     axis = int(axis)
     if not -ndim <= axis < ndim:
-        raise ValueError(f"{fn_name}: axis {axis} is out of bounds for array of dimension {ndim}")
+        # AxisError is both a ValueError (jnp.sum's error) and an IndexError (jnp.argmax's)
+        raise np.exceptions.AxisError(f"{fn_name}: axis {axis} is out of bounds for array of dimension {ndim}")
     return axis % ndim
 
 
@@ -76,5 +76,5 @@ def canonicalize_axes(fn_name, axis, ndim):
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = tuple(canonicalize_axis(fn_name, a, ndim) for a in axes)
     if len(set(out)) != len(out):
-        raise ValueError(f"{fn_name}: repeated axis in {axis}")
+        raise ValueError(f"{fn_name}: duplicate value in 'axis': {axis}")
     return tuple(sorted(out))

@@ -38,7 +38,7 @@ def broadcast_shapes(op_name, *shapes):
     return tuple(out)
 
 
-def _kind(dtype):
+def dtype_kind(dtype):
     if dtypes.is_bool(dtype):
         return "b"
     if dtypes.is_float(dtype):
@@ -55,7 +55,7 @@ def _by_kind(**rules):
             table[k] = fn
 
     def rule(dtype, *xs):
-        fn = table[_kind(dtype)]
+        fn = table[dtype_kind(dtype)]
         return fn(dtype, *xs)
 
     rule.kinds = set(table)
@@ -134,6 +134,19 @@ def _integer_power(d, base, exponent):
     return result
 
 
+def _float_power(d, x, y):
+    """x ** y as NumPy computes it. IREE's powf is exp(y log x), NaN for any
+    x < 0, but a negative base with an integral exponent is well defined:
+    (-2) ** 3 = -8."""
+    magnitude = _in_f32(math.powf)(d, math.absf(x), y)
+    integral = cmpf("oeq", math.floor(y), y)
+    half = arith.mulf(y, _const(d, 0.5))
+    odd = arith.andi(integral, cmpf("une", math.floor(half), half))
+    signed = arith.select(odd, arith.negf(magnitude), magnitude)
+    negative = cmpf("olt", x, _const(d, 0.0))
+    return arith.select(negative, arith.select(integral, signed, _const(d, np.nan)), magnitude)
+
+
 def _sign(d, x):
     zero, one, minus_one = _const(d, 0), _const(d, 1), _const(d, -1)
     if dtypes.is_float(d):
@@ -206,7 +219,7 @@ BINARY = {
         i=_remainder(arith.remsi, lambda d: _const(d, 0)),
         u=lambda d, a, b: arith.remui(a, b),
     ),
-    "pow": _by_kind(f=lambda d, a, b: _in_f32(math.powf)(d, a, b), iu=lambda d, a, b: _integer_power(d, a, b)),
+    "pow": _by_kind(f=lambda d, a, b: _float_power(d, a, b), iu=lambda d, a, b: _integer_power(d, a, b)),
     "max": _by_kind(f=lambda d, a, b: arith.maximumf(a, b), i=lambda d, a, b: arith.maxsi(a, b), u=lambda d, a, b: arith.maxui(a, b), b=lambda d, a, b: arith.ori(a, b)),
     "min": _by_kind(f=lambda d, a, b: arith.minimumf(a, b), i=lambda d, a, b: arith.minsi(a, b), u=lambda d, a, b: arith.minui(a, b), b=lambda d, a, b: arith.andi(a, b)),
     "atan2": _in_f32(math.atan2),
@@ -229,7 +242,7 @@ PREDICATES = {"isnan", "isinf", "isfinite"}
 # ---------------------------------------------------------------------------
 # The shared emitter.
 
-def _drop_broadcast_dims(value, aval, out_shape):
+def drop_broadcast_dims(value, aval, out_shape):
     """Collapse the unit dims of `value` that broadcast; return it and the
     loop dims (of the output's loop nest) that its remaining dims follow."""
     offset = len(out_shape) - aval.ndim
@@ -245,11 +258,8 @@ def _drop_broadcast_dims(value, aval, out_shape):
             pending = []
     if pending and groups:
         groups[-1].extend(pending)
-    reassociation = ir.ArrayAttr.get(
-        [ir.ArrayAttr.get([ir.IntegerAttr.get(ir.IntegerType.get_signless(64), i) for i in g]) for g in groups]
-    )
     collapsed_type = mlir.tensor_type([aval.shape[i] for i in keep], aval.dtype)
-    return tensor.CollapseShapeOp(collapsed_type, value, reassociation).result, loop_dims
+    return tensor.CollapseShapeOp(collapsed_type, value, mlir.reassociation(groups)).result, loop_dims
 
 
 def output_sizes(values, avals, out_shape):
@@ -274,7 +284,7 @@ def emit_elementwise(ctx, *values, body):
     rank = len(out.shape)
     inputs, maps = [], []
     for v, a in zip(values, ctx.avals_in):
-        collapsed, loop_dims = _drop_broadcast_dims(v, a, out.shape)
+        collapsed, loop_dims = drop_broadcast_dims(v, a, out.shape)
         inputs.append(collapsed)
         maps.append(loop_dims)
     init = mlir.empty(output_sizes(values, ctx.avals_in, out.shape), out.dtype)
@@ -298,7 +308,7 @@ def _make(name, rule, out_dtype=None):
 
     def abstract_eval(*avals):
         dtype, shape, weak = same(*avals)
-        if _kind(dtype) not in rule.kinds:
+        if dtype_kind(dtype) not in rule.kinds:
             raise TypeError(f"{name} does not accept dtype {dtype.name}")
         result_dtype = dtypes.bool_ if out_dtype is not None else dtype
         return ShapedArray(shape, result_dtype, weak and out_dtype is None)
@@ -332,7 +342,7 @@ select = Primitive(
 )
 
 
-def _convert_scalar(src, dst, x):
+def convert_scalar(src, dst, x):
     """Convert one scalar from dtype `src` to dtype `dst` (NumPy's casting)."""
     if src == dst:
         return x
@@ -359,7 +369,7 @@ convert_element_type = Primitive(
     "convert_element_type",
     lambda x, new_dtype, weak_type: x.update(dtype=new_dtype, weak_type=weak_type),
     lambda ctx, x, new_dtype, weak_type: emit_elementwise(
-        ctx, x, body=lambda s: _convert_scalar(ctx.avals_in[0].dtype, np.dtype(new_dtype), s)
+        ctx, x, body=lambda s: convert_scalar(ctx.avals_in[0].dtype, np.dtype(new_dtype), s)
     ),
     dynamic_shapes=True,
 )

@@ -49,7 +49,7 @@ from iree.compiler.dialects import arith, flow, linalg, tensor, util
 from irax.frontend import dtypes, mlir
 from irax.frontend.core import EmitContext, Primitive, ShapedArray
 from irax.frontend.primitives.elementwise import (
-    BINARY, _convert_scalar, _drop_broadcast_dims, _kind, broadcast_shapes, cmpi, emit_elementwise,
+    BINARY, convert_scalar, drop_broadcast_dims, dtype_kind, broadcast_shapes, cmpi, emit_elementwise,
 )
 
 # Update ops: name -> BINARY rule combining (old, new); "set" keeps `new`.
@@ -63,10 +63,6 @@ _BOUNDS = {"drop": "fill", "clip": "clip"}  # a scatter's mode as the bounds rul
 
 # ---------------------------------------------------------------------------
 # Shared emitter helpers.
-
-def _reassociation(groups):
-    i64 = ir.IntegerType.get_signless(64)
-    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in g]) for g in groups])
 
 
 def _unit_groups(shape):
@@ -92,10 +88,10 @@ def reshape_units(value, in_shape, out_shape, dtype):
     core = [d for d in in_shape if d != 1]
     assert core == [d for d in out_shape if d != 1], (in_shape, out_shape)
     if len(core) != len(in_shape):
-        value = tensor.CollapseShapeOp(mlir.tensor_type(core, dtype), value, _reassociation(_unit_groups(in_shape))).result
+        value = tensor.CollapseShapeOp(mlir.tensor_type(core, dtype), value, mlir.reassociation(_unit_groups(in_shape))).result
     if len(core) != len(out_shape):
         value = tensor.ExpandShapeOp(
-            mlir.tensor_type(out_shape, dtype), value, _reassociation(_unit_groups(out_shape)), [], out_shape
+            mlir.tensor_type(out_shape, dtype), value, mlir.reassociation(_unit_groups(out_shape)), [], out_shape
         ).result
     return value
 
@@ -122,20 +118,6 @@ def _index(size):
     return mlir.index(size) if isinstance(size, int) else size
 
 
-def opaque(*values):
-    """`values` behind a util.optimization_barrier, which IREE neither fuses
-    across nor looks through; flow.tensor.tie_shape then tells it their
-    dynamic sizes again (read before the barrier). Used where IREE's default
-    choices go wrong, see the callers."""
-    sizes = [mlir.dims(v) for v in values]
-    hidden = util.OptimizationBarrierOp([v.type for v in values], list(values)).results
-    return [
-        flow.TensorTieShapeOp(h, [d for d in dims if not isinstance(d, int)]).result
-        if any(not isinstance(d, int) for d in dims) else h
-        for h, dims in zip(hidden, sizes)
-    ]
-
-
 def is_argument(value) -> bool:
     """Whether `value` is a block argument (in an eager kernel: an operand
     whose buffer the caller owns)."""
@@ -147,7 +129,7 @@ def materialized(x):
     such reads as a vector.gather and fails to lower one from a strided view,
     which is what a fused producer like x[:, ::2] gives: unless x is an
     argument (a plain buffer), keep its producer out of the reading dispatch."""
-    return x if is_argument(x) else opaque(x)[0]
+    return x if is_argument(x) else mlir.opaque(x)[0]
 
 
 def combiner(op, x_dtype, v_dtype, compute_dtype):
@@ -156,10 +138,10 @@ def combiner(op, x_dtype, v_dtype, compute_dtype):
     rule = BINARY.get(UPDATE_OPS[op])
 
     def combine(old, v):
-        new = _convert_scalar(v_dtype, compute_dtype, v)
+        new = convert_scalar(v_dtype, compute_dtype, v)
         if rule is not None:
-            new = rule(compute_dtype, _convert_scalar(x_dtype, compute_dtype, old), new)
-        return _convert_scalar(compute_dtype, x_dtype, new)
+            new = rule(compute_dtype, convert_scalar(x_dtype, compute_dtype, old), new)
+        return convert_scalar(compute_dtype, x_dtype, new)
 
     return combine
 
@@ -171,7 +153,7 @@ def _check_update(op, dtype, v_shape, target_shape):
         raise ValueError(f"unknown update op {op!r}; expected one of {sorted(UPDATE_OPS)}")
     if op in _NO_BOOL and dtypes.is_bool(dtype):
         raise TypeError(f"scatter {op} does not accept dtype bool.")
-    if op != "set" and _kind(dtype) not in BINARY[UPDATE_OPS[op]].kinds:
+    if op != "set" and dtype_kind(dtype) not in BINARY[UPDATE_OPS[op]].kinds:
         raise TypeError(f"scatter {op} does not accept dtype {np.dtype(dtype).name}.")
     if len(v_shape) > len(target_shape):
         raise ValueError(
@@ -254,15 +236,12 @@ def _update_slice_emit(ctx, x, v, *, starts, sizes, steps, out_dims, op, dtype):
         new = strided_read(new, [sizes[j] - 1 if j in flipped else 0 for j in range(len(sizes))],
                            [-1 if j in flipped else 1 for j in range(len(sizes))], sizes, x_dtype)
     strides = [abs(st) for st in steps]
-    out = tensor.InsertSliceOp(new, x, [], [], [], lows, sizes, strides).result
-    if is_argument(x):
-        # IREE would write into the argument's buffer, which the caller still
-        # owns (IREE issue 16168); keeping x alive to the end prevents that.
-        out, _ = opaque(out, x)
-    return [out]
+    return [tensor.InsertSliceOp(new, x, [], [], [], lows, sizes, strides).result]
 
 
-update_slice = Primitive("update_slice", _update_slice_eval, _update_slice_emit)
+# IREE would write the slice into x's buffer in place when x is a kernel
+# argument (IREE issue 16168): eager.py keeps operand 0 alive in its kernel.
+update_slice = Primitive("update_slice", _update_slice_eval, _update_slice_emit, guard_operand=0)
 
 
 # ---------------------------------------------------------------------------
@@ -441,7 +420,7 @@ def _flatten(value, aval):
     if aval.ndim == 1:
         return value
     flat = [None if None in aval.shape else aval.size]
-    return tensor.CollapseShapeOp(mlir.tensor_type(flat, aval.dtype), value, _reassociation([list(range(aval.ndim))])).result
+    return tensor.CollapseShapeOp(mlir.tensor_type(flat, aval.dtype), value, mlir.reassociation([list(range(aval.ndim))])).result
 
 
 def _unflatten(flat, aval, sizes):
@@ -453,14 +432,14 @@ def _unflatten(flat, aval, sizes):
     dynamic = [s for s in sizes if not isinstance(s, int)]
     static = [mlir.DYNAMIC() if d is None else d for d in aval.shape]
     return tensor.ExpandShapeOp(
-        mlir.tensor_type(aval.shape, aval.dtype), flat, _reassociation([list(range(aval.ndim))]), dynamic, static
+        mlir.tensor_type(aval.shape, aval.dtype), flat, mlir.reassociation([list(range(aval.ndim))]), dynamic, static
     ).result
 
 
 def _convert(value, aval, dtype):
     """`value` (of `aval`) converted elementwise to `dtype`."""
     ctx = EmitContext((aval,), (aval.update(dtype=dtype),))
-    return emit_elementwise(ctx, value, body=lambda s: _convert_scalar(aval.dtype, np.dtype(dtype), s))[0]
+    return emit_elementwise(ctx, value, body=lambda s: convert_scalar(aval.dtype, np.dtype(dtype), s))[0]
 
 
 def _index_inputs(indices, index_avals, out_shape, array_offset):
@@ -470,7 +449,7 @@ def _index_inputs(indices, index_avals, out_shape, array_offset):
     b_out = out_shape[array_offset:array_offset + b_rank]
     inputs, maps = [], []
     for v, a in zip(indices, index_avals):
-        collapsed, loop_dims = _drop_broadcast_dims(v, a, b_out)
+        collapsed, loop_dims = drop_broadcast_dims(v, a, b_out)
         inputs.append(collapsed)
         maps.append([array_offset + d for d in loop_dims])
     return inputs, maps
@@ -482,11 +461,11 @@ def _rows(flat, n):
     typ = ir.RankedTensorType(flat.type)
     return tensor.ExpandShapeOp(
         ir.RankedTensorType.get([mlir.DYNAMIC() if n is None else n, 1], typ.element_type), flat,
-        _reassociation([[0, 1]]), dynamic, [mlir.DYNAMIC() if n is None else n, 1],
+        mlir.reassociation([[0, 1]]), dynamic, [mlir.DYNAMIC() if n is None else n, 1],
     ).result
 
 
-def _linalg_ext_scatter(updates, targets, dest, combine):
+def linalg_ext_scatter(updates, targets, dest, combine):
     """iree_linalg_ext.scatter: dest[targets[p]] = combine(dest[targets[p]], updates[p])
     for each p in order (1-D updates, (n, 1) targets, 1-D dest)."""
     op = ir.Operation.create(
@@ -543,10 +522,10 @@ def _scatter_emit(ctx, x, v, *indices, coords, out_rank, array_offset, op, dtype
 
     inputs, maps = _index_inputs(indices, index_avals, indexed, array_offset)
     targets = mlir.generic(inputs, [mlir.empty(sizes, np.int64)], maps + [loops], parallel, target)[0]
-    v_in, v_dims = _drop_broadcast_dims(v, v_aval, indexed)
+    v_in, v_dims = drop_broadcast_dims(v, v_aval, indexed)
     updates = mlir.generic(
         [v_in], [mlir.empty(sizes, compute)], [v_dims, loops], parallel,
-        lambda s, _: [_convert_scalar(v_aval.dtype, compute, s)],
+        lambda s, _: [convert_scalar(v_aval.dtype, compute, s)],
     )[0]
     n = None if None in indexed else int(np.prod(indexed, dtype=np.int64))
     updates = _flatten(updates, ShapedArray(indexed, compute))
@@ -555,7 +534,7 @@ def _scatter_emit(ctx, x, v, *indices, coords, out_rank, array_offset, op, dtype
     # dispatch and then fail to allocate them (a dynamic stack allocation).
     # One barrier each: IREE fails to verify one over a constant and a
     # computed value, which static shapes can give.
-    (updates,), (targets,) = opaque(updates), opaque(targets)
+    (updates,), (targets,) = mlir.opaque(updates), mlir.opaque(targets)
 
     # Like JAX, scatter into x converted to the compute dtype, then convert
     # back: repeated int += 0.5 updates accumulate before truncating.
@@ -567,7 +546,7 @@ def _scatter_emit(ctx, x, v, *indices, coords, out_rank, array_offset, op, dtype
     spare = mlir.empty([n_x + 1 if isinstance(n_x, int) else arith.addi(n_x, mlir.index(1))], compute)
     n_dynamic, n_static = ([], [n_x]) if isinstance(n_x, int) else ([n_x], [mlir.DYNAMIC()])
     padded = tensor.InsertSliceOp(flat_x, spare, [], n_dynamic, [], [0], n_static, [1]).result
-    result = _linalg_ext_scatter(updates, targets, padded, combiner(op, compute, compute, compute))
+    result = linalg_ext_scatter(updates, targets, padded, combiner(op, compute, compute, compute))
     result = tensor.ExtractSliceOp(flat_x.type, result, [], n_dynamic, [], [0], n_static, [1]).result
     result = _unflatten(result, wide, x_sizes)
     return [result if compute == x_aval.dtype else _convert(result, wide, x_aval.dtype)]

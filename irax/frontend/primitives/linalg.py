@@ -19,8 +19,8 @@ float16/bfloat16 accumulate in float32 and are rounded once at the end.
 """
 from irax.frontend import mlir
 from irax.frontend.core import Primitive, ShapedArray
-from irax.frontend.primitives.elementwise import BINARY, _convert_scalar
-from irax.frontend.primitives.reductions import _cast, accumulator_dtype
+from irax.frontend.primitives.elementwise import BINARY, convert_scalar
+from irax.frontend.primitives.reductions import cast, accumulator_dtype
 
 
 def _free_dims(ndim, contracting, batch):
@@ -92,12 +92,12 @@ def _dot_general_emit(ctx, lhs, rhs, *, dimension_numbers):
     add, mul = BINARY["add"], BINARY["mul"]  # on bool: or, and
 
     def multiply_add(a, b, total):
-        a, b = _convert_scalar(dtype, acc, a), _convert_scalar(dtype, acc, b)
+        a, b = convert_scalar(dtype, acc, a), convert_scalar(dtype, acc, b)
         return [add(acc, total, mul(acc, a, b))]
 
     init = mlir.fill(mlir.scalar_constant(0, acc), sizes, acc)
     (total,) = mlir.generic([lhs, rhs], [init], maps, iterators, multiply_add)
-    return [_cast(total, acc, dtype)]
+    return [cast(total, acc, dtype)]
 
 
 dot_general = Primitive("dot_general", _dot_general_eval, _dot_general_emit, dynamic_shapes=True)

@@ -46,7 +46,7 @@ from iree.compiler.dialects import arith, linalg, scf, tensor
 
 from irax.frontend import dtypes, mlir
 from irax.frontend.core import Primitive, ShapedArray
-from irax.frontend.primitives.elementwise import BINARY, _convert_scalar, cmpf, cmpi
+from irax.frontend.primitives.elementwise import BINARY, convert_scalar, cmpf, cmpi
 
 
 def _lowest(dtype):
@@ -116,13 +116,8 @@ def _map(value, dtype, fn):
     return mlir.generic([value], [out], [list(range(rank))] * 2, [mlir.PARALLEL] * rank, lambda x, _: [fn(x)])[0]
 
 
-def _cast(value, src, dst):
-    return value if src == dst else _map(value, dst, lambda x: _convert_scalar(src, dst, x))
-
-
-def _reassociation(groups):
-    i64 = ir.IntegerType.get_signless(64)
-    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in g]) for g in groups])
+def cast(value, src, dst):
+    return value if src == dst else _map(value, dst, lambda x: convert_scalar(src, dst, x))
 
 
 def _insert_unit_dims(value, axes, dtype):
@@ -142,15 +137,15 @@ def _insert_unit_dims(value, axes, dtype):
         groups[-1].extend(pending)
     dynamic, static = _mixed(out_sizes)
     result = ir.RankedTensorType.get(static, mlir.element_type(dtype))
-    return tensor.ExpandShapeOp(result, value, _reassociation(groups), dynamic, static).result
+    return tensor.ExpandShapeOp(result, value, mlir.reassociation(groups), dynamic, static).result
 
 
 def _flatten(value, aval):
     """`value` as a rank-1 tensor in row-major order."""
     typ = mlir.tensor_type([_flat_size(aval.shape)], aval.dtype)
     if aval.ndim == 0:
-        return tensor.ExpandShapeOp(typ, value, _reassociation([]), [], [1]).result
-    return tensor.CollapseShapeOp(typ, value, _reassociation([list(range(aval.ndim))])).result
+        return tensor.ExpandShapeOp(typ, value, mlir.reassociation([]), [], [1]).result
+    return tensor.CollapseShapeOp(typ, value, mlir.reassociation([list(range(aval.ndim))])).result
 
 
 def _flat_size(shape):
@@ -180,9 +175,9 @@ def _reduce_emit(monoid):
         sizes = mlir.dims(x)
         init = mlir.fill(mlir.scalar_constant(identity(acc), acc), [sizes[i] for i in kept], acc)
         iterators = [mlir.REDUCTION if i in axes else mlir.PARALLEL for i in range(rank)]
-        body = lambda v, total: [BINARY[rule](acc, total, _convert_scalar(x_dtype, acc, v))]
+        body = lambda v, total: [BINARY[rule](acc, total, convert_scalar(x_dtype, acc, v))]
         (out,) = mlir.generic([x], [init], [list(range(rank)), kept], iterators, body)
-        out = _cast(out, acc, dtype)
+        out = cast(out, acc, dtype)
         return [_insert_unit_dims(out, axes, dtype) if keepdims and axes else out]
 
     return emit
@@ -333,7 +328,7 @@ def _cumulative_emit(monoid):
         if axis is None:
             x, axis = _flatten(x, ctx.avals_in[0]), 0
         acc = accumulator_dtype(monoid, dtype)
-        return [_cast(_scan(_cast(x, x_dtype, acc), axis, monoid, acc), acc, dtype)]
+        return [cast(_scan(cast(x, x_dtype, acc), axis, monoid, acc), acc, dtype)]
 
     return emit
 
@@ -372,7 +367,7 @@ def _one_hot_emit(ctx, x, *, num_classes, axis, dtype):
         else:
             signed = dtypes.is_int(x_dtype) and not dtypes.is_unsigned(x_dtype)
             hit = cmpi("eq", (arith.index_cast if signed else arith.index_castui)(index_type, v), c)
-        return [_convert_scalar(dtypes.bool_, np.dtype(dtype), hit)]
+        return [convert_scalar(dtypes.bool_, np.dtype(dtype), hit)]
 
     loops = list(range(rank))
     maps = [[d for d in loops if d != axis], loops]

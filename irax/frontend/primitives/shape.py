@@ -26,12 +26,7 @@ from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.frontend import dtypes, mlir
 from irax.frontend.core import Primitive, ShapedArray
-from irax.frontend.primitives.elementwise import _drop_broadcast_dims
-
-
-def _reassociation(groups) -> ir.ArrayAttr:
-    i64 = ir.IntegerType.get_signless(64)
-    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, i) for i in g]) for g in groups])
+from irax.frontend.primitives.elementwise import drop_broadcast_dims
 
 
 # ---------------------------------------------------------------------------
@@ -64,12 +59,12 @@ def _pure_reshape(x, in_shape, out_shape, dtype):
     result = mlir.tensor_type(out_shape, dtype)
     if len(out_shape) < len(in_shape):
         groups = _merge_groups(in_shape, out_shape)
-        return None if groups is None else tensor.CollapseShapeOp(result, x, _reassociation(groups)).result
+        return None if groups is None else tensor.CollapseShapeOp(result, x, mlir.reassociation(groups)).result
     if len(out_shape) > len(in_shape):
         groups = _merge_groups(out_shape, in_shape)
         if groups is None:
             return None
-        return tensor.ExpandShapeOp(result, x, _reassociation(groups), [], list(out_shape)).result
+        return tensor.ExpandShapeOp(result, x, mlir.reassociation(groups), [], list(out_shape)).result
     return x if tuple(in_shape) == tuple(out_shape) else None
 
 
@@ -145,7 +140,7 @@ def _broadcast_in_dim_emit(ctx, x, *, shape, broadcast_dimensions):
     collapsed away, so its indexing map stays a projected permutation."""
     (aval,) = ctx.avals_in
     target = [shape[d] for d in broadcast_dimensions]  # the output size each operand dim meets
-    x, kept = _drop_broadcast_dims(x, aval, target)
+    x, kept = drop_broadcast_dims(x, aval, target)
     init = mlir.empty(shape, aval.dtype)
     rank = len(shape)
     maps = [[broadcast_dimensions[i] for i in kept], list(range(rank))]

@@ -46,9 +46,30 @@ class Generic:
     def out_map(self):
         return self.maps[len(self.inputs)]
 
-    def clone_body(self, new_inputs, acc, seeds):
+    def clone_body(self, new_inputs, acc, seeds, op_seeds=None):
         """Copy the body up to (not including) the combine, as tensor_ops.clone_body."""
-        return tensor_ops.clone_body(self.body, list(new_inputs) + [acc], seeds, stop_at=self.combine)
+        return tensor_ops.clone_body(self.body, list(new_inputs) + [acc], seeds, self.combine, op_seeds)
+
+    def extracts(self):
+        return extracts(self.op)
+
+    def loop_sizes(self):
+        """Each loop's static size, read off the operands through their maps."""
+        sizes = [None] * len(self.iterators)
+        for value, dims in zip(list(self.op.inputs) + list(self.op.outputs), self.maps):
+            for d, n in zip(dims, ir.RankedTensorType(value.type).shape):
+                sizes[d] = n
+        if None in sizes or any(n < 0 for n in sizes):
+            raise NotDifferentiable("irax autodiff needs static shapes to differentiate a gather")
+        return sizes
+
+
+def extracts(op):
+    """A generic body's `tensor.extract`s of tensors from outside the loop (gathers)."""
+    body = op.regions[0].blocks[0]
+    args = list(body.arguments)
+    return [inner for inner in body.operations
+            if inner.operation.name == "tensor.extract" and inner.operands[0] not in args]
 
 
 def analyze(op) -> Generic:

@@ -14,7 +14,7 @@ differentiation of the scalar body, see scalar_jvp.py). Structural ops are
 linear, so their tangent is the same op applied to the tangents.
 """
 from iree.compiler import ir
-from iree.compiler.dialects import arith, func
+from iree.compiler.dialects import arith, func, tensor
 
 from irax.frontend import mlir
 from irax.transforms.ad import generic
@@ -23,7 +23,12 @@ from irax.transforms.ad.scalar_jvp import const_like
 from irax.transforms.ad.tensor_ops import empty_like, tensor_type, zero_of, zeros_like
 
 
-def _generic(op, tangents):
+def _read_tangent(tangent):
+    """A gather's extract of S[i...] has the tangent t_S[i...]."""
+    return lambda new_extract: tensor.ExtractOp(tangent, list(new_extract.operands)[1:]).result
+
+
+def _generic(op, tangents, tangent_of_source):
     info = generic.analyze(op)
     n = len(info.inputs)
     active = [k for k in range(n) if tangents[k] is not None]
@@ -38,10 +43,13 @@ def _generic(op, tangents):
     else:
         init = zeros_like(result)
 
+    gathered = {e.result: _read_tangent(tangent_of_source[e.operands[0]])
+                for e in info.extracts() if tangent_of_source.get(e.operands[0]) is not None}
+
     def body(*args):
         new_ins, t_args = args[:n], args[n:n + len(active)]
         extras, acc = args[n + len(active):-1], args[-1]
-        mapping, tangent_of = info.clone_body(new_ins, acc, dict(zip(active, t_args)))
+        mapping, tangent_of = info.clone_body(new_ins, acc, dict(zip(active, t_args)), gathered)
         t = tangent_of.get(info.g)
         if t is None:
             t = const_like(acc, 0.0)
@@ -113,6 +121,8 @@ RULES = {
     "linalg.fill": _no_tangent,
     "arith.constant": _no_tangent,
     "tensor.dim": _no_tangent,
+    "util.optimization_barrier": lambda op, tangents: list(tangents),
+    "flow.tensor.tie_shape": lambda op, tangents: [tangents[0]],
     generic.STOP_GRADIENT: _no_tangent,
     "func.call": _call,
 }
@@ -132,13 +142,16 @@ def build_jvp(func_op, wrt, name=None):
         tangent_of[arg] = block.add_argument(arg.type, ir.Location.unknown())
     for op in list(block.operations)[:-1]:
         operand_tangents = [tangent_of.get(v) for v in op.operation.operands]
-        if all(t is None for t in operand_tangents):
-            continue
         rule = RULES.get(generic.rule_name(op))
+        extra = ()
+        if rule is _generic:  # a gather also depends on the tensors it reads
+            extra = ({e.operands[0]: tangent_of.get(e.operands[0]) for e in generic.extracts(op)},)
+        if all(t is None for t in operand_tangents + [t for d in extra for t in d.values()]):
+            continue
         if rule is None:
             raise NotDifferentiable(f"irax forward-mode autodiff has no rule for '{op.operation.name}'")
         with ir.InsertionPoint.after(op):
-            for r, t in zip(op.operation.results, rule(op.opview, operand_tangents)):
+            for r, t in zip(op.operation.results, rule(op.opview, operand_tangents, *extra)):
                 if t is not None:
                     tangent_of[r] = t
     results = list(ret.operands)

@@ -46,20 +46,26 @@ def map_results(affine_map_attr) -> list:
     return dims
 
 
-def clone_body(old_block, new_args, seeds, stop_at=None):
+def clone_body(old_block, new_args, seeds, stop_at=None, op_seeds=None):
     """Copy the ops of `old_block` into the current insertion point, reading
     `new_args` for its arguments, and carry tangents forward from `seeds`
-    ({old block argument index: tangent Value}).
+    ({old block argument index: tangent Value}) and `op_seeds` ({old op result:
+    make(cloned op) -> its tangent}, for values read with tensor.extract).
 
     Returns (mapping old Value -> new Value, tangents old Value -> tangent).
     Stops before `stop_at` (an op of the old block) or the terminator.
     """
     mapping = {old: new for old, new in zip(old_block.arguments, new_args)}
     tangents = {old_block.arguments[i]: t for i, t in seeds.items()}
+    op_seeds = op_seeds or {}
     for op in old_block.operations:
         if (stop_at is not None and op == stop_at) or op.operation.name == "linalg.yield":
             break
         new_op = mlir.clone_op(op, mapping)
+        result = op.operation.results[0] if len(op.operation.results) == 1 else None
+        if result is not None and result in op_seeds:
+            tangents[result] = op_seeds[result](new_op)
+            continue
         operand_tangents = [tangents.get(v) for v in op.operation.operands]
         if any(t is not None for t in operand_tangents):
             rule = scalar_jvp.RULES.get(op.operation.name)
@@ -68,3 +74,13 @@ def clone_body(old_block, new_args, seeds, stop_at=None):
             new_operands = [mapping.get(v, v) for v in op.operation.operands]
             tangents[op.operation.results[0]] = rule(new_op.results[0], new_operands, operand_tangents)
     return mapping, tangents
+
+
+def reshape_static(value, shape):
+    """`value` (static shape) collapsed to 1-D, or a 1-D value expanded to `shape`."""
+    typ = tensor_type(value)
+    if len(shape) == 1 and typ.rank != 1:
+        flat = ir.RankedTensorType.get(shape, typ.element_type)
+        return tensor.CollapseShapeOp(flat, value, mlir.reassociation([list(range(typ.rank))])).result
+    result = ir.RankedTensorType.get(shape, typ.element_type)
+    return tensor.ExpandShapeOp(result, value, mlir.reassociation([list(range(len(shape)))]), [], shape).result

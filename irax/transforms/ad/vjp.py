@@ -18,6 +18,7 @@ all generics with projected-permutation maps, and they share it.
 Only *active* values, those that depend on a differentiated argument, get
 cotangents, so constants and integer index math cost nothing.
 """
+import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, func, linalg, tensor
 
@@ -25,7 +26,7 @@ from irax.frontend import mlir
 from irax.transforms.ad import generic, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
-from irax.transforms.ad.tensor_ops import add, tensor_type, zeros_like
+from irax.transforms.ad.tensor_ops import add, reshape_static, tensor_type, zeros_like
 
 
 def _is_float_tensor(value) -> bool:
@@ -58,8 +59,8 @@ def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
     def body(*args):
         new_ins, ct_s, extras, acc = args[:n], args[n], args[n + 1:-1], args[-1]
         mapping, tangents = info.clone_body(new_ins, acc, {k: const_like(new_ins[k], 1.0)})
-        d = tangents.get(info.g)
-        contribution = ct_s if d is None else arith.mulf(ct_s, d)
+        d = tangents.get(info.g)  # None: g does not depend on x_k (floor, comparisons)
+        contribution = const_like(ct_s, 0.0) if d is None else arith.mulf(ct_s, d)
         if weight is not None:
             contribution = arith.mulf(contribution, weight(mapping[info.g], *extras))
         return [arith.addf(acc, contribution)]
@@ -78,7 +79,57 @@ def _generic(op, cts, active):
     init = op.outputs[0]
     if info.kind == "sum" and init in active:
         out.append((init, ct))
+    for extract in info.extracts():
+        if extract.operands[0] in active:
+            out.append((extract.operands[0], _scatter_back(info, extract, ct)))
     return out
+
+
+def _scatter_back(info, extract, ct):
+    """The cotangent of a tensor S a gather reads (`tensor.extract S[i...]` in
+    the body): ct * dg/dS[i...] added into zeros at every position read,
+    with IREE's scatter (repeated positions accumulate)."""
+    from irax.frontend.primitives.indexing import linalg_ext_scatter
+
+    n = len(info.inputs)
+    source = extract.operands[0]
+    loops = info.loop_sizes()
+    all_loops = list(range(len(loops)))
+    parallel = [mlir.PARALLEL] * len(loops)
+    elem = tensor_type(ct).element_type
+    i64 = ir.IntegerType.get_signless(64)
+
+    def contribution(*args):
+        new_ins, ct_s, acc = args[:n], args[n], args[-1]
+        one = {extract.result: lambda new_op: const_like(new_op.results[0], 1.0)}
+        _, tangents = info.clone_body(new_ins, acc, {}, op_seeds=one)
+        d = tangents.get(info.g)
+        return [arith.mulf(ct_s, d) if d is not None else const_like(ct_s, 0.0)]
+
+    def position(*args):
+        mapping, _ = info.clone_body(args[:n], args[-1], {})
+        shape = tensor_type(source).shape
+        linear = mlir.index(0)
+        for size, i in zip(shape, extract.operands[1:]):
+            linear = arith.addi(arith.muli(linear, mlir.index(size)), mapping[i])
+        return [arith.index_cast(i64, linear)]
+
+    updates = mlir.generic(info.inputs + [ct], [tensor.EmptyOp(loops, elem).result],
+                           info.maps[:n] + [info.out_map, all_loops], parallel, contribution)[0]
+    targets = mlir.generic(info.inputs, [tensor.EmptyOp(loops, i64).result], info.maps[:n] + [all_loops],
+                           parallel, position)[0]
+    count = int(np.prod(loops, dtype=np.int64))
+    flat = [count]
+    updates = reshape_static(updates, flat) if len(loops) != 1 else updates
+    targets = reshape_static(reshape_static(targets, flat) if len(loops) != 1 else targets, [count, 1])
+    # Keep IREE from fusing their producers into the scatter (one barrier each:
+    # IREE rejects one barrier over a constant and a computed value).
+    (updates,), (targets,) = mlir.opaque(updates), mlir.opaque(targets)
+    shape = tensor_type(source).shape
+    size = [int(np.prod(shape, dtype=np.int64))]
+    dest = zeros_like(reshape_static(source, size) if len(shape) != 1 else source)
+    summed = linalg_ext_scatter(updates, targets, dest, arith.addf)
+    return summed if len(shape) == 1 else reshape_static(summed, shape)
 
 
 # ---------------------------------------------------------------------------
@@ -168,8 +219,7 @@ def _pad(op, cts, active):
 
 
 def _copy(op, cts, active):
-    (ct,) = cts
-    return [(op.operands[0], ct)]
+    return list(zip(op.operands, cts))
 
 
 def _call(op, cts, active):
@@ -192,6 +242,8 @@ RULES = {
     "tensor.concat": _concat,
     "tensor.pad": _pad,
     "linalg.copy": _copy,
+    "util.optimization_barrier": _copy,
+    "flow.tensor.tie_shape": _copy,
     "tensor.empty": _no_cotangent,
     "linalg.fill": _no_cotangent,
     "arith.constant": _no_cotangent,

@@ -1,0 +1,324 @@
+"""Gradients of every differentiable irax.numpy op: against central finite
+differences (float32 tolerances) and against jax.grad; then the API
+(argnums, has_aux, pytrees, higher order, jvp/vjp, custom rules) and errors."""
+import numpy as np
+import pytest
+
+import irax
+import irax.nn
+import irax.numpy as jnp
+import irax.scipy.special
+
+jax = pytest.importorskip("jax")
+jjnp = jax.numpy
+
+rng = np.random.default_rng(0)
+X = rng.uniform(0.2, 0.9, (3, 4)).astype(np.float32)  # inside every domain below
+W = rng.normal(size=(3, 4)).astype(np.float32)  # weights, so no symmetry hides an error
+
+
+def numerical_grad(f, x, eps=1e-3):
+    """Central differences of scalar f at x, one coordinate at a time."""
+    g = np.zeros(x.shape, np.float64)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = eps
+        g[i] = (float(f(jnp.asarray(x + step))) - float(f(jnp.asarray(x - step)))) / (2 * eps)
+    return g
+
+
+def check_grad(f, fj, x=X):
+    """irax.grad(f) against finite differences and against jax.grad(fj)."""
+    ours = np.asarray(irax.grad(f)(jnp.asarray(x)))
+    np.testing.assert_allclose(ours, numerical_grad(f, x), rtol=3e-2, atol=3e-3)
+    np.testing.assert_allclose(ours, jax.grad(fj)(x), rtol=2e-5, atol=2e-6)
+
+
+UNARY = [
+    "exp", "exp2", "expm1", "log", "log1p", "log2", "log10", "sqrt", "cbrt", "sin", "cos", "tan", "arcsin",
+    "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arctanh", "abs", "negative", "square",
+    "reciprocal", "sign", "floor", "ceil", "round",
+]
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_unary(name):
+    check_grad(lambda x: jnp.sum(getattr(jnp, name)(x) * W), lambda x: jjnp.sum(getattr(jjnp, name)(x) * W))
+
+
+def test_arccosh():
+    check_grad(lambda x: jnp.sum(jnp.arccosh(x + 1.5) * W), lambda x: jjnp.sum(jjnp.arccosh(x + 1.5) * W))
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sin", "cos", "tanh", "sqrt", "arctan", "sinh", "log1p"])
+def test_second_derivatives_of_elementwise_math(name):
+    ours = irax.grad(irax.grad(getattr(jnp, name)))(0.7)
+    theirs = jax.grad(jax.grad(getattr(jjnp, name)))(0.7)
+    np.testing.assert_allclose(float(ours), float(theirs), rtol=1e-4)
+
+
+Y = rng.uniform(0.3, 1.1, (3, 4)).astype(np.float32)
+BINARY = ["add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "arctan2"]
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_both_arguments(name):
+    f = lambda x: jnp.sum(getattr(jnp, name)(x, Y) * W + getattr(jnp, name)(Y[0], x) * W)  # noqa: E731
+    fj = lambda x: jjnp.sum(getattr(jjnp, name)(x, Y) * W + getattr(jjnp, name)(Y[0], x) * W)  # noqa: E731
+    check_grad(f, fj)
+
+
+def test_where_clip_and_ties():
+    check_grad(lambda x: jnp.sum(jnp.where(x > 0.5, x * x, -x) * W), lambda x: jjnp.sum(jjnp.where(x > 0.5, x * x, -x) * W))
+    check_grad(lambda x: jnp.sum(jnp.clip(x, 0.3, 0.7) * W), lambda x: jjnp.sum(jjnp.clip(x, 0.3, 0.7) * W))
+    tie = np.full((3, 4), 0.5, np.float32)
+    ours = irax.grad(lambda x: jnp.sum(jnp.maximum(x, 0.5)))(jnp.asarray(tie))
+    np.testing.assert_allclose(ours, jax.grad(lambda x: jjnp.sum(jjnp.maximum(x, 0.5)))(tie))
+
+
+REDUCTIONS = {
+    "sum": lambda m, x: m.sum(x * W, axis=0),
+    "mean": lambda m, x: m.mean(x * W, axis=1),
+    "max": lambda m, x: m.max(x * W, axis=1),
+    "min": lambda m, x: m.min(x * W),
+    "var": lambda m, x: m.var(x, axis=0),
+    "std": lambda m, x: m.std(x),
+    "cumsum": lambda m, x: m.cumsum(x, axis=1) * W,
+    "keepdims": lambda m, x: m.sum(x, axis=1, keepdims=True) * W,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_reductions(name):
+    fn = REDUCTIONS[name]
+    check_grad(lambda x: jnp.sum(fn(jnp, x)), lambda x: jjnp.sum(fn(jjnp, x)))
+
+
+def test_max_shares_the_gradient_between_ties_like_jax():
+    x = np.array([1.0, 3.0, 3.0, 2.0], np.float32)
+    np.testing.assert_allclose(irax.grad(jnp.max)(jnp.asarray(x)), jax.grad(jjnp.max)(x))
+
+
+NN = {
+    "logsumexp": (lambda x: irax.scipy.special.logsumexp(x * 3, axis=1), lambda x: jax.scipy.special.logsumexp(x * 3, axis=1)),
+    "relu": (lambda x: irax.nn.relu(x - 0.5) * W, lambda x: jax.nn.relu(x - 0.5) * W),
+    "sigmoid": (lambda x: irax.nn.sigmoid(x) * W, lambda x: jax.nn.sigmoid(x) * W),
+    "softplus": (lambda x: irax.nn.softplus(x) * W, lambda x: jax.nn.softplus(x) * W),
+    "gelu": (lambda x: irax.nn.gelu(x) * W, lambda x: jax.nn.gelu(x) * W),
+    "softmax": (lambda x: irax.nn.softmax(x, axis=-1) * W, lambda x: jax.nn.softmax(x, axis=-1) * W),
+    "log_softmax": (lambda x: irax.nn.log_softmax(x) * W, lambda x: jax.nn.log_softmax(x) * W),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NN))
+def test_nn(name):
+    f, fj = NN[name]
+    check_grad(lambda x: jnp.sum(f(x)), lambda x: jjnp.sum(fj(x)))
+
+
+A = rng.normal(size=(4, 2)).astype(np.float32)
+LINALG = {
+    "matmul": lambda m, x: x @ A,
+    "dot": lambda m, x: m.dot(x, A),
+    "einsum": lambda m, x: m.einsum("ij,jk->ik", x, A),
+    "batch_einsum": lambda m, x: m.einsum("bi,bj->bij", x, x),
+    "tensordot": lambda m, x: m.tensordot(x, A, axes=1),
+    "inner": lambda m, x: m.inner(x, x),
+    "outer": lambda m, x: m.outer(x[0], x[1]),
+    "vdot": lambda m, x: m.vdot(x, W),
+    "transposed_matmul": lambda m, x: x.T @ x,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINALG))
+def test_linear_algebra(name):
+    fn = LINALG[name]
+    check_grad(lambda x: jnp.sum(jnp.sin(fn(jnp, x))), lambda x: jjnp.sum(jjnp.sin(fn(jjnp, x))))
+
+
+SHAPES = {
+    "reshape": lambda m, x: m.reshape(x, (2, 6)),
+    "ravel": lambda m, x: m.ravel(x),
+    "transpose": lambda m, x: m.transpose(x),
+    "swapaxes": lambda m, x: m.swapaxes(x[None], 0, 2),
+    "moveaxis": lambda m, x: m.moveaxis(x[None], 0, -1),
+    "squeeze": lambda m, x: m.squeeze(x[:, None]),
+    "expand_dims": lambda m, x: m.expand_dims(x, 1),
+    "broadcast_to": lambda m, x: m.broadcast_to(x[0], (5, 4)),
+    "concatenate": lambda m, x: m.concatenate([x, x * x], axis=1),
+    "stack": lambda m, x: m.stack([x, x[::-1]], axis=1),
+    "split": lambda m, x: m.split(x, 2, axis=1)[1],
+    "tile": lambda m, x: m.tile(x, (2, 1)),
+    "repeat": lambda m, x: m.repeat(x, 2, axis=0),
+    "flip": lambda m, x: m.flip(x, 1),
+    "pad_constant": lambda m, x: m.pad(x, ((1, 0), (0, 2))),
+    "pad_edge": lambda m, x: m.pad(x, 1, mode="edge"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_shape_ops(name):
+    fn = SHAPES[name]
+    weights = rng.normal(size=fn(np, X).shape).astype(np.float32)
+    check_grad(lambda x: jnp.sum(fn(jnp, x) ** 2 * weights), lambda x: jjnp.sum(fn(jjnp, x) ** 2 * weights))
+
+
+INDEXING = {
+    "int": lambda m, x: x[1],
+    "slices": lambda m, x: x[1:, ::2],
+    "negative_step": lambda m, x: x[::-1, 1],
+    "none_ellipsis": lambda m, x: x[None, ..., 2],
+    "gather": lambda m, x: x[m.array([2, 0, 2])],
+    "gather_2d": lambda m, x: x[m.array([0, 2]), m.array([1, 3])],
+    "take": lambda m, x: m.take(x, m.array([3, 3, 0]), axis=1),
+    "set_static": lambda m, x: x.at[1, 2].set(5.0),
+    "add_static": lambda m, x: x.at[:, 1].add(x[:, 0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INDEXING))
+def test_indexing(name):
+    fn = INDEXING[name]
+    weights = rng.normal(size=np.shape(fn(jjnp, jjnp.asarray(X)))).astype(np.float32)
+    check_grad(lambda x: jnp.sum(fn(jnp, x) ** 2 * weights), lambda x: jjnp.sum(fn(jjnp, x) ** 2 * weights))
+
+
+# ---------------------------------------------------------------------------
+# The API.
+
+def sse(x, y):
+    return jnp.sum((x - y) ** 2)
+
+
+def test_argnums_value_and_has_aux():
+    x, y = jnp.asarray(X), jnp.asarray(Y)
+    gx, gy = irax.grad(sse, argnums=(0, 1))(x, y)
+    np.testing.assert_allclose(gx, 2 * (X - Y), rtol=1e-6)
+    np.testing.assert_allclose(gy, -2 * (X - Y), rtol=1e-6)
+    value, g = irax.value_and_grad(sse)(x, y)
+    np.testing.assert_allclose(float(value), np.sum((X - Y) ** 2), rtol=1e-5)
+    g, aux = irax.grad(lambda x, y: (sse(x, y), x - y), has_aux=True)(x, y)
+    np.testing.assert_allclose(aux, X - Y, rtol=1e-6)
+
+
+def test_pytrees_of_parameters():
+    params = {"layers": [{"w": jnp.asarray(A), "b": jnp.zeros(2)}], "scale": 2.0}
+
+    def loss(p, x):
+        layer = p["layers"][0]
+        return jnp.sum(jnp.tanh(x @ layer["w"] + layer["b"]) * p["scale"])
+
+    grads = irax.grad(loss)(params, X)
+    assert irax.tree_util.tree_structure(grads) == irax.tree_util.tree_structure(params)
+    jparams = {"layers": [{"w": A, "b": np.zeros(2, np.float32)}], "scale": 2.0}
+    expected = jax.grad(lambda p, x: jjnp.sum(jjnp.tanh(x @ p["layers"][0]["w"] + p["layers"][0]["b"]) * p["scale"]))(jparams, X)
+    for ours, theirs in zip(irax.tree_util.tree_leaves(grads), jax.tree_util.tree_leaves(expected)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_higher_order_and_composition():
+    assert abs(float(irax.grad(irax.grad(irax.grad(jnp.sin)))(0.3)) + np.cos(0.3)) < 1e-5
+    h = irax.hessian(lambda v: jnp.sum(jnp.sin(v) * v))(jnp.asarray(Y[0]))
+    np.testing.assert_allclose(h, jax.hessian(lambda v: jjnp.sum(jjnp.sin(v) * v))(Y[0]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(irax.jacrev(jnp.tanh)(jnp.asarray(Y[0])), jax.jacrev(jjnp.tanh)(Y[0]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(irax.jacfwd(jnp.tanh)(jnp.asarray(Y[0])), jax.jacfwd(jjnp.tanh)(Y[0]), rtol=1e-5, atol=1e-6)
+
+
+def test_jvp_and_vjp():
+    f = lambda x, y: jnp.tanh(x) * y + jnp.max(x * x, axis=0)  # noqa: E731
+    fj = lambda x, y: jjnp.tanh(x) * y + jjnp.max(x * x, axis=0)  # noqa: E731
+    out, tangent = irax.jvp(f, (X, Y), (W, W))
+    out_j, tangent_j = jax.jvp(fj, (X, Y), (W, W))
+    np.testing.assert_allclose(out, out_j, rtol=1e-6)
+    np.testing.assert_allclose(tangent, tangent_j, rtol=1e-5, atol=1e-6)
+    out, pullback = irax.vjp(f, X, Y)
+    for ours, theirs in zip(pullback(jnp.asarray(W)), jax.vjp(fj, X, Y)[1](W)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_stop_gradient():
+    g = irax.grad(lambda x: jnp.sum(x * irax.lax.stop_gradient(x)))(jnp.asarray(Y))
+    np.testing.assert_allclose(g, Y, rtol=1e-6)
+
+
+def test_custom_jvp_gives_a_stable_log1pexp():
+    @irax.custom_jvp
+    def log1pexp(x):
+        return jnp.log(1.0 + jnp.exp(x))
+
+    @log1pexp.defjvp
+    def _(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return log1pexp(x), (1 - 1 / (1 + jnp.exp(x))) * t
+
+    assert float(irax.grad(log1pexp)(100.0)) == 1.0  # the naive derivative is inf/inf = nan
+    assert abs(float(irax.grad(irax.grad(log1pexp))(0.5)) - 0.2350037) < 1e-5
+
+
+def test_custom_vjp_straight_through_and_clipping():
+    @irax.custom_vjp
+    def clip_gradient(x):
+        return x
+
+    clip_gradient.defvjp(lambda x: (x, ()), lambda res, g: (jnp.clip(g, -0.5, 0.5),))
+    g = irax.grad(lambda x: jnp.sum(clip_gradient(x) * 3.0))(jnp.asarray(Y))
+    np.testing.assert_allclose(g, np.full_like(Y, 0.5))
+
+
+def test_repeated_calls_do_not_retrace():
+    traces = []
+
+    def loss(w):
+        traces.append(1)
+        return jnp.sum(w * w)
+
+    df = irax.grad(loss)
+    for _ in range(5):
+        df(jnp.asarray(Y))
+    assert len(traces) == 1
+    for _ in range(3):
+        irax.grad(loss)(jnp.asarray(Y))  # a new grad of the same function: still cached
+    assert len(traces) == 1
+
+
+# ---------------------------------------------------------------------------
+# Errors, worded as JAX words them.
+
+def same_error(ours, theirs):
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(expected.type) as got:
+        ours()
+    return str(got.value), str(expected.value)
+
+
+def test_non_scalar_output_is_a_type_error():
+    ours, theirs = same_error(lambda: irax.grad(lambda x: x * 2)(jnp.ones(3)), lambda: jax.grad(lambda x: x * 2)(jjnp.ones(3)))
+    assert ours == theirs
+
+
+def test_integer_input_is_a_type_error():
+    ours, theirs = same_error(lambda: irax.grad(lambda x: x * 2)(1), lambda: jax.grad(lambda x: x * 2)(1))
+    assert ours == theirs
+
+
+def test_has_aux_needs_a_pair():
+    ours, theirs = same_error(lambda: irax.grad(lambda x: x * 2, has_aux=True)(1.0),
+                              lambda: jax.grad(lambda x: x * 2, has_aux=True)(1.0))
+    assert ours.startswith("expected function with aux output to return a two-element tuple")
+
+
+def test_bad_argnums():
+    ours, theirs = same_error(lambda: irax.grad(lambda x: x, argnums=3)(1.0), lambda: jax.grad(lambda x: x, argnums=3)(1.0))
+    assert ours == theirs
+
+
+def test_python_control_flow_names_the_line_and_the_next_call_works():
+    def f(x):
+        if x > 0:
+            return x
+        return -x
+
+    with pytest.raises(irax.errors.ConcretizationTypeError, match="test_autodiff.py.*if x > 0"):
+        irax.grad(f)(1.0)
+    assert float(irax.grad(jnp.sin)(0.0)) == 1.0
