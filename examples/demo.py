@@ -50,7 +50,7 @@ show("y (unchanged)", y)
 try:
     y[0] = 5
 except TypeError as e:
-    print("y[0] = 5 ->", type(e).__name__ + ":", str(e).split(".")[0] + ".")
+    print("y[0] = 5 ->", type(e).__name__ + ":", str(e))
 
 # Shapes.
 show("jnp.concatenate([y, y])", jnp.concatenate([y, y]))

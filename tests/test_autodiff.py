@@ -322,3 +322,14 @@ def test_python_control_flow_names_the_line_and_the_next_call_works():
     with pytest.raises(irax.errors.ConcretizationTypeError, match="test_autodiff.py.*if x > 0"):
         irax.grad(f)(1.0)
     assert float(irax.grad(jnp.sin)(0.0)) == 1.0
+
+
+def test_lower_shows_the_ir_before_and_after_the_ad_pass():
+    lowered = irax.grad(lambda x: jnp.sum(jnp.tanh(x))).lower(jnp.ones(3))
+    before, after = lowered.as_text("before_ad"), lowered.as_text("after_ad")
+    assert "math.tanh" in before and "@main_vjp" not in before
+    assert "func.func @main_vjp" in after
+    optimized = lowered.as_text("optimized")
+    assert "func.func @main" in optimized and "linalg.generic" in optimized
+    with pytest.raises(ValueError, match="stages are"):
+        lowered.as_text("nonsense")

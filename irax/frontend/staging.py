@@ -12,6 +12,7 @@ Tracers it used). They are passed in as arguments, never baked in as
 constants, so a closure over a 100 MB array does not put 100 MB in the IR.
 """
 import collections
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,3 +174,56 @@ def run_staged(key, fn, args, kwargs=None, passes=()):
     outs = staged.program(buffers, len(staged.out_avals))
     arrays = [Array(b, a, device) for b, a in zip(outs, staged.out_avals)]
     return tree_util.tree_unflatten(staged.out_tree, arrays)
+
+
+# ---------------------------------------------------------------------------
+# Lowering: the IR of a staged function at each stage, for people debugging.
+
+STAGES = ("before_ad", "after_ad", "traced", "optimized")
+_recorder = threading.local()
+
+
+def record(stage, module):
+    """Keep `module`'s text under `stage` while a `lower` is running."""
+    stages = getattr(_recorder, "stages", None)
+    if stages is not None:
+        stages.setdefault(stage, []).append(str(module))
+
+
+class Lowered:
+    """A function as irax lowered it for some arguments:
+
+        as_text("before_ad")  each function handed to an autodiff pass
+        as_text("after_ad")   the same module with the pass's VJP/JVP function
+        as_text("traced")     the whole program as traced (default)
+        as_text("optimized")  after the pass pipeline: what IREE compiles
+    """
+
+    def __init__(self, stages):
+        self._stages = stages
+
+    def as_text(self, stage="traced"):
+        if stage not in STAGES:
+            raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+        texts = self._stages.get(stage)
+        if not texts:
+            return f"// no {stage} stage: nothing was differentiated\n"
+        return "\n".join(texts)
+
+    def __str__(self):
+        return self.as_text()
+
+
+def lower(fn, args, kwargs=None, passes=()):
+    """Trace `fn(*args, **kwargs)` as run_staged would, recording every stage."""
+    from irax.transforms import pipeline
+
+    _recorder.stages = {}
+    try:
+        traced = trace_arguments(fn, Arguments(args, kwargs))
+        record("traced", traced.module)
+        pipeline.run(traced.module, passes)
+        record("optimized", traced.module)
+        return Lowered(_recorder.stages)
+    finally:
+        _recorder.stages = None
