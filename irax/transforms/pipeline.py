@@ -8,6 +8,8 @@ at interpreter exit makes nanobind print leak warnings.
 from iree.compiler import ir
 from iree.compiler.passmanager import PassManager
 
+from irax.transforms.cleanup import prune_unused_generic_inputs
+
 # inline: calls of custom-derivative functions (frontend/custom_derivatives.py)
 CLEANUP = "inline,symbol-dce,canonicalize,cse"
 
@@ -19,5 +21,7 @@ def run(module, python_passes=()):
         for p in python_passes:
             pm.add(lambda op, pass_, p=p: p(op), name=getattr(p, "__name__", None))
         pm.add(CLEANUP)
+        pm.add(lambda op, pass_: prune_unused_generic_inputs(op), name="prune-unused-generic-inputs")
+        pm.add("canonicalize,cse")
         pm.run(module.operation)
         del pm

@@ -14,10 +14,10 @@ differentiation of the scalar body, see scalar_jvp.py). Structural ops are
 linear, so their tangent is the same op applied to the tangents.
 """
 from iree.compiler import ir
-from iree.compiler.dialects import arith, func, tensor
+from iree.compiler.dialects import arith, tensor
 
 from irax.frontend import mlir
-from irax.transforms.ad import generic
+from irax.transforms.ad import generic, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
 from irax.transforms.ad.tensor_ops import empty_like, tensor_type, zero_of, zeros_like
@@ -130,12 +130,7 @@ RULES = {
 
 def build_jvp(func_op, wrt, name=None):
     """Add `@{name}(args..., tangents of args[wrt]...) -> (results..., result tangents)`."""
-    name = name or f"{func_op.name.value}_jvp"
-    with ir.InsertionPoint.after(func_op):
-        new = func_op.operation.clone()
-    new.attributes["sym_name"] = ir.StringAttr.get(name)
-    block = new.regions[0].blocks[0]
-    ret = block.operations[len(block.operations) - 1]
+    new, block, ret = tensor_ops.clone_function(func_op, name or f"{func_op.name.value}_jvp")
     tangent_of = {}
     for i in wrt:
         arg = block.arguments[i]
@@ -157,10 +152,5 @@ def build_jvp(func_op, wrt, name=None):
     results = list(ret.operands)
     with ir.InsertionPoint(ret):
         out_tangents = [tangent_of[r] if r in tangent_of else zeros_like(r) for r in results]
-        func.ReturnOp(results + out_tangents)
-    ret.erase()
-    arg_types = [a.type for a in block.arguments]
-    new.attributes["function_type"] = ir.TypeAttr.get(
-        ir.FunctionType.get(arg_types, [v.type for v in results + out_tangents])
-    )
+    tensor_ops.set_results(new, block, ret, results + out_tangents)
     return new

@@ -1,7 +1,7 @@
 """Tensor-level building blocks the autodiff rules emit: zeros, sums, and
 loops that differentiate a `linalg.generic` body."""
 from iree.compiler import ir
-from iree.compiler.dialects import arith, linalg, tensor
+from iree.compiler.dialects import arith, func, linalg, tensor
 
 from irax.frontend import mlir
 from irax.transforms.ad import scalar_jvp
@@ -84,3 +84,22 @@ def reshape_static(value, shape):
         return tensor.CollapseShapeOp(flat, value, mlir.reassociation([list(range(typ.rank))])).result
     result = ir.RankedTensorType.get(shape, typ.element_type)
     return tensor.ExpandShapeOp(result, value, mlir.reassociation([list(range(len(shape)))]), [], shape).result
+
+
+def clone_function(func_op, name):
+    """A copy of `func_op` named `name`, right after it: (copy, its block, its return op).
+    Both AD passes start from one and extend its body and signature."""
+    with ir.InsertionPoint.after(func_op):
+        new = func_op.operation.clone()
+    new.attributes["sym_name"] = ir.StringAttr.get(name)
+    block = new.regions[0].blocks[0]
+    return new, block, block.operations[len(block.operations) - 1]
+
+
+def set_results(new, block, ret, values):
+    """Replace the return op `ret` of function `new` by one returning `values`."""
+    with ir.InsertionPoint(ret):
+        func.ReturnOp(values)
+    ret.erase()
+    arg_types = [a.type for a in block.arguments]
+    new.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(arg_types, [v.type for v in values]))

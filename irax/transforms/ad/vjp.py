@@ -20,7 +20,7 @@ cotangents, so constants and integer index math cost nothing.
 """
 import numpy as np
 from iree.compiler import ir
-from iree.compiler.dialects import arith, func, linalg, tensor
+from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.frontend import mlir
 from irax.transforms.ad import generic, tensor_ops
@@ -259,12 +259,7 @@ def build_vjp(func_op, wrt, seeded=None, name=None):
     """Add `@{name}(args..., cts...) -> (results..., cotangents of args[wrt])`
     after `func_op` and return it. `seeded[i]` says whether result i takes a
     cotangent argument (default: all do); the others get none."""
-    name = name or f"{func_op.name.value}_vjp"
-    with ir.InsertionPoint.after(func_op):
-        new = func_op.operation.clone()
-    new.attributes["sym_name"] = ir.StringAttr.get(name)
-    block = new.regions[0].blocks[0]
-    ret = block.operations[len(block.operations) - 1]
+    new, block, ret = tensor_ops.clone_function(func_op, name or f"{func_op.name.value}_vjp")
     results = list(ret.operands)
     seeded = [True] * len(results) if seeded is None else seeded
     cts = {}
@@ -287,8 +282,5 @@ def build_vjp(func_op, wrt, seeded=None, name=None):
                 if operand in active:
                     cts[operand] = add(cts[operand], ct) if operand in cts else ct
         grads = [cts[a] if a in cts else zeros_like(a) for a in args]
-        func.ReturnOp(results + grads)
-    ret.erase()
-    arg_types = [a.type for a in block.arguments]
-    new.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(arg_types, [v.type for v in results + grads]))
+    tensor_ops.set_results(new, block, ret, results + grads)
     return new

@@ -1,0 +1,48 @@
+"""A cleanup pass upstream MLIR's canonicalizer lacks: drop the inputs of a
+`linalg.generic` its body never reads.
+
+The autodiff passes build each adjoint generic from all of the primal
+generic's inputs; once canonicalize has removed the body ops that are dead,
+some inputs are read by nothing. They would still be computed and loaded,
+and they keep IREE from recognizing a plain contraction (with data tiling on,
+its CPU backend then fails on large matmuls: "large vector sizes").
+"""
+from iree.compiler import ir
+
+from irax.frontend import mlir
+from irax.transforms.ad.tensor_ops import map_results
+
+
+def drop_unused_inputs(op):
+    """Rebuild the linalg.generic `op` without the inputs its body never reads."""
+    body = op.regions[0].blocks[0]
+    n_in = len(op.inputs)
+    used = [any(True for _ in body.arguments[i].uses) for i in range(n_in)]
+    if all(used):
+        return op.results[0]
+    keep = [i for i in range(n_in) if used[i]]
+    maps = [map_results(m) for m in op.indexing_maps]
+    iterators = [str(it).split("<")[-1].rstrip(">") for it in op.iterator_types]
+    old_args = list(body.arguments)
+
+    def new_body(*args):
+        mapping = {old_args[i]: a for i, a in zip(keep + list(range(n_in, len(old_args))), args)}
+        ops = list(body.operations)
+        for inner in ops[:-1]:
+            mlir.clone_op(inner, mapping)
+        return [mapping.get(v, v) for v in ops[-1].operands]
+
+    with ir.InsertionPoint(op):
+        result = mlir.generic([op.inputs[i] for i in keep], list(op.outputs),
+                              [maps[i] for i in keep] + maps[n_in:], iterators, new_body)[0]
+    op.results[0].replace_all_uses_with(result)
+    op.erase()
+    return result
+
+
+def prune_unused_generic_inputs(module_op):
+    generics = []
+    module_op.walk(lambda op: generics.append(op) or ir.WalkResult.ADVANCE)
+    for op in generics:
+        if op.name == "linalg.generic" and len(op.results) == 1:
+            drop_unused_inputs(op.opview)
