@@ -70,8 +70,6 @@ def install(jnp):
     for name in _METHODS:
         attrs[name] = (name, None)
     for attr, (name, swap) in attrs.items():
-        if not hasattr(jnp, name):  # TODO(dev): make strict once every family exists
-            continue
         fn = getattr(jnp, name)
         setattr(ArrayMethods, attr, fn if swap is None else _binary(fn, swap))
     special = {
@@ -83,7 +81,6 @@ def install(jnp):
         "mT": ("shape", "matrix_transpose", property),
     }
     for attr, (module, name, wrap) in special.items():
-        fn = getattr(getattr(jnp, module), name, None)
-        if fn is not None:  # TODO(dev): strict
-            setattr(ArrayMethods, attr, wrap(fn) if wrap else fn)
+        fn = getattr(getattr(jnp, module), name)
+        setattr(ArrayMethods, attr, wrap(fn) if wrap else fn)
 
