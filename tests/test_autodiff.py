@@ -94,6 +94,11 @@ def test_reductions(name):
     check_grad(lambda x: jnp.sum(fn(jnp, x)), lambda x: jjnp.sum(fn(jjnp, x)))
 
 
+def test_long_sums_and_dots_take_the_blocked_path():
+    v = rng.uniform(-0.1, 0.1, 600).astype(np.float32)  # small values: float32 differences stay meaningful
+    check_grad(lambda x: jnp.sum(jnp.sin(x)) + jnp.dot(x, x), lambda x: jjnp.sum(jjnp.sin(x)) + jjnp.dot(x, x), v)
+
+
 def test_max_shares_the_gradient_between_ties_like_jax():
     x = np.array([1.0, 3.0, 3.0, 2.0], np.float32)
     np.testing.assert_allclose(irax.grad(jnp.max)(jnp.asarray(x)), jax.grad(jjnp.max)(x))

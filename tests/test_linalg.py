@@ -325,3 +325,11 @@ def test_dot_general_checks_match_lax(lhs, rhs, dimension_numbers):
     with pytest.raises(TypeError) as ours:
         dot_general.bind(jnp.asarray(x), jnp.asarray(y), dimension_numbers=dimension_numbers)
     assert str(ours.value) == str(theirs.value)
+
+
+def test_long_float_vector_dot_is_accurate():
+    """64 partial sums instead of one running total: 2.5e-4 relative error at
+    1e6 integer squares instead of 8e-3 (NumPy's pairwise sum does better)."""
+    host = (np.arange(10**6 + 5) % 100).astype(np.float32)
+    exact = (host.astype(np.float64) ** 2).sum()
+    assert abs(float(jnp.dot(jnp.asarray(host), jnp.asarray(host))) / exact - 1) < 5e-4
