@@ -178,6 +178,8 @@ INDEXING = {
     "take": lambda m, x: m.take(x, m.array([3, 3, 0]), axis=1),
     "set_static": lambda m, x: x.at[1, 2].set(5.0),
     "add_static": lambda m, x: x.at[:, 1].add(x[:, 0]),
+    "scatter_add": lambda m, x: x.at[m.array([0, 2, 0])].add(x[1] * x[1]),
+    "scatter_set": lambda m, x: x.at[m.array([0, 2])].set(x[1] * 3),
 }
 
 

@@ -97,6 +97,17 @@ def _pad(op, tangents):
     return [new.results[0]]
 
 
+def _scatter(op, tangents):
+    """Scatters that set or add are linear in (updates, dest): scatter the tangents."""
+    from irax.transforms.ad.vjp import _scatter_kind
+
+    _scatter_kind(op)  # rejects multiply/min/max
+    updates, targets, dest = op.operands
+    t_updates, _, t_dest = _dense(op, tangents)
+    new = mlir.clone_op(op, {updates: t_updates, dest: t_dest})
+    return [new.results[0]]
+
+
 def _call(op, tangents):
     from irax.frontend import custom_derivatives
 
@@ -125,6 +136,7 @@ RULES = {
     "flow.tensor.tie_shape": lambda op, tangents: [tangents[0]],
     generic.STOP_GRADIENT: _no_tangent,
     "func.call": _call,
+    "iree_linalg_ext.scatter": _scatter,
 }
 
 

@@ -222,6 +222,51 @@ def _copy(op, cts, active):
     return list(zip(op.operands, cts))
 
 
+def _scatter_kind(op):
+    """'add' or 'set' for an iree_linalg_ext.scatter (the .at[index_array] forms
+    autodiff knows), from its combining region."""
+    block = op.regions[0].blocks[0]
+    update, old = block.arguments
+    result = block.operations[len(block.operations) - 1].operands[0]
+    if result == update:
+        return "set"
+    combine = result.owner
+    if combine.name == "arith.addf" and set(combine.operands) == {update, old}:
+        return "add"
+    raise NotDifferentiable("irax autodiff: only scatters that set or add are differentiable "
+                            "(x.at[index_array].set/add), not multiply/min/max")
+
+
+def _gather_back(ct, targets, like):
+    """ct[targets[p]] for each update p: what an update position received."""
+    n = tensor_type(targets).shape[0]
+    flat_targets = tensor.CollapseShapeOp(ir.RankedTensorType.get([n], tensor_type(targets).element_type), targets,
+                                          mlir.reassociation([[0, 1]])).result
+
+    def body(target, _):
+        return [tensor.ExtractOp(ct, [arith.index_cast(ir.IndexType.get(), target)]).result]
+
+    return mlir.generic([flat_targets], [tensor_ops.empty_like(like)], [[0], [0]], [mlir.PARALLEL], body)[0]
+
+
+def _scatter(op, cts, active):
+    """x.at[index_array].add(v): ct_x = ct, ct_v[p] = ct[target p].
+    .set(v): the same for v; x's elements that were overwritten get no cotangent."""
+    (ct,) = cts
+    updates, targets, dest = op.operands
+    kind = _scatter_kind(op)
+    out = []
+    if updates in active:
+        out.append((updates, _gather_back(ct, targets, updates)))
+    if dest in active:
+        if kind == "add":
+            out.append((dest, ct))
+        else:
+            cleared = mlir.clone_op(op, {updates: zeros_like(updates), dest: ct})
+            out.append((dest, cleared.results[0]))
+    return out
+
+
 def _call(op, cts, active):
     from irax.frontend import custom_derivatives
 
@@ -249,6 +294,7 @@ RULES = {
     "arith.constant": _no_cotangent,
     generic.STOP_GRADIENT: _no_cotangent,
     "func.call": _call,
+    "iree_linalg_ext.scatter": _scatter,
 }
 
 
