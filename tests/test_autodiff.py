@@ -85,6 +85,8 @@ REDUCTIONS = {
     "std": lambda m, x: m.std(x),
     "cumsum": lambda m, x: m.cumsum(x, axis=1) * W,
     "keepdims": lambda m, x: m.sum(x, axis=1, keepdims=True) * W,
+    "prod": lambda m, x: m.prod(x + 0.5, axis=1),
+    "cumprod": lambda m, x: m.cumprod(x, axis=1) * W,
 }
 
 
@@ -97,6 +99,15 @@ def test_reductions(name):
 def test_long_sums_and_dots_take_the_blocked_path():
     v = rng.uniform(-0.1, 0.1, 600).astype(np.float32)  # small values: float32 differences stay meaningful
     check_grad(lambda x: jnp.sum(jnp.sin(x)) + jnp.dot(x, x), lambda x: jjnp.sum(jjnp.sin(x)) + jjnp.dot(x, x), v)
+
+
+def test_prod_gradient_with_zeros_like_jax():
+    x = np.array([[1.5, 2.0, 0.5], [3.0, 0.0, 2.0], [0.0, 0.0, 1.0]], np.float32)
+    for axis in (None, 0, 1):
+        ours = irax.grad(lambda x: jnp.sum(jnp.prod(x, axis=axis) * 1.5))(jnp.asarray(x))
+        np.testing.assert_allclose(ours, jax.grad(lambda x: jjnp.sum(jjnp.prod(x, axis=axis) * 1.5))(x))
+        tangent = irax.jvp(lambda x: jnp.prod(x, axis=axis), (x,), (W[:, :3],))[1]
+        np.testing.assert_allclose(tangent, jax.jvp(lambda x: jjnp.prod(x, axis=axis), (x,), (W[:, :3],))[1], rtol=1e-6)
 
 
 def test_max_shares_the_gradient_between_ties_like_jax():

@@ -8,7 +8,7 @@ contractions) or keeps the larger/smaller of g and its output ('max'/'min').
 from dataclasses import dataclass
 
 from iree.compiler import ir
-from iree.compiler.dialects import arith
+from iree.compiler.dialects import arith, linalg
 
 from irax.frontend import mlir
 from irax.transforms.ad import tensor_ops
@@ -28,7 +28,7 @@ def rule_name(op) -> str:
     return STOP_GRADIENT if STOP_GRADIENT in op.operation.attributes else op.operation.name
 
 
-_COMBINERS = {"arith.addf": "sum", "arith.maximumf": "max", "arith.minimumf": "min"}
+_COMBINERS = {"arith.addf": "sum", "arith.mulf": "prod", "arith.maximumf": "max", "arith.minimumf": "min"}
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Generic:
     maps: list  # loop dims read by each input, then by the output
     iterators: list  # "parallel" / "reduction" per loop
     body: object
-    kind: str  # map / sum / max / min
+    kind: str  # map / sum / prod / max / min
     g: object  # the body Value combined into the output
     combine: object  # the body op that combines g with the output, or None
 
@@ -94,21 +94,61 @@ def analyze(op) -> Generic:
     raise NotDifferentiable(f"irax autodiff: cannot differentiate a linalg.generic whose body ends in:\n{combine}")
 
 
-def tie_count(info: Generic, chosen):
-    """For max/min: how many elements equal the chosen one, per output element
-    (ties share the derivative equally, as in JAX)."""
+def _fold(info: Generic, extra, init, step):
+    """A generic over `info`'s loops that folds `step(acc, g, *extra scalars)`
+    into an output shaped like the op's result, starting from `init`."""
 
     def body(*args):
-        new_ins, chosen_s, acc = args[: len(info.inputs)], args[len(info.inputs)], args[-1]
+        new_ins, extras, acc = args[: len(info.inputs)], args[len(info.inputs):-1], args[-1]
         mapping, _ = info.clone_body(new_ins, acc, {})
-        hit = arith.cmpf(arith.CmpFPredicate.OEQ, mapping[info.g], chosen_s)
-        return [arith.addf(acc, arith.select(hit, const_like(acc, 1.0), const_like(acc, 0.0)))]
+        return [step(acc, mapping[info.g], *extras)]
 
-    maps = info.maps[: len(info.inputs)] + [info.out_map, info.out_map]
-    return mlir.generic(info.inputs + [chosen], [zeros_like(chosen)], maps, info.iterators, body)[0]
+    result = info.op.results[0]
+    filled = linalg.fill(const_like_type(result, init), outs=[tensor_ops.empty_like(result)])
+    maps = info.maps[: len(info.inputs)] + [info.out_map] * (len(extra) + 1)
+    return mlir.generic(info.inputs + list(extra), [filled], maps, info.iterators, body)[0]
 
 
-def share_of_chosen(g_value, chosen, count):
-    """1/count where g is the chosen max/min, else 0."""
-    hit = arith.cmpf(arith.CmpFPredicate.OEQ, g_value, chosen)
-    return arith.select(hit, arith.divf(const_like(count, 1.0), count), const_like(count, 0.0))
+def const_like_type(tensor_value, value):
+    elem = ir.RankedTensorType(tensor_value.type).element_type
+    return arith.ConstantOp(elem, ir.FloatAttr.get(elem, value)).result
+
+
+def _indicator(condition, like):
+    return arith.select(condition, const_like(like, 1.0), const_like(like, 0.0))
+
+
+def _eq(a, b):
+    return arith.cmpf(arith.CmpFPredicate.OEQ, a, b)
+
+
+def chain_factor(info: Generic):
+    """For reductions whose output is not a plain sum of g: d(output)/dg per
+    element, as (extra input tensors indexed like the output, weight(g, *extra
+    scalars)). None for 'map' and 'sum', where the factor is 1.
+
+    max/min: 1/count at the chosen elements (ties share, as in JAX), else 0.
+    prod:    the product of the others, computed without dividing by zero:
+             with z zeros among the factors and p the product of the nonzero
+             ones, d prod/dg = p/g if z == 0; p at the zero if z == 1; else 0.
+    """
+    result = info.op.results[0]
+    if info.kind in ("max", "min"):
+        count = _fold(info, [result], 0.0, lambda acc, g, chosen: arith.addf(acc, _indicator(_eq(g, chosen), acc)))
+
+        def share(g, chosen, n):
+            return arith.select(_eq(g, chosen), arith.divf(const_like(n, 1.0), n), const_like(n, 0.0))
+
+        return [result, count], share
+    if info.kind == "prod":
+        nonzero = _fold(info, [], 1.0, lambda acc, g: arith.mulf(acc, arith.select(_eq(g, const_like(g, 0.0)),
+                                                                                  const_like(g, 1.0), g)))
+        zeros = _fold(info, [], 0.0, lambda acc, g: arith.addf(acc, _indicator(_eq(g, const_like(g, 0.0)), acc)))
+
+        def others(g, p, z):
+            zero, one = const_like(z, 0.0), const_like(z, 1.0)
+            lone_zero = arith.andi(_eq(z, one), _eq(g, zero))
+            return arith.select(_eq(z, zero), arith.divf(p, g), arith.select(lone_zero, p, zero))
+
+        return [nonzero, zeros], others
+    return None

@@ -33,9 +33,7 @@ def _generic(op, tangents, tangent_of_source):
     n = len(info.inputs)
     active = [k for k in range(n) if tangents[k] is not None]
     result = op.results[0]
-    extra = []
-    if info.kind in ("max", "min"):
-        extra = [result, generic.tie_count(info, result)]
+    extra, weight = generic.chain_factor(info) or ([], None)
     if info.kind == "sum" and tangents[n] is not None:
         init = tangents[n]
     elif info.kind == "map":
@@ -55,8 +53,8 @@ def _generic(op, tangents, tangent_of_source):
             t = const_like(acc, 0.0)
         if info.kind == "map":
             return [t]
-        if extras:
-            t = arith.mulf(t, generic.share_of_chosen(mapping[info.g], *extras))
+        if weight is not None:
+            t = arith.mulf(t, weight(mapping[info.g], *extras))
         return [arith.addf(acc, t)]
 
     ins = info.inputs + [tangents[k] for k in active] + extra

@@ -72,9 +72,7 @@ def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
 def _generic(op, cts, active):
     (ct,) = cts
     info = generic.analyze(op)
-    extra, weight = (), None
-    if info.kind in ("max", "min"):
-        extra, weight = (op.results[0], generic.tie_count(info, op.results[0])), generic.share_of_chosen
+    extra, weight = generic.chain_factor(info) or ((), None)
     out = [(x, _adjoint_generic(info, k, ct, extra, weight)) for k, x in enumerate(info.inputs) if x in active]
     init = op.outputs[0]
     if info.kind == "sum" and init in active:
