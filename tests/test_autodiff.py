@@ -254,6 +254,16 @@ def test_jvp_and_vjp():
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
+def test_scatter_multiply_differentiates_with_respect_to_x():
+    idx = np.array([0, 2, 0])
+    v = jnp.asarray(np.array([1.5, -2.0, 3.0], np.float32))
+    ours = irax.grad(lambda x: jnp.sum(jnp.sin(x.at[jnp.asarray(idx)].multiply(v))))(jnp.asarray(Y[0]))
+    theirs = jax.grad(lambda x: jjnp.sum(jjnp.sin(x.at[idx].multiply(np.asarray(v)))))(Y[0])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    with pytest.raises(NotImplementedError, match="multiply"):
+        irax.grad(lambda v: jnp.sum(jnp.asarray(Y[0]).at[jnp.asarray(idx)].multiply(v)))(v)
+
+
 def test_stop_gradient():
     g = irax.grad(lambda x: jnp.sum(x * irax.lax.stop_gradient(x)))(jnp.asarray(Y))
     np.testing.assert_allclose(g, Y, rtol=1e-6)

@@ -96,11 +96,17 @@ def _pad(op, tangents):
 
 
 def _scatter(op, tangents):
-    """Scatters that set or add are linear in (updates, dest): scatter the tangents."""
+    """Scatters that set or add are linear in (updates, dest): scatter the tangents.
+    One that multiplies is linear in dest alone: scatter its tangent by the same updates."""
     from irax.transforms.ad.vjp import _scatter_kind
 
-    _scatter_kind(op)  # rejects multiply/min/max
     updates, targets, dest = op.operands
+    if _scatter_kind(op) == "multiply":
+        if tangents[0] is not None:
+            raise NotDifferentiable("irax autodiff: the derivative of x.at[index_array].multiply(v) with "
+                                    "respect to v is not implemented (JAX has it only for unique indices)")
+        new = mlir.clone_op(op, {dest: _dense(op, tangents)[2]})
+        return [new.results[0]]
     t_updates, _, t_dest = _dense(op, tangents)
     new = mlir.clone_op(op, {updates: t_updates, dest: t_dest})
     return [new.results[0]]

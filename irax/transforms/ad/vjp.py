@@ -229,10 +229,11 @@ def _scatter_kind(op):
     if result == update:
         return "set"
     combine = result.owner
-    if combine.name == "arith.addf" and set(combine.operands) == {update, old}:
-        return "add"
-    raise NotDifferentiable("irax autodiff: only scatters that set or add are differentiable "
-                            "(x.at[index_array].set/add), not multiply/min/max")
+    kinds = {"arith.addf": "add", "arith.mulf": "multiply"}
+    if combine.name in kinds and set(combine.operands) == {update, old}:
+        return kinds[combine.name]
+    raise NotDifferentiable("irax autodiff: x.at[index_array].min/max is not differentiable yet; "
+                            "set, add and multiply (with respect to x) are")
 
 
 def _gather_back(ct, targets, like):
@@ -249,19 +250,20 @@ def _gather_back(ct, targets, like):
 
 def _scatter(op, cts, active):
     """x.at[index_array].add(v): ct_x = ct, ct_v[p] = ct[target p].
-    .set(v): the same for v; x's elements that were overwritten get no cotangent."""
+    .set(v): the same for v; x's elements that were overwritten get no cotangent.
+    .multiply(v): linear in x, so ct_x is the same scatter applied to ct."""
     (ct,) = cts
     updates, targets, dest = op.operands
     kind = _scatter_kind(op)
     out = []
     if updates in active:
+        if kind == "multiply":
+            raise NotDifferentiable("irax autodiff: the gradient of x.at[index_array].multiply(v) with respect "
+                                    "to v is not implemented (JAX has it only for unique indices)")
         out.append((updates, _gather_back(ct, targets, updates)))
     if dest in active:
-        if kind == "add":
-            out.append((dest, ct))
-        else:
-            cleared = mlir.clone_op(op, {updates: zeros_like(updates), dest: ct})
-            out.append((dest, cleared.results[0]))
+        replaced = {"add": {}, "set": {updates: zeros_like(updates)}, "multiply": {}}[kind]
+        out.append((dest, ct if kind == "add" else mlir.clone_op(op, {**replaced, dest: ct}).results[0]))
     return out
 
 
