@@ -1,0 +1,76 @@
+"""`irax.jit`: a whole Python function as one compiled program.
+
+    @irax.jit
+    def update(theta, x, y, lr=0.1): ...
+
+The first call with a new argument signature (tree structure, shapes,
+dtypes, static values) traces the function to one `func.func`, runs the pass
+pipeline and compiles it with IREE; later calls with the same signature only
+run the program (staging.run_staged). Under an enclosing trace (jit inside
+grad, or inside another jit) the function is simply traced inline.
+
+Static arguments (`static_argnums`, `static_argnames`) are Python values that
+shape the program: they are part of the cache key and reach the function as
+they are, so `if n > 2:` works on them.
+"""
+import functools
+
+from irax.frontend import core, staging
+
+
+def _static_positions(static_argnums, n_args):
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    return {i % n_args for i in nums if -n_args <= i < n_args}
+
+
+def _hashable(value, where):
+    try:
+        hash(value)
+    except TypeError:
+        raise ValueError(
+            f"Non-hashable static arguments are not supported. An error occurred while trying to hash an object "
+            f"of type {type(value)}, {value!r}, passed as {where}. Make it hashable, or pass it as a regular argument."
+        ) from None
+    return value
+
+
+def jit(fun=None, *, static_argnums=(), static_argnames=()):
+    """Compile `fun` once per argument signature; see the module docstring."""
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames)
+    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+
+    def split(args, kwargs):
+        """(static values by position and name, the remaining args and kwargs)."""
+        positions = _static_positions(static_argnums, len(args))
+        static_args = tuple((i, _hashable(args[i], f"static argument {i}")) for i in sorted(positions))
+        static_kwargs = tuple(sorted((k, _hashable(v, f"static argument {k!r}")) for k, v in kwargs.items() if k in names))
+        dynamic_args = [a for i, a in enumerate(args) if i not in positions]
+        dynamic_kwargs = {k: v for k, v in kwargs.items() if k not in names}
+        return static_args, static_kwargs, dynamic_args, dynamic_kwargs
+
+    def with_statics(static_args, static_kwargs):
+        def call(*dynamic_args, **dynamic_kwargs):
+            args = list(dynamic_args)
+            for i, value in static_args:
+                args.insert(i, value)
+            return fun(*args, **dynamic_kwargs, **dict(static_kwargs))
+
+        call.__name__ = getattr(fun, "__name__", "function")
+        return call
+
+    @functools.wraps(fun)
+    def jitted(*args, **kwargs):
+        if core.current_trace() is not None:
+            return fun(*args, **kwargs)
+        static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
+        key = ("jit", fun, static_args, static_kwargs)
+        return staging.run_staged(key, with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs)
+
+    def lower(*args, **kwargs):
+        """The program for these arguments, stage by stage (staging.Lowered)."""
+        static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
+        return staging.lower(with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs)
+
+    jitted.lower = lower
+    return jitted

@@ -1,0 +1,106 @@
+"""irax.jit: one program per argument signature, static arguments, pytrees,
+closures, composition with grad, and the lowered IR."""
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+
+jax = pytest.importorskip("jax")
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(3, 4)).astype(np.float32)
+
+
+def counting(fn):
+    calls = []
+
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        return fn(*args, **kwargs)
+
+    wrapped.calls = calls
+    return wrapped
+
+
+def test_traced_once_per_signature():
+    f = counting(lambda x, y: jnp.tanh(x) * y + 1)
+    jf = irax.jit(f)
+    for _ in range(3):
+        out = jf(X, 2.0)
+    np.testing.assert_allclose(out, np.tanh(X) * 2 + 1, rtol=1e-5)
+    assert len(f.calls) == 1
+    jf(X[:2], 2.0)  # a new shape: traced again
+    assert len(f.calls) == 2
+    jf(X, 3.0)  # a new value of a traced scalar: same program
+    assert len(f.calls) == 2
+
+
+def test_static_arguments_shape_the_program():
+    @irax.jit
+    def power(x, n):
+        return x ** n if n > 1 else x
+
+    jp = irax.jit(lambda x, n: x ** n if n > 1 else x, static_argnums=1)
+    np.testing.assert_allclose(jp(X, 3), X**3, rtol=1e-5)
+    np.testing.assert_allclose(jp(X, 1), X)
+    with pytest.raises(irax.errors.ConcretizationTypeError, match="static"):
+        power(X, 3)
+    jk = irax.jit(lambda x, *, mode: x * 2 if mode == "double" else x, static_argnames="mode")
+    np.testing.assert_allclose(jk(X, mode="double"), X * 2)
+    with pytest.raises(ValueError, match="Non-hashable static arguments"):
+        jp(X, [1, 2])
+
+
+def test_pytrees_kwargs_and_python_scalars():
+    @irax.jit
+    def f(params, x, scale=1.0):
+        return {"out": x @ params["w"] * scale, "norm": jnp.sum(params["w"] ** 2)}
+
+    params = {"w": jnp.asarray(X.T)}
+    out = f(params, X, scale=0.5)
+    np.testing.assert_allclose(out["out"], X @ X.T * 0.5, rtol=1e-5)
+    np.testing.assert_allclose(out["norm"], np.sum(X**2), rtol=1e-5)
+    weak = irax.jit(lambda x: x * 2)(1.5)
+    theirs = jax.jit(lambda x: x * 2)(1.5)
+    assert (weak.dtype, weak.weak_type) == (theirs.dtype, theirs.weak_type)
+
+
+def test_closed_over_arrays_are_arguments_not_constants():
+    big = jnp.asarray(rng.normal(size=(64, 64)).astype(np.float32))
+    f = irax.jit(lambda x: x @ big)
+    np.testing.assert_allclose(f(np.eye(64, dtype=np.float32)), np.asarray(big), rtol=1e-6)
+    text = f.lower(np.eye(64, dtype=np.float32)).as_text()
+    assert "dense<" not in text and text.count("tensor<64x64xf32>") >= 2
+
+
+def test_composes_with_grad():
+    loss = lambda w, x: jnp.sum(jnp.tanh(x @ w) ** 2)  # noqa: E731
+    jloss = lambda w, x: jax.numpy.sum(jax.numpy.tanh(x @ w) ** 2)  # noqa: E731
+    w = rng.normal(size=(4, 2)).astype(np.float32)
+    expected = jax.grad(jloss)(w, X)
+    np.testing.assert_allclose(irax.jit(irax.grad(loss))(w, X), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(irax.grad(irax.jit(loss))(w, X), expected, rtol=1e-5, atol=1e-6)
+
+    @irax.jit
+    def update(w, x, lr=0.1):
+        return w - lr * irax.grad(loss)(w, x)
+
+    np.testing.assert_allclose(update(w, X), w - 0.1 * expected, rtol=1e-5, atol=1e-6)
+
+
+def test_lower_shows_the_program():
+    lowered = irax.jit(lambda x: jnp.sin(x) + 1).lower(X)
+    assert "func.func @main" in lowered.as_text() and "math.sin" in lowered.as_text("optimized")
+
+
+def test_errors_leave_the_next_call_working():
+    @irax.jit
+    def f(x):
+        if x.sum() > 0:
+            return x
+        return -x
+
+    with pytest.raises(irax.errors.ConcretizationTypeError, match="test_jit.py"):
+        f(X)
+    np.testing.assert_allclose(irax.jit(jnp.cos)(X), np.cos(X), rtol=1e-6)
