@@ -111,12 +111,13 @@ def _mismatch(path, what, mine, theirs):
 class PyTreeDef:
     """The structure of a pytree: a tree of (node type, aux data) with ``*`` for leaves.
     Immutable, hashable; equal iff node types, aux data and shapes all agree."""
-    __slots__ = ("node_type", "aux_data", "_children", "num_leaves", "num_nodes")
+    __slots__ = ("node_type", "aux_data", "_children", "num_leaves", "num_nodes", "_hash")
 
     def __init__(self, node_type=None, aux_data=None, children=()):
         self.node_type, self.aux_data, self._children = node_type, aux_data, tuple(children)
         self.num_leaves = 1 if node_type is None else sum(c.num_leaves for c in children)
         self.num_nodes = 1 + sum(c.num_nodes for c in children)
+        self._hash = None  # computed on first use: treedefs key the jit and grad caches
 
     def children(self):  # the treedefs of the direct subtrees
         return list(self._children)
@@ -175,11 +176,13 @@ class PyTreeDef:
         return [f"[<flat index {i}>]" for i in range(n)]
 
     def __eq__(self, other):
-        return isinstance(other, PyTreeDef) and (self.node_type, self.aux_data, self._children) \
-            == (other.node_type, other.aux_data, other._children)
+        return self is other or isinstance(other, PyTreeDef) and hash(self) == hash(other) and (
+            self.node_type, self.aux_data, self._children) == (other.node_type, other.aux_data, other._children)
 
     def __hash__(self):
-        return hash((self.node_type, self.aux_data, self._children))
+        if self._hash is None:
+            self._hash = hash((self.node_type, self.aux_data, self._children))
+        return self._hash
 
     def _repr(self):
         typ, kids = self.node_type, [c._repr() for c in self._children]

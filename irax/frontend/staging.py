@@ -12,6 +12,7 @@ Tracers it used). They are passed in as arguments, never baked in as
 constants, so a closure over a 100 MB array does not put 100 MB in the IR.
 """
 import collections
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -100,12 +101,16 @@ class Arguments:
     def __init__(self, args, kwargs=None):
         from irax.frontend.numpy.util import asarray
 
-        self.arg_trees = [tree_util.tree_structure(a) for a in args]
-        self.leaf_counts = [t.num_leaves for t in self.arg_trees]
+        self.args = args
         leaves, self.tree = tree_util.tree_flatten((tuple(args), dict(kwargs or {})))
         self.is_dynamic = tuple(_is_dynamic(x) for x in leaves)
         self.dynamic = [asarray(x) for x, d in zip(leaves, self.is_dynamic) if d]
         self.static = tuple(x for x, d in zip(leaves, self.is_dynamic) if not d)
+
+    @functools.cached_property
+    def arg_trees(self):
+        """The pytree structure of each positional argument (for grad's argnums)."""
+        return [tree_util.tree_structure(a) for a in self.args]
 
     def signature(self):
         return (self.tree, self.is_dynamic, self.static, tuple(x.aval for x in self.dynamic))
@@ -118,8 +123,9 @@ class Arguments:
 
     def dynamic_indices(self, argnum):
         """Positions among the dynamic leaves of positional argument `argnum`'s leaves."""
-        start = sum(self.leaf_counts[:argnum])
-        flat = range(start, start + self.leaf_counts[argnum])
+        counts = [t.num_leaves for t in self.arg_trees]
+        start = sum(counts[:argnum])
+        flat = range(start, start + counts[argnum])
         position = {leaf: i for i, leaf in enumerate(j for j, d in enumerate(self.is_dynamic) if d)}
         return [position[j] for j in flat if j in position]
 
