@@ -104,3 +104,32 @@ def test_errors_leave_the_next_call_working():
     with pytest.raises(irax.errors.ConcretizationTypeError, match="test_jit.py"):
         f(X)
     np.testing.assert_allclose(irax.jit(jnp.cos)(X), np.cos(X), rtol=1e-6)
+
+
+UPDATES = {
+    "set_int": lambda x: x.at[1].set(7.0),
+    "set_slice": lambda x: x.at[1:3].set(0.0) * 2,
+    "add_array": lambda x: x.at[jnp.array([0, 2, 0])].add(5.0),
+    "multiply_array": lambda x: x.at[jnp.array([3])].multiply(2.0),
+    "min_slice": lambda x: x.at[::2].min(1.5),
+    "max_array": lambda x: x.at[jnp.array([1])].max(10.0),
+    "set_then_more": lambda x: (x.at[0].set(1.0) + x, 3.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UPDATES))
+def test_jit_never_writes_into_its_arguments(name):
+    host = np.arange(4, dtype=np.float32)
+    x = jnp.asarray(host)
+    out = irax.jit(UPDATES[name])(x)
+    np.testing.assert_array_equal(np.asarray(x), host)  # the caller's array is intact
+    expected = UPDATES[name](jnp.asarray(host))  # eager, op by op
+    for ours, theirs in zip(irax.tree_util.tree_leaves(out), irax.tree_util.tree_leaves(expected)):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
+def test_protect_arguments_puts_the_argument_behind_a_barrier():
+    text = irax.jit(lambda x: x.at[0].set(1.0)).lower(jnp.zeros(3)).as_text("optimized")
+    assert "util.optimization_barrier" in text and "%arg0" in text.split("util.optimization_barrier")[1]
+    plain = irax.jit(lambda x: x * 2).lower(jnp.zeros(3)).as_text("optimized")
+    assert "util.optimization_barrier" not in plain

@@ -88,15 +88,10 @@ class Primitive:
         not 1 made dynamic, so one kernel serves all sizes with the same rank,
         dtypes and broadcast pattern. Only for ops whose output shape follows
         from the operand shapes (elementwise, reductions, contractions).
-    guard_operand: the operand IREE would update in place (the destination of
-        an insert); the eager kernel keeps it alive so the caller's array is
-        never written.
     """
 
-    def __init__(self, name, abstract_eval, emit, *, dynamic_shapes=False, multiple_results=False,
-                 guard_operand=None):
+    def __init__(self, name, abstract_eval, emit, *, dynamic_shapes=False, multiple_results=False):
         self.name = name
-        self.guard_operand = guard_operand
         self.abstract_eval = abstract_eval
         self.emit = emit
         self.dynamic_shapes = dynamic_shapes

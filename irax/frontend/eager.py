@@ -5,8 +5,8 @@ backend compiles it (through the compile cache); the loaded program is kept
 in `_kernels` under a key that does not mention sizes when the primitive has
 `dynamic_shapes`, so `add` of a (3,) and of a (1000,) array share a kernel.
 """
-from irax.frontend import mlir
-from irax.frontend.core import ShapedArray, Trace, Tracer
+from irax.frontend.core import ShapedArray, Trace
+from irax.transforms.buffer_reuse import protect_arguments
 
 
 def kernel_aval(aval: ShapedArray, dynamic: bool) -> ShapedArray:
@@ -23,14 +23,10 @@ def build_module(prim, kernel_avals, params):
     with trace.active():
         args = [trace.new_argument(a) for a in kernel_avals]
         outs = prim.bind(*args, **params)
-        outs = list(outs) if prim.multiple_results else [outs]
-        if prim.guard_operand is not None:
-            # A barrier over (result, argument) keeps the argument alive to the
-            # end, so IREE cannot reuse its buffer (IREE issue 16168).
-            guarded = args[prim.guard_operand]
-            values = [mlir.opaque(o.value, guarded.value)[0] for o in outs]
-            outs = [Tracer(trace, v, o.aval) for v, o in zip(values, outs)]
-    return trace.finish(outs)
+    module = trace.finish(outs if prim.multiple_results else [outs])
+    with module.context:
+        protect_arguments(module.operation)
+    return module
 
 
 _kernels = {}  # (prim, kernel avals, params, device) -> loaded Program

@@ -8,6 +8,7 @@ at interpreter exit makes nanobind print leak warnings.
 from iree.compiler import ir
 from iree.compiler.passmanager import PassManager
 
+from irax.transforms.buffer_reuse import protect_arguments
 from irax.transforms.cleanup import prune_unused_generic_inputs
 
 # inline: calls of custom-derivative functions (frontend/custom_derivatives.py)
@@ -23,5 +24,6 @@ def run(module, python_passes=()):
         pm.add(CLEANUP)
         pm.add(lambda op, pass_: prune_unused_generic_inputs(op), name="prune-unused-generic-inputs")
         pm.add("canonicalize,cse")
+        pm.add(lambda op, pass_: protect_arguments(op), name="protect-arguments")
         pm.run(module.operation)
         del pm

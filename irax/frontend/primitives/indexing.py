@@ -240,8 +240,8 @@ def _update_slice_emit(ctx, x, v, *, starts, sizes, steps, out_dims, op, dtype):
 
 
 # IREE would write the slice into x's buffer in place when x is a kernel
-# argument (IREE issue 16168): eager.py keeps operand 0 alive in its kernel.
-update_slice = Primitive("update_slice", _update_slice_eval, _update_slice_emit, guard_operand=0)
+# argument (IREE issue 16168): transforms/buffer_reuse.py guards it.
+update_slice = Primitive("update_slice", _update_slice_eval, _update_slice_emit)
 
 
 # ---------------------------------------------------------------------------
