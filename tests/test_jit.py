@@ -133,3 +133,22 @@ def test_protect_arguments_puts_the_argument_behind_a_barrier():
     assert "util.optimization_barrier" in text and "%arg0" in text.split("util.optimization_barrier")[1]
     plain = irax.jit(lambda x: x * 2).lower(jnp.zeros(3)).as_text("optimized")
     assert "util.optimization_barrier" not in plain
+
+
+def test_donated_arguments_are_updated_in_place_and_deleted():
+    step = irax.jit(lambda x, i, v: x.at[i].set(v), donate_argnums=0, static_argnums=1)
+    x = jnp.asarray(np.arange(4, dtype=np.float32))
+    text = step.lower(x, 1, 9.0).as_text("optimized")
+    assert "tensor.insert_slice" in text and "util.optimization_barrier" not in text  # IREE may write in place
+    assert "util.optimization_barrier" in irax.jit(step.__wrapped__, static_argnums=1).lower(x, 1, 9.0).as_text("optimized")
+    y = step(x, 1, 9.0)
+    np.testing.assert_array_equal(y, [0, 9, 2, 3])
+    assert x.is_deleted()
+    for use in (lambda: np.asarray(x), lambda: x + 1, lambda: step(x, 0, 1.0)):
+        with pytest.raises(RuntimeError, match="Array has been deleted"):
+            use()
+    y = step(y, 2, 5.0)  # a donated result can be donated again
+    np.testing.assert_array_equal(y, [0, 9, 5, 3])
+    kept = jnp.asarray(np.ones(3, np.float32))
+    irax.jit(lambda a, b: a.at[0].set(b[0]), donate_argnums=1)(kept, jnp.zeros(3))
+    np.testing.assert_array_equal(kept, np.ones(3))  # only the donated argument is given up

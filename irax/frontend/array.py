@@ -21,6 +21,7 @@ class Array(ArrayMethods):
     @property
     def _value(self) -> np.ndarray:
         """A read-only host copy, fetched once."""
+        check_not_deleted([self])
         if self._host is None:
             host = self.device.fetch(self._buffer, self.dtype, self.shape)
             host.flags.writeable = False
@@ -32,6 +33,13 @@ class Array(ArrayMethods):
         if dtype is not None and np.dtype(dtype) != value.dtype:
             return value.astype(dtype)
         return value.copy() if copy else value
+
+    def delete(self):
+        """Free the device buffer; the array can no longer be used (as after donation)."""
+        self._buffer = self._host = None
+
+    def is_deleted(self):
+        return self._buffer is None
 
     def block_until_ready(self):
         return self  # invocations are synchronous today: the data is ready on return
@@ -90,6 +98,13 @@ def device_put_numpy(array: np.ndarray, device=None, weak_type=False) -> Array:
 
     device = device or default_device()
     return Array(device.put(array), ShapedArray(array.shape, array.dtype, weak_type), device)
+
+
+def check_not_deleted(arrays):
+    """JAX's error for an array whose buffer was donated or deleted."""
+    for x in arrays:
+        if x._buffer is None:
+            raise RuntimeError(f"Array has been deleted with shape={x.aval.str_short()}.")
 
 
 def check_same_device(what: str, operands):

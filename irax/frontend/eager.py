@@ -43,7 +43,7 @@ def _program(prim, kernel_avals, params, device):
 
 
 def run(prim, operands, params):
-    from irax.frontend.array import Array, check_same_device
+    from irax.frontend.array import Array, check_not_deleted, check_same_device
 
     device = check_same_device(prim.name, operands)
     avals = tuple(x.aval for x in operands)
@@ -55,5 +55,8 @@ def run(prim, operands, params):
         kernel_avals = tuple(kernel_aval(a, prim.dynamic_shapes) for a in avals)
         hit = _dispatch[key] = (out_avals, _program(prim, kernel_avals, params, device))
     out_avals, program = hit
-    buffers = program([x._buffer for x in operands], len(out_avals))
+    buffers = [x._buffer for x in operands]
+    if any(b is None for b in buffers):
+        check_not_deleted(operands)
+    buffers = program(buffers, len(out_avals))
     return [Array(b, a, device) for b, a in zip(buffers, out_avals)]

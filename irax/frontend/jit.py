@@ -18,8 +18,9 @@ import functools
 from irax.frontend import core, staging
 
 
-def _static_positions(static_argnums, n_args):
-    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+def _positions(argnums, n_args):
+    """Argument numbers (int or sequence, negative allowed) as a set of positions."""
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     return {i % n_args for i in nums if -n_args <= i < n_args}
 
 
@@ -34,20 +35,29 @@ def _hashable(value, where):
     return value
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=()):
-    """Compile `fun` once per argument signature; see the module docstring."""
+def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=()):
+    """Compile `fun` once per argument signature; see the module docstring.
+    The arrays of positional arguments `donate_argnums` are given to the
+    program, which may write into them (in-place `.at[].set`); they are
+    deleted after the call."""
     if fun is None:
-        return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames)
+        return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames,
+                                 donate_argnums=donate_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
 
     def split(args, kwargs):
         """(static values by position and name, the remaining args and kwargs)."""
-        positions = _static_positions(static_argnums, len(args))
+        positions = _positions(static_argnums, len(args))
         static_args = tuple((i, _hashable(args[i], f"static argument {i}")) for i in sorted(positions))
         static_kwargs = tuple(sorted((k, _hashable(v, f"static argument {k!r}")) for k, v in kwargs.items() if k in names))
         dynamic_args = [a for i, a in enumerate(args) if i not in positions]
         dynamic_kwargs = {k: v for k, v in kwargs.items() if k not in names}
         return static_args, static_kwargs, dynamic_args, dynamic_kwargs
+
+    def donated(n_args):
+        """The donated positions among the non-static positional arguments."""
+        static = _positions(static_argnums, n_args)
+        return [i - sum(1 for p in static if p < i) for i in sorted(_positions(donate_argnums, n_args) - static)]
 
     def with_statics(static_args, static_kwargs):
         def call(*dynamic_args, **dynamic_kwargs):
@@ -65,12 +75,14 @@ def jit(fun=None, *, static_argnums=(), static_argnames=()):
             return fun(*args, **kwargs)
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
         key = ("jit", fun, static_args, static_kwargs)
-        return staging.run_staged(key, with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs)
+        return staging.run_staged(key, with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
+                                  donate_argnums=donated(len(args)))
 
     def lower(*args, **kwargs):
         """The program for these arguments, stage by stage (staging.Lowered)."""
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
-        return staging.lower(with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs)
+        return staging.lower(with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
+                             donate_argnums=donated(len(args)))
 
     jitted.lower = lower
     return jitted

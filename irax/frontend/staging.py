@@ -21,7 +21,7 @@ from iree.compiler import ir
 
 from irax import tree_util
 from irax.frontend import core, mlir
-from irax.frontend.array import Array, check_same_device
+from irax.frontend.array import Array, check_not_deleted, check_same_device
 
 
 @dataclass
@@ -157,19 +157,23 @@ _staged = collections.OrderedDict()  # (key, in_tree, avals, device) -> _Staged
 _MAX_STAGED = 512
 
 
-def run_staged(key, fn, args, kwargs=None, passes=()):
+def run_staged(key, fn, args, kwargs=None, passes=(), donate_argnums=()):
     """Run `fn(*args, **kwargs)` as one compiled program, traced on first use
-    of this (key, argument structure, avals, static values)."""
+    of this (key, argument structure, avals, static values). The arrays of
+    the positional arguments `donate_argnums` may be overwritten by the
+    program, and are deleted after the call."""
     arguments = Arguments(args, kwargs)
     flat = arguments.dynamic
     device = check_same_device(getattr(fn, "__name__", "function"), flat)
-    cache_key = (key, arguments.signature(), device)
+    donated = [k for i in donate_argnums for k in arguments.dynamic_indices(i)]
+    cache_key = (key, arguments.signature(), device, tuple(donated))
+    check_not_deleted(flat)
     staged = _staged.get(cache_key)
     if staged is None:
         traced = trace_arguments(fn, arguments)
         from irax.transforms import pipeline
 
-        pipeline.run(traced.module, passes)
+        pipeline.run(traced.module, passes, donated=donated)
         program = device.load(device.backend.compile(str(traced.module)))
         staged = _staged[cache_key] = _Staged(program, traced.out_tree, traced.out_avals, traced.lifted)
         if len(_staged) > _MAX_STAGED:
@@ -178,6 +182,8 @@ def run_staged(key, fn, args, kwargs=None, passes=()):
         _staged.move_to_end(cache_key)
     buffers = [x._buffer for x in flat] + [x._buffer for x in staged.lifted]
     outs = staged.program(buffers, len(staged.out_avals))
+    for k in donated:
+        flat[k].delete()
     arrays = [Array(b, a, device) for b, a in zip(outs, staged.out_avals)]
     return tree_util.tree_unflatten(staged.out_tree, arrays)
 
@@ -220,15 +226,17 @@ class Lowered:
         return self.as_text()
 
 
-def lower(fn, args, kwargs=None, passes=()):
+def lower(fn, args, kwargs=None, passes=(), donate_argnums=()):
     """Trace `fn(*args, **kwargs)` as run_staged would, recording every stage."""
     from irax.transforms import pipeline
 
     _recorder.stages = {}
     try:
-        traced = trace_arguments(fn, Arguments(args, kwargs))
+        arguments = Arguments(args, kwargs)
+        traced = trace_arguments(fn, arguments)
         record("traced", traced.module)
-        pipeline.run(traced.module, passes)
+        donated = [k for i in donate_argnums for k in arguments.dynamic_indices(i)]
+        pipeline.run(traced.module, passes, donated=donated)
         record("optimized", traced.module)
         return Lowered(_recorder.stages)
     finally:

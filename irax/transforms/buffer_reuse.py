@@ -19,15 +19,17 @@ from irax.frontend import mlir
 DESTINATIONS = {"tensor.insert_slice": 1, "tensor.insert": 1, "iree_linalg_ext.scatter": 2}
 
 
-def protect_arguments(module_op):
+def protect_arguments(module_op, donated=()):
     """The pass: keep each argument of `@main` that an op could update in place
     alive to the end, behind one barrier with the function's results (IREE
     rejects a barrier mixing a returned value with an internal or constant one,
-    so the barrier sits on the return)."""
+    so the barrier sits on the return). Arguments at positions `donated` were
+    given up by the caller (jit's donate_argnums): IREE may reuse them, which
+    makes `x.at[i].set(v)` an in-place write."""
     main = next(op for op in module_op.regions[0].blocks[0].operations
                 if op.operation.name == "func.func" and op.attributes["sym_name"].value == "main")
     block = main.regions[0].blocks[0]
-    arguments = list(block.arguments)
+    arguments = [a for i, a in enumerate(block.arguments) if i not in donated]
     guarded = []
     for op in block.operations:
         index = DESTINATIONS.get(op.operation.name)

@@ -15,8 +15,9 @@ from irax.transforms.cleanup import prune_unused_generic_inputs
 CLEANUP = "inline,symbol-dce,canonicalize,cse"
 
 
-def run(module, python_passes=()):
-    """Run `python_passes` (callables on the module op), then the cleanup."""
+def run(module, python_passes=(), donated=()):
+    """Run `python_passes` (callables on the module op), then the cleanup, then
+    protect the arguments (all but the `donated` argument positions)."""
     with module.context, ir.Location.unknown():
         pm = PassManager("builtin.module")
         for p in python_passes:
@@ -24,6 +25,6 @@ def run(module, python_passes=()):
         pm.add(CLEANUP)
         pm.add(lambda op, pass_: prune_unused_generic_inputs(op), name="prune-unused-generic-inputs")
         pm.add("canonicalize,cse")
-        pm.add(lambda op, pass_: protect_arguments(op), name="protect-arguments")
+        pm.add(lambda op, pass_: protect_arguments(op, donated), name="protect-arguments")
         pm.run(module.operation)
         del pm
