@@ -10,8 +10,6 @@
 import resource
 import time
 
-import numpy as np
-
 import irax
 import irax.numpy as jnp
 

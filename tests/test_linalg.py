@@ -18,7 +18,7 @@ from irax.plugins.registry import default_device
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
 
-from helpers import TOL, check, rng, sample  # noqa: E402
+from helpers import TOL, check, sample  # noqa: E402
 def run_traced(fn, *arrays):
     """Run `fn` traced with static shapes (as under jit), compiled as one module."""
     trace = Trace()

@@ -154,11 +154,8 @@ def vjp(fun, *primals, has_aux=False):
     fun_pair = _split_aux(fun, has_aux)
     argnums = tuple(range(len(primals)))
 
-    def forward(*args):
-        return fun_pair(*args)
-
-    output, aux = (staging.run_staged(("vjp_forward", fun, has_aux), forward, primals)
-                   if core.current_trace() is None else forward(*primals))
+    output, aux = (staging.run_staged(("vjp_forward", fun, has_aux), fun_pair, primals)
+                   if core.current_trace() is None else fun_pair(*primals))
 
     def backward(*args):
         cotangent, primal_args = args[0], args[1:]

@@ -85,6 +85,11 @@ def scalar_constant(value, dtype) -> ir.Value:
     return arith.ConstantOp(typ, ir.IntegerAttr.get(typ, as_int)).result
 
 
+def float_constant(typ: ir.Type, value) -> ir.Value:
+    """An `arith.constant` of float type `typ` (an MLIR type, as read off a Value)."""
+    return arith.ConstantOp(typ, ir.FloatAttr.get(typ, float(value))).result
+
+
 def dense_constant(array: np.ndarray) -> ir.Value:
     """An `arith.constant dense<...>` tensor holding a NumPy array."""
     typ = tensor_type(array.shape, array.dtype)

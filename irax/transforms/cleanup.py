@@ -10,7 +10,7 @@ its CPU backend then fails on large matmuls: "large vector sizes").
 from iree.compiler import ir
 
 from irax.frontend import mlir
-from irax.transforms.ad.tensor_ops import map_results
+from irax.transforms.ad.tensor_ops import iterator_names, map_results
 
 
 def drop_unused_inputs(op):
@@ -22,7 +22,7 @@ def drop_unused_inputs(op):
         return op.results[0]
     keep = [i for i in range(n_in) if used[i]]
     maps = [map_results(m) for m in op.indexing_maps]
-    iterators = [str(it).split("<")[-1].rstrip(">") for it in op.iterator_types]
+    iterators = iterator_names(op)
     old_args = list(body.arguments)
 
     def new_body(*args):

@@ -74,11 +74,6 @@ def _const(dtype, value):
     return mlir.scalar_constant(value, dtype)
 
 
-def _like(x, value):
-    """A float constant of the same type as the scalar `x`."""
-    return arith.ConstantOp(x.type, ir.FloatAttr.get(x.type, value)).result
-
-
 def _in_f32(fn):
     """Transcendental functions compute in float32: half precision widens (as
     XLA does), and float64 narrows, because IREE's CPU code has only float32
@@ -189,7 +184,7 @@ UNARY = {
     "log": _in_f32(math.log),
     "log1p": _in_f32(math.log1p),
     "log2": _in_f32(math.log2),
-    "log10": _in_f32(lambda x: arith.mulf(math.log(x), _like(x, np.log10(np.e)))),  # no log10f in IREE's CPU runtime
+    "log10": _in_f32(lambda x: arith.mulf(math.log(x), mlir.float_constant(x.type, np.log10(np.e)))),  # no log10f in IREE's CPU runtime
     "sqrt": _by_kind(f=lambda d, x: _in_f32(math.sqrt)(d, x) if d.itemsize < 4 else math.sqrt(x)),
     "rsqrt": _in_f32(math.rsqrt),
     "cbrt": _in_f32(math.cbrt),

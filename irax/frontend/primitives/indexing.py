@@ -44,7 +44,7 @@ the scatter hides its inputs from fusion (`opaque`).
 """
 import numpy as np
 from iree.compiler import ir
-from iree.compiler.dialects import arith, flow, linalg, tensor, util
+from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.frontend import dtypes, mlir
 from irax.frontend.core import EmitContext, Primitive, ShapedArray

@@ -206,7 +206,6 @@ def blocked_sum(x, x_dtype, sizes, kept, axes, acc, body):
     keeps in registers; the second adds the lanes.
     """
     rank = len(sizes)
-    elem = mlir.element_type(acc)
     n = sizes[-1]
     if isinstance(n, int):
         pad = (-n) % LANES

@@ -13,7 +13,7 @@ from iree.compiler.dialects import arith, linalg
 from irax.frontend import mlir
 from irax.transforms.ad import tensor_ops
 from irax.transforms.ad.scalar_jvp import const_like
-from irax.transforms.ad.tensor_ops import map_results, zeros_like
+from irax.transforms.ad.tensor_ops import map_results
 
 
 class NotDifferentiable(NotImplementedError):
@@ -79,7 +79,7 @@ def analyze(op) -> Generic:
     acc = body.arguments[-1]
     yielded = body.operations[len(body.operations) - 1].operands[0]
     uses = [inner for inner in body.operations for v in inner.operation.operands if v == acc]
-    iterators = [str(it).split("<")[-1].rstrip(">") for it in op.iterator_types]
+    iterators = tensor_ops.iterator_names(op)
     maps = [map_results(m) for m in op.indexing_maps]
     info = Generic(op, list(op.inputs), maps, iterators, body, "map", yielded, None)
     if not uses:
@@ -104,14 +104,10 @@ def _fold(info: Generic, extra, init, step):
         return [step(acc, mapping[info.g], *extras)]
 
     result = info.op.results[0]
-    filled = linalg.fill(const_like_type(result, init), outs=[tensor_ops.empty_like(result)])
+    start = mlir.float_constant(tensor_ops.tensor_type(result).element_type, init)
+    filled = linalg.fill(start, outs=[tensor_ops.empty_like(result)])
     maps = info.maps[: len(info.inputs)] + [info.out_map] * (len(extra) + 1)
     return mlir.generic(info.inputs + list(extra), [filled], maps, info.iterators, body)[0]
-
-
-def const_like_type(tensor_value, value):
-    elem = ir.RankedTensorType(tensor_value.type).element_type
-    return arith.ConstantOp(elem, ir.FloatAttr.get(elem, value)).result
 
 
 def _indicator(condition, like):

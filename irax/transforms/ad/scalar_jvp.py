@@ -14,10 +14,12 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, math
 
+from irax.frontend import mlir
+
 
 def const_like(x: ir.Value, value) -> ir.Value:
     """A float scalar constant of x's type."""
-    return arith.ConstantOp(x.type, ir.FloatAttr.get(x.type, float(value))).result
+    return mlir.float_constant(x.type, value)
 
 
 def _mul(a, b):
@@ -56,7 +58,7 @@ def _one_minus(x, v):
 
 
 def _divide(out, operands, tangents):
-    (x, y), (tx, ty) = operands, tangents
+    (_, y), (tx, ty) = operands, tangents
     # d(x/y) = (dx - out * dy) / y
     num = _add(tx, None if ty is None else arith.negf(_mul(out, ty)))
     return None if num is None else arith.divf(num, y)
@@ -113,7 +115,7 @@ def _chooser(predicate):
 
 
 def _select(out, operands, tangents):
-    (c, a, b), (_, ta, tb) = operands, tangents
+    (c, a, _), (_, ta, tb) = operands, tangents
     if ta is None and tb is None:
         return None
     zero = const_like(a, 0.0)

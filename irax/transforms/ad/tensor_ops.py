@@ -18,7 +18,7 @@ def empty_like(value) -> ir.Value:
 def zero_of(elem: ir.Type) -> ir.Value:
     """The scalar constant 0 of a float or integer element type."""
     if isinstance(elem, ir.FloatType):
-        return arith.ConstantOp(elem, ir.FloatAttr.get(elem, 0.0)).result
+        return mlir.float_constant(elem, 0.0)
     return arith.ConstantOp(elem, ir.IntegerAttr.get(elem, 0)).result
 
 
@@ -33,6 +33,11 @@ def add(a, b) -> ir.Value:
     init = empty_like(a)
     ident = list(range(rank))
     return mlir.generic([a, b], [init], [ident] * 3, [mlir.PARALLEL] * rank, lambda x, y, _: [arith.addf(x, y)])[0]
+
+
+def iterator_names(op) -> list:
+    """A linalg op's iterator types as "parallel" / "reduction" strings."""
+    return [str(it).split("<")[-1].rstrip(">") for it in op.iterator_types]
 
 
 def map_results(affine_map_attr) -> list:
