@@ -185,3 +185,25 @@ def opaque(*values):
         if any(not isinstance(d, int) for d in dims) else h
         for h, dims in zip(hidden, sizes)
     ]
+
+
+def row(x: ir.Value, k: ir.Value) -> ir.Value:
+    """`x[k]` for an `index` Value k: a rank-reducing tensor.extract_slice."""
+    typ = ir.RankedTensorType(x.type)
+    shape = list(typ.shape)
+    result = ir.RankedTensorType.get(shape[1:], typ.element_type)
+    offsets, sizes, strides = _row_attrs(shape)
+    return tensor.ExtractSliceOp(result, x, [k], [], [], offsets, sizes, strides).result
+
+
+def set_row(stack: ir.Value, x: ir.Value, k: ir.Value) -> ir.Value:
+    """`stack` with `stack[k] = x` (k an `index` Value): a tensor.insert_slice."""
+    offsets, sizes, strides = _row_attrs(ir.RankedTensorType(stack.type).shape)
+    return tensor.InsertSliceOp(x, stack, [k], [], [], offsets, sizes, strides).result
+
+
+def _row_attrs(shape):
+    """static offsets, sizes and strides of row k (dynamic) of a tensor of `shape`."""
+    rest = list(shape[1:])
+    return (ir.DenseI64ArrayAttr.get([DYNAMIC()] + [0] * len(rest)), ir.DenseI64ArrayAttr.get([1] + rest),
+            ir.DenseI64ArrayAttr.get([1] * len(shape)))

@@ -17,11 +17,18 @@ def drop_unused_inputs(op):
     """Rebuild the linalg.generic `op` without the inputs its body never reads."""
     body = op.regions[0].blocks[0]
     n_in = len(op.inputs)
+    maps = [map_results(m) for m in op.indexing_maps]
     used = [any(True for _ in body.arguments[i].uses) for i in range(n_in)]
+    # An unread input still gives the loops it indexes their sizes: keep it
+    # when nothing else does (a sum of a constant over an axis, say).
+    sized = {d for i, m in enumerate(maps) if i >= n_in or used[i] for d in m}
+    for i in range(n_in):
+        if not used[i] and not set(maps[i]) <= sized:
+            used[i] = True
+            sized.update(maps[i])
     if all(used):
         return op.results[0]
     keep = [i for i in range(n_in) if used[i]]
-    maps = [map_results(m) for m in op.indexing_maps]
     iterators = iterator_names(op)
     old_args = list(body.arguments)
 

@@ -17,10 +17,10 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, tensor
 
 from irax.frontend import mlir
-from irax.transforms.ad import generic, tensor_ops
+from irax.transforms.ad import control_flow, generic, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
-from irax.transforms.ad.tensor_ops import empty_like, tensor_type, zero_of, zeros_like
+from irax.transforms.ad.tensor_ops import empty_like, is_float_tensor, tensor_type, zero_of, zeros_like
 
 
 def _read_tangent(tangent):
@@ -70,8 +70,10 @@ def _linear(op, tangents):
 
 
 def _dense(op, tangents):
-    """Tangents of every operand of a multi-operand linear op, zeros for inactive ones."""
-    return [t if t is not None else zeros_like(v) for v, t in zip(op.operands, tangents)]
+    """Tangents of every tensor operand of a multi-operand linear op, zeros for
+    inactive ones (index operands, such as dynamic offsets, have none)."""
+    return [t if t is not None or not isinstance(v.type, ir.RankedTensorType) else zeros_like(v)
+            for v, t in zip(op.operands, tangents)]
 
 
 def _insert_slice(op, tangents):
@@ -144,6 +146,32 @@ RULES = {
 }
 
 
+def forward(ops, tangent_of):
+    """Emit the tangent of each of `ops` (in program order) right after it,
+    from the tangents of the values it reads (`tangent_of`, which it extends).
+    Ops with regions (control flow) read their captured values' tangents too."""
+    for op in ops:
+        name = generic.rule_name(op)
+        if name in control_flow.JVP_RULES:
+            tangent_of.update(control_flow.JVP_RULES[name](op.opview, tangent_of))
+            continue
+        operand_tangents = [tangent_of.get(v) for v in op.operation.operands]
+        rule = RULES.get(name)
+        extra = ()
+        if rule is _generic:  # a gather also depends on the tensors it reads
+            extra = ({e.operands[0]: tangent_of.get(e.operands[0]) for e in generic.extracts(op)},)
+        if all(t is None for t in operand_tangents + [t for d in extra for t in d.values()]):
+            continue
+        if not any(is_float_tensor(r) for r in op.operation.results):
+            continue  # comparisons, integer math: no tangent
+        if rule is None:
+            raise NotDifferentiable(f"irax forward-mode autodiff has no rule for '{op.operation.name}'")
+        with ir.InsertionPoint.after(op):
+            for r, t in zip(op.operation.results, rule(op.opview, operand_tangents, *extra)):
+                if t is not None:
+                    tangent_of[r] = t
+
+
 def build_jvp(func_op, wrt, name=None):
     """Add `@{name}(args..., tangents of args[wrt]...) -> (results..., result tangents)`."""
     new, block, ret = tensor_ops.clone_function(func_op, name or f"{func_op.name.value}_jvp")
@@ -151,21 +179,8 @@ def build_jvp(func_op, wrt, name=None):
     for i in wrt:
         arg = block.arguments[i]
         tangent_of[arg] = block.add_argument(arg.type, ir.Location.unknown())
-    for op in list(block.operations)[:-1]:
-        operand_tangents = [tangent_of.get(v) for v in op.operation.operands]
-        rule = RULES.get(generic.rule_name(op))
-        extra = ()
-        if rule is _generic:  # a gather also depends on the tensors it reads
-            extra = ({e.operands[0]: tangent_of.get(e.operands[0]) for e in generic.extracts(op)},)
-        if all(t is None for t in operand_tangents + [t for d in extra for t in d.values()]):
-            continue
-        if rule is None:
-            raise NotDifferentiable(f"irax forward-mode autodiff has no rule for '{op.operation.name}'")
-        with ir.InsertionPoint.after(op):
-            for r, t in zip(op.operation.results, rule(op.opview, operand_tangents, *extra)):
-                if t is not None:
-                    tangent_of[r] = t
-    results = list(ret.operands)
+    forward(list(block.operations)[:-1], tangent_of)
+    results = list(ret.operands)  # read now: control-flow rules reroute results
     with ir.InsertionPoint(ret):
         out_tangents = [tangent_of[r] if r in tangent_of else zeros_like(r) for r in results]
     tensor_ops.set_results(new, block, ret, results + out_tangents)

@@ -11,6 +11,11 @@ def tensor_type(value) -> ir.RankedTensorType:
     return ir.RankedTensorType(value.type)
 
 
+def is_float_tensor(value) -> bool:
+    typ = value.type
+    return isinstance(typ, ir.RankedTensorType) and isinstance(typ.element_type, ir.FloatType)
+
+
 def empty_like(value) -> ir.Value:
     return tensor.EmptyOp(mlir.dims(value), tensor_type(value).element_type).result
 

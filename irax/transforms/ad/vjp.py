@@ -23,26 +23,21 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.frontend import mlir
-from irax.transforms.ad import generic, tensor_ops
+from irax.transforms.ad import control_flow, generic, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
-from irax.transforms.ad.tensor_ops import add, reshape_static, tensor_type, zeros_like
+from irax.transforms.ad.tensor_ops import add, is_float_tensor, reshape_static, tensor_type, zeros_like
 
 
-def _is_float_tensor(value) -> bool:
-    typ = value.type
-    return isinstance(typ, ir.RankedTensorType) and isinstance(typ.element_type, ir.FloatType)
-
-
-def _active_values(block, wrt_args) -> set:
-    """Values that depend on the arguments being differentiated (forward sweep;
-    ops with regions count values their regions capture from outside)."""
-    active = set(wrt_args)
-    for op in block.operations:
+def active_values(ops, seeds) -> set:
+    """Values that depend on `seeds` (forward sweep over `ops`; ops with
+    regions count values their regions capture from outside)."""
+    active = set(seeds)
+    for op in ops:
         used = []
         op.operation.walk(lambda inner: used.extend(inner.operands) or ir.WalkResult.ADVANCE)
         if generic.rule_name(op) != generic.STOP_GRADIENT and any(v in active for v in used):
-            active.update(r for r in op.operation.results if _is_float_tensor(r))
+            active.update(r for r in op.operation.results if is_float_tensor(r))
     return active
 
 
@@ -162,30 +157,27 @@ def _transpose(op, cts, active):
     return [(src, transposed if isinstance(transposed, ir.Value) else transposed.results[0])]
 
 
-def _slice_attrs(op):
-    return [op.attributes[name] for name in ("static_offsets", "static_sizes", "static_strides")]
+def _slice_args(op):
+    """The dynamic and static offsets, sizes and strides of a slice op, in the
+    order the tensor.extract_slice / insert_slice builders take them."""
+    dynamic = [list(op.offsets), list(op.sizes), list(op.strides)]
+    return dynamic + [op.attributes[name] for name in ("static_offsets", "static_sizes", "static_strides")]
 
 
 def _extract_slice(op, cts, active):
     (ct,) = cts
     src = op.operands[0]
-    if len(op.operands) > 1:
-        raise NotDifferentiable("irax autodiff: dynamic tensor.extract_slice is not differentiable yet")
-    offsets, sizes, strides = _slice_attrs(op)
-    return [(src, tensor.InsertSliceOp(ct, zeros_like(src), [], [], [], offsets, sizes, strides).result)]
+    return [(src, tensor.InsertSliceOp(ct, zeros_like(src), *_slice_args(op)).result)]
 
 
 def _insert_slice(op, cts, active):
     (ct,) = cts
     src, dest = op.operands[0], op.operands[1]
-    if len(op.operands) > 2:
-        raise NotDifferentiable("irax autodiff: dynamic tensor.insert_slice is not differentiable yet")
-    offsets, sizes, strides = _slice_attrs(op)
     out = []
     if src in active:
-        out.append((src, tensor.ExtractSliceOp(src.type, ct, [], [], [], offsets, sizes, strides).result))
+        out.append((src, tensor.ExtractSliceOp(src.type, ct, *_slice_args(op)).result))
     if dest in active:
-        out.append((dest, tensor.InsertSliceOp(zeros_like(src), ct, [], [], [], offsets, sizes, strides).result))
+        out.append((dest, tensor.InsertSliceOp(zeros_like(src), ct, *_slice_args(op)).result))
     return out
 
 
@@ -295,38 +287,49 @@ RULES = {
     generic.STOP_GRADIENT: _no_cotangent,
     "func.call": _call,
     "iree_linalg_ext.scatter": _scatter,
+    **control_flow.VJP_RULES,
 }
 
 
 # ---------------------------------------------------------------------------
 # The transformation.
 
+def accumulate(cts, value, ct):
+    """Add `ct` to the cotangent of `value` in `cts`."""
+    cts[value] = add(cts[value], ct) if value in cts else ct
+
+
+def backward(ops, cts, active):
+    """The backward pass of `ops` (in program order) at the insertion point:
+    from the cotangents `cts` of their results, accumulate into `cts` those of
+    the active values they read."""
+    for op in reversed(ops):
+        result_cts = [cts.get(r) for r in op.operation.results]
+        if all(c is None for c in result_cts):
+            continue
+        rule = RULES.get(generic.rule_name(op))
+        if rule is None:
+            raise NotDifferentiable(f"irax autodiff has no rule for '{op.operation.name}'")
+        result_cts = [c if c is not None else zeros_like(r) for c, r in zip(result_cts, op.operation.results)]
+        for operand, ct in rule(op.opview if hasattr(op, "opview") else op, result_cts, active):
+            if operand in active:
+                accumulate(cts, operand, ct)
+
+
 def build_vjp(func_op, wrt, seeded=None, name=None):
     """Add `@{name}(args..., cts...) -> (results..., cotangents of args[wrt])`
     after `func_op` and return it. `seeded[i]` says whether result i takes a
     cotangent argument (default: all do); the others get none."""
     new, block, ret = tensor_ops.clone_function(func_op, name or f"{func_op.name.value}_vjp")
-    results = list(ret.operands)
-    seeded = [True] * len(results) if seeded is None else seeded
+    seeded = [True] * len(ret.operands) if seeded is None else seeded
     cts = {}
-    for r in (r for r, s in zip(results, seeded) if s):
-        ct_arg = block.add_argument(r.type, ir.Location.unknown())
-        cts[r] = add(cts[r], ct_arg) if r in cts else ct_arg
+    for r in (r for r, s in zip(ret.operands, seeded) if s):
+        accumulate(cts, r, block.add_argument(r.type, ir.Location.unknown()))
     args = [block.arguments[i] for i in wrt]
-    active = _active_values(block, args)
-    forward_ops = [op for op in block.operations][:-1]
+    forward_ops = list(block.operations)[:-1]
     with ir.InsertionPoint(ret):
-        for op in reversed(forward_ops):
-            result_cts = [cts.get(r) for r in op.operation.results]
-            if all(c is None for c in result_cts):
-                continue
-            rule = RULES.get(generic.rule_name(op))
-            if rule is None:
-                raise NotDifferentiable(f"irax autodiff has no rule for '{op.operation.name}'")
-            result_cts = [c if c is not None else zeros_like(r) for c, r in zip(result_cts, op.operation.results)]
-            for operand, ct in rule(op.opview if hasattr(op, "opview") else op, result_cts, active):
-                if operand in active:
-                    cts[operand] = add(cts[operand], ct) if operand in cts else ct
+        backward(forward_ops, cts, active_values(forward_ops, args))
         grads = [cts[a] if a in cts else zeros_like(a) for a in args]
-    tensor_ops.set_results(new, block, ret, results + grads)
+    # read the results only now: a loop's rule may have rerouted them (ad/control_flow.py)
+    tensor_ops.set_results(new, block, ret, list(ret.operands) + grads)
     return new

@@ -1,0 +1,379 @@
+"""Structured control flow: `cond`, `switch`, `while_loop`, `fori_loop`, `scan`.
+
+Each one traces its Python functions (branches, loop bodies) into functions
+of their own (staging.trace_function), checks their types, and copies their
+bodies into the regions of one `scf` op:
+
+    cond(p, t, f, *x)        scf.if %p { t(x) } else { f(x) }
+    switch(i, [b0, b1], *x)  scf.if %i == 0 { b0(x) } else { b1(x) }   (nested)
+    while_loop(c, b, x)      scf.while (x) { c(x) } do { b(x) }
+    fori_loop(lo, hi, b, x)  scf.for %i = lo to hi iter_args(x) { b(i, x) }
+    scan(f, c, xs)           scf.for over xs' leading axis: each step reads row
+                             k of xs and writes row k of the stacked ys
+
+Arrays the functions close over become values the regions capture. Outside
+any trace, each call is staged as a program of its own (staging.run_staged,
+cached by the functions and argument signature), as JAX does. Reverse-mode
+autodiff of these ops is in transforms/ad/control_flow.py: it goes through
+`scf.if` and through `scf.for` (fixed trip count), not through `scf.while`.
+"""
+import inspect
+
+import numpy as np
+from iree.compiler import ir
+from iree.compiler.dialects import arith, scf, tensor
+
+from irax import tree_util
+from irax.frontend import core, dtypes, mlir, staging
+from irax.frontend.numpy.util import asarray, convert
+
+
+def _staged(name, fns, call, args):
+    """Run `call(*args)` eagerly: as a compiled program, traced once per signature."""
+    return staging.run_staged(("lax." + name, *fns), call, args)
+
+
+def _flat_arrays(tree):
+    leaves, treedef = tree_util.tree_flatten(tree)
+    return [asarray(x) for x in leaves], treedef
+
+
+def _inline(trace, traced, values):
+    """Copy `traced`'s body at the insertion point, with its arguments bound to
+    `values` (then its lifted values, read via trace.to_tracer beforehand)."""
+    results = mlir.inline_function(traced.func, list(values))
+    staging.copy_private_functions(traced.module.operation, trace.module.operation)
+    return results
+
+
+def _lifted(trace, traced):
+    """The Values of the current trace for what `traced` closed over. Read
+    before entering a region: lifting may add function arguments."""
+    return [trace.to_tracer(x).value for x in traced.lifted]
+
+
+def _values(trace, arrays):
+    return [trace.to_tracer(x).value for x in arrays]
+
+
+def _args_tree(*trees):
+    """The tree of a function's argument tuple whose arguments have `trees`."""
+    return tree_util.tree_structure(tuple(t.unflatten([0] * t.num_leaves) for t in trees))
+
+
+def _tracers(trace, values, avals, tree):
+    return tree_util.tree_unflatten(tree, [core.Tracer(trace, v, a) for v, a in zip(values, avals)])
+
+
+def _scalar(trace, x):
+    """The scalar inside a 0-d array, as an MLIR Value."""
+    return tensor.ExtractOp(trace.to_tracer(x).value, []).result
+
+
+def _types(avals):
+    return [mlir.tensor_type(a.shape, a.dtype) for a in avals]
+
+
+def _fn_name(fn):
+    code = getattr(fn, "__code__", None)
+    where = f" at {code.co_filename}:{code.co_firstlineno}" if code else ""
+    return f"{getattr(fn, '__name__', repr(fn))}{where}"
+
+
+def _type_mismatch(a, b):
+    if a.shape != b.shape:
+        return "the shapes do not match"
+    return "the dtypes do not match" if a.dtype != b.dtype else None
+
+
+# ---------------------------------------------------------------------------
+# cond and switch
+
+def _branch_outputs(kind, branches, names, fns):
+    """The common output avals of traced branches, or JAX's error."""
+    first = branches[0]
+    for other, name, fn in zip(branches[1:], names[1:], fns[1:]):
+        if other.out_tree != first.out_tree:
+            raise TypeError(f"{kind} branches must have equal output types but they differ: {names[0]} output has "
+                            f"tree structure {first.out_tree} and {name} output has {other.out_tree}.")
+        for a, b in zip(first.out_avals, other.out_avals):
+            problem = _type_mismatch(a, b)
+            if problem:
+                raise TypeError(
+                    f"{kind} branches must have equal output types but they differ.\n\n"
+                    f"{names[0]} is {_fn_name(fns[0])}\n{name} is {_fn_name(fn)}\n\n"
+                    f"The output of {names[0]} has type {a.str_short()} but the corresponding output of {name} "
+                    f"has type {b.str_short()}, so {problem}.\n\nRevise {names[0]} and/or {name} so that all "
+                    "output types match."
+                )
+    return [a.update(weak_type=all(b.out_avals[i].weak_type for b in branches)) for i, a in enumerate(first.out_avals)]
+
+
+def _trace_branches(branches, operands):
+    flat, tree = _flat_arrays(operands)
+    avals = [x.aval for x in flat]
+    return flat, [staging.trace_function(b, avals, tree) for b in branches]
+
+
+def _emit_cases(trace, tests, traced, arguments, out_avals):
+    """scf.if tests[0] { traced[0] } else { scf.if tests[1] ... else { traced[-1] } }."""
+    lifted = [_lifted(trace, t) for t in traced]
+
+    def emit(k):
+        if k == len(traced) - 1:
+            return _inline(trace, traced[k], arguments + lifted[k])
+        op = scf.IfOp(tests[k], _types(out_avals), has_else=True)
+        with ir.InsertionPoint(op.then_block):
+            scf.YieldOp(_inline(trace, traced[k], arguments + lifted[k]))
+        with ir.InsertionPoint(op.else_block):
+            scf.YieldOp(emit(k + 1))
+        return list(op.results)
+
+    return emit(0)
+
+
+def cond(pred, true_fun, false_fun, *operands):
+    """`true_fun(*operands)` if `pred` else `false_fun(*operands)`, with only
+    the chosen branch run. Both must return the same types."""
+    if core.current_trace() is None:
+        return _staged("cond", (true_fun, false_fun), lambda p, *x: cond(p, true_fun, false_fun, *x),
+                       (pred, *operands))
+    pred = asarray(pred)
+    if pred.shape != ():
+        raise TypeError(f"Pred must be a scalar, got {pred} of shape {pred.shape}.")
+    trace = core.current_trace()
+    flat, traced = _trace_branches((true_fun, false_fun), operands)
+    out_avals = _branch_outputs("cond", traced, ("true_fun", "false_fun"), (true_fun, false_fun))
+    test = _scalar(trace, convert(pred, dtypes.bool_, False))
+    results = _emit_cases(trace, [test], traced, _values(trace, flat), out_avals)
+    return _tracers(trace, results, out_avals, traced[0].out_tree)
+
+
+def switch(index, branches, *operands):
+    """`branches[index](*operands)`, with `index` clamped to the branches."""
+    branches = list(branches)
+    if not branches:
+        raise ValueError("Empty branch sequence")
+    if core.current_trace() is None:
+        return _staged("switch", tuple(branches), lambda i, *x: switch(i, branches, *x), (index, *operands))
+    index = asarray(index)
+    if index.shape != () or not (dtypes.is_int(index.dtype) or dtypes.is_bool(index.dtype)):
+        raise TypeError(f"Index must be scalar integer, got {index.aval.str_short()}.")
+    trace = core.current_trace()
+    flat, traced = _trace_branches(branches, operands)
+    names = [f"branch {k}" for k in range(len(branches))]
+    out_avals = _branch_outputs("switch", traced, names, branches)
+    from irax.frontend.numpy import clip
+
+    index = _scalar(trace, clip(convert(index, np.dtype(np.int32), False), 0, len(branches) - 1))
+    i32 = ir.IntegerType.get_signless(32)
+    tests = [arith.cmpi(arith.CmpIPredicate.eq, index, arith.ConstantOp(i32, k).result)
+             for k in range(len(branches) - 1)]
+    results = _emit_cases(trace, tests, traced, _values(trace, flat), out_avals)
+    return _tracers(trace, results, out_avals, traced[0].out_tree)
+
+
+# ---------------------------------------------------------------------------
+# Loops: a body must map its carry to a carry of the same types.
+
+def _carry_name(fn, tree, i):
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        names = []
+    base = names[0] if names else "carry"
+    return base if tree.num_leaves == 1 else f"{base}[{i}]"
+
+
+def _promoted(a, b):
+    """The carry type that makes input `a` and output `b` agree: `a`, or `b`'s
+    dtype when `a` is a weakly typed value that promotes to it (a Python
+    scalar init that the body turns into floats); None if they can't agree."""
+    if a.shape != b.shape:
+        return None
+    if a.dtype == b.dtype:
+        return a.update(weak_type=a.weak_type and b.weak_type)
+    if a.weak_type and dtypes.lattice_result_type(a, b)[0] == b.dtype:
+        return b
+    return None
+
+
+def _trace_body(kind, fn, trace_with, carry_avals, carry_tree):
+    """Trace a loop body, `trace_with(carry avals) -> (traced, out carry avals,
+    out carry tree)`, until its carry types are a fixed point (at most twice:
+    weakly typed inits may be promoted once). Returns (traced, carry avals)."""
+    for _ in range(2):
+        traced, out_avals, out_tree = trace_with(carry_avals)
+        if out_tree != carry_tree:
+            raise TypeError(f"{kind} body function carry input and carry output must have equal types, but they "
+                            f"differ: the input carry has tree structure {carry_tree} and the output carry "
+                            f"{out_tree}.")
+        agreed = [_promoted(a, b) for a, b in zip(carry_avals, out_avals)]
+        for i, (a, b, c) in enumerate(zip(carry_avals, out_avals, agreed)):
+            if c is None or (c.shape, c.dtype) != (b.shape, b.dtype):
+                raise TypeError(
+                    f"{kind} body function carry input and carry output must have equal types, but they differ:\n\n"
+                    f"The input carry {_carry_name(fn, carry_tree, i)} has type {a.str_short()} but the "
+                    f"corresponding output carry component has type {b.str_short()}, so "
+                    f"{_type_mismatch(a, b)}.\n\nRevise the function so that all output types match the "
+                    "corresponding input types."
+                )
+        if [(a.shape, a.dtype) for a in agreed] == [(a.shape, a.dtype) for a in carry_avals]:
+            return traced, agreed
+        carry_avals = agreed
+    raise AssertionError("loop carry types did not settle")  # promotion is idempotent
+
+
+def _convert_all(arrays, avals):
+    return [convert(x, a.dtype, a.weak_type) for x, a in zip(arrays, avals)]
+
+
+def while_loop(cond_fun, body_fun, init_val):
+    """Run `val = body_fun(val)` while `cond_fun(val)`, from `init_val`; return val.
+    Not reverse-differentiable (its trip count is data): use scan or fori_loop
+    with static bounds for that."""
+    if core.current_trace() is None:
+        return _staged("while_loop", (cond_fun, body_fun), lambda x: while_loop(cond_fun, body_fun, x), (init_val,))
+    trace = core.current_trace()
+    flat, tree = _flat_arrays(init_val)
+
+    in_tree = _args_tree(tree)
+
+    def trace_with(avals):
+        traced = staging.trace_function(body_fun, avals, in_tree)
+        return traced, traced.out_avals, traced.out_tree
+
+    body, avals = _trace_body("while_loop", body_fun, trace_with, [x.aval for x in flat], tree)
+    test = staging.trace_function(cond_fun, avals, in_tree)
+    if test.out_tree.num_leaves != 1 or test.out_avals[0].shape != () or test.out_avals[0].dtype != dtypes.bool_:
+        got = ", ".join(repr(a) for a in test.out_avals)
+        raise TypeError(f"cond_fun must return a boolean scalar, but got output type(s) [{got}].")
+    flat = _convert_all(flat, avals)
+    test_lifted, body_lifted = _lifted(trace, test), _lifted(trace, body)
+    types = _types(avals)
+    op = scf.WhileOp(types, _values(trace, flat))
+    before = op.before.blocks.append(*types)
+    with ir.InsertionPoint(before):
+        (keep_going,) = _inline(trace, test, list(before.arguments) + test_lifted)
+        scf.ConditionOp(tensor.ExtractOp(keep_going, []).result, list(before.arguments))
+    after = op.after.blocks.append(*types)
+    with ir.InsertionPoint(after):
+        scf.YieldOp(_inline(trace, body, list(after.arguments) + body_lifted))
+    return _tracers(trace, op.results, avals, tree)
+
+
+def _index_scalar(iv, dtype):
+    """A 0-d tensor of integer `dtype` holding the index Value `iv`."""
+    typ = mlir.element_type(dtype)
+    return tensor.FromElementsOp(ir.RankedTensorType.get([], typ), [arith.index_cast(typ, iv)]).result
+
+
+def _static_bound(x):
+    """A loop bound as a Python int, or None when it is traced."""
+    if isinstance(x, core.Tracer):
+        return None
+    return int(x)
+
+
+def fori_loop(lower, upper, body_fun, init_val):
+    """`val = body_fun(i, val)` for i in range(lower, upper); return val. With
+    bounds known at trace time this is an `scf.for` with a fixed trip count,
+    which reverse-mode autodiff goes through; traced bounds make a while_loop."""
+    lo, hi = _static_bound(lower), _static_bound(upper)
+    index_dtype = dtypes.lattice_result_type(asarray(lower), asarray(upper))[0]
+    if lo is None or hi is None:
+        def step(state):
+            i, upper_, val = state
+            return i + 1, upper_, body_fun(i, val)
+
+        start = asarray(lower, index_dtype)
+        return while_loop(lambda state: state[0] < state[1], step, (start, asarray(upper, index_dtype), init_val))[2]
+    if core.current_trace() is None:
+        return _staged("fori_loop", (body_fun, lo, hi), lambda x: fori_loop(lo, hi, body_fun, x), (init_val,))
+    trace = core.current_trace()
+    flat, tree = _flat_arrays(init_val)
+    index_aval = core.ShapedArray((), index_dtype)
+    pair_tree = _args_tree(tree_util.tree_structure(0), tree)
+
+    def trace_with(avals):
+        traced = staging.trace_function(body_fun, [index_aval] + list(avals), pair_tree)
+        return traced, traced.out_avals, traced.out_tree
+
+    body, avals = _trace_body("fori_loop", body_fun, trace_with, [x.aval for x in flat], tree)
+    flat = _convert_all(flat, avals)
+    lifted = _lifted(trace, body)
+    op = scf.ForOp(mlir.index(lo), mlir.index(max(lo, hi)), mlir.index(1), _values(trace, flat))
+    with ir.InsertionPoint(op.body):
+        i = _index_scalar(op.induction_variable, index_dtype)
+        scf.YieldOp(_inline(trace, body, [i] + list(op.inner_iter_args) + lifted))
+    return _tracers(trace, op.results, avals, tree)
+
+
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+    """Loop `carry, y = f(carry, x)` over the leading axis of `xs` (pytrees),
+    from `carry = init`; return `(carry, ys)` with the ys stacked along a new
+    leading axis. `reverse` scans from the end; `unroll` is accepted for JAX
+    compatibility and ignored (IREE compiles the loop as it is)."""
+    del unroll
+    if core.current_trace() is None:
+        return _staged("scan", (f, length, reverse), lambda c, x: scan(f, c, x, length, reverse), (init, xs))
+    trace = core.current_trace()
+    flat_carry, carry_tree = _flat_arrays(init)
+    flat_xs, xs_tree = _flat_arrays(xs)
+    for x in flat_xs:
+        if x.ndim == 0:
+            raise ValueError(f"scan got value with no leading axis to scan over: {x.aval.str_short()}.")
+    sizes = sorted({x.shape[0] for x in flat_xs})
+    if length is not None and sizes and sizes != [length]:
+        raise ValueError(f"scan got `length` argument of {length} which disagrees with leading axis sizes {sizes}.")
+    if length is None and len(sizes) != 1:
+        raise ValueError("scan got no values to scan over and `length` not provided." if not sizes else
+                         f"scan got values with different leading axis sizes: {sizes}.")
+    n = int(length) if length is not None else sizes[0]
+    x_avals = [x.aval.update(shape=x.shape[1:]) for x in flat_xs]
+    in_tree = _args_tree(carry_tree, xs_tree)
+
+    def trace_with(avals):
+        traced = staging.trace_function(f, list(avals) + x_avals, in_tree)
+        out = traced.out_tree
+        if out.node_type not in (tuple, list) or len(out.children()) != 2:
+            raise TypeError(f"scan body output must be a pair, got {out}.")
+        carry_out = out.children()[0]
+        return traced, traced.out_avals[:carry_out.num_leaves], carry_out
+
+    body, avals = _trace_body("scan", f, trace_with, [x.aval for x in flat_carry], carry_tree)
+    nc = len(avals)
+    y_avals = body.out_avals[nc:]
+    stacked = [a.update(shape=(n, *a.shape), weak_type=False) for a in y_avals]
+    flat_carry = _convert_all(flat_carry, avals)
+    lifted = _lifted(trace, body)
+    xs_values = _values(trace, flat_xs)
+    stacks = [mlir.empty(a.shape, a.dtype) for a in stacked]
+    op = scf.ForOp(mlir.index(0), mlir.index(n), mlir.index(1), _values(trace, flat_carry) + stacks)
+    with ir.InsertionPoint(op.body):
+        carries, ys_so_far = list(op.inner_iter_args)[:nc], list(op.inner_iter_args)[nc:]
+        k = op.induction_variable
+        if reverse:
+            k = arith.subi(mlir.index(n - 1), k)
+        out = _inline(trace, body, carries + [mlir.row(x, k) for x in xs_values] + lifted)
+        scf.YieldOp(out[:nc] + [mlir.set_row(s, y, k) for s, y in zip(ys_so_far, out[nc:])])
+    carry = _tracers(trace, op.results[:nc], avals, carry_tree)
+    ys = _tracers(trace, op.results[nc:], stacked, body.out_tree.children()[1])
+    return carry, ys
+
+
+def select(pred, on_true, on_false):
+    """Elementwise `on_true` where `pred` else `on_false`: arrays of one shape
+    and dtype (a scalar pred selects whole arrays)."""
+    from irax.frontend.primitives.elementwise import select as select_p
+
+    pred, on_true, on_false = asarray(pred), asarray(on_true), asarray(on_false)
+    if on_true.shape != on_false.shape or on_true.dtype != on_false.dtype:
+        raise TypeError(f"select cases must have the same shapes and dtypes, got "
+                        f"{on_true.aval.str_short()} and {on_false.aval.str_short()}.")
+    if pred.shape not in ((), on_true.shape):
+        raise TypeError(f"select `which` must be scalar or have the same shape as cases, got `which` shape "
+                        f"{pred.shape} but case shape {on_true.shape}.")
+    if not (dtypes.is_bool(pred.dtype) or dtypes.is_int(pred.dtype)):
+        raise TypeError(f"select `which` must be boolean or integer type, got {pred.dtype.name}.")
+    return select_p.bind(convert(pred, dtypes.bool_, False), on_true, on_false)

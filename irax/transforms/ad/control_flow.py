@@ -1,0 +1,265 @@
+"""Reverse-mode rules for structured control flow (`scf.if`, `scf.for`, `scf.while`).
+
+An op with regions reads its operands and also the outer values its regions
+capture; both get cotangents. The backward pass of a region is the region
+again: its ops are recomputed in the new region, then differentiated there
+by the same `vjp.backward` that differentiates a function body.
+
+    scf.if %p {A} else {B}   ->  scf.if %p {A; backward(A)} else {B; backward(B)}
+                                 yielding the cotangents of the captured values
+
+    scf.for %i = lo to hi step s iter_args(%c = %init) {body}   (static bounds)
+        forward:  the same loop, also writing each step's carry into a stack
+                  saved[k] (k = the step number), replacing the original loop
+        backward: for k = n-1 down to 0: recompute the body from saved[k],
+                  differentiate it with the carry's cotangent as seed; the
+                  captured values' cotangents add up across steps
+
+    scf.while  has a trip count known only at run time: no reverse mode, as in JAX.
+"""
+from iree.compiler import ir
+from iree.compiler.dialects import arith, scf, tensor
+
+from irax.frontend import mlir
+from irax.transforms.ad.tensor_ops import add, is_float_tensor, tensor_type, zeros_like
+
+
+def captured(op) -> list:
+    """The values `op`'s regions use but do not define, in first-use order."""
+    defined, used = set(), []
+
+    def visit(inner):
+        defined.update(inner.results)
+        for region in inner.regions:
+            for block in region.blocks:
+                defined.update(block.arguments)
+        used.extend(inner.operands)
+        return ir.WalkResult.ADVANCE
+
+    for region in op.regions:
+        for block in region.blocks:
+            defined.update(block.arguments)
+            for inner in block.operations:
+                inner.operation.walk(visit)
+    seen = set()
+    return [v for v in used if v not in defined and not (v in seen or seen.add(v))]
+
+
+def region_backward(block, mapping, seeds, result_cts, wanted):
+    """At the insertion point: recompute the ops of `block` (its arguments
+    read through `mapping`), then run the backward pass from `result_cts`
+    (the cotangents of what it yields; None for none). Returns the
+    cotangents of the values `wanted`."""
+    from irax.transforms.ad.vjp import accumulate, active_values, backward
+
+    ops = list(block.operations)
+    cloned = [mlir.clone_op(op, mapping) for op in ops[:-1]]
+    yielded = [mapping.get(v, v) for v in ops[-1].operands]
+    active = active_values(cloned, seeds)
+    cts = {}
+    for value, ct in zip(yielded, result_cts):
+        if ct is not None and value in active:
+            accumulate(cts, value, ct)
+    backward(cloned, cts, active)
+    return [cts[v] if v in cts else zeros_like(v) for v in wanted]
+
+
+def _if(op, cts, active):
+    outer = [v for v in captured(op) if v in active]
+    if not outer:
+        return []
+    new = scf.IfOp(op.operands[0], [v.type for v in outer], has_else=True)
+    for region, block in zip(op.regions, (new.then_block, new.else_block)):
+        with ir.InsertionPoint(block):
+            scf.YieldOp(region_backward(region.blocks[0], {}, active, cts, outer))
+    return list(zip(outer, new.results))
+
+
+def _constant_index(value):
+    owner = value.owner
+    if getattr(owner, "name", None) != "arith.constant":
+        return None
+    return ir.IntegerAttr(owner.attributes["value"]).value
+
+
+def _step_number(iv, lo, step):
+    """(iv - lo) / step, the 0-based step number of induction value `iv`."""
+    k = iv if lo == 0 else arith.subi(iv, mlir.index(lo))
+    return k if step == 1 else arith.divsi(k, mlir.index(step))
+
+
+def _induction_value(k, lo, step):
+    """lo + k * step: the induction value of step number `k`."""
+    v = k if step == 1 else arith.muli(k, mlir.index(step))
+    return v if lo == 0 else arith.addi(v, mlir.index(lo))
+
+
+def _recording_loop(op, n):
+    """A copy of the loop `op` right after it that also stacks each step's
+    carry into tensors [n, *carry shape]; `op`'s results are rerouted to it.
+    Returns the stacks."""
+    lo, step = _constant_index(op.operands[0]), _constant_index(op.operands[2])
+    body = op.regions[0].blocks[0]
+    inits = list(op.operands[3:])
+    with ir.InsertionPoint.after(op):
+        stacks = [tensor.EmptyOp([n, *tensor_type(c).shape], tensor_type(c).element_type).result for c in inits]
+        rec = scf.ForOp(op.operands[0], op.operands[1], op.operands[2], inits + stacks)
+        with ir.InsertionPoint(rec.body):
+            carries = list(rec.inner_iter_args)[:len(inits)]
+            k = _step_number(rec.induction_variable, lo, step)
+            saved = [mlir.set_row(s, c, k) for s, c in zip(list(rec.inner_iter_args)[len(inits):], carries)]
+            mapping = dict(zip(body.arguments, [rec.induction_variable] + carries))
+            ops = list(body.operations)
+            for inner in ops[:-1]:
+                mlir.clone_op(inner, mapping)
+            scf.YieldOp([mapping.get(v, v) for v in ops[-1].operands] + saved)
+    for old, new in zip(op.results, rec.results):
+        old.replace_all_uses_with(new)
+    return list(rec.results)[len(inits):]
+
+
+def _for(op, cts, active):
+    lo, hi, step = (_constant_index(v) for v in op.operands[:3])
+    if None in (lo, hi, step):
+        raise ValueError("Reverse-mode differentiation does not work for loops with dynamic start/stop values. "
+                         "Try using lax.scan, or using fori_loop with static start/stop.")
+    n = max(0, -(-(hi - lo) // step))
+    body = op.regions[0].blocks[0]
+    inits = list(op.operands[3:])
+    floats = [i for i, r in enumerate(op.results) if is_float_tensor(r)]
+    outer = [v for v in captured(op) if v in active]
+    saved = _recording_loop(op, n)
+    back = scf.ForOp(mlir.index(0), mlir.index(n), mlir.index(1),
+                     [cts[i] for i in floats] + [zeros_like(v) for v in outer])
+    with ir.InsertionPoint(back.body):
+        k = arith.subi(mlir.index(n - 1), back.induction_variable)
+        carries = [mlir.row(s, k) for s in saved]
+        carry_cts = dict(zip(floats, list(back.inner_iter_args)[:len(floats)]))
+        sums = list(back.inner_iter_args)[len(floats):]
+        mapping = dict(zip(body.arguments, [_induction_value(k, lo, step)] + carries))
+        wanted = [carries[i] for i in floats] + outer
+        seeds = set(active) | set(wanted)
+        got = region_backward(body, mapping, seeds, [carry_cts.get(i) for i in range(len(inits))], wanted)
+        scf.YieldOp(got[:len(floats)] + [add(s, g) for s, g in zip(sums, got[len(floats):])])
+    results = list(back.results)
+    return [(inits[i], results[j]) for j, i in enumerate(floats)] + list(zip(outer, results[len(floats):]))
+
+
+def _while(op, cts, active):
+    raise ValueError("Reverse-mode differentiation does not work for lax.while_loop or lax.fori_loop with dynamic "
+                     "start/stop values. Try using lax.scan, or using fori_loop with static start/stop.")
+
+
+VJP_RULES = {"scf.if": _if, "scf.for": _for, "scf.while": _while}
+
+
+# ---------------------------------------------------------------------------
+# Forward mode: the same op again, carrying tangents beside the values.
+#
+#     scf.for ... iter_args(%c = %init)          scf.for ... iter_args(%c = %init, %t = %t_init)
+#       { body; yield %c' }              ->        { body; jvp(body); yield %c', %t' }
+#
+# The new op replaces the old one (its results are rerouted), so the values
+# are computed once. Each rule returns {value: tangent} for the new results.
+
+def _region_forward(block, mapping, tangent_of, tangent_args=()):
+    """At the insertion point: the ops of `block` (arguments through
+    `mapping`) with their tangents; `tangent_args` are (block argument,
+    tangent) pairs. Returns (yielded values, their tangents or None)."""
+    from irax.transforms.ad.jvp import forward
+
+    cloned = [mlir.clone_op(op, mapping) for op in block.operations]
+    local = dict(tangent_of)
+    local.update((mapping[a], t) for a, t in tangent_args)
+    forward(cloned[:-1], local)
+    # read the terminator's operands only now: nested rules reroute values
+    yielded = list(cloned[-1].operands)
+    cloned[-1].erase()
+    return yielded, [local.get(v) for v in yielded]
+
+
+def _with_tangents(values, tangents, floats):
+    return values + [tangents[i] if tangents[i] is not None else zeros_like(values[i]) for i in floats]
+
+
+def _reroute(op, new):
+    """Send the uses of `op`'s results to the first results of `new`;
+    return {new value: its tangent (the results after those)}."""
+    n = len(op.results)
+    for old, value in zip(op.results, new.results):
+        old.replace_all_uses_with(value)
+    floats = [i for i, r in enumerate(op.results) if is_float_tensor(r)]
+    return {new.results[i]: new.results[n + j] for j, i in enumerate(floats)}
+
+
+def _has_tangent(values, tangent_of):
+    return any(tangent_of.get(v) is not None for v in values)
+
+
+def _if_jvp(op, tangent_of):
+    if not _has_tangent(captured(op), tangent_of):
+        return {}
+    floats = [i for i, r in enumerate(op.results) if is_float_tensor(r)]
+    types = [r.type for r in op.results]
+    with ir.InsertionPoint.after(op):
+        new = scf.IfOp(op.operands[0], types + [types[i] for i in floats], has_else=True)
+    for region, block in zip(op.regions, (new.then_block, new.else_block)):
+        with ir.InsertionPoint(block):
+            values, tangents = _region_forward(region.blocks[0], {}, tangent_of)
+            scf.YieldOp(_with_tangents(values, tangents, floats))
+    return _reroute(op, new)
+
+
+def _loop_tangents(op, inits, tangent_of):
+    """(float carry positions, initial tangents), or None when nothing the loop reads has a tangent."""
+    if not _has_tangent(list(inits) + captured(op), tangent_of):
+        return None
+    floats = [i for i, v in enumerate(inits) if is_float_tensor(v)]
+    with ir.InsertionPoint(op):
+        return floats, _with_tangents(list(inits), [tangent_of.get(v) for v in inits], floats)[len(inits):]
+
+
+def _for_jvp(op, tangent_of):
+    inits = list(op.operands[3:])
+    found = _loop_tangents(op, inits, tangent_of)
+    if found is None:
+        return {}
+    floats, t_inits = found
+    body = op.regions[0].blocks[0]
+    with ir.InsertionPoint.after(op):
+        new = scf.ForOp(op.operands[0], op.operands[1], op.operands[2], inits + t_inits)
+    with ir.InsertionPoint(new.body):
+        inner = list(new.inner_iter_args)
+        mapping = dict(zip(body.arguments, [new.induction_variable] + inner[:len(inits)]))
+        carry_args = [body.arguments[1 + i] for i in floats]
+        values, tangents = _region_forward(body, mapping, tangent_of, zip(carry_args, inner[len(inits):]))
+        scf.YieldOp(_with_tangents(values, tangents, floats))
+    return _reroute(op, new)
+
+
+def _while_jvp(op, tangent_of):
+    inits = list(op.operands)
+    found = _loop_tangents(op, inits, tangent_of)
+    if found is None:
+        return {}
+    floats, t_inits = found
+    types = [v.type for v in inits + t_inits]
+    with ir.InsertionPoint.after(op):
+        new = scf.WhileOp(types, inits + t_inits)
+    n = len(inits)
+    for old_region, new_region in zip(op.regions, new.regions):
+        old_block = old_region.blocks[0]
+        block = new_region.blocks.append(*types)
+        args = list(block.arguments)
+        mapping = dict(zip(old_block.arguments, args[:n]))
+        pairs = zip([old_block.arguments[i] for i in floats], args[n:])
+        with ir.InsertionPoint(block):
+            values, tangents = _region_forward(old_block, mapping, tangent_of, pairs)
+            if old_region == op.regions[0]:  # before: scf.condition(test, carries...)
+                scf.ConditionOp(values[0], _with_tangents(values[1:], tangents[1:], floats))
+            else:
+                scf.YieldOp(_with_tangents(values, tangents, floats))
+    return _reroute(op, new)
+
+
+JVP_RULES = {"scf.if": _if_jvp, "scf.for": _for_jvp, "scf.while": _while_jvp}

@@ -1,0 +1,207 @@
+"""irax.lax control flow: cond, switch, while_loop, fori_loop, scan, select.
+
+Values against NumPy loops, semantics and errors against jax.lax, and
+gradients (reverse and forward mode) against finite differences and JAX."""
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+from irax import lax
+
+from tests.test_autodiff import numerical_grad
+
+jax = pytest.importorskip("jax")
+jlax, jjnp = jax.lax, jax.numpy
+
+X = np.array([0.3, -0.8, 0.7], np.float32)
+
+
+# ---------------------------------------------------------------------------
+# Values, eagerly and under jit
+
+def cond_fn(lax, np):
+    return lambda x: lax.cond(x.sum() > 0, lambda y: np.sin(y) * y, lambda y: y * 3.0, x)
+
+
+def switch_fn(lax, np):
+    return lambda i, x: lax.switch(i, [lambda y: y + 1.0, lambda y: np.cos(y), lambda y: y * y], x)
+
+
+def while_fn(lax, np):
+    return lambda x: lax.while_loop(lambda c: c[0] < 5, lambda c: (c[0] + 1, c[1] * 1.5 + x), (0, x))
+
+
+def fori_fn(lax, np):
+    return lambda x: lax.fori_loop(1, 4, lambda i, c: c * x + i, x)
+
+
+def scan_fn(lax, np, reverse=False):
+    return lambda c, xs: lax.scan(lambda c, r: (np.tanh(c * r + 0.1), c * r), c, xs, reverse=reverse)
+
+
+XS = np.arange(1.0, 9.0, dtype=np.float32).reshape(4, 2) / 8
+
+
+CASES = {
+    "cond": (cond_fn, (X,)),
+    "cond_false": (cond_fn, (-X,)),
+    "switch_0": (switch_fn, (0, X)),
+    "switch_2": (switch_fn, (2, X)),
+    "switch_clamped": (switch_fn, (7, X)),
+    "switch_negative": (switch_fn, (-3, X)),
+    "while": (while_fn, (X,)),
+    "fori": (fori_fn, (X,)),
+    "scan": (scan_fn, (X[:2], XS)),
+    "scan_reverse": (lambda lax, np: scan_fn(lax, np, reverse=True), (X[:2], XS)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+def test_values_match_jax(name, mode):
+    make, args = CASES[name]
+    ours = make(lax, jnp)
+    if mode == "jit":
+        ours = irax.jit(ours)
+    got = ours(*args)
+    want = make(jlax, jjnp)(*args)
+    irax.tree_util.tree_map(lambda g, w: np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6), got,
+                            want)
+    assert [np.asarray(g).dtype for g in irax.tree_util.tree_leaves(got)] == \
+        [np.asarray(w).dtype for w in jax.tree_util.tree_leaves(want)]
+
+
+def test_only_the_chosen_branch_runs():
+    """An out-of-range gather in the branch not taken does no harm, and the
+    loops run the body exactly the number of times NumPy's loop would."""
+    total = 0.0
+    for i in range(2, 7):
+        total = total * 0.5 + i
+    assert float(lax.fori_loop(2, 7, lambda i, c: c * 0.5 + i, 0.0)) == total
+    assert int(lax.while_loop(lambda c: c < 100, lambda c: c * 3, 1)) == 243
+    assert int(lax.fori_loop(5, 2, lambda i, c: c + 1, 0)) == 0  # empty range
+
+
+def test_scan_pytrees_and_none_outputs():
+    carry, ys = lax.scan(lambda c, x: ({"n": c["n"] + 1, "s": c["s"] + x["a"]}, None),
+                         {"n": 0, "s": 0.0}, {"a": jnp.arange(5.0)})
+    assert ys is None and int(carry["n"]) == 5 and float(carry["s"]) == 10.0
+    carry, ys = lax.scan(lambda c, _: (c * 2, c), 1, None, length=4)
+    np.testing.assert_array_equal(np.asarray(ys), [1, 2, 4, 8])
+    assert int(carry) == 16
+
+
+def test_closures_are_captured_not_copied():
+    w = jnp.asarray(np.float32([2.0, 3.0]))
+    f = irax.jit(lambda x: lax.fori_loop(0, 3, lambda i, c: c * w, x))
+    np.testing.assert_allclose(np.asarray(f(jnp.ones(2))), [8.0, 27.0])
+    assert "dense<[2.0" not in f.lower(jnp.ones(2)).as_text()
+
+
+def test_weakly_typed_carry_is_promoted_like_jax():
+    ours = lax.while_loop(lambda c: c < 3, lambda c: c + 1.0, 1)
+    want = jlax.while_loop(lambda c: c < 3, lambda c: c + 1.0, 1)
+    assert ours.dtype == want.dtype and float(ours) == float(want)
+
+
+def test_select():
+    p = np.array([True, False, True])
+    np.testing.assert_array_equal(np.asarray(lax.select(p, X, -X)), np.where(p, X, -X))
+    np.testing.assert_array_equal(np.asarray(irax.jit(lax.select)(p, X, -X)), np.where(p, X, -X))
+    with pytest.raises(TypeError, match="same shapes"):
+        lax.select(p, X, X[:2])
+
+
+def test_control_flow_is_lowered_to_scf():
+    text = irax.jit(lambda x: lax.cond(x[0] > 0, jnp.sin, jnp.cos, x)).lower(X).as_text()
+    assert "scf.if" in text
+    text = irax.jit(lambda x: lax.fori_loop(0, 3, lambda i, c: c + i, x)).lower(X).as_text()
+    assert "scf.for" in text
+    text = irax.jit(lambda x: lax.while_loop(lambda c: c.sum() < 9, lambda c: c + 1, x)).lower(X).as_text()
+    assert "scf.while" in text
+
+
+# ---------------------------------------------------------------------------
+# Errors: JAX's types and wording
+
+def test_errors_match_jax():
+    with pytest.raises(TypeError, match="Pred must be a scalar"):
+        lax.cond(jnp.array([True, False]), lambda x: x, lambda x: x, 1.0)
+    with pytest.raises(TypeError, match="cond branches must have equal output types"):
+        lax.cond(True, lambda x: x, lambda x: x.astype(jnp.int32), 1.0)
+    with pytest.raises(TypeError, match="carry input and carry output must have equal types"):
+        lax.while_loop(lambda c: c < 3, lambda c: c.astype(jnp.float32), jnp.asarray(1, jnp.int32))
+    with pytest.raises(TypeError, match="cond_fun must return a boolean scalar"):
+        lax.while_loop(lambda c: jnp.array([True]), lambda c: c, 1.0)
+    with pytest.raises(ValueError, match="disagrees with leading axis sizes"):
+        lax.scan(lambda c, x: (c, x), 1.0, jnp.ones(3), length=4)
+    with pytest.raises(TypeError, match="scan body output must be a pair"):
+        lax.scan(lambda c, x: c, 1.0, jnp.ones(3))
+    with pytest.raises(ValueError, match="Reverse-mode differentiation does not work for lax.while_loop"):
+        irax.grad(lambda x: lax.while_loop(lambda c: c < 3, lambda c: c * 2.0, x))(1.0)
+    assert float(lax.cond(True, lambda x: x, lambda x: -x, 2.0)) == 2.0  # and the next call works
+
+
+# ---------------------------------------------------------------------------
+# Gradients: finite differences and JAX
+
+GRADS = {
+    "cond_true": (lambda lax, np: lambda x: cond_fn(lax, np)(x).sum(), X),
+    "cond_false": (lambda lax, np: lambda x: cond_fn(lax, np)(x).sum(), -X),
+    "switch": (lambda lax, np: lambda x: switch_fn(lax, np)(1, x).sum(), X),
+    "fori": (lambda lax, np: lambda x: fori_fn(lax, np)(x).sum(), X),
+    "scan_carry": (lambda lax, np: lambda x: scan_fn(lax, np)(x[:2], XS)[0].sum(), X),
+    "scan_ys_wrt_xs": (lambda lax, np: lambda xs: (scan_fn(lax, np)(X[:2], xs)[1] ** 2).sum(), XS),
+    "scan_reverse": (lambda lax, np: lambda xs: scan_fn(lax, np, True)(X[:2], xs)[1].sum(), XS),
+    "scan_closure": (lambda lax, np: lambda w: lax.scan(lambda c, r: (c * w + r, c.sum()), X[:2], XS)[1].sum(),
+                     X[:2]),
+    "nested": (lambda lax, np: lambda x: lax.fori_loop(
+        0, 3, lambda i, c: lax.cond(i % 2 == 0, lambda y: np.sin(y) + x, lambda y: y * x, c), x).sum(), X),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADS))
+def test_grad_matches_finite_differences_and_jax(name):
+    make, x = GRADS[name]
+    f = irax.jit(make(lax, jnp))
+    ours = np.asarray(irax.grad(f)(x))
+    np.testing.assert_allclose(ours, numerical_grad(f, x), rtol=3e-2, atol=3e-3)
+    np.testing.assert_allclose(ours, jax.grad(make(jlax, jjnp))(x), rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("name", ["cond_true", "fori", "scan_carry", "nested"])
+def test_forward_mode_matches_jax(name):
+    make, x = GRADS[name]
+    np.testing.assert_allclose(np.asarray(irax.jacfwd(make(lax, jnp))(x)), jax.jacfwd(make(jlax, jjnp))(x),
+                               rtol=2e-5, atol=2e-6)
+
+
+def test_forward_mode_through_while_loop():
+    f = lambda lax: lambda x: lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * x), (0, x))[1]  # noqa: E731
+    np.testing.assert_allclose(np.asarray(irax.jacfwd(f(lax))(1.5)), jax.jacfwd(f(jlax))(1.5), rtol=1e-6)
+
+
+def test_second_order_through_loops():
+    f = lambda lax, np: lambda x: lax.scan(lambda c, r: (c * x + r, c), 1.0, np.arange(3.0))[0]  # noqa: E731
+    assert np.isclose(float(irax.grad(irax.grad(f(lax, jnp)))(2.0)), float(jax.grad(jax.grad(f(jlax, jjnp)))(2.0)))
+    assert np.isclose(float(irax.hessian(f(lax, jnp))(2.0)), float(jax.hessian(f(jlax, jjnp))(2.0)))
+
+
+def test_gradient_of_a_training_loop_with_fori():
+    """A whole (tiny) SGD loop inside fori_loop, differentiated w.r.t. the learning rate."""
+    xs = np.linspace(-1, 1, 8, dtype=np.float32)
+    ys = 3 * xs + 1
+
+    def final_loss(lax, np):
+        def loss(p):
+            return ((p[0] * xs + p[1] - ys) ** 2).mean()
+
+        def run(lr):
+            step = lambda i, p: p - lr * jax_or_irax(np).grad(loss)(p)  # noqa: E731
+            return loss(lax.fori_loop(0, 5, step, np.zeros(2)))
+        return run
+
+    jax_or_irax = lambda np: irax if np is jnp else jax  # noqa: E731
+    ours = float(irax.grad(final_loss(lax, jnp))(0.1))
+    assert np.isclose(ours, float(jax.grad(final_loss(jlax, jjnp))(0.1)), rtol=1e-4)
