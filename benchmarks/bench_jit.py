@@ -6,15 +6,24 @@
 2. `x.at[7].set(1.0)` on a 1e8-element float32 array under jit, with the
    array donated (in place) and without (a copy): time per call, and the
    growth of the process's peak memory (ru_maxrss) over the calls.
+3. One SGD step of an MLP 784-512-512-10 (batch 128, float32, relu,
+   softmax cross-entropy) under jit: steps per second, and the first call
+   (trace + compile, with the compile cache off).
 """
+import os
 import resource
 import time
+
+os.environ.setdefault("IRAX_DISABLE_CACHE", "1")  # the first MLP call must really compile
+
+import numpy as np
 
 import irax
 import irax.numpy as jnp
 
 try:
     import jax
+    import jax.nn
     import jax.numpy as jjnp
 except ImportError:
     jax = jjnp = None
@@ -59,6 +68,61 @@ def in_place(n=10**8, steps=5):
         del x
 
 
+def mlp_step(np_, nn, jit, grad):
+    """An SGD step of a 784-512-512-10 MLP, written once for irax and JAX."""
+    def loss(params, x, y):
+        h = x
+        for w, b in params[:-1]:
+            h = nn.relu(h @ w + b)
+        w, b = params[-1]
+        logits = h @ w + b
+        return -np_.mean(np_.sum(y * nn.log_softmax(logits), axis=-1))
+
+    @jit
+    def step(params, x, y):
+        grads = grad(loss)(params, x, y)
+        return [(w - 0.01 * gw, b - 0.01 * gb) for (w, b), (gw, gb) in zip(params, grads)]
+
+    return step
+
+
+def mlp_data(asarray):
+    rng = np.random.default_rng(0)
+    sizes = [784, 512, 512, 10]
+    params = [(asarray(rng.normal(0, m ** -0.5, (m, n)).astype(np.float32)), asarray(np.zeros(n, np.float32)))
+              for m, n in zip(sizes[:-1], sizes[1:])]
+    x = asarray(rng.normal(size=(128, 784)).astype(np.float32))
+    y = asarray(np.eye(10, dtype=np.float32)[rng.integers(0, 10, 128)])
+    return params, x, y
+
+
+def time_steps(step, params, x, y, block, seconds=3.0):
+    start = time.perf_counter()
+    params = step(params, x, y)
+    block(params)
+    first = time.perf_counter() - start
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        params = step(params, x, y)
+        n += 1
+    block(params)
+    return first, n / (time.perf_counter() - start)
+
+
+def mlp():
+    import irax.nn
+
+    block = lambda tree: [leaf.block_until_ready() for leaf in irax.tree_util.tree_leaves(tree)]  # noqa: E731
+    first, rate = time_steps(mlp_step(jnp, irax.nn, irax.jit, irax.grad), *mlp_data(jnp.asarray), block)
+    line = f"MLP 784-512-512-10 SGD step, batch 128: irax {rate:7.1f} steps/s (first call {first:5.2f} s)"
+    if jax:
+        jblock = lambda tree: jax.block_until_ready(tree)  # noqa: E731
+        jfirst, jrate = time_steps(mlp_step(jjnp, jax.nn, jax.jit, jax.grad), *mlp_data(jjnp.asarray), jblock)
+        line += f"   jax {jrate:7.1f} steps/s (first call {jfirst:5.2f} s)   irax/jax speed {rate / jrate:5.2f}x"
+    print(line)
+
+
 if __name__ == "__main__":
     overhead()
+    mlp()
     in_place()
