@@ -13,6 +13,11 @@ Every knob is one environment variable (tinygrad style):
     IRAX_INLINE_BYTES   calls whose inputs total at most this many bytes run on
                         the calling thread (default 262144; see backends/runtime.py).
     IRAX_PLATFORMS      which backends to use, in order (e.g. "vulkan,cpu").
+    IRAX_PASSES         the pass pipeline, by pass name (default "default";
+                        e.g. "default,count-ops" or "default,-cse"; see
+                        transforms/pipeline.py).
+    IRAX_CUDA_TARGET    the GPU the cuda backend compiles for (default sm_80).
+    IRAX_ROCM_TARGET    the GPU the rocm backend compiles for (default gfx942).
 """
 import os
 
@@ -33,11 +38,14 @@ class Config:
         self.irax_disable_cache = _flag("IRAX_DISABLE_CACHE")
         self.irax_log_compiles = _flag("IRAX_LOG_COMPILES")
         self.irax_inline_bytes = int(os.environ.get("IRAX_INLINE_BYTES", 256 * 1024))
+        self.irax_passes = os.environ.get("IRAX_PASSES", "default")
 
     def update(self, name: str, value) -> None:
         if not hasattr(self, name):
             known = ", ".join(sorted(vars(self)))
             raise AttributeError(f"Unrecognized config option: {name!r}. Known options: {known}")
+        if name == "irax_passes" and not isinstance(value, str):
+            value = ",".join(value)  # one hashable spelling: programs are cached under it
         setattr(self, name, value)
 
     @property

@@ -14,7 +14,7 @@ import irax.numpy as jnp
 from irax.frontend import core
 from irax.frontend.array import Array
 from irax.frontend.primitives import creation as prims
-from irax.plugins.registry import default_device
+from irax.plugins.registry import get_default_device
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -385,7 +385,7 @@ def compile_and_run(trace, outputs, args=()):
     """Finish `trace` returning `outputs`, compile it, run it on `args`
     (irax arrays for its arguments, then its lifted arrays)."""
     module = trace.finish(outputs)
-    device = default_device()
+    device = get_default_device()
     program = device.load(device.backend.compile(str(module)))
     buffers = [a._buffer for a in args] + [x._buffer for x, _ in trace.lifted.values()]
     results = program(buffers, len(outputs))

@@ -170,7 +170,7 @@ def test_item_assignment_points_to_at():
 def test_traced_indexing():
     """In a traced function the index ops fuse with their neighbours; IREE
     must still compile them (e.g. a gather reading the strided x[1:, ::2])."""
-    from irax.plugins.registry import default_device
+    from irax.plugins.registry import get_default_device
 
     fns = [lambda x, i: x[1:, ::-1], lambda x, i: x[1:, ::2][i], lambda x, i: x[:, ::3][:, ::-1],
            lambda x, i: (x * 2.0)[i, 1], lambda x, i: x[::2].at[i].add(1.0), lambda x, i: x.at[0, ::2].set(2.0),
@@ -187,7 +187,7 @@ def test_traced_indexing():
         with pytest.raises(IndexError, match="static"):
             x[i[0]:]
         module = trace.finish(outs)
-    device = default_device()
+    device = get_default_device()
     program = device.load(device.backend.compile(str(module)))
     results = program([device.put(a), device.put(idx), device.put(np.zeros(a.shape, bool))], len(outs))
     for f, out, result in zip(fns, outs, results):

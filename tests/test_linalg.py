@@ -13,7 +13,7 @@ import irax.numpy as jnp
 from irax.frontend.array import Array
 from irax.frontend.core import Trace
 from irax.frontend.primitives.linalg import dot_general
-from irax.plugins.registry import default_device
+from irax.plugins.registry import get_default_device
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -24,7 +24,7 @@ def run_traced(fn, *arrays):
     trace = Trace()
     with trace.active():
         out = fn(*[trace.new_argument(jnp.asarray(a).aval) for a in arrays])
-    device = default_device()
+    device = get_default_device()
     program = device.load(device.backend.compile(str(trace.finish([out]))))
     (buffer,) = program([jnp.asarray(a)._buffer for a in arrays], 1)
     return Array(buffer, out.aval, device)

@@ -14,7 +14,7 @@ from irax.frontend import core
 from irax.frontend.array import Array
 from irax.frontend.core import Trace
 from irax.frontend.numpy.util import asarray
-from irax.plugins.registry import default_device
+from irax.plugins.registry import get_default_device
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -26,7 +26,7 @@ def run_traced(fn, *arrays):
     trace = Trace()
     with trace.active():
         out = fn(*[trace.new_argument(a.aval) for a in arrays])
-    device = default_device()
+    device = get_default_device()
     program = device.load(device.backend.compile(str(trace.finish([out]))))
     (buffer,) = program([a._buffer for a in arrays], 1)
     return Array(buffer, out.aval.update(weak_type=False), device)

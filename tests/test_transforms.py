@@ -7,7 +7,8 @@ from iree.compiler.passmanager import PassManager
 import irax
 import irax.numpy as jnp
 from irax.frontend import staging
-from irax.plugins.registry import default_device
+from irax.plugins.registry import get_default_device
+from irax.transforms.buffer_reuse import reuse_dead_buffers
 from irax.transforms.cleanup import prune_unused_generic_inputs
 from irax.transforms.matmul import plain_matmuls
 
@@ -22,7 +23,7 @@ def traced(fn, *args):
 
 def run(traced_fn, *args):
     """Compile and run a traced function's module as it is (no other pass)."""
-    device = default_device()
+    device = get_default_device()
     program = device.load(device.backend.compile(str(traced_fn.module)))
     outs = program([jnp.asarray(a)._buffer for a in args], len(traced_fn.out_avals))
     return [device.fetch(b, a.dtype, a.shape) for b, a in zip(outs, traced_fn.out_avals)]
@@ -43,3 +44,19 @@ def test_plain_matmuls_turns_transposed_products_into_matmuls():
     assert text.count("linalg.matmul") == 3 and "linalg.transpose" in text
     for got, expected in zip(run(before, X, W), want):
         np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_reuse_dead_buffers_writes_into_inputs_read_for_the_last_time():
+    """sin(x * 2) + sum(x): the sin writes into the product's buffer, the add
+    into the sine's; x itself (an argument) and the product while the sum
+    still reads x are never reused."""
+    fn = traced(lambda x: jnp.sin(x * 2) + x.T.sum(), X[:3])
+    want = run(fn, X[:3])
+    with fn.module.context, ir.Location.unknown():
+        reuse_dead_buffers(fn.module.operation)
+    text = str(fn.module)
+    outs = [line.split("outs(")[1].split(" ")[0] for line in text.splitlines() if "linalg.generic" in line]
+    results = [line.split(" = ")[0].strip() for line in text.splitlines() if "linalg.generic" in line]
+    assert outs[1] == results[0] and outs[-1] == results[1]  # sin writes into x*2, the add into sin
+    assert "outs(%arg0" not in text
+    np.testing.assert_allclose(run(fn, X[:3])[0], want[0], rtol=1e-6)

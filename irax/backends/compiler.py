@@ -6,17 +6,22 @@ get the diagnostics back as Python strings. A compile still costs ~0.3-0.5 s,
 which is why everything goes through the cache in cache.py.
 
     vmfb = compile_module(mlir_text, "llvm-cpu", ["--iree-llvmcpu-target-cpu=host"])
+    at_input, at_flow = compile_to_phases(mlir_text, "llvm-cpu", [...], ["input", "flow"])  # IREE's IR midway
+    dump_passes(mlir_text, "llvm-cpu", [...], "hal", "dump/")       # after each IREE pass, one file each
 
 One compile is one throwaway `Session` (they cost under a millisecond), so no
 compiler state outlives a call and nothing is left for interpreter exit.
 """
 import ctypes
 import functools
+import os
+import subprocess
 import threading
 from typing import Sequence
 
-from iree.compiler.api import Output, Session, Source
+from iree.compiler.api import Invocation, Output, Session, Source
 from iree.compiler.api import ctypes_dl
+from iree.compiler.tools import binaries
 
 _lock = threading.Lock()
 
@@ -31,6 +36,12 @@ _dylib.ireeCompilerInvocationEnableCallbackDiagnostics.argtypes = [
     ctypes.c_void_p, ctypes.c_int, _DIAGNOSTIC_CALLBACK, ctypes.c_void_p]
 _dylib.ireeCompilerInvocationEnableCallbackDiagnostics.restype = None
 _dylib.ireeCompilerGetRevision.restype = ctypes.c_char_p
+_SET_PHASE = (_dylib.ireeCompilerInvocationSetCompileFromPhase, _dylib.ireeCompilerInvocationSetCompileToPhase)
+for _set_phase in _SET_PHASE:
+    _set_phase.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    _set_phase.restype = None
+
+SOURCE_NAME = "irax_module.mlir"  # what diagnostics call the module irax hands to IREE
 
 
 class CompileError(RuntimeError):
@@ -58,13 +69,38 @@ def compile_command_line(target_backend: str, flags: Sequence[str] = ()) -> list
     return ["iree-compile", f"--iree-hal-target-backends={target_backend}", *flags]
 
 
-def compile_module(mlir_text: str, target_backend: str, flags: Sequence[str] = ()) -> bytes:
+def compile_module(mlir_text: str, target_backend: str, flags: Sequence[str] = (),
+                   source_name: str = SOURCE_NAME) -> bytes:
     """Compile MLIR text for one IREE target backend; returns the .vmfb bytes.
 
+    `source_name` is the file name IREE records in the program's debug
+    information: compiling a file `x.mlir` with iree-compile gives the same
+    bytes only if it is the same name.
     Raises CompileError with IREE's diagnostics if the module is rejected.
     Thread safe: compiles are serialized by a lock (each one already uses
     several cores inside IREE).
     """
+    return _compile(mlir_text, target_backend, flags, source_name, (None, None), Invocation.output_vm_bytecode)
+
+
+def compile_to_phases(mlir_text: str, target_backend: str, flags: Sequence[str], phases: Sequence[str]) -> list[str]:
+    """The module as IREE has it at the end of each compilation phase in
+    `phases` (iree-compile's `--compile-to=`: "input", "flow", "stream",
+    "hal", "vm", ..., in IREE's order). Each is compiled from the one before
+    (`--compile-from=`), so all of them together cost one compile."""
+    texts, previous = [], None
+    for phase in phases:
+        mlir_text = _compile(mlir_text, target_backend, flags, SOURCE_NAME, (previous, phase),
+                             Invocation.output_ir).decode()
+        texts.append(mlir_text)
+        previous = phase
+    return texts
+
+
+def _compile(mlir_text, target_backend, flags, source_name, phases, write) -> bytes:
+    """One throwaway Session: parse `mlir_text`, run the pipeline (between
+    `phases` = (from, to) where given), and return what `write(invocation,
+    output)` wrote."""
     cli_flags = compile_command_line(target_backend, flags)[1:]
     diagnostics = []
 
@@ -78,22 +114,41 @@ def compile_module(mlir_text: str, target_backend: str, flags: Sequence[str] = (
             session.set_flags(*cli_flags)
         except ValueError as e:  # a flag iree-compile does not know
             diagnostics.append(str(e))
-            raise CompileError(_error_message(target_backend, cli_flags, diagnostics)) from None
+            raise CompileError(_error_message(target_backend, cli_flags, diagnostics, source_name)) from None
         with session.invocation() as invocation:
             _dylib.ireeCompilerInvocationEnableCallbackDiagnostics(invocation._inv_p, 0, on_diagnostic, None)
-            source = Source.wrap_buffer(session, mlir_text.encode(), buffer_name="irax_module.mlir")
+            for set_phase, phase in zip(_SET_PHASE, phases):
+                if phase is not None:
+                    set_phase(invocation._inv_p, phase.encode())
+            source = Source.wrap_buffer(session, mlir_text.encode(), buffer_name=source_name)
             if not (invocation.parse_source(source) and invocation.execute()):
-                raise CompileError(_error_message(target_backend, cli_flags, diagnostics))
+                raise CompileError(_error_message(target_backend, cli_flags, diagnostics, source_name))
             with Output.open_membuffer() as output:
-                invocation.output_vm_bytecode(output)
+                write(invocation, output)
                 return bytes(output.map_memory())
 
 
-def _error_message(target_backend: str, cli_flags: list[str], diagnostics: list[str]) -> str:
+def _error_message(target_backend: str, cli_flags: list[str], diagnostics: list[str], source_name: str) -> str:
     details = "\n".join(diagnostics) or "(IREE gave no diagnostics)"
     return (
         f"irax failed to compile a module for IREE target {target_backend!r}.\n"
         f"IREE ({iree_version()}) said:\n{details}\n"
-        f"To reproduce: iree-compile {' '.join(cli_flags)} irax_module.mlir\n"
+        f"To reproduce: iree-compile {' '.join(cli_flags)} {source_name}\n"
         "This is a bug in irax, not in your code; please report it with the message above."
     )
+
+
+def dump_passes(mlir_text: str, target_backend: str, flags: Sequence[str], phase: str, directory: str) -> None:
+    """Compile up to `phase` with MLIR's IR printer on: the module after
+    each IREE pass that changed it, one file each, in a tree under
+    `directory`; from the hal phase on, also each dispatch's source, LLVM IR
+    and assembly (or the target's equivalent) in `directory/executables`.
+    Through the iree-compile tool: the printer's flags are process-wide,
+    which the in-process Session does not accept."""
+    cli_flags = compile_command_line(target_backend, flags)[1:]
+    dumps = ["--mlir-print-ir-after-all", "--mlir-print-ir-after-change", f"--mlir-print-ir-tree-dir={directory}",
+             f"--iree-hal-dump-executable-files-to={os.path.join(directory, 'executables')}"]
+    command = [binaries.find_tool("iree-compile"), *cli_flags, f"--compile-to={phase}", *dumps, "-", "-o", os.devnull]
+    done = subprocess.run(command, input=mlir_text, capture_output=True, text=True)
+    if done.returncode:
+        raise CompileError(_error_message(target_backend, cli_flags, [done.stderr.strip()], SOURCE_NAME))

@@ -1,8 +1,8 @@
 """A backend that is one IREE compile target plus one IREE runtime driver.
 
 Every built-in backend is an instance of this class with its own settings
-(see cpu.py); a plugin may use it too, or write its own class following the
-`irax.plugins.Backend` protocol.
+(cpu.py, vulkan.py, cuda.py, rocm.py); a plugin may use it too, or write its
+own class following the `irax.plugins.Backend` protocol.
 """
 import functools
 
@@ -10,9 +10,12 @@ import iree.runtime as rt
 
 from irax.backends import cache
 from irax.backends.runtime import Device
+from irax.plugins import API_VERSION
 
 
 class IreeBackend:
+    api_version = API_VERSION
+
     def __init__(self, name, target_backend, driver, compile_flags=(), priority=0, inline_driver=None):
         self.name = name
         self.target_backend = target_backend

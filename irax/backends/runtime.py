@@ -34,7 +34,12 @@ _ELEMENT_TYPES = {
     "float64": rt.HalElementType.FLOAT_64,
 }
 
-_USAGE = rt.BufferUsage.DEFAULT | rt.BufferUsage.MAPPING
+# Where device memory is host memory (IREE's CPU drivers), buffers are mapped
+# to read them: no copy. GPU memory is left unmappable (asking for mapping
+# could force slower host-visible memory) and is read through a staging copy.
+_USAGE = {"local-task": rt.BufferUsage.DEFAULT | rt.BufferUsage.MAPPING,
+          "local-sync": rt.BufferUsage.DEFAULT | rt.BufferUsage.MAPPING}
+_MAPPABLE = int(rt.BufferUsage.MAPPING_SCOPED)
 
 
 class Device:
@@ -50,6 +55,7 @@ class Device:
         self.driver = driver
         self.hal_device = hal_device
         self.backend = backend
+        self._usage = _USAGE.get(driver, rt.BufferUsage.DEFAULT)
         self.instance = rt.VmInstance()
         self._hal_module = rt.create_hal_module(self.instance, hal_device)
         self._inline_hal_module = inline_hal_device and rt.create_hal_module(self.instance, inline_hal_device)
@@ -61,7 +67,7 @@ class Device:
         """Copy a host array into a new device buffer."""
         return self.hal_device.allocator.allocate_buffer_copy(
             memory_type=rt.MemoryType.DEVICE_LOCAL,
-            allowed_usage=_USAGE,
+            allowed_usage=self._usage,
             device=self.hal_device,
             buffer=np.array(array, order="C", copy=not array.flags.c_contiguous),
             element_type=_ELEMENT_TYPES[array.dtype.name],
@@ -71,8 +77,23 @@ class Device:
         """A host copy of a device buffer's contents."""
         if 0 in shape:
             return np.zeros(shape, dtype)
+        if (buffer.get_buffer().allowed_usage() & _MAPPABLE) != _MAPPABLE:
+            buffer = self._host_copy(buffer.get_buffer())
         mapped = buffer.map().asarray(tuple(shape), np.dtype(dtype))
         return np.array(mapped, copy=True)
+
+    def _host_copy(self, source: rt.HalBuffer) -> rt.HalBuffer:
+        """A mappable host-memory copy of a device-only buffer. (IREE's own
+        DeviceArray.to_host imports a NumPy array instead, which Vulkan refuses
+        unless it is 4096-byte aligned.)"""
+        staging = self.hal_device.allocator.allocate_buffer(
+            memory_type=int(rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE),
+            allowed_usage=int(rt.BufferUsage.TRANSFER_TARGET | rt.BufferUsage.MAPPING_SCOPED),
+            allocation_size=source.byte_length())
+        done = self.hal_device.create_semaphore(0)
+        self.hal_device.queue_copy(source, staging, rt.HalFence.create_at(done, 0), rt.HalFence.create_at(done, 1))
+        rt.HalFence.create_at(done, 1).wait()
+        return staging
 
     def load(self, vmfb: bytes) -> "Program":
         return Program(self, vmfb)

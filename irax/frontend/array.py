@@ -1,21 +1,33 @@
 """`irax.Array`: an immutable array whose data lives in an IREE device buffer."""
 import numpy as np
 
-from irax.frontend import dtypes, printing
+from irax import tree_util
+from irax.frontend import core, dtypes, printing
 from irax.frontend.array_methods import ArrayMethods
 from irax.frontend.core import ShapedArray
+from irax.plugins.registry import devices, get_default_device
 
 
 class Array(ArrayMethods):
     """An n-dimensional array on a device. Immutable: use `x.at[i].set(v)`."""
 
-    __slots__ = ("_buffer", "aval", "device", "_host", "__weakref__")
+    __slots__ = ("_buffer", "aval", "device", "_committed", "_host", "__weakref__")
 
-    def __init__(self, buffer, aval: ShapedArray, device):
+    def __init__(self, buffer, aval: ShapedArray, device, committed=False):
         self._buffer = buffer
         self.aval = aval
         self.device = device
+        self._committed = committed
         self._host = None
+
+    @property
+    def committed(self) -> bool:
+        """Whether the array was put on its device on purpose (see `place`)."""
+        return self._committed
+
+    def devices(self) -> set:
+        """The devices holding the array: one (jax.Array.devices())."""
+        return {self.device}
 
     # --- data on the host -------------------------------------------------
     @property
@@ -92,12 +104,38 @@ class Array(ArrayMethods):
         return (device_put_numpy, (np.array(self._value), None, self.weak_type))
 
 
-def device_put_numpy(array: np.ndarray, device=None, weak_type=False) -> Array:
-    """Upload a NumPy array (dtype already canonical) to `device`."""
-    from irax.plugins.registry import default_device
+def device_put_numpy(array: np.ndarray, device=None, weak_type=False, committed=False) -> Array:
+    """Upload a NumPy array (dtype already canonical) to `device` (default: the default device)."""
+    device = device or get_default_device()
+    return Array(device.put(array), ShapedArray(array.shape, array.dtype, weak_type), device, committed)
 
-    device = device or default_device()
-    return Array(device.put(array), ShapedArray(array.shape, array.dtype, weak_type), device)
+
+def device_put(x, device=None):
+    """`x` (a pytree of arrays and array-likes) on `device`, as jax.device_put.
+    With a device (or backend name) the results are committed to it; an
+    uncommitted array already there is committed and returned as it is.
+    Without one, arrays stay where they are and other values go to the
+    default device, uncommitted. Inside a trace, arrays pass through."""
+    if isinstance(device, str):
+        device = devices(device)[0]
+
+    def put(x):
+        if isinstance(x, Array):
+            if device is None or x.device is device:
+                x._committed = x._committed or device is not None
+                return x
+            return _transfer(x, device, committed=True)
+        if core.current_trace() is not None:
+            return x
+        dtype, weak = dtypes.dtype_and_weak(x)
+        return device_put_numpy(np.asarray(x, dtype), device, weak, committed=device is not None)
+
+    return tree_util.tree_map(put, x)
+
+
+def _transfer(x: Array, device, committed) -> Array:
+    """A copy of `x` on another device, through host memory."""
+    return Array(device.put(x._value), x.aval, device, committed)
 
 
 def check_not_deleted(arrays):
@@ -107,17 +145,34 @@ def check_not_deleted(arrays):
             raise RuntimeError(f"Array has been deleted with shape={x.aval.str_short()}.")
 
 
-def check_same_device(what: str, operands):
-    """The one device all operands of an eager op live on."""
-    from irax.plugins.registry import default_device
+def place(what: str, arrays, device=None):
+    """Where an op (or program) `what` on `arrays` runs, as in JAX: an array
+    put on a device on purpose (device_put with a device, jit(device=...), or
+    computed from such arrays) is *committed* to it; others (jnp.array(...),
+    constants) are not, and follow. An explicit `device` (jit's) wins; else
+    the committed arrays' device (two different ones are an error); else the
+    default device. Returns (device, `arrays` moved there, whether results
+    are committed)."""
+    committed = device is not None
+    if device is None:
+        owners = [x for x in arrays if x._committed]
+        if owners:
+            device, committed = owners[0].device, True
+            if any(x.device is not device for x in owners):
+                raise _incompatible(what, arrays)
+        else:
+            device = get_default_device()
+    for x in arrays:
+        if x.device is not device:
+            return device, [y if y.device is device else _transfer(y, device, y._committed) for y in arrays], committed
+    return device, arrays, committed
 
-    if not operands:
-        return default_device()
-    device = operands[0].device
-    if any(x.device is not device for x in operands):
-        names = ", ".join(sorted({repr(x.device) for x in operands}))
-        raise ValueError(
-            f"{what}: operands are on different devices ({names}). "
-            "Move them to one device first with irax.device_put(x, device)."
-        )
-    return device
+
+def _incompatible(what, arrays) -> ValueError:
+    owners = [(k, a) for k, a in enumerate(arrays) if a._committed]
+    i, x = owners[0]
+    j, y = next((k, a) for k, a in owners if a.device is not x.device)
+    return ValueError(
+        f"Received incompatible devices for {what}. Got argument {i} of shape {x.aval.str_short()} committed to "
+        f"{x.device} and argument {j} of shape {y.aval.str_short()} committed to {y.device}. Move them to one "
+        "device first with irax.device_put(x, device).")

@@ -19,7 +19,7 @@ import functools
 from iree.compiler import ir
 
 from irax import tree_util
-from irax.frontend import core, dtypes, staging
+from irax.frontend import core, dtypes, lowering, staging
 from irax.transforms.ad.jvp import build_jvp
 from irax.transforms.ad.vjp import build_vjp
 
@@ -76,11 +76,11 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     out_avals = traced.out_avals[:n_out]
     cts = cotangents_for(pair_tree[0], out_avals)
     wrt = [k for i in argnums for k in arguments.dynamic_indices(i)]
-    staging.record("before_ad", traced.module)
+    lowering.record("before_ad", traced.module)
     with traced.trace.context, ir.Location.unknown():
         seeded = [True] * n_out + [False] * (len(traced.out_avals) - n_out)
         vjp_func = build_vjp(traced.func, wrt, seeded)
-    staging.record("after_ad", traced.module)
+    lowering.record("after_ad", traced.module)
     grad_avals = [arguments.dynamic[k].aval for k in wrt]
     results = staging.inline(
         vjp_func, list(arguments.dynamic) + traced.lifted + list(cts), list(traced.out_avals) + grad_avals
@@ -129,7 +129,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         grads = grads[0] if isinstance(argnums, int) else tuple(grads)
         return ((value, aux), grads) if has_aux else (value, grads)
 
-    value_and_grad_fun.lower = lambda *args, **kwargs: staging.lower(value_and_grad_fun, args, kwargs)
+    value_and_grad_fun.lower = lambda *args, **kwargs: lowering.lower(value_and_grad_fun, args, kwargs)
     return value_and_grad_fun
 
 
@@ -143,7 +143,7 @@ def grad(fun, argnums=0, has_aux=False):
         value, grads = value_and_grad_fun(*args, **kwargs)
         return (grads, value[1]) if has_aux else grads
 
-    grad_fun.lower = lambda *args, **kwargs: staging.lower(grad_fun, args, kwargs)
+    grad_fun.lower = lambda *args, **kwargs: lowering.lower(grad_fun, args, kwargs)
     return grad_fun
 
 
@@ -198,10 +198,10 @@ def jvp(fun, primals, tangents, has_aux=False):
     traced = staging.trace_arguments(fun_pair, arguments)
     n_out = traced.out_tree.children()[0].num_leaves
     tangent_leaves = [asarray(t, p.dtype) for t, p in zip(tree_util.tree_leaves(tuple(tangents)), arguments.dynamic)]
-    staging.record("before_ad", traced.module)
+    lowering.record("before_ad", traced.module)
     with traced.trace.context, ir.Location.unknown():
         jvp_func = build_jvp(traced.func, range(len(arguments.dynamic)))
-    staging.record("after_ad", traced.module)
+    lowering.record("after_ad", traced.module)
     results = staging.inline(jvp_func, list(arguments.dynamic) + traced.lifted + tangent_leaves,
                              list(traced.out_avals) * 2)
     output, aux = tree_util.tree_unflatten(traced.out_tree, results[: len(traced.out_avals)])

@@ -5,8 +5,9 @@ backend compiles it (through the compile cache); the loaded program is kept
 in `_kernels` under a key that does not mention sizes when the primitive has
 `dynamic_shapes`, so `add` of a (3,) and of a (1000,) array share a kernel.
 """
+from irax.config import config
 from irax.frontend.core import ShapedArray, Trace
-from irax.transforms.buffer_reuse import protect_arguments
+from irax.transforms import pipeline
 
 
 def kernel_aval(aval: ShapedArray, dynamic: bool) -> ShapedArray:
@@ -24,17 +25,16 @@ def build_module(prim, kernel_avals, params):
         args = [trace.new_argument(a) for a in kernel_avals]
         outs = prim.bind(*args, **params)
     module = trace.finish(outs if prim.multiple_results else [outs])
-    with module.context:
-        protect_arguments(module.operation)
+    pipeline.run(module, base=pipeline.KERNEL_DEFAULT)
     return module
 
 
-_kernels = {}  # (prim, kernel avals, params, device) -> loaded Program
-_dispatch = {}  # (prim, avals, params, device) -> (out avals, Program): one lookup per warm call
+_kernels = {}  # (prim, kernel avals, params, device, pass pipeline) -> loaded Program
+_dispatch = {}  # (prim, avals, params, device, pass pipeline) -> (out avals, Program): one lookup per warm call
 
 
 def _program(prim, kernel_avals, params, device):
-    key = (prim, kernel_avals, params, device)
+    key = (prim, kernel_avals, params, device, config.irax_passes)
     program = _kernels.get(key)
     if program is None:
         module = build_module(prim, kernel_avals, dict(params))
@@ -43,12 +43,12 @@ def _program(prim, kernel_avals, params, device):
 
 
 def run(prim, operands, params):
-    from irax.frontend.array import Array, check_not_deleted, check_same_device
+    from irax.frontend.array import Array, check_not_deleted, place
 
-    device = check_same_device(prim.name, operands)
+    device, operands, committed = place(prim.name, operands)
     avals = tuple(x.aval for x in operands)
     params = tuple(params.items())
-    key = (prim, avals, params, device)
+    key = (prim, avals, params, device, config.irax_passes)
     hit = _dispatch.get(key)
     if hit is None:
         out_avals = prim.out_avals(avals, dict(params))  # all shape/dtype errors surface here
@@ -59,4 +59,4 @@ def run(prim, operands, params):
     if any(b is None for b in buffers):
         check_not_deleted(operands)
     buffers = program(buffers, len(out_avals))
-    return [Array(b, a, device) for b, a in zip(buffers, out_avals)]
+    return [Array(b, a, device, committed) for b, a in zip(buffers, out_avals)]

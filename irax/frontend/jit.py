@@ -15,7 +15,8 @@ they are, so `if n > 2:` works on them.
 """
 import functools
 
-from irax.frontend import core, staging
+from irax.frontend import core, lowering, staging
+from irax.plugins import registry
 
 
 def _positions(argnums, n_args):
@@ -35,15 +36,21 @@ def _hashable(value, where):
     return value
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=()):
+def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), device=None, passes=None):
     """Compile `fun` once per argument signature; see the module docstring.
     The arrays of positional arguments `donate_argnums` are given to the
     program, which may write into them (in-place `.at[].set`); they are
-    deleted after the call."""
+    deleted after the call. `device` (a Device or backend name) is where it
+    runs, arguments moved there; `passes` changes its pass pipeline by pass
+    name (e.g. ["default", "count-ops"]; see transforms/pipeline.py)."""
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames,
-                                 donate_argnums=donate_argnums)
+                                 donate_argnums=donate_argnums, device=device, passes=passes)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    if isinstance(device, str):
+        device = registry.devices(device)[0]
+    if passes is not None and not isinstance(passes, str):
+        passes = tuple(passes)  # part of the program's cache key
 
     def split(args, kwargs):
         """(static values by position and name, the remaining args and kwargs)."""
@@ -76,13 +83,13 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=()):
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
         key = ("jit", fun, static_args, static_kwargs)
         return staging.run_staged(key, with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
-                                  donate_argnums=donated(len(args)))
+                                  passes=passes, donate_argnums=donated(len(args)), device=device)
 
     def lower(*args, **kwargs):
-        """The program for these arguments, stage by stage (staging.Lowered)."""
+        """The program for these arguments, stage by stage (lowering.Lowered)."""
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
-        return staging.lower(with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
-                             donate_argnums=donated(len(args)))
+        return lowering.lower(with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
+                              passes=passes, donate_argnums=donated(len(args)), device=device)
 
     jitted.lower = lower
     return jitted

@@ -13,7 +13,6 @@ constants, so a closure over a 100 MB array does not put 100 MB in the IR.
 """
 import collections
 import functools
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +20,8 @@ from iree.compiler import ir
 
 from irax import tree_util
 from irax.frontend import core, mlir
-from irax.frontend.array import Array, check_not_deleted, check_same_device
+from irax.config import config
+from irax.frontend.array import Array, check_not_deleted, place
 
 
 @dataclass
@@ -146,28 +146,41 @@ def trace_arguments(fn, arguments: Arguments) -> TracedFunction:
 # Eager: compile once per signature.
 
 @dataclass
-class _Staged:
+class StagedProgram:
+    """A traced function compiled and loaded on a device (also the program
+    behind lowering.Compiled)."""
     program: object
     out_tree: tree_util.PyTreeDef
     out_avals: tuple
     lifted: list
 
+    def __call__(self, flat, donated, device, committed=False):
+        """Run on the dynamic argument arrays `flat`; delete the `donated` ones."""
+        buffers = [x._buffer for x in flat] + [x._buffer for x in self.lifted]
+        outs = self.program(buffers, len(self.out_avals))
+        for k in donated:
+            flat[k].delete()
+        arrays = [Array(b, a, device, committed) for b, a in zip(outs, self.out_avals)]
+        return tree_util.tree_unflatten(self.out_tree, arrays)
 
-_staged = collections.OrderedDict()  # (key, in_tree, avals, device) -> _Staged
+
+_staged = collections.OrderedDict()  # (key, signature, device, donated, passes) -> StagedProgram
 _MAX_STAGED = 512
 
 
-def run_staged(key, fn, args, kwargs=None, passes=(), donate_argnums=()):
+def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None):
     """Run `fn(*args, **kwargs)` as one compiled program, traced on first use
     of this (key, argument structure, avals, static values). The arrays of
     the positional arguments `donate_argnums` may be overwritten by the
-    program, and are deleted after the call."""
+    program, and are deleted after the call. `passes` changes the pass
+    pipeline (transforms/pipeline.py); `device` is where it runs (else
+    array.place decides)."""
     arguments = Arguments(args, kwargs)
-    flat = arguments.dynamic
-    device = check_same_device(getattr(fn, "__name__", "function"), flat)
+    name = getattr(fn, "__name__", "function")
+    check_not_deleted(arguments.dynamic)
+    device, flat, committed = place(name, arguments.dynamic, device)
     donated = [k for i in donate_argnums for k in arguments.dynamic_indices(i)]
-    cache_key = (key, arguments.signature(), device, tuple(donated))
-    check_not_deleted(flat)
+    cache_key = (key, arguments.signature(), device, tuple(donated), passes, config.irax_passes)
     staged = _staged.get(cache_key)
     if staged is None:
         traced = trace_arguments(fn, arguments)
@@ -175,69 +188,10 @@ def run_staged(key, fn, args, kwargs=None, passes=(), donate_argnums=()):
 
         pipeline.run(traced.module, passes, donated=donated)
         program = device.load(device.backend.compile(str(traced.module)))
-        staged = _staged[cache_key] = _Staged(program, traced.out_tree, traced.out_avals, traced.lifted)
+        lifted = place(name, traced.lifted, device)[1]  # closed-over arrays, moved once
+        staged = _staged[cache_key] = StagedProgram(program, traced.out_tree, traced.out_avals, lifted)
         if len(_staged) > _MAX_STAGED:
             _staged.popitem(last=False)
     else:
         _staged.move_to_end(cache_key)
-    buffers = [x._buffer for x in flat] + [x._buffer for x in staged.lifted]
-    outs = staged.program(buffers, len(staged.out_avals))
-    for k in donated:
-        flat[k].delete()
-    arrays = [Array(b, a, device) for b, a in zip(outs, staged.out_avals)]
-    return tree_util.tree_unflatten(staged.out_tree, arrays)
-
-
-# ---------------------------------------------------------------------------
-# Lowering: the IR of a staged function at each stage, for people debugging.
-
-STAGES = ("before_ad", "after_ad", "traced", "optimized")
-_recorder = threading.local()
-
-
-def record(stage, module):
-    """Keep `module`'s text under `stage` while a `lower` is running."""
-    stages = getattr(_recorder, "stages", None)
-    if stages is not None:
-        stages.setdefault(stage, []).append(str(module))
-
-
-class Lowered:
-    """A function as irax lowered it for some arguments:
-
-        as_text("before_ad")  each function handed to an autodiff pass
-        as_text("after_ad")   the same module with the pass's VJP/JVP function
-        as_text("traced")     the whole program as traced (default)
-        as_text("optimized")  after the pass pipeline: what IREE compiles
-    """
-
-    def __init__(self, stages):
-        self._stages = stages
-
-    def as_text(self, stage="traced"):
-        if stage not in STAGES:
-            raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
-        texts = self._stages.get(stage)
-        if not texts:
-            return f"// no {stage} stage: nothing was differentiated\n"
-        return "\n".join(texts)
-
-    def __str__(self):
-        return self.as_text()
-
-
-def lower(fn, args, kwargs=None, passes=(), donate_argnums=()):
-    """Trace `fn(*args, **kwargs)` as run_staged would, recording every stage."""
-    from irax.transforms import pipeline
-
-    _recorder.stages = {}
-    try:
-        arguments = Arguments(args, kwargs)
-        traced = trace_arguments(fn, arguments)
-        record("traced", traced.module)
-        donated = [k for i in donate_argnums for k in arguments.dynamic_indices(i)]
-        pipeline.run(traced.module, passes, donated=donated)
-        record("optimized", traced.module)
-        return Lowered(_recorder.stages)
-    finally:
-        _recorder.stages = None
+    return staged(flat, donated, device, committed)

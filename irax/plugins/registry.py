@@ -1,78 +1,177 @@
-"""Where backends come from: entry points in the group `irax.backends`.
+"""The registry: which backends and passes exist, and which device runs what.
 
-irax's own backends register exactly like a third party's, in irax's
-`pyproject.toml`:
+Plugins are objects named by entry points in the groups `irax.backends` and
+`irax.passes` (see irax/plugins/__init__.py for the protocols). irax's own
+register exactly like a third party's, in irax's pyproject.toml:
 
     [project.entry-points."irax.backends"]
     cpu = "irax.backends.cpu:backend"
 
-Backends are discovered on first use. `IRAX_PLATFORMS=vulkan,cpu` picks and
-orders them (like `JAX_PLATFORMS`); otherwise the available backend with the
-highest priority is the default.
+Discovery happens on first use, not on `import irax`. A plugin that fails to
+load (an import error, a missing attribute, another protocol version) is kept
+as a `PluginLoadError` saying why, and everything else keeps working.
+
+Which backend: `IRAX_PLATFORMS=vulkan,cpu` lists the backends to use, in
+order of preference (like JAX_PLATFORMS); without it, every registered
+backend, highest `priority` first. The default backend is the first of
+those that is available here.
 """
+import contextlib
+import contextvars
 import functools
 import os
 from importlib.metadata import entry_points
 
+from irax.plugins import API_VERSION
+
+# What each group's plugins must have; a tuple means "one of these".
+REQUIRED = {
+    "irax.backends": ("api_version", "name", "priority", "target_backend", "compile_flags", "driver",
+                      "available", "devices", "compile"),
+    "irax.passes": ("api_version", "name", ("run", "pipeline")),
+}
+
 
 class PluginLoadError:
-    """Stands in for a plugin that failed to load, so the others still work."""
+    """Stands in for a plugin that failed to load, so the others still work
+    (`irax backends` and `irax passes` show `error`)."""
 
     def __init__(self, name, origin, error):
         self.name, self.origin, self.error = name, origin, error
+
+    def __repr__(self):
+        return f"PluginLoadError({self.name!r}, origin={self.origin!r}, error={self.error!r})"
 
     def available(self):
         return False
 
 
-@functools.lru_cache(maxsize=None)
-def backends() -> dict:
-    """Every registered backend by name (including ones that failed to load)."""
+def _load(ep):
+    plugin = ep.load()
+    missing = [" or ".join(a) if isinstance(a, tuple) else a for a in REQUIRED[ep.group]
+               if not any(hasattr(plugin, n) for n in (a if isinstance(a, tuple) else (a,)))]
+    if missing:
+        raise TypeError(f"{ep.value} is not an {ep.group} plugin: it has no {', '.join(missing)}")
+    if plugin.api_version != API_VERSION:
+        raise TypeError(f"{ep.value} follows plugin protocol version {plugin.api_version}; "
+                        f"this irax speaks version {API_VERSION}")
+    if plugin.name != ep.name:
+        raise TypeError(f"{ep.value} is registered as {ep.name!r} but is named {plugin.name!r}")
+    plugin.origin = ep.value
+    return plugin
+
+
+def _discover(group) -> dict:
     found = {}
-    for ep in entry_points(group="irax.backends"):
+    for ep in entry_points(group=group):
         try:
-            found[ep.name] = ep.load()
+            found[ep.name] = _load(ep)
         except Exception as e:  # a broken plugin must not break irax
             found[ep.name] = PluginLoadError(ep.name, ep.value, e)
     return found
 
 
-def _platforms() -> list:
-    requested = os.environ.get("IRAX_PLATFORMS", "").strip()
-    all_backends = backends()
+@functools.cache
+def backends() -> dict:
+    """Every registered backend by name: the backend, or a PluginLoadError."""
+    return _discover("irax.backends")
+
+
+@functools.cache
+def passes() -> dict:
+    """Every registered pass by name: the pass, or a PluginLoadError."""
+    return _discover("irax.passes")
+
+
+def platforms() -> list:
+    """Backend names in the order irax tries them."""
+    requested = [n.strip() for n in os.environ.get("IRAX_PLATFORMS", "").split(",") if n.strip()]
+    registered = backends()
+    unknown = [n for n in requested if n not in registered]
+    if unknown:
+        raise RuntimeError(f"IRAX_PLATFORMS names unknown backends {unknown}; registered backends: {sorted(registered)}")
     if requested:
-        names = [n.strip() for n in requested.split(",") if n.strip()]
-        unknown = [n for n in names if n not in all_backends]
-        if unknown:
-            raise RuntimeError(
-                f"IRAX_PLATFORMS names unknown backends {unknown}; registered backends: {sorted(all_backends)}"
-            )
-        return names
-    live = [n for n, b in all_backends.items() if not isinstance(b, PluginLoadError)]
-    return sorted(live, key=lambda n: -all_backends[n].priority)
+        return requested
+    loaded = {n: b for n, b in registered.items() if not isinstance(b, PluginLoadError)}
+    return sorted(loaded, key=lambda n: -loaded[n].priority)
+
+
+def _usable(name) -> bool:
+    try:
+        return backends()[name].available()
+    except Exception:  # available() must not raise; a plugin that does is simply not available
+        return False
+
+
+def available_backends() -> list:
+    """The backends that can run here, in the order irax prefers them."""
+    return [n for n in platforms() if _usable(n)]
+
+
+def _not_available(name) -> RuntimeError:
+    backend = backends().get(name)
+    if backend is None:
+        reason = f"Unknown backend {name}."
+    elif isinstance(backend, PluginLoadError):
+        reason = f"Backend '{name}' failed to initialize: {backend.error}."
+    elif name not in platforms():
+        reason = f"Backend '{name}' is not used: IRAX_PLATFORMS={os.environ['IRAX_PLATFORMS']}."
+    else:
+        reason = f"Backend '{name}' has no device here (IREE driver '{backend.driver}')."
+    return RuntimeError(f"{reason} Available backends are {available_backends()}")
 
 
 def get_backend(name=None):
-    """The backend called `name`, or the default one (first available)."""
-    all_backends = backends()
-    names = [name] if name is not None else _platforms()
-    for n in names:
-        backend = all_backends.get(n)
-        if backend is not None and backend.available():
-            return backend
-    available = [n for n, b in all_backends.items() if b.available()]
-    wanted = f"Backend '{name}'" if name else f"None of the platforms {names}"
-    raise RuntimeError(f"{wanted} is not available. Available backends: {available}")
+    """The backend called `name`, or the default backend."""
+    if name is None:
+        return _default_backend()
+    if name in platforms() and _usable(name):
+        return backends()[name]
+    raise _not_available(name)
+
+
+@functools.cache
+def _default_backend():
+    for name in platforms():
+        if _usable(name):
+            return backends()[name]
+    raise RuntimeError(f"No backend is available here; tried {platforms()}. "
+                       "Set IRAX_PLATFORMS to backends that are (`irax backends` lists them).")
 
 
 def devices(backend=None) -> list:
+    """The devices of `backend` (a name), or of the default backend (jax.devices)."""
     return get_backend(backend).devices()
 
 
 def default_backend() -> str:
+    """The default backend's name (jax.default_backend)."""
     return get_backend().name
 
 
-@functools.lru_cache(maxsize=None)
-def default_device():
+# ---------------------------------------------------------------------------
+# The default device: where uncommitted arrays live and computations on them run.
+
+_default_device = contextvars.ContextVar("irax_default_device", default=None)
+
+
+def get_default_device():
+    """The innermost `with irax.default_device(...)`, else the default backend's first device."""
+    return _default_device.get() or _first_device()
+
+
+@functools.cache
+def _first_device():
     return get_backend().devices()[0]
+
+
+@contextlib.contextmanager
+def default_device(device):
+    """`with irax.default_device(irax.devices("vulkan")[0]): ...`: arrays
+    created inside, and computations on arrays not committed to a device,
+    go to `device` (a Device or a backend name), as jax.default_device."""
+    token = _default_device.set(devices(device)[0] if isinstance(device, str) else device)
+    try:
+        yield
+    finally:
+        _default_device.reset(token)

@@ -1,15 +1,19 @@
-"""Who may write into which buffer: the pass that keeps arguments intact.
+"""Who may write into which buffer: two passes.
 
-IREE 3.13 writes in place into a function argument that is the destination
+    protect_arguments   no op may write into an argument that was not donated
+    reuse_dead_buffers  an elementwise op may write into an intermediate it
+                        reads for the last time
+
+protect_arguments: IREE 3.13 writes in place into a function argument that is the destination
 of `tensor.insert_slice` / `tensor.insert` / `iree_linalg_ext.scatter` when
 nothing reads the argument afterwards (IREE issue 16168, open): the caller's
-array would silently change. This pass puts such arguments and the
+array would silently change. The pass puts such arguments and the
 function's results behind one `util.optimization_barrier` at the return, so
 the arguments are read at the very end and no op may overwrite them. (An elementwise generic
 whose outs is an argument was seen not to write into it.)
 
-Every program irax compiles goes through it: eager kernels and staged
-functions (jit, grad) alike.
+Every program irax compiles goes through protect_arguments: eager kernels
+and staged functions (jit, grad) alike; staged ones through both.
 """
 from iree.compiler import ir
 
@@ -19,16 +23,36 @@ from irax.frontend import mlir
 DESTINATIONS = {"tensor.insert_slice": 1, "tensor.insert": 1, "iree_linalg_ext.scatter": 2}
 
 
-def protect_arguments(module_op, donated=()):
+# A unit attribute on an argument of @main whose buffer the caller gave up
+# (jit's donate_argnums): IREE may reuse it, which makes `x.at[i].set(v)` an
+# in-place write. JAX marks donated arguments the same way (jax.buffer_donor).
+DONATED = "irax.donated"
+
+
+def _main(module_op):
+    return next(op for op in module_op.regions[0].blocks[0].operations
+                if op.operation.name == "func.func" and op.attributes["sym_name"].value == "main")
+
+
+def mark_donated(module_op, donated):
+    """Mark the arguments of @main at positions `donated` as given up by the caller."""
+    if not donated:
+        return
+    main = _main(module_op)
+    n = len(main.regions[0].blocks[0].arguments)
+    main.attributes["arg_attrs"] = ir.ArrayAttr.get(
+        [ir.DictAttr.get({DONATED: ir.UnitAttr.get()} if i in donated else {}) for i in range(n)])
+
+
+def protect_arguments(module_op):
     """The pass: keep each argument of `@main` that an op could update in place
     alive to the end, behind one barrier with the function's results (IREE
     rejects a barrier mixing a returned value with an internal or constant one,
-    so the barrier sits on the return). Arguments at positions `donated` were
-    given up by the caller (jit's donate_argnums): IREE may reuse them, which
-    makes `x.at[i].set(v)` an in-place write."""
-    main = next(op for op in module_op.regions[0].blocks[0].operations
-                if op.operation.name == "func.func" and op.attributes["sym_name"].value == "main")
+    so the barrier sits on the return). Arguments marked DONATED are left alone."""
+    main = _main(module_op)
     block = main.regions[0].blocks[0]
+    donated = ({i for i, d in enumerate(main.attributes["arg_attrs"]) if DONATED in ir.DictAttr(d)}
+               if "arg_attrs" in main.attributes else set())
     arguments = [a for i, a in enumerate(block.arguments) if i not in donated]
     guarded = []
     for op in block.operations:
@@ -44,3 +68,48 @@ def protect_arguments(module_op, donated=()):
         kept = mlir.opaque(*[ret.operands[i] for i in computed], *guarded)
     for i, value in zip(computed, kept):
         ret.operands[i] = value
+
+
+def reuse_dead_buffers(module_op):
+    """The second pass: an elementwise `linalg.generic` whose output is a
+    fresh `tensor.empty` writes into one of its inputs instead, when that
+    input has the same type, is computed by the function (not an argument,
+    not a constant) and is read for the last time here. In destination-
+    passing style that ties the result to the input's buffer, so no new
+    buffer is needed for it:
+
+        %y = linalg.generic ins(%t, ...) outs(tensor.empty())   ->   outs(%t)
+
+    (Arguments donated to jit are reused by IREE itself.)"""
+    for func in module_op.regions[0].blocks[0].operations:
+        block = func.regions[0].blocks[0]
+        position = {op.operation: i for i, op in enumerate(block.operations)}
+        for op in list(block.operations):
+            if op.operation.name == "linalg.generic":
+                _write_into_a_dead_input(op.opview, block, position)
+
+
+def _top_level(op, block):
+    """The op of `block` that is `op` or contains it."""
+    while op.block != block:
+        op = op.parent
+    return op
+
+
+def _write_into_a_dead_input(op, block, position):
+    (out,) = op.outputs
+    out_map = ir.AffineMapAttr(op.indexing_maps[len(op.inputs)]).value
+    reads_out = any(True for _ in op.regions[0].blocks[0].arguments[len(op.inputs)].uses)
+    if out.owner.name != "tensor.empty" or reads_out or "reduction" in str(op.iterator_types):
+        return
+    maps = [ir.AffineMapAttr(m).value for m in op.indexing_maps][:len(op.inputs)]
+    here = position[op.operation]
+    for x, x_map in zip(op.inputs, maps):
+        if isinstance(x.owner, ir.Block) or x.owner.name == "arith.constant" or x.type != out.type:
+            continue
+        # element i of the result may overwrite element i of x only: every read of x here is through the output's map
+        same_reads = all(m == out_map for y, m in zip(op.inputs, maps) if y == x)
+        last_use = all(position[_top_level(use.owner.operation, block)] <= here for use in x.uses)
+        if x.owner.operation.block == block and same_reads and last_use:
+            op.operands[len(op.inputs)] = x
+            return

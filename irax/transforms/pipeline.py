@@ -1,30 +1,97 @@
-"""The pass pipeline every staged program goes through before IREE.
+"""The pass pipeline every program goes through before IREE.
 
-Python passes (`fn(module_op) -> None`) and upstream MLIR passes run in one
-`PassManager`, so `IRAX_PRINT_IR_AFTER_ALL=1`-style per-pass dumps come from
-MLIR itself. The pass manager is built per run and dropped: one kept alive
-at interpreter exit makes nanobind print leak warnings.
+A pipeline is a list of pass names, each looked up in the registry
+(irax.plugins.registry.passes()), where irax's own passes are registered
+plugins like anyone else's (their objects are in passes.py). The default:
+
+    inline, symbol-dce, canonicalize, cse     tidy what tracing and AD wrote
+    prune-unused-generic-inputs, canonicalize, cse
+    plain-matmuls                             matrix products as linalg.matmul (matmul.py)
+    normalize-loop-order                      loops in output order (loop_order.py)
+    reuse-dead-buffers                        write into dead intermediates (buffer_reuse.py)
+    protect-arguments                         nothing may write into an argument
+
+followed by each registered pass that names one to follow (its `after`).
+Eager kernels (one primitive each) get only the last two by default.
+
+Users change it by name with a *pipeline spec*: a comma-separated string or
+a list of names, in which `default` stands for the pipeline they would get
+otherwise and `-name` removes every `name`:
+
+    IRAX_PASSES=default,count-ops                    # every program
+    irax.config.update("irax_passes", "default,-cse")
+    irax.jit(f, passes=["count-ops", "default"])     # one function, on top of the config
+
+Python passes and upstream MLIR passes run in one `PassManager`; a Python
+pass after each one gives per-pass dumps with irax's own pass names (MLIR's
+IR printer names Python passes ""). The pass manager is built per run and
+dropped: one kept alive at interpreter exit makes nanobind print leak warnings.
 """
 from iree.compiler import ir
 from iree.compiler.passmanager import PassManager
 
-from irax.transforms.buffer_reuse import protect_arguments
-from irax.transforms.cleanup import prune_unused_generic_inputs
+from irax.config import config
+from irax.plugins import registry
+from irax.transforms.buffer_reuse import mark_donated
 
-# inline: calls of custom-derivative functions (frontend/custom_derivatives.py)
-CLEANUP = "inline,symbol-dce,canonicalize,cse"
+DEFAULT = ("inline", "symbol-dce", "canonicalize", "cse", "prune-unused-generic-inputs", "canonicalize", "cse",
+           "plain-matmuls", "normalize-loop-order", "reuse-dead-buffers", "protect-arguments")
+# An eager kernel is one primitive's ops: nothing to tidy, and canonicalize
+# alone would cost ~1 ms per kernel.
+KERNEL_DEFAULT = ("normalize-loop-order", "protect-arguments")
 
 
-def run(module, python_passes=(), donated=()):
-    """Run `python_passes` (callables on the module op), then the cleanup, then
-    protect the arguments (all but the `donated` argument positions)."""
+def default_pipeline(base=DEFAULT) -> list:
+    """irax's default pass names (`base`), with each registered pass that asks
+    for a place (`after`) right after the last run of the pass it names."""
+    names = list(base)
+    for name, p in registry.passes().items():
+        after = getattr(p, "after", None)
+        if after in names:
+            names.insert(len(names) - names[::-1].index(after), name)
+    return names
+
+
+def resolve(spec, default) -> list:
+    """The pass names a pipeline spec stands for, `default` standing for `default`."""
+    tokens = [t.strip() for t in (spec.split(",") if isinstance(spec, str) else spec) if t.strip()]
+    removed = {t[1:] for t in tokens if t.startswith("-")}
+    names = [n for t in tokens if not t.startswith("-") for n in (default if t == "default" else [t])]
+    return [n for n in names if n not in removed]
+
+
+def pass_names(passes=None, base=DEFAULT) -> list:
+    """The pipeline a program gets: the configured one (IRAX_PASSES), changed by
+    the per-function spec `passes` if given."""
+    names = resolve(config.irax_passes, default_pipeline(base))
+    return names if passes is None else resolve(passes, names)
+
+
+def _lookup(name):
+    found = registry.passes().get(name)
+    if found is None:
+        raise ValueError(f"Unknown pass {name!r} in the pass pipeline. Registered passes: "
+                         f"{', '.join(sorted(registry.passes()))}")
+    if isinstance(found, registry.PluginLoadError):
+        raise ValueError(f"Pass {name!r} failed to load ({found.origin}): {found.error}")
+    return found
+
+
+def run(module, passes=None, donated=(), after_pass=None, base=DEFAULT):
+    """Run the pipeline (`pass_names(passes, base)`) on `module`; the arguments
+    of @main at positions `donated` were given up by the caller.
+    `after_pass(name, module_op)`, if given, sees the module after each pass
+    (`lower(...).passes`, `irax ir --print-after-all`)."""
+    steps = [(name, _lookup(name)) for name in pass_names(passes, base)]
     with module.context, ir.Location.unknown():
+        mark_donated(module.operation, donated)
         pm = PassManager("builtin.module")
-        for p in python_passes:
-            pm.add(lambda op, pass_, p=p: p(op), name=getattr(p, "__name__", None))
-        pm.add(CLEANUP)
-        pm.add(lambda op, pass_: prune_unused_generic_inputs(op), name="prune-unused-generic-inputs")
-        pm.add("canonicalize,cse")
-        pm.add(lambda op, pass_: protect_arguments(op, donated), name="protect-arguments")
+        for name, p in steps:
+            if hasattr(p, "pipeline"):
+                pm.add(p.pipeline)
+            else:
+                pm.add(lambda op, pass_, p=p: p.run(op), name=name)
+            if after_pass is not None:
+                pm.add(lambda op, pass_, name=name: after_pass(name, op), name=f"after-{name}")
         pm.run(module.operation)
         del pm

@@ -1,0 +1,190 @@
+"""Ahead of time: a function lowered for some arguments, stage by stage, and compiled.
+
+    lowered = irax.jit(f).lower(x)        # or irax.grad(f).lower(x)
+    print(lowered.as_text("optimized"))   # the MLIR at one stage (below)
+    compiled = lowered.compile()          # an IREE program (compile(backend="vulkan"): another target)
+    compiled(x)                           # the same values as irax.jit(f)(x)
+    compiled.vmfb, compiled.as_text("hal"), compiled.compile_command_line()
+
+The stages, in the order a program goes through them:
+
+    before_ad, after_ad   each function handed to an autodiff pass, then with
+                          the VJP/JVP function the pass added (grad, jvp, ...)
+    traced                the whole program as traced (the default)
+    optimized             after irax's pass pipeline: what IREE compiles
+                          (`lowered.passes` has the module after each pass)
+    input, flow, stream, hal, vm
+                          what IREE's compiler has made of it at the end of
+                          that phase (iree-compile --compile-to=PHASE)
+    all                   all of them, with the module after each irax pass
+
+The command line shows the same stages: `irax ir FILE.py:FUNC --stage NAME`.
+"""
+import threading
+
+from irax.backends import compiler
+from irax.frontend import staging
+from irax.frontend.array import check_not_deleted, place
+from irax.plugins import registry
+
+IRAX_STAGES = ("before_ad", "after_ad", "traced", "optimized")
+IREE_STAGES = ("input", "flow", "stream", "hal", "vm")
+STAGES = IRAX_STAGES + IREE_STAGES + ("all",)
+
+_recorder = threading.local()
+
+
+def record(stage, module):
+    """Keep `module`'s text as `stage` while a `lower` is running."""
+    snapshots = getattr(_recorder, "snapshots", None)
+    if snapshots is not None:
+        snapshots.append((stage, str(module)))
+
+
+def lower(fn, args, kwargs=None, passes=None, donate_argnums=(), device=None):
+    """Trace `fn(*args, **kwargs)` and run the pass pipeline as
+    staging.run_staged would, keeping the module at every stage. `device`
+    (jit's) is where the compiled program runs, and its backend the default
+    target."""
+    from irax.transforms import pipeline
+
+    _recorder.snapshots = snapshots = []
+    after_passes = []
+    try:
+        arguments = staging.Arguments(args, kwargs)
+        traced = staging.trace_arguments(fn, arguments)
+        record("traced", traced.module)
+        donated = [k for i in donate_argnums for k in arguments.dynamic_indices(i)]
+        pipeline.run(traced.module, passes, donated=donated,
+                     after_pass=lambda name, op: after_passes.append((name, str(op))))
+        record("optimized", traced.module)
+    finally:
+        _recorder.snapshots = None
+    return Lowered(getattr(fn, "__name__", "function"), snapshots, after_passes, arguments.signature(),
+                   traced, donated, device)
+
+
+def resolve_backend(backend):
+    """The backend object for `backend`: None is the default one; a name may
+    be any registered backend, even one with no device here (compiling needs none)."""
+    if backend is None:
+        return registry.get_backend()
+    if not isinstance(backend, str):
+        return backend
+    try:
+        return registry.get_backend(backend)
+    except RuntimeError:
+        found = registry.backends().get(backend)
+    if found is None:
+        raise ValueError(f"unknown backend {backend!r}; registered backends: {', '.join(sorted(registry.backends()))}")
+    if isinstance(found, registry.PluginLoadError):
+        raise ValueError(f"backend {backend!r} failed to load ({found.origin}): {found.error}")
+    return found
+
+
+class Lowered:
+    """A function as irax lowered it for some arguments (see the module docstring)."""
+
+    def __init__(self, name, snapshots, passes, signature, traced, donated, device=None):
+        self.name = name
+        self.device = device
+        self._snapshots = snapshots  # [(stage, text)] in the order they were made
+        self.passes = passes  # [(pass name, text after it)]
+        self.signature = signature
+        self.traced = traced
+        self.donated = donated
+        self._iree_texts = {}  # (backend name, IREE stage) -> text
+
+    def as_text(self, stage="traced", backend=None):
+        """The module at `stage`; the IREE stages are compiled for `backend`
+        (a name or backend object; default: the device's, else the default one)."""
+        if stage not in STAGES:
+            raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+        if stage == "all":
+            return "".join(f"// ----- {name} -----\n{text}\n" for name, text in self.snapshots(backend))
+        if stage in IREE_STAGES:
+            return self._iree_text(stage, self._backend(backend))
+        texts = [text for s, text in self._snapshots if s == stage]
+        if not texts:
+            return f"// no {stage} stage: nothing was differentiated\n"
+        return "\n".join(texts)
+
+    def snapshots(self, backend=None, iree=True):
+        """[(name, text)]: the module at each stage in order, after each irax
+        pass in between; the IREE stages (for `backend`) only with `iree`."""
+        traced = [(s, t) for s, t in self._snapshots if s != "optimized"]
+        iree_stages = [(s, self.as_text(s, backend)) for s in IREE_STAGES] if iree else []
+        return traced + self.passes + iree_stages
+
+    def compile(self, backend=None):
+        """This program compiled by IREE for `backend` (default: the device's, else the default one)."""
+        return Compiled(self, self._backend(backend))
+
+    def _iree_text(self, stage, backend):
+        """IREE's phases are compiled one from the other, up to `stage`, and kept."""
+        if (backend.name, stage) not in self._iree_texts:
+            phases = IREE_STAGES[:IREE_STAGES.index(stage) + 1]
+            texts = compiler.compile_to_phases(self.as_text("optimized"), backend.target_backend,
+                                               backend.compile_flags, phases)
+            self._iree_texts.update({(backend.name, p): t for p, t in zip(phases, texts)})
+        return self._iree_texts[backend.name, stage]
+
+    def _backend(self, backend):
+        if backend is None and self.device is not None:
+            return self.device.backend
+        return resolve_backend(backend)
+
+    def __str__(self):
+        return self.as_text()
+
+
+class Compiled:
+    """A lowered function compiled for one backend. Calling it takes the
+    arguments `lower` took (less jit's static ones) and runs the program;
+    `vmfb` is the program, `as_text(phase)` IREE's IR on the way to it."""
+
+    def __init__(self, lowered, backend):
+        self.lowered = lowered
+        self.backend = backend
+        self.vmfb = backend.compile(lowered.as_text("optimized"))
+        self._programs = {}  # device -> staging.StagedProgram, loaded on first call
+
+    def __call__(self, *args, **kwargs):
+        arguments = staging.Arguments(args, kwargs)
+        if arguments.signature() != self.lowered.signature:
+            raise TypeError(f"{self.lowered.name} was compiled for arguments {_describe(self.lowered.signature)} "
+                            f"but called with {_describe(arguments.signature())}; lower and compile it for these.")
+        name = self.lowered.name
+        check_not_deleted(arguments.dynamic)
+        device, flat, committed = place(name, arguments.dynamic, self.lowered.device)
+        if device.backend is not self.backend:  # run where it can: on this backend's device
+            device, flat, committed = place(name, arguments.dynamic, self._device())
+        program = self._programs.get(device)
+        if program is None:
+            traced = self.lowered.traced
+            lifted = place(name, traced.lifted, device)[1]
+            program = self._programs[device] = staging.StagedProgram(
+                device.load(self.vmfb), traced.out_tree, traced.out_avals, lifted)
+        return program(flat, self.lowered.donated, device, committed)
+
+    def _device(self):
+        if not self.backend.available():
+            raise RuntimeError(f"{self.lowered.name} was compiled for backend {self.backend.name!r}, which has "
+                               "no device here; run its .vmfb where it has one (irax run FILE.vmfb)")
+        return self.backend.devices()[0]
+
+    def as_text(self, stage="vm"):
+        """IREE's IR at the end of compiler phase `stage` (one of IREE_STAGES)."""
+        if stage not in IREE_STAGES:
+            raise ValueError(f"unknown IREE stage {stage!r}; IREE stages are {', '.join(IREE_STAGES)}")
+        return self.lowered.as_text(stage, self.backend)
+
+    def compile_command_line(self):
+        """The iree-compile command (less the input file and `-o`) that makes
+        `vmfb` from `lowered.as_text("optimized")` saved as compiler.SOURCE_NAME."""
+        return compiler.compile_command_line(self.backend.target_backend, self.backend.compile_flags)
+
+
+def _describe(signature):
+    tree, _, _, avals = signature
+    return f"{tree} ({', '.join(a.str_short() for a in avals)})"

@@ -1,0 +1,47 @@
+"""irax's own passes, as plugin objects (irax.plugins.Pass).
+
+They are registered in irax's pyproject.toml under `irax.passes`, exactly as
+a third party registers theirs, and pipeline.py names them in its default
+order. Two kinds, the two bodies the protocol allows:
+"""
+from irax.plugins import API_VERSION
+from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
+from irax.transforms.cleanup import prune_unused_generic_inputs
+from irax.transforms.loop_order import normalize_loop_order
+from irax.transforms.matmul import plain_matmuls
+
+
+class MlirPass:
+    """An upstream MLIR pass, run by MLIR's pass manager under its own name."""
+
+    api_version = API_VERSION
+
+    def __init__(self, name):
+        self.name = self.pipeline = name
+
+    def __repr__(self):
+        return f"MlirPass({self.name!r})"
+
+
+class PythonPass:
+    """A Python function on the `builtin.module` operation."""
+
+    api_version = API_VERSION
+
+    def __init__(self, name, run):
+        self.name, self.run = name, run
+
+    def __repr__(self):
+        return f"PythonPass({self.name!r}, {self.run.__module__}.{self.run.__name__})"
+
+
+# inline: calls of custom-derivative functions (frontend/custom_derivatives.py)
+inline = MlirPass("inline")
+symbol_dce = MlirPass("symbol-dce")
+canonicalize = MlirPass("canonicalize")
+cse = MlirPass("cse")
+prune = PythonPass("prune-unused-generic-inputs", prune_unused_generic_inputs)
+loop_order = PythonPass("normalize-loop-order", normalize_loop_order)
+reuse = PythonPass("reuse-dead-buffers", reuse_dead_buffers)
+matmuls = PythonPass("plain-matmuls", plain_matmuls)
+protect = PythonPass("protect-arguments", protect_arguments)

@@ -1,0 +1,263 @@
+"""Devices: every built-in backend compiles the programs here whether or not
+its device is present, and runs them on each device that is; device_put,
+committed arrays, irax.default_device and jit(device=...) as in JAX; and the
+core numerical tests on both cpu and vulkan (lavapipe in CI).
+
+Vulkan compiles cost ~0.4 s each (cached on disk afterwards): the tests on
+vulkan use few distinct kernels."""
+import numpy as np
+import pytest
+from iree.compiler import ir
+
+import irax
+import irax.numpy as jnp
+from irax.backends import cache
+from irax.frontend import mlir
+from irax.plugins import registry
+from irax.transforms import pipeline
+
+import plugin_fakes
+
+BUILTIN = ("cpu", "vulkan", "cuda", "rocm")
+# What an IREE program for each target carries: its executable format.
+FORMATS = {"cpu": b"embedded-elf", "vulkan": b"vulkan-spirv-fb", "cuda": b"cuda-nvptx-fb", "rocm": b"rocm-hsaco-fb"}
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(4, 3)).astype(np.float32)
+W = rng.normal(size=(3, 5)).astype(np.float32)
+
+
+def mlp_loss(w, x):
+    return jnp.mean(jnp.tanh(x @ w) ** 2)
+
+
+def mlp_grad_numpy(w, x):
+    h = np.tanh(x @ w)
+    return x.T @ (2 * h * (1 - h ** 2)) / h.size
+
+
+# name -> (irax function, NumPy reference, arguments)
+PROGRAMS = {
+    "elementwise": (lambda x: jnp.where(x > 0, jnp.exp(-x), x * x) + 1,
+                    lambda x: np.where(x > 0, np.exp(-x), x * x) + 1, (X,)),
+    "reduce_matmul": (lambda x, w: jnp.max(x @ w, axis=0) + jnp.sum(x),
+                      lambda x, w: np.max(x @ w, axis=0) + np.sum(x), (X, W)),
+    "grad": (irax.grad(mlp_loss), mlp_grad_numpy, (W, X)),
+    "update": (lambda x: x.at[1].set(5.0) * 2, lambda x: np.concatenate([x[:1], np.full((1, 3), 5.0), x[2:]]) * 2,
+               (X,)),
+}
+
+
+def device_or_skip(name):
+    try:
+        return irax.devices(name)[0]
+    except RuntimeError as e:
+        pytest.skip(str(e))
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+@pytest.mark.parametrize("backend", BUILTIN)
+def test_every_builtin_target_compiles_without_its_device(backend, program):
+    fn, _, args = PROGRAMS[program]
+    text = irax.jit(fn).lower(*args).as_text("optimized")
+    vmfb = registry.backends()[backend].compile(text)
+    assert FORMATS[backend] in vmfb
+    assert all(FORMATS[other] not in vmfb for other in BUILTIN if other != backend)
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+@pytest.mark.parametrize("backend", BUILTIN)
+def test_programs_run_on_each_present_device(backend, program):
+    device = device_or_skip(backend)
+    fn, reference, args = PROGRAMS[program]
+    out = irax.jit(fn, device=backend)(*args)
+    assert out.device is device and out.committed
+    np.testing.assert_allclose(out, reference(*args), rtol=2e-5, atol=1e-6)
+
+
+def test_compile_cache_keys_include_the_target():
+    text = irax.jit(jnp.sin).lower(X).as_text("optimized")
+    keys = {cache._key(text, b.target_backend, b.compile_flags) for b in map(registry.backends().get, BUILTIN)}
+    assert len(keys) == len(BUILTIN)
+    programs = {registry.backends()[name].compile(text) for name in BUILTIN}
+    assert len(programs) == len(BUILTIN)
+
+
+# ---------------------------------------------------------------------------
+# Placement, as in JAX. `other` is a second CPU device that is on every machine.
+
+@pytest.fixture
+def other():
+    return plugin_fakes.sync.devices()[0]
+
+
+def test_devices_and_default_backend():
+    assert irax.default_backend() == "cpu" or irax.default_backend() in ("cuda", "rocm")
+    assert irax.devices() == irax.devices(irax.default_backend())
+    assert repr(irax.devices("cpu")) == "[CpuDevice(id=0)]"
+    assert jnp.ones(2).device is irax.devices()[0]
+
+
+def test_device_put_like_jax():
+    jax = pytest.importorskip("jax")
+    cpu = irax.devices("cpu")[0]
+    for value in (np.arange(3.0), 2.5, np.array([1, 2], np.uint8), np.int64(7), True):
+        ours, theirs = irax.device_put(value), jax.device_put(value)
+        assert (ours.dtype, ours.weak_type, ours.committed) == (theirs.dtype, theirs.weak_type, theirs.committed)
+        committed = irax.device_put(value, cpu)
+        assert committed.committed and committed.device is cpu
+        np.testing.assert_array_equal(committed, theirs)
+    tree = irax.device_put({"w": W, "b": [1.0, 2.0]}, "cpu")
+    assert tree["w"].committed and tree["b"][1].weak_type
+    x = jnp.ones(3)
+    assert not x.committed and irax.device_put(x) is x
+    assert irax.device_put(x, cpu) is x and x.committed  # already there: committed in place, no copy
+    assert x.devices() == {cpu}
+
+
+def test_committed_arrays_decide_where_ops_run(other):
+    cpu = irax.devices("cpu")[0]
+    a = jnp.arange(3.0)  # uncommitted: follows
+    b = irax.device_put(np.ones(3, np.float32), other)
+    c = a + b
+    assert c.device is other and c.committed and a.device is cpu
+    np.testing.assert_array_equal(c, np.arange(3.0) + 1)
+    d = jnp.sum(c * 2)  # computed from committed arrays: committed too
+    assert d.device is other and d.committed and float(d) == 12.0
+    assert not (a * 2).committed
+    with pytest.raises(ValueError, match=r"Received incompatible devices for add\. Got argument 0 of shape float32\[3\] "
+                                         r"committed to CpuDevice\(id=0\) and argument 1 of shape float32\[3\] "
+                                         r"committed to SyncDevice\(id=0\)\. Move them to one device first with "
+                                         r"irax\.device_put\(x, device\)\."):
+        irax.device_put(a, cpu) + b
+    moved = irax.device_put(b, cpu)
+    assert moved.device is cpu and b.device is other
+    np.testing.assert_array_equal(moved + irax.device_put(a, cpu), np.arange(3.0) + 1)
+
+
+def test_default_device_context(other):
+    cpu = irax.devices("cpu")[0]
+    outside = jnp.arange(3.0)
+    with irax.default_device(other):
+        x = jnp.arange(3.0)
+        assert x.device is other and not x.committed
+        y = outside * 2  # uncommitted arrays move to the default device
+        assert y.device is other
+        with irax.default_device("cpu"):
+            assert jnp.zeros(2).device is cpu
+        z = irax.jit(lambda v: v + 1)(outside)
+        assert z.device is other and not z.committed
+    assert jnp.zeros(2).device is cpu
+    np.testing.assert_array_equal(y, np.arange(3.0) * 2)
+
+
+def test_jit_device(other):
+    closure = jnp.full(3, 10.0)  # lives on the cpu; moved once
+
+    @irax.jit
+    def f(v):
+        return v * 2 + closure
+
+    on_other = irax.jit(f, device=other)
+    out = on_other(irax.device_put(np.arange(3.0, dtype=np.float32), "cpu"))  # even committed arguments move
+    assert out.device is other and out.committed
+    np.testing.assert_array_equal(out, np.arange(3.0) * 2 + 10)
+    assert f(jnp.arange(3.0)).device is irax.devices("cpu")[0]
+
+
+# ---------------------------------------------------------------------------
+# Core numerics on cpu and vulkan.
+
+@pytest.fixture(params=["cpu", "vulkan"])
+def device(request):
+    return device_or_skip(request.param)
+
+
+def put(device, *arrays):
+    return [irax.device_put(a, device) for a in arrays]
+
+
+def test_elementwise(device):
+    x, y, i = put(device, X, rng.normal(size=(4, 3)).astype(np.float32), np.arange(-6, 6, dtype=np.int32).reshape(4, 3))
+    xn, yn, iN = np.asarray(x), np.asarray(y), np.arange(-6, 6, dtype=np.int32).reshape(4, 3)
+    for ours, theirs in [(x + y, xn + yn), (x * 2.5, xn * 2.5), (jnp.exp(x), np.exp(xn)),
+                         (jnp.where(x > y, x, y), np.maximum(xn, yn)), (i // 4, iN // 4), (i * i - 3, iN * iN - 3)]:
+        assert ours.device is device
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.float16, np.bool_])
+def test_narrow_dtypes(device, dtype):
+    """8- and 16-bit data in arrays whose byte size is not a multiple of 4 (vulkan.py says why)."""
+    a = (np.arange(9) % 4 == 1) if dtype is np.bool_ else np.arange(9).astype(dtype)
+    (x,) = put(device, a)
+    np.testing.assert_array_equal(x, a)
+    np.testing.assert_array_equal(x ^ x if dtype is np.bool_ else x + x, a ^ a if dtype is np.bool_ else a + a)
+
+
+def test_reductions(device):
+    (x,) = put(device, X)
+    np.testing.assert_allclose(jnp.sum(x), X.sum(), rtol=1e-5)
+    np.testing.assert_allclose(jnp.sum(x, axis=0), X.sum(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(jnp.max(x, axis=1), X.max(axis=1))
+    np.testing.assert_array_equal(jnp.argmax(x, axis=1), X.argmax(axis=1))
+    long = rng.normal(size=100_003).astype(np.float32)  # the 64-partial-sums path
+    np.testing.assert_allclose(jnp.sum(irax.device_put(long, device)), long.sum(dtype=np.float64), rtol=1e-5)
+
+
+def test_matmul(device):
+    a, b = rng.normal(size=(37, 53)).astype(np.float32), rng.normal(size=(53, 29)).astype(np.float32)
+    out = irax.device_put(a, device) @ irax.device_put(b, device)
+    assert out.device is device
+    np.testing.assert_allclose(out, a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_grad_and_jit(device):
+    w, x = put(device, W, X)
+    g = irax.grad(mlp_loss)(w, x)
+    assert g.device is device
+    np.testing.assert_allclose(g, mlp_grad_numpy(W, X), rtol=1e-5, atol=1e-6)
+
+    step = irax.jit(lambda w, x: w - 0.5 * irax.grad(mlp_loss)(w, x), donate_argnums=0)
+    expected = W
+    for _ in range(3):
+        w = step(w, x)
+        expected = expected - 0.5 * mlp_grad_numpy(expected, X)
+    assert w.device is device
+    np.testing.assert_allclose(w, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_matmul_gradients(device):
+    """Gradients of matmuls are contractions whose output reads the loops out of
+    order: wrong on Vulkan unless normalize-loop-order renumbers them."""
+    a, b = rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=(4, 5)).astype(np.float32)
+    da, db = irax.grad(lambda x, y: jnp.sum((x @ y) ** 2), argnums=(0, 1))(*put(device, a, b))
+    np.testing.assert_allclose(da, 2 * (a @ b) @ b.T, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(db, a.T @ (2 * (a @ b)), rtol=1e-5, atol=1e-5)
+
+
+def test_normalize_loop_order_keeps_the_meaning():
+    """out[j, i] = x[i, j] + i: renumbering the loops must renumber linalg.index too."""
+    text = """
+    func.func @main(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
+      %e = tensor.empty() : tensor<3x2xf32>
+      %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1, d0)>],
+                           iterator_types = ["parallel", "parallel"]} ins(%x : tensor<2x3xf32>) outs(%e : tensor<3x2xf32>) {
+      ^bb0(%a: f32, %o: f32):
+        %i = linalg.index 0 : index
+        %n = arith.index_cast %i : index to i32
+        %f = arith.sitofp %n : i32 to f32
+        %s = arith.addf %a, %f : f32
+        linalg.yield %s : f32
+      } -> tensor<3x2xf32>
+      return %r : tensor<3x2xf32>
+    }"""
+    module = ir.Module.parse(text, mlir.context())
+    pipeline.run(module, passes="normalize-loop-order")
+    assert "#map = affine_map<(d0, d1) -> (d1, d0)>" in str(module)  # x is read transposed now,
+    assert "indexing_maps = [#map, #map1]" in str(module)               # the output in loop order
+    assert "linalg.index 1" in str(module)
+    device = irax.devices("cpu")[0]
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    (out,) = device.load(device.backend.compile(str(module)))([device.put(x)], 1)
+    np.testing.assert_array_equal(device.fetch(out, np.float32, (3, 2)), x.T + np.arange(2))
