@@ -195,6 +195,13 @@ def test_narrow_dtypes(device, dtype):
     np.testing.assert_array_equal(x ^ x if dtype is np.bool_ else x + x, a ^ a if dtype is np.bool_ else a + a)
 
 
+def test_a_program_called_again_with_other_buffers(device):
+    """IREE's recorded command buffers once kept the first call's buffers (vulkan.py)."""
+    with irax.default_device(device):
+        np.testing.assert_array_equal(jnp.stack([jnp.asarray(1), jnp.asarray(2.0)]), [1, 2])
+        np.testing.assert_array_equal(jnp.stack([jnp.asarray(np.float32(7)), jnp.asarray(np.float32(8))]), [7, 8])
+
+
 def test_reductions(device):
     (x,) = put(device, X)
     np.testing.assert_allclose(jnp.sum(x), X.sum(), rtol=1e-5)

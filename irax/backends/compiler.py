@@ -16,6 +16,7 @@ import ctypes
 import functools
 import os
 import subprocess
+import tempfile
 import threading
 from typing import Sequence
 
@@ -42,6 +43,10 @@ for _set_phase in _SET_PHASE:
     _set_phase.restype = None
 
 SOURCE_NAME = "irax_module.mlir"  # what diagnostics call the module irax hands to IREE
+
+# iree-compile options that are process-wide: the in-process Session does not
+# take them, so a compile that needs one runs the iree-compile tool instead.
+PROCESS_WIDE = ("--iree-hal-memoization",)
 
 
 class CompileError(RuntimeError):
@@ -102,6 +107,8 @@ def _compile(mlir_text, target_backend, flags, source_name, phases, write) -> by
     `phases` = (from, to) where given), and return what `write(invocation,
     output)` wrote."""
     cli_flags = compile_command_line(target_backend, flags)[1:]
+    if any(flag.split("=")[0] in PROCESS_WIDE for flag in flags):
+        return _compile_with_tool(mlir_text, target_backend, cli_flags, source_name, phases)
     diagnostics = []
 
     @_DIAGNOSTIC_CALLBACK
@@ -126,6 +133,23 @@ def _compile(mlir_text, target_backend, flags, source_name, phases, write) -> by
             with Output.open_membuffer() as output:
                 write(invocation, output)
                 return bytes(output.map_memory())
+
+
+def _compile_with_tool(mlir_text, target_backend, cli_flags, source_name, phases) -> bytes:
+    """`_compile` by the iree-compile tool, on a file called `source_name`
+    (the name IREE records in the program, as in process)."""
+    start, stop = phases
+    phase_flags = ([f"--compile-from={start}"] if start else []) + ([f"--compile-to={stop}"] if stop else [])
+    with _lock, tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, source_name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(mlir_text)
+        done = subprocess.run([binaries.find_tool("iree-compile"), *cli_flags, *phase_flags, source_name, "-o", "-"],
+                              cwd=directory, capture_output=True)
+    if done.returncode:
+        raise CompileError(_error_message(target_backend, cli_flags, [done.stderr.decode().strip()], source_name))
+    return done.stdout
 
 
 def _error_message(target_backend: str, cli_flags: list[str], diagnostics: list[str], source_name: str) -> str:
