@@ -5,7 +5,7 @@
 """
 from irax.config import config
 from irax import errors, lax, tree_util
-from irax.frontend.array import Array, device_put
+from irax.frontend.array import Array, block_until_ready, device_put
 from irax.frontend.custom_derivatives import custom_jvp, custom_vjp
 from irax.frontend.jit import jit
 from irax.frontend.autodiff import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
@@ -13,6 +13,6 @@ from irax.plugins.registry import default_backend, default_device, devices
 
 __version__ = "0.1.0"
 
-__all__ = ["Array", "config", "custom_jvp", "custom_vjp", "errors", "lax", "default_backend", "default_device",
+__all__ = ["Array", "block_until_ready", "config", "custom_jvp", "custom_vjp", "errors", "lax", "default_backend", "default_device",
            "device_put", "devices", "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp",
            "tree_util", "value_and_grad", "vjp"]

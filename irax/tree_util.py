@@ -163,6 +163,12 @@ class PyTreeDef:
         for key, c, t in zip(self._keys(), self._children, children):
             c._flatten_up_to(t, out, path + key)
 
+    def key_paths(self):
+        """The key path of every leaf, in flattening order: ["[0]['w']", "[1]", ...]."""
+        if self.node_type is None:
+            return [""]
+        return [key + path for key, child in zip(self._keys(), self._children) for path in child.key_paths()]
+
     def _keys(self):
         """Key-path entries of the children, for error messages: [0], ['a'], .x, ..."""
         typ, n = self.node_type, len(self._children)

@@ -2,7 +2,8 @@
 import ml_dtypes
 import numpy as np
 
-from irax import Array
+from irax import Array, device_put
+from irax.plugins.registry import get_default_device
 
 rng = np.random.default_rng(0)
 TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float16): 2e-3, np.dtype(ml_dtypes.bfloat16): 2e-2}
@@ -24,3 +25,14 @@ def check(actual, expected, tol=TOL[np.dtype(np.float32)]):
     assert isinstance(actual, Array)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     np.testing.assert_allclose(np.asarray(actual).astype(np.float64), expected.astype(np.float64), rtol=tol, atol=tol)
+
+
+def run_module(module, inputs, out_avals, device=None) -> list:
+    """Compile an MLIR module (or its text) irax-style and run its `@main` on
+    `inputs` (irax or NumPy arrays) on `device` (default: the default one):
+    one Array per aval of `out_avals`."""
+    device = device or get_default_device()
+    program = device.load(device.backend.compile(str(module)))
+    buffers = [device_put(x, device)._buffer for x in inputs]
+    results, ready = program(buffers, len(out_avals))
+    return [Array(b, a, device, ready=ready) for b, a in zip(results, out_avals)]

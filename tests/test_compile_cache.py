@@ -11,7 +11,6 @@ import sys
 import threading
 import warnings
 
-import iree.runtime as rt
 import numpy as np
 import pytest
 
@@ -75,9 +74,11 @@ def test_compiled_program_runs_and_second_call_hits_memory(cache_dir):
     vmfb, counts = counting(compile_add)
     assert counts == {"compiles": 1, "memory_hits": 0, "disk_hits": 0}
     assert counting(compile_add) == (vmfb, {"compiles": 0, "memory_hits": 1, "disk_hits": 0})
-    program = rt.load_vm_flatbuffer(vmfb, driver="local-task")
+    device = irax.devices("cpu")[0]
     a, b = np.arange(4, dtype=np.float32), np.full(4, 0.5, np.float32)
-    np.testing.assert_array_equal(np.asarray(program.main(a, b)), a + b)
+    (out,), ready = device.load(vmfb)([device.put(a), device.put(b)], 1)
+    device.wait(ready)
+    np.testing.assert_array_equal(device.fetch(out, a.dtype, a.shape), a + b)
     assert cache.info()["entries"] == 1
 
 
@@ -173,4 +174,4 @@ def test_bad_module_raises_compile_error_quietly(capfd):
 
 def test_compile_command_line():
     assert compile_command_line("vulkan-spirv", ["--x"]) == [
-        "iree-compile", "--iree-hal-target-backends=vulkan-spirv", "--x"]
+        "iree-compile", "--iree-hal-target-backends=vulkan-spirv", "--iree-execution-model=async-external", "--x"]

@@ -12,9 +12,9 @@ import pytest
 import irax
 import irax.numpy as jnp
 from irax.frontend import core
-from irax.frontend.array import Array
 from irax.frontend.primitives import creation as prims
-from irax.plugins.registry import get_default_device
+
+from helpers import run_module
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -385,11 +385,8 @@ def compile_and_run(trace, outputs, args=()):
     """Finish `trace` returning `outputs`, compile it, run it on `args`
     (irax arrays for its arguments, then its lifted arrays)."""
     module = trace.finish(outputs)
-    device = get_default_device()
-    program = device.load(device.backend.compile(str(module)))
-    buffers = [a._buffer for a in args] + [x._buffer for x, _ in trace.lifted.values()]
-    results = program(buffers, len(outputs))
-    return [Array(b, o.aval, device) for b, o in zip(results, outputs)], str(module)
+    inputs = list(args) + [x for x, _ in trace.lifted.values()]
+    return run_module(module, inputs, [o.aval for o in outputs]), str(module)
 
 
 TRACED = {

@@ -13,10 +13,12 @@ import irax
 import irax.numpy as jnp
 from irax.backends import cache
 from irax.frontend import mlir
+from irax.frontend.core import ShapedArray
 from irax.plugins import registry
 from irax.transforms import pipeline
 
 import plugin_fakes
+from helpers import run_module
 
 BUILTIN = ("cpu", "vulkan", "cuda", "rocm")
 # What an IREE program for each target carries: its executable format.
@@ -264,7 +266,6 @@ def test_normalize_loop_order_keeps_the_meaning():
     assert "#map = affine_map<(d0, d1) -> (d1, d0)>" in str(module)  # x is read transposed now,
     assert "indexing_maps = [#map, #map1]" in str(module)               # the output in loop order
     assert "linalg.index 1" in str(module)
-    device = irax.devices("cpu")[0]
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
-    (out,) = device.load(device.backend.compile(str(module)))([device.put(x)], 1)
-    np.testing.assert_array_equal(device.fetch(out, np.float32, (3, 2)), x.T + np.arange(2))
+    (out,) = run_module(module, [x], [ShapedArray((3, 2), np.float32)], irax.devices("cpu")[0])
+    np.testing.assert_array_equal(out, x.T + np.arange(2))

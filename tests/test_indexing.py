@@ -11,6 +11,8 @@ import irax.numpy as jnp
 from irax.frontend.core import ShapedArray, Trace
 from irax.frontend.numpy.indexing import NonConcreteBooleanIndexError
 
+from helpers import run_module
+
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
 
@@ -170,7 +172,6 @@ def test_item_assignment_points_to_at():
 def test_traced_indexing():
     """In a traced function the index ops fuse with their neighbours; IREE
     must still compile them (e.g. a gather reading the strided x[1:, ::2])."""
-    from irax.plugins.registry import get_default_device
 
     fns = [lambda x, i: x[1:, ::-1], lambda x, i: x[1:, ::2][i], lambda x, i: x[:, ::3][:, ::-1],
            lambda x, i: (x * 2.0)[i, 1], lambda x, i: x[::2].at[i].add(1.0), lambda x, i: x.at[0, ::2].set(2.0),
@@ -187,11 +188,9 @@ def test_traced_indexing():
         with pytest.raises(IndexError, match="static"):
             x[i[0]:]
         module = trace.finish(outs)
-    device = get_default_device()
-    program = device.load(device.backend.compile(str(module)))
-    results = program([device.put(a), device.put(idx), device.put(np.zeros(a.shape, bool))], len(outs))
-    for f, out, result in zip(fns, outs, results):
-        check(device.fetch(result, np.dtype(np.float32), out.shape), np.asarray(f(jnp.asarray(a), idx)))
+    results = run_module(module, [a, idx, np.zeros(a.shape, bool)], [out.aval for out in outs])
+    for f, result in zip(fns, results):
+        check(result, np.asarray(f(jnp.asarray(a), idx)))
 
 
 # ---------------------------------------------------------------------------

@@ -152,3 +152,63 @@ def test_donated_arguments_are_updated_in_place_and_deleted():
     kept = jnp.asarray(np.ones(3, np.float32))
     irax.jit(lambda a, b: a.at[0].set(b[0]), donate_argnums=1)(kept, jnp.zeros(3))
     np.testing.assert_array_equal(kept, np.ones(3))  # only the donated argument is given up
+
+
+# ---------------------------------------------------------------------------
+# Async dispatch (backends/runtime.py): a call returns before the device is
+# done. The test holds the device's queue back with a call that never
+# finishes until the test says so: everything queued after it must wait.
+
+@pytest.fixture
+def queued_not_inline(monkeypatch):
+    monkeypatch.setattr(irax.config, "irax_inline_bytes", -1)  # no call runs on the calling thread
+
+
+def test_calls_return_before_the_device_is_done(queued_not_inline):
+    device = irax.devices("cpu")[0]
+    f = irax.jit(lambda x: x * 2)
+    x = jnp.arange(4.0)
+    f(x).block_until_ready()  # compiled and run once
+    device._queued += 1  # a call still running; whatever follows waits for it
+    gate = device._queued
+    y = f(x)
+    z = {"z": y + 1, "n": 1}  # an eager op on a result that is not there yet
+    assert not y.is_ready() and not z["z"].is_ready()
+    device._timeline.signal(gate)
+    assert irax.block_until_ready(z) is z and y.is_ready() and z["z"].is_ready()
+    np.testing.assert_array_equal(z["z"], np.arange(4.0) * 2 + 1)
+
+
+def test_a_call_the_device_rejects_does_not_hold_up_the_next(queued_not_inline):
+    device = irax.devices("cpu")[0]
+    program = device.load(device.backend.compile(str(irax.jit(jnp.sin).lower(X).as_text("optimized"))))
+    with pytest.raises(ValueError, match="expected 3 arguments"):
+        program([], 1)  # not queued: no buffers
+    np.testing.assert_allclose(jnp.cos(X), np.cos(X), rtol=1e-6)  # queued after it, runs
+
+
+# ---------------------------------------------------------------------------
+# IRAX_LOG_COMPILES says why a function is compiled again.
+
+def test_log_compiles_gives_the_reason(monkeypatch, capsys):
+    monkeypatch.setattr(irax.config, "irax_log_compiles", True)
+
+    def scale(x, n, bias=0.0):
+        return x * n + bias
+
+    f = irax.jit(scale, static_argnums=1)
+    f(X, 2)
+    f(X, 2)  # cached: no line
+    f(X[:2], 2)
+    f(X[:2], 3)
+    f(X[:2], 3, bias=1.0)
+    f(X[:2].astype(np.int32), 3, bias=1.0)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "compiling" in line]
+    assert lines == [
+        "irax: compiling jit(scale) for CpuDevice(id=0): first call",
+        "irax: compiling jit(scale) for CpuDevice(id=0): new argument types args[0]: float32[2,4] (was float32[3,4])",
+        "irax: compiling jit(scale) for CpuDevice(id=0): static arguments (args[1]=3) (was (args[1]=2))",
+        "irax: compiling jit(scale) for CpuDevice(id=0): new argument structure PyTreeDef(((*,), {'bias': *})) "
+        "(was PyTreeDef(((*,), {})))",
+        "irax: compiling jit(scale) for CpuDevice(id=0): new argument types args[0]: int32[2,4] (was float32[2,4])",
+    ]

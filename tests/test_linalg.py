@@ -10,24 +10,19 @@ import pytest
 
 import irax
 import irax.numpy as jnp
-from irax.frontend.array import Array
 from irax.frontend.core import Trace
 from irax.frontend.primitives.linalg import dot_general
-from irax.plugins.registry import get_default_device
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
 
-from helpers import TOL, check, sample  # noqa: E402
+from helpers import TOL, check, run_module, sample  # noqa: E402
 def run_traced(fn, *arrays):
     """Run `fn` traced with static shapes (as under jit), compiled as one module."""
     trace = Trace()
     with trace.active():
         out = fn(*[trace.new_argument(jnp.asarray(a).aval) for a in arrays])
-    device = get_default_device()
-    program = device.load(device.backend.compile(str(trace.finish([out]))))
-    (buffer,) = program([jnp.asarray(a)._buffer for a in arrays], 1)
-    return Array(buffer, out.aval, device)
+    return run_module(trace.finish([out]), arrays, [out.aval])[0]
 
 
 # ---------------------------------------------------------------------------

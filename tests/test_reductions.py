@@ -11,25 +11,20 @@ import pytest
 
 import irax.numpy as jnp
 from irax.frontend import core
-from irax.frontend.array import Array
 from irax.frontend.core import Trace
 from irax.frontend.numpy.util import asarray
-from irax.plugins.registry import get_default_device
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
 
-from helpers import TOL, check, rng, sample  # noqa: E402
+from helpers import TOL, check, rng, run_module, sample  # noqa: E402
 def run_traced(fn, *arrays):
     """Run `fn` traced with static shapes (as under jit), compiled as one module:
     eager kernels see dynamic dims, so this covers the static code paths."""
     trace = Trace()
     with trace.active():
         out = fn(*[trace.new_argument(a.aval) for a in arrays])
-    device = get_default_device()
-    program = device.load(device.backend.compile(str(trace.finish([out]))))
-    (buffer,) = program([a._buffer for a in arrays], 1)
-    return Array(buffer, out.aval.update(weak_type=False), device)
+    return run_module(trace.finish([out]), arrays, [out.aval.update(weak_type=False)])[0]
 
 
 def traced_aval(fn, *avals):

@@ -7,10 +7,11 @@ from iree.compiler.passmanager import PassManager
 import irax
 import irax.numpy as jnp
 from irax.frontend import staging
-from irax.plugins.registry import get_default_device
 from irax.transforms.buffer_reuse import reuse_dead_buffers
 from irax.transforms.cleanup import prune_unused_generic_inputs
 from irax.transforms.matmul import plain_matmuls
+
+from helpers import run_module
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(4, 3)).astype(np.float32)
@@ -23,10 +24,7 @@ def traced(fn, *args):
 
 def run(traced_fn, *args):
     """Compile and run a traced function's module as it is (no other pass)."""
-    device = get_default_device()
-    program = device.load(device.backend.compile(str(traced_fn.module)))
-    outs = program([jnp.asarray(a)._buffer for a in args], len(traced_fn.out_avals))
-    return [device.fetch(b, a.dtype, a.shape) for b, a in zip(outs, traced_fn.out_avals)]
+    return [np.asarray(x) for x in run_module(traced_fn.module, args, traced_fn.out_avals)]
 
 
 def test_plain_matmuls_turns_transposed_products_into_matmuls():

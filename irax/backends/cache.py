@@ -91,7 +91,7 @@ def _hit(counter: str, vmfb: bytes) -> bytes:
 
 def _key(mlir_text: str, target_backend: str, flags: tuple) -> str:
     host = _host_cpu() if any(f.endswith("=host") for f in flags) else ""
-    recipe = [CACHE_FORMAT, compiler.iree_version(), target_backend, list(flags), host, mlir_text]
+    recipe = [CACHE_FORMAT, compiler.iree_version(), compiler.compile_command_line(target_backend, flags), host, mlir_text]
     return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()
 
 

@@ -44,6 +44,11 @@ for _set_phase in _SET_PHASE:
 
 SOURCE_NAME = "irax_module.mlir"  # what diagnostics call the module irax hands to IREE
 
+# The calling convention of every irax program: `@main(inputs..., wait
+# fence, signal fence)` queues its work after `wait` and returns at once,
+# its results to be ready when `signal` is (runtime.Program: async dispatch).
+ABI_FLAGS = ("--iree-execution-model=async-external",)
+
 # iree-compile options that are process-wide: the in-process Session does not
 # take them, so a compile that needs one runs the iree-compile tool instead.
 PROCESS_WIDE = ("--iree-hal-memoization",)
@@ -71,7 +76,7 @@ def compile_command_line(target_backend: str, flags: Sequence[str] = ()) -> list
     in --iree-hal-target-backends; --iree-hal-target-device wants *device*
     names ("local", "vulkan", "cuda", "hip") instead.
     """
-    return ["iree-compile", f"--iree-hal-target-backends={target_backend}", *flags]
+    return ["iree-compile", f"--iree-hal-target-backends={target_backend}", *ABI_FLAGS, *flags]
 
 
 def compile_module(mlir_text: str, target_backend: str, flags: Sequence[str] = (),

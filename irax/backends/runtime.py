@@ -5,12 +5,25 @@ entry point: `VmContext.invoke(function, args, results)` with plain
 `VmVariantList`s. (The friendlier `FunctionInvoker` reflects over the
 function's ABI on every call and costs several times more.)
 
+Calls are asynchronous: a program's `@main` takes a wait fence and a signal
+fence besides its inputs (compiler.ABI_FLAGS), queues its work and returns
+its result buffers at once. Each device has one timeline semaphore, and
+call n waits for value n-1 and signals n: one in-order queue, like a CUDA
+stream, so a call always sees its inputs written, and a donated buffer is
+never overwritten while an earlier call still reads it. An Array keeps its
+call's n and waits for it (`Device.wait`) before its data is read.
+
 A device may have an *inline* twin: a synchronous driver over the same
 memory (`local-sync` for the CPU's `local-task`). Waking a thread pool costs
 tens of microseconds, more than a small op takes on the calling thread, so
 calls whose inputs total at most IRAX_INLINE_BYTES (default 256 KiB) run
-inline, as XLA's CPU runtime does with small ops.
+inline, as XLA's CPU runtime does with small ops. They wait on the same
+timeline (blocking until the queued calls before them are done), so they
+are finished when they return.
 """
+import atexit
+import weakref
+
 import numpy as np
 import iree.runtime as rt
 
@@ -59,6 +72,20 @@ class Device:
         self.instance = rt.VmInstance()
         self._hal_module = rt.create_hal_module(self.instance, hal_device)
         self._inline_hal_module = inline_hal_device and rt.create_hal_module(self.instance, inline_hal_device)
+        self._timeline = hal_device.create_semaphore(0)
+        self._queued = 0  # the timeline value the last queued call signals
+        _live_devices.add(self)
+
+    def _next_call(self):
+        """(n, wait fence, signal fence) for the next call, after the last one queued."""
+        self._queued += 1
+        n = self._queued
+        return n, rt.HalFence.create_at(self._timeline, n - 1), rt.HalFence.create_at(self._timeline, n)
+
+    def wait(self, call: int, timeout=None) -> bool:
+        """Block until queued call number `call` is done (at most `timeout`
+        nanoseconds); whether it is."""
+        return self._timeline.wait(call, timeout=timeout)
 
     def __repr__(self):
         return f"{self.platform.capitalize()}Device(id={self.id})"
@@ -110,14 +137,35 @@ class Program:
         self._inline_context = inline and rt.VmContext(device.instance, [inline, self._module])
         self._main = self._module.lookup_function("main")
 
-    def __call__(self, buffers, n_results: int) -> list:
-        args = rt.VmVariantList(len(buffers))
+    def __call__(self, buffers, n_results: int):
+        """Queue a call on `buffers`: (result buffers, the call's number for
+        Device.wait, or 0 when it has already finished)."""
+        args = rt.VmVariantList(len(buffers) + 2)
         size = 0
         for b in buffers:
             args.push_ref(b)
             size += b.byte_length
+        inline = self._inline_context is not None and size <= config.irax_inline_bytes
+        call, wait, signal = self.device._next_call()
+        args.push_ref(wait)
+        args.push_ref(signal)
         results = rt.VmVariantList(n_results)
-        context = self._inline_context if self._inline_context and size <= config.irax_inline_bytes else self._context
-        context.invoke(self._main, args, results)
-        return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)]
+        try:
+            (self._inline_context if inline else self._context).invoke(self._main, args, results)
+        except BaseException:
+            signal.signal()  # rejected before queueing anything: let the calls after it run
+            raise
+        return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], 0 if inline else call
 
+
+_live_devices = weakref.WeakSet()
+
+
+@atexit.register
+def _release_timelines():
+    """IREE frees a semaphore safely only while its device lives (Vulkan
+    crashes otherwise), and the interpreter's last teardown frees objects in
+    no particular order: finish the queued work and drop them first."""
+    for device in list(_live_devices):
+        device.wait(device._queued)
+        device._timeline = None

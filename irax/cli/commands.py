@@ -119,12 +119,12 @@ def run_program(args):
     device = backend.devices()[0]
     try:
         program = device.load(vmfb)
-        results = program([device.put(v) for v in values], len(declared_out))
+        results, ready = program([device.put(v) for v in values], len(declared_out))
     except (RuntimeError, ValueError) as e:
         raise UsageError(f"{args.vmfb} did not run on {device}: {_run_error(str(e), declared_in)}") from e
     for i, (buffer, declared) in enumerate(zip(results, declared_out)):
         dtype, _ = specs.iree_type(declared)
-        print(f"result[{i}] = {Array(buffer, ShapedArray(buffer.shape, dtype), device)!r}")
+        print(f"result[{i}] = {Array(buffer, ShapedArray(buffer.shape, dtype), device, ready=ready)!r}")
     inputs = [text if text.startswith("@") else specs.to_iree_input(v) for text, v in zip(args.input, values)]
     command = [_tool("iree-run-module"), f"--module={args.vmfb}", f"--device={backend.driver}", "--function=main",
                *(f"--input={x}" for x in inputs)]

@@ -11,14 +11,15 @@ from irax.plugins.registry import devices, get_default_device
 class Array(ArrayMethods):
     """An n-dimensional array on a device. Immutable: use `x.at[i].set(v)`."""
 
-    __slots__ = ("_buffer", "aval", "device", "_committed", "_host", "__weakref__")
+    __slots__ = ("_buffer", "aval", "device", "_committed", "_host", "_ready", "__weakref__")
 
-    def __init__(self, buffer, aval: ShapedArray, device, committed=False):
+    def __init__(self, buffer, aval: ShapedArray, device, committed=False, ready=0):
         self._buffer = buffer
         self.aval = aval
         self.device = device
         self._committed = committed
         self._host = None
+        self._ready = ready  # while the call writing it may still run: its number on the device (runtime.py)
 
     @property
     def committed(self) -> bool:
@@ -35,6 +36,7 @@ class Array(ArrayMethods):
         """A read-only host copy, fetched once."""
         check_not_deleted([self])
         if self._host is None:
+            self.block_until_ready()
             host = self.device.fetch(self._buffer, self.dtype, self.shape)
             host.flags.writeable = False
             self._host = host
@@ -54,7 +56,15 @@ class Array(ArrayMethods):
         return self._buffer is None
 
     def block_until_ready(self):
-        return self  # invocations are synchronous today: the data is ready on return
+        """Wait until the call computing this array has finished; returns the array."""
+        if self._ready:
+            self.device.wait(self._ready)
+            self._ready = 0
+        return self
+
+    def is_ready(self) -> bool:
+        """Whether the array's data has been computed (without waiting)."""
+        return not self._ready or self.device.wait(self._ready, timeout=0)
 
     def item(self, *args):
         return self._value.item(*args)
@@ -131,6 +141,14 @@ def device_put(x, device=None):
         return device_put_numpy(np.asarray(x, dtype), device, weak, committed=device is not None)
 
     return tree_util.tree_map(put, x)
+
+
+def block_until_ready(x):
+    """Wait for every array in the pytree `x` to be computed; returns `x` (jax.block_until_ready)."""
+    for leaf in tree_util.tree_leaves(x):
+        if isinstance(leaf, Array):
+            leaf.block_until_ready()
+    return x
 
 
 def _transfer(x: Array, device, committed) -> Array:

@@ -58,5 +58,5 @@ def run(prim, operands, params):
     buffers = [x._buffer for x in operands]
     if any(b is None for b in buffers):
         check_not_deleted(operands)
-    buffers = program(buffers, len(out_avals))
-    return [Array(b, a, device, committed) for b, a in zip(buffers, out_avals)]
+    buffers, ready = program(buffers, len(out_avals))
+    return [Array(b, a, device, committed, ready) for b, a in zip(buffers, out_avals)]

@@ -81,7 +81,7 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), d
         if core.current_trace() is not None:
             return fun(*args, **kwargs)
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
-        key = ("jit", fun, static_args, static_kwargs)
+        key = ("jit", fun, *((f"args[{i}]", v) for i, v in static_args), *static_kwargs)
         return staging.run_staged(key, with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
                                   passes=passes, donate_argnums=donated(len(args)), device=device)
 

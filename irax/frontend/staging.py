@@ -13,6 +13,7 @@ constants, so a closure over a 100 MB array does not put 100 MB in the IR.
 """
 import collections
 import functools
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,10 +158,10 @@ class StagedProgram:
     def __call__(self, flat, donated, device, committed=False):
         """Run on the dynamic argument arrays `flat`; delete the `donated` ones."""
         buffers = [x._buffer for x in flat] + [x._buffer for x in self.lifted]
-        outs = self.program(buffers, len(self.out_avals))
+        outs, ready = self.program(buffers, len(self.out_avals))
         for k in donated:
             flat[k].delete()
-        arrays = [Array(b, a, device, committed) for b, a in zip(outs, self.out_avals)]
+        arrays = [Array(b, a, device, committed, ready) for b, a in zip(outs, self.out_avals)]
         return tree_util.tree_unflatten(self.out_tree, arrays)
 
 
@@ -183,6 +184,8 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
     cache_key = (key, arguments.signature(), device, tuple(donated), passes, config.irax_passes)
     staged = _staged.get(cache_key)
     if staged is None:
+        if config.irax_log_compiles:
+            _log_compile(cache_key, name)
         traced = trace_arguments(fn, arguments)
         from irax.transforms import pipeline
 
@@ -195,3 +198,52 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
     else:
         _staged.move_to_end(cache_key)
     return staged(flat, donated, device, committed)
+
+
+# ---------------------------------------------------------------------------
+# IRAX_LOG_COMPILES: why a program is traced and compiled again.
+
+_last_compiled = {}  # (kind, function) -> the cache key of its last compile
+
+
+def _log_compile(cache_key, name):
+    """One line on stderr: which function, for which device, and what is new
+    since its last compile (cache keys are built in run_staged)."""
+    key, device = cache_key[0], cache_key[2]
+    previous = _last_compiled.get(key[:2])
+    _last_compiled[key[:2]] = cache_key
+    reason = "first call" if previous is None else _what_changed(previous, cache_key)
+    print(f"irax: compiling {key[0]}({name}) for {device}: {reason}", file=sys.stderr)
+
+
+def _what_changed(before, now) -> str:
+    (key0, (tree0, dynamic0, static0, avals0), *rest0) = before
+    (key1, (tree1, dynamic1, static1, avals1), *rest1) = now
+    if (tree0, dynamic0) != (tree1, dynamic1):
+        return f"new argument structure {tree1} (was {tree0})"
+    paths = [_argument_path(path) for path, d in zip(tree1.key_paths(), dynamic1) if d]
+    types = [f"{path}: {_type(a)} (was {_type(b)})" for path, a, b in zip(paths, avals1, avals0) if a != b]
+    if types:
+        return "new argument types " + ", ".join(types)
+    labels = ("static arguments", "non-array arguments", "device", "donated leaves", "jit passes", "IRAX_PASSES")
+    changes = zip(labels, (key0[2:], static0, *rest0), (key1[2:], static1, *rest1))
+    return next((f"{label} {_text(new)} (was {_text(old)})" for label, old, new in changes if old != new),
+                f"evicted from the cache of {_MAX_STAGED} programs")
+
+
+def _argument_path(path: str) -> str:
+    """A leaf's key path in (args, kwargs) as the user wrote it: "[0][1]['w']" -> "args[1]['w']"."""
+    return ("args" if path.startswith("[0]") else "kwargs") + path[3:]
+
+
+def _type(aval) -> str:
+    return aval.str_short() + (" weak" if aval.weak_type else "")
+
+
+def _text(values) -> str:
+    """Static values, `(name, value)` pairs as name=value."""
+    if not isinstance(values, tuple):
+        return str(values)
+    pairs = [f"{v[0]}={v[1]!r}" if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) else repr(v)
+             for v in values]
+    return "(" + ", ".join(pairs) + ")"
