@@ -9,7 +9,9 @@ Every knob is one environment variable (tinygrad style):
     IRAX_CACHE_DIR      where compiled programs are kept on disk
                         (default: ~/.cache/irax, or $XDG_CACHE_HOME/irax).
     IRAX_DISABLE_CACHE  1: never read or write the disk cache.
-    IRAX_LOG_COMPILES   1: print one line to stderr for every IREE compile.
+    IRAX_LOG_COMPILES   1: print one line to stderr for every trace of a jitted
+                        (or grad) function, saying what changed since its
+                        last compile, and one for every IREE compile.
     IRAX_INLINE_BYTES   calls whose inputs total at most this many bytes run on
                         the calling thread (default 262144; see backends/runtime.py).
     IRAX_PLATFORMS      which backends to use, in order (e.g. "vulkan,cpu").
