@@ -3,15 +3,18 @@
     .venv/bin/python benchmarks/bench_jit.py
 
 1. jitted call overhead on 8 floats (warm).
-2. `x.at[7].set(1.0)` on a 1e8-element float32 array under jit, with the
-   array donated (in place) and without (a copy): time per call, and the
-   growth of the process's peak memory (ru_maxrss) over the calls.
+2. `x.at[7].set(1.0)` and `x.at[i].set(1.0)` (i traced) on a 1e8-element
+   float32 array under jit, with the array donated (in place) and without
+   (a copy): time per call, and the growth of the peak memory (ru_maxrss)
+   over the calls, each in a process of its own.
 3. One SGD step of an MLP 784-512-512-10 (batch 128, float32, relu,
    softmax cross-entropy) under jit: steps per second, and the first call
    (trace + compile, with the compile cache off).
 """
 import os
 import resource
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("IRAX_DISABLE_CACHE", "1")  # the first MLP call must really compile
@@ -51,21 +54,38 @@ def overhead():
     print(line)
 
 
-def in_place(n=10**8, steps=5):
-    for donate in (True, False):
-        step = irax.jit(lambda x: x.at[7].set(1.0), donate_argnums=0 if donate else ())
-        x = jnp.zeros(n)
-        x = step(x)  # compile outside the timing
-        before = peak_mib()
-        start = time.perf_counter()
-        for _ in range(steps):
-            x = step(x)
-        x.block_until_ready()
-        took = (time.perf_counter() - start) / steps
-        label = "donated (in place)" if donate else "not donated (copy)"
-        print(f"x.at[7].set on 1e8 float32, {label:<19} {took * 1e3:8.2f} ms/call, "
-              f"peak memory +{peak_mib() - before:6.0f} MiB")
-        del x
+def in_place_variant(library, donate, traced, n=10**8, steps=5):
+    """`x.at[i].set(1.0)` on n float32 under `library`'s jit, i static (7) or
+    `traced`: (seconds per call, growth of peak memory in MiB). Run in a
+    process of its own, so that the peak is this variant's."""
+    lib, np_ = (irax, jnp) if library == "irax" else (jax, jjnp)
+    donate_argnums = 0 if donate else ()
+    if traced:
+        step = lib.jit(lambda x, i: x.at[i].set(1.0), donate_argnums=donate_argnums)
+    else:
+        fixed = lib.jit(lambda x: x.at[7].set(1.0), donate_argnums=donate_argnums)
+        step = lambda x, i: fixed(x)  # noqa: E731
+    x = step(np_.zeros(n), 3).block_until_ready()  # compiled outside the timing
+    before = peak_mib()
+    start = time.perf_counter()
+    for k in range(steps):
+        x = step(x, k)
+    x.block_until_ready()
+    return (time.perf_counter() - start) / steps, peak_mib() - before
+
+
+def in_place():
+    libraries = ["irax"] + (["jax"] if jax else [])
+    for traced in (False, True):
+        for donate in (True, False):
+            cells = []
+            for library in libraries:
+                child = subprocess.run([sys.executable, __file__, "in-place", library, str(int(donate)), str(int(traced))],
+                                       capture_output=True, text=True, check=True)
+                took, growth = map(float, child.stdout.split())
+                cells.append(f"{library} {took * 1e3:8.2f} ms/call, peak +{growth:5.0f} MiB")
+            label = f"x.at[{'i' if traced else 7}].set on 1e8 float32, {'donated' if donate else 'copied '}"
+            print(f"{label}:  " + "   ".join(cells))
 
 
 def mlp_step(np_, nn, jit, grad):
@@ -123,6 +143,9 @@ def mlp():
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["in-place"]:
+        print(*in_place_variant(sys.argv[2], sys.argv[3] == "1", sys.argv[4] == "1"))
+        sys.exit()
     overhead()
     mlp()
     in_place()

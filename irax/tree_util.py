@@ -211,17 +211,20 @@ class PyTreeDef:
 def tree_flatten(tree, is_leaf=None):
     """``tree -> (leaves, treedef)``. ``is_leaf(x) -> True`` stops recursion at ``x``."""
     leaves = []
-
-    def rec(x):
-        entry = None if is_leaf is not None and is_leaf(x) else _lookup(type(x))
-        if entry is None:
-            leaves.append(x)
-            return PyTreeDef()
-        children, data = entry[0](x)
-        return PyTreeDef(type(x), data, [rec(c) for c in children])
-
-    treedef = rec(tree)  # runs first: it fills `leaves`
+    treedef = _flatten_into(tree, is_leaf, leaves)  # runs first: it fills `leaves`
     return leaves, treedef
+
+
+def _flatten_into(x, is_leaf, leaves) -> PyTreeDef:
+    # A module-level function, not a closure: a recursive closure is a
+    # reference cycle, which would keep `leaves` (arrays, often big) alive
+    # until the garbage collector runs.
+    entry = None if is_leaf is not None and is_leaf(x) else _lookup(type(x))
+    if entry is None:
+        leaves.append(x)
+        return PyTreeDef()
+    children, data = entry[0](x)
+    return PyTreeDef(type(x), data, [_flatten_into(c, is_leaf, leaves) for c in children])
 
 
 def tree_unflatten(treedef, leaves):

@@ -191,6 +191,10 @@ INDEXING = {
     "add_static": lambda m, x: x.at[:, 1].add(x[:, 0]),
     "scatter_add": lambda m, x: x.at[m.array([0, 2, 0])].add(x[1] * x[1]),
     "scatter_set": lambda m, x: x.at[m.array([0, 2])].set(x[1] * 3),
+    # 0-d index arrays: slices at run-time offsets (update_slice)
+    "set_at_scalar_array": lambda m, x: x.at[m.array(1)].set(x[2] * 3),
+    "add_at_scalar_array": lambda m, x: x.at[m.array(-1), 1:3].add(x[0, :2] * x[0, :2]),
+    "max_at_scalar_array_dropped": lambda m, x: x.at[m.array(5), 0].max(x[0, 0]),
 }
 
 

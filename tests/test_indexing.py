@@ -280,6 +280,30 @@ def test_bool_arithmetic_updates_are_errors(method):
         getattr(jnp.asarray(a).at[1], method)(True)
 
 
+# Updates at 0-d index arrays are slices at run-time offsets (update_slice).
+SCALAR_INDEX_UPDATES = [
+    ("set", lambda x, i: x.at[i].set(7.0)),
+    ("set row slice", lambda x, i: x.at[i, 1:3].set(I([1., 2.], np.float32))),
+    ("add column", lambda x, i: x.at[:, i].add(2.5)),
+    ("max both", lambda x, i: x.at[i, i].max(0.5)),
+    ("multiply new axis", lambda x, i: x.at[None, i, ::2].multiply(I([2., 3.], np.float32))),
+    ("set clip", lambda x, i: x.at[i].set(7.0, mode="clip")),
+    ("add clip", lambda x, i: x.at[i, 1].add(7.0, mode="clip")),
+    ("set no wrap", lambda x, i: x.at[i].set(7.0, wrap_negative_indices=False)),
+]
+
+
+@pytest.mark.parametrize("i", [1, -1, 2, -3, 3, -4, 9])
+@pytest.mark.parametrize("name,fn", SCALAR_INDEX_UPDATES, ids=[u[0] for u in SCALAR_INDEX_UPDATES])
+def test_updates_at_a_scalar_index_array_like_jax(name, fn, i):
+    """Eagerly, and under jit with i traced; out of bounds (3, -4, 9) dropped or clipped."""
+    import irax
+
+    expected = np.asarray(fn(jjnp.asarray(A34), i))
+    check(fn(jnp.asarray(A34), jnp.asarray(i)), expected)
+    check(irax.jit(fn)(A34, i), expected)
+
+
 MODES = [
     ("get fill", lambda x: x.at[I([1, 10, -10])].get(mode="fill")),
     ("get fill value", lambda x: x.at[I([1, 10])].get(mode="fill", fill_value=-3)),

@@ -114,6 +114,8 @@ UPDATES = {
     "min_slice": lambda x: x.at[::2].min(1.5),
     "max_array": lambda x: x.at[jnp.array([1])].max(10.0),
     "set_then_more": lambda x: (x.at[0].set(1.0) + x, 3.0),
+    "set_scalar_array": lambda x: x.at[jnp.array(2)].set(7.0),
+    "add_scalar_array": lambda x: x.at[jnp.array(-1)].add(7.0),
 }
 
 
@@ -149,6 +151,12 @@ def test_donated_arguments_are_updated_in_place_and_deleted():
             use()
     y = step(y, 2, 5.0)  # a donated result can be donated again
     np.testing.assert_array_equal(y, [0, 9, 5, 3])
+    at_traced = irax.jit(lambda x, i: x.at[i].set(9.0), donate_argnums=0)  # i traced: a slice at a run-time offset
+    text = at_traced.lower(y, 1).as_text("optimized")
+    assert "tensor.insert_slice" in text and "scatter" not in text and "util.optimization_barrier" not in text
+    z = at_traced(y, 3)
+    np.testing.assert_array_equal(z, [0, 9, 5, 9])
+    assert y.is_deleted()
     kept = jnp.asarray(np.ones(3, np.float32))
     irax.jit(lambda a, b: a.at[0].set(b[0]), donate_argnums=1)(kept, jnp.zeros(3))
     np.testing.assert_array_equal(kept, np.ones(3))  # only the donated argument is given up
@@ -212,3 +220,26 @@ def test_log_compiles_gives_the_reason(monkeypatch, capsys):
         "(was PyTreeDef(((*,), {})))",
         "irax: compiling jit(scale) for CpuDevice(id=0): new argument types args[0]: int32[2,4] (was float32[2,4])",
     ]
+
+
+def test_arrays_are_freed_as_soon_as_they_are_dropped():
+    """Without waiting for the garbage collector: a reference cycle anywhere
+    on the call path (a recursive closure holding the flattened arguments
+    was one) kept every big argument alive until gc ran."""
+    import gc
+    import weakref
+
+    calls = {"jit": irax.jit(lambda x: x + 1), "eager": lambda x: x + 1, "grad": irax.grad(lambda x: jnp.sum(x * x)),
+             "jit of grad": irax.jit(irax.grad(lambda x: jnp.sum(jnp.sin(x)))),
+             "fori_loop": lambda x: irax.lax.fori_loop(0, 2, lambda i, c: c * 2, x)}
+    for name, call in calls.items():
+        call(jnp.ones(3))  # traced and compiled
+        gc.disable()
+        try:
+            x = jnp.ones(3)
+            y = call(x)
+            dropped = weakref.ref(x), weakref.ref(y)
+            del x, y
+            assert [r() for r in dropped] == [None, None], name
+        finally:
+            gc.enable()

@@ -241,6 +241,15 @@ def test_reductions_with_static_shapes():
     check(run_traced(lambda t: jnp.var(t, axis=-1), asarray(x)), x.var(axis=-1))
 
 
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4)])
+def test_full_sum_of_a_product_with_a_broadcast_row(shape):
+    """sum(x * w[None, :]) is a contraction to a 0-d result, which IREE fails
+    to vectorize when fused (reductions.py sums the rows first)."""
+    x, w = sample(shape), sample(shape[-1:])
+    check(run_traced(lambda a, b: jnp.sum(a * b), asarray(x), asarray(w)), np.sum(x * w))
+    check(run_traced(lambda a, b: jnp.mean(a * b), asarray(x), asarray(w)), np.mean(x * w))
+
+
 def test_isclose_allclose_array_equal():
     a = np.array([1.0, np.nan, np.inf, -np.inf, 1e6, 0.0], np.float32)
     b = np.array([1.0 + 1e-6, np.nan, np.inf, np.inf, 1.00001e6, 1e-7], np.float32)

@@ -29,6 +29,11 @@ import iree.runtime as rt
 
 from irax.config import config
 
+# How many calls a device's queue may hold. A queued call holds its results'
+# memory from the start, so a loop like `x = f(x)` on big arrays would
+# otherwise allocate for every call it queues ahead of the device.
+QUEUE_DEPTH = 2
+
 # MLIR integers are signless, and IREE's ABI checks buffer element types
 # against the signless spelling, so signed and unsigned share one kind.
 _ELEMENT_TYPES = {
@@ -74,12 +79,17 @@ class Device:
         self._inline_hal_module = inline_hal_device and rt.create_hal_module(self.instance, inline_hal_device)
         self._timeline = hal_device.create_semaphore(0)
         self._queued = 0  # the timeline value the last queued call signals
+        self._finished = 0  # a timeline value known to be reached
         _live_devices.add(self)
 
     def _next_call(self):
-        """(n, wait fence, signal fence) for the next call, after the last one queued."""
+        """(n, wait fence, signal fence) for the next call, after the last one
+        queued; first waits for the queue to be shorter than QUEUE_DEPTH."""
         self._queued += 1
         n = self._queued
+        if n - QUEUE_DEPTH > self._finished:
+            self._timeline.wait(n - QUEUE_DEPTH)
+            self._finished = n - QUEUE_DEPTH
         return n, rt.HalFence.create_at(self._timeline, n - 1), rt.HalFence.create_at(self._timeline, n)
 
     def wait(self, call: int, timeout=None) -> bool:

@@ -115,7 +115,9 @@ def _trace_rule(fn, in_values):
 
 
 def _inline(func_op, operands):
-    """Copy `func_op` (and the private functions its module holds) to the insertion point."""
+    """Copy `func_op` (and the private functions its module holds) to the
+    insertion point. The caller keeps the TracedFunction that owns the
+    module in a variable: the func lives only as long as its module."""
     results = mlir.inline_function(func_op, operands)
     target = ir.InsertionPoint.current.block.owner.parent
     staging.copy_private_functions(func_op.operation.parent, target)
@@ -135,7 +137,8 @@ def vjp_rule(op, cts):
             return tuple(call.rule(res, ct))
 
         in_values = residuals + list(cts[: call.n_outputs])
-        grads = _inline(_trace_rule(backward, in_values).func, in_values)
+        traced = _trace_rule(backward, in_values)
+        grads = _inline(traced.func, in_values)
     else:
         from irax.transforms.ad.vjp import build_vjp
 
@@ -171,4 +174,5 @@ def jvp_rule(op, tangents):
         out, t_out = call.rule(primals, tans)
         return tree_util.tree_leaves(t_out)
 
-    return _inline(_trace_rule(rule, operands + tangents).func, operands + tangents)
+    traced = _trace_rule(rule, operands + tangents)
+    return _inline(traced.func, operands + tangents)

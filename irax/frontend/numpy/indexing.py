@@ -15,7 +15,9 @@ An index is read in two steps (NumPy's rules, JAX's choices where they differ):
 2. Without index arrays it is *basic*: a static slice (`static_slice`,
    `update_slice`). Otherwise it is *advanced* (`gather`, `scatter`): the
    index arrays broadcast to one shape B and integers count as 0-d index
-   arrays. B's dims replace the indexed axes where the advanced items are
+   arrays. An update whose index arrays are all 0-d and whose slices step
+   forward (x.at[i, 2:4].set(v), i traced) is still a slice: `update_slice`
+   at dynamic offsets, in place where x is donated. B's dims replace the indexed axes where the advanced items are
    adjacent, else they go first: for x of shape (2, 3, 4),
 
        x[:, [0, 1], [1, 2]]  ->  (2, 2)       adjacent: B stays in place
@@ -177,12 +179,14 @@ def _resolve(shape, index, *, out_of_bounds, wrap=True):
 
 @dataclass(frozen=True)
 class _Basic:
-    """A static slice: the params of static_slice/update_slice."""
+    """A static slice: the params of static_slice/update_slice. An update's
+    starts may be None, each taken from the next of `arrays` (0-d)."""
 
     starts: tuple
     sizes: tuple
     steps: tuple
     out_dims: tuple
+    arrays: tuple = ()
 
     def params(self):
         return dict(starts=self.starts, sizes=self.sizes, steps=self.steps, out_dims=self.out_dims)
@@ -228,16 +232,25 @@ def _broadcast_indices(arrays):
 
 def _basic_plan(shape, entries):
     starts, sizes, steps = [0] * len(shape), list(shape), [1] * len(shape)
-    out_dims = []
+    out_dims, arrays = [], []
     for e in entries:
         if e[0] == "new":
             out_dims.append(None)
         elif e[0] == "int":
             starts[e[1]], sizes[e[1]] = e[2], 1
+        elif e[0] == "array":  # 0-d: a start known at run time
+            starts[e[1]], sizes[e[1]] = None, 1
+            arrays.append(e[2])
         else:
             _, j, starts[j], sizes[j], steps[j] = e
             out_dims.append(j)
-    return _Basic(tuple(starts), tuple(sizes), tuple(steps), tuple(out_dims))
+    return _Basic(tuple(starts), tuple(sizes), tuple(steps), tuple(out_dims), tuple(arrays))
+
+
+def _is_dynamic_slice(entries) -> bool:
+    """Whether an update at `entries` is a slice at run-time offsets: 0-d index arrays, forward slices."""
+    return all(e[0] in ("new", "int") or e[0] == "array" and np.ndim(e[2]) == 0 or e[0] == "slice" and e[4] > 0
+               for e in entries)
 
 
 def _advanced_plan(shape, entries):
@@ -268,10 +281,11 @@ def _advanced_plan(shape, entries):
     return _Advanced(tuple(arrays), tuple(coords), out_dim, array_offset, index_shape)
 
 
-def _plan(shape, index, *, out_of_bounds, wrap):
-    """The static slice or the gather/scatter that `index` stands for."""
+def _plan(shape, index, *, out_of_bounds, wrap, update=False):
+    """The slice or the gather/scatter that `index` stands for (for an
+    `update`, maybe a slice at run-time offsets)."""
     entries = _resolve(shape, index, out_of_bounds=out_of_bounds, wrap=wrap)
-    if any(e[0] in ("array", "bool") for e in entries):
+    if any(e[0] in ("array", "bool") for e in entries) and not (update and _is_dynamic_slice(entries)):
         return _advanced_plan(shape, entries)
     return _basic_plan(shape, entries)
 
@@ -329,11 +343,12 @@ def _update(x, index, values, op, *, mode, wrap):
     mode = _mode(_UPDATE_MODES, mode)
     values = _update_value(x, values)
     compute_dtype, _ = dtypes.lattice_result_type(x, values)
-    plan = _plan(x.shape, index, out_of_bounds="array", wrap=wrap)
+    plan = _plan(x.shape, index, out_of_bounds="array", wrap=wrap, update=True)
     if 0 in plan.shape(x.shape):  # nothing to update (JAX returns x before checking values)
         return x
     if isinstance(plan, _Basic):
-        return update_slice.bind(x, values, **plan.params(), op=op, dtype=compute_dtype)
+        return update_slice.bind(x, values, *_index_operands(plan.arrays), **plan.params(), op=op, dtype=compute_dtype,
+                                 mode=mode, wrap=wrap)
     return scatter.bind(
         x, values, *_index_operands(plan.arrays), **plan.params(), op=op, dtype=compute_dtype, mode=mode, wrap=wrap
     )

@@ -1,7 +1,8 @@
 """Indexing primitives: static slices, gathers, and the updates of both.
 
     static_slice   x[1:5:2, 3, None]         tensor.extract_slice
-    update_slice   x.at[1:5:2, 3].add(v)     extract_slice, combine with v, tensor.insert_slice
+    update_slice   x.at[1:5:2, 3].add(v)     extract_slice, combine with v, tensor.insert_slice;
+                   x.at[i, 2:4].set(v)       also at scalar index arrays i (dynamic offsets)
     gather         x[idx, :, 2]              linalg.generic reading x with tensor.extract
     scatter        x.at[idx, :].add(v)       iree_linalg_ext.scatter of the elements, in order
 
@@ -14,6 +15,13 @@ for a new unit axis: x[1:5:2, 3, None] has out_dims (0, None). Dims that
 differ only by units are reshaped with collapse_shape/expand_shape. A
 negative step reads x with a gather-style generic instead (extract_slice takes
 no negative strides).
+
+An update_slice may take some starts from 0-d index arrays (operands after
+v; their `starts` entries are None): x.at[i].set(v) with i traced. Such an
+index is a dynamic offset, with the scatter's out-of-bounds rules (`mode`,
+`wrap`); a dropped update writes the old values back. It stays one
+insert_slice, which IREE does in place in a donated argument: O(slice),
+where a scatter copies x.
 
 Gathers and scatters
 --------------------
@@ -175,6 +183,10 @@ def _slice_shape(x, starts, sizes, steps, out_dims):
     if not len(starts) == len(sizes) == len(steps) == x.ndim:
         raise ValueError(f"static_slice: expected {x.ndim} starts, sizes and steps, got {len(starts)}, {len(sizes)}, {len(steps)}")
     for j, (n, start, size, step) in enumerate(zip(x.shape, starts, sizes, steps)):
+        if start is None:  # an update_slice's dynamic start: one element, placed at run time
+            if (size, step) != (1, 1):
+                raise ValueError(f"update_slice: a dynamic start takes size 1 and step 1, got {size} and {step}")
+            continue
         last = start + (size - 1) * step
         if step == 0 or size < 0 or (size > 0 and not (0 <= start < n and 0 <= last < n)):
             raise IndexError(f"static_slice: slice {start}:{size}:{step} out of bounds for axis {j} of size {n}")
@@ -189,11 +201,12 @@ def _static_slice_eval(x, *, starts, sizes, steps, out_dims):
     return x.update(shape=_slice_shape(x, starts, sizes, steps, out_dims))
 
 
-def _read_slice(x, starts, sizes, steps, dtype):
-    """x's static slice, in slice order: an extract_slice when every step is
-    positive, else a strided read (extract_slice takes no negative strides)."""
+def _read_slice(x, starts, sizes, steps, dtype, dynamic=()):
+    """x's slice, in slice order: an extract_slice when every step is
+    positive (`dynamic`: the offsets of the DYNAMIC `starts`), else a strided
+    read (extract_slice takes no negative strides)."""
     if all(st > 0 for st in steps):
-        return tensor.ExtractSliceOp(mlir.tensor_type(sizes, dtype), x, [], [], [], starts, sizes, steps).result
+        return tensor.ExtractSliceOp(mlir.tensor_type(sizes, dtype), x, list(dynamic), [], [], starts, sizes, steps).result
     return strided_read(materialized(x), starts, steps, sizes, dtype)
 
 
@@ -207,27 +220,63 @@ def _static_slice_emit(ctx, x, *, starts, sizes, steps, out_dims):
 static_slice = Primitive("static_slice", _static_slice_eval, _static_slice_emit)
 
 
-def _update_slice_eval(x, v, *, starts, sizes, steps, out_dims, op, dtype):
+def _update_slice_eval(x, v, *indices, starts, sizes, steps, out_dims, op, dtype, mode, wrap):
     indexed = _slice_shape(x, starts, sizes, steps, out_dims)
     _check_update(op, dtype, v.shape, indexed)
     return x
 
 
-def _update_slice_emit(ctx, x, v, *, starts, sizes, steps, out_dims, op, dtype):
+def _dynamic_starts(x, starts, indices, index_avals, mode, wrap):
+    """`starts` as (dynamic offsets, static offsets) for extract/insert_slice,
+    each None start read from the next 0-d index array (size-1 dims), and
+    whether all of them were in bounds (None: every start is static, or
+    `mode` clips)."""
+    dynamic, static, ok = [], [], None
+    values = iter(zip(indices, index_avals))
+    for n, start in zip(mlir.dims(x), starts):
+        if start is not None:
+            static.append(start)
+            continue
+        i, aval = next(values)
+        i, in_bounds = _bound(tensor.ExtractOp(i, []).result, aval.dtype, n, _BOUNDS[mode], wrap)
+        dynamic.append(i)
+        static.append(mlir.DYNAMIC())
+        if in_bounds is not None:
+            ok = in_bounds if ok is None else arith.andi(ok, in_bounds)
+    return dynamic, static, ok
+
+
+def _update_slice_emit(ctx, x, v, *indices, starts, sizes, steps, out_dims, op, dtype, mode, wrap):
     """new = combine(x[slice], v) in the indexed shape (v broadcast as in an
-    elementwise op), then inserted where the slice came from."""
-    x_aval, v_aval = ctx.avals_in
+    elementwise op), then inserted where the slice came from. An update at
+    dynamic starts that are out of bounds (`ok` false) changes nothing: a
+    "set" inserts an empty slice, so that it never reads x (IREE copies a
+    donated x that is both read and updated); the others write back what
+    they read."""
+    x_aval, v_aval, *index_avals = ctx.avals_in
     x_dtype = x_aval.dtype
     if 0 in sizes:
         return [x]
     indexed = ShapedArray(_slice_shape(x_aval, starts, sizes, steps, out_dims), x_dtype)
     combine = combiner(op, x_dtype, v_aval.dtype, np.dtype(dtype))
+    dynamic, starts, ok = _dynamic_starts(x, starts, indices, index_avals, mode, wrap)
     if op == "set":
         new = emit_elementwise(EmitContext((v_aval,), (indexed,)), v, body=lambda s: combine(None, s))[0]
     else:
-        old = reshape_units(_read_slice(x, starts, sizes, steps, x_dtype), sizes, indexed.shape, x_dtype)
+        old = reshape_units(_read_slice(x, starts, sizes, steps, x_dtype, dynamic), sizes, indexed.shape, x_dtype)
         new = emit_elementwise(EmitContext((indexed, v_aval), (indexed,)), old, v, body=combine)[0]
+        if ok is not None:
+            rank = len(indexed.shape)  # (`ok` is read from above: IREE fails on a 0-d i1 tensor input)
+            new = mlir.generic([new, old], [mlir.empty(indexed.shape, x_dtype)], [list(range(rank))] * 3,
+                               [mlir.PARALLEL] * rank, lambda n, o, _: [arith.select(ok, n, o)])[0]
     new = reshape_units(new, indexed.shape, sizes, x_dtype)
+    dynamic_sizes = []
+    if op == "set" and ok is not None:  # the first dynamic dim has size 1 if ok else 0
+        j = starts.index(mlir.DYNAMIC())
+        dynamic_sizes = [arith.select(ok, mlir.index(1), mlir.index(0))]
+        sizes = [mlir.DYNAMIC() if k == j else n for k, n in enumerate(sizes)]
+        new = tensor.ExtractSliceOp(mlir.tensor_type([None if k == j else n for k, n in enumerate(sizes)], x_dtype),
+                                    new, [], dynamic_sizes, [], [0] * len(sizes), sizes, [1] * len(sizes)).result
     # insert_slice takes positive strides: a negative step writes the same
     # elements from the other end, so reverse the values along it.
     flipped = [j for j, (n, st) in enumerate(zip(sizes, steps)) if st < 0 and n > 1]
@@ -236,7 +285,7 @@ def _update_slice_emit(ctx, x, v, *, starts, sizes, steps, out_dims, op, dtype):
         new = strided_read(new, [sizes[j] - 1 if j in flipped else 0 for j in range(len(sizes))],
                            [-1 if j in flipped else 1 for j in range(len(sizes))], sizes, x_dtype)
     strides = [abs(st) for st in steps]
-    return [tensor.InsertSliceOp(new, x, [], [], [], lows, sizes, strides).result]
+    return [tensor.InsertSliceOp(new, x, dynamic, dynamic_sizes, [], lows, sizes, strides).result]
 
 
 # IREE would write the slice into x's buffer in place when x is a kernel

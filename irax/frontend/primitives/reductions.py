@@ -177,6 +177,15 @@ def _reduce_emit(monoid):
         body = lambda v, total: [BINARY[rule](acc, total, convert_scalar(x_dtype, acc, v))]
         if monoid == "sum" and dtypes.is_float(acc) and rank - 1 in axes and long_axis(sizes[-1]):
             out = blocked_sum(x, x_dtype, sizes, kept, axes, acc, body)
+        elif monoid == "sum" and not kept and rank > 1:
+            # IREE 3.13 fails to vectorize a sum to 0-d fused with a product whose
+            # operand is broadcast along rows, sum(x * w[None, :]) ("vector.contract
+            # op invalid accumulator/result vector shape"): sum the rows first.
+            rows_init = mlir.fill(mlir.scalar_constant(identity(acc), acc), sizes[:-1], acc)
+            (rows,) = mlir.generic([x], [rows_init], [list(range(rank)), list(range(rank - 1))],
+                                   [mlir.PARALLEL] * (rank - 1) + [mlir.REDUCTION], body)
+            (out,) = mlir.generic([rows], [init], [list(range(rank - 1)), []], [mlir.REDUCTION] * (rank - 1),
+                                  lambda v, total: [BINARY[rule](acc, total, v)])
         else:
             iterators = [mlir.REDUCTION if i in axes else mlir.PARALLEL for i in range(rank)]
             (out,) = mlir.generic([x], [init], [list(range(rank)), kept], iterators, body)
