@@ -6,6 +6,7 @@ All are compositions of `irax.numpy` ufuncs and reductions, except
 import numpy as np
 
 from irax.frontend import dtypes
+from irax.frontend.lax import stop_gradient
 from irax.frontend.numpy import reductions, ufuncs
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, convert, promote_args_inexact
 from irax.frontend.primitives.elementwise import unary
@@ -55,9 +56,11 @@ def gelu(x, approximate=True):
 
 
 def _shifted(name, x, axis):
-    """x - max(x) over `axis` (kept): every exp of it is at most 1."""
+    """x - max(x) over `axis` (kept): every exp of it is at most 1. The shift
+    cancels out of softmax and log_softmax, so as in JAX it carries no
+    gradient: the backward pass has no max adjoint (its reductions, its ties)."""
     (x,) = promote_args_inexact(name, x)
-    return ufuncs.subtract(x, reductions.max(x, axis, keepdims=True, initial=-np.inf))
+    return ufuncs.subtract(x, stop_gradient(reductions.max(x, axis, keepdims=True, initial=-np.inf)))
 
 
 def softmax(x, axis=-1):

@@ -83,10 +83,9 @@ def reuse_dead_buffers(module_op):
     (Arguments donated to jit are reused by IREE itself.)"""
     for func in module_op.regions[0].blocks[0].operations:
         block = func.regions[0].blocks[0]
-        position = {op.operation: i for i, op in enumerate(block.operations)}
         for op in list(block.operations):
             if op.operation.name == "linalg.generic":
-                _write_into_a_dead_input(op.opview, block, position)
+                _write_into_a_dead_input(op.opview, block)
 
 
 def _top_level(op, block):
@@ -96,20 +95,25 @@ def _top_level(op, block):
     return op
 
 
-def _write_into_a_dead_input(op, block, position):
+def _read_later(x, op, block):
+    """Whether an op of `block` after `op` (or nested in one) reads `x`.
+    (Not a dict of positions: an Operation's hash changes with its operands,
+    and this pass changes operands.)"""
+    return any(op.operation.is_before_in_block(_top_level(use.owner.operation, block)) for use in x.uses)
+
+
+def _write_into_a_dead_input(op, block):
     (out,) = op.outputs
     out_map = ir.AffineMapAttr(op.indexing_maps[len(op.inputs)]).value
     reads_out = any(True for _ in op.regions[0].blocks[0].arguments[len(op.inputs)].uses)
     if out.owner.name != "tensor.empty" or reads_out or "reduction" in str(op.iterator_types):
         return
     maps = [ir.AffineMapAttr(m).value for m in op.indexing_maps][:len(op.inputs)]
-    here = position[op.operation]
     for x, x_map in zip(op.inputs, maps):
         if isinstance(x.owner, ir.Block) or x.owner.name == "arith.constant" or x.type != out.type:
             continue
         # element i of the result may overwrite element i of x only: every read of x here is through the output's map
         same_reads = all(m == out_map for y, m in zip(op.inputs, maps) if y == x)
-        last_use = all(position[_top_level(use.owner.operation, block)] <= here for use in x.uses)
-        if x.owner.operation.block == block and same_reads and last_use:
+        if x.owner.operation.block == block and same_reads and not _read_later(x, op, block):
             op.operands[len(op.inputs)] = x
             return

@@ -46,10 +46,18 @@ def active_values(ops, seeds) -> set:
 
 def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
     """Cotangent of input k: sum, over the loops input k does not index, of
-    ct * dg/dx_k (times `weight` for max/min), as one new generic."""
+    ct * dg/dx_k (times `weight` for max/min), as one new generic.
+
+    Where input k indexes every loop there is nothing to sum: the generic
+    stores the product into an empty tensor instead of adding it to zeros, so
+    that `ct * 1` (the adjoint of an add) folds away to `ct` in canonicalize.
+    (A `0 + x` generic would stay, and be stored as one more result of the
+    matmul it fuses into: IREE 3.13 with data tiling then fails to compile
+    the matmul, "large vector sizes".)"""
     n = len(info.inputs)
     keep = info.maps[k]
     iterators = [mlir.PARALLEL if d in keep else mlir.REDUCTION for d in range(len(info.iterators))]
+    summed = mlir.REDUCTION in iterators
 
     def body(*args):
         new_ins, ct_s, extras, acc = args[:n], args[n], args[n + 1:-1], args[-1]
@@ -58,10 +66,11 @@ def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
         contribution = const_like(ct_s, 0.0) if d is None else arith.mulf(ct_s, d)
         if weight is not None:
             contribution = arith.mulf(contribution, weight(mapping[info.g], *extras))
-        return [arith.addf(acc, contribution)]
+        return [arith.addf(acc, contribution) if summed else contribution]
 
     maps = info.maps[:n] + [info.out_map] * (1 + len(extra_inputs)) + [keep]
-    return mlir.generic(info.inputs + [ct, *extra_inputs], [zeros_like(info.inputs[k])], maps, iterators, body)[0]
+    init = zeros_like(info.inputs[k]) if summed else tensor_ops.empty_like(info.inputs[k])
+    return mlir.generic(info.inputs + [ct, *extra_inputs], [init], maps, iterators, body)[0]
 
 
 def _generic(op, cts, active):
