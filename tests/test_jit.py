@@ -1,10 +1,13 @@
 """irax.jit: one program per argument signature, static arguments, pytrees,
 closures, composition with grad, and the lowered IR."""
+import threading
+
 import numpy as np
 import pytest
 
 import irax
 import irax.numpy as jnp
+from irax.backends import runtime
 
 jax = pytest.importorskip("jax")
 
@@ -172,7 +175,8 @@ def queued_not_inline(monkeypatch):
     monkeypatch.setattr(irax.config, "irax_inline_bytes", -1)  # no call runs on the calling thread
 
 
-def test_calls_return_before_the_device_is_done(queued_not_inline):
+def test_calls_return_before_the_device_is_done(queued_not_inline, monkeypatch):
+    monkeypatch.setattr(runtime, "QUEUE_DEPTH", 3)  # room for the held call and the two below
     device = irax.devices("cpu")[0]
     f = irax.jit(lambda x: x * 2)
     x = jnp.arange(4.0)
@@ -185,6 +189,22 @@ def test_calls_return_before_the_device_is_done(queued_not_inline):
     device._timeline.signal(gate)
     assert irax.block_until_ready(z) is z and y.is_ready() and z["z"].is_ready()
     np.testing.assert_array_equal(z["z"], np.arange(4.0) * 2 + 1)
+
+
+def test_the_queue_holds_at_most_queue_depth_calls(queued_not_inline):
+    device = irax.devices("cpu")[0]
+    x = jnp.arange(4.0)
+    (x * 2).block_until_ready()
+    device._queued += runtime.QUEUE_DEPTH  # a full queue of calls still running
+    gate = device._queued
+    results = []
+    caller = threading.Thread(target=lambda: results.append(x * 3))
+    caller.start()
+    caller.join(timeout=0.5)
+    assert caller.is_alive() and not results  # the call waits for a place in the queue
+    device._timeline.signal(gate)
+    caller.join(timeout=60)
+    np.testing.assert_array_equal(results[0], np.arange(4.0) * 3)
 
 
 def test_a_call_the_device_rejects_does_not_hold_up_the_next(queued_not_inline):
