@@ -3,6 +3,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
+import irax
 import irax.numpy as jnp
 
 jax = pytest.importorskip("jax")
@@ -85,6 +86,10 @@ def test_empty_arrays():
     x = np.zeros((0, 3), np.float32)
     check(jnp.exp(jnp.asarray(x)), np.exp(x))
     check(jnp.asarray(x) + jnp.asarray(np.ones(3, np.float32)), x + 1)
+    f = irax.jit(lambda x, w: (jnp.exp(x) + w, jnp.sum(x, axis=0) + w))
+    check(f(x, np.ones(3, np.float32))[1], np.ones(3, np.float32))
+    # fold-empty-tensors: no loop runs over nothing (Vulkan cannot bind an empty buffer)
+    assert f.lower(x, np.ones(3, np.float32)).as_text("optimized").count("%arg0") == 1  # only declared
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))

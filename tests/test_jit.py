@@ -207,6 +207,22 @@ def test_the_queue_holds_at_most_queue_depth_calls(queued_not_inline):
     np.testing.assert_array_equal(results[0], np.arange(4.0) * 3)
 
 
+def test_a_call_that_fails_on_the_device_loses_only_its_results(queued_not_inline):
+    device = irax.devices("cpu")[0]
+    f = irax.jit(lambda x: x * 2)
+    x = jnp.arange(4.0)
+    f(x).block_until_ready()
+    device._queued += 1  # a call still running
+    y = f(x)
+    device._timeline.fail("out of device memory")  # what IREE does when a queued call fails
+    with pytest.raises(irax.errors.DeviceError, match="out of device memory.*lost"):
+        y.block_until_ready()
+    with pytest.raises(irax.errors.DeviceError):
+        y + 1  # never computes on a lost result
+    np.testing.assert_array_equal(f(x), np.arange(4.0) * 2)  # new calls run
+    np.testing.assert_array_equal(x + 1, np.arange(4.0) + 1)
+
+
 def test_a_call_the_device_rejects_does_not_hold_up_the_next(queued_not_inline):
     device = irax.devices("cpu")[0]
     program = device.load(device.backend.compile(str(irax.jit(jnp.sin).lower(X).as_text("optimized"))))

@@ -60,6 +60,11 @@ _USAGE = {"local-task": rt.BufferUsage.DEFAULT | rt.BufferUsage.MAPPING,
 _MAPPABLE = int(rt.BufferUsage.MAPPING_SCOPED)
 
 
+class DeviceError(RuntimeError):
+    """A computation failed while running on a device (JAX: XlaRuntimeError,
+    also a RuntimeError)."""
+
+
 class Device:
     """One IREE HAL device plus the VM instance programs for it are loaded into.
 
@@ -80,22 +85,50 @@ class Device:
         self._timeline = hal_device.create_semaphore(0)
         self._queued = 0  # the timeline value the last queued call signals
         self._finished = 0  # a timeline value known to be reached
+        self.lost = []  # (first, last, error): calls that failed on the device
         _live_devices.add(self)
 
     def _next_call(self):
         """(n, wait fence, signal fence) for the next call, after the last one
         queued; first waits for the queue to be shorter than QUEUE_DEPTH."""
+        if self._queued + 1 - QUEUE_DEPTH > self._finished:
+            self._reached(self._queued + 1 - QUEUE_DEPTH)  # a failure is kept in self.lost, not raised here
         self._queued += 1
         n = self._queued
-        if n - QUEUE_DEPTH > self._finished:
-            self._timeline.wait(n - QUEUE_DEPTH)
-            self._finished = n - QUEUE_DEPTH
         return n, rt.HalFence.create_at(self._timeline, n - 1), rt.HalFence.create_at(self._timeline, n)
 
     def wait(self, call: int, timeout=None) -> bool:
         """Block until queued call number `call` is done (at most `timeout`
-        nanoseconds); whether it is."""
-        return self._timeline.wait(call, timeout=timeout)
+        nanoseconds); whether it is. Raises DeviceError if it failed."""
+        self.check(call)
+        if not self._reached(call, timeout):
+            return False
+        self.check(call)
+        return True
+
+    def check(self, call: int):
+        """Raise the DeviceError of a call that failed on the device."""
+        for first, last, error in self.lost:
+            if first <= call <= last:
+                raise error
+
+    def _reached(self, call: int, timeout=None) -> bool:
+        """Wait for the timeline to reach `call`. A call that fails on the
+        device fails the timeline, and with it every call queued after it:
+        those are recorded as lost and the device starts a new timeline,
+        so that the calls queued from now on run."""
+        if call <= self._finished:
+            return True
+        try:
+            if not self._timeline.wait(call, timeout=timeout):
+                return False
+        except (RuntimeError, ValueError) as failure:  # IREE: "semaphore failure", typed by its status code
+            self.lost.append((self._finished + 1, self._queued, DeviceError(
+                f"A computation failed on {self}: {failure}. Its results, and those of the calls queued "
+                "after it, are lost; computations started from now on run normally.")))
+            self._timeline = self.hal_device.create_semaphore(self._queued)
+        self._finished = max(self._finished, call)
+        return True
 
     def __repr__(self):
         return f"{self.platform.capitalize()}Device(id={self.id})"
@@ -177,5 +210,5 @@ def _release_timelines():
     crashes otherwise), and the interpreter's last teardown frees objects in
     no particular order: finish the queued work and drop them first."""
     for device in list(_live_devices):
-        device.wait(device._queued)
+        device._reached(device._queued)
         device._timeline = None

@@ -181,6 +181,8 @@ def place(what: str, arrays, device=None):
         else:
             device = get_default_device()
     for x in arrays:
+        if x.device.lost and x._ready:  # never compute on the results of a failed call
+            x.device.check(x._ready)
         if x.device is not device:
             return device, [y if y.device is device else _transfer(y, device, y._committed) for y in arrays], committed
     return device, arrays, committed

@@ -52,7 +52,10 @@ def run(prim, operands, params):
     hit = _dispatch.get(key)
     if hit is None:
         out_avals = prim.out_avals(avals, dict(params))  # all shape/dtype errors surface here
-        kernel_avals = tuple(kernel_aval(a, prim.dynamic_shapes) for a in avals)
+        # An empty operand keeps its sizes static, so that fold-empty-tensors
+        # removes the work (Vulkan cannot dispatch on an empty buffer).
+        dynamic = prim.dynamic_shapes and all(a.size for a in avals)
+        kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
         hit = _dispatch[key] = (out_avals, _program(prim, kernel_avals, params, device))
     out_avals, program = hit
     buffers = [x._buffer for x in operands]

@@ -7,6 +7,7 @@ order. Two kinds, the two bodies the protocol allows:
 from irax.plugins import API_VERSION
 from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
 from irax.transforms.cleanup import prune_unused_generic_inputs
+from irax.transforms.empty_tensors import fold_empty_tensors
 from irax.transforms.loop_order import normalize_loop_order
 from irax.transforms.matmul import plain_matmuls
 
@@ -40,6 +41,7 @@ inline = MlirPass("inline")
 symbol_dce = MlirPass("symbol-dce")
 canonicalize = MlirPass("canonicalize")
 cse = MlirPass("cse")
+empty_tensors = PythonPass("fold-empty-tensors", fold_empty_tensors)
 prune = PythonPass("prune-unused-generic-inputs", prune_unused_generic_inputs)
 loop_order = PythonPass("normalize-loop-order", normalize_loop_order)
 reuse = PythonPass("reuse-dead-buffers", reuse_dead_buffers)

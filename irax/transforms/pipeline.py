@@ -4,7 +4,9 @@ A pipeline is a list of pass names, each looked up in the registry
 (irax.plugins.registry.passes()), where irax's own passes are registered
 plugins like anyone else's (their objects are in passes.py). The default:
 
-    inline, symbol-dce, canonicalize, cse     tidy what tracing and AD wrote
+    inline, symbol-dce                        calls of custom derivatives inlined
+    fold-empty-tensors                        no work on tensors with no elements (empty_tensors.py)
+    canonicalize, cse                         tidy what tracing and AD wrote
     prune-unused-generic-inputs, canonicalize, cse
     plain-matmuls                             matrix products as linalg.matmul (matmul.py)
     normalize-loop-order                      loops in output order (loop_order.py)
@@ -12,7 +14,7 @@ plugins like anyone else's (their objects are in passes.py). The default:
     protect-arguments                         nothing may write into an argument
 
 followed by each registered pass that names one to follow (its `after`).
-Eager kernels (one primitive each) get only the last two by default.
+Eager kernels (one primitive each) get fold-empty-tensors and the last two.
 
 Users change it by name with a *pipeline spec*: a comma-separated string or
 a list of names, in which `default` stands for the pipeline they would get
@@ -34,11 +36,11 @@ from irax.config import config
 from irax.plugins import registry
 from irax.transforms.buffer_reuse import mark_donated
 
-DEFAULT = ("inline", "symbol-dce", "canonicalize", "cse", "prune-unused-generic-inputs", "canonicalize", "cse",
+DEFAULT = ("inline", "symbol-dce", "fold-empty-tensors", "canonicalize", "cse", "prune-unused-generic-inputs", "canonicalize", "cse",
            "plain-matmuls", "normalize-loop-order", "reuse-dead-buffers", "protect-arguments")
 # An eager kernel is one primitive's ops: nothing to tidy, and canonicalize
 # alone would cost ~1 ms per kernel.
-KERNEL_DEFAULT = ("normalize-loop-order", "protect-arguments")
+KERNEL_DEFAULT = ("fold-empty-tensors", "normalize-loop-order", "protect-arguments")
 
 
 def default_pipeline(base=DEFAULT) -> list:
