@@ -207,6 +207,23 @@ def test_the_queue_holds_at_most_queue_depth_calls(queued_not_inline):
     np.testing.assert_array_equal(results[0], np.arange(4.0) * 3)
 
 
+def test_the_inputs_of_a_queued_call_live_until_it_is_done(queued_not_inline):
+    """An input dropped by the caller must not be freed while the device may still read it."""
+    device = irax.devices("cpu")[0]
+    f = irax.jit(lambda x: x * 2)
+    x = (jnp.arange(4.0) + 1).block_until_ready()
+    f(x).block_until_ready()
+    device._queued += 1  # a call still running
+    gate = device._queued
+    y = f(x)
+    del x  # the caller's last reference
+    assert [call for call, _ in device._inputs] == [gate + 1]
+    device._timeline.signal(gate)
+    np.testing.assert_array_equal(y, (np.arange(4.0) + 1) * 2)
+    f(y).block_until_ready()
+    assert not device._inputs
+
+
 def test_a_call_that_fails_on_the_device_loses_only_its_results(queued_not_inline):
     device = irax.devices("cpu")[0]
     f = irax.jit(lambda x: x * 2)
@@ -226,7 +243,7 @@ def test_a_call_that_fails_on_the_device_loses_only_its_results(queued_not_inlin
 def test_a_call_the_device_rejects_does_not_hold_up_the_next(queued_not_inline):
     device = irax.devices("cpu")[0]
     program = device.load(device.backend.compile(str(irax.jit(jnp.sin).lower(X).as_text("optimized"))))
-    with pytest.raises(ValueError, match="expected 3 arguments"):
+    with pytest.raises(irax.errors.DeviceError, match="expected 3 arguments"):
         program([], 1)  # not queued: no buffers
     np.testing.assert_allclose(jnp.cos(X), np.cos(X), rtol=1e-6)  # queued after it, runs
 

@@ -22,6 +22,7 @@ timeline (blocking until the queued calls before them are done), so they
 are finished when they return.
 """
 import atexit
+import collections
 import weakref
 
 import numpy as np
@@ -86,6 +87,7 @@ class Device:
         self._queued = 0  # the timeline value the last queued call signals
         self._finished = 0  # a timeline value known to be reached
         self.lost = []  # (first, last, error): calls that failed on the device
+        self._inputs = collections.deque()  # (call, its input buffers) until the call is done
         _live_devices.add(self)
 
     def _next_call(self):
@@ -127,7 +129,10 @@ class Device:
                 f"A computation failed on {self}: {failure}. Its results, and those of the calls queued "
                 "after it, are lost; computations started from now on run normally.")))
             self._timeline = self.hal_device.create_semaphore(self._queued)
+            call = self._queued
         self._finished = max(self._finished, call)
+        while self._inputs and self._inputs[0][0] <= self._finished:
+            self._inputs.popleft()
         return True
 
     def __repr__(self):
@@ -195,10 +200,19 @@ class Program:
         results = rt.VmVariantList(n_results)
         try:
             (self._inline_context if inline else self._context).invoke(self._main, args, results)
-        except BaseException:
-            signal.signal()  # rejected before queueing anything: let the calls after it run
-            raise
-        return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], 0 if inline else call
+        except (RuntimeError, ValueError) as error:  # IREE's, typed by its status code
+            try:
+                signal.signal()  # nothing of it is queued: let the calls after it run
+            except (RuntimeError, ValueError):
+                pass  # the timeline had failed already: the next wait on it starts a new one
+            raise DeviceError(f"A computation failed on {self.device}: {error}") from None
+        if inline:
+            return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], 0
+        # The device reads the inputs later: their arrays may be gone by then,
+        # so their buffers live on here until the call is done (freeing one
+        # earlier lost the Vulkan device, and would let the CPU read freed memory).
+        self.device._inputs.append((call, buffers))
+        return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], call
 
 
 _live_devices = weakref.WeakSet()
