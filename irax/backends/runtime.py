@@ -102,7 +102,6 @@ class Device:
     def wait(self, call: int, timeout=None) -> bool:
         """Block until queued call number `call` is done (at most `timeout`
         nanoseconds); whether it is. Raises DeviceError if it failed."""
-        self.check(call)
         if not self._reached(call, timeout):
             return False
         self.check(call)

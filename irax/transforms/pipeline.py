@@ -36,7 +36,8 @@ from irax.config import config
 from irax.plugins import registry
 from irax.transforms.buffer_reuse import mark_donated
 
-DEFAULT = ("inline", "symbol-dce", "fold-empty-tensors", "canonicalize", "cse", "prune-unused-generic-inputs", "canonicalize", "cse",
+DEFAULT = ("inline", "symbol-dce", "fold-empty-tensors", "canonicalize", "cse",
+           "prune-unused-generic-inputs", "canonicalize", "cse",
            "plain-matmuls", "normalize-loop-order", "reuse-dead-buffers", "protect-arguments")
 # An eager kernel is one primitive's ops: nothing to tidy, and canonicalize
 # alone would cost ~1 ms per kernel.
