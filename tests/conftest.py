@@ -12,6 +12,7 @@ tests skip there.
 import pytest
 
 import irax
+from helpers import device_or_skip
 
 PLATFORMS = ("cpu", "vulkan")
 # The modules whose results depend on the code generated for the device.
@@ -55,10 +56,7 @@ def platform(request):
     if name is None or name == "cpu":
         yield name
         return
-    try:
-        device = irax.devices(name)[0]
-    except RuntimeError as e:
-        pytest.skip(str(e))
+    device = device_or_skip(name)
     why = _difference(name, request.node)
     if why:
         pytest.skip(f"{name}: {why}")

@@ -1,7 +1,9 @@
 """Shared by the test modules: random inputs and a NumPy comparison."""
 import ml_dtypes
 import numpy as np
+import pytest
 
+import irax
 from irax import Array, device_put
 from irax.plugins.registry import get_default_device
 
@@ -36,3 +38,11 @@ def run_module(module, inputs, out_avals, device=None) -> list:
     buffers = [device_put(x, device)._buffer for x in inputs]
     results, ready = program(buffers, len(out_avals))
     return [Array(b, a, device, ready=ready) for b, a in zip(results, out_avals)]
+
+
+def device_or_skip(name):
+    """The first device of platform `name`, or a skip saying why there is none."""
+    try:
+        return irax.devices(name)[0]
+    except RuntimeError as e:
+        pytest.skip(str(e))

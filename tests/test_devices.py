@@ -18,7 +18,7 @@ from irax.plugins import registry
 from irax.transforms import pipeline
 
 import plugin_fakes
-from helpers import run_module
+from helpers import device_or_skip, run_module
 
 BUILTIN = ("cpu", "vulkan", "cuda", "rocm")
 # What an IREE program for each target carries: its executable format.
@@ -48,13 +48,6 @@ PROGRAMS = {
     "update": (lambda x: x.at[1].set(5.0) * 2, lambda x: np.concatenate([x[:1], np.full((1, 3), 5.0), x[2:]]) * 2,
                (X,)),
 }
-
-
-def device_or_skip(name):
-    try:
-        return irax.devices(name)[0]
-    except RuntimeError as e:
-        pytest.skip(str(e))
 
 
 @pytest.mark.parametrize("program", PROGRAMS)
