@@ -23,6 +23,8 @@ are finished when they return.
 """
 import atexit
 import collections
+import os
+import time
 import weakref
 
 import numpy as np
@@ -34,6 +36,10 @@ from irax.config import config
 # memory from the start, so a loop like `x = f(x)` on big arrays would
 # otherwise allocate for every call it queues ahead of the device.
 QUEUE_DEPTH = 2
+
+# How long a wait polls the timeline while yielding the core, before it
+# sleeps between looks (for at most 1/16 of the time waited so far, <= 1 ms).
+YIELD_S = 10e-3
 
 # MLIR integers are signless, and IREE's ABI checks buffer element types
 # against the signless spelling, so signed and unsigned share one kind.
@@ -99,10 +105,10 @@ class Device:
         n = self._queued
         return n, rt.HalFence.create_at(self._timeline, n - 1), rt.HalFence.create_at(self._timeline, n)
 
-    def wait(self, call: int, timeout=None) -> bool:
-        """Block until queued call number `call` is done (at most `timeout`
-        nanoseconds); whether it is. Raises DeviceError if it failed."""
-        if not self._reached(call, timeout):
+    def wait(self, call: int, block=True) -> bool:
+        """Whether queued call number `call` is done, blocking until it is if
+        `block`. Raises DeviceError if it failed."""
+        if not self._reached(call, block):
             return False
         self.check(call)
         return True
@@ -113,15 +119,16 @@ class Device:
             if first <= call <= last:
                 raise error
 
-    def _reached(self, call: int, timeout=None) -> bool:
-        """Wait for the timeline to reach `call`. A call that fails on the
+    def _reached(self, call: int, block=True) -> bool:
+        """Wait for the timeline to reach `call` (or only look, if not
+        `block`); whether it has. A call that fails on the
         device fails the timeline, and with it every call queued after it:
         those are recorded as lost and the device starts a new timeline,
         so that the calls queued from now on run."""
         if call <= self._finished:
             return True
         try:
-            if not self._timeline.wait(call, timeout=timeout):
+            if not self._poll(call, block):
                 return False
         except (RuntimeError, ValueError) as failure:  # IREE: "semaphore failure", typed by its status code
             self.lost.append((self._finished + 1, self._queued, DeviceError(
@@ -132,6 +139,22 @@ class Device:
         self._finished = max(self._finished, call)
         while self._inputs and self._inputs[0][0] <= self._finished:
             self._inputs.popleft()
+        return True
+
+    def _poll(self, call: int, block: bool) -> bool:
+        """Whether the timeline has reached `call`, polling until it has if
+        `block`. IREE's own blocking wait takes CPU time from the device's
+        worker threads (measured on 2 cores: 0.7 ms of a 2.4 ms MLP training
+        step); a thread that yields its core between looks gives it to them."""
+        start = time.perf_counter()
+        while self._timeline.query() < call:  # raises if the timeline failed
+            if not block:
+                return False
+            waited = time.perf_counter() - start
+            if waited < YIELD_S:
+                os.sched_yield()
+            else:
+                time.sleep(min(waited / 16, 1e-3))
         return True
 
     def __repr__(self):

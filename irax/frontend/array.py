@@ -64,7 +64,7 @@ class Array(ArrayMethods):
 
     def is_ready(self) -> bool:
         """Whether the array's data has been computed (without waiting)."""
-        return not self._ready or self.device.wait(self._ready, timeout=0)
+        return not self._ready or self.device.wait(self._ready, block=False)
 
     def item(self, *args):
         return self._value.item(*args)
