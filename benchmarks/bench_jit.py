@@ -8,11 +8,13 @@
    (a copy): time per call, and the growth of the peak memory (ru_maxrss)
    over the calls, each in a process of its own.
 3. One SGD step of an MLP 784-512-512-10 (batch 128, float32, relu,
-   softmax cross-entropy) under jit: steps per second, and the first call
-   (trace + compile, with the compile cache off).
+   softmax cross-entropy) under jit: steps per second (the median of rounds
+   that take turns between irax and JAX), and the first call (trace +
+   compile, with the compile cache off).
 """
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -116,29 +118,48 @@ def mlp_data(asarray):
     return params, x, y
 
 
-def time_steps(step, params, x, y, block, seconds=3.0):
+def first_call(step, params, x, y, block):
+    """(seconds of the first call: trace + compile + run, the params after it)."""
     start = time.perf_counter()
     params = step(params, x, y)
     block(params)
-    first = time.perf_counter() - start
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        params = step(params, x, y)
-        n += 1
-    block(params)
-    return first, n / (time.perf_counter() - start)
+    return time.perf_counter() - start, params
+
+
+def steps_per_second(runs, rounds=15, steps=40):
+    """Steps per second of each run (name -> [step, params, x, y, block]),
+    the median over `rounds` rounds that take turns, so that a noisy
+    neighbour on a shared machine slows them alike."""
+    times = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            step, params, x, y, block = run
+            start = time.perf_counter()
+            for _ in range(steps):
+                params = step(params, x, y)
+            block(params)
+            times[name].append((time.perf_counter() - start) / steps)
+            run[1] = params
+    return {name: 1 / statistics.median(t) for name, t in times.items()}
 
 
 def mlp():
     import irax.nn
 
     block = lambda tree: [leaf.block_until_ready() for leaf in irax.tree_util.tree_leaves(tree)]  # noqa: E731
-    first, rate = time_steps(mlp_step(jnp, irax.nn, irax.jit, irax.grad), *mlp_data(jnp.asarray), block)
-    line = f"MLP 784-512-512-10 SGD step, batch 128: irax {rate:7.1f} steps/s (first call {first:5.2f} s)"
+    step, (params, x, y) = mlp_step(jnp, irax.nn, irax.jit, irax.grad), mlp_data(jnp.asarray)
+    firsts = {}
+    firsts["irax"], params = first_call(step, params, x, y, block)
+    runs = {"irax": [step, params, x, y, block]}
     if jax:
-        jblock = lambda tree: jax.block_until_ready(tree)  # noqa: E731
-        jfirst, jrate = time_steps(mlp_step(jjnp, jax.nn, jax.jit, jax.grad), *mlp_data(jjnp.asarray), jblock)
-        line += f"   jax {jrate:7.1f} steps/s (first call {jfirst:5.2f} s)   irax/jax speed {rate / jrate:5.2f}x"
+        jstep, (jparams, jx, jy) = mlp_step(jjnp, jax.nn, jax.jit, jax.grad), mlp_data(jjnp.asarray)
+        firsts["jax"], jparams = first_call(jstep, jparams, jx, jy, jax.block_until_ready)
+        runs["jax"] = [jstep, jparams, jx, jy, jax.block_until_ready]
+    rates = steps_per_second(runs)
+    line = "MLP 784-512-512-10 SGD step, batch 128:" + "".join(
+        f"   {name} {rates[name]:7.1f} steps/s (first call {firsts[name]:5.2f} s)" for name in runs)
+    if jax:
+        line += f"   irax/jax speed {rates['irax'] / rates['jax']:5.2f}x"
     print(line)
 
 

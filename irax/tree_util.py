@@ -19,6 +19,7 @@ where ``leaves`` lists the leaves depth-first, left to right, and ``treedef``
 """
 import collections
 import dataclasses
+import weakref
 
 __all__ = ["PyTreeDef", "tree_flatten", "tree_unflatten", "tree_leaves",
            "tree_structure", "tree_map",
@@ -111,7 +112,7 @@ def _mismatch(path, what, mine, theirs):
 class PyTreeDef:
     """The structure of a pytree: a tree of (node type, aux data) with ``*`` for leaves.
     Immutable, hashable; equal iff node types, aux data and shapes all agree."""
-    __slots__ = ("node_type", "aux_data", "_children", "num_leaves", "num_nodes", "_hash")
+    __slots__ = ("node_type", "aux_data", "_children", "num_leaves", "num_nodes", "_hash", "__weakref__")
 
     def __init__(self, node_type=None, aux_data=None, children=()):
         self.node_type, self.aux_data, self._children = node_type, aux_data, tuple(children)
@@ -182,7 +183,7 @@ class PyTreeDef:
         return [f"[<flat index {i}>]" for i in range(n)]
 
     def __eq__(self, other):
-        return self is other or isinstance(other, PyTreeDef) and hash(self) == hash(other) and (
+        return self is other or isinstance(other, PyTreeDef) and (
             self.node_type, self.aux_data, self._children) == (other.node_type, other.aux_data, other._children)
 
     def __hash__(self):
@@ -222,9 +223,28 @@ def _flatten_into(x, is_leaf, leaves) -> PyTreeDef:
     entry = None if is_leaf is not None and is_leaf(x) else _lookup(type(x))
     if entry is None:
         leaves.append(x)
-        return PyTreeDef()
+        return _LEAF
     children, data = entry[0](x)
-    return PyTreeDef(type(x), data, [_flatten_into(c, is_leaf, leaves) for c in children])
+    return _node(type(x), data, [_flatten_into(c, is_leaf, leaves) for c in children])
+
+
+# Flattening gives one PyTreeDef object per structure, so that comparing and
+# hashing the treedefs of equal structures, which the jit and grad caches do
+# on every call, is an identity test. Children are interned first, so a
+# node's key can name them by id; an entry lives as long as its treedef.
+_LEAF = PyTreeDef()
+_interned = weakref.WeakValueDictionary()  # (node type, aux data, children's ids) -> PyTreeDef
+
+
+def _node(node_type, aux_data, children):
+    key = (node_type, aux_data, tuple(map(id, children)))
+    try:
+        treedef = _interned.get(key)
+    except TypeError:  # unhashable aux data: a treedef of its own
+        return PyTreeDef(node_type, aux_data, children)
+    if treedef is None:
+        treedef = _interned[key] = PyTreeDef(node_type, aux_data, children)
+    return treedef
 
 
 def tree_unflatten(treedef, leaves):

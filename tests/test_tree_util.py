@@ -143,6 +143,17 @@ def test_treedef_equality_and_hash():
     assert len({s((1, {"a": 2})), s((3, {"a": 4})), s([1])}) == 2
 
 
+def test_equal_structures_share_one_treedef():
+    """The jit cache compares treedefs on every call: equal ones are one object."""
+    s = tu.tree_structure
+    assert s([(1, 2), {"w": 3}]) is s([(4, 5), {"w": 6}])
+    assert s(Box(1, 2, "t")) is s(Box(3, 4, "t"))
+    assert s(Box(1, 2, "t")) is not s(Box(1, 2, "u"))
+    unhashable = Box(1, 2, ["aux"])  # aux data that cannot be interned still compares
+    assert s(unhashable) == s(Box(3, 4, ["aux"])) and s(unhashable) != s(Box(3, 4, ["other"]))
+    assert s(unhashable).unflatten([5, 6]) == Box(5, 6, ["aux"])
+
+
 def test_children():
     d, jd = tu.tree_structure((1, [2], None)), jtu.tree_structure((1, [2], None))
     assert [repr(c) for c in d.children()] == [repr(c) for c in jd.children()]

@@ -52,19 +52,24 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), d
     if passes is not None and not isinstance(passes, str):
         passes = tuple(passes)  # part of the program's cache key
 
+    @functools.lru_cache(maxsize=None)
+    def static_positions(n_args):
+        return _positions(static_argnums, n_args)
+
     def split(args, kwargs):
         """(static values by position and name, the remaining args and kwargs)."""
-        positions = _positions(static_argnums, len(args))
+        positions = static_positions(len(args))
         static_args = tuple((i, _hashable(args[i], f"static argument {i}")) for i in sorted(positions))
         static_kwargs = tuple(sorted((k, _hashable(v, f"static argument {k!r}")) for k, v in kwargs.items() if k in names))
         dynamic_args = [a for i, a in enumerate(args) if i not in positions]
         dynamic_kwargs = {k: v for k, v in kwargs.items() if k not in names}
         return static_args, static_kwargs, dynamic_args, dynamic_kwargs
 
+    @functools.lru_cache(maxsize=None)
     def donated(n_args):
         """The donated positions among the non-static positional arguments."""
-        static = _positions(static_argnums, n_args)
-        return [i - sum(1 for p in static if p < i) for i in sorted(_positions(donate_argnums, n_args) - static)]
+        static = static_positions(n_args)
+        return tuple(i - sum(1 for p in static if p < i) for i in sorted(_positions(donate_argnums, n_args) - static))
 
     def with_statics(static_args, static_kwargs):
         def call(*dynamic_args, **dynamic_kwargs):
