@@ -224,6 +224,44 @@ def test_the_inputs_of_a_queued_call_live_until_it_is_done(queued_not_inline):
     assert not device._inputs
 
 
+def test_a_program_with_no_device_work_waits_for_the_calls_before_it(queued_not_inline):
+    """IREE signals such a program's fence at once (here its result is empty):
+    it must still not pass the calls queued before it."""
+    device = irax.devices("cpu")[0]
+    nothing = irax.jit(lambda x: x[:0])
+    x = jnp.arange(4.0)
+    nothing(x).block_until_ready()
+    device._queued += 1  # a call still running
+    gate = device._queued
+    z = nothing(x)
+    assert not z.is_ready()
+    device._timeline.signal(gate)  # failed ("already signaled past") when z's call had skipped it
+    assert z.block_until_ready().shape == (0,)
+    np.testing.assert_array_equal(x * 2, np.arange(4.0) * 2)
+
+
+def test_an_inline_call_runs_after_the_queued_calls_before_it():
+    device = irax.devices("cpu")[0]
+    nothing = irax.jit(lambda x: x[:0])
+    x = jnp.arange(4.0)
+    nothing(x).block_until_ready()
+    device._queued += 1  # a call still running, done in 0.2 s
+    gate, errors = device._queued, []
+
+    def finish_it():
+        try:
+            device._timeline.signal(gate)
+        except (RuntimeError, ValueError) as error:  # "already signaled past": the inline call did not wait
+            errors.append(error)
+
+    finisher = threading.Timer(0.2, finish_it)
+    finisher.start()
+    nothing(x)  # inline: waits for the queue
+    finisher.join()
+    assert not errors and device._timeline.query() == gate + 1
+    np.testing.assert_array_equal(x * 2, np.arange(4.0) * 2)
+
+
 def test_a_call_that_fails_on_the_device_loses_only_its_results(queued_not_inline):
     device = irax.devices("cpu")[0]
     f = irax.jit(lambda x: x * 2)

@@ -7,19 +7,19 @@ function's ABI on every call and costs several times more.)
 
 Calls are asynchronous: a program's `@main` takes a wait fence and a signal
 fence besides its inputs (compiler.ABI_FLAGS), queues its work and returns
-its result buffers at once. Each device has one timeline semaphore, and
-call n waits for value n-1 and signals n: one in-order queue, like a CUDA
-stream, so a call always sees its inputs written, and a donated buffer is
-never overwritten while an earlier call still reads it. An Array keeps its
-call's n and waits for it (`Device.wait`) before its data is read.
+its result buffers at once. Each device has one timeline semaphore: call n
+waits for value n-1, and the device moves the timeline to n once the call
+is done (Device._join). One in-order queue, like a CUDA stream, so a call
+always sees its inputs written, and a donated buffer is never overwritten
+while an earlier call still reads it. An Array keeps its call's n and waits
+for it (`Device.wait`) before its data is read.
 
 A device may have an *inline* twin: a synchronous driver over the same
 memory (`local-sync` for the CPU's `local-task`). Waking a thread pool costs
 tens of microseconds, more than a small op takes on the calling thread, so
 calls whose inputs total at most IRAX_INLINE_BYTES (default 256 KiB) run
-inline, as XLA's CPU runtime does with small ops. They wait on the same
-timeline (blocking until the queued calls before them are done), so they
-are finished when they return.
+inline, as XLA's CPU runtime does with small ops. They wait for the queued
+calls before them to be done, and are finished when they return.
 """
 import atexit
 import collections
@@ -37,8 +37,12 @@ from irax.config import config
 # otherwise allocate for every call it queues ahead of the device.
 QUEUE_DEPTH = 2
 
-# How long a wait polls the timeline while yielding the core, before it
-# sleeps between looks (for at most 1/16 of the time waited so far, <= 1 ms).
+# Drivers whose waits poll the timeline (Device._poll): the CPU's, whose
+# worker threads share the cores with the waiting thread. The others wait in
+# IREE, which also moves their queues on (polling lavapipe's, a call and wait
+# took 1.4 ms instead of 0.26). A polling wait yields the core between looks
+# for YIELD_S, then sleeps (for at most 1/16 of the time waited so far, 1 ms).
+_POLLED = {"local-task", "local-sync"}
 YIELD_S = 10e-3
 
 # MLIR integers are signless, and IREE's ABI checks buffer element types
@@ -141,11 +145,24 @@ class Device:
             self._inputs.popleft()
         return True
 
+    def _join(self, call: int, fence: rt.HalFence):
+        """Queue the timeline's step to `call` after `fence` (the call's own)
+        and the timeline's step before (an empty command buffer: a barrier)."""
+        wait = rt.HalFence(2)
+        wait.insert(self._timeline, call - 1)
+        wait.extend(fence)
+        barrier = rt.HalCommandBuffer(self.hal_device)
+        barrier.end()
+        self.hal_device.queue_execute(barrier, wait, rt.HalFence.create_at(self._timeline, call))
+
     def _poll(self, call: int, block: bool) -> bool:
-        """Whether the timeline has reached `call`, polling until it has if
-        `block`. IREE's own blocking wait takes CPU time from the device's
-        worker threads (measured on 2 cores: 0.7 ms of a 2.4 ms MLP training
-        step); a thread that yields its core between looks gives it to them."""
+        """Whether the timeline has reached `call`, waiting until it has if
+        `block`. On the CPU, IREE's own blocking wait takes CPU time from the
+        device's worker threads (measured on 2 cores: 0.7 ms of a 2.4 ms MLP
+        training step); a thread that yields its core between looks gives it
+        to them."""
+        if self.driver not in _POLLED:
+            return self._timeline.wait(call, timeout=None if block else 0)
         start = time.perf_counter()
         while self._timeline.query() < call:  # raises if the timeline failed
             if not block:
@@ -216,24 +233,39 @@ class Program:
             args.push_ref(b)
             size += b.byte_length
         inline = self._inline_context is not None and size <= config.irax_inline_bytes
-        call, wait, signal = self.device._next_call()
+        device = self.device
+        # IREE signals a program's fence at once, from the host, when the
+        # program has no device work (its results are constants, empty, or its
+        # inputs), without waiting for its wait fence. Were that the timeline,
+        # call n would pass calls still running: their results would read as
+        # done, and their own signals would fail. So a queued call signals a
+        # fence of its own, which the device joins into the timeline after the
+        # call before it (Device._join); an inline call runs once the queue
+        # has drained.
+        if inline:
+            device._reached(device._queued)
+        call, wait, signal = device._next_call()
+        own = signal if inline else rt.HalFence.create_at(device.hal_device.create_semaphore(0), 1)
         args.push_ref(wait)
-        args.push_ref(signal)
+        args.push_ref(own)
         results = rt.VmVariantList(n_results)
         try:
             (self._inline_context if inline else self._context).invoke(self._main, args, results)
         except (RuntimeError, ValueError) as error:  # IREE's, typed by its status code
             try:
-                signal.signal()  # nothing of it is queued: let the calls after it run
+                own.signal()  # nothing of it is queued: let the calls after it run
+                if not inline:
+                    device._join(call, own)
             except (RuntimeError, ValueError):
                 pass  # the timeline had failed already: the next wait on it starts a new one
-            raise DeviceError(f"A computation failed on {self.device}: {error}") from None
+            raise DeviceError(f"A computation failed on {device}: {error}") from None
         if inline:
             return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], 0
+        device._join(call, own)
         # The device reads the inputs later: their arrays may be gone by then,
         # so their buffers live on here until the call is done (freeing one
         # earlier lost the Vulkan device, and would let the CPU read freed memory).
-        self.device._inputs.append((call, buffers))
+        device._inputs.append((call, buffers))
         return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], call
 
 
