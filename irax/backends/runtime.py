@@ -100,14 +100,19 @@ class Device:
         self._inputs = collections.deque()  # (call, its input buffers) until the call is done
         _live_devices.add(self)
 
-    def _next_call(self):
+    def _next_call(self, inline=False):
         """(n, wait fence, signal fence) for the next call, after the last one
-        queued; first waits for the queue to be shorter than QUEUE_DEPTH."""
-        if self._queued + 1 - QUEUE_DEPTH > self._finished:
-            self._reached(self._queued + 1 - QUEUE_DEPTH)  # a failure is kept in self.lost, not raised here
+        queued. A queued call first waits for the queue to be shorter than
+        QUEUE_DEPTH and signals a fence of its own, for `_join`; an inline
+        call waits for the queue to drain and signals the timeline."""
+        if inline:
+            self._reached(self._queued)  # a failure is kept in self.lost, not raised here
+        elif self._queued + 1 - QUEUE_DEPTH > self._finished:
+            self._reached(self._queued + 1 - QUEUE_DEPTH)
         self._queued += 1
         n = self._queued
-        return n, rt.HalFence.create_at(self._timeline, n - 1), rt.HalFence.create_at(self._timeline, n)
+        signaled = self._timeline if inline else self.hal_device.create_semaphore(n - 1)
+        return n, rt.HalFence.create_at(self._timeline, n - 1), rt.HalFence.create_at(signaled, n)
 
     def wait(self, call: int, block=True) -> bool:
         """Whether queued call number `call` is done, blocking until it is if
@@ -242,26 +247,23 @@ class Program:
         # fence of its own, which the device joins into the timeline after the
         # call before it (Device._join); an inline call runs once the queue
         # has drained.
-        if inline:
-            device._reached(device._queued)
-        call, wait, signal = device._next_call()
-        own = signal if inline else rt.HalFence.create_at(device.hal_device.create_semaphore(0), 1)
+        call, wait, signal = device._next_call(inline)
         args.push_ref(wait)
-        args.push_ref(own)
+        args.push_ref(signal)
         results = rt.VmVariantList(n_results)
         try:
             (self._inline_context if inline else self._context).invoke(self._main, args, results)
         except (RuntimeError, ValueError) as error:  # IREE's, typed by its status code
             try:
-                own.signal()  # nothing of it is queued: let the calls after it run
+                signal.signal()  # nothing of it is queued: let the calls after it run
                 if not inline:
-                    device._join(call, own)
+                    device._join(call, signal)
             except (RuntimeError, ValueError):
                 pass  # the timeline had failed already: the next wait on it starts a new one
             raise DeviceError(f"A computation failed on {device}: {error}") from None
         if inline:
             return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], 0
-        device._join(call, own)
+        device._join(call, signal)
         # The device reads the inputs later: their arrays may be gone by then,
         # so their buffers live on here until the call is done (freeing one
         # earlier lost the Vulkan device, and would let the CPU read freed memory).
