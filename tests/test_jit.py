@@ -278,6 +278,24 @@ def test_a_call_that_fails_on_the_device_loses_only_its_results(queued_not_inlin
     np.testing.assert_array_equal(x + 1, np.arange(4.0) + 1)
 
 
+def test_a_failure_of_the_calls_own_fence_reaches_the_timeline(queued_not_inline, monkeypatch):
+    """A queued call signals a fence of its own, joined into the timeline by a barrier."""
+    device = irax.devices("cpu")[0]
+    f = irax.jit(lambda x: x * 2)
+    x = jnp.arange(4.0)
+    f(x).block_until_ready()
+    fences, join = [], device._join
+    monkeypatch.setattr(device, "_join", lambda call, fence: (fences.append(fence), join(call, fence)))
+    device._queued += 1  # a call still running
+    gate = device._queued
+    y = f(x)
+    fences[0].fail("the kernel failed")
+    device._timeline.signal(gate)
+    with pytest.raises(irax.errors.DeviceError, match="the kernel failed"):
+        y.block_until_ready()
+    np.testing.assert_array_equal(f(x), np.arange(4.0) * 2)
+
+
 def test_a_call_the_device_rejects_does_not_hold_up_the_next(queued_not_inline):
     device = irax.devices("cpu")[0]
     program = device.load(device.backend.compile(str(irax.jit(jnp.sin).lower(X).as_text("optimized"))))
