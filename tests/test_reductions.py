@@ -328,3 +328,24 @@ def test_long_float_sums_are_accurate(n):
     exact = host.astype(np.float64).sum()
     assert abs(float(jnp.sum(jnp.asarray(host))) / exact - 1) < 1e-6
     assert abs(float(jnp.mean(jnp.asarray(host.reshape(1, -1)), axis=1)[0]) / (exact / n) - 1) < 1e-6
+
+
+# Data where a wrong padding value would win: max of negatives (a 0 pad would),
+# min of positives, prod near 1 (a 0 pad would zero it).
+LONG_FLOAT_DATA = {"max": (-2.0, -1.0), "min": (1.0, 2.0), "prod": (0.999, 1.001)}
+
+
+@pytest.mark.parametrize("n", [4096, 4099])
+@pytest.mark.parametrize("name", sorted(LONG_FLOAT_DATA))
+def test_long_float_reductions_to_one_value(name, n):
+    """Reduced to one value, a long float max, min or prod runs as parallel
+    partial results over the last axis padded with the identity (static
+    sizes traced, dynamic ones eagerly)."""
+    host = rng.uniform(*LONG_FLOAT_DATA[name], n).astype(np.float32)
+    fn = getattr(jnp, name)
+    for x in (host, host.reshape(1, n)):
+        check(fn(asarray(x)), getattr(np, name)(x), 1e-5)
+        check(run_traced(fn, asarray(x)), getattr(np, name)(x), 1e-5)
+    if name != "prod":
+        host[-1] = np.nan  # in the last, padded block
+        assert np.isnan(float(fn(asarray(host)))) and np.isnan(float(run_traced(fn, asarray(host))))

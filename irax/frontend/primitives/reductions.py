@@ -175,8 +175,8 @@ def _reduce_emit(monoid):
         sizes = mlir.dims(x)
         init = mlir.fill(mlir.scalar_constant(identity(acc), acc), [sizes[i] for i in kept], acc)
         body = lambda v, total: [BINARY[rule](acc, total, convert_scalar(x_dtype, acc, v))]
-        if monoid == "sum" and dtypes.is_float(acc) and rank - 1 in axes and long_axis(sizes[-1]):
-            out = blocked_sum(x, x_dtype, sizes, kept, axes, acc, body)
+        if rank - 1 in axes and long_axis(sizes[-1]) and _worth_blocking(monoid, acc, kept):
+            out = blocked_reduction(x, x_dtype, sizes, kept, axes, acc, body, monoid)
         elif monoid == "sum" and not kept and rank > 1:
             # IREE 3.13 fails to vectorize a sum to 0-d fused with a product whose
             # operand is broadcast along rows, sum(x * w[None, :]) ("vector.contract
@@ -195,9 +195,9 @@ def _reduce_emit(monoid):
     return emit
 
 
-# Parallel partial sums of a blocked float sum. IREE's CPU backend also
-# shares the lanes among its threads: with 64 a 1e7 sum ran on one (2.5 ms on
-# 2 cores), with 128 on two (1.4 ms; a dot 6.1 -> 3.5 ms); 256 was slower again.
+# Lanes of a blocked reduction: parallel partial results. IREE's CPU backend
+# also shares the lanes among its threads: with 64 a 1e7 sum ran on one (2.5 ms
+# on 2 cores), with 128 on two (1.4 ms; a dot 6.1 -> 3.5 ms); 256 was slower again.
 LANES = 128
 
 
@@ -207,16 +207,29 @@ def long_axis(size) -> bool:
     return not isinstance(size, int) or size > 4 * LANES
 
 
-def blocked_sum(x, x_dtype, sizes, kept, axes, acc, body):
-    """A float sum whose reduced axes include the last one, as LANES partial sums.
+def _worth_blocking(monoid, acc, kept) -> bool:
+    """Float reductions only: integer and boolean ones vectorize well as they
+    are (1e7 int32 on 2 cores, blocked: sum 1.1 -> 1.4 ms, any 5.6 -> 10.8).
+    Float sums always (exactness and latency, see blocked_reduction); the
+    other float monoids when they reduce to one value, which one accumulator
+    computes on one thread (prod 8.5 -> 1.1 ms; max eager 7.5 -> 4.0); with
+    kept axes their rows already share the threads (a max over (100, 1e5)
+    by rows went 1.1 -> 4.3 ms blocked)."""
+    return dtypes.is_float(acc) and (monoid == "sum" or not kept)
 
-    One accumulator would be a chain of n dependent adds: latency-bound (a
-    1e7 sum took 13 ms) and inexact (0.75% low on integers once the sum passes
-    2^24). Instead the last axis is padded with zeros to a multiple of LANES
-    and split into (M, LANES); the first generic reduces M (and the other
-    reduced axes) into LANES independent accumulators, which the vectorizer
-    keeps in registers; the second adds the lanes.
+
+def blocked_reduction(x, x_dtype, sizes, kept, axes, acc, body, monoid):
+    """A reduction whose reduced axes include the last one, as LANES partial results.
+
+    One accumulator would be a chain of n dependent steps: latency-bound (a
+    1e7 float sum took 13 ms), run by one thread, and for float sums inexact
+    (0.75% low on integers once the sum passes 2^24). Instead the last axis
+    is padded with the monoid's identity to a multiple of LANES and split into
+    (M, LANES); the first generic reduces M (and the other reduced axes) into
+    LANES independent accumulators, which the vectorizer keeps in registers
+    and IREE shares among threads; the second combines the lanes.
     """
+    rule, identity = MONOIDS[monoid]
     rank = len(sizes)
     n = sizes[-1]
     if isinstance(n, int):
@@ -235,23 +248,23 @@ def blocked_sum(x, x_dtype, sizes, kept, axes, acc, body):
                            [0] * rank, static_high)
         block = pad.regions[0].blocks.append(*[ir.IndexType.get()] * rank)
         with ir.InsertionPoint(block):
-            tensor.YieldOp(mlir.scalar_constant(0, x_dtype))
+            tensor.YieldOp(mlir.scalar_constant(identity(x_dtype), x_dtype))
         x = pad.result
     split_shape = list(x_type.shape[:-1]) + [blocks if isinstance(blocks, int) else mlir.DYNAMIC(), LANES]
     dynamic = [d for d in sizes[:-1] if not isinstance(d, int)] + ([] if isinstance(blocks, int) else [blocks])
     x = tensor.ExpandShapeOp(ir.RankedTensorType.get(split_shape, x_type.element_type), x,
                              mlir.reassociation([[i] for i in range(rank - 1)] + [[rank - 1, rank]]),
                              dynamic, split_shape).result
-    zero = mlir.scalar_constant(0, acc)
+    start = mlir.scalar_constant(identity(acc), acc)
     lanes_out = kept + [rank]
-    partial_init = mlir.fill(zero, [sizes[i] for i in kept] + [LANES], acc)
+    partial_init = mlir.fill(start, [sizes[i] for i in kept] + [LANES], acc)
     iterators = [mlir.REDUCTION if i in axes else mlir.PARALLEL for i in range(rank)] + [mlir.PARALLEL]
     (partial,) = mlir.generic([x], [partial_init], [list(range(rank + 1)), lanes_out], iterators, body)
-    init = mlir.fill(zero, [sizes[i] for i in kept], acc)
-    add = lambda v, total: [arith.addf(total, v)]  # noqa: E731
+    init = mlir.fill(start, [sizes[i] for i in kept], acc)
+    combine = lambda v, total: [BINARY[rule](acc, total, v)]  # noqa: E731
     n_kept = len(kept)
     return mlir.generic([partial], [init], [list(range(n_kept + 1)), list(range(n_kept))],
-                        [mlir.PARALLEL] * n_kept + [mlir.REDUCTION], add)[0]
+                        [mlir.PARALLEL] * n_kept + [mlir.REDUCTION], combine)[0]
 
 
 reduce = {
