@@ -90,6 +90,17 @@ def eager_cases():
         jax and (lambda: jjnp.sum(jjnp.tanh(jx) * 2 + jx * jx).block_until_ready()),
         repeat=10,
     )
+    near_one = (1 + host * 1e-3).astype(np.float32)  # a product that neither overflows nor vanishes
+    for name, data in (("sum", host), ("max", host), ("prod", near_one)):
+        x = jnp.asarray(data)
+        jx = jjnp.asarray(data) if jax else None
+        row(
+            f"{name} of 1e7 floats",
+            lambda: getattr(jnp, name)(x).block_until_ready(),
+            lambda: getattr(np, name)(data),
+            jax and (lambda: getattr(jjnp, name)(jx).block_until_ready()),
+            repeat=20,
+        )
 
 
 def run_python(code, cache_dir):
