@@ -296,6 +296,22 @@ def test_a_failure_of_the_calls_own_fence_reaches_the_timeline(queued_not_inline
     np.testing.assert_array_equal(f(x), np.arange(4.0) * 2)
 
 
+def test_a_program_loads_once_the_queue_is_drained():
+    """Loading runs the module's initializer (its own queued work and host
+    waits), which lost the Vulkan device when calls were still queued."""
+    device = irax.devices("cpu")[0]
+    vmfb = device.backend.compile(str(irax.jit(jnp.sin).lower(X).as_text("optimized")))
+    device._queued += 1  # a call still running
+    gate, loaded = device._queued, []
+    loader = threading.Thread(target=lambda: loaded.append(device.load(vmfb)))
+    loader.start()
+    loader.join(timeout=0.3)
+    assert loader.is_alive() and not loaded
+    device._timeline.signal(gate)
+    loader.join(timeout=60)
+    assert loaded and device._finished >= gate
+
+
 def test_a_call_the_device_rejects_does_not_hold_up_the_next(queued_not_inline):
     device = irax.devices("cpu")[0]
     program = device.load(device.backend.compile(str(irax.jit(jnp.sin).lower(X).as_text("optimized"))))

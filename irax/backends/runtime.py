@@ -223,6 +223,11 @@ class Program:
 
     def __init__(self, device: Device, vmfb: bytes):
         self.device = device
+        # Loading runs the module's initializer, which queues work of its own
+        # and waits for it on the host. On Vulkan (lavapipe) doing that while
+        # other calls were still queued lost the device now and then
+        # (VK_ERROR_DEVICE_LOST in vkSignalSemaphore, under load): drain first.
+        device._reached(device._queued)
         self._module = rt.VmModule.copy_buffer(device.instance, vmfb)
         self._context = rt.VmContext(device.instance, [device._hal_module, self._module])
         inline = device._inline_hal_module
