@@ -5,6 +5,11 @@ core numerical tests on both cpu and vulkan (lavapipe in CI).
 
 Vulkan compiles cost ~0.4 s each (cached on disk afterwards): the tests on
 vulkan use few distinct kernels."""
+import os
+import threading
+import time
+
+import iree.runtime as iree_rt
 import numpy as np
 import pytest
 from iree.compiler import ir
@@ -262,3 +267,33 @@ def test_normalize_loop_order_keeps_the_meaning():
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
     (out,) = run_module(module, [x], [ShapedArray((3, 2), np.float32)], irax.devices("cpu")[0])
     np.testing.assert_array_equal(out, x.T + np.arange(2))
+
+
+def _cpu_ticks() -> dict:
+    """Thread id -> CPU time used so far, in clock ticks (Linux's /proc)."""
+    ticks = {}
+    for thread in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{thread}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks[thread] = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks
+
+
+def test_lavapipe_polling_threads_yield_to_other_work():
+    """On lavapipe two of IREE's Vulkan threads poll even when nothing runs
+    (vulkan.py): whatever uses the CPU while this process idles must be at
+    the lowest priority."""
+    vulkan = device_or_skip("vulkan")
+    if not os.path.isdir("/proc/self/task"):
+        pytest.skip("threads are read from Linux's /proc")
+    if not iree_rt.get_driver("vulkan").query_available_devices()[0]["name"].startswith("llvmpipe"):
+        pytest.skip("not lavapipe")
+    for device in (vulkan, irax.devices("cpu")[0]):
+        device._reached(device._queued)  # no work left from earlier tests
+    before = _cpu_ticks()
+    time.sleep(0.5)
+    # Busy: a tenth of the time or more (pytest-xdist's own threads wake up
+    # now and then; a poller at normal priority takes all of a core).
+    me = str(threading.get_native_id())
+    busy = [t for t, ticks in _cpu_ticks().items() if ticks - before.get(t, ticks) >= 5 and t != me]
+    assert all(os.getpriority(os.PRIO_PROCESS, int(t)) == 19 for t in busy), busy

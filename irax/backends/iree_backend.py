@@ -32,9 +32,14 @@ class IreeBackend:
         driver = rt.get_driver(self.driver)
         inline = rt.get_driver(self.inline_driver) if self.inline_driver else None
         return [
-            Device(self.name, i, self.driver, driver.create_device(info), self, inline and inline.create_default_device())
+            Device(self.name, i, self.driver, self.create_hal_device(driver, info), self,
+                   inline and inline.create_default_device())
             for i, info in enumerate(driver.query_available_devices())
         ]
+
+    def create_hal_device(self, driver, info):
+        """IREE's device for `info`, one of `driver.query_available_devices()`."""
+        return driver.create_device(info)
 
     def available(self) -> bool:
         try:

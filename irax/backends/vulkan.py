@@ -6,6 +6,8 @@ Its priority is below the CPU's: Vulkan is also present where it is slower
 than the host CPU (lavapipe, small integrated GPUs), so it is chosen by name
 (`irax.devices("vulkan")`, IRAX_PLATFORMS=vulkan), never by surprise.
 """
+import os
+
 from irax.backends.iree_backend import IreeBackend
 
 # IREE's default Vulkan target is a mobile baseline without 8- and 16-bit
@@ -25,7 +27,39 @@ FEATURES = ",".join([
 # buffers (a stack of two scalars returned the last call's values). Without
 # it a small call costs ~0.2 ms more. The flag is process-wide, so these
 # compiles run the iree-compile tool (compiler.PROCESS_WIDE).
-backend = IreeBackend("vulkan", target_backend="vulkan-spirv", driver="vulkan",
+
+
+def _threads() -> set:
+    """The ids of this process's threads (Linux; elsewhere none)."""
+    try:
+        return set(os.listdir("/proc/self/task"))
+    except OSError:
+        return set()
+
+
+class VulkanBackend(IreeBackend):
+    def create_hal_device(self, driver, info):
+        """On lavapipe, two of IREE's threads that wait for the device's work
+        poll (Mesa has no native wait for any of several semaphores there:
+        perf shows clock_gettime and a mutex in a loop), two cores busy for as
+        long as the device lives, which halved the speed of CPU work in the
+        same process. The threads the device starts get the lowest priority,
+        so that they poll on cores nothing else wants; lavapipe's own
+        `llvmpipe-N` threads, which run the shaders, keep theirs."""
+        before = _threads()
+        device = super().create_hal_device(driver, info)
+        if info["name"].startswith("llvmpipe"):
+            for thread in _threads() - before:
+                try:
+                    with open(f"/proc/self/task/{thread}/comm") as comm:
+                        if not comm.read().startswith("llvmpipe"):
+                            os.setpriority(os.PRIO_PROCESS, int(thread), 19)
+                except OSError:
+                    pass  # gone already
+        return device
+
+
+backend = VulkanBackend("vulkan", target_backend="vulkan-spirv", driver="vulkan",
                       compile_flags=[f"--iree-vulkan-target-features={FEATURES}",
                                      "--iree-input-demote-f64-to-f32=false",  # as on the CPU: real f64 in 64-bit mode
                                      "--iree-hal-memoization=false"],
