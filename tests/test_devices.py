@@ -289,7 +289,7 @@ def test_lavapipe_polling_threads_yield_to_other_work():
     if not iree_rt.get_driver("vulkan").query_available_devices()[0]["name"].startswith("llvmpipe"):
         pytest.skip("not lavapipe")
     for device in (vulkan, irax.devices("cpu")[0]):
-        device._reached(device._queued)  # no work left from earlier tests
+        device.drain()  # no work left from earlier tests
     before = _cpu_ticks()
     time.sleep(0.5)
     # Busy: a tenth of the time or more (pytest-xdist's own threads wake up

@@ -106,13 +106,17 @@ class Device:
         QUEUE_DEPTH and signals a fence of its own, for `_join`; an inline
         call waits for the queue to drain and signals the timeline."""
         if inline:
-            self._reached(self._queued)  # a failure is kept in self.lost, not raised here
+            self.drain()
         elif self._queued + 1 - QUEUE_DEPTH > self._finished:
             self._reached(self._queued + 1 - QUEUE_DEPTH)
         self._queued += 1
         n = self._queued
         signaled = self._timeline if inline else self.hal_device.create_semaphore(n - 1)
         return n, rt.HalFence.create_at(self._timeline, n - 1), rt.HalFence.create_at(signaled, n)
+
+    def drain(self):
+        """Wait until every queued call is done (a failure is kept in self.lost, not raised)."""
+        self._reached(self._queued)
 
     def wait(self, call: int, block=True) -> bool:
         """Whether queued call number `call` is done, blocking until it is if
@@ -227,7 +231,7 @@ class Program:
         # and waits for it on the host. On Vulkan (lavapipe) doing that while
         # other calls were still queued lost the device now and then
         # (VK_ERROR_DEVICE_LOST in vkSignalSemaphore, under load): drain first.
-        device._reached(device._queued)
+        device.drain()
         self._module = rt.VmModule.copy_buffer(device.instance, vmfb)
         self._context = rt.VmContext(device.instance, [device._hal_module, self._module])
         inline = device._inline_hal_module
@@ -285,5 +289,5 @@ def _release_timelines():
     crashes otherwise), and the interpreter's last teardown frees objects in
     no particular order: finish the queued work and drop them first."""
     for device in list(_live_devices):
-        device._reached(device._queued)
+        device.drain()
         device._timeline = None
