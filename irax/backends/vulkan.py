@@ -22,12 +22,6 @@ FEATURES = ",".join([
     "ext:SPV_KHR_8bit_storage", "ext:SPV_KHR_16bit_storage",
 ])
 
-# IREE reuses recorded command buffers across calls with new buffers bound
-# ("memoization"); on lavapipe some came back with the previous call's
-# buffers (a stack of two scalars returned the last call's values). Without
-# it a small call costs ~0.2 ms more. The flag is process-wide, so these
-# compiles run the iree-compile tool (compiler.PROCESS_WIDE).
-
 
 def _threads() -> set:
     """The ids of this process's threads (Linux; elsewhere none)."""
@@ -59,8 +53,13 @@ class VulkanBackend(IreeBackend):
         return device
 
 
+# IREE reuses recorded command buffers across calls with new buffers bound
+# ("memoization"); on lavapipe some came back with the previous call's
+# buffers (a stack of two scalars returned the last call's values). Without
+# it a small call costs ~0.2 ms more. The flag is process-wide, so these
+# compiles run the iree-compile tool (compiler.PROCESS_WIDE).
 backend = VulkanBackend("vulkan", target_backend="vulkan-spirv", driver="vulkan",
-                      compile_flags=[f"--iree-vulkan-target-features={FEATURES}",
-                                     "--iree-input-demote-f64-to-f32=false",  # as on the CPU: real f64 in 64-bit mode
-                                     "--iree-hal-memoization=false"],
-                      priority=-10)
+                        compile_flags=[f"--iree-vulkan-target-features={FEATURES}",
+                                       "--iree-input-demote-f64-to-f32=false",  # as on the CPU: real f64 in 64-bit mode
+                                       "--iree-hal-memoization=false"],
+                        priority=-10)
