@@ -20,12 +20,31 @@ Every knob is one environment variable (tinygrad style):
                         transforms/pipeline.py).
     IRAX_CUDA_TARGET    the GPU the cuda backend compiles for (default sm_80).
     IRAX_ROCM_TARGET    the GPU the rocm backend compiles for (default gfx942).
+
+A switch is 1/0, true/false, yes/no or on/off (JAX's spellings, any case);
+anything else, like a byte count that is not a number, fails `import irax`
+with a ValueError naming the variable, rather than silently meaning "off".
 """
 import os
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+def _bool_env(name: str, default: bool) -> bool:
+    """JAX's rule (jax/_src/config.py bool_env), so a typo fails instead of
+    silently meaning false: y/yes/t/true/on/1 and n/no/f/false/off/0, any case."""
+    value = os.environ.get(name, str(default)).lower()
+    if value in ("y", "yes", "t", "true", "on", "1"):
+        return True
+    if value in ("n", "no", "f", "false", "off", "0"):
+        return False
+    raise ValueError(f"invalid truth value {value!r} for environment {name!r}")
+
+
+def _bytes_env(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.strip().isdigit():
+        raise ValueError(f"invalid value {value!r} for environment {name!r}: expected a number of bytes, "
+                         f"a non-negative integer such as {default}")
+    return int(value)
 
 
 def _default_cache_dir() -> str:
@@ -35,11 +54,11 @@ def _default_cache_dir() -> str:
 
 class Config:
     def __init__(self):
-        self.irax_enable_x64 = _flag("IRAX_ENABLE_X64")
+        self.irax_enable_x64 = _bool_env("IRAX_ENABLE_X64", False)
         self.irax_cache_dir = os.environ.get("IRAX_CACHE_DIR") or _default_cache_dir()
-        self.irax_disable_cache = _flag("IRAX_DISABLE_CACHE")
-        self.irax_log_compiles = _flag("IRAX_LOG_COMPILES")
-        self.irax_inline_bytes = int(os.environ.get("IRAX_INLINE_BYTES", 256 * 1024))
+        self.irax_disable_cache = _bool_env("IRAX_DISABLE_CACHE", False)
+        self.irax_log_compiles = _bool_env("IRAX_LOG_COMPILES", False)
+        self.irax_inline_bytes = _bytes_env("IRAX_INLINE_BYTES", 256 * 1024)
         self.irax_passes = os.environ.get("IRAX_PASSES", "default")
 
     def update(self, name: str, value) -> None:

@@ -146,3 +146,21 @@ def test_an_error_in_the_users_module_points_at_its_line(tmp_path):
                                    "is not defined (broken.py:4) (--traceback shows more)")
     done = irax_command("ir", "broken.py:f", "--arg", "f32[3]", "--traceback", cwd=tmp_path, check=False)
     assert "Traceback (most recent call last)" in done.stderr and 'broken.py", line 4' in done.stderr
+
+
+def test_a_bad_setting_still_lists_what_there_is_then_fails_as_usage():
+    """`irax passes` and `irax backends` are where one looks into IRAX_PASSES
+    and IRAX_PLATFORMS, so a wrong one lists everything, then exits 2 naming it."""
+    passes = irax_command("passes", check=False, IRAX_PASSES="default,-nope")
+    assert passes.returncode == 2 and "protect-arguments: Python" in passes.stdout
+    assert passes.stderr.strip().startswith("irax passes: error: Unknown pass 'nope'"), passes.stderr
+    backends = irax_command("backends", check=False, IRAX_PLATFORMS="tpu")
+    assert backends.returncode == 2 and "origin: irax.backends.cpu:backend" in backends.stdout
+    assert "IRAX_PLATFORMS names unknown backends ['tpu']" in backends.stderr and "bug" not in backends.stderr
+
+
+def test_an_unknown_cuda_target_is_refused_before_iree_crashes_on_it():
+    """IREE 3.13 segfaults on a CUDA target it does not know ('hopper', a typo)."""
+    done = irax_command("backends", IRAX_CUDA_TARGET="hopper")
+    assert "cuda: failed to load: ValueError: invalid value 'hopper' for environment 'IRAX_CUDA_TARGET'" in done.stdout
+    assert "origin: irax.backends.cpu:backend" in done.stdout

@@ -1,12 +1,13 @@
 """The plugin registry: discovery through entry points, broken plugins,
 IRAX_PLATFORMS and priorities, the pass pipeline by name, and an example
 plugin package installed with pip and used end to end."""
-import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
-from importlib.metadata import EntryPoint
+import sysconfig
+from importlib.metadata import EntryPoint, distributions
 from pathlib import Path
 
 import numpy as np
@@ -60,11 +61,19 @@ def test_builtin_plugins_register_through_entry_points():
     assert pipeline.default_pipeline() == list(pipeline.DEFAULT)
 
 
-def test_broken_plugins_are_reported_and_the_others_work(plugins):
+def test_broken_plugins_are_reported_and_the_others_work(plugins, monkeypatch):
     plugins(backends={"gone": "no_such_module:backend", "gone2": "plugin_fakes:no_such_attribute"},
             passes={"old-protocol": "plugin_fakes:old_protocol", "misnamed": "plugin_fakes:misnamed",
                     "no-body": "plugin_fakes:no_body"})
-    backends, passes = registry.backends(), registry.passes()
+    with pytest.warns(RuntimeWarning) as warned:
+        backends, passes = registry.backends(), registry.passes()
+    assert len(warned) == 5  # one each, once: discovery is cached
+    assert str(warned[0].message) == (
+        "irax plugin configuration error: irax.backends plugin 'gone' (no_such_module:backend) failed to load: "
+        "ModuleNotFoundError: No module named 'no_such_module'. irax runs without it; fix or uninstall the "
+        "package that registers it.")
+    assert "irax.passes plugin 'old-protocol' (plugin_fakes:old_protocol) failed to load: TypeError: " \
+        in str(warned[2].message)
     assert isinstance(backends["gone"], registry.PluginLoadError)
     assert isinstance(backends["gone"].error, ModuleNotFoundError)
     assert backends["gone"].origin == "no_such_module:backend"
@@ -80,6 +89,12 @@ def test_broken_plugins_are_reported_and_the_others_work(plugins):
         irax.devices("gone")
     with pytest.raises(ValueError, match=r"Pass 'old-protocol' failed to load \(plugin_fakes:old_protocol\)"):
         irax.jit(lambda x: x + 2, passes=["default", "old-protocol"])(X)
+    # asked for by name, a broken backend is an error, not a quiet fall back to the next (as JAX_PLATFORMS)
+    monkeypatch.setenv("IRAX_PLATFORMS", "gone,cpu")
+    registry._default_backend.cache_clear()
+    with pytest.raises(RuntimeError, match=r"^Unable to initialize backend 'gone': No module named 'no_such_module' "
+                                           r"\(set IRAX_PLATFORMS='' to automatically choose an available backend\)$"):
+        irax.devices()
 
 
 def test_unknown_backend_error_is_jax_s():
@@ -161,30 +176,43 @@ def test_passes_added_and_removed_by_name(plugins, monkeypatch):
 
     with pytest.raises(ZeroDivisionError):
         irax.jit(lambda x: x - 1, passes=["default", "boom"])(X)
-    with pytest.raises(ValueError, match=r"Unknown pass 'cce' in the pass pipeline\. Registered passes: .*\bcse\b"):
+    unknown = r"Unknown pass 'cce' in the pass pipeline\. Registered passes: .*\bcse\b"
+    with pytest.raises(ValueError, match=unknown):
         irax.jit(lambda x: x - 2, passes="default,cce")(X)
+    with pytest.raises(ValueError, match=unknown):  # removing it is as wrong as adding it
+        irax.jit(lambda x: x - 2, passes="default,-cce")(X)
+    config.update("irax_passes", "default,-cce")  # IRAX_PASSES=default,-cce
+    with pytest.raises(ValueError, match=unknown):
+        jnp.cos(X)
 
 
 # ---------------------------------------------------------------------------
-# The example plugin package, installed with pip as a user would.
+# The example plugin package, installed with pip as a user would, but into a
+# temporary directory: the tests leave this environment as they found it.
+
+def _venv_distributions():
+    return sorted((d.metadata["Name"], d.version) for d in distributions(path=[sysconfig.get_path("purelib")]))
+
 
 @pytest.fixture(scope="session")
 def example_plugin(tmp_path_factory):
-    """examples/plugins/irax_example installed (editable) into this environment,
-    once for all pytest-xdist workers."""
-    def installed():
-        return subprocess.run([sys.executable, "-c", "import irax_example"], capture_output=True).returncode == 0
+    """The environment of a Python that has examples/plugins/irax_example
+    installed: pip installs a copy of it (building writes next to the
+    sources) into a temporary directory, which PYTHONPATH puts on sys.path,
+    where importlib.metadata finds its entry points."""
+    source = shutil.copytree(EXAMPLE, tmp_path_factory.mktemp("source") / EXAMPLE.name)
+    site = tmp_path_factory.mktemp("site")
+    before = _venv_distributions()
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--no-index",
+                    "--no-cache-dir", "--disable-pip-version-check", "--target", str(site), str(source)],
+                   check=True, capture_output=True)
+    assert _venv_distributions() == before
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
 
-    with open(tmp_path_factory.getbasetemp().parent / "irax_example.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not installed():
-            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps",
-                            "-e", str(EXAMPLE)], check=True, capture_output=True)
-    assert installed()
 
-
-def run_with_plugin(code, **env):
-    """Run `code` in a fresh Python (plugins are discovered per process); it prints JSON."""
+def run_with_plugin(code, env):
+    """Run `code` in a fresh Python (plugins are discovered per process) with
+    `env` added to the environment; it prints JSON."""
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=dict(os.environ, **env), cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -208,7 +236,7 @@ print(json.dumps({
     "devices": repr(irax.devices("vmvx")), "y": np.asarray(y).tolist(), "y_device": repr(y.device),
     "f": float(f(x)), "counted": CountOps.counts["linalg.generic"], "in_default": "count-ops" in pipeline.default_pipeline(),
     "attribute": "irax_example.op_count" in text}))
-""")
+""", example_plugin)
     assert {"cpu", "vulkan", "cuda", "rocm", "vmvx"} <= set(out["backends"])
     assert out["origin"] == "irax_example.vmvx:backend"
     assert out["pass_origin"] == "irax_example.count_ops:CountOps"
@@ -230,7 +258,7 @@ g = irax.jit(irax.grad(lambda a: jnp.sum(jnp.tanh(a))))(x)        # jit of grad
 print(json.dumps({"devices": repr(irax.devices()), "default": irax.default_backend(), "y": np.asarray(y).tolist(),
                   "y_device": repr(y.device), "g": np.asarray(g).tolist(), "g_device": repr(g.device),
                   "counted": sum(CountOps.counts.values())}))
-""", IRAX_PLATFORMS="vmvx,cpu", IRAX_PASSES="default,count-ops")
+""", dict(example_plugin, IRAX_PLATFORMS="vmvx,cpu", IRAX_PASSES="default,count-ops"))
     assert out["default"] == "vmvx" and out["devices"] == "[VmvxDevice(id=0)]"
     x = np.arange(5.0)
     np.testing.assert_allclose(out["y"], np.maximum(x * 3 - 4, 0))

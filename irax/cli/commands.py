@@ -26,7 +26,10 @@ from irax.transforms import pipeline
 
 
 def show_backends(args):
-    default = next(iter(registry.available_backends()), None)
+    try:
+        default, setting_error = next(iter(registry.available_backends()), None), None
+    except RuntimeError as e:  # a bad IRAX_PLATFORMS: this command is where one looks into it, so list all first
+        default, setting_error = None, e
     for name, backend in registry.backends().items():
         if isinstance(backend, registry.PluginLoadError):
             print(f"{name}: failed to load: {type(backend.error).__name__}: {backend.error}")
@@ -37,10 +40,16 @@ def show_backends(args):
             print(f"  IREE target: {backend.target_backend}, driver: {backend.driver}, priority: {backend.priority}")
             print(f"  flags: {' '.join(backend.compile_flags) or '(none)'}")
         print(f"  origin: {backend.origin}")
+    if setting_error:
+        raise UsageError(str(setting_error))
 
 
 def show_passes(args):
-    print("pipeline, in order:", ", ".join(pipeline.pass_names()))
+    try:
+        order, setting_error = ", ".join(pipeline.pass_names()), None
+    except ValueError as e:  # a bad IRAX_PASSES: still list the registered passes, then say what is wrong
+        order, setting_error = "(none: IRAX_PASSES is not valid)", e
+    print("pipeline, in order:", order)
     for name, p in registry.passes().items():
         if isinstance(p, registry.PluginLoadError):
             kind = f"failed to load: {type(p.error).__name__}: {p.error}"
@@ -48,6 +57,8 @@ def show_passes(args):
             kind = f"MLIR pipeline {p.pipeline!r}" if hasattr(p, "pipeline") else "Python"
             kind += f", after {p.after}" if getattr(p, "after", None) else ""
         print(f"  {name}: {kind}; origin: {p.origin}")
+    if setting_error:
+        raise UsageError(str(setting_error))
 
 
 def show_ir(args):

@@ -9,7 +9,9 @@ register exactly like a third party's, in irax's pyproject.toml:
 
 Discovery happens on first use, not on `import irax`. A plugin that fails to
 load (an import error, a missing attribute, another protocol version) is kept
-as a `PluginLoadError` saying why, and everything else keeps working.
+as a `PluginLoadError` saying why, a RuntimeWarning names it once, and
+everything else keeps working; as with JAX, a backend that IRAX_PLATFORMS
+asks for by name and that failed to load is an error.
 
 Which backend: `IRAX_PLATFORMS=vulkan,cpu` lists the backends to use, in
 order of preference (like JAX_PLATFORMS); without it, every registered
@@ -20,6 +22,7 @@ import contextlib
 import contextvars
 import functools
 import os
+import warnings
 from importlib.metadata import entry_points
 
 from irax.plugins import API_VERSION
@@ -66,8 +69,11 @@ def _discover(group) -> dict:
     for ep in entry_points(group=group):
         try:
             found[ep.name] = _load(ep)
-        except Exception as e:  # a broken plugin must not break irax
+        except Exception as e:  # a broken plugin must not break irax, but must not go unnoticed
             found[ep.name] = PluginLoadError(ep.name, ep.value, e)
+            warnings.warn(f"irax plugin configuration error: {group} plugin {ep.name!r} ({ep.value}) failed to load: "
+                          f"{type(e).__name__}: {e}. irax runs without it; fix or uninstall the package that "
+                          "registers it.", RuntimeWarning)
     return found
 
 
@@ -90,6 +96,10 @@ def platforms() -> list:
     unknown = [n for n in requested if n not in registered]
     if unknown:
         raise RuntimeError(f"IRAX_PLATFORMS names unknown backends {unknown}; registered backends: {sorted(registered)}")
+    for name in requested:  # asked for by name: failing over to the next one would hide it (JAX raises too)
+        if isinstance(registered[name], PluginLoadError):
+            raise RuntimeError(f"Unable to initialize backend '{name}': {registered[name].error} "
+                               "(set IRAX_PLATFORMS='' to automatically choose an available backend)")
     if requested:
         return requested
     loaded = {n: b for n, b in registered.items() if not isinstance(b, PluginLoadError)}

@@ -56,9 +56,14 @@ def default_pipeline(base=DEFAULT) -> list:
 
 
 def resolve(spec, default) -> list:
-    """The pass names a pipeline spec stands for, `default` standing for `default`."""
+    """The pass names a pipeline spec stands for, `default` standing for `default`.
+    A name to remove must be a registered pass, like one to run: a misspelt
+    `-name` would otherwise leave that pass in without a word."""
     tokens = [t.strip() for t in (spec.split(",") if isinstance(spec, str) else spec) if t.strip()]
     removed = {t[1:] for t in tokens if t.startswith("-")}
+    unknown = sorted(removed - set(registry.passes()))
+    if unknown:
+        raise _unknown(unknown[0])
     names = [n for t in tokens if not t.startswith("-") for n in (default if t == "default" else [t])]
     return [n for n in names if n not in removed]
 
@@ -70,11 +75,15 @@ def pass_names(passes=None, base=DEFAULT) -> list:
     return names if passes is None else resolve(passes, names)
 
 
+def _unknown(name) -> ValueError:
+    return ValueError(f"Unknown pass {name!r} in the pass pipeline. Registered passes: "
+                      f"{', '.join(sorted(registry.passes()))}")
+
+
 def _lookup(name):
     found = registry.passes().get(name)
     if found is None:
-        raise ValueError(f"Unknown pass {name!r} in the pass pipeline. Registered passes: "
-                         f"{', '.join(sorted(registry.passes()))}")
+        raise _unknown(name)
     if isinstance(found, registry.PluginLoadError):
         raise ValueError(f"Pass {name!r} failed to load ({found.origin}): {found.error}")
     return found
