@@ -4,6 +4,7 @@ Each compile costs ~0.3 s, so tests count compiles through cache.stats() and
 keep them few. Every test gets its own cache directory and an empty memory
 cache, so nothing here touches ~/.cache.
 """
+import hashlib
 import json
 import os
 import subprocess
@@ -119,9 +120,31 @@ def test_corrupt_entry_is_recompiled(cache_dir, damage):
     [entry] = cache_dir.iterdir()
     entry.write_bytes(damage(entry.read_bytes()))
     cache._memory.clear()
-    assert counting(compile_add) == (good, {"compiles": 1, "memory_hits": 0, "disk_hits": 0})
+    with pytest.warns(RuntimeWarning, match="checksum does not match"):
+        assert counting(compile_add) == (good, {"compiles": 1, "memory_hits": 0, "disk_hits": 0})
     cache._memory.clear()
     assert counting(compile_add) == (good, {"compiles": 0, "memory_hits": 0, "disk_hits": 1})  # entry rewritten
+
+
+def test_entry_iree_cannot_load_is_replaced(cache_dir):
+    """A well-formed entry (magic, checksum) around a payload that is not a
+    program, as a buggy writer would leave it, would fail every process that
+    loads it ("FlatBuffer length prefix out of bounds"): it is deleted with
+    a warning naming it, compiled again and rewritten."""
+    good = compile_add()
+    [entry] = cache_dir.iterdir()
+    garbage = bytes(range(256)) * (len(good) // 256)
+    entry.write_bytes(cache.MAGIC + hashlib.sha256(garbage).digest() + garbage)
+    cache._memory.clear()
+    with pytest.warns(RuntimeWarning, match=f"{entry.name} .*IREE cannot load the program.*IRAX_DISABLE_CACHE"):
+        vmfb, counts = counting(compile_add)
+    assert (vmfb, counts) == (good, {"compiles": 1, "memory_hits": 0, "disk_hits": 0})
+    assert entry.read_bytes() == cache.MAGIC + hashlib.sha256(good).digest() + good
+    device = irax.devices("cpu")[0]
+    a = np.arange(4, dtype=np.float32)
+    (out,), ready = device.load(vmfb)([device.put(a), device.put(a)], 1)
+    device.wait(ready)
+    np.testing.assert_array_equal(device.fetch(out, a.dtype, a.shape), 2 * a)
 
 
 def test_disable_cache_writes_nothing(cache_dir, monkeypatch):

@@ -1,6 +1,10 @@
 """irax.jit: one program per argument signature, static arguments, pytrees,
 closures, composition with grad, and the lowered IR."""
+import os
+import signal
 import threading
+import time
+import warnings
 
 import numpy as np
 import pytest
@@ -165,6 +169,36 @@ def test_donated_arguments_are_updated_in_place_and_deleted():
     np.testing.assert_array_equal(kept, np.ones(3))  # only the donated argument is given up
 
 
+def _donating(donate_argnums):
+    return irax.jit(lambda a, b: a.at[0].set(100.0) + b, donate_argnums=donate_argnums)
+
+
+@pytest.mark.parametrize("call, problem", [
+    (lambda x: _donating(0)(x, x), "Attempt to use a buffer that was previously donated in the same call"),
+    (lambda x: _donating(1)(x, x), "Attempt to donate a buffer which is also used by the same call"),
+    (lambda x: _donating((0, 1))(x, x), "Attempt to use a buffer that was previously donated in the same call"),
+    (lambda x: irax.jit(lambda t: t[0].at[0].set(100.0) + t[1], donate_argnums=0)((x, x)), "previously donated"),
+    (lambda x: _donating(0)(x, x.reshape(4)), "previously donated"),  # another array on the same buffer
+    (lambda x: irax.jit(lambda a: a.at[0].set(100.0) + x, donate_argnums=0)(x), "closes over"),
+], ids=["donated-then-read", "read-then-donated", "donated-twice", "in-a-pytree", "reshaped", "closed-over"])
+def test_a_donated_buffer_read_again_in_the_call_is_refused_like_jax(call, problem):
+    """It would be overwritten in place while read (200 instead of 101): JAX's
+    error before anything runs, and the array is left as it was."""
+    x = jnp.asarray(np.arange(4, dtype=np.float32))
+    with pytest.raises(irax.errors.DeviceError, match=f"INVALID_ARGUMENT: .*{problem}.*jnp.copy") as error:
+        call(x)
+    assert isinstance(error.value, RuntimeError)  # as JAX's JaxRuntimeError
+    assert not x.is_deleted()
+    np.testing.assert_array_equal(x + 1, np.arange(4) + 1)
+    np.testing.assert_array_equal(_donating(0)(x, jnp.copy(x)), [100, 2, 4, 6])  # the hint's way out
+
+
+def test_the_donation_error_is_jaxs():
+    x = jax.numpy.arange(4.0)
+    with pytest.raises(jax.errors.JaxRuntimeError, match="Attempt to use a buffer that was previously donated in the same call"):
+        jax.jit(lambda a, b: a.at[0].set(100.0) + b, donate_argnums=0)(x, x)
+
+
 # ---------------------------------------------------------------------------
 # Async dispatch (backends/runtime.py): a call returns before the device is
 # done. The test holds the device's queue back with a call that never
@@ -318,6 +352,57 @@ def test_a_call_the_device_rejects_does_not_hold_up_the_next(queued_not_inline):
     with pytest.raises(irax.errors.DeviceError, match="expected 3 arguments"):
         program([], 1)  # not queued: no buffers
     np.testing.assert_allclose(jnp.cos(X), np.cos(X), rtol=1e-6)  # queued after it, runs
+
+
+def _wait_for_child(pid, timeout_s=60):
+    """The exit code of forked child `pid`, which is killed if it runs past `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung")
+
+
+def test_a_forked_child_runs_its_calls_on_the_calling_thread(queued_not_inline):
+    """os.fork() leaves the child without the device's threads, so its first
+    queued call waited forever. The child now runs every call on its CPU
+    device's inline twin, even a call queued before the fork is done there;
+    a device without a twin (Vulkan) refuses work in the child, which the
+    parent is warned of at fork, as JAX warns."""
+    try:
+        vulkan = irax.devices("vulkan")[0]
+    except RuntimeError:
+        vulkan = None
+    f = irax.jit(lambda x: jnp.tanh(x) * 2)
+    x = jnp.arange(4.0)
+    in_flight = f(x)  # queued (no call runs inline here) and not waited for
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 3
+        try:
+            cpu_works = (np.allclose(in_flight, np.tanh(np.arange(4)) * 2)
+                         and np.allclose(f(x + 1), np.tanh(np.arange(4) + 1) * 2))
+            code = 0 if cpu_works else 1
+            if vulkan is not None:
+                try:
+                    irax.device_put(np.ones(2, np.float32), vulkan)
+                    code = 2
+                except irax.errors.DeviceError as error:
+                    code = code if "forked (os.fork())" in str(error) else 2
+        finally:
+            os._exit(code)
+    assert _wait_for_child(pid) == 0  # 1: wrong values, 2: Vulkan did not refuse, 3: an error
+    fork_warnings = [str(w.message) for w in warned if "and irax is multithreaded" in str(w.message)]  # (not JAX's)
+    assert len(fork_warnings) == (vulkan is not None)
+    assert all(w.startswith("os.fork() was called. os.fork() is incompatible with multithreaded code")
+               and "VulkanDevice(id=0)" in w for w in fork_warnings)
+    np.testing.assert_allclose(f(x), np.tanh(np.arange(4)) * 2, rtol=1e-6)  # the parent carries on
 
 
 # ---------------------------------------------------------------------------

@@ -11,7 +11,8 @@ Two levels:
 The key is a sha256 of everything that decides the output: the MLIR text,
 target backend, flags, the IREE compiler's version and CACHE_FORMAT. A disk
 entry is MAGIC + sha256(payload) + payload, so a truncated or corrupt file
-is noticed, deleted and recompiled instead of handed to the runtime.
+is noticed, deleted (with a warning) and recompiled instead of handed to the
+runtime; so is a payload IREE's VM cannot load (written whole by a buggy writer).
 Writes go to a temp file that is then renamed over the entry (atomic on
 POSIX and Windows), so concurrent processes never see half a file.
 
@@ -29,7 +30,7 @@ import time
 import warnings
 from typing import Sequence
 
-from irax.backends import compiler
+from irax.backends import compiler, runtime
 from irax.config import config
 
 CACHE_FORMAT = 1  # bump when the entry layout or the key recipe changes
@@ -133,7 +134,9 @@ def _entries() -> list[str]:
 
 
 def _read(key: str) -> bytes | None:
-    """The cached program, or None if it is missing or damaged (damaged ones are deleted)."""
+    """The cached program, or None if it is missing or damaged: a damaged
+    entry is deleted with a warning, so that the program is compiled again
+    and the entry rewritten, instead of failing every process that loads it."""
     path = _path(key)
     try:
         with open(path, "rb") as f:
@@ -141,9 +144,18 @@ def _read(key: str) -> bytes | None:
     except OSError:
         return None
     payload = data[_HEADER_SIZE:]
-    if data[:len(MAGIC)] == MAGIC and data[len(MAGIC):_HEADER_SIZE] == hashlib.sha256(payload).digest():
-        return payload
+    if data[:len(MAGIC)] != MAGIC or data[len(MAGIC):_HEADER_SIZE] != hashlib.sha256(payload).digest():
+        damage = "its checksum does not match: a truncated or damaged file"
+    else:
+        try:
+            runtime.check_program(payload)
+            return payload
+        except (RuntimeError, ValueError) as e:  # written whole, but not a program (a buggy writer)
+            damage = f"IREE cannot load the program in it: {e}"
     _remove(path)
+    warnings.warn(f"irax: deleted the damaged compile cache entry {path} ({damage}); compiling the program again. "
+                  f"If this recurs, check the disk under {config.irax_cache_dir!r}, or set IRAX_DISABLE_CACHE=1 "
+                  "to run without a disk cache.", RuntimeWarning, stacklevel=3)
     return None
 
 

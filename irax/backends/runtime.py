@@ -23,12 +23,15 @@ calls before them to be done, and are finished when they return.
 """
 import atexit
 import collections
+import ctypes
 import os
 import time
+import warnings
 import weakref
 
 import numpy as np
 import iree.runtime as rt
+from iree.runtime import _binding
 
 from irax.config import config
 
@@ -72,8 +75,9 @@ _MAPPABLE = int(rt.BufferUsage.MAPPING_SCOPED)
 
 
 class DeviceError(RuntimeError):
-    """A computation failed while running on a device (JAX: XlaRuntimeError,
-    also a RuntimeError)."""
+    """A computation failed while running on a device, or the runtime refused
+    its arguments (a donated buffer also read by the call). JAX's
+    JaxRuntimeError (XlaRuntimeError), also a RuntimeError."""
 
 
 class Device:
@@ -98,13 +102,30 @@ class Device:
         self._finished = 0  # a timeline value known to be reached
         self.lost = []  # (first, last, error): calls that failed on the device
         self._inputs = collections.deque()  # (call, its input buffers) until the call is done
+        self._forked = False  # in a child process forked from this one: see _after_fork_in_child
         _live_devices.add(self)
+
+    @property
+    def _runs_after_fork(self) -> bool:
+        """Whether a forked child can run this device's work: on its inline
+        twin, on the calling thread (see _before_fork)."""
+        return self._inline_hal_module is not None
+
+    def _check_usable(self):
+        """In a forked child, refuse work that would wait forever."""
+        if self._forked and not self._runs_after_fork:
+            raise DeviceError(
+                f"{self} cannot run anything in this process: it was forked (os.fork()) after irax started its "
+                "runtime, and IREE's device runs on threads that a forked child does not have, so the work would "
+                "never finish. Start child processes that use irax with multiprocessing's 'spawn' or 'forkserver' "
+                "method (multiprocessing.set_start_method('spawn')), or fork before irax first runs anything.")
 
     def _next_call(self, inline=False):
         """(n, wait fence, signal fence) for the next call, after the last one
         queued. A queued call first waits for the queue to be shorter than
         QUEUE_DEPTH and signals a fence of its own, for `_join`; an inline
         call waits for the queue to drain and signals the timeline."""
+        self._check_usable()
         if inline:
             self.drain()
         elif self._queued + 1 - QUEUE_DEPTH > self._finished:
@@ -140,6 +161,7 @@ class Device:
         so that the calls queued from now on run."""
         if call <= self._finished:
             return True
+        self._check_usable()
         try:
             if not self._poll(call, block):
                 return False
@@ -188,6 +210,7 @@ class Device:
 
     def put(self, array: np.ndarray) -> rt.HalBufferView:
         """Copy a host array into a new device buffer."""
+        self._check_usable()
         return self.hal_device.allocator.allocate_buffer_copy(
             memory_type=rt.MemoryType.DEVICE_LOCAL,
             allowed_usage=self._usage,
@@ -209,6 +232,7 @@ class Device:
         """A mappable host-memory copy of a device-only buffer. (IREE's own
         DeviceArray.to_host imports a NumPy array instead, which Vulkan refuses
         unless it is 4096-byte aligned.)"""
+        self._check_usable()
         staging = self.hal_device.allocator.allocate_buffer(
             memory_type=int(rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE),
             allowed_usage=int(rt.BufferUsage.TRANSFER_TARGET | rt.BufferUsage.MAPPING_SCOPED),
@@ -219,7 +243,15 @@ class Device:
         return staging
 
     def load(self, vmfb: bytes) -> "Program":
+        self._check_usable()
         return Program(self, vmfb)
+
+
+def check_program(vmfb: bytes) -> None:
+    """Raise IREE's error (ValueError, RuntimeError) if its VM cannot load
+    `vmfb`, as Program would: not a well-formed program. No device needed;
+    ~20 us for a small program."""
+    rt.VmModule.copy_buffer(rt.VmInstance(), vmfb)
 
 
 class Program:
@@ -233,7 +265,9 @@ class Program:
         # (VK_ERROR_DEVICE_LOST in vkSignalSemaphore, under load): drain first.
         device.drain()
         self._module = rt.VmModule.copy_buffer(device.instance, vmfb)
-        self._context = rt.VmContext(device.instance, [device._hal_module, self._module])
+        # (A forked child runs every call inline, so it never makes the queued
+        # context, whose initializer could wait on the parent's threads.)
+        self._context = None if device._forked else rt.VmContext(device.instance, [device._hal_module, self._module])
         inline = device._inline_hal_module
         self._inline_context = inline and rt.VmContext(device.instance, [inline, self._module])
         self._main = self._module.lookup_function("main")
@@ -246,8 +280,8 @@ class Program:
         for b in buffers:
             args.push_ref(b)
             size += b.byte_length
-        inline = self._inline_context is not None and size <= config.irax_inline_bytes
         device = self.device
+        inline = self._inline_context is not None and (size <= config.irax_inline_bytes or device._forked)
         # IREE signals a program's fence at once, from the host, when the
         # program has no device work (its results are constants, empty, or its
         # inputs), without waiting for its wait fence. Were that the timeline,
@@ -289,5 +323,41 @@ def _release_timelines():
     crashes otherwise), and the interpreter's last teardown frees objects in
     no particular order: finish the queued work and drop them first."""
     for device in list(_live_devices):
+        if device._forked and not device._runs_after_fork:
+            continue  # its work never finishes in this forked child
         device.drain()
         device._timeline = None
+
+
+# os.fork() after the runtime started: IREE's devices run on threads
+# (local-task's workers, the Vulkan driver's), which the child does not have,
+# so a queued call there would wait forever. A fresh runtime in the child is
+# out of reach (IREE's Python API hands out its cached driver, whose task
+# executor lost its threads), but an inline twin runs on the calling thread:
+# the child runs every call on it, after the parent drained its queues before
+# forking, so nothing the child waits for is left on the parent's threads.
+# Devices without a twin refuse work in the child (Device._check_usable);
+# the parent is warned at fork that they will, in JAX's words.
+def _before_fork():
+    for device in list(_live_devices):
+        device.drain()
+    stuck = sorted(str(d) for d in _live_devices if not d._runs_after_fork)
+    if stuck:
+        warnings.warn("os.fork() was called. os.fork() is incompatible with multithreaded code, and irax is "
+                      f"multithreaded: in the child process, {', '.join(stuck)} cannot run (they raise DeviceError "
+                      "there; the CPU runs its calls on the calling thread). Use multiprocessing's 'spawn' start "
+                      "method for child processes that use them.", RuntimeWarning, stacklevel=2)
+
+
+def _after_fork_in_child():
+    for device in list(_live_devices):
+        device._forked = True
+        # Freeing a device's IREE objects waits for its threads, which this
+        # child does not have: at exit it would hang. So they are never freed
+        # here, and the bindings are told not to list them as leaks at exit.
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(device))
+    _binding.disable_leak_checker()
+
+
+if hasattr(os, "register_at_fork"):  # Unix only
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

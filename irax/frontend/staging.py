@@ -20,6 +20,7 @@ import numpy as np
 from iree.compiler import ir
 
 from irax import tree_util
+from irax.backends.runtime import DeviceError
 from irax.frontend import core, mlir
 from irax.config import config
 from irax.frontend.array import Array, check_not_deleted, place
@@ -157,12 +158,47 @@ class StagedProgram:
 
     def __call__(self, flat, donated, device, committed=False):
         """Run on the dynamic argument arrays `flat`; delete the `donated` ones."""
+        if donated:
+            _check_donation(flat, self.lifted, set(donated))
         buffers = [x._buffer for x in flat] + [x._buffer for x in self.lifted]
         outs, ready = self.program(buffers, len(self.out_avals))
         for k in donated:
             flat[k].delete()
         arrays = [Array(b, a, device, committed, ready) for b, a in zip(outs, self.out_avals)]
         return tree_util.tree_unflatten(self.out_tree, arrays)
+
+
+# XLA's errors (JAX's JaxRuntimeError) for a buffer a call donates and also
+# reads, by whether its first use donates it: (what happened, toy example).
+_DONATION_ERRORS = {
+    True: ("Attempt to use a buffer that was previously donated in the same call", "f(donate(a), a)"),
+    False: ("Attempt to donate a buffer which is also used by the same call", "f(a, donate(a))"),
+}
+
+
+def _check_donation(flat, lifted, donated):
+    """Raise before anything runs if a buffer the call donates is also read
+    elsewhere in it (among the flat arguments, or the `lifted` arrays the
+    function closes over): the program may write into a donated buffer in
+    place, so that other read would see the new values. Compared by IREE
+    buffer, which arrays may share (a reshape's result, an argument a jitted
+    function returned), and only between buffers of one size, so that a call
+    donating many arrays stays cheap (IREE's buffers compare, ~0.1 us, but
+    do not hash)."""
+    seen = collections.defaultdict(list)  # byte length -> (position of first use, buffer)
+    for j, x in enumerate(flat + lifted):
+        buffer = x._buffer.get_buffer()
+        same_size = seen[buffer.byte_length()]
+        i = next((i for i, b in same_size if b == buffer), None)
+        if i is None:
+            same_size.append((j, buffer))
+        elif i in donated or j in donated:
+            problem, toy = _DONATION_ERRORS[i in donated]
+            where = f"flattened argument {j}" if j < len(flat) else "an array the function closes over"
+            raise DeviceError(
+                f"INVALID_ARGUMENT: {problem} ({where}, first use: {i}). Toy example for this "
+                f"bug: `{toy}`. The call may overwrite a donated array, so nothing else in it may read that array: "
+                "pass a copy (jnp.copy(a)) in one of the places, or do not donate it.")
 
 
 _staged = collections.OrderedDict()  # (key, signature, device, donated, passes) -> StagedProgram
