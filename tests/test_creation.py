@@ -15,6 +15,7 @@ from irax.frontend import core
 from irax.frontend.primitives import creation as prims
 
 from helpers import run_module
+from plugin_fakes import sync
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -323,6 +324,14 @@ def test_eye_and_tri(args, dtype):
     check(jnp.tri(*args, dtype=dtype), jjnp.tri(*args, dtype=dtype))
 
 
+@pytest.mark.parametrize("k", [2**40, -2**40, 2**70, 4, -3], ids=str)
+def test_eye_and_tri_with_k_beyond_the_matrix(k):
+    """An off-matrix k, however large, is all zeros (eye) and all ones or
+    zeros (tri), not an overflow of the index dtype."""
+    check(jnp.eye(3, 4, k), jjnp.eye(3, 4, k))
+    np.testing.assert_array_equal(jnp.tri(3, 4, k, dtype=int), np.full((3, 4), k > 0))  # JAX and NumPy overflow
+
+
 def test_identity():
     check(jnp.identity(3), jjnp.identity(3))
     check(jnp.identity(2, dtype=jnp.int8), jjnp.identity(2, dtype=jjnp.int8))
@@ -403,6 +412,8 @@ TRACED = {
     "array_weak": lambda: jnp.array(1.5), "meshgrid": lambda: jnp.meshgrid(np.arange(2), np.arange(3.0))[1],
     "meshgrid_sparse": lambda: jnp.meshgrid(np.arange(2), np.arange(3.0), sparse=True)[0],
     "ndmin": lambda: jnp.array(np.arange(2), ndmin=3), "float16": lambda: jnp.full((2,), 0.1, jnp.float16),
+    "eye_huge_k": lambda: jnp.eye(2, k=-2**40), "tri_huge_k": lambda: jnp.tri(2, 3, 2**40, dtype=bool),
+    "device": lambda: jnp.ones(2, device=irax.devices()[0]),  # means nothing in a trace
 }
 
 
@@ -470,6 +481,46 @@ def test_primitives_run_eagerly_too():
     np.testing.assert_array_equal(got, np.broadcast_to(np.arange(3, dtype=np.float32), (2, 3)))
     got = prims.full.bind(jnp.array(7, dtype=jnp.uint8), shape=(2,), dtype=np.dtype(np.uint8), weak_type=False)
     np.testing.assert_array_equal(got, np.full(2, 7, np.uint8))
+
+
+# ---------------------------------------------------------------------------
+# device=: the result is built on the device and committed to it, as in JAX
+
+PLACED = {  # name -> make(numpy module, device)
+    "array": lambda m, d: m.array([[1, 2]], device=d), "asarray": lambda m, d: m.asarray(np.arange(3.0), device=d),
+    "zeros": lambda m, d: m.zeros((2, 3), device=d), "ones": lambda m, d: m.ones(2, jnp.int8, device=d),
+    "empty": lambda m, d: m.empty(2, device=d), "full": lambda m, d: m.full(2, 7, device=d),
+    "zeros_like": lambda m, d: m.zeros_like(np.ones(2, np.uint8), device=d),
+    "ones_like": lambda m, d: m.ones_like(np.ones(2), device=d),
+    "empty_like": lambda m, d: m.empty_like(prototype=np.ones(3, np.int32), device=d),
+    "full_like": lambda m, d: m.full_like(np.ones(2), 2.5, device=d), "arange": lambda m, d: m.arange(1, 4, device=d),
+    "linspace": lambda m, d: m.linspace(0, 1, 5, device=d), "eye": lambda m, d: m.eye(2, k=1, device=d),
+    "astype": lambda m, d: m.astype(np.arange(3), np.float16, device=d),
+}
+
+
+@pytest.mark.parametrize("name", PLACED)
+def test_creation_on_a_device(name):
+    other = sync.devices()[0]
+    ours = PLACED[name](jnp, other)
+    assert ours.device is other and ours.committed and PLACED[name](jjnp, jax.devices()[0]).committed
+    # The device changes no dtype or weak type. (JAX's full and full_like
+    # with a device lose the weak type on lax.full's sharding path, an
+    # accident of implementation irax does not copy.)
+    check(ours, PLACED[name](jjnp, None))
+    default = PLACED[name](jnp, None)
+    assert default.device is irax.devices()[0] and not default.committed
+
+
+def test_device_moves_arrays_and_reaches_every_output():
+    other = sync.devices()[0]
+    x = irax.device_put(np.arange(3.0), irax.devices()[0])
+    for y in (jnp.asarray(x, device=other), jnp.array(x, jnp.int32, device=other), x.astype(jnp.int32, device=other),
+              jnp.zeros_like(x, device=other)):
+        assert y.device is other and y.committed and x.device is not other
+    out, step = jnp.linspace(0, 1, 3, retstep=True, device=other)
+    assert out.device is step.device is other and out.committed and step.committed
+    np.testing.assert_array_equal(jnp.sum(out * 2), 3.0)  # computed where its operands are committed
 
 
 # ---------------------------------------------------------------------------

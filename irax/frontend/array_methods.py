@@ -75,6 +75,7 @@ def install(jnp):
     special = {
         "__getitem__": ("indexing", "getitem", None),
         "at": ("indexing", "IndexUpdateHelper", property),
+        "astype": ("creation", "astype_method", None),
         "reshape": ("shape", "reshape_method", None),
         "transpose": ("shape", "transpose_method", None),
         "T": ("shape", "transpose", property),

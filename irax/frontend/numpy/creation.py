@@ -32,12 +32,13 @@ import numpy as np
 
 from irax import tree_util
 from irax.frontend import core, dtypes
-from irax.frontend.array import device_put_numpy
+from irax.frontend.array import device_put, device_put_numpy
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy import ufuncs, util
 from irax.frontend.primitives import creation as prims
 from irax.frontend.primitives.elementwise import convert_element_type
 from irax.frontend.primitives.shape import broadcast_in_dim
+from irax.plugins.registry import default_device, get_default_device
 
 
 def _tracing() -> bool:
@@ -110,22 +111,40 @@ def _inexact(dtype):
     return dtype if dtypes.is_float(dtype) else dtypes.default_float_dtype()
 
 
+def _placed(device, make, *args):
+    """`make(*args)` built on `device` and committed to it: the `device=` of
+    JAX's creation functions. Built there (it is the default device while
+    `make` runs), so host data is uploaded once, to where it belongs. In a
+    trace the device means nothing (device_put passes tracers through)."""
+    if device is None:
+        return make(*args)
+    with default_device(device):
+        return device_put(make(*args), device)
+
+
 # ---------------------------------------------------------------------------
 # Arrays from data.
 
-def array(object, dtype=None, copy=True, ndmin=0):
+def array(object, dtype=None, copy=True, order="K", ndmin=0, *, device=None):
     """An irax array from an array, a scalar, or nested lists and tuples of them.
 
     Like `jax.numpy.array`: without `dtype`, the leaves promote together
     (Python ints -> int32, floats -> float32, an empty list -> float32, int64
     NumPy data -> int32 unless x64 mode is on), and the result is weakly typed
-    only when `object` itself is (a Python scalar or a weak array).
+    only when `object` itself is (a Python scalar or a weak array). With a
+    `device`, the result is there, committed to it.
     """
+    if order is not None and order != "K":
+        raise NotImplementedError("Only implemented for order='K'")
+    return _placed(device, _array, object, dtype, copy, ndmin)
+
+
+def _array(object, dtype, copy, ndmin):
     dtype = None if dtype is None else dtypes.canonicalize_dtype(dtype)
     weak = dtype is None and dtypes.is_weakly_typed(object)
     if util.is_array(object):
         if _tracing():
-            return _traced_adjust(object, dtype, ndmin)  # a copy means nothing in a trace
+            return _adjust(object, dtype, ndmin)  # a copy means nothing in a trace
         unchanged = dtype in (None, object.dtype) and weak == object.weak_type and ndmin <= object.ndim
         if unchanged and not copy:
             return object
@@ -135,15 +154,15 @@ def array(object, dtype=None, copy=True, ndmin=0):
     if dtype is None:
         dtype = dtypes.lattice_result_type(*leaves)[0] if leaves else dtypes.default_float_dtype()
     if any(isinstance(leaf, core.Tracer) for leaf in leaves):  # stacked, as in JAX
-        return _traced_adjust(shape_ops.stack([array(item, dtype, copy=False) for item in object]), None, ndmin)
+        return _adjust(shape_ops.stack([array(item, dtype, copy=False) for item in object]), None, ndmin)
     value = np.asarray(object, dtype=dtype)
     value = value.reshape((1,) * (ndmin - value.ndim) + value.shape)
     return core.constant(value, dtype, weak)
 
 
-def _traced_adjust(x, dtype, ndmin):
-    """A traced `x` converted to `dtype` (a strong type) and given at least
-    `ndmin` dimensions; `x` itself if nothing changes."""
+def _adjust(x, dtype, ndmin):
+    """An irax array `x` converted to `dtype` (a strong type) and given at
+    least `ndmin` dimensions; `x` itself if nothing changes."""
     if dtype is not None and (dtype != x.dtype or x.weak_type):
         x = convert_element_type.bind(x, new_dtype=dtype, weak_type=False)
     if ndmin > x.ndim:
@@ -151,14 +170,52 @@ def _traced_adjust(x, dtype, ndmin):
     return x
 
 
-def asarray(a, dtype=None, copy=None):
-    """`array(a, dtype)` that returns irax arrays as they are unless asked to copy."""
-    return array(a, dtype=dtype, copy=bool(copy))
+def asarray(a, dtype=None, order=None, *, copy=None, device=None):
+    """`array(a, dtype)` that returns irax arrays as they are unless asked to
+    copy. copy=False promises no copy, so, as in JAX, host data that would
+    have to be copied to a device other than the CPU is an error."""
+    if copy is False and not util.is_array(a) and _platform(device) != "cpu" and _has_buffer(a):
+        raise ValueError(f"jnp.asarray: cannot convert object of type {type(a)} to JAX Array "
+                         f"on platform={_platform(device)} with copy=False. Consider using copy=None or copy=True instead.")
+    return array(a, dtype=dtype, copy=bool(copy), order=order, device=device)
 
 
-def copy(a):
+def _platform(device) -> str:
+    device = device or get_default_device()
+    return getattr(device, "platform", device)  # a backend name stands for its devices
+
+
+def _has_buffer(a) -> bool:
+    """Whether `a` exposes its memory (the buffer protocol), so it could be shared rather than copied."""
+    try:
+        memoryview(a)
+    except TypeError:
+        return False
+    return True
+
+
+def copy(a, order=None):
     """A copy of `a` in a new buffer."""
-    return array(a, copy=True)
+    return array(a, copy=True, order=order)
+
+
+def astype(x, dtype, /, *, copy=False, device=None):
+    """`x` converted to `dtype` (the default float if None) as
+    lax.convert_element_type converts (floats truncate toward zero); `x`
+    itself when it already has that dtype, unless `copy`."""
+    util.check_arraylike("astype", x)
+    return _placed(device, _astype, x, _dtype_or(dtype, float), copy)
+
+
+def _astype(x, dtype, copy):
+    x = util.asarray(x)
+    out = _adjust(x, dtype, 0)
+    return array(out, copy=True) if copy and out is x else out
+
+
+def astype_method(self, dtype, copy=False, device=None):
+    """x.astype(dtype), whose parameters, unlike jnp.astype's, may be named."""
+    return astype(self, dtype, copy=copy, device=device)
 
 
 # ---------------------------------------------------------------------------
@@ -176,44 +233,45 @@ def _full(shape, fill_value, dtype, weak_type):
     return prims.full.bind(fill_value=_HOST.cast(fill_value, dtype).item(), **params)
 
 
-def full(shape, fill_value, dtype=None):
+def full(shape, fill_value, dtype=None, *, device=None):
     """An array of `shape` filled with `fill_value`, which may be an array that
     broadcasts to `shape`. Weakly typed when `fill_value` is and `dtype` is None."""
     util.check_arraylike("full", fill_value)
     weak = dtype is None and dtypes.is_weakly_typed(fill_value)
     dtype = dtypes.dtype_and_weak(fill_value)[0] if dtype is None else dtypes.canonicalize_dtype(dtype)
-    return _full(canonicalize_shape(shape, "full"), fill_value, dtype, weak)
+    return _placed(device, _full, canonicalize_shape(shape, "full"), fill_value, dtype, weak)
 
 
-def zeros(shape, dtype=None):
-    return _full(canonicalize_shape(shape, "zeros"), 0, _dtype_or(dtype, float), False)
+def zeros(shape, dtype=None, *, device=None):
+    return _placed(device, _full, canonicalize_shape(shape, "zeros"), 0, _dtype_or(dtype, float), False)
 
 
-def ones(shape, dtype=None):
-    return _full(canonicalize_shape(shape, "ones"), 1, _dtype_or(dtype, float), False)
+def ones(shape, dtype=None, *, device=None):
+    return _placed(device, _full, canonicalize_shape(shape, "ones"), 1, _dtype_or(dtype, float), False)
 
 
 empty = zeros  # irax arrays are never uninitialized
 
 
-def full_like(a, fill_value, dtype=None, shape=None):
+def full_like(a, fill_value, dtype=None, shape=None, *, device=None):
     """`full` with the dtype (and weak type) and shape of `a` unless given."""
     util.check_arraylike("full_like", a, fill_value)
     a_dtype, a_weak = dtypes.dtype_and_weak(a)
     shape = np.shape(a) if shape is None else shape
     weak = dtype is None and a_weak
-    return _full(canonicalize_shape(shape, "full_like"), fill_value, _dtype_or(dtype, a_dtype), weak)
+    return _placed(device, _full, canonicalize_shape(shape, "full_like"), fill_value, _dtype_or(dtype, a_dtype), weak)
 
 
-def zeros_like(a, dtype=None, shape=None):
-    return full_like(a, 0, dtype, shape)
+def zeros_like(a, dtype=None, shape=None, *, device=None):
+    return full_like(a, 0, dtype, shape, device=device)
 
 
-def ones_like(a, dtype=None, shape=None):
-    return full_like(a, 1, dtype, shape)
+def ones_like(a, dtype=None, shape=None, *, device=None):
+    return full_like(a, 1, dtype, shape, device=device)
 
 
-empty_like = zeros_like
+def empty_like(prototype, dtype=None, shape=None, *, device=None):
+    return zeros_like(prototype, dtype, shape, device=device)  # irax arrays are never uninitialized
 
 
 # ---------------------------------------------------------------------------
@@ -233,7 +291,7 @@ def _concrete_scalar(x, name):
     return value.item()
 
 
-def arange(start, stop=None, step=None, dtype=None):
+def arange(start, stop=None, step=None, dtype=None, *, device=None):
     """Evenly spaced values in [start, stop), as `jax.numpy.arange`:
 
         arange(stop)              iota
@@ -244,6 +302,10 @@ def arange(start, stop=None, step=None, dtype=None):
     The dtype is that of the arguments (int32 for Python ints, float32 for
     floats). Arguments must be concrete: the size is ceil((stop - start) / step).
     """
+    return _placed(device, _arange, start, stop, step, dtype)
+
+
+def _arange(start, stop, step, dtype):
     if start is None:
         raise TypeError("arange() requires stop to be specified.")
     args = [x for x in (start, stop, step) if x is not None]
@@ -263,7 +325,7 @@ def arange(start, stop=None, step=None, dtype=None):
     return ops.finish(ops.cast(values, dtype))
 
 
-def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *, device=None):
     """`num` evenly spaced values from `start` to `stop` (included if `endpoint`),
     as `jax.numpy.linspace`: with t = iota / (num - 1) (or / num),
 
@@ -273,6 +335,10 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     `stop` may be arrays: the samples run along a new leading axis
     (axis=0 only). With `retstep`, also the spacing (NaN if num < 2 with endpoint).
     """
+    return _placed(device, _linspace, start, stop, num, endpoint, retstep, dtype, axis)
+
+
+def _linspace(start, stop, num, endpoint, retstep, dtype, axis):
     num = operator.index(num)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
@@ -297,21 +363,25 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def _diagonal_mask(fn_name, N, M, k, compare, dtype):
-    """compare(i + k, j) over the (N, M) grid of row i and column j, as `dtype`."""
+    """compare(i + k, j) over the (N, M) grid of row i and column j, as `dtype`.
+
+    With 0 <= i < N and 0 <= j < M, every k >= M puts i + k past every j and
+    every k <= -N puts it before every j, so k is clipped to [-N, M]: the
+    same grid, and i + k fits the index dtype however large k is."""
     N = operator.index(N)
     M = N if M is None else operator.index(M)
-    k = operator.index(k)
     if N < 0 or M < 0:
         raise ValueError(f"{fn_name}: negative dimensions are not allowed, got {N} and {M}")
+    k = min(max(operator.index(k), -N), M)
     ops = _ops()
     index = dtypes.default_int_dtype()
     i, j = ops.iota(index, (N, M), 0), ops.iota(index, (N, M), 1)
     return ops.finish(ops.cast(compare(i + k, j), _dtype_or(dtype, float)))
 
 
-def eye(N, M=None, k=0, dtype=None):
+def eye(N, M=None, k=0, dtype=None, *, device=None):
     """Ones on the k-th diagonal (i + k == j) of an N x M matrix, zeros elsewhere."""
-    return _diagonal_mask("eye", N, M, k, operator.eq, dtype)
+    return _placed(device, _diagonal_mask, "eye", N, M, k, operator.eq, dtype)
 
 
 def identity(n, dtype=None):
@@ -370,5 +440,5 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
 
 __all__ = [
     "array", "asarray", "copy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
-    "full_like", "arange", "linspace", "eye", "identity", "tri", "tril", "triu", "meshgrid",
+    "full_like", "arange", "linspace", "eye", "identity", "tri", "tril", "triu", "meshgrid", "astype",
 ]

@@ -141,17 +141,26 @@ def _variance(name, a, axis, dtype, ddof, keepdims):
     return ufuncs.true_divide(squares, normalizer if normalizer > 0 else np.nan), result
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    """Variance over `axis` with `ddof` delta degrees of freedom."""
+def _ddof(ddof, correction):
+    """The Array API's `correction` is NumPy's `ddof` under another name; not both."""
+    if correction is None:
+        return ddof
+    if not isinstance(ddof, int) or ddof != 0:
+        raise ValueError("ddof and correction can't be provided simultaneously.")
+    return correction
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    """Variance over `axis` with `ddof` (or `correction`) delta degrees of freedom."""
     _no_out("var", out)
-    variance, result = _variance("var", a, axis, dtype, ddof, keepdims)
+    variance, result = _variance("var", a, axis, dtype, _ddof(ddof, correction), keepdims)
     return convert(variance, result, False)
 
 
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
     """Standard deviation over `axis`: sqrt(var)."""
     _no_out("std", out)
-    variance, result = _variance("std", a, axis, dtype, ddof, keepdims)
+    variance, result = _variance("std", a, axis, dtype, _ddof(ddof, correction), keepdims)
     return convert(ufuncs.sqrt(variance), result, False)
 
 

@@ -49,9 +49,11 @@ def _reshape(a, shape):
     return a if tuple(shape) == a.shape else prims.reshape.bind(a, new_shape=tuple(shape))
 
 
-def reshape(a, shape, order="C"):
+def reshape(a, shape, order="C", *, copy=None):
     """`a` with a new shape holding its elements in row-major order; one entry
-    of `shape` may be -1, the size that makes the element counts agree."""
+    of `shape` may be -1, the size that makes the element counts agree.
+    `copy` is unused, as in JAX: arrays are immutable, so sharing a buffer is
+    never visible (jnp.copy makes a new one)."""
     _check_order("reshape", order)
     a = _array("reshape", a)
     shape = _ints("reshape", shape)
@@ -68,9 +70,9 @@ def reshape(a, shape, order="C"):
     return _reshape(a, shape)
 
 
-def reshape_method(self, *shape, order="C"):
+def reshape_method(self, *shape, order="C", copy=None):
     """x.reshape(2, 3) or x.reshape((2, 3))."""
-    return reshape(self, _unpack(shape), order=order)
+    return reshape(self, _unpack(shape), order=order, copy=copy)
 
 
 def ravel(a, order="C"):

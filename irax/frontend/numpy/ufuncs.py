@@ -4,8 +4,10 @@ Each table row is `numpy name -> primitive name`; the kind of promotion is
 the table it sits in (NumPy's rules: `sin` of an int is a float, `add` of two
 ints is an int).
 """
+import numpy as np
+
 from irax.frontend import dtypes
-from irax.frontend.numpy.util import asarray, check_arraylike, convert, promote_args, promote_args_inexact
+from irax.frontend.numpy.util import asarray, check_arraylike, promote_args, promote_args_inexact
 from irax.frontend.primitives.elementwise import binary, select, unary
 
 _UNARY_INEXACT = {
@@ -62,12 +64,19 @@ def _round_keeps_ints(name, prim):
 
 
 def _logical(name, prim):
-    def fn(*args):
-        check_arraylike(name, *args)
-        return prim.bind(*[asarray(a, bool) for a in args])
+    def fn(x, y, /):
+        check_arraylike(name, x, y)
+        return prim.bind(asarray(x, bool), asarray(y, bool))
 
     fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise `{name}` of the truth values (nonzero is true), as `numpy.{name}`."
     return fn
+
+
+def logical_not(x, /):
+    """Elementwise `not` of the truth values (nonzero is true), as `numpy.logical_not`."""
+    check_arraylike("logical_not", x)
+    return unary["not"].bind(asarray(x, bool))
 
 
 def _promote_bool_is_error(name, *args):
@@ -93,7 +102,6 @@ def _export():
         table[name] = _binary(name, binary[p], promote_args_inexact)
     for name, p in _LOGICAL.items():
         table[name] = _logical(name, binary[p])
-    table["logical_not"] = _logical("logical_not", unary["not"])
     return table
 
 
@@ -118,32 +126,28 @@ def reciprocal(x, /):
 
 
 def round(a, decimals=0):
-    """Round half to even, like NumPy; `decimals` scales by a power of ten."""
+    """Round half to even, like NumPy; `decimals` scales by a power of ten,
+    float16 in float32 as JAX does (65504 * 10 would overflow it)."""
     (a,) = promote_args("round", a)
     if not dtypes.is_float(a.dtype):
         return a
     if decimals == 0:
         return unary["round"].bind(a)
     factor = 10.0**decimals
-    return true_divide(unary["round"].bind(multiply(a, factor)), factor)  # noqa: F821
+    wide = asarray(a, np.float32) if a.dtype == np.float16 else a
+    return asarray(true_divide(unary["round"].bind(multiply(wide, factor)), factor), a.dtype)  # noqa: F821
 
 
 around = round
 
 
-def clip(arr, min=None, max=None):
+def clip(arr, /, min=None, max=None):
     """Limit values to [min, max]; either bound may be None."""
     if min is not None:
         arr = maximum(arr, min)  # noqa: F821
     if max is not None:
         arr = minimum(arr, max)  # noqa: F821
     return arr
-
-
-def astype(x, dtype, /):
-    """`x` converted to `dtype` with NumPy's casting (floats truncate toward zero)."""
-    check_arraylike("astype", x)
-    return convert(asarray(x), dtypes.canonicalize_dtype(dtype), False)
 
 
 def where(condition, x=None, y=None, /):
@@ -155,4 +159,4 @@ def where(condition, x=None, y=None, /):
     return select.bind(asarray(condition, bool), x, y)
 
 
-__all__ = sorted(_TABLE) + ["bitwise_not", "invert", "positive", "square", "reciprocal", "round", "around", "clip", "where", "astype"]
+__all__ = sorted(_TABLE) + ["bitwise_not", "invert", "positive", "square", "reciprocal", "round", "around", "clip", "where", "logical_not"]
