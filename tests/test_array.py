@@ -282,3 +282,71 @@ def test_pickle_round_trip_gives_an_irax_array_like_jax():
         back, jback = pickle.loads(pickle.dumps(x)), pickle.loads(pickle.dumps(jx))
         assert isinstance(back, Array)
         assert repr(back) == repr(jback)
+
+
+# ---------------------------------------------------------------------------
+# Errors: tracers that leak out of their trace, broadcasting
+
+LIBS = {"irax": (irax, jnp), "jax": (jax, jjnp)}
+
+
+def leak(lib, m, transform):
+    """An intermediate value of a function traced by `lib.<transform>`, stored
+    outside it (a side effect): a tracer whose trace has ended."""
+    box = []
+
+    def leaky(x):
+        box.append(x * 2)
+        return m.sum(x)
+
+    getattr(lib, transform)(leaky)(m.ones(3))
+    return box[0]
+
+
+LEAKED_USES = {
+    "add": lambda lib, m, t: t + 1,
+    "jnp function": lambda lib, m, t: m.sin(t),
+    "index": lambda lib, m, t: t[0],
+    "float of an element": lambda lib, m, t: float(t[1]),
+    "iterate": lambda lib, m, t: list(t),
+    "jit argument": lambda lib, m, t: lib.jit(lambda a: a + 1)(t),
+    "closed over by jit": lambda lib, m, t: lib.jit(lambda a: a + t)(1.0),
+}
+
+
+@pytest.mark.parametrize("use", sorted(LEAKED_USES))
+@pytest.mark.parametrize("transform", ["jit", "grad"])
+def test_leaked_tracer_is_an_unexpected_tracer_error_like_jax(transform, use):
+    with pytest.raises(jax.errors.UnexpectedTracerError, match="Encountered an unexpected tracer"):
+        LEAKED_USES[use](jax, jjnp, leak(jax, jjnp, transform))
+    with pytest.raises(irax.errors.UnexpectedTracerError, match="Encountered an unexpected tracer") as ours:
+        LEAKED_USES[use](irax, jnp, leak(irax, jnp, transform))
+    assert isinstance(ours.value, TypeError)  # as JAX's: a TypeError
+    message = str(ours.value)
+    assert "float32[3]" in message and "explicitly return their outputs" in message
+    assert f"The function being traced when the value leaked was leaky at {__file__}:" in message
+    assert "(leaky): `box.append(x * 2)`" in message
+
+
+def test_what_a_leaked_tracer_still_allows_like_jax():
+    """Its static properties and its repr need no trace; bool() and
+    conversion to NumPy fail as they would inside it."""
+    t = leak(irax, jnp, "jit")
+    assert (t.shape, t.dtype, t.ndim, len(t)) == ((3,), np.float32, 1, 3)
+    assert repr(t) == str(t) == "Traced<float32[3]>"
+    with pytest.raises(irax.errors.ConcretizationTypeError):
+        np.asarray(t)
+
+
+@pytest.mark.parametrize("expr", [
+    lambda m: m.ones((2, 3)) + m.ones((4,)),
+    lambda m: m.maximum(m.ones((2, 3)), m.ones((2,))),
+    lambda m: m.broadcast_arrays(m.ones((2, 3)), m.ones((4,))),
+    lambda m: m.ones((2, 3)) * m.ones((2, 4)),  # same rank: lax's TypeError, naming the op
+], ids=["add", "maximum", "broadcast_arrays", "same rank"])
+def test_broadcast_errors_like_jax(expr):
+    with pytest.raises(Exception) as theirs:
+        expr(jjnp)
+    with pytest.raises(theirs.type) as ours:
+        expr(jnp)
+    assert str(ours.value) == str(theirs.value)

@@ -258,6 +258,70 @@ def test_jvp_and_vjp():
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
+def test_sign_taking_math_at_negative_inputs_like_jax():
+    """arcsinh and arctan2 take their sign with copysign, whose derivative flips with the signs."""
+    x, y = W[0], W[1][::-1].copy()  # both signs in each
+    f = lambda m, a, b: m.sum(m.arcsinh(a) * b + m.arctan2(a, b))  # noqa: E731
+    ours = irax.grad(lambda a, b: f(jnp, a, b), argnums=(0, 1))(x, y)
+    for g, gj in zip(ours, jax.grad(lambda a, b: f(jjnp, a, b), argnums=(0, 1))(x, y)):
+        np.testing.assert_allclose(g, gj, rtol=1e-5, atol=1e-6)
+
+
+HALF = {"float16": 1e-2, "bfloat16": 3e-2}  # dtype -> tolerance, relative to the largest gradient
+
+
+def mlp_loss(np_, params, x):
+    """A small MLP's loss: matmuls, a broadcast bias, tanh, exp, a square and a mean."""
+    w1, b1, w2 = params
+    h = np_.tanh(x @ w1 + b1)
+    return np_.mean((h @ w2 - 0.5) ** 2) + np_.sum(np_.exp(b1) * 0.1)
+
+
+def assert_close_to_scale(ours, expected, tol):
+    expected = np.asarray(expected, np.float32)
+    np.testing.assert_allclose(np.asarray(ours, np.float32), expected, rtol=tol, atol=tol * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("dtype", sorted(HALF))
+def test_half_precision_gradients_like_jax(dtype):
+    """Mixed precision training: parameters in float16/bfloat16 get gradients
+    of their own dtype, whose values match JAX's and float32 finite differences
+    of the same function (sums and transcendental math compute in float32)."""
+    params32 = [rng.uniform(-1, 1, s).astype(np.float32) for s in [(4, 5), (5,), (5, 2)]]
+    params = [p.astype(dtype) for p in params32]
+    x = X.astype(dtype)
+    value, grads = irax.value_and_grad(lambda p: mlp_loss(jnp, p, x))([jnp.asarray(p) for p in params])
+    value_j, grads_j = jax.value_and_grad(lambda p: mlp_loss(jjnp, p, x))(params)
+    assert value.dtype == value_j.dtype == np.dtype(dtype)
+    jitted = irax.jit(irax.grad(lambda p: mlp_loss(jnp, p, x)))([jnp.asarray(p) for p in params])
+    loss32 = irax.jit(lambda p: mlp_loss(jnp, p, x.astype(np.float32)))
+    for i, (ours, again, theirs) in enumerate(zip(grads, jitted, grads_j)):
+        assert ours.dtype == again.dtype == theirs.dtype == np.dtype(dtype)
+        assert_close_to_scale(ours, theirs, HALF[dtype])
+        assert_close_to_scale(again, theirs, HALF[dtype])
+        p32 = [p.astype(np.float32) for p in params]
+        numerical = numerical_grad(lambda v: loss32(p32[:i] + [v] + p32[i + 1:]), p32[i])
+        assert_close_to_scale(ours, numerical, HALF[dtype])
+
+
+@pytest.mark.parametrize("dtype", sorted(HALF))
+def test_half_precision_jvp_and_vjp_like_jax(dtype):
+    f = lambda x: jnp.sin(x) * jnp.exp(x) + jnp.log1p(x) / x + jnp.sum(x * x, axis=0)  # noqa: E731
+    fj = lambda x: jjnp.sin(x) * jjnp.exp(x) + jjnp.log1p(x) / x + jjnp.sum(x * x, axis=0)  # noqa: E731
+    x, w = X.astype(dtype), W.astype(dtype)
+    (out, tangent), (out_j, tangent_j) = irax.jvp(f, (x,), (w,)), jax.jvp(fj, (x,), (w,))
+    assert out.dtype == tangent.dtype == tangent_j.dtype == np.dtype(dtype)
+    assert_close_to_scale(tangent, tangent_j, HALF[dtype])
+    (ct,), (ct_j,) = irax.vjp(f, x)[1](jnp.asarray(w)), jax.vjp(fj, x)[1](w)
+    assert ct.dtype == ct_j.dtype == np.dtype(dtype)
+    assert_close_to_scale(ct, ct_j, HALF[dtype])
+    other = ({"float16", "bfloat16"} - {dtype}).pop()  # a cast between the two half types
+    g = lambda m, x: m.sum(m.sin(x.astype(other)))  # noqa: E731
+    ours, theirs = irax.grad(lambda x: g(jnp, x))(x), jax.grad(lambda x: g(jjnp, x))(x)
+    assert ours.dtype == theirs.dtype == np.dtype(dtype)
+    assert_close_to_scale(ours, theirs, HALF["bfloat16"])
+
+
 def test_scatter_multiply_differentiates_with_respect_to_x():
     idx = np.array([0, 2, 0])
     v = jnp.asarray(np.array([1.5, -2.0, 3.0], np.float32))

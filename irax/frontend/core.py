@@ -15,9 +15,11 @@ A primitive knows two things:
                      once (see `eager.py`), run it on the operands' device.
 """
 import contextlib
+import functools
+import linecache
 import os
+import sys
 import threading
-import traceback
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,18 +128,52 @@ class ConcretizationTypeError(TracerError):
     pass
 
 
-class Tracer(ArrayMethods):
-    """An array inside a function being traced: an MLIR Value and its aval."""
+class UnexpectedTracerError(TracerError):
+    """A Tracer was used after the trace it belongs to had ended (it leaked
+    out, as through a global)."""
 
-    __slots__ = ("trace", "value", "aval")
+
+class Tracer(ArrayMethods):
+    """An array inside a function being traced: an MLIR Value and its aval,
+    and the user's line that made it (for the error if it leaks)."""
+
+    __slots__ = ("trace", "value", "aval", "origin")
 
     def __init__(self, trace, value, aval):
         self.trace = trace
         self.value = value
         self.aval = aval
+        self.origin = trace.note_origin()
 
     def __repr__(self):
         return f"Traced<{self.aval.str_short()}>"
+
+    def __getattr__(self, name):
+        """Reached only for attributes a Tracer lacks: those of a concrete
+        irax.Array (its buffer, its device), which code outside the trace
+        reads, eager ops and jit calls among them. A Tracer there has leaked.
+        (Protocols probed by name, such as NumPy's __array_interface__, are
+        not Array attributes.)"""
+        if not name.startswith("__") and name not in Tracer.__slots__ and self.trace not in _stack():
+            raise self.leaked_error()
+        raise AttributeError(f"'Tracer' object has no attribute '{name}'")
+
+    def leaked_error(self) -> UnexpectedTracerError:
+        """JAX's error for a tracer used after its trace ended, naming where it came from."""
+        where = ""
+        if self.trace.function is not None:
+            name, filename, line = self.trace.function
+            where = f"The function being traced when the value leaked was {name} at {filename}:{line}.\n"
+        if self.origin is not None:
+            where += f"The leaked intermediate value was created on line {_describe(*self.origin)}.\n"
+        return UnexpectedTracerError(
+            "Encountered an unexpected tracer. A function transformed by irax had a side effect, allowing for a "
+            f"reference to an intermediate value with type {self.aval.str_short()} wrapped in a Tracer to escape "
+            "the scope of the transformation.\n"
+            "irax transformations require that functions explicitly return their outputs, and disallow saving "
+            f"intermediate values to global state.\n{where}"
+            "Return the value from the function instead (or pass it to the function as an argument)."
+        )
 
     def _concrete_error(self, what):
         raise ConcretizationTypeError(
@@ -165,13 +201,34 @@ class Tracer(ArrayMethods):
         self._concrete_error("numpy.asarray()")
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+@functools.lru_cache(maxsize=None)
+def _in_irax(filename) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE)
+
+
+def _user_frames(stop=None):
+    """The frames of user code (outside irax) on the stack, innermost first,
+    up to the frame `stop`."""
+    frame = sys._getframe(1)
+    while frame is not None and frame is not stop:
+        if not _in_irax(frame.f_code.co_filename):
+            yield frame
+        frame = frame.f_back
+
+
+def _describe(filename, line, function) -> str:
+    """'file:line (function): `code`'."""
+    code = linecache.getline(filename, line).strip()
+    return f"{filename}:{line} ({function})" + (f": `{code}`" if code else "")
+
+
 def _user_line() -> str:
-    """' at file:line (`code`)' for the innermost frame outside irax."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for frame in reversed(traceback.extract_stack()):
-        if not os.path.abspath(frame.filename).startswith(package + os.sep):
-            return f" at {frame.filename}:{frame.lineno} (`{(frame.line or '').strip()}`)"
-    return ""
+    """' at file:line (function): `code`' for the innermost frame outside irax."""
+    frame = next(_user_frames(), None)
+    return "" if frame is None else f" at {_describe(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)}"
 
 
 class Trace:
@@ -185,16 +242,33 @@ class Trace:
                 self.func = func.FuncOp(name, ir.FunctionType.get([], []))
             self.block = self.func.add_entry_block()
         self.lifted = {}  # id(value) -> (outside value, its argument Tracer)
+        self.caller = None  # the frame that made this trace active
+        self.function = None  # (name, file, line) of the user function being traced, once seen
 
     @contextlib.contextmanager
     def active(self):
         """Make this the current trace and put new ops at the end of its body."""
+        outer, self.caller = self.caller, sys._getframe(2)  # past contextlib's __enter__
         with self.context, ir.Location.unknown(), ir.InsertionPoint(self.block):
             _stack().append(self)
             try:
                 yield self
             finally:
                 _stack().pop()
+                self.caller = outer  # a frame kept would keep its locals alive
+
+    def note_origin(self):
+        """(file, line, function) of the user's line that is making a value of
+        this trace, if any; the first one also names the traced function: the
+        outermost user frame inside the trace."""
+        frames = _user_frames(self.caller)
+        inner = next(frames, None)
+        if inner is None:
+            return None
+        if self.function is None:
+            code = ([inner] + list(frames))[-1].f_code
+            self.function = (code.co_name, code.co_filename, code.co_firstlineno)
+        return inner.f_code.co_filename, inner.f_lineno, inner.f_code.co_name
 
     def new_argument(self, aval) -> Tracer:
         with self.context, ir.Location.unknown():
@@ -208,11 +282,7 @@ class Trace:
         if isinstance(x, Tracer) and x.trace is self:
             return x
         if isinstance(x, Tracer) and x.trace not in _stack():
-            raise TracerError(
-                f"Encountered an unexpected tracer {x!r}: a value traced in another function "
-                "escaped into this one (for example stored in a global or a closure). "
-                "Pass it in as an argument instead."
-            )
+            raise x.leaked_error()
         if not isinstance(x, ArrayMethods):
             raise TypeError(f"irax primitives take arrays; got {type(x).__name__}")
         if id(x) not in self.lifted:

@@ -22,6 +22,18 @@ def const_like(x: ir.Value, value) -> ir.Value:
     return mlir.float_constant(x.type, value)
 
 
+def convert(x: ir.Value, elem: ir.Type) -> ir.Value:
+    """The float scalar x as type `elem`, as astype converts it. Half-precision
+    code computes in float32 inside one body (extf, truncf), so a derivative
+    and the value it multiplies may differ in type."""
+    from irax.frontend.primitives.elementwise import convert_scalar
+
+    def dtype(typ):
+        return mlir.aval_parts(ir.RankedTensorType.get([], typ))[1]
+
+    return convert_scalar(dtype(x.type), dtype(elem), x)
+
+
 def _mul(a, b):
     return arith.mulf(a, b)
 
@@ -93,6 +105,13 @@ def _atan2(out, operands, tangents):
     (y, x), (ty, tx) = operands, tangents
     num = _add(_scale(ty, x), None if tx is None else arith.negf(_mul(tx, y)))
     return None if num is None else arith.divf(num, _add(_sq(x), _sq(y)))
+
+
+def _copysign(out, operands, tangents):
+    """copysign(x, y) = |x| sign(y): d = sign(x) sign(y) dx (y only picks a sign)."""
+    (x, y), (tx, _) = operands, tangents
+    one = const_like(x, 1.0)
+    return _scale(tx, _mul(math.copysign(one, x), math.copysign(one, y)))
 
 
 def _chooser(predicate):
@@ -178,6 +197,7 @@ RULES = {
     "math.absf": _unary(_abs_derivative),
     "math.powf": _power,
     "math.atan2": _atan2,
+    "math.copysign": _copysign,
 }
 for _name in [
     "math.floor", "math.ceil", "math.roundeven", "math.round", "math.trunc", "arith.cmpf", "arith.cmpi",

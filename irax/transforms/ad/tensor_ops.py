@@ -40,6 +40,17 @@ def add(a, b) -> ir.Value:
     return mlir.generic([a, b], [init], [ident] * 3, [mlir.PARALLEL] * rank, lambda x, y, _: [arith.addf(x, y)])[0]
 
 
+def convert(value, elem: ir.Type) -> ir.Value:
+    """The float tensor `value` with element type `elem`."""
+    if tensor_type(value).element_type == elem:
+        return value
+    rank = tensor_type(value).rank
+    init = tensor.EmptyOp(mlir.dims(value), elem).result
+    ident = list(range(rank))
+    return mlir.generic([value], [init], [ident] * 2, [mlir.PARALLEL] * rank,
+                        lambda x, _: [scalar_jvp.convert(x, elem)])[0]
+
+
 def iterator_names(op) -> list:
     """A linalg op's iterator types as "parallel" / "reduction" strings."""
     return [str(it).split("<")[-1].rstrip(">") for it in op.iterator_types]

@@ -23,7 +23,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.frontend import mlir
-from irax.transforms.ad import control_flow, generic, tensor_ops
+from irax.transforms.ad import control_flow, generic, scalar_jvp, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
 from irax.transforms.ad.tensor_ops import add, is_float_tensor, reshape_static, tensor_type, zeros_like
@@ -53,11 +53,19 @@ def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
     that `ct * 1` (the adjoint of an add) folds away to `ct` in canonicalize.
     (A `0 + x` generic would stay, and be stored as one more result of the
     matmul it fuses into: IREE 3.13 with data tiling then fails to compile
-    the matmul, "large vector sizes".)"""
+    the matmul, "large vector sizes".)
+
+    ct and dg/dx_k have g's type, which differs from x_k's where the body
+    converts (half precision computes in float32): the sum is taken in the
+    wider of the two types and the cotangent converted to x_k's, as the
+    adjoint of extf is truncf and vice versa."""
     n = len(info.inputs)
+    x = info.inputs[k]
     keep = info.maps[k]
     iterators = [mlir.PARALLEL if d in keep else mlir.REDUCTION for d in range(len(info.iterators))]
     summed = mlir.REDUCTION in iterators
+    x_elem, ct_elem = tensor_type(x).element_type, tensor_type(ct).element_type
+    acc_elem = max(x_elem, ct_elem, key=lambda t: ir.FloatType(t).width) if summed else x_elem
 
     def body(*args):
         new_ins, ct_s, extras, acc = args[:n], args[n], args[n + 1:-1], args[-1]
@@ -66,11 +74,14 @@ def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
         contribution = const_like(ct_s, 0.0) if d is None else arith.mulf(ct_s, d)
         if weight is not None:
             contribution = arith.mulf(contribution, weight(mapping[info.g], *extras))
+        contribution = scalar_jvp.convert(contribution, acc_elem)
         return [arith.addf(acc, contribution) if summed else contribution]
 
     maps = info.maps[:n] + [info.out_map] * (1 + len(extra_inputs)) + [keep]
-    init = zeros_like(info.inputs[k]) if summed else tensor_ops.empty_like(info.inputs[k])
-    return mlir.generic(info.inputs + [ct, *extra_inputs], [init], maps, iterators, body)[0]
+    shaped_like_x = tensor.EmptyOp(mlir.dims(x), acc_elem).result
+    init = linalg.fill(tensor_ops.zero_of(acc_elem), outs=[shaped_like_x]) if summed else shaped_like_x
+    adjoint = mlir.generic(info.inputs + [ct, *extra_inputs], [init], maps, iterators, body)[0]
+    return tensor_ops.convert(adjoint, x_elem)
 
 
 def _generic(op, cts, active):
@@ -98,7 +109,7 @@ def _scatter_back(info, extract, ct):
     loops = info.loop_sizes()
     all_loops = list(range(len(loops)))
     parallel = [mlir.PARALLEL] * len(loops)
-    elem = tensor_type(ct).element_type
+    elem = tensor_type(source).element_type
     i64 = ir.IntegerType.get_signless(64)
 
     def contribution(*args):
@@ -106,7 +117,7 @@ def _scatter_back(info, extract, ct):
         one = {extract.result: lambda new_op: const_like(new_op.results[0], 1.0)}
         _, tangents = info.clone_body(new_ins, acc, {}, op_seeds=one)
         d = tangents.get(info.g)
-        return [arith.mulf(ct_s, d) if d is not None else const_like(ct_s, 0.0)]
+        return [scalar_jvp.convert(arith.mulf(ct_s, d) if d is not None else const_like(ct_s, 0.0), elem)]
 
     def position(*args):
         mapping, _ = info.clone_body(args[:n], args[-1], {})
