@@ -23,13 +23,17 @@ from irax.frontend.core import Primitive, ShapedArray
 
 
 def broadcast_shapes(op_name, *shapes):
-    """NumPy's broadcast of shapes; None (a dynamic dim) matches anything but 1."""
+    """NumPy's broadcast of shapes; None (a dynamic dim) matches anything but 1.
+    A mismatch raises JAX's error: jnp's ValueError where the ranks differ
+    (jnp broadcasts those before the op), else lax's TypeError naming the op."""
     rank = max(len(s) for s in shapes)
     padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
     out = []
     for sizes in zip(*padded):
         big = {d for d in sizes if d != 1}
         known = {d for d in big if d is not None}
+        if len(known) > 1 and len({len(s) for s in shapes}) > 1:
+            raise ValueError(f"Incompatible shapes for broadcasting: shapes={[tuple(s) for s in shapes]}")
         if len(known) > 1:
             raise TypeError(
                 f"{op_name} got incompatible shapes for broadcasting: {', '.join(str(tuple(s)) for s in shapes)}."
@@ -97,21 +101,101 @@ def _cmp(fpred, ipred, upred):
     )
 
 
-def _floor_divide_float(d, a, b):
-    return math.floor(arith.divf(a, b))
+def _signbit(d, x):
+    """x's sign bit as a bool: true for -0.0 and -inf, which `x < 0` misses at
+    -0.0. Read in float32, as a float64 copysign is an i64 bitcast, which
+    IREE's Vulkan code cannot do."""
+    return cmpf("olt", _in_f32(lambda v: math.copysign(_f32(v, 1.0), v))(d, x), _const(d, 0.0))
 
 
-def _remainder(rem, zero_like):
-    """NumPy's `mod`: the result takes the sign of the divisor."""
+def _zero_signed_as(d, x):
+    return arith.select(_signbit(d, x), _const(d, -0.0), _const(d, 0.0))
 
-    def rule(d, a, b):
-        r = rem(a, b)
-        zero = zero_like(d)
-        r_nonzero = _cmp("une", "ne", "ne")(d, r, zero)
-        signs_differ = arith.xori(_cmp("olt", "slt", "slt")(d, r, zero), _cmp("olt", "slt", "slt")(d, b, zero))
-        fix = arith.andi(r_nonzero, signs_differ)
-        add = arith.addf if dtypes.is_float(d) else arith.addi
-        return arith.select(fix, add(r, b), r)
+
+
+
+def _float_divmod(d, a, b):
+    """NumPy's divmod of floats (its npy_divmod), which floor_divide and
+    remainder share, built on C's fmod (the remainder with a's sign):
+
+        mod = fmod(a, b), moved into b's sign by adding b (and div = (a - mod) / b less 1)
+        a // b = div rounded to the nearest integer; a / b where b = ±0
+        a % b  = mod; a zero takes b's sign: 0.0 % -1 = -0.0
+
+    so inf // 1 = nan (fmod(inf, 1) is nan) and -1 // inf = -1, as in Python.
+    fmod(a, ±inf) = a for finite a, selected because Vulkan's frem is
+    a - b * trunc(a / b) (nan there); float64 computes it in float32, as
+    IREE's CPU code has no double fmod (see `_in_f32`)."""
+    zero, one = _const(d, 0.0), _const(d, 1.0)
+    mod = arith.select(arith.andi(_isinf(d, b), _isfinite(d, a)), a, _in_f32(arith.remf)(d, a, b))
+    div = arith.divf(arith.subf(a, mod), b)
+    fix = arith.andi(cmpf("une", mod, zero), arith.xori(cmpf("olt", b, zero), cmpf("olt", mod, zero)))
+    mod = arith.select(fix, arith.addf(mod, b), arith.select(cmpf("oeq", mod, zero), _zero_signed_as(d, b), mod))
+    div = arith.select(fix, arith.subf(div, one), div)
+    floor = math.floor(div)
+    nearest = arith.select(cmpf("ogt", arith.subf(div, floor), _const(d, 0.5)), arith.addf(floor, one), floor)
+    quotient = arith.divf(a, b)
+    floordiv = arith.select(cmpf("oeq", div, zero), _zero_signed_as(d, quotient), nearest)
+    return arith.select(cmpf("oeq", b, zero), quotient, floordiv), mod
+
+
+# Integer division and shifts are undefined for some operands in LLVM and
+# SPIR-V (x86 even traps: INT_MIN // -1 is SIGFPE), so each backend would give
+# its own answer. The rules below guard those operands with selects and give
+# XLA's results, which are JAX's, on every backend.
+
+def _truncated_divmod(d, a, b):
+    """Integer a / b rounded toward 0, and a % b (C's), total as XLA defines them:
+
+        a / 0 = -1 (all ones: the max, unsigned)     a % 0 = a
+        INT_MIN / -1 = INT_MIN (it wraps)            INT_MIN % -1 = 0
+
+    Those divisors become 1 before dividing: a / 1 and a % 1 are already the
+    answers for INT_MIN / -1. The remainder is a - (a / b) * b, not remsi,
+    whose SPIR-V emulation takes INT_MIN % 3 for |INT_MIN| % 3 = 2."""
+    by_zero = cmpi("eq", b, _const(d, 0))
+    undefined = by_zero
+    if not dtypes.is_unsigned(d):
+        overflow = arith.andi(cmpi("eq", a, _const(d, np.iinfo(d).min)), cmpi("eq", b, _const(d, -1)))
+        undefined = arith.ori(by_zero, overflow)
+    safe = arith.select(undefined, _const(d, 1), b)
+    q = (arith.divui if dtypes.is_unsigned(d) else arith.divsi)(a, safe)
+    r = arith.subi(a, arith.muli(q, safe))
+    return arith.select(by_zero, _const(d, -1), q), arith.select(by_zero, a, r)
+
+
+def _floor_divide_signed(d, a, b):
+    """JAX's floor division: the truncated quotient, one less where
+    sign(a) != sign(b) and a % b != 0. With sign(0) = 0 and a % 0 = a, that
+    makes a // 0 = -2 for a != 0 and 0 // 0 = -1."""
+    q, r = _truncated_divmod(d, a, b)
+    fix = arith.andi(cmpi("ne", _sign(d, a), _sign(d, b)), cmpi("ne", r, _const(d, 0)))
+    return arith.select(fix, arith.subi(q, _const(d, 1)), q)
+
+
+def _integer_remainder(d, a, b):
+    """NumPy's `mod`: the truncated remainder moved into the divisor's sign.
+    JAX counts a zero divisor as 1, so a % 0 = 0."""
+    zero = _const(d, 0)
+    b = arith.select(cmpi("eq", b, zero), _const(d, 1), b)
+    r = _truncated_divmod(d, a, b)[1]
+    if dtypes.is_unsigned(d):
+        return r
+    fix = arith.andi(cmpi("ne", r, zero), arith.xori(cmpi("slt", r, zero), cmpi("slt", b, zero)))
+    return arith.select(fix, arith.addi(r, b), r)
+
+
+def _shift(shift, overflow):
+    """x shifted by s, for any s: a negative s or one of the bit width or more
+    (unsigned, s >= width) shifts every bit out, to `overflow(d, x)` (XLA's
+    definition; x86 would take s modulo the width, 1 << 32 = 1)."""
+
+    def rule(d, x, s):
+        in_range = cmpi("ult", s, _const(d, d.itemsize * 8))
+        shifted = shift(x, s)
+        if d.itemsize == 8:  # IREE's Vulkan code, i64 as two i32s, gets x << 0 wrong: x * (2**32 + 1)
+            shifted = arith.select(cmpi("eq", s, _const(d, 0)), x, shifted)
+        return arith.select(in_range, shifted, overflow(d, x))
 
     return rule
 
@@ -130,23 +214,37 @@ def _integer_power(d, base, exponent):
 
 
 def _float_power(d, x, y):
-    """x ** y as NumPy computes it. IREE's powf is exp(y log x), NaN for any
-    x < 0, but a negative base with an integral exponent is well defined:
-    (-2) ** 3 = -8."""
+    """x ** y as C99's pow computes it (and NumPy, JAX). IREE's powf is
+    exp(y log x): NaN for any x < 0 and at the 0 * inf of 0 ** 0, inf ** 0 and
+    1 ** inf. So powf gives only the magnitude |x| ** y, and selects the rest:
+
+        x ** ±0 = 1 and 1 ** y = 1, even for NaN; (-1) ** ±inf = 1
+            (selected only where powf is not 1 already, e.g. NaN, so that
+            the derivatives of x ** 0 and 1 ** y stay powf's)
+        x ** y = NaN for finite x < 0 and y not an integer
+        x ** y takes x's sign where y is an odd integer: (-2) ** 3 = -8,
+            (-0.0) ** -1 = -inf, (-inf) ** 3 = -inf; else it is positive
+    """
     magnitude = _in_f32(math.powf)(d, math.absf(x), y)
-    integral = cmpf("oeq", math.floor(y), y)
     half = arith.mulf(y, _const(d, 0.5))
-    odd = arith.andi(integral, cmpf("une", math.floor(half), half))
-    signed = arith.select(odd, arith.negf(magnitude), magnitude)
-    negative = cmpf("olt", x, _const(d, 0.0))
-    return arith.select(negative, arith.select(integral, signed, _const(d, np.nan)), magnitude)
+    odd = cmpf("oeq", arith.subf(half, math.floor(half)), _const(d, 0.5))  # false for ±inf and NaN
+    signed = arith.select(arith.andi(odd, _signbit(d, x)), arith.negf(magnitude), magnitude)
+    fraction = cmpf("une", math.floor(y), y)  # true for NaN, false for ±inf
+    negative_finite = arith.andi(cmpf("olt", x, _const(d, 0.0)), _isfinite(d, x))
+    one_cases = arith.ori(
+        arith.ori(cmpf("oeq", y, _const(d, 0.0)), cmpf("oeq", x, _const(d, 1.0))),
+        arith.andi(cmpf("oeq", x, _const(d, -1.0)), _isinf(d, y)),
+    )
+    one = arith.andi(one_cases, cmpf("une", magnitude, _const(d, 1.0)))
+    nan_or_signed = arith.select(arith.andi(negative_finite, fraction), _const(d, np.nan), signed)
+    return arith.select(one, _const(d, 1.0), nan_or_signed)
 
 
 def _sign(d, x):
     zero, one, minus_one = _const(d, 0), _const(d, 1), _const(d, -1)
     if dtypes.is_float(d):
-        s = arith.select(cmpf("ogt", x, zero), one, arith.select(cmpf("olt", x, zero), minus_one, x))
-        return s  # 0, -0 and NaN map to themselves
+        zero_or_nan = arith.select(cmpf("uno", x, x), x, zero)  # sign(-0.0) = 0.0, as NumPy (JAX gives -0.0)
+        return arith.select(cmpf("ogt", x, zero), one, arith.select(cmpf("olt", x, zero), minus_one, zero_or_nan))
     if dtypes.is_unsigned(d):
         return arith.select(cmpi("ne", x, zero), one, zero)
     return arith.select(cmpi("sgt", x, zero), one, arith.select(cmpi("slt", x, zero), minus_one, zero))
@@ -164,6 +262,55 @@ def _is_true(d, x):
     """x != 0, the conversion of any number to bool (NaN is True, as in NumPy)."""
     zero = _const(d, 0)
     return cmpf("une", x, zero) if dtypes.is_float(d) else cmpi("ne", x, zero)
+
+
+# IREE expands most transcendental functions into polynomials and exp/log
+# formulas that are right on most of the line but not at IEEE's special
+# values; the rules below select those values (a select costs ~nothing).
+
+def _odd_near_zero(rule):
+    """An odd function with f(x) = x + O(x³) is x itself where |x| < 2**-12,
+    as float32 rounds it. IREE's expansions lose the sign of zero there
+    (sin(-0.0) was +0.0) and some cancel (sinh(1e-10) was 0)."""
+    return _by_kind(f=lambda d, x: arith.select(cmpf("olt", math.absf(x), _const(d, 2.0**-12)), x, rule(d, x)))
+
+
+def _f32(x, value):
+    return mlir.float_constant(x.type, value)
+
+
+def _asinh(x):
+    """asinh(x) = sign(x) asinh(|x|), and asinh(a) = log(2a) where a > 2**12
+    (there a² + 1 rounds to a²): IREE's log(x + sqrt(x² + 1)) cancels for
+    x < 0 (asinh(-inf) was NaN) and overflows x² above 1.8e19."""
+    a = math.absf(x)
+    log_2a = arith.addf(math.log(a), _f32(x, np.log(2)))
+    return math.copysign(arith.select(cmpf("ogt", a, _f32(x, 2.0**12)), log_2a, math.asinh(a)), x)
+
+
+def _acosh(x):
+    """acosh(x) = log(2x) where x > 2**12, past which IREE's
+    log(x + sqrt(x² - 1)) overflows x²; NaN below 1, where that formula can
+    cancel to log(0) = -inf instead."""
+    log_2x = arith.addf(math.log(x), _f32(x, np.log(2)))
+    acosh = arith.select(cmpf("ogt", x, _f32(x, 2.0**12)), log_2x, math.acosh(x))
+    return arith.select(cmpf("olt", x, _f32(x, 1.0)), _f32(x, np.nan), acosh)
+
+
+def _atan2(y, x):
+    """atan2 is odd in y: it is s atan2(s y, x) with s = ±1 by y's sign bit
+    (a product, not copysign, so the derivative in y survives at y = 0). At
+    y, x = ±0 it is 0 or π by x's sign bit (0 for x = +0, π for x = -0), and
+    at y, x = ±inf it is atan2(±1, ±1): IREE's expansion gives NaN at both,
+    and +π for atan2(-0.0, -1)."""
+    zero, one, inf = _f32(x, 0.0), _f32(x, 1.0), _f32(x, np.inf)
+    s = arith.select(cmpf("olt", math.copysign(one, y), zero), _f32(x, -1.0), one)
+    a = arith.mulf(y, s)
+    both_inf = arith.andi(cmpf("oeq", a, inf), cmpf("oeq", math.absf(x), inf))
+    a, x = arith.select(both_inf, one, a), arith.select(both_inf, math.copysign(one, x), x)
+    on_axis = arith.select(cmpf("olt", math.copysign(one, x), zero), _f32(x, np.pi), zero)
+    both_zero = arith.andi(cmpf("oeq", a, zero), cmpf("oeq", x, zero))
+    return arith.mulf(arith.select(both_zero, on_axis, math.atan2(a, x)), s)
 
 
 UNARY = {
@@ -187,19 +334,19 @@ UNARY = {
     "log10": _in_f32(lambda x: arith.mulf(math.log(x), mlir.float_constant(x.type, np.log10(np.e)))),  # no log10f in IREE's CPU runtime
     "sqrt": _by_kind(f=lambda d, x: _in_f32(math.sqrt)(d, x) if d.itemsize < 4 else math.sqrt(x)),
     "rsqrt": _in_f32(math.rsqrt),
-    "cbrt": _in_f32(math.cbrt),
-    "sin": _in_f32(math.sin),
+    "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), x, _in_f32(math.cbrt)(d, x))),  # IREE's cbrt(±inf) is NaN
+    "sin": _odd_near_zero(_in_f32(math.sin)),
     "cos": _in_f32(math.cos),
-    "tan": _in_f32(math.tan),
-    "asin": _in_f32(math.asin),
-    "acos": _in_f32(math.acos),
-    "atan": _in_f32(math.atan),
-    "sinh": _in_f32(math.sinh),
+    "tan": _odd_near_zero(_in_f32(math.tan)),
+    "asin": _odd_near_zero(_in_f32(math.asin)),
+    "acos": _in_f32(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),  # Vulkan's acos(3) is -pi
+    "atan": _odd_near_zero(_in_f32(math.atan)),
+    "sinh": _odd_near_zero(_in_f32(math.sinh)),
     "cosh": _in_f32(math.cosh),
-    "tanh": _in_f32(math.tanh),
-    "asinh": _in_f32(math.asinh),
-    "acosh": _in_f32(math.acosh),
-    "atanh": _in_f32(math.atanh),
+    "tanh": _odd_near_zero(_in_f32(math.tanh)),
+    "asinh": _odd_near_zero(_in_f32(_asinh)),
+    "acosh": _in_f32(_acosh),
+    "atanh": _odd_near_zero(_in_f32(math.atanh)),
     "erf": _in_f32(math.erf),
 }
 
@@ -207,22 +354,26 @@ BINARY = {
     "add": _by_kind(f=lambda d, a, b: arith.addf(a, b), iu=lambda d, a, b: arith.addi(a, b), b=lambda d, a, b: arith.ori(a, b)),
     "sub": _by_kind(f=lambda d, a, b: arith.subf(a, b), iu=lambda d, a, b: arith.subi(a, b)),
     "mul": _by_kind(f=lambda d, a, b: arith.mulf(a, b), iu=lambda d, a, b: arith.muli(a, b), b=lambda d, a, b: arith.andi(a, b)),
-    "div": _by_kind(f=lambda d, a, b: arith.divf(a, b), i=lambda d, a, b: arith.divsi(a, b), u=lambda d, a, b: arith.divui(a, b)),
-    "floor_divide": _by_kind(f=_floor_divide_float, i=lambda d, a, b: arith.floordivsi(a, b), u=lambda d, a, b: arith.divui(a, b)),
+    "div": _by_kind(f=lambda d, a, b: arith.divf(a, b), iu=lambda d, a, b: _truncated_divmod(d, a, b)[0]),
+    "floor_divide": _by_kind(
+        f=lambda d, a, b: _float_divmod(d, a, b)[0], i=_floor_divide_signed, u=lambda d, a, b: _truncated_divmod(d, a, b)[0]
+    ),
     "rem": _by_kind(
-        f=_remainder(arith.remf, lambda d: _const(d, 0.0)),
-        i=_remainder(arith.remsi, lambda d: _const(d, 0)),
-        u=lambda d, a, b: arith.remui(a, b),
+        f=lambda d, a, b: _float_divmod(d, a, b)[1],
+        iu=_integer_remainder,
     ),
     "pow": _by_kind(f=lambda d, a, b: _float_power(d, a, b), iu=lambda d, a, b: _integer_power(d, a, b)),
     "max": _by_kind(f=lambda d, a, b: arith.maximumf(a, b), i=lambda d, a, b: arith.maxsi(a, b), u=lambda d, a, b: arith.maxui(a, b), b=lambda d, a, b: arith.ori(a, b)),
     "min": _by_kind(f=lambda d, a, b: arith.minimumf(a, b), i=lambda d, a, b: arith.minsi(a, b), u=lambda d, a, b: arith.minui(a, b), b=lambda d, a, b: arith.andi(a, b)),
-    "atan2": _in_f32(math.atan2),
+    "atan2": _in_f32(_atan2),
     "and": _by_kind(iub=lambda d, a, b: arith.andi(a, b)),
     "or": _by_kind(iub=lambda d, a, b: arith.ori(a, b)),
     "xor": _by_kind(iub=lambda d, a, b: arith.xori(a, b)),
-    "shift_left": _by_kind(iu=lambda d, a, b: arith.shli(a, b)),
-    "shift_right": _by_kind(i=lambda d, a, b: arith.shrsi(a, b), u=lambda d, a, b: arith.shrui(a, b)),
+    "shift_left": _by_kind(iu=_shift(arith.shli, lambda d, x: _const(d, 0))),
+    "shift_right": _by_kind(
+        i=_shift(arith.shrsi, lambda d, x: arith.shrsi(x, _const(d, d.itemsize * 8 - 1))),  # the sign bits
+        u=_shift(arith.shrui, lambda d, x: _const(d, 0)),
+    ),
     "eq": _cmp("oeq", "eq", "eq"),
     "ne": _cmp("une", "ne", "ne"),
     "lt": _cmp("olt", "slt", "ult"),
@@ -337,20 +488,41 @@ select = Primitive(
 )
 
 
+def _float_to_int(src, dst, x):
+    """JAX's (XLA's) float -> integer conversion: rounds toward 0, saturates a
+    value beyond dst's range to the nearest bound (inf -> INT_MAX, -1.5 -> 0
+    unsigned) and takes NaN to 0. fptosi/fptoui are undefined out of range
+    (x86 gives INT_MIN), so only in-range values reach them. The bounds, min
+    and max + 1, are 0 or powers of two, exact in float32 and float64."""
+    if src.itemsize < 4:  # exactly, in float32: IREE's Vulkan code converts float16 to 64-bit ints wrong
+        x, src = arith.extf(ir.F32Type.get(), x), np.dtype(np.float32)
+    info = np.iinfo(dst)
+    low, high = _const(src, float(info.min)), _const(src, float(info.max + 1))
+    in_range = arith.andi(cmpf("oge", x, low), cmpf("olt", x, high))
+    convert = arith.fptoui if dtypes.is_unsigned(dst) else arith.fptosi
+    converted = convert(mlir.element_type(dst), arith.select(in_range, x, _const(src, 0.0)))
+    saturated = arith.select(cmpf("olt", x, low), _const(dst, info.min), _const(dst, info.max))
+    nan_or_saturated = arith.select(cmpf("uno", x, x), _const(dst, 0), saturated)
+    return arith.select(in_range, converted, nan_or_saturated)
+
+
 def convert_scalar(src, dst, x):
-    """Convert one scalar from dtype `src` to dtype `dst` (NumPy's casting)."""
+    """Convert one scalar from dtype `src` to dtype `dst` (NumPy's casting;
+    JAX's where NumPy's is undefined: float -> int out of range)."""
     if src == dst:
         return x
     if dtypes.is_bool(dst):
         return _is_true(src, x)
     to = mlir.element_type(dst)
     if dtypes.is_float(src) and dtypes.is_float(dst):
+        if dst.itemsize == src.itemsize:  # float16 <-> bfloat16: no one arith op converts them
+            x = arith.extf(ir.F32Type.get(), x)
         return arith.extf(to, x) if dst.itemsize > src.itemsize else arith.truncf(to, x)
     if dtypes.is_float(dst):  # bool/int -> float
         unsigned = dtypes.is_unsigned(src) or dtypes.is_bool(src)
         return (arith.uitofp if unsigned else arith.sitofp)(to, x)
     if dtypes.is_float(src):  # float -> int
-        return (arith.fptoui if dtypes.is_unsigned(dst) else arith.fptosi)(to, x)
+        return _float_to_int(src, dst, x)
     src_bits = 1 if dtypes.is_bool(src) else src.itemsize * 8
     if dst.itemsize * 8 == src_bits:
         return x
