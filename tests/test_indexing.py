@@ -304,6 +304,23 @@ def test_updates_at_a_scalar_index_array_like_jax(name, fn, i):
     check(irax.jit(fn)(A34, i), expected)
 
 
+@pytest.mark.parametrize("start", [0, 3, 5, 40])
+def test_run_time_slice_starts_are_clamped_like_dynamic_slice(start):
+    """Eager x[i:i+3] passes i (wrapped, never negative) as an operand
+    (numpy/indexing.py); the kernel keeps the slice in x as
+    jax.lax.dynamic_slice does, for any step."""
+    from irax.frontend.primitives.indexing import static_slice
+
+    x, i = np.arange(10, dtype=np.float32), jnp.asarray(np.int32(start))
+    check(static_slice.bind(jnp.asarray(x), i, starts=(None,), sizes=(3,), steps=(1,), out_dims=(0,)),
+          np.asarray(jax.lax.dynamic_slice(x, (start,), (3,))))
+    for step in (2, -2):
+        span = 2 * abs(step)  # three elements
+        first = min(max(start, span if step < 0 else 0), 9 - (0 if step < 0 else span))
+        got = static_slice.bind(jnp.asarray(x), i, starts=(None,), sizes=(3,), steps=(step,), out_dims=(0,))
+        check(got, x[first::step][:3])
+
+
 MODES = [
     ("get fill", lambda x: x.at[I([1, 10, -10])].get(mode="fill")),
     ("get fill value", lambda x: x.at[I([1, 10])].get(mode="fill", fill_value=-3)),

@@ -4,7 +4,15 @@ The primitive's own emitter writes a one-op `func.func @main`; the device's
 backend compiles it (through the compile cache); the loaded program is kept
 in `_kernels` under a key that does not mention sizes when the primitive has
 `dynamic_shapes`, so `add` of a (3,) and of a (1000,) array share a kernel.
+
+The params are part of the key, so a value that changes from call to call
+(an index, a slice start) is passed as an operand instead: `index_operand`
+makes it a 0-d array, and the kernel reads it at run time.
 """
+import functools
+
+import numpy as np
+
 from irax.config import config
 from irax.frontend.core import ShapedArray, Trace
 from irax.transforms import pipeline
@@ -27,6 +35,18 @@ def build_module(prim, kernel_avals, params):
     module = trace.finish(outs if prim.multiple_results else [outs])
     pipeline.run(module, base=pipeline.KERNEL_DEFAULT)
     return module
+
+
+@functools.lru_cache(maxsize=4096)
+def index_operand(i: int, device):
+    """The Python int `i` as a 0-d int32 array on `device` (int64 if it does
+    not fit). Kept: loops over x[i] ask for the same ones again, and a put
+    costs ~15 us where a kernel call costs ~30. Nothing writes into them:
+    they never reach user code, so they are never donated."""
+    from irax.frontend.array import device_put_numpy
+
+    dtype = np.int32 if -2**31 <= i < 2**31 else np.int64
+    return device_put_numpy(np.asarray(i, dtype), device)
 
 
 _kernels = {}  # (prim, kernel avals, params, device, pass pipeline) -> loaded Program

@@ -12,26 +12,35 @@ An index is read in two steps (NumPy's rules, JAX's choices where they differ):
        ("bool", b)                    a scalar True/False: an index array of
                                       shape (1,) or (0,) along no axis of x
 
-2. Without index arrays it is *basic*: a static slice (`static_slice`,
+2. Without index arrays it is *basic*: a slice (`static_slice`,
    `update_slice`). Otherwise it is *advanced* (`gather`, `scatter`): the
    index arrays broadcast to one shape B and integers count as 0-d index
-   arrays. An update whose index arrays are all 0-d and whose slices step
-   forward (x.at[i, 2:4].set(v), i traced) is still a slice: `update_slice`
-   at dynamic offsets, in place where x is donated. B's dims replace the indexed axes where the advanced items are
-   adjacent, else they go first: for x of shape (2, 3, 4),
+   arrays. Traced, an update whose index arrays are all 0-d and whose slices
+   step forward (x.at[i, 2:4].set(v), i traced) is still a slice:
+   `update_slice` at dynamic offsets, in place where x is donated. B's dims
+   replace the indexed axes where the advanced items are adjacent, else they
+   go first: for x of shape (2, 3, 4),
 
        x[:, [0, 1], [1, 2]]  ->  (2, 2)       adjacent: B stays in place
        x[[0, 1], :, [1, 2]]  ->  (2, 3)       split by a slice: B goes first
 
 Out-of-bounds index *arrays* follow JAX: gathers clip, updates are dropped
 (see `mode`). A static integer out of bounds raises IndexError, as in NumPy.
+
+Outside a trace every Python integer of the index reaches the primitive as
+a 0-d index operand, not as a param: eager kernels are cached by their
+params, and x[i] for each i of a loop would otherwise compile a kernel for
+each. So do a read's slice starts (but of a whole axis): only the result's
+shape (slice sizes and steps) stays in the params; an update's slice
+starts stay params. Under a trace ints stay static: a constant offset is
+what IREE optimizes best.
 """
 import operator
 from dataclasses import dataclass
 
 import numpy as np
 
-from irax.frontend import core, dtypes
+from irax.frontend import core, dtypes, eager
 from irax.frontend.numpy import creation, ufuncs
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, is_array
 from irax.frontend.primitives.indexing import gather, scatter, static_slice, update_slice
@@ -179,8 +188,8 @@ def _resolve(shape, index, *, out_of_bounds, wrap=True):
 
 @dataclass(frozen=True)
 class _Basic:
-    """A static slice: the params of static_slice/update_slice. An update's
-    starts may be None, each taken from the next of `arrays` (0-d)."""
+    """A slice: the params of static_slice/update_slice. Starts may be None,
+    each taken from the next of `arrays` (0-d, or a Python int)."""
 
     starts: tuple
     sizes: tuple
@@ -230,20 +239,25 @@ def _broadcast_indices(arrays):
         raise ValueError(f"Incompatible shapes for broadcasting: shapes={shapes}") from None
 
 
-def _basic_plan(shape, entries):
+def _basic_plan(shape, entries, run_time_starts):
+    """The slice of `entries`; `run_time_starts`: with the starts of ints and
+    partial slices as operands."""
     starts, sizes, steps = [0] * len(shape), list(shape), [1] * len(shape)
     out_dims, arrays = [], []
     for e in entries:
         if e[0] == "new":
             out_dims.append(None)
-        elif e[0] == "int":
-            starts[e[1]], sizes[e[1]] = e[2], 1
-        elif e[0] == "array":  # 0-d: a start known at run time
-            starts[e[1]], sizes[e[1]] = None, 1
-            arrays.append(e[2])
-        else:
-            _, j, starts[j], sizes[j], steps[j] = e
+            continue
+        if e[0] == "slice":
+            _, j, start, sizes[j], steps[j] = e
             out_dims.append(j)
+        else:  # an int, or a 0-d index array (a start known at run time)
+            j, start, sizes[j] = e[1], e[2], 1
+        # (a whole axis or an empty slice has one start that matters)
+        static = e[0] != "array" and (not run_time_starts or e[0] == "slice" and sizes[j] in (0, shape[j]))
+        starts[j] = (start if sizes[j] else 0) if static else None
+        if not static:
+            arrays.append(start)
     return _Basic(tuple(starts), tuple(sizes), tuple(steps), tuple(out_dims), tuple(arrays))
 
 
@@ -283,15 +297,23 @@ def _advanced_plan(shape, entries):
 
 def _plan(shape, index, *, out_of_bounds, wrap, update=False):
     """The slice or the gather/scatter that `index` stands for (for an
-    `update`, maybe a slice at run-time offsets)."""
+    `update`, maybe a slice at run-time offsets). Outside a trace an int is
+    an operand (see the module docstring): a 0-d index array where it is
+    one anyway (updates, gathers), else a read's run-time start."""
     entries = _resolve(shape, index, out_of_bounds=out_of_bounds, wrap=wrap)
+    eager = core.current_trace() is None
+    if eager:
+        as_arrays = [("array", *e[1:]) if e[0] == "int" else e for e in entries]
+        entries = as_arrays if update else entries
     if any(e[0] in ("array", "bool") for e in entries) and not (update and _is_dynamic_slice(entries)):
-        return _advanced_plan(shape, entries)
-    return _basic_plan(shape, entries)
+        return _advanced_plan(shape, as_arrays if eager else entries)
+    return _basic_plan(shape, entries, run_time_starts=eager and not update)
 
 
-def _index_operands(arrays):
-    return [a if is_array(a) else asarray(a) for a in arrays]
+def _index_operands(arrays, x):
+    """The index operands: NumPy arrays put on the default device, Python
+    ints (eager only) on x's."""
+    return [eager.index_operand(a, x.device) if type(a) is int else a if is_array(a) else asarray(a) for a in arrays]
 
 
 def _fill_value(value, dtype):
@@ -305,7 +327,7 @@ def _fill_value(value, dtype):
 
 
 def _gather(x, plan, *, mode, fill_value=None, wrap=True):
-    return gather.bind(x, *_index_operands(plan.arrays), **plan.params(), mode=mode,
+    return gather.bind(x, *_index_operands(plan.arrays, x), **plan.params(), mode=mode,
                        fill_value=_fill_value(fill_value, x.dtype), wrap=wrap, ravel=False)
 
 
@@ -315,7 +337,7 @@ def _read(x, index, *, mode, fill_value=None, wrap=True, out_of_bounds):
         return _gather(x, plan, mode=mode, fill_value=fill_value, wrap=wrap)
     if plan.is_identity(x.shape):  # x[...], x[:]: arrays are immutable, so x itself will do
         return x
-    return static_slice.bind(x, **plan.params())
+    return static_slice.bind(x, *_index_operands(plan.arrays, x), **plan.params())
 
 
 def getitem(x, index):
@@ -347,10 +369,10 @@ def _update(x, index, values, op, *, mode, wrap):
     if 0 in plan.shape(x.shape):  # nothing to update (JAX returns x before checking values)
         return x
     if isinstance(plan, _Basic):
-        return update_slice.bind(x, values, *_index_operands(plan.arrays), **plan.params(), op=op, dtype=compute_dtype,
-                                 mode=mode, wrap=wrap)
+        return update_slice.bind(x, values, *_index_operands(plan.arrays, x), **plan.params(), op=op,
+                                 dtype=compute_dtype, mode=mode, wrap=wrap)
     return scatter.bind(
-        x, values, *_index_operands(plan.arrays), **plan.params(), op=op, dtype=compute_dtype, mode=mode, wrap=wrap
+        x, values, *_index_operands(plan.arrays, x), **plan.params(), op=op, dtype=compute_dtype, mode=mode, wrap=wrap
     )
 
 

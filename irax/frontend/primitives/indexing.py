@@ -16,6 +16,15 @@ differ only by units are reshaped with collapse_shape/expand_shape. A
 negative step reads x with a gather-style generic instead (extract_slice takes
 no negative strides).
 
+A static_slice may take its starts at run time: a None start is read from
+the next 0-d index operand, clamped so that the slice lies in x (as JAX's
+dynamic_slice clamps; the starts are never negative). So one eager kernel
+serves x[i] for every Python int i (numpy/indexing.py passes them as
+operands outside a trace). Such a read is a gather-style generic with the
+index operands as its inputs: the device reads them, where IREE would read
+the offsets of an extract_slice on the host, first waiting for every call
+queued before.
+
 An update_slice may take some starts from 0-d index arrays (operands after
 v; their `starts` entries are None): x.at[i].set(v) with i traced. Such an
 index is a dynamic offset, with the scatter's out-of-bounds rules (`mode`,
@@ -104,21 +113,32 @@ def reshape_units(value, in_shape, out_shape, dtype):
     return value
 
 
-def strided_read(x, starts, steps, sizes, dtype):
+def strided_read(x, starts, steps, sizes, dtype, indices=(), index_avals=()):
     """out[i...] = x[start + i * step, ...], steps of either sign: a generic
-    reading x with tensor.extract, since a reversal is no projected permutation."""
+    reading x with tensor.extract, since a reversal is no projected
+    permutation. A None start is the next of the 0-d `indices`, clamped so
+    that the slice lies in x: to [0, n - span) for a step > 0, to [span, n)
+    for a step < 0, span = (size - 1) * |step|."""
     rank = len(sizes)
+    x_sizes = mlir.dims(x)
 
-    def body(_):
+    def body(*scalars):
+        values = iter(zip(scalars[:-1], index_avals))
         coords = []
         for d, (start, step) in enumerate(zip(starts, steps)):
+            if start is None:
+                i, aval = next(values)
+                span = (sizes[d] - 1) * abs(step)
+                n = x_sizes[d] - span if isinstance(x_sizes[d], int) else arith.subi(x_sizes[d], mlir.index(span))
+                start, _ = _bound(i, aval.dtype, n, "clip", wrap=False, low=span if step < 0 else 0)
             i = linalg.IndexOp(d).result
             if step != 1:
                 i = arith.muli(i, mlir.index(step))
             coords.append(arith.addi(i, _index(start)) if start != 0 else i)
         return [tensor.ExtractOp(x, coords).result]
 
-    return mlir.generic([], [mlir.empty(sizes, dtype)], [list(range(rank))], [mlir.PARALLEL] * rank, body)[0]
+    return mlir.generic(list(indices), [mlir.empty(sizes, dtype)], [[]] * len(indices) + [list(range(rank))],
+                        [mlir.PARALLEL] * rank, body)[0]
 
 
 def _index(size):
@@ -178,17 +198,18 @@ def _check_update(op, dtype, v_shape, target_shape):
 # ---------------------------------------------------------------------------
 # Static slices.
 
-def _slice_shape(x, starts, sizes, steps, out_dims):
-    """Check a static slice against x's shape; return the output shape."""
+def _slice_shape(x, starts, sizes, steps, out_dims, indices):
+    """Check a slice against x's shape and its run-time starts (`indices`,
+    one 0-d integer array per None start); return the output shape."""
     if not len(starts) == len(sizes) == len(steps) == x.ndim:
         raise ValueError(f"static_slice: expected {x.ndim} starts, sizes and steps, got {len(starts)}, {len(sizes)}, {len(steps)}")
+    if len(indices) != starts.count(None) or any(i.ndim or not dtypes.is_int(i.dtype) for i in indices):
+        raise ValueError(f"static_slice: {starts.count(None)} run-time starts need as many 0-d integer arrays, "
+                         f"got {[i.str_short() for i in indices]}")
     for j, (n, start, size, step) in enumerate(zip(x.shape, starts, sizes, steps)):
-        if start is None:  # an update_slice's dynamic start: one element, placed at run time
-            if (size, step) != (1, 1):
-                raise ValueError(f"update_slice: a dynamic start takes size 1 and step 1, got {size} and {step}")
-            continue
-        last = start + (size - 1) * step
-        if step == 0 or size < 0 or (size > 0 and not (0 <= start < n and 0 <= last < n)):
+        last = (0 if start is None else start) + (size - 1) * step
+        in_x = (size - 1) * abs(step) < n if start is None else 0 <= start < n and 0 <= last < n
+        if step == 0 or size < 0 or (size > 0 and not in_x):
             raise IndexError(f"static_slice: slice {start}:{size}:{step} out of bounds for axis {j} of size {n}")
     kept = [j for j in out_dims if j is not None]
     dropped = set(range(x.ndim)) - set(kept)
@@ -197,8 +218,8 @@ def _slice_shape(x, starts, sizes, steps, out_dims):
     return tuple(1 if j is None else sizes[j] for j in out_dims)
 
 
-def _static_slice_eval(x, *, starts, sizes, steps, out_dims):
-    return x.update(shape=_slice_shape(x, starts, sizes, steps, out_dims))
+def _static_slice_eval(x, *indices, starts, sizes, steps, out_dims):
+    return x.update(shape=_slice_shape(x, starts, sizes, steps, out_dims, indices))
 
 
 def _read_slice(x, starts, sizes, steps, dtype, dynamic=()):
@@ -210,18 +231,25 @@ def _read_slice(x, starts, sizes, steps, dtype, dynamic=()):
     return strided_read(materialized(x), starts, steps, sizes, dtype)
 
 
-def _static_slice_emit(ctx, x, *, starts, sizes, steps, out_dims):
+def _static_slice_emit(ctx, x, *indices, starts, sizes, steps, out_dims):
     dtype = ctx.avals_in[0].dtype
     if 0 in sizes:  # nothing to read (and IREE rejects the offsets of an empty slice)
         return [mlir.empty(ctx.avals_out[0].shape, dtype)]
-    return [reshape_units(_read_slice(x, starts, sizes, steps, dtype), sizes, ctx.avals_out[0].shape, dtype)]
+    if indices:
+        out = strided_read(materialized(x), starts, steps, sizes, dtype, indices, ctx.avals_in[1:])
+    else:
+        out = _read_slice(x, starts, sizes, steps, dtype)
+    return [reshape_units(out, sizes, ctx.avals_out[0].shape, dtype)]
 
 
 static_slice = Primitive("static_slice", _static_slice_eval, _static_slice_emit)
 
 
 def _update_slice_eval(x, v, *indices, starts, sizes, steps, out_dims, op, dtype, mode, wrap):
-    indexed = _slice_shape(x, starts, sizes, steps, out_dims)
+    for start, size, step in zip(starts, sizes, steps):
+        if start is None and (size, step) != (1, 1):  # one element, placed at run time
+            raise ValueError(f"update_slice: a dynamic start takes size 1 and step 1, got {size} and {step}")
+    indexed = _slice_shape(x, starts, sizes, steps, out_dims, indices)
     _check_update(op, dtype, v.shape, indexed)
     return x
 
@@ -257,7 +285,7 @@ def _update_slice_emit(ctx, x, v, *indices, starts, sizes, steps, out_dims, op, 
     x_dtype = x_aval.dtype
     if 0 in sizes:
         return [x]
-    indexed = ShapedArray(_slice_shape(x_aval, starts, sizes, steps, out_dims), x_dtype)
+    indexed = ShapedArray(_slice_shape(x_aval, starts, sizes, steps, out_dims, index_avals), x_dtype)
     combine = combiner(op, x_dtype, v_aval.dtype, np.dtype(dtype))
     dynamic, starts, ok = _dynamic_starts(x, starts, indices, index_avals, mode, wrap)
     if op == "set":
@@ -345,25 +373,29 @@ def _output_sizes(out_shape, x, indices, index_avals, coords, array_offset):
     return sizes
 
 
-def _bound(i, dtype, n, mode, wrap):
-    """An index array's value as an x index, with JAX's out-of-bounds rules.
-    Returns the index (always safe to read) and whether it was in bounds
-    (None when the mode makes every index valid)."""
+def _bound(i, dtype, n, mode, wrap, low=0):
+    """An index array's value as an x index, with JAX's out-of-bounds rules
+    on the n valid indices [low, low + n). Returns the index (always safe to
+    read) and whether it was in bounds (None when the mode makes every index
+    valid)."""
     idx_type = ir.IndexType.get()
     signed = not dtypes.is_unsigned(dtype)
     i = (arith.index_cast if signed else arith.index_castui)(idx_type, i)
+    if low:
+        i = arith.subi(i, mlir.index(low))
     n = _index(n)
     zero = mlir.index(0)
+    in_bounds = None
     if mode == "wrap":  # floor modulo: always in [0, n)
         r = arith.remsi(i, n)
-        return arith.select(cmpi("slt", r, zero), arith.addi(r, n), r), None
-    if wrap and signed:
-        i = arith.select(cmpi("slt", i, zero), arith.addi(i, n), i)
-    clamped = arith.maxsi(zero, arith.minsi(i, arith.subi(n, mlir.index(1))))
-    if mode == "clip":
-        return clamped, None
-    in_bounds = arith.andi(cmpi("sge", i, zero), cmpi("slt", i, n))
-    return clamped, in_bounds
+        i = arith.select(cmpi("slt", r, zero), arith.addi(r, n), r)
+    else:
+        if wrap and signed:
+            i = arith.select(cmpi("slt", i, zero), arith.addi(i, n), i)
+        if mode != "clip":
+            in_bounds = arith.andi(cmpi("sge", i, zero), cmpi("slt", i, n))
+        i = arith.maxsi(zero, arith.minsi(i, arith.subi(n, mlir.index(1))))
+    return (arith.addi(i, mlir.index(low)) if low else i), in_bounds
 
 
 def _coordinates(positions, x_sizes, index_values, index_avals, coords, mode, wrap):
