@@ -9,6 +9,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
+import irax
 import irax.numpy as jnp
 from irax.frontend import core
 from irax.frontend.core import Trace
@@ -349,3 +350,56 @@ def test_long_float_reductions_to_one_value(name, n):
     if name != "prod":
         host[-1] = np.nan  # in the last, padded block
         assert np.isnan(float(fn(asarray(host)))) and np.isnan(float(run_traced(fn, asarray(host))))
+
+
+# Longer than one shader loop may run (lavapipe stops a loop after 65 535
+# iterations), and 3 * LONG longer than 128 lanes of such loops cover.
+LONG = 2_800_000
+LONG_REDUCTIONS = {
+    np.int32: {"sum": jnp.sum, "max": jnp.max, "min": jnp.min, "argmax": jnp.argmax, "argmin": jnp.argmin},
+    np.float32: {"sum": jnp.sum, "max": jnp.max, "argmin": jnp.argmin},
+    np.bool_: {"sum": jnp.sum, "any": jnp.any, "argmax": jnp.argmax},  # of x; and of not x:
+}
+NOT_X = {"all": jnp.all, "argmin": jnp.argmin}
+
+
+def _late_extremes(dtype, shape, axis):
+    """Small values (bool: False) with the extremes planted late along `axis`
+    (the flattened array when None), each twice: the later one must lose."""
+    x = np.zeros(shape, dtype) if dtype == np.bool_ else rng.integers(-9, 10, shape).astype(dtype)
+    lanes = x.reshape(1, -1) if axis is None else np.moveaxis(x, axis, -1)
+    n = lanes.shape[-1]
+    lanes[..., [n - 9000, n - 10]] = 50 if dtype != np.bool_ else True
+    if dtype != np.bool_:
+        lanes[..., [n - 7000, n - 20]] = -50
+    return x
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("axis", [0, 1, None])
+@pytest.mark.parametrize("dtype", [np.int32, np.float32, np.bool_])
+def test_long_reductions(dtype, axis, jit):
+    """No reduction rests on one thread looping over the whole reduced
+    extent: over a long leading axis, a long trailing one, or all axes."""
+    x = _late_extremes(dtype, (LONG, 3) if axis != 1 else (3, LONG), axis)
+    cases = [(name, fn, x) for name, fn in LONG_REDUCTIONS[dtype].items()]
+    if dtype == np.bool_:
+        cases += [(f"{name} of not x", fn, ~x) for name, fn in NOT_X.items()]
+
+    def run(*arrays):
+        return [fn(a, axis=axis) for (_, fn, _), a in zip(cases, arrays)]
+
+    results = (irax.jit(run) if jit else run)(*[jnp.asarray(a) for _, _, a in cases])
+    for (name, _, a), out in zip(cases, results):
+        expected = getattr(np, name.split()[0])(a, axis=axis)
+        check(out, expected, 0)
+
+
+def test_arg_reductions_under_jit():
+    """argmax/argmin and the accuracy metric built on them, jitted (their
+    two-output loop once broke the buffer-reuse pass)."""
+    logits, labels = sample((6, 5)), rng.integers(0, 5, 6).astype(np.int32)
+    check(irax.jit(lambda a: jnp.argmax(a, -1))(asarray(logits)), logits.argmax(-1), 0)
+    check(irax.jit(lambda a: jnp.argmin(a))(asarray(logits)), logits.argmin(), 0)
+    accuracy = irax.jit(lambda a, y: jnp.mean(jnp.argmax(a, -1) == y))
+    check(accuracy(asarray(logits), asarray(labels)), np.mean(logits.argmax(-1) == labels))

@@ -71,12 +71,12 @@ def protect_arguments(module_op):
 
 
 def reuse_dead_buffers(module_op):
-    """The second pass: an elementwise `linalg.generic` whose output is a
-    fresh `tensor.empty` writes into one of its inputs instead, when that
+    """The second pass: each output of an elementwise `linalg.generic` that
+    is a fresh `tensor.empty` writes into one of its inputs instead, when that
     input has the same type, is computed by the function (not an argument,
-    not a constant) and is read for the last time here. In destination-
-    passing style that ties the result to the input's buffer, so no new
-    buffer is needed for it:
+    not a constant), is read for the last time here and no other output of
+    the op took it. In destination-passing style that ties the result to the
+    input's buffer, so no new buffer is needed for it:
 
         %y = linalg.generic ins(%t, ...) outs(tensor.empty())   ->   outs(%t)
 
@@ -85,7 +85,7 @@ def reuse_dead_buffers(module_op):
         block = func.regions[0].blocks[0]
         for op in list(block.operations):
             if op.operation.name == "linalg.generic":
-                _write_into_a_dead_input(op.opview, block)
+                _write_into_dead_inputs(op.opview, block)
 
 
 def _top_level(op, block):
@@ -102,18 +102,30 @@ def _read_later(x, op, block):
     return any(op.operation.is_before_in_block(_top_level(use.owner.operation, block)) for use in x.uses)
 
 
-def _write_into_a_dead_input(op, block):
-    (out,) = op.outputs
-    out_map = ir.AffineMapAttr(op.indexing_maps[len(op.inputs)]).value
-    reads_out = any(True for _ in op.regions[0].blocks[0].arguments[len(op.inputs)].uses)
-    if out.owner.name != "tensor.empty" or reads_out or "reduction" in str(op.iterator_types):
+def _computed_here(value, block):
+    """Whether an op of `block` computes `value` (not an argument, not a constant)."""
+    if isinstance(value.owner, ir.Block) or value.owner.name == "arith.constant":
+        return False
+    return value.owner.operation.block == block
+
+
+def _write_into_dead_inputs(op, block):
+    if "reduction" in str(op.iterator_types):
         return
-    maps = [ir.AffineMapAttr(m).value for m in op.indexing_maps][:len(op.inputs)]
-    for x, x_map in zip(op.inputs, maps):
-        if isinstance(x.owner, ir.Block) or x.owner.name == "arith.constant" or x.type != out.type:
+    n_in = len(op.inputs)
+    maps = [ir.AffineMapAttr(m).value for m in op.indexing_maps]
+    body_arguments = op.regions[0].blocks[0].arguments
+    taken = []
+    for k, out in enumerate(list(op.outputs)):
+        fresh = not isinstance(out.owner, ir.Block) and out.owner.name == "tensor.empty"
+        if not fresh or any(True for _ in body_arguments[n_in + k].uses):
             continue
-        # element i of the result may overwrite element i of x only: every read of x here is through the output's map
-        same_reads = all(m == out_map for y, m in zip(op.inputs, maps) if y == x)
-        if x.owner.operation.block == block and same_reads and not _read_later(x, op, block):
-            op.operands[len(op.inputs)] = x
-            return
+        for x in op.inputs:
+            # element i of the result may overwrite element i of x only:
+            # every read of x here is through the output's map
+            same_reads = all(m == maps[n_in + k] for y, m in zip(op.inputs, maps) if y == x)
+            if (x.type == out.type and same_reads and x not in taken and _computed_here(x, block)
+                    and not _read_later(x, op, block)):
+                op.operands[n_in + k] = x
+                taken.append(x)
+                break

@@ -20,7 +20,7 @@ float16/bfloat16 accumulate in float32 and are rounded once at the end.
 from irax.frontend import dtypes, mlir
 from irax.frontend.core import Primitive, ShapedArray
 from irax.frontend.primitives.elementwise import BINARY, convert_scalar
-from irax.frontend.primitives.reductions import accumulator_dtype, blocked_reduction, cast, long_axis
+from irax.frontend.primitives.reductions import accumulator_dtype, cast, long_axis, monoid_fold, reduce_axes
 
 
 def _free_dims(ndim, contracting, batch):
@@ -95,12 +95,12 @@ def _dot_general_emit(ctx, lhs, rhs, *, dimension_numbers):
         a, b = convert_scalar(dtype, acc, a), convert_scalar(dtype, acc, b)
         return [add(acc, total, mul(acc, a, b))]
 
-    if dtypes.is_float(acc) and len(lc) == lhs_aval.ndim == rhs_aval.ndim == 1 and long_axis(lhs_sizes[0]):
-        # A long vector dot: products, then the blocked sum (see blocked_reduction).
+    if len(lc) == lhs_aval.ndim == rhs_aval.ndim == 1 and long_axis(lhs_sizes[0]):
+        # A long vector dot: products, then their sum as a tree (see reductions.tree_reduce).
         mul_in_acc = lambda a, b, _: [mul(acc, convert_scalar(dtype, acc, a), convert_scalar(dtype, acc, b))]  # noqa: E731
         (products,) = mlir.generic([lhs, rhs], [mlir.empty(lhs_sizes, acc)], [[0], [0], [0]], [mlir.PARALLEL],
                                    mul_in_acc)
-        total = blocked_reduction(products, acc, lhs_sizes, [], (0,), acc, lambda v, t: [add(acc, t, v)], "sum")
+        (total,) = reduce_axes(products, (0,), *monoid_fold("sum", acc, acc), keepdims=False)
         return [cast(total, acc, dtype)]
     init = mlir.fill(mlir.scalar_constant(0, acc), sizes, acc)
     (total,) = mlir.generic([lhs, rhs], [init], maps, iterators, multiply_add)

@@ -8,24 +8,46 @@ rule of that name, so bools sum with `or` as in NumPy):
     max   max  lowest   min   min  highest  or   or   False
 
 where lowest/highest are -inf/+inf for floats and the dtype's limits for
-integers and bool. Each is one `linalg.generic` whose loop nest is the
-operand's; reduced dims are `reduction` iterators the output's map skips,
-and the output starts filled with the identity:
+integers and bool. A `linalg.generic` with a `reduction` iterator that the
+output's map skips is the fold; its output starts at the identity:
 
     out[i, k] = combine(out[i, k], x[i, j, k])       x: (i, j, k), axes=(1,)
 
-keepdims re-inserts the reduced axes as unit dims with `tensor.expand_shape`,
-so that one eager kernel still serves every size. Each primitive takes the
-result `dtype`: elements are converted on their way into the accumulator, in
-the same loop (sum of int8 into int32, all of floats into bool), and
-float16/bfloat16 sums and products accumulate in float32, rounded once at
-the end (as XLA does). max and min are exact in any dtype, and
-`arith.maximumf`/`minimumf` propagate NaN like NumPy.
+No loop may run over the whole reduced extent: a GPU thread runs one output
+element's loop, and lavapipe silently stops a shader loop after 65 535
+iterations (a sum of 1e6 ones came out 65535). So the reduction is a tree of
+stages. Runs of adjacent reduced dims and of kept dims are first collapsed
+(a reshape, no copy): x is (..., n, ...), several runs being reduced one
+after the other, the last first. A stage splits n into G = n // C blocks of
+C <= BLOCK elements and folds each block into a partial result:
 
-argmax/argmin carry a (value, index) pair, ordered by value with NaN above
-everything (NumPy returns the first NaN), ties broken by the smaller index.
-That order makes the combine associative and commutative, so the result is
-the first occurrence whatever order the loop visits the elements in.
+    x[..., n, ...] -> blocks[..., G, C, ...] -> partials[..., G, ...]
+
+and folds the T = n - G*C elements left over into the running totals (the
+output, which starts at the identity); the next stage reduces the G partials
+PARTIALS at a time, until one block is left, which the last generic folds
+into the totals. No loop runs more than BLOCK = 1024 times, whatever n, and
+float sums are as accurate as pairwise summation in blocks (partials of 1024,
+then of 64). With static sizes (traced code) the stages are unrolled and C
+divides n where it can (a slice of the input is a copy in IREE); in eager
+kernels n is only known at run time: one stage, then an `scf.while` of
+stages while more than PARTIALS partials are left. The leftover is read as
+its last T + 1 elements with the first masked: never an empty tensor, which
+Vulkan cannot bind. keepdims re-inserts the reduced axes as unit dims with
+`tensor.expand_shape`, so that one eager kernel still serves every size.
+
+Each primitive takes the result `dtype`: elements are converted on their way
+into the accumulator, in the first stage's loop (sum of int8 into int32, all
+of floats into bool), and float16/bfloat16 sums and products accumulate in
+float32, rounded once at the end (as XLA does). max and min are exact in any
+dtype, and `arith.maximumf`/`minimumf` propagate NaN like NumPy.
+
+argmax/argmin carry a (value, index) pair through the same tree, ordered by
+value with NaN above everything (NumPy returns the first NaN), ties broken
+by the smaller index. That order makes the combine associative and
+commutative, so the result is the first occurrence whatever order the
+stages visit the elements in. The index is the position along the reduced
+extent, whose axes must be adjacent (one axis, or all: the flattened array).
 
 cumsum/cumprod are a Hillis-Steele scan: after step k every element holds
 the combination of the 2**k elements ending at it,
@@ -40,6 +62,9 @@ took 6 s for 1e5 elements). When n is static (traced code) the steps are
 unrolled into plain slices and generics; in eager kernels n is only known at
 run time, so the steps run in an `scf.while`.
 """
+import operator
+from typing import Callable, NamedTuple
+
 import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, scf, tensor
@@ -120,7 +145,15 @@ def cast(value, src, dst):
     return value if src == dst else _map(value, dst, lambda x: convert_scalar(src, dst, x))
 
 
-def _insert_unit_dims(value, axes, dtype):
+def _expand(value, groups, sizes):
+    """`value` reshaped to `sizes` (ints or index Values), its dim i
+    becoming the dims in groups[i]."""
+    dynamic, static = _mixed(sizes)
+    result = ir.RankedTensorType.get(static, ir.RankedTensorType(value.type).element_type)
+    return tensor.ExpandShapeOp(result, value, mlir.reassociation(groups), dynamic, static).result
+
+
+def _insert_unit_dims(value, axes):
     """`value` with unit dims inserted so that they sit at `axes` of the result.
     Each inserted dim joins the group of the next kept dim (the last one's
     when it trails); a rank-0 value expands with no groups at all."""
@@ -135,9 +168,27 @@ def _insert_unit_dims(value, axes, dtype):
             pending = []
     if pending and groups:
         groups[-1].extend(pending)
-    dynamic, static = _mixed(out_sizes)
-    result = ir.RankedTensorType.get(static, mlir.element_type(dtype))
-    return tensor.ExpandShapeOp(result, value, mlir.reassociation(groups), dynamic, static).result
+    return _expand(value, groups, out_sizes)
+
+
+def _split(x, axis, blocks, block):
+    """`x` with dim `axis` split into (blocks, block)."""
+    sizes = mlir.dims(x)
+    groups = [[i] for i in range(axis)] + [[axis, axis + 1]] + [[i + 1] for i in range(axis + 1, len(sizes))]
+    return _expand(x, groups, sizes[:axis] + [blocks, block] + sizes[axis + 1:])
+
+
+def _slice(x, axis, start, size):
+    """x[..., start:start + size, ...], the slice along `axis`."""
+    sizes = mlir.dims(x)
+    if isinstance(start, int) and start == 0 and isinstance(size, int) and size == sizes[axis]:
+        return x
+    rank = len(sizes)
+    dynamic_offsets, static_offsets = _mixed([0] * axis + [start] + [0] * (rank - axis - 1))
+    dynamic_sizes, static_sizes = _mixed(sizes[:axis] + [size] + sizes[axis + 1:])
+    result = ir.RankedTensorType.get(static_sizes, ir.RankedTensorType(x.type).element_type)
+    return tensor.ExtractSliceOp(result, x, dynamic_offsets, dynamic_sizes, [], static_offsets, static_sizes,
+                                 [1] * rank).result
 
 
 def _flatten(value, aval):
@@ -153,6 +204,177 @@ def _flat_size(shape):
 
 
 # ---------------------------------------------------------------------------
+# The reduction tree
+
+# Elements one thread folds in a row: the first stage reads the input in
+# blocks of BLOCK, later stages combine PARTIALS partial results at a time
+# (few enough that float sums stay accurate: no long chain of additions).
+BLOCK = 1024
+PARTIALS = 64
+
+
+class Fold(NamedTuple):
+    """What a reduction carries for each output element: scalars of `dtypes`,
+    starting at `identity`; `combine(totals, element)` folds in one element
+    (a list of such scalars) and must be associative and commutative."""
+    dtypes: tuple
+    identity: tuple
+    combine: Callable
+
+
+def _carried(inputs, position):
+    """The element of a later stage: the partial result as it is."""
+    return list(inputs)
+
+
+def long_axis(size) -> bool:
+    """Whether a reduced extent takes more than one stage: always when its
+    size is only known at run time (eager kernels serve every size)."""
+    return not isinstance(size, int) or size > BLOCK
+
+
+def _index_op(on_ints, on_values):
+    return lambda a, b: (on_ints(a, b) if isinstance(a, int) and isinstance(b, int)
+                         else on_values(_as_index(a), _as_index(b)))
+
+
+_add, _sub = _index_op(operator.add, arith.addi), _index_op(operator.sub, arith.subi)
+_mul, _div = _index_op(operator.mul, arith.muli), _index_op(operator.floordiv, arith.divui)
+_min = _index_op(min, arith.minui)
+
+
+def _fill(fold, sizes):
+    return [mlir.fill(mlir.scalar_constant(v, d), sizes, d) for v, d in zip(fold.identity, fold.dtypes)]
+
+
+def _fold_axis(inputs, axis, totals, fold, element, position, masked=False):
+    """`totals` (the inputs' dims less `axis`) with every element along `axis`
+    folded in. `position()` is the element's index along the reduced extent,
+    for arg-reductions; `masked` leaves out the first element."""
+    rank = ir.RankedTensorType(inputs[0].type).rank
+    kept = [i for i in range(rank) if i != axis]
+    iterators = [mlir.REDUCTION if i == axis else mlir.PARALLEL for i in range(rank)]
+
+    def body(*scalars):
+        e = element(scalars[:len(inputs)], position)
+        if masked:
+            first = cmpi("eq", linalg.IndexOp(axis).result, mlir.index(0))
+            e = [arith.select(first, mlir.scalar_constant(v, d), x) for x, v, d in zip(e, fold.identity, fold.dtypes)]
+        return fold.combine(scalars[len(inputs):], e)
+
+    return mlir.generic(inputs, totals, [list(range(rank))] * len(inputs) + [kept] * len(totals), iterators, body)
+
+
+def _block_size(n, block):
+    """C: min(n, block); for a static n > block a divisor of n down to
+    block / 2 when there is one, so that the blocks cover all of n: IREE
+    copies a slice of a contiguous tensor (a 1e7 int32 max 2.1 -> 4.7 ms)."""
+    if not isinstance(n, int):
+        return _min(n, block)
+    return next((c for c in range(min(n, block), block // 2, -1) if n % c == 0), min(n, block))
+
+
+def _stage(inputs, axis, totals, fold, element, block):
+    """One stage: the R elements along `axis` as G = R // C blocks of
+    C = min(R, block), each folded into one partial result, and the
+    T = R - G*C left over folded into `totals`. Returns (partials, totals)."""
+    n = mlir.dims(inputs[0])[axis]
+    c = _block_size(n, block)
+    g = _div(n, c)
+    whole = _mul(g, c)
+    blocks = [_split(_slice(x, axis, 0, whole), axis, g, c) for x in inputs]
+    sizes = mlir.dims(blocks[0])
+    at = lambda: _add(_mul(linalg.IndexOp(axis).result, c), linalg.IndexOp(axis + 1).result)  # noqa: E731
+    partials = _fold_axis(blocks, axis + 1, _fill(fold, sizes[:axis + 1] + sizes[axis + 2:]), fold, element, at)
+    left = _sub(n, whole)
+    if left != 0:
+        # The last T + 1 elements, the first of them (the last of the blocks)
+        # masked: never an empty tensor, which Vulkan cannot bind.
+        start = _sub(whole, 1)
+        tail = [_slice(x, axis, start, _add(left, 1)) for x in inputs]
+        at = lambda: _add(start, linalg.IndexOp(axis).result)  # noqa: E731
+        totals = _fold_axis(tail, axis, totals, fold, element, at, masked=True)
+    return partials, totals
+
+
+def _fold_long_axes(inputs, axis, totals, fold):
+    """Stages of PARTIALS while more than PARTIALS partial results are left:
+    an `scf.while`, for sizes only known at run time."""
+    types = [v.type for v in inputs + totals]
+    k = len(inputs)
+    loop = scf.WhileOp(types, inputs + totals)
+    before = loop.before.blocks.append(*types)
+    with ir.InsertionPoint(before):
+        n = mlir.dims(before.arguments[0])[axis]
+        scf.ConditionOp(cmpi("ugt", n, mlir.index(PARTIALS)), list(before.arguments))
+    after = loop.after.blocks.append(*types)
+    with ir.InsertionPoint(after):
+        partials, left = _stage(list(after.arguments[:k]), axis, list(after.arguments[k:]), fold, _carried, PARTIALS)
+        scf.YieldOp(partials + left)
+    return list(loop.results[:k]), list(loop.results[k:])
+
+
+def tree_reduce(inputs, axis, fold, element):
+    """`inputs` (tensors of one shape) folded along `axis` by a tree of
+    stages in which no loop runs over more than BLOCK elements; `element
+    (scalars, position)` turns the inputs' scalars into what `fold` carries."""
+    sizes = mlir.dims(inputs[0])
+    totals = _fill(fold, sizes[:axis] + sizes[axis + 1:])
+    n = sizes[axis]
+    if isinstance(n, int):
+        block = BLOCK
+        while n > block:
+            inputs, totals = _stage(inputs, axis, totals, fold, element, block)
+            element, block, n = _carried, PARTIALS, mlir.dims(inputs[0])[axis]
+    else:
+        inputs, totals = _stage(inputs, axis, totals, fold, element, BLOCK)
+        inputs, totals = _fold_long_axes(inputs, axis, totals, fold)
+        element = _carried
+    return _fold_axis(inputs, axis, totals, fold, element, lambda: linalg.IndexOp(axis).result)
+
+
+def _collapse_runs(x, axes):
+    """`x` with each run of adjacent dims that are all reduced or all kept
+    collapsed into one; the groups of dims and the positions of the reduced ones."""
+    typ = ir.RankedTensorType(x.type)
+    groups = []
+    for i in range(typ.rank):
+        if groups and (i in axes) == (groups[-1][0] in axes):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    reduced = [j for j, group in enumerate(groups) if group[0] in axes]
+    if len(groups) < typ.rank:
+        static = [_flat_size([None if typ.shape[i] == mlir.DYNAMIC() else typ.shape[i] for i in group])
+                  for group in groups]
+        result = ir.RankedTensorType.get([mlir.DYNAMIC() if d is None else d for d in static], typ.element_type)
+        x = tensor.CollapseShapeOp(result, x, mlir.reassociation(groups)).result
+    return x, groups, reduced
+
+
+def reduce_axes(x, axes, fold, element, keepdims):
+    """The reduction of `x` over `axes` as trees over runs of adjacent reduced
+    dims (the last run first), the kept dims restored (keepdims: with unit
+    dims at `axes`). With no axes, each element is reduced on its own."""
+    sizes = mlir.dims(x)
+    kept = list(range(len(sizes)))
+    if axes:
+        kept = [i for i in kept if i not in axes]
+        collapsed, groups, reduced = _collapse_runs(x, axes)
+    else:
+        collapsed, reduced = _insert_unit_dims(x, [len(sizes)]), [len(sizes)]
+        groups = [[i] for i in kept] + [reduced]
+    inputs = [collapsed]
+    for axis in reversed(reduced):
+        inputs = tree_reduce(inputs, axis, fold, element)
+        element = _carried
+    kept_groups = [[kept.index(i) for i in group] for group in groups if group[0] in kept]
+    outs = [_expand(out, kept_groups, [sizes[i] for i in kept]) if len(kept_groups) < len(kept) else out
+            for out in inputs]
+    return [_insert_unit_dims(out, axes) if keepdims and axes else out for out in outs]
+
+
+# ---------------------------------------------------------------------------
 # reduce_sum, reduce_prod, reduce_max, reduce_min, reduce_and, reduce_or
 
 def _reduce_eval(monoid):
@@ -164,107 +386,22 @@ def _reduce_eval(monoid):
     return abstract_eval
 
 
-def _reduce_emit(monoid):
+def monoid_fold(monoid, x_dtype, acc):
+    """The Fold of `monoid` in dtype `acc`, and the element of an input of
+    `x_dtype`: converted into the accumulator in the first stage's loop."""
     rule, identity = MONOIDS[monoid]
+    fold = Fold((acc,), (identity(acc),), lambda totals, e: [BINARY[rule](acc, totals[0], e[0])])
+    return fold, lambda inputs, position: [convert_scalar(x_dtype, acc, inputs[0])]
 
+
+def _reduce_emit(monoid):
     def emit(ctx, x, *, axes, keepdims, dtype):
         x_dtype, dtype = ctx.avals_in[0].dtype, np.dtype(dtype)
         acc = accumulator_dtype(monoid, dtype)
-        rank = ctx.avals_in[0].ndim
-        kept = [i for i in range(rank) if i not in axes]
-        sizes = mlir.dims(x)
-        init = mlir.fill(mlir.scalar_constant(identity(acc), acc), [sizes[i] for i in kept], acc)
-        body = lambda v, total: [BINARY[rule](acc, total, convert_scalar(x_dtype, acc, v))]
-        if rank - 1 in axes and long_axis(sizes[-1]) and _worth_blocking(monoid, acc, kept):
-            out = blocked_reduction(x, x_dtype, sizes, kept, axes, acc, body, monoid)
-        elif monoid == "sum" and not kept and rank > 1:
-            # IREE 3.13 fails to vectorize a sum to 0-d fused with a product whose
-            # operand is broadcast along rows, sum(x * w[None, :]) ("vector.contract
-            # op invalid accumulator/result vector shape"): sum the rows first.
-            rows_init = mlir.fill(mlir.scalar_constant(identity(acc), acc), sizes[:-1], acc)
-            (rows,) = mlir.generic([x], [rows_init], [list(range(rank)), list(range(rank - 1))],
-                                   [mlir.PARALLEL] * (rank - 1) + [mlir.REDUCTION], body)
-            (out,) = mlir.generic([rows], [init], [list(range(rank - 1)), []], [mlir.REDUCTION] * (rank - 1),
-                                  lambda v, total: [BINARY[rule](acc, total, v)])
-        else:
-            iterators = [mlir.REDUCTION if i in axes else mlir.PARALLEL for i in range(rank)]
-            (out,) = mlir.generic([x], [init], [list(range(rank)), kept], iterators, body)
-        out = cast(out, acc, dtype)
-        return [_insert_unit_dims(out, axes, dtype) if keepdims and axes else out]
+        (out,) = reduce_axes(x, axes, *monoid_fold(monoid, x_dtype, acc), keepdims)
+        return [cast(out, acc, dtype)]
 
     return emit
-
-
-# Lanes of a blocked reduction: parallel partial results. IREE's CPU backend
-# also shares the lanes among its threads: with 64 a 1e7 sum ran on one (2.5 ms
-# on 2 cores), with 128 on two (1.4 ms; a dot 6.1 -> 3.5 ms); 256 was slower again.
-LANES = 128
-
-
-def long_axis(size) -> bool:
-    """Whether a reduced trailing axis is worth blocking: always when its size
-    is only known at run time (eager kernels serve every size)."""
-    return not isinstance(size, int) or size > 4 * LANES
-
-
-def _worth_blocking(monoid, acc, kept) -> bool:
-    """Float reductions only: integer and boolean ones vectorize well as they
-    are (1e7 int32 on 2 cores, blocked: sum 1.1 -> 1.4 ms, any 5.6 -> 10.8).
-    Float sums always (exactness and latency, see blocked_reduction); the
-    other float monoids when they reduce to one value, which one accumulator
-    computes on one thread (prod 8.5 -> 1.1 ms; max eager 7.5 -> 4.0); with
-    kept axes their rows already share the threads (a max over (100, 1e5)
-    by rows went 1.1 -> 4.3 ms blocked)."""
-    return dtypes.is_float(acc) and (monoid == "sum" or not kept)
-
-
-def blocked_reduction(x, x_dtype, sizes, kept, axes, acc, body, monoid):
-    """A reduction whose reduced axes include the last one, as LANES partial results.
-
-    One accumulator would be a chain of n dependent steps: latency-bound (a
-    1e7 float sum took 13 ms), run by one thread, and for float sums inexact
-    (0.75% low on integers once the sum passes 2^24). Instead the last axis
-    is padded with the monoid's identity to a multiple of LANES and split into
-    (M, LANES); the first generic reduces M (and the other reduced axes) into
-    LANES independent accumulators, which the vectorizer keeps in registers
-    and IREE shares among threads; the second combines the lanes.
-    """
-    rule, identity = MONOIDS[monoid]
-    rank = len(sizes)
-    n = sizes[-1]
-    if isinstance(n, int):
-        pad = (-n) % LANES
-        high, static_high = [], [0] * (rank - 1) + [pad]
-        blocks = (n + pad) // LANES
-    else:
-        lanes = mlir.index(LANES)
-        pad_value = arith.remui(arith.subi(lanes, arith.remui(n, lanes)), lanes)
-        high, static_high = [pad_value], [0] * (rank - 1) + [mlir.DYNAMIC()]
-        blocks = arith.divui(arith.addi(n, pad_value), lanes)
-    x_type = ir.RankedTensorType(x.type)
-    if static_high[-1] != 0:
-        padded_shape = list(x_type.shape[:-1]) + [mlir.DYNAMIC() if high else n + static_high[-1]]
-        pad = tensor.PadOp(ir.RankedTensorType.get(padded_shape, x_type.element_type), x, [], high,
-                           [0] * rank, static_high)
-        block = pad.regions[0].blocks.append(*[ir.IndexType.get()] * rank)
-        with ir.InsertionPoint(block):
-            tensor.YieldOp(mlir.scalar_constant(identity(x_dtype), x_dtype))
-        x = pad.result
-    split_shape = list(x_type.shape[:-1]) + [blocks if isinstance(blocks, int) else mlir.DYNAMIC(), LANES]
-    dynamic = [d for d in sizes[:-1] if not isinstance(d, int)] + ([] if isinstance(blocks, int) else [blocks])
-    x = tensor.ExpandShapeOp(ir.RankedTensorType.get(split_shape, x_type.element_type), x,
-                             mlir.reassociation([[i] for i in range(rank - 1)] + [[rank - 1, rank]]),
-                             dynamic, split_shape).result
-    start = mlir.scalar_constant(identity(acc), acc)
-    lanes_out = kept + [rank]
-    partial_init = mlir.fill(start, [sizes[i] for i in kept] + [LANES], acc)
-    iterators = [mlir.REDUCTION if i in axes else mlir.PARALLEL for i in range(rank)] + [mlir.PARALLEL]
-    (partial,) = mlir.generic([x], [partial_init], [list(range(rank + 1)), lanes_out], iterators, body)
-    init = mlir.fill(start, [sizes[i] for i in kept], acc)
-    combine = lambda v, total: [BINARY[rule](acc, total, v)]  # noqa: E731
-    n_kept = len(kept)
-    return mlir.generic([partial], [init], [list(range(n_kept + 1)), list(range(n_kept))],
-                        [mlir.PARALLEL] * n_kept + [mlir.REDUCTION], combine)[0]
 
 
 reduce = {
@@ -295,19 +432,11 @@ def _order(dtype, greater):
     return (lambda x, best: cmpi(predicate, x, best)), (lambda x, best: cmpi("eq", x, best))
 
 
-def _row_major_index(axes, sizes, index_type):
-    """The position among the reduced elements, as if their axes were
-    flattened: sum of linalg.index(axis) * stride(axis)."""
-    position, stride = mlir.index(0), mlir.index(1)
-    for axis in reversed(axes):
-        position = arith.addi(position, arith.muli(linalg.IndexOp(axis).result, stride))
-        stride = arith.muli(stride, _as_index(sizes[axis]))
-    return arith.index_cast(index_type, position)
-
-
 def _arg_eval(name):
     def abstract_eval(x, *, axes, keepdims, index_dtype):
         _check_axes(name, axes, x.ndim)
+        if axes and axes[-1] - axes[0] != len(axes) - 1:
+            raise ValueError(f"{name}: the axes must be adjacent (one axis, or all of them); got {axes}")
         if any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"attempt to get {name} of an empty sequence")
         return ShapedArray(_kept_shape(x.shape, axes, keepdims), index_dtype)
@@ -318,25 +447,18 @@ def _arg_eval(name):
 def _arg_emit(greater):
     def emit(ctx, x, *, axes, keepdims, index_dtype):
         dtype = ctx.avals_in[0].dtype
-        rank = ctx.avals_in[0].ndim
-        kept = [i for i in range(rank) if i not in axes]
-        sizes = mlir.dims(x)
-        out_sizes = [sizes[i] for i in kept]
-        worst = _lowest(dtype) if greater else _highest(dtype)
-        best_init = mlir.fill(mlir.scalar_constant(worst, dtype), out_sizes, dtype)
-        index_init = mlir.fill(mlir.scalar_constant(np.iinfo(index_dtype).max, index_dtype), out_sizes, index_dtype)
         beats, ties = _order(dtype, greater)
-        index_type = mlir.element_type(index_dtype)
 
-        def body(v, best, best_index):
-            index = _row_major_index(axes, sizes, index_type)
-            earlier = cmpi("slt", index, best_index)
-            take = arith.ori(beats(v, best), arith.andi(ties(v, best), earlier))
+        def combine(totals, e):
+            (best, best_index), (v, index) = totals, e
+            take = arith.ori(beats(v, best), arith.andi(ties(v, best), cmpi("slt", index, best_index)))
             return [arith.select(take, v, best), arith.select(take, index, best_index)]
 
-        iterators = [mlir.REDUCTION if i in axes else mlir.PARALLEL for i in range(rank)]
-        _, out = mlir.generic([x], [best_init, index_init], [list(range(rank)), kept, kept], iterators, body)
-        return [_insert_unit_dims(out, axes, index_dtype) if keepdims and axes else out]
+        worst = _lowest(dtype) if greater else _highest(dtype)
+        fold = Fold((dtype, index_dtype), (worst, np.iinfo(index_dtype).max), combine)
+        index_type = mlir.element_type(index_dtype)
+        first = lambda inputs, position: [inputs[0], arith.index_cast(index_type, position())]  # noqa: E731
+        return [reduce_axes(x, axes, fold, first, keepdims)[1]]
 
     return emit
 
@@ -351,12 +473,8 @@ argmin = Primitive("argmin", _arg_eval("argmin"), _arg_emit(greater=False), dyna
 def _shift(y, axis, s, fill, dtype):
     """y moved `s` places along `axis`, the vacated front filled with `fill`:
     pad(y[..., :n-s, ...], low=s). `s` is an int or an index Value."""
-    sizes = mlir.dims(y)
-    n, rank = sizes[axis], len(sizes)
-    head = n - s if isinstance(n, int) and isinstance(s, int) else arith.subi(_as_index(n), _as_index(s))
-    dynamic_sizes, static_sizes = _mixed(sizes[:axis] + [head] + sizes[axis + 1:])
-    head_type = ir.RankedTensorType.get(static_sizes, mlir.element_type(dtype))
-    sliced = tensor.ExtractSliceOp(head_type, y, [], dynamic_sizes, [], [0] * rank, static_sizes, [1] * rank).result
+    rank = len(mlir.dims(y))
+    sliced = _slice(y, axis, 0, _sub(mlir.dims(y)[axis], s))
     dynamic_low, static_low = _mixed([0] * axis + [s] + [0] * (rank - axis - 1))
     pad = tensor.PadOp(y.type, sliced, dynamic_low, [], static_low, [0] * rank)
     block = pad.regions[0].blocks.append(*[ir.IndexType.get()] * rank)
