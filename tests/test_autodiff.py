@@ -361,6 +361,100 @@ def test_custom_vjp_straight_through_and_clipping():
     np.testing.assert_allclose(g, np.full_like(Y, 0.5))
 
 
+@irax.custom_vjp
+def sin_clipped_grad(x):
+    return jnp.sin(x)
+
+
+sin_clipped_grad.defvjp(lambda x: (jnp.sin(x), (jnp.cos(x),)), lambda res, g: (res[0] * jnp.clip(g, -0.5, 0.5),))
+
+
+@irax.custom_jvp
+def sin_doubled_tangent(x):
+    return jnp.sin(x)
+
+
+@sin_doubled_tangent.defjvp
+def _(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return sin_doubled_tangent(x), 2.0 * jnp.cos(x) * t  # calls itself: its rule refers to its own function
+
+
+@pytest.mark.parametrize("fwd, bwd, match", [
+    (lambda x: x, lambda res, g: (g,), "fwd rule must produce a pair"),
+    (lambda x: (x, ()), lambda res, g: g, "bwd rule must produce an output with the same container"),
+    (lambda x: (x, ()), lambda res, g: (jnp.sum(g),), "produced float32\\[\\] for argument 0 of type float32\\[3\\]"),
+])
+def test_custom_vjp_rules_of_the_wrong_form_are_type_errors(fwd, bwd, match):
+    @irax.custom_vjp
+    def f(x):
+        return x
+
+    f.defvjp(fwd, bwd)
+    with pytest.raises(TypeError, match=match):
+        irax.grad(lambda x: jnp.sum(f(x)))(jnp.ones(3))
+
+
+# Given a module's text alone, a fresh process runs an autodiff pass on it
+# and the function the pass added: ((text, "vjp" or "jvp"), ...) on stdin.
+DIFFERENTIATE_TEXT = """
+import json, sys
+import numpy as np
+from iree.compiler import ir
+from helpers import run_module
+from irax.frontend import mlir
+from irax.frontend.core import ShapedArray
+from irax.transforms import pipeline
+from irax.transforms.ad.jvp import add_jvp
+from irax.transforms.ad.vjp import add_vjp
+
+x = np.array([0.1, 0.2, 0.3], np.float32)
+results = []
+for text, mode in json.load(sys.stdin):
+    module = ir.Module.parse(text, mlir.context())
+    derivative = add_vjp(module, [0]) if mode == "vjp" else add_jvp(module, [0])
+    ir.SymbolTable(module.operation)["main"].operation.erase()  # the program's @main is the derivative
+    derivative.attributes["sym_name"] = ir.StringAttr.get("main", module.context)
+    pipeline.run(module)
+    seed, out = (np.float32(1), ShapedArray((), np.float32)) if mode == "vjp" else (np.ones(3, np.float32), None)
+    avals = [out or ShapedArray((3,), np.float32), ShapedArray((3,), np.float32)]
+    results.append(np.asarray(run_module(module, [x, seed], avals)[1]).tolist())
+print(json.dumps(results))
+"""
+
+
+def test_a_printed_module_holds_its_custom_derivative_rules():
+    """A custom_vjp / custom_jvp call's rules are functions of the module the
+    call is traced into, so its text alone differentiates as the rules say:
+    d/dx sum(3 sin x) by the clipped rule is 0.5 cos x, not 3 cos x."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    x = jnp.asarray(np.array([0.1, 0.2, 0.3], np.float32))
+    vjp_loss = lambda x: jnp.sum(sin_clipped_grad(x) * 3.0)  # noqa: E731
+    jvp_loss = lambda x: jnp.sum(sin_doubled_tangent(x) * 3.0)  # noqa: E731
+    texts = [
+        (irax.grad(vjp_loss).lower(x).as_text("before_ad"), "vjp"),
+        (irax.grad(jvp_loss).lower(x).as_text("before_ad"), "vjp"),
+        (irax.jit(lambda x, t: irax.jvp(sin_doubled_tangent, (x,), (t,))).lower(x, x).as_text("before_ad"), "jvp"),
+    ]
+    assert "irax_custom_vjp_0_bwd(" in texts[0][0] and "irax_custom_jvp_0_rule(" in texts[2][0]
+    tests = os.path.dirname(__file__)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.run([sys.executable, "-c", DIFFERENTIATE_TEXT], input=json.dumps(texts), env=env,
+                           capture_output=True, text=True)
+    assert child.returncode == 0, child.stderr
+    grad_vjp, grad_jvp, tangent = json.loads(child.stdout)
+    cos = np.cos(np.asarray(x))
+    expected = [0.5 * cos, 6.0 * cos, 2.0 * cos]
+    in_process = [irax.grad(vjp_loss)(x), irax.grad(jvp_loss)(x), irax.jvp(sin_doubled_tangent, (x,), (x * 0 + 1,))[1]]
+    for got, ours, want in zip([grad_vjp, grad_jvp, tangent], in_process, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+        np.testing.assert_allclose(ours, want, rtol=1e-6)
+
+
 def test_repeated_calls_do_not_retrace():
     traces = []
 

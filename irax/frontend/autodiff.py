@@ -4,7 +4,8 @@ All of them come down to one step, `_vjp_inline`, which only works inside a
 trace:
 
     1. trace `fun` into its own `func.func` (staging.trace_arguments);
-    2. let the reverse-mode pass (transforms/ad/vjp.py) add its VJP function
+    2. let the reverse-mode pass (transforms/ad/vjp.py, a function of the
+       module alone) add its VJP function
        `(args..., cotangents...) -> (outputs..., gradients...)`;
     3. copy that function's body into the enclosing trace.
 
@@ -15,13 +16,13 @@ Called eagerly, a transformation is itself staged: `grad(f)(x)` traces
 differentiates the ops the inner one emitted.
 """
 import functools
-
-from iree.compiler import ir
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from irax import tree_util
 from irax.frontend import core, dtypes, lowering, staging
-from irax.transforms.ad.jvp import build_jvp
-from irax.transforms.ad.vjp import build_vjp
+from irax.transforms.ad.jvp import add_jvp
+from irax.transforms.ad.vjp import add_vjp
 
 
 def _argnums_tuple(argnums, n_args):
@@ -77,9 +78,8 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     cts = cotangents_for(pair_tree[0], out_avals)
     wrt = [k for i in argnums for k in arguments.dynamic_indices(i)]
     lowering.record("before_ad", traced.module)
-    with traced.trace.context, ir.Location.unknown():
-        seeded = [True] * n_out + [False] * (len(traced.out_avals) - n_out)
-        vjp_func = build_vjp(traced.func, wrt, seeded)
+    seeded = [True] * n_out + [False] * (len(traced.out_avals) - n_out)
+    vjp_func = add_vjp(traced.module, wrt, seeded)
     lowering.record("after_ad", traced.module)
     grad_avals = [arguments.dynamic[k].aval for k in wrt]
     results = staging.inline(
@@ -110,7 +110,7 @@ def _scalar_seed(out_tree, out_avals):
     return [asarray(1.0, out_avals[0].dtype)]
 
 
-def value_and_grad(fun, argnums=0, has_aux=False):
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """`fun`'s value and its gradient with respect to positional argument(s)
     `argnums` (an int or a tuple of ints; the gradient mirrors their pytrees).
     With `has_aux`, `fun` returns `(value, aux)` and this returns
@@ -133,7 +133,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     return value_and_grad_fun
 
 
-def grad(fun, argnums=0, has_aux=False):
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """The gradient of scalar-valued `fun` with respect to argument(s) `argnums`.
     With `has_aux`, returns `(gradient, aux)`."""
     value_and_grad_fun = value_and_grad(fun, argnums, has_aux)
@@ -147,7 +147,7 @@ def grad(fun, argnums=0, has_aux=False):
     return grad_fun
 
 
-def vjp(fun, *primals, has_aux=False):
+def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """`(fun(*primals), vjp_fn)` where `vjp_fn(cotangent)` returns the tuple of
     cotangents of the primals. (The backward function recomputes the forward
     pass: MLIR holds no tape.)"""
@@ -179,7 +179,7 @@ def vjp(fun, *primals, has_aux=False):
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
 
 
-def jvp(fun, primals, tangents, has_aux=False):
+def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False) -> tuple:
     """`(fun(*primals), the directional derivative along tangents)`, by the
     forward-mode pass. `tangents` has the structure and dtypes of `primals`."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -199,8 +199,7 @@ def jvp(fun, primals, tangents, has_aux=False):
     n_out = traced.out_tree.children()[0].num_leaves
     tangent_leaves = [asarray(t, p.dtype) for t, p in zip(tree_util.tree_leaves(tuple(tangents)), arguments.dynamic)]
     lowering.record("before_ad", traced.module)
-    with traced.trace.context, ir.Location.unknown():
-        jvp_func = build_jvp(traced.func, range(len(arguments.dynamic)))
+    jvp_func = add_jvp(traced.module, range(len(arguments.dynamic)))
     lowering.record("after_ad", traced.module)
     results = staging.inline(jvp_func, list(arguments.dynamic) + traced.lifted + tangent_leaves,
                              list(traced.out_avals) * 2)
@@ -218,7 +217,7 @@ def _one_hots(like):
     return [eye[i].reshape(like.shape) for i in range(like.size)]
 
 
-def jacrev(fun, argnums=0):
+def jacrev(fun: Callable, argnums: int = 0) -> Callable:
     """The Jacobian of `fun` with respect to array argument `argnums`, one
     reverse pass per output element: shape = output shape + input shape."""
     import irax.numpy as jnp
@@ -234,7 +233,7 @@ def jacrev(fun, argnums=0):
     return jacobian
 
 
-def jacfwd(fun, argnums=0):
+def jacfwd(fun: Callable, argnums: int = 0) -> Callable:
     """The Jacobian of `fun` with respect to array argument `argnums`, one
     forward pass per input element: shape = output shape + input shape."""
     import irax.numpy as jnp
@@ -250,6 +249,6 @@ def jacfwd(fun, argnums=0):
     return jacobian
 
 
-def hessian(fun, argnums=0):
+def hessian(fun: Callable, argnums: int = 0) -> Callable:
     """Second derivatives: jacfwd(jacrev(fun))."""
     return jacfwd(jacrev(fun, argnums), argnums)

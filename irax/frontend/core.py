@@ -326,6 +326,13 @@ def current_trace():
     return stack[-1] if stack else None
 
 
+def outermost_trace():
+    """The trace the current ones are nested in: what they trace ends up in
+    its module, so symbol names they make must be unique across all of them."""
+    stack = _stack()
+    return stack[0] if stack else None
+
+
 def aval_of(x) -> ShapedArray:
     """The abstract value of an Array, Tracer, NumPy array or Python scalar."""
     if hasattr(x, "aval"):

@@ -9,63 +9,114 @@
     log1pexp.defjvp(rule)            # rule(primals, tangents) -> (y, t_y)
 
 Traced, a call of such a function becomes a `func.call` of a private
-function `@irax_custom_N` (its forward computation), and RULES[N] holds the
-user's rule. The autodiff passes differentiate that call with the rule
-instead of looking inside; the `inline` pass removes the call afterwards.
-Called outside any trace, the function simply runs.
+function holding the function, and its rules are traced right then into
+private functions of the same module, which attributes of the call name
+(the IR is in transforms/ad/custom.py):
+
+    @irax_custom_vjp_N       (x...) -> (y...)                  the function
+    @irax_custom_vjp_N_fwd   (x...) -> (y..., residuals...)    fwd, pytrees flattened
+    @irax_custom_vjp_N_bwd   (residuals..., ct_y...) -> (ct_x...)
+    @irax_custom_jvp_N_rule  (x..., t_x...) -> (y..., t_y...)
+
+So the module alone says how to differentiate the call: the autodiff passes
+inline the rules in its place; the `inline` pass removes calls never
+differentiated. Called outside any trace, the function simply runs.
+
+A rule may call the function it belongs to (log1pexp's rule computes
+log1pexp(x)): that call, traced while the rule is, names the functions
+being traced, and is differentiated by the same rule if it ever is.
 """
 import functools
-import itertools
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 
 from iree.compiler import ir
 from iree.compiler.dialects import func
 
 from irax import tree_util
-from irax.frontend import core, mlir, staging
-
-_ids = itertools.count()
+from irax.frontend import core, staging
+from irax.transforms.ad import custom
 
 
 @dataclass
-class CustomCall:
-    kind: str  # "vjp" or "jvp"
-    rule: object  # bwd, or the jvp rule
-    arguments: staging.Arguments  # structure of the call's arguments
-    out_tree: tree_util.PyTreeDef
-    n_outputs: int  # flat primal outputs; the results after them are residuals
-    residual_tree: tree_util.PyTreeDef = None
+class _Symbols:
+    """Names of custom calls made under one outermost trace: the traces nested
+    in it copy their functions into one another, so names must not repeat,
+    and numbering per program keeps a retraced program's text (its compile
+    cache key) the same."""
+    count: int = 0
+    tracing: dict = field(default_factory=dict)  # (function, signature) -> (name, primal) while its rules are traced
 
 
-RULES = {}  # callee symbol name -> CustomCall
+_symbols = weakref.WeakKeyDictionary()  # outermost trace -> _Symbols
 
 
-def _emit_call(fn, args, kind, rule, split):
-    """Trace `fn` as a private function of the current module, call it, and
-    return (primal outputs, residuals) as the user's pytrees."""
+def _no_closure(traced, what):
+    """`traced`, which must take all it reads as arguments: a rule function
+    has no caller to pass it the arrays it closes over."""
+    if traced.lifted:
+        raise NotImplementedError(f"irax.custom_{what} may not close over arrays; pass them as arguments")
+    return traced
+
+
+def _trace(fn, avals, what):
+    """Trace `fn(*flat values of avals)` into a function of its own."""
+    return _no_closure(staging.trace_function(fn, avals, tree_util.tree_structure(tuple(avals))), what)
+
+
+def _check_types(rule, got, expected, what):
+    """A rule's derivatives have the shapes and dtypes of the values they are derivatives of."""
+    for k, (g, e) in enumerate(zip(got, expected)):
+        if (g.shape, g.dtype) != (e.shape, e.dtype):
+            raise TypeError(f"{rule} must produce derivatives with the shapes and dtypes of the values they belong "
+                            f"to, but produced {g.str_short()} for {what} {k} of type {e.str_short()}.")
+
+
+def _add_private(trace, traced, name):
+    """Copy `traced`'s function into `trace`'s module as private @name, with
+    the private functions (of nested custom calls) it calls."""
+    with trace.context, ir.Location.unknown(), ir.InsertionPoint(trace.module.body):
+        copy = traced.func.operation.clone()
+        copy.attributes["sym_name"] = ir.StringAttr.get(name)
+        copy.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    staging.copy_private_functions(traced.module.operation, trace.module.operation)
+
+
+def _emit_call(custom_fn, args):
+    """Trace `custom_fn.fun(*args)` and its rules into private functions of
+    the current module, call it there and return its outputs."""
     trace = core.current_trace()
     arguments = staging.Arguments(args)
-    traced = staging.trace_arguments(fn, arguments)
-    if traced.lifted:
-        raise NotImplementedError(f"irax.custom_{kind}: the function may not close over arrays; pass them as arguments")
-    name = f"irax_custom_{next(_ids)}"
-    with trace.context, ir.Location.unknown(), ir.InsertionPoint(trace.module.body):
-        callee = traced.func.operation.clone()
-        callee.attributes["sym_name"] = ir.StringAttr.get(name)
-        callee.attributes["sym_visibility"] = ir.StringAttr.get("private")
-    operands = [trace.to_tracer(x) for x in arguments.dynamic]
-    call = func.CallOp(list(traced.func.type.results), ir.FlatSymbolRefAttr.get(name),
-                       [t.value for t in operands])
-    results = [core.Tracer(trace, v, a) for v, a in zip(call.results, traced.out_avals)]
-    outputs, residuals = split(traced.out_tree, results)
-    out_tree = tree_util.tree_structure(outputs)
-    RULES[name] = CustomCall(kind, rule, arguments, out_tree, out_tree.num_leaves,
-                             tree_util.tree_structure(residuals))
-    return outputs
+    kind = custom_fn.kind
+    symbols = _symbols.setdefault(core.outermost_trace(), _Symbols())
+    key = (custom_fn, arguments.signature())
+    if key in symbols.tracing:  # a call inside its own rule
+        name, primal = symbols.tracing[key]
+    else:
+        name = f"irax_custom_{kind}_{symbols.count}"
+        symbols.count += 1
+        primal = _no_closure(staging.trace_arguments(custom_fn.fun, arguments), f"{kind} function")
+        symbols.tracing[key] = name, primal
+        try:
+            rules = custom_fn.trace_rules(arguments, primal)
+        finally:
+            del symbols.tracing[key]
+        _add_private(trace, primal, name)
+        for suffix, traced in rules.items():
+            _add_private(trace, traced, f"{name}_{suffix}")
+    operands = [trace.to_tracer(x).value for x in arguments.dynamic]
+    call = func.CallOp(list(primal.func.type.results), ir.FlatSymbolRefAttr.get(name), operands)
+    for attribute, suffix in custom_fn.rule_attributes.items():
+        call.attributes[attribute] = ir.FlatSymbolRefAttr.get(f"{name}_{suffix}")
+    results = [core.Tracer(trace, v, a) for v, a in zip(call.results, primal.out_avals)]
+    return tree_util.tree_unflatten(primal.out_tree, results)
 
 
 class custom_vjp:
     """A function whose reverse-mode derivative is given by `defvjp(fwd, bwd)`."""
+
+    kind = "vjp"
+    rule_attributes = {custom.VJP_FWD: "fwd", custom.VJP_BWD: "bwd"}
 
     def __init__(self, fun):
         functools.update_wrapper(self, fun)
@@ -79,12 +130,47 @@ class custom_vjp:
             return self.fun(*args)
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {self.__name__} using defvjp.")
-        return _emit_call(self.fwd, args, "vjp", self.bwd, lambda tree, flat: tree_util.tree_unflatten(tree, flat))
+        return _emit_call(self, args)
+
+    def trace_rules(self, arguments, primal):
+        """fwd and bwd, their pytrees flattened: fwd(x...) -> (y..., residuals...)
+        and bwd(residuals..., ct_y...) -> (ct_x...)."""
+        fwd = _no_closure(staging.trace_arguments(self.fwd, arguments), "vjp fwd rule")
+        pair = fwd.out_tree.children()
+        if fwd.out_tree.node_type not in (tuple, list) or len(pair) != 2 or pair[0] != primal.out_tree:
+            raise TypeError("Custom VJP fwd rule must produce a pair (list or tuple of length two) representing "
+                            "primal outputs and residuals (values stored from the forward pass for use on the "
+                            f"backward pass), with the primal outputs of the function ({primal.out_tree}); "
+                            f"got {fwd.out_tree}.")
+        out_tree, residual_tree = pair
+        n_res = residual_tree.num_leaves
+        args_tree = tree_util.tree_structure(tuple(arguments.args))
+
+        def backward(*flat):
+            residuals = tree_util.tree_unflatten(residual_tree, flat[:n_res])
+            ct = tree_util.tree_unflatten(out_tree, flat[n_res:])
+            cts = self.bwd(residuals, ct)
+            if not isinstance(cts, (tuple, list)) or tree_util.tree_structure(tuple(cts)) != args_tree:
+                raise TypeError("Custom VJP bwd rule must produce an output with the same container (pytree) "
+                                "structure as the args tuple of the primal function, and in particular must "
+                                "produce a tuple of length equal to the number of arguments to the primal "
+                                f"function, but got bwd output structure {tree_util.tree_structure(cts)} for "
+                                f"primal input structure {args_tree}.")
+            leaves = tree_util.tree_leaves(tuple(cts))
+            return tuple(c for c, dynamic in zip(leaves, arguments.is_dynamic) if dynamic)
+
+        n_out = out_tree.num_leaves
+        bwd = _trace(backward, fwd.out_avals[n_out:] + primal.out_avals, "vjp bwd rule")
+        _check_types("Custom VJP bwd rule", bwd.out_avals, [x.aval for x in arguments.dynamic], "argument")
+        return {"fwd": fwd, "bwd": bwd}
 
 
 class custom_jvp:
     """A function whose forward-mode derivative is given by `defjvp(rule)`;
     reverse mode transposes the rule (it must be linear in the tangents)."""
+
+    kind = "jvp"
+    rule_attributes = {custom.JVP: "rule"}
 
     def __init__(self, fun):
         functools.update_wrapper(self, fun)
@@ -99,80 +185,24 @@ class custom_jvp:
             return self.fun(*args)
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {self.__name__} using defjvp.")
-        return _emit_call(self.fun, args, "jvp", self.jvp, lambda tree, flat: (tree_util.tree_unflatten(tree, flat), ()))
+        return _emit_call(self, args)
 
+    def trace_rules(self, arguments, primal):
+        """The rule, its pytrees flattened: (x..., t_x...) -> (y..., t_y...)."""
+        n = len(arguments.dynamic)
 
-# ---------------------------------------------------------------------------
-# What the autodiff passes call for `func.call @irax_custom_N`.
+        def rule(*flat):
+            primals, tangents = arguments.rebuild(flat[:n])[0], arguments.rebuild(flat[n:])[0]
+            out, t_out = self.jvp(primals, tangents)
+            trees = tree_util.tree_structure(out), tree_util.tree_structure(t_out)
+            if trees != (primal.out_tree, primal.out_tree):
+                raise TypeError("Custom JVP rule must produce primal and tangent outputs with equal container "
+                                f"(pytree) structures to the function's ({primal.out_tree}), but got {trees[0]} "
+                                f"and {trees[1]} respectively.")
+            return tuple(tree_util.tree_leaves(out) + tree_util.tree_leaves(t_out))
 
-def _trace_rule(fn, in_values):
-    """Trace `fn(*values)` on the types of MLIR values (inside an autodiff pass)."""
-    avals = [core.ShapedArray(*mlir.aval_parts(v.type)) for v in in_values]
-    traced = staging.trace_function(fn, avals, tree_util.tree_structure(tuple(avals)))
-    if traced.lifted:
-        raise NotImplementedError("irax custom derivative rules may not close over arrays")
-    return traced
-
-
-def _inline(func_op, operands):
-    """Copy `func_op` (and the private functions its module holds) to the
-    insertion point. The caller keeps the TracedFunction that owns the
-    module in a variable: the func lives only as long as its module."""
-    results = mlir.inline_function(func_op, operands)
-    target = ir.InsertionPoint.current.block.owner.parent
-    staging.copy_private_functions(func_op.operation.parent, target)
-    return results
-
-
-def vjp_rule(op, cts):
-    """Cotangents of the call's operands, as [(operand, cotangent)]."""
-    call = RULES[op.attributes["callee"].value]
-    operands = list(op.operands)
-    if call.kind == "vjp":
-        residuals = list(op.results)[call.n_outputs:]
-
-        def backward(*flat):
-            res = tree_util.tree_unflatten(call.residual_tree, flat[: len(residuals)])
-            ct = tree_util.tree_unflatten(call.out_tree, flat[len(residuals):])
-            return tuple(call.rule(res, ct))
-
-        in_values = residuals + list(cts[: call.n_outputs])
-        traced = _trace_rule(backward, in_values)
-        grads = _inline(traced.func, in_values)
-    else:
-        from irax.transforms.ad.vjp import build_vjp
-
-        n = len(operands)
-
-        def tangent_out(*flat):
-            primals, tangents = call.arguments.rebuild(flat[:n])[0], call.arguments.rebuild(flat[n:])[0]
-            return call.rule(primals, tangents)[1]
-
-        from irax.transforms.ad.tensor_ops import zeros_like
-
-        zeros = [zeros_like(v) for v in operands]
-        traced = _trace_rule(tangent_out, operands + zeros)
-        linear = build_vjp(traced.func, list(range(n, 2 * n)))
-        results = _inline(linear, operands + zeros + list(cts[: call.n_outputs]))
-        grads = results[call.n_outputs:]
-    return list(zip(operands, grads))
-
-
-def jvp_rule(op, tangents):
-    """Tangents of the call's results (None where not computed)."""
-    call = RULES[op.attributes["callee"].value]
-    if call.kind == "vjp":
-        raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function.")
-    from irax.transforms.ad.tensor_ops import zeros_like
-
-    operands = list(op.operands)
-    n = len(operands)
-    tangents = [t if t is not None else zeros_like(v) for v, t in zip(operands, tangents)]
-
-    def rule(*flat):
-        primals, tans = call.arguments.rebuild(flat[:n])[0], call.arguments.rebuild(flat[n:])[0]
-        out, t_out = call.rule(primals, tans)
-        return tree_util.tree_leaves(t_out)
-
-    traced = _trace_rule(rule, operands + tangents)
-    return _inline(traced.func, operands + tangents)
+        avals = [x.aval for x in arguments.dynamic]
+        traced = _trace(rule, avals + avals, "jvp rule")
+        n_out = len(primal.out_avals)
+        _check_types("Custom JVP rule", traced.out_avals[n_out:], primal.out_avals, "primal output")
+        return {"rule": traced}

@@ -1,4 +1,5 @@
-"""What both autodiff passes need to know about a `linalg.generic`.
+"""What both autodiff passes need to know about a `linalg.generic` (and,
+at the end, about a scatter).
 
 A differentiable generic reads inputs x_k through projected-permutation maps
 and computes, per loop iteration, a scalar g(x_1, ..., x_n) from its body; it
@@ -148,3 +149,19 @@ def chain_factor(info: Generic):
 
         return [nonzero, zeros], others
     return None
+
+
+def scatter_kind(op) -> str:
+    """'set', 'add' or 'multiply' for an iree_linalg_ext.scatter (the
+    .at[index_array] forms autodiff knows), from its combining region."""
+    block = op.regions[0].blocks[0]
+    update, old = block.arguments
+    result = block.operations[len(block.operations) - 1].operands[0]
+    if result == update:
+        return "set"
+    combine = result.owner
+    kinds = {"arith.addf": "add", "arith.mulf": "multiply"}
+    if combine.name in kinds and set(combine.operands) == {update, old}:
+        return kinds[combine.name]
+    raise NotDifferentiable("irax autodiff: x.at[index_array].min/max is not differentiable yet; "
+                            "set, add and multiply (with respect to x) are")

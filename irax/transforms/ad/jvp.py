@@ -17,7 +17,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, tensor
 
 from irax.frontend import mlir
-from irax.transforms.ad import control_flow, generic, tensor_ops
+from irax.transforms.ad import control_flow, custom, generic, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
 from irax.transforms.ad.tensor_ops import empty_like, is_float_tensor, tensor_type, zero_of, zeros_like
@@ -100,10 +100,8 @@ def _pad(op, tangents):
 def _scatter(op, tangents):
     """Scatters that set or add are linear in (updates, dest): scatter the tangents.
     One that multiplies is linear in dest alone: scatter its tangent by the same updates."""
-    from irax.transforms.ad.vjp import _scatter_kind
-
     updates, targets, dest = op.operands
-    if _scatter_kind(op) == "multiply":
+    if generic.scatter_kind(op) == "multiply":
         if tangents[0] is not None:
             raise NotDifferentiable("irax autodiff: the derivative of x.at[index_array].multiply(v) with "
                                     "respect to v is not implemented (JAX has it only for unique indices)")
@@ -115,9 +113,14 @@ def _scatter(op, tangents):
 
 
 def _call(op, tangents):
-    from irax.frontend import custom_derivatives
-
-    return custom_derivatives.jvp_rule(op, tangents)
+    """A call of a custom_jvp function: its rule, inlined, gives the results' tangents."""
+    if custom.VJP_BWD in op.operation.attributes:
+        raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function.")
+    if custom.JVP not in op.operation.attributes:
+        raise custom.no_rule(op)
+    operands = list(op.operands)
+    tangents = [t if t is not None else zeros_like(v) for v, t in zip(operands, tangents)]
+    return mlir.inline_function(custom.rule_function(op, custom.JVP), operands + tangents)[len(op.results):]
 
 
 def _no_tangent(op, tangents):
@@ -185,3 +188,10 @@ def build_jvp(func_op, wrt, name=None):
         out_tangents = [tangent_of[r] if r in tangent_of else zeros_like(r) for r in results]
     tensor_ops.set_results(new, block, ret, results + out_tangents)
     return new
+
+
+def add_jvp(module, wrt, of="main"):
+    """The forward-mode pass on a module: add `@{of}_jvp`, built by
+    `build_jvp(@{of}, wrt)`, and return it (see vjp.add_vjp)."""
+    with module.context, ir.Location.unknown():
+        return build_jvp(ir.SymbolTable(module.operation)[of], wrt)

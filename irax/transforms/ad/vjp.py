@@ -23,7 +23,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.frontend import mlir
-from irax.transforms.ad import control_flow, generic, scalar_jvp, tensor_ops
+from irax.transforms.ad import control_flow, custom, generic, scalar_jvp, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
 from irax.transforms.ad.tensor_ops import add, is_float_tensor, reshape_static, tensor_type, zeros_like
@@ -232,22 +232,6 @@ def _copy(op, cts, active):
     return list(zip(op.operands, cts))
 
 
-def _scatter_kind(op):
-    """'add' or 'set' for an iree_linalg_ext.scatter (the .at[index_array] forms
-    autodiff knows), from its combining region."""
-    block = op.regions[0].blocks[0]
-    update, old = block.arguments
-    result = block.operations[len(block.operations) - 1].operands[0]
-    if result == update:
-        return "set"
-    combine = result.owner
-    kinds = {"arith.addf": "add", "arith.mulf": "multiply"}
-    if combine.name in kinds and set(combine.operands) == {update, old}:
-        return kinds[combine.name]
-    raise NotDifferentiable("irax autodiff: x.at[index_array].min/max is not differentiable yet; "
-                            "set, add and multiply (with respect to x) are")
-
-
 def _gather_back(ct, targets, like):
     """ct[targets[p]] for each update p: what an update position received."""
     n = tensor_type(targets).shape[0]
@@ -266,7 +250,7 @@ def _scatter(op, cts, active):
     .multiply(v): linear in x, so ct_x is the same scatter applied to ct."""
     (ct,) = cts
     updates, targets, dest = op.operands
-    kind = _scatter_kind(op)
+    kind = generic.scatter_kind(op)
     out = []
     if updates in active:
         if kind == "multiply":
@@ -280,9 +264,26 @@ def _scatter(op, cts, active):
 
 
 def _call(op, cts, active):
-    from irax.frontend import custom_derivatives
-
-    return custom_derivatives.vjp_rule(op, cts)
+    """A call of a custom_vjp function: its fwd rule recomputes the residuals
+    (CSE merges it with the call once both are inlined) and its bwd rule maps
+    them and the cotangents to the operands' cotangents. A custom_jvp
+    function: its rule is linear in the tangents, so the operands'
+    cotangents are its VJP with respect to them, at zero tangents."""
+    operands, n_out = list(op.operands), len(op.results)
+    if custom.VJP_BWD in op.operation.attributes:
+        residuals = mlir.inline_function(custom.rule_function(op, custom.VJP_FWD), operands)[n_out:]
+        grads = mlir.inline_function(custom.rule_function(op, custom.VJP_BWD), residuals + list(cts))
+    elif custom.JVP in op.operation.attributes:
+        rule = custom.rule_function(op, custom.JVP)
+        n = len(operands)
+        transposed = build_vjp(rule, range(n, 2 * n), [False] * n_out + [True] * n_out,
+                               name=f"{rule.name.value}_transposed")
+        zeros = [zeros_like(v) for v in operands]
+        grads = mlir.inline_function(transposed, operands + zeros + list(cts))[2 * n_out:]
+        transposed.erase()
+    else:
+        raise custom.no_rule(op)
+    return list(zip(operands, grads))
 
 
 def _no_cotangent(op, cts, active):
@@ -353,3 +354,11 @@ def build_vjp(func_op, wrt, seeded=None, name=None):
     # read the results only now: a loop's rule may have rerouted them (ad/control_flow.py)
     tensor_ops.set_results(new, block, ret, list(ret.operands) + grads)
     return new
+
+
+def add_vjp(module, wrt, seeded=None, of="main"):
+    """The reverse-mode pass on a module (as parsed from text, say): add
+    `@{of}_vjp`, built by `build_vjp(@{of}, wrt, seeded)`, and return it.
+    It reads nothing but the module: custom derivative rules are functions in it."""
+    with module.context, ir.Location.unknown():
+        return build_vjp(ir.SymbolTable(module.operation)[of], wrt, seeded)
