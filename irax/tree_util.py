@@ -17,9 +17,13 @@ where ``leaves`` lists the leaves depth-first, left to right, and ``treedef``
     >>> tree_flatten({'b': (1, 2), 'a': None})
     ([1, 2], PyTreeDef({'a': None, 'b': (*, *)}))
 """
+from __future__ import annotations
+
 import collections
 import dataclasses
 import weakref
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 __all__ = ["PyTreeDef", "tree_flatten", "tree_unflatten", "tree_leaves",
            "tree_structure", "tree_map",
@@ -63,7 +67,8 @@ def _lookup(typ):
     return None
 
 
-def register_pytree_node(nodetype, flatten_func, unflatten_func):
+def register_pytree_node(nodetype: type, flatten_func: Callable[[Any], tuple[Iterable[Any], Any]],
+                         unflatten_func: Callable[[Any, Iterable[Any]], Any]) -> None:
     """Make ``nodetype`` a pytree node: ``flatten_func(x) -> (children, aux_data)``,
     ``unflatten_func(aux_data, children) -> x``. aux_data must be hashable and
     comparable with ``==``; it is part of the treedef."""
@@ -72,14 +77,15 @@ def register_pytree_node(nodetype, flatten_func, unflatten_func):
     _registry[nodetype] = (flatten_func, unflatten_func)
 
 
-def register_pytree_node_class(cls):
+def register_pytree_node_class(cls: type) -> type:
     """Class decorator: register ``cls`` via its ``tree_flatten(self)`` method and
     ``tree_unflatten(cls, aux_data, children)`` classmethod."""
     register_pytree_node(cls, lambda x: x.tree_flatten(), cls.tree_unflatten)
     return cls
 
 
-def register_dataclass(nodetype, data_fields=None, meta_fields=None, drop_fields=()):
+def register_dataclass(nodetype: type, data_fields: Sequence[str] | None = None,
+                       meta_fields: Sequence[str] | None = None, drop_fields: Sequence[str] = ()) -> type:
     """Register a dataclass: ``data_fields`` are children, ``meta_fields`` are aux data.
     If both are omitted, fields with ``metadata={'static': True}`` are meta, the rest data."""
     if (data_fields is None) != (meta_fields is None):
@@ -120,10 +126,11 @@ class PyTreeDef:
         self.num_nodes = 1 + sum(c.num_nodes for c in children)
         self._hash = None  # computed on first use: treedefs key the jit and grad caches
 
-    def children(self):  # the treedefs of the direct subtrees
+    def children(self) -> list[PyTreeDef]:
+        """The treedefs of the direct subtrees."""
         return list(self._children)
 
-    def unflatten(self, leaves):
+    def unflatten(self, leaves: Iterable[Any]) -> Any:
         """Rebuild a tree of this structure from ``num_leaves`` leaves."""
         leaves = list(leaves)
         n, got = self.num_leaves, len(leaves)
@@ -139,7 +146,7 @@ class PyTreeDef:
         unflatten = _lookup(self.node_type)[1]
         return unflatten(self.aux_data, [c._build(it) for c in self._children])
 
-    def flatten_up_to(self, tree):
+    def flatten_up_to(self, tree: Any) -> list[Any]:
         """Leaves of ``tree`` cut at this (prefix) structure: where the treedef has a
         leaf, the whole subtree of ``tree`` there is one "leaf". Mismatch -> ValueError."""
         out = []
@@ -164,7 +171,7 @@ class PyTreeDef:
         for key, c, t in zip(self._keys(), self._children, children):
             c._flatten_up_to(t, out, path + key)
 
-    def key_paths(self):
+    def key_paths(self) -> list[str]:
         """The key path of every leaf, in flattening order: ["[0]['w']", "[1]", ...]."""
         if self.node_type is None:
             return [""]
@@ -209,7 +216,7 @@ class PyTreeDef:
         return f"PyTreeDef({self._repr()})"
 
 
-def tree_flatten(tree, is_leaf=None):
+def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list[Any], PyTreeDef]:
     """``tree -> (leaves, treedef)``. ``is_leaf(x) -> True`` stops recursion at ``x``."""
     leaves = []
     treedef = _flatten_into(tree, is_leaf, leaves)  # runs first: it fills `leaves`
@@ -247,20 +254,22 @@ def _node(node_type, aux_data, children):
     return treedef
 
 
-def tree_unflatten(treedef, leaves):
+def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
     """Inverse of :func:`tree_flatten`: ``treedef.unflatten(leaves)``."""
     return treedef.unflatten(leaves)
 
 
-def tree_leaves(tree, is_leaf=None):
+def tree_leaves(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> list[Any]:
+    """The leaves of ``tree``, depth-first, left to right."""
     return tree_flatten(tree, is_leaf)[0]
 
 
-def tree_structure(tree, is_leaf=None):
+def tree_structure(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> PyTreeDef:
+    """The treedef of ``tree``."""
     return tree_flatten(tree, is_leaf)[1]
 
 
-def tree_map(f, tree, *rest, is_leaf=None):
+def tree_map(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
     """``f`` applied leafwise: ``out = unflatten(def, [f(x, *ys) for x, *ys in zip(...)])``.
     ``tree`` fixes the structure; each of ``rest`` must have it as a prefix."""
     leaves, treedef = tree_flatten(tree, is_leaf)

@@ -36,6 +36,7 @@ and int64 + uint64 -> f*: no integer holds both, and the result is a *weak*
 float64.
 """
 import functools
+from typing import Any, Union
 
 import ml_dtypes
 
@@ -47,6 +48,7 @@ bool_ = np.dtype(np.bool_)
 int8, int16, int32, int64 = map(np.dtype, (np.int8, np.int16, np.int32, np.int64))
 uint8, uint16, uint32, uint64 = map(np.dtype, (np.uint8, np.uint16, np.uint32, np.uint64))
 float16, bfloat16, float32, float64 = map(np.dtype, (np.float16, ml_dtypes.bfloat16, np.float32, np.float64))
+DTypeLike = Union[str, type, np.dtype]  # what names a dtype: "int32", float, jnp.float32 (irax.typing)
 
 # One row per dtype: short spec name (also its lattice node), MLIR element
 # type (signless: signedness lives in the numpy dtype), and kind, spelled out
@@ -204,7 +206,7 @@ def _node_dtype(node) -> np.dtype:
     return canonicalize_dtype(_WEAK_NODES[node]() if node in _WEAK_NODES else SHORT_NAMES[node])
 
 
-def promote_types(a, b) -> np.dtype:
+def promote_types(a: DTypeLike, b: DTypeLike) -> np.dtype:
     """jnp.promote_types, canonicalized. The types int and float are weak
     (promote_types('uint8', int) -> uint8); other dtypes are taken as given,
     so int64 and uint64 give float64 (float32 in x32 mode)."""
@@ -236,7 +238,7 @@ def _lattice_result_type(dtypes_and_weaks, x64_enabled):
     return dtype, weak and dtype != bool_
 
 
-def result_type(*args, return_weak_type_flag=False):
+def result_type(*args: Any, return_weak_type_flag: bool = False) -> np.dtype | tuple[np.dtype, bool]:
     """JAX's dtypes.result_type: the promoted dtype of values, arrays and
     dtypes (None means the default float), canonicalized. A weak result has the
     default dtype of its kind. With `return_weak_type_flag`, (dtype, weak)."""

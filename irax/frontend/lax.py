@@ -1,9 +1,12 @@
 """`irax.lax`: operations below the NumPy layer."""
+from __future__ import annotations
+
 from iree.compiler import ir
 
 from irax.frontend import core
 from irax.frontend.numpy.util import asarray
 from irax.frontend.primitives.elementwise import emit_elementwise
+from irax.typing import PyTree
 
 
 def _emit_stop_gradient(ctx, x):
@@ -15,7 +18,7 @@ def _emit_stop_gradient(ctx, x):
 stop_gradient_p = core.Primitive("stop_gradient", lambda x: x, _emit_stop_gradient, dynamic_shapes=True)
 
 
-def stop_gradient(x):
+def stop_gradient(x: PyTree) -> PyTree:
     """`x`, but a constant to autodiff: no derivative flows through it.
     Works on pytrees of arrays."""
     from irax import tree_util

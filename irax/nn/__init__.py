@@ -3,6 +3,8 @@
 All are compositions of `irax.numpy` ufuncs and reductions, except
 `one_hot`, which is one primitive (a comparison with the loop index).
 """
+from __future__ import annotations
+
 import numpy as np
 
 from irax.frontend import dtypes
@@ -12,14 +14,15 @@ from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike
 from irax.frontend.primitives.elementwise import unary
 from irax.frontend.primitives.reductions import one_hot as one_hot_p
 from irax.scipy.special import logsumexp
+from irax.typing import Array, ArrayLike, Axis, DTypeLike
 
 
-def relu(x):
+def relu(x: ArrayLike) -> Array:
     """max(x, 0)."""
     return ufuncs.maximum(x, 0)
 
 
-def sigmoid(x):
+def sigmoid(x: ArrayLike) -> Array:
     """1 / (1 + exp(-x)): exact in both tails (exp(-x) overflows to inf,
     giving 0, rather than losing the small values as 1 - ... would)."""
     check_arraylike("sigmoid", x)
@@ -29,7 +32,7 @@ def sigmoid(x):
     return ufuncs.reciprocal(ufuncs.add(1, ufuncs.exp(ufuncs.negative(x))))
 
 
-def softplus(x):
+def softplus(x: ArrayLike) -> Array:
     """log(1 + exp(x)) = logaddexp(x, 0), computed as max(x, 0) + log1p(exp(-|x|))
     so that neither tail overflows. (Promoted with the 0, as logaddexp does.)"""
     x, _ = promote_args_inexact("softplus", x, 0)
@@ -39,7 +42,7 @@ _SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))  # Python floats: weak, they keep x'
 _SQRT_HALF = float(np.sqrt(0.5))
 
 
-def gelu(x, approximate=True):
+def gelu(x: ArrayLike, approximate: bool = True) -> Array:
     """x * Phi(x), Phi the standard normal CDF; with `approximate` (the
     default, as in jax.nn.gelu) the tanh form
 
@@ -63,19 +66,19 @@ def _shifted(name, x, axis):
     return ufuncs.subtract(x, stop_gradient(reductions.max(x, axis, keepdims=True, initial=-np.inf)))
 
 
-def softmax(x, axis=-1):
+def softmax(x: ArrayLike, axis: Axis = -1) -> Array:
     """exp(x) / sum(exp(x)) over `axis`, computed on x - max(x) so nothing overflows."""
     unnormalized = ufuncs.exp(_shifted("softmax", x, axis))
     return ufuncs.true_divide(unnormalized, reductions.sum(unnormalized, axis, keepdims=True))
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x: ArrayLike, axis: Axis = -1) -> Array:
     """x - logsumexp(x) over `axis`, computed on x - max(x)."""
     shifted = _shifted("log_softmax", x, axis)
     return ufuncs.subtract(shifted, ufuncs.log(reductions.sum(ufuncs.exp(shifted), axis, keepdims=True)))
 
 
-def one_hot(x, num_classes, *, dtype=None, axis=-1):
+def one_hot(x: ArrayLike, num_classes: int, *, dtype: DTypeLike | None = None, axis: int = -1) -> Array:
     """out[..., c, ...] = (x[...] == c) at a new axis `axis` of length
     `num_classes`; indices outside [0, num_classes) give all zeros."""
     check_arraylike("one_hot", x)

@@ -1,11 +1,14 @@
 """`irax.scipy.special`, as `jax.scipy.special`."""
+from __future__ import annotations
+
 import numpy as np
 
 from irax.frontend.numpy import reductions, ufuncs
 from irax.frontend.numpy.util import canonicalize_axes, promote_args_inexact
+from irax.typing import Array, ArrayLike, Axis
 
 
-def logsumexp(a, axis=None, keepdims=False):
+def logsumexp(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Array:
     """log(sum(exp(a))) over `axis`, without overflow:
 
         logsumexp(a) = m + log(sum(exp(a - m)))      m = max(a) where finite, else 0

@@ -13,10 +13,21 @@ from irax.frontend.numpy.shape import *  # noqa: F401,F403
 from irax.frontend.numpy.ufuncs import *  # noqa: F401,F403
 
 ndarray = Array
-bool_, int8, int16, int32, int64 = dtypes.bool_, dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64
-uint8, uint16, uint32, uint64 = dtypes.uint8, dtypes.uint16, dtypes.uint32, dtypes.uint64
-float16, bfloat16, float32, float64 = dtypes.float16, dtypes.bfloat16, dtypes.float32, dtypes.float64
-result_type, promote_types = dtypes.result_type, dtypes.promote_types
+bool_ = dtypes.bool_
+int8 = dtypes.int8
+int16 = dtypes.int16
+int32 = dtypes.int32
+int64 = dtypes.int64
+uint8 = dtypes.uint8
+uint16 = dtypes.uint16
+uint32 = dtypes.uint32
+uint64 = dtypes.uint64
+float16 = dtypes.float16
+bfloat16 = dtypes.bfloat16
+float32 = dtypes.float32
+float64 = dtypes.float64
+result_type = dtypes.result_type
+promote_types = dtypes.promote_types
 
 _DTYPES = ["bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
            "float16", "bfloat16", "float32", "float64"]

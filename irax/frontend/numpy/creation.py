@@ -24,9 +24,12 @@ An irax array given to `array`/`asarray` is returned as it is when nothing
 changes; otherwise, eagerly, it takes the host path too (fetch, convert,
 upload), and in a trace it is converted by device ops.
 """
+from __future__ import annotations
+
 import math
 import operator
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +42,7 @@ from irax.frontend.primitives import creation as prims
 from irax.frontend.primitives.elementwise import convert_element_type
 from irax.frontend.primitives.shape import broadcast_in_dim
 from irax.plugins.registry import default_device, get_default_device
+from irax.typing import Array, ArrayLike, DeviceLike, DTypeLike, Shape
 
 
 def _tracing() -> bool:
@@ -125,7 +129,8 @@ def _placed(device, make, *args):
 # ---------------------------------------------------------------------------
 # Arrays from data.
 
-def array(object, dtype=None, copy=True, order="K", ndmin=0, *, device=None):
+def array(object: Any, dtype: DTypeLike | None = None, copy: bool = True, order: str | None = "K", ndmin: int = 0, *,
+          device: DeviceLike | None = None) -> Array:
     """An irax array from an array, a scalar, or nested lists and tuples of them.
 
     Like `jax.numpy.array`: without `dtype`, the leaves promote together
@@ -170,7 +175,8 @@ def _adjust(x, dtype, ndmin):
     return x
 
 
-def asarray(a, dtype=None, order=None, *, copy=None, device=None):
+def asarray(a: Any, dtype: DTypeLike | None = None, order: str | None = None, *, copy: bool | None = None,
+            device: DeviceLike | None = None) -> Array:
     """`array(a, dtype)` that returns irax arrays as they are unless asked to
     copy. copy=False promises no copy, so, as in JAX, host data that would
     have to be copied to a device other than the CPU is an error."""
@@ -194,12 +200,12 @@ def _has_buffer(a) -> bool:
     return True
 
 
-def copy(a, order=None):
+def copy(a: ArrayLike, order: str | None = None) -> Array:
     """A copy of `a` in a new buffer."""
     return array(a, copy=True, order=order)
 
 
-def astype(x, dtype, /, *, copy=False, device=None):
+def astype(x: ArrayLike, dtype: DTypeLike | None, /, *, copy: bool = False, device: DeviceLike | None = None) -> Array:
     """`x` converted to `dtype` (the default float if None) as
     lax.convert_element_type converts (floats truncate toward zero); `x`
     itself when it already has that dtype, unless `copy`."""
@@ -233,7 +239,8 @@ def _full(shape, fill_value, dtype, weak_type):
     return prims.full.bind(fill_value=_HOST.cast(fill_value, dtype).item(), **params)
 
 
-def full(shape, fill_value, dtype=None, *, device=None):
+def full(shape: int | Shape, fill_value: ArrayLike, dtype: DTypeLike | None = None, *,
+         device: DeviceLike | None = None) -> Array:
     """An array of `shape` filled with `fill_value`, which may be an array that
     broadcasts to `shape`. Weakly typed when `fill_value` is and `dtype` is None."""
     util.check_arraylike("full", fill_value)
@@ -242,18 +249,21 @@ def full(shape, fill_value, dtype=None, *, device=None):
     return _placed(device, _full, canonicalize_shape(shape, "full"), fill_value, dtype, weak)
 
 
-def zeros(shape, dtype=None, *, device=None):
+def zeros(shape: int | Shape, dtype: DTypeLike | None = None, *, device: DeviceLike | None = None) -> Array:
+    """An array of `shape` filled with zeros (of the default float dtype unless given)."""
     return _placed(device, _full, canonicalize_shape(shape, "zeros"), 0, _dtype_or(dtype, float), False)
 
 
-def ones(shape, dtype=None, *, device=None):
+def ones(shape: int | Shape, dtype: DTypeLike | None = None, *, device: DeviceLike | None = None) -> Array:
+    """An array of `shape` filled with ones (of the default float dtype unless given)."""
     return _placed(device, _full, canonicalize_shape(shape, "ones"), 1, _dtype_or(dtype, float), False)
 
 
 empty = zeros  # irax arrays are never uninitialized
 
 
-def full_like(a, fill_value, dtype=None, shape=None, *, device=None):
+def full_like(a: ArrayLike, fill_value: ArrayLike, dtype: DTypeLike | None = None, shape: int | Shape | None = None, *,
+              device: DeviceLike | None = None) -> Array:
     """`full` with the dtype (and weak type) and shape of `a` unless given."""
     util.check_arraylike("full_like", a, fill_value)
     a_dtype, a_weak = dtypes.dtype_and_weak(a)
@@ -262,16 +272,22 @@ def full_like(a, fill_value, dtype=None, shape=None, *, device=None):
     return _placed(device, _full, canonicalize_shape(shape, "full_like"), fill_value, _dtype_or(dtype, a_dtype), weak)
 
 
-def zeros_like(a, dtype=None, shape=None, *, device=None):
+def zeros_like(a: ArrayLike, dtype: DTypeLike | None = None, shape: int | Shape | None = None, *,
+               device: DeviceLike | None = None) -> Array:
+    """Zeros with the dtype and shape of `a` unless given."""
     return full_like(a, 0, dtype, shape, device=device)
 
 
-def ones_like(a, dtype=None, shape=None, *, device=None):
+def ones_like(a: ArrayLike, dtype: DTypeLike | None = None, shape: int | Shape | None = None, *,
+              device: DeviceLike | None = None) -> Array:
+    """Ones with the dtype and shape of `a` unless given."""
     return full_like(a, 1, dtype, shape, device=device)
 
 
-def empty_like(prototype, dtype=None, shape=None, *, device=None):
-    return zeros_like(prototype, dtype, shape, device=device)  # irax arrays are never uninitialized
+def empty_like(prototype: ArrayLike, dtype: DTypeLike | None = None, shape: int | Shape | None = None, *,
+               device: DeviceLike | None = None) -> Array:
+    """`zeros_like`: irax arrays are never uninitialized."""
+    return zeros_like(prototype, dtype, shape, device=device)
 
 
 # ---------------------------------------------------------------------------
@@ -291,7 +307,8 @@ def _concrete_scalar(x, name):
     return value.item()
 
 
-def arange(start, stop=None, step=None, dtype=None, *, device=None):
+def arange(start: ArrayLike, stop: ArrayLike | None = None, step: ArrayLike | None = None,
+           dtype: DTypeLike | None = None, *, device: DeviceLike | None = None) -> Array:
     """Evenly spaced values in [start, stop), as `jax.numpy.arange`:
 
         arange(stop)              iota
@@ -325,7 +342,9 @@ def _arange(start, stop, step, dtype):
     return ops.finish(ops.cast(values, dtype))
 
 
-def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *, device=None):
+def linspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool = True, retstep: bool = False,
+             dtype: DTypeLike | None = None, axis: int = 0, *,
+             device: DeviceLike | None = None) -> Array | tuple[Array, Array]:
     """`num` evenly spaced values from `start` to `stop` (included if `endpoint`),
     as `jax.numpy.linspace`: with t = iota / (num - 1) (or / num),
 
@@ -379,16 +398,18 @@ def _diagonal_mask(fn_name, N, M, k, compare, dtype):
     return ops.finish(ops.cast(compare(i + k, j), _dtype_or(dtype, float)))
 
 
-def eye(N, M=None, k=0, dtype=None, *, device=None):
+def eye(N: int, M: int | None = None, k: int = 0, dtype: DTypeLike | None = None, *,
+        device: DeviceLike | None = None) -> Array:
     """Ones on the k-th diagonal (i + k == j) of an N x M matrix, zeros elsewhere."""
     return _placed(device, _diagonal_mask, "eye", N, M, k, operator.eq, dtype)
 
 
-def identity(n, dtype=None):
+def identity(n: int, dtype: DTypeLike | None = None) -> Array:
+    """The n x n identity matrix."""
     return eye(n, dtype=dtype)
 
 
-def tri(N, M=None, k=0, dtype=None):
+def tri(N: int, M: int | None = None, k: int = 0, dtype: DTypeLike | None = None) -> Array:
     """Ones at and below the k-th diagonal (i + k >= j), zeros above."""
     return _diagonal_mask("tri", N, M, k, operator.ge, dtype)
 
@@ -403,17 +424,17 @@ def _triangle(fn_name, m, k, lower):
     return ufuncs.where(mask, m, zero) if lower else ufuncs.where(mask, zero, m)
 
 
-def tril(m, k=0):
+def tril(m: ArrayLike, k: int = 0) -> Array:
     """`m` with the entries above the k-th diagonal zeroed (the last two axes)."""
     return _triangle("tril", m, k, True)
 
 
-def triu(m, k=0):
+def triu(m: ArrayLike, k: int = 0) -> Array:
     """`m` with the entries below the k-th diagonal zeroed (the last two axes)."""
     return _triangle("triu", m, k - 1, False)
 
 
-def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+def meshgrid(*xi: ArrayLike, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> list[Array]:
     """Coordinate grids of 1-D arrays: output i holds xi[i] along axis i and
     repeats it along the others (size 1 there if `sparse`); indexing='xy'
     swaps axes 0 and 1, as for (x, y) image coordinates. `copy` is ignored:

@@ -35,6 +35,8 @@ shape (slice sizes and steps) stays in the params; an update's slice
 starts stay params. Under a trace ints stay static: a constant offset is
 what IREE optimizes best.
 """
+from __future__ import annotations
+
 import operator
 from dataclasses import dataclass
 
@@ -44,6 +46,7 @@ from irax.frontend import core, dtypes, eager
 from irax.frontend.numpy import creation, ufuncs
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, is_array
 from irax.frontend.primitives.indexing import gather, scatter, static_slice, update_slice
+from irax.typing import Array, ArrayLike
 
 __all__ = ["take", "take_along_axis"]
 
@@ -491,7 +494,8 @@ def _index_array(fn_name, indices):
     return indices if is_array(indices) else asarray(indices)
 
 
-def take(a, indices, axis=None, out=None, mode=None, unique_indices=False, indices_are_sorted=False, fill_value=None):
+def take(a: ArrayLike, indices: ArrayLike, axis: int | None = None, out: None = None, mode: str | None = None,
+         unique_indices: bool = False, indices_are_sorted: bool = False, fill_value: ArrayLike | None = None) -> Array:
     """Elements of `a` at `indices` along `axis` (of the flattened `a` when axis
     is None): out[i..., j..., k...] = a[i..., indices[j...], k...].
 
@@ -520,7 +524,8 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices=False, indic
                        mode=mode, fill_value=_fill_value(fill_value, a.dtype), wrap=mode != "clip", ravel=ravel)
 
 
-def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
+def take_along_axis(arr: ArrayLike, indices: ArrayLike, axis: int | None = -1, mode: str | None = None,
+                    fill_value: ArrayLike | None = None) -> Array:
     """out[..., j, ...] = arr[..., indices[..., j, ...], ...] along `axis`; the
     other axes of arr and indices broadcast. With axis=None, arr is flattened
     and indices must be 1-D. Out-of-bounds indices as in `take` ("fill")."""

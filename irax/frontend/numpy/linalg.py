@@ -20,14 +20,18 @@ that broadcasts against a longer one is squeezed away beforehand, and a
 transpose puts the labels in the requested order where dot_general's
 (batch, lhs free, rhs free) order is not already it.
 """
+from __future__ import annotations
+
 import numbers
 from collections import Counter
+from collections.abc import Sequence
 
 from irax.frontend.numpy import shape
 from irax.frontend.numpy.util import canonicalize_axis, promote_args
 from irax.frontend.primitives.elementwise import convert_element_type
 from irax.frontend.primitives.linalg import dot_general
 from irax.frontend.primitives.reductions import reduce
+from irax.typing import Array, ArrayLike
 
 
 def _dot_general(a, b, contracting=((), ()), batch=((), ())):
@@ -35,7 +39,7 @@ def _dot_general(a, b, contracting=((), ()), batch=((), ())):
     return dot_general.bind(a, b, dimension_numbers=dimension_numbers)
 
 
-def dot(a, b, /):
+def dot(a: ArrayLike, b: ArrayLike, /) -> Array:
     """Sum over the last axis of `a` and the second-to-last of `b` (the only
     one when `b` is 1-D): out[i.., j.., n] = sum_k a[i.., k] b[j.., k, n].
     A 0-d operand multiplies the other elementwise."""
@@ -45,7 +49,7 @@ def dot(a, b, /):
     return _dot_general(a, b, ((a.ndim - 1,), (max(b.ndim - 2, 0),)))
 
 
-def vdot(a, b, /):
+def vdot(a: ArrayLike, b: ArrayLike, /) -> Array:
     """sum(ravel(a) * ravel(b)). Operands of one shape are contracted along
     every dim as they are, which saves the two reshapes."""
     a, b = promote_args("vdot", a, b)
@@ -55,7 +59,7 @@ def vdot(a, b, /):
     return _dot_general(a, b, (dims, dims))
 
 
-def inner(a, b, /):
+def inner(a: ArrayLike, b: ArrayLike, /) -> Array:
     """Sum over the last axes: out[i.., j..] = sum_k a[i.., k] b[j.., k].
     A 0-d operand multiplies the other elementwise."""
     a, b = promote_args("inner", a, b)
@@ -64,13 +68,13 @@ def inner(a, b, /):
     return _dot_general(a, b, ((a.ndim - 1,), (b.ndim - 1,)))
 
 
-def outer(a, b, /):
+def outer(a: ArrayLike, b: ArrayLike, /) -> Array:
     """out[i, j] = ravel(a)[i] * ravel(b)[j]."""
     a, b = promote_args("outer", a, b)
     return _dot_general(shape.ravel(a), shape.ravel(b))
 
 
-def tensordot(a, b, axes=2):
+def tensordot(a: ArrayLike, b: ArrayLike, axes: int | Sequence[int] | Sequence[Sequence[int]] = 2) -> Array:
     """Contract the axes `axes` of `a` with those of `b`: an int N pairs the
     last N axes of `a` with the first N of `b`; a pair (axes_a, axes_b) of
     ints or of equally long sequences names them."""
@@ -140,7 +144,7 @@ def _in_order(x, labels, out_labels):
     return shape.transpose(x, [labels.index(l) for l in out_labels])
 
 
-def matmul(a, b, /):
+def matmul(a: ArrayLike, b: ArrayLike, /) -> Array:
     """Matrix product of the last two axes, out[..., m, n] = sum_k a[..., m, k] b[..., k, n],
     where the leading `...` axes broadcast; a 1-D `a` is a row (its k only),
     a 1-D `b` a column, and that axis is dropped from the result."""
@@ -226,7 +230,7 @@ def _check_label_sizes(operands, labels):
                 sizes[label] = n
 
 
-def einsum(subscripts, /, *operands):
+def einsum(subscripts: str, /, *operands: ArrayLike) -> Array:
     """Einstein summation: `subscripts` names the dims of each operand with
     letters ('ij,jk->ik'); letters missing from the output are summed over.
     `...` stands for broadcast dims; without '->' the output is the `...`

@@ -11,7 +11,10 @@ The dtype rules are JAX's, which differ from NumPy's on purpose:
 
 and every result is strongly typed, even from a weakly typed input.
 """
+from __future__ import annotations
+
 import operator
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,6 +24,7 @@ from irax.frontend.numpy.util import (
     asarray, canonicalize_axes, canonicalize_axis, check_arraylike, convert, promote_args_inexact,
 )
 from irax.frontend.primitives.reductions import argmax as argmax_p, argmin as argmin_p, cumulative, reduce
+from irax.typing import Array, ArrayLike, Axis, DTypeLike
 
 def _operand(name, a):
     check_arraylike(name, a)
@@ -60,8 +64,9 @@ def _reduce(name, monoid, x, axis, keepdims, dtype=None, initial=None):
 _COMBINE = {"sum": ufuncs.add, "prod": ufuncs.multiply, "max": ufuncs.maximum, "min": ufuncs.minimum}
 
 
-def _sum_like(name, monoid, what):
-    def fn(a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
+def _sum_like(name, monoid, what) -> Callable[..., Array]:
+    def fn(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, keepdims: bool = False,
+           initial: ArrayLike | None = None) -> Array:
         _no_out(name, out)
         x = _operand(name, a)
         dtype = _promote_integer(x.dtype) if dtype is None else dtypes.canonicalize_dtype(dtype)
@@ -76,8 +81,9 @@ sum = _sum_like("sum", "sum", "Sum")
 prod = _sum_like("prod", "prod", "Product")
 
 
-def _extremum(name, monoid):
-    def fn(a, axis=None, out=None, keepdims=False, initial=None):
+def _extremum(name, monoid) -> Callable[..., Array]:
+    def fn(a: ArrayLike, axis: Axis = None, out: None = None, keepdims: bool = False,
+           initial: ArrayLike | None = None) -> Array:
         _no_out(name, out)
         x = _operand(name, a)
         axes = canonicalize_axes(name, axis, x.ndim)
@@ -94,8 +100,8 @@ max = amax = _extremum("max", "max")
 min = amin = _extremum("min", "min")
 
 
-def _truth(name, monoid):
-    def fn(a, axis=None, out=None, keepdims=False):
+def _truth(name, monoid) -> Callable[..., Array]:
+    def fn(a: ArrayLike, axis: Axis = None, out: None = None, keepdims: bool = False) -> Array:
         _no_out(name, out)
         return _reduce(name, monoid, _operand(name, a), axis, keepdims, dtypes.bool_)
 
@@ -108,7 +114,8 @@ all = _truth("all", "and")
 any = _truth("any", "or")
 
 
-def mean(a, axis=None, dtype=None, out=None, keepdims=False):
+def mean(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None,
+         keepdims: bool = False) -> Array:
     """Arithmetic mean over `axis`: sum / count, in float32 for ints and half floats."""
     _no_out("mean", out)
     x = _operand("mean", a)
@@ -150,22 +157,24 @@ def _ddof(ddof, correction):
     return correction
 
 
-def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+def var(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, ddof: int | float = 0,
+        keepdims: bool = False, *, correction: int | float | None = None) -> Array:
     """Variance over `axis` with `ddof` (or `correction`) delta degrees of freedom."""
     _no_out("var", out)
     variance, result = _variance("var", a, axis, dtype, _ddof(ddof, correction), keepdims)
     return convert(variance, result, False)
 
 
-def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+def std(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, ddof: int | float = 0,
+        keepdims: bool = False, *, correction: int | float | None = None) -> Array:
     """Standard deviation over `axis`: sqrt(var)."""
     _no_out("std", out)
     variance, result = _variance("std", a, axis, dtype, _ddof(ddof, correction), keepdims)
     return convert(ufuncs.sqrt(variance), result, False)
 
 
-def _arg_extremum(name, prim):
-    def fn(a, axis=None, out=None, keepdims=False):
+def _arg_extremum(name, prim) -> Callable[..., Array]:
+    def fn(a: ArrayLike, axis: int | None = None, out: None = None, keepdims: bool = False) -> Array:
         _no_out(name, out)
         x = _operand(name, a)
         if axis is None:
@@ -184,8 +193,8 @@ argmax = _arg_extremum("argmax", argmax_p)
 argmin = _arg_extremum("argmin", argmin_p)
 
 
-def _cumulative(name, monoid):
-    def fn(a, axis=None, dtype=None, out=None):
+def _cumulative(name, monoid) -> Callable[..., Array]:
+    def fn(a: ArrayLike, axis: int | None = None, dtype: DTypeLike | None = None, out: None = None) -> Array:
         _no_out(name, out)
         x = _operand(name, a)
         if axis is not None:
@@ -205,7 +214,8 @@ cumsum = _cumulative("cumsum", "sum")
 cumprod = _cumulative("cumprod", "prod")
 
 
-def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+def isclose(a: ArrayLike, b: ArrayLike, rtol: ArrayLike = 1e-05, atol: ArrayLike = 1e-08,
+            equal_nan: bool = False) -> Array:
     """|a - b| <= atol + rtol * |b| elementwise; equal infinities are close."""
     a, b = promote_args_inexact("isclose", a, b)
     dtype = a.dtype
@@ -219,12 +229,13 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     return close
 
 
-def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+def allclose(a: ArrayLike, b: ArrayLike, rtol: ArrayLike = 1e-05, atol: ArrayLike = 1e-08,
+             equal_nan: bool = False) -> Array:
     """Whether every element of `a` is close to `b` (see isclose)."""
     return all(isclose(a, b, rtol, atol, equal_nan))
 
 
-def array_equal(a1, a2, equal_nan=False):
+def array_equal(a1: ArrayLike, a2: ArrayLike, equal_nan: bool = False) -> Array:
     """True when both have the same shape and equal elements; differing
     shapes are simply not equal."""
     check_arraylike("array_equal", a1, a2)

@@ -6,14 +6,19 @@ disguise (squeeze, expand_dims, ravel, atleast_*d are reshapes; swapaxes,
 moveaxis, matrix_transpose are transposes). A call that would not change
 its input returns the input, so it costs no kernel.
 """
+from __future__ import annotations
+
 import numbers
 import operator
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from irax.frontend.core import aval_of
 from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_axis, check_arraylike, is_array, promote_args
 from irax.frontend.primitives import shape as prims
+from irax.typing import Array, ArrayLike, Axis, DTypeLike, Shape
 
 
 def _array(fn_name, x):
@@ -49,7 +54,7 @@ def _reshape(a, shape):
     return a if tuple(shape) == a.shape else prims.reshape.bind(a, new_shape=tuple(shape))
 
 
-def reshape(a, shape, order="C", *, copy=None):
+def reshape(a: ArrayLike, shape: int | Shape, order: str = "C", *, copy: bool | None = None) -> Array:
     """`a` with a new shape holding its elements in row-major order; one entry
     of `shape` may be -1, the size that makes the element counts agree.
     `copy` is unused, as in JAX: arrays are immutable, so sharing a buffer is
@@ -75,19 +80,19 @@ def reshape_method(self, *shape, order="C", copy=None):
     return reshape(self, _unpack(shape), order=order, copy=copy)
 
 
-def ravel(a, order="C"):
+def ravel(a: ArrayLike, order: str = "C") -> Array:
     """The elements of `a` as a 1-D array, in row-major order."""
     _check_order("ravel", order)
     a = _array("ravel", a)
     return _reshape(a, (a.size,))
 
 
-def flatten(a, order="C"):
+def flatten(a: ArrayLike, order: str = "C") -> Array:
     """`ravel`, under the name of the array method x.flatten()."""
     return ravel(a, order)
 
 
-def squeeze(a, axis=None):
+def squeeze(a: ArrayLike, axis: Axis = None) -> Array:
     """`a` without the given axes of size 1 (all of them when axis is None)."""
     a = _array("squeeze", a)
     if axis is None:
@@ -102,7 +107,7 @@ def squeeze(a, axis=None):
     return _reshape(a, [d for i, d in enumerate(a.shape) if i not in axes])
 
 
-def expand_dims(a, axis):
+def expand_dims(a: ArrayLike, axis: int | Sequence[int]) -> Array:
     """`a` with new axes of size 1 at the positions `axis` of the result."""
     a = _array("expand_dims", a)
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
@@ -111,10 +116,10 @@ def expand_dims(a, axis):
     return _reshape(a, [1 if i in new else next(dims) for i in range(a.ndim + len(new))])
 
 
-def _atleast(fn_name, ndim, place):
+def _atleast(fn_name, ndim, place) -> Callable[..., Array | list[Array]]:
     """atleast_{ndim}d: each array of lower rank is reshaped by `place(shape)`."""
 
-    def fn(*arys):
+    def fn(*arys: ArrayLike) -> Array | list[Array]:
         out = []
         for x in arys:
             x = _array(fn_name, x)
@@ -139,7 +144,7 @@ def _transpose(a, perm):
     return a if perm == tuple(range(a.ndim)) else prims.transpose.bind(a, permutation=perm)
 
 
-def transpose(a, axes=None):
+def transpose(a: ArrayLike, axes: Sequence[int] | None = None) -> Array:
     """out.shape[i] = a.shape[axes[i]]; axes=None reverses the axes."""
     a = _array("transpose", a)
     if axes is None:
@@ -152,7 +157,7 @@ def transpose_method(self, *axes):
     return transpose(self, _unpack(axes) if axes else None)
 
 
-def matrix_transpose(x, /):
+def matrix_transpose(x: ArrayLike, /) -> Array:
     """Swap the last two axes (a stack of matrices transposed)."""
     x = _array("matrix_transpose", x)
     if x.ndim < 2:
@@ -160,7 +165,8 @@ def matrix_transpose(x, /):
     return swapaxes(x, -1, -2)
 
 
-def swapaxes(a, axis1, axis2):
+def swapaxes(a: ArrayLike, axis1: int, axis2: int) -> Array:
+    """`a` with axes `axis1` and `axis2` interchanged."""
     a = _array("swapaxes", a)
     perm = list(range(a.ndim))
     i, j = canonicalize_axis("swapaxes", axis1, a.ndim), canonicalize_axis("swapaxes", axis2, a.ndim)
@@ -168,7 +174,7 @@ def swapaxes(a, axis1, axis2):
     return _transpose(a, perm)
 
 
-def moveaxis(a, source, destination):
+def moveaxis(a: ArrayLike, source: int | Sequence[int], destination: int | Sequence[int]) -> Array:
     """Move axes `source` to positions `destination`; the others keep their order."""
     a = _array("moveaxis", a)
     source, destination = _ints("moveaxis", source), _ints("moveaxis", destination)
@@ -188,7 +194,7 @@ def moveaxis(a, source, destination):
 # ---------------------------------------------------------------------------
 # Broadcasting
 
-def broadcast_to(array, shape):
+def broadcast_to(array: ArrayLike, shape: int | Shape) -> Array:
     """`array` repeated along new leading axes and along its axes of size 1."""
     a = _array("broadcast_to", array)
     shape = _ints("broadcast_to", shape)
@@ -200,7 +206,7 @@ def broadcast_to(array, shape):
     return prims.broadcast_in_dim.bind(a, shape=shape, broadcast_dimensions=dims)
 
 
-def broadcast_arrays(*args):
+def broadcast_arrays(*args: ArrayLike) -> list[Array]:
     """The arguments broadcast to their common shape (dtypes unchanged)."""
     check_arraylike("broadcast_arrays", *args)
     shapes = [aval_of(x).shape for x in args]
@@ -211,7 +217,7 @@ def broadcast_arrays(*args):
     return [broadcast_to(x, shape) for x in args]
 
 
-def tile(A, reps):
+def tile(A: ArrayLike, reps: int | Sequence[int]) -> Array:
     """`A` repeated `reps[i]` times along axis i: out[k*n + j] = A[j] along
     each axis. A broadcast to (r0, n0, r1, n1, ...), then a merge of pairs."""
     a = _array("tile", A)
@@ -233,7 +239,7 @@ def tile(A, reps):
     return _reshape(a, [r * n for r, n in zip(reps, sizes)])
 
 
-def repeat(a, repeats, axis=None):
+def repeat(a: ArrayLike, repeats: ArrayLike, axis: int | None = None) -> Array:
     """Each element of `a` repeated `repeats` times along `axis` (the
     flattened array if None). `repeats` is an int or one int per element,
     known on the host: it fixes the shape of the result."""
@@ -294,7 +300,7 @@ def _concatenate(arrays, axis):
     return arrays[0] if len(arrays) == 1 else prims.concatenate.bind(*arrays, dimension=axis)
 
 
-def concatenate(arrays, axis=0, dtype=None):
+def concatenate(arrays: ArrayLike | Sequence[ArrayLike], axis: int | None = 0, dtype: DTypeLike | None = None) -> Array:
     """The arrays joined along an existing axis (flattened first if axis is None)."""
     arrays = _joined("concatenate", arrays, dtype)
     if axis is None:
@@ -302,7 +308,7 @@ def concatenate(arrays, axis=0, dtype=None):
     return _concatenate(arrays, axis)
 
 
-def stack(arrays, axis=0, out=None, dtype=None):
+def stack(arrays: ArrayLike | Sequence[ArrayLike], axis: int = 0, out: None = None, dtype: DTypeLike | None = None) -> Array:
     """Arrays of one shape joined along a new axis."""
     if out is not None:
         raise NotImplementedError("The 'out' argument to stack is not supported.")
@@ -314,18 +320,18 @@ def stack(arrays, axis=0, out=None, dtype=None):
     return _concatenate([expand_dims(x, axis) for x in arrays], axis)
 
 
-def hstack(tup, dtype=None):
+def hstack(tup: ArrayLike | Sequence[ArrayLike], dtype: DTypeLike | None = None) -> Array:
     """Join along axis 1, or along axis 0 for 1-D arrays (scalars become 1-D)."""
     arrays = [atleast_1d(x) for x in _joined("hstack", tup, dtype)]
     return _concatenate(arrays, 0 if arrays[0].ndim == 1 else 1)
 
 
-def vstack(tup, dtype=None):
+def vstack(tup: ArrayLike | Sequence[ArrayLike], dtype: DTypeLike | None = None) -> Array:
     """Join along axis 0 after making every array at least 2-D."""
     return _concatenate([atleast_2d(x) for x in _joined("vstack", tup, dtype)], 0)
 
 
-def split(ary, indices_or_sections, axis=0):
+def split(ary: ArrayLike, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Array]:
     """Pieces of `ary` along `axis`: `sections` equal ones, or the pieces
     between the sorted `indices`."""
     a = _array("split", ary)
@@ -349,7 +355,7 @@ def split(ary, indices_or_sections, axis=0):
 # ---------------------------------------------------------------------------
 # Reversal and padding
 
-def flip(m, axis=None):
+def flip(m: ArrayLike, axis: Axis = None) -> Array:
     """`m` with the order of elements reversed along the given axes (all if None)."""
     a = _array("flip", m)
     axes = range(a.ndim) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
@@ -385,7 +391,8 @@ def _pad_widths(pad_width, ndim):
     return [int(w) for w in widths[:, 0]], [int(w) for w in widths[:, 1]]
 
 
-def pad(array, pad_width, mode="constant", **kwargs):
+def pad(array: ArrayLike, pad_width: int | Sequence[int] | Sequence[Sequence[int]], mode: str = "constant",
+        **kwargs: Any) -> Array:
     """`array` with a border of pad_width[i] = (before, after) elements on
     axis i: a constant (constant_values, default 0), or values of the array
     itself: its edge, its reflection with ('symmetric') or without

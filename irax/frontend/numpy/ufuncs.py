@@ -1,82 +1,45 @@
 """Elementwise functions of `irax.numpy`: promote, then bind one primitive.
 
-Each table row is `numpy name -> primitive name`; the kind of promotion is
-the table it sits in (NumPy's rules: `sin` of an int is a float, `add` of two
-ints is an int).
+Each line below the factories makes one NumPy function from the primitive
+it binds; the factory is the kind of promotion (NumPy's rules: `sin` of an
+int is a float, `add` of two ints is an int):
+
+    _unary, _binary                  operands promote to their common dtype
+    _inexact_unary, _inexact_binary  ... then integers and bools to the default float
+    _rounding                        integers are returned as they are
+    _bitwise                         integers and bools only
+    _logical                         operands become bools (nonzero is true)
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+
 import numpy as np
 
 from irax.frontend import dtypes
 from irax.frontend.numpy.util import asarray, check_arraylike, promote_args, promote_args_inexact
 from irax.frontend.primitives.elementwise import binary, select, unary
-
-_UNARY_INEXACT = {
-    "exp": "exp", "exp2": "exp2", "expm1": "expm1", "log": "log", "log1p": "log1p", "log2": "log2",
-    "log10": "log10", "sqrt": "sqrt", "cbrt": "cbrt", "sin": "sin", "cos": "cos", "tan": "tan",
-    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
-    "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
-}
-_UNARY_NUMERIC = {"negative": "neg", "abs": "abs", "absolute": "abs", "sign": "sign"}
-_ROUNDING = {"floor": "floor", "ceil": "ceil", "trunc": "trunc", "rint": "round"}
-_PREDICATES = {"isnan": "isnan", "isinf": "isinf", "isfinite": "isfinite"}
-_BINARY = {
-    "add": "add", "subtract": "sub", "multiply": "mul", "floor_divide": "floor_divide", "remainder": "rem",
-    "mod": "rem", "maximum": "max", "minimum": "min", "equal": "eq", "not_equal": "ne", "less": "lt",
-    "less_equal": "le", "greater": "gt", "greater_equal": "ge", "bitwise_and": "and", "bitwise_or": "or",
-    "bitwise_xor": "xor", "left_shift": "shift_left", "right_shift": "shift_right", "power": "pow",
-}
-_BINARY_INEXACT = {"true_divide": "div", "divide": "div", "arctan2": "atan2"}
-_LOGICAL = {"logical_and": "and", "logical_or": "or", "logical_xor": "xor"}
-_INTEGER_OR_BOOL = {"bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift"}
+from irax.typing import Array, ArrayLike
 
 
-def _unary(name, prim, promote):
-    def fn(x, /):
+def _named(fn, name, doc):
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+def _unary(name: str, prim: str | None = None, promote=promote_args) -> Callable[[ArrayLike], Array]:
+    p = unary[prim or name]
+
+    def fn(x: ArrayLike, /) -> Array:
         (x,) = promote(name, x)
-        return prim.bind(x)
+        return p.bind(x)
 
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise `{name}`, as `numpy.{name}`."
-    return fn
+    return _named(fn, name, f"Elementwise `{name}`, as `numpy.{name}`.")
 
 
-def _binary(name, prim, promote):
-    def fn(x, y, /):
-        x, y = promote(name, x, y)
-        if name in _INTEGER_OR_BOOL and dtypes.is_float(x.dtype):
-            raise TypeError(f"{name} only accepts integer or boolean dtypes, got {x.dtype.name}")
-        return prim.bind(x, y)
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise `{name}` with NumPy broadcasting, as `numpy.{name}`."
-    return fn
-
-
-def _round_keeps_ints(name, prim):
-    """Rounding an integer array returns it unchanged (NumPy and JAX)."""
-
-    def fn(x, /):
-        (x,) = promote_args(name, x)
-        return x if not dtypes.is_float(x.dtype) else prim.bind(x)
-
-    fn.__name__ = fn.__qualname__ = name
-    return fn
-
-
-def _logical(name, prim):
-    def fn(x, y, /):
-        check_arraylike(name, x, y)
-        return prim.bind(asarray(x, bool), asarray(y, bool))
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise `{name}` of the truth values (nonzero is true), as `numpy.{name}`."
-    return fn
-
-
-def logical_not(x, /):
-    """Elementwise `not` of the truth values (nonzero is true), as `numpy.logical_not`."""
-    check_arraylike("logical_not", x)
-    return unary["not"].bind(asarray(x, bool))
+def _inexact_unary(name: str, prim: str | None = None) -> Callable[[ArrayLike], Array]:
+    return _unary(name, prim, promote_args_inexact)
 
 
 def _promote_bool_is_error(name, *args):
@@ -86,46 +49,145 @@ def _promote_bool_is_error(name, *args):
     return [x]
 
 
-def _export():
-    table = {}
-    for name, p in _UNARY_INEXACT.items():
-        table[name] = _unary(name, unary[p], promote_args_inexact)
-    for name, p in _UNARY_NUMERIC.items():
-        table[name] = _unary(name, unary[p], _promote_bool_is_error if name == "negative" else promote_args)
-    for name, p in _ROUNDING.items():
-        table[name] = _round_keeps_ints(name, unary[p])
-    for name, p in _PREDICATES.items():
-        table[name] = _unary(name, unary[p], promote_args_inexact)
-    for name, p in _BINARY.items():
-        table[name] = _binary(name, binary[p], promote_args)
-    for name, p in _BINARY_INEXACT.items():
-        table[name] = _binary(name, binary[p], promote_args_inexact)
-    for name, p in _LOGICAL.items():
-        table[name] = _logical(name, binary[p])
-    return table
+def _rounding(name: str, prim: str | None = None) -> Callable[[ArrayLike], Array]:
+    """Rounding an integer array returns it unchanged (NumPy and JAX)."""
+    p = unary[prim or name]
+
+    def fn(x: ArrayLike, /) -> Array:
+        (x,) = promote_args(name, x)
+        return x if not dtypes.is_float(x.dtype) else p.bind(x)
+
+    return _named(fn, name, f"Elementwise `{name}` of floats (integers are returned as they are), as `numpy.{name}`.")
 
 
-_TABLE = _export()
-globals().update(_TABLE)
-bitwise_not = invert = _unary("invert", unary["not"], promote_args)
+def _binary(name: str, prim: str | None = None, promote=promote_args) -> Callable[[ArrayLike, ArrayLike], Array]:
+    p = binary[prim or name]
+
+    def fn(x: ArrayLike, y: ArrayLike, /) -> Array:
+        x, y = promote(name, x, y)
+        return p.bind(x, y)
+
+    return _named(fn, name, f"Elementwise `{name}` with NumPy broadcasting, as `numpy.{name}`.")
 
 
-def positive(x, /):
+def _inexact_binary(name: str, prim: str | None = None) -> Callable[[ArrayLike, ArrayLike], Array]:
+    return _binary(name, prim, promote_args_inexact)
+
+
+def _bitwise(name: str, prim: str | None = None) -> Callable[[ArrayLike, ArrayLike], Array]:
+    p = binary[prim or name]
+
+    def fn(x: ArrayLike, y: ArrayLike, /) -> Array:
+        x, y = promote_args(name, x, y)
+        if dtypes.is_float(x.dtype):
+            raise TypeError(f"{name} only accepts integer or boolean dtypes, got {x.dtype.name}")
+        return p.bind(x, y)
+
+    return _named(fn, name, f"Elementwise `{name}` of integers or bools with NumPy broadcasting, as `numpy.{name}`.")
+
+
+def _logical(name: str, prim: str) -> Callable[[ArrayLike, ArrayLike], Array]:
+    p = binary[prim]
+
+    def fn(x: ArrayLike, y: ArrayLike, /) -> Array:
+        check_arraylike(name, x, y)
+        return p.bind(asarray(x, bool), asarray(y, bool))
+
+    return _named(fn, name, f"Elementwise `{name}` of the truth values (nonzero is true), as `numpy.{name}`.")
+
+
+exp = _inexact_unary("exp")
+exp2 = _inexact_unary("exp2")
+expm1 = _inexact_unary("expm1")
+log = _inexact_unary("log")
+log1p = _inexact_unary("log1p")
+log2 = _inexact_unary("log2")
+log10 = _inexact_unary("log10")
+sqrt = _inexact_unary("sqrt")
+cbrt = _inexact_unary("cbrt")
+sin = _inexact_unary("sin")
+cos = _inexact_unary("cos")
+tan = _inexact_unary("tan")
+arcsin = _inexact_unary("arcsin", "asin")
+arccos = _inexact_unary("arccos", "acos")
+arctan = _inexact_unary("arctan", "atan")
+sinh = _inexact_unary("sinh")
+cosh = _inexact_unary("cosh")
+tanh = _inexact_unary("tanh")
+arcsinh = _inexact_unary("arcsinh", "asinh")
+arccosh = _inexact_unary("arccosh", "acosh")
+arctanh = _inexact_unary("arctanh", "atanh")
+isnan = _inexact_unary("isnan")
+isinf = _inexact_unary("isinf")
+isfinite = _inexact_unary("isfinite")
+
+negative = _unary("negative", "neg", _promote_bool_is_error)
+abs = _unary("abs")
+absolute = _unary("absolute", "abs")
+sign = _unary("sign")
+bitwise_not = invert = _unary("invert", "not")
+
+floor = _rounding("floor")
+ceil = _rounding("ceil")
+trunc = _rounding("trunc")
+rint = _rounding("rint", "round")
+
+add = _binary("add")
+subtract = _binary("subtract", "sub")
+multiply = _binary("multiply", "mul")
+floor_divide = _binary("floor_divide")
+remainder = _binary("remainder", "rem")
+mod = _binary("mod", "rem")
+maximum = _binary("maximum", "max")
+minimum = _binary("minimum", "min")
+power = _binary("power", "pow")
+equal = _binary("equal", "eq")
+not_equal = _binary("not_equal", "ne")
+less = _binary("less", "lt")
+less_equal = _binary("less_equal", "le")
+greater = _binary("greater", "gt")
+greater_equal = _binary("greater_equal", "ge")
+
+true_divide = _inexact_binary("true_divide", "div")
+divide = _inexact_binary("divide", "div")
+arctan2 = _inexact_binary("arctan2", "atan2")
+
+bitwise_and = _bitwise("bitwise_and", "and")
+bitwise_or = _bitwise("bitwise_or", "or")
+bitwise_xor = _bitwise("bitwise_xor", "xor")
+left_shift = _bitwise("left_shift", "shift_left")
+right_shift = _bitwise("right_shift", "shift_right")
+
+logical_and = _logical("logical_and", "and")
+logical_or = _logical("logical_or", "or")
+logical_xor = _logical("logical_xor", "xor")
+
+
+def logical_not(x: ArrayLike, /) -> Array:
+    """Elementwise `not` of the truth values (nonzero is true), as `numpy.logical_not`."""
+    check_arraylike("logical_not", x)
+    return unary["not"].bind(asarray(x, bool))
+
+
+def positive(x: ArrayLike, /) -> Array:
+    """+x: `x` promoted, as `numpy.positive`."""
     (x,) = promote_args("positive", x)
     return x
 
 
-def square(x, /):
+def square(x: ArrayLike, /) -> Array:
+    """x * x, as `numpy.square`."""
     (x,) = promote_args("square", x)
     return binary["mul"].bind(x, x)
 
 
-def reciprocal(x, /):
+def reciprocal(x: ArrayLike, /) -> Array:
+    """1 / x, in floats, as `numpy.reciprocal`."""
     (x,) = promote_args_inexact("reciprocal", x)
-    return true_divide(1, x)  # noqa: F821 (defined by _export)
+    return true_divide(1, x)
 
 
-def round(a, decimals=0):
+def round(a: ArrayLike, decimals: int = 0) -> Array:
     """Round half to even, like NumPy; `decimals` scales by a power of ten,
     float16 in float32 as JAX does (65504 * 10 would overflow it)."""
     (a,) = promote_args("round", a)
@@ -135,22 +197,22 @@ def round(a, decimals=0):
         return unary["round"].bind(a)
     factor = 10.0**decimals
     wide = asarray(a, np.float32) if a.dtype == np.float16 else a
-    return asarray(true_divide(unary["round"].bind(multiply(wide, factor)), factor), a.dtype)  # noqa: F821
+    return asarray(true_divide(unary["round"].bind(multiply(wide, factor)), factor), a.dtype)
 
 
 around = round
 
 
-def clip(arr, /, min=None, max=None):
+def clip(arr: ArrayLike, /, min: ArrayLike | None = None, max: ArrayLike | None = None) -> Array:
     """Limit values to [min, max]; either bound may be None."""
     if min is not None:
-        arr = maximum(arr, min)  # noqa: F821
+        arr = maximum(arr, min)
     if max is not None:
-        arr = minimum(arr, max)  # noqa: F821
+        arr = minimum(arr, max)
     return arr
 
 
-def where(condition, x=None, y=None, /):
+def where(condition: ArrayLike, x: ArrayLike | None = None, y: ArrayLike | None = None, /) -> Array:
     """`x` where `condition` is true, else `y`, broadcast together."""
     if x is None or y is None:
         raise ValueError("irax.numpy.where with a single argument (nonzero) is not supported: its output shape depends on the data. Pass x and y.")
@@ -159,4 +221,12 @@ def where(condition, x=None, y=None, /):
     return select.bind(asarray(condition, bool), x, y)
 
 
-__all__ = sorted(_TABLE) + ["bitwise_not", "invert", "positive", "square", "reciprocal", "round", "around", "clip", "where", "logical_not"]
+__all__ = [
+    "abs", "absolute", "add", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "around",
+    "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "cbrt", "ceil", "clip", "cos", "cosh", "divide",
+    "equal", "exp", "exp2", "expm1", "floor", "floor_divide", "greater", "greater_equal", "invert", "isfinite",
+    "isinf", "isnan", "left_shift", "less", "less_equal", "log", "log10", "log1p", "log2", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "mod", "multiply", "negative", "not_equal",
+    "positive", "power", "reciprocal", "remainder", "right_shift", "rint", "round", "sign", "sin", "sinh", "sqrt",
+    "square", "subtract", "tan", "tanh", "true_divide", "trunc", "where",
+]
