@@ -310,7 +310,8 @@ def test_half_precision_jvp_and_vjp_like_jax(dtype):
     fj = lambda x: jjnp.sin(x) * jjnp.exp(x) + jjnp.log1p(x) / x + jjnp.sum(x * x, axis=0)  # noqa: E731
     x, w = X.astype(dtype), W.astype(dtype)
     (out, tangent), (out_j, tangent_j) = irax.jvp(f, (x,), (w,)), jax.jvp(fj, (x,), (w,))
-    assert out.dtype == tangent.dtype == tangent_j.dtype == np.dtype(dtype)
+    assert out.dtype == out_j.dtype == tangent.dtype == tangent_j.dtype == np.dtype(dtype)
+    assert_close_to_scale(out, out_j, HALF[dtype])
     assert_close_to_scale(tangent, tangent_j, HALF[dtype])
     (ct,), (ct_j,) = irax.vjp(f, x)[1](jnp.asarray(w)), jax.vjp(fj, x)[1](w)
     assert ct.dtype == ct_j.dtype == np.dtype(dtype)

@@ -526,15 +526,6 @@ def test_device_moves_arrays_and_reaches_every_output():
 # ---------------------------------------------------------------------------
 # 64-bit mode
 
-@pytest.fixture
-def x64():
-    irax.config.update("irax_enable_x64", True)
-    try:
-        yield
-    finally:
-        irax.config.update("irax_enable_x64", False)
-
-
 def test_x64_mode_creation_dtypes(x64):
     assert jnp.arange(3).dtype == np.int64
     assert jnp.array(1.0).dtype == np.float64 and jnp.array(1.0).weak_type

@@ -101,18 +101,6 @@ def test_dtypes_and_weak_types_match_jax(name):
     assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type)
 
 
-@pytest.fixture
-def x64():
-    from irax.config import config
-
-    config.update("irax_enable_x64", True)
-    try:
-        with jax.enable_x64(True):
-            yield
-    finally:
-        config.update("irax_enable_x64", False)
-
-
 def test_dtypes_in_x64_mode_match_jax(x64):
     for dtype in [np.bool_, np.int16, np.int32, np.int64, np.uint32, np.float64]:
         for name in ["sum", "mean", "var", "argmax", "cumsum"]:

@@ -199,15 +199,6 @@ def test_subnormals_under_jit(dtype, platform):
     run_jitted(FLOATS[dtype], platform, subnormals=True)
 
 
-@pytest.fixture
-def x64():
-    irax.config.update("irax_enable_x64", True)
-    try:
-        yield
-    finally:
-        irax.config.update("irax_enable_x64", False)
-
-
 def test_float64_under_jit(x64, platform):
     run_jitted(np.dtype(np.float64), platform)
 
