@@ -4,7 +4,10 @@ Each test of a module in CORE gets a `platform` parameter: `test_exp[cpu]`
 runs as written (on the default device, the CPU), `test_exp[vulkan]` runs
 under `irax.default_device(vulkan)`, so its arrays and programs live there.
 CI installs Mesa's lavapipe, a software Vulkan driver; without a Vulkan
-driver the vulkan copies skip, naming the reason.
+driver the vulkan copies skip, naming the reason. `sync-cpu` is the example
+plugin's backend (examples/plugins/irax_example), written from
+docs/plugins.md alone: it runs them to show that the plugin protocols are
+all irax needs. Its tests install the plugin for the session (~3 s, once).
 
 DIFFERENCES lists where a platform genuinely differs, each with why; those
 tests skip there.
@@ -12,14 +15,15 @@ tests skip there.
 import pytest
 
 import irax
-from helpers import device_or_skip
+from helpers import device_or_skip, example_plugin, use_example_plugin  # noqa: F401 (example_plugin: a fixture)
 
-PLATFORMS = ("cpu", "vulkan")
+PLATFORMS = ("cpu", "vulkan", "sync-cpu")
+PLUGIN_PLATFORMS = {"sync-cpu"}  # from the example plugin package
 # The modules whose results depend on the code generated for the device.
 # (Gradients on Vulkan: test_devices.py. Each vulkan copy compiles its own
 # programs, which is most of a cold run's time.)
-CORE = {"test_control_flow", "test_elementwise", "test_indexing", "test_linalg", "test_nn", "test_reductions",
-        "test_shape"}
+CORE = {"test_control_flow", "test_elementwise", "test_indexing", "test_integer_semantics", "test_linalg", "test_nn",
+        "test_reductions", "test_shape", "test_special_values"}
 
 # platform -> test -> (the parameter ids, after the platform's, where it
 # differs; why). Those tests skip there.
@@ -30,9 +34,21 @@ DIFFERENCES = {
              "set no wrap-9"},
             "a dropped x.at[i].set (i traced, out of bounds) inserts an empty slice, which keeps a donated x "
             "updated in place on the CPU; Vulkan cannot bind an empty buffer (a DeviceError there)"),
+        "test_subnormals_under_jit": (
+            {"float32", "bfloat16"},
+            "GPU math does not keep float32 subnormals: lavapipe's log(1e-45) is log(FLT_MIN) = -87.3, its "
+            "cbrt(1e-45) is 8e-14, and fmod(1, 1e-45) is -inf (x - y * trunc(x / y) with x / y = inf)"),
+        "test_float64_under_jit": (
+            {""},
+            "IREE's Vulkan code cannot round float64 (math.roundeven expands to an i64 bitcast it cannot "
+            "legalize), so rint and round of float64 do not compile there"),
         "test_values": (
             {"gelu"},
             "tanh(-30) on Vulkan is 1e-7 from -1 (GPU math), so gelu's 1 + tanh(...) gives -2.7e-6, not -0.0"),
+        "test_division_like_jax": (
+            {"floor_divide-int64", "floor_divide-uint64", "remainder-int64", "remainder-uint64"},
+            "IREE's Vulkan code emulates 64-bit integers with 32-bit ones and cannot divide them: "
+            "the program does not compile (a CompileError)"),
     },
 }
 
@@ -45,7 +61,7 @@ def pytest_generate_tests(metafunc):
 def _difference(platform, item) -> str:
     name, _, params = item.name.rstrip("]").partition("[")
     ids, why = DIFFERENCES.get(platform, {}).get(name, ((), ""))
-    return why if params.partition("-")[2] in ids else ""
+    return why if params[len(platform) + 1:] in ids else ""
 
 
 @pytest.fixture(autouse=True)
@@ -56,9 +72,25 @@ def platform(request):
     if name is None or name == "cpu":
         yield name
         return
+    if name in PLUGIN_PLATFORMS:
+        use_example_plugin(request)
     device = device_or_skip(name)
     why = _difference(name, request.node)
     if why:
         pytest.skip(f"{name}: {why}")
     with irax.default_device(device):
         yield name
+
+
+@pytest.fixture
+def x64():
+    """64-bit mode for one test, in irax and in JAX (the oracle), as each was before."""
+    jax = pytest.importorskip("jax")
+    old = irax.config.irax_enable_x64, jax.config.jax_enable_x64
+    irax.config.update("irax_enable_x64", True)
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        irax.config.update("irax_enable_x64", old[0])
+        jax.config.update("jax_enable_x64", old[1])

@@ -1,11 +1,23 @@
-"""Shared by the test modules: random inputs and a NumPy comparison."""
+"""Shared by the test modules: random inputs, a NumPy comparison, devices,
+and the example plugin package installed for the session."""
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from importlib.metadata import distributions
+from pathlib import Path
+
 import ml_dtypes
 import numpy as np
 import pytest
 
 import irax
 from irax import Array, device_put
+from irax.plugins import registry
 from irax.plugins.registry import get_default_device
+
+EXAMPLE_PLUGIN = Path(__file__).resolve().parents[1] / "examples" / "plugins" / "irax_example"
 
 rng = np.random.default_rng(0)
 TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float16): 2e-3, np.dtype(ml_dtypes.bfloat16): 2e-2}
@@ -46,3 +58,37 @@ def device_or_skip(name):
         return irax.devices(name)[0]
     except RuntimeError as e:
         pytest.skip(str(e))
+
+
+def _venv_distributions():
+    return sorted((d.metadata["Name"], d.version) for d in distributions(path=[sysconfig.get_path("purelib")]))
+
+
+@pytest.fixture(scope="session")
+def example_plugin(tmp_path_factory):
+    """The environment of a Python that has examples/plugins/irax_example
+    installed: pip installs a copy of it (building writes next to the
+    sources) into a temporary directory, which PYTHONPATH puts on sys.path,
+    where importlib.metadata finds its entry points. (~3 s, once a session.)"""
+    source = shutil.copytree(EXAMPLE_PLUGIN, tmp_path_factory.mktemp("source") / EXAMPLE_PLUGIN.name)
+    site = tmp_path_factory.mktemp("site")
+    before = _venv_distributions()
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--no-index",
+                    "--no-cache-dir", "--disable-pip-version-check", "--target", str(site), str(source)],
+                   check=True, capture_output=True)
+    assert _venv_distributions() == before
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+
+
+def use_example_plugin(request):
+    """Make the example plugin's backends (vmvx, sync-cpu) registered here,
+    as if installed, for the rest of the session, and for the child
+    processes of the test asking (its PYTHONPATH). irax discovers plugins
+    once, so it is told to discover them again."""
+    env = request.getfixturevalue("example_plugin")
+    site = env["PYTHONPATH"].split(os.pathsep)[0]
+    if site not in sys.path:
+        sys.path.append(site)
+        registry.backends.cache_clear()
+        registry.passes.cache_clear()
+    request.getfixturevalue("monkeypatch").setenv("PYTHONPATH", env["PYTHONPATH"])

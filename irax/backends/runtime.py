@@ -48,9 +48,11 @@ QUEUE_DEPTH = 2
 _POLLED = {"local-task", "local-sync"}
 YIELD_S = 10e-3
 
-# MLIR integers are signless, and IREE's ABI checks buffer element types
-# against the signless spelling, so signed and unsigned share one kind.
-_ELEMENT_TYPES = {
+# A buffer's IREE element type, by NumPy dtype name (for `put`; a plugin's
+# devices use it too). MLIR integers are signless, and IREE's ABI checks
+# buffer element types against the signless spelling, so signed and unsigned
+# share one kind.
+ELEMENT_TYPES = {
     "bool": rt.HalElementType.BOOL_8,
     "int8": rt.HalElementType.INT_8,
     "int16": rt.HalElementType.INT_16,
@@ -84,7 +86,8 @@ class Device:
     """One IREE HAL device plus the VM instance programs for it are loaded into.
 
     `platform` is the irax backend name ("cpu", "vulkan", ...); `id` counts
-    devices of that platform from 0.
+    devices of that platform from 0. What irax uses of it is the
+    `irax.plugins.Device` protocol, and of its programs `irax.plugins.Program`.
     """
 
     def __init__(self, platform: str, id: int, driver: str, hal_device, backend, inline_hal_device=None):
@@ -216,7 +219,7 @@ class Device:
             allowed_usage=self._usage,
             device=self.hal_device,
             buffer=np.array(array, order="C", copy=not array.flags.c_contiguous),
-            element_type=_ELEMENT_TYPES[array.dtype.name],
+            element_type=ELEMENT_TYPES[array.dtype.name],
         )
 
     def fetch(self, buffer: rt.HalBufferView, dtype: np.dtype, shape) -> np.ndarray:

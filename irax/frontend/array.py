@@ -1,10 +1,13 @@
 """`irax.Array`: an immutable array whose data lives in an IREE device buffer."""
+from typing import Any
+
 import numpy as np
 
 from irax import tree_util
 from irax.frontend import core, dtypes, printing
 from irax.frontend.array_methods import ArrayMethods
 from irax.frontend.core import ShapedArray
+from irax.plugins import Device
 from irax.plugins.registry import devices, get_default_device
 
 
@@ -120,7 +123,7 @@ def device_put_numpy(array: np.ndarray, device=None, weak_type=False, committed=
     return Array(device.put(array), ShapedArray(array.shape, array.dtype, weak_type), device, committed)
 
 
-def device_put(x, device=None):
+def device_put(x: Any, device: Device | str | None = None) -> Any:
     """`x` (a pytree of arrays and array-likes) on `device`, as jax.device_put.
     With a device (or backend name) the results are committed to it; an
     uncommitted array already there is committed and returned as it is.
@@ -143,7 +146,7 @@ def device_put(x, device=None):
     return tree_util.tree_map(put, x)
 
 
-def block_until_ready(x):
+def block_until_ready(x: Any) -> Any:
     """Wait for every array in the pytree `x` to be computed; returns `x` (jax.block_until_ready)."""
     for leaf in tree_util.tree_leaves(x):
         if isinstance(leaf, Array):
@@ -181,7 +184,7 @@ def place(what: str, arrays, device=None):
         else:
             device = get_default_device()
     for x in arrays:
-        if x.device.lost and x._ready:  # never compute on the results of a failed call
+        if x._ready:  # never compute on the results of a failed call
             x.device.check(x._ready)
         if x.device is not device:
             return device, [y if y.device is device else _transfer(y, device, y._committed) for y in arrays], committed

@@ -1,4 +1,5 @@
-"""What a plugin must look like: the `Backend` and `Pass` protocols, version 1.
+"""What a plugin must look like: the `Backend` (with its `Device` and
+`Program`) and `Pass` protocols, version 1.
 
 A plugin is an object that a package names in one of two entry-point groups:
 
@@ -10,7 +11,8 @@ A plugin is an object that a package names in one of two entry-point groups:
 irax's own backends and passes are registered the same way, in irax's
 pyproject.toml. `registry.py` finds them, checks them against the attribute
 lists below and sets `origin` (the entry point's value) on each. The
-protocols are structural: no base class to inherit, just these attributes.
+protocols are structural: no base class to inherit, just these attributes,
+and they are all that irax uses of a plugin.
 See docs/plugins.md for a walk through writing, packaging and testing one.
 """
 from typing import Protocol, runtime_checkable
@@ -24,8 +26,8 @@ API_VERSION = 1
 class Backend(Protocol):
     """Where programs compile and run: one IREE target plus one runtime driver.
 
-    `irax.backends.iree_backend.IreeBackend` implements all of it; most
-    backends are an instance of it with their own settings.
+    `irax.backends.iree_backend.IreeBackend` implements all of it, devices
+    included; most backends are an instance of it with their own settings.
     """
 
     api_version: int        # API_VERSION
@@ -39,11 +41,64 @@ class Backend(Protocol):
         """Whether a device can be opened here; must not raise."""
 
     def devices(self) -> list:
-        """This backend's devices (irax.backends.runtime.Device, or objects with
-        its `platform`, `id`, `backend`, `put`, `fetch` and `load`)."""
+        """This backend's devices, each following `Device`; the same objects every call."""
 
     def compile(self, mlir_text: str) -> bytes:
-        """A program for this backend's devices (through irax.backends.cache)."""
+        """The IREE program (.vmfb) for this backend's devices: what
+        `irax.backends.cache.cached_compile(mlir_text, target_backend,
+        compile_flags)` returns, which is how to make it (cached)."""
+
+
+@runtime_checkable
+class Device(Protocol):
+    """One device of a backend: what irax asks of it, and nothing more.
+
+    `irax.backends.runtime.Device` (asynchronous, one in-order queue) is
+    irax's own; examples/plugins/irax_example/irax_example/sync_cpu.py is a
+    synchronous one written from this protocol. Buffers are IREE buffer
+    views (`iree.runtime.HalBufferView`): irax compares their `get_buffer()`
+    to refuse a call that donates an array it also reads.
+    """
+
+    platform: str           # its backend's name
+    id: int                 # counts the backend's devices from 0; the repr is `SyncCpuDevice(id=0)`
+    backend: Backend        # the backend whose devices() lists it
+
+    def put(self, array) -> object:
+        """A new buffer on the device holding a copy of the NumPy `array`
+        (any memory layout; dtype one of irax.backends.runtime.ELEMENT_TYPES)."""
+
+    def fetch(self, buffer, dtype, shape):
+        """A NumPy copy of `buffer`'s contents as `dtype[shape]` (`shape`
+        may hold 0). irax first waits for the call that wrote it."""
+
+    def load(self, vmfb: bytes) -> "Program":
+        """The program `vmfb` (from `backend.compile`) ready to run here."""
+
+    def wait(self, ready, block: bool = True) -> bool:
+        """Whether the call that returned `ready` (never 0) is done, blocking
+        until it is if `block`; raises its error (irax.errors.DeviceError)
+        if it failed."""
+
+    def check(self, ready) -> None:
+        """Raise the error of the call that returned `ready` (never 0) if it
+        is known to have failed, without waiting. Called for each pending
+        operand of every op, so it must be cheap."""
+
+
+@runtime_checkable
+class Program(Protocol):
+    """A program loaded on a device (`device.load(vmfb)`)."""
+
+    def __call__(self, buffers: list, n_results: int) -> tuple:
+        """Run `@main` on `buffers` (this device's, in argument order; it
+        also takes a wait fence and a signal fence after them, IREE's
+        async-external convention): `(n_results result buffers, ready)`.
+        `ready` is 0 if the results are computed when it returns, else what
+        `device.wait` and `device.check` take; calls on a device must run in
+        the order they were made, each seeing the results of those before,
+        and a pending call must keep its `buffers` alive (irax may drop
+        them as soon as it returns). A failure raises irax.errors.DeviceError."""
 
 
 @runtime_checkable
@@ -63,4 +118,4 @@ class Pass(Protocol):
     name: str               # the entry point's name
 
 
-__all__ = ["API_VERSION", "Backend", "Pass"]
+__all__ = ["API_VERSION", "Backend", "Device", "Pass", "Program"]
