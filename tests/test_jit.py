@@ -206,7 +206,7 @@ def test_the_donation_error_is_jaxs():
 
 @pytest.fixture
 def queued_not_inline(monkeypatch):
-    monkeypatch.setattr(irax.config, "irax_inline_bytes", -1)  # no call runs on the calling thread
+    monkeypatch.setattr(irax.config, "irax_inline_bytes", 0)  # no call with inputs runs on the calling thread
 
 
 def test_calls_return_before_the_device_is_done(queued_not_inline, monkeypatch):

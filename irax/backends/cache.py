@@ -4,7 +4,7 @@ A compile costs ~0.3-0.5 s, and eager mode compiles one small module per
 (operation, shapes, dtypes), so without a cache every new op would stall.
 Two levels:
 
-  memory  a dict, for the life of the process.
+  memory  an `LRU` of config.irax_cache_size programs.
   disk    one file per program in config.irax_cache_dir (~/.cache/irax), so
           the next process starts warm. IRAX_DISABLE_CACHE=1 turns it off.
 
@@ -18,6 +18,7 @@ POSIX and Windows), so concurrent processes never see half a file.
 
 IRAX_LOG_COMPILES=1 prints a line to stderr for every real compile.
 """
+import collections
 import functools
 import hashlib
 import json
@@ -38,7 +39,40 @@ MAGIC = b"IRAXVMFB"
 _SUFFIX = ".irax"
 _HEADER_SIZE = len(MAGIC) + 32
 
-_memory: dict[str, bytes] = {}
+
+
+class LRU:
+    """A dict that keeps the config.irax_cache_size entries used last: the
+    one cache policy of every in-memory cache of programs (compiled here;
+    loaded, in the frontend's eager kernels and staged programs). A hit
+    costs a lookup and a move (~0.1 us); the limit is read at each insert,
+    so an update of the setting reaches every cache."""
+
+    def __init__(self):
+        self._entries = collections.OrderedDict()
+
+    def get(self, key):
+        value = self._entries.get(key)
+        if value is not None:
+            try:
+                self._entries.move_to_end(key)
+            except KeyError:  # another thread dropped it meanwhile: still a hit
+                pass
+        return value
+
+    def __setitem__(self, key, value):
+        self._entries[key] = value
+        while len(self._entries) > config.irax_cache_size:
+            self._entries.popitem(last=False)
+
+    def __len__(self):
+        return len(self._entries)
+
+    def clear(self):
+        self._entries.clear()
+
+
+_memory = LRU()  # cache key -> vmfb
 _lock = threading.Lock()  # one miss at a time: a second thread waiting on the same key then hits memory
 _stats = {"compiles": 0, "memory_hits": 0, "disk_hits": 0}
 _warned_dirs: set[str] = set()

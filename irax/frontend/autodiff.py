@@ -9,9 +9,10 @@ trace:
        `(args..., cotangents...) -> (outputs..., gradients...)`;
     3. copy that function's body into the enclosing trace.
 
-Called eagerly, a transformation is itself staged: `grad(f)(x)` traces
-`lambda x: grad(f)(x)`, compiles it once per argument signature and runs it
-(staging.run_staged), so a training loop does not retrace or recompile.
+Each transformation is one staged call (staging.staged_call): under a trace
+it nests; called eagerly, `grad(f)(x)` traces `lambda x: grad(f)(x)`,
+compiles it once per argument signature and runs it, so a training loop
+does not retrace or recompile.
 `grad(grad(f))` is the same step applied twice: the outer pass
 differentiates the ops the inner one emitted.
 """
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from irax import tree_util
-from irax.frontend import core, dtypes, lowering, staging
+from irax.frontend import dtypes, lowering, staging
 from irax.transforms.ad.jvp import add_jvp
 from irax.transforms.ad.vjp import add_vjp
 
@@ -119,9 +120,10 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        if core.current_trace() is None:
-            key = ("value_and_grad", fun, argnums, has_aux)
-            return staging.run_staged(key, value_and_grad_fun, args, kwargs)
+        return staging.staged_call(("value_and_grad", fun, argnums, has_aux), differentiate, args, kwargs)
+
+    @functools.wraps(fun)
+    def differentiate(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args))
         arguments = staging.Arguments(args, kwargs)
         _check_inexact(arguments, nums, "grad")
@@ -154,8 +156,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     fun_pair = _split_aux(fun, has_aux)
     argnums = tuple(range(len(primals)))
 
-    output, aux = (staging.run_staged(("vjp_forward", fun, has_aux), fun_pair, primals)
-                   if core.current_trace() is None else fun_pair(*primals))
+    output, aux = staging.staged_call(("vjp_forward", fun, has_aux), fun_pair, primals)
 
     def backward(*args):
         cotangent, primal_args = args[0], args[1:]
@@ -172,9 +173,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         return tuple(_vjp_inline(fun_pair, arguments, argnums, seeds)[2])
 
     def vjp_fn(cotangent):
-        if core.current_trace() is None:
-            return staging.run_staged(("vjp_backward", fun, has_aux), backward, (cotangent,) + primals)
-        return backward(cotangent, *primals)
+        return staging.staged_call(("vjp_backward", fun, has_aux), backward, (cotangent,) + primals)
 
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
 
@@ -188,9 +187,12 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
     if tree_util.tree_structure(tuple(primals)) != tree_util.tree_structure(tuple(tangents)):
         raise ValueError("jvp called with different primal and tangent structures: "
                          f"{tree_util.tree_structure(tuple(primals))} and {tree_util.tree_structure(tuple(tangents))}")
-    if core.current_trace() is None:
-        return staging.run_staged(("jvp", fun, has_aux), lambda p, t: jvp(fun, p, t, has_aux),
-                                  (tuple(primals), tuple(tangents)))
+    return staging.staged_call(("jvp", fun, has_aux), lambda p, t: _jvp_inline(fun, p, t, has_aux),
+                               (tuple(primals), tuple(tangents)))
+
+
+def _jvp_inline(fun, primals, tangents, has_aux):
+    """Inside a trace: jvp's result, by the forward-mode pass on `fun` traced alone."""
     from irax.frontend.numpy.util import asarray
 
     fun_pair = _split_aux(fun, has_aux)

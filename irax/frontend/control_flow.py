@@ -11,13 +11,17 @@ bodies into the regions of one `scf` op:
     scan(f, c, xs)           scf.for over xs' leading axis: each step reads row
                              k of xs and writes row k of the stacked ys
 
-Arrays the functions close over become values the regions capture. Outside
-any trace, each call is staged as a program of its own (staging.run_staged,
-cached by the functions and argument signature), as JAX does. Reverse-mode
+Arrays the functions close over become values the regions capture. Each
+one is a staged call (staging.staged_call): nested in an enclosing trace,
+or outside any trace a program of its own, cached by the functions and
+argument signature, as JAX does. Reverse-mode
 autodiff of these ops is in transforms/ad/control_flow.py: it goes through
 `scf.if` and through `scf.for` (fixed trip count), not through `scf.while`.
 """
+from __future__ import annotations
+
 import inspect
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from iree.compiler import ir
@@ -26,11 +30,13 @@ from iree.compiler.dialects import arith, scf, tensor
 from irax import tree_util
 from irax.frontend import core, dtypes, mlir, staging
 from irax.frontend.numpy.util import asarray, convert
+from irax.typing import Array, ArrayLike, PyTree
 
 
 def _staged(name, fns, call, args):
-    """Run `call(*args)` eagerly: as a compiled program, traced once per signature."""
-    return staging.run_staged(("lax." + name, *fns), call, args)
+    """`call(*args)` as one staged call, keyed by the op and its functions:
+    nested in a trace, or eagerly a compiled program traced once per signature."""
+    return staging.staged_call(("lax." + name, *fns), call, args)
 
 
 def _flat_arrays(tree):
@@ -132,12 +138,13 @@ def _emit_cases(trace, tests, traced, arguments, out_avals):
     return emit(0)
 
 
-def cond(pred, true_fun, false_fun, *operands):
+def cond(pred: ArrayLike, true_fun: Callable, false_fun: Callable, *operands: PyTree) -> PyTree:
     """`true_fun(*operands)` if `pred` else `false_fun(*operands)`, with only
     the chosen branch run. Both must return the same types."""
-    if core.current_trace() is None:
-        return _staged("cond", (true_fun, false_fun), lambda p, *x: cond(p, true_fun, false_fun, *x),
-                       (pred, *operands))
+    return _staged("cond", (true_fun, false_fun), lambda p, *x: _cond(p, true_fun, false_fun, *x), (pred, *operands))
+
+
+def _cond(pred, true_fun, false_fun, *operands):
     pred = asarray(pred)
     if pred.shape != ():
         raise TypeError(f"Pred must be a scalar, got {pred} of shape {pred.shape}.")
@@ -149,13 +156,15 @@ def cond(pred, true_fun, false_fun, *operands):
     return _tracers(trace, results, out_avals, traced[0].out_tree)
 
 
-def switch(index, branches, *operands):
+def switch(index: ArrayLike, branches: Sequence[Callable], *operands: PyTree) -> PyTree:
     """`branches[index](*operands)`, with `index` clamped to the branches."""
     branches = list(branches)
     if not branches:
         raise ValueError("Empty branch sequence")
-    if core.current_trace() is None:
-        return _staged("switch", tuple(branches), lambda i, *x: switch(i, branches, *x), (index, *operands))
+    return _staged("switch", tuple(branches), lambda i, *x: _switch(i, branches, *x), (index, *operands))
+
+
+def _switch(index, branches, *operands):
     index = asarray(index)
     if index.shape != () or not (dtypes.is_int(index.dtype) or dtypes.is_bool(index.dtype)):
         raise TypeError(f"Index must be scalar integer, got {index.aval.str_short()}.")
@@ -228,12 +237,14 @@ def _convert_all(arrays, avals):
     return [convert(x, a.dtype, a.weak_type) for x, a in zip(arrays, avals)]
 
 
-def while_loop(cond_fun, body_fun, init_val):
+def while_loop(cond_fun: Callable, body_fun: Callable, init_val: PyTree) -> PyTree:
     """Run `val = body_fun(val)` while `cond_fun(val)`, from `init_val`; return val.
     Not reverse-differentiable (its trip count is data): use scan or fori_loop
     with static bounds for that."""
-    if core.current_trace() is None:
-        return _staged("while_loop", (cond_fun, body_fun), lambda x: while_loop(cond_fun, body_fun, x), (init_val,))
+    return _staged("while_loop", (cond_fun, body_fun), lambda x: _while_loop(cond_fun, body_fun, x), (init_val,))
+
+
+def _while_loop(cond_fun, body_fun, init_val):
     trace = core.current_trace()
     flat, tree = _flat_arrays(init_val)
 
@@ -275,7 +286,7 @@ def _static_bound(x):
     return int(x)
 
 
-def fori_loop(lower, upper, body_fun, init_val):
+def fori_loop(lower: ArrayLike, upper: ArrayLike, body_fun: Callable, init_val: PyTree) -> PyTree:
     """`val = body_fun(i, val)` for i in range(lower, upper); return val. With
     bounds known at trace time this is an `scf.for` with a fixed trip count,
     which reverse-mode autodiff goes through; traced bounds make a while_loop."""
@@ -288,8 +299,11 @@ def fori_loop(lower, upper, body_fun, init_val):
 
         start = asarray(lower, index_dtype)
         return while_loop(lambda state: state[0] < state[1], step, (start, asarray(upper, index_dtype), init_val))[2]
-    if core.current_trace() is None:
-        return _staged("fori_loop", (body_fun, lo, hi), lambda x: fori_loop(lo, hi, body_fun, x), (init_val,))
+    return _staged("fori_loop", (body_fun, lo, hi, index_dtype),
+                   lambda x: _fori_loop(lo, hi, index_dtype, body_fun, x), (init_val,))
+
+
+def _fori_loop(lo, hi, index_dtype, body_fun, init_val):
     trace = core.current_trace()
     flat, tree = _flat_arrays(init_val)
     index_aval = core.ShapedArray((), index_dtype)
@@ -309,14 +323,17 @@ def fori_loop(lower, upper, body_fun, init_val):
     return _tracers(trace, op.results, avals, tree)
 
 
-def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+def scan(f: Callable, init: PyTree, xs: PyTree = None, length: int | None = None, reverse: bool = False,
+         unroll: int | bool = 1) -> tuple[PyTree, PyTree]:
     """Loop `carry, y = f(carry, x)` over the leading axis of `xs` (pytrees),
     from `carry = init`; return `(carry, ys)` with the ys stacked along a new
     leading axis. `reverse` scans from the end; `unroll` is accepted for JAX
     compatibility and ignored (IREE compiles the loop as it is)."""
     del unroll
-    if core.current_trace() is None:
-        return _staged("scan", (f, length, reverse), lambda c, x: scan(f, c, x, length, reverse), (init, xs))
+    return _staged("scan", (f, length, reverse), lambda c, x: _scan(f, c, x, length, reverse), (init, xs))
+
+
+def _scan(f, init, xs, length, reverse):
     trace = core.current_trace()
     flat_carry, carry_tree = _flat_arrays(init)
     flat_xs, xs_tree = _flat_arrays(xs)
@@ -362,7 +379,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     return carry, ys
 
 
-def select(pred, on_true, on_false):
+def select(pred: ArrayLike, on_true: ArrayLike, on_false: ArrayLike) -> Array:
     """Elementwise `on_true` where `pred` else `on_false`: arrays of one shape
     and dtype (a scalar pred selects whole arrays)."""
     from irax.frontend.primitives.elementwise import select as select_p

@@ -126,6 +126,8 @@ class custom_vjp:
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args):
+        # Not a staging.staged_call yet: a custom call passes no lifted
+        # values, so a staged eager call would reject closures over arrays.
         if core.current_trace() is None:
             return self.fun(*args)
         if self.fwd is None:

@@ -3,7 +3,8 @@
 The primitive's own emitter writes a one-op `func.func @main`; the device's
 backend compiles it (through the compile cache); the loaded program is kept
 in `_kernels` under a key that does not mention sizes when the primitive has
-`dynamic_shapes`, so `add` of a (3,) and of a (1000,) array share a kernel.
+`dynamic_shapes`, so `add` of a (3,) and of a (1000,) array share a kernel,
+and runs by the path every program takes (executable.execute).
 
 The params are part of the key, so a value that changes from call to call
 (an index, a slice start) is passed as an operand instead: `index_operand`
@@ -13,8 +14,10 @@ import functools
 
 import numpy as np
 
+from irax.backends.cache import LRU
 from irax.config import config
 from irax.frontend.core import ShapedArray, Trace
+from irax.frontend import executable
 from irax.transforms import pipeline
 
 
@@ -49,8 +52,9 @@ def index_operand(i: int, device):
     return device_put_numpy(np.asarray(i, dtype), device)
 
 
-_kernels = {}  # (prim, kernel avals, params, device, pass pipeline) -> loaded Program
-_dispatch = {}  # (prim, avals, params, device, pass pipeline) -> (out avals, Program): one lookup per warm call
+# Both bounded by config.irax_cache_size (cache.LRU).
+_kernels = LRU()  # (prim, kernel avals, params, device, pass pipeline) -> loaded Program
+_dispatch = LRU()  # (prim, avals, params, device, pass pipeline) -> Executable: one lookup per warm call
 
 
 def _program(prim, kernel_avals, params, device):
@@ -63,23 +67,19 @@ def _program(prim, kernel_avals, params, device):
 
 
 def run(prim, operands, params):
-    from irax.frontend.array import Array, check_not_deleted, place
-
-    device, operands, committed = place(prim.name, operands)
-    avals = tuple(x.aval for x in operands)
     params = tuple(params.items())
-    key = (prim, avals, params, device, config.irax_passes)
-    hit = _dispatch.get(key)
-    if hit is None:
-        out_avals = prim.out_avals(avals, dict(params))  # all shape/dtype errors surface here
-        # An empty operand keeps its sizes static, so that fold-empty-tensors
-        # removes the work (Vulkan cannot dispatch on an empty buffer).
-        dynamic = prim.dynamic_shapes and all(a.size for a in avals)
-        kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
-        hit = _dispatch[key] = (out_avals, _program(prim, kernel_avals, params, device))
-    out_avals, program = hit
-    buffers = [x._buffer for x in operands]
-    if any(b is None for b in buffers):
-        check_not_deleted(operands)
-    buffers, ready = program(buffers, len(out_avals))
-    return [Array(b, a, device, committed, ready) for b, a in zip(buffers, out_avals)]
+
+    def find(device, operands):
+        avals = tuple(x.aval for x in operands)
+        key = (prim, avals, params, device, config.irax_passes)
+        hit = _dispatch.get(key)
+        if hit is None:
+            out_avals = prim.out_avals(avals, dict(params))  # all shape/dtype errors surface here
+            # An empty operand keeps its sizes static, so that fold-empty-tensors
+            # removes the work (Vulkan cannot dispatch on an empty buffer).
+            dynamic = prim.dynamic_shapes and all(a.size for a in avals)
+            kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
+            hit = _dispatch[key] = executable.Executable(_program(prim, kernel_avals, params, device), out_avals)
+        return hit
+
+    return executable.execute(prim.name, operands, find)

@@ -6,7 +6,7 @@
 The first call with a new argument signature (tree structure, shapes,
 dtypes, static values) traces the function to one `func.func`, runs the pass
 pipeline and compiles it with IREE; later calls with the same signature only
-run the program (staging.run_staged). Under an enclosing trace (jit inside
+run the program (staging.staged_call). Under an enclosing trace (jit inside
 grad, or inside another jit) the function is simply traced inline.
 
 Static arguments (`static_argnums`, `static_argnames`) are Python values that
@@ -14,9 +14,10 @@ shape the program: they are part of the cache key and reach the function as
 they are, so `if n > 2:` works on them.
 """
 import functools
+from collections.abc import Callable, Sequence
 
-from irax.frontend import core, lowering, staging
-from irax.plugins import registry
+from irax.frontend import lowering, staging
+from irax.plugins import Device, registry
 
 
 def _positions(argnums, n_args):
@@ -36,7 +37,9 @@ def _hashable(value, where):
     return value
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), device=None, passes=None):
+def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = (), static_argnames: str | Sequence[str] = (),
+        donate_argnums: int | Sequence[int] = (), device: Device | str | None = None,
+        passes: str | Sequence[str] | None = None) -> Callable:
     """Compile `fun` once per argument signature; see the module docstring.
     The arrays of positional arguments `donate_argnums` are given to the
     program, which may write into them (in-place `.at[].set`); they are
@@ -83,12 +86,10 @@ def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), d
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
-        if core.current_trace() is not None:
-            return fun(*args, **kwargs)
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
         key = ("jit", fun, *((f"args[{i}]", v) for i, v in static_args), *static_kwargs)
-        return staging.run_staged(key, with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
-                                  passes=passes, donate_argnums=donated(len(args)), device=device)
+        return staging.staged_call(key, with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
+                                   passes=passes, donate_argnums=donated(len(args)), device=device)
 
     def lower(*args, **kwargs):
         """The program for these arguments, stage by stage (lowering.Lowered)."""

@@ -25,6 +25,7 @@ import threading
 from irax.backends import compiler
 from irax.frontend import staging
 from irax.frontend.array import check_not_deleted, place
+from irax.frontend import executable
 from irax.plugins import registry
 
 IRAX_STAGES = ("before_ad", "after_ad", "traced", "optimized")
@@ -61,7 +62,7 @@ def lower(fn, args, kwargs=None, passes=None, donate_argnums=(), device=None):
     finally:
         _recorder.snapshots = None
     return Lowered(getattr(fn, "__name__", "function"), snapshots, after_passes, arguments.signature(),
-                   traced, donated, device)
+                   traced, tuple(donated), device)
 
 
 def resolve_backend(backend):
@@ -147,31 +148,38 @@ class Compiled:
         self.lowered = lowered
         self.backend = backend
         self.vmfb = backend.compile(lowered.as_text("optimized"))
-        self._programs = {}  # device -> staging.StagedProgram, loaded on first call
+        self._programs = {}  # device -> executable.Executable, loaded on first call
 
     def __call__(self, *args, **kwargs):
         arguments = staging.Arguments(args, kwargs)
         if arguments.signature() != self.lowered.signature:
             raise TypeError(f"{self.lowered.name} was compiled for arguments {_describe(self.lowered.signature)} "
                             f"but called with {_describe(arguments.signature())}; lower and compile it for these.")
-        name = self.lowered.name
         check_not_deleted(arguments.dynamic)
-        device, flat, committed = place(name, arguments.dynamic, self.lowered.device)
-        if device.backend is not self.backend:  # run where it can: on this backend's device
-            device, flat, committed = place(name, arguments.dynamic, self._device())
-        program = self._programs.get(device)
-        if program is None:
-            traced = self.lowered.traced
-            lifted = place(name, traced.lifted, device)[1]
-            program = self._programs[device] = staging.StagedProgram(
-                device.load(self.vmfb), traced.out_tree, traced.out_avals, lifted)
-        return program(flat, self.lowered.donated, device, committed)
+        device = self._device(arguments.dynamic)
+        return executable.execute(self.lowered.name, arguments.dynamic, self._load, device, self.lowered.donated)
 
-    def _device(self):
+    def _device(self, arrays):
+        """Where a call runs: where jit's device, or else `arrays`, say (None:
+        array.place decides), if that device is of this backend; else this
+        backend's first device."""
+        device = self.lowered.device
+        if (device if device is not None else place(self.lowered.name, arrays)[0]).backend is self.backend:
+            return device
         if not self.backend.available():
             raise RuntimeError(f"{self.lowered.name} was compiled for backend {self.backend.name!r}, which has "
                                "no device here; run its .vmfb where it has one (irax run FILE.vmfb)")
         return self.backend.devices()[0]
+
+    def _load(self, device, flat):
+        """The program loaded on `device`, once per device."""
+        loaded = self._programs.get(device)
+        if loaded is None:
+            traced = self.lowered.traced
+            lifted = place(self.lowered.name, traced.lifted, device)[1]
+            loaded = self._programs[device] = executable.Executable(
+                device.load(self.vmfb), traced.out_avals, lifted, traced.out_tree)
+        return loaded
 
     def as_text(self, stage="vm"):
         """IREE's IR at the end of compiler phase `stage` (one of IREE_STAGES)."""

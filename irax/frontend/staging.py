@@ -2,16 +2,18 @@
 
     trace_function(fn, args)   trace `fn` on the avals of `args` (pytrees) into
                                its own `func.func @main`
-    run_staged(key, fn, args)  eager entry point of transformations (grad, jit):
-                               trace once per (key, argument signature), run
+    staged_call(key, fn, args) the call every transformation makes (jit,
+                               grad/vjp/jvp, control flow, custom derivatives):
+                               under a trace `fn` nests in it; eagerly, run_staged
+    run_staged(key, fn, args)  trace once per (key, argument signature), run
                                the passes, compile, and call the program
+                               (executable.execute)
 
 A traced function takes its flat arguments, then its *lifted* values: arrays
 it closed over (and, when traced inside another trace, the enclosing trace's
 Tracers it used). They are passed in as arguments, never baked in as
 constants, so a closure over a 100 MB array does not put 100 MB in the IR.
 """
-import collections
 import functools
 import sys
 from dataclasses import dataclass
@@ -20,10 +22,11 @@ import numpy as np
 from iree.compiler import ir
 
 from irax import tree_util
-from irax.backends.runtime import DeviceError
-from irax.frontend import core, mlir
+from irax.backends.cache import LRU
 from irax.config import config
-from irax.frontend.array import Array, check_not_deleted, place
+from irax.frontend import core, mlir
+from irax.frontend.array import check_not_deleted, place
+from irax.frontend import executable
 
 
 @dataclass
@@ -147,62 +150,20 @@ def trace_arguments(fn, arguments: Arguments) -> TracedFunction:
 # ---------------------------------------------------------------------------
 # Eager: compile once per signature.
 
-@dataclass
-class StagedProgram:
-    """A traced function compiled and loaded on a device (also the program
-    behind lowering.Compiled)."""
-    program: object
-    out_tree: tree_util.PyTreeDef
-    out_avals: tuple
-    lifted: list
-
-    def __call__(self, flat, donated, device, committed=False):
-        """Run on the dynamic argument arrays `flat`; delete the `donated` ones."""
-        if donated:
-            _check_donation(flat, self.lifted, set(donated))
-        buffers = [x._buffer for x in flat] + [x._buffer for x in self.lifted]
-        outs, ready = self.program(buffers, len(self.out_avals))
-        for k in donated:
-            flat[k].delete()
-        arrays = [Array(b, a, device, committed, ready) for b, a in zip(outs, self.out_avals)]
-        return tree_util.tree_unflatten(self.out_tree, arrays)
+def staged_call(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None):
+    """`fn(*args, **kwargs)` as one staged call: the step jit, grad/vjp/jvp,
+    control flow and custom derivatives all take, as JAX's `pjit` is. Under
+    a trace it nests: `fn` is traced into the function being traced (which
+    is compiled whole later). Eagerly, `fn` is traced into a program of its
+    own once per (`key`, argument signature), compiled and called
+    (run_staged; the other arguments are its). A transformation that
+    rewrites the callee (vmap, next) plugs in here."""
+    if core.current_trace() is not None:
+        return fn(*args, **(kwargs or {}))
+    return run_staged(key, fn, args, kwargs, passes, donate_argnums, device)
 
 
-# XLA's errors (JAX's JaxRuntimeError) for a buffer a call donates and also
-# reads, by whether its first use donates it: (what happened, toy example).
-_DONATION_ERRORS = {
-    True: ("Attempt to use a buffer that was previously donated in the same call", "f(donate(a), a)"),
-    False: ("Attempt to donate a buffer which is also used by the same call", "f(a, donate(a))"),
-}
-
-
-def _check_donation(flat, lifted, donated):
-    """Raise before anything runs if a buffer the call donates is also read
-    elsewhere in it (among the flat arguments, or the `lifted` arrays the
-    function closes over): the program may write into a donated buffer in
-    place, so that other read would see the new values. Compared by IREE
-    buffer, which arrays may share (a reshape's result, an argument a jitted
-    function returned), and only between buffers of one size, so that a call
-    donating many arrays stays cheap (IREE's buffers compare, ~0.1 us, but
-    do not hash)."""
-    seen = collections.defaultdict(list)  # byte length -> (position of first use, buffer)
-    for j, x in enumerate(flat + lifted):
-        buffer = x._buffer.get_buffer()
-        same_size = seen[buffer.byte_length()]
-        i = next((i for i, b in same_size if b == buffer), None)
-        if i is None:
-            same_size.append((j, buffer))
-        elif i in donated or j in donated:
-            problem, toy = _DONATION_ERRORS[i in donated]
-            where = f"flattened argument {j}" if j < len(flat) else "an array the function closes over"
-            raise DeviceError(
-                f"INVALID_ARGUMENT: {problem} ({where}, first use: {i}). Toy example for this "
-                f"bug: `{toy}`. The call may overwrite a donated array, so nothing else in it may read that array: "
-                "pass a copy (jnp.copy(a)) in one of the places, or do not donate it.")
-
-
-_staged = collections.OrderedDict()  # (key, signature, device, donated, passes) -> StagedProgram
-_MAX_STAGED = 512
+_staged = LRU()  # (key, signature, device, donated, passes, IRAX_PASSES) -> executable.Executable
 
 
 def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None):
@@ -215,25 +176,24 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
     arguments = Arguments(args, kwargs)
     name = getattr(fn, "__name__", "function")
     check_not_deleted(arguments.dynamic)
-    device, flat, committed = place(name, arguments.dynamic, device)
-    donated = [k for i in donate_argnums for k in arguments.dynamic_indices(i)]
-    cache_key = (key, arguments.signature(), device, tuple(donated), passes, config.irax_passes)
-    staged = _staged.get(cache_key)
-    if staged is None:
-        if config.irax_log_compiles:
-            _log_compile(cache_key, name)
-        traced = trace_arguments(fn, arguments)
-        from irax.transforms import pipeline
+    donated = tuple(k for i in donate_argnums for k in arguments.dynamic_indices(i))
 
-        pipeline.run(traced.module, passes, donated=donated)
-        program = device.load(device.backend.compile(str(traced.module)))
-        lifted = place(name, traced.lifted, device)[1]  # closed-over arrays, moved once
-        staged = _staged[cache_key] = StagedProgram(program, traced.out_tree, traced.out_avals, lifted)
-        if len(_staged) > _MAX_STAGED:
-            _staged.popitem(last=False)
-    else:
-        _staged.move_to_end(cache_key)
-    return staged(flat, donated, device, committed)
+    def find(device, flat):
+        cache_key = (key, arguments.signature(), device, donated, passes, config.irax_passes)
+        staged = _staged.get(cache_key)
+        if staged is None:
+            if config.irax_log_compiles:
+                _log_compile(cache_key, name)
+            traced = trace_arguments(fn, arguments)
+            from irax.transforms import pipeline
+
+            pipeline.run(traced.module, passes, donated=donated)
+            program = device.load(device.backend.compile(str(traced.module)))
+            lifted = place(name, traced.lifted, device)[1]  # closed-over arrays, moved once
+            staged = _staged[cache_key] = executable.Executable(program, traced.out_avals, lifted, traced.out_tree)
+        return staged
+
+    return executable.execute(name, arguments.dynamic, find, device, donated)
 
 
 # ---------------------------------------------------------------------------
@@ -264,7 +224,7 @@ def _what_changed(before, now) -> str:
     labels = ("static arguments", "non-array arguments", "device", "donated leaves", "jit passes", "IRAX_PASSES")
     changes = zip(labels, (key0[2:], static0, *rest0), (key1[2:], static1, *rest1))
     return next((f"{label} {_text(new)} (was {_text(old)})" for label, old, new in changes if old != new),
-                f"evicted from the cache of {_MAX_STAGED} programs")
+                f"evicted from the cache of {config.irax_cache_size} programs")
 
 
 def _argument_path(path: str) -> str:

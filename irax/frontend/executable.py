@@ -1,0 +1,86 @@
+"""The one path by which a compiled program runs on arrays.
+
+Eager kernels (eager.py), staged programs (jit, grad, control flow:
+staging.py) and ahead-of-time compiled ones (lowering.Compiled) all call
+`execute`, which goes
+
+    place   array.place: the device the call runs on, operands moved there
+    check   a deleted operand is JAX's RuntimeError; a donated buffer also
+            read elsewhere in the call is XLA's error (_check_donation)
+    load    `find(device, operands)`: the caller's `Executable` for them,
+            from its cache (a cache.LRU), compiled and loaded on a miss
+    call    the loaded program queues the call (backends/runtime.py)
+    wrap    each result buffer becomes an irax.Array (then the pytree the
+            function returned), and donated operands are deleted
+"""
+import collections
+from dataclasses import dataclass
+
+from irax import tree_util
+from irax.backends.runtime import DeviceError
+from irax.frontend.array import Array, check_not_deleted, place
+
+
+@dataclass
+class Executable:
+    """A program loaded on a device, and what its results are. `lifted` are
+    arrays on that device passed after the operands (what a traced function
+    closed over); `out_tree`, if any, is the pytree its results make."""
+    program: object
+    out_avals: tuple
+    lifted: list = ()
+    out_tree: tree_util.PyTreeDef = None
+
+
+def execute(name, operands, find, device=None, donated=()):
+    """Run the Executable `find(device, placed operands)` on the arrays
+    `operands`; `device` (jit's) overrides where they say to run. The
+    operands at positions `donated` may be written into, and are deleted."""
+    device, operands, committed = place(name, operands, device)
+    executable = find(device, operands)
+    buffers = [x._buffer for x in operands]
+    if any(b is None for b in buffers):
+        check_not_deleted(operands)
+    if donated:
+        _check_donation(operands, executable.lifted, set(donated))
+    if executable.lifted:
+        buffers += [x._buffer for x in executable.lifted]
+    out_avals = executable.out_avals
+    outs, ready = executable.program(buffers, len(out_avals))
+    for k in donated:
+        operands[k].delete()
+    arrays = [Array(b, a, device, committed, ready) for b, a in zip(outs, out_avals)]
+    return arrays if executable.out_tree is None else tree_util.tree_unflatten(executable.out_tree, arrays)
+
+
+# XLA's errors (JAX's JaxRuntimeError) for a buffer a call donates and also
+# reads, by whether its first use donates it: (what happened, toy example).
+_DONATION_ERRORS = {
+    True: ("Attempt to use a buffer that was previously donated in the same call", "f(donate(a), a)"),
+    False: ("Attempt to donate a buffer which is also used by the same call", "f(a, donate(a))"),
+}
+
+
+def _check_donation(flat, lifted, donated):
+    """Raise before anything runs if a buffer the call donates is also read
+    elsewhere in it (among the flat arguments, or the `lifted` arrays the
+    function closes over): the program may write into a donated buffer in
+    place, so that other read would see the new values. Compared by IREE
+    buffer, which arrays may share (a reshape's result, an argument a jitted
+    function returned), and only between buffers of one size, so that a call
+    donating many arrays stays cheap (IREE's buffers compare, ~0.1 us, but
+    do not hash)."""
+    seen = collections.defaultdict(list)  # byte length -> (position of first use, buffer)
+    for j, x in enumerate(list(flat) + list(lifted)):
+        buffer = x._buffer.get_buffer()
+        same_size = seen[buffer.byte_length()]
+        i = next((i for i, b in same_size if b == buffer), None)
+        if i is None:
+            same_size.append((j, buffer))
+        elif i in donated or j in donated:
+            problem, toy = _DONATION_ERRORS[i in donated]
+            where = f"flattened argument {j}" if j < len(flat) else "an array the function closes over"
+            raise DeviceError(
+                f"INVALID_ARGUMENT: {problem} ({where}, first use: {i}). Toy example for this "
+                f"bug: `{toy}`. The call may overwrite a donated array, so nothing else in it may read that array: "
+                "pass a copy (jnp.copy(a)) in one of the places, or do not donate it.")

@@ -1,0 +1,73 @@
+"""The one path compiled programs run by (frontend/executable.py), and the
+one bounded cache policy (backends/cache.LRU, limit IRAX_CACHE_SIZE)."""
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+from irax.backends import cache
+from irax.config import config
+from irax.frontend import eager, executable, staging
+
+X = np.arange(4, dtype=np.float32)
+
+
+@pytest.fixture
+def cache_size(monkeypatch):
+    """Set IRAX_CACHE_SIZE's setting for one test."""
+    def set_(n):
+        monkeypatch.setattr(config, "irax_cache_size", config.irax_cache_size)  # what to put back
+        config.update("irax_cache_size", n)
+    return set_
+
+
+def test_lru_keeps_the_entries_used_last(cache_size):
+    cache_size(2)
+    lru = cache.LRU()
+    lru["a"], lru["b"] = 1, 2
+    assert lru.get("a") == 1  # now "b" is the least recently used
+    lru["c"] = 3
+    assert (lru.get("a"), lru.get("b"), lru.get("c"), len(lru)) == (1, None, 3, 2)
+
+
+def test_every_program_cache_is_bounded_by_the_setting(cache_size):
+    cache_size(2)
+    x = jnp.asarray(X)
+    fns = [irax.jit(lambda v, k=k: v * k) for k in range(3)]
+    for f in fns:
+        np.testing.assert_allclose(f(x), X * fns.index(f))
+    x + 1.0, x * 2.0, x - 3.0, -x  # noqa: B018  four eager kernels
+    assert len(staging._staged) == len(eager._dispatch) == len(eager._kernels) == len(cache._memory) == 2
+    np.testing.assert_allclose(fns[0](x), 0 * X)  # evicted: traced and loaded again, same values
+
+
+@pytest.mark.parametrize("path", ["eager", "jit", "grad", "cond", "compiled"])
+def test_every_call_goes_through_execute(path, monkeypatch):
+    calls = []
+    run = executable.execute
+
+    def counting(name, *args, **kwargs):
+        calls.append(name)
+        return run(name, *args, **kwargs)
+
+    monkeypatch.setattr(executable, "execute", counting)
+    x = jnp.asarray(X)
+    f = lambda v: v * 2.0  # noqa: E731
+    call = {"eager": lambda: x * 2.0,
+            "jit": lambda: irax.jit(f)(x),
+            "grad": lambda: irax.grad(lambda v: jnp.sum(f(v)))(x),
+            "cond": lambda: irax.lax.cond(True, f, lambda v: v, x),
+            "compiled": lambda: irax.jit(f).lower(x).compile()(x)}[path]
+    calls.clear()
+    call()
+    assert len(calls) == 1  # one program, traced whole: no eager kernel ran on the side
+
+
+def test_a_deleted_argument_is_jax_error_on_every_path():
+    f = irax.jit(lambda v: v + 1.0, donate_argnums=0)
+    x = jnp.asarray(X)
+    compiled = irax.jit(lambda v: v + 1.0).lower(x).compile()
+    f(x)
+    for call in (lambda: x + 1.0, lambda: f(x), lambda: compiled(x)):
+        with pytest.raises(RuntimeError, match=r"Array has been deleted with shape=float32\[4\]"):
+            call()
