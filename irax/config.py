@@ -1,77 +1,154 @@
-"""Global switches, read once from the environment and changeable at run time.
+"""Settings: every knob irax has, declared once below (the `Config` class body).
 
     irax.config.update("irax_enable_x64", True)   # or IRAX_ENABLE_X64=1
+    irax.config.irax_enable_x64                   # what it is now
 
-Every knob is one environment variable (tinygrad style):
+Each setting is also an environment variable, its name in capitals:
 
     IRAX_ENABLE_X64     64-bit mode: int64/float64 stay 64-bit instead of
                         being narrowed to int32/float32 (JAX's jax_enable_x64).
     IRAX_CACHE_DIR      where compiled programs are kept on disk
                         (default: ~/.cache/irax, or $XDG_CACHE_HOME/irax).
     IRAX_DISABLE_CACHE  1: never read or write the disk cache.
+    IRAX_CACHE_SIZE     how many entries each in-memory cache of compiled or
+                        loaded programs keeps, the least recently used
+                        dropped first (default 4096; backends/cache.py).
     IRAX_LOG_COMPILES   1: print one line to stderr for every trace of a jitted
                         (or grad) function, saying what changed since its
                         last compile, and one for every IREE compile.
     IRAX_INLINE_BYTES   calls whose inputs total at most this many bytes run on
                         the calling thread (default 262144; see backends/runtime.py).
-    IRAX_PLATFORMS      which backends to use, in order (e.g. "vulkan,cpu").
+    IRAX_PLATFORMS      which backends to use, in order (e.g. "vulkan,cpu";
+                        default: all, by priority). Changing it after arrays
+                        exist moves the default device for new arrays only.
     IRAX_PASSES         the pass pipeline, by pass name (default "default";
                         e.g. "default,count-ops" or "default,-cse"; see
                         transforms/pipeline.py).
     IRAX_CUDA_TARGET    the GPU the cuda backend compiles for (default sm_80).
     IRAX_ROCM_TARGET    the GPU the rocm backend compiles for (default gfx942).
 
-A switch is 1/0, true/false, yes/no or on/off (JAX's spellings, any case);
-anything else, like a byte count that is not a number, fails `import irax`
-with a ValueError naming the variable, rather than silently meaning "off".
+A variable is read when its setting is first used, not at `import irax`, and
+`config.update` (or assigning `config.<name>`) overrides it from then on; the
+code that uses a setting asks `config.<name>` each time, so an update is seen
+by the next operation, compile or device lookup. Values are checked the same
+way from either place: a switch is 1/0, true/false, yes/no or on/off (JAX's
+spellings, any case), and anything a setting does not accept, such as a
+byte count that is not a number, is a ValueError naming the variable (or the
+option) and what it accepts, rather than silently meaning "off". Backend and
+pass names are checked against the registry where they are used.
 """
 import os
+import re
+from typing import Any, Callable, NamedTuple
+
+_TRUTH = {"y": True, "yes": True, "t": True, "true": True, "on": True, "1": True,
+          "n": False, "no": False, "f": False, "false": False, "off": False, "0": False}
+# IREE 3.13 crashes the whole process (SIGSEGV) on a CUDA target name it does
+# not know, such as `hopper` or a typo, so only these reach it: a compute
+# capability sm_NN or one of the names it knows.
+CUDA_NAMED_TARGETS = ("pascal", "volta", "turing", "ampere", "ada", "a100", "rtx3090", "rtx4090")
 
 
-def _bool_env(name: str, default: bool) -> bool:
-    """JAX's rule (jax/_src/config.py bool_env), so a typo fails instead of
-    silently meaning false: y/yes/t/true/on/1 and n/no/f/false/off/0, any case."""
-    value = os.environ.get(name, str(default)).lower()
-    if value in ("y", "yes", "t", "true", "on", "1"):
-        return True
-    if value in ("n", "no", "f", "false", "off", "0"):
-        return False
-    raise ValueError(f"invalid truth value {value!r} for environment {name!r}")
+def _matching(pattern: str, convert=str) -> Callable[[str], Any]:
+    def parse(text):
+        if not re.fullmatch(pattern, text):
+            raise ValueError(text)
+        return convert(text)
+    return parse
 
 
-def _bytes_env(name: str, default: int) -> int:
-    value = os.environ.get(name, str(default))
-    if not value.strip().isdigit():
-        raise ValueError(f"invalid value {value!r} for environment {name!r}: expected a number of bytes, "
-                         f"a non-negative integer such as {default}")
-    return int(value)
+def _names(text: str) -> str:
+    """One spelling per list ("a, b," is "a,b"): programs are cached under it."""
+    return ",".join(n.strip() for n in text.split(",") if n.strip())
 
 
-def _default_cache_dir() -> str:
+def _directory(text: str) -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "irax")
+    return text or os.path.join(base, "irax")
+
+
+class Kind(NamedTuple):
+    """What a setting's values are: `parse` turns text into the value or raises
+    KeyError/ValueError; `noun` and `accepts` word the error."""
+    parse: Callable[[str], Any]
+    accepts: str
+    noun: str = "value"
+
+
+SWITCH = Kind(lambda text: _TRUTH[text.lower()], "1/0, true/false, yes/no or on/off (any case)",
+              "truth value")  # JAX's rule and wording (jax/_src/config.py bool_env)
+BYTES = Kind(_matching(r"\d+", int), "a number of bytes, a non-negative integer such as 262144")
+COUNT = Kind(_matching(r"[1-9]\d*", int), "a number of entries, a positive integer such as 4096")
+NAMES = Kind(_names, "names separated by commas")
+DIRECTORY = Kind(_directory, "a directory")
+CUDA_TARGET = Kind(_matching("sm_\\d+|" + "|".join(CUDA_NAMED_TARGETS)),
+                   f"a compute capability such as sm_80 or sm_89, or one of {', '.join(CUDA_NAMED_TARGETS)}")
+ROCM_TARGET = Kind(_matching(r"gfx[0-9a-f]+|(mi|rx|w)\d+[a-z]*"),
+                   "an AMD GPU architecture such as gfx942 or gfx1100, or a product such as mi300x or rx7900xtx")
+
+
+def _text(value) -> str:
+    """A value given to `update` as the variable would spell it, so both are checked alike."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(value)
+    return str(value)
+
+
+class Setting:
+    """One setting. Read from the environment on first use, then kept in the
+    Config instance's __dict__, where it shadows this (non-data) descriptor:
+    some settings are read several times per eager op, so a read after the
+    first must cost no more than a plain attribute."""
+
+    def __init__(self, kind: Kind, default: str, doc: str):
+        self.kind, self.default, self.__doc__ = kind, default, doc
+
+    def __set_name__(self, owner, name):
+        self.name, self.variable = name, name.upper()
+
+    def __get__(self, config, owner=None):
+        if config is None:
+            return self
+        text = os.environ.get(self.variable, self.default)
+        value = config.__dict__[self.name] = self.parse(text, text, f"environment {self.variable!r}")
+        return value
+
+    def parse(self, text: str, given, where: str):
+        try:
+            return self.kind.parse(text)
+        except (KeyError, ValueError):
+            raise ValueError(f"invalid {self.kind.noun} {given!r} for {where}: expected {self.kind.accepts}") from None
 
 
 class Config:
-    def __init__(self):
-        self.irax_enable_x64 = _bool_env("IRAX_ENABLE_X64", False)
-        self.irax_cache_dir = os.environ.get("IRAX_CACHE_DIR") or _default_cache_dir()
-        self.irax_disable_cache = _bool_env("IRAX_DISABLE_CACHE", False)
-        self.irax_log_compiles = _bool_env("IRAX_LOG_COMPILES", False)
-        self.irax_inline_bytes = _bytes_env("IRAX_INLINE_BYTES", 256 * 1024)
-        self.irax_passes = os.environ.get("IRAX_PASSES", "default")
+    irax_enable_x64 = Setting(SWITCH, "0", "64-bit mode (jax_enable_x64)")
+    irax_cache_dir = Setting(DIRECTORY, "", "where compiled programs are kept on disk")
+    irax_disable_cache = Setting(SWITCH, "0", "never read or write the disk cache")
+    irax_cache_size = Setting(COUNT, "4096", "how many programs each in-memory cache keeps")
+    irax_log_compiles = Setting(SWITCH, "0", "one line on stderr for every trace and IREE compile")
+    irax_inline_bytes = Setting(BYTES, "262144", "calls with at most this many input bytes run on the calling thread")
+    irax_platforms = Setting(NAMES, "", "backends to use, in order; empty: all, by priority")
+    irax_passes = Setting(NAMES, "default", "the pass pipeline, by pass name")
+    irax_cuda_target = Setting(CUDA_TARGET, "sm_80", "the GPU the cuda backend compiles for")
+    irax_rocm_target = Setting(ROCM_TARGET, "gfx942", "the GPU the rocm backend compiles for")
+
+    @classmethod
+    def settings(cls) -> dict:
+        """Every setting by name."""
+        return {name: s for name, s in vars(cls).items() if isinstance(s, Setting)}
 
     def update(self, name: str, value) -> None:
-        if not hasattr(self, name):
-            known = ", ".join(sorted(vars(self)))
-            raise AttributeError(f"Unrecognized config option: {name!r}. Known options: {known}")
-        if name == "irax_passes" and not isinstance(value, str):
-            value = ",".join(value)  # one hashable spelling: programs are cached under it
-        setattr(self, name, value)
+        """Set a setting (jax.config.update), checked as its variable would be."""
+        setting = self.settings().get(name)
+        if setting is None:
+            raise AttributeError(f"Unrecognized config option: {name}. Known options: {', '.join(self.settings())}")
+        self.__dict__[name] = setting.parse(_text(value), value, f"config option {name!r}")
+
+    __setattr__ = update  # `config.irax_enable_x64 = True` and monkeypatch.setattr are checked too
 
     @property
     def x64_enabled(self) -> bool:
-        return bool(self.irax_enable_x64)
+        return self.irax_enable_x64
 
 
 config = Config()

@@ -3,11 +3,9 @@ IRAX_PLATFORMS and priorities, the pass pipeline by name, and an example
 plugin package installed with pip and used end to end."""
 import json
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
-from importlib.metadata import EntryPoint, distributions
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +14,12 @@ import pytest
 import irax
 import irax.numpy as jnp
 from irax.config import config
-from irax.plugins import API_VERSION, Backend, Pass, registry
+from irax.plugins import API_VERSION, Backend, Device, Pass, registry
 from irax.transforms import pipeline
 
 import plugin_fakes
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "plugins" / "irax_example"
 X = np.arange(6, dtype=np.float32).reshape(2, 3)
 
 
@@ -90,7 +87,7 @@ def test_broken_plugins_are_reported_and_the_others_work(plugins, monkeypatch):
     with pytest.raises(ValueError, match=r"Pass 'old-protocol' failed to load \(plugin_fakes:old_protocol\)"):
         irax.jit(lambda x: x + 2, passes=["default", "old-protocol"])(X)
     # asked for by name, a broken backend is an error, not a quiet fall back to the next (as JAX_PLATFORMS)
-    monkeypatch.setenv("IRAX_PLATFORMS", "gone,cpu")
+    monkeypatch.setattr(config, "irax_platforms", "gone,cpu")
     registry._default_backend.cache_clear()
     with pytest.raises(RuntimeError, match=r"^Unable to initialize backend 'gone': No module named 'no_such_module' "
                                            r"\(set IRAX_PLATFORMS='' to automatically choose an available backend\)$"):
@@ -109,12 +106,12 @@ def test_unknown_backend_error_is_jax_s():
 
 def test_platforms_by_priority_and_by_irax_platforms(plugins, monkeypatch):
     plugins(backends={"sync": "plugin_fakes:sync"})
-    monkeypatch.delenv("IRAX_PLATFORMS", raising=False)
+    monkeypatch.setattr(config, "irax_platforms", "")
     assert registry.platforms() == ["cuda", "rocm", "sync", "cpu", "vulkan"]  # priorities 100, 100, 5, 0, -10
     gpu = [name for name in ("cuda", "rocm") if registry.backends()[name].available()]
     assert irax.default_backend() == (gpu + ["sync"])[0]
 
-    monkeypatch.setenv("IRAX_PLATFORMS", "cpu,sync")
+    monkeypatch.setattr(config, "irax_platforms", "cpu,sync")
     _forget_plugins()
     assert registry.platforms() == ["cpu", "sync"]
     assert irax.default_backend() == "cpu"
@@ -123,13 +120,43 @@ def test_platforms_by_priority_and_by_irax_platforms(plugins, monkeypatch):
                                            r"Available backends are \['cpu', 'sync'\]"):
         irax.devices("vulkan")
 
-    monkeypatch.setenv("IRAX_PLATFORMS", "cuda,rocm,cpu")  # the first that is available
+    monkeypatch.setattr(config, "irax_platforms", "cuda,rocm,cpu")  # the first that is available
     _forget_plugins()
     assert irax.default_backend() == (gpu + ["cpu"])[0]
 
-    monkeypatch.setenv("IRAX_PLATFORMS", "cpu,tpu")
+    monkeypatch.setattr(config, "irax_platforms", "cpu,tpu")
     with pytest.raises(RuntimeError, match=r"IRAX_PLATFORMS names unknown backends \['tpu'\]; registered backends: "):
         registry.platforms()
+
+
+class OnlyTheProtocol:
+    """A CPU device seen through irax.plugins.Device alone: anything else
+    irax asked of it would be an AttributeError."""
+
+    def __init__(self, device):
+        for name in [*Device.__annotations__, *(n for n in vars(Device) if not n.startswith("_"))]:
+            setattr(self, name, getattr(device, name))
+
+
+def test_irax_asks_a_device_for_its_protocol_alone(monkeypatch):
+    """The CPU's calls are asynchronous (ready is not 0), so irax waits on
+    them and checks them: all through the protocol. (sync-cpu, the example
+    plugin's device, runs the core tests with none of that to do.)"""
+    cpu = irax.devices("cpu")[0]
+    assert isinstance(cpu, Device)
+    device = OnlyTheProtocol(cpu)
+    monkeypatch.setattr(config, "irax_inline_bytes", 0)  # every call queued, none run inline
+    with irax.default_device(device):
+        x = jnp.asarray(X)
+        y = jnp.exp(x) * 2  # eager ops on the result of a pending call
+        assert y._ready and y.device is device
+        assert y.block_until_ready() is y and y.is_ready()
+        np.testing.assert_allclose(y, np.exp(X) * 2, rtol=1e-6)
+        g = irax.jit(irax.grad(lambda a: jnp.sum(jnp.tanh(a))))(x)
+        np.testing.assert_allclose(np.asarray(g), 1 - np.tanh(X) ** 2, rtol=1e-5, atol=1e-6)
+        z = irax.device_put(jnp.sin(x), cpu)  # to another device, through the host
+        np.testing.assert_allclose(z, np.sin(X), rtol=1e-6)
+        assert "Array(" in repr(jnp.cos(x)) and jnp.zeros((0, 3)).shape == (0, 3)
 
 
 def test_pipeline_specs():
@@ -188,27 +215,9 @@ def test_passes_added_and_removed_by_name(plugins, monkeypatch):
 
 # ---------------------------------------------------------------------------
 # The example plugin package, installed with pip as a user would, but into a
-# temporary directory: the tests leave this environment as they found it.
-
-def _venv_distributions():
-    return sorted((d.metadata["Name"], d.version) for d in distributions(path=[sysconfig.get_path("purelib")]))
-
-
-@pytest.fixture(scope="session")
-def example_plugin(tmp_path_factory):
-    """The environment of a Python that has examples/plugins/irax_example
-    installed: pip installs a copy of it (building writes next to the
-    sources) into a temporary directory, which PYTHONPATH puts on sys.path,
-    where importlib.metadata finds its entry points."""
-    source = shutil.copytree(EXAMPLE, tmp_path_factory.mktemp("source") / EXAMPLE.name)
-    site = tmp_path_factory.mktemp("site")
-    before = _venv_distributions()
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps", "--no-index",
-                    "--no-cache-dir", "--disable-pip-version-check", "--target", str(site), str(source)],
-                   check=True, capture_output=True)
-    assert _venv_distributions() == before
-    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
-
+# temporary directory (helpers.example_plugin, a session fixture the core
+# tests' sync-cpu platform shares): the tests leave this environment as they
+# found it.
 
 def run_with_plugin(code, env):
     """Run `code` in a fresh Python (plugins are discovered per process) with
@@ -225,6 +234,7 @@ import json, numpy as np, irax, irax.numpy as jnp
 from irax.plugins import registry
 from irax.transforms import pipeline
 from irax_example.count_ops import CountOps
+from irax.plugins import Device
 vmvx = irax.devices("vmvx")[0]
 x = irax.device_put(np.arange(4.0), vmvx)
 y = jnp.exp(x) * 2                                               # eager ops on the plugin's device
@@ -235,9 +245,10 @@ print(json.dumps({
     "pass_origin": registry.passes()["count-ops"].origin, "default": irax.default_backend(),
     "devices": repr(irax.devices("vmvx")), "y": np.asarray(y).tolist(), "y_device": repr(y.device),
     "f": float(f(x)), "counted": CountOps.counts["linalg.generic"], "in_default": "count-ops" in pipeline.default_pipeline(),
-    "attribute": "irax_example.op_count" in text}))
+    "attribute": "irax_example.op_count" in text, "sync_cpu": repr(irax.devices("sync-cpu")),
+    "protocol": [isinstance(d, Device) for d in (vmvx, *irax.devices("sync-cpu"))]}))
 """, example_plugin)
-    assert {"cpu", "vulkan", "cuda", "rocm", "vmvx"} <= set(out["backends"])
+    assert {"cpu", "vulkan", "cuda", "rocm", "vmvx", "sync-cpu"} <= set(out["backends"])
     assert out["origin"] == "irax_example.vmvx:backend"
     assert out["pass_origin"] == "irax_example.count_ops:CountOps"
     assert out["default"] == "cpu" or out["default"] in ("cuda", "rocm")  # installing it moves nothing
@@ -246,6 +257,7 @@ print(json.dumps({
     assert out["y_device"] == "VmvxDevice(id=0)"
     assert out["f"] == 14.0
     assert out["counted"] >= 2 and not out["in_default"] and out["attribute"]
+    assert out["sync_cpu"] == "[SyncCpuDevice(id=0)]" and out["protocol"] == [True, True]
 
 
 def test_example_plugin_selected_by_environment(example_plugin):

@@ -38,7 +38,11 @@ def show_backends(args):
             found = f"available, devices: {', '.join(map(repr, devices))}" if devices else "not available (no device here)"
             print(f"{name}{' (default)' if name == default else ''}: {found}")
             print(f"  IREE target: {backend.target_backend}, driver: {backend.driver}, priority: {backend.priority}")
-            print(f"  flags: {' '.join(backend.compile_flags) or '(none)'}")
+            try:
+                flags = " ".join(backend.compile_flags) or "(none)"
+            except ValueError as e:  # a bad IRAX_CUDA_TARGET (a flag read from a setting): listed, then said
+                flags, setting_error = "(none: a setting is not valid)", e
+            print(f"  flags: {flags}")
         print(f"  origin: {backend.origin}")
     if setting_error:
         raise UsageError(str(setting_error))

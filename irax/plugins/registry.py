@@ -13,19 +13,24 @@ as a `PluginLoadError` saying why, a RuntimeWarning names it once, and
 everything else keeps working; as with JAX, a backend that IRAX_PLATFORMS
 asks for by name and that failed to load is an error.
 
-Which backend: `IRAX_PLATFORMS=vulkan,cpu` lists the backends to use, in
-order of preference (like JAX_PLATFORMS); without it, every registered
-backend, highest `priority` first. The default backend is the first of
-those that is available here.
+Which backend: `IRAX_PLATFORMS=vulkan,cpu` (or `irax.config.update(
+"irax_platforms", "vulkan,cpu")`) lists the backends to use, in order of
+preference (like JAX_PLATFORMS); without it, every registered backend,
+highest `priority` first. The default backend is the first of those that is
+available here. It is looked up again when the setting changes: arrays
+created afterwards go to the new default device, those that exist stay where
+they are.
 """
 import contextlib
 import contextvars
 import functools
-import os
+import inspect
 import warnings
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 
-from irax.plugins import API_VERSION
+from irax.config import config
+from irax.plugins import API_VERSION, Device
 
 # What each group's plugins must have; a tuple means "one of these".
 REQUIRED = {
@@ -49,10 +54,20 @@ class PluginLoadError:
         return False
 
 
+def _has(plugin, name) -> bool:
+    """Without evaluating it: a property such as compile_flags may read a
+    setting, and a bad setting is an error where it is used, not a broken plugin."""
+    try:
+        inspect.getattr_static(plugin, name)
+        return True
+    except AttributeError:
+        return False
+
+
 def _load(ep):
     plugin = ep.load()
     missing = [" or ".join(a) if isinstance(a, tuple) else a for a in REQUIRED[ep.group]
-               if not any(hasattr(plugin, n) for n in (a if isinstance(a, tuple) else (a,)))]
+               if not any(_has(plugin, n) for n in (a if isinstance(a, tuple) else (a,)))]
     if missing:
         raise TypeError(f"{ep.value} is not an {ep.group} plugin: it has no {', '.join(missing)}")
     if plugin.api_version != API_VERSION:
@@ -91,7 +106,7 @@ def passes() -> dict:
 
 def platforms() -> list:
     """Backend names in the order irax tries them."""
-    requested = [n.strip() for n in os.environ.get("IRAX_PLATFORMS", "").split(",") if n.strip()]
+    requested = [n for n in config.irax_platforms.split(",") if n]
     registered = backends()
     unknown = [n for n in requested if n not in registered]
     if unknown:
@@ -125,7 +140,7 @@ def _not_available(name) -> RuntimeError:
     elif isinstance(backend, PluginLoadError):
         reason = f"Backend '{name}' failed to initialize: {backend.error}."
     elif name not in platforms():
-        reason = f"Backend '{name}' is not used: IRAX_PLATFORMS={os.environ['IRAX_PLATFORMS']}."
+        reason = f"Backend '{name}' is not used: IRAX_PLATFORMS={config.irax_platforms}."
     else:
         reason = f"Backend '{name}' has no device here (IREE driver '{backend.driver}')."
     return RuntimeError(f"{reason} Available backends are {available_backends()}")
@@ -134,14 +149,14 @@ def _not_available(name) -> RuntimeError:
 def get_backend(name=None):
     """The backend called `name`, or the default backend."""
     if name is None:
-        return _default_backend()
+        return _default_backend(config.irax_platforms)
     if name in platforms() and _usable(name):
         return backends()[name]
     raise _not_available(name)
 
 
 @functools.cache
-def _default_backend():
+def _default_backend(platforms_setting):  # looked up again when the setting changes
     for name in platforms():
         if _usable(name):
             return backends()[name]
@@ -149,7 +164,7 @@ def _default_backend():
                        "Set IRAX_PLATFORMS to backends that are (`irax backends` lists them).")
 
 
-def devices(backend=None) -> list:
+def devices(backend: str | None = None) -> list[Device]:
     """The devices of `backend` (a name), or of the default backend (jax.devices)."""
     return get_backend(backend).devices()
 
@@ -167,16 +182,16 @@ _default_device = contextvars.ContextVar("irax_default_device", default=None)
 
 def get_default_device():
     """The innermost `with irax.default_device(...)`, else the default backend's first device."""
-    return _default_device.get() or _first_device()
+    return _default_device.get() or _first_device(config.irax_platforms)
 
 
 @functools.cache
-def _first_device():
+def _first_device(platforms_setting):  # looked up again when the setting changes
     return get_backend().devices()[0]
 
 
 @contextlib.contextmanager
-def default_device(device):
+def default_device(device: Device | str) -> Iterator[None]:
     """`with irax.default_device(irax.devices("vulkan")[0]): ...`: arrays
     created inside, and computations on arrays not committed to a device,
     go to `device` (a Device or a backend name), as jax.default_device."""
