@@ -17,7 +17,7 @@ from iree.compiler import ir
 import irax
 import irax.numpy as jnp
 from irax.backends import cache
-from irax.frontend import mlir
+from irax.ir import mlir
 from irax.frontend.core import ShapedArray
 from irax.plugins import registry
 from irax.transforms import pipeline

@@ -20,8 +20,10 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import irax.numpy as jnp
 from irax import tree_util
 from irax.frontend import dtypes, lowering, staging
+from irax.frontend.numpy.util import asarray
 from irax.transforms.ad.jvp import add_jvp
 from irax.transforms.ad.vjp import add_vjp
 
@@ -98,8 +100,6 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
 
 def _scalar_seed(out_tree, out_avals):
     """The cotangent 1.0 for a scalar float output, or JAX's error."""
-    from irax.frontend.numpy.util import asarray
-
     if out_tree.num_leaves != 1 or out_avals[0].shape != ():
         shape = out_avals[0].shape if out_tree.num_leaves == 1 else f"a pytree {out_tree}"
         raise TypeError(f"Gradient only defined for scalar-output functions. Output had shape: {shape}.")
@@ -162,8 +162,6 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         cotangent, primal_args = args[0], args[1:]
 
         def seeds(out_tree, out_avals):
-            from irax.frontend.numpy.util import asarray
-
             leaves = tree_util.tree_leaves(cotangent)
             if len(leaves) != out_tree.num_leaves:
                 raise ValueError(f"vjp_fn expected a cotangent with the structure of the output {out_tree}")
@@ -193,8 +191,6 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
 
 def _jvp_inline(fun, primals, tangents, has_aux):
     """Inside a trace: jvp's result, by the forward-mode pass on `fun` traced alone."""
-    from irax.frontend.numpy.util import asarray
-
     fun_pair = _split_aux(fun, has_aux)
     arguments = staging.Arguments(primals)
     traced = staging.trace_arguments(fun_pair, arguments)
@@ -213,8 +209,6 @@ def _jvp_inline(fun, primals, tangents, has_aux):
 
 def _one_hots(like):
     """The standard basis of arrays shaped like `like`, one at a time."""
-    import irax.numpy as jnp
-
     eye = jnp.eye(like.size, dtype=like.dtype)
     return [eye[i].reshape(like.shape) for i in range(like.size)]
 
@@ -222,8 +216,6 @@ def _one_hots(like):
 def jacrev(fun: Callable, argnums: int = 0) -> Callable:
     """The Jacobian of `fun` with respect to array argument `argnums`, one
     reverse pass per output element: shape = output shape + input shape."""
-    import irax.numpy as jnp
-
     def jacobian(*args):
         i = _argnums_tuple(argnums, len(args))[0]
         with_arg = lambda x: fun(*args[:i], x, *args[i + 1:])  # noqa: E731
@@ -238,8 +230,6 @@ def jacrev(fun: Callable, argnums: int = 0) -> Callable:
 def jacfwd(fun: Callable, argnums: int = 0) -> Callable:
     """The Jacobian of `fun` with respect to array argument `argnums`, one
     forward pass per input element: shape = output shape + input shape."""
-    import irax.numpy as jnp
-
     def jacobian(*args):
         i = _argnums_tuple(argnums, len(args))[0]
         x = jnp.asarray(args[i])

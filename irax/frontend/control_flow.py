@@ -28,8 +28,11 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, scf, tensor
 
 from irax import tree_util
-from irax.frontend import core, dtypes, mlir, staging
+from irax.frontend import core, dtypes, staging
+from irax.ir import mlir
 from irax.frontend.numpy.util import asarray, convert
+from irax.frontend.numpy import clip
+from irax.frontend.primitives.elementwise import select as select_p
 from irax.typing import Array, ArrayLike, PyTree
 
 
@@ -172,8 +175,6 @@ def _switch(index, branches, *operands):
     flat, traced = _trace_branches(branches, operands)
     names = [f"branch {k}" for k in range(len(branches))]
     out_avals = _branch_outputs("switch", traced, names, branches)
-    from irax.frontend.numpy import clip
-
     index = _scalar(trace, clip(convert(index, np.dtype(np.int32), False), 0, len(branches) - 1))
     i32 = ir.IntegerType.get_signless(32)
     tests = [arith.cmpi(arith.CmpIPredicate.eq, index, arith.ConstantOp(i32, k).result)
@@ -382,8 +383,6 @@ def _scan(f, init, xs, length, reverse):
 def select(pred: ArrayLike, on_true: ArrayLike, on_false: ArrayLike) -> Array:
     """Elementwise `on_true` where `pred` else `on_false`: arrays of one shape
     and dtype (a scalar pred selects whole arrays)."""
-    from irax.frontend.primitives.elementwise import select as select_p
-
     pred, on_true, on_false = asarray(pred), asarray(on_true), asarray(on_false)
     if on_true.shape != on_false.shape or on_true.dtype != on_false.dtype:
         raise TypeError(f"select cases must have the same shapes and dtypes, got "

@@ -26,7 +26,8 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import func
 
-from irax.frontend import dtypes, mlir
+from irax.frontend import dtypes
+from irax.ir import mlir
 from irax.frontend.array_methods import ArrayMethods
 
 

@@ -1,6 +1,7 @@
 """Dtypes and type promotion, exactly as JAX does them.
 
-irax has thirteen dtypes, the module constants below (no complex):
+irax has thirteen dtypes, the module constants below (no complex; their
+MLIR names and kinds are in ir/types.py):
 
     bool_  int8 int16 int32 int64  uint8 uint16 uint32 uint64
     float16 bfloat16 float32 float64
@@ -38,55 +39,17 @@ float64.
 import functools
 from typing import Any, Union
 
-import ml_dtypes
-
 import numpy as np
 
 from irax.config import config
-
-bool_ = np.dtype(np.bool_)
-int8, int16, int32, int64 = map(np.dtype, (np.int8, np.int16, np.int32, np.int64))
-uint8, uint16, uint32, uint64 = map(np.dtype, (np.uint8, np.uint16, np.uint32, np.uint64))
-float16, bfloat16, float32, float64 = map(np.dtype, (np.float16, ml_dtypes.bfloat16, np.float32, np.float64))
-DTypeLike = Union[str, type, np.dtype]  # what names a dtype: "int32", float, jnp.float32 (irax.typing)
-
-# One row per dtype: short spec name (also its lattice node), MLIR element
-# type (signless: signedness lives in the numpy dtype), and kind, spelled out
-# because numpy gives bfloat16 kind 'V'.
-_TABLE = (
-    (bool_,    "bool", "i1",   "b"),
-    (int8,     "i8",   "i8",   "i"),
-    (int16,    "i16",  "i16",  "i"),
-    (int32,    "i32",  "i32",  "i"),
-    (int64,    "i64",  "i64",  "i"),
-    (uint8,    "u8",   "i8",   "u"),
-    (uint16,   "u16",  "i16",  "u"),
-    (uint32,   "u32",  "i32",  "u"),
-    (uint64,   "u64",  "i64",  "u"),
-    (float16,  "f16",  "f16",  "f"),
-    (bfloat16, "bf16", "bf16", "f"),
-    (float32,  "f32",  "f32",  "f"),
-    (float64,  "f64",  "f64",  "f"),
+from irax.ir.types import (  # noqa: F401  (the dtype facts, re-exported as jnp's)
+    KIND as _KIND, SHORT as _SHORT, SHORT_NAMES, SUPPORTED, bfloat16, bool_, float16, float32, float64, int8, int16,
+    int32, int64, is_bool, is_float, is_int, is_unsigned, supported as _supported, to_mlir_name, uint8, uint16,
+    uint32, uint64,
 )
-SUPPORTED = tuple(row[0] for row in _TABLE)
-# Bit widths, as in `f32[2,3]`. Not numpy's spelling: np.dtype("i8") is int64.
-SHORT_NAMES = {short: dtype for dtype, short, _, _ in _TABLE}
-_SHORT = {dtype: short for dtype, short, _, _ in _TABLE}
-_MLIR = {dtype: mlir for dtype, _, mlir, _ in _TABLE}
-_KIND = {dtype: kind for dtype, _, _, kind in _TABLE}
+
+DTypeLike = Union[str, type, np.dtype]  # what names a dtype: "int32", float, jnp.float32 (irax.typing)
 _TO_32 = {int64: int32, uint64: uint32, float64: float32}
-
-
-def _supported(dtype) -> np.dtype:
-    """np.dtype(dtype), or a TypeError when irax has no such dtype."""
-    dt = np.dtype(dtype)
-    if dt not in _KIND:
-        names = ", ".join(d.name for d in SUPPORTED)
-        if dt.kind == "c":
-            raise TypeError(f"irax does not support complex dtypes, got dtype {dt}. Supported dtypes: {names}.")
-        raise TypeError(f"Dtype {dt} is not a valid irax array type. "
-                        f"Only arrays of numeric types are supported by irax: {names}.")
-    return dt
 
 
 def canonicalize_dtype(dtype) -> np.dtype:
@@ -109,23 +72,6 @@ def default_float_dtype() -> np.dtype:
     return canonicalize_dtype(float64)
 
 
-def is_bool(dtype) -> bool:
-    return _KIND.get(np.dtype(dtype)) == "b"
-
-
-def is_int(dtype) -> bool:
-    """Signed or unsigned integer; bool is not one."""
-    return _KIND.get(np.dtype(dtype)) in ("i", "u")
-
-
-def is_unsigned(dtype) -> bool:
-    return _KIND.get(np.dtype(dtype)) == "u"
-
-
-def is_float(dtype) -> bool:
-    return _KIND.get(np.dtype(dtype)) == "f"
-
-
 def to_inexact_dtype(dtype) -> np.dtype:
     """JAX's rule for functions that need floats (sin, mean, divide): floats stay,
     bool and integers up to 32 bits become float32, 64-bit integers float64
@@ -134,11 +80,6 @@ def to_inexact_dtype(dtype) -> np.dtype:
     if is_float(dtype):
         return dtype
     return canonicalize_dtype(float64 if dtype.itemsize == 8 else float32)
-
-
-def to_mlir_name(dtype) -> str:
-    """MLIR element type spelling: 'i1', 'i8' (int8 and uint8), ..., 'bf16', 'f32'."""
-    return _MLIR[_supported(dtype)]
 
 
 def is_weakly_typed(x) -> bool:

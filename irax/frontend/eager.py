@@ -16,6 +16,7 @@ import numpy as np
 
 from irax.backends.cache import LRU
 from irax.config import config
+from irax.frontend.array import device_put_numpy
 from irax.frontend.core import ShapedArray, Trace
 from irax.frontend import executable
 from irax.transforms import pipeline
@@ -46,8 +47,6 @@ def index_operand(i: int, device):
     not fit). Kept: loops over x[i] ask for the same ones again, and a put
     costs ~15 us where a kernel call costs ~30. Nothing writes into them:
     they never reach user code, so they are never donated."""
-    from irax.frontend.array import device_put_numpy
-
     dtype = np.int32 if -2**31 <= i < 2**31 else np.int64
     return device_put_numpy(np.asarray(i, dtype), device)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from iree.compiler import ir
 
+from irax import tree_util
 from irax.frontend import core
 from irax.frontend.numpy.util import asarray
 from irax.frontend.primitives.elementwise import emit_elementwise
@@ -21,8 +22,6 @@ stop_gradient_p = core.Primitive("stop_gradient", lambda x: x, _emit_stop_gradie
 def stop_gradient(x: PyTree) -> PyTree:
     """`x`, but a constant to autodiff: no derivative flows through it.
     Works on pytrees of arrays."""
-    from irax import tree_util
-
     def stop(leaf):
         leaf = asarray(leaf)
         return stop_gradient_p.bind(leaf) if core.current_trace() is not None else leaf

@@ -27,6 +27,7 @@ from irax.frontend import staging
 from irax.frontend.array import check_not_deleted, place
 from irax.frontend import executable
 from irax.plugins import registry
+from irax.transforms import pipeline
 
 IRAX_STAGES = ("before_ad", "after_ad", "traced", "optimized")
 IREE_STAGES = ("input", "flow", "stream", "hal", "vm")
@@ -47,8 +48,6 @@ def lower(fn, args, kwargs=None, passes=None, donate_argnums=(), device=None):
     staging.run_staged would, keeping the module at every stage. `device`
     (jit's) is where the compiled program runs, and its backend the default
     target."""
-    from irax.transforms import pipeline
-
     _recorder.snapshots = snapshots = []
     after_passes = []
     try:

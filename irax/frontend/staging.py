@@ -24,9 +24,12 @@ from iree.compiler import ir
 from irax import tree_util
 from irax.backends.cache import LRU
 from irax.config import config
-from irax.frontend import core, mlir
+from irax.frontend import core
+from irax.ir import mlir
 from irax.frontend.array import check_not_deleted, place
 from irax.frontend import executable
+from irax.frontend.numpy.util import asarray, is_array
+from irax.transforms import pipeline
 
 
 @dataclass
@@ -46,8 +49,6 @@ class TracedFunction:
 
 
 def _check_output(fn, x):
-    from irax.frontend.numpy.util import asarray, is_array
-
     if is_array(x):
         return x
     if isinstance(x, (bool, int, float)) or hasattr(x, "__array__"):
@@ -93,8 +94,6 @@ def copy_private_functions(source_module_op, target_module_op):
 # Arguments: numbers and arrays are traced; anything else is static.
 
 def _is_dynamic(leaf) -> bool:
-    from irax.frontend.numpy.util import is_array
-
     return is_array(leaf) or isinstance(leaf, (bool, int, float, np.ndarray, np.generic))
 
 
@@ -104,8 +103,6 @@ class Arguments:
     as they are and are part of the cache key, as static values."""
 
     def __init__(self, args, kwargs=None):
-        from irax.frontend.numpy.util import asarray
-
         self.args = args
         leaves, self.tree = tree_util.tree_flatten((tuple(args), dict(kwargs or {})))
         self.is_dynamic = tuple(_is_dynamic(x) for x in leaves)
@@ -185,8 +182,6 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
             if config.irax_log_compiles:
                 _log_compile(cache_key, name)
             traced = trace_arguments(fn, arguments)
-            from irax.transforms import pipeline
-
             pipeline.run(traced.module, passes, donated=donated)
             program = device.load(device.backend.compile(str(traced.module)))
             lifted = place(name, traced.lifted, device)[1]  # closed-over arrays, moved once

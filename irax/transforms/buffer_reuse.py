@@ -17,7 +17,7 @@ and staged functions (jit, grad) alike; staged ones through both.
 """
 from iree.compiler import ir
 
-from irax.frontend import mlir
+from irax.ir import mlir
 
 # op name -> index of the operand it may update in place
 DESTINATIONS = {"tensor.insert_slice": 1, "tensor.insert": 1, "iree_linalg_ext.scatter": 2}

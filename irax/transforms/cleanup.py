@@ -9,8 +9,8 @@ its CPU backend then fails on large matmuls: "large vector sizes").
 """
 from iree.compiler import ir
 
-from irax.frontend import mlir
-from irax.transforms.ad.tensor_ops import iterator_names, map_results
+from irax.ir import mlir
+from irax.ir.linalg import iterator_names, map_results
 
 
 def drop_unused_inputs(op):

@@ -10,7 +10,7 @@ gradients of matmuls, so without this pass `grad` is wrong on Vulkan.
 """
 from iree.compiler import ir
 
-from irax.transforms.ad.tensor_ops import iterator_names
+from irax.ir.linalg import iterator_names
 
 
 def _dims(map_attr):

@@ -15,7 +15,7 @@ product's O(m n k)) where its map reads it the other way round.
 from iree.compiler import ir
 from iree.compiler.dialects import linalg, tensor
 
-from irax.transforms.ad.tensor_ops import iterator_names, map_results
+from irax.ir.linalg import iterator_names, map_results
 
 
 def _is_multiply_add(op):

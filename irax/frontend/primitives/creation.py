@@ -12,8 +12,9 @@ trace and compute on the host otherwise (see `numpy/creation.py`).
 """
 from iree.compiler.dialects import arith, linalg, tensor
 
-from irax.frontend import dtypes, mlir
+from irax.frontend import dtypes
 from irax.frontend.core import Primitive, ShapedArray
+from irax.ir import mlir
 
 
 # ---------------------------------------------------------------------------

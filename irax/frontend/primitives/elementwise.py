@@ -18,8 +18,10 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, math, tensor
 
-from irax.frontend import dtypes, mlir
+from irax.frontend import dtypes
 from irax.frontend.core import Primitive, ShapedArray
+from irax.ir import mlir
+from irax.ir.scalar import cmpf, cmpi, convert_scalar
 
 
 def broadcast_shapes(op_name, *shapes):
@@ -64,14 +66,6 @@ def _by_kind(**rules):
 
     rule.kinds = set(table)
     return rule
-
-
-def cmpf(predicate: str, a, b):
-    return arith.cmpf(arith.CmpFPredicate[predicate.upper()], a, b)
-
-
-def cmpi(predicate: str, a, b):
-    return arith.cmpi(arith.CmpIPredicate[predicate], a, b)
 
 
 def _const(dtype, value):
@@ -256,12 +250,6 @@ def _isinf(d, x):
 
 def _isfinite(d, x):
     return cmpf("one", math.absf(x), _const(d, np.inf))
-
-
-def _is_true(d, x):
-    """x != 0, the conversion of any number to bool (NaN is True, as in NumPy)."""
-    zero = _const(d, 0)
-    return cmpf("une", x, zero) if dtypes.is_float(d) else cmpi("ne", x, zero)
 
 
 # IREE expands most transcendental functions into polynomials and exp/log
@@ -486,50 +474,6 @@ select = Primitive(
     lambda ctx, *values: emit_elementwise(ctx, *values, body=lambda p, a, b: arith.select(p, a, b)),
     dynamic_shapes=True,
 )
-
-
-def _float_to_int(src, dst, x):
-    """JAX's (XLA's) float -> integer conversion: rounds toward 0, saturates a
-    value beyond dst's range to the nearest bound (inf -> INT_MAX, -1.5 -> 0
-    unsigned) and takes NaN to 0. fptosi/fptoui are undefined out of range
-    (x86 gives INT_MIN), so only in-range values reach them. The bounds, min
-    and max + 1, are 0 or powers of two, exact in float32 and float64."""
-    if src.itemsize < 4:  # exactly, in float32: IREE's Vulkan code converts float16 to 64-bit ints wrong
-        x, src = arith.extf(ir.F32Type.get(), x), np.dtype(np.float32)
-    info = np.iinfo(dst)
-    low, high = _const(src, float(info.min)), _const(src, float(info.max + 1))
-    in_range = arith.andi(cmpf("oge", x, low), cmpf("olt", x, high))
-    convert = arith.fptoui if dtypes.is_unsigned(dst) else arith.fptosi
-    converted = convert(mlir.element_type(dst), arith.select(in_range, x, _const(src, 0.0)))
-    saturated = arith.select(cmpf("olt", x, low), _const(dst, info.min), _const(dst, info.max))
-    nan_or_saturated = arith.select(cmpf("uno", x, x), _const(dst, 0), saturated)
-    return arith.select(in_range, converted, nan_or_saturated)
-
-
-def convert_scalar(src, dst, x):
-    """Convert one scalar from dtype `src` to dtype `dst` (NumPy's casting;
-    JAX's where NumPy's is undefined: float -> int out of range)."""
-    if src == dst:
-        return x
-    if dtypes.is_bool(dst):
-        return _is_true(src, x)
-    to = mlir.element_type(dst)
-    if dtypes.is_float(src) and dtypes.is_float(dst):
-        if dst.itemsize == src.itemsize:  # float16 <-> bfloat16: no one arith op converts them
-            x = arith.extf(ir.F32Type.get(), x)
-        return arith.extf(to, x) if dst.itemsize > src.itemsize else arith.truncf(to, x)
-    if dtypes.is_float(dst):  # bool/int -> float
-        unsigned = dtypes.is_unsigned(src) or dtypes.is_bool(src)
-        return (arith.uitofp if unsigned else arith.sitofp)(to, x)
-    if dtypes.is_float(src):  # float -> int
-        return _float_to_int(src, dst, x)
-    src_bits = 1 if dtypes.is_bool(src) else src.itemsize * 8
-    if dst.itemsize * 8 == src_bits:
-        return x
-    if dst.itemsize * 8 < src_bits:
-        return arith.trunci(to, x)
-    widen_unsigned = dtypes.is_unsigned(src) or dtypes.is_bool(src)
-    return (arith.extui if widen_unsigned else arith.extsi)(to, x)
 
 
 convert_element_type = Primitive(

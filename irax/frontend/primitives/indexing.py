@@ -63,11 +63,14 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
 
-from irax.frontend import dtypes, mlir
+from irax.frontend import dtypes
 from irax.frontend.core import EmitContext, Primitive, ShapedArray
 from irax.frontend.primitives.elementwise import (
-    BINARY, convert_scalar, drop_broadcast_dims, dtype_kind, broadcast_shapes, cmpi, emit_elementwise,
+    BINARY, drop_broadcast_dims, dtype_kind, broadcast_shapes, emit_elementwise,
 )
+from irax.ir import mlir
+from irax.ir.iree import linalg_ext_scatter
+from irax.ir.scalar import cmpi, convert_scalar
 
 # Update ops: name -> BINARY rule combining (old, new); "set" keeps `new`.
 # JAX's scatter-add/-mul/-sub reject bool, though BINARY has them as or/and.
@@ -546,24 +549,6 @@ def _rows(flat, n):
     ).result
 
 
-def linalg_ext_scatter(updates, targets, dest, combine):
-    """iree_linalg_ext.scatter: dest[targets[p]] = combine(dest[targets[p]], updates[p])
-    for each p in order (1-D updates, (n, 1) targets, 1-D dest)."""
-    op = ir.Operation.create(
-        "iree_linalg_ext.scatter",
-        results=[dest.type],
-        operands=[updates, targets, dest],
-        attributes={"dimension_map": ir.DenseI64ArrayAttr.get([0]), "unique_indices": ir.BoolAttr.get(False)},
-        regions=1,
-    )
-    element = [ir.RankedTensorType(t.type).element_type for t in (updates, dest)]
-    block = op.regions[0].blocks.append(*element)
-    with ir.InsertionPoint(block):
-        update, old = block.arguments
-        ir.Operation.create("iree_linalg_ext.yield", operands=[combine(old, update)])
-    return op.results[0]
-
-
 def _scatter_emit(ctx, x, v, *indices, coords, out_rank, array_offset, op, dtype, mode, wrap):
     """IREE's own scatter op on x flattened to 1-D, with one spare element:
 
@@ -575,10 +560,8 @@ def _scatter_emit(ctx, x, v, *indices, coords, out_rank, array_offset, op, dtype
     With unique_indices(false) IREE applies the updates one after another, so
     repeated indices accumulate (add) or the last one wins (set), as in JAX.
     The spare slot makes dropping well defined, and as the scatter writes a
-    new, larger buffer, it never writes into x's. (scf.for loops carrying the
-    tensor do not fit IREE: at the top level they run on its host, one VM step
-    per element, and fail to compile with dynamic shapes; inside a dispatch
-    region they fail to bufferize.)"""
+    new, larger buffer, it never writes into x's. (Why IREE's op and not a
+    loop: ir/iree.py.)"""
     x_aval, v_aval, *index_avals = ctx.avals_in
     compute = np.dtype(dtype)
     indexed = _indexed_shape(x_aval.shape, index_avals, coords, out_rank, array_offset)

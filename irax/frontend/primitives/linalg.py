@@ -17,10 +17,11 @@ and the body accumulates `out + lhs * rhs` in the operand dtype, so int32
 wraps around on overflow like XLA, bool is `out or (lhs and rhs)`, and
 float16/bfloat16 accumulate in float32 and are rounded once at the end.
 """
-from irax.frontend import mlir
 from irax.frontend.core import Primitive, ShapedArray
-from irax.frontend.primitives.elementwise import BINARY, convert_scalar
+from irax.frontend.primitives.elementwise import BINARY
 from irax.frontend.primitives.reductions import accumulator_dtype, cast, long_axis, monoid_fold, reduce_axes
+from irax.ir import mlir
+from irax.ir.scalar import convert_scalar
 
 
 def _free_dims(ndim, contracting, batch):

@@ -69,9 +69,11 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, scf, tensor
 
-from irax.frontend import dtypes, mlir
+from irax.frontend import dtypes
 from irax.frontend.core import Primitive, ShapedArray
-from irax.frontend.primitives.elementwise import BINARY, convert_scalar, cmpf, cmpi
+from irax.frontend.primitives.elementwise import BINARY
+from irax.ir import mlir
+from irax.ir.scalar import cmpf, cmpi, convert_scalar
 
 
 def _lowest(dtype):

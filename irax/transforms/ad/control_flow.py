@@ -20,7 +20,7 @@ by the same `vjp.backward` that differentiates a function body.
 from iree.compiler import ir
 from iree.compiler.dialects import arith, scf, tensor
 
-from irax.frontend import mlir
+from irax.ir import mlir
 from irax.transforms.ad.tensor_ops import add, is_float_tensor, tensor_type, zeros_like
 
 

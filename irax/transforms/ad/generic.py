@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg
 
-from irax.frontend import mlir
+from irax.ir import mlir
+from irax.ir.linalg import iterator_names, map_results
 from irax.transforms.ad import tensor_ops
 from irax.transforms.ad.scalar_jvp import const_like
-from irax.transforms.ad.tensor_ops import map_results
 
 
 class NotDifferentiable(NotImplementedError):
@@ -80,7 +80,7 @@ def analyze(op) -> Generic:
     acc = body.arguments[-1]
     yielded = body.operations[len(body.operations) - 1].operands[0]
     uses = [inner for inner in body.operations for v in inner.operation.operands if v == acc]
-    iterators = tensor_ops.iterator_names(op)
+    iterators = iterator_names(op)
     maps = [map_results(m) for m in op.indexing_maps]
     info = Generic(op, list(op.inputs), maps, iterators, body, "map", yielded, None)
     if not uses:

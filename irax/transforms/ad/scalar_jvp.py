@@ -14,7 +14,8 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, math
 
-from irax.frontend import mlir
+from irax.ir import mlir
+from irax.ir.scalar import convert_scalar
 
 
 def const_like(x: ir.Value, value) -> ir.Value:
@@ -26,8 +27,6 @@ def convert(x: ir.Value, elem: ir.Type) -> ir.Value:
     """The float scalar x as type `elem`, as astype converts it. Half-precision
     code computes in float32 inside one body (extf, truncf), so a derivative
     and the value it multiplies may differ in type."""
-    from irax.frontend.primitives.elementwise import convert_scalar
-
     def dtype(typ):
         return mlir.aval_parts(ir.RankedTensorType.get([], typ))[1]
 

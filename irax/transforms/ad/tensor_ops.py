@@ -3,7 +3,7 @@ loops that differentiate a `linalg.generic` body."""
 from iree.compiler import ir
 from iree.compiler.dialects import arith, func, linalg, tensor
 
-from irax.frontend import mlir
+from irax.ir import mlir
 from irax.transforms.ad import scalar_jvp
 
 
@@ -49,22 +49,6 @@ def convert(value, elem: ir.Type) -> ir.Value:
     ident = list(range(rank))
     return mlir.generic([value], [init], [ident] * 2, [mlir.PARALLEL] * rank,
                         lambda x, _: [scalar_jvp.convert(x, elem)])[0]
-
-
-def iterator_names(op) -> list:
-    """A linalg op's iterator types as "parallel" / "reduction" strings."""
-    return [str(it).split("<")[-1].rstrip(">") for it in op.iterator_types]
-
-
-def map_results(affine_map_attr) -> list:
-    """The loop dimensions an indexing map reads, e.g. (d0, d1, d2) -> (d2, d0) gives [2, 0]."""
-    amap = ir.AffineMapAttr(affine_map_attr).value
-    dims = []
-    for expr in amap.results:
-        if not isinstance(expr, ir.AffineDimExpr):
-            raise NotImplementedError(f"autodiff needs projected-permutation indexing maps, got {amap}")
-        dims.append(expr.position)
-    return dims
 
 
 def clone_body(old_block, new_args, seeds, stop_at=None, op_seeds=None):

@@ -13,7 +13,7 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, flow, linalg, tensor, util
 
-from irax.frontend import dtypes
+from irax.ir import types
 
 _local = threading.local()
 
@@ -32,7 +32,7 @@ _FLOAT_TYPES = {"f16": ir.F16Type.get, "bf16": ir.BF16Type.get, "f32": ir.F32Typ
 
 
 def element_type(dtype) -> ir.Type:
-    name = dtypes.to_mlir_name(np.dtype(dtype))
+    name = types.to_mlir_name(np.dtype(dtype))
     if name in _FLOAT_TYPES:
         return _FLOAT_TYPES[name]()
     return ir.IntegerType.get_signless(int(name[1:]))
@@ -44,11 +44,11 @@ def aval_parts(typ: ir.RankedTensorType):
     elem = typ.element_type
     for name, make in _FLOAT_TYPES.items():
         if elem == make():
-            dtype = dtypes.SHORT_NAMES[name]
+            dtype = types.SHORT_NAMES[name]
             break
     else:
         width = ir.IntegerType(elem).width
-        dtype = dtypes.bool_ if width == 1 else np.dtype(f"int{width}")
+        dtype = types.bool_ if width == 1 else np.dtype(f"int{width}")
     return [None if d == DYNAMIC() else d for d in typ.shape], dtype
 
 
@@ -75,7 +75,7 @@ def scalar_constant(value, dtype) -> ir.Value:
     """An `arith.constant` scalar of `dtype` holding `value`."""
     dtype = np.dtype(dtype)
     typ = element_type(dtype)
-    if dtypes.is_float(dtype):
+    if types.is_float(dtype):
         return arith.ConstantOp(typ, ir.FloatAttr.get(typ, float(value))).result
     # MLIR integers are signless: store the two's-complement bit pattern.
     bits = ir.IntegerType(typ).width
@@ -95,7 +95,7 @@ def dense_constant(array: np.ndarray) -> ir.Value:
     typ = tensor_type(array.shape, array.dtype)
     if array.dtype == np.bool_:
         attr = ir.DenseElementsAttr.get(np.packbits(array, bitorder="little"), type=typ)
-    elif array.dtype == dtypes.bfloat16:
+    elif array.dtype == types.bfloat16:
         attr = ir.DenseElementsAttr.get(array.view(np.uint16), type=typ)
     else:
         attr = ir.DenseElementsAttr.get(np.ascontiguousarray(array), type=typ)

@@ -1,0 +1,70 @@
+"""Scalar ops inside op bodies: comparisons by predicate name, and the
+conversion of one scalar between dtypes.
+
+Dtypes are NumPy's (see types.py), not MLIR's: MLIR integers are signless, so
+only the NumPy dtype says whether i8 is int8 or uint8.
+"""
+import numpy as np
+from iree.compiler import ir
+from iree.compiler.dialects import arith
+
+from irax.ir import mlir, types
+
+
+def cmpf(predicate: str, a, b):
+    return arith.cmpf(arith.CmpFPredicate[predicate.upper()], a, b)
+
+
+def cmpi(predicate: str, a, b):
+    return arith.cmpi(arith.CmpIPredicate[predicate], a, b)
+
+
+def is_true(dtype, x):
+    """x != 0, the conversion of any number to bool (NaN is True, as in NumPy)."""
+    zero = mlir.scalar_constant(0, dtype)
+    return cmpf("une", x, zero) if types.is_float(dtype) else cmpi("ne", x, zero)
+
+
+def _float_to_int(src, dst, x):
+    """JAX's (XLA's) float -> integer conversion: rounds toward 0, saturates a
+    value beyond dst's range to the nearest bound (inf -> INT_MAX, -1.5 -> 0
+    unsigned) and takes NaN to 0. fptosi/fptoui are undefined out of range
+    (x86 gives INT_MIN), so only in-range values reach them. The bounds, min
+    and max + 1, are 0 or powers of two, exact in float32 and float64."""
+    if src.itemsize < 4:  # exactly, in float32: IREE's Vulkan code converts float16 to 64-bit ints wrong
+        x, src = arith.extf(ir.F32Type.get(), x), np.dtype(np.float32)
+    info = np.iinfo(dst)
+    const = mlir.scalar_constant
+    low, high = const(float(info.min), src), const(float(info.max + 1), src)
+    in_range = arith.andi(cmpf("oge", x, low), cmpf("olt", x, high))
+    convert = arith.fptoui if types.is_unsigned(dst) else arith.fptosi
+    converted = convert(mlir.element_type(dst), arith.select(in_range, x, const(0.0, src)))
+    saturated = arith.select(cmpf("olt", x, low), const(info.min, dst), const(info.max, dst))
+    nan_or_saturated = arith.select(cmpf("uno", x, x), const(0, dst), saturated)
+    return arith.select(in_range, converted, nan_or_saturated)
+
+
+def convert_scalar(src, dst, x):
+    """Convert one scalar from dtype `src` to dtype `dst` (NumPy's casting;
+    JAX's where NumPy's is undefined: float -> int out of range)."""
+    if src == dst:
+        return x
+    if types.is_bool(dst):
+        return is_true(src, x)
+    to = mlir.element_type(dst)
+    if types.is_float(src) and types.is_float(dst):
+        if dst.itemsize == src.itemsize:  # float16 <-> bfloat16: no one arith op converts them
+            x = arith.extf(ir.F32Type.get(), x)
+        return arith.extf(to, x) if dst.itemsize > src.itemsize else arith.truncf(to, x)
+    if types.is_float(dst):  # bool/int -> float
+        unsigned = types.is_unsigned(src) or types.is_bool(src)
+        return (arith.uitofp if unsigned else arith.sitofp)(to, x)
+    if types.is_float(src):  # float -> int
+        return _float_to_int(src, dst, x)
+    src_bits = 1 if types.is_bool(src) else src.itemsize * 8
+    if dst.itemsize * 8 == src_bits:
+        return x
+    if dst.itemsize * 8 < src_bits:
+        return arith.trunci(to, x)
+    widen_unsigned = types.is_unsigned(src) or types.is_bool(src)
+    return (arith.extui if widen_unsigned else arith.extsi)(to, x)

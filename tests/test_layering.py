@@ -1,0 +1,99 @@
+"""The package's layers, read off the source (no import runs):
+
+    irax/ir          the floor: imports nothing of irax
+    irax/transforms  passes: the floor, and the plugin protocol and registry
+                     (pass discovery) and the settings (IRAX_PASSES)
+    irax/backends    compile and run: never the frontend or the passes
+    irax/plugins     the protocol and registry the backends implement
+
+and no import of irax sits inside a function body, where it would hide a
+cycle between modules, unless ALLOWED names it and says why.
+"""
+import ast
+import pathlib
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "irax"
+
+# layer -> the irax modules it may import (itself always); a name covers its submodules.
+MAY_IMPORT = {
+    "irax.ir": (),
+    "irax.transforms": ("irax.ir", "irax.plugins", "irax.config"),
+    "irax.backends": ("irax.config", "irax.plugins"),
+    "irax.plugins": ("irax.config",),
+    "irax.config": (),
+}
+
+# (importing module, imported module) -> why the import waits for a call.
+ALLOWED = {
+    ("irax.transforms.ad.control_flow", "irax.transforms.ad.jvp"):
+        "mutual recursion: jvp.forward dispatches scf ops to control_flow's rules, which differentiate "
+        "their regions with jvp.forward; to go when the driver is passed to the rules",
+    ("irax.transforms.ad.control_flow", "irax.transforms.ad.vjp"):
+        "mutual recursion, as above, with vjp.backward",
+    ("irax.frontend.core", "irax.frontend.array"):
+        "Array builds on core's ShapedArray, and core.constant outside a trace makes an Array",
+    ("irax.frontend.core", "irax.frontend.eager"):
+        "eager builds on core's Trace, and Primitive.bind outside a trace runs eagerly",
+}
+
+
+def _module_name(path: pathlib.Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _imports(path):
+    """(imported irax module, line, inside a function body) for each import in
+    `path`. `from a import b` imports a.b when that is a module, else a."""
+    tree = ast.parse(path.read_text(), str(path))
+    in_function = {id(node) for fn in ast.walk(tree) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   for node in ast.walk(fn)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in MODULES else node.module
+                     for a in node.names]
+        else:
+            assert not isinstance(node, ast.ImportFrom), f"{path}:{node.lineno}: relative import"
+            continue
+        for name in names:
+            if name == "irax" or name.startswith("irax."):
+                yield name, node.lineno, id(node) in in_function
+
+
+def _within(name, prefix):
+    return name == prefix or name.startswith(prefix + ".")
+
+
+IMPORTS = {module: list(_imports(path)) for module, path in MODULES.items()}
+
+
+def test_sees_the_package():
+    # the walk finds the layers and their imports: an empty walk passes every rule
+    assert {"irax.ir.mlir", "irax.transforms.pipeline", "irax.backends.runtime"} <= set(MODULES)
+    assert "irax.ir.mlir" in [name for name, _, _ in IMPORTS["irax.transforms.cleanup"]]
+
+
+@pytest.mark.parametrize("layer", sorted(MAY_IMPORT))
+def test_layer_imports_only_what_it_may(layer):
+    allowed = (layer, *MAY_IMPORT[layer])
+    wrong = [f"{module}:{line} imports {name}"
+             for module, imports in IMPORTS.items() if _within(module, layer)
+             for name, line, _ in imports if not any(_within(name, a) for a in allowed)]
+    assert not wrong, f"{layer} may import only {', '.join(allowed)}:\n" + "\n".join(wrong)
+
+
+def test_no_function_body_imports_beyond_the_allowed():
+    found = {(module, name): line for module, imports in IMPORTS.items()
+             for name, line, in_function in imports if in_function}
+    unexplained = [f"{module}:{line} imports {name}" for (module, name), line in found.items()
+                   if (module, name) not in ALLOWED]
+    assert not unexplained, "imports inside functions hide cycles; move them up:\n" + "\n".join(unexplained)
+    stale = set(ALLOWED) - set(found)
+    assert not stale, f"ALLOWED names imports that are gone: {sorted(stale)}"
