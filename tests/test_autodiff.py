@@ -396,6 +396,51 @@ def test_custom_vjp_rules_of_the_wrong_form_are_type_errors(fwd, bwd, match):
         irax.grad(lambda x: jnp.sum(f(x)))(jnp.ones(3))
 
 
+def scaled_sin(lib, c, kind):
+    """x -> sin(x) * c as a lib.custom_{kind} function of x (lib is irax or jax)
+    that closes over the array c, with a rule that doubles its derivative:
+    the rule calls the function and closes over an array it does not."""
+    two = lib.numpy.full((3,), 2.0)
+    if kind == "vjp":
+        f = lib.custom_vjp(lambda x: lib.numpy.sin(x) * c)
+        f.defvjp(lambda x: (f(x), lib.numpy.cos(x)), lambda cos, g: (two * cos * c * g,))
+    else:
+        f = lib.custom_jvp(lambda x: lib.numpy.sin(x) * c)
+        f.defjvp(lambda p, t: (f(p[0]), two * lib.numpy.cos(p[0]) * c * t[0]))
+    return f
+
+
+@pytest.mark.parametrize("kind", ["vjp", "jvp"])
+def test_custom_functions_may_close_over_arrays(kind):
+    """The arrays closed over are operands of the call and its rules, so the
+    function runs eagerly, under jit, and differentiates by its rule."""
+    x, c = np.array([0.1, 0.2, 0.3], np.float32), np.array([1.5, -2.0, 0.5], np.float32)
+    f, fj = scaled_sin(irax, jnp.asarray(c), kind), scaled_sin(jax, jjnp.asarray(c), kind)
+    loss, loss_j = (lambda x: jnp.sum(f(x))), (lambda x: jjnp.sum(fj(x)))
+    want, want_grad = fj(x), jax.grad(loss_j)(x)
+    np.testing.assert_allclose(f(jnp.asarray(x)), want, rtol=1e-6)
+    np.testing.assert_allclose(irax.jit(f)(x), want, rtol=1e-6)
+    np.testing.assert_allclose(irax.grad(loss)(x), want_grad, rtol=1e-6)
+    np.testing.assert_allclose(irax.jit(irax.grad(loss))(x), want_grad, rtol=1e-6)
+    np.testing.assert_allclose(want_grad, 2 * np.cos(x) * c, rtol=1e-6)  # the rule's, not sin's
+    traced_c = irax.jit(lambda c, x: scaled_sin(irax, c, kind)(x))(c, x)  # c a Tracer of jit's trace
+    np.testing.assert_allclose(traced_c, want, rtol=1e-6)
+    if kind == "jvp":
+        tangent = irax.jvp(f, (x,), (np.ones(3, np.float32),))[1]
+        np.testing.assert_allclose(tangent, jax.jvp(fj, (x,), (np.ones(3, np.float32),))[1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["vjp", "jvp"])
+def test_differentiating_a_custom_function_by_an_array_it_closes_over_is_an_error(kind):
+    """Its rules give derivatives with respect to its arguments alone; JAX raises too."""
+    x, c = np.array([0.1, 0.2, 0.3], np.float32), np.array([1.5, -2.0, 0.5], np.float32)
+    with pytest.raises(jax.errors.UnexpectedTracerError):
+        jax.grad(lambda c: jjnp.sum(scaled_sin(jax, c, kind)(x)))(c)
+    with pytest.raises(NotImplementedError, match=f"custom_{kind} function differentiated with respect to an "
+                                                  "array it closes over"):
+        irax.grad(lambda c: jnp.sum(scaled_sin(irax, c, kind)(x)))(c)
+
+
 # Given a module's text alone, a fresh process runs an autodiff pass on it
 # and the function the pass added: ((text, "vjp" or "jvp"), ...) on stdin.
 DIFFERENTIATE_TEXT = """
@@ -403,7 +448,7 @@ import json, sys
 import numpy as np
 from iree.compiler import ir
 from helpers import run_module
-from irax.frontend import mlir
+from irax.ir import mlir
 from irax.frontend.core import ShapedArray
 from irax.transforms import pipeline
 from irax.transforms.ad.jvp import add_jvp

@@ -13,18 +13,23 @@ function holding the function, and its rules are traced right then into
 private functions of the same module, which attributes of the call name
 (the IR is in transforms/ad/custom.py):
 
-    @irax_custom_vjp_N       (x...) -> (y...)                  the function
-    @irax_custom_vjp_N_fwd   (x...) -> (y..., residuals...)    fwd, pytrees flattened
-    @irax_custom_vjp_N_bwd   (residuals..., ct_y...) -> (ct_x...)
-    @irax_custom_jvp_N_rule  (x..., t_x...) -> (y..., t_y...)
+    @irax_custom_vjp_N       (x..., c...) -> (y...)                  the function
+    @irax_custom_vjp_N_fwd   (x..., c...) -> (y..., residuals...)    fwd, pytrees flattened
+    @irax_custom_vjp_N_bwd   (residuals..., ct_y..., c...) -> (ct_x...)
+    @irax_custom_jvp_N_rule  (x..., t_x..., c...) -> (y..., t_y...)
 
-So the module alone says how to differentiate the call: the autodiff passes
-inline the rules in its place; the `inline` pass removes calls never
-differentiated. Called outside any trace, the function simply runs.
+where c are the arrays that the function and its rules close over (their
+lifted values, see staging.py), which the call passes on. So the module
+alone says how to differentiate the call: the autodiff passes inline the
+rules in its place; the `inline` pass removes calls never differentiated.
+Like every transformation, a call is one staging.staged_call: called
+eagerly, it is compiled (and runs the function, not its rules).
 
 A rule may call the function it belongs to (log1pexp's rule computes
 log1pexp(x)): that call, traced while the rule is, names the functions
-being traced, and is differentiated by the same rule if it ever is.
+being traced, and is differentiated by the same rule if it ever is. It
+passes the arrays closed over as far as known; where the rules turn out
+to close over more, they are traced again.
 """
 import functools
 import weakref
@@ -35,7 +40,18 @@ from iree.compiler.dialects import func
 
 from irax import tree_util
 from irax.frontend import core, staging
+from irax.ir import mlir
 from irax.transforms.ad import custom
+
+
+@dataclass
+class _Tracing:
+    """A custom call whose rules are being traced. A call of it inside them
+    passes the arrays `closed` over as far as known (`called` says one did)."""
+    name: str
+    primal: staging.TracedFunction
+    closed: list
+    called: bool = False
 
 
 @dataclass
@@ -45,23 +61,15 @@ class _Symbols:
     and numbering per program keeps a retraced program's text (its compile
     cache key) the same."""
     count: int = 0
-    tracing: dict = field(default_factory=dict)  # (function, signature) -> (name, primal) while its rules are traced
+    tracing: dict = field(default_factory=dict)  # (function, signature) -> _Tracing
 
 
 _symbols = weakref.WeakKeyDictionary()  # outermost trace -> _Symbols
 
 
-def _no_closure(traced, what):
-    """`traced`, which must take all it reads as arguments: a rule function
-    has no caller to pass it the arrays it closes over."""
-    if traced.lifted:
-        raise NotImplementedError(f"irax.custom_{what} may not close over arrays; pass them as arguments")
-    return traced
-
-
-def _trace(fn, avals, what):
+def _trace(fn, avals):
     """Trace `fn(*flat values of avals)` into a function of its own."""
-    return _no_closure(staging.trace_function(fn, avals, tree_util.tree_structure(tuple(avals))), what)
+    return staging.trace_function(fn, avals, tree_util.tree_structure(tuple(avals)))
 
 
 def _check_types(rule, got, expected, what):
@@ -72,13 +80,30 @@ def _check_types(rule, got, expected, what):
                             f"to, but produced {g.str_short()} for {what} {k} of type {e.str_short()}.")
 
 
-def _add_private(trace, traced, name):
-    """Copy `traced`'s function into `trace`'s module as private @name, with
-    the private functions (of nested custom calls) it calls."""
+def _union(closed, traced_functions):
+    """`closed`, then the values the traced functions lifted that it lacks."""
+    union = {id(x): x for x in closed}
+    for traced in traced_functions:
+        union.update((id(x), x) for x in traced.lifted if id(x) not in union)
+    return list(union.values())
+
+
+def _add_private(trace, traced, name, closed):
+    """Add `traced`'s function to `trace`'s module as private @name, taking its
+    flat arguments, then all of `closed` (of which it reads those it lifted),
+    with the private functions (of nested custom calls) it calls."""
+    arguments = list(traced.trace.block.arguments)
+    own = arguments[:len(arguments) - len(traced.lifted)]
+    closed_types = [trace.to_tracer(x).value.type for x in closed]
     with trace.context, ir.Location.unknown(), ir.InsertionPoint(trace.module.body):
-        copy = traced.func.operation.clone()
-        copy.attributes["sym_name"] = ir.StringAttr.get(name)
-        copy.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        function = func.FuncOp(name, ir.FunctionType.get([a.type for a in own] + closed_types,
+                                                          list(traced.func.type.results)))
+        function.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        with ir.InsertionPoint(function.add_entry_block()):
+            values = list(function.arguments)
+            position = {id(x): len(own) + k for k, x in enumerate(closed)}
+            lifted = [values[position[id(x)]] for x in traced.lifted]
+            func.ReturnOp(mlir.inline_function(traced.func, values[:len(own)] + lifted))
     staging.copy_private_functions(traced.module.operation, trace.module.operation)
 
 
@@ -90,21 +115,28 @@ def _emit_call(custom_fn, args):
     kind = custom_fn.kind
     symbols = _symbols.setdefault(core.outermost_trace(), _Symbols())
     key = (custom_fn, arguments.signature())
-    if key in symbols.tracing:  # a call inside its own rule
-        name, primal = symbols.tracing[key]
+    tracing = symbols.tracing.get(key)
+    if tracing is not None:  # a call inside its own rule
+        tracing.called = True
+        name, primal, closed = tracing.name, tracing.primal, tracing.closed
     else:
         name = f"irax_custom_{kind}_{symbols.count}"
         symbols.count += 1
-        primal = _no_closure(staging.trace_arguments(custom_fn.fun, arguments), f"{kind} function")
-        symbols.tracing[key] = name, primal
+        primal = staging.trace_arguments(custom_fn.fun, arguments)
+        tracing = symbols.tracing[key] = _Tracing(name, primal, list(primal.lifted))
         try:
-            rules = custom_fn.trace_rules(arguments, primal)
+            while True:
+                rules = custom_fn.trace_rules(arguments, primal)
+                closed = _union(tracing.closed, rules.values())
+                if not tracing.called or len(closed) == len(tracing.closed):
+                    break
+                tracing.closed, tracing.called = closed, False  # its calls inside the rules passed too few
         finally:
             del symbols.tracing[key]
-        _add_private(trace, primal, name)
+        _add_private(trace, primal, name, closed)
         for suffix, traced in rules.items():
-            _add_private(trace, traced, f"{name}_{suffix}")
-    operands = [trace.to_tracer(x).value for x in arguments.dynamic]
+            _add_private(trace, traced, f"{name}_{suffix}", closed)
+    operands = [trace.to_tracer(x).value for x in arguments.dynamic + closed]
     call = func.CallOp(list(primal.func.type.results), ir.FlatSymbolRefAttr.get(name), operands)
     for attribute, suffix in custom_fn.rule_attributes.items():
         call.attributes[attribute] = ir.FlatSymbolRefAttr.get(f"{name}_{suffix}")
@@ -121,23 +153,20 @@ class custom_vjp:
     def __init__(self, fun):
         functools.update_wrapper(self, fun)
         self.fun, self.fwd, self.bwd = fun, None, None
+        self._bind = functools.wraps(fun)(lambda *args: _emit_call(self, args))  # what staged_call traces
 
     def defvjp(self, fwd, bwd):
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args):
-        # Not a staging.staged_call yet: a custom call passes no lifted
-        # values, so a staged eager call would reject closures over arrays.
-        if core.current_trace() is None:
-            return self.fun(*args)
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {self.__name__} using defvjp.")
-        return _emit_call(self, args)
+        return staging.staged_call(("custom_vjp", self.fun, self.fwd, self.bwd), self._bind, args)
 
     def trace_rules(self, arguments, primal):
         """fwd and bwd, their pytrees flattened: fwd(x...) -> (y..., residuals...)
         and bwd(residuals..., ct_y...) -> (ct_x...)."""
-        fwd = _no_closure(staging.trace_arguments(self.fwd, arguments), "vjp fwd rule")
+        fwd = staging.trace_arguments(self.fwd, arguments)
         pair = fwd.out_tree.children()
         if fwd.out_tree.node_type not in (tuple, list) or len(pair) != 2 or pair[0] != primal.out_tree:
             raise TypeError("Custom VJP fwd rule must produce a pair (list or tuple of length two) representing "
@@ -162,7 +191,7 @@ class custom_vjp:
             return tuple(c for c, dynamic in zip(leaves, arguments.is_dynamic) if dynamic)
 
         n_out = out_tree.num_leaves
-        bwd = _trace(backward, fwd.out_avals[n_out:] + primal.out_avals, "vjp bwd rule")
+        bwd = _trace(backward, fwd.out_avals[n_out:] + primal.out_avals)
         _check_types("Custom VJP bwd rule", bwd.out_avals, [x.aval for x in arguments.dynamic], "argument")
         return {"fwd": fwd, "bwd": bwd}
 
@@ -177,17 +206,16 @@ class custom_jvp:
     def __init__(self, fun):
         functools.update_wrapper(self, fun)
         self.fun, self.jvp = fun, None
+        self._bind = functools.wraps(fun)(lambda *args: _emit_call(self, args))
 
     def defjvp(self, jvp):
         self.jvp = jvp
         return jvp
 
     def __call__(self, *args):
-        if core.current_trace() is None:
-            return self.fun(*args)
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {self.__name__} using defjvp.")
-        return _emit_call(self, args)
+        return staging.staged_call(("custom_jvp", self.fun, self.jvp), self._bind, args)
 
     def trace_rules(self, arguments, primal):
         """The rule, its pytrees flattened: (x..., t_x...) -> (y..., t_y...)."""
@@ -204,7 +232,7 @@ class custom_jvp:
             return tuple(tree_util.tree_leaves(out) + tree_util.tree_leaves(t_out))
 
         avals = [x.aval for x in arguments.dynamic]
-        traced = _trace(rule, avals + avals, "jvp rule")
+        traced = _trace(rule, avals + avals)
         n_out = len(primal.out_avals)
         _check_types("Custom JVP rule", traced.out_avals[n_out:], primal.out_avals, "primal output")
         return {"rule": traced}

@@ -5,12 +5,16 @@ The frontend (irax/frontend/custom_derivatives.py) traces such a call as a
 moment, as private functions of the same module that symbol attributes of
 the call name:
 
-    %y = func.call @f(%x) {irax.vjp_fwd = @f_fwd, irax.vjp_bwd = @f_bwd}
-    func.func private @f_fwd(%x...) -> (%y..., %residuals...)
-    func.func private @f_bwd(%residuals..., %ct_y...) -> (%ct_x...)
+    %y = func.call @f(%x..., %c...) {irax.vjp_fwd = @f_fwd, irax.vjp_bwd = @f_bwd}
+    func.func private @f_fwd(%x..., %c...) -> (%y..., %residuals...)
+    func.func private @f_bwd(%residuals..., %ct_y..., %c...) -> (%ct_x...)
 
-    %y = func.call @g(%x) {irax.jvp = @g_jvp}
-    func.func private @g_jvp(%x..., %t_x...) -> (%y..., %t_y...)
+    %y = func.call @g(%x..., %c...) {irax.jvp = @g_jvp}
+    func.func private @g_jvp(%x..., %t_x..., %c...) -> (%y..., %t_y...)
+
+%c are the arrays the function and its rules close over, passed last to
+each. Nothing is differentiated with respect to them: as in JAX, the rules
+only say how to differentiate with respect to the arguments %x.
 
 So a module holds all it takes to differentiate it, printed or not: the
 passes inline the rules in place of the call (vjp.py and jvp.py, `_call`),
@@ -41,3 +45,25 @@ def no_rule(call) -> NotDifferentiable:
     """The error for a call that names no rule (in MLIR written by hand)."""
     return NotDifferentiable(f"irax autodiff: func.call {call.operation.attributes['callee']} names no derivative "
                              "rule (only calls of irax.custom_vjp/custom_jvp functions do); inline it first")
+
+
+def split_operands(call):
+    """(the arguments %x, the closed-over arrays %c) of a custom call."""
+    operands = list(call.operands)
+    if VJP_BWD in call.operation.attributes:
+        n = len(rule_function(call, VJP_BWD).type.results)  # a cotangent per argument
+    elif JVP in call.operation.attributes:
+        n = len(rule_function(call, JVP).type.inputs) - len(operands)  # a tangent per argument
+    else:
+        raise no_rule(call)
+    return operands[:n], operands[n:]
+
+
+def closure_error(call) -> NotDifferentiable:
+    """The error for differentiating a custom call with respect to an array it closes over."""
+    name = ir.FlatSymbolRefAttr(call.operation.attributes["callee"]).value
+    kind = "custom_vjp" if VJP_BWD in call.operation.attributes else "custom_jvp"
+    return NotDifferentiable(f"irax autodiff: {name} is a {kind} function differentiated with respect to an "
+                             "array it closes over; its rules only give derivatives with respect to its "
+                             "arguments (JAX raises UnexpectedTracerError here). Pass the array to the "
+                             "function as an argument and adapt its rules.")

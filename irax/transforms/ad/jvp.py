@@ -16,7 +16,7 @@ linear, so their tangent is the same op applied to the tangents.
 from iree.compiler import ir
 from iree.compiler.dialects import arith, tensor
 
-from irax.frontend import mlir
+from irax.ir import mlir
 from irax.transforms.ad import control_flow, custom, generic, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
@@ -113,14 +113,16 @@ def _scatter(op, tangents):
 
 
 def _call(op, tangents):
-    """A call of a custom_jvp function: its rule, inlined, gives the results' tangents."""
+    """A call of a custom_jvp function: its rule, inlined, gives the results'
+    tangents. The arrays it closes over have none (see custom.py)."""
     if custom.VJP_BWD in op.operation.attributes:
         raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function.")
-    if custom.JVP not in op.operation.attributes:
-        raise custom.no_rule(op)
-    operands = list(op.operands)
-    tangents = [t if t is not None else zeros_like(v) for v, t in zip(operands, tangents)]
-    return mlir.inline_function(custom.rule_function(op, custom.JVP), operands + tangents)[len(op.results):]
+    args, closed = custom.split_operands(op)
+    if any(t is not None for t in tangents[len(args):]):
+        raise custom.closure_error(op)
+    tangents = [t if t is not None else zeros_like(v) for v, t in zip(args, tangents)]
+    rule = custom.rule_function(op, custom.JVP)
+    return mlir.inline_function(rule, args + tangents + closed)[len(op.results):]
 
 
 def _no_tangent(op, tangents):

@@ -22,7 +22,8 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
 
-from irax.frontend import mlir
+from irax.ir import mlir
+from irax.ir.iree import linalg_ext_scatter
 from irax.transforms.ad import control_flow, custom, generic, scalar_jvp, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
@@ -102,8 +103,6 @@ def _scatter_back(info, extract, ct):
     """The cotangent of a tensor S a gather reads (`tensor.extract S[i...]` in
     the body): ct * dg/dS[i...] added into zeros at every position read,
     with IREE's scatter (repeated positions accumulate)."""
-    from irax.frontend.primitives.indexing import linalg_ext_scatter
-
     n = len(info.inputs)
     source = extract.operands[0]
     loops = info.loop_sizes()
@@ -268,22 +267,23 @@ def _call(op, cts, active):
     (CSE merges it with the call once both are inlined) and its bwd rule maps
     them and the cotangents to the operands' cotangents. A custom_jvp
     function: its rule is linear in the tangents, so the operands'
-    cotangents are its VJP with respect to them, at zero tangents."""
-    operands, n_out = list(op.operands), len(op.results)
+    cotangents are its VJP with respect to them, at zero tangents.
+    The arrays it closes over get none (see custom.py)."""
+    (args, closed), n_out = custom.split_operands(op), len(op.results)
+    if any(c in active for c in closed):
+        raise custom.closure_error(op)
     if custom.VJP_BWD in op.operation.attributes:
-        residuals = mlir.inline_function(custom.rule_function(op, custom.VJP_FWD), operands)[n_out:]
-        grads = mlir.inline_function(custom.rule_function(op, custom.VJP_BWD), residuals + list(cts))
-    elif custom.JVP in op.operation.attributes:
+        residuals = mlir.inline_function(custom.rule_function(op, custom.VJP_FWD), args + closed)[n_out:]
+        grads = mlir.inline_function(custom.rule_function(op, custom.VJP_BWD), residuals + list(cts) + closed)
+    else:
         rule = custom.rule_function(op, custom.JVP)
-        n = len(operands)
+        n = len(args)
         transposed = build_vjp(rule, range(n, 2 * n), [False] * n_out + [True] * n_out,
                                name=f"{rule.name.value}_transposed")
-        zeros = [zeros_like(v) for v in operands]
-        grads = mlir.inline_function(transposed, operands + zeros + list(cts))[2 * n_out:]
+        zeros = [zeros_like(v) for v in args]
+        grads = mlir.inline_function(transposed, args + zeros + closed + list(cts))[2 * n_out:]
         transposed.erase()
-    else:
-        raise custom.no_rule(op)
-    return list(zip(operands, grads))
+    return list(zip(args, grads))
 
 
 def _no_cotangent(op, cts, active):
