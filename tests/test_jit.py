@@ -206,7 +206,8 @@ def test_the_donation_error_is_jaxs():
 
 @pytest.fixture
 def queued_not_inline(monkeypatch):
-    monkeypatch.setattr(irax.config, "irax_inline_bytes", 0)  # no call with inputs runs on the calling thread
+    # no call runs on the calling thread: -1, past the setting's checks (0 still inlines calls without inputs)
+    monkeypatch.setitem(vars(irax.config), "irax_inline_bytes", -1)
 
 
 def test_calls_return_before_the_device_is_done(queued_not_inline, monkeypatch):

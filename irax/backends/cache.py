@@ -45,8 +45,8 @@ class LRU:
     """A dict that keeps the config.irax_cache_size entries used last: the
     one cache policy of every in-memory cache of programs (compiled here;
     loaded, in the frontend's eager kernels and staged programs). A hit
-    costs a lookup and a move (~0.1 us); the limit is read at each insert,
-    so an update of the setting reaches every cache."""
+    costs a lookup and a move (~0.1 us); the limit is read at each use,
+    so an update of the setting reaches every cache at its next lookup."""
 
     def __init__(self):
         self._entries = collections.OrderedDict()
@@ -58,10 +58,15 @@ class LRU:
                 self._entries.move_to_end(key)
             except KeyError:  # another thread dropped it meanwhile: still a hit
                 pass
+        if len(self._entries) > config.irax_cache_size:  # the limit was lowered since the last insert
+            self._trim()
         return value
 
     def __setitem__(self, key, value):
         self._entries[key] = value
+        self._trim()
+
+    def _trim(self):
         while len(self._entries) > config.irax_cache_size:
             self._entries.popitem(last=False)
 
