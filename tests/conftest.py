@@ -15,7 +15,7 @@ tests skip there.
 import pytest
 
 import irax
-from helpers import device_or_skip, example_plugin, use_example_plugin  # noqa: F401 (example_plugin: a fixture)
+from helpers import device_or_skip, example_plugin, use_example_plugin, x64_mode  # noqa: F401 (example_plugin: a fixture)
 
 PLATFORMS = ("cpu", "vulkan", "sync-cpu")
 PLUGIN_PLATFORMS = {"sync-cpu"}  # from the example plugin package
@@ -84,13 +84,6 @@ def platform(request):
 
 @pytest.fixture
 def x64():
-    """64-bit mode for one test, in irax and in JAX (the oracle), as each was before."""
-    jax = pytest.importorskip("jax")
-    old = irax.config.irax_enable_x64, jax.config.jax_enable_x64
-    irax.config.update("irax_enable_x64", True)
-    jax.config.update("jax_enable_x64", True)
-    try:
+    """64-bit mode for one test, in irax and in JAX."""
+    with x64_mode(True):
         yield
-    finally:
-        irax.config.update("irax_enable_x64", old[0])
-        jax.config.update("jax_enable_x64", old[1])

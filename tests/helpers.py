@@ -1,5 +1,6 @@
 """Shared by the test modules: random inputs, a NumPy comparison, devices,
 and the example plugin package installed for the session."""
+import contextlib
 import os
 import shutil
 import subprocess
@@ -92,3 +93,17 @@ def use_example_plugin(request):
         registry.backends.cache_clear()
         registry.passes.cache_clear()
     request.getfixturevalue("monkeypatch").setenv("PYTHONPATH", env["PYTHONPATH"])
+
+
+@contextlib.contextmanager
+def x64_mode(enabled: bool):
+    """irax and JAX (the oracle) both in 64-bit mode or not, as each was after."""
+    jax = pytest.importorskip("jax")
+    old = irax.config.irax_enable_x64, jax.config.jax_enable_x64
+    irax.config.update("irax_enable_x64", enabled)
+    jax.config.update("jax_enable_x64", enabled)
+    try:
+        yield
+    finally:
+        irax.config.update("irax_enable_x64", old[0])
+        jax.config.update("jax_enable_x64", old[1])

@@ -7,7 +7,6 @@ rules.
 Each test puts all edge values of one dtype in one array, run under jit
 (vector code) and eagerly one element at a time (0-d arrays: scalar code,
 where x86 traps and takes 1 << 32 as 1 << 0): two programs per (dtype, op)."""
-import contextlib
 import functools
 import json
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 
 import irax
 import irax.numpy as jnp
+from helpers import x64_mode
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -31,18 +31,9 @@ def name(dtype):
     return np.dtype(dtype).name
 
 
-@contextlib.contextmanager
 def x64_for(*dts):
     """irax and JAX both in 64-bit mode where a dtype needs it (else int64 is int32)."""
-    wide = any(np.dtype(d).itemsize == 8 for d in dts)
-    old = irax.config.irax_enable_x64, jax.config.jax_enable_x64
-    irax.config.update("irax_enable_x64", wide)
-    jax.config.update("jax_enable_x64", wide)
-    try:
-        yield
-    finally:
-        irax.config.update("irax_enable_x64", old[0])
-        jax.config.update("jax_enable_x64", old[1])
+    return x64_mode(any(np.dtype(d).itemsize == 8 for d in dts))
 
 
 def check_like_jax(fn, want, *operands):
