@@ -215,7 +215,7 @@ def test_calls_return_before_the_device_is_done(queued_not_inline, monkeypatch):
     device = irax.devices("cpu")[0]
     f = irax.jit(lambda x: x * 2)
     x = jnp.arange(4.0)
-    f(x).block_until_ready()  # compiled and run once
+    (f(x) + 1).block_until_ready()  # both programs loaded first: a program loads on a drained queue
     device._queued += 1  # a call still running; whatever follows waits for it
     gate = device._queued
     y = f(x)
