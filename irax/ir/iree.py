@@ -4,6 +4,23 @@ Ops of IREE's own dialects that the upstream Python bindings have no builder
 for are created here by name.
 """
 from iree.compiler import ir
+from iree.compiler.dialects import flow, util
+
+from irax.ir.mlir import dims
+
+
+def opaque(*values):
+    """`values` behind a util.optimization_barrier, which IREE neither fuses
+    across nor looks through; flow.tensor.tie_shape then tells it their
+    dynamic sizes again (read before the barrier). Used where IREE's default
+    choices go wrong, see the callers."""
+    sizes = [dims(v) for v in values]
+    hidden = util.OptimizationBarrierOp([v.type for v in values], list(values)).results
+    return [
+        flow.TensorTieShapeOp(h, [d for d in value_sizes if not isinstance(d, int)]).result
+        if any(not isinstance(d, int) for d in value_sizes) else h
+        for h, value_sizes in zip(hidden, sizes)
+    ]
 
 
 def linalg_ext_scatter(updates, targets, dest, combine):
@@ -15,7 +32,13 @@ def linalg_ext_scatter(updates, targets, dest, combine):
     or the last one wins). scf.for loops carrying the tensor do not fit IREE:
     at the top level they run on its host, one VM step per element, and fail
     to compile with dynamic shapes; inside a dispatch region they fail to
-    bufferize."""
+    bufferize.
+
+    Its `updates` and `targets` go behind a barrier each: IREE would fuse
+    their producers into the scatter's dispatch and then fail to allocate
+    them (a dynamic stack allocation); one barrier over both fails to verify
+    when one is a constant, which static shapes can give."""
+    (updates,), (targets,) = opaque(updates), opaque(targets)
     op = ir.Operation.create(
         "iree_linalg_ext.scatter",
         results=[dest.type],

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 from iree.compiler import ir
-from iree.compiler.dialects import arith, flow, linalg, tensor, util
+from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.ir import types
 
@@ -171,20 +171,6 @@ def inline_function(func_op, operands) -> list:
     for op in ops[:-1]:
         clone_op(op, mapping)
     return [mapping.get(v, v) for v in ops[-1].operands]
-
-
-def opaque(*values):
-    """`values` behind a util.optimization_barrier, which IREE neither fuses
-    across nor looks through; flow.tensor.tie_shape then tells it their
-    dynamic sizes again (read before the barrier). Used where IREE's default
-    choices go wrong, see the callers."""
-    sizes = [dims(v) for v in values]
-    hidden = util.OptimizationBarrierOp([v.type for v in values], list(values)).results
-    return [
-        flow.TensorTieShapeOp(h, [d for d in dims if not isinstance(d, int)]).result
-        if any(not isinstance(d, int) for d in dims) else h
-        for h, dims in zip(hidden, sizes)
-    ]
 
 
 def row(x: ir.Value, k: ir.Value) -> ir.Value:

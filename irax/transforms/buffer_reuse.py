@@ -17,7 +17,7 @@ and staged functions (jit, grad) alike; staged ones through both.
 """
 from iree.compiler import ir
 
-from irax.ir import mlir
+from irax.ir import iree
 
 # op name -> index of the operand it may update in place
 DESTINATIONS = {"tensor.insert_slice": 1, "tensor.insert": 1, "iree_linalg_ext.scatter": 2}
@@ -65,7 +65,7 @@ def protect_arguments(module_op):
     if not guarded or not computed:
         return  # nothing inserts into an argument, or what did is dead
     with ir.InsertionPoint(ret), ir.Location.unknown():
-        kept = mlir.opaque(*[ret.operands[i] for i in computed], *guarded)
+        kept = iree.opaque(*[ret.operands[i] for i in computed], *guarded)
     for i, value in zip(computed, kept):
         ret.operands[i] = value
 

@@ -57,7 +57,7 @@ follows from the operand sizes, so they use `dynamic_shapes`.
 Working around IREE 3.13 (each place says why): `update_slice` keeps an
 argument x alive past its insert_slice, else IREE writes into the caller's
 buffer; reads with tensor.extract take a materialized x (`materialized`);
-the scatter hides its inputs from fusion (`opaque`).
+the scatter hides its inputs from fusion (ir/iree.py).
 """
 import numpy as np
 from iree.compiler import ir
@@ -69,7 +69,7 @@ from irax.frontend.primitives.elementwise import (
     BINARY, drop_broadcast_dims, dtype_kind, broadcast_shapes, emit_elementwise,
 )
 from irax.ir import mlir
-from irax.ir.iree import linalg_ext_scatter
+from irax.ir.iree import linalg_ext_scatter, opaque
 from irax.ir.scalar import cmpi, convert_scalar
 
 # Update ops: name -> BINARY rule combining (old, new); "set" keeps `new`.
@@ -160,7 +160,7 @@ def materialized(x):
     such reads as a vector.gather and fails to lower one from a strided view,
     which is what a fused producer like x[:, ::2] gives: unless x is an
     argument (a plain buffer), keep its producer out of the reading dispatch."""
-    return x if is_argument(x) else mlir.opaque(x)[0]
+    return x if is_argument(x) else opaque(x)[0]
 
 
 def combiner(op, x_dtype, v_dtype, compute_dtype):
@@ -594,11 +594,6 @@ def _scatter_emit(ctx, x, v, *indices, coords, out_rank, array_offset, op, dtype
     n = None if None in indexed else int(np.prod(indexed, dtype=np.int64))
     updates = _flatten(updates, ShapedArray(indexed, compute))
     targets = _rows(_flatten(targets, ShapedArray(indexed, np.int64)), n)
-    # IREE would fuse the producers of updates and targets into the scatter's
-    # dispatch and then fail to allocate them (a dynamic stack allocation).
-    # One barrier each: IREE fails to verify one over a constant and a
-    # computed value, which static shapes can give.
-    (updates,), (targets,) = mlir.opaque(updates), mlir.opaque(targets)
 
     # Like JAX, scatter into x converted to the compute dtype, then convert
     # back: repeated int += 0.5 updates accumulate before truncating.

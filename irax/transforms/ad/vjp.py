@@ -134,9 +134,6 @@ def _scatter_back(info, extract, ct):
     flat = [count]
     updates = reshape_static(updates, flat) if len(loops) != 1 else updates
     targets = reshape_static(reshape_static(targets, flat) if len(loops) != 1 else targets, [count, 1])
-    # Keep IREE from fusing their producers into the scatter (one barrier each:
-    # IREE rejects one barrier over a constant and a computed value).
-    (updates,), (targets,) = mlir.opaque(updates), mlir.opaque(targets)
     shape = tensor_type(source).shape
     size = [int(np.prod(shape, dtype=np.int64))]
     dest = zeros_like(reshape_static(source, size) if len(shape) != 1 else source)
