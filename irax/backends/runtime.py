@@ -164,7 +164,6 @@ class Device:
         so that the calls queued from now on run."""
         if call <= self._finished:
             return True
-        self._check_usable()
         try:
             if not self._poll(call, block):
                 return False

@@ -93,7 +93,7 @@ class Lowered:
         self.signature = signature
         self.traced = traced
         self.donated = donated
-        self._iree_texts = {}  # (backend name, IREE stage) -> text
+        self._iree_texts = {}  # (backend name, its flags, IREE stage) -> text
 
     def as_text(self, stage="traced", backend=None):
         """The module at `stage`; the IREE stages are compiled for `backend`
@@ -122,12 +122,12 @@ class Lowered:
 
     def _iree_text(self, stage, backend):
         """IREE's phases are compiled one from the other, up to `stage`, and kept."""
-        if (backend.name, stage) not in self._iree_texts:
+        flags = tuple(backend.compile_flags)  # they follow settings (the cuda target): part of the key
+        if (backend.name, flags, stage) not in self._iree_texts:
             phases = IREE_STAGES[:IREE_STAGES.index(stage) + 1]
-            texts = compiler.compile_to_phases(self.as_text("optimized"), backend.target_backend,
-                                               backend.compile_flags, phases)
-            self._iree_texts.update({(backend.name, p): t for p, t in zip(phases, texts)})
-        return self._iree_texts[backend.name, stage]
+            texts = compiler.compile_to_phases(self.as_text("optimized"), backend.target_backend, flags, phases)
+            self._iree_texts.update({(backend.name, flags, p): t for p, t in zip(phases, texts)})
+        return self._iree_texts[backend.name, flags, stage]
 
     def _backend(self, backend):
         if backend is None and self.device is not None:

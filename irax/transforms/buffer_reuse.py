@@ -18,6 +18,7 @@ and staged functions (jit, grad) alike; staged ones through both.
 from iree.compiler import ir
 
 from irax.ir import iree
+from irax.ir.linalg import iterator_names
 
 # op name -> index of the operand it may update in place
 DESTINATIONS = {"tensor.insert_slice": 1, "tensor.insert": 1, "iree_linalg_ext.scatter": 2}
@@ -60,8 +61,7 @@ def protect_arguments(module_op):
         if index is not None and op.operands[index] in arguments and op.operands[index] not in guarded:
             guarded.append(op.operands[index])
     ret = block.operations[len(block.operations) - 1]
-    computed = [i for i, v in enumerate(ret.operands)
-                if not isinstance(v.owner, ir.Block) and v.owner.name != "arith.constant"]
+    computed = [i for i, v in enumerate(ret.operands) if _computed_here(v, block)]
     if not guarded or not computed:
         return  # nothing inserts into an argument, or what did is dead
     with ir.InsertionPoint(ret), ir.Location.unknown():
@@ -110,7 +110,7 @@ def _computed_here(value, block):
 
 
 def _write_into_dead_inputs(op, block):
-    if "reduction" in str(op.iterator_types):
+    if "reduction" in iterator_names(op):
         return
     n_in = len(op.inputs)
     maps = [ir.AffineMapAttr(m).value for m in op.indexing_maps]

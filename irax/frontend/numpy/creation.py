@@ -180,9 +180,9 @@ def asarray(a: Any, dtype: DTypeLike | None = None, order: str | None = None, *,
     """`array(a, dtype)` that returns irax arrays as they are unless asked to
     copy. copy=False promises no copy, so, as in JAX, host data that would
     have to be copied to a device other than the CPU is an error."""
-    if copy is False and not util.is_array(a) and _platform(device) != "cpu" and _has_buffer(a):
+    if copy is False and not util.is_array(a) and (platform := _platform(device)) != "cpu" and _has_buffer(a):
         raise ValueError(f"jnp.asarray: cannot convert object of type {type(a)} to JAX Array "
-                         f"on platform={_platform(device)} with copy=False. Consider using copy=None or copy=True instead.")
+                         f"on platform={platform} with copy=False. Consider using copy=None or copy=True instead.")
     return array(a, dtype=dtype, copy=bool(copy), order=order, device=device)
 
 

@@ -106,8 +106,6 @@ def _zero_signed_as(d, x):
     return arith.select(_signbit(d, x), _const(d, -0.0), _const(d, 0.0))
 
 
-
-
 def _float_divmod(d, a, b):
     """NumPy's divmod of floats (its npy_divmod), which floor_divide and
     remainder share, built on C's fmod (the remainder with a's sign):
@@ -267,21 +265,31 @@ def _f32(x, value):
     return mlir.float_constant(x.type, value)
 
 
+def _negative_sign(v):
+    """Whether v's sign bit is set (-0.0 too, which `v < 0` misses)."""
+    return cmpf("olt", math.copysign(_f32(v, 1.0), v), _f32(v, 0.0))
+
+
+def _log_2x_above_2_12(x, otherwise):
+    """log(2x) where x > 2**12, `otherwise` elsewhere: there x² ± 1 rounds
+    to x², and acosh(x) and asinh(x) are log(x + x) to within rounding."""
+    log_2x = arith.addf(math.log(x), _f32(x, np.log(2)))
+    return arith.select(cmpf("ogt", x, _f32(x, 2.0**12)), log_2x, otherwise)
+
+
 def _asinh(x):
     """asinh(x) = sign(x) asinh(|x|), and asinh(a) = log(2a) where a > 2**12
     (there a² + 1 rounds to a²): IREE's log(x + sqrt(x² + 1)) cancels for
     x < 0 (asinh(-inf) was NaN) and overflows x² above 1.8e19."""
     a = math.absf(x)
-    log_2a = arith.addf(math.log(a), _f32(x, np.log(2)))
-    return math.copysign(arith.select(cmpf("ogt", a, _f32(x, 2.0**12)), log_2a, math.asinh(a)), x)
+    return math.copysign(_log_2x_above_2_12(a, math.asinh(a)), x)
 
 
 def _acosh(x):
     """acosh(x) = log(2x) where x > 2**12, past which IREE's
     log(x + sqrt(x² - 1)) overflows x²; NaN below 1, where that formula can
     cancel to log(0) = -inf instead."""
-    log_2x = arith.addf(math.log(x), _f32(x, np.log(2)))
-    acosh = arith.select(cmpf("ogt", x, _f32(x, 2.0**12)), log_2x, math.acosh(x))
+    acosh = _log_2x_above_2_12(x, math.acosh(x))
     return arith.select(cmpf("olt", x, _f32(x, 1.0)), _f32(x, np.nan), acosh)
 
 
@@ -292,11 +300,11 @@ def _atan2(y, x):
     at y, x = ±inf it is atan2(±1, ±1): IREE's expansion gives NaN at both,
     and +π for atan2(-0.0, -1)."""
     zero, one, inf = _f32(x, 0.0), _f32(x, 1.0), _f32(x, np.inf)
-    s = arith.select(cmpf("olt", math.copysign(one, y), zero), _f32(x, -1.0), one)
+    s = arith.select(_negative_sign(y), _f32(x, -1.0), one)
     a = arith.mulf(y, s)
     both_inf = arith.andi(cmpf("oeq", a, inf), cmpf("oeq", math.absf(x), inf))
     a, x = arith.select(both_inf, one, a), arith.select(both_inf, math.copysign(one, x), x)
-    on_axis = arith.select(cmpf("olt", math.copysign(one, x), zero), _f32(x, np.pi), zero)
+    on_axis = arith.select(_negative_sign(x), _f32(x, np.pi), zero)
     both_zero = arith.andi(cmpf("oeq", a, zero), cmpf("oeq", x, zero))
     return arith.mulf(arith.select(both_zero, on_axis, math.atan2(a, x)), s)
 

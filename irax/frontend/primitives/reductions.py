@@ -472,10 +472,10 @@ argmin = Primitive("argmin", _arg_eval("argmin"), _arg_emit(greater=False), dyna
 # ---------------------------------------------------------------------------
 # cumsum, cumprod
 
-def _shift(y, axis, s, fill, dtype):
+def _shift(y, axis, s, fill):
     """y moved `s` places along `axis`, the vacated front filled with `fill`:
     pad(y[..., :n-s, ...], low=s). `s` is an int or an index Value."""
-    rank = len(mlir.dims(y))
+    rank = ir.RankedTensorType(y.type).rank
     sliced = _slice(y, axis, 0, _sub(mlir.dims(y)[axis], s))
     dynamic_low, static_low = _mixed([0] * axis + [s] + [0] * (rank - axis - 1))
     pad = tensor.PadOp(y.type, sliced, dynamic_low, [], static_low, [0] * rank)
@@ -492,7 +492,7 @@ def _scan(y, axis, monoid, dtype):
     rank = ir.RankedTensorType(y.type).rank
 
     def step(y, s):
-        shifted = _shift(y, axis, s, fill, dtype)
+        shifted = _shift(y, axis, s, fill)
         body = lambda before, here, _: [BINARY[rule](dtype, before, here)]
         out = mlir.empty(mlir.dims(y), dtype)
         return mlir.generic([shifted, y], [out], [list(range(rank))] * 3, [mlir.PARALLEL] * rank, body)[0]
