@@ -42,7 +42,7 @@ class VulkanBackend(IreeBackend):
         `llvmpipe-N` threads, which run the shaders, keep theirs."""
         before = _threads()
         device = super().create_hal_device(driver, info)
-        if info["name"].startswith("llvmpipe"):
+        if _is_lavapipe(info):
             for thread in _threads() - before:
                 try:
                     with open(f"/proc/self/task/{thread}/comm") as comm:
@@ -51,6 +51,23 @@ class VulkanBackend(IreeBackend):
                 except OSError:
                     pass  # gone already
         return device
+
+    def queue_depth(self, info) -> int:
+        """One call at a time on lavapipe. IREE's Vulkan queue wakes its
+        completion thread by signalling a timeline semaphore with a counter
+        it increments before the signal, without a lock (queue.c,
+        signal_wakeup): two threads that promote deferred work at once (a
+        call being queued while the one before it completes) can signal
+        out of order. The Vulkan spec forbids a signal below the current
+        value; lavapipe answers it by losing the device for good
+        (VK_ERROR_DEVICE_LOST in vkSignalSemaphore, seen once in a CI run
+        of the test suite). With the call before always done, nothing is
+        left to promote concurrently while a call is being queued."""
+        return 1 if _is_lavapipe(info) else super().queue_depth(info)
+
+
+def _is_lavapipe(info) -> bool:
+    return info["name"].startswith("llvmpipe")
 
 
 # IREE reuses recorded command buffers across calls with new buffers bound
