@@ -4,7 +4,7 @@
     import irax.numpy as jnp
 """
 from irax.config import config
-from irax import errors, lax, tree_util
+from irax import errors, lax, tree, tree_util
 from irax.frontend.array import Array, block_until_ready, device_put
 from irax.frontend.custom_derivatives import custom_jvp, custom_vjp
 from irax.frontend.jit import jit
@@ -15,4 +15,4 @@ __version__ = "0.1.0"
 
 __all__ = ["Array", "block_until_ready", "config", "custom_jvp", "custom_vjp", "errors", "lax", "default_backend", "default_device",
            "device_put", "devices", "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp",
-           "tree_util", "value_and_grad", "vjp"]
+           "tree", "tree_util", "value_and_grad", "vjp"]

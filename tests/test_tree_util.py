@@ -1,7 +1,10 @@
 """irax.tree_util against jax.tree_util as the oracle."""
 import collections
 import dataclasses
+import functools
+import operator
 
+import numpy as np
 import pytest
 
 jtu = pytest.importorskip("jax.tree_util")
@@ -239,3 +242,232 @@ def test_registration_errors():
         tu.register_pytree_node(Box, _box_flatten, _box_unflatten)
     with pytest.raises(TypeError):
         tu.register_dataclass(Params, data_fields=["w"])
+
+
+# ---------------------------------------------------------------------------
+# Key paths, the other tree_util functions, Partial.
+
+# What jax.tree_util has that irax.tree_util leaves out, and why.
+LEFT_OUT = {"default_registry": "JAX's C++ PyTreeRegistry object; irax's registry is a module-level dict"}
+
+
+def test_has_what_jax_tree_util_has():
+    public = {n for n in dir(jtu) if not n.startswith("_")}
+    assert public - set(tu.__all__) == set(LEFT_OUT)
+
+
+def _paths(m, tree, **kw):
+    """(repr of key path, keystr, simple keystr, leaf) for each leaf, and the treedef's repr."""
+    pairs, treedef = m.tree_flatten_with_path(tree, **kw)
+    return [(repr(p), m.keystr(p), m.keystr(p, simple=True, separator="/"), x) for p, x in pairs], repr(treedef)
+
+
+@pytest.mark.parametrize("tree", TREES, ids=IDS)
+def test_flatten_with_path_matches_jax(tree):
+    assert _paths(tu, tree) == _paths(jtu, tree)
+    assert tu.tree_leaves_with_path(tree) == [(p, x) for p, x in tu.tree_flatten_with_path(tree)[0]]
+    keyed = lambda m: m.tree_map_with_path(lambda p, x: (m.keystr(p), x), tree)
+    assert keyed(tu) == keyed(jtu)
+    assert tu.tree_structure(tree).key_paths() == [jtu.keystr(p) for p, _ in jtu.tree_leaves_with_path(tree)]
+
+
+def test_key_entries_match_jax():
+    for make in (lambda m: m.SequenceKey(2), lambda m: m.DictKey("a"), lambda m: m.DictKey(3),
+                 lambda m: m.DictKey("it's"), lambda m: m.GetAttrKey("w"), lambda m: m.FlattenedIndexKey(1)):
+        k, jk = make(tu), make(jtu)
+        assert (repr(k), str(k), k.__match_args__) == (repr(jk), str(jk), jk.__match_args__)
+        assert k == make(tu) and hash(k) == hash(make(tu)) and k != jk
+    assert tu.DictKey(1) != tu.SequenceKey(1) and tu.DictKey(1) != 1
+    match tu.GetAttrKey("w"):
+        case tu.GetAttrKey(name):
+            assert name == "w"
+    assert tu.SequenceKey(np.int64(3)).idx == 3 and type(tu.SequenceKey(np.int64(3)).idx) is int
+    for m in (tu, jtu):
+        with pytest.raises(TypeError):
+            m.SequenceKey("a")
+        with pytest.raises(TypeError):
+            m.GetAttrKey(1)
+        with pytest.raises(TypeError):
+            hash(m.DictKey([1]))
+
+
+def test_keystr_matches_jax():
+    for m in (tu, jtu):
+        path = (m.DictKey("foo"), m.SequenceKey(0), m.GetAttrKey("x"), m.FlattenedIndexKey(1), "other")
+        assert m.keystr(path) == "['foo'][0].x[<flat index 1>]other"
+        assert m.keystr(path, simple=True, separator="/") == "foo/0/x/1/other"
+        assert m.keystr(()) == ""
+
+
+class Span:
+    """A custom node registered with keys: children `lo` and `hi` keyed by name."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def __eq__(self, other):
+        return type(other) is type(self) and (self.lo, self.hi) == (other.lo, other.hi)
+
+
+for _m in (tu, jtu):
+    _m.register_pytree_with_keys(
+        Span, lambda x, m=_m: (((m.GetAttrKey("lo"), x.lo), (m.DictKey("hi"), x.hi)), "span"),
+        lambda aux, c: Span(*c))
+
+
+def _keyed_class(m):
+    class Keyed(Pair):
+        def tree_flatten_with_keys(self):
+            return ((m.GetAttrKey("l"), self.l), (m.GetAttrKey("r"), self.r)), None
+
+    return m.register_pytree_with_keys_class(Keyed)
+
+
+def test_register_pytree_with_keys_matches_jax():
+    tree = [Span(1, (2, 3)), {"s": Span(None, 4)}]
+    assert _paths(tu, tree) == _paths(jtu, tree)
+    assert tu.tree_unflatten(tu.tree_structure(tree), [5, 6, 7, 8]) == [Span(5, (6, 7)), {"s": Span(None, 8)}]
+    assert tu.tree_structure(tree).key_paths() == ["[0].lo", "[0]['hi'][0]", "[0]['hi'][1]", "[1]['s']['hi']"]
+    ikeyed, jkeyed = _keyed_class(tu), _keyed_class(jtu)
+    assert _paths(tu, ikeyed(1, [2]))[0] == _paths(jtu, jkeyed(1, [2]))[0]
+    assert tu.tree_leaves(ikeyed(1, [2])) == [1, 2]
+
+
+def test_mismatch_key_path_names_fields():
+    """A mismatch inside a dataclass or a keyed node says where, by name."""
+    with pytest.raises(ValueError, match=r"at key path\n    tree\[0\]\.w\n.*1 children, but the full pytree "
+                                         r"has one with 2 children"):
+        tu.tree_map(lambda u, v: u, [Params(w=[1], b=3)], [Params(w=[1, 2], b=3)])
+    with pytest.raises(ValueError, match=r"tree\['hi'\]"):
+        tu.tree_map_with_path(lambda p, u, v: u, Span(1, (2,)), Span(1, [2]))
+
+
+def test_is_leaf_takes_path():
+    tree = [1, (2, (3, 4)), {"a": (5,)}]
+    stop = lambda path, x: len(path) == 2 and isinstance(x, tuple)
+    assert _paths(tu, tree, is_leaf=stop, is_leaf_takes_path=True) == \
+        _paths(jtu, tree, is_leaf=stop, is_leaf_takes_path=True)
+    pred = lambda x: isinstance(x, tuple)
+    assert _paths(tu, tree, is_leaf=pred) == _paths(jtu, tree, is_leaf=pred)
+    f = lambda m: m.tree_map_with_path(lambda p, x: len(p), tree, is_leaf=stop, is_leaf_takes_path=True)
+    assert f(tu) == f(jtu)
+
+
+def test_register_static_matches_jax():
+    class Tag(str):
+        pass
+
+    for m in (tu, jtu):
+        m.register_static(Tag)
+    tree = [Tag("relu"), 1, {"t": Tag("x")}]
+    assert _paths(tu, tree) == _paths(jtu, tree)
+    assert tu.tree_structure(tree) != tu.tree_structure([Tag("gelu"), 1, {"t": Tag("x")}])
+
+
+def test_register_dataclass_errors_match_jax():
+    @dataclasses.dataclass
+    class Two:
+        a: int
+        b: int
+
+    class NotADataclass:
+        pass
+
+    for kw in (dict(data_fields=["a"], meta_fields=[]), dict(data_fields=["a", "b", "c"], meta_fields=[]),
+               dict(data_fields=["a", "b"], meta_fields=["a"])):
+        with pytest.raises(ValueError) as expected:
+            jtu.register_dataclass(Two, **kw)
+        with pytest.raises(ValueError, match=expected.value.args[0].replace(".", r"\.")):
+            tu.register_dataclass(Two, **kw)
+    for cls, kw in ((NotADataclass, {}), (Two, dict(data_fields=["a"]))):
+        with pytest.raises(TypeError) as expected:
+            jtu.register_dataclass(cls, **kw)
+        with pytest.raises(TypeError, match=expected.value.args[0][:60]):
+            tu.register_dataclass(cls, **kw)
+
+
+PARTIALS = {  # name: (make one with module m, the arguments of a call)
+    "add": (lambda m: m.Partial(operator.add, 1), (2,)),
+    "keywords": (lambda m: m.Partial(max, 1, key=abs), (-3,)),
+    "nested": (lambda m: m.Partial(m.Partial(operator.add, 1), 5), ()),  # the inner 1 is not a leaf
+    "functools": (lambda m: m.Partial(functools.partial(operator.add, 1)), (4,)),
+}
+
+
+@pytest.mark.parametrize("make, args", PARTIALS.values(), ids=PARTIALS)
+def test_partial_matches_jax(make, args):
+    p, jp = make(tu), make(jtu)
+    assert repr(p) == repr(jp) and p(*args) == jp(*args)
+    assert _paths(tu, p) == _paths(jtu, jp)
+    leaves, treedef = tu.tree_flatten(p)
+    assert repr(treedef) == repr(jtu.tree_structure(jp)) and leaves == jtu.tree_leaves(jp)
+    assert type(treedef.unflatten(leaves)) is tu.Partial and treedef == tu.tree_structure(treedef.unflatten(leaves))
+    times10 = lambda x: x * 10 if isinstance(x, int) else x
+    assert tu.tree_map(times10, p)(*args) == jtu.tree_map(times10, jp)(*args)
+
+
+def test_reductions_match_jax():
+    tree = [1, (2, 3), {"a": 4, "b": [5, None]}]
+    for m in (tu, jtu):
+        assert m.tree_reduce(operator.add, tree) == 15 and m.tree_reduce(operator.add, [], 7) == 7
+        assert m.tree_reduce(lambda a, x: a + [x], tree, []) == [1, 2, 3, 4, 5]
+        assert m.tree_reduce_associative(lambda a, b: f"({a}{b})", tree) == "((12)(3(45)))"
+        assert m.tree_reduce_associative(operator.add, [None], identity=0) == 0
+        assert m.tree_all([True, (1, {"a": "x"})]) and not m.tree_all([True, (0,)]) and m.tree_all([None])
+        with pytest.raises(TypeError, match="reduce.. of empty"):
+            m.tree_reduce(operator.add, {})
+        with pytest.raises(TypeError, match="Must specify identity"):
+            m.tree_reduce_associative(operator.add, ())
+
+
+def test_transpose_matches_jax():
+    tree = [(1, {"a": 2}), (3, {"a": 4}), (5, {"a": 6})]
+    for inner in (lambda m: m.tree_structure((0, {"a": 0})), lambda m: None):
+        out = tu.tree_transpose(tu.tree_structure([0, 0, 0]), inner(tu), tree)
+        assert out == jtu.tree_transpose(jtu.tree_structure([0, 0, 0]), inner(jtu), tree) == \
+            ([1, 3, 5], {"a": [2, 4, 6]})
+    with pytest.raises(TypeError) as expected:
+        jtu.tree_transpose(jtu.tree_structure([0, 0]), jtu.tree_structure((0,)), tree)
+    with pytest.raises(TypeError) as got:
+        tu.tree_transpose(tu.tree_structure([0, 0]), tu.tree_structure((0,)), tree)
+    assert str(got.value) == str(expected.value)  # "Mismatch\n<tree>\n != \n<outer composed with inner>"
+
+
+def test_broadcast_matches_jax():
+    for prefix, full in [((1, 2, 3), (0, {"a": 0, "b": 0}, (0, 0))), ({"a": 1, "b": None}, {"a": [0, (0,)], "b": None}),
+                         (7, [0, {"x": 0}]), ([1, 2], [None, [0, 0]])]:
+        assert tu.tree_broadcast(prefix, full) == jtu.tree_broadcast(prefix, full)
+    for m in (tu, jtu):
+        with pytest.raises(ValueError, match="different lengths of tuple"):
+            m.tree_broadcast((1, 2), (0, 0, 0))
+
+
+def test_treedef_helpers_match_jax():
+    for tree in [1, None, (), [1, (2,)], {"a": (1, None)}, Point(1, [2])]:
+        d, jd = tu.tree_structure(tree), jtu.tree_structure(tree)
+        assert tu.treedef_is_leaf(d) == jtu.treedef_is_leaf(jd)
+        assert [repr(c) for c in tu.treedef_children(d)] == [repr(c) for c in jtu.treedef_children(jd)]
+        assert repr(d.compose(tu.tree_structure((0, [0])))) == repr(jd.compose(jtu.tree_structure((0, [0]))))
+    parts = lambda m: [m.tree_structure([1]), m.tree_structure(None), m.tree_structure({"k": 2})]
+    assert repr(tu.treedef_tuple(parts(tu))) == repr(jtu.treedef_tuple(parts(jtu)))
+    assert tu.treedef_tuple(parts(tu)) is tu.tree_structure(([1], None, {"k": 2}))
+
+
+def test_leaf_and_node_tests_match_jax():
+    for items, pred in [([1, 2], None), ([1, None], None), ([(1,)], None), ([], None), (iter([1, "a"]), None),
+                        ([(1,), 2], lambda x: isinstance(x, tuple)), ([[1], 2], lambda x: isinstance(x, tuple))]:
+        items = list(items)
+        assert tu.all_leaves(items, pred) == jtu.all_leaves(items, pred)
+    for typ in (list, tuple, dict, type(None), Point, Box, Params, int, str, np.ndarray):
+        assert tu.is_tree_node(typ) == jtu.is_tree_node(typ)
+
+
+def test_flatten_one_level_matches_jax():
+    for node in [[1, (2,)], (1,), {"b": 1, "a": [2]}, None, collections.OrderedDict(b=1, a=2), Box(1, 2)]:
+        (children, aux), (jchildren, jaux) = tu.flatten_one_level(node), jtu.flatten_one_level(node)
+        assert (list(children), aux) == (list(jchildren), jaux)
+        pairs, jpairs = tu.flatten_one_level_with_keys(node)[0], jtu.flatten_one_level_with_keys(node)[0]
+        assert [(repr(k), c) for k, c in pairs] == [(repr(k), c) for k, c in jpairs]
+    for m in (tu, jtu):
+        with pytest.raises(ValueError, match="can't tree-flatten type: <class 'int'>"):
+            m.flatten_one_level(1)
