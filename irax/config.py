@@ -16,6 +16,8 @@ Each setting is also an environment variable, its name in capitals:
     IRAX_LOG_COMPILES   1: print one line to stderr for every trace of a jitted
                         (or grad) function, saying what changed since its
                         last compile, and one for every IREE compile.
+    IRAX_DISABLE_JIT    1: jitted functions run as plain Python, op by op
+                        (JAX's jax_disable_jit; irax.disable_jit() for a block).
     IRAX_INLINE_BYTES   calls whose inputs total at most this many bytes run on
                         the calling thread (default 262144; see backends/runtime.py).
     IRAX_PLATFORMS      which backends to use, in order (e.g. "vulkan,cpu";
@@ -126,6 +128,7 @@ class Config:
     irax_disable_cache = Setting(SWITCH, "0", "never read or write the disk cache")
     irax_cache_size = Setting(COUNT, "4096", "how many programs each in-memory cache keeps")
     irax_log_compiles = Setting(SWITCH, "0", "one line on stderr for every trace and IREE compile")
+    irax_disable_jit = Setting(SWITCH, "0", "jitted functions run as plain Python, op by op (jax_disable_jit)")
     irax_inline_bytes = Setting(BYTES, "262144", "calls with at most this many input bytes run on the calling thread")
     irax_platforms = Setting(NAMES, "", "backends to use, in order; empty: all, by priority")
     irax_passes = Setting(NAMES, "default", "the pass pipeline, by pass name")
@@ -139,10 +142,15 @@ class Config:
 
     def update(self, name: str, value) -> None:
         """Set a setting (jax.config.update), checked as its variable would be."""
-        setting = self.settings().get(name)
+        setting = self.settings().get(JAX_NAMES.get(name, name))
         if setting is None:
             raise AttributeError(f"Unrecognized config option: {name}. Known options: {', '.join(self.settings())}")
-        self.__dict__[name] = setting.parse(_text(value), value, f"config option {name!r}")
+        self.__dict__[setting.name] = setting.parse(_text(value), value, f"config option {name!r}")
+
+    def __getattr__(self, name):  # reached only for names that are not settings
+        if name in JAX_NAMES:
+            return getattr(self, JAX_NAMES[name])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     __setattr__ = update  # `config.irax_enable_x64 = True` and monkeypatch.setattr are checked too
 
@@ -150,5 +158,9 @@ class Config:
     def x64_enabled(self) -> bool:
         return self.irax_enable_x64
 
+
+# JAX's names for the settings that mean the same in irax: code written for
+# JAX (jax.config.update("jax_enable_x64", True)) reads and sets them as it is.
+JAX_NAMES = {"jax_enable_x64": "irax_enable_x64", "jax_disable_jit": "irax_disable_jit"}
 
 config = Config()

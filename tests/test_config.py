@@ -27,6 +27,7 @@ FROM_ENVIRONMENT = {
     "irax_disable_cache": ("yes", True, False),
     "irax_cache_size": ("16", 16, 4096),
     "irax_log_compiles": ("on", True, False),
+    "irax_disable_jit": ("true", True, False),
     "irax_inline_bytes": ("1024", 1024, 262144),
     "irax_platforms": (" vulkan, cpu,", "vulkan,cpu", ""),
     "irax_passes": ("default,-cse", "default,-cse", "default"),

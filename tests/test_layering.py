@@ -25,18 +25,8 @@ MAY_IMPORT = {
     "irax.config": (),
 }
 
-# (importing module, imported module) -> why the import waits for a call.
-ALLOWED = {
-    ("irax.transforms.ad.control_flow", "irax.transforms.ad.jvp"):
-        "mutual recursion: jvp.forward dispatches scf ops to control_flow's rules, which differentiate "
-        "their regions with jvp.forward; to go when the driver is passed to the rules",
-    ("irax.transforms.ad.control_flow", "irax.transforms.ad.vjp"):
-        "mutual recursion, as above, with vjp.backward",
-    ("irax.frontend.core", "irax.frontend.array"):
-        "Array builds on core's ShapedArray, and core.constant outside a trace makes an Array",
-    ("irax.frontend.core", "irax.frontend.eager"):
-        "eager builds on core's Trace, and Primitive.bind outside a trace runs eagerly",
-}
+# (importing module, imported module) -> why the import waits for a call (none today).
+ALLOWED = {}
 
 
 def _module_name(path: pathlib.Path) -> str:

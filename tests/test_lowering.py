@@ -60,9 +60,9 @@ def test_one_snapshot_per_pass_and_every_stage():
     assert [name for name, _ in lowered.passes] == pipeline.pass_names()
     assert lowered.as_text("optimized") == lowered.passes[-1][1]
     names = [name for name, _ in lowered.snapshots()]
-    assert names == ["before_ad", "after_ad", "traced", *pipeline.pass_names(), "input", "flow", "stream", "hal", "vm"]
+    assert names == ["traced", *pipeline.pass_names(), "input", "flow", "stream", "hal", "vm"]
     assert lowered.as_text("all").count("// ----- ") == len(names)
-    with pytest.raises(ValueError, match="stages are before_ad, after_ad, traced, optimized, input"):
+    with pytest.raises(ValueError, match="stages are traced, after_ad, optimized, input"):
         lowered.as_text("nonsense")
 
 

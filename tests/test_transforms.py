@@ -8,6 +8,7 @@ import irax
 import irax.numpy as jnp
 from irax.frontend import staging
 from irax.frontend.core import ShapedArray
+from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.buffer_reuse import reuse_dead_buffers
 from irax.transforms.cleanup import prune_unused_generic_inputs
 from irax.transforms.matmul import plain_matmuls
@@ -35,7 +36,8 @@ def test_plain_matmuls_turns_transposed_products_into_matmuls():
     before = traced(grads, X, W)
     assert "linalg.matmul" not in str(before.module)
     with before.module.context, ir.Location.unknown():
-        PassManager.parse("builtin.module(canonicalize,cse)").run(before.module.operation)
+        differentiate(before.module.operation)  # the gradient, declared when traced, defined
+        PassManager.parse("builtin.module(inline,symbol-dce,canonicalize,cse)").run(before.module.operation)
         prune_unused_generic_inputs(before.module.operation)  # autodiff's generics read every primal input
         want = run(before, X, W)
         plain_matmuls(before.module.operation)

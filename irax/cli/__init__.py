@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ir = add("ir", commands.show_ir, "print the MLIR of FUNC at a stage of the pipeline", (common, program))
     ir.add_argument("--stage", choices=STAGES, default="traced", metavar="STAGE",
-                    help="before_ad, after_ad: around each autodiff pass; traced: as traced (default); "
+                    help="traced: as traced, derivatives declared (default); after_ad: after the differentiate pass; "
                          "optimized: after irax's passes; input, flow, stream, hal, vm: IREE's phases; "
                          "all: every one")
     ir.add_argument("--print-after-all", action="store_true",

@@ -199,3 +199,13 @@ def _incompatible(what, arrays) -> ValueError:
         f"Received incompatible devices for {what}. Got argument {i} of shape {x.aval.str_short()} committed to "
         f"{x.device} and argument {j} of shape {y.aval.str_short()} committed to {y.device}. Move them to one "
         "device first with irax.device_put(x, device).")
+
+
+def constant(value, dtype=None, weak_type=False):
+    """A concrete value as an array of the current mode: a Tracer when tracing,
+    else an `irax.Array` on the default device."""
+    array = np.asarray(value, dtype=dtypes.canonicalize_dtype(dtype if dtype is not None else np.asarray(value).dtype))
+    trace = core.current_trace()
+    if trace is not None:
+        return trace.constant(array, weak_type)
+    return device_put_numpy(array, weak_type=weak_type)

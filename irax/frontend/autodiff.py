@@ -1,20 +1,19 @@
-"""`grad`, `value_and_grad` and `vjp`: differentiation as a transformation of MLIR.
+"""`grad`, `value_and_grad`, `vjp` and `jvp`: differentiation as a pass over MLIR.
 
-All of them come down to one step, `_vjp_inline`, which only works inside a
-trace:
+Inside a trace, each comes down to one step, `_call_derivative`:
 
     1. trace `fun` into its own `func.func` (staging.trace_arguments);
-    2. let the reverse-mode pass (transforms/ad/vjp.py, a function of the
-       module alone) add its VJP function
-       `(args..., cotangents...) -> (outputs..., gradients...)`;
-    3. copy that function's body into the enclosing trace.
+    2. copy it into the enclosing trace's module as a private @f, declare
+       its derivative @f_vjp (or @f_jvp), and call that;
+    3. the `differentiate` pass (transforms/ad/differentiate.py), first in
+       the pipeline, defines the declared derivatives from the module alone.
 
 Each transformation is one staged call (staging.staged_call): under a trace
 it nests; called eagerly, `grad(f)(x)` traces `lambda x: grad(f)(x)`,
 compiles it once per argument signature and runs it, so a training loop
 does not retrace or recompile.
-`grad(grad(f))` is the same step applied twice: the outer pass
-differentiates the ops the inner one emitted.
+`grad(grad(f))` is the same step applied twice: the pass differentiates the
+inner derivative first, and then the ops it is made of.
 """
 import functools
 from collections.abc import Callable, Sequence
@@ -22,10 +21,13 @@ from typing import Any
 
 import irax.numpy as jnp
 from irax import tree_util
-from irax.frontend import dtypes, lowering, staging
+from iree.compiler import ir
+from iree.compiler.dialects import func
+
+from irax.frontend import core, dtypes, lowering, staging
 from irax.frontend.numpy.util import asarray
-from irax.transforms.ad.jvp import add_jvp
-from irax.transforms.ad.vjp import add_vjp
+from irax.ir import mlir
+from irax.transforms.ad.differentiate import declare
 
 
 def _argnums_tuple(argnums, n_args):
@@ -70,6 +72,22 @@ def _split_aux(fun, has_aux):
     return split
 
 
+def _call_derivative(traced, operands, out_avals, wrt, seeded=None) -> list:
+    """Inside a trace: call the VJP (with `seeded`; else the JVP) of
+    `traced`'s function with respect to its arguments `wrt` on `operands`,
+    declared here for the `differentiate` pass to define."""
+    trace = core.current_trace()
+    primal = staging.fresh_name("irax_ad")
+    staging.add_private(traced, primal)
+    values = [trace.to_tracer(x).value for x in operands]
+    result_types = [mlir.tensor_type(a.shape, a.dtype) for a in out_avals]
+    kind = "jvp" if seeded is None else "vjp"
+    with ir.InsertionPoint(trace.module.body):
+        declare(f"{primal}_{kind}", [v.type for v in values], result_types, primal, wrt, seeded)
+    call = func.CallOp(result_types, ir.FlatSymbolRefAttr.get(f"{primal}_{kind}"), values)
+    return [core.Tracer(trace, v, a) for v, a in zip(call.results, out_avals)]
+
+
 def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     """Inside a trace: (output, aux, gradients per argnum), where
     `fun_pair(*args, **kwargs) -> (output, aux)` and
@@ -77,17 +95,12 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     traced = staging.trace_arguments(fun_pair, arguments)
     pair_tree = traced.out_tree.children()
     n_out = pair_tree[0].num_leaves
-    out_avals = traced.out_avals[:n_out]
-    cts = cotangents_for(pair_tree[0], out_avals)
+    cts = cotangents_for(pair_tree[0], traced.out_avals[:n_out])
     wrt = [k for i in argnums for k in arguments.dynamic_indices(i)]
-    lowering.record("before_ad", traced.module)
     seeded = [True] * n_out + [False] * (len(traced.out_avals) - n_out)
-    vjp_func = add_vjp(traced.module, wrt, seeded)
-    lowering.record("after_ad", traced.module)
     grad_avals = [arguments.dynamic[k].aval for k in wrt]
-    results = staging.inline(
-        vjp_func, list(arguments.dynamic) + traced.lifted + list(cts), list(traced.out_avals) + grad_avals
-    )
+    results = _call_derivative(traced, list(arguments.dynamic) + traced.lifted + list(cts),
+                               list(traced.out_avals) + grad_avals, wrt, seeded)
     flat_out, grads = results[: len(traced.out_avals)], results[len(traced.out_avals):]
     output, aux = tree_util.tree_unflatten(traced.out_tree, flat_out)
     per_arg, start = [], 0
@@ -196,11 +209,8 @@ def _jvp_inline(fun, primals, tangents, has_aux):
     traced = staging.trace_arguments(fun_pair, arguments)
     n_out = traced.out_tree.children()[0].num_leaves
     tangent_leaves = [asarray(t, p.dtype) for t, p in zip(tree_util.tree_leaves(tuple(tangents)), arguments.dynamic)]
-    lowering.record("before_ad", traced.module)
-    jvp_func = add_jvp(traced.module, range(len(arguments.dynamic)))
-    lowering.record("after_ad", traced.module)
-    results = staging.inline(jvp_func, list(arguments.dynamic) + traced.lifted + tangent_leaves,
-                             list(traced.out_avals) * 2)
+    results = _call_derivative(traced, list(arguments.dynamic) + traced.lifted + tangent_leaves,
+                               list(traced.out_avals) * 2, range(len(arguments.dynamic)))
     output, aux = tree_util.tree_unflatten(traced.out_tree, results[: len(traced.out_avals)])
     out_tree = traced.out_tree.children()[0]
     tangent_out = tree_util.tree_unflatten(out_tree, results[len(traced.out_avals):][:n_out])

@@ -1,7 +1,8 @@
-"""The tracer: abstract values, primitives, and the one way an op is run.
+"""The tracer: abstract values, traces and the Tracers that stand for values.
 
-Every operation in `irax.numpy` ends in `primitive.bind(*operands, **params)`.
-A primitive knows two things:
+Every operation in `irax.numpy` ends in `primitive.bind(*operands, **params)`
+(the Primitive class: irax/frontend/primitives/__init__.py). A primitive
+knows two things:
 
     abstract_eval(*avals, **params) -> out avals   shapes and dtypes, and all
                                                    error checks, before any IR
@@ -69,7 +70,8 @@ class ShapedArray:
         dims = ",".join("?" if d is None else str(d) for d in self.shape)
         return f"{self.dtype.name}[{dims}]"
 
-    __str__ = str_short
+    def __str__(self):  # JAX's: ~ marks a weak type
+        return ("~" if self.weak_type else "") + self.str_short()
 
     def __repr__(self):
         weak = ", weak_type=True" if self.weak_type else ""
@@ -82,40 +84,6 @@ class EmitContext:
 
     avals_in: tuple
     avals_out: tuple
-
-
-class Primitive:
-    """One operation: its shape rule, its MLIR emitter, how eager mode compiles it.
-
-    dynamic_shapes: the eager kernel is compiled with every dimension that is
-        not 1 made dynamic, so one kernel serves all sizes with the same rank,
-        dtypes and broadcast pattern. Only for ops whose output shape follows
-        from the operand shapes (elementwise, reductions, contractions).
-    """
-
-    def __init__(self, name, abstract_eval, emit, *, dynamic_shapes=False, multiple_results=False):
-        self.name = name
-        self.abstract_eval = abstract_eval
-        self.emit = emit
-        self.dynamic_shapes = dynamic_shapes
-        self.multiple_results = multiple_results
-
-    def __repr__(self):
-        return self.name
-
-    def out_avals(self, avals, params):
-        out = self.abstract_eval(*avals, **params)
-        return tuple(out) if self.multiple_results else (out,)
-
-    def bind(self, *operands, **params):
-        trace = current_trace()
-        if trace is None:
-            from irax.frontend import eager
-
-            outs = eager.run(self, operands, params)
-        else:
-            outs = trace.emit(self, operands, params)
-        return outs if self.multiple_results else outs[0]
 
 
 # ---------------------------------------------------------------------------
@@ -340,15 +308,3 @@ def aval_of(x) -> ShapedArray:
         return x.aval
     dtype, weak = dtypes.dtype_and_weak(x)
     return ShapedArray(np.shape(x), dtype, weak)
-
-
-def constant(value, dtype=None, weak_type=False):
-    """A concrete value as an array of the current mode: a Tracer when tracing,
-    else an `irax.Array` on the default device."""
-    array = np.asarray(value, dtype=dtypes.canonicalize_dtype(dtype if dtype is not None else np.asarray(value).dtype))
-    trace = current_trace()
-    if trace is not None:
-        return trace.constant(array, weak_type)
-    from irax.frontend.array import device_put_numpy
-
-    return device_put_numpy(array, weak_type=weak_type)

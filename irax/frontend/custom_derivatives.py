@@ -33,7 +33,7 @@ to close over more, they are traced again.
 """
 import functools
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from iree.compiler import ir
 from iree.compiler.dialects import func
@@ -54,17 +54,7 @@ class _Tracing:
     called: bool = False
 
 
-@dataclass
-class _Symbols:
-    """Names of custom calls made under one outermost trace: the traces nested
-    in it copy their functions into one another, so names must not repeat,
-    and numbering per program keeps a retraced program's text (its compile
-    cache key) the same."""
-    count: int = 0
-    tracing: dict = field(default_factory=dict)  # (function, signature) -> _Tracing
-
-
-_symbols = weakref.WeakKeyDictionary()  # outermost trace -> _Symbols
+_tracing = weakref.WeakKeyDictionary()  # outermost trace -> {(function, signature): _Tracing}
 
 
 def _trace(fn, avals):
@@ -113,17 +103,16 @@ def _emit_call(custom_fn, args):
     trace = core.current_trace()
     arguments = staging.Arguments(args)
     kind = custom_fn.kind
-    symbols = _symbols.setdefault(core.outermost_trace(), _Symbols())
+    in_progress = _tracing.setdefault(core.outermost_trace(), {})
     key = (custom_fn, arguments.signature())
-    tracing = symbols.tracing.get(key)
+    tracing = in_progress.get(key)
     if tracing is not None:  # a call inside its own rule
         tracing.called = True
         name, primal, closed = tracing.name, tracing.primal, tracing.closed
     else:
-        name = f"irax_custom_{kind}_{symbols.count}"
-        symbols.count += 1
+        name = staging.fresh_name(f"irax_custom_{kind}")
         primal = staging.trace_arguments(custom_fn.fun, arguments)
-        tracing = symbols.tracing[key] = _Tracing(name, primal, list(primal.lifted))
+        tracing = in_progress[key] = _Tracing(name, primal, list(primal.lifted))
         try:
             while True:
                 rules = custom_fn.trace_rules(arguments, primal)
@@ -132,7 +121,7 @@ def _emit_call(custom_fn, args):
                     break
                 tracing.closed, tracing.called = closed, False  # its calls inside the rules passed too few
         finally:
-            del symbols.tracing[key]
+            del in_progress[key]
         _add_private(trace, primal, name, closed)
         for suffix, traced in rules.items():
             _add_private(trace, traced, f"{name}_{suffix}", closed)

@@ -11,35 +11,162 @@ grad, or inside another jit) the function is simply traced inline.
 
 Static arguments (`static_argnums`, `static_argnames`) are Python values that
 shape the program: they are part of the cache key and reach the function as
-they are, so `if n > 2:` works on them.
-"""
-import functools
-from collections.abc import Callable, Sequence
+they are, so `if n > 2:` works on them. They are found as JAX finds them
+(static_arguments): through the function's signature, a name covers its
+parameter passed by position too, and a number the parameter passed by name.
+Two static values are the same program when they are of one type and equal
+(`__eq__`, `__hash__`): 1, 1.0 and True are three programs, as in JAX.
 
+`disable_jit()` (or the setting irax_disable_jit, JAX's jax_disable_jit)
+turns jitted functions back into plain Python calls, run op by op on
+concrete arrays, so `print` and `if x > 0:` work in them while debugging.
+"""
+import contextlib
+import functools
+import inspect
+import operator
+import threading
+from collections.abc import Callable, Iterator, Sequence
+
+from irax.config import config
 from irax.frontend import lowering, staging
 from irax.plugins import Device, registry
 
 
 def _positions(argnums, n_args):
-    """Argument numbers (int or sequence, negative allowed) as a set of positions."""
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    return {i % n_args for i in nums if -n_args <= i < n_args}
+    """Argument numbers (negative allowed) as a set of positions among `n_args`."""
+    return {i % n_args for i in argnums if -n_args <= i < n_args}
 
 
-def _hashable(value, where):
+def _index_tuple(argnums) -> tuple[int, ...]:
     try:
-        hash(value)
+        return (operator.index(argnums),)
     except TypeError:
-        raise ValueError(
-            f"Non-hashable static arguments are not supported. An error occurred while trying to hash an object "
-            f"of type {type(value)}, {value!r}, passed as {where}. Make it hashable, or pass it as a regular argument."
-        ) from None
-    return value
+        return tuple(map(operator.index, argnums))
 
 
-def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = (), static_argnames: str | Sequence[str] = (),
-        donate_argnums: int | Sequence[int] = (), device: Device | str | None = None,
-        passes: str | Sequence[str] | None = None) -> Callable:
+def _name_tuple(argnames) -> tuple[str, ...]:
+    if isinstance(argnames, str):
+        return (argnames,)
+    names = tuple(argnames)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"argument is not a string: {name}")
+    return names
+
+
+def _signature(fun) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fun)
+    except (ValueError, TypeError):  # some builtins have none
+        return None
+
+
+POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+BY_NAME = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _check_argnums(signature, argnums, option):
+    """Every number names a positional parameter, unless `*args` takes any number."""
+    kinds = [p.kind for p in signature.parameters.values()]
+    if inspect.Parameter.VAR_POSITIONAL in kinds or not argnums:
+        return
+    n = sum(kind in POSITIONAL for kind in kinds)
+    if -min(argnums) > n or max(argnums) >= n:
+        raise ValueError(f"Jitted function has {option}={argnums}, but only accepts {n} positional arguments.")
+
+
+def _check_argnames(signature, argnames, option):
+    """Every name names a parameter that may be passed by name, unless `**kwargs` takes any name."""
+    parameters = signature.parameters.values()
+    positional_only = {p.name for p in parameters if p.kind is inspect.Parameter.POSITIONAL_ONLY} & set(argnames)
+    if positional_only:
+        raise ValueError(f"Jitted function has invalid argnames {positional_only} in {option}. "
+                         "These are positional-only")
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    unknown = set(argnames) - {p.name for p in parameters if p.kind in BY_NAME}
+    if unknown:
+        raise ValueError(f"Jitted function has invalid argnames {unknown} in {option}. "
+                         "Function does not take these args.")
+
+
+def static_arguments(signature, argnums, argnames) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The static (argument numbers, argument names) of a function, by JAX's rule
+    (jax/_src/api_util.py resolve_argnums): when only one of the two is given,
+    the other is inferred through the signature, a parameter that may be
+    passed either way (neither *args, positional-only nor keyword-only) being
+    both its number and its name; both are then checked against the
+    signature. A function without a signature (None) takes them as given."""
+    nums = None if argnums is None else _index_tuple(argnums)
+    names = None if argnames is None else _name_tuple(argnames)
+    if signature is None:
+        return nums or (), names or ()
+    either = [(i, p.name) for i, p in enumerate(signature.parameters.values())
+              if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    if names is None and nums is not None:
+        names = tuple(name for i, name in either if i in nums)
+    elif nums is None and names is not None:
+        nums = tuple(i for i, name in either if name in names)
+    nums, names = nums or (), names or ()
+    _check_argnums(signature, nums, "static_argnums")
+    _check_argnames(signature, names, "static_argnames")
+    return nums, names
+
+
+class _Static:
+    """A static argument in a cache key: the same program for values of one
+    type that are equal, as JAX's _HashableWithStrictTypeEquality (1 and 1.0
+    are equal and hash alike, but may shape different programs)."""
+    __slots__ = ("value", "hash")
+
+    def __init__(self, value, argument: int | str):
+        try:
+            self.hash = hash(value)
+        except TypeError as error:
+            raise ValueError(
+                "Non-hashable static arguments are not supported. An error occurred while trying to hash an object "
+                f"of type {type(value)}, {value}. The error was:\n{type(error).__name__}: {error}\n"
+                f"It is static argument {argument!r}: make it hashable (a tuple for a list, say), or pass it as a regular argument."
+            ) from None
+        self.value = value
+
+    def __hash__(self):
+        return self.hash
+
+    def __eq__(self, other):
+        return type(other) is _Static and type(self.value) is type(other.value) and self.value == other.value
+
+    def __repr__(self):  # as IRAX_LOG_COMPILES shows it
+        return repr(self.value)
+
+
+_disabled = threading.local()  # disable_jit's value in this thread, over config.irax_disable_jit
+
+
+@contextlib.contextmanager
+def disable_jit(disable: bool = True) -> Iterator[None]:
+    """Within this block (in this thread), jitted functions are plain Python
+    calls: every op runs eagerly on concrete arrays, so `print(x)` shows
+    values and `if x > 0:` works (jax.disable_jit)."""
+    before = getattr(_disabled, "value", None)
+    _disabled.value = bool(disable)
+    try:
+        yield
+    finally:
+        _disabled.value = before
+
+
+def jit_disabled() -> bool:
+    """Whether jitted functions run as plain Python here and now: disable_jit's
+    block in this thread if any, else the setting."""
+    disabled = getattr(_disabled, "value", None)
+    return config.irax_disable_jit if disabled is None else disabled
+
+
+def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | None = None,
+        static_argnames: str | Sequence[str] | None = None, donate_argnums: int | Sequence[int] = (),
+        device: Device | str | None = None, passes: str | Sequence[str] | None = None) -> Callable:
     """Compile `fun` once per argument signature; see the module docstring.
     The arrays of positional arguments `donate_argnums` are given to the
     program, which may write into them (in-place `.at[].set`); they are
@@ -49,7 +176,13 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames,
                                  donate_argnums=donate_argnums, device=device, passes=passes)
-    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    if not callable(fun):
+        raise TypeError(f"Expected a callable value, got {fun}")
+    signature = _signature(fun)
+    static_nums, static_names = static_arguments(signature, static_argnums, static_argnames)
+    donate_argnums = _index_tuple(donate_argnums)
+    if signature is not None:
+        _check_argnums(signature, donate_argnums, "donate_argnums")
     if isinstance(device, str):
         device = registry.devices(device)[0]
     if passes is not None and not isinstance(passes, str):
@@ -57,15 +190,15 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
 
     @functools.lru_cache(maxsize=None)
     def static_positions(n_args):
-        return _positions(static_argnums, n_args)
+        return _positions(static_nums, n_args)
 
     def split(args, kwargs):
         """(static values by position and name, the remaining args and kwargs)."""
         positions = static_positions(len(args))
-        static_args = tuple((i, _hashable(args[i], f"static argument {i}")) for i in sorted(positions))
-        static_kwargs = tuple(sorted((k, _hashable(v, f"static argument {k!r}")) for k, v in kwargs.items() if k in names))
+        static_args = tuple((i, _Static(args[i], i)) for i in sorted(positions))
+        static_kwargs = tuple(sorted((k, _Static(v, k)) for k, v in kwargs.items() if k in static_names))
         dynamic_args = [a for i, a in enumerate(args) if i not in positions]
-        dynamic_kwargs = {k: v for k, v in kwargs.items() if k not in names}
+        dynamic_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
         return static_args, static_kwargs, dynamic_args, dynamic_kwargs
 
     @functools.lru_cache(maxsize=None)
@@ -77,15 +210,17 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] = ()
     def with_statics(static_args, static_kwargs):
         def call(*dynamic_args, **dynamic_kwargs):
             args = list(dynamic_args)
-            for i, value in static_args:
-                args.insert(i, value)
-            return fun(*args, **dynamic_kwargs, **dict(static_kwargs))
+            for i, static in static_args:
+                args.insert(i, static.value)
+            return fun(*args, **dynamic_kwargs, **{k: static.value for k, static in static_kwargs})
 
         call.__name__ = getattr(fun, "__name__", "function")
         return call
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
+        if jit_disabled():
+            return fun(*args, **kwargs)
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
         key = ("jit", fun, *((f"args[{i}]", v) for i, v in static_args), *static_kwargs)
         return staging.staged_call(key, with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,

@@ -6,6 +6,7 @@ from iree.compiler import ir
 from irax import tree_util
 from irax.frontend import core
 from irax.frontend.numpy.util import asarray
+from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.elementwise import emit_elementwise
 from irax.typing import PyTree
 
@@ -16,7 +17,7 @@ def _emit_stop_gradient(ctx, x):
     return [out]
 
 
-stop_gradient_p = core.Primitive("stop_gradient", lambda x: x, _emit_stop_gradient, dynamic_shapes=True)
+stop_gradient_p = Primitive("stop_gradient", lambda x: x, _emit_stop_gradient, dynamic_shapes=True)
 
 
 def stop_gradient(x: PyTree) -> PyTree:

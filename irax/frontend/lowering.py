@@ -8,9 +8,9 @@
 
 The stages, in the order a program goes through them:
 
-    before_ad, after_ad   each function handed to an autodiff pass, then with
-                          the VJP/JVP function the pass added (grad, jvp, ...)
-    traced                the whole program as traced (the default)
+    traced                the whole program as traced (the default), with
+                          the derivatives grad, vjp and jvp declared
+    after_ad              after the `differentiate` pass has defined them
     optimized             after irax's pass pipeline: what IREE compiles
                           (`lowered.passes` has the module after each pass)
     input, flow, stream, hal, vm
@@ -20,46 +20,37 @@ The stages, in the order a program goes through them:
 
 The command line shows the same stages: `irax ir FILE.py:FUNC --stage NAME`.
 """
-import threading
-
 from irax.backends import compiler
 from irax.frontend import staging
 from irax.frontend.array import check_not_deleted, place
 from irax.frontend import executable
 from irax.plugins import registry
 from irax.transforms import pipeline
+from irax.transforms.ad.differentiate import declarations
 
-IRAX_STAGES = ("before_ad", "after_ad", "traced", "optimized")
+IRAX_STAGES = ("traced", "after_ad", "optimized")
 IREE_STAGES = ("input", "flow", "stream", "hal", "vm")
 STAGES = IRAX_STAGES + IREE_STAGES + ("all",)
-
-_recorder = threading.local()
-
-
-def record(stage, module):
-    """Keep `module`'s text as `stage` while a `lower` is running."""
-    snapshots = getattr(_recorder, "snapshots", None)
-    if snapshots is not None:
-        snapshots.append((stage, str(module)))
-
 
 def lower(fn, args, kwargs=None, passes=None, donate_argnums=(), device=None):
     """Trace `fn(*args, **kwargs)` and run the pass pipeline as
     staging.run_staged would, keeping the module at every stage. `device`
     (jit's) is where the compiled program runs, and its backend the default
     target."""
-    _recorder.snapshots = snapshots = []
+    arguments = staging.Arguments(args, kwargs)
+    traced = staging.trace_arguments(fn, arguments)
+    snapshots = [("traced", str(traced.module))]
+    differentiated = bool(declarations(traced.module.operation))
     after_passes = []
-    try:
-        arguments = staging.Arguments(args, kwargs)
-        traced = staging.trace_arguments(fn, arguments)
-        record("traced", traced.module)
-        donated = [k for i in donate_argnums for k in arguments.dynamic_indices(i)]
-        pipeline.run(traced.module, passes, donated=donated,
-                     after_pass=lambda name, op: after_passes.append((name, str(op))))
-        record("optimized", traced.module)
-    finally:
-        _recorder.snapshots = None
+
+    def after_pass(name, op):
+        after_passes.append((name, str(op)))
+        if name == "differentiate" and differentiated:
+            snapshots.append(("after_ad", after_passes[-1][1]))
+
+    donated = [k for i in donate_argnums for k in arguments.dynamic_indices(i)]
+    pipeline.run(traced.module, passes, donated=donated, after_pass=after_pass)
+    snapshots.append(("optimized", str(traced.module)))
     return Lowered(getattr(fn, "__name__", "function"), snapshots, after_passes, arguments.signature(),
                    traced, tuple(donated), device)
 
@@ -110,11 +101,11 @@ class Lowered:
         return "\n".join(texts)
 
     def snapshots(self, backend=None, iree=True):
-        """[(name, text)]: the module at each stage in order, after each irax
-        pass in between; the IREE stages (for `backend`) only with `iree`."""
-        traced = [(s, t) for s, t in self._snapshots if s != "optimized"]
+        """[(name, text)]: the module as traced, after each irax pass (the
+        first, differentiate, makes after_ad), then the IREE stages (for
+        `backend`) if `iree`."""
         iree_stages = [(s, self.as_text(s, backend)) for s in IREE_STAGES] if iree else []
-        return traced + self.passes + iree_stages
+        return [("traced", self.as_text("traced"))] + self.passes + iree_stages
 
     def compile(self, backend=None):
         """This program compiled by IREE for `backend` (default: the device's, else the default one)."""

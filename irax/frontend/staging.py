@@ -16,6 +16,7 @@ constants, so a closure over a 100 MB array does not put 100 MB in the IR.
 """
 import functools
 import sys
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +79,32 @@ def inline(func_op, operands, out_avals) -> list:
     results = mlir.inline_function(func_op, values)
     copy_private_functions(func_op.operation.parent, trace.module.operation)
     return [core.Tracer(trace, v, a) for v, a in zip(results, out_avals)]
+
+
+_counters = weakref.WeakKeyDictionary()  # outermost trace -> how many names fresh_name gave
+
+
+def fresh_name(prefix) -> str:
+    """A function name not given before under the current outermost trace:
+    the traces nested in it copy their functions into one another, so names
+    must not repeat, and numbering per program keeps a retraced program's
+    text (its compile cache key) the same."""
+    outermost = core.outermost_trace()
+    n = _counters.get(outermost, 0)
+    _counters[outermost] = n + 1
+    return f"{prefix}_{n}"
+
+
+def add_private(traced: TracedFunction, name: str):
+    """Copy `traced`'s function into the current trace's module as private
+    @name (taking its flat arguments, then its lifted values), with the
+    private functions it calls."""
+    trace = core.current_trace()
+    with trace.context, ir.Location.unknown(), ir.InsertionPoint(trace.module.body):
+        function = traced.func.operation.clone()
+    function.attributes["sym_name"] = ir.StringAttr.get(name)
+    function.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    copy_private_functions(traced.module.operation, trace.module.operation)
 
 
 def copy_private_functions(source_module_op, target_module_op):

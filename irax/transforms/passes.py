@@ -5,6 +5,7 @@ a third party registers theirs, and pipeline.py names them in its default
 order. Two kinds, the two bodies the protocol allows:
 """
 from irax.plugins import API_VERSION
+from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
 from irax.transforms.cleanup import prune_unused_generic_inputs
 from irax.transforms.empty_tensors import fold_empty_tensors
@@ -36,7 +37,8 @@ class PythonPass:
         return f"PythonPass({self.name!r}, {self.run.__module__}.{self.run.__name__})"
 
 
-# inline: calls of custom-derivative functions (frontend/custom_derivatives.py)
+autodiff = PythonPass("differentiate", differentiate)
+# inline: calls of derivatives and of custom-derivative functions (frontend/custom_derivatives.py)
 inline = MlirPass("inline")
 symbol_dce = MlirPass("symbol-dce")
 canonicalize = MlirPass("canonicalize")

@@ -4,7 +4,8 @@ A pipeline is a list of pass names, each looked up in the registry
 (irax.plugins.registry.passes()), where irax's own passes are registered
 plugins like anyone else's (their objects are in passes.py). The default:
 
-    inline, symbol-dce                        calls of custom derivatives inlined
+    differentiate                             the declared derivatives defined (ad/differentiate.py)
+    inline, symbol-dce                        calls of derivatives and custom derivatives inlined
     fold-empty-tensors                        no work on tensors with no elements (empty_tensors.py)
     canonicalize, cse                         tidy what tracing and AD wrote
     prune-unused-generic-inputs, canonicalize, cse
@@ -36,7 +37,7 @@ from irax.config import config
 from irax.plugins import registry
 from irax.transforms.buffer_reuse import mark_donated
 
-DEFAULT = ("inline", "symbol-dce", "fold-empty-tensors", "canonicalize", "cse",
+DEFAULT = ("differentiate", "inline", "symbol-dce", "fold-empty-tensors", "canonicalize", "cse",
            "prune-unused-generic-inputs", "canonicalize", "cse",
            "plain-matmuls", "normalize-loop-order", "reuse-dead-buffers", "protect-arguments")
 # An eager kernel is one primitive's ops: nothing to tidy, and canonicalize

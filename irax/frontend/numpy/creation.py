@@ -35,7 +35,7 @@ import numpy as np
 
 from irax import tree_util
 from irax.frontend import core, dtypes
-from irax.frontend.array import device_put, device_put_numpy
+from irax.frontend.array import constant, device_put, device_put_numpy
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy import ufuncs, util
 from irax.frontend.primitives import creation as prims
@@ -66,7 +66,7 @@ def _host_broadcast_in_dim(x, shape, dims):
 def _traced_cast(x, dtype):
     if util.is_array(x):
         return util.convert(x, dtype, False)
-    return core.constant(np.asarray(x).astype(dtype))
+    return constant(np.asarray(x).astype(dtype))
 
 
 # The operations creation formulas use. `cast` wraps out-of-range integers
@@ -162,7 +162,7 @@ def _array(object, dtype, copy, ndmin):
         return _adjust(shape_ops.stack([array(item, dtype, copy=False) for item in object]), None, ndmin)
     value = np.asarray(object, dtype=dtype)
     value = value.reshape((1,) * (ndmin - value.ndim) + value.shape)
-    return core.constant(value, dtype, weak)
+    return constant(value, dtype, weak)
 
 
 def _adjust(x, dtype, ndmin):

@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from irax.frontend import core, dtypes
+from irax.frontend import array, core, dtypes
 from irax.frontend.array_methods import ArrayMethods
 from irax.frontend.primitives.elementwise import convert_element_type
 
@@ -29,7 +29,7 @@ def asarray(x, dtype=None):
         dtype, weak = dtypes.dtype_and_weak(x)
     else:
         dtype, weak = dtypes.canonicalize_dtype(dtype), False
-    return core.constant(x, dtype, weak)
+    return array.constant(x, dtype, weak)
 
 
 def convert(x, dtype, weak_type):
@@ -39,7 +39,7 @@ def convert(x, dtype, weak_type):
         if x.dtype == dtype:
             return x
         return convert_element_type.bind(x, new_dtype=dtype, weak_type=weak_type)
-    return core.constant(x, dtype, weak_type)
+    return array.constant(x, dtype, weak_type)
 
 
 def promote_args(fn_name, *args):

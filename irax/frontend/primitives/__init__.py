@@ -1,0 +1,41 @@
+"""`Primitive`: one operation of the tracer, and the one way an op is run.
+
+Every operation in `irax.numpy` ends in `primitive.bind(*operands, **params)`,
+which emits the primitive's MLIR into the function being traced (core.py),
+or, outside a trace, runs it eagerly as a one-op program (eager.py). The
+modules of this package define the primitives, by kind.
+"""
+from irax.frontend import eager
+from irax.frontend.core import current_trace
+
+
+class Primitive:
+    """One operation: its shape rule, its MLIR emitter, how eager mode compiles it.
+
+    dynamic_shapes: the eager kernel is compiled with every dimension that is
+        not 1 made dynamic, so one kernel serves all sizes with the same rank,
+        dtypes and broadcast pattern. Only for ops whose output shape follows
+        from the operand shapes (elementwise, reductions, contractions).
+    """
+
+    def __init__(self, name, abstract_eval, emit, *, dynamic_shapes=False, multiple_results=False):
+        self.name = name
+        self.abstract_eval = abstract_eval
+        self.emit = emit
+        self.dynamic_shapes = dynamic_shapes
+        self.multiple_results = multiple_results
+
+    def __repr__(self):
+        return self.name
+
+    def out_avals(self, avals, params):
+        out = self.abstract_eval(*avals, **params)
+        return tuple(out) if self.multiple_results else (out,)
+
+    def bind(self, *operands, **params):
+        trace = current_trace()
+        if trace is None:
+            outs = eager.run(self, operands, params)
+        else:
+            outs = trace.emit(self, operands, params)
+        return outs if self.multiple_results else outs[0]

@@ -13,7 +13,8 @@ trace and compute on the host otherwise (see `numpy/creation.py`).
 from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.frontend import dtypes
-from irax.frontend.core import Primitive, ShapedArray
+from irax.frontend.core import ShapedArray
+from irax.frontend.primitives import Primitive
 from irax.ir import mlir
 
 

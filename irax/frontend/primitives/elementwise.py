@@ -19,7 +19,8 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, math, tensor
 
 from irax.frontend import dtypes
-from irax.frontend.core import Primitive, ShapedArray
+from irax.frontend.core import ShapedArray
+from irax.frontend.primitives import Primitive
 from irax.ir import mlir
 from irax.ir.scalar import cmpf, cmpi, convert_scalar
 

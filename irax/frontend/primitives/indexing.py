@@ -64,7 +64,8 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.frontend import dtypes
-from irax.frontend.core import EmitContext, Primitive, ShapedArray
+from irax.frontend.core import EmitContext, ShapedArray
+from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.elementwise import (
     BINARY, drop_broadcast_dims, dtype_kind, broadcast_shapes, emit_elementwise,
 )

@@ -17,7 +17,8 @@ and the body accumulates `out + lhs * rhs` in the operand dtype, so int32
 wraps around on overflow like XLA, bool is `out or (lhs and rhs)`, and
 float16/bfloat16 accumulate in float32 and are rounded once at the end.
 """
-from irax.frontend.core import Primitive, ShapedArray
+from irax.frontend.core import ShapedArray
+from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.elementwise import BINARY
 from irax.frontend.primitives.reductions import accumulator_dtype, cast, long_axis, monoid_fold, reduce_axes
 from irax.ir import mlir

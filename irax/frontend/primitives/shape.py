@@ -25,7 +25,8 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.frontend import dtypes
-from irax.frontend.core import Primitive, ShapedArray
+from irax.frontend.core import ShapedArray
+from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.elementwise import drop_broadcast_dims
 from irax.ir import mlir
 

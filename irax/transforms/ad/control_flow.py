@@ -3,7 +3,9 @@
 An op with regions reads its operands and also the outer values its regions
 capture; both get cotangents. The backward pass of a region is the region
 again: its ops are recomputed in the new region, then differentiated there
-by the same `vjp.backward` that differentiates a function body.
+by the same `vjp.backward` that differentiates a function body. The rules
+get that driver as an argument (`region_backward`; forward mode's rules get
+`region_forward`): the passes call the rules, not the other way round.
 
     scf.if %p {A} else {B}   ->  scf.if %p {A; backward(A)} else {B; backward(B)}
                                  yielding the cotangents of the captured values
@@ -45,26 +47,7 @@ def captured(op) -> list:
     return [v for v in used if v not in defined and not (v in seen or seen.add(v))]
 
 
-def region_backward(block, mapping, seeds, result_cts, wanted):
-    """At the insertion point: recompute the ops of `block` (its arguments
-    read through `mapping`), then run the backward pass from `result_cts`
-    (the cotangents of what it yields; None for none). Returns the
-    cotangents of the values `wanted`."""
-    from irax.transforms.ad.vjp import accumulate, active_values, backward
-
-    ops = list(block.operations)
-    cloned = [mlir.clone_op(op, mapping) for op in ops[:-1]]
-    yielded = [mapping.get(v, v) for v in ops[-1].operands]
-    active = active_values(cloned, seeds)
-    cts = {}
-    for value, ct in zip(yielded, result_cts):
-        if ct is not None and value in active:
-            accumulate(cts, value, ct)
-    backward(cloned, cts, active)
-    return [cts[v] if v in cts else zeros_like(v) for v in wanted]
-
-
-def _if(op, cts, active):
+def _if(op, cts, active, region_backward):
     outer = [v for v in captured(op) if v in active]
     if not outer:
         return []
@@ -118,7 +101,7 @@ def _recording_loop(op, n):
     return list(rec.results)[len(inits):]
 
 
-def _for(op, cts, active):
+def _for(op, cts, active, region_backward):
     lo, hi, step = (_constant_index(v) for v in op.operands[:3])
     if None in (lo, hi, step):
         raise ValueError("Reverse-mode differentiation does not work for loops with dynamic start/stop values. "
@@ -145,7 +128,7 @@ def _for(op, cts, active):
     return [(inits[i], results[j]) for j, i in enumerate(floats)] + list(zip(outer, results[len(floats):]))
 
 
-def _while(op, cts, active):
+def _while(op, cts, active, region_backward):
     raise ValueError("Reverse-mode differentiation does not work for lax.while_loop or lax.fori_loop with dynamic "
                      "start/stop values. Try using lax.scan, or using fori_loop with static start/stop.")
 
@@ -161,22 +144,6 @@ VJP_RULES = {"scf.if": _if, "scf.for": _for, "scf.while": _while}
 #
 # The new op replaces the old one (its results are rerouted), so the values
 # are computed once. Each rule returns {value: tangent} for the new results.
-
-def _region_forward(block, mapping, tangent_of, tangent_args=()):
-    """At the insertion point: the ops of `block` (arguments through
-    `mapping`) with their tangents; `tangent_args` are (block argument,
-    tangent) pairs. Returns (yielded values, their tangents or None)."""
-    from irax.transforms.ad.jvp import forward
-
-    cloned = [mlir.clone_op(op, mapping) for op in block.operations]
-    local = dict(tangent_of)
-    local.update((mapping[a], t) for a, t in tangent_args)
-    forward(cloned[:-1], local)
-    # read the terminator's operands only now: nested rules reroute values
-    yielded = list(cloned[-1].operands)
-    cloned[-1].erase()
-    return yielded, [local.get(v) for v in yielded]
-
 
 def _with_tangents(values, tangents, floats):
     return values + [tangents[i] if tangents[i] is not None else zeros_like(values[i]) for i in floats]
@@ -196,7 +163,7 @@ def _has_tangent(values, tangent_of):
     return any(tangent_of.get(v) is not None for v in values)
 
 
-def _if_jvp(op, tangent_of):
+def _if_jvp(op, tangent_of, region_forward):
     if not _has_tangent(captured(op), tangent_of):
         return {}
     floats = [i for i, r in enumerate(op.results) if is_float_tensor(r)]
@@ -205,7 +172,7 @@ def _if_jvp(op, tangent_of):
         new = scf.IfOp(op.operands[0], types + [types[i] for i in floats], has_else=True)
     for region, block in zip(op.regions, (new.then_block, new.else_block)):
         with ir.InsertionPoint(block):
-            values, tangents = _region_forward(region.blocks[0], {}, tangent_of)
+            values, tangents = region_forward(region.blocks[0], {}, tangent_of)
             scf.YieldOp(_with_tangents(values, tangents, floats))
     return _reroute(op, new)
 
@@ -219,7 +186,7 @@ def _loop_tangents(op, inits, tangent_of):
         return floats, _with_tangents(list(inits), [tangent_of.get(v) for v in inits], floats)[len(inits):]
 
 
-def _for_jvp(op, tangent_of):
+def _for_jvp(op, tangent_of, region_forward):
     inits = list(op.operands[3:])
     found = _loop_tangents(op, inits, tangent_of)
     if found is None:
@@ -232,12 +199,12 @@ def _for_jvp(op, tangent_of):
         inner = list(new.inner_iter_args)
         mapping = dict(zip(body.arguments, [new.induction_variable] + inner[:len(inits)]))
         carry_args = [body.arguments[1 + i] for i in floats]
-        values, tangents = _region_forward(body, mapping, tangent_of, zip(carry_args, inner[len(inits):]))
+        values, tangents = region_forward(body, mapping, tangent_of, zip(carry_args, inner[len(inits):]))
         scf.YieldOp(_with_tangents(values, tangents, floats))
     return _reroute(op, new)
 
 
-def _while_jvp(op, tangent_of):
+def _while_jvp(op, tangent_of, region_forward):
     inits = list(op.operands)
     found = _loop_tangents(op, inits, tangent_of)
     if found is None:
@@ -254,7 +221,7 @@ def _while_jvp(op, tangent_of):
         mapping = dict(zip(old_block.arguments, args[:n]))
         pairs = zip([old_block.arguments[i] for i in floats], args[n:])
         with ir.InsertionPoint(block):
-            values, tangents = _region_forward(old_block, mapping, tangent_of, pairs)
+            values, tangents = region_forward(old_block, mapping, tangent_of, pairs)
             if old_region == op.regions[0]:  # before: scf.condition(test, carries...)
                 scf.ConditionOp(values[0], _with_tangents(values[1:], tangents[1:], floats))
             else:

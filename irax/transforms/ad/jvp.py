@@ -158,7 +158,7 @@ def forward(ops, tangent_of):
     for op in ops:
         name = generic.rule_name(op)
         if name in control_flow.JVP_RULES:
-            tangent_of.update(control_flow.JVP_RULES[name](op.opview, tangent_of))
+            tangent_of.update(control_flow.JVP_RULES[name](op.opview, tangent_of, region_forward))
             continue
         operand_tangents = [tangent_of.get(v) for v in op.operation.operands]
         rule = RULES.get(name)
@@ -177,6 +177,20 @@ def forward(ops, tangent_of):
                     tangent_of[r] = t
 
 
+def region_forward(block, mapping, tangent_of, tangent_args=()):
+    """At the insertion point: the ops of `block` (arguments through
+    `mapping`) with their tangents; `tangent_args` are (block argument,
+    tangent) pairs. Returns (yielded values, their tangents or None)."""
+    cloned = [mlir.clone_op(op, mapping) for op in block.operations]
+    local = dict(tangent_of)
+    local.update((mapping[a], t) for a, t in tangent_args)
+    forward(cloned[:-1], local)
+    # read the terminator's operands only now: nested rules reroute values
+    yielded = list(cloned[-1].operands)
+    cloned[-1].erase()
+    return yielded, [local.get(v) for v in yielded]
+
+
 def build_jvp(func_op, wrt, name=None):
     """Add `@{name}(args..., tangents of args[wrt]...) -> (results..., result tangents)`."""
     new, block, ret = tensor_ops.clone_function(func_op, name or f"{func_op.name.value}_jvp")
@@ -191,9 +205,3 @@ def build_jvp(func_op, wrt, name=None):
     tensor_ops.set_results(new, block, ret, results + out_tangents)
     return new
 
-
-def add_jvp(module, wrt, of="main"):
-    """The forward-mode pass on a module: add `@{of}_jvp`, built by
-    `build_jvp(@{of}, wrt)`, and return it (see vjp.add_vjp)."""
-    with module.context, ir.Location.unknown():
-        return build_jvp(ir.SymbolTable(module.operation)[of], wrt)

@@ -18,6 +18,8 @@ all generics with projected-permutation maps, and they share it.
 Only *active* values, those that depend on a differentiated argument, get
 cotangents, so constants and integer index math cost nothing.
 """
+import functools
+
 import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
@@ -305,7 +307,6 @@ RULES = {
     generic.STOP_GRADIENT: _no_cotangent,
     "func.call": _call,
     "iree_linalg_ext.scatter": _scatter,
-    **control_flow.VJP_RULES,
 }
 
 
@@ -334,6 +335,28 @@ def backward(ops, cts, active):
                 accumulate(cts, operand, ct)
 
 
+def region_backward(block, mapping, seeds, result_cts, wanted):
+    """At the insertion point: recompute the ops of `block` (its arguments
+    read through `mapping`), then run the backward pass from `result_cts`
+    (the cotangents of what it yields; None for none). Returns the
+    cotangents of the values `wanted`."""
+    ops = list(block.operations)
+    cloned = [mlir.clone_op(op, mapping) for op in ops[:-1]]
+    yielded = [mapping.get(v, v) for v in ops[-1].operands]
+    active = active_values(cloned, seeds)
+    cts = {}
+    for value, ct in zip(yielded, result_cts):
+        if ct is not None and value in active:
+            accumulate(cts, value, ct)
+    backward(cloned, cts, active)
+    return [cts[v] if v in cts else zeros_like(v) for v in wanted]
+
+
+# Control flow's rules differentiate their regions with this pass's driver.
+RULES.update({name: functools.partial(rule, region_backward=region_backward)
+              for name, rule in control_flow.VJP_RULES.items()})
+
+
 def build_vjp(func_op, wrt, seeded=None, name=None):
     """Add `@{name}(args..., cts...) -> (results..., cotangents of args[wrt])`
     after `func_op` and return it. `seeded[i]` says whether result i takes a
@@ -352,10 +375,3 @@ def build_vjp(func_op, wrt, seeded=None, name=None):
     tensor_ops.set_results(new, block, ret, list(ret.operands) + grads)
     return new
 
-
-def add_vjp(module, wrt, seeded=None, of="main"):
-    """The reverse-mode pass on a module (as parsed from text, say): add
-    `@{of}_vjp`, built by `build_vjp(@{of}, wrt, seeded)`, and return it.
-    It reads nothing but the module: custom derivative rules are functions in it."""
-    with module.context, ir.Location.unknown():
-        return build_vjp(ir.SymbolTable(module.operation)[of], wrt, seeded)

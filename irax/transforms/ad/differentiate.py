@@ -1,0 +1,124 @@
+"""The autodiff pass: the derivatives a traced module declares, defined.
+
+grad, vjp and jvp, traced, leave in the module the function they
+differentiate (a private @f) and a *declaration* of its derivative, called
+where the derivative is needed:
+
+    func.func private @f(%x, %c) -> %y
+    func.func private @f_vjp(%x, %c, %ct_y) -> (%y, %ct_x)
+        attributes {irax.vjp_of = @f, irax.wrt = array<i64: 0>, irax.seeded = array<i1: true>}
+    func.func private @f_jvp(%x, %c, %t_x) -> (%y, %t_y)
+        attributes {irax.jvp_of = @f, irax.wrt = array<i64: 0>}
+
+This pass gives each declaration the body the reverse-mode (vjp.py) or
+forward-mode (jvp.py) transformation builds from @f, differentiating with
+respect to the arguments `wrt`; `seeded[i]` says whether result i takes a
+cotangent. A derivative of a function that calls another derivative
+(grad(grad(f))) is built after that one, with the calls inlined, so it
+differentiates the ops the inner derivative is made of. The module alone
+says what to do: its text, parsed in another process, is differentiated
+the same way.
+"""
+from iree.compiler import ir
+
+from irax.ir import mlir
+from irax.transforms.ad import custom
+from irax.transforms.ad.jvp import build_jvp
+from irax.transforms.ad.vjp import build_vjp
+
+VJP_OF = "irax.vjp_of"
+JVP_OF = "irax.jvp_of"
+WRT = "irax.wrt"
+SEEDED = "irax.seeded"
+
+
+def declare(name, arg_types, result_types, of, wrt, seeded=None):
+    """At the insertion point (a module body), declare @name: the VJP of
+    function @of (with `seeded`), or its JVP when `seeded` is None."""
+    declaration = ir.Operation.create(
+        "func.func", regions=1,
+        attributes={"sym_name": ir.StringAttr.get(name),
+                    "sym_visibility": ir.StringAttr.get("private"),
+                    "function_type": ir.TypeAttr.get(ir.FunctionType.get(arg_types, result_types)),
+                    JVP_OF if seeded is None else VJP_OF: ir.FlatSymbolRefAttr.get(of),
+                    WRT: ir.DenseI64ArrayAttr.get(list(wrt))})
+    if seeded is not None:
+        declaration.attributes[SEEDED] = ir.DenseBoolArrayAttr.get(list(seeded))
+    return declaration
+
+
+def _ops(op) -> list:
+    found = []
+    op.walk(lambda o: found.append(o) or ir.WalkResult.ADVANCE)
+    return found
+
+
+def _symbols_used(op) -> set:
+    """The names of the symbols that `op` and the ops inside it refer to."""
+    return {o.attributes[n].value for o in _ops(op) for n in o.attributes
+            if isinstance(o.attributes[n], ir.FlatSymbolRefAttr)}
+
+
+def _reaches(table, name, targets) -> bool:
+    """Whether function @name refers to one of `targets`, directly or through the functions it refers to."""
+    seen, stack = set(), [name]
+    while stack:
+        for used in _symbols_used(table[stack.pop()]) - seen:
+            if used not in table:
+                continue  # not a function of the module (another kind of symbol)
+            if used in targets:
+                return True
+            seen.add(used)
+            stack.append(used)
+    return False
+
+
+_CUSTOM = (custom.VJP_BWD, custom.JVP)
+
+
+def _inline_calls(function, table):
+    """Replace the calls in `function` (at any depth) of defined functions
+    by their bodies, but those of custom-derivative functions: the AD rules
+    differentiate ops, and those calls only."""
+    while True:
+        calls = [op for op in _ops(function) if op.name == "func.call"
+                 and not any(a in op.attributes for a in _CUSTOM)]
+        if not calls:
+            return
+        for call in calls:
+            with ir.InsertionPoint(call):
+                results = mlir.inline_function(table[call.attributes["callee"].value], list(call.operands))
+            for old, new in zip(call.results, results):
+                old.replace_all_uses_with(new)
+            call.erase()
+
+
+def declarations(module_op) -> dict:
+    """The derivatives `module_op` declares and no pass has defined yet, by name."""
+    return {op.attributes["sym_name"].value: op for op in module_op.regions[0].blocks[0].operations
+            if VJP_OF in op.attributes or JVP_OF in op.attributes}
+
+
+def differentiate(module_op):
+    """Define every derivative `module_op` declares, innermost first."""
+    pending = declarations(module_op)
+    with ir.Location.unknown():
+        while pending:
+            table = ir.SymbolTable(module_op)
+            name, declaration = next((n, d) for n, d in pending.items()
+                                     if not _reaches(table, _primal_name(d), pending.keys()))
+            del pending[name]
+            primal = table[_primal_name(declaration)]
+            _inline_calls(primal, table)
+            wrt = list(declaration.attributes[WRT])
+            seeded = list(declaration.attributes[SEEDED]) if SEEDED in declaration.attributes else None
+            declaration.erase()
+            if seeded is None:
+                build_jvp(primal, wrt, name=name)
+            else:
+                build_vjp(primal, wrt, seeded, name=name)
+
+
+def _primal_name(declaration) -> str:
+    attributes = declaration.attributes
+    return attributes[VJP_OF if VJP_OF in attributes else JVP_OF].value
