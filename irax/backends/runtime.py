@@ -42,9 +42,9 @@ QUEUE_DEPTH = 2
 
 # Drivers whose waits poll the timeline (Device._poll): the CPU's, whose
 # worker threads share the cores with the waiting thread. The others wait in
-# IREE, which also moves their queues on (polling lavapipe's, a call and wait
-# took 1.4 ms instead of 0.26). A polling wait yields the core between looks
-# for YIELD_S, then sleeps (for at most 1/16 of the time waited so far, 1 ms).
+# IREE, which also moves their queues on (docs/architecture.md, "Calls are
+# asynchronous", has the measurements). A polling wait yields the core between
+# looks for YIELD_S, then sleeps (for at most 1/16 of the time waited so far, 1 ms).
 _POLLED = {"local-task", "local-sync"}
 YIELD_S = 10e-3
 
@@ -193,9 +193,8 @@ class Device:
     def _poll(self, call: int, block: bool) -> bool:
         """Whether the timeline has reached `call`, waiting until it has if
         `block`. On the CPU, IREE's own blocking wait takes CPU time from the
-        device's worker threads (measured on 2 cores: 0.7 ms of a 2.4 ms MLP
-        training step); a thread that yields its core between looks gives it
-        to them."""
+        device's worker threads; a thread that yields its core between looks
+        gives it to them."""
         if self.driver not in _POLLED:
             return self._timeline.wait(call, timeout=None if block else 0)
         start = time.perf_counter()

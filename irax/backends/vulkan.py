@@ -53,16 +53,11 @@ class VulkanBackend(IreeBackend):
         return device
 
     def queue_depth(self, info) -> int:
-        """One call at a time on lavapipe. IREE's Vulkan queue wakes its
-        completion thread by signalling a timeline semaphore with a counter
-        it increments before the signal, without a lock (queue.c,
-        signal_wakeup): two threads that promote deferred work at once (a
-        call being queued while the one before it completes) can signal
-        out of order. The Vulkan spec forbids a signal below the current
-        value; lavapipe answers it by losing the device for good
-        (VK_ERROR_DEVICE_LOST in vkSignalSemaphore, seen once in a CI run
-        of the test suite). With the call before always done, nothing is
-        left to promote concurrently while a call is being queued."""
+        """One call at a time on lavapipe: IREE's Vulkan queue can signal its
+        wakeup semaphore out of order when two threads make deferred work
+        ready at once, which lavapipe answers by losing the device for good;
+        with the call before always done, nothing else is being made ready
+        while a call is queued (docs/architecture.md)."""
         return 1 if _is_lavapipe(info) else super().queue_depth(info)
 
 
@@ -72,8 +67,8 @@ def _is_lavapipe(info) -> bool:
 
 # IREE reuses recorded command buffers across calls with new buffers bound
 # ("memoization"); on lavapipe some came back with the previous call's
-# buffers (a stack of two scalars returned the last call's values). Without
-# it a small call costs ~0.2 ms more. The flag is process-wide, so these
+# buffers (a stack of two scalars returned the last call's values). The flag
+# is process-wide, so these
 # compiles run the iree-compile tool (compiler.PROCESS_WIDE).
 backend = VulkanBackend("vulkan", target_backend="vulkan-spirv", driver="vulkan",
                         compile_flags=[f"--iree-vulkan-target-features={FEATURES}",
