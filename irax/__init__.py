@@ -4,15 +4,17 @@
     import irax.numpy as jnp
 """
 from irax.config import config
-from irax import errors, lax, tree, tree_util
+from irax import dtypes, errors, lax, tree, tree_util
 from irax.frontend.array import Array, block_until_ready, device_put
 from irax.frontend.custom_derivatives import custom_jvp, custom_vjp
 from irax.frontend.jit import disable_jit, jit
-from irax.frontend.autodiff import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
+from irax.frontend.shapes import ShapeDtypeStruct, eval_shape, make_jaxpr, typeof
+from irax.frontend.autodiff import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
+from irax.frontend.vmap import vmap
 from irax.plugins.registry import default_backend, default_device, devices
 
 __version__ = "0.1.0"
 
-__all__ = ["Array", "block_until_ready", "config", "custom_jvp", "custom_vjp", "errors", "lax", "default_backend", "default_device",
-           "device_put", "devices", "disable_jit", "grad", "hessian", "jacfwd", "jacrev", "jit", "jvp",
-           "tree", "tree_util", "value_and_grad", "vjp"]
+__all__ = ["Array", "block_until_ready", "config", "custom_jvp", "custom_vjp", "dtypes", "errors", "lax", "default_backend", "default_device",
+           "device_put", "devices", "disable_jit", "grad", "hessian", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "make_jaxpr",
+           "eval_shape", "ShapeDtypeStruct", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap"]

@@ -1,6 +1,8 @@
 """Gradients of every differentiable irax.numpy op: against central finite
 differences (float32 tolerances) and against jax.grad; then the API
 (argnums, has_aux, pytrees, higher order, jvp/vjp, custom rules) and errors."""
+import re
+
 import numpy as np
 import pytest
 
@@ -570,3 +572,22 @@ def test_lower_shows_the_ir_before_and_after_the_ad_pass():
     assert "func.func @main" in optimized and "linalg.generic" in optimized
     with pytest.raises(ValueError, match="stages are"):
         lowered.as_text("nonsense")
+
+
+def test_grad_of_integer_inputs_and_holomorphic_like_jax():
+    """allow_int gives integer inputs float0 gradients (grad and vjp), as
+    JAX does; without it, and with holomorphic on real inputs, JAX's errors."""
+    f = lambda x, n: (x * n).sum()  # noqa: E731
+    x, n = np.ones(2, np.float32), np.arange(2, dtype=np.int32)
+    ours = irax.grad(f, argnums=(0, 1), allow_int=True)(jnp.asarray(x), jnp.asarray(n))
+    theirs = jax.grad(f, argnums=(0, 1), allow_int=True)(x, n)
+    np.testing.assert_array_equal(ours[0], theirs[0])
+    assert (ours[1].dtype, ours[1].shape) == (theirs[1].dtype, theirs[1].shape) == (irax.dtypes.float0, (2,))
+    _, pullback = irax.vjp(lambda x, n: x * n, jnp.asarray(x), jnp.asarray(n))
+    assert pullback(jnp.ones(2))[1].dtype == jax.vjp(lambda x, n: x * n, x, n)[1](np.ones(2, np.float32))[1].dtype
+    for kwargs, args in [({}, (n, n)), ({"holomorphic": True}, (x, n))]:
+        with pytest.raises(TypeError) as theirs_error:
+            jax.grad(f, **kwargs)(*args)
+        with pytest.raises(TypeError, match=re.escape(str(theirs_error.value))):
+            irax.grad(f, **kwargs)(*args)
+    assert irax.jacobian is irax.jacrev

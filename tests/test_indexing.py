@@ -3,10 +3,13 @@
 Values against NumPy (np.add.at and friends for repeated indices); dtypes,
 weak types, out-of-bounds behaviour and error types against JAX.
 """
+import re
+
 import ml_dtypes
 import numpy as np
 import pytest
 
+import irax
 import irax.numpy as jnp
 from irax.frontend.core import ShapedArray, Trace
 from irax.frontend.numpy.indexing import NonConcreteBooleanIndexError
@@ -19,7 +22,8 @@ jjnp = jax.numpy
 A5 = np.arange(5, dtype=np.float32) * 1.5 - 2
 A34 = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
 A234 = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
-ARRAYS = {(5,): A5, (3, 4): A34, (2, 3, 4): A234}
+A03 = np.zeros((0, 3), np.float32)
+ARRAYS = {(5,): A5, (3, 4): A34, (2, 3, 4): A234, (0, 3): A03}
 I = np.array
 
 
@@ -91,14 +95,11 @@ def test_zero_dim(index):
     check(jnp.asarray(a)[index], a[index])
 
 
-@pytest.mark.parametrize("index", [0, (slice(None), slice(1, None)), (I([], np.int32),), (slice(None), I([2, 0]))], ids=repr)
+@pytest.mark.parametrize("index", [(slice(None), slice(1, None)), (I([], np.int32),), (slice(None), I([2, 0])),
+                                   (slice(None), 5)], ids=repr)
 def test_empty_arrays(index):
-    a = np.zeros((0, 3), np.float32)
-    if index == 0:
-        with pytest.raises(IndexError):
-            jnp.asarray(a)[index]
-        return
-    check(jnp.asarray(a)[index], a[index])
+    expected = np.asarray(jjnp.asarray(A03)[index])  # (the last: 5 is clamped to 2, as in JAX)
+    check(jnp.asarray(A03)[index], expected)
 
 
 @pytest.mark.parametrize("dtype", [np.bool_, np.int32, np.uint8, np.float16, ml_dtypes.bfloat16])
@@ -129,12 +130,49 @@ def test_out_of_bounds_index_arrays_clip_like_jax():
     check(jnp.asarray(A5)[jnp.asarray(I(7, np.int32))], A5[-1])
 
 
-def test_static_int_out_of_bounds_raises():
-    """NumPy's IndexError. (JAX clamps x[10] instead; an error is more useful.)"""
-    with pytest.raises(IndexError, match="out of bounds"):
-        jnp.asarray(A5)[5]
-    with pytest.raises(IndexError, match="out of bounds"):
-        jnp.asarray(A34)[0, -5]
+@pytest.mark.parametrize("shape,index", [
+    ((5,), 5), ((5,), -6), ((5,), 2**31 - 1), ((3, 4), (0, -5)), ((3, 4), (7, slice(1, 3), None)),
+    ((2, 3, 4), (slice(None), 9, I([0, -1]))),
+], ids=repr)
+def test_static_int_out_of_bounds_clamps_like_jax(shape, index):
+    """JAX clamps a static int into its axis when reading: x[5] of 5
+    elements is x[4], x[-6] is x[0]; eagerly, under jit and in .at[].get()."""
+    a = ARRAYS[shape]
+    expected = np.asarray(jjnp.asarray(a)[index])
+    x = jnp.asarray(a)
+    check(x[index], expected)
+    check(irax.jit(lambda x: x[index])(x), expected)
+    check(x.at[index].get(), expected)
+
+
+STATIC_OUT_OF_BOUNDS_UPDATES = [
+    ("set dropped", lambda x: x.at[3].set(7.0)),
+    ("add dropped", lambda x: x.at[1, -5].add(7.0)),
+    ("set row dropped", lambda x: x.at[-4, 1:3].set(7.0)),
+    ("add clip", lambda x: x.at[7, 1:3].add(7.0, mode="clip")),
+]
+
+
+@pytest.mark.parametrize("name,fn", STATIC_OUT_OF_BOUNDS_UPDATES, ids=[u[0] for u in STATIC_OUT_OF_BOUNDS_UPDATES])
+def test_static_int_out_of_bounds_updates_like_jax(name, fn):
+    """An update at a static int out of bounds is dropped (clamped with mode="clip")."""
+    expected = np.asarray(fn(jjnp.asarray(A34)))
+    check(fn(jnp.asarray(A34)), expected)
+    check(irax.jit(fn)(A34), expected)
+
+
+@pytest.mark.parametrize("fn", [lambda x: x.at[3].set(I([1.0] * 7)), lambda x: x.at[3, I([0, 1])].add(I([1.0] * 3))])
+def test_dropped_updates_check_their_values_like_jax(fn):
+    with pytest.raises(ValueError):
+        fn(jjnp.asarray(A34))
+    with pytest.raises(ValueError, match="Incompatible shapes for broadcasting"):
+        fn(jnp.asarray(A34))
+
+
+def test_static_int_on_an_empty_axis_raises_under_jit():
+    """Nothing to clamp to: JAX's IndexError (its wording: test_errors_like_jax)."""
+    with pytest.raises(IndexError, match="^index is out of bounds for axis 0 with size 0$"):
+        irax.jit(lambda x: x[0])(A03)
 
 
 ERRORS = [
@@ -149,6 +187,9 @@ ERRORS = [
     ("float slice", (5,), lambda x: x[1.5:]),
     ("mask shape", (5,), lambda x: x[I([True, False])]),
     ("index broadcast", (2, 3, 4), lambda x: x[:, I([1, 2]), I([1, 2, 0])]),
+    ("int on an empty axis", (0, 3), lambda x: x[None, 0, 1]),
+    ("int on an empty axis, get", (0, 3), lambda x: x.at[0].get(mode="fill")),
+    ("int on an empty axis, set", (0, 3), lambda x: x.at[0, 1:].set(1.0)),
 ]
 
 
@@ -156,7 +197,7 @@ ERRORS = [
 def test_errors_like_jax(name, shape, fn):
     with pytest.raises(Exception) as expected:
         fn(jjnp.asarray(ARRAYS[shape]))
-    with pytest.raises(expected.type):
+    with pytest.raises(expected.type, match="^" + re.escape(str(expected.value).replace("JAX", "irax")) + "$"):
         fn(jnp.asarray(ARRAYS[shape]))
 
 
@@ -297,8 +338,6 @@ SCALAR_INDEX_UPDATES = [
 @pytest.mark.parametrize("name,fn", SCALAR_INDEX_UPDATES, ids=[u[0] for u in SCALAR_INDEX_UPDATES])
 def test_updates_at_a_scalar_index_array_like_jax(name, fn, i):
     """Eagerly, and under jit with i traced; out of bounds (3, -4, 9) dropped or clipped."""
-    import irax
-
     expected = np.asarray(fn(jjnp.asarray(A34), i))
     check(fn(jnp.asarray(A34), jnp.asarray(i)), expected)
     check(irax.jit(fn)(A34, i), expected)

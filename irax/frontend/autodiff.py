@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import irax.numpy as jnp
 from irax import tree_util
 from iree.compiler import ir
@@ -41,18 +42,27 @@ def _argnums_tuple(argnums, n_args):
     return tuple(i % n_args for i in nums)
 
 
-def _check_inexact(arguments, argnums, fn_name):
+def _check_inexact(arguments, argnums, fn_name, holomorphic=False, allow_int=False):
     for i in argnums:
         if len(arguments.dynamic_indices(i)) != arguments.arg_trees[i].num_leaves:
             raise TypeError(f"{fn_name}: argument {i} to differentiate contains leaves that are not arrays or numbers")
         for k in arguments.dynamic_indices(i):
             dtype = arguments.dynamic[k].dtype
-            if not dtypes.is_float(dtype):
+            if holomorphic and not np.issubdtype(dtype, np.complexfloating):
+                raise TypeError(f"{fn_name} with holomorphic=True requires inputs with complex dtype, "
+                                f"but got {dtype.name}.")
+            if not (dtypes.is_float(dtype) or allow_int):
                 raise TypeError(
                     f"{fn_name} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
                     f"np.inexact), but got {dtype.name}. If you want to use Boolean- or integer-valued inputs, "
                     "use vjp or set allow_int to True."
                 )
+
+
+def _float0_for_integers(primal, gradient):
+    """`gradient` with float0 zeros where `primal` has integer or boolean
+    leaves (the traced gradient has None there: they have none)."""
+    return tree_util.tree_map(lambda x, g: np.zeros(np.shape(x), dtypes.float0) if g is None else g, primal, gradient)
 
 
 def _split_aux(fun, has_aux):
@@ -96,18 +106,16 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     pair_tree = traced.out_tree.children()
     n_out = pair_tree[0].num_leaves
     cts = cotangents_for(pair_tree[0], traced.out_avals[:n_out])
-    wrt = [k for i in argnums for k in arguments.dynamic_indices(i)]
+    wrt = [k for i in argnums for k in arguments.dynamic_indices(i) if dtypes.is_float(arguments.dynamic[k].dtype)]
     seeded = [True] * n_out + [False] * (len(traced.out_avals) - n_out)
     grad_avals = [arguments.dynamic[k].aval for k in wrt]
     results = _call_derivative(traced, list(arguments.dynamic) + traced.lifted + list(cts),
                                list(traced.out_avals) + grad_avals, wrt, seeded)
     flat_out, grads = results[: len(traced.out_avals)], results[len(traced.out_avals):]
     output, aux = tree_util.tree_unflatten(traced.out_tree, flat_out)
-    per_arg, start = [], 0
-    for i in argnums:
-        n = len(arguments.dynamic_indices(i))
-        per_arg.append(tree_util.tree_unflatten(arguments.arg_trees[i], grads[start:start + n]))
-        start += n
+    by_leaf = dict(zip(wrt, grads))  # integer leaves get None: no gradient (float0 zeros, later)
+    per_arg = [tree_util.tree_unflatten(arguments.arg_trees[i], [by_leaf.get(k) for k in arguments.dynamic_indices(i)])
+               for i in argnums]
     return output, aux, per_arg
 
 
@@ -124,34 +132,42 @@ def _scalar_seed(out_tree, out_avals):
     return [asarray(1.0, out_avals[0].dtype)]
 
 
-def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+                   holomorphic: bool = False, allow_int: bool = False) -> Callable:
     """`fun`'s value and its gradient with respect to positional argument(s)
     `argnums` (an int or a tuple of ints; the gradient mirrors their pytrees).
     With `has_aux`, `fun` returns `(value, aux)` and this returns
-    `((value, aux), gradient)`."""
+    `((value, aux), gradient)`. With `allow_int`, integer and boolean inputs
+    are allowed and get gradients of dtype `float0`, as in JAX;
+    `holomorphic` needs complex inputs, as in JAX (irax has none yet)."""
     fun_pair = _split_aux(fun, has_aux)
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        return staging.staged_call(("value_and_grad", fun, argnums, has_aux), differentiate, args, kwargs)
+        nums = _argnums_tuple(argnums, len(args))
+        value, grads = staging.staged_call(("value_and_grad", fun, argnums, has_aux, allow_int), differentiate,
+                                           args, kwargs)
+        grads = tuple(_float0_for_integers(args[i], g) for i, g in zip(nums, grads))
+        return value, grads[0] if isinstance(argnums, int) else grads
 
     @functools.wraps(fun)
     def differentiate(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args))
         arguments = staging.Arguments(args, kwargs)
-        _check_inexact(arguments, nums, "grad")
+        _check_inexact(arguments, nums, "grad", holomorphic, allow_int)
         value, aux, grads = _vjp_inline(fun_pair, arguments, nums, _scalar_seed)
-        grads = grads[0] if isinstance(argnums, int) else tuple(grads)
-        return ((value, aux), grads) if has_aux else (value, grads)
+        return ((value, aux) if has_aux else value), tuple(grads)
 
     value_and_grad_fun.lower = lambda *args, **kwargs: lowering.lower(value_and_grad_fun, args, kwargs)
     return value_and_grad_fun
 
 
-def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         holomorphic: bool = False, allow_int: bool = False) -> Callable:
     """The gradient of scalar-valued `fun` with respect to argument(s) `argnums`.
-    With `has_aux`, returns `(gradient, aux)`."""
-    value_and_grad_fun = value_and_grad(fun, argnums, has_aux)
+    With `has_aux`, returns `(gradient, aux)`; `holomorphic` and `allow_int`
+    as in value_and_grad."""
+    value_and_grad_fun = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
@@ -184,7 +200,8 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         return tuple(_vjp_inline(fun_pair, arguments, argnums, seeds)[2])
 
     def vjp_fn(cotangent):
-        return staging.staged_call(("vjp_backward", fun, has_aux), backward, (cotangent,) + primals)
+        cotangents = staging.staged_call(("vjp_backward", fun, has_aux), backward, (cotangent,) + primals)
+        return tuple(_float0_for_integers(p, c) for p, c in zip(primals, cotangents))
 
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
 
@@ -235,6 +252,9 @@ def jacrev(fun: Callable, argnums: int = 0) -> Callable:
         return jnp.stack(rows).reshape(y.shape + x.shape)
 
     return jacobian
+
+
+jacobian = jacrev  # JAX's other name for it
 
 
 def jacfwd(fun: Callable, argnums: int = 0) -> Callable:

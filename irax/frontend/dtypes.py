@@ -52,7 +52,11 @@ DTypeLike = Union[str, type, np.dtype]  # what names a dtype: "int32", float, jn
 _TO_32 = {int64: int32, uint64: uint32, float64: float32}
 
 
-def canonicalize_dtype(dtype) -> np.dtype:
+# JAX's dtype of the gradient of an integer or boolean input: no values, only a shape.
+float0 = np.dtype([("float0", np.void, 0)])
+
+
+def canonicalize_dtype(dtype: DTypeLike) -> np.dtype:
     """The irax dtype for `dtype` in the current 64-bit mode. Takes whatever
     np.dtype takes; Python's bool/int/float map to bool/int64/float64 there
     (on every platform since NumPy 2), so they give the default dtypes."""

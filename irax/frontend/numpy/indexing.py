@@ -24,8 +24,12 @@ An index is read in two steps (NumPy's rules, JAX's choices where they differ):
        x[:, [0, 1], [1, 2]]  ->  (2, 2)       adjacent: B stays in place
        x[[0, 1], :, [1, 2]]  ->  (2, 3)       split by a slice: B goes first
 
-Out-of-bounds index *arrays* follow JAX: gathers clip, updates are dropped
-(see `mode`). A static integer out of bounds raises IndexError, as in NumPy.
+Out of bounds, indices follow JAX: gathers clip, updates are dropped (see
+`mode`). A static integer out of bounds is clamped into its axis where the
+mode clips (x[i], x.at[i].get(), updates with mode="clip": x[10] of 10
+elements is x[9], x[-11] is x[0]); an update that drops it is dropped whole
+before anything runs; a gather that fills gets it as a 0-d index array. On
+an axis of length 0 it raises IndexError, as in JAX.
 
 Outside a trace every Python integer of the index reaches the primitive as
 a 0-d index operand, not as a param: eager kernels are cached by their
@@ -45,7 +49,7 @@ import numpy as np
 from irax.frontend import core, dtypes, eager
 from irax.frontend.numpy import creation, ufuncs
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, is_array
-from irax.frontend.primitives.indexing import gather, scatter, static_slice, update_slice
+from irax.frontend.primitives.indexing import check_update, gather, scatter, static_slice, update_slice
 from irax.typing import Array, ArrayLike
 
 __all__ = ["take", "take_along_axis"]
@@ -54,6 +58,10 @@ __all__ = ["take", "take_along_axis"]
 class NonConcreteBooleanIndexError(IndexError):
     """A boolean mask whose values are not known while tracing: the shape of
     `x[mask]` depends on them."""
+
+
+class _Dropped(Exception):
+    """An update (mode "drop") at a static int out of bounds: it changes nothing."""
 
 
 _NEW = ("new",)
@@ -132,11 +140,11 @@ def _slice_entry(s, n, position):
     return start, len(range(start, stop, step)), step
 
 
-def _resolve(shape, index, *, out_of_bounds, wrap=True):
+def _resolve(shape, index, *, mode, wrap=True):
     """The entries of `index` on an array of `shape`. A static int out of
-    bounds (negative ones too when not `wrap`) raises IndexError, or with
-    out_of_bounds="array" becomes a 0-d index array, so that the
-    gather/scatter mode decides what it means."""
+    bounds (negative ones too when not `wrap`) is clamped into its axis
+    (mode "clip"), raises _Dropped ("drop") or becomes a 0-d index array
+    ("fill"), so that the gather fills."""
     items = [_classify(i) for i in _index_items(index)]
     consumed = {"new": 0, "ellipsis": 0, "bool": 0, "slice": 1, "int": 1, "array": 1}
     used = sum(item[1].ndim if item[0] == "mask" else consumed[item[0]] for item in items)
@@ -174,14 +182,16 @@ def _resolve(shape, index, *, out_of_bounds, wrap=True):
         elif kind == "array":
             entries.append(("array", dim, item[1]))
         else:
+            if n == 0:
+                raise IndexError(f"index is out of bounds for axis {dim} with size 0")
             i = item[1] + n if item[1] < 0 and wrap else item[1]
-            if 0 <= i < n:
-                entries.append(("int", dim, i))
-            elif out_of_bounds == "array":
+            if 0 <= i < n or mode == "clip":
+                entries.append(("int", dim, min(max(i, 0), n - 1)))
+            elif mode == "drop":
+                raise _Dropped
+            else:
                 clamped = np.clip(item[1], np.iinfo(np.int32).min, np.iinfo(np.int32).max)
                 entries.append(("array", dim, np.asarray(clamped, np.int32)))
-            else:
-                raise IndexError(f"index {item[1]} is out of bounds for axis {dim} with size {n}")
         dim += 1
     return entries
 
@@ -298,12 +308,12 @@ def _advanced_plan(shape, entries):
     return _Advanced(tuple(arrays), tuple(coords), out_dim, array_offset, index_shape)
 
 
-def _plan(shape, index, *, out_of_bounds, wrap, update=False):
-    """The slice or the gather/scatter that `index` stands for (for an
-    `update`, maybe a slice at run-time offsets). Outside a trace an int is
-    an operand (see the module docstring): a 0-d index array where it is
-    one anyway (updates, gathers), else a read's run-time start."""
-    entries = _resolve(shape, index, out_of_bounds=out_of_bounds, wrap=wrap)
+def _plan(shape, index, *, mode, wrap, update=False):
+    """The slice or the gather/scatter (of `mode`) that `index` stands for
+    (for an `update`, maybe a slice at run-time offsets). Outside a trace an
+    int is an operand (see the module docstring): a 0-d index array where it
+    is one anyway (updates, gathers), else a read's run-time start."""
+    entries = _resolve(shape, index, mode=mode, wrap=wrap)
     eager = core.current_trace() is None
     if eager:
         as_arrays = [("array", *e[1:]) if e[0] == "int" else e for e in entries]
@@ -334,8 +344,8 @@ def _gather(x, plan, *, mode, fill_value=None, wrap=True):
                        fill_value=_fill_value(fill_value, x.dtype), wrap=wrap, ravel=False)
 
 
-def _read(x, index, *, mode, fill_value=None, wrap=True, out_of_bounds):
-    plan = _plan(x.shape, index, out_of_bounds=out_of_bounds, wrap=wrap)
+def _read(x, index, *, mode, fill_value=None, wrap=True):
+    plan = _plan(x.shape, index, mode=mode, wrap=wrap)
     if isinstance(plan, _Advanced):
         return _gather(x, plan, mode=mode, fill_value=fill_value, wrap=wrap)
     if plan.is_identity(x.shape):  # x[...], x[:]: arrays are immutable, so x itself will do
@@ -345,7 +355,7 @@ def _read(x, index, *, mode, fill_value=None, wrap=True, out_of_bounds):
 
 def getitem(x, index):
     """x[index] with NumPy's basic and advanced indexing (see the module docstring)."""
-    return _read(x, index, mode="clip", out_of_bounds="raise")
+    return _read(x, index, mode="clip")
 
 
 # ---------------------------------------------------------------------------
@@ -368,7 +378,13 @@ def _update(x, index, values, op, *, mode, wrap):
     mode = _mode(_UPDATE_MODES, mode)
     values = _update_value(x, values)
     compute_dtype, _ = dtypes.lattice_result_type(x, values)
-    plan = _plan(x.shape, index, out_of_bounds="array", wrap=wrap, update=True)
+    try:
+        plan = _plan(x.shape, index, mode=mode, wrap=wrap, update=True)
+    except _Dropped:  # JAX checks the values all the same, against the shape of the index clamped
+        shape = _plan(x.shape, index, mode="clip", wrap=wrap, update=True).shape(x.shape)
+        if 0 not in shape:
+            check_update(op, compute_dtype, values.shape, shape)
+        return x
     if 0 in plan.shape(x.shape):  # nothing to update (JAX returns x before checking values)
         return x
     if isinstance(plan, _Basic):
@@ -429,7 +445,7 @@ class _IndexUpdateRef:
     def get(self, *, indices_are_sorted=False, unique_indices=False, mode=None, fill_value=None, wrap_negative_indices=True):
         """x[index]; out-of-bounds indices clip, or give `fill_value` with mode="fill"."""
         return _read(self.array, self.index, mode=_mode(_GET_MODES, mode), fill_value=fill_value,
-                     wrap=wrap_negative_indices, out_of_bounds="array")
+                     wrap=wrap_negative_indices)
 
     def _apply(self, op, values, mode, wrap_negative_indices):
         return _update(self.array, self.index, values, op, mode=mode, wrap=wrap_negative_indices)

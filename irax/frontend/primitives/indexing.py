@@ -178,7 +178,7 @@ def combiner(op, x_dtype, v_dtype, compute_dtype):
     return combine
 
 
-def _check_update(op, dtype, v_shape, target_shape):
+def check_update(op, dtype, v_shape, target_shape):
     """The shared checks of update_slice and scatter: the op accepts the
     compute dtype, and the update broadcasts to the indexed shape."""
     if op not in UPDATE_OPS:
@@ -254,7 +254,7 @@ def _update_slice_eval(x, v, *indices, starts, sizes, steps, out_dims, op, dtype
         if start is None and (size, step) != (1, 1):  # one element, placed at run time
             raise ValueError(f"update_slice: a dynamic start takes size 1 and step 1, got {size} and {step}")
     indexed = _slice_shape(x, starts, sizes, steps, out_dims, indices)
-    _check_update(op, dtype, v.shape, indexed)
+    check_update(op, dtype, v.shape, indexed)
     return x
 
 
@@ -478,7 +478,7 @@ def _scatter_eval(x, v, *indices, coords, out_rank, array_offset, op, dtype, mod
     if mode not in SCATTER_MODES:
         raise ValueError(f'Unknown scatter mode "{mode}"')
     indexed = _indexed_shape(x.shape, indices, coords, out_rank, array_offset)
-    _check_update(op, dtype, v.shape, indexed)
+    check_update(op, dtype, v.shape, indexed)
     return x
 
 

@@ -1,0 +1,8 @@
+"""`jax.dtypes`'s names that irax has: the float0 of integer inputs'
+gradients, bfloat16, and JAX's canonicalization and type promotion."""
+from irax.frontend import dtypes
+from irax.frontend.dtypes import canonicalize_dtype, float0, result_type
+
+bfloat16 = dtypes.bfloat16
+
+__all__ = ["bfloat16", "canonicalize_dtype", "float0", "result_type"]

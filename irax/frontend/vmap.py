@@ -1,0 +1,193 @@
+"""`vmap`: vectorizing map, as a transformation of MLIR.
+
+`vmap(f)(xs)` computes `stack([f(x) for x in xs])` without the loop:
+
+    1. trace `f` on one slice, the arguments' avals without their mapped
+       axes (staging.trace_function);
+    2. let the batching pass (transforms/batching.py, a function of the
+       module alone) add the batched function, whose ops each work on the
+       whole batch at once;
+    3. copy that function's body into the enclosing trace, then move each
+       output's batch axis (first) to where `out_axes` asks.
+
+It is one staged call (staging.staged_call), as grad is: under a trace it
+nests, so `vmap(grad(f))`, `grad(vmap(f))`, `jit(vmap(f))` and
+`vmap(vmap(f))` are the passes composed; called eagerly, it is traced and
+compiled once per argument signature.
+"""
+import functools
+import inspect
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import irax.numpy as jnp
+from irax import tree_util
+from irax.frontend import lowering, staging
+from irax.transforms.batching import add_batched
+
+
+def _is_none(x) -> bool:
+    return x is None
+
+
+def _is_axis(x) -> bool:
+    return x is None or (isinstance(x, int) and not isinstance(x, bool))
+
+
+def _check_axes_spec(spec, what):
+    if what == "in_axes" and not (_is_axis(spec) or isinstance(spec, tuple)):
+        raise TypeError("vmap in_axes must be an int, None, or a tuple of entries corresponding to the positional "
+                        f"arguments passed to the function, but got {spec}.")
+    if not all(_is_axis(leaf) for leaf in tree_util.tree_leaves(spec, is_leaf=_is_none)):
+        raise TypeError(f"vmap {what} must be an int, None, or (nested) container with those types as leaves, "
+                        f"but got {spec}.")
+
+
+def _hashable(spec):
+    """An axes spec (a pytree of ints and Nones) as part of a cache key."""
+    leaves, tree = tree_util.tree_flatten(spec, is_leaf=_is_none)
+    return tuple(leaves), tree
+
+
+def _leaf_axes(spec, tree, what) -> list:
+    """The axis (or None) of each leaf of `tree`, from `spec`, a prefix of it."""
+    prefix = tree_util.tree_structure(spec, is_leaf=_is_none)
+    try:
+        subtrees = prefix.flatten_up_to(tree)
+    except ValueError as e:
+        raise ValueError(f"vmap {what} specification must be a tree prefix of the corresponding value; "
+                         f"got specification {spec}.\n{e}") from None
+    return [axis for axis, subtree in zip(tree_util.tree_leaves(spec, is_leaf=_is_none), subtrees)
+            for _ in range(tree_util.tree_structure(subtree).num_leaves)]
+
+
+def _argument_names(fun, args, kwargs) -> list:
+    """How JAX names each leaf of (args, kwargs) in an error: "argument x['w']"."""
+    try:
+        params = [p.name for p in inspect.signature(fun).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for path in tree_util.tree_structure((tuple(args), dict(kwargs))).key_paths():
+        top, rest = path[3:].split("]", 1)  # "[0][1]['w']" -> "1", "['w']"
+        if path.startswith("[0]"):
+            i = int(top[1:])
+            names.append(f"argument {params[i]}{rest}" if i < len(params) else f"args[{i}]{rest}")
+        else:
+            names.append(f"argument {top[1:].strip(chr(39))}{rest}")
+    return names
+
+
+def _axis_size(mapped, axis_size) -> int:
+    """The one size of the mapped axes (and `axis_size`), or JAX's error.
+    `mapped`: (size, axis, description) of each mapped leaf."""
+    sizes = {size for size, _, _ in mapped} | ({axis_size} if axis_size is not None else set())
+    if len(sizes) == 1:
+        return sizes.pop()
+    lines = [] if axis_size is None else [f"the `axis_size` argument was {axis_size}"]
+    counts = Counter(size for size, _, _ in mapped).most_common()
+    for k, (size, count) in enumerate(counts):
+        _, axis, example = next(m for m in mapped if m[0] == size)
+        if count == 1:
+            lines.append(f"one axis had size {size}: axis {axis} of {example}")
+        else:
+            lines.append(f"{'most' if k == 0 else 'some'} axes ({count} of them) had size {size}, "
+                         f"e.g. axis {axis} of {example}")
+    raise ValueError("vmap got inconsistent sizes for array axes to be mapped:\n"
+                     + ";\n".join(f"  * {line}" for line in lines))
+
+
+def _in_axes(fun, in_axes, axis_size, arguments, args, kwargs):
+    """(the mapped axis of each dynamic leaf of the arguments, or None; the
+    batch size), checked as JAX checks them."""
+    if isinstance(in_axes, tuple) and len(in_axes) != len(args):
+        raise ValueError("vmap in_axes must be an int, None, or a tuple of entries corresponding to the positional "
+                         f"arguments passed to the function, but got len(in_axes)={len(in_axes)}, "
+                         f"len(args)={len(args)}")
+    spec = (in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), {k: 0 for k in kwargs})
+    leaves = tree_util.tree_leaves((args, kwargs))
+    axes, mapped = [], []
+    dynamic = iter(arguments.dynamic)
+    for axis, is_dynamic, name, leaf in zip(_leaf_axes(spec, (tuple(args), dict(kwargs)), "in_axes"),
+                                            arguments.is_dynamic, _argument_names(fun, args, kwargs), leaves):
+        if not is_dynamic:
+            if axis is not None:
+                raise TypeError(f"Argument '{leaf}' of type {type(leaf)} is not a valid JAX type")
+            continue
+        x = next(dynamic)
+        if axis is not None:
+            if not -x.ndim <= axis < x.ndim:
+                raise ValueError(f"vmap was requested to map its argument along axis {axis}, which implies that its "
+                                 f"rank should be at least {axis + 1 if axis >= 0 else -axis}, but is only {x.ndim} "
+                                 f"(its shape is {x.shape})")
+            axis %= x.ndim
+            mapped.append((x.shape[axis], axis, f"{name} of type {x.aval.str_short()}"))
+        axes.append(axis)
+    if not mapped and axis_size is None:
+        if not arguments.dynamic:
+            raise ValueError("vmap wrapped function must be passed at least one argument containing an array or "
+                             f"axis_size must be specified, got empty *args={args} and **kwargs={kwargs}")
+        raise ValueError("vmap must have at least one non-None value in in_axes or axis_size must be specified")
+    return axes, _axis_size(mapped, axis_size)
+
+
+def _vmap_inline(fun, in_axes, out_axes, axis_size, args, kwargs):
+    """Inside a trace: `fun` mapped over the axes `in_axes` of its arguments."""
+    arguments = staging.Arguments(args, kwargs)
+    axes, size = _in_axes(fun, in_axes, axis_size, arguments, args, kwargs)
+
+    def one_slice(*dynamic_values):
+        args, kwargs = arguments.rebuild(dynamic_values)
+        return fun(*args, **kwargs)
+
+    one_slice.__name__ = getattr(fun, "__name__", "function")
+    avals = [x.aval if a is None else x.aval.update(shape=x.shape[:a] + x.shape[a + 1:])
+             for x, a in zip(arguments.dynamic, axes)]
+    traced = staging.trace_function(one_slice, avals, tree_util.tree_structure(tuple(avals)))
+    batched_func, out_batched = add_batched(traced.module, axes + [None] * len(traced.lifted), size)
+    out_avals = [a.update(shape=(size,) + a.shape) for a in traced.out_avals]
+    results = staging.inline(batched_func, list(arguments.dynamic) + traced.lifted, out_avals)
+
+    out_leaf_axes = _leaf_axes(out_axes, traced.out_tree.unflatten(range(len(results))), "out_axes")
+    outputs = []
+    for r, batched, axis in zip(results, out_batched, out_leaf_axes):
+        if axis is None:
+            if batched:
+                raise ValueError("at vmap out_axes, got axis spec None but output was batched on axis 0")
+            outputs.append(r[0])
+        elif not -r.ndim <= axis < r.ndim:
+            raise ValueError(f"axis {axis} is out of bounds for array of dimension {r.ndim}")
+        else:
+            outputs.append(jnp.moveaxis(r, 0, axis))
+    return tree_util.tree_unflatten(traced.out_tree, outputs)
+
+
+def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = None) -> Callable:
+    """Vectorize `fun` over an axis of its arguments, as `jax.vmap`.
+
+    `in_axes`: an int (the axis mapped in every positional argument; negative
+    counts from the end), None (not mapped: the same value for every slice),
+    or a tuple with one entry per positional argument, each an int, None or a
+    pytree prefix of that argument. Keyword arguments are mapped along axis 0.
+    `out_axes`: where each output gets the mapped axis, an int, None (the
+    output must not depend on the slice) or a pytree prefix of the output.
+    `axis_size`: the size of the mapped axis, needed only when no argument
+    is mapped."""
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)  # as JAX: a list of axes means one per argument
+    _check_axes_spec(in_axes, "in_axes")
+    _check_axes_spec(out_axes, "out_axes")
+    key = ("vmap", fun, _hashable(in_axes), _hashable(out_axes), axis_size)
+
+    @functools.wraps(fun)
+    def vmapped(*args, **kwargs):
+        return staging.staged_call(key, batched, args, kwargs)
+
+    @functools.wraps(fun)
+    def batched(*args, **kwargs):
+        return _vmap_inline(fun, in_axes, out_axes, axis_size, args, kwargs)
+
+    vmapped.lower = lambda *args, **kwargs: lowering.lower(vmapped, args, kwargs)
+    return vmapped

@@ -1,0 +1,295 @@
+"""irax.vmap against jax.vmap: values, shapes and dtypes for in_axes and
+out_axes of every kind, the ops inside (elementwise, broadcasting,
+reductions, contractions, shape ops, gathers), composition with jit and grad,
+and JAX's errors. Then the batching pass itself (transforms/batching.py).
+
+Each case is a function of a numpy module, run with irax.numpy under
+irax.vmap and with jax.numpy under jax.vmap on the same arguments."""
+import re
+
+import numpy as np
+import pytest
+from iree.compiler import ir
+
+import irax
+import irax.nn
+import irax.numpy as jnp
+from helpers import run_module
+from irax.frontend.core import ShapedArray
+from irax.ir import mlir
+from irax.transforms.batching import add_batched
+
+jax = pytest.importorskip("jax")
+jjnp = jax.numpy
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(3, 4)).astype(np.float32)
+X3 = rng.normal(size=(2, 3, 4)).astype(np.float32)
+V = rng.normal(size=4).astype(np.float32)
+M = rng.normal(size=(4, 4)).astype(np.float32)
+
+
+def same(ours, theirs):
+    """Two pytrees of arrays with equal structure, shapes, dtypes and values."""
+    ours_leaves, ours_tree = irax.tree_util.tree_flatten(ours)
+    theirs_leaves, theirs_tree = jax.tree_util.tree_flatten(theirs)
+    assert len(ours_leaves) == len(theirs_leaves), (ours_tree, theirs_tree)
+    for a, b in zip(ours_leaves, theirs_leaves):
+        assert (a.shape, a.dtype) == (b.shape, b.dtype)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+
+
+def both(case, *args, **vmap_kwargs):
+    """`case(np_module)` vmapped by irax and by JAX on `args`: the same results."""
+    same(irax.vmap(case(jnp), **vmap_kwargs)(*args), jax.vmap(case(jjnp), **vmap_kwargs)(*args))
+
+
+def jax_or_irax(np_):
+    return irax if np_ is jnp else jax
+
+
+CASES = {
+    # name: (case, args, vmap keywords)
+    "elementwise": (lambda np_: lambda a, b: np_.sin(a) * b + 1, (X, X), {}),
+    "in_axes=(1, None)": (lambda np_: lambda a, b: a * b, (X, X[:, 0]), {"in_axes": (1, None)}),
+    "in_axes=(-1, 0)": (lambda np_: lambda a, b: a - b, (X, X.T), {"in_axes": (-1, 0)}),
+    "in_axes=[0, None] (a list)": (lambda np_: lambda a, b: a / b, (X, V + 3), {"in_axes": [0, None]}),
+    "in_axes as a dict prefix": (lambda np_: lambda d, c: d["a"] + d["b"] * c, ({"a": X, "b": X.T}, 2.0),
+                                 {"in_axes": ({"a": 0, "b": 1}, None)}),
+    "integer and bool results": (lambda np_: lambda a: (a > 0, (a * 10).astype(np_.int32) // 3), (X,), {}),
+    "broadcast against a closure": (lambda np_: lambda a: np_.maximum(a, V) * M[0], (X,), {}),
+    "sum, mean, max over axes": (lambda np_: lambda a: (np_.sum(a, axis=0), np_.mean(a, axis=1), np_.max(a),
+                                                        np_.argmax(a, axis=1)), (X3,), {}),
+    "nn.softmax": (lambda np_: jax_or_irax(np_).nn.softmax, (X,), {}),
+    "matrix-vector product": (lambda np_: lambda m, v: m @ v, (M, X), {"in_axes": (None, 0)}),
+    "dot of two batches": (lambda np_: np_.dot, (X, X), {}),
+    "batched matmul": (lambda np_: np_.matmul, (X3, np.swapaxes(X3, 1, 2)), {}),
+    "matmul mapped over axis 1": (lambda np_: lambda a, b: a @ b.T, (X3, X3), {"in_axes": (1, 1)}),
+    "reshape, transpose, concatenate, slices": (
+        lambda np_: lambda a: np_.concatenate([a.reshape(4, 2), a.T], axis=1)[1:3, ::2], (X3,), {"in_axes": 1}),
+    "pad, cumsum, expand_dims": (lambda np_: lambda a: np_.expand_dims(np_.cumsum(np_.pad(a, 1)), 0), (X,), {}),
+    "pad with a mapped value": (lambda np_: lambda a: np_.pad(a, (1, 2), constant_values=a[0]), (X,), {}),
+    "full of a mapped value": (lambda np_: lambda a: np_.full((2,), a[1]), (X,), {}),
+    "update at a static index": (lambda np_: lambda a: a.at[1].set(0.0).at[2:].add(1.0), (X,), {}),
+    "gather with an index array": (lambda np_: lambda a: a[np_.array([3, 0, 3])], (X,), {}),
+    "index mapped too": (lambda np_: lambda a, i: a[i] + a[i - 1], (X, np.array([0, 3, 1], np.int32)), {}),
+    "gather from an unmapped table": (lambda np_: lambda t, i: np_.asarray(t)[i], (M, np.array([1, 3, 0], np.int32)),
+                                      {"in_axes": (None, 0)}),
+    "out_axes=1": (lambda np_: lambda a: a * 2, (X3,), {"out_axes": 1}),
+    "out_axes=-1 with in_axes=2": (lambda np_: lambda a: a.T, (X3,), {"in_axes": 2, "out_axes": -1}),
+    "out_axes pytree with None": (lambda np_: lambda a, b: {"y": a + b, "b": b * 2}, (X, V),
+                                  {"in_axes": (0, None), "out_axes": {"y": 1, "b": None}}),
+    "unmapped output broadcast": (lambda np_: lambda a, b: (a, b + 1.0), (X, V), {"in_axes": (0, None)}),
+    "axis_size with nothing mapped": (lambda np_: lambda a: a + 1, (V,), {"in_axes": None, "axis_size": 2}),
+    "weak scalar output": (lambda np_: lambda a: 2.0, (X,), {}),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_vmap_like_jax(name):
+    case, args, kwargs = CASES[name]
+    both(case, *args, **kwargs)
+
+
+def test_keyword_arguments_are_mapped_along_axis_0():
+    same(irax.vmap(lambda a, b: a * b, in_axes=(None,))(V, b=X), jax.vmap(lambda a, b: a * b, in_axes=(None,))(V, b=X))
+
+
+def test_static_arguments_pass_through_unmapped():
+    f = lambda a, mode: a * 2 if mode == "double" else a  # noqa: E731
+    same(irax.vmap(f, in_axes=(0, None))(X, "double"), 2 * X)
+
+
+def test_nested_vmap():
+    def outer(np_):
+        vmap = jax_or_irax(np_).vmap
+        return vmap(vmap(lambda a, b: a * b + np_.sum(b), (0, None)), (None, 0))
+
+    same(outer(jnp)(V, X), outer(jjnp)(V, X))
+    same(irax.vmap(irax.vmap(jnp.sum))(X3), jax.vmap(jax.vmap(jjnp.sum))(X3))
+
+
+def test_vmap_of_jit_and_jit_of_vmap():
+    f = lambda np_: lambda a: np_.sum(a ** 2) * a  # noqa: E731
+    expected = jax.vmap(f(jjnp))(X)
+    same(irax.vmap(irax.jit(f(jnp)))(X), expected)
+    same(irax.jit(irax.vmap(f(jnp)))(X), expected)
+
+
+def test_eager_vmap_compiles_once_per_signature(capfd, monkeypatch):
+    monkeypatch.setattr(irax.config, "irax_log_compiles", True)
+    f = irax.vmap(lambda a: a * 3)
+    f(X)
+    f(X + 1)
+    assert capfd.readouterr().err.count("compiling vmap") == 1
+
+
+def _loss(np_, params, x, y):
+    hidden = np_.tanh(x @ params["w1"] + params["b1"])
+    return np_.mean((hidden @ params["w2"] - y) ** 2)
+
+
+PARAMS = {"w1": rng.normal(size=(4, 3)).astype(np.float32), "b1": rng.normal(size=3).astype(np.float32),
+          "w2": rng.normal(size=(3, 2)).astype(np.float32)}
+TARGETS = rng.normal(size=(3, 2)).astype(np.float32)
+
+
+def test_per_example_gradients():
+    ours = irax.vmap(irax.grad(lambda p, x, y: _loss(jnp, p, x, y)), in_axes=(None, 0, 0))(PARAMS, X, TARGETS)
+    theirs = jax.vmap(jax.grad(lambda p, x, y: _loss(jjnp, p, x, y)), in_axes=(None, 0, 0))(PARAMS, X, TARGETS)
+    same(ours, theirs)
+
+
+def test_grad_of_vmap():
+    def total(np_, vmap):
+        return lambda p: np_.sum(vmap(lambda x, y: _loss(np_, p, x, y))(X, TARGETS) ** 2)
+
+    same(irax.grad(total(jnp, irax.vmap))(PARAMS), jax.grad(total(jjnp, jax.vmap))(PARAMS))
+
+
+def test_stop_gradient_survives_batching():
+    f = lambda lax, vmap: lambda a: (vmap(lambda r: r * lax.stop_gradient(r))(a)).sum()  # noqa: E731
+    same(irax.grad(f(irax.lax, irax.vmap))(X), jax.grad(f(jax.lax, jax.vmap))(X))
+
+
+def test_one_batched_op_per_op_not_a_loop():
+    """The batched program has the ops of one slice, each over the whole batch."""
+    f = lambda a: jnp.sum(jnp.exp(a) * 2.0)  # noqa: E731
+    one = irax.jit(f).lower(X[0]).as_text("traced").count("linalg.generic")
+    batched = irax.vmap(f).lower(X).as_text("traced")
+    assert batched.count("linalg.generic") == one
+    assert re.search(r"iterator_types = \[\"parallel\", \"reduction\"\]", batched)
+
+
+ERRORS = [
+    # (name, call on the vmap function and a numpy module, error type)
+    ("inconsistent sizes", lambda vmap, np_: vmap(lambda a, b: a)(X, V), ValueError),
+    ("axis_size disagrees", lambda vmap, np_: vmap(lambda a, b: a, in_axes=(0, None), axis_size=5)(X, V),
+     ValueError),
+    ("most axes had one size", lambda vmap, np_: vmap(lambda a, b, c: a)(X, X, V), ValueError),
+    ("axis out of range", lambda vmap, np_: vmap(lambda a: a, in_axes=2)(X), ValueError),
+    ("negative axis out of range", lambda vmap, np_: vmap(lambda a: a, in_axes=-3)(X), ValueError),
+    ("a scalar mapped", lambda vmap, np_: vmap(lambda a: a)(1.0), ValueError),
+    ("nothing mapped", lambda vmap, np_: vmap(lambda a: a, in_axes=None)(X), ValueError),
+    ("no arguments", lambda vmap, np_: vmap(lambda: 1.0)(), ValueError),
+    ("in_axes of the wrong length", lambda vmap, np_: vmap(lambda a: a, in_axes=(0, 0))(X), ValueError),
+    ("a string mapped", lambda vmap, np_: vmap(lambda a, s: a, in_axes=(0, 0))(X, "s"), TypeError),
+    ("in_axes not an int", lambda vmap, np_: vmap(lambda a: a, in_axes=1.5)(X), TypeError),
+    ("in_axes a dict", lambda vmap, np_: vmap(lambda d: d, in_axes={"a": 0})({"a": X}), TypeError),
+    ("in_axes with a float leaf", lambda vmap, np_: vmap(lambda a: a, in_axes=(0.5,))(X), TypeError),
+    ("out_axes not an int", lambda vmap, np_: vmap(lambda a: a, out_axes=1.5)(X), TypeError),
+    ("mapped output with out_axes=None", lambda vmap, np_: vmap(lambda a: a.sum(), out_axes=None)(X), ValueError),
+    ("out_axes out of range", lambda vmap, np_: vmap(lambda a: a, out_axes=2)(X), ValueError),
+    ("negative out_axes out of range", lambda vmap, np_: vmap(lambda a: a, out_axes=-3)(X), ValueError),
+]
+
+
+@pytest.mark.parametrize("name, call, error", ERRORS, ids=[e[0] for e in ERRORS])
+def test_errors_like_jax(name, call, error):
+    with pytest.raises(error) as theirs:
+        call(jax.vmap, jjnp)
+    with pytest.raises(error) as ours:
+        call(irax.vmap, jnp)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_in_axes_must_be_a_prefix_of_the_arguments():
+    with pytest.raises(ValueError, match="vmap in_axes specification must be a tree prefix"):
+        irax.vmap(lambda a: a, in_axes=({"a": 0},))(X)
+
+
+@pytest.mark.parametrize("name, f, op", [
+    ("lax.cond", lambda a: irax.lax.cond(True, lambda z: z, lambda z: -z, a), "scf.if"),
+    ("scatter-add", lambda a: a.at[jnp.array([0, 0])].add(1.0), "iree_linalg_ext.scatter"),
+])
+def test_ops_without_a_rule_say_so(name, f, op):
+    with pytest.raises(NotImplementedError, match=f"irax.vmap has no batching rule for '{op}'"):
+        irax.vmap(f)(X)
+
+
+# ---------------------------------------------------------------------------
+# The pass alone, on a module: ops no numpy function emits today.
+
+COPY = """
+func.func @f(%x: tensor<3xf32>, %y: tensor<f32>) -> (tensor<3xf32>, tensor<5xf32>) {
+  %e = tensor.empty() : tensor<3xf32>
+  %c = linalg.copy ins(%x : tensor<3xf32>) outs(%e : tensor<3xf32>) -> tensor<3xf32>
+  %v = tensor.extract %y[] : tensor<f32>
+  %p = tensor.pad %c low[1] high[1] {
+  ^bb0(%i: index):
+    tensor.yield %v : f32
+  } : tensor<3xf32> to tensor<5xf32>
+  return %c, %p : tensor<3xf32>, tensor<5xf32>
+}
+"""
+
+
+def test_the_pass_batches_copy_and_pad_of_a_module():
+    with mlir.context():
+        module = ir.Module.parse(COPY)
+        batched, out_batched = add_batched(module, [1, None], 2, of="f", name="main")
+        assert out_batched == [True, True]
+        assert str(batched.type) == "(tensor<3x2xf32>, tensor<f32>) -> (tensor<2x3xf32>, tensor<2x5xf32>)"
+        assert module.operation.verify()
+    x = rng.normal(size=(3, 2)).astype(np.float32)
+    copied, padded = run_module(module, [x, np.float32(7)], [ShapedArray((2, 3), np.float32),
+                                                              ShapedArray((2, 5), np.float32)])
+    np.testing.assert_array_equal(np.asarray(copied), x.T)
+    np.testing.assert_array_equal(np.asarray(padded), np.pad(x.T, ((0, 0), (1, 1)), constant_values=7))
+
+
+def test_the_pass_rejects_a_mapped_padding_value():
+    with mlir.context():
+        module = ir.Module.parse(COPY)
+        with pytest.raises(NotImplementedError, match="'tensor.pad' with a batched padding value"):
+            add_batched(module, [None, 0], 2, of="f")
+
+
+TWO_CALLS = """
+func.func private @g(%a: tensor<3xf32>, %b: tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>) {
+  %e = tensor.empty() : tensor<3xf32>
+  %c = linalg.copy ins(%a : tensor<3xf32>) outs(%e : tensor<3xf32>) -> tensor<3xf32>
+  return %c, %b : tensor<3xf32>, tensor<3xf32>
+}
+func.func @f(%x: tensor<3xf32>, %y: tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) {
+  %0:2 = func.call @g(%x, %y) : (tensor<3xf32>, tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>)
+  %1:2 = func.call @g(%y, %x) : (tensor<3xf32>, tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>)
+  return %0#0, %1#0, %1#1 : tensor<3xf32>, tensor<3xf32>, tensor<3xf32>
+}
+"""
+
+
+def test_the_pass_batches_each_call_by_its_own_operands():
+    with mlir.context():
+        module = ir.Module.parse(TWO_CALLS)
+        batched, _ = add_batched(module, [0, None], 2, of="f", name="main")
+        assert module.operation.verify()
+    x, y = rng.normal(size=(2, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)
+    results = run_module(module, [x, y], [ShapedArray((2, 3), np.float32)] * 3)
+    for result, expected in zip(results, [x, np.broadcast_to(y, (2, 3)), x]):
+        np.testing.assert_array_equal(np.asarray(result), expected)
+
+
+SCALE = """
+func.func @f(%x: tensor<3xf32>, %y: tensor<f32>) -> tensor<3xf32> {
+  %v = tensor.extract %y[] : tensor<f32>
+  %e = tensor.empty() : tensor<3xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                       iterator_types = ["parallel"]} ins(%x : tensor<3xf32>) outs(%e : tensor<3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %v : f32
+    linalg.yield %m : f32
+  } -> tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+"""
+
+
+def test_the_pass_reads_a_mapped_scalar_inside_a_generic():
+    with mlir.context():
+        module = ir.Module.parse(SCALE)
+        add_batched(module, [None, 0], 2, of="f", name="main")
+        assert module.operation.verify()
+    x, y = rng.normal(size=3).astype(np.float32), rng.normal(size=2).astype(np.float32)
+    (result,) = run_module(module, [x, y], [ShapedArray((2, 3), np.float32)])
+    np.testing.assert_allclose(np.asarray(result), y[:, None] * x, rtol=1e-6)
