@@ -31,7 +31,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
-import itertools
 import operator
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence

@@ -11,7 +11,6 @@ import pytest
 
 import irax
 import irax.numpy as jnp
-from irax.backends import runtime
 
 jax = pytest.importorskip("jax")
 

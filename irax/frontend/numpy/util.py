@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from irax.frontend import array, core, dtypes
+from irax.frontend import array, dtypes
 from irax.frontend.array_methods import ArrayMethods
 from irax.frontend.primitives.elementwise import convert_element_type
 
