@@ -21,9 +21,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import irax.numpy as jnp
 from irax import tree_util
 from irax.frontend import lowering, staging
+from irax.frontend.numpy.shape import moveaxis
 from irax.transforms.batching import add_batched
 
 
@@ -160,7 +160,7 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, args, kwargs):
         elif not -r.ndim <= axis < r.ndim:
             raise ValueError(f"axis {axis} is out of bounds for array of dimension {r.ndim}")
         else:
-            outputs.append(jnp.moveaxis(r, 0, axis))
+            outputs.append(moveaxis(r, 0, axis))
     return tree_util.tree_unflatten(traced.out_tree, outputs)
 
 

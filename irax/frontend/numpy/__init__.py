@@ -11,6 +11,7 @@ from irax.frontend.numpy.linalg import *  # noqa: F401,F403
 from irax.frontend.numpy.reductions import *  # noqa: F401,F403
 from irax.frontend.numpy.shape import *  # noqa: F401,F403
 from irax.frontend.numpy.ufuncs import *  # noqa: F401,F403
+from irax.frontend.numpy.vectorize import vectorize
 
 ndarray = Array
 bool_ = dtypes.bool_
@@ -33,7 +34,7 @@ _DTYPES = ["bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint3
            "float16", "bfloat16", "float32", "float64"]
 __all__ = sorted(
     set(creation.__all__ + indexing.__all__ + linalg.__all__ + reductions.__all__ + shape.__all__ + ufuncs.__all__)
-    | {"ndarray", "result_type", "promote_types", *_DTYPES}
+    | {"ndarray", "result_type", "promote_types", "vectorize", *_DTYPES}
 )
 
 array_methods.install(sys.modules[__name__])
