@@ -168,6 +168,23 @@ def test_donated_arguments_are_updated_in_place_and_deleted():
     np.testing.assert_array_equal(kept, np.ones(3))  # only the donated argument is given up
 
 
+@pytest.mark.parametrize("donate_view", [False, True], ids=["donate-the-array", "donate-the-view"])
+@pytest.mark.parametrize("view", [lambda x: x.reshape(2, 2), lambda x: irax.jit(lambda a: a)(x)],
+                         ids=["reshape", "returned-argument"])
+def test_donating_an_array_leaves_its_views_alone(view, donate_view):
+    """A reshape (or an argument a program returns) shares its device buffer
+    with the array it came from; donating one must not change the other (it
+    did: the call wrote into the shared buffer). As JAX's views have buffers
+    of their own, the donated one is copied before the call writes into it."""
+    x = jnp.asarray(np.arange(4, dtype=np.float32))
+    y = view(x)
+    donated, kept = (y, x) if donate_view else (x, y)
+    out = irax.jit(lambda a: a.reshape(4).at[0].set(7.0), donate_argnums=0)(donated)
+    np.testing.assert_array_equal(out, [7, 1, 2, 3])
+    np.testing.assert_array_equal(np.asarray(kept).reshape(4), np.arange(4))
+    assert donated.is_deleted() and not kept.is_deleted()
+
+
 def _donating(donate_argnums):
     return irax.jit(lambda a, b: a.at[0].set(100.0) + b, donate_argnums=donate_argnums)
 

@@ -14,7 +14,7 @@ from irax.plugins.registry import devices, get_default_device
 class Array(ArrayMethods):
     """An n-dimensional array on a device. Immutable: use `x.at[i].set(v)`."""
 
-    __slots__ = ("_buffer", "aval", "device", "_committed", "_host", "_ready", "__weakref__")
+    __slots__ = ("_buffer", "aval", "device", "_committed", "_host", "_ready", "_views", "__weakref__")
 
     def __init__(self, buffer, aval: ShapedArray, device, committed=False, ready=0):
         self._buffer = buffer
@@ -23,6 +23,7 @@ class Array(ArrayMethods):
         self._committed = committed
         self._host = None
         self._ready = ready  # while the call writing it may still run: its number on the device (runtime.py)
+        self._views = None  # weak references to the arrays sharing its buffer, itself too (executable.py)
 
     @property
     def committed(self) -> bool:

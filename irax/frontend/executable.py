@@ -14,6 +14,7 @@ staging.py) and ahead-of-time compiled ones (lowering.Compiled) all call
             function returned), and donated operands are deleted
 """
 import collections
+import weakref
 from dataclasses import dataclass
 
 from irax import tree_util
@@ -43,6 +44,9 @@ def execute(name, operands, find, device=None, donated=()):
         check_not_deleted(operands)
     if donated:
         _check_donation(operands, executable.lifted, set(donated))
+        for k in donated:
+            if _viewed_elsewhere(operands[k]):
+                buffers[k] = device.put(operands[k]._value)  # a copy to write into, so the views keep their values
     if executable.lifted:
         buffers += [x._buffer for x in executable.lifted]
     out_avals = executable.out_avals
@@ -50,7 +54,34 @@ def execute(name, operands, find, device=None, donated=()):
     for k in donated:
         operands[k].delete()
     arrays = [Array(b, a, device, committed, ready) for b, a in zip(outs, out_avals)]
+    _note_views(operands, arrays)
     return arrays if executable.out_tree is None else tree_util.tree_unflatten(executable.out_tree, arrays)
+
+
+# A result may be a view of an operand's buffer: IREE returns a reshape, or
+# an argument a program returns, without copying. Arrays are immutable, so
+# that is never seen, except when a call is donated one of them and writes
+# into the buffer in place: the others would change. So views are noted (an
+# array's `_views`: the arrays sharing its buffer, weakly held), and a donated
+# array that another live array views is copied first (JAX's views have
+# buffers of their own).
+
+def _note_views(operands, results):
+    for result in results:
+        buffer = result._buffer.get_buffer()
+        size = buffer.byte_length()
+        for x in operands:
+            if x._buffer is not None and x._buffer.get_buffer().byte_length() == size \
+                    and x._buffer.get_buffer() == buffer:
+                views = x._views if x._views is not None else [weakref.ref(x)]  # (Arrays do not hash)
+                views.append(weakref.ref(result))
+                x._views = result._views = views
+                break
+
+
+def _viewed_elsewhere(x) -> bool:
+    return x._views is not None and any(v() is not None and v() is not x and not v().is_deleted()
+                                        for v in x._views)
 
 
 # XLA's errors (JAX's JaxRuntimeError) for a buffer a call donates and also
