@@ -191,6 +191,7 @@ def test_bad_module_raises_compile_error_quietly(capfd):
     assert "irax failed to compile" in message and "'llvm-cpu'" in message
     assert "use of undeclared SSA value name" in message  # IREE's own diagnostic
     assert "bug in irax" in message
+    assert "as_text('optimized')" in message and "'-NAME'" in message  # how to get the module, find the pass
     assert capfd.readouterr().err == ""  # the diagnostics went into the exception, not to stderr
     assert cache.info()["entries"] == 0
 

@@ -26,7 +26,7 @@ import irax.scipy.special
 import irax.tree
 import irax.tree_util
 
-PUBLIC = [irax, irax.dtypes, irax.numpy, irax.lax, irax.nn, irax.tree, irax.tree_util, irax.scipy, irax.scipy.special]
+PUBLIC = [irax, irax.debug, irax.dtypes, irax.numpy, irax.lax, irax.nn, irax.tree, irax.tree_util, irax.scipy, irax.scipy.special]
 IRAX_ROOT = pathlib.Path(irax.__file__).parent
 
 # Public functions without type hints yet, each with the reason; the test

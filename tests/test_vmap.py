@@ -1,7 +1,8 @@
 """irax.vmap against jax.vmap: values, shapes and dtypes for in_axes and
 out_axes of every kind, the ops inside (elementwise, broadcasting,
-reductions, contractions, shape ops, gathers), composition with jit and grad,
-and JAX's errors. Then the batching pass itself (transforms/batching.py).
+reductions, contractions, shape ops, gathers, scatters, control flow),
+composition with jit and grad, and JAX's errors. Then the batching pass
+itself (transforms/batching.py).
 
 Each case is a function of a numpy module, run with irax.numpy under
 irax.vmap and with jax.numpy under jax.vmap on the same arguments."""
@@ -27,6 +28,8 @@ X = rng.normal(size=(3, 4)).astype(np.float32)
 X3 = rng.normal(size=(2, 3, 4)).astype(np.float32)
 V = rng.normal(size=4).astype(np.float32)
 M = rng.normal(size=(4, 4)).astype(np.float32)
+# Scatter indices per member: repeated, negative (from the end) and out of bounds (dropped).
+IDX = np.array([[0, 0, 3, 1], [1, 3, 1, -1], [-1, 2, 5, 2]], np.int32)
 
 
 def same(ours, theirs):
@@ -46,6 +49,25 @@ def both(case, *args, **vmap_kwargs):
 
 def jax_or_irax(np_):
     return irax if np_ is jnp else jax
+
+
+def newton_sqrt(np_):
+    """A square root per member by Newton's method, to a relative tolerance:
+    under vmap the predicate is mapped, and the rows of X stop after 4, 7
+    and 0 steps (the step count is an output)."""
+    def f(a):
+        s = np_.exp(a.sum() * 3) + 1
+        step = lambda c: ((c[0] + s / c[0]) / 2, c[1] + 1)  # noqa: E731
+        return jax_or_irax(np_).lax.while_loop(lambda c: np_.abs(c[0] * c[0] - s) > 1e-3 * s, step, (s, 0))
+    return f
+
+
+def at(method):
+    """`x.at[i].method(v)`, x maybe a NumPy array."""
+    return lambda np_: lambda x, i, v: getattr(np_.asarray(x).at[i], method)(v)
+
+
+BRANCHES = [lambda x: x * 2, lambda x: -x, lambda x: x + 1]
 
 
 CASES = {
@@ -75,6 +97,32 @@ CASES = {
     "index mapped too": (lambda np_: lambda a, i: a[i] + a[i - 1], (X, np.array([0, 3, 1], np.int32)), {}),
     "gather from an unmapped table": (lambda np_: lambda t, i: np_.asarray(t)[i], (M, np.array([1, 3, 0], np.int32)),
                                       {"in_axes": (None, 0)}),
+    "scatter-add, x mapped": (at("add"), (X, IDX[0], V), {"in_axes": (0, None, None)}),
+    "scatter-add, index mapped": (at("add"), (V, IDX, V), {"in_axes": (None, 0, None)}),
+    "scatter-add, updates mapped": (at("add"), (V, IDX[0], X), {"in_axes": (None, None, 0)}),
+    "scatter-max, all mapped": (at("max"), (X, IDX, X[::-1]), {}),
+    "fori_loop, carry mapped by a closure": (
+        lambda np_: lambda a: jax_or_irax(np_).lax.fori_loop(0, 3, lambda i, c: c * 0.5 + a * i, np_.zeros(4)),
+        (X,), {}),
+    "fori_loop, mapped bounds (a while_loop)": (
+        lambda np_: lambda a, n: jax_or_irax(np_).lax.fori_loop(0, n, lambda i, c: c * 2 + i, a),
+        (X, np.array([1, 2, 3], np.int32)), {}),
+    "scan over mapped xs": (lambda np_: lambda a: jax_or_irax(np_).lax.scan(lambda c, x: (c + x, c * x), 0.0, a),
+                            (X,), {}),
+    "reverse scan, unmapped xs": (
+        lambda np_: lambda a, m: jax_or_irax(np_).lax.scan(lambda c, r: (c * r, c.sum()), a, m, reverse=True),
+        (X, M), {"in_axes": (0, None)}),
+    "while_loop, one trip count": (
+        lambda np_: lambda a: jax_or_irax(np_).lax.while_loop(lambda c: c[1] < 3, lambda c: (c[0] * 2, c[1] + 1),
+                                                              (a, 0)), (X,), {}),
+    "while_loop, a trip count per member": (newton_sqrt, (X,), {}),
+    "cond, unmapped predicate": (  # takes the branch that returns the unmapped b
+        lambda np_: lambda a, b: jax_or_irax(np_).lax.cond(b.sum() > 100, lambda x: x * 2, lambda x: b, a),
+        (X, V), {"in_axes": (0, None)}),
+    "cond, mapped predicate": (
+        lambda np_: lambda a: jax_or_irax(np_).lax.cond(a.sum() > 0, lambda x: x * 2, lambda x: -x, a), (X,), {}),
+    "switch, mapped index": (lambda np_: lambda a, i: jax_or_irax(np_).lax.switch(i, BRANCHES, a),
+                             (X, np.array([-1, 1, 5], np.int32)), {}),
     "out_axes=1": (lambda np_: lambda a: a * 2, (X3,), {"out_axes": 1}),
     "out_axes=-1 with in_axes=2": (lambda np_: lambda a: a.T, (X3,), {"in_axes": 2, "out_axes": -1}),
     "out_axes pytree with None": (lambda np_: lambda a, b: {"y": a + b, "b": b * 2}, (X, V),
@@ -140,6 +188,13 @@ def test_per_example_gradients():
     same(ours, theirs)
 
 
+def test_per_example_gradients_through_a_loop():
+    def f(np_):
+        return lambda p, x: jax_or_irax(np_).lax.fori_loop(0, 3, lambda i, c: np_.sin(c) * p + x, x).sum()
+
+    same(irax.vmap(irax.grad(f(jnp)), in_axes=(None, 0))(V, X), jax.vmap(jax.grad(f(jjnp)), in_axes=(None, 0))(V, X))
+
+
 def test_grad_of_vmap():
     def total(np_, vmap):
         return lambda p: np_.sum(vmap(lambda x, y: _loss(np_, p, x, y))(X, TARGETS) ** 2)
@@ -159,6 +214,11 @@ def test_one_batched_op_per_op_not_a_loop():
     batched = irax.vmap(f).lower(X).as_text("traced")
     assert batched.count("linalg.generic") == one
     assert re.search(r"iterator_types = \[\"parallel\", \"reduction\"\]", batched)
+
+
+def test_one_loop_for_the_whole_batch():
+    """Members with different trip counts share one scf.while (those done keep their carry)."""
+    assert irax.vmap(newton_sqrt(jnp)).lower(X).as_text("traced").count("scf.while") == 1
 
 
 ERRORS = [
@@ -198,13 +258,17 @@ def test_in_axes_must_be_a_prefix_of_the_arguments():
         irax.vmap(lambda a: a, in_axes=({"a": 0},))(X)
 
 
-@pytest.mark.parametrize("name, f, op", [
-    ("lax.cond", lambda a: irax.lax.cond(True, lambda z: z, lambda z: -z, a), "scf.if"),
-    ("scatter-add", lambda a: a.at[jnp.array([0, 0])].add(1.0), "iree_linalg_ext.scatter"),
-])
-def test_ops_without_a_rule_say_so(name, f, op):
-    with pytest.raises(NotImplementedError, match=f"irax.vmap has no batching rule for '{op}'"):
-        irax.vmap(f)(X)
+@irax.custom_vjp
+def _identity(x):
+    return x
+
+
+_identity.defvjp(lambda x: (x, ()), lambda res, g: (g,))
+
+
+def test_ops_without_a_rule_say_so():
+    with pytest.raises(NotImplementedError, match="irax.vmap has no batching rule for 'func.call' of a custom_vjp"):
+        irax.vmap(_identity)(X)
 
 
 # ---------------------------------------------------------------------------
@@ -293,3 +357,26 @@ def test_the_pass_reads_a_mapped_scalar_inside_a_generic():
     x, y = rng.normal(size=3).astype(np.float32), rng.normal(size=2).astype(np.float32)
     (result,) = run_module(module, [x, y], [ShapedArray((2, 3), np.float32)])
     np.testing.assert_allclose(np.asarray(result), y[:, None] * x, rtol=1e-6)
+
+
+FORWARDS_ANOTHER = """
+func.func @f(%x: tensor<f32>) -> tensor<f32> {
+  %r = scf.while (%c = %x) : (tensor<f32>) -> tensor<f32> {
+    %e = tensor.extract %c[] : tensor<f32>
+    %z = arith.constant 0.0 : f32
+    %t = arith.cmpf olt, %e, %z : f32
+    scf.condition(%t) %x : tensor<f32>
+  } do {
+  ^bb0(%a: tensor<f32>):
+    scf.yield %a : tensor<f32>
+  }
+  return %r : tensor<f32>
+}
+"""
+
+
+def test_the_pass_needs_a_while_loop_to_pass_on_its_carry():
+    with mlir.context():
+        module = ir.Module.parse(FORWARDS_ANOTHER)
+        with pytest.raises(NotImplementedError, match="'scf.while' whose condition does not pass on its carry"):
+            add_batched(module, [0], 2, of="f")

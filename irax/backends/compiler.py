@@ -163,6 +163,10 @@ def _error_message(target_backend: str, cli_flags: list[str], diagnostics: list[
         f"irax failed to compile a module for IREE target {target_backend!r}.\n"
         f"IREE ({iree_version()}) said:\n{details}\n"
         f"To reproduce: iree-compile {' '.join(cli_flags)} {source_name}\n"
+        f"where {source_name} is the module irax made; of a jitted f, what `f.lower(*args).as_text('optimized')`\n"
+        "or `irax ir FILE.py:f --arg TYPE ... --stage optimized` prints (docs/debugging.md). If\n"
+        "`irax.jit(f, passes=['default', '-NAME'])` compiles, irax's pass NAME (`irax passes` lists them)\n"
+        "made the module IREE rejects, and leaving it out is the way around until it is fixed.\n"
         "This is a bug in irax, not in your code; please report it with the message above."
     )
 

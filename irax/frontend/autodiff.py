@@ -25,8 +25,9 @@ from irax import tree_util
 from iree.compiler import ir
 from iree.compiler.dialects import func
 
-from irax.frontend import core, dtypes, lowering, staging
+from irax.frontend import core, dtypes, lowering, shapes, staging, tape
 from irax.frontend.numpy.util import asarray
+from irax.frontend.vmap import vmap
 from irax.ir import mlir
 from irax.transforms.ad.differentiate import declare
 
@@ -145,8 +146,10 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args))
-        value, grads = staging.staged_call(("value_and_grad", fun, argnums, has_aux, allow_int), differentiate,
-                                           args, kwargs)
+        # Staged; where `fun` branches on values, eagerly, op by op on a tape (tape.py).
+        taped = functools.partial(tape.value_and_grad, fun_pair, nums, _scalar_seed, has_aux)
+        value, grads = tape.staged_or_taped(("value_and_grad", fun, argnums, has_aux, allow_int), differentiate,
+                                            taped, args, kwargs)
         grads = tuple(_float0_for_integers(args[i], g) for i, g in zip(nums, grads))
         return value, grads[0] if isinstance(argnums, int) else grads
 
@@ -234,22 +237,30 @@ def _jvp_inline(fun, primals, tangents, has_aux):
     return (output, tangent_out, aux) if has_aux else (output, tangent_out)
 
 
-def _one_hots(like):
-    """The standard basis of arrays shaped like `like`, one at a time."""
-    eye = jnp.eye(like.size, dtype=like.dtype)
-    return [eye[i].reshape(like.shape) for i in range(like.size)]
+def _basis(like):
+    """The standard basis of arrays shaped like `like`, stacked: (size,) + shape."""
+    return jnp.eye(like.size, dtype=like.dtype).reshape((like.size,) + like.shape)
+
+
+def _with_argument(fun, args, i):
+    """`fun` as a function of its positional argument i alone."""
+    return lambda x: fun(*args[:i], x, *args[i + 1:])
 
 
 def jacrev(fun: Callable, argnums: int = 0) -> Callable:
-    """The Jacobian of `fun` with respect to array argument `argnums`, one
-    reverse pass per output element: shape = output shape + input shape."""
-    def jacobian(*args):
+    """The Jacobian of `fun` with respect to array argument `argnums`:
+    shape = output shape + input shape. Reverse mode: the VJP batched (vmap)
+    over the output's basis, so all rows come from one program."""
+    def reverse(*args):
         i = _argnums_tuple(argnums, len(args))[0]
-        with_arg = lambda x: fun(*args[:i], x, *args[i + 1:])  # noqa: E731
-        y, pullback = vjp(with_arg, args[i])
         x = jnp.asarray(args[i])
-        rows = [pullback(e)[0] for e in _one_hots(y)]
-        return jnp.stack(rows).reshape(y.shape + x.shape)
+        y, pullback = vjp(_with_argument(fun, args, i), x)
+        rows = vmap(lambda cotangent: pullback(cotangent)[0])(_basis(y))
+        return rows.reshape(y.shape + x.shape)
+
+    @functools.wraps(fun)
+    def jacobian(*args):
+        return staging.staged_call(("jacrev", fun, argnums), reverse, args)
 
     return jacobian
 
@@ -258,15 +269,18 @@ jacobian = jacrev  # JAX's other name for it
 
 
 def jacfwd(fun: Callable, argnums: int = 0) -> Callable:
-    """The Jacobian of `fun` with respect to array argument `argnums`, one
-    forward pass per input element: shape = output shape + input shape."""
-    def jacobian(*args):
+    """The Jacobian of `fun` with respect to array argument `argnums`:
+    shape = output shape + input shape. Forward mode: the JVP batched (vmap)
+    over the input's basis, so all columns come from one program."""
+    def forward(*args):
         i = _argnums_tuple(argnums, len(args))[0]
         x = jnp.asarray(args[i])
-        with_arg = lambda x: fun(*args[:i], x, *args[i + 1:])  # noqa: E731
-        columns = [jvp(with_arg, (x,), (e,))[1] for e in _one_hots(x)]
-        y = columns[0]
-        return jnp.stack(columns, axis=-1).reshape(y.shape + x.shape)
+        columns = vmap(lambda tangent: jvp(_with_argument(fun, args, i), (x,), (tangent,))[1])(_basis(x))
+        return jnp.moveaxis(columns, 0, -1).reshape(columns.shape[1:] + x.shape)
+
+    @functools.wraps(fun)
+    def jacobian(*args):
+        return staging.staged_call(("jacfwd", fun, argnums), forward, args)
 
     return jacobian
 
@@ -274,3 +288,65 @@ def jacfwd(fun: Callable, argnums: int = 0) -> Callable:
 def hessian(fun: Callable, argnums: int = 0) -> Callable:
     """Second derivatives: jacfwd(jacrev(fun))."""
     return jacfwd(jacrev(fun, argnums), argnums)
+
+
+def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+    """`(fun(*primals), f_jvp)`, where `f_jvp(*tangents)` is fun's
+    Jacobian-vector product at `primals`, `jvp(fun, primals, tangents)[1]`,
+    as `jax.linearize`; with `has_aux`, `(output, f_jvp, aux)`. Each call of
+    f_jvp runs the forward-mode program, which computes fun's forward pass
+    again: JAX keeps the linearization point's residuals instead, but MLIR
+    holds no tape (vjp's backward function recomputes it too)."""
+    output, aux = staging.staged_call(("linearize", fun, has_aux), _split_aux(fun, has_aux), primals)
+    in_tree = tree_util.tree_structure(primals)
+    in_avals = [shapes.typeof(p) for p in tree_util.tree_leaves(primals)]
+
+    def f_jvp(*tangents):
+        if tree_util.tree_structure(tangents) != in_tree:
+            raise TypeError(f"expected {in_tree}, got {tree_util.tree_structure(tangents)}")
+        for primal_aval, t in zip(in_avals, tree_util.tree_leaves(tangents)):
+            tangent_aval = shapes.typeof(t)
+            if (tangent_aval.shape, tangent_aval.dtype) != (primal_aval.shape, primal_aval.dtype):
+                raise ValueError("linearized function called on tangent values inconsistent with the original "
+                                 f"primal values:\nGot tangent aval {tangent_aval} for primal aval {primal_aval} "
+                                 f"but expected {primal_aval}.")
+        return jvp(fun, primals, tangents, has_aux)[1]
+
+    return (output, f_jvp, aux) if has_aux else (output, f_jvp)
+
+
+def linear_transpose(fun: Callable, *primals: Any, reduce_axes: Sequence[Any] = ()) -> Callable:
+    """The transpose of the linear function `fun`, as `jax.linear_transpose`:
+    a function mapping a cotangent shaped like `fun(*primals)` to the tuple
+    of cotangents of `primals`. The primals (arrays, numbers or
+    ShapeDtypeStructs) give only shapes and dtypes. A linear function's
+    transpose is its VJP at any point: irax takes it at zeros, with the
+    forward pass left for the passes to remove."""
+    if reduce_axes:
+        raise NotImplementedError("reduce_axes argument to transpose is deprecated")
+    flat, in_tree = tree_util.tree_flatten(primals)
+    in_avals = tuple(shapes.typeof(x) for x in flat)
+    out_leaves, out_tree = tree_util.tree_flatten(shapes.eval_shape(fun, *primals))
+    out_avals = [shapes.typeof(s) for s in out_leaves]
+    in_dtypes, out_dtypes = [a.dtype for a in in_avals], [a.dtype for a in out_avals]
+    if not all(dtypes.is_float(d) for d in in_dtypes + out_dtypes):
+        if all(np.issubdtype(d, np.integer) for d in in_dtypes + out_dtypes):
+            raise NotImplementedError("irax.linear_transpose of an integer -> integer function is not implemented "
+                                      "(irax differentiates floating-point values only)")
+        raise TypeError("linear_transpose only supports [float or complex] -> [float or complex], and integer -> "
+                        f"integer functions, but got {in_dtypes} -> {out_dtypes}.")
+
+    def at_zeros(cotangent):
+        zeros = tree_util.tree_unflatten(in_tree, [jnp.zeros(a.shape, a.dtype) for a in in_avals])
+        return vjp(fun, *zeros)[1](cotangent)
+
+    def transposed_fun(out_cotangent):
+        cts, tree = tree_util.tree_flatten(out_cotangent)
+        if tree != out_tree:
+            raise TypeError(f"cotangent tree does not match function output, expected {out_tree} but got {tree}")
+        if any((shapes.typeof(c).shape, shapes.typeof(c).dtype) != (a.shape, a.dtype) for c, a in zip(cts, out_avals)):
+            raise TypeError(f"cotangent type does not match function output, expected {tuple(out_avals)!r} "
+                            f"but got {cts}")
+        return staging.staged_call(("linear_transpose", fun, in_tree, in_avals), at_zeros, (out_cotangent,))
+
+    return transposed_fun

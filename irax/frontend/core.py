@@ -213,6 +213,7 @@ class Trace:
         self.lifted = {}  # id(value) -> (outside value, its argument Tracer)
         self.caller = None  # the frame that made this trace active
         self.function = None  # (name, file, line) of the user function being traced, once seen
+        self.host_functions = {}  # name -> the Python callbacks its program calls, if outermost (callbacks.py)
 
     @contextlib.contextmanager
     def active(self):
@@ -293,6 +294,29 @@ def _stack():
 def current_trace():
     stack = _stack()
     return stack[-1] if stack else None
+
+
+class _Recording(threading.local):
+    tape = None  # the default, read from the class: a getattr that misses costs ~0.5 us, each eager op
+
+
+_recording = _Recording()
+
+
+def current_tape():
+    """The tape recording eager ops, if any: grad's fallback for Python control
+    flow on values (tape.py) makes one active while it runs the function."""
+    return _recording.tape
+
+
+@contextlib.contextmanager
+def recording(tape):
+    """Make `tape` the current tape (on this thread) for the block."""
+    outer, _recording.tape = _recording.tape, tape
+    try:
+        yield tape
+    finally:
+        _recording.tape = outer
 
 
 def outermost_trace():

@@ -30,13 +30,19 @@ def kernel_aval(aval: ShapedArray, dynamic: bool) -> ShapedArray:
     return ShapedArray([1 if d == 1 else None for d in aval.shape], aval.dtype)
 
 
-def build_module(prim, kernel_avals, params):
-    """The MLIR module of `prim` on arguments of `kernel_avals`."""
+def trace_kernel(prim, kernel_avals, params):
+    """The MLIR module of `prim` on arguments of `kernel_avals`, as traced
+    (tape.py differentiates it)."""
     trace = Trace()
     with trace.active():
         args = [trace.new_argument(a) for a in kernel_avals]
         outs = prim.bind(*args, **params)
-    module = trace.finish(outs if prim.multiple_results else [outs])
+    return trace.finish(outs if prim.multiple_results else [outs])
+
+
+def build_module(prim, kernel_avals, params):
+    """The MLIR module of `prim` on arguments of `kernel_avals`, ready to compile."""
+    module = trace_kernel(prim, kernel_avals, params)
     pipeline.run(module, base=pipeline.KERNEL_DEFAULT)
     return module
 

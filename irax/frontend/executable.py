@@ -33,6 +33,13 @@ class Executable:
     out_tree: tree_util.PyTreeDef = None
 
 
+def load(device, vmfb, host_functions):
+    """`vmfb` loaded on `device` with the Python callbacks it imports
+    ({name: runtime.HostFunction}, callbacks.py), if any: so a plugin's
+    device that takes none still loads the programs that have none."""
+    return device.load(vmfb, host_functions) if host_functions else device.load(vmfb)
+
+
 def execute(name, operands, find, device=None, donated=()):
     """Run the Executable `find(device, placed operands)` on the arrays
     `operands`; `device` (jit's) overrides where they say to run. The

@@ -168,7 +168,8 @@ class Compiled:
             traced = self.lowered.traced
             lifted = place(self.lowered.name, traced.lifted, device)[1]
             loaded = self._programs[device] = executable.Executable(
-                device.load(self.vmfb), traced.out_avals, lifted, traced.out_tree)
+                executable.load(device, self.vmfb, traced.trace.host_functions), traced.out_avals, lifted,
+                traced.out_tree)
         return loaded
 
     def as_text(self, stage="vm"):

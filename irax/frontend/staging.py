@@ -201,8 +201,10 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
     name = getattr(fn, "__name__", "function")
     check_not_deleted(arguments.dynamic)
     donated = tuple(k for i in donate_argnums for k in arguments.dynamic_indices(i))
+    ran = None  # the Executable called
 
     def find(device, flat):
+        nonlocal ran
         cache_key = (key, arguments.signature(), device, donated, passes, config.irax_passes)
         staged = _staged.get(cache_key)
         if staged is None:
@@ -210,12 +212,18 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
                 _log_compile(cache_key, name)
             traced = trace_arguments(fn, arguments)
             pipeline.run(traced.module, passes, donated=donated)
-            program = device.load(device.backend.compile(str(traced.module)))
+            program = executable.load(device, device.backend.compile(str(traced.module)),
+                                      traced.trace.host_functions)
             lifted = place(name, traced.lifted, device)[1]  # closed-over arrays, moved once
             staged = _staged[cache_key] = executable.Executable(program, traced.out_avals, lifted, traced.out_tree)
+        ran = staged
         return staged
 
-    return executable.execute(name, arguments.dynamic, find, device, donated)
+    out = executable.execute(name, arguments.dynamic, find, device, donated)
+    tape = core.current_tape()
+    if tape is not None:  # grad's fallback for Python control flow on values records the call (tape.py)
+        tape.record_staged((key, passes), fn, arguments, ran.lifted, out)
+    return out
 
 
 # ---------------------------------------------------------------------------

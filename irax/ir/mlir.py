@@ -193,3 +193,24 @@ def _row_attrs(shape):
     rest = list(shape[1:])
     return (ir.DenseI64ArrayAttr.get([DYNAMIC()] + [0] * len(rest)), ir.DenseI64ArrayAttr.get([1] + rest),
             ir.DenseI64ArrayAttr.get([1] * len(shape)))
+
+
+def captured(op) -> list:
+    """The values `op`'s regions use but do not define, in first-use order."""
+    defined, used = set(), []
+
+    def visit(inner):
+        defined.update(inner.results)
+        for region in inner.regions:
+            for block in region.blocks:
+                defined.update(block.arguments)
+        used.extend(inner.operands)
+        return ir.WalkResult.ADVANCE
+
+    for region in op.operation.regions:
+        for block in region.blocks:
+            defined.update(block.arguments)
+            for inner in block.operations:
+                inner.operation.walk(visit)
+    seen = set()
+    return [v for v in used if v not in defined and not (v in seen or seen.add(v))]

@@ -72,8 +72,11 @@ class Device(Protocol):
         """A NumPy copy of `buffer`'s contents as `dtype[shape]` (`shape`
         may hold 0). irax first waits for the call that wrote it."""
 
-    def load(self, vmfb: bytes) -> "Program":
-        """The program `vmfb` (from `backend.compile`) ready to run here."""
+    def load(self, vmfb: bytes, host_functions=None) -> "Program":
+        """The program `vmfb` (from `backend.compile`) ready to run here.
+        `host_functions` is passed only for a program with Python callbacks
+        ({name: irax.backends.runtime.HostFunction}: what it imports from
+        the VM module "irax_host"); a device that takes none runs the others."""
 
     def wait(self, ready, block: bool = True) -> bool:
         """Whether the call that returned `ready` (never 0) is done, blocking

@@ -15,22 +15,33 @@ axis first). An op that reads a batched value, directly or from inside its
 regions, becomes
 
     RULES[op name](op, batch) -> its results, all batched
+                                  (or: results, which of them are batched)
 
 A `linalg.generic` gains a leading parallel loop over b: its batched operands
 and its results index that loop first, its unbatched operands keep their maps,
 so elementwise ops, broadcasts, reductions and contractions batch alike.
 Structural ops (reshapes, slices, concat, pad, transpose) get the batch axis
 as a new leading dimension. A batched *scalar* (read from a batched tensor
-with `tensor.extract`) is a tensor of shape (B,).
+with `tensor.extract`) is a tensor of shape (B,); an op on scalars that
+reads one runs inside a generic over b.
+
+Control flow follows JAX's rules. A loop (scf.for, scf.while) carries a
+value batched where its init is or where its body makes it so, found as a
+fixed point; an scf.if's result is batched where either branch makes it so.
+A batched predicate becomes data: a cond runs both branches and selects per
+member, a while loop runs until every member is done, each member keeping its
+carry from the step its own test fails. A scatter scatters into the whole
+batch at once.
 """
 import collections
 
 from iree.compiler import ir
-from iree.compiler.dialects import flow, func, linalg, tensor, util
+from iree.compiler.dialects import arith, flow, func, linalg, scf, tensor, util
 
 from irax.ir import mlir
+from irax.ir.iree import linalg_ext_scatter
 from irax.ir.linalg import iterator_names, map_results
-from irax.transforms.ad import custom
+from irax.transforms.ad import custom, host_calls
 from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.ad.tensor_ops import tensor_type
 
@@ -95,26 +106,6 @@ def transpose_to_front(value, axis) -> ir.Value:
     return linalg.transpose(value, outs=[init], permutation=perm).results[0]
 
 
-def _captured(op) -> list:
-    """The values the regions of `op` read from outside it."""
-    inside, read = set(), []
-
-    def visit(inner):
-        for region in inner.regions:
-            for block in region.blocks:
-                inside.update(block.arguments)
-        inside.update(inner.results)
-        read.extend(inner.operands)
-        return ir.WalkResult.ADVANCE
-
-    for region in op.operation.regions:
-        for block in region.blocks:
-            inside.update(block.arguments)
-            for inner in block.operations:
-                inner.operation.walk(visit)
-    return [v for v in dict.fromkeys(read) if v not in inside]
-
-
 def _copy_attributes(old, new, skip):
     """Carry the attributes irax marks ops with (irax.stop_gradient) over to the batched op."""
     for name in old.operation.attributes:
@@ -135,7 +126,7 @@ def _generic(op, batch):
     old_maps = [map_results(m) for m in op.indexing_maps]
     shift = lambda dims: [d + 1 for d in dims]  # noqa: E731
     old_block = op.regions[0].blocks[0]
-    scalars = [v for v in _captured(op) if batch.is_batched(v) and not isinstance(v.type, ir.RankedTensorType)]
+    scalars = [v for v in mlir.captured(op) if batch.is_batched(v) and not isinstance(v.type, ir.RankedTensorType)]
     ins = [batch.new.get(v, v) for v in op.inputs] + [batch.new[s] for s in scalars]
     maps = [([0] if batch.is_batched(v) else []) + shift(m) for v, m in zip(op.inputs, old_maps)]
     maps += [[0]] * len(scalars)
@@ -157,7 +148,7 @@ def _generic(op, batch):
                 indices = [linalg.IndexOp(0).result] + [mapping.get(v, v) for v in list(inner.operands)[1:]]
                 mapping[inner.result] = tensor.ExtractOp(batch.new[inner.operands[0]], indices).result
             elif any(batch.is_batched(v) and isinstance(v.type, ir.RankedTensorType)
-                     for v in list(inner.operands) + _captured(inner)):
+                     for v in list(inner.operands) + mlir.captured(inner)):
                 raise NotImplementedError(f"irax.vmap has no batching rule for '{name}' reading a batched tensor "
                                           "inside a linalg.generic")
             else:
@@ -231,7 +222,7 @@ def _pad(op, batch):
     """The same padding, none along the batch axis; the padding value must be
     one for all b."""
     old_block = op.regions[0].blocks[0]
-    if any(batch.is_batched(v) for v in _captured(op)):
+    if any(batch.is_batched(v) for v in mlir.captured(op)):
         raise NotImplementedError("irax.vmap has no batching rule for 'tensor.pad' with a batched padding value")
     low, high = batch.unbatched(op, op.low), batch.unbatched(op, op.high)
     result = batched_type(op.result.type, batch.size)
@@ -278,15 +269,224 @@ def _tie_shape(op, batch):
 
 def _call(op, batch):
     """A call of a function: its body, batched in place."""
+    if host_calls.is_callback(op):
+        raise NotImplementedError("irax.vmap has no batching rule for callbacks (irax.debug.print, "
+                                  "irax.debug.callback, irax.pure_callback) yet")
     if custom.VJP_BWD in op.attributes or custom.JVP in op.attributes:
         raise NotImplementedError("irax.vmap has no batching rule for 'func.call' of a custom_vjp or custom_jvp "
                                   "function")
     block = batch.symbols[ir.FlatSymbolRefAttr(op.attributes["callee"]).value].regions[0].blocks[0]
-    for arg, v in zip(block.arguments, op.operands):
-        batch.new[arg] = batch.new.get(v, v)
-        (batch.batched.add if batch.is_batched(v) else batch.batched.discard)(arg)
-    batch_ops(list(block.operations)[:-1], batch)
-    return [batch.moved(r) for r in block.operations[len(block.operations) - 1].operands]
+    operands = list(op.operands)
+    _bind(batch, block.arguments, [batch.new.get(v, v) for v in operands], [batch.is_batched(v) for v in operands])
+    return [batch.moved(r) for r in _batch_block(block, batch)]
+
+
+# ---------------------------------------------------------------------------
+# Control flow: the ops of a region are batched like any others, and which
+# values a loop carries batched is a fixed point, as in JAX.
+
+def _bind(batch, olds, news, batched):
+    """Let `news` stand for `olds` (block arguments, results), each batched or not."""
+    for old, new, is_batched in zip(olds, news, batched):
+        batch.new[old] = new
+        (batch.batched.add if is_batched else batch.batched.discard)(old)
+
+
+def _batch_block(block, batch) -> list:
+    """Batch the ops of `block` at the insertion point; return the (old)
+    values its terminator passes on."""
+    ops = list(block.operations)
+    batch_ops(ops[:-1], batch)
+    return list(ops[-1].operands)
+
+
+def _carried(batch, value, batched) -> ir.Value:
+    """`value`'s copy, with the batch axis if it is to be `batched`."""
+    return batch.moved(value) if batched else batch.new.get(value, value)
+
+
+def _carried_type(value, batched, size) -> ir.Type:
+    return batched_type(value.type, size) if batched else value.type
+
+
+def _fixed_point(build, batched):
+    """The op `build(batched)` makes with its carries (or results) batched
+    where `batched` says, once the values its regions pass on need no more:
+    `build` returns the op and which of those values are batched; a value
+    that is batched where its carry is not makes that carry batched from the
+    start, and the op is built again (each round batches one carry more)."""
+    while True:
+        op, needed = build(batched)
+        grown = [b or n for b, n in zip(batched, needed)]
+        if grown == batched:
+            return list(op.results), batched
+        op.operation.erase()
+        batched = grown
+
+
+def _select(pred, on_true, on_false) -> ir.Value:
+    """Row b of `on_true` where pred[b], else row b of `on_false` (pred: a
+    batched scalar, a (B,) tensor of i1)."""
+    rank = tensor_type(on_true).rank
+    every = list(range(rank))
+    init = tensor.EmptyOp(mlir.dims(on_true), tensor_type(on_true).element_type).result
+    return mlir.generic([pred, on_true, on_false], [init], [[0], every, every, every], [mlir.PARALLEL] * rank,
+                        lambda p, t, f, _: [arith.select(p, t, f)])[0]
+
+
+def _any(pred) -> ir.Value:
+    """The i1 scalar `pred[0] or pred[1] or ...` of a batched scalar `pred`."""
+    i1 = tensor_type(pred).element_type
+    init = linalg.fill(arith.ConstantOp(i1, 0).result, outs=[tensor.EmptyOp([], i1).result])
+    reduced = mlir.generic([pred], [init], [[0], []], [mlir.REDUCTION], lambda p, acc: [arith.ori(p, acc)])[0]
+    return tensor.ExtractOp(reduced, []).result
+
+
+def _for(op, batch):
+    """scf.for (fori_loop, scan: a trip count the same for every b) on the
+    batch: the same loop, its body batched, each carry batched where its init
+    is or where the body makes it so."""
+    lower, upper, step = batch.unbatched(op, list(op.operands)[:3])
+    old = op.regions[0].blocks[0]
+    inits = list(op.operands)[3:]
+
+    def build(batched):
+        new = scf.ForOp(lower, upper, step, [_carried(batch, v, b) for v, b in zip(inits, batched)])
+        _bind(batch, old.arguments, [new.induction_variable, *new.inner_iter_args], [False, *batched])
+        with ir.InsertionPoint(new.body):
+            yields = _batch_block(old, batch)
+            scf.YieldOp([_carried(batch, v, b) for v, b in zip(yields, batched)])
+        return new, [batch.is_batched(v) for v in yields]
+
+    return _fixed_point(build, [batch.is_batched(v) for v in inits])
+
+
+def _if(op, batch):
+    """scf.if (cond, switch). A predicate the same for every b: the same if,
+    its branches batched, a result batched where either branch makes it so.
+    A batched predicate, as JAX does: both branches run on the whole batch
+    and member b takes its results from the branch its predicate picks,
+
+        result = select(pred, then(x), else(x))
+
+    (switch's nested ifs become nested selects)."""
+    if batch.is_batched(op.condition):
+        then_values, else_values = (_batch_block(region.blocks[0], batch) for region in op.regions)
+        pred = batch.new[op.condition]
+        return [_select(pred, batch.moved(a), batch.moved(b)) for a, b in zip(then_values, else_values)]
+    pred = batch.new.get(op.condition, op.condition)
+
+    def build(batched):
+        types = [_carried_type(r, b, batch.size) for r, b in zip(op.results, batched)]
+        new = scf.IfOp(pred, types, has_else=len(op.regions[1].blocks) > 0)
+        needed = [False] * len(batched)
+        for old_region, region in zip(op.regions, new.regions):
+            for old, block in zip(old_region.blocks, region.blocks):
+                with ir.InsertionPoint(block):
+                    yields = _batch_block(old, batch)
+                    scf.YieldOp([_carried(batch, v, b) for v, b in zip(yields, batched)])
+                needed = [n or batch.is_batched(v) for n, v in zip(needed, yields)]
+        return new, needed
+
+    return _fixed_point(build, [False] * len(op.results))
+
+
+def _while(op, batch):
+    """scf.while (while_loop, fori_loop with traced bounds), which irax emits
+    as `scf.while (c = init) { scf.condition(test(c)) c } do { yield body(c) }`.
+    A test the same for every b: the same loop, its carry batched as scf.for's.
+    A batched test (members stop after different numbers of steps), as JAX
+    does: every carry batched, the loop runs while any member's test holds,
+    and a member whose test fails keeps its carry:
+
+        scf.while (c = init) { scf.condition(any_b test(c)) c }
+        do { yield select(test(c), body(c), c) }
+    """
+    before, after = (region.blocks[0] for region in op.regions)
+    condition = list(before.operations)[-1]
+    if list(condition.operands)[1:] != list(before.arguments):
+        raise NotImplementedError("irax.vmap has no batching rule for 'scf.while' whose condition does not pass on "
+                                  "its carry unchanged")
+    inits = list(op.operands)
+
+    def build(batched):
+        types = [_carried_type(v, b, batch.size) for v, b in zip(inits, batched)]
+        new = scf.WhileOp(types, [_carried(batch, v, b) for v, b in zip(inits, batched)])
+        test_block, body_block = new.before.blocks.append(*types), new.after.blocks.append(*types)
+        _bind(batch, before.arguments, test_block.arguments, batched)
+        with ir.InsertionPoint(test_block):
+            test = _batch_block(before, batch)[0]
+            selects = batch.is_batched(test)
+            if selects and not all(batched):
+                return new, [True] * len(batched)  # built again with every carry batched
+            scf.ConditionOp(_any(batch.new[test]) if selects else batch.new.get(test, test), test_block.arguments)
+        _bind(batch, after.arguments, body_block.arguments, batched)
+        with ir.InsertionPoint(body_block):
+            yields = _batch_block(after, batch)
+            values = [_carried(batch, v, b) for v, b in zip(yields, batched)]
+            if selects:  # the test again, on the carry the body got
+                _bind(batch, before.arguments, body_block.arguments, batched)
+                pred = batch.new[_batch_block(before, batch)[0]]
+                values = [_select(pred, v, c) for v, c in zip(values, body_block.arguments)]
+            scf.YieldOp(values)
+        return new, [batch.is_batched(v) for v in yields]
+
+    return _fixed_point(build, [batch.is_batched(v) for v in inits])
+
+
+def _scalar(op, batch):
+    """An op on scalars (arith, math) reading a batched scalar, a (B,)
+    tensor: the op inside a generic over b."""
+    batched = [v for v in dict.fromkeys(op.operation.operands) if batch.is_batched(v)]
+    inits = [tensor.EmptyOp([batch.size], r.type).result for r in op.operation.results]
+
+    def body(*args):
+        mapping = collections.ChainMap(dict(zip(batched, args)), batch.new)
+        return list(mlir.clone_op(op, mapping).results)
+
+    return mlir.generic([batch.new[v] for v in batched], inits, [[0]] * (len(batched) + len(inits)),
+                        [mlir.PARALLEL], body)
+
+
+def _on_scalars(op) -> bool:
+    values = list(op.operation.operands) + list(op.operation.results)
+    return not op.operation.regions and not any(isinstance(v.type, ir.ShapedType) for v in values)
+
+
+def _scatter(op, batch):
+    """iree_linalg_ext.scatter as irax emits it (ir/iree.py): 1-D updates,
+    (n, 1) targets and a 1-D destination of size m. The batch is one such
+    scatter: member b's destination is row b of a (B, m) tensor, flattened,
+    so its target t becomes b*m + t; each member's updates keep their order
+    (repeated targets accumulate, or the last one wins, as before)."""
+    updates, targets, dest = (batch.moved(v) for v in op.operation.operands)
+    size, n, m = batch.size, tensor_type(updates).shape[1], tensor_type(dest).shape[1]
+    i64 = tensor_type(targets).element_type
+    offset = arith.ConstantOp(i64, m).result
+
+    def shift(t, _):
+        b = arith.index_cast(i64, linalg.IndexOp(0).result)
+        return [arith.addi(t, arith.muli(b, offset))]
+
+    shifted = mlir.generic([targets], [tensor.EmptyOp([size, n, 1], i64).result], [[0, 1, 2]] * 2,
+                           [mlir.PARALLEL] * 3, shift)[0]
+
+    def flat(value, shape, groups):
+        typ = ir.RankedTensorType.get(shape, tensor_type(value).element_type)
+        return tensor.CollapseShapeOp(typ, value, mlir.reassociation(groups)).result
+
+    old = op.regions[0].blocks[0]
+
+    def combine(current, update):
+        mapping = collections.ChainMap(dict(zip(old.arguments, [update, current])), batch.new)
+        for inner in list(old.operations)[:-1]:
+            mlir.clone_op(inner, mapping)
+        (value,) = list(old.operations)[-1].operands
+        return mapping.get(value, value)
+
+    result = linalg_ext_scatter(flat(updates, [size * n], [[0, 1]]), flat(shifted, [size * n, 1], [[0, 1], [2]]),
+                                flat(dest, [size * m], [[0, 1]]), combine)
+    return [tensor.ExpandShapeOp(dest.type, result, mlir.reassociation([[0, 1]]), [], [size, m]).result]
 
 
 RULES = {
@@ -304,6 +504,10 @@ RULES = {
     "util.optimization_barrier": _barrier,
     "flow.tensor.tie_shape": _tie_shape,
     "func.call": _call,
+    "scf.for": _for,
+    "scf.if": _if,
+    "scf.while": _while,
+    "iree_linalg_ext.scatter": _scatter,
 }
 
 
@@ -311,17 +515,17 @@ def batch_ops(ops, batch):
     """Copy `ops` (in program order) at the insertion point, batched where
     they read a batched value (see the module's docstring)."""
     for op in ops:
-        reads = list(op.operation.operands) + _captured(op)
+        reads = list(op.operation.operands) + mlir.captured(op)
         if not any(batch.is_batched(v) for v in reads):
             mlir.clone_op(op, batch.new)
             batch.batched.difference_update(op.operation.results)  # a function called twice: forget the first call
             continue
-        rule = RULES.get(op.operation.name)
+        rule = RULES.get(op.operation.name) or (_scalar if _on_scalars(op) else None)
         if rule is None:
             raise NotImplementedError(f"irax.vmap has no batching rule for '{op.operation.name}'")
-        for old, new in zip(op.operation.results, rule(op.opview, batch)):
-            batch.new[old] = new
-            batch.batched.add(old)
+        results = rule(op.opview, batch)
+        results, batched = results if isinstance(results, tuple) else (results, [True] * len(results))
+        _bind(batch, op.operation.results, results, batched)
 
 
 def build_batched(func_op, in_dims, axis_size, name=None):

@@ -1,8 +1,8 @@
 """Who may write into which buffer: two passes.
 
     protect_arguments   no op may write into an argument that was not donated
-    reuse_dead_buffers  an elementwise op may write into an intermediate it
-                        reads for the last time
+    reuse_dead_buffers  an elementwise op may write into an intermediate
+                        that no other op reads
 
 protect_arguments: IREE 3.13 writes in place into a function argument that is the destination
 of `tensor.insert_slice` / `tensor.insert` / `iree_linalg_ext.scatter` when
@@ -74,32 +74,41 @@ def reuse_dead_buffers(module_op):
     """The second pass: each output of an elementwise `linalg.generic` that
     is a fresh `tensor.empty` writes into one of its inputs instead, when that
     input has the same type, is computed by the function (not an argument,
-    not a constant), is read for the last time here and no other output of
-    the op took it. In destination-passing style that ties the result to the
+    not a constant), is read by this op alone and no other output of the op
+    took it. In destination-passing style that ties the result to the
     input's buffer, so no new buffer is needed for it:
 
         %y = linalg.generic ins(%t, ...) outs(tensor.empty())   ->   outs(%t)
 
-    (Arguments donated to jit are reused by IREE itself.)"""
+    Read by this op *alone*, not just for the last time: an op that reads %t
+    before this one may share a dispatch (one kernel) with it, and then %t
+    is an intermediate of that kernel, not a buffer of its own. IREE puts a
+    reduction and the elementwise ops around it in one dispatch, and raises
+    softmax written out over the last axis, e / sum(e), to `linalg.softmax`,
+    which keeps the divide's destination. Were that destination e, which the
+    sum in the same dispatch still reads, IREE 3.13 would have to write e
+    whole into the dispatch's output before its distributed loop, and its
+    code generation rejects that ("write affecting operations on global
+    resources are restricted to workgroup distributed contexts"), on CPU and
+    Vulkan alike. An op nested in this one's body must not read %t either:
+    it could see elements already overwritten.
+
+    IREE's elementwise fusion sets the unused destination of each generic
+    that reaches it back to a fresh `tensor.empty` (upstream's
+    RemoveOutsDependency): the `vm`-stage IR of sin(x * 2) + sum(x),
+    x.at[0].set(1) * 2 + 1 and an MLP training step is the same with and
+    without this pass. (Arguments donated to jit are reused by IREE itself.)"""
     for func in module_op.regions[0].blocks[0].operations:
-        block = func.regions[0].blocks[0]
-        for op in list(block.operations):
-            if op.operation.name == "linalg.generic":
-                _write_into_dead_inputs(op.opview, block)
+        for block in func.regions[0].blocks:  # none in a declaration: a callback's import (callbacks.py)
+            for op in list(block.operations):
+                if op.operation.name == "linalg.generic":
+                    _write_into_dead_inputs(op.opview, block)
 
 
-def _top_level(op, block):
-    """The op of `block` that is `op` or contains it."""
-    while op.block != block:
-        op = op.parent
-    return op
-
-
-def _read_later(x, op, block):
-    """Whether an op of `block` after `op` (or nested in one) reads `x`.
-    (Not a dict of positions: an Operation's hash changes with its operands,
-    and this pass changes operands.)"""
-    return any(op.operation.is_before_in_block(_top_level(use.owner.operation, block)) for use in x.uses)
+def _read_only_by(x, op):
+    """Whether every read of `x` is an operand of `op` itself (not of an op
+    before or after it, nor of one nested in its body)."""
+    return all(use.owner.operation == op.operation for use in x.uses)
 
 
 def _computed_here(value, block):
@@ -125,7 +134,7 @@ def _write_into_dead_inputs(op, block):
             # every read of x here is through the output's map
             same_reads = all(m == maps[n_in + k] for y, m in zip(op.inputs, maps) if y == x)
             if (x.type == out.type and same_reads and x not in taken and _computed_here(x, block)
-                    and not _read_later(x, op, block)):
+                    and _read_only_by(x, op)):
                 op.operands[n_in + k] = x
                 taken.append(x)
                 break

@@ -153,6 +153,8 @@ def _array(object, dtype, copy, ndmin):
         unchanged = dtype in (None, object.dtype) and weak == object.weak_type and ndmin <= object.ndim
         if unchanged and not copy:
             return object
+        if not unchanged:  # converted on its device, not through the host (a gradient taken op by op flows on)
+            return _adjust(object, dtype, ndmin)
     leaves = tree_util.tree_leaves(object, is_leaf=lambda x: not isinstance(x, (list, tuple)))
     if any(leaf is None for leaf in leaves):
         raise ValueError("None is not a valid value for jnp.array")
@@ -228,8 +230,10 @@ def astype_method(self, dtype, copy=False, device=None):
 # Arrays of one value.
 
 def _full(shape, fill_value, dtype, weak_type):
-    """`fill_value` (a scalar, or an array that broadcasts) at every position of `shape`."""
-    if not _tracing():
+    """`fill_value` (a scalar, or an array that broadcasts) at every position of `shape`.
+    An irax array is broadcast on its device, never read back to the host: a
+    gradient taken op by op (tape.py) flows through it, as through a trace."""
+    if not _tracing() and not util.is_array(fill_value):
         return _HOST.finish(np.broadcast_to(_HOST.cast(fill_value, dtype), shape), weak_type)
     if np.ndim(fill_value) > 0:
         return shape_ops.broadcast_to(array(fill_value, dtype, copy=False), shape)

@@ -6,7 +6,7 @@ or, outside a trace, runs it eagerly as a one-op program (eager.py). The
 modules of this package define the primitives, by kind.
 """
 from irax.frontend import eager
-from irax.frontend.core import current_trace
+from irax.frontend.core import current_tape, current_trace
 
 
 class Primitive:
@@ -36,6 +36,9 @@ class Primitive:
         trace = current_trace()
         if trace is None:
             outs = eager.run(self, operands, params)
+            tape = current_tape()
+            if tape is not None:  # grad's fallback for Python control flow on values (tape.py)
+                tape.record(self, operands, params, outs)
         else:
             outs = trace.emit(self, operands, params)
         return outs if self.multiple_results else outs[0]

@@ -10,7 +10,7 @@ Both take their shape as a parameter, so eager kernels are compiled per
 shape; `irax.numpy`'s creation functions therefore only bind them inside a
 trace and compute on the host otherwise (see `numpy/creation.py`).
 """
-from iree.compiler.dialects import arith, linalg, tensor
+from iree.compiler.dialects import arith, linalg
 
 from irax.frontend import dtypes
 from irax.frontend.core import ShapedArray
@@ -52,8 +52,10 @@ iota = Primitive("iota", _iota_eval, _iota_emit)
 
 
 # ---------------------------------------------------------------------------
-# full: tensor.empty + linalg.fill. The scalar is a parameter when it is known
-# on the host, else a 0-d operand (a traced value) read with tensor.extract.
+# full: tensor.empty + linalg.fill when the scalar is a parameter known on the
+# host; a 0-d operand (a traced value) is broadcast by a linalg.generic whose
+# map reads it at no loop, so autodiff sums the cotangent back into it (a
+# fill of an extracted scalar has no derivative: its gradient was lost).
 
 def _full_eval(*value, shape, dtype, weak_type, fill_value=None):
     if len(value) + (fill_value is not None) != 1:
@@ -64,8 +66,11 @@ def _full_eval(*value, shape, dtype, weak_type, fill_value=None):
 
 
 def _full_emit(ctx, *value, shape, dtype, weak_type, fill_value=None):
-    scalar = tensor.extract(value[0], []) if value else mlir.scalar_constant(fill_value, dtype)
-    return [mlir.fill(scalar, shape, dtype)]
+    if not value:
+        return [mlir.fill(mlir.scalar_constant(fill_value, dtype), shape, dtype)]
+    loops = list(range(len(shape)))
+    return mlir.generic(list(value), [mlir.empty(shape, dtype)], [[], loops], [mlir.PARALLEL] * len(shape),
+                        lambda x, out: [x])
 
 
 full = Primitive("full", _full_eval, _full_emit)

@@ -23,32 +23,12 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, scf, tensor
 
 from irax.ir import mlir
+from irax.transforms.ad import host_calls
 from irax.transforms.ad.tensor_ops import add, is_float_tensor, tensor_type, zeros_like
 
 
-def captured(op) -> list:
-    """The values `op`'s regions use but do not define, in first-use order."""
-    defined, used = set(), []
-
-    def visit(inner):
-        defined.update(inner.results)
-        for region in inner.regions:
-            for block in region.blocks:
-                defined.update(block.arguments)
-        used.extend(inner.operands)
-        return ir.WalkResult.ADVANCE
-
-    for region in op.regions:
-        for block in region.blocks:
-            defined.update(block.arguments)
-            for inner in block.operations:
-                inner.operation.walk(visit)
-    seen = set()
-    return [v for v in used if v not in defined and not (v in seen or seen.add(v))]
-
-
 def _if(op, cts, active, region_backward):
-    outer = [v for v in captured(op) if v in active]
+    outer = [v for v in mlir.captured(op) if v in active]
     if not outer:
         return []
     new = scf.IfOp(op.operands[0], [v.type for v in outer], has_else=True)
@@ -93,8 +73,8 @@ def _recording_loop(op, n):
             saved = [mlir.set_row(s, c, k) for s, c in zip(list(rec.inner_iter_args)[len(inits):], carries)]
             mapping = dict(zip(body.arguments, [rec.induction_variable] + carries))
             ops = list(body.operations)
-            for inner in ops[:-1]:
-                mlir.clone_op(inner, mapping)
+            # `op` stays only if it calls back (for that alone): its prints are the ones kept
+            host_calls.drop_debug_calls([mlir.clone_op(inner, mapping) for inner in ops[:-1]])
             scf.YieldOp([mapping.get(v, v) for v in ops[-1].operands] + saved)
     for old, new in zip(op.results, rec.results):
         old.replace_all_uses_with(new)
@@ -110,7 +90,7 @@ def _for(op, cts, active, region_backward):
     body = op.regions[0].blocks[0]
     inits = list(op.operands[3:])
     floats = [i for i, r in enumerate(op.results) if is_float_tensor(r)]
-    outer = [v for v in captured(op) if v in active]
+    outer = [v for v in mlir.captured(op) if v in active]
     saved = _recording_loop(op, n)
     back = scf.ForOp(mlir.index(0), mlir.index(n), mlir.index(1),
                      [cts[i] for i in floats] + [zeros_like(v) for v in outer])
@@ -156,7 +136,9 @@ def _reroute(op, new):
     for old, value in zip(op.results, new.results):
         old.replace_all_uses_with(value)
     floats = [i for i, r in enumerate(op.results) if is_float_tensor(r)]
-    return {new.results[i]: new.results[n + j] for j, i in enumerate(floats)}
+    tangents = {new.results[i]: new.results[n + j] for j, i in enumerate(floats)}
+    op.erase()  # not left to DCE, which keeps an op that calls back (prints would run twice)
+    return tangents
 
 
 def _has_tangent(values, tangent_of):
@@ -164,7 +146,7 @@ def _has_tangent(values, tangent_of):
 
 
 def _if_jvp(op, tangent_of, region_forward):
-    if not _has_tangent(captured(op), tangent_of):
+    if not _has_tangent(mlir.captured(op), tangent_of):
         return {}
     floats = [i for i, r in enumerate(op.results) if is_float_tensor(r)]
     types = [r.type for r in op.results]
@@ -179,7 +161,7 @@ def _if_jvp(op, tangent_of, region_forward):
 
 def _loop_tangents(op, inits, tangent_of):
     """(float carry positions, initial tangents), or None when nothing the loop reads has a tangent."""
-    if not _has_tangent(list(inits) + captured(op), tangent_of):
+    if not _has_tangent(list(inits) + mlir.captured(op), tangent_of):
         return None
     floats = [i for i, v in enumerate(inits) if is_float_tensor(v)]
     with ir.InsertionPoint(op):

@@ -22,7 +22,7 @@ the same way.
 from iree.compiler import ir
 
 from irax.ir import mlir
-from irax.transforms.ad import custom
+from irax.transforms.ad import custom, host_calls, remat
 from irax.transforms.ad.jvp import build_jvp
 from irax.transforms.ad.vjp import build_vjp
 
@@ -73,17 +73,22 @@ def _reaches(table, name, targets) -> bool:
     return False
 
 
-_CUSTOM = (custom.VJP_BWD, custom.JVP)
+_KEPT = (custom.VJP_BWD, custom.JVP, remat.REMAT, host_calls.CALLBACK)  # a callback has no body
 
 
 def _inline_calls(function, table):
     """Replace the calls in `function` (at any depth) of defined functions
-    by their bodies, but those of custom-derivative functions: the AD rules
-    differentiate ops, and those calls only."""
+    by their bodies, but those of custom-derivative and checkpointed
+    functions: the AD rules differentiate ops, and those calls only. A
+    checkpointed function's body, which the rules differentiate, gets the
+    same treatment."""
     while True:
         calls = [op for op in _ops(function) if op.name == "func.call"
-                 and not any(a in op.attributes for a in _CUSTOM)]
+                 and not any(a in op.attributes for a in _KEPT)]
         if not calls:
+            for call in _ops(function):
+                if call.name == "func.call" and remat.REMAT in call.attributes:
+                    _inline_calls(table[call.attributes["callee"].value], table)
             return
         for call in calls:
             with ir.InsertionPoint(call):

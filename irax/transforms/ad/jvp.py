@@ -17,7 +17,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, tensor
 
 from irax.ir import mlir
-from irax.transforms.ad import control_flow, custom, generic, tensor_ops
+from irax.transforms.ad import control_flow, custom, generic, host_calls, remat, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
 from irax.transforms.ad.tensor_ops import empty_like, is_float_tensor, tensor_type, zero_of, zeros_like
@@ -114,7 +114,16 @@ def _scatter(op, tangents):
 
 def _call(op, tangents):
     """A call of a custom_jvp function: its rule, inlined, gives the results'
-    tangents. The arrays it closes over have none (see custom.py)."""
+    tangents. The arrays it closes over have none (see custom.py).
+    A call of a checkpointed function: the tangents of its body, inlined
+    (forward mode keeps no intermediates to recompute; CSE merges the copy
+    with the call once that is inlined too)."""
+    if remat.is_remat(op):
+        block = custom.rule_function(op, "callee").regions[0].blocks[0]
+        seeds = [(a, t) for a, t in zip(block.arguments, tangents) if t is not None]
+        return region_forward(block, dict(zip(block.arguments, op.operands)), {}, seeds)[1]
+    if host_calls.is_callback(op):  # only a pure callback has results to differentiate
+        raise host_calls.not_differentiable()
     if custom.VJP_BWD in op.operation.attributes:
         raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function.")
     args, closed = custom.split_operands(op)

@@ -25,8 +25,8 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.ir import mlir
-from irax.ir.iree import linalg_ext_scatter
-from irax.transforms.ad import control_flow, custom, generic, scalar_jvp, tensor_ops
+from irax.ir.iree import linalg_ext_scatter, opaque
+from irax.transforms.ad import control_flow, custom, generic, host_calls, remat, scalar_jvp, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
 from irax.transforms.ad.tensor_ops import add, is_float_tensor, reshape_static, tensor_type, zeros_like
@@ -267,7 +267,12 @@ def _call(op, cts, active):
     them and the cotangents to the operands' cotangents. A custom_jvp
     function: its rule is linear in the tangents, so the operands'
     cotangents are its VJP with respect to them, at zero tangents.
-    The arrays it closes over get none (see custom.py)."""
+    The arrays it closes over get none (see custom.py). A call of a
+    checkpointed function: `_remat`."""
+    if remat.is_remat(op):
+        return _remat(op, cts, active)
+    if host_calls.is_callback(op):  # only a pure callback has results to differentiate
+        raise host_calls.not_differentiable()
     (args, closed), n_out = custom.split_operands(op), len(op.results)
     if any(c in active for c in closed):
         raise custom.closure_error(op)
@@ -283,6 +288,42 @@ def _call(op, cts, active):
         grads = mlir.inline_function(transposed, args + zeros + closed + list(cts))[2 * n_out:]
         transposed.erase()
     return list(zip(args, grads))
+
+
+def _remat(op, cts, active):
+    """A call of a checkpointed function f (see remat.py): the forward part
+    keeps the call, which computes f's outputs only, and here f's body is
+    computed again from the call's operands and differentiated.
+
+    With prevent_cse, the recomputation reads the operands through
+    optimization barriers, as JAX's remat does, so that CSE cannot merge it
+    with the forward call once both are inlined. (One barrier each: IREE
+    fails to compile one over a constant and other values.) The ops whose
+    results the policy saves are computed in the forward part instead: f's
+    body is inlined there in place of the call, and the backward part reads
+    their results from it, through barriers too."""
+    function = custom.rule_function(op, "callee")
+    block = function.regions[0].blocks[0]
+    body = list(block.operations)[:-1]
+    saved = remat.saved(op, body)
+    forward = dict(zip(block.arguments, op.operands))
+    if saved:
+        with ir.InsertionPoint.after(op):
+            for inner in body:
+                mlir.clone_op(inner, forward)
+        for old, new in zip(op.results, block.operations[len(block.operations) - 1].operands):
+            old.replace_all_uses_with(forward.get(new, new))
+    kept = {r: forward[r] for inner in saved for r in inner.results}
+    operands = list(op.operands)
+    if remat.PREVENT_CSE in op.operation.attributes and len(saved) < len(body):
+        operands = [opaque(x)[0] for x in operands]
+        kept = {r: opaque(v)[0] for r, v in kept.items()}
+    again = dict(zip(block.arguments, operands))
+    wanted = [(x, again[a]) for x, a in zip(op.operands, block.arguments) if x in active]
+    grads = region_backward(block, again, [v for _, v in wanted], cts, [v for _, v in wanted])
+    for result, value in kept.items():
+        again[result].replace_all_uses_with(value)  # the recomputed copy is left dead
+    return [(x, g) for (x, _), g in zip(wanted, grads)]
 
 
 def _no_cotangent(op, cts, active):
@@ -341,7 +382,7 @@ def region_backward(block, mapping, seeds, result_cts, wanted):
     (the cotangents of what it yields; None for none). Returns the
     cotangents of the values `wanted`."""
     ops = list(block.operations)
-    cloned = [mlir.clone_op(op, mapping) for op in ops[:-1]]
+    cloned = host_calls.drop_debug_calls([mlir.clone_op(op, mapping) for op in ops[:-1]])
     yielded = [mapping.get(v, v) for v in ops[-1].operands]
     active = active_values(cloned, seeds)
     cts = {}

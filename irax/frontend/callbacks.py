@@ -1,0 +1,162 @@
+"""Python callbacks from compiled programs, as in JAX:
+
+    irax.debug.print("x = {x}", x=x)        # prints x's value when the program runs
+    irax.debug.callback(fn, *args)          # fn(*NumPy arrays) when the program runs; no results
+    y = irax.pure_callback(fn, irax.ShapeDtypeStruct((3,), jnp.float32), x)   # fn's NumPy results
+
+Traced, a callback is a call of a body-less private function that the
+program imports from the host (transforms/ad/host_calls.py has the IR):
+
+    func.func private @"irax_host.callback_0"(tensor<3xf32>) -> tensor<3xf32>
+    %y = func.call @"irax_host.callback_0"(%x) {irax.callback = "pure"}
+
+IREE passes the operands to it, and takes its results from it, as buffers;
+irax's runtime gives a program that has such calls a Python module named
+`irax_host` holding the Python functions (backends/runtime.py,
+`_host_module`). The outermost trace keeps them by name
+(`Trace.host_functions`), and whatever compiles its module loads the
+program with them (`executable.load`). Names are numbered per program, as
+every function name a trace makes (`staging.fresh_name`): so the Python
+functions are not part of the program's text or of its `.vmfb`, a retraced
+program's text (its compile cache key) stays the same, and one compiled
+program serves any callbacks of those types, bound when it is loaded.
+
+What irax guarantees: a callback runs when its program reaches it, on the
+thread that called the program, after the ops that compute its operands and
+before the ops that read its results; callbacks run in program order (IREE
+keeps calls of imports with side effects in order), once per time the
+program reaches them (each iteration of a loop). Under grad a debug
+callback runs once, in the forward pass; differentiating a pure callback's
+results is JAX's ValueError. vmap has no rule for callbacks yet. Eagerly, a
+callback is just called. A callback gets NumPy copies of its arguments
+(JAX's get jax.Arrays) and must not compute with irax: its program is still
+running (that raises irax.errors.DeviceError).
+"""
+import copy
+import string
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from iree.compiler import ir
+from iree.compiler.dialects import func
+
+from irax import tree_util
+from irax.backends import runtime
+from irax.errors import DeviceError
+from irax.frontend import core, dtypes, staging
+from irax.frontend.array import device_put_numpy
+from irax.ir import mlir
+from irax.transforms.ad import host_calls
+
+VMAP_METHODS = ["sequential", "sequential_unrolled", "expand_dims", "broadcast_all", "legacy_vectorized", None]
+
+
+def _host_call(kind, fn, arguments: staging.Arguments, out_avals) -> list:
+    """`fn(*flat NumPy arrays)` -> NumPy arrays of `out_avals`, on the dynamic
+    leaves of `arguments`: called now when eager, else traced as a call of
+    an import (see the module's docstring). Returns the results as arrays."""
+    trace = core.current_trace()
+    if trace is None:
+        results = fn(*[np.asarray(x) for x in arguments.dynamic])
+        return [device_put_numpy(r) for r in results]
+    operands = [trace.to_tracer(x) for x in arguments.dynamic]
+    name = staging.fresh_name("callback")
+    symbol = f"{runtime.HOST_MODULE}.{name}"
+    out_types = [mlir.tensor_type(a.shape, a.dtype) for a in out_avals]
+    with ir.InsertionPoint(trace.module.body):
+        func.FuncOp(symbol, ir.FunctionType.get([t.value.type for t in operands], out_types), visibility="private")
+    call = func.CallOp(out_types, ir.FlatSymbolRefAttr.get(symbol), [t.value for t in operands])
+    call.attributes[host_calls.CALLBACK] = ir.StringAttr.get(kind)
+    core.outermost_trace().host_functions[name] = runtime.HostFunction(
+        fn, tuple(t.aval.dtype for t in operands), len(out_avals))
+    return [core.Tracer(trace, v, a) for v, a in zip(call.results, out_avals)]
+
+
+def _on_arrays(fn, arguments: staging.Arguments, results):
+    """The host function of `fn(*args, **kwargs)`: the (args, kwargs) of
+    `arguments` with NumPy arrays for their dynamic leaves, and
+    `results(what fn returned)` for its results. It keeps a copy of
+    `arguments` without their traced values: a loaded program keeps its
+    callbacks, and they would keep the whole trace alive."""
+    static = copy.copy(arguments)
+    static.args = static.dynamic = ()
+
+    def call(*arrays):
+        args, kwargs = static.rebuild(arrays)
+        return results(fn(*args, **kwargs))
+    return call
+
+
+def debug_callback(callback: Callable[..., Any], *args: Any, ordered: bool = False, **kwargs: Any) -> None:
+    """Call `callback(*args, **kwargs)` when the computation runs, with its
+    arrays as NumPy arrays (jax.debug.callback). Its result is dropped.
+    `ordered` is accepted for JAX's sake: irax runs callbacks in program
+    order anyway."""
+    arguments = staging.Arguments(args, kwargs)
+    _host_call("debug", _on_arrays(callback, arguments, lambda _: ()), arguments, ())
+
+
+class _FormatCheck(string.Formatter):
+    """str.format's errors for a format string and its arguments, without
+    formatting the values (traced, they have none yet); as jax.debug.print,
+    arguments that the format does not use are an error too."""
+
+    def format_field(self, value, format_spec):
+        return ""
+
+    def check_unused_args(self, used_args, args, kwargs):
+        unused = [a for i, a in enumerate(args) if i not in used_args]
+        unused_kw = [k for k in kwargs if k not in used_args]
+        if unused:
+            raise ValueError(f"Unused positional arguments to `irax.debug.print`: {unused}")
+        if unused_kw:
+            raise ValueError(f"Unused keyword arguments to `irax.debug.print`: {unused_kw}. You may be passing an "
+                             "f-string (i.e, `f\"{x}\"`) into `irax.debug.print` and instead should pass in a "
+                             "regular string.")
+
+
+def debug_print(fmt: str, *args: Any, ordered: bool = False, **kwargs: Any) -> None:
+    """Print `fmt.format(*args, **kwargs)` with the values the arrays have
+    when the computation runs (jax.debug.print), on sys.stdout."""
+    _FormatCheck().format(fmt, *args, **kwargs)
+    debug_callback(lambda *a, **k: sys.stdout.write(fmt.format(*a, **k) + "\n"), *args, ordered=ordered, **kwargs)
+
+
+def _checked(results, out_avals):
+    """A pure callback's results as NumPy arrays of `out_avals`, or XLA's
+    error (JAX's JaxRuntimeError, as irax's DeviceError) if they are not."""
+    leaves = tree_util.tree_leaves(results)
+    if len(leaves) != len(out_avals):
+        raise DeviceError(f"Mismatched number of outputs from callback. Expected: {len(out_avals)}, "
+                          f"Actual: {len(leaves)}")
+    arrays = []
+    for k, (leaf, aval) in enumerate(zip(leaves, out_avals)):
+        array = np.asarray(leaf)
+        dtype = dtypes.canonicalize_dtype(array.dtype)
+        if array.shape != aval.shape:
+            raise DeviceError(f"Incorrect output shape for return value #{k}: Expected: {aval.shape}, "
+                              f"Actual: {array.shape}")
+        if dtype != aval.dtype:
+            raise DeviceError(f"Incorrect output dtype for return value #{k}: Expected: {aval.dtype}, "
+                              f"Actual: {dtype}")
+        arrays.append(array.astype(aval.dtype, copy=False))
+    return arrays
+
+
+def pure_callback(callback: Callable[..., Any], result_shape_dtypes: Any, *args: Any, vmap_method: str | None = None,
+                  **kwargs: Any) -> Any:
+    """`callback(*args, **kwargs)`, a pure Python function of NumPy arrays,
+    as an op of the computation (jax.pure_callback): its results, NumPy
+    arrays (or scalars) of the shapes and dtypes of `result_shape_dtypes`
+    (a pytree of irax.ShapeDtypeStruct or arrays), are the op's results, in
+    that pytree. `vmap_method` is checked as JAX does; irax.vmap has no rule
+    for callbacks yet, whatever it says."""
+    if vmap_method not in VMAP_METHODS:  # (JAX's words, typo included)
+        raise ValueError(f"vmap_method must be on of the allowed methods {VMAP_METHODS}, but got: {vmap_method}")
+    shapes, out_tree = tree_util.tree_flatten(result_shape_dtypes)
+    out_avals = tuple(core.ShapedArray(s.shape, dtypes.canonicalize_dtype(s.dtype)) for s in shapes)
+    arguments = staging.Arguments(args, kwargs)
+    host = _on_arrays(callback, arguments, lambda results: _checked(results, out_avals))
+    return tree_util.tree_unflatten(out_tree, _host_call("pure", host, arguments, out_avals))

@@ -1,0 +1,147 @@
+"""`irax.checkpoint` (alias `irax.remat`): intermediates recomputed in the
+backward pass instead of kept from the forward pass, as `jax.checkpoint`.
+
+    @irax.checkpoint
+    def block(w, x):
+        return jnp.tanh(x @ w)
+
+    irax.grad(lambda w, x: block(w, block(w, x)).sum())(w, x)
+
+Traced, a call of a checkpointed function becomes a `func.call` of a private
+function holding it, which attributes of the call mark with the policy's
+name and with prevent_cse (the IR is in transforms/ad/remat.py). Reverse mode
+keeps the call for the forward part, where it computes the outputs only,
+and differentiates a second copy of its body computed in the backward part;
+a policy names the values kept from the forward part instead (matrix
+products, for `dots_saveable`). Forward mode and plain tracing inline the call.
+Outside any trace there is nothing to differentiate: `checkpoint(f)(x)` is
+`f(x)`, run eagerly.
+"""
+import functools
+import types
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from iree.compiler import ir
+from iree.compiler.dialects import func
+
+from irax import tree_util
+from irax.frontend import core, staging
+from irax.transforms.ad import remat as remat_ir
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """Which values of a checkpointed function the backward pass may keep
+    from the forward pass; the others it computes again. `name` is the
+    policy's in jax.checkpoint_policies and in transforms/ad/remat.py (POLICIES)."""
+    name: str
+
+    def __repr__(self):
+        return f"irax.checkpoint_policies.{self.name}"
+
+
+def _unsupported(name):
+    """A policy factory of jax.checkpoint_policies that irax lacks (names and
+    offloading: irax has no checkpoint_name and no host memory space)."""
+    def factory(*args, **kwargs):
+        raise NotImplementedError(f"irax.checkpoint_policies.{name} is not implemented; irax implements "
+                                  f"{', '.join(remat_ir.POLICIES)}")
+    factory.__name__ = name
+    return factory
+
+
+everything_saveable = _Policy("everything_saveable")  # keep everything: checkpoint changes nothing
+nothing_saveable = _Policy("nothing_saveable")  # recompute everything: the default
+dots_saveable = _Policy("dots_saveable")  # keep the results of contractions (dot, matmul, einsum)
+dots_with_no_batch_dims_saveable = _Policy("dots_with_no_batch_dims_saveable")  # those without batch dimensions
+
+checkpoint_policies = types.SimpleNamespace(
+    everything_saveable=everything_saveable,
+    nothing_saveable=nothing_saveable,
+    dots_saveable=dots_saveable,
+    checkpoint_dots=dots_saveable,
+    dots_with_no_batch_dims_saveable=dots_with_no_batch_dims_saveable,
+    checkpoint_dots_with_no_batch_dims=dots_with_no_batch_dims_saveable,
+    **{name: _unsupported(name) for name in (
+        "offload_dot_with_no_batch_dims", "save_and_offload_only_these_names", "save_any_names_but_these",
+        "save_anything_except_these_names", "save_from_both_policies", "save_only_these_names")},
+)
+
+
+def _policy_name(policy) -> str:
+    if policy is None:
+        return nothing_saveable.name
+    if not isinstance(policy, _Policy):
+        name = getattr(policy, "__name__", repr(policy))
+        raise NotImplementedError(f"irax.checkpoint: policy {name} is not implemented; irax implements the "
+                                  f"policies of irax.checkpoint_policies: {', '.join(remat_ir.POLICIES)}")
+    return policy.name
+
+
+def _static_positions(static_argnums, n_args) -> set:
+    """The positions `static_argnums` names among n_args arguments, with JAX's errors."""
+    nums = (static_argnums,) if type(static_argnums) is int else static_argnums
+    if not (type(nums) is tuple and all(type(i) is int for i in nums)):
+        raise TypeError("the `static_argnums` argument to `jax.checkpoint` / `jax.remat` must be an int, tuple of "
+                        f"ints or, bool, but got value {static_argnums}")
+    if not all(-n_args <= i < n_args for i in nums):
+        raise ValueError("the `static_argnums` argument to `jax.checkpoint` / `jax.remat` can only take integer "
+                         "values greater than or equal to `-len(args)` and less than `len(args)`, but got "
+                         f"{nums}, while `len(args)` = {n_args}")
+    return {i % n_args for i in nums}
+
+
+def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable[..., bool] | None = None,
+               static_argnums: int | tuple[int, ...] = (), static_argnames: str | Iterable[str] = ()) -> Callable:
+    """`fun`, whose intermediates reverse-mode differentiation (grad, vjp)
+    computes again in the backward pass instead of keeping them from the
+    forward pass: less memory for more work. The values are the same.
+
+    `policy` (one of `irax.checkpoint_policies`; default `nothing_saveable`)
+    says which intermediates may be kept after all. With `prevent_cse` (the
+    default) an optimization barrier keeps the compiler from merging the
+    recomputation with the forward pass (which would keep everything again);
+    JAX turns it off inside scan loops, where the loop keeps them apart.
+    The arguments `static_argnums` and `static_argnames` are Python values
+    that `fun` may branch on, as with jit."""
+    if not isinstance(prevent_cse, bool):
+        raise NotImplementedError("irax.checkpoint: prevent_cse must be a bool (one per argument is not implemented)")
+    policy_name = _policy_name(policy)
+    static_names = {static_argnames} if isinstance(static_argnames, str) else set(static_argnames)
+
+    @functools.wraps(fun)
+    def checkpointed(*args, **kwargs):
+        statics = _static_positions(static_argnums, len(args))
+        if core.current_trace() is None:
+            return fun(*args, **kwargs)
+        dynamic_args = [a for i, a in enumerate(args) if i not in statics]
+        dynamic_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
+
+        def with_statics(*dynamic, **more):
+            rest = iter(dynamic)
+            full = [args[i] if i in statics else next(rest) for i in range(len(args))]
+            return fun(*full, **more, **{k: v for k, v in kwargs.items() if k in static_names})
+
+        return _emit_call(with_statics, staging.Arguments(dynamic_args, dynamic_kwargs), policy_name, prevent_cse)
+
+    return checkpointed
+
+
+remat = checkpoint  # JAX's other name for it
+
+
+def _emit_call(fun, arguments, policy_name, prevent_cse):
+    """Trace `fun` on `arguments` into a private function of the current
+    module and call it there, the call marked for the autodiff passes."""
+    trace = core.current_trace()
+    traced = staging.trace_arguments(fun, arguments)
+    name = staging.fresh_name("irax_remat")
+    staging.add_private(traced, name)
+    operands = [trace.to_tracer(x).value for x in arguments.dynamic + traced.lifted]
+    call = func.CallOp(list(traced.func.type.results), ir.FlatSymbolRefAttr.get(name), operands)
+    call.attributes[remat_ir.REMAT] = ir.StringAttr.get(policy_name)
+    if prevent_cse:
+        call.attributes[remat_ir.PREVENT_CSE] = ir.UnitAttr.get()
+    results = [core.Tracer(trace, v, a) for v, a in zip(call.results, traced.out_avals)]
+    return tree_util.tree_unflatten(traced.out_tree, results)

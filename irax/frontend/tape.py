@@ -1,0 +1,234 @@
+"""grad's fallback for Python control flow on values: a tape of eager ops.
+
+`grad(f)(x)` traces f whole and compiles its derivative as one program
+(autodiff.py), so a training step is one call. Python cannot branch on a
+traced value, though (`if x < 3:`, `while abs(x * x - a) > 1e-6:`):
+tracing raises ConcretizationTypeError. Called eagerly (no enclosing
+trace), grad then runs f on its concrete arguments, as JAX's eager grad
+does, and records on a tape each op that reads a value being differentiated:
+
+    entry = (its VJP program, inputs, outputs)       in the order the ops ran
+
+An array is *taped* when it is a differentiated argument or a float output
+of an entry. Arrays are told apart by the identity of their irax.Array
+objects, which the tape holds, so no id is reused while it lives; every
+other array is a constant. The backward pass walks the entries in reverse:
+
+    cts_in = VJP(inputs, cts_out);    ct[x] += cts_in[x]  for each taped input x
+
+Each VJP program is irax's AD pass (transforms/ad) on that op alone: the
+op's function, `@f(inputs...) -> outputs`, is declared differentiated with
+respect to its taped inputs (differentiate.declare) and called from
+`@main(inputs..., cts_out...) -> cts_in`, which the default pipeline's
+`differentiate` pass defines. For a primitive, @f is its eager kernel
+(eager.trace_kernel, shape-generic where the primitive is `dynamic_shapes`),
+so its VJP is compiled once per (primitive, kernel avals, params, taped
+inputs), and kept as eager kernels are. A staged call on taped values (a
+jit-ed function, lax control flow, a custom_vjp function) is one entry, and
+@f its whole traced function (with the arrays it closes over as inputs),
+compiled once per (call, argument signature, taped inputs).
+
+Ops reach the tape by two hooks, Primitive.bind (each eager op) and
+staging.run_staged (each staged call), which hand what they ran to
+`core.current_tape()`: a thread-local that `value_and_grad` sets while f runs.
+"""
+import functools
+
+from iree.compiler import ir
+from iree.compiler.dialects import func
+
+import irax.numpy as jnp
+from irax import tree_util
+from irax.backends.cache import LRU
+from irax.config import config
+from irax.frontend import core, dtypes, eager, executable, staging
+from irax.frontend.array import Array
+from irax.frontend.numpy.util import asarray
+from irax.transforms import pipeline
+from irax.transforms.ad.differentiate import declare
+
+
+class Tape:
+    """The ops run on taped arrays, in order, and which arrays are taped."""
+
+    def __init__(self, inputs):
+        self.taped = {id(x): x for x in inputs}
+        self.entries = []  # (name, find its VJP Executable, inputs, positions of the taped ones, outputs)
+
+    def record(self, prim, operands, params, outs):
+        """Primitive.bind's hook: `prim` ran eagerly on `operands`."""
+        wrt = self._taped_positions(operands)
+        if wrt:
+            find = functools.partial(_op_vjp, prim, tuple(params.items()), len(operands), wrt, _seeded(outs))
+            self._append(prim.name, find, operands, wrt, outs)
+
+    def record_staged(self, key, fn, arguments, lifted, out):
+        """staging.run_staged's hook: the program staged from `fn` under `key`
+        ran on `arguments`, reading the closed-over arrays `lifted`."""
+        operands, outs = list(arguments.dynamic) + list(lifted), tree_util.tree_leaves(out)
+        wrt = self._taped_positions(operands)
+        if wrt:
+            find = functools.partial(_staged_vjp, key, fn, arguments, len(operands), wrt, _seeded(outs))
+            self._append(getattr(fn, "__name__", "function"), find, operands, wrt, outs)
+
+    def _taped_positions(self, operands) -> tuple:
+        return tuple(i for i, x in enumerate(operands) if id(x) in self.taped)
+
+    def _append(self, name, find, operands, wrt, outs):
+        self.entries.append((name, find, operands, wrt, outs))
+        self.taped.update((id(y), y) for y in outs if dtypes.is_float(y.dtype))
+
+    def backward(self, output, ct, inputs) -> list:
+        """The cotangents of the arrays `inputs`, from the cotangent `ct` of `output`."""
+        cts = {id(output): ct}
+        for name, find, operands, wrt, outs in reversed(self.entries):
+            floats = [y for y in outs if dtypes.is_float(y.dtype)]
+            out_cts = [cts.pop(id(y), None) for y in floats]
+            if all(c is None for c in out_cts):
+                continue  # nothing the output depends on
+            seeds = [jnp.zeros_like(y) if c is None else c for c, y in zip(out_cts, floats)]
+            for i, g in zip(wrt, executable.execute(name, list(operands) + seeds, find)):
+                x = operands[i]
+                cts[id(x)] = g if id(x) not in cts else cts[id(x)] + g
+        return [cts[id(x)] if id(x) in cts else jnp.zeros_like(x) for x in inputs]
+
+
+_branching = LRU()  # a staged call's key -> the argument signatures whose trace branched on a value
+
+
+def staged_or_taped(key, staged, taped, args, kwargs):
+    """`staging.staged_call(key, staged, args, kwargs)`; where tracing meets
+    Python control flow on values (ConcretizationTypeError) and no trace
+    encloses the call, `taped(args, kwargs)` instead, and from then on at
+    once for this key and argument signature (a failed trace cost 3.7 of
+    the 5.4 ms of a small MLP's grad). Under a trace the error stays, as JAX's."""
+    signatures = _branching.get(key)
+    if signatures is not None and core.current_trace() is None:
+        if staging.Arguments(args, kwargs).signature() in signatures:
+            return taped(args, kwargs)
+    try:
+        return staging.staged_call(key, staged, args, kwargs)
+    except core.ConcretizationTypeError:
+        if core.current_trace() is not None:
+            raise
+    signature = staging.Arguments(args, kwargs).signature()
+    if signatures is None:
+        signatures = _branching[key] = set()
+    signatures.add(signature)
+    return taped(args, kwargs)
+
+
+def value_and_grad(fun_pair, argnums, seed, has_aux, args, kwargs):
+    """grad's fallback: what autodiff's staged `differentiate` returns,
+    `(value or (value, aux), gradients per argnum)`, from `fun_pair(*args,
+    **kwargs) -> (output, aux)` run op by op on a tape. `seed(out_tree,
+    out_avals)` gives the output's cotangent (or grad's error)."""
+    if core.current_tape() is not None:
+        raise NotImplementedError(
+            "irax: grad of a function that takes grad of a function with Python control flow on values "
+            "(higher-order derivatives in grad's eager fallback) is not supported yet. Write the inner "
+            "branch with jnp.where or irax.lax.cond so that the function can be traced.")
+    arguments = staging.Arguments(args, kwargs)
+    wrt = [k for i in argnums for k in arguments.dynamic_indices(i) if dtypes.is_float(arguments.dynamic[k].dtype)]
+    leaves = list(arguments.dynamic)
+    for k in wrt:  # an array of its own: one passed twice is two inputs
+        x = leaves[k]
+        leaves[k] = Array(x._buffer, x.aval, x.device, x._committed, x._ready)
+    inputs = [leaves[k] for k in wrt]
+    tape = Tape(inputs)
+    with core.recording(tape):
+        args, kwargs = arguments.rebuild(leaves)
+        output, aux = fun_pair(*args, **kwargs)
+    flat, out_tree = tree_util.tree_flatten(output)
+    flat = [asarray(y) for y in flat]
+    (ct,) = seed(out_tree, [y.aval for y in flat])
+    grads = dict(zip(wrt, tape.backward(flat[0], ct, inputs)))
+    per_arg = [tree_util.tree_unflatten(arguments.arg_trees[i], [grads.get(k) for k in arguments.dynamic_indices(i)])
+               for i in argnums]
+    value = tree_util.tree_unflatten(out_tree, flat)
+    return ((value, aux) if has_aux else value), tuple(per_arg)
+
+
+# ---------------------------------------------------------------------------
+# VJP programs: `find` functions for executable.execute, on (inputs..., cts_out...).
+
+# Both bounded by config.irax_cache_size (cache.LRU), as eager.py's caches.
+_programs = LRU()  # (prim, kernel avals, params, wrt, device, passes) -> loaded Program
+_dispatch = LRU()  # (prim, avals, params, wrt, device, passes) or a staged call's -> Executable
+
+
+def _seeded(outs) -> tuple:
+    """Which outputs take a cotangent: the float ones."""
+    return tuple(dtypes.is_float(y.dtype) for y in outs)
+
+
+def _op_vjp(prim, params, n_in, wrt, seeded, device, operands) -> executable.Executable:
+    avals = tuple(x.aval for x in operands)
+    key = (prim, avals, params, wrt, device, config.irax_passes)
+    hit = _dispatch.get(key)
+    if hit is None:
+        # as eager.run decides, unless the pass cannot differentiate this shape-generic kernel
+        dynamic = prim.dynamic_shapes and all(a.size for a in avals) and (prim, params) not in _per_shape
+        program = _op_program(prim, params, n_in, wrt, seeded, avals, dynamic, device)
+        hit = _dispatch[key] = executable.Executable(program, tuple(avals[i] for i in wrt))
+    return hit
+
+
+_per_shape = set()  # (prim, params) whose shape-generic kernel the AD pass cannot differentiate
+
+
+def _op_program(prim, params, n_in, wrt, seeded, avals, dynamic, device):
+    kernel_avals = tuple(eager.kernel_aval(a, dynamic) for a in avals)
+    key = (prim, kernel_avals, params, wrt, device, config.irax_passes)
+    program = _programs.get(key)
+    if program is None:
+        try:
+            module = _vjp_module(eager.trace_kernel(prim, kernel_avals[:n_in], dict(params)), wrt, seeded)
+        except (ValueError, NotImplementedError, ir.MLIRError):
+            # The AD rules are written for the static shapes of traced programs, and some
+            # fail on dynamic ones: a sum of a dynamic length adds in blocks, in a loop of
+            # dynamic bounds (reverse mode takes static ones), and a dot_general's adjoint
+            # makes a tensor.empty without its dynamic sizes. Per shape, they work.
+            if not dynamic:
+                raise
+            _per_shape.add((prim, params))
+            return _op_program(prim, params, n_in, wrt, seeded, avals, False, device)
+        program = _programs[key] = device.load(device.backend.compile(str(module)))
+    return program
+
+
+def _staged_vjp(key, fn, arguments, n_in, wrt, seeded, device, operands) -> executable.Executable:
+    avals = tuple(x.aval for x in operands)
+    cache_key = (key, arguments.signature(), avals[len(arguments.dynamic):], wrt, device, config.irax_passes)
+    hit = _dispatch.get(cache_key)
+    if hit is None:
+        traced = staging.trace_arguments(fn, arguments)
+        if tuple(x.aval for x in traced.lifted) != avals[len(arguments.dynamic):n_in]:
+            raise NotImplementedError(
+                f"irax: grad's eager fallback cannot differentiate the staged function {fn!r}: the arrays it "
+                "closes over changed since it was compiled. Pass them to it as arguments.")
+        module = _vjp_module(traced.module, wrt, seeded, key[1])
+        program = executable.load(device, device.backend.compile(str(module)), traced.trace.host_functions)
+        hit = _dispatch[cache_key] = executable.Executable(program, tuple(avals[i] for i in wrt))
+    return hit
+
+
+def _vjp_module(module, wrt, seeded, passes=None):
+    """`module`, whose `@main(x...) -> y...` becomes `@main(x..., cotangents
+    of y[seeded]...) -> cotangents of x[wrt]`, through the pass pipeline."""
+    with module.context, ir.Location.unknown():
+        primal = ir.SymbolTable(module.operation)["main"]
+        primal.attributes["sym_name"] = ir.StringAttr.get("irax_tape_f")
+        primal.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        signature = ir.FunctionType(ir.TypeAttr(primal.attributes["function_type"]).value)
+        ins, outs = list(signature.inputs), list(signature.results)
+        cts = [t for t, s in zip(outs, seeded) if s]
+        grads = [ins[i] for i in wrt]
+        with ir.InsertionPoint(module.body):
+            declare("irax_tape_f_vjp", ins + cts, outs + grads, "irax_tape_f", wrt, list(seeded))
+            main = func.FuncOp("main", ir.FunctionType.get(ins + cts, grads))
+            with ir.InsertionPoint(main.add_entry_block()):
+                call = func.CallOp(outs + grads, ir.FlatSymbolRefAttr.get("irax_tape_f_vjp"), list(main.arguments))
+                func.ReturnOp(call.results[len(outs):])
+    pipeline.run(module, passes)
+    return module

@@ -1,0 +1,215 @@
+"""irax.debug.print, irax.debug.callback and irax.pure_callback: Python called
+back from compiled programs (irax/frontend/callbacks.py), with NumPy for the
+values and JAX for the semantics.
+
+Not in CORE (conftest.py): CORE also runs the example plugin's sync-cpu
+backend, whose device (written from the plugin protocol) loads programs
+without callbacks only. The tests whose results depend on the device (its
+buffers are read and written by the callback) take `device`: cpu and vulkan.
+"""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+from helpers import device_or_skip
+from irax.errors import DeviceError
+
+jax = pytest.importorskip("jax")
+
+F32_3 = irax.ShapeDtypeStruct((3,), jnp.float32)
+
+
+@pytest.fixture(params=["cpu", "vulkan"])
+def device(request):
+    """The default device for the test."""
+    device = device_or_skip(request.param)
+    with irax.default_device(device):
+        yield device
+
+
+def test_debug_print_inside_jit_prints_the_values(device, capsys):
+    @irax.jit
+    def f(x):
+        irax.debug.print("x = {x}, twice: {}", x * 2, x=x)
+        return x + 1
+
+    x = np.arange(3, dtype=np.float32)
+    out = f(x)
+    assert capsys.readouterr().out == f"x = {x}, twice: {x * 2}\n"
+    np.testing.assert_array_equal(out, x + 1)
+    f(x + 1)  # the same program, called again: prints again, the new values
+    assert capsys.readouterr().out == f"x = {x + 1}, twice: {(x + 1) * 2}\n"
+
+
+def test_debug_print_eagerly_just_prints(capsys):
+    irax.debug.print("{} and {n:.2f}", jnp.arange(3), n=1.5)
+    jax.debug.print("{} and {n:.2f}", jax.numpy.arange(3), n=1.5)
+    irax_out, jax_out = capsys.readouterr().out.splitlines()
+    assert irax_out == jax_out == "[0 1 2] and 1.50"
+
+
+def test_debug_print_under_grad_prints_the_forward_values_once(capsys):
+    def f(x):
+        irax.debug.print("x = {}", x)
+        return x ** 3
+
+    assert irax.grad(f)(2.0) == 12.0
+    assert capsys.readouterr().out == "x = 2.0\n"
+
+
+@pytest.mark.parametrize("transform", ["jit", "grad", "jvp"])
+def test_debug_print_in_a_loop_prints_each_iteration_once(device, capsys, transform):
+    def body(i, c):
+        irax.debug.print("i={i} c={c}", i=i, c=c)
+        return c * 2
+
+    def f(c):
+        return irax.lax.fori_loop(0, 3, body, c)
+
+    run = {"jit": irax.jit(f), "grad": irax.grad(f), "jvp": lambda c: irax.jvp(f, (c,), (1.0,))[1]}[transform]
+    assert float(run(1.0)) == 8.0  # 2**3 c, and its derivative 2**3
+    # under grad and jvp, the forward loop prints; the backward loop, which computes its body again, does not
+    assert capsys.readouterr().out == "i=0 c=1.0\ni=1 c=2.0\ni=2 c=4.0\n"
+
+
+def test_debug_callback_receives_numpy_arrays(device):
+    got = []
+
+    def record(a, b, *, pair):
+        got.append((a, b, pair))
+
+    @irax.jit
+    def f(x, u):
+        irax.debug.callback(record, x * 2, u, pair=(x, "static"))
+        return x
+
+    x, u = np.arange(3, dtype=np.float32), np.array([250, 1, 7], np.uint8)
+    f(x, u)
+    ((a, b, (c, text)),) = got
+    assert all(type(v) is np.ndarray for v in (a, b, c)) and text == "static"
+    assert (a.dtype, b.dtype, c.dtype) == (np.float32, np.uint8, np.float32)
+    np.testing.assert_array_equal(a, x * 2)
+    np.testing.assert_array_equal(b, u)  # unsigned: 250 stays 250
+    np.testing.assert_array_equal(c, x)
+
+
+def test_pure_callback_results_are_used_later_in_the_computation(device):
+    def host(x):
+        return {"sorted": np.sort(x)[::-1], "count": np.int32(np.sum(x > 1))}
+
+    shapes = {"sorted": F32_3, "count": irax.ShapeDtypeStruct((), jnp.int32)}
+
+    @irax.jit
+    def f(x):
+        out = irax.pure_callback(host, shapes, jnp.sin(x) * 3)
+        return out["sorted"] * 2 + out["count"]
+
+    x = np.array([0.5, 2.0, 1.0], np.float32)
+    expected = host(np.sin(x) * 3)
+    np.testing.assert_allclose(f(x), expected["sorted"] * 2 + expected["count"], rtol=1e-6)
+    eager = irax.pure_callback(host, shapes, np.sin(x) * 3)  # eagerly: called at once
+    assert eager["count"].dtype == jnp.int32 and int(eager["count"]) == expected["count"]
+
+
+def test_pure_callback_results_convert_as_jax_canonicalizes():
+    """A float64 result is a float32 one when 64-bit mode is off, as JAX
+    canonicalizes it; a Python scalar too."""
+    shapes = (F32_3, irax.ShapeDtypeStruct((), jnp.float32))
+    f = irax.jit(lambda x: irax.pure_callback(lambda x: (x.astype(np.float64) * 2, 1.0), shapes, x))
+    doubled, one = f(np.arange(3, dtype=np.float32))
+    np.testing.assert_array_equal(doubled, [0, 2, 4])
+    assert float(one) == 1.0 and one.dtype == jnp.float32
+
+
+@pytest.mark.parametrize("returned, message", [
+    (lambda x: np.zeros(4, np.float32), "Incorrect output shape for return value #0: Expected: (3,), Actual: (4,)"),
+    (lambda x: np.zeros(3, np.int32), "Incorrect output dtype for return value #0: Expected: float32, Actual: int32"),
+    (lambda x: (x, x), "Mismatched number of outputs from callback. Expected: 1, Actual: 2"),
+], ids=["shape", "dtype", "count"])
+def test_pure_callback_wrong_results_are_jax_errors(device, returned, message):
+    with pytest.raises(jax.errors.JaxRuntimeError, match="Incorrect|Mismatched") as jax_error:
+        jax.jit(lambda x: jax.pure_callback(returned, jax.ShapeDtypeStruct((3,), np.float32), x))(
+            np.zeros(3, np.float32)).block_until_ready()
+    assert message in str(jax_error.value)
+    x = np.arange(3, dtype=np.float32)
+    for run in (irax.jit, lambda f: f):  # compiled, and eagerly
+        with pytest.raises(DeviceError) as error:  # JAX's JaxRuntimeError: a RuntimeError too
+            run(lambda x: irax.pure_callback(returned, F32_3, x))(x)
+        assert message in str(error.value)
+    np.testing.assert_array_equal(irax.jit(lambda x: x + 1)(x), x + 1)  # the device runs on
+
+
+def test_grad_of_pure_callback_is_jax_error():
+    def f(lib, x):
+        return lib.pure_callback(np.sin, lib.ShapeDtypeStruct((), np.float32), x)
+
+    with pytest.raises(ValueError) as jax_error:
+        jax.grad(lambda x: f(jax, x))(1.0)
+    for transform in (irax.grad, lambda g: lambda x: irax.jvp(g, (x,), (1.0,))):
+        with pytest.raises(ValueError) as error:
+            transform(lambda x: f(irax, x))(1.0)
+        assert str(error.value) == str(jax_error.value).replace("jax.", "irax.")
+    # where no derivative flows through it, a pure callback is fine under grad
+    assert irax.grad(lambda x: x * f(irax, irax.lax.stop_gradient(x)))(1.0) == np.sin(np.float32(1.0))
+
+
+def test_debug_print_format_errors_are_python_s_at_trace_time():
+    for args in [("{} {}", 1), ("{y}", 1), ("{}", 1, 2)]:
+        with pytest.raises(Exception) as jax_error:
+            jax.debug.print(*args)
+        with pytest.raises(type(jax_error.value)):
+            irax.jit(lambda x: irax.debug.print(*args))(1.0)
+
+
+def test_computing_inside_a_callback_is_an_error_not_a_hang():
+    def inner(x):
+        irax.numpy.sum(jnp.asarray(x)).block_until_ready()
+
+    with pytest.raises(DeviceError) as error:
+        irax.jit(lambda x: irax.debug.callback(inner, x))(np.ones(3, np.float32))
+    assert "cannot run a computation inside a callback" in str(error.value.__cause__)
+
+
+def test_callbacks_stay_out_of_the_program_text():
+    """Two functions with different callbacks of the same types trace to the
+    same module (one compile serves both): the Python functions are bound
+    when the program is loaded."""
+    x = np.arange(3, dtype=np.float32)
+    texts = [irax.jit(lambda x: (irax.debug.print(fmt, x), x + 1)[1]).lower(x).as_text("optimized")
+             for fmt in ("a {}", "b {}")]
+    assert texts[0] == texts[1]
+    assert "irax_host.callback_0" in texts[0]
+
+
+def test_vmap_of_a_callback_says_it_is_not_supported():
+    with pytest.raises(NotImplementedError, match="no batching rule for callbacks"):
+        irax.vmap(lambda x: irax.pure_callback(np.sin, irax.ShapeDtypeStruct((), jnp.float32), x))(
+            np.ones(3, np.float32))
+
+
+def test_a_process_with_callback_programs_exits_cleanly():
+    """IREE's Python module holds Python objects from C: none may be left
+    at exit, where nanobind would list them as leaks on stderr, nor be freed
+    in the last garbage collection, which crashed. (Arrays of 400 kB: the
+    calls are queued, not run inline.)"""
+    code = ("import irax, numpy as np\n"
+            "f = irax.jit(lambda x: (irax.debug.print('v {}', x[:2]), irax.pure_callback(np.cos, "
+            "irax.ShapeDtypeStruct(x.shape, np.float32), x))[1])\n"
+            "print(float(f(np.zeros(100_000, np.float32)).sum()))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "v [0. 0.]\n100000.0\n"
+    assert "leak" not in done.stderr
+
+
+def test_pure_callback_checks_vmap_method_as_jax():
+    messages = []
+    for lib in (jax, irax):
+        with pytest.raises(ValueError) as error:
+            lib.pure_callback(np.sin, lib.ShapeDtypeStruct((), np.float32), 1.0, vmap_method="loop")
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]

@@ -1,0 +1,177 @@
+"""grad through Python control flow on values, outside jit (irax/frontend/tape.py).
+
+`if x < 3:` in a differentiated function cannot be traced; called eagerly,
+grad then runs the function op by op on a tape, as JAX's eager grad does.
+Values against jax.grad (JAX's autodiff cookbook examples among them); the
+staged path still taken where no branch depends on a value; under jit the
+error stays JAX's."""
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+from irax.frontend import tape
+
+jax = pytest.importorskip("jax")
+jjnp = jax.numpy
+
+rng = np.random.default_rng(0)
+X = rng.uniform(0.2, 0.9, (3, 4)).astype(np.float32)
+W = rng.normal(size=(4, 3)).astype(np.float32)
+
+
+def assert_trees_close(ours, theirs, rtol=2e-5, atol=2e-6):
+    ours_leaves, ours_tree = jax.tree_util.tree_flatten(ours)
+    theirs_leaves, theirs_tree = jax.tree_util.tree_flatten(theirs)
+    assert ours_tree == theirs_tree
+    for a, b in zip(ours_leaves, theirs_leaves):
+        assert np.asarray(a).dtype == np.asarray(b).dtype
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol)
+
+
+def branch(x):  # the cookbook's
+    if x < 3:
+        return 3. * x ** 2
+    else:
+        return -4 * x
+
+
+def newton_sqrt(a):  # a while loop on values: its trip count depends on a
+    x = a
+    while abs(x * x - a) > 1e-6:
+        x = x - (x * x - a) / (2 * x)
+    return x
+
+
+def doubling(x):  # a loop whose trip count depends on x, and reads x in every step
+    y = x
+    while y < 10:
+        y = y * 2 + x
+    return y
+
+
+def constant_branch(x):  # no op of the result reads x: a zero gradient
+    if x > 0:
+        return 3.0
+    return x
+
+
+@pytest.mark.parametrize("f, x", [(branch, 2.0), (branch, 5.0), (newton_sqrt, 2.0), (newton_sqrt, 9.0),
+                                  (doubling, 0.7), (doubling, 3.0), (constant_branch, 2.0)],
+                         ids=["if-taken", "else-taken", "newton-2", "newton-9", "loop-short", "loop-long", "constant"])
+def test_grad_of_python_control_flow_like_jax(f, x):
+    assert_trees_close(irax.grad(f)(x), jax.grad(f)(x), rtol=1e-5)
+
+
+def mlp_loss(np_):
+    """A loss of a pytree of params whose formula depends on a value."""
+    def loss(params, x, scale):
+        h = np_.tanh(x @ params["w"] + params["b"])
+        s = np_.sum(h * h) * scale
+        if s > 1.0:
+            return np_.mean(np_.exp(-h)) + s / 10, {"s": s}
+        return np_.max(h) * 2.0, {"s": s}
+    return loss
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.01], ids=["first-branch", "second-branch"])
+def test_pytrees_argnums_and_has_aux(scale):
+    params = {"w": W, "b": np.linspace(-1, 1, 3).astype(np.float32)}
+    ours = irax.value_and_grad(mlp_loss(jnp), argnums=(0, 1, 2), has_aux=True)(params, X, scale)
+    theirs = jax.value_and_grad(mlp_loss(jjnp), argnums=(0, 1, 2), has_aux=True)(params, X, scale)
+    assert_trees_close(ours, theirs)
+    grads, aux = irax.grad(mlp_loss(jnp), has_aux=True)(params, X, scale)
+    assert_trees_close((grads, aux), (theirs[1][0], theirs[0][1]))
+
+
+def staged_calls(lib, np_):
+    """A jit-ed function, lax.cond closing over values being differentiated,
+    and a custom_vjp function (whose rule clips the cotangent) on them."""
+    @lib.custom_vjp
+    def clip_gradient(x):
+        return x
+
+    clip_gradient.defvjp(lambda x: (x, None), lambda _, g: (np_.clip(g, -0.5, 0.5),))
+    inner = lib.jit(lambda v, w: np_.sin(v) * w)
+
+    def f(x, w):
+        y = inner(x, w)
+        z = lib.lax.cond(x > 0, lambda: y * x, lambda: y - x)
+        s = clip_gradient(z * 3)
+        if s > 0:
+            return s * w
+        return -s
+    return f
+
+
+@pytest.mark.parametrize("x", [0.7, -0.4])
+def test_staged_calls_inside_are_one_entry_each(x):
+    ours = irax.grad(staged_calls(irax, jnp), argnums=(0, 1))(x, 1.5)
+    assert_trees_close(ours, jax.grad(staged_calls(jax, jjnp), argnums=(0, 1))(x, 1.5))
+
+
+def test_one_array_passed_twice_is_two_inputs():
+    def f(a, b):
+        if a > 0:
+            return a * b * b
+        return a
+    x = jnp.asarray(2.0)
+    assert_trees_close(irax.grad(f, (0, 1))(x, x), jax.grad(f, (0, 1))(2.0, 2.0))
+
+
+def test_integer_inputs_with_allow_int():
+    def f(x, n):
+        if n > 1:
+            return x * n
+        return x
+    ours = irax.grad(f, (0, 1), allow_int=True)(2.0, 3)
+    theirs = jax.grad(f, (0, 1), allow_int=True)(2.0, 3)
+    assert_trees_close(ours[0], theirs[0])
+    assert ours[1].dtype == theirs[1].dtype == jax.dtypes.float0
+
+
+def test_the_staged_path_is_taken_without_value_dependent_branches(monkeypatch, capsys):
+    taped = []
+    monkeypatch.setattr(tape, "value_and_grad", lambda *a: taped.append(a) or pytest.fail("taped"))
+    monkeypatch.setattr(irax.config, "irax_log_compiles", True)
+
+    def no_branch(x):
+        return jnp.sum(jnp.tanh(x) ** 2)
+    np.testing.assert_allclose(irax.grad(no_branch)(X), jax.grad(lambda x: jjnp.sum(jjnp.tanh(x) ** 2))(X),
+                               rtol=2e-5, atol=2e-6)
+    assert "compiling value_and_grad(no_branch)" in capsys.readouterr().err
+    assert not taped
+
+
+def test_a_function_that_branched_goes_to_the_tape_at_once(monkeypatch, capsys):
+    monkeypatch.setattr(irax.config, "irax_log_compiles", True)
+
+    def f(x):
+        return x * 2 if x > 0 else -x
+    attempts = []
+    for x in [1.0, 2.0, -3.0]:  # one argument signature: the staged trace is tried once
+        assert float(irax.grad(f)(x)) == float(jax.grad(f)(x))
+        attempts.append(capsys.readouterr().err.count("compiling value_and_grad(f)"))
+    assert attempts == [1, 0, 0]
+
+
+def test_under_jit_the_error_stays():
+    assert float(irax.grad(branch)(2.0)) == 12.0  # eagerly, after which jit still raises
+    with pytest.raises(irax.errors.ConcretizationTypeError, match="bool"):
+        irax.jit(irax.grad(branch))(2.0)
+    with pytest.raises(jax.errors.ConcretizationTypeError):
+        jax.jit(jax.grad(branch))(2.0)
+
+
+def test_grad_of_a_fallback_grad_says_it_is_not_supported():
+    with pytest.raises(NotImplementedError, match="higher-order derivatives in grad's eager fallback"):
+        irax.grad(irax.grad(branch))(2.0)
+
+
+def test_errors_of_grad_stay_in_the_fallback():
+    def vector_output(x):
+        if x[0] > 0:
+            return x * 2
+        return x
+    with pytest.raises(TypeError, match="Gradient only defined for scalar-output functions"):
+        irax.grad(vector_output)(X[0])
