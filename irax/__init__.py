@@ -4,8 +4,10 @@
     import irax.numpy as jnp
 """
 from irax.config import config
-from irax import debug, dtypes, errors, lax, tree, tree_util
-from irax.frontend.array import Array, block_until_ready, device_put
+from irax import debug, dtypes, errors, lax, nn, scipy, tree, tree_util
+from irax.backends.cache import clear_memory_caches as clear_caches
+from irax.dtypes import float0
+from irax.frontend.array import Array, block_until_ready, device_get, device_put
 from irax.frontend.custom_derivatives import custom_jvp, custom_vjp
 from irax.frontend.callbacks import pure_callback
 from irax.frontend.jit import disable_jit, jit
@@ -14,11 +16,14 @@ from irax.frontend.autodiff import (grad, hessian, jacfwd, jacobian, jacrev, jvp
                                      value_and_grad, vjp)
 from irax.frontend.checkpoint import checkpoint, checkpoint_policies, remat
 from irax.frontend.vmap import vmap
-from irax.plugins.registry import default_backend, default_device, devices
+from irax.plugins.registry import (default_backend, default_device, device_count, devices, local_device_count,
+                                   local_devices, process_count, process_index)
 
 __version__ = "0.1.0"
 
-__all__ = ["Array", "block_until_ready", "config", "custom_jvp", "custom_vjp", "debug", "dtypes", "errors", "lax", "default_backend", "default_device",
-           "device_put", "devices", "disable_jit", "grad", "hessian", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "make_jaxpr", "pure_callback",
-           "eval_shape", "ShapeDtypeStruct", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap",
-           "checkpoint", "checkpoint_policies", "linear_transpose", "linearize", "remat"]
+__all__ = ["Array", "ShapeDtypeStruct", "block_until_ready", "checkpoint", "checkpoint_policies", "clear_caches",
+           "config", "custom_jvp", "custom_vjp", "debug", "default_backend", "default_device", "device_count",
+           "device_get", "device_put", "devices", "disable_jit", "dtypes", "errors", "eval_shape", "float0", "grad",
+           "hessian", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "lax", "linear_transpose", "linearize",
+           "local_device_count", "local_devices", "make_jaxpr", "nn", "process_count", "process_index",
+           "pure_callback", "remat", "scipy", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap"]

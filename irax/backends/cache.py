@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 import warnings
+import weakref
 from typing import Sequence
 
 from irax.backends import compiler, runtime
@@ -41,6 +42,16 @@ _HEADER_SIZE = len(MAGIC) + 32
 
 
 
+_caches = weakref.WeakSet()  # every LRU, for clear_memory_caches
+
+
+def clear_memory_caches() -> None:
+    """Empty every in-memory cache of programs (jax.clear_caches): the next
+    call of each function traces and loads again; the disk cache stays."""
+    for cache in list(_caches):
+        cache.clear()
+
+
 class LRU:
     """A dict that keeps the config.irax_cache_size entries used last: the
     one cache policy of every in-memory cache of programs (compiled here;
@@ -50,6 +61,7 @@ class LRU:
 
     def __init__(self):
         self._entries = collections.OrderedDict()
+        _caches.add(self)
 
     def get(self, key):
         value = self._entries.get(key)

@@ -124,6 +124,12 @@ def device_put_numpy(array: np.ndarray, device=None, weak_type=False, committed=
     return Array(device.put(array), ShapedArray(array.shape, array.dtype, weak_type), device, committed)
 
 
+def device_get(x: Any) -> Any:
+    """`x` with its irax arrays as NumPy arrays on the host (jax.device_get);
+    other leaves as they are."""
+    return tree_util.tree_map(lambda leaf: np.asarray(leaf) if isinstance(leaf, Array) else leaf, x)
+
+
 def device_put(x: Any, device: Device | str | None = None) -> Any:
     """`x` (a pytree of arrays and array-likes) on `device`, as jax.device_put.
     With a device (or backend name) the results are committed to it; an

@@ -169,6 +169,31 @@ def devices(backend: str | None = None) -> list[Device]:
     return get_backend(backend).devices()
 
 
+def device_count(backend: str | None = None) -> int:
+    """How many devices `backend` (default: the default one) has (jax.device_count)."""
+    return len(devices(backend))
+
+
+def local_devices(process_index: int | None = None, backend: str | None = None) -> list[Device]:
+    """The devices of this process: all of them, irax running in one process (jax.local_devices)."""
+    return devices(backend)
+
+
+def local_device_count(backend: str | None = None) -> int:
+    """How many devices this process has: all of them (jax.local_device_count)."""
+    return device_count(backend)
+
+
+def process_index() -> int:
+    """This process's index among the processes of the computation: 0, the only one (jax.process_index)."""
+    return 0
+
+
+def process_count() -> int:
+    """How many processes the computation runs on: 1 (jax.process_count)."""
+    return 1
+
+
 def default_backend() -> str:
     """The default backend's name (jax.default_backend)."""
     return get_backend().name
