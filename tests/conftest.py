@@ -46,10 +46,6 @@ DIFFERENCES = {
         "test_values": (
             {"gelu"},
             "tanh(-30) on Vulkan is 1e-7 from -1 (GPU math), so gelu's 1 + tanh(...) gives -2.7e-6, not -0.0"),
-        "test_division_like_jax": (
-            {"floor_divide-int64", "floor_divide-uint64", "remainder-int64", "remainder-uint64"},
-            "IREE's Vulkan code emulates 64-bit integers with 32-bit ones and cannot divide them: "
-            "the program does not compile (a CompileError)"),
     },
 }
 

@@ -598,8 +598,7 @@ def test_grad_of_integer_inputs_and_holomorphic_like_jax():
 
 def _block(np_):
     """A layer whose backward pass reads what its forward pass computed: the
-    product, and the inner sin (sin's derivative is cos, so a `math.sin` in
-    a gradient program is a forward or recomputed one)."""
+    product, and the inner sin."""
     return lambda w, x: np_.sin(np_.sin(x @ w.T))
 
 
@@ -630,14 +629,16 @@ def test_checkpoint_gives_the_gradients_of_the_unmarked_function_and_of_jax(poli
 
 # (math.sin, linalg.matmul, util.optimization_barrier) in the optimized
 # gradient program of sum(block(w, x)): the unmarked function computes each
-# sin and the product once, and its backward pass needs one more product;
-# a recomputation adds what it computes again.
+# sin and the product once, and its backward pass needs one more product and
+# one math.sin per sin (sin x is ±cos r in odd quadrants, see
+# elementwise._sin_by_quadrant, whose derivative is ∓sin r); a recomputation
+# adds what it computes again.
 RECOMPUTED = {
-    "unmarked": (2, 2, 0),
-    "nothing_saveable": (3, 3, 2),  # both sins' input recomputed: the product and the inner sin
-    "everything_saveable": (2, 2, 0),  # nothing recomputed: no barrier either
-    "dots_saveable": (3, 2, 3),  # the product kept (behind a barrier), the inner sin recomputed
-    "prevent_cse=False": (2, 2, 0),  # CSE merges the recomputation with the forward pass
+    "unmarked": (4, 2, 0),
+    "nothing_saveable": (5, 3, 2),  # both sins' input recomputed: the product and the inner sin
+    "everything_saveable": (4, 2, 0),  # nothing recomputed: no barrier either
+    "dots_saveable": (5, 2, 3),  # the product kept (behind a barrier), the inner sin recomputed
+    "prevent_cse=False": (4, 2, 0),  # CSE merges the recomputation with the forward pass
 }
 
 

@@ -213,3 +213,59 @@ def test_names_and_kinds():
         "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"]
     assert [n for n, dt in dtypes.SHORT_NAMES.items() if dtypes.is_bool(dt)] == ["bool"]
     assert not dtypes.is_float(np.complex64)
+
+
+SCALAR_TYPES = [dt.name for dt in dtypes.SUPPORTED]
+ABSTRACT_TYPES = ["generic", "number", "integer", "signedinteger", "unsignedinteger", "inexact", "floating",
+                  "complexfloating"]
+
+
+def test_scalar_types_stand_for_their_dtypes_as_in_jax(jax):
+    """jnp.float32 and its siblings are classes, as JAX's are, that compare,
+    hash, convert and subtype as their dtypes."""
+    import irax.numpy as jnp
+
+    for name in SCALAR_TYPES:
+        ours, theirs = getattr(jnp, name), getattr(jax.numpy, name)
+        assert repr(ours) == repr(theirs).replace("jax", "irax") == f"<class 'irax.numpy.{name}'>"
+        assert isinstance(ours, type) and ours.dtype == theirs.dtype and isinstance(ours.dtype, np.dtype)
+        assert np.dtype(ours) == jnp.dtype(ours) == np.dtype(name)
+        assert ours == theirs.dtype and np.dtype(name) == ours and ours == theirs.dtype.type and ours != "float32"
+        assert hash(ours) == hash(theirs)
+        assert dtypes.canonicalize_dtype(ours) == jax.dtypes.canonicalize_dtype(theirs)
+        assert dtypes.promote_types(ours, dtypes.int8) == jax.dtypes.canonicalize_dtype(
+            jax.numpy.promote_types(theirs, jax.numpy.int8))
+        scalar = np.zeros((), name)[()]
+        assert isinstance(scalar, ours) == isinstance(scalar, theirs) == True  # noqa: E712
+        for other in ABSTRACT_TYPES + SCALAR_TYPES:
+            for a in (ours, ours.dtype):
+                b = getattr(jnp, other)
+                want = jax.numpy.issubdtype(theirs, getattr(jax.numpy, other))
+                assert jnp.issubdtype(a, b) == want, (name, other)
+    for alias in ("bool", "int_", "uint", "float_", "double", "single"):
+        assert repr(getattr(jnp, alias)) == repr(getattr(jax.numpy, alias)).replace("jax", "irax")
+    assert all(getattr(jnp, name) is getattr(np, name) for name in ABSTRACT_TYPES)
+    assert jnp.issubdtype(jnp.bfloat16, jnp.floating)  # its NumPy scalar type is no np.floating
+
+
+@pytest.mark.parametrize("name", SCALAR_TYPES)
+def test_calling_a_scalar_type_converts_as_in_jax(jax, name):
+    """Host values: no compile (irax makes arrays of them on the host)."""
+    import irax.numpy as jnp
+
+    for value in (3, 2.5, True, [0, 1], np.array([1.5, 0.25], np.float32)):
+        ours, theirs = getattr(jnp, name)(value), getattr(jax.numpy, name)(value)
+        assert (ours.shape, ours.dtype, ours.weak_type) == (theirs.shape, theirs.dtype, theirs.weak_type), value
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
+def test_calling_a_scalar_type_converts_arrays_eagerly_and_under_jit(jax):
+    import irax
+    import irax.numpy as jnp
+
+    x, jx = jnp.arange(3.0) - 1.5, jax.numpy.arange(3.0) - 1.5
+    for ours, theirs in ((jnp.int32(x), jax.numpy.int32(jx)),
+                         (irax.jit(jnp.int32)(x), jax.jit(jax.numpy.int32)(jx)),
+                         (irax.jit(lambda x: jnp.float32(x > 0))(x), jax.jit(lambda x: jax.numpy.float32(x > 0))(jx))):
+        assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type)
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))

@@ -118,6 +118,42 @@ def test_division_like_jax(op, dtype, platform):
             assert each == jitted == want.tolist(), case
 
 
+def operands_of_every_size(dtype, count=600):
+    """(a, b) for 64-bit division, b != 0 and no INT_MIN: a and b random of
+    random bit lengths, then a = k b - 1, k b, k b + 1 for the largest k and
+    for a random one, where a float estimate of a / b falls next to an
+    integer. Signed ones take random signs."""
+    rng = np.random.default_rng(0)
+    top = 64 if np.iinfo(dtype).min == 0 else 63  # the bits of a magnitude
+    hi, one = np.uint64(2**top - 1), np.uint64(1)
+
+    def random():
+        return rng.integers(0, 2**64, count, np.uint64) >> np.uint64(64) - rng.integers(1, top + 1, count, np.uint64)
+
+    b = random() | one
+    k = hi // b
+    k[::2] = np.minimum(rng.random(count // 2) * k[::2], k[::2]).astype(np.uint64)
+    near = np.clip(k * b, one, hi - one) + rng.integers(0, 3, count, np.uint64) - one  # k b - 1, k b, k b + 1
+    a, b = np.concatenate([random(), near]), np.concatenate([random() | one, b])
+    if top == 63:
+        a, b = (np.where(rng.integers(0, 2, 2 * count) == 1, -x, x) for x in (a.view(np.int64), b.view(np.int64)))
+    return a, b
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64], ids=name)
+def test_64_bit_division_and_abs_of_operands_of_every_size(dtype, platform):
+    """IREE's Vulkan code has no 64-bit integer division (nor math.absi), so
+    irax divides with float64 estimates and exact corrections (`_divide_64`):
+    NumPy's quotients and remainders, for quotients of every size, on every
+    backend."""
+    a, b = operands_of_every_size(dtype)
+    with x64_for(dtype):
+        quotient, remainder, magnitude = irax.jit(lambda a, b: (a // b, a % b, jnp.abs(a)))(a, b)
+    np.testing.assert_array_equal(np.asarray(quotient), a // b)
+    np.testing.assert_array_equal(np.asarray(remainder), a % b)
+    np.testing.assert_array_equal(np.asarray(magnitude), np.abs(a))
+
+
 # ---------------------------------------------------------------------------
 # The rest cannot trap, so it runs in this process.
 

@@ -328,3 +328,25 @@ def test_long_float_vector_dot_is_accurate():
     host = (np.arange(10**6 + 5) % 100).astype(np.float32)
     exact = (host.astype(np.float64) ** 2).sum()
     assert abs(float(jnp.dot(jnp.asarray(host), jnp.asarray(host))) / exact - 1) < 5e-4
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_contractions_longer_than_a_shader_loop(dtype):
+    """K = 70000 > 65535, the most iterations lavapipe runs of one shader loop
+    (a (1, 70000) @ (70000, 1) of ones was 65535 on Vulkan): eagerly, under
+    jit and differentiated, and K = 300 * 250 over two contracted dims that
+    the chunks first transpose together. Small integers keep every sum exact."""
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(-3, 4, (2, 70000)).astype(dtype), rng.integers(-3, 4, (70000, 3)).astype(dtype)
+    v = a[0]
+    for matmul, dot in ((jnp.matmul, jnp.dot), (irax.jit(jnp.matmul), irax.jit(jnp.dot))):
+        np.testing.assert_array_equal(matmul(a, b), a @ b)
+        assert int(dot(v, v)) == int(v @ v)
+    if dtype == np.float32:
+        w = rng.integers(-3, 4, (2, 3)).astype(dtype)
+        grads = irax.grad(lambda a, b: jnp.sum(jnp.matmul(a, b) * w), argnums=(0, 1))(a, b)
+        np.testing.assert_array_equal(grads[0], w @ b.T)
+        np.testing.assert_array_equal(grads[1], a.T @ w)
+        x, y = rng.integers(-2, 3, (300, 2, 250)).astype(dtype), rng.integers(-2, 3, (250, 300, 3)).astype(dtype)
+        two_dims = irax.jit(lambda x, y: dot_general.bind(x, y, dimension_numbers=(((2, 0), (0, 1)), ((), ()))))
+        np.testing.assert_array_equal(two_dims(x, y), np.einsum("kml,lkn->mn", x, y))

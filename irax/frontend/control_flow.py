@@ -161,6 +161,14 @@ def _cond(pred, true_fun, false_fun, *operands):
 
 def switch(index: ArrayLike, branches: Sequence[Callable], *operands: PyTree) -> PyTree:
     """`branches[index](*operands)`, with `index` clamped to the branches."""
+    if np.ndim(index) != 0:
+        raise TypeError(f"Branch index must be scalar, got {index} of shape {np.shape(index)}.")
+    try:
+        index_dtype = dtypes.result_type(index)
+    except TypeError as err:
+        raise TypeError(f"Index type must be an integer, got {index}.") from err
+    if not dtypes.is_int(index_dtype):  # a bool too, as in JAX
+        raise TypeError(f"Index type must be an integer, got {index} as {index_dtype}")
     branches = list(branches)
     if not branches:
         raise ValueError("Empty branch sequence")
@@ -169,8 +177,6 @@ def switch(index: ArrayLike, branches: Sequence[Callable], *operands: PyTree) ->
 
 def _switch(index, branches, *operands):
     index = asarray(index)
-    if index.shape != () or not (dtypes.is_int(index.dtype) or dtypes.is_bool(index.dtype)):
-        raise TypeError(f"Index must be scalar integer, got {index.aval.str_short()}.")
     trace = core.current_trace()
     flat, traced = _trace_branches(branches, operands)
     names = [f"branch {k}" for k in range(len(branches))]

@@ -64,6 +64,16 @@ def canonicalize_dtype(dtype: DTypeLike) -> np.dtype:
     return dt if config.x64_enabled else _TO_32.get(dt, dt)
 
 
+def issubdtype(arg1: DTypeLike, arg2: DTypeLike) -> bool:
+    """jnp.issubdtype: whether `arg1` is `arg2` or below it in NumPy's type
+    hierarchy (np.floating, np.integer, ...), as np.issubdtype says, except
+    that bfloat16, whose NumPy scalar type is no np.floating, is a float."""
+    a, b = (t if isinstance(t, type) and issubclass(t, np.generic) else np.dtype(t).type for t in (arg1, arg2))
+    if a is bfloat16.type:
+        return b in (a, np.floating, np.inexact, np.number, np.generic)
+    return bool(np.issubdtype(a, b))
+
+
 def default_int_dtype() -> np.dtype:
     return canonicalize_dtype(int64)
 

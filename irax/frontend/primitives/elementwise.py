@@ -152,9 +152,53 @@ def _truncated_divmod(d, a, b):
         overflow = arith.andi(cmpi("eq", a, _const(d, np.iinfo(d).min)), cmpi("eq", b, _const(d, -1)))
         undefined = arith.ori(by_zero, overflow)
     safe = arith.select(undefined, _const(d, 1), b)
-    q = (arith.divui if dtypes.is_unsigned(d) else arith.divsi)(a, safe)
+    if d.itemsize == 8:
+        q = _divide_64(d, a, safe)
+    else:
+        q = (arith.divui if dtypes.is_unsigned(d) else arith.divsi)(a, safe)
     r = arith.subi(a, arith.muli(q, safe))
     return arith.select(by_zero, _const(d, -1), q), arith.select(by_zero, a, r)
+
+
+def _abs_signed(d, x):
+    """|x| of a signed integer, |INT_MIN| = INT_MIN (it wraps), as a select:
+    IREE's Vulkan code cannot lower math.absi of i64."""
+    zero = _const(d, 0)
+    return arith.select(cmpi("slt", x, zero), arith.subi(zero, x), x)
+
+
+def _divide_64(d, a, b):
+    """a / b rounded toward 0 for 64-bit integers, b != 0 (and not INT_MIN / -1),
+    without arith.divsi/divui: IREE's Vulkan code computes i64 as two i32s and
+    cannot divide those. Unsigned n / m (m >= 1) takes two float64 estimates
+    from below, each corrected in exact integer arithmetic:
+
+        q1 = floor(fl(fl(n) / fl(m)) (1 - 2^-47))     <= n / m: the factor outweighs
+                                                          the roundings (< 2^-50)
+        r1 = n - q1 m                                  exact: 0 <= r1 <= n
+        q2, r2 = the same for r1 / m
+        n // m = q1 + q2 + (r2 >= m)
+
+    q1 misses n // m by at most (n / m) 2^-46 + 1 <= 2^18 + 1, so q2 misses
+    r1 // m by at most (2^18 + 2) 2^-46 + 1 < 2. Signed a / b divides |a| by |b|
+    (|INT_MIN| = 2^63 unsigned) and negates where the signs differ."""
+    f64, zero = ir.F64Type.get(), _const(d, 0)
+    shrink = mlir.float_constant(f64, 1.0 - 2.0**-47)
+
+    def estimate(n, m):  # floor of n / m less a little, at least 0: fptoui truncates
+        ratio = arith.divf(arith.uitofp(f64, n), arith.uitofp(f64, m))
+        return arith.fptoui(n.type, arith.mulf(ratio, shrink))
+
+    n, m = (a, b) if dtypes.is_unsigned(d) else (_abs_signed(d, a), _abs_signed(d, b))
+    q1 = estimate(n, m)
+    r1 = arith.subi(n, arith.muli(q1, m))
+    q2 = estimate(r1, m)
+    r2 = arith.subi(r1, arith.muli(q2, m))
+    q = arith.addi(arith.addi(q1, q2), arith.extui(n.type, cmpi("uge", r2, m)))
+    if dtypes.is_unsigned(d):
+        return q
+    negative = arith.xori(cmpi("slt", a, zero), cmpi("slt", b, zero))
+    return arith.select(negative, arith.subi(zero, q), q)
 
 
 def _floor_divide_signed(d, a, b):
@@ -255,15 +299,107 @@ def _isfinite(d, x):
 # formulas that are right on most of the line but not at IEEE's special
 # values; the rules below select those values (a select costs ~nothing).
 
-def _odd_near_zero(rule):
+def _near_zero(x, fx):
     """An odd function with f(x) = x + O(x³) is x itself where |x| < 2**-12,
     as float32 rounds it. IREE's expansions lose the sign of zero there
-    (sin(-0.0) was +0.0) and some cancel (sinh(1e-10) was 0)."""
-    return _by_kind(f=lambda d, x: arith.select(cmpf("olt", math.absf(x), _const(d, 2.0**-12)), x, rule(d, x)))
+    (sin(-0.0) was +0.0) and some cancel (sinh(1e-10) was 0, tan(4e-8) 6e-8)."""
+    return arith.select(cmpf("olt", math.absf(x), _f32(x, 2.0**-12)), x, fx)
+
+
+def _odd_near_zero(rule):
+    """`rule`, with `_near_zero` applied."""
+    return _by_kind(f=lambda d, x: _near_zero(x, rule(d, x)))
 
 
 def _f32(x, value):
     return mlir.float_constant(x.type, value)
+
+
+# 2/π's first 168 bits after the binary point, 24 at a time (fdlibm's
+# two_over_pi table): a float32 significand times one chunk is exact in float64.
+_TWO_OVER_PI = [chunk * 2.0 ** (-24 * (j + 1)) for j, chunk in enumerate(
+    [0xA2F983, 0x6E4E44, 0x1529FC, 0x2757D1, 0xF534DD, 0xC0DB62, 0x95993C])]
+
+
+def _quarter_turns(x):
+    """(q, r) with x = k π/2 + r, q = k mod 4 and |r| <= π/4, both float64
+    (Payne-Hanek's reduction, in float64 arithmetic). IREE reduces sin, cos
+    and tan in float32 (sin(1e7) was off by 0.28, sin(1e9) was 1.4e9), so
+    they get r instead. With c_j the chunks of 2/π above,
+
+        x 2/π mod 4 = Σ_j (x c_j mod 4) + O(|x| 2^-168)
+
+    where each x c_j is exact and so is p mod 4 = 4 (p/4 - floor(p/4)) (as
+    p - 4 floor(p/4), lavapipe's compiler rewrote it and lost bits); the
+    chunks that make x c_j a multiple of 4 drop out, so any float32 x
+    reduces exactly, up to the sum's rounding (|r| within ~1e-14). A float64
+    x is the sum of its float32 rounding and the (29-bit) rest, each reduced
+    so (beyond float32's range that rounding is inf, and the result NaN).
+    k = floor(s + 1/2) of the sum s; floor, as Vulkan cannot round float64
+    to even. inf and NaN give NaN. The floors have derivative 0, so
+    dr/dx = Σ c_j π/2 = 1."""
+    f32, f64 = ir.F32Type.get(), ir.F64Type.get()
+    if x.type == f64:
+        high = arith.extf(f64, arith.truncf(f32, x))
+        parts = [high, arith.subf(x, high)]
+    else:
+        parts = [arith.extf(f64, x)]
+    c = lambda value: mlir.float_constant(f64, value)  # noqa: E731
+
+    def mod4(p):
+        m = arith.mulf(p, c(0.25))
+        return arith.mulf(c(4.0), arith.subf(m, math.floor(m)))
+
+    s = c(0.0)
+    for part in parts:
+        for chunk in _TWO_OVER_PI:
+            p = arith.mulf(part, c(chunk))
+            s = arith.addf(s, p if chunk * 2.0**128 < 4 else mod4(p))  # |x| < 2**128: the last is < 2**-16
+    k = math.floor(arith.addf(s, c(0.5)))
+    return mod4(k), arith.mulf(arith.subf(s, k), c(np.pi / 2))
+
+
+def _by_quadrant(pick):
+    """sin, cos or tan of float32 or float64 x as `pick(q, r)` of x's
+    quarter turns (see `_quarter_turns`), evaluated in float32: half
+    precision widens and float64 narrows, as in `_in_f32`."""
+
+    def on_f32_or_f64(x):
+        q, r = _quarter_turns(x)
+        out = pick(lambda n: cmpf("oeq", q, mlir.float_constant(q.type, n)), arith.truncf(ir.F32Type.get(), r))
+        return out if x.type == out.type else arith.extf(x.type, out)
+
+    return _by_kind(f=lambda d, x: _in_f32(on_f32_or_f64)(d, x) if d.itemsize < 4 else on_f32_or_f64(x))
+
+
+def _odd_of_abs(fn, r):
+    """fn(r) of an odd fn as ±fn(|r|), fn(|r|) as `_near_zero` takes it:
+    IREE's sin and tan of small negative r are off (sin(-1e-3) by 2e-5,
+    relatively; sin(1e-3) is right). A select rather than copysign, whose
+    derivative would read fn(|r|) back."""
+    a = math.absf(r)
+    f = _near_zero(a, fn(a))
+    return arith.select(cmpf("olt", r, _f32(r, 0.0)), arith.negf(f), f)
+
+
+def _sin_by_quadrant(turn):
+    """sin(k π/2 + r) is sin r, cos r, -sin r, -cos r for k = 0, 1, 2, 3
+    (mod 4), and cos(x) = sin(x + π/2): `turn` quarter turns more."""
+
+    def pick(q_is, r):
+        odd = arith.ori(q_is((1 - turn) % 4), q_is((3 - turn) % 4))
+        negative = arith.ori(q_is((2 - turn) % 4), q_is((3 - turn) % 4))
+        v = arith.select(odd, math.cos(r), _odd_of_abs(math.sin, r))
+        return arith.select(negative, arith.negf(v), v)
+
+    return pick
+
+
+def _tan_by_quadrant(q_is, r):
+    """tan(k π/2 + r) is tan r for even k, -1 / tan r for odd k."""
+    t = _odd_of_abs(math.tan, r)
+    odd = arith.ori(q_is(1), q_is(3))
+    return arith.select(odd, arith.negf(arith.divf(_f32(t, 1.0), t)), t)
 
 
 def _negative_sign(v):
@@ -312,7 +448,7 @@ def _atan2(y, x):
 
 UNARY = {
     "neg": _by_kind(f=lambda d, x: arith.negf(x), iu=lambda d, x: arith.subi(_const(d, 0), x)),
-    "abs": _by_kind(f=lambda d, x: math.absf(x), i=lambda d, x: math.absi(x), u=lambda d, x: x),
+    "abs": _by_kind(f=lambda d, x: math.absf(x), i=_abs_signed, u=lambda d, x: x),
     "sign": _by_kind(fiu=_sign),
     "floor": _by_kind(f=lambda d, x: math.floor(x)),
     "ceil": _by_kind(f=lambda d, x: math.ceil(x)),
@@ -332,9 +468,9 @@ UNARY = {
     "sqrt": _by_kind(f=lambda d, x: _in_f32(math.sqrt)(d, x) if d.itemsize < 4 else math.sqrt(x)),
     "rsqrt": _in_f32(math.rsqrt),
     "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), x, _in_f32(math.cbrt)(d, x))),  # IREE's cbrt(±inf) is NaN
-    "sin": _odd_near_zero(_in_f32(math.sin)),
-    "cos": _in_f32(math.cos),
-    "tan": _odd_near_zero(_in_f32(math.tan)),
+    "sin": _odd_near_zero(_by_quadrant(_sin_by_quadrant(0))),
+    "cos": _by_quadrant(_sin_by_quadrant(1)),
+    "tan": _odd_near_zero(_by_quadrant(_tan_by_quadrant)),
     "asin": _odd_near_zero(_in_f32(math.asin)),
     "acos": _in_f32(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),  # Vulkan's acos(3) is -pi
     "atan": _odd_near_zero(_in_f32(math.atan)),
