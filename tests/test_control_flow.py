@@ -2,6 +2,12 @@
 
 Values against NumPy loops, semantics and errors against jax.lax, and
 gradients (reverse and forward mode) against finite differences and JAX."""
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -123,6 +129,65 @@ def test_control_flow_is_lowered_to_scf():
 
 
 # ---------------------------------------------------------------------------
+# A carry the loop body never reads. IREE 3.13 crashed compiling such a while
+# loop ("LLVM ERROR: out of memory" or SIGSEGV, transforms/loop_carries.py),
+# killing the process, so these loops run in one child process per platform
+# and a crash fails these tests instead of ending pytest.
+
+def unread_carry_fns(lax, np, transforms):
+    """name -> f(x), each with a loop whose body does not read a carry."""
+    def loop(cond, body):
+        return lambda x: lax.while_loop(cond, body, (0, np.zeros(3), x))
+
+    copy = loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] + 1, c[1]))
+    return {
+        "while": copy,
+        "while_cond_reads_it": loop(lambda c: c[2].sum() < 5, lambda c: (c[0] + 1, c[1] + 1, c[1] * 2)),
+        "while_zero_trips": loop(lambda c: c[0] < 0, lambda c: (c[0] + 1, c[1] + 1, c[1])),
+        "while_yields_a_constant": loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] + 1, np.ones(3))),
+        "while_jvp": lambda x: transforms.jvp(lambda y: copy(y)[1:], (x,), (x * 2,)),
+        "fori_traced_bounds": lambda x: lax.fori_loop(0, np.argmax(x) + 1, lambda i, c: (c[0] * x + 1, c[0]), (x, x)),
+        "fori_grad": transforms.grad(lambda x: lax.fori_loop(0, 3, lambda i, c: (c[0] * x + 1, c[0]), (x, x))[1].sum()),
+    }
+
+
+UNREAD_CHILD = """
+import json, sys
+import numpy as np
+import irax, irax.numpy as jnp
+from tests.test_control_flow import X, unread_carry_fns
+
+with irax.default_device(irax.devices(sys.argv[1])[0]):
+    print(json.dumps({name: [np.asarray(r).tolist() for r in irax.tree_util.tree_leaves(irax.jit(f)(X))]
+                      for name, f in unread_carry_fns(irax.lax, jnp, irax).items()}))
+"""
+
+
+@functools.cache
+def unread_carries_in_a_child(platform):
+    """(exit code, stderr, name -> the leaves of unread_carry_fns' results on `platform`)."""
+    done = subprocess.run([sys.executable, "-c", UNREAD_CHILD, platform or "cpu"], capture_output=True, text=True,
+                          timeout=900, cwd=Path(__file__).parents[1])
+    return done.returncode, done.stderr, json.loads(done.stdout) if done.returncode == 0 else {}
+
+
+@pytest.mark.parametrize("name", sorted(unread_carry_fns(lax, jnp, irax)))
+def test_a_carry_the_body_does_not_read_like_jax(name, platform):
+    code, stderr, results = unread_carries_in_a_child(platform)
+    assert code == 0, f"the child process died ({code}):\n{stderr[-3000:]}"
+    want = jax.tree_util.tree_leaves(unread_carry_fns(jlax, jjnp, jax)[name](X))
+    assert len(results[name]) == len(want)
+    for got, w in zip(results[name], want):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(w), rtol=1e-6)
+
+
+def test_keep_unread_carries_puts_the_old_value_beside_the_new():
+    f = irax.jit(unread_carry_fns(lax, jnp, irax)["while"])
+    assert "util.optimization_barrier" in f.lower(X).as_text("optimized")
+    assert "util.optimization_barrier" not in irax.jit(CASES["while"][0](lax, jnp)).lower(X).as_text("optimized")
+
+
+# ---------------------------------------------------------------------------
 # Errors: JAX's types and wording
 
 def test_errors_match_jax():
@@ -141,6 +206,17 @@ def test_errors_match_jax():
     with pytest.raises(ValueError, match="Reverse-mode differentiation does not work for lax.while_loop"):
         irax.grad(lambda x: lax.while_loop(lambda c: c < 3, lambda c: c * 2.0, x))(1.0)
     assert float(lax.cond(True, lambda x: x, lambda x: -x, 2.0)) == 2.0  # and the next call works
+
+
+@pytest.mark.parametrize("index", [True, np.bool_(False), 1.5, np.array([1, 2]), "a"], ids=repr)
+def test_switch_index_errors_match_jax(index):
+    """A switch index is an integer scalar: a bool is not one (JAX's wording, word for word)."""
+    branches = [lambda: 1, lambda: 2]
+    with pytest.raises(TypeError) as theirs:
+        jlax.switch(index, branches)
+    with pytest.raises(TypeError) as ours:
+        lax.switch(index, branches)
+    assert str(ours.value) == str(theirs.value)
 
 
 # ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
 from irax.transforms.cleanup import prune_unused_generic_inputs
 from irax.transforms.empty_tensors import fold_empty_tensors
+from irax.transforms.loop_carries import keep_unread_carries
 from irax.transforms.loop_order import normalize_loop_order
 from irax.transforms.matmul import plain_matmuls
 
@@ -48,4 +49,5 @@ prune = PythonPass("prune-unused-generic-inputs", prune_unused_generic_inputs)
 loop_order = PythonPass("normalize-loop-order", normalize_loop_order)
 reuse = PythonPass("reuse-dead-buffers", reuse_dead_buffers)
 matmuls = PythonPass("plain-matmuls", plain_matmuls)
+loop_carries = PythonPass("keep-unread-carries", keep_unread_carries)
 protect = PythonPass("protect-arguments", protect_arguments)
