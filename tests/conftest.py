@@ -22,7 +22,7 @@ PLUGIN_PLATFORMS = {"sync-cpu"}  # from the example plugin package
 # The modules whose results depend on the code generated for the device.
 # (Gradients on Vulkan: test_devices.py. Each vulkan copy compiles its own
 # programs, which is most of a cold run's time.)
-CORE = {"test_control_flow", "test_elementwise", "test_grad_python_control_flow", "test_indexing",
+CORE = {"test_checkpoint", "test_control_flow", "test_elementwise", "test_grad_python_control_flow", "test_indexing",
         "test_integer_semantics", "test_linalg", "test_nn", "test_reductions", "test_shape", "test_special_values",
         "test_vmap"}
 
