@@ -30,6 +30,11 @@ CORE = {"test_checkpoint", "test_control_flow", "test_elementwise", "test_grad_p
 # differs; why). Those tests skip there.
 DIFFERENCES = {
     "vulkan": {
+        "test_composed_shape_ops_value_and_grad": (
+            {""},
+            "IREE 3.13's Vulkan queue can signal its wakeup semaphore out of order from two threads "
+            "(queue.c:2867), which lavapipe answers by losing the device for good; this gradient program "
+            "triggers it within a few dozen calls under load (it failed two CI runs): docs/architecture.md"),
         "test_updates_at_a_scalar_index_array_like_jax": (
             {"set-3", "set--4", "set-9", "set no wrap--1", "set no wrap--3", "set no wrap-3", "set no wrap--4",
              "set no wrap-9"},

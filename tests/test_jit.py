@@ -11,6 +11,7 @@ import pytest
 
 import irax
 import irax.numpy as jnp
+from irax.backends import runtime
 
 jax = pytest.importorskip("jax")
 
@@ -227,8 +228,8 @@ def queued_not_inline(monkeypatch):
 
 
 def test_calls_return_before_the_device_is_done(queued_not_inline, monkeypatch):
+    monkeypatch.setattr(runtime, "QUEUE_DEPTH", 3)  # room for the held call and the two below
     device = irax.devices("cpu")[0]
-    monkeypatch.setattr(device, "queue_depth", 3)  # room for the held call and the two below
     f = irax.jit(lambda x: x * 2)
     x = jnp.arange(4.0)
     (f(x) + 1).block_until_ready()  # both programs loaded first: a program loads on a drained queue
@@ -246,7 +247,7 @@ def test_the_queue_holds_at_most_queue_depth_calls(queued_not_inline):
     device = irax.devices("cpu")[0]
     x = jnp.arange(4.0)
     (x * 2).block_until_ready()
-    device._queued += device.queue_depth  # a full queue of calls still running
+    device._queued += runtime.QUEUE_DEPTH  # a full queue of calls still running
     gate = device._queued
     results = []
     caller = threading.Thread(target=lambda: results.append(x * 3))

@@ -14,7 +14,7 @@ import functools
 import iree.runtime as rt
 
 from irax.backends import cache
-from irax.backends.runtime import QUEUE_DEPTH, Device
+from irax.backends.runtime import Device
 from irax.config import config
 from irax.plugins import API_VERSION
 
@@ -45,17 +45,13 @@ class IreeBackend:
         inline = rt.get_driver(self.inline_driver) if self.inline_driver else None
         return [
             Device(self.name, i, self.driver, self.create_hal_device(driver, info), self,
-                   inline and inline.create_default_device(), self.queue_depth(info))
+                   inline and inline.create_default_device())
             for i, info in enumerate(driver.query_available_devices())
         ]
 
     def create_hal_device(self, driver, info):
         """IREE's device for `info`, one of `driver.query_available_devices()`."""
         return driver.create_device(info)
-
-    def queue_depth(self, info) -> int:
-        """How many calls the device for `info` may have queued at once."""
-        return QUEUE_DEPTH
 
     def available(self) -> bool:
         try:

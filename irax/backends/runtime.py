@@ -99,8 +99,7 @@ class Device:
     `irax.plugins.Device` protocol, and of its programs `irax.plugins.Program`.
     """
 
-    def __init__(self, platform: str, id: int, driver: str, hal_device, backend, inline_hal_device=None,
-                 queue_depth=QUEUE_DEPTH):
+    def __init__(self, platform: str, id: int, driver: str, hal_device, backend, inline_hal_device=None):
         self.platform = platform
         self.id = id
         self.driver = driver
@@ -111,7 +110,6 @@ class Device:
         self._hal_module = rt.create_hal_module(self.instance, hal_device)
         self._inline_hal_module = inline_hal_device and rt.create_hal_module(self.instance, inline_hal_device)
         self._timeline = hal_device.create_semaphore(0)
-        self.queue_depth = queue_depth
         self._queued = 0  # the timeline value the last queued call signals
         self._finished = 0  # a timeline value known to be reached
         self.lost = []  # (first, last, error): calls that failed on the device
@@ -137,14 +135,14 @@ class Device:
     def _next_call(self, inline=False):
         """(n, wait fence, signal fence) for the next call, after the last one
         queued. A queued call first waits for the queue to be shorter than
-        `queue_depth` and signals a fence of its own, for `_join`; an inline
+        QUEUE_DEPTH and signals a fence of its own, for `_join`; an inline
         call waits for the queue to drain and signals the timeline."""
         self._check_usable()
         _check_not_in_callback()
         if inline:
             self.drain()
-        elif self._queued + 1 - self.queue_depth > self._finished:
-            self._reached(self._queued + 1 - self.queue_depth)
+        elif self._queued + 1 - QUEUE_DEPTH > self._finished:
+            self._reached(self._queued + 1 - QUEUE_DEPTH)
         self._queued += 1
         n = self._queued
         signaled = self._timeline if inline else self.hal_device.create_semaphore(n - 1)

@@ -42,7 +42,7 @@ class VulkanBackend(IreeBackend):
         `llvmpipe-N` threads, which run the shaders, keep theirs."""
         before = _threads()
         device = super().create_hal_device(driver, info)
-        if _is_lavapipe(info):
+        if info["name"].startswith("llvmpipe"):
             for thread in _threads() - before:
                 try:
                     with open(f"/proc/self/task/{thread}/comm") as comm:
@@ -52,24 +52,12 @@ class VulkanBackend(IreeBackend):
                     pass  # gone already
         return device
 
-    def queue_depth(self, info) -> int:
-        """One call at a time on lavapipe: IREE's Vulkan queue can signal its
-        wakeup semaphore out of order when two threads make deferred work
-        ready at once, which lavapipe answers by losing the device for good;
-        with the call before always done, nothing else is being made ready
-        while a call is queued (docs/architecture.md)."""
-        return 1 if _is_lavapipe(info) else super().queue_depth(info)
-
-
-def _is_lavapipe(info) -> bool:
-    return info["name"].startswith("llvmpipe")
-
 
 # IREE reuses recorded command buffers across calls with new buffers bound
 # ("memoization"); on lavapipe some came back with the previous call's
 # buffers (a stack of two scalars returned the last call's values). The flag
-# is process-wide, so these
-# compiles run the iree-compile tool (compiler.PROCESS_WIDE).
+# is process-wide, so these compiles run the iree-compile tool
+# (compiler.PROCESS_WIDE).
 backend = VulkanBackend("vulkan", target_backend="vulkan-spirv", driver="vulkan",
                         compile_flags=[f"--iree-vulkan-target-features={FEATURES}",
                                        "--iree-input-demote-f64-to-f32=false",  # as on the CPU: real f64 in 64-bit mode
