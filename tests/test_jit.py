@@ -330,6 +330,25 @@ def test_a_call_that_fails_on_the_device_loses_only_its_results(queued_not_inlin
     np.testing.assert_array_equal(x + 1, np.arange(4.0) + 1)
 
 
+@pytest.mark.parametrize("reason, after", [
+    ("out of device memory", "computations started from now on run normally"),
+    ("DATA_LOSS; [vkSignalSemaphore] VK_ERROR_DEVICE_LOST", "the device itself is lost.*restart the process"),
+])
+def test_a_failure_says_what_it_leaves_of_the_device(queued_not_inline, reason, after):
+    """A failed call loses its results; a lost device (lavapipe, on IREE's
+    out-of-order semaphore signal) stays lost, and the error says so rather
+    than promising that the next call runs."""
+    device = irax.devices("cpu")[0]
+    f = irax.jit(lambda x: x * 2)
+    x = jnp.arange(4.0)
+    f(x).block_until_ready()
+    device._queued += 1  # a call still running
+    y = f(x)
+    device._timeline.fail(reason)
+    with pytest.raises(irax.errors.DeviceError, match=after):
+        y.block_until_ready()
+
+
 def test_a_failure_of_the_calls_own_fence_reaches_the_timeline(queued_not_inline, monkeypatch):
     """A queued call signals a fence of its own, joined into the timeline by a barrier."""
     device = irax.devices("cpu")[0]

@@ -180,7 +180,7 @@ class Device:
         except (RuntimeError, ValueError) as failure:  # IREE: "semaphore failure", typed by its status code
             self.lost.append((self._finished + 1, self._queued, DeviceError(
                 f"A computation failed on {self}: {failure}. Its results, and those of the calls queued "
-                "after it, are lost; computations started from now on run normally.")))
+                "after it, are lost" + (_lost_device(failure) or "; computations started from now on run normally."))))
             self._timeline = self.hal_device.create_semaphore(self._queued)
             call = self._queued
         self._finished = max(self._finished, call)
@@ -325,7 +325,7 @@ class Program:
             if failed is not None:
                 raise DeviceError(f"A callback failed in a computation on {device}: {type(failed).__name__}: "
                                   f"{failed}") from failed
-            raise DeviceError(f"A computation failed on {device}: {error}") from None
+            raise DeviceError(f"A computation failed on {device}: {error}{_lost_device(error)}") from None
         if inline:
             return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], 0
         device._join(call, signal)
@@ -405,6 +405,16 @@ def _host_module(device: Device, host_functions: dict) -> rt.VmModule:
         signature = "0" + "r" * (len(host_function.in_dtypes) + 2) + "_" + ("r" * host_function.n_results or "v")
         interface.export(name, signature, functools.partial(call, host_function))
     return interface.create()
+
+
+def _lost_device(failure) -> str:
+    """What to do when `failure` says the device itself is lost: it stays
+    lost (lavapipe loses one when IREE signals a semaphore out of order:
+    docs/architecture.md), so every later computation on it fails too."""
+    if "DEVICE_LOST" not in str(failure):
+        return ""
+    return ("; the device itself is lost (a driver error), so every later computation on it fails too: restart the "
+            "process, or run on another backend")
 
 
 _live_devices = weakref.WeakSet()
