@@ -13,12 +13,12 @@ irax and JAX on the same function:
 4. the same loss without the branch: irax's staged grad, the path taken
    where nothing branches on a value.
 """
-import time
 
 import numpy as np
 
 import irax
 import irax.numpy as jnp
+from bench_eager import median_time  # (benchmarks/ is on the path: the scripts run from there)
 
 try:
     import jax
@@ -66,17 +66,6 @@ def mlp_args(np_):
     return (jax.tree_util.tree_map(np_.asarray, params), np_.asarray(x), np_.asarray(y))
 
 
-def warm_time(call, repeat=50):
-    """Median seconds of `call()` after two warm-up calls."""
-    call(), call()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def grad_call(lib, make, args, **kwargs):
     g = lib.grad(make(jnp if lib is irax else jjnp, **kwargs), argnums=0)
     return lambda: np.asarray(jax.tree_util.tree_leaves(g(*args))[0])
@@ -90,8 +79,8 @@ def main():
             ("MLP loss with a branch on its value", mlp_loss, None, {}),
             ("MLP loss, no branch (staged grad)", mlp_loss, None, {"with_branch": False})]
     for name, make, args, kwargs in rows:
-        ours = warm_time(grad_call(irax, make, args or mlp_args(jnp), **kwargs))
-        theirs = warm_time(grad_call(jax, make, args or mlp_args(jjnp), **kwargs))
+        ours = median_time(grad_call(irax, make, args or mlp_args(jnp), **kwargs), 50, warmup=2)
+        theirs = median_time(grad_call(jax, make, args or mlp_args(jjnp), **kwargs), 50, warmup=2)
         print(f"{name:40s} irax {ours * 1e3:7.3f} ms   jax {theirs * 1e3:7.3f} ms   irax/jax {ours / theirs:5.2f}x")
 
 

@@ -314,14 +314,21 @@ def test_an_inline_call_runs_after_the_queued_calls_before_it():
     np.testing.assert_array_equal(x * 2, np.arange(4.0) * 2)
 
 
-def test_a_call_that_fails_on_the_device_loses_only_its_results(queued_not_inline):
+def _a_failed_call(reason):
+    """(f, x, y): y = f(x) queued behind a call still running, then the
+    timeline failed with `reason`, as IREE fails it when a queued call fails."""
     device = irax.devices("cpu")[0]
     f = irax.jit(lambda x: x * 2)
     x = jnp.arange(4.0)
     f(x).block_until_ready()
     device._queued += 1  # a call still running
     y = f(x)
-    device._timeline.fail("out of device memory")  # what IREE does when a queued call fails
+    device._timeline.fail(reason)
+    return f, x, y
+
+
+def test_a_call_that_fails_on_the_device_loses_only_its_results(queued_not_inline):
+    f, x, y = _a_failed_call("out of device memory")
     with pytest.raises(irax.errors.DeviceError, match="out of device memory.*lost"):
         y.block_until_ready()
     with pytest.raises(irax.errors.DeviceError):
@@ -338,13 +345,7 @@ def test_a_failure_says_what_it_leaves_of_the_device(queued_not_inline, reason, 
     """A failed call loses its results; a lost device (lavapipe, on IREE's
     out-of-order semaphore signal) stays lost, and the error says so rather
     than promising that the next call runs."""
-    device = irax.devices("cpu")[0]
-    f = irax.jit(lambda x: x * 2)
-    x = jnp.arange(4.0)
-    f(x).block_until_ready()
-    device._queued += 1  # a call still running
-    y = f(x)
-    device._timeline.fail(reason)
+    y = _a_failed_call(reason)[2]
     with pytest.raises(irax.errors.DeviceError, match=after):
         y.block_until_ready()
 

@@ -74,16 +74,15 @@ def execute(name, operands, find, device=None, donated=()):
 # buffers of their own).
 
 def _note_views(operands, results):
+    held = [(x, b, b.byte_length()) for x in operands if x._buffer is not None for b in [x._buffer.get_buffer()]]
     for result in results:
         buffer = result._buffer.get_buffer()
         size = buffer.byte_length()
-        for x in operands:
-            if x._buffer is not None and x._buffer.get_buffer().byte_length() == size \
-                    and x._buffer.get_buffer() == buffer:
-                views = x._views if x._views is not None else [weakref.ref(x)]  # (Arrays do not hash)
-                views.append(weakref.ref(result))
-                x._views = result._views = views
-                break
+        x = next((x for x, b, n in held if n == size and b == buffer), None)  # IREE buffers compare, not hash
+        if x is not None:
+            views = x._views if x._views is not None else [weakref.ref(x)]  # (Arrays do not hash either)
+            views.append(weakref.ref(result))
+            x._views = result._views = views
 
 
 def _viewed_elsewhere(x) -> bool:
