@@ -4,7 +4,7 @@
     import irax.numpy as jnp
 """
 from irax.config import config
-from irax import debug, dtypes, errors, lax, nn, scipy, tree, tree_util
+from irax import debug, dtypes, errors, lax, nn, random, scipy, tree, tree_util
 from irax.backends.cache import clear_memory_caches as clear_caches
 from irax.dtypes import float0
 from irax.frontend.array import Array, block_until_ready, device_get, device_put
@@ -26,4 +26,4 @@ __all__ = ["Array", "ShapeDtypeStruct", "block_until_ready", "checkpoint", "chec
            "device_get", "device_put", "devices", "disable_jit", "dtypes", "errors", "eval_shape", "float0", "grad",
            "hessian", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "lax", "linear_transpose", "linearize",
            "local_device_count", "local_devices", "make_jaxpr", "nn", "process_count", "process_index",
-           "pure_callback", "remat", "scipy", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap"]
+           "pure_callback", "random", "remat", "scipy", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap"]

@@ -185,10 +185,32 @@ def test_callbacks_stay_out_of_the_program_text():
     assert "irax_host.callback_0" in texts[0]
 
 
-def test_vmap_of_a_callback_says_it_is_not_supported():
-    with pytest.raises(NotImplementedError, match="no batching rule for callbacks"):
+@pytest.mark.parametrize("method", ["sequential", "sequential_unrolled", "expand_dims", "broadcast_all"])
+def test_vmap_calls_a_pure_callback_as_its_vmap_method_says(device, method):
+    calls = []
+    x, y = np.arange(6, dtype=np.float32).reshape(2, 3), np.ones(3, np.float32)
+
+    def f(lib):
+        def add(a, b):
+            calls.append(np.shape(a))
+            return (np.asarray(a) + b).astype(np.float32)
+        return lib.vmap(lambda x, y: lib.pure_callback(add, lib.ShapeDtypeStruct((3,), np.float32), x, y,
+                                                       vmap_method=method), in_axes=(0, None))
+    np.testing.assert_array_equal(np.asarray(irax.jit(f(irax))(x, y)), x + y)
+    ours, calls[:] = list(calls), []
+    f(jax)(x, y)
+    assert ours == calls  # per member, or once on the whole batch, as JAX
+
+
+def test_vmap_of_a_callback_without_a_vmap_method_is_jax_error():
+    with pytest.raises(NotImplementedError, match="Got vmap_method=None"):
         irax.vmap(lambda x: irax.pure_callback(np.sin, irax.ShapeDtypeStruct((), jnp.float32), x))(
             np.ones(3, np.float32))
+
+
+def test_debug_print_under_vmap_prints_each_member(capsys):
+    irax.vmap(lambda v: irax.debug.print("v={v}", v=v))(np.arange(3, dtype=np.float32))
+    assert capsys.readouterr().out == "v=0.0\nv=1.0\nv=2.0\n"
 
 
 def test_a_process_with_callback_programs_exits_cleanly():

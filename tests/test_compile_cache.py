@@ -198,4 +198,5 @@ def test_bad_module_raises_compile_error_quietly(capfd):
 
 def test_compile_command_line():
     assert compile_command_line("vulkan-spirv", ["--x"]) == [
-        "iree-compile", "--iree-hal-target-backends=vulkan-spirv", "--iree-execution-model=async-external", "--x"]
+        "iree-compile", "--iree-hal-target-backends=vulkan-spirv", "--iree-execution-model=async-external",
+        "--iree-opt-const-expr-hoisting=false", "--x"]

@@ -258,6 +258,24 @@ def test_forward_mode_through_while_loop():
     np.testing.assert_allclose(np.asarray(irax.jacfwd(f(lax))(1.5)), jax.jacfwd(f(jlax))(1.5), rtol=1e-6)
 
 
+def overwritten_carry_fn(lax, np):
+    """Each step overwrites c[1] with the old c[0], so the reverse loop resets
+    c[1]'s cotangent to zeros every step."""
+    return lambda a: np.sum(sum(lax.fori_loop(0, 3, lambda i, c: (c[0] * a + 1, c[0]), (a, a))))
+
+
+@pytest.mark.parametrize("transform", ["value_and_grad", "jit(value_and_grad)"])
+def test_gradient_of_a_loop_that_overwrites_a_carry_with_its_value(platform, transform):
+    """IREE 3.13 failed every call of this program at run time (a copy in a
+    command buffer without bindings) until guard-loop-carries put the zeros
+    the reverse loop yields behind a barrier."""
+    f = irax.value_and_grad(overwritten_carry_fn(lax, jnp))
+    value, gradient = (irax.jit(f) if transform.startswith("jit") else f)(X)
+    want_value, want_gradient = jax.value_and_grad(overwritten_carry_fn(jlax, jjnp))(X)
+    np.testing.assert_allclose(float(value), want_value, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(gradient), want_gradient, rtol=1e-6)
+
+
 def test_second_order_through_loops():
     f = lambda lax, np: lambda x: lax.scan(lambda c, r: (c * x + r, c), 1.0, np.arange(3.0))[0]  # noqa: E731
     assert np.isclose(float(irax.grad(irax.grad(f(lax, jnp)))(2.0)), float(jax.grad(jax.grad(f(jlax, jjnp)))(2.0)))

@@ -275,3 +275,13 @@ def test_inputs_are_not_modified():
         jnp.exp(jx)
     np.testing.assert_array_equal(np.asarray(jx), x)
     np.testing.assert_array_equal(np.asarray(jy), y)
+
+
+@pytest.mark.parametrize("name", ["remainder", "fmod"])
+def test_float_remainders_differentiate_as_jax(platform, name):
+    """d(x rem y) = dx - trunc(x / y) dy (arith.remf had no rule)."""
+    x, y = np.array([5.3, -2.7, 7.1], np.float32), np.array([2.0, 1.5, -3.0], np.float32)
+    ours = irax.grad(lambda a, b: getattr(jnp, name)(a, b).sum(), argnums=(0, 1))(x, y)
+    theirs = jax.grad(lambda a, b: getattr(jax.numpy, name)(a, b).sum(), argnums=(0, 1))(x, y)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(np.asarray(a), b, rtol=1e-6)

@@ -163,9 +163,34 @@ def test_under_jit_the_error_stays():
         jax.jit(jax.grad(branch))(2.0)
 
 
-def test_grad_of_a_fallback_grad_says_it_is_not_supported():
-    with pytest.raises(NotImplementedError, match="higher-order derivatives in grad's eager fallback"):
-        irax.grad(irax.grad(branch))(2.0)
+def growing(np):  # a vector function whose loop's trip count depends on its argument
+    def f(x):
+        y = x
+        while np.sum(y * y) < 4.0:
+            y = y * 1.5 + 0.1
+        return np.sin(y)
+    return f
+
+
+TRANSFORMS = {  # every eager transformation follows the path the values take, as JAX's
+    "grad(grad)": lambda lib, np: lib.grad(lib.grad(branch))(2.0),
+    "grad(grad), the other branch": lambda lib, np: lib.grad(lib.grad(branch))(5.0),
+    "jvp": lambda lib, np: lib.jvp(doubling, (0.7,), (2.0,)),
+    "jvp of a vector function": lambda lib, np: lib.jvp(growing(np), (X[0],), (X[1],)),
+    "vjp": lambda lib, np: lib.vjp(growing(np), X[0])[1](X[1]),
+    "linearize": lambda lib, np: lib.linearize(newton_sqrt, 2.0)[1](1.0),
+    "jacrev": lambda lib, np: lib.jacrev(growing(np))(X[0]),
+    "jacfwd": lambda lib, np: lib.jacfwd(growing(np))(X[0]),
+    "hessian": lambda lib, np: lib.hessian(lambda x: np.sum(growing(np)(x)))(X[0]),
+}
+
+
+@pytest.mark.parametrize("name", list(TRANSFORMS))
+def test_every_transformation_follows_the_values_path_as_jax(name, platform):
+    """Each eager transformation where tracing meets Python control flow on
+    values applies to the path taken (tape.straight_line); grad of grad
+    raised NotImplementedError, the others ConcretizationTypeError."""
+    assert_trees_close(TRANSFORMS[name](irax, jnp), TRANSFORMS[name](jax, jax.numpy), rtol=1e-4, atol=1e-5)
 
 
 def test_errors_of_grad_stay_in_the_fallback():

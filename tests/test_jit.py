@@ -81,6 +81,14 @@ def test_closed_over_arrays_are_arguments_not_constants():
     assert "dense<" not in text and text.count("tensor<64x64xf32>") >= 2
 
 
+def test_numpy_bool_constants():
+    """A NumPy bool array in traced code is a dense<> constant of its own
+    values (it was bit-packed: [1, 0, 1, 1] read as all true, 12 elements failed)."""
+    for mask in (np.array([True, False, True, True]), rng.normal(size=(4, 3)) > 0):
+        got = irax.jit(lambda x: jnp.where(mask, x, 0.0))(np.ones(mask.shape, np.float32))
+        np.testing.assert_array_equal(got, mask.astype(np.float32))
+
+
 def test_composes_with_grad():
     loss = lambda w, x: jnp.sum(jnp.tanh(x @ w) ** 2)  # noqa: E731
     jloss = lambda w, x: jax.numpy.sum(jax.numpy.tanh(x @ w) ** 2)  # noqa: E731
@@ -350,6 +358,31 @@ def test_a_failure_says_what_it_leaves_of_the_device(queued_not_inline, reason, 
         y.block_until_ready()
 
 
+class _OutOfRange:
+    """A VmContext whose calls fail as IREE fails one with OUT_OF_RANGE."""
+
+    def __init__(self, *args):
+        pass
+
+    def invoke(self, *args):
+        raise IndexError("Error invoking function: OUT_OF_RANGE; indirect buffer reference slot 0 is out range")
+
+
+@pytest.mark.parametrize("queue", ["inline", "queued"])
+def test_an_iree_error_of_any_type_fails_only_its_call(monkeypatch, queue):
+    """IREE types its errors by status code: OUT_OF_RANGE is an IndexError
+    (seen from a program IREE 3.13 miscompiled), which escaped as itself and
+    left the device's timeline waiting for the failed call: the next call hung."""
+    monkeypatch.setitem(vars(irax.config), "irax_inline_bytes", 1 << 20 if queue == "inline" else -1)
+    with monkeypatch.context() as patch:
+        patch.setattr(runtime.rt, "VmContext", _OutOfRange)
+        failing = irax.jit(lambda x: x * 3)
+        for _ in range(2):
+            with pytest.raises(irax.errors.DeviceError, match="OUT_OF_RANGE"):
+                failing(X).block_until_ready()
+    np.testing.assert_array_equal(irax.jit(lambda x: x * 4)(X), X * 4)
+
+
 def test_a_failure_of_the_calls_own_fence_reaches_the_timeline(queued_not_inline, monkeypatch):
     """A queued call signals a fence of its own, joined into the timeline by a barrier."""
     device = irax.devices("cpu")[0]
@@ -491,3 +524,15 @@ def test_arrays_are_freed_as_soon_as_they_are_dropped():
             assert [r() for r in dropped] == [None, None], name
         finally:
             gc.enable()
+
+
+def test_numpy_data_met_while_tracing_is_an_argument():
+    """No dense data in a program (array.constant): IREE's load-time work on
+    it lost lavapipe's device (docs/architecture.md); a splat stays a constant."""
+    data = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    x = X[:2, :3]
+    f = irax.jit(lambda x: x * data + np.full((2, 3), 2.0, np.float32))
+    text = f.lower(x).as_text("optimized")
+    assert "dense<[" not in text and "dense<2.0" in text
+    assert text.count("tensor<2x3xf32>, %arg1: tensor<2x3xf32>") == 1
+    np.testing.assert_allclose(np.asarray(f(x)), x * data + 2, rtol=1e-6)

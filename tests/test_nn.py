@@ -4,6 +4,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
+import irax
 import irax.nn as nn
 import irax.numpy as jnp
 import irax.scipy.special as special
@@ -100,9 +101,13 @@ def test_softmax_axes(axis):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # JAX casts -inf to int inside softmax
 @pytest.mark.parametrize("name", sorted(NUMPY))
 def test_dtypes_and_weak_types_match_jax(name):
+    _avals_match_jax(name, [(np.float32, False), (np.float32, True), (np.float16, False), (np.int32, False),
+                            (np.int32, True), (np.uint8, False)])
+
+
+def _avals_match_jax(name, dtypes_and_weak_types):
     """Traced only (nothing compiled): output avals against jax.eval_shape."""
-    for dtype, weak in [(np.float32, False), (np.float32, True), (np.float16, False), (np.int32, False),
-                        (np.int32, True), (np.uint8, False)]:
+    for dtype, weak in dtypes_and_weak_types:
         try:
             theirs = jax.eval_shape(getattr(jnn, name), jax.ShapeDtypeStruct((3, 4), dtype, weak_type=weak))
         except TypeError:
@@ -155,3 +160,164 @@ def test_relu_keeps_integers_and_weak_scalars():
     ours, theirs = nn.relu(1.5), jnn.relu(1.5)
     assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type)
     assert float(jnp.add(ours, 0)) == 1.5
+
+
+# Every other jax.nn activation: values against jax.nn on one shared input.
+ACTIVATIONS = ["celu", "elu", "glu", "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "identity", "leaky_relu",
+               "log1mexp", "log_sigmoid", "mish", "relu6", "selu", "silu", "soft_sign", "sparse_plus",
+               "sparse_sigmoid", "squareplus", "standardize", "swish", "tanh"]
+
+
+def _input(name):
+    return np.abs(X) + 0.1 if name == "log1mexp" else X  # log1mexp: log(1 - exp(-x)) for x > 0
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activations_match_jax(name):
+    ours, theirs = getattr(nn, name)(asarray(_input(name))), getattr(jnn, name)(_input(name))
+    assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type)
+    check(ours, np.asarray(theirs), 1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_dtypes_match_jax(name):
+    _avals_match_jax(name, [(np.float32, True), (np.float16, False), (np.int32, False)])
+
+
+def test_activation_gradients_match_jax_and_finite_differences():
+    """All activations' gradients in one program (a dict of inputs), against
+    jax.grad and central differences of one program of their values."""
+    import irax
+    weights = rng.normal(size=X.shape).astype(np.float32)
+    names = ACTIVATIONS + ["relu", "gelu", "sigmoid", "softplus", "softmax", "log_softmax"]
+    # off the kinks, and short of the tails, where GPU tanh is 1e-7 from ±1 (see conftest.DIFFERENCES);
+    # GPU tanh saturates later: gelu'(-5.06) is -5e-6 on Vulkan, 0 in JAX
+    points = {name: np.clip(np.where(np.abs(X) < 0.2, 0.5, _input(name)), -5.5, 5.5).astype(np.float32)
+              for name in names}
+
+    def weighted_sum(module, name, x):
+        out = getattr(module, name)(x)
+        return (out * weights[:, :out.shape[1]]).sum()  # glu halves the last axis
+
+    def values(xs):
+        return {name: weighted_sum(nn, name, x) for name, x in xs.items()}
+
+    ours = irax.grad(lambda xs: sum(values(xs).values()))(points)
+    for name in names:
+        theirs = jax.grad(lambda v: weighted_sum(jnn, name, v))(points[name])
+        np.testing.assert_allclose(np.asarray(ours[name]), np.asarray(theirs), rtol=2e-5, atol=1e-5, err_msg=name)
+    compiled, eps = irax.jit(values), 1e-2
+    for i in np.ndindex(X.shape):
+        step = np.zeros(X.shape, np.float32)
+        step[i] = eps
+        hi = compiled({name: x + step for name, x in points.items()})
+        lo = compiled({name: x - step for name, x in points.items()})
+        for name in names:
+            numerical = (float(hi[name]) - float(lo[name])) / (2 * eps)
+            np.testing.assert_allclose(float(ours[name][i]), numerical, rtol=3e-2, atol=3e-2, err_msg=(name, i))
+
+
+@pytest.mark.parametrize("name", ["relu", "relu6"])
+def test_relu_derivatives_at_the_kinks_are_jax_s(name):
+    """0 at x = 0 (and 6), as jax.nn's custom rules say; a maximum's would be 1/2."""
+    import irax
+    x = np.array([[0.0, 6.0, -1.0, 3.0]], np.float32)
+    ours = irax.grad(lambda v: jnp.sum(getattr(nn, name)(v)))(x)
+    check(ours, np.asarray(jax.grad(lambda v: getattr(jnn, name)(v).sum())(x)), 0)
+
+
+def test_where_and_axis_options_match_jax():
+    where = X > -1
+    for ours, theirs in [
+        (nn.softmax(X, where=where), jnn.softmax(X, where=where)),
+        (nn.log_softmax(X, axis=0, where=where), jnn.log_softmax(X, axis=0, where=where)),
+        (nn.logmeanexp(X, axis=1), jnn.logmeanexp(X, axis=1)),
+        (nn.logmeanexp(X, axis=0, where=where, keepdims=True), jnn.logmeanexp(X, axis=0, where=where, keepdims=True)),
+        # (the "fast" variance cancels where one entry is 30: "stable" compares the masking)
+        (nn.standardize(X, axis=0, where=where, algorithm="stable"),
+         jnn.standardize(X, axis=0, where=where, algorithm="stable")),
+        (nn.glu(X.T, axis=0), jnn.glu(X.T, axis=0)),
+        (nn.gelu(X, approximate=False), jnn.gelu(X, approximate=False)),
+        (nn.leaky_relu(X, 0.3), jnn.leaky_relu(X, 0.3)),
+        (nn.celu(X, 2.0), jnn.celu(X, 2.0)),
+        (nn.squareplus(X, 1.0), jnn.squareplus(X, 1.0)),
+    ]:
+        check(ours, np.asarray(theirs), 1e-5)
+    with pytest.raises(ValueError, match="Unknown algorithm"):
+        nn.standardize(X, algorithm="slow")
+    with pytest.raises(ValueError, match="even"):
+        nn.glu(X[:, :3])
+
+
+# Attention: query (B, T, N, H) with N = 4 query heads over K = 2 key/value heads.
+Q = rng.normal(size=(2, 5, 4, 8)).astype(np.float32)
+KV = rng.normal(size=(2, 2, 6, 2, 8)).astype(np.float32)
+BIAS = rng.normal(size=(2, 4, 5, 6)).astype(np.float32)
+MASK = rng.uniform(size=(2, 1, 5, 6)) > 0.3
+LENGTHS = dict(query_seq_lengths=np.array([3, 5], np.int32), key_value_seq_lengths=np.array([6, 4], np.int32))
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(bias=BIAS, mask=MASK, is_causal=True),
+                                    dict(scale=0.3, local_window_size=(1, 2), **LENGTHS)],
+                         ids=["plain", "bias-mask-causal", "window-lengths"])
+def test_dot_product_attention_matches_jax(kwargs):
+    ours = nn.dot_product_attention(Q, KV[0], KV[1], **kwargs)
+    check(ours, np.asarray(jnn.dot_product_attention(Q, KV[0], KV[1], **kwargs)), 1e-5)
+
+
+def test_dot_product_attention_residual_gradients_and_errors():
+    import irax
+    out, residual = nn.dot_product_attention(Q, KV[0], KV[1], return_residual=True)
+    theirs = jnn.dot_product_attention(Q, KV[0], KV[1], return_residual=True)
+    check(out, np.asarray(theirs[0]), 1e-5)
+    check(residual, np.asarray(theirs[1]), 1e-5)
+    loss = lambda f, module: lambda q, k, v: (f(q, k, v, bias=BIAS, is_causal=True) * Q).sum()  # noqa: E731
+    ours = irax.grad(loss(nn.dot_product_attention, jnp), argnums=(0, 1, 2))(Q, KV[0], KV[1])
+    expected = jax.grad(loss(jnn.dot_product_attention, None), argnums=(0, 1, 2))(Q, KV[0], KV[1])
+    for o, t in zip(ours, expected):
+        check(o, np.asarray(t), 1e-5)
+    with pytest.raises(ValueError, match="multiple of key/value heads"):
+        nn.dot_product_attention(Q[:, :, :3], KV[0], KV[1])
+    with pytest.raises(ValueError, match="mask dtype should be bool"):
+        nn.dot_product_attention(Q, KV[0], KV[1], mask=MASK.astype(np.float32))
+
+
+# ---------------------------------------------------------------------------
+# irax.nn.initializers: JAX's weights for the same key
+
+INITIALIZERS = {
+    "glorot_uniform": lambda I: I.glorot_uniform(),
+    "glorot_normal": lambda I: I.glorot_normal(),
+    "lecun_uniform": lambda I: I.lecun_uniform(),
+    "lecun_normal": lambda I: I.lecun_normal(),
+    "he_uniform": lambda I: I.he_uniform(),
+    "he_normal": lambda I: I.he_normal(),
+    "variance_scaling(fan_geo_avg, normal, axes)": lambda I: I.variance_scaling(
+        2.0, "fan_geo_avg", "normal", in_axis=(0, 1), out_axis=-1),
+    "variance_scaling(fan_out, uniform, batch)": lambda I: I.variance_scaling(0.5, "fan_out", "uniform", batch_axis=0),
+    "normal": lambda I: I.normal(0.5),
+    "uniform": lambda I: I.uniform(3.0),
+    "truncated_normal": lambda I: I.truncated_normal(0.3, lower=-1.0),
+    "constant": lambda I: I.constant(-7),
+}
+
+
+@pytest.mark.parametrize("name", list(INITIALIZERS))
+def test_initializers_draw_jaxs_weights(platform, name):
+    """Bit for bit where the sampler is (uniform, normal); truncated normal
+    within a few ulps, as irax.random's (test_random.py)."""
+    ours = INITIALIZERS[name](irax.nn.initializers)(irax.random.key(3), (3, 4, 5))
+    theirs = INITIALIZERS[name](jax.nn.initializers)(jax.random.key(3), (3, 4, 5))
+    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    np.testing.assert_allclose(np.asarray(ours), theirs, rtol=0, atol=4e-7)
+
+
+def test_initializer_errors_match_jax(platform):
+    key = irax.random.key(0)
+    with pytest.raises(ValueError, match="Can't compute input and output sizes of a 1-dimensional weights tensor"):
+        irax.nn.initializers.glorot_uniform()(key, (3,))
+    with pytest.raises(ValueError, match="invalid mode for variance scaling initializer: fan"):
+        irax.nn.initializers.variance_scaling(1.0, "fan", "normal")(key, (2, 2))
+    assert irax.nn.initializers.zeros(key, (2,), np.float16).dtype == np.float16
+    assert irax.nn.initializers.xavier_normal is irax.nn.initializers.glorot_normal

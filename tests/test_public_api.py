@@ -22,11 +22,16 @@ import irax
 import irax.lax
 import irax.nn
 import irax.numpy
+import irax.random
+import irax.lax.linalg
+import irax.numpy.linalg
+import irax.scipy.linalg
 import irax.scipy.special
 import irax.tree
 import irax.tree_util
 
-PUBLIC = [irax, irax.debug, irax.dtypes, irax.numpy, irax.lax, irax.nn, irax.tree, irax.tree_util, irax.scipy, irax.scipy.special]
+PUBLIC = [irax, irax.debug, irax.dtypes, irax.numpy, irax.lax, irax.nn, irax.random, irax.tree, irax.tree_util, irax.scipy,
+          irax.scipy.special, irax.numpy.linalg, irax.lax.linalg, irax.scipy.linalg]
 IRAX_ROOT = pathlib.Path(irax.__file__).parent
 
 # Public functions without type hints yet, each with the reason; the test

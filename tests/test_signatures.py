@@ -46,6 +46,9 @@ NOT_YET = {
     "tensordot": _LINALG, "einsum": {"out", "optimize", "_dot_general"} | _LINALG, "outer": {"a", "b", "out"},
     "repeat": {"total_repeat_length"}, "take_along_axis": {"wrap_negative_indices"}, "trunc": {"x"},
     "where": {"size", "fill_value"},
+    **dict.fromkeys(["logaddexp", "logaddexp2"], {"out", "where"}),  # JAX's ufunc objects
+    **dict.fromkeys(["nanmax", "nanmean", "nanmin", "nanprod", "nansum"], {"where"}),
+    **dict.fromkeys(["nanstd", "nanvar"], {"where", "mean"}),
 }
 NOT_YET_METHODS = {
     **dict.fromkeys(["all", "any", "max", "min", "mean", "std", "var"], {"where"}),

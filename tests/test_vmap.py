@@ -258,17 +258,41 @@ def test_in_axes_must_be_a_prefix_of_the_arguments():
         irax.vmap(lambda a: a, in_axes=({"a": 0},))(X)
 
 
-@irax.custom_vjp
-def _identity(x):
-    return x
+def custom_fns(lib, np):
+    """A custom_jvp function whose rule calls the function itself, and a
+    custom_vjp function of two arguments that closes over an array."""
+    @lib.custom_jvp
+    def log1pexp(x):
+        return np.log1p(np.exp(x))
+
+    @log1pexp.defjvp
+    def rule(primals, tangents):
+        return log1pexp(primals[0]), tangents[0] * (1 - 1 / (1 + np.exp(primals[0])))
+
+    offset = np.asarray(0.5, np.float32)
+
+    @lib.custom_vjp
+    def scaled_sin(x, y):
+        return np.sin(x) * y + offset
+
+    scaled_sin.defvjp(lambda x, y: (scaled_sin(x, y), (np.cos(x), x, y)),
+                      lambda r, g: (r[0] * r[2] * g, np.sin(r[1]) * g))
+    return {
+        "vmap(custom_jvp)": lambda x: lib.vmap(log1pexp)(x),
+        "vmap(grad(custom_jvp))": lambda x: lib.vmap(lib.grad(lambda v: log1pexp(v).sum()))(x),
+        "grad(vmap(custom_jvp))": lambda x: lib.grad(lambda v: lib.vmap(log1pexp)(v).sum())(x),
+        "vmap(custom_vjp), one argument unbatched": lambda x: lib.vmap(scaled_sin, in_axes=(0, None))(x, x[0]),
+        "grad(vmap(custom_vjp)) for both arguments": lambda x: lib.grad(
+            lambda a, b: lib.vmap(scaled_sin, in_axes=(0, None))(a, b).sum(), argnums=(0, 1))(x, x[0]),
+        "jit(vmap(grad(custom_vjp)))": lambda x: lib.jit(lib.vmap(lib.vmap(lib.grad(scaled_sin, argnums=(0, 1)))))(
+            x, x * 2),
+    }
 
 
-_identity.defvjp(lambda x: (x, ()), lambda res, g: (g,))
-
-
-def test_ops_without_a_rule_say_so():
-    with pytest.raises(NotImplementedError, match="irax.vmap has no batching rule for 'func.call' of a custom_vjp"):
-        irax.vmap(_identity)(X)
+@pytest.mark.parametrize("name", list(custom_fns(irax, jnp)))
+def test_custom_derivatives_batch_as_in_jax(platform, name):
+    """The call stays a custom call, of the function and its rules batched."""
+    same(custom_fns(irax, jnp)[name](X), custom_fns(jax, jax.numpy)[name](X))
 
 
 # ---------------------------------------------------------------------------

@@ -201,7 +201,7 @@ def _read(key: str) -> bytes | None:
         try:
             runtime.check_program(payload)
             return payload
-        except (RuntimeError, ValueError) as e:  # written whole, but not a program (a buggy writer)
+        except runtime.IREE_ERRORS as e:  # written whole, but not a program (a buggy writer)
             damage = f"IREE cannot load the program in it: {e}"
     _remove(path)
     warnings.warn(f"irax: deleted the damaged compile cache entry {path} ({damage}); compiling the program again. "

@@ -47,7 +47,7 @@ SOURCE_NAME = "irax_module.mlir"  # what diagnostics call the module irax hands 
 # The calling convention of every irax program: `@main(inputs..., wait
 # fence, signal fence)` queues its work after `wait` and returns at once,
 # its results to be ready when `signal` is (runtime.Program: async dispatch).
-ABI_FLAGS = ("--iree-execution-model=async-external",)
+ABI_FLAGS = ("--iree-execution-model=async-external", "--iree-opt-const-expr-hoisting=false")
 
 # iree-compile options that are process-wide: the in-process Session does not
 # take them, so a compile that needs one runs the iree-compile tool instead.

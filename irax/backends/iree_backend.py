@@ -14,7 +14,7 @@ import functools
 import iree.runtime as rt
 
 from irax.backends import cache
-from irax.backends.runtime import Device
+from irax.backends.runtime import IREE_ERRORS, Device
 from irax.config import config
 from irax.plugins import API_VERSION
 
@@ -56,7 +56,7 @@ class IreeBackend:
     def available(self) -> bool:
         try:
             return bool(self._devices)
-        except (RuntimeError, ValueError):
+        except IREE_ERRORS:
             return False
 
     def devices(self) -> list:

@@ -38,6 +38,12 @@ from iree.runtime import _binding
 
 from irax.config import config
 
+# The Python types of IREE's errors, by status code (its bindings'
+# status_utils.cc): INVALID_ARGUMENT and FAILED_PRECONDITION ValueError,
+# OUT_OF_RANGE IndexError, UNIMPLEMENTED NotImplementedError (a RuntimeError),
+# every other code RuntimeError.
+IREE_ERRORS = (RuntimeError, ValueError, IndexError)
+
 # How many calls a device's queue may hold. A queued call holds its results'
 # memory from the start, so a loop like `x = f(x)` on big arrays would
 # otherwise allocate for every call it queues ahead of the device.
@@ -177,7 +183,7 @@ class Device:
         try:
             if not self._poll(call, block):
                 return False
-        except (RuntimeError, ValueError) as failure:  # IREE: "semaphore failure", typed by its status code
+        except IREE_ERRORS as failure:  # IREE: "semaphore failure", typed by its status code
             self.lost.append((self._finished + 1, self._queued, DeviceError(
                 f"A computation failed on {self}: {failure}. Its results, and those of the calls queued "
                 "after it, are lost" + (_lost_device(failure) or "; computations started from now on run normally."))))
@@ -261,7 +267,7 @@ class Device:
 
 
 def check_program(vmfb: bytes) -> None:
-    """Raise IREE's error (ValueError, RuntimeError) if its VM cannot load
+    """Raise IREE's error (one of IREE_ERRORS) if its VM cannot load
     `vmfb`, as Program would: not a well-formed program. No device needed;
     ~20 us for a small program."""
     rt.VmModule.copy_buffer(rt.VmInstance(), vmfb)
@@ -314,12 +320,12 @@ class Program:
         results = rt.VmVariantList(n_results)
         try:
             (self._inline_context if inline else self._context).invoke(self._main, args, results)
-        except (RuntimeError, ValueError) as error:  # IREE's, typed by its status code
+        except IREE_ERRORS as error:  # IREE's, typed by its status code
             try:
                 signal.signal()  # nothing of it is queued: let the calls after it run
                 if not inline:
                     device._join(call, signal)
-            except (RuntimeError, ValueError):
+            except IREE_ERRORS:
                 pass  # the timeline had failed already: the next wait on it starts a new one
             failed, _in_callback.error = _in_callback.error, None
             if failed is not None:

@@ -14,7 +14,7 @@ import sys
 import iree.runtime as rt
 
 import irax
-from irax.backends import cache, compiler
+from irax.backends import cache, compiler, runtime
 from irax.cli import specs
 from irax.cli.specs import UsageError
 from irax.config import config
@@ -122,7 +122,7 @@ def run_program(args):
         raise UsageError(f"cannot run {args.vmfb}: {e}") from None
     try:
         module = rt.VmModule.copy_buffer(rt.VmInstance(), vmfb)
-    except (RuntimeError, ValueError) as e:
+    except runtime.IREE_ERRORS as e:
         raise UsageError(f"{args.vmfb} is not an IREE program (from irax compile): {_run_error(str(e), [])}") from None
     if module.lookup_function("main") is None:
         raise UsageError(f"{args.vmfb} has no function @main: it was not compiled by irax")
@@ -135,7 +135,7 @@ def run_program(args):
     try:
         program = device.load(vmfb)
         results, ready = program([device.put(v) for v in values], len(declared_out))
-    except (RuntimeError, ValueError) as e:
+    except runtime.IREE_ERRORS as e:
         raise UsageError(f"{args.vmfb} did not run on {device}: {_run_error(str(e), declared_in)}") from e
     for i, (buffer, declared) in enumerate(zip(results, declared_out)):
         dtype, _ = specs.iree_type(declared)

@@ -213,6 +213,13 @@ def constant(value, dtype=None, weak_type=False):
     else an `irax.Array` on the default device."""
     array = np.asarray(value, dtype=dtypes.canonicalize_dtype(dtype if dtype is not None else np.asarray(value).dtype))
     trace = core.current_trace()
-    if trace is not None:
-        return trace.constant(array, weak_type)
-    return device_put_numpy(array, weak_type=weak_type)
+    if trace is None:
+        return device_put_numpy(array, weak_type=weak_type)
+    if array.size > 1 and not np.all(array == array.flat[0]):
+        # Data goes in as an argument, as closed-over arrays do: a dense
+        # constant in a Vulkan program (its upload when the program loads)
+        # lets IREE 3.13's out-of-order semaphore signal lose lavapipe's
+        # device within tens of calls (docs/architecture.md), and programs
+        # that differ only in their data share one compile.
+        return trace.to_tracer(device_put_numpy(array, weak_type=weak_type))
+    return trace.constant(array, weak_type)

@@ -141,25 +141,36 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     `((value, aux), gradient)`. With `allow_int`, integer and boolean inputs
     are allowed and get gradients of dtype `float0`, as in JAX;
     `holomorphic` needs complex inputs, as in JAX (irax has none yet)."""
-    fun_pair = _split_aux(fun, has_aux)
+    def differentiating(f):
+        fun_pair = _split_aux(f, has_aux)
+
+        @functools.wraps(fun)
+        def differentiate(*args, **kwargs):
+            nums = _argnums_tuple(argnums, len(args))
+            arguments = staging.Arguments(args, kwargs)
+            _check_inexact(arguments, nums, "grad", holomorphic, allow_int)
+            value, aux, grads = _vjp_inline(fun_pair, arguments, nums, _scalar_seed)
+            return ((value, aux) if has_aux else value), tuple(grads)
+
+        return differentiate
+
+    def on_values(args, kwargs):
+        """Where `fun` branches on values: op by op on a tape (tape.py); inside
+        another fallback's tape (grad of grad), a staged call it records."""
+        if core.current_tape() is None:
+            nums = _argnums_tuple(argnums, len(args))
+            return tape.value_and_grad(_split_aux(fun, has_aux), nums, _scalar_seed, has_aux, args, kwargs)
+        return tape.on_straight_line(differentiating, fun, (args, kwargs), args, kwargs)
+
+    differentiate = differentiating(fun)
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args))
-        # Staged; where `fun` branches on values, eagerly, op by op on a tape (tape.py).
-        taped = functools.partial(tape.value_and_grad, fun_pair, nums, _scalar_seed, has_aux)
-        value, grads = tape.staged_or_taped(("value_and_grad", fun, argnums, has_aux, allow_int), differentiate,
-                                            taped, args, kwargs)
+        value, grads = tape.staged_or_on_values(("value_and_grad", fun, argnums, has_aux, allow_int),
+                                                differentiate, on_values, args, kwargs)
         grads = tuple(_float0_for_integers(args[i], g) for i, g in zip(nums, grads))
         return value, grads[0] if isinstance(argnums, int) else grads
-
-    @functools.wraps(fun)
-    def differentiate(*args, **kwargs):
-        nums = _argnums_tuple(argnums, len(args))
-        arguments = staging.Arguments(args, kwargs)
-        _check_inexact(arguments, nums, "grad", holomorphic, allow_int)
-        value, aux, grads = _vjp_inline(fun_pair, arguments, nums, _scalar_seed)
-        return ((value, aux) if has_aux else value), tuple(grads)
 
     value_and_grad_fun.lower = lambda *args, **kwargs: lowering.lower(value_and_grad_fun, args, kwargs)
     return value_and_grad_fun
@@ -188,7 +199,14 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     fun_pair = _split_aux(fun, has_aux)
     argnums = tuple(range(len(primals)))
 
-    output, aux = staging.staged_call(("vjp_forward", fun, has_aux), fun_pair, primals)
+    key = ("vjp", fun, has_aux)
+    try:
+        output, aux = staging.staged_call(key + ("forward",), fun_pair, primals)
+    except core.ConcretizationTypeError:  # Python control flow on values: vjp of the path taken
+        if core.current_trace() is not None:
+            raise
+        fun_pair, (output, aux) = tape.straight_line(fun_pair, primals)
+        key = None
 
     def backward(*args):
         cotangent, primal_args = args[0], args[1:]
@@ -203,7 +221,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         return tuple(_vjp_inline(fun_pair, arguments, argnums, seeds)[2])
 
     def vjp_fn(cotangent):
-        cotangents = staging.staged_call(("vjp_backward", fun, has_aux), backward, (cotangent,) + primals)
+        cotangents = staging.staged_call(key and key + ("backward",), backward, (cotangent,) + primals)
         return tuple(_float0_for_integers(p, c) for p, c in zip(primals, cotangents))
 
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
@@ -218,8 +236,13 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
     if tree_util.tree_structure(tuple(primals)) != tree_util.tree_structure(tuple(tangents)):
         raise ValueError("jvp called with different primal and tangent structures: "
                          f"{tree_util.tree_structure(tuple(primals))} and {tree_util.tree_structure(tuple(tangents))}")
-    return staging.staged_call(("jvp", fun, has_aux), lambda p, t: _jvp_inline(fun, p, t, has_aux),
-                               (tuple(primals), tuple(tangents)))
+    def forward_mode(f):
+        return lambda p, t: _jvp_inline(f, p, t, has_aux)
+
+    return tape.staged_or_on_values(
+        ("jvp", fun, has_aux), forward_mode(fun),
+        lambda args, kwargs: tape.on_straight_line(forward_mode, fun, (tuple(primals), {}), args, kwargs),
+        (tuple(primals), tuple(tangents)))
 
 
 def _jvp_inline(fun, primals, tangents, has_aux):
@@ -251,16 +274,18 @@ def jacrev(fun: Callable, argnums: int = 0) -> Callable:
     """The Jacobian of `fun` with respect to array argument `argnums`:
     shape = output shape + input shape. Reverse mode: the VJP batched (vmap)
     over the output's basis, so all rows come from one program."""
-    def reverse(*args):
-        i = _argnums_tuple(argnums, len(args))[0]
-        x = jnp.asarray(args[i])
-        y, pullback = vjp(_with_argument(fun, args, i), x)
-        rows = vmap(lambda cotangent: pullback(cotangent)[0])(_basis(y))
-        return rows.reshape(y.shape + x.shape)
+    def reverse(f):
+        def rows(*args):
+            i = _argnums_tuple(argnums, len(args))[0]
+            x = jnp.asarray(args[i])
+            y, pullback = vjp(_with_argument(f, args, i), x)
+            return vmap(lambda cotangent: pullback(cotangent)[0])(_basis(y)).reshape(y.shape + x.shape)
+        return rows
 
     @functools.wraps(fun)
     def jacobian(*args):
-        return staging.staged_call(("jacrev", fun, argnums), reverse, args)
+        return tape.staged_or_on_values(("jacrev", fun, argnums), reverse(fun), functools.partial(
+            tape.on_straight_line, reverse, fun, (args, {})), args)
 
     return jacobian
 
@@ -272,15 +297,18 @@ def jacfwd(fun: Callable, argnums: int = 0) -> Callable:
     """The Jacobian of `fun` with respect to array argument `argnums`:
     shape = output shape + input shape. Forward mode: the JVP batched (vmap)
     over the input's basis, so all columns come from one program."""
-    def forward(*args):
-        i = _argnums_tuple(argnums, len(args))[0]
-        x = jnp.asarray(args[i])
-        columns = vmap(lambda tangent: jvp(_with_argument(fun, args, i), (x,), (tangent,))[1])(_basis(x))
-        return jnp.moveaxis(columns, 0, -1).reshape(columns.shape[1:] + x.shape)
+    def forward(f):
+        def columns(*args):
+            i = _argnums_tuple(argnums, len(args))[0]
+            x = jnp.asarray(args[i])
+            cols = vmap(lambda tangent: jvp(_with_argument(f, args, i), (x,), (tangent,))[1])(_basis(x))
+            return jnp.moveaxis(cols, 0, -1).reshape(cols.shape[1:] + x.shape)
+        return columns
 
     @functools.wraps(fun)
     def jacobian(*args):
-        return staging.staged_call(("jacfwd", fun, argnums), forward, args)
+        return tape.staged_or_on_values(("jacfwd", fun, argnums), forward(fun), functools.partial(
+            tape.on_straight_line, forward, fun, (args, {})), args)
 
     return jacobian
 
@@ -297,7 +325,9 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     f_jvp runs the forward-mode program, which computes fun's forward pass
     again: JAX keeps the linearization point's residuals instead, but MLIR
     holds no tape (vjp's backward function recomputes it too)."""
-    output, aux = staging.staged_call(("linearize", fun, has_aux), _split_aux(fun, has_aux), primals)
+    fun_pair = _split_aux(fun, has_aux)
+    output, aux = tape.staged_or_on_values(("linearize", fun, has_aux), fun_pair,
+                                           lambda args, _: fun_pair(*args), primals)
     in_tree = tree_util.tree_structure(primals)
     in_avals = [shapes.typeof(p) for p in tree_util.tree_leaves(primals)]
 

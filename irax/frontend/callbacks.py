@@ -27,7 +27,8 @@ before the ops that read its results; callbacks run in program order (IREE
 keeps calls of imports with side effects in order), once per time the
 program reaches them (each iteration of a loop). Under grad a debug
 callback runs once, in the forward pass; differentiating a pure callback's
-results is JAX's ValueError. vmap has no rule for callbacks yet. Eagerly, a
+results is JAX's ValueError. Under vmap a callback runs per member, or once
+on the batch, as its vmap_method says (`batched_host_functions`). Eagerly, a
 callback is just called. A callback gets NumPy copies of its arguments
 (JAX's get jax.Arrays) and must not compute with irax: its program is still
 running (that raises irax.errors.DeviceError).
@@ -53,7 +54,7 @@ from irax.transforms.ad import host_calls
 VMAP_METHODS = ["sequential", "sequential_unrolled", "expand_dims", "broadcast_all", "legacy_vectorized", None]
 
 
-def _host_call(kind, fn, arguments: staging.Arguments, out_avals) -> list:
+def _host_call(kind, fn, arguments: staging.Arguments, out_avals, vmap_method="sequential") -> list:
     """`fn(*flat NumPy arrays)` -> NumPy arrays of `out_avals`, on the dynamic
     leaves of `arguments`: called now when eager, else traced as a call of
     an import (see the module's docstring). Returns the results as arrays."""
@@ -69,6 +70,7 @@ def _host_call(kind, fn, arguments: staging.Arguments, out_avals) -> list:
         func.FuncOp(symbol, ir.FunctionType.get([t.value.type for t in operands], out_types), visibility="private")
     call = func.CallOp(out_types, ir.FlatSymbolRefAttr.get(symbol), [t.value for t in operands])
     call.attributes[host_calls.CALLBACK] = ir.StringAttr.get(kind)
+    call.attributes[host_calls.VMAP_METHOD] = ir.StringAttr.get(vmap_method or "none")
     core.outermost_trace().host_functions[name] = runtime.HostFunction(
         fn, tuple(t.aval.dtype for t in operands), len(out_avals))
     return [core.Tracer(trace, v, a) for v, a in zip(call.results, out_avals)]
@@ -151,12 +153,64 @@ def pure_callback(callback: Callable[..., Any], result_shape_dtypes: Any, *args:
     as an op of the computation (jax.pure_callback): its results, NumPy
     arrays (or scalars) of the shapes and dtypes of `result_shape_dtypes`
     (a pytree of irax.ShapeDtypeStruct or arrays), are the op's results, in
-    that pytree. `vmap_method` is checked as JAX does; irax.vmap has no rule
-    for callbacks yet, whatever it says."""
+    that pytree. `vmap_method` says how irax.vmap calls it (`_batched`)."""
     if vmap_method not in VMAP_METHODS:  # (JAX's words, typo included)
         raise ValueError(f"vmap_method must be on of the allowed methods {VMAP_METHODS}, but got: {vmap_method}")
     shapes, out_tree = tree_util.tree_flatten(result_shape_dtypes)
     out_avals = tuple(core.ShapedArray(s.shape, dtypes.canonicalize_dtype(s.dtype)) for s in shapes)
     arguments = staging.Arguments(args, kwargs)
-    host = _on_arrays(callback, arguments, lambda results: _checked(results, out_avals))
-    return tree_util.tree_unflatten(out_tree, _host_call("pure", host, arguments, out_avals))
+    host = _checked_host(_on_arrays(callback, arguments, lambda results: results), out_avals)
+    return tree_util.tree_unflatten(out_tree, _host_call("pure", host, arguments, out_avals, vmap_method))
+
+
+def _checked_host(call, out_avals):
+    """The host function `call` with its results checked against `out_avals`
+    (`_checked`), keeping both for vmap (`_batched`)."""
+    def checked(*arrays):
+        return _checked(call(*arrays), out_avals)
+    checked.unchecked, checked.out_avals = call, out_avals
+    return checked
+
+
+def _batched(fn, batched, size, vmap_method):
+    """The host function of a callback `fn` batched `size` times, given
+    which of its operands are `batched` (batch axis first), as JAX's
+    vmap_method says: per member ("sequential"; a debug callback's), or once,
+    with the unbatched operands given a unit axis ("expand_dims") or
+    broadcast ("broadcast_all"; "legacy_vectorized" passes them as they are),
+    its results checked for the batch's shapes."""
+    if vmap_method.startswith("sequential"):
+        def per_member(*arrays):
+            results = [fn(*[a[i] if b else a for a, b in zip(arrays, batched)]) for i in range(size)]
+            return [np.stack(r) for r in zip(*results)]
+        return _checked_host(per_member, _batch_avals(fn, size)) if hasattr(fn, "out_avals") else per_member
+    widen = {"expand_dims": lambda a: a[None], "broadcast_all": lambda a: np.broadcast_to(a, (size,) + a.shape),
+             "legacy_vectorized": lambda a: a}[vmap_method]
+    return _checked_host(lambda *arrays: fn.unchecked(*[a if b else widen(a) for a, b in zip(arrays, batched)]),
+                         _batch_avals(fn, size))
+
+
+def _batch_avals(fn, size):
+    return tuple(a.update(shape=(size,) + a.shape) for a in fn.out_avals)
+
+
+def batched_host_functions(module):
+    """Give each callback that `module`'s batching declared (see
+    transforms/ad/host_calls.py) its Python, in the outermost trace's host
+    functions, beside the callback it batches."""
+    host_functions = core.outermost_trace().host_functions
+    prefix = runtime.HOST_MODULE + "."
+    for op in module.body.operations:
+        if host_calls.BATCHED_OF not in op.attributes:
+            continue
+        name = ir.StringAttr(op.attributes["sym_name"]).value[len(prefix):]
+        original = host_functions[ir.StringAttr(op.attributes[host_calls.BATCHED_OF]).value[len(prefix):]]
+        method = ir.StringAttr(op.attributes[host_calls.VMAP_METHOD]).value
+        if method == "none":
+            raise NotImplementedError(
+                "vmap is only supported for the pure_callback primitive when vmap_method is one of 'sequential', "
+                "'sequential_unrolled', 'expand_dims', 'broadcast_all', or 'legacy_vectorized'. Got vmap_method=None.")
+        batched = list(ir.DenseBoolArrayAttr(op.attributes[host_calls.BATCHED]))
+        size = ir.RankedTensorType(op.type.results[0] if op.type.results else op.type.inputs[0]).shape[0]
+        host_functions[name] = runtime.HostFunction(
+            _batched(original.fn, batched, size, method), original.in_dtypes, original.n_results)

@@ -196,7 +196,7 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
     the positional arguments `donate_argnums` may be overwritten by the
     program, and are deleted after the call. `passes` changes the pass
     pipeline (transforms/pipeline.py); `device` is where it runs (else
-    array.place decides)."""
+    array.place decides). With the key None, traced for this call alone."""
     arguments = Arguments(args, kwargs)
     name = getattr(fn, "__name__", "function")
     check_not_deleted(arguments.dynamic)
@@ -206,7 +206,7 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
     def find(device, flat):
         nonlocal ran
         cache_key = (key, arguments.signature(), device, donated, passes, config.irax_passes)
-        staged = _staged.get(cache_key)
+        staged = _staged.get(cache_key) if key is not None else None
         if staged is None:
             if config.irax_log_compiles:
                 _log_compile(cache_key, name)
@@ -215,7 +215,9 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
             program = executable.load(device, device.backend.compile(str(traced.module)),
                                       traced.trace.host_functions)
             lifted = place(name, traced.lifted, device)[1]  # closed-over arrays, moved once
-            staged = _staged[cache_key] = executable.Executable(program, traced.out_avals, lifted, traced.out_tree)
+            staged = executable.Executable(program, traced.out_avals, lifted, traced.out_tree)
+            if key is not None:
+                _staged[cache_key] = staged
         ran = staged
         return staged
 

@@ -53,14 +53,16 @@ class Tape:
 
     def __init__(self, inputs):
         self.taped = {id(x): x for x in inputs}
-        self.entries = []  # (name, find its VJP Executable, inputs, positions of the taped ones, outputs)
+        # (name, find its VJP Executable, inputs, positions of the taped ones, outputs,
+        #  the op again: a function of its inputs giving its outputs)
+        self.entries = []
 
     def record(self, prim, operands, params, outs):
         """Primitive.bind's hook: `prim` ran eagerly on `operands`."""
         wrt = self._taped_positions(operands)
         if wrt:
             find = functools.partial(_op_vjp, prim, tuple(params.items()), len(operands), wrt, _seeded(outs))
-            self._append(prim.name, find, operands, wrt, outs)
+            self._append(prim.name, find, operands, wrt, outs, functools.partial(_bind, prim, params))
 
     def record_staged(self, key, fn, arguments, lifted, out):
         """staging.run_staged's hook: the program staged from `fn` under `key`
@@ -69,19 +71,20 @@ class Tape:
         wrt = self._taped_positions(operands)
         if wrt:
             find = functools.partial(_staged_vjp, key, fn, arguments, len(operands), wrt, _seeded(outs))
-            self._append(getattr(fn, "__name__", "function"), find, operands, wrt, outs)
+            rerun = functools.partial(_call, fn, arguments)  # traced, fn closes over its arrays again
+            self._append(getattr(fn, "__name__", "function"), find, operands, wrt, outs, rerun)
 
     def _taped_positions(self, operands) -> tuple:
         return tuple(i for i, x in enumerate(operands) if id(x) in self.taped)
 
-    def _append(self, name, find, operands, wrt, outs):
-        self.entries.append((name, find, operands, wrt, outs))
+    def _append(self, name, find, operands, wrt, outs, rerun):
+        self.entries.append((name, find, operands, wrt, outs, rerun))
         self.taped.update((id(y), y) for y in outs if dtypes.is_float(y.dtype))
 
     def backward(self, output, ct, inputs) -> list:
         """The cotangents of the arrays `inputs`, from the cotangent `ct` of `output`."""
         cts = {id(output): ct}
-        for name, find, operands, wrt, outs in reversed(self.entries):
+        for name, find, operands, wrt, outs, _ in reversed(self.entries):
             floats = [y for y in outs if dtypes.is_float(y.dtype)]
             out_cts = [cts.pop(id(y), None) for y in floats]
             if all(c is None for c in out_cts):
@@ -92,20 +95,38 @@ class Tape:
                 cts[id(x)] = g if id(x) not in cts else cts[id(x)] + g
         return [cts[id(x)] if id(x) in cts else jnp.zeros_like(x) for x in inputs]
 
+    def rerun(self, values: dict) -> dict:
+        """Run the recorded ops again, in order, on `values` (the id of a
+        recorded array -> its new value; the inputs to begin with), which
+        gets their outputs; any other array they read is as it was."""
+        for _, _, operands, _, outs, rerun in self.entries:
+            values.update(zip(map(id, outs), rerun(*[values.get(id(x), x) for x in operands])))
+        return values
+
+
+def _bind(prim, params, *operands) -> list:
+    out = prim.bind(*operands, **params)
+    return out if prim.multiple_results else [out]
+
+
+def _call(fn, arguments, *operands) -> list:
+    args, kwargs = arguments.rebuild(operands[:len(arguments.dynamic)])
+    return tree_util.tree_leaves(fn(*args, **kwargs))
+
 
 _branching = LRU()  # a staged call's key -> the argument signatures whose trace branched on a value
 
 
-def staged_or_taped(key, staged, taped, args, kwargs):
+def staged_or_on_values(key, staged, on_values, args, kwargs=None):
     """`staging.staged_call(key, staged, args, kwargs)`; where tracing meets
     Python control flow on values (ConcretizationTypeError) and no trace
-    encloses the call, `taped(args, kwargs)` instead, and from then on at
-    once for this key and argument signature (a failed trace cost 3.7 of
+    encloses the call, `on_values(args, kwargs)` instead, and from then on
+    at once for this key and argument signature (a failed trace cost 3.7 of
     the 5.4 ms of a small MLP's grad). Under a trace the error stays, as JAX's."""
     signatures = _branching.get(key)
     if signatures is not None and core.current_trace() is None:
         if staging.Arguments(args, kwargs).signature() in signatures:
-            return taped(args, kwargs)
+            return on_values(args, kwargs)
     try:
         return staging.staged_call(key, staged, args, kwargs)
     except core.ConcretizationTypeError:
@@ -115,7 +136,44 @@ def staged_or_taped(key, staged, taped, args, kwargs):
     if signatures is None:
         signatures = _branching[key] = set()
     signatures.add(signature)
-    return taped(args, kwargs)
+    return on_values(args, kwargs)
+
+
+def _own(x: Array) -> Array:
+    """An Array object of its own for the same buffer: one passed twice is two inputs."""
+    return Array(x._buffer, x.aval, x.device, x._committed, x._ready)
+
+
+def straight_line(fun, args, kwargs=None):
+    """`(f, fun(*args, **kwargs))`: f is `fun` as it runs at these
+    arguments, a function of arguments with their structure that runs the
+    ops `fun` ran on them, recorded on a tape, without the Python that chose
+    them, so it can be traced. What did not depend on a float argument is a
+    constant of it. The eager transformations of a function with Python
+    control flow on values apply to this, as JAX's follow the path its
+    values take."""
+    arguments = staging.Arguments(args, kwargs)
+    leaves = [_own(x) for x in arguments.dynamic]
+    tape = Tape([x for x in leaves if dtypes.is_float(x.dtype)])
+    args, kwargs = arguments.rebuild(leaves)
+    with core.recording(tape):
+        out = fun(*args, **kwargs)
+    flat_out, out_tree = tree_util.tree_flatten(out)
+
+    def path(*new_args, **new_kwargs):
+        values = tape.rerun({id(x): v for x, v in zip(leaves, staging.Arguments(new_args, new_kwargs).dynamic)})
+        return tree_util.tree_unflatten(out_tree, [values.get(id(y), y) for y in flat_out])
+
+    path.__name__ = getattr(fun, "__name__", "function")
+    return path, out
+
+
+def on_straight_line(transform, fun, fun_args, args, kwargs=None):
+    """`transform(f)(*args, **kwargs)` as a staged call, where f is `fun`'s
+    straight line at `fun_args`, a pair (args, kwargs): traced for this
+    call alone (key None; the same path compiles once, by its text). A tape
+    recording it (an outer fallback) sees one staged call."""
+    return staging.staged_call(None, transform(straight_line(fun, *fun_args)[0]), args, kwargs)
 
 
 def value_and_grad(fun_pair, argnums, seed, has_aux, args, kwargs):
@@ -123,17 +181,11 @@ def value_and_grad(fun_pair, argnums, seed, has_aux, args, kwargs):
     `(value or (value, aux), gradients per argnum)`, from `fun_pair(*args,
     **kwargs) -> (output, aux)` run op by op on a tape. `seed(out_tree,
     out_avals)` gives the output's cotangent (or grad's error)."""
-    if core.current_tape() is not None:
-        raise NotImplementedError(
-            "irax: grad of a function that takes grad of a function with Python control flow on values "
-            "(higher-order derivatives in grad's eager fallback) is not supported yet. Write the inner "
-            "branch with jnp.where or irax.lax.cond so that the function can be traced.")
     arguments = staging.Arguments(args, kwargs)
     wrt = [k for i in argnums for k in arguments.dynamic_indices(i) if dtypes.is_float(arguments.dynamic[k].dtype)]
     leaves = list(arguments.dynamic)
-    for k in wrt:  # an array of its own: one passed twice is two inputs
-        x = leaves[k]
-        leaves[k] = Array(x._buffer, x.aval, x.device, x._committed, x._ready)
+    for k in wrt:
+        leaves[k] = _own(leaves[k])
     inputs = [leaves[k] for k in wrt]
     tape = Tape(inputs)
     with core.recording(tape):
@@ -199,8 +251,10 @@ def _op_program(prim, params, n_in, wrt, seeded, avals, dynamic, device):
 
 def _staged_vjp(key, fn, arguments, n_in, wrt, seeded, device, operands) -> executable.Executable:
     avals = tuple(x.aval for x in operands)
+    # a call not kept (key None: on_straight_line's) holds for its values alone
+    kept = key[0] is not None
     cache_key = (key, arguments.signature(), avals[len(arguments.dynamic):], wrt, device, config.irax_passes)
-    hit = _dispatch.get(cache_key)
+    hit = _dispatch.get(cache_key) if kept else None
     if hit is None:
         traced = staging.trace_arguments(fn, arguments)
         if tuple(x.aval for x in traced.lifted) != avals[len(arguments.dynamic):n_in]:
@@ -209,7 +263,9 @@ def _staged_vjp(key, fn, arguments, n_in, wrt, seeded, device, operands) -> exec
                 "closes over changed since it was compiled. Pass them to it as arguments.")
         module = _vjp_module(traced.module, wrt, seeded, key[1])
         program = executable.load(device, device.backend.compile(str(module)), traced.trace.host_functions)
-        hit = _dispatch[cache_key] = executable.Executable(program, tuple(avals[i] for i in wrt))
+        hit = executable.Executable(program, tuple(avals[i] for i in wrt))
+        if kept:
+            _dispatch[cache_key] = hit
     return hit
 
 

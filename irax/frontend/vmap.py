@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from irax import tree_util
-from irax.frontend import lowering, staging
+from irax.frontend import callbacks, lowering, staging
 from irax.frontend.numpy.shape import moveaxis
 from irax.transforms.batching import add_batched
 
@@ -147,6 +147,7 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, args, kwargs):
              for x, a in zip(arguments.dynamic, axes)]
     traced = staging.trace_function(one_slice, avals, tree_util.tree_structure(tuple(avals)))
     batched_func, out_batched = add_batched(traced.module, axes + [None] * len(traced.lifted), size)
+    callbacks.batched_host_functions(traced.module)
     out_avals = [a.update(shape=(size,) + a.shape) for a in traced.out_avals]
     results = staging.inline(batched_func, list(arguments.dynamic) + traced.lifted, out_avals)
 

@@ -17,3 +17,9 @@ def map_results(affine_map_attr) -> list:
             raise NotImplementedError(f"irax needs projected-permutation indexing maps (each result one loop dimension), got {amap}")
         dims.append(expr.position)
     return dims
+
+
+def is_projected(op) -> bool:
+    """Whether each of a linalg op's indexing maps reads whole loop dimensions
+    (projected permutations), as every generic but a window's does (ir/convolution.py)."""
+    return all(isinstance(e, ir.AffineDimExpr) for m in op.indexing_maps for e in ir.AffineMapAttr(m).value.results)

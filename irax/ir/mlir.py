@@ -93,9 +93,7 @@ def float_constant(typ: ir.Type, value) -> ir.Value:
 def dense_constant(array: np.ndarray) -> ir.Value:
     """An `arith.constant dense<...>` tensor holding a NumPy array."""
     typ = tensor_type(array.shape, array.dtype)
-    if array.dtype == np.bool_:
-        attr = ir.DenseElementsAttr.get(np.packbits(array, bitorder="little"), type=typ)
-    elif array.dtype == types.bfloat16:
+    if array.dtype == types.bfloat16:
         attr = ir.DenseElementsAttr.get(array.view(np.uint16), type=typ)
     else:
         attr = ir.DenseElementsAttr.get(np.ascontiguousarray(array), type=typ)

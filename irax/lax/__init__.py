@@ -1,5 +1,22 @@
 """`irax.lax`: operations below the NumPy layer (implemented in irax.frontend)."""
 from irax.frontend.control_flow import cond, fori_loop, scan, select, switch, while_loop
-from irax.frontend.lax import stop_gradient
+from irax.frontend.convolution import (
+    ConvDimensionNumbers, conv, conv_dimension_numbers, conv_general_dilated, conv_transpose, conv_with_general_padding,
+    padtype_to_pads, reduce_window,
+)
+from irax.frontend.lax import bitcast_convert_type, stop_gradient
+from irax.frontend import lax_elementwise as _lax_elementwise
+from irax.frontend import lax_structural as _lax_structural
+from irax.frontend.lax_elementwise import *  # noqa: F401,F403
+from irax.frontend.lax_structural import *  # noqa: F401,F403
+from irax.frontend.lax_sorting import sort, sort_key_val, top_k
+from irax.lax import linalg  # noqa: F401 (a namespace, as jax.lax.linalg)
+from irax.frontend.special import (bessel_i0e, bessel_i1e, betainc, digamma, erf, erf_inv, erfc, igamma, igamma_grad_a,
+                                   igammac, lgamma, logistic, polygamma, random_gamma_grad, zeta)
 
-__all__ = ["cond", "fori_loop", "scan", "select", "stop_gradient", "switch", "while_loop"]
+__all__ = ["ConvDimensionNumbers", "bessel_i0e", "bessel_i1e", "betainc", "bitcast_convert_type", "cond", "conv",
+           "conv_dimension_numbers", "conv_general_dilated", "conv_transpose", "conv_with_general_padding",
+           "digamma", "erf", "erf_inv", "erfc", "fori_loop", "igamma", "igamma_grad_a", "igammac", "lgamma",
+           "logistic", "padtype_to_pads", "polygamma", "random_gamma_grad", "reduce_window", "scan", "select", "sort", "sort_key_val",
+           "stop_gradient", "switch", "top_k", "while_loop", "zeta"]
+__all__ += _lax_elementwise.__all__ + _lax_structural.__all__

@@ -1,3 +1,7 @@
 """`irax.numpy`: the NumPy API on irax arrays (implemented in irax.frontend.numpy)."""
 from irax.frontend.numpy import *  # noqa: F401,F403
-from irax.frontend.numpy import __all__  # noqa: F401
+from irax.frontend.numpy import __all__ as _frontend_all
+from irax.frontend.numpy.math_extra import shape, size  # not in the frontend package: they would hide its modules
+from irax.numpy import linalg  # noqa: F401 (a namespace, as jax.numpy.linalg)
+
+__all__ = [*_frontend_all, "shape", "size"]

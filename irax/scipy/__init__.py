@@ -1,4 +1,4 @@
 """`irax.scipy`: the parts of SciPy's API that JAX offers as `jax.scipy`."""
-from irax.scipy import special  # noqa: F401
+from irax.scipy import linalg, special, stats  # noqa: F401
 
-__all__ = ["special"]
+__all__ = ["linalg", "special", "stats"]

@@ -39,9 +39,10 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, flow, func, linalg, scf, tensor, util
 
 from irax.ir import mlir
+from irax.ir.convolution import marker
 from irax.ir.iree import linalg_ext_scatter
 from irax.ir.linalg import iterator_names, map_results
-from irax.transforms.ad import custom, host_calls
+from irax.transforms.ad import convolution, custom, host_calls
 from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.ad.tensor_ops import tensor_type
 
@@ -270,15 +271,83 @@ def _tie_shape(op, batch):
 def _call(op, batch):
     """A call of a function: its body, batched in place."""
     if host_calls.is_callback(op):
-        raise NotImplementedError("irax.vmap has no batching rule for callbacks (irax.debug.print, "
-                                  "irax.debug.callback, irax.pure_callback) yet")
+        return _callback(op, batch)
     if custom.VJP_BWD in op.attributes or custom.JVP in op.attributes:
-        raise NotImplementedError("irax.vmap has no batching rule for 'func.call' of a custom_vjp or custom_jvp "
-                                  "function")
+        return _custom_call(op, batch)
     block = batch.symbols[ir.FlatSymbolRefAttr(op.attributes["callee"]).value].regions[0].blocks[0]
     operands = list(op.operands)
     _bind(batch, block.arguments, [batch.new.get(v, v) for v in operands], [batch.is_batched(v) for v in operands])
     return [batch.moved(r) for r in _batch_block(block, batch)]
+
+
+def _callback(op, batch):
+    """A callback stays one call, of an import declared for the batch: it
+    takes the operands as they are, batched or not (its declaration says
+    which: host_calls.BATCHED), and gives every result batched. What Python
+    it runs (the callback per member, or once on the batch, as its
+    vmap_method says) the frontend decides (callbacks.batched_host_functions)."""
+    operands = [batch.new.get(v, v) for v in op.operands]
+    batched = [batch.is_batched(v) for v in op.operands]
+    callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+    name = f"{callee}_vmap{batch.size}_{''.join('b' if b else 'u' for b in batched)}"
+    result_types = [batched_type(r.type, batch.size) for r in op.results]
+    module = op.operation.parent
+    while module.name != "builtin.module":
+        module = module.parent
+    body = module.regions[0].blocks[0]
+    if not any(o.attributes["sym_name"].value == name for o in body.operations if "sym_name" in o.attributes):
+        with ir.InsertionPoint.at_block_begin(body):
+            declaration = func.FuncOp(name, ([v.type for v in operands], result_types), visibility="private")
+        declaration.attributes[host_calls.BATCHED_OF] = ir.StringAttr.get(callee)
+        declaration.attributes[host_calls.BATCHED] = ir.DenseBoolArrayAttr.get(batched)
+        for attribute in (host_calls.CALLBACK, host_calls.VMAP_METHOD):
+            if attribute in op.attributes:
+                declaration.attributes[attribute] = op.attributes[attribute]
+    call = func.CallOp(result_types, ir.FlatSymbolRefAttr.get(name), operands)
+    _copy_attributes(op, call, {"callee"})
+    return list(call.results)
+
+
+def _custom_call(op, batch):
+    """A call of a custom_vjp or custom_jvp function stays one, as in JAX:
+    the function and each of its rules (custom.py) become functions of their
+    own, batched, that a new call names. Every argument %x goes in batched,
+    an unbatched one broadcast, so that the rules' derivatives have the
+    arguments' shapes; the broadcast's own derivative then sums an unbatched
+    argument's cotangent over the batch. The closed-over arrays %c go in as
+    they are. Every result comes out batched, and so do the fwd rule's
+    residuals: the bwd rule takes them, and the cotangents, batched."""
+    args, closed = custom.split_operands(op)
+    closed_dims = [0 if batch.is_batched(c) else None for c in closed]
+    module = op.operation.parent
+    while module.name != "builtin.module":
+        module = module.parent
+
+    def batched(function, n_batched):
+        """@function batched, private; made once per batch size and batched
+        operands: a rule may call its own function, which then reuses it."""
+        dims = [0] * n_batched + closed_dims
+        name = f"{function.name.value}_vmap{batch.size}_{''.join('b' if d == 0 else 'u' for d in dims)}"
+        existing = [o for o in module.regions[0].blocks[0].operations
+                    if "sym_name" in o.attributes and o.attributes["sym_name"].value == name]
+        if existing:
+            return existing[0]
+        new = build_batched(function, dims, batch.size, name)[0]
+        new.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        return new
+
+    n = len(args)
+    callee = batched(batch.symbols[ir.FlatSymbolRefAttr(op.attributes["callee"]).value], n)
+    if custom.VJP_BWD in op.attributes:
+        bwd = custom.rule_function(op, custom.VJP_BWD)
+        rules = {custom.VJP_FWD: batched(custom.rule_function(op, custom.VJP_FWD), n),
+                 custom.VJP_BWD: batched(bwd, len(bwd.type.inputs) - len(closed))}
+    else:
+        rules = {custom.JVP: batched(custom.rule_function(op, custom.JVP), 2 * n)}
+    call = func.CallOp(callee, [batch.moved(a) for a in args] + [batch.new.get(c, c) for c in closed])
+    for attribute, rule in rules.items():
+        call.attributes[attribute] = ir.FlatSymbolRefAttr.get(rule.name.value)
+    return list(call.results)
 
 
 # ---------------------------------------------------------------------------
@@ -508,6 +577,7 @@ RULES = {
     "scf.if": _if,
     "scf.while": _while,
     "iree_linalg_ext.scatter": _scatter,
+    **convolution.BATCH_RULES,
 }
 
 
@@ -520,7 +590,7 @@ def batch_ops(ops, batch):
             mlir.clone_op(op, batch.new)
             batch.batched.difference_update(op.operation.results)  # a function called twice: forget the first call
             continue
-        rule = RULES.get(op.operation.name) or (_scalar if _on_scalars(op) else None)
+        rule = RULES.get(marker(op) or op.operation.name) or (_scalar if _on_scalars(op) else None)
         if rule is None:
             raise NotImplementedError(f"irax.vmap has no batching rule for '{op.operation.name}'")
         results = rule(op.opview, batch)

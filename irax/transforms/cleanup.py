@@ -10,7 +10,7 @@ its CPU backend then fails on large matmuls: "large vector sizes").
 from iree.compiler import ir
 
 from irax.ir import mlir
-from irax.ir.linalg import iterator_names, map_results
+from irax.ir.linalg import is_projected, iterator_names, map_results
 
 
 def drop_unused_inputs(op):
@@ -51,5 +51,5 @@ def prune_unused_generic_inputs(module_op):
     generics = []
     module_op.walk(lambda op: generics.append(op) or ir.WalkResult.ADVANCE)
     for op in generics:
-        if op.name == "linalg.generic" and len(op.results) == 1:
+        if op.name == "linalg.generic" and len(op.results) == 1 and is_projected(op.opview):
             drop_unused_inputs(op.opview)

@@ -15,7 +15,7 @@ product's O(m n k)) where its map reads it the other way round.
 from iree.compiler import ir
 from iree.compiler.dialects import linalg, tensor
 
-from irax.ir.linalg import iterator_names, map_results
+from irax.ir.linalg import is_projected, iterator_names, map_results
 
 
 def _is_multiply_add(op):
@@ -30,7 +30,8 @@ def _is_multiply_add(op):
 
 def _matmul_dims(op):
     """(m, n, k, map of input 0, map of input 1) for a 2-D matrix-product generic, else None."""
-    if len(op.inputs) != 2 or len(op.outputs) != 1 or iterator_names(op).count("reduction") != 1:
+    if len(op.inputs) != 2 or len(op.outputs) != 1 or iterator_names(op).count("reduction") != 1 \
+            or not is_projected(op):
         return None
     maps = [map_results(m) for m in op.indexing_maps]
     if len(iterator_names(op)) != 3 or any(len(m) != 2 for m in maps) or not _is_multiply_add(op):

@@ -6,15 +6,27 @@ import numpy as np
 
 from irax.frontend import array_methods, dtypes
 from irax.frontend.array import Array
-from irax.frontend.numpy import creation, indexing, linalg, reductions, scalar_types, shape, ufuncs
+from irax.frontend.numpy import (
+    creation, index_tricks, indexing, layout, linalg, math_extra, nanreductions, polynomial, reductions, scalar_types,
+    setops, shape, sorting, statistics, ufuncs, windows,
+)
 from irax.frontend.numpy.creation import *  # noqa: F401,F403
+from irax.frontend.numpy.index_tricks import *  # noqa: F401,F403
 from irax.frontend.numpy.indexing import *  # noqa: F401,F403
+from irax.frontend.numpy.layout import *  # noqa: F401,F403
 from irax.frontend.numpy.linalg import *  # noqa: F401,F403
+from irax.frontend.numpy.math_extra import *  # noqa: F401,F403
+from irax.frontend.numpy.nanreductions import *  # noqa: F401,F403
+from irax.frontend.numpy.polynomial import *  # noqa: F401,F403
 from irax.frontend.numpy.reductions import *  # noqa: F401,F403
 from irax.frontend.numpy.scalar_types import *  # noqa: F401,F403
+from irax.frontend.numpy.setops import *  # noqa: F401,F403
 from irax.frontend.numpy.shape import *  # noqa: F401,F403
+from irax.frontend.numpy.sorting import *  # noqa: F401,F403
+from irax.frontend.numpy.statistics import *  # noqa: F401,F403
 from irax.frontend.numpy.ufuncs import *  # noqa: F401,F403
 from irax.frontend.numpy.vectorize import vectorize
+from irax.frontend.numpy.windows import *  # noqa: F401,F403
 
 ndarray = Array
 dtype = np.dtype
@@ -23,8 +35,9 @@ result_type = dtypes.result_type
 promote_types = dtypes.promote_types
 
 __all__ = sorted(
-    set(creation.__all__ + indexing.__all__ + linalg.__all__ + reductions.__all__ + scalar_types.__all__
-        + shape.__all__ + ufuncs.__all__)
+    set(creation.__all__ + index_tricks.__all__ + indexing.__all__ + layout.__all__ + linalg.__all__
+        + math_extra.__all__ + nanreductions.__all__ + polynomial.__all__ + reductions.__all__ + scalar_types.__all__
+        + setops.__all__ + shape.__all__ + sorting.__all__ + statistics.__all__ + ufuncs.__all__ + windows.__all__)
     | {"ndarray", "dtype", "issubdtype", "result_type", "promote_types", "vectorize"}
 )
 

@@ -558,7 +558,9 @@ def output_sizes(values, avals, out_shape):
 
 
 def emit_elementwise(ctx, *values, body):
-    """`linalg.generic` over the broadcast output shape, with `body` as its scalar body."""
+    """`linalg.generic` over the broadcast output shape, with `body` as its
+    scalar body; a primitive with several outputs (of one shape) has a body
+    that returns a list of scalars, one per output."""
     out = ctx.avals_out[0]
     rank = len(out.shape)
     inputs, maps = [], []
@@ -566,10 +568,14 @@ def emit_elementwise(ctx, *values, body):
         collapsed, loop_dims = drop_broadcast_dims(v, a, out.shape)
         inputs.append(collapsed)
         maps.append(loop_dims)
-    init = mlir.empty(output_sizes(values, ctx.avals_in, out.shape), out.dtype)
-    return mlir.generic(
-        inputs, [init], maps + [list(range(rank))], [mlir.PARALLEL] * rank, lambda *xs: [body(*xs[:-1])]
-    )
+    sizes = output_sizes(values, ctx.avals_in, out.shape)
+    inits = [mlir.empty(sizes, a.dtype) for a in ctx.avals_out]
+
+    def scalar_body(*xs):
+        result = body(*xs[:len(inputs)])
+        return result if isinstance(result, list) else [result]
+
+    return mlir.generic(inputs, inits, maps + [list(range(rank))] * len(inits), [mlir.PARALLEL] * rank, scalar_body)
 
 
 def _same_dtype_eval(name):
@@ -626,6 +632,26 @@ convert_element_type = Primitive(
     lambda x, new_dtype, weak_type: x.update(dtype=new_dtype, weak_type=weak_type),
     lambda ctx, x, new_dtype, weak_type: emit_elementwise(
         ctx, x, body=lambda s: convert_scalar(ctx.avals_in[0].dtype, np.dtype(new_dtype), s)
+    ),
+    dynamic_shapes=True,
+)
+
+
+def _bitcast_eval(x, new_dtype):
+    new_dtype = np.dtype(new_dtype)
+    if dtypes.is_bool(x.dtype) or dtypes.is_bool(new_dtype) or x.dtype.itemsize != new_dtype.itemsize:
+        raise TypeError("bitcast_convert_type: irax reinterprets bits only between dtypes of the same width "
+                        f"(not bool), got {x.dtype.name} to {new_dtype.name}.")
+    return ShapedArray(x.shape, new_dtype)
+
+
+# The same bits read as another dtype of the same width (float32 <-> uint32):
+# random.uniform builds its floats this way.
+bitcast_convert_type = Primitive(
+    "bitcast_convert_type",
+    _bitcast_eval,
+    lambda ctx, x, new_dtype: emit_elementwise(
+        ctx, x, body=lambda s: arith.bitcast(mlir.element_type(np.dtype(new_dtype)), s)
     ),
     dynamic_shapes=True,
 )

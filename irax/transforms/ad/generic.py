@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg
 
-from irax.ir import mlir
+from irax.ir import convolution, mlir
 from irax.ir.linalg import iterator_names, map_results
 from irax.transforms.ad import tensor_ops
 from irax.transforms.ad.scalar_jvp import const_like
@@ -25,8 +25,11 @@ STOP_GRADIENT = "irax.stop_gradient"  # unit attribute on an identity generic: l
 
 
 def rule_name(op) -> str:
-    """The key of an op in the rules tables: its name, or STOP_GRADIENT."""
-    return STOP_GRADIENT if STOP_GRADIENT in op.operation.attributes else op.operation.name
+    """The key of an op in the rules tables: its name, or STOP_GRADIENT, or
+    the marker of a convolution or windowed reduction (ir/convolution.py)."""
+    if STOP_GRADIENT in op.operation.attributes:
+        return STOP_GRADIENT
+    return convolution.marker(op) or op.operation.name
 
 
 _COMBINERS = {"arith.addf": "sum", "arith.mulf": "prod", "arith.maximumf": "max", "arith.minimumf": "min"}

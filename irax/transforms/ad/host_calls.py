@@ -10,11 +10,17 @@ it against the Python module irax's runtime gives the program):
 
 "debug" callbacks return nothing, so nothing is differentiated through
 them; a "pure" one has results, which have no derivative, as in JAX.
-There is no body to inline or batch.
+There is no body to inline. Batched (transforms/batching.py), a callback
+calls an import of its own, declared with the original's name and which of
+its operands are batched (`BATCHED_OF`, `BATCHED`), for which the frontend
+writes the Python (frontend/callbacks.py), as the call's `VMAP_METHOD` says.
 """
 from iree.compiler import ir
 
 CALLBACK = "irax.callback"  # the callback's kind: "debug" or "pure"
+VMAP_METHOD = "irax.vmap_method"  # a pure callback's vmap_method ("none" if None)
+BATCHED_OF = "irax.batched_of"  # on a batched callback's declaration: the callback it batches
+BATCHED = "irax.batched"  # ... and which of its operands have the batch axis (first)
 
 
 def is_callback(call) -> bool:

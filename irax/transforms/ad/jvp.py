@@ -17,7 +17,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, tensor
 
 from irax.ir import mlir
-from irax.transforms.ad import control_flow, custom, generic, host_calls, remat, tensor_ops
+from irax.transforms.ad import control_flow, convolution, custom, generic, host_calls, remat, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
 from irax.transforms.ad.tensor_ops import empty_like, is_float_tensor, tensor_type, zero_of, zeros_like
@@ -157,6 +157,7 @@ RULES = {
     generic.STOP_GRADIENT: _no_tangent,
     "func.call": _call,
     "iree_linalg_ext.scatter": _scatter,
+    **convolution.JVP_RULES,
 }
 
 

@@ -16,7 +16,7 @@ once, in the forward part. Forward mode differentiates through the call
 """
 from iree.compiler import ir
 
-from irax.ir.linalg import iterator_names, map_results
+from irax.ir.linalg import is_projected, iterator_names, map_results
 from irax.transforms.ad.generic import NotDifferentiable
 
 REMAT = "irax.remat"  # the policy's name, a string attribute
@@ -47,6 +47,8 @@ def _dot(op, batch_dims_allowed=True) -> bool:
         return False
     if batch_dims_allowed:
         return True
+    if not is_projected(op):  # a grouped convolution, whose groups are batch dims
+        return False
     a, b, c = (set(map_results(m)) for m in op.indexing_maps)
     return not (a & b & c)
 

@@ -14,7 +14,7 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, math
 
-from irax.ir import mlir
+from irax.ir import mlir, special
 from irax.ir.scalar import convert_scalar
 
 
@@ -83,6 +83,12 @@ def _multiply(out, operands, tangents):
 def _subtract(out, operands, tangents):
     (tx, ty) = tangents
     return _add(tx, None if ty is None else arith.negf(ty))
+
+
+def _remainder(out, operands, tangents):
+    """C's fmod: x - y trunc(x / y), so d = dx - trunc(x / y) dy (JAX's rem rule)."""
+    (x, y), (tx, ty) = operands, tangents
+    return _add(tx, _scale(ty, arith.negf(math.trunc(arith.divf(x, y)))))
 
 
 def _power(out, operands, tangents):
@@ -165,6 +171,7 @@ RULES = {
     "arith.subf": _subtract,
     "arith.mulf": _multiply,
     "arith.divf": _divide,
+    "arith.remf": _remainder,
     "arith.negf": lambda out, ops, ts: None if ts[0] is None else arith.negf(ts[0]),
     "arith.maximumf": _chooser(arith.CmpFPredicate.OGT),
     "arith.minimumf": _chooser(arith.CmpFPredicate.OLT),
@@ -197,10 +204,118 @@ RULES = {
     "math.powf": _power,
     "math.atan2": _atan2,
     "math.copysign": _copysign,
+    "math.fma": lambda out, ops, ts: _add(_multiply(out, ops[:2], ts[:2]), ts[2]),
 }
 for _name in [
+    "arith.bitcast",  # of a float to an integer (its bits): piecewise constant
     "math.floor", "math.ceil", "math.roundeven", "math.round", "math.trunc", "arith.cmpf", "arith.cmpi",
     "arith.sitofp", "arith.uitofp", "arith.fptosi", "arith.fptoui", "arith.constant", "linalg.index",
     "arith.index_cast", "arith.andi", "arith.ori", "arith.xori",
 ]:
     RULES[_name] = _zero_rule
+
+
+
+# The special functions (irax/ir/special.py) are approximations whose own
+# derivatives are poor ones; each ends in an op marked with its name, whose
+# rule reads the function's inputs off the op (special.tie) and gives the
+# analytic derivative, in terms of special functions again (so that it
+# differentiates once more the same way):
+#
+#     MARKED[name] = [partial_k(out, *inputs) for each input k]
+#
+# A partial that is an exception is JAX's error for differentiating that input.
+
+def _sqrt_pi_over_2_exp_square(out, x):
+    return _mul(const_like(x, np.sqrt(np.pi) / 2), math.exp(_sq(out)))
+
+
+def _erfc(out, x):
+    return _mul(const_like(x, -2 / np.sqrt(np.pi)), math.exp(arith.negf(_sq(x))))
+
+
+def _sign(x):
+    """-1, 0 or 1."""
+    zero = const_like(x, 0.0)
+    positive = arith.select(arith.cmpf(arith.CmpFPredicate.OGT, x, zero), const_like(x, 1.0), zero)
+    return arith.select(arith.cmpf(arith.CmpFPredicate.OLT, x, zero), const_like(x, -1.0), positive)
+
+
+def _i0e(out, x):
+    """d i0e = i1e(x) - sign(x) i0e(x)."""
+    return arith.subf(special.bessel_i1e(x), _mul(_sign(x), out))
+
+
+def _i1e(out, x):
+    """d i1e = i0e(x) - i1e(x) (sign(x) + 1/x), 1/2 where |x| <= eps (JAX's)."""
+    eps = const_like(x, np.finfo(np.float32).eps)
+    not_tiny = arith.cmpf(arith.CmpFPredicate.OGT, math.absf(x), eps)
+    safe = arith.select(not_tiny, x, eps)
+    slope = arith.subf(special.bessel_i0e(safe),
+                       _mul(out, arith.addf(_sign(safe), arith.divf(const_like(x, 1.0), safe))))
+    return arith.select(not_tiny, slope, const_like(x, 0.5))
+
+
+def _igamma_x(out, a, x):
+    """d P(a, x)/dx = x^(a-1) e^-x / Gamma(a)."""
+    one = const_like(x, 1.0)
+    return math.exp(arith.subf(arith.subf(_mul(arith.subf(a, one), math.log(x)), x), special.lgamma(a)))
+
+
+def _betainc_x(out, a, b, x):
+    """d I_x(a, b)/dx = x^(a-1) (1-x)^(b-1) / B(a, b)."""
+    one = const_like(x, 1.0)
+    lbeta = arith.subf(arith.addf(special.lgamma(a), special.lgamma(b)), special.lgamma(arith.addf(a, b)))
+    log_terms = arith.addf(_mul(arith.subf(b, one), math.log1p(arith.negf(x))), _mul(arith.subf(a, one), math.log(x)))
+    return math.exp(arith.subf(log_terms, lbeta))
+
+
+def _negated(partial):
+    return lambda *args: arith.negf(partial(*args))
+
+
+MARKED = {
+    "erf_inv": [_sqrt_pi_over_2_exp_square],
+    "erfc": [_erfc],
+    "lgamma": [lambda out, x: special.digamma(x)],
+    "digamma": [lambda out, x: special.polygamma(const_like(x, 1.0), x)],
+    "bessel_i0e": [_i0e],
+    "bessel_i1e": [_i1e],
+    "igamma": [lambda out, a, x: special.igamma_grad_a(a, x), _igamma_x],
+    "igammac": [lambda out, a, x: arith.negf(special.igamma_grad_a(a, x)), _negated(_igamma_x)],
+    "betainc": [ValueError("Betainc gradient with respect to a and b not supported.")] * 2 + [_betainc_x],
+    "zeta": [NotImplementedError("Differentiation rule for 'zeta' not implemented"),
+             lambda out, s, q: arith.negf(_mul(s, special.zeta(arith.addf(s, const_like(s, 1.0)), q)))],
+    "polygamma": [ValueError("polygamma gradient with respect to m is not supported"),
+                  lambda out, n, x: special.polygamma(arith.addf(n, const_like(n, 1.0)), x)],
+}
+
+
+class NotDifferentiableInput(Exception):
+    """A marked op's input that JAX does not differentiate has a tangent; the
+    cause is JAX's error, raised if the derivative is read (tensor_ops.clone_body)."""
+
+
+def _marked_rule(partials):
+    def rule(out, inputs, tangents):
+        total = None
+        for partial, x, t in zip(partials, inputs, tangents):
+            if t is None:
+                continue
+            if isinstance(partial, Exception):
+                raise NotDifferentiableInput() from partial
+            total = _add(total, _mul(t, partial(out, *inputs)))
+        return total
+
+    return rule
+
+
+def rule_for(op):
+    """(rule, the old values whose new values and tangents the rule takes) for
+    the scalar op `op`: its operands, or a special function's inputs; the rule
+    is None where there is none."""
+    attributes = op.operation.attributes
+    if special.MARK in attributes:
+        partials = MARKED[ir.StringAttr(attributes[special.MARK]).value]
+        return _marked_rule(partials), special.tied_inputs(op, len(partials))
+    return RULES.get(op.operation.name), list(op.operation.operands)

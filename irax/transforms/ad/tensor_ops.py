@@ -51,6 +51,24 @@ def convert(value, elem: ir.Type) -> ir.Value:
                         lambda x, _: [scalar_jvp.convert(x, elem)])[0]
 
 
+class _Unavailable:
+    """The tangent of an op that cannot be differentiated (it has no rule, as
+    a loop inside a special function, whose marked result has a rule of its
+    own; or its rule raised JAX's error for that input): an error only if
+    something reads it (`_Tangents.get`)."""
+
+    def __init__(self, error):
+        self.error = error
+
+
+class _Tangents(dict):
+    def get(self, key, default=None):
+        t = super().get(key, default)
+        if isinstance(t, _Unavailable):
+            raise t.error
+        return t
+
+
 def clone_body(old_block, new_args, seeds, stop_at=None, op_seeds=None):
     """Copy the ops of `old_block` into the current insertion point, reading
     `new_args` for its arguments, and carry tangents forward from `seeds`
@@ -61,7 +79,7 @@ def clone_body(old_block, new_args, seeds, stop_at=None, op_seeds=None):
     Stops before `stop_at` (an op of the old block) or the terminator.
     """
     mapping = {old: new for old, new in zip(old_block.arguments, new_args)}
-    tangents = {old_block.arguments[i]: t for i, t in seeds.items()}
+    tangents = _Tangents({old_block.arguments[i]: t for i, t in seeds.items()})
     op_seeds = op_seeds or {}
     for op in old_block.operations:
         if (stop_at is not None and op == stop_at) or op.operation.name == "linalg.yield":
@@ -71,13 +89,23 @@ def clone_body(old_block, new_args, seeds, stop_at=None, op_seeds=None):
         if result is not None and result in op_seeds:
             tangents[result] = op_seeds[result](new_op)
             continue
-        operand_tangents = [tangents.get(v) for v in op.operation.operands]
-        if any(t is not None for t in operand_tangents):
-            rule = scalar_jvp.RULES.get(op.operation.name)
-            if rule is None:
-                raise NotImplementedError(f"irax autodiff has no derivative rule for '{op.operation.name}'")
-            new_operands = [mapping.get(v, v) for v in op.operation.operands]
-            tangents[op.operation.results[0]] = rule(new_op.results[0], new_operands, operand_tangents)
+        rule, reads = scalar_jvp.rule_for(op)
+        operand_tangents = [dict.get(tangents, v) for v in reads]
+        if all(t is None for t in operand_tangents):
+            continue
+        unavailable = [t for t in operand_tangents if isinstance(t, _Unavailable)]
+        if rule is None and not unavailable:
+            unavailable = [_Unavailable(NotImplementedError(
+                f"irax autodiff has no derivative rule for '{op.operation.name}'"))]
+        if not unavailable:
+            try:
+                tangents[op.operation.results[0]] = rule(
+                    new_op.results[0], [mapping.get(v, v) for v in reads], operand_tangents)
+                continue
+            except scalar_jvp.NotDifferentiableInput as error:
+                unavailable = [_Unavailable(error.__cause__)]
+        for r in op.operation.results:
+            tangents[r] = unavailable[0]
     return mapping, tangents
 
 

@@ -26,7 +26,9 @@ from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.ir import mlir
 from irax.ir.iree import linalg_ext_scatter, opaque
-from irax.transforms.ad import control_flow, custom, generic, host_calls, remat, scalar_jvp, tensor_ops
+from irax.transforms.ad import (
+    control_flow, convolution, custom, generic, host_calls, remat, scalar_jvp, tensor_ops,
+)
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
 from irax.transforms.ad.tensor_ops import add, is_float_tensor, reshape_static, tensor_type, zeros_like
@@ -348,6 +350,7 @@ RULES = {
     generic.STOP_GRADIENT: _no_cotangent,
     "func.call": _call,
     "iree_linalg_ext.scatter": _scatter,
+    **convolution.VJP_RULES,
 }
 
 

@@ -1,0 +1,336 @@
+"""`lax`'s elementwise ops: irax's elementwise primitives without NumPy's promotion.
+
+A lax op takes operands of one dtype and raises JAX's TypeError otherwise
+(`lax.add(float32, int32)`); a Python scalar is an array of its default
+dtype, weakly typed, so `lax.add(x_f32, 2.0)` works and `lax.add(x_f32, 2)`
+does not, as in JAX. Shapes must have one rank (or be 0-d); a dim of 1
+broadcasts. Ops that irax has no primitive for (population_count, clz,
+nextafter, the right shifts of the other signedness, rounding away from
+zero) are built from the primitives, on the operand's bits where needed.
+"""
+from __future__ import annotations
+
+import builtins
+import enum
+
+import numpy as np
+
+from irax.frontend import dtypes
+from irax.frontend.lax import bitcast_convert_type
+from irax.frontend.numpy.math_extra import fmod
+from irax.frontend.numpy.util import asarray
+from irax.frontend.primitives.creation import full as full_p
+from irax.frontend.primitives.elementwise import BINARY, UNARY, binary, dtype_kind, unary
+from irax.frontend.primitives.elementwise import convert_element_type as convert_p
+from irax.frontend.primitives.elementwise import select as select_p
+from irax.typing import Array, ArrayLike, DTypeLike
+
+__all__ = ["RoundingMethod", "abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
+           "bitwise_not", "bitwise_or", "bitwise_xor", "cbrt", "ceil", "clamp", "clz", "convert_element_type", "cos",
+           "cosh", "div", "eq", "exp", "exp2", "expm1", "floor", "ge", "gt", "integer_pow", "is_finite", "le", "log",
+           "log1p", "lt", "max", "min", "mul", "ne", "neg", "nextafter", "population_count", "pow", "reciprocal",
+           "reduce_precision", "rem", "round", "rsqrt", "select_n", "shift_left", "shift_right_arithmetic",
+           "shift_right_logical", "sign", "sin", "sinh", "sqrt", "square", "sub", "tan", "tanh"]
+
+_ACCEPTED = (("f", "floating"), ("iu", "integer"), ("b", "bool"))
+
+
+def _operands(name: str, *args) -> list:
+    """`args` as arrays of one dtype and compatible ranks, or JAX's TypeError."""
+    xs = [asarray(a) for a in args]
+    if len({x.dtype for x in xs}) > 1:
+        raise TypeError(f"lax.{name} requires arguments to have the same dtypes, got "
+                        f"{', '.join(x.dtype.name for x in xs)}. (Tip: jnp.{name} is a similar function that does "
+                        "automatic type promotion on inputs).")
+    ranks = {x.ndim for x in xs if x.ndim}
+    if len(ranks) > 1:
+        raise TypeError(f"{name}: arrays must have the same number of dimensions, got {ranks}")
+    return xs
+
+
+def _check_kind(name: str, x, kinds, position="") -> None:
+    """JAX's TypeError where x's dtype is not of `kinds`; `position` is " at
+    position 0" for ops of several operands, as JAX words it."""
+    if dtype_kind(x.dtype) not in kinds:
+        accepted = ", ".join(word for ks, word in _ACCEPTED if set(ks) & set(kinds))
+        raise TypeError(f"{name} does not accept dtype {x.dtype.name}{position}. "
+                        f"Accepted dtypes{position} are subtypes of {accepted}.")
+
+
+def _lax_op(name: str, prim, kinds=None):
+    """`jax.lax.<name>`: bind `prim` to operands of one dtype of `kinds`
+    (by default, those the primitive's scalar rule takes: lax is stricter
+    for some, as `lax.add` of bools is an error where `jnp.add` is `or`)."""
+    table = UNARY if prim in unary.values() else BINARY
+    kinds = kinds or table[prim.name].kinds
+
+    def unary_fn(x: ArrayLike) -> Array:
+        (x,) = _operands(name, x)
+        _check_kind(name, x, kinds)
+        return prim.bind(x)
+
+    def binary_fn(x: ArrayLike, y: ArrayLike) -> Array:
+        x, y = _operands(name, x, y)
+        _check_kind(name, x, kinds, " at position 0")
+        return prim.bind(x, y)
+
+    fn = unary_fn if table is UNARY else binary_fn
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise `{name}` of operands of one dtype, as `jax.lax.{name}`."
+    return fn
+
+
+neg = _lax_op("neg", unary["neg"])
+abs = _lax_op("abs", unary["abs"], "fi")  # noqa: A001 (lax's name)
+sign = _lax_op("sign", unary["sign"])
+floor = _lax_op("floor", unary["floor"])
+ceil = _lax_op("ceil", unary["ceil"])
+is_finite = _lax_op("is_finite", unary["isfinite"])
+exp = _lax_op("exp", unary["exp"])
+exp2 = _lax_op("exp2", unary["exp2"])
+expm1 = _lax_op("expm1", unary["expm1"])
+log = _lax_op("log", unary["log"])
+log1p = _lax_op("log1p", unary["log1p"])
+sqrt = _lax_op("sqrt", unary["sqrt"])
+rsqrt = _lax_op("rsqrt", unary["rsqrt"])
+cbrt = _lax_op("cbrt", unary["cbrt"])
+sin = _lax_op("sin", unary["sin"])
+cos = _lax_op("cos", unary["cos"])
+tan = _lax_op("tan", unary["tan"])
+asin = _lax_op("asin", unary["asin"])
+acos = _lax_op("acos", unary["acos"])
+atan = _lax_op("atan", unary["atan"])
+sinh = _lax_op("sinh", unary["sinh"])
+cosh = _lax_op("cosh", unary["cosh"])
+tanh = _lax_op("tanh", unary["tanh"])
+asinh = _lax_op("asinh", unary["asinh"])
+acosh = _lax_op("acosh", unary["acosh"])
+atanh = _lax_op("atanh", unary["atanh"])
+bitwise_not = _lax_op("bitwise_not", unary["not"])
+add = _lax_op("add", binary["add"], "fiu")
+sub = _lax_op("sub", binary["sub"])
+mul = _lax_op("mul", binary["mul"], "fiu")
+div = _lax_op("div", binary["div"])
+atan2 = _lax_op("atan2", binary["atan2"])
+max = _lax_op("max", binary["max"])  # noqa: A001 (lax's name)
+min = _lax_op("min", binary["min"])  # noqa: A001 (lax's name)
+eq = _lax_op("eq", binary["eq"])
+ne = _lax_op("ne", binary["ne"])
+lt = _lax_op("lt", binary["lt"])
+le = _lax_op("le", binary["le"])
+gt = _lax_op("gt", binary["gt"])
+ge = _lax_op("ge", binary["ge"])
+bitwise_and = _lax_op("bitwise_and", binary["and"])
+bitwise_or = _lax_op("bitwise_or", binary["or"])
+bitwise_xor = _lax_op("bitwise_xor", binary["xor"])
+shift_left = _lax_op("shift_left", binary["shift_left"])
+
+
+def rem(x: ArrayLike, y: ArrayLike) -> Array:
+    """C's remainder x - y trunc(x / y), with x's sign, as `jax.lax.rem`
+    (irax's `rem` primitive is NumPy's, with y's sign). For integers it is
+    x - div(x, y) y, which gives XLA's x % 0 = x and INT_MIN % -1 = 0."""
+    x, y = _operands("rem", x, y)
+    _check_kind("rem", x, "fiu", " at position 0")
+    if dtypes.is_float(x.dtype):
+        return fmod(x, y)
+    return binary["sub"].bind(x, binary["mul"].bind(binary["div"].bind(x, y), y))
+
+
+def _bits_as(x, signed: bool):
+    """x's bits as the integer dtype of its width and the given signedness."""
+    kind = "i" if signed else "u"
+    return bitcast_convert_type(x, np.dtype(f"{kind}{x.dtype.itemsize}"))
+
+
+def _shift_right(name: str, signed: bool):
+    """A right shift of x's bits read as signed (arithmetic: the sign bit is
+    copied in) or unsigned (logical: zeros come in), whatever x's dtype."""
+    def fn(x: ArrayLike, y: ArrayLike) -> Array:
+        x, y = _operands(name, x, y)
+        _check_kind(name, x, "iu", " at position 0")
+        if dtypes.is_unsigned(x.dtype) != signed:  # irax's shift_right is already this one
+            return binary["shift_right"].bind(x, y)
+        return bitcast_convert_type(binary["shift_right"].bind(_bits_as(x, signed), _bits_as(y, signed)), x.dtype)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"`x >> y` of integers, {'arithmetic' if signed else 'logical'}, as `jax.lax.{name}`."
+    return fn
+
+
+shift_right_arithmetic = _shift_right("shift_right_arithmetic", signed=True)
+shift_right_logical = _shift_right("shift_right_logical", signed=False)
+
+
+def _constant_like(x, value):
+    return asarray(np.asarray(value).astype(x.dtype))
+
+
+def population_count(x: ArrayLike) -> Array:
+    """The number of 1 bits of each integer, as `jax.lax.population_count`:
+    the bits summed in parallel, in fields of 2, 4, 8, ... bits (SWAR)."""
+    (x,) = _operands("population_count", x)
+    _check_kind("population_count", x, "iu")
+    u = _bits_as(x, signed=False)
+    width = 8 * x.dtype.itemsize
+    shift = 1
+    while shift < width:
+        field = sum(1 << b for b in range(width) if (b // shift) % 2 == 0)  # 0x55.., 0x33.., 0x0f.., ...
+        mask = _constant_like(u, field)
+        u = binary["add"].bind(binary["and"].bind(u, mask),
+                               binary["and"].bind(binary["shift_right"].bind(u, _constant_like(u, shift)), mask))
+        shift *= 2
+    return bitcast_convert_type(u, x.dtype)
+
+
+def clz(x: ArrayLike) -> Array:
+    """The number of leading 0 bits of each integer, as `jax.lax.clz`: the
+    width less the population count of x with every bit below its highest
+    set bit set too."""
+    (x,) = _operands("clz", x)
+    _check_kind("clz", x, "iu")
+    u = _bits_as(x, signed=False)
+    width = 8 * x.dtype.itemsize
+    shift = 1
+    while shift < width:
+        u = binary["or"].bind(u, binary["shift_right"].bind(u, _constant_like(u, shift)))
+        shift *= 2
+    return binary["sub"].bind(_constant_like(x, width), population_count(bitcast_convert_type(u, x.dtype)))
+
+
+def nextafter(x1: ArrayLike, x2: ArrayLike) -> Array:
+    """The next float after x1 towards x2, as `jax.lax.nextafter`: x1's bits,
+    as a signed integer, stepped by one away from or towards zero; from ±0 the
+    smallest subnormal with x2's sign; x2 where they are equal, NaN if either is."""
+    x1, x2 = _operands("nextafter", x1, x2)
+    _check_kind("nextafter", x1, "f", " at position 0")
+    bits = _bits_as(x1, signed=True)
+    one, zero = _constant_like(bits, 1), _constant_like(x1, 0)
+    away = binary["eq"].bind(binary["lt"].bind(x1, x2), binary["gt"].bind(x1, zero))  # |result| > |x1|
+    stepped = select_p.bind(away, binary["add"].bind(bits, one), binary["sub"].bind(bits, one))
+    sign_bit = binary["and"].bind(_bits_as(x2, signed=True), _constant_like(bits, np.iinfo(bits.dtype).min))
+    from_zero = binary["or"].bind(sign_bit, one)
+    stepped = select_p.bind(binary["eq"].bind(x1, zero), from_zero, stepped)
+    out = bitcast_convert_type(stepped, x1.dtype)
+    out = select_p.bind(binary["eq"].bind(x1, x2), x2, out)
+    nan = binary["ne"].bind(binary["add"].bind(x1, x2), binary["add"].bind(x1, x2))
+    return select_p.bind(nan, binary["add"].bind(x1, x2), out)
+
+
+class RoundingMethod(enum.IntEnum):
+    """How `round` breaks ties, as `jax.lax.RoundingMethod`."""
+    AWAY_FROM_ZERO = 0
+    TO_NEAREST_EVEN = 1
+
+
+def round(x: ArrayLike, rounding_method: RoundingMethod = RoundingMethod.AWAY_FROM_ZERO) -> Array:  # noqa: A001
+    """x rounded to the nearest integer, ties away from zero (`2.5` -> 3) or to
+    even (-> 2), as `jax.lax.round`. Away from zero is t + sign(x) where
+    |x - t| >= 1/2, t = trunc(x): x - t is exact, so no tie is misjudged."""
+    (x,) = _operands("round", x)
+    _check_kind("round", x, "f")
+    if RoundingMethod(rounding_method) == RoundingMethod.TO_NEAREST_EVEN:
+        return unary["round"].bind(x)
+    t = unary["trunc"].bind(x)
+    half = binary["ge"].bind(unary["abs"].bind(binary["sub"].bind(x, t)), _constant_like(x, 0.5))
+    return select_p.bind(half, binary["add"].bind(t, unary["sign"].bind(x)), t)
+
+
+def pow(x: ArrayLike, y: ArrayLike) -> Array:  # noqa: A001 (lax's name)
+    """x ** y, as `jax.lax.pow`: a float or integer x of one dtype with y, or
+    to an integer power y of any integer dtype."""
+    x, y = asarray(x), asarray(y)
+    if dtypes.is_int(y.dtype) and y.dtype != x.dtype:
+        y = convert_element_type(y, x.dtype)
+    x, y = _operands("pow", x, y)
+    return binary["pow"].bind(x, y)
+
+
+def integer_pow(x: ArrayLike, y: int) -> Array:
+    """x ** y for a Python int y, as `jax.lax.integer_pow`: repeated squaring
+    (a negative y of a float is 1 / x ** -y)."""
+    (x,) = _operands("integer_pow", x)
+    if y < 0 and not dtypes.is_float(x.dtype):
+        raise TypeError(f"integer_pow: y must be nonnegative for integer x, got {y}.")
+    acc, base, n = None, x, builtins.abs(y)
+    while n:
+        if n & 1:
+            acc = base if acc is None else binary["mul"].bind(acc, base)
+        n >>= 1
+        if n:
+            base = binary["mul"].bind(base, base)
+    if acc is None:  # x ** 0 is 1, even for inf and nan
+        return full_p.bind(shape=x.shape, dtype=x.dtype, weak_type=x.weak_type, fill_value=1)
+    return binary["div"].bind(_constant_like(x, 1), acc) if y < 0 else acc
+
+
+
+def square(x: ArrayLike) -> Array:
+    """x * x, as `jax.lax.square`."""
+    return integer_pow(x, 2)
+
+
+def reciprocal(x: ArrayLike) -> Array:
+    """1 / x, as `jax.lax.reciprocal`."""
+    return integer_pow(x, -1)
+
+
+def clamp(min: ArrayLike, x: ArrayLike, max: ArrayLike) -> Array:  # noqa: A002 (lax's names)
+    """min(max(x, min), max), as `jax.lax.clamp`: min and max are 0-d or x's shape."""
+    lo, x, hi = _operands("clamp", min, x, max)
+    for bound in (lo, hi):
+        if bound.ndim and bound.shape != x.shape:
+            raise TypeError(f"clamp requires min.shape == operand.shape or min.shape == (), got min.shape={bound.shape}, "
+                            f"operand.shape={x.shape}")
+    return binary["min"].bind(binary["max"].bind(x, lo), hi)
+
+
+def convert_element_type(operand: ArrayLike, new_dtype: DTypeLike) -> Array:
+    """`operand` converted to `new_dtype`, as `jax.lax.convert_element_type`
+    (floats to integers truncate towards zero; the result is strongly typed)."""
+    x = asarray(operand)
+    new_dtype = dtypes.canonicalize_dtype(new_dtype)
+    if x.dtype == new_dtype and not x.weak_type:
+        return x
+    return convert_p.bind(x, new_dtype=new_dtype, weak_type=False)
+
+
+_FORMATS = {(8, 7): dtypes.bfloat16, (5, 10): np.dtype(np.float16), (8, 23): np.dtype(np.float32)}
+
+
+def reduce_precision(operand: ArrayLike, exponent_bits: int, mantissa_bits: int) -> Array:
+    """operand rounded to the float format with these exponent and mantissa
+    bits, as `jax.lax.reduce_precision`: irax does it for the formats it has
+    dtypes for (bfloat16: 8, 7; float16: 5, 10; float32: 8, 23), a round trip
+    through that dtype."""
+    (x,) = _operands("reduce_precision", operand)
+    _check_kind("reduce_precision", x, "f")
+    fmt = _FORMATS.get((exponent_bits, mantissa_bits))
+    if fmt is None:
+        raise NotImplementedError(f"reduce_precision: irax rounds only to the formats {sorted(_FORMATS)} "
+                                  f"(exponent_bits, mantissa_bits), got ({exponent_bits}, {mantissa_bits}).")
+    if np.dtype(fmt).itemsize >= x.dtype.itemsize:
+        return x
+    return convert_p.bind(convert_p.bind(x, new_dtype=fmt, weak_type=False), new_dtype=x.dtype, weak_type=x.weak_type)
+
+
+def select_n(which: ArrayLike, *cases: ArrayLike) -> Array:
+    """cases[which] elementwise, as `jax.lax.select_n`: `which` is bool (two
+    cases: False picks the first) or an integer in [0, len(cases)), 0-d or of
+    the cases' shape. A chain of selects, one per case after the first."""
+    if not cases:
+        raise ValueError("select_n called with no cases")
+    which = asarray(which)
+    cases = _operands("select", *cases)
+    if which.ndim and which.shape != cases[0].shape:
+        raise TypeError(f"select_n: which must be a scalar or have the same shape as cases, got which shape "
+                        f"{which.shape} but case shape {cases[0].shape}.")
+    if dtypes.is_bool(which.dtype):
+        if len(cases) > 2:
+            raise TypeError("select with boolean `which` cannot have > 2 cases.")
+        return select_p.bind(which, cases[-1], cases[0])
+    out = cases[0]
+    for k, case in enumerate(cases[1:], start=1):
+        out = select_p.bind(binary["eq"].bind(which, _constant_like(which, k)), case, out)
+    return out

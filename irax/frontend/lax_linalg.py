@@ -1,0 +1,340 @@
+"""`irax.lax.linalg`: the matrix factorizations, as in JAX.
+
+IREE has no LAPACK, so each factorization is an `scf.for` over columns
+(`fori_loop`) whose body is whole-array irax ops on the batch of matrices
+(leading dims are batch dims everywhere). A step reads row or column j
+with a one-hot mask and writes it back with `where`, never by multiplying
+with a mask, so a NaN or inf in one entry stays where LAPACK leaves it:
+
+    cholesky          column j of L:  v = A[:, j] - L L[j, :]ᵀ,
+                      L[j, j] = sqrt(v[j]),  L[i, j] = v[i] / L[j, j] (i > j)
+    triangular_solve  forward substitution on a lower L:
+                      x[i] = (b[i] - L[i, :i] x[:i]) / L[i, i];
+                      the other cases become this one by transposing
+                      (op(a) = aᵀ, or the right side x op(a) = b) and by
+                      reversing rows and columns (upper -> lower)
+    lu                Doolittle with partial pivoting (LAPACK's getf2):
+                      swap the row of the largest |A[i, j]|, i >= j, into
+                      row j; A[i, j] /= A[j, j] and A[i, k] -= A[i, j] A[j, k]
+                      for i, k > j. A zero pivot leaves its column unscaled.
+
+Matrices larger than BLOCK are factorized by blocks of BLOCK columns
+(LAPACK's blocked algorithms), unrolled at trace time: the loops above run
+on a BLOCK-wide panel only, and the rest of the matrix is updated by one
+matmul per block, where most of the arithmetic then is:
+
+    cholesky          [L11; L21] by the loop on the panel [A11; A21], then A22 -= L21 L21ᵀ
+    triangular_solve  x1 = L11⁻¹ b1, then b2 -= L21 x1 (all the L_kk⁻¹ from one loop)
+    lu                the panel A[k:, k:k+BLOCK] by the loop; its row swaps
+                      applied to the whole rows; U12 = L11⁻¹ A12, A22 -= L21 U12
+
+Their derivatives are custom VJPs (JAX's formulas, not the loops'):
+
+    x = op(a)⁻¹ b      b̄ = op(a)⁻ᵀ x̄,  ā = the triangle of -b̄ xᵀ (of op(a); transposed back)
+    L = chol(A)        Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹),  Φ = the lower triangle, diagonal halved,
+                       sym(X) = (X + Xᵀ)/2 (the input is symmetrized first)
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from irax.frontend import dtypes
+from irax.frontend.control_flow import fori_loop
+from irax.frontend.custom_derivatives import custom_vjp
+from irax.frontend.numpy import (abs, arange, argmax, astype, broadcast_to, concatenate, conj, eye, flip, iscomplexobj,
+                                 matmul, moveaxis, pad, sqrt, stack, sum, swapaxes, take_along_axis, tril, triu, where,
+                                 zeros_like)
+from irax.frontend.numpy.util import asarray
+from irax.typing import Array, ArrayLike
+
+
+BLOCK = 64  # columns per block; smaller matrices are one block
+
+
+def _blocks(n):
+    return [(k, min(k + BLOCK, n)) for k in range(0, n, BLOCK)]
+
+
+def _concat(pieces, axis):
+    """concatenate, leaving out empty pieces (IREE miscompiles a concat with one)."""
+    return concatenate([p for p in pieces if p.shape[axis]], axis=axis)
+
+
+def _T(x):
+    return swapaxes(x, -1, -2)
+
+
+def symmetrize(x: Array) -> Array:
+    """(x + xᴴ) / 2."""
+    return (x + conj(_T(x))) / 2
+
+
+def _row(x, i):
+    """Row i of each matrix, shape (..., n); i is a traced scalar or one
+    index per matrix (shape (...))."""
+    return sum(where(arange(x.shape[-2])[:, None] == asarray(i)[..., None, None], x, 0), axis=-2)
+
+
+def _column(x, j):
+    return sum(where(arange(x.shape[-1]) == asarray(j)[..., None, None], x, 0), axis=-1)
+
+
+def _set_row(x, i, row):
+    return where(arange(x.shape[-2])[:, None] == i, row[..., None, :], x)
+
+
+def _check_float(name, x):
+    if not dtypes.issubdtype(x.dtype, np.inexact):
+        raise TypeError(f"{name} requires a floating-point or complex input, got {x.dtype}")
+    if iscomplexobj(x):
+        raise NotImplementedError(f"{name}: complex matrices are not supported yet; irax factorizes real ones.")
+
+
+def _check_square(name, x):
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"Argument to {name} must have shape [..., n, n], got {x.shape}.")
+
+
+# ---------------------------------------------------------------------------
+# Cholesky.
+
+def _cholesky_loop(a):
+    """The columns of L for a panel a = A[:, :b] (all rows of A, b of its columns)."""
+    rows, cols = arange(a.shape[-2]), arange(a.shape[-1])
+
+    def column(j, L):
+        v = _column(a, j) - matmul(L, _row(L, j)[..., None])[..., 0]
+        d = sqrt(sum(where(rows == j, v, 0), axis=-1, keepdims=True))
+        col = where(rows > j, v / d, where(rows == j, d, 0))
+        return where(cols == j, col[..., :, None], L)
+
+    return fori_loop(0, a.shape[-1], column, zeros_like(a))
+
+
+def _cholesky_blocked(a):
+    n = a.shape[-1]
+    columns = []  # the column blocks of L, from the diagonal block down
+    for k, e in _blocks(n):
+        panel = _cholesky_loop(a[..., :, :e - k])  # [L11; L21] in one loop
+        if e < n:
+            L21 = panel[..., e - k:, :]
+            a = a[..., e - k:, e - k:] - matmul(L21, _T(L21))
+        columns.append(pad(panel, [(0, 0)] * (panel.ndim - 2) + [(k, 0), (0, 0)]))
+    return concatenate(columns, axis=-1)
+
+
+@custom_vjp
+def _cholesky(a):
+    return _cholesky_blocked(a)
+
+
+def _cholesky_fwd(a):
+    L = _cholesky_blocked(a)
+    return L, L
+
+
+def _cholesky_bwd(L, ct):
+    n = L.shape[-1]
+    phi = where(arange(n)[:, None] == arange(n), 0.5, tril(np.ones((n, n), L.dtype)))
+    p = phi * matmul(_T(L), ct)
+    s = triangular_solve(L, p, left_side=True, lower=True, transpose_a=True)
+    s = triangular_solve(L, s, left_side=False, lower=True)
+    return (symmetrize(s),)
+
+
+_cholesky.defvjp(_cholesky_fwd, _cholesky_bwd)
+
+
+def cholesky(x: ArrayLike, *, symmetrize_input: bool = True) -> Array:
+    """The lower Cholesky factor L of each matrix, x = L Lᴴ: only its lower
+    triangle is read (after (x + xᴴ)/2 when `symmetrize_input`). Where x is
+    not positive definite the factor holds NaNs, as in JAX."""
+    x = asarray(x)
+    _check_float("cholesky", x)
+    _check_square("cholesky", x)
+    if symmetrize_input:
+        x = symmetrize(x)
+    return _cholesky(x)
+
+
+# ---------------------------------------------------------------------------
+# Triangular solve.
+
+def _forward_substitution(L, b, unit_diagonal):
+    """x with L x = b, by blocks of rows: x_k = L_kk⁻¹ (b_k - L[k, :k] x[:k]),
+    with the inverses of all diagonal blocks from one loop over their batch
+    (as XLA does on accelerators), so the loop runs BLOCK steps, not n."""
+    blocks = _blocks(L.shape[-1])
+    if len(blocks) == 1:
+        return _forward_substitution_loop(L, b, unit_diagonal)
+    diagonal = stack([L[..., k:e, k:e] for k, e in blocks if e - k == BLOCK], axis=-3)
+    inverses = list(moveaxis(_forward_substitution_loop(diagonal, broadcast_to(eye(BLOCK, dtype=L.dtype), diagonal.shape),
+                                                        unit_diagonal), -3, 0))
+    x = []
+    for k, e in blocks:
+        rhs = b[..., k:e, :]
+        if k:
+            rhs = rhs - matmul(L[..., k:e, :k], _concat(x, axis=-2))
+        x.append(matmul(inverses[k // BLOCK], rhs) if e - k == BLOCK else
+                 _forward_substitution_loop(L[..., k:e, k:e], rhs, unit_diagonal))
+    return _concat(x, axis=-2)
+
+
+def _forward_substitution_loop(L, b, unit_diagonal):
+    """x with L x = b, reading L's strict lower triangle (and its diagonal
+    unless `unit_diagonal`). Rows of x not yet solved are zeros, so the
+    product with them adds nothing (no 0 * inf)."""
+    n = L.shape[-1]
+    idx = arange(n)
+
+    def row(i, x):
+        li = _row(L, i)
+        s = matmul(where(idx < i, li, 0)[..., None, :], x)[..., 0, :]
+        xi = _row(b, i) - s
+        if not unit_diagonal:
+            xi = xi / sum(where(idx == i, li, 0), axis=-1, keepdims=True)
+        return _set_row(x, i, xi)
+
+    return fori_loop(0, n, row, zeros_like(b))
+
+
+def _solve_left(a, b, lower, transpose_a, unit_diagonal):
+    if transpose_a:
+        a, lower = _T(a), not lower
+    if lower:
+        return _forward_substitution(a, b, unit_diagonal)
+    return flip(_forward_substitution(flip(a, (-2, -1)), flip(b, -2), unit_diagonal), -2)
+
+
+def _solve(a, b, left_side, lower, transpose_a, unit_diagonal):
+    """op(a) x = b, or x op(a) = b, which is op(a)ᵀ xᵀ = bᵀ."""
+    if left_side:
+        return _solve_left(a, b, lower, transpose_a, unit_diagonal)
+    return _T(_solve_left(a, _T(b), lower, not transpose_a, unit_diagonal))
+
+
+@functools.lru_cache(maxsize=None)
+def _triangular_solve_fn(left_side, lower, transpose_a, unit_diagonal):
+    """The custom-VJP solve for one set of options (one function per set, so
+    its programs are cached)."""
+    options = (left_side, lower, transpose_a, unit_diagonal)
+
+    @custom_vjp
+    def solve(a, b):
+        return _solve(a, b, *options)
+
+    def fwd(a, b):
+        x = _solve(a, b, *options)
+        return x, (a, x)
+
+    def bwd(residuals, ct):
+        a, x = residuals
+        ct_b = _solve(a, ct, left_side, lower, not transpose_a, unit_diagonal)
+        ct_op_a = -(matmul(ct_b, _T(x)) if left_side else matmul(_T(x), ct_b))
+        ct_a = _T(ct_op_a) if transpose_a else ct_op_a
+        ct_a = tril(ct_a, -unit_diagonal) if lower else triu(ct_a, unit_diagonal)
+        return ct_a, ct_b
+
+    solve.defvjp(fwd, bwd)
+    return solve
+
+
+def triangular_solve(a: ArrayLike, b: ArrayLike, *, left_side: bool = False, lower: bool = False,
+                     transpose_a: bool = False, conjugate_a: bool = False, unit_diagonal: bool = False) -> Array:
+    """x with op(a) x = b (`left_side`) or x op(a) = b, where op(a) is a, aᵀ
+    (`transpose_a`) or their conjugates (`conjugate_a`); only the `lower` (or
+    upper) triangle of a is read, and not its diagonal if `unit_diagonal`
+    (taken as ones). a is [..., m, m]; b is [..., m, n] (left) or [..., n, m]."""
+    a, b = asarray(a), asarray(b)
+    _check_float("triangular_solve", a)
+    _check_square("triangular_solve", a)
+    if a.ndim != b.ndim or a.shape[:-2] != b.shape[:-2]:
+        raise TypeError("triangular_solve requires both arguments to have the same number of dimensions and "
+                        f"equal batch dimensions, got {a.shape} and {b.shape}.")
+    m = a.shape[-1]
+    if (b.shape[-2] if left_side else b.shape[-1]) != m:
+        side = "left" if left_side else "right"
+        raise TypeError(f"triangular_solve requires the {side} dimension of b to match the dimension of a, "
+                        f"got shapes {a.shape} and {b.shape}.")
+    dtype = dtypes.result_type(a, b)
+    a, b = astype(a, dtype), astype(b, dtype)
+    return _triangular_solve_fn(bool(left_side), bool(lower), bool(transpose_a), bool(unit_diagonal))(a, b)
+
+
+# ---------------------------------------------------------------------------
+# LU with partial pivoting.
+
+def _lu_loop(x):
+    """lu's loop on one panel (all of x)."""
+    m, n = x.shape[-2:]
+    k = min(m, n)
+    batch = x.shape[:-2]
+    rows, cols = arange(m), arange(n)
+    rows2 = rows[:, None]
+
+    def step(j, state):
+        a, pivots, perm = state
+        candidates = where(rows >= j, abs(_column(a, j)), -1)
+        p = astype(argmax(candidates, axis=-1), np.int32)
+        row_j, row_p = _row(a, j), _row(a, p)
+        a = where(rows2 == j, row_p[..., None, :], where(rows2 == p[..., None, None], row_j[..., None, :], a))
+        perm_j = sum(where(rows == j, perm, 0), axis=-1, keepdims=True, dtype=np.int32)
+        perm_p = sum(where(rows == p[..., None], perm, 0), axis=-1, keepdims=True, dtype=np.int32)
+        perm = where(rows == j, perm_p, where(rows == p[..., None], perm_j, perm))
+        pivots = where(arange(k) == j, p[..., None], pivots)
+        pivot = sum(where(cols == j, row_p, 0), axis=-1, keepdims=True)
+        col = _column(a, j)
+        multipliers = where(pivot == 0, col, col / where(pivot == 0, 1, pivot))
+        below = rows2 > j
+        update = a - multipliers[..., :, None] * row_p[..., None, :]
+        a = where(below & (cols > j), update, where(below & (cols == j), multipliers[..., :, None], a))
+        return a, pivots, perm
+
+    init = (x, np.zeros(batch + (k,), np.int32), np.broadcast_to(np.arange(m, dtype=np.int32), batch + (m,)))
+    return fori_loop(0, k, step, init)
+
+
+def lu(x: ArrayLike) -> tuple[Array, Array, Array]:
+    """(lu, pivots, permutation) of each [..., m, n] matrix, P x = L U: L
+    (unit diagonal, strictly below lu's diagonal) and U (on and above it);
+    row j was swapped with row pivots[j] at step j (int32, min(m, n) of
+    them), and permutation is P as the row order, x[permutation] = L U."""
+    x = asarray(x)
+    _check_float("lu", x)
+    if x.ndim < 2:
+        raise ValueError(f"Argument to lu must have shape [..., m, n], got {x.shape}.")
+    m, n = x.shape[-2:]
+    pivots, permutation = [], np.broadcast_to(np.arange(m, dtype=np.int32), x.shape[:-2] + (m,))
+    for k, e in _blocks(min(m, n)):
+        panel, panel_pivots, panel_permutation = _lu_loop(x[..., k:, k:e])
+        rows = take_along_axis(x[..., k:, :], panel_permutation[..., :, None], axis=-2)
+        right = rows[..., e:]
+        if e < n:
+            u12 = _forward_substitution_loop(panel[..., :e - k, :], right[..., :e - k, :], True)
+            right = concatenate([u12, right[..., e - k:, :] - matmul(panel[..., e - k:, :], u12)], axis=-2)
+        x = _concat([x[..., :k, :], _concat([rows[..., :k], panel, right], axis=-1)], axis=-2)
+        permutation = _concat([permutation[..., :k], take_along_axis(permutation[..., k:], panel_permutation,
+                                                                     axis=-1)], axis=-1)
+        pivots.append(panel_pivots + k)
+    return x, concatenate(pivots, axis=-1), permutation
+
+
+def lu_pivots_to_permutation(pivots: ArrayLike, permutation_size: int) -> Array:
+    """The row order that applying the swaps `pivots` (row j with row
+    pivots[j], in turn) makes of range(permutation_size)."""
+    pivots = astype(asarray(pivots), np.int32)
+    rows = arange(permutation_size, dtype=np.int32)
+
+    def swap(j, perm):
+        p = sum(where(arange(pivots.shape[-1]) == j, pivots, 0), axis=-1, keepdims=True, dtype=np.int32)
+        perm_j = sum(where(rows == j, perm, 0), axis=-1, keepdims=True, dtype=np.int32)
+        perm_p = sum(where(rows == p, perm, 0), axis=-1, keepdims=True, dtype=np.int32)
+        return where(rows == j, perm_p, where(rows == p, perm_j, perm))
+
+    init = np.broadcast_to(np.arange(permutation_size, dtype=np.int32), pivots.shape[:-1] + (permutation_size,))
+    return fori_loop(0, pivots.shape[-1], swap, init)
+
+
+__all__ = ["cholesky", "lu", "lu_pivots_to_permutation", "triangular_solve"]

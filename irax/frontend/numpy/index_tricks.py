@@ -1,0 +1,223 @@
+"""Index grids and array builders of `irax.numpy`: indices, ix_, mgrid,
+ogrid, r_, c_, (un)ravel of multi-indices, logspace, geomspace and the
+from* constructors. Grids are shapes known on the host: iotas, reshaped.
+
+    ravel_multi_index   sum_d i_d stride_d,  stride_d = prod(dims[d+1:])
+    unravel_index       i_d = (i // stride_d) mod dims[d]
+    logspace            base ** linspace(start, stop)
+    geomspace           start (stop / start) ** linspace(0, 1)
+"""
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from irax.frontend import core, dtypes
+from irax.frontend.numpy import creation, ufuncs
+from irax.frontend.numpy import shape as shape_ops
+from irax.frontend.numpy.util import asarray, check_arraylike, promote_args_inexact
+from irax.typing import Array, ArrayLike, DTypeLike, Shape
+
+s_ = np.s_
+index_exp = np.index_exp
+
+
+def indices(dimensions: Sequence[int], dtype: DTypeLike | None = None,
+            sparse: bool = False) -> Array | tuple[Array, ...]:
+    """out[d][i_0, ..., i_n] = i_d: one grid of indices per axis (stacked),
+    or each with only its own axis (sparse)."""
+    dimensions = tuple(operator.index(d) for d in dimensions)
+    dtype = dtypes.default_int_dtype() if dtype is None else dtype
+    grids = []
+    for d, n in enumerate(dimensions):
+        shape = tuple(n if i == d else 1 for i in range(len(dimensions)))
+        grid = creation.arange(n, dtype=dtype).reshape(shape)
+        grids.append(grid if sparse else shape_ops.broadcast_to(grid, dimensions))
+    if sparse:
+        return tuple(grids)
+    return shape_ops.stack(grids) if grids else creation.zeros((0,), dtype)
+
+
+def ix_(*args: ArrayLike) -> tuple[Array, ...]:
+    """Open-mesh indices: the k-th 1-D argument reshaped to lie along axis k."""
+    check_arraylike("ix_", *args)
+    out = []
+    for k, a in enumerate(args):
+        a = asarray(a)
+        if a.ndim != 1:
+            raise ValueError(f"Arguments to jax.numpy.ix_ must be 1-dimensional, got shape {a.shape}")
+        if a.dtype == np.bool_:
+            raise NotImplementedError("Boolean arguments to jax.numpy.ix_ are not implemented")
+        out.append(a.reshape(tuple(-1 if i == k else 1 for i in range(len(args)))))
+    return tuple(out)
+
+
+def _slice_values(s: slice):
+    """The points of one mgrid slice: arange, or linspace for an imaginary step."""
+    start = 0 if s.start is None else s.start
+    step = 1 if s.step is None else s.step
+    if isinstance(step, complex):
+        return creation.linspace(start, s.stop, int(abs(step)), endpoint=True)
+    return creation.arange(start, s.stop, step)
+
+
+class _Mgrid:
+    """jnp.mgrid[0:2, 0:3]: the dense grid of the slices, stacked (one slice: its points)."""
+    sparse = False
+
+    def __getitem__(self, key: slice | tuple[slice, ...]) -> Array | list[Array]:
+        if isinstance(key, slice):
+            return _slice_values(key)
+        points = [_slice_values(k) for k in key]
+        points = [asarray(p, dtypes.result_type(*points)) for p in points]
+        grids = [p.reshape(tuple(-1 if i == k else 1 for i in range(len(points)))) for k, p in enumerate(points)]
+        if self.sparse:
+            return grids
+        shape = tuple(p.shape[0] for p in points)
+        return shape_ops.stack([shape_ops.broadcast_to(g, shape) for g in grids])
+
+
+class _Ogrid(_Mgrid):
+    """jnp.ogrid[0:2, 0:3]: the open (sparse) grid, a list of arrays."""
+    sparse = True
+
+
+mgrid = _Mgrid()
+ogrid = _Ogrid()
+
+
+class _AxisConcat:
+    """r_ and c_: slices (as mgrid's) and arrays concatenated along an axis.
+    A leading string 'axis[,ndmin[,trans1d]]' sets them; c_ is r_['-1,2,0', ...]."""
+
+    def __init__(self, axis, ndmin, trans1d):
+        self.axis, self.ndmin, self.trans1d = axis, ndmin, trans1d
+
+    def __getitem__(self, key: Any) -> Array:
+        key = key if isinstance(key, tuple) else (key,)
+        axis, ndmin, trans1d = self.axis, self.ndmin, self.trans1d
+        if key and isinstance(key[0], str):
+            directive, key = key[0], key[1:]
+            if directive in ("r", "c"):
+                raise NotImplementedError("the 'r' and 'c' matrix directives of jnp.r_ are not supported")
+            parts = [int(p) for p in directive.split(",")]
+            axis, ndmin, trans1d = (parts + [ndmin, trans1d][len(parts) - 1:])[:3]
+        pieces = []
+        for item in key:
+            a = _slice_values(item) if isinstance(item, slice) else asarray(item)
+            if a.ndim < ndmin:
+                shape = a.shape if a.ndim else (1,)
+                new = ndmin - len(shape)
+                position = trans1d if trans1d >= 0 else ndmin + trans1d - len(shape) + 1
+                # the array's axes start at `position` among the ndmin ones (NumPy's trans1d)
+                position = min(max(position, 0), new)
+                a = a.reshape((1,) * position + shape + (1,) * (new - position))
+            pieces.append(shape_ops.atleast_1d(a))
+        return shape_ops.concatenate(pieces, axis)
+
+
+r_ = _AxisConcat(0, 1, -1)
+c_ = _AxisConcat(-1, 2, 0)
+
+
+def ravel_multi_index(multi_index: Sequence[ArrayLike], dims: Sequence[int], mode: str = "raise",
+                      order: str = "C", *, dtype: DTypeLike | None = None) -> Array:
+    """The flat index sum_d i_d stride_d of each multi-index; out-of-range
+    entries wrap ('wrap') or clip ('clip'); 'raise' checks concrete values."""
+    dims = tuple(operator.index(d) for d in dims)
+    if len(multi_index) != len(dims):
+        raise ValueError(f"parameter multi_index must be a sequence of length {len(dims)}")
+    if order not in ("C", "F"):
+        raise ValueError("order must be one of ['C', 'F']")
+    check_arraylike("ravel_multi_index", *multi_index)
+    index = [asarray(i) for i in multi_index]
+    for i in index:
+        if not dtypes.is_int(i.dtype):
+            raise TypeError("only int indices permitted")
+    if mode == "raise":  # checkable only on concrete values; traced ones are not checked, as in JAX
+        if not any(isinstance(i, core.Tracer) for i in index) and any(
+                ((np.asarray(i) < 0) | (np.asarray(i) >= n)).any() for i, n in zip(index, dims)):
+            raise ValueError("invalid entry in coordinates array")
+    elif mode == "wrap":
+        index = [ufuncs.remainder(i, n) for i, n in zip(index, dims)]
+    elif mode == "clip":
+        index = [ufuncs.clip(i, 0, n - 1) for i, n in zip(index, dims)]
+    else:
+        raise ValueError(f"invalid mode={mode!r}. Expected 'raise', 'wrap', or 'clip'")
+    order_dims = dims if order == "C" else dims[::-1]
+    order_index = index if order == "C" else index[::-1]
+    strides = np.cumprod((1,) + order_dims[:0:-1])[::-1]
+    dtype = dtypes.default_int_dtype() if dtype is None else dtypes.canonicalize_dtype(dtype)
+    out = asarray(0, dtype)
+    for i, s in zip(order_index, strides):
+        out = ufuncs.add(out, ufuncs.multiply(asarray(i, dtype), int(s)))
+    return out
+
+
+def unravel_index(indices: ArrayLike, shape: Shape) -> tuple[Array, ...]:
+    """The multi-index (i // stride_d) mod shape[d] of each flat index;
+    negative ones count from the end, out-of-range ones are clipped (JAX)."""
+    check_arraylike("unravel_index", indices)
+    i = asarray(indices)
+    shape = tuple(operator.index(d) for d in shape)
+    size = int(np.prod(shape, dtype=np.int64))
+    i = ufuncs.clip(ufuncs.where(ufuncs.less(i, 0), ufuncs.add(i, size), i), 0, max(size - 1, 0))
+    strides = np.cumprod((1,) + shape[:0:-1])[::-1]
+    return tuple(ufuncs.remainder(ufuncs.floor_divide(i, int(s)), n) for s, n in zip(strides, shape))
+
+
+def logspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool = True, base: ArrayLike = 10.0,
+             dtype: DTypeLike | None = None, axis: int = 0) -> Array:
+    """base ** linspace(start, stop, num)."""
+    exponents = creation.linspace(start, stop, num, endpoint, dtype=None, axis=axis)
+    (base,) = promote_args_inexact("logspace", base)
+    out = ufuncs.power(asarray(base, exponents.dtype), exponents)
+    return out if dtype is None else out.astype(dtype)
+
+
+def geomspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool = True,
+              dtype: DTypeLike | None = None, axis: int = 0) -> Array:
+    """num points in geometric progression from start to stop:
+    start * (stop / start) ** linspace(0, 1), with the ends exact."""
+    start, stop = promote_args_inexact("geomspace", start, stop)
+    sign = ufuncs.sign(start)
+    lo, hi = ufuncs.log10(ufuncs.abs(start)), ufuncs.log10(ufuncs.abs(stop))
+    out = ufuncs.multiply(sign, logspace(lo, hi, num, endpoint, 10.0, axis=axis))
+    if num > 0:
+        out = out.at[0].set(start)
+        if endpoint and num > 1:
+            out = out.at[-1].set(stop)
+    return out if dtype is None else out.astype(dtype)
+
+
+def fromfunction(function: Callable[..., Array], shape: Any, *, dtype: DTypeLike = float, **kwargs: Any) -> Array:
+    """function(*indices(shape)), the index grids of `dtype`."""
+    return function(*indices(shape, dtype=dtype, sparse=False), **kwargs)
+
+
+def frombuffer(buffer: bytes | Any, dtype: DTypeLike = float, count: int = -1, offset: int = 0) -> Array:
+    """The bytes of `buffer` read as a 1-D array of `dtype`."""
+    return asarray(np.frombuffer(buffer, dtype=dtype, count=count, offset=offset))
+
+
+def fromstring(string: str, dtype: DTypeLike = float, count: int = -1, *, sep: str) -> Array:
+    """The numbers in the text `string`, separated by `sep`, as a 1-D array of `dtype`."""
+    return asarray(np.fromstring(string, dtype=dtype, count=count, sep=sep))
+
+
+def fromiter(*args: Any, **kwargs: Any) -> Array:
+    """Not provided, as in JAX: consuming an iterator is a side effect that a
+    traced function would run once, at trace time."""
+    raise NotImplementedError(
+        "jnp.fromiter() is not implemented because it may be non-pure and thus unsafe for use with JIT and other "
+        "JAX transformations. Consider using jnp.asarray(np.fromiter(...)) instead, although care should be taken "
+        "if np.fromiter is used within a jax transformations because of its potential side-effect of consuming "
+        "the iterable object; for more information see "
+        "https://docs.jax.dev/en/latest/notebooks/Common_Gotchas_in_JAX.html#pure-functions")
+
+
+__all__ = ["c_", "frombuffer", "fromfunction", "fromiter", "fromstring", "geomspace", "index_exp", "indices", "ix_",
+           "logspace", "mgrid", "ogrid", "r_", "ravel_multi_index", "s_", "unravel_index"]

@@ -1,0 +1,318 @@
+"""`irax.numpy.linalg`'s solvers, on the factorizations of lax_linalg.py:
+
+    solve(a, b)    P a = L U;  x = U⁻¹ L⁻¹ P b   (two triangular solves)
+    inv(a)         solve(a, I)
+    det(a)         (-1)^(row swaps) · prod(diag(U))
+    slogdet(a)     sign and sum(log|diag(U)|); a zero pivot gives (0, -inf)
+
+A singular a gives inf/NaN (solve, inv) or 0 (det), not an error, as in JAX.
+Gradients are custom VJPs, with x = a⁻¹ b:
+
+    solve   b̄ = a⁻ᵀ x̄,  ā = -b̄ xᵀ
+    det     ā = d̄ · det(a) · a⁻ᵀ
+    slogdet ā = l̄ · a⁻ᵀ   (the sign has no gradient)
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from irax.frontend import lax_linalg
+from irax.frontend.custom_derivatives import custom_vjp
+from irax.frontend.lax_linalg import _T, triangular_solve
+from irax.frontend.numpy import (abs, amax, amin, arange, argsort, broadcast_shapes, broadcast_to, conj, eye, log,
+                                 matmul, moveaxis, prod, ravel, reshape, sqrt, squeeze, sum, take_along_axis, where)
+from irax.frontend.numpy.util import canonicalize_axis, promote_args, promote_args_inexact
+from irax.typing import Array, ArrayLike, Axis, DTypeLike
+
+
+def _check_square(name, a):
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"Argument to {name} must have shape [..., n, n], got {a.shape}")
+
+
+def _diagonal(a):
+    n = a.shape[-1]
+    return sum(where(arange(n)[:, None] == arange(n), a, 0), axis=-1)
+
+
+def cholesky(a: ArrayLike, *, upper: bool = False, symmetrize_input: bool = True) -> Array:
+    """The Cholesky factor of each matrix: lower L with a = L Lᴴ, or its
+    transpose U = Lᴴ (a = Uᴴ U) when `upper`. NaNs where a is not positive definite."""
+    (a,) = promote_args_inexact("jnp.linalg.cholesky", a)
+    L = lax_linalg.cholesky(a, symmetrize_input=symmetrize_input)
+    return _T(L) if upper else L
+
+
+def _lu_solve(lu, permutation, b, transpose=False):
+    """x with a x = b (or aᵀ x = b) from lu, permutation = lax.linalg.lu(a);
+    b is [..., m, k] with a's batch dims."""
+    if not transpose:
+        pb = take_along_axis(b, permutation[..., :, None], axis=-2)
+        y = triangular_solve(lu, pb, left_side=True, lower=True, unit_diagonal=True)
+        return triangular_solve(lu, y, left_side=True, lower=False)
+    # aᵀ = Uᵀ Lᵀ P: solve with Uᵀ, then Lᵀ, then undo P.
+    z = triangular_solve(lu, b, left_side=True, lower=False, transpose_a=True)
+    w = triangular_solve(lu, z, left_side=True, lower=True, transpose_a=True, unit_diagonal=True)
+    return take_along_axis(w, argsort(permutation)[..., :, None], axis=-2)
+
+
+@custom_vjp
+def _solve(a, b):
+    lu, _, permutation = lax_linalg.lu(a)
+    return _lu_solve(lu, permutation, b)
+
+
+def _solve_fwd(a, b):
+    lu, _, permutation = lax_linalg.lu(a)
+    x = _lu_solve(lu, permutation, b)
+    return x, (lu, permutation, x)
+
+
+def _solve_bwd(residuals, ct):
+    lu, permutation, x = residuals
+    ct_b = _lu_solve(lu, permutation, ct, transpose=True)
+    return -(ct_b @ _T(x)), ct_b
+
+
+_solve.defvjp(_solve_fwd, _solve_bwd)
+
+
+def solve(a: ArrayLike, b: ArrayLike) -> Array:
+    """x with a @ x = b: a is [..., n, n]; b is [n] (a vector, broadcast
+    over a's batch) or [..., n, k], the batch dims broadcasting."""
+    a, b = promote_args_inexact("jnp.linalg.solve", a, b)
+    if a.ndim < 2:
+        raise ValueError(f"left hand array must be at least two dimensional; got a.shape={a.shape}")
+    if b.ndim > 1 and a.ndim == b.ndim + 1 and a.shape[-1] == b.shape[-1] and a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"Invalid shapes for solve: {a.shape}, {b.shape}. Prior to JAX v0.5.0, this would have "
+                         "been treated as a batched 1-dimensional solve. To recover this behavior, use "
+                         "solve(a, b[..., None]).squeeze(-1).")
+    vector = b.ndim == 1
+    rhs = b[:, None] if vector else b
+    if a.shape[-1] != a.shape[-2] or rhs.shape[-2] != a.shape[-1]:
+        raise ValueError("The arguments to solve must have shapes a=[..., m, m] and b=[..., m, k] or b=[..., m]; "
+                         f"got a={a.shape} and b={b.shape}")
+    batch = broadcast_shapes(a.shape[:-2], rhs.shape[:-2])
+    x = _solve(broadcast_to(a, batch + a.shape[-2:]), broadcast_to(rhs, batch + rhs.shape[-2:]))
+    return x[..., 0] if vector else x
+
+
+def inv(a: ArrayLike) -> Array:
+    """The inverse of each matrix, solve(a, I): inf/NaN where a is singular."""
+    (a,) = promote_args_inexact("jnp.linalg.inv", a)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"Argument to inv must have shape [..., n, n], got {a.shape}.")
+    return solve(a, broadcast_to(eye(a.shape[-1], dtype=a.dtype), a.shape))
+
+
+def _lu_sign_diagonal(a):
+    """The sign of the row permutation, and diag(U), of a = Pᵀ L U."""
+    lu, pivots, _ = lax_linalg.lu(a)
+    swaps = sum(pivots != arange(pivots.shape[-1], dtype=np.int32), axis=-1)
+    return where(swaps % 2 == 0, 1, -1).astype(a.dtype), _diagonal(lu)
+
+
+def _det_value(a):
+    parity, diagonal = _lu_sign_diagonal(a)
+    return parity * prod(diagonal, axis=-1)
+
+
+_det = custom_vjp(_det_value)
+
+
+def _det_fwd(a):
+    d = _det_value(a)
+    return d, (a, d)
+
+
+def _det_bwd(residuals, ct):
+    a, d = residuals
+    return ((ct * d)[..., None, None] * _T(inv(a)),)
+
+
+_det.defvjp(_det_fwd, _det_bwd)
+
+
+def det(a: ArrayLike) -> Array:
+    """The determinant of each matrix (0 where a is singular)."""
+    (a,) = promote_args_inexact("jnp.linalg.det", a)
+    _check_square("_det()", a)
+    return _det(a)
+
+
+class SlogdetResult(NamedTuple):
+    sign: Array
+    logabsdet: Array
+
+
+def _slogdet_value(a):
+    parity, diagonal = _lu_sign_diagonal(a)
+    sign = parity * prod(where(diagonal == 0, 0, diagonal / abs(diagonal)), axis=-1)
+    return sign, sum(log(abs(diagonal)), axis=-1)
+
+
+_slogdet = custom_vjp(_slogdet_value)
+
+
+def _slogdet_fwd(a):
+    return _slogdet_value(a), a
+
+
+def _slogdet_bwd(a, ct):
+    _, ct_logabsdet = ct
+    return (ct_logabsdet[..., None, None] * _T(inv(a)),)
+
+
+_slogdet.defvjp(_slogdet_fwd, _slogdet_bwd)
+
+
+def slogdet(a: ArrayLike, *, method: str | None = None) -> SlogdetResult:
+    """(sign, log|det|) of each matrix; (0, -inf) where a is singular."""
+    (a,) = promote_args_inexact("jnp.linalg.slogdet", a)
+    if method not in (None, "lu"):
+        raise ValueError(f"Unknown slogdet method '{method}'. Supported methods are 'lu' (`None`).")
+    _check_square("slogdet()", a)
+    return SlogdetResult(*_slogdet(a))
+
+
+
+
+# ---------------------------------------------------------------------------
+# Built from the above and from matmul.
+
+def diagonal(x: ArrayLike, /, *, offset: int = 0) -> Array:
+    """The diagonal of each matrix (the last two axes), shifted by `offset`."""
+    (x,) = promote_args("jnp.linalg.diagonal", x)
+    m, n = x.shape[-2:]
+    length = max(0, min(m + min(offset, 0), n - max(offset, 0)))
+    picked = where(arange(m)[:, None] + offset == arange(n), x, 0)
+    if offset >= 0:  # one entry per column j >= offset: x[j - offset, j]
+        return sum(picked, axis=-2)[..., offset:offset + length]
+    return sum(picked, axis=-1)[..., -offset:-offset + length]  # per row i >= -offset: x[i, i + offset]
+
+
+def trace(x: ArrayLike, /, *, offset: int = 0, dtype: DTypeLike | None = None) -> Array:
+    """The sum of each matrix's diagonal."""
+    return sum(diagonal(x, offset=offset), axis=-1, dtype=dtype)
+
+
+def matrix_power(a: ArrayLike, n: int) -> Array:
+    """a @ a @ ... (n times) by repeated squaring; I for n = 0, inv(a)^|n| for n < 0."""
+    (a,) = promote_args("jnp.linalg.matrix_power", a)
+    _check_square("matrix_power", a)
+    if not isinstance(n, (int, np.integer)):
+        raise TypeError(f"exponent must be an integer, got {n}")
+    if n < 0:
+        a, n = inv(a), -n
+    result = None
+    while n:
+        if n & 1:
+            result = a if result is None else matmul(result, a)
+        n >>= 1
+        if n:
+            a = matmul(a, a)
+    return broadcast_to(eye(a.shape[-1], dtype=a.dtype), a.shape) if result is None else result
+
+
+def multi_dot(arrays: Sequence[ArrayLike], *, precision: None = None) -> Array:
+    """arrays[0] @ arrays[1] @ ...; a 1-D first (last) array is a row (column)."""
+    arrays = list(promote_args("jnp.linalg.multi_dot", *arrays))
+    if len(arrays) < 2:
+        raise ValueError(f"multi_dot requires at least two arrays, got {len(arrays)}")
+    result = arrays[0]
+    for x in arrays[1:]:
+        result = matmul(result, x)
+    return result
+
+
+def tensorinv(a: ArrayLike, ind: int = 2) -> Array:
+    """The tensor y with tensordot(y, a, ind) = I: inv of a reshaped to a square matrix."""
+    (a,) = promote_args_inexact("jnp.linalg.tensorinv", a)
+    front, back = a.shape[:ind], a.shape[ind:]
+    size = int(np.prod(front))
+    if size != int(np.prod(back)):
+        raise ValueError(f"tensorinv: a.shape[:ind] should match a.shape[ind:] in size, got {front} and {back}")
+    return reshape(inv(reshape(a, (size, size))), back + front)
+
+
+def tensorsolve(a: ArrayLike, b: ArrayLike, axes: tuple[int, ...] | None = None) -> Array:
+    """x with tensordot(a, x, x.ndim) = b, solved as a square system."""
+    a, b = promote_args_inexact("jnp.linalg.tensorsolve", a, b)
+    if axes is not None:
+        axes = [i % a.ndim for i in axes]
+        a = moveaxis(a, axes, [a.ndim - len(axes) + i for i in range(len(axes))])
+    out_shape = a.shape[b.ndim:]
+    size = int(np.prod(out_shape))
+    if int(np.prod(b.shape)) != size:
+        raise ValueError(f"tensorsolve: a.shape[b.ndim:] = {out_shape} must match b.shape = {b.shape} in size")
+    return reshape(solve(reshape(a, (size, size)), ravel(b)), out_shape)
+
+
+def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Array:
+    """sum(conj(x1) * x2) along `axis`, the other axes broadcasting."""
+    x1, x2 = promote_args("jnp.linalg.vecdot", x1, x2)
+    return sum(conj(x1) * x2, axis=axis)
+
+
+def vector_norm(x: ArrayLike, /, *, axis: Axis = None, keepdims: bool = False, ord: int | float = 2) -> Array:
+    """(sum |x|^ord)^(1/ord) over `axis` (all axes when None); ord inf/-inf
+    is the max/min |x|, ord 0 the count of nonzeros."""
+    (x,) = promote_args_inexact("jnp.linalg.vector_norm", x)
+    a = abs(x)
+    if ord == np.inf:
+        return amax(a, axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return amin(a, axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return sum(a != 0, axis=axis, keepdims=keepdims).astype(a.dtype)
+    if ord == 1:
+        return sum(a, axis=axis, keepdims=keepdims)
+    if ord == 2:
+        return sqrt(sum(a * a, axis=axis, keepdims=keepdims))
+    return sum(a ** ord, axis=axis, keepdims=keepdims) ** (1 / ord)
+
+
+# ord -> the matrix norm over axes (row, col): a reduction of |x| along one axis, then one across.
+_MATRIX_NORMS = {
+    1: (lambda a, r, c, k: amax(sum(a, axis=r, keepdims=True), axis=c, keepdims=True)),
+    -1: (lambda a, r, c, k: amin(sum(a, axis=r, keepdims=True), axis=c, keepdims=True)),
+    np.inf: (lambda a, r, c, k: amax(sum(a, axis=c, keepdims=True), axis=r, keepdims=True)),
+    -np.inf: (lambda a, r, c, k: amin(sum(a, axis=c, keepdims=True), axis=r, keepdims=True)),
+    "fro": (lambda a, r, c, k: sqrt(sum(a * a, axis=(r, c), keepdims=True))),
+}
+
+
+def matrix_norm(x: ArrayLike, /, *, keepdims: bool = False, ord: int | float | str = "fro") -> Array:
+    """The norm of each matrix (the last two axes)."""
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+
+def norm(x: ArrayLike, ord: int | float | str | None = None, axis: Axis = None, keepdims: bool = False) -> Array:
+    """A vector norm (one axis, or x 1-D with axis None), a matrix norm (two
+    axes, or x 2-D), or for ord None the 2-norm of all of x flattened.
+    Matrix ords: 'fro', 1, -1, inf, -inf; 2, -2 and 'nuc' need an SVD."""
+    (x,) = promote_args_inexact("jnp.linalg.norm", x)
+    if axis is None:
+        if ord is None:
+            return vector_norm(x, axis=None, keepdims=keepdims)
+        axis = tuple(range(x.ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = tuple(canonicalize_axis("jnp.linalg.norm", i, x.ndim) for i in axes)
+    if len(axes) == 1:
+        return vector_norm(x, axis=axes[0], keepdims=keepdims, ord=2 if ord is None else ord)
+    if len(axes) != 2:
+        raise ValueError(f"Invalid axis values ({axis}) for jnp.linalg.norm.")
+    ord = "fro" if ord is None else ord
+    if ord not in _MATRIX_NORMS:
+        if ord in (2, -2, "nuc"):
+            raise NotImplementedError(f"jnp.linalg.norm: ord={ord!r} needs singular values, which irax does not compute yet.")
+        raise ValueError(f"Invalid order '{ord}' for matrix norm.")
+    out = _MATRIX_NORMS[ord](abs(x), axes[0], axes[1], keepdims)
+    return out if keepdims else squeeze(out, axes)
+
+
+__all__ = ["SlogdetResult", "cholesky", "det", "diagonal", "inv", "matrix_norm", "matrix_power", "multi_dot", "norm",
+           "slogdet", "solve", "tensorinv", "tensorsolve", "trace", "vecdot", "vector_norm"]

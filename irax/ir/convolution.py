@@ -1,0 +1,310 @@
+"""Convolutions and windowed reductions as irax emits them, for the frontend
+(lax.conv_general_dilated, lax.reduce_window) and for the autodiff and
+batching rules, which rewrite one such op as others of the same kind.
+
+A convolution, in the one layout every other is brought to,
+
+    lhs (N, S..., G, C)   rhs (K..., G, C, F)   out (N, O..., G, F)
+    out[n, o..., g, f] = sum_{k..., c} lhs[n, o*s + k*d ..., g, c] * rhs[k..., g, c, f]
+
+with strides s and (kernel) dilations d per spatial dim, no padding (that
+is an insert into a filled tensor first), G feature groups, and
+O = (S - d*(K-1) - 1) // s + 1. With one group it is the named op IREE
+compiles best, `linalg.conv_{1,2,3}d_n...c_...cf` (G dropped by a reshape);
+with several, a `linalg.generic` with the window maps above, marked CONV and
+carrying the named ops' `strides` and `dilations` attributes.
+
+A windowed reduction (max, min or sum) is a generic over (o..., k...)
+
+    out[o...] = combine_{k...} x[o*s + k*d ...]
+
+whose second input is an unread tensor of the window's shape (it gives the
+k loops their sizes, as linalg's pooling ops do), marked REDUCE_WINDOW = its
+monoid.
+The gradient of a max or min finds each window's first extreme element
+with another such generic, marked FIRST_EXTREME.
+"""
+import numpy as np
+from iree.compiler import ir
+from iree.compiler.dialects import arith, linalg, tensor
+
+from irax.ir import mlir
+
+CONV = "irax.conv"
+REDUCE_WINDOW = "irax.reduce_window"
+FIRST_EXTREME = "irax.first_extreme"
+
+_NAMED = {1: linalg.conv_1d_nwc_wcf, 2: linalg.conv_2d_nhwc_hwcf, 3: linalg.conv_3d_ndhwc_dhwcf}
+NAMED_CONVS = ("linalg.conv_1d_nwc_wcf", "linalg.conv_2d_nhwc_hwcf", "linalg.conv_3d_ndhwc_dhwcf")
+
+
+def shape(x) -> list:
+    return list(ir.RankedTensorType(x.type).shape)
+
+
+def elem_type(x) -> ir.Type:
+    return ir.RankedTensorType(x.type).element_type
+
+
+def out_size(size, window, stride, dilation) -> int:
+    return max(0, (size - dilation * (window - 1) - 1) // stride + 1)
+
+
+def _i64s(values) -> ir.Attribute:
+    """The attribute the named convolutions hold strides and dilations in."""
+    return ir.DenseIntElementsAttr.get(np.asarray(values, dtype=np.int64))
+
+
+def ints(attr) -> list:
+    return [int(v) for v in ir.DenseIntElementsAttr(attr)]
+
+
+def _zero(elem):
+    return mlir.scalar_constant(0, mlir.aval_parts(ir.RankedTensorType.get([], elem))[1])
+
+
+def transpose(x, perm) -> ir.Value:
+    sizes = shape(x)
+    if list(perm) == list(range(len(sizes))):
+        return x
+    init = tensor.EmptyOp([sizes[p] for p in perm], elem_type(x)).result
+    return linalg.transpose(x, outs=[init], permutation=list(perm)).results[0]
+
+
+def reshape(x, new_shape, groups) -> ir.Value:
+    """`x` collapsed (fewer dims) or expanded (more) to `new_shape` by
+    reassociation `groups` (lists of the longer shape's dims)."""
+    typ = ir.RankedTensorType.get(list(new_shape), elem_type(x))
+    if len(new_shape) < len(shape(x)):
+        return tensor.CollapseShapeOp(typ, x, mlir.reassociation(groups)).result
+    if len(new_shape) > len(shape(x)):
+        return tensor.ExpandShapeOp(typ, x, mlir.reassociation(groups), [], ir.DenseI64ArrayAttr.get(new_shape)).result
+    return x
+
+
+def merge(x, at, n=2) -> ir.Value:
+    """`x` with dims at..at+n-1 merged into one."""
+    sizes = shape(x)
+    groups = [[d] for d in range(at)] + [list(range(at, at + n))] + [[d] for d in range(at + n, len(sizes))]
+    size = 1
+    for d in range(at, at + n):
+        size *= sizes[d]
+    return reshape(x, sizes[:at] + [size] + sizes[at + n:], groups)
+
+
+def split(x, at, sizes_at) -> ir.Value:
+    """`x` with dim `at` split into dims of `sizes_at`."""
+    sizes = shape(x)
+    n = len(sizes_at)
+    groups = [[d] for d in range(at)] + [list(range(at, at + n))] + [[d + n - 1] for d in range(at + 1, len(sizes))]
+    return reshape(x, sizes[:at] + list(sizes_at) + sizes[at + 1:], groups)
+
+
+def place(x, fill, low, strides, total) -> ir.Value:
+    """`x` written into a tensor of sizes `total` filled with the scalar
+    `fill`, from offsets `low` every `strides` elements: padding and interior
+    padding (an lhs or base dilation) in one op."""
+    if list(total) == shape(x) and not any(low) and all(s == 1 for s in strides):
+        return x
+    dest = linalg.fill(fill, outs=[tensor.EmptyOp(list(total), elem_type(x)).result])
+    return tensor.InsertSliceOp(x, dest, [], [], [], ir.DenseI64ArrayAttr.get(list(low)),
+                                ir.DenseI64ArrayAttr.get(shape(x)), ir.DenseI64ArrayAttr.get(list(strides))).result
+
+
+def crop(x, low, sizes) -> ir.Value:
+    """x[low : low + sizes] along every dim."""
+    if list(sizes) == shape(x) and not any(low):
+        return x
+    typ = ir.RankedTensorType.get(list(sizes), elem_type(x))
+    return tensor.ExtractSliceOp(typ, x, [], [], [], ir.DenseI64ArrayAttr.get(list(low)),
+                                 ir.DenseI64ArrayAttr.get(list(sizes)), ir.DenseI64ArrayAttr.get([1] * len(sizes))).result
+
+
+def _window_exprs(out_loops, window_loops, strides, dilations):
+    return [ir.AffineDimExpr.get(o) * s + ir.AffineDimExpr.get(k) * d
+            for o, k, s, d in zip(out_loops, window_loops, strides, dilations)]
+
+
+def _generic(inputs, init, maps, iterators, body, marker):
+    """mlir.generic with maps of affine expressions (window maps), marked
+    with the unit attribute `marker` unless it is None."""
+    n = len(iterators)
+    op = linalg.GenericOp([init.type], inputs, [init],
+                          ir.ArrayAttr.get([ir.AffineMapAttr.get(ir.AffineMap.get(n, 0, m)) for m in maps]),
+                          ir.ArrayAttr.get([ir.Attribute.parse(f"#linalg.iterator_type<{it}>") for it in iterators]))
+    block = op.regions[0].blocks.append(*[elem_type(v) for v in list(inputs) + [init]])
+    with ir.InsertionPoint(block):
+        linalg.YieldOp(list(body(*block.arguments)))
+    if marker:
+        op.attributes[marker] = ir.UnitAttr.get()
+    return op
+
+
+def _multiply_add(a, b, acc):
+    if isinstance(acc.type, ir.FloatType):
+        return [arith.addf(acc, arith.mulf(a, b))]
+    if ir.IntegerType(acc.type).width == 1:  # bool: or of ands
+        return [arith.ori(acc, arith.andi(a, b))]
+    return [arith.addi(acc, arith.muli(a, b))]
+
+
+def conv(lhs, rhs, strides, dilations) -> ir.Value:
+    """The convolution of the module docstring (all three of one element type)."""
+    n = len(strides)
+    lhs_shape, rhs_shape = shape(lhs), shape(rhs)
+    batch, spatial, groups = lhs_shape[0], lhs_shape[1:n + 1], lhs_shape[n + 1]
+    window, features = rhs_shape[:n], rhs_shape[-1]
+    out_spatial = [out_size(*a) for a in zip(spatial, window, strides, dilations)]
+    elem = elem_type(lhs)
+    zero = _zero(elem)
+    if groups == 1:
+        init = linalg.fill(zero, outs=[tensor.EmptyOp([batch] + out_spatial + [features], elem).result])
+        lhs1, rhs1 = merge(lhs, n + 1), merge(rhs, n)
+        out = _NAMED[n](lhs1, rhs1, outs=[init], strides=list(strides), dilations=list(dilations))
+        return split(out, n + 1, [1, features])
+    init = linalg.fill(zero, outs=[tensor.EmptyOp([batch] + out_spatial + [groups, features], elem).result])
+    # loops: n, o..., g, f (parallel), then k..., c (reduction)
+    o, g, f = list(range(1, n + 1)), n + 1, n + 2
+    k, c = list(range(n + 3, 2 * n + 3)), 2 * n + 3
+    dim = ir.AffineDimExpr.get
+    maps = [[dim(0)] + _window_exprs(o, k, strides, dilations) + [dim(g), dim(c)],
+            [dim(i) for i in k] + [dim(g), dim(c), dim(f)],
+            [dim(i) for i in [0] + o + [g, f]]]
+    iterators = [mlir.PARALLEL] * (n + 3) + [mlir.REDUCTION] * (n + 1)
+    op = _generic([lhs, rhs], init, maps, iterators, _multiply_add, CONV)
+    op.attributes["strides"] = _i64s(strides)
+    op.attributes["dilations"] = _i64s(dilations)
+    return op.results[0]
+
+
+def marker(op):
+    """CONV, REDUCE_WINDOW or FIRST_EXTREME for the generics marked so, else None."""
+    attributes = op.operation.attributes
+    return next((name for name in (CONV, REDUCE_WINDOW, FIRST_EXTREME) if name in attributes), None)
+
+
+# Where the group dim sits in each operand of the grouped layout, after the
+# n spatial dims (the named ops have none there).
+_GROUP_AT = {"lhs": 1, "rhs": 0, "out": 1}
+
+
+class ConvParts:
+    """A convolution op read in the grouped layout: `lhs`, `rhs`, `strides`,
+    `dilations`; `grouped(value, kind)` and `ungrouped(value, kind)` move a
+    value of the op's lhs, rhs or out layout to the grouped one and back."""
+
+    def __init__(self, op):
+        self.op = op
+        self.strides, self.dilations = ints(op.attributes["strides"]), ints(op.attributes["dilations"])
+        self.named = CONV not in op.operation.attributes
+
+    # read when asked: a batching rule builds in another function than op's
+    lhs = property(lambda self: self.grouped(self.op.operands[0], "lhs"))
+    rhs = property(lambda self: self.grouped(self.op.operands[1], "rhs"))
+
+    def grouped(self, value, kind):
+        at = len(self.strides) + _GROUP_AT[kind]
+        return split(value, at, [1, shape(value)[at]]) if self.named else value
+
+    def ungrouped(self, value, kind):
+        return merge(value, len(self.strides) + _GROUP_AT[kind]) if self.named else value
+
+
+def flip_kernel(rhs) -> ir.Value:
+    """(K..., G, C, F) -> (K..., G, F, C), reversed along K: out[k, g, f, c] =
+    rhs[K-1-k, g, c, f], a gather (so autodiff and vmap read it as one)."""
+    sizes = shape(rhs)
+    n = len(sizes) - 3
+    out_sizes = sizes[:n] + [sizes[n], sizes[n + 2], sizes[n + 1]]
+    rank = len(sizes)
+
+    def body(_):
+        i = [linalg.IndexOp(d).result for d in range(rank)]
+        at = [arith.subi(mlir.index(sizes[d] - 1), i[d]) for d in range(n)] + [i[n], i[n + 2], i[n + 1]]
+        return [tensor.ExtractOp(rhs, at).result]
+
+    init = tensor.EmptyOp(out_sizes, elem_type(rhs)).result
+    return mlir.generic([], [init], [list(range(rank))], [mlir.PARALLEL] * rank, body)[0]
+
+
+def reduce_window(x, init, window, strides, dilations, combine, monoid) -> ir.Value:
+    """out[o...] = combine(..., x[o*s + k*d ...]) over the window k, starting
+    from the filled tensor `init` (shape O); `combine(x, acc)` is the body,
+    `monoid` ("max", "min" or "sum") the value of the REDUCE_WINDOW mark."""
+    rank = len(window)
+    dim = ir.AffineDimExpr.get
+    o, k = list(range(rank)), list(range(rank, 2 * rank))
+    maps = [_window_exprs(o, k, strides, dilations), [dim(i) for i in k], [dim(i) for i in o]]
+    shaped = tensor.EmptyOp(list(window), elem_type(x)).result
+    iterators = [mlir.PARALLEL] * rank + [mlir.REDUCTION] * rank
+    op = _generic([x, shaped], init, maps, iterators, lambda a, _, acc: [combine(a, acc)], None)
+    op.attributes[REDUCE_WINDOW] = ir.StringAttr.get(monoid)
+    op.attributes["strides"] = _i64s(strides)
+    op.attributes["dilations"] = _i64s(dilations)
+    return op.results[0]
+
+
+class WindowParts:
+    """A REDUCE_WINDOW op read back: `x`, `init`, `window`, `strides`,
+    `dilations`, `monoid` and `combine` (its body, to build another like it)."""
+
+    def __init__(self, op):
+        self.x, shaped = op.inputs
+        self.init = op.outputs[0]
+        self.window = shape(shaped)
+        self.strides, self.dilations = ints(op.attributes["strides"]), ints(op.attributes["dilations"])
+        self.monoid = ir.StringAttr(op.attributes[REDUCE_WINDOW]).value
+        self._block = op.regions[0].blocks[0]
+
+    def combine(self, a, acc):
+        """The op's body on new scalars."""
+        args = list(self._block.arguments)
+        mapping = {args[0]: a, args[2]: acc}
+        ops = list(self._block.operations)
+        for inner in ops[:-1]:
+            mlir.clone_op(inner, mapping)
+        return mapping[ops[-1].operands[0]]
+
+
+def first_extreme(x, y, window, strides, dilations, leading=0) -> ir.Value:
+    """For each window o of x (reduced to y by max or min), the linear index
+    of its first element (in row-major window order) equal to y[o] or NaN:
+    where JAX's select-and-scatter sends the window's cotangent. The index
+    is into x without its first `leading` dims (batch axes vmap added,
+    which windows of 1 run over), so that each member indexes its own x.
+    Marked FIRST_EXTREME, with `strides`, `dilations` and `leading`."""
+    rank = len(window)
+    x_sizes = shape(x)
+    place_value = [0] * rank
+    for d in reversed(range(leading, rank)):
+        place_value[d] = 1 if d == rank - 1 else place_value[d + 1] * x_sizes[d + 1]
+    i64 = ir.IntegerType.get_signless(64)
+    total = int(np.prod(x_sizes[leading:], dtype=np.int64))
+    init = linalg.fill(arith.ConstantOp(i64, total).result, outs=[tensor.EmptyOp(shape(y), i64).result])
+    dim = ir.AffineDimExpr.get
+    o, k = list(range(rank)), list(range(rank, 2 * rank))
+    maps = [_window_exprs(o, k, strides, dilations), [dim(i) for i in o], [dim(i) for i in k], [dim(i) for i in o]]
+
+    def body(a, b, _, first):
+        linear = mlir.index(0)
+        for d in range(leading, rank):
+            at = arith.addi(arith.muli(linalg.IndexOp(d).result, mlir.index(strides[d])),
+                            arith.muli(linalg.IndexOp(rank + d).result, mlir.index(dilations[d])))
+            linear = arith.addi(linear, arith.muli(at, mlir.index(place_value[d])))
+        hit = arith.cmpf(arith.CmpFPredicate.UEQ, a, b)
+        return [arith.minsi(first, arith.select(hit, arith.index_cast(i64, linear), first))]
+
+    shaped = tensor.EmptyOp(list(window), elem_type(x)).result
+    iterators = [mlir.PARALLEL] * rank + [mlir.REDUCTION] * rank
+    op = _generic([x, y, shaped], init, maps, iterators, body, FIRST_EXTREME)
+    op.attributes["strides"] = _i64s(strides)
+    op.attributes["dilations"] = _i64s(dilations)
+    op.attributes["leading"] = ir.IntegerAttr.get(i64, leading)
+    return op.results[0]
+
+
+def first_extreme_parts(op):
+    """(x, y, window, strides, dilations, leading) of a FIRST_EXTREME generic."""
+    x, y, shaped = op.inputs
+    return (x, y, shape(shaped), ints(op.attributes["strides"]), ints(op.attributes["dilations"]),
+            ir.IntegerAttr(op.attributes["leading"]).value)

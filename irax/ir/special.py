@@ -1,0 +1,609 @@
+"""Special functions of float32 scalars, as MLIR ops (arith, math, scf),
+computed as XLA (and JAX) compute them: the bodies of the special-function
+primitives (frontend/primitives/special.py) and of their derivatives
+(transforms/ad/scalar_jvp.py), hence here, on the floor both stand on.
+
+Where XLA's CPU code is a polynomial (log, log1p, erf_inv), it is repeated
+operation for operation, with a fused multiply-add exactly where XLA's
+compiler fuses one, so that the results are JAX's to the bit. Elsewhere the
+algorithm is XLA's (or JAX's, for igamma and betainc) and the results agree
+to float32 rounding: the libm underneath (exp, log, sin) is IREE's.
+
+A polynomial approximation's own derivative is a poor one, so each function
+ends in `tie(name, value, *inputs)`: an op autodiff recognizes, and
+differentiates by the analytic rule called `name` (scalar_jvp.MARKED).
+"""
+import numpy as np
+from iree.compiler import ir
+from iree.compiler.dialects import arith, math, scf
+
+from irax.ir import mlir
+from irax.ir.scalar import cmpf
+
+MARK = "irax.scalar_jvp"  # string attribute: the name of the rule that differentiates the op
+_EPS = float(np.finfo(np.float32).eps)
+
+
+def tie(name, value, *inputs):
+    """`value`, as `select(false, x_n, ... select(false, x_1, value))`: the
+    last select, marked `name`, names the function's inputs among its
+    operands, for the derivative rule to read (`tied_inputs`).
+    canonicalize folds the chain away once autodiff has run."""
+    false = _bool(False)
+    for x in inputs:
+        value = arith.select(false, x, value)
+    value.owner.attributes[MARK] = ir.StringAttr.get(name)
+    return value
+
+
+def tied_inputs(op, n):
+    """The n inputs (x_1 ... x_n) that `tie` recorded in the chain ending at `op`."""
+    inputs = []
+    for _ in range(n):
+        cond, x, rest = op.operands
+        inputs.append(x)
+        op = rest.owner
+    return inputs[::-1]
+
+
+def _bool(value):
+    i1 = ir.IntegerType.get_signless(1)
+    return arith.ConstantOp(i1, ir.IntegerAttr.get(i1, int(value))).result
+
+
+def _c(x, value):
+    return mlir.float_constant(x.type, value)
+
+
+def _select(cond, a, b):
+    return arith.select(cond, a, b)
+
+
+def _lt(a, b):
+    return cmpf("olt", a, b)
+
+
+def fma(a, b, c):
+    """a b + c of float32s rounded once, as a fused multiply-add: in float64,
+    where a b is exact (lavapipe computes math.fma as a multiply and an add,
+    each rounded). Rounding the float64 sum to float32 again differs from
+    one rounding only where that sum lands exactly halfway between two
+    float32s, which the exact one did not: about once in 2^29 sums."""
+    f64 = ir.F64Type.get()
+    wide = arith.addf(arith.mulf(arith.extf(f64, a), arith.extf(f64, b)), arith.extf(f64, c))
+    return arith.truncf(a.type, wide)
+
+
+def horner(x, coefficients):
+    """c_0 x^n + ... + c_n, one fused multiply-add per step."""
+    p = _c(x, coefficients[0])
+    for c in coefficients[1:]:
+        p = fma(p, x, _c(x, c))
+    return p
+
+
+def _plain_horner(x, coefficients):
+    """c_0 x^n + ... + c_n, multiplies and adds."""
+    p = _c(x, coefficients[0])
+    for c in coefficients[1:]:
+        p = arith.addf(arith.mulf(p, x), _c(x, c))
+    return p
+
+
+def _i32(value):
+    i32 = ir.IntegerType.get_signless(32)
+    return arith.ConstantOp(i32, ir.IntegerAttr.get(i32, value)).result
+
+
+# Cephes' logf (Eigen's plog_float, which XLA's CPU backend emits for log):
+# a = 2^e m with m in [sqrt(1/2), sqrt(2)), log(m) = x - x^2/2 + x^3 P(x) with x = m - 1.
+_LOG_P = [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
+          -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]
+_LOG_Q1, _LOG_Q2 = -2.12194440e-4, 0.693359375  # ln 2 = Q2 - Q1 (Q2 exact in few bits)
+
+
+def xla_log(a):
+    """log(a) of float32 a as XLA's CPU backend computes it (to the bit).
+    P is evaluated as three interleaved quadratics in x^3, as Eigen does."""
+    i32 = ir.IntegerType.get_signless(32)
+    one = _c(a, 1.0)
+    bits = arith.bitcast(i32, arith.maximumf(a, _c(a, np.finfo(np.float32).tiny)))
+    e = arith.sitofp(a.type, arith.subi(arith.shrui(bits, _i32(23)), _i32(126)))
+    m = arith.bitcast(a.type, arith.ori(arith.andi(bits, _i32(0x007FFFFF)), _i32(0x3F000000)))  # in [0.5, 1)
+    below = _lt(m, _c(a, np.sqrt(0.5)))
+    x = arith.subf(m, one)
+    e = _select(below, arith.subf(e, one), e)
+    x = _select(below, arith.addf(x, m), x)
+    x2 = arith.mulf(x, x)
+    x3 = arith.mulf(x2, x)
+    p = [horner(x, _LOG_P[i:i + 3]) for i in (0, 3, 6)]
+    y = fma(fma(p[0], x3, p[1]), x3, p[2])
+    y = fma(y, x3, arith.mulf(e, _c(a, _LOG_Q1)))
+    x = arith.addf(arith.subf(x, arith.mulf(x2, _c(a, 0.5))), y)
+    log = fma(e, _c(a, _LOG_Q2), x)
+    zero, inf = _c(a, 0.0), _c(a, np.inf)
+    log = _select(cmpf("oeq", a, inf), inf, log)
+    log = _select(cmpf("oeq", a, zero), _c(a, -np.inf), log)
+    return _select(cmpf("ult", a, zero), _c(a, np.nan), log)  # a < 0 or NaN
+
+
+# Cephes' rational approximation of log1p, numerator and denominator.
+_LOG1P_N = [4.5270000862445199635215e-5, 4.9854102823193375972212e-1, 6.5787325942061044846969e0,
+            2.9911919328553073277375e1, 6.0949667980987787057556e1, 5.7112963590585538103336e1,
+            2.0039553499201281259648e1]
+_LOG1P_D = [1.0, 1.5062909083469192043167e1, 8.3047565967967209469434e1, 2.2176239823732856465394e2,
+            3.0909872225312059774938e2, 2.1642788614495947685003e2, 6.0118660497603843919306e1]
+
+
+def xla_log1p(x):
+    """log(1 + x) of float32 x as XLA's CPU backend computes it (to the bit):
+    log(x + 1) where |x| >= sqrt(2) - 1, else x - x^2/2 + x^3 N(x)/D(x)."""
+    x2 = arith.mulf(x, x)
+    ratio = arith.divf(horner(x, _LOG1P_N), horner(x, _LOG1P_D))
+    # x^2 (-1/2) is exact, so this fma rounds as XLA's add does; an add would
+    # leave LLVM free to fuse the other product into it instead.
+    small = arith.addf(x, fma(x2, _c(x, -0.5), arith.mulf(arith.mulf(x, x2), ratio)))
+    large = xla_log(arith.addf(x, _c(x, 1.0)))
+    return _select(_lt(math.absf(x), _c(x, np.sqrt(2) - 1)), small, large)
+
+
+# Giles' single-precision erfinv ("Approximating the erfinv function", GPU
+# Computing Gems, 2011), as XLA's ErfInv32: with w = -log(1 - x^2),
+# erfinv(x) = x P(w - 2.5) for w < 5, else x Q(sqrt(w) - 3).
+_ERF_INV_P = [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+              -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]
+_ERF_INV_Q = [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+              -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]
+
+
+def erf_inv(x):
+    """erf^-1(x) for x in [-1, 1] (±inf at ±1, NaN beyond), to the bit as
+    JAX computes it on the CPU: jax.random.normal is sqrt(2) erf_inv(u)."""
+    w = arith.negf(xla_log1p(arith.negf(arith.mulf(x, x))))
+    near = _lt(w, _c(x, 5.0))
+    w = _select(near, arith.subf(w, _c(x, 2.5)), arith.subf(math.sqrt(w), _c(x, 3.0)))
+    p = _select(near, _c(x, _ERF_INV_P[0]), _c(x, _ERF_INV_Q[0]))
+    for a, b in zip(_ERF_INV_P[1:], _ERF_INV_Q[1:]):
+        p = fma(p, w, _select(near, _c(x, a), _c(x, b)))
+    result = _select(cmpf("oeq", math.absf(x), _c(x, 1.0)), arith.mulf(x, _c(x, np.inf)), arith.mulf(p, x))
+    return tie("erf_inv", result, x)
+
+
+# Cephes' erfc for |x| >= 1 (XLA's ErfcImpl32): exp(-x^2) / |x| P(1/x^2) below 2, R(1/x^2) above.
+_ERFC_P = [2.326819970068386e-2, -1.387039388740657e-1, 3.687424674597105e-1, -5.824733027278666e-1,
+           6.210004621745983e-1, -4.944515323274145e-1, 3.404879937665872e-1, -2.741127028184656e-1,
+           5.638259427386472e-1]
+_ERFC_R = [-1.047766399936249e1, 1.297719955372516e1, -7.495518717768503e0, 2.921019019210786e0,
+           -1.015265279202700e0, 4.218463358204948e-1, -2.820767439740514e-1, 5.641895067754075e-1]
+
+
+def erfc(x):
+    """1 - erf(x), without the cancellation of 1 - erf(x) for large x."""
+    a = math.absf(x)
+    q = arith.divf(_c(x, 1.0), a)
+    y = arith.mulf(q, q)
+    p = _select(_lt(a, _c(x, 2.0)), _plain_horner(y, _ERFC_P), _plain_horner(y, _ERFC_R))
+    tail = arith.mulf(arith.mulf(math.exp(arith.negf(arith.mulf(x, x))), q), p)
+    tail = _select(_lt(x, _c(x, 0.0)), arith.subf(_c(x, 2.0), tail), tail)
+    result = _select(_lt(a, _c(x, 1.0)), arith.subf(_c(x, 1.0), math.erf(x)), tail)
+    return tie("erfc", result, x)
+
+
+# Lanczos' approximation with g = 7, n = 9 (XLA's Lgamma and Digamma):
+# Gamma(z + 1) = sqrt(2 pi) (z + g + 1/2)^(z + 1/2) exp(-(z + g + 1/2)) A(z),
+# A(z) = c_0 + sum_k c_k / (z + k).
+_LANCZOS_G = 7.0
+_LANCZOS_C0 = 0.99999999999980993227684700473478
+_LANCZOS = [676.520368121885098567009190444019, -1259.13921672240287047156078755283,
+            771.3234287776530788486528258894, -176.61502916214059906584551354,
+            12.507343278686904814458936853, -0.13857109526572011689554707,
+            9.984369578019570859563e-6, 1.50563273514931155834e-7]
+
+
+def _reflected(x):
+    """(x < 1/2, z): z = -x where the reflection formula is used, else x - 1."""
+    reflect = _lt(x, _c(x, 0.5))
+    return reflect, _select(reflect, arith.negf(x), arith.subf(x, _c(x, 1.0)))
+
+
+def _log_lanczos_t(z):
+    """(t, log t) with t = z + g + 1/2, log t as log(g + 1/2) + log1p(z / (g + 1/2))."""
+    half_g = _LANCZOS_G + 0.5
+    t = arith.addf(z, _c(z, half_g))
+    return t, arith.addf(_c(z, np.log(half_g)), math.log1p(arith.divf(z, _c(z, half_g))))
+
+
+def lgamma(x):
+    """log |Gamma(x)|, by Lanczos above 1/2 and the reflection formula
+    lgamma(x) = log(pi) - lgamma(1 - x) - log|sin(pi x)| below."""
+    reflect, z = _reflected(x)
+    a = _c(x, _LANCZOS_C0)
+    for k, c in enumerate(_LANCZOS):
+        a = arith.addf(a, arith.divf(_c(x, c), arith.addf(z, _c(x, k + 1))))
+    t, log_t = _log_lanczos_t(z)
+    body = arith.mulf(arith.subf(arith.addf(z, _c(x, 0.5)), arith.divf(t, log_t)), log_t)
+    log_y = arith.addf(arith.addf(_c(x, 0.5 * np.log(2 * np.pi)), body), math.log(a))
+    absx = math.absf(x)
+    frac = arith.subf(absx, math.floor(absx))
+    frac = _select(cmpf("ogt", frac, _c(x, 0.5)), arith.subf(_c(x, 1.0), frac), frac)
+    log_sin = math.log(math.sin(arith.mulf(_c(x, np.pi), frac)))
+    finite = cmpf("one", math.absf(log_sin), _c(x, np.inf))
+    reflection = _select(finite, arith.subf(arith.subf(_c(x, np.log(np.pi)), log_sin), log_y), arith.negf(log_sin))
+    result = _select(reflect, reflection, log_y)
+    result = _select(cmpf("oeq", absx, _c(x, np.inf)), _c(x, np.inf), result)
+    return tie("lgamma", result, x)
+
+
+def digamma(x):
+    """Gamma'(x) / Gamma(x): the derivative of the Lanczos lgamma above 1/2,
+    digamma(x) = digamma(1 - x) - pi cot(pi x) below; NaN at the poles 0, -1, ..."""
+    reflect, z = _reflected(x)
+    num, den = _c(x, 0.0), _c(x, _LANCZOS_C0)
+    for k, c in enumerate(_LANCZOS):
+        d = arith.addf(z, _c(x, k + 1))
+        num = arith.subf(num, arith.divf(_c(x, c), arith.mulf(d, d)))
+        den = arith.addf(den, arith.divf(_c(x, c), d))
+    t, log_t = _log_lanczos_t(z)
+    y = arith.subf(arith.addf(log_t, arith.divf(num, den)), arith.divf(_c(x, _LANCZOS_G), t))
+    reduced = arith.addf(x, math.absf(math.floor(arith.addf(x, _c(x, 0.5)))))
+    angle = arith.mulf(_c(x, np.pi), reduced)
+    reflection = arith.subf(y, arith.divf(arith.mulf(_c(x, np.pi), math.cos(angle)), math.sin(angle)))
+    result = _select(reflect, reflection, y)
+    pole = arith.andi(cmpf("ole", x, _c(x, 0.0)), cmpf("oeq", x, math.floor(x)))
+    return tie("digamma", _select(pole, _c(x, np.nan), result), x)
+
+
+def _is_integer(x):
+    return cmpf("oeq", x, math.floor(x))
+
+
+def _pow(base, exponent):
+    """base^exponent, with a negative base where the exponent is an integer
+    (powf is NaN for every negative base)."""
+    magnitude = math.powf(math.absf(base), exponent)
+    half = arith.mulf(exponent, _c(base, 0.5))
+    odd = cmpf("oeq", arith.subf(half, math.floor(half)), _c(base, 0.5))
+    negate = arith.andi(_lt(base, _c(base, 0.0)), odd)
+    return _select(negate, arith.negf(magnitude), magnitude)
+
+
+# B_2j / (2j)! inverted: the Euler-Maclaurin coefficients of Cephes' zeta.
+_ZETA_A = [12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9, 7.47242496e10,
+           -2.950130727918164224e12, 1.1646782814350067249e14, -4.5979787224074726105e15,
+           1.8152105401943546773e17, -7.1661652561756670113e18]
+
+
+def zeta(s, q):
+    """Hurwitz's zeta(s, q) = sum_k (q + k)^-s, by Euler-Maclaurin summation
+    as XLA computes it: ten terms summed, the tail as an integral plus twelve
+    Bernoulli corrections. inf at s = 1 and at q a non-positive integer; NaN
+    for s < 1, or q <= 0 with s not an integer."""
+    one = _c(s, 1.0)
+    neg_s = arith.negf(s)
+    a = q
+    total = _pow(q, neg_s)
+    for _ in range(9):
+        a = arith.addf(a, one)
+        total = arith.addf(total, _pow(a, neg_s))
+    a = arith.addf(a, one)
+    b = _pow(a, neg_s)
+    summed = total
+    total = arith.addf(total, arith.divf(arith.mulf(b, a), arith.subf(s, one)))
+    total = arith.addf(total, arith.mulf(_c(s, 0.5), b))
+    last = b
+    term, k = b, 0.0  # s (s+1) ... (s+k-1) a^(-s-k), updated as one product: neither factor overflows
+    for coefficient in _ZETA_A:
+        term = arith.divf(arith.mulf(term, arith.addf(s, _c(s, k))), a)
+        total = arith.addf(total, arith.divf(term, _c(s, coefficient)))
+        term = arith.divf(arith.mulf(term, arith.addf(s, _c(s, k + 1))), a)
+        k += 2
+    converged = _lt(math.absf(last), arith.mulf(math.absf(summed), _c(s, _EPS)))
+    result = _select(converged, summed, total)
+    result = _select(cmpf("oeq", s, one), _c(s, np.inf), result)
+    result = _select(_lt(s, one), _c(s, np.nan), result)
+    nonpositive = cmpf("ole", q, _c(q, 0.0))
+    result = _select(arith.andi(nonpositive, _is_integer(q)), _c(s, np.inf), result)
+    result = _select(arith.andi(nonpositive, arith.xori(_is_integer(s), _bool(True))), _c(s, np.nan), result)
+    return tie("zeta", result, s, q)
+
+
+def polygamma(n, x):
+    """The n-th derivative of digamma: digamma itself for n = 0, else
+    (-1)^(n+1) n! zeta(n + 1, x). NaN unless n is a non-negative integer."""
+    one = _c(x, 1.0)
+    n1 = arith.addf(n, one)
+    half = arith.mulf(n, _c(n, 0.5))
+    sign = _select(cmpf("oeq", half, math.floor(half)), _c(x, -1.0), one)
+    higher = arith.mulf(arith.mulf(sign, math.exp(lgamma(n1))), zeta(n1, x))
+    result = _select(cmpf("oeq", n, _c(n, 0.0)), digamma(x), higher)
+    invalid = arith.ori(_lt(n, _c(n, 0.0)), arith.xori(_is_integer(n), _bool(True)))
+    return tie("polygamma", _select(invalid, _c(x, np.nan), result), n, x)
+
+
+# Cephes' Chebyshev expansions of exp(-|x|) I0(x), exp(-|x|) I1(x) / x in
+# x/2 - 2 on [0, 8], and of sqrt(x) exp(-x) I0(x), I1(x) in 32/x - 2 above
+# (the terms float32 resolves, as in XLA's I0e and I1e).
+_I0E_A = [-1.30002500998624804212e-8, 6.04699502254191894932e-8, -2.67079385394061173391e-7,
+          1.11738753912010371815e-6, -4.41673835845875056359e-6, 1.64484480707288970893e-5,
+          -5.75419501008210370398e-5, 1.88502885095841655729e-4, -5.76375574538582365885e-4,
+          1.63947561694133579842e-3, -4.32430999505057594430e-3, 1.05464603945949983183e-2,
+          -2.37374148058994688156e-2, 4.93052842396707084878e-2, -9.49010970480476444210e-2,
+          1.71620901522208775349e-1, -3.04682672343198398683e-1, 6.76795274409476084995e-1]
+_I0E_B = [3.39623202570838634515e-9, 2.26666899049817806459e-8, 2.04891858946906374183e-7,
+          2.89137052083475648297e-6, 6.88975834691682398426e-5, 3.36911647825569408990e-3,
+          8.04490411014108831608e-1]
+_I1E_A = [9.38153738649577178388e-9, -4.44505912879632808065e-8, 2.00329475355213526229e-7,
+          -8.56872026469545474066e-7, 3.47025130813767847674e-6, -1.32731636560394358279e-5,
+          4.78156510755005422638e-5, -1.61760815825896745588e-4, 5.12285956168575772895e-4,
+          -1.51357245063125314899e-3, 4.15642294431288815669e-3, -1.05640848946261981558e-2,
+          2.47264490306265168283e-2, -5.29459812080949914269e-2, 1.02643658689847095384e-1,
+          -1.76416518357834055153e-1, 2.52587186443633654823e-1]
+_I1E_B = [-3.83538038596423702205e-9, -2.63146884688951950684e-8, -2.51223623787020892529e-7,
+          -3.88256480887769039346e-6, -1.10588938762623716291e-4, -9.76109749136146840777e-3,
+          7.78576235018280120474e-1]
+
+
+def _chebyshev(x, coefficients):
+    """Clenshaw's sum of a Chebyshev series (Cephes' chbevl)."""
+    b0, b1, b2 = _c(x, coefficients[0]), _c(x, 0.0), _c(x, 0.0)
+    for c in coefficients[1:]:
+        b2, b1 = b1, b0
+        b0 = arith.addf(arith.subf(arith.mulf(x, b1), b2), _c(x, c))
+    return arith.mulf(_c(x, 0.5), arith.subf(b0, b2))
+
+
+def _bessel_e(x, a, b, times_x):
+    z = math.absf(x)
+    near = _chebyshev(arith.subf(arith.mulf(_c(x, 0.5), z), _c(x, 2.0)), a)
+    near = arith.mulf(z, near) if times_x else near
+    far = arith.divf(_chebyshev(arith.subf(arith.divf(_c(x, 32.0), z), _c(x, 2.0)), b), math.sqrt(z))
+    return _select(cmpf("ole", z, _c(x, 8.0)), near, far)
+
+
+def bessel_i0e(x):
+    """exp(-|x|) I0(x)."""
+    return tie("bessel_i0e", _bessel_e(x, _I0E_A, _I0E_B, False), x)
+
+
+def bessel_i1e(x):
+    """exp(-|x|) I1(x) (odd in x)."""
+    value = _bessel_e(x, _I1E_A, _I1E_B, True)
+    return tie("bessel_i1e", _select(_lt(x, _c(x, 0.0)), arith.negf(value), value), x)
+
+
+# ---------------------------------------------------------------------------
+# Loops: the incomplete gamma and beta functions sum series and continued
+# fractions until they converge, element by element (scf.while in the body).
+
+def _while(inits, keep_going, step):
+    """`while keep_going(*values): values = step(*values)` over scalars."""
+    types = [v.type for v in inits]
+    loop = scf.WhileOp(types, inits)
+    before = loop.before.blocks.append(*types)
+    with ir.InsertionPoint(before):
+        scf.ConditionOp(keep_going(*before.arguments), list(before.arguments))
+    after = loop.after.blocks.append(*types)
+    with ir.InsertionPoint(after):
+        scf.YieldOp(step(*after.arguments))
+    return list(loop.results)
+
+
+# What the igamma series and continued fraction compute (JAX's IgammaMode):
+# the function, its derivative in a, or the derivative of a Gamma(a) sample
+# x in a at fixed probability P(a, x) (implicit reparameterization):
+#     dx/da = -(dP/da) / (dP/dx)
+VALUE, DERIVATIVE, SAMPLE_DERIVATIVE = "value", "derivative", "sample derivative"
+
+
+def _igamma_series(ax, x, a, enabled, mode):
+    """P(a, x) = x^a e^-x / Gamma(a + 1) sum_n x^n / ((a + 1) ... (a + n)) (ax is
+    x^a e^-x / Gamma(a)), or a derivative of it in a (`mode`), carried along
+    (JAX's _igamma_series)."""
+    zero, one = _c(x, 0.0), _c(x, 1.0)
+
+    def step(active, r, c, total, dc, dtotal):
+        r2 = arith.addf(r, one)
+        ratio = arith.divf(x, r2)
+        dc2 = arith.subf(arith.mulf(dc, ratio), arith.divf(arith.mulf(c, x), arith.mulf(r2, r2)))
+        dtotal2 = arith.addf(dtotal, dc2)
+        c2 = arith.mulf(c, ratio)
+        total2 = arith.addf(total, c2)
+        test = arith.divf(c2, total2) if mode == VALUE else math.absf(arith.divf(dc2, dtotal2))
+        more = arith.andi(active, cmpf("ogt", test, _c(x, _EPS)))
+        return [more] + [_select(active, new, old) for new, old in
+                         zip([r2, c2, total2, dc2, dtotal2], [r, c, total, dc, dtotal])]
+
+    _, _, _, total, _, dtotal = _while([enabled, a, one, one, zero, zero], lambda active, *_: active, step)
+    if mode == VALUE:
+        return arith.divf(arith.mulf(total, ax), a)
+    dlogax = arith.subf(math.log(x), digamma(arith.addf(a, one)))
+    if mode == DERIVATIVE:
+        return arith.divf(arith.mulf(ax, arith.addf(arith.mulf(total, dlogax), dtotal)), a)
+    return arith.divf(arith.mulf(arith.negf(arith.addf(dtotal, arith.mulf(total, dlogax))), x), a)
+
+
+def _igammac_fraction(ax, x, a, enabled, mode):
+    """Q(a, x) = ax times Legendre's continued fraction, at most 2000 steps,
+    or a derivative of it in a (`mode`; JAX's _igammac_continued_fraction)."""
+    zero, one, two = _c(x, 0.0), _c(x, 1.0), _c(x, 2.0)
+    eps = _c(x, _EPS)
+    y = arith.subf(one, a)
+    z = arith.addf(arith.addf(x, y), one)
+    pkm1, qkm1 = arith.addf(x, one), arith.mulf(z, x)
+    ans = arith.divf(pkm1, qkm1)
+    dqkm1 = arith.negf(x)
+    dans = arith.divf(arith.negf(arith.mulf(ans, dqkm1)), qkm1)
+    inits = [enabled, ans, one, y, z, zero, pkm1, qkm1, one, x, zero, zero, zero, dqkm1, dans]
+
+    def keep_going(active, *values):
+        return arith.andi(active, _lt(values[4], _c(x, 2000.0)))
+
+    def step(active, ans, t, y, z, c, pkm1, qkm1, pkm2, qkm2, dpkm2, dqkm2, dpkm1, dqkm1, dans):
+        old = [ans, t, y, z, c, pkm1, qkm1, pkm2, qkm2, dpkm2, dqkm2, dpkm1, dqkm1, dans]
+        c, y, z = arith.addf(c, one), arith.addf(y, one), arith.addf(z, two)
+        yc = arith.mulf(y, c)
+        pk = arith.subf(arith.mulf(pkm1, z), arith.mulf(pkm2, yc))
+        qk = arith.subf(arith.mulf(qkm1, z), arith.mulf(qkm2, yc))
+        nonzero = cmpf("une", qk, zero)
+        r = arith.divf(pk, qk)
+        t = _select(nonzero, math.absf(arith.divf(arith.subf(ans, r), r)), one)
+        ans = _select(nonzero, r, ans)
+        dpk = arith.addf(arith.subf(arith.subf(arith.mulf(dpkm1, z), pkm1), arith.mulf(dpkm2, yc)), arith.mulf(pkm2, c))
+        dqk = arith.addf(arith.subf(arith.subf(arith.mulf(dqkm1, z), qkm1), arith.mulf(dqkm2, yc)), arith.mulf(qkm2, c))
+        dans_new = _select(nonzero, arith.divf(arith.subf(dpk, arith.mulf(ans, dqk)), qk), dans)
+        change = _select(nonzero, math.absf(arith.subf(dans_new, dans)), one)
+        rescale = cmpf("ogt", math.absf(pk), _c(x, 1 / _EPS))
+        shrink = [_select(rescale, arith.mulf(v, eps), v) for v in (pkm1, pk, qkm1, qk, dpkm1, dpk, dqkm1, dqk)]
+        pkm2, pkm1, qkm2, qkm1, dpkm2, dpkm1, dqkm2, dqkm1 = shrink
+        more = arith.andi(active, cmpf("ogt", t if mode == VALUE else change, eps))
+        new = [ans, t, y, z, c, pkm1, qkm1, pkm2, qkm2, dpkm2, dqkm2, dpkm1, dqkm1, dans_new]
+        return [more] + [_select(active, n, o) for n, o in zip(new, old)]
+
+    values = _while(inits, keep_going, step)
+    ans, dans = values[1], values[14]
+    if mode == VALUE:
+        return arith.mulf(ans, ax)
+    dlogax = arith.subf(math.log(x), digamma(a))
+    if mode == DERIVATIVE:
+        return arith.mulf(ax, arith.addf(arith.mulf(ans, dlogax), dans))
+    return arith.negf(arith.mulf(arith.addf(dans, arith.mulf(ans, dlogax)), x))
+
+
+def _gamma_parts(a, x):
+    """x^a e^-x / Gamma(a), and whether its log underflows float32."""
+    log_ax = arith.subf(arith.subf(arith.mulf(a, math.log(x)), x), lgamma(a))
+    return math.exp(log_ax), _lt(log_ax, _c(x, -np.log(np.finfo(np.float32).max)))
+
+
+def _any(*conditions):
+    out = conditions[0]
+    for c in conditions[1:]:
+        out = arith.ori(out, c)
+    return out
+
+
+def _not(c):
+    return arith.xori(c, _bool(True))
+
+
+def _isnan(x):
+    return cmpf("uno", x, x)
+
+
+def igamma(a, x, mode=VALUE):
+    """The regularized lower incomplete gamma function P(a, x) (JAX's
+    igamma_impl): the series where x < 1 or x <= a, else 1 - Q(a, x) by the
+    continued fraction; or a derivative (`mode`: JAX's igamma_grad_a and
+    random_gamma_grad)."""
+    derivative = mode != VALUE
+    zero, one = _c(x, 0.0), _c(x, 1.0)
+    nan = _any(_isnan(a), _isnan(x))
+    x_zero, x_inf, a_zero = cmpf("oeq", x, zero), cmpf("oeq", x, _c(x, np.inf)), cmpf("oeq", a, zero)
+    if derivative:
+        domain = arith.ori(_lt(x, zero), cmpf("ole", a, zero))
+        fraction = arith.andi(cmpf("ogt", x, one), cmpf("ogt", x, a))
+    else:
+        domain = _any(_lt(x, zero), _lt(a, zero), arith.andi(a_zero, x_zero), nan)
+        fraction = arith.andi(cmpf("oge", x, one), cmpf("ogt", x, a))
+    ax, underflow = _gamma_parts(a, x)
+    enabled = _not(_any(x_zero, domain, underflow, nan) if derivative else _any(x_zero, domain, underflow, x_inf))
+    by_fraction = _igammac_fraction(ax, x, a, arith.andi(enabled, fraction), mode)
+    by_series = _igamma_series(ax, x, a, arith.andi(enabled, _not(fraction)), mode)
+    if derivative:
+        result = _select(fraction, arith.negf(by_fraction), by_series)
+        result = _select(x_zero, zero, result)
+        return _select(arith.ori(domain, nan), _c(x, np.nan), result)
+    result = _select(fraction, arith.subf(one, by_fraction), by_series)
+    result = _select(x_zero, zero, result)
+    result = _select(x_inf, one, result)
+    return tie("igamma", _select(domain, _c(x, np.nan), result), a, x)
+
+
+def igamma_grad_a(a, x):
+    """dP(a, x)/da."""
+    return igamma(a, x, DERIVATIVE)
+
+
+def random_gamma_grad(a, x):
+    """dx/da of a Gamma(a) sample x (see SAMPLE_DERIVATIVE)."""
+    return igamma(a, x, SAMPLE_DERIVATIVE)
+
+
+def igammac(a, x):
+    """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x)
+    (JAX's igammac_impl): by the series where x < 1 or x < a, else by the
+    continued fraction."""
+    zero, one = _c(x, 0.0), _c(x, 1.0)
+    nan = _any(_isnan(a), _isnan(x))
+    x_zero, x_inf, a_zero = cmpf("oeq", x, zero), cmpf("oeq", x, _c(x, np.inf)), cmpf("oeq", a, zero)
+    domain = _any(_lt(x, zero), _lt(a, zero), arith.andi(a_zero, x_zero), nan)
+    series = arith.ori(_lt(x, one), _lt(x, a))
+    ax, underflow = _gamma_parts(a, x)
+    enabled = _not(_any(domain, underflow, x_inf, a_zero))
+    by_series = _igamma_series(ax, x, a, arith.andi(enabled, series), VALUE)
+    by_fraction = _igammac_fraction(ax, x, a, arith.andi(enabled, _not(series)), VALUE)
+    result = _select(series, arith.subf(one, by_series), by_fraction)
+    result = _select(arith.ori(x_inf, a_zero), zero, result)
+    return tie("igammac", _select(domain, _c(x, np.nan), result), a, x)
+
+
+def betainc(a, b, x):
+    """The regularized incomplete beta function I_x(a, b) (JAX's
+    regularized_incomplete_beta_impl): x^a (1-x)^b / (a B(a, b)) times a
+    continued fraction (DLMF 8.17.22) evaluated by Lentz's method, at most
+    200 steps, on I_x(a, b) or 1 - I_(1-x)(b, a), whichever converges fast."""
+    zero, one, two = _c(x, 0.0), _c(x, 1.0), _c(x, 2.0)
+    inf = _c(x, np.inf)
+    a_zero = arith.ori(cmpf("oeq", a, zero), cmpf("oeq", b, inf))
+    b_zero = arith.ori(cmpf("oeq", b, zero), cmpf("oeq", a, inf))
+    x_zero, x_one = cmpf("oeq", x, zero), cmpf("oeq", x, one)
+    nan = _any(_isnan(a), _isnan(b), _isnan(x))
+    is_zero = arith.ori(arith.andi(b_zero, _not(x_one)), arith.andi(a_zero, x_zero))
+    is_one = arith.ori(arith.andi(a_zero, _not(x_zero)), arith.andi(b_zero, x_one))
+    is_nan = _any(_lt(a, zero), _lt(b, zero), _lt(x, zero), cmpf("ogt", x, one), arith.andi(a_zero, b_zero), nan)
+    inputs = a, b, x
+    fast = _lt(x, arith.divf(arith.addf(a, one), arith.addf(arith.addf(a, b), two)))
+    a, b = _select(fast, a, b), _select(fast, b, a)
+    x = _select(fast, x, arith.subf(one, x))
+    small = _c(x, _EPS / 2)
+
+    def floor_small(v):
+        return _select(_lt(math.absf(v), small), small, v)
+
+    def numerator(n):
+        """The n-th partial numerator (n >= 1): 1, then d_(2m+1), d_(2m) of DLMF 8.17.22."""
+        m = math.floor(arith.mulf(arith.subf(n, one), _c(x, 0.5)))
+        a2m = arith.addf(a, arith.mulf(two, m))
+        first_even = arith.divf(arith.mulf(arith.negf(arith.addf(a, b)), x), arith.addf(a, one))
+        even = arith.divf(arith.mulf(arith.mulf(arith.negf(arith.addf(a, m)), arith.addf(arith.addf(a, b), m)), x),
+                          arith.mulf(a2m, arith.addf(a2m, one)))
+        even = _select(cmpf("oeq", m, zero), first_even, even)
+        odd = arith.divf(arith.mulf(arith.mulf(m, arith.subf(b, m)), x), arith.mulf(arith.subf(a2m, one), a2m))
+        half = arith.mulf(n, _c(x, 0.5))
+        is_even = cmpf("oeq", half, math.floor(half))
+        return _select(cmpf("oeq", n, one), one, _select(is_even, even, odd))
+
+    def step(n, going, c, d, h):
+        num = numerator(n)
+        c = floor_small(arith.addf(one, arith.divf(num, c)))
+        d = arith.divf(one, floor_small(arith.addf(one, arith.mulf(num, d))))
+        delta = arith.mulf(c, d)
+        more = cmpf("oge", math.absf(arith.subf(delta, one)), small)
+        return [arith.addf(n, one), more, c, d, arith.mulf(h, delta)]
+
+    def keep_going(n, going, *_):
+        return arith.andi(going, _lt(n, _c(x, 200.0)))
+
+    _, _, _, _, fraction = _while([one, _bool(True), small, zero, small], keep_going, step)
+    lbeta_rest = arith.subf(lgamma(b), lgamma(arith.addf(a, b)))
+    lbeta = arith.addf(lgamma(a), lbeta_rest)
+    log1m = math.log1p(arith.negf(x))
+    tiny_a = _lt(a, _c(x, 2 * np.finfo(np.float32).tiny))
+    log_power = arith.addf(arith.mulf(math.log(x), a), arith.mulf(log1m, b))  # log(x^a (1-x)^b)
+    factor = _select(tiny_a, math.exp(arith.subf(arith.mulf(log1m, b), lbeta_rest)),
+                     arith.divf(math.exp(arith.subf(log_power, lbeta)), a))
+    result = arith.mulf(fraction, factor)
+    result = _select(fast, result, arith.subf(one, result))
+    result = _select(is_zero, zero, result)
+    result = _select(is_one, one, result)
+    return tie("betainc", _select(is_nan, _c(x, np.nan), result), *inputs)

@@ -1,0 +1,115 @@
+"""`irax.scipy.linalg`: SciPy's factor-then-solve API, as `jax.scipy.linalg`,
+on irax.lax.linalg's factorizations:
+
+    cho_factor(a) -> (c, lower)      cho_solve((c, lower), b): two triangular solves
+    lu_factor(a)  -> (lu, piv)       lu_solve((lu, piv), b, trans): permute, two triangular solves
+    lu(a)         -> (p, l, u)       a = p @ l @ u  (or (p @ l, u) with permute_l)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from irax.frontend import lax_linalg
+from irax.frontend.numpy import arange, argsort, eye, swapaxes, take_along_axis, tril, triu
+from irax.frontend.numpy.linalg_ops import _lu_solve, det, inv
+from irax.frontend.numpy.linalg_ops import solve as jnp_solve
+from irax.frontend.numpy.util import promote_args_inexact
+from irax.typing import Array, ArrayLike
+
+# trans -> (transpose_a) of a solve with a; SciPy also names them by letter.
+_TRANS = {0: False, "N": False, 1: True, "T": True, 2: True, "C": True}
+
+
+def _transpose_flag(trans):
+    if trans not in _TRANS:
+        raise ValueError(f"Invalid 'trans' value {trans!r}; expected one of 0, 1, 2, 'N', 'T', 'C'.")
+    return _TRANS[trans]
+
+
+def cholesky(a: ArrayLike, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True) -> Array:
+    """The Cholesky factor of a: upper U with a = Uᴴ U, or lower L (a = L Lᴴ)."""
+    (a,) = promote_args_inexact("jax.scipy.linalg.cholesky", a)
+    L = lax_linalg.cholesky(a)
+    return L if lower else swapaxes(L, -1, -2)
+
+
+def cho_factor(a: ArrayLike, lower: bool = False, overwrite_a: bool = False,
+               check_finite: bool = True) -> tuple[Array, bool]:
+    """(c, lower) for cho_solve: c is cholesky(a, lower)."""
+    return cholesky(a, lower=lower), lower
+
+
+def cho_solve(c_and_lower: tuple[ArrayLike, bool], b: ArrayLike, overwrite_b: bool = False,
+              check_finite: bool = True) -> Array:
+    """x with a x = b, from (c, lower) = cho_factor(a): L y = b, then Lᴴ x = y."""
+    c, lower = c_and_lower
+    c, b = promote_args_inexact("jax.scipy.linalg.cho_solve", c, b)
+    vector = b.ndim == c.ndim - 1
+    rhs = b[..., None] if vector else b
+    # With U = Lᴴ, the same two solves are Uᴴ y = b and U x = y.
+    y = lax_linalg.triangular_solve(c, rhs, left_side=True, lower=lower, transpose_a=not lower, conjugate_a=not lower)
+    x = lax_linalg.triangular_solve(c, y, left_side=True, lower=lower, transpose_a=lower, conjugate_a=lower)
+    return x[..., 0] if vector else x
+
+
+def solve_triangular(a: ArrayLike, b: ArrayLike, trans: int | str = 0, lower: bool = False,
+                     unit_diagonal: bool = False, overwrite_b: bool = False, debug: None = None,
+                     check_finite: bool = True) -> Array:
+    """x with op(a) x = b, a triangular (its `lower` or upper triangle read);
+    op is a, aᵀ or aᴴ by `trans` (0/'N', 1/'T', 2/'C'). b is [..., m] or [..., m, n]."""
+    a, b = promote_args_inexact("jax.scipy.linalg.solve_triangular", a, b)
+    transpose_a = _transpose_flag(trans)
+    vector = b.ndim == a.ndim - 1
+    rhs = b[..., None] if vector else b
+    x = lax_linalg.triangular_solve(a, rhs, left_side=True, lower=lower, transpose_a=transpose_a,
+                                    conjugate_a=trans in (2, "C"), unit_diagonal=unit_diagonal)
+    return x[..., 0] if vector else x
+
+
+def lu_factor(a: ArrayLike, overwrite_a: bool = False, check_finite: bool = True) -> tuple[Array, Array]:
+    """(lu, piv) for lu_solve: L and U packed in lu, row i swapped with piv[i]."""
+    (a,) = promote_args_inexact("jax.scipy.linalg.lu_factor", a)
+    lu_, pivots, _ = lax_linalg.lu(a)
+    return lu_, pivots
+
+
+def lu_solve(lu_and_piv: tuple[ArrayLike, ArrayLike], b: ArrayLike, trans: int = 0, overwrite_b: bool = False,
+             check_finite: bool = True) -> Array:
+    """x with a x = b (or aᵀ x = b for trans 1, 2) from (lu, piv) = lu_factor(a)."""
+    lu_, pivots = lu_and_piv
+    lu_, b = promote_args_inexact("jax.scipy.linalg.lu_solve", lu_, b)
+    permutation = lax_linalg.lu_pivots_to_permutation(pivots, lu_.shape[-1])
+    vector = b.ndim == 1
+    rhs = b[:, None] if vector else b
+    x = _lu_solve(lu_, permutation, rhs, transpose=_transpose_flag(trans))
+    return x[..., 0] if vector else x
+
+
+def lu(a: ArrayLike, permute_l: bool = False, overwrite_a: bool = False,
+       check_finite: bool = True) -> tuple[Array, Array, Array] | tuple[Array, Array]:
+    """(p, l, u) with a = p @ l @ u: p a permutation matrix, l unit lower
+    triangular [m, k], u upper triangular [k, n] (k = min(m, n)); with
+    `permute_l`, (p @ l, u)."""
+    (a,) = promote_args_inexact("jax.scipy.linalg.lu", a)
+    lu_, _, permutation = lax_linalg.lu(a)
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    l = tril(lu_[..., :, :k], -1) + eye(m, k, dtype=a.dtype)
+    u = triu(lu_[..., :k, :])
+    if permute_l:
+        return take_along_axis(l, argsort(permutation)[..., :, None], axis=-2), u
+    # a = Pᵀ L U with P a's rows in `permutation` order: p = Pᵀ, p[permutation[i], i] = 1.
+    p = (permutation[..., None, :] == arange(m, dtype=np.int32)[:, None]).astype(a.dtype)
+    return p, l, u
+
+
+def solve(a: ArrayLike, b: ArrayLike, lower: bool = False, overwrite_a: bool = False, overwrite_b: bool = False,
+          debug: bool = False, check_finite: bool = True, assume_a: str = "gen") -> Array:
+    """x with a x = b, by LU whatever `assume_a` says of a (the answer is the same)."""
+    if assume_a not in ("gen", "sym", "her", "pos"):
+        raise ValueError(f"Expected assume_a to be one of ['gen', 'sym', 'her', 'pos'], got {assume_a!r}.")
+    return jnp_solve(a, b)
+
+
+__all__ = ["cho_factor", "cho_solve", "cholesky", "det", "inv", "lu", "lu_factor", "lu_solve", "solve",
+           "solve_triangular"]

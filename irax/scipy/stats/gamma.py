@@ -1,0 +1,43 @@
+"""The gamma distribution, as `jax.scipy.stats.gamma`."""
+from __future__ import annotations
+
+import numpy as np
+
+import irax.numpy as jnp
+from irax.frontend.numpy.util import promote_args_inexact
+from irax.scipy.special import gammainc, gammaincc, gammaln, xlogy
+from irax.typing import Array, ArrayLike
+
+
+def logpdf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    """(a-1) log y - y - log Gamma(a) - log scale, y = (x - loc) / scale; -inf below loc."""
+    x, a, loc, scale = promote_args_inexact("gamma.logpdf", x, a, loc, scale)
+    ok = x >= loc
+    y = jnp.where(ok, (x - loc) / scale, 1)
+    log_probs = xlogy(a - 1, y) - y - (gammaln(a) + jnp.log(scale))
+    return jnp.where(ok, log_probs, -np.inf)
+
+
+def pdf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    return jnp.exp(logpdf(x, a, loc, scale))
+
+
+def cdf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    """P(a, y), y = (x - loc) / scale clipped to [0, inf]."""
+    x, a, loc, scale = promote_args_inexact("gamma.cdf", x, a, loc, scale)
+    return gammainc(a, jnp.clip((x - loc) / scale, 0, np.inf))
+
+
+def logcdf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    return jnp.log(cdf(x, a, loc, scale))
+
+
+def sf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    """Q(a, y), 1 below loc."""
+    x, a, loc, scale = promote_args_inexact("gamma.sf", x, a, loc, scale)
+    y = (x - loc) / scale
+    return jnp.where(y < 0, 1, gammaincc(a, y))
+
+
+def logsf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
+    return jnp.log(sf(x, a, loc, scale))

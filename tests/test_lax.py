@@ -1,0 +1,212 @@
+"""`irax.lax` against `jax.lax`: values, dtypes and weak types, errors and
+derivatives of the ops below the NumPy layer (lax_elementwise.py and
+lax_structural.py).
+
+Every case is `lambda L: ...`, run once with L = irax.lax and once with
+L = jax.lax on the same NumPy inputs, mostly x and y of shape (3, 4), so
+that cases share their eager kernels.
+"""
+import numpy as np
+import pytest
+
+import irax
+from irax import lax as il
+
+jax = pytest.importorskip("jax")
+jl = jax.lax
+
+X = np.linspace(-2.3, 2.7, 12, dtype=np.float32).reshape(3, 4)
+Y = np.linspace(0.5, 3.1, 12, dtype=np.float32).reshape(3, 4)
+K = np.array([[1, 7, -3, 100], [0, -1, 2**30, 5], [3, 4, -2**31, 6]], np.int32)
+S = np.array([[0, 1, 4, 31], [2, 3, 0, 1], [5, 0, 1, 2]], np.int32)  # shift amounts
+IDX = np.array([[2], [0], [5]], np.int32)  # gather/scatter rows, the last out of bounds
+TIES = np.array([0.5, 1.5, -0.5, -2.5, 2.4999998, 0.0], np.float32)
+
+
+def _same(actual, expected, rtol=2e-6):
+    """Both pytrees have the same structure, dtypes, shapes, weak types and (close) values."""
+    a_leaves, a_tree = jax.tree.flatten(actual)
+    e_leaves, e_tree = jax.tree.flatten(expected)
+    assert len(a_leaves) == len(e_leaves), (a_tree, e_tree)
+    for a, e in zip(a_leaves, e_leaves):
+        assert bool(getattr(a, "weak_type", False)) == bool(getattr(e, "weak_type", False)), (a, e)
+        a, e = np.asarray(a), np.asarray(e)
+        assert a.dtype == e.dtype and a.shape == e.shape, (a, e)
+        np.testing.assert_allclose(a, e, rtol=rtol, atol=1e-6, equal_nan=True)
+
+
+def _check(case):
+    _same(case(il), case(jl))
+
+
+UNARY_FLOAT = ["neg", "abs", "sign", "floor", "ceil", "round", "is_finite", "exp", "exp2", "expm1", "sin", "cos", "tan",
+               "atan", "sinh", "cosh", "tanh", "asinh", "cbrt", "square"]
+UNARY_POSITIVE = ["log", "log1p", "sqrt", "rsqrt", "acosh", "reciprocal"]
+BINARY_FLOAT = ["add", "sub", "mul", "div", "rem", "atan2", "pow", "max", "min", "nextafter", "eq", "ne", "lt", "le", "gt", "ge"]
+BINARY_INT = ["add", "sub", "mul", "div", "rem", "max", "min", "bitwise_and", "bitwise_or", "bitwise_xor", "shift_left",
+              "shift_right_logical", "shift_right_arithmetic"]
+
+ELEMENTWISE = {
+    **{f"{n}": (lambda n: lambda L: getattr(L, n)(X))(n) for n in UNARY_FLOAT},
+    **{f"{n}": (lambda n: lambda L: getattr(L, n)(Y))(n) for n in UNARY_POSITIVE},
+    **{f"{n}-f32": (lambda n: lambda L: getattr(L, n)(X, Y))(n) for n in BINARY_FLOAT},
+    **{f"{n}-i32": (lambda n: lambda L: getattr(L, n)(K, S))(n) for n in BINARY_INT},
+    "rem-by-zero": lambda L: L.rem(K, np.zeros_like(K)),
+    "population_count": lambda L: L.population_count(K),
+    "clz": lambda L: L.clz(K),
+    "bitwise_not": lambda L: L.bitwise_not(K),
+    "round-ties-away": lambda L: L.round(TIES),
+    "round-ties-even": lambda L: L.round(TIES, L.RoundingMethod.TO_NEAREST_EVEN),
+    "nextafter-edges": lambda L: L.nextafter(np.float32([0, 0, 1, -1, np.inf, np.nan, 2]),
+                                             np.float32([1, -1, 0, 0, 0, 1, 2])),
+    "integer_pow": lambda L: (L.integer_pow(X, 3), L.integer_pow(Y, -2), L.integer_pow(X, 0)),
+    "integer_pow-weak": lambda L: L.integer_pow(2.0, 3),
+    "clamp": lambda L: L.clamp(np.float32(-1), X, np.float32(1.5)),
+    "convert_element_type": lambda L: (L.convert_element_type(X, np.int32), L.convert_element_type(2.0, np.int8)),
+    "reduce_precision": lambda L: L.reduce_precision(X * 1.001, 8, 7),
+    "select_n": lambda L: (L.select_n(X > 0, X, Y), L.select_n(np.abs(S) % 3, X, Y, -X)),
+    "python-scalars": lambda L: (L.add(1, 2), L.sin(1.0), L.mul(X, 2.0), L.add(X, np.float32(1))),
+}
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_as_jax(name):
+    _check(ELEMENTWISE[name])
+
+
+GDN = (dict(offset_dims=(1,), collapsed_slice_dims=(0,), start_index_map=(0,)), (1, 4))
+SDN = dict(update_window_dims=(1,), inserted_window_dims=(0,), scatter_dims_to_operand_dims=(0,))
+POINTS = np.array([[0, 1], [1, 3], [2, 2]], np.int32)
+
+STRUCTURAL = {
+    "dot_general": lambda L: L.dot_general(X, Y, (((1,), (1,)), ((), ()))),
+    "dot_general-batch": lambda L: L.dot_general(X.reshape(3, 2, 2), Y.reshape(2, 3, 2), (((1,), (2,)), ((2,), (0,)))),
+    "dot_general-preferred": lambda L: L.dot_general(S.astype(np.int8), S.astype(np.int8), (((0,), (0,)), ((), ())),
+                                                     preferred_element_type=np.int32),
+    "dot": lambda L: (L.dot(X, Y.T), L.dot(X[0], Y[0], precision=L.Precision.HIGHEST),
+                      L.dot(X.reshape(3, 2, 2), Y.reshape(3, 2, 2), dimension_numbers=(((2,), (1,)), ((0,), (0,))))),
+    "batch_matmul": lambda L: L.batch_matmul(X.reshape(3, 2, 2), Y.reshape(3, 2, 2)),
+    "reduce-monoids": lambda L: [L.reduce(X, np.float32(v), getattr(L, f), (0,)) for f, v in
+                                 (("add", 0), ("mul", 1), ("max", -np.inf), ("min", 7))],
+    "reduce-computation": lambda L: L.reduce((X, Y), (np.float32(0), np.float32(1)),
+                                             lambda a, b: (L.add(a[0], b[0]), L.mul(a[1], b[1])), (1,)),
+    "reduce_ops": lambda L: [getattr(L, f"reduce_{m}")(X, (1,)) for m in ("sum", "max", "min", "prod")],
+    "reduce_bitwise": lambda L: [getattr(L, f"reduce_{m}")(x, (0,)) for m in ("and", "or", "xor") for x in (K, X > 0)],
+    "argmax": lambda L: (L.argmax(X, 1, np.int32), L.argmin(X, 0, np.int8)),
+    "slice": lambda L: (L.slice(X, (0, 1), (3, 4), (2, 2)), L.slice_in_dim(X, 1, None, 1, 1),
+                        L.index_in_dim(X, -1, 1, False)),
+    "dynamic_slice": lambda L: (L.dynamic_slice(X, (1, 3), (2, 2)), L.dynamic_slice(X, (-1, 0), (2, 3)),
+                                L.dynamic_slice(X, np.array([1, 2]), (2, 2)),
+                                L.dynamic_slice_in_dim(X, 1, 2, 1), L.dynamic_index_in_dim(X, 2, 1, False)),
+    "dynamic_update_slice": lambda L: (L.dynamic_update_slice(X, Y[:2, :2], (2, 1)),
+                                       L.dynamic_update_index_in_dim(X, Y[0], 1, 0),
+                                       L.dynamic_update_slice_in_dim(X, Y[:1], 5, 0)),
+    "index_take": lambda L: L.index_take(X, (np.array([0, -1, 2]), np.array([3, 1, 2])), (0, 1)),
+    "pad": lambda L: (L.pad(X, np.float32(0), [(1, -1, 1), (-2, 2, 0)]), L.pad(X, np.float32(9), [(0, 0, 2), (1, 1, 1)])),
+    "shapes": lambda L: (L.concatenate([X, Y], 1), L.broadcast(X, (2,)), L.broadcast_in_dim(X[0], (3, 4), (1,)),
+                         L.broadcast_to_rank(X, 3), L.squeeze(X[None], (0,)), L.expand_dims(X, (0, 3)), L.rev(X, (0, 1)),
+                         L.transpose(X, (1, 0)), L.reshape(X, (2, 6), (1, 0)), L.collapse(X, 0), L.tile(X, (2, 1)),
+                         L.split(X, (1, 3), 1), L.stack([X, Y], 1), L.unstack(X, 1)),
+    "creation": lambda L: (L.iota(np.int32, 5), L.broadcasted_iota(np.float32, (2, 3), 1), L.full((2, 3), 1.5), L.full(3, 1),
+                           L.full_like(X, 2), L.full((2,), 2, np.float32), L.empty((2,), np.float32) * 0),
+    "cumulative": lambda L: [getattr(L, f)(X, axis, reverse) for f in ("cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp")
+                             for axis, reverse in ((1, False), (0, True))],
+    "associative_scan": lambda L: (L.associative_scan(L.add, X, axis=1),
+                                   L.associative_scan(lambda a, b: (L.add(a[0], b[0]), L.mul(a[1], b[1])), (X, Y), True)),
+    "map": lambda L: (L.map(lambda v: v * 2, X), L.map(lambda v: L.reduce_sum(v, (0,)), X, batch_size=2)),
+    "gather": lambda L: [L.gather(X, IDX, L.GatherDimensionNumbers(**GDN[0]), GDN[1], mode=m) for m in (None, "clip", "fill")],
+    "gather-points": lambda L: L.gather(X, POINTS, L.GatherDimensionNumbers(offset_dims=(1,), collapsed_slice_dims=(0,),
+                                                                            start_index_map=(0, 1)), (1, 2)),
+    "scatter": lambda L: [getattr(L, f)(X, IDX, Y, L.ScatterDimensionNumbers(**SDN), mode=m)
+                          for f in ("scatter", "scatter_add", "scatter_sub", "scatter_mul", "scatter_min", "scatter_max")
+                          for m in (None, "clip")],
+    "scatter_apply": lambda L: L.scatter_apply(X, IDX[:2], lambda v: v * 10, L.ScatterDimensionNumbers(**SDN),
+                                               update_shape=(2, 4)),
+    "misc": lambda L: (L.optimization_barrier((X, Y)), np.asarray(L.broadcast_shapes((3, 1), (1, 4))),
+                      np.zeros((), L.dtype(1.0)), np.zeros((), L.dtype(X > 0))),
+}
+
+
+@pytest.mark.parametrize("name", STRUCTURAL)
+def test_structural_as_jax(name):
+    _check(STRUCTURAL[name])
+
+
+def _ones(n, shape, dtype="float32"):
+    return n.ones(shape, dtype)
+
+
+ERRORS = {
+    "mixed-dtypes": lambda L, n: L.add(_ones(n, 3), _ones(n, 3, "int32")),
+    "weak-int-with-float": lambda L, n: L.add(_ones(n, 3), 2),
+    "weak-float-with-f16": lambda L, n: L.add(_ones(n, 3, "float16"), 2.0),
+    "ranks": lambda L, n: L.add(_ones(n, (2, 3)), _ones(n, 3)),
+    "sin-of-int": lambda L, n: L.sin(_ones(n, 3, "int32")),
+    "shift-of-float": lambda L, n: L.shift_left(_ones(n, 3), _ones(n, 3)),
+    "population_count-of-float": lambda L, n: L.population_count(_ones(n, 3)),
+    "sub-of-bool": lambda L, n: L.sub(_ones(n, 3, "bool"), _ones(n, 3, "bool")),
+    "add-of-bool": lambda L, n: L.add(_ones(n, 3, "bool"), _ones(n, 3, "bool")),
+    "abs-of-unsigned": lambda L, n: L.abs(_ones(n, 3, "uint8")),
+    "concatenate": lambda L, n: L.concatenate([_ones(n, 2), _ones(n, 2, "int32")], 0),
+    "pad-value": lambda L, n: L.pad(_ones(n, 2), 0, [(1, 1, 0)]),
+    "dynamic_update_slice": lambda L, n: L.dynamic_update_slice(_ones(n, 3), _ones(n, 1, "int32"), (0,)),
+    "clamp-shape": lambda L, n: L.clamp(_ones(n, 2), _ones(n, 3), _ones(n, 3)),
+    "select_n-bool-3": lambda L, n: L.select_n(_ones(n, 3, "bool"), _ones(n, 3), _ones(n, 3), _ones(n, 3)),
+    "transpose": lambda L, n: L.transpose(_ones(n, (2, 3)), (0, 0)),
+    "squeeze": lambda L, n: L.squeeze(_ones(n, (2, 3)), (0,)),
+    "split": lambda L, n: L.split(_ones(n, 3), (1, 1)),
+    "reduce_and-of-float": lambda L, n: L.reduce_and(_ones(n, 3), (0,)),
+    "gather-mode": lambda L, n: L.gather(_ones(n, 3), n.zeros((1, 1), "int32"), L.GatherDimensionNumbers((), (0,), (0,)),
+                                         (1,), mode="bad"),
+}
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_errors_as_jax(name):
+    """The same exception type as JAX, and the same first sentence where a
+    user would search for it."""
+    import irax.numpy as inp
+    with pytest.raises(Exception) as expected:
+        ERRORS[name](jl, jax.numpy)
+    with pytest.raises(expected.type) as actual:
+        ERRORS[name](il, inp)
+    first = str(expected.value).split(" (Tip")[0].split(". ")[0]
+    assert str(actual.value).startswith(first[:30]), (actual.value, expected.value)
+
+
+def test_ops_irax_lacks_say_so():
+    with pytest.raises(NotImplementedError, match="reduce_precision"):
+        il.reduce_precision(X, 4, 3)
+    dn = il.GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=(1,), start_index_map=(1,),
+                                   operand_batching_dims=(0,), start_indices_batching_dims=(0,))
+    with pytest.raises(NotImplementedError, match="operand_batching_dims"):
+        il.gather(X, np.zeros((3, 1), np.int32), dn, (1, 1))
+
+
+GRADS = {
+    "dot_general": lambda L: lambda a: (L.dot_general(a, Y, (((1,), (1,)), ((), ()))) ** 2).sum(),
+    "dynamic_slice": lambda L: lambda a: (L.dynamic_slice(a, (1, 2), (2, 2)) ** 2).sum(),
+    "dynamic_update_slice": lambda L: lambda a: (L.dynamic_update_slice(a, a[:2, :2] * 3, (1, 1)) ** 2).sum(),
+    "pad": lambda L: lambda a: (L.pad(a, np.float32(1), [(1, -1, 1), (-2, 2, 0)]) ** 2).sum(),
+    "cumsum": lambda L: lambda a: (L.cumsum(a, 1, reverse=True) ** 2).sum(),
+    "associative_scan": lambda L: lambda a: (L.associative_scan(L.mul, a, axis=1) ** 2).sum(),
+    "gather": lambda L: lambda a: (L.gather(a, IDX[:2], L.GatherDimensionNumbers(**GDN[0]), GDN[1]) ** 2).sum(),
+    "scatter_add": lambda L: lambda a: (L.scatter_add(a, IDX, a * 2, L.ScatterDimensionNumbers(**SDN)) ** 2).sum(),
+}
+
+
+@pytest.mark.parametrize("name", GRADS)
+def test_gradients_as_jax(name):
+    expected = jax.grad(GRADS[name](jl))(X)
+    _same(irax.grad(GRADS[name](il))(X), expected, rtol=1e-5)
+    _same(irax.jit(irax.grad(GRADS[name](il)))(X), expected, rtol=1e-5)
+
+
+def test_namespace_covers_jax_lax():
+    """Every name of jax.lax that irax can have (no complex numbers, FFT,
+    collectives, tokens or sharding) is in irax.lax."""
+    wanted = {"add", "dot_general", "gather", "scatter_add", "associative_scan", "cumlogsumexp", "map", "pad", "select_n",
+              "population_count", "clz", "nextafter", "GatherScatterMode", "DotDimensionNumbers", "Precision", "dtype",
+              "broadcast_shapes", "empty", "optimization_barrier", "stack", "unstack", "tile", "collapse", "index_take"}
+    assert wanted <= set(il.__all__)
+    assert {n for n in wanted if hasattr(jl, n)} == wanted

@@ -1,0 +1,176 @@
+"""Factorizations and solvers (irax.lax.linalg, irax.numpy.linalg,
+irax.scipy.linalg): values against NumPy/JAX, reconstructions, singular
+inputs and errors as JAX, gradients against jax.grad.
+
+Two shapes only, a batch (2, 3, 3) and a 3x3, so programs are few.
+"""
+import re
+
+import numpy as np
+import pytest
+
+import irax
+import irax.frontend.lax_linalg
+import irax.numpy as jnp
+from irax import lax
+
+jax = pytest.importorskip("jax")
+jjnp = jax.numpy
+
+from helpers import check, x64_mode  # noqa: E402
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((2, 3, 3)).astype(np.float32)
+W = RNG.standard_normal((2, 3, 3)).astype(np.float32)
+SPD = X @ X.transpose(0, 2, 1) + 3 * np.eye(3, dtype=np.float32)
+TRIANGULAR = X + 3 * np.eye(3, dtype=np.float32)  # well conditioned in either triangle
+
+
+def test_cholesky_matches_numpy_and_reads_the_lower_triangle():
+    L = lax.linalg.cholesky(SPD)
+    check(L, np.linalg.cholesky(SPD))
+    check(jnp.linalg.cholesky(SPD, upper=True), np.linalg.cholesky(SPD).transpose(0, 2, 1))
+    junk_above = np.tril(SPD) + np.triu(np.ones_like(SPD), 1)
+    check(lax.linalg.cholesky(junk_above, symmetrize_input=False), np.linalg.cholesky(SPD))
+
+
+def test_cholesky_of_an_indefinite_matrix_is_nan_where_jax_is():
+    a = -np.eye(2, dtype=np.float32)
+    np.testing.assert_array_equal(np.isnan(np.asarray(jnp.linalg.cholesky(a))),
+                                  np.isnan(np.asarray(jjnp.linalg.cholesky(a))))
+
+
+TRIANGULAR_OPTIONS = [
+    dict(left_side=True, lower=True),
+    dict(left_side=True, lower=False, transpose_a=True),
+    dict(left_side=False, lower=False, unit_diagonal=True),
+    dict(left_side=False, lower=True, transpose_a=True, conjugate_a=True),
+]
+
+
+@pytest.mark.parametrize("options", TRIANGULAR_OPTIONS, ids=lambda o: "-".join(k for k, v in o.items() if v))
+def test_triangular_solve_matches_jax(options):
+    check(lax.linalg.triangular_solve(TRIANGULAR, W, **options),
+          jax.lax.linalg.triangular_solve(TRIANGULAR, W, **options), tol=1e-5)
+
+
+def test_lu_matches_jax_and_reconstructs():
+    lu, pivots, permutation = lax.linalg.lu(X)
+    expected = jax.lax.linalg.lu(X)
+    check(lu, expected[0])
+    assert pivots.dtype == permutation.dtype == np.int32
+    np.testing.assert_array_equal(np.asarray(pivots), np.asarray(expected[1]))
+    np.testing.assert_array_equal(np.asarray(permutation), np.asarray(expected[2]))
+    p, l, u = irax.scipy.linalg.lu(X[0])
+    check(p @ l @ u, X[0])
+
+
+def test_solvers_match_numpy():
+    check(jnp.linalg.solve(X, W), np.linalg.solve(X, W), tol=1e-5)
+    check(jnp.linalg.solve(X, W[0, 0]), np.linalg.solve(X, W[0, 0]), tol=1e-5)  # a vector b broadcasts
+    check(jnp.linalg.inv(X), np.linalg.inv(X), tol=1e-5)
+    check(jnp.linalg.det(X), np.linalg.det(X))
+    sign, logabsdet = jnp.linalg.slogdet(X)
+    expected = np.linalg.slogdet(X)
+    check(sign, expected.sign)
+    check(logabsdet, expected.logabsdet)
+
+
+def test_scipy_factor_then_solve():
+    b = W[0]
+    check(irax.scipy.linalg.cho_solve(irax.scipy.linalg.cho_factor(SPD[0]), b), np.linalg.solve(SPD[0], b), tol=1e-5)
+    check(irax.scipy.linalg.cho_solve(irax.scipy.linalg.cho_factor(SPD[0], lower=True), b),
+          np.linalg.solve(SPD[0], b), tol=1e-5)
+    lu_and_piv = irax.scipy.linalg.lu_factor(X[0])
+    check(irax.scipy.linalg.lu_solve(lu_and_piv, b), np.linalg.solve(X[0], b), tol=1e-5)
+    check(irax.scipy.linalg.lu_solve(lu_and_piv, b, trans=1), np.linalg.solve(X[0].T, b), tol=1e-5)
+    check(irax.scipy.linalg.solve_triangular(TRIANGULAR[0], b, trans="T", lower=True),
+          jax.scipy.linalg.solve_triangular(TRIANGULAR[0], b, trans="T", lower=True), tol=1e-5)
+
+
+def test_singular_matrix_gives_what_jax_gives():
+    a = np.ones((2, 2), np.float32)
+    for ours, theirs in [(jnp.linalg.inv, jjnp.linalg.inv), (jnp.linalg.det, jjnp.linalg.det),
+                         (lambda m: jnp.linalg.slogdet(m)[0], lambda m: jjnp.linalg.slogdet(m)[0]),
+                         (lambda m: jnp.linalg.slogdet(m)[1], lambda m: jjnp.linalg.slogdet(m)[1])]:
+        np.testing.assert_array_equal(np.asarray(ours(a)), np.asarray(theirs(a)))
+
+
+@pytest.mark.parametrize("name", ["inv", "det", "slogdet"])
+def test_non_square_raises_as_jax(name):
+    a = np.ones((2, 3), np.float32)
+    with pytest.raises(ValueError) as expected:
+        getattr(jjnp.linalg, name)(a)
+    with pytest.raises(ValueError, match=re.escape(str(expected.value))):
+        getattr(jnp.linalg, name)(a)
+
+
+def test_solve_shape_errors_as_jax():
+    with pytest.raises(ValueError, match="left hand array must be at least two dimensional"):
+        jnp.linalg.solve(np.ones(3, np.float32), np.ones(3, np.float32))
+    with pytest.raises(ValueError, match="Invalid shapes for solve"):
+        jnp.linalg.solve(np.ones((2, 3, 3), np.float32), np.ones((2, 3), np.float32))
+
+
+GRADIENTS = {
+    "cholesky": (lambda m, a: (m.linalg.cholesky(a) * W).sum(), SPD),
+    "solve": (lambda m, a: (m.linalg.solve(a, W) * W).sum(), X),
+    "inv": (lambda m, a: (m.linalg.inv(a) * W).sum(), X),
+    "det": (lambda m, a: m.linalg.det(a).sum(), X),
+    "slogdet": (lambda m, a: m.linalg.slogdet(a)[1].sum(), X),
+}
+
+
+@pytest.mark.parametrize("name", GRADIENTS)
+def test_gradient_matches_jax(name):
+    f, a = GRADIENTS[name]
+    check(irax.grad(lambda a: f(jnp, a))(a), jax.grad(lambda a: f(jjnp, a))(a), tol=1e-4)
+
+
+def test_triangular_solve_gradient_matches_jax():
+    options = dict(left_side=True, lower=False, transpose_a=True)
+    ours = irax.grad(lambda a, b: (lax.linalg.triangular_solve(a, b, **options) * W).sum(), argnums=(0, 1))
+    theirs = jax.grad(lambda a, b: (jax.lax.linalg.triangular_solve(a, b, **options) * W).sum(), argnums=(0, 1))
+    for got, want in zip(ours(TRIANGULAR, W), theirs(TRIANGULAR, W)):
+        check(got, want, tol=1e-4)
+
+
+def test_solve_under_jit_and_vmap():
+    check(irax.jit(jnp.linalg.solve)(X, W), np.linalg.solve(X, W), tol=1e-5)
+    check(irax.vmap(jnp.linalg.det)(X), np.linalg.det(X))
+
+
+def test_norms_and_helpers_match_numpy():
+    for ord in [None, "fro", 1, -1, np.inf, -np.inf]:
+        check(jnp.linalg.norm(X, ord=ord, axis=(1, 2)), np.linalg.norm(X, ord=ord, axis=(1, 2)))
+    check(jnp.linalg.norm(X, ord=3, axis=-1, keepdims=True), np.linalg.norm(X, ord=3, axis=-1, keepdims=True))
+    check(jnp.linalg.norm(X), np.linalg.norm(X))
+    check(jnp.linalg.matrix_power(X, 3), np.linalg.matrix_power(X, 3), tol=1e-4)
+    check(jnp.linalg.multi_dot([X[0], X[1], W[0]]), np.linalg.multi_dot([X[0], X[1], W[0]]), tol=1e-5)
+    check(jnp.linalg.trace(X), np.trace(X, axis1=-2, axis2=-1))
+    check(jnp.linalg.diagonal(X, offset=-1), np.diagonal(X, offset=-1, axis1=-2, axis2=-1))
+    check(jnp.linalg.tensorinv(X[0], ind=1), np.linalg.tensorinv(X[0], ind=1), tol=1e-5)
+
+
+def test_blocked_factorizations_match_numpy(monkeypatch):
+    """Matrices wider than BLOCK go by blocks (a 5x5 with BLOCK 2: two full
+    blocks and a partial one), with pivoting across the blocks."""
+    monkeypatch.setattr(irax.frontend.lax_linalg, "BLOCK", 2)
+    a = RNG.standard_normal((5, 5)).astype(np.float32)
+    b = RNG.standard_normal((5, 4)).astype(np.float32)
+    lu, pivots, permutation = lax.linalg.lu(a)
+    expected = jax.lax.linalg.lu(a)
+    check(lu, expected[0], tol=1e-5)
+    np.testing.assert_array_equal(np.asarray(permutation), np.asarray(expected[2]))
+    check(jnp.linalg.solve(a, b), np.linalg.solve(a, b), tol=1e-4)
+    spd = a @ a.T + 5 * np.eye(5, dtype=np.float32)
+    check(jnp.linalg.cholesky(spd), np.linalg.cholesky(spd), tol=1e-5)
+
+
+def test_float64_in_x64_mode():
+    with x64_mode(True):
+        a = X[0].astype(np.float64)
+        x = jnp.linalg.solve(a, W[0, 0].astype(np.float64))
+        assert x.dtype == np.float64
+        check(x, np.linalg.solve(a, W[0, 0].astype(np.float64)), tol=1e-12)
+        assert lax.linalg.lu(a)[1].dtype == np.int32
