@@ -1,6 +1,6 @@
 """`irax.lax` against `jax.lax`: values, dtypes and weak types, errors and
-derivatives of the ops below the NumPy layer (lax_elementwise.py and
-lax_structural.py).
+derivatives of the ops below the NumPy layer (lax_elementwise.py,
+lax_structural.py, lax_indexing.py and lax_scans.py).
 
 Every case is `lambda L: ...`, run once with L = irax.lax and once with
 L = jax.lax on the same NumPy inputs, mostly x and y of shape (3, 4), so

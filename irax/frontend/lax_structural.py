@@ -1,21 +1,15 @@
-"""`lax`'s contractions, reductions, scans, slices, gathers and shape ops, as
-thin layers over irax's primitives (and `irax.numpy` where it already does
-the work), with `jax.lax`'s signatures: static dims are Python ints, and
-operands must share a dtype (no promotion).
-
-gather and scatter are JAX's general forms (`GatherDimensionNumbers`) read as
-NumPy advanced indexing: each operand dim in `start_index_map` is indexed by
-its start (clamped so the window fits) plus the window offset, every other
-dim by the window offset alone, and the window dims are then moved to the
-output positions JAX gives them. Out-of-bounds windows (mode FILL_OR_DROP)
-are filled on a gather and dropped on a scatter, whole, as in JAX.
+"""`lax`'s contractions, reductions, static slices and shape ops, as thin
+layers over irax's primitives (and `irax.numpy` where it already does the
+work), with `jax.lax`'s signatures: static dims are Python ints, and
+operands must share a dtype (no promotion). Dynamic slices, gathers and
+scatters are in lax_indexing.py, scans in lax_scans.py.
 """
 from __future__ import annotations
 
 import enum
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -30,22 +24,16 @@ from irax.frontend.lax_elementwise import mul
 from irax.frontend.numpy.util import asarray, canonicalize_axis
 from irax.frontend.primitives import creation, linalg, reductions
 from irax.frontend.primitives import shape as shape_prims
-from irax.frontend.primitives.elementwise import dtype_kind
 from irax.frontend.primitives.indexing import static_slice
-from irax.frontend.vmap import vmap
 from irax.typing import Array, ArrayLike, DTypeLike, PyTree, Shape
 
 
-__all__ = ["DotDimensionNumbers", "GatherDimensionNumbers", "GatherScatterMode", "Precision",
-           "ScatterDimensionNumbers", "argmax", "argmin", "associative_scan", "batch_matmul", "broadcast",
-           "broadcast_in_dim", "broadcast_shapes", "broadcast_to_rank", "broadcasted_iota", "collapse",
-           "concatenate", "cumlogsumexp", "cummax", "cummin", "cumprod", "cumsum", "dot", "dot_general", "dtype",
-           "dynamic_index_in_dim", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_update_index_in_dim",
-           "dynamic_update_slice", "dynamic_update_slice_in_dim", "empty", "expand_dims", "full", "full_like",
-           "gather", "index_in_dim", "index_take", "iota", "map", "optimization_barrier", "pad", "reduce",
-           "reduce_and", "reduce_max", "reduce_min", "reduce_or", "reduce_prod", "reduce_sum", "reduce_xor",
-           "reshape", "rev", "scatter", "scatter_add", "scatter_apply", "scatter_max", "scatter_min", "scatter_mul",
-           "scatter_sub", "slice", "slice_in_dim", "split", "squeeze", "stack", "tile", "transpose", "unstack"]
+__all__ = ["DotDimensionNumbers", "Precision", "argmax", "argmin", "batch_matmul", "broadcast", "broadcast_in_dim",
+           "broadcast_shapes", "broadcast_to_rank", "broadcasted_iota", "collapse", "concatenate", "dot",
+           "dot_general", "dtype", "empty", "expand_dims", "full", "full_like", "index_in_dim", "iota",
+           "optimization_barrier", "pad", "reduce", "reduce_and", "reduce_max", "reduce_min", "reduce_or",
+           "reduce_prod", "reduce_sum", "reduce_xor", "reshape", "rev", "slice", "slice_in_dim", "split", "squeeze",
+           "stack", "tile", "transpose", "unstack"]
 
 
 class Precision(enum.Enum):
@@ -237,260 +225,6 @@ def index_in_dim(operand: ArrayLike, index: int, axis: int = 0, keepdims: bool =
     index = index + x.shape[axis] if index < 0 else index
     out = slice_in_dim(x, index, index + 1, 1, axis)
     return out if keepdims else squeeze(out, (axis,))
-
-
-def _clamped_starts(x, start_indices, sizes, allow_negative_indices):
-    """Run-time starts as int32 0-d arrays, negative ones counted from the
-    end, clamped into [0, n - size] so the window fits (JAX's rule)."""
-    if len(start_indices) != x.ndim or len(sizes) != x.ndim:
-        raise TypeError(f"dynamic slice needs {x.ndim} start indices and slice sizes (operand's rank), "
-                        f"got {len(start_indices)} and {len(sizes)}.")
-    negative = allow_negative_indices if isinstance(allow_negative_indices, Sequence) else [allow_negative_indices] * x.ndim
-    starts = []
-    for i, n, size, neg in zip(start_indices, x.shape, sizes, negative):
-        if not 0 <= size <= n:
-            raise TypeError(f"slice_sizes must be non-negative and at most the operand's shape {x.shape}, got {tuple(sizes)}.")
-        i = convert_element_type(asarray(i), np.int32)
-        if neg:
-            i = jnp.where(i < 0, i + n, i)
-        starts.append(jnp.clip(i, 0, n - size))
-    return starts
-
-
-def dynamic_slice(operand: ArrayLike, start_indices: ArrayLike | Sequence[ArrayLike], slice_sizes: Shape, *,
-                  allow_negative_indices: bool | Sequence[bool] = True) -> Array:
-    """The window of `slice_sizes` at run-time `start_indices` (clamped so it
-    fits in the operand), as `jax.lax.dynamic_slice`."""
-    x = asarray(operand)
-    sizes = tuple(int(s) for s in slice_sizes)
-    starts = _clamped_starts(x, list(start_indices), sizes, allow_negative_indices)
-    return static_slice.bind(x, *starts, starts=(None,) * x.ndim, sizes=sizes, steps=(1,) * x.ndim,
-                             out_dims=tuple(range(x.ndim)))
-
-
-def dynamic_update_slice(operand: ArrayLike, update: ArrayLike, start_indices: ArrayLike | Sequence[ArrayLike], *,
-                         allow_negative_indices: bool | Sequence[bool] = True) -> Array:
-    """operand with `update` written at run-time `start_indices` (clamped so
-    it fits), as `jax.lax.dynamic_update_slice`: a scatter at the window's
-    open mesh of indices."""
-    x, v = asarray(operand), asarray(update)
-    _operands("dynamic_update_slice", x, v)
-    if v.ndim != x.ndim:
-        raise TypeError(f"dynamic_update_slice update must have the same rank as operand, got {v.shape} and {x.shape}.")
-    starts = _clamped_starts(x, list(start_indices), v.shape, allow_negative_indices)
-    mesh = tuple(jnp.reshape(s + jnp.arange(n, dtype=np.int32), [n if k == d else 1 for k in range(x.ndim)])
-                 for d, (s, n) in enumerate(zip(starts, v.shape)))
-    return x.at[mesh].set(v)
-
-
-def _one_dim(x, axis, index, size):
-    starts = [0] * x.ndim
-    starts[axis] = index
-    sizes = list(x.shape)
-    sizes[axis] = size
-    return starts, sizes
-
-
-def dynamic_slice_in_dim(operand: ArrayLike, start_index: ArrayLike, slice_size: int, axis: int = 0, *,
-                         allow_negative_indices: bool = True) -> Array:
-    """`dynamic_slice` along one axis, as `jax.lax.dynamic_slice_in_dim`."""
-    x = asarray(operand)
-    axis = canonicalize_axis("dynamic_slice_in_dim", axis, x.ndim)
-    starts, sizes = _one_dim(x, axis, start_index, slice_size)
-    return dynamic_slice(x, starts, sizes, allow_negative_indices=allow_negative_indices)
-
-
-def dynamic_index_in_dim(operand: ArrayLike, index: ArrayLike, axis: int = 0, keepdims: bool = True, *,
-                         allow_negative_indices: bool = True) -> Array:
-    """operand[index] along `axis` at a run-time index, as `jax.lax.dynamic_index_in_dim`."""
-    x = asarray(operand)
-    axis = canonicalize_axis("dynamic_index_in_dim", axis, x.ndim)
-    out = dynamic_slice_in_dim(x, index, 1, axis, allow_negative_indices=allow_negative_indices)
-    return out if keepdims else squeeze(out, (axis,))
-
-
-def dynamic_update_slice_in_dim(operand: ArrayLike, update: ArrayLike, start_index: ArrayLike, axis: int, *,
-                                allow_negative_indices: bool = True) -> Array:
-    """`dynamic_update_slice` along one axis, as `jax.lax.dynamic_update_slice_in_dim`."""
-    x = asarray(operand)
-    axis = canonicalize_axis("dynamic_update_slice_in_dim", axis, x.ndim)
-    starts, _ = _one_dim(x, axis, start_index, 1)
-    return dynamic_update_slice(x, update, starts, allow_negative_indices=allow_negative_indices)
-
-
-def dynamic_update_index_in_dim(operand: ArrayLike, update: ArrayLike, index: ArrayLike, axis: int, *,
-                                allow_negative_indices: bool = True) -> Array:
-    """operand with operand[index] along `axis` replaced by `update` (of rank
-    one less, or with a unit dim there), as `jax.lax.dynamic_update_index_in_dim`."""
-    x, v = asarray(operand), asarray(update)
-    axis = canonicalize_axis("dynamic_update_index_in_dim", axis, x.ndim)
-    if v.ndim == x.ndim - 1:
-        v = expand_dims(v, (axis,))
-    return dynamic_update_slice_in_dim(x, v, index, axis, allow_negative_indices=allow_negative_indices)
-
-
-def index_take(src: ArrayLike, idxs: Sequence[ArrayLike], axes: Sequence[int]) -> Array:
-    """src at the points whose coordinates along `axes` are the arrays `idxs`
-    (negative ones wrap around): the points' dim first, then src's other
-    dims, as `jax.lax.index_take`."""
-    x = asarray(src)
-    axes = [canonicalize_axis("index_take", a, x.ndim) for a in axes]
-    rest = [d for d in range(x.ndim) if d not in axes]
-    x = jnp.transpose(x, axes + rest)
-    return x[tuple(asarray(i) % x.shape[k] for k, i in enumerate(idxs))]
-
-
-# ---------------------------------------------------------------------------
-# Gather and scatter
-
-class GatherScatterMode(enum.Enum):
-    """How gather and scatter treat windows out of bounds, as `jax.lax.GatherScatterMode`."""
-    CLIP = 1
-    FILL_OR_DROP = 2
-    PROMISE_IN_BOUNDS = 3
-
-    @staticmethod
-    def from_any(s) -> "GatherScatterMode":
-        if isinstance(s, GatherScatterMode):
-            return s
-        modes = {"clip": GatherScatterMode.CLIP, None: GatherScatterMode.FILL_OR_DROP, "fill": GatherScatterMode.FILL_OR_DROP,
-                 "drop": GatherScatterMode.FILL_OR_DROP, "promise_in_bounds": GatherScatterMode.PROMISE_IN_BOUNDS}
-        if s not in modes:
-            raise ValueError(f'Unknown gather mode "{s}"')
-        return modes[s]
-
-
-class GatherDimensionNumbers(NamedTuple):
-    """`jax.lax.GatherDimensionNumbers`."""
-    offset_dims: tuple[int, ...]
-    collapsed_slice_dims: tuple[int, ...]
-    start_index_map: tuple[int, ...]
-    operand_batching_dims: tuple[int, ...] = ()
-    start_indices_batching_dims: tuple[int, ...] = ()
-
-
-class ScatterDimensionNumbers(NamedTuple):
-    """`jax.lax.ScatterDimensionNumbers`."""
-    update_window_dims: Sequence[int]
-    inserted_window_dims: Sequence[int]
-    scatter_dims_to_operand_dims: Sequence[int]
-    operand_batching_dims: Sequence[int] = ()
-    scatter_indices_batching_dims: Sequence[int] = ()
-
-
-def _window_indices(x, indices, index_map, window, collapsed, batching, fn_name):
-    """The advanced index (one array per operand dim, shape batch + window
-    dims not collapsed) of every element of every window, and whether each
-    window lies in bounds (shape batch)."""
-    if batching:
-        raise NotImplementedError(f"{fn_name}: irax does not support operand_batching_dims yet; vmap a gather "
-                                  "without them instead.")
-    indices = asarray(indices)
-    batch_shape = indices.shape[:-1]
-    nb = len(batch_shape)
-    kept = [d for d in range(x.ndim) if d not in collapsed]
-    in_bounds = jnp.ones(batch_shape, dtype=bool)
-    index = []
-    for d in range(x.ndim):
-        n, size = x.shape[d], window[d]
-        offset_shape = [1] * nb + [size if k == d else 1 for k in kept]
-        offset = jnp.reshape(jnp.arange(size, dtype=np.int32), offset_shape) if d in kept else jnp.zeros(offset_shape, np.int32)
-        if d in index_map:
-            start = convert_element_type(indices[..., index_map.index(d)], np.int32)
-            in_bounds = in_bounds & (start >= 0) & (start <= n - size)
-            start = jnp.reshape(jnp.clip(start, 0, n - size), batch_shape + (1,) * len(kept))
-            index.append(start + offset)
-        else:
-            index.append(offset)
-    return tuple(index), in_bounds, kept
-
-
-def _window_order(nb, window_dims):
-    """The permutation from (batch dims, window dims) to the output's order,
-    where the window dims sit at `window_dims`."""
-    rank = nb + len(window_dims)
-    batch_positions = [p for p in range(rank) if p not in window_dims]
-    order = [0] * rank
-    for k, p in enumerate(batch_positions):
-        order[p] = k
-    for k, p in enumerate(window_dims):
-        order[p] = nb + k
-    return order
-
-
-# A gather's default fill for windows out of bounds, by dtype kind (JAX's).
-_FILL = {"f": lambda d: np.nan, "i": lambda d: np.iinfo(d).min, "u": lambda d: np.iinfo(d).max, "b": lambda d: True}
-
-
-def gather(operand: ArrayLike, start_indices: ArrayLike, dimension_numbers: GatherDimensionNumbers, slice_sizes: Shape,
-           *, unique_indices: bool = False, indices_are_sorted: bool = False, mode: str | GatherScatterMode | None = None,
-           fill_value: ArrayLike | None = None) -> Array:
-    """Windows of `slice_sizes` at the starts in `start_indices` (last dim: the
-    index vector), as `jax.lax.gather`; see the module docstring."""
-    x = asarray(operand)
-    dn = dimension_numbers
-    mode = GatherScatterMode.PROMISE_IN_BOUNDS if mode is None else GatherScatterMode.from_any(mode)  # JAX's default
-    index, in_bounds, kept = _window_indices(x, start_indices, tuple(dn.start_index_map), tuple(slice_sizes),
-                                             tuple(dn.collapsed_slice_dims), dn.operand_batching_dims, "gather")
-    out = x[index]
-    nb = in_bounds.ndim
-    if mode == GatherScatterMode.FILL_OR_DROP:
-        fill = _FILL[dtype_kind(x.dtype)](x.dtype) if fill_value is None else fill_value
-        out = jnp.where(jnp.reshape(in_bounds, in_bounds.shape + (1,) * len(kept)), out, jnp.asarray(fill, x.dtype))
-    return jnp.transpose(out, _window_order(nb, tuple(dn.offset_dims)))
-
-
-def _scatter(op, operand, scatter_indices, updates, dimension_numbers, mode):
-    x, v = asarray(operand), asarray(updates)
-    if x.dtype != v.dtype:
-        raise TypeError(f"scatter_{op} requires operand and updates of the same dtype, got {x.dtype.name} and {v.dtype.name}.")
-    dn, mode = dimension_numbers, GatherScatterMode.from_any(mode)
-    window_dims = tuple(dn.update_window_dims)
-    nb = v.ndim - len(window_dims)
-    kept = [d for d in range(x.ndim) if d not in dn.inserted_window_dims]
-    window = [1] * x.ndim
-    for d, k in zip(kept, window_dims):
-        window[d] = v.shape[k]
-    index, in_bounds, kept = _window_indices(x, scatter_indices, tuple(dn.scatter_dims_to_operand_dims), window,
-                                             tuple(dn.inserted_window_dims), dn.operand_batching_dims, "scatter")
-    if mode == GatherScatterMode.FILL_OR_DROP:  # a window out of bounds is dropped whole: send it past the end
-        shift = jnp.where(jnp.reshape(in_bounds, in_bounds.shape + (1,) * len(kept)), 0, x.shape[0] + 1 if x.ndim else 0)
-        index = (index[0] + shift,) + index[1:]
-    order = _window_order(nb, window_dims)
-    v = jnp.transpose(v, [order.index(p) for p in range(v.ndim)])
-    ref = x.at[index]
-    update_mode = "clip" if mode == GatherScatterMode.CLIP else "drop"
-    return {"set": ref.set, "add": ref.add, "sub": ref.subtract, "mul": ref.multiply, "min": ref.min,
-            "max": ref.max}[op](v, mode=update_mode)
-
-
-def _scatter_fn(op, name):
-    def fn(operand: ArrayLike, scatter_indices: ArrayLike, updates: ArrayLike, dimension_numbers: ScatterDimensionNumbers,
-           *, indices_are_sorted: bool = False, unique_indices: bool = False, mode: str | GatherScatterMode | None = None) -> Array:
-        return _scatter(op, operand, scatter_indices, updates, dimension_numbers, mode)
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"operand with `updates` combined in by `{op}` at the windows of `scatter_indices`, as `jax.lax.{name}`."
-    return fn
-
-
-scatter = _scatter_fn("set", "scatter")
-scatter_add = _scatter_fn("add", "scatter_add")
-scatter_sub = _scatter_fn("sub", "scatter_sub")
-scatter_mul = _scatter_fn("mul", "scatter_mul")
-scatter_min = _scatter_fn("min", "scatter_min")
-scatter_max = _scatter_fn("max", "scatter_max")
-
-
-def scatter_apply(operand: Array, scatter_indices: Array, func: Callable[[Array], Array],
-                  dimension_numbers: ScatterDimensionNumbers, *, update_shape: Shape = (), indices_are_sorted: bool = False,
-                  unique_indices: bool = False, mode: str | GatherScatterMode | None = None) -> Array:
-    """operand with `func` applied to the elements at the windows, as
-    `jax.lax.scatter_apply`: func of operand where a ones mask scattered there is set."""
-    x = asarray(operand)
-    hit = _scatter("set", jnp.zeros(x.shape, x.dtype), scatter_indices, jnp.ones(update_shape, x.dtype),
-                   dimension_numbers, mode)
-    return jnp.where(hit != 0, func(x), x)
 
 
 # ---------------------------------------------------------------------------
@@ -706,100 +440,3 @@ def optimization_barrier(operand: PyTree, /) -> PyTree:
     move work across function boundaries in a way the barrier would stop, so
     the values pass through unchanged."""
     return tree_util.tree_map(asarray, operand)
-
-
-# ---------------------------------------------------------------------------
-# Scans and maps
-
-def _interleave(a, b, axis):
-    """a[0], b[0], a[1], b[1], ... along `axis`; a has as many elements as b or one more."""
-    tail = []
-    if a.shape[axis] > b.shape[axis]:
-        tail = [slice_in_dim(a, -1, None, axis=axis)]
-        a = slice_in_dim(a, 0, -1, axis=axis)
-    pairs = concatenate([expand_dims(a, (axis + 1,)), expand_dims(b, (axis + 1,))], axis + 1)
-    merged = collapse(pairs, axis, axis + 2)
-    return concatenate([merged] + tail, axis) if tail else merged
-
-
-def associative_scan(fn: Callable, elems: PyTree, reverse: bool = False, axis: int = 0) -> PyTree:
-    """The prefix combinations fn(...fn(fn(e[0], e[1]), e[2])..., e[i]) along
-    `axis` of a pytree of arrays, for an associative `fn`, as
-    `jax.lax.associative_scan` and by its parallel algorithm (Blelloch's):
-
-        r = fn(e[0::2], e[1::2])         pairs combined
-        odd = scan(r)                    the results at odd positions
-        even = fn(odd[:-1], e[2::2])     those at even positions (even[0] = e[0])
-
-    so ~2 log2(n) calls of fn on slices, each differentiable."""
-    flat, tree = tree_util.tree_flatten(elems)
-    flat = [asarray(x) for x in flat]
-    axis = canonicalize_axis("associative_scan", axis, flat[0].ndim)
-    if reverse:
-        flat = [rev(x, (axis,)) for x in flat]
-    n = flat[0].shape[axis]
-    if any(x.shape[axis] != n for x in flat):
-        raise ValueError(f"Array inputs to associative_scan must have the same first dimension. "
-                         f"(saw: {[x.shape for x in flat]})")
-
-    def combine(a, b):
-        return tree_util.tree_leaves(fn(tree_util.tree_unflatten(tree, a), tree_util.tree_unflatten(tree, b)))
-
-    def prefix(xs):
-        count = xs[0].shape[axis]
-        if count < 2:
-            return xs
-        odd = prefix(combine([slice_in_dim(x, 0, -1, 2, axis) for x in xs], [slice_in_dim(x, 1, None, 2, axis) for x in xs]))
-        rest = [slice_in_dim(x, 2, None, 2, axis) for x in xs]
-        if rest[0].shape[axis] == 0:
-            even = [slice_in_dim(x, 0, 1, 1, axis) for x in xs]
-        else:
-            head = [slice_in_dim(o, 0, -1, 1, axis) for o in odd] if count % 2 == 0 else odd
-            even = [concatenate([slice_in_dim(x, 0, 1, 1, axis), e], axis) for x, e in zip(xs, combine(head, rest))]
-        return [_interleave(e, o, axis) for e, o in zip(even, odd)]
-
-    out = prefix(flat)
-    if reverse:
-        out = [rev(x, (axis,)) for x in out]
-    return tree_util.tree_unflatten(tree, out)
-
-
-def _cumulative(name, prim=None, combine=None):
-    def fn(operand: ArrayLike, axis: int = 0, reverse: bool = False) -> Array:
-        x = asarray(operand)
-        axis = canonicalize_axis(name, axis, x.ndim)
-        if combine is not None:
-            return associative_scan(combine, x, reverse, axis)
-        x = rev(x, (axis,)) if reverse else x
-        out = reductions.cumulative[prim].bind(x, axis=axis, dtype=x.dtype)
-        return rev(out, (axis,)) if reverse else out
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"The running {name[3:]} along `axis` (from the end where `reverse`), as `jax.lax.{name}`."
-    return fn
-
-
-cumsum = _cumulative("cumsum", "sum")
-cumprod = _cumulative("cumprod", "prod")
-cummax = _cumulative("cummax", combine=lax_max)
-cummin = _cumulative("cummin", combine=lax_min)
-cumlogsumexp = _cumulative("cumlogsumexp", combine=jnp.logaddexp)
-
-
-def map(f: Callable, xs: PyTree, *, batch_size: int | None = None) -> PyTree:  # noqa: A001 (lax's name)
-    """[f(x) for x in xs] along the leading axis, stacked, as `jax.lax.map`:
-    a `scan`, one element per step, or `batch_size` elements per step
-    (f vmapped over them; the remainder in one last vmapped call)."""
-    if batch_size is None:
-        return scan(lambda _, x: ((), f(x)), (), xs)[1]
-    leaves = [asarray(x) for x in tree_util.tree_leaves(xs)]
-    n = leaves[0].shape[0]
-    steps, left = divmod(n, batch_size)
-    batched = tree_util.tree_map(lambda x: jnp.reshape(asarray(x)[:steps * batch_size],
-                                                       (steps, batch_size) + asarray(x).shape[1:]), xs)
-    ys = tree_util.tree_map(lambda y: jnp.reshape(y, (-1,) + y.shape[2:]),
-                            scan(lambda _, x: ((), vmap(f)(x)), (), batched)[1]) if steps else None
-    if not left:
-        return ys
-    rest = vmap(f)(tree_util.tree_map(lambda x: asarray(x)[steps * batch_size:], xs))
-    return rest if ys is None else tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), ys, rest)

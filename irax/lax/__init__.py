@@ -6,8 +6,12 @@ from irax.frontend.convolution import (
 )
 from irax.frontend.lax import bitcast_convert_type, stop_gradient
 from irax.frontend import lax_elementwise as _lax_elementwise
+from irax.frontend import lax_indexing as _lax_indexing
+from irax.frontend import lax_scans as _lax_scans
 from irax.frontend import lax_structural as _lax_structural
 from irax.frontend.lax_elementwise import *  # noqa: F401,F403
+from irax.frontend.lax_indexing import *  # noqa: F401,F403
+from irax.frontend.lax_scans import *  # noqa: F401,F403
 from irax.frontend.lax_structural import *  # noqa: F401,F403
 from irax.frontend.lax_sorting import sort, sort_key_val, top_k
 from irax.lax import linalg  # noqa: F401 (a namespace, as jax.lax.linalg)
@@ -19,4 +23,4 @@ __all__ = ["ConvDimensionNumbers", "bessel_i0e", "bessel_i1e", "betainc", "bitca
            "digamma", "erf", "erf_inv", "erfc", "fori_loop", "igamma", "igamma_grad_a", "igammac", "lgamma",
            "logistic", "padtype_to_pads", "polygamma", "random_gamma_grad", "reduce_window", "scan", "select", "sort", "sort_key_val",
            "stop_gradient", "switch", "top_k", "while_loop", "zeta"]
-__all__ += _lax_elementwise.__all__ + _lax_structural.__all__
+__all__ += _lax_elementwise.__all__ + _lax_indexing.__all__ + _lax_scans.__all__ + _lax_structural.__all__

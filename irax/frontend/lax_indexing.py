@@ -1,0 +1,284 @@
+"""`lax`'s dynamic slices and updates (run-time starts), gathers and
+scatters, with `jax.lax`'s signatures, over irax's indexing primitives.
+
+gather and scatter are JAX's general forms (`GatherDimensionNumbers`) read as
+NumPy advanced indexing: each operand dim in `start_index_map` is indexed by
+its start (clamped so the window fits) plus the window offset, every other
+dim by the window offset alone, and the window dims are then moved to the
+output positions JAX gives them. Out-of-bounds windows (mode FILL_OR_DROP)
+are filled on a gather and dropped on a scatter, whole, as in JAX.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from irax.frontend import numpy as jnp
+from irax.frontend.lax_elementwise import _operands, convert_element_type
+from irax.frontend.lax_structural import expand_dims, squeeze
+from irax.frontend.numpy.util import asarray, canonicalize_axis
+from irax.frontend.primitives.elementwise import dtype_kind
+from irax.frontend.primitives.indexing import static_slice
+from irax.typing import Array, ArrayLike, Shape
+
+__all__ = ["GatherDimensionNumbers", "GatherScatterMode", "ScatterDimensionNumbers", "dynamic_index_in_dim",
+           "dynamic_slice", "dynamic_slice_in_dim", "dynamic_update_index_in_dim", "dynamic_update_slice",
+           "dynamic_update_slice_in_dim", "gather", "index_take", "scatter", "scatter_add", "scatter_apply",
+           "scatter_max", "scatter_min", "scatter_mul", "scatter_sub"]
+
+
+def _clamped_starts(x, start_indices, sizes, allow_negative_indices):
+    """Run-time starts as int32 0-d arrays, negative ones counted from the
+    end, clamped into [0, n - size] so the window fits (JAX's rule)."""
+    if len(start_indices) != x.ndim or len(sizes) != x.ndim:
+        raise TypeError(f"dynamic slice needs {x.ndim} start indices and slice sizes (operand's rank), "
+                        f"got {len(start_indices)} and {len(sizes)}.")
+    negative = allow_negative_indices if isinstance(allow_negative_indices, Sequence) else [allow_negative_indices] * x.ndim
+    starts = []
+    for i, n, size, neg in zip(start_indices, x.shape, sizes, negative):
+        if not 0 <= size <= n:
+            raise TypeError(f"slice_sizes must be non-negative and at most the operand's shape {x.shape}, got {tuple(sizes)}.")
+        i = convert_element_type(asarray(i), np.int32)
+        if neg:
+            i = jnp.where(i < 0, i + n, i)
+        starts.append(jnp.clip(i, 0, n - size))
+    return starts
+
+
+def dynamic_slice(operand: ArrayLike, start_indices: ArrayLike | Sequence[ArrayLike], slice_sizes: Shape, *,
+                  allow_negative_indices: bool | Sequence[bool] = True) -> Array:
+    """The window of `slice_sizes` at run-time `start_indices` (clamped so it
+    fits in the operand), as `jax.lax.dynamic_slice`."""
+    x = asarray(operand)
+    sizes = tuple(int(s) for s in slice_sizes)
+    starts = _clamped_starts(x, list(start_indices), sizes, allow_negative_indices)
+    return static_slice.bind(x, *starts, starts=(None,) * x.ndim, sizes=sizes, steps=(1,) * x.ndim,
+                             out_dims=tuple(range(x.ndim)))
+
+
+def dynamic_update_slice(operand: ArrayLike, update: ArrayLike, start_indices: ArrayLike | Sequence[ArrayLike], *,
+                         allow_negative_indices: bool | Sequence[bool] = True) -> Array:
+    """operand with `update` written at run-time `start_indices` (clamped so
+    it fits), as `jax.lax.dynamic_update_slice`: a scatter at the window's
+    open mesh of indices."""
+    x, v = asarray(operand), asarray(update)
+    _operands("dynamic_update_slice", x, v)
+    if v.ndim != x.ndim:
+        raise TypeError(f"dynamic_update_slice update must have the same rank as operand, got {v.shape} and {x.shape}.")
+    starts = _clamped_starts(x, list(start_indices), v.shape, allow_negative_indices)
+    mesh = tuple(jnp.reshape(s + jnp.arange(n, dtype=np.int32), [n if k == d else 1 for k in range(x.ndim)])
+                 for d, (s, n) in enumerate(zip(starts, v.shape)))
+    return x.at[mesh].set(v)
+
+
+def _one_dim(x, axis, index, size):
+    starts = [0] * x.ndim
+    starts[axis] = index
+    sizes = list(x.shape)
+    sizes[axis] = size
+    return starts, sizes
+
+
+def dynamic_slice_in_dim(operand: ArrayLike, start_index: ArrayLike, slice_size: int, axis: int = 0, *,
+                         allow_negative_indices: bool = True) -> Array:
+    """`dynamic_slice` along one axis, as `jax.lax.dynamic_slice_in_dim`."""
+    x = asarray(operand)
+    axis = canonicalize_axis("dynamic_slice_in_dim", axis, x.ndim)
+    starts, sizes = _one_dim(x, axis, start_index, slice_size)
+    return dynamic_slice(x, starts, sizes, allow_negative_indices=allow_negative_indices)
+
+
+def dynamic_index_in_dim(operand: ArrayLike, index: ArrayLike, axis: int = 0, keepdims: bool = True, *,
+                         allow_negative_indices: bool = True) -> Array:
+    """operand[index] along `axis` at a run-time index, as `jax.lax.dynamic_index_in_dim`."""
+    x = asarray(operand)
+    axis = canonicalize_axis("dynamic_index_in_dim", axis, x.ndim)
+    out = dynamic_slice_in_dim(x, index, 1, axis, allow_negative_indices=allow_negative_indices)
+    return out if keepdims else squeeze(out, (axis,))
+
+
+def dynamic_update_slice_in_dim(operand: ArrayLike, update: ArrayLike, start_index: ArrayLike, axis: int, *,
+                                allow_negative_indices: bool = True) -> Array:
+    """`dynamic_update_slice` along one axis, as `jax.lax.dynamic_update_slice_in_dim`."""
+    x = asarray(operand)
+    axis = canonicalize_axis("dynamic_update_slice_in_dim", axis, x.ndim)
+    starts, _ = _one_dim(x, axis, start_index, 1)
+    return dynamic_update_slice(x, update, starts, allow_negative_indices=allow_negative_indices)
+
+
+def dynamic_update_index_in_dim(operand: ArrayLike, update: ArrayLike, index: ArrayLike, axis: int, *,
+                                allow_negative_indices: bool = True) -> Array:
+    """operand with operand[index] along `axis` replaced by `update` (of rank
+    one less, or with a unit dim there), as `jax.lax.dynamic_update_index_in_dim`."""
+    x, v = asarray(operand), asarray(update)
+    axis = canonicalize_axis("dynamic_update_index_in_dim", axis, x.ndim)
+    if v.ndim == x.ndim - 1:
+        v = expand_dims(v, (axis,))
+    return dynamic_update_slice_in_dim(x, v, index, axis, allow_negative_indices=allow_negative_indices)
+
+
+def index_take(src: ArrayLike, idxs: Sequence[ArrayLike], axes: Sequence[int]) -> Array:
+    """src at the points whose coordinates along `axes` are the arrays `idxs`
+    (negative ones wrap around): the points' dim first, then src's other
+    dims, as `jax.lax.index_take`."""
+    x = asarray(src)
+    axes = [canonicalize_axis("index_take", a, x.ndim) for a in axes]
+    rest = [d for d in range(x.ndim) if d not in axes]
+    x = jnp.transpose(x, axes + rest)
+    return x[tuple(asarray(i) % x.shape[k] for k, i in enumerate(idxs))]
+
+
+# ---------------------------------------------------------------------------
+# Gather and scatter
+
+class GatherScatterMode(enum.Enum):
+    """How gather and scatter treat windows out of bounds, as `jax.lax.GatherScatterMode`."""
+    CLIP = 1
+    FILL_OR_DROP = 2
+    PROMISE_IN_BOUNDS = 3
+
+    @staticmethod
+    def from_any(s) -> "GatherScatterMode":
+        if isinstance(s, GatherScatterMode):
+            return s
+        modes = {"clip": GatherScatterMode.CLIP, None: GatherScatterMode.FILL_OR_DROP, "fill": GatherScatterMode.FILL_OR_DROP,
+                 "drop": GatherScatterMode.FILL_OR_DROP, "promise_in_bounds": GatherScatterMode.PROMISE_IN_BOUNDS}
+        if s not in modes:
+            raise ValueError(f'Unknown gather mode "{s}"')
+        return modes[s]
+
+
+class GatherDimensionNumbers(NamedTuple):
+    """`jax.lax.GatherDimensionNumbers`."""
+    offset_dims: tuple[int, ...]
+    collapsed_slice_dims: tuple[int, ...]
+    start_index_map: tuple[int, ...]
+    operand_batching_dims: tuple[int, ...] = ()
+    start_indices_batching_dims: tuple[int, ...] = ()
+
+
+class ScatterDimensionNumbers(NamedTuple):
+    """`jax.lax.ScatterDimensionNumbers`."""
+    update_window_dims: Sequence[int]
+    inserted_window_dims: Sequence[int]
+    scatter_dims_to_operand_dims: Sequence[int]
+    operand_batching_dims: Sequence[int] = ()
+    scatter_indices_batching_dims: Sequence[int] = ()
+
+
+def _window_indices(x, indices, index_map, window, collapsed, batching, fn_name):
+    """The advanced index (one array per operand dim, shape batch + window
+    dims not collapsed) of every element of every window, and whether each
+    window lies in bounds (shape batch)."""
+    if batching:
+        raise NotImplementedError(f"{fn_name}: irax does not support operand_batching_dims yet; vmap a gather "
+                                  "without them instead.")
+    indices = asarray(indices)
+    batch_shape = indices.shape[:-1]
+    nb = len(batch_shape)
+    kept = [d for d in range(x.ndim) if d not in collapsed]
+    in_bounds = jnp.ones(batch_shape, dtype=bool)
+    index = []
+    for d in range(x.ndim):
+        n, size = x.shape[d], window[d]
+        offset_shape = [1] * nb + [size if k == d else 1 for k in kept]
+        offset = jnp.reshape(jnp.arange(size, dtype=np.int32), offset_shape) if d in kept else jnp.zeros(offset_shape, np.int32)
+        if d in index_map:
+            start = convert_element_type(indices[..., index_map.index(d)], np.int32)
+            in_bounds = in_bounds & (start >= 0) & (start <= n - size)
+            start = jnp.reshape(jnp.clip(start, 0, n - size), batch_shape + (1,) * len(kept))
+            index.append(start + offset)
+        else:
+            index.append(offset)
+    return tuple(index), in_bounds, kept
+
+
+def _window_order(nb, window_dims):
+    """The permutation from (batch dims, window dims) to the output's order,
+    where the window dims sit at `window_dims`."""
+    rank = nb + len(window_dims)
+    batch_positions = [p for p in range(rank) if p not in window_dims]
+    order = [0] * rank
+    for k, p in enumerate(batch_positions):
+        order[p] = k
+    for k, p in enumerate(window_dims):
+        order[p] = nb + k
+    return order
+
+
+# A gather's default fill for windows out of bounds, by dtype kind (JAX's).
+_FILL = {"f": lambda d: np.nan, "i": lambda d: np.iinfo(d).min, "u": lambda d: np.iinfo(d).max, "b": lambda d: True}
+
+
+def gather(operand: ArrayLike, start_indices: ArrayLike, dimension_numbers: GatherDimensionNumbers, slice_sizes: Shape,
+           *, unique_indices: bool = False, indices_are_sorted: bool = False, mode: str | GatherScatterMode | None = None,
+           fill_value: ArrayLike | None = None) -> Array:
+    """Windows of `slice_sizes` at the starts in `start_indices` (last dim: the
+    index vector), as `jax.lax.gather`; see the module docstring."""
+    x = asarray(operand)
+    dn = dimension_numbers
+    mode = GatherScatterMode.PROMISE_IN_BOUNDS if mode is None else GatherScatterMode.from_any(mode)  # JAX's default
+    index, in_bounds, kept = _window_indices(x, start_indices, tuple(dn.start_index_map), tuple(slice_sizes),
+                                             tuple(dn.collapsed_slice_dims), dn.operand_batching_dims, "gather")
+    out = x[index]
+    nb = in_bounds.ndim
+    if mode == GatherScatterMode.FILL_OR_DROP:
+        fill = _FILL[dtype_kind(x.dtype)](x.dtype) if fill_value is None else fill_value
+        out = jnp.where(jnp.reshape(in_bounds, in_bounds.shape + (1,) * len(kept)), out, jnp.asarray(fill, x.dtype))
+    return jnp.transpose(out, _window_order(nb, tuple(dn.offset_dims)))
+
+
+def _scatter(op, operand, scatter_indices, updates, dimension_numbers, mode):
+    x, v = asarray(operand), asarray(updates)
+    if x.dtype != v.dtype:
+        raise TypeError(f"scatter_{op} requires operand and updates of the same dtype, got {x.dtype.name} and {v.dtype.name}.")
+    dn, mode = dimension_numbers, GatherScatterMode.from_any(mode)
+    window_dims = tuple(dn.update_window_dims)
+    nb = v.ndim - len(window_dims)
+    kept = [d for d in range(x.ndim) if d not in dn.inserted_window_dims]
+    window = [1] * x.ndim
+    for d, k in zip(kept, window_dims):
+        window[d] = v.shape[k]
+    index, in_bounds, kept = _window_indices(x, scatter_indices, tuple(dn.scatter_dims_to_operand_dims), window,
+                                             tuple(dn.inserted_window_dims), dn.operand_batching_dims, "scatter")
+    if mode == GatherScatterMode.FILL_OR_DROP:  # a window out of bounds is dropped whole: send it past the end
+        shift = jnp.where(jnp.reshape(in_bounds, in_bounds.shape + (1,) * len(kept)), 0, x.shape[0] + 1 if x.ndim else 0)
+        index = (index[0] + shift,) + index[1:]
+    order = _window_order(nb, window_dims)
+    v = jnp.transpose(v, [order.index(p) for p in range(v.ndim)])
+    ref = x.at[index]
+    update_mode = "clip" if mode == GatherScatterMode.CLIP else "drop"
+    return {"set": ref.set, "add": ref.add, "sub": ref.subtract, "mul": ref.multiply, "min": ref.min,
+            "max": ref.max}[op](v, mode=update_mode)
+
+
+def _scatter_fn(op, name):
+    def fn(operand: ArrayLike, scatter_indices: ArrayLike, updates: ArrayLike, dimension_numbers: ScatterDimensionNumbers,
+           *, indices_are_sorted: bool = False, unique_indices: bool = False, mode: str | GatherScatterMode | None = None) -> Array:
+        return _scatter(op, operand, scatter_indices, updates, dimension_numbers, mode)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"operand with `updates` combined in by `{op}` at the windows of `scatter_indices`, as `jax.lax.{name}`."
+    return fn
+
+
+scatter = _scatter_fn("set", "scatter")
+scatter_add = _scatter_fn("add", "scatter_add")
+scatter_sub = _scatter_fn("sub", "scatter_sub")
+scatter_mul = _scatter_fn("mul", "scatter_mul")
+scatter_min = _scatter_fn("min", "scatter_min")
+scatter_max = _scatter_fn("max", "scatter_max")
+
+
+def scatter_apply(operand: Array, scatter_indices: Array, func: Callable[[Array], Array],
+                  dimension_numbers: ScatterDimensionNumbers, *, update_shape: Shape = (), indices_are_sorted: bool = False,
+                  unique_indices: bool = False, mode: str | GatherScatterMode | None = None) -> Array:
+    """operand with `func` applied to the elements at the windows, as
+    `jax.lax.scatter_apply`: func of operand where a ones mask scattered there is set."""
+    x = asarray(operand)
+    hit = _scatter("set", jnp.zeros(x.shape, x.dtype), scatter_indices, jnp.ones(update_shape, x.dtype),
+                   dimension_numbers, mode)
+    return jnp.where(hit != 0, func(x), x)
