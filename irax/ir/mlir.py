@@ -160,6 +160,21 @@ def clone_op(op, mapping: dict):
     return new
 
 
+def enclosing_module(op):
+    """The `builtin.module` operation `op` is in."""
+    module = op.operation.parent
+    while module.name != "builtin.module":
+        module = module.parent
+    return module
+
+
+def find_function(module, name: str):
+    """The top-level op of `module` named @name, or None (a SymbolTable is
+    built once and does not see functions added since)."""
+    return next((o for o in module.regions[0].blocks[0].operations
+                 if "sym_name" in o.attributes and ir.StringAttr(o.attributes["sym_name"]).value == name), None)
+
+
 def inline_function(func_op, operands) -> list:
     """Clone the body of a single-block `func_op` at the insertion point with
     its arguments bound to `operands`; return the values it would return."""

@@ -291,12 +291,9 @@ def _callback(op, batch):
     callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
     name = f"{callee}_vmap{batch.size}_{''.join('b' if b else 'u' for b in batched)}"
     result_types = [batched_type(r.type, batch.size) for r in op.results]
-    module = op.operation.parent
-    while module.name != "builtin.module":
-        module = module.parent
-    body = module.regions[0].blocks[0]
-    if not any(o.attributes["sym_name"].value == name for o in body.operations if "sym_name" in o.attributes):
-        with ir.InsertionPoint.at_block_begin(body):
+    module = mlir.enclosing_module(op)
+    if mlir.find_function(module, name) is None:
+        with ir.InsertionPoint.at_block_begin(module.regions[0].blocks[0]):
             declaration = func.FuncOp(name, ([v.type for v in operands], result_types), visibility="private")
         declaration.attributes[host_calls.BATCHED_OF] = ir.StringAttr.get(callee)
         declaration.attributes[host_calls.BATCHED] = ir.DenseBoolArrayAttr.get(batched)
@@ -319,19 +316,16 @@ def _custom_call(op, batch):
     residuals: the bwd rule takes them, and the cotangents, batched."""
     args, closed = custom.split_operands(op)
     closed_dims = [0 if batch.is_batched(c) else None for c in closed]
-    module = op.operation.parent
-    while module.name != "builtin.module":
-        module = module.parent
+    module = mlir.enclosing_module(op)
 
     def batched(function, n_batched):
         """@function batched, private; made once per batch size and batched
         operands: a rule may call its own function, which then reuses it."""
         dims = [0] * n_batched + closed_dims
         name = f"{function.name.value}_vmap{batch.size}_{''.join('b' if d == 0 else 'u' for d in dims)}"
-        existing = [o for o in module.regions[0].blocks[0].operations
-                    if "sym_name" in o.attributes and o.attributes["sym_name"].value == name]
-        if existing:
-            return existing[0]
+        existing = mlir.find_function(module, name)
+        if existing is not None:
+            return existing
         new = build_batched(function, dims, batch.size, name)[0]
         new.attributes["sym_visibility"] = ir.StringAttr.get("private")
         return new

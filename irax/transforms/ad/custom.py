@@ -23,6 +23,7 @@ the rule functions as long as a call names them.
 """
 from iree.compiler import ir
 
+from irax.ir import mlir
 from irax.transforms.ad.generic import NotDifferentiable
 
 VJP_FWD = "irax.vjp_fwd"
@@ -35,10 +36,7 @@ def rule_function(call, attribute):
     up in the module around the call (None where the call has no such attribute)."""
     if attribute not in call.operation.attributes:
         return None
-    module = call.operation.parent
-    while module.name != "builtin.module":
-        module = module.parent
-    return ir.SymbolTable(module)[ir.FlatSymbolRefAttr(call.operation.attributes[attribute]).value]
+    return ir.SymbolTable(mlir.enclosing_module(call))[ir.FlatSymbolRefAttr(call.operation.attributes[attribute]).value]
 
 
 def no_rule(call) -> NotDifferentiable:
