@@ -187,3 +187,19 @@ def test_linear_transpose_like_jax():
     with pytest.raises(TypeError, match=re.escape("linear_transpose only supports [float or complex] -> [float or "
                                                   "complex], and integer -> integer functions, but got")):
         irax.linear_transpose(lambda x: x.astype(jnp.int32), x)
+
+
+@pytest.mark.parametrize("primal_weak", [True, False])
+@pytest.mark.parametrize("cotangent_weak", [True, False])
+def test_cotangents_are_weakly_typed_where_jax_s_are(primal_weak, cotangent_weak):
+    """A cotangent is weak only where its primal and the incoming cotangent
+    both are; grad's result is weak exactly where its primal is."""
+    def weak_types(lib, np_mod):
+        primal = 1.0 if primal_weak else np_mod.float32(1.0)
+        cotangent = 3.0 if cotangent_weak else np_mod.float32(3.0)
+        f = lambda x: 2.0 * x  # noqa: E731
+        results = (lib.linear_transpose(f, primal)(cotangent)[0], lib.vjp(f, primal)[1](cotangent)[0],
+                   lib.grad(f)(primal), lib.grad(lambda x: np_mod.float32(2.0) * x)(primal))
+        return [bool(r.weak_type) for r in results]
+
+    assert weak_types(irax, jnp) == weak_types(jax, jjnp)

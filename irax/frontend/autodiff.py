@@ -26,7 +26,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import func
 
 from irax.frontend import core, dtypes, lowering, shapes, staging, tape
-from irax.frontend.numpy.util import asarray
+from irax.frontend.numpy.util import asarray, convert
 from irax.frontend.vmap import vmap
 from irax.ir import mlir
 from irax.transforms.ad.differentiate import declare
@@ -109,7 +109,10 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     cts = cotangents_for(pair_tree[0], traced.out_avals[:n_out])
     wrt = [k for i in argnums for k in arguments.dynamic_indices(i) if dtypes.is_float(arguments.dynamic[k].dtype)]
     seeded = [True] * n_out + [False] * (len(traced.out_avals) - n_out)
-    grad_avals = [arguments.dynamic[k].aval for k in wrt]
+    # As in JAX, a gradient is weakly typed only where both its primal and
+    # every cotangent flowing back are (a strong cotangent makes it strong).
+    weak = all(c.weak_type for c in cts)
+    grad_avals = [arguments.dynamic[k].aval.update(weak_type=weak and arguments.dynamic[k].aval.weak_type) for k in wrt]
     results = _call_derivative(traced, list(arguments.dynamic) + traced.lifted + list(cts),
                                list(traced.out_avals) + grad_avals, wrt, seeded)
     flat_out, grads = results[: len(traced.out_avals)], results[len(traced.out_avals):]
@@ -130,7 +133,8 @@ def _scalar_seed(out_tree, out_avals):
             "grad requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
             f"but got {out_avals[0].dtype.name}."
         )
-    return [asarray(1.0, out_avals[0].dtype)]
+    # Weak, so that grad's result is weakly typed exactly where its primal is (JAX's).
+    return [convert(1.0, out_avals[0].dtype, True)]
 
 
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
@@ -367,7 +371,8 @@ def linear_transpose(fun: Callable, *primals: Any, reduce_axes: Sequence[Any] = 
                         f"integer functions, but got {in_dtypes} -> {out_dtypes}.")
 
     def at_zeros(cotangent):
-        zeros = tree_util.tree_unflatten(in_tree, [jnp.zeros(a.shape, a.dtype) for a in in_avals])
+        zeros = tree_util.tree_unflatten(in_tree, [convert(np.zeros(a.shape, a.dtype), a.dtype, a.weak_type)
+                                                   for a in in_avals])
         return vjp(fun, *zeros)[1](cotangent)
 
     def transposed_fun(out_cotangent):
