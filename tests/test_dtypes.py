@@ -176,20 +176,6 @@ def test_weak_flags(x32_only):
     assert dtypes.dtype_and_weak([1, 2]) == (dtypes.int32, False)
 
 
-@pytest.mark.parametrize("bad", [
-    lambda: dtypes.canonicalize_dtype(np.complex64),
-    lambda: dtypes.canonicalize_dtype(complex),
-    lambda: dtypes.canonicalize_dtype("complex128"),
-    lambda: dtypes.result_type(1j),
-    lambda: dtypes.result_type(np.zeros(2, np.complex64), 1),
-    lambda: dtypes.promote_types(complex, np.float32),
-    lambda: dtypes.to_mlir_name(np.complex64),
-])
-def test_complex_is_rejected(bad):
-    with pytest.raises(TypeError, match="irax does not support complex dtypes"):
-        bad()
-
-
 @pytest.mark.parametrize("dtype", ["U5", object, "datetime64[s]"])
 def test_other_unsupported_dtypes_name_themselves_and_the_supported_ones(dtype):
     with pytest.raises(TypeError, match=re.escape(f"Dtype {np.dtype(dtype)}") + r" is not a valid irax array type.*bfloat16"):
@@ -205,7 +191,8 @@ def test_names_and_kinds():
     assert dtypes.SUPPORTED == tuple(dtypes.SHORT_NAMES.values())
     assert all(isinstance(dt, np.dtype) for dt in dtypes.SUPPORTED)
     mlir = {"bool": "i1", "i8": "i8", "i16": "i16", "i32": "i32", "i64": "i64", "u8": "i8", "u16": "i16",
-            "u32": "i32", "u64": "i64", "f16": "f16", "bf16": "bf16", "f32": "f32", "f64": "f64"}
+            "u32": "i32", "u64": "i64", "f16": "f16", "bf16": "bf16", "f32": "f32", "f64": "f64",
+            "c64": "complex<f32>", "c128": "complex<f64>"}
     assert {short: dtypes.to_mlir_name(dt) for short, dt in dtypes.SHORT_NAMES.items()} == mlir
     assert [n for n, dt in dtypes.SHORT_NAMES.items() if dtypes.is_float(dt)] == ["f16", "bf16", "f32", "f64"]
     assert [n for n, dt in dtypes.SHORT_NAMES.items() if dtypes.is_unsigned(dt)] == ["u8", "u16", "u32", "u64"]

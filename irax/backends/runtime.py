@@ -75,6 +75,8 @@ ELEMENT_TYPES = {
     "bfloat16": rt.HalElementType.BFLOAT_16,
     "float32": rt.HalElementType.FLOAT_32,
     "float64": rt.HalElementType.FLOAT_64,
+    "complex64": rt.HalElementType.COMPLEX_64,
+    "complex128": rt.HalElementType.COMPLEX_128,
 }
 
 # Where device memory is host memory (IREE's CPU drivers), buffers are mapped
@@ -238,12 +240,28 @@ class Device:
 
     def fetch(self, buffer: rt.HalBufferView, dtype: np.dtype, shape) -> np.ndarray:
         """A host copy of a device buffer's contents."""
+        view = self._mapped(buffer, dtype, shape)
+        if view is None:
+            view = self._host_copy(buffer.get_buffer()).map().asarray(tuple(shape), np.dtype(dtype))
+        return np.array(view, copy=True)
+
+    def host_view(self, buffer: rt.HalBufferView, dtype: np.dtype, shape) -> np.ndarray | None:
+        """A read-only NumPy view of a buffer in host memory (IREE's CPU
+        drivers), without a copy; None for one in device memory. The view
+        holds the mapping, which holds the buffer. (Optional in the plugin
+        Device protocol: irax's DLPack export uses it to share memory.)"""
+        view = self._mapped(buffer, dtype, shape)
+        if view is not None:
+            view.flags.writeable = False
+            _shared_views[id(view)] = view
+        return view
+
+    def _mapped(self, buffer: rt.HalBufferView, dtype: np.dtype, shape) -> np.ndarray | None:
         if 0 in shape:
             return np.zeros(shape, dtype)
         if (buffer.get_buffer().allowed_usage() & _MAPPABLE) != _MAPPABLE:
-            buffer = self._host_copy(buffer.get_buffer())
-        mapped = buffer.map().asarray(tuple(shape), np.dtype(dtype))
-        return np.array(mapped, copy=True)
+            return None
+        return buffer.map().asarray(tuple(shape), np.dtype(dtype))
 
     def _host_copy(self, source: rt.HalBuffer) -> rt.HalBuffer:
         """A mappable host-memory copy of a device-only buffer. (IREE's own
@@ -425,6 +443,7 @@ def _lost_device(failure) -> str:
 
 _live_devices = weakref.WeakSet()
 _calling_back = weakref.WeakSet()  # the Programs with a host module
+_shared_views = weakref.WeakValueDictionary()  # id -> a live Device.host_view
 
 
 @atexit.register
@@ -443,6 +462,10 @@ def _release_timelines():
         device._timeline = None
     for program in list(_calling_back):
         program._context = program._inline_context = None
+    if _shared_views:
+        # NumPy arrays (DLPack imports of irax arrays) still hold mapped
+        # buffers, which the last teardown may never free: not leaks of irax's.
+        _binding.disable_leak_checker()
 
 
 # os.fork() after the runtime started: IREE's devices run on threads

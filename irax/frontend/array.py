@@ -1,4 +1,6 @@
 """`irax.Array`: an immutable array whose data lives in an IREE device buffer."""
+import enum
+import weakref
 from typing import Any
 
 import numpy as np
@@ -51,6 +53,60 @@ class Array(ArrayMethods):
         if dtype is not None and np.dtype(dtype) != value.dtype:
             return value.astype(dtype)
         return value.copy() if copy else value
+
+    def copy_to_host_async(self):
+        """Make the host copy that np.asarray(x) reads (jax.Array.copy_to_host_async).
+        irax's copy is synchronous: this waits for the array to be computed."""
+        self._value  # noqa: B018 (fetched once, then kept)
+
+    # --- DLPack ---------------------------------------------------------
+    # The exchange is host memory. IREE's CPU drivers keep buffers in host
+    # memory, so an array on the CPU exports its own buffer, mapped (no
+    # copy); IREE gives no pointer to GPU memory, so an array elsewhere
+    # exports its host copy. Either way the capsule holds CPU memory, which
+    # is what __dlpack_device__ says. Arrays are immutable, so a shared
+    # buffer goes out marked read-only, which only a versioned (DLPack 1.0)
+    # capsule can say: an unversioned one (max_version=None, what
+    # jax.numpy.from_dlpack asks for) gets a copy of its own.
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        if stream is not None:
+            raise BufferError(f"irax exports host memory, for which the DLPack stream must be None; got {stream=}.")
+        if dl_device is not None and tuple(dl_device) != self.__dlpack_device__():
+            raise BufferError(f"irax exports host memory (dl_device={self.__dlpack_device__()}); got {dl_device=}.")
+        versioned = max_version is not None and tuple(max_version) >= (1, 0)
+        shared = self._shared_host_view() if copy is not True and versioned else None
+        if shared is None and copy is False:
+            why = ("its buffer is not host memory that irax can share" if versioned else
+                   "an unversioned capsule (max_version < (1, 0)) cannot mark it read-only")
+            raise BufferError(f"Exporting this array on {self.device} requires a copy: {why}; however copy=False. "
+                              "Set copy=True or copy=None to perform the requested operation.")
+        if shared is not None:
+            host = shared
+        elif versioned and not copy:
+            host = self._value  # the read-only host copy irax keeps anyway
+        else:
+            host = np.array(self._value)  # the consumer's own
+        return host.__dlpack__(max_version=max_version)
+
+    def __dlpack_device__(self) -> tuple:
+        return DLDeviceType.kDLCPU, 0
+
+    def _shared_host_view(self):
+        """A read-only NumPy view of the buffer itself where the device keeps
+        it in host memory (its optional `host_view`), else None. The view
+        keeps the buffer alive; a call donated this array writes into a copy
+        instead while the view lives (executable.py's `_views`)."""
+        host_view = getattr(self.device, "host_view", None)
+        if host_view is None:
+            return None
+        check_not_deleted([self])
+        self.block_until_ready()
+        view = host_view(self._buffer, self.dtype, self.shape)
+        if view is not None:
+            if self._views is None:
+                self._views = [weakref.ref(self)]
+            self._views.append(weakref.ref(view))
+        return view
 
     def delete(self):
         """Free the device buffer; the array can no longer be used (as after donation)."""
@@ -116,6 +172,11 @@ class Array(ArrayMethods):
 
     def __reduce__(self):  # rebuilt as an irax Array with its weak type, like JAX
         return (device_put_numpy, (np.array(self._value), None, self.weak_type))
+
+
+class DLDeviceType(enum.IntEnum):
+    """DLPack's device types; irax's exports are host memory."""
+    kDLCPU = 1
 
 
 def device_put_numpy(array: np.ndarray, device=None, weak_type=False, committed=False) -> Array:

@@ -31,6 +31,8 @@ class ArrayMethods:
     ndim = property(lambda self: self.aval.ndim)
     size = property(lambda self: self.aval.size)
     weak_type = property(lambda self: self.aval.weak_type)
+    itemsize = property(lambda self: self.aval.dtype.itemsize)
+    nbytes = property(lambda self: self.aval.size * self.aval.dtype.itemsize)
 
     def __len__(self):
         if not self.shape:
@@ -80,6 +82,8 @@ def install(jnp):
         "transpose": ("shape", "transpose_method", None),
         "T": ("shape", "transpose", property),
         "mT": ("shape", "matrix_transpose", property),
+        "__array_namespace__": ("array_api", "array_namespace", None),
+        "to_device": ("array_api", "to_device", None),
     }
     for attr, (module, name, wrap) in special.items():
         fn = getattr(getattr(jnp, module), name)

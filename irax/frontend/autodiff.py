@@ -52,7 +52,7 @@ def _check_inexact(arguments, argnums, fn_name, holomorphic=False, allow_int=Fal
             if holomorphic and not np.issubdtype(dtype, np.complexfloating):
                 raise TypeError(f"{fn_name} with holomorphic=True requires inputs with complex dtype, "
                                 f"but got {dtype.name}.")
-            if not (dtypes.is_float(dtype) or allow_int):
+            if not (dtypes.is_inexact(dtype) or allow_int):
                 raise TypeError(
                     f"{fn_name} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
                     f"np.inexact), but got {dtype.name}. If you want to use Boolean- or integer-valued inputs, "
@@ -107,7 +107,7 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     pair_tree = traced.out_tree.children()
     n_out = pair_tree[0].num_leaves
     cts = cotangents_for(pair_tree[0], traced.out_avals[:n_out])
-    wrt = [k for i in argnums for k in arguments.dynamic_indices(i) if dtypes.is_float(arguments.dynamic[k].dtype)]
+    wrt = [k for i in argnums for k in arguments.dynamic_indices(i) if dtypes.is_inexact(arguments.dynamic[k].dtype)]
     seeded = [True] * n_out + [False] * (len(traced.out_avals) - n_out)
     # As in JAX, a gradient is weakly typed only where both its primal and
     # every cotangent flowing back are (a strong cotangent makes it strong).
@@ -123,15 +123,21 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     return output, aux, per_arg
 
 
-def _scalar_seed(out_tree, out_avals):
-    """The cotangent 1.0 for a scalar float output, or JAX's error."""
+def _scalar_seed(holomorphic, out_tree, out_avals):
+    """The cotangent 1.0 for a scalar float output (complex, if
+    `holomorphic`), or JAX's error."""
     if out_tree.num_leaves != 1 or out_avals[0].shape != ():
         shape = out_avals[0].shape if out_tree.num_leaves == 1 else f"a pytree {out_tree}"
         raise TypeError(f"Gradient only defined for scalar-output functions. Output had shape: {shape}.")
-    if not dtypes.is_float(out_avals[0].dtype):
+    dtype = out_avals[0].dtype
+    if holomorphic and not dtypes.is_complex(dtype):
+        raise TypeError(f"grad with holomorphic=True requires outputs with complex dtype, but got {dtype.name}.")
+    if not holomorphic and not dtypes.is_float(dtype):
         raise TypeError(
             "grad requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
-            f"but got {out_avals[0].dtype.name}."
+            f"but got {dtype.name}."
+            + (" For holomorphic differentiation, pass holomorphic=True. For differentiation of non-holomorphic "
+               "functions involving complex outputs, use jax.vjp directly." if dtypes.is_complex(dtype) else "")
         )
     # Weak, so that grad's result is weakly typed exactly where its primal is (JAX's).
     return [convert(1.0, out_avals[0].dtype, True)]
@@ -144,7 +150,10 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     With `has_aux`, `fun` returns `(value, aux)` and this returns
     `((value, aux), gradient)`. With `allow_int`, integer and boolean inputs
     are allowed and get gradients of dtype `float0`, as in JAX;
-    `holomorphic` needs complex inputs, as in JAX (irax has none yet)."""
+    `holomorphic` needs complex inputs and output and gives f'(z), as in JAX
+    (a real output of complex inputs gives the conjugate of its gradient)."""
+    seed = functools.partial(_scalar_seed, holomorphic)
+
     def differentiating(f):
         fun_pair = _split_aux(f, has_aux)
 
@@ -153,7 +162,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
             nums = _argnums_tuple(argnums, len(args))
             arguments = staging.Arguments(args, kwargs)
             _check_inexact(arguments, nums, "grad", holomorphic, allow_int)
-            value, aux, grads = _vjp_inline(fun_pair, arguments, nums, _scalar_seed)
+            value, aux, grads = _vjp_inline(fun_pair, arguments, nums, seed)
             return ((value, aux) if has_aux else value), tuple(grads)
 
         return differentiate
@@ -163,7 +172,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         another fallback's tape (grad of grad), a staged call it records."""
         if core.current_tape() is None:
             nums = _argnums_tuple(argnums, len(args))
-            return tape.value_and_grad(_split_aux(fun, has_aux), nums, _scalar_seed, has_aux, args, kwargs)
+            return tape.value_and_grad(_split_aux(fun, has_aux), nums, seed, has_aux, args, kwargs)
         return tape.on_straight_line(differentiating, fun, (args, kwargs), args, kwargs)
 
     differentiate = differentiating(fun)
@@ -171,7 +180,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args))
-        value, grads = tape.staged_or_on_values(("value_and_grad", fun, argnums, has_aux, allow_int),
+        value, grads = tape.staged_or_on_values(("value_and_grad", fun, argnums, has_aux, allow_int, holomorphic),
                                                 differentiate, on_values, args, kwargs)
         grads = tuple(_float0_for_integers(args[i], g) for i, g in zip(nums, grads))
         return value, grads[0] if isinstance(argnums, int) else grads
@@ -363,7 +372,7 @@ def linear_transpose(fun: Callable, *primals: Any, reduce_axes: Sequence[Any] = 
     out_leaves, out_tree = tree_util.tree_flatten(shapes.eval_shape(fun, *primals))
     out_avals = [shapes.typeof(s) for s in out_leaves]
     in_dtypes, out_dtypes = [a.dtype for a in in_avals], [a.dtype for a in out_avals]
-    if not all(dtypes.is_float(d) for d in in_dtypes + out_dtypes):
+    if not all(dtypes.is_inexact(d) for d in in_dtypes + out_dtypes):
         if all(np.issubdtype(d, np.integer) for d in in_dtypes + out_dtypes):
             raise NotImplementedError("irax.linear_transpose of an integer -> integer function is not implemented "
                                       "(irax differentiates floating-point values only)")

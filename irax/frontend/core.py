@@ -169,6 +169,9 @@ class Tracer(ArrayMethods):
     def __array__(self, *args, **kwargs):
         self._concrete_error("numpy.asarray()")
 
+    def __dlpack__(self, *args, **kwargs):
+        self._concrete_error("__dlpack__()")
+
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 

@@ -1,55 +1,60 @@
 """Dtypes and type promotion, exactly as JAX does them.
 
-irax has thirteen dtypes, the module constants below (no complex; their
-MLIR names and kinds are in ir/types.py):
+irax has fifteen dtypes, the module constants below (their MLIR names and
+kinds are in ir/types.py):
 
     bool_  int8 int16 int32 int64  uint8 uint16 uint32 uint64
-    float16 bfloat16 float32 float64
+    float16 bfloat16 float32 float64  complex64 complex128
 
 64-bit mode
 -----------
 With `config.x64_enabled` off (the default) every dtype entering irax is
-canonicalized: int64 -> int32, uint64 -> uint32, float64 -> float32, like JAX
-with `jax_enable_x64=False`. The mode is read at call time, never cached.
+canonicalized: int64 -> int32, uint64 -> uint32, float64 -> float32,
+complex128 -> complex64, like JAX with `jax_enable_x64=False`. The mode is read at call time, never cached.
 
 Weak types
 ----------
-A Python int or float has no width of its own, so it is *weakly typed*: it
+A Python int, float or complex has no width of its own, so it is *weakly typed*: it
 takes the dtype of the strongly typed operand it meets (uint8 array + 1 ->
 uint8, bfloat16 array * 2.0 -> bfloat16) and only changes the *kind*
-(int32 array + 1.0 -> float32). Python bool is strongly typed. Arrays and
+(int32 array + 1.0 -> float32, float32 array * 1j -> complex64). Python bool is strongly typed. Arrays and
 tracers carry the flag as `.weak_type`; a weak result is weak and of the
-default dtype of its kind (int32/float32, int64/float64 in x64 mode).
+default dtype of its kind (int32/float32/complex64, int64/float64/complex128
+in x64 mode).
 
 The promotion lattice
 ---------------------
 The dtype of an operation is the least upper bound of its operands on this
-lattice (JAX's, less the dtypes irax lacks), where i* and f* are the weak int
-and the weak float; u(n) also leads up to i(2n):
+lattice (JAX's, less the dtypes irax lacks), where i*, f* and c* are the
+weak int, float and complex; u(n) also leads up to i(2n):
 
     bool ─> i* ─┬─> u8 ──> u16 ──> u32 ──> u64 ─┐
                 │     ╲        ╲        ╲       │
                 │      ↘        ↘        ↘      ├─> f* ─┬─> bf16 ─┬─> f32 ─> f64
-                └─> i8 ──> i16 ──> i32 ──> i64 ─┘       └─> f16 ──┘
+                └─> i8 ──> i16 ──> i32 ──> i64 ─┘   │   └─> f16 ──┘    │      │
+                                                    │                  ↓      ↓
+                                                    └─> c* ─────────> c64 ─> c128
 
 So int8 + uint8 -> int16, uint8 + int -> uint8, bfloat16 + float16 -> float32,
-and int64 + uint64 -> f*: no integer holds both, and the result is a *weak*
-float64.
+int64 + uint64 -> f*: no integer holds both, and the result is a *weak*
+float64; float32 + complex -> complex64, float64 + complex64 -> complex128,
+float16 + 1j -> complex64 (c* is complex64).
 """
 import functools
+import warnings
 from typing import Any, Union
 
 import numpy as np
 
 from irax.config import config
 from irax.ir.types import (  # noqa: F401  (the dtype facts, re-exported as jnp's)
-    KIND as _KIND, SHORT as _SHORT, SHORT_NAMES, SUPPORTED, bfloat16, bool_, float16, float32, float64, int8, int16,
-    int32, int64, is_bool, is_float, is_int, is_unsigned, supported as _supported, to_mlir_name, uint8, uint16,
-    uint32, uint64,
+    KIND as _KIND, SHORT as _SHORT, SHORT_NAMES, SUPPORTED, bfloat16, bool_, complex64, complex128, complex_dtype,
+    float16, float32, float64, int8, int16, int32, int64, is_bool, is_complex, is_float, is_int, is_unsigned,
+    real_dtype, supported as _supported, to_mlir_name, uint8, uint16, uint32, uint64,
 )
 
 DTypeLike = Union[str, type, np.dtype]  # what names a dtype: "int32", float, jnp.float32 (irax.typing)
-_TO_32 = {int64: int32, uint64: uint32, float64: float32}
+_TO_32 = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
 
 
 # JAX's dtype of the gradient of an integer or boolean input: no values, only a shape.
@@ -59,7 +64,8 @@ float0 = np.dtype([("float0", np.void, 0)])
 def canonicalize_dtype(dtype: DTypeLike) -> np.dtype:
     """The irax dtype for `dtype` in the current 64-bit mode. Takes whatever
     np.dtype takes; Python's bool/int/float map to bool/int64/float64 there
-    (on every platform since NumPy 2), so they give the default dtypes."""
+    (on every platform since NumPy 2) and complex to complex128, so they give
+    the default dtypes."""
     dt = _supported(dtype)
     return dt if config.x64_enabled else _TO_32.get(dt, dt)
 
@@ -86,14 +92,38 @@ def default_float_dtype() -> np.dtype:
     return canonicalize_dtype(float64)
 
 
+def default_complex_dtype() -> np.dtype:
+    return canonicalize_dtype(complex128)
+
+
+def is_inexact(dtype) -> bool:
+    """A float or complex dtype (np.inexact)."""
+    return is_float(dtype) or is_complex(dtype)
+
+
 def to_inexact_dtype(dtype) -> np.dtype:
-    """JAX's rule for functions that need floats (sin, mean, divide): floats stay,
+    """JAX's rule for functions that need floats (sin, mean, divide): floats and complex stay,
     bool and integers up to 32 bits become float32, 64-bit integers float64
     (canonicalized: float32 outside x64 mode)."""
     dtype = np.dtype(dtype)
-    if is_float(dtype):
+    if is_inexact(dtype):
         return dtype
     return canonicalize_dtype(float64 if dtype.itemsize == 8 else float32)
+
+
+def warn_complex_to_real(src, dst, stacklevel=3) -> None:
+    """JAX's (and NumPy's) ComplexWarning where a conversion drops imaginary parts."""
+    if is_complex(src) and not is_complex(dst):
+        warnings.warn("Casting complex values to real discards the imaginary part", np.exceptions.ComplexWarning,
+                      stacklevel=stacklevel)
+
+
+def check_ordered(name, dtype) -> None:
+    """The TypeError of an op that orders values (max, argmax, sort) on
+    complex numbers: JAX orders them lexicographically; irax does not yet."""
+    if is_complex(dtype):
+        raise TypeError(f"{name} does not accept dtype {np.dtype(dtype).name}: irax does not order complex numbers "
+                        "yet (take jnp.real or jnp.abs of them first).")
 
 
 def is_weakly_typed(x) -> bool:
@@ -129,8 +159,9 @@ _LATTICE = {
     "i*": ["u8", "i8"],
     "u8": ["u16", "i16"], "u16": ["u32", "i32"], "u32": ["u64", "i64"], "u64": ["f*"],
     "i8": ["i16"], "i16": ["i32"], "i32": ["i64"], "i64": ["f*"],
-    "f*": ["bf16", "f16"],
-    "bf16": ["f32"], "f16": ["f32"], "f32": ["f64"], "f64": [],
+    "f*": ["bf16", "f16", "c*"],
+    "bf16": ["f32"], "f16": ["f32"], "f32": ["f64", "c64"], "f64": ["c128"],
+    "c*": ["c64"], "c64": ["c128"], "c128": [],
 }
 
 
@@ -139,12 +170,14 @@ def _upper_bounds(node) -> set:
 
 
 _UPPER = {node: _upper_bounds(node) for node in _LATTICE}
-_WEAK_NODES = {"i*": default_int_dtype, "f*": default_float_dtype}
-_DEFAULT_OF_KIND = {"i": default_int_dtype, "u": default_uint_dtype, "f": default_float_dtype}
+_WEAK_NODES = {"i*": default_int_dtype, "f*": default_float_dtype, "c*": default_complex_dtype}
+_DEFAULT_OF_KIND = {"i": default_int_dtype, "u": default_uint_dtype, "f": default_float_dtype,
+                    "c": default_complex_dtype}
+_WEAK_NODE_OF_KIND = {"i": "i*", "u": "i*", "f": "f*", "c": "c*"}
 
 
 def _join(nodes) -> str:
-    """Least upper bound: the common upper bound below all the others. f64 is
+    """Least upper bound: the common upper bound below all the others. c128 is
     above everything, so one always exists."""
     common = set.intersection(*(_UPPER[n] for n in nodes))
     return next(c for c in common if common <= _UPPER[c])
@@ -153,7 +186,7 @@ def _join(nodes) -> str:
 def _node(dtype, weak) -> str:
     kind = _KIND[dtype]
     if weak and kind != "b":  # a weak bool array promotes like a strong one
-        return "f*" if kind == "f" else "i*"
+        return _WEAK_NODE_OF_KIND[kind]
     return _SHORT[dtype]
 
 
@@ -162,10 +195,10 @@ def _node_dtype(node) -> np.dtype:
 
 
 def promote_types(a: DTypeLike, b: DTypeLike) -> np.dtype:
-    """jnp.promote_types, canonicalized. The types int and float are weak
-    (promote_types('uint8', int) -> uint8); other dtypes are taken as given,
-    so int64 and uint64 give float64 (float32 in x32 mode)."""
-    return _node_dtype(_join(_node(_supported(t), t is int or t is float) for t in (a, b)))
+    """jnp.promote_types, canonicalized. The types int, float and complex are
+    weak (promote_types('uint8', int) -> uint8); other dtypes are taken as
+    given, so int64 and uint64 give float64 (float32 in x32 mode)."""
+    return _node_dtype(_join(_node(_supported(t), any(t is w for w in (int, float, complex))) for t in (a, b)))
 
 
 def lattice_result_type(*args) -> tuple[np.dtype, bool]:

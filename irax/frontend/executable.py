@@ -69,9 +69,10 @@ def execute(name, operands, find, device=None, donated=()):
 # an argument a program returns, without copying. Arrays are immutable, so
 # that is never seen, except when a call is donated one of them and writes
 # into the buffer in place: the others would change. So views are noted (an
-# array's `_views`: the arrays sharing its buffer, weakly held), and a donated
-# array that another live array views is copied first (JAX's views have
-# buffers of their own).
+# array's `_views`: the arrays sharing its buffer, and the NumPy views its
+# DLPack exports hand out, weakly held), and a donated array that another
+# live array or view shares is copied first (JAX's views have buffers of
+# their own).
 
 def _note_views(operands, results):
     held = [(x, b, b.byte_length()) for x in operands if x._buffer is not None for b in [x._buffer.get_buffer()]]
@@ -86,8 +87,12 @@ def _note_views(operands, results):
 
 
 def _viewed_elsewhere(x) -> bool:
-    return x._views is not None and any(v() is not None and v() is not x and not v().is_deleted()
+    return x._views is not None and any(v() is not None and v() is not x and not _is_deleted_array(v())
                                         for v in x._views)
+
+
+def _is_deleted_array(view) -> bool:
+    return isinstance(view, Array) and view.is_deleted()
 
 
 # XLA's errors (JAX's JaxRuntimeError) for a buffer a call donates and also

@@ -10,7 +10,6 @@ zero) are built from the primitives, on the operand's bits where needed.
 """
 from __future__ import annotations
 
-import builtins
 import enum
 
 import numpy as np
@@ -18,21 +17,22 @@ import numpy as np
 from irax.frontend import dtypes
 from irax.frontend.lax import bitcast_convert_type
 from irax.frontend.numpy.math_extra import fmod
+from irax.frontend.numpy.ufuncs import integer_power
 from irax.frontend.numpy.util import asarray
-from irax.frontend.primitives.creation import full as full_p
 from irax.frontend.primitives.elementwise import BINARY, UNARY, binary, dtype_kind, unary
 from irax.frontend.primitives.elementwise import convert_element_type as convert_p
 from irax.frontend.primitives.elementwise import select as select_p
 from irax.typing import Array, ArrayLike, DTypeLike
 
 __all__ = ["RoundingMethod", "abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
-           "bitwise_not", "bitwise_or", "bitwise_xor", "cbrt", "ceil", "clamp", "clz", "convert_element_type", "cos",
-           "cosh", "div", "eq", "exp", "exp2", "expm1", "floor", "ge", "gt", "integer_pow", "is_finite", "le", "log",
-           "log1p", "lt", "max", "min", "mul", "ne", "neg", "nextafter", "population_count", "pow", "reciprocal",
-           "reduce_precision", "rem", "round", "rsqrt", "select_n", "shift_left", "shift_right_arithmetic",
-           "shift_right_logical", "sign", "sin", "sinh", "sqrt", "square", "sub", "tan", "tanh"]
+           "bitwise_not", "bitwise_or", "bitwise_xor", "cbrt", "ceil", "clamp", "clz", "complex", "conj",
+           "convert_element_type", "cos", "cosh", "div", "eq", "exp", "exp2", "expm1", "floor", "ge", "gt", "imag",
+           "integer_pow", "is_finite", "le", "log", "log1p", "lt", "max", "min", "mul", "ne", "neg", "nextafter",
+           "population_count", "pow", "real", "reciprocal", "reduce_precision", "rem", "round", "rsqrt", "select_n",
+           "shift_left", "shift_right_arithmetic", "shift_right_logical", "sign", "sin", "sinh", "sqrt", "square",
+           "sub", "tan", "tanh"]
 
-_ACCEPTED = (("f", "floating"), ("iu", "integer"), ("b", "bool"))
+_ACCEPTED = (("f", "floating"), ("c", "complexfloating"), ("iu", "integer"), ("b", "bool"))
 
 
 def _operands(name: str, *args) -> list:
@@ -82,7 +82,9 @@ def _lax_op(name: str, prim, kinds=None):
 
 
 neg = _lax_op("neg", unary["neg"])
-abs = _lax_op("abs", unary["abs"], "fi")  # noqa: A001 (lax's name)
+abs = _lax_op("abs", unary["abs"], "fic")  # noqa: A001 (lax's name)
+real = _lax_op("real", unary["real"])
+imag = _lax_op("imag", unary["imag"])
 sign = _lax_op("sign", unary["sign"])
 floor = _lax_op("floor", unary["floor"])
 ceil = _lax_op("ceil", unary["ceil"])
@@ -108,9 +110,9 @@ asinh = _lax_op("asinh", unary["asinh"])
 acosh = _lax_op("acosh", unary["acosh"])
 atanh = _lax_op("atanh", unary["atanh"])
 bitwise_not = _lax_op("bitwise_not", unary["not"])
-add = _lax_op("add", binary["add"], "fiu")
+add = _lax_op("add", binary["add"], "fiuc")
 sub = _lax_op("sub", binary["sub"])
-mul = _lax_op("mul", binary["mul"], "fiu")
+mul = _lax_op("mul", binary["mul"], "fiuc")
 div = _lax_op("div", binary["div"])
 atan2 = _lax_op("atan2", binary["atan2"])
 max = _lax_op("max", binary["max"])  # noqa: A001 (lax's name)
@@ -125,6 +127,24 @@ bitwise_and = _lax_op("bitwise_and", binary["and"])
 bitwise_or = _lax_op("bitwise_or", binary["or"])
 bitwise_xor = _lax_op("bitwise_xor", binary["xor"])
 shift_left = _lax_op("shift_left", binary["shift_left"])
+
+
+def conj(x: ArrayLike) -> Array:
+    """The complex conjugate, as `jax.lax.conj`; a real operand x becomes x + 0i."""
+    (x,) = _operands("conj", x)
+    _check_kind("conj", x, "fc")
+    if not dtypes.is_complex(x.dtype):
+        return convert_p.bind(x, new_dtype=dtypes.complex_dtype(x.dtype), weak_type=x.weak_type)
+    return unary["conj"].bind(x)
+
+
+def complex(x: ArrayLike, y: ArrayLike) -> Array:  # noqa: A001 (lax's name)
+    """x + i y of float32 or float64 operands, as `jax.lax.complex`."""
+    x, y = _operands("complex", x, y)
+    if x.dtype not in (dtypes.float32, dtypes.float64):
+        raise TypeError(f"complex does not accept dtype {x.dtype.name} at position 0. "
+                        "Accepted dtypes at position 0 are subtypes of float32, float64.")
+    return binary["complex"].bind(x, y)
 
 
 def rem(x: ArrayLike, y: ArrayLike) -> Array:
@@ -251,18 +271,9 @@ def integer_pow(x: ArrayLike, y: int) -> Array:
     """x ** y for a Python int y, as `jax.lax.integer_pow`: repeated squaring
     (a negative y of a float is 1 / x ** -y)."""
     (x,) = _operands("integer_pow", x)
-    if y < 0 and not dtypes.is_float(x.dtype):
+    if y < 0 and not dtypes.is_inexact(x.dtype):
         raise TypeError(f"integer_pow: y must be nonnegative for integer x, got {y}.")
-    acc, base, n = None, x, builtins.abs(y)
-    while n:
-        if n & 1:
-            acc = base if acc is None else binary["mul"].bind(acc, base)
-        n >>= 1
-        if n:
-            base = binary["mul"].bind(base, base)
-    if acc is None:  # x ** 0 is 1, even for inf and nan
-        return full_p.bind(shape=x.shape, dtype=x.dtype, weak_type=x.weak_type, fill_value=1)
-    return binary["div"].bind(_constant_like(x, 1), acc) if y < 0 else acc
+    return integer_power(x, y)
 
 
 
@@ -293,6 +304,7 @@ def convert_element_type(operand: ArrayLike, new_dtype: DTypeLike) -> Array:
     new_dtype = dtypes.canonicalize_dtype(new_dtype)
     if x.dtype == new_dtype and not x.weak_type:
         return x
+    dtypes.warn_complex_to_real(x.dtype, new_dtype)
     return convert_p.bind(x, new_dtype=new_dtype, weak_type=False)
 
 

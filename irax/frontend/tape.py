@@ -79,13 +79,13 @@ class Tape:
 
     def _append(self, name, find, operands, wrt, outs, rerun):
         self.entries.append((name, find, operands, wrt, outs, rerun))
-        self.taped.update((id(y), y) for y in outs if dtypes.is_float(y.dtype))
+        self.taped.update((id(y), y) for y in outs if dtypes.is_inexact(y.dtype))
 
     def backward(self, output, ct, inputs) -> list:
         """The cotangents of the arrays `inputs`, from the cotangent `ct` of `output`."""
         cts = {id(output): ct}
         for name, find, operands, wrt, outs, _ in reversed(self.entries):
-            floats = [y for y in outs if dtypes.is_float(y.dtype)]
+            floats = [y for y in outs if dtypes.is_inexact(y.dtype)]
             out_cts = [cts.pop(id(y), None) for y in floats]
             if all(c is None for c in out_cts):
                 continue  # nothing the output depends on
@@ -154,7 +154,7 @@ def straight_line(fun, args, kwargs=None):
     values take."""
     arguments = staging.Arguments(args, kwargs)
     leaves = [_own(x) for x in arguments.dynamic]
-    tape = Tape([x for x in leaves if dtypes.is_float(x.dtype)])
+    tape = Tape([x for x in leaves if dtypes.is_inexact(x.dtype)])
     args, kwargs = arguments.rebuild(leaves)
     with core.recording(tape):
         out = fun(*args, **kwargs)
@@ -182,7 +182,7 @@ def value_and_grad(fun_pair, argnums, seed, has_aux, args, kwargs):
     **kwargs) -> (output, aux)` run op by op on a tape. `seed(out_tree,
     out_avals)` gives the output's cotangent (or grad's error)."""
     arguments = staging.Arguments(args, kwargs)
-    wrt = [k for i in argnums for k in arguments.dynamic_indices(i) if dtypes.is_float(arguments.dynamic[k].dtype)]
+    wrt = [k for i in argnums for k in arguments.dynamic_indices(i) if dtypes.is_inexact(arguments.dynamic[k].dtype)]
     leaves = list(arguments.dynamic)
     for k in wrt:
         leaves[k] = _own(leaves[k])
@@ -211,7 +211,7 @@ _dispatch = LRU()  # (prim, avals, params, wrt, device, passes) or a staged call
 
 def _seeded(outs) -> tuple:
     """Which outputs take a cotangent: the float ones."""
-    return tuple(dtypes.is_float(y.dtype) for y in outs)
+    return tuple(dtypes.is_inexact(y.dtype) for y in outs)
 
 
 def _op_vjp(prim, params, n_in, wrt, seeded, device, operands) -> executable.Executable:

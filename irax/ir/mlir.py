@@ -12,6 +12,7 @@ import threading
 import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
+from iree.compiler.dialects import complex as complex_dialect
 
 from irax.ir import types
 
@@ -32,7 +33,10 @@ _FLOAT_TYPES = {"f16": ir.F16Type.get, "bf16": ir.BF16Type.get, "f32": ir.F32Typ
 
 
 def element_type(dtype) -> ir.Type:
-    name = types.to_mlir_name(np.dtype(dtype))
+    dtype = np.dtype(dtype)
+    if types.is_complex(dtype):
+        return ir.ComplexType.get(element_type(types.real_dtype(dtype)))
+    name = types.to_mlir_name(dtype)
     if name in _FLOAT_TYPES:
         return _FLOAT_TYPES[name]()
     return ir.IntegerType.get_signless(int(name[1:]))
@@ -42,6 +46,9 @@ def aval_parts(typ: ir.RankedTensorType):
     """(shape, numpy dtype) of a tensor type; integers read as signed (MLIR
     integers carry no sign)."""
     elem = typ.element_type
+    if isinstance(elem, ir.ComplexType):
+        parts = aval_parts(ir.RankedTensorType.get([], ir.ComplexType(elem).element_type))[1]
+        return [None if d == DYNAMIC() else d for d in typ.shape], types.complex_dtype(parts)
     for name, make in _FLOAT_TYPES.items():
         if elem == make():
             dtype = types.SHORT_NAMES[name]
@@ -77,6 +84,8 @@ def scalar_constant(value, dtype) -> ir.Value:
     typ = element_type(dtype)
     if types.is_float(dtype):
         return arith.ConstantOp(typ, ir.FloatAttr.get(typ, float(value))).result
+    if types.is_complex(dtype):
+        return complex_constant(typ, value)
     # MLIR integers are signless: store the two's-complement bit pattern.
     bits = ir.IntegerType(typ).width
     as_int = int(bool(value)) if bits == 1 else int(np.array(value).astype(dtype).view(f"i{dtype.itemsize}"))
@@ -90,8 +99,23 @@ def float_constant(typ: ir.Type, value) -> ir.Value:
     return arith.ConstantOp(typ, ir.FloatAttr.get(typ, float(value))).result
 
 
+def complex_constant(typ: ir.Type, value) -> ir.Value:
+    """A `complex.constant` of complex type `typ` (an MLIR type, as read off a Value)."""
+    part, value = ir.ComplexType(typ).element_type, complex(value)
+    return complex_dialect.ConstantOp(typ, ir.ArrayAttr.get(
+        [ir.FloatAttr.get(part, value.real), ir.FloatAttr.get(part, value.imag)])).result
+
+
 def dense_constant(array: np.ndarray) -> ir.Value:
-    """An `arith.constant dense<...>` tensor holding a NumPy array."""
+    """An `arith.constant dense<...>` tensor holding a NumPy array. A complex
+    array is two float constants, its parts, joined by a generic: the Python
+    bindings cannot read a complex dense attribute back, and passes read
+    every op's attributes."""
+    if types.is_complex(array.dtype):
+        loops = list(range(array.ndim))
+        join = lambda re, im, _: [complex_dialect.create_(element_type(array.dtype), re, im)]  # noqa: E731
+        return generic([dense_constant(array.real), dense_constant(array.imag)], [empty(array.shape, array.dtype)],
+                       [loops] * 3, [PARALLEL] * array.ndim, join)[0]
     typ = tensor_type(array.shape, array.dtype)
     if array.dtype == types.bfloat16:
         attr = ir.DenseElementsAttr.get(array.view(np.uint16), type=typ)

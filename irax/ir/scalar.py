@@ -1,5 +1,5 @@
-"""Scalar ops inside op bodies: comparisons by predicate name, and the
-conversion of one scalar between dtypes.
+"""Scalar ops inside op bodies: comparisons by predicate name, a select
+of any dtype, and the conversion of one scalar between dtypes.
 
 Dtypes are NumPy's (see types.py), not MLIR's: MLIR integers are signless, so
 only the NumPy dtype says whether i8 is int8 or uint8.
@@ -7,6 +7,7 @@ only the NumPy dtype says whether i8 is int8 or uint8.
 import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith
+from iree.compiler.dialects import complex as complex_dialect
 
 from irax.ir import mlir, types
 
@@ -22,7 +23,23 @@ def cmpi(predicate: str, a, b):
 def is_true(dtype, x):
     """x != 0, the conversion of any number to bool (NaN is True, as in NumPy)."""
     zero = mlir.scalar_constant(0, dtype)
+    if types.is_complex(dtype):
+        return complex_dialect.neq(x, zero)
     return cmpf("une", x, zero) if types.is_float(dtype) else cmpi("ne", x, zero)
+
+
+def parts(x):
+    """(real, imag) of a complex scalar."""
+    return complex_dialect.re(x), complex_dialect.im(x)
+
+
+def select(condition, a, b):
+    """a where `condition` is true, else b. Complex values are selected part
+    by part: IREE's Vulkan code cannot lower an arith.select of complex."""
+    if not isinstance(a.type, ir.ComplexType):
+        return arith.select(condition, a, b)
+    (ra, ia), (rb, ib) = parts(a), parts(b)
+    return complex_dialect.create_(a.type, arith.select(condition, ra, rb), arith.select(condition, ia, ib))
 
 
 def _float_to_int(src, dst, x):
@@ -46,11 +63,22 @@ def _float_to_int(src, dst, x):
 
 def convert_scalar(src, dst, x):
     """Convert one scalar from dtype `src` to dtype `dst` (NumPy's casting;
-    JAX's where NumPy's is undefined: float -> int out of range)."""
+    JAX's where NumPy's is undefined: float -> int out of range). Complex to
+    real keeps the real part; real to complex has imaginary part 0."""
     if src == dst:
         return x
     if types.is_bool(dst):
         return is_true(src, x)
+    if types.is_complex(src) and types.is_complex(dst):
+        part, to = types.real_dtype(src), types.real_dtype(dst)
+        re, im = (convert_scalar(part, to, p) for p in parts(x))
+        return complex_dialect.create_(mlir.element_type(dst), re, im)
+    if types.is_complex(src):
+        return convert_scalar(types.real_dtype(src), dst, complex_dialect.re(x))
+    if types.is_complex(dst):
+        part = types.real_dtype(dst)
+        re = convert_scalar(src, part, x)
+        return complex_dialect.create_(mlir.element_type(dst), re, mlir.scalar_constant(0.0, part))
     to = mlir.element_type(dst)
     if types.is_float(src) and types.is_float(dst):
         if dst.itemsize == src.itemsize:  # float16 <-> bfloat16: no one arith op converts them

@@ -9,6 +9,7 @@ bool_ = np.dtype(np.bool_)
 int8, int16, int32, int64 = map(np.dtype, (np.int8, np.int16, np.int32, np.int64))
 uint8, uint16, uint32, uint64 = map(np.dtype, (np.uint8, np.uint16, np.uint32, np.uint64))
 float16, bfloat16, float32, float64 = map(np.dtype, (np.float16, ml_dtypes.bfloat16, np.float32, np.float64))
+complex64, complex128 = map(np.dtype, (np.complex64, np.complex128))
 
 # One row per dtype: short spec name (also its node on the promotion
 # lattice), MLIR element type (signless: signedness lives in the numpy
@@ -27,6 +28,8 @@ _TABLE = (
     (bfloat16, "bf16", "bf16", "f"),
     (float32,  "f32",  "f32",  "f"),
     (float64,  "f64",  "f64",  "f"),
+    (complex64,  "c64",  "complex<f32>", "c"),
+    (complex128, "c128", "complex<f64>", "c"),
 )
 SUPPORTED = tuple(row[0] for row in _TABLE)
 # Bit widths, as in `f32[2,3]`. Not numpy's spelling: np.dtype("i8") is int64.
@@ -41,8 +44,6 @@ def supported(dtype) -> np.dtype:
     dt = np.dtype(dtype)
     if dt not in KIND:
         names = ", ".join(d.name for d in SUPPORTED)
-        if dt.kind == "c":
-            raise TypeError(f"irax does not support complex dtypes, got dtype {dt}. Supported dtypes: {names}.")
         raise TypeError(f"Dtype {dt} is not a valid irax array type. "
                         f"Only arrays of numeric types are supported by irax: {names}.")
     return dt
@@ -65,6 +66,26 @@ def is_float(dtype) -> bool:
     return KIND.get(np.dtype(dtype)) == "f"
 
 
+def is_complex(dtype) -> bool:
+    return KIND.get(np.dtype(dtype)) == "c"
+
+
+# The dtype of a complex dtype's real and imaginary parts.
+_PARTS = {complex64: float32, complex128: float64}
+
+
+def real_dtype(dtype) -> np.dtype:
+    """float32 for complex64, float64 for complex128; any other dtype itself
+    (the dtype of abs, real and imag)."""
+    dtype = np.dtype(dtype)
+    return _PARTS.get(dtype, dtype)
+
+
+def complex_dtype(dtype) -> np.dtype:
+    """The complex dtype whose parts are float32 or float64 `dtype`."""
+    return {part: whole for whole, part in _PARTS.items()}[np.dtype(dtype)]
+
+
 def to_mlir_name(dtype) -> str:
-    """MLIR element type spelling: 'i1', 'i8' (int8 and uint8), ..., 'bf16', 'f32'."""
+    """MLIR element type spelling: 'i1', 'i8' (int8 and uint8), ..., 'bf16', 'f32', 'complex<f32>'."""
     return _MLIR[supported(dtype)]

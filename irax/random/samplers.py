@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Sequence
 
 import ml_dtypes
@@ -29,6 +30,7 @@ import irax.numpy as jnp
 from irax.frontend import dtypes
 from irax.frontend.jit import jit
 from irax.frontend.lax import bitcast_convert_type, stop_gradient
+from irax.frontend.lax_elementwise import clz, shift_left, shift_right_logical
 from irax.frontend.lax_sorting import sort_key_val, top_k
 from irax.frontend.numpy.creation import canonicalize_shape
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, convert, promote_args_inexact
@@ -237,12 +239,45 @@ cauchy = _unit_sampler("cauchy", lambda u: jnp.tan(u.dtype.type(np.pi) * (u - u.
                        doc="Cauchy floats: tan(pi (u - 1/2)), u uniform in [eps, 1).")
 
 
+def _fraction_to_float32(hi, lo):
+    """The float32 (rounded down) of the 64-bit binary fraction 0.hi lo in (0, 1),
+    as JAX converts it: the exponent from the count of leading zeros z, the
+    mantissa the 23 bits after the leading one:
+        x = 2^-(z+1) (1 + m 2^-23)."""
+    finfo = np.finfo(np.float32)
+    u32 = np.uint32
+    hi_zeros, lo_zeros = clz(hi), clz(lo)
+    leading = jnp.bitwise_or(shift_left(hi, hi_zeros),
+                             jnp.where(hi_zeros == 32, shift_left(lo, lo_zeros),
+                                       shift_right_logical(lo, u32(finfo.bits) - hi_zeros)))
+    mantissa = jnp.bitwise_and(shift_right_logical(leading, u32(finfo.bits - finfo.nmant - 1)),
+                               u32((1 << finfo.nmant) - 1))
+    exponent = shift_left(u32(-finfo.minexp) - jnp.where(hi_zeros == 32, 32 + lo_zeros, hi_zeros), u32(finfo.nmant))
+    exponent = jnp.bitwise_and(exponent, u32((1 << (finfo.bits - 2)) - (1 << (finfo.nmant - 1))))
+    return bitcast_convert_type(jnp.bitwise_or(exponent, mantissa), np.float32)
+
+
+def _gumbel_highest(data, shape):
+    """float32 Gumbel from 64 random bits: u below 1/2 is kept as is, u above it
+    as 1 - u (exact in 64-bit fixed point), so that -log(-log(u)) is taken with
+    log1p(-u) near 1 and log(u) near 0, each where it is accurate."""
+    hi, lo = random_bits(data, 32, (2, *shape))
+    flipped_hi, flipped_lo = jnp.bitwise_not(hi), jnp.bitwise_not(lo)
+    one_minus = (flipped_hi + (flipped_lo == np.uint32(2**32 - 1)).astype(np.uint32), flipped_lo + np.uint32(1))
+    low_half = hi < np.uint32(1 << 31)
+    x = _fraction_to_float32(jnp.where(low_half, hi, one_minus[0]), jnp.where(low_half, lo, one_minus[1]))
+    return jnp.where(low_half, -jnp.log(-jnp.log1p(-x)), -jnp.log(-jnp.log(x)))
+
+
 @functools.partial(jit, static_argnums=(1, 2, 3))
 def _gumbel(data, shape, dtype, mode):
     """-log(-log(u)); mode "high" adds the bits of a second draw below u's
-    resolution, for the tail near u = 0."""
+    resolution, for the tail near u = 0; "highest" (float32) draws u from 64
+    bits. Other dtypes take "high" for "highest", as in JAX."""
     finfo = ml_dtypes.finfo(dtype)
-    if mode == "high":
+    if mode == "highest" and dtype == np.float32:
+        return _gumbel_highest(data, shape)
+    if mode in ("high", "highest"):
         high, low = _uniform(data, 0.0, 1.0, (2, *shape), dtype)
         x = jnp.where(high >= 0.5, high, high + dtype.type(2.0 ** -finfo.nmant) * low + dtype.type(finfo.tiny))
         return -jnp.log(-jnp.log1p(-x))
@@ -254,9 +289,7 @@ def gumbel(key: ArrayLike, shape: Shape = (), dtype: DTypeLike | None = None, mo
     data = _one_key("gumbel", key)
     dtype = _float_dtype("gumbel", dtype)
     mode = "low" if mode is None else mode
-    if mode == "highest":
-        raise NotImplementedError("irax.random.gumbel has modes 'low' and 'high'; 'highest' is not in irax yet.")
-    if mode not in ("high", "low"):
+    if mode not in ("highest", "high", "low"):
         raise ValueError(f"Must provide valid mode for gumbel got: {mode}")
     return _gumbel(data, canonicalize_shape(shape), dtype, mode)
 
@@ -542,23 +575,34 @@ def _weighted_choice(data, p, shape, replace, n_draws, mode):
 # ---------------------------------------------------------------------------
 # Samplers built on a factorization.
 
+def _svd_factor(cov):
+    """U sqrt(s), with cov = U diag(s) Vᵀ: F Fᵀ = U diag(s) Uᵀ = cov for a symmetric PSD cov."""
+    u, s, _ = jnp.linalg.svd(cov)
+    return u * jnp.sqrt(s[..., None, :])
+
+
+def _eigh_factor(cov):
+    """V sqrt(w), with cov = V diag(w) Vᵀ: F Fᵀ = cov for a symmetric PSD cov."""
+    w, v = jnp.linalg.eigh(cov)
+    return v * jnp.sqrt(w[..., None, :])
+
+
 _FACTORS = {  # method -> a factor F of the covariance: F F^T = cov
     "cholesky": lambda cov: jnp.linalg.cholesky(cov),
+    "svd": _svd_factor,
+    "eigh": _eigh_factor,
 }
 
 
 def multivariate_normal(key: ArrayLike, mean: ArrayLike, cov: ArrayLike, shape: Shape | None = None,
                         dtype: DTypeLike | None = None, method: str = "cholesky") -> Array:
     """Draws mean + F z, z standard normal, F a factor of `cov` (F F^T = cov)
-    by `method`: "cholesky" ("eigh" and "svd", for a singular cov, need
-    factorizations irax does not have yet)."""
+    by `method`: "cholesky", "svd" (U sqrt(s)) or "eigh" (V sqrt(w)); the
+    last two also take a singular cov."""
     data = _one_key("multivariate_normal", key)
     mean, cov = promote_args_inexact("multivariate_normal", mean, cov)
-    if method not in {"svd", "eigh", "cholesky"}:
-        raise ValueError("method must be one of {'svd', 'eigh', 'cholesky'}")
     if method not in _FACTORS:
-        raise NotImplementedError(f"irax.random.multivariate_normal(method={method!r}) needs jnp.linalg.{method}, "
-                                  "which irax does not have yet; use method='cholesky'")
+        raise ValueError("method must be one of {'svd', 'eigh', 'cholesky'}")
     dtype = mean.dtype if dtype is None else _float_dtype("multivariate_normal", dtype)
     if mean.ndim < 1:
         raise ValueError(f"multivariate_normal requires mean.ndim >= 1, got mean.ndim == {mean.ndim}")
@@ -582,7 +626,26 @@ def _multivariate_normal(data, mean, cov, shape, dtype, method):
     return mean + jnp.einsum("...ij,...j->...i", _FACTORS[method](cov), samples)
 
 
+def orthogonal(key: ArrayLike, n: int, shape: Shape = (), dtype: DTypeLike | None = None,
+               m: int | None = None) -> Array:
+    """Matrices [*shape, n, m] (m = n by default) drawn uniformly from the
+    orthogonal group, or with orthonormal rows (n < m) or columns (n > m):
+    Q of a normal matrix Z = Q R, times the signs of diag(R), which makes
+    the draw unique and its distribution uniform (Mezzadri 2007)."""
+    data = _one_key("orthogonal", key)
+    dtype = _float_dtype("orthogonal", dtype)
+    return _orthogonal(data, operator.index(n), operator.index(n if m is None else m), canonicalize_shape(shape),
+                       dtype)
+
+
+@functools.partial(jit, static_argnums=(1, 2, 3, 4))
+def _orthogonal(data, n, m, shape, dtype):
+    q, r = jnp.linalg.qr(_normal(data, (*shape, max(n, m), min(n, m)), dtype))
+    x = q * jnp.sign(jnp.linalg.diagonal(r))[..., None, :]
+    return jnp.matrix_transpose(x) if n < m else x
+
+
 __all__ = ["bernoulli", "categorical", "cauchy", "choice", "double_sided_maxwell", "exponential", "geometric",
-           "gumbel", "laplace", "logistic", "lognormal", "maxwell", "multivariate_normal", "normal", "pareto",
-           "permutation", "rademacher", "randint", "rayleigh", "triangular", "truncated_normal", "uniform", "wald",
-           "weibull_min"]
+           "gumbel", "laplace", "logistic", "lognormal", "maxwell", "multivariate_normal", "normal", "orthogonal",
+           "pareto", "permutation", "rademacher", "randint", "rayleigh", "triangular", "truncated_normal", "uniform",
+           "wald", "weibull_min"]

@@ -4,12 +4,17 @@ on irax.lax.linalg's factorizations:
     cho_factor(a) -> (c, lower)      cho_solve((c, lower), b): two triangular solves
     lu_factor(a)  -> (lu, piv)       lu_solve((lu, piv), b, trans): permute, two triangular solves
     lu(a)         -> (p, l, u)       a = p @ l @ u  (or (p @ l, u) with permute_l)
+    qr(a)         -> (q, r)          a = q @ r  (or (r,) with mode="r")
+    svd(a)        -> (u, s, vh)      a = u @ diag(s) @ vh
+    eigh(a)       -> (w, v)          a = v @ diag(w) @ v.T
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from irax.frontend import lax_linalg
+from irax.frontend import lax_eigh, lax_linalg, lax_qr, lax_svd
 from irax.frontend.numpy import arange, argsort, eye, swapaxes, take_along_axis, tril, triu
 from irax.frontend.numpy.linalg_ops import _lu_solve, det, inv
 from irax.frontend.numpy.linalg_ops import solve as jnp_solve
@@ -111,5 +116,46 @@ def solve(a: ArrayLike, b: ArrayLike, lower: bool = False, overwrite_a: bool = F
     return jnp_solve(a, b)
 
 
-__all__ = ["cho_factor", "cho_solve", "cholesky", "det", "inv", "lu", "lu_factor", "lu_solve", "solve",
-           "solve_triangular"]
+def svd(a: ArrayLike, full_matrices: bool = True, compute_uv: bool = True, overwrite_a: bool = False,
+        check_finite: bool = True, lapack_driver: str = "gesdd") -> Array | tuple[Array, Array, Array]:
+    """(u, s, vh) with a = u diag(s) vh (irax.lax.linalg.svd, by one-sided
+    Jacobi whatever `lapack_driver` names), or s alone without `compute_uv`."""
+    (a,) = promote_args_inexact("jax.scipy.linalg.svd", a)
+    return lax_svd.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
+
+
+def eigh(a: ArrayLike, b: ArrayLike | None = None, lower: bool = True, eigvals_only: bool = False,
+         overwrite_a: bool = False, overwrite_b: bool = False, turbo: bool = True, eigvals: None = None, type: int = 1,
+         check_finite: bool = True) -> Array | tuple[Array, Array]:
+    """(w, v) with a = v diag(w) vᵀ, w ascending (irax.lax.linalg.eigh, on the
+    `lower` or upper triangle of a), or w alone with `eigvals_only`. Only
+    SciPy's standard problem: not b (a v = w b v), other `type`s or `eigvals`."""
+    if b is not None:
+        raise NotImplementedError("Only the b=None case of eigh is implemented")
+    if type != 1:
+        raise NotImplementedError("Only the type=1 case of eigh is implemented.")
+    if eigvals is not None:
+        raise NotImplementedError("Only the eigvals=None case of eigh is implemented.")
+    (a,) = promote_args_inexact("jax.scipy.linalg.eigh", a)
+    v, w = lax_eigh.eigh(a, lower=lower)
+    return w if eigvals_only else (w, v)
+
+
+# mode -> full_matrices
+_QR_FULL_MATRICES = {"full": True, "r": True, "economic": False}
+
+
+def qr(a: ArrayLike, overwrite_a: bool = False, lwork: Any = None, mode: str = "full", pivoting: bool = False,
+       check_finite: bool = True) -> tuple[Array] | tuple[Array, Array]:
+    """(q, r) with a = q r: "full" q [..., m, m] and r [..., m, n],
+    "economic" q [..., m, k] and r [..., k, n] (k = min(m, n)), or (r,) alone
+    for "r" ([..., m, n]). Not `pivoting` (irax.lax.linalg.qr's NotImplementedError)."""
+    if mode not in _QR_FULL_MATRICES:
+        raise ValueError(f"Unsupported QR decomposition mode '{mode}'")
+    (a,) = promote_args_inexact("jax.scipy.linalg.qr", a)
+    q, r = lax_qr.qr(a, pivoting=pivoting, full_matrices=_QR_FULL_MATRICES[mode])
+    return (r,) if mode == "r" else (q, r)
+
+
+__all__ = ["cho_factor", "cho_solve", "cholesky", "det", "eigh", "inv", "lu", "lu_factor", "lu_solve", "qr", "solve",
+           "solve_triangular", "svd"]

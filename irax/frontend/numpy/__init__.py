@@ -7,9 +7,10 @@ import numpy as np
 from irax.frontend import array_methods, dtypes
 from irax.frontend.array import Array
 from irax.frontend.numpy import (
-    creation, index_tricks, indexing, layout, linalg, math_extra, nanreductions, polynomial, reductions, scalar_types,
+    array_api, creation, index_tricks, indexing, layout, linalg, math_extra, nanreductions, polynomial, reductions, scalar_types,
     setops, shape, sorting, statistics, ufuncs, windows,
 )
+from irax.frontend.numpy.array_api import *  # noqa: F401,F403
 from irax.frontend.numpy.creation import *  # noqa: F401,F403
 from irax.frontend.numpy.index_tricks import *  # noqa: F401,F403
 from irax.frontend.numpy.indexing import *  # noqa: F401,F403
@@ -35,7 +36,7 @@ result_type = dtypes.result_type
 promote_types = dtypes.promote_types
 
 __all__ = sorted(
-    set(creation.__all__ + index_tricks.__all__ + indexing.__all__ + layout.__all__ + linalg.__all__
+    set(array_api.__all__ + creation.__all__ + index_tricks.__all__ + indexing.__all__ + layout.__all__ + linalg.__all__
         + math_extra.__all__ + nanreductions.__all__ + polynomial.__all__ + reductions.__all__ + scalar_types.__all__
         + setops.__all__ + shape.__all__ + sorting.__all__ + statistics.__all__ + ufuncs.__all__ + windows.__all__)
     | {"ndarray", "dtype", "issubdtype", "result_type", "promote_types", "vectorize"}

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from types import SimpleNamespace
 from typing import Any
 
@@ -41,7 +42,7 @@ from irax.frontend.numpy import ufuncs, util
 from irax.frontend.primitives import creation as prims
 from irax.frontend.primitives.elementwise import convert_element_type
 from irax.frontend.primitives.shape import broadcast_in_dim
-from irax.plugins.registry import default_device, get_default_device
+from irax.plugins.registry import default_device, devices, get_default_device
 from irax.typing import Array, ArrayLike, DeviceLike, DTypeLike, Shape
 
 
@@ -167,10 +168,13 @@ def _array(object, dtype, copy, ndmin):
     return constant(value, dtype, weak)
 
 
-def _adjust(x, dtype, ndmin):
+def _adjust(x, dtype, ndmin, warn=True):
     """An irax array `x` converted to `dtype` (a strong type) and given at
-    least `ndmin` dimensions; `x` itself if nothing changes."""
+    least `ndmin` dimensions; `x` itself if nothing changes. `warn`: the
+    ComplexWarning where imaginary parts are dropped."""
     if dtype is not None and (dtype != x.dtype or x.weak_type):
+        if warn:
+            dtypes.warn_complex_to_real(x.dtype, dtype, stacklevel=4)
         x = convert_element_type.bind(x, new_dtype=dtype, weak_type=False)
     if ndmin > x.ndim:
         x = shape_ops.reshape(x, (1,) * (ndmin - x.ndim) + x.shape)
@@ -202,6 +206,31 @@ def _has_buffer(a) -> bool:
     return True
 
 
+def from_dlpack(x: Any, /, *, device: DeviceLike | None = None, copy: bool | None = None) -> Array:
+    """An irax array of the data of `x`, an array of another library (NumPy,
+    JAX, PyTorch ...: anything with `__dlpack__`), on `device` (committed to
+    it when given), as jax.numpy.from_dlpack. An irax array stays as it is
+    where `device` and `copy` allow. Other data is read through NumPy's
+    DLPack import (host memory) and copied into a buffer of irax's own: an
+    irax array is immutable, which memory shared with its exporter is not,
+    and IREE keeps imported host memory alive only as long as the buffer
+    object that imported it, not as long as results aliasing it. So
+    copy=False is an error there."""
+    if not hasattr(x, "__dlpack__") or not hasattr(x, "__dlpack_device__"):
+        raise TypeError("The array passed to from_dlpack must have __dlpack__ and __dlpack_device__ methods.")
+    if isinstance(x, Array):
+        device = devices(device)[0] if isinstance(device, str) else device  # a backend name: its first device
+        if copy is False and device is not None and device is not x.device:
+            raise ValueError(f"Specified {device=} which requires a copy since the source device is {x.device!r}, "
+                             "however copy=False. Set copy=True or copy=None to perform the requested operation.")
+        return asarray(x, copy=copy, device=device)
+    if copy is False:
+        raise ValueError("irax.numpy.from_dlpack copies the data into a buffer of irax's own (irax arrays are "
+                         "immutable), however copy=False. Set copy=True or copy=None to perform the requested "
+                         "operation.")
+    return asarray(np.from_dlpack(x), device=device)
+
+
 def copy(a: ArrayLike, order: str | None = None) -> Array:
     """A copy of `a` in a new buffer."""
     return array(a, copy=True, order=order)
@@ -217,7 +246,11 @@ def astype(x: ArrayLike, dtype: DTypeLike | None, /, *, copy: bool = False, devi
 
 def _astype(x, dtype, copy):
     x = util.asarray(x)
-    out = _adjust(x, dtype, 0)
+    if dtypes.is_complex(x.dtype) and not dtypes.is_complex(dtype):
+        warnings.warn("Casting from complex to real dtypes will soon raise a ValueError. Please first use jnp.real "
+                      "or jnp.imag to take the real/imaginary component of your input.", DeprecationWarning,
+                      stacklevel=4)
+    out = _adjust(x, dtype, 0, warn=False)
     return array(out, copy=True) if copy and out is x else out
 
 
@@ -465,5 +498,5 @@ def meshgrid(*xi: ArrayLike, copy: bool = True, sparse: bool = False, indexing: 
 
 __all__ = [
     "array", "asarray", "copy", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
-    "full_like", "arange", "linspace", "eye", "identity", "tri", "tril", "triu", "meshgrid", "astype",
+    "full_like", "arange", "linspace", "eye", "identity", "tri", "tril", "triu", "meshgrid", "astype", "from_dlpack",
 ]

@@ -19,11 +19,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from irax.frontend import lax_linalg
+from irax.frontend import lax_linalg, lax_svd
 from irax.frontend.custom_derivatives import custom_vjp
 from irax.frontend.lax_linalg import _T, triangular_solve
-from irax.frontend.numpy import (abs, amax, amin, arange, argsort, broadcast_shapes, broadcast_to, conj, eye, log,
-                                 matmul, moveaxis, prod, ravel, reshape, sqrt, squeeze, sum, take_along_axis, where)
+from irax.frontend.numpy import (abs, amax, amin, arange, argsort, broadcast_shapes, broadcast_to, conj, expand_dims,
+                                 eye, log, matmul, moveaxis, prod, ravel, reshape, sqrt, squeeze, sum, take_along_axis,
+                                 where)
 from irax.frontend.numpy.util import canonicalize_axis, promote_args, promote_args_inexact
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
 
@@ -284,6 +285,13 @@ _MATRIX_NORMS = {
     "fro": (lambda a, r, c, k: sqrt(sum(a * a, axis=(r, c), keepdims=True))),
 }
 
+# ord -> the matrix norm from the singular values s (the last axis).
+_SINGULAR_VALUE_NORMS = {
+    2: (lambda s: amax(s, axis=-1, initial=0)),
+    -2: (lambda s: amin(s, axis=-1)),
+    "nuc": (lambda s: sum(s, axis=-1)),
+}
+
 
 def matrix_norm(x: ArrayLike, /, *, keepdims: bool = False, ord: int | float | str = "fro") -> Array:
     """The norm of each matrix (the last two axes)."""
@@ -293,7 +301,8 @@ def matrix_norm(x: ArrayLike, /, *, keepdims: bool = False, ord: int | float | s
 def norm(x: ArrayLike, ord: int | float | str | None = None, axis: Axis = None, keepdims: bool = False) -> Array:
     """A vector norm (one axis, or x 1-D with axis None), a matrix norm (two
     axes, or x 2-D), or for ord None the 2-norm of all of x flattened.
-    Matrix ords: 'fro', 1, -1, inf, -inf; 2, -2 and 'nuc' need an SVD."""
+    Matrix ords: 'fro', 1, -1, inf, -inf; and from the singular values s
+    (irax.lax.linalg.svd): 2 (max s), -2 (min s), 'nuc' (sum s)."""
     (x,) = promote_args_inexact("jnp.linalg.norm", x)
     if axis is None:
         if ord is None:
@@ -306,9 +315,10 @@ def norm(x: ArrayLike, ord: int | float | str | None = None, axis: Axis = None, 
     if len(axes) != 2:
         raise ValueError(f"Invalid axis values ({axis}) for jnp.linalg.norm.")
     ord = "fro" if ord is None else ord
+    if ord in _SINGULAR_VALUE_NORMS:
+        out = _SINGULAR_VALUE_NORMS[ord](lax_svd.svd(moveaxis(x, axes, (-2, -1)), compute_uv=False))
+        return expand_dims(out, axes) if keepdims else out
     if ord not in _MATRIX_NORMS:
-        if ord in (2, -2, "nuc"):
-            raise NotImplementedError(f"jnp.linalg.norm: ord={ord!r} needs singular values, which irax does not compute yet.")
         raise ValueError(f"Invalid order '{ord}' for matrix norm.")
     out = _MATRIX_NORMS[ord](abs(x), axes[0], axes[1], keepdims)
     return out if keepdims else squeeze(out, axes)

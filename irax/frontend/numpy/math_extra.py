@@ -11,8 +11,8 @@ writes them so that values, dtypes and special cases agree:
     ldexp(x, e)      x 2^e, in three normal factors so that 2^e cannot overflow early
     gcd(a, b)        Euclid's algorithm, unrolled: it ends within 1.45 bits steps
     spacing(x)       nextafter(x, inf) - x, toward -inf for negative x
-Real dtypes only: the complex helpers (real, imag, conj, angle, ...) take
-real arrays, where they are identities or constants.
+The complex helpers (real, imag, conj, angle, ...) bind the complex
+primitives on complex arrays; on real arrays they are identities or constants.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from irax.frontend import dtypes
 from irax.frontend.core import aval_of
 from irax.frontend.numpy import creation, reductions, ufuncs
 from irax.frontend.numpy.util import asarray, check_arraylike, is_array, promote_args, promote_args_inexact
-from irax.frontend.primitives.elementwise import bitcast_convert_type
+from irax.frontend.primitives.elementwise import bitcast_convert_type, unary
 from irax.typing import Array, ArrayLike, DTypeLike, Shape
 
 pi = np.pi
@@ -481,26 +481,34 @@ def i0(x: ArrayLike) -> Array:
 
 
 # ---------------------------------------------------------------------------
-# The complex helpers, on real arrays
+# The complex helpers
 
 def real(val: ArrayLike, /) -> Array:
-    """The real part: a real array itself."""
+    """The real part (of the real dtype: float32 for complex64); a real array itself."""
     check_arraylike("real", val)
-    return asarray(val)
+    val = asarray(val)
+    return unary["real"].bind(val) if dtypes.is_complex(val.dtype) else val
 
 
 def imag(val: ArrayLike, /) -> Array:
-    """The imaginary part: zeros for a real array."""
+    """The imaginary part (of the real dtype); zeros for a real array."""
     check_arraylike("imag", val)
     val = asarray(val)
-    return creation.zeros_like(val)
+    return unary["imag"].bind(val) if dtypes.is_complex(val.dtype) else creation.zeros_like(val)
 
 
-conj = conjugate = real
+def conjugate(x: ArrayLike, /) -> Array:
+    """The complex conjugate, re - i im; a real array itself."""
+    check_arraylike("conjugate", x)
+    x = asarray(x)
+    return unary["conj"].bind(x) if dtypes.is_complex(x.dtype) else x
+
+
+conj = conjugate
 
 
 def iscomplexobj(x: Any) -> bool:
-    """Whether x has a complex dtype (never, for irax arrays)."""
+    """Whether x has a complex dtype."""
     return x is not None and np.issubdtype(aval_of(x).dtype if is_array(x) else np.asarray(x).dtype, np.complexfloating)
 
 
@@ -520,10 +528,13 @@ def isreal(x: ArrayLike) -> Array:
 
 
 def angle(z: ArrayLike, deg: bool = False) -> Array:
-    """The argument of z: atan2(+0, z), pi for negative reals (-0.0 too); in degrees if `deg`."""
+    """The argument of z: atan2(im z, re z), of the real dtype; for real z
+    atan2(+0, z), pi for negative reals (-0.0 too); in degrees if `deg`."""
     (z,) = promote_args_inexact("angle", z)
-    # NaN stays NaN explicitly: GPU atan2(0, NaN) can be pi (lavapipe's is)
-    out = ufuncs.where(ufuncs.isnan(z), z, ufuncs.arctan2(creation.zeros_like(z), z))
+    if dtypes.is_complex(z.dtype):
+        out = unary["angle"].bind(z)
+    else:  # NaN stays NaN explicitly: GPU atan2(0, NaN) can be pi (lavapipe's is)
+        out = ufuncs.where(ufuncs.isnan(z), z, ufuncs.arctan2(creation.zeros_like(z), z))
     return rad2deg(out) if deg else out
 
 

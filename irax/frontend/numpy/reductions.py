@@ -23,6 +23,7 @@ from irax.frontend.numpy import ufuncs
 from irax.frontend.numpy.util import (
     asarray, canonicalize_axes, canonicalize_axis, check_arraylike, convert, promote_args_inexact,
 )
+from irax.frontend.primitives.elementwise import unary
 from irax.frontend.primitives.reductions import argmax as argmax_p, argmin as argmin_p, cumulative, reduce
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
 
@@ -129,21 +130,28 @@ def mean(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: N
 def _variance(name, a, axis, dtype, ddof, keepdims):
     """(var in the computation dtype, result dtype).
 
-        var = sum((x - mean(x))**2) / (N - ddof)       NaN when N - ddof <= 0
+        var = sum(|x - mean(x)|**2) / (N - ddof)       NaN when N - ddof <= 0
+
+    The variance of complex numbers is real: |c|**2 = re(c conj(c)), as JAX takes it.
     """
     x = _operand(name, a)
+    inexact = dtypes.to_inexact_dtype(x.dtype)
     if dtype is None:
-        result = dtypes.to_inexact_dtype(x.dtype)
+        result = dtypes.real_dtype(inexact)
     else:
         result = dtypes.canonicalize_dtype(dtype)
         if not dtypes.is_float(result):
             raise ValueError(f"dtype argument to jnp.{name} must be inexact; got {result}")
-    computation = _computation_dtype(result)
+    computation = _computation_dtype(inexact if dtypes.is_complex(inexact) else result)
     axes = canonicalize_axes(name, axis, x.ndim)
     count = _count(x.shape, axes)
     x = convert(x, computation, False)
     centered = ufuncs.subtract(x, ufuncs.true_divide(_reduce(name, "sum", x, axes, True), count))
-    squares = _reduce(name, "sum", ufuncs.multiply(centered, centered), axes, keepdims)
+    if dtypes.is_complex(computation):
+        squares = unary["real"].bind(ufuncs.multiply(centered, unary["conj"].bind(centered)))
+    else:
+        squares = ufuncs.multiply(centered, centered)
+    squares = _reduce(name, "sum", squares, axes, keepdims)
     normalizer = count - ddof
     return ufuncs.true_divide(squares, normalizer if normalizer > 0 else np.nan), result
 
@@ -218,7 +226,7 @@ def isclose(a: ArrayLike, b: ArrayLike, rtol: ArrayLike = 1e-05, atol: ArrayLike
             equal_nan: bool = False) -> Array:
     """|a - b| <= atol + rtol * |b| elementwise; equal infinities are close."""
     a, b = promote_args_inexact("isclose", a, b)
-    dtype = a.dtype
+    dtype = dtypes.real_dtype(a.dtype)  # of |a - b|
     in_range = ufuncs.less_equal(
         ufuncs.abs(ufuncs.subtract(a, b)),
         ufuncs.add(convert(atol, dtype, False), ufuncs.multiply(convert(rtol, dtype, False), ufuncs.abs(b))),

@@ -66,12 +66,16 @@ float16 = _scalar_type(dtypes.float16)
 bfloat16 = _scalar_type(dtypes.bfloat16)
 float32 = _scalar_type(dtypes.float32)
 float64 = _scalar_type(dtypes.float64)
+complex64 = _scalar_type(dtypes.complex64)
+complex128 = _scalar_type(dtypes.complex128)
 # NumPy's other names for them (`bool`, the Array API's, shadows the builtin in this module only from here on)
 bool = bool_  # noqa: A001
 int_ = int64
 uint = uint64
 float_ = double = float64
 single = float32
+complex_ = cdouble = complex128
+csingle = complex64
 
 generic = np.generic
 number = np.number
@@ -83,6 +87,7 @@ floating = np.floating
 complexfloating = np.complexfloating
 
 __all__ = ["bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-           "float16", "bfloat16", "float32", "float64", "bool", "int_", "uint", "float_", "double", "single",
+           "float16", "bfloat16", "float32", "float64", "complex64", "complex128", "bool", "int_", "uint", "float_",
+           "double", "single", "complex_", "cdouble", "csingle",
            "generic", "number", "integer", "signedinteger", "unsignedinteger", "inexact", "floating",
            "complexfloating"]

@@ -70,11 +70,13 @@ def count_nonzero(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Ar
     return reductions.sum(ufuncs.not_equal(a, 0), axis, dtypes.default_int_dtype(), keepdims=keepdims)
 
 
-def _cumulative_api(name, plain, identity):
+def _cumulative_api(name, plain, identity, widen):
     def fn(x: ArrayLike, /, *, axis: int | None = None, dtype: DTypeLike | None = None,
            include_initial: bool = False) -> Array:
         check_arraylike(name, x)
         x = asarray(x)
+        if dtype is None and widen:
+            dtype = reductions._promote_integer(x.dtype)
         if axis is None:
             if x.ndim > 1:
                 raise ValueError(f"The array input for {name} must be 1-dimensional if axis is not specified; "
@@ -93,8 +95,9 @@ def _cumulative_api(name, plain, identity):
     return fn
 
 
-cumulative_sum = _cumulative_api("cumulative_sum", reductions.cumsum, 0)
-cumulative_prod = _cumulative_api("cumulative_prod", reductions.cumprod, 1)
+# JAX widens narrow integers' running sum (as sum's), not their running product.
+cumulative_sum = _cumulative_api("cumulative_sum", reductions.cumsum, 0, widen=True)
+cumulative_prod = _cumulative_api("cumulative_prod", reductions.cumprod, 1, widen=False)
 
 
 def diff(a: ArrayLike, n: int = 1, axis: int = -1, prepend: ArrayLike | None = None,

@@ -18,6 +18,7 @@ import numpy as np
 
 from irax.frontend import dtypes
 from irax.frontend.numpy.util import asarray, check_arraylike, promote_args, promote_args_inexact
+from irax.frontend.primitives.creation import full
 from irax.frontend.primitives.elementwise import binary, select, unary
 from irax.typing import Array, ArrayLike
 
@@ -50,12 +51,12 @@ def _promote_bool_is_error(name, *args):
 
 
 def _rounding(name: str, prim: str | None = None) -> Callable[[ArrayLike], Array]:
-    """Rounding an integer array returns it unchanged (NumPy and JAX)."""
+    """Rounding an integer array returns it unchanged (NumPy and JAX); a complex one is an error."""
     p = unary[prim or name]
 
     def fn(x: ArrayLike, /) -> Array:
         (x,) = promote_args(name, x)
-        return x if not dtypes.is_float(x.dtype) else p.bind(x)
+        return p.bind(x) if dtypes.is_inexact(x.dtype) else x
 
     return _named(fn, name, f"Elementwise `{name}` of floats (integers are returned as they are), as `numpy.{name}`.")
 
@@ -140,7 +141,6 @@ remainder = _binary("remainder", "rem")
 mod = _binary("mod", "rem")
 maximum = _binary("maximum", "max")
 minimum = _binary("minimum", "min")
-power = _binary("power", "pow")
 equal = _binary("equal", "eq")
 not_equal = _binary("not_equal", "ne")
 less = _binary("less", "lt")
@@ -169,6 +169,32 @@ def logical_not(x: ArrayLike, /) -> Array:
     return unary["not"].bind(asarray(x, bool))
 
 
+def integer_power(x: Array, y: int) -> Array:
+    """x ** y for a Python int y (lax.integer_pow): repeated squaring, and a
+    negative y of an inexact x is 1 / x ** -y."""
+    acc, base, n = None, x, -y if y < 0 else y  # (abs here is the ufunc, an array under jit)
+    while n:
+        if n & 1:
+            acc = base if acc is None else binary["mul"].bind(acc, base)
+        n >>= 1
+        if n:
+            base = binary["mul"].bind(base, base)
+    if acc is None:  # x ** 0 is 1, even for inf and nan
+        return full.bind(shape=x.shape, dtype=x.dtype, weak_type=x.weak_type, fill_value=1)
+    return binary["div"].bind(asarray(1, x.dtype), acc) if y < 0 else acc
+
+
+def power(x1: ArrayLike, x2: ArrayLike, /) -> Array:
+    """x1 ** x2 with NumPy broadcasting, as `numpy.power`. A complex x1 to a
+    Python int power multiplies (`integer_power`), as JAX does: exp(x2 log x1),
+    the complex power otherwise, is off by an ulp or so at integers."""
+    exponent = x2
+    x1, x2 = promote_args("power", x1, x2)
+    if dtypes.is_complex(x1.dtype) and type(exponent) is int:
+        return integer_power(x1, exponent)
+    return binary["pow"].bind(x1, x2)
+
+
 def positive(x: ArrayLike, /) -> Array:
     """+x: `x` promoted, as `numpy.positive`."""
     (x,) = promote_args("positive", x)
@@ -189,8 +215,11 @@ def reciprocal(x: ArrayLike, /) -> Array:
 
 def round(a: ArrayLike, decimals: int = 0) -> Array:
     """Round half to even, like NumPy; `decimals` scales by a power of ten,
-    float16 in float32 as JAX does (65504 * 10 would overflow it)."""
+    float16 in float32 as JAX does (65504 * 10 would overflow it); complex
+    numbers part by part."""
     (a,) = promote_args("round", a)
+    if dtypes.is_complex(a.dtype):
+        return binary["complex"].bind(*(round(unary[part].bind(a), decimals) for part in ("real", "imag")))
     if not dtypes.is_float(a.dtype):
         return a
     if decimals == 0:

@@ -5,6 +5,10 @@ there is one emitter (`emit_elementwise`) and a table of scalar rules:
 
     rule(dtype, *scalars) -> scalar     dtype is the operands' common dtype
 
+Complex operands take the `complex` dialect's ops (IREE expands them into
+float arithmetic on the parts); abs, real, imag and angle of a complex are
+real (`REAL_VALUED`), and `complex` makes one of two floats.
+
 Broadcasting follows NumPy: shapes are aligned on the right, and an operand
 dimension of size 1 is repeated. Such unit dimensions are collapsed away
 first, so every indexing map is a projected permutation, e.g.
@@ -17,12 +21,13 @@ which is the form the autodiff pass understands.
 import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, math, tensor
+from iree.compiler.dialects import complex as cx
 
 from irax.frontend import dtypes
 from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
 from irax.ir import mlir
-from irax.ir.scalar import cmpf, cmpi, convert_scalar
+from irax.ir.scalar import cmpf, cmpi, convert_scalar, parts, select as select_scalar
 
 
 def broadcast_shapes(op_name, *shapes):
@@ -50,12 +55,14 @@ def dtype_kind(dtype):
         return "b"
     if dtypes.is_float(dtype):
         return "f"
+    if dtypes.is_complex(dtype):
+        return "c"
     return "u" if dtypes.is_unsigned(dtype) else "i"
 
 
 def _by_kind(**rules):
     """A scalar rule that dispatches on the operand kind: f(loat), i(signed),
-    u(nsigned), b(ool); `iu` covers both integer kinds."""
+    u(nsigned), b(ool), c(omplex); `iu` covers both integer kinds."""
     table = {}
     for kinds, fn in rules.items():
         for k in kinds:
@@ -86,6 +93,36 @@ def _in_f32(fn):
         return back(own, fn(*[to_f32(f32, x) for x in xs]))
 
     return _by_kind(f=lambda dtype, *xs: rule(dtype, *xs))
+
+
+def _or(*rules):
+    """One rule from rules for disjoint kinds (a float rule and a complex one)."""
+    by_kind = {k: r for r in rules for k in r.kinds}
+
+    def rule(dtype, *xs):
+        return by_kind[dtype_kind(dtype)](dtype, *xs)
+
+    rule.kinds = set(by_kind)
+    return rule
+
+
+def _complex(fn):
+    """The complex dialect's `fn` on complex64. complex128 computes it in
+    complex64, as `_in_f32` does for float64 (IREE's CPU code has no double
+    libm for the float functions the dialect expands into)."""
+
+    def rule(d, *xs):
+        if d == dtypes.complex64:
+            return fn(*xs)
+        narrow = [convert_scalar(d, dtypes.complex64, x) for x in xs]
+        return convert_scalar(dtypes.complex64, d, fn(*narrow))
+
+    return _by_kind(c=rule)
+
+
+def _either_part(test):
+    """A predicate of a complex number: `test` of its real part or of its imaginary part."""
+    return _by_kind(c=lambda d, x: arith.ori(*(test(dtypes.real_dtype(d), p) for p in parts(x))))
 
 
 def _cmp(fpred, ipred, upred):
@@ -287,6 +324,25 @@ def _sign(d, x):
     return arith.select(cmpi("sgt", x, zero), one, arith.select(cmpi("slt", x, zero), minus_one, zero))
 
 
+def _complex_sign(d, x):
+    """x / |x|, and 0 at 0 (JAX's sign of a complex), divided part by part:
+    the selects of a complex would not lower on Vulkan."""
+    part = dtypes.real_dtype(d)
+    magnitude, zero = cx.abs(x), _const(part, 0.0)
+    at_zero = cmpf("oeq", magnitude, zero)
+    re, im = (arith.select(at_zero, zero, arith.divf(p, magnitude)) for p in parts(x))
+    return cx.create_(x.type, re, im)
+
+
+def _complex_power(x, y):
+    """x ** y = exp(y log x) (the complex dialect's pow has complex selects,
+    which Vulkan cannot lower); at x = 0 it is 1 for y = 0, else 0."""
+    zero, one = (mlir.complex_constant(x.type, v) for v in (0, 1))
+    power = cx.exp(cx.mul(y, cx.log(x)))
+    at_zero = select_scalar(cx.eq(y, zero), one, zero)
+    return select_scalar(cx.eq(x, zero), at_zero, power)
+
+
 def _isinf(d, x):
     return cmpf("oeq", math.absf(x), _const(d, np.inf))
 
@@ -447,36 +503,44 @@ def _atan2(y, x):
 
 
 UNARY = {
-    "neg": _by_kind(f=lambda d, x: arith.negf(x), iu=lambda d, x: arith.subi(_const(d, 0), x)),
-    "abs": _by_kind(f=lambda d, x: math.absf(x), i=_abs_signed, u=lambda d, x: x),
-    "sign": _by_kind(fiu=_sign),
+    "neg": _by_kind(f=lambda d, x: arith.negf(x), iu=lambda d, x: arith.subi(_const(d, 0), x),
+                    c=lambda d, x: cx.neg(x)),
+    "abs": _by_kind(f=lambda d, x: math.absf(x), i=_abs_signed, u=lambda d, x: x, c=lambda d, x: cx.abs(x)),
+    "real": _by_kind(c=lambda d, x: cx.re(x)),
+    "imag": _by_kind(c=lambda d, x: cx.im(x)),
+    "conj": _by_kind(c=lambda d, x: cx.conj(x)),
+    # atan2(im, re), as IREE's complex.angle(0) is NaN
+    "angle": _by_kind(c=lambda d, x: _in_f32(_atan2)(dtypes.real_dtype(d), cx.im(x), cx.re(x))),
+    "sign": _by_kind(fiu=_sign, c=_complex_sign),
     "floor": _by_kind(f=lambda d, x: math.floor(x)),
     "ceil": _by_kind(f=lambda d, x: math.ceil(x)),
     "round": _by_kind(f=lambda d, x: math.roundeven(x)),
     "trunc": _by_kind(f=lambda d, x: math.trunc(x)),
-    "isnan": _by_kind(f=lambda d, x: cmpf("uno", x, x)),
-    "isinf": _by_kind(f=_isinf),
-    "isfinite": _by_kind(f=_isfinite),
+    "isnan": _or(_by_kind(f=lambda d, x: cmpf("uno", x, x)), _either_part(lambda d, x: cmpf("uno", x, x))),
+    "isinf": _or(_by_kind(f=_isinf), _either_part(_isinf)),
+    "isfinite": _or(_by_kind(f=_isfinite),
+                    _by_kind(c=lambda d, x: arith.andi(*(_isfinite(dtypes.real_dtype(d), p) for p in parts(x))))),
     "not": _by_kind(b=lambda d, x: arith.xori(x, _const(d, True)), iu=lambda d, x: arith.xori(x, _const(d, -1))),
-    "exp": _in_f32(math.exp),
+    "exp": _or(_in_f32(math.exp), _complex(cx.exp)),
     "exp2": _in_f32(math.exp2),
-    "expm1": _in_f32(math.expm1),
-    "log": _in_f32(math.log),
-    "log1p": _in_f32(math.log1p),
+    "expm1": _or(_in_f32(math.expm1), _complex(cx.expm1)),
+    "log": _or(_in_f32(math.log), _complex(cx.log)),
+    "log1p": _or(_in_f32(math.log1p), _complex(cx.log1p)),
     "log2": _in_f32(math.log2),
     "log10": _in_f32(lambda x: arith.mulf(math.log(x), mlir.float_constant(x.type, np.log10(np.e)))),  # no log10f in IREE's CPU runtime
-    "sqrt": _by_kind(f=lambda d, x: _in_f32(math.sqrt)(d, x) if d.itemsize < 4 else math.sqrt(x)),
-    "rsqrt": _in_f32(math.rsqrt),
+    "sqrt": _or(_by_kind(f=lambda d, x: _in_f32(math.sqrt)(d, x) if d.itemsize < 4 else math.sqrt(x)),
+                _complex(cx.sqrt)),
+    "rsqrt": _or(_in_f32(math.rsqrt), _complex(cx.rsqrt)),
     "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), x, _in_f32(math.cbrt)(d, x))),  # IREE's cbrt(±inf) is NaN
-    "sin": _odd_near_zero(_by_quadrant(_sin_by_quadrant(0))),
-    "cos": _by_quadrant(_sin_by_quadrant(1)),
-    "tan": _odd_near_zero(_by_quadrant(_tan_by_quadrant)),
+    "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0))), _complex(cx.sin)),
+    "cos": _or(_by_quadrant(_sin_by_quadrant(1)), _complex(cx.cos)),
+    "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant)), _complex(cx.tan)),
     "asin": _odd_near_zero(_in_f32(math.asin)),
     "acos": _in_f32(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),  # Vulkan's acos(3) is -pi
     "atan": _odd_near_zero(_in_f32(math.atan)),
     "sinh": _odd_near_zero(_in_f32(math.sinh)),
     "cosh": _in_f32(math.cosh),
-    "tanh": _odd_near_zero(_in_f32(math.tanh)),
+    "tanh": _or(_odd_near_zero(_in_f32(math.tanh)), _complex(cx.tanh)),
     "asinh": _odd_near_zero(_in_f32(_asinh)),
     "acosh": _in_f32(_acosh),
     "atanh": _odd_near_zero(_in_f32(math.atanh)),
@@ -484,10 +548,14 @@ UNARY = {
 }
 
 BINARY = {
-    "add": _by_kind(f=lambda d, a, b: arith.addf(a, b), iu=lambda d, a, b: arith.addi(a, b), b=lambda d, a, b: arith.ori(a, b)),
-    "sub": _by_kind(f=lambda d, a, b: arith.subf(a, b), iu=lambda d, a, b: arith.subi(a, b)),
-    "mul": _by_kind(f=lambda d, a, b: arith.mulf(a, b), iu=lambda d, a, b: arith.muli(a, b), b=lambda d, a, b: arith.andi(a, b)),
-    "div": _by_kind(f=lambda d, a, b: arith.divf(a, b), iu=lambda d, a, b: _truncated_divmod(d, a, b)[0]),
+    "add": _by_kind(f=lambda d, a, b: arith.addf(a, b), iu=lambda d, a, b: arith.addi(a, b), b=lambda d, a, b: arith.ori(a, b),
+                    c=lambda d, a, b: cx.add(a, b)),
+    "sub": _by_kind(f=lambda d, a, b: arith.subf(a, b), iu=lambda d, a, b: arith.subi(a, b),
+                    c=lambda d, a, b: cx.sub(a, b)),
+    "mul": _by_kind(f=lambda d, a, b: arith.mulf(a, b), iu=lambda d, a, b: arith.muli(a, b), b=lambda d, a, b: arith.andi(a, b),
+                    c=lambda d, a, b: cx.mul(a, b)),
+    "div": _by_kind(f=lambda d, a, b: arith.divf(a, b), iu=lambda d, a, b: _truncated_divmod(d, a, b)[0],
+                    c=lambda d, a, b: cx.div(a, b)),
     "floor_divide": _by_kind(
         f=lambda d, a, b: _float_divmod(d, a, b)[0], i=_floor_divide_signed, u=lambda d, a, b: _truncated_divmod(d, a, b)[0]
     ),
@@ -495,7 +563,8 @@ BINARY = {
         f=lambda d, a, b: _float_divmod(d, a, b)[1],
         iu=_integer_remainder,
     ),
-    "pow": _by_kind(f=lambda d, a, b: _float_power(d, a, b), iu=lambda d, a, b: _integer_power(d, a, b)),
+    "pow": _or(_by_kind(f=lambda d, a, b: _float_power(d, a, b), iu=lambda d, a, b: _integer_power(d, a, b)),
+               _complex(_complex_power)),
     "max": _by_kind(f=lambda d, a, b: arith.maximumf(a, b), i=lambda d, a, b: arith.maxsi(a, b), u=lambda d, a, b: arith.maxui(a, b), b=lambda d, a, b: arith.ori(a, b)),
     "min": _by_kind(f=lambda d, a, b: arith.minimumf(a, b), i=lambda d, a, b: arith.minsi(a, b), u=lambda d, a, b: arith.minui(a, b), b=lambda d, a, b: arith.andi(a, b)),
     "atan2": _in_f32(_atan2),
@@ -507,8 +576,9 @@ BINARY = {
         i=_shift(arith.shrsi, lambda d, x: arith.shrsi(x, _const(d, d.itemsize * 8 - 1))),  # the sign bits
         u=_shift(arith.shrui, lambda d, x: _const(d, 0)),
     ),
-    "eq": _cmp("oeq", "eq", "eq"),
-    "ne": _cmp("une", "ne", "ne"),
+    "complex": _by_kind(f=lambda d, a, b: cx.create_(mlir.element_type(dtypes.complex_dtype(d)), a, b)),
+    "eq": _or(_cmp("oeq", "eq", "eq"), _by_kind(c=lambda d, a, b: cx.eq(a, b))),
+    "ne": _or(_cmp("une", "ne", "ne"), _by_kind(c=lambda d, a, b: cx.neq(a, b))),
     "lt": _cmp("olt", "slt", "ult"),
     "le": _cmp("ole", "sle", "ule"),
     "gt": _cmp("ogt", "sgt", "ugt"),
@@ -516,6 +586,10 @@ BINARY = {
 }
 COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
 PREDICATES = {"isnan", "isinf", "isfinite"}
+REAL_VALUED = {"abs", "real", "imag", "angle"}
+# The result dtype of each rule whose result is not of its operands' dtype.
+OUT_DTYPES = {**dict.fromkeys(COMPARISONS | PREDICATES, lambda dtype: dtypes.bool_),
+              **dict.fromkeys(REAL_VALUED, dtypes.real_dtype), "complex": dtypes.complex_dtype}
 
 
 # ---------------------------------------------------------------------------
@@ -589,14 +663,16 @@ def _same_dtype_eval(name):
 
 
 def _make(name, rule, out_dtype=None):
+    """The primitive of a rule; `out_dtype(dtype)` is its result's dtype
+    (bool for predicates, weak never), if not the operands'."""
     same = _same_dtype_eval(name)
 
     def abstract_eval(*avals):
         dtype, shape, weak = same(*avals)
         if dtype_kind(dtype) not in rule.kinds:
             raise TypeError(f"{name} does not accept dtype {dtype.name}")
-        result_dtype = dtypes.bool_ if out_dtype is not None else dtype
-        return ShapedArray(shape, result_dtype, weak and out_dtype is None)
+        result_dtype = dtype if out_dtype is None else out_dtype(dtype)
+        return ShapedArray(shape, result_dtype, weak and result_dtype != dtypes.bool_)
 
     def emit(ctx, *values):
         dtype = ctx.avals_in[0].dtype
@@ -605,8 +681,8 @@ def _make(name, rule, out_dtype=None):
     return Primitive(name, abstract_eval, emit, dynamic_shapes=True)
 
 
-unary = {name: _make(name, rule, bool if name in PREDICATES else None) for name, rule in UNARY.items()}
-binary = {name: _make(name, rule, bool if name in COMPARISONS else None) for name, rule in BINARY.items()}
+unary = {name: _make(name, rule, OUT_DTYPES.get(name)) for name, rule in UNARY.items()}
+binary = {name: _make(name, rule, OUT_DTYPES.get(name)) for name, rule in BINARY.items()}
 
 
 # ---------------------------------------------------------------------------
@@ -622,7 +698,7 @@ def _select_eval(pred, on_true, on_false):
 select = Primitive(
     "select",
     _select_eval,
-    lambda ctx, *values: emit_elementwise(ctx, *values, body=lambda p, a, b: arith.select(p, a, b)),
+    lambda ctx, *values: emit_elementwise(ctx, *values, body=select_scalar),
     dynamic_shapes=True,
 )
 

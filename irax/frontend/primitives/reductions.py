@@ -74,7 +74,7 @@ from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.elementwise import BINARY
 from irax.ir import mlir
-from irax.ir.scalar import cmpf, cmpi, convert_scalar
+from irax.ir.scalar import cmpf, cmpi, convert_scalar, select
 
 
 def _lowest(dtype):
@@ -111,6 +111,8 @@ def _result_dtype(name, monoid, dtype):
     dtype = np.dtype(dtype)
     if monoid in _BOOL_ONLY and not dtypes.is_bool(dtype):
         raise TypeError(f"{name} produces booleans, got dtype={dtype.name}")
+    if monoid in ("max", "min"):
+        dtypes.check_ordered(name, dtype)
     return dtype
 
 
@@ -262,7 +264,7 @@ def _fold_axis(inputs, axis, totals, fold, element, position, masked=False):
         e = element(scalars[:len(inputs)], position)
         if masked:
             first = cmpi("eq", linalg.IndexOp(axis).result, mlir.index(0))
-            e = [arith.select(first, mlir.scalar_constant(v, d), x) for x, v, d in zip(e, fold.identity, fold.dtypes)]
+            e = [select(first, mlir.scalar_constant(v, d), x) for x, v, d in zip(e, fold.identity, fold.dtypes)]
         return fold.combine(scalars[len(inputs):], e)
 
     return mlir.generic(inputs, totals, [list(range(rank))] * len(inputs) + [kept] * len(totals), iterators, body)
@@ -437,6 +439,7 @@ def _order(dtype, greater):
 
 def _arg_eval(name):
     def abstract_eval(x, *, axes, keepdims, index_dtype):
+        dtypes.check_ordered(name, x.dtype)
         _check_axes(name, axes, x.ndim)
         if axes and axes[-1] - axes[0] != len(axes) - 1:
             raise ValueError(f"{name}: the axes must be adjacent (one axis, or all of them); got {axes}")
@@ -498,7 +501,10 @@ def _scan(y, axis, monoid, dtype):
         out = mlir.empty(mlir.dims(y), dtype)
         return mlir.generic([shifted, y], [out], [list(range(rank))] * 3, [mlir.PARALLEL] * rank, body)[0]
 
-    n = mlir.dims(y)[axis]
+    dims = mlir.dims(y)
+    if any(isinstance(d, int) and d == 0 for d in dims):  # nothing to scan; MLIR refuses slices of it
+        return y
+    n = dims[axis]
     if isinstance(n, int):
         s = 1
         while s < n:
@@ -519,6 +525,9 @@ def _scan(y, axis, monoid, dtype):
 def _cumulative_eval(monoid):
     def abstract_eval(x, *, axis, dtype):
         dtype = _result_dtype(f"cum{monoid}", monoid, dtype)
+        if dtypes.is_complex(dtype):  # the scan pads with a complex identity, which crashes IREE's Vulkan compiler
+            raise NotImplementedError(f"irax has no cum{monoid} of complex arrays yet ({dtype.name}); a cumsum "
+                                      "can be taken of jnp.real(x) and jnp.imag(x) apart.")
         if axis is None:
             return ShapedArray((_flat_size(x.shape),), dtype)
         _check_axes(f"cum{monoid}", (axis,), x.ndim)

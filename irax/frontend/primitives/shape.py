@@ -178,7 +178,10 @@ def _concatenate_eval(*xs, dimension):
 
 def _concatenate_emit(ctx, *xs, dimension):
     out = ctx.avals_out[0]
-    return [tensor.ConcatOp(mlir.tensor_type(out.shape, out.dtype), dimension, list(xs)).result]
+    # Pieces empty along `dimension` add nothing, and IREE's bufferization
+    # refuses one that lands at the end of the result ("offset is out-of-bounds").
+    kept = [x for x, aval in zip(xs, ctx.avals_in) if aval.shape[dimension] != 0] or list(xs[:1])
+    return [tensor.ConcatOp(mlir.tensor_type(out.shape, out.dtype), dimension, kept).result]
 
 
 concatenate = Primitive("concatenate", _concatenate_eval, _concatenate_emit, dynamic_shapes=True)

@@ -286,6 +286,8 @@ def _sort_eval(*operands, dimension, is_stable, num_keys):
         raise ValueError(f"num_keys={num_keys} must be between 1 and len(operand)={len(operands)}")
     if not 0 <= dimension < operands[0].ndim:
         raise ValueError(f"sort dimension {dimension} is out of range for operands of rank {operands[0].ndim}")
+    for key in operands[:num_keys]:
+        dtypes.check_ordered("sort", key.dtype)
     return operands
 
 
@@ -306,6 +308,7 @@ def _top_k_eval(operand, *, k):
         raise ValueError(f"k argument to top_k must be nonnegative, got {k}")
     if operand.ndim == 0:
         raise TypeError(f"top_k operand must have >= 1 dimension, got {operand.shape}")
+    dtypes.check_ordered("top_k", operand.dtype)
     if operand.shape[-1] < k:
         raise ValueError("k argument to top_k must be no larger than size along axis;"
                          f" got k={k} with shape={list(operand.shape)} and axis={operand.ndim - 1}")
@@ -339,6 +342,7 @@ def _searchsorted_eval(a, v, *, side):
         raise ValueError("a should be 1-dimensional")
     if a.dtype != v.dtype:
         raise TypeError(f"searchsorted: a and v must have one dtype, got {a.dtype.name} and {v.dtype.name}")
+    dtypes.check_ordered("searchsorted", a.dtype)
     return ShapedArray(v.shape, dtypes.int32)
 
 

@@ -32,7 +32,8 @@ def rule_name(op) -> str:
     return convolution.marker(op) or op.operation.name
 
 
-_COMBINERS = {"arith.addf": "sum", "arith.mulf": "prod", "arith.maximumf": "max", "arith.minimumf": "min"}
+_COMBINERS = {"arith.addf": "sum", "complex.add": "sum", "arith.mulf": "prod", "arith.maximumf": "max",
+              "arith.minimumf": "min"}
 
 
 @dataclass

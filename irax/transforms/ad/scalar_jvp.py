@@ -9,18 +9,42 @@ scalar op at a time, in forward mode: given the tangents of an op's operands
 `new_operands` are the operands as cloned into the body being built and
 `op.results[0]` there is `out`; the rules read the maths straight off:
 d tanh(x) = (1 - tanh(x)^2) dx, and so on.
+
+A tangent has its value's type: complex ops (the `complex` dialect) have
+complex tangents, and re, im and abs real ones. Holomorphic ops take
+f'(z) dz; re, im, conj and abs, which are not, take their real-linear
+tangents (abs: re(conj(z) dz) / |z|). How reverse mode transposes them is
+in vjp.py.
 """
 import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, math
+from iree.compiler.dialects import complex as cx
 
 from irax.ir import mlir, special
 from irax.ir.scalar import convert_scalar
 
 
+def constant(typ: ir.Type, value) -> ir.Value:
+    """A scalar constant of float or complex type `typ`."""
+    if isinstance(typ, ir.ComplexType):
+        return mlir.complex_constant(typ, value)
+    return mlir.float_constant(typ, value)
+
+
 def const_like(x: ir.Value, value) -> ir.Value:
-    """A float scalar constant of x's type."""
-    return mlir.float_constant(x.type, value)
+    """A float (or complex) scalar constant of x's type."""
+    return constant(x.type, value)
+
+
+def add(a, b):
+    """a + b of two float or two complex scalars."""
+    return cx.add(a, b) if isinstance(a.type, ir.ComplexType) else arith.addf(a, b)
+
+
+def multiply(a, b):
+    """a * b of two float or two complex scalars."""
+    return cx.mul(a, b) if isinstance(a.type, ir.ComplexType) else arith.mulf(a, b)
 
 
 def convert(x: ir.Value, elem: ir.Type) -> ir.Value:
@@ -166,7 +190,83 @@ def _zero_rule(out, operands, tangents):
     return None
 
 
+def _c_add(a, b):
+    """a + b of complex tangents, where either may be None (zero)."""
+    return b if a is None else a if b is None else cx.add(a, b)
+
+
+def _c_scale(t, factor):
+    return None if t is None else cx.mul(t, factor)
+
+
+def _c_unary(derivative):
+    """out = f(z), f holomorphic: tangent = f'(z) dz, `derivative(z, out)` = f'(z)."""
+
+    def rule(out, operands, tangents):
+        (z,), (tz,) = operands, tangents
+        return _c_scale(tz, derivative(z, out))
+
+    return rule
+
+
+def _c_one_plus(z, v):
+    return cx.add(const_like(z, 1.0), v)
+
+
+def _c_divide(out, operands, tangents):
+    (_, y), (tx, ty) = operands, tangents
+    num = _c_add(tx, None if ty is None else cx.neg(cx.mul(out, ty)))
+    return None if num is None else cx.div(num, y)
+
+
+def _c_abs(out, operands, tangents):
+    """d|z| = re(conj(z) dz) / |z|, and 0 at z = 0 (JAX's choice)."""
+    (z,), (tz,) = operands, tangents
+    if tz is None:
+        return None
+    zero = const_like(out, 0.0)
+    slope = arith.divf(cx.re(cx.mul(cx.conj(z), tz)), out)
+    return arith.select(arith.cmpf(arith.CmpFPredicate.OEQ, out, zero), zero, slope)
+
+
+def _c_create(out, operands, tangents):
+    (re, im), (tre, tim) = operands, tangents
+    if tre is None and tim is None:
+        return None
+    return cx.create_(out.type, tre or const_like(re, 0.0), tim or const_like(im, 0.0))
+
+
+def _c_linear(op):
+    """The tangent of an op linear over the reals (re, im, conj): the op of the tangent."""
+    return lambda out, ops, ts: None if ts[0] is None else op(ts[0])
+
+
+_COMPLEX_RULES = {
+    "complex.add": lambda out, ops, ts: _c_add(*ts),
+    "complex.sub": lambda out, ops, ts: _c_add(ts[0], None if ts[1] is None else cx.neg(ts[1])),
+    "complex.mul": lambda out, ops, ts: _c_add(_c_scale(ts[0], ops[1]), _c_scale(ts[1], ops[0])),
+    "complex.div": _c_divide,
+    "complex.neg": _c_linear(cx.neg),
+    "complex.conj": _c_linear(cx.conj),
+    "complex.re": _c_linear(cx.re),
+    "complex.im": _c_linear(cx.im),
+    "complex.create": _c_create,
+    "complex.abs": _c_abs,
+    "complex.exp": _c_unary(lambda z, out: out),
+    "complex.expm1": _c_unary(lambda z, out: _c_one_plus(z, out)),
+    "complex.log": _c_unary(lambda z, out: cx.div(const_like(z, 1.0), z)),
+    "complex.log1p": _c_unary(lambda z, out: cx.div(const_like(z, 1.0), _c_one_plus(z, z))),
+    "complex.sqrt": _c_unary(lambda z, out: cx.div(const_like(z, 0.5), out)),
+    "complex.rsqrt": _c_unary(lambda z, out: cx.div(cx.mul(out, const_like(z, -0.5)), z)),
+    "complex.sin": _c_unary(lambda z, out: cx.cos(z)),
+    "complex.cos": _c_unary(lambda z, out: cx.neg(cx.sin(z))),
+    "complex.tan": _c_unary(lambda z, out: _c_one_plus(z, cx.mul(out, out))),
+    "complex.tanh": _c_unary(lambda z, out: cx.sub(const_like(z, 1.0), cx.mul(out, out))),
+}
+
+
 RULES = {
+    **_COMPLEX_RULES,
     "arith.addf": lambda out, ops, ts: _add(*ts),
     "arith.subf": _subtract,
     "arith.mulf": _multiply,
@@ -210,7 +310,7 @@ for _name in [
     "arith.bitcast",  # of a float to an integer (its bits): piecewise constant
     "math.floor", "math.ceil", "math.roundeven", "math.round", "math.trunc", "arith.cmpf", "arith.cmpi",
     "arith.sitofp", "arith.uitofp", "arith.fptosi", "arith.fptoui", "arith.constant", "linalg.index",
-    "arith.index_cast", "arith.andi", "arith.ori", "arith.xori",
+    "arith.index_cast", "arith.andi", "arith.ori", "arith.xori", "complex.constant", "complex.eq", "complex.neq",
 ]:
     RULES[_name] = _zero_rule
 

@@ -12,8 +12,9 @@ def tensor_type(value) -> ir.RankedTensorType:
 
 
 def is_float_tensor(value) -> bool:
+    """A tensor of floats or complex numbers: the values autodiff differentiates."""
     typ = value.type
-    return isinstance(typ, ir.RankedTensorType) and isinstance(typ.element_type, ir.FloatType)
+    return isinstance(typ, ir.RankedTensorType) and isinstance(typ.element_type, (ir.FloatType, ir.ComplexType))
 
 
 def empty_like(value) -> ir.Value:
@@ -21,9 +22,9 @@ def empty_like(value) -> ir.Value:
 
 
 def zero_of(elem: ir.Type) -> ir.Value:
-    """The scalar constant 0 of a float or integer element type."""
-    if isinstance(elem, ir.FloatType):
-        return mlir.float_constant(elem, 0.0)
+    """The scalar constant 0 of a float, complex or integer element type."""
+    if isinstance(elem, (ir.FloatType, ir.ComplexType)):
+        return scalar_jvp.constant(elem, 0.0)
     return arith.ConstantOp(elem, ir.IntegerAttr.get(elem, 0)).result
 
 
@@ -33,11 +34,12 @@ def zeros_like(value) -> ir.Value:
 
 
 def add(a, b) -> ir.Value:
-    """a + b for two float tensors of one type."""
+    """a + b for two float (or complex) tensors of one type."""
     rank = tensor_type(a).rank
     init = empty_like(a)
     ident = list(range(rank))
-    return mlir.generic([a, b], [init], [ident] * 3, [mlir.PARALLEL] * rank, lambda x, y, _: [arith.addf(x, y)])[0]
+    return mlir.generic([a, b], [init], [ident] * 3, [mlir.PARALLEL] * rank,
+                        lambda x, y, _: [scalar_jvp.add(x, y)])[0]
 
 
 def convert(value, elem: ir.Type) -> ir.Value:

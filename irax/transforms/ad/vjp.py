@@ -23,6 +23,7 @@ import functools
 import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
+from iree.compiler.dialects import complex as cx
 
 from irax.ir import mlir
 from irax.ir.iree import linalg_ext_scatter, opaque
@@ -70,23 +71,58 @@ def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
     iterators = [mlir.PARALLEL if d in keep else mlir.REDUCTION for d in range(len(info.iterators))]
     summed = mlir.REDUCTION in iterators
     x_elem, ct_elem = tensor_type(x).element_type, tensor_type(ct).element_type
-    acc_elem = max(x_elem, ct_elem, key=lambda t: ir.FloatType(t).width) if summed else x_elem
+    complex_case = any(isinstance(t, ir.ComplexType) for t in (x_elem, ct_elem))
+    wider = summed and not complex_case
+    acc_elem = max(x_elem, ct_elem, key=lambda t: ir.FloatType(t).width) if wider else x_elem
 
     def body(*args):
         new_ins, ct_s, extras, acc = args[:n], args[n], args[n + 1:-1], args[-1]
-        mapping, tangents = info.clone_body(new_ins, acc, {k: const_like(new_ins[k], 1.0)})
-        d = tangents.get(info.g)  # None: g does not depend on x_k (floor, comparisons)
-        contribution = const_like(ct_s, 0.0) if d is None else arith.mulf(ct_s, d)
-        if weight is not None:
-            contribution = arith.mulf(contribution, weight(mapping[info.g], *extras))
+        if complex_case:
+            def dg(v):  # the tangent of g where x_k moves by v
+                return info.clone_body(new_ins, acc, {k: scalar_jvp.constant(x_elem, v)})[1].get(info.g)
+
+            contribution = _complex_contribution(ct_s, x_elem, dg)
+        else:
+            mapping, tangents = info.clone_body(new_ins, acc, {k: const_like(new_ins[k], 1.0)})
+            d = tangents.get(info.g)  # None: g does not depend on x_k (floor, comparisons)
+            contribution = const_like(ct_s, 0.0) if d is None else arith.mulf(ct_s, d)
+            if weight is not None:
+                contribution = arith.mulf(contribution, weight(mapping[info.g], *extras))
         contribution = scalar_jvp.convert(contribution, acc_elem)
-        return [arith.addf(acc, contribution) if summed else contribution]
+        return [scalar_jvp.add(acc, contribution) if summed else contribution]
 
     maps = info.maps[:n] + [info.out_map] * (1 + len(extra_inputs)) + [keep]
     shaped_like_x = tensor.EmptyOp(mlir.dims(x), acc_elem).result
     init = linalg.fill(tensor_ops.zero_of(acc_elem), outs=[shaped_like_x]) if summed else shaped_like_x
     adjoint = mlir.generic(info.inputs + [ct, *extra_inputs], [init], maps, iterators, body)[0]
     return tensor_ops.convert(adjoint, x_elem)
+
+
+def _complex_contribution(ct, x_type, dg):
+    """ct * dg/dx where g or x is complex, transposed as JAX transposes, with
+    `dg(v)` the tangent of g (None: 0) where x moves by v. re, conj and abs
+    are not complex-differentiable, so dx -> dg is linear over the reals
+    only: it is read off two directions, d1 = dg(1) and di = dg(i), and
+
+        real x:     ct_x = re(ct d1)
+        complex x:  ct_x = re(ct d1) - i re(ct di)
+
+    For holomorphic g, di = i d1 and that is ct g'(x), with no conjugate
+    (JAX's convention: grad(f, holomorphic=True) is f'); for a real loss L
+    of complex z it is dL/dre z - i dL/dim z, the conjugate of the gradient."""
+    part = x_type.element_type if isinstance(x_type, ir.ComplexType) else x_type
+
+    def re_of_ct_times_dg(direction):
+        d = dg(direction)
+        if d is None:
+            return scalar_jvp.constant(part, 0.0)
+        p = scalar_jvp.multiply(ct, d)
+        return scalar_jvp.convert(cx.re(p) if isinstance(p.type, ir.ComplexType) else p, part)
+
+    along_1 = re_of_ct_times_dg(1.0)
+    if part == x_type:
+        return along_1
+    return cx.create_(x_type, along_1, arith.negf(re_of_ct_times_dg(1j)))
 
 
 def _generic(op, cts, active):
@@ -117,9 +153,14 @@ def _scatter_back(info, extract, ct):
 
     def contribution(*args):
         new_ins, ct_s, acc = args[:n], args[n], args[-1]
-        one = {extract.result: lambda new_op: const_like(new_op.results[0], 1.0)}
-        _, tangents = info.clone_body(new_ins, acc, {}, op_seeds=one)
-        d = tangents.get(info.g)
+
+        def dg(v):  # the tangent of g where S[i...] moves by v
+            seed = {extract.result: lambda new_op: const_like(new_op.results[0], v)}
+            return info.clone_body(new_ins, acc, {}, op_seeds=seed)[1].get(info.g)
+
+        if any(isinstance(t, ir.ComplexType) for t in (elem, ct_s.type)):
+            return [_complex_contribution(ct_s, elem, dg)]
+        d = dg(1.0)
         return [scalar_jvp.convert(arith.mulf(ct_s, d) if d is not None else const_like(ct_s, 0.0), elem)]
 
     def position(*args):
@@ -141,7 +182,7 @@ def _scatter_back(info, extract, ct):
     shape = tensor_type(source).shape
     size = [int(np.prod(shape, dtype=np.int64))]
     dest = zeros_like(reshape_static(source, size) if len(shape) != 1 else source)
-    summed = linalg_ext_scatter(updates, targets, dest, arith.addf)
+    summed = linalg_ext_scatter(updates, targets, dest, scalar_jvp.add)
     return summed if len(shape) == 1 else reshape_static(summed, shape)
 
 

@@ -1,0 +1,232 @@
+"""The QR decomposition of `irax.lax.linalg`, as in JAX, by Householder
+reflections (LAPACK's geqrf and orgqr), built as lax_linalg.py builds its
+factorizations: whole-array irax ops on the batch inside `fori_loop`.
+
+Step j of geqrf reflects column j of A onto e_j: with alpha = A[j, j] and
+x = A[j+1:, j],
+
+    beta = -sign(alpha) ‖(alpha, x)‖,   tau = (beta - alpha) / beta,
+    v = (1, x / (alpha - beta)),        H = I - tau v vᵀ,
+
+so that H A[j:, j] = (beta, 0, ..., 0); then A[j:, j+1:] -= tau v (vᵀ A[j:, j+1:]).
+A column already zero below the diagonal gets tau = 0 (H = I), as in
+LAPACK's larfg (without larfg's rescaling of a tiny beta). R is left on and
+above the diagonal, v below it (its leading 1 implied), and Q = H_0 H_1 …
+H_{k-1} is householder_product's (orgqr's) product of the reflectors.
+
+Matrices wider than BLOCK go by blocks of BLOCK columns (LAPACK's blocked
+algorithms, unrolled at trace time): the loop above factorizes one panel,
+and the panel's reflectors act on the rest of the matrix at once, in the
+compact WY form H_k … H_e = I - V T Vᵀ (V the panel's unit lower
+trapezoid, T upper triangular, column j of T from larft's recurrence
+T[:j, j] = -tau_j T[:j, :j] V[:, :j]ᵀ v_j, T[j, j] = tau_j), that is by
+three matmuls:
+
+    geqrf  A[k:, e:] -= V Tᵀ (Vᵀ A[k:, e:])      (Hᵀ applied, block by block)
+    orgqr  Q -= V T (Vᵀ Q)                        (from I, the last block first)
+
+Derivatives are a custom JVP with JAX's formulas (reverse mode transposes
+it). For m >= n, with C = Qᵀ dA R⁻¹ and Ω = tril(C, -1) - tril(C, -1)ᵀ:
+
+    dQ = Q (Ω - C) + dA R⁻¹,   dR = (C - Ω) R.
+
+A wide A = [A1 A2] (m < n) differentiates A1 = Q R1 so, and R2 = Qᵀ A2:
+dR2 = dQᵀ A2 + Qᵀ dA2. The m - n extra columns Q2 of a full Q of a tall A
+(arXiv:2409.13374, eq. 32-33): with Z = Q[n:, :n] (Q[:n, :n] - I)⁻¹,
+
+    dQ2 = dQ1 Zᵀ - (Q1 + Q2 Z) (dQ1[n:] - Z dQ1[:n])ᵀ.
+"""
+from __future__ import annotations
+
+import functools
+
+from irax.frontend.control_flow import fori_loop
+from irax.frontend.custom_derivatives import custom_jvp
+from irax.frontend.lax_linalg import _T, _blocks, _check_float, _column, _concat, lu, triangular_solve
+from irax.frontend.numpy import (abs, amax, arange, broadcast_to, concatenate, eye, matmul, pad, sqrt, sum, tril,
+                                 triu, where, zeros, zeros_like)
+from irax.frontend.numpy.linalg_ops import _lu_solve
+from irax.frontend.numpy.util import asarray
+from irax.typing import Array, ArrayLike
+
+
+def _check_matrix(name, x):
+    if x.ndim < 2:
+        raise TypeError(f"Input 0 to {name} must have rank at least 2, but got shape={x.shape}")
+
+
+def _norm(x):
+    """‖x‖ over the last axis, scaled by max|x| so that it neither overflows
+    nor underflows where x² would (as LAPACK's nrm2)."""
+    scale = amax(abs(x), axis=-1, keepdims=True)
+    safe = where(scale == 0, 1, scale)
+    scaled = x / safe
+    return safe * sqrt(sum(scaled * scaled, axis=-1, keepdims=True))
+
+
+def _householder_loop(a):
+    """geqrf on one panel a [..., m, b] (m >= b): R and the reflectors in
+    place, and the b taus."""
+    m, b = a.shape[-2:]
+    rows, cols = arange(m), arange(b)
+    rows2 = rows[:, None]
+
+    def step(j, state):
+        a, taus = state
+        x = _column(a, j)
+        alpha = sum(where(rows == j, x, 0), axis=-1, keepdims=True)
+        below = where(rows > j, x, 0)
+        zero = amax(abs(below), axis=-1, keepdims=True) == 0
+        norm = _norm(where(rows >= j, x, 0))
+        beta = where(alpha >= 0, -norm, norm)
+        tau = where(zero, 0, (beta - alpha) / where(zero, 1, beta))
+        v_below = where(zero, below, below / where(zero, 1, alpha - beta))
+        v = where(rows == j, 1, v_below)
+        w = matmul(v[..., None, :], a)  # vᵀ A, [..., 1, b]
+        reflected = a - tau[..., None] * v[..., :, None] * w
+        column = where(rows < j, x, where(rows == j, where(zero, alpha, beta), v_below))
+        a = where(cols == j, column[..., :, None], where((rows2 >= j) & (cols > j), reflected, a))
+        return a, where(cols == j, tau, taus)
+
+    return fori_loop(0, b, step, (a, zeros(a.shape[:-2] + (b,), a.dtype)))
+
+
+def _reflectors(a, offset=0):
+    """V: the unit lower trapezoid of a's columns, column j's 1 in row j + offset."""
+    rows, cols = arange(a.shape[-2])[:, None], arange(a.shape[-1]) + offset
+    return where(rows > cols, a, where(rows == cols, 1, 0).astype(a.dtype))
+
+
+def _block_reflector(v, taus):
+    """T of H_0 … H_{b-1} = I - V T Vᵀ (larft, forward, by columns)."""
+    b = v.shape[-1]
+    idx = arange(b)
+    gram = matmul(_T(v), v)
+
+    def column(j, t):
+        tau = sum(where(idx == j, taus, 0), axis=-1, keepdims=True)
+        above = -tau * matmul(t, where(idx < j, _column(gram, j), 0)[..., None])[..., 0]
+        return where(idx == j, where(idx < j, above, where(idx == j, tau, 0))[..., :, None], t)
+
+    return fori_loop(0, b, column, zeros_like(gram))
+
+
+def geqrf(a: ArrayLike) -> tuple[Array, Array]:
+    """(a, taus) as LAPACK's geqrf: R on and above the diagonal of a
+    [..., m, n], the Householder vectors below it, min(m, n) taus."""
+    a = asarray(a)
+    _check_float("geqrf", a)
+    _check_matrix("geqrf", a)
+    m, n = a.shape[-2:]
+    taus = []
+    for k, e in _blocks(min(m, n)):
+        panel, panel_taus = _householder_loop(a[..., k:, k:e])
+        right = a[..., k:, e:]
+        if e < n:
+            v = _reflectors(panel)
+            right = right - matmul(v, matmul(_T(_block_reflector(v, panel_taus)), matmul(_T(v), right)))
+        a = _concat([a[..., :k, :], _concat([a[..., k:, :k], panel, right], axis=-1)], axis=-2)
+        taus.append(panel_taus)
+    return a, _concat(taus, axis=-1) if taus else zeros(a.shape[:-2] + (0,), a.dtype)
+
+
+def householder_product(a: ArrayLike, taus: ArrayLike) -> Array:
+    """Q = H_0 H_1 … H_{k-1}, the first n columns of the product of the
+    Householder reflectors H_j = I - taus[j] v_j v_jᵀ, v_j below a's diagonal
+    in column j (a unit diagonal implied): a is [..., m, n] with m >= n,
+    taus [..., k] with k <= n. Q has a's shape."""
+    a, taus = asarray(a), asarray(taus)
+    _check_float("householder_product", a)
+    _check_matrix("householder_product", a)
+    m, n = a.shape[-2:]
+    if m < n:
+        raise ValueError("The first argument to householder_product must have at least as many rows as columns, "
+                         f"got shape {a.shape}")
+    if taus.ndim != a.ndim - 1 or taus.shape[-1] > n:
+        raise ValueError("The second argument to householder_product must not have more rows than the minimum "
+                         "of the first argument's rows and columns.")
+    if taus.shape[:-1] != a.shape[:-2]:
+        raise ValueError(f"householder_product requires equal batch dimensions, got {a.shape} and {taus.shape}.")
+    taus = taus.astype(a.dtype)
+    q = broadcast_to(eye(m, n, dtype=a.dtype), a.shape)
+    for k, e in reversed(_blocks(taus.shape[-1])):
+        v = _reflectors(a[..., :, k:e], k)
+        q = q - matmul(v, matmul(_block_reflector(v, taus[..., k:e]), matmul(_T(v), q)))
+    return q
+
+
+def _qr_values(x, full_matrices):
+    m, n = x.shape[-2:]
+    a, taus = geqrf(x)
+    if m < n:
+        q = householder_product(a[..., :, :m], taus)
+    elif full_matrices:
+        q = householder_product(pad(a, [(0, 0)] * (a.ndim - 1) + [(0, m - n)]), taus)
+    else:
+        q, a = householder_product(a, taus), a[..., :n, :]
+    return q, triu(a)
+
+
+def _thin_qr_jvp(q, r, dx):
+    """dQ, dR of A = Q R, A [..., m, n], m >= n, Q [..., m, n]: the docstring's formula."""
+    dx_rinv = triangular_solve(r, dx)  # dA R⁻¹
+    c = matmul(_T(q), dx_rinv)
+    lower = tril(c, -1)
+    omega = lower - _T(lower)
+    return matmul(q, omega - c) + dx_rinv, matmul(c - omega, r)
+
+
+@functools.lru_cache(maxsize=None)
+def _qr_fn(full_matrices):
+    """The custom-JVP QR for one `full_matrices` (one function each, so its programs are cached)."""
+
+    @custom_jvp
+    def qr(x):
+        return _qr_values(x, full_matrices)
+
+    @qr.defjvp
+    def jvp(primals, tangents):
+        (x,), (dx,) = primals, tangents
+        # Not qr(x): a rule that calls its own function and lax_linalg.lu is traced again without end.
+        q, r = _qr_values(x, full_matrices)
+        m, n = x.shape[-2:]
+        if m < n:
+            dq, dr1 = _thin_qr_jvp(q, r[..., :m], dx[..., :m])
+            dr2 = matmul(_T(dq), x[..., m:]) + matmul(_T(q), dx[..., m:])
+            return (q, r), (dq, concatenate([dr1, dr2], axis=-1))
+        dq, dr = _thin_qr_jvp(q[..., :n], r[..., :n, :], dx)
+        if m == n or not full_matrices:
+            return (q, r), (dq, dr)
+        q1, q2 = q[..., :n], q[..., n:]
+        lu_, _, permutation = lu(_T(q1[..., :n, :]) - eye(n, dtype=q.dtype))
+        z_t = _lu_solve(lu_, permutation, _T(q1[..., n:, :]))  # Zᵀ = (Q[:n, :n] - I)⁻ᵀ Q[n:, :n]ᵀ
+        dq2 = matmul(dq, z_t) - matmul(q1 + matmul(q2, _T(z_t)), _T(dq[..., n:, :] - matmul(_T(z_t), dq[..., :n, :])))
+        dr = concatenate([dr, zeros(dr.shape[:-2] + (m - n, n), dr.dtype)], axis=-2)
+        return (q, r), (concatenate([dq, dq2], axis=-1), dr)
+
+    return qr
+
+
+def qr(x: ArrayLike, *, pivoting: bool = False, full_matrices: bool = True,
+       use_magma: bool | None = None) -> tuple[Array, Array]:
+    """(q, r) with x = q r for each [..., m, n] matrix: q orthonormal,
+    [..., m, m] (or [..., m, min(m, n)] unless `full_matrices`), r upper
+    triangular, [..., m, n] (or [..., min(m, n), n]). The signs are LAPACK's:
+    r[j, j] has the sign opposite to the pivot it reflects (a column already
+    zero below the diagonal keeps its pivot), q's columns to match.
+    `use_magma` only matters to JAX on GPUs; it is accepted and ignored."""
+    x = asarray(x)
+    _check_float("qr", x)
+    _check_matrix("qr", x)
+    if pivoting:
+        raise NotImplementedError("qr(pivoting=True), the column-pivoted QR (LAPACK's geqp3), is not implemented "
+                                  "in irax; use pivoting=False.")
+    m, n = x.shape[-2:]
+    if m == 0 or n == 0:
+        k = m if full_matrices else min(m, n)
+        batch = x.shape[:-2]
+        return broadcast_to(eye(m, k, dtype=x.dtype), batch + (m, k)), zeros(batch + (k, n), x.dtype)
+    return _qr_fn(bool(full_matrices))(x)
+
+
+__all__ = ["geqrf", "householder_product", "qr"]

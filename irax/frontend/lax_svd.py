@@ -1,0 +1,295 @@
+"""`irax.lax.linalg.svd`: the singular value decomposition x = U diag(s) Vᵀ,
+by one-sided Jacobi (Hestenes) rotations, as whole-array irax ops.
+
+IREE has no LAPACK. One-sided Jacobi needs nothing but column dot products
+and plane rotations, so each step is a few elementwise ops and reductions on
+the whole batch of matrices:
+
+    G = x (m x n, m >= n; a wide x is transposed first), V = I
+    for a pair of columns p, q:  α = |g_p|², β = |g_q|², γ = g_p·g_q
+        if |γ| > tol sqrt(αβ):   ζ = (β - α) / 2γ,  t = sign(ζ) / (|ζ| + sqrt(1 + ζ²)),
+                                 c = 1 / sqrt(1 + t²),  s = c t
+                                 (g_p, g_q) <- (c g_p - s g_q, s g_p + c g_q), and so V's columns
+    (t is the smaller root of t² + 2ζt - 1 = 0, which makes the new g_p·g_q zero)
+
+The rotation is applied in Rutishauser's form, g_p - s (g_q + τ g_p) and
+g_q + s (g_p - τ g_q) with τ = s / (1 + c): for a small t, c rounds to 1
+and c g_p - s g_q would grow the columns by t²/2 each time (V drifts off
+orthogonal over thousands of rotations); here 1 - c = sτ is kept.
+
+Each rotation is G <- G J with J orthogonal, so G = x V always; once all
+columns are orthogonal, s_j = |g_j|, u_j = g_j / s_j and x = U diag(s) Vᵀ.
+The pairs are taken in the parallel round-robin (Brent-Luk) order: with
+the columns laid out as a top half t and a bottom half b (n even; an odd n
+is padded with a zero column, which no rotation touches), round r rotates
+the n/2 disjoint pairs (t_i, b_i) at once, then moves the columns one seat
+round the table, t_0 staying put:
+
+    t' = [t_0, b_0, t_1, ..., t_{n/2-2}],  b' = [b_1, ..., b_{n/2-1}, t_{n/2-1}]
+
+so the n - 1 rounds of a sweep meet every pair once (a `fori_loop` over
+rounds of O(mn) whole-array work, the shuffle a static slice-and-concat)
+and leave the columns where they started. Sweeps repeat in a `while_loop`
+until every pair is orthogonal to tol = sqrt(m) eps relative to its norms
+(LAPACK's gesvj test), at most MAX_SWEEPS times; convergence is quadratic,
+some 6-10 sweeps. x is first divided by its largest |entry| (and s
+multiplied back), so the squared norms neither overflow nor underflow.
+
+The singular values are sorted descending, as JAX's (by counting the
+larger ones for each, O(n²) comparisons). A column with s_j ~ 0
+(rank deficiency) has no direction of its own, and full_matrices asks for
+m - n more columns of U: each missing column is completed by Gram-Schmidt
+(twice, for orthogonality to rounding) from the unit vector e_k least
+covered by the columns so far (the row of U with the smallest norm: its
+squared norm is at most rank/m < 1, so e_k - U Uᵀ e_k is far from zero).
+
+The derivative is a custom JVP, JAX's formula for the reduced SVD (real
+matrices; k = min(m, n), F_ij = 1 / (s_j² - s_i²) off the diagonal, 0 on it):
+
+    dP = Uᵀ dx V,   ds = diag(dP)
+    dU = U (F ∘ (dP S + S dPᵀ)) + (I - U Uᵀ) dx V S⁻¹     (the last term when m > n)
+    dV = V (F ∘ (S dP + dPᵀ S)) + (I - V Vᵀ) dxᵀ U S⁻¹    (the last term when n > m)
+
+For full_matrices with m > n, the m - n completing columns U₂ are any
+orthonormal basis of the complement of U₁; irax moves them with U₁ by the
+tangent dU₂ = -U₁ dU₁ᵀ U₂ (which keeps U orthogonal), where JAX raises.
+Reverse mode transposes the rule.
+"""
+from __future__ import annotations
+
+import enum
+import functools
+
+import ml_dtypes
+import numpy as np
+
+from irax.frontend import dtypes
+from irax.frontend.control_flow import fori_loop, while_loop
+from irax.frontend.custom_derivatives import custom_jvp
+from irax.frontend.lax_linalg import _T, _check_float, _concat, _row
+from irax.frontend.numpy import (abs, amax, any, arange, argmin, astype, broadcast_to, concatenate, eye,
+                                 isnan, matmul, maximum, pad, sqrt, sum, take_along_axis, where, zeros)
+from irax.frontend.numpy.util import asarray
+from irax.typing import Array, ArrayLike
+
+MAX_SWEEPS = 30  # LAPACK's gesvj bound; a converging matrix needs far fewer
+
+
+class SvdAlgorithm(enum.Enum):
+    """jax.lax.linalg.SvdAlgorithm. irax computes every SVD by one-sided
+    Jacobi, so DEFAULT and JACOBI are the ones it takes."""
+    DEFAULT = "default"
+    QR = "QR"
+    JACOBI = "Jacobi"
+    POLAR = "polar"
+    DIVIDE_AND_CONQUER = "divide_and_conquer"
+
+
+def _rotate_pairs(w, m, tol):
+    """One round: rotate the pairs (w[:, i], w[:, n/2 + i]) so that the first
+    m rows of each pair become orthogonal (the rows below, V's, are carried
+    along); return the new w and max |γ| / sqrt(αβ) seen before rotating."""
+    k = w.shape[-1] // 2
+    top, bottom = w[..., :k], w[..., k:]
+    gp, gq = top[..., :m, :], bottom[..., :m, :]
+    alpha, beta, gamma = sum(gp * gp, axis=-2), sum(gq * gq, axis=-2), sum(gp * gq, axis=-2)
+    norms = sqrt(alpha * beta)
+    rotate = abs(gamma) > tol * norms
+    zeta = (beta - alpha) / (2 * where(rotate, gamma, 1))
+    t = where(rotate, where(zeta >= 0, 1, -1) / (abs(zeta) + sqrt(1 + zeta * zeta)), 0)
+    c = 1 / sqrt(1 + t * t)
+    s = (c * t)[..., None, :]
+    tau = s / (1 + c[..., None, :])
+    top, bottom = top - s * (bottom + tau * top), bottom + s * (top - tau * bottom)
+    off = amax(where(norms > 0, abs(gamma) / where(norms > 0, norms, 1), 0))
+    if k > 1:  # the round-robin move; two columns have nowhere to go
+        top, bottom = (_concat([top[..., :1], bottom[..., :1], top[..., 1:k - 1]], axis=-1),
+                       _concat([bottom[..., 1:], top[..., k - 1:]], axis=-1))
+    return concatenate([top, bottom], axis=-1), off
+
+
+def _jacobi(g, with_v):
+    """The columns of g (..., m, n), m >= n, rotated until orthogonal, and
+    V with g_in V = g_out (None unless `with_v`)."""
+    m, n = g.shape[-2:]
+    tol = float(np.sqrt(m) * ml_dtypes.finfo(g.dtype).eps)
+    w = g
+    if with_v:
+        w = concatenate([g, broadcast_to(eye(n, dtype=g.dtype), g.shape[:-2] + (n, n))], axis=-2)
+    if n % 2:  # a zero column: its dot products are 0, so no rotation ever touches it
+        w = pad(w, [(0, 0)] * (w.ndim - 1) + [(0, 1)])
+    rounds = w.shape[-1] - 1
+
+    def sweep(state):
+        w, _, count = state
+
+        def round_(_, carry):
+            w, off = carry
+            w, round_off = _rotate_pairs(w, m, tol)
+            return w, maximum(off, round_off)
+
+        w, off = fori_loop(0, rounds, round_, (w, zeros((), w.dtype)))
+        return w, off, count + 1
+
+    def unconverged(state):
+        _, off, count = state
+        return (off > tol) & (count < MAX_SWEEPS)
+
+    w, _, _ = while_loop(unconverged, sweep, (w, np.asarray(np.inf, w.dtype), np.int32(0)))
+    return w[..., :m, :n], (w[..., m:m + n, :n] if with_v else None)
+
+
+def _complete(u, missing):
+    """u (..., m, c) with orthonormal columns, except those `missing`
+    (..., c), which are zeros: fill those in, so all c are orthonormal."""
+    m, c = u.shape[-2:]
+    rows, cols = arange(m), arange(c)
+
+    def fill(j, u):
+        k = argmin(sum(u * u, axis=-1), axis=-1)  # the row least covered: e_k has the most left to add
+        v = astype(rows == k[..., None], u.dtype) - matmul(u, _row(u, k)[..., None])[..., 0]
+        v = v - matmul(u, matmul(_T(u), v[..., None]))[..., 0]
+        v = v / sqrt(sum(v * v, axis=-1, keepdims=True))
+        fills = any((cols == j) & missing, axis=-1)[..., None, None]
+        return where(fills & (cols == j), v[..., :, None], u)
+
+    return fori_loop(0, c, fill, u)
+
+
+def _descending_order(s):
+    """The permutation that sorts s (..., n) descending (ties and NaNs, taken
+    as inf, in index order), by counting for each s_i the entries ahead of
+    it: no sort, as IREE's Vulkan code cannot sort float64 (an i64 bitcast).
+    The indices are a NumPy constant: as an iota (`arange`) they made IREE
+    3.13's Vulkan compile of the SVD's JVP for a wide x fail ("streamable op
+    expected to be in an execution region")."""
+    n = s.shape[-1]
+    key, index = where(isnan(s), np.inf, s), np.arange(n, dtype=np.int32)
+    other, this = key[..., None, :], key[..., :, None]
+    position = sum((other > this) | ((other == this) & (index < index[:, None])), axis=-1)  # where s_i goes
+    return sum(where(position[..., None, :] == index[:, None], index, 0), axis=-1)
+
+
+def _svd_tall(x, full_matrices, compute_uv):
+    """(s, U, V) of x (..., m, n), m >= n: V square, U (..., m, m or n)."""
+    m, n = x.shape[-2:]
+    scale = amax(abs(x), axis=(-2, -1), keepdims=True)
+    scale = where(scale > 0, scale, 1)
+    g, v = _jacobi(x / scale, compute_uv)
+    s = sqrt(sum(g * g, axis=-2))
+    order = _descending_order(s)
+    s = take_along_axis(s, order, axis=-1)
+    if not compute_uv:
+        return s * scale[..., 0], None, None
+    g = take_along_axis(g, order[..., None, :], axis=-1)
+    v = take_along_axis(v, order[..., None, :], axis=-1)
+    # Below sqrt(tiny) (of the scaled x) a column's squared norm has underflowed: no direction left in it.
+    missing = s < float(np.sqrt(ml_dtypes.finfo(x.dtype).tiny))
+    u = where(missing[..., None, :], 0, g / where(missing, 1, s)[..., None, :])
+    if full_matrices and m > n:
+        u = pad(u, [(0, 0)] * (u.ndim - 1) + [(0, m - n)])
+        missing = pad(missing, [(0, 0)] * (missing.ndim - 1) + [(0, m - n)], constant_values=True)
+    return s * scale[..., 0], _complete(u, missing), v
+
+
+def _svd_values(x, full_matrices, compute_uv):
+    """(s, U, Vᵀ), or s alone, of x (..., m, n): a wide x is decomposed as xᵀ = V S Uᵀ."""
+    m, n = x.shape[-2:]
+    wide = m < n
+    s, u, v = _svd_tall(_T(x) if wide else x, full_matrices, compute_uv)
+    if not compute_uv:
+        return s
+    u, v = (v, u) if wide else (u, v)
+    return s, u, _T(v)
+
+
+def _svd_jvp(full_matrices, compute_uv, primals, tangents):
+    (x,), (dx,) = primals, tangents
+    s, u_all, vt_all = _svd_fn(full_matrices, True)(x)
+    k = s.shape[-1]
+    u, vt = u_all[..., :, :k], vt_all[..., :k, :]
+    v = _T(vt)
+    dp = matmul(matmul(_T(u), dx), v)
+    diagonal = arange(k)[:, None] == arange(k)
+    ds = sum(where(diagonal, dp, 0), axis=-1)
+    if not compute_uv:
+        return s, ds
+    s_row = s[..., None, :]
+    s_column = _T(s_row)
+    f = where(diagonal, 0, 1 / where(diagonal, 1, (s_row + s_column) * (s_row - s_column)))
+    du = matmul(u, f * (dp * s_row + _T(dp * s_row)))
+    dv = matmul(v, f * (s_column * dp + _T(s_column * dp)))
+    m, n = x.shape[-2:]
+    if m > n:
+        dxv = matmul(dx, v)
+        du = du + (dxv - matmul(u, matmul(_T(u), dxv))) / s_row
+    if n > m:
+        dxu = matmul(_T(dx), u)
+        dv = dv + (dxu - matmul(v, matmul(vt, dxu))) / s_row
+    # The completing columns turn with the others: d[U₁ U₂] = [dU₁, -U₁ dU₁ᵀ U₂].
+    if full_matrices and m > k:
+        du = concatenate([du, -matmul(u, matmul(_T(du), u_all[..., :, k:]))], axis=-1)
+    if full_matrices and n > k:
+        dv = concatenate([dv, -matmul(v, matmul(_T(dv), _T(vt_all[..., k:, :])))], axis=-1)
+    return (s, u_all, vt_all), (ds, du, _T(dv))
+
+
+@functools.lru_cache(maxsize=None)
+def _svd_fn(full_matrices, compute_uv):
+    """The custom-JVP SVD for one set of options (one function per set, so
+    its programs are cached)."""
+
+    @custom_jvp
+    def svd(x):
+        return _svd_values(x, full_matrices, compute_uv)
+
+    svd.defjvp(functools.partial(_svd_jvp, full_matrices, compute_uv))
+    return svd
+
+
+def _empty_svd(x, full_matrices, compute_uv):
+    """The SVD of a matrix with no rows or no columns: no singular values;
+    U and V identities where full_matrices asks for them, else empty."""
+    batch, (m, n) = x.shape[:-2], x.shape[-2:]
+    s = zeros(batch + (0,), x.dtype)
+    if not compute_uv:
+        return s
+    if full_matrices:
+        return tuple([s] + [broadcast_to(eye(d, dtype=x.dtype), batch + (d, d)) for d in (m, n)])
+    return s, zeros(batch + (m, 0), x.dtype), zeros(batch + (0, n), x.dtype)
+
+
+def svd(x: ArrayLike, *, full_matrices: bool = True, compute_uv: bool = True,
+        subset_by_index: tuple[int, int] | None = None,
+        algorithm: SvdAlgorithm | None = None) -> Array | tuple[Array, Array, Array]:
+    """(U, s, Vᴴ) with x = U diag(s) Vᴴ for each [..., m, n] matrix, s the
+    min(m, n) singular values, descending; U is [..., m, m] and Vᴴ
+    [..., n, n] (`full_matrices`) or [..., m, k] and [..., k, n]. With
+    compute_uv=False, s alone. `subset_by_index` (start, end) keeps the
+    singular values (and vectors) start..end-1 of that order."""
+    x = asarray(x)
+    if x.ndim < 2:
+        raise TypeError(f"Input 0 to svd must have rank at least 2, but got shape={x.shape}")
+    if not dtypes.issubdtype(x.dtype, np.inexact):
+        raise TypeError(f"svd does not accept dtype {x.dtype} at position 0. Accepted dtypes at position 0 are "
+                        "subtypes of floating, complexfloating.")
+    _check_float("svd", x)
+    if algorithm not in (None, SvdAlgorithm.DEFAULT, SvdAlgorithm.JACOBI):
+        raise NotImplementedError(f"svd: algorithm={algorithm} is not available; irax computes every SVD by "
+                                  "one-sided Jacobi (algorithm=None or SvdAlgorithm.JACOBI).")
+    k = min(x.shape[-2:])
+    if subset_by_index is not None:
+        start, end = subset_by_index
+        if full_matrices and (start, end) != (0, k):
+            raise ValueError("full_matrices and subset_by_index cannot both be set")
+    result = (_empty_svd(x, full_matrices, compute_uv) if k == 0 else
+              _svd_fn(bool(full_matrices), bool(compute_uv))(x))
+    if not compute_uv:
+        return result if subset_by_index is None else result[..., start:end]
+    s, u, vt = result
+    if subset_by_index is not None:
+        s, u, vt = s[..., start:end], u[..., :, start:end], vt[..., start:end, :]
+    return u, s, vt
+
+
+__all__ = ["SvdAlgorithm", "svd"]

@@ -1,0 +1,282 @@
+"""Complex numbers: dtypes and promotion, creation and printing against JAX,
+the ops against NumPy, and gradients against JAX."""
+import warnings
+
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+from irax import lax
+from irax.frontend import dtypes
+
+from helpers import x64_mode
+
+jax = pytest.importorskip("jax")
+jjnp = jax.numpy
+
+# One shape for the ops: every value a kernel per op, not per test.
+Z = np.array([1 + 2j, -0.5 + 0.25j, 3 - 1j, 0.1 - 0.7j], np.complex64)
+W = np.array([2 - 1j, 1 + 1j, -1 + 0.5j, 0.3 + 2j], np.complex64)
+R = np.array([0.5, -2.0, 1.5, 3.0], np.float32)
+
+
+def _same(got, want, rtol=2e-6, atol=1e-6):
+    """Equal values and dtypes (JAX's dtype, NumPy's values)."""
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=rtol, atol=atol)
+
+
+# ---------------------------------------------------------------------------
+# Dtypes
+
+PROMOTED = [np.bool_, np.int8, np.uint8, np.int32, np.uint32, np.int64, np.float16, jnp.bfloat16, np.float32,
+            np.float64, np.complex64, np.complex128, int, float, complex]
+
+
+@pytest.mark.parametrize("mode", ["x32", "x64"])
+def test_promote_types_matches_jax(mode):
+    with x64_mode(mode == "x64"):
+        for a in PROMOTED:
+            for b in PROMOTED:
+                want = jax.dtypes.canonicalize_dtype(jjnp.promote_types(a, b))
+                assert dtypes.promote_types(a, b) == want, (a, b)
+
+
+@pytest.mark.parametrize("mode", ["x32", "x64"])
+def test_weak_complex_promotes_as_in_jax(mode):
+    """A Python complex is weakly typed: float16 * 1j is complex64, and
+    int32 * 1j a weak complex64, as in JAX."""
+    with x64_mode(mode == "x64"):
+        for dtype in (np.bool_, np.int32, np.float16, jnp.bfloat16, np.float32, np.float64, np.complex64):
+            for other in (1j, 2.0, 3):
+                got = jnp.ones(2, dtype) * other
+                want = jjnp.ones(2, dtype) * other
+                assert (got.dtype, got.weak_type) == (want.dtype, want.weak_type), (dtype, other)
+        for args in [(np.float32, 1j), (np.int8, complex), (1j,), (1j, 2.0)]:
+            assert dtypes.result_type(*args) == jax.dtypes.result_type(*args), args
+
+
+def test_complex128_is_narrowed_outside_x64():
+    assert dtypes.canonicalize_dtype(np.complex128) == np.complex64
+    assert jnp.array(np.ones(2, np.complex128)).dtype == np.complex64
+    with x64_mode(True):
+        x = jnp.array(np.array([1 + 2j], np.complex128))
+        assert x.dtype == np.complex128
+        z = np.complex128(1 + 2j)
+        _same(jnp.exp(x) * jnp.sqrt(x) / x, np.exp(z) * np.sqrt(z) / z, rtol=1e-6)  # transcendentals in complex64
+        assert jnp.abs(x).dtype == np.float64 and (x + np.float32(1)).dtype == np.complex128
+
+
+def test_dtype_queries_match_jax():
+    assert jnp.complex64 == np.complex64 and jnp.complex128 == np.complex128 and jnp.complex_ == np.complex128
+    assert jnp.complexfloating is np.complexfloating
+    for dtype in (jnp.complex64, np.float32, np.int32):
+        for kind in (jnp.complexfloating, jnp.inexact, jnp.floating, jnp.number):
+            assert jnp.issubdtype(dtype, kind) == jjnp.issubdtype(dtype, kind), (dtype, kind)
+    z = jnp.array(Z)
+    assert jnp.iscomplexobj(z) and not jnp.isrealobj(z) and not jnp.iscomplexobj(jnp.array(R))
+    assert jnp.finfo(jnp.complex64).dtype == jjnp.finfo(jjnp.complex64).dtype == np.float32
+    assert jnp.finfo(jnp.complex64).eps == jjnp.finfo(jjnp.complex64).eps
+    assert repr(jnp.complex64(3)) == repr(jjnp.complex64(3))
+
+
+# ---------------------------------------------------------------------------
+# Arrays: creation, transfer, printing
+
+MADE = {
+    "list": lambda m: m.array([1 + 2j, -3.5j]),
+    "scalar": lambda m: m.array(1j),
+    "times_1j": lambda m: 1j * m.arange(3.0),
+    "int_times_1j": lambda m: m.arange(2) * 1j,
+    "float32_times_1j": lambda m: m.float32(2) * 1j,
+    "numpy": lambda m: m.asarray(Z),
+    "zeros": lambda m: m.zeros(2, m.complex64),
+    "special": lambda m: m.array([[1.5 + 2j, -3e-5j], [1e10, complex(np.nan, np.inf)]]),
+    "real_to_complex": lambda m: m.array([1.0, -2.0]).astype(m.complex64),
+}
+
+
+@pytest.mark.parametrize("name", list(MADE))
+def test_creation_and_printing_match_jax(name):
+    got, want = MADE[name](jnp), MADE[name](jjnp)
+    assert repr(got) == repr(want)
+    assert str(got) == str(want)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_transfer_round_trips():
+    x = irax.device_put(Z)
+    assert x.dtype == np.complex64
+    np.testing.assert_array_equal(irax.device_get(x), Z)
+    np.testing.assert_array_equal(np.asarray(jnp.array(x)[::-1]), Z[::-1])
+    assert complex(jnp.array(1 + 2j)) == 1 + 2j
+
+
+# ---------------------------------------------------------------------------
+# Ops against NumPy
+
+UNARY = {
+    "negative": np.negative, "real": np.real, "imag": np.imag, "conj": np.conj, "conjugate": np.conjugate,
+    "abs": np.abs, "angle": np.angle, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin,
+    "cos": np.cos, "tan": np.tan, "tanh": np.tanh, "expm1": np.expm1, "log1p": np.log1p, "square": np.square,
+    "reciprocal": np.reciprocal, "sign": lambda z: z / np.abs(z), "isfinite": np.isfinite, "isnan": np.isnan,
+    "isinf": np.isinf,
+}
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+def test_unary_matches_numpy(name):
+    _same(getattr(jnp, name)(jnp.array(Z)), UNARY[name](Z).astype(getattr(jjnp, name)(Z).dtype), rtol=5e-6)
+
+
+BINARY = {
+    "add": lambda m, a, b: a + b, "subtract": lambda m, a, b: a - b, "multiply": lambda m, a, b: a * b,
+    "divide": lambda m, a, b: a / b, "power": lambda m, a, b: m.power(a, b), "equal": lambda m, a, b: a == b,
+    "not_equal": lambda m, a, b: a != b,
+}
+
+
+@pytest.mark.parametrize("name", list(BINARY))
+@pytest.mark.parametrize("other", ["complex", "real", "python"])
+def test_binary_matches_numpy(name, other):
+    """With a complex, a float32 or a Python operand: promoted as JAX does."""
+    b = {"complex": W, "real": R, "python": 2 - 1j}[other]
+    want_dtype = BINARY[name](jjnp, jjnp.asarray(Z), jjnp.asarray(b) if other != "python" else b).dtype
+    got = BINARY[name](jnp, jnp.array(Z), jnp.array(b) if other != "python" else b)
+    _same(got, BINARY[name](np, Z, b).astype(want_dtype), rtol=1e-5)
+
+
+def test_special_values():
+    """inf and NaN parts, and the corner cases of angle, sign and power at 0."""
+    z = np.array([complex(np.inf, 1), complex(np.nan, 0), 0j, -0.0 + 0j], np.complex64)
+    x = jnp.array(z)
+    np.testing.assert_array_equal(np.asarray(jnp.isfinite(x)), np.isfinite(z))
+    np.testing.assert_array_equal(np.asarray(jnp.isnan(x)), np.isnan(z))
+    np.testing.assert_array_equal(np.asarray(jnp.isinf(x)), np.isinf(z))
+    np.testing.assert_array_equal(np.asarray(jnp.angle(x[2:])), np.angle(z[2:]))
+    np.testing.assert_array_equal(np.asarray(jnp.sign(x[2:])), [0, 0])
+    np.testing.assert_array_equal(np.asarray(jnp.power(x[2:], jnp.array([0j, 2 + 0j]))), [1, 0])
+    np.testing.assert_array_equal(np.asarray(jnp.power(jnp.array(Z), 3)), Z ** 3)  # exact: multiplications
+
+
+def test_reductions_and_contractions():
+    z, w = jnp.array(Z), jnp.array(W)
+    _same(jnp.sum(z), Z.sum())
+    _same(jnp.mean(z), Z.mean())
+    _same(jnp.prod(z), Z.prod(), rtol=1e-5)
+    _same(jnp.sum(jnp.ones(3000, jnp.complex64) * (1 + 1j)), np.complex64(3000 + 3000j))  # staged reduction
+    a, b = Z.reshape(2, 2), W.reshape(2, 2)
+    _same(jnp.array(a) @ jnp.array(b), a @ b, rtol=1e-5)
+    _same(jnp.dot(z, w), np.dot(Z, W), rtol=1e-5)
+    _same(jnp.where(jnp.array(R) > 1, z, 5), np.where(R > 1, Z, 5).astype(np.complex64))
+    _same(irax.jit(lambda x, y: jnp.sum(x * jnp.conj(y)))(z, w), np.sum(Z * np.conj(W)), rtol=1e-5)
+
+
+def test_conversions_warn_as_jax():
+    z = jnp.array(Z)
+    with pytest.warns(DeprecationWarning, match="Casting from complex to real dtypes will soon raise"):
+        _same(z.astype(jnp.float32), Z.real)
+    with pytest.warns(np.exceptions.ComplexWarning, match="Casting complex values to real discards"):
+        _same(lax.convert_element_type(z, jnp.int32), jax.lax.convert_element_type(Z, jjnp.int32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _same(jnp.array(R).astype(jnp.complex64), R.astype(np.complex64))
+
+
+def test_lax_matches_jax():
+    x, y = jnp.array(R), jnp.array(R[::-1].copy())
+    _same(lax.complex(x, y), jax.lax.complex(R, R[::-1]))
+    assert repr(lax.complex(1.0, 2.0)) == repr(jax.lax.complex(1.0, 2.0))
+    for name in ("real", "imag", "conj", "abs"):
+        _same(getattr(lax, name)(jnp.array(Z)), getattr(jax.lax, name)(Z))
+    assert repr(lax.conj(jnp.float32(1))) == repr(jax.lax.conj(jjnp.float32(1)))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m, l, z: m.floor(z), "floor does not accept dtype complex64"),
+    (lambda m, l, z: m.remainder(z, z), "rem does not accept dtype complex64"),
+    (lambda m, l, z: l.real(m.float32(1)),
+     "real does not accept dtype float32. Accepted dtypes are subtypes of complexfloating."),
+    (lambda m, l, z: l.complex(m.float16(1), m.float16(1)),
+     "complex does not accept dtype float16 at position 0. Accepted dtypes at position 0 are subtypes of "
+     "float32, float64."),
+], ids=["floor", "remainder", "lax_real", "lax_complex"])
+def test_errors_match_jax(call, message):
+    for m, l in ((jnp, lax), (jjnp, jax.lax)):
+        with pytest.raises(TypeError, match=message):
+            call(m, l, m.array(Z))
+
+
+def test_unsupported_ops_say_so():
+    with pytest.raises(NotImplementedError, match="irax has no cumsum of complex arrays"):
+        jnp.cumsum(jnp.array(Z))
+
+
+# ---------------------------------------------------------------------------
+# Gradients against JAX
+
+GRADS = {
+    # a real loss of a real input through complex intermediates
+    "real_through_complex": (lambda m, x: m.sum(m.abs(x * (1 + 2j)) ** 2), R, {}),
+    "parts": (lambda m, x: m.sum(m.real(m.exp(1j * x)) + m.imag(m.conj(x * (2 - 1j)) ** 2)), R, {}),
+    # a real loss of a complex input: the conjugate of its gradient, as in JAX
+    "abs_squared": (lambda m, z: m.sum(m.abs(z) ** 2), Z, {}),
+    "nonholomorphic": (lambda m, z: m.real(m.sum(m.abs(m.sqrt(W.reshape(2, 2) @ z.reshape(2, 2))) ** 2)
+                                           / m.mean(z * z)), Z, {}),
+    "angle_log": (lambda m, z: m.sum(m.angle(z) * m.real(m.log(z) * m.conj(z))), Z, {}),
+    "gather": (lambda m, z: m.sum(m.abs(z[m.array([0, 2, 2])] * 1j) ** 2), Z, {}),
+    # holomorphic: f'(z)
+    "holomorphic": (lambda m, z: m.sum(m.exp(z) * z / (1 + m.tanh(z)) - m.sin(z) * m.cos(z)), Z,
+                    {"holomorphic": True}),
+}
+
+
+@pytest.mark.parametrize("name", list(GRADS))
+def test_grad_matches_jax(name):
+    f, x, kwargs = GRADS[name]
+    want = jax.grad(lambda v: f(jjnp, v), **kwargs)(x)
+    _same(irax.grad(lambda v: f(jnp, v), **kwargs)(jnp.array(x)), want, rtol=2e-5, atol=2e-6)
+
+
+def test_grad_of_complex_output_needs_holomorphic():
+    for grad in (irax.grad, jax.grad):
+        with pytest.raises(TypeError, match="grad requires real-valued outputs .* but got complex64. For holomorphic "
+                                            "differentiation, pass holomorphic=True"):
+            grad(lambda z: z * z)(jnp.complex64(1j) if grad is irax.grad else jjnp.complex64(1j))
+        with pytest.raises(TypeError, match="grad with holomorphic=True requires outputs with complex dtype"):
+            grad(lambda z: abs(z), holomorphic=True)(jnp.complex64(1j) if grad is irax.grad else jjnp.complex64(1j))
+
+
+def test_other_transformations_match_jax():
+    """Forward mode, vjp with a complex cotangent, linear_transpose and vmap of grad."""
+    f = lambda m: (lambda z: m.exp(z) * m.conj(z) + m.abs(z))  # noqa: E731
+    z, t = jnp.array(Z), jnp.array(W)
+    for got, want in zip(irax.jvp(f(jnp), (z,), (t,)), jax.jvp(f(jjnp), (Z,), (W,))):
+        _same(got, want, rtol=1e-5)
+    _same(irax.vjp(f(jnp), z)[1](t)[0], jax.vjp(f(jjnp), Z)[1](W)[0], rtol=1e-5)
+    _same(irax.linear_transpose(lambda v: (1 + 2j) * v, z)(t)[0],
+          jax.linear_transpose(lambda v: (1 + 2j) * v, Z)(W)[0])
+    _same(irax.vmap(irax.grad(lambda v: jnp.abs(v) ** 2))(z), jax.vmap(jax.grad(lambda v: jjnp.abs(v) ** 2))(Z))
+
+
+def test_reductions_that_are_real_or_by_parts_match_jax():
+    """var and std of complex numbers are real; isclose compares |a - b|; round rounds each part."""
+    z = jnp.array(Z)
+    for name in ("var", "std"):
+        _same(getattr(jnp, name)(z), getattr(jjnp, name)(Z), rtol=1e-5)
+    np.testing.assert_array_equal(np.asarray(jnp.isclose(z, z + 1e-7j)), np.asarray(jjnp.isclose(Z, Z + 1e-7j)))
+    _same(jnp.round(z * 3.3, 1), jjnp.round(Z * 3.3, 1))
+
+
+@pytest.mark.parametrize("op", ["max", "argmax", "sort", "minimum"])
+def test_ordering_is_a_clear_error(op):
+    """JAX orders complex numbers lexicographically; irax says it does not."""
+    with pytest.raises(TypeError, match=r"(max|argmax|sort|min) does not accept dtype complex64"):
+        getattr(jnp, op)(*[jnp.array(Z)] * (2 if op == "minimum" else 1))
+
+
+@pytest.mark.parametrize("n", [3, -2])
+def test_integer_power_under_jit(n):
+    """z ** n for a Python int n multiplies out under jit too (a ufunc abs(n) there was a tracer)."""
+    _same(irax.jit(lambda z: z ** n)(Z), jjnp.asarray(Z) ** n, rtol=1e-5)
