@@ -97,6 +97,7 @@ SAMPLERS = {
     "cauchy": (lambda r, k: r.cauchy(k, SHAPE), LOOSE),
     "gumbel": (lambda r, k: r.gumbel(k, SHAPE), LOOSE),
     "gumbel-high": (lambda r, k: r.gumbel(k, SHAPE, mode="high"), LOOSE),
+    "gumbel-highest": (lambda r, k: r.gumbel(k, SHAPE, mode="highest"), LOOSE),
     "pareto": (lambda r, k: r.pareto(k, 2.5, SHAPE), LOOSE),
     "weibull_min": (lambda r, k: r.weibull_min(k, 1.5, 2.0, SHAPE), LOOSE),
     "rayleigh": (lambda r, k: r.rayleigh(k, 1.5, SHAPE), LOOSE),

@@ -29,6 +29,7 @@ import irax.numpy as jnp
 from irax.frontend import dtypes
 from irax.frontend.jit import jit
 from irax.frontend.lax import bitcast_convert_type, stop_gradient
+from irax.frontend.lax_elementwise import clz, shift_left, shift_right_logical
 from irax.frontend.lax_sorting import sort_key_val, top_k
 from irax.frontend.numpy.creation import canonicalize_shape
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, convert, promote_args_inexact
@@ -237,12 +238,45 @@ cauchy = _unit_sampler("cauchy", lambda u: jnp.tan(u.dtype.type(np.pi) * (u - u.
                        doc="Cauchy floats: tan(pi (u - 1/2)), u uniform in [eps, 1).")
 
 
+def _fraction_to_float32(hi, lo):
+    """The float32 (rounded down) of the 64-bit binary fraction 0.hi lo in (0, 1),
+    as JAX converts it: the exponent from the count of leading zeros z, the
+    mantissa the 23 bits after the leading one:
+        x = 2^-(z+1) (1 + m 2^-23)."""
+    finfo = np.finfo(np.float32)
+    u32 = np.uint32
+    hi_zeros, lo_zeros = clz(hi), clz(lo)
+    leading = jnp.bitwise_or(shift_left(hi, hi_zeros),
+                             jnp.where(hi_zeros == 32, shift_left(lo, lo_zeros),
+                                       shift_right_logical(lo, u32(finfo.bits) - hi_zeros)))
+    mantissa = jnp.bitwise_and(shift_right_logical(leading, u32(finfo.bits - finfo.nmant - 1)),
+                               u32((1 << finfo.nmant) - 1))
+    exponent = shift_left(u32(-finfo.minexp) - jnp.where(hi_zeros == 32, 32 + lo_zeros, hi_zeros), u32(finfo.nmant))
+    exponent = jnp.bitwise_and(exponent, u32((1 << (finfo.bits - 2)) - (1 << (finfo.nmant - 1))))
+    return bitcast_convert_type(jnp.bitwise_or(exponent, mantissa), np.float32)
+
+
+def _gumbel_highest(data, shape):
+    """float32 Gumbel from 64 random bits: u below 1/2 is kept as is, u above it
+    as 1 - u (exact in 64-bit fixed point), so that -log(-log(u)) is taken with
+    log1p(-u) near 1 and log(u) near 0, each where it is accurate."""
+    hi, lo = random_bits(data, 32, (2, *shape))
+    flipped_hi, flipped_lo = jnp.bitwise_not(hi), jnp.bitwise_not(lo)
+    one_minus = (flipped_hi + (flipped_lo == np.uint32(2**32 - 1)).astype(np.uint32), flipped_lo + np.uint32(1))
+    low_half = hi < np.uint32(1 << 31)
+    x = _fraction_to_float32(jnp.where(low_half, hi, one_minus[0]), jnp.where(low_half, lo, one_minus[1]))
+    return jnp.where(low_half, -jnp.log(-jnp.log1p(-x)), -jnp.log(-jnp.log(x)))
+
+
 @functools.partial(jit, static_argnums=(1, 2, 3))
 def _gumbel(data, shape, dtype, mode):
     """-log(-log(u)); mode "high" adds the bits of a second draw below u's
-    resolution, for the tail near u = 0."""
+    resolution, for the tail near u = 0; "highest" (float32) draws u from 64
+    bits. Other dtypes take "high" for "highest", as in JAX."""
     finfo = ml_dtypes.finfo(dtype)
-    if mode == "high":
+    if mode == "highest" and dtype == np.float32:
+        return _gumbel_highest(data, shape)
+    if mode in ("high", "highest"):
         high, low = _uniform(data, 0.0, 1.0, (2, *shape), dtype)
         x = jnp.where(high >= 0.5, high, high + dtype.type(2.0 ** -finfo.nmant) * low + dtype.type(finfo.tiny))
         return -jnp.log(-jnp.log1p(-x))
@@ -254,9 +288,7 @@ def gumbel(key: ArrayLike, shape: Shape = (), dtype: DTypeLike | None = None, mo
     data = _one_key("gumbel", key)
     dtype = _float_dtype("gumbel", dtype)
     mode = "low" if mode is None else mode
-    if mode == "highest":
-        raise NotImplementedError("irax.random.gumbel has modes 'low' and 'high'; 'highest' is not in irax yet.")
-    if mode not in ("high", "low"):
+    if mode not in ("highest", "high", "low"):
         raise ValueError(f"Must provide valid mode for gumbel got: {mode}")
     return _gumbel(data, canonicalize_shape(shape), dtype, mode)
 
