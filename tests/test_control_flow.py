@@ -313,6 +313,15 @@ def test_gradient_of_a_loop_that_overwrites_a_carry_with_its_value(platform, tra
     np.testing.assert_allclose(np.asarray(gradient), want_gradient, rtol=1e-6)
 
 
+def test_the_gradient_of_a_scan_saves_its_carries_not_its_stacked_outputs():
+    """The stacked ys are a carry each step only writes a row of: saving it
+    for the backward pass, as the other carries are, took n copies of the
+    whole stack (a jit(grad) of a 200-step RNN took 27 s a call, 30 ms now)."""
+    make, xs = GRADS["scan_ys_wrt_xs"]
+    text = irax.jit(irax.grad(make(lax, jnp))).lower(xs).as_text("optimized")
+    assert "tensor<4x2xf32>" in text and "tensor<4x4x2xf32>" not in text
+
+
 def test_second_order_through_loops():
     f = lambda lax, np: lambda x: lax.scan(lambda c, r: (c * x + r, c), 1.0, np.arange(3.0))[0]  # noqa: E731
     assert np.isclose(float(irax.grad(irax.grad(f(lax, jnp)))(2.0)), float(jax.grad(jax.grad(f(jlax, jjnp)))(2.0)))
