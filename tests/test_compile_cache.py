@@ -110,6 +110,47 @@ def test_threads_share_one_compile():
     assert len(results) == 4 and len(set(results)) == 1
 
 
+def test_threads_compile_different_programs_at_once(monkeypatch):
+    """Eight threads, four programs: the four compiles run at the same time
+    (each waits at a barrier inside the compiler until all four are there,
+    which would time out were compiles one at a time), each program is
+    compiled once, and each runs right."""
+    ops = {"addf": np.add, "subf": np.subtract, "mulf": np.multiply, "maximumf": np.maximum}
+    programs = {op: ADD.replace("arith.addf", f"arith.{op}") for op in ops}
+    all_compiling = threading.Barrier(len(programs), timeout=30)
+    compile_module = cache.compiler.compile_module
+
+    def compile_when_all_are_compiling(*args):
+        all_compiling.wait()
+        return compile_module(*args)
+
+    monkeypatch.setattr(cache.compiler, "compile_module", compile_when_all_are_compiling)
+    results, errors = {}, []
+
+    def compile_one(op):
+        try:
+            results.setdefault(op, set()).add(cache.cached_compile(programs[op], TARGET, FLAGS))
+        except Exception as e:  # reported below, not lost in the thread
+            errors.append(e)
+
+    def eight_threads():
+        threads = [threading.Thread(target=compile_one, args=(op,)) for op in list(ops) * 2]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    assert counting(eight_threads)[1]["compiles"] == len(programs) and not errors
+    device = irax.devices("cpu")[0]
+    a, b = np.arange(4, dtype=np.float32), np.full(4, 1.5, np.float32)
+    for op, vmfbs in results.items():
+        (out,), ready = device.load(vmfbs.pop())([device.put(a), device.put(b)], 1)
+        device.wait(ready)
+        np.testing.assert_array_equal(device.fetch(out, a.dtype, a.shape), ops[op](a, b))
+        assert not vmfbs  # both threads got the one program
+    assert cache.info()["entries"] == len(programs)
+
+
 @pytest.mark.parametrize("damage", [
     lambda data: data[: len(data) // 2],                   # truncated write
     lambda data: data[:-1] + bytes([data[-1] ^ 1]),        # one flipped bit

@@ -119,6 +119,22 @@ def test_one_array_passed_twice_is_two_inputs():
     assert_trees_close(irax.grad(f, (0, 1))(x, x), jax.grad(f, (0, 1))(2.0, 2.0))
 
 
+def test_a_jitted_call_that_donates_a_taped_array_keeps_it_for_the_backward_pass():
+    """The tape runs the call's VJP on its operands again, so it must not
+    let the call delete them (JAX deletes them: its residuals live elsewhere)."""
+    def f(lib, np_mod):
+        double = lib.jit(lambda x: x * 2.0, donate_argnums=0)
+
+        def loss(x):
+            y = double(x)
+            if y.sum() > 0:
+                return (y * y).sum()
+            return y.sum()
+        return loss
+    x = jnp.ones(3)
+    np.testing.assert_allclose(irax.grad(f(irax, jnp))(x), jax.grad(f(jax, jjnp))(jjnp.ones(3)))
+
+
 def test_integer_inputs_with_allow_int():
     def f(x, n):
         if n > 1:

@@ -483,3 +483,15 @@ def test_partial_slices_are_not_mistaken_for_the_whole_array():
     np.testing.assert_array_equal(jnp.asarray(x)[:, :1], x[:, :1])
     np.testing.assert_array_equal(jnp.asarray(x)[1:], x[1:])
     np.testing.assert_array_equal(jnp.asarray(x).at[:, :1].set(0), np.where(np.arange(4) < 1, 0, x))
+
+
+def test_gradient_of_a_flipped_column_compiles_everywhere():
+    """The flip's gradient is a scatter-add, written into column 3 of the
+    gradient: IREE's GPU code generation crashed on it (vulkan) until the
+    scatter's result was kept apart (ir/iree.linalg_ext_scatter)."""
+    x = np.arange(25, dtype=np.float32).reshape(5, 5) / 25
+
+    def loss(np_mod):
+        return lambda x: np_mod.sum(np_mod.tanh(np_mod.flip(x[:, 3:4], 0)) * np_mod.arange(5.0)[:, None])
+
+    np.testing.assert_allclose(irax.jit(irax.grad(loss(jnp)))(x), jax.grad(loss(jjnp))(x), rtol=1e-6, atol=1e-7)

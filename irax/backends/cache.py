@@ -90,7 +90,11 @@ class LRU:
 
 
 _memory = LRU()  # cache key -> vmfb
-_lock = threading.Lock()  # one miss at a time: a second thread waiting on the same key then hits memory
+# Misses of different keys compile at once, each in its own thread (IREE's
+# compiler sessions are independent and release the GIL); a second miss of
+# a key being compiled waits for that compile and then hits memory.
+_compiling: dict[str, threading.Lock] = {}  # key -> its lock, while a miss of it is in hand
+_compiling_lock = threading.Lock()
 _stats = {"compiles": 0, "memory_hits": 0, "disk_hits": 0}
 _warned_dirs: set[str] = set()
 
@@ -101,18 +105,25 @@ def cached_compile(mlir_text: str, target_backend: str, flags: Sequence[str] = (
     key = _key(mlir_text, target_backend, flags)
     if (vmfb := _memory.get(key)) is not None:
         return _hit("memory_hits", vmfb)
-    with _lock:
-        if (vmfb := _memory.get(key)) is not None:
-            return _hit("memory_hits", vmfb)
-        use_disk = not config.irax_disable_cache
-        if use_disk and (vmfb := _read(key)) is not None:
-            _stats["disk_hits"] += 1
-        else:
-            vmfb = _compile(mlir_text, target_backend, flags, key)
-            if use_disk:
-                _write(key, vmfb)
-        _memory[key] = vmfb
-        return vmfb
+    with _compiling_lock:
+        lock = _compiling.setdefault(key, threading.Lock())
+    with lock:
+        try:
+            if (vmfb := _memory.get(key)) is not None:
+                return _hit("memory_hits", vmfb)
+            use_disk = not config.irax_disable_cache
+            if use_disk and (vmfb := _read(key)) is not None:
+                _stats["disk_hits"] += 1
+            else:
+                vmfb = _compile(mlir_text, target_backend, flags, key)
+                if use_disk:
+                    _write(key, vmfb)
+            _memory[key] = vmfb
+            return vmfb
+        finally:
+            with _compiling_lock:  # later misses of the key hit memory, or (after an error) compile again
+                if _compiling.get(key) is lock:
+                    del _compiling[key]
 
 
 def stats() -> dict:
@@ -128,7 +139,7 @@ def info() -> dict:
 
 def clear() -> int:
     """Forget everything, in memory and on disk; returns how many disk entries were removed."""
-    with _lock:
+    with _compiling_lock:
         _memory.clear()
         paths = _entries()
         for path in paths:

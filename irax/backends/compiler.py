@@ -17,14 +17,11 @@ import functools
 import os
 import subprocess
 import tempfile
-import threading
 from typing import Sequence
 
 from iree.compiler.api import Invocation, Output, Session, Source
 from iree.compiler.api import ctypes_dl
 from iree.compiler.tools import binaries
-
-_lock = threading.Lock()
 
 # The Python bindings have no way to capture diagnostics (they only offer
 # "print them to stderr"), so we bind the C API's callback hook ourselves on
@@ -121,7 +118,7 @@ def _compile(mlir_text, target_backend, flags, source_name, phases, write) -> by
         text = ctypes.string_at(message, size).decode(errors="replace")
         diagnostics.append(f"{_SEVERITIES.get(severity, 'diagnostic')}: {text}")
 
-    with _lock, Session() as session:
+    with Session() as session:
         try:
             session.set_flags(*cli_flags)
         except ValueError as e:  # a flag iree-compile does not know
@@ -145,7 +142,7 @@ def _compile_with_tool(mlir_text, target_backend, cli_flags, source_name, phases
     (the name IREE records in the program, as in process)."""
     start, stop = phases
     phase_flags = ([f"--compile-from={start}"] if start else []) + ([f"--compile-to={stop}"] if stop else [])
-    with _lock, tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, source_name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:

@@ -201,6 +201,9 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
     name = getattr(fn, "__name__", "function")
     check_not_deleted(arguments.dynamic)
     donated = tuple(k for i in donate_argnums for k in arguments.dynamic_indices(i))
+    tape = core.current_tape()
+    if tape is not None and tape.reads_taped(arguments.dynamic):
+        donated = ()  # the tape's backward pass runs on these operands again, so they must live
     ran = None  # the Executable called
 
     def find(device, flat):
@@ -222,7 +225,6 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
         return staged
 
     out = executable.execute(name, arguments.dynamic, find, device, donated)
-    tape = core.current_tape()
     if tape is not None:  # grad's fallback for Python control flow on values records the call (tape.py)
         tape.record_staged((key, passes), fn, arguments, ran.lifted, out)
     return out

@@ -26,7 +26,9 @@ so its VJP is compiled once per (primitive, kernel avals, params, taped
 inputs), and kept as eager kernels are. A staged call on taped values (a
 jit-ed function, lax control flow, a custom_vjp function) is one entry, and
 @f its whole traced function (with the arrays it closes over as inputs),
-compiled once per (call, argument signature, taped inputs).
+compiled once per (call, argument signature, taped inputs). Such a call
+does not donate its arguments (jit's donate_argnums): the backward pass
+reads them again.
 
 Ops reach the tape by two hooks, Primitive.bind (each eager op) and
 staging.run_staged (each staged call), which hand what they ran to
@@ -73,6 +75,10 @@ class Tape:
             find = functools.partial(_staged_vjp, key, fn, arguments, len(operands), wrt, _seeded(outs))
             rerun = functools.partial(_call, fn, arguments)  # traced, fn closes over its arrays again
             self._append(getattr(fn, "__name__", "function"), find, operands, wrt, outs, rerun)
+
+    def reads_taped(self, operands) -> bool:
+        """Whether an op on `operands` would be recorded (it reads a taped array)."""
+        return bool(self._taped_positions(operands))
 
     def _taped_positions(self, operands) -> tuple:
         return tuple(i for i, x in enumerate(operands) if id(x) in self.taped)

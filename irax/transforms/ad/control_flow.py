@@ -12,7 +12,10 @@ get that driver as an argument (`region_backward`; forward mode's rules get
 
     scf.for %i = lo to hi step s iter_args(%c = %init) {body}   (static bounds)
         forward:  the same loop, also writing each step's carry into a stack
-                  saved[k] (k = the step number), replacing the original loop
+                  saved[k] (k = the step number), replacing the original loop;
+                  not a carry the body only writes into (scan's stacked ys:
+                  each step sets its row), whose value no derivative reads,
+                  so saving it would cost n copies of the whole stack
         backward: for k = n-1 down to 0: recompute the body from saved[k],
                   differentiate it with the carry's cotangent as seed; the
                   captured values' cotangents add up across steps
@@ -24,7 +27,7 @@ from iree.compiler.dialects import arith, scf, tensor
 
 from irax.ir import mlir
 from irax.transforms.ad import host_calls
-from irax.transforms.ad.tensor_ops import add, is_float_tensor, tensor_type, zeros_like
+from irax.transforms.ad.tensor_ops import add, empty_like, is_float_tensor, tensor_type, zeros_like
 
 
 def _if(op, cts, active, region_backward):
@@ -57,20 +60,39 @@ def _induction_value(k, lo, step):
     return v if lo == 0 else arith.addi(v, mlir.index(lo))
 
 
-def _recording_loop(op, n):
+def _written_only(body, i) -> bool:
+    """Whether carry i of the loop body `body` is only written into: its value
+    reaches nothing but the destinations of tensor.insert_slice ops, whose
+    results go on only to the same carry's yield (or into further such
+    writes). Such a value is never read, so no derivative needs it."""
+    yielded = body.operations[len(body.operations) - 1]
+    pending = [body.arguments[1 + i]]
+    while pending:
+        value = pending.pop()
+        for use in value.uses:
+            owner = use.owner
+            if owner.name == "tensor.insert_slice" and use.operand_number == 1:
+                pending.append(owner.results[0])
+            elif owner != yielded or use.operand_number != i:
+                return False
+    return True
+
+
+def _recording_loop(op, n, saving):
     """A copy of the loop `op` right after it that also stacks each step's
-    carry into tensors [n, *carry shape]; `op`'s results are rerouted to it.
-    Returns the stacks."""
+    carry, for the carries i in `saving`, into tensors [n, *carry shape];
+    `op`'s results are rerouted to it. Returns the stacks."""
     lo, step = _constant_index(op.operands[0]), _constant_index(op.operands[2])
     body = op.regions[0].blocks[0]
     inits = list(op.operands[3:])
     with ir.InsertionPoint.after(op):
-        stacks = [tensor.EmptyOp([n, *tensor_type(c).shape], tensor_type(c).element_type).result for c in inits]
+        stacks = [tensor.EmptyOp([n, *tensor_type(inits[i]).shape], tensor_type(inits[i]).element_type).result
+                  for i in saving]
         rec = scf.ForOp(op.operands[0], op.operands[1], op.operands[2], inits + stacks)
         with ir.InsertionPoint(rec.body):
             carries = list(rec.inner_iter_args)[:len(inits)]
             k = _step_number(rec.induction_variable, lo, step)
-            saved = [mlir.set_row(s, c, k) for s, c in zip(list(rec.inner_iter_args)[len(inits):], carries)]
+            saved = [mlir.set_row(s, carries[i], k) for s, i in zip(list(rec.inner_iter_args)[len(inits):], saving)]
             mapping = dict(zip(body.arguments, [rec.induction_variable] + carries))
             ops = list(body.operations)
             # `op` stays only if it calls back (for that alone): its prints are the ones kept
@@ -91,12 +113,14 @@ def _for(op, cts, active, region_backward):
     inits = list(op.operands[3:])
     floats = [i for i, r in enumerate(op.results) if is_float_tensor(r)]
     outer = [v for v in mlir.captured(op) if v in active]
-    saved = _recording_loop(op, n)
+    saving = [i for i in range(len(inits)) if not _written_only(body, i)]
+    saved = dict(zip(saving, _recording_loop(op, n, saving)))
     back = scf.ForOp(mlir.index(0), mlir.index(n), mlir.index(1),
                      [cts[i] for i in floats] + [zeros_like(v) for v in outer])
     with ir.InsertionPoint(back.body):
         k = arith.subi(mlir.index(n - 1), back.induction_variable)
-        carries = [mlir.row(s, k) for s in saved]
+        # a carry only written into is recomputed from garbage: nothing reads it
+        carries = [mlir.row(saved[i], k) if i in saved else empty_like(c) for i, c in enumerate(inits)]
         carry_cts = dict(zip(floats, list(back.inner_iter_args)[:len(floats)]))
         sums = list(back.inner_iter_args)[len(floats):]
         mapping = dict(zip(body.arguments, [_induction_value(k, lo, step)] + carries))

@@ -1,0 +1,81 @@
+"""Compiled loops, irax beside JAX in one process.
+
+    .venv/bin/python benchmarks/bench_loops.py
+
+1. An RNN, `lax.scan` over 200 steps of h = tanh(h @ W + x_t), H = 128,
+   batch 8: the forward pass under jit, and jit(grad) of a loss of it.
+2. `lax.fori_loop` of 10 000 scalar updates x = x * 0.999 + 0.001 under jit.
+Each irax row is run as written (unroll=1) and with unroll=8, JAX's as
+written. Median of warm calls; ratios are JAX's time over irax's (above 1.0,
+irax is faster).
+"""
+import statistics
+import time
+
+import numpy as np
+
+import irax
+import irax.numpy as jnp
+
+try:
+    import jax
+    import jax.numpy as jjnp
+except ImportError:
+    jax = jjnp = None
+
+T, B, H = 200, 8, 128
+rng = np.random.default_rng(0)
+W = (rng.standard_normal((H, H)) / np.sqrt(H)).astype(np.float32)
+XS = rng.standard_normal((T, B, H)).astype(np.float32)
+H0 = np.zeros((B, H), np.float32)
+
+
+def median_ms(fn, args, block, repeat=30):
+    block(fn(*args))
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        block(fn(*args))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def rnn(lib, np_mod, unroll):
+    def forward(w, h0, xs):
+        def step(h, x):
+            h = np_mod.tanh(h @ w + x)
+            return h, h
+        return lib.lax.scan(step, h0, xs, unroll=unroll)[1]
+
+    def loss(w, h0, xs):
+        return np_mod.mean(forward(w, h0, xs) ** 2)
+
+    return lib.jit(forward), lib.jit(lib.grad(loss))
+
+
+def scalar_loop(lib, unroll):
+    return lib.jit(lambda x: lib.lax.fori_loop(0, 10_000, lambda i, x: x * 0.999 + 0.001, x, unroll=unroll))
+
+
+def rows(lib, np_mod, unroll):
+    forward, gradient = rnn(lib, np_mod, unroll)
+    args = (np_mod.asarray(W), np_mod.asarray(H0), np_mod.asarray(XS))
+    block = lib.block_until_ready
+    return {"scan RNN forward, 200 steps, H=128": median_ms(forward, args, block),
+            "jit(grad) of the scan RNN": median_ms(gradient, args, block),
+            "fori_loop, 10 000 scalar updates": median_ms(scalar_loop(lib, unroll), (np_mod.float32(1.0),), block)}
+
+
+def main():
+    ours = {unroll: rows(irax, jnp, unroll) for unroll in (1, 8)}
+    theirs = rows(jax, jjnp, 1) if jax is not None else {}
+    for name in ours[1]:
+        line = f"{name:38}" + "".join(f"  irax unroll={u} {ours[u][name]:8.3f} ms" for u in ours)
+        if name in theirs:
+            line += f"   jax {theirs[name]:8.3f} ms   jax/irax " + " ".join(
+                f"{theirs[name] / ours[u][name]:5.2f}x" for u in ours)
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
