@@ -280,3 +280,10 @@ def test_ordering_is_a_clear_error(op):
 def test_integer_power_under_jit(n):
     """z ** n for a Python int n multiplies out under jit too (a ufunc abs(n) there was a tracer)."""
     _same(irax.jit(lambda z: z ** n)(Z), jjnp.asarray(Z) ** n, rtol=1e-5)
+
+
+def test_vdot_and_vecdot_conjugate_their_first_operand():
+    a = np.array([1 + 2j, 3 - 1j], np.complex64)
+    b = np.array([2 - 1j, 1 + 1j], np.complex64)
+    for name in ("vdot", "vecdot"):
+        np.testing.assert_allclose(getattr(jnp, name)(a, b), getattr(jjnp, name)(a, b), rtol=1e-6)

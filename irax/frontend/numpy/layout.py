@@ -22,6 +22,7 @@ from irax.frontend import core, dtypes
 from irax.frontend.numpy import creation, indexing, linalg, reductions, setops, ufuncs
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, is_array, promote_args
+from irax.frontend.primitives.elementwise import unary
 from irax.frontend.vmap import vmap
 from irax.typing import Array, ArrayLike, DTypeLike, Shape
 
@@ -639,8 +640,9 @@ def cross(a: ArrayLike, b: ArrayLike, axisa: int = -1, axisb: int = -1, axisc: i
 
 def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1, precision: None = None,
            preferred_element_type: DTypeLike | None = None) -> Array:
-    """sum(x1 * x2) along `axis`, the other axes broadcast."""
+    """sum(conj(x1) * x2) along `axis`, the other axes broadcast."""
     x1, x2 = promote_args("vecdot", x1, x2)
+    x1 = unary["conj"].bind(x1) if dtypes.is_complex(x1.dtype) else x1
     x1, x2 = shape_ops.moveaxis(x1, axis, -1), shape_ops.moveaxis(x2, axis, -1)
     if x1.shape[-1] != x2.shape[-1]:
         raise ValueError(f"x1 and x2 must have the same size along axis={axis}, got {x1.shape} and {x2.shape}")

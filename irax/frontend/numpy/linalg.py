@@ -26,9 +26,10 @@ import numbers
 from collections import Counter
 from collections.abc import Sequence
 
+from irax.frontend import dtypes
 from irax.frontend.numpy import shape
 from irax.frontend.numpy.util import canonicalize_axis, promote_args
-from irax.frontend.primitives.elementwise import convert_element_type
+from irax.frontend.primitives.elementwise import convert_element_type, unary
 from irax.frontend.primitives.linalg import dot_general
 from irax.frontend.primitives.reductions import reduce
 from irax.typing import Array, ArrayLike
@@ -50,9 +51,11 @@ def dot(a: ArrayLike, b: ArrayLike, /) -> Array:
 
 
 def vdot(a: ArrayLike, b: ArrayLike, /) -> Array:
-    """sum(ravel(a) * ravel(b)). Operands of one shape are contracted along
-    every dim as they are, which saves the two reshapes."""
+    """sum(conj(ravel(a)) * ravel(b)). Operands of one shape are contracted
+    along every dim as they are, which saves the two reshapes."""
     a, b = promote_args("vdot", a, b)
+    if dtypes.is_complex(a.dtype):
+        a = unary["conj"].bind(a)
     if a.shape != b.shape:
         a, b = shape.ravel(a), shape.ravel(b)
     dims = range(a.ndim)
