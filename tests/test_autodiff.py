@@ -432,6 +432,20 @@ def test_custom_functions_may_close_over_arrays(kind):
         np.testing.assert_allclose(tangent, jax.jvp(fj, (x,), (np.ones(3, np.float32),))[1], rtol=1e-6)
 
 
+def test_a_rule_that_calls_its_function_and_uses_numpy_data_traces_once_more_not_forever():
+    """NumPy data met while tracing becomes an argument; the rule's trace is
+    repeated once to pass it to the rule's own call of the function, and
+    equal data must be the same argument again (it used to be a new one each
+    time: tracing never ended)."""
+    def make(lib):
+        f = lib.custom_jvp(lambda x: x * 2)
+        f.defjvp(lambda p, t: (f(p[0]), t[0] * 2 + 0 * f(p[0]) * np.arange(3.0, dtype=np.float32)))
+        return lambda x: f(x).sum()
+
+    x = np.ones(3, np.float32)
+    np.testing.assert_allclose(irax.grad(make(irax))(x), jax.grad(make(jax))(x))
+
+
 @pytest.mark.parametrize("kind", ["vjp", "jvp"])
 def test_differentiating_a_custom_function_by_an_array_it_closes_over_is_an_error(kind):
     """Its rules give derivatives with respect to its arguments alone; JAX raises too."""

@@ -1,5 +1,6 @@
 """`irax.Array`: an immutable array whose data lives in an IREE device buffer."""
 import enum
+import hashlib
 import weakref
 from typing import Any
 
@@ -269,6 +270,10 @@ def _incompatible(what, arrays) -> ValueError:
         "device first with irax.device_put(x, device).")
 
 
+# outermost trace -> {(dtype, shape, weak type, digest of the data): its Array}
+_lifted_constants = weakref.WeakKeyDictionary()
+
+
 def constant(value, dtype=None, weak_type=False):
     """A concrete value as an array of the current mode: a Tracer when tracing,
     else an `irax.Array` on the default device."""
@@ -281,6 +286,12 @@ def constant(value, dtype=None, weak_type=False):
         # constant in a Vulkan program (its upload when the program loads)
         # lets IREE 3.13's out-of-order semaphore signal lose lavapipe's
         # device within tens of calls (docs/architecture.md), and programs
-        # that differ only in their data share one compile.
-        return trace.to_tracer(device_put_numpy(array, weak_type=weak_type))
+        # that differ only in their data share one compile. Equal data is one
+        # Array across the whole trace, so a function traced again (a
+        # custom rule that calls its own function) lifts the same arguments.
+        key = (array.dtype.str, array.shape, weak_type, hashlib.sha256(array.tobytes()).digest())
+        known = _lifted_constants.setdefault(core.outermost_trace(), {})
+        if key not in known:
+            known[key] = device_put_numpy(array, weak_type=weak_type)
+        return trace.to_tracer(known[key])
     return trace.constant(array, weak_type)

@@ -187,8 +187,7 @@ def _qr_fn(full_matrices):
     @qr.defjvp
     def jvp(primals, tangents):
         (x,), (dx,) = primals, tangents
-        # Not qr(x): a rule that calls its own function and lax_linalg.lu is traced again without end.
-        q, r = _qr_values(x, full_matrices)
+        q, r = _qr_values(x, full_matrices)  # not qr(x): that would trace the rule a second time
         m, n = x.shape[-2:]
         if m < n:
             dq, dr1 = _thin_qr_jvp(q, r[..., :m], dx[..., :m])
