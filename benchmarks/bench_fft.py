@@ -8,12 +8,11 @@ irax runs its mixed-radix stages (irax/frontend/numpy/fft.py): per radix r
 one real matrix product of the (r x r) DFT, one twiddle multiply and a
 transpose.
 """
-import time
-
 import numpy as np
 
 import irax
 import irax.numpy as jnp
+from timing import timed
 
 try:
     import jax
@@ -24,19 +23,6 @@ except ImportError:
 rng = np.random.default_rng(0)
 Z = (rng.standard_normal(2 ** 16) + 1j * rng.standard_normal(2 ** 16)).astype(np.complex64)
 X = rng.standard_normal((64, 1024)).astype(np.float32)
-
-
-def timed(fn, *args, repeat=10):
-    """Median seconds of a warm call, and the result."""
-    out = fn(*args)
-    out.block_until_ready()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn(*args)
-        out.block_until_ready()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), np.asarray(out)
 
 
 CASES = {

@@ -10,12 +10,11 @@ median of 10. JAX calls LAPACK; irax runs its column loops
 (irax/frontend/lax_linalg.py, lax_qr.py) as `scf.for` programs, and its
 Jacobi sweeps (irax/frontend/lax_svd.py, lax_eigh.py) as a `while_loop`.
 """
-import time
-
 import numpy as np
 
 import irax
 import irax.numpy as jnp
+from timing import timed
 
 try:
     import jax
@@ -29,19 +28,6 @@ _x = rng.standard_normal((N, N)).astype(np.float32)
 SPD = _x @ _x.T + N * np.eye(N, dtype=np.float32)
 B = rng.standard_normal((N, N)).astype(np.float32)
 SYM = (B + B.T) / 2
-
-
-def timed(fn, *args, repeat=10):
-    """Median seconds of a warm call, and the result."""
-    out = fn(*args)
-    out.block_until_ready()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn(*args)
-        out.block_until_ready()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), np.asarray(out)
 
 
 def qr_reconstruction(np_mod):
