@@ -54,11 +54,6 @@ DIFFERENCES = {
             {""},
             "IREE's Vulkan code cannot bitcast float64 to i64 (arith.bitcast is not legalized), which the sort "
             "of float64 keys does (eigh sorts its eigenvalues)"),
-        "test_gradient_of_a_flipped_column_compiles_everywhere": (
-            {""},
-            "IREE 3.13's GPU code generation crashes (SIGSEGV in GPUDistributeSharedMemoryCopy) on a scatter "
-            "written straight into a column of a bigger tensor; a barrier between them avoided the crash but "
-            "made eigh's gradient wrong on Vulkan (CompileError here, a clean error)"),
         "test_gradient_matches_jax_and_finite_differences": (
             {"eigenvalues", "eigenvectors"},
             "KNOWN BUG, open: eigh's gradient program on lavapipe is wrong now and then (2 of 6 identical "

@@ -487,8 +487,8 @@ def test_partial_slices_are_not_mistaken_for_the_whole_array():
 
 def test_gradient_of_a_flipped_column_compiles_everywhere():
     """The flip's gradient is a scatter-add, written into column 3 of the
-    gradient (found by a random-program fuzzer; IREE's GPU code generation
-    crashes on it, so it skips on vulkan: conftest.DIFFERENCES)."""
+    gradient: IREE's GPU code generation crashed on it (vulkan) until the
+    scatter's result was kept apart (ir/iree.linalg_ext_scatter)."""
     x = np.arange(25, dtype=np.float32).reshape(5, 5) / 25
 
     def loss(np_mod):

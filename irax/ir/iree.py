@@ -37,7 +37,10 @@ def linalg_ext_scatter(updates, targets, dest, combine):
     Its `updates` and `targets` go behind a barrier each: IREE would fuse
     their producers into the scatter's dispatch and then fail to allocate
     them (a dynamic stack allocation); one barrier over both fails to verify
-    when one is a constant, which static shapes can give."""
+    when one is a constant, which static shapes can give. Its result goes
+    behind one too: IREE's GPU code generation crashed (SIGSEGV in
+    GPUDistributeSharedMemoryCopy) on a scatter written straight into a
+    column of a bigger tensor, the vulkan gradient of jnp.flip(x[:, 3:4], 0)."""
     (updates,), (targets,) = opaque(updates), opaque(targets)
     op = ir.Operation.create(
         "iree_linalg_ext.scatter",
@@ -51,4 +54,4 @@ def linalg_ext_scatter(updates, targets, dest, combine):
     with ir.InsertionPoint(block):
         update, old = block.arguments
         ir.Operation.create("iree_linalg_ext.yield", operands=[combine(old, update)])
-    return op.results[0]
+    return opaque(op.results[0])[0]
