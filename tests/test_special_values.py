@@ -55,7 +55,7 @@ def irax_unary(name):
 def specials(dtype, subnormals=False):
     """The special inputs. The large value is 1e30, whose square overflows
     (float16: its max); float64's is 1e10, as its transcendental functions
-    compute in float32 (irax.frontend.primitives.elementwise._in_f32)."""
+    compute in float32 (irax.frontend.primitives.scalar_rules._in_f32)."""
     large = {"float16": 65504.0, "float64": 1e10}.get(dtype.name, 1e30)
     values = [0.0, -0.0, np.inf, -np.inf, np.nan, 1, -1, 0.5, -0.5, 1.5, -1.5, 2, -2, 3, -3, large, -large]
     if subnormals:

@@ -19,7 +19,8 @@ from irax.frontend.lax import bitcast_convert_type
 from irax.frontend.numpy.math_extra import fmod
 from irax.frontend.numpy.ufuncs import integer_power
 from irax.frontend.numpy.util import asarray
-from irax.frontend.primitives.elementwise import BINARY, UNARY, binary, dtype_kind, unary
+from irax.frontend.primitives.elementwise import binary, unary
+from irax.frontend.primitives.scalar_rules import BINARY, UNARY, dtype_kind
 from irax.frontend.primitives.elementwise import convert_element_type as convert_p
 from irax.frontend.primitives.elementwise import select as select_p
 from irax.typing import Array, ArrayLike, DTypeLike

@@ -20,7 +20,7 @@ from irax.frontend import numpy as jnp
 from irax.frontend.lax_elementwise import _operands, convert_element_type
 from irax.frontend.lax_structural import expand_dims, squeeze
 from irax.frontend.numpy.util import asarray, canonicalize_axis
-from irax.frontend.primitives.elementwise import dtype_kind
+from irax.frontend.primitives.scalar_rules import dtype_kind
 from irax.frontend.primitives.indexing import static_slice
 from irax.typing import Array, ArrayLike, Shape
 

@@ -20,7 +20,7 @@ initial value pads the operand with that identity (and dilates it by
 from irax.frontend import dtypes
 from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
-from irax.frontend.primitives.elementwise import BINARY
+from irax.frontend.primitives.scalar_rules import BINARY
 from irax.frontend.primitives.reductions import MONOIDS, accumulator_dtype, cast
 from irax.ir import convolution, mlir
 

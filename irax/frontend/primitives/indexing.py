@@ -66,9 +66,8 @@ from iree.compiler.dialects import arith, linalg, tensor
 from irax.frontend import dtypes
 from irax.frontend.core import EmitContext, ShapedArray
 from irax.frontend.primitives import Primitive
-from irax.frontend.primitives.elementwise import (
-    BINARY, drop_broadcast_dims, dtype_kind, broadcast_shapes, emit_elementwise,
-)
+from irax.frontend.primitives.elementwise import broadcast_shapes, drop_broadcast_dims, emit_elementwise
+from irax.frontend.primitives.scalar_rules import BINARY, dtype_kind
 from irax.ir import mlir
 from irax.ir.iree import linalg_ext_scatter, opaque
 from irax.ir.scalar import cmpi, convert_scalar

@@ -39,7 +39,7 @@ from iree.compiler.dialects import scf, tensor
 
 from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
-from irax.frontend.primitives.elementwise import BINARY
+from irax.frontend.primitives.scalar_rules import BINARY
 from irax.frontend.primitives.reductions import (
     BLOCK, _add, _block_size, _div, _mixed, _mul, _split, accumulator_dtype, cast, long_axis, monoid_fold, reduce_axes,
 )

@@ -72,7 +72,7 @@ from iree.compiler.dialects import arith, linalg, scf, tensor
 from irax.frontend import dtypes
 from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
-from irax.frontend.primitives.elementwise import BINARY
+from irax.frontend.primitives.scalar_rules import BINARY
 from irax.ir import mlir
 from irax.ir.scalar import cmpf, cmpi, convert_scalar, select
 

@@ -3,7 +3,8 @@
 computes it (irax/ir/special.py), in float32: half precision widens, and
 float64 narrows (see elementwise._in_f32).
 """
-from irax.frontend.primitives.elementwise import _in_f32, _make
+from irax.frontend.primitives.elementwise import _make
+from irax.frontend.primitives.scalar_rules import _in_f32
 from irax.ir import special
 
 RULES = {

@@ -1,0 +1,565 @@
+"""The scalar body of every elementwise op: a table of rules
+
+    rule(dtype, *scalars) -> scalar     dtype is the operands' common dtype
+
+one per op, each a choice by dtype kind (`_by_kind`: b, i, u, f, c). The
+primitives (elementwise.py) put a rule in the loop nest of one
+`linalg.generic`; this module only writes scalar MLIR.
+
+Complex operands take the `complex` dialect's ops (IREE expands them into
+float arithmetic on the parts); abs, real, imag and angle of a complex are
+real (`REAL_VALUED`), and `complex` makes one of two floats. Where IREE's
+math is short of XLA's (no float64 libm on the CPU, GPU trigonometry), a
+rule computes in float32 (`_in_f32`) or reduces its argument itself, as
+the rules' own docstrings say.
+"""
+import numpy as np
+from iree.compiler import ir
+from iree.compiler.dialects import arith, math
+from iree.compiler.dialects import complex as cx
+
+from irax.frontend import dtypes
+from irax.ir import mlir
+from irax.ir.scalar import cmpf, cmpi, convert_scalar, parts, select as select_scalar
+
+
+def dtype_kind(dtype):
+    if dtypes.is_bool(dtype):
+        return "b"
+    if dtypes.is_float(dtype):
+        return "f"
+    if dtypes.is_complex(dtype):
+        return "c"
+    return "u" if dtypes.is_unsigned(dtype) else "i"
+
+
+def _by_kind(**rules):
+    """A scalar rule that dispatches on the operand kind: f(loat), i(signed),
+    u(nsigned), b(ool), c(omplex); `iu` covers both integer kinds."""
+    table = {}
+    for kinds, fn in rules.items():
+        for k in kinds:
+            table[k] = fn
+
+    def rule(dtype, *xs):
+        fn = table[dtype_kind(dtype)]
+        return fn(dtype, *xs)
+
+    rule.kinds = set(table)
+    return rule
+
+
+def _const(dtype, value):
+    return mlir.scalar_constant(value, dtype)
+
+
+def _in_f32(fn):
+    """Transcendental functions compute in float32: half precision widens (as
+    XLA does), and float64 narrows, because IREE's CPU code has only float32
+    versions of them (its embedded linker has no double-precision libm)."""
+
+    def rule(dtype, *xs):
+        if dtype.itemsize == 4:
+            return fn(*xs)
+        f32, own = ir.F32Type.get(), mlir.element_type(dtype)
+        to_f32, back = (arith.extf, arith.truncf) if dtype.itemsize < 4 else (arith.truncf, arith.extf)
+        return back(own, fn(*[to_f32(f32, x) for x in xs]))
+
+    return _by_kind(f=lambda dtype, *xs: rule(dtype, *xs))
+
+
+def _or(*rules):
+    """One rule from rules for disjoint kinds (a float rule and a complex one)."""
+    by_kind = {k: r for r in rules for k in r.kinds}
+
+    def rule(dtype, *xs):
+        return by_kind[dtype_kind(dtype)](dtype, *xs)
+
+    rule.kinds = set(by_kind)
+    return rule
+
+
+def _complex(fn):
+    """The complex dialect's `fn` on complex64. complex128 computes it in
+    complex64, as `_in_f32` does for float64 (IREE's CPU code has no double
+    libm for the float functions the dialect expands into)."""
+
+    def rule(d, *xs):
+        if d == dtypes.complex64:
+            return fn(*xs)
+        narrow = [convert_scalar(d, dtypes.complex64, x) for x in xs]
+        return convert_scalar(dtypes.complex64, d, fn(*narrow))
+
+    return _by_kind(c=rule)
+
+
+def _either_part(test):
+    """A predicate of a complex number: `test` of its real part or of its imaginary part."""
+    return _by_kind(c=lambda d, x: arith.ori(*(test(dtypes.real_dtype(d), p) for p in parts(x))))
+
+
+def _cmp(fpred, ipred, upred):
+    return _by_kind(
+        f=lambda d, a, b: cmpf(fpred, a, b),
+        i=lambda d, a, b: cmpi(ipred, a, b),
+        ub=lambda d, a, b: cmpi(upred, a, b),  # i1 true is 1 unsigned, -1 signed
+    )
+
+
+def _signbit(d, x):
+    """x's sign bit as a bool: true for -0.0 and -inf, which `x < 0` misses at
+    -0.0. Read in float32, as a float64 copysign is an i64 bitcast, which
+    IREE's Vulkan code cannot do."""
+    return cmpf("olt", _in_f32(lambda v: math.copysign(_f32(v, 1.0), v))(d, x), _const(d, 0.0))
+
+
+def _zero_signed_as(d, x):
+    return arith.select(_signbit(d, x), _const(d, -0.0), _const(d, 0.0))
+
+
+def _float_divmod(d, a, b):
+    """NumPy's divmod of floats (its npy_divmod), which floor_divide and
+    remainder share, built on C's fmod (the remainder with a's sign):
+
+        mod = fmod(a, b), moved into b's sign by adding b (and div = (a - mod) / b less 1)
+        a // b = div rounded to the nearest integer; a / b where b = ±0
+        a % b  = mod; a zero takes b's sign: 0.0 % -1 = -0.0
+
+    so inf // 1 = nan (fmod(inf, 1) is nan) and -1 // inf = -1, as in Python.
+    fmod(a, ±inf) = a for finite a, selected because Vulkan's frem is
+    a - b * trunc(a / b) (nan there); float64 computes it in float32, as
+    IREE's CPU code has no double fmod (see `_in_f32`)."""
+    zero, one = _const(d, 0.0), _const(d, 1.0)
+    mod = arith.select(arith.andi(_isinf(d, b), _isfinite(d, a)), a, _in_f32(arith.remf)(d, a, b))
+    div = arith.divf(arith.subf(a, mod), b)
+    fix = arith.andi(cmpf("une", mod, zero), arith.xori(cmpf("olt", b, zero), cmpf("olt", mod, zero)))
+    mod = arith.select(fix, arith.addf(mod, b), arith.select(cmpf("oeq", mod, zero), _zero_signed_as(d, b), mod))
+    div = arith.select(fix, arith.subf(div, one), div)
+    floor = math.floor(div)
+    nearest = arith.select(cmpf("ogt", arith.subf(div, floor), _const(d, 0.5)), arith.addf(floor, one), floor)
+    quotient = arith.divf(a, b)
+    floordiv = arith.select(cmpf("oeq", div, zero), _zero_signed_as(d, quotient), nearest)
+    return arith.select(cmpf("oeq", b, zero), quotient, floordiv), mod
+
+
+# Integer division and shifts are undefined for some operands in LLVM and
+# SPIR-V (x86 even traps: INT_MIN // -1 is SIGFPE), so each backend would give
+# its own answer. The rules below guard those operands with selects and give
+# XLA's results, which are JAX's, on every backend.
+
+def _truncated_divmod(d, a, b):
+    """Integer a / b rounded toward 0, and a % b (C's), total as XLA defines them:
+
+        a / 0 = -1 (all ones: the max, unsigned)     a % 0 = a
+        INT_MIN / -1 = INT_MIN (it wraps)            INT_MIN % -1 = 0
+
+    Those divisors become 1 before dividing: a / 1 and a % 1 are already the
+    answers for INT_MIN / -1. The remainder is a - (a / b) * b, not remsi,
+    whose SPIR-V emulation takes INT_MIN % 3 for |INT_MIN| % 3 = 2."""
+    by_zero = cmpi("eq", b, _const(d, 0))
+    undefined = by_zero
+    if not dtypes.is_unsigned(d):
+        overflow = arith.andi(cmpi("eq", a, _const(d, np.iinfo(d).min)), cmpi("eq", b, _const(d, -1)))
+        undefined = arith.ori(by_zero, overflow)
+    safe = arith.select(undefined, _const(d, 1), b)
+    if d.itemsize == 8:
+        q = _divide_64(d, a, safe)
+    else:
+        q = (arith.divui if dtypes.is_unsigned(d) else arith.divsi)(a, safe)
+    r = arith.subi(a, arith.muli(q, safe))
+    return arith.select(by_zero, _const(d, -1), q), arith.select(by_zero, a, r)
+
+
+def _abs_signed(d, x):
+    """|x| of a signed integer, |INT_MIN| = INT_MIN (it wraps), as a select:
+    IREE's Vulkan code cannot lower math.absi of i64."""
+    zero = _const(d, 0)
+    return arith.select(cmpi("slt", x, zero), arith.subi(zero, x), x)
+
+
+def _divide_64(d, a, b):
+    """a / b rounded toward 0 for 64-bit integers, b != 0 (and not INT_MIN / -1),
+    without arith.divsi/divui: IREE's Vulkan code computes i64 as two i32s and
+    cannot divide those. Unsigned n / m (m >= 1) takes two float64 estimates
+    from below, each corrected in exact integer arithmetic:
+
+        q1 = floor(fl(fl(n) / fl(m)) (1 - 2^-47))     <= n / m: the factor outweighs
+                                                          the roundings (< 2^-50)
+        r1 = n - q1 m                                  exact: 0 <= r1 <= n
+        q2, r2 = the same for r1 / m
+        n // m = q1 + q2 + (r2 >= m)
+
+    q1 misses n // m by at most (n / m) 2^-46 + 1 <= 2^18 + 1, so q2 misses
+    r1 // m by at most (2^18 + 2) 2^-46 + 1 < 2. Signed a / b divides |a| by |b|
+    (|INT_MIN| = 2^63 unsigned) and negates where the signs differ."""
+    f64, zero = ir.F64Type.get(), _const(d, 0)
+    shrink = mlir.float_constant(f64, 1.0 - 2.0**-47)
+
+    def estimate(n, m):  # floor of n / m less a little, at least 0: fptoui truncates
+        ratio = arith.divf(arith.uitofp(f64, n), arith.uitofp(f64, m))
+        return arith.fptoui(n.type, arith.mulf(ratio, shrink))
+
+    n, m = (a, b) if dtypes.is_unsigned(d) else (_abs_signed(d, a), _abs_signed(d, b))
+    q1 = estimate(n, m)
+    r1 = arith.subi(n, arith.muli(q1, m))
+    q2 = estimate(r1, m)
+    r2 = arith.subi(r1, arith.muli(q2, m))
+    q = arith.addi(arith.addi(q1, q2), arith.extui(n.type, cmpi("uge", r2, m)))
+    if dtypes.is_unsigned(d):
+        return q
+    negative = arith.xori(cmpi("slt", a, zero), cmpi("slt", b, zero))
+    return arith.select(negative, arith.subi(zero, q), q)
+
+
+def _floor_divide_signed(d, a, b):
+    """JAX's floor division: the truncated quotient, one less where
+    sign(a) != sign(b) and a % b != 0. With sign(0) = 0 and a % 0 = a, that
+    makes a // 0 = -2 for a != 0 and 0 // 0 = -1."""
+    q, r = _truncated_divmod(d, a, b)
+    fix = arith.andi(cmpi("ne", _sign(d, a), _sign(d, b)), cmpi("ne", r, _const(d, 0)))
+    return arith.select(fix, arith.subi(q, _const(d, 1)), q)
+
+
+def _integer_remainder(d, a, b):
+    """NumPy's `mod`: the truncated remainder moved into the divisor's sign.
+    JAX counts a zero divisor as 1, so a % 0 = 0."""
+    zero = _const(d, 0)
+    b = arith.select(cmpi("eq", b, zero), _const(d, 1), b)
+    r = _truncated_divmod(d, a, b)[1]
+    if dtypes.is_unsigned(d):
+        return r
+    fix = arith.andi(cmpi("ne", r, zero), arith.xori(cmpi("slt", r, zero), cmpi("slt", b, zero)))
+    return arith.select(fix, arith.addi(r, b), r)
+
+
+def _shift(shift, overflow):
+    """x shifted by s, for any s: a negative s or one of the bit width or more
+    (unsigned, s >= width) shifts every bit out, to `overflow(d, x)` (XLA's
+    definition; x86 would take s modulo the width, 1 << 32 = 1)."""
+
+    def rule(d, x, s):
+        in_range = cmpi("ult", s, _const(d, d.itemsize * 8))
+        shifted = shift(x, s)
+        if d.itemsize == 8:  # IREE's Vulkan code, i64 as two i32s, gets x << 0 wrong: x * (2**32 + 1)
+            shifted = arith.select(cmpi("eq", s, _const(d, 0)), x, shifted)
+        return arith.select(in_range, shifted, overflow(d, x))
+
+    return rule
+
+
+def _integer_power(d, base, exponent):
+    """Exponentiation by squaring over every bit of the exponent, unrolled
+    (IREE's CPU backend cannot lower `math.ipowi`)."""
+    one = _const(d, 1)
+    result = one
+    for _ in range(d.itemsize * 8):
+        bit_set = cmpi("ne", arith.andi(exponent, one), _const(d, 0))
+        result = arith.select(bit_set, arith.muli(result, base), result)
+        base = arith.muli(base, base)
+        exponent = arith.shrui(exponent, one)
+    return result
+
+
+def _float_power(d, x, y):
+    """x ** y as C99's pow computes it (and NumPy, JAX). IREE's powf is
+    exp(y log x): NaN for any x < 0 and at the 0 * inf of 0 ** 0, inf ** 0 and
+    1 ** inf. So powf gives only the magnitude |x| ** y, and selects the rest:
+
+        x ** ±0 = 1 and 1 ** y = 1, even for NaN; (-1) ** ±inf = 1
+            (selected only where powf is not 1 already, e.g. NaN, so that
+            the derivatives of x ** 0 and 1 ** y stay powf's)
+        x ** y = NaN for finite x < 0 and y not an integer
+        x ** y takes x's sign where y is an odd integer: (-2) ** 3 = -8,
+            (-0.0) ** -1 = -inf, (-inf) ** 3 = -inf; else it is positive
+    """
+    magnitude = _in_f32(math.powf)(d, math.absf(x), y)
+    half = arith.mulf(y, _const(d, 0.5))
+    odd = cmpf("oeq", arith.subf(half, math.floor(half)), _const(d, 0.5))  # false for ±inf and NaN
+    signed = arith.select(arith.andi(odd, _signbit(d, x)), arith.negf(magnitude), magnitude)
+    fraction = cmpf("une", math.floor(y), y)  # true for NaN, false for ±inf
+    negative_finite = arith.andi(cmpf("olt", x, _const(d, 0.0)), _isfinite(d, x))
+    one_cases = arith.ori(
+        arith.ori(cmpf("oeq", y, _const(d, 0.0)), cmpf("oeq", x, _const(d, 1.0))),
+        arith.andi(cmpf("oeq", x, _const(d, -1.0)), _isinf(d, y)),
+    )
+    one = arith.andi(one_cases, cmpf("une", magnitude, _const(d, 1.0)))
+    nan_or_signed = arith.select(arith.andi(negative_finite, fraction), _const(d, np.nan), signed)
+    return arith.select(one, _const(d, 1.0), nan_or_signed)
+
+
+def _sign(d, x):
+    zero, one, minus_one = _const(d, 0), _const(d, 1), _const(d, -1)
+    if dtypes.is_float(d):
+        zero_or_nan = arith.select(cmpf("uno", x, x), x, zero)  # sign(-0.0) = 0.0, as NumPy (JAX gives -0.0)
+        return arith.select(cmpf("ogt", x, zero), one, arith.select(cmpf("olt", x, zero), minus_one, zero_or_nan))
+    if dtypes.is_unsigned(d):
+        return arith.select(cmpi("ne", x, zero), one, zero)
+    return arith.select(cmpi("sgt", x, zero), one, arith.select(cmpi("slt", x, zero), minus_one, zero))
+
+
+def _complex_sign(d, x):
+    """x / |x|, and 0 at 0 (JAX's sign of a complex), divided part by part:
+    the selects of a complex would not lower on Vulkan."""
+    part = dtypes.real_dtype(d)
+    magnitude, zero = cx.abs(x), _const(part, 0.0)
+    at_zero = cmpf("oeq", magnitude, zero)
+    re, im = (arith.select(at_zero, zero, arith.divf(p, magnitude)) for p in parts(x))
+    return cx.create_(x.type, re, im)
+
+
+def _complex_power(x, y):
+    """x ** y = exp(y log x) (the complex dialect's pow has complex selects,
+    which Vulkan cannot lower); at x = 0 it is 1 for y = 0, else 0."""
+    zero, one = (mlir.complex_constant(x.type, v) for v in (0, 1))
+    power = cx.exp(cx.mul(y, cx.log(x)))
+    at_zero = select_scalar(cx.eq(y, zero), one, zero)
+    return select_scalar(cx.eq(x, zero), at_zero, power)
+
+
+def _isinf(d, x):
+    return cmpf("oeq", math.absf(x), _const(d, np.inf))
+
+
+def _isfinite(d, x):
+    return cmpf("one", math.absf(x), _const(d, np.inf))
+
+
+# IREE expands most transcendental functions into polynomials and exp/log
+# formulas that are right on most of the line but not at IEEE's special
+# values; the rules below select those values (a select costs ~nothing).
+
+def _near_zero(x, fx):
+    """An odd function with f(x) = x + O(x³) is x itself where |x| < 2**-12,
+    as float32 rounds it. IREE's expansions lose the sign of zero there
+    (sin(-0.0) was +0.0) and some cancel (sinh(1e-10) was 0, tan(4e-8) 6e-8)."""
+    return arith.select(cmpf("olt", math.absf(x), _f32(x, 2.0**-12)), x, fx)
+
+
+def _odd_near_zero(rule):
+    """`rule`, with `_near_zero` applied."""
+    return _by_kind(f=lambda d, x: _near_zero(x, rule(d, x)))
+
+
+def _f32(x, value):
+    return mlir.float_constant(x.type, value)
+
+
+# 2/π's first 168 bits after the binary point, 24 at a time (fdlibm's
+# two_over_pi table): a float32 significand times one chunk is exact in float64.
+_TWO_OVER_PI = [chunk * 2.0 ** (-24 * (j + 1)) for j, chunk in enumerate(
+    [0xA2F983, 0x6E4E44, 0x1529FC, 0x2757D1, 0xF534DD, 0xC0DB62, 0x95993C])]
+
+
+def _quarter_turns(x):
+    """(q, r) with x = k π/2 + r, q = k mod 4 and |r| <= π/4, both float64
+    (Payne-Hanek's reduction, in float64 arithmetic). IREE reduces sin, cos
+    and tan in float32 (sin(1e7) was off by 0.28, sin(1e9) was 1.4e9), so
+    they get r instead. With c_j the chunks of 2/π above,
+
+        x 2/π mod 4 = Σ_j (x c_j mod 4) + O(|x| 2^-168)
+
+    where each x c_j is exact and so is p mod 4 = 4 (p/4 - floor(p/4)) (as
+    p - 4 floor(p/4), lavapipe's compiler rewrote it and lost bits); the
+    chunks that make x c_j a multiple of 4 drop out, so any float32 x
+    reduces exactly, up to the sum's rounding (|r| within ~1e-14). A float64
+    x is the sum of its float32 rounding and the (29-bit) rest, each reduced
+    so (beyond float32's range that rounding is inf, and the result NaN).
+    k = floor(s + 1/2) of the sum s; floor, as Vulkan cannot round float64
+    to even. inf and NaN give NaN. The floors have derivative 0, so
+    dr/dx = Σ c_j π/2 = 1."""
+    f32, f64 = ir.F32Type.get(), ir.F64Type.get()
+    if x.type == f64:
+        high = arith.extf(f64, arith.truncf(f32, x))
+        parts = [high, arith.subf(x, high)]
+    else:
+        parts = [arith.extf(f64, x)]
+    c = lambda value: mlir.float_constant(f64, value)  # noqa: E731
+
+    def mod4(p):
+        m = arith.mulf(p, c(0.25))
+        return arith.mulf(c(4.0), arith.subf(m, math.floor(m)))
+
+    s = c(0.0)
+    for part in parts:
+        for chunk in _TWO_OVER_PI:
+            p = arith.mulf(part, c(chunk))
+            s = arith.addf(s, p if chunk * 2.0**128 < 4 else mod4(p))  # |x| < 2**128: the last is < 2**-16
+    k = math.floor(arith.addf(s, c(0.5)))
+    return mod4(k), arith.mulf(arith.subf(s, k), c(np.pi / 2))
+
+
+def _by_quadrant(pick):
+    """sin, cos or tan of float32 or float64 x as `pick(q, r)` of x's
+    quarter turns (see `_quarter_turns`), evaluated in float32: half
+    precision widens and float64 narrows, as in `_in_f32`."""
+
+    def on_f32_or_f64(x):
+        q, r = _quarter_turns(x)
+        out = pick(lambda n: cmpf("oeq", q, mlir.float_constant(q.type, n)), arith.truncf(ir.F32Type.get(), r))
+        return out if x.type == out.type else arith.extf(x.type, out)
+
+    return _by_kind(f=lambda d, x: _in_f32(on_f32_or_f64)(d, x) if d.itemsize < 4 else on_f32_or_f64(x))
+
+
+def _odd_of_abs(fn, r):
+    """fn(r) of an odd fn as ±fn(|r|), fn(|r|) as `_near_zero` takes it:
+    IREE's sin and tan of small negative r are off (sin(-1e-3) by 2e-5,
+    relatively; sin(1e-3) is right). A select rather than copysign, whose
+    derivative would read fn(|r|) back."""
+    a = math.absf(r)
+    f = _near_zero(a, fn(a))
+    return arith.select(cmpf("olt", r, _f32(r, 0.0)), arith.negf(f), f)
+
+
+def _sin_by_quadrant(turn):
+    """sin(k π/2 + r) is sin r, cos r, -sin r, -cos r for k = 0, 1, 2, 3
+    (mod 4), and cos(x) = sin(x + π/2): `turn` quarter turns more."""
+
+    def pick(q_is, r):
+        odd = arith.ori(q_is((1 - turn) % 4), q_is((3 - turn) % 4))
+        negative = arith.ori(q_is((2 - turn) % 4), q_is((3 - turn) % 4))
+        v = arith.select(odd, math.cos(r), _odd_of_abs(math.sin, r))
+        return arith.select(negative, arith.negf(v), v)
+
+    return pick
+
+
+def _tan_by_quadrant(q_is, r):
+    """tan(k π/2 + r) is tan r for even k, -1 / tan r for odd k."""
+    t = _odd_of_abs(math.tan, r)
+    odd = arith.ori(q_is(1), q_is(3))
+    return arith.select(odd, arith.negf(arith.divf(_f32(t, 1.0), t)), t)
+
+
+def _negative_sign(v):
+    """Whether v's sign bit is set (-0.0 too, which `v < 0` misses)."""
+    return cmpf("olt", math.copysign(_f32(v, 1.0), v), _f32(v, 0.0))
+
+
+def _log_2x_above_2_12(x, otherwise):
+    """log(2x) where x > 2**12, `otherwise` elsewhere: there x² ± 1 rounds
+    to x², and acosh(x) and asinh(x) are log(x + x) to within rounding."""
+    log_2x = arith.addf(math.log(x), _f32(x, np.log(2)))
+    return arith.select(cmpf("ogt", x, _f32(x, 2.0**12)), log_2x, otherwise)
+
+
+def _asinh(x):
+    """asinh(x) = sign(x) asinh(|x|), and asinh(a) = log(2a) where a > 2**12
+    (there a² + 1 rounds to a²): IREE's log(x + sqrt(x² + 1)) cancels for
+    x < 0 (asinh(-inf) was NaN) and overflows x² above 1.8e19."""
+    a = math.absf(x)
+    return math.copysign(_log_2x_above_2_12(a, math.asinh(a)), x)
+
+
+def _acosh(x):
+    """acosh(x) = log(2x) where x > 2**12, past which IREE's
+    log(x + sqrt(x² - 1)) overflows x²; NaN below 1, where that formula can
+    cancel to log(0) = -inf instead."""
+    acosh = _log_2x_above_2_12(x, math.acosh(x))
+    return arith.select(cmpf("olt", x, _f32(x, 1.0)), _f32(x, np.nan), acosh)
+
+
+def _atan2(y, x):
+    """atan2 is odd in y: it is s atan2(s y, x) with s = ±1 by y's sign bit
+    (a product, not copysign, so the derivative in y survives at y = 0). At
+    y, x = ±0 it is 0 or π by x's sign bit (0 for x = +0, π for x = -0), and
+    at y, x = ±inf it is atan2(±1, ±1): IREE's expansion gives NaN at both,
+    and +π for atan2(-0.0, -1)."""
+    zero, one, inf = _f32(x, 0.0), _f32(x, 1.0), _f32(x, np.inf)
+    s = arith.select(_negative_sign(y), _f32(x, -1.0), one)
+    a = arith.mulf(y, s)
+    both_inf = arith.andi(cmpf("oeq", a, inf), cmpf("oeq", math.absf(x), inf))
+    a, x = arith.select(both_inf, one, a), arith.select(both_inf, math.copysign(one, x), x)
+    on_axis = arith.select(_negative_sign(x), _f32(x, np.pi), zero)
+    both_zero = arith.andi(cmpf("oeq", a, zero), cmpf("oeq", x, zero))
+    return arith.mulf(arith.select(both_zero, on_axis, math.atan2(a, x)), s)
+
+
+UNARY = {
+    "neg": _by_kind(f=lambda d, x: arith.negf(x), iu=lambda d, x: arith.subi(_const(d, 0), x),
+                    c=lambda d, x: cx.neg(x)),
+    "abs": _by_kind(f=lambda d, x: math.absf(x), i=_abs_signed, u=lambda d, x: x, c=lambda d, x: cx.abs(x)),
+    "real": _by_kind(c=lambda d, x: cx.re(x)),
+    "imag": _by_kind(c=lambda d, x: cx.im(x)),
+    "conj": _by_kind(c=lambda d, x: cx.conj(x)),
+    # atan2(im, re), as IREE's complex.angle(0) is NaN
+    "angle": _by_kind(c=lambda d, x: _in_f32(_atan2)(dtypes.real_dtype(d), cx.im(x), cx.re(x))),
+    "sign": _by_kind(fiu=_sign, c=_complex_sign),
+    "floor": _by_kind(f=lambda d, x: math.floor(x)),
+    "ceil": _by_kind(f=lambda d, x: math.ceil(x)),
+    "round": _by_kind(f=lambda d, x: math.roundeven(x)),
+    "trunc": _by_kind(f=lambda d, x: math.trunc(x)),
+    "isnan": _or(_by_kind(f=lambda d, x: cmpf("uno", x, x)), _either_part(lambda d, x: cmpf("uno", x, x))),
+    "isinf": _or(_by_kind(f=_isinf), _either_part(_isinf)),
+    "isfinite": _or(_by_kind(f=_isfinite),
+                    _by_kind(c=lambda d, x: arith.andi(*(_isfinite(dtypes.real_dtype(d), p) for p in parts(x))))),
+    "not": _by_kind(b=lambda d, x: arith.xori(x, _const(d, True)), iu=lambda d, x: arith.xori(x, _const(d, -1))),
+    "exp": _or(_in_f32(math.exp), _complex(cx.exp)),
+    "exp2": _in_f32(math.exp2),
+    "expm1": _or(_in_f32(math.expm1), _complex(cx.expm1)),
+    "log": _or(_in_f32(math.log), _complex(cx.log)),
+    "log1p": _or(_in_f32(math.log1p), _complex(cx.log1p)),
+    "log2": _in_f32(math.log2),
+    "log10": _in_f32(lambda x: arith.mulf(math.log(x), mlir.float_constant(x.type, np.log10(np.e)))),  # no log10f in IREE's CPU runtime
+    "sqrt": _or(_by_kind(f=lambda d, x: _in_f32(math.sqrt)(d, x) if d.itemsize < 4 else math.sqrt(x)),
+                _complex(cx.sqrt)),
+    "rsqrt": _or(_in_f32(math.rsqrt), _complex(cx.rsqrt)),
+    "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), x, _in_f32(math.cbrt)(d, x))),  # IREE's cbrt(±inf) is NaN
+    "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0))), _complex(cx.sin)),
+    "cos": _or(_by_quadrant(_sin_by_quadrant(1)), _complex(cx.cos)),
+    "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant)), _complex(cx.tan)),
+    "asin": _odd_near_zero(_in_f32(math.asin)),
+    "acos": _in_f32(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),  # Vulkan's acos(3) is -pi
+    "atan": _odd_near_zero(_in_f32(math.atan)),
+    "sinh": _odd_near_zero(_in_f32(math.sinh)),
+    "cosh": _in_f32(math.cosh),
+    "tanh": _or(_odd_near_zero(_in_f32(math.tanh)), _complex(cx.tanh)),
+    "asinh": _odd_near_zero(_in_f32(_asinh)),
+    "acosh": _in_f32(_acosh),
+    "atanh": _odd_near_zero(_in_f32(math.atanh)),
+    "erf": _in_f32(math.erf),
+}
+
+BINARY = {
+    "add": _by_kind(f=lambda d, a, b: arith.addf(a, b), iu=lambda d, a, b: arith.addi(a, b), b=lambda d, a, b: arith.ori(a, b),
+                    c=lambda d, a, b: cx.add(a, b)),
+    "sub": _by_kind(f=lambda d, a, b: arith.subf(a, b), iu=lambda d, a, b: arith.subi(a, b),
+                    c=lambda d, a, b: cx.sub(a, b)),
+    "mul": _by_kind(f=lambda d, a, b: arith.mulf(a, b), iu=lambda d, a, b: arith.muli(a, b), b=lambda d, a, b: arith.andi(a, b),
+                    c=lambda d, a, b: cx.mul(a, b)),
+    "div": _by_kind(f=lambda d, a, b: arith.divf(a, b), iu=lambda d, a, b: _truncated_divmod(d, a, b)[0],
+                    c=lambda d, a, b: cx.div(a, b)),
+    "floor_divide": _by_kind(
+        f=lambda d, a, b: _float_divmod(d, a, b)[0], i=_floor_divide_signed, u=lambda d, a, b: _truncated_divmod(d, a, b)[0]
+    ),
+    "rem": _by_kind(
+        f=lambda d, a, b: _float_divmod(d, a, b)[1],
+        iu=_integer_remainder,
+    ),
+    "pow": _or(_by_kind(f=lambda d, a, b: _float_power(d, a, b), iu=lambda d, a, b: _integer_power(d, a, b)),
+               _complex(_complex_power)),
+    "max": _by_kind(f=lambda d, a, b: arith.maximumf(a, b), i=lambda d, a, b: arith.maxsi(a, b), u=lambda d, a, b: arith.maxui(a, b), b=lambda d, a, b: arith.ori(a, b)),
+    "min": _by_kind(f=lambda d, a, b: arith.minimumf(a, b), i=lambda d, a, b: arith.minsi(a, b), u=lambda d, a, b: arith.minui(a, b), b=lambda d, a, b: arith.andi(a, b)),
+    "atan2": _in_f32(_atan2),
+    "and": _by_kind(iub=lambda d, a, b: arith.andi(a, b)),
+    "or": _by_kind(iub=lambda d, a, b: arith.ori(a, b)),
+    "xor": _by_kind(iub=lambda d, a, b: arith.xori(a, b)),
+    "shift_left": _by_kind(iu=_shift(arith.shli, lambda d, x: _const(d, 0))),
+    "shift_right": _by_kind(
+        i=_shift(arith.shrsi, lambda d, x: arith.shrsi(x, _const(d, d.itemsize * 8 - 1))),  # the sign bits
+        u=_shift(arith.shrui, lambda d, x: _const(d, 0)),
+    ),
+    "complex": _by_kind(f=lambda d, a, b: cx.create_(mlir.element_type(dtypes.complex_dtype(d)), a, b)),
+    "eq": _or(_cmp("oeq", "eq", "eq"), _by_kind(c=lambda d, a, b: cx.eq(a, b))),
+    "ne": _or(_cmp("une", "ne", "ne"), _by_kind(c=lambda d, a, b: cx.neq(a, b))),
+    "lt": _cmp("olt", "slt", "ult"),
+    "le": _cmp("ole", "sle", "ule"),
+    "gt": _cmp("ogt", "sgt", "ugt"),
+    "ge": _cmp("oge", "sge", "uge"),
+}
+COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
+PREDICATES = {"isnan", "isinf", "isfinite"}
+REAL_VALUED = {"abs", "real", "imag", "angle"}
+# The result dtype of each rule whose result is not of its operands' dtype.
+OUT_DTYPES = {**dict.fromkeys(COMPARISONS | PREDICATES, lambda dtype: dtypes.bool_),
+              **dict.fromkeys(REAL_VALUED, dtypes.real_dtype), "complex": dtypes.complex_dtype}
