@@ -379,8 +379,6 @@ def scan(f: Callable, init: PyTree, xs: PyTree = None, length: int | None = None
     from `carry = init`; return `(carry, ys)` with the ys stacked along a new
     leading axis. `reverse` scans from the end; `unroll` steps run in each
     rolled iteration (module docstring)."""
-    if not isinstance(unroll, bool) and operator.index(unroll) < 0:
-        raise ValueError("`unroll` must be a `bool` or a non-negative `int`.")
     return _staged("scan", (f, length, reverse, unroll), lambda c, x: _scan(f, c, x, length, reverse, unroll),
                    (init, xs))
 
