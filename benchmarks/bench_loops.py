@@ -9,13 +9,11 @@ Each irax row is run as written (unroll=1) and with unroll=8, JAX's as
 written. Median of warm calls; ratios are JAX's time over irax's (above 1.0,
 irax is faster).
 """
-import statistics
-import time
-
 import numpy as np
 
 import irax
 import irax.numpy as jnp
+from timing import timed
 
 try:
     import jax
@@ -28,16 +26,6 @@ rng = np.random.default_rng(0)
 W = (rng.standard_normal((H, H)) / np.sqrt(H)).astype(np.float32)
 XS = rng.standard_normal((T, B, H)).astype(np.float32)
 H0 = np.zeros((B, H), np.float32)
-
-
-def median_ms(fn, args, block, repeat=30):
-    block(fn(*args))
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        block(fn(*args))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
 
 
 def rnn(lib, np_mod, unroll):
@@ -60,10 +48,9 @@ def scalar_loop(lib, unroll):
 def rows(lib, np_mod, unroll):
     forward, gradient = rnn(lib, np_mod, unroll)
     args = (np_mod.asarray(W), np_mod.asarray(H0), np_mod.asarray(XS))
-    block = lib.block_until_ready
-    return {"scan RNN forward, 200 steps, H=128": median_ms(forward, args, block),
-            "jit(grad) of the scan RNN": median_ms(gradient, args, block),
-            "fori_loop, 10 000 scalar updates": median_ms(scalar_loop(lib, unroll), (np_mod.float32(1.0),), block)}
+    return {"scan RNN forward, 200 steps, H=128": timed(forward, *args, repeat=30)[0] * 1e3,
+            "jit(grad) of the scan RNN": timed(gradient, *args, repeat=30)[0] * 1e3,
+            "fori_loop, 10 000 scalar updates": timed(scalar_loop(lib, unroll), np_mod.float32(1.0), repeat=30)[0] * 1e3}
 
 
 def main():
