@@ -5,10 +5,15 @@
 1. An RNN, `lax.scan` over 200 steps of h = tanh(h @ W + x_t), H = 128,
    batch 8: the forward pass under jit, and jit(grad) of a loss of it.
 2. `lax.fori_loop` of 10 000 scalar updates x = x * 0.999 + 0.001 under jit.
-Each irax row is run as written (unroll=1) and with unroll=8, JAX's as
-written. Median of warm calls; ratios are JAX's time over irax's (above 1.0,
-irax is faster).
+Each irax row is run as written (irax chooses `unroll`: 8 for these small
+steps, see irax/frontend/control_flow.py; the scalar loop runs as native code
+in one dispatch, see irax/transforms/elementwise_loops.py) and rolled
+(unroll=1); JAX's as written. Median of warm calls, rounds interleaved
+(`--rounds N`, the machine may be shared); ratios are JAX's time over
+irax's (above 1.0, irax is faster).
 """
+import sys
+
 import numpy as np
 
 import irax
@@ -33,7 +38,7 @@ def rnn(lib, np_mod, unroll):
         def step(h, x):
             h = np_mod.tanh(h @ w + x)
             return h, h
-        return lib.lax.scan(step, h0, xs, unroll=unroll)[1]
+        return lib.lax.scan(step, h0, xs, **unroll)[1]
 
     def loss(w, h0, xs):
         return np_mod.mean(forward(w, h0, xs) ** 2)
@@ -42,7 +47,7 @@ def rnn(lib, np_mod, unroll):
 
 
 def scalar_loop(lib, unroll):
-    return lib.jit(lambda x: lib.lax.fori_loop(0, 10_000, lambda i, x: x * 0.999 + 0.001, x, unroll=unroll))
+    return lib.jit(lambda x: lib.lax.fori_loop(0, 10_000, lambda i, x: x * 0.999 + 0.001, x, **unroll))
 
 
 def rows(lib, np_mod, unroll):
@@ -53,16 +58,23 @@ def rows(lib, np_mod, unroll):
             "fori_loop, 10 000 scalar updates": timed(scalar_loop(lib, unroll), np_mod.float32(1.0), repeat=30)[0] * 1e3}
 
 
-def main():
-    ours = {unroll: rows(irax, jnp, unroll) for unroll in (1, 8)}
-    theirs = rows(jax, jjnp, 1) if jax is not None else {}
-    for name in ours[1]:
-        line = f"{name:38}" + "".join(f"  irax unroll={u} {ours[u][name]:8.3f} ms" for u in ours)
-        if name in theirs:
-            line += f"   jax {theirs[name]:8.3f} ms   jax/irax " + " ".join(
-                f"{theirs[name] / ours[u][name]:5.2f}x" for u in ours)
+VARIANTS = {"irax": {}, "irax unroll=1": {"unroll": 1}}
+
+
+def main(rounds):
+    runs = {name: [] for name in [*VARIANTS, "jax"]}
+    for _ in range(rounds):
+        for name, unroll in VARIANTS.items():
+            runs[name].append(rows(irax, jnp, unroll))
+        if jax is not None:
+            runs["jax"].append(rows(jax, jjnp, {}))
+    med = {name: {row: float(np.median([r[row] for r in rs])) for row in rs[0]} for name, rs in runs.items() if rs}
+    for row in med["irax"]:
+        line = f"{row:38}" + "".join(f"  {name} {med[name][row]:8.3f} ms" for name in med)
+        if "jax" in med:
+            line += "   jax/irax " + " ".join(f"{med['jax'][row] / med[name][row]:5.2f}x" for name in VARIANTS)
         print(line, flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3)

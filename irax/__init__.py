@@ -16,8 +16,10 @@ from irax.frontend.autodiff import (grad, hessian, jacfwd, jacobian, jacrev, jvp
                                      value_and_grad, vjp)
 from irax.frontend.checkpoint import checkpoint, checkpoint_policies, remat
 from irax.frontend.vmap import vmap
+from irax.frontend.pmap import pmap
+from irax.frontend.processes import process_count, process_index
 from irax.plugins.registry import (default_backend, default_device, device_count, devices, local_device_count,
-                                   local_devices, process_count, process_index)
+                                   local_devices)
 
 __version__ = "0.1.0"
 
@@ -25,5 +27,5 @@ __all__ = ["Array", "ShapeDtypeStruct", "block_until_ready", "checkpoint", "chec
            "config", "custom_jvp", "custom_vjp", "debug", "default_backend", "default_device", "device_count",
            "device_get", "device_put", "devices", "disable_jit", "dtypes", "errors", "eval_shape", "float0", "grad",
            "hessian", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "lax", "linear_transpose", "linearize",
-           "local_device_count", "local_devices", "make_jaxpr", "nn", "process_count", "process_index",
+           "local_device_count", "local_devices", "make_jaxpr", "nn", "pmap", "process_count", "process_index",
            "pure_callback", "random", "remat", "scipy", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap"]

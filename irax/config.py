@@ -26,6 +26,23 @@ Each setting is also an environment variable, its name in capitals:
     IRAX_PASSES         the pass pipeline, by pass name (default "default";
                         e.g. "default,count-ops" or "default,-cse"; see
                         transforms/pipeline.py).
+    IRAX_CPU_DEVICES    how many devices the CPU backend is split into (default
+                        1), for irax.pmap on one machine (JAX's
+                        --xla_force_host_platform_device_count); they share
+                        one pool of worker threads. Read when the CPU backend
+                        first makes its devices: set it before irax runs.
+    IRAX_CPU_WORKERS    how many worker threads the CPU backend runs (default
+                        0: IREE's choice, one per core). Read when the CPU
+                        backend first makes its devices, as IRAX_CPU_DEVICES.
+    IRAX_DISTRIBUTED_TIMEOUT  seconds a process waits at a collective for
+                        the other processes (irax.distributed) before it
+                        raises, rather than hang on one that died (default 300).
+    IRAX_KERNEL_LIBRARY which eager kernels come from the prebuilt library
+                        (frontend/kernel_library.py; `irax cache warm` builds
+                        it): "all" (default), "none", or primitive names
+                        ("add,sin,reduce_sum").
+    IRAX_KERNEL_LIBRARY_BACKGROUND  1: a process builds the library kernels
+                        of each op it uses in a background thread (default 0).
     IRAX_CUDA_TARGET    the GPU the cuda backend compiles for (default sm_80).
     IRAX_ROCM_TARGET    the GPU the rocm backend compiles for (default gfx942).
 
@@ -81,6 +98,9 @@ SWITCH = Kind(lambda text: _TRUTH[text.lower()], "1/0, true/false, yes/no or on/
               "truth value")  # JAX's rule and wording (jax/_src/config.py bool_env)
 BYTES = Kind(_matching(r"\d+", int), "a number of bytes, a non-negative integer such as 262144")
 COUNT = Kind(_matching(r"[1-9]\d*", int), "a number of entries, a positive integer such as 4096")
+DEVICES = Kind(_matching(r"[1-9]\d*", int), "a number of devices, a positive integer such as 4")
+WORKERS = Kind(_matching(r"\d+", int), "a number of worker threads, a non-negative integer (0: one per core)")
+SECONDS = Kind(_matching(r"\d+(\.\d*)?", float), "a number of seconds, such as 300 or 0.5")
 NAMES = Kind(_names, "names separated by commas")
 DIRECTORY = Kind(_directory, "a directory")
 CUDA_TARGET = Kind(_matching("sm_\\d+|" + "|".join(CUDA_NAMED_TARGETS)),
@@ -132,6 +152,11 @@ class Config:
     irax_inline_bytes = Setting(BYTES, "262144", "calls with at most this many input bytes run on the calling thread")
     irax_platforms = Setting(NAMES, "", "backends to use, in order; empty: all, by priority")
     irax_passes = Setting(NAMES, "default", "the pass pipeline, by pass name")
+    irax_cpu_devices = Setting(DEVICES, "1", "how many devices the CPU backend is split into")
+    irax_cpu_workers = Setting(WORKERS, "0", "how many worker threads the CPU backend runs (0: one per core)")
+    irax_distributed_timeout = Setting(SECONDS, "300", "seconds to wait at a collective for the other processes")
+    irax_kernel_library = Setting(NAMES, "all", "the prebuilt eager kernels to use: all, none or primitive names")
+    irax_kernel_library_background = Setting(SWITCH, "0", "build the library kernels of the ops used, in the background")
     irax_cuda_target = Setting(CUDA_TARGET, "sm_80", "the GPU the cuda backend compiles for")
     irax_rocm_target = Setting(ROCM_TARGET, "gfx942", "the GPU the rocm backend compiles for")
 

@@ -162,13 +162,19 @@ def _is_namedtuple(typ):
     return typ not in _registry and issubclass(typ, tuple) and hasattr(typ, "_fields")
 
 
+_leaf_types = set()  # types known to be leaves (arrays, numbers): one set lookup per leaf; emptied by registration
+
+
 def _lookup(typ):
     """The :class:`_Node` entry of a node type, or None if ``typ`` is a leaf type."""
+    if typ in _leaf_types:
+        return None
     if typ in _registry:
         return _registry[typ]
     if _is_namedtuple(typ):
         return _node_entry(lambda t: (tuple(t), None), lambda _, c: typ(*c),
                            lambda _, n: map(GetAttrKey, typ._fields))
+    _leaf_types.add(typ)
     return None
 
 
@@ -183,6 +189,7 @@ def register_pytree_node(nodetype: type, flatten_func: Callable[[Any], tuple[Ite
     ``FlattenedIndexKey(i)``)."""
     if nodetype in _registry:
         raise ValueError(f"Duplicate custom PyTreeDef type registration for {nodetype}.")
+    _leaf_types.clear()  # it may have been a leaf type until now
     _registry[nodetype] = _Node(flatten_func, unflatten_func,
                                 flatten_with_keys_func or _with_keys(flatten_func, _flat_index_keys))
 
@@ -300,7 +307,7 @@ class PyTreeDef:
         if self.node_type is None:
             return next(it)
         unflatten = _lookup(self.node_type).unflatten
-        return unflatten(self.aux_data, [c._build(it) for c in self._children])
+        return unflatten(self.aux_data, [next(it) if c is _LEAF else c._build(it) for c in self._children])
 
     def compose(self, inner: PyTreeDef) -> PyTreeDef:
         """The structure of this tree with an ``inner`` tree at each leaf."""
@@ -428,7 +435,14 @@ def _flatten_into(x, is_leaf, leaves) -> PyTreeDef:
         leaves.append(x)
         return _LEAF
     children, data = entry.flatten(x)
-    return _node(type(x), data, [_flatten_into(c, is_leaf, leaves) for c in children])
+    treedefs = []
+    for c in children:
+        if is_leaf is None and type(c) in _leaf_types:  # an array or number: no call (the common case)
+            leaves.append(c)
+            treedefs.append(_LEAF)
+        else:
+            treedefs.append(_flatten_into(c, is_leaf, leaves))
+    return _node(type(x), data, treedefs)
 
 
 def tree_flatten_with_path(tree: Any, is_leaf: Callable[..., bool] | None = None,

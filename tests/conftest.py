@@ -23,7 +23,7 @@ PLUGIN_PLATFORMS = {"sync-cpu"}  # from the example plugin package
 # The modules whose results depend on the code generated for the device.
 # (Gradients on Vulkan: test_devices.py. Each vulkan copy compiles its own
 # programs, which is most of a cold run's time.)
-CORE = {"test_checkpoint", "test_complex", "test_control_flow", "test_convolution", "test_eigh", "test_elementwise", "test_fft",
+CORE = {"test_checkpoint", "test_complex", "test_control_flow", "test_convolution", "test_eig", "test_eigh", "test_elementwise", "test_fft", "test_float8",
         "test_grad_python_control_flow", "test_indexing", "test_integer_semantics", "test_interop", "test_lax",
         "test_linalg", "test_linalg_decompositions", "test_nn", "test_numpy_extra", "test_qr", "test_random", "test_reductions", "test_scipy",
         "test_shape", "test_sorting", "test_special_values", "test_svd", "test_vmap"}
@@ -54,6 +54,14 @@ DIFFERENCES = {
             {""},
             "IREE's Vulkan code cannot bitcast float64 to i64 (arith.bitcast is not legalized), which the sort "
             "of float64 keys does (eigh sorts its eigenvalues)"),
+        "test_eig_float64_in_x64_mode": (
+            {""},
+            "IREE's Vulkan code cannot bitcast i64 to float64 (arith.bitcast is not legalized), which ldexp of "
+            "float64 does (eig scales the matrix by an exact power of two)"),
+        "test_eigvals_under_vmap": (
+            {""},
+            "KNOWN BUG, open: vmap of a while_loop whose predicate is batched selects its complex carries with "
+            "one arith.select of complex, which IREE's Vulkan code cannot lower (irax's where selects the parts)"),
         "test_gradient_matches_jax_and_finite_differences": (
             {"eigenvalues", "eigenvectors"},
             "KNOWN BUG, open: eigh's gradient program on lavapipe is wrong now and then (2 of 6 identical "

@@ -121,7 +121,9 @@ UNARY = {
     "abs": np.abs, "angle": np.angle, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin,
     "cos": np.cos, "tan": np.tan, "tanh": np.tanh, "expm1": np.expm1, "log1p": np.log1p, "square": np.square,
     "reciprocal": np.reciprocal, "sign": lambda z: z / np.abs(z), "isfinite": np.isfinite, "isnan": np.isnan,
-    "isinf": np.isinf,
+    "isinf": np.isinf, "exp2": np.exp2, "log2": np.log2, "log10": np.log10, "sinh": np.sinh, "cosh": np.cosh,
+    "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan, "arcsinh": np.arcsinh, "arccosh": np.arccosh,
+    "arctanh": np.arctanh,
 }
 
 
@@ -158,6 +160,46 @@ def test_special_values():
     np.testing.assert_array_equal(np.asarray(jnp.sign(x[2:])), [0, 0])
     np.testing.assert_array_equal(np.asarray(jnp.power(x[2:], jnp.array([0j, 2 + 0j]))), [1, 0])
     np.testing.assert_array_equal(np.asarray(jnp.power(jnp.array(Z), 3)), Z ** 3)  # exact: multiplications
+
+
+# C99 Annex G's special values, as the Array API standard lists them: ±0, a
+# finite part, ±inf and NaN in each part; expm1, where NumPy computes exp(z) - 1,
+# is checked against exp's values less 1 where those are exact.
+PARTS = [0.0, -0.0, 0.5, -2.0, 5000.0, -3e20, np.inf, -np.inf, np.nan]
+SPECIAL = np.array([complex(a, b) for a in PARTS for b in PARTS], np.complex64)
+ANNEX_G = ["exp", "log", "log1p", "sqrt", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "arcsin",
+           "arccos", "arctan", "abs"]
+
+
+def _same_ieee(got, want, rtol=1e-5):
+    """NaN where want is NaN, infinities as want's, finite parts within rtol
+    of |want| (a part that is ~0 next to a larger one is rounding); an
+    infinite part next to a NaN one may have either sign (Annex G leaves it
+    unspecified: sinh(inf + inf j) is ±inf + NaN j)."""
+    got, want = np.atleast_1d(got).astype(np.complex128), np.atleast_1d(want).astype(np.complex128)
+    for g, w in zip(got, want):
+        either_sign = np.isnan(w.real) or np.isnan(w.imag)
+        scale = abs(w) if np.isfinite(w) else 0.0
+        for p, q in ((g.real, w.real), (g.imag, w.imag)):
+            p, q = (abs(p), abs(q)) if either_sign and np.isinf(q) else (p, q)
+            close = np.isclose(p, q, rtol=rtol, atol=rtol * scale + 1e-30)
+            assert np.isnan(q) == np.isnan(p) and (np.isnan(q) or close), (g, w)
+
+
+@pytest.mark.parametrize("name", ANNEX_G)
+def test_annex_g_special_values_match_numpy(name):
+    with np.errstate(all="ignore"):
+        want = getattr(np, name)(SPECIAL.astype(np.complex128))
+    _same_ieee(np.asarray(getattr(jnp, name)(jnp.array(SPECIAL))), want)
+
+
+def test_expm1_special_values():
+    inf, nan = np.inf, np.nan
+    cases = {complex(inf, 0): complex(inf, 0), complex(-inf, inf): -1 + 0j, complex(-inf, nan): -1 + 0j,
+             complex(inf, inf): complex(inf, nan), complex(nan, 0): complex(nan, 0), complex(0.0, 0.0): 0j,
+             complex(-inf, 0.5): -1 + 0j, complex(1.0, inf): complex(nan, nan)}
+    z = np.array(list(cases), np.complex64)
+    _same_ieee(np.asarray(jnp.expm1(jnp.array(z))), np.array(list(cases.values())))
 
 
 def test_reductions_and_contractions():
@@ -229,6 +271,8 @@ GRADS = {
     # holomorphic: f'(z)
     "holomorphic": (lambda m, z: m.sum(m.exp(z) * z / (1 + m.tanh(z)) - m.sin(z) * m.cos(z)), Z,
                     {"holomorphic": True}),
+    "inverse_and_hyperbolic": (lambda m, z: m.sum(m.arcsinh(z) * m.cosh(z) + m.arccos(z) - m.arctanh(z) * m.log10(z)),
+                               Z, {"holomorphic": True}),
 }
 
 
@@ -237,6 +281,14 @@ def test_grad_matches_jax(name):
     f, x, kwargs = GRADS[name]
     want = jax.grad(lambda v: f(jjnp, v), **kwargs)(x)
     _same(irax.grad(lambda v: f(jnp, v), **kwargs)(jnp.array(x)), want, rtol=2e-5, atol=2e-6)
+
+
+def test_arccosh_derivative_is_its_principal_branch():
+    """acosh'(z) = 1 / (√(z + 1) √(z - 1)); JAX's differs in sign at -0.5 + 0.25j
+    (its 1 / √(z² - 1) is on the other branch there)."""
+    want = 1 / (np.sqrt(Z.astype(np.complex128) + 1) * np.sqrt(Z.astype(np.complex128) - 1))
+    got = irax.vmap(irax.grad(jnp.arccosh, holomorphic=True))(jnp.array(Z))
+    np.testing.assert_allclose(np.asarray(got), want, rtol=2e-5)
 
 
 def test_grad_of_complex_output_needs_holomorphic():

@@ -31,6 +31,11 @@ FROM_ENVIRONMENT = {
     "irax_inline_bytes": ("1024", 1024, 262144),
     "irax_platforms": (" vulkan, cpu,", "vulkan,cpu", ""),
     "irax_passes": ("default,-cse", "default,-cse", "default"),
+    "irax_cpu_devices": ("4", 4, 1),
+    "irax_cpu_workers": ("1", 1, 0),
+    "irax_distributed_timeout": ("2.5", 2.5, 300.0),
+    "irax_kernel_library": ("add, sin", "add,sin", "all"),
+    "irax_kernel_library_background": ("1", True, False),
     "irax_cuda_target": ("sm_86", "sm_86", "sm_80"),
     "irax_rocm_target": ("gfx1100", "gfx1100", "gfx942"),
 }
@@ -47,6 +52,9 @@ MALFORMED = [
     ("irax_inline_bytes", "-1", "value", BYTES),
     ("irax_inline_bytes", "1.5", "value", BYTES),
     ("irax_cache_size", "0", "value", "a number of entries, a positive integer such as 4096"),
+    ("irax_cpu_devices", "0", "value", "a number of devices, a positive integer such as 4"),
+    ("irax_cpu_workers", "-1", "value", "a number of worker threads, a non-negative integer (0: one per core)"),
+    ("irax_distributed_timeout", "5s", "value", "a number of seconds, such as 300 or 0.5"),
     ("irax_cuda_target", "hopper", "value", CUDA),  # IREE 3.13 would crash the process on it
     ("irax_rocm_target", "hopper", "value", ROCM),
 ]

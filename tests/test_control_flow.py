@@ -345,3 +345,105 @@ def test_gradient_of_a_training_loop_with_fori():
     jax_or_irax = lambda np: irax if np is jnp else jax  # noqa: E731
     ours = float(irax.grad(final_loss(lax, jnp))(0.1))
     assert np.isclose(ours, float(jax.grad(final_loss(jlax, jjnp))(0.1)), rtol=1e-4)
+
+
+# ---------------------------------------------------------------------------
+# Elementwise loops become one generic (transforms/elementwise_loops.py)
+
+def elementwise_loop_fns(lax, np):
+    """Loops whose every op is elementwise over the carries' shape: each runs
+    as one generic with the loop in its body."""
+    return {
+        "scalar_fori": lambda x: lax.fori_loop(0, 1000, lambda i, c: c * 0.999 + 0.001, x[0]),
+        "vector_fori": lambda x: lax.fori_loop(2, 9, lambda i, c: np.sin(c) * x + i / 4 + np.arange(3.0), x),
+        "scalar_while": lambda x: lax.while_loop(lambda c: c[0] < 10.0, lambda c: (c[0] * 1.5 + 1, c[1] + 1),
+                                                 (x[0] + 1, 0)),
+        "traced_bounds": lambda x: lax.fori_loop(0, np.argmax(x) + 3, lambda i, c: c * 0.5 + i, x[1]),
+        "nested": lambda x: lax.fori_loop(0, 4, lambda i, c: lax.fori_loop(0, 3, lambda j, d: d * 0.5 + j, c) + 1, x),
+        "empty_range": lambda x: lax.fori_loop(5, 2, lambda i, c: c + 1, x),
+        "bool_carry": lambda x: lax.fori_loop(0, 5, lambda i, c: (c[0] * 2, c[1] ^ (c[0] > 4)), (x[2], True)),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(elementwise_loop_fns(lax, jnp)))
+def test_elementwise_loops_match_jax(name, platform):
+    got = irax.jit(elementwise_loop_fns(lax, jnp)[name])(X)
+    want = elementwise_loop_fns(jlax, jjnp)[name](X)
+    # (1000 dependent steps: lavapipe's fused multiply-adds round differently, ~1e-5)
+    irax.tree_util.tree_map(lambda g, w: np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=3e-5), got,
+                            want)
+
+
+@pytest.mark.parametrize("name", sorted(elementwise_loop_fns(lax, jnp)))
+def test_an_elementwise_loop_is_one_generic(name):
+    """No loop is left on tensors: each runs on scalars inside a generic."""
+    text = irax.jit(elementwise_loop_fns(lax, jnp)[name]).lower(X).as_text("optimized")
+    assert not re.search(r"scf\.(for|while) .*tensor<", text)
+    assert name == "empty_range" or re.search(r"scf\.(for|while) .*-> \((f32|i32|i1)", text)
+
+
+def test_an_elementwise_loop_is_one_dispatch_without_a_host_loop():
+    f = irax.jit(elementwise_loop_fns(lax, jnp)["scalar_fori"])
+    flow = f.lower(X).as_text("flow")
+    main = flow[flow.index("util.func public @main"):]
+    assert main.count("flow.dispatch @") == 1 and "scf.for" not in main
+
+
+def test_loops_that_are_not_elementwise_stay_loops():
+    """A matmul, a row of a stacked tensor, carries of two shapes, and more
+    elements than scalar code pays for: the loop stays."""
+    w = np.eye(3, dtype=np.float32)
+    cases = [lambda x: lax.fori_loop(0, 3, lambda i, c: c @ w, x),
+             lambda x: lax.scan(lambda c, r: (c + r, c), x, np.ones((4, 3), np.float32)),
+             lambda x: lax.fori_loop(0, 3, lambda i, c: (c[0] + c[1].sum(), c[1] * 2), (x[0], x)),
+             lambda x: lax.fori_loop(0, 3, lambda i, c: c * x[0], jnp.ones(17))]
+    for f in cases:
+        assert re.search(r"scf\.for .*tensor<", irax.jit(f).lower(X).as_text("optimized"))
+
+
+def test_derivatives_of_elementwise_loops_match_jax():
+    """Forward mode carries tangents of the same shape: the loop stays
+    elementwise; reverse mode differentiates the loop before it is fused."""
+    f = elementwise_loop_fns(lax, jnp)["vector_fori"]
+    g = elementwise_loop_fns(jlax, jjnp)["vector_fori"]
+    _, tangent = irax.jit(lambda x: irax.jvp(f, (x,), (jnp.ones(3),)))(X)
+    np.testing.assert_allclose(np.asarray(tangent), jax.jvp(g, (X,), (np.ones(3, np.float32),))[1], rtol=1e-5)
+    grad = irax.jit(irax.grad(lambda x: f(x).sum()))(X)
+    np.testing.assert_allclose(np.asarray(grad), jax.grad(lambda x: g(x).sum())(X), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(irax.jit(irax.vmap(f))(np.stack([X, -X]))),
+                               jax.vmap(g)(np.stack([X, -X])), rtol=2e-6)
+
+
+# ---------------------------------------------------------------------------
+# `unroll` left unset: irax chooses (control_flow._auto_unroll)
+
+def rnn_scan_fn(lax, np, **unroll):
+    w = np.asarray(np.eye(3, dtype=np.float32)[::-1] * 0.9)
+    return lambda h, xs: lax.scan(lambda h, x: (np.tanh(h @ w + x), h.sum()), h, xs, **unroll)
+
+
+XS20 = np.linspace(-1, 1, 60, dtype=np.float32).reshape(20, 3)  # 20 steps: 2 rolled iterations of 8, 4 after
+
+
+def test_a_small_step_is_unrolled_eight_times_when_unroll_is_unset():
+    text = irax.jit(rnn_scan_fn(lax, jnp)).lower(X, XS20).as_text()
+    assert re.search(r"scf\.for .* step %c8 ", text) and text.count("math.tanh") == 8 + 4
+    for unroll in ({"unroll": 1}, {}):  # as written, and a loop of 8 steps or fewer
+        xs = XS20 if unroll else XS20[:8]
+        assert irax.jit(rnn_scan_fn(lax, jnp, **unroll)).lower(X, xs).as_text().count("math.tanh") == 1
+    big = np.ones((20, 128, 128), np.float32)  # a step of more than 2**20 multiply-adds stays rolled
+    text = irax.jit(lambda xs: lax.scan(lambda c, x: (c @ x, c.sum()), jnp.ones((128, 128)), xs)).lower(big)
+    assert re.search(r"scf\.for .* step %c1 ", text.as_text())
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_auto_unrolled_scan_matches_jax(reverse, platform):
+    ours = irax.jit(lambda h, xs: rnn_scan_fn(lax, jnp)(h, xs[::-1] if reverse else xs))(X, XS20)
+    want = rnn_scan_fn(jlax, jjnp)(X, XS20[::-1] if reverse else XS20)
+    irax.tree_util.tree_map(lambda g, w: np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5), ours,
+                            want)
+    loss = lambda lax, np: lambda h, xs: (rnn_scan_fn(lax, np)(h, xs)[1] ** 2).sum()  # noqa: E731
+    grad = irax.jit(irax.grad(loss(lax, jnp), argnums=(0, 1)))(X, XS20)
+    want = jax.grad(loss(jlax, jjnp), argnums=(0, 1))(X, XS20)
+    for g, w in zip(grad, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-4, atol=1e-6)

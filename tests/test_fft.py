@@ -121,6 +121,15 @@ def test_freqs_and_shifts_match_jax():
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
 
 
+def test_freqs_take_a_device_as_jax():
+    """device= (the Array API's): the result is there, committed to it."""
+    device = irax.devices("cpu")[0]
+    for fn in (jnp.fft.fftfreq, jnp.fft.rfftfreq):
+        out = fn(6, 0.5, device=device)
+        assert out.device == device and out.committed
+        np.testing.assert_allclose(np.asarray(out), np.asarray(getattr(jjnp.fft, fn.__name__)(6, 0.5)), rtol=1e-6)
+
+
 LOSSES = {
     # The power spectrum, and a round trip through a complex spectrum (real part weighted).
     "power": lambda np_, x: np_.sum(np_.abs(np_.fft.fft(x)) ** 2),

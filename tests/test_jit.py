@@ -536,3 +536,65 @@ def test_numpy_data_met_while_tracing_is_an_argument():
     assert "dense<[" not in text and "dense<2.0" in text
     assert text.count("tensor<2x3xf32>, %arg1: tensor<2x3xf32>") == 1
     np.testing.assert_allclose(np.asarray(f(x)), x * data + 2, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# Warm calls (jit.py's warm path, executable.run): a call whose arguments are
+# all Arrays skips the staging machinery, and must still check what it checks.
+
+def test_a_warm_call_tells_signatures_apart_as_the_first_did():
+    f = counting(lambda x: irax.tree_util.tree_map(lambda v: v * 2, x))
+    jf = irax.jit(f)
+    strong, weak = jnp.ones(()), jnp.asarray(1.0)
+    for x in (strong, strong, weak, weak, jnp.ones(3), (strong, weak), [strong, weak], (strong, weak)):
+        out = jf(x)
+    assert len(f.calls) == 5  # float32[], ~float32[] (weak), float32[3], a tuple, a list
+    assert [y.weak_type for y in out] == [False, True]
+    jf(X)
+    irax.config.update("irax_passes", "default,cse")
+    try:
+        jf(X)  # another pipeline: another program
+    finally:
+        irax.config.update("irax_passes", "default")
+    irax.clear_caches()
+    jf(X)
+    assert len(f.calls) == 8
+
+
+def test_a_warm_call_refuses_a_deleted_array_and_donates():
+    step = irax.jit(lambda x: x + 1, donate_argnums=0)
+    x = jnp.zeros(4)
+    for i in range(1, 4):
+        old, x = x, step(x)
+        assert old.is_deleted()
+        np.testing.assert_array_equal(x, np.full(4, i))
+    with pytest.raises(RuntimeError, match=r"Array has been deleted with shape=float32\[4\]"):
+        step(old)
+    with pytest.raises(irax.errors.DeviceError, match="previously donated"):
+        irax.jit(lambda a, b: a.at[0].set(1.0) + b, donate_argnums=0)(x, x)
+
+
+@pytest.mark.parametrize("program", [
+    lambda a, b: (a * 1.0, b + 1), lambda a, b: (jnp.where(True, a, b), b),
+    lambda a, b: (irax.lax.cond(True, lambda t: t, lambda t: t * 2, a), b),
+], ids=["times-one", "where-true", "cond"])
+def test_a_result_iree_folds_to_an_argument_is_its_view(program):
+    """IREE returns the argument itself for `a * 1.0` and the like, so the
+    results that may be views are all those computed from an argument of
+    their size (staging._aliases), not only reshapes: donating the argument
+    later must leave the view alone."""
+    x = jnp.asarray(np.arange(4, dtype=np.float32))
+    f = irax.jit(program)
+    for _ in range(2):  # the first call and a warm one
+        view, _ = f(x, jnp.ones(4))
+        out = irax.jit(lambda a: a.at[0].set(7.0), donate_argnums=0)(x)
+        np.testing.assert_array_equal(view, np.arange(4))
+        np.testing.assert_array_equal(out, [7, 1, 2, 3])
+        x = jnp.asarray(np.arange(4, dtype=np.float32))
+
+
+def test_only_results_computed_from_an_argument_of_their_size_are_compared():
+    from irax.frontend import staging
+    x = jnp.ones(4)
+    irax.jit(lambda a, b, c: (a + b, a.reshape(2, 2), jnp.sum(a), c * 2.0, jnp.zeros(4)))(x, x, jnp.ones(3))
+    assert list(staging._staged._entries.values())[-1].aliases == ((0, 1), (0,), (), (2,), ())

@@ -5,6 +5,8 @@ eagerly and under jit, a few gradients against jax.grad, and JAX's errors.
 Every case is one program on inputs of the shapes below, so the cases
 share the few shapes there are.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -220,6 +222,26 @@ def test_layout_match_jax(name):
     expected = fn(jjnp, *args)
     _same(fn(jnp, *args), expected, CLOSE.get(name, 2e-6), 1e-6)
     _same(irax.jit(lambda *a: fn(jnp, *a))(*args), expected, CLOSE.get(name, 2e-6), 1e-6)
+
+
+def test_linalg_cross_vecdot_and_diagonal_match_jax():
+    """linalg.cross takes 3-vectors only, linalg.vecdot and linalg.diagonal keep
+    the operands' dtype (uint8 stays uint8, bool bool), and vecdot needs equal
+    sizes along axis."""
+    u = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    products = lambda m: (m.linalg.cross(m.asarray(u), np.int8([1, -2, 3])),  # noqa: E731
+                          m.linalg.vecdot(u, u[::-1], axis=0), m.linalg.vecdot(u, u),
+                          m.linalg.diagonal(u, offset=1), m.linalg.diagonal(u > 2), m.linalg.diagonal(u > 2, offset=-1))
+    for got, want in zip(products(jnp), products(jjnp)):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    for call in (lambda m: m.linalg.cross(m.ones((2, 2)), m.ones((2, 3))),
+                 lambda m: m.linalg.vecdot(m.ones((3, 2)), m.ones((3, 1))),
+                 lambda m: m.vecdot(m.ones((2, 3)), m.ones((3, 2)), axis=0)):
+        with pytest.raises(ValueError) as want:
+            call(jjnp)
+        with pytest.raises(ValueError, match=re.escape(str(want.value))):
+            call(jnp)
 
 
 def test_in_place_updates_raise_as_in_jax():

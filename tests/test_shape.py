@@ -430,6 +430,8 @@ def test_flip_errors():
     ((4,), (1, 2), {"constant_values": True}, np.bool_),
     ((4,), 2, {"constant_values": 2.5}, bf16),
     ((0, 2), 1, {}, np.float32),
+    ((0,), (1, 0), {"constant_values": 1}, np.int32),  # x empty, one border: just the border
+    ((0, 2), ((0, 2), (1, 0)), {}, np.float32),
     ((), 3, {}, np.float32),
 ])
 def test_pad_constant(shape, pad_width, kwargs, dtype):

@@ -99,10 +99,11 @@ _stats = {"compiles": 0, "memory_hits": 0, "disk_hits": 0}
 _warned_dirs: set[str] = set()
 
 
-def cached_compile(mlir_text: str, target_backend: str, flags: Sequence[str] = ()) -> bytes:
-    """compiler.compile_module, remembered in memory and on disk."""
+def cached_compile(mlir_text: str, target_backend: str, flags: Sequence[str] = (), key: str | None = None) -> bytes:
+    """compiler.compile_module, remembered in memory and on disk: under
+    `key` if given (a `named_key`), else under the key of the text itself."""
     flags = tuple(flags)
-    key = _key(mlir_text, target_backend, flags)
+    key = key or _key(mlir_text, target_backend, flags)
     if (vmfb := _memory.get(key)) is not None:
         return _hit("memory_hits", vmfb)
     with _compiling_lock:
@@ -124,6 +125,26 @@ def cached_compile(mlir_text: str, target_backend: str, flags: Sequence[str] = (
             with _compiling_lock:  # later misses of the key hit memory, or (after an error) compile again
                 if _compiling.get(key) is lock:
                     del _compiling[key]
+
+
+def named_key(name: str, target_backend: str, flags: Sequence[str] = ()) -> str:
+    """The key of a program known by `name` rather than by its MLIR text: a
+    name that fixes the text (what makes it, and the version of that), so
+    that a process finds the program with `find` without building the text
+    (the eager kernel library, frontend/kernel_library.py)."""
+    return _key("name: " + name, target_backend, tuple(flags))
+
+
+def find(key: str) -> bytes | None:
+    """The program stored under `key`, from memory or disk; None where there
+    is none. Never compiles."""
+    if (vmfb := _memory.get(key)) is not None:
+        return _hit("memory_hits", vmfb)
+    if config.irax_disable_cache or (vmfb := _read(key)) is None:
+        return None
+    _stats["disk_hits"] += 1
+    _memory[key] = vmfb
+    return vmfb
 
 
 def stats() -> dict:

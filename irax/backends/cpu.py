@@ -1,8 +1,31 @@
 """The CPU: IREE's llvm-cpu target tuned for this host, run on `local-task`
-(a thread pool), with small calls inline on `local-sync` (see runtime.py)."""
-from irax.backends.iree_backend import IreeBackend
+(a thread pool), with small calls inline on `local-sync` (see runtime.py).
 
-backend = IreeBackend(
+IRAX_CPU_DEVICES=N splits it into N devices (for irax.pmap, as JAX's
+--xla_force_host_platform_device_count): N `local-task` devices of one
+driver, each with its own queue, timeline and inline twin. IREE's Python API
+caches one driver per process, and the driver owns the task executor, so the
+N devices share one pool of worker threads; IRAX_CPU_WORKERS sizes that pool
+(IREE's process-wide `--task_topology_group_count` flag, which counts when
+the driver is made, so both settings are read once, at the first device).
+"""
+import iree.runtime as rt
+
+from irax.backends.iree_backend import IreeBackend
+from irax.config import config
+
+
+class CpuBackend(IreeBackend):
+    def get_driver(self):
+        if config.irax_cpu_workers:
+            rt.flags.parse_flags(f"--task_topology_group_count={config.irax_cpu_workers}")
+        return super().get_driver()
+
+    def device_infos(self, driver) -> list:
+        return driver.query_available_devices()[:1] * config.irax_cpu_devices
+
+
+backend = CpuBackend(
     "cpu",
     target_backend="llvm-cpu",
     driver="local-task",

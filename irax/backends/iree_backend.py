@@ -9,7 +9,9 @@ A flag whose value is a setting (`setting_flags`, e.g. cuda's
 each compile, so `irax.config.update("irax_cuda_target", "sm_86")` applies
 to the next compile (and is part of its cache key), not only at import.
 """
+import contextlib
 import functools
+import os
 
 import iree.runtime as rt
 
@@ -17,6 +19,24 @@ from irax.backends import cache
 from irax.backends.runtime import IREE_ERRORS, Device
 from irax.config import config
 from irax.plugins import API_VERSION
+
+
+# IREE's runtime gives a device an MPI channel provider (for its own
+# collectives) when it sees an MPI launcher's variables, and fails to make
+# the device unless libmpi.so is a loadable OpenMPI (the mpich wheel's is a
+# linker script). irax's collectives across processes are its own
+# (irax/distributed.py), so devices are made with these out of sight
+# (the variables IREE's iree/hal/utils/mpi_channel_provider.c looks for).
+_MPI_LAUNCHER_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPIEXEC_HOSTNAME")
+
+
+@contextlib.contextmanager
+def _without_mpi_launcher():
+    hidden = {name: os.environ.pop(name) for name in _MPI_LAUNCHER_VARIABLES if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
 
 
 class IreeBackend:
@@ -41,13 +61,23 @@ class IreeBackend:
 
     @functools.cached_property
     def _devices(self):
-        driver = rt.get_driver(self.driver)
+        driver = self.get_driver()
         inline = rt.get_driver(self.inline_driver) if self.inline_driver else None
-        return [
-            Device(self.name, i, self.driver, self.create_hal_device(driver, info), self,
-                   inline and inline.create_default_device())
-            for i, info in enumerate(driver.query_available_devices())
-        ]
+        with _without_mpi_launcher():
+            return [
+                Device(self.name, i, self.driver, self.create_hal_device(driver, info), self,
+                       inline and inline.create_default_device())
+                for i, info in enumerate(self.device_infos(driver))
+            ]
+
+    def get_driver(self):
+        """IREE's driver (one per process: IREE's Python API caches it)."""
+        return rt.get_driver(self.driver)
+
+    def device_infos(self, driver) -> list:
+        """One entry of `driver.query_available_devices()` per Device to
+        make (an entry may repeat: each makes a device of its own)."""
+        return driver.query_available_devices()
 
     def create_hal_device(self, driver, info):
         """IREE's device for `info`, one of `driver.query_available_devices()`."""

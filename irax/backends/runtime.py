@@ -23,6 +23,7 @@ calls before them to be done, and are finished when they return.
 """
 import atexit
 import collections
+import copy
 import ctypes
 import dataclasses
 import functools
@@ -77,6 +78,9 @@ ELEMENT_TYPES = {
     "float64": rt.HalElementType.FLOAT_64,
     "complex64": rt.HalElementType.COMPLEX_64,
     "complex128": rt.HalElementType.COMPLEX_128,
+    # 8- and 4-bit floats travel as their bit patterns (irax/ir/float8.py)
+    **dict.fromkeys(("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e4m3b11fnuz",
+                     "float8_e3m4", "float8_e4m3", "float8_e8m0fnu", "float4_e2m1fn"), rt.HalElementType.INT_8),
 }
 
 # Where device memory is host memory (IREE's CPU drivers), buffers are mapped
@@ -145,10 +149,12 @@ class Device:
         queued. A queued call first waits for the queue to be shorter than
         QUEUE_DEPTH and signals a fence of its own, for `_join`; an inline
         call waits for the queue to drain and signals the timeline."""
-        self._check_usable()
+        if self._forked:
+            self._check_usable()
         _check_not_in_callback()
         if inline:
-            self.drain()
+            if self._queued > self._finished:
+                self.drain()
         elif self._queued + 1 - QUEUE_DEPTH > self._finished:
             self._reached(self._queued + 1 - QUEUE_DEPTH)
         self._queued += 1
@@ -284,6 +290,24 @@ class Device:
         return Program(self, vmfb, host_functions)
 
 
+def reshaped(view: rt.HalBufferView, shape) -> rt.HalBufferView:
+    """The buffer of `view` seen with another `shape` of as many elements:
+    buffers are dense and row-major, so this copies nothing (~2 us)."""
+    return rt.HalBufferView(view.get_buffer(), shape, view.element_type)
+
+
+class Reshape:
+    """A program that runs nothing: its result is its operand's buffer seen
+    at `shape` (a row-major reshape, `reshaped`), ready when the calls
+    queued on `device` so far are done, as its operand is at the latest."""
+
+    def __init__(self, device: Device, shape):
+        self.device, self.shape = device, tuple(shape)
+
+    def __call__(self, buffers, n_results: int):
+        return [reshaped(buffers[0], self.shape)], self.device._queued
+
+
 def check_program(vmfb: bytes) -> None:
     """Raise IREE's error (one of IREE_ERRORS) if its VM cannot load
     `vmfb`, as Program would: not a well-formed program. No device needed;
@@ -313,6 +337,17 @@ class Program:
         inline = device._inline_hal_module
         self._inline_context = inline and rt.VmContext(device.instance, [inline, *imported, self._module])
         self._main = self._module.lookup_function("main")
+
+    def entry(self, name: str) -> "Program | None":
+        """This loaded program, calling its function `name` instead of
+        `@main` (the eager kernel library packs many kernels into one
+        module, loaded once); None if it has no such function."""
+        function = self._module.lookup_function(name)
+        if function is None:
+            return None
+        program = copy.copy(self)
+        program._main = function
+        return program
 
     def __call__(self, buffers, n_results: int):
         """Queue a call on `buffers`: (result buffers, the call's number for
@@ -351,6 +386,7 @@ class Program:
                                   f"{failed}") from failed
             raise DeviceError(f"A computation failed on {device}: {error}{_lost_device(error)}") from None
         if inline:
+            device._finished = call  # done, and the timeline with it: the next call's drain need not look
             return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], 0
         device._join(call, signal)
         # The device reads the inputs later: their arrays may be gone by then,

@@ -5,7 +5,7 @@
     irax ir model.py:loss --arg f32[3] --stage all  the program after tracing, each pass, IREE's phases
     irax compile model.py:loss --arg f32[3] -o loss.vmfb --print-flags
     irax run loss.vmfb --input 1,2,3
-    irax cache info | irax cache clear
+    irax cache info | irax cache clear | irax cache warm
 
 `irax COMMAND --help` explains each. The subcommands are in commands.py,
 and what the user types (FILE.py:FUNC, f32[2,3], input values) is parsed
@@ -73,8 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--target", metavar="BACKEND",
                      help="backend whose device runs it (default: the default one); it must match the compile")
 
-    cache = add("cache", commands.cache_command, "show or clear the compile cache")
-    cache.add_argument("action", choices=["info", "clear"])
+    cache = add("cache", commands.cache_command, "show, clear or warm the compile cache")
+    cache.add_argument("action", choices=["info", "clear", "warm"],
+                       help="warm: build the eager kernel library (the common eager kernels, so that a new "
+                            "process compiles none of them)")
+    cache.add_argument("--target", metavar="BACKEND", help="warm: the backend to build it for (default: the default one)")
+    cache.add_argument("--ops", metavar="NAMES", help="warm: only these primitives (e.g. add,sin,reduce_sum)")
+    cache.add_argument("--workers", type=int, default=0, metavar="N", help="warm: compile in N threads (default: one per core)")
     return parser
 
 

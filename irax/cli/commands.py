@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import sys
+import time
 
 import iree.runtime as rt
 
@@ -18,9 +19,11 @@ from irax.backends import cache, compiler, runtime
 from irax.cli import specs
 from irax.cli.specs import UsageError
 from irax.config import config
+from irax.frontend import eager, kernel_library
 from irax.frontend.array import Array
 from irax.frontend.core import ShapedArray
 from irax.frontend.lowering import IREE_STAGES, resolve_backend
+from irax.frontend.primitives import elementwise, linalg, reductions, shape
 from irax.plugins import registry
 from irax.transforms import pipeline
 
@@ -151,8 +154,44 @@ def cache_command(args):
     if args.action == "clear":
         print(f"removed {cache.clear()} programs from {info['dir']}")
         return
+    if args.action == "warm":
+        warm_library(args, info)
+        return
     state = " (disabled: IRAX_DISABLE_CACHE is set)" if config.irax_disable_cache else ""
     print(f"{info['dir']}{state}: {info['entries']} programs, {info['bytes'] / 1e6:.1f} MB")
+
+
+def warm_library(args, info):
+    """`irax cache warm`: build the eager kernel library's modules that the cache lacks."""
+    if config.irax_disable_cache:
+        raise UsageError("the compile cache is disabled (IRAX_DISABLE_CACHE is set): there is nowhere to keep "
+                         "the kernel library")
+    backend = _backend(args.target)
+    prims = library_primitives()
+    if args.ops:
+        wanted = args.ops.split(",")
+        unknown = [name for name in wanted if name not in prims]
+        if unknown:
+            raise UsageError(f"the kernel library has no {', '.join(unknown)}; it has {', '.join(prims)}")
+        prims = {name: prims[name] for name in wanted}
+    start = time.perf_counter()
+    kernels = kernel_library.warm(prims.values(), backend, eager.build_module, args.workers, _progress_bar)
+    print(f"kernel library for {backend.name}: {kernels} kernels of {len(prims)} primitives, ready in "
+          f"{time.perf_counter() - start:.1f} s, in {info['dir']}")
+
+
+def library_primitives() -> dict:
+    """The primitives the kernel library has a module of, by name."""
+    every = [*elementwise.unary.values(), *elementwise.binary.values(), elementwise.select,
+             elementwise.convert_element_type, *reductions.reduce.values(), reductions.argmax, reductions.argmin,
+             linalg.dot_general, shape.transpose]
+    return {p.name: p for p in every if p.name in kernel_library.OPS}
+
+
+def _progress_bar(done, total, width=30):
+    filled = width * done // total
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} primitives", end="\n" if done == total else "",
+          file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------

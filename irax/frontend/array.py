@@ -17,7 +17,7 @@ from irax.plugins.registry import devices, get_default_device
 class Array(ArrayMethods):
     """An n-dimensional array on a device. Immutable: use `x.at[i].set(v)`."""
 
-    __slots__ = ("_buffer", "aval", "device", "_committed", "_host", "_ready", "_views", "__weakref__")
+    __slots__ = ("_buffer", "aval", "device", "_committed", "_host", "_ready", "_views", "_storage", "__weakref__")
 
     def __init__(self, buffer, aval: ShapedArray, device, committed=False, ready=0):
         self._buffer = buffer
@@ -27,6 +27,7 @@ class Array(ArrayMethods):
         self._host = None
         self._ready = ready  # while the call writing it may still run: its number on the device (runtime.py)
         self._views = None  # weak references to the arrays sharing its buffer, itself too (executable.py)
+        self._storage = None  # the IREE buffer under _buffer, once executable.py asked for it (~1 us a fetch)
 
     @property
     def committed(self) -> bool:
@@ -111,7 +112,7 @@ class Array(ArrayMethods):
 
     def delete(self):
         """Free the device buffer; the array can no longer be used (as after donation)."""
-        self._buffer = self._host = None
+        self._buffer = self._host = self._storage = None
 
     def is_deleted(self):
         return self._buffer is None
@@ -218,7 +219,7 @@ def device_put(x: Any, device: Device | str | None = None) -> Any:
 def block_until_ready(x: Any) -> Any:
     """Wait for every array in the pytree `x` to be computed; returns `x` (jax.block_until_ready)."""
     for leaf in tree_util.tree_leaves(x):
-        if isinstance(leaf, Array):
+        if isinstance(leaf, Array) and leaf._ready:  # (0: computed already, as inline calls' results are)
             leaf.block_until_ready()
     return x
 

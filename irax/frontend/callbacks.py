@@ -54,7 +54,7 @@ from irax.transforms.ad import host_calls
 VMAP_METHODS = ["sequential", "sequential_unrolled", "expand_dims", "broadcast_all", "legacy_vectorized", None]
 
 
-def _host_call(kind, fn, arguments: staging.Arguments, out_avals, vmap_method="sequential") -> list:
+def host_call(kind, fn, arguments: staging.Arguments, out_avals, vmap_method="sequential") -> list:
     """`fn(*flat NumPy arrays)` -> NumPy arrays of `out_avals`, on the dynamic
     leaves of `arguments`: called now when eager, else traced as a call of
     an import (see the module's docstring). Returns the results as arrays."""
@@ -63,17 +63,26 @@ def _host_call(kind, fn, arguments: staging.Arguments, out_avals, vmap_method="s
         results = fn(*[np.asarray(x) for x in arguments.dynamic])
         return [device_put_numpy(r) for r in results]
     operands = [trace.to_tracer(x) for x in arguments.dynamic]
-    name = staging.fresh_name("callback")
-    symbol = f"{runtime.HOST_MODULE}.{name}"
+    symbol = declare_host_function(fn, [t.aval for t in operands], out_avals)
     out_types = [mlir.tensor_type(a.shape, a.dtype) for a in out_avals]
-    with ir.InsertionPoint(trace.module.body):
-        func.FuncOp(symbol, ir.FunctionType.get([t.value.type for t in operands], out_types), visibility="private")
     call = func.CallOp(out_types, ir.FlatSymbolRefAttr.get(symbol), [t.value for t in operands])
     call.attributes[host_calls.CALLBACK] = ir.StringAttr.get(kind)
     call.attributes[host_calls.VMAP_METHOD] = ir.StringAttr.get(vmap_method or "none")
-    core.outermost_trace().host_functions[name] = runtime.HostFunction(
-        fn, tuple(t.aval.dtype for t in operands), len(out_avals))
     return [core.Tracer(trace, v, a) for v, a in zip(call.results, out_avals)]
+
+
+def declare_host_function(fn, in_avals, out_avals) -> str:
+    """Declare `fn` (NumPy arrays of `in_avals` -> NumPy arrays of
+    `out_avals`) as a function that the current trace's program imports
+    from the host; its symbol, for func.call."""
+    name = staging.fresh_name("callback")
+    symbol = f"{runtime.HOST_MODULE}.{name}"
+    in_types, out_types = ([mlir.tensor_type(a.shape, a.dtype) for a in avals] for avals in (in_avals, out_avals))
+    with ir.InsertionPoint(core.current_trace().module.body):
+        func.FuncOp(symbol, ir.FunctionType.get(in_types, out_types), visibility="private")
+    core.outermost_trace().host_functions[name] = runtime.HostFunction(
+        fn, tuple(a.dtype for a in in_avals), len(out_avals))
+    return symbol
 
 
 def _on_arrays(fn, arguments: staging.Arguments, results):
@@ -97,7 +106,7 @@ def debug_callback(callback: Callable[..., Any], *args: Any, ordered: bool = Fal
     `ordered` is accepted for JAX's sake: irax runs callbacks in program
     order anyway."""
     arguments = staging.Arguments(args, kwargs)
-    _host_call("debug", _on_arrays(callback, arguments, lambda _: ()), arguments, ())
+    host_call("debug", _on_arrays(callback, arguments, lambda _: ()), arguments, ())
 
 
 class _FormatCheck(string.Formatter):
@@ -159,11 +168,11 @@ def pure_callback(callback: Callable[..., Any], result_shape_dtypes: Any, *args:
     shapes, out_tree = tree_util.tree_flatten(result_shape_dtypes)
     out_avals = tuple(core.ShapedArray(s.shape, dtypes.canonicalize_dtype(s.dtype)) for s in shapes)
     arguments = staging.Arguments(args, kwargs)
-    host = _checked_host(_on_arrays(callback, arguments, lambda results: results), out_avals)
-    return tree_util.tree_unflatten(out_tree, _host_call("pure", host, arguments, out_avals, vmap_method))
+    host = checked_host(_on_arrays(callback, arguments, lambda results: results), out_avals)
+    return tree_util.tree_unflatten(out_tree, host_call("pure", host, arguments, out_avals, vmap_method))
 
 
-def _checked_host(call, out_avals):
+def checked_host(call, out_avals):
     """The host function `call` with its results checked against `out_avals`
     (`_checked`), keeping both for vmap (`_batched`)."""
     def checked(*arrays):
@@ -183,11 +192,11 @@ def _batched(fn, batched, size, vmap_method):
         def per_member(*arrays):
             results = [fn(*[a[i] if b else a for a, b in zip(arrays, batched)]) for i in range(size)]
             return [np.stack(r) for r in zip(*results)]
-        return _checked_host(per_member, _batch_avals(fn, size)) if hasattr(fn, "out_avals") else per_member
+        return checked_host(per_member, _batch_avals(fn, size)) if hasattr(fn, "out_avals") else per_member
     widen = {"expand_dims": lambda a: a[None], "broadcast_all": lambda a: np.broadcast_to(a, (size,) + a.shape),
              "legacy_vectorized": lambda a: a}[vmap_method]
-    return _checked_host(lambda *arrays: fn.unchecked(*[a if b else widen(a) for a, b in zip(arrays, batched)]),
-                         _batch_avals(fn, size))
+    return checked_host(lambda *arrays: fn.unchecked(*[a if b else widen(a) for a, b in zip(arrays, batched)]),
+                        _batch_avals(fn, size))
 
 
 def _batch_avals(fn, size):

@@ -15,8 +15,18 @@ bodies into the regions of one `scf` op:
 each rolled iteration, `scf.for %i = lo to lo + (n - n % k) step k`, and the
 n % k steps left over after the loop, straight-line. IREE queues each
 rolled iteration as a unit (allocations, a command buffer, fences: ~15 us on
-the CPU), so a small body gains most: 200 steps of tanh(h @ W + 1) with
-h 8x128 took 4.2 ms rolled, 1.55 ms with unroll=4, 1.25 ms with unroll=8.
+the CPU, plus a copy of every tensor the loop updates in place, such as
+scan's stacked ys), so a small body gains most: 200 steps of
+tanh(h @ W + x) with h 8x128 took ~11 ms rolled, ~4 ms with unroll=4,
+~3 ms with unroll=8 (benchmarks/bench_loops.py, a loaded 2-core machine).
+Left unset, `unroll` is chosen (`_auto_unroll`): AUTO_UNROLL steps when a
+step is small work in few ops and the loop is longer than that, else 1.
+Unrolling costs compile time (k copies of the body; the RNN's first calls
+went from 2.0 to 3.0 s forward and 4.7 to 3.9 s for jit(grad), within the
+noise of that machine), hence the bound on the body's ops. A loop whose
+work is all elementwise on a few elements runs as native code inside one
+dispatch anyway (transforms/elementwise_loops.py); docs/architecture.md,
+"Compiled loops", says where the rest of a loop's time goes.
 
 Arrays the functions close over become values the regions capture. Each
 one is a staged call (staging.staged_call): nested in an enclosing trace,
@@ -28,6 +38,7 @@ autodiff of these ops is in transforms/ad/control_flow.py: it goes through
 from __future__ import annotations
 
 import inspect
+import math
 import operator
 from collections.abc import Callable, Sequence
 
@@ -38,6 +49,7 @@ from iree.compiler.dialects import arith, scf, tensor
 from irax import tree_util
 from irax.frontend import core, dtypes, staging
 from irax.ir import mlir
+from irax.ir.linalg import map_results
 from irax.frontend.numpy.util import asarray, convert
 from irax.frontend.numpy import clip
 from irax.frontend.primitives.elementwise import select as select_p
@@ -311,6 +323,51 @@ def _unroll_factor(unroll, length: int) -> int:
     return max(length, 1) if unroll == 0 else unroll
 
 
+# Unrolling when the caller leaves `unroll` unset: a step is small when its
+# linalg ops run their bodies at most SMALL_STEP times in all (a multiply-add
+# each for a matmul; ~20 us of work here, against ~15 us queueing per rolled
+# iteration) and it has at most SMALL_BODY ops, so that the unrolled body
+# stays cheap to compile.
+AUTO_UNROLL = 8
+SMALL_STEP = 1 << 20
+SMALL_BODY = 32
+_FREE_OPS = ("arith.constant", "tensor.empty", "func.return")
+
+
+def _trips(op) -> int:
+    """How many times the linalg op `op` runs its body: the product of its
+    loop sizes, read off its operands' static shapes (a large number when
+    one is dynamic)."""
+    sizes = {}
+    for value, amap in zip(op.operands, op.attributes["indexing_maps"]):
+        for d, size in zip(map_results(amap), ir.RankedTensorType(value.type).shape):
+            sizes[d] = size if size >= 0 else SMALL_STEP + 1
+    return math.prod(sizes.values())
+
+
+def _work(op):
+    """The work of one op of a step, or None when it is not known (a loop, a
+    call): a linalg op's body runs, or the elements of the results."""
+    if "indexing_maps" in op.attributes:
+        return _trips(op)
+    if (len(op.regions) and not op.name.startswith("linalg.")) or op.name == "func.call":
+        return None
+    return sum(math.prod(ir.RankedTensorType(r.type).shape) for r in op.results
+               if isinstance(r.type, ir.RankedTensorType))
+
+
+def _auto_unroll(traced, length: int) -> int:
+    """The unroll factor for a loop of `length` steps whose step is the traced
+    function `traced`. A loop of AUTO_UNROLL steps or fewer stays rolled:
+    unrolling would remove it, which JAX leaves to the caller (unroll=True)."""
+    ops = [op.operation for op in traced.func.regions[0].blocks[0].operations]
+    ops = [op for op in ops if op.name not in _FREE_OPS]
+    work = [_work(op) for op in ops]
+    if length <= AUTO_UNROLL or len(ops) > SMALL_BODY or None in work or sum(work) > SMALL_STEP:
+        return 1
+    return AUTO_UNROLL
+
+
 def _unrolled_for(lo, n, k, carries, step):
     """`carries = step(i, carries)` for the index Values i = lo .. lo + n - 1:
     an `scf.for` whose iterations run k steps each, then the n % k steps left
@@ -348,7 +405,7 @@ def fori_loop(lower: ArrayLike, upper: ArrayLike, body_fun: Callable, init_val: 
 
         start = asarray(lower, index_dtype)
         return while_loop(lambda state: state[0] < state[1], step, (start, asarray(upper, index_dtype), init_val))[2]
-    k = _unroll_factor(1 if unroll is None else unroll, max(hi - lo, 0))
+    k = None if unroll is None else _unroll_factor(unroll, max(hi - lo, 0))
     return _staged("fori_loop", (body_fun, lo, hi, index_dtype, k),
                    lambda x: _fori_loop(lo, hi, index_dtype, body_fun, x, k), (init_val,))
 
@@ -366,19 +423,22 @@ def _fori_loop(lo, hi, index_dtype, body_fun, init_val, unroll):
     body, avals = _trace_body("fori_loop", body_fun, trace_with, [x.aval for x in flat], tree)
     flat = _convert_all(flat, avals)
     lifted = _lifted(trace, body)
+    n = max(hi - lo, 0)
+
     def step(i, carries):
         return _inline(trace, body, [_index_scalar(i, index_dtype)] + carries + lifted)
 
-    results = _unrolled_for(lo, max(hi - lo, 0), unroll, _values(trace, flat), step)
+    k = _auto_unroll(body, n) if unroll is None else unroll
+    results = _unrolled_for(lo, n, k, _values(trace, flat), step)
     return _tracers(trace, results, avals, tree)
 
 
 def scan(f: Callable, init: PyTree, xs: PyTree = None, length: int | None = None, reverse: bool = False,
-         unroll: int | bool = 1) -> tuple[PyTree, PyTree]:
+         unroll: int | bool | None = None) -> tuple[PyTree, PyTree]:
     """Loop `carry, y = f(carry, x)` over the leading axis of `xs` (pytrees),
     from `carry = init`; return `(carry, ys)` with the ys stacked along a new
     leading axis. `reverse` scans from the end; `unroll` steps run in each
-    rolled iteration (module docstring)."""
+    rolled iteration, chosen by irax when not given (module docstring)."""
     return _staged("scan", (f, length, reverse, unroll), lambda c, x: _scan(f, c, x, length, reverse, unroll),
                    (init, xs))
 
@@ -424,7 +484,8 @@ def _scan(f, init, xs, length, reverse, unroll):
         out = _inline(trace, body, carries + [mlir.row(x, k) for x in xs_values] + lifted)
         return out[:nc] + [mlir.set_row(s, y, k) for s, y in zip(ys_so_far, out[nc:])]
 
-    results = _unrolled_for(0, n, _unroll_factor(unroll, n), _values(trace, flat_carry) + stacks, step)
+    k = _auto_unroll(body, n) if unroll is None else _unroll_factor(unroll, n)
+    results = _unrolled_for(0, n, k, _values(trace, flat_carry) + stacks, step)
     carry = _tracers(trace, results[:nc], avals, carry_tree)
     ys = _tracers(trace, results[nc:], stacked, body.out_tree.children()[1])
     return carry, ys

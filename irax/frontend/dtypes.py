@@ -1,10 +1,12 @@
 """Dtypes and type promotion, exactly as JAX does them.
 
-irax has fifteen dtypes, the module constants below (their MLIR names and
+irax has twenty-four dtypes, the module constants below (their MLIR names and
 kinds are in ir/types.py):
 
     bool_  int8 int16 int32 int64  uint8 uint16 uint32 uint64
     float16 bfloat16 float32 float64  complex64 complex128
+    float8_e4m3fn float8_e5m2 float8_e4m3fnuz float8_e5m2fnuz float8_e4m3b11fnuz
+    float8_e3m4 float8_e4m3 float8_e8m0fnu float4_e2m1fn
 
 64-bit mode
 -----------
@@ -39,6 +41,10 @@ So int8 + uint8 -> int16, uint8 + int -> uint8, bfloat16 + float16 -> float32,
 int64 + uint64 -> f*: no integer holds both, and the result is a *weak*
 float64; float32 + complex -> complex64, float64 + complex64 -> complex128,
 float16 + 1j -> complex64 (c* is complex64).
+
+Each 8- or 4-bit float sits alone above f* (as in JAX): int8 + float8_e4m3fn
+and float8_e4m3fn + 1.0 are float8_e4m3fn, but it meets no other float: with
+float32 or another float8 promotion raises TypePromotionError.
 """
 import functools
 import warnings
@@ -48,8 +54,10 @@ import numpy as np
 
 from irax.config import config
 from irax.ir.types import (  # noqa: F401  (the dtype facts, re-exported as jnp's)
-    KIND as _KIND, SHORT as _SHORT, SHORT_NAMES, SUPPORTED, bfloat16, bool_, complex64, complex128, complex_dtype,
-    float16, float32, float64, int8, int16, int32, int64, is_bool, is_complex, is_float, is_int, is_unsigned,
+    BIT_FLOATS, KIND as _KIND, SHORT as _SHORT, SHORT_NAMES, SUPPORTED, bfloat16, bool_, complex64, complex128,
+    complex_dtype,
+    float4_e2m1fn, float8_e3m4, float8_e4m3, float8_e4m3b11fnuz, float8_e4m3fn, float8_e4m3fnuz,
+    float8_e5m2, float8_e5m2fnuz, float8_e8m0fnu, float16, float32, float64, int8, int16, int32, int64, is_bool, is_complex, is_bit_float, is_float, is_int, is_unsigned,
     real_dtype, supported as _supported, to_mlir_name, uint8, uint16, uint32, uint64,
 )
 
@@ -70,12 +78,16 @@ def canonicalize_dtype(dtype: DTypeLike) -> np.dtype:
     return dt if config.x64_enabled else _TO_32.get(dt, dt)
 
 
+_ML_FLOATS = {d.type for d in (bfloat16, *BIT_FLOATS)}
+
+
 def issubdtype(arg1: DTypeLike, arg2: DTypeLike) -> bool:
     """jnp.issubdtype: whether `arg1` is `arg2` or below it in NumPy's type
     hierarchy (np.floating, np.integer, ...), as np.issubdtype says, except
-    that bfloat16, whose NumPy scalar type is no np.floating, is a float."""
+    that bfloat16 and the 8- and 4-bit floats, whose NumPy scalar types are no
+    np.floating, are floats."""
     a, b = (t if isinstance(t, type) and issubclass(t, np.generic) else np.dtype(t).type for t in (arg1, arg2))
-    if a is bfloat16.type:
+    if a in _ML_FLOATS:
         return b in (a, np.floating, np.inexact, np.number, np.generic)
     return bool(np.issubdtype(a, b))
 
@@ -159,7 +171,8 @@ _LATTICE = {
     "i*": ["u8", "i8"],
     "u8": ["u16", "i16"], "u16": ["u32", "i32"], "u32": ["u64", "i64"], "u64": ["f*"],
     "i8": ["i16"], "i16": ["i32"], "i32": ["i64"], "i64": ["f*"],
-    "f*": ["bf16", "f16", "c*"],
+    "f*": ["bf16", "f16", "c*", *(_SHORT[d] for d in BIT_FLOATS)],
+    **{_SHORT[d]: [] for d in BIT_FLOATS},  # no implicit promotion to or from another float
     "bf16": ["f32"], "f16": ["f32"], "f32": ["f64", "c64"], "f64": ["c128"],
     "c*": ["c64"], "c64": ["c128"], "c128": [],
 }
@@ -176,10 +189,21 @@ _DEFAULT_OF_KIND = {"i": default_int_dtype, "u": default_uint_dtype, "f": defaul
 _WEAK_NODE_OF_KIND = {"i": "i*", "u": "i*", "f": "f*", "c": "c*"}
 
 
+class TypePromotionError(ValueError):
+    """JAX's: two dtypes with no common upper bound (an 8-bit float and any other float)."""
+
+
 def _join(nodes) -> str:
     """Least upper bound: the common upper bound below all the others. c128 is
-    above everything, so one always exists."""
+    above everything but the 8- and 4-bit floats, which have none above them."""
+    nodes = tuple(nodes)
     common = set.intersection(*(_UPPER[n] for n in nodes))
+    if not common:
+        names = tuple(_node_dtype(n).name for n in nodes)
+        raise TypePromotionError(
+            f"Input dtypes {names} have no available implicit dtype promotion path. To avoid unintended promotion, "
+            "8-bit floats do not support implicit promotion. If you'd like your inputs to be promoted to another "
+            "type, you can do so explicitly using e.g. x.astype('float32')")
     return next(c for c in common if common <= _UPPER[c])
 
 

@@ -4,7 +4,9 @@ The primitive's own emitter writes a one-op `func.func @main`; the device's
 backend compiles it (through the compile cache); the loaded program is kept
 in `_kernels` under a key that does not mention sizes when the primitive has
 `dynamic_shapes`, so `add` of a (3,) and of a (1000,) array share a kernel,
-and runs by the path every program takes (executable.execute).
+and runs by the path every program takes (executable.execute). A kernel
+the prebuilt library has (kernel_library.py) is taken from it instead, with
+no trace and no compile.
 
 The params are part of the key, so a value that changes from call to call
 (an index, a slice start) is passed as an operand instead: `index_operand`
@@ -18,7 +20,7 @@ from irax.backends.cache import LRU
 from irax.config import config
 from irax.frontend.array import device_put_numpy
 from irax.frontend.core import ShapedArray, Trace
-from irax.frontend import executable
+from irax.frontend import executable, kernel_library
 from irax.transforms import pipeline
 
 
@@ -80,11 +82,14 @@ def run(prim, operands, params):
         hit = _dispatch.get(key)
         if hit is None:
             out_avals = prim.out_avals(avals, dict(params))  # all shape/dtype errors surface here
-            # An empty operand keeps its sizes static, so that fold-empty-tensors
-            # removes the work (Vulkan cannot dispatch on an empty buffer).
-            dynamic = prim.dynamic_shapes and all(a.size for a in avals)
-            kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
-            hit = _dispatch[key] = executable.Executable(_program(prim, kernel_avals, params, device), out_avals)
+            hit = kernel_library.executable(prim, avals, params, out_avals, device, build_module)
+            if hit is None:
+                # An empty operand keeps its sizes static, so that fold-empty-tensors
+                # removes the work (Vulkan cannot dispatch on an empty buffer).
+                dynamic = prim.dynamic_shapes and all(a.size for a in avals)
+                kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
+                hit = executable.Executable(_program(prim, kernel_avals, params, device), out_avals)
+            _dispatch[key] = hit
         return hit
 
     return executable.execute(prim.name, operands, find)

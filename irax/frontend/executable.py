@@ -12,6 +12,9 @@ staging.py) and ahead-of-time compiled ones (lowering.Compiled) all call
     call    the loaded program queues the call (backends/runtime.py)
     wrap    each result buffer becomes an irax.Array (then the pytree the
             function returned), and donated operands are deleted
+
+`run` is the part after `load`, for a caller that placed the operands and
+holds the Executable already (jit's warm calls: jit.py).
 """
 import collections
 import weakref
@@ -26,11 +29,15 @@ from irax.frontend.array import Array, check_not_deleted, place
 class Executable:
     """A program loaded on a device, and what its results are. `lifted` are
     arrays on that device passed after the operands (what a traced function
-    closed over); `out_tree`, if any, is the pytree its results make."""
+    closed over); `out_tree`, if any, is the pytree its results make.
+    `aliases`, if known, names for each result the operands (by position)
+    of its size that it is computed from: the only ones whose buffer it may
+    share (see _note_views); None: any operand."""
     program: object
     out_avals: tuple
     lifted: list = ()
     out_tree: tree_util.PyTreeDef = None
+    aliases: tuple = None
 
 
 def load(device, vmfb, host_functions):
@@ -45,7 +52,12 @@ def execute(name, operands, find, device=None, donated=()):
     `operands`; `device` (jit's) overrides where they say to run. The
     operands at positions `donated` may be written into, and are deleted."""
     device, operands, committed = place(name, operands, device)
-    executable = find(device, operands)
+    return run(find(device, operands), device, operands, committed, donated)
+
+
+def run(executable, device, operands, committed, donated=()):
+    """Run `executable` on `operands`, already placed on `device` (array.place,
+    which also says whether the results are `committed`)."""
     buffers = [x._buffer for x in operands]
     if any(b is None for b in buffers):
         check_not_deleted(operands)
@@ -61,8 +73,11 @@ def execute(name, operands, find, device=None, donated=()):
     for k in donated:
         operands[k].delete()
     arrays = [Array(b, a, device, committed, ready) for b, a in zip(outs, out_avals)]
-    _note_views(operands, arrays)
-    return arrays if executable.out_tree is None else tree_util.tree_unflatten(executable.out_tree, arrays)
+    _note_views(operands, arrays, executable.aliases)
+    out_tree = executable.out_tree
+    if out_tree is None:
+        return arrays
+    return arrays[0] if out_tree.node_type is None else out_tree.unflatten(arrays)  # (None: one array)
 
 
 # A result may be a view of an operand's buffer: IREE returns a reshape, or
@@ -74,16 +89,34 @@ def execute(name, operands, find, device=None, donated=()):
 # live array or view shares is copied first (JAX's views have buffers of
 # their own).
 
-def _note_views(operands, results):
-    held = [(x, b, b.byte_length()) for x in operands if x._buffer is not None for b in [x._buffer.get_buffer()]]
-    for result in results:
-        buffer = result._buffer.get_buffer()
-        size = buffer.byte_length()
-        x = next((x for x, b, n in held if n == size and b == buffer), None)  # IREE buffers compare, not hash
-        if x is not None:
-            views = x._views if x._views is not None else [weakref.ref(x)]  # (Arrays do not hash either)
-            views.append(weakref.ref(result))
-            x._views = result._views = views
+def _note_views(operands, results, aliases=None):
+    """Note each result that shares an operand's buffer, looking among the
+    operands `aliases` names for it (those of its size it is computed from),
+    else among all of its size: IREE's buffers compare (~0.1 us) but do not
+    hash."""
+    everything = range(len(operands))
+    for i, result in enumerate(results):
+        candidates = everything if aliases is None else aliases[i]
+        if not candidates:
+            continue
+        buffer = _storage(result)
+        for k in candidates:
+            x = operands[k]
+            if x._buffer is None:  # donated, so deleted
+                continue
+            b = _storage(x)
+            if (aliases is not None or b.byte_length() == buffer.byte_length()) and b == buffer:
+                views = x._views if x._views is not None else [weakref.ref(x)]  # (Arrays do not hash either)
+                views.append(weakref.ref(result))
+                x._views = result._views = views
+                break
+
+
+def _storage(x):
+    """The IREE buffer of the array `x`, kept on it: fetching one costs ~1 us."""
+    if x._storage is None:
+        x._storage = x._buffer.get_buffer()
+    return x._storage
 
 
 def _viewed_elsewhere(x) -> bool:
@@ -114,7 +147,7 @@ def _check_donation(flat, lifted, donated):
     do not hash)."""
     seen = collections.defaultdict(list)  # byte length -> (position of first use, buffer)
     for j, x in enumerate(list(flat) + list(lifted)):
-        buffer = x._buffer.get_buffer()
+        buffer = _storage(x)
         same_size = seen[buffer.byte_length()]
         i = next((i for i, b in same_size if b == buffer), None)
         if i is None:

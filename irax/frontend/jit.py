@@ -17,6 +17,12 @@ parameter passed by position too, and a number the parameter passed by name.
 Two static values are the same program when they are of one type and equal
 (`__eq__`, `__hash__`): 1, 1.0 and True are three programs, as in JAX.
 
+A warm call (arguments all irax Arrays, no static ones, no keywords, no
+enclosing trace or tape) skips the staging machinery: its key is the
+argument structure and avals (and IRAX_PASSES), one dict lookup away from
+the program, which runs where array.place says (executable.run). Any other
+call, or a warm one placed elsewhere than last time, takes the full path.
+
 `disable_jit()` (or the setting irax_disable_jit, JAX's jax_disable_jit)
 turns jitted functions back into plain Python calls, run op by op on
 concrete arrays, so `print` and `if x > 0:` work in them while debugging.
@@ -28,8 +34,11 @@ import operator
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
+from irax import tree_util
+from irax.backends.cache import LRU
 from irax.config import config
-from irax.frontend import lowering, staging
+from irax.frontend import core, executable, lowering, staging
+from irax.frontend.array import Array, place
 from irax.plugins import Device, registry
 
 
@@ -164,6 +173,19 @@ def jit_disabled() -> bool:
     return config.irax_disable_jit if disabled is None else disabled
 
 
+def warm_key(args) -> tuple:
+    """(key, leaves) of a call on positional `args` whose leaves are all irax
+    Arrays: its argument structure, IRAX_PASSES and the leaves' avals (which
+    hash once each: ShapedArray keeps its hash); (None, None) for another.
+    Flat arguments, the usual case, are counted rather than flattened."""
+    leaves, structure = args, len(args)
+    if not all(type(x) is Array for x in args):
+        leaves, structure = tree_util.tree_flatten(args)
+        if not all(type(x) is Array for x in leaves):
+            return None, None
+    return (structure, config.irax_passes, *[x.aval for x in leaves]), leaves
+
+
 def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | None = None,
         static_argnames: str | Sequence[str] | None = None, donate_argnums: int | Sequence[int] = (),
         device: Device | str | None = None, passes: str | Sequence[str] | None = None) -> Callable:
@@ -187,6 +209,7 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
         device = registry.devices(device)[0]
     if passes is not None and not isinstance(passes, str):
         passes = tuple(passes)  # part of the program's cache key
+    name = getattr(fun, "__name__", "function")
 
     @functools.lru_cache(maxsize=None)
     def static_positions(n_args):
@@ -214,17 +237,30 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
                 args.insert(i, static.value)
             return fun(*args, **dynamic_kwargs, **{k: static.value for k, static in static_kwargs})
 
-        call.__name__ = getattr(fun, "__name__", "function")
+        call.__name__ = name
         return call
+
+    warm = LRU()  # warm_key -> (device, executable.Executable, donated leaves): what the call ran last
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
         if jit_disabled():
             return fun(*args, **kwargs)
+        key = None
+        if not (kwargs or static_nums) and core.current_trace() is None and core.current_tape() is None:
+            key, leaves = warm_key(args)
+            hit = None if key is None else warm.get(key)
+            if hit is not None:
+                on, staged, flat_donated = hit
+                placed_on, operands, committed = place(name, leaves, device)
+                if placed_on is on:
+                    return executable.run(staged, on, operands, committed, flat_donated)
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
-        key = ("jit", fun, *((f"args[{i}]", v) for i, v in static_args), *static_kwargs)
-        return staging.staged_call(key, with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
-                                   passes=passes, donate_argnums=donated(len(args)), device=device)
+        staged_key = ("jit", fun, *((f"args[{i}]", v) for i, v in static_args), *static_kwargs)
+        ran = None if key is None else lambda *hit: warm.__setitem__(key, hit)
+        return staging.staged_call(staged_key, with_statics(static_args, static_kwargs), dynamic_args,
+                                   dynamic_kwargs, passes=passes, donate_argnums=donated(len(args)),
+                                   device=device, warm=ran)
 
     def lower(*args, **kwargs):
         """The program for these arguments, stage by stage (lowering.Lowered)."""

@@ -174,7 +174,7 @@ def trace_arguments(fn, arguments: Arguments) -> TracedFunction:
 # ---------------------------------------------------------------------------
 # Eager: compile once per signature.
 
-def staged_call(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None):
+def staged_call(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None, warm=None):
     """`fn(*args, **kwargs)` as one staged call: the step jit, grad/vjp/jvp,
     control flow and custom derivatives all take, as JAX's `pjit` is. Under
     a trace it nests: `fn` is traced into the function being traced (which
@@ -184,19 +184,22 @@ def staged_call(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devi
     rewrites the callee (vmap, next) plugs in here."""
     if core.current_trace() is not None:
         return fn(*args, **(kwargs or {}))
-    return run_staged(key, fn, args, kwargs, passes, donate_argnums, device)
+    return run_staged(key, fn, args, kwargs, passes, donate_argnums, device, warm)
 
 
 _staged = LRU()  # (key, signature, device, donated, passes, IRAX_PASSES) -> executable.Executable
 
 
-def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None):
+def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None, warm=None):
     """Run `fn(*args, **kwargs)` as one compiled program, traced on first use
     of this (key, argument structure, avals, static values). The arrays of
     the positional arguments `donate_argnums` may be overwritten by the
     program, and are deleted after the call. `passes` changes the pass
     pipeline (transforms/pipeline.py); `device` is where it runs (else
-    array.place decides). With the key None, traced for this call alone."""
+    array.place decides). With the key None, traced for this call alone.
+    `warm(device, executable, donated)`, if given, is told what ran, for
+    the caller to run it again itself (jit's warm calls), unless a tape
+    recorded the call."""
     arguments = Arguments(args, kwargs)
     name = getattr(fn, "__name__", "function")
     check_not_deleted(arguments.dynamic)
@@ -204,30 +207,44 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
     tape = core.current_tape()
     if tape is not None and tape.reads_taped(arguments.dynamic):
         donated = ()  # the tape's backward pass runs on these operands again, so they must live
-    ran = None  # the Executable called
+    ran = ran_on = None  # the Executable called, and its device
 
     def find(device, flat):
-        nonlocal ran
+        nonlocal ran, ran_on
         cache_key = (key, arguments.signature(), device, donated, passes, config.irax_passes)
         staged = _staged.get(cache_key) if key is not None else None
         if staged is None:
             if config.irax_log_compiles:
                 _log_compile(cache_key, name)
             traced = trace_arguments(fn, arguments)
+            main = traced.func.attributes["sym_name"].value
             pipeline.run(traced.module, passes, donated=donated)
             program = executable.load(device, device.backend.compile(str(traced.module)),
                                       traced.trace.host_functions)
             lifted = place(name, traced.lifted, device)[1]  # closed-over arrays, moved once
-            staged = executable.Executable(program, traced.out_avals, lifted, traced.out_tree)
+            aliases = _aliases(mlir.find_function(traced.module.operation, main), arguments.dynamic,
+                               traced.out_avals)
+            staged = executable.Executable(program, traced.out_avals, lifted, traced.out_tree, aliases)
             if key is not None:
                 _staged[cache_key] = staged
-        ran = staged
+        ran, ran_on = staged, device
         return staged
 
     out = executable.execute(name, arguments.dynamic, find, device, donated)
     if tape is not None:  # grad's fallback for Python control flow on values records the call (tape.py)
         tape.record_staged((key, passes), fn, arguments, ran.lifted, out)
+    elif warm is not None:
+        warm(ran_on, ran, donated)
     return out
+
+
+def _aliases(main, operands, out_avals) -> tuple:
+    """For each result of the function `main` (after the passes), the
+    operands whose buffer it may share: those it is computed from, of its
+    size in bytes (executable.Executable.aliases)."""
+    nbytes = [a.size * a.dtype.itemsize for a in (x.aval for x in operands)]
+    return tuple(tuple(sorted(k for k in deps if k < len(operands) and nbytes[k] == a.size * a.dtype.itemsize))
+                 for deps, a in zip(mlir.argument_dependencies(main), out_avals))
 
 
 # ---------------------------------------------------------------------------

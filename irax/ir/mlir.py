@@ -82,7 +82,7 @@ def scalar_constant(value, dtype) -> ir.Value:
     """An `arith.constant` scalar of `dtype` holding `value`."""
     dtype = np.dtype(dtype)
     typ = element_type(dtype)
-    if types.is_float(dtype):
+    if types.is_float(dtype) and not types.is_bit_float(dtype):  # those are i8 bit patterns, below
         return arith.ConstantOp(typ, ir.FloatAttr.get(typ, float(value))).result
     if types.is_complex(dtype):
         return complex_constant(typ, value)
@@ -119,6 +119,8 @@ def dense_constant(array: np.ndarray) -> ir.Value:
     typ = tensor_type(array.shape, array.dtype)
     if array.dtype == types.bfloat16:
         attr = ir.DenseElementsAttr.get(array.view(np.uint16), type=typ)
+    elif types.is_bit_float(array.dtype):
+        attr = ir.DenseElementsAttr.get(np.ascontiguousarray(array).view(np.int8), type=typ)
     else:
         attr = ir.DenseElementsAttr.get(np.ascontiguousarray(array), type=typ)
     return arith.ConstantOp(typ, attr).result
@@ -251,3 +253,20 @@ def captured(op) -> list:
                 inner.operation.walk(visit)
     seen = set()
     return [v for v in used if v not in defined and not (v in seen or seen.add(v))]
+
+
+def argument_dependencies(func_op) -> list[frozenset]:
+    """For each value the single-block `func_op` returns, the positions of
+    the arguments it is computed from, through any op (and the values an
+    op's regions capture). A result can share an argument's buffer only if
+    it is one of these (executable.py's views); any op may be one: IREE
+    folds `x * 1.0`, `where(True, x, y)` or a reshape of x to x itself."""
+    block = func_op.regions[0].blocks[0]
+    deps = {arg: frozenset([i]) for i, arg in enumerate(block.arguments)}
+    none = frozenset()
+    ops = list(block.operations)
+    for op in ops[:-1]:
+        used = list(op.operands) + (captured(op) if len(op.regions) else [])
+        found = none.union(*(deps.get(v, none) for v in used))
+        deps.update((r, found) for r in op.results)
+    return [deps.get(v, none) for v in ops[-1].operands]

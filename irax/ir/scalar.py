@@ -9,7 +9,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith
 from iree.compiler.dialects import complex as complex_dialect
 
-from irax.ir import mlir, types
+from irax.ir import float8, mlir, types
 
 
 def cmpf(predicate: str, a, b):
@@ -67,6 +67,10 @@ def convert_scalar(src, dst, x):
     real keeps the real part; real to complex has imaginary part 0."""
     if src == dst:
         return x
+    if types.is_bit_float(src):  # through float32, which holds each of their values exactly
+        return convert_scalar(types.float32, dst, float8.to_f32(src, x))
+    if types.is_bit_float(dst):  # (from float64 this rounds twice, unlike ml_dtypes: rarely a 1-ulp difference)
+        return float8.from_f32(dst, convert_scalar(src, types.float32, x))
     if types.is_bool(dst):
         return is_true(src, x)
     if types.is_complex(src) and types.is_complex(dst):

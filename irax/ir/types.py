@@ -10,6 +10,15 @@ int8, int16, int32, int64 = map(np.dtype, (np.int8, np.int16, np.int32, np.int64
 uint8, uint16, uint32, uint64 = map(np.dtype, (np.uint8, np.uint16, np.uint32, np.uint64))
 float16, bfloat16, float32, float64 = map(np.dtype, (np.float16, ml_dtypes.bfloat16, np.float32, np.float64))
 complex64, complex128 = map(np.dtype, (np.complex64, np.complex128))
+(float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e4m3b11fnuz, float8_e3m4, float8_e4m3,
+ float8_e8m0fnu, float4_e2m1fn) = map(np.dtype, (
+    ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e5m2, ml_dtypes.float8_e4m3fnuz, ml_dtypes.float8_e5m2fnuz,
+    ml_dtypes.float8_e4m3b11fnuz, ml_dtypes.float8_e3m4, ml_dtypes.float8_e4m3, ml_dtypes.float8_e8m0fnu,
+    ml_dtypes.float4_e2m1fn))
+# The 8- and 4-bit floats live in i8 as their bit patterns (ir/float8.py says
+# why): moved as bytes, computed on in float32.
+BIT_FLOATS = (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e4m3b11fnuz, float8_e3m4,
+              float8_e4m3, float8_e8m0fnu, float4_e2m1fn)
 
 # One row per dtype: short spec name (also its node on the promotion
 # lattice), MLIR element type (signless: signedness lives in the numpy
@@ -30,6 +39,7 @@ _TABLE = (
     (float64,  "f64",  "f64",  "f"),
     (complex64,  "c64",  "complex<f32>", "c"),
     (complex128, "c128", "complex<f64>", "c"),
+    *((small, small.name, "i8", "f") for small in BIT_FLOATS),  # short name as JAX's: float8_e4m3fn[2]
 )
 SUPPORTED = tuple(row[0] for row in _TABLE)
 # Bit widths, as in `f32[2,3]`. Not numpy's spelling: np.dtype("i8") is int64.
@@ -64,6 +74,11 @@ def is_unsigned(dtype) -> bool:
 
 def is_float(dtype) -> bool:
     return KIND.get(np.dtype(dtype)) == "f"
+
+
+def is_bit_float(dtype) -> bool:
+    """An 8- or 4-bit float, held as its bit pattern in i8."""
+    return np.dtype(dtype) in BIT_FLOATS
 
 
 def is_complex(dtype) -> bool:

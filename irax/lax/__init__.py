@@ -4,6 +4,7 @@ from irax.frontend.convolution import (
     ConvDimensionNumbers, conv, conv_dimension_numbers, conv_general_dilated, conv_transpose, conv_with_general_padding,
     padtype_to_pads, reduce_window,
 )
+from irax.frontend.collectives import all_gather, axis_index, pmax, pmean, pmin, ppermute, psum, psum_scatter
 from irax.frontend.lax import bitcast_convert_type, stop_gradient
 from irax.frontend import lax_elementwise as _lax_elementwise
 from irax.frontend import lax_indexing as _lax_indexing
@@ -18,9 +19,10 @@ from irax.lax import linalg  # noqa: F401 (a namespace, as jax.lax.linalg)
 from irax.frontend.special import (bessel_i0e, bessel_i1e, betainc, digamma, erf, erf_inv, erfc, igamma, igamma_grad_a,
                                    igammac, lgamma, logistic, polygamma, random_gamma_grad, zeta)
 
-__all__ = ["ConvDimensionNumbers", "bessel_i0e", "bessel_i1e", "betainc", "bitcast_convert_type", "cond", "conv",
-           "conv_dimension_numbers", "conv_general_dilated", "conv_transpose", "conv_with_general_padding",
+__all__ = ["ConvDimensionNumbers", "all_gather", "axis_index", "bessel_i0e", "bessel_i1e", "betainc",
+           "bitcast_convert_type", "cond", "conv", "conv_dimension_numbers", "conv_general_dilated", "conv_transpose", "conv_with_general_padding",
            "digamma", "erf", "erf_inv", "erfc", "fori_loop", "igamma", "igamma_grad_a", "igammac", "lgamma",
-           "logistic", "padtype_to_pads", "polygamma", "random_gamma_grad", "reduce_window", "scan", "select", "sort", "sort_key_val",
+           "logistic", "padtype_to_pads", "pmax", "pmean", "pmin", "polygamma", "ppermute", "psum", "psum_scatter",
+           "random_gamma_grad", "reduce_window", "scan", "select", "sort", "sort_key_val",
            "stop_gradient", "switch", "top_k", "while_loop", "zeta"]
 __all__ += _lax_elementwise.__all__ + _lax_indexing.__all__ + _lax_scans.__all__ + _lax_structural.__all__

@@ -18,6 +18,7 @@ from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_ax
 from irax.frontend.numpy.util import promote_args_inexact
 from irax.frontend.primitives.reductions import one_hot as one_hot_p
 from irax.nn import initializers
+from irax.nn.scaled_matmul import get_scaled_dot_general_config, scaled_dot_general, scaled_matmul
 from irax.scipy.special import log_softmax_where, logsumexp, softmax_where
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
 
@@ -366,4 +367,5 @@ def _attention_mask(mask, N, K, T, S, is_causal, local_window_size, q_len, kv_le
 __all__ = ["celu", "dot_product_attention", "elu", "gelu", "glu", "hard_sigmoid", "hard_silu", "hard_swish",
            "hard_tanh", "identity", "leaky_relu", "log1mexp", "log_sigmoid", "log_softmax", "logmeanexp",
            "logsumexp", "mish", "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "soft_sign", "softmax",
-           "softplus", "sparse_plus", "sparse_sigmoid", "squareplus", "standardize", "swish", "tanh"]
+           "softplus", "sparse_plus", "sparse_sigmoid", "squareplus", "standardize", "swish", "tanh",
+           "get_scaled_dot_general_config", "scaled_dot_general", "scaled_matmul"]

@@ -184,16 +184,6 @@ def local_device_count(backend: str | None = None) -> int:
     return device_count(backend)
 
 
-def process_index() -> int:
-    """This process's index among the processes of the computation: 0, the only one (jax.process_index)."""
-    return 0
-
-
-def process_count() -> int:
-    """How many processes the computation runs on: 1 (jax.process_count)."""
-    return 1
-
-
 def default_backend() -> str:
     """The default backend's name (jax.default_backend)."""
     return get_backend().name

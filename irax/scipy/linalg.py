@@ -7,6 +7,9 @@ on irax.lax.linalg's factorizations:
     qr(a)         -> (q, r)          a = q @ r  (or (r,) with mode="r")
     svd(a)        -> (u, s, vh)      a = u @ diag(s) @ vh
     eigh(a)       -> (w, v)          a = v @ diag(w) @ v.T
+
+and, from matfuncs.py and special_matrices.py, the matrix functions (expm,
+sqrtm, polar, schur, hessenberg, ...) and SciPy's special matrices.
 """
 from __future__ import annotations
 
@@ -15,10 +18,15 @@ from typing import Any
 import numpy as np
 
 from irax.frontend import lax_eigh, lax_linalg, lax_qr, lax_svd
-from irax.frontend.numpy import arange, argsort, eye, swapaxes, take_along_axis, tril, triu
+from irax.frontend.numpy import (arange, argsort, conj, diag, eye, matmul, ravel, swapaxes, take_along_axis, tril,
+                                 triu)
 from irax.frontend.numpy.linalg_ops import _lu_solve, det, inv
 from irax.frontend.numpy.linalg_ops import solve as jnp_solve
 from irax.frontend.numpy.util import promote_args_inexact
+from irax.scipy.matfuncs import expm, expm_frechet, funm, hessenberg, polar, rsf2csf, schur, solve_sylvester, sqrtm
+from irax.scipy.special_matrices import (block_diag, circulant, companion, convolution_matrix, dft, fiedler,
+                                         fiedler_companion, hadamard, hankel, helmert, hilbert, invhilbert, invpascal,
+                                         leslie, pascal, toeplitz)
 from irax.typing import Array, ArrayLike
 
 # trans -> (transpose_a) of a solve with a; SciPy also names them by letter.
@@ -141,6 +149,59 @@ def eigh(a: ArrayLike, b: ArrayLike | None = None, lower: bool = True, eigvals_o
     return w if eigvals_only else (w, v)
 
 
+_TRIDIAGONAL_SELECT = ("a", "i", "v")
+
+
+def eigh_tridiagonal(d: ArrayLike, e: ArrayLike, *, eigvals_only: bool = False, select: str = "a",
+                     select_range: tuple[float, float] | None = None, tol: float | None = None,
+                     key: Array | None = None) -> Array | tuple[Array, Array]:
+    """The eigenvalues (ascending; and eigenvectors unless `eigvals_only`) of
+    the symmetric tridiagonal matrix with diagonal d and off-diagonal e, all
+    of them (select="a") or those with indices select_range[0] ..
+    select_range[1] ("i"). irax builds the matrix and runs eigh (Jacobi) on
+    it, where JAX bisects Sturm sequences; `tol` and `key` are not needed."""
+    d, e = promote_args_inexact("jax.scipy.linalg.eigh_tridiagonal", d, e)
+    if select not in _TRIDIAGONAL_SELECT:
+        raise ValueError("'select must have a value in {'a', 'i', 'v'}.")
+    if select == "v":
+        raise NotImplementedError("eigh_tridiagonal(..., select='v') is not implemented yet.")
+    n = d.shape[-1]
+    start, stop = 0, n
+    if select == "i":
+        if select_range is None:
+            raise ValueError("for select='i', select_range must be specified.")
+        if select_range[0] > select_range[1]:
+            raise ValueError("Got empty index range in select_range.")
+        start, stop = int(select_range[0]), int(select_range[1]) + 1
+    v, w = lax_eigh.eigh(diag(d) + diag(e, 1) + diag(e, -1))
+    return w[start:stop] if eigvals_only else (w[start:stop], v[:, start:stop])
+
+
+def qr_multiply(a: ArrayLike, c: ArrayLike, mode: str = "right", pivoting: bool = False, conjugate: bool = False,
+                overwrite_a: bool = False, overwrite_c: bool = False) -> tuple[Array, Array]:
+    """(Q c, R) (mode="left") or (c Q, R) ("right") with a = Q R the economic
+    QR decomposition (Q [..., m, k], R [..., k, n], k = min(m, n)); conj(Q)
+    with `conjugate`. A 1-D c is a column (left) or a row (right)."""
+    a, c = promote_args_inexact("jax.scipy.linalg.qr_multiply", a, c)
+    if mode not in ("right", "left"):
+        raise ValueError(f"mode must be 'right' or 'left', got {mode!r}")
+    one_dim = c.ndim == 1
+    if one_dim:
+        c = c[:, None] if mode == "left" else c[None, :]
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    if mode == "left" and c.shape[-2] != k:
+        raise ValueError(f"Array shapes are not compatible for Q @ c operation: a has shape {tuple(a.shape)} so Q has "
+                         f"{k} columns, but c has {c.shape[-2]} rows (expected {k}).")
+    if mode == "right" and c.shape[-1] != m:
+        raise ValueError(f"Array shapes are not compatible for c @ Q operation: a has shape {tuple(a.shape)} so Q has "
+                         f"{m} rows, but c has {c.shape[-1]} columns (expected {m}).")
+    q, r = lax_qr.qr(a, pivoting=pivoting, full_matrices=False)
+    q = conj(q) if conjugate else q
+    product = matmul(q, c) if mode == "left" else matmul(c, q)
+    return (ravel(product) if one_dim else product), r
+
+
 # mode -> full_matrices
 _QR_FULL_MATRICES = {"full": True, "r": True, "economic": False}
 
@@ -157,5 +218,8 @@ def qr(a: ArrayLike, overwrite_a: bool = False, lwork: Any = None, mode: str = "
     return (r,) if mode == "r" else (q, r)
 
 
-__all__ = ["cho_factor", "cho_solve", "cholesky", "det", "eigh", "inv", "lu", "lu_factor", "lu_solve", "qr", "solve",
-           "solve_triangular", "svd"]
+__all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "circulant", "companion", "convolution_matrix", "det",
+           "dft", "eigh", "eigh_tridiagonal", "expm", "expm_frechet", "fiedler", "fiedler_companion", "funm",
+           "hadamard", "hankel", "helmert", "hessenberg", "hilbert", "inv", "invhilbert", "invpascal", "leslie", "lu",
+           "lu_factor", "lu_solve", "pascal", "polar", "qr", "qr_multiply", "rsf2csf", "schur", "solve",
+           "solve_sylvester", "solve_triangular", "sqrtm", "svd", "toeplitz"]

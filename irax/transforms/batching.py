@@ -288,21 +288,32 @@ def _callback(op, batch):
     vmap_method says) the frontend decides (callbacks.batched_host_functions)."""
     operands = [batch.new.get(v, v) for v in op.operands]
     batched = [batch.is_batched(v) for v in op.operands]
-    callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
-    name = f"{callee}_vmap{batch.size}_{''.join('b' if b else 'u' for b in batched)}"
     result_types = [batched_type(r.type, batch.size) for r in op.results]
+    name = _batched_import(op, ir.FlatSymbolRefAttr(op.attributes["callee"]).value, batched,
+                           [v.type for v in operands], result_types, batch.size)
+    call = func.CallOp(result_types, ir.FlatSymbolRefAttr.get(name), operands)
+    _copy_attributes(op, call, {"callee"})
+    if host_calls.TRANSPOSE in op.attributes:  # a linear collective's transpose, batched too (for grad of vmap)
+        transpose = ir.FlatSymbolRefAttr(op.attributes[host_calls.TRANSPOSE]).value
+        call.attributes[host_calls.TRANSPOSE] = ir.FlatSymbolRefAttr.get(_batched_import(
+            op, transpose, [True], result_types, [v.type for v in operands], batch.size))
+    return list(call.results)
+
+
+def _batched_import(op, callee, batched, operand_types, result_types, size) -> str:
+    """The name of import @callee batched `size` times, its operands
+    `batched` or not, declared beside it (with `op`'s kind) if new."""
+    name = f"{callee}_vmap{size}_{''.join('b' if b else 'u' for b in batched)}"
     module = mlir.enclosing_module(op)
     if mlir.find_function(module, name) is None:
         with ir.InsertionPoint.at_block_begin(module.regions[0].blocks[0]):
-            declaration = func.FuncOp(name, ([v.type for v in operands], result_types), visibility="private")
+            declaration = func.FuncOp(name, (operand_types, result_types), visibility="private")
         declaration.attributes[host_calls.BATCHED_OF] = ir.StringAttr.get(callee)
         declaration.attributes[host_calls.BATCHED] = ir.DenseBoolArrayAttr.get(batched)
         for attribute in (host_calls.CALLBACK, host_calls.VMAP_METHOD):
             if attribute in op.attributes:
                 declaration.attributes[attribute] = op.attributes[attribute]
-    call = func.CallOp(result_types, ir.FlatSymbolRefAttr.get(name), operands)
-    _copy_attributes(op, call, {"callee"})
-    return list(call.results)
+    return name
 
 
 def _custom_call(op, batch):

@@ -8,6 +8,7 @@ from irax.plugins import API_VERSION
 from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
 from irax.transforms.cleanup import prune_unused_generic_inputs
+from irax.transforms.elementwise_loops import fuse_elementwise_loops
 from irax.transforms.empty_tensors import fold_empty_tensors
 from irax.transforms.loop_carries import keep_unread_carries
 from irax.transforms.loop_order import normalize_loop_order
@@ -51,5 +52,6 @@ loop_order = PythonPass("normalize-loop-order", normalize_loop_order)
 reuse = PythonPass("reuse-dead-buffers", reuse_dead_buffers)
 matmuls = PythonPass("plain-matmuls", plain_matmuls)
 strided = PythonPass("materialize-strided-operands", materialize_strided_operands)
+elementwise_loops = PythonPass("fuse-elementwise-loops", fuse_elementwise_loops)
 loop_carries = PythonPass("keep-unread-carries", keep_unread_carries)
 protect = PythonPass("protect-arguments", protect_arguments)

@@ -12,6 +12,7 @@ plugins like anyone else's (their objects are in passes.py). The default:
     plain-matmuls                             matrix products as linalg.matmul (matmul.py)
     materialize-strided-operands              strided slices a contraction reads copied out (strided_operands.py)
     normalize-loop-order                      loops in output order (loop_order.py)
+    fuse-elementwise-loops                    elementwise loops as one generic each (elementwise_loops.py)
     keep-unread-carries                       while loops IREE can compile (loop_carries.py)
     reuse-dead-buffers                        write into dead intermediates (buffer_reuse.py)
     protect-arguments                         nothing may write into an argument
@@ -41,8 +42,8 @@ from irax.transforms.buffer_reuse import mark_donated
 
 DEFAULT = ("differentiate", "inline", "symbol-dce", "fold-empty-tensors", "canonicalize", "cse",
            "prune-unused-generic-inputs", "canonicalize", "cse",
-           "plain-matmuls", "materialize-strided-operands", "normalize-loop-order", "keep-unread-carries",
-           "reuse-dead-buffers", "protect-arguments")
+           "plain-matmuls", "materialize-strided-operands", "normalize-loop-order", "fuse-elementwise-loops",
+           "keep-unread-carries", "reuse-dead-buffers", "protect-arguments")
 # An eager kernel is one primitive's ops: nothing to tidy, and canonicalize
 # alone would cost ~1 ms per kernel.
 KERNEL_DEFAULT = ("fold-empty-tensors", "normalize-loop-order", "protect-arguments")

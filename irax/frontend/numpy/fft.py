@@ -44,7 +44,7 @@ from irax.frontend import dtypes, lax_elementwise, lax_structural
 from irax.frontend.numpy import creation, layout
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, convert
-from irax.typing import Array, ArrayLike, DTypeLike
+from irax.typing import Array, ArrayLike, DeviceLike, DTypeLike
 
 __all__ = ["fft", "fft2", "fftfreq", "fftn", "fftshift", "hfft", "ifft", "ifft2", "ifftn", "ifftshift", "ihfft",
            "irfft", "irfft2", "irfftn", "rfft", "rfft2", "rfftfreq", "rfftn"]
@@ -361,21 +361,29 @@ def _scalar_args(func_name: str, n, d) -> None:
         raise ValueError(f"The d argument of jax.numpy.fft.{func_name} only takes a single value. Got d = {list(d)}.")
 
 
-def fftfreq(n: int, d: ArrayLike = 1.0, *, dtype: DTypeLike | None = None) -> Array:
+def fftfreq(n: int, d: ArrayLike = 1.0, *, dtype: DTypeLike | None = None,
+            device: DeviceLike | None = None) -> Array:
     """The frequencies of fft's outputs for a sample spacing d:
-    [0, 1, ..., ceil(n/2) - 1, -floor(n/2), ..., -1] / (d n)."""
+    [0, 1, ..., ceil(n/2) - 1, -floor(n/2), ..., -1] / (d n), on `device`
+    (committed to it) when given."""
     _scalar_args("fftfreq", n, d)
     out_dtype = dtype or dtypes.default_float_dtype()
     dtype = dtypes.to_inexact_dtype(out_dtype)
-    k = (creation.arange(n, dtype=dtype) + n // 2) % n - n // 2
-    return (k / creation.array(d * n, dtype=dtype)).astype(out_dtype)
+
+    def make():
+        k = (creation.arange(n, dtype=dtype) + n // 2) % n - n // 2
+        return (k / creation.array(d * n, dtype=dtype)).astype(out_dtype)
+
+    return creation._placed(device, make)
 
 
-def rfftfreq(n: int, d: ArrayLike = 1.0, *, dtype: DTypeLike | None = None) -> Array:
-    """The frequencies of rfft's outputs: [0, 1, ..., n // 2] / (d n)."""
+def rfftfreq(n: int, d: ArrayLike = 1.0, *, dtype: DTypeLike | None = None,
+             device: DeviceLike | None = None) -> Array:
+    """The frequencies of rfft's outputs: [0, 1, ..., n // 2] / (d n), on `device` when given."""
     _scalar_args("rfftfreq", n, d)
     dtype = dtype or dtypes.default_float_dtype()
-    return creation.arange(0, n // 2 + 1, dtype=dtype) / creation.array(d * n, dtype=dtype)
+    return creation._placed(device, lambda: creation.arange(0, n // 2 + 1, dtype=dtype)
+                            / creation.array(d * n, dtype=dtype))
 
 
 def _shifted(name: str, x: ArrayLike, axes, sign: int) -> Array:

@@ -642,10 +642,10 @@ def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1, precision: None =
            preferred_element_type: DTypeLike | None = None) -> Array:
     """sum(conj(x1) * x2) along `axis`, the other axes broadcast."""
     x1, x2 = promote_args("vecdot", x1, x2)
+    if x1.shape[axis] != x2.shape[axis]:
+        raise ValueError(f"axes must match; got shapes {x1.shape} and {x2.shape} with axis={axis}")
     x1 = unary["conj"].bind(x1) if dtypes.is_complex(x1.dtype) else x1
     x1, x2 = shape_ops.moveaxis(x1, axis, -1), shape_ops.moveaxis(x2, axis, -1)
-    if x1.shape[-1] != x2.shape[-1]:
-        raise ValueError(f"x1 and x2 must have the same size along axis={axis}, got {x1.shape} and {x2.shape}")
     return linalg.matmul(x1[..., None, :], x2[..., :, None])[..., 0, 0]
 
 

@@ -22,7 +22,8 @@ import numpy as np
 from irax.frontend import lax_linalg, lax_svd
 from irax.frontend.custom_derivatives import custom_vjp
 from irax.frontend.lax_linalg import _T, triangular_solve
-from irax.frontend.numpy import (abs, amax, amin, arange, argsort, broadcast_shapes, broadcast_to, conj, expand_dims,
+from irax.frontend.numpy import layout
+from irax.frontend.numpy import (abs, amax, amin, arange, argsort, broadcast_shapes, broadcast_to, expand_dims,
                                  eye, log, matmul, moveaxis, prod, ravel, reshape, sqrt, squeeze, sum, take_along_axis,
                                  where)
 from irax.frontend.numpy.util import canonicalize_axis, promote_args, promote_args_inexact
@@ -190,9 +191,10 @@ def diagonal(x: ArrayLike, /, *, offset: int = 0) -> Array:
     m, n = x.shape[-2:]
     length = max(0, min(m + min(offset, 0), n - max(offset, 0)))
     picked = where(arange(m)[:, None] + offset == arange(n), x, 0)
+    # summed in x's dtype (a sum of one entry and zeros): bool stays bool, uint8 uint8
     if offset >= 0:  # one entry per column j >= offset: x[j - offset, j]
-        return sum(picked, axis=-2)[..., offset:offset + length]
-    return sum(picked, axis=-1)[..., -offset:-offset + length]  # per row i >= -offset: x[i, i + offset]
+        return sum(picked, axis=-2, dtype=x.dtype)[..., offset:offset + length]
+    return sum(picked, axis=-1, dtype=x.dtype)[..., -offset:-offset + length]  # per row i >= -offset: x[i, i + offset]
 
 
 def trace(x: ArrayLike, /, *, offset: int = 0, dtype: DTypeLike | None = None) -> Array:
@@ -253,9 +255,18 @@ def tensorsolve(a: ArrayLike, b: ArrayLike, axes: tuple[int, ...] | None = None)
 
 
 def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Array:
-    """sum(conj(x1) * x2) along `axis`, the other axes broadcasting."""
-    x1, x2 = promote_args("jnp.linalg.vecdot", x1, x2)
-    return sum(conj(x1) * x2, axis=axis)
+    """sum(conj(x1) * x2) along `axis` (of one size in both), the other axes
+    broadcasting, in the operands' promoted dtype: jnp.vecdot."""
+    return layout.vecdot(x1, x2, axis=axis)
+
+
+def cross(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Array:
+    """The cross product of 3-vectors along `axis`, the other axes broadcasting (jnp.cross)."""
+    x1, x2 = promote_args("jnp.linalg.cross", x1, x2)
+    if x1.shape[axis] != 3 or x2.shape[axis] != 3:
+        raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors, "
+                         f"but they have {x1.shape[axis]=} and {x2.shape[axis]=}")
+    return layout.cross(x1, x2, axis=axis)
 
 
 def vector_norm(x: ArrayLike, /, *, axis: Axis = None, keepdims: bool = False, ord: int | float = 2) -> Array:

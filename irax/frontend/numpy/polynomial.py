@@ -5,7 +5,9 @@
     polymul   the convolution of the coefficients
     polyder   p_i (n - 1 - i), m times      polyint  p_i / (n - i), then k
     polydiv   long division: q_i = u_i / v_0, u -= q_i v shifted by i
-    poly      prod_i (x - r_i), expanded by convolutions
+
+(poly, roots and polyfit, which need eigenvalues or least squares, are in
+polynomial_linalg.py.)
 """
 from __future__ import annotations
 
@@ -111,20 +113,6 @@ def polydiv(u: ArrayLike, v: ArrayLike, *, trim_leading_zeros: bool = False) -> 
     return q, r
 
 
-def poly(seq_of_zeros: ArrayLike) -> Array:
-    """The coefficients of prod_i (x - r_i), leading 1, from the 1-D roots r."""
-    check_arraylike("poly", seq_of_zeros)
-    (r,) = promote_args_inexact("poly", seq_of_zeros)
-    r = shape_ops.atleast_1d(r)
-    if r.ndim != 1:
-        raise NotImplementedError("jnp.poly of a matrix (its characteristic polynomial) needs eigenvalues; "
-                                  "pass its roots instead")
-    a = creation.ones(1, r.dtype)
-    for i in range(r.shape[0]):
-        a = statistics.convolve(a, shape_ops.stack([asarray(1, r.dtype), ufuncs.negative(r[i])]))
-    return a
-
-
 def vander(x: ArrayLike, N: int | None = None, increasing: bool = False) -> Array:
     """The Vandermonde matrix out[i, j] = x_i^(N-1-j) (x_i^j if increasing), N = len(x) by default."""
     check_arraylike("vander", x)
@@ -138,4 +126,4 @@ def vander(x: ArrayLike, N: int | None = None, increasing: bool = False) -> Arra
     return ufuncs.power(x[:, None], asarray(powers.astype(np.int32)))
 
 
-__all__ = ["vander", "poly", "polyadd", "polyder", "polydiv", "polyint", "polymul", "polysub", "polyval"]
+__all__ = ["vander", "polyadd", "polyder", "polydiv", "polyint", "polymul", "polysub", "polyval"]

@@ -68,6 +68,15 @@ float32 = _scalar_type(dtypes.float32)
 float64 = _scalar_type(dtypes.float64)
 complex64 = _scalar_type(dtypes.complex64)
 complex128 = _scalar_type(dtypes.complex128)
+float8_e4m3fn = _scalar_type(dtypes.float8_e4m3fn)
+float8_e5m2 = _scalar_type(dtypes.float8_e5m2)
+float8_e4m3fnuz = _scalar_type(dtypes.float8_e4m3fnuz)
+float8_e5m2fnuz = _scalar_type(dtypes.float8_e5m2fnuz)
+float8_e4m3b11fnuz = _scalar_type(dtypes.float8_e4m3b11fnuz)
+float8_e3m4 = _scalar_type(dtypes.float8_e3m4)
+float8_e4m3 = _scalar_type(dtypes.float8_e4m3)
+float8_e8m0fnu = _scalar_type(dtypes.float8_e8m0fnu)
+float4_e2m1fn = _scalar_type(dtypes.float4_e2m1fn)
 # NumPy's other names for them (`bool`, the Array API's, shadows the builtin in this module only from here on)
 bool = bool_  # noqa: A001
 int_ = int64
@@ -87,7 +96,9 @@ floating = np.floating
 complexfloating = np.complexfloating
 
 __all__ = ["bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-           "float16", "bfloat16", "float32", "float64", "complex64", "complex128", "bool", "int_", "uint", "float_",
+           "float16", "bfloat16", "float32", "float64", "complex64", "complex128",
+           "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e4m3b11fnuz", "float8_e3m4",
+           "float8_e4m3", "float8_e8m0fnu", "float4_e2m1fn", "bool", "int_", "uint", "float_",
            "double", "single", "complex_", "cdouble", "csingle",
            "generic", "number", "integer", "signedinteger", "unsignedinteger", "inexact", "floating",
            "complexfloating"]

@@ -103,7 +103,11 @@ _HALF = (dtypes.float16, dtypes.bfloat16)
 
 
 def accumulator_dtype(monoid, dtype):
-    """float32 for half-precision sums and products, else `dtype` itself."""
+    """float32 for half-precision sums and products and for every fold of the 8-
+    and 4-bit floats (their i8 bits order nothing; max and min are exact in
+    float32, sums accumulate there as XLA's do), else `dtype` itself."""
+    if dtypes.is_bit_float(dtype):
+        return dtypes.float32
     return dtypes.float32 if monoid in ("sum", "prod") and dtype in _HALF else dtype
 
 
@@ -453,6 +457,8 @@ def _arg_eval(name):
 def _arg_emit(greater):
     def emit(ctx, x, *, axes, keepdims, index_dtype):
         dtype = ctx.avals_in[0].dtype
+        if dtypes.is_bit_float(dtype):  # compared as float32: their i8 bits order nothing
+            x, dtype = cast(x, dtype, dtypes.float32), dtypes.float32
         beats, ties = _order(dtype, greater)
 
         def combine(totals, e):

@@ -19,6 +19,7 @@ from iree.compiler.dialects import arith, math
 from iree.compiler.dialects import complex as cx
 
 from irax.frontend import dtypes
+from irax.frontend.primitives import complex_rules
 from irax.ir import mlir
 from irax.ir.scalar import cmpf, cmpi, convert_scalar, parts, select as select_scalar
 
@@ -43,10 +44,19 @@ def _by_kind(**rules):
 
     def rule(dtype, *xs):
         fn = table[dtype_kind(dtype)]
+        if dtypes.is_bit_float(dtype):
+            return _in_f32_bits(fn, dtype, xs)
         return fn(dtype, *xs)
 
     rule.kinds = set(table)
     return rule
+
+
+def _in_f32_bits(fn, dtype, xs):
+    """An 8- or 4-bit float (an i8 bit pattern) computes in float32 and rounds
+    back, as XLA computes them; comparisons and predicates keep their i1."""
+    out = fn(dtypes.float32, *(convert_scalar(dtype, dtypes.float32, x) for x in xs))
+    return convert_scalar(dtypes.float32, dtype, out) if out.type == ir.F32Type.get() else out
 
 
 def _const(dtype, value):
@@ -91,6 +101,20 @@ def _complex(fn):
         return convert_scalar(dtypes.complex64, d, fn(*narrow))
 
     return _by_kind(c=rule)
+
+
+def _real(name, *xs):
+    """The float rule `name` of the tables below (UNARY or BINARY by arity)
+    on float32 or float64 scalars: the real math complex_rules builds on."""
+    dtype = dtypes.float64 if xs[0].type == ir.F64Type.get() else dtypes.float32
+    return (UNARY if len(xs) == 1 else BINARY)[name](dtype, *xs)
+
+
+def _on_parts(name):
+    """complex_rules' `name`, fn(real, a, b) -> (re, im) on the parts of a
+    complex64 (complex128 narrowed, see `_complex`)."""
+    fn = complex_rules.UNARY[name]
+    return _complex(lambda x: cx.create_(x.type, *fn(_real, *parts(x))))
 
 
 def _either_part(test):
@@ -478,7 +502,8 @@ def _atan2(y, x):
 UNARY = {
     "neg": _by_kind(f=lambda d, x: arith.negf(x), iu=lambda d, x: arith.subi(_const(d, 0), x),
                     c=lambda d, x: cx.neg(x)),
-    "abs": _by_kind(f=lambda d, x: math.absf(x), i=_abs_signed, u=lambda d, x: x, c=lambda d, x: cx.abs(x)),
+    "abs": _by_kind(f=lambda d, x: math.absf(x), i=_abs_signed, u=lambda d, x: x,
+                    c=lambda d, x: complex_rules.hypot(_real, *parts(x))),  # inf with a NaN part, as Annex G
     "real": _by_kind(c=lambda d, x: cx.re(x)),
     "imag": _by_kind(c=lambda d, x: cx.im(x)),
     "conj": _by_kind(c=lambda d, x: cx.conj(x)),
@@ -494,29 +519,31 @@ UNARY = {
     "isfinite": _or(_by_kind(f=_isfinite),
                     _by_kind(c=lambda d, x: arith.andi(*(_isfinite(dtypes.real_dtype(d), p) for p in parts(x))))),
     "not": _by_kind(b=lambda d, x: arith.xori(x, _const(d, True)), iu=lambda d, x: arith.xori(x, _const(d, -1))),
-    "exp": _or(_in_f32(math.exp), _complex(cx.exp)),
-    "exp2": _in_f32(math.exp2),
-    "expm1": _or(_in_f32(math.expm1), _complex(cx.expm1)),
-    "log": _or(_in_f32(math.log), _complex(cx.log)),
-    "log1p": _or(_in_f32(math.log1p), _complex(cx.log1p)),
-    "log2": _in_f32(math.log2),
-    "log10": _in_f32(lambda x: arith.mulf(math.log(x), mlir.float_constant(x.type, np.log10(np.e)))),  # no log10f in IREE's CPU runtime
+    "exp": _or(_in_f32(math.exp), _on_parts("exp")),
+    "exp2": _or(_in_f32(math.exp2), _on_parts("exp2")),
+    "expm1": _or(_in_f32(math.expm1), _on_parts("expm1")),
+    "log": _or(_in_f32(math.log), _on_parts("log")),
+    "log1p": _or(_in_f32(math.log1p), _on_parts("log1p")),
+    "log2": _or(_in_f32(math.log2), _on_parts("log2")),
+    "log10": _or(_in_f32(lambda x: arith.mulf(math.log(x), mlir.float_constant(x.type, np.log10(np.e)))),
+                  _on_parts("log10")),  # no log10f in IREE's CPU runtime
     "sqrt": _or(_by_kind(f=lambda d, x: _in_f32(math.sqrt)(d, x) if d.itemsize < 4 else math.sqrt(x)),
-                _complex(cx.sqrt)),
+                _on_parts("sqrt")),
     "rsqrt": _or(_in_f32(math.rsqrt), _complex(cx.rsqrt)),
     "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), x, _in_f32(math.cbrt)(d, x))),  # IREE's cbrt(±inf) is NaN
     "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0))), _complex(cx.sin)),
     "cos": _or(_by_quadrant(_sin_by_quadrant(1)), _complex(cx.cos)),
     "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant)), _complex(cx.tan)),
-    "asin": _odd_near_zero(_in_f32(math.asin)),
-    "acos": _in_f32(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),  # Vulkan's acos(3) is -pi
-    "atan": _odd_near_zero(_in_f32(math.atan)),
-    "sinh": _odd_near_zero(_in_f32(math.sinh)),
-    "cosh": _in_f32(math.cosh),
-    "tanh": _or(_odd_near_zero(_in_f32(math.tanh)), _complex(cx.tanh)),
-    "asinh": _odd_near_zero(_in_f32(_asinh)),
-    "acosh": _in_f32(_acosh),
-    "atanh": _odd_near_zero(_in_f32(math.atanh)),
+    "asin": _or(_odd_near_zero(_in_f32(math.asin)), _on_parts("asin")),
+    "acos": _or(_in_f32(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),
+                _on_parts("acos")),  # the select: Vulkan's acos(3) is -pi
+    "atan": _or(_odd_near_zero(_in_f32(math.atan)), _on_parts("atan")),
+    "sinh": _or(_odd_near_zero(_in_f32(math.sinh)), _on_parts("sinh")),
+    "cosh": _or(_in_f32(math.cosh), _on_parts("cosh")),
+    "tanh": _or(_odd_near_zero(_in_f32(math.tanh)), _on_parts("tanh")),
+    "asinh": _or(_odd_near_zero(_in_f32(_asinh)), _on_parts("asinh")),
+    "acosh": _or(_in_f32(_acosh), _on_parts("acosh")),
+    "atanh": _or(_odd_near_zero(_in_f32(math.atanh)), _on_parts("atanh")),
     "erf": _in_f32(math.erf),
 }
 

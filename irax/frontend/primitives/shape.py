@@ -316,10 +316,11 @@ def _pad_emit(ctx, x, value, *, low, high):
                 sizes = mlir.dims(x)
                 sizes[d] = width
                 pieces.append(mlir.fill(_extract(value, at), sizes, dtype))
-        if pieces:  # x goes between the borders
-            pieces.insert(1 if low[d] else 0, x)
+        if pieces:  # x goes between the borders, unless it is empty there (IREE rejects its 0-sized slice)
+            if shape[d] != 0:
+                pieces.insert(1 if low[d] else 0, x)
             shape[d] = None if shape[d] is None else shape[d] + low[d] + high[d]
-            x = tensor.ConcatOp(mlir.tensor_type(shape, dtype), d, pieces).result
+            x = tensor.ConcatOp(mlir.tensor_type(shape, dtype), d, pieces).result if len(pieces) > 1 else pieces[0]
     return [x]
 
 

@@ -10,17 +10,33 @@ it against the Python module irax's runtime gives the program):
 
 "debug" callbacks return nothing, so nothing is differentiated through
 them; a "pure" one has results, which have no derivative, as in JAX.
-There is no body to inline. Batched (transforms/batching.py), a callback
+There is no body to inline.
+
+A collective of irax.pmap (frontend/collectives.py: psum, all_gather,
+ppermute, ...) is such a call too, marked with its name (`COLLECTIVE`).
+The linear ones also name the import that computes their transpose
+(`TRANSPOSE`; psum's is psum itself, all_gather's psum_scatter, ppermute's
+the inverse permutation), which the frontend declares beside the
+collective when it traces it: their JVP is the same collective applied to
+the tangent, their VJP the transpose applied to the cotangent
+(`collective_jvp`, `collective_vjp`). Every device runs the same program,
+so every device makes the same calls, in the same order. Batched, a
+collective's transpose is batched with it (transforms/batching.py). Batched (transforms/batching.py), a callback
 calls an import of its own, declared with the original's name and which of
 its operands are batched (`BATCHED_OF`, `BATCHED`), for which the frontend
 writes the Python (frontend/callbacks.py), as the call's `VMAP_METHOD` says.
 """
 from iree.compiler import ir
+from iree.compiler.dialects import func
+
+from irax.ir import mlir
 
 CALLBACK = "irax.callback"  # the callback's kind: "debug" or "pure"
 VMAP_METHOD = "irax.vmap_method"  # a pure callback's vmap_method ("none" if None)
 BATCHED_OF = "irax.batched_of"  # on a batched callback's declaration: the callback it batches
 BATCHED = "irax.batched"  # ... and which of its operands have the batch axis (first)
+COLLECTIVE = "irax.collective"  # on a collective's call: its name ("psum", "all_gather", ...)
+TRANSPOSE = "irax.transpose"  # ... and, if it is linear, the import that computes its transpose
 
 
 def is_callback(call) -> bool:
@@ -49,3 +65,48 @@ def not_differentiable() -> ValueError:
     """JAX's error for differentiating through a pure callback's results."""
     return ValueError("Pure callbacks do not support JVP. Please use `irax.custom_jvp` to use callbacks while "
                       "taking gradients.")
+
+
+def is_collective(call) -> bool:
+    return COLLECTIVE in call.operation.attributes
+
+
+def _linear_callee(call, attribute) -> str:
+    """The import `attribute` ("callee" or TRANSPOSE) of a linear
+    collective's call; JAX's error for one that is not linear (pmax, pmin)."""
+    attributes = call.operation.attributes
+    if TRANSPOSE not in attributes:
+        name = ir.StringAttr(attributes[COLLECTIVE]).value
+        raise NotImplementedError(f"Differentiation rule for '{name}' not implemented")
+    return ir.FlatSymbolRefAttr(attributes[attribute]).value
+
+
+def _call_like(call, callee: str, operand, transpose: str):
+    """A call of import @callee, whose transpose is @transpose, on `operand`,
+    with `call`'s other attributes, at the insertion point."""
+    declaration = mlir.find_function(mlir.enclosing_module(call), callee)
+    function_type = ir.FunctionType(ir.TypeAttr(declaration.attributes["function_type"]).value)
+    (operand_type,), result_types = function_type.inputs, function_type.results
+    if operand_type != operand.type:  # (batching declares a batched collective's transpose batched too)
+        raise NotImplementedError(f"irax autodiff: the collective {callee} takes {operand_type}, not {operand.type}")
+    new = func.CallOp(list(result_types), ir.FlatSymbolRefAttr.get(callee), [operand])
+    for attribute in call.operation.attributes:
+        if attribute not in ("callee", TRANSPOSE):
+            new.attributes[attribute] = call.operation.attributes[attribute]
+    new.attributes[TRANSPOSE] = ir.FlatSymbolRefAttr.get(transpose)
+    return new.results[0]
+
+
+def collective_jvp(call, tangents) -> list:
+    """A linear collective's tangent: the collective of the tangent."""
+    (tangent,) = tangents
+    if tangent is None:
+        return [None]
+    return [_call_like(call, _linear_callee(call, "callee"), tangent, _linear_callee(call, TRANSPOSE))]
+
+
+def collective_vjp(call, cts) -> list:
+    """A linear collective's (operand, cotangent): its transpose applied to
+    the result's cotangent."""
+    (ct,) = cts
+    return [(call.operands[0], _call_like(call, _linear_callee(call, TRANSPOSE), ct, _linear_callee(call, "callee")))]

@@ -122,6 +122,8 @@ def _call(op, tangents):
         block = custom.rule_function(op, "callee").regions[0].blocks[0]
         seeds = [(a, t) for a, t in zip(block.arguments, tangents) if t is not None]
         return region_forward(block, dict(zip(block.arguments, op.operands)), {}, seeds)[1]
+    if host_calls.is_collective(op):
+        return host_calls.collective_jvp(op, tangents)
     if host_calls.is_callback(op):  # only a pure callback has results to differentiate
         raise host_calls.not_differentiable()
     if custom.VJP_BWD in op.operation.attributes:

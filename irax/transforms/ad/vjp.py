@@ -314,6 +314,8 @@ def _call(op, cts, active):
     checkpointed function: `_remat`."""
     if remat.is_remat(op):
         return _remat(op, cts, active)
+    if host_calls.is_collective(op):
+        return host_calls.collective_vjp(op, cts)
     if host_calls.is_callback(op):  # only a pure callback has results to differentiate
         raise host_calls.not_differentiable()
     (args, closed), n_out = custom.split_operands(op), len(op.results)

@@ -1,0 +1,92 @@
+"""The processes of a computation (jax.process_index / process_count), and
+the communicator a pmap's devices use when there are several.
+
+One process alone (the default) has index 0 of 1. `irax.distributed.initialize()`
+makes it one of several: it sets `world`, a communicator whose ranks are the
+processes (MPI's, irax/distributed.py; this module imports no MPI, so pmap
+and `import irax` never load it).
+
+A pmap over the devices of several processes: each process runs the same
+pmap on its L local devices (the mapped axis of its arguments has size L),
+and the axis spans all P * L devices: process p's device d has axis index
+p * L + d, and a collective over the axis is one global collective. Its
+devices first meet on the host as in one process (a ThreadCommunicator);
+the last to arrive makes one call of `world` for the whole process (the
+local sum, then one MPI all-reduce across processes) and hands each device
+its part of the result. One MPI rank per process, not per device, keeps one
+MPI call per collective whatever L is, and the devices of a process need no
+MPI of their own.
+"""
+import functools
+
+import numpy as np
+
+from irax.frontend import collectives
+
+world = None  # the communicator among the processes, rank = process index; None: one process
+
+
+def process_index() -> int:
+    """This process's index among the processes of the computation (jax.process_index)."""
+    return 0 if world is None else world.rank
+
+
+def process_count() -> int:
+    """How many processes the computation runs on (jax.process_count)."""
+    return 1 if world is None else world.size
+
+
+class DevicesOfProcesses:
+    """The Communicator of a pmap's devices, `local_size` in each process of
+    `world`: ranks are global axis indices, process p's from p * local_size."""
+
+    def __init__(self, local_size: int, world):
+        self.world, self.local_size = world, local_size
+        self.size = local_size * world.size
+        self.first = world.rank * local_size
+        self._local = collectives.ThreadCommunicator(local_size)
+
+    def _exchange(self, rank, x, combine):
+        # (ThreadCommunicator's rendezvous: `combine` runs once per process, on its last device to arrive)
+        return self._local._exchange(rank - self.first, x, combine)
+
+    def all_reduce(self, rank, x, op):
+        def combine(xs):
+            local = functools.reduce(collectives._REDUCE[op], xs)
+            return [self.world.all_reduce(self.world.rank, local, op)] * self.local_size
+        return self._exchange(rank, x, combine)
+
+    def all_gather(self, rank, x):
+        def combine(xs):
+            gathered = self.world.all_gather(self.world.rank, np.stack(xs))  # (processes, local devices, ...)
+            return [gathered.reshape((self.size, *x.shape))] * self.local_size
+        return self._exchange(rank, x, combine)
+
+    def permute(self, rank, x, perm):
+        # Every process gathers every device's x and keeps what its devices
+        # receive: simple, but moves size times the data a point-to-point
+        # exchange would (ppermute across processes is rare in data parallelism).
+        def combine(xs):
+            every = self.world.all_gather(self.world.rank, np.stack(xs)).reshape((self.size, *x.shape))
+            received = [np.zeros_like(x)] * self.local_size
+            for source, destination in perm:
+                if self.first <= destination < self.first + self.local_size:
+                    received[destination - self.first] = every[source]
+            return received
+        return self._exchange(rank, x, combine)
+
+    def leave(self, rank):
+        self._local.leave(rank - self.first)
+
+    def abort(self):
+        self._local.abort()
+        self.world.abort("a device of its pmap failed")
+
+
+def communicator(local_size: int):
+    """(the communicator of a pmap over `local_size` devices of this process,
+    the axis index of its first device)."""
+    if world is None:
+        return collectives.ThreadCommunicator(local_size), 0
+    devices = DevicesOfProcesses(local_size, world)
+    return devices, devices.first

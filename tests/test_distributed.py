@@ -1,0 +1,180 @@
+"""Several processes over MPI (irax.distributed): each test launches
+`mpiexec -n 2` on this file's scenarios (below, run as a script) or on
+examples/data_parallel.py. Skipped where mpi4py or mpiexec is absent
+(pip install 'irax[mpi]')."""
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import irax.numpy as jnp
+from irax import lax
+
+ROOT = Path(__file__).parents[1]
+MPIEXEC = shutil.which("mpiexec", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+
+needs_mpi = pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None or MPIEXEC is None,
+                               reason="needs mpi4py and mpiexec: pip install 'irax[mpi]'")
+
+
+def _mpiexec(*args, processes=2, timeout_s="20", env=None):
+    """Run `args` (after python) in `processes` processes: (return code, stdout, stderr)."""
+    environment = {**os.environ, "IRAX_DISTRIBUTED_TIMEOUT": timeout_s, **(env or {})}
+    done = subprocess.run([MPIEXEC, "-n", str(processes), sys.executable, *args], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_one_process_needs_no_mpi():
+    # `import irax` and pmap load no MPI (importing mpi4py.MPI starts it); one process is index 0 of 1
+    code = ("import sys, irax, irax.numpy as jnp; from irax import lax; "
+            "assert irax.pmap(lambda x: lax.psum(x, 'i'), 'i')(jnp.ones((1, 2))).shape == (1, 2); "
+            "assert (irax.process_index(), irax.process_count()) == (0, 1); assert 'mpi4py.MPI' not in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+@needs_mpi
+def test_collectives_across_two_processes():
+    code, out, err = _mpiexec(__file__, "collectives", env={"IRAX_CPU_DEVICES": "2"})
+    assert code == 0, out + err
+    assert sorted(out.split()) == ["ok0", "ok1"], out + err
+
+
+@needs_mpi
+def test_a_process_that_raises_makes_the_other_fail_at_once():
+    code, out, err = _mpiexec(__file__, "raises", timeout_s="60")
+    assert "process 0: CollectiveError: process 0 stopped at collective #1 all_reduce sum float32[3]: another " \
+           "process failed (process 1: ValueError: rank 1 fails)" in out, out + err
+    assert "seconds: 0" in out or "seconds: 1" in out, out  # not the 60 s timeout
+
+
+@needs_mpi
+def test_a_failing_pmap_device_makes_the_other_process_fail_at_once():
+    code, out, err = _mpiexec(__file__, "pmap_raises", timeout_s="60")
+    # (the device's host call raised it: DeviceError, as a failing collective in one process)
+    assert "CollectiveError: process 0 stopped at collective #1 all_reduce sum float32[3]: another process failed " \
+           "(process 1: a device of its pmap failed)" in out, out + err
+    assert "seconds: 0" in out or "seconds: 1" in out, out
+
+
+@needs_mpi
+def test_a_process_that_dies_ends_the_run():
+    # (mpiexec ends the other processes; without it, they would time out as below)
+    start = time.monotonic()
+    code, out, err = _mpiexec(__file__, "dies", timeout_s="60")
+    assert code != 0 and time.monotonic() - start < 30, out + err
+
+
+@needs_mpi
+def test_a_process_that_does_not_come_makes_the_other_fail_within_the_timeout():
+    code, out, err = _mpiexec(__file__, "hangs", timeout_s="2")
+    assert ("process 0: CollectiveError: process 0 waited 2 s at collective #1 all_reduce sum float32[3] for "
+            "process(es) [1], which did not reach it") in out, out + err
+
+
+@needs_mpi
+def test_data_parallel_example_matches_one_process_on_the_whole_batches(tmp_path):
+    steps = ["--steps", "5", "--batch", "32", "--width", "32"]
+    code, out, err = _mpiexec("examples/data_parallel.py", *steps, "--save", str(tmp_path / "two.npz"))
+    assert code == 0, out + err
+    assert "2 process(es)" in out
+    done = subprocess.run([sys.executable, "examples/data_parallel.py", *steps, "--save", str(tmp_path / "one.npz")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    one, two = np.load(tmp_path / "one.npz"), np.load(tmp_path / "two.npz")
+    assert len(one.files) == len(two.files) == 6
+    for name in one.files:
+        np.testing.assert_allclose(two[name], one[name], rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# The scenarios, each run in 2 processes by mpiexec.
+
+def _collectives():
+    import irax.distributed  # (here, not above: importing it starts MPI, which pytest's process must not)
+
+    with pytest.raises(ValueError, match="num_processes=3 differs from MPI's 2"):
+        irax.distributed.initialize(num_processes=3)
+    irax.distributed.initialize(process_id=int(os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK"))))
+    with pytest.raises(RuntimeError, match="only be called once"):
+        irax.distributed.initialize()
+    rank, size = irax.process_index(), irax.process_count()
+    assert size == 2 and irax.distributed.is_initialized()
+    # host-level, on a pytree of irax Arrays and NumPy arrays
+    tree = {"a": jnp.full((2, 3), rank + 1.0), "b": np.array([rank, 5 - rank], np.int32)}
+    total = irax.distributed.all_reduce(tree)
+    assert isinstance(total["a"], irax.Array) and total["a"].dtype == jnp.float32
+    np.testing.assert_array_equal(total["a"], np.full((2, 3), 3.0))
+    np.testing.assert_array_equal(total["b"], [1, 9])
+    mean = irax.distributed.all_reduce(tree, op="mean")
+    np.testing.assert_array_equal(mean["b"], [0.5, 4.5])
+    assert mean["b"].dtype == np.float32
+    np.testing.assert_array_equal(irax.distributed.all_reduce(tree, op="max")["b"], [1, 5])
+    np.testing.assert_array_equal(irax.distributed.all_reduce(tree, op="min")["a"], np.ones((2, 3)))
+    gathered = irax.distributed.process_allgather(tree)
+    np.testing.assert_array_equal(gathered["b"], [[0, 5], [1, 4]])
+    np.testing.assert_array_equal(irax.distributed.process_allgather(tree, tiled=True)["b"], [0, 5, 1, 4])
+    irax.distributed.sync_global_devices("here")
+    # pmap over 2 devices in each of 2 processes: an axis of 4
+    xs = np.arange(2.0 * 3).reshape(2, 3).astype(np.float32) + 10 * rank
+
+    def f(x):
+        return (lax.psum(x, "i"), lax.all_gather(x, "i"), lax.ppermute(x, "i", [(0, 3), (3, 1), (1, 0)]),
+                lax.axis_index("i"))
+    every = np.concatenate([np.arange(6.0).reshape(2, 3) + 10 * r for r in range(2)]).astype(np.float32)
+    total, gathered, permuted, index = irax.pmap(f, axis_name="i")(xs)
+    np.testing.assert_allclose(total, np.broadcast_to(every.sum(0), (2, 3)))
+    np.testing.assert_allclose(gathered, np.broadcast_to(every, (2, 4, 3)))
+    received = {0: every[1], 1: every[3], 2: np.zeros(3), 3: every[0]}
+    np.testing.assert_allclose(permuted, [received[2 * rank], received[2 * rank + 1]])
+    np.testing.assert_array_equal(index, [2 * rank, 2 * rank + 1])
+    # grad inside pmap: pmean's transpose is one more collective across the processes
+    grads = irax.pmap(lambda x: irax.grad(lambda v: lax.pmean((v ** 2).sum(), "i"))(x), "i")(xs)
+    np.testing.assert_allclose(grads, 2 * xs)
+    # mismatched shapes: both processes raise, naming both
+    try:
+        irax.distributed.all_reduce(np.zeros(rank + 2, np.float32))
+    except irax.distributed.CollectiveError as error:
+        assert re.search(r"process 0: #(\d+) all_reduce sum float32\[2\]; process 1: #\1 all_reduce sum float32\[3\]",
+                         str(error)), error
+    else:
+        raise AssertionError("no error for different shapes")
+    print(f"ok{rank}")
+
+
+def _fails(how):
+    import irax.distributed
+
+    irax.distributed.initialize()
+
+    def fail_on_1(v):
+        if irax.process_index() == 1:
+            raise ValueError("rank 1's device fails")
+        return v
+    failing_pmap = irax.pmap(lambda x: lax.psum(irax.pure_callback(fail_on_1, x, x), "i"), "i")
+    if irax.process_index() == 1:
+        if how == "pmap_raises":
+            failing_pmap(np.ones((1, 3), np.float32))
+        if how == "dies":
+            os._exit(3)  # no word to the others
+        if how == "hangs":
+            time.sleep(4)  # longer than IRAX_DISTRIBUTED_TIMEOUT, then ends without the collective
+            return
+        raise ValueError("rank 1 fails")
+    start = time.monotonic()
+    try:
+        irax.distributed.all_reduce(np.ones(3, np.float32)) if how != "pmap_raises" else failing_pmap(np.ones((1, 3)))
+    except Exception as error:
+        print(f"process 0: {type(error).__name__}: {error}\nseconds: {time.monotonic() - start:.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    _collectives() if sys.argv[1] == "collectives" else _fails(sys.argv[1])
