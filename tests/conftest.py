@@ -54,10 +54,6 @@ DIFFERENCES = {
             {""},
             "IREE's Vulkan code cannot bitcast float64 to i64 (arith.bitcast is not legalized), which the sort "
             "of float64 keys does (eigh sorts its eigenvalues)"),
-        "test_gradient_matches_jax_and_finite_differences": (
-            {"eigenvalues", "eigenvectors"},
-            "KNOWN BUG, open: eigh's gradient program on lavapipe is wrong now and then (2 of 6 identical "
-            "calls in one process; the forward eigh is right in 8 of 8), a race not yet found"),
         "test_values": (
             {"gelu"},
             "tanh(-30) on Vulkan is 1e-7 from -1 (GPU math), so gelu's 1 + tanh(...) gives -2.7e-6, not -0.0"),

@@ -12,7 +12,7 @@ from irax.transforms.empty_tensors import fold_empty_tensors
 from irax.transforms.loop_carries import keep_unread_carries
 from irax.transforms.loop_order import normalize_loop_order
 from irax.transforms.matmul import plain_matmuls
-from irax.transforms.strided_operands import materialize_strided_operands
+from irax.transforms.contraction_operands import materialize_contraction_operands
 
 
 class MlirPass:
@@ -50,6 +50,6 @@ prune = PythonPass("prune-unused-generic-inputs", prune_unused_generic_inputs)
 loop_order = PythonPass("normalize-loop-order", normalize_loop_order)
 reuse = PythonPass("reuse-dead-buffers", reuse_dead_buffers)
 matmuls = PythonPass("plain-matmuls", plain_matmuls)
-strided = PythonPass("materialize-strided-operands", materialize_strided_operands)
+contraction_operands = PythonPass("materialize-contraction-operands", materialize_contraction_operands)
 loop_carries = PythonPass("keep-unread-carries", keep_unread_carries)
 protect = PythonPass("protect-arguments", protect_arguments)

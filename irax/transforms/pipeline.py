@@ -10,7 +10,7 @@ plugins like anyone else's (their objects are in passes.py). The default:
     canonicalize, cse                         tidy what tracing and AD wrote
     prune-unused-generic-inputs, canonicalize, cse
     plain-matmuls                             matrix products as linalg.matmul (matmul.py)
-    materialize-strided-operands              strided slices a contraction reads copied out (strided_operands.py)
+    materialize-contraction-operands          strided slices and splats a contraction reads computed apart (contraction_operands.py)
     normalize-loop-order                      loops in output order (loop_order.py)
     keep-unread-carries                       while loops IREE can compile (loop_carries.py)
     reuse-dead-buffers                        write into dead intermediates (buffer_reuse.py)
@@ -41,7 +41,7 @@ from irax.transforms.buffer_reuse import mark_donated
 
 DEFAULT = ("differentiate", "inline", "symbol-dce", "fold-empty-tensors", "canonicalize", "cse",
            "prune-unused-generic-inputs", "canonicalize", "cse",
-           "plain-matmuls", "materialize-strided-operands", "normalize-loop-order", "keep-unread-carries",
+           "plain-matmuls", "materialize-contraction-operands", "normalize-loop-order", "keep-unread-carries",
            "reuse-dead-buffers", "protect-arguments")
 # An eager kernel is one primitive's ops: nothing to tidy, and canonicalize
 # alone would cost ~1 ms per kernel.
