@@ -7,7 +7,7 @@ order. Two kinds, the two bodies the protocol allows:
 from irax.plugins import API_VERSION
 from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
-from irax.transforms.cleanup import prune_unused_generic_inputs
+from irax.transforms.cleanup import drop_unread_work, prune_unused_generic_inputs
 from irax.transforms.empty_tensors import fold_empty_tensors
 from irax.transforms.loop_carries import keep_unread_carries
 from irax.transforms.loop_order import normalize_loop_order
@@ -47,6 +47,7 @@ canonicalize = MlirPass("canonicalize")
 cse = MlirPass("cse")
 empty_tensors = PythonPass("fold-empty-tensors", fold_empty_tensors)
 prune = PythonPass("prune-unused-generic-inputs", prune_unused_generic_inputs)
+unread_work = PythonPass("drop-unread-work", drop_unread_work)
 loop_order = PythonPass("normalize-loop-order", normalize_loop_order)
 reuse = PythonPass("reuse-dead-buffers", reuse_dead_buffers)
 matmuls = PythonPass("plain-matmuls", plain_matmuls)

@@ -131,7 +131,10 @@ def _call(op, tangents):
         raise custom.closure_error(op)
     tangents = [t if t is not None else zeros_like(v) for v, t in zip(args, tangents)]
     rule = custom.rule_function(op, custom.JVP)
-    return mlir.inline_function(rule, args + tangents + closed)[len(op.results):]
+    operands = args + tangents + closed
+    outputs = mlir.inline_function(rule, operands)
+    custom.read_the_call_not_the_copy(op.results, outputs[:len(op.results)], operands)
+    return outputs[len(op.results):]
 
 
 def _no_tangent(op, tangents):
