@@ -17,6 +17,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, tensor
 
 from irax.ir import mlir
+from irax.ir.iree import scan_sums
 from irax.transforms.ad import control_flow, convolution, custom, generic, host_calls, remat, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
@@ -137,6 +138,13 @@ def _call(op, tangents):
     return outputs[len(op.results):]
 
 
+def _scan(op, tangents):
+    """A scan that sums is linear in what it scans: the same scan of its tangent."""
+    if not scan_sums(op):
+        raise NotDifferentiable("irax autodiff: only an iree_linalg_ext.scan that adds is differentiable")
+    return [mlir.clone_op(op, {op.operands[0]: tangents[0]}).results[0], None]
+
+
 def _no_tangent(op, tangents):
     return [None] * len(op.results)
 
@@ -160,6 +168,7 @@ RULES = {
     generic.STOP_GRADIENT: _no_tangent,
     "func.call": _call,
     "iree_linalg_ext.scatter": _scatter,
+    "iree_linalg_ext.scan": _scan,
     **convolution.JVP_RULES,
 }
 
