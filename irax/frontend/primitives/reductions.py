@@ -23,7 +23,8 @@ C <= BLOCK elements and folds each block into a partial result:
 
     x[..., n, ...] -> blocks[..., G, C, ...] -> partials[..., G, ...]
 
-and folds the T = n - G*C elements left over into the running totals (the
+(with static sizes the view is (C, G), each block a column, so that the G
+partials are the lanes of vector code), and folds the T = n - G*C elements left over into the running totals (the
 output, which starts at the identity); the next stage reduces the G partials
 PARTIALS at a time, until one block is left, which the last generic folds
 into the totals. No loop runs more than BLOCK = 1024 times, whatever n, and
@@ -181,11 +182,11 @@ def _insert_unit_dims(value, axes):
     return _expand(value, groups, out_sizes)
 
 
-def _split(x, axis, blocks, block):
-    """`x` with dim `axis` split into (blocks, block)."""
+def _split(x, axis, outer, inner):
+    """`x` with dim `axis` split into (outer, inner)."""
     sizes = mlir.dims(x)
     groups = [[i] for i in range(axis)] + [[axis, axis + 1]] + [[i + 1] for i in range(axis + 1, len(sizes))]
-    return _expand(x, groups, sizes[:axis] + [blocks, block] + sizes[axis + 1:])
+    return _expand(x, groups, sizes[:axis] + [outer, inner] + sizes[axis + 1:])
 
 
 def _slice(x, axis, start, size):
@@ -292,10 +293,17 @@ def _stage(inputs, axis, totals, fold, element, block):
     c = _block_size(n, block)
     g = _div(n, c)
     whole = _mul(g, c)
-    blocks = [_split(_slice(x, axis, 0, whole), axis, g, c) for x in inputs]
+    # With static sizes the blocks are the columns of a (C, G) view, so that
+    # the G partials are the lanes of vector code (1e7 float32 under jit:
+    # max 28.7 -> 7.4 ms, sum 15.6 -> 12 ms); with dynamic ones IREE's code
+    # for the rows of a (G, C) view is faster (eager sum 35 ms, against 59).
+    across = isinstance(n, int)
+    outer, inner = (c, g) if across else (g, c)
+    blocks = [_split(_slice(x, axis, 0, whole), axis, outer, inner) for x in inputs]
     sizes = mlir.dims(blocks[0])
-    at = lambda: _add(_mul(linalg.IndexOp(axis).result, c), linalg.IndexOp(axis + 1).result)  # noqa: E731
-    partials = _fold_axis(blocks, axis + 1, _fill(fold, sizes[:axis + 1] + sizes[axis + 2:]), fold, element, at)
+    at = lambda: _add(_mul(linalg.IndexOp(axis).result, inner), linalg.IndexOp(axis + 1).result)  # noqa: E731
+    folded = axis if across else axis + 1
+    partials = _fold_axis(blocks, folded, _fill(fold, sizes[:folded] + sizes[folded + 1:]), fold, element, at)
     left = _sub(n, whole)
     if left != 0:
         # The last T + 1 elements, the first of them (the last of the blocks)
