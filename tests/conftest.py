@@ -62,10 +62,6 @@ DIFFERENCES = {
             {""},
             "KNOWN BUG, open: vmap of a while_loop whose predicate is batched selects its complex carries with "
             "one arith.select of complex, which IREE's Vulkan code cannot lower (irax's where selects the parts)"),
-        "test_gradient_matches_jax_and_finite_differences": (
-            {"eigenvalues", "eigenvectors"},
-            "KNOWN BUG, open: eigh's gradient program on lavapipe is wrong now and then (2 of 6 identical "
-            "calls in one process; the forward eigh is right in 8 of 8), a race not yet found"),
         "test_values": (
             {"gelu"},
             "tanh(-30) on Vulkan is 1e-7 from -1 (GPU math), so gelu's 1 + tanh(...) gives -2.7e-6, not -0.0"),

@@ -76,6 +76,21 @@ def test_debug_print_in_a_loop_prints_each_iteration_once(device, capsys, transf
     assert capsys.readouterr().out == "i=0 c=1.0\ni=1 c=2.0\ni=2 c=4.0\n"
 
 
+def test_a_loop_whose_results_nothing_reads_still_prints(device, capsys):
+    """drop-unread-work erases unread loops, but not one around a callback."""
+    def body(i, c):
+        irax.debug.print("i={i} c={c}", i=i, c=c)
+        return c * 2
+
+    @irax.jit
+    def f(c):
+        irax.lax.fori_loop(0, 2, body, c)
+        return c + 1
+
+    assert float(f(1.0)) == 2.0
+    assert capsys.readouterr().out == "i=0 c=1.0\ni=1 c=2.0\n"
+
+
 def test_debug_callback_receives_numpy_arrays(device):
     got = []
 

@@ -60,7 +60,7 @@ RECOMPUTED = {
     "unmarked": (4, 2, 0),
     "nothing_saveable": (5, 3, 2),  # both sins' input recomputed: the product and the inner sin
     "everything_saveable": (4, 2, 0),  # nothing recomputed: no barrier either
-    "dots_saveable": (5, 2, 3),  # the product kept (behind a barrier), the inner sin recomputed
+    "dots_saveable": (5, 2, 2),  # the product kept (behind a barrier), the inner sin recomputed
     "prevent_cse=False": (4, 2, 0),  # CSE merges the recomputation with the forward pass
 }
 

@@ -177,3 +177,11 @@ def test_multivariate_normal_eigh_draws_as_jax():
         factor = np.asarray(v) * np.sqrt(np.maximum(np.asarray(w), 0))
         np.testing.assert_allclose(factor @ factor.T, cov, atol=1e-5)
         check(draws, mean + z @ factor.T, tol=1e-5)
+
+
+def test_the_gradient_runs_the_sweeps_once():
+    """eigh's custom_jvp rule computes the eigendecomposition again; autodiff
+    reads the call's results instead and drop-unread-work erases the copy
+    (it ran twice: two while loops)."""
+    grad = irax.jit(irax.grad(lambda a: (jnp.linalg.eigh(a)[0] * W5[0]).sum()))
+    assert grad.lower(ODD).as_text("optimized").count("scf.while") == 1

@@ -363,7 +363,24 @@ STRIDED = {  # contractions reading a column: IREE's data-tiled CPU code got the
 
 @pytest.mark.parametrize("name", list(STRIDED))
 def test_contractions_of_strided_slices_under_jit(platform, name):
-    """The materialize-strided-operands pass copies the column out first."""
+    """The materialize-contraction-operands pass copies the column out first."""
     h = np.random.default_rng(7).normal(size=(4, 5, 5)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(irax.jit(lambda h: STRIDED[name](jnp, h))(h)), STRIDED[name](np, h),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_products_with_a_splat_under_jit(platform):
+    """`a @ zeros`, `a @ ones`: on Vulkan IREE staged the splat in workgroup
+    memory with no barrier, so the product read what the big product before
+    it had left there (wrong in 10 of 10 calls, values ~1e27) until the
+    materialize-contraction-operands pass computed the splat apart."""
+    a = np.random.default_rng(3).normal(size=(5, 5)).astype(np.float32)
+
+    @irax.jit
+    def products(a):
+        return (a * 1e20) @ (a * 1e20), a @ jnp.zeros((5, 5), jnp.float32), a @ jnp.ones((5, 5), jnp.float32)
+
+    for _ in range(3):
+        _, zeros, ones = products(a)
+        np.testing.assert_array_equal(np.asarray(zeros), 0)
+        np.testing.assert_allclose(np.asarray(ones), a @ np.ones((5, 5), np.float32), rtol=1e-5, atol=1e-5)

@@ -223,6 +223,19 @@ def test_cumulative_with_static_shapes(name, shape, axis):
     check(run_traced(lambda t: getattr(jnp, name)(t, axis=axis), asarray(x)), getattr(np, name)(x, axis=axis))
 
 
+def test_cumsum_is_one_scan_and_differentiates_as_jax():
+    """cumsum is IREE's scan op (one pass), with autodiff and vmap rules of
+    its own: the transpose scans from the other end."""
+    x, w = sample((2, 5)), sample((2, 5))
+    assert irax.jit(jnp.cumsum).lower(x).as_text("optimized").count("iree_linalg_ext.scan") == 1
+    loss, jax_loss = (lambda x, np_like=np_like: (np_like.cumsum(x, axis=1) * w).sum() for np_like in (jnp, jjnp))
+    check(irax.grad(loss)(x), jax.grad(jax_loss)(x))
+    check(irax.jvp(lambda x: jnp.cumsum(x, axis=0), (x,), (w,))[1], np.cumsum(w, axis=0))
+    check(irax.vmap(jnp.cumsum)(x), np.cumsum(x, axis=1))
+    cube, jax_cube = (lambda r, np_like=np_like: (np_like.cumsum(r) ** 3).sum() for np_like in (jnp, jjnp))
+    check(irax.hessian(cube)(x[0]), jax.hessian(jax_cube)(x[0]), tol=1e-4)
+
+
 def test_reductions_with_static_shapes():
     x = sample((2, 3, 4))
     check(run_traced(lambda t: jnp.sum(t, axis=(0, 2), keepdims=True), asarray(x)), x.sum(axis=(0, 2), keepdims=True))

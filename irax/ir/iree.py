@@ -4,9 +4,9 @@ Ops of IREE's own dialects that the upstream Python bindings have no builder
 for are created here by name.
 """
 from iree.compiler import ir
-from iree.compiler.dialects import flow, util
+from iree.compiler.dialects import arith, flow, linalg, tensor, util
 
-from irax.ir.mlir import dims
+from irax.ir.mlir import PARALLEL, clone_op, dims, generic, index
 
 
 def opaque(*values):
@@ -55,3 +55,67 @@ def linalg_ext_scatter(updates, targets, dest, combine):
         update, old = block.arguments
         ir.Operation.create("iree_linalg_ext.yield", operands=[combine(old, update)])
     return opaque(op.results[0])[0]
+
+
+def linalg_ext_scan(x, out, acc, dimension, combine):
+    """iree_linalg_ext.scan, inclusive: along `dimension`,
+    out[..., i, ...] = combine(acc, x[..., i, ...]) where acc, which starts
+    as `acc` (x's shape without that dimension: the identity), is the result
+    at i - 1. `out` gives the result's type. Returns the result.
+
+    Why IREE's op: one pass over x, sequential along the dimension and
+    parallel across the others, where a Hillis-Steele scan of parallel
+    passes makes ~log2 n of them: a cumsum of 1e7 float32 took 730 ms that
+    way, ~50 ms this one. Returns (the result, the last acc)."""
+    op = ir.Operation.create(
+        "iree_linalg_ext.scan",
+        results=[out.type, acc.type],
+        operands=[x, out, acc],
+        attributes={"dimension": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), dimension),
+                    "inclusive": ir.BoolAttr.get(True)},
+        regions=1,
+    )
+    element = ir.RankedTensorType(x.type).element_type
+    block = op.regions[0].blocks.append(element, element)
+    with ir.InsertionPoint(block):
+        ir.Operation.create("iree_linalg_ext.yield", operands=[combine(*block.arguments)])
+    return list(op.results)
+
+
+def linalg_ext_scan_like(scan, x, out, acc, dimension):
+    """linalg_ext_scan of these operands with the combiner of the scan op `scan`."""
+    old = scan.regions[0].blocks[0]
+
+    def combine(total, here):
+        mapping = dict(zip(old.arguments, [total, here]))
+        for inner in list(old.operations)[:-1]:
+            clone_op(inner, mapping)
+        (value,) = list(old.operations)[-1].operands
+        return mapping.get(value, value)
+
+    return linalg_ext_scan(x, out, acc, dimension, combine)
+
+
+def scan_sums(scan) -> bool:
+    """Whether the scan op `scan` adds (its combiner is one addf or addi)."""
+    ops = list(scan.regions[0].blocks[0].operations)
+    return len(ops) == 2 and ops[0].name in ("arith.addf", "arith.addi")
+
+
+def scan_dimension(scan) -> int:
+    return ir.IntegerAttr(scan.attributes["dimension"]).value
+
+
+def reversed_along(x, axis):
+    """x reversed along `axis`: out[..., i, ...] = x[..., n - 1 - i, ...]."""
+    sizes = dims(x)
+    rank = len(sizes)
+    n = sizes[axis] if not isinstance(sizes[axis], int) else index(sizes[axis])
+
+    def element(_):
+        at = [linalg.IndexOp(d).result for d in range(rank)]
+        at[axis] = arith.subi(arith.subi(n, index(1)), at[axis])
+        return [tensor.ExtractOp(x, at).result]
+
+    out = tensor.EmptyOp(sizes, ir.RankedTensorType(x.type).element_type).result
+    return generic([], [out], [list(range(rank))], [PARALLEL] * rank, element)[0]

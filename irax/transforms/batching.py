@@ -40,7 +40,7 @@ from iree.compiler.dialects import arith, flow, func, linalg, scf, tensor, util
 
 from irax.ir import mlir
 from irax.ir.convolution import marker
-from irax.ir.iree import linalg_ext_scatter
+from irax.ir.iree import linalg_ext_scan_like, linalg_ext_scatter, scan_dimension
 from irax.ir.linalg import iterator_names, map_results
 from irax.transforms.ad import convolution, custom, host_calls
 from irax.transforms.ad.differentiate import differentiate
@@ -563,6 +563,12 @@ def _scatter(op, batch):
     return [tensor.ExpandShapeOp(dest.type, result, mlir.reassociation([[0, 1]]), [], [size, m]).result]
 
 
+def _scan(op, batch):
+    """iree_linalg_ext.scan: the same scan of the batch, one dimension further in."""
+    x, out, acc = (batch.moved(v) for v in op.operation.operands)
+    return linalg_ext_scan_like(op, x, out, acc, scan_dimension(op) + 1)
+
+
 RULES = {
     "linalg.generic": _generic,
     "tensor.collapse_shape": _collapse_shape,
@@ -582,6 +588,7 @@ RULES = {
     "scf.if": _if,
     "scf.while": _while,
     "iree_linalg_ext.scatter": _scatter,
+    "iree_linalg_ext.scan": _scan,
     **convolution.BATCH_RULES,
 }
 

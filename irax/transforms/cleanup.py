@@ -1,11 +1,18 @@
-"""A cleanup pass upstream MLIR's canonicalizer lacks: drop the inputs of a
-`linalg.generic` its body never reads.
+"""Cleanups upstream MLIR's canonicalizer lacks.
 
-The autodiff passes build each adjoint generic from all of the primal
-generic's inputs; once canonicalize has removed the body ops that are dead,
-some inputs are read by nothing. They would still be computed and loaded,
-and they keep IREE from recognizing a plain contraction (with data tiling on,
-its CPU backend then fails on large matmuls: "large vector sizes").
+`prune_unused_generic_inputs`: drop the inputs of a `linalg.generic` its
+body never reads. The autodiff passes build each adjoint generic from all of
+the primal generic's inputs; once canonicalize has removed the body ops that
+are dead, some inputs are read by nothing. They would still be computed and
+loaded, and they keep IREE from recognizing a plain contraction (with data
+tiling on, its CPU backend then fails on large matmuls: "large vector sizes").
+
+`drop_unread_work`: erase the ops whose results nothing reads that the
+canonicalizer keeps: `util.optimization_barrier` (not marked free of side
+effects) and loops (`scf.while` might not end), with all the work that
+only they read. A custom_jvp rule's own copy of the primal, dead once
+autodiff reads the call's results instead, kept eigh's gradient running
+its Jacobi sweeps twice through them. Loops around a callback stay.
 """
 from iree.compiler import ir
 
@@ -53,3 +60,41 @@ def prune_unused_generic_inputs(module_op):
     for op in generics:
         if op.name == "linalg.generic" and len(op.results) == 1 and is_projected(op.opview):
             drop_unused_inputs(op.opview)
+
+
+# Ops that only compute values (before IREE's bufferization, linalg works on tensors).
+_VALUE_OPS = ("arith.", "math.", "tensor.", "linalg.", "util.optimization_barrier", "flow.tensor.tie_shape")
+
+
+def _pure(op) -> bool:
+    """Whether erasing `op` loses nothing but its results: it computes values
+    only, or it is control flow (scf) around such ops. A callback
+    (func.call) is kept, and every loop around one."""
+    name = op.name
+    if name.startswith("scf."):
+        return all(_pure(inner) for region in op.regions for block in region.blocks for inner in block.operations)
+    return name.startswith(_VALUE_OPS)
+
+
+def _unread(op) -> bool:
+    """Whether `op` computes values and nothing reads them (an op with no
+    results, such as a terminator, is there for its effect)."""
+    return len(op.results) > 0 and not any(True for r in op.results for _ in r.uses)
+
+
+def drop_unread_work(module_op):
+    for region in module_op.regions:
+        _drop_in(region)
+
+
+def _drop_in(region):
+    """Erase, last op first, the ops of `region` whose results nothing reads
+    (so those that only they read go too); look into the regions of the rest."""
+    for block in region.blocks:
+        for op in reversed(list(block.operations)):
+            op = op.operation
+            if _unread(op) and _pure(op):
+                op.erase()
+                continue
+            for inner in op.regions:
+                _drop_in(inner)

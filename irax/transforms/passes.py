@@ -7,13 +7,13 @@ order. Two kinds, the two bodies the protocol allows:
 from irax.plugins import API_VERSION
 from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
-from irax.transforms.cleanup import prune_unused_generic_inputs
+from irax.transforms.cleanup import drop_unread_work, prune_unused_generic_inputs
 from irax.transforms.elementwise_loops import fuse_elementwise_loops
 from irax.transforms.empty_tensors import fold_empty_tensors
 from irax.transforms.loop_carries import keep_unread_carries
 from irax.transforms.loop_order import normalize_loop_order
 from irax.transforms.matmul import plain_matmuls
-from irax.transforms.strided_operands import materialize_strided_operands
+from irax.transforms.contraction_operands import materialize_contraction_operands
 
 
 class MlirPass:
@@ -48,10 +48,11 @@ canonicalize = MlirPass("canonicalize")
 cse = MlirPass("cse")
 empty_tensors = PythonPass("fold-empty-tensors", fold_empty_tensors)
 prune = PythonPass("prune-unused-generic-inputs", prune_unused_generic_inputs)
+unread_work = PythonPass("drop-unread-work", drop_unread_work)
 loop_order = PythonPass("normalize-loop-order", normalize_loop_order)
 reuse = PythonPass("reuse-dead-buffers", reuse_dead_buffers)
 matmuls = PythonPass("plain-matmuls", plain_matmuls)
-strided = PythonPass("materialize-strided-operands", materialize_strided_operands)
+contraction_operands = PythonPass("materialize-contraction-operands", materialize_contraction_operands)
 elementwise_loops = PythonPass("fuse-elementwise-loops", fuse_elementwise_loops)
 loop_carries = PythonPass("keep-unread-carries", keep_unread_carries)
 protect = PythonPass("protect-arguments", protect_arguments)

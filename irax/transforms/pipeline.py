@@ -8,9 +8,11 @@ plugins like anyone else's (their objects are in passes.py). The default:
     inline, symbol-dce                        calls of derivatives and custom derivatives inlined
     fold-empty-tensors                        no work on tensors with no elements (empty_tensors.py)
     canonicalize, cse                         tidy what tracing and AD wrote
-    prune-unused-generic-inputs, canonicalize, cse
+    prune-unused-generic-inputs               generic inputs nothing reads dropped (cleanup.py)
+    canonicalize, cse
+    drop-unread-work                          unread barriers and loops erased, and the work behind them (cleanup.py)
     plain-matmuls                             matrix products as linalg.matmul (matmul.py)
-    materialize-strided-operands              strided slices a contraction reads copied out (strided_operands.py)
+    materialize-contraction-operands          strided slices and splats a contraction reads computed apart (contraction_operands.py)
     normalize-loop-order                      loops in output order (loop_order.py)
     fuse-elementwise-loops                    elementwise loops as one generic each (elementwise_loops.py)
     keep-unread-carries                       while loops IREE can compile (loop_carries.py)
@@ -41,8 +43,8 @@ from irax.plugins import registry
 from irax.transforms.buffer_reuse import mark_donated
 
 DEFAULT = ("differentiate", "inline", "symbol-dce", "fold-empty-tensors", "canonicalize", "cse",
-           "prune-unused-generic-inputs", "canonicalize", "cse",
-           "plain-matmuls", "materialize-strided-operands", "normalize-loop-order", "fuse-elementwise-loops",
+           "prune-unused-generic-inputs", "canonicalize", "cse", "drop-unread-work",
+           "plain-matmuls", "materialize-contraction-operands", "normalize-loop-order", "fuse-elementwise-loops",
            "keep-unread-carries", "reuse-dead-buffers", "protect-arguments")
 # An eager kernel is one primitive's ops: nothing to tidy, and canonicalize
 # alone would cost ~1 ms per kernel.

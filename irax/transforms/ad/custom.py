@@ -57,6 +57,18 @@ def split_operands(call):
     return operands[:n], operands[n:]
 
 
+def read_the_call_not_the_copy(results, copies, operands):
+    """A custom_jvp rule, inlined, computes the primal `results` of the call
+    again (`copies`), and its tangents read those copies: make them read the
+    call's results, so that the copies are dead code. (CSE merges most copies
+    anyway, but not loops: eigh's gradient ran its Jacobi sweeps twice.) A
+    result the rule passes through from its `operands` is no copy."""
+    operands = set(operands)
+    for result, copy in zip(results, copies):
+        if copy not in operands:
+            copy.replace_all_uses_with(result)
+
+
 def closure_error(call) -> NotDifferentiable:
     """The error for differentiating a custom call with respect to an array it closes over."""
     name = ir.FlatSymbolRefAttr(call.operation.attributes["callee"]).value

@@ -17,6 +17,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, tensor
 
 from irax.ir import mlir
+from irax.ir.iree import scan_sums
 from irax.transforms.ad import control_flow, convolution, custom, generic, host_calls, remat, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
@@ -133,7 +134,17 @@ def _call(op, tangents):
         raise custom.closure_error(op)
     tangents = [t if t is not None else zeros_like(v) for v, t in zip(args, tangents)]
     rule = custom.rule_function(op, custom.JVP)
-    return mlir.inline_function(rule, args + tangents + closed)[len(op.results):]
+    operands = args + tangents + closed
+    outputs = mlir.inline_function(rule, operands)
+    custom.read_the_call_not_the_copy(op.results, outputs[:len(op.results)], operands)
+    return outputs[len(op.results):]
+
+
+def _scan(op, tangents):
+    """A scan that sums is linear in what it scans: the same scan of its tangent."""
+    if not scan_sums(op):
+        raise NotDifferentiable("irax autodiff: only an iree_linalg_ext.scan that adds is differentiable")
+    return [mlir.clone_op(op, {op.operands[0]: tangents[0]}).results[0], None]
 
 
 def _no_tangent(op, tangents):
@@ -159,6 +170,7 @@ RULES = {
     generic.STOP_GRADIENT: _no_tangent,
     "func.call": _call,
     "iree_linalg_ext.scatter": _scatter,
+    "iree_linalg_ext.scan": _scan,
     **convolution.JVP_RULES,
 }
 

@@ -26,7 +26,8 @@ from iree.compiler.dialects import arith, linalg, tensor
 from iree.compiler.dialects import complex as cx
 
 from irax.ir import mlir
-from irax.ir.iree import linalg_ext_scatter, opaque
+from irax.ir.iree import (linalg_ext_scan_like, linalg_ext_scatter, opaque, reversed_along, scan_dimension,
+                          scan_sums)
 from irax.transforms.ad import (
     control_flow, convolution, custom, generic, host_calls, remat, scalar_jvp, tensor_ops,
 )
@@ -304,6 +305,18 @@ def _scatter(op, cts, active):
     return out
 
 
+def _scan(op, cts, active):
+    """The transpose of a scan that sums is the same scan from the other end,
+    ct_x[i] = sum of ct[j] for j >= i: the scan of ct reversed, reversed. (irax
+    reads only the scan itself, never its second result, the last acc.)"""
+    if not scan_sums(op):
+        raise NotDifferentiable("irax autodiff: only an iree_linalg_ext.scan that adds is differentiable")
+    x, out, acc = op.operands
+    axis = scan_dimension(op)
+    scanned = linalg_ext_scan_like(op, reversed_along(cts[0], axis), out, acc, axis)[0]
+    return [(x, reversed_along(scanned, axis))]
+
+
 def _call(op, cts, active):
     """A call of a custom_vjp function: its fwd rule recomputes the residuals
     (CSE merges it with the call once both are inlined) and its bwd rule maps
@@ -330,7 +343,10 @@ def _call(op, cts, active):
         transposed = build_vjp(rule, range(n, 2 * n), [False] * n_out + [True] * n_out,
                                name=f"{rule.name.value}_transposed")
         zeros = [zeros_like(v) for v in args]
-        grads = mlir.inline_function(transposed, args + zeros + closed + list(cts))[2 * n_out:]
+        operands = args + zeros + closed + list(cts)
+        outputs = mlir.inline_function(transposed, operands)
+        custom.read_the_call_not_the_copy(op.results, outputs[:n_out], operands)
+        grads = outputs[2 * n_out:]
         transposed.erase()
     return list(zip(args, grads))
 
@@ -393,6 +409,7 @@ RULES = {
     generic.STOP_GRADIENT: _no_cotangent,
     "func.call": _call,
     "iree_linalg_ext.scatter": _scatter,
+    "iree_linalg_ext.scan": _scan,
     **convolution.VJP_RULES,
 }
 
