@@ -15,6 +15,7 @@ first, so every indexing map is a projected permutation, e.g.
 which is the form the autodiff pass understands.
 """
 import numpy as np
+from iree.compiler import ir
 from iree.compiler.dialects import arith, tensor
 
 from irax.frontend import dtypes
@@ -156,12 +157,19 @@ select = Primitive(
 )
 
 
+def _convert_emit(ctx, x, new_dtype, weak_type):
+    src, dst = ctx.avals_in[0].dtype, np.dtype(new_dtype)
+    results = emit_elementwise(ctx, x, body=lambda s: convert_scalar(src, dst, s))
+    if dtypes.is_bit_float(dst) and dtypes.is_float(src) and not dtypes.is_bit_float(src):
+        # autodiff stops there with an error (transforms/ad/generic.py, TO_BIT_FLOAT)
+        results[0].owner.attributes["irax.to_bit_float"] = ir.UnitAttr.get()
+    return results
+
+
 convert_element_type = Primitive(
     "convert_element_type",
     lambda x, new_dtype, weak_type: x.update(dtype=new_dtype, weak_type=weak_type),
-    lambda ctx, x, new_dtype, weak_type: emit_elementwise(
-        ctx, x, body=lambda s: convert_scalar(ctx.avals_in[0].dtype, np.dtype(new_dtype), s)
-    ),
+    _convert_emit,
     dynamic_shapes=True,
 )
 

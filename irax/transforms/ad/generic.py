@@ -22,6 +22,18 @@ class NotDifferentiable(NotImplementedError):
 
 
 STOP_GRADIENT = "irax.stop_gradient"  # unit attribute on an identity generic: lax.stop_gradient
+# Unit attribute on a conversion into an 8- or 4-bit float. Those values are
+# their bits (i8) to the passes, so a derivative would stop there, silently 0.
+TO_BIT_FLOAT = "irax.to_bit_float"
+
+
+def check_not_into_bit_float(op):
+    """Raise where a derivative would flow into an 8- or 4-bit float."""
+    if TO_BIT_FLOAT in op.operation.attributes:
+        raise NotDifferentiable("irax cannot differentiate through a conversion to an 8- or 4-bit float (float8_*, "
+                                "float4_e2m1fn) yet: the autodiff passes see their bits as integers. Keep the "
+                                "differentiated values in float32 or bfloat16, or use nn.scaled_dot_general, whose "
+                                "custom VJP quantizes inside.")
 
 
 def rule_name(op) -> str:

@@ -191,6 +191,7 @@ def forward(ops, tangent_of):
             extra = ({e.operands[0]: tangent_of.get(e.operands[0]) for e in generic.extracts(op)},)
         if all(t is None for t in operand_tangents + [t for d in extra for t in d.values()]):
             continue
+        generic.check_not_into_bit_float(op)
         if not any(is_float_tensor(r) for r in op.operation.results):
             continue  # comparisons, integer math: no tangent
         if rule is None:

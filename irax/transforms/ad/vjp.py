@@ -44,6 +44,7 @@ def active_values(ops, seeds) -> set:
         used = []
         op.operation.walk(lambda inner: used.extend(inner.operands) or ir.WalkResult.ADVANCE)
         if generic.rule_name(op) != generic.STOP_GRADIENT and any(v in active for v in used):
+            generic.check_not_into_bit_float(op)
             active.update(r for r in op.operation.results if is_float_tensor(r))
     return active
 
