@@ -339,3 +339,19 @@ def test_vdot_and_vecdot_conjugate_their_first_operand():
     b = np.array([2 - 1j, 1 + 1j], np.complex64)
     for name in ("vdot", "vecdot"):
         np.testing.assert_allclose(getattr(jnp, name)(a, b), getattr(jjnp, name)(a, b), rtol=1e-6)
+
+
+def test_gathers_of_complex_arrays_and_vmapped_loops_with_complex_carries():
+    """A gather's out-of-bounds fill was np.iinfo of a complex dtype (a
+    ValueError at trace time); a vmapped while loop selected its complex
+    carries with one arith.select, which Vulkan cannot lower."""
+    x = np.array([1 + 2j, 3 - 1j, 0.5j], np.complex64)
+    np.testing.assert_array_equal(np.asarray(jnp.asarray(x)[jnp.array([2, 0])]), x[[2, 0]])
+    np.testing.assert_array_equal(np.asarray(jnp.take_along_axis(jnp.asarray(x), jnp.array([2, 1]), axis=0)), x[[2, 1]])
+    filled = jnp.take(jnp.asarray(x), jnp.array([1, 5]), mode="fill")
+    np.testing.assert_array_equal(np.asarray(filled), np.asarray(jax.numpy.take(x, np.array([1, 5]), mode="fill")))
+
+    def halve_until_small(z):
+        return irax.lax.while_loop(lambda z: jnp.abs(z) > 1, lambda z: z / 2, z)
+
+    np.testing.assert_allclose(np.asarray(irax.vmap(halve_until_small)(x)), [0.25 + 0.5j, 0.75 - 0.25j, 0.5j])

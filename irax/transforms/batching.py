@@ -42,6 +42,7 @@ from irax.ir import mlir
 from irax.ir.convolution import marker
 from irax.ir.iree import linalg_ext_scan_like, linalg_ext_scatter, scan_dimension
 from irax.ir.linalg import iterator_names, map_results
+from irax.ir.scalar import select
 from irax.transforms.ad import convolution, custom, host_calls
 from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.ad.tensor_ops import tensor_type
@@ -405,7 +406,7 @@ def _select(pred, on_true, on_false) -> ir.Value:
     every = list(range(rank))
     init = tensor.EmptyOp(mlir.dims(on_true), tensor_type(on_true).element_type).result
     return mlir.generic([pred, on_true, on_false], [init], [[0], every, every, every], [mlir.PARALLEL] * rank,
-                        lambda p, t, f, _: [arith.select(p, t, f)])[0]
+                        lambda p, t, f, _: [select(p, t, f)])[0]
 
 
 def _any(pred) -> ir.Value:

@@ -70,7 +70,7 @@ from irax.frontend.primitives.elementwise import broadcast_shapes, drop_broadcas
 from irax.frontend.primitives.scalar_rules import BINARY, dtype_kind
 from irax.ir import mlir
 from irax.ir.iree import linalg_ext_scatter, opaque
-from irax.ir.scalar import cmpi, convert_scalar
+from irax.ir.scalar import cmpi, convert_scalar, select
 
 # Update ops: name -> BINARY rule combining (old, new); "set" keeps `new`.
 # JAX's scatter-add/-mul/-sub reject bool, though BINARY has them as or/and.
@@ -299,7 +299,7 @@ def _update_slice_emit(ctx, x, v, *indices, starts, sizes, steps, out_dims, op, 
         if ok is not None:
             rank = len(indexed.shape)  # (`ok` is read from above: IREE fails on a 0-d i1 tensor input)
             new = mlir.generic([new, old], [mlir.empty(indexed.shape, x_dtype)], [list(range(rank))] * 3,
-                               [mlir.PARALLEL] * rank, lambda n, o, _: [arith.select(ok, n, o)])[0]
+                               [mlir.PARALLEL] * rank, lambda n, o, _: [select(ok, n, o)])[0]
     new = reshape_units(new, indexed.shape, sizes, x_dtype)
     dynamic_sizes = []
     if op == "set" and ok is not None:  # the first dynamic dim has size 1 if ok else 0
@@ -424,10 +424,12 @@ def _coordinates(positions, x_sizes, index_values, index_avals, coords, mode, wr
 
 
 def default_fill_value(dtype):
-    """JAX's fill for out-of-bounds gathers: NaN, the most negative signed
-    integer, the largest unsigned one, True."""
+    """JAX's fill for out-of-bounds gathers: NaN (complex: NaN + 0j), the
+    most negative signed integer, the largest unsigned one, True."""
     if dtypes.is_float(dtype):
         return np.nan
+    if dtypes.is_complex(dtype):
+        return complex(np.nan, 0.0)
     if dtypes.is_bool(dtype):
         return True
     info = np.iinfo(dtype)
@@ -465,7 +467,7 @@ def _gather_emit(ctx, x, *indices, coords, out_rank, array_offset, mode, fill_va
         positions = [linalg.IndexOp(d).result for d in range(out_rank)]
         at, ok = _coordinates(positions, x_sizes, scalars[:-1], index_avals, coords, mode, wrap)
         value = tensor.ExtractOp(x, at).result
-        return [value if ok is None else arith.select(ok, value, fill)]
+        return [value if ok is None else select(ok, value, fill)]
 
     return mlir.generic(inputs, [mlir.empty(sizes, out.dtype)], maps + [list(range(out_rank))], [mlir.PARALLEL] * out_rank, body)
 
