@@ -58,10 +58,6 @@ DIFFERENCES = {
             {""},
             "IREE's Vulkan code cannot bitcast i64 to float64 (arith.bitcast is not legalized), which ldexp of "
             "float64 does (eig scales the matrix by an exact power of two)"),
-        "test_eigvals_under_vmap": (
-            {""},
-            "KNOWN BUG, open: vmap of a while_loop whose predicate is batched selects its complex carries with "
-            "one arith.select of complex, which IREE's Vulkan code cannot lower (irax's where selects the parts)"),
         "test_values": (
             {"gelu"},
             "tanh(-30) on Vulkan is 1e-7 from -1 (GPU math), so gelu's 1 + tanh(...) gives -2.7e-6, not -0.0"),
