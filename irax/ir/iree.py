@@ -6,7 +6,7 @@ for are created here by name.
 from iree.compiler import ir
 from iree.compiler.dialects import arith, flow, linalg, tensor, util
 
-from irax.ir.mlir import PARALLEL, clone_op, dims, generic, index
+from irax.ir.mlir import PARALLEL, dims, generic, index, inline_block
 
 
 def opaque(*values):
@@ -84,16 +84,8 @@ def linalg_ext_scan(x, out, acc, dimension, combine):
 
 def linalg_ext_scan_like(scan, x, out, acc, dimension):
     """linalg_ext_scan of these operands with the combiner of the scan op `scan`."""
-    old = scan.regions[0].blocks[0]
-
-    def combine(total, here):
-        mapping = dict(zip(old.arguments, [total, here]))
-        for inner in list(old.operations)[:-1]:
-            clone_op(inner, mapping)
-        (value,) = list(old.operations)[-1].operands
-        return mapping.get(value, value)
-
-    return linalg_ext_scan(x, out, acc, dimension, combine)
+    body = scan.regions[0].blocks[0]
+    return linalg_ext_scan(x, out, acc, dimension, lambda total, here: inline_block(body, [total, here])[0])
 
 
 def scan_sums(scan) -> bool:

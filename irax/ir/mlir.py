@@ -204,7 +204,12 @@ def find_function(module, name: str):
 def inline_function(func_op, operands) -> list:
     """Clone the body of a single-block `func_op` at the insertion point with
     its arguments bound to `operands`; return the values it would return."""
-    block = func_op.regions[0].blocks[0]
+    return inline_block(func_op.regions[0].blocks[0], operands)
+
+
+def inline_block(block, operands) -> list:
+    """Clone the ops of `block` but its terminator at the insertion point, its
+    arguments bound to `operands`; return the values the terminator yields."""
     mapping = dict(zip(block.arguments, operands))
     ops = list(block.operations)
     for op in ops[:-1]:
