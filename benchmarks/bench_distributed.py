@@ -60,7 +60,8 @@ def allreduce(rounds=7):
     if irax.process_index() == 0:
         irax_ms, mpi_ms = (1e3 * statistics.median(times[k][1:]) for k in ("irax", "mpi4py"))
         print(f"all-reduce of {sum(SIZES) / 1e6:g}M float32 in {len(SIZES)} leaves, 2 processes: irax {irax_ms:.1f} ms,"
-              f" mpi4py {mpi_ms:.1f} ms: irax/mpi4py = {irax_ms / mpi_ms:.2f} (goal <= 1.5)")
+              f" mpi4py {mpi_ms:.1f} ms: irax/mpi4py = {irax_ms / mpi_ms:.2f} (goal <= 1.5); load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 def samples_per_second(processes):

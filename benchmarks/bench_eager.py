@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_eager.py
 
-Prints, for each case, the median time of irax, NumPy and JAX and the ratios
+Prints the load, then, for each case, the median time of irax, NumPy and JAX and the ratios
 irax/NumPy and irax/JAX (below 1 means irax is faster). Then the cost of a
 first call with a cold and with a warm disk cache, and how many modules the
 README demo compiles in a fresh process with an empty cache.
@@ -50,10 +50,12 @@ def ratio(a, b):
     return "-" if a is None or b is None else f"{a / b:6.2f}x"
 
 
-def row(name, irax_fn, numpy_fn, jax_fn, repeat):
-    t_irax = median_time(irax_fn, repeat)
-    t_np = median_time(numpy_fn, repeat)
-    t_jax = median_time(jax_fn, repeat) if jax_fn else None
+def row(name, irax_fn, numpy_fn, jax_fn, repeat, rounds=3):
+    """Medians over `rounds` interleaved rounds of irax, NumPy and JAX, so that
+    the load of a shared machine weighs on all three alike."""
+    fns = (irax_fn, numpy_fn, jax_fn)
+    times = [[median_time(fn, max(repeat // rounds, 1)) if fn else None for fn in fns] for _ in range(rounds)]
+    t_irax, t_np, t_jax = (None if t[0] is None else float(np.median(t)) for t in zip(*times))
     print(f"{name:<44} {fmt(t_irax)} {fmt(t_np)} {fmt(t_jax)}   {ratio(t_irax, t_np):>8} {ratio(t_irax, t_jax):>8}")
 
 
@@ -91,7 +93,7 @@ def eager_cases():
         repeat=10,
     )
     near_one = (1 + host * 1e-3).astype(np.float32)  # a product that neither overflows nor vanishes
-    for name, data in (("sum", host), ("max", host), ("prod", near_one)):
+    for name, data in (("sum", host), ("max", host), ("prod", near_one), ("mean", host), ("argmax", host)):
         x = jnp.asarray(data)
         jx = jjnp.asarray(data) if jax else None
         row(
@@ -101,6 +103,15 @@ def eager_cases():
             jax and (lambda: getattr(jjnp, name)(jx).block_until_ready()),
             repeat=20,
         )
+    x = jnp.asarray(host)
+    jx = jjnp.asarray(host) if jax else None
+    row(
+        "x * x, 1e7 floats",
+        lambda: (x * x).block_until_ready(),
+        lambda: host * host,
+        jax and (lambda: (jx * jx).block_until_ready()),
+        repeat=20,
+    )
 
 
 def run_python(code, cache_dir):
@@ -139,6 +150,7 @@ def cache_cases():
 
 
 if __name__ == "__main__":
+    print("load:", os.getloadavg(), f"on {os.cpu_count()} cores")
     eager_cases()
     print()
     cache_cases()

@@ -17,9 +17,8 @@ from irax.frontend.autodiff import (grad, hessian, jacfwd, jacobian, jacrev, jvp
 from irax.frontend.checkpoint import checkpoint, checkpoint_policies, remat
 from irax.frontend.vmap import vmap
 from irax.frontend.pmap import pmap
-from irax.frontend.processes import process_count, process_index
-from irax.plugins.registry import (default_backend, default_device, device_count, devices, local_device_count,
-                                   local_devices)
+from irax.frontend.processes import device_count, devices, local_devices, process_count, process_index
+from irax.plugins.registry import default_backend, default_device, local_device_count
 
 __version__ = "0.1.0"
 

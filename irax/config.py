@@ -43,6 +43,12 @@ Each setting is also an environment variable, its name in capitals:
                         ("add,sin,reduce_sum").
     IRAX_KERNEL_LIBRARY_BACKGROUND  1: a process builds the library kernels
                         of each op it uses in a background thread (default 0).
+    IRAX_TIERED_JIT     1: the first call of a jitted (or other staged)
+                        function runs at once, evaluated op by op with NumPy,
+                        while IREE compiles it in a background thread; later
+                        calls run the compiled program once it is ready
+                        (frontend/tiered.py). 0 (default): the first call
+                        waits for it, and every call gives the same bits.
     IRAX_CUDA_TARGET    the GPU the cuda backend compiles for (default sm_80).
     IRAX_ROCM_TARGET    the GPU the rocm backend compiles for (default gfx942).
 
@@ -157,6 +163,7 @@ class Config:
     irax_distributed_timeout = Setting(SECONDS, "300", "seconds to wait at a collective for the other processes")
     irax_kernel_library = Setting(NAMES, "all", "the prebuilt eager kernels to use: all, none or primitive names")
     irax_kernel_library_background = Setting(SWITCH, "0", "build the library kernels of the ops used, in the background")
+    irax_tiered_jit = Setting(SWITCH, "0", "first calls of staged programs run at once while they compile")
     irax_cuda_target = Setting(CUDA_TARGET, "sm_80", "the GPU the cuda backend compiles for")
     irax_rocm_target = Setting(ROCM_TARGET, "gfx942", "the GPU the rocm backend compiles for")
 

@@ -25,6 +25,7 @@ the others raise CollectiveError naming it instead of waiting forever; a process
 fails tells the others (`abort`, also on an uncaught exception), which then
 raise at once.
 """
+import functools
 import sys
 import threading
 import time
@@ -32,13 +33,16 @@ from typing import Any
 
 import numpy as np
 from mpi4py import MPI
+from mpi4py.util import dtlib
 
 from irax import tree_util
 from irax.config import config
-from irax.frontend import processes
+from irax.frontend import dtypes, processes
 from irax.frontend.array import Array, device_put_numpy
+from irax.frontend.core import ShapedArray
 from irax.frontend.collectives import CollectiveError
 from irax.frontend.pmap import _host
+from irax.plugins import registry
 
 __all__ = ["CollectiveError", "MpiCommunicator", "all_reduce", "initialize", "is_initialized", "process_allgather",
            "shutdown", "sync_global_devices"]
@@ -63,29 +67,40 @@ class MpiCommunicator:
 
     # -- the Communicator protocol (`rank` is this process's: MPI knows it)
 
-    def all_reduce(self, rank, x, op):
+    def all_reduce(self, rank, x, op, out=None):
+        """(`out`: where to write the result, of reduction(x.dtype, op)'s
+        result dtype: a device buffer's memory, say; default a new array.)"""
         x = np.asarray(x, order="C")  # (ascontiguousarray makes a 0-d array 1-d)
-        result = np.empty_like(x)
-        return self._collective(f"all_reduce {op}", x, lambda: [self.comm.Iallreduce(x, result, op=_OPS[op])],
-                                result)
+        carried, result = reduction(x.dtype, op)
+        send = x if carried == x.dtype else x.astype(carried)
+        received = out if out is not None and out.dtype == carried else np.empty(x.shape, carried)
+        self._collective(f"all_reduce {op}", x, lambda: [self.comm.Iallreduce(send, received, op=_OPS[op])])
+        if out is None:
+            return received if carried == result else received.astype(result)
+        if received is not out:
+            out[...] = received  # (rounded once, to nearest even)
+        return out
 
     def all_gather(self, rank, x):
         x = np.asarray(x, order="C")
         result = np.empty((self.size, *x.shape), x.dtype)
-        return self._collective("all_gather", x, lambda: [self.comm.Iallgather(x, result)], result)
+        self._collective("all_gather", x, lambda: [self.comm.Iallgather(_bits(x), _bits(result))])
+        return result
 
     def permute(self, rank, x, perm):
         x = np.asarray(x, order="C")
         result = np.zeros_like(x)
+        send, receive = _bits(x), _bits(result)
 
         def requests():
-            sends = [self.comm.Isend(x, dest=d, tag=_DATA_TAG) for s, d in perm if s == self.rank]
-            return sends + [self.comm.Irecv(result, source=s, tag=_DATA_TAG) for s, d in perm if d == self.rank]
-        return self._collective(f"permute {list(perm)}", x, requests, result)
+            sends = [self.comm.Isend(send, dest=d, tag=_DATA_TAG) for s, d in perm if s == self.rank]
+            return sends + [self.comm.Irecv(receive, source=s, tag=_DATA_TAG) for s, d in perm if d == self.rank]
+        self._collective(f"permute {list(perm)}", x, requests)
+        return result
 
     def barrier(self, name: str) -> None:
         """Return once every process has called barrier(name), of the same name."""
-        self._collective(f"barrier {name!r}", np.zeros(0, np.uint8), lambda: [self.comm.Ibarrier()], None)
+        self._collective(f"barrier {name!r}", np.zeros(0, np.uint8), lambda: [self.comm.Ibarrier()])
 
     def leave(self, rank):
         """(An MPI process that ends makes no more calls; the others' deadline covers it.)"""
@@ -110,9 +125,9 @@ class MpiCommunicator:
 
     # -- how a collective runs
 
-    def _collective(self, what, x, requests, result):
+    def _collective(self, what, x, requests):
         """Check that every process makes the same collective `what` on the
-        same dtype and shape, then run MPI's `requests()` to completion."""
+        same dtype and shape (x's), then run MPI's `requests()` to completion."""
         with self._lock:
             if self._broken is not None:
                 raise self._broken
@@ -128,7 +143,6 @@ class MpiCommunicator:
             except CollectiveError as error:
                 self._broken = error
                 raise
-            return result
 
     def _agree(self, mine):
         """Exchange headers with every other process: CollectiveError naming
@@ -151,6 +165,41 @@ class MpiCommunicator:
             listing = "; ".join(f"process {r}: {h}" for r, h in sorted(headers.items()))
             raise CollectiveError(f"the processes make different collectives, or the same on different dtypes or "
                                   f"shapes ({listing}): every process must make the same ones, in the same order")
+
+
+# ---------------------------------------------------------------------------
+# The dtypes MPI lacks: bfloat16, the float8 and float4 types (and float16
+# where the MPI library has no MPIX_C_FLOAT16). MPI moves their bits (as
+# unsigned integers of their size) and reduces them in float32, which holds
+# each of their values exactly: a sum is then rounded once, to nearest even,
+# when it is converted back: for 2 processes exactly what adding the two in
+# the dtype gives, and closer for more processes than adding in the dtype
+# step by step. (A user-defined MPI op on the bits would reduce in the dtype
+# itself, but MPI calls it on every chunk of the message through Python, a
+# decode and encode each time: slower and far more code, for twice the bytes
+# on the wire that float32 costs a bfloat16.) Booleans: MPI has no sum, max or
+# min of C_BOOL; max and min are those of their 0/1 bytes, and a sum counts
+# them in int32, as lax.psum of booleans does.
+
+@functools.cache
+def _mpi_has(dtype: np.dtype) -> bool:
+    try:
+        dtlib.from_numpy_dtype(dtype)
+        return True
+    except ValueError:
+        return False
+
+
+def _bits(x: np.ndarray) -> np.ndarray:
+    """`x` as MPI moves it unchanged: itself, or its bit pattern (an unsigned integer view) for a dtype MPI lacks."""
+    return x if _mpi_has(x.dtype) else x.view(f"u{x.dtype.itemsize}")
+
+
+def reduction(dtype: np.dtype, op: str) -> tuple[np.dtype, np.dtype]:
+    """(the dtype MPI reduces `dtype` in with `op`, the result's dtype)."""
+    if dtype == np.bool_:
+        return (np.dtype(np.int32),) * 2 if op == "sum" else (np.dtype(np.uint8), dtype)
+    return (dtype if _mpi_has(dtype) else np.dtype(np.float32)), dtype
 
 
 def _encode(text):
@@ -189,7 +238,9 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
     agree with it. `coordinator_address`, `local_device_ids` and JAX's other
     arguments are accepted for JAX's sake: MPI's launcher does the
     rendezvous, and every local device takes part. After it, irax.process_index() and
-    process_count() are MPI's, and pmap's collectives span the processes."""
+    process_count() are MPI's, irax.devices() and device_count() count the
+    devices of every process (local_devices(): this one's), and pmap's
+    collectives span the processes."""
     if processes.world is not None:
         raise RuntimeError("distributed.initialize should only be called once.")
     world = MpiCommunicator()
@@ -197,13 +248,15 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
         if given is not None and given != actual:
             raise ValueError(f"{name}={given} differs from MPI's {actual}: irax's processes are MPI's "
                              "(launch them with mpiexec or srun)")
-    processes.world = world
+    # (how many devices each process has, per backend: for irax.devices() and device_count(), which are global)
+    processes.join(world, world.comm.allgather({name: len(registry.devices(name))
+                                                for name in registry.available_backends()}))
     _abort_on_uncaught_exception(world)
 
 
 def shutdown() -> None:
     """Leave the processes (jax.distributed.shutdown): back to one process."""
-    processes.world = None
+    processes.leave()
 
 
 def is_initialized() -> bool:
@@ -232,13 +285,6 @@ def _world():
 # ---------------------------------------------------------------------------
 # Collectives on pytrees across processes, outside pmap
 
-def _as_leaf(result, like):
-    """`result` as `like` was: an irax Array on its device, else NumPy."""
-    if isinstance(like, Array):
-        return device_put_numpy(result, like.device, like.weak_type)
-    return result
-
-
 def _values(x):
     return _host(x) if isinstance(x, Array) else np.asarray(x)
 
@@ -249,19 +295,51 @@ def _values(x):
 _PACK_BYTES = 1 << 20
 
 
-def _reduce_leaves(world, values, op):
-    """world.all_reduce of each NumPy array of `values`, the small ones packed per dtype."""
-    results, small = [None] * len(values), {}
-    for i, value in enumerate(values):
-        if value.nbytes < _PACK_BYTES:
-            small.setdefault(value.dtype, []).append(i)
+def _result_dtype(dtype: np.dtype, op: str) -> np.dtype:
+    """The dtype of all_reduce's result for a leaf of `dtype`."""
+    total = reduction(dtype, "sum" if op == "mean" else op)[1]
+    return total if op != "mean" or dtypes.is_inexact(total) else np.dtype(np.float32)
+
+
+class _Leaf:
+    """One leaf's all-reduce: its values, and where its total goes. A large
+    irax Array on a device whose memory is host memory (the CPU's) gets a
+    new buffer there first, which MPI writes the total into (`out`): no
+    upload of the total afterwards, which cost as much as a third of the
+    all-reduce. Other leaves' totals are NumPy arrays, uploaded if the leaf
+    was an Array."""
+
+    def __init__(self, leaf, op):
+        self.leaf, self.values = leaf, _values(leaf)
+        self.dtype = _result_dtype(self.values.dtype, op)
+        self.out = self.buffer = None
+        empty = getattr(leaf.device, "empty", None) if isinstance(leaf, Array) else None
+        in_place = reduction(self.values.dtype, "sum" if op == "mean" else op)[1] == self.dtype
+        if empty is not None and in_place and self.values.nbytes >= _PACK_BYTES:
+            self.buffer, self.out = empty(self.dtype, self.values.shape) or (None, None)
+
+    def finish(self, total):
+        """The leaf's result from its `total` (written into `out` if it has one)."""
+        if not isinstance(self.leaf, Array):
+            return total
+        if self.buffer is None:
+            return device_put_numpy(total, self.leaf.device, self.leaf.weak_type)
+        return Array(self.buffer, ShapedArray(total.shape, total.dtype, self.leaf.weak_type), self.leaf.device)
+
+
+def _reduce_leaves(world, leaves, op):
+    """world.all_reduce of each _Leaf's values (into its `out`), the small ones packed per dtype."""
+    results, small = [None] * len(leaves), {}
+    for i, leaf in enumerate(leaves):
+        if leaf.values.nbytes < _PACK_BYTES:
+            small.setdefault(leaf.values.dtype, []).append(i)
         else:
-            results[i] = world.all_reduce(world.rank, value, op)
+            results[i] = world.all_reduce(world.rank, leaf.values, op, out=leaf.out)
     for indices in small.values():  # (in the order of the leaves: the same on every process)
-        packed = world.all_reduce(world.rank, np.concatenate([values[i].ravel() for i in indices]), op)
-        parts = np.split(packed, np.cumsum([values[i].size for i in indices])[:-1])
+        packed = world.all_reduce(world.rank, np.concatenate([leaves[i].values.ravel() for i in indices]), op)
+        parts = np.split(packed, np.cumsum([leaves[i].values.size for i in indices])[:-1])
         for i, part in zip(indices, parts):
-            results[i] = part.reshape(values[i].shape)
+            results[i] = part.reshape(leaves[i].values.shape)
     return results
 
 
@@ -270,16 +348,18 @@ def all_reduce(tree: Any, op: str = "sum") -> Any:
     processes, on every process (as lax.psum / pmean / pmax / pmin do over a
     pmap's devices): MPI all-reduces on the leaves' own buffers (leaves under
     1 MiB packed per dtype into one). Arrays stay irax Arrays on their
-    device; "mean" of integers gives floats, as pmean's."""
+    device; "mean" of integers gives floats, as pmean's; a "sum" of booleans
+    counts them (int32), as psum's."""
     if op not in ("sum", "mean", "max", "min"):
         raise ValueError(f"all_reduce op must be 'sum', 'mean', 'max' or 'min', got {op!r}")
     world = _world()
     leaves, treedef = tree_util.tree_flatten(tree)
-    totals = _reduce_leaves(world, [_values(leaf) for leaf in leaves], "sum" if op == "mean" else op)
-    if op == "mean":
-        totals = [np.true_divide(t, world.size, dtype=t.dtype if np.issubdtype(t.dtype, np.inexact) else np.float32)
-                  for t in totals]
-    return tree_util.tree_unflatten(treedef, [_as_leaf(t, leaf) for t, leaf in zip(totals, leaves)])
+    leaves = [_Leaf(leaf, op) for leaf in leaves]
+    totals = _reduce_leaves(world, leaves, "sum" if op == "mean" else op)
+    if op == "mean":  # (in place where MPI wrote into a leaf's buffer)
+        totals = [np.true_divide(t, world.size, dtype=leaf.dtype, out=t if t.dtype == leaf.dtype else None)
+                  for t, leaf in zip(totals, leaves)]
+    return tree_util.tree_unflatten(treedef, [leaf.finish(t) for leaf, t in zip(leaves, totals)])
 
 
 def process_allgather(in_tree: Any, tiled: bool = False) -> Any:

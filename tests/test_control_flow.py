@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from iree.compiler import ir
 
 import irax
 import irax.numpy as jnp
 from irax import lax
+from irax.transforms.loop_carries import stack_carries
 
 from tests.test_autodiff import numerical_grad
 
@@ -447,3 +449,76 @@ def test_auto_unrolled_scan_matches_jax(reverse, platform):
     want = jax.grad(loss(jlax, jjnp), argnums=(0, 1))(X, XS20)
     for g, w in zip(grad, want):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-4, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# Stacks written in place (pass update-stacks-in-place, transforms/loop_carries.py)
+
+def two_scans_fn(lax, np):
+    """Two scans whose stacks have one type (CSE makes their `tensor.empty`s
+    one), one of them updated after its loop."""
+    def f(c, xs):
+        a = lax.scan(lambda c, x: (c * x + 0.5, c * x), c, xs)[1]
+        b = lax.scan(lambda c, x: (np.sin(c) + x, c - x), c, xs)[1]
+        return a.at[0].set(1.0), b
+    return f
+
+
+def test_a_scan_writes_its_stack_in_place():
+    lowered = irax.jit(rnn_scan_fn(lax, jnp, unroll=1)).lower(X, XS20)
+    text = lowered.as_text("optimized")
+    assert "flow.tensor.alloca : tensor<20xf32>" in text and "util.optimization_barrier" in text
+    copied = re.findall(r"stream\.cmd\.copy .*, %c(\d+) :", lowered.as_text("stream"))
+    assert "80" not in copied  # the whole stack (20 floats), which IREE copied every iteration before
+
+
+def test_stacks_of_one_type_get_memory_of_their_own(platform):
+    ours = irax.jit(two_scans_fn(lax, jnp))(X, XS20)
+    want = two_scans_fn(jlax, jjnp)(X, XS20)
+    for g, w in zip(ours, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-6)
+    assert irax.jit(two_scans_fn(lax, jnp)).lower(X, XS20).as_text("optimized").count("flow.tensor.alloca") == 2
+
+
+def test_a_stack_read_in_the_function_is_not_pinned(platform):
+    """Only a stack the function returns is: IREE releases a subview of an internal one (loop_carries.py)."""
+    f = lambda lax, np: lambda c, xs: lax.scan(lambda c, x: (c * x + 0.5, c * x), c, xs)[1].sum(0)  # noqa: E731
+    assert "flow.tensor.alloca" not in irax.jit(f(lax, jnp)).lower(X, XS20).as_text("optimized")
+    np.testing.assert_allclose(np.asarray(irax.jit(f(lax, jnp))(X, XS20)), f(jlax, jjnp)(X, XS20), rtol=1e-5)
+
+
+def test_a_loop_writing_into_its_argument_is_not_pinned(platform):
+    doubled = lambda x: lax.fori_loop(0, 3, lambda i, c: c.at[i].set(c[i] * 2.0), x)  # noqa: E731
+    x = jnp.asarray(X)
+    assert "flow.tensor.alloca" not in irax.jit(doubled).lower(x).as_text("optimized")
+    np.testing.assert_allclose(np.asarray(irax.jit(doubled)(x)), X * 2)
+    np.testing.assert_array_equal(np.asarray(x), X)  # the caller's array is unchanged
+
+
+def test_stack_carries_needs_a_fresh_init_and_one_buffer_handed_on():
+    text = irax.jit(two_scans_fn(lax, jnp), passes=["default", "-update-stacks-in-place"]).lower(X, XS20)
+    module = text.as_text("optimized")
+    assert "flow.tensor.alloca" not in module
+    with ir.Context() as ctx:
+        ctx.allow_unregistered_dialects = True
+        ops, parsed = [], ir.Module.parse(module)
+        parsed.operation.walk(lambda op: ops.append(op) or ir.WalkResult.ADVANCE)
+        loops = [op for op in ops if op.name == "scf.for"]
+        assert [stack_carries(loop) for loop in loops] == [[1], [1]]  # carry 0 is c: an argument for init
+
+
+def test_the_gradient_of_a_scan_reads_the_cotangent_of_its_stack_without_carrying_it():
+    loss = lambda h, xs: (rnn_scan_fn(lax, jnp)(h, xs)[1] ** 2).sum()  # noqa: E731
+    text = irax.jit(irax.grad(loss, argnums=(0, 1))).lower(X, XS20).as_text("optimized")
+    backward = [line for line in text.splitlines() if "scf.for" in line][-1]
+    assert "tensor<20xf32>" not in backward  # the stack's cotangent: read in place, not a carry
+    assert "into tensor<20xf32>" not in text[text.rindex("scf.for"):]  # nor its rows zeroed
+
+
+def test_gradient_of_a_loop_that_writes_one_row_at_every_step_matches_jax(platform):
+    """Only the last write of the row counts: its cotangent is not the result's at every step."""
+    def f(lax, np):
+        return lambda x: lax.fori_loop(0, 3, lambda i, c: (c[0] * x, c[1].at[1].set(c[0] * i)),
+                                       (x, np.zeros((2, 3))))[1].sum()
+    np.testing.assert_allclose(np.asarray(irax.jit(irax.grad(f(lax, jnp)))(X)), jax.grad(f(jlax, jjnp))(X),
+                               rtol=1e-5)

@@ -2,6 +2,7 @@
 `mpiexec -n 2` on this file's scenarios (below, run as a script) or on
 examples/data_parallel.py. Skipped where mpi4py or mpiexec is absent
 (pip install 'irax[mpi]')."""
+import gc
 import importlib.util
 import os
 import re
@@ -11,11 +12,15 @@ import sys
 import time
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 import pytest
 
+import irax
 import irax.numpy as jnp
 from irax import lax
+from irax.frontend.array import Array
+from irax.frontend.core import ShapedArray
 
 ROOT = Path(__file__).parents[1]
 MPIEXEC = shutil.which("mpiexec", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
@@ -39,6 +44,29 @@ def test_one_process_needs_no_mpi():
             "assert (irax.process_index(), irax.process_count()) == (0, 1); assert 'mpi4py.MPI' not in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+
+
+def test_one_process_has_every_device():
+    assert irax.device_count() == irax.local_device_count() == len(irax.devices())
+    assert irax.local_devices(process_index=0) == irax.local_devices() == irax.devices()
+    assert all(d.process_index == 0 for d in irax.devices())
+    with pytest.raises(ValueError, match="Unknown process_index 1"):
+        irax.local_devices(process_index=1)
+
+
+def test_device_empty_is_device_memory_that_outlives_its_numpy_view():
+    # (Device.empty: where all_reduce receives a large leaf's total) filled through the view, read by a program
+    # after the view is gone and NumPy has reused freed memory: the buffer holds its memory (DLPack's deleter)
+    device = jnp.zeros(()).device
+    buffer, view = device.empty(np.float32, (2, 3))
+    assert view.ctypes.data % 64 == 0 and view.flags.writeable
+    view[...] = np.arange(6.0).reshape(2, 3)
+    del view
+    gc.collect()
+    junk = [np.full(6, -1.0, np.float32) for _ in range(100)]
+    x = Array(buffer, ShapedArray((2, 3), np.dtype(np.float32)), device)
+    np.testing.assert_array_equal(x + 1, np.arange(1.0, 7.0).reshape(2, 3))
+    assert len(junk) == 100
 
 
 @needs_mpi
@@ -101,6 +129,7 @@ def test_data_parallel_example_matches_one_process_on_the_whole_batches(tmp_path
 def _collectives():
     import irax.distributed  # (here, not above: importing it starts MPI, which pytest's process must not)
 
+    assert irax.device_count() == irax.local_device_count() == 2  # (IRAX_CPU_DEVICES=2) one process so far
     with pytest.raises(ValueError, match="num_processes=3 differs from MPI's 2"):
         irax.distributed.initialize(num_processes=3)
     irax.distributed.initialize(process_id=int(os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK"))))
@@ -108,6 +137,7 @@ def _collectives():
         irax.distributed.initialize()
     rank, size = irax.process_index(), irax.process_count()
     assert size == 2 and irax.distributed.is_initialized()
+    _devices_of_every_process(rank)
     # host-level, on a pytree of irax Arrays and NumPy arrays
     tree = {"a": jnp.full((2, 3), rank + 1.0), "b": np.array([rank, 5 - rank], np.int32)}
     total = irax.distributed.all_reduce(tree)
@@ -123,6 +153,8 @@ def _collectives():
     np.testing.assert_array_equal(gathered["b"], [[0, 5], [1, 4]])
     np.testing.assert_array_equal(irax.distributed.process_allgather(tree, tiled=True)["b"], [0, 5, 1, 4])
     irax.distributed.sync_global_devices("here")
+    _dtypes_mpi_lacks(rank)
+    _large_leaves_land_in_device_buffers(rank)
     # pmap over 2 devices in each of 2 processes: an axis of 4
     xs = np.arange(2.0 * 3).reshape(2, 3).astype(np.float32) + 10 * rank
 
@@ -131,6 +163,7 @@ def _collectives():
                 lax.axis_index("i"))
     every = np.concatenate([np.arange(6.0).reshape(2, 3) + 10 * r for r in range(2)]).astype(np.float32)
     total, gathered, permuted, index = irax.pmap(f, axis_name="i")(xs)
+    np.testing.assert_array_equal(irax.pmap(f, axis_name="i", devices=irax.devices())(xs)[0], total)  # (its own)
     np.testing.assert_allclose(total, np.broadcast_to(every.sum(0), (2, 3)))
     np.testing.assert_allclose(gathered, np.broadcast_to(every, (2, 4, 3)))
     received = {0: every[1], 1: every[3], 2: np.zeros(3), 3: every[0]}
@@ -147,7 +180,70 @@ def _collectives():
                          str(error)), error
     else:
         raise AssertionError("no error for different shapes")
+    irax.distributed.shutdown()
+    assert (irax.process_index(), irax.process_count(), irax.device_count()) == (0, 1, 2)
+    assert [d.process_index for d in irax.devices()] == [0, 0]
     print(f"ok{rank}")
+
+
+def _devices_of_every_process(rank):
+    # as JAX: devices() and device_count() are every process's, local_devices() and local_device_count() this one's
+    assert irax.device_count() == 4 and irax.local_device_count() == 2
+    every, mine = irax.devices(), irax.local_devices()
+    assert [d.process_index for d in every] == [0, 0, 1, 1] and every[2 * rank:2 * rank + 2] == mine
+    assert all(d.process_index == rank for d in mine) and jnp.zeros(()).device in mine
+    others = irax.local_devices(process_index=1 - rank)
+    assert others == every[2 * (1 - rank):2 * (1 - rank) + 2]
+    assert repr(others) == f"[CpuDevice(id=0, process_index={1 - rank}), CpuDevice(id=1, process_index={1 - rank})]"
+    assert irax.local_devices(process_index=rank) == mine
+    with pytest.raises(ValueError, match="Unknown process_index 5"):
+        irax.local_devices(process_index=5)
+
+
+def _dtypes_mpi_lacks(rank):
+    # bfloat16, float8 (float16 too where MPI lacks it) travel as their bits and
+    # are reduced in float32, rounded once; booleans as bytes (a sum counts them, as psum)
+    per_rank = [{"bf16": np.array([1, 1 + 2 ** -8, 3, -2], ml_dtypes.bfloat16) * (r + 1),
+                 "f8": np.array([0.5, 0.125 * (r + 1), 448, -1], ml_dtypes.float8_e4m3fn),
+                 "f16": np.array([1.5, r], np.float16), "flag": np.array([r == 0, False, True])} for r in range(2)]
+    tree = {k: jnp.asarray(v) if k != "flag" else v for k, v in per_rank[rank].items()}
+    total = irax.distributed.all_reduce(tree)
+    for k in ("bf16", "f8", "f16"):
+        assert isinstance(total[k], irax.Array) and total[k].dtype == per_rank[0][k].dtype, (k, total[k])
+        expected = (per_rank[0][k].astype(np.float32) + per_rank[1][k].astype(np.float32)).astype(per_rank[0][k].dtype)
+        np.testing.assert_array_equal(np.asarray(total[k]).view(np.uint8), expected.view(np.uint8))
+    assert total["flag"].dtype == np.int32 and total["flag"].tolist() == [1, 0, 2]
+    np.testing.assert_array_equal(irax.distributed.all_reduce(tree, op="max")["bf16"],
+                                  np.maximum(per_rank[0]["bf16"], per_rank[1]["bf16"]))
+    np.testing.assert_array_equal(irax.distributed.all_reduce(tree, op="min")["flag"], [False, False, True])
+    assert irax.distributed.all_reduce(tree, op="mean")["bf16"].dtype == ml_dtypes.bfloat16
+    gathered = irax.distributed.process_allgather(tree)
+    for k in per_rank[0]:
+        np.testing.assert_array_equal(gathered[k].view(np.uint8), np.stack([p[k] for p in per_rank]).view(np.uint8))
+    # in a pmap across the processes: psum, all_gather, ppermute of bfloat16
+    xs = jnp.asarray(per_rank[rank]["bf16"][None])
+    total, gathered, permuted = irax.pmap(
+        lambda x: (lax.psum(x, "i"), lax.all_gather(x, "i"), lax.ppermute(x, "i", [(0, 1), (1, 0)])), "i")(xs)
+    np.testing.assert_array_equal(total[0], (per_rank[0]["bf16"].astype(np.float32) +
+                                             per_rank[1]["bf16"].astype(np.float32)).astype(ml_dtypes.bfloat16))
+    np.testing.assert_array_equal(gathered[0], np.stack([p["bf16"] for p in per_rank]))
+    np.testing.assert_array_equal(permuted[0], per_rank[1 - rank]["bf16"])
+
+
+def _large_leaves_land_in_device_buffers(rank):
+    # a leaf of 1 MiB or more: MPI writes its total into a new device buffer (Device.empty), mean divides there
+    per_rank = [np.arange(2 ** 18, dtype=np.float32) * (r + 1) for r in range(2)]
+    big = jnp.asarray(per_rank[rank])
+    mean = irax.distributed.all_reduce({"big": big}, op="mean")["big"]
+    assert isinstance(mean, irax.Array) and mean.device is big.device and mean.dtype == np.float32
+    np.testing.assert_array_equal(mean, per_rank[0] * 1.5)
+    np.testing.assert_array_equal(mean * 2, per_rank[0] * 3)  # (a program reads the buffer)
+    np.testing.assert_array_equal(big, per_rank[rank])  # (the operand is untouched)
+    # bfloat16: reduced in float32, written into its bfloat16 buffer (values exact in bfloat16)
+    half = jnp.asarray((np.arange(2 ** 19) % 64 * (rank + 1)).astype(ml_dtypes.bfloat16))
+    mean = irax.distributed.all_reduce(half, op="mean")
+    assert mean.dtype == ml_dtypes.bfloat16 and mean.device is half.device
+    np.testing.assert_array_equal(mean, (np.arange(2 ** 19) % 64 * 1.5).astype(ml_dtypes.bfloat16))
 
 
 def _fails(how):

@@ -132,6 +132,13 @@ CASES = {
         x) ** 2 * jnp.arange(float(N))[:, None]).sum()), axis_name="i")(_x((N, 3, 2), 0.1)),
     "data_parallel_mlp_grad": _data_parallel_grad,
     "full_batch_mlp_grad": _full_batch_grad,
+    # pmap inside jit, grad and vmap (irax runs it as vmap(f, axis_name=...))
+    "jit_of_pmap": lambda L, jnp: L.jit(L.pmap(lambda x: x / L.lax.psum(x, "i") + L.lax.axis_index("i"),
+                                               axis_name="i"))(_x((N, 3))),
+    "grad_of_pmap": lambda L, jnp: L.grad(lambda x: (L.pmap(lambda y: jnp.sin(y) * L.lax.psum(y, "i"),
+                                                            axis_name="i")(x) ** 2).sum())(_x((N, 3), 0.1)),
+    "vmap_of_pmap_all_gather": lambda L, jnp: L.vmap(L.pmap(lambda y: L.lax.all_gather(y, "i") * L.lax.pmax(y, "i"),
+                                                            axis_name="i"))(_x((2, N, 3))),
     # errors
     "error_psum_outside_pmap": lambda L, jnp: L.lax.psum(jnp.ones(3), "i"),
     "error_wrong_axis_name": lambda L, jnp: L.pmap(lambda x: L.lax.psum(x, "j"), axis_name="i")(_x((N, 2))),
@@ -176,7 +183,7 @@ def _irax_only_cases(L, jnp):
             0, 3, lambda i, c: c + L.lax.psum(c, "i"), x), axis_name="i")(_x((N, 2))),
         "error_wrong_number_of_devices": lambda: L.pmap(lambda x: x, devices=L.devices()[:2])(_x((N, 2))),
         "error_collective_under_jit": lambda: L.jit(lambda x: L.lax.psum(x, "i"))(np.ones(3, np.float32)),
-        "error_pmap_inside_jit": lambda: L.jit(L.pmap(lambda x: x))(_x((N, 2))),
+        "error_pmap_inside_jit_size": lambda: L.jit(L.pmap(lambda x: x, devices=L.devices()[:2]))(_x((N, 2))),
     }
 
 
@@ -332,7 +339,7 @@ def test_pmap_errors_and_options_cpu(irax_results):
         "error": "ValueError", "message": "Leading axis size of input to pmapped function must equal the number of "
                                           f"local devices passed to pmap. Got axis_size={N}, num_local_devices=2."}
     assert r["error_collective_under_jit"] == {"error": "NameError", "message": "unbound axis name: i"}
-    assert r["error_pmap_inside_jit"]["error"] == "NotImplementedError"
+    assert r["error_pmap_inside_jit_size"] == r["error_wrong_number_of_devices"]  # pmap's check, under jit too
 
 
 def test_thread_communicator_cpu():

@@ -14,6 +14,7 @@ import pytest
 import irax
 import irax.numpy as jnp
 from irax import random
+from irax.random import rejection
 
 jax = pytest.importorskip("jax")
 jr = jax.random
@@ -64,6 +65,8 @@ def assert_same(actual, expected, eps=0, flips=0):
 
 PROBS = np.array([0.1, 0.2, 0.3, 0.15, 0.25], np.float32)
 LOGITS = np.log(np.array([[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]], np.float32))
+# more outcomes than XLA sums in one window (16): multinomial's running sums as its tree
+MANY_PROBS = np.random.default_rng(0).dirichlet(np.ones(40), 3).astype(np.float32)
 
 # name -> (draw(module, key), eps): `module` is jax.random or irax.random.
 SAMPLERS = {
@@ -110,6 +113,9 @@ SAMPLERS = {
                 FLIPS),
     "binomial": (lambda r, k: r.binomial(k, np.array([0, 5, 20, 100, 1000, 30.7], np.float32),
                                          np.array([0.3, 0.7, 0.5, 0.05, 0.9, 0.4], np.float32), (300, 6)), 0),
+    "multinomial": (lambda r, k: r.multinomial(k, np.array([[5.0], [30.0], [1000.0]], np.float32), PROBS,
+                                               shape=(3, 4, 5)), 0),
+    "multinomial-many-outcomes": (lambda r, k: r.multinomial(k, 50, MANY_PROBS, dtype=np.int32, unroll=3), 0),
     "loggamma": (lambda r, k: r.loggamma(k, np.array([0.3, 1.0, 2.5, 7.0, 0.01], np.float32), (400, 5)), LOOSE),
     "beta": (lambda r, k: r.beta(k, 2.0, 0.5, SHAPE), LOOSE),
     "dirichlet": (lambda r, k: r.dirichlet(k, np.array([0.5, 1.0, 2.0], np.float32), (667,)), LOOSE),
@@ -136,6 +142,21 @@ def test_bits_of_every_shape(shape, platform):
         assert_same(random.bits(key, shape), jr.bits(jax_key, shape))
         assert_same(random.uniform(key, shape), jr.uniform(jax_key, shape))
         assert_same(random.normal(key, shape), jr.normal(jax_key, shape), _eps(0, platform))
+
+
+def test_normal_transform_is_bit_exact(platform):
+    """erf_inv of JAX's uniform draws, to the bit on every platform: its
+    polynomials' fused multiply-adds are one instruction on the CPU and are
+    computed in float64 on Vulkan, whose drivers need not fuse them."""
+    u = jr.uniform(jr.PRNGKey(0), SHAPE, minval=np.nextafter(np.float32(-1), np.float32(0)), maxval=1.0)
+    assert_same(irax.lax.erf_inv(np.asarray(u)), jax.lax.erf_inv(u))
+
+
+def test_running_sums_round_as_xla():
+    """multinomial's p_i / (p_i + ... + p_last) needs the sums rounded as
+    XLA rounds lax.cumsum(reverse=True): 300 outcomes take two levels of its tree."""
+    p = np.random.default_rng(1).uniform(size=(300, 3)).astype(np.float32)
+    assert_same(irax.jit(rejection._reverse_cumsum)(p), jax.lax.cumsum(p, 0, reverse=True))
 
 
 def test_bits_of_every_width():
@@ -248,6 +269,8 @@ def test_typed_keys_print_and_index_as_jax():
     assert repr(keys[1]) == repr(jax_keys[1])
     assert bool(keys[1] == random.split(key, 3)[1]) and not bool(keys[0] == keys[1])
     assert random.key_impl(key) == jr.key_impl(jax_key) == "threefry2x32"
+    assert random.key_dtype() == key.dtype and str(random.key_dtype("threefry2x32")) == str(jr.key_dtype())
+    assert random.key(0, impl=random.key_dtype()).dtype == key.dtype
     assert_same(random.key_data(random.wrap_key_data(random.key_data(keys))), jr.key_data(jax_keys))
     assert random.clone(key) is key
     # raw keys in, raw keys out; typed in, typed out
@@ -277,9 +300,10 @@ def _error(fn, *args, **kwargs):
     lambda r, np_: r.uniform(r.key(0), (2,), minval=np_.zeros(3)),
     lambda r, np_: r.choice(r.key(0), 3, (5,), replace=False),
     lambda r, np_: r.bits(r.key(0), dtype=np.int32),
+    lambda r, np_: r.multinomial(r.key(0), 10, [0.5, 0.5]),
 ], ids=["key-shape", "key-dtype", "key-float", "key-batch", "key-batch-2d", "split-batch", "fold_in-array",
         "seed-array", "seed-key", "uniform-dtype", "randint-dtype", "bernoulli-p", "shape-mismatch",
-        "choice-too-many", "bits-dtype"])
+        "choice-too-many", "bits-dtype", "multinomial-list"])
 def test_errors_as_jax(case):
     actual = _error(case, random, jnp)
     expected = _error(case, jr, jax.numpy)

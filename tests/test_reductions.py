@@ -11,9 +11,11 @@ import pytest
 
 import irax
 import irax.numpy as jnp
-from irax.frontend import core
+from irax.backends.cache import LRU
+from irax.frontend import core, eager
 from irax.frontend.core import Trace
 from irax.frontend.numpy.util import asarray
+from irax.frontend.primitives import reductions
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -404,3 +406,58 @@ def test_arg_reductions_under_jit():
     check(irax.jit(lambda a: jnp.argmin(a))(asarray(logits)), logits.argmin(), 0)
     accuracy = irax.jit(lambda a, y: jnp.mean(jnp.argmax(a, -1) == y))
     check(accuracy(asarray(logits), asarray(labels)), np.mean(logits.argmax(-1) == labels))
+
+
+# Eager kernels for big arrays (Primitive.static_above): the threshold is
+# lowered here so that small arrays take the static-shape kernel (cheap
+# compiles); sizes straddle it, and 2053 is prime (blocks and a leftover).
+STATIC_TEST_ABOVE = 2053
+BIG_KERNEL_OPS = {np.float32: ["sum", "max", "prod", "mean", "argmax"], np.int32: ["sum", "min", "argmin"],
+                  np.bool_: ["any", "all"]}
+
+
+def _set_static_above(monkeypatch, size):
+    """Every reduction's threshold set to `size`, with an empty dispatch cache
+    (it would answer with the kernels picked before)."""
+    monkeypatch.setattr(eager, "_dispatch", LRU())
+    for prim in [*reductions.reduce.values(), reductions.argmax, reductions.argmin]:
+        monkeypatch.setattr(prim, "static_above", size)
+
+
+@pytest.fixture
+def low_static_threshold(monkeypatch):
+    _set_static_above(monkeypatch, STATIC_TEST_ABOVE)
+
+
+def test_big_arrays_take_the_static_kernel():
+    small, big = (core.ShapedArray((n,), np.float32) for n in (reductions.STATIC_ABOVE - 1, reductions.STATIC_ABOVE))
+    assert not eager._static_kernel(reductions.reduce["sum"], (small,))
+    assert eager._static_kernel(reductions.reduce["sum"], (big,))
+    assert eager._static_kernel(reductions.argmax, (big,))
+    assert not eager._static_kernel(reductions.cumulative["sum"], (big,))
+
+
+@pytest.mark.parametrize("dtype", list(BIG_KERNEL_OPS), ids=lambda d: np.dtype(d).name)
+def test_values_around_the_static_threshold(low_static_threshold, dtype):
+    for n in (STATIC_TEST_ABOVE - 1, STATIC_TEST_ABOVE, STATIC_TEST_ABOVE + 1):
+        x = {np.float32: lambda: 1 + sample((n,)) * 1e-3,  # a product that neither overflows nor vanishes
+             np.int32: lambda: rng.integers(-9, 10, n).astype(np.int32),
+             np.bool_: lambda: rng.random(n) < 0.999}[dtype]()
+        tol = TOL[np.dtype(np.float32)] if dtype == np.float32 else 0
+        for name in BIG_KERNEL_OPS[dtype]:
+            check(getattr(jnp, name)(asarray(x)), getattr(np, name)(x), tol)
+
+
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_static_kernel_with_axis_and_keepdims(low_static_threshold, axis):
+    x = sample((3, STATIC_TEST_ABOVE))
+    check(jnp.sum(asarray(x), axis=axis, keepdims=True), np.sum(x, axis=axis, keepdims=True))
+    check(jnp.argmax(asarray(x), axis=axis, keepdims=True), np.argmax(x, axis=axis, keepdims=True), 0)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float32, np.bool_])
+def test_long_reductions_with_the_generic_kernel(monkeypatch, dtype):
+    """test_long_reductions' eager arrays are above STATIC_ABOVE: here the
+    shape-generic kernel (its `scf.while` of stages) reduces them."""
+    _set_static_above(monkeypatch, None)
+    test_long_reductions(dtype, None, jit=False)

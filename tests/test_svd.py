@@ -167,11 +167,6 @@ def test_errors_as_jax(i):
         fn(irax)
 
 
-def test_complex_input_is_not_supported_yet():
-    with pytest.raises(NotImplementedError, match="complex"):
-        lax.linalg.svd(np.ones((2, 2), np.complex64))
-
-
 W = {"tall": RNG.standard_normal((2, 4, 3)).astype(np.float32), "wide": RNG.standard_normal((3, 5)).astype(np.float32)}
 
 

@@ -96,6 +96,7 @@ _memory = LRU()  # cache key -> vmfb
 _compiling: dict[str, threading.Lock] = {}  # key -> its lock, while a miss of it is in hand
 _compiling_lock = threading.Lock()
 _stats = {"compiles": 0, "memory_hits": 0, "disk_hits": 0}
+_counting = threading.local()  # .stats: the dict whose "compiles" this thread's compiles count in
 _warned_dirs: set[str] = set()
 
 
@@ -147,6 +148,18 @@ def find(key: str) -> bytes | None:
     return vmfb
 
 
+def text_key(mlir_text: str, target_backend: str, flags: Sequence[str] = ()) -> str:
+    """The key `cached_compile` keeps the program of `mlir_text` under (for `find`)."""
+    return _key(mlir_text, target_backend, tuple(flags))
+
+
+def count_compiles_in(stats: dict) -> None:
+    """Count this thread's compiles in `stats["compiles"]` rather than in
+    stats() (tiered jit's background thread: tiered.stats), so that
+    stats()["compiles"] counts those a caller waited for."""
+    _counting.stats = stats
+
+
 def stats() -> dict:
     """Counters since the process started, e.g. to check a warm process compiles nothing."""
     return dict(_stats)
@@ -195,7 +208,7 @@ def _host_cpu() -> str:
 def _compile(mlir_text: str, target_backend: str, flags: tuple, key: str) -> bytes:
     start = time.perf_counter()
     vmfb = compiler.compile_module(mlir_text, target_backend, flags)
-    _stats["compiles"] += 1
+    getattr(_counting, "stats", _stats)["compiles"] += 1
     if config.irax_log_compiles:
         what = next((line.strip() for line in mlir_text.splitlines() if "func.func" in line), "")
         print(f"irax: compiled {key[:12]} for {target_backend} in {time.perf_counter() - start:.3f} s: {what[:160]}",

@@ -8,6 +8,7 @@ than the host CPU (lavapipe, small integrated GPUs), so it is chosen by name
 """
 import os
 
+from irax.backends.fma import widen_fmas
 from irax.backends.iree_backend import IreeBackend
 
 # IREE's default Vulkan target is a mobile baseline without 8- and 16-bit
@@ -51,6 +52,12 @@ class VulkanBackend(IreeBackend):
                 except OSError:
                     pass  # gone already
         return device
+
+    def compile(self, mlir_text: str) -> bytes:
+        """Vulkan leaves it to the driver whether a fused multiply-add is
+        fused (lavapipe's is a multiply and an add, each rounded), so the
+        fused ones are computed in float64 (fma.py)."""
+        return super().compile(widen_fmas(mlir_text))
 
 
 # IREE reuses recorded command buffers across calls with new buffers bound

@@ -38,6 +38,17 @@ differentiable (JAX's NotImplementedError). Under vmap each collective
 runs once on the whole batch (vmap_method "broadcast_all"); its Python sees
 the batch axes in front of the operand's own, which is how it knows where
 `axis` is.
+
+Over a vmap's axis (`vmap(f, axis_name="i")`, as jax.vmap) the same traced
+call is used, with other Python: no communicator, since the call gets every
+member's operand at once. The batching pass batches a collective over every
+enclosing vmap, even one its operand does not depend on (an axis_index gets
+a zero to batch), so the operand holds all batch axes, outermost vmap first;
+vmap `name` is the one with k vmaps traced inside it, so its members lie
+along batch axis  nbatch - 1 - k,  and psum is the sum along that axis
+broadcast back over it, all_gather moves that axis to `axis`, axis_index is
+an iota along it, and so on (the `_vmap_*` functions). A pmap called inside
+jit, grad or vmap runs as that vmap (frontend/pmap.py).
 """
 import contextlib
 import functools
@@ -180,7 +191,7 @@ class ThreadCommunicator:
 
 class _Axes(threading.local):
     def __init__(self):
-        self.traced = []  # (name, size) of the pmaps being traced, innermost last
+        self.traced = []  # (name, size, vmapped) of the pmaps and vmaps being traced, innermost last
         self.running = {}  # name -> (communicator, rank) of this device thread
 
 
@@ -188,9 +199,10 @@ _axes = _Axes()
 
 
 @contextlib.contextmanager
-def axis_env(name, size: int):
-    """While pmap traces its function: collectives over `name` have `size` devices."""
-    _axes.traced.append((name, size))
+def axis_env(name, size: int, vmapped: bool = False):
+    """While pmap (or vmap, `vmapped`; name None if it has no axis_name)
+    traces its function: collectives over `name` have `size` members."""
+    _axes.traced.append((name, size, vmapped))
     try:
         yield
     finally:
@@ -199,10 +211,20 @@ def axis_env(name, size: int):
 
 def axis_size(name) -> int:
     """The size of the pmap axis `name`, or JAX's NameError outside one."""
-    for bound, size in reversed(_axes.traced):
-        if bound == name:
+    for bound, size, _ in reversed(_axes.traced):
+        if bound is not None and bound == name:
             return size
     raise NameError(f"unbound axis name: {name}")
+
+
+def _vmaps_inside(name):
+    """None if `name` is a pmap's axis; if a vmap's, how many vmaps are
+    traced inside it (their batch axes come after its own: see _batch_axis)."""
+    inner = 0
+    for bound, _, vmapped in reversed(_axes.traced):
+        if bound is not None and bound == name:
+            return inner if vmapped else None
+        inner += vmapped
 
 
 @contextlib.contextmanager
@@ -265,6 +287,69 @@ def _index(name):
     return np.array(_communicator(name)[1], np.int32)
 
 
+# Over a vmap's axis (vmap(f, axis_name="i")) a collective needs no
+# communicator: it runs once on the whole batch ("broadcast_all": every
+# member's operand, stacked), so it is a NumPy reduction or rearrangement
+# along that vmap's batch axis, its result given to every member.
+
+def _batch_axis(x, ndim, inner):
+    """Where the batch axis of the vmap is in `x`: batched operands carry
+    the batch axes in front of their own `ndim`, outermost vmap first, so
+    the vmap with `inner` vmaps traced inside it is the (inner+1)-th from
+    the last batch axis."""
+    return x.ndim - ndim - 1 - inner
+
+
+def _vmap_reduce(inner, ndim, op, x):
+    """op-reduce over the batch axis b, broadcast back: out[.., i, ..] = op_j x[.., j, ..]."""
+    reduced = _REDUCE[op].reduce(x, axis=_batch_axis(x, ndim, inner), keepdims=True)
+    return np.broadcast_to(reduced, x.shape).astype(x.dtype)
+
+
+def _vmap_gather(inner, axis, tiled, ndim, x):
+    """Every member gets all members' x along `axis` of its own (tiled:
+    concatenated): the batch axis b moved there, then broadcast over b."""
+    b = _batch_axis(x, ndim, inner)
+    size, nbatch = x.shape[b], x.ndim - ndim
+    stacked = np.moveaxis(x, b, nbatch - 1 + axis)
+    if tiled:
+        shape = list(stacked.shape)
+        shape[nbatch - 1 + axis: nbatch + 1 + axis] = [size * shape[nbatch + axis]]
+        stacked = stacked.reshape(shape)
+    stacked = np.expand_dims(stacked, b)
+    return np.broadcast_to(stacked, stacked.shape[:b] + (size,) + stacked.shape[b + 1:])
+
+
+def _vmap_scatter(inner, axis, tiled, ndim, x):
+    """psum_scatter: the sum over the batch axis b, of which member r keeps
+    slice r (tiled: block r) of `axis`; all_gather's transpose."""
+    b = _batch_axis(x, ndim, inner)
+    size, at = x.shape[b], x.ndim - ndim - 1 + axis  # `axis` in the sum, which has no b
+    total = np.sum(x, axis=b, dtype=x.dtype)
+    if tiled:
+        shape = list(total.shape)
+        shape[at:at + 1] = [size, shape[at] // size]
+        total = total.reshape(shape)
+    return np.moveaxis(total, at, b)
+
+
+def _vmap_permute(inner, ndim, perm, x):
+    """Member dst gets member src's x, for (src, dst) in perm; zeros elsewhere."""
+    b = _batch_axis(x, ndim, inner)
+    out = np.zeros_like(x)
+    for source, destination in perm:
+        out[(slice(None),) * b + (destination,)] = x[(slice(None),) * b + (source,)]
+    return out
+
+
+def _vmap_index(inner, x):
+    """Member i's index i: an iota along the batch axis of `x` (zeros of
+    rank 0 per member, there only to be batched)."""
+    b = _batch_axis(x, 0, inner)
+    iota = np.arange(x.shape[b], dtype=np.int32).reshape([-1 if a == b else 1 for a in range(x.ndim)])
+    return np.broadcast_to(iota, x.shape)
+
+
 def _host(fn, out_aval):
     """`fn` as a host function of one result, `out_aval`'s, checked."""
     return callbacks.checked_host(lambda *arrays: [fn(*arrays)], (out_aval,))
@@ -304,6 +389,15 @@ def _check_axis_name(name):
     return name
 
 
+def _reducer(name, op, x):
+    """The host function of an op-reduction of `x` over axis `name`: by the
+    communicator (pmap) or along the batch axis (vmap)."""
+    inner = _vmaps_inside(name)
+    if inner is None:
+        return functools.partial(_reduce, name, op)
+    return functools.partial(_vmap_reduce, inner, x.ndim, op)
+
+
 def psum(x: Any, axis_name: Hashable, *, axis_index_groups: Sequence | None = None) -> Any:
     """The sum of `x` (a pytree of arrays) over the devices of `axis_name`
     (jax.lax.psum); booleans are summed as int32, as in JAX."""
@@ -314,7 +408,7 @@ def psum(x: Any, axis_name: Hashable, *, axis_index_groups: Sequence | None = No
         x = _traced(name, x)
         if x.dtype == np.bool_:
             x = x.astype(np.int32)
-        return _collective("psum", x, functools.partial(_reduce, name, "sum"), x.aval, transpose="self")
+        return _collective("psum", x, _reducer(name, "sum", x), x.aval, transpose="self")
     return tree_util.tree_map(one, x)
 
 
@@ -330,7 +424,7 @@ def _extremum(kind, op, x, axis_name, axis_index_groups):
 
     def one(x):
         x = _traced(name, x)
-        return _collective(kind, x, functools.partial(_reduce, name, op), x.aval)
+        return _collective(kind, x, _reducer(name, op, x), x.aval)
     return tree_util.tree_map(one, x)
 
 
@@ -368,6 +462,10 @@ def all_gather(x: Any, axis_name: Hashable, *, axis_index_groups: Sequence | Non
             a = _axis(axis, x.ndim + 1, "all_gather")
             shape.insert(a, size)
         out_aval = x.aval.update(shape=tuple(shape), weak_type=False)
+        inner = _vmaps_inside(name)
+        if inner is not None:
+            return _collective("all_gather", x, functools.partial(_vmap_gather, inner, a, tiled, x.ndim), out_aval,
+                               transpose=functools.partial(_vmap_scatter, inner, a, tiled, len(shape)))
         return _collective("all_gather", x, functools.partial(_gather, name, a, tiled, x.ndim), out_aval,
                            transpose=functools.partial(_scatter, name, a, tiled, len(shape)))
     return tree_util.tree_map(one, x)
@@ -396,6 +494,10 @@ def psum_scatter(x: Any, axis_name: Hashable, *, scatter_dimension: int = 0,
                                  f"{size}")
             del shape[a]
         out_aval = x.aval.update(shape=tuple(shape), weak_type=False)
+        inner = _vmaps_inside(name)
+        if inner is not None:
+            return _collective("psum_scatter", x, functools.partial(_vmap_scatter, inner, a, tiled, x.ndim), out_aval,
+                               transpose=functools.partial(_vmap_gather, inner, a, tiled, len(shape)))
         return _collective("psum_scatter", x, functools.partial(_scatter, name, a, tiled, x.ndim), out_aval,
                            transpose=functools.partial(_gather, name, a, tiled, len(shape)))
     return tree_util.tree_map(one, x)
@@ -416,6 +518,10 @@ def ppermute(x: Any, axis_name: Hashable, perm: Sequence[tuple[int, int]]) -> An
 
     def one(x):
         x = _traced(name, x)
+        inner = _vmaps_inside(name)
+        if inner is not None:
+            return _collective("ppermute", x, functools.partial(_vmap_permute, inner, x.ndim, perm), x.aval,
+                               transpose=functools.partial(_vmap_permute, inner, x.ndim, inverse))
         return _collective("ppermute", x, functools.partial(_permute, name, perm), x.aval,
                            transpose=functools.partial(_permute, name, inverse))
     return tree_util.tree_map(one, x)
@@ -426,6 +532,10 @@ def axis_index(axis_name: Hashable) -> Any:
     name = _check_axis_name(axis_name)
     axis_size(name)
     out_aval = core.ShapedArray((), np.dtype(np.int32))
+    inner = _vmaps_inside(name)
+    if inner is not None:
+        zero = core.current_trace().to_tracer(asarray(np.int32(0)))
+        return _collective("axis_index", zero, functools.partial(_vmap_index, inner), out_aval)
     (result,) = callbacks.host_call("collective", _host(functools.partial(_index, name), out_aval),
                                     staging.Arguments(()), (out_aval,), "broadcast_all")
     result.value.owner.attributes[host_calls.COLLECTIVE] = ir.StringAttr.get("axis_index")

@@ -15,10 +15,10 @@ bodies into the regions of one `scf` op:
 each rolled iteration, `scf.for %i = lo to lo + (n - n % k) step k`, and the
 n % k steps left over after the loop, straight-line. IREE queues each
 rolled iteration as a unit (allocations, a command buffer, fences: ~15 us on
-the CPU, plus a copy of every tensor the loop updates in place, such as
-scan's stacked ys), so a small body gains most: 200 steps of
-tanh(h @ W + x) with h 8x128 took ~11 ms rolled, ~4 ms with unroll=4,
-~3 ms with unroll=8 (benchmarks/bench_loops.py, a loaded 2-core machine).
+the CPU; scan's stacked ys are written in place, pass update-stacks-in-place
+in transforms/loop_carries.py), so a small body gains most: 200 steps of
+tanh(h @ W + x) with h 8x128 took ~4.4 ms rolled, ~1.8 ms with unroll=8
+(benchmarks/bench_loops.py, a loaded 2-core machine).
 Left unset, `unroll` is chosen (`_auto_unroll`): AUTO_UNROLL steps when a
 step is small work in few ops and the loop is longer than that, else 1.
 Unrolling costs compile time (k copies of the body; the RNN's first calls

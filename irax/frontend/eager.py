@@ -73,6 +73,12 @@ def _program(prim, kernel_avals, params, device):
     return program
 
 
+def _static_kernel(prim, avals) -> bool:
+    """Whether an operand is big enough for a kernel of its exact shapes
+    (`Primitive.static_above`; docs/architecture.md, "Eager kernels for big arrays")."""
+    return prim.static_above is not None and any(a.size >= prim.static_above for a in avals)
+
+
 def run(prim, operands, params):
     params = tuple(params.items())
 
@@ -82,11 +88,12 @@ def run(prim, operands, params):
         hit = _dispatch.get(key)
         if hit is None:
             out_avals = prim.out_avals(avals, dict(params))  # all shape/dtype errors surface here
-            hit = kernel_library.executable(prim, avals, params, out_avals, device, build_module)
+            static = _static_kernel(prim, avals)
+            hit = None if static else kernel_library.executable(prim, avals, params, out_avals, device, build_module)
             if hit is None:
                 # An empty operand keeps its sizes static, so that fold-empty-tensors
                 # removes the work (Vulkan cannot dispatch on an empty buffer).
-                dynamic = prim.dynamic_shapes and all(a.size for a in avals)
+                dynamic = prim.dynamic_shapes and not static and all(a.size for a in avals)
                 kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
                 hit = executable.Executable(_program(prim, kernel_avals, params, device), out_avals)
             _dispatch[key] = hit

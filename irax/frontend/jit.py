@@ -23,6 +23,13 @@ argument structure and avals (and IRAX_PASSES), one dict lookup away from
 the program, which runs where array.place says (executable.run). Any other
 call, or a warm one placed elsewhere than last time, takes the full path.
 
+A program met for the first time runs in two tiers (tiered.py; the setting
+irax_tiered_jit, IRAX_TIERED_JIT=0 turns it off): its first calls are
+evaluated op by op with NumPy while IREE compiles it in a background
+thread, and the first call after the compile loads the program in their
+place, where the warm path finds it (the Executable it keeps is the same
+object). The trace runs once either way.
+
 `disable_jit()` (or the setting irax_disable_jit, JAX's jax_disable_jit)
 turns jitted functions back into plain Python calls, run op by op on
 concrete arrays, so `print` and `if x > 0:` work in them while debugging.

@@ -1,5 +1,6 @@
-"""`irax.lax.linalg.eigh`: A = V diag(w) Vᵀ for a symmetric A, by Jacobi's
-method, as whole-array irax ops in loops (IREE has no LAPACK; see lax_linalg.py).
+"""`irax.lax.linalg.eigh`: A = V diag(w) Vᴴ for a symmetric (or complex
+Hermitian) A, by Jacobi's method, as whole-array irax ops in loops (IREE has
+no LAPACK; see lax_linalg.py).
 
 A Jacobi rotation J in the plane (p, q) turns A into Jᵀ A J with a_pq = 0:
 
@@ -8,7 +9,17 @@ A Jacobi rotation J in the plane (p, q) turns A into Jᵀ A J with a_pq = 0:
     rows and columns p, q:  x_p ← x_p - s (x_q + r x_p),  x_q ← x_q + s (x_p - r x_q),
     a_pp ← a_pp - t a_pq,  a_qq ← a_qq + t a_pq,  a_pq = a_qp ← 0.
 
-Each rotation lowers off(A)² = Σ_{i≠j} a_ij² by 2 a_pq², and a sweep
+A complex a_pq = |a_pq| u (|u| = 1) turns by J = [[c, s u], [-s ū, c]]
+(diag(1, u) J diag(1, ū) is the real rotation for the real |a_pq|): θ and t
+as above with |a_pq| for a_pq, and
+
+    columns  x_p ← x_p - s (ū x_q + r x_p),  x_q ← x_q + s (u x_p - r x_q)   (X J)
+    rows     the same with u and ū swapped                                   (Jᴴ X)
+    a_pp ← a_pp - t |a_pq|,  a_qq ← a_qq + t |a_pq|;
+
+the diagonal stays real, and so do the eigenvalues.
+
+Each rotation lowers off(A)² = Σ_{i≠j} |a_ij|² by 2 |a_pq|², and a sweep
 through all n(n-1)/2 pairs converges quadratically once off(A) is small.
 Rotations of disjoint pairs commute, so a round turns n/2 pairs at once:
 the pairs are rows (and columns) i and h + i (h = n/2), rotated as the two
@@ -33,7 +44,7 @@ of the batch (ε the dtype's epsilon), or after MAX_SWEEPS.
 The eigenvalues come sorted, with V's columns; subset_by_index then slices
 both. The derivative is JAX's (a custom JVP; reverse mode transposes it):
 
-    ẇ = diag(Vᵀ Ȧ V),  V̇ = V (F ∘ Vᵀ Ȧ V),  F_ij = 1 / (w_j - w_i) (i ≠ j), F_ii = 0,
+    ẇ = Re diag(Vᴴ Ȧ V),  V̇ = V (F ∘ Vᴴ Ȧ V),  F_ij = 1 / (w_j - w_i) (i ≠ j), F_ii = 0,
 
 which holds for distinct eigenvalues. Where w_i = w_j exactly V̇ is
 undefined (any rotation within the eigenspace is as good), and F_ij = 0
@@ -46,9 +57,10 @@ import numpy as np
 
 from irax.frontend.control_flow import fori_loop, while_loop
 from irax.frontend.custom_derivatives import custom_jvp
-from irax.frontend.lax_linalg import _T, _check_float, _check_square, symmetrize
-from irax.frontend.numpy import (abs, amax, any, argsort, broadcast_to, clip, concatenate, diagonal, exp2, floor, log2,
-                                 matmul, pad, sqrt, sum, take, take_along_axis, tril, triu, where, zeros_like)
+from irax.frontend.lax_linalg import _H, _check_float, _check_square, symmetrize
+from irax.frontend.numpy import (abs, amax, any, argsort, broadcast_to, clip, concatenate, conj, diagonal, exp2, floor,
+                                 iscomplexobj, log2, matmul, pad, real, sqrt, sum, take, take_along_axis, tril, triu,
+                                 where, zeros_like)
 from irax.frontend.numpy.util import asarray
 from irax.typing import Array, ArrayLike
 
@@ -74,45 +86,56 @@ def _halves(x, axis):
     return (x[..., :h, :], x[..., h:, :]) if axis == -2 else (x[..., :h], x[..., h:])
 
 
-def _rotate(x, s, r, axis):
-    """Rotate the slices i and h + i of x along `axis` (-2: rows, -1: columns)."""
+def _rotate(x, s, r, axis, u=None):
+    """Rotate the slices i and h + i of x along `axis` (-2: rows, -1: columns),
+    by the phase u of a complex a_pq (None: real)."""
     p, q = _halves(x, axis)
-    return concatenate([p - s * (q + r * p), q + s * (p - r * q)], axis=axis)
+    if u is None:
+        return concatenate([p - s * (q + r * p), q + s * (p - r * q)], axis=axis)
+    u_p, u_q = (conj(u), u) if axis == -2 else (u, conj(u))
+    return concatenate([p - s * (u_q * q + r * p), q + s * (u_p * p - r * q)], axis=axis)
 
 
 def _sweep(a, v):
     """One sweep of n - 1 rounds; a's diagonal gets its corrections at the end."""
     m = a.shape[-1]
+    complex_ = iscomplexobj(a)
     perm = _tournament(m)
     diag = np.eye(m, dtype=bool)
     pairs = np.abs(np.arange(m)[:, None] - np.arange(m)) == m // 2
 
     def round_(_, state):
         a, v, z = state
-        app, aqq = _halves(diagonal(a, axis1=-2, axis2=-1), -1)
+        app, aqq = _halves(real(diagonal(a, axis1=-2, axis2=-1)), -1)
         apq = diagonal(a, offset=m // 2, axis1=-2, axis2=-1)
+        u_row = u_column = None
+        if complex_:
+            size = abs(apq)
+            u = where(size == 0, 1, apq / where(size == 0, 1, size))
+            apq, u_row, u_column = size, u[..., :, None], u[..., None, :]
         theta = (aqq - app) / (2 * where(apq == 0, 1, apq))
         t = where(apq == 0, 0, where(theta < 0, -1, 1) / (abs(theta) + sqrt(1 + theta * theta)))
         c = 1 / sqrt(1 + t * t)
         s, r = t * c, t * c / (1 + c)
-        a = _rotate(_rotate(a, s[..., :, None], r[..., :, None], -2), s[..., None, :], r[..., None, :], -1)
-        v = _rotate(v, s[..., None, :], r[..., None, :], -1)
+        a = _rotate(_rotate(a, s[..., :, None], r[..., :, None], -2, u_row), s[..., None, :], r[..., None, :], -1,
+                    u_column)
+        v = _rotate(v, s[..., None, :], r[..., None, :], -1, u_column)
         ta = t * apq
         correction = concatenate([-ta, ta], axis=-1)
         a = where(diag, concatenate([app - ta, aqq + ta], axis=-1)[..., None, :], where(pairs, 0, a))
         return take(take(a, perm, axis=-2), perm, axis=-1), take(v, perm, axis=-1), take(z + correction, perm, axis=-1)
 
-    start = diagonal(a, axis1=-2, axis2=-1)
+    start = real(diagonal(a, axis1=-2, axis2=-1))
     a, v, z = fori_loop(0, m - 1, round_, (a, v, zeros_like(start)))
     return where(diag, (start + z)[..., None, :], a), v
 
 
 def _jacobi(x):
-    """(V, w) of each symmetric x, unsorted (the diagonal's order)."""
+    """(V, w) of each symmetric (Hermitian) x, unsorted (the diagonal's order)."""
     n = x.shape[-1]
     m = n + n % 2
     a = pad(x, [(0, 0)] * (x.ndim - 2) + [(0, m - n), (0, m - n)])
-    info = np.finfo(x.dtype)
+    info = np.finfo(x.dtype)  # of the real dtype, for a complex x
     # A power of two near max |a_ij| (exact to divide by; 2^minexp for a zero matrix).
     scale = exp2(clip(floor(log2(amax(abs(a), axis=(-2, -1), keepdims=True))), info.minexp, info.maxexp - 1))
     a = a / scale
@@ -121,7 +144,7 @@ def _jacobi(x):
 
     def unconverged(state):
         a, _, sweeps = state
-        squares = a * a
+        squares = real(a * conj(a)) if iscomplexobj(a) else a * a
         off = sum(where(off_diagonal, squares, 0), axis=(-2, -1))
         return (sweeps < MAX_SWEEPS) & any(off > tolerance * sum(squares, axis=(-2, -1)))
 
@@ -131,7 +154,7 @@ def _jacobi(x):
 
     v = broadcast_to(np.eye(m, dtype=x.dtype), a.shape)
     a, v, _ = while_loop(unconverged, sweep, (a, v, np.int32(0)))
-    w = diagonal(a, axis1=-2, axis2=-1) * scale[..., 0]
+    w = real(diagonal(a, axis1=-2, axis2=-1)) * scale[..., 0]
     return v[..., :n, :n], w[..., :n]
 
 
@@ -151,20 +174,22 @@ def _eigh_jvp(primals, tangents):
     v, w = _sorted_jacobi(x)
     gaps = w[..., None, :] - w[..., :, None]
     f = where(gaps != 0, 1 / where(gaps != 0, gaps, 1), 0)
-    vt_dx_v = matmul(matmul(_T(v), dx), v)
-    return (v, w), (matmul(v, f * vt_dx_v), diagonal(vt_dx_v, axis1=-2, axis2=-1))
+    vh_dx_v = matmul(matmul(_H(v), dx), v)
+    return (v, w), (matmul(v, f * vh_dx_v), real(diagonal(vh_dx_v, axis1=-2, axis2=-1)))
 
 
 def _triangle(x, lower):
-    """The symmetric matrix that x's lower (or upper) triangle holds."""
-    part = tril(x) if lower else triu(x)
-    return part + _T(tril(x, -1) if lower else triu(x, 1))
+    """The Hermitian matrix that x's lower (or upper) triangle holds (its
+    diagonal's imaginary part ignored, as LAPACK's)."""
+    part = tril(x, -1) if lower else triu(x, 1)
+    diagonal_ = where(np.eye(x.shape[-1], dtype=bool), real(x), 0).astype(x.dtype)
+    return part + diagonal_ + _H(part)
 
 
 def eigh(x: ArrayLike, *, lower: bool = True, symmetrize_input: bool = True, sort_eigenvalues: bool = True,
          subset_by_index: tuple[int, int] | None = None) -> tuple[Array, Array]:
-    """(v, w) with x = v diag(w) vᵀ for each symmetric [..., n, n] x: the
-    eigenvalues w ascending (always: `sort_eigenvalues` allows any order),
+    """(v, w) with x = v diag(w) vᴴ for each symmetric (Hermitian) [..., n, n] x: the
+    eigenvalues w ascending (real, also for a complex x) (always: `sort_eigenvalues` allows any order),
     v[..., :, i] the unit eigenvector of w[..., i]. Reads x's `lower` (or
     upper) triangle, or (x + xᴴ)/2 when `symmetrize_input`.
     `subset_by_index=(start, end)` keeps eigenpairs start..end-1."""

@@ -6,15 +6,16 @@ IREE has no LAPACK, so each factorization is an `scf.for` over columns
 with a one-hot mask and writes it back with `where`, never by multiplying
 with a mask, so a NaN or inf in one entry stays where LAPACK leaves it:
 
-    cholesky          column j of L:  v = A[:, j] - L L[j, :]ᵀ,
-                      L[j, j] = sqrt(v[j]),  L[i, j] = v[i] / L[j, j] (i > j)
+    cholesky          column j of L:  v = A[:, j] - L L[j, :]ᴴ,
+                      L[j, j] = sqrt(Re v[j]),  L[i, j] = v[i] / L[j, j] (i > j)
     triangular_solve  forward substitution on a lower L:
                       x[i] = (b[i] - L[i, :i] x[:i]) / L[i, i];
                       the other cases become this one by transposing
                       (op(a) = aᵀ, or the right side x op(a) = b) and by
                       reversing rows and columns (upper -> lower)
     lu                Doolittle with partial pivoting (LAPACK's getf2):
-                      swap the row of the largest |A[i, j]|, i >= j, into
+                      swap the row of the largest |A[i, j]| (|Re| + |Im| for
+                      complex, LAPACK's izamax), i >= j, into
                       row j; A[i, j] /= A[j, j] and A[i, k] -= A[i, j] A[j, k]
                       for i, k > j. A zero pivot leaves its column unscaled.
 
@@ -23,16 +24,23 @@ Matrices larger than BLOCK are factorized by blocks of BLOCK columns
 on a BLOCK-wide panel only, and the rest of the matrix is updated by one
 matmul per block, where most of the arithmetic then is:
 
-    cholesky          [L11; L21] by the loop on the panel [A11; A21], then A22 -= L21 L21ᵀ
+    cholesky          [L11; L21] by the loop on the panel [A11; A21], then A22 -= L21 L21ᴴ
     triangular_solve  x1 = L11⁻¹ b1, then b2 -= L21 x1 (all the L_kk⁻¹ from one loop)
     lu                the panel A[k:, k:k+BLOCK] by the loop; its row swaps
                       applied to the whole rows; U12 = L11⁻¹ A12, A22 -= L21 U12
 
-Their derivatives are custom VJPs (JAX's formulas, not the loops'):
+Complex matrices take the same steps, with conjugate transposes where the
+real ones transpose (Hermitian A = L Lᴴ, L with a real diagonal).
+
+Their derivatives are custom VJPs (JAX's formulas, not the loops'). A VJP
+is the transpose of the JVP, not its adjoint (JAX's convention for complex
+numbers), so where the JVP is complex-linear the formulas are the real ones:
 
     x = op(a)⁻¹ b      b̄ = op(a)⁻ᵀ x̄,  ā = the triangle of -b̄ xᵀ (of op(a); transposed back)
-    L = chol(A)        Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹),  Φ = the lower triangle, diagonal halved,
-                       sym(X) = (X + Xᵀ)/2 (the input is symmetrized first)
+                       (conj(a) of conjugate_a is taken outside, and differentiates as conj)
+    L = chol(A)        L̇ = L Φ(L⁻¹ Ȧ L⁻ᴴ), so Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) conj(L)⁻¹),
+                       Φ = the lower triangle, diagonal halved,
+                       sym(X) = (X + Xᴴ)/2 (the input is symmetrized first)
 """
 from __future__ import annotations
 
@@ -43,9 +51,9 @@ import numpy as np
 from irax.frontend import dtypes
 from irax.frontend.control_flow import fori_loop
 from irax.frontend.custom_derivatives import custom_vjp
-from irax.frontend.numpy import (abs, arange, argmax, astype, broadcast_to, concatenate, conj, eye, flip, iscomplexobj,
-                                 matmul, moveaxis, pad, sqrt, stack, sum, swapaxes, take_along_axis, tril, triu, where,
-                                 zeros_like)
+from irax.frontend.numpy import (abs, arange, argmax, astype, broadcast_to, concatenate, conj, eye, flip, imag,
+                                 iscomplexobj, matmul, moveaxis, pad, real, sqrt, stack, sum, swapaxes,
+                                 take_along_axis, tril, triu, where)
 from irax.frontend.numpy.util import asarray
 from irax.typing import Array, ArrayLike
 
@@ -66,9 +74,14 @@ def _T(x):
     return swapaxes(x, -1, -2)
 
 
+def _H(x):
+    """The conjugate transpose of each matrix (the transpose of a real one)."""
+    return conj(_T(x)) if iscomplexobj(x) else _T(x)
+
+
 def symmetrize(x: Array) -> Array:
     """(x + xᴴ) / 2."""
-    return (x + conj(_T(x))) / 2
+    return (x + _H(x)) / 2
 
 
 def _row(x, i):
@@ -85,11 +98,15 @@ def _set_row(x, i, row):
     return where(arange(x.shape[-2])[:, None] == i, row[..., None, :], x)
 
 
+def _zeros(shape, dtype):
+    """Zeros as a NumPy constant: IREE 3.13 cannot fill a complex128 tensor
+    (`zeros_like` is a linalg.fill, a 'stream.async.splat' of an i128 there)."""
+    return np.zeros(shape, dtype)
+
+
 def _check_float(name, x):
     if not dtypes.issubdtype(x.dtype, np.inexact):
         raise TypeError(f"{name} requires a floating-point or complex input, got {x.dtype}")
-    if iscomplexobj(x):
-        raise NotImplementedError(f"{name}: complex matrices are not supported yet; irax factorizes real ones.")
 
 
 def _check_square(name, x):
@@ -105,12 +122,12 @@ def _cholesky_loop(a):
     rows, cols = arange(a.shape[-2]), arange(a.shape[-1])
 
     def column(j, L):
-        v = _column(a, j) - matmul(L, _row(L, j)[..., None])[..., 0]
-        d = sqrt(sum(where(rows == j, v, 0), axis=-1, keepdims=True))
+        v = _column(a, j) - matmul(L, conj(_row(L, j))[..., None])[..., 0]
+        d = sqrt(real(sum(where(rows == j, v, 0), axis=-1, keepdims=True)))
         col = where(rows > j, v / d, where(rows == j, d, 0))
         return where(cols == j, col[..., :, None], L)
 
-    return fori_loop(0, a.shape[-1], column, zeros_like(a))
+    return fori_loop(0, a.shape[-1], column, _zeros(a.shape, a.dtype))
 
 
 def _cholesky_blocked(a):
@@ -120,7 +137,7 @@ def _cholesky_blocked(a):
         panel = _cholesky_loop(a[..., :, :e - k])  # [L11; L21] in one loop
         if e < n:
             L21 = panel[..., e - k:, :]
-            a = a[..., e - k:, e - k:] - matmul(L21, _T(L21))
+            a = a[..., e - k:, e - k:] - matmul(L21, _H(L21))
         columns.append(pad(panel, [(0, 0)] * (panel.ndim - 2) + [(k, 0), (0, 0)]))
     return concatenate(columns, axis=-1)
 
@@ -140,7 +157,7 @@ def _cholesky_bwd(L, ct):
     phi = where(arange(n)[:, None] == arange(n), 0.5, tril(np.ones((n, n), L.dtype)))
     p = phi * matmul(_T(L), ct)
     s = triangular_solve(L, p, left_side=True, lower=True, transpose_a=True)
-    s = triangular_solve(L, s, left_side=False, lower=True)
+    s = triangular_solve(L, s, left_side=False, lower=True, conjugate_a=True)
     return (symmetrize(s),)
 
 
@@ -197,7 +214,7 @@ def _forward_substitution_loop(L, b, unit_diagonal):
             xi = xi / sum(where(idx == i, li, 0), axis=-1, keepdims=True)
         return _set_row(x, i, xi)
 
-    return fori_loop(0, n, row, zeros_like(b))
+    return fori_loop(0, n, row, _zeros(b.shape, b.dtype))
 
 
 def _solve_left(a, b, lower, transpose_a, unit_diagonal):
@@ -260,11 +277,18 @@ def triangular_solve(a: ArrayLike, b: ArrayLike, *, left_side: bool = False, low
                         f"got shapes {a.shape} and {b.shape}.")
     dtype = dtypes.result_type(a, b)
     a, b = astype(a, dtype), astype(b, dtype)
+    if conjugate_a and iscomplexobj(a):
+        a = conj(a)
     return _triangular_solve_fn(bool(left_side), bool(lower), bool(transpose_a), bool(unit_diagonal))(a, b)
 
 
 # ---------------------------------------------------------------------------
 # LU with partial pivoting.
+
+def _magnitude(x):
+    """|x| as LAPACK's pivot search measures it: |Re x| + |Im x| for complex x."""
+    return abs(real(x)) + abs(imag(x)) if iscomplexobj(x) else abs(x)
+
 
 def _lu_loop(x):
     """lu's loop on one panel (all of x)."""
@@ -276,7 +300,7 @@ def _lu_loop(x):
 
     def step(j, state):
         a, pivots, perm = state
-        candidates = where(rows >= j, abs(_column(a, j)), -1)
+        candidates = where(rows >= j, _magnitude(_column(a, j)), -1)
         p = astype(argmax(candidates, axis=-1), np.int32)
         row_j, row_p = _row(a, j), _row(a, p)
         a = where(rows2 == j, row_p[..., None, :], where(rows2 == p[..., None, None], row_j[..., None, :], a))

@@ -5,36 +5,40 @@ factorizations: whole-array irax ops on the batch inside `fori_loop`.
 Step j of geqrf reflects column j of A onto e_j: with alpha = A[j, j] and
 x = A[j+1:, j],
 
-    beta = -sign(alpha) ‖(alpha, x)‖,   tau = (beta - alpha) / beta,
-    v = (1, x / (alpha - beta)),        H = I - tau v vᵀ,
+    beta = -sign(Re alpha) ‖(alpha, x)‖,   tau = (beta - alpha) / beta,
+    v = (1, x / (alpha - beta)),           H = I - tau v vᴴ,
 
-so that H A[j:, j] = (beta, 0, ..., 0); then A[j:, j+1:] -= tau v (vᵀ A[j:, j+1:]).
-A column already zero below the diagonal gets tau = 0 (H = I), as in
-LAPACK's larfg (without larfg's rescaling of a tiny beta). R is left on and
+so that Hᴴ A[j:, j] = (beta, 0, ..., 0) with beta real; then
+A[j:, j+1:] -= conj(tau) v (vᴴ A[j:, j+1:]). (For a real A, vᴴ = vᵀ and
+Hᴴ = H.) A column already zero below the diagonal, with a real alpha, gets
+tau = 0 (H = I), as in LAPACK's larfg (without larfg's rescaling of a tiny beta). R is left on and
 above the diagonal, v below it (its leading 1 implied), and Q = H_0 H_1 …
 H_{k-1} is householder_product's (orgqr's) product of the reflectors.
 
 Matrices wider than BLOCK go by blocks of BLOCK columns (LAPACK's blocked
 algorithms, unrolled at trace time): the loop above factorizes one panel,
 and the panel's reflectors act on the rest of the matrix at once, in the
-compact WY form H_k … H_e = I - V T Vᵀ (V the panel's unit lower
+compact WY form H_k … H_e = I - V T Vᴴ (V the panel's unit lower
 trapezoid, T upper triangular, column j of T from larft's recurrence
-T[:j, j] = -tau_j T[:j, :j] V[:, :j]ᵀ v_j, T[j, j] = tau_j), that is by
+T[:j, j] = -tau_j T[:j, :j] V[:, :j]ᴴ v_j, T[j, j] = tau_j), that is by
 three matmuls:
 
-    geqrf  A[k:, e:] -= V Tᵀ (Vᵀ A[k:, e:])      (Hᵀ applied, block by block)
-    orgqr  Q -= V T (Vᵀ Q)                        (from I, the last block first)
+    geqrf  A[k:, e:] -= V Tᴴ (Vᴴ A[k:, e:])      (Hᴴ applied, block by block)
+    orgqr  Q -= V T (Vᴴ Q)                        (from I, the last block first)
 
 Derivatives are a custom JVP with JAX's formulas (reverse mode transposes
-it). For m >= n, with C = Qᵀ dA R⁻¹ and Ω = tril(C, -1) - tril(C, -1)ᵀ:
+it). For m >= n, with C = Qᴴ dA R⁻¹, Ω = tril(C, -1) - tril(C, -1)ᴴ
++ i diag(Im C) (the last term for complex A only, as JAX's: it keeps R's
+diagonal real):
 
     dQ = Q (Ω - C) + dA R⁻¹,   dR = (C - Ω) R.
 
-A wide A = [A1 A2] (m < n) differentiates A1 = Q R1 so, and R2 = Qᵀ A2:
-dR2 = dQᵀ A2 + Qᵀ dA2. The m - n extra columns Q2 of a full Q of a tall A
-(arXiv:2409.13374, eq. 32-33): with Z = Q[n:, :n] (Q[:n, :n] - I)⁻¹,
+A wide A = [A1 A2] (m < n) differentiates A1 = Q R1 so, and R2 = Qᴴ A2:
+dR2 = dQᴴ A2 + Qᴴ dA2. The m - n extra columns Q2 of a full Q of a tall
+A (arXiv:2409.13374, eq. 32-33; JAX raises): with Z = Q[n:, :n] (Q[:n, :n] - I)⁻¹,
+Q2 = Q1 Zᴴ + [-Zᴴ; I] for Householder's Q = I - V T Vᴴ, and
 
-    dQ2 = dQ1 Zᵀ - (Q1 + Q2 Z) (dQ1[n:] - Z dQ1[:n])ᵀ.
+    dQ2 = dQ1 Zᴴ - (Q1 + Q2 Z) (dQ1[n:] - Z dQ1[:n])ᴴ.
 """
 from __future__ import annotations
 
@@ -42,9 +46,9 @@ import functools
 
 from irax.frontend.control_flow import fori_loop
 from irax.frontend.custom_derivatives import custom_jvp
-from irax.frontend.lax_linalg import _T, _blocks, _check_float, _column, _concat, lu, triangular_solve
-from irax.frontend.numpy import (abs, amax, arange, broadcast_to, concatenate, eye, matmul, pad, sqrt, sum, tril,
-                                 triu, where, zeros, zeros_like)
+from irax.frontend.lax_linalg import _H, _blocks, _check_float, _column, _concat, _zeros, lu, triangular_solve
+from irax.frontend.numpy import (abs, amax, arange, broadcast_to, concatenate, conj, eye, imag, iscomplexobj, matmul,
+                                 pad, real, sqrt, sum, tril, triu, where, zeros)
 from irax.frontend.numpy.linalg_ops import _lu_solve
 from irax.frontend.numpy.util import asarray
 from irax.typing import Array, ArrayLike
@@ -60,7 +64,7 @@ def _norm(x):
     nor underflows where x² would (as LAPACK's nrm2)."""
     scale = amax(abs(x), axis=-1, keepdims=True)
     safe = where(scale == 0, 1, scale)
-    scaled = x / safe
+    scaled = abs(x) / safe
     return safe * sqrt(sum(scaled * scaled, axis=-1, keepdims=True))
 
 
@@ -76,19 +80,19 @@ def _householder_loop(a):
         x = _column(a, j)
         alpha = sum(where(rows == j, x, 0), axis=-1, keepdims=True)
         below = where(rows > j, x, 0)
-        zero = amax(abs(below), axis=-1, keepdims=True) == 0
+        zero = (amax(abs(below), axis=-1, keepdims=True) == 0) & (imag(alpha) == 0)
         norm = _norm(where(rows >= j, x, 0))
-        beta = where(alpha >= 0, -norm, norm)
+        beta = where(real(alpha) >= 0, -norm, norm)
         tau = where(zero, 0, (beta - alpha) / where(zero, 1, beta))
         v_below = where(zero, below, below / where(zero, 1, alpha - beta))
         v = where(rows == j, 1, v_below)
-        w = matmul(v[..., None, :], a)  # vᵀ A, [..., 1, b]
-        reflected = a - tau[..., None] * v[..., :, None] * w
+        w = matmul(conj(v)[..., None, :], a)  # vᴴ A, [..., 1, b]
+        reflected = a - conj(tau)[..., None] * v[..., :, None] * w
         column = where(rows < j, x, where(rows == j, where(zero, alpha, beta), v_below))
         a = where(cols == j, column[..., :, None], where((rows2 >= j) & (cols > j), reflected, a))
         return a, where(cols == j, tau, taus)
 
-    return fori_loop(0, b, step, (a, zeros(a.shape[:-2] + (b,), a.dtype)))
+    return fori_loop(0, b, step, (a, _zeros(a.shape[:-2] + (b,), a.dtype)))
 
 
 def _reflectors(a, offset=0):
@@ -98,17 +102,17 @@ def _reflectors(a, offset=0):
 
 
 def _block_reflector(v, taus):
-    """T of H_0 … H_{b-1} = I - V T Vᵀ (larft, forward, by columns)."""
+    """T of H_0 … H_{b-1} = I - V T Vᴴ (larft, forward, by columns)."""
     b = v.shape[-1]
     idx = arange(b)
-    gram = matmul(_T(v), v)
+    gram = matmul(_H(v), v)
 
     def column(j, t):
         tau = sum(where(idx == j, taus, 0), axis=-1, keepdims=True)
         above = -tau * matmul(t, where(idx < j, _column(gram, j), 0)[..., None])[..., 0]
         return where(idx == j, where(idx < j, above, where(idx == j, tau, 0))[..., :, None], t)
 
-    return fori_loop(0, b, column, zeros_like(gram))
+    return fori_loop(0, b, column, _zeros(gram.shape, gram.dtype))
 
 
 def geqrf(a: ArrayLike) -> tuple[Array, Array]:
@@ -124,7 +128,7 @@ def geqrf(a: ArrayLike) -> tuple[Array, Array]:
         right = a[..., k:, e:]
         if e < n:
             v = _reflectors(panel)
-            right = right - matmul(v, matmul(_T(_block_reflector(v, panel_taus)), matmul(_T(v), right)))
+            right = right - matmul(v, matmul(_H(_block_reflector(v, panel_taus)), matmul(_H(v), right)))
         a = _concat([a[..., :k, :], _concat([a[..., k:, :k], panel, right], axis=-1)], axis=-2)
         taus.append(panel_taus)
     return a, _concat(taus, axis=-1) if taus else zeros(a.shape[:-2] + (0,), a.dtype)
@@ -132,7 +136,7 @@ def geqrf(a: ArrayLike) -> tuple[Array, Array]:
 
 def householder_product(a: ArrayLike, taus: ArrayLike) -> Array:
     """Q = H_0 H_1 … H_{k-1}, the first n columns of the product of the
-    Householder reflectors H_j = I - taus[j] v_j v_jᵀ, v_j below a's diagonal
+    Householder reflectors H_j = I - taus[j] v_j v_jᴴ, v_j below a's diagonal
     in column j (a unit diagonal implied): a is [..., m, n] with m >= n,
     taus [..., k] with k <= n. Q has a's shape."""
     a, taus = asarray(a), asarray(taus)
@@ -151,7 +155,7 @@ def householder_product(a: ArrayLike, taus: ArrayLike) -> Array:
     q = broadcast_to(eye(m, n, dtype=a.dtype), a.shape)
     for k, e in reversed(_blocks(taus.shape[-1])):
         v = _reflectors(a[..., :, k:e], k)
-        q = q - matmul(v, matmul(_block_reflector(v, taus[..., k:e]), matmul(_T(v), q)))
+        q = q - matmul(v, matmul(_block_reflector(v, taus[..., k:e]), matmul(_H(v), q)))
     return q
 
 
@@ -170,9 +174,11 @@ def _qr_values(x, full_matrices):
 def _thin_qr_jvp(q, r, dx):
     """dQ, dR of A = Q R, A [..., m, n], m >= n, Q [..., m, n]: the docstring's formula."""
     dx_rinv = triangular_solve(r, dx)  # dA R⁻¹
-    c = matmul(_T(q), dx_rinv)
+    c = matmul(_H(q), dx_rinv)
     lower = tril(c, -1)
-    omega = lower - _T(lower)
+    omega = lower - _H(lower)
+    if iscomplexobj(c):
+        omega = omega + 1j * where(eye(c.shape[-1], dtype=bool), imag(c), 0)
     return matmul(q, omega - c) + dx_rinv, matmul(c - omega, r)
 
 
@@ -191,16 +197,16 @@ def _qr_fn(full_matrices):
         m, n = x.shape[-2:]
         if m < n:
             dq, dr1 = _thin_qr_jvp(q, r[..., :m], dx[..., :m])
-            dr2 = matmul(_T(dq), x[..., m:]) + matmul(_T(q), dx[..., m:])
+            dr2 = matmul(_H(dq), x[..., m:]) + matmul(_H(q), dx[..., m:])
             return (q, r), (dq, concatenate([dr1, dr2], axis=-1))
         dq, dr = _thin_qr_jvp(q[..., :n], r[..., :n, :], dx)
         if m == n or not full_matrices:
             return (q, r), (dq, dr)
         q1, q2 = q[..., :n], q[..., n:]
-        lu_, _, permutation = lu(_T(q1[..., :n, :]) - eye(n, dtype=q.dtype))
-        z_t = _lu_solve(lu_, permutation, _T(q1[..., n:, :]))  # Zᵀ = (Q[:n, :n] - I)⁻ᵀ Q[n:, :n]ᵀ
-        dq2 = matmul(dq, z_t) - matmul(q1 + matmul(q2, _T(z_t)), _T(dq[..., n:, :] - matmul(_T(z_t), dq[..., :n, :])))
-        dr = concatenate([dr, zeros(dr.shape[:-2] + (m - n, n), dr.dtype)], axis=-2)
+        lu_, _, permutation = lu(_H(q1[..., :n, :]) - eye(n, dtype=q.dtype))
+        z_h = _lu_solve(lu_, permutation, _H(q1[..., n:, :]))  # Zᴴ = (Q[:n, :n] - I)⁻ᴴ Q[n:, :n]ᴴ
+        dq2 = matmul(dq, z_h) - matmul(q1 + matmul(q2, _H(z_h)), _H(dq[..., n:, :] - matmul(_H(z_h), dq[..., :n, :])))
+        dr = concatenate([dr, _zeros(dr.shape[:-2] + (m - n, n), dr.dtype)], axis=-2)
         return (q, r), (concatenate([dq, dq2], axis=-1), dr)
 
     return qr

@@ -1,4 +1,4 @@
-"""`irax.lax.linalg.svd`: the singular value decomposition x = U diag(s) Vᵀ,
+"""`irax.lax.linalg.svd`: the singular value decomposition x = U diag(s) Vᴴ,
 by one-sided Jacobi (Hestenes) rotations, as whole-array irax ops.
 
 IREE has no LAPACK. One-sided Jacobi needs nothing but column dot products
@@ -12,13 +12,17 @@ the whole batch of matrices:
                                  (g_p, g_q) <- (c g_p - s g_q, s g_p + c g_q), and so V's columns
     (t is the smaller root of t² + 2ζt - 1 = 0, which makes the new g_p·g_q zero)
 
+A complex x has γ = g_pᴴ g_q = |γ| u: ζ takes |γ| for γ, and the rotation
+J = [[c, s u], [-s ū, c]] (lax_eigh.py's) makes (g_p, g_q) <- (c g_p - s ū g_q,
+s u g_p + c g_q); α, β and so s stay real.
+
 The rotation is applied in Rutishauser's form, g_p - s (g_q + τ g_p) and
 g_q + s (g_p - τ g_q) with τ = s / (1 + c): for a small t, c rounds to 1
 and c g_p - s g_q would grow the columns by t²/2 each time (V drifts off
 orthogonal over thousands of rotations); here 1 - c = sτ is kept.
 
-Each rotation is G <- G J with J orthogonal, so G = x V always; once all
-columns are orthogonal, s_j = |g_j|, u_j = g_j / s_j and x = U diag(s) Vᵀ.
+Each rotation is G <- G J with J unitary, so G = x V always; once all
+columns are orthogonal, s_j = |g_j|, u_j = g_j / s_j and x = U diag(s) Vᴴ.
 The pairs are taken in the parallel round-robin (Brent-Luk) order: with
 the columns laid out as a top half t and a bottom half b (n even; an odd n
 is padded with a zero column, which no rotation touches), round r rotates
@@ -43,16 +47,19 @@ m - n more columns of U: each missing column is completed by Gram-Schmidt
 covered by the columns so far (the row of U with the smallest norm: its
 squared norm is at most rank/m < 1, so e_k - U Uᵀ e_k is far from zero).
 
-The derivative is a custom JVP, JAX's formula for the reduced SVD (real
-matrices; k = min(m, n), F_ij = 1 / (s_j² - s_i²) off the diagonal, 0 on it):
+The derivative is a custom JVP, JAX's formula for the reduced SVD (k =
+min(m, n), F_ij = 1 / (s_j² - s_i²) off the diagonal, 0 on it):
 
-    dP = Uᵀ dx V,   ds = diag(dP)
-    dU = U (F ∘ (dP S + S dPᵀ)) + (I - U Uᵀ) dx V S⁻¹     (the last term when m > n)
-    dV = V (F ∘ (S dP + dPᵀ S)) + (I - V Vᵀ) dxᵀ U S⁻¹    (the last term when n > m)
+    dP = Uᴴ dx V,   ds = Re diag(dP)
+    dU = U (F ∘ (dP S + S dPᴴ) + D) + (I - U Uᴴ) dx V S⁻¹    (the last term when m > n)
+    dV = V (F ∘ (S dP + dPᴴ S)) + (I - V Vᴴ) dxᴴ U S⁻¹       (the last term when n > m)
+
+with D = (dP - dPᴴ) S⁻¹ / 2 on the diagonal (0 off it, and 0 for real x),
+the phase a complex pair (u_j, v_j) is free to take, given to u_j as JAX does.
 
 For full_matrices with m > n, the m - n completing columns U₂ are any
 orthonormal basis of the complement of U₁; irax moves them with U₁ by the
-tangent dU₂ = -U₁ dU₁ᵀ U₂ (which keeps U orthogonal), where JAX raises.
+tangent dU₂ = -U₁ dU₁ᴴ U₂ (which keeps U unitary), where JAX raises.
 Reverse mode transposes the rule.
 """
 from __future__ import annotations
@@ -66,10 +73,12 @@ import numpy as np
 from irax.frontend import dtypes
 from irax.frontend.control_flow import fori_loop, while_loop
 from irax.frontend.custom_derivatives import custom_jvp
-from irax.frontend.lax_linalg import _T, _check_float, _concat, _row
-from irax.frontend.numpy import (abs, amax, any, arange, argmin, astype, broadcast_to, concatenate, eye,
-                                 isnan, matmul, maximum, pad, sqrt, sum, take_along_axis, where, zeros)
+from irax.frontend.lax_linalg import _H, _check_float, _concat, _row, _zeros
+from irax.frontend.numpy import (abs, amax, any, arange, argmin, astype, broadcast_to, concatenate, conj, eye,
+                                 iscomplexobj, isnan, matmul, maximum, pad, real, sqrt, sum, take_along_axis, where,
+                                 zeros)
 from irax.frontend.numpy.util import asarray
+from irax.ir.types import real_dtype
 from irax.typing import Array, ArrayLike
 
 MAX_SWEEPS = 30  # LAPACK's gesvj bound; a converging matrix needs far fewer
@@ -85,6 +94,11 @@ class SvdAlgorithm(enum.Enum):
     DIVIDE_AND_CONQUER = "divide_and_conquer"
 
 
+def _squares(x):
+    """|x|² elementwise, real."""
+    return real(x * conj(x)) if iscomplexobj(x) else x * x
+
+
 def _rotate_pairs(w, m, tol):
     """One round: rotate the pairs (w[:, i], w[:, n/2 + i]) so that the first
     m rows of each pair become orthogonal (the rows below, V's, are carried
@@ -92,16 +106,21 @@ def _rotate_pairs(w, m, tol):
     k = w.shape[-1] // 2
     top, bottom = w[..., :k], w[..., k:]
     gp, gq = top[..., :m, :], bottom[..., :m, :]
-    alpha, beta, gamma = sum(gp * gp, axis=-2), sum(gq * gq, axis=-2), sum(gp * gq, axis=-2)
+    alpha, beta, gamma = sum(_squares(gp), axis=-2), sum(_squares(gq), axis=-2), sum(conj(gp) * gq, axis=-2)
+    size = abs(gamma)
     norms = sqrt(alpha * beta)
-    rotate = abs(gamma) > tol * norms
-    zeta = (beta - alpha) / (2 * where(rotate, gamma, 1))
+    rotate = size > tol * norms
+    zeta = (beta - alpha) / (2 * where(rotate, size if iscomplexobj(gamma) else gamma, 1))
     t = where(rotate, where(zeta >= 0, 1, -1) / (abs(zeta) + sqrt(1 + zeta * zeta)), 0)
     c = 1 / sqrt(1 + t * t)
     s = (c * t)[..., None, :]
     tau = s / (1 + c[..., None, :])
-    top, bottom = top - s * (bottom + tau * top), bottom + s * (top - tau * bottom)
-    off = amax(where(norms > 0, abs(gamma) / where(norms > 0, norms, 1), 0))
+    if iscomplexobj(gamma):
+        u = where(size == 0, 1, gamma / where(size == 0, 1, size))[..., None, :]
+        top, bottom = top - s * (conj(u) * bottom + tau * top), bottom + s * (u * top - tau * bottom)
+    else:
+        top, bottom = top - s * (bottom + tau * top), bottom + s * (top - tau * bottom)
+    off = amax(where(norms > 0, size / where(norms > 0, norms, 1), 0))
     if k > 1:  # the round-robin move; two columns have nowhere to go
         top, bottom = (_concat([top[..., :1], bottom[..., :1], top[..., 1:k - 1]], axis=-1),
                        _concat([bottom[..., 1:], top[..., k - 1:]], axis=-1))
@@ -112,12 +131,13 @@ def _jacobi(g, with_v):
     """The columns of g (..., m, n), m >= n, rotated until orthogonal, and
     V with g_in V = g_out (None unless `with_v`)."""
     m, n = g.shape[-2:]
-    tol = float(np.sqrt(m) * ml_dtypes.finfo(g.dtype).eps)
+    real_type = real_dtype(g.dtype)
+    tol = float(np.sqrt(m) * ml_dtypes.finfo(real_type).eps)
     w = g
     if with_v:
         w = concatenate([g, broadcast_to(eye(n, dtype=g.dtype), g.shape[:-2] + (n, n))], axis=-2)
     if n % 2:  # a zero column: its dot products are 0, so no rotation ever touches it
-        w = pad(w, [(0, 0)] * (w.ndim - 1) + [(0, 1)])
+        w = _pad_columns(w, 1)
     rounds = w.shape[-1] - 1
 
     def sweep(state):
@@ -128,15 +148,22 @@ def _jacobi(g, with_v):
             w, round_off = _rotate_pairs(w, m, tol)
             return w, maximum(off, round_off)
 
-        w, off = fori_loop(0, rounds, round_, (w, zeros((), w.dtype)))
+        w, off = fori_loop(0, rounds, round_, (w, zeros((), real_type)))
         return w, off, count + 1
 
     def unconverged(state):
         _, off, count = state
         return (off > tol) & (count < MAX_SWEEPS)
 
-    w, _, _ = while_loop(unconverged, sweep, (w, np.asarray(np.inf, w.dtype), np.int32(0)))
+    w, _, _ = while_loop(unconverged, sweep, (w, np.asarray(np.inf, real_type), np.int32(0)))
     return w[..., :m, :n], (w[..., m:m + n, :n] if with_v else None)
+
+
+def _pad_columns(x, count):
+    """x with `count` zero columns appended. (Not `pad`: its complex zero, a
+    0-d constant built from two float ones, made IREE 3.13 fail to compile a
+    complex SVD: "streamable op expected to be in an execution region".)"""
+    return concatenate([x, _zeros(x.shape[:-1] + (count,), x.dtype)], axis=-1)
 
 
 def _complete(u, missing):
@@ -146,10 +173,10 @@ def _complete(u, missing):
     rows, cols = arange(m), arange(c)
 
     def fill(j, u):
-        k = argmin(sum(u * u, axis=-1), axis=-1)  # the row least covered: e_k has the most left to add
-        v = astype(rows == k[..., None], u.dtype) - matmul(u, _row(u, k)[..., None])[..., 0]
-        v = v - matmul(u, matmul(_T(u), v[..., None]))[..., 0]
-        v = v / sqrt(sum(v * v, axis=-1, keepdims=True))
+        k = argmin(sum(_squares(u), axis=-1), axis=-1)  # the row least covered: e_k has the most left to add
+        v = astype(rows == k[..., None], u.dtype) - matmul(u, conj(_row(u, k))[..., None])[..., 0]
+        v = v - matmul(u, matmul(_H(u), v[..., None]))[..., 0]
+        v = v / sqrt(sum(_squares(v), axis=-1, keepdims=True))
         fills = any((cols == j) & missing, axis=-1)[..., None, None]
         return where(fills & (cols == j), v[..., :, None], u)
 
@@ -176,7 +203,7 @@ def _svd_tall(x, full_matrices, compute_uv):
     scale = amax(abs(x), axis=(-2, -1), keepdims=True)
     scale = where(scale > 0, scale, 1)
     g, v = _jacobi(x / scale, compute_uv)
-    s = sqrt(sum(g * g, axis=-2))
+    s = sqrt(sum(_squares(g), axis=-2))
     order = _descending_order(s)
     s = take_along_axis(s, order, axis=-1)
     if not compute_uv:
@@ -184,23 +211,23 @@ def _svd_tall(x, full_matrices, compute_uv):
     g = take_along_axis(g, order[..., None, :], axis=-1)
     v = take_along_axis(v, order[..., None, :], axis=-1)
     # Below sqrt(tiny) (of the scaled x) a column's squared norm has underflowed: no direction left in it.
-    missing = s < float(np.sqrt(ml_dtypes.finfo(x.dtype).tiny))
+    missing = s < float(np.sqrt(ml_dtypes.finfo(s.dtype).tiny))
     u = where(missing[..., None, :], 0, g / where(missing, 1, s)[..., None, :])
     if full_matrices and m > n:
-        u = pad(u, [(0, 0)] * (u.ndim - 1) + [(0, m - n)])
+        u = _pad_columns(u, m - n)
         missing = pad(missing, [(0, 0)] * (missing.ndim - 1) + [(0, m - n)], constant_values=True)
     return s * scale[..., 0], _complete(u, missing), v
 
 
 def _svd_values(x, full_matrices, compute_uv):
-    """(s, U, Vᵀ), or s alone, of x (..., m, n): a wide x is decomposed as xᵀ = V S Uᵀ."""
+    """(s, U, Vᴴ), or s alone, of x (..., m, n): a wide x is decomposed as xᴴ = V S Uᴴ."""
     m, n = x.shape[-2:]
     wide = m < n
-    s, u, v = _svd_tall(_T(x) if wide else x, full_matrices, compute_uv)
+    s, u, v = _svd_tall(_H(x) if wide else x, full_matrices, compute_uv)
     if not compute_uv:
         return s
     u, v = (v, u) if wide else (u, v)
-    return s, u, _T(v)
+    return s, u, _H(v)
 
 
 def _svd_jvp(full_matrices, compute_uv, primals, tangents):
@@ -208,30 +235,34 @@ def _svd_jvp(full_matrices, compute_uv, primals, tangents):
     s, u_all, vt_all = _svd_fn(full_matrices, True)(x)
     k = s.shape[-1]
     u, vt = u_all[..., :, :k], vt_all[..., :k, :]
-    v = _T(vt)
-    dp = matmul(matmul(_T(u), dx), v)
+    v = _H(vt)
+    dp = matmul(matmul(_H(u), dx), v)
     diagonal = arange(k)[:, None] == arange(k)
-    ds = sum(where(diagonal, dp, 0), axis=-1)
+    ds = real(sum(where(diagonal, dp, 0), axis=-1))
     if not compute_uv:
         return s, ds
     s_row = s[..., None, :]
-    s_column = _T(s_row)
+    s_column = s[..., :, None]
     f = where(diagonal, 0, 1 / where(diagonal, 1, (s_row + s_column) * (s_row - s_column)))
-    du = matmul(u, f * (dp * s_row + _T(dp * s_row)))
-    dv = matmul(v, f * (s_column * dp + _T(s_column * dp)))
+    du_core = f * (dp * s_row + _H(dp * s_row))
+    if iscomplexobj(dp):
+        s_inv = where(s_row == 0, 0, 1 / where(s_row == 0, 1, s_row))
+        du_core = du_core + where(diagonal, (dp - _H(dp)) / 2 * s_inv, 0)
+    du = matmul(u, du_core)
+    dv = matmul(v, f * (s_column * dp + _H(s_column * dp)))
     m, n = x.shape[-2:]
     if m > n:
         dxv = matmul(dx, v)
-        du = du + (dxv - matmul(u, matmul(_T(u), dxv))) / s_row
+        du = du + (dxv - matmul(u, matmul(_H(u), dxv))) / s_row
     if n > m:
-        dxu = matmul(_T(dx), u)
+        dxu = matmul(_H(dx), u)
         dv = dv + (dxu - matmul(v, matmul(vt, dxu))) / s_row
-    # The completing columns turn with the others: d[U₁ U₂] = [dU₁, -U₁ dU₁ᵀ U₂].
+    # The completing columns turn with the others: d[U₁ U₂] = [dU₁, -U₁ dU₁ᴴ U₂].
     if full_matrices and m > k:
-        du = concatenate([du, -matmul(u, matmul(_T(du), u_all[..., :, k:]))], axis=-1)
+        du = concatenate([du, -matmul(u, matmul(_H(du), u_all[..., :, k:]))], axis=-1)
     if full_matrices and n > k:
-        dv = concatenate([dv, -matmul(v, matmul(_T(dv), _T(vt_all[..., k:, :])))], axis=-1)
-    return (s, u_all, vt_all), (ds, du, _T(dv))
+        dv = concatenate([dv, -matmul(v, matmul(_H(dv), _H(vt_all[..., k:, :])))], axis=-1)
+    return (s, u_all, vt_all), (ds, du, _H(dv))
 
 
 @functools.lru_cache(maxsize=None)

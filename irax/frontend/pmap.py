@@ -42,7 +42,7 @@ from irax.config import config
 from irax.frontend import collectives, core, executable, processes, staging
 from irax.frontend.array import device_put_numpy, place
 from irax.frontend.jit import _Static, _index_tuple
-from irax.frontend.vmap import _check_axes_spec, _in_axes, _leaf_axes
+from irax.frontend.vmap import _check_axes_spec, _in_axes, _leaf_axes, vmap
 from irax.plugins import registry
 from irax.transforms import pipeline
 
@@ -51,8 +51,8 @@ _programs = LRU()  # (f, axis name, size, statics, signature, devices, donated, 
 
 def _devices(size, devices, backend):
     """The devices a call of axis size `size` runs on, or JAX's error."""
-    if devices is not None:
-        devices = list(devices)
+    if devices is not None:  # (as JAX's: each process runs on its own devices of the list)
+        devices = [d for d in devices if not isinstance(d, processes.RemoteDevice)]
         if len(devices) != size:
             raise ValueError(f"Leading axis size of input to pmapped function must equal the number of local devices "
                              f"passed to pmap. Got axis_size={size}, num_local_devices={len(devices)}.")
@@ -176,6 +176,15 @@ def _stack(per_device, axis, device):
     return device_put_numpy(np.stack(values, axis=axis), device, per_device[0].weak_type)
 
 
+def _as_vmap(f, axis_name, axes_spec, out_axes, size, dynamic_args, kwargs):
+    """A pmap called inside jit, grad, vmap or lax control flow: JAX stages
+    it into the enclosing program; irax runs it as vmap(f, axis_name=...)
+    there, every member on the enclosing program's device. The values are
+    JAX's (collectives over `axis_name` combine the members: collectives.py);
+    the device checks (axis size against the devices) are pmap's."""
+    return vmap(f, in_axes=axes_spec, out_axes=out_axes, axis_name=axis_name, axis_size=size)(*dynamic_args, **kwargs)
+
+
 def pmap(f: Callable, axis_name: Any = None, *, in_axes: Any = 0, out_axes: Any = 0,
          static_broadcasted_argnums: int | Sequence[int] = (), devices: Sequence | None = None,
          backend: str | None = None, axis_size: int | None = None, donate_argnums: int | Sequence[int] = ()) -> Callable:
@@ -204,9 +213,6 @@ def pmap(f: Callable, axis_name: Any = None, *, in_axes: Any = 0, out_axes: Any 
 
     @functools.wraps(f)
     def pmapped(*args, **kwargs):
-        if core.current_trace() is not None or core.current_tape() is not None:
-            raise NotImplementedError("irax.pmap cannot be called inside a transformed function (jit, grad, vmap "
-                                      "or another pmap): call it outside, and put jit, grad and vmap inside it")
         positions = {i % len(args) for i in static if -len(args) <= i < len(args)}
         statics = tuple((i, _Static(args[i], i)) for i in sorted(positions))
         dynamic_args = [a for i, a in enumerate(args) if i not in positions]
@@ -217,6 +223,8 @@ def pmap(f: Callable, axis_name: Any = None, *, in_axes: Any = 0, out_axes: Any 
         arguments = staging.Arguments(dynamic_args, kwargs)
         axes, size = _mapped_axes(f, axes_spec, axis_size, arguments, dynamic_args, kwargs)
         on = _devices(size, devices, backend)
+        if core.current_trace() is not None or core.current_tape() is not None:
+            return _as_vmap(_with_statics(f, statics), axis_name, axes_spec, out_axes, size, dynamic_args, kwargs)
         split = [_split(x, axis, on) for x, axis in zip(arguments.dynamic, axes)]
         operands = [list(per_device) for per_device in zip(*split)] if split else [[] for _ in on]
         device_arguments = staging.Arguments(*arguments.rebuild(operands[0]))

@@ -22,8 +22,10 @@ import functools
 import numpy as np
 
 from irax.frontend import collectives
+from irax.plugins import registry
 
 world = None  # the communicator among the processes, rank = process index; None: one process
+_remote = {}  # backend name -> the RemoteDevices of the other processes, in process order
 
 
 def process_index() -> int:
@@ -34,6 +36,77 @@ def process_index() -> int:
 def process_count() -> int:
     """How many processes the computation runs on (jax.process_count)."""
     return 1 if world is None else world.size
+
+
+_this_process = process_index  # (local_devices's argument hides the name)
+
+
+# ---------------------------------------------------------------------------
+# The devices of every process (jax.devices is global, jax.local_devices this
+# process's). Each process has its own devices; initialize() tells it how
+# many each other process has, per backend (`join`), and those appear here
+# as RemoteDevices: named, never run on from this process.
+
+class RemoteDevice:
+    """A device of another process: what jax.devices() lists of it. `id`
+    counts that process's devices of `platform` from 0, as irax's ids do
+    in every process (JAX numbers them across processes: process p's CPU
+    devices are p * 2048 + i); `process_index` tells the processes apart."""
+
+    def __init__(self, platform: str, id: int, process_index: int):
+        self.platform, self.id, self.process_index = platform, id, process_index
+
+    def __repr__(self):
+        return f"{self.platform.capitalize()}Device(id={self.id}, process_index={self.process_index})"
+
+
+def join(communicator, device_counts: list) -> None:
+    """Make this process rank `communicator.rank` of `communicator.size`,
+    whose process p has device_counts[p][backend name] devices; this
+    process's own devices get their `process_index`."""
+    global world
+    world = communicator
+    _remote.clear()
+    for name, count in device_counts[world.rank].items():
+        for device in registry.devices(name):
+            device.process_index = world.rank
+        _remote[name] = [RemoteDevice(name, i, p) for p, counts in enumerate(device_counts) if p != world.rank
+                         for i in range(counts.get(name, 0))]
+
+
+def leave() -> None:
+    """Back to one process (jax.distributed.shutdown)."""
+    global world
+    for name in _remote:
+        for device in registry.devices(name):
+            device.process_index = 0
+    world = None
+    _remote.clear()
+
+
+def devices(backend: str | None = None) -> list:
+    """The devices of every process, of `backend` or the default backend, in
+    process order (jax.devices); other processes' are RemoteDevices."""
+    local = registry.devices(backend)
+    if world is None:
+        return local
+    others = _remote.get(registry.get_backend(backend).name, [])
+    return [d for d in others if d.process_index < world.rank] + local + \
+        [d for d in others if d.process_index > world.rank]
+
+
+def device_count(backend: str | None = None) -> int:
+    """How many devices every process has together (jax.device_count; local_device_count: this process)."""
+    return len(devices(backend))
+
+
+def local_devices(process_index: int | None = None, backend: str | None = None) -> list:
+    """The devices of process `process_index` (default: this one), as jax.local_devices."""
+    if process_index is None or process_index == _this_process():
+        return registry.local_devices(backend=backend)
+    if not 0 <= process_index < process_count():
+        raise ValueError(f"Unknown process_index {process_index}")
+    return [d for d in devices(backend) if getattr(d, "process_index", 0) == process_index]
 
 
 class DevicesOfProcesses:

@@ -28,7 +28,7 @@ from irax.config import config
 from irax.frontend import core
 from irax.ir import mlir
 from irax.frontend.array import check_not_deleted, place
-from irax.frontend import executable
+from irax.frontend import executable, tiered
 from irax.frontend.numpy.util import asarray, is_array
 from irax.transforms import pipeline
 
@@ -219,12 +219,11 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
             traced = trace_arguments(fn, arguments)
             main = traced.func.attributes["sym_name"].value
             pipeline.run(traced.module, passes, donated=donated)
-            program = executable.load(device, device.backend.compile(str(traced.module)),
-                                      traced.trace.host_functions)
             lifted = place(name, traced.lifted, device)[1]  # closed-over arrays, moved once
             aliases = _aliases(mlir.find_function(traced.module.operation, main), arguments.dynamic,
                                traced.out_avals)
-            staged = executable.Executable(program, traced.out_avals, lifted, traced.out_tree, aliases)
+            # compiled now, or (a kept program) run at once while it compiles in the background
+            staged = tiered.build(device, traced, lifted, aliases, tier=key is not None)
             if key is not None:
                 _staged[cache_key] = staged
         ran, ran_on = staged, device

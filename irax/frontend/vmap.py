@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from irax import tree_util
-from irax.frontend import callbacks, lowering, staging
+from irax.frontend import callbacks, collectives, lowering, staging
 from irax.frontend.numpy.shape import moveaxis
 from irax.transforms.batching import add_batched
 
@@ -133,7 +133,7 @@ def _in_axes(fun, in_axes, axis_size, arguments, args, kwargs):
     return axes, _axis_size(mapped, axis_size)
 
 
-def _vmap_inline(fun, in_axes, out_axes, axis_size, args, kwargs):
+def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs):
     """Inside a trace: `fun` mapped over the axes `in_axes` of its arguments."""
     arguments = staging.Arguments(args, kwargs)
     axes, size = _in_axes(fun, in_axes, axis_size, arguments, args, kwargs)
@@ -145,7 +145,8 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, args, kwargs):
     one_slice.__name__ = getattr(fun, "__name__", "function")
     avals = [x.aval if a is None else x.aval.update(shape=x.shape[:a] + x.shape[a + 1:])
              for x, a in zip(arguments.dynamic, axes)]
-    traced = staging.trace_function(one_slice, avals, tree_util.tree_structure(tuple(avals)))
+    with collectives.axis_env(axis_name, size, vmapped=True):
+        traced = staging.trace_function(one_slice, avals, tree_util.tree_structure(tuple(avals)))
     batched_func, out_batched = add_batched(traced.module, axes + [None] * len(traced.lifted), size)
     callbacks.batched_host_functions(traced.module)
     out_avals = [a.update(shape=(size,) + a.shape) for a in traced.out_avals]
@@ -165,7 +166,8 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, args, kwargs):
     return tree_util.tree_unflatten(traced.out_tree, outputs)
 
 
-def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = None) -> Callable:
+def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = None,
+         axis_size: int | None = None) -> Callable:
     """Vectorize `fun` over an axis of its arguments, as `jax.vmap`.
 
     `in_axes`: an int (the axis mapped in every positional argument; negative
@@ -175,12 +177,15 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | No
     `out_axes`: where each output gets the mapped axis, an int, None (the
     output must not depend on the slice) or a pytree prefix of the output.
     `axis_size`: the size of the mapped axis, needed only when no argument
-    is mapped."""
+    is mapped.
+    `axis_name`: names the mapped axis for collectives inside `fun`
+    (lax.psum(x, "i"), all_gather, axis_index, ...: frontend/collectives.py),
+    which then combine the members of the batch, as under jax.vmap."""
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)  # as JAX: a list of axes means one per argument
     _check_axes_spec(in_axes, "in_axes")
     _check_axes_spec(out_axes, "out_axes")
-    key = ("vmap", fun, _hashable(in_axes), _hashable(out_axes), axis_size)
+    key = ("vmap", fun, _hashable(in_axes), _hashable(out_axes), axis_name, axis_size)
 
     @functools.wraps(fun)
     def vmapped(*args, **kwargs):
@@ -188,7 +193,7 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | No
 
     @functools.wraps(fun)
     def batched(*args, **kwargs):
-        return _vmap_inline(fun, in_axes, out_axes, axis_size, args, kwargs)
+        return _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs)
 
     vmapped.lower = lambda *args, **kwargs: lowering.lower(vmapped, args, kwargs)
     return vmapped

@@ -64,14 +64,11 @@ def _lt(a, b):
 
 
 def fma(a, b, c):
-    """a b + c of float32s rounded once, as a fused multiply-add: in float64,
-    where a b is exact (lavapipe computes math.fma as a multiply and an add,
-    each rounded). Rounding the float64 sum to float32 again differs from
-    one rounding only where that sum lands exactly halfway between two
-    float32s, which the exact one did not: about once in 2^29 sums."""
-    f64 = ir.F64Type.get()
-    wide = arith.addf(arith.mulf(arith.extf(f64, a), arith.extf(f64, b)), arith.extf(f64, c))
-    return arith.truncf(a.type, wide)
+    """a b + c rounded once, as a fused multiply-add: one float32 instruction
+    on the CPU (where float64 arithmetic made erf_inv 4x slower); the Vulkan
+    backend, whose drivers need not fuse it, computes it in float64
+    (backends/fma.py)."""
+    return math.fma(a, b, c)
 
 
 def horner(x, coefficients):

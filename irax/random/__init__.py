@@ -3,11 +3,11 @@ for the same key (threefry2x32 in JAX's partitionable scheme: keys.py; the
 samplers: samplers.py, and those that loop until a draw is accepted:
 rejection.py). Every sampler is traced to MLIR like any other op,
 so it runs eagerly and under `jit`, `vmap` and `grad`."""
-from irax.random.keys import (KeyArray, PRNGKey, bits, clone, fold_in, key, key_data, key_impl, split,
+from irax.random.keys import (KeyArray, PRNGKey, bits, clone, fold_in, key, key_data, key_dtype, key_impl, split,
                               wrap_key_data)
 from irax.random.samplers import *  # noqa: F401,F403
 from irax.random.rejection import *  # noqa: F401,F403
 from irax.random import rejection, samplers
 
-__all__ = sorted(["KeyArray", "PRNGKey", "bits", "clone", "fold_in", "key", "key_data", "key_impl", "split",
-                  "wrap_key_data", *samplers.__all__, *rejection.__all__])
+__all__ = sorted(["KeyArray", "PRNGKey", "bits", "clone", "fold_in", "key", "key_data", "key_dtype", "key_impl",
+                  "split", "wrap_key_data", *samplers.__all__, *rejection.__all__])

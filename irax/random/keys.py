@@ -163,7 +163,13 @@ class KeyDtype:
         return hash(self.name)
 
 
-key_dtype = KeyDtype()
+KEY_DTYPE = KeyDtype()
+
+
+def key_dtype(impl_spec: str | KeyDtype | None = None) -> KeyDtype:
+    """The dtype of typed keys of a PRNG implementation (irax has one)."""
+    _check_impl(impl_spec)
+    return KEY_DTYPE
 
 
 @tree_util.register_pytree_node_class
@@ -182,7 +188,7 @@ class KeyArray:
     def tree_unflatten(cls, aux, children):
         return cls(children[0])
 
-    dtype = key_dtype
+    dtype = KEY_DTYPE
     shape = property(lambda self: tuple(self._data.shape[:-1]))
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: math.prod(self.shape))
@@ -282,7 +288,7 @@ def PRNGKey(seed: int | ArrayLike, *, impl: str | None = None) -> Array:
 
 
 def _check_impl(impl):
-    if impl not in (None, IMPL):
+    if impl is not None and impl != IMPL and not isinstance(impl, KeyDtype):
         raise ValueError(f"irax.random has one PRNG implementation, {IMPL!r}; got impl={impl!r}.")
 
 

@@ -2,8 +2,8 @@
 algorithms, loops and key splits, so that the same key gives the same
 numbers: Gamma (Marsaglia and Tsang) and the distributions built on it
 (loggamma, beta, dirichlet, chisquare, f, t, generalized_normal, ball), and
-the counts, Poisson and binomial. The uniform and normal draws they start
-from are samplers.py's.
+the counts, Poisson, binomial and multinomial (a chain of binomials). The
+uniform and normal draws they start from are samplers.py's.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import numpy as np
 
 import irax.numpy as jnp
 from irax.frontend import dtypes
-from irax.frontend.control_flow import while_loop
+from irax.frontend.control_flow import scan, while_loop
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.jit import jit
 from irax.frontend.numpy.creation import canonicalize_shape
@@ -29,7 +29,7 @@ from irax.random.samplers import _bernoulli, _check_shape, _float_dtype, _normal
 from irax.typing import Array, ArrayLike, DTypeLike, Shape
 
 __all__ = ["ball", "beta", "binomial", "chisquare", "dirichlet", "f", "gamma", "generalized_normal", "loggamma",
-           "poisson", "t"]
+           "multinomial", "poisson", "t"]
 
 
 # ---------------------------------------------------------------------------
@@ -422,3 +422,61 @@ def binomial(key: ArrayLike, n: ArrayLike, p: ArrayLike, shape: Shape | None = N
     shape = _shape_of("binomial", shape, n, p)
     (p,) = promote_args_inexact("binomial", p)
     return _binomial(data, n, p, shape, dtype)
+
+
+# ---------------------------------------------------------------------------
+# Multinomial: a chain of binomials.
+
+_SCAN_BASE = 16  # the longest running sum XLA's CPU backend computes as one window
+
+
+def _reverse_cumsum(x):
+    """Running sums from the end along axis 0, rounded as XLA's CPU backend
+    rounds jax.lax.cumsum(x, reverse=True): a window of L <= 16 sums each
+    output left to right, out_i = (...((x_i + x_{i+1}) + x_{i+2}) ...) + x_{L-1};
+    a longer one is padded with zeros to rows of 16, summed so within each
+    row, and each row's sums get the (recursive) sum of the rows after it,
+    carried by the rows' first sums (XLA's ReduceWindowRewriter)."""
+    n = x.shape[0]
+    if n <= _SCAN_BASE:
+        position = jnp.arange(n).reshape((n,) + (1,) * (x.ndim - 1))
+        out = jnp.zeros_like(x)
+        for j in range(n):  # out_i gains x_j for every i <= j, in order of j
+            out = jnp.where(position <= j, out + x[j], out)
+        return out
+    rows = -(-n // _SCAN_BASE)
+    padded = jnp.pad(x, [(0, rows * _SCAN_BASE - n)] + [(0, 0)] * (x.ndim - 1))
+    tiles = jnp.reshape(padded, (rows, _SCAN_BASE) + x.shape[1:]).swapaxes(0, 1)  # (16, rows, ...)
+    within = _reverse_cumsum(tiles)
+    after = jnp.concatenate([_reverse_cumsum(within[0])[1:], jnp.zeros_like(within[0][:1])])
+    return jnp.reshape((within + after).swapaxes(0, 1), padded.shape)[:n]
+
+
+@functools.partial(jit, static_argnums=(3, 4, 5))
+def _multinomial(data, n, p, shape, dtype, unroll):
+    """Outcome i takes Binomial(trials left, p_i / (p_i + ... + p_last)) of
+    the trials the outcomes before it left (JAX's chain, one key each)."""
+    n = jnp.broadcast_to(n, shape[:-1])
+    p = jnp.moveaxis(jnp.broadcast_to(p, shape), -1, 0)
+    remaining = _reverse_cumsum(p)
+    ratios = p / jnp.where(remaining == 0, 1, remaining)
+
+    def draw(left, ratio_and_key):
+        ratio, key = ratio_and_key
+        count = _binomial(key, left, jnp.clip(ratio, 0, 1), left.shape, left.dtype)
+        return left - count, count
+
+    _, counts = scan(draw, n, (ratios, split(data, ratios.shape[0])), unroll=unroll)
+    return jnp.moveaxis(counts, 0, -1).astype(dtype)
+
+
+def multinomial(key: ArrayLike, n: ArrayLike, p: ArrayLike, *, shape: Shape | None = None,
+                dtype: DTypeLike | None = None, unroll: int | bool = 1) -> Array:
+    """Counts of each outcome (the last axis of `p`) in `n` trials. `shape`,
+    if given, is the whole result's, as JAX's code reads it (its docstring
+    says the batch shape); `unroll` is the scan's."""
+    data = _one_key("multinomial", key)
+    n, p = promote_args_inexact("multinomial", n, p)
+    shape = p.shape if shape is None else canonicalize_shape(shape)
+    dtype = dtypes.canonicalize_dtype(float if dtype is None else dtype)
+    return _multinomial(data, n, p, shape, dtype, unroll)

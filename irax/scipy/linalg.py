@@ -6,7 +6,9 @@ on irax.lax.linalg's factorizations:
     lu(a)         -> (p, l, u)       a = p @ l @ u  (or (p @ l, u) with permute_l)
     qr(a)         -> (q, r)          a = q @ r  (or (r,) with mode="r")
     svd(a)        -> (u, s, vh)      a = u @ diag(s) @ vh
-    eigh(a)       -> (w, v)          a = v @ diag(w) @ v.T
+    eigh(a)       -> (w, v)          a = v @ diag(w) @ v.conj().T
+
+Complex matrices work throughout (Hermitian ones for cholesky and eigh).
 
 and, from matfuncs.py and special_matrices.py, the matrix functions (expm,
 sqrtm, polar, schur, hessenberg, ...) and SciPy's special matrices.
@@ -18,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from irax.frontend import lax_eigh, lax_linalg, lax_qr, lax_svd
-from irax.frontend.numpy import (arange, argsort, conj, diag, eye, matmul, ravel, swapaxes, take_along_axis, tril,
-                                 triu)
+from irax.frontend.lax_linalg import _H
+from irax.frontend.numpy import arange, argsort, conj, diag, eye, matmul, ravel, take_along_axis, tril, triu
 from irax.frontend.numpy.linalg_ops import _lu_solve, det, inv
 from irax.frontend.numpy.linalg_ops import solve as jnp_solve
 from irax.frontend.numpy.util import promote_args_inexact
@@ -29,11 +31,12 @@ from irax.scipy.special_matrices import (block_diag, circulant, companion, convo
                                          leslie, pascal, toeplitz)
 from irax.typing import Array, ArrayLike
 
-# trans -> (transpose_a) of a solve with a; SciPy also names them by letter.
-_TRANS = {0: False, "N": False, 1: True, "T": True, 2: True, "C": True}
+# trans -> (transpose_a, conjugate_a) of a solve with a; SciPy also names them by letter.
+_TRANS = {0: (False, False), "N": (False, False), 1: (True, False), "T": (True, False), 2: (True, True),
+          "C": (True, True)}
 
 
-def _transpose_flag(trans):
+def _transpose_flags(trans):
     if trans not in _TRANS:
         raise ValueError(f"Invalid 'trans' value {trans!r}; expected one of 0, 1, 2, 'N', 'T', 'C'.")
     return _TRANS[trans]
@@ -43,7 +46,7 @@ def cholesky(a: ArrayLike, lower: bool = False, overwrite_a: bool = False, check
     """The Cholesky factor of a: upper U with a = Uᴴ U, or lower L (a = L Lᴴ)."""
     (a,) = promote_args_inexact("jax.scipy.linalg.cholesky", a)
     L = lax_linalg.cholesky(a)
-    return L if lower else swapaxes(L, -1, -2)
+    return L if lower else _H(L)
 
 
 def cho_factor(a: ArrayLike, lower: bool = False, overwrite_a: bool = False,
@@ -71,11 +74,11 @@ def solve_triangular(a: ArrayLike, b: ArrayLike, trans: int | str = 0, lower: bo
     """x with op(a) x = b, a triangular (its `lower` or upper triangle read);
     op is a, aᵀ or aᴴ by `trans` (0/'N', 1/'T', 2/'C'). b is [..., m] or [..., m, n]."""
     a, b = promote_args_inexact("jax.scipy.linalg.solve_triangular", a, b)
-    transpose_a = _transpose_flag(trans)
+    transpose_a, conjugate_a = _transpose_flags(trans)
     vector = b.ndim == a.ndim - 1
     rhs = b[..., None] if vector else b
     x = lax_linalg.triangular_solve(a, rhs, left_side=True, lower=lower, transpose_a=transpose_a,
-                                    conjugate_a=trans in (2, "C"), unit_diagonal=unit_diagonal)
+                                    conjugate_a=conjugate_a, unit_diagonal=unit_diagonal)
     return x[..., 0] if vector else x
 
 
@@ -88,13 +91,13 @@ def lu_factor(a: ArrayLike, overwrite_a: bool = False, check_finite: bool = True
 
 def lu_solve(lu_and_piv: tuple[ArrayLike, ArrayLike], b: ArrayLike, trans: int = 0, overwrite_b: bool = False,
              check_finite: bool = True) -> Array:
-    """x with a x = b (or aᵀ x = b for trans 1, 2) from (lu, piv) = lu_factor(a)."""
+    """x with a x = b (or aᵀ x = b for trans 1, aᴴ x = b for 2) from (lu, piv) = lu_factor(a)."""
     lu_, pivots = lu_and_piv
     lu_, b = promote_args_inexact("jax.scipy.linalg.lu_solve", lu_, b)
     permutation = lax_linalg.lu_pivots_to_permutation(pivots, lu_.shape[-1])
     vector = b.ndim == 1
     rhs = b[:, None] if vector else b
-    x = _lu_solve(lu_, permutation, rhs, transpose=_transpose_flag(trans))
+    x = _lu_solve(lu_, permutation, rhs, *_transpose_flags(trans))
     return x[..., 0] if vector else x
 
 

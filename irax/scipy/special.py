@@ -4,6 +4,11 @@ primitives or composes irax.numpy functions the way JAX does.
 
 Where JAX gives a function a custom derivative (xlogy, xlog1py, logit), the
 composition here is arranged to differentiate to the same rule.
+
+This module holds the error functions, the logs and entropies, the normal
+distribution's functions and the softmaxes; it re-exports the gamma family
+(special_gamma.py), the exponential and sine integrals (special_integrals.py)
+and the functions computed by series and recurrences (special_series.py).
 """
 from __future__ import annotations
 
@@ -14,6 +19,9 @@ from irax import lax
 from irax.frontend import dtypes
 from irax.frontend.lax import stop_gradient
 from irax.frontend.numpy.util import asarray, canonicalize_axes, promote_args_inexact
+from irax.scipy.special_gamma import beta, betaln, comb, factorial, gamma, gammasgn, loggamma, multigammaln, poch
+from irax.scipy.special_integrals import dawsn, erfcx, exp1, expi, expn, fresnel, polyval, sici, spence, wofz
+from irax.scipy.special_series import bernoulli, bessel_jn, hyp1f1, hyp2f1, owens_t, sph_harm_y
 from irax.typing import Array, ArrayLike, Axis
 
 
@@ -52,40 +60,22 @@ def i1(x: ArrayLike) -> Array:
     return jnp.exp(jnp.abs(x)) * lax.bessel_i1e(x)
 
 
-def gammasgn(x: ArrayLike) -> Array:
-    """The sign of Gamma(x): -1 on (-2k-1, -2k) and at -0.0, NaN at the poles."""
-    (x,) = promote_args_inexact("gammasgn", x)
-    floor = jnp.floor(x)
-    negative = x < 0
-    pole = (negative & (x == floor)) | jnp.isnan(x)
-    minus = (negative & (jnp.remainder(floor, 2) != 0)) | ((x == 0) & (1 / x < 0))  # 1 / -0.0 = -inf
-    return jnp.where(pole, np.nan, jnp.where(minus, -1.0, 1.0)).astype(x.dtype)
+def _box_cox(name, log):
+    """(exp(lmbda log(x)) - 1) / lmbda by expm1, log(x) at lmbda = 0 (log or log1p)."""
+    def fn(x: ArrayLike, lmbda: ArrayLike) -> Array:
+        x, lmbda = promote_args_inexact(name, x, lmbda)
+        zero = lmbda == 0
+        safe = jnp.where(zero, 1, lmbda)
+        log_x = log(x)
+        return jnp.where(zero, log_x, jnp.expm1(safe * log_x) / safe)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"`{name}`, as `jax.scipy.special.{name}`: {_box_cox.__doc__}"
+    return fn
 
 
-def gamma(x: ArrayLike) -> Array:
-    """Gamma(x) = gammasgn(x) exp(gammaln(x))."""
-    (x,) = promote_args_inexact("gamma", x)
-    return gammasgn(x) * jnp.exp(lax.lgamma(x))
-
-
-def betaln(a: ArrayLike, b: ArrayLike) -> Array:
-    """log |B(a, b)| = gammaln(a) + gammaln(b) - gammaln(a + b)."""
-    a, b = promote_args_inexact("betaln", a, b)
-    return lax.lgamma(a) + lax.lgamma(b) - lax.lgamma(a + b)
-
-
-def beta(a: ArrayLike, b: ArrayLike) -> Array:
-    """B(a, b) = Gamma(a) Gamma(b) / Gamma(a + b), through betaln."""
-    a, b = promote_args_inexact("beta", a, b)
-    return gammasgn(a) * gammasgn(b) * gammasgn(a + b) * jnp.exp(betaln(a, b))
-
-
-def factorial(n: ArrayLike, exact: bool = False) -> Array:
-    """n! = Gamma(n + 1), 0 for n < 0."""
-    if exact:
-        raise NotImplementedError("factorial with exact=True")
-    (n,) = promote_args_inexact("factorial", n)
-    return jnp.where(n < 0, 0, jnp.exp(lax.lgamma(n + 1)))
+boxcox = _box_cox("boxcox", jnp.log)
+boxcox1p = _box_cox("boxcox1p", jnp.log1p)
 
 
 def polygamma(n: ArrayLike, x: ArrayLike) -> Array:
@@ -190,13 +180,6 @@ _NDTRI_Q2 = [1.0, 6.02427039364742014255e0, 3.67983563856160859403e0, 1.37702099
              2.89247864745380683936e-6, 6.79019408009981274425e-9]
 
 
-def _polyval(coefficients, x):
-    out = jnp.zeros_like(x)
-    for c in coefficients:
-        out = out * x + c
-    return out
-
-
 def ndtri(p: ArrayLike) -> Array:
     """The inverse of ndtr: x = w + w^3 P0(w^2)/Q0(w^2) (w = p - 1/2) for p
     in (e^-2, 1 - e^-2), else z - log(z)/z - P(1/z)/(z Q(1/z)) with
@@ -206,11 +189,11 @@ def ndtri(p: ArrayLike) -> Array:
     safe = jnp.where(complement == 0, 0.5, complement)
     w = safe - 0.5
     ww = w * w
-    central = (w + w * ww * (_polyval(_NDTRI_P0, ww) / _polyval(_NDTRI_Q0, ww))) * -np.sqrt(2 * np.pi)
+    central = (w + w * ww * (polyval(_NDTRI_P0, ww) / polyval(_NDTRI_Q0, ww))) * -np.sqrt(2 * np.pi)
     z = jnp.sqrt(-2.0 * jnp.log(safe))
     first = z - jnp.log(z) / z
-    tail_far = first - _polyval(_NDTRI_P2, 1 / z) / _polyval(_NDTRI_Q2, 1 / z) / z
-    tail_near = first - _polyval(_NDTRI_P1, 1 / z) / _polyval(_NDTRI_Q1, 1 / z) / z
+    tail_far = first - polyval(_NDTRI_P2, 1 / z) / polyval(_NDTRI_Q2, 1 / z) / z
+    tail_near = first - polyval(_NDTRI_P1, 1 / z) / polyval(_NDTRI_Q1, 1 / z) / z
     x = jnp.where(safe > np.exp(-2.0), central, jnp.where(z >= 8.0, tail_far, tail_near))
     x = jnp.where(p > 1 - np.exp(-2.0), x, -x)
     return jnp.where(p == 0, -np.inf, jnp.where(p == 1, np.inf, x))
@@ -325,7 +308,9 @@ def log_softmax(x: ArrayLike, /, *, axis: Axis = None) -> Array:
     return log_softmax_where(x, axis, None)
 
 
-__all__ = ["beta", "betainc", "betaln", "digamma", "entr", "erf", "erfc", "erfinv", "expit", "factorial", "gamma",
-           "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_ndtr",
-           "log_softmax", "logit", "logsumexp", "ndtr", "ndtri", "polygamma", "rel_entr", "softmax", "xlog1py",
+__all__ = ["bernoulli", "bessel_jn", "beta", "betainc", "betaln", "boxcox", "boxcox1p", "comb", "dawsn", "digamma",
+           "entr", "erf", "erfc", "erfcx", "erfinv", "exp1", "expi", "expit", "expn", "factorial", "fresnel",
+           "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1", "hyp2f1", "i0", "i0e", "i1", "i1e",
+           "kl_div", "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
+           "owens_t", "poch", "polygamma", "rel_entr", "sici", "softmax", "spence", "sph_harm_y", "wofz", "xlog1py",
            "xlogy", "zeta"]

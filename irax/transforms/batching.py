@@ -284,11 +284,16 @@ def _call(op, batch):
 def _callback(op, batch):
     """A callback stays one call, of an import declared for the batch: it
     takes the operands as they are, batched or not (its declaration says
-    which: host_calls.BATCHED), and gives every result batched. What Python
+    which: host_calls.BATCHED), and gives every result batched. A
+    collective's operands go in batched, broadcast if need be, so that its
+    host function sees every enclosing vmap's batch axis, outermost first. What Python
     it runs (the callback per member, or once on the batch, as its
     vmap_method says) the frontend decides (callbacks.batched_host_functions)."""
-    operands = [batch.new.get(v, v) for v in op.operands]
-    batched = [batch.is_batched(v) for v in op.operands]
+    if host_calls.COLLECTIVE in op.attributes:  # every operand batched here, so its batch axes are in vmap order
+        operands, batched = [batch.moved(v) for v in op.operands], [True] * len(op.operands)
+    else:
+        operands = [batch.new.get(v, v) for v in op.operands]
+        batched = [batch.is_batched(v) for v in op.operands]
     result_types = [batched_type(r.type, batch.size) for r in op.results]
     name = _batched_import(op, ir.FlatSymbolRefAttr(op.attributes["callee"]).value, batched,
                            [v.type for v in operands], result_types, batch.size)
@@ -599,7 +604,11 @@ def batch_ops(ops, batch):
     they read a batched value (see the module's docstring)."""
     for op in ops:
         reads = list(op.operation.operands) + mlir.captured(op)
-        if not any(batch.is_batched(v) for v in reads):
+        # A collective is batched even when it reads nothing batched: over
+        # vmap(axis_name=...)'s axis its host function finds that vmap's
+        # batch axis by counting the batch axes in front (collectives.py).
+        collective = host_calls.COLLECTIVE in op.operation.attributes
+        if not collective and not any(batch.is_batched(v) for v in reads):
             mlir.clone_op(op, batch.new)
             batch.batched.difference_update(op.operation.results)  # a function called twice: forget the first call
             continue

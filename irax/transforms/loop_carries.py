@@ -39,9 +39,13 @@ The pass runs after the pipeline's last canonicalize, which can remove the
 reads that made a carry read, and sees every loop: while_loop's, fori_loop's
 with traced bounds, and those that jvp and vmap write.
 """
+import itertools
+
 from iree.compiler import ir
+from iree.compiler.dialects import flow
 
 from irax.ir import iree
+from irax.transforms.buffer_reuse import DESTINATIONS
 
 
 def _uses(value) -> bool:
@@ -58,3 +62,101 @@ def keep_unread_carries(module_op):
             if not _uses(old):
                 with ir.InsertionPoint(yield_), ir.Location.unknown():
                     yield_.operands[k] = iree.opaque(new, old)[0]
+
+
+# ---------------------------------------------------------------------------
+# Stacks a loop writes row by row, updated in place
+
+def _empty(value) -> bool:
+    return isinstance(value, ir.OpResult) and value.owner.name == "tensor.empty"
+
+
+def _written_into(arg, value) -> bool:
+    """`value` is `arg` after a chain of inserts into it, each result read once
+    (by the next insert or by the yield): the same buffer, updated in place."""
+    while value != arg:
+        index = DESTINATIONS.get(value.owner.name) if isinstance(value, ir.OpResult) else None
+        if index is None or len(list(value.uses)) != 1:
+            return False
+        value = value.owner.operands[index]
+    return True
+
+
+def _returned(value) -> bool:
+    """`value`, after a chain of inserts into it, is read by `func.return` alone."""
+    uses = list(value.uses)
+    if len(uses) != 1:
+        return False
+    owner, number = uses[0].owner, uses[0].operand_number
+    if owner.name == "func.return":
+        return True
+    return DESTINATIONS.get(owner.name) == number and _returned(owner.results[0])
+
+
+def stack_carries(loop) -> list:
+    """The positions of the carries of the `scf.for` `loop` that are stacks
+    written in place: a `tensor.empty` init, what the body yields is its own
+    argument with rows inserted, and the loop's result is the function's."""
+    body = loop.regions[0].blocks[0]
+    yield_ = body.operations[len(body.operations) - 1]
+    inits = list(loop.operands)[3:]
+    carries = zip(list(body.arguments)[1:], inits, yield_.operands, loop.results)
+    return [k for k, (arg, init, new, result) in enumerate(carries)
+            if _empty(init) and _written_into(arg, new) and _returned(result)]
+
+
+def _own_memory(loop, k):
+    """The loop's k-th init, a `tensor.empty`, as a `flow.tensor.alloca` of the
+    same type: memory of its own. CSE merges equal `tensor.empty`s (irax's and
+    IREE's), and IREE hands an init to the loop as it is, so two loops with
+    one empty for init would write into one buffer (measured: wrong values);
+    an alloca is never merged."""
+    init = loop.operands[3 + k]
+    with ir.InsertionPoint(loop), ir.Location.unknown():
+        loop.operands[3 + k] = flow.TensorAllocaOp(init.type, list(init.owner.operands)).result
+    if not list(init.uses):
+        init.owner.erase()
+
+
+def update_stacks_in_place(module_op):
+    """The pass: each carry of an `scf.for` that `stack_carries` finds is read
+    through one `util.optimization_barrier` at the top of the body,
+
+        scf.for %i ... iter_args(%ys = %empty) {        scf.for %i ... iter_args(%ys = %empty) {
+          %ys1 = tensor.insert_slice %y into %ys[%i] ->    %ys_ = util.optimization_barrier %ys
+          scf.yield %ys1                                   %ys1 = tensor.insert_slice %y into %ys_[%i]
+                                                           scf.yield %ys1
+
+    The same values (the barrier is an identity IREE drops). Why: IREE 3.13's
+    stream conversion asks its affinity analysis where each operand of an
+    op lives and moves it (`stream.async.transfer`) when the answer differs
+    from the op's device; for a loop's block argument, already converted when
+    its users are, the answer is "unknown", so the stack is moved, which
+    becomes a copy of the whole stack into a new allocation every iteration
+    (scan's 200x8x128 ys: 800 KB a rolled iteration). A barrier's result is
+    an ordinary value that the analysis places, so the insert writes into
+    the stack's buffer where it is. Only fresh stacks (a `tensor.empty` init,
+    which becomes an allocation of the loop's own, `_own_memory`) whose every
+    iteration hands the same buffer on are pinned: the insert then writes
+    into memory of the loop's own, never into an argument, a constant, another
+    loop's stack or a value read elsewhere. And only stacks the function
+    returns: IREE packs an internal (transient) stack's first allocation
+    with others and, past the barrier, releases a subview of it at the end
+    (`stream.resource.dealloca origin`), which Vulkan rejects ("queue_dealloca
+    buffer was not returned by Vulkan queue_alloca"; grad's saved stacks)."""
+    ops = []
+    module_op.walk(lambda op: ops.append(op) or ir.WalkResult.ADVANCE)
+    for loop in (op for op in ops if op.name == "scf.for"):
+        carries = stack_carries(loop)
+        if not carries:
+            continue
+        for k in carries:
+            _own_memory(loop, k)
+        body = loop.regions[0].blocks[0]
+        stacks = [body.arguments[1 + k] for k in carries]
+        first = body.operations[0]
+        with ir.InsertionPoint(first), ir.Location.unknown():
+            pinned = iree.opaque(*stacks)
+        made = list(itertools.takewhile(lambda op: op != first, body.operations))  # the barrier, sizes
+        for arg, value in zip(stacks, pinned):
+            arg.replace_all_uses_except(value, [op.operation for op in made])

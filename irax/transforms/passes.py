@@ -10,7 +10,7 @@ from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
 from irax.transforms.cleanup import drop_unread_work, prune_unused_generic_inputs
 from irax.transforms.elementwise_loops import fuse_elementwise_loops
 from irax.transforms.empty_tensors import fold_empty_tensors
-from irax.transforms.loop_carries import keep_unread_carries
+from irax.transforms.loop_carries import keep_unread_carries, update_stacks_in_place
 from irax.transforms.loop_order import normalize_loop_order
 from irax.transforms.matmul import plain_matmuls
 from irax.transforms.contraction_operands import materialize_contraction_operands
@@ -55,4 +55,5 @@ matmuls = PythonPass("plain-matmuls", plain_matmuls)
 contraction_operands = PythonPass("materialize-contraction-operands", materialize_contraction_operands)
 elementwise_loops = PythonPass("fuse-elementwise-loops", fuse_elementwise_loops)
 loop_carries = PythonPass("keep-unread-carries", keep_unread_carries)
+stacks_in_place = PythonPass("update-stacks-in-place", update_stacks_in_place)
 protect = PythonPass("protect-arguments", protect_arguments)

@@ -16,6 +16,7 @@ plugins like anyone else's (their objects are in passes.py). The default:
     normalize-loop-order                      loops in output order (loop_order.py)
     fuse-elementwise-loops                    elementwise loops as one generic each (elementwise_loops.py)
     keep-unread-carries                       while loops IREE can compile (loop_carries.py)
+    update-stacks-in-place                    scan's stacked outputs written in place (loop_carries.py)
     reuse-dead-buffers                        write into dead intermediates (buffer_reuse.py)
     protect-arguments                         nothing may write into an argument
 
@@ -45,7 +46,7 @@ from irax.transforms.buffer_reuse import mark_donated
 DEFAULT = ("differentiate", "inline", "symbol-dce", "fold-empty-tensors", "canonicalize", "cse",
            "prune-unused-generic-inputs", "canonicalize", "cse", "drop-unread-work",
            "plain-matmuls", "materialize-contraction-operands", "normalize-loop-order", "fuse-elementwise-loops",
-           "keep-unread-carries", "reuse-dead-buffers", "protect-arguments")
+           "keep-unread-carries", "update-stacks-in-place", "reuse-dead-buffers", "protect-arguments")
 # An eager kernel is one primitive's ops: nothing to tidy, and canonicalize
 # alone would cost ~1 ms per kernel.
 KERNEL_DEFAULT = ("fold-empty-tensors", "normalize-loop-order", "protect-arguments")

@@ -16,8 +16,9 @@ class EighResult(NamedTuple):
 
 
 def eigh(a: ArrayLike, UPLO: str | None = None, symmetrize_input: bool = True) -> EighResult:
-    """(eigenvalues, eigenvectors) of each symmetric matrix: eigenvalues
-    ascending, eigenvectors[..., :, i] the unit eigenvector of eigenvalues[..., i].
+    """(eigenvalues, eigenvectors) of each symmetric (complex: Hermitian)
+    matrix: eigenvalues real and ascending, eigenvectors[..., :, i] the unit
+    eigenvector of eigenvalues[..., i].
     Reads the lower ("L", default) or upper ("U") triangle of a, or (a + aᴴ)/2
     when `symmetrize_input`."""
     (a,) = promote_args_inexact("jnp.linalg.eigh", a)
@@ -28,7 +29,7 @@ def eigh(a: ArrayLike, UPLO: str | None = None, symmetrize_input: bool = True) -
 
 
 def eigvalsh(a: ArrayLike, UPLO: str | None = "L", *, symmetrize_input: bool = True) -> Array:
-    """The eigenvalues of each symmetric matrix, ascending (see eigh)."""
+    """The eigenvalues of each symmetric (Hermitian) matrix, real and ascending (see eigh)."""
     (a,) = promote_args_inexact("jnp.linalg.eigvalsh", a)
     return eigh(a, UPLO, symmetrize_input=symmetrize_input).eigenvalues
 

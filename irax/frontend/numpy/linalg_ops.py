@@ -6,11 +6,14 @@
     slogdet(a)     sign and sum(log|diag(U)|); a zero pivot gives (0, -inf)
 
 A singular a gives inf/NaN (solve, inv) or 0 (det), not an error, as in JAX.
-Gradients are custom VJPs, with x = a⁻¹ b:
+Complex a works alike (slogdet's sign is then det / |det|, of modulus 1).
+Gradients are custom VJPs, with x = a⁻¹ b (transposes, not adjoints: JAX's
+convention for complex numbers, see lax_linalg.py):
 
     solve   b̄ = a⁻ᵀ x̄,  ā = -b̄ xᵀ
     det     ā = d̄ · det(a) · a⁻ᵀ
-    slogdet ā = l̄ · a⁻ᵀ   (the sign has no gradient)
+    slogdet with t = tr(a⁻¹ ȧ): d log|det| = Re t, d sign = i Im(t) sign, so
+            ā = (l̄ - i Re(i sign s̄)) · a⁻ᵀ   (a real sign has no gradient)
 """
 from __future__ import annotations
 
@@ -21,12 +24,13 @@ import numpy as np
 
 from irax.frontend import lax_linalg, lax_svd
 from irax.frontend.custom_derivatives import custom_vjp
-from irax.frontend.lax_linalg import _T, triangular_solve
+from irax.frontend.lax_linalg import _H, _T, triangular_solve
 from irax.frontend.numpy import layout
-from irax.frontend.numpy import (abs, amax, amin, arange, argsort, broadcast_shapes, broadcast_to, expand_dims,
-                                 eye, log, matmul, moveaxis, prod, ravel, reshape, sqrt, squeeze, sum, take_along_axis,
-                                 where)
+from irax.frontend.numpy import (abs, amax, amin, arange, argsort, broadcast_shapes, broadcast_to, conj,
+                                 expand_dims, eye, iscomplexobj, log, matmul, moveaxis, prod, ravel, real, reshape,
+                                 sqrt, squeeze, sum, take_along_axis, where)
 from irax.frontend.numpy.util import canonicalize_axis, promote_args, promote_args_inexact
+from irax.ir.types import real_dtype
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
 
 
@@ -45,12 +49,14 @@ def cholesky(a: ArrayLike, *, upper: bool = False, symmetrize_input: bool = True
     transpose U = Lᴴ (a = Uᴴ U) when `upper`. NaNs where a is not positive definite."""
     (a,) = promote_args_inexact("jnp.linalg.cholesky", a)
     L = lax_linalg.cholesky(a, symmetrize_input=symmetrize_input)
-    return _T(L) if upper else L
+    return _H(L) if upper else L
 
 
-def _lu_solve(lu, permutation, b, transpose=False):
-    """x with a x = b (or aᵀ x = b) from lu, permutation = lax.linalg.lu(a);
-    b is [..., m, k] with a's batch dims."""
+def _lu_solve(lu, permutation, b, transpose=False, conjugate=False):
+    """x with a x = b (or aᵀ x = b, or aᴴ x = b with `conjugate` too) from
+    lu, permutation = lax.linalg.lu(a); b is [..., m, k] with a's batch dims."""
+    if transpose and conjugate and iscomplexobj(lu):  # aᴴ x = b is aᵀ conj(x) = conj(b)
+        return conj(_lu_solve(lu, permutation, conj(b), transpose=True))
     if not transpose:
         pb = take_along_axis(b, permutation[..., :, None], axis=-2)
         y = triangular_solve(lu, pb, left_side=True, lower=True, unit_diagonal=True)
@@ -111,14 +117,24 @@ def inv(a: ArrayLike) -> Array:
 
 
 def _lu_sign_diagonal(a):
-    """The sign of the row permutation, and diag(U), of a = Pᵀ L U."""
-    lu, pivots, _ = lax_linalg.lu(a)
+    """The sign of the row permutation and diag(U) of a = Pᵀ L U, and (lu,
+    permutation) for the gradients' a⁻ᵀ (_inverse_transpose)."""
+    lu, pivots, permutation = lax_linalg.lu(a)
     swaps = sum(pivots != arange(pivots.shape[-1], dtype=np.int32), axis=-1)
-    return where(swaps % 2 == 0, 1, -1).astype(a.dtype), _diagonal(lu)
+    # In the real dtype: an int -> complex conversion here made IREE 3.13 fail to compile
+    # det's gradient ("streamable op expected to be in an execution region").
+    parity = where(swaps % 2 == 0, 1, -1).astype(real_dtype(a.dtype))
+    return parity, _diagonal(lu), (lu, permutation)
+
+
+def _inverse_transpose(factors):
+    """a⁻ᵀ from a's (lu, permutation): the gradients reuse the forward LU."""
+    lu, permutation = factors
+    return _lu_solve(lu, permutation, broadcast_to(eye(lu.shape[-1], dtype=lu.dtype), lu.shape), transpose=True)
 
 
 def _det_value(a):
-    parity, diagonal = _lu_sign_diagonal(a)
+    parity, diagonal, _ = _lu_sign_diagonal(a)
     return parity * prod(diagonal, axis=-1)
 
 
@@ -126,13 +142,14 @@ _det = custom_vjp(_det_value)
 
 
 def _det_fwd(a):
-    d = _det_value(a)
-    return d, (a, d)
+    parity, diagonal, factors = _lu_sign_diagonal(a)
+    d = parity * prod(diagonal, axis=-1)
+    return d, (factors, d)
 
 
 def _det_bwd(residuals, ct):
-    a, d = residuals
-    return ((ct * d)[..., None, None] * _T(inv(a)),)
+    factors, d = residuals
+    return ((ct * d)[..., None, None] * _inverse_transpose(factors),)
 
 
 _det.defvjp(_det_fwd, _det_bwd)
@@ -150,22 +167,27 @@ class SlogdetResult(NamedTuple):
     logabsdet: Array
 
 
-def _slogdet_value(a):
-    parity, diagonal = _lu_sign_diagonal(a)
+def _slogdet_parts(a):
+    parity, diagonal, factors = _lu_sign_diagonal(a)
     sign = parity * prod(where(diagonal == 0, 0, diagonal / abs(diagonal)), axis=-1)
-    return sign, sum(log(abs(diagonal)), axis=-1)
+    return (sign, sum(log(abs(diagonal)), axis=-1)), factors
 
 
-_slogdet = custom_vjp(_slogdet_value)
+_slogdet = custom_vjp(lambda a: _slogdet_parts(a)[0])
 
 
 def _slogdet_fwd(a):
-    return _slogdet_value(a), a
+    (sign, logabsdet), factors = _slogdet_parts(a)
+    return (sign, logabsdet), (factors, sign)
 
 
-def _slogdet_bwd(a, ct):
-    _, ct_logabsdet = ct
-    return (ct_logabsdet[..., None, None] * _T(inv(a)),)
+def _slogdet_bwd(residuals, ct):
+    factors, sign = residuals
+    ct_sign, ct_logabsdet = ct
+    ct_trace = ct_logabsdet.astype(sign.dtype)
+    if iscomplexobj(sign):
+        ct_trace = ct_trace - 1j * real(1j * sign * ct_sign)
+    return (ct_trace[..., None, None] * _inverse_transpose(factors),)
 
 
 _slogdet.defvjp(_slogdet_fwd, _slogdet_bwd)

@@ -1,8 +1,8 @@
 """`irax.numpy.linalg`'s functions of the singular value decomposition
-x = U diag(s) Vᵀ (irax.lax.linalg.svd, s descending):
+x = U diag(s) Vᴴ (irax.lax.linalg.svd, s descending; Vᴴ = Vᵀ for a real x):
 
     svdvals(x)        s
-    pinv(x)           V diag(1/s) Uᵀ, with 1/s taken as 0 where s <= rtol s_max
+    pinv(x)           V diag(1/s) Uᴴ, with 1/s taken as 0 where s <= rtol s_max
     lstsq(a, b)       x = pinv(a) b (cut off at rcond s_max), the least-squares solution
                       of least norm; its residuals |b - a x|², the rank and s
     matrix_rank(x)    the count of s > tol (by default s_max max(m, n) eps)
@@ -13,10 +13,10 @@ x = U diag(s) Vᵀ (irax.lax.linalg.svd, s descending):
 linalg_ops.norm.) pinv's derivative is a custom JVP, JAX's (Golub and
 Pereyra 1973), which holds where the rank does not change, with p = pinv(a):
 
-    dp = -p da p + p pᵀ daᵀ (I - a p) + (I - p a) daᵀ pᵀ p
+    dp = -p da p + p pᴴ daᴴ (I - a p) + (I - p a) daᴴ pᴴ p
 
 The others differentiate through svd's own JVP. hermitian=True computes the
-general SVD of (a + aᵀ)/2, which has the same singular values (JAX's
+general SVD of (a + aᴴ)/2, which has the same singular values (JAX's
 eigendecomposition may give U and Vᵀ columns of other signs).
 """
 from __future__ import annotations
@@ -29,10 +29,11 @@ import numpy as np
 
 from irax.frontend import lax_svd
 from irax.frontend.custom_derivatives import custom_jvp
-from irax.frontend.lax_linalg import _T, symmetrize
+from irax.frontend.lax_linalg import _H, symmetrize
 from irax.frontend.numpy import any, asarray, expand_dims, isnan, matmul, ndim, ravel, sum, where, zeros
 from irax.frontend.numpy.linalg_ops import inv, norm
 from irax.frontend.numpy.util import promote_args_inexact
+from irax.ir.types import real_dtype
 from irax.typing import Array, ArrayLike
 
 
@@ -68,7 +69,7 @@ def _pinv_value(a, rtol, hermitian):
     u, s, vt = svd(a, full_matrices=False, hermitian=hermitian)
     cutoff = rtol[..., None] * s[..., :1]
     s = where(s > cutoff, s, np.inf)
-    return matmul(_T(vt), _T(u) / s[..., :, None])
+    return matmul(_H(vt), _H(u) / s[..., :, None])
 
 
 def _pinv_jvp(hermitian, primals, tangents):
@@ -76,7 +77,7 @@ def _pinv_jvp(hermitian, primals, tangents):
     p = _pinv_fn(hermitian)(a, rtol)
     if hermitian:
         a, da = symmetrize(a), symmetrize(da)
-    pt, dat = _T(p), _T(da)
+    pt, dat = _H(p), _H(da)
     if a.shape[-2] >= a.shape[-1]:  # products in the order that keeps them n x n
         s = matmul(matmul(p, pt), dat)
         t = matmul(matmul(dat, pt), p)
@@ -110,7 +111,7 @@ def pinv(a: ArrayLike, rtol: ArrayLike | None = None, hermitian: bool = False, *
     if m == 0 or n == 0:
         return zeros(a.shape[:-2] + (n, m), a.dtype)
     rtol = 10.0 * max(m, n) * _eps(a.dtype) if rtol is None else rtol
-    return _pinv_fn(bool(hermitian))(a, asarray(rtol, a.dtype))
+    return _pinv_fn(bool(hermitian))(a, asarray(rtol, real_dtype(a.dtype)))
 
 
 def matrix_rank(M: ArrayLike, rtol: ArrayLike | None = None, *, hermitian: bool = False,
@@ -151,7 +152,7 @@ def lstsq(a: ArrayLike, b: ArrayLike, rcond: float | None = None, *,
         raise TypeError(f"{b.ndim}-dimensional array given. Array must be one or two-dimensional")
     m, n = a.shape
     if a.size == 0:
-        s, rank, x = zeros((0,), a.dtype), asarray(0), zeros((n,) + b.shape[1:], a.dtype)
+        s, rank, x = zeros((0,), real_dtype(a.dtype)), asarray(0), zeros((n,) + b.shape[1:], a.dtype)
     else:
         eps = _eps(a.dtype)
         rcond = eps * max(m, n) if rcond is None else where(asarray(rcond) < 0, eps, rcond)
@@ -159,9 +160,9 @@ def lstsq(a: ArrayLike, b: ArrayLike, rcond: float | None = None, *,
         keep = (s > 0) & (s >= rcond * s[0])
         rank = sum(keep)
         s_inv = where(keep, 1 / where(keep, s, 1), 0)[:, None]
-        x = matmul(_T(vt), s_inv * matmul(_T(u), b))
+        x = matmul(_H(vt), s_inv * matmul(_H(u), b))
     if numpy_resid and (rank < n or m <= n):
-        resid = zeros((0,), a.dtype)
+        resid = zeros((0,), real_dtype(a.dtype))
     else:
         resid = norm(b - matmul(a, x), axis=0) ** 2
     return (ravel(x) if vector else x), resid, rank, s

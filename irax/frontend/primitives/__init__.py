@@ -16,14 +16,19 @@ class Primitive:
         not 1 made dynamic, so one kernel serves all sizes with the same rank,
         dtypes and broadcast pattern. Only for ops whose output shape follows
         from the operand shapes (elementwise, reductions, contractions).
+    static_above: an operand of at least this many elements gets an eager
+        kernel compiled for its exact shapes instead (once per shape, cached),
+        for ops whose static code is much faster on big arrays (reductions).
     """
 
-    def __init__(self, name, abstract_eval, emit, *, dynamic_shapes=False, multiple_results=False):
+    def __init__(self, name, abstract_eval, emit, *, dynamic_shapes=False, multiple_results=False,
+                 static_above=None):
         self.name = name
         self.abstract_eval = abstract_eval
         self.emit = emit
         self.dynamic_shapes = dynamic_shapes
         self.multiple_results = multiple_results
+        self.static_above = static_above
 
     def __repr__(self):
         return self.name

@@ -31,7 +31,7 @@ into the totals. No loop runs more than BLOCK = 1024 times, whatever n, and
 float sums are as accurate as pairwise summation in blocks (partials of 1024,
 then of 64). With static sizes (traced code) the stages are unrolled and C
 divides n where it can (a slice of the input is a copy in IREE); in eager
-kernels n is only known at run time: one stage, then an `scf.while` of
+kernels of arrays under STATIC_ABOVE elements n is only known at run time: one stage, then an `scf.while` of
 stages while more than PARTIALS partials are left. The leftover is read as
 its last T + 1 elements with the first masked: never an empty tensor, which
 Vulkan cannot bind. keepdims re-inserts the reduced axes as unit dims with
@@ -226,6 +226,13 @@ def _flat_size(shape):
 # (few enough that float sums stay accurate: no long chain of additions).
 BLOCK = 1024
 PARTIALS = 64
+
+# Eager reductions of an operand this big run a kernel compiled for its exact
+# shape (Primitive.static_above): the (C, G) view with static G makes the
+# partials vector lanes, 2-4x faster than the dynamic kernel, and the one
+# compile per shape (~0.5 s, then the disk cache) is paid back in a few
+# hundred calls (docs/architecture.md, "Eager kernels for big arrays").
+STATIC_ABOVE = 1 << 20
 
 
 class Fold(NamedTuple):
@@ -427,7 +434,8 @@ def _reduce_emit(monoid):
 
 
 reduce = {
-    m: Primitive(f"reduce_{m}", _reduce_eval(m), _reduce_emit(m), dynamic_shapes=True) for m in MONOIDS
+    m: Primitive(f"reduce_{m}", _reduce_eval(m), _reduce_emit(m), dynamic_shapes=True,
+                 static_above=STATIC_ABOVE) for m in MONOIDS
 }
 
 
@@ -488,8 +496,10 @@ def _arg_emit(greater):
     return emit
 
 
-argmax = Primitive("argmax", _arg_eval("argmax"), _arg_emit(greater=True), dynamic_shapes=True)
-argmin = Primitive("argmin", _arg_eval("argmin"), _arg_emit(greater=False), dynamic_shapes=True)
+argmax = Primitive("argmax", _arg_eval("argmax"), _arg_emit(greater=True), dynamic_shapes=True,
+                   static_above=STATIC_ABOVE)
+argmin = Primitive("argmin", _arg_eval("argmin"), _arg_emit(greater=False), dynamic_shapes=True,
+                   static_above=STATIC_ABOVE)
 
 
 # ---------------------------------------------------------------------------

@@ -18,7 +18,12 @@ get that driver as an argument (`region_backward`; forward mode's rules get
                   so saving it would cost n copies of the whole stack
         backward: for k = n-1 down to 0: recompute the body from saved[k],
                   differentiate it with the carry's cotangent as seed; the
-                  captured values' cotangents add up across steps
+                  captured values' cotangents add up across steps. A stack
+                  whose rows are each written once from an inactive init
+                  (scan's ys) is not carried: each step reads its rows'
+                  cotangents from the loop result's (`_rows_written_once`,
+                  `_read_rows_before_writes`), where a carried one cost a
+                  copy of the whole stack every iteration in IREE 3.13
 
     scf.while  has a trip count known only at run time: no reverse mode, as in JAX.
 """
@@ -78,6 +83,68 @@ def _written_only(body, i) -> bool:
     return True
 
 
+def _row_offset(value, iv):
+    """(sign, base, c) when the index `value` is `base + sign * (iv + c)` for
+    constants base, c (the row a scan step writes: `iv + c`, reversed
+    `n - 1 - (iv + c)`), else None."""
+    if value == iv:
+        return 1, 0, 0
+    name = getattr(value.owner, "name", None)
+    if name == "arith.addi":
+        c = _constant_index(value.owner.operands[1])
+        return (1, 0, c) if c is not None and value.owner.operands[0] == iv else None
+    if name == "arith.subi":
+        base, inner = _constant_index(value.owner.operands[0]), _row_offset(value.owner.operands[1], iv)
+        return (-1, base, inner[2]) if base is not None and inner is not None and inner[:2] == (1, 0) else None
+    return None
+
+
+def _rows_written_once(body, i, step) -> bool:
+    """Whether the inserts into carry i (only written into, `_written_only`)
+    write one row each (`mlir.set_row`) at `base + sign * (iv + c)`, with one
+    sign and base and distinct c in [0, step): then no row is written twice
+    across the loop, so each row's cotangent is the loop result's, untouched
+    by later steps."""
+    forms, pending = [], [body.arguments[1 + i]]
+    while pending:
+        for use in pending.pop().uses:
+            owner = use.owner
+            if owner.name == "tensor.insert_slice" and use.operand_number == 1:
+                sizes = list(ir.DenseI64ArrayAttr(owner.attributes["static_sizes"]))
+                if len(owner.operands) != 3 or sizes[0] != 1:
+                    return False
+                forms.append(_row_offset(owner.operands[2], body.arguments[0]))
+                pending.append(owner.results[0])
+    if None in forms or len({f[:2] for f in forms}) > 1:
+        return False
+    offsets = [f[2] for f in forms]
+    return len(set(offsets)) == len(offsets) and all(0 <= c < step for c in offsets)
+
+
+def _read_rows_before_writes(block, iv):
+    """Each row read (`mlir.row`) of a row write (`mlir.set_row`) at another row
+    of one form `base + sign * (iv + c)` reads the written-into tensor instead:
+    the same values. The backward pass of a scan step reads the cotangents
+    of its rows from the stack's cotangent with the later rows zeroed; read
+    from the stack's cotangent itself, the zeroing is dead work (a copy of
+    the whole stack per iteration) that canonicalization drops."""
+    for op in block.operations:
+        if op.operation.name != "tensor.extract_slice" or len(op.operands) != 2:
+            continue
+        read = _row_offset(op.operands[1], iv)
+        while read is not None:
+            source = op.operands[0]
+            write = source.owner if isinstance(source, ir.OpResult) else None
+            if write is None or write.name != "tensor.insert_slice" or len(write.operands) != 3:
+                break
+            if list(ir.DenseI64ArrayAttr(write.attributes["static_sizes"]))[0] != 1:
+                break
+            written = _row_offset(write.operands[2], iv)
+            if written is None or written[:2] != read[:2] or written[2] == read[2]:
+                break
+            op.operands[0] = write.operands[1]
+
+
 def _recording_loop(op, n, saving):
     """A copy of the loop `op` right after it that also stacks each step's
     carry, for the carries i in `saving`, into tensors [n, *carry shape];
@@ -114,22 +181,30 @@ def _for(op, cts, active, region_backward):
     floats = [i for i, r in enumerate(op.results) if is_float_tensor(r)]
     outer = [v for v in mlir.captured(op) if v in active]
     saving = [i for i in range(len(inits)) if not _written_only(body, i)]
+    # A stack whose rows are each written once, by a loop that starts from an
+    # inactive init (scan's ys): every step reads its rows' cotangents from
+    # the loop result's, which no step changes, so it is not carried (a
+    # carried stack is copied whole every iteration by IREE 3.13).
+    fixed = {i: cts[i] for i in floats if i not in saving and inits[i] not in active
+             and _rows_written_once(body, i, step)}
+    carried = [i for i in floats if i not in fixed]
     saved = dict(zip(saving, _recording_loop(op, n, saving)))
     back = scf.ForOp(mlir.index(0), mlir.index(n), mlir.index(1),
-                     [cts[i] for i in floats] + [zeros_like(v) for v in outer])
+                     [cts[i] for i in carried] + [zeros_like(v) for v in outer])
     with ir.InsertionPoint(back.body):
         k = arith.subi(mlir.index(n - 1), back.induction_variable)
         # a carry only written into is recomputed from garbage: nothing reads it
         carries = [mlir.row(saved[i], k) if i in saved else empty_like(c) for i, c in enumerate(inits)]
-        carry_cts = dict(zip(floats, list(back.inner_iter_args)[:len(floats)]))
-        sums = list(back.inner_iter_args)[len(floats):]
+        carry_cts = {**fixed, **dict(zip(carried, list(back.inner_iter_args)[:len(carried)]))}
+        sums = list(back.inner_iter_args)[len(carried):]
         mapping = dict(zip(body.arguments, [_induction_value(k, lo, step)] + carries))
-        wanted = [carries[i] for i in floats] + outer
+        wanted = [carries[i] for i in carried] + outer
         seeds = set(active) | set(wanted)
         got = region_backward(body, mapping, seeds, [carry_cts.get(i) for i in range(len(inits))], wanted)
-        scf.YieldOp(got[:len(floats)] + [add(s, g) for s, g in zip(sums, got[len(floats):])])
+        scf.YieldOp(got[:len(carried)] + [add(s, g) for s, g in zip(sums, got[len(carried):])])
+    _read_rows_before_writes(back.body, mapping[body.arguments[0]])
     results = list(back.results)
-    return [(inits[i], results[j]) for j, i in enumerate(floats)] + list(zip(outer, results[len(floats):]))
+    return [(inits[i], results[j]) for j, i in enumerate(carried)] + list(zip(outer, results[len(carried):]))
 
 
 def _while(op, cts, active, region_backward):

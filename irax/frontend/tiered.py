@@ -1,0 +1,196 @@
+"""Tiered jit: a staged program's first call runs at once while IREE compiles it.
+
+A jitted function's first call costs a trace, the pass pipeline and an IREE
+compile; the compile is most of it (~0.2 s for the smallest module, 1-3 s
+for a training step on this 2-core machine, where JAX's whole first call is
+~0.3-0.4 s). With IRAX_TIERED_JIT=1 (the default) a program met for the
+first time (staging.run_staged: jit, eager grad, eager control flow) runs
+in two tiers:
+
+  tier 1  the module the passes made, `differentiate` included, evaluated
+          op by op with NumPy (ir/evaluate.py) on host copies of the
+          operands, its results put on the device: no compile at all. The
+          module's text is meanwhile compiled by one background thread.
+  tier 2  the compiled program. The first call that finds its compile done
+          loads it and puts it in the Executable's place (`made.program`),
+          where jit's warm path and the staged-program cache find it: from
+          then on a call is exactly an untiered one.
+
+What is the same on both: the trace happens once, before either tier, so
+Python side effects and trace errors (ConcretizationTypeError, shape
+errors) happen once, as in JAX; donation (executable.run deletes donated
+operands after either program); results are irax Arrays on the call's
+device. What differs: tier 1 runs on the calling thread, after the
+device's queued work (it sees buffers, not the arrays that know their
+calls), and its results are ready when the call returns, where tier 2
+queues the work; its floats may differ from IREE's in the last bits. A program whose evaluation fails
+at run time, or whose compile failed, takes tier 2's path: the call waits
+for the compile, and a compile error is raised there, as untiered.
+
+No tier 1 (the compile is done on the calling thread, as before) when the
+compile cache already has the program, on a device that is not the host's
+CPU (a GPU's program evaluated on the host would copy every operand there
+and could take longer than its compile), for a backend that is not an IREE
+one, for a program with Python callbacks, for a call traced for itself
+alone (key None), or when the module holds an op the evaluator does not
+know. The background thread counts its compiles in `tiered.stats`, not in
+cache.stats(), which counts those a caller waited for; at exit the compiles not begun are dropped and the one
+running is waited for (an interpreter torn down under a running compile
+leaves IREE objects its bindings list as leaked); the disk cache's writes
+are atomic, so a compile cut short leaves nothing half written.
+"""
+import atexit
+import concurrent.futures
+import os
+import queue
+import threading
+
+import numpy as np
+
+from irax.backends import cache
+from irax.config import config
+from irax.frontend import executable
+from irax.ir import evaluate, mlir
+
+
+HOST_PLATFORMS = ("cpu",)  # where tier 1 runs: devices whose processor is the host's
+
+
+def build(device, traced, lifted, aliases, tier: bool) -> executable.Executable:
+    """The Executable of `traced` (after the passes) on `device`: its program
+    compiled and loaded now, or, with `tier` and where tier 1 applies, a
+    FirstTier standing in for it until its background compile is done."""
+    made = executable.Executable(None, traced.out_avals, lifted, traced.out_tree, aliases)
+    text = str(traced.module)
+    made.program = (tier and _first_tier(made, device, traced, text)) or executable.load(
+        device, device.backend.compile(text), traced.trace.host_functions)
+    return made
+
+
+def _first_tier(made, device, traced, text):
+    """A FirstTier for `made`, or None where the compile is done at once (see the module docstring)."""
+    backend = device.backend
+    if (not config.irax_tiered_jit or device.platform not in HOST_PLATFORMS or traced.trace.host_functions
+            or not hasattr(backend, "target_backend")):
+        return None
+    target, flags = backend.target_backend, tuple(backend.compile_flags)
+    key = cache.text_key(text, target, flags)
+    if cache.find(key) is not None:
+        return None
+    try:
+        with traced.trace.context:
+            run = evaluate.prepare(traced.module)
+            inputs = [mlir.aval_parts(a.type) for a in traced.func.regions[0].blocks[0].arguments]
+    except evaluate.Unsupported:
+        return None
+    return FirstTier(made, device, run, inputs, (text, target, flags, key))
+
+
+class FirstTier:
+    """The program of `made` while `compiled` (a Future of its vmfb) is
+    under way: a call evaluates the module with NumPy; the first call after
+    the compile is done loads the program and swaps it in."""
+
+    def __init__(self, made, device, run, inputs, compile_arguments):
+        self.made, self.device, self.run, self.inputs = made, device, run, inputs
+        self.compile_arguments, self.compiled = compile_arguments, _submit(*compile_arguments)
+        self.forks = _forks  # (a forked child has no background thread: it compiles on the calling thread)
+
+    def __call__(self, buffers, n_results: int):
+        if not self.compiled.done() and self.forks == _forks:
+            try:
+                return self.evaluate(buffers), 0  # (0: the call has finished)
+            except Exception:  # NumPy refused an operand (an index out of bounds): the program decides
+                pass
+        return self.swap()(buffers, n_results)
+
+    def evaluate(self, buffers) -> list:
+        device = self.device
+        device.drain()  # the operands may still be being computed
+        arrays = [device.fetch(b, dtype, shape) for b, (shape, dtype) in zip(buffers, self.inputs)]
+        outs = self.run(arrays)
+        return [device.put(_as_aval(y, a)) for y, a in zip(outs, self.made.out_avals)]
+
+    def swap(self):
+        """The compiled program (waiting for its compile), now `made`'s program."""
+        ours = self.compiled.done() or self.forks == _forks
+        vmfb = self.compiled.result() if ours else cache.cached_compile(*self.compile_arguments)
+        program = self.made.program = executable.load(self.device, vmfb, None)
+        self.run = None  # (it holds the module)
+        return program
+
+
+def _as_aval(y, aval) -> np.ndarray:
+    """A result of the evaluator as the array of `aval`: integers it holds
+    signed (MLIR's carry no sign) are seen as the aval's unsigned ones."""
+    y = np.asarray(y)
+    if y.dtype != aval.dtype:
+        same_bits = y.dtype.kind in "iu" and aval.dtype.kind in "iu" and y.dtype.itemsize == aval.dtype.itemsize
+        y = y.view(aval.dtype) if same_bits else y.astype(aval.dtype)
+    return np.ascontiguousarray(y).reshape(aval.shape)
+
+
+# ---------------------------------------------------------------------------
+# The background compiles: one daemon thread, in the order asked.
+
+# It is given the compile's target and flags, never the backend: that holds its
+# devices, which a thread's references would keep alive past the
+# interpreter's teardown (IREE's bindings then list them as leaked).
+_queue = queue.Queue()  # (Future, cache.cached_compile's arguments)
+_thread = None
+_thread_lock = threading.Lock()
+_exiting = False
+stats = {"compiles": 0}  # the background thread's compiles (cache.stats() counts the others)
+_forks = 0  # how many times this process is a child forked from one that ran tiered jit's thread
+
+
+def _submit(*compile_arguments) -> concurrent.futures.Future:
+    """A Future of `cache.cached_compile(*compile_arguments)`, run by the background thread."""
+    global _thread
+    future = concurrent.futures.Future()
+    _queue.put((future, compile_arguments))
+    with _thread_lock:
+        if _thread is None:
+            _thread = threading.Thread(target=_compile_in_background, name="irax-tiered-jit", daemon=True)
+            _thread.start()
+    return future
+
+
+def _compile_in_background():
+    cache.count_compiles_in(stats)
+    while True:
+        future, compile_arguments = _queue.get()
+        try:
+            if not _exiting and future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(cache.cached_compile(*compile_arguments))
+                except BaseException as error:  # raised by the call that waits for it (FirstTier.swap)
+                    future.set_exception(error)
+        finally:
+            del future, compile_arguments  # (nothing of it stays referenced while the thread waits)
+            _queue.task_done()
+
+
+def wait() -> None:
+    """Block until the background compiles asked for so far are done (so
+    that the next calls of their programs run compiled)."""
+    _queue.join()
+
+
+def _after_fork_in_child():
+    """The parent's thread is not in a forked child: its compiles under way
+    will not finish here (FirstTier compiles them on the calling thread),
+    and exit must not wait for them."""
+    global _queue, _thread, _forks
+    _queue, _thread, _forks = queue.Queue(), None, _forks + 1
+
+
+if hasattr(os, "register_at_fork"):  # Unix only
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@atexit.register
+def _finish():
+    global _exiting
+    _exiting = True
+    _queue.join()

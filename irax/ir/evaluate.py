@@ -1,0 +1,705 @@
+"""Evaluating an MLIR function with NumPy, op by op: tiered jit's first tier.
+
+    run = evaluate.prepare(module)        # Unsupported if an op is not known here
+    outputs = run([np.ndarray, ...])      # @main's results as NumPy arrays
+
+`prepare` reads `@main` once into a plan: one Python closure per op, values
+in numbered slots of a list, so a loop body is read once and run many
+times. The ops are those irax's tracer and pass pipeline leave (linalg,
+tensor, arith, math, scf, func), each by its MLIR meaning:
+
+  linalg.generic   the operands are viewed over the iteration space (each
+                   indexing map a projected permutation: axes transposed,
+                   missing loop dims added as broadcast axes) and the scalar
+                   body runs once on those whole arrays (NumPy broadcasting).
+                   A reduction's body must be `out = combine(out, e)`, with
+                   `combine` one of COMBINE's ops: e is computed over the
+                   iteration space and combine.reduce folds the reduction
+                   axes into the initial value. `out += a * b` of two inputs
+                   (a contraction: matmuls, einsums) is np.einsum instead,
+                   which does not materialise the iteration space.
+  named linalg ops matmul as `out + a @ b`, fill, transpose, copy, ...
+  scf.for / while / if   Python loops and branches over the region plans.
+
+Integers are signless in MLIR: they are held as signed NumPy integers, and
+an unsigned op (divui, shrui, cmpi ult, uitofp ...) views them unsigned.
+Floats are computed in their own precision by NumPy, so a result may differ
+from IREE's in the last bits (another summation order, other polynomial
+approximations of exp or tanh), as two compilers' may; but `a * b + c` is
+fused where LLVM fuses it for IREE (_Function.exact_product), so that JAX's
+random numbers come out bit for bit. An op, type or
+attribute outside these rules raises Unsupported at `prepare`, never a
+wrong value later.
+"""
+import functools
+import math
+
+import numpy as np
+from iree.compiler import ir
+
+DYNAMIC = -2 ** 63  # MLIR's ShapedType::kDynamic in static offsets, sizes and strides
+
+
+class Unsupported(NotImplementedError):
+    """The function holds something the evaluator does not know."""
+
+
+DTYPES = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "i1": np.bool_, "i8": np.int8,
+          "i16": np.int16, "i32": np.int32, "i64": np.int64, "index": np.int64}
+
+
+def dtype_of(typ) -> np.dtype:
+    """The NumPy dtype of an MLIR element (or tensor's element) type."""
+    if isinstance(typ, ir.ShapedType):
+        typ = typ.element_type
+    name = str(typ)
+    if name not in DTYPES:
+        raise Unsupported(f"element type {name}")
+    return np.dtype(DTYPES[name])
+
+
+def _unsigned(x):
+    x = np.asarray(x)
+    return x.view(x.dtype.str.replace("i", "u")) if x.dtype.kind == "i" else x
+
+
+def _signed_like(result, like):
+    return np.asarray(result).astype(np.asarray(like).dtype, copy=False)
+
+
+def _unsigned_op(fn):
+    """An unsigned integer op on signless (signed) operands: viewed unsigned, then back."""
+    return lambda a, b: _signed_like(fn(_unsigned(a), _unsigned(b)), a)
+
+
+def _trunc_divide(a, b):
+    q = np.floor_divide(a, b)
+    return np.where((q < 0) & (q * b != a), q + 1, q).astype(np.asarray(a).dtype, copy=False)
+
+
+def _ceil_divide(a, b):
+    return -np.floor_divide(-np.asarray(a), b)
+
+
+def _round_away(x):
+    """math.round: halves away from zero (NumPy's round is to even)."""
+    whole = np.trunc(x)
+    return np.where(np.abs(x - whole) >= 0.5, whole + np.sign(x), whole).astype(np.asarray(x).dtype, copy=False)
+
+
+def _fma(a, b, c):
+    """math.fma, rounding once: a float32 (or float16) product is exact in
+    float64 (float64's own is rounded twice here: no wider type)."""
+    dtype = np.result_type(a, b, c)
+    if dtype.itemsize > 4:
+        return a * b + c
+    return (np.multiply(a, b, dtype=np.float64) + np.asarray(c, np.float64)).astype(dtype)
+
+
+def _maximumf(a, b):
+    """arith.maximumf: NaN if either is, and +0 above -0 (np.maximum returns either zero)."""
+    both_zero = (a == 0) & (b == 0)
+    return np.where(both_zero, np.where(np.signbit(a), b, a), np.maximum(a, b))
+
+
+def _minimumf(a, b):
+    both_zero = (a == 0) & (b == 0)
+    return np.where(both_zero, np.where(np.signbit(a), a, b), np.minimum(a, b))
+
+
+_FLOAT_PREDICATES = {  # arith.cmpf's predicate numbers (the o- forms are false on NaN, the u- forms true)
+    0: lambda a, b: np.zeros(np.broadcast(a, b).shape, bool),
+    1: np.equal, 2: np.greater, 3: np.greater_equal, 4: np.less, 5: np.less_equal,
+    6: lambda a, b: np.not_equal(a, b) & ~np.isnan(a) & ~np.isnan(b),
+    7: lambda a, b: ~np.isnan(a) & ~np.isnan(b),
+    8: lambda a, b: ~np.not_equal(a, b) | np.isnan(a) | np.isnan(b),
+    9: lambda a, b: ~np.less_equal(a, b), 10: lambda a, b: ~np.less(a, b),
+    11: lambda a, b: ~np.greater_equal(a, b), 12: lambda a, b: ~np.greater(a, b),
+    13: np.not_equal, 14: lambda a, b: np.isnan(a) | np.isnan(b),
+    15: lambda a, b: np.ones(np.broadcast(a, b).shape, bool),
+}
+_INT_PREDICATES = {  # arith.cmpi's
+    0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal,
+    6: _unsigned_op(np.less), 7: _unsigned_op(np.less_equal), 8: _unsigned_op(np.greater),
+    9: _unsigned_op(np.greater_equal),
+}
+
+def _by_element(fn):
+    """A Python float function on every element, in the operand's dtype
+    (NumPy has no erf; SciPy's is not one of irax's dependencies)."""
+    return lambda x: np.vectorize(fn, otypes=[np.asarray(x).dtype])(x)
+
+
+# Elementwise ops on operands alone: name -> NumPy function.
+ELEMENTWISE = {
+    "arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply, "arith.divf": np.divide,
+    "arith.remf": np.fmod, "arith.negf": np.negative, "arith.maximumf": _maximumf, "arith.minimumf": _minimumf,
+    "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin,
+    "arith.addi": np.add, "arith.subi": np.subtract, "arith.muli": np.multiply, "arith.divsi": _trunc_divide,
+    "arith.remsi": np.fmod, "arith.floordivsi": np.floor_divide, "arith.ceildivsi": _ceil_divide,
+    "arith.divui": _unsigned_op(np.floor_divide), "arith.remui": _unsigned_op(np.remainder),
+    "arith.maxsi": np.maximum, "arith.minsi": np.minimum, "arith.maxui": _unsigned_op(np.maximum),
+    "arith.minui": _unsigned_op(np.minimum), "arith.andi": np.bitwise_and, "arith.ori": np.bitwise_or,
+    "arith.xori": np.bitwise_xor, "arith.shli": np.left_shift, "arith.shrsi": np.right_shift,
+    "arith.shrui": _unsigned_op(np.right_shift), "arith.select": np.where,
+    "math.exp": np.exp, "math.exp2": np.exp2, "math.expm1": np.expm1, "math.log": np.log, "math.log2": np.log2,
+    "math.log10": np.log10, "math.log1p": np.log1p, "math.sqrt": np.sqrt, "math.cbrt": np.cbrt,
+    "math.rsqrt": lambda x: 1 / np.sqrt(x), "math.tanh": np.tanh, "math.sin": np.sin, "math.cos": np.cos,
+    "math.tan": np.tan, "math.sinh": np.sinh, "math.cosh": np.cosh, "math.asin": np.arcsin,
+    "math.acos": np.arccos, "math.atan": np.arctan, "math.asinh": np.arcsinh, "math.acosh": np.arccosh,
+    "math.atanh": np.arctanh, "math.atan2": np.arctan2, "math.absf": np.abs, "math.absi": np.abs,
+    "math.floor": np.floor, "math.ceil": np.ceil, "math.trunc": np.trunc, "math.roundeven": np.rint,
+    "math.round": _round_away, "math.powf": np.power, "math.copysign": np.copysign,
+    "math.erf": _by_element(math.erf), "math.erfc": _by_element(math.erfc), "math.fma": _fma,
+    "math.isnan": np.isnan, "math.isinf": np.isinf, "math.isfinite": np.isfinite,
+}
+# Adds that LLVM fuses with a product read by them alone: name -> the sign of the second operand.
+CONTRACTED = {"arith.addf": 1.0, "arith.subf": -1.0}
+# Conversions: name -> f(x, result dtype).
+CONVERSIONS = {
+    **dict.fromkeys(("arith.extf", "arith.truncf", "arith.sitofp", "arith.fptosi", "arith.extsi", "arith.trunci",
+                     "arith.index_cast", "arith.index_castui"), lambda x, dtype: np.asarray(x).astype(dtype)),
+    **dict.fromkeys(("arith.uitofp", "arith.extui"), lambda x, dtype: _unsigned(x).astype(dtype)),
+    "arith.fptoui": lambda x, dtype: np.asarray(x).astype(dtype.str.replace("i", "u")).view(dtype),
+    "arith.bitcast": lambda x, dtype: np.asarray(x).view(dtype),
+}
+# The ops a reduction may combine with, as ufuncs (their .reduce folds axes).
+COMBINE = {"arith.addf": np.add, "arith.mulf": np.multiply, "arith.maximumf": np.maximum,
+           "arith.minimumf": np.minimum, "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin,
+           "arith.addi": np.add, "arith.muli": np.multiply, "arith.maxsi": np.maximum, "arith.minsi": np.minimum,
+           "arith.andi": np.bitwise_and, "arith.ori": np.bitwise_or, "arith.xori": np.bitwise_xor}
+LETTERS = "abcdefghijklmnopqrstuvwxyz"  # einsum's names of loop dims
+IDENTITY_OPS = ("tensor.cast", "util.optimization_barrier", "linalg.copy")
+
+
+def prepare(module):
+    """`@main` of `module` as a function of a list of NumPy arrays (its
+    arguments) returning the list of its results."""
+    functions = {op.attributes["sym_name"].value: op for op in module.body.operations
+                 if op.operation.name == "func.func"}
+    if "main" not in functions:
+        raise Unsupported("no @main")
+    return _Function(functions["main"], functions, {}).run
+
+
+class _Function:
+    """A func.func as a plan: steps (closures on the slot list), reading
+    its arguments from the first slots and returning its terminator's."""
+
+    def __init__(self, func_op, functions, prepared):
+        self.functions, self.prepared = functions, prepared
+        prepared[func_op.attributes["sym_name"].value] = self
+        self.slots = {}
+        self.owned = {}  # a loop-carried tensor's values that updates may write into: value -> its _Carry
+        self.sliced = {}  # value -> how many extract_slice ops (copies) read it so far
+        self.exact = set()  # float products held unrounded in float64 for the add they feed (exact_product)
+        block = func_op.regions[0].blocks[0]
+        self.arguments = [self.slot(a) for a in block.arguments]
+        self.steps, self.results = self.block(block)
+
+    def slot(self, value) -> int:
+        return self.slots.setdefault(value, len(self.slots))
+
+    def own(self, value, source):
+        """`value` is `source` updated (or passed on): it is its carry's too
+        if `source` was, and this is the only use of `source` but for the
+        slices copied out of it before (a gradient loop reads a row, then
+        zeroes it)."""
+        carry = self.owned.get(source)
+        if carry is not None and len(list(source.uses)) == 1 + self.sliced.get(source, 0):
+            self.owned[value] = carry
+        return self.owned.get(value)
+
+    def run(self, arrays):
+        env = [None] * len(self.slots)
+        for i, x in zip(self.arguments, arrays):
+            env[i] = x
+        with np.errstate(all="ignore"):  # IREE's arithmetic wraps and overflows silently too
+            for step in self.steps:
+                step(env)
+        return [env[i] for i in self.results]
+
+    def block(self, block):
+        """(steps, slots of the terminator's operands) of a block, its arguments given slots."""
+        for a in block.arguments:
+            self.slot(a)
+        ops = list(block.operations)
+        steps = [self.op(op) for op in ops[:-1]]
+        return steps, [self.slot(v) for v in ops[-1].operands]
+
+    def op(self, op):
+        name = op.operation.name
+        ins = [self.slot(v) for v in op.operands]
+        outs = [self.slot(v) for v in op.results]
+        fused = (self.contracted(op) if name in CONTRACTED else
+                 self.exact_product(op) if name == "arith.mulf" else None)
+        if fused is not None:
+            return fused
+        if name in ELEMENTWISE:
+            return _apply(ELEMENTWISE[name], ins, outs[0])
+        if name in ("arith.cmpf", "arith.cmpi"):
+            table = _FLOAT_PREDICATES if name == "arith.cmpf" else _INT_PREDICATES
+            return _apply(table[ir.IntegerAttr(op.attributes["predicate"]).value], ins, outs[0])
+        if name in CONVERSIONS:
+            fn, dtype = CONVERSIONS[name], dtype_of(op.results[0].type)
+            return _apply(lambda x: fn(x, dtype), ins, outs[0])
+        if name in IDENTITY_OPS:
+            for x, y in zip(op.operands, op.results):
+                self.own(y, x)
+            return _apply(lambda *xs: xs, ins, outs, many=True)
+        rule = getattr(self, "_" + name.replace(".", "_"), None)
+        if rule is None:
+            raise Unsupported(name)
+        return rule(op, ins, outs)
+
+    def contracted(self, op):
+        """The step of `a * b ± c` as one fused multiply-add, where `op`
+        adds or subtracts a product held exact (`self.exact`: see
+        `exact_product`), rounding once; else None."""
+        dtype, sign = dtype_of(op.results[0].type), CONTRACTED[op.operation.name]
+        for k, product in enumerate(op.operands):
+            if product in self.exact:
+                signs = (1.0, sign) if k == 0 else (sign, 1.0)  # (of the product, of the other operand)
+                return _apply(lambda x, z: (signs[0] * x + signs[1] * np.asarray(z).astype(dtype).astype(np.float64))
+                              .astype(dtype), (self.slot(product), self.slot(op.operands[1 - k])),
+                              self.slot(op.results[0]))
+        return None
+
+    def exact_product(self, op):
+        """The step of an arith.mulf whose product only an add or subtract
+        reads (in its generic, or in the next one through a tensor that
+        only it reads), held exact in float64 for `contracted`: IREE fuses
+        such elementwise generics into one loop, where LLVM contracts the two
+        into a fused multiply-add that rounds once (as XLA does for JAX), and
+        random numbers, bit for bit JAX's, depend on it. A float32 or
+        float16 product is exact in float64, and the sum rounded to float64,
+        then to the type, is the fused result but where two roundings meet
+        (~2^-29 of cases); float64 products have no wider type here: None."""
+        if dtype_of(op.results[0].type).itemsize > 4:
+            return None
+        chain = _to_an_add(op.results[0])
+        if chain is None:
+            return None
+        self.exact.update(chain)
+        return _apply(lambda x, y: np.multiply(x, y, dtype=np.float64), [self.slot(v) for v in op.operands],
+                      self.slot(op.results[0]))
+
+    # --- constants, shapes -------------------------------------------------
+    def _arith_constant(self, op, ins, outs):
+        value = _constant(op.attributes["value"], op.results[0].type)
+        return _apply(lambda: value, (), outs[0])
+
+    def _tensor_empty(self, op, ins, outs):
+        typ = op.results[0].type
+        dtype, shape = dtype_of(typ), list(typ.shape)
+
+        def step(env):
+            sizes = iter(env[i] for i in ins)
+            env[outs[0]] = np.empty([int(next(sizes)) if d == DYNAMIC else d for d in shape], dtype)
+        return step
+
+    _flow_tensor_alloca = _tensor_empty  # (uninitialized as well; IREE's, for a loop's own stack)
+
+    def _linalg_fill(self, op, ins, outs):
+        return _apply(lambda value, out: np.full(out.shape, value, out.dtype), ins, outs[0])
+
+    def _tensor_expand_shape(self, op, ins, outs):
+        shape = _static_shape(op.results[0].type)
+        return _apply(lambda x, *sizes: np.reshape(x, shape), ins, outs[0])
+
+    _tensor_collapse_shape = _tensor_expand_shape
+
+    def _tensor_extract(self, op, ins, outs):
+        return _apply(lambda x, *index: x[tuple(index)], ins, outs[0])
+
+    def _tensor_insert(self, op, ins, outs):
+        def insert(value, dest, *index):
+            dest = np.array(dest)
+            dest[tuple(index)] = value
+            return dest
+        return _apply(insert, ins, outs[0])
+
+    def _tensor_from_elements(self, op, ins, outs):
+        shape, dtype = _static_shape(op.results[0].type), dtype_of(op.results[0].type)
+        return _apply(lambda *xs: np.array(xs, dtype).reshape(shape), ins, outs[0])
+
+    def _tensor_splat(self, op, ins, outs):
+        shape, dtype = _static_shape(op.results[0].type), dtype_of(op.results[0].type)
+        return _apply(lambda x: np.full(shape, x, dtype), ins, outs[0])
+
+    def _tensor_dim(self, op, ins, outs):
+        return _apply(lambda x, i: x.shape[i], ins, outs[0])
+
+    def _tensor_concat(self, op, ins, outs):
+        axis = ir.IntegerAttr(op.attributes["dim"]).value
+        return _apply(lambda *xs: np.concatenate(xs, axis), ins, outs[0])
+
+    def _tensor_extract_slice(self, op, ins, outs):
+        shape = _static_shape(op.results[0].type)
+        where = _slicer(op, ins[1:])
+        self.sliced[op.operands[0]] = self.sliced.get(op.operands[0], 0) + 1
+        return _apply_env(lambda env: np.array(env[ins[0]][where(env)]).reshape(shape), outs[0])
+
+    def _tensor_insert_slice(self, op, ins, outs):
+        where = _slicer(op, ins[2:])
+        carry = self.own(op.results[0], op.operands[1])
+
+        def step(env):
+            dest = env[ins[1]] if carry is not None and carry.in_place else np.array(env[ins[1]])
+            index = where(env)
+            dest[index] = np.reshape(env[ins[0]], dest[index].shape)
+            env[outs[0]] = dest
+        return step
+
+    # --- linalg ------------------------------------------------------------
+    def _linalg_matmul(self, op, ins, outs):
+        """`out + a·b`, the operands converted to the result's type first; by
+        the op's indexing maps where it has them (a transposed operand's)."""
+        if "indexing_maps" not in op.attributes:
+            return _apply(lambda a, b, out: out + np.matmul(a.astype(out.dtype), b.astype(out.dtype)), ins, outs[0])
+        a, b, out = ["".join(LETTERS[d] for d in _dims(m)) for m in op.attributes["indexing_maps"]]
+        product = _product(f"{a},{b}->{out}")
+        return _apply(lambda a, b, out: out + product(a.astype(out.dtype, copy=False), b.astype(out.dtype, copy=False)),
+                      ins, outs[0])
+
+    _linalg_batch_matmul = _linalg_matmul
+    _linalg_matvec = _linalg_matmul
+    _linalg_vecmat = _linalg_matmul
+    _linalg_batch_matvec = _linalg_matmul
+    _linalg_dot = _linalg_matmul
+
+    def _linalg_transpose(self, op, ins, outs):
+        permutation = list(op.attributes["permutation"])
+        return _apply(lambda x, out: np.transpose(x, permutation), ins, outs[0])
+
+    def _linalg_broadcast(self, op, ins, outs):
+        added = list(op.attributes["dimensions"])
+        return _apply(lambda x, out: np.broadcast_to(np.expand_dims(x, added), out.shape), ins, outs[0])
+
+    def _linalg_generic(self, op, ins, outs):
+        maps = [_dims(m) for m in op.attributes["indexing_maps"]]
+        n_loops = ir.AffineMapAttr(op.attributes["indexing_maps"][0]).value.n_dims
+        reduction = [i for i, it in enumerate(op.attributes["iterator_types"]) if "reduction" in str(it)]
+        n_in = len(ins) - len(outs)
+        body = op.regions[0].blocks[0]
+        arguments = [self.slot(a) for a in body.arguments]
+        body_ops = list(body.operations)
+        yielded = list(body_ops[-1].operands)
+        indices = {self.slot(o.results[0]): ir.IntegerAttr(o.attributes["dim"]).value
+                   for o in body_ops if o.operation.name == "linalg.index"}
+        combiners = [_combiner(v, body.arguments[n_in + k]) if reduction else None for k, v in enumerate(yielded)]
+        if None in combiners and reduction:
+            raise Unsupported("a reduction whose body is not `out = combine(out, e)`")
+        combined = set(yielded) if reduction else set()  # made by the combining ops, which reduce applies instead
+        body_ops = [o for o in body_ops[:-1] if not (len(o.results) == 1 and o.results[0] in combined)]
+        accumulators = set(list(body.arguments)[n_in:]) if reduction else set()
+        if any(v in accumulators for o in body_ops for v in o.operands):
+            raise Unsupported("a reduction reading its accumulator outside the combining op")
+        steps = [self.op(o) for o in body_ops if o.operation.name != "linalg.index"]
+        results = [self.slot(c[1] if c is not None else v) for c, v in zip(combiners, yielded)]
+        contraction = [_contraction(c, body, n_in, maps) if c is not None else None for c in combiners]
+        # the results' dtypes (an `outs` operand only lends storage, perhaps an exact product's),
+        # None for those left in float64 for the add reading them
+        dtypes = [None if v in self.exact else dtype_of(v.type) for v in op.results]
+        return _Generic(maps, n_loops, reduction, ins, outs, arguments, indices, steps, results,
+                        [c and c[0] for c in combiners], contraction, dtypes)
+
+    def _linalg_index(self, op, ins, outs):
+        raise Unsupported("linalg.index outside a linalg.generic")
+
+    # --- control flow ------------------------------------------------------
+    def _scf_for(self, op, ins, outs):
+        body = op.regions[0].blocks[0]
+        carries = [_Carry() for _ in body.arguments[1:]]
+        self.owned.update(zip(body.arguments[1:], carries))
+        steps, results = self.block(body)
+        body_args = [self.slot(a) for a in body.arguments]
+        for carry, value in zip(carries, body.operations[len(body.operations) - 1].operands):
+            carry.in_place = self.owned.get(value) is carry and _one_use(value)
+        copied = [k for k, carry in enumerate(carries) if carry.in_place]
+
+        def step(env):
+            lower, upper, stride, *carried = [env[i] for i in ins]
+            for k in copied:  # the loop's own copy of the initial value, which its updates write into
+                carried[k] = np.array(carried[k])
+            for i in range(int(lower), int(upper), int(stride)):
+                for a, v in zip(body_args, [i, *carried]):
+                    env[a] = v
+                for s in steps:
+                    s(env)
+                carried = [env[r] for r in results]
+            for o, v in zip(outs, carried):
+                env[o] = v
+        return step
+
+    def _scf_while(self, op, ins, outs):
+        before_steps, (condition, *passed) = self.block(op.regions[0].blocks[0])
+        after_steps, results = self.block(op.regions[1].blocks[0])
+        before_args = [self.slot(a) for a in op.regions[0].blocks[0].arguments]
+        after_args = [self.slot(a) for a in op.regions[1].blocks[0].arguments]
+
+        def step(env):
+            carried = [env[i] for i in ins]
+            while True:
+                for a, v in zip(before_args, carried):
+                    env[a] = v
+                for s in before_steps:
+                    s(env)
+                values = [env[p] for p in passed]
+                if not bool(env[condition]):
+                    break
+                for a, v in zip(after_args, values):
+                    env[a] = v
+                for s in after_steps:
+                    s(env)
+                carried = [env[r] for r in results]
+            for o, v in zip(outs, values):
+                env[o] = v
+        return step
+
+    def _scf_if(self, op, ins, outs):
+        branches = [self.block(region.blocks[0]) if len(region.blocks) else ([], []) for region in op.regions]
+
+        def step(env):
+            steps, results = branches[0 if bool(env[ins[0]]) else 1]
+            for s in steps:
+                s(env)
+            for o, r in zip(outs, results):
+                env[o] = env[r]
+        return step
+
+    def _func_call(self, op, ins, outs):
+        callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+        if callee not in self.functions:
+            raise Unsupported(f"a call of the external function @{callee}")
+        function = self.prepared.get(callee) or _Function(self.functions[callee], self.functions, self.prepared)
+        return _apply(lambda *xs: function.run(xs), ins, outs, many=True)
+
+
+class _Carry:
+    """A tensor a loop carries. Its updates (tensor.insert_slice) write into
+    it in place, rather than into a copy, when `in_place`: when the loop
+    reads each of its values once, the chain of updates from the block
+    argument to the value yielded (each value the only operand of the next
+    update, the yielded one read by the yield alone), so that no other
+    reader could see a write (in a loop filling a stack of results, the
+    copies cost most of the evaluation)."""
+    in_place = False
+
+
+@functools.lru_cache(maxsize=None)
+def _product(subscripts: str):
+    """The contraction einsum(subscripts, a, b) as a function of (a, b):
+    np.matmul (BLAS) where it is a (batched) matrix product, "...ik,...kj->...ij"."""
+    (a, b), out = subscripts.split("->")[0].split(","), subscripts.split("->")[1]
+    batch = out[:-2]
+    if (len(a) == len(b) == len(out) >= 2 and a[:-2] == b[:-2] == batch and a[-2] == out[-2]
+            and b[-1] == out[-1] and a[-1] == b[-2] and a[-1] not in out):
+        return np.matmul
+    return functools.partial(np.einsum, subscripts)
+
+
+def _to_an_add(product):
+    """The values on the way from `product` to the one add or subtract that
+    reads it, itself first (see exact_product), or None: read once, by an
+    add, or by the yield of a parallel generic whose result only one other
+    generic reads, as an input whose element only an add reads."""
+    if not _one_use(product):
+        return None
+    user = next(iter(product.uses)).owner
+    if user.name in CONTRACTED:
+        return [product]
+    generic = user.parent
+    if user.name != "linalg.yield" or generic.name != "linalg.generic" or any(
+            "reduction" in str(it) for it in generic.attributes["iterator_types"]):
+        return None
+    result = generic.results[next(iter(product.uses)).operand_number]
+    uses = list(result.uses)
+    reader = uses[0].owner
+    if reader.name != "linalg.generic" or any(u.owner != reader for u in uses):
+        return None
+    n_inputs = len(reader.operands) - len(reader.results)
+    elements = reader.regions[0].blocks[0].arguments
+    as_input = [u.operand_number for u in uses if u.operand_number < n_inputs]
+    as_storage = [u.operand_number for u in uses if u.operand_number >= n_inputs]  # an `outs` it only lends
+    if len(as_input) != 1 or any(list(elements[i].uses) for i in as_storage):
+        return None
+    element = elements[as_input[0]]
+    if not _one_use(element) or next(iter(element.uses)).owner.name not in CONTRACTED:
+        return None
+    return [product, result, element]
+
+
+def _one_use(value) -> bool:
+    return len(list(value.uses)) == 1
+
+
+def _apply(fn, ins, out, many=False):
+    """A step: env[out] = fn(env[ins...]) (with `many`, outs from the sequence fn returns)."""
+    ins = tuple(ins)
+    if many:
+        def step(env):
+            for o, v in zip(out, fn(*[env[i] for i in ins])):
+                env[o] = v
+    elif len(ins) == 1:
+        (a,) = ins
+
+        def step(env):
+            env[out] = fn(env[a])
+    elif len(ins) == 2:
+        a, b = ins
+
+        def step(env):
+            env[out] = fn(env[a], env[b])
+    else:
+        def step(env):
+            env[out] = fn(*[env[i] for i in ins])
+    return step
+
+
+def _apply_env(fn, out):
+    def step(env):
+        env[out] = fn(env)
+    return step
+
+
+def _static_shape(typ) -> tuple:
+    shape = tuple(ir.ShapedType(typ).shape)
+    if DYNAMIC in shape:
+        raise Unsupported(f"a dynamic result shape {typ}")
+    return shape
+
+
+def _constant(attr, typ):
+    if isinstance(attr, ir.DenseElementsAttr):
+        dtype, shape = dtype_of(typ), _static_shape(typ)
+        if attr.is_splat:
+            return np.full(shape, _constant(attr.get_splat_value(), ir.ShapedType(typ).element_type), dtype)
+        if dtype == np.bool_ or not isinstance(attr, (ir.DenseIntElementsAttr, ir.DenseFPElementsAttr)):
+            raise Unsupported(f"the constant {typ}")
+        return np.array(attr).astype(dtype, copy=False).reshape(shape)
+    dtype = dtype_of(typ)
+    if isinstance(attr, ir.FloatAttr):
+        return dtype.type(attr.value)
+    if isinstance(attr, ir.IntegerAttr):
+        value = attr.value
+        return int(value) if str(typ) == "index" else np.array(value).astype(dtype)[()]
+    if isinstance(attr, ir.BoolAttr):
+        return np.bool_(attr.value)
+    raise Unsupported(f"the constant {attr}")
+
+
+def _dims(map_attr) -> list:
+    """The loop dims of a projected-permutation indexing map's results."""
+    dims = []
+    for expr in ir.AffineMapAttr(map_attr).value.results:
+        if not isinstance(expr, ir.AffineDimExpr):
+            raise Unsupported(f"the indexing map {map_attr}")
+        dims.append(expr.position)
+    if len(set(dims)) != len(dims):
+        raise Unsupported(f"the indexing map {map_attr}")
+    return dims
+
+
+def _slicer(op, dynamic):
+    """env -> the tuple of slices an extract_slice / insert_slice reads or writes."""
+    parts = [list(op.attributes[name]) for name in ("static_offsets", "static_sizes", "static_strides")]
+    dynamic = iter(dynamic)
+    fields = [[next(dynamic) if v == DYNAMIC else None for v in part] for part in parts]  # slots, in operand order
+
+    def where(env):
+        offsets, sizes, strides = [[int(env[s]) if s is not None else v for v, s in zip(part, slots)]
+                                   for part, slots in zip(parts, fields)]
+        return tuple(slice(o, o + (n - 1) * s + 1 if n else o, s) for o, n, s in zip(offsets, sizes, strides))
+    return where
+
+
+def _combiner(value, accumulator):
+    """(ufunc, the combined value, the op) where `value` is `combine(accumulator, e)`; else None."""
+    if not isinstance(value, ir.OpResult):
+        return None
+    owner = value.owner.operation
+    if owner.name not in COMBINE or len(owner.operands) != 2:
+        return None
+    a, b = owner.operands
+    if a == accumulator and b != accumulator:
+        return COMBINE[owner.name], b
+    if b == accumulator and a != accumulator:
+        return COMBINE[owner.name], a
+    return None
+
+
+def _contraction(combiner, body, n_in, maps):
+    """The einsum subscripts of `out += a * b` with a, b two inputs of the body; else None."""
+    ufunc, value = combiner
+    if ufunc is not np.add or not isinstance(value, ir.OpResult):
+        return None
+    owner = value.owner.operation
+    if owner.name not in ("arith.mulf", "arith.muli"):
+        return None
+    inputs = list(body.arguments)[:n_in]
+    if not all(v in inputs for v in owner.operands):
+        return None
+    (i, j) = [inputs.index(v) for v in owner.operands]
+    return i, j, ",".join("".join(LETTERS[d] for d in maps[k]) for k in (i, j))
+
+
+class _Generic:
+    """The step of one linalg.generic (see the module docstring)."""
+
+    def __init__(self, maps, n_loops, reduction, ins, outs, arguments, indices, steps, results, combine, contraction,
+                 dtypes):
+        self.maps, self.n_loops, self.reduction = maps, n_loops, tuple(reduction)
+        self.ins, self.outs, self.arguments, self.indices = ins, outs, arguments, indices
+        self.steps, self.results, self.combine, self.contraction = steps, results, combine, contraction
+        self.n_in = len(ins) - len(outs)
+        self.dtypes = dtypes
+        self.as_is = [dims == list(range(n_loops)) for dims in maps]  # (identity maps: no view to make)
+        self.products = [c and _product(f"{c[2]}->{''.join(LETTERS[d] for d in maps[self.n_in + k])}")
+                         for k, c in enumerate(contraction)]
+
+    def __call__(self, env):
+        operands = [env[i] for i in self.ins]
+        sizes = [1] * self.n_loops
+        for x, dims in zip(operands, self.maps):
+            for axis, d in enumerate(dims):
+                sizes[d] = x.shape[axis]
+        if self.reduction and all(c is not None for c in self.contraction):
+            for k, (i, j, _) in enumerate(self.contraction):
+                product = self.products[k](operands[i], operands[j])
+                env[self.outs[k]] = (operands[self.n_in + k] + product).astype(self.dtypes[k], copy=False)
+            return
+        for slot, x, dims, as_is in zip(self.arguments, operands, self.maps, self.as_is):
+            env[slot] = x if as_is else _over_loops(x, dims, self.n_loops)
+        for slot, d in self.indices.items():
+            shape = [1] * self.n_loops
+            shape[d] = sizes[d]
+            env[slot] = np.arange(sizes[d]).reshape(shape)
+        for step in self.steps:
+            step(env)
+        for k, (slot, out) in enumerate(zip(self.results, self.outs)):
+            init = operands[self.n_in + k]
+            value = env[slot]
+            if np.shape(value) != tuple(sizes):
+                value = np.broadcast_to(value, sizes)
+            dims = self.maps[self.n_in + k]
+            if self.combine[k] is None:
+                value = np.asarray(value if self.as_is[self.n_in + k] else np.transpose(value, dims))
+                env[out] = value if self.dtypes[k] is None else value.astype(self.dtypes[k], copy=False)
+            else:
+                kept = [d for d in range(self.n_loops) if d not in self.reduction]
+                folded = self.combine[k].reduce(value, axis=self.reduction)
+                env[out] = self.combine[k](init, np.transpose(folded, [kept.index(d) for d in dims])).astype(
+                    self.dtypes[k], copy=False)
+
+
+def _over_loops(x, dims, n_loops):
+    """`x`, whose axes are the loop dims `dims`, viewed with one axis per loop
+    dim (size 1 where it has none), for NumPy broadcasting."""
+    x = np.asarray(x)
+    order = sorted(range(len(dims)), key=dims.__getitem__)
+    x = np.transpose(x, order) if order != list(range(len(dims))) else x
+    shape = [1] * n_loops
+    for axis in order:
+        shape[dims[axis]] = x.shape[order.index(axis)]
+    return x.reshape(shape)

@@ -1,0 +1,180 @@
+"""Complex matrices in the linear algebra (jnp.linalg, lax.linalg,
+scipy.linalg): values against JAX where they are unique, invariants
+(A V = V diag(w), unitary factors, reconstruction) where a factor's phases
+are free, and gradients of real losses against jax.grad."""
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+import irax.scipy.linalg as isl
+from irax import lax
+
+from helpers import x64_mode
+
+jax = pytest.importorskip("jax")
+jjnp = jax.numpy
+jsl = jax.scipy.linalg
+
+_rng = np.random.default_rng(0)
+
+
+def _complex(shape):
+    return (_rng.standard_normal(shape) + 1j * _rng.standard_normal(shape)).astype(np.complex64)
+
+
+def _H(x):
+    return np.conj(np.swapaxes(x, -1, -2))
+
+
+# One 4x4 and one batch of 3x3: a general A (well conditioned), a Hermitian
+# positive definite P, a lower triangular L and right-hand sides B.
+SHAPES = {"4x4": (4,), "2x3x3": (2, 3)}
+DATA = {}
+for _name, (*_batch, _n) in SHAPES.items():
+    _a = _complex((*_batch, _n, _n)) + _n * np.eye(_n, dtype=np.complex64)
+    DATA[_name] = {"A": _a, "P": (_a @ _H(_a) + np.eye(_n)).astype(np.complex64), "L": np.tril(_a),
+                   "B": _complex((*_batch, _n, 2))}
+
+
+def _close(got, want, rtol=2e-4, atol=2e-5):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+
+
+def _lax(m):
+    return lax.linalg if m is jnp else jax.lax.linalg
+
+
+def _scipy(m):
+    return isl if m is jnp else jsl
+
+
+# name -> f(numpy module, data): the values must equal JAX's (unique results only).
+VALUES = {
+    "solve": lambda m, d: m.linalg.solve(d["A"], d["B"]),
+    "inv": lambda m, d: m.linalg.inv(d["A"]),
+    "det": lambda m, d: m.linalg.det(d["A"]),
+    "slogdet": lambda m, d: m.linalg.slogdet(d["A"]),
+    "cholesky": lambda m, d: m.linalg.cholesky(d["P"]),
+    "cholesky_upper": lambda m, d: m.linalg.cholesky(d["P"], upper=True),
+    "matrix_power": lambda m, d: m.linalg.matrix_power(d["A"], -2),
+    "qr": lambda m, d: m.linalg.qr(d["A"]),
+    "eigvalsh": lambda m, d: m.linalg.eigvalsh(d["P"]),
+    "svdvals": lambda m, d: m.linalg.svdvals(d["A"]),
+    "pinv": lambda m, d: m.linalg.pinv(d["A"]),
+    "norm2": lambda m, d: m.linalg.norm(d["A"], 2, axis=(-2, -1)),
+    "cond": lambda m, d: m.linalg.cond(d["A"]),
+    "matrix_rank": lambda m, d: m.linalg.matrix_rank(d["A"]),
+    "lax_lu": lambda m, d: _lax(m).lu(d["A"]),
+    "triangular_solve": lambda m, d: _lax(m).triangular_solve(d["L"], d["B"], left_side=True, lower=True),
+    "triangular_solve_conj_transpose": lambda m, d: _lax(m).triangular_solve(
+        d["L"], d["B"], left_side=True, lower=True, transpose_a=True, conjugate_a=True),
+    "triangular_solve_right_conj": lambda m, d: _lax(m).triangular_solve(
+        d["L"], np.swapaxes(d["B"], -1, -2), left_side=False, lower=True, conjugate_a=True),
+    "lu_solve_H": lambda m, d: _scipy(m).lu_solve(_scipy(m).lu_factor(d["A"]), d["B"], trans=2),
+    "lu_solve_T": lambda m, d: _scipy(m).lu_solve(_scipy(m).lu_factor(d["A"]), d["B"], trans=1),
+    "cho_solve": lambda m, d: _scipy(m).cho_solve(_scipy(m).cho_factor(d["P"]), d["B"]),
+    "solve_triangular_C": lambda m, d: _scipy(m).solve_triangular(d["L"], d["B"], lower=True, trans="C"),
+    "expm": lambda m, d: _scipy(m).expm(d["A"] * 0.2),
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+@pytest.mark.parametrize("name", list(VALUES))
+def test_values_match_jax(name, shape):
+    f, d = VALUES[name], DATA[shape]
+    got, want = jax.tree_util.tree_leaves(f(jnp, d)), jax.tree_util.tree_leaves(f(jjnp, d))
+    for g, w in zip(got, want, strict=True):
+        _close(g, w)
+
+
+def test_lstsq_matches_jax():
+    a, b = _complex((5, 3)), _complex((5, 2))
+    for g, w in zip(jnp.linalg.lstsq(a, b), jjnp.linalg.lstsq(a, b)):
+        _close(g, w)
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_eigh_invariants(shape):
+    """Hermitian: real ascending eigenvalues (LAPACK's), A V = V diag(w), V unitary; under jit too."""
+    p = DATA[shape]["P"]
+    for w, v in (jnp.linalg.eigh(p), irax.jit(jnp.linalg.eigh)(p)):
+        w, v = np.asarray(w), np.asarray(v)
+        assert (w.dtype, v.dtype) == (np.float32, np.complex64)
+        _close(w, np.linalg.eigvalsh(p), rtol=1e-5)
+        scale = np.abs(w).max()
+        np.testing.assert_allclose(p @ v, v * w[..., None, :], atol=2e-6 * scale)
+        np.testing.assert_allclose(_H(v) @ v, np.broadcast_to(np.eye(p.shape[-1]), p.shape), atol=2e-6)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 3, 3)])
+@pytest.mark.parametrize("full_matrices", [True, False])
+def test_svd_invariants(shape, full_matrices):
+    a = _complex(shape)
+    u, s, vh = (np.asarray(t) for t in jnp.linalg.svd(a, full_matrices=full_matrices))
+    k = s.shape[-1]
+    assert (u.dtype, s.dtype, vh.dtype) == (np.complex64, np.float32, np.complex64)
+    _close(s, np.linalg.svd(a, compute_uv=False), rtol=1e-5)
+    np.testing.assert_allclose((u[..., :, :k] * s[..., None, :]) @ vh[..., :k, :], a, atol=2e-6)
+    for q in (_H(u) @ u, vh @ _H(vh)):
+        np.testing.assert_allclose(q, np.broadcast_to(np.eye(q.shape[-1]), q.shape), atol=2e-6)
+
+
+def test_qr_tall_complete_is_unitary():
+    a = _complex((5, 3))
+    q, r = (np.asarray(t) for t in lax.linalg.qr(a, full_matrices=True))
+    np.testing.assert_allclose(q @ r, a, atol=2e-6)
+    np.testing.assert_allclose(_H(q) @ q, np.eye(5), atol=2e-6)
+
+
+def _svd_loss(m, usv):
+    """One svd call: two of them in one gradient made IREE 3.13 fail to compile
+    the program unless irax's drop-unread-work pass was left out (README)."""
+    u, s, vh = usv
+    return m.sum(s * m.arange(1.0, 5.0)) + m.sum(m.real(u[:, :1] * vh[:1, :] * (1 + 1j)))
+
+
+# name -> (real loss of a complex matrix, which matrix); losses of eigenvectors
+# and singular vectors use phase-free quantities (|v|², u_0 vh_0).
+W = _complex((4, 4))
+GRADS = {
+    "solve": (lambda m, a: m.sum(m.real(m.linalg.solve(a, W[:, :2]) * W[:, 2:])), "A"),
+    "inv": (lambda m, a: m.sum(m.real(m.linalg.inv(a) * W)) + m.sum(m.imag(m.linalg.inv(a)) ** 2), "A"),
+    "det": (lambda m, a: m.real(m.linalg.det(a) * (1 + 2j)), "A"),
+    "slogdet": (lambda m, a: m.linalg.slogdet(a)[1] + m.real(m.linalg.slogdet(a)[0] * (0.3 - 2j)), "A"),
+    "cholesky": (lambda m, a: m.sum(m.real(m.linalg.cholesky(a) * W)), "P"),
+    "triangular_solve": (lambda m, a: m.sum(m.real(_lax(m).triangular_solve(
+        a, W[:, :2], left_side=True, lower=True, transpose_a=True, conjugate_a=True) * W[:, 2:])), "L"),
+    "qr": (lambda m, a: m.sum(m.real(m.linalg.qr(a)[0] * W)) + m.sum(m.imag(m.linalg.qr(a)[1]) ** 2), "A"),
+    "eigh": (lambda m, a: m.sum(m.linalg.eigh(a)[0] * m.arange(4.0)) + m.sum(m.abs(m.linalg.eigh(a)[1]) ** 2 * W.real),
+             "P"),
+    "svd": (lambda m, a: _svd_loss(m, m.linalg.svd(a)), "A"),
+    "pinv": (lambda m, a: m.sum(m.real(m.linalg.pinv(a) * W)), "A"),
+}
+
+
+@pytest.mark.parametrize("name", list(GRADS))
+def test_grad_matches_jax(name):
+    """Under jit: an eager det/slogdet gradient meets an IREE 3.13 compile failure (README)."""
+    f, which = GRADS[name]
+    a = DATA["4x4"][which]
+    want = jax.grad(lambda x: f(jjnp, x))(a)
+    got = irax.jit(irax.grad(lambda x: f(jnp, x)))(a)
+    _close(got, want, rtol=2e-3, atol=2e-4 * float(np.abs(want).max()))
+
+
+def test_complex128_in_x64_mode():
+    """complex128 factorizations compile (no complex128 splat, which IREE 3.13 cannot fill)."""
+    with x64_mode(True):
+        d = {k: v.astype(np.complex128) for k, v in DATA["4x4"].items()}
+        for name in ("solve", "cholesky", "qr", "eigvalsh", "svdvals"):
+            for g, w in zip(jax.tree_util.tree_leaves(VALUES[name](jnp, d)),
+                            jax.tree_util.tree_leaves(VALUES[name](jjnp, d))):
+                _close(g, w, rtol=1e-10, atol=1e-12)
+
+
+def test_real_schur_form_still_raises_clearly():
+    with pytest.raises(NotImplementedError, match="complex Schur form only"):
+        isl.schur(np.eye(3, dtype=np.float32), output="real")

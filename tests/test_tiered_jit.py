@@ -1,0 +1,227 @@
+"""Tiered jit (irax/frontend/tiered.py): a staged program's first calls run
+evaluated with NumPy (irax/ir/evaluate.py) while IREE compiles it in the
+background; later calls run the compiled program.
+
+Each test starts from an empty compile cache (memory and disk), and holds
+the background compile at a gate until it lets it go, so which tier runs
+each call is known, not raced.
+"""
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+from irax.backends import cache
+from irax.config import config
+from irax.frontend import tiered
+
+jax = pytest.importorskip("jax")
+rng = np.random.default_rng(0)
+X = rng.normal(size=(3, 4)).astype(np.float32)
+W = rng.normal(size=(4, 5)).astype(np.float32)
+
+
+class Tiers:
+    """Counts of tier-1 evaluations and swaps, and the gate of the background compile."""
+
+    def __init__(self, monkeypatch):
+        self.evaluated, self.swapped = 0, 0
+        self.gate = threading.Event()
+        self.failure = None  # an exception the background compile raises instead, once let go
+        evaluate, swap, compile_ = tiered.FirstTier.evaluate, tiered.FirstTier.swap, cache.cached_compile
+
+        def counted_evaluate(first, buffers):
+            self.evaluated += 1
+            return evaluate(first, buffers)
+
+        def counted_swap(first):
+            self.swapped += 1
+            return swap(first)
+
+        def gated_compile(*args, **kwargs):
+            if threading.current_thread().name == "irax-tiered-jit":
+                assert self.gate.wait(120), "the test never let the background compile go"
+                if self.failure is not None:
+                    raise self.failure
+            return compile_(*args, **kwargs)
+
+        monkeypatch.setattr(tiered.FirstTier, "evaluate", counted_evaluate)
+        monkeypatch.setattr(tiered.FirstTier, "swap", counted_swap)
+        monkeypatch.setattr(cache, "cached_compile", gated_compile)
+
+    def compile_now(self):
+        """Let the background compiles go, and wait for them."""
+        self.gate.set()
+        tiered.wait()
+
+
+@pytest.fixture
+def tiers(monkeypatch, tmp_path):
+    monkeypatch.setattr(config, "irax_tiered_jit", True)
+    monkeypatch.setattr(config, "irax_disable_cache", False)
+    monkeypatch.setattr(config, "irax_cache_dir", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "_memory", cache.LRU())  # as in a fresh process
+    gated = Tiers(monkeypatch)
+    yield gated
+    gated.compile_now()  # nothing left waiting at the gate for the next test
+
+
+def mlp_loss(w, x):
+    return jnp.mean(jnp.tanh(x @ w) ** 2)
+
+
+def test_the_first_calls_are_evaluated_then_the_compiled_program_takes_over(tiers):
+    f = irax.jit(lambda w, x: jnp.maximum(x @ w, 0.0).sum(axis=0))
+    want = np.maximum(X @ W, 0).sum(axis=0)
+    first, second = f(W, X), f(W, X)
+    assert (tiers.evaluated, tiers.swapped) == (2, 0)
+    tiers.compile_now()
+    third, fourth = f(W, X), f(W, X)
+    assert (tiers.evaluated, tiers.swapped) == (2, 1)  # swapped once; the warm path runs the program itself
+    for out in (first, second, third, fourth):
+        np.testing.assert_allclose(out, want, rtol=1e-5)
+        assert out.dtype == np.float32 and out.shape == (5,)
+
+
+def test_no_compile_on_the_calling_thread(tiers):
+    before, in_background = cache.stats()["compiles"], tiered.stats["compiles"]
+    np.testing.assert_allclose(irax.jit(lambda x: jnp.sin(x) * 3)(X), np.sin(X) * 3, rtol=1e-6)
+    tiers.compile_now()
+    assert cache.stats()["compiles"] == before
+    assert tiered.stats["compiles"] == in_background + 1
+
+
+def test_the_setting_turns_tiers_off(tiers, monkeypatch):
+    monkeypatch.setattr(config, "irax_tiered_jit", False)
+    before = cache.stats()["compiles"]
+    np.testing.assert_allclose(irax.jit(lambda x: jnp.cos(x) - 1)(X), np.cos(X) - 1, rtol=1e-6, atol=1e-7)
+    assert tiers.evaluated == 0 and cache.stats()["compiles"] == before + 1
+
+
+def test_jit_of_grad_same_values_on_both_tiers(tiers):
+    df = irax.jit(irax.grad(mlp_loss))
+    first = np.asarray(df(W, X))
+    tiers.compile_now()
+    second = np.asarray(df(W, X))
+    assert tiers.evaluated == 1 and tiers.swapped == 1
+    np.testing.assert_allclose(first, second, rtol=1e-5, atol=1e-7)
+    want = jax.grad(lambda w, x: jax.numpy.mean(jax.numpy.tanh(x @ w) ** 2))(W, X)
+    np.testing.assert_allclose(first, np.asarray(want), rtol=1e-5, atol=1e-7)
+
+
+def test_scan_rnn_gradient_on_the_first_tier(tiers):
+    def loss(w, xs):
+        h, hs = irax.lax.scan(lambda h, x: (jnp.tanh(h @ w + x),) * 2, jnp.zeros((2, 4)), xs)
+        return jnp.mean(hs ** 2)
+
+    xs = rng.normal(size=(6, 2, 4)).astype(np.float32)
+    w = (rng.normal(size=(4, 4)) / 2).astype(np.float32)
+    first = np.asarray(irax.jit(irax.grad(loss))(w, xs))
+    assert tiers.evaluated == 1
+    tiers.compile_now()
+    np.testing.assert_allclose(first, np.asarray(irax.jit(irax.grad(loss))(w, xs)), rtol=1e-5, atol=1e-7)
+
+
+def test_integers_and_random_bits_are_exact_on_the_first_tier(tiers):
+    """MLIR's integers carry no sign: the unsigned ops of threefry (shifts,
+    compares) and C's truncating division must be read as IREE reads them;
+    and JAX's random floats need IREE's fused multiply-adds."""
+    def f(key, a, b):
+        return irax.random.normal(key, (7,)), a // b, a % b, jnp.right_shift(a.astype(jnp.uint32), 3), a < b
+
+    a = np.array([-7, 7, -8, 9, 2**31 - 1], np.int32)
+    b = np.array([2, -2, 3, -4, 5], np.int32)
+    key = irax.random.PRNGKey(3)  # (a staged program of its own)
+    evaluated, swapped = tiers.evaluated, tiers.swapped
+    first = irax.jit(f)(key, a, b)
+    assert tiers.evaluated == evaluated + 1
+    tiers.compile_now()
+    second = irax.jit(f)(key, a, b)
+    assert tiers.swapped == swapped + 1
+    for x, y in zip(first, second):  # bit for bit: the sampler's a * b + c is fused as LLVM fuses it
+        np.testing.assert_array_equal(x, y, strict=True)
+    np.testing.assert_array_equal(first[1], a // b)
+    np.testing.assert_array_equal(first[2], a % b)
+    np.testing.assert_array_equal(first[3], a.astype(np.uint32) >> 3)
+
+
+def test_donated_arguments_are_deleted_after_a_first_tier_call(tiers):
+    f = irax.jit(lambda x, y: x.at[0].set(y[0]) * 2, donate_argnums=0)
+    x, y = jnp.asarray(X), jnp.asarray(X + 1)
+    out = f(x, y)
+    assert tiers.evaluated == 1 and x.is_deleted() and not y.is_deleted()
+    want = X.copy()
+    want[0] = X[0] + 1
+    np.testing.assert_allclose(out, want * 2)
+    with pytest.raises(RuntimeError, match="deleted"):
+        f(x, y)
+
+
+def test_python_side_effects_and_trace_errors_happen_once(tiers):
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return x + 1
+
+    jf = irax.jit(f)
+    jf(X), jf(X)
+    tiers.compile_now()
+    jf(X)
+    assert len(calls) == 1  # traced once; neither tier runs the Python again
+
+    bad = irax.jit(lambda x: x + 1 if x.sum() > 0 else x)
+    with pytest.raises(irax.errors.ConcretizationTypeError):
+        bad(X)
+    with pytest.raises(TypeError, match="add got incompatible shapes"):
+        irax.jit(lambda x: x + x[:2])(X)
+
+
+def test_an_evaluation_failure_waits_for_the_compiled_program(tiers, monkeypatch):
+    def refuse(first, buffers):
+        raise IndexError("index 9 is out of bounds")
+
+    monkeypatch.setattr(tiered.FirstTier, "evaluate", refuse)
+    tiers.gate.set()
+    np.testing.assert_allclose(irax.jit(lambda x: x * 5)(X), X * 5)
+    assert tiers.swapped == 1
+
+
+def test_a_compile_error_is_raised_by_the_call_that_needs_the_program(tiers):
+    tiers.failure = RuntimeError("the compile failed")
+    f = irax.jit(lambda x: x - 3)
+    np.testing.assert_allclose(f(X), X - 3)  # the first tier does not need it
+    tiers.compile_now()
+    with pytest.raises(RuntimeError, match="the compile failed"):
+        f(X)
+
+
+def test_a_program_in_the_compile_cache_runs_compiled_at_once(tiers):
+    f = lambda x: jnp.exp(x) / 2  # noqa: E731
+    irax.jit(f)(X)
+    tiers.compile_now()
+    evaluated = tiers.evaluated
+    np.testing.assert_allclose(irax.jit(f)(X), np.exp(X) / 2, rtol=1e-6)  # another jit, the same program text
+    assert tiers.evaluated == evaluated
+
+
+EXIT = """
+import numpy as np
+import irax, irax.numpy as jnp
+print(irax.jit(lambda x: jnp.tanh(x) + 1)(np.ones(3, np.float32)))
+"""  # and exit at once, the compile under way
+
+
+def test_exit_waits_for_the_running_compile_and_leaves_the_cache_whole(tmp_path):
+    env = dict(os.environ, IRAX_TIERED_JIT="1", IRAX_CACHE_DIR=str(tmp_path), IRAX_DISABLE_CACHE="0",
+               IRAX_PLATFORMS="cpu")
+    run = subprocess.run([sys.executable, "-c", EXIT], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "leaked" not in run.stderr and "1.7615" in run.stdout
+    names = os.listdir(tmp_path)
+    assert names and all(name.endswith(".irax") for name in names), names  # the program, no temp file
