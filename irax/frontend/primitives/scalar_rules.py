@@ -106,8 +106,8 @@ def _or(*rules):
 
 def _complex(fn):
     """The complex dialect's `fn` on complex64. complex128 computes it in
-    complex64, as `_in_f32` does for float64 (IREE's CPU code has no double
-    libm for the float functions the dialect expands into)."""
+    complex64: IREE expands the dialect's ops into float64 maths after irax
+    has run (see `_math`), which its CPU code has no library for."""
 
     def rule(d, *xs):
         if d == dtypes.complex64:
@@ -127,9 +127,9 @@ def _real(name, *xs):
 
 def _on_parts(name):
     """complex_rules' `name`, fn(real, a, b) -> (re, im) on the parts of a
-    complex64 (complex128 narrowed, see `_complex`)."""
+    complex64 or complex128 (float64 parts: float64-accurate, see `_math`)."""
     fn = complex_rules.UNARY[name]
-    return _complex(lambda x: cx.create_(x.type, *fn(_real, *parts(x))))
+    return _by_kind(c=lambda d, x: cx.create_(x.type, *fn(_real, *parts(x))))
 
 
 def _either_part(test):
