@@ -187,3 +187,12 @@ def _parts(re, im):
 
 
 _ACCURATE = {"log1p": _complex_log1p, "expm1": _complex_expm1}
+
+
+def test_lgamma_and_digamma_are_float64_accurate():
+    scipy_special = pytest.importorskip("scipy.special")
+    x = np.array([0.1, 0.5, 2.5, 3.7, 10.3, 25.5, 120.7, 0.01, 7.0, -2.5])
+    got = irax.jit(lambda x: (lax.lgamma(x), lax.digamma(x)))(x)
+    want = (scipy_special.gammaln(x), scipy_special.digamma(x))
+    for name, g, w in zip(["lgamma", "digamma"], got, want):
+        np.testing.assert_allclose(np.asarray(g), w, rtol=5e-14, err_msg=name)
