@@ -30,7 +30,7 @@ PLUGIN_PLATFORMS = {"sync-cpu"}  # from the example plugin package
 # The modules whose results depend on the code generated for the device.
 # (Gradients on Vulkan: test_devices.py. Each vulkan copy compiles its own
 # programs, which is most of a cold run's time.)
-CORE = {"test_checkpoint", "test_complex", "test_complex_linalg", "test_complex_ordering", "test_control_flow", "test_convolution", "test_eig", "test_eigh", "test_elementwise", "test_fft", "test_float8",
+CORE = {"test_checkpoint", "test_complex", "test_complex_linalg", "test_complex_ordering", "test_control_flow", "test_convolution", "test_eig", "test_eigh", "test_elementwise", "test_fft", "test_float8", "test_float64_math",
         "test_grad_python_control_flow", "test_indexing", "test_integer_semantics", "test_interop", "test_lax",
         "test_linalg", "test_linalg_decompositions", "test_nn", "test_numpy_extra", "test_qr", "test_random", "test_reductions", "test_scipy", "test_scipy_special",
         "test_shape", "test_sorting", "test_special_values", "test_svd", "test_vmap"}

@@ -36,7 +36,7 @@ FROM_ENVIRONMENT = {
     "irax_distributed_timeout": ("2.5", 2.5, 300.0),
     "irax_kernel_library": ("add, sin", "add,sin", "all"),
     "irax_kernel_library_background": ("1", True, False),
-    "irax_tiered_jit": ("off", False, True),
+    "irax_tiered_jit": ("on", True, False),
     "irax_cuda_target": ("sm_86", "sm_86", "sm_80"),
     "irax_rocm_target": ("gfx1100", "gfx1100", "gfx942"),
 }

@@ -11,6 +11,7 @@ import pytest
 
 import irax
 import irax.numpy as jnp
+from irax.backends import cache
 from irax.frontend.core import ShapedArray, Trace
 from irax.frontend.numpy.indexing import NonConcreteBooleanIndexError
 
@@ -495,3 +496,17 @@ def test_gradient_of_a_flipped_column_compiles_everywhere():
         return lambda x: np_mod.sum(np_mod.tanh(np_mod.flip(x[:, 3:4], 0)) * np_mod.arange(5.0)[:, None])
 
     np.testing.assert_allclose(irax.jit(irax.grad(loss(jnp)))(x), jax.grad(loss(jjnp))(x), rtol=1e-6, atol=1e-7)
+
+
+def test_new_axes_alone_are_a_view_not_a_kernel(platform):
+    """x[:, None], x[None], x[..., None, :] are reshapes: eagerly, no program
+    is compiled or loaded for them (they compiled one per shape before)."""
+    xn = np.arange(21, dtype=np.float32).reshape(3, 7)
+    x = jnp.asarray(xn)
+    before = cache.stats()
+    got = [x[:, None], x[None], x[..., None, :], x[:, None, :, None]]
+    want = [xn[:, None], xn[None], xn[..., None, :], xn[:, None, :, None]]
+    if platform != "sync-cpu":  # a reshape is a view on irax's own devices (runtime.Reshape)
+        assert cache.stats() == before
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(np.asarray(g), w)

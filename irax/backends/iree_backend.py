@@ -43,7 +43,7 @@ class IreeBackend:
     api_version = API_VERSION
 
     def __init__(self, name, target_backend, driver, compile_flags=(), priority=0, inline_driver=None,
-                 setting_flags=None):
+                 setting_flags=None, prepare=None):
         self.name = name
         self.target_backend = target_backend
         self.driver = driver
@@ -51,6 +51,7 @@ class IreeBackend:
         self.fixed_flags = tuple(compile_flags)
         self.setting_flags = dict(setting_flags or {})
         self.priority = priority
+        self._prepare = prepare
 
     @property
     def compile_flags(self) -> tuple:
@@ -92,5 +93,10 @@ class IreeBackend:
     def devices(self) -> list:
         return list(self._devices)
 
+    def prepare(self, mlir_text: str) -> str:
+        """The module as IREE gets it: irax's, with this target's own choices
+        made on it (`prepare`, a text -> text function, if given)."""
+        return self._prepare(mlir_text) if self._prepare else mlir_text
+
     def compile(self, mlir_text: str) -> bytes:
-        return cache.cached_compile(mlir_text, self.target_backend, self.compile_flags)
+        return cache.cached_compile(self.prepare(mlir_text), self.target_backend, self.compile_flags)

@@ -53,12 +53,6 @@ class VulkanBackend(IreeBackend):
                     pass  # gone already
         return device
 
-    def compile(self, mlir_text: str) -> bytes:
-        """Vulkan leaves it to the driver whether a fused multiply-add is
-        fused (lavapipe's is a multiply and an add, each rounded), so the
-        fused ones are computed in float64 (fma.py)."""
-        return super().compile(widen_fmas(mlir_text))
-
 
 # IREE reuses recorded command buffers across calls with new buffers bound
 # ("memoization"); on lavapipe some came back with the previous call's
@@ -70,9 +64,12 @@ class VulkanBackend(IreeBackend):
 # dispatch is wrong: the gradient of softmax(c * einsum(q, k)) in grouped-
 # query attention came back with errors up to 6 (the transpose of the
 # softmax backward, alone, up to 32); without the propagation it is right.
+# Vulkan leaves it to the driver whether a fused multiply-add is fused
+# (lavapipe's is a multiply and an add, each rounded), so the module's fused
+# ones are computed in float64 before IREE sees it (fma.py: `prepare`).
 backend = VulkanBackend("vulkan", target_backend="vulkan-spirv", driver="vulkan",
                         compile_flags=[f"--iree-vulkan-target-features={FEATURES}",
                                        "--iree-input-demote-f64-to-f32=false",  # as on the CPU: real f64 in 64-bit mode
                                        "--iree-hal-memoization=false",
                                        "--iree-global-opt-propagate-transposes=false"],
-                        priority=-10)
+                        prepare=widen_fmas, priority=-10)

@@ -89,7 +89,7 @@ def show_ir(args):
     if args.print_after_all and args.stage in IREE_STAGES + ("all",):
         phase = "vm" if args.stage == "all" else args.stage
         iree_dir = os.path.join(args.dump_dir, "iree")
-        compiler.dump_passes(lowered.as_text("optimized"), backend.target_backend, backend.compile_flags, phase,
+        compiler.dump_passes(lowered.iree_input(backend), backend.target_backend, backend.compile_flags, phase,
                              iree_dir)
         message += f", and IREE's passes up to {phase} to {iree_dir}"
     print(message, file=sys.stderr)
@@ -100,7 +100,7 @@ def compile_program(args):
     lowered = _lower(args)
     output = args.output or f"{args.function.rpartition(':')[2]}.vmfb"
     source = os.path.splitext(output)[0] + ".mlir"
-    text = lowered.as_text("optimized")
+    text = lowered.iree_input(backend)
     # Compiled under the name of the file beside it: IREE records the source
     # file's name in the program, and this way `iree-compile source` gives
     # the very same bytes.

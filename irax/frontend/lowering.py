@@ -116,9 +116,17 @@ class Lowered:
         flags = tuple(backend.compile_flags)  # they follow settings (the cuda target): part of the key
         if (backend.name, flags, stage) not in self._iree_texts:
             phases = IREE_STAGES[:IREE_STAGES.index(stage) + 1]
-            texts = compiler.compile_to_phases(self.as_text("optimized"), backend.target_backend, flags, phases)
+            texts = compiler.compile_to_phases(self.iree_input(backend), backend.target_backend, flags, phases)
             self._iree_texts.update({(backend.name, flags, p): t for p, t in zip(phases, texts)})
         return self._iree_texts[backend.name, flags, stage]
+
+    def iree_input(self, backend=None) -> str:
+        """The module IREE compiles for `backend`: the optimized one, with the
+        choices a backend makes on it (`backend.prepare`, where it has one;
+        the CPU's small matmuls, backends/matmul_tiles.py)."""
+        backend = self._backend(backend)
+        prepare = getattr(backend, "prepare", None)
+        return prepare(self.as_text("optimized")) if prepare else self.as_text("optimized")
 
     def _backend(self, backend):
         if backend is None and self.device is not None:
@@ -180,7 +188,7 @@ class Compiled:
 
     def compile_command_line(self):
         """The iree-compile command (less the input file and `-o`) that makes
-        `vmfb` from `lowered.as_text("optimized")` saved as compiler.SOURCE_NAME."""
+        `vmfb` from `lowered.iree_input(backend)` saved as compiler.SOURCE_NAME."""
         return compiler.compile_command_line(self.backend.target_backend, self.backend.compile_flags)
 
 

@@ -74,6 +74,7 @@ def _first_tier(made, device, traced, text):
             or not hasattr(backend, "target_backend")):
         return None
     target, flags = backend.target_backend, tuple(backend.compile_flags)
+    text = backend.prepare(text) if hasattr(backend, "prepare") else text  # what backend.compile compiles
     key = cache.text_key(text, target, flags)
     if cache.find(key) is not None:
         return None

@@ -46,7 +46,10 @@ class Backend(Protocol):
     def compile(self, mlir_text: str) -> bytes:
         """The IREE program (.vmfb) for this backend's devices: what
         `irax.backends.cache.cached_compile(mlir_text, target_backend,
-        compile_flags)` returns, which is how to make it (cached)."""
+        compile_flags)` returns, which is how to make it (cached).
+        A backend that rewrites the module first has `prepare(mlir_text) ->
+        str` too (optional): `compile` compiles what it returns, and irax's
+        stage dumps show it (docs/plugins.md)."""
 
 
 @runtime_checkable

@@ -10,6 +10,7 @@ from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
 from irax.transforms.cleanup import drop_unread_work, prune_unused_generic_inputs
 from irax.transforms.elementwise_loops import fuse_elementwise_loops
 from irax.transforms.empty_tensors import fold_empty_tensors
+from irax.transforms.float64_math import expand_float64_math
 from irax.transforms.loop_carries import keep_unread_carries, update_stacks_in_place
 from irax.transforms.loop_order import normalize_loop_order
 from irax.transforms.matmul import plain_matmuls
@@ -47,6 +48,7 @@ symbol_dce = MlirPass("symbol-dce")
 canonicalize = MlirPass("canonicalize")
 cse = MlirPass("cse")
 empty_tensors = PythonPass("fold-empty-tensors", fold_empty_tensors)
+float64_math = PythonPass("expand-float64-math", expand_float64_math)
 prune = PythonPass("prune-unused-generic-inputs", prune_unused_generic_inputs)
 unread_work = PythonPass("drop-unread-work", drop_unread_work)
 loop_order = PythonPass("normalize-loop-order", normalize_loop_order)

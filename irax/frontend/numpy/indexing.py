@@ -50,6 +50,7 @@ from irax.frontend import core, dtypes, eager
 from irax.frontend.numpy import creation, ufuncs
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, is_array
 from irax.frontend.primitives.indexing import check_update, gather, scatter, static_slice, update_slice
+from irax.frontend.primitives.shape import reshape
 from irax.typing import Array, ArrayLike
 
 __all__ = ["take", "take_along_axis"]
@@ -216,10 +217,11 @@ class _Basic:
     def shape(self, x_shape):
         return tuple(1 if j is None else self.sizes[j] for j in self.out_dims)
 
-    def is_identity(self, x_shape):
-        n = len(self.sizes)
+    def only_adds_axes(self, x_shape):
+        """Whether the slice is all of x, in order, with new axes of size 1
+        at most (x[...], x[:], x[:, None]): a reshape, not a copy."""
         whole = self.sizes == tuple(x_shape) and set(self.starts) <= {0} and set(self.steps) <= {1}
-        return whole and self.out_dims == tuple(range(n))
+        return whole and tuple(j for j in self.out_dims if j is not None) == tuple(range(len(self.sizes)))
 
 
 @dataclass(frozen=True)
@@ -348,8 +350,9 @@ def _read(x, index, *, mode, fill_value=None, wrap=True):
     plan = _plan(x.shape, index, mode=mode, wrap=wrap)
     if isinstance(plan, _Advanced):
         return _gather(x, plan, mode=mode, fill_value=fill_value, wrap=wrap)
-    if plan.is_identity(x.shape):  # x[...], x[:]: arrays are immutable, so x itself will do
-        return x
+    if plan.only_adds_axes(x.shape):  # arrays are immutable, so x itself will do, or a view of it
+        shape = plan.shape(x.shape)
+        return x if shape == x.shape else reshape.bind(x, new_shape=shape)
     return static_slice.bind(x, *_index_operands(plan.arrays, x), **plan.params())
 
 

@@ -205,6 +205,8 @@ def signbit(x: ArrayLike, /) -> Array:
         return ufuncs.logical_and(x, False)
     if not dtypes.is_float(x.dtype):
         return ufuncs.less(x, 0)
+    if x.dtype == np.float64:  # its float32 rounding has its sign bit: IREE's Vulkan code cannot bitcast f64
+        x = x.astype(np.float32)
     bits = x.dtype.itemsize * 8
     uint = _FLOAT_BITS[bits][0]
     as_bits = bitcast_convert_type.bind(x, new_dtype=np.dtype(uint))

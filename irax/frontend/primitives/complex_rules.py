@@ -19,13 +19,13 @@ wrong (`_cases`), as Annex G gives them:
     acosh  log1p((z - 1) + √(z + 1) √(z - 1))
     atanh  ¼ log1p(4a / ((1 - a)² + b²)) + i ½ atan2(2b, (1 - a)(1 + a) - b²)
 
-Beyond |z| = 2¹² (where z² ± 1 rounds to z² in float32) asinh and acosh are
+Beyond |z| = 2¹² (where z² ± 1 rounds to z² in float32; 2²⁸ in float64) asinh and acosh are
 log(2z), and beyond 10¹⁸ atanh is 1/z ± iπ/2; atanh and asinh are odd, and
 computed where a ≥ 0. asin, acos and atan follow from them:
 asin z = -i asinh(iz), atan z = -i atanh(iz), acos z = ∓i acosh(z) by the
 sign of b.
 
-Every function is `fn(real, a, b) -> (re, im)` on float32 parts, where
+Every function is `fn(real, a, b) -> (re, im)` on float32 or float64 parts, where
 `real(name, *xs)` is the float rule `name` of scalar_rules' tables, with
 its own corrections to IREE's math (sin of large arguments, sinh near 0).
 """
@@ -35,7 +35,7 @@ from iree.compiler.dialects import arith, math
 from irax.ir import mlir
 from irax.ir.scalar import cmpf
 
-_LARGE = 2.0**12
+_LARGE = {"f32": 2.0**12, "f64": 2.0**28}  # by part type: beyond, z² ± 1 rounds to z²
 
 
 def _k(x, value):
@@ -229,7 +229,7 @@ def asinh(real, a, b):
     q = _div(z2, (arith.addf(one, root[0]), root[1]))
     near = log1p(real, *_add((x, y), q))
     far = _log_2z(real, x, y)
-    large = cmpf("ogt", hypot(real, x, y), _k(a, _LARGE))
+    large = cmpf("ogt", hypot(real, x, y), _k(a, _LARGE[str(a.type)]))
     re, im = (arith.select(large, f, n) for f, n in zip(far, near))
     return _cases((_flip(flip, re), _flip(flip, im)), (_real_axis(b, a), (None, b)))
 
@@ -239,7 +239,7 @@ def acosh(real, a, b):
     p = _mul(sqrt(real, arith.addf(a, one), b), sqrt(real, arith.subf(a, one), b))
     near = log1p(real, arith.addf(arith.subf(a, one), p[0]), arith.addf(b, p[1]))
     far = _log_2z(real, a, b)
-    large = cmpf("ogt", hypot(real, a, b), _k(a, _LARGE))
+    large = cmpf("ogt", hypot(real, a, b), _k(a, _LARGE[str(a.type)]))
     z = tuple(arith.select(large, f, n) for f, n in zip(far, near))
     return _cases(z, (_and(_is(a, 0.0), _isnan(b)), (_k(a, np.nan), _k(a, np.pi / 2))))
 

@@ -560,8 +560,8 @@ def _cumulative_eval(monoid):
     def abstract_eval(x, *, axis, dtype):
         dtype = _result_dtype(f"cum{monoid}", monoid, dtype)
         if dtypes.is_complex(dtype):  # the scan pads with a complex identity, which crashes IREE's Vulkan compiler
-            raise NotImplementedError(f"irax has no cum{monoid} of complex arrays yet ({dtype.name}); a cumsum "
-                                      "can be taken of jnp.real(x) and jnp.imag(x) apart.")
+            raise NotImplementedError(f"irax has no cum{monoid} of complex arrays yet ({dtype.name}) "
+                                      "(jnp.cumsum of complex works, by its parts).")
         if axis is None:
             return ShapedArray((_flat_size(x.shape),), dtype)
         _check_axes(f"cum{monoid}", (axis,), x.ndim)

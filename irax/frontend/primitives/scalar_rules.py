@@ -8,10 +8,12 @@ primitives (elementwise.py) put a rule in the loop nest of one
 
 Complex operands take the `complex` dialect's ops (IREE expands them into
 float arithmetic on the parts); abs, real, imag and angle of a complex are
-real (`REAL_VALUED`), and `complex` makes one of two floats. Where IREE's
-math is short of XLA's (no float64 libm on the CPU, GPU trigonometry), a
-rule computes in float32 (`_in_f32`) or reduces its argument itself, as
-the rules' own docstrings say.
+real (`REAL_VALUED`), and `complex` makes one of two floats. Float
+functions compute in their operands' precision (`_math`: float64's are
+expanded into arithmetic by a pass, transforms/float64_math.py); where
+IREE's math is short of XLA's otherwise (GPU trigonometry, IEEE's special
+values), a rule reduces its argument itself or selects, as the rules' own
+docstrings say.
 """
 import numpy as np
 from iree.compiler import ir
@@ -22,6 +24,7 @@ from irax.frontend import dtypes
 from irax.frontend.primitives import complex_rules
 from irax.ir import mlir
 from irax.ir.scalar import cmpf, cmpi, convert_scalar, parts, select as select_scalar
+from irax.transforms.float64_math import SIN_COS_LIMIT
 
 
 def dtype_kind(dtype):
@@ -64,9 +67,9 @@ def _const(dtype, value):
 
 
 def _in_f32(fn):
-    """Transcendental functions compute in float32: half precision widens (as
-    XLA does), and float64 narrows, because IREE's CPU code has only float32
-    versions of them (its embedded linker has no double-precision libm)."""
+    """`fn` computed in float32: half precision widens (as XLA does), and
+    float64 narrows (the special functions of primitives/special.py, whose
+    polynomials are float32's)."""
 
     def rule(dtype, *xs):
         if dtype.itemsize == 4:
@@ -76,6 +79,18 @@ def _in_f32(fn):
         return back(own, fn(*[to_f32(f32, x) for x in xs]))
 
     return _by_kind(f=lambda dtype, *xs: rule(dtype, *xs))
+
+
+def _math(fn):
+    """A float function computed in its operands' own precision: float32, and
+    float64, whose `math` ops the pass expand-float64-math computes from
+    arithmetic (transforms/float64_math.py: IREE has no float64 maths
+    library); half precision widens to float32, as XLA does."""
+
+    def rule(dtype, *xs):
+        return fn(*xs) if dtype.itemsize >= 4 else _in_f32(fn)(dtype, *xs)
+
+    return _by_kind(f=rule)
 
 
 def _or(*rules):
@@ -91,8 +106,8 @@ def _or(*rules):
 
 def _complex(fn):
     """The complex dialect's `fn` on complex64. complex128 computes it in
-    complex64, as `_in_f32` does for float64 (IREE's CPU code has no double
-    libm for the float functions the dialect expands into)."""
+    complex64: IREE expands the dialect's ops into float64 maths after irax
+    has run (see `_math`), which its CPU code has no library for."""
 
     def rule(d, *xs):
         if d == dtypes.complex64:
@@ -112,9 +127,9 @@ def _real(name, *xs):
 
 def _on_parts(name):
     """complex_rules' `name`, fn(real, a, b) -> (re, im) on the parts of a
-    complex64 (complex128 narrowed, see `_complex`)."""
+    complex64 or complex128 (float64 parts: float64-accurate, see `_math`)."""
     fn = complex_rules.UNARY[name]
-    return _complex(lambda x: cx.create_(x.type, *fn(_real, *parts(x))))
+    return _by_kind(c=lambda d, x: cx.create_(x.type, *fn(_real, *parts(x))))
 
 
 def _either_part(test):
@@ -151,10 +166,9 @@ def _float_divmod(d, a, b):
 
     so inf // 1 = nan (fmod(inf, 1) is nan) and -1 // inf = -1, as in Python.
     fmod(a, ±inf) = a for finite a, selected because Vulkan's frem is
-    a - b * trunc(a / b) (nan there); float64 computes it in float32, as
-    IREE's CPU code has no double fmod (see `_in_f32`)."""
+    a - b * trunc(a / b) (nan there)."""
     zero, one = _const(d, 0.0), _const(d, 1.0)
-    mod = arith.select(arith.andi(_isinf(d, b), _isfinite(d, a)), a, _in_f32(arith.remf)(d, a, b))
+    mod = arith.select(arith.andi(_isinf(d, b), _isfinite(d, a)), a, _math(arith.remf)(d, a, b))
     div = arith.divf(arith.subf(a, mod), b)
     fix = arith.andi(cmpf("une", mod, zero), arith.xori(cmpf("olt", b, zero), cmpf("olt", mod, zero)))
     mod = arith.select(fix, arith.addf(mod, b), arith.select(cmpf("oeq", mod, zero), _zero_signed_as(d, b), mod))
@@ -296,7 +310,7 @@ def _float_power(d, x, y):
         x ** y takes x's sign where y is an odd integer: (-2) ** 3 = -8,
             (-0.0) ** -1 = -inf, (-inf) ** 3 = -inf; else it is positive
     """
-    magnitude = _in_f32(math.powf)(d, math.absf(x), y)
+    magnitude = _math(math.powf)(d, math.absf(x), y)
     half = arith.mulf(y, _const(d, 0.5))
     odd = cmpf("oeq", arith.subf(half, math.floor(half)), _const(d, 0.5))  # false for ±inf and NaN
     signed = arith.select(arith.andi(odd, _signbit(d, x)), arith.negf(magnitude), magnitude)
@@ -353,10 +367,12 @@ def _isfinite(d, x):
 # values; the rules below select those values (a select costs ~nothing).
 
 def _near_zero(x, fx):
-    """An odd function with f(x) = x + O(x³) is x itself where |x| < 2**-12,
-    as float32 rounds it. IREE's expansions lose the sign of zero there
-    (sin(-0.0) was +0.0) and some cancel (sinh(1e-10) was 0, tan(4e-8) 6e-8)."""
-    return arith.select(cmpf("olt", math.absf(x), _f32(x, 2.0**-12)), x, fx)
+    """An odd function with f(x) = x + O(x³) is x itself where |x| < 2**-12
+    in float32 (2**-26 in float64), as it rounds. IREE's expansions lose the
+    sign of zero there (sin(-0.0) was +0.0) and some cancel (sinh(1e-10)
+    was 0, tan(4e-8) 6e-8)."""
+    small = 2.0**-26 if x.type == ir.F64Type.get() else 2.0**-12
+    return arith.select(cmpf("olt", math.absf(x), _f32(x, small)), x, fx)
 
 
 def _odd_near_zero(rule):
@@ -412,15 +428,20 @@ def _quarter_turns(x):
     return mod4(k), arith.mulf(arith.subf(s, k), c(np.pi / 2))
 
 
-def _by_quadrant(pick):
+def _by_quadrant(pick, direct):
     """sin, cos or tan of float32 or float64 x as `pick(q, r)` of x's
-    quarter turns (see `_quarter_turns`), evaluated in float32: half
-    precision widens and float64 narrows, as in `_in_f32`."""
+    quarter turns (see `_quarter_turns`): float32 x on float32 r, half
+    precision widened. A float64 x below float64_math.SIN_COS_LIMIT is
+    `direct(x)`, whose expansion reduces it exactly; above, the float64 r of
+    the quarter turns (within ~1e-14) goes to `pick`."""
 
     def on_f32_or_f64(x):
         q, r = _quarter_turns(x)
-        out = pick(lambda n: cmpf("oeq", q, mlir.float_constant(q.type, n)), arith.truncf(ir.F32Type.get(), r))
-        return out if x.type == out.type else arith.extf(x.type, out)
+        q_is = lambda n: cmpf("oeq", q, mlir.float_constant(q.type, n))  # noqa: E731
+        if x.type == ir.F64Type.get():
+            small = cmpf("olt", math.absf(x), _f32(x, SIN_COS_LIMIT))
+            return arith.select(small, direct(x), pick(q_is, r))
+        return pick(q_is, arith.truncf(ir.F32Type.get(), r))
 
     return _by_kind(f=lambda d, x: _in_f32(on_f32_or_f64)(d, x) if d.itemsize < 4 else on_f32_or_f64(x))
 
@@ -461,10 +482,12 @@ def _negative_sign(v):
 
 
 def _log_2x_above_2_12(x, otherwise):
-    """log(2x) where x > 2**12, `otherwise` elsewhere: there x² ± 1 rounds
-    to x², and acosh(x) and asinh(x) are log(x + x) to within rounding."""
+    """log(2x) where x > 2**12 (2**28 in float64), `otherwise` elsewhere:
+    there x² ± 1 rounds to x², and acosh(x) and asinh(x) are log(x + x) to
+    within rounding."""
     log_2x = arith.addf(math.log(x), _f32(x, np.log(2)))
-    return arith.select(cmpf("ogt", x, _f32(x, 2.0**12)), log_2x, otherwise)
+    big = 2.0**28 if x.type == ir.F64Type.get() else 2.0**12
+    return arith.select(cmpf("ogt", x, _f32(x, big)), log_2x, otherwise)
 
 
 def _asinh(x):
@@ -508,7 +531,7 @@ UNARY = {
     "imag": _by_kind(c=lambda d, x: cx.im(x)),
     "conj": _by_kind(c=lambda d, x: cx.conj(x)),
     # atan2(im, re), as IREE's complex.angle(0) is NaN
-    "angle": _by_kind(c=lambda d, x: _in_f32(_atan2)(dtypes.real_dtype(d), cx.im(x), cx.re(x))),
+    "angle": _by_kind(c=lambda d, x: _math(_atan2)(dtypes.real_dtype(d), cx.im(x), cx.re(x))),
     "sign": _by_kind(fiu=_sign, c=_complex_sign),
     "floor": _by_kind(f=lambda d, x: math.floor(x)),
     "ceil": _by_kind(f=lambda d, x: math.ceil(x)),
@@ -519,32 +542,32 @@ UNARY = {
     "isfinite": _or(_by_kind(f=_isfinite),
                     _by_kind(c=lambda d, x: arith.andi(*(_isfinite(dtypes.real_dtype(d), p) for p in parts(x))))),
     "not": _by_kind(b=lambda d, x: arith.xori(x, _const(d, True)), iu=lambda d, x: arith.xori(x, _const(d, -1))),
-    "exp": _or(_in_f32(math.exp), _on_parts("exp")),
-    "exp2": _or(_in_f32(math.exp2), _on_parts("exp2")),
-    "expm1": _or(_in_f32(math.expm1), _on_parts("expm1")),
-    "log": _or(_in_f32(math.log), _on_parts("log")),
-    "log1p": _or(_in_f32(math.log1p), _on_parts("log1p")),
-    "log2": _or(_in_f32(math.log2), _on_parts("log2")),
-    "log10": _or(_in_f32(lambda x: arith.mulf(math.log(x), mlir.float_constant(x.type, np.log10(np.e)))),
+    "exp": _or(_math(math.exp), _on_parts("exp")),
+    "exp2": _or(_math(math.exp2), _on_parts("exp2")),
+    "expm1": _or(_math(math.expm1), _on_parts("expm1")),
+    "log": _or(_math(math.log), _on_parts("log")),
+    "log1p": _or(_math(math.log1p), _on_parts("log1p")),
+    "log2": _or(_math(math.log2), _on_parts("log2")),
+    "log10": _or(_math(lambda x: arith.mulf(math.log(x), mlir.float_constant(x.type, np.log10(np.e)))),
                   _on_parts("log10")),  # no log10f in IREE's CPU runtime
-    "sqrt": _or(_by_kind(f=lambda d, x: _in_f32(math.sqrt)(d, x) if d.itemsize < 4 else math.sqrt(x)),
+    "sqrt": _or(_math(math.sqrt),
                 _on_parts("sqrt")),
-    "rsqrt": _or(_in_f32(math.rsqrt), _complex(cx.rsqrt)),
-    "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), x, _in_f32(math.cbrt)(d, x))),  # IREE's cbrt(±inf) is NaN
-    "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0))), _complex(cx.sin)),
-    "cos": _or(_by_quadrant(_sin_by_quadrant(1)), _complex(cx.cos)),
-    "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant)), _complex(cx.tan)),
-    "asin": _or(_odd_near_zero(_in_f32(math.asin)), _on_parts("asin")),
-    "acos": _or(_in_f32(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),
+    "rsqrt": _or(_math(math.rsqrt), _complex(cx.rsqrt)),
+    "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), x, _math(math.cbrt)(d, x))),  # IREE's cbrt(±inf) is NaN
+    "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0), math.sin)), _complex(cx.sin)),
+    "cos": _or(_by_quadrant(_sin_by_quadrant(1), math.cos), _complex(cx.cos)),
+    "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant, math.tan)), _complex(cx.tan)),
+    "asin": _or(_odd_near_zero(_math(math.asin)), _on_parts("asin")),
+    "acos": _or(_math(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),
                 _on_parts("acos")),  # the select: Vulkan's acos(3) is -pi
-    "atan": _or(_odd_near_zero(_in_f32(math.atan)), _on_parts("atan")),
-    "sinh": _or(_odd_near_zero(_in_f32(math.sinh)), _on_parts("sinh")),
-    "cosh": _or(_in_f32(math.cosh), _on_parts("cosh")),
-    "tanh": _or(_odd_near_zero(_in_f32(math.tanh)), _on_parts("tanh")),
-    "asinh": _or(_odd_near_zero(_in_f32(_asinh)), _on_parts("asinh")),
-    "acosh": _or(_in_f32(_acosh), _on_parts("acosh")),
-    "atanh": _or(_odd_near_zero(_in_f32(math.atanh)), _on_parts("atanh")),
-    "erf": _in_f32(math.erf),
+    "atan": _or(_odd_near_zero(_math(math.atan)), _on_parts("atan")),
+    "sinh": _or(_odd_near_zero(_math(math.sinh)), _on_parts("sinh")),
+    "cosh": _or(_math(math.cosh), _on_parts("cosh")),
+    "tanh": _or(_odd_near_zero(_math(math.tanh)), _on_parts("tanh")),
+    "asinh": _or(_odd_near_zero(_math(_asinh)), _on_parts("asinh")),
+    "acosh": _or(_math(_acosh), _on_parts("acosh")),
+    "atanh": _or(_odd_near_zero(_math(math.atanh)), _on_parts("atanh")),
+    "erf": _math(math.erf),
 }
 
 BINARY = {
@@ -567,7 +590,7 @@ BINARY = {
                _complex(_complex_power)),
     "max": _by_kind(f=lambda d, a, b: arith.maximumf(a, b), i=lambda d, a, b: arith.maxsi(a, b), u=lambda d, a, b: arith.maxui(a, b), b=lambda d, a, b: arith.ori(a, b)),
     "min": _by_kind(f=lambda d, a, b: arith.minimumf(a, b), i=lambda d, a, b: arith.minsi(a, b), u=lambda d, a, b: arith.minui(a, b), b=lambda d, a, b: arith.andi(a, b)),
-    "atan2": _in_f32(_atan2),
+    "atan2": _math(_atan2),
     "and": _by_kind(iub=lambda d, a, b: arith.andi(a, b)),
     "or": _by_kind(iub=lambda d, a, b: arith.ori(a, b)),
     "xor": _by_kind(iub=lambda d, a, b: arith.xori(a, b)),
