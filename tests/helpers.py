@@ -42,6 +42,20 @@ def check(actual, expected, tol=TOL[np.dtype(np.float32)]):
     np.testing.assert_allclose(np.asarray(actual).astype(np.float64), expected.astype(np.float64), rtol=tol, atol=tol)
 
 
+def check_central_differences(gradients, values, points, shape, eps=1e-2, tol=3e-2):
+    """Each of `gradients` (name -> array of `shape`) against central
+    differences of the jitted `values` (dict of points -> dict of scalars),
+    one element of every point moved at a time."""
+    for i in np.ndindex(shape):
+        step = np.zeros(shape, np.float32)
+        step[i] = eps
+        hi = values({name: x + step for name, x in points.items()})
+        lo = values({name: x - step for name, x in points.items()})
+        for name in points:
+            numerical = (float(hi[name]) - float(lo[name])) / (2 * eps)
+            np.testing.assert_allclose(float(gradients[name][i]), numerical, rtol=tol, atol=tol, err_msg=(name, i))
+
+
 def run_module(module, inputs, out_avals, device=None) -> list:
     """Compile an MLIR module (or its text) irax-style and run its `@main` on
     `inputs` (irax or NumPy arrays) on `device` (default: the default one):

@@ -12,6 +12,8 @@ import irax.numpy as jnp
 import irax.scipy.special as special
 from irax.errors import ConcretizationTypeError
 
+from helpers import check_central_differences
+
 jax = pytest.importorskip("jax")
 jspecial = jax.scipy.special
 try:
@@ -217,16 +219,7 @@ def _check_gradients(names):
         defined = np.isfinite(theirs)  # JAX's spence has a NaN gradient on (1, 2]; irax's is finite there
         np.testing.assert_allclose(np.asarray(ours[name])[defined], theirs[defined], rtol=2e-4, atol=1e-5,
                                    err_msg=name)
-    values = irax.jit(_per_function(ours_fns))
-    eps = 1e-2
-    for i in range(G.size):
-        step = np.zeros(G.shape, np.float32)
-        step[i] = eps
-        hi = values({name: x + step for name, x in points.items()})
-        lo = values({name: x - step for name, x in points.items()})
-        for name in points:
-            numerical = (float(hi[name]) - float(lo[name])) / (2 * eps)
-            np.testing.assert_allclose(float(ours[name][i]), numerical, rtol=3e-2, atol=3e-2, err_msg=(name, i))
+    check_central_differences(ours, irax.jit(_per_function(ours_fns)), points, G.shape)
 
 
 def test_gradients_match_jax_and_finite_differences(platform):

@@ -182,6 +182,14 @@ def prepare(module):
     return _Function(functions["main"], functions, {}).run
 
 
+def _run_block(env, args, values, steps):
+    """Bind a block's arguments to `values` in `env` and run its steps."""
+    for a, v in zip(args, values):
+        env[a] = v
+    for step in steps:
+        step(env)
+
+
 class _Function:
     """A func.func as a plan: steps (closures on the slot list), reading
     its arguments from the first slots and returning its terminator's."""
@@ -423,10 +431,7 @@ class _Function:
             for k in copied:  # the loop's own copy of the initial value, which its updates write into
                 carried[k] = np.array(carried[k])
             for i in range(int(lower), int(upper), int(stride)):
-                for a, v in zip(body_args, [i, *carried]):
-                    env[a] = v
-                for s in steps:
-                    s(env)
+                _run_block(env, body_args, [i, *carried], steps)
                 carried = [env[r] for r in results]
             for o, v in zip(outs, carried):
                 env[o] = v
@@ -441,17 +446,11 @@ class _Function:
         def step(env):
             carried = [env[i] for i in ins]
             while True:
-                for a, v in zip(before_args, carried):
-                    env[a] = v
-                for s in before_steps:
-                    s(env)
+                _run_block(env, before_args, carried, before_steps)
                 values = [env[p] for p in passed]
                 if not bool(env[condition]):
                     break
-                for a, v in zip(after_args, values):
-                    env[a] = v
-                for s in after_steps:
-                    s(env)
+                _run_block(env, after_args, values, after_steps)
                 carried = [env[r] for r in results]
             for o, v in zip(outs, values):
                 env[o] = v
