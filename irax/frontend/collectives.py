@@ -461,13 +461,7 @@ def all_gather(x: Any, axis_name: Hashable, *, axis_index_groups: Sequence | Non
         else:
             a = _axis(axis, x.ndim + 1, "all_gather")
             shape.insert(a, size)
-        out_aval = x.aval.update(shape=tuple(shape), weak_type=False)
-        inner = _vmaps_inside(name)
-        if inner is not None:
-            return _collective("all_gather", x, functools.partial(_vmap_gather, inner, a, tiled, x.ndim), out_aval,
-                               transpose=functools.partial(_vmap_scatter, inner, a, tiled, len(shape)))
-        return _collective("all_gather", x, functools.partial(_gather, name, a, tiled, x.ndim), out_aval,
-                           transpose=functools.partial(_scatter, name, a, tiled, len(shape)))
+        return _gather_or_scatter("all_gather", name, x, a, tiled, x.aval.update(shape=tuple(shape), weak_type=False))
     return tree_util.tree_map(one, x)
 
 
@@ -493,14 +487,21 @@ def psum_scatter(x: Any, axis_name: Hashable, *, scatter_dimension: int = 0,
                 raise ValueError(f"reduce_scatter operand scatter dimension size {shape[a]} must match shard count "
                                  f"{size}")
             del shape[a]
-        out_aval = x.aval.update(shape=tuple(shape), weak_type=False)
-        inner = _vmaps_inside(name)
-        if inner is not None:
-            return _collective("psum_scatter", x, functools.partial(_vmap_scatter, inner, a, tiled, x.ndim), out_aval,
-                               transpose=functools.partial(_vmap_gather, inner, a, tiled, len(shape)))
-        return _collective("psum_scatter", x, functools.partial(_scatter, name, a, tiled, x.ndim), out_aval,
-                           transpose=functools.partial(_gather, name, a, tiled, len(shape)))
+        return _gather_or_scatter("psum_scatter", name, x, a, tiled,
+                                  x.aval.update(shape=tuple(shape), weak_type=False))
     return tree_util.tree_map(one, x)
+
+
+def _gather_or_scatter(prim, name, x, axis, tiled, out_aval):
+    """all_gather or psum_scatter of `x` along `axis`, each the other's
+    transpose: over a vmap's batch axis (host NumPy) when `name` is a vmap's,
+    else over the devices (the Communicator)."""
+    inner = _vmaps_inside(name)
+    gather, scatter = ((functools.partial(_vmap_gather, inner), functools.partial(_vmap_scatter, inner))
+                       if inner is not None else (functools.partial(_gather, name), functools.partial(_scatter, name)))
+    forward, backward = (gather, scatter) if prim == "all_gather" else (scatter, gather)
+    return _collective(prim, x, functools.partial(forward, axis, tiled, x.ndim), out_aval,
+                       transpose=functools.partial(backward, axis, tiled, len(out_aval.shape)))
 
 
 def ppermute(x: Any, axis_name: Hashable, perm: Sequence[tuple[int, int]]) -> Any:
