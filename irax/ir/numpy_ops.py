@@ -1,0 +1,122 @@
+"""What each scalar `arith` and `math` op means as a NumPy function on
+whole arrays: the tables the NumPy evaluator (evaluate.py) applies a
+`linalg.generic`'s body with.
+
+Integers are signless in MLIR: they are held as signed NumPy integers, and
+an unsigned op (divui, shrui, cmpi ult, uitofp ...) views them unsigned.
+"""
+import math
+
+import numpy as np
+
+
+def _unsigned(x):
+    x = np.asarray(x)
+    return x.view(x.dtype.str.replace("i", "u")) if x.dtype.kind == "i" else x
+
+
+def _signed_like(result, like):
+    return np.asarray(result).astype(np.asarray(like).dtype, copy=False)
+
+
+def _unsigned_op(fn):
+    """An unsigned integer op on signless (signed) operands: viewed unsigned, then back."""
+    return lambda a, b: _signed_like(fn(_unsigned(a), _unsigned(b)), a)
+
+
+def _trunc_divide(a, b):
+    q = np.floor_divide(a, b)
+    return np.where((q < 0) & (q * b != a), q + 1, q).astype(np.asarray(a).dtype, copy=False)
+
+
+def _ceil_divide(a, b):
+    return -np.floor_divide(-np.asarray(a), b)
+
+
+def _round_away(x):
+    """math.round: halves away from zero (NumPy's round is to even)."""
+    whole = np.trunc(x)
+    return np.where(np.abs(x - whole) >= 0.5, whole + np.sign(x), whole).astype(np.asarray(x).dtype, copy=False)
+
+
+def _fma(a, b, c):
+    """math.fma, rounding once: a float32 (or float16) product is exact in
+    float64 (float64's own is rounded twice here: no wider type)."""
+    dtype = np.result_type(a, b, c)
+    if dtype.itemsize > 4:
+        return a * b + c
+    return (np.multiply(a, b, dtype=np.float64) + np.asarray(c, np.float64)).astype(dtype)
+
+
+def _maximumf(a, b):
+    """arith.maximumf: NaN if either is, and +0 above -0 (np.maximum returns either zero)."""
+    both_zero = (a == 0) & (b == 0)
+    return np.where(both_zero, np.where(np.signbit(a), b, a), np.maximum(a, b))
+
+
+def _minimumf(a, b):
+    both_zero = (a == 0) & (b == 0)
+    return np.where(both_zero, np.where(np.signbit(a), a, b), np.minimum(a, b))
+
+
+FLOAT_PREDICATES = {  # arith.cmpf's predicate numbers (the o- forms are false on NaN, the u- forms true)
+    0: lambda a, b: np.zeros(np.broadcast(a, b).shape, bool),
+    1: np.equal, 2: np.greater, 3: np.greater_equal, 4: np.less, 5: np.less_equal,
+    6: lambda a, b: np.not_equal(a, b) & ~np.isnan(a) & ~np.isnan(b),
+    7: lambda a, b: ~np.isnan(a) & ~np.isnan(b),
+    8: lambda a, b: ~np.not_equal(a, b) | np.isnan(a) | np.isnan(b),
+    9: lambda a, b: ~np.less_equal(a, b), 10: lambda a, b: ~np.less(a, b),
+    11: lambda a, b: ~np.greater_equal(a, b), 12: lambda a, b: ~np.greater(a, b),
+    13: np.not_equal, 14: lambda a, b: np.isnan(a) | np.isnan(b),
+    15: lambda a, b: np.ones(np.broadcast(a, b).shape, bool),
+}
+INT_PREDICATES = {  # arith.cmpi's
+    0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal,
+    6: _unsigned_op(np.less), 7: _unsigned_op(np.less_equal), 8: _unsigned_op(np.greater),
+    9: _unsigned_op(np.greater_equal),
+}
+
+def _by_element(fn):
+    """A Python float function on every element, in the operand's dtype
+    (NumPy has no erf; SciPy's is not one of irax's dependencies)."""
+    return lambda x: np.vectorize(fn, otypes=[np.asarray(x).dtype])(x)
+
+
+# Elementwise ops on operands alone: name -> NumPy function.
+ELEMENTWISE = {
+    "arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply, "arith.divf": np.divide,
+    "arith.remf": np.fmod, "arith.negf": np.negative, "arith.maximumf": _maximumf, "arith.minimumf": _minimumf,
+    "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin,
+    "arith.addi": np.add, "arith.subi": np.subtract, "arith.muli": np.multiply, "arith.divsi": _trunc_divide,
+    "arith.remsi": np.fmod, "arith.floordivsi": np.floor_divide, "arith.ceildivsi": _ceil_divide,
+    "arith.divui": _unsigned_op(np.floor_divide), "arith.remui": _unsigned_op(np.remainder),
+    "arith.maxsi": np.maximum, "arith.minsi": np.minimum, "arith.maxui": _unsigned_op(np.maximum),
+    "arith.minui": _unsigned_op(np.minimum), "arith.andi": np.bitwise_and, "arith.ori": np.bitwise_or,
+    "arith.xori": np.bitwise_xor, "arith.shli": np.left_shift, "arith.shrsi": np.right_shift,
+    "arith.shrui": _unsigned_op(np.right_shift), "arith.select": np.where,
+    "math.exp": np.exp, "math.exp2": np.exp2, "math.expm1": np.expm1, "math.log": np.log, "math.log2": np.log2,
+    "math.log10": np.log10, "math.log1p": np.log1p, "math.sqrt": np.sqrt, "math.cbrt": np.cbrt,
+    "math.rsqrt": lambda x: 1 / np.sqrt(x), "math.tanh": np.tanh, "math.sin": np.sin, "math.cos": np.cos,
+    "math.tan": np.tan, "math.sinh": np.sinh, "math.cosh": np.cosh, "math.asin": np.arcsin,
+    "math.acos": np.arccos, "math.atan": np.arctan, "math.asinh": np.arcsinh, "math.acosh": np.arccosh,
+    "math.atanh": np.arctanh, "math.atan2": np.arctan2, "math.absf": np.abs, "math.absi": np.abs,
+    "math.floor": np.floor, "math.ceil": np.ceil, "math.trunc": np.trunc, "math.roundeven": np.rint,
+    "math.round": _round_away, "math.powf": np.power, "math.copysign": np.copysign,
+    "math.erf": _by_element(math.erf), "math.erfc": _by_element(math.erfc), "math.fma": _fma,
+    "math.isnan": np.isnan, "math.isinf": np.isinf, "math.isfinite": np.isfinite,
+}
+# Adds that LLVM fuses with a product read by them alone: name -> the sign of the second operand.
+CONTRACTED = {"arith.addf": 1.0, "arith.subf": -1.0}
+# Conversions: name -> f(x, result dtype).
+CONVERSIONS = {
+    **dict.fromkeys(("arith.extf", "arith.truncf", "arith.sitofp", "arith.fptosi", "arith.extsi", "arith.trunci",
+                     "arith.index_cast", "arith.index_castui"), lambda x, dtype: np.asarray(x).astype(dtype)),
+    **dict.fromkeys(("arith.uitofp", "arith.extui"), lambda x, dtype: _unsigned(x).astype(dtype)),
+    "arith.fptoui": lambda x, dtype: np.asarray(x).astype(dtype.str.replace("i", "u")).view(dtype),
+    "arith.bitcast": lambda x, dtype: np.asarray(x).view(dtype),
+}
+# The ops a reduction may combine with, as ufuncs (their .reduce folds axes).
+COMBINE = {"arith.addf": np.add, "arith.mulf": np.multiply, "arith.maximumf": np.maximum,
+           "arith.minimumf": np.minimum, "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin,
+           "arith.addi": np.add, "arith.muli": np.multiply, "arith.maxsi": np.maximum, "arith.minsi": np.minimum,
+           "arith.andi": np.bitwise_and, "arith.ori": np.bitwise_or, "arith.xori": np.bitwise_xor}
