@@ -210,20 +210,28 @@ def _decode(buffer):
     return buffer.tobytes().rstrip(b"\0").decode(errors="replace")
 
 
+_SPIN_SECONDS = 200e-6
+
+
 def _poll(requests, deadline, check=lambda: None) -> bool:
     """Wait for MPI `requests` until `deadline` (time.monotonic), calling
-    `check()` (which may raise) between tests: whether all completed. MPI moves a non-blocking collective's
-    data only inside MPI calls (a large one is many steps), so for the first
-    half second this tests as often as MPI's own blocking wait would (only
-    yielding the thread); after that the wait is for a slow process, not
-    for data, and a test each millisecond leaves the core to others."""
-    spin_until = time.monotonic() + 0.5
+    `check()` (which may raise) between tests: whether all completed.
+
+    MPI moves a non-blocking collective's data only inside MPI calls, so the
+    first _SPIN_SECONDS test without pause, as MPI's own blocking wait
+    does: a message between processes that are both there takes a few µs.
+    Longer, the wait is for a process still computing, which needs the core
+    this one would spin on (two processes of two threads on two cores), so
+    the tests are spaced by time.sleep(0) (~55 µs with Linux's timer slack)
+    and after half a second by a millisecond."""
+    start = time.monotonic()
     while not MPI.Request.Testall(requests):
         now = time.monotonic()
         if now > deadline:
             return False
         check()
-        time.sleep(0 if now < spin_until else 1e-3)
+        if now - start > _SPIN_SECONDS:
+            time.sleep(0 if now - start < 0.5 else 1e-3)
     return True
 
 

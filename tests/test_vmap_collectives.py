@@ -104,3 +104,97 @@ def test_errors_like_jax_cpu():
         irax.vmap(lambda v: irax.lax.psum(v, "j"), axis_name="i")(X)
     with pytest.raises(NameError, match="unbound axis name: j"):
         jax.vmap(lambda v: jax.lax.psum(v, "j"), axis_name="i")(X)
+
+
+def _two_names(L, n):
+    """Collectives over both vmap axes at once (JAX batches the reductions and axis_index over several)."""
+    return lambda v: (L.lax.psum(v, ("i", "j")), L.lax.pmean(v, ["j", "i"]), L.lax.pmax(v, ("j", "i")),
+                      L.lax.pmin(v, ("i", "j")), L.lax.axis_index(("i", "j")), L.lax.axis_index(("j", "i")),
+                      L.lax.psum(v, ()))
+
+
+def test_collectives_over_two_vmap_axes_cpu():
+    f, jf = _both(_two_names)
+    _check(irax.vmap(irax.vmap(f, axis_name="i"), axis_name="j")(Y),
+           jax.vmap(jax.vmap(jf, axis_name="i"), axis_name="j")(Y))
+
+
+Z = np.sin(np.arange(12, dtype=np.float32) + 1).reshape(4, 3)  # 4 members of shape (3,)
+G = [[0, 2], [3, 1]]
+
+
+def _grouped(L, n):
+    return lambda v: (L.lax.psum(v, "i", axis_index_groups=G), L.lax.pmean(v, "i", axis_index_groups=G),
+                      L.lax.pmax(v, "i", axis_index_groups=[[1], [0, 2, 3]]),
+                      L.lax.all_gather(v, "i", axis_index_groups=G),
+                      L.lax.all_gather(v, "i", axis_index_groups=G, tiled=True),
+                      L.lax.psum_scatter(v[:2], "i", axis_index_groups=G))
+
+
+def test_axis_index_groups_over_vmap_axis_cpu():
+    """JAX's vmap has no axis_index_groups (NotImplementedError "Please open
+    a feature request!"); irax's gives what JAX's pmap gives (tests/test_pmap.py
+    checks that against JAX): NumPy here."""
+    psum, pmean, pmax, gathered, tiled, scattered = irax.vmap(_grouped(irax, inp), axis_name="i")(Z)
+    sums, gathers, parts = np.empty_like(Z), np.empty((4, 2, 3), np.float32), np.empty((4,), np.float32)
+    for group in G:
+        sums[group] = Z[group].sum(0)
+        gathers[group] = Z[group]
+        parts[group] = Z[group].sum(0)[:2]
+    _check((psum, pmean, gathered, tiled, scattered), (sums, sums / 2, gathers, gathers.reshape(4, 6), parts))
+    _check(pmax, np.stack([Z[1], *[Z[[0, 2, 3]].max(0)] * 3])[[1, 0, 2, 3]])
+    with pytest.raises(NotImplementedError, match="axis_index_groups not supported in vmap"):
+        jax.vmap(_grouped(jax, jax.numpy), axis_name="i")(Z)
+
+
+def _grouped_loss(L, n):
+    def member(v):
+        return (n.sin(L.lax.psum(v, "i", axis_index_groups=G)) * v + L.lax.pmean(v, "i", axis_index_groups=G) ** 2
+                + n.cos(L.lax.all_gather(v, "i", axis_index_groups=G, tiled=True))[:3] * v
+                + L.lax.psum_scatter(n.tile(v * v, 2), "i", axis_index_groups=G, tiled=True) ** 3)
+    return lambda x: (L.vmap(member, axis_name="i")(x) ** 2).sum()
+
+
+def test_grad_through_grouped_collectives_cpu():
+    """The linear collectives with groups transpose with the same groups: by central differences."""
+    loss = _grouped_loss(irax, inp)
+    grads = np.asarray(irax.grad(loss)(Z))
+    eps, numeric = 1e-2, np.zeros_like(Z)
+    for index in np.ndindex(Z.shape):
+        up, down = Z.copy(), Z.copy()
+        up[index] += eps
+        down[index] -= eps
+        numeric[index] = (float(loss(up)) - float(loss(down))) / (2 * eps)
+    np.testing.assert_allclose(grads, numeric, rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("groups", [[[0, 1], [1, 2]], [[0, 1], [2, 5]]])
+def test_axis_index_groups_errors_like_jax_cpu(groups):
+    for L in (irax, jax):
+        with pytest.raises(ValueError, match="axis_index_groups must cover all indices exactly once"):
+            L.vmap(lambda v: L.lax.psum(v, "i", axis_index_groups=groups), axis_name="i")(Z)
+    with pytest.raises(ValueError, match="they cover 2, but axis 'i' has 4"):
+        irax.vmap(lambda v: irax.lax.psum(v, "i", axis_index_groups=[[1], [0]]), axis_name="i")(Z)
+    with pytest.raises(ValueError, match=r"axis_name \('i', 'i'\) names an axis more than once"):
+        irax.vmap(lambda v: irax.lax.psum(v, ("i", "i")), axis_name="i")(Z)
+
+
+def test_grad_through_collectives_over_two_axes_cpu():
+    """psum, all_gather, psum_scatter and ppermute over both vmap axes at once: by central differences."""
+    def member(v):
+        shift = [(k, (k + 1) % 6) for k in range(6)]
+        return (inp.sin(irax.lax.psum(v, ("j", "i"))) * irax.lax.ppermute(v, ("i", "j"), shift)
+                + irax.lax.all_gather(v, ("i", "j"), tiled=True)[3:5] ** 2
+                + irax.lax.psum_scatter(inp.tile(v * v, 6), ("j", "i"), tiled=True))
+
+    def loss(x):
+        return (irax.vmap(irax.vmap(member, axis_name="i"), axis_name="j")(x) ** 2).sum()
+    x = Y[:, :, :2].copy()
+    grads = np.asarray(irax.grad(loss)(x))
+    eps, numeric = 1e-2, np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[index] += eps
+        down[index] -= eps
+        numeric[index] = (float(loss(up)) - float(loss(down))) / (2 * eps)
+    np.testing.assert_allclose(grads, numeric, rtol=2e-2, atol=2e-2)

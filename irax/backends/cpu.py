@@ -12,7 +12,7 @@ the driver is made, so both settings are read once, at the first device).
 import iree.runtime as rt
 
 from irax.backends.iree_backend import IreeBackend
-from irax.backends.matmul_tiles import small_matmuls_untiled
+from irax.backends.cpu_tiles import preset_strategies
 from irax.config import config
 
 
@@ -38,14 +38,13 @@ backend = CpuBackend(
     # the newer dispatch-creation path (--iree-opt-data-tiling) fuses them
     # into the matmuls and then fails on a matmul whose fused consumer has two
     # results ("large vector sizes": IREE 3.13 tiles only one of the unpacks).
-    # Small products skip it (matmul_tiles.py: their packing costs more
-    # than it saves).
-    # Convolutions become im2col + a (data-tiled) matmul: the 3x3 conv of
-    # benchmarks/bench_conv.py took ~0.75x the time of IREE's direct conv
-    # code, its kernel gradient ~0.77x (three interleaved runs, 2 busy
-    # cores). The flag rewrites only linalg convolution ops.
+    # Small products skip it, and 2-D f32 convolutions get register tiles
+    # that fit their shapes (cpu_tiles.py, the prepare step). Convolutions
+    # stay direct: im2col (--iree-global-opt-use-im2col-for-convs) writes
+    # the whole patch matrix and its product is not data-tiled, ~2-5x slower
+    # than the tiled direct code (cpu_tiles.py's table).
     compile_flags=["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false",
-                   "--iree-global-opt-data-tiling", "--iree-global-opt-use-im2col-for-convs"],
-    prepare=small_matmuls_untiled,
+                   "--iree-global-opt-data-tiling"],
+    prepare=preset_strategies,
     priority=0,
 )

@@ -11,6 +11,11 @@
                             (src, dst) in perm; zeros where none is sent
     axis_index("i")         this device's position on the axis, int32
 
+`axis_name` may be a tuple of names, the collective then being over all
+their members at once; the reductions, all_gather and psum_scatter take
+`axis_index_groups`, groups of members that are each a collective of their
+own (both as JAX: see "What a collective is over" below).
+
 How they run. pmap runs one copy of the same program per device, each
 called from a thread of its own (frontend/pmap.py). A collective is traced
 as a call of a function the program imports from the host (the machinery
@@ -41,17 +46,17 @@ the batch axes in front of the operand's own, which is how it knows where
 
 Over a vmap's axis (`vmap(f, axis_name="i")`, as jax.vmap) the same traced
 call is used, with other Python: no communicator, since the call gets every
-member's operand at once. The batching pass batches a collective over every
-enclosing vmap, even one its operand does not depend on (an axis_index gets
-a zero to batch), so the operand holds all batch axes, outermost vmap first;
-vmap `name` is the one with k vmaps traced inside it, so its members lie
-along batch axis  nbatch - 1 - k,  and psum is the sum along that axis
-broadcast back over it, all_gather moves that axis to `axis`, axis_index is
-an iota along it, and so on (the `_vmap_*` functions). A pmap called inside
-jit, grad or vmap runs as that vmap (frontend/pmap.py).
+member's operand at once (`_on_members`). So does a collective over several
+axes (`psum(x, ("i", "j"))`), or with `axis_index_groups`: it gathers every
+device's operand if a pmap axis is among them, and combines the members on
+the host. A pmap called inside jit, grad, vmap or another pmap's function
+runs as that vmap (frontend/pmap.py), so a nested pmap has one axis of
+devices (the outermost) and vmap axes inside.
 """
 import contextlib
 import functools
+import math
+import operator
 import threading
 from collections.abc import Hashable, Sequence
 from typing import Any, Protocol
@@ -219,7 +224,7 @@ def axis_size(name) -> int:
 
 def _vmaps_inside(name):
     """None if `name` is a pmap's axis; if a vmap's, how many vmaps are
-    traced inside it (their batch axes come after its own: see _batch_axis)."""
+    traced inside it (their batch axes come after its own: see _on_members)."""
     inner = 0
     for bound, _, vmapped in reversed(_axes.traced):
         if bound is not None and bound == name:
@@ -249,16 +254,78 @@ def _communicator(name):
 
 
 # ---------------------------------------------------------------------------
-# The host functions: what each device's program calls. `ndim` is the rank
-# the operand was traced with: under vmap it has the batch axes in front.
+# What a collective is over: one axis name, or several at once (a tuple, as
+# jax.lax's: member (i, j) of axes ("a", "b") is member i * size("b") + j of
+# the collective, as axis_index(("a", "b")) says), optionally split into
+# `axis_index_groups` (lists of member numbers), each a collective of its own.
 
-def _reduce(name, op, x):
-    communicator, rank = _communicator(name)
+def _names(axis_name) -> tuple:
+    """The axis names a collective is over, checked: bound, none twice."""
+    names = tuple(axis_name) if isinstance(axis_name, (tuple, list)) else (axis_name,)
+    if len(set(names)) != len(names):
+        raise ValueError(f"axis_name {axis_name} names an axis more than once")
+    for name in names:
+        axis_size(name)  # JAX's NameError if unbound
+    return names
+
+
+def _members(names) -> int:
+    """How many members a collective over `names` has (the product of their sizes)."""
+    return math.prod(axis_size(name) for name in names)
+
+
+def _groups(groups, names, equal=None):
+    """`axis_index_groups` as tuples, or JAX's error: they must partition
+    the members (JAX checks they cover 0 .. n-1 exactly once; irax also that
+    n is the number of members, which JAX's XLA checks when it compiles);
+    `equal` (the collective's name): and be of one size, as all_gather and
+    psum_scatter need (their result's shape is the group size)."""
+    if groups is None:
+        return None
+    groups = tuple(tuple(operator.index(i) for i in group) for group in groups)
+    covered = sum(len(group) for group in groups)
+    if {i for group in groups for i in group} != set(range(covered)):
+        raise ValueError("axis_index_groups must cover all indices exactly once")
+    if covered != _members(names):
+        raise ValueError(f"axis_index_groups must cover all indices exactly once: they cover {covered}, but axis "
+                         f"{names[0] if len(names) == 1 else names!r} has {_members(names)}")
+    if equal is not None and len({len(group) for group in groups}) > 1:
+        raise ValueError(f"{equal} axis_index_groups must all be of one size, got sizes "
+                         f"{[len(group) for group in groups]}")
+    return groups
+
+
+def _group_size(names, groups) -> int:
+    """The members a collective combines (JAX's: the first group's size)."""
+    return _members(names) if groups is None else len(groups[0])
+
+
+# ---------------------------------------------------------------------------
+# The host functions: what each device's program calls, on its operand `x`
+# of the rank `ndim` it was traced with (under vmap, the batch axes are in
+# front: see below).
+#
+# A collective over one pmap axis, without groups, is one call of the
+# communicator's own collective (for MPI, one MPI call): `_device_*`.
+#
+# Every other one (over vmap axes, several axes, or groups) is computed on
+# the host with every member's operand in one array (`_on_members`): a
+# vmap's members are there already, since the call runs once on the whole
+# batch ("broadcast_all"): its operand holds all batch axes, outermost vmap
+# first, even those it does not depend on (the batching pass batches a
+# collective over every enclosing vmap), so the vmap with k vmaps traced
+# inside it has its members along batch axis  nbatch - 1 - k. A pmap axis
+# among the names adds every device's operand (the communicator's
+# all_gather), on a new axis in front. The members' axes, moved to the front
+# in the order of the names and flattened, number the members as JAX does;
+# the `_members_*` function computes every member's result, and each
+# device keeps its own.
+
+def _device_reduce(op, ndim, communicator, rank, x):
     return communicator.all_reduce(rank, x, op)
 
 
-def _gather(name, axis, tiled, ndim, x):
-    communicator, rank = _communicator(name)
+def _device_gather(axis, tiled, ndim, communicator, rank, x):
     axis += x.ndim - ndim
     stacked = np.moveaxis(communicator.all_gather(rank, x), 0, axis)
     if tiled:
@@ -268,8 +335,7 @@ def _gather(name, axis, tiled, ndim, x):
     return stacked
 
 
-def _scatter(name, axis, tiled, ndim, x):
-    communicator, rank = _communicator(name)
+def _device_scatter(axis, tiled, ndim, communicator, rank, x):
     axis += x.ndim - ndim
     total = communicator.all_reduce(rank, x, "sum")
     if tiled:
@@ -278,76 +344,102 @@ def _scatter(name, axis, tiled, ndim, x):
     return np.take(total, rank, axis=axis)
 
 
-def _permute(name, perm, x):
-    communicator, rank = _communicator(name)
+def _device_permute(perm, ndim, communicator, rank, x):
     return communicator.permute(rank, x, perm)
 
 
-def _index(name):
-    return np.array(_communicator(name)[1], np.int32)
+def _device_index(ndim, communicator, rank, x):
+    return np.full(x.shape, rank, np.int32)
 
 
-# Over a vmap's axis (vmap(f, axis_name="i")) a collective needs no
-# communicator: it runs once on the whole batch ("broadcast_all": every
-# member's operand, stacked), so it is a NumPy reduction or rearrangement
-# along that vmap's batch axis, its result given to every member.
-
-def _batch_axis(x, ndim, inner):
-    """Where the batch axis of the vmap is in `x`: batched operands carry
-    the batch axes in front of their own `ndim`, outermost vmap first, so
-    the vmap with `inner` vmaps traced inside it is the (inner+1)-th from
-    the last batch axis."""
-    return x.ndim - ndim - 1 - inner
-
-
-def _vmap_reduce(inner, ndim, op, x):
-    """op-reduce over the batch axis b, broadcast back: out[.., i, ..] = op_j x[.., j, ..]."""
-    reduced = _REDUCE[op].reduce(x, axis=_batch_axis(x, ndim, inner), keepdims=True)
-    return np.broadcast_to(reduced, x.shape).astype(x.dtype)
-
-
-def _vmap_gather(inner, axis, tiled, ndim, x):
-    """Every member gets all members' x along `axis` of its own (tiled:
-    concatenated): the batch axis b moved there, then broadcast over b."""
-    b = _batch_axis(x, ndim, inner)
-    size, nbatch = x.shape[b], x.ndim - ndim
-    stacked = np.moveaxis(x, b, nbatch - 1 + axis)
-    if tiled:
-        shape = list(stacked.shape)
-        shape[nbatch - 1 + axis: nbatch + 1 + axis] = [size * shape[nbatch + axis]]
-        stacked = stacked.reshape(shape)
-    stacked = np.expand_dims(stacked, b)
-    return np.broadcast_to(stacked, stacked.shape[:b] + (size,) + stacked.shape[b + 1:])
+def _on_members(names, where, ndim, compute, x):
+    """`compute(members)`, members[k] being member k's operand (and what
+    batch axes of other vmaps it has), for this device's members; `where`:
+    per name, None for the pmap axis, else how many vmaps are traced inside
+    that vmap."""
+    pmapped = [name for name, inner in zip(names, where) if inner is None]
+    assert len(pmapped) <= 1, pmapped  # (a pmap inside another's function runs as a vmap: pmap.py)
+    every, rank = x, None
+    if pmapped:
+        communicator, rank = _communicator(pmapped[0])
+        every = communicator.all_gather(rank, x)
+    front = every.ndim - ndim  # the axes before the operand's own: devices (if gathered), then batch axes
+    axes = [0 if inner is None else front - 1 - inner for inner in where]
+    members = np.moveaxis(every, axes, range(len(axes)))
+    counts = members.shape[:len(axes)]
+    out = compute(ndim, members.reshape((-1,) + members.shape[len(axes):]))
+    out = np.moveaxis(out.reshape(counts + out.shape[1:]), range(len(axes)), axes)
+    return out if rank is None else out[rank]
 
 
-def _vmap_scatter(inner, axis, tiled, ndim, x):
-    """psum_scatter: the sum over the batch axis b, of which member r keeps
-    slice r (tiled: block r) of `axis`; all_gather's transpose."""
-    b = _batch_axis(x, ndim, inner)
-    size, at = x.shape[b], x.ndim - ndim - 1 + axis  # `axis` in the sum, which has no b
-    total = np.sum(x, axis=b, dtype=x.dtype)
-    if tiled:
-        shape = list(total.shape)
-        shape[at:at + 1] = [size, shape[at] // size]
-        total = total.reshape(shape)
-    return np.moveaxis(total, at, b)
+def _each_group(groups, members):
+    """(the member numbers, their operands) of each group: all members if no groups."""
+    if groups is None:
+        return [(slice(None), members)]
+    return [(list(group), members[list(group)]) for group in groups]
 
 
-def _vmap_permute(inner, ndim, perm, x):
-    """Member dst gets member src's x, for (src, dst) in perm; zeros elsewhere."""
-    b = _batch_axis(x, ndim, inner)
-    out = np.zeros_like(x)
-    for source, destination in perm:
-        out[(slice(None),) * b + (destination,)] = x[(slice(None),) * b + (source,)]
+def _members_reduce(op, groups, ndim, members):
+    out = np.empty_like(members)
+    for group, operands in _each_group(groups, members):
+        out[group] = _REDUCE[op].reduce(operands, axis=0)
     return out
 
 
-def _vmap_index(inner, x):
-    """Member i's index i: an iota along the batch axis of `x` (zeros of
-    rank 0 per member, there only to be batched)."""
-    b = _batch_axis(x, 0, inner)
-    iota = np.arange(x.shape[b], dtype=np.int32).reshape([-1 if a == b else 1 for a in range(x.ndim)])
-    return np.broadcast_to(iota, x.shape)
+def _members_gather(axis, tiled, groups, ndim, members):
+    """Each member: its group's operands along a new axis `axis` of its own
+    (tiled: concatenated along `axis`), in the group's order."""
+    at = members.ndim - 1 - ndim + axis  # `axis` in one member's array (after its other batch axes)
+    out = None
+    for group, operands in _each_group(groups, members):
+        stacked = np.moveaxis(operands, 0, at)
+        if tiled:
+            stacked = stacked.reshape(stacked.shape[:at] + (-1,) + stacked.shape[at + 2:])
+        if out is None:
+            out = np.empty(members.shape[:1] + stacked.shape, members.dtype)
+        out[group] = stacked
+    return out
+
+
+def _members_scatter(axis, tiled, groups, ndim, members):
+    """Each member: slice p (tiled: block p) along `axis` of its group's sum,
+    p being its place in the group; all_gather's transpose."""
+    at = members.ndim - 1 - ndim + axis
+    out = None
+    for group, operands in _each_group(groups, members):
+        total = np.sum(operands, axis=0, dtype=members.dtype)
+        order = range(len(members)) if groups is None else group
+        block = total.shape[at] // len(order)
+        for p, member in enumerate(order):
+            part = np.take(total, range(p * block, (p + 1) * block) if tiled else p, axis=at)
+            if out is None:
+                out = np.empty(members.shape[:1] + part.shape, members.dtype)
+            out[member] = part
+    return out
+
+
+def _members_permute(perm, ndim, members):
+    out = np.zeros_like(members)
+    for source, destination in perm:
+        out[destination] = members[source]
+    return out
+
+
+def _members_index(ndim, members):
+    """Member k's number k (the operand is zeros, there to be batched)."""
+    numbers = np.arange(len(members), dtype=np.int32).reshape((-1,) + (1,) * (members.ndim - 1))
+    return np.broadcast_to(numbers, members.shape)
+
+
+def _over(names, groups, ndim, on_members, on_devices):
+    """The host function of a collective over `names`, on an operand of rank
+    `ndim`: the communicator's collective (`on_devices`) over one pmap axis
+    without groups, else `on_members` on every member's operand."""
+    where = tuple(_vmaps_inside(name) for name in names)
+    if groups is None and where == (None,):
+        name = names[0]
+        return lambda x: on_devices(ndim, *_communicator(name), x)
+    return functools.partial(_on_members, names, where, ndim, on_members)
 
 
 def _host(fn, out_aval):
@@ -370,61 +462,50 @@ def _collective(kind, x, host, out_aval, transpose=None):
     return result
 
 
-def _traced(name, x):
-    """`x` as a Tracer of the current trace, after the axis check."""
-    axis_size(name)
+def _traced(x):
+    """`x` as a Tracer of the current trace."""
     return core.current_trace().to_tracer(asarray(x))
-
-
-def _no_groups(groups):
-    if groups is not None:
-        raise NotImplementedError("irax collectives do not support axis_index_groups")
-
-
-def _check_axis_name(name):
-    if isinstance(name, (tuple, list)):
-        if len(name) != 1:
-            raise NotImplementedError("irax collectives take one axis name (nested pmap is not supported)")
-        return name[0]
-    return name
-
-
-def _reducer(name, op, x):
-    """The host function of an op-reduction of `x` over axis `name`: by the
-    communicator (pmap) or along the batch axis (vmap)."""
-    inner = _vmaps_inside(name)
-    if inner is None:
-        return functools.partial(_reduce, name, op)
-    return functools.partial(_vmap_reduce, inner, x.ndim, op)
 
 
 def psum(x: Any, axis_name: Hashable, *, axis_index_groups: Sequence | None = None) -> Any:
     """The sum of `x` (a pytree of arrays) over the devices of `axis_name`
-    (jax.lax.psum); booleans are summed as int32, as in JAX."""
-    _no_groups(axis_index_groups)
-    name = _check_axis_name(axis_name)
+    (jax.lax.psum); booleans are summed as int32, as in JAX. `axis_name`: a
+    name, or a tuple of names (the sum over all their members);
+    `axis_index_groups`: lists of member numbers partitioning the axis, each
+    summed alone."""
+    names = _names(axis_name)
+    if not names:
+        return x
+    groups = _groups(axis_index_groups, names)
 
     def one(x):
-        x = _traced(name, x)
+        x = _traced(x)
         if x.dtype == np.bool_:
             x = x.astype(np.int32)
-        return _collective("psum", x, _reducer(name, "sum", x), x.aval, transpose="self")
+        host = _over(names, groups, x.ndim, functools.partial(_members_reduce, "sum", groups),
+                     functools.partial(_device_reduce, "sum"))
+        return _collective("psum", x, host, x.aval, transpose="self")
     return tree_util.tree_map(one, x)
 
 
 def pmean(x: Any, axis_name: Hashable, *, axis_index_groups: Sequence | None = None) -> Any:
-    """psum(x) / the axis size (integers give floats, as in JAX)."""
-    name = _check_axis_name(axis_name)
-    return tree_util.tree_map(lambda s: s / axis_size(name), psum(x, name, axis_index_groups=axis_index_groups))
+    """psum(x) / the number of members summed (integers give floats, as in JAX)."""
+    names = _names(axis_name)
+    size = _group_size(names, _groups(axis_index_groups, names))
+    return tree_util.tree_map(lambda s: s / size, psum(x, names, axis_index_groups=axis_index_groups))
 
 
 def _extremum(kind, op, x, axis_name, axis_index_groups):
-    _no_groups(axis_index_groups)
-    name = _check_axis_name(axis_name)
+    names = _names(axis_name)
+    if not names:
+        return x
+    groups = _groups(axis_index_groups, names)
 
     def one(x):
-        x = _traced(name, x)
-        return _collective(kind, x, _reducer(name, op, x), x.aval)
+        x = _traced(x)
+        host = _over(names, groups, x.ndim, functools.partial(_members_reduce, op, groups),
+                     functools.partial(_device_reduce, op))
+        return _collective(kind, x, host, x.aval)
     return tree_util.tree_map(one, x)
 
 
@@ -447,13 +528,16 @@ def _axis(axis, ndim, what):
 def all_gather(x: Any, axis_name: Hashable, *, axis_index_groups: Sequence | None = None, axis: int = 0,
                tiled: bool = False) -> Any:
     """Every device's `x` along a new axis `axis` (tiled: concatenated along
-    the existing axis `axis`), on every device (jax.lax.all_gather)."""
-    _no_groups(axis_index_groups)
-    name = _check_axis_name(axis_name)
+    the existing axis `axis`), on every device (jax.lax.all_gather); with
+    `axis_index_groups`, the devices of its group, in the group's order."""
+    names = _names(axis_name)
+    if not names:
+        return x
+    groups = _groups(axis_index_groups, names, equal="all_gather")
+    size = _group_size(names, groups)
 
     def one(x):
-        x = _traced(name, x)
-        size = axis_size(name)
+        x = _traced(x)
         shape = list(x.shape)
         if tiled:
             a = _axis(axis, x.ndim, "all_gather")
@@ -461,83 +545,80 @@ def all_gather(x: Any, axis_name: Hashable, *, axis_index_groups: Sequence | Non
         else:
             a = _axis(axis, x.ndim + 1, "all_gather")
             shape.insert(a, size)
-        return _gather_or_scatter("all_gather", name, x, a, tiled, x.aval.update(shape=tuple(shape), weak_type=False))
+        return _gather_or_scatter("all_gather", names, groups, x, a, tiled,
+                                  x.aval.update(shape=tuple(shape), weak_type=False))
     return tree_util.tree_map(one, x)
 
 
 def psum_scatter(x: Any, axis_name: Hashable, *, scatter_dimension: int = 0,
                  axis_index_groups: Sequence | None = None, tiled: bool = False) -> Any:
     """psum(x), of which device d keeps slice d along `scatter_dimension`
-    (tiled: block d), as jax.lax.psum_scatter."""
-    _no_groups(axis_index_groups)
-    name = _check_axis_name(axis_name)
+    (tiled: block d), as jax.lax.psum_scatter; with `axis_index_groups`,
+    the sum over d's group, of which d keeps the slice of its place in it."""
+    names = _names(axis_name)
+    if not names:
+        return x
+    groups = _groups(axis_index_groups, names, equal="psum_scatter")
+    size = _group_size(names, groups)
 
     def one(x):
-        x = _traced(name, x)
-        size = axis_size(name)
+        x = _traced(x)
         a = _axis(scatter_dimension, x.ndim, "psum_scatter")
         shape = list(x.shape)
         if tiled:
             if shape[a] % size:
-                raise ValueError(f"reduce_scatter operand scatter dimension size {shape[a]} must be divisible by "
-                                 f"shard_count {size}")
+                raise ValueError(f"tiled reduce_scatter operand scatter dimension size "
+                                 f"{shape[a]} must be divisible by shard_count {size}")
             shape[a] //= size
         else:
             if shape[a] != size:
                 raise ValueError(f"reduce_scatter operand scatter dimension size {shape[a]} must match shard count "
                                  f"{size}")
             del shape[a]
-        return _gather_or_scatter("psum_scatter", name, x, a, tiled,
+        return _gather_or_scatter("psum_scatter", names, groups, x, a, tiled,
                                   x.aval.update(shape=tuple(shape), weak_type=False))
     return tree_util.tree_map(one, x)
 
 
-def _gather_or_scatter(prim, name, x, axis, tiled, out_aval):
-    """all_gather or psum_scatter of `x` along `axis`, each the other's
-    transpose: over a vmap's batch axis (host NumPy) when `name` is a vmap's,
-    else over the devices (the Communicator)."""
-    inner = _vmaps_inside(name)
-    gather, scatter = ((functools.partial(_vmap_gather, inner), functools.partial(_vmap_scatter, inner))
-                       if inner is not None else (functools.partial(_gather, name), functools.partial(_scatter, name)))
-    forward, backward = (gather, scatter) if prim == "all_gather" else (scatter, gather)
-    return _collective(prim, x, functools.partial(forward, axis, tiled, x.ndim), out_aval,
-                       transpose=functools.partial(backward, axis, tiled, len(out_aval.shape)))
+def _gather_or_scatter(prim, names, groups, x, axis, tiled, out_aval):
+    """all_gather or psum_scatter of `x` along `axis`, each the other's transpose."""
+    def host(kind, ndim):
+        members, devices = ((_members_gather, _device_gather) if kind == "all_gather"
+                            else (_members_scatter, _device_scatter))
+        return _over(names, groups, ndim, functools.partial(members, axis, tiled, groups),
+                     functools.partial(devices, axis, tiled))
+    backward = "psum_scatter" if prim == "all_gather" else "all_gather"
+    return _collective(prim, x, host(prim, x.ndim), out_aval, transpose=host(backward, len(out_aval.shape)))
 
 
 def ppermute(x: Any, axis_name: Hashable, perm: Sequence[tuple[int, int]]) -> Any:
     """Device dst gets the `x` of device src for each (src, dst) in `perm`;
     a device nothing is sent to gets zeros (jax.lax.ppermute)."""
-    name = _check_axis_name(axis_name)
-    size = axis_size(name)
+    names = _names(axis_name)
+    size = _members(names)
     perm = tuple((int(s), int(d)) for s, d in perm)
     sources, destinations = [s for s, _ in perm], [d for _, d in perm]
     if len(set(sources)) != len(sources) or len(set(destinations)) != len(destinations):
         raise ValueError(f"ppermute sources and destinations must be unique, got {perm}.")
     if any(not 0 <= i < size for i in sources + destinations):
-        raise ValueError(f"ppermute permutation {perm} names a device outside axis {name!r} of size {size}")
+        raise ValueError(f"ppermute permutation {perm} names a device outside axis {axis_name!r} of size {size}")
     inverse = tuple((d, s) for s, d in perm)
 
+    def host(perm, ndim):
+        return _over(names, None, ndim, functools.partial(_members_permute, perm),
+                     functools.partial(_device_permute, perm))
+
     def one(x):
-        x = _traced(name, x)
-        inner = _vmaps_inside(name)
-        if inner is not None:
-            return _collective("ppermute", x, functools.partial(_vmap_permute, inner, x.ndim, perm), x.aval,
-                               transpose=functools.partial(_vmap_permute, inner, x.ndim, inverse))
-        return _collective("ppermute", x, functools.partial(_permute, name, perm), x.aval,
-                           transpose=functools.partial(_permute, name, inverse))
+        x = _traced(x)
+        return _collective("ppermute", x, host(perm, x.ndim), x.aval, transpose=host(inverse, x.ndim))
     return tree_util.tree_map(one, x)
 
 
 def axis_index(axis_name: Hashable) -> Any:
-    """This device's position (int32) along the pmap axis `axis_name`."""
-    name = _check_axis_name(axis_name)
-    axis_size(name)
+    """This device's position (int32) along the pmap axis `axis_name` (a
+    tuple of names: its member number, the first name's index major)."""
+    names = _names(axis_name)
     out_aval = core.ShapedArray((), np.dtype(np.int32))
-    inner = _vmaps_inside(name)
-    if inner is not None:
-        zero = core.current_trace().to_tracer(asarray(np.int32(0)))
-        return _collective("axis_index", zero, functools.partial(_vmap_index, inner), out_aval)
-    (result,) = callbacks.host_call("collective", _host(functools.partial(_index, name), out_aval),
-                                    staging.Arguments(()), (out_aval,), "broadcast_all")
-    result.value.owner.attributes[host_calls.COLLECTIVE] = ir.StringAttr.get("axis_index")
-    return result
+    # (a zero operand, there to be batched: under vmap, the host function sees the batch axes)
+    zero = _traced(np.int32(0))
+    return _collective("axis_index", zero, _over(names, None, 0, _members_index, _device_index), out_aval)

@@ -123,7 +123,7 @@ class Lowered:
     def iree_input(self, backend=None) -> str:
         """The module IREE compiles for `backend`: the optimized one, with the
         choices a backend makes on it (`backend.prepare`, where it has one;
-        the CPU's small matmuls, backends/matmul_tiles.py)."""
+        the CPU's matmul and convolution tiles, backends/cpu_tiles.py)."""
         backend = self._backend(backend)
         prepare = getattr(backend, "prepare", None)
         return prepare(self.as_text("optimized")) if prepare else self.as_text("optimized")

@@ -177,11 +177,12 @@ def _stack(per_device, axis, device):
 
 
 def _as_vmap(f, axis_name, axes_spec, out_axes, size, dynamic_args, kwargs):
-    """A pmap called inside jit, grad, vmap or lax control flow: JAX stages
-    it into the enclosing program; irax runs it as vmap(f, axis_name=...)
-    there, every member on the enclosing program's device. The values are
-    JAX's (collectives over `axis_name` combine the members: collectives.py);
-    the device checks (axis size against the devices) are pmap's."""
+    """A pmap called inside jit, grad, vmap, lax control flow or another
+    pmap's function (nested pmap): JAX stages it into the enclosing program;
+    irax runs it as vmap(f, axis_name=...) there, every member on the
+    enclosing program's device. The values are JAX's (collectives over
+    `axis_name` combine the members: collectives.py); the device checks
+    (axis size against the devices) are pmap's."""
     return vmap(f, in_axes=axes_spec, out_axes=out_axes, axis_name=axis_name, axis_size=size)(*dynamic_args, **kwargs)
 
 

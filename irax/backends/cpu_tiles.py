@@ -1,0 +1,160 @@
+"""The strategies the CPU backend presets for matrix products and
+convolutions, where IREE's own choice is measured to be worse.
+
+IREE skips any op that carries a `compilation_info` (its preset strategy:
+tile sizes and pipeline), so the ops below get one. The choice is IREE's
+attribute syntax, so it is made here, on the module's text, for the
+llvm-cpu target alone (the backend's `prepare` step). Times below: IREE
+3.13, f32, plain `iree.runtime` calls.
+
+**Small matrix products skip data tiling.** Data tiling
+(`--iree-global-opt-data-tiling`) packs both operands of a product into the
+tiles the kernel reads, runs `mmt4d` on the packed tiles and unpacks the
+result: four dispatches where a plain product is one. For big products the
+packed kernel is worth it; for small ones the packing and the extra
+dispatches cost more than they save (2-core AVX2 machine, ms per call,
+packed vs plain with the tiles below):
+
+    M x K x N          packed   plain
+    64 x 64 x 64        0.045   0.034
+    256 x 256 x 256     0.36    0.25
+    256 x 512 x 256     1.12    0.78
+    128 x 512 x 512     0.73    0.63
+    128 x 784 x 512     1.13    1.36     <- above the threshold: packed
+    512 x 512 x 512     2.13    2.07
+    1024^3             15.7    20-24
+
+So products of at most SMALL multiply-adds (M N K) skip data tiling; the
+products up to twice that size were won or lost by noise on a busy machine,
+and stay packed. They get IREE's DoubleTilingExpert, workgroups of 64 x 128
+outputs, and 6 x 16 register tiles: 12 vector accumulators, more than an
+FMA's latency times its throughput (10 on AVX2), where IREE's own 8 x 8
+choice leaves the FMA units idle a fifth of the time.
+
+**2-D convolutions get register tiles that fit their shape.** A
+`linalg.conv_2d_nhwc_hwcf` (loops n, oh, ow, f, kh, kw, c) runs IREE's
+ConvTileAndDecomposeExpert: each register tile is rows (n, ow) x columns
+(f), accumulated over (kh, kw, c). IREE's own tiles for it are 1 x 4 x 4 on
+AVX2 (a quarter of what the registers hold) and 1 x 8 x 16 on AVX-512, and
+a tile that does not divide its loop is a disaster (IREE then peels it
+into scalar code: 8 rows of a 58-wide output, 3.8 s instead of 51 ms). So
+columns are the largest divisor of F up to 32, rows an ow-divisor up to
+ROWS times an n-divisor filling the rest, the reduction c in steps of a
+divisor up to 8, and a workgroup holds n-tile x 8 output rows x OW x F
+(capped at 128 features). Single-thread CPU ms, (32, 56, 56, 64) NHWC * 3x3
+x 64 -> 64 and the two convolutions of its gradient:
+
+    convolution                   IREE's tiles   these   im2col + matmul
+    forward (AVX-512 / AVX2)       96 / 320      48 / 118     ~ 270 / 460
+    input gradient, OW = 58        (IREE's)       51
+    kernel gradient, 56x56 window 446 / 882     108 / 168     ~ 400
+
+(im2col: `--iree-global-opt-use-im2col-for-convs`, which irax used before:
+it writes the (N*OH*OW, KH*KW*C) patch matrix, 231 MB here, and its
+product is not data-tiled.)
+"""
+import functools
+import re
+
+from iree.compiler import ir
+
+SMALL = 1 << 24  # multiply-adds: 256 x 256 x 256
+ROWS = 12  # a convolution's register tile rows (n x ow) at most
+
+_MATMUL_INFO = (
+    "#iree_codegen.compilation_info<lowering_config = #iree_cpu.lowering_config<"
+    "cache_parallel = [64, 128, 0], distribution = [64, 128, 0], vector_common_parallel = [6, 16, 0], "
+    "vector_reduction = [0, 0, 8]>, translation_info = #iree_codegen.translation_info<"
+    "pipeline = #iree_cpu.pipeline<DoubleTilingExpert>, {enable_loop_peeling}>>")
+_CONV_INFO = (
+    "#iree_codegen.compilation_info<lowering_config = #iree_cpu.lowering_config<"
+    "distribution = {distribution}, vector_common_parallel = {registers}, vector_reduction = {reduction}>, "
+    "translation_info = #iree_codegen.translation_info<pipeline = #iree_cpu.pipeline<ConvTileAndDecomposeExpert>>>")
+
+_PRESET = re.compile(r"\blinalg\.(matmul|conv_2d_nhwc_hwcf)\b")
+_PLAIN_MAPS = ("[affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, "
+               "affine_map<(d0, d1, d2) -> (d0, d1)>]")
+
+
+def preset_strategies(mlir_text: str) -> str:
+    """`mlir_text` with each op the module docstring names given its
+    compilation strategy (the text unchanged if there is none)."""
+    if not _PRESET.search(mlir_text):
+        return mlir_text
+    return _annotated(mlir_text)
+
+
+@functools.lru_cache(maxsize=64)
+def _annotated(mlir_text: str) -> str:
+    with ir.Context():
+        module = ir.Module.parse(mlir_text)
+        chosen = [(op, STRATEGIES[op.name](op)) for op in _walk(module.operation) if op.name in STRATEGIES]
+        chosen = [(op, info) for op, info in chosen if info is not None]
+        if not chosen:
+            return mlir_text
+        for op, info in chosen:
+            op.attributes["compilation_info"] = ir.Attribute.parse(info)
+            if op.name in BARRIERED:
+                _read_through_barriers(op)
+        return str(module)
+
+
+def _read_through_barriers(op):
+    """Make `op` read its inputs through `util.optimization_barrier`s, so
+    that IREE cannot fold their producers into it: it folds the transposes
+    of a convolution's kernel gradient into the convolution, which turns it
+    into a generic that the preset tiles do not fit (and that IREE's own
+    code runs in 2.5 s where the tiled convolution of the transposed
+    copies, copies included, takes 0.1 s)."""
+    for i, value in enumerate(list(op.operands)[:-1]):  # (not the accumulator)
+        with ir.InsertionPoint(op), op.location:
+            barrier = ir.Operation.create("util.optimization_barrier", results=[value.type], operands=[value])
+        op.operands[i] = barrier.results[0]
+
+
+def _walk(op):
+    for region in op.regions:
+        for block in region.blocks:
+            for inner in block.operations:
+                yield inner.operation
+                yield from _walk(inner.operation)
+
+
+def _static_f32(op) -> list | None:
+    """The shapes of op's operands and result if all are static f32 tensors."""
+    types = [ir.RankedTensorType(v.type) for v in list(op.operands) + list(op.results)]
+    if all(t.has_static_shape and str(t.element_type) == "f32" for t in types):
+        return [t.shape for t in types]
+    return None
+
+
+def _matmul(op) -> str | None:
+    shapes = _static_f32(op)
+    if shapes is None or str(op.attributes["indexing_maps"]) != _PLAIN_MAPS:
+        return None
+    (m, k), (_, n) = shapes[:2]
+    return _MATMUL_INFO if m * n * k <= SMALL else None
+
+
+def _divisor(n: int, at_most: int) -> int:
+    """The largest divisor of n that is at most `at_most` (>= 1)."""
+    return max(d for d in range(1, max(1, min(n, at_most)) + 1) if n % d == 0)
+
+
+def _conv_2d(op) -> str | None:
+    shapes = _static_f32(op)
+    if shapes is None:
+        return None
+    (_, _, c, _), (n, oh, ow, f) = shapes[1], shapes[-1]
+    ow_tile = _divisor(ow, ROWS)
+    n_tile = _divisor(n, ROWS // ow_tile)
+    f_tile = _divisor(f, 32)
+    f_group = f if f <= 128 else f_tile * (128 // f_tile)
+    return _CONV_INFO.format(distribution=[n_tile, min(oh, 8), ow, f_group, 0, 0, 0],
+                             registers=[n_tile, 1, ow_tile, f_tile, 0, 0, 0],
+                             reduction=[0, 0, 0, 0, 1, 1, _divisor(c, 8)])
+
+
+# op name -> its strategy (a compilation_info's text) or None for IREE's own
+STRATEGIES = {"linalg.matmul": _matmul, "linalg.conv_2d_nhwc_hwcf": _conv_2d}
+BARRIERED = {"linalg.conv_2d_nhwc_hwcf"}

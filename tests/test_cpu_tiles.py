@@ -1,0 +1,110 @@
+"""The strategies the CPU presets (irax/backends/cpu_tiles.py): small f32
+matrix products without data tiling, 2-D f32 convolutions with register
+tiles that divide their loops; which ops get one, and that their values are
+right at sizes that are no multiple of the tiles."""
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+from irax import lax
+from irax.backends import cpu_tiles
+
+rng = np.random.default_rng(0)
+
+
+def _iree_input(f, *args):
+    return irax.jit(f).lower(*args).iree_input("cpu")
+
+
+@pytest.mark.parametrize("m, k, n", [(1, 7, 5), (6, 16, 33), (37, 41, 29), (256, 256, 256)])
+def test_small_products_skip_data_tiling_and_stay_right(m, k, n):
+    a = rng.normal(size=(m, k)).astype(np.float32)
+    b = rng.normal(size=(k, n)).astype(np.float32)
+    f = irax.jit(lambda a, b: a @ b, device=irax.devices("cpu")[0])
+    assert "compilation_info" in _iree_input(lambda a, b: a @ b, a, b)
+    np.testing.assert_allclose(f(a, b), a @ b, rtol=2e-5, atol=2e-5 * k)
+
+
+def test_transposed_operands_and_the_gradient_are_right():
+    a = rng.normal(size=(24, 40)).astype(np.float32)
+    b = rng.normal(size=(40, 12)).astype(np.float32)
+
+    def loss(a, b):
+        return jnp.sum(jnp.tanh(a @ b))
+
+    grad = irax.jit(irax.grad(loss, argnums=(0, 1)), device=irax.devices("cpu")[0])
+    text = _iree_input(irax.grad(loss, argnums=(0, 1)), a, b)
+    assert text.count("{compilation_info") == 3  # the forward product and both backward ones
+    t = 1 - np.tanh(a @ b) ** 2
+    ga, gb = grad(a, b)
+    np.testing.assert_allclose(ga, t @ b.T, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(gb, a.T @ t, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("shapes, dtype", [(((257, 256), (256, 256)), np.float32),  # above SMALL
+                                           (((8, 8), (8, 8)), np.float16),
+                                           (((8, 8), (8, 8)), np.int32)])
+def test_big_and_non_f32_products_keep_irax_s_text(shapes, dtype):
+    a, b = (np.ones(s, dtype) for s in shapes)
+    assert "compilation_info" not in _iree_input(lambda a, b: a @ b, a, b)
+
+
+def test_text_without_a_matmul_is_returned_as_is():
+    text = "func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {\n  return %a : tensor<2xf32>\n}"
+    assert cpu_tiles.preset_strategies(text) is text
+
+
+NHWC = ("NHWC", "HWIO", "NHWC")
+
+
+def _conv(x, w, strides=(1, 1)):
+    return lax.conv_general_dilated(x, w, strides, "SAME", dimension_numbers=NHWC)
+
+
+def _conv_loss(x, w):
+    return jnp.sum(jnp.sin(_conv(x, w)))
+
+
+@pytest.mark.parametrize("x_shape, w_shape, strides", [
+    ((2, 9, 7, 3), (3, 3, 3, 8), (1, 1)),    # rows from n x ow = 7, channels in steps of 3
+    ((4, 10, 12, 16), (3, 2, 16, 40), (2, 1)),  # 40 features: tiles of 20; strided rows
+    ((3, 5, 5, 1), (2, 2, 1, 5), (1, 1)),    # 5 features, 1 channel
+])
+def test_convolutions_and_their_gradients_are_tiled_and_right(x_shape, w_shape, strides):
+    jax = pytest.importorskip("jax")
+    x = rng.normal(size=x_shape).astype(np.float32)
+    w = rng.normal(size=w_shape).astype(np.float32)
+    f = lambda x, w: (_conv(x, w, strides), irax.grad(  # noqa: E731
+        lambda x, w: jnp.sum(jnp.sin(_conv(x, w, strides))), argnums=(0, 1))(x, w))
+    text = _iree_input(f, x, w)
+    assert text.count("linalg.conv_2d_nhwc_hwcf {compilation_info") == 3  # forward, input and kernel gradients
+    assert text.count("util.optimization_barrier") == 6  # each one's two inputs
+    out, (dx, dw) = irax.jit(f, device=irax.devices("cpu")[0])(x, w)
+
+    def jax_f(x, w):
+        conv = lambda x, w: jax.lax.conv_general_dilated(x, w, strides, "SAME", dimension_numbers=NHWC)  # noqa: E731
+        return conv(x, w), jax.grad(lambda x, w: jax.numpy.sum(jax.numpy.sin(conv(x, w))), argnums=(0, 1))(x, w)
+    want_out, (want_dx, want_dw) = jax_f(x, w)
+    for got, want in ((out, want_out), (dx, want_dx), (dw, want_dw)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-4)
+
+
+def test_tiles_divide_their_loops():
+    """The register tile of each loop divides it (IREE turns a remainder
+    into scalar code), rows (n x ow) at most ROWS, features at most 32."""
+    for n, ow, f, c in [(32, 56, 64, 64), (32, 58, 64, 64), (64, 3, 64, 32), (1, 7, 512, 256), (5, 13, 24, 3)]:
+        text = f"""func.func @main(%x: tensor<{n}x{ow + 2}x{ow + 2}x{c}xf32>, %w: tensor<3x3x{c}x{f}xf32>,
+                                    %o: tensor<{n}x{ow}x{ow}x{f}xf32>) -> tensor<{n}x{ow}x{ow}x{f}xf32> {{
+          %r = linalg.conv_2d_nhwc_hwcf {{dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}}
+               ins(%x, %w : tensor<{n}x{ow + 2}x{ow + 2}x{c}xf32>, tensor<3x3x{c}x{f}xf32>)
+               outs(%o : tensor<{n}x{ow}x{ow}x{f}xf32>) -> tensor<{n}x{ow}x{ow}x{f}xf32>
+          return %r : tensor<{n}x{ow}x{ow}x{f}xf32>
+        }}"""
+        prepared = cpu_tiles.preset_strategies(text)
+        assert "compilation_info" in prepared
+        registers = [int(v) for v in prepared.split("vector_common_parallel = [")[1].split("]")[0].split(",")]
+        n_tile, _, ow_tile, f_tile = registers[:4]
+        reduction = int(prepared.split("vector_reduction = [")[1].split("]")[0].split(",")[-1])
+        assert n % n_tile == ow % ow_tile == f % f_tile == c % reduction == 0
+        assert n_tile * ow_tile <= cpu_tiles.ROWS and f_tile <= 32 and reduction <= 8
