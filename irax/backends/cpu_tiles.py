@@ -12,24 +12,26 @@ llvm-cpu target alone (the backend's `prepare` step). Times below: IREE
 tiles the kernel reads, runs `mmt4d` on the packed tiles and unpacks the
 result: four dispatches where a plain product is one. For big products the
 packed kernel is worth it; for small ones the packing and the extra
-dispatches cost more than they save (2-core AVX2 machine, ms per call,
-packed vs plain with the tiles below):
+dispatches cost more than they save. Plain products get IREE's
+DoubleTilingExpert, workgroups of 64 x 128 outputs, and register tiles of
+two vectors' columns: 6 x 16 on AVX2 (12 accumulators, more than an FMA's
+latency times its throughput, 10; IREE's own 8 x 8 leaves the FMA units
+idle a fifth of the time), 8 x 32 on AVX-512. ms per call, packed vs plain:
 
-    M x K x N          packed   plain
+    M x K x N          AVX2, 2 threads      AVX-512, 1 thread
+                       packed   6 x 16      packed  6 x 16  8 x 32
     64 x 64 x 64        0.045   0.034
-    256 x 256 x 256     0.36    0.25
-    256 x 512 x 256     1.12    0.78
+    256 x 256 x 256     0.36    0.25         0.33    0.33    0.21
+    512 x 256 x 256                          0.61    0.64    0.42
     128 x 512 x 512     0.73    0.63
-    128 x 784 x 512     1.13    1.36     <- above the threshold: packed
-    512 x 512 x 512     2.13    2.07
-    1024^3             15.7    20-24
+    128 x 784 x 512     1.13    1.36         1.06    1.34    0.81
+    512 x 512 x 512     2.13    2.07         2.69            1.70
+    1024^3             15.7    20-24        24.1            36.8
 
-So products of at most SMALL multiply-adds (M N K) skip data tiling; the
-products up to twice that size were won or lost by noise on a busy machine,
-and stay packed. They get IREE's DoubleTilingExpert, workgroups of 64 x 128
-outputs, and 6 x 16 register tiles: 12 vector accumulators, more than an
-FMA's latency times its throughput (10 on AVX2), where IREE's own 8 x 8
-choice leaves the FMA units idle a fifth of the time.
+So products of at most `small` multiply-adds (M N K) skip data tiling:
+2^24 on AVX2 (the products up to twice that were won or lost by noise on a
+busy machine, and stay packed), 2^27 on AVX-512. Other CPUs (not measured)
+keep IREE's own choices.
 
 **2-D convolutions get register tiles that fit their shape.** A
 `linalg.conv_2d_nhwc_hwcf` (loops n, oh, ow, f, kh, kw, c) runs IREE's
@@ -58,14 +60,13 @@ import re
 
 from iree.compiler import ir
 
-SMALL = 1 << 24  # multiply-adds: 256 x 256 x 256
 ROWS = 12  # a convolution's register tile rows (n x ow) at most
 
 _MATMUL_INFO = (
     "#iree_codegen.compilation_info<lowering_config = #iree_cpu.lowering_config<"
-    "cache_parallel = [64, 128, 0], distribution = [64, 128, 0], vector_common_parallel = [6, 16, 0], "
+    "cache_parallel = [64, 128, 0], distribution = [64, 128, 0], vector_common_parallel = [{rows}, {columns}, 0], "
     "vector_reduction = [0, 0, 8]>, translation_info = #iree_codegen.translation_info<"
-    "pipeline = #iree_cpu.pipeline<DoubleTilingExpert>, {enable_loop_peeling}>>")
+    "pipeline = #iree_cpu.pipeline<DoubleTilingExpert>, {{enable_loop_peeling}}>>")
 _CONV_INFO = (
     "#iree_codegen.compilation_info<lowering_config = #iree_cpu.lowering_config<"
     "distribution = {distribution}, vector_common_parallel = {registers}, vector_reduction = {reduction}>, "
@@ -128,12 +129,31 @@ def _static_f32(op) -> list | None:
     return None
 
 
+@functools.cache
+def host_f32_lanes() -> int | None:
+    """How many f32 fit the host's widest vectors (llvm-cpu compiles for
+    the host: `--iree-llvmcpu-target-cpu=host`), where measured above: 16
+    with AVX-512, 8 with AVX2; None elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line.split() for line in cpuinfo if line.startswith("flags")), [])
+    except OSError:
+        return None
+    return 16 if "avx512f" in flags else 8 if "avx2" in flags else None
+
+
+# f32 lanes -> (register tile rows, columns, the most multiply-adds of a product that skips data tiling)
+MATMUL_TILES = {8: (6, 16, 1 << 24), 16: (8, 32, 1 << 27)}
+
+
 def _matmul(op) -> str | None:
     shapes = _static_f32(op)
-    if shapes is None or str(op.attributes["indexing_maps"]) != _PLAIN_MAPS:
+    tiles = MATMUL_TILES.get(host_f32_lanes())
+    if shapes is None or tiles is None or str(op.attributes["indexing_maps"]) != _PLAIN_MAPS:
         return None
     (m, k), (_, n) = shapes[:2]
-    return _MATMUL_INFO if m * n * k <= SMALL else None
+    rows, columns, small = tiles
+    return _MATMUL_INFO.format(rows=rows, columns=columns) if m * n * k <= small else None
 
 
 def _divisor(n: int, at_most: int) -> int:
@@ -143,7 +163,7 @@ def _divisor(n: int, at_most: int) -> int:
 
 def _conv_2d(op) -> str | None:
     shapes = _static_f32(op)
-    if shapes is None:
+    if shapes is None or host_f32_lanes() is None:
         return None
     (_, _, c, _), (n, oh, ow, f) = shapes[1], shapes[-1]
     ow_tile = _divisor(ow, ROWS)
