@@ -130,14 +130,6 @@ def warn_complex_to_real(src, dst, stacklevel=3) -> None:
                       stacklevel=stacklevel)
 
 
-def check_ordered(name, dtype) -> None:
-    """The TypeError of an op that orders values (max, argmax, sort) on
-    complex numbers: JAX orders them lexicographically; irax does not yet."""
-    if is_complex(dtype):
-        raise TypeError(f"{name} does not accept dtype {np.dtype(dtype).name}: irax does not order complex numbers "
-                        "yet (take jnp.real or jnp.abs of them first).")
-
-
 def is_weakly_typed(x) -> bool:
     """JAX's rule: Python int, float and complex values are weak, Python bool is
     not; arrays and tracers say so in `.weak_type`."""

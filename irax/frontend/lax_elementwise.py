@@ -33,7 +33,7 @@ __all__ = ["RoundingMethod", "abs", "acos", "acosh", "add", "asin", "asinh", "at
            "shift_left", "shift_right_arithmetic", "shift_right_logical", "sign", "sin", "sinh", "sqrt", "square",
            "sub", "tan", "tanh"]
 
-_ACCEPTED = (("f", "floating"), ("c", "complexfloating"), ("iu", "integer"), ("b", "bool"))
+_ACCEPTED = (("iu", "integer"), ("f", "floating"), ("c", "complexfloating"), ("b", "bool"))  # JAX's order
 
 
 def _operands(name: str, *args) -> list:
@@ -120,10 +120,11 @@ max = _lax_op("max", binary["max"])  # noqa: A001 (lax's name)
 min = _lax_op("min", binary["min"])  # noqa: A001 (lax's name)
 eq = _lax_op("eq", binary["eq"])
 ne = _lax_op("ne", binary["ne"])
-lt = _lax_op("lt", binary["lt"])
-le = _lax_op("le", binary["le"])
-gt = _lax_op("gt", binary["gt"])
-ge = _lax_op("ge", binary["ge"])
+# lax's order comparisons refuse complex, which jnp.less and co. order lexicographically
+lt = _lax_op("lt", binary["lt"], "fiub")
+le = _lax_op("le", binary["le"], "fiub")
+gt = _lax_op("gt", binary["gt"], "fiub")
+ge = _lax_op("ge", binary["ge"], "fiub")
 bitwise_and = _lax_op("bitwise_and", binary["and"])
 bitwise_or = _lax_op("bitwise_or", binary["or"])
 bitwise_xor = _lax_op("bitwise_xor", binary["xor"])

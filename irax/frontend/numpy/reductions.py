@@ -23,7 +23,7 @@ from irax.frontend.numpy import ufuncs
 from irax.frontend.numpy.util import (
     asarray, canonicalize_axes, canonicalize_axis, check_arraylike, convert, promote_args_inexact,
 )
-from irax.frontend.primitives.elementwise import binary, unary
+from irax.frontend.primitives.elementwise import unary
 from irax.frontend.primitives.reductions import argmax as argmax_p, argmin as argmin_p, cumulative, reduce
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
 
@@ -209,10 +209,6 @@ def _cumulative(name, monoid) -> Callable[..., Array]:
             axis = canonicalize_axis(name, operator.index(axis), x.ndim)
         if dtype is None:
             dtype = _promote_integer(x.dtype) if dtypes.is_bool(x.dtype) else x.dtype
-        if monoid == "sum" and dtypes.is_complex(dtype):  # sum(z) = sum(re z) + i sum(im z): no complex scan
-            z = x.astype(dtype)
-            parts = (unary[p].bind(z) for p in ("real", "imag"))
-            return binary["complex"].bind(*(cumulative["sum"].bind(v, axis=axis, dtype=v.dtype) for v in parts))
         # A bool result is a running or/and of x != 0: the truth values JAX
         # gets by counting in int32 and converting.
         return cumulative[monoid].bind(x, axis=axis, dtype=dtypes.canonicalize_dtype(dtype))

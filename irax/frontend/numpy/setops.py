@@ -131,11 +131,12 @@ def isin(element: ArrayLike, test_elements: ArrayLike, assume_unique: bool = Fal
 
 
 def _sorted_runs(x):
-    """sort(x) and whether each element starts a run of equal values."""
-    s = sorting.sort(x)
+    """sort(x) and whether each element starts a run of equal values (NaNs
+    equal, complex ones all NaN + 0j, as JAX's set operations take them from unique)."""
+    s = sorting.sort(sorting.canonical_nans(x))
     if not s.shape[0]:
         return s, creation.zeros(0, bool)
-    return s, shape_ops.concatenate([creation.ones(1, bool), ufuncs.not_equal(s[1:], s[:-1])])
+    return s, shape_ops.concatenate([creation.ones(1, bool), sorting.differs(s[1:], s[:-1])])
 
 
 def _flat(name, *arrays):

@@ -36,7 +36,7 @@ from irax.frontend.primitives import sorting as prims
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
 
 __all__ = ["argpartition", "argsort", "digitize", "lexsort", "median", "nanmedian", "nanpercentile", "nanquantile",
-           "partition", "percentile", "quantile", "searchsorted", "sort", "unique"]
+           "partition", "percentile", "quantile", "searchsorted", "sort", "sort_complex", "unique"]
 
 
 def _operand(fn_name, a, axis):
@@ -92,6 +92,18 @@ def argsort(a: ArrayLike, axis: int | None = -1, *, kind: None = None, order: No
     return _rev(indices, axis) if descending else indices
 
 
+def sort_complex(a: ArrayLike) -> Array:
+    """`a` sorted along its last axis, as complex numbers (real parts first,
+    then imaginary parts); real input becomes complex, as JAX's does."""
+    check_arraylike("sort_complex", a)
+    a = asarray(a)
+    (result,) = prims.sort.bind(a, dimension=a.ndim - 1, is_stable=True, num_keys=1)
+    if dtypes.is_complex(result.dtype):
+        return result
+    wide = dtypes.to_inexact_dtype(result.dtype).itemsize == 8  # half floats become complex64, as in JAX
+    return result.astype(dtypes.complex_dtype(dtypes.float64 if wide else dtypes.float32))
+
+
 def lexsort(keys: ArrayLike | Sequence[ArrayLike], axis: int = -1) -> Array:
     """The indices that sort by `keys[-1]`, then by `keys[-2]`, ... (stably)."""
     keys = tuple(keys)
@@ -115,6 +127,8 @@ def lexsort(keys: ArrayLike | Sequence[ArrayLike], axis: int = -1) -> Array:
 def _partition_operand(fn_name, a, kth, axis):
     check_arraylike(fn_name, a)
     a = asarray(a)
+    if dtypes.is_complex(a.dtype):  # top_k orders no complex numbers
+        raise NotImplementedError(f"jnp.{fn_name} for complex dtype is not implemented.")
     axis = canonicalize_axis(fn_name, axis, a.ndim)
     kth = canonicalize_axis(fn_name, kth, a.shape[axis])
     return a.swapaxes(axis, -1), kth, axis
@@ -206,9 +220,27 @@ def _nonzero(mask, size):
     return ufuncs.where(creation_ops.arange(size) < mask.sum(), order, 0)
 
 
+def canonical_nans(ar):
+    """Complex `ar` with every NaN (in either part) as NaN + 0j, so that the
+    NaNs sort together, as JAX's unique (and the set operations on it) make them."""
+    if not dtypes.is_complex(ar.dtype):
+        return ar
+    return ufuncs.where(ufuncs.isnan(ar), asarray(np.nan, ar.dtype), ar)
+
+
+def differs(later, earlier, equal_nan=True):
+    """Whether each of `later` differs from the element of `earlier` there;
+    two NaNs do not when `equal_nan` (JAX's unique)."""
+    differ = later != earlier
+    if dtypes.is_inexact(later.dtype) and equal_nan:
+        differ = differ & ~(ufuncs.isnan(later) & ufuncs.isnan(earlier))
+    return differ
+
+
 def _sorted_mask(ar, equal_nan):
     """(ar sorted along axis 0 by its rows, lexicographically; whether each
     row differs from the one before; the permutation applied)."""
+    ar = canonical_nans(ar)
     n, rest = ar.shape[0], int(np.prod(ar.shape[1:], dtype=np.int64))
     if rest == 0:
         n, perm = 1, creation_ops.zeros(1, dtypes.default_int_dtype())
@@ -217,10 +249,7 @@ def _sorted_mask(ar, equal_nan):
     aux = ar[perm]
     if aux.size == 0:
         return aux, creation_ops.zeros(n, bool), perm
-    later, earlier = aux[1:], aux[:-1]
-    differ = later != earlier
-    if dtypes.is_float(aux.dtype) and equal_nan:
-        differ = differ & ~(ufuncs.isnan(later) & ufuncs.isnan(earlier))
+    differ = differs(aux[1:], aux[:-1], equal_nan)
     if aux.ndim > 1:
         differ = reductions.any(differ, axis=tuple(range(1, aux.ndim)))
     return aux, shape_ops.concatenate([creation_ops.ones(1, bool), differ]), perm
@@ -340,6 +369,8 @@ def _quantile(fn_name, a, q, axis, method, keepdims, squash_nans, weights):
         if method != "inverted_cdf":
             raise NotImplementedError(f"{method} doesn't support weights. Only method 'inverted_cdf' supports weights.")
         a, weights = promote_args_inexact(fn_name, asarray(a), asarray(weights))
+    if dtypes.is_complex(a.dtype):
+        raise ValueError("quantile does not support complex input, as the operation is poorly defined.")
     q = asarray(q).astype(a.dtype)
     if q.ndim > 1:
         raise ValueError(f"q must be have rank <= 1, got shape {q.shape}")

@@ -233,7 +233,12 @@ around = round
 
 
 def clip(arr: ArrayLike, /, min: ArrayLike | None = None, max: ArrayLike | None = None) -> Array:
-    """Limit values to [min, max]; either bound may be None."""
+    """Limit values to [min, max]; either bound may be None. Complex values
+    are refused, as JAX refuses them (though maximum and minimum order them)."""
+    if any(t is not None and dtypes.is_complex(dtypes.dtype_and_weak(t)[0]) for t in (arr, min, max)):
+        raise ValueError("Clip received a complex value either through the input or the min/max keywords. Complex "
+                         "values have no ordering and cannot be clipped. Please convert to a real value or array by "
+                         "taking the real or imaginary components via jax.numpy.real/imag respectively.")
     if min is not None:
         arr = maximum(arr, min)
     if max is not None:

@@ -50,9 +50,13 @@ def _isinf(x):
     return cmpf("oeq", math.absf(x), _k(x, np.inf))
 
 
+def _not(condition):
+    return arith.xori(condition, mlir.scalar_constant(True, np.bool_))
+
+
 def _nonfinite(x):
     """inf or NaN (`one` is false for NaN)."""
-    return arith.xori(cmpf("one", math.absf(x), _k(x, np.inf)), mlir.scalar_constant(True, np.bool_))
+    return _not(cmpf("one", math.absf(x), _k(x, np.inf)))
 
 
 def _is(x, value):
@@ -283,6 +287,40 @@ def acos(real, a, b):
     return arith.select(below, arith.negf(v), v), arith.select(below, u, arith.negf(u))
 
 
+# sin z = -i sinh(iz), tan z = -i tanh(iz), cos z = cosh(iz): Annex G
+# defines them so, special values included.
+sin = _times_minus_i(sinh)
+tan = _times_minus_i(tanh)
+
+
+def cos(real, a, b):
+    return cosh(real, arith.negf(b), a)
+
+
+def rsqrt(real, a, b):
+    """1 / √z = conj(√z) / |z| (|√z|² = |z|: no square to overflow), and, as
+    XLA's, inf + NaN j at 0 and 0 - 0j at inf."""
+    c, d = sqrt(real, a, b)
+    h = hypot(real, a, b)
+    z = arith.divf(c, h), arith.negf(arith.divf(d, h))
+    return _cases(z, (_is(h, 0.0), (_k(a, np.inf), _k(a, np.nan))),
+                  (_and(_isinf(h), _not(arith.ori(_isnan(c), _isnan(d)))),
+                   (_k(a, 0.0), arith.negf(math.copysign(_k(a, 0.0), d)))))
+
+
+def power(real, a, b, c, d):
+    """x ** y = exp(y log x) for x = a + ib, y = c + id; at x = 0 it is 1 for
+    y = 0, else 0 (the complex dialect's pow, whose selects of complex values
+    Vulkan cannot lower, on the parts)."""
+    u, v = log(real, a, b)
+    re, im = exp(real, *_mul((c, d), (u, v)))
+    at_zero = _and(_is(a, 0.0), _is(b, 0.0))
+    one = _and(_is(c, 0.0), _is(d, 0.0))
+    zero = _k(a, 0.0)
+    return (arith.select(at_zero, arith.select(one, _k(a, 1.0), zero), re), arith.select(at_zero, zero, im))
+
+
 UNARY = {"exp": exp, "exp2": exp2, "expm1": expm1, "log": log, "log1p": log1p, "log2": log2, "log10": log10,
          "sqrt": sqrt, "sinh": sinh, "cosh": cosh, "tanh": tanh, "asinh": asinh, "acosh": acosh, "atanh": atanh,
-         "asin": asin, "acos": acos, "atan": atan}
+         "asin": asin, "acos": acos, "atan": atan, "sin": sin, "cos": cos, "tan": tan, "rsqrt": rsqrt}
+BINARY = {"pow": power}

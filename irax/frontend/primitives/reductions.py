@@ -41,7 +41,10 @@ Each primitive takes the result `dtype`: elements are converted on their way
 into the accumulator, in the first stage's loop (sum of int8 into int32, all
 of floats into bool), and float16/bfloat16 sums and products accumulate in
 float32, rounded once at the end (as XLA does). max and min are exact in any
-dtype, and `arith.maximumf`/`minimumf` propagate NaN like NumPy.
+dtype, and `arith.maximumf`/`minimumf` propagate NaN like NumPy. Complex
+max and min fold JAX's lexicographic max (by the real parts, then the
+imaginary ones; a NaN compares false, so it does not propagate), in a form
+autodiff can differentiate (`_complex_chooser`).
 
 argmax/argmin carry a (value, index) pair through the same tree, ordered by
 value with NaN above everything (NumPy returns the first NaN), ties broken
@@ -66,6 +69,9 @@ generics they are. When n is static (traced code) the steps are unrolled
 into plain slices and generics; in eager kernels n is only known at run
 time, so the steps run in an `scf.while`. (A sequential `scf.for` of
 tensor.extract/insert runs on IREE's host side: 6 s for 1e5 elements.)
+Complex scans run on the (re, im) parts (`_complex_scan`): a sum is two
+real scans, a product the Hillis-Steele scan of pairs; IREE's Vulkan
+compiler crashes on a scan or pad of complex values.
 """
 import operator
 from typing import Callable, NamedTuple
@@ -77,20 +83,22 @@ from iree.compiler.dialects import arith, linalg, scf, tensor
 from irax.frontend import dtypes
 from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
-from irax.frontend.primitives.scalar_rules import BINARY
+from irax.frontend.primitives.scalar_rules import BINARY, UNARY
 from irax.ir import mlir
 from irax.ir.iree import linalg_ext_scan
 from irax.ir.scalar import cmpf, cmpi, convert_scalar, select
+from irax.ir.scalar import parts as scalar_parts
+from irax.transforms.ad.generic import STOP_GRADIENT
 
 
 def _lowest(dtype):
-    if dtypes.is_float(dtype):
+    if dtypes.is_inexact(dtype):  # complex: -inf + 0j, JAX's identity of a complex max
         return -np.inf
     return False if dtypes.is_bool(dtype) else np.iinfo(dtype).min
 
 
 def _highest(dtype):
-    if dtypes.is_float(dtype):
+    if dtypes.is_inexact(dtype):
         return np.inf
     return True if dtypes.is_bool(dtype) else np.iinfo(dtype).max
 
@@ -121,8 +129,6 @@ def _result_dtype(name, monoid, dtype):
     dtype = np.dtype(dtype)
     if monoid in _BOOL_ONLY and not dtypes.is_bool(dtype):
         raise TypeError(f"{name} produces booleans, got dtype={dtype.name}")
-    if monoid in ("max", "min"):
-        dtypes.check_ordered(name, dtype)
     return dtype
 
 
@@ -204,6 +210,15 @@ def _slice(x, axis, start, size):
     result = ir.RankedTensorType.get(static_sizes, ir.RankedTensorType(x.type).element_type)
     return tensor.ExtractSliceOp(result, x, dynamic_offsets, dynamic_sizes, [], static_offsets, static_sizes,
                                  [1] * rank).result
+
+
+def _drop_last_unit(value):
+    """`value` without its last dim, of size 1."""
+    sizes = mlir.dims(value)
+    groups = [[i] for i in range(len(sizes) - 2)] + [[len(sizes) - 2, len(sizes) - 1]] if len(sizes) > 1 else []
+    _, static = _mixed(sizes[:-1])
+    result = ir.RankedTensorType.get(static, ir.RankedTensorType(value.type).element_type)
+    return tensor.CollapseShapeOp(result, value, mlir.reassociation(groups)).result
 
 
 def _flatten(value, aval):
@@ -382,18 +397,20 @@ def _collapse_runs(x, axes):
 
 
 def reduce_axes(x, axes, fold, element, keepdims):
-    """The reduction of `x` over `axes` as trees over runs of adjacent reduced
+    """The reduction of `x` (a tensor, or a list of tensors of one shape
+    read together) over `axes` as trees over runs of adjacent reduced
     dims (the last run first), the kept dims restored (keepdims: with unit
     dims at `axes`). With no axes, each element is reduced on its own."""
-    sizes = mlir.dims(x)
+    xs = x if isinstance(x, list) else [x]
+    sizes = mlir.dims(xs[0])
     kept = list(range(len(sizes)))
     if axes:
         kept = [i for i in kept if i not in axes]
-        collapsed, groups, reduced = _collapse_runs(x, axes)
+        inputs = [_collapse_runs(v, axes)[0] for v in xs]
+        _, groups, reduced = _collapse_runs(xs[0], axes)
     else:
-        collapsed, reduced = _insert_unit_dims(x, [len(sizes)]), [len(sizes)]
+        inputs, reduced = [_insert_unit_dims(v, [len(sizes)]) for v in xs], [len(sizes)]
         groups = [[i] for i in kept] + [reduced]
-    inputs = [collapsed]
     for axis in reversed(reduced):
         inputs = tree_reduce(inputs, axis, fold, element)
         element = _carried
@@ -423,9 +440,71 @@ def monoid_fold(monoid, x_dtype, acc):
     return fold, lambda inputs, position: [convert_scalar(x_dtype, acc, inputs[0])]
 
 
+def _complex_chooser(x, axes, keepdims, monoid, dtype):
+    """max or min of complex `x` over `axes`, in a form whose derivative is
+    JAX's (lax's _reduce_chooser_jvp_rule: the tangent shared among the
+    elements equal to the result), as autodiff knows only the max and min
+    folds of floats (arith.maximumf), not the lexicographic compare of
+    complex numbers. One tree folds a stop-gradient copy of x into the
+    result m and the count of elements equal to it; then
+
+        out = m + sum(where(x == m, x - m, 0)) / max(count, 1)
+
+    is m exactly (each x - m there is 0), and its derivative is the mean of
+    the tangents of the elements equal to m. (At an infinite m, x - m would
+    be NaN: the sum leaves those out, and the derivative is 0 there.) x and
+    m are read as their parts, and there are two trees, not more: IREE's
+    Vulkan compiler crashed on trees and broadcasts of complex tensors here,
+    and its runtime failed on eager kernels of three dynamic trees."""
+    rank = ir.RankedTensorType(x.type).rank
+    loops = list(range(rank))
+    kept = [i for i in loops if i not in axes]
+    real = dtypes.real_dtype(dtype)
+    zero, one = (mlir.scalar_constant(v, real) for v in (0.0, 1.0))
+    x_parts = [_map(x, real, lambda v, p=p: scalar_parts(v)[p]) for p in (0, 1)]
+    stopped = [_map(x, real, lambda v, p=p: scalar_parts(v)[p]) for p in (0, 1)]
+    for part in stopped:
+        part.owner.attributes[STOP_GRADIENT] = ir.UnitAttr.get()
+
+    def combine(totals, e):  # (re, im, count): JAX's max(total, e) = total if total > e else e
+        (t_re, t_im, t_count), (e_re, e_im, e_count) = totals, e
+        total, element = (BINARY["complex"](real, *v) for v in ((t_re, t_im), (e_re, e_im)))
+        keep = BINARY["gt" if monoid == "max" else "lt"](dtype, total, element)
+        tie = BINARY["eq"](dtype, total, element)
+        count = arith.select(keep, t_count, arith.select(tie, arith.addf(t_count, e_count), e_count))
+        return [arith.select(keep, t_re, e_re), arith.select(keep, t_im, e_im), count]
+
+    worst = (_lowest if monoid == "max" else _highest)(real)
+    fold = Fold((real, real, real), (worst, 0.0, 0.0), combine)
+    m_re, m_im, count = reduce_axes(stopped, axes, fold, lambda parts, _: [*parts, one], keepdims=False)
+
+    def offset(xr, xi, mr, mi, _):  # the real part of x - m at pair slot 0, the imaginary one at 1
+        chosen = arith.andi(arith.andi(cmpf("oeq", xr, mr), cmpf("oeq", xi, mi)),
+                            UNARY["isfinite"](dtype, BINARY["complex"](real, mr, mi)))
+        first = cmpi("eq", linalg.IndexOp(rank).result, mlir.index(0))
+        return [arith.select(chosen, arith.subf(arith.select(first, xr, xi), arith.select(first, mr, mi)), zero)]
+
+    # the offsets as (re, im) pairs along a last axis: a real tree sums both
+    offsets = mlir.generic(x_parts + [m_re, m_im], [mlir.empty(mlir.dims(x) + [2], real)],
+                           [loops, loops, kept, kept, loops + [rank]], [mlir.PARALLEL] * (rank + 1), offset)[0]
+    (total,) = reduce_axes(offsets, axes, *monoid_fold("sum", real, real), keepdims=False)
+    out_rank = len(kept)
+    total = [_drop_last_unit(_slice(total, out_rank, k, 1)) for k in (0, 1)]
+
+    def mean_offset(mr, mi, tr, ti, c, _):
+        c = arith.maximumf(c, one)
+        return [BINARY["complex"](real, arith.addf(mr, arith.divf(tr, c)), arith.addf(mi, arith.divf(ti, c)))]
+
+    out = mlir.generic([m_re, m_im, *total, count], [mlir.empty(mlir.dims(m_re), dtype)], [list(range(out_rank))] * 6,
+                       [mlir.PARALLEL] * out_rank, mean_offset)[0]
+    return _insert_unit_dims(out, axes) if keepdims and axes else out
+
+
 def _reduce_emit(monoid):
     def emit(ctx, x, *, axes, keepdims, dtype):
         x_dtype, dtype = ctx.avals_in[0].dtype, np.dtype(dtype)
+        if monoid in ("max", "min") and dtypes.is_complex(dtype):
+            return [_complex_chooser(cast(x, x_dtype, dtype), axes, keepdims, monoid, dtype)]
         acc = accumulator_dtype(monoid, dtype)
         (out,) = reduce_axes(x, axes, *monoid_fold(monoid, x_dtype, acc), keepdims)
         return [cast(out, acc, dtype)]
@@ -464,7 +543,10 @@ def _order(dtype, greater):
 
 def _arg_eval(name):
     def abstract_eval(x, *, axes, keepdims, index_dtype):
-        dtypes.check_ordered(name, x.dtype)
+        if dtypes.is_complex(x.dtype):  # JAX's argmax compares with lax.gt, which refuses complex
+            compare = "gt" if name == "argmax" else "lt"
+            raise TypeError(f"{compare} does not accept dtype {x.dtype.name} at position 0. Accepted dtypes at "
+                            "position 0 are subtypes of integer, floating, bool.")
         _check_axes(name, axes, x.ndim)
         if axes and axes[-1] - axes[0] != len(axes) - 1:
             raise ValueError(f"{name}: the axes must be adjacent (one axis, or all of them); got {axes}")
@@ -520,48 +602,82 @@ def _shift(y, axis, s, fill):
 
 def _scan(y, axis, monoid, dtype):
     """Inclusive scan of `y` along `axis`: IREE's scan op for a sum,
-    Hillis-Steele for the others (see the module's docstring)."""
+    Hillis-Steele for the others (see the module's docstring); complex
+    values on their parts (`_complex_scan`)."""
+    if dtypes.is_complex(dtype):
+        return _complex_scan(y, axis, monoid, dtype)
     rule, identity = MONOIDS[monoid]
     fill = mlir.scalar_constant(identity(dtype), dtype)
-    rank = ir.RankedTensorType(y.type).rank
     if monoid == "sum" and dtype != np.bool_:  # (IREE's scan of i1 fails to compile: it stores them as i8)
         sizes = mlir.dims(y)
         out, acc = mlir.fill(fill, sizes, dtype), mlir.fill(fill, sizes[:axis] + sizes[axis + 1:], dtype)
         return linalg_ext_scan(y, out, acc, axis, lambda total, here: BINARY[rule](dtype, total, here))[0]
+    combine = lambda before, here: [BINARY[rule](dtype, before[0], here[0])]  # noqa: E731
+    return _hillis_steele([y], [dtype], axis, [fill], combine)[0]
 
-    def step(y, s):
-        shifted = _shift(y, axis, s, fill)
-        body = lambda before, here, _: [BINARY[rule](dtype, before, here)]
-        out = mlir.empty(mlir.dims(y), dtype)
-        return mlir.generic([shifted, y], [out], [list(range(rank))] * 3, [mlir.PARALLEL] * rank, body)[0]
 
-    dims = mlir.dims(y)
+def _complex_scan(z, axis, monoid, dtype):
+    """A scan of complex `z` carried as its (re, im) parts: IREE's Vulkan
+    compiler crashes on a scan or a pad of complex values. A sum is two real
+    scans; a product a Hillis-Steele scan of pairs, each step the complex
+    product (a + ib)(c + id) = (ac - bd) + i(ad + bc) of the part before and
+    the part here, as XLA's complex multiply computes it."""
+    real = dtypes.real_dtype(dtype)
+    parts_of = [_map(z, real, lambda x, p=p: scalar_parts(x)[p]) for p in (0, 1)]  # (autodiff: one result each)
+    if monoid == "sum":
+        scanned = [_scan(p, axis, "sum", real) for p in parts_of]
+    else:
+        def combine(before, here):
+            (a, b), (c, d) = before, here
+            return [arith.subf(arith.mulf(a, c), arith.mulf(b, d)), arith.addf(arith.mulf(a, d), arith.mulf(b, c))]
+
+        fills = [mlir.scalar_constant(v, real) for v in (1.0, 0.0)]
+        scanned = _hillis_steele(parts_of, [real, real], axis, fills, combine)
+    rank = ir.RankedTensorType(z.type).rank
+    return mlir.generic(scanned, [mlir.empty(mlir.dims(z), dtype)], [list(range(rank))] * 3, [mlir.PARALLEL] * rank,
+                        lambda re, im, _: [BINARY["complex"](real, re, im)])[0]
+
+
+def _hillis_steele(ys, dts, axis, fills, combine):
+    """The inclusive scan of the tensors `ys` (of one shape, dtypes `dts`)
+    carried together along `axis`: `combine(before, here)` combines two
+    lists of their scalars, `fills` (scalars) are its identity. Each step
+    makes each tensor by a generic of its own, as autodiff differentiates
+    generics of one result."""
+    rank = ir.RankedTensorType(ys[0].type).rank
+    k = len(ys)
+
+    def step(ys, s):
+        shifted = [_shift(y, axis, s, fill) for y, fill in zip(ys, fills)]
+        return [mlir.generic(shifted + ys, [mlir.empty(mlir.dims(y), d)], [list(range(rank))] * (2 * k + 1),
+                             [mlir.PARALLEL] * rank, lambda *xs, j=j: [combine(list(xs[:k]), list(xs[k:2 * k]))[j]])[0]
+                for j, (y, d) in enumerate(zip(ys, dts))]
+
+    dims = mlir.dims(ys[0])
     if any(isinstance(d, int) and d == 0 for d in dims):  # nothing to scan; MLIR refuses slices of it
-        return y
+        return ys
     n = dims[axis]
     if isinstance(n, int):
         s = 1
         while s < n:
-            y = step(y, s)
+            ys = step(ys, s)
             s *= 2
-        return y
-    loop = scf.WhileOp([y.type, ir.IndexType.get()], [y, mlir.index(1)])
-    before = loop.before.blocks.append(y.type, ir.IndexType.get())
+        return ys
+    types = [y.type for y in ys] + [ir.IndexType.get()]
+    loop = scf.WhileOp(types, ys + [mlir.index(1)])
+    before = loop.before.blocks.append(*types)
     with ir.InsertionPoint(before):
-        scf.ConditionOp(cmpi("slt", before.arguments[1], n), list(before.arguments))
-    after = loop.after.blocks.append(y.type, ir.IndexType.get())
+        scf.ConditionOp(cmpi("slt", before.arguments[-1], n), list(before.arguments))
+    after = loop.after.blocks.append(*types)
     with ir.InsertionPoint(after):
-        y_k, s = after.arguments
-        scf.YieldOp([step(y_k, s), arith.muli(s, mlir.index(2))])
-    return loop.results[0]
+        *ys_k, s = after.arguments
+        scf.YieldOp(step(list(ys_k), s) + [arith.muli(s, mlir.index(2))])
+    return list(loop.results[:k])
 
 
 def _cumulative_eval(monoid):
     def abstract_eval(x, *, axis, dtype):
         dtype = _result_dtype(f"cum{monoid}", monoid, dtype)
-        if dtypes.is_complex(dtype):  # the scan pads with a complex identity, which crashes IREE's Vulkan compiler
-            raise NotImplementedError(f"irax has no cum{monoid} of complex arrays yet ({dtype.name}) "
-                                      "(jnp.cumsum of complex works, by its parts).")
         if axis is None:
             return ShapedArray((_flat_size(x.shape),), dtype)
         _check_axes(f"cum{monoid}", (axis,), x.ndim)

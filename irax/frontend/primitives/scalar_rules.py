@@ -24,7 +24,6 @@ from irax.frontend import dtypes
 from irax.frontend.primitives import complex_rules
 from irax.ir import mlir
 from irax.ir.scalar import cmpf, cmpi, convert_scalar, parts, select as select_scalar
-from irax.transforms.float64_math import SIN_COS_LIMIT
 
 
 def dtype_kind(dtype):
@@ -105,9 +104,10 @@ def _or(*rules):
 
 
 def _complex(fn):
-    """The complex dialect's `fn` on complex64. complex128 computes it in
-    complex64: IREE expands the dialect's ops into float64 maths after irax
-    has run (see `_math`), which its CPU code has no library for."""
+    """The complex dialect's `fn` on complex64. complex128 would compute it
+    in complex64 (IREE expands the dialect's ops into float64 maths after
+    irax has run, which its CPU code has no library for): its rules take
+    complex_rules' formulas on float64 parts instead (`_complex128_on_parts`)."""
 
     def rule(d, *xs):
         if d == dtypes.complex64:
@@ -126,10 +126,18 @@ def _real(name, *xs):
 
 
 def _on_parts(name):
-    """complex_rules' `name`, fn(real, a, b) -> (re, im) on the parts of a
-    complex64 or complex128 (float64 parts: float64-accurate, see `_math`)."""
-    fn = complex_rules.UNARY[name]
-    return _by_kind(c=lambda d, x: cx.create_(x.type, *fn(_real, *parts(x))))
+    """complex_rules' `name`, fn(real, a, b[, c, d]) -> (re, im) on the parts
+    of one or two complex64 or complex128 (float64 parts: float64-accurate,
+    see `_math`)."""
+    tables = {1: complex_rules.UNARY, 2: complex_rules.BINARY}
+    return _by_kind(c=lambda d, *xs: cx.create_(xs[0].type, *tables[len(xs)][name](
+        _real, *(p for x in xs for p in parts(x)))))
+
+
+def _complex128_on_parts(name, complex64):
+    """`_on_parts(name)` for complex128, the rule `complex64` for complex64."""
+    on_parts = _on_parts(name)
+    return _by_kind(c=lambda d, *xs: (on_parts if d == dtypes.complex128 else complex64)(d, *xs))
 
 
 def _either_part(test):
@@ -143,6 +151,24 @@ def _cmp(fpred, ipred, upred):
         i=lambda d, a, b: cmpi(ipred, a, b),
         ub=lambda d, a, b: cmpi(upred, a, b),  # i1 true is 1 unsigned, -1 signed
     )
+
+
+def _lexicographic(fpred):
+    """A complex comparison as JAX's jnp.less and lax.max make it, by the
+    real parts, the imaginary ones where the real parts are equal:
+    select(re a == re b, im a OP im b, re a OP re b) (NaN compares false)."""
+    def rule(d, a, b):
+        (ra, ia), (rb, ib) = parts(a), parts(b)
+        return arith.select(cmpf("oeq", ra, rb), cmpf(fpred, ia, ib), cmpf(fpred, ra, rb))
+
+    return _by_kind(c=rule)
+
+
+def _pick(fpred):
+    """Complex max (`ogt`) or min (`olt`): a where it compares so against b,
+    else b, as JAX lowers lax.max and lax.min of complex (mlir._minmax_hlo)."""
+    compare = _lexicographic(fpred)
+    return _by_kind(c=lambda d, a, b: select_scalar(compare(d, a, b), a, b))
 
 
 def _signbit(d, x):
@@ -401,18 +427,13 @@ def _quarter_turns(x):
     where each x c_j is exact and so is p mod 4 = 4 (p/4 - floor(p/4)) (as
     p - 4 floor(p/4), lavapipe's compiler rewrote it and lost bits); the
     chunks that make x c_j a multiple of 4 drop out, so any float32 x
-    reduces exactly, up to the sum's rounding (|r| within ~1e-14). A float64
-    x is the sum of its float32 rounding and the (29-bit) rest, each reduced
-    so (beyond float32's range that rounding is inf, and the result NaN).
+    reduces exactly, up to the sum's rounding (|r| within ~1e-14). (float64
+    reduces in its own expansion, transforms/float64_math.py.)
     k = floor(s + 1/2) of the sum s; floor, as Vulkan cannot round float64
     to even. inf and NaN give NaN. The floors have derivative 0, so
     dr/dx = Σ c_j π/2 = 1."""
-    f32, f64 = ir.F32Type.get(), ir.F64Type.get()
-    if x.type == f64:
-        high = arith.extf(f64, arith.truncf(f32, x))
-        parts = [high, arith.subf(x, high)]
-    else:
-        parts = [arith.extf(f64, x)]
+    f64 = ir.F64Type.get()
+    x = arith.extf(f64, x)
     c = lambda value: mlir.float_constant(f64, value)  # noqa: E731
 
     def mod4(p):
@@ -420,27 +441,24 @@ def _quarter_turns(x):
         return arith.mulf(c(4.0), arith.subf(m, math.floor(m)))
 
     s = c(0.0)
-    for part in parts:
-        for chunk in _TWO_OVER_PI:
-            p = arith.mulf(part, c(chunk))
-            s = arith.addf(s, p if chunk * 2.0**128 < 4 else mod4(p))  # |x| < 2**128: the last is < 2**-16
+    for chunk in _TWO_OVER_PI:
+        p = arith.mulf(x, c(chunk))
+        s = arith.addf(s, p if chunk * 2.0**128 < 4 else mod4(p))  # |x| < 2**128: the last is < 2**-16
     k = math.floor(arith.addf(s, c(0.5)))
     return mod4(k), arith.mulf(arith.subf(s, k), c(np.pi / 2))
 
 
 def _by_quadrant(pick, direct):
-    """sin, cos or tan of float32 or float64 x as `pick(q, r)` of x's
-    quarter turns (see `_quarter_turns`): float32 x on float32 r, half
-    precision widened. A float64 x below float64_math.SIN_COS_LIMIT is
-    `direct(x)`, whose expansion reduces it exactly; above, the float64 r of
-    the quarter turns (within ~1e-14) goes to `pick`."""
+    """sin, cos or tan of float32 x as `pick(q, r)` of x's quarter turns
+    (see `_quarter_turns`), half precision widened. A float64 x is
+    `direct(x)`, whose expansion (transforms/float64_math.py) reduces every
+    finite x itself, to float64 accuracy."""
 
     def on_f32_or_f64(x):
+        if x.type == ir.F64Type.get():
+            return direct(x)
         q, r = _quarter_turns(x)
         q_is = lambda n: cmpf("oeq", q, mlir.float_constant(q.type, n))  # noqa: E731
-        if x.type == ir.F64Type.get():
-            small = cmpf("olt", math.absf(x), _f32(x, SIN_COS_LIMIT))
-            return arith.select(small, direct(x), pick(q_is, r))
         return pick(q_is, arith.truncf(ir.F32Type.get(), r))
 
     return _by_kind(f=lambda d, x: _in_f32(on_f32_or_f64)(d, x) if d.itemsize < 4 else on_f32_or_f64(x))
@@ -552,11 +570,11 @@ UNARY = {
                   _on_parts("log10")),  # no log10f in IREE's CPU runtime
     "sqrt": _or(_math(math.sqrt),
                 _on_parts("sqrt")),
-    "rsqrt": _or(_math(math.rsqrt), _complex(cx.rsqrt)),
+    "rsqrt": _or(_math(math.rsqrt), _complex128_on_parts("rsqrt", _complex(cx.rsqrt))),
     "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), x, _math(math.cbrt)(d, x))),  # IREE's cbrt(±inf) is NaN
-    "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0), math.sin)), _complex(cx.sin)),
-    "cos": _or(_by_quadrant(_sin_by_quadrant(1), math.cos), _complex(cx.cos)),
-    "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant, math.tan)), _complex(cx.tan)),
+    "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0), math.sin)), _complex128_on_parts("sin", _complex(cx.sin))),
+    "cos": _or(_by_quadrant(_sin_by_quadrant(1), math.cos), _complex128_on_parts("cos", _complex(cx.cos))),
+    "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant, math.tan)), _complex128_on_parts("tan", _complex(cx.tan))),
     "asin": _or(_odd_near_zero(_math(math.asin)), _on_parts("asin")),
     "acos": _or(_math(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),
                 _on_parts("acos")),  # the select: Vulkan's acos(3) is -pi
@@ -587,9 +605,11 @@ BINARY = {
         iu=_integer_remainder,
     ),
     "pow": _or(_by_kind(f=lambda d, a, b: _float_power(d, a, b), iu=lambda d, a, b: _integer_power(d, a, b)),
-               _complex(_complex_power)),
-    "max": _by_kind(f=lambda d, a, b: arith.maximumf(a, b), i=lambda d, a, b: arith.maxsi(a, b), u=lambda d, a, b: arith.maxui(a, b), b=lambda d, a, b: arith.ori(a, b)),
-    "min": _by_kind(f=lambda d, a, b: arith.minimumf(a, b), i=lambda d, a, b: arith.minsi(a, b), u=lambda d, a, b: arith.minui(a, b), b=lambda d, a, b: arith.andi(a, b)),
+               _complex128_on_parts("pow", _complex(_complex_power))),
+    "max": _or(_by_kind(f=lambda d, a, b: arith.maximumf(a, b), i=lambda d, a, b: arith.maxsi(a, b), u=lambda d, a, b: arith.maxui(a, b), b=lambda d, a, b: arith.ori(a, b)),
+               _pick("ogt")),
+    "min": _or(_by_kind(f=lambda d, a, b: arith.minimumf(a, b), i=lambda d, a, b: arith.minsi(a, b), u=lambda d, a, b: arith.minui(a, b), b=lambda d, a, b: arith.andi(a, b)),
+               _pick("olt")),
     "atan2": _math(_atan2),
     "and": _by_kind(iub=lambda d, a, b: arith.andi(a, b)),
     "or": _by_kind(iub=lambda d, a, b: arith.ori(a, b)),
@@ -602,10 +622,11 @@ BINARY = {
     "complex": _by_kind(f=lambda d, a, b: cx.create_(mlir.element_type(dtypes.complex_dtype(d)), a, b)),
     "eq": _or(_cmp("oeq", "eq", "eq"), _by_kind(c=lambda d, a, b: cx.eq(a, b))),
     "ne": _or(_cmp("une", "ne", "ne"), _by_kind(c=lambda d, a, b: cx.neq(a, b))),
-    "lt": _cmp("olt", "slt", "ult"),
-    "le": _cmp("ole", "sle", "ule"),
-    "gt": _cmp("ogt", "sgt", "ugt"),
-    "ge": _cmp("oge", "sge", "uge"),
+    # complex: jnp.less and co. (lax.lt refuses complex, lax_elementwise.py)
+    "lt": _or(_cmp("olt", "slt", "ult"), _lexicographic("olt")),
+    "le": _or(_cmp("ole", "sle", "ule"), _lexicographic("ole")),
+    "gt": _or(_cmp("ogt", "sgt", "ugt"), _lexicographic("ogt")),
+    "ge": _or(_cmp("oge", "sge", "uge"), _lexicographic("oge")),
 }
 COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
 PREDICATES = {"isnan", "isinf", "isfinite"}

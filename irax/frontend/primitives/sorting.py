@@ -11,6 +11,8 @@ The sort's order is JAX's total order on each key: for floats
 
     -inf < ... < -0.0 == 0.0 < ... < inf < NaN     (every NaN equal)
 
+and a complex key is two keys, its real part then its imaginary part, each
+in that order (JAX's `_operands_to_keys`);
 unsigned and bool keys compare unsigned, others signed. Every sort is
 stable, as `is_stable=True` asks and `is_stable=False` allows. top_k orders
 floats by their bits, as XLA's TopK does: -NaN < -inf < ... < -0.0 < 0.0 <
@@ -57,7 +59,7 @@ from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.indexing import materialized
 from irax.ir import mlir
-from irax.ir.scalar import cmpf, cmpi
+from irax.ir.scalar import cmpf, cmpi, parts
 
 _POSITION = np.dtype(np.int32)
 FUSED_STEPS = 2  # network steps per generic: 2 took the least CPU time for 1e6 float32 (1: 1.45x, 3: 1.26x)
@@ -89,6 +91,27 @@ def _integer(dtype, x, canonical=True):
     """A key scalar as an integer of the same order (unsigned compares
     unsigned)."""
     return _integer_key(dtype, x, canonical) if dtypes.is_float(dtype) else x
+
+
+def _real_keys(keys, avals):
+    """The keys with each complex one replaced by two float keys, its real
+    and its imaginary parts (JAX's lexicographic order of complex numbers),
+    read off by an elementwise generic: the network then sorts floats only.
+    (Reading the parts of a complex argument inside the first network
+    generic made IREE's CPU runtime fail with an out-of-range binding.)"""
+    out_keys, out_avals = [], []
+    for x, aval in zip(keys, avals):
+        if dtypes.is_complex(aval.dtype):
+            real = dtypes.real_dtype(aval.dtype)
+            rank = aval.ndim
+            # (a generic per part: forward-mode autodiff passes through generics of one result)
+            out_keys += [mlir.generic([x], [mlir.empty(mlir.dims(x), real)], [list(range(rank))] * 2,
+                                      [mlir.PARALLEL] * rank, lambda z, _, p=p: [parts(z)[p]])[0] for p in (0, 1)]
+            out_avals += [aval.update(dtype=real, weak_type=False)] * 2
+        else:
+            out_keys.append(x)
+            out_avals.append(aval)
+    return out_keys, out_avals
 
 
 def _lexicographic_less(signed, lhs, rhs):
@@ -234,6 +257,8 @@ def permutation(operands, avals, num_keys, dimension, top=False):
     n = shape[dimension]
     size = _pow2_at_least(n)
     rank = len(shape)
+    operands, avals = _real_keys(operands[:num_keys], avals[:num_keys])
+    num_keys = len(operands)
     if num_keys == 1 and avals[0].dtype.itemsize <= 4:
         (packed,) = _network(_packed(operands[0], avals[0], dimension, size, top),
                              lambda a, b: cmpi("slt", a[0], b[0]), dimension, size)
@@ -286,8 +311,6 @@ def _sort_eval(*operands, dimension, is_stable, num_keys):
         raise ValueError(f"num_keys={num_keys} must be between 1 and len(operand)={len(operands)}")
     if not 0 <= dimension < operands[0].ndim:
         raise ValueError(f"sort dimension {dimension} is out of range for operands of rank {operands[0].ndim}")
-    for key in operands[:num_keys]:
-        dtypes.check_ordered("sort", key.dtype)
     return operands
 
 
@@ -308,7 +331,8 @@ def _top_k_eval(operand, *, k):
         raise ValueError(f"k argument to top_k must be nonnegative, got {k}")
     if operand.ndim == 0:
         raise TypeError(f"top_k operand must have >= 1 dimension, got {operand.shape}")
-    dtypes.check_ordered("top_k", operand.dtype)
+    if dtypes.is_complex(operand.dtype):
+        raise ValueError("top_k is not compatible with complex inputs.")
     if operand.shape[-1] < k:
         raise ValueError("k argument to top_k must be no larger than size along axis;"
                          f" got k={k} with shape={list(operand.shape)} and axis={operand.ndim - 1}")
@@ -342,7 +366,6 @@ def _searchsorted_eval(a, v, *, side):
         raise ValueError("a should be 1-dimensional")
     if a.dtype != v.dtype:
         raise TypeError(f"searchsorted: a and v must have one dtype, got {a.dtype.name} and {v.dtype.name}")
-    dtypes.check_ordered("searchsorted", a.dtype)
     return ShapedArray(v.shape, dtypes.int32)
 
 
@@ -359,16 +382,18 @@ def _searchsorted_emit(ctx, a, v, *, side):
     i32 = mlir.element_type(np.int32)
     if n == 0:
         return [mlir.fill(arith.ConstantOp(i32, 0).result, out.shape, np.int32)]
-    a = materialized(a)
-    signed = _key_signed(a_aval.dtype)
-    less = (lambda x, y: cmpi("slt" if signed else "ult", x, y))
+    a_keys, a_avals = _real_keys([a], [a_aval])  # complex: (real, imag), compared lexicographically
+    a_keys = [materialized(x) for x in a_keys]
+    v_keys, _ = _real_keys([v], [v_aval])
+    signed = [_key_signed(x.dtype) for x in a_avals]
+    less = (lambda x, y: _lexicographic_less(signed, x, y))
 
-    def body(q, _):
-        q = _integer(v_aval.dtype, q)
+    def body(*qs):
+        q = [_integer(x.dtype, part) for x, part in zip(a_avals, qs[:-1])]
         low, high = mlir.index(0), mlir.index(n)
         for _level in range(int(np.ceil(np.log2(n + 1)))):
             mid = arith.addi(low, arith.divui(arith.subi(high, low), mlir.index(2)))
-            pivot = _integer(a_aval.dtype, tensor.ExtractOp(a, [mid]).result)
+            pivot = [_integer(x.dtype, tensor.ExtractOp(part, [mid]).result) for x, part in zip(a_avals, a_keys)]
             if side == "left":  # q <= pivot
                 go_left = arith.xori(less(pivot, q), arith.ConstantOp(ir.IntegerType.get_signless(1), 1).result)
             else:
@@ -376,7 +401,8 @@ def _searchsorted_emit(ctx, a, v, *, side):
             low, high = arith.select(go_left, low, mid), arith.select(go_left, mid, high)
         return [arith.index_cast(i32, high)]
 
-    return mlir.generic([v], [mlir.empty(out.shape, np.int32)], [list(range(rank))] * 2, [mlir.PARALLEL] * rank, body)
+    return mlir.generic(v_keys, [mlir.empty(out.shape, np.int32)], [list(range(rank))] * (len(v_keys) + 1),
+                        [mlir.PARALLEL] * rank, body)
 
 
 searchsorted = Primitive("searchsorted", _searchsorted_eval, _searchsorted_emit)
