@@ -111,3 +111,15 @@ def test_tiles_divide_their_loops():
         reduction = int(prepared.split("vector_reduction = [")[1].split("]")[0].split(",")[-1])
         assert n % n_tile == ow % ow_tile == f % f_tile == c % reduction == 0
         assert n_tile * ow_tile <= cpu_tiles.ROWS and f_tile <= 32 and reduction <= 8
+
+
+@pytest.mark.parametrize("n", [1 << 20, 1_000_003])  # blocks of 1024; blocks of 1024 and 587 left over
+def test_long_reductions_read_whole_rows_and_stay_right(n):
+    x = rng.normal(size=n).astype(np.float32)
+    assert "compilation_info" in _iree_input(jnp.sum, x)
+    programs = irax.jit(lambda x: (jnp.sum(x), jnp.max(x), jnp.argmin(x), jnp.sum(x[:n // 64 * 64].reshape(-1, 64), axis=0)),
+                        device=irax.devices("cpu")[0])
+    total, top, lowest, columns = programs(x)
+    np.testing.assert_allclose(total, x.astype(np.float64).sum(), rtol=1e-6, atol=1e-6 * np.abs(x).sum())
+    assert top == x.max() and lowest == x.argmin()
+    np.testing.assert_allclose(columns, x[:n // 64 * 64].reshape(-1, 64).astype(np.float64).sum(0), rtol=1e-5, atol=1e-3)

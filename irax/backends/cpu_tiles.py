@@ -54,6 +54,14 @@ x 64 -> 64 and the two convolutions of its gradient:
 (im2col: `--iree-global-opt-use-im2col-for-convs`, which irax used before:
 it writes the (N*OH*OW, KH*KW*C) patch matrix, 231 MB here, and its
 product is not data-tiled.)
+
+**Column folds read whole rows.** irax's reductions fold a long axis in
+stages (frontend/primitives/reductions.py); a static stage is a generic
+folding the rows of a (C, G) view into its G columns. IREE gives each
+workgroup 25 columns: 100 bytes of every 40 KB row, which the prefetcher
+does not follow. Workgroups of an eighth of the columns (a multiple of 64)
+and vectors of 64 read rows whole: the first stage of a 1e7 float32 sum,
+single-thread, 4.7-6.3 ms -> 1.5-2.1 ms (AVX-512; AVX2 7-9 -> 4.1-5.2 ms).
 """
 import functools
 import re
@@ -72,7 +80,12 @@ _CONV_INFO = (
     "distribution = {distribution}, vector_common_parallel = {registers}, vector_reduction = {reduction}>, "
     "translation_info = #iree_codegen.translation_info<pipeline = #iree_cpu.pipeline<ConvTileAndDecomposeExpert>>>")
 
-_PRESET = re.compile(r"\blinalg\.(matmul|conv_2d_nhwc_hwcf)\b")
+_COLUMN_FOLD_INFO = (
+    "#iree_codegen.compilation_info<lowering_config = #iree_cpu.lowering_config<"
+    "distribution = [{group}, 0], vector_common_parallel = [64, 0], vector_reduction = [0, 1]>, "
+    "translation_info = #iree_codegen.translation_info<pipeline = #iree_cpu.pipeline<DoubleTilingExpert>>>")
+
+_PRESET = re.compile(r"\blinalg\.(matmul|conv_2d_nhwc_hwcf|generic)\b")
 _PLAIN_MAPS = ("[affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, "
                "affine_map<(d0, d1, d2) -> (d0, d1)>]")
 
@@ -175,6 +188,26 @@ def _conv_2d(op) -> str | None:
                              reduction=[0, 0, 0, 0, 1, 1, _divisor(c, 8)])
 
 
+_FOLD_ITERATORS = ["#linalg.iterator_type<reduction>", "#linalg.iterator_type<parallel>"]
+
+
+def _column_fold(op) -> str | None:
+    """(A generic folding the rows of a static matrix into its columns.)
+    Its tiles are in the order IREE reads the loops in, parallel first: it
+    interchanges the op's (reduction, parallel) before choosing."""
+    op = op.opview
+    maps = [str(m) for m in op.attributes["indexing_maps"]]
+    if ([str(t) for t in op.attributes["iterator_types"]] != _FOLD_ITERATORS or host_f32_lanes() is None
+            or any(m != "affine_map<(d0, d1) -> (d0, d1)>" for m in maps[:len(op.inputs)])
+            or any(m != "affine_map<(d0, d1) -> (d1)>" for m in maps[len(op.inputs):])):
+        return None
+    types = [ir.RankedTensorType(v.type) for v in op.inputs]
+    if not all(t.has_static_shape for t in types):
+        return None
+    columns = types[0].shape[1]
+    return _COLUMN_FOLD_INFO.format(group=64 * max(1, -(-columns // (8 * 64))))
+
+
 # op name -> its strategy (a compilation_info's text) or None for IREE's own
-STRATEGIES = {"linalg.matmul": _matmul, "linalg.conv_2d_nhwc_hwcf": _conv_2d}
+STRATEGIES = {"linalg.matmul": _matmul, "linalg.conv_2d_nhwc_hwcf": _conv_2d, "linalg.generic": _column_fold}
 BARRIERED = {"linalg.conv_2d_nhwc_hwcf"}
