@@ -123,3 +123,11 @@ def test_long_reductions_read_whole_rows_and_stay_right(n):
     np.testing.assert_allclose(total, x.astype(np.float64).sum(), rtol=1e-6, atol=1e-6 * np.abs(x).sum())
     assert top == x.max() and lowest == x.argmin()
     np.testing.assert_allclose(columns, x[:n // 64 * 64].reshape(-1, 64).astype(np.float64).sum(0), rtol=1e-5, atol=1e-3)
+
+
+def test_batched_products_are_plain_and_right():
+    a = rng.normal(size=(3, 37, 41)).astype(np.float32)
+    b = rng.normal(size=(3, 41, 29)).astype(np.float32)
+    assert "compilation_info" in _iree_input(lambda a, b: a @ b, a, b)
+    got = irax.jit(lambda a, b: a @ b, device=irax.devices("cpu")[0])(a, b)
+    np.testing.assert_allclose(got, a @ b, rtol=2e-5, atol=2e-5 * 41)
