@@ -317,8 +317,10 @@ def test_an_inline_call_runs_after_the_queued_calls_before_it():
     finisher = threading.Timer(0.2, finish_it)
     finisher.start()
     nothing(x)  # inline: waits for the queue
+    reached = device._timeline.query()  # when it returned
     finisher.join()
-    assert not errors and device._timeline.query() == gate + 1
+    assert not errors and reached == gate
+    assert device._queued == device._timeline.query() == gate  # done when it returns: no step of the timeline
     np.testing.assert_array_equal(x * 2, np.arange(4.0) * 2)
 
 

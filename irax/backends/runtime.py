@@ -19,7 +19,8 @@ memory (`local-sync` for the CPU's `local-task`). Waking a thread pool costs
 tens of microseconds, more than a small op takes on the calling thread, so
 calls whose inputs total at most IRAX_INLINE_BYTES (default 256 KiB) run
 inline, as XLA's CPU runtime does with small ops. They wait for the queued
-calls before them to be done, and are finished when they return.
+calls before them to be done, and are finished when they return: so they
+take no step of the timeline, and their fences are empty ones.
 """
 import atexit
 import collections
@@ -49,6 +50,10 @@ IREE_ERRORS = (RuntimeError, ValueError, IndexError)
 # memory from the start, so a loop like `x = f(x)` on big arrays would
 # otherwise allocate for every call it queues ahead of the device.
 QUEUE_DEPTH = 2
+
+# The fences an inline call waits on and signals (Device._before_inline):
+# empty, so both do nothing; one for every call, since nothing changes it.
+NO_FENCE = rt.HalFence(1)
 
 # Drivers whose waits poll the timeline (Device._poll): the CPU's, whose
 # worker threads share the cores with the waiting thread. The others wait in
@@ -147,23 +152,27 @@ class Device:
                 "never finish. Start child processes that use irax with multiprocessing's 'spawn' or 'forkserver' "
                 "method (multiprocessing.set_start_method('spawn')), or fork before irax first runs anything.")
 
-    def _next_call(self, inline=False):
-        """(n, wait fence, signal fence) for the next call, after the last one
-        queued. A queued call first waits for the queue to be shorter than
-        QUEUE_DEPTH and signals a fence of its own, for `_join`; an inline
-        call waits for the queue to drain and signals the timeline."""
+    def _next_call(self):
+        """(n, wait fence, signal fence) for the next queued call, after the
+        last one queued: it first waits for the queue to be shorter than
+        QUEUE_DEPTH, and signals a fence of its own, for `_join`."""
         if self._forked:
             self._check_usable()
         _check_not_in_callback()
-        if inline:
-            if self._queued > self._finished:
-                self.drain()
-        elif self._queued + 1 - QUEUE_DEPTH > self._finished:
+        if self._queued + 1 - QUEUE_DEPTH > self._finished:
             self._reached(self._queued + 1 - QUEUE_DEPTH)
         self._queued += 1
         n = self._queued
-        signaled = self._timeline if inline else self.hal_device.create_semaphore(n - 1)
+        signaled = self.hal_device.create_semaphore(n - 1)
         return n, rt.HalFence.create_at(self._timeline, n - 1), rt.HalFence.create_at(signaled, n)
+
+    def _before_inline(self):
+        """Let an inline call run: once the queued calls are done. It is done
+        when it returns, so it takes no step of the timeline, and its fences
+        are empty (NO_FENCE): waiting on one, or signalling it, does nothing."""
+        _check_not_in_callback()
+        if self._queued > self._finished:
+            self.drain()
 
     def drain(self):
         """Wait until every queued call is done (a failure is kept in self.lost, not raised)."""
@@ -388,42 +397,53 @@ class Program:
             args.push_ref(b)
             size += b.byte_length
         device = self.device
-        inline = self._inline_context is not None and (size <= config.irax_inline_bytes or device._forked)
+        if self._inline_context is not None and (size <= config.irax_inline_bytes or device._forked):
+            if device._queued > device._finished or _in_callback.depth:  # (Device._before_inline, inlined)
+                device._before_inline()
+            args.push_ref(NO_FENCE)
+            args.push_ref(NO_FENCE)
+            return self._invoke(self._inline_context, args, n_results), 0
         # IREE signals a program's fence at once, from the host, when the
         # program has no device work (its results are constants, empty, or its
         # inputs), without waiting for its wait fence. Were that the timeline,
         # call n would pass calls still running: their results would read as
         # done, and their own signals would fail. So a queued call signals a
         # fence of its own, which the device joins into the timeline after the
-        # call before it (Device._join); an inline call runs once the queue
-        # has drained.
-        call, wait, signal = device._next_call(inline)
+        # call before it (Device._join).
+        call, wait, signal = device._next_call()
         args.push_ref(wait)
         args.push_ref(signal)
-        results = rt.VmVariantList(n_results)
         try:
-            (self._inline_context if inline else self._context).invoke(self._main, args, results)
-        except IREE_ERRORS as error:  # IREE's, typed by its status code
+            results = self._invoke(self._context, args, n_results)
+        except DeviceError:
             try:
                 signal.signal()  # nothing of it is queued: let the calls after it run
-                if not inline:
-                    device._join(call, signal)
+                device._join(call, signal)
             except IREE_ERRORS:
                 pass  # the timeline had failed already: the next wait on it starts a new one
-            failed, _in_callback.error = _in_callback.error, None
-            if failed is not None:
-                raise DeviceError(f"A callback failed in a computation on {device}: {type(failed).__name__}: "
-                                  f"{failed}") from failed
-            raise DeviceError(f"A computation failed on {device}: {error}{_lost_device(error)}") from None
-        if inline:
-            device._finished = call  # done, and the timeline with it: the next call's drain need not look
-            return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], 0
+            raise
         device._join(call, signal)
         # The device reads the inputs later: their arrays may be gone by then,
         # so their buffers live on here until the call is done (freeing one
         # earlier lost the Vulkan device, and would let the CPU read freed memory).
         device._inputs.append((call, buffers))
-        return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], call
+        return results, call
+
+    def _invoke(self, context, args, n_results: int) -> list:
+        """Call `@main` in `context` on `args`: its result buffers, or
+        DeviceError (from the callback that failed, if one did)."""
+        results = rt.VmVariantList(n_results)
+        try:
+            context.invoke(self._main, args, results)
+        except IREE_ERRORS as error:  # IREE's, typed by its status code
+            failed, _in_callback.error = _in_callback.error, None
+            if failed is not None:
+                raise DeviceError(f"A callback failed in a computation on {self.device}: {type(failed).__name__}: "
+                                  f"{failed}") from failed
+            raise DeviceError(f"A computation failed on {self.device}: {error}{_lost_device(error)}") from None
+        if n_results == 1:  # (most calls: no comprehension to run)
+            return [results.get_as_object(0, rt.HalBufferView)]
+        return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,7 @@ The primitive's own emitter writes a one-op `func.func @main`; the device's
 backend compiles it (through the compile cache); the loaded program is kept
 in `_kernels` under a key that does not mention sizes when the primitive has
 `dynamic_shapes`, so `add` of a (3,) and of a (1000,) array share a kernel,
-and runs by the path every program takes (executable.execute). A kernel
+and runs by the path every program takes (array.place, executable.run). A kernel
 the prebuilt library has (kernel_library.py) is taken from it instead, with
 no trace and no compile.
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from irax.backends.cache import LRU
 from irax.config import config
-from irax.frontend.array import device_put_numpy
+from irax.frontend.array import device_put_numpy, place
 from irax.frontend.core import ShapedArray, Trace
 from irax.frontend import executable, kernel_library
 from irax.transforms import pipeline
@@ -80,23 +80,28 @@ def _static_kernel(prim, avals) -> bool:
 
 
 def run(prim, operands, params):
+    """`prim` on the concrete arrays `operands`: placed (array.place), its
+    Executable found in `_dispatch` (one lookup a warm call), run."""
     params = tuple(params.items())
+    device, operands, committed = place(prim.name, operands)
+    avals = tuple([x.aval for x in operands])
+    key = (prim, avals, params, device, config.irax_passes)
+    hit = _dispatch.get(key)
+    if hit is None:
+        hit = _dispatch[key] = _executable(prim, avals, params, device)
+    return executable.run(hit, device, operands, committed)
 
-    def find(device, operands):
-        avals = tuple(x.aval for x in operands)
-        key = (prim, avals, params, device, config.irax_passes)
-        hit = _dispatch.get(key)
-        if hit is None:
-            out_avals = prim.out_avals(avals, dict(params))  # all shape/dtype errors surface here
-            static = _static_kernel(prim, avals)
-            hit = None if static else kernel_library.executable(prim, avals, params, out_avals, device, build_module)
-            if hit is None:
-                # An empty operand keeps its sizes static, so that fold-empty-tensors
-                # removes the work (Vulkan cannot dispatch on an empty buffer).
-                dynamic = prim.dynamic_shapes and not static and all(a.size for a in avals)
-                kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
-                hit = executable.Executable(_program(prim, kernel_avals, params, device), out_avals)
-            _dispatch[key] = hit
-        return hit
 
-    return executable.execute(prim.name, operands, find)
+def _executable(prim, avals, params, device):
+    """The Executable running `prim` on operands of `avals` on `device`: a
+    library kernel if there is one, else a traced one (compiled once)."""
+    out_avals = prim.out_avals(avals, dict(params))  # all shape/dtype errors surface here
+    static = _static_kernel(prim, avals)
+    hit = None if static else kernel_library.executable(prim, avals, params, out_avals, device, build_module)
+    if hit is None:
+        # An empty operand keeps its sizes static, so that fold-empty-tensors
+        # removes the work (Vulkan cannot dispatch on an empty buffer).
+        dynamic = prim.dynamic_shapes and not static and all(a.size for a in avals)
+        kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
+        hit = executable.Executable(_program(prim, kernel_avals, params, device), out_avals)
+    return hit

@@ -14,15 +14,18 @@ staging.py) and ahead-of-time compiled ones (lowering.Compiled) all call
             function returned), and donated operands are deleted
 
 `run` is the part after `load`, for a caller that placed the operands and
-holds the Executable already (jit's warm calls: jit.py).
+holds the Executable already: jit's warm calls (jit.py) and eager ops
+(eager.py), whose own lookup is one dict access.
 """
 import collections
+import itertools
+import operator
 import weakref
 from dataclasses import dataclass
 
 from irax import tree_util
 from irax.backends.runtime import DeviceError
-from irax.frontend.array import Array, check_not_deleted, place
+from irax.frontend.array import Array, canonical_aval, check_not_deleted, place
 
 
 @dataclass
@@ -38,6 +41,9 @@ class Executable:
     lifted: list = ()
     out_tree: tree_util.PyTreeDef = None
     aliases: tuple = None
+
+    def __post_init__(self):
+        self.out_avals = tuple(map(canonical_aval, self.out_avals))  # (its results' avals: see canonical_aval)
 
 
 def load(device, vmfb, host_functions):
@@ -59,7 +65,7 @@ def run(executable, device, operands, committed, donated=()):
     """Run `executable` on `operands`, already placed on `device` (array.place,
     which also says whether the results are `committed`)."""
     buffers = [x._buffer for x in operands]
-    if any(b is None for b in buffers):
+    if not all(map(operator.is_not, buffers, itertools.repeat(None))):  # (no Python frame a leaf)
         check_not_deleted(operands)
     if donated:
         _check_donation(operands, executable.lifted, set(donated))
@@ -73,7 +79,9 @@ def run(executable, device, operands, committed, donated=()):
     for k in donated:
         operands[k].delete()
     arrays = [Array(b, a, device, committed, ready) for b, a in zip(outs, out_avals)]
-    _note_views(operands, arrays, executable.aliases)
+    aliases = executable.aliases
+    if aliases is None or any(aliases):
+        _note_views(operands, arrays, aliases)
     out_tree = executable.out_tree
     if out_tree is None:
         return arrays
@@ -93,19 +101,24 @@ def _note_views(operands, results, aliases=None):
     """Note each result that shares an operand's buffer, looking among the
     operands `aliases` names for it (those of its size it is computed from),
     else among all of its size: IREE's buffers compare (~0.1 us) but do not
-    hash."""
+    hash. (Inlined: a tree of results runs this loop for each leaf.)"""
     everything = range(len(operands))
     for i, result in enumerate(results):
         candidates = everything if aliases is None else aliases[i]
         if not candidates:
             continue
-        buffer = _storage(result)
+        view = result._buffer
+        buffer = None  # result's IREE buffer, fetched (~0.2 us) once a candidate is of its size
         for k in candidates:
             x = operands[k]
-            if x._buffer is None:  # donated, so deleted
-                continue
-            b = _storage(x)
-            if (aliases is not None or b.byte_length() == buffer.byte_length()) and b == buffer:
+            if x._buffer is None or (aliases is None and x._buffer.byte_length != view.byte_length):
+                continue  # donated, so deleted; or not of its size
+            if buffer is None:
+                buffer = result._storage = view.get_buffer()
+            b = x._storage
+            if b is None:
+                b = x._storage = x._buffer.get_buffer()
+            if b == buffer:
                 views = x._views if x._views is not None else [weakref.ref(x)]  # (Arrays do not hash either)
                 views.append(weakref.ref(result))
                 x._views = result._views = views

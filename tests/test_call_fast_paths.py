@@ -1,0 +1,205 @@
+"""The fast paths of a warm call (issue 17, item 3) and what must turn them off.
+
+A warm jit call or eager op keys its dispatch cache on the arguments' avals,
+which compare by identity as equal avals are one object (array.canonical_aval);
+an inline call waits on and signals empty fences rather than a step of the
+device's timeline (runtime.NO_FENCE); block_until_ready walks dicts, lists
+and tuples itself. Each must give way where the slow path would differ.
+"""
+import collections
+
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+from irax.config import config
+from irax.frontend import array
+from irax.frontend.array import canonical_aval
+from irax.frontend.core import ShapedArray
+
+
+def counting_jit(fn, **options):
+    """jit(fn), and the list its traces append to."""
+    traces = []
+
+    def traced(*args):
+        traces.append(tuple(a.aval for a in args))
+        return fn(*args)
+
+    return irax.jit(traced, **options), traces
+
+
+def test_equal_avals_of_uploads_and_results_are_one_object():
+    x = irax.device_put(np.ones(3, np.float32))
+    y = irax.jit(lambda a: a * 2)(x)
+    z = jnp.add(x, x)
+    assert x.aval is y.aval is z.aval is canonical_aval(ShapedArray((3,), np.float32))
+    assert jnp.asarray(1.0).aval is not x.aval  # a weak type is another aval
+
+
+@pytest.mark.parametrize("change", [
+    lambda: jnp.ones(5, np.float32),  # a new shape
+    lambda: jnp.ones(4, np.int32),  # a new dtype
+    lambda: jnp.full(4, 7.0, np.float32),  # another array of the same signature
+], ids=["shape", "dtype", "same"])
+def test_the_warm_path_is_not_taken_for_another_signature(change):
+    f, traces = counting_jit(lambda a, b: a + b)
+    x = jnp.ones(4, np.float32)
+    f(x, x)
+    f(x, x)
+    assert len(traces) == 1  # warm
+    y = change()
+    out = f(y, y)
+    new = y.aval != x.aval
+    assert len(traces) == 1 + new
+    np.testing.assert_array_equal(out, np.asarray(y) * 2)
+    f(x, x)
+    assert len(traces) == 1 + new  # the first signature is still warm
+
+
+def test_a_weak_typed_argument_is_another_signature():
+    f, traces = counting_jit(lambda a: a * 2)
+    strong, weak = jnp.asarray(np.float32(3.0)), jnp.asarray(3.0)
+    assert (strong.aval.weak_type, weak.aval.weak_type) == (False, True)
+    f(strong), f(weak), f(strong), f(weak)
+    assert len(traces) == 2
+    assert f(weak).aval.weak_type and not f(strong).aval.weak_type
+
+
+def test_avals_that_are_equal_but_not_one_object_still_hit(monkeypatch):
+    """When the table of avals starts again, the arrays made before keep their
+    avals: equal to the new ones, not the same object. Slower, never a retrace."""
+    f, traces = counting_jit(lambda a: a + 1)
+    x = jnp.ones(4, np.float32)
+    f(x)
+    monkeypatch.setattr(array, "_avals", {})
+    y = jnp.ones(4, np.float32)
+    assert y.aval == x.aval and y.aval is not x.aval
+    np.testing.assert_array_equal(f(y), np.full(4, 2))
+    assert len(traces) == 1
+
+
+def test_the_table_of_avals_is_bounded(monkeypatch):
+    monkeypatch.setattr(array, "_avals", {})
+    monkeypatch.setattr(array, "AVALS_KEPT", 3)
+    for n in range(1, 10):
+        jnp.zeros(n)
+        assert len(array._avals) <= 3
+
+
+def test_a_deleted_leaf_in_a_tree_is_refused_on_the_warm_path():
+    f = irax.jit(lambda p: {k: v * 2 for k, v in p.items()})
+    tree = {f"w{i}": jnp.full(4, float(i)) for i in range(20)}
+    f(tree)
+    f(tree)
+    tree["w7"].delete()
+    with pytest.raises(RuntimeError, match=r"Array has been deleted with shape=float32\[4\]"):
+        f(tree)
+
+
+def test_a_donated_tree_is_deleted_and_refused_on_the_warm_path():
+    step = irax.jit(lambda p: {k: v + 1 for k, v in p.items()}, donate_argnums=0)
+    state = {"a": jnp.zeros(4), "b": jnp.zeros(3)}
+    for i in range(1, 4):  # the first call, then warm ones
+        old, state = state, step(state)
+        assert old["a"].is_deleted() and old["b"].is_deleted()
+        np.testing.assert_array_equal(state["a"], np.full(4, i))
+    with pytest.raises(RuntimeError, match="Array has been deleted"):
+        step(old)
+
+
+def test_inline_calls_take_no_step_of_the_timeline(monkeypatch):
+    device = irax.devices("cpu")[0]
+    f = irax.jit(lambda a: a * 2)
+    x = jnp.arange(4.0)
+    f(x).block_until_ready()
+    queued = device._queued
+    for _ in range(3):
+        y = f(x)
+        assert y.is_ready() and y._ready == 0  # done when the call returned
+    assert device._queued == queued
+    # A queued call after inline ones, and an inline call after it, see each other's values.
+    monkeypatch.setattr(config, "irax_inline_bytes", 0)
+    z = f(y)
+    assert z._ready == device._queued == queued + 1
+    monkeypatch.setattr(config, "irax_inline_bytes", 1 << 20)
+    np.testing.assert_array_equal(f(z), np.arange(4.0) * 8)
+
+
+def test_a_failed_inline_call_leaves_the_device_usable():
+    f = irax.jit(lambda a: irax.pure_callback(lambda v: 1 / 0, jax_shape(a), a))
+    x = jnp.arange(4.0)
+    with pytest.raises(irax.errors.DeviceError, match="ZeroDivisionError"):
+        f(x).block_until_ready()
+    np.testing.assert_array_equal(irax.jit(lambda a: a + 1)(x), np.arange(4.0) + 1)
+
+
+def jax_shape(a):
+    return irax.ShapeDtypeStruct(a.shape, a.dtype)
+
+
+Point = collections.namedtuple("Point", "x y")
+
+
+def test_block_until_ready_waits_for_every_array_of_a_tree(monkeypatch):
+    monkeypatch.setattr(config, "irax_inline_bytes", 0)  # calls on inputs queued: results not ready at once
+    f = irax.jit(lambda a: a + 1)
+    x = jnp.arange(4.0)
+    tree = {"a": [f(x), (f(x), None, 3.0)], "b": Point(f(x), {"c": f(x)}), "d": f(x)}
+    leaves = irax.tree_util.tree_leaves(tree)
+    assert any(leaf._ready for leaf in leaves if isinstance(leaf, irax.Array))
+    assert irax.block_until_ready(tree) is tree
+    assert all(leaf._ready == 0 for leaf in leaves if isinstance(leaf, irax.Array))
+    one = f(x)
+    assert irax.block_until_ready(one) is one and one._ready == 0
+    assert irax.block_until_ready([1, "text", None]) == [1, "text", None]
+
+
+def test_inline_calls_from_threads_at_once():
+    """Inline calls no longer wait for each other through the timeline: the
+    synchronous device runs calls from several threads at once."""
+    import threading
+
+    f = irax.jit(lambda a, b: a * 2 + b)
+    errors = []
+
+    def work(k):
+        try:
+            x = jnp.full(8, float(k))
+            for _ in range(300):
+                x = f(x, x) - 2 * x  # x * 2 + x - 2 * x: x again
+            np.testing.assert_array_equal(x, np.full(8, float(k)))
+        except Exception as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_a_tree_of_many_leaves_is_warm_until_any_leaf_or_key_changes():
+    """A key of many leaves is hashed once (jit._HashedOnce): it must still
+    tell apart trees differing in one leaf's shape, dtype or weak type, or in
+    a dict key."""
+    traces = []
+
+    def step(p):
+        traces.append(1)
+        return {k: v * 2 for k, v in p.items()}
+
+    f = irax.jit(step)
+    tree = {f"w{i:02d}": jnp.full(4, float(i)) for i in range(20)}
+    f(tree), f(dict(tree)), f({k: v + 0 for k, v in tree.items()})
+    assert len(traces) == 1
+    changes = [dict(tree, w07=jnp.ones(5)), dict(tree, w07=jnp.ones(4, np.int32)), dict(tree, w07=jnp.asarray(1.0)),
+               {("x" + k if k == "w07" else k): v for k, v in tree.items()}]
+    for i, changed in enumerate(changes, 2):
+        out = f(changed)
+        assert len(traces) == i
+        np.testing.assert_array_equal(out["w03"], np.full(4, 6.0))
+    f(tree)
+    assert len(traces) == 1 + len(changes)
