@@ -8,6 +8,7 @@ import pytest
 
 import irax
 import irax.numpy as inp
+from helpers import check_central_differences
 
 X = np.sin(np.arange(12, dtype=np.float32)).reshape(3, 4)  # 3 members of shape (4,)
 Y = np.cos(np.arange(24, dtype=np.float32)).reshape(2, 3, 4)
@@ -158,14 +159,8 @@ def _grouped_loss(L, n):
 def test_grad_through_grouped_collectives_cpu():
     """The linear collectives with groups transpose with the same groups: by central differences."""
     loss = _grouped_loss(irax, inp)
-    grads = np.asarray(irax.grad(loss)(Z))
-    eps, numeric = 1e-2, np.zeros_like(Z)
-    for index in np.ndindex(Z.shape):
-        up, down = Z.copy(), Z.copy()
-        up[index] += eps
-        down[index] -= eps
-        numeric[index] = (float(loss(up)) - float(loss(down))) / (2 * eps)
-    np.testing.assert_allclose(grads, numeric, rtol=2e-2, atol=2e-2)
+    check_central_differences({"x": np.asarray(irax.grad(loss)(Z))}, lambda p: {"x": loss(p["x"])}, {"x": Z}, Z.shape,
+                              tol=2e-2)
 
 
 @pytest.mark.parametrize("groups", [[[0, 1], [1, 2]], [[0, 1], [2, 5]]])
@@ -190,11 +185,5 @@ def test_grad_through_collectives_over_two_axes_cpu():
     def loss(x):
         return (irax.vmap(irax.vmap(member, axis_name="i"), axis_name="j")(x) ** 2).sum()
     x = Y[:, :, :2].copy()
-    grads = np.asarray(irax.grad(loss)(x))
-    eps, numeric = 1e-2, np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[index] += eps
-        down[index] -= eps
-        numeric[index] = (float(loss(up)) - float(loss(down))) / (2 * eps)
-    np.testing.assert_allclose(grads, numeric, rtol=2e-2, atol=2e-2)
+    check_central_differences({"x": np.asarray(irax.grad(loss)(x))}, lambda p: {"x": loss(p["x"])}, {"x": x}, x.shape,
+                              tol=2e-2)
