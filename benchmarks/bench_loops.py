@@ -5,9 +5,9 @@
 1. An RNN, `lax.scan` over 200 steps of h = tanh(h @ W + x_t), H = 128,
    batch 8: the forward pass under jit, and jit(grad) of a loss of it.
 2. `lax.fori_loop` of 10 000 scalar updates x = x * 0.999 + 0.001 under jit.
-Each irax row is run as written (irax chooses `unroll`: 8 for these small
-steps, see irax/frontend/control_flow.py; the scalar loop runs as native code
-in one dispatch, see irax/transforms/elementwise_loops.py) and rolled
+Each irax row is run as written (irax chooses `unroll`: 20 for the RNN's
+small steps, see irax/frontend/control_flow.py; the scalar loop runs as
+native code in one dispatch, see irax/transforms/elementwise_loops.py) and rolled
 (unroll=1); JAX's as written. Median of warm calls, rounds interleaved
 (`--rounds N`, the machine may be shared); ratios are JAX's time over
 irax's (above 1.0, irax is faster).

@@ -16,7 +16,8 @@ from iree.compiler import ir
 import irax
 import irax.numpy as jnp
 from irax import lax
-from irax.transforms.loop_carries import stack_carries
+from irax.plugins import registry
+from irax.transforms.loop_carries import stack_carries, update_stacks_in_place
 
 from tests.test_autodiff import numerical_grad
 
@@ -427,9 +428,18 @@ def rnn_scan_fn(lax, np, **unroll):
 XS20 = np.linspace(-1, 1, 60, dtype=np.float32).reshape(20, 3)  # 20 steps: 2 rolled iterations of 8, 4 after
 
 
-def test_a_small_step_is_unrolled_eight_times_when_unroll_is_unset():
+def test_a_small_step_is_unrolled_until_a_rolled_iteration_holds_enough_work():
+    """A tiny step: at most half the steps a rolled iteration (a loop stays),
+    a factor of the length where one is near; the RNN step, 2**17
+    multiply-adds: 2**21 / 2**17 = 16 steps, 20 dividing 200."""
     text = irax.jit(rnn_scan_fn(lax, jnp)).lower(X, XS20).as_text()
-    assert re.search(r"scf\.for .* step %c8 ", text) and text.count("math.tanh") == 8 + 4
+    assert re.search(r"scf\.for .* step %c10 ", text) and text.count("math.tanh") == 10
+    xs23 = np.linspace(-1, 1, 69, dtype=np.float32).reshape(23, 3)  # 23 is prime: 2 x 11 rolled, 1 after
+    text = irax.jit(rnn_scan_fn(lax, jnp)).lower(X, xs23).as_text()
+    assert re.search(r"scf\.for .* step %c11 ", text) and text.count("math.tanh") == 11 + 1
+    rnn = lambda w, h, xs: lax.scan(lambda h, x: (jnp.tanh(h @ w + x),) * 2, h, xs)  # noqa: E731
+    shapes = np.zeros((128, 128), np.float32), np.zeros((8, 128), np.float32), np.zeros((200, 8, 128), np.float32)
+    assert re.search(r"scf\.for .* step %c20 ", irax.jit(rnn).lower(*shapes).as_text())
     for unroll in ({"unroll": 1}, {}):  # as written, and a loop of 8 steps or fewer
         xs = XS20 if unroll else XS20[:8]
         assert irax.jit(rnn_scan_fn(lax, jnp, **unroll)).lower(X, xs).as_text().count("math.tanh") == 1
@@ -485,6 +495,51 @@ def test_a_stack_read_in_the_function_is_not_pinned(platform):
     f = lambda lax, np: lambda c, xs: lax.scan(lambda c, x: (c * x + 0.5, c * x), c, xs)[1].sum(0)  # noqa: E731
     assert "flow.tensor.alloca" not in irax.jit(f(lax, jnp)).lower(X, XS20).as_text("optimized")
     np.testing.assert_allclose(np.asarray(irax.jit(f(lax, jnp))(X, XS20)), f(jlax, jjnp)(X, XS20), rtol=1e-5)
+
+
+def carry_is_y_fn(lax, np, **kw):
+    """An RNN whose stacked output is its carry: each step reads the row the step before it wrote."""
+    w = np.asarray(np.eye(3, dtype=np.float32)[::-1] * 0.9)
+
+    def step(h, x):
+        h = np.tanh(h @ w + x)
+        return h, h
+    return lambda h, xs: lax.scan(step, h, xs, **kw)
+
+
+@pytest.mark.parametrize("kw", [{}, {"reverse": True}, {"unroll": 3}, {"unroll": 1}])
+def test_a_scan_reading_the_row_it_wrote_matches_jax(kw, platform, monkeypatch):
+    monkeypatch.setattr(irax.config, "irax_inline_bytes", 0)  # queued, as big inputs are: steps run in order
+    ours = irax.jit(carry_is_y_fn(lax, jnp, **kw))(X, XS20)
+    want = carry_is_y_fn(jlax, jjnp, **kw)(X, XS20)
+    for g, w in zip(ours, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-6)
+
+
+def test_a_step_writes_its_row_in_place_and_the_next_step_reads_it_there():
+    """Each unrolled step's h goes into the stack by the dispatch that computes
+    it (no copy of it into its row), and the next step reads that row
+    (update-stacks-in-place, `_read_rows_back`): per rolled iteration of 8
+    steps, the copies of the carry in and out, where there were 9."""
+    stream = irax.jit(carry_is_y_fn(lax, jnp)).lower(X, XS20).as_text("stream")
+    loop = stream[stream.index("^bb2:"):stream.index("^bb3:")]  # the loop's body
+    assert loop.count("stream.cmd.dispatch") >= 8 and loop.count("stream.cmd.copy") <= 2
+
+
+@pytest.mark.parametrize("inline", [0, 1 << 20])
+def test_internal_stacks_pinned_on_the_cpu_keep_the_gradient(inline, monkeypatch):
+    """update_stacks_in_place(internal=True), for a backend that releases a
+    subview (the CPU, queued and inline; Vulkan does not): grad's forward loop
+    writes its saved stacks in place, with the same values."""
+    monkeypatch.setattr(irax.config, "irax_inline_bytes", inline)
+    loss = lambda h, xs: (carry_is_y_fn(lax, jnp)(h, xs)[1] ** 2).sum()  # noqa: E731
+    want = irax.jit(irax.grad(loss, argnums=(0, 1)), device="cpu")(X, XS20)
+    stacks = registry.passes()["update-stacks-in-place"]
+    monkeypatch.setattr(stacks, "run", lambda op: update_stacks_in_place(op, internal=True))
+    pinned = irax.jit(irax.grad(lambda h, xs: loss(h, xs), argnums=(0, 1)), device="cpu")
+    assert "flow.tensor.alloca" in pinned.lower(X, XS20).as_text("optimized")
+    for g, w in zip(pinned(X, XS20), want):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
 
 
 def test_a_loop_writing_into_its_argument_is_not_pinned(platform):

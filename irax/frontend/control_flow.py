@@ -19,11 +19,13 @@ the CPU; scan's stacked ys are written in place, pass update-stacks-in-place
 in transforms/loop_carries.py), so a small body gains most: 200 steps of
 tanh(h @ W + x) with h 8x128 took ~4.4 ms rolled, ~1.8 ms with unroll=8
 (benchmarks/bench_loops.py, a loaded 2-core machine).
-Left unset, `unroll` is chosen (`_auto_unroll`): AUTO_UNROLL steps when a
-step is small work in few ops and the loop is longer than that, else 1.
+Left unset, `unroll` is chosen (`_auto_unroll`): when a step is small work
+in few ops and the loop is longer than AUTO_UNROLL, enough steps for a
+rolled iteration to hold ROLLED_WORK (the RNN: 20, a factor of 200), else 1.
 Unrolling costs compile time (k copies of the body; the RNN's first calls
-went from 2.0 to 3.0 s forward and 4.7 to 3.9 s for jit(grad), within the
-noise of that machine), hence the bound on the body's ops. A loop whose
+went from 2.0 to 3.0 s forward and 4.7 to 3.9 s for jit(grad) with 8, and
+were 0.8-1.7 s and 2.1-3.5 s with 20 against 0.9-1.0 and 2.5-2.7 s with 8,
+within the noise of that machine), hence the bounds on the ops. A loop whose
 work is all elementwise on a few elements runs as native code inside one
 dispatch anyway (transforms/elementwise_loops.py); docs/architecture.md,
 "Compiled loops", says where the rest of a loop's time goes.
@@ -327,8 +329,14 @@ def _unroll_factor(unroll, length: int) -> int:
 # linalg ops run their bodies at most SMALL_STEP times in all (a multiply-add
 # each for a matmul; ~20 us of work here, against ~15 us queueing per rolled
 # iteration) and it has at most SMALL_BODY ops, so that the unrolled body
-# stays cheap to compile.
+# stays cheap to compile. A small step is unrolled until a rolled iteration
+# holds ROLLED_WORK (~80 us here), between AUTO_UNROLL and MAX_UNROLL steps
+# and at most UNROLLED_OPS ops, preferring a factor that divides the length
+# (no steps left over after the loop, each one more copy to compile).
 AUTO_UNROLL = 8
+MAX_UNROLL = 32
+ROLLED_WORK = 1 << 21
+UNROLLED_OPS = 256
 SMALL_STEP = 1 << 20
 SMALL_BODY = 32
 _FREE_OPS = ("arith.constant", "tensor.empty", "func.return")
@@ -359,13 +367,16 @@ def _work(op):
 def _auto_unroll(traced, length: int) -> int:
     """The unroll factor for a loop of `length` steps whose step is the traced
     function `traced`. A loop of AUTO_UNROLL steps or fewer stays rolled:
-    unrolling would remove it, which JAX leaves to the caller (unroll=True)."""
+    unrolling would remove it, which JAX leaves to the caller (unroll=True);
+    a longer one keeps two rolled iterations at least."""
     ops = [op.operation for op in traced.func.regions[0].blocks[0].operations]
     ops = [op for op in ops if op.name not in _FREE_OPS]
     work = [_work(op) for op in ops]
     if length <= AUTO_UNROLL or len(ops) > SMALL_BODY or None in work or sum(work) > SMALL_STEP:
         return 1
-    return AUTO_UNROLL
+    k = min(-(-ROLLED_WORK // max(sum(work), 1)), MAX_UNROLL, UNROLLED_OPS // max(len(ops), 1), length // 2)
+    k = max(k, AUTO_UNROLL)
+    return next((d for d in range(k, 2 * k) if length % d == 0 and d <= length // 2), k)
 
 
 def _unrolled_for(lo, n, k, carries, step):

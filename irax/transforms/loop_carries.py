@@ -39,10 +39,11 @@ The pass runs after the pipeline's last canonicalize, which can remove the
 reads that made a carry read, and sees every loop: while_loop's, fori_loop's
 with traced bounds, and those that jvp and vmap write.
 """
+import functools
 import itertools
 
 from iree.compiler import ir
-from iree.compiler.dialects import flow
+from iree.compiler.dialects import flow, tensor, util
 
 from irax.ir import iree
 from irax.transforms.buffer_reuse import DESTINATIONS
@@ -93,16 +94,17 @@ def _returned(value) -> bool:
     return DESTINATIONS.get(owner.name) == number and _returned(owner.results[0])
 
 
-def stack_carries(loop) -> list:
+def stack_carries(loop, internal=False) -> list:
     """The positions of the carries of the `scf.for` `loop` that are stacks
     written in place: a `tensor.empty` init, what the body yields is its own
-    argument with rows inserted, and the loop's result is the function's."""
+    argument with rows inserted, and the loop's result is the function's
+    (or any, with `internal`)."""
     body = loop.regions[0].blocks[0]
     yield_ = body.operations[len(body.operations) - 1]
     inits = list(loop.operands)[3:]
     carries = zip(list(body.arguments)[1:], inits, yield_.operands, loop.results)
     return [k for k, (arg, init, new, result) in enumerate(carries)
-            if _empty(init) and _written_into(arg, new) and _returned(result)]
+            if _empty(init) and _written_into(arg, new) and (internal or _returned(result))]
 
 
 def _own_memory(loop, k):
@@ -118,7 +120,7 @@ def _own_memory(loop, k):
         init.owner.erase()
 
 
-def update_stacks_in_place(module_op):
+def update_stacks_in_place(module_op, internal=False):
     """The pass: each carry of an `scf.for` that `stack_carries` finds is read
     through one `util.optimization_barrier` at the top of the body,
 
@@ -143,11 +145,19 @@ def update_stacks_in_place(module_op):
     returns: IREE packs an internal (transient) stack's first allocation
     with others and, past the barrier, releases a subview of it at the end
     (`stream.resource.dealloca origin`), which Vulkan rejects ("queue_dealloca
-    buffer was not returned by Vulkan queue_alloca"; grad's saved stacks)."""
+    buffer was not returned by Vulkan queue_alloca"; grad's saved stacks).
+    A value written into a returned stack and read again is then read from
+    its row (`_read_rows_back`). `internal` pins the stacks the function
+    does not return too, for a backend that releases a subview (the CPU):
+    jit(grad) of the RNN, whose forward loop copied its 900 KB of stacks
+    every rolled iteration, went from 7.1-8.1 to 5.7-6.7 ms (2 idle cores,
+    IREE's benchmark tool). Not their rows read back: the CPU runtime then
+    failed on a queued call ("ref is null" in `hal.buffer.subspan`, the
+    gradient of an unrolled 20-step scan)."""
     ops = []
     module_op.walk(lambda op: ops.append(op) or ir.WalkResult.ADVANCE)
     for loop in (op for op in ops if op.name == "scf.for"):
-        carries = stack_carries(loop)
+        carries = stack_carries(loop, internal)
         if not carries:
             continue
         for k in carries:
@@ -158,5 +168,104 @@ def update_stacks_in_place(module_op):
         with ir.InsertionPoint(first), ir.Location.unknown():
             pinned = iree.opaque(*stacks)
         made = list(itertools.takewhile(lambda op: op != first, body.operations))  # the barrier, sizes
-        for arg, value in zip(stacks, pinned):
+        for k, arg, value in zip(carries, stacks, pinned):
             arg.replace_all_uses_except(value, [op.operation for op in made])
+            if _returned(loop.results[k]):
+                _read_rows_back(loop, value, first)
+
+
+def _chain(value) -> list:
+    """The ops of the chain of inserts into `value` (each result read once,
+    by the next insert or by the yield, as `_written_into` checked)."""
+    chain = []
+    while True:
+        (use,) = list(value.uses)
+        if DESTINATIONS.get(use.owner.name) != use.operand_number:
+            return chain
+        chain.append(use.owner)
+        value = use.owner.results[0]
+
+
+def _read_rows_back(loop, stack, top):
+    """Each value that the insert chain into the pinned `stack` (of the
+    `scf.for` `loop`, whose body's own ops start at `top`) writes as a slice
+    and that is read again before the next insert (the next step of an
+    unrolled scan reads the row it just wrote: its carry) is read back from
+    the stack instead,
+
+        %ys1 = tensor.insert_slice %h into %ys[%i]      %ys1 = tensor.insert_slice %h into %ys[%i]
+        ... matmul(%h, %w) ...                      ->  %h_ = tensor.extract_slice %ys1[%i_]
+                                                        ... matmul(%h_, %w) ...
+
+    The same values. Why: a result IREE must both write into a row and hand
+    on is computed into memory of its own and copied into the row (a
+    `stream.cmd.copy`: one more command, and barrier, per step on the device
+    queue); read by the insert alone, it is computed in place, by a dispatch
+    that reads and writes the stack. `%i_` is the offset computed again from
+    the induction variable behind a `util.optimization_barrier`: with the
+    same offset Values canonicalization folds the pair back to `%h`. The
+    barrier is at the top of the body, as a barrier between two stream ops
+    ends a command buffer (measured: one per step). Only uses before the
+    next insert are moved (a later one would read an older version of the
+    stack, which IREE keeps by copying the whole stack), and only offsets
+    computed by `arith` ops from the induction variable and values defined
+    outside the loop (scan's, unrolled or reversed)."""
+    iv = loop.regions[0].blocks[0].arguments[0]
+    hidden = []  # iv behind a barrier, made when first needed
+
+    def induction():
+        if not hidden:
+            with ir.InsertionPoint(top), ir.Location.unknown():
+                hidden.append(util.OptimizationBarrierOp([iv.type], [iv]).results[0])
+        return hidden[0]
+
+    chain = _chain(stack)
+    for insert, after in zip(chain, chain[1:] + [None]):
+        source = insert.operands[0]
+        uses = [(u.owner, u.operand_number) for u in source.uses if u.owner != insert]
+        uses = [(op, n) for op, n in uses if op.parent == insert.parent and insert.is_before_in_block(op)
+                and (after is None or op.is_before_in_block(after))]
+        if insert.name != "tensor.insert_slice" or not uses or not all(_from(v, loop) for v in insert.offsets):
+            continue
+        first = functools.reduce(lambda a, b: a if a.is_before_in_block(b) else b, [op for op, _ in uses])
+        with ir.InsertionPoint(first), ir.Location.unknown():
+            offsets = [_recomputed(v, loop, induction()) for v in insert.offsets]
+            row = tensor.ExtractSliceOp(source.type, insert.results[0], offsets, insert.sizes, insert.strides,
+                                        insert.static_offsets, insert.static_sizes, insert.static_strides).result
+        for op, n in uses:
+            op.operands[n] = row
+
+
+def _inside(value, loop) -> bool:
+    """`value` is defined in the body of `loop` (or deeper)."""
+    op = value.owner.operation if isinstance(value, ir.OpResult) else value.owner.owner.operation
+    while op is not None:
+        if op == loop.operation:
+            return True
+        op = op.parent and op.parent.operation
+    return False
+
+
+def _from(value, loop) -> bool:
+    """`value` is defined outside `loop`, or is its induction variable, or is
+    computed in its body by `arith` ops of such values."""
+    if not _inside(value, loop):
+        return True
+    if isinstance(value, ir.BlockArgument):
+        return value.owner.owner.operation == loop.operation and value.arg_number == 0
+    op = value.owner
+    return op.name.startswith("arith.") and op.parent.operation == loop.operation and \
+        all(_from(v, loop) for v in op.operands)
+
+
+def _recomputed(value, loop, iv):
+    """`value` (`_from(value, loop)`) computed again, with `iv` for the
+    induction variable of `loop`."""
+    if not _inside(value, loop):
+        return value
+    if isinstance(value, ir.BlockArgument):
+        return iv
+    copy = value.owner.clone()
+    for i, operand in enumerate(list(copy.operands)):
+        copy.operands[i] = _recomputed(operand, loop, iv)
+    return copy.results[0]
