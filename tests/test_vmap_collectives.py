@@ -187,3 +187,12 @@ def test_grad_through_collectives_over_two_axes_cpu():
     x = Y[:, :, :2].copy()
     check_central_differences({"x": np.asarray(irax.grad(loss)(x))}, lambda p: {"x": loss(p["x"])}, {"x": x}, x.shape,
                               tol=2e-2)
+
+
+def test_axis_size_like_jax_cpu():
+    for L in (irax, jax):
+        np.testing.assert_array_equal(L.vmap(lambda v: v * L.lax.axis_size("i"), axis_name="i")(np.ones(3)), [3] * 3)
+        two = L.vmap(L.vmap(lambda v: v * L.lax.axis_size(("i", "j")), axis_name="j"), axis_name="i")(np.ones((3, 2)))
+        np.testing.assert_array_equal(two, np.full((3, 2), 6))
+        with pytest.raises(NameError, match="unbound axis name: k"):
+            L.lax.axis_size("k")

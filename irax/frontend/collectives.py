@@ -214,12 +214,18 @@ def axis_env(name, size: int, vmapped: bool = False):
         _axes.traced.pop()
 
 
-def axis_size(name) -> int:
-    """The size of the pmap axis `name`, or JAX's NameError outside one."""
+def _axis_size(name) -> int:
+    """The size of the mapped axis `name`, or JAX's NameError outside one."""
     for bound, size, _ in reversed(_axes.traced):
         if bound is not None and bound == name:
             return size
     raise NameError(f"unbound axis name: {name}")
+
+
+def axis_size(axis_name: Hashable) -> int:
+    """The size of the mapped axis `axis_name` (a pmap's or a named vmap's),
+    or of several at once (a tuple: the product), as jax.lax.axis_size."""
+    return _members(_names(axis_name))
 
 
 def _vmaps_inside(name):
@@ -265,13 +271,13 @@ def _names(axis_name) -> tuple:
     if len(set(names)) != len(names):
         raise ValueError(f"axis_name {axis_name} names an axis more than once")
     for name in names:
-        axis_size(name)  # JAX's NameError if unbound
+        _axis_size(name)  # JAX's NameError if unbound
     return names
 
 
 def _members(names) -> int:
     """How many members a collective over `names` has (the product of their sizes)."""
-    return math.prod(axis_size(name) for name in names)
+    return math.prod(_axis_size(name) for name in names)
 
 
 def _groups(groups, names, equal=None):

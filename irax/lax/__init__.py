@@ -4,7 +4,7 @@ from irax.frontend.convolution import (
     ConvDimensionNumbers, conv, conv_dimension_numbers, conv_general_dilated, conv_transpose, conv_with_general_padding,
     padtype_to_pads, reduce_window,
 )
-from irax.frontend.collectives import all_gather, axis_index, pmax, pmean, pmin, ppermute, psum, psum_scatter
+from irax.frontend.collectives import all_gather, axis_index, axis_size, pmax, pmean, pmin, ppermute, psum, psum_scatter
 from irax.frontend.lax import bitcast_convert_type, stop_gradient
 from irax.frontend import lax_elementwise as _lax_elementwise
 from irax.frontend import lax_indexing as _lax_indexing
@@ -19,7 +19,7 @@ from irax.lax import linalg  # noqa: F401 (a namespace, as jax.lax.linalg)
 from irax.frontend.special import (bessel_i0e, bessel_i1e, betainc, digamma, erf, erf_inv, erfc, igamma, igamma_grad_a,
                                    igammac, lgamma, logistic, polygamma, random_gamma_grad, zeta)
 
-__all__ = ["ConvDimensionNumbers", "all_gather", "axis_index", "bessel_i0e", "bessel_i1e", "betainc",
+__all__ = ["ConvDimensionNumbers", "all_gather", "axis_index", "axis_size", "bessel_i0e", "bessel_i1e", "betainc",
            "bitcast_convert_type", "cond", "conv", "conv_dimension_numbers", "conv_general_dilated", "conv_transpose", "conv_with_general_padding",
            "digamma", "erf", "erf_inv", "erfc", "fori_loop", "igamma", "igamma_grad_a", "igammac", "lgamma",
            "logistic", "padtype_to_pads", "pmax", "pmean", "pmin", "polygamma", "ppermute", "psum", "psum_scatter",
