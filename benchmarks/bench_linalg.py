@@ -1,20 +1,24 @@
 """Factorization figures for irax beside JAX, measured in one process.
 
-    .venv/bin/python benchmarks/bench_linalg.py
+    .venv/bin/python benchmarks/bench_linalg.py [NAME ...]   (e.g. cholesky solve)
 
 Warm calls of `jit(cholesky)` and `jit(solve)` on a 512x512 float32 matrix
 (solve with 512 right-hand sides), of `jit(qr)` (Q R, compared with the
 input) on a general 512x512 one, and of `jit(svd)` (U diag(s) Vᵀ, compared with the input) on
-64x64 and 256x256 ones and `jit(eigh)` (V diag(w) Vᵀ) on symmetric ones,
-median of 10. JAX calls LAPACK; irax runs its column loops
+64x64 and 256x256 ones and `jit(eigh)` (V diag(w) Vᵀ) on symmetric ones:
+median of ROUNDS calls interleaved with JAX's, the process's CPU time, and
+the best call. JAX calls LAPACK; irax runs its column loops
 (irax/frontend/lax_linalg.py, lax_qr.py) as `scf.for` programs, and its
 Jacobi sweeps (irax/frontend/lax_svd.py, lax_eigh.py) as a `while_loop`.
 """
+import os
+import sys
+import time
+
 import numpy as np
 
 import irax
 import irax.numpy as jnp
-from timing import timed
 
 try:
     import jax
@@ -23,6 +27,7 @@ except ImportError:
     jax = jjnp = None
 
 N = 512
+ROUNDS = 20
 rng = np.random.default_rng(0)
 _x = rng.standard_normal((N, N)).astype(np.float32)
 SPD = _x @ _x.T + N * np.eye(N, dtype=np.float32)
@@ -63,16 +68,37 @@ CASES = {
 }
 
 
+def per_call(fn, args, block):
+    """(seconds, CPU seconds of the process, all threads) of one warm call."""
+    start, start_cpu = time.perf_counter(), time.process_time()
+    block(fn(*args))
+    return time.perf_counter() - start, time.process_time() - start_cpu
+
+
 def main():
-    for name, (fn, args, reference) in CASES.items():
-        t_irax, out = timed(irax.jit(fn(jnp)), *[jnp.asarray(a) for a in args])
+    """Each case: ROUNDS rounds, each one call of irax's then one of JAX's
+    (interleaved, so both see the same load), median and best wall time and
+    median CPU time. On a shared machine the CPU time is the steadier figure;
+    JAX's LAPACK suffers more from a loaded machine than irax's programs."""
+    names = [name for name in CASES if not sys.argv[1:] or any(arg in name for arg in sys.argv[1:])]
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for name in names:
+        fn, args, reference = CASES[name]
+        ours, our_args = irax.jit(fn(jnp)), [jnp.asarray(a) for a in args]
+        out = np.asarray(ours(*our_args))
         error = np.abs(out - reference()).max()
-        print(f"{name} jit:  irax {t_irax * 1e3:8.2f} ms  (max error {error:.1e})", end="")
+        calls = [(ours, our_args, irax.block_until_ready)]
         if jax:
-            t_jax, _ = timed(jax.jit(fn(jjnp)), *args)
-            print(f"   jax {t_jax * 1e3:8.2f} ms   jax/irax speed {t_jax / t_irax:5.3f}x")
-        else:
-            print()
+            calls.append((jax.jit(fn(jjnp)), [jax.device_put(a) for a in args], jax.block_until_ready))
+            jax.block_until_ready(calls[1][0](*calls[1][1]))
+        rounds = np.array([[per_call(*call) for call in calls] for _ in range(ROUNDS)]) * 1e3  # (round, lib, wall/cpu)
+        wall, cpu, best = np.median(rounds[..., 0], 0), np.median(rounds[..., 1], 0), rounds[..., 0].min(0)
+        line = (f"{name} jit:  irax {wall[0]:8.2f} ms (cpu {cpu[0]:7.2f}, best {best[0]:7.2f})  "
+                f"(max error {error:.1e})")
+        if jax:
+            line += (f"   jax {wall[1]:8.2f} ms (cpu {cpu[1]:7.2f}, best {best[1]:7.2f})   jax/irax speed "
+                     f"{wall[1] / wall[0]:5.3f}x, cpu {cpu[1] / cpu[0]:5.3f}x, best {best[1] / best[0]:5.3f}x")
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -167,6 +167,28 @@ def test_blocked_factorizations_match_numpy(monkeypatch):
     check(jnp.linalg.cholesky(spd), np.linalg.cholesky(spd), tol=1e-5)
 
 
+def test_blocked_factorizations_of_several_blocks_match_jax(monkeypatch):
+    """Several blocks (a batch of 20x20 with BLOCK 9: two full blocks and a
+    partial one): cholesky, lu, solve (complex too) and gradients."""
+    monkeypatch.setattr(irax.frontend.lax_linalg, "BLOCK", 9)
+    a = RNG.standard_normal((2, 20, 20)).astype(np.float32)
+    b = RNG.standard_normal((2, 20, 5)).astype(np.float32)
+    spd = a @ a.transpose(0, 2, 1) + 20 * np.eye(20, dtype=np.float32)
+    check(jnp.linalg.cholesky(spd), np.linalg.cholesky(spd), tol=1e-5)
+    lu, pivots, permutation = lax.linalg.lu(a)
+    expected = jax.lax.linalg.lu(a)
+    check(lu, expected[0], tol=1e-4)
+    np.testing.assert_array_equal(np.asarray(pivots), np.asarray(expected[1]))
+    np.testing.assert_array_equal(np.asarray(permutation), np.asarray(expected[2]))
+    check(jnp.linalg.solve(a, b), np.linalg.solve(a, b), tol=1e-4)
+    c = (a[0] + 1j * RNG.standard_normal((20, 20))).astype(np.complex64)
+    check(jnp.linalg.solve(c, b[0]), np.linalg.solve(c, b[0]), tol=1e-4)
+    w = RNG.standard_normal((2, 20, 20)).astype(np.float32)
+    losses = [(lambda m, x: (m.linalg.cholesky(x) * w).sum(), spd), (lambda m, x: (m.linalg.solve(x, b) * b).sum(), a)]
+    for loss, x in losses:
+        check(irax.grad(lambda x: loss(jnp, x))(x), jax.grad(lambda x: loss(jjnp, x))(x), tol=1e-3)
+
+
 def test_float64_in_x64_mode():
     with x64_mode(True):
         a = X[0].astype(np.float64)
