@@ -108,8 +108,9 @@ def preset_strategies(mlir_text: str) -> str:
 def _annotated(mlir_text: str) -> str:
     with ir.Context():
         module = ir.Module.parse(mlir_text)
-        chosen = [(op, STRATEGIES[op.name](op)) for op in _walk(module.operation) if op.name in STRATEGIES]
-        chosen = [(op, info) for op, info in chosen if info is not None]
+        ops = []
+        module.operation.walk(lambda op: (ops.append(op) if op.name in STRATEGIES else None) or ir.WalkResult.ADVANCE)
+        chosen = [(op, info) for op, info in ((op, STRATEGIES[op.name](op)) for op in ops) if info is not None]
         if not chosen:
             return mlir_text
         for op, info in chosen:
@@ -130,14 +131,6 @@ def _read_through_barriers(op):
         with ir.InsertionPoint(op), op.location:
             barrier = ir.Operation.create("util.optimization_barrier", results=[value.type], operands=[value])
         op.operands[i] = barrier.results[0]
-
-
-def _walk(op):
-    for region in op.regions:
-        for block in region.blocks:
-            for inner in block.operations:
-                yield inner.operation
-                yield from _walk(inner.operation)
 
 
 def _static_f32(op) -> list | None:
