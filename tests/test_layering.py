@@ -3,7 +3,8 @@
     irax/ir          the floor: imports nothing of irax
     irax/transforms  passes: the floor, and the plugin protocol and registry
                      (pass discovery) and the settings (IRAX_PASSES)
-    irax/backends    compile and run: never the frontend or the passes
+    irax/backends    compile and run: the floor (a target's own rewrites of
+                     the module read MLIR too), never the frontend or the passes
     irax/plugins     the protocol and registry the backends implement
 
 and no import of irax sits inside a function body, where it would hide a
@@ -20,7 +21,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "irax"
 MAY_IMPORT = {
     "irax.ir": (),
     "irax.transforms": ("irax.ir", "irax.plugins", "irax.config"),
-    "irax.backends": ("irax.config", "irax.plugins"),
+    "irax.backends": ("irax.ir", "irax.config", "irax.plugins"),
     "irax.plugins": ("irax.config",),
     "irax.config": (),
 }

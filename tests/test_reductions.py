@@ -466,3 +466,16 @@ def test_long_reductions_with_the_generic_kernel(monkeypatch, dtype):
     shape-generic kernel (its `scf.while` of stages) reduces them."""
     _set_static_above(monkeypatch, None)
     test_long_reductions(dtype, None, jit=False)
+
+
+@pytest.mark.parametrize("shape", [(9, 16), (1000, 33)])
+def test_a_reduction_read_back_broadcast_is_right_on_every_call(shape):
+    """A reduction and an op reading its result broadcast over the reduced
+    axis: IREE's SPIR-V code for the two in one dispatch raced on lavapipe
+    (wrong on some calls; backends/spirv_reductions.py)."""
+    b, x = sample(shape, np.float32), sample(shape, np.float32)
+    centre = irax.jit(lambda b, x: x - b.mean(0))
+    set_row = irax.jit(lambda b, x: jnp.where(jnp.arange(shape[0])[:, None] == 4, b.sum(0), x))
+    for _ in range(3):
+        check(centre(b, x), x - b.mean(0))
+        check(set_row(b, x), np.where(np.arange(shape[0])[:, None] == 4, b.sum(0), x))

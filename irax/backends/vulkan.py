@@ -10,6 +10,7 @@ import os
 
 from irax.backends.fma import widen_fmas
 from irax.backends.iree_backend import IreeBackend
+from irax.backends.spirv_reductions import separate_broadcast_reductions
 
 # IREE's default Vulkan target is a mobile baseline without 8- and 16-bit
 # storage; it emulates them with 32-bit words and gets arrays whose byte size
@@ -72,4 +73,4 @@ backend = VulkanBackend("vulkan", target_backend="vulkan-spirv", driver="vulkan"
                                        "--iree-input-demote-f64-to-f32=false",  # as on the CPU: real f64 in 64-bit mode
                                        "--iree-hal-memoization=false",
                                        "--iree-global-opt-propagate-transposes=false"],
-                        prepare=widen_fmas, priority=-10)
+                        prepare=lambda text: separate_broadcast_reductions(widen_fmas(text)), priority=-10)

@@ -1,0 +1,69 @@
+"""Reductions kept out of their consumers' dispatches, for IREE's SPIR-V code.
+
+IREE fuses a reduction, and the elementwise ops on its result, into one
+dispatch with an op that reads that result broadcast back over the reduced
+axis (`x - b.mean(0)`, or a row of a loop's carry set from a reduction), and
+IREE 3.13's SPIR-V code for such a dispatch races: on lavapipe `x - b.mean(0)`
+of (9, 16) or (1000, 33) came back wrong on some calls and right on others
+(errors up to 76), while (9, 8) and (64, 64) were right, as was the same
+reduction in a dispatch of its own. Triangular solves with 9 or more
+right-hand sides (their rows are such reductions, in a loop) were wrong the
+same way. So for a SPIR-V target a generic that reads broadcast a value
+computed from a reduction reads it through a `util.optimization_barrier`,
+which ends the reduction's dispatch there: one more dispatch, and the
+reduced values go through memory.
+"""
+from iree.compiler import ir
+
+from irax.ir.linalg import iterator_names
+
+
+def separate_broadcast_reductions(mlir_text: str) -> str:
+    """`mlir_text` with every broadcast read of a reduction's values through a barrier."""
+    if '"reduction"' not in mlir_text:
+        return mlir_text  # the common case, without parsing
+    with ir.Context(), ir.Location.unknown():
+        module = ir.Module.parse(mlir_text)
+        generics = []
+        module.operation.walk(lambda op: (generics.append(op) if op.name == "linalg.generic" else None)
+                              or ir.WalkResult.ADVANCE)
+        reads = [(op, k) for op in generics for k in _broadcast_operands(op) if _from_reduction(op.operands[k])]
+        barriers = {}  # value -> its barrier's result
+        for op, k in reads:
+            value = op.operands[k]
+            if value not in barriers:
+                with ir.InsertionPoint(op):
+                    barriers[value] = ir.Operation.create("util.optimization_barrier", results=[value.type],
+                                                          operands=[value]).results[0]
+            op.operands[k] = barriers[value]
+        return str(module) if reads else mlir_text
+
+
+def _broadcast_operands(op) -> list:
+    """The inputs a generic reads broadcast: not each of its loops once (a
+    map with fewer results, or a constant index into a dim of size 1)."""
+    maps = [ir.AffineMapAttr(m).value for m in op.opview.indexing_maps]
+    return [k for k, m in enumerate(maps[:len(op.opview.inputs)]) if not _is_permutation(m)]
+
+
+def _is_permutation(amap) -> bool:
+    dims = [e.position for e in amap.results if isinstance(e, ir.AffineDimExpr)]
+    return len(dims) == len(amap.results) and sorted(dims) == list(range(amap.n_dims))
+
+
+_RESHAPES = ("tensor.expand_shape", "tensor.collapse_shape")
+
+
+def _from_reduction(value, depth=8) -> bool:
+    """Whether `value` is a reduction's result, or elementwise work or a
+    reshape of one (which IREE fuses into the reduction's dispatch)."""
+    if not isinstance(value, ir.OpResult) or depth == 0:
+        return False
+    producer = value.owner
+    if producer.name in _RESHAPES:
+        return _from_reduction(producer.operands[0], depth - 1)
+    if producer.name != "linalg.generic":
+        return False
+    if "reduction" in iterator_names(producer.opview):
+        return True
+    return any(_from_reduction(v, depth - 1) for v in producer.opview.inputs)
