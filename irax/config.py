@@ -34,6 +34,10 @@ Each setting is also an environment variable, its name in capitals:
     IRAX_CPU_WORKERS    how many worker threads the CPU backend runs (default
                         0: IREE's choice, one per core). Read when the CPU
                         backend first makes its devices, as IRAX_CPU_DEVICES.
+    IRAX_CPU_KERNELS    0: the CPU runs the factorizations' loops (cholesky,
+                        lu, triangular solves) as the portable host loops
+                        every backend has, not as its native kernels
+                        (backends/cpu_kernels.py; default 1).
     IRAX_DISTRIBUTED_TIMEOUT  seconds a process waits at a collective for
                         the other processes (irax.distributed) before it
                         raises, rather than hang on one that died (default 300).
@@ -160,6 +164,7 @@ class Config:
     irax_passes = Setting(NAMES, "default", "the pass pipeline, by pass name")
     irax_cpu_devices = Setting(DEVICES, "1", "how many devices the CPU backend is split into")
     irax_cpu_workers = Setting(WORKERS, "0", "how many worker threads the CPU backend runs (0: one per core)")
+    irax_cpu_kernels = Setting(SWITCH, "1", "the CPU runs the factorizations' loops as native kernels")
     irax_distributed_timeout = Setting(SECONDS, "300", "seconds to wait at a collective for the other processes")
     irax_kernel_library = Setting(NAMES, "all", "the prebuilt eager kernels to use: all, none or primitive names")
     irax_kernel_library_background = Setting(SWITCH, "0", "build the library kernels of the ops used, in the background")

@@ -69,11 +69,6 @@ DIFFERENCES = {
             {""},
             "IREE's Vulkan code cannot bitcast i64 to float64 (arith.bitcast is not legalized), which ldexp of "
             "float64 does (eig scales the matrix by an exact power of two)"),
-        "test_blocked_factorizations_of_several_blocks_match_jax": (
-            {""},
-            "blocked lu of a batch (2, 20, 20) with BLOCK 9 gives wrong values on lavapipe (found this session, "
-            "not fixed; with the default BLOCK 64, lu of n > 64 does not compile for Vulkan: IREE cannot "
-            "legalize a vector<64xf32> constant)"),
         "test_values": (
             {"gelu"},
             "tanh(-30) on Vulkan is 1e-7 from -1 (GPU math), so gelu's 1 + tanh(...) gives -2.7e-6, not -0.0"),

@@ -189,6 +189,18 @@ def test_blocked_factorizations_of_several_blocks_match_jax(monkeypatch):
         check(irax.grad(lambda x: loss(jnp, x))(x), jax.grad(lambda x: loss(jjnp, x))(x), tol=1e-3)
 
 
+@pytest.mark.parametrize("options", [dict(lower=True, unit_diagonal=True), dict(lower=False)], ids=["unit", "upper"])
+def test_triangular_solves_by_blocks_match_jax(monkeypatch, options):
+    """A batch over several blocks (BLOCK 9), and one block with 9 right-hand
+    sides: their row reductions, read back broadcast, were wrong on Vulkan."""
+    monkeypatch.setattr(irax.frontend.lax_linalg, "BLOCK", 9)
+    a = RNG.standard_normal((2, 20, 20)).astype(np.float32) + 5 * np.eye(20, dtype=np.float32)
+    b = RNG.standard_normal((2, 20, 5)).astype(np.float32)
+    for a, b in [(a, b), (a[0, :9, :9], a[1, :9, :9])]:
+        check(lax.linalg.triangular_solve(a, b, left_side=True, **options),
+              jax.lax.linalg.triangular_solve(a, b, left_side=True, **options), tol=1e-4)
+
+
 def test_float64_in_x64_mode():
     with x64_mode(True):
         a = X[0].astype(np.float64)

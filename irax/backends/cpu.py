@@ -10,10 +10,13 @@ N devices share one pool of worker threads; IRAX_CPU_WORKERS sizes that pool
 the driver is made, so both settings are read once, at the first device).
 """
 import iree.runtime as rt
+from iree.compiler import ir
 
+from irax.backends import cpu_kernels
 from irax.backends.iree_backend import IreeBackend
 from irax.backends.cpu_tiles import preset_strategies
 from irax.config import config
+from irax.ir import kernels
 
 
 class CpuBackend(IreeBackend):
@@ -24,6 +27,32 @@ class CpuBackend(IreeBackend):
 
     def device_infos(self, driver) -> list:
         return driver.query_available_devices()[:1] * config.irax_cpu_devices
+
+
+def native_kernels(mlir_text: str) -> str:
+    """`mlir_text` with the body of each kernel function (ir/kernels.py)
+    that cpu_kernels.py has code for replaced by that code: one dispatch of
+    native loops where the portable body is a host loop (IRAX_CPU_KERNELS=0
+    keeps the portable bodies)."""
+    if kernels.KERNEL not in mlir_text or not config.irax_cpu_kernels:
+        return mlir_text
+    with ir.Context():
+        module = ir.Module.parse(mlir_text)
+        replaced = False
+        for function in list(module.body.operations):
+            marks = kernels.kernel_of(function) if function.operation.name == "func.func" else None
+            if marks is None:
+                continue
+            signature = ir.FunctionType(ir.TypeAttr(function.attributes["function_type"]).value)
+            text = cpu_kernels.build(marks[0], ir.StringAttr(function.attributes["sym_name"]).value,
+                                     [str(t) for t in signature.inputs], [str(t) for t in signature.results],
+                                     marks[1])
+            if text is not None:
+                native = ir.Module.parse(text)  # (kept alive while its function moves)
+                native.body.operations[0].operation.move_before(function)
+                function.erase()
+                replaced = True
+        return str(module) if replaced else mlir_text
 
 
 backend = CpuBackend(
@@ -45,6 +74,6 @@ backend = CpuBackend(
     # than the tiled direct code (cpu_tiles.py's table).
     compile_flags=["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false",
                    "--iree-global-opt-data-tiling"],
-    prepare=preset_strategies,
+    prepare=lambda text: preset_strategies(native_kernels(text)),
     priority=0,
 )

@@ -21,13 +21,18 @@ with a mask, so a NaN or inf in one entry stays where LAPACK leaves it:
 
 Matrices larger than BLOCK are factorized by blocks of BLOCK columns
 (LAPACK's blocked algorithms), unrolled at trace time: the loops above run
-on a BLOCK-wide panel only, and the rest of the matrix is updated by one
-matmul per block, where most of the arithmetic then is:
+on one block or panel only, and the rest of the matrix is updated by
+matmuls, where most of the arithmetic then is:
 
-    cholesky          [L11; L21] by the loop on the panel [A11; A21], then A22 -= L21 L21ᴴ
+    cholesky          L11 and L11⁻¹ of the diagonal block by the loops,
+                      L21 = A21 L11⁻ᴴ, then A22 -= L21 L21ᴴ
     triangular_solve  x1 = L11⁻¹ b1, then b2 -= L21 x1 (all the L_kk⁻¹ from one loop)
     lu                the panel A[k:, k:k+BLOCK] by the loop; its row swaps
                       applied to the whole rows; U12 = L11⁻¹ A12, A22 -= L21 U12
+
+Each loop is a kernel (frontend/kernels.py): portable code that the CPU
+backend runs as native loops in one dispatch (backends/cpu_kernels.py),
+where IREE would run it on the host, one step at a time.
 
 Complex matrices take the same steps, with conjugate transposes where the
 real ones transpose (Hermitian A = L Lᴴ, L with a real diagonal).
@@ -51,6 +56,7 @@ import numpy as np
 from irax.frontend import dtypes
 from irax.frontend.control_flow import fori_loop
 from irax.frontend.custom_derivatives import custom_vjp
+from irax.frontend.kernels import kernel_call
 from irax.frontend.numpy import (abs, arange, argmax, astype, broadcast_to, concatenate, conj, eye, flip, imag,
                                  iscomplexobj, matmul, moveaxis, pad, real, sqrt, stack, sum, swapaxes,
                                  take_along_axis, tril, triu, where)
@@ -118,7 +124,7 @@ def _check_square(name, x):
 # Cholesky.
 
 def _cholesky_loop(a):
-    """The columns of L for a panel a = A[:, :b] (all rows of A, b of its columns)."""
+    """L of each matrix a, column by column, reading its lower triangle."""
     rows, cols = arange(a.shape[-2]), arange(a.shape[-1])
 
     def column(j, L):
@@ -130,14 +136,24 @@ def _cholesky_loop(a):
     return fori_loop(0, a.shape[-1], column, _zeros(a.shape, a.dtype))
 
 
+def _cholesky_block(a):
+    """(L, L⁻¹) of each matrix a (kernel "cholesky_block")."""
+    L = _cholesky_loop(a)
+    return L, _triangular_inverse(L)
+
+
 def _cholesky_blocked(a):
+    """L by blocks: L11 and L11⁻¹ from the kernel, L21 = A21 L11⁻ᴴ, and the
+    rest of the matrix A22 - L21 L21ᴴ factorized the same way."""
     n = a.shape[-1]
     columns = []  # the column blocks of L, from the diagonal block down
     for k, e in _blocks(n):
-        panel = _cholesky_loop(a[..., :, :e - k])  # [L11; L21] in one loop
+        L11, L11_inverse = kernel_call("cholesky_block", _cholesky_block, a[..., :e - k, :e - k])
+        panel = L11
         if e < n:
-            L21 = panel[..., e - k:, :]
+            L21 = matmul(a[..., e - k:, :e - k], _H(L11_inverse))
             a = a[..., e - k:, e - k:] - matmul(L21, _H(L21))
+            panel = concatenate([L11, L21], axis=-2)
         columns.append(pad(panel, [(0, 0)] * (panel.ndim - 2) + [(k, 0), (0, 0)]))
     return concatenate(columns, axis=-1)
 
@@ -181,22 +197,36 @@ def cholesky(x: ArrayLike, *, symmetrize_input: bool = True) -> Array:
 
 def _forward_substitution(L, b, unit_diagonal):
     """x with L x = b, by blocks of rows: x_k = L_kk⁻¹ (b_k - L[k, :k] x[:k]),
-    with the inverses of all diagonal blocks from one loop over their batch
-    (as XLA does on accelerators), so the loop runs BLOCK steps, not n."""
+    with the inverses of all full diagonal blocks from one kernel call on
+    their batch (as XLA does on accelerators), so that its loop runs BLOCK
+    steps, not n; a matrix of one block, or the partial last block, is
+    solved by substitution (kernel "forward_substitution")."""
     blocks = _blocks(L.shape[-1])
     if len(blocks) == 1:
-        return _forward_substitution_loop(L, b, unit_diagonal)
+        return _substitute(L, b, unit_diagonal)
     diagonal = stack([L[..., k:e, k:e] for k, e in blocks if e - k == BLOCK], axis=-3)
-    inverses = list(moveaxis(_forward_substitution_loop(diagonal, broadcast_to(eye(BLOCK, dtype=L.dtype), diagonal.shape),
-                                                        unit_diagonal), -3, 0))
+    inverses = list(moveaxis(triangular_inverse(diagonal, unit_diagonal), -3, 0))
     x = []
     for k, e in blocks:
         rhs = b[..., k:e, :]
         if k:
             rhs = rhs - matmul(L[..., k:e, :k], _concat(x, axis=-2))
-        x.append(matmul(inverses[k // BLOCK], rhs) if e - k == BLOCK else
-                 _forward_substitution_loop(L[..., k:e, k:e], rhs, unit_diagonal))
+        x.append(matmul(inverses[k // BLOCK], rhs) if e - k == BLOCK else _substitute(L[..., k:e, k:e], rhs,
+                                                                                       unit_diagonal))
     return _concat(x, axis=-2)
+
+
+def _substitute(L, b, unit_diagonal):
+    return kernel_call("forward_substitution", _forward_substitution_loop, L, b, unit_diagonal=unit_diagonal)
+
+
+def _triangular_inverse(L, unit_diagonal=False):
+    return _forward_substitution_loop(L, broadcast_to(eye(L.shape[-1], dtype=L.dtype), L.shape), unit_diagonal)
+
+
+def triangular_inverse(L, unit_diagonal=False):
+    """L⁻¹ of each lower triangular matrix (kernel "triangular_inverse")."""
+    return kernel_call("triangular_inverse", _triangular_inverse, L, unit_diagonal=unit_diagonal)
 
 
 def _forward_substitution_loop(L, b, unit_diagonal):
@@ -332,11 +362,11 @@ def lu(x: ArrayLike) -> tuple[Array, Array, Array]:
     m, n = x.shape[-2:]
     pivots, permutation = [], np.broadcast_to(np.arange(m, dtype=np.int32), x.shape[:-2] + (m,))
     for k, e in _blocks(min(m, n)):
-        panel, panel_pivots, panel_permutation = _lu_loop(x[..., k:, k:e])
+        panel, panel_pivots, panel_permutation = kernel_call("lu_panel", _lu_loop, x[..., k:, k:e])
         rows = take_along_axis(x[..., k:, :], panel_permutation[..., :, None], axis=-2)
         right = rows[..., e:]
         if e < n:
-            u12 = _forward_substitution_loop(panel[..., :e - k, :], right[..., :e - k, :], True)
+            u12 = matmul(triangular_inverse(panel[..., :e - k, :], unit_diagonal=True), right[..., :e - k, :])
             right = concatenate([u12, right[..., e - k:, :] - matmul(panel[..., e - k:, :], u12)], axis=-2)
         x = _concat([x[..., :k, :], _concat([rows[..., :k], panel, right], axis=-1)], axis=-2)
         permutation = _concat([permutation[..., :k], take_along_axis(permutation[..., k:], panel_permutation,

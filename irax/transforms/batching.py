@@ -38,7 +38,7 @@ import collections
 from iree.compiler import ir
 from iree.compiler.dialects import arith, flow, func, linalg, scf, tensor, util
 
-from irax.ir import mlir
+from irax.ir import kernels, mlir
 from irax.ir.convolution import marker
 from irax.ir.iree import linalg_ext_scan_like, linalg_ext_scatter, scan_dimension
 from irax.ir.linalg import iterator_names, map_results
@@ -275,10 +275,27 @@ def _call(op, batch):
         return _callback(op, batch)
     if custom.VJP_BWD in op.attributes or custom.JVP in op.attributes:
         return _custom_call(op, batch)
-    block = batch.symbols[ir.FlatSymbolRefAttr(op.attributes["callee"]).value].regions[0].blocks[0]
+    callee = batch.symbols[ir.FlatSymbolRefAttr(op.attributes["callee"]).value]
+    if kernels.kernel_of(callee) is not None:
+        return _kernel_call(op, callee, batch)
+    block = callee.regions[0].blocks[0]
     operands = list(op.operands)
     _bind(batch, block.arguments, [batch.new.get(v, v) for v in operands], [batch.is_batched(v) for v in operands])
     return [batch.moved(r) for r in _batch_block(block, batch)]
+
+
+def _kernel_call(op, callee, batch):
+    """A call of a kernel function (ir/kernels.py) stays one call, of the
+    function batched with its marks kept: a kernel takes any leading batch
+    dims, so a backend's code for it serves the batched one as well. Every
+    operand goes in batched (an unbatched one broadcast)."""
+    name = f"{callee.name.value}_vmap{batch.size}"
+    batched = mlir.find_function(mlir.enclosing_module(op), name)
+    if batched is None:
+        batched = build_batched(callee, [0] * len(op.operands), batch.size, name)[0]
+        batched.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        kernels.copy_marks(callee, batched)
+    return list(func.CallOp(batched, [batch.moved(v) for v in op.operands]).results)
 
 
 def _callback(op, batch):

@@ -1,0 +1,376 @@
+"""The native CPU kernels (irax/backends/cpu_kernels.py): each compiled
+alone, wrapped in a public @main, run with iree.runtime and compared with
+NumPy versions of the portable loops of frontend/lax_linalg.py (the same
+whole-array formulas, so the same NaN/inf patterns); those references are
+checked against irax's portable code on Vulkan.
+
+Compiles are shared: one program per (kernel, types), fourteen in all, each
+run on several matrices (a batch mixes ordinary and special ones). Rows
+of 21 f32 or 13 f64 are a whole chunk (16 or 8 lanes) and a narrower one."""
+import functools
+
+import numpy as np
+import pytest
+from helpers import device_or_skip
+from iree import compiler, runtime
+
+import irax
+from irax.backends import cpu_kernels
+from irax.lax import linalg
+
+rng = np.random.default_rng(0)
+FLAGS = ["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false"]
+
+
+def _type(shape, dtype):
+    return f"tensor<{''.join(f'{d}x' for d in shape)}{np.dtype(dtype).name.replace('float', 'f').replace('int', 'i')}>"
+
+
+def _signature(kernel, shapes, dtype):
+    *batch, m, n = shapes[0]
+    args = [_type(shape, dtype) for shape in shapes]
+    if kernel == "cholesky_block":
+        return args, args * 2
+    if kernel in ("triangular_inverse", "forward_substitution"):
+        return args, args[-1:]
+    return args, [args[0], _type(batch + [min(m, n)], np.int32), _type(batch + [m], np.int32)]
+
+
+@functools.lru_cache(maxsize=None)
+def _program(kernel, shapes, dtype, unit_diagonal=False):
+    """The kernel for these types, called by a public @main."""
+    args, results = _signature(kernel, shapes, dtype)
+    text = cpu_kernels.build(kernel, "kernel", args, results, {"unit_diagonal": unit_diagonal})
+    rtypes = ", ".join(results)
+    names = [f"%r#{n}" for n in range(len(results))] if len(results) > 1 else ["%r"]
+    count = f":{len(results)}" if len(results) > 1 else ""
+    params = ", ".join(f"%a{n}: {t}" for n, t in enumerate(args))
+    operands = ", ".join(f"%a{n}" for n in range(len(args)))
+    text += (f"\nfunc.func @main({params}) -> ({rtypes}) {{\n"
+             f"  %r{count} = call @kernel({operands}) : ({', '.join(args)}) -> ({rtypes})\n"
+             f"  return {', '.join(names)} : {rtypes}\n}}\n")
+    vmfb = compiler.compile_str(text, target_backends=["llvm-cpu"], extra_args=FLAGS)
+    main = runtime.load_vm_flatbuffer(vmfb, driver="local-task").main
+
+    def run(*arrays):
+        out = main(*(np.ascontiguousarray(a, dtype) for a in arrays))
+        return tuple(o.to_host() for o in out) if isinstance(out, (list, tuple)) else out.to_host()
+
+    return run
+
+
+def run(kernel, *arrays, **params):
+    return _program(kernel, tuple(a.shape for a in arrays), arrays[0].dtype.type, **params)(*arrays)
+
+
+# ---------------------------------------------------------------------------
+# NumPy versions of the portable loops (lax_linalg.py), one formula each,
+# elementwise products (not BLAS, which may skip a zero times a NaN).
+
+def cholesky_loop(a):
+    """_cholesky_loop: column j of L is v = A[:, j] - L L[j, :]ᵀ, L[j, j] =
+    sqrt(v[j]), L[i, j] = v[i] / L[j, j] below."""
+    n = a.shape[-1]
+    rows = np.arange(n)
+    L = np.zeros_like(a)
+    with np.errstate(all="ignore"):
+        for j in range(n):
+            v = a[..., :, j] - np.sum(L * L[..., j:j + 1, :], axis=-1)
+            d = np.sqrt(v[..., j:j + 1])
+            L[..., :, j] = np.where(rows > j, v / d, np.where(rows == j, d, 0))
+    return L
+
+
+def forward_substitution_loop(L, unit_diagonal=False, b=None):
+    """_forward_substitution_loop(L, b): X[i] = (b[i] - sum_{k<i} L[i, k] X[k]) / L[i, i];
+    b is the identity unless given (X = L⁻¹, triangular_inverse)."""
+    n = L.shape[-1]
+    idx = np.arange(n)
+    b = np.broadcast_to(np.eye(n, dtype=L.dtype), L.shape) if b is None else b
+    x = np.zeros_like(b)
+    with np.errstate(all="ignore"):
+        for i in range(n):
+            li = L[..., i, :]
+            s = np.sum(np.where(idx < i, li, 0)[..., :, None] * x, axis=-2)
+            xi = b[..., i, :] - s
+            if not unit_diagonal:
+                xi = xi / li[..., i:i + 1]
+            x[..., i, :] = xi
+    return x
+
+
+def lu_loop(a):
+    """_lu_loop on each matrix: swap in the first row of largest |A[i, j]|
+    (NaN largest), divide by the pivot (not when it is 0), update the rest."""
+    batch, (m, n) = a.shape[:-2], a.shape[-2:]
+    a = a.reshape((-1, m, n)).copy()
+    k = min(m, n)
+    pivots, perm = np.zeros((len(a), k), np.int32), np.tile(np.arange(m, dtype=np.int32), (len(a), 1))
+    with np.errstate(all="ignore"):
+        for x, piv, per in zip(a, pivots, perm):
+            for j in range(k):
+                c = np.abs(x[j:, j])
+                p = j + int(np.argmax(np.isnan(c)) if np.isnan(c).any() else np.argmax(c))
+                x[[j, p]], per[[j, p]], piv[j] = x[[p, j]], per[[p, j]], p
+                mult = x[j + 1:, j] / (1 if x[j, j] == 0 else x[j, j])
+                x[j + 1:, j + 1:] -= mult[:, None] * x[j, j + 1:]
+                x[j + 1:, j] = mult
+    return a.reshape(batch + (m, n)), pivots.reshape(batch + (k,)), perm.reshape(batch + (m,))
+
+
+def assert_close(actual, expected, rtol):
+    """Equal NaN and inf patterns, finite values close (relative to the largest)."""
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(actual), np.isinf(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_array_equal(actual[~finite & ~np.isnan(expected)], expected[~finite & ~np.isnan(expected)])
+    scale = np.max(np.abs(expected[finite]), initial=1)
+    np.testing.assert_allclose(actual[finite], expected[finite], rtol=0, atol=rtol * scale)
+
+
+def positive_definite(shape, dtype):
+    n = shape[-1]
+    x = rng.standard_normal(shape)
+    return (x @ np.swapaxes(x, -1, -2) + n * np.eye(n)).astype(dtype)
+
+
+def lower_triangular(shape, dtype):
+    n = shape[-1]
+    return (np.tril(rng.standard_normal(shape)) + 4 * np.eye(n)).astype(dtype)
+
+
+TOL = {np.float32: 2e-5, np.float64: 1e-12}
+
+
+# ---------------------------------------------------------------------------
+# cholesky_block
+
+@pytest.mark.parametrize("shape, dtype", [((2, 3, 21, 21), np.float32), ((64, 64), np.float64),
+                                          ((2, 64, 64), np.float32), ((4, 1, 1), np.float32)])
+def test_cholesky_block_of_positive_definite_matrices(shape, dtype):
+    a = positive_definite(shape, dtype)
+    garbage = np.triu(np.full(shape, np.nan, dtype), 1)  # only the lower triangle is read
+    L, inverse = run("cholesky_block", np.where(np.isnan(garbage), garbage, a))
+    expected = np.linalg.cholesky(a.astype(np.float64))
+    np.testing.assert_array_equal(np.triu(L, 1), 0)
+    np.testing.assert_allclose(L, expected, rtol=0, atol=TOL[dtype] * np.abs(expected).max())
+    np.testing.assert_array_equal(np.triu(inverse, 1), 0)
+    expected_inverse = np.linalg.inv(expected)
+    np.testing.assert_allclose(inverse, expected_inverse, rtol=0, atol=10 * TOL[dtype] * np.abs(expected_inverse).max())
+
+
+@pytest.mark.parametrize("shape, dtype", [((2, 3, 21, 21), np.float32), ((64, 64), np.float64), ((4, 1, 1), np.float32)])
+def test_cholesky_block_where_the_matrix_is_not_positive_definite(shape, dtype):
+    """NaNs from the first non-positive pivot on (sqrt of a negative), infs
+    and NaNs in L⁻¹ where the loop divides by a zero pivot, as the portable loop."""
+    a = positive_definite(shape, np.float64)
+    n = shape[-1]
+    flat = a.reshape((-1, n, n))
+    flat[0, n // 2, n // 2] = -1.0  # indefinite from column n // 2
+    flat[-1, :, -1] = flat[-1, -1, :] = 0  # semidefinite: a zero last pivot
+    if len(flat) > 2:
+        flat[1] = np.diag(np.arange(n) - 1.0)  # -1, 0, 1, ...: NaN in the first column
+    a = a.astype(dtype)
+    L, inverse = run("cholesky_block", a)
+    expected = cholesky_loop(a.astype(np.float64))
+    assert np.isnan(L).any() and np.isnan(expected).any()
+    assert_close(L, expected, TOL[dtype])
+    assert_close(inverse, forward_substitution_loop(expected), 10 * TOL[dtype])
+
+
+# ---------------------------------------------------------------------------
+# triangular_inverse
+
+@pytest.mark.parametrize("shape, dtype, unit_diagonal", [((3, 64, 64), np.float32, False),
+                                                         ((7, 7), np.float64, True),
+                                                         ((2, 1, 1), np.float64, False)])
+def test_triangular_inverse(shape, dtype, unit_diagonal):
+    L = lower_triangular(shape, np.float64)
+    expected = np.linalg.inv(np.tril(L, -1) + np.eye(shape[-1]) if unit_diagonal else L)
+    # Only the strict lower triangle (and the diagonal unless unit) is read.
+    read = np.tril(np.ones(shape[-2:], bool), -unit_diagonal)
+    garbage = np.where(read, L, np.nan).astype(dtype)
+    x = run("triangular_inverse", garbage, unit_diagonal=unit_diagonal)
+    np.testing.assert_allclose(x, expected, rtol=0, atol=TOL[dtype] * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("shape, dtype, unit_diagonal", [((3, 64, 64), np.float32, False),
+                                                         ((7, 7), np.float64, True),
+                                                         ((2, 1, 1), np.float64, False)])
+def test_triangular_inverse_of_singular_and_non_finite_matrices(shape, dtype, unit_diagonal):
+    """A zero on the diagonal gives infs in its column and NaNs from the
+    rows below (and to the right, the rows are whole), as the portable loop."""
+    L = lower_triangular(shape, np.float64)
+    n = shape[-1]
+    flat = L.reshape((-1, n, n))
+    flat[0, n // 2, n // 2] = 0
+    flat[0, n - 1, 0] = np.inf
+    flat[-1, n - 1, n - 1] = np.nan
+    if n > 2:
+        flat[-1, n // 2, 0] = np.nan
+    L = L.astype(dtype)
+    x = run("triangular_inverse", L, unit_diagonal=unit_diagonal)
+    expected = forward_substitution_loop(L.astype(np.float64), unit_diagonal)
+    assert not np.isfinite(expected).all()
+    assert_close(x, expected, TOL[dtype])
+
+
+# ---------------------------------------------------------------------------
+# forward_substitution: three programs, f32 with a batch and rows of 3 (one
+# narrow chunk), f64 unit with rows of 5, and f32 rows of 150 = 2 groups of
+# ACCUMULATORS chunks (the loop over groups) + 1 chunk + 6 columns.
+
+SOLVES = [((2, 7, 7), (2, 7, 3), np.float32, False), ((64, 64), (64, 5), np.float64, True),
+          ((9, 9), (9, 150), np.float32, False)]
+
+
+def triangular_system(l_shape, b_shape, unit_diagonal):
+    """L (float64, its diagonal about 4) and B; for a unit diagonal the
+    strict lower part is L's divided by 4, as in the unit factor of that L
+    (with entries of 1, x would grow as 2^n)."""
+    L = lower_triangular(l_shape, np.float64)
+    return L / 4 if unit_diagonal else L, rng.standard_normal(b_shape)
+
+
+@pytest.mark.parametrize("l_shape, b_shape, dtype, unit_diagonal", SOLVES)
+def test_forward_substitution(l_shape, b_shape, dtype, unit_diagonal):
+    L, b = triangular_system(l_shape, b_shape, unit_diagonal)
+    triangle = np.tril(L, -1) + np.eye(l_shape[-1]) if unit_diagonal else L
+    expected = np.linalg.solve(triangle, b)
+    # Only the strict lower triangle (and the diagonal unless unit) is read.
+    read = np.tril(np.ones(l_shape[-2:], bool), -unit_diagonal)
+    garbage = np.where(read, L, np.nan).astype(dtype)
+    x = run("forward_substitution", garbage, b.astype(dtype), unit_diagonal=unit_diagonal)
+    assert x.shape == b_shape and x.dtype == dtype
+    np.testing.assert_allclose(x, expected, rtol=0, atol=TOL[dtype] * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("l_shape, b_shape, dtype, unit_diagonal", SOLVES)
+def test_forward_substitution_of_singular_and_non_finite_systems(l_shape, b_shape, dtype, unit_diagonal):
+    """A zero row of L gives NaN (0/0) where B's row is zero and infs in the
+    rest of its row, then infs and NaNs below; a NaN or inf in B spreads
+    down its column alone, as the portable loop."""
+    L, b = triangular_system(l_shape, b_shape, unit_diagonal)
+    n, k = b_shape[-2:]
+    flat, flat_b = L.reshape((-1, n, n)), b.reshape((-1, n, k))
+    flat[0, n // 2, :n // 2 + 1] = 0
+    flat_b[0, n // 2, 0] = 0
+    flat[0, n - 1, 0] = np.inf
+    flat_b[-1, 1, k - 1] = np.nan
+    flat_b[-1, 2, 1] = -np.inf
+    L, b = L.astype(dtype), b.astype(dtype)
+    x = run("forward_substitution", L, b, unit_diagonal=unit_diagonal)
+    expected = forward_substitution_loop(L.astype(np.float64), unit_diagonal, b.astype(np.float64))
+    assert np.isnan(expected).any() and np.isinf(expected).any() and np.isfinite(expected).any()
+    assert_close(x, expected, TOL[dtype])
+
+
+# ---------------------------------------------------------------------------
+# lu_panel
+
+@pytest.mark.parametrize("shape, dtype", [((100, 64), np.float32), ((5, 9), np.float32), ((2, 21, 13), np.float64),
+                                          ((3, 1), np.float32)])
+def test_lu_panel(shape, dtype):
+    a = rng.standard_normal(shape).astype(dtype)
+    lu, pivots, perm = run("lu_panel", a)
+    expected_lu, expected_pivots, expected_perm = lu_loop(a)
+    np.testing.assert_array_equal(pivots, expected_pivots)
+    np.testing.assert_array_equal(perm, expected_perm)
+    np.testing.assert_allclose(lu, expected_lu, rtol=0, atol=10 * TOL[dtype] * np.abs(expected_lu).max())
+    m, n = shape[-2:]
+    k = min(m, n)
+    lower = np.tril(lu[..., :, :k], -1) + np.eye(m, k)
+    upper = np.triu(lu[..., :k, :])
+    np.testing.assert_allclose(lower @ upper, np.take_along_axis(a, perm[..., None], axis=-2),
+                               rtol=0, atol=100 * TOL[dtype])
+
+
+@pytest.mark.parametrize("shape, dtype", [((2, 21, 13), np.float64), ((5, 9), np.float32)])
+def test_lu_panel_with_zero_pivots_nans_and_ties(shape, dtype):
+    """A zero column leaves its multipliers unscaled (zeros, not 0/0); of
+    equal magnitudes the first row is the pivot, and of NaNs the first too,
+    whatever their payloads."""
+    a = rng.standard_normal(shape)
+    m = shape[-2]
+    flat = a.reshape((-1,) + shape[-2:])
+    flat[0, :, 1] = 0  # zero pivot at step 1
+    flat[0, 1, 0], flat[0, 2, 0] = -9.0, 9.0  # a tie at step 0: row 1
+    flat[-1, [3, m - 1], :2] = 0  # not pivots before step 2, where both are NaNs:
+    flat[-1, 3, 2] = np.nan
+    flat[-1, m - 1, 2] = np.uint64(0x7FFFFFFFFFFFFFFF).view(np.float64)  # the NaN of largest payload
+    flat[-1, 0, 3] = np.inf
+    a = a.astype(dtype)
+    lu, pivots, perm = run("lu_panel", a)
+    expected_lu, expected_pivots, expected_perm = lu_loop(a)
+    np.testing.assert_array_equal(pivots, expected_pivots)
+    np.testing.assert_array_equal(perm, expected_perm)
+    assert_close(lu, expected_lu, 10 * TOL[dtype])
+    pivots = pivots.reshape(-1, pivots.shape[-1])
+    assert pivots[0, 0] == 1 and pivots[-1, 2] == 3
+
+
+# ---------------------------------------------------------------------------
+# The references above are the portable code (checked on Vulkan, where the
+# portable loops run), and what build covers.
+
+def test_the_references_are_the_portable_loops():
+    vulkan = device_or_skip("vulkan")
+    a = positive_definite((7, 7), np.float32)
+    a[3, 3] = -1
+    L = np.tril(lower_triangular((7, 7), np.float32))
+    L[2, 2] = 0
+    b = rng.standard_normal((7, 3)).astype(np.float32)
+    b[1, 0], b[4, 2] = np.nan, np.inf
+    lu_input = rng.standard_normal((9, 5)).astype(np.float32)
+    lu_input[:, 1] = 0
+    lu_input[4, 2] = lu_input[6, 2] = np.nan
+    with irax.default_device(vulkan):
+        chol = np.asarray(linalg.cholesky(a, symmetrize_input=False))
+        solved = np.asarray(linalg.triangular_solve(L, b, left_side=True, lower=True))
+        lu = tuple(map(np.asarray, linalg.lu(lu_input)))
+    assert_close(chol, cholesky_loop(a), 1e-5)
+    assert_close(solved, forward_substitution_loop(L, b=b), 1e-5)
+    for actual, expected in zip(lu, lu_loop(lu_input)):
+        assert_close(actual, expected, 1e-5)
+
+
+@pytest.mark.parametrize("types", [["tensor<4x4xcomplex<f32>>"], ["tensor<4x4xi32>"], ["tensor<4x4xf16>"],
+                                   ["tensor<?x4xf32>"], ["tensor<0x4x4xf32>"]])
+@pytest.mark.parametrize("kernel", sorted(cpu_kernels.KERNELS))
+def test_build_covers_static_f32_and_f64_only(kernel, types):
+    assert cpu_kernels.build(kernel, "k", types, types * 2, {}) is None
+
+
+@pytest.mark.parametrize("l_type, b_type", [("tensor<4x4xcomplex<f32>>", "tensor<4x2xcomplex<f32>>"),
+                                            ("tensor<4x4xf32>", "tensor<4x0xf32>"),
+                                            ("tensor<4x4xf64>", "tensor<4x?xf64>")])
+def test_build_covers_solves_of_static_f32_and_f64_only(l_type, b_type):
+    assert cpu_kernels.build("forward_substitution", "k", [l_type, b_type], [b_type], {}) is None
+
+
+def test_the_text_is_a_private_function_in_one_dispatch_region():
+    from iree.compiler import ir
+    a = "tensor<2x9x5xf64>"
+    text = cpu_kernels.build("lu_panel", "lu_kernel", [a], [a, "tensor<2x5xi32>", "tensor<2x9xi32>"], {})
+    assert text.startswith("func.func private @lu_kernel(") and text.count("flow.dispatch.region") == 1
+    with ir.Context():
+        ir.Module.parse(text)
+
+
+def test_mismatched_types_are_an_error():
+    with pytest.raises(ValueError, match="cholesky_block"):
+        cpu_kernels.build("cholesky_block", "k", ["tensor<4x5xf32>"], ["tensor<4x5xf32>"] * 2, {})
+    for l_type, b_type in [("tensor<4x4xf32>", "tensor<5x2xf32>"), ("tensor<4x4xf64>", "tensor<4x2xf32>"),
+                           ("tensor<3x4x4xf32>", "tensor<2x4x2xf32>")]:
+        with pytest.raises(ValueError, match="forward_substitution"):
+            cpu_kernels.build("forward_substitution", "k", [l_type, b_type], [b_type], {})
+    with pytest.raises(ValueError, match="lu_panel"):
+        cpu_kernels.build("lu_panel", "k", ["tensor<9x5xf32>"], ["tensor<9x5xf32>", "tensor<9xi32>",
+                                                                  "tensor<9xi32>"], {})
+
+
+def test_a_one_row_lu_panel_stays_portable():
+    """IREE 3.13 gave a one-row panel's perm the bits of its lu, so the
+    blocked lu of a 5x5 with BLOCK 2 came out with a row of NaNs."""
+    assert cpu_kernels.build("lu_panel", "k", ["tensor<1x3xf32>"],
+                             ["tensor<1x3xf32>", "tensor<1xi32>", "tensor<1xi32>"], {}) is None
