@@ -36,6 +36,7 @@ from mpi4py import MPI
 from mpi4py.util import dtlib
 
 from irax import tree_util
+from irax.backends import runtime
 from irax.config import config
 from irax.frontend import dtypes, processes
 from irax.frontend.array import Array, device_put_numpy
@@ -112,7 +113,7 @@ class MpiCommunicator:
             self._broken = CollectiveError(f"process {self.rank} aborted the collectives: {reason}")
         message = _encode(reason)
         sends = [self.comm.Isend(message, dest=r, tag=_ABORT_TAG) for r in range(self.size) if r != self.rank]
-        _poll(sends, time.monotonic() + 1.0)  # (small messages leave at once; a dead peer must not hold us)
+        _poll(sends, 1.0)  # (small messages leave at once; a dead peer must not hold us)
 
     def _check_aborts(self, mine):
         """CollectiveError if another process has aborted (its message waits)."""
@@ -136,7 +137,7 @@ class MpiCommunicator:
             try:
                 self._agree(mine)
                 pending = requests()
-                if not _poll(pending, time.monotonic() + config.irax_distributed_timeout,
+                if not _poll(pending, config.irax_distributed_timeout,
                              lambda: self._check_aborts(mine)):
                     raise CollectiveError(f"process {self.rank} timed out after {config.irax_distributed_timeout:g} s"
                                           f" moving the data of collective {mine} (IRAX_DISTRIBUTED_TIMEOUT)")
@@ -153,12 +154,12 @@ class MpiCommunicator:
         requests = [self.comm.Irecv(received[r], source=r, tag=_HEADER_TAG) for r in others]
         sends = [self.comm.Isend(header, dest=r, tag=_HEADER_TAG) for r in others]
         timeout = config.irax_distributed_timeout
-        if not _poll(requests, time.monotonic() + timeout, lambda: self._check_aborts(mine)):
+        if not _poll(requests, timeout, lambda: self._check_aborts(mine)):
             missing = [r for r, request in zip(others, requests) if not request.Test()]
             raise CollectiveError(f"process {self.rank} waited {timeout:g} s at collective {mine} for process(es) "
                                   f"{missing}, which did not reach it (they died, hang, or make other collectives; "
                                   "IRAX_DISTRIBUTED_TIMEOUT sets the wait)")
-        _poll(sends, time.monotonic() + timeout)
+        _poll(sends, timeout)
         headers = {r: _decode(received[r]) for r in others}
         headers[self.rank] = mine
         if len(set(headers.values())) > 1:
@@ -210,29 +211,28 @@ def _decode(buffer):
     return buffer.tobytes().rstrip(b"\0").decode(errors="replace")
 
 
-_SPIN_SECONDS = 200e-6
+# How a collective waits: runtime.poll_until, on a schedule of its own.
+# MPI moves a non-blocking collective's data only inside MPI calls, so the
+# first 200 µs test without pause, as MPI's own blocking wait does: a message
+# between processes that are both there takes a few µs (a barrier of two
+# processes: ~16 µs on 2 shared cores). Longer, the wait is for a process
+# still computing, which needs the core this one would spin on (two processes
+# of two threads on two cores), so the tests are spaced by time.sleep(0)
+# (~55 µs with Linux's timer slack), a real sleep, where the CPU device's wait
+# yields (sched_yield returns at once unless a thread waits for this core: the
+# device's workers are threads that finish in µs, the peer here a process that
+# may compute for seconds); after half a second by a millisecond.
+_SPIN_S, _PAUSE, _PAUSE_S = 200e-6, functools.partial(time.sleep, 0), 0.5
 
 
-def _poll(requests, deadline, check=lambda: None) -> bool:
-    """Wait for MPI `requests` until `deadline` (time.monotonic), calling
-    `check()` (which may raise) between tests: whether all completed.
-
-    MPI moves a non-blocking collective's data only inside MPI calls, so the
-    first _SPIN_SECONDS test without pause, as MPI's own blocking wait
-    does: a message between processes that are both there takes a few µs.
-    Longer, the wait is for a process still computing, which needs the core
-    this one would spin on (two processes of two threads on two cores), so
-    the tests are spaced by time.sleep(0) (~55 µs with Linux's timer slack)
-    and after half a second by a millisecond."""
-    start = time.monotonic()
-    while not MPI.Request.Testall(requests):
-        now = time.monotonic()
-        if now > deadline:
-            return False
-        check()
-        if now - start > _SPIN_SECONDS:
-            time.sleep(0 if now - start < 0.5 else 1e-3)
-    return True
+def _poll(requests, timeout, check=None) -> bool:
+    """Wait up to `timeout` seconds for MPI `requests`, calling `check()`
+    (which may raise) between tests: whether all completed."""
+    # (the first test made here, where requests done at once, as small sends
+    # are, cost no call; then a partial, not a lambda: no Python frame a test)
+    return MPI.Request.Testall(requests) or runtime.poll_until(
+        functools.partial(MPI.Request.Testall, requests), timeout, check,
+        spin_s=_SPIN_S, pause=_PAUSE, pause_s=_PAUSE_S)
 
 
 # ---------------------------------------------------------------------------

@@ -131,3 +131,11 @@ def test_batched_products_are_plain_and_right():
     assert "compilation_info" in _iree_input(lambda a, b: a @ b, a, b)
     got = irax.jit(lambda a, b: a @ b, device=irax.devices("cpu")[0])(a, b)
     np.testing.assert_allclose(got, a @ b, rtol=2e-5, atol=2e-5 * 41)
+
+
+def test_a_fold_read_back_broadcast_keeps_iree_s_tiles():
+    """IREE fuses `x - b.mean(0)` into the fold's dispatch, where the fold's
+    tiles made vectors of whole columns: a compile error for (1000, 33)."""
+    b = rng.normal(size=(1000, 33)).astype(np.float32)
+    assert "compilation_info" not in _iree_input(lambda b: b - b.mean(0), b)
+    np.testing.assert_allclose(irax.jit(lambda b: b - b.mean(0))(b), b - b.mean(0), rtol=1e-5, atol=1e-5)

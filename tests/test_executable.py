@@ -30,6 +30,38 @@ def test_lru_keeps_the_entries_used_last(cache_size):
     assert (lru.get("a"), lru.get("b"), lru.get("c"), len(lru)) == (1, None, 3, 2)
 
 
+class _CountedKey:
+    """A key that counts its hashes (a warm key's avals hash in Python)."""
+    hashes = 0
+
+    def __init__(self, name):
+        self.name = name
+
+    def __hash__(self):
+        _CountedKey.hashes += 1
+        return hash(self.name)
+
+    def __eq__(self, other):
+        return self.name == other.name
+
+
+def test_lru_hashes_a_hit_of_the_entry_used_last_once_and_keeps_the_order(cache_size):
+    cache_size(3)
+    lru = cache.LRU()
+    a, b, c, d = map(_CountedKey, "abcd")
+    lru[a], lru[b], lru[c] = 1, 2, 3
+    _CountedKey.hashes = 0
+    assert (lru.get(_CountedKey("c")), lru.get(_CountedKey("c"))) == (3, 3)  # equal keys, as warm keys are
+    assert _CountedKey.hashes == 2  # one lookup each: c is last already
+    assert (lru.get(a), lru.get(c), lru.get(c)) == (1, 3, 3)  # a, then c again, moved to the end
+    lru[b] = 20  # put again: keeps its place, as in a dict (b is now the least recently used)
+    lru[d] = 4
+    assert (len(lru), lru.get(b), lru.get(a), lru.get(c), lru.get(d)) == (3, None, 1, 3, 4)
+    lru.clear()
+    assert (len(lru), lru.get(d)) == (0, None)
+    lru[d] = 5
+    assert lru.get(d) == 5
+
 def test_every_program_cache_is_bounded_by_the_setting(cache_size):
     cache_size(2)
     x = jnp.asarray(X)

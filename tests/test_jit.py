@@ -599,4 +599,4 @@ def test_only_results_computed_from_an_argument_of_their_size_are_compared():
     from irax.frontend import staging
     x = jnp.ones(4)
     irax.jit(lambda a, b, c: (a + b, a.reshape(2, 2), jnp.sum(a), c * 2.0, jnp.zeros(4)))(x, x, jnp.ones(3))
-    assert list(staging._staged._entries.values())[-1].aliases == ((0, 1), (0,), (), (2,), ())
+    assert list(staging._staged._entries.values())[-1][0].aliases == ((0, 1), (0,), (), (2,), ())

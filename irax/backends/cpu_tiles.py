@@ -68,6 +68,8 @@ import re
 
 from iree.compiler import ir
 
+from irax.ir.linalg import iterator_names, reads_broadcast
+
 ROWS = 12  # a convolution's register tile rows (n x ow) at most
 
 
@@ -227,10 +229,26 @@ def _column_fold(op) -> str | None:
             or any(m != "affine_map<(d0, d1) -> (d1)>" for m in maps[len(op.inputs):])):
         return None
     types = [ir.RankedTensorType(v.type) for v in op.inputs]
-    if not all(t.has_static_shape for t in types):
+    if not all(t.has_static_shape for t in types) or any(_read_broadcast(r) for r in op.results):
         return None
     columns = types[0].shape[1]
     return _COLUMN_FOLD_INFO.format(group=64 * max(1, -(-columns // (8 * 64))))
+
+
+def _read_broadcast(value, depth=8) -> bool:
+    """Whether a generic reads `value`, or elementwise work on it, broadcast
+    (`x - b.mean(0)`): IREE then fuses that generic into the fold's
+    dispatch, where these tiles make vectors of whole columns (1000 x 33: 32
+    KB, a compile error)."""
+    for use in value.uses:
+        consumer = use.owner
+        if consumer.operation.name != "linalg.generic" or depth == 0:
+            continue
+        if reads_broadcast(consumer, use.operand_number) or (
+                "reduction" not in iterator_names(consumer.opview)
+                and any(_read_broadcast(r, depth - 1) for r in consumer.results)):
+            return True
+    return False
 
 
 # op name -> its strategy (a compilation_info's text) or None for IREE's own

@@ -59,7 +59,7 @@ NO_FENCE = rt.HalFence(1)
 # worker threads share the cores with the waiting thread. The others wait in
 # IREE, which also moves their queues on (docs/architecture.md, "Calls are
 # asynchronous", has the measurements). A polling wait yields the core between
-# looks for YIELD_S, then sleeps (for at most 1/16 of the time waited so far, 1 ms).
+# looks for YIELD_S, then sleeps (poll_until's schedule).
 _POLLED = {"local-task", "local-sync"}
 YIELD_S = 10e-3
 
@@ -231,16 +231,10 @@ class Device:
         gives it to them."""
         if self.driver not in _POLLED:
             return self._timeline.wait(call, timeout=None if block else 0)
-        start = time.perf_counter()
-        while self._timeline.query() < call:  # raises if the timeline failed
-            if not block:
-                return False
-            waited = time.perf_counter() - start
-            if waited < YIELD_S:
-                os.sched_yield()
-            else:
-                time.sleep(min(waited / 16, 1e-3))
-        return True
+        # (query raises if the timeline failed; the first look is made here,
+        # where a call already done costs no closure and no clock)
+        return self._timeline.query() >= call or poll_until(lambda: self._timeline.query() >= call,
+                                                            None if block else 0)
 
     def __repr__(self):
         return f"{self.platform.capitalize()}Device(id={self.id})"
@@ -327,6 +321,32 @@ class Device:
         the Python callbacks it imports from HOST_MODULE, if any."""
         self._check_usable()
         return Program(self, vmfb, host_functions)
+
+
+def poll_until(ready, timeout: float | None = None, check=None, *,
+               spin_s: float = 0.0, pause=os.sched_yield, pause_s: float = YIELD_S) -> bool:
+    """Whether `ready()` turned true within `timeout` seconds (None: no limit;
+    0: one look), calling `check()` (which may raise) between looks. The
+    schedule of the looks: back to back for `spin_s`, then with `pause()`
+    between them until `pause_s` has passed, then with a sleep of 1/16 of the
+    time waited so far, at most 1 ms. The defaults are the CPU device's wait
+    (Device._poll); distributed.py's collectives wait with their own."""
+    if ready():
+        return True
+    start = time.perf_counter()
+    while True:
+        waited = time.perf_counter() - start
+        if timeout is not None and waited >= timeout:
+            return False
+        if check is not None:
+            check()
+        if waited >= spin_s:
+            if waited < pause_s:
+                pause()
+            else:
+                time.sleep(min(waited / 16, 1e-3))
+        if ready():
+            return True
 
 
 def reshaped(view: rt.HalBufferView, shape) -> rt.HalBufferView:

@@ -1,8 +1,8 @@
 """Reductions kept out of their consumers' dispatches, for IREE's SPIR-V code.
 
-IREE fuses a reduction, and the elementwise ops on its result, into one
-dispatch with an op that reads that result broadcast back over the reduced
-axis (`x - b.mean(0)`, or a row of a loop's carry set from a reduction), and
+IREE fuses a reduction across rows, and the elementwise ops on its result,
+into one dispatch with an op that reads that result broadcast back over
+the reduced axis (`x - b.mean(0)`, or a row of a loop's carry set from a reduction), and
 IREE 3.13's SPIR-V code for such a dispatch races: on lavapipe `x - b.mean(0)`
 of (9, 16) or (1000, 33) came back wrong on some calls and right on others
 (errors up to 76), while (9, 8) and (64, 64) were right, as was the same
@@ -15,7 +15,7 @@ reduced values go through memory.
 """
 from iree.compiler import ir
 
-from irax.ir.linalg import iterator_names
+from irax.ir.linalg import iterator_names, reads_broadcast
 
 
 def separate_broadcast_reductions(mlir_text: str) -> str:
@@ -42,21 +42,16 @@ def separate_broadcast_reductions(mlir_text: str) -> str:
 def _broadcast_operands(op) -> list:
     """The inputs a generic reads broadcast: not each of its loops once (a
     map with fewer results, or a constant index into a dim of size 1)."""
-    maps = [ir.AffineMapAttr(m).value for m in op.opview.indexing_maps]
-    return [k for k, m in enumerate(maps[:len(op.opview.inputs)]) if not _is_permutation(m)]
-
-
-def _is_permutation(amap) -> bool:
-    dims = [e.position for e in amap.results if isinstance(e, ir.AffineDimExpr)]
-    return len(dims) == len(amap.results) and sorted(dims) == list(range(amap.n_dims))
+    return [k for k in range(len(op.opview.inputs)) if reads_broadcast(op, k)]
 
 
 _RESHAPES = ("tensor.expand_shape", "tensor.collapse_shape")
 
 
 def _from_reduction(value, depth=8) -> bool:
-    """Whether `value` is a reduction's result, or elementwise work or a
-    reshape of one (which IREE fuses into the reduction's dispatch)."""
+    """Whether `value` is the result of a reduction across rows, or
+    elementwise work or a reshape of one (which IREE fuses into the
+    reduction's dispatch)."""
     if not isinstance(value, ir.OpResult) or depth == 0:
         return False
     producer = value.owner
@@ -64,6 +59,19 @@ def _from_reduction(value, depth=8) -> bool:
         return _from_reduction(producer.operands[0], depth - 1)
     if producer.name != "linalg.generic":
         return False
-    if "reduction" in iterator_names(producer.opview):
+    if _reduces_across_rows(producer):
         return True
     return any(_from_reduction(v, depth - 1) for v in producer.opview.inputs)
+
+
+def _reduces_across_rows(op) -> bool:
+    """A reduction whose input's last (contiguous) dim is a parallel loop,
+    as `b.sum(0)`: the reductions seen to race. Those along the last dim
+    (`b.sum(1)`) were right, and are left fused: a barrier after an i1 one
+    inside a while loop made IREE's dispatch formation fail ("maximum
+    iteration count exceeded in fixed point pipeline", random.poisson under vmap)."""
+    iterators = iterator_names(op.opview)
+    if "reduction" not in iterators:
+        return False
+    last = ir.AffineMapAttr(op.opview.indexing_maps[0]).value.results[-1:]
+    return bool(last) and isinstance(last[0], ir.AffineDimExpr) and iterators[last[0].position] == "parallel"

@@ -205,10 +205,11 @@ def warm_key(args) -> tuple:
 
 
 class _HashedOnce:
-    """A warm key of many leaves, hashed once: the cache's lookup hashes its
-    key twice (get, then move_to_end), each time calling ShapedArray.__hash__
-    on every aval (~9 us a tree of 200 leaves); a few leaves hash faster than
-    this object is made."""
+    """A warm key of many leaves, hashed once: the cache hashes a key twice
+    on a hit of an entry other than the one used last (get, then
+    move_to_end: cache.LRU), each time calling ShapedArray.__hash__ on every
+    aval (~10 us a tree of 200 leaves, at each call of a function called on
+    two signatures in turn); a few leaves hash faster than this object is made."""
     __slots__ = ("key", "hash")
 
     def __init__(self, key: tuple):

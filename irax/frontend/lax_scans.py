@@ -13,7 +13,7 @@ from irax.frontend.lax_elementwise import max as lax_max
 from irax.frontend.lax_elementwise import min as lax_min
 from irax.frontend.lax_structural import collapse, concatenate, expand_dims, rev, slice_in_dim
 from irax.frontend.numpy.util import asarray, canonicalize_axis
-from irax.frontend.primitives import reductions
+from irax.frontend.primitives import scans
 from irax.frontend.vmap import vmap
 from irax.typing import Array, ArrayLike, PyTree
 
@@ -80,7 +80,7 @@ def _cumulative(name, prim=None, combine=None):
         if combine is not None:
             return associative_scan(combine, x, reverse, axis)
         x = rev(x, (axis,)) if reverse else x
-        out = reductions.cumulative[prim].bind(x, axis=axis, dtype=x.dtype)
+        out = scans.cumulative[prim].bind(x, axis=axis, dtype=x.dtype)
         return rev(out, (axis,)) if reverse else out
 
     fn.__name__ = fn.__qualname__ = name

@@ -23,3 +23,14 @@ def is_projected(op) -> bool:
     """Whether each of a linalg op's indexing maps reads whole loop dimensions
     (projected permutations), as every generic but a window's does (ir/convolution.py)."""
     return all(isinstance(e, ir.AffineDimExpr) for m in op.indexing_maps for e in ir.AffineMapAttr(m).value.results)
+
+
+def is_permutation(amap) -> bool:
+    """Whether an AffineMap reads each loop dimension once (no broadcast, no constant index)."""
+    dims = [e.position for e in amap.results if isinstance(e, ir.AffineDimExpr)]
+    return len(dims) == len(amap.results) and sorted(dims) == list(range(amap.n_dims))
+
+
+def reads_broadcast(op, operand_number: int) -> bool:
+    """Whether generic `op` reads its operand broadcast (not each of its loops once)."""
+    return not is_permutation(ir.AffineMapAttr(op.opview.indexing_maps[operand_number]).value)

@@ -16,7 +16,7 @@ from irax.frontend import dtypes
 from irax.frontend.lax import stop_gradient
 from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_axis, check_arraylike
 from irax.frontend.numpy.util import promote_args_inexact
-from irax.frontend.primitives.reductions import one_hot as one_hot_p
+from irax.frontend.primitives.one_hot import one_hot as one_hot_p
 from irax.nn import initializers
 from irax.nn.scaled_matmul import get_scaled_dot_general_config, scaled_dot_general, scaled_matmul
 from irax.scipy.special import log_softmax_where, logsumexp, softmax_where

@@ -24,7 +24,8 @@ from irax.frontend.numpy.util import (
     asarray, canonicalize_axes, canonicalize_axis, check_arraylike, convert, promote_args_inexact,
 )
 from irax.frontend.primitives.elementwise import unary
-from irax.frontend.primitives.reductions import argmax as argmax_p, argmin as argmin_p, cumulative, reduce
+from irax.frontend.primitives.reductions import argmax as argmax_p, argmin as argmin_p, reduce
+from irax.frontend.primitives.scans import cumulative
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
 
 def _operand(name, a):
