@@ -20,7 +20,7 @@ def _iree_input(f, *args):
     return irax.jit(f).lower(*args).iree_input("cpu")
 
 
-@pytest.mark.parametrize("m, k, n", [(1, 7, 5), (6, 16, 33), (37, 41, 29), (256, 256, 256)])
+@pytest.mark.parametrize("m, k, n", [(2, 7, 5), (6, 16, 33), (37, 41, 29), (256, 256, 256)])
 def test_small_products_skip_data_tiling_and_stay_right(m, k, n):
     a = rng.normal(size=(m, k)).astype(np.float32)
     b = rng.normal(size=(k, n)).astype(np.float32)
@@ -139,3 +139,17 @@ def test_a_fold_read_back_broadcast_keeps_iree_s_tiles():
     b = rng.normal(size=(1000, 33)).astype(np.float32)
     assert "compilation_info" not in _iree_input(lambda b: b - b.mean(0), b)
     np.testing.assert_allclose(irax.jit(lambda b: b - b.mean(0))(b), b - b.mean(0), rtol=1e-5, atol=1e-5)
+
+
+def test_products_with_a_unit_dim_keep_iree_s_strategy():
+    """IREE folds a product's unit dims away and fuses the rest with its
+    neighbours; two preset products in one dispatch failed to compile (qr
+    and svd of a 1x1 matrix, found by the Array API suite)."""
+    a = np.array([[2.0]], np.float32)
+    assert "compilation_info" not in _iree_input(lambda a: a @ a @ a, a)
+    q, r = jnp.linalg.qr(a)
+    np.testing.assert_allclose(np.asarray(q) @ np.asarray(r), a, rtol=1e-6)
+    np.testing.assert_allclose(jnp.linalg.svd(a, compute_uv=False), [2.0], rtol=1e-6)
+    b = rng.normal(size=(4, 1, 7)).astype(np.float32)
+    c = rng.normal(size=(4, 7, 3)).astype(np.float32)
+    assert "compilation_info" not in _iree_input(jnp.matmul, b, c)

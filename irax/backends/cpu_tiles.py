@@ -167,7 +167,10 @@ def _matmul(op) -> str | None:
         return None
     (m, k), (_, n) = shapes[:2]
     rows, columns, small = tiles
-    return _product_info(rows, columns) if m * n * k <= small else None
+    # A product with a unit dim is not one to IREE: it folds the dim away and
+    # fuses what is left with its neighbours as elementwise work, where two
+    # preset strategies in one dispatch are a compile error (qr of 1x1).
+    return _product_info(rows, columns) if m * n * k <= small and 1 not in (m, n, k) else None
 
 
 _BATCH_MAPS = ["affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>", "affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>",
@@ -186,9 +189,9 @@ def _batch_matmul(op) -> str | None:
     body = [inner.operation.name for inner in op.regions[0].blocks[0].operations]
     if body != ["arith.mulf", "arith.addf", "linalg.yield"]:
         return None
-    (_, m, k), (_, _, n) = shapes[:2]
+    (b, m, k), (_, _, n) = shapes[:2]
     rows, columns, small = tiles
-    return _product_info(rows, columns, batch=True) if m * n * k <= small else None
+    return _product_info(rows, columns, batch=True) if m * n * k <= small and 1 not in (b, m, n, k) else None
 
 
 def _divisor(n: int, at_most: int) -> int:
