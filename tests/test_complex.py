@@ -202,6 +202,18 @@ def test_expm1_special_values():
     _same_ieee(np.asarray(jnp.expm1(jnp.array(z))), np.array(list(cases.values())))
 
 
+def test_expm1_of_a_signed_zero_real_part_is_plus_zero():
+    """e^a cos b - 1 is +0 where it is 0 (a = ±0, b = ±0 or tiny): JAX's
+    and the Array API's expm1(-0 + 0j) = +0 + 0j, which expm1(a) cos b = -0
+    made -0."""
+    z = np.array([complex(-0.0, 0.0), 0j, complex(-0.0, 1e-30), complex(0.0, -1e-30)], np.complex64)
+    got, want = np.asarray(jnp.expm1(jnp.array(z))).real, np.asarray(jjnp.expm1(z)).real
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    np.testing.assert_array_equal(got, want)
+    assert not np.signbit(np.asarray(jnp.expm1(complex(-0.0, 0.0))).real)
+    assert irax.grad(lambda x: jnp.real(jnp.expm1(x + 0j)))(np.float32(-0.0)) == 1  # and its slope there stays
+
+
 def test_reductions_and_contractions():
     z, w = jnp.array(Z), jnp.array(W)
     _same(jnp.sum(z), Z.sum())
@@ -343,3 +355,13 @@ def test_gathers_of_complex_arrays_and_vmapped_loops_with_complex_carries():
         return irax.lax.while_loop(lambda z: jnp.abs(z) > 1, lambda z: z / 2, z)
 
     np.testing.assert_allclose(np.asarray(irax.vmap(halve_until_small)(x)), [0.25 + 0.5j, 0.75 - 0.25j, 0.5j])
+
+
+def test_complex128_fills_under_jit_compile_and_are_right():
+    """IREE 3.13 made a complex fill a splat of its bits, an i128 for
+    complex128, which has no splat: zeros did not compile under jit
+    (transforms/complex_fills.py)."""
+    with x64_mode(True):
+        z = irax.jit(lambda x: jnp.zeros(3, jnp.complex128).at[1].set(x))(0.5j)
+        assert z.dtype == np.complex128
+        np.testing.assert_array_equal(np.asarray(z), [0, 0.5j, 0])

@@ -135,6 +135,45 @@ def test_triangular_solve_gradient_matches_jax():
         check(got, want, tol=1e-4)
 
 
+def _same_as_jax(ours, theirs):
+    """Equal shapes, dtypes and values, leaf by leaf."""
+    ours, theirs = jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)
+    assert len(ours) == len(theirs)
+    for x, y in zip(ours, theirs):
+        assert (x.shape, x.dtype) == (y.shape, y.dtype)
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+# name -> fn(m, a), m the linalg module (irax's or JAX's): each on matrices with no entries.
+EMPTY_CASES = {
+    "cholesky": lambda m, a: m.numpy.linalg.cholesky(a),
+    "inv": lambda m, a: m.numpy.linalg.inv(a),
+    "solve": lambda m, a: m.numpy.linalg.solve(a, a[..., :1]),
+    "det": lambda m, a: m.numpy.linalg.det(a),  # 1 for a 0x0 matrix (the empty product)
+    "slogdet": lambda m, a: m.numpy.linalg.slogdet(a),
+    "matrix_power": lambda m, a: m.numpy.linalg.matrix_power(a, -2),
+    "eigh": lambda m, a: m.numpy.linalg.eigh(a),
+    "lu": lambda m, a: m.lax.linalg.lu(a),
+    "lu wide": lambda m, a: m.lax.linalg.lu(np.ones(a.shape[:-1] + (3,), a.dtype)),
+    "lu tall": lambda m, a: m.lax.linalg.lu(np.ones(a.shape[:-2] + (3,) + a.shape[-1:], a.dtype)),
+    "triangular_solve": lambda m, a: m.lax.linalg.triangular_solve(a, a[..., :1], left_side=True, lower=True),
+    "triangular_solve right": lambda m, a: m.lax.linalg.triangular_solve(a, np.ones(a.shape[:-2] + (2,) + a.shape[-1:], a.dtype)),
+}
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (2, 0, 0), (0, 3, 3)])
+def test_empty_matrices_as_jax(shape):
+    """0x0 matrices (whose factorizations have no blocks) and batches of
+    none: JAX's empty results, det 1, and float eigenvalues of complex ones."""
+    for dtype in (np.float32, np.complex64):
+        a = np.ones(shape, dtype)
+        for name, fn in EMPTY_CASES.items():
+            try:
+                _same_as_jax(fn(irax, a), fn(jax, a))
+            except Exception as e:
+                raise AssertionError((name, dtype)) from e
+
+
 def test_solve_under_jit_and_vmap():
     check(irax.jit(jnp.linalg.solve)(X, W), np.linalg.solve(X, W), tol=1e-5)
     check(irax.vmap(jnp.linalg.det)(X), np.linalg.det(X))

@@ -105,6 +105,28 @@ def test_empty_matrices_as_jax(shape, full_matrices):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
+@pytest.mark.parametrize("shape", [(0, 2, 2), (0, 2, 3), (0, 0)])
+def test_a_batch_of_no_matrices_as_jax(shape):
+    """A batch of size 0 has no largest entry to sweep towards (a max over
+    none); a complex one has float singular values, as JAX's."""
+    for dtype in (np.float32, np.complex64):
+        a = np.ones(shape, dtype)
+        cases = [lambda m: m.numpy.linalg.svd(a), lambda m: m.numpy.linalg.svd(a, full_matrices=False),
+                 lambda m: m.numpy.linalg.svd(a, compute_uv=False), lambda m: m.numpy.linalg.pinv(a),
+                 lambda m: m.numpy.linalg.matrix_rank(a), lambda m: m.numpy.linalg.norm(a, 2, axis=(-2, -1)),
+                 lambda m: m.numpy.linalg.norm(a, "nuc", axis=(-2, -1))]
+        for case in cases:
+            try:
+                theirs = case(jax)
+            except ValueError as e:  # matrix_rank of a 0x0: the max of no singular values
+                with pytest.raises(ValueError, match=re.escape(str(e))):
+                    case(irax)
+                continue
+            for x, y in zip(jax.tree_util.tree_leaves(case(irax)), jax.tree_util.tree_leaves(theirs)):
+                assert (x.shape, x.dtype) == (y.shape, y.dtype), (dtype, x, y)
+                np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_pinv_lstsq_rank_cond_norms_match_numpy_and_jax(shape):
     check(jnp.linalg.pinv(SHAPES[shape]), jjnp.linalg.pinv(SHAPES[shape]), tol=1e-4)

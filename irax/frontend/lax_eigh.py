@@ -62,6 +62,7 @@ from irax.frontend.numpy import (abs, amax, any, argsort, broadcast_to, clip, co
                                  iscomplexobj, log2, matmul, pad, real, sqrt, sum, take, take_along_axis, tril, triu,
                                  where, zeros_like)
 from irax.frontend.numpy.util import asarray
+from irax.ir.types import real_dtype
 from irax.typing import Array, ArrayLike
 
 # Sweeps at most: from off(A) ≈ ‖A‖, convergence takes about 6-12 (more
@@ -201,8 +202,10 @@ def eigh(x: ArrayLike, *, lower: bool = True, symmetrize_input: bool = True, sor
     if not 0 <= start <= end <= n:
         raise ValueError(f"subset_by_index must be (start, end) with 0 <= start <= end <= {n}, "
                          f"got {subset_by_index}.")
-    x = symmetrize(x) if symmetrize_input else _triangle(x, lower)
-    v, w = _eigh(x)
+    if x.size == 0:  # nothing to rotate (and no largest entry to scale by)
+        v, w = x, asarray(np.zeros(x.shape[:-1], real_dtype(x.dtype)))
+    else:
+        v, w = _eigh(symmetrize(x) if symmetrize_input else _triangle(x, lower))
     return v[..., start:end], w[..., start:end]
 
 

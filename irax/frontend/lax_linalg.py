@@ -187,6 +187,8 @@ def cholesky(x: ArrayLike, *, symmetrize_input: bool = True) -> Array:
     x = asarray(x)
     _check_float("cholesky", x)
     _check_square("cholesky", x)
+    if x.size == 0:  # nothing to factorize (and no blocks: _blocks(0) is empty)
+        return x
     if symmetrize_input:
         x = symmetrize(x)
     return _cholesky(x)
@@ -307,6 +309,8 @@ def triangular_solve(a: ArrayLike, b: ArrayLike, *, left_side: bool = False, low
                         f"got shapes {a.shape} and {b.shape}.")
     dtype = dtypes.result_type(a, b)
     a, b = astype(a, dtype), astype(b, dtype)
+    if b.size == 0:  # x is as empty as b (an a with no rows has no blocks to substitute with)
+        return b
     if conjugate_a and iscomplexobj(a):
         a = conj(a)
     return _triangular_solve_fn(bool(left_side), bool(lower), bool(transpose_a), bool(unit_diagonal))(a, b)
@@ -361,6 +365,8 @@ def lu(x: ArrayLike) -> tuple[Array, Array, Array]:
         raise ValueError(f"Argument to lu must have shape [..., m, n], got {x.shape}.")
     m, n = x.shape[-2:]
     pivots, permutation = [], np.broadcast_to(np.arange(m, dtype=np.int32), x.shape[:-2] + (m,))
+    if x.size == 0:  # nothing to pivot (and no blocks where min(m, n) = 0): no swaps, the rows in order
+        return x, asarray(np.zeros(x.shape[:-2] + (min(m, n),), np.int32)), asarray(permutation)
     for k, e in _blocks(min(m, n)):
         panel, panel_pivots, panel_permutation = kernel_call("lu_panel", _lu_loop, x[..., k:, k:e])
         rows = take_along_axis(x[..., k:, :], panel_permutation[..., :, None], axis=-2)

@@ -279,15 +279,17 @@ def _svd_fn(full_matrices, compute_uv):
 
 
 def _empty_svd(x, full_matrices, compute_uv):
-    """The SVD of a matrix with no rows or no columns: no singular values;
-    U and V identities where full_matrices asks for them, else empty."""
+    """The SVD of matrices with no rows or no columns (no singular values; U
+    and V identities where full_matrices asks for them, else empty), or of
+    none (a batch of size 0, where the Jacobi sweeps' max over all has no value)."""
     batch, (m, n) = x.shape[:-2], x.shape[-2:]
-    s = zeros(batch + (0,), x.dtype)
+    k = min(m, n)
+    s = zeros(batch + (k,), real_dtype(x.dtype))
     if not compute_uv:
         return s
     if full_matrices:
         return tuple([s] + [broadcast_to(eye(d, dtype=x.dtype), batch + (d, d)) for d in (m, n)])
-    return s, zeros(batch + (m, 0), x.dtype), zeros(batch + (0, n), x.dtype)
+    return s, zeros(batch + (m, k), x.dtype), zeros(batch + (k, n), x.dtype)
 
 
 def svd(x: ArrayLike, *, full_matrices: bool = True, compute_uv: bool = True,
@@ -313,7 +315,7 @@ def svd(x: ArrayLike, *, full_matrices: bool = True, compute_uv: bool = True,
         start, end = subset_by_index
         if full_matrices and (start, end) != (0, k):
             raise ValueError("full_matrices and subset_by_index cannot both be set")
-    result = (_empty_svd(x, full_matrices, compute_uv) if k == 0 else
+    result = (_empty_svd(x, full_matrices, compute_uv) if x.size == 0 else
               _svd_fn(bool(full_matrices), bool(compute_uv))(x))
     if not compute_uv:
         return result if subset_by_index is None else result[..., start:end]

@@ -209,6 +209,10 @@ class _Function:
 
     _tensor_collapse_shape = _tensor_expand_shape
 
+    def _flow_tensor_bitcast(self, op, ins, outs):
+        shape, dtype = _static_shape(op.results[0].type), dtype_of(op.results[0].type)
+        return _apply(lambda x: np.ascontiguousarray(x).view(dtype).reshape(shape), ins[:1], outs[0])
+
     def _tensor_extract(self, op, ins, outs):
         return _apply(lambda x, *index: x[tuple(index)], ins, outs[0])
 

@@ -7,6 +7,7 @@ order. Two kinds, the two bodies the protocol allows:
 from irax.plugins import API_VERSION
 from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
+from irax.transforms.complex_fills import complex_fills_as_parts
 from irax.transforms.cleanup import drop_unread_work, prune_unused_generic_inputs
 from irax.transforms.elementwise_loops import fuse_elementwise_loops
 from irax.transforms.empty_tensors import fold_empty_tensors
@@ -59,3 +60,4 @@ elementwise_loops = PythonPass("fuse-elementwise-loops", fuse_elementwise_loops)
 loop_carries = PythonPass("keep-unread-carries", keep_unread_carries)
 stacks_in_place = PythonPass("update-stacks-in-place", update_stacks_in_place)
 protect = PythonPass("protect-arguments", protect_arguments)
+complex_fills = PythonPass("complex-fills-as-parts", complex_fills_as_parts)

@@ -18,6 +18,7 @@ plugins like anyone else's (their objects are in passes.py). The default:
     fuse-elementwise-loops                    elementwise loops as one generic each (elementwise_loops.py)
     keep-unread-carries                       while loops IREE can compile (loop_carries.py)
     update-stacks-in-place                    scan's stacked outputs written in place (loop_carries.py)
+    complex-fills-as-parts                    complex128 fills as fills of their parts (complex_fills.py)
     reuse-dead-buffers                        write into dead intermediates (buffer_reuse.py)
     protect-arguments                         nothing may write into an argument
 
@@ -48,10 +49,12 @@ from irax.transforms.buffer_reuse import mark_donated
 DEFAULT = ("differentiate", "inline", "symbol-dce", "expand-float64-math", "fold-empty-tensors", "canonicalize", "cse",
            "prune-unused-generic-inputs", "canonicalize", "cse", "drop-unread-work",
            "plain-matmuls", "materialize-contraction-operands", "normalize-loop-order", "fuse-elementwise-loops",
-           "keep-unread-carries", "update-stacks-in-place", "reuse-dead-buffers", "protect-arguments")
+           "keep-unread-carries", "update-stacks-in-place", "complex-fills-as-parts", "reuse-dead-buffers",
+           "protect-arguments")
 # An eager kernel is one primitive's ops: nothing to tidy, and canonicalize
 # alone would cost ~1 ms per kernel.
-KERNEL_DEFAULT = ("expand-float64-math", "fold-empty-tensors", "normalize-loop-order", "protect-arguments")
+KERNEL_DEFAULT = ("expand-float64-math", "fold-empty-tensors", "normalize-loop-order", "complex-fills-as-parts",
+                  "protect-arguments")
 
 
 def default_pipeline(base=DEFAULT) -> list:

@@ -30,7 +30,7 @@ import numpy as np
 from irax.frontend import lax_svd
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.lax_linalg import _H, symmetrize
-from irax.frontend.numpy import any, asarray, expand_dims, isnan, matmul, ndim, ravel, sum, where, zeros
+from irax.frontend.numpy import amax, any, asarray, expand_dims, isnan, matmul, ndim, ravel, sum, where, zeros
 from irax.frontend.numpy.linalg_ops import inv, norm
 from irax.frontend.numpy.util import promote_args_inexact
 from irax.ir.types import real_dtype
@@ -126,8 +126,8 @@ def matrix_rank(M: ArrayLike, rtol: ArrayLike | None = None, *, hermitian: bool 
     if M.ndim < 2:
         return any(M != 0).astype(np.int32)
     s = svd(M, full_matrices=False, compute_uv=False, hermitian=hermitian)
-    if rtol is None:
-        rtol = s[..., 0] * max(M.shape[-2:]) * _eps(s.dtype)
+    if rtol is None:  # (amax, not s[..., 0]: of no singular values, JAX's error)
+        rtol = amax(s, axis=-1) * max(M.shape[-2:]) * _eps(s.dtype)
     rtol = asarray(rtol)
     return sum(s > expand_dims(rtol, ndim(rtol)), axis=-1)
 

@@ -8,7 +8,7 @@ accurate for finite z, then a short table of the special values it gets
 wrong (`_cases`), as Annex G gives them:
 
     exp    e^a cos b + i e^a sin b
-    expm1  expm1(a) cos b - 2 sin²(b/2) + i e^a sin b
+    expm1  expm1(a) cos b - 2 sin²(b/2) + 0 + i e^a sin b   (+ 0: a zero real part is +0)
     log    log max(|a|,|b|) + ½ log1p(q²) + i atan2(b, a),   q = min/max
     log1p  ½ log1p(a(2 + a) + b²) + i atan2(b, 1 + a)   (|z| < ½; log(1 + z) beyond)
     sqrt   t = √((|a| + |z|)/2):  t + ib/2t  (a ≥ 0),  |b|/2t ± it  (a < 0)
@@ -169,6 +169,10 @@ def exp2(real, a, b):
 def expm1(real, a, b):
     s = real("sin", arith.mulf(_k(b, 0.5), b))
     re = arith.subf(arith.mulf(real("expm1", a), real("cos", b)), arith.mulf(_k(a, 2.0), arith.mulf(s, s)))
+    # + 0 makes a zero real part +0, as e^a cos b - 1 is (the Array API's expm1(±0 + 0j) = +0 + 0j, and
+    # JAX's): the product is -0 where a = -0, and -0 - 0 stays -0. x + 0 is x for any other x, and keeps
+    # the tangent (a select of a +0 constant would zero it at z = 0).
+    re = arith.addf(re, _k(a, 0.0))
     e = real("exp", a)
     im = arith.mulf(e, real("sin", b))
     nan, inf, zero = _k(a, np.nan), _k(a, np.inf), _k(a, 0.0)
