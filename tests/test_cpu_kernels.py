@@ -4,7 +4,7 @@ NumPy versions of the portable loops of frontend/lax_linalg.py (the same
 whole-array formulas, so the same NaN/inf patterns); those references are
 checked against irax's portable code on Vulkan.
 
-Compiles are shared: one program per (kernel, types), fourteen in all, each
+Compiles are shared: one program per (kernel, types), twenty-one in all, each
 run on several matrices (a batch mixes ordinary and special ones). Rows
 of 21 f32 or 13 f64 are a whole chunk (16 or 8 lanes) and a narrower one."""
 import functools
@@ -40,7 +40,12 @@ def _signature(kernel, shapes, dtype):
 def _program(kernel, shapes, dtype, unit_diagonal=False):
     """The kernel for these types, called by a public @main."""
     args, results = _signature(kernel, shapes, dtype)
-    text = cpu_kernels.build(kernel, "kernel", args, results, {"unit_diagonal": unit_diagonal})
+    return _compile(cpu_kernels.build(kernel, "kernel", args, results, {"unit_diagonal": unit_diagonal}),
+                    args, results, dtype)
+
+
+def _compile(text, args, results, dtype):
+    """`text` (a kernel's function) called by a public @main, compiled."""
     rtypes = ", ".join(results)
     names = [f"%r#{n}" for n in range(len(results))] if len(results) > 1 else ["%r"]
     count = f":{len(results)}" if len(results) > 1 else ""
@@ -310,6 +315,53 @@ def test_lu_panel_with_zero_pivots_nans_and_ties(shape, dtype):
 
 
 # ---------------------------------------------------------------------------
+# pivots_to_permutation
+
+def pivots_loop(pivots, m):
+    """_pivots_to_permutation on each row of pivots: swap perm[j] and
+    perm[p]; a p outside [0, m) matches no row, and row j gets 0."""
+    perm = np.tile(np.arange(m, dtype=np.int32), pivots.shape[:-1] + (1,))
+    for flat, piv in zip(perm.reshape(-1, m), pivots.reshape(-1, pivots.shape[-1])):
+        for j, p in enumerate(piv):
+            if 0 <= p < m:
+                flat[[j, p]] = flat[[p, j]]
+            else:
+                flat[j] = 0
+    return perm
+
+
+@functools.lru_cache(maxsize=None)
+def _permutation_program(shape, m):
+    args, results = [_type(shape, np.int32)], [_type(shape[:-1] + (m,), np.int32)]
+    return _compile(cpu_kernels.build("pivots_to_permutation", "kernel", args, results, {"permutation_size": m}),
+                    args, results, np.int32)
+
+
+def lu_pivots(shape, m):
+    """Pivots as an LU makes them: pivots[j] in [j, m)."""
+    return (np.arange(shape[-1]) + rng.integers(0, m - np.arange(shape[-1]), shape)).astype(np.int32)
+
+
+@pytest.mark.parametrize("shape, m", [((3, 2, 5), 9), ((2, 4), 4), ((512,), 512), ((3, 1), 1), ((2, 1), 4),
+                                      ((1, 3), 3)])
+def test_pivots_to_permutation(shape, m):
+    pivots = lu_pivots(shape, m)
+    perm = _permutation_program(shape, m)(pivots)
+    np.testing.assert_array_equal(perm, pivots_loop(pivots, m))
+    np.testing.assert_array_equal(np.sort(perm, axis=-1), np.broadcast_to(np.arange(m), perm.shape))
+
+
+def test_pivots_to_permutation_of_any_pivots():
+    """Pivots below j swap too; pivots outside [0, m) write 0 at row j."""
+    pivots = rng.integers(-3, 9, (4, 6)).astype(np.int32)
+    pivots[0] = [5, 4, 3, 2, 1, 0]
+    pivots[1, 2] = np.iinfo(np.int32).min
+    perm = _permutation_program((4, 6), 7)(pivots)
+    np.testing.assert_array_equal(perm, pivots_loop(pivots, 7))
+    assert list(perm[0]) == list(range(7))  # swaps that undo themselves
+
+
+# ---------------------------------------------------------------------------
 # The references above are the portable code (checked on Vulkan, where the
 # portable loops run), and what build covers.
 
@@ -324,7 +376,9 @@ def test_the_references_are_the_portable_loops():
     lu_input = rng.standard_normal((9, 5)).astype(np.float32)
     lu_input[:, 1] = 0
     lu_input[4, 2] = lu_input[6, 2] = np.nan
+    pivots = np.array([[3, 1, 0, 6, -1], [4, 4, 3, 3, 4]], np.int32)
     with irax.default_device(vulkan):
+        perm = np.asarray(linalg.lu_pivots_to_permutation(pivots, 6))
         chol = np.asarray(linalg.cholesky(a, symmetrize_input=False))
         solved = np.asarray(linalg.triangular_solve(L, b, left_side=True, lower=True))
         lu = tuple(map(np.asarray, linalg.lu(lu_input)))
@@ -332,11 +386,13 @@ def test_the_references_are_the_portable_loops():
     assert_close(solved, forward_substitution_loop(L, b=b), 1e-5)
     for actual, expected in zip(lu, lu_loop(lu_input)):
         assert_close(actual, expected, 1e-5)
+    np.testing.assert_array_equal(perm, pivots_loop(pivots, 6))
 
 
 @pytest.mark.parametrize("types", [["tensor<4x4xcomplex<f32>>"], ["tensor<4x4xi32>"], ["tensor<4x4xf16>"],
                                    ["tensor<?x4xf32>"], ["tensor<0x4x4xf32>"]])
-@pytest.mark.parametrize("kernel", sorted(cpu_kernels.KERNELS))
+@pytest.mark.parametrize("kernel", sorted(k for k, (_, elements) in cpu_kernels.KERNELS.items()
+                                           if elements == ("f32", "f64")))
 def test_build_covers_static_f32_and_f64_only(kernel, types):
     assert cpu_kernels.build(kernel, "k", types, types * 2, {}) is None
 
@@ -346,6 +402,13 @@ def test_build_covers_static_f32_and_f64_only(kernel, types):
                                             ("tensor<4x4xf64>", "tensor<4x?xf64>")])
 def test_build_covers_solves_of_static_f32_and_f64_only(l_type, b_type):
     assert cpu_kernels.build("forward_substitution", "k", [l_type, b_type], [b_type], {}) is None
+
+
+@pytest.mark.parametrize("pivots, perm", [("tensor<4xf32>", "tensor<4xi32>"), ("tensor<4xi64>", "tensor<4xi64>"),
+                                          ("tensor<?xi32>", "tensor<4xi32>"), ("tensor<0xi32>", "tensor<4xi32>"),
+                                          ("tensor<0x3xi32>", "tensor<0x4xi32>")])
+def test_build_covers_static_i32_pivots_only(pivots, perm):
+    assert cpu_kernels.build("pivots_to_permutation", "k", [pivots], [perm], {"permutation_size": 4}) is None
 
 
 def test_the_text_is_a_private_function_in_one_dispatch_region():
@@ -367,6 +430,10 @@ def test_mismatched_types_are_an_error():
     with pytest.raises(ValueError, match="lu_panel"):
         cpu_kernels.build("lu_panel", "k", ["tensor<9x5xf32>"], ["tensor<9x5xf32>", "tensor<9xi32>",
                                                                   "tensor<9xi32>"], {})
+    for pivots, perm, m in [("tensor<5xi32>", "tensor<4xi32>", 4), ("tensor<2x3xi32>", "tensor<3x4xi32>", 4),
+                            ("tensor<3xi32>", "tensor<5xi32>", 4)]:
+        with pytest.raises(ValueError, match="pivots_to_permutation"):
+            cpu_kernels.build("pivots_to_permutation", "k", [pivots], [perm], {"permutation_size": m})
 
 
 def test_a_one_row_lu_panel_stays_portable():

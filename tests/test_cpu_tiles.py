@@ -139,6 +139,9 @@ def test_a_fold_read_back_broadcast_keeps_iree_s_tiles():
     b = rng.normal(size=(1000, 33)).astype(np.float32)
     assert "compilation_info" not in _iree_input(lambda b: b - b.mean(0), b)
     np.testing.assert_allclose(irax.jit(lambda b: b - b.mean(0))(b), b - b.mean(0), rtol=1e-5, atol=1e-5)
+    # through a reshape: softmax's max is kept with its axis, then read broadcast
+    e = np.exp(b - b.max(0))
+    np.testing.assert_allclose(irax.jit(lambda b: irax.nn.softmax(b, axis=0))(b), e / e.sum(0), rtol=1e-5, atol=1e-6)
 
 
 def test_products_with_a_unit_dim_keep_iree_s_strategy():

@@ -43,3 +43,22 @@ def test_grad_differentiates_a_kernels_portable_code():
     ours = irax.grad(lambda a: (lax.linalg.lu(a)[0] * W).sum())(X[0])
     theirs = jax.grad(lambda a: (jax.lax.linalg.lu(a)[0] * W).sum())(X[0])
     check(ours, theirs, tol=1e-4)
+
+
+def test_lu_solve_runs_the_pivots_as_a_kernel():
+    """lu_pivots_to_permutation is a kernel (one native loop on the CPU,
+    not a host step per pivot), and lu_solve's values stay NumPy's."""
+    a = RNG.standard_normal((70, 70)).astype(np.float32) + 8 * np.eye(70, dtype=np.float32)
+    b = RNG.standard_normal((70, 2)).astype(np.float32)
+    solve = irax.jit(lambda a, b: irax.scipy.linalg.lu_solve(irax.scipy.linalg.lu_factor(a), b))
+    assert 'irax.kernel = "pivots_to_permutation"' in solve.lower(a, b).as_text("optimized")
+    check(solve(a, b), np.linalg.solve(a, b), tol=1e-4)
+
+
+def test_more_pivots_than_rows_is_an_error():
+    pivots = np.zeros(4, np.int32)
+    with pytest.raises(ValueError) as theirs:
+        jax.lax.linalg.lu_pivots_to_permutation(pivots, 3)
+    with pytest.raises(ValueError) as ours:
+        lax.linalg.lu_pivots_to_permutation(pivots, 3)
+    assert str(ours.value) == str(theirs.value)

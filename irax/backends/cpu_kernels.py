@@ -36,6 +36,12 @@ pivots included, in the order that keeps the inner loops vectorizable:
                         (unscaled for a zero pivot) and A[i, k] -= A[i, j]
                         A[j, k] for i, k > j, row by row; the search for the
                         next step's pivot runs along, on the new A[i, j + 1].
+    pivots_to_permutation
+                        pivots (..., k) i32 -> perm (..., m) i32, m =
+                        permutation_size >= k: perm = 0..m-1, then perm[j]
+                        and perm[pivots[j]] swap for j = 0..k-1. A pivot
+                        outside [0, m) matches no row in the portable loop's
+                        masks, which then write 0 at row j; so here.
 
 IREE's LLVM pipeline runs neither loop nor SLP vectorization by default, so
 the row loops are written with `vector` ops: a row is cut into chunks of
@@ -56,7 +62,8 @@ import re
 
 LANE_BYTES = 64  # one chunk: an AVX-512 register (two AVX2 ones)
 ACCUMULATORS = 4  # chunks a forward substitution keeps in registers at once
-_ELEMENT_BYTES = {"f32": 4, "f64": 8}
+_ELEMENT_BYTES = {"f32": 4, "f64": 8, "i32": 4}
+_FLOATS = ("f32", "f64")
 
 
 def _parse(type_):
@@ -493,24 +500,52 @@ def _lu_panel(b, args, arg_types, result_types, params):
     return [state["lu"], state["pivots"], state["perm"]]
 
 
-KERNELS = {"cholesky_block": _cholesky_block, "triangular_inverse": _triangular_inverse,
-           "forward_substitution": _forward_substitution, "lu_panel": _lu_panel}
+def _pivots_to_permutation(b, args, arg_types, result_types, params):
+    (pivots,), ((shape, _),) = args, arg_types
+    *batch, k = shape
+    m = params["permutation_size"]
+    if k > m or [_parse(t) for t in result_types] != [(tuple(batch) + (m,), "i32")]:
+        raise ValueError(f"pivots_to_permutation takes pivots (..., k) i32 -> (..., permutation_size) i32 with "
+                         f"k <= permutation_size = {m}, got {arg_types} -> {result_types}")
+    zero, size = b.constant(0, "i32"), b.constant(m, "i32")
+
+    def permute(prefix, state):
+        with b.loop(0, m, perm=state["perm"]) as row:
+            row.v["perm"] = b.insert(b.cast(row.iv, "i32"), row.v["perm"], prefix + [row.iv])
+        with b.loop(0, k, perm=row.v["perm"]) as step:
+            j, perm = step.iv, step.v["perm"]
+            p = b.extract(pivots, prefix + [j])
+            inside = b.compare("cmpi", "ult", p, size)  # (a negative pivot is a large unsigned one)
+            row_p = b.select(inside, b.cast(p, "index"), j)  # outside: the writes below both go to row j
+            perm_j = b.extract(perm, prefix + [j])
+            perm_p = b.select(inside, b.extract(perm, prefix + [row_p]), zero)
+            step.v["perm"] = b.insert(perm_p, b.insert(perm_j, perm, prefix + [row_p]), prefix + [j])
+        return step.v
+
+    return [_for_each_matrix(b, batch, {"perm": b.empty(result_types[0])}, permute)["perm"]]
+
+
+# name: (builder, the element types its arguments may have)
+KERNELS = {"cholesky_block": (_cholesky_block, _FLOATS), "triangular_inverse": (_triangular_inverse, _FLOATS),
+           "forward_substitution": (_forward_substitution, _FLOATS), "lu_panel": (_lu_panel, _FLOATS),
+           "pivots_to_permutation": (_pivots_to_permutation, ("i32",))}
 
 
 def build(kernel: str, name: str, arg_types: list[str], result_types: list[str], params: dict) -> str | None:
     """The text of `func.func private @name(args) -> results attributes
     {no_inline}` computing `kernel` in one dispatch region on the CPU, or
     None where the kernel does not cover these types (element types other
-    than f32/f64, dynamic or empty dimensions)."""
+    than its own: f32/f64, i32 for pivots; dynamic or empty dimensions)."""
+    builder, elements = KERNELS[kernel]
     parsed = [_parse(t) for t in arg_types]
-    if any(p is None or p[1] not in _ELEMENT_BYTES or 0 in p[0] for p in parsed):
+    if any(p is None or p[1] not in elements or 0 in p[0] for p in parsed):
         return None
     if any(_parse(t) is None for t in result_types):
         return None
     b = _Body(parsed[0][1])
     args = [f"%arg{n}" for n in range(len(arg_types))]
     b.types.update(zip(args, arg_types))
-    results = KERNELS[kernel](b, args, parsed, list(result_types), params)
+    results = builder(b, args, parsed, list(result_types), params)
     if results is None:
         return None
     signature = ", ".join(f"{a}: {t}" for a, t in zip(args, arg_types))

@@ -239,17 +239,21 @@ def _column_fold(op) -> str | None:
 
 
 def _read_broadcast(value, depth=8) -> bool:
-    """Whether a generic reads `value`, or elementwise work on it, broadcast
-    (`x - b.mean(0)`): IREE then fuses that generic into the fold's
-    dispatch, where these tiles make vectors of whole columns (1000 x 33: 32
-    KB, a compile error)."""
+    """Whether a generic reads `value`, or elementwise work or a reshape of
+    it, broadcast (`x - b.mean(0)`, softmax over axis 0): IREE then fuses
+    that generic into the fold's dispatch, where these tiles make vectors
+    of whole columns (1000 x 33: 32 KB, a compile error)."""
+    if depth == 0:
+        return False
     for use in value.uses:
-        consumer = use.owner
-        if consumer.operation.name != "linalg.generic" or depth == 0:
-            continue
-        if reads_broadcast(consumer, use.operand_number) or (
-                "reduction" not in iterator_names(consumer.opview)
-                and any(_read_broadcast(r, depth - 1) for r in consumer.results)):
+        consumer = use.owner.operation
+        if consumer.name in ("tensor.expand_shape", "tensor.collapse_shape"):
+            if _read_broadcast(consumer.results[0], depth - 1):
+                return True
+        elif consumer.name == "linalg.generic" and (
+                reads_broadcast(consumer, use.operand_number) or (
+                    "reduction" not in iterator_names(consumer.opview)
+                    and any(_read_broadcast(r, depth - 1) for r in consumer.results))):
             return True
     return False
 

@@ -385,6 +385,17 @@ def lu_pivots_to_permutation(pivots: ArrayLike, permutation_size: int) -> Array:
     """The row order that applying the swaps `pivots` (row j with row
     pivots[j], in turn) makes of range(permutation_size)."""
     pivots = astype(asarray(pivots), np.int32)
+    if permutation_size < pivots.shape[-1]:
+        raise ValueError(f"Output permutation size {permutation_size} has to exceed the trailing dimension of "
+                         f"the pivots. Got pivots size {pivots.shape[-1]}")
+    # A kernel: the loop is one host step per pivot (~10 us each) where the
+    # CPU's native loop takes nanoseconds (backends/cpu_kernels.py).
+    return kernel_call("pivots_to_permutation", _pivots_to_permutation, pivots, permutation_size=permutation_size)
+
+
+def _pivots_to_permutation(pivots, permutation_size):
+    """lu_pivots_to_permutation's loop on int32 pivots. A pivot outside
+    [0, permutation_size) matches no row: the swap writes 0 at row j."""
     rows = arange(permutation_size, dtype=np.int32)
 
     def swap(j, perm):
