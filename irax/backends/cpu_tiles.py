@@ -68,6 +68,7 @@ import re
 
 from iree.compiler import ir
 
+from irax.ir import mlir
 from irax.ir.linalg import iterator_names, reads_broadcast
 
 ROWS = 12  # a convolution's register tile rows (n x ow) at most
@@ -110,8 +111,7 @@ def preset_strategies(mlir_text: str) -> str:
 def _annotated(mlir_text: str) -> str:
     with ir.Context():
         module = ir.Module.parse(mlir_text)
-        ops = []
-        module.operation.walk(lambda op: (ops.append(op) if op.name in STRATEGIES else None) or ir.WalkResult.ADVANCE)
+        ops = mlir.ops_where(module.operation, lambda op: op.name in STRATEGIES)
         chosen = [(op, info) for op, info in ((op, STRATEGIES[op.name](op)) for op in ops) if info is not None]
         if not chosen:
             return mlir_text

@@ -16,6 +16,8 @@ narrow floats and the exact sum did not: about once in 2^29 float32 sums.
 from iree.compiler import ir
 from iree.compiler.dialects import arith
 
+from irax.ir import mlir
+
 _NARROW = (ir.F16Type, ir.BF16Type, ir.F32Type)
 
 
@@ -25,9 +27,7 @@ def widen_fmas(mlir_text: str) -> str:
         return mlir_text  # the common case, without parsing
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(mlir_text)
-        fmas = []
-        module.operation.walk(lambda op: (fmas.append(op) if _is_narrow_fma(op) else None) or ir.WalkResult.ADVANCE)
-        for op in fmas:
+        for op in mlir.ops_where(module.operation, _is_narrow_fma):
             _widen(op)
         return str(module)
 

@@ -15,6 +15,7 @@ reduced values go through memory.
 """
 from iree.compiler import ir
 
+from irax.ir import mlir
 from irax.ir.linalg import iterator_names, reads_broadcast
 
 
@@ -24,9 +25,7 @@ def separate_broadcast_reductions(mlir_text: str) -> str:
         return mlir_text  # the common case, without parsing
     with ir.Context(), ir.Location.unknown():
         module = ir.Module.parse(mlir_text)
-        generics = []
-        module.operation.walk(lambda op: (generics.append(op) if op.name == "linalg.generic" else None)
-                              or ir.WalkResult.ADVANCE)
+        generics = mlir.ops_where(module.operation, lambda op: op.name == "linalg.generic")
         reads = [(op, k) for op in generics for k in _broadcast_operands(op) if _from_reduction(op.operands[k])]
         barriers = {}  # value -> its barrier's result
         for op, k in reads:

@@ -186,6 +186,15 @@ def clone_op(op, mapping: dict):
     return new
 
 
+def ops_where(root, predicate) -> list:
+    """The ops nested in `root` (an Operation, itself included) for which
+    `predicate(op)` holds, in walk order: collected first, so the caller may
+    rewrite them."""
+    found = []
+    root.walk(lambda op: (found.append(op) if predicate(op) else None) or ir.WalkResult.ADVANCE)
+    return found
+
+
 def enclosing_module(op):
     """The `builtin.module` operation `op` is in."""
     module = op.operation.parent

@@ -25,9 +25,7 @@ from irax.ir import mlir
 
 
 def complex_fills_as_parts(module_op):
-    fills = []
-    module_op.walk(lambda op: (fills.append(op) if _is_static_complex_fill(op) else None) or ir.WalkResult.ADVANCE)
-    for fill in fills:
+    for fill in mlir.ops_where(module_op, _is_static_complex_fill):
         _split(fill)
 
 
