@@ -14,6 +14,7 @@ which ends the reduction's dispatch there: one more dispatch, and the
 reduced values go through memory.
 """
 from iree.compiler import ir
+from iree.compiler.dialects import flow, tensor
 
 from irax.ir import mlir
 from irax.ir.linalg import iterator_names, reads_broadcast
@@ -32,10 +33,21 @@ def separate_broadcast_reductions(mlir_text: str) -> str:
             value = op.operands[k]
             if value not in barriers:
                 with ir.InsertionPoint(op):
-                    barriers[value] = ir.Operation.create("util.optimization_barrier", results=[value.type],
-                                                          operands=[value]).results[0]
+                    barriers[value] = _barrier(value)
             op.operands[k] = barriers[value]
         return str(module) if reads else mlir_text
+
+
+def _barrier(value):
+    """`value` through a barrier; a dynamic shape is tied to the result again
+    (IREE cannot see through the barrier for its dims: eager kernels)."""
+    result = ir.Operation.create("util.optimization_barrier", results=[value.type], operands=[value]).results[0]
+    typ = ir.RankedTensorType(value.type)
+    dynamic = [k for k in range(typ.rank) if typ.is_dynamic_dim(k)]
+    if not dynamic:
+        return result
+    dims = [tensor.DimOp(value, mlir.index(k)).result for k in dynamic]
+    return flow.TensorTieShapeOp(result, dims).result
 
 
 def _broadcast_operands(op) -> list:
