@@ -33,6 +33,7 @@ FROM_ENVIRONMENT = {
     "irax_passes": ("default,-cse", "default,-cse", "default"),
     "irax_cpu_devices": ("4", 4, 1),
     "irax_cpu_workers": ("1", 1, 0),
+    "irax_cpu_kernels": ("0", False, True),
     "irax_distributed_timeout": ("2.5", 2.5, 300.0),
     "irax_kernel_library": ("add, sin", "add,sin", "all"),
     "irax_kernel_library_background": ("1", True, False),
