@@ -69,7 +69,7 @@ import re
 from iree.compiler import ir
 
 from irax.ir import mlir
-from irax.ir.linalg import iterator_names, reads_broadcast
+from irax.ir.linalg import RESHAPES, iterator_names, reads_broadcast
 
 ROWS = 12  # a convolution's register tile rows (n x ow) at most
 
@@ -247,7 +247,7 @@ def _read_broadcast(value, depth=8) -> bool:
         return False
     for use in value.uses:
         consumer = use.owner.operation
-        if consumer.name in ("tensor.expand_shape", "tensor.collapse_shape"):
+        if consumer.name in RESHAPES:
             if _read_broadcast(consumer.results[0], depth - 1):
                 return True
         elif consumer.name == "linalg.generic" and (

@@ -17,7 +17,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import flow, tensor
 
 from irax.ir import mlir
-from irax.ir.linalg import iterator_names, reads_broadcast
+from irax.ir.linalg import RESHAPES, iterator_names, reads_broadcast
 
 
 def separate_broadcast_reductions(mlir_text: str) -> str:
@@ -56,9 +56,6 @@ def _broadcast_operands(op) -> list:
     return [k for k in range(len(op.opview.inputs)) if reads_broadcast(op, k)]
 
 
-_RESHAPES = ("tensor.expand_shape", "tensor.collapse_shape")
-
-
 def _from_reduction(value, depth=8) -> bool:
     """Whether `value` is the result of a reduction across rows, or
     elementwise work or a reshape of one (which IREE fuses into the
@@ -66,7 +63,7 @@ def _from_reduction(value, depth=8) -> bool:
     if not isinstance(value, ir.OpResult) or depth == 0:
         return False
     producer = value.owner
-    if producer.name in _RESHAPES:
+    if producer.name in RESHAPES:
         return _from_reduction(producer.operands[0], depth - 1)
     if producer.name != "linalg.generic":
         return False

@@ -25,6 +25,9 @@ def is_projected(op) -> bool:
     return all(isinstance(e, ir.AffineDimExpr) for m in op.indexing_maps for e in ir.AffineMapAttr(m).value.results)
 
 
+RESHAPES = ("tensor.expand_shape", "tensor.collapse_shape")  # ops that only regroup dims, which IREE fuses through
+
+
 def is_permutation(amap) -> bool:
     """Whether an AffineMap reads each loop dimension once (no broadcast, no constant index)."""
     dims = [e.position for e in amap.results if isinstance(e, ir.AffineDimExpr)]

@@ -289,13 +289,22 @@ def _kernel_call(op, callee, batch):
     function batched with its marks kept: a kernel takes any leading batch
     dims, so a backend's code for it serves the batched one as well. Every
     operand goes in batched (an unbatched one broadcast)."""
-    name = f"{callee.name.value}_vmap{batch.size}"
-    batched = mlir.find_function(mlir.enclosing_module(op), name)
-    if batched is None:
-        batched = build_batched(callee, [0] * len(op.operands), batch.size, name)[0]
-        batched.attributes["sym_visibility"] = ir.StringAttr.get("private")
-        kernels.copy_marks(callee, batched)
+    batched = _batched_function(mlir.enclosing_module(op), callee, [0] * len(op.operands), batch.size)
+    kernels.copy_marks(callee, batched)
     return list(func.CallOp(batched, [batch.moved(v) for v in op.operands]).results)
+
+
+def _batched_function(module, function, dims, size):
+    """@function batched `size` times, its arguments along `dims` (0 or None
+    each), private; made once per batch size and dims, so that a function
+    called again (a rule calling its own function) reuses it."""
+    name = f"{function.name.value}_vmap{size}_{''.join('b' if d == 0 else 'u' for d in dims)}"
+    existing = mlir.find_function(module, name)
+    if existing is not None:
+        return existing
+    new = build_batched(function, dims, size, name)[0]
+    new.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    return new
 
 
 def _callback(op, batch):
@@ -353,16 +362,7 @@ def _custom_call(op, batch):
     module = mlir.enclosing_module(op)
 
     def batched(function, n_batched):
-        """@function batched, private; made once per batch size and batched
-        operands: a rule may call its own function, which then reuses it."""
-        dims = [0] * n_batched + closed_dims
-        name = f"{function.name.value}_vmap{batch.size}_{''.join('b' if d == 0 else 'u' for d in dims)}"
-        existing = mlir.find_function(module, name)
-        if existing is not None:
-            return existing
-        new = build_batched(function, dims, batch.size, name)[0]
-        new.attributes["sym_visibility"] = ir.StringAttr.get("private")
-        return new
+        return _batched_function(module, function, [0] * n_batched + closed_dims, batch.size)
 
     n = len(args)
     callee = batched(batch.symbols[ir.FlatSymbolRefAttr(op.attributes["callee"]).value], n)
