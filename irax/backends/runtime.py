@@ -55,6 +55,10 @@ QUEUE_DEPTH = 2
 # empty, so both do nothing; one for every call, since nothing changes it.
 NO_FENCE = rt.HalFence(1)
 
+# How long an empty command may take before its device counts as lost
+# (Device._is_lost, asked only after a failure).
+LOST_AFTER_S = 5
+
 # Drivers whose waits poll the timeline (Device._poll): the CPU's, whose
 # worker threads share the cores with the waiting thread. The others wait in
 # IREE, which also moves their queues on (docs/architecture.md, "Calls are
@@ -206,7 +210,7 @@ class Device:
         except IREE_ERRORS as failure:  # IREE: "semaphore failure", typed by its status code
             self.lost.append((self._finished + 1, self._queued, DeviceError(
                 f"A computation failed on {self}: {failure}. Its results, and those of the calls queued "
-                "after it, are lost" + (_lost_device(failure) or "; computations started from now on run normally."))))
+                "after it, are lost" + (self._lost_device(failure) or "; computations started from now on run normally."))))
             self._timeline = self.hal_device.create_semaphore(self._queued)
             call = self._queued
         self._finished = max(self._finished, call)
@@ -235,6 +239,29 @@ class Device:
         # where a call already done costs no closure and no clock)
         return self._timeline.query() >= call or poll_until(lambda: self._timeline.query() >= call,
                                                             None if block else 0)
+
+    def _lost_device(self, failure) -> str:
+        """What to do after `failure` if the device itself is lost: it stays
+        lost (lavapipe loses one when IREE signals a semaphore out of order:
+        docs/architecture.md), so every later computation on it fails too."""
+        if "DEVICE_LOST" not in str(failure) and not self._is_lost():
+            return ""
+        return ("; the device itself is lost (a driver error), so every later computation on it fails too: restart "
+                "the process, or run on another backend")
+
+    def _is_lost(self) -> bool:
+        """Whether the device no longer runs anything: an empty command on
+        its queue does not finish. (Its failures do not always say so: IREE
+        3.13 reports a lost Vulkan device's failed semaphores as DATA_LOSS,
+        which a call's own failure may also be.)"""
+        try:
+            probe = self.hal_device.create_semaphore(0)
+            empty = rt.HalCommandBuffer(self.hal_device)
+            empty.end()
+            self.hal_device.queue_execute(empty, NO_FENCE, rt.HalFence.create_at(probe, 1))
+            return not probe.wait(1, timeout=LOST_AFTER_S * 10**9)  # (nanoseconds)
+        except IREE_ERRORS:
+            return True
 
     def __repr__(self):
         return f"{self.platform.capitalize()}Device(id={self.id})"
@@ -460,7 +487,7 @@ class Program:
             if failed is not None:
                 raise DeviceError(f"A callback failed in a computation on {self.device}: {type(failed).__name__}: "
                                   f"{failed}") from failed
-            raise DeviceError(f"A computation failed on {self.device}: {error}{_lost_device(error)}") from None
+            raise DeviceError(f"A computation failed on {self.device}: {error}{self.device._lost_device(error)}") from None
         if n_results == 1:  # (most calls: no comprehension to run)
             return [results.get_as_object(0, rt.HalBufferView)]
         return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)]
@@ -535,16 +562,6 @@ def _host_module(device: Device, host_functions: dict) -> rt.VmModule:
         signature = "0" + "r" * (len(host_function.in_dtypes) + 2) + "_" + ("r" * host_function.n_results or "v")
         interface.export(name, signature, functools.partial(call, host_function))
     return interface.create()
-
-
-def _lost_device(failure) -> str:
-    """What to do when `failure` says the device itself is lost: it stays
-    lost (lavapipe loses one when IREE signals a semaphore out of order:
-    docs/architecture.md), so every later computation on it fails too."""
-    if "DEVICE_LOST" not in str(failure):
-        return ""
-    return ("; the device itself is lost (a driver error), so every later computation on it fails too: restart the "
-            "process, or run on another backend")
 
 
 _live_devices = weakref.WeakSet()
