@@ -6,11 +6,14 @@
    float32) between 2 processes: irax.distributed.all_reduce on irax Arrays
    beside mpi4py's Allreduce on NumPy buffers of the same sizes (the floor
    MPI sets), interleaved, median ms. Goal: irax within 1.5x.
-2. The data-parallel MLP step (examples/data_parallel.py, width 256, batch
-   512) with 2 processes of one worker thread each (IRAX_CPU_WORKERS=1)
-   beside one such process on the whole batches: samples per second.
-   Goal: 2 processes >= 1.6x. Both need as many free cores as processes:
-   print the load beside the figures.
+2. The data-parallel MLP step (examples/data_parallel.py, batch 512) with 2
+   processes of one thread each (IRAX_CPU_WORKERS=1, and one NumPy BLAS
+   thread: OPENBLAS_NUM_THREADS=1) beside one such process on the whole
+   batches: samples per second, for the MNIST-sized MLP 784-512-512-10
+   (the MLP step of bench_jit.py) and a small one, 16-256-256-4, whose
+   2.5 ms step shows what each step's all-reduce costs. Goal: 2 processes
+   >= 1.6x. Both need as many free cores as processes: print the load
+   beside the figures.
 Needs mpi4py and mpiexec (pip install 'irax[mpi]'). Part 1 runs under
 mpiexec as `bench_distributed.py allreduce`.
 """
@@ -64,12 +67,19 @@ def allreduce(rounds=7):
               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
-def samples_per_second(processes):
-    """samples/s of examples/data_parallel.py in `processes` processes of one worker thread each."""
-    command = [sys.executable, "examples/data_parallel.py", "--steps", "30", "--batch", "512", "--width", "256"]
+MODELS = {"784-512-512-10": ["--features", "784", "--width", "512", "--outputs", "10", "--steps", "40"],
+          "16-256-256-4": ["--features", "16", "--width", "256", "--outputs", "4", "--steps", "300"]}
+# One thread each: NumPy's BLAS threads (the example's data) spin after each
+# product, which took the cores from irax's worker (2 processes: 2x slower).
+ONE_THREAD = {"IRAX_CPU_WORKERS": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def samples_per_second(processes, model):
+    """samples/s of examples/data_parallel.py on `model` in `processes` processes of one thread each."""
+    command = [sys.executable, "examples/data_parallel.py", "--batch", "512", *MODELS[model]]
     if processes > 1:
         command = [MPIEXEC, "-n", str(processes), *command]
-    done = subprocess.run(command, cwd=ROOT, env={**os.environ, "IRAX_CPU_WORKERS": "1"}, capture_output=True,
+    done = subprocess.run(command, cwd=ROOT, env={**os.environ, **ONE_THREAD}, capture_output=True,
                           text=True, check=True)
     return float(done.stdout.split()[-2])
 
@@ -80,13 +90,14 @@ def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     print(f"load average before: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     subprocess.run([MPIEXEC, "-n", "2", sys.executable, __file__, "allreduce"], check=True)
-    speeds = {1: [], 2: []}
-    for _ in range(rounds):
-        for processes in (1, 2):
-            speeds[processes].append(samples_per_second(processes))
-    one, two = (statistics.median(speeds[p]) for p in (1, 2))
-    print(f"data-parallel MLP step (width 256, batch 512), IRAX_CPU_WORKERS=1: 1 process {one:.0f} samples/s, "
-          f"2 processes {two:.0f} samples/s: {two / one:.2f}x (goal >= 1.6); runs {speeds}")
+    for model in MODELS:
+        speeds = {1: [], 2: []}
+        for _ in range(rounds):
+            for processes in (1, 2):
+                speeds[processes].append(samples_per_second(processes, model))
+        one, two = (statistics.median(speeds[p]) for p in (1, 2))
+        print(f"data-parallel MLP {model} step (batch 512), one thread a process: 1 process {one:.0f} samples/s, "
+              f"2 processes {two:.0f} samples/s: {two / one:.2f}x (goal >= 1.6); runs {speeds}")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -26,6 +26,7 @@ fails tells the others (`abort`, also on an uncaught exception), which then
 raise at once.
 """
 import functools
+import hashlib
 import sys
 import threading
 import time
@@ -71,21 +72,36 @@ class MpiCommunicator:
     def all_reduce(self, rank, x, op, out=None):
         """(`out`: where to write the result, of reduction(x.dtype, op)'s
         result dtype: a device buffer's memory, say; default a new array.)"""
-        x = np.asarray(x, order="C")  # (ascontiguousarray makes a 0-d array 1-d)
-        carried, result = reduction(x.dtype, op)
-        send = x if carried == x.dtype else x.astype(carried)
-        received = out if out is not None and out.dtype == carried else np.empty(x.shape, carried)
-        self._collective(f"all_reduce {op}", x, lambda: [self.comm.Iallreduce(send, received, op=_OPS[op])])
-        if out is None:
-            return received if carried == result else received.astype(result)
-        if received is not out:
-            out[...] = received  # (rounded once, to nearest even)
-        return out
+        return self.all_reduce_each([x], op, [out])[0]
+
+    def all_reduce_each(self, xs, op, outs, named=None):
+        """all_reduce of each array of `xs` (into the one of `outs` where
+        that is not None) as one collective: one exchange of headers, which
+        name the dtypes and shapes of `named` (default: xs; the leaves that
+        xs packs), and MPI moves the arrays together."""
+        xs = [np.asarray(x, order="C") for x in xs]  # (ascontiguousarray makes a 0-d array 1-d)
+        sends, receiveds, results = [], [], []
+        for x, out in zip(xs, outs):
+            carried, result = reduction(x.dtype, op)
+            sends.append(x if carried == x.dtype else x.astype(carried))
+            receiveds.append(out if out is not None and out.dtype == carried else np.empty(x.shape, carried))
+            results.append(result)
+        self._collective(f"all_reduce {op}", xs if named is None else named, lambda: [self.comm.Iallreduce(send, received, op=_OPS[op])
+                                                          for send, received in zip(sends, receiveds)])
+        totals = []
+        for received, result, out in zip(receiveds, results, outs):
+            if out is None:
+                totals.append(received if received.dtype == result else received.astype(result))
+            else:
+                if received is not out:
+                    out[...] = received  # (rounded once, to nearest even)
+                totals.append(out)
+        return totals
 
     def all_gather(self, rank, x):
         x = np.asarray(x, order="C")
         result = np.empty((self.size, *x.shape), x.dtype)
-        self._collective("all_gather", x, lambda: [self.comm.Iallgather(_bits(x), _bits(result))])
+        self._collective("all_gather", [x], lambda: [self.comm.Iallgather(_bits(x), _bits(result))])
         return result
 
     def permute(self, rank, x, perm):
@@ -96,12 +112,12 @@ class MpiCommunicator:
         def requests():
             sends = [self.comm.Isend(send, dest=d, tag=_DATA_TAG) for s, d in perm if s == self.rank]
             return sends + [self.comm.Irecv(receive, source=s, tag=_DATA_TAG) for s, d in perm if d == self.rank]
-        self._collective(f"permute {list(perm)}", x, requests)
+        self._collective(f"permute {list(perm)}", [x], requests)
         return result
 
     def barrier(self, name: str) -> None:
         """Return once every process has called barrier(name), of the same name."""
-        self._collective(f"barrier {name!r}", np.zeros(0, np.uint8), lambda: [self.comm.Ibarrier()])
+        self._collective(f"barrier {name!r}", [], lambda: [self.comm.Ibarrier()])
 
     def leave(self, rank):
         """(An MPI process that ends makes no more calls; the others' deadline covers it.)"""
@@ -126,14 +142,15 @@ class MpiCommunicator:
 
     # -- how a collective runs
 
-    def _collective(self, what, x, requests):
-        """Check that every process makes the same collective `what` on the
-        same dtype and shape (x's), then run MPI's `requests()` to completion."""
+    def _collective(self, what, xs, requests):
+        """Check that every process makes the same collective `what` on
+        arrays of the same dtypes and shapes (those of `xs`), then run MPI's
+        `requests()` to completion."""
         with self._lock:
             if self._broken is not None:
                 raise self._broken
             self._calls += 1
-            mine = f"#{self._calls} {what} {x.dtype}{list(x.shape)}"
+            mine = " ".join(filter(None, (f"#{self._calls}", what, _describe(xs))))
             try:
                 self._agree(mine)
                 pending = requests()
@@ -201,6 +218,15 @@ def reduction(dtype: np.dtype, op: str) -> tuple[np.dtype, np.dtype]:
     if dtype == np.bool_:
         return (np.dtype(np.int32),) * 2 if op == "sum" else (np.dtype(np.uint8), dtype)
     return (dtype if _mpi_has(dtype) else np.dtype(np.float32)), dtype
+
+
+def _describe(xs) -> str:
+    """The dtypes and shapes of arrays `xs`, for a header: in words while
+    they fit in one, else their count and a digest."""
+    words = " ".join(f"{x.dtype}{list(x.shape)}" for x in xs)
+    if len(words) <= _HEADER_BYTES // 2:
+        return words
+    return f"{len(xs)} arrays, digest {hashlib.sha1(words.encode()).hexdigest()[:16]}"
 
 
 def _encode(text):
@@ -336,16 +362,22 @@ class _Leaf:
 
 
 def _reduce_leaves(world, leaves, op):
-    """world.all_reduce of each _Leaf's values (into its `out`), the small ones packed per dtype."""
-    results, small = [None] * len(leaves), {}
+    """world.all_reduce of each _Leaf's values (into its `out`) in one
+    collective, the small ones packed per dtype."""
+    large = [i for i, leaf in enumerate(leaves) if leaf.values.nbytes >= _PACK_BYTES]
+    small = {}
     for i, leaf in enumerate(leaves):
         if leaf.values.nbytes < _PACK_BYTES:
             small.setdefault(leaf.values.dtype, []).append(i)
-        else:
-            results[i] = world.all_reduce(world.rank, leaf.values, op, out=leaf.out)
-    for indices in small.values():  # (in the order of the leaves: the same on every process)
-        packed = world.all_reduce(world.rank, np.concatenate([leaves[i].values.ravel() for i in indices]), op)
-        parts = np.split(packed, np.cumsum([leaves[i].values.size for i in indices])[:-1])
+    packed = [np.concatenate([leaves[i].values.ravel() for i in indices]) for indices in small.values()]
+    totals = world.all_reduce_each([leaves[i].values for i in large] + packed, op,
+                                   [leaves[i].out for i in large] + [None] * len(packed),
+                                   named=[leaf.values for leaf in leaves])
+    results = [None] * len(leaves)
+    for i, total in zip(large, totals):
+        results[i] = total
+    for indices, total in zip(small.values(), totals[len(large):]):  # (dtypes in the order of the leaves: the same on every process)
+        parts = np.split(total, np.cumsum([leaves[i].values.size for i in indices])[:-1])
         for i, part in zip(indices, parts):
             results[i] = part.reshape(leaves[i].values.shape)
     return results
@@ -362,6 +394,9 @@ def all_reduce(tree: Any, op: str = "sum") -> Any:
         raise ValueError(f"all_reduce op must be 'sum', 'mean', 'max' or 'min', got {op!r}")
     world = _world()
     leaves, treedef = tree_util.tree_flatten(tree)
+    if world.size == 1 and all(isinstance(leaf, Array) and _result_dtype(leaf.dtype, op) == leaf.dtype
+                               for leaf in leaves):
+        return tree  # (one process: each leaf is its own total)
     leaves = [_Leaf(leaf, op) for leaf in leaves]
     totals = _reduce_leaves(world, leaves, "sum" if op == "mean" else op)
     if op == "mean":  # (in place where MPI wrote into a leaf's buffer)

@@ -77,6 +77,18 @@ def test_collectives_across_two_processes():
 
 
 @needs_mpi
+def test_a_long_tree_of_other_shapes_is_told_apart():
+    code, out, err = _mpiexec(__file__, "long_tree")
+    assert code == 0 and sorted(re.findall(r"ok\d", out)) == ["ok0", "ok1"], out + err
+
+
+@needs_mpi
+def test_a_process_alone_returns_its_own_leaves():
+    code, out, err = _mpiexec(__file__, "alone", processes=1)
+    assert code == 0 and "alone ok" in out, out + err
+
+
+@needs_mpi
 def test_a_process_that_raises_makes_the_other_fail_at_once():
     code, out, err = _mpiexec(__file__, "raises", timeout_s="60")
     assert "process 0: CollectiveError: process 0 stopped at collective #1 all_reduce sum float32[3]: another " \
@@ -244,6 +256,29 @@ def _large_leaves_land_in_device_buffers(rank):
     mean = irax.distributed.all_reduce(half, op="mean")
     assert mean.dtype == ml_dtypes.bfloat16 and mean.device is half.device
     np.testing.assert_array_equal(mean, (np.arange(2 ** 19) % 64 * 1.5).astype(ml_dtypes.bfloat16))
+    # a large leaf and small ones of two dtypes: one collective (one exchange of headers)
+    world = irax.distributed._world()
+    tree = {"big": big, "w": jnp.full((3, 2), rank + 1.0), "n": jnp.array([rank, 1], jnp.int32), "b": jnp.ones(2)}
+    calls = world._calls
+    total = irax.distributed.all_reduce(tree)
+    assert world._calls == calls + 1
+    np.testing.assert_array_equal(total["big"], per_rank[0] * 3)
+    np.testing.assert_array_equal(total["w"], np.full((3, 2), 3.0))
+    np.testing.assert_array_equal(total["n"], [1, 2])
+    np.testing.assert_array_equal(total["b"], [2.0, 2.0])
+
+
+def _long_tree():
+    # the header names the leaves, not the buffer they are packed into; a tree too long to name is
+    # named by a digest, which still tells apart shapes of one size
+    import irax.distributed
+
+    irax.distributed.initialize()
+    rank = irax.process_index()
+    leaves = [jnp.zeros(4) for _ in range(20)] + [jnp.zeros((2, 3) if rank else (3, 2))]
+    with pytest.raises(irax.distributed.CollectiveError, match=r"all_reduce sum 21 arrays, digest \w+; process 1"):
+        irax.distributed.all_reduce(leaves)
+    print(f"ok{rank}")
 
 
 def _fails(how):
@@ -272,5 +307,19 @@ def _fails(how):
         print(f"process 0: {type(error).__name__}: {error}\nseconds: {time.monotonic() - start:.0f}", flush=True)
 
 
+def _alone():
+    # one process: each leaf is its own total, returned as it is, but for the dtypes a reduction changes
+    import irax.distributed
+
+    irax.distributed.initialize()
+    tree = {"a": jnp.arange(3.0), "b": [jnp.ones(2, jnp.int32)]}
+    assert irax.distributed.all_reduce(tree) is tree
+    mean = irax.distributed.all_reduce(tree, op="mean")
+    assert mean["b"][0].dtype == np.float32 and mean["a"] is not tree["a"]
+    np.testing.assert_array_equal(mean["a"], [0, 1, 2])
+    assert irax.distributed.all_reduce(jnp.array([True, True])).dtype == np.int32
+    print("alone ok")
+
+
 if __name__ == "__main__":
-    _collectives() if sys.argv[1] == "collectives" else _fails(sys.argv[1])
+    {"collectives": _collectives, "alone": _alone, "long_tree": _long_tree}.get(sys.argv[1], lambda: _fails(sys.argv[1]))()
