@@ -11,9 +11,12 @@
    thread: OPENBLAS_NUM_THREADS=1) beside one such process on the whole
    batches: samples per second, for the MNIST-sized MLP 784-512-512-10
    (the MLP step of bench_jit.py) and a small one, 16-256-256-4, whose
-   2.5 ms step shows what each step's all-reduce costs. Goal: 2 processes
-   >= 1.6x. Both need as many free cores as processes: print the load
-   beside the figures.
+   2.5 ms step shows what each step's all-reduce costs. Each process is
+   bound to a core of its own (mpiexec -bind-to core; taskset for the one
+   process): unbound, the one process's main thread makes the next batch
+   on the second core while its worker computes. Goal: 2 processes >=
+   1.6x. Both need as many free cores as processes: print the load beside
+   the figures.
 Needs mpi4py and mpiexec (pip install 'irax[mpi]'). Part 1 runs under
 mpiexec as `bench_distributed.py allreduce`.
 """
@@ -78,7 +81,9 @@ def samples_per_second(processes, model):
     """samples/s of examples/data_parallel.py on `model` in `processes` processes of one thread each."""
     command = [sys.executable, "examples/data_parallel.py", "--batch", "512", *MODELS[model]]
     if processes > 1:
-        command = [MPIEXEC, "-n", str(processes), *command]
+        command = [MPIEXEC, "-bind-to", "core", "-n", str(processes), *command]
+    elif shutil.which("taskset"):
+        command = ["taskset", "-c", "0", *command]
     done = subprocess.run(command, cwd=ROOT, env={**os.environ, **ONE_THREAD}, capture_output=True,
                           text=True, check=True)
     return float(done.stdout.split()[-2])

@@ -6,6 +6,8 @@ core numerical tests on both cpu and vulkan (lavapipe in CI).
 Vulkan compiles cost ~0.4 s each (cached on disk afterwards): the tests on
 vulkan use few distinct kernels."""
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -96,6 +98,18 @@ def test_devices_and_default_backend():
     assert irax.devices() == irax.devices(irax.default_backend())
     assert repr(irax.devices("cpu")) == "[CpuDevice(id=0)]"
     assert jnp.ones(2).device is irax.devices()[0]
+
+
+def test_counting_devices_makes_none():
+    # a backend's devices are made on first use, not when irax asks what is available or how many there are
+    # (a Vulkan device starts threads that poll the driver: on lavapipe they slowed MPI's all-reduce 10x)
+    code = ("import irax; from irax.plugins import registry\n"
+            "names = registry.available_backends(); counts = [irax.device_count(n) for n in names]\n"
+            "print(names, counts)\n"
+            "print([n for n in names if '_devices' in vars(registry.backends()[n])])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    available, made = done.stdout.strip().splitlines()
+    assert available.startswith("['cpu'") and made == "[]", done.stdout + done.stderr[-2000:]
 
 
 def test_device_put_like_jax():

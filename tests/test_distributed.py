@@ -69,6 +69,26 @@ def test_device_empty_is_device_memory_that_outlives_its_numpy_view():
     assert len(junk) == 100
 
 
+def test_device_empty_reuses_memory_only_once_it_is_free():
+    # (its memory is kept for the next buffer of its size: never while a buffer or view still holds it)
+    device = jnp.zeros(()).device
+    buffer, view = device.empty(np.float32, (3, 5))
+    view[...] = 1.0
+    address = view.ctypes.data
+    del view
+    gc.collect()
+    other, other_view = device.empty(np.float32, (3, 5))  # the first buffer still holds its memory
+    assert other_view.ctypes.data != address
+    other_view[...] = 7.0
+    x = Array(buffer, ShapedArray((3, 5), np.dtype(np.float32)), device)
+    np.testing.assert_array_equal(x * 2, np.full((3, 5), 2.0))
+    del buffer, x
+    gc.collect()
+    again, again_view = device.empty(np.float32, (3, 5))
+    assert again_view.ctypes.data == address  # free now: reused
+    np.testing.assert_array_equal(Array(other, ShapedArray((3, 5), np.dtype(np.float32)), device), 7.0)
+
+
 @needs_mpi
 def test_collectives_across_two_processes():
     code, out, err = _mpiexec(__file__, "collectives", env={"IRAX_CPU_DEVICES": "2"})

@@ -139,6 +139,7 @@ class Device:
         self.lost = []  # (first, last, error): calls that failed on the device
         self._inputs = collections.deque()  # (call, its input buffers) until the call is done
         self._forked = False  # in a child process forked from this one: see _after_fork_in_child
+        self._spare = collections.defaultdict(list)  # size -> memory `empty` handed out that is free again
         _live_devices.add(self)
 
     @property
@@ -310,16 +311,23 @@ class Device:
         while its Python wrapper lives, not while IREE holds the buffer.
         IREE's CPU code assumes ALIGNMENT-byte aligned buffers, so the
         memory is cut from a larger array; it travels as bytes (DLPack has
-        no bfloat16) and the view gets the element type."""
+        no bfloat16) and the view gets the element type. Once IREE and the
+        view let go of it, the memory is kept for the next buffer of its
+        size (`_spare`, SPARES of a size at most): NumPy's large arrays are
+        fresh pages, which the kernel faults in and zeroes at the first
+        write (a data-parallel step's 2.7 MB of gradient totals: +0.7-1 ms
+        in MPI's all-reduce, 1.7 ms against 0.7 into memory written before)."""
         dtype = np.dtype(dtype)
         if (int(self._usage) & _MAPPABLE) != _MAPPABLE or 0 in shape:
             return None
         self._check_usable()
         size = dtype.itemsize * int(np.prod(shape))
-        raw = np.empty(size + ALIGNMENT, np.uint8)
+        spare = self._spare[size]
+        raw = spare.pop() if spare else np.empty(size + ALIGNMENT, np.uint8)
         start = -raw.ctypes.data % ALIGNMENT
         memory = raw[start:start + size]
         buffer = self.hal_device.from_dlpack_capsule(memory.__dlpack__()).get_buffer()  # (holds `memory`)
+        weakref.finalize(memory, _keep_spare, spare, raw)
         return rt.HalBufferView(buffer, tuple(shape), ELEMENT_TYPES[dtype.name]), memory.view(dtype).reshape(shape)
 
     def _mapped(self, buffer: rt.HalBufferView, dtype: np.dtype, shape) -> np.ndarray | None:
@@ -562,6 +570,15 @@ def _host_module(device: Device, host_functions: dict) -> rt.VmModule:
         signature = "0" + "r" * (len(host_function.in_dtypes) + 2) + "_" + ("r" * host_function.n_results or "v")
         interface.export(name, signature, functools.partial(call, host_function))
     return interface.create()
+
+
+# How many free buffers of one size Device.empty keeps for later.
+SPARES = 2
+
+
+def _keep_spare(spare: list, raw: np.ndarray) -> None:
+    if len(spare) < SPARES:
+        spare.append(raw)
 
 
 _live_devices = weakref.WeakSet()

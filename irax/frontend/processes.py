@@ -21,6 +21,8 @@ import functools
 
 import numpy as np
 
+from irax.backends import runtime
+from irax.backends.iree_backend import IreeBackend
 from irax.frontend import collectives
 from irax.plugins import registry
 
@@ -67,9 +69,8 @@ def join(communicator, device_counts: list) -> None:
     global world
     world = communicator
     _remote.clear()
-    for name, count in device_counts[world.rank].items():
-        for device in registry.devices(name):
-            device.process_index = world.rank
+    _set_process_index(world.rank)
+    for name in device_counts[world.rank]:
         _remote[name] = [RemoteDevice(name, i, p) for p, counts in enumerate(device_counts) if p != world.rank
                          for i in range(counts.get(name, 0))]
 
@@ -77,11 +78,21 @@ def join(communicator, device_counts: list) -> None:
 def leave() -> None:
     """Back to one process (jax.distributed.shutdown)."""
     global world
-    for name in _remote:
-        for device in registry.devices(name):
-            device.process_index = 0
+    _set_process_index(0)
     world = None
     _remote.clear()
+
+
+def _set_process_index(index: int) -> None:
+    """Give this process's devices their `process_index`: irax's own through
+    their class, so that those made later (a backend's devices are made on
+    first use) have it too; a plugin's, those it has made."""
+    runtime.Device.process_index = index
+    for name in registry.available_backends():
+        backend = registry.backends()[name]
+        if not isinstance(backend, IreeBackend):  # (whose devices are runtime.Devices)
+            for device in backend.devices():
+                device.process_index = index
 
 
 def devices(backend: str | None = None) -> list:
@@ -97,7 +108,8 @@ def devices(backend: str | None = None) -> list:
 
 def device_count(backend: str | None = None) -> int:
     """How many devices every process has together (jax.device_count; local_device_count: this process)."""
-    return len(devices(backend))
+    others = _remote.get(registry.get_backend(backend).name, []) if world is not None else []
+    return registry.device_count(backend) + len(others)
 
 
 def local_devices(process_index: int | None = None, backend: str | None = None) -> list:

@@ -170,8 +170,12 @@ def devices(backend: str | None = None) -> list[Device]:
 
 
 def device_count(backend: str | None = None) -> int:
-    """How many devices `backend` (default: the default one) has (jax.device_count)."""
-    return len(devices(backend))
+    """How many devices `backend` (default: the default one) has
+    (jax.device_count), without making them if it can count them first
+    (its optional `device_count()`)."""
+    chosen = get_backend(backend)
+    count = getattr(chosen, "device_count", None)
+    return count() if count is not None else len(chosen.devices())
 
 
 def local_devices(process_index: int | None = None, backend: str | None = None) -> list[Device]:
