@@ -40,7 +40,6 @@ from iree.compiler.dialects import func
 
 from irax import tree_util
 from irax.frontend import core, staging
-from irax.ir import mlir
 from irax.transforms.ad import custom
 
 
@@ -80,21 +79,10 @@ def _union(closed, traced_functions):
 
 def _add_private(trace, traced, name, closed):
     """Add `traced`'s function to `trace`'s module as private @name, taking its
-    flat arguments, then all of `closed` (of which it reads those it lifted),
-    with the private functions (of nested custom calls) it calls."""
-    arguments = list(traced.trace.block.arguments)
-    own = arguments[:len(arguments) - len(traced.lifted)]
-    closed_types = [trace.to_tracer(x).value.type for x in closed]
-    with trace.context, ir.Location.unknown(), ir.InsertionPoint(trace.module.body):
-        function = func.FuncOp(name, ir.FunctionType.get([a.type for a in own] + closed_types,
-                                                          list(traced.func.type.results)))
-        function.attributes["sym_visibility"] = ir.StringAttr.get("private")
-        with ir.InsertionPoint(function.add_entry_block()):
-            values = list(function.arguments)
-            position = {id(x): len(own) + k for k, x in enumerate(closed)}
-            lifted = [values[position[id(x)]] for x in traced.lifted]
-            func.ReturnOp(mlir.inline_function(traced.func, values[:len(own)] + lifted))
-    staging.copy_private_functions(traced.module.operation, trace.module.operation)
+    flat arguments, then all of `closed` (of which it reads those it lifted)."""
+    position = {id(x): k for k, x in enumerate(closed)}
+    staging.add_private_function(trace, traced, name, [trace.to_tracer(x).value.type for x in closed],
+                                 lambda values: [values[position[id(x)]] for x in traced.lifted])
 
 
 def _emit_call(custom_fn, args):

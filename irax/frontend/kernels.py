@@ -48,19 +48,12 @@ def _emit_call(name, portable, params, *args):
     if any(isinstance(x, core.Tracer) for x in traced.lifted):
         raise TypeError(f"the portable code of kernel {name!r} must take the traced arrays it reads as arguments")
     symbol = staging.fresh_name("irax_kernel")
-    own = list(traced.trace.block.arguments)[:len(arguments.dynamic)]
-    result_types = list(traced.func.type.results)
+    # the arrays it made (an arange) are constants: a kernel takes its arguments alone
+    function = staging.add_private_function(
+        trace, traced, symbol, lifted=lambda _: [mlir.dense_constant(np.asarray(x)) for x in traced.lifted])
     with trace.context, ir.Location.unknown():
-        with ir.InsertionPoint(trace.module.body):
-            function = func.FuncOp(symbol, ir.FunctionType.get([a.type for a in own], result_types),
-                                   visibility="private")
-        with ir.InsertionPoint(function.add_entry_block()):
-            # the arrays it made (an arange) are constants: a kernel takes its arguments alone
-            constants = [mlir.dense_constant(np.asarray(x)) for x in traced.lifted]
-            func.ReturnOp(mlir.inline_function(traced.func, list(function.arguments) + constants))
         kernels.mark(function, name, params)
-        call = func.CallOp(result_types, ir.FlatSymbolRefAttr.get(symbol),
+        call = func.CallOp(list(traced.func.type.results), ir.FlatSymbolRefAttr.get(symbol),
                            [trace.to_tracer(x).value for x in arguments.dynamic])
-    staging.copy_private_functions(traced.module.operation, trace.module.operation)
     results = [core.Tracer(trace, v, a) for v, a in zip(call.results, traced.out_avals)]
     return tree_util.tree_unflatten(traced.out_tree, results)

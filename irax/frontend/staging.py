@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from iree.compiler import ir
+from iree.compiler.dialects import func
 
 from irax import tree_util
 from irax.backends.cache import LRU
@@ -105,6 +106,24 @@ def add_private(traced: TracedFunction, name: str):
     function.attributes["sym_name"] = ir.StringAttr.get(name)
     function.attributes["sym_visibility"] = ir.StringAttr.get("private")
     copy_private_functions(traced.module.operation, trace.module.operation)
+
+
+def add_private_function(trace, traced, name, extra_types=(), lifted=lambda extra: []):
+    """Add `traced`'s function to `trace`'s module as private @name, taking
+    its own flat arguments and then `extra_types`, with the private functions
+    it calls; `lifted(extra)`, called in its body with the values of those
+    extra arguments, gives the values of the arrays `traced` lifted (the
+    arguments that carry them, or constants). Returns the new func.FuncOp."""
+    own = list(traced.trace.block.arguments)[:len(traced.trace.block.arguments) - len(traced.lifted)]
+    with trace.context, ir.Location.unknown():
+        with ir.InsertionPoint(trace.module.body):
+            function = func.FuncOp(name, ir.FunctionType.get([a.type for a in own] + list(extra_types),
+                                                              list(traced.func.type.results)), visibility="private")
+        with ir.InsertionPoint(function.add_entry_block()):
+            values = list(function.arguments)
+            func.ReturnOp(mlir.inline_function(traced.func, values[:len(own)] + lifted(values[len(own):])))
+    copy_private_functions(traced.module.operation, trace.module.operation)
+    return function
 
 
 def copy_private_functions(source_module_op, target_module_op):
