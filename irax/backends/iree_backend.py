@@ -18,7 +18,7 @@ import iree.runtime as rt
 from irax.backends import cache
 from irax.backends.runtime import IREE_ERRORS, Device
 from irax.config import config
-from irax.plugins import API_VERSION
+from irax.plugins import API_VERSION, registry
 
 
 # IREE's runtime gives a device an MPI channel provider (for its own
@@ -63,13 +63,24 @@ class IreeBackend:
     @functools.cached_property
     def _devices(self):
         driver = self.get_driver()
+        return [self._make_device(driver, i, info) for i, info in enumerate(self.device_infos(driver))]
+
+    def _make_device(self, driver, i, info) -> Device:
         inline = rt.get_driver(self.inline_driver) if self.inline_driver else None
         with _without_mpi_launcher():
-            return [
-                Device(self.name, i, self.driver, self.create_hal_device(driver, info), self,
-                       inline and inline.create_default_device())
-                for i, info in enumerate(self.device_infos(driver))
-            ]
+            return Device(self.name, i, self.driver, self.create_hal_device(driver, info), self,
+                          inline and inline.create_default_device())
+
+    def device_lost(self, device: Device) -> None:
+        """Put a new device in the place of `device`, whose IREE device is
+        lost for good (a driver fault): the same id, a new IREE device from
+        the driver (lavapipe's lost devices stay lost; a new one runs)."""
+        try:
+            driver = self.get_driver()
+            self._devices[device.id] = self._make_device(driver, device.id, self.device_infos(driver)[device.id])
+        except IREE_ERRORS:
+            return  # (no new device: the lost one stays, and says it is lost when used)
+        registry.devices_changed()
 
     def get_driver(self):
         """IREE's driver (one per process: IREE's Python API caches it)."""

@@ -139,6 +139,7 @@ class Device:
         self.lost = []  # (first, last, error): calls that failed on the device
         self._inputs = collections.deque()  # (call, its input buffers) until the call is done
         self._forked = False  # in a child process forked from this one: see _after_fork_in_child
+        self.lost_for_good = None  # why the device itself is gone (a driver fault); its backend makes a new one
         self._spare = collections.defaultdict(list)  # size -> memory `empty` handed out that is free again
         _live_devices.add(self)
 
@@ -149,7 +150,11 @@ class Device:
         return self._inline_hal_module is not None
 
     def _check_usable(self):
-        """In a forked child, refuse work that would wait forever."""
+        """Refuse work on a lost device, and in a forked child work that would wait forever."""
+        if self.lost_for_good:
+            raise DeviceError(
+                f"{self}: the device itself is lost ({self.lost_for_good}), and with it the arrays on it; "
+                f"irax.devices({self.platform!r}) has a new device in its place: compute or put the arrays there")
         if self._forked and not self._runs_after_fork:
             raise DeviceError(
                 f"{self} cannot run anything in this process: it was forked (os.fork()) after irax started its "
@@ -161,7 +166,7 @@ class Device:
         """(n, wait fence, signal fence) for the next queued call, after the
         last one queued: it first waits for the queue to be shorter than
         QUEUE_DEPTH, and signals a fence of its own, for `_join`."""
-        if self._forked:
+        if self._forked or self.lost_for_good:
             self._check_usable()
         _check_not_in_callback()
         if self._queued + 1 - QUEUE_DEPTH > self._finished:
@@ -242,13 +247,19 @@ class Device:
                                                             None if block else 0)
 
     def _lost_device(self, failure) -> str:
-        """What to do after `failure` if the device itself is lost: it stays
-        lost (lavapipe loses one when IREE signals a semaphore out of order:
-        docs/architecture.md), so every later computation on it fails too."""
-        if "DEVICE_LOST" not in str(failure) and not self._is_lost():
-            return ""
-        return ("; the device itself is lost (a driver error), so every later computation on it fails too: restart "
-                "the process, or run on another backend")
+        """What is left after `failure` if the device itself is lost
+        (lavapipe loses one when IREE signals a semaphore out of order:
+        docs/architecture.md): nothing on it. It stays lost, and its backend
+        puts a new device in its place (`device_lost`)."""
+        if self.lost_for_good is None:
+            if "DEVICE_LOST" not in str(failure) and not self._is_lost():
+                return ""
+            self.lost_for_good = str(failure).splitlines()[0][:200]
+            replace = getattr(self.backend, "device_lost", None)  # (IreeBackend's; a plugin's backend may lack it)
+            if replace is not None:
+                replace(self)
+        return (f"; the device itself is lost (a driver error), and the arrays on it with it: irax.devices("
+                f"{self.platform!r}) has a new device in its place from now on")
 
     def _is_lost(self) -> bool:
         """Whether the device no longer runs anything: an empty command on

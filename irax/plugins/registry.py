@@ -209,6 +209,11 @@ def _first_device(platforms_setting):  # looked up again when the setting change
     return get_backend().devices()[0]
 
 
+def devices_changed() -> None:
+    """A backend put a new device in the place of a lost one: look the default device up again."""
+    _first_device.cache_clear()
+
+
 @contextlib.contextmanager
 def default_device(device: Device | str) -> Iterator[None]:
     """`with irax.default_device(irax.devices("vulkan")[0]): ...`: arrays
