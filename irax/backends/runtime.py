@@ -598,25 +598,24 @@ _shared_views = weakref.WeakValueDictionary()  # id -> a live Device.host_view
 
 
 @atexit.register
-def _release_timelines():
-    """IREE frees a semaphore safely only while its device lives (Vulkan
-    crashes otherwise), and the interpreter's last teardown frees objects in
-    no particular order: finish the queued work and drop them first. So too
-    the contexts holding a host module, whose Python functions IREE frees
-    with them: a script calling a pure_callback crashed in the last garbage
-    collection 2 runs in 3 (while the callbacks also kept their trace alive in
+def _before_teardown():
+    """The interpreter's last teardown frees objects in no particular order,
+    and IREE frees a buffer or a semaphore safely only while its device
+    lives: a script whose arrays outlived the device crashed in the last
+    garbage collection (a jitted `lax.scan`, 3 runs in 8). So each device
+    finishes its queued work and is then kept alive to the end of the
+    process (its memory and threads go with the process; the bindings' leak
+    checker is told). The contexts holding a host module go first, whose
+    Python functions IREE frees with them: a script calling a pure_callback
+    crashed 2 runs in 3 (while the callbacks also kept their trace alive in
     a reference cycle; with either fix alone, 0 in 8)."""
     for device in list(_live_devices):
-        if device._forked and not device._runs_after_fork:
-            continue  # its work never finishes in this forked child
-        device.drain()
-        device._timeline = None
+        if not device._forked or device._runs_after_fork:  # (else its work never finishes in this forked child)
+            device.drain()
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(device))
     for program in list(_calling_back):
         program._context = program._inline_context = None
-    if _shared_views:
-        # NumPy arrays (DLPack imports of irax arrays) still hold mapped
-        # buffers, which the last teardown may never free: not leaks of irax's.
-        _binding.disable_leak_checker()
+    _binding.disable_leak_checker()
 
 
 # os.fork() after the runtime started: IREE's devices run on threads
