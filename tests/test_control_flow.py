@@ -16,8 +16,8 @@ from iree.compiler import ir
 import irax
 import irax.numpy as jnp
 from irax import lax
-from irax.plugins import registry
-from irax.transforms.loop_carries import stack_carries, update_stacks_in_place
+from irax.ir import iree
+from irax.transforms.loop_carries import stack_carries
 
 from tests.test_autodiff import numerical_grad
 
@@ -528,17 +528,20 @@ def test_a_step_writes_its_row_in_place_and_the_next_step_reads_it_there():
 
 @pytest.mark.parametrize("inline", [0, 1 << 20])
 def test_internal_stacks_pinned_on_the_cpu_keep_the_gradient(inline, monkeypatch):
-    """update_stacks_in_place(internal=True), for a backend that releases a
-    subview (the CPU, queued and inline; Vulkan does not): grad's forward loop
-    writes its saved stacks in place, with the same values."""
+    """update-stacks-in-place marks the stacks a function does not return
+    (grad's saved ones); the CPU backend, which releases a subview (queued
+    and inline; Vulkan does not), writes them in place too
+    (cpu.pin_internal_stacks), with the same values."""
     monkeypatch.setattr(irax.config, "irax_inline_bytes", inline)
     loss = lambda h, xs: (carry_is_y_fn(lax, jnp)(h, xs)[1] ** 2).sum()  # noqa: E731
-    want = irax.jit(irax.grad(loss, argnums=(0, 1)), device="cpu")(X, XS20)
-    stacks = registry.passes()["update-stacks-in-place"]
-    monkeypatch.setattr(stacks, "run", lambda op: update_stacks_in_place(op, internal=True))
+    unpinned = irax.jit(irax.grad(loss, argnums=(0, 1)), device="cpu", passes=["default", "-update-stacks-in-place"])
     pinned = irax.jit(irax.grad(lambda h, xs: loss(h, xs), argnums=(0, 1)), device="cpu")
-    assert "flow.tensor.alloca" in pinned.lower(X, XS20).as_text("optimized")
-    for g, w in zip(pinned(X, XS20), want):
+    lowered = pinned.lower(X, XS20)
+    assert iree.INTERNAL_STACKS in lowered.as_text("optimized")
+    assert iree.INTERNAL_STACKS not in lowered.iree_input("cpu")
+    assert lowered.iree_input("cpu").count("flow.tensor.alloca") > lowered.as_text("optimized").count(
+        "flow.tensor.alloca")
+    for g, w in zip(pinned(X, XS20), unpinned(X, XS20)):
         np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
 
 

@@ -16,7 +16,7 @@ from irax.backends import cpu_kernels
 from irax.backends.iree_backend import IreeBackend
 from irax.backends.cpu_tiles import preset_strategies
 from irax.config import config
-from irax.ir import kernels
+from irax.ir import iree, kernels, mlir
 
 
 class CpuBackend(IreeBackend):
@@ -27,6 +27,22 @@ class CpuBackend(IreeBackend):
 
     def device_infos(self, driver) -> list:
         return driver.query_available_devices()[:1] * config.irax_cpu_devices
+
+
+def pin_internal_stacks(mlir_text: str) -> str:
+    """`mlir_text` with the stacks of the loops marked `iree.INTERNAL_STACKS`
+    written in place (`iree.pin_loop_carries`): the CPU runtime releases the
+    subview of a packed allocation that Vulkan's rejects
+    (transforms/loop_carries.py says why only the CPU)."""
+    if iree.INTERNAL_STACKS not in mlir_text:
+        return mlir_text
+    with ir.Context():
+        module = ir.Module.parse(mlir_text)
+        for loop in mlir.ops_where(module.operation, lambda op: iree.INTERNAL_STACKS in op.attributes):
+            carries = list(ir.DenseI64ArrayAttr(loop.attributes[iree.INTERNAL_STACKS]))
+            del loop.attributes[iree.INTERNAL_STACKS]
+            iree.pin_loop_carries(loop, carries)
+        return str(module)
 
 
 def native_kernels(mlir_text: str) -> str:
@@ -74,6 +90,6 @@ backend = CpuBackend(
     # than the tiled direct code (cpu_tiles.py's table).
     compile_flags=["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false",
                    "--iree-global-opt-data-tiling"],
-    prepare=lambda text: preset_strategies(native_kernels(text)),
+    prepare=lambda text: preset_strategies(native_kernels(pin_internal_stacks(text))),
     priority=0,
 )

@@ -3,6 +3,8 @@
 Ops of IREE's own dialects that the upstream Python bindings have no builder
 for are created here by name.
 """
+import itertools
+
 from iree.compiler import ir
 from iree.compiler.dialects import arith, flow, linalg, tensor, util
 
@@ -21,6 +23,44 @@ def opaque(*values):
         if any(not isinstance(d, int) for d in value_sizes) else h
         for h, value_sizes in zip(hidden, sizes)
     ]
+
+
+# Marks the `scf.for` loops whose stacks the loop's own function does not
+# return, with their carry positions (transforms/loop_carries.py): written
+# in place only by a backend that can (pin_loop_carries; the CPU's).
+INTERNAL_STACKS = "irax.internal_stacks"
+
+
+def pin_loop_carries(loop, carries) -> list:
+    """Make the carries `carries` (positions) of the `scf.for` `loop`,
+    stacks whose init is a `tensor.empty`, written in place: each init
+    becomes memory of the loop's own, and the body reads the carries through
+    one `util.optimization_barrier` at its top (the values it reads them as).
+
+    Memory of its own: a `flow.tensor.alloca` of the same type, since CSE
+    merges equal `tensor.empty`s (irax's and IREE's) and IREE hands an init
+    to the loop as it is, so two loops with one empty for init would write
+    into one buffer (measured: wrong values); an alloca is never merged.
+    The barrier: IREE 3.13's stream conversion asks its affinity analysis
+    where each operand lives and moves it when the answer differs from the
+    op's device; for a loop's block argument the answer is "unknown", so the
+    stack was copied whole into a new allocation every iteration. A
+    barrier's result is an ordinary value that the analysis places."""
+    for k in carries:
+        init = loop.operands[3 + k]
+        with ir.InsertionPoint(loop), ir.Location.unknown():
+            loop.operands[3 + k] = flow.TensorAllocaOp(init.type, list(init.owner.operands)).result
+        if not list(init.uses):
+            init.owner.erase()
+    body = loop.regions[0].blocks[0]
+    stacks = [body.arguments[1 + k] for k in carries]
+    first = body.operations[0]
+    with ir.InsertionPoint(first), ir.Location.unknown():
+        pinned = opaque(*stacks)
+    made = list(itertools.takewhile(lambda op: op != first, body.operations))  # the barrier, sizes
+    for arg, value in zip(stacks, pinned):
+        arg.replace_all_uses_except(value, [op.operation for op in made])
+    return pinned
 
 
 def linalg_ext_scatter(updates, targets, dest, combine):

@@ -40,10 +40,9 @@ reads that made a carry read, and sees every loop: while_loop's, fori_loop's
 with traced bounds, and those that jvp and vmap write.
 """
 import functools
-import itertools
 
 from iree.compiler import ir
-from iree.compiler.dialects import flow, tensor, util
+from iree.compiler.dialects import tensor, util
 
 from irax.ir import iree
 from irax.transforms.buffer_reuse import DESTINATIONS
@@ -107,71 +106,49 @@ def stack_carries(loop, internal=False) -> list:
             if _empty(init) and _written_into(arg, new) and (internal or _returned(result))]
 
 
-def _own_memory(loop, k):
-    """The loop's k-th init, a `tensor.empty`, as a `flow.tensor.alloca` of the
-    same type: memory of its own. CSE merges equal `tensor.empty`s (irax's and
-    IREE's), and IREE hands an init to the loop as it is, so two loops with
-    one empty for init would write into one buffer (measured: wrong values);
-    an alloca is never merged."""
-    init = loop.operands[3 + k]
-    with ir.InsertionPoint(loop), ir.Location.unknown():
-        loop.operands[3 + k] = flow.TensorAllocaOp(init.type, list(init.owner.operands)).result
-    if not list(init.uses):
-        init.owner.erase()
-
-
-def update_stacks_in_place(module_op, internal=False):
+def update_stacks_in_place(module_op):
     """The pass: each carry of an `scf.for` that `stack_carries` finds is read
-    through one `util.optimization_barrier` at the top of the body,
+    through one `util.optimization_barrier` at the top of the body
+    (`iree.pin_loop_carries`, which says why),
 
-        scf.for %i ... iter_args(%ys = %empty) {        scf.for %i ... iter_args(%ys = %empty) {
+        scf.for %i ... iter_args(%ys = %empty) {        scf.for %i ... iter_args(%ys = %alloca) {
           %ys1 = tensor.insert_slice %y into %ys[%i] ->    %ys_ = util.optimization_barrier %ys
           scf.yield %ys1                                   %ys1 = tensor.insert_slice %y into %ys_[%i]
                                                            scf.yield %ys1
 
-    The same values (the barrier is an identity IREE drops). Why: IREE 3.13's
-    stream conversion asks its affinity analysis where each operand of an
-    op lives and moves it (`stream.async.transfer`) when the answer differs
-    from the op's device; for a loop's block argument, already converted when
-    its users are, the answer is "unknown", so the stack is moved, which
-    becomes a copy of the whole stack into a new allocation every iteration
-    (scan's 200x8x128 ys: 800 KB a rolled iteration). A barrier's result is
-    an ordinary value that the analysis places, so the insert writes into
-    the stack's buffer where it is. Only fresh stacks (a `tensor.empty` init,
-    which becomes an allocation of the loop's own, `_own_memory`) whose every
-    iteration hands the same buffer on are pinned: the insert then writes
-    into memory of the loop's own, never into an argument, a constant, another
-    loop's stack or a value read elsewhere. And only stacks the function
-    returns: IREE packs an internal (transient) stack's first allocation
-    with others and, past the barrier, releases a subview of it at the end
-    (`stream.resource.dealloca origin`), which Vulkan rejects ("queue_dealloca
-    buffer was not returned by Vulkan queue_alloca"; grad's saved stacks).
-    A value written into a returned stack and read again is then read from
-    its row (`_read_rows_back`). `internal` pins the stacks the function
-    does not return too, for a backend that releases a subview (the CPU):
-    jit(grad) of the RNN, whose forward loop copied its 900 KB of stacks
-    every rolled iteration, went from 7.1-8.1 to 5.7-6.7 ms (2 idle cores,
-    IREE's benchmark tool). Not their rows read back: the CPU runtime then
-    failed on a queued call ("ref is null" in `hal.buffer.subspan`, the
-    gradient of an unrolled 20-step scan)."""
+    The same values (the barrier is an identity IREE drops): the insert
+    writes into the stack's buffer where it is, where IREE copied the whole
+    stack into a new allocation every iteration (scan's 200x8x128 ys: 800 KB
+    a rolled iteration). Only fresh stacks (a `tensor.empty` init, which
+    becomes an allocation of the loop's own) whose every iteration hands the
+    same buffer on are pinned: the insert then writes into memory of the
+    loop's own, never into an argument, a constant, another loop's stack or
+    a value read elsewhere. A value written into a stack and read again is
+    then read from its row (`_read_rows_back`).
+
+    Only the stacks the function returns are pinned here: IREE packs an
+    internal (transient) stack's first allocation with others and, past the
+    barrier, releases a subview of it at the end (`stream.resource.dealloca
+    origin`), which Vulkan rejects ("queue_dealloca buffer was not returned
+    by Vulkan queue_alloca"; grad's saved stacks). The others' positions are
+    marked on their loop (`iree.INTERNAL_STACKS`), for a backend whose
+    runtime releases a subview to pin (the CPU's prepare step): jit(grad) of
+    the RNN, whose forward loop copied its 900 KB of stacks every rolled
+    iteration, 4.7-5.0 -> 4.0-4.1 ms. Not their rows read back: the CPU
+    runtime then failed on a queued call ("ref is null" in
+    `hal.buffer.subspan`, the gradient of an unrolled 20-step scan)."""
     ops = []
     module_op.walk(lambda op: ops.append(op) or ir.WalkResult.ADVANCE)
     for loop in (op for op in ops if op.name == "scf.for"):
-        carries = stack_carries(loop, internal)
-        if not carries:
+        returned = stack_carries(loop)
+        internal = [k for k in stack_carries(loop, internal=True) if k not in returned]
+        if internal:
+            loop.attributes[iree.INTERNAL_STACKS] = ir.DenseI64ArrayAttr.get(internal)
+        if not returned:
             continue
-        for k in carries:
-            _own_memory(loop, k)
-        body = loop.regions[0].blocks[0]
-        stacks = [body.arguments[1 + k] for k in carries]
-        first = body.operations[0]
-        with ir.InsertionPoint(first), ir.Location.unknown():
-            pinned = iree.opaque(*stacks)
-        made = list(itertools.takewhile(lambda op: op != first, body.operations))  # the barrier, sizes
-        for k, arg, value in zip(carries, stacks, pinned):
-            arg.replace_all_uses_except(value, [op.operation for op in made])
-            if _returned(loop.results[k]):
-                _read_rows_back(loop, value, first)
+        top = loop.regions[0].blocks[0].operations[0]
+        for value in iree.pin_loop_carries(loop, returned):
+            _read_rows_back(loop, value, top)
 
 
 def _chain(value) -> list:
