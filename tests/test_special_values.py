@@ -218,3 +218,21 @@ def test_derivatives_survive_the_special_value_selects():
     theirs = jax.grad(lambda x, y: f(jax.numpy, x, y), argnums=(0, 1))(x, y)
     for g, gj in zip(ours, theirs):
         np.testing.assert_allclose(g, gj, rtol=1e-6)
+
+
+def test_derivatives_at_kinks_and_zeros_are_jax_s(platform):
+    """|x|' is 1 at 0 and -0 (the L1 norm's gradient at 0), -1 at NaN, as
+    JAX's select(x >= 0, t, -t); so x ** y's, through |x| ** y, is y 0 ** (y - 1)
+    at 0 (inf for y = 1/2, -inf for y = -1), not 0 * inf."""
+    jax = pytest.importorskip("jax")
+    x = np.array([0.0, -0.0, np.nan, 0.0, 0.0, 0.0, -2.0], np.float32)
+    y = np.array([1.0, 1.0, 1.0, 0.5, -1.0, 2.0, 3.0], np.float32)
+
+    def f(m, x):
+        return m.abs(x[:3]).sum() + (x[3:] ** y[3:]).sum()
+
+    ours = irax.jit(irax.grad(lambda x: f(jnp, x)))(x)
+    theirs = jax.grad(lambda x: f(jax.numpy, x))(x)
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    np.testing.assert_array_equal(irax.grad(lambda v: jnp.linalg.norm(v, 1))(np.array([-1.0, 0.0, 2.0], np.float32)),
+                                  [-1, 1, 1])

@@ -224,16 +224,14 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     def backward(*args):
         cotangent, primal_args = args[0], args[1:]
 
-        def seeds(out_tree, out_avals):
-            leaves = tree_util.tree_leaves(cotangent)
-            if len(leaves) != out_tree.num_leaves:
-                raise ValueError(f"vjp_fn expected a cotangent with the structure of the output {out_tree}")
-            return [asarray(c, a.dtype) for c, a in zip(leaves, out_avals)]
+        def seeds(out_tree, out_avals):  # vjp_fn checked the cotangent against the output
+            return [asarray(c, a.dtype) for c, a in zip(tree_util.tree_leaves(cotangent), out_avals)]
 
         arguments = staging.Arguments(primal_args)
         return tuple(_vjp_inline(fun_pair, arguments, argnums, seeds)[2])
 
     def vjp_fn(cotangent):
+        cotangent = _checked_cotangent(output, cotangent)
         cotangents = staging.staged_call(key and key + ("backward",), backward, (cotangent,) + primals)
         return tuple(_float0_for_integers(p, c) for p, c in zip(primals, cotangents))
 
@@ -242,13 +240,13 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
 def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False) -> tuple:
     """`(fun(*primals), the directional derivative along tangents)`, by the
-    forward-mode pass. `tangents` has the structure and dtypes of `primals`."""
+    forward-mode pass. `tangents` has the structure, shapes and dtypes of
+    `primals` (float0 for integer and boolean primals, as in JAX)."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("primal and tangent arguments to jvp must be tuples or lists; "
+        raise TypeError("primal and tangent arguments to jax.jvp must be tuples or lists; "
                         f"found {type(primals).__name__} and {type(tangents).__name__}.")
-    if tree_util.tree_structure(tuple(primals)) != tree_util.tree_structure(tuple(tangents)):
-        raise ValueError("jvp called with different primal and tangent structures: "
-                         f"{tree_util.tree_structure(tuple(primals))} and {tree_util.tree_structure(tuple(tangents))}")
+    tangents = _checked_tangents(primals, tangents)
+
     def forward_mode(f):
         return lambda p, t: _jvp_inline(f, p, t, has_aux)
 
@@ -256,6 +254,63 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
         ("jvp", fun, has_aux), forward_mode(fun),
         lambda args, kwargs: tape.on_straight_line(forward_mode, fun, (tuple(primals), {}), args, kwargs),
         (tuple(primals), tuple(tangents)))
+
+
+def _tangent_dtype(primal_dtype):
+    """The dtype JAX requires of a tangent (or a cotangent) of a primal of this dtype."""
+    return primal_dtype if dtypes.is_inexact(primal_dtype) else dtypes.float0
+
+
+def _aval_or_float0(x) -> core.ShapedArray:
+    """shapes.typeof, which float0 arrays (no irax arrays hold them) get too."""
+    if isinstance(x, (np.ndarray, np.generic)) and x.dtype == dtypes.float0:
+        return core.ShapedArray(x.shape, dtypes.float0)
+    return shapes.typeof(x)
+
+
+def _checked_tangents(primals, tangents) -> tuple:
+    """`tangents` after JAX's checks against `primals` (structure, then per
+    leaf dtype and shape), with float0 leaves (those of integer primals)
+    as zeros of their primal's dtype: the pass gives such inputs no tangent."""
+    (p_leaves, p_tree), (t_leaves, t_tree) = tree_util.tree_flatten(primals), tree_util.tree_flatten(tangents)
+    if p_tree != t_tree:
+        raise TypeError("primal and tangent arguments to jax.jvp must have the same tree structure; primals have "
+                        f"tree structure {p_tree} whereas tangents have tree structure {t_tree}.")
+    leaves = []
+    for p, t in zip(p_leaves, t_leaves):
+        p_aval, t_aval = shapes.typeof(p), _aval_or_float0(t)
+        expected = _tangent_dtype(p_aval.dtype)
+        if t_aval.dtype != expected:
+            raise TypeError("primal and tangent arguments to jax.jvp do not match; dtypes must be equal, or in case "
+                            "of int/bool primal dtype the tangent dtype must be float0."
+                            f"Got primal dtype {p_aval.dtype} and so expected tangent dtype {expected}, but got "
+                            f"tangent dtype {t_aval.dtype} instead.")
+        if p_aval.shape != t_aval.shape:
+            raise ValueError("jvp called with different primal and tangent shapes;"
+                             f"Got primal shape {p_aval.shape} and tangent shape as {t_aval.shape}")
+        leaves.append(np.zeros(p_aval.shape, p_aval.dtype) if expected == dtypes.float0 else t)
+    return tuple(tree_util.tree_unflatten(t_tree, leaves))
+
+
+def _checked_cotangent(output, cotangent):
+    """`cotangent` after JAX's checks against the output it is for (the
+    structure, then each leaf's shape and dtype: any dtype for an integer or
+    boolean output, whose cotangent JAX takes as float0), with float0
+    leaves as zeros of their output's dtype."""
+    (out_leaves, out_tree), (ct_leaves, ct_tree) = tree_util.tree_flatten(output), tree_util.tree_flatten(cotangent)
+    if ct_tree != out_tree:
+        raise ValueError(f"unexpected tree structure of argument to vjp function: got {ct_tree}, but expected to "
+                         f"match {out_tree}")
+    leaves = []
+    for y, ct in zip(out_leaves, ct_leaves):
+        y_aval, ct_aval = shapes.typeof(y), _aval_or_float0(ct)
+        expected = y_aval.update(dtype=_tangent_dtype(y_aval.dtype))
+        if ct_aval.shape != expected.shape or expected.dtype not in (ct_aval.dtype, dtypes.float0):
+            raise ValueError("unexpected JAX type (e.g. shape/dtype) for argument to VJP function: "
+                             f"got {ct_aval.str_short()}, but expected {expected.str_short()} because the "
+                             f"corresponding output of the differentiated function had JAX type {y_aval.str_short()}")
+        leaves.append(np.zeros(y_aval.shape, y_aval.dtype) if ct_aval.dtype == dtypes.float0 else ct)
+    return tree_util.tree_unflatten(ct_tree, leaves)
 
 
 def _jvp_inline(fun, primals, tangents, has_aux):

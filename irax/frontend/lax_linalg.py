@@ -57,9 +57,9 @@ from irax.frontend import dtypes
 from irax.frontend.control_flow import fori_loop
 from irax.frontend.custom_derivatives import custom_vjp
 from irax.frontend.kernels import kernel_call
-from irax.frontend.numpy import (abs, arange, argmax, astype, broadcast_to, concatenate, conj, eye, flip, imag,
-                                 iscomplexobj, matmul, moveaxis, pad, real, sqrt, stack, sum, swapaxes,
-                                 take_along_axis, tril, triu, where)
+from irax.frontend.numpy import (abs, all, arange, argmax, astype, broadcast_to, concatenate, conj, diagonal, eye,
+                                 flip, full_like, imag, iscomplexobj, matmul, moveaxis, pad, real, sqrt, stack, sum,
+                                 swapaxes, take_along_axis, tril, triu, where)
 from irax.frontend.numpy.util import asarray
 from irax.typing import Array, ArrayLike
 
@@ -191,7 +191,11 @@ def cholesky(x: ArrayLike, *, symmetrize_input: bool = True) -> Array:
         return x
     if symmetrize_input:
         x = symmetrize(x)
-    return _cholesky(x)
+    L = _cholesky(x)
+    # Not positive definite (a pivot <= 0 or NaN): the whole lower triangle is
+    # NaN, as LAPACK's failure gives in JAX, not a partial factor that looks valid.
+    factored = all(real(diagonal(L, axis1=-2, axis2=-1)) > 0, axis=-1)[..., None, None]
+    return where(factored, L, tril(full_like(L, np.nan)))
 
 
 # ---------------------------------------------------------------------------

@@ -22,8 +22,9 @@ and its results index that loop first, its unbatched operands keep their maps,
 so elementwise ops, broadcasts, reductions and contractions batch alike.
 Structural ops (reshapes, slices, concat, pad, transpose) get the batch axis
 as a new leading dimension. A batched *scalar* (read from a batched tensor
-with `tensor.extract`) is a tensor of shape (B,); an op on scalars that
-reads one runs inside a generic over b.
+with `tensor.extract`) is a tensor of shape (B,), of i64 for an index (IREE
+passes no tensor of index between dispatches); an op on scalars that reads
+one runs inside a generic over b.
 
 Control flow follows JAX's rules. A loop (scf.for, scf.while) carries a
 value batched where its init is or where its body makes it so, found as a
@@ -40,7 +41,7 @@ from iree.compiler.dialects import arith, flow, func, linalg, scf, tensor, util
 
 from irax.ir import kernels, mlir
 from irax.ir.convolution import marker
-from irax.ir.iree import linalg_ext_scan_like, linalg_ext_scatter, scan_dimension
+from irax.ir.iree import linalg_ext_scan_like, linalg_ext_scatter, opaque, scan_dimension
 from irax.ir.linalg import iterator_names, map_results
 from irax.ir.scalar import select
 from irax.transforms.ad import convolution, custom, host_calls
@@ -56,6 +57,7 @@ class Batch:
         self.symbols = symbols  # the module's functions, for calls
         self.new = {}         # old Value -> its Value in the batched function
         self.batched = set()  # old Values that are batched
+        self.padded = set()   # batched slices of batched sizes (_extract_at_batched_offsets)
 
     def is_batched(self, value) -> bool:
         return value in self.batched
@@ -141,6 +143,7 @@ def _generic(op, batch):
 
     def body(*args):
         old_args = list(old_block.arguments)
+        args = list(args[:n_in]) + [_unstored(s, a) for s, a in zip(scalars, args[n_in:])] + list(args[n_in:])[len(scalars):]
         mapping = collections.ChainMap(dict(zip(old_args[:n_in] + scalars + old_args[n_in:], args)), batch.new)
         for inner in list(old_block.operations)[:-1]:
             name = inner.operation.name
@@ -206,12 +209,165 @@ def _slice_attrs(op, batch):
 
 
 def _extract_slice(op, batch):
+    if _batched_placement(op, batch):
+        return _extract_at_batched_offsets(op, batch)
     result = batched_type(op.result.type, batch.size)
     return [tensor.ExtractSliceOp(result, batch.moved(op.source), *_slice_attrs(op, batch)).result]
 
 
 def _insert_slice(op, batch):
+    if _batched_placement(op, batch):
+        return [_insert_at_batched_offsets(op, batch)]
     return [tensor.InsertSliceOp(batch.moved(op.source), batch.moved(op.dest), *_slice_attrs(op, batch)).result]
+
+
+# A slice at batched offsets, sizes or strides (x[j], x.at[j].set(v) with j
+# batched) is a different slice for every member: JAX batches it as a gather
+# or a scatter. Here it is a generic over the batched result that reads the
+# source with tensor.extract at each member's own indices: the slice
+# (extract_slice), or, per element of the destination, the update where the
+# element lies in the member's slice and the destination's value elsewhere
+# (insert_slice). A batched *size* (x.at[j].set(v) inserts an empty slice
+# where j is out of bounds) makes each member's slice a different shape: the
+# batched extract_slice is padded to the source's size along that dimension,
+# and only an insert_slice, which writes each member's own size, may read it.
+
+def _batched_placement(op, batch) -> bool:
+    return any(batch.is_batched(v) for v in list(op.offsets) + list(op.sizes) + list(op.strides))
+
+
+def _placement(op):
+    """Per dimension of the sliced tensor, its (offset, size, stride): each an
+    int where static, else the (old) index Value."""
+    columns = []
+    for static, dynamic in ((op.static_offsets, op.offsets), (op.static_sizes, op.sizes),
+                            (op.static_strides, op.strides)):
+        values = iter(dynamic)
+        columns.append([next(values) if s == mlir.DYNAMIC() else s for s in static])
+    return list(zip(*columns))
+
+
+def _kept_dims(sizes, reduced_shape) -> list:
+    """Which of the sliced tensor's dimensions a (possibly rank-reducing)
+    slice of `sizes` keeps, the others being unit dimensions it drops."""
+    kept, r = [], 0
+    for size in sizes:
+        keep = r < len(reduced_shape) and (not isinstance(size, int) or size == reduced_shape[r]
+                                           or reduced_shape[r] == mlir.DYNAMIC())
+        kept.append(keep or not isinstance(size, int) or size != 1)
+        r += kept[-1]
+    return kept
+
+
+class _Scalars:
+    """The index operands of a slice op in a generic over the batch: each
+    batched one is an input, read at [b]; `value` gives, in the body, an int
+    or an operand as an index Value."""
+
+    def __init__(self, op, batch):
+        operands = list(op.offsets) + list(op.sizes) + list(op.strides)
+        self.batched = list(dict.fromkeys(v for v in operands if batch.is_batched(v)))
+        self.inputs = [batch.new[v] for v in self.batched]
+        self.batch = batch
+        self.args = {}
+
+    def bind(self, args):
+        self.args = {v: _unstored(v, a) for v, a in zip(self.batched, args)}
+
+    def value(self, p) -> ir.Value:
+        if isinstance(p, int):
+            return mlir.index(p)
+        return self.args[p] if p in self.args else self.batch.new.get(p, p)
+
+
+def _inserts_padded(op, batch) -> bool:
+    """Whether `op` is an insert_slice of batched sizes, of a padded slice
+    (which it reads at each member's own size) and into an unpadded tensor."""
+    return (op.operation.name == "tensor.insert_slice" and _batched_placement(op.opview, batch)
+            and op.operation.operands[1] not in batch.padded)
+
+
+def _gatherable(value) -> ir.Value:
+    """`value`, to be read with tensor.extract inside a generic: behind a
+    barrier unless it is an argument (frontend/primitives/indexing.py's
+    `materialized` says why)."""
+    return value if isinstance(value.owner, ir.Block) else opaque(value)[0]
+
+
+def _clamp(i, n) -> ir.Value:
+    """index `i` clamped to [0, n): the reads of padding stay in bounds."""
+    return arith.maxsi(mlir.index(0), arith.minsi(i, arith.subi(n, mlir.index(1))))
+
+
+def _extract_at_batched_offsets(op, batch):
+    """Member b's slice: source[b][offset_b + i * stride_b] at each index i of the result."""
+    placement, source_batched = _placement(op), batch.is_batched(op.source)
+    source = _gatherable(batch.new.get(op.source, op.source))
+    source_dims = mlir.dims(source)[1 if source_batched else 0:]
+    kept = _kept_dims([size for _, size, _ in placement], list(tensor_type(op.result).shape))
+    shape = []  # the batched result's sizes, a batched one padded to the source's
+    for (_, size, _), n, keep in zip(placement, source_dims, kept):
+        if keep:
+            shape.append(n if batch.is_batched(size) else size if isinstance(size, int) else batch.new.get(size, size))
+    scalars = _Scalars(op, batch)
+    rank = len(shape)
+
+    def body(*args):
+        scalars.bind(args[:-1])
+        b, loops = linalg.IndexOp(0).result, iter(range(1, rank + 1))
+        indices = [b] if source_batched else []
+        for (offset, _, stride), n, keep in zip(placement, source_dims, kept):
+            i = scalars.value(offset)
+            if keep:
+                i = arith.addi(i, arith.muli(linalg.IndexOp(next(loops)).result, scalars.value(stride)))
+            indices.append(_clamp(i, n if isinstance(n, ir.Value) else mlir.index(n)))
+        return [tensor.ExtractOp(source, indices).result]
+
+    init = tensor.EmptyOp([batch.size] + shape, tensor_type(source).element_type).result
+    result = mlir.generic(scalars.inputs, [init], [[0]] * len(scalars.inputs) + [list(range(rank + 1))],
+                          [mlir.PARALLEL] * (rank + 1), body)
+    if any(batch.is_batched(size) for _, size, _ in placement):
+        batch.padded.add(op.result)
+    return result
+
+
+def _insert_at_batched_offsets(op, batch):
+    """dest with member b's slice replaced: at each index k of dest[b], where
+    k = offset_b + i * stride_b for an index i < size_b of the slice,
+    source[b][i], else dest[b][k]."""
+    placement, source_batched = _placement(op), batch.is_batched(op.source)
+    dest = batch.moved(op.dest)
+    source = batch.new.get(op.source, op.source)
+    source_dims = mlir.dims(source)[1 if source_batched else 0:]
+    if any(isinstance(n, int) and n == 0 for n in source_dims):  # every member's slice is empty
+        return dest
+    source = _gatherable(source)
+    kept = _kept_dims([size for _, size, _ in placement], list(tensor_type(op.source).shape))
+    scalars = _Scalars(op, batch)
+    rank = tensor_type(dest).rank
+
+    def body(old, *args):
+        scalars.bind(args[:-1])
+        inside = arith.ConstantOp(ir.IntegerType.get_signless(1), 1).result
+        indices, reads = [linalg.IndexOp(0).result] if source_batched else [], iter(source_dims)
+        for d, ((offset, size, stride), keep) in enumerate(zip(placement, kept)):
+            step = scalars.value(stride)
+            q = arith.subi(linalg.IndexOp(d + 1).result, scalars.value(offset))
+            span = arith.muli(scalars.value(size), step)
+            inside = arith.andi(inside, arith.andi(arith.cmpi(arith.CmpIPredicate.sge, q, mlir.index(0)),
+                                                   arith.cmpi(arith.CmpIPredicate.slt, q, span)))
+            if not isinstance(stride, int) or stride != 1:
+                on_stride = arith.cmpi(arith.CmpIPredicate.eq, arith.remsi(q, step), mlir.index(0))
+                inside, q = arith.andi(inside, on_stride), arith.divsi(q, step)
+            if keep:
+                n = next(reads)
+                indices.append(_clamp(q, n if isinstance(n, ir.Value) else mlir.index(n)))
+        return [select(inside, tensor.ExtractOp(source, indices).result, old)]
+
+    every = list(range(rank))
+    init = tensor.EmptyOp(mlir.dims(dest), tensor_type(dest).element_type).result
+    return mlir.generic([dest] + scalars.inputs, [init], [every] + [[0]] * len(scalars.inputs) + [every],
+                        [mlir.PARALLEL] * rank, body)[0]
 
 
 def _concat(op, batch):
@@ -535,14 +691,30 @@ def _scalar(op, batch):
     """An op on scalars (arith, math) reading a batched scalar, a (B,)
     tensor: the op inside a generic over b."""
     batched = [v for v in dict.fromkeys(op.operation.operands) if batch.is_batched(v)]
-    inits = [tensor.EmptyOp([batch.size], r.type).result for r in op.operation.results]
+    inits = [tensor.EmptyOp([batch.size], _stored_type(r.type)).result for r in op.operation.results]
 
     def body(*args):
-        mapping = collections.ChainMap(dict(zip(batched, args)), batch.new)
-        return list(mlir.clone_op(op, mapping).results)
+        mapping = collections.ChainMap({v: _unstored(v, a) for v, a in zip(batched, args)}, batch.new)
+        return [_stored(r) for r in mlir.clone_op(op, mapping).results]
 
     return mlir.generic([batch.new[v] for v in batched], inits, [[0]] * (len(batched) + len(inits)),
                         [mlir.PARALLEL], body)
+
+
+def _stored_type(typ) -> ir.Type:
+    """The element type of a batched scalar of `typ`: i64 for an index (IREE
+    passes no tensor of index between dispatches)."""
+    return ir.IntegerType.get_signless(64) if isinstance(typ, ir.IndexType) else typ
+
+
+def _stored(value) -> ir.Value:
+    """A scalar as a batched scalar stores it."""
+    return arith.index_cast(_stored_type(value.type), value) if isinstance(value.type, ir.IndexType) else value
+
+
+def _unstored(old, value) -> ir.Value:
+    """The element `value` of a batched scalar, as the scalar `old` it stands for."""
+    return arith.index_cast(old.type, value) if isinstance(old.type, ir.IndexType) else value
 
 
 def _on_scalars(op) -> bool:
@@ -625,6 +797,9 @@ def batch_ops(ops, batch):
         # vmap(axis_name=...)'s axis its host function finds that vmap's
         # batch axis by counting the batch axes in front (collectives.py).
         collective = host_calls.COLLECTIVE in op.operation.attributes
+        if any(v in batch.padded for v in reads) and not _inserts_padded(op, batch):
+            raise NotImplementedError(f"irax.vmap has no batching rule for '{op.operation.name}' reading a slice "
+                                      "whose size is batched")
         if not collective and not any(batch.is_batched(v) for v in reads):
             mlir.clone_op(op, batch.new)
             batch.batched.difference_update(op.operation.results)  # a function called twice: forget the first call

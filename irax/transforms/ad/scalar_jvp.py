@@ -179,10 +179,11 @@ def _cast(make):
 
 
 def _abs_derivative(x, out):
-    zero, one = const_like(x, 0.0), const_like(x, 1.0)
-    pos = arith.cmpf(arith.CmpFPredicate.OGT, x, zero)
-    neg = arith.cmpf(arith.CmpFPredicate.OLT, x, zero)
-    return arith.select(pos, one, arith.select(neg, arith.negf(one), zero))
+    """1 where x >= 0 (0 and -0 included), else -1, as JAX's select(x >= 0, t, -t):
+    the L1 norm's gradient at 0 is 1, and so |x| ** y's (pow's magnitude)
+    is y * 0 ** (y - 1) there (inf for 0 ** 0.5), not 0 * inf."""
+    one = const_like(x, 1.0)
+    return arith.select(arith.cmpf(arith.CmpFPredicate.OGE, x, const_like(x, 0.0)), one, arith.negf(one))
 
 
 def _zero_rule(out, operands, tangents):
