@@ -191,3 +191,18 @@ def test_float_to_int_like_jax(src, dst):
         x = np.array(FLOAT_EDGES).astype(src)
     with x64_for(src, dst):
         check_like_jax(lambda v: v.astype(dst), jjnp.asarray(x).astype(dst), x)
+
+
+@pytest.mark.parametrize("power", [lambda m, x: x ** -1, lambda m, x: m.power(x, m.array(-2)),
+                                   lambda m, x: m.int32(3) ** -2])
+def test_integers_to_a_known_negative_power_raise_as_in_jax(power):
+    """(irax computed junk: [1, 0, -1431655765] for arange(1, 4) ** -1.)"""
+    jax = pytest.importorskip("jax")
+    messages = []
+    for m in (jnp, jax.numpy):
+        with pytest.raises(TypeError, match="Integers cannot be raised to negative powers") as error:
+            power(m, m.arange(1, 4))
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]
+    with pytest.raises(TypeError, match="negative powers"):
+        irax.jit(lambda x: x ** -1)(jnp.arange(1, 4))

@@ -26,7 +26,9 @@ from iree.compiler import ir
 from iree.compiler.dialects import func
 
 from irax.frontend import core, dtypes, lowering, shapes, staging, tape
+from irax.frontend.lax_structural import slice_in_dim
 from irax.frontend.numpy.util import asarray, convert
+from irax.frontend.primitives.elementwise import convert_element_type
 from irax.frontend.vmap import vmap
 from irax.ir import mlir
 from irax.transforms.ad.differentiate import declare
@@ -328,62 +330,195 @@ def _jvp_inline(fun, primals, tangents, has_aux):
     return (output, tangent_out, aux) if has_aux else (output, tangent_out)
 
 
-def _basis(like):
-    """The standard basis of arrays shaped like `like`, stacked: (size,) + shape."""
-    return jnp.eye(like.size, dtype=like.dtype).reshape((like.size,) + like.shape)
+def _argnums_for_jacobian(argnums, n_args) -> tuple:
+    """`argnums` (an int or a sequence of ints) as a tuple of indices of the
+    positional arguments, or JAX's error."""
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for i in nums:
+        if not -n_args <= i < n_args:
+            raise ValueError("Positional argument indices, e.g. for `static_argnums`, must have value greater than "
+                             f"or equal to -len(args) and less than len(args), but got value {i} for len(args) == "
+                             f"{n_args}.")
+    return tuple(i % n_args for i in nums)
 
 
-def _with_argument(fun, args, i):
-    """`fun` as a function of its positional argument i alone."""
-    return lambda x: fun(*args[:i], x, *args[i + 1:])
+def _on_argnums(fun, argnums, args, kwargs):
+    """(`fun` as a function of its positional arguments `argnums` alone, those arguments)."""
+    nums = _argnums_for_jacobian(argnums, len(args))
+
+    def partial_fun(*dynamic):
+        full = list(args)
+        for i, x in zip(nums, dynamic):
+            full[i] = x
+        return fun(*full, **kwargs)
+
+    return partial_fun, tuple(args[i] for i in nums)
 
 
-def jacrev(fun: Callable, argnums: int = 0) -> Callable:
-    """The Jacobian of `fun` with respect to array argument `argnums`:
-    shape = output shape + input shape. Reverse mode: the VJP batched (vmap)
-    over the output's basis, so all rows come from one program."""
-    def reverse(f):
-        def rows(*args):
-            i = _argnums_tuple(argnums, len(args))[0]
-            x = jnp.asarray(args[i])
-            y, pullback = vjp(_with_argument(f, args, i), x)
-            return vmap(lambda cotangent: pullback(cotangent)[0])(_basis(y)).reshape(y.shape + x.shape)
-        return rows
+def _leaf_avals(tree) -> list:
+    return [shapes.typeof(x) for x in tree_util.tree_leaves(tree)]
+
+
+# The dtype checks of JAX's jacrev and jacfwd, on inputs and outputs: (name, holomorphic, allow_int) -> check(aval).
+def _check_reverse_input(name, holomorphic, allow_int, aval):
+    if holomorphic and not dtypes.is_complex(aval.dtype):
+        raise TypeError(f"{name} with holomorphic=True requires inputs with complex dtype, but got {aval.dtype.name}.")
+    if not (dtypes.is_inexact(aval.dtype) or allow_int):
+        raise TypeError(f"{name} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
+                        f"np.inexact), but got {aval.dtype.name}. If you want to use Boolean- or integer-valued "
+                        "inputs, use vjp or set allow_int to True.")
+
+
+def _check_reverse_output(name, holomorphic, aval):
+    if holomorphic and not dtypes.is_complex(aval.dtype):
+        raise TypeError(f"{name} with holomorphic=True requires outputs with complex dtype, but got {aval.dtype.name}.")
+    if not holomorphic and not dtypes.is_float(aval.dtype):
+        raise TypeError(f"{name} requires real-valued outputs (output dtype that is a sub-dtype of np.floating), but "
+                        f"got {aval.dtype.name}. " + (
+                            "For holomorphic differentiation, pass holomorphic=True. For differentiation of "
+                            "non-holomorphic functions involving complex outputs, use jax.vjp directly."
+                            if dtypes.is_complex(aval.dtype) else
+                            "For differentiation of functions with integer outputs, use jax.vjp directly."))
+
+
+def _check_forward_input(holomorphic, aval):
+    if holomorphic and not dtypes.is_complex(aval.dtype):
+        raise TypeError(f"jacfwd with holomorphic=True requires inputs with complex dtype, but got {aval.dtype.name}.")
+    if not holomorphic and not dtypes.is_float(aval.dtype):
+        raise TypeError("jacfwd requires real-valued inputs (input dtype that is a sub-dtype of np.floating), but "
+                        f"got {aval.dtype.name}. For holomorphic differentiation, pass holomorphic=True. For "
+                        "differentiation of non-holomorphic functions involving complex inputs or integer inputs, "
+                        "use jax.jvp directly.")
+
+
+def _check_forward_output(holomorphic, aval):
+    if holomorphic and not dtypes.is_complex(aval.dtype):
+        raise TypeError(f"jacfwd with holomorphic=True requires outputs with complex dtype, but got {aval.dtype.name}.")
+
+
+def _like(x, aval):
+    """`x` with `aval`'s dtype and weak type (the real part, for a real aval),
+    as JAX's Jacobian leaves take those of an input or output leaf."""
+    if dtypes.is_complex(x.dtype) and not dtypes.is_complex(aval.dtype):
+        x = jnp.real(x)
+    if (x.dtype, x.aval.weak_type) == (aval.dtype, aval.weak_type):
+        return x
+    return convert_element_type.bind(x, new_dtype=aval.dtype, weak_type=aval.weak_type)
+
+
+def _unravel(tree, axis, example, flat):
+    """`flat`'s axis `axis` split into `tree`'s leaves, each reshaped to
+    flat.shape[:axis] + leaf.shape + flat.shape[axis + 1:] and given the
+    dtype of `example` (an aval), or of the leaf where `example` is None:
+    JAX's _unravel_array_into_pytree."""
+    avals, treedef = _leaf_avals(tree), tree_util.tree_structure(tree)
+    axis %= flat.ndim
+    bounds = np.cumsum([0] + [a.size for a in avals])
+    parts = [slice_in_dim(flat, start, stop, axis=axis) for start, stop in zip(bounds[:-1], bounds[1:])]
+    return treedef.unflatten(
+        _like(part.reshape(flat.shape[:axis] + a.shape + flat.shape[axis + 1:]), a if example is None else example)
+        for part, a in zip(parts, avals))
+
+
+def _std_basis(tree):
+    """The standard basis of the space of `tree`'s leaves, as a tree of its
+    structure whose leaves stack the basis vectors on a first axis: the
+    cotangents (jacrev) or tangents (jacfwd) that give all rows or columns
+    of a Jacobian in one vmap."""
+    avals = _leaf_avals(tree)
+    size = sum(a.size for a in avals)
+    dtype = dtypes.result_type(*[a.dtype for a in avals]) if avals else np.float32
+    return _unravel(tree, 1, None, jnp.eye(size, dtype=dtype))
+
+
+def _without_float0(tree):
+    """`tree` with None for its float0 leaves (vjp's for integer inputs),
+    which vmap cannot stack."""
+    return tree_util.tree_map(lambda g: None if g.dtype == dtypes.float0 else g, tree)
+
+
+def _jacobian_function(kind, fun, argnums, flags, jacobian_of):
+    """`fun`'s Jacobian function: `jacobian_of(f)(*args, **kwargs)` as one
+    staged call (one program for all rows or columns), or on fun's straight
+    line where it branches on values (tape.py)."""
+    key = (kind, fun, argnums if isinstance(argnums, int) else tuple(argnums)) + flags
 
     @functools.wraps(fun)
-    def jacobian(*args):
-        return tape.staged_or_on_values(("jacrev", fun, argnums), reverse(fun), functools.partial(
-            tape.on_straight_line, reverse, fun, (args, {})), args)
+    def jacobian_fun(*args, **kwargs):
+        return tape.staged_or_on_values(key, jacobian_of(fun), functools.partial(
+            tape.on_straight_line, jacobian_of, fun, (args, kwargs)), args, kwargs)
 
-    return jacobian
+    jacobian_fun.lower = lambda *args, **kwargs: lowering.lower(jacobian_fun, args, kwargs)
+    return jacobian_fun
+
+
+def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False, allow_int: bool = False) -> Callable:
+    """The Jacobian of `fun` with respect to positional argument(s) `argnums`,
+    as `jax.jacrev`: for an output tree O and an input tree I, a tree of O's
+    structure whose leaves are trees of I's structure, of shape
+    out_leaf.shape + in_leaf.shape (I is the tuple of the arguments where
+    argnums is a sequence). With `has_aux`, `(jacobian, aux)`. `holomorphic`
+    and `allow_int` as in grad (an integer input's entries are zeros of its
+    dtype, as in JAX). Reverse mode: the VJP batched (vmap) over the output's
+    basis, so all rows come from one program."""
+    def reverse(f):
+        def rows(*args, **kwargs):
+            partial_fun, dynamic = _on_argnums(f, argnums, args, kwargs)
+            for aval in _leaf_avals(dynamic):
+                _check_reverse_input("jacrev", holomorphic, allow_int, aval)
+            y, pullback, *aux = vjp(partial_fun, *dynamic, has_aux=has_aux)
+            for aval in _leaf_avals(y):
+                _check_reverse_output("jacrev", holomorphic, aval)
+            jac = vmap(lambda cotangent: _without_float0(pullback(cotangent)))(_std_basis(y))
+            jac, example = (jac[0], dynamic[0]) if isinstance(argnums, int) else (jac, dynamic)
+            in_tree, n_out = tree_util.tree_structure(example), sum(a.size for a in _leaf_avals(y))
+
+            def rows_of(aval, stacked):  # (n_out,) + in_leaf.shape, split into y's leaves
+                stacked = jnp.zeros((n_out,) + aval.shape, aval.dtype) if stacked is None else stacked
+                return _unravel(y, 0, aval, stacked)
+
+            per_input = [rows_of(a, r) for a, r in zip(_leaf_avals(example), in_tree.flatten_up_to(jac))]
+            jac_tree = tree_util.tree_transpose(in_tree, tree_util.tree_structure(y), in_tree.unflatten(per_input))
+            return (jac_tree, *aux) if has_aux else jac_tree
+        return rows
+
+    return _jacobian_function("jacrev", fun, argnums, (has_aux, holomorphic, allow_int), reverse)
 
 
 jacobian = jacrev  # JAX's other name for it
 
 
-def jacfwd(fun: Callable, argnums: int = 0) -> Callable:
-    """The Jacobian of `fun` with respect to array argument `argnums`:
-    shape = output shape + input shape. Forward mode: the JVP batched (vmap)
-    over the input's basis, so all columns come from one program."""
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False) -> Callable:
+    """The Jacobian of `fun` with respect to positional argument(s) `argnums`,
+    structured as jacrev's, as `jax.jacfwd`. Forward mode: the JVP batched
+    (vmap) over the inputs' basis, so all columns come from one program."""
     def forward(f):
-        def columns(*args):
-            i = _argnums_tuple(argnums, len(args))[0]
-            x = jnp.asarray(args[i])
-            cols = vmap(lambda tangent: jvp(_with_argument(f, args, i), (x,), (tangent,))[1])(_basis(x))
-            return jnp.moveaxis(cols, 0, -1).reshape(cols.shape[1:] + x.shape)
+        def columns(*args, **kwargs):
+            partial_fun, dynamic = _on_argnums(f, argnums, args, kwargs)
+            for aval in _leaf_avals(dynamic):
+                _check_forward_input(holomorphic, aval)
+            pushforward = functools.partial(jvp, partial_fun, dynamic, has_aux=has_aux)
+            y, jac, *aux = vmap(pushforward, out_axes=(None, -1) + (None,) * has_aux)(_std_basis(dynamic))
+            for aval in _leaf_avals(y):
+                _check_forward_output(holomorphic, aval)
+            example = dynamic[0] if isinstance(argnums, int) else dynamic
+            jac_tree = tree_util.tree_map(lambda y_leaf, cols: _unravel(example, -1, shapes.typeof(y_leaf), cols),
+                                          y, jac)
+            return (jac_tree, *aux) if has_aux else jac_tree
         return columns
 
-    @functools.wraps(fun)
-    def jacobian(*args):
-        return tape.staged_or_on_values(("jacfwd", fun, argnums), forward(fun), functools.partial(
-            tape.on_straight_line, forward, fun, (args, {})), args)
-
-    return jacobian
+    return _jacobian_function("jacfwd", fun, argnums, (has_aux, holomorphic), forward)
 
 
-def hessian(fun: Callable, argnums: int = 0) -> Callable:
-    """Second derivatives: jacfwd(jacrev(fun))."""
-    return jacfwd(jacrev(fun, argnums), argnums)
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+            holomorphic: bool = False) -> Callable:
+    """Second derivatives, jacfwd(jacrev(fun)), as `jax.hessian`: for an
+    output tree O and an input tree I, a tree O(I(I)) of shape
+    out_leaf.shape + in_leaf_1.shape + in_leaf_2.shape."""
+    return jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
+                  has_aux=has_aux, holomorphic=holomorphic)
 
 
 def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:

@@ -17,7 +17,7 @@ import numpy as np
 from irax.frontend import dtypes
 from irax.frontend.lax import bitcast_convert_type
 from irax.frontend.numpy.math_extra import fmod
-from irax.frontend.numpy.ufuncs import integer_power
+from irax.frontend.numpy.ufuncs import check_integer_exponent, integer_power
 from irax.frontend.numpy.util import asarray
 from irax.frontend.primitives.elementwise import binary, unary
 from irax.frontend.primitives.scalar_rules import BINARY, UNARY, dtype_kind
@@ -273,8 +273,7 @@ def integer_pow(x: ArrayLike, y: int) -> Array:
     """x ** y for a Python int y, as `jax.lax.integer_pow`: repeated squaring
     (a negative y of a float is 1 / x ** -y)."""
     (x,) = _operands("integer_pow", x)
-    if y < 0 and not dtypes.is_inexact(x.dtype):
-        raise TypeError(f"integer_pow: y must be nonnegative for integer x, got {y}.")
+    check_integer_exponent(x, y)
     return integer_power(x, y)
 
 

@@ -143,7 +143,8 @@ def _generic(op, batch):
 
     def body(*args):
         old_args = list(old_block.arguments)
-        args = list(args[:n_in]) + [_unstored(s, a) for s, a in zip(scalars, args[n_in:])] + list(args[n_in:])[len(scalars):]
+        ins, captured, outs = args[:n_in], args[n_in:n_in + len(scalars)], args[n_in + len(scalars):]
+        args = [*ins, *map(_unstored, scalars, captured), *outs]
         mapping = collections.ChainMap(dict(zip(old_args[:n_in] + scalars + old_args[n_in:], args)), batch.new)
         for inner in list(old_block.operations)[:-1]:
             name = inner.operation.name
@@ -403,7 +404,7 @@ def _fill(op, batch):
         return [linalg.fill(batch.new.get(value, value), outs=[init])]
     rank = tensor_type(init).rank
     return mlir.generic([batch.new[value]], [init], [[0], list(range(rank))], [mlir.PARALLEL] * rank,
-                        lambda v, _: [v])
+                        lambda v, _: [_unstored(value, v)])
 
 
 def _extract(op, batch):

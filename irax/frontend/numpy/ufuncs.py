@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from irax.frontend import dtypes
+from irax.frontend import core, dtypes
 from irax.frontend.numpy.util import asarray, check_arraylike, promote_args, promote_args_inexact
 from irax.frontend.primitives.creation import full
 from irax.frontend.primitives.elementwise import binary, select, unary
@@ -192,7 +192,19 @@ def power(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     x1, x2 = promote_args("power", x1, x2)
     if dtypes.is_complex(x1.dtype) and type(exponent) is int:
         return integer_power(x1, exponent)
+    if dtypes.issubdtype(x1.dtype, np.integer):
+        # a known exponent makes an integer_pow in JAX, which refuses a negative one; an unknown one computes
+        known = exponent if isinstance(exponent, (int, np.integer)) else \
+            x2 if x2.ndim == 0 and not isinstance(x2, core.Tracer) else None
+        if known is not None and known < 0:
+            check_integer_exponent(x1, int(known))
     return binary["pow"].bind(x1, x2)
+
+
+def check_integer_exponent(x: Array, y: int) -> None:
+    """JAX's TypeError for an integer `x` to a negative power `y`."""
+    if y < 0 and not dtypes.is_inexact(x.dtype):
+        raise TypeError(f"Integers cannot be raised to negative powers, got integer_pow({x.aval.str_short()}, {y})")
 
 
 def positive(x: ArrayLike, /) -> Array:
