@@ -33,7 +33,7 @@ PLUGIN_PLATFORMS = {"sync-cpu"}  # from the example plugin package
 CORE = {"test_checkpoint", "test_complex", "test_complex_linalg", "test_complex_ordering", "test_control_flow", "test_convolution", "test_eig", "test_eigh", "test_elementwise", "test_fft", "test_float8", "test_float64_math",
         "test_grad_python_control_flow", "test_indexing", "test_integer_semantics", "test_interop", "test_lax",
         "test_linalg", "test_linalg_decompositions", "test_nn", "test_numpy_extra", "test_qr", "test_random", "test_reductions", "test_scipy", "test_scipy_special",
-        "test_shape", "test_sorting", "test_special_values", "test_svd", "test_vmap"}
+        "test_shape", "test_sorting", "test_special_values", "test_svd", "test_vmap", "test_vmap_dynamic_slices"}
 
 # platform -> test -> (the parameter ids, after the platform's, where it
 # differs; why). Those tests skip there.

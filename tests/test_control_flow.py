@@ -580,3 +580,15 @@ def test_gradient_of_a_loop_that_writes_one_row_at_every_step_matches_jax(platfo
                                        (x, np.zeros((2, 3))))[1].sum()
     np.testing.assert_allclose(np.asarray(irax.jit(irax.grad(f(lax, jnp)))(X)), jax.grad(f(jlax, jjnp))(X),
                                rtol=1e-5)
+
+
+@pytest.mark.parametrize("lower, upper", [(0, 5.0), (0.0, 5), (0, np.float32(5))])
+def test_fori_loop_with_a_float_bound_raises_as_jax(lower, upper):
+    """(It reached MLIR: an MLIRError from arith.index_cast.)"""
+    jax = pytest.importorskip("jax")
+    messages = []
+    for lib in (irax, jax):
+        with pytest.raises(TypeError) as error:
+            lib.lax.fori_loop(lower, upper, lambda i, c: c + 1, 0)
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]

@@ -110,7 +110,9 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     n_out = pair_tree[0].num_leaves
     cts = cotangents_for(pair_tree[0], traced.out_avals[:n_out])
     wrt = [k for i in argnums for k in arguments.dynamic_indices(i) if dtypes.is_inexact(arguments.dynamic[k].dtype)]
-    seeded = [True] * n_out + [False] * (len(traced.out_avals) - n_out)
+    # Integer and boolean outputs take no cotangent (JAX's are float0, zeros).
+    seeded = [dtypes.is_inexact(a.dtype) for a in traced.out_avals[:n_out]] + [False] * (len(traced.out_avals) - n_out)
+    cts = [c for c, s in zip(cts, seeded) if s]
     # As in JAX, a gradient is weakly typed only where both its primal and
     # every cotangent flowing back are (a strong cotangent makes it strong).
     weak = all(c.weak_type for c in cts)
@@ -413,7 +415,7 @@ def _unravel(tree, axis, example, flat):
     JAX's _unravel_array_into_pytree."""
     avals, treedef = _leaf_avals(tree), tree_util.tree_structure(tree)
     axis %= flat.ndim
-    bounds = np.cumsum([0] + [a.size for a in avals])
+    bounds = [int(b) for b in np.cumsum([0] + [a.size for a in avals])]
     parts = [slice_in_dim(flat, start, stop, axis=axis) for start, stop in zip(bounds[:-1], bounds[1:])]
     return treedef.unflatten(
         _like(part.reshape(flat.shape[:axis] + a.shape + flat.shape[axis + 1:]), a if example is None else example)
@@ -427,7 +429,7 @@ def _std_basis(tree):
     of a Jacobian in one vmap."""
     avals = _leaf_avals(tree)
     size = sum(a.size for a in avals)
-    dtype = dtypes.result_type(*[a.dtype for a in avals]) if avals else np.float32
+    dtype = dtypes.result_type(*[a.dtype for a in avals])
     return _unravel(tree, 1, None, jnp.eye(size, dtype=dtype))
 
 
@@ -499,8 +501,17 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
             partial_fun, dynamic = _on_argnums(f, argnums, args, kwargs)
             for aval in _leaf_avals(dynamic):
                 _check_forward_input(holomorphic, aval)
-            pushforward = functools.partial(jvp, partial_fun, dynamic, has_aux=has_aux)
-            y, jac, *aux = vmap(pushforward, out_axes=(None, -1) + (None,) * has_aux)(_std_basis(dynamic))
+            basis = _std_basis(dynamic)
+            if tree_util.tree_leaves(basis)[0].shape[0]:
+                pushforward = functools.partial(jvp, partial_fun, dynamic, has_aux=has_aux)
+                y, jac, *aux = vmap(pushforward, out_axes=(0, -1) + (0,) * has_aux)(basis)
+                # The output and aux come out of the batched derivative call batched (the
+                # same in every slice, where JAX's vmap knows them unbatched): take slice 0.
+                y, aux = tree_util.tree_map(lambda v: v[0], (y, aux))
+            else:  # inputs of size 0: no columns, nor a slice to take the output from
+                y, *aux = _split_aux(partial_fun, has_aux)(*dynamic)
+                aux = aux if has_aux else []
+                jac = tree_util.tree_map(lambda v: jnp.zeros(jnp.shape(v) + (0,), jnp.result_type(v)), y)
             for aval in _leaf_avals(y):
                 _check_forward_output(holomorphic, aval)
             example = dynamic[0] if isinstance(argnums, int) else dynamic

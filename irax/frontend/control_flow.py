@@ -405,8 +405,12 @@ def fori_loop(lower: ArrayLike, upper: ArrayLike, body_fun: Callable, init_val: 
     bounds known at trace time this is an `scf.for` with a fixed trip count,
     which reverse-mode autodiff goes through; traced bounds make a while_loop.
     `unroll` steps run in each rolled iteration (module docstring)."""
+    bounds = asarray(lower), asarray(upper)
+    if not all(dtypes.issubdtype(b.dtype, np.integer) for b in bounds):  # (a float bound reached MLIR: an MLIRError)
+        raise TypeError("lower and upper arguments to fori_loop must have equal types, got "
+                        f"{bounds[0].dtype.name} and {bounds[1].dtype.name}")
     lo, hi = _static_bound(lower), _static_bound(upper)
-    index_dtype = dtypes.lattice_result_type(asarray(lower), asarray(upper))[0]
+    index_dtype = dtypes.lattice_result_type(*bounds)[0]
     if (lo is None or hi is None) and unroll is not None:
         raise ValueError("Can only use `unroll` in `fori_loop` if the loop bounds are statically known.")
     if lo is None or hi is None:
