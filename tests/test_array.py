@@ -350,3 +350,21 @@ def test_broadcast_errors_like_jax(expr):
     with pytest.raises(theirs.type) as ours:
         expr(jnp)
     assert str(ours.value) == str(theirs.value)
+
+
+METHODS = [lambda x: x.sort(), lambda x: x.argsort(axis=0), lambda x: x.copy(), lambda x: x.real, lambda x: x.imag,
+           lambda x: x.conj(), lambda x: x.cumprod(1), lambda x: x.trace(), lambda x: x.diagonal(),
+           lambda x: x.nonzero(), lambda x: x.ptp(), lambda x: x.ravel().sort().searchsorted(2.5),
+           lambda x: divmod(x, 4), lambda x: divmod(7, x + 1), lambda x: round(x / 3, 1), lambda x: x.conjugate(),
+           lambda x: x.compress(x[0] > 1, axis=1), lambda x: x.argpartition(1, axis=1)[:, 1:]]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_array_methods_and_operators_as_jax_s(method):
+    """(Each was an AttributeError or a TypeError.)"""
+    jax = pytest.importorskip("jax")
+    x = np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]], np.float32)
+    ours, theirs = method(jnp.asarray(x)), method(jax.numpy.asarray(x))
+    for a, b in zip(irax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)

@@ -10,16 +10,19 @@ round).
 # operator -> numpy function; reflected operators swap their operands.
 _BINARY = {
     "add": "add", "sub": "subtract", "mul": "multiply", "truediv": "true_divide",
-    "floordiv": "floor_divide", "mod": "remainder", "pow": "power", "matmul": "matmul",
+    "floordiv": "floor_divide", "mod": "remainder", "divmod": "divmod", "pow": "power", "matmul": "matmul",
     "and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor",
     "lshift": "left_shift", "rshift": "right_shift",
 }
 _COMPARISONS = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal"}
-_UNARY = {"neg": "negative", "pos": "positive", "abs": "abs", "invert": "invert"}
+_UNARY = {"neg": "negative", "pos": "positive", "abs": "abs", "invert": "invert", "round": "round"}
 _METHODS = [
-    "all", "any", "argmax", "argmin", "astype", "clip", "cumsum", "dot", "flatten", "max", "mean", "min",
-    "prod", "ravel", "repeat", "reshape", "round", "squeeze", "std", "sum", "swapaxes", "take", "transpose", "var",
+    "all", "any", "argmax", "argmin", "argpartition", "argsort", "astype", "choose", "clip", "conj",
+    "conjugate", "copy", "cumprod", "cumsum", "diagonal", "dot", "flatten", "max", "mean", "min", "nonzero", "prod",
+    "ptp", "ravel", "repeat", "reshape", "round", "searchsorted", "sort", "squeeze", "std", "sum", "swapaxes", "take",
+    "trace", "transpose", "var",
 ]
+_PROPERTIES = ["real", "imag"]
 
 
 class ArrayMethods:
@@ -74,6 +77,10 @@ def install(jnp):
     for attr, (name, swap) in attrs.items():
         fn = getattr(jnp, name)
         setattr(ArrayMethods, attr, fn if swap is None else _binary(fn, swap))
+    for name in _PROPERTIES:
+        setattr(ArrayMethods, name, property(getattr(jnp, name)))
+    # (the one method whose array is not the function's first argument)
+    ArrayMethods.compress = lambda self, condition, *args, **kwargs: jnp.compress(condition, self, *args, **kwargs)
     special = {
         "__getitem__": ("indexing", "getitem", None),
         "at": ("indexing", "IndexUpdateHelper", property),
