@@ -236,3 +236,14 @@ def test_derivatives_at_kinks_and_zeros_are_jax_s(platform):
     np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
     np.testing.assert_array_equal(irax.grad(lambda v: jnp.linalg.norm(v, 1))(np.array([-1.0, 0.0, 2.0], np.float32)),
                                   [-1, 1, 1])
+
+
+def test_gradient_of_a_nan_max_is_nan_as_in_jax(platform):
+    """max/min's gradient shares 1 among the elements equal to the result;
+    where none is (a NaN result) it is 0/0, NaN, as JAX's (was 0)."""
+    jax = pytest.importorskip("jax")
+    x = np.array([[np.nan, 1.0], [0.0, 2.0]], np.float32)
+    for name in ("max", "min"):
+        ours = irax.grad(lambda v: getattr(jnp, name)(v, axis=0).sum())(x)
+        theirs = jax.grad(lambda v: getattr(jax.numpy, name)(v, axis=0).sum())(x)
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))

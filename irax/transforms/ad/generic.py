@@ -140,7 +140,8 @@ def chain_factor(info: Generic):
     element, as (extra input tensors indexed like the output, weight(g, *extra
     scalars)). None for 'map' and 'sum', where the factor is 1.
 
-    max/min: 1/count at the chosen elements (ties share, as in JAX), else 0.
+    max/min: 1/count at the chosen elements (ties share, as in JAX), else 0;
+             where none equals the result (a NaN one), 0/0: NaN, as JAX's.
     prod:    the product of the others, computed without dividing by zero:
              with z zeros among the factors and p the product of the nonzero
              ones, d prod/dg = p/g if z == 0; p at the zero if z == 1; else 0.
@@ -150,7 +151,7 @@ def chain_factor(info: Generic):
         count = _fold(info, [result], 0.0, lambda acc, g, chosen: arith.addf(acc, _indicator(_eq(g, chosen), acc)))
 
         def share(g, chosen, n):
-            return arith.select(_eq(g, chosen), arith.divf(const_like(n, 1.0), n), const_like(n, 0.0))
+            return arith.divf(_indicator(_eq(g, chosen), n), n)
 
         return [result, count], share
     if info.kind == "prod":
