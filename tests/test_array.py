@@ -368,3 +368,13 @@ def test_array_methods_and_operators_as_jax_s(method):
     for a, b in zip(irax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)):
         assert a.dtype == b.dtype and a.shape == b.shape
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+
+
+def test_operators_defer_to_what_they_do_not_know_as_jax_s():
+    """`x == None` is False and `x != None` True (Python's fallback), as in JAX;
+    other operands an array cannot be are Python's TypeError."""
+    x = jnp.arange(3)
+    assert (x == None) is False and (x != None) is True  # noqa: E711
+    for bad in (lambda: x + None, lambda: x < None, lambda: x + [1, 2, 3]):
+        with pytest.raises(TypeError, match="not supported|unsupported operand"):
+            bad()

@@ -206,3 +206,13 @@ def test_integers_to_a_known_negative_power_raise_as_in_jax(power):
     assert messages[0] == messages[1]
     with pytest.raises(TypeError, match="negative powers"):
         irax.jit(lambda x: x ** -1)(jnp.arange(1, 4))
+
+
+@pytest.mark.parametrize("op", [lambda m: m.uint8(200) + 300, lambda m: m.uint8(3) > -1, lambda m: m.int8(1) * 1000,
+                                lambda m: m.arange(3, dtype=m.uint8) - 1])
+def test_a_python_int_is_the_default_int_then_wraps_as_in_jax(op):
+    """(irax raised NumPy's OverflowError: 'Python integer 300 out of bounds for uint8'.)"""
+    jax = pytest.importorskip("jax")
+    ours, theirs = op(jnp), op(jax.numpy)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))

@@ -6,6 +6,7 @@ which `irax.numpy` function an operator or method is; `install(jnp)` attaches
 them once the numpy module exists (it imports this module, not the other way
 round).
 """
+import numpy as np
 
 # operator -> numpy function; reflected operators swap their operands.
 _BINARY = {
@@ -57,10 +58,21 @@ class ArrayMethods:
     __hash__ = None  # arrays are unhashable, as in NumPy and JAX
 
 
+# What an operator takes as its other operand (and what NumPy can read: a
+# JAX array); with anything else it returns NotImplemented, as JAX's do, so
+# Python tries the other side and then says "unsupported operand type(s)",
+# or compares by identity (`x == None` is False).
+_OPERANDS = (int, float, complex, np.generic, np.ndarray, ArrayMethods)
+
+
+def _operand(other) -> bool:
+    return isinstance(other, _OPERANDS) or hasattr(other, "__array__")
+
+
 def _binary(fn, swap):
     if swap:
-        return lambda self, other: fn(other, self)
-    return lambda self, other: fn(self, other)
+        return lambda self, other: fn(other, self) if _operand(other) else NotImplemented
+    return lambda self, other: fn(self, other) if _operand(other) else NotImplemented
 
 
 def install(jnp):

@@ -63,6 +63,15 @@ def pin_loop_carries(loop, carries) -> list:
     return pinned
 
 
+def materialized(x):
+    """x, to be read with tensor.extract inside a generic. IREE vectorizes
+    such reads as a vector.gather and fails to lower one from a strided view,
+    which is what a fused producer like x[:, ::2] gives: unless x is a block
+    argument (in an eager kernel an operand, a plain buffer), keep its
+    producer out of the reading dispatch."""
+    return x if isinstance(x.owner, ir.Block) else opaque(x)[0]
+
+
 def linalg_ext_scatter(updates, targets, dest, combine):
     """iree_linalg_ext.scatter: dest[targets[p]] = combine(dest[targets[p]], updates[p])
     for each p in order (1-D updates, (n, 1) targets, 1-D dest).

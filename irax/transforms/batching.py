@@ -21,8 +21,10 @@ A `linalg.generic` gains a leading parallel loop over b: its batched operands
 and its results index that loop first, its unbatched operands keep their maps,
 so elementwise ops, broadcasts, reductions and contractions batch alike.
 Structural ops (reshapes, slices, concat, pad, transpose) get the batch axis
-as a new leading dimension. A batched *scalar* (read from a batched tensor
-with `tensor.extract`) is a tensor of shape (B,), of i64 for an index (IREE
+as a new leading dimension; a slice at a batched offset is a generic that
+reads (or, inserting, writes) each member's own elements, as JAX's gather
+and scatter. A batched *scalar* (read from a batched tensor with
+`tensor.extract`) is a tensor of shape (B,), of i64 for an index (IREE
 passes no tensor of index between dispatches); an op on scalars that reads
 one runs inside a generic over b.
 
@@ -41,7 +43,7 @@ from iree.compiler.dialects import arith, flow, func, linalg, scf, tensor, util
 
 from irax.ir import kernels, mlir
 from irax.ir.convolution import marker
-from irax.ir.iree import linalg_ext_scan_like, linalg_ext_scatter, opaque, scan_dimension
+from irax.ir.iree import linalg_ext_scan_like, linalg_ext_scatter, materialized, scan_dimension
 from irax.ir.linalg import iterator_names, map_results
 from irax.ir.scalar import select
 from irax.transforms.ad import convolution, custom, host_calls
@@ -66,6 +68,9 @@ class Batch:
         """`value`'s copy with the batch axis first, broadcast if unbatched
         (a fill or an empty tensor is made again, larger)."""
         new = self.new.get(value, value)
+        if value in self.padded:  # passed on by a terminator, or read as a whole
+            raise NotImplementedError(f"irax.vmap has no batching rule for a slice whose size is batched "
+                                      f"(a {value.type}) but its insertion at the same size")
         if value in self.batched:
             return new
         maker = value.owner.operation.name if isinstance(value, ir.OpResult) else None
@@ -84,10 +89,11 @@ class Batch:
 
 
 def batched_type(typ, size) -> ir.RankedTensorType:
-    """The tensor type (or scalar type) `typ` with a leading axis of `size`."""
+    """The tensor type (or scalar type) `typ` with a leading axis of `size`
+    (a batched scalar's elements as _stored_type says)."""
     if isinstance(typ, ir.RankedTensorType):
         return ir.RankedTensorType.get([size] + list(typ.shape), typ.element_type)
-    return ir.RankedTensorType.get([size], typ)
+    return ir.RankedTensorType.get([size], _stored_type(typ))
 
 
 def empty_batched(value, size) -> ir.Value:
@@ -282,17 +288,10 @@ class _Scalars:
 
 
 def _inserts_padded(op, batch) -> bool:
-    """Whether `op` is an insert_slice of batched sizes, of a padded slice
-    (which it reads at each member's own size) and into an unpadded tensor."""
-    return (op.operation.name == "tensor.insert_slice" and _batched_placement(op.opview, batch)
-            and op.operation.operands[1] not in batch.padded)
-
-
-def _gatherable(value) -> ir.Value:
-    """`value`, to be read with tensor.extract inside a generic: behind a
-    barrier unless it is an argument (frontend/primitives/indexing.py's
-    `materialized` says why)."""
-    return value if isinstance(value.owner, ir.Block) else opaque(value)[0]
+    """Whether `op` is an insert_slice of batched sizes, which reads a padded
+    slice at each member's own size (a padded destination it refuses, in
+    Batch.moved)."""
+    return op.operation.name == "tensor.insert_slice" and _batched_placement(op.opview, batch)
 
 
 def _clamp(i, n) -> ir.Value:
@@ -303,7 +302,7 @@ def _clamp(i, n) -> ir.Value:
 def _extract_at_batched_offsets(op, batch):
     """Member b's slice: source[b][offset_b + i * stride_b] at each index i of the result."""
     placement, source_batched = _placement(op), batch.is_batched(op.source)
-    source = _gatherable(batch.new.get(op.source, op.source))
+    source = materialized(batch.new.get(op.source, op.source))
     source_dims = mlir.dims(source)[1 if source_batched else 0:]
     kept = _kept_dims([size for _, size, _ in placement], list(tensor_type(op.result).shape))
     shape = []  # the batched result's sizes, a batched one padded to the source's
@@ -342,7 +341,7 @@ def _insert_at_batched_offsets(op, batch):
     source_dims = mlir.dims(source)[1 if source_batched else 0:]
     if any(isinstance(n, int) and n == 0 for n in source_dims):  # every member's slice is empty
         return dest
-    source = _gatherable(source)
+    source = materialized(source)
     kept = _kept_dims([size for _, size, _ in placement], list(tensor_type(op.source).shape))
     scalars = _Scalars(op, batch)
     rank = tensor_type(dest).rank
@@ -412,9 +411,13 @@ def _extract(op, batch):
     source = batch.new[op.tensor]
     indices = batch.unbatched(op, op.indices)
     rank = len(indices)
-    result = batched_type(op.result.type, batch.size)
-    return [tensor.ExtractSliceOp(result, source, indices, [], [], [0] + [mlir.DYNAMIC()] * rank,
-                                  [batch.size] + [1] * rank, [1] * (rank + 1)).result]
+    result = ir.RankedTensorType.get([batch.size], op.result.type)
+    column = tensor.ExtractSliceOp(result, source, indices, [], [], [0] + [mlir.DYNAMIC()] * rank,
+                                   [batch.size] + [1] * rank, [1] * (rank + 1)).result
+    if not isinstance(op.result.type, ir.IndexType):
+        return [column]
+    stored = tensor.EmptyOp([batch.size], _stored_type(op.result.type)).result
+    return mlir.generic([column], [stored], [[0], [0]], [mlir.PARALLEL], lambda i, _: [_stored(i)])
 
 
 def _barrier(op, batch):
@@ -794,13 +797,14 @@ def batch_ops(ops, batch):
     they read a batched value (see the module's docstring)."""
     for op in ops:
         reads = list(op.operation.operands) + mlir.captured(op)
+        if any(v in batch.padded for v in reads) and not _inserts_padded(op, batch):
+            raise NotImplementedError(f"irax.vmap has no batching rule for '{op.operation.name}' reading a slice "
+                                      "whose size is batched (but its insertion at the same size)")
+        batch.padded.difference_update(op.operation.results)  # a function called twice: forget the first call
         # A collective is batched even when it reads nothing batched: over
         # vmap(axis_name=...)'s axis its host function finds that vmap's
         # batch axis by counting the batch axes in front (collectives.py).
         collective = host_calls.COLLECTIVE in op.operation.attributes
-        if any(v in batch.padded for v in reads) and not _inserts_padded(op, batch):
-            raise NotImplementedError(f"irax.vmap has no batching rule for '{op.operation.name}' reading a slice "
-                                      "whose size is batched")
         if not collective and not any(batch.is_batched(v) for v in reads):
             mlir.clone_op(op, batch.new)
             batch.batched.difference_update(op.operation.results)  # a function called twice: forget the first call

@@ -39,6 +39,10 @@ def convert(x, dtype, weak_type):
         if x.dtype == dtype:
             return x
         return convert_element_type.bind(x, new_dtype=dtype, weak_type=weak_type)
+    if type(x) is int and dtypes.issubdtype(dtype, np.integer):
+        # as JAX: a Python int is first the default int (OverflowError outside
+        # it), then cast, wrapping: uint8(200) + 300 is 244, uint8(3) > -1 False
+        x = np.asarray(x, dtypes.canonicalize_dtype(np.int64)).astype(dtype)
     return array.constant(x, dtype, weak_type)
 
 

@@ -69,7 +69,7 @@ from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.elementwise import broadcast_shapes, drop_broadcast_dims, emit_elementwise
 from irax.frontend.primitives.scalar_rules import BINARY, dtype_kind
 from irax.ir import mlir
-from irax.ir.iree import linalg_ext_scatter, opaque
+from irax.ir.iree import linalg_ext_scatter, materialized
 from irax.ir.scalar import cmpi, convert_scalar, select
 
 # Update ops: name -> BINARY rule combining (old, new); "set" keeps `new`.
@@ -147,20 +147,6 @@ def strided_read(x, starts, steps, sizes, dtype, indices=(), index_avals=()):
 def _index(size):
     """A dimension size (int or index Value) as an index Value."""
     return mlir.index(size) if isinstance(size, int) else size
-
-
-def is_argument(value) -> bool:
-    """Whether `value` is a block argument (in an eager kernel: an operand
-    whose buffer the caller owns)."""
-    return isinstance(value.owner, ir.Block)
-
-
-def materialized(x):
-    """x, to be read with tensor.extract inside a generic. IREE vectorizes
-    such reads as a vector.gather and fails to lower one from a strided view,
-    which is what a fused producer like x[:, ::2] gives: unless x is an
-    argument (a plain buffer), keep its producer out of the reading dispatch."""
-    return x if is_argument(x) else opaque(x)[0]
 
 
 def combiner(op, x_dtype, v_dtype, compute_dtype):

@@ -57,7 +57,7 @@ from iree.compiler.dialects import arith, linalg, scf, tensor
 from irax.frontend import dtypes
 from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
-from irax.frontend.primitives.indexing import materialized
+from irax.ir.iree import materialized
 from irax.ir import mlir
 from irax.ir.scalar import cmpf, cmpi, parts
 
@@ -145,7 +145,7 @@ def _padded_generic(operands, avals, size, dimension, dtypes_out, body):
         at[dimension] = arith.minui(loops[dimension], mlir.index(n - 1))
         return body(loops[dimension], lambda x: tensor.ExtractOp(read[x], at).result)
 
-    read = {}  # each operand read with tensor.extract, materialized (indexing.materialized says why)
+    read = {}  # each operand read with tensor.extract, materialized (iree.materialized says why)
     for operand in operands:
         read.setdefault(operand, materialized(operand))
 
