@@ -678,3 +678,11 @@ def test_only_results_computed_from_an_argument_of_their_size_are_compared():
     x = jnp.ones(4)
     irax.jit(lambda a, b, c: (a + b, a.reshape(2, 2), jnp.sum(a), c * 2.0, jnp.zeros(4)))(x, x, jnp.ones(3))
     assert list(staging._staged._entries.values())[-1][0].aliases == ((0, 1), (0,), (), (2,), ())
+
+
+def test_bool_of_a_tracer_raises_tracer_bool_conversion_error_as_jax():
+    """JAX's subclass of ConcretizationTypeError, which code catches by name."""
+    for lib in (irax, jax):
+        with pytest.raises(lib.errors.TracerBoolConversionError) as error:
+            lib.jit(lambda x: 1 if x > 0 else 2)(1.0)
+        assert isinstance(error.value, lib.errors.ConcretizationTypeError)

@@ -97,6 +97,10 @@ class ConcretizationTypeError(TracerError):
     pass
 
 
+class TracerBoolConversionError(ConcretizationTypeError):
+    """bool() of a traced array: Python control flow on a traced value (JAX's name)."""
+
+
 class UnexpectedTracerError(TracerError):
     """A Tracer was used after the trace it belongs to had ended (it leaked
     out, as through a global)."""
@@ -144,8 +148,8 @@ class Tracer(ArrayMethods):
             "Return the value from the function instead (or pass it to the function as an argument)."
         )
 
-    def _concrete_error(self, what):
-        raise ConcretizationTypeError(
+    def _concrete_error(self, what, error=ConcretizationTypeError):
+        raise error(
             f"Abstract tracer value encountered where concrete value is expected: {what} "
             f"was called on a traced array {self.aval.str_short()}{_user_line()}.\n"
             "The value of an array is not known while a function is traced (by grad or jit), "
@@ -155,7 +159,7 @@ class Tracer(ArrayMethods):
         )
 
     def __bool__(self):
-        self._concrete_error("bool()")
+        self._concrete_error("bool()", TracerBoolConversionError)
 
     def __int__(self):
         self._concrete_error("int()")
