@@ -134,6 +134,9 @@ DTYPE_ERRORS = {  # (irax call, JAX call): errors raised while tracing, before a
                                       lambda: jax.jacfwd(lambda x: x, holomorphic=True)(X)),
     "jacfwd_holomorphic_real_output": (lambda: irax.jacfwd(jnp.real, holomorphic=True)(Z),
                                        lambda: jax.jacfwd(jjnp.real, holomorphic=True)(Z)),
+    # grad shares jacrev's output check (its integer-output message lacked JAX's last sentence).
+    "grad_integer_output": (lambda: irax.grad(lambda x: (x * 2).astype(jnp.int32))(1.0),
+                            lambda: jax.grad(lambda x: (x * 2).astype(jjnp.int32))(1.0)),
     "argnums_out_of_range": (lambda: irax.jacfwd(lambda x: x, argnums=(0, 1))(X),
                              lambda: jax.jacfwd(lambda x: x, argnums=(0, 1))(X)),
 }

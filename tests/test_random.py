@@ -318,3 +318,13 @@ def test_bitcast_convert_type():
     assert_same(irax.jit(lambda b: irax.lax.bitcast_convert_type(b, jnp.float32))(bits), x)
     with pytest.raises(TypeError, match="same width"):
         irax.lax.bitcast_convert_type(x, jnp.uint16)
+
+
+@pytest.mark.parametrize("draw", [lambda r, k: r.categorical(k, np.zeros((2, 3), np.float32), shape=(5,)),
+                                  lambda r, k: r.bernoulli(k, np.array([0.1, 0.9], np.float32), (3,))])
+def test_parameters_that_do_not_broadcast_to_the_shape_raise_value_error_as_jax(draw):
+    """(irax raised lax's TypeError.)"""
+    jax = pytest.importorskip("jax")
+    for lib in (irax, jax):
+        with pytest.raises(ValueError, match="Incompatible shapes for broadcasting"):
+            draw(lib.random, lib.random.PRNGKey(0))

@@ -62,6 +62,19 @@ def _check_inexact(arguments, argnums, fn_name, holomorphic=False, allow_int=Fal
                 )
 
 
+def _check_real_output(name, holomorphic, aval):
+    """JAX's check of an output of a reverse-mode derivative (grad, jacrev)."""
+    if holomorphic and not dtypes.is_complex(aval.dtype):
+        raise TypeError(f"{name} with holomorphic=True requires outputs with complex dtype, but got {aval.dtype.name}.")
+    if not holomorphic and not dtypes.is_float(aval.dtype):
+        raise TypeError(f"{name} requires real-valued outputs (output dtype that is a sub-dtype of np.floating), but "
+                        f"got {aval.dtype.name}. " + (
+                            "For holomorphic differentiation, pass holomorphic=True. For differentiation of "
+                            "non-holomorphic functions involving complex outputs, use jax.vjp directly."
+                            if dtypes.is_complex(aval.dtype) else
+                            "For differentiation of functions with integer outputs, use jax.vjp directly."))
+
+
 def _float0_for_integers(primal, gradient):
     """`gradient` with float0 zeros where `primal` has integer or boolean
     leaves (the traced gradient has None there: they have none)."""
@@ -133,16 +146,7 @@ def _scalar_seed(holomorphic, out_tree, out_avals):
     if out_tree.num_leaves != 1 or out_avals[0].shape != ():
         shape = out_avals[0].shape if out_tree.num_leaves == 1 else f"a pytree {out_tree}"
         raise TypeError(f"Gradient only defined for scalar-output functions. Output had shape: {shape}.")
-    dtype = out_avals[0].dtype
-    if holomorphic and not dtypes.is_complex(dtype):
-        raise TypeError(f"grad with holomorphic=True requires outputs with complex dtype, but got {dtype.name}.")
-    if not holomorphic and not dtypes.is_float(dtype):
-        raise TypeError(
-            "grad requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
-            f"but got {dtype.name}."
-            + (" For holomorphic differentiation, pass holomorphic=True. For differentiation of non-holomorphic "
-               "functions involving complex outputs, use jax.vjp directly." if dtypes.is_complex(dtype) else "")
-        )
+    _check_real_output("grad", holomorphic, out_avals[0])
     # Weak, so that grad's result is weakly typed exactly where its primal is (JAX's).
     return [convert(1.0, out_avals[0].dtype, True)]
 
@@ -361,28 +365,7 @@ def _leaf_avals(tree) -> list:
     return [shapes.typeof(x) for x in tree_util.tree_leaves(tree)]
 
 
-# The dtype checks of JAX's jacrev and jacfwd, on inputs and outputs: (name, holomorphic, allow_int) -> check(aval).
-def _check_reverse_input(name, holomorphic, allow_int, aval):
-    if holomorphic and not dtypes.is_complex(aval.dtype):
-        raise TypeError(f"{name} with holomorphic=True requires inputs with complex dtype, but got {aval.dtype.name}.")
-    if not (dtypes.is_inexact(aval.dtype) or allow_int):
-        raise TypeError(f"{name} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
-                        f"np.inexact), but got {aval.dtype.name}. If you want to use Boolean- or integer-valued "
-                        "inputs, use vjp or set allow_int to True.")
-
-
-def _check_reverse_output(name, holomorphic, aval):
-    if holomorphic and not dtypes.is_complex(aval.dtype):
-        raise TypeError(f"{name} with holomorphic=True requires outputs with complex dtype, but got {aval.dtype.name}.")
-    if not holomorphic and not dtypes.is_float(aval.dtype):
-        raise TypeError(f"{name} requires real-valued outputs (output dtype that is a sub-dtype of np.floating), but "
-                        f"got {aval.dtype.name}. " + (
-                            "For holomorphic differentiation, pass holomorphic=True. For differentiation of "
-                            "non-holomorphic functions involving complex outputs, use jax.vjp directly."
-                            if dtypes.is_complex(aval.dtype) else
-                            "For differentiation of functions with integer outputs, use jax.vjp directly."))
-
-
+# jacfwd's dtype checks (jacrev's are grad's: _check_inexact, _check_real_output).
 def _check_forward_input(holomorphic, aval):
     if holomorphic and not dtypes.is_complex(aval.dtype):
         raise TypeError(f"jacfwd with holomorphic=True requires inputs with complex dtype, but got {aval.dtype.name}.")
@@ -467,11 +450,10 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     def reverse(f):
         def rows(*args, **kwargs):
             partial_fun, dynamic = _on_argnums(f, argnums, args, kwargs)
-            for aval in _leaf_avals(dynamic):
-                _check_reverse_input("jacrev", holomorphic, allow_int, aval)
+            _check_inexact(staging.Arguments(dynamic), range(len(dynamic)), "jacrev", holomorphic, allow_int)
             y, pullback, *aux = vjp(partial_fun, *dynamic, has_aux=has_aux)
             for aval in _leaf_avals(y):
-                _check_reverse_output("jacrev", holomorphic, aval)
+                _check_real_output("jacrev", holomorphic, aval)
             jac = vmap(lambda cotangent: _without_float0(pullback(cotangent)))(_std_basis(y))
             jac, example = (jac[0], dynamic[0]) if isinstance(argnums, int) else (jac, dynamic)
             in_tree, n_out = tree_util.tree_structure(example), sum(a.size for a in _leaf_avals(y))

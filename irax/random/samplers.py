@@ -34,7 +34,6 @@ from irax.frontend.lax_elementwise import clz, shift_left, shift_right_logical
 from irax.frontend.lax_sorting import sort_key_val, top_k
 from irax.frontend.numpy.creation import canonicalize_shape
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, convert, promote_args_inexact
-from irax.frontend.primitives.elementwise import broadcast_shapes
 from irax.frontend.special import erf, erf_inv
 from irax.random.keys import check_key, random_bits, split
 from irax.typing import Array, ArrayLike, DTypeLike, Shape
@@ -57,7 +56,7 @@ def _int_dtype(name, dtype):
 def _check_shape(name, shape, *param_shapes):
     """JAX's rule: the parameters broadcast to exactly `shape`."""
     if param_shapes:
-        broadcast = broadcast_shapes(name, shape, *param_shapes)
+        broadcast = jnp.broadcast_shapes(shape, *param_shapes)
         if broadcast != tuple(shape):
             raise ValueError(f"{name} parameter shapes must be broadcast-compatible with shape argument, and the "
                              "result of broadcasting the shapes must equal the shape argument, but got result "
@@ -67,7 +66,7 @@ def _check_shape(name, shape, *param_shapes):
 def _shape_of(name, shape, *params):
     """`shape`, or the parameters' broadcast shape where it is None."""
     if shape is None:
-        return broadcast_shapes(name, (), *(np.shape(p) for p in params))
+        return jnp.broadcast_shapes((), *(np.shape(p) for p in params))
     shape = canonicalize_shape(shape)
     _check_shape(name, shape, *(np.shape(p) for p in params))
     return shape
@@ -462,7 +461,7 @@ def double_sided_maxwell(key: ArrayLike, loc: ArrayLike, scale: ArrayLike, shape
     (the result's shape is `shape` followed by loc's and scale's)."""
     data = _one_key("double_sided_maxwell", key)
     dtype = _float_dtype("double_sided_maxwell", dtype)
-    params = broadcast_shapes("double_sided_maxwell", np.shape(loc), np.shape(scale))
+    params = jnp.broadcast_shapes(np.shape(loc), np.shape(scale))
     shape = canonicalize_shape(shape) or params
     return _double_sided_maxwell(data, loc, scale, (*shape, *params), dtype)
 
@@ -613,7 +612,7 @@ def multivariate_normal(key: ArrayLike, mean: ArrayLike, cov: ArrayLike, shape: 
         raise ValueError(f"multivariate_normal requires cov.shape == (..., n, n) for n={n}, but got "
                          f"cov.shape == {cov.shape}.")
     if shape is None:
-        shape = broadcast_shapes("multivariate_normal", mean.shape[:-1], cov.shape[:-2])
+        shape = jnp.broadcast_shapes(mean.shape[:-1], cov.shape[:-2])
     else:
         shape = canonicalize_shape(shape)
         _check_shape("normal", shape, mean.shape[:-1], cov.shape[:-2])
