@@ -620,3 +620,15 @@ def test_gradient_flows_through_full_and_dtype_conversions():
         assert float(irax.grad(lambda x: f(jnp, x))(x)) == pytest.approx(float(jax.grad(lambda x: f(jax.numpy, x))(x)))
     staged = irax.grad(lambda x: (jnp.full((2, 3), x) * x).sum())(2.0)
     assert float(staged) == pytest.approx(24.0)
+
+
+def test_vjp_of_a_value_returned_twice_adds_both_cotangents():
+    """(The second cotangent's add was made outside the function: a segfault.)"""
+    jax = pytest.importorskip("jax")
+    x, ct = np.ones(2, np.float32), np.arange(2.0, dtype=np.float32)
+    for f in (lambda m, v: (v, v), lambda m, v: (v, m.sin(v), v)):
+        n = len(f(np, x))
+        ours = irax.vjp(lambda v: f(jnp, v), x)[1]((ct,) * n)
+        theirs = jax.vjp(lambda v: f(jax.numpy, v), x)[1]((ct,) * n)
+        np.testing.assert_allclose(np.asarray(ours[0]), np.asarray(theirs[0]), rtol=1e-6)
+    np.testing.assert_allclose(irax.jacrev(lambda v: (v, v))(x)[1], np.eye(2))

@@ -469,11 +469,13 @@ def build_vjp(func_op, wrt, seeded=None, name=None):
     new, block, ret = tensor_ops.clone_function(func_op, name or f"{func_op.name.value}_vjp")
     seeded = [True] * len(ret.operands) if seeded is None else seeded
     cts = {}
-    for r in (r for r, s in zip(ret.operands, seeded) if s):
-        accumulate(cts, r, block.add_argument(r.type, ir.Location.unknown()))
     args = [block.arguments[i] for i in wrt]
     forward_ops = list(block.operations)[:-1]
     with ir.InsertionPoint(ret):
+        # (inside the insertion point: a value returned twice adds its two
+        # cotangents, an op that was made detached, then freed: a segfault)
+        for r in (r for r, s in zip(ret.operands, seeded) if s):
+            accumulate(cts, r, block.add_argument(r.type, ir.Location.unknown()))
         backward(forward_ops, cts, active_values(forward_ops, args))
         grads = [cts[a] if a in cts else zeros_like(a) for a in args]
     # read the results only now: a loop's rule may have rerouted them (ad/control_flow.py)
