@@ -20,6 +20,7 @@ import numpy as np
 
 from irax.frontend import dtypes
 from irax.frontend.numpy import ufuncs
+from irax.frontend.numpy.shape import broadcast_to
 from irax.frontend.numpy.util import (
     asarray, canonicalize_axes, canonicalize_axis, check_arraylike, convert, promote_args_inexact,
 )
@@ -53,9 +54,37 @@ def _count(shape, axes):
     return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
 
-def _reduce(name, monoid, x, axis, keepdims, dtype=None, initial=None):
-    """Reduce `x` over `axis`; its elements are converted to `dtype` (default:
-    x's) on the way into the accumulator, in the same loop."""
+def _mask(name, where):
+    """JAX's `where=` of a reduction: None, or a boolean array that
+    broadcasts against the operand."""
+    if where is None:
+        return None
+    check_arraylike(name, where)
+    where = asarray(where)
+    if not dtypes.is_bool(where.dtype):
+        raise ValueError(f"jnp.{name}: where must be None or a boolean array; got where.dtype={where.dtype!r}.")
+    return where
+
+
+def _identity(monoid, dtype):
+    """What a reduction leaves out stands for: its identity in `dtype`."""
+    if monoid in ("max", "min"):
+        low = monoid == "max"
+        if dtypes.is_bool(dtype):
+            return not low
+        if dtypes.is_int(dtype):
+            info = np.iinfo(dtype)
+            return info.min if low else info.max
+        return -np.inf if low else np.inf
+    return {"sum": 0, "prod": 1, "and": True, "or": False}[monoid]
+
+
+def _reduce(name, monoid, x, axis, keepdims, dtype=None, initial=None, where=None):
+    """Reduce `x` over `axis`, its elements where `where` (a _mask) is false
+    left out; they are converted to `dtype` (default: x's) on the way into
+    the accumulator, in the same loop."""
+    if where is not None:
+        x = ufuncs.where(where, x, convert(_identity(monoid, x.dtype), x.dtype, False))
     axes = canonicalize_axes(name, axis, x.ndim)
     out = reduce[monoid].bind(x, axes=axes, keepdims=bool(keepdims), dtype=x.dtype if dtype is None else dtype)
     if initial is not None:
@@ -68,11 +97,11 @@ _COMBINE = {"sum": ufuncs.add, "prod": ufuncs.multiply, "max": ufuncs.maximum, "
 
 def _sum_like(name, monoid, what) -> Callable[..., Array]:
     def fn(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, keepdims: bool = False,
-           initial: ArrayLike | None = None) -> Array:
+           initial: ArrayLike | None = None, where: ArrayLike | None = None) -> Array:
         _no_out(name, out)
         x = _operand(name, a)
         dtype = _promote_integer(x.dtype) if dtype is None else dtypes.canonicalize_dtype(dtype)
-        return _reduce(name, monoid, x, axis, keepdims, dtype, initial)
+        return _reduce(name, monoid, x, axis, keepdims, dtype, initial, _mask(name, where))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"{what} of the elements over `axis`; bools and narrow integers accumulate in int32/uint32."
@@ -85,13 +114,17 @@ prod = _sum_like("prod", "prod", "Product")
 
 def _extremum(name, monoid) -> Callable[..., Array]:
     def fn(a: ArrayLike, axis: Axis = None, out: None = None, keepdims: bool = False,
-           initial: ArrayLike | None = None) -> Array:
+           initial: ArrayLike | None = None, where: ArrayLike | None = None) -> Array:
         _no_out(name, out)
         x = _operand(name, a)
+        where = _mask(name, where)
+        if where is not None and initial is None:
+            raise ValueError(f"reduction operation {name} does not have an identity, so to use a where mask one has "
+                             "to specify 'initial'")
         axes = canonicalize_axes(name, axis, x.ndim)
         if initial is None and _count(x.shape, axes) == 0:
             raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
-        return _reduce(name, monoid, x, axes, keepdims, initial=initial)
+        return _reduce(name, monoid, x, axes, keepdims, initial=initial, where=where)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"The {name}imum over `axis` (NaN if any element is NaN, as in NumPy)."
@@ -103,9 +136,10 @@ min = amin = _extremum("min", "min")
 
 
 def _truth(name, monoid) -> Callable[..., Array]:
-    def fn(a: ArrayLike, axis: Axis = None, out: None = None, keepdims: bool = False) -> Array:
+    def fn(a: ArrayLike, axis: Axis = None, out: None = None, keepdims: bool = False, *,
+           where: ArrayLike | None = None) -> Array:
         _no_out(name, out)
-        return _reduce(name, monoid, _operand(name, a), axis, keepdims, dtypes.bool_)
+        return _reduce(name, monoid, _operand(name, a), axis, keepdims, dtypes.bool_, where=_mask(name, where))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Whether {name} elements over `axis` are true (nonzero)."
@@ -116,24 +150,35 @@ all = _truth("all", "and")
 any = _truth("any", "or")
 
 
+def _counted(name, x, axes, keepdims, where, dtype):
+    """How many elements of `x` each reduction over `axes` takes: a number,
+    or with a mask `where` an array of `dtype` (the mask's trues, broadcast)."""
+    if where is None:
+        return _count(x.shape, axes)
+    return _reduce(name, "sum", convert(broadcast_to(where, x.shape), dtype, False), axes, keepdims)
+
+
 def mean(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None,
-         keepdims: bool = False) -> Array:
-    """Arithmetic mean over `axis`: sum / count, in float32 for ints and half floats."""
+         keepdims: bool = False, *, where: ArrayLike | None = None) -> Array:
+    """Arithmetic mean over `axis`: sum / count (of the elements `where`
+    holds), in float32 for ints and half floats."""
     _no_out("mean", out)
     x = _operand("mean", a)
+    where = _mask("mean", where)
     result = dtypes.to_inexact_dtype(x.dtype) if dtype is None else dtypes.canonicalize_dtype(dtype)
     computation = _computation_dtype(dtypes.to_inexact_dtype(result))
     axes = canonicalize_axes("mean", axis, x.ndim)
-    total = _reduce("mean", "sum", x, axes, keepdims, computation)
-    return convert(ufuncs.true_divide(total, _count(x.shape, axes)), result, False)
+    total = _reduce("mean", "sum", x, axes, keepdims, computation, where=where)
+    return convert(ufuncs.true_divide(total, _counted("mean", x, axes, keepdims, where, computation)), result, False)
 
 
-def _variance(name, a, axis, dtype, ddof, keepdims):
+def _variance(name, a, axis, dtype, ddof, keepdims, where):
     """(var in the computation dtype, result dtype).
 
         var = sum(|x - mean(x)|**2) / (N - ddof)       NaN when N - ddof <= 0
 
-    The variance of complex numbers is real: |c|**2 = re(c conj(c)), as JAX takes it.
+    over the elements `where` holds (N: how many). The variance of complex
+    numbers is real: |c|**2 = re(c conj(c)), as JAX takes it.
     """
     x = _operand(name, a)
     inexact = dtypes.to_inexact_dtype(x.dtype)
@@ -145,16 +190,19 @@ def _variance(name, a, axis, dtype, ddof, keepdims):
             raise ValueError(f"dtype argument to jnp.{name} must be inexact; got {result}")
     computation = _computation_dtype(inexact if dtypes.is_complex(inexact) else result)
     axes = canonicalize_axes(name, axis, x.ndim)
-    count = _count(x.shape, axes)
+    where = _mask(name, where)
     x = convert(x, computation, False)
-    centered = ufuncs.subtract(x, ufuncs.true_divide(_reduce(name, "sum", x, axes, True), count))
+    mean = _reduce(name, "sum", x, axes, True, where=where)
+    centered = ufuncs.subtract(x, ufuncs.true_divide(mean, _counted(name, x, axes, True, where, computation)))
     if dtypes.is_complex(computation):
         squares = unary["real"].bind(ufuncs.multiply(centered, unary["conj"].bind(centered)))
     else:
         squares = ufuncs.multiply(centered, centered)
-    squares = _reduce(name, "sum", squares, axes, keepdims)
-    normalizer = count - ddof
-    return ufuncs.true_divide(squares, normalizer if normalizer > 0 else np.nan), result
+    squares = _reduce(name, "sum", squares, axes, keepdims, where=where)
+    normalizer = _counted(name, x, axes, keepdims, where, squares.dtype) - ddof
+    if where is None and normalizer <= 0:
+        normalizer = np.nan
+    return ufuncs.true_divide(squares, normalizer), result
 
 
 def _ddof(ddof, correction):
@@ -167,18 +215,18 @@ def _ddof(ddof, correction):
 
 
 def var(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, ddof: int | float = 0,
-        keepdims: bool = False, *, correction: int | float | None = None) -> Array:
+        keepdims: bool = False, *, where: ArrayLike | None = None, correction: int | float | None = None) -> Array:
     """Variance over `axis` with `ddof` (or `correction`) delta degrees of freedom."""
     _no_out("var", out)
-    variance, result = _variance("var", a, axis, dtype, _ddof(ddof, correction), keepdims)
+    variance, result = _variance("var", a, axis, dtype, _ddof(ddof, correction), keepdims, where)
     return convert(variance, result, False)
 
 
 def std(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, ddof: int | float = 0,
-        keepdims: bool = False, *, correction: int | float | None = None) -> Array:
+        keepdims: bool = False, *, where: ArrayLike | None = None, correction: int | float | None = None) -> Array:
     """Standard deviation over `axis`: sqrt(var)."""
     _no_out("std", out)
-    variance, result = _variance("std", a, axis, dtype, _ddof(ddof, correction), keepdims)
+    variance, result = _variance("std", a, axis, dtype, _ddof(ddof, correction), keepdims, where)
     return convert(ufuncs.sqrt(variance), result, False)
 
 
