@@ -390,3 +390,16 @@ def test_vmap_matches_a_loop():
     batched = irax.vmap(fn)(N)
     for k in range(N.shape[0]):
         _same([b[k] for b in batched], fn(N[k]), 1e-6)
+
+
+def test_where_of_one_argument_is_nonzero_as_jax():
+    """(It raised a ValueError: 'single argument (nonzero) is not supported'.)"""
+    jax = pytest.importorskip("jax")
+    c = np.array([[0, 1], [1, 0]])
+    for ours, theirs in [(jnp.where(c), jax.numpy.where(c)),
+                         (jnp.where(c, size=3, fill_value=-1), jax.numpy.where(c, size=3, fill_value=-1)),
+                         (irax.jit(lambda v: jnp.where(v, size=2))(c), jax.jit(lambda v: jax.numpy.where(v, size=2))(c))]:
+        for a, b in zip(ours, theirs):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError, match="three-term where"):
+        jnp.where(c, 1, 2, size=3)

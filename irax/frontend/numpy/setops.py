@@ -54,6 +54,17 @@ def _keep(values, mask, size, fill_value):
     return ufuncs.where(valid, out, out[0] if fill_value is None else asarray(fill_value, values.dtype))
 
 
+def where(condition: ArrayLike, x: ArrayLike | None = None, y: ArrayLike | None = None, /, *,
+          size: int | None = None, fill_value: None | ArrayLike | tuple[ArrayLike, ...] = None) -> Array | tuple[Array, ...]:
+    """`x` where `condition` is true, else `y`, broadcast together; with
+    `condition` alone, `nonzero(condition, size=, fill_value=)`, as jnp.where."""
+    if x is None and y is None:
+        return nonzero(condition, size=size, fill_value=fill_value)
+    if size is not None or fill_value is not None:
+        raise ValueError("size and fill_value arguments cannot be used in three-term where function.")
+    return ufuncs.where(condition, x, y)
+
+
 def nonzero(a: ArrayLike, *, size: int | None = None,
             fill_value: None | ArrayLike | tuple[ArrayLike, ...] = None) -> tuple[Array, ...]:
     """The indices of the nonzero elements of `a`, one array per axis, in
@@ -227,4 +238,4 @@ def unique_all(x: ArrayLike, /, *, size: int | None = None, fill_value: ArrayLik
 
 
 __all__ = ["argwhere", "compress", "extract", "flatnonzero", "intersect1d", "isin", "nonzero", "setdiff1d",
-           "setxor1d", "union1d", "unique_all", "unique_counts", "unique_inverse", "unique_values"]
+           "setxor1d", "union1d", "unique_all", "unique_counts", "unique_inverse", "unique_values", "where"]

@@ -258,10 +258,9 @@ def clip(arr: ArrayLike, /, min: ArrayLike | None = None, max: ArrayLike | None 
     return arr
 
 
-def where(condition: ArrayLike, x: ArrayLike | None = None, y: ArrayLike | None = None, /) -> Array:
-    """`x` where `condition` is true, else `y`, broadcast together."""
-    if x is None or y is None:
-        raise ValueError("irax.numpy.where with a single argument (nonzero) is not supported: its output shape depends on the data. Pass x and y.")
+def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike, /) -> Array:
+    """`x` where `condition` is true, else `y`, broadcast together (jnp.where
+    of one argument is setops.where)."""
     check_arraylike("where", condition, x, y)
     x, y = promote_args("where", x, y)
     return select.bind(asarray(condition, bool), x, y)
@@ -274,5 +273,5 @@ __all__ = [
     "isinf", "isnan", "left_shift", "less", "less_equal", "log", "log10", "log1p", "log2", "logical_and",
     "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "mod", "multiply", "negative", "not_equal",
     "positive", "power", "reciprocal", "remainder", "right_shift", "rint", "round", "sign", "sin", "sinh", "sqrt",
-    "square", "subtract", "tan", "tanh", "true_divide", "trunc", "where",
+    "square", "subtract", "tan", "tanh", "true_divide", "trunc",
 ]
