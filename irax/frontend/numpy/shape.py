@@ -42,9 +42,15 @@ def _unpack(args):
     return args
 
 
-def _check_order(fn_name, order):
-    if order != "C":
-        raise NotImplementedError(f"{fn_name}: only order='C' is supported, got order={order!r}")
+def _column_major(fn_name, order) -> bool:
+    """Whether `order` is 'F' (column-major), after JAX's checks: 'C' or 'F'."""
+    if order in ("C", "F"):
+        return order == "F"
+    if order == "K" and fn_name == "ravel":
+        raise NotImplementedError("Ravel not implemented for order='K'.")
+    if order == "A":
+        raise NotImplementedError("np.reshape order=A is not implemented.")
+    raise ValueError(f"Unexpected value for 'order' argument: {order}.")
 
 
 # ---------------------------------------------------------------------------
@@ -59,7 +65,7 @@ def reshape(a: ArrayLike, shape: int | Shape, order: str = "C", *, copy: bool | 
     of `shape` may be -1, the size that makes the element counts agree.
     `copy` is unused, as in JAX: arrays are immutable, so sharing a buffer is
     never visible (jnp.copy makes a new one)."""
-    _check_order("reshape", order)
+    column_major = _column_major("reshape", order)
     a = _array("reshape", a)
     shape = _ints("reshape", shape)
     if shape.count(-1) > 1:
@@ -72,6 +78,8 @@ def reshape(a: ArrayLike, shape: int | Shape, order: str = "C", *, copy: bool | 
         if known == 0 or a.size % known:
             raise TypeError(f"{cannot} because the product of specified axis sizes ({known}) does not evenly divide {a.size}")
         shape = tuple(a.size // known if d == -1 else d for d in shape)
+    if column_major:  # the first index fastest: row-major on both shapes reversed
+        return transpose(_reshape(transpose(a), shape[::-1]))
     return _reshape(a, shape)
 
 
@@ -81,10 +89,11 @@ def reshape_method(self, *shape, order="C", copy=None):
 
 
 def ravel(a: ArrayLike, order: str = "C") -> Array:
-    """The elements of `a` as a 1-D array, in row-major order."""
-    _check_order("ravel", order)
+    """The elements of `a` as a 1-D array, in row-major order (column-major
+    with order='F')."""
+    column_major = _column_major("ravel", order)
     a = _array("ravel", a)
-    return _reshape(a, (a.size,))
+    return _reshape(transpose(a) if column_major else a, (a.size,))
 
 
 def flatten(a: ArrayLike, order: str = "C") -> Array:
