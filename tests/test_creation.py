@@ -300,8 +300,8 @@ def test_linspace_errors():
         jnp.linspace(0, 1, -1)
     with pytest.raises(TypeError):
         jnp.linspace(0, 1, 2.5)
-    with pytest.raises(NotImplementedError, match="axis=0"):
-        jnp.linspace(np.zeros(2), 1, 3, axis=1)
+    with pytest.raises(IndexError, match="out of bounds"):  # (JAX's is an IndexError too)
+        jnp.linspace(np.zeros(2), 1, 3, axis=2)
     with pytest.raises(ValueError):
         jnp.linspace(np.zeros(2), np.ones(3), 3)
     with pytest.raises(TypeError):
@@ -535,3 +535,18 @@ def test_x64_mode_is_read_at_call_time(x64):
 
 def test_x64_mode_float64_kernels_run(x64):
     np.testing.assert_array_equal(jnp.array([1.0, 2.0]) * 2, np.array([2.0, 4.0]))
+
+
+def _spaced_along_axes(m):
+    return [m.linspace(np.zeros(2), np.ones(2), 3, axis=1), m.linspace(np.zeros((2, 1)), np.ones(3), 2, axis=-1),
+            m.logspace(np.zeros(2), np.ones(2), 3, axis=1),
+            m.logspace(np.zeros((2, 3)), 2.0, 3, axis=1, base=np.array([2.0, 3.0, 10.0])),
+            m.geomspace(np.ones(2), 8 * np.ones(2), 4, axis=-1)]
+
+
+def test_linspace_logspace_geomspace_along_any_axis_as_jax():
+    """(axis other than 0 was a NotImplementedError.)"""
+    jax = pytest.importorskip("jax")
+    for ours, theirs in zip(_spaced_along_axes(jnp), _spaced_along_axes(jax.numpy)):
+        assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-6)

@@ -388,8 +388,8 @@ def linspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool = 
         out = start * (1 - t) + stop * t
 
     which hits both ends exactly. Integer dtypes take the floor. `start` and
-    `stop` may be arrays: the samples run along a new leading axis
-    (axis=0 only). With `retstep`, also the spacing (NaN if num < 2 with endpoint).
+    `stop` may be arrays: the samples run along a new axis `axis` of their
+    broadcast shape. With `retstep`, also the spacing (NaN if num < 2 with endpoint).
     """
     return _placed(device, _linspace, start, stop, num, endpoint, retstep, dtype, axis)
 
@@ -400,8 +400,7 @@ def _linspace(start, stop, num, endpoint, retstep, dtype, axis):
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
     util.check_arraylike("linspace", start, stop)
     bounds = np.broadcast_shapes(np.shape(start), np.shape(stop))
-    if axis not in (0, -len(bounds) - 1):
-        raise NotImplementedError("irax.numpy.linspace supports only axis=0.")
+    axis = util.canonicalize_axis("linspace", axis, len(bounds) + 1)
     dtype = _inexact(dtypes.result_type(start, stop)) if dtype is None else dtypes.canonicalize_dtype(dtype)
     work = _inexact(dtype)
     ops = _ops()
@@ -411,7 +410,7 @@ def _linspace(start, stop, num, endpoint, retstep, dtype, axis):
     out = start * (1 - t) + stop * t
     if dtypes.is_int(dtype):
         out = ops.floor(out)
-    out = ops.finish(ops.cast(out, dtype))
+    out = shape_ops.moveaxis(ops.finish(ops.cast(out, dtype)), 0, axis)
     if not retstep:
         return out
     step = (stop - start) / ops.cast(div, work) if div > 0 else ops.cast(np.nan, work)

@@ -171,10 +171,10 @@ def unravel_index(indices: ArrayLike, shape: Shape) -> tuple[Array, ...]:
 
 def logspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool = True, base: ArrayLike = 10.0,
              dtype: DTypeLike | None = None, axis: int = 0) -> Array:
-    """base ** linspace(start, stop, num)."""
-    exponents = creation.linspace(start, stop, num, endpoint, dtype=None, axis=axis)
+    """base ** linspace(start, stop, num), the samples along `axis`."""
+    exponents = creation.linspace(start, stop, num, endpoint, dtype=None)
     (base,) = promote_args_inexact("logspace", base)
-    out = ufuncs.power(asarray(base, exponents.dtype), exponents)
+    out = shape_ops.moveaxis(ufuncs.power(asarray(base, exponents.dtype), exponents), 0, axis)
     return out if dtype is None else out.astype(dtype)
 
 
@@ -185,11 +185,12 @@ def geomspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool =
     start, stop = promote_args_inexact("geomspace", start, stop)
     sign = ufuncs.sign(start)
     lo, hi = ufuncs.log10(ufuncs.abs(start)), ufuncs.log10(ufuncs.abs(stop))
-    out = ufuncs.multiply(sign, logspace(lo, hi, num, endpoint, 10.0, axis=axis))
+    out = ufuncs.multiply(sign, logspace(lo, hi, num, endpoint, 10.0))
     if num > 0:
         out = out.at[0].set(start)
         if endpoint and num > 1:
             out = out.at[-1].set(stop)
+    out = shape_ops.moveaxis(out, 0, axis)
     return out if dtype is None else out.astype(dtype)
 
 
