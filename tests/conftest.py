@@ -18,7 +18,7 @@ import pytest
 
 import irax
 from helpers import example_plugin  # noqa: F401 (a fixture)
-from helpers import DEVICE_LOST, device_or_skip, use_example_plugin, x64_mode
+from helpers import DEVICE_LOST, device_or_skip, lost_devices, use_example_plugin, x64_mode
 
 # Tests check the programs IREE compiles, not tiered jit's NumPy evaluation of
 # their first calls (tests/test_tiered_jit.py turns tiers on for its own; run
@@ -88,12 +88,15 @@ def pytest_generate_tests(metafunc):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """A test that fails because lavapipe lost its Vulkan device skips with
-    the reason (see helpers.DEVICE_LOST); the tests after it run on the
-    device irax put in its place."""
+    the reason (see helpers.DEVICE_LOST), as the later vulkan tests of the
+    process do: irax puts a new device in its place, but a long run of tests
+    on lavapipe after a loss is not proven (a CI run lost a worker to a crash
+    in a vulkan test, cause unknown), so the suite does not rely on it."""
     report = (yield).get_result()
     error = call.excinfo and str(call.excinfo.value)
     lost = error and call.excinfo.errisinstance(irax.errors.DeviceError) and DEVICE_LOST in error
     if report.failed and lost and "VulkanDevice" in error:
+        lost_devices.setdefault("vulkan", error.splitlines()[0][:300])
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1], "Skipped: lavapipe lost the Vulkan device (IREE 3.13's "
                            f"out-of-order semaphore signal, docs/architecture.md): {error.splitlines()[0][:300]}")

@@ -70,15 +70,18 @@ def run_module(module, inputs, out_avals, device=None) -> list:
 # lavapipe loses a device for good when IREE 3.13's Vulkan queue signals its
 # wakeup semaphore out of order (queue.c:2867, a race between IREE's own
 # threads: docs/architecture.md). The test that meets it skips saying so
-# (conftest.pytest_runtest_makereport): the device is gone, not wrong, and
-# irax puts a new one in its place for the tests after it. Any DeviceError
-# that says so counts (irax asks the device when IREE's error does not say:
+# (conftest.pytest_runtest_makereport), and so do the later vulkan tests of
+# the process: the device is gone, not wrong. Any DeviceError that says so
+# counts (irax asks the device when IREE's error does not say:
 # runtime.Device._is_lost).
 DEVICE_LOST = "the device itself is lost"
+lost_devices = {}  # platform -> the error that lost its device
 
 
 def device_or_skip(name):
     """The first device of platform `name`, or a skip saying why there is none."""
+    if name in lost_devices:
+        pytest.skip(f"the {name} device was lost earlier in this process ({lost_devices[name]})")
     try:
         return irax.devices(name)[0]
     except RuntimeError as e:
