@@ -34,9 +34,15 @@ from irax.ir import mlir
 from irax.transforms.ad.differentiate import declare
 
 
-def _argnums_tuple(argnums, n_args):
+def _argnums_tuple(argnums, n_args, jacobian=False):
+    """`argnums` (an int or a sequence of ints) as a tuple of indices of the
+    positional arguments, or JAX's error (grad's, or jacrev/jacfwd's)."""
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for i in nums:
+        if jacobian and not -n_args <= i < n_args:
+            raise ValueError("Positional argument indices, e.g. for `static_argnums`, must have value greater than "
+                             f"or equal to -len(args) and less than len(args), but got value {i} for len(args) == "
+                             f"{n_args}.")
         if not -n_args <= i < n_args:
             raise TypeError(
                 f"differentiating with respect to argnums={argnums} requires at least {max(nums) + 1} "
@@ -336,21 +342,9 @@ def _jvp_inline(fun, primals, tangents, has_aux):
     return (output, tangent_out, aux) if has_aux else (output, tangent_out)
 
 
-def _argnums_for_jacobian(argnums, n_args) -> tuple:
-    """`argnums` (an int or a sequence of ints) as a tuple of indices of the
-    positional arguments, or JAX's error."""
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for i in nums:
-        if not -n_args <= i < n_args:
-            raise ValueError("Positional argument indices, e.g. for `static_argnums`, must have value greater than "
-                             f"or equal to -len(args) and less than len(args), but got value {i} for len(args) == "
-                             f"{n_args}.")
-    return tuple(i % n_args for i in nums)
-
-
 def _on_argnums(fun, argnums, args, kwargs):
     """(`fun` as a function of its positional arguments `argnums` alone, those arguments)."""
-    nums = _argnums_for_jacobian(argnums, len(args))
+    nums = _argnums_tuple(argnums, len(args), jacobian=True)
 
     def partial_fun(*dynamic):
         full = list(args)
