@@ -131,6 +131,46 @@ def test_out_of_bounds_index_arrays_clip_like_jax():
     check(jnp.asarray(A5)[jnp.asarray(I(7, np.int32))], A5[-1])
 
 
+# Reads whose gradient at an out-of-bounds index JAX either drops (a gather
+# of an index array) or clamps like the value (a dynamic slice: 0-d index
+# arrays, ints, slices of step +-1; mode="clip").
+OUT_OF_BOUNDS_GRADIENTS = [
+    ("index array", lambda x, m: x[I([1, 7, -9, 2])]),
+    ("index array beside a slice", lambda x, m: m[I([0, 5, -4]), 1:3]),
+    ("index array beside a stepped slice", lambda x, m: m[I([0, 5]), ::2]),
+    ("two index arrays", lambda x, m: m[I([0, 2, 3]), I([1, 9, 0])]),
+    ("0-d index array", lambda x, m: x[I(7)]),
+    ("0-d index array beside a slice", lambda x, m: m[I(-4), 1:3]),
+    ("static int", lambda x, m: x[7] + x[-9]),
+    ("at get", lambda x, m: x.at[I([1, 7])].get()),
+    ("at get clip", lambda x, m: x.at[I([1, 7])].get(mode="clip")),
+    ("at get fill", lambda x, m: x.at[I([1, 7])].get(mode="fill", fill_value=0.0)),
+]
+
+
+@pytest.mark.parametrize("name,fn", OUT_OF_BOUNDS_GRADIENTS, ids=[g[0] for g in OUT_OF_BOUNDS_GRADIENTS])
+def test_gradients_at_out_of_bounds_indices_like_jax(name, fn):
+    """The gradient of x[idx] at an index out of bounds is what jax.grad
+    gives (it was the clamped element's for every read), eagerly, under jit
+    and under vmap; the values clamp either way."""
+    x, m = np.arange(5.0, dtype=np.float32), np.arange(12.0, dtype=np.float32).reshape(3, 4)
+
+    def loss(lib):
+        def weighted_sum(x, m):
+            y = fn(x, m)
+            return lib.sum(y * lib.arange(1.0, 1.0 + y.size).reshape(y.shape))
+        return weighted_sum
+
+    expected = jax.grad(loss(jjnp), (0, 1))(x, m)
+    gradient = irax.grad(loss(jnp), (0, 1))
+    batched = irax.vmap(gradient)(np.stack([x, x]), np.stack([m, m]))
+    for got in (gradient(x, m), irax.jit(gradient)(x, m), [g[1] for g in batched]):
+        for g, e in zip(got, expected):
+            np.testing.assert_array_equal(np.asarray(g), np.asarray(e))
+    np.testing.assert_array_equal(np.asarray(fn(jnp.asarray(x), jnp.asarray(m))),
+                                  np.asarray(fn(jjnp.asarray(x), jjnp.asarray(m))))
+
+
 @pytest.mark.parametrize("shape,index", [
     ((5,), 5), ((5,), -6), ((5,), 2**31 - 1), ((3, 4), (0, -5)), ((3, 4), (7, slice(1, 3), None)),
     ((2, 3, 4), (slice(None), 9, I([0, -1]))),

@@ -1,24 +1,16 @@
 """`irax.lax`: operations below the NumPy layer."""
 from __future__ import annotations
 
-from iree.compiler import ir
-
 from irax import tree_util
 from irax.frontend import core, dtypes
 from irax.frontend.numpy.util import asarray
 from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.elementwise import bitcast_convert_type as bitcast_convert_type_p
-from irax.frontend.primitives.elementwise import emit_elementwise
+from irax.ir import mlir
 from irax.typing import Array, ArrayLike, DTypeLike, PyTree
 
 
-def _emit_stop_gradient(ctx, x):
-    (out,) = emit_elementwise(ctx, x, body=lambda s: s)
-    out.owner.attributes["irax.stop_gradient"] = ir.UnitAttr.get()  # see transforms/ad/generic.py
-    return [out]
-
-
-stop_gradient_p = Primitive("stop_gradient", lambda x: x, _emit_stop_gradient, dynamic_shapes=True)
+stop_gradient_p = Primitive("stop_gradient", lambda x: x, lambda ctx, x: [mlir.stop_gradient(x)], dynamic_shapes=True)
 
 
 def stop_gradient(x: PyTree) -> PyTree:

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from irax.frontend import numpy as jnp
+from irax.frontend.lax import stop_gradient
 from irax.frontend.lax_elementwise import _operands, convert_element_type
 from irax.frontend.lax_structural import expand_dims, squeeze
 from irax.frontend.numpy.util import asarray, canonicalize_axis
@@ -225,9 +226,12 @@ def gather(operand: ArrayLike, start_indices: ArrayLike, dimension_numbers: Gath
                                              tuple(dn.collapsed_slice_dims), dn.operand_batching_dims, "gather")
     out = x[index]
     nb = in_bounds.ndim
+    in_bounds = jnp.reshape(in_bounds, in_bounds.shape + (1,) * len(kept))
     if mode == GatherScatterMode.FILL_OR_DROP:
         fill = _FILL[dtype_kind(x.dtype)](x.dtype) if fill_value is None else fill_value
-        out = jnp.where(jnp.reshape(in_bounds, in_bounds.shape + (1,) * len(kept)), out, jnp.asarray(fill, x.dtype))
+        out = jnp.where(in_bounds, out, jnp.asarray(fill, x.dtype))
+    elif mode == GatherScatterMode.PROMISE_IN_BOUNDS:  # clamped, but JAX's transpose drops the window
+        out = jnp.where(in_bounds, out, stop_gradient(out))
     return jnp.transpose(out, _window_order(nb, tuple(dn.offset_dims)))
 
 

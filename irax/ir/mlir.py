@@ -164,6 +164,20 @@ def generic(inputs, outputs, maps, iterators, body):
     return list(op.results)
 
 
+STOP_GRADIENT = "irax.stop_gradient"  # unit attribute on an identity generic: a constant to autodiff
+
+
+def stop_gradient(x: ir.Value) -> ir.Value:
+    """`x` through an identity generic that the autodiff passes take for a
+    constant (lax.stop_gradient); canonicalization erases it afterwards."""
+    rank = ir.RankedTensorType(x.type).rank
+    like_x = tensor.EmptyOp(dims(x), ir.RankedTensorType(x.type).element_type).result
+    (out,) = generic([x], [like_x], [list(range(rank))] * 2,
+                     [PARALLEL] * rank, lambda value, _: [value])
+    out.owner.attributes[STOP_GRADIENT] = ir.UnitAttr.get()
+    return out
+
+
 def fill(value: ir.Value, sizes, dtype) -> ir.Value:
     """A tensor of `sizes` filled with the scalar `value`."""
     return linalg.fill(value, outs=[empty(sizes, dtype)])

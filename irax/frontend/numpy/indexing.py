@@ -28,8 +28,13 @@ Out of bounds, indices follow JAX: gathers clip, updates are dropped (see
 `mode`). A static integer out of bounds is clamped into its axis where the
 mode clips (x[i], x.at[i].get(), updates with mode="clip": x[10] of 10
 elements is x[9], x[-11] is x[0]); an update that drops it is dropped whole
-before anything runs; a gather that fills gets it as a 0-d index array. On
-an axis of length 0 it raises IndexError, as in JAX.
+before anything runs; a gather that fills gets it as a 0-d index array. On an
+axis of length 0 it raises IndexError, as in JAX. A read's default mode,
+"promise_in_bounds", clips values like "clip", but as in JAX only where the
+index is a dynamic slice (ints, 0-d index arrays, slices of step 1 or -1:
+x[7], x[i, 2:4]) does the derivative clip too: the derivative of any other
+read (x[idx] with idx an array of indices) is 0 at an index out of bounds,
+as JAX's gather transposes to a scatter that drops it.
 
 Outside a trace every Python integer of the index reaches the primitive as
 a 0-d index operand, not as a param: eager kernels are cached by their
@@ -68,7 +73,8 @@ class _Dropped(Exception):
 _NEW = ("new",)
 
 # `.at[]` modes -> the mode of the gather (get) or the scatter (updates).
-_GET_MODES = {None: "clip", "promise_in_bounds": "clip", "clip": "clip", "fill": "fill", "drop": "fill"}
+_GET_MODES = {None: "promise_in_bounds", "promise_in_bounds": "promise_in_bounds", "clip": "clip", "fill": "fill",
+              "drop": "fill"}
 _UPDATE_MODES = {None: "drop", "promise_in_bounds": "drop", "drop": "drop", "fill": "drop", "clip": "clip"}
 
 
@@ -186,7 +192,7 @@ def _resolve(shape, index, *, mode, wrap=True):
             if n == 0:
                 raise IndexError(f"index is out of bounds for axis {dim} with size 0")
             i = item[1] + n if item[1] < 0 and wrap else item[1]
-            if 0 <= i < n or mode == "clip":
+            if 0 <= i < n or mode in ("clip", "promise_in_bounds"):
                 entries.append(("int", dim, min(max(i, 0), n - 1)))
             elif mode == "drop":
                 raise _Dropped
@@ -236,6 +242,13 @@ class _Advanced:
 
     def params(self):
         return dict(coords=self.coords, out_rank=self.out_rank, array_offset=self.array_offset)
+
+    def is_a_dynamic_slice(self):
+        """Whether JAX reads this index as a dynamic_slice (0-d index arrays,
+        slices of step 1 or -1), whose derivative clamps out-of-bounds indices
+        as its value does; other gathers drop their derivative."""
+        return all(np.ndim(a) == 0 for a in self.arrays) and all(
+            rule[0] != "slice" or rule[3] in (1, -1) for rule in self.coords)
 
     def shape(self, x_shape):
         out = [1] * self.out_rank
@@ -349,6 +362,8 @@ def _gather(x, plan, *, mode, fill_value=None, wrap=True):
 def _read(x, index, *, mode, fill_value=None, wrap=True):
     plan = _plan(x.shape, index, mode=mode, wrap=wrap)
     if isinstance(plan, _Advanced):
+        if mode == "promise_in_bounds" and plan.is_a_dynamic_slice():
+            mode = "clip"
         return _gather(x, plan, mode=mode, fill_value=fill_value, wrap=wrap)
     if plan.only_adds_axes(x.shape):  # arrays are immutable, so x itself will do, or a view of it
         shape = plan.shape(x.shape)
@@ -358,7 +373,7 @@ def _read(x, index, *, mode, fill_value=None, wrap=True):
 
 def getitem(x, index):
     """x[index] with NumPy's basic and advanced indexing (see the module docstring)."""
-    return _read(x, index, mode="clip")
+    return _read(x, index, mode="promise_in_bounds")
 
 
 # ---------------------------------------------------------------------------
@@ -416,8 +431,9 @@ class IndexUpdateHelper:
     Keywords as JAX: `mode` says what out-of-bounds index arrays (and static
     integers) do: for updates "drop" (the default, also "fill" and
     "promise_in_bounds") skips them and "clip" clamps them; for get "clip"
-    (the default, also "promise_in_bounds") clamps and "fill" (or "drop")
-    returns `fill_value` (default NaN, the smallest signed or largest
+    clamps, "promise_in_bounds" (the default) clamps too but drops the
+    derivative of an index array's out-of-bounds indices (see the module
+    docstring), and "fill" (or "drop") returns `fill_value` (default NaN, the smallest signed or largest
     unsigned integer, True). `wrap_negative_indices=False` makes negative
     indices out of bounds. `indices_are_sorted` and `unique_indices` are
     accepted and ignored: they are promises that only enable optimizations.

@@ -51,7 +51,11 @@ no rule reads it (the unit axis that `x[True, idx]` adds).
 Out-of-bounds array indices follow JAX: negative ones count from the end
 (`wrap`), then a gather clips (`clip`), returns `fill_value` (`fill`), or
 wraps around (`wrap`, for jnp.take); a scatter drops the update (`drop`) or
-clips (`clip`). Gathers and scatters compile once per rank: the output size
+clips (`clip`). A `promise_in_bounds` gather clips its values but, as XLA's
+gather of that mode differentiates in JAX, no derivative reaches x from an
+index out of bounds: there it reads `mlir.stop_gradient(x)`, which the
+autodiff passes take for a constant (the same element, once IREE's
+canonicalization has erased the identity). Gathers and scatters compile once per rank: the output size
 follows from the operand sizes, so they use `dynamic_shapes`.
 
 Working around IREE 3.13 (each place says why): `update_slice` keeps an
@@ -76,7 +80,7 @@ from irax.ir.scalar import cmpi, convert_scalar, select
 # JAX's scatter-add/-mul/-sub reject bool, though BINARY has them as or/and.
 UPDATE_OPS = {"set": None, "add": "add", "sub": "sub", "mul": "mul", "min": "min", "max": "max"}
 _NO_BOOL = {"add", "sub", "mul"}
-GATHER_MODES = ("clip", "fill", "wrap")
+GATHER_MODES = ("clip", "promise_in_bounds", "fill", "wrap")
 SCATTER_MODES = ("drop", "clip")
 _BOUNDS = {"drop": "fill", "clip": "clip"}  # a scatter's mode as the bounds rule of _coordinates
 
@@ -448,12 +452,15 @@ def _gather_emit(ctx, x, *indices, coords, out_rank, array_offset, mode, fill_va
     fill = None
     if mode == "fill":
         fill = mlir.scalar_constant(default_fill_value(out.dtype) if fill_value is None else fill_value, out.dtype)
+    x_constant = mlir.stop_gradient(x) if mode == "promise_in_bounds" else None
 
     def body(*scalars):
         positions = [linalg.IndexOp(d).result for d in range(out_rank)]
         at, ok = _coordinates(positions, x_sizes, scalars[:-1], index_avals, coords, mode, wrap)
         value = tensor.ExtractOp(x, at).result
-        return [value if ok is None else select(ok, value, fill)]
+        if ok is None:
+            return [value]
+        return [select(ok, value, fill if x_constant is None else tensor.ExtractOp(x_constant, at).result)]
 
     return mlir.generic(inputs, [mlir.empty(sizes, out.dtype)], maps + [list(range(out_rank))], [mlir.PARALLEL] * out_rank, body)
 

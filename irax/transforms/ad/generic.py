@@ -21,7 +21,13 @@ class NotDifferentiable(NotImplementedError):
     pass
 
 
-STOP_GRADIENT = "irax.stop_gradient"  # unit attribute on an identity generic: lax.stop_gradient
+class DynamicBoundsError(ValueError):
+    """JAX's ValueError for reverse mode through a loop whose trip count is
+    known only at run time. An eager grad then runs its function on values
+    (frontend/tape.py), where the bounds may be Python ints, as JAX's does."""
+
+
+STOP_GRADIENT = mlir.STOP_GRADIENT  # lax.stop_gradient's identity generic
 # Unit attribute on a conversion into an 8- or 4-bit float. Those values are
 # their bits (i8) to the passes, so a derivative would stop there, silently 0.
 TO_BIT_FLOAT = "irax.to_bit_float"

@@ -114,6 +114,11 @@ def clone_body(old_block, new_args, seeds, stop_at=None, op_seeds=None):
 def reshape_static(value, shape):
     """`value` (static shape) collapsed to 1-D, or a 1-D value expanded to `shape`."""
     typ = tensor_type(value)
+    if typ.rank == 0:  # one element: no dims to group (reassociation [])
+        result = ir.RankedTensorType.get(shape, typ.element_type)
+        return tensor.ExpandShapeOp(result, value, mlir.reassociation([]), [], shape).result
+    if not shape:
+        return tensor.CollapseShapeOp(ir.RankedTensorType.get([], typ.element_type), value, mlir.reassociation([])).result
     if len(shape) == 1 and typ.rank != 1:
         flat = ir.RankedTensorType.get(shape, typ.element_type)
         return tensor.CollapseShapeOp(flat, value, mlir.reassociation([list(range(typ.rank))])).result
