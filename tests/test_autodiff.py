@@ -269,6 +269,18 @@ def test_sign_taking_math_at_negative_inputs_like_jax():
         np.testing.assert_allclose(g, gj, rtol=1e-5, atol=1e-6)
 
 
+def test_arctan2_gradient_on_the_axes_and_at_the_origin_like_jax():
+    """At (±0, ±0) atan2 is a constant by the signs, but its gradient is
+    JAX's NaN (0/0), not that constant's 0; on the axes it is finite."""
+    y = np.array([0.0, -0.0, 0.0, -0.0, 0.0, 1.0, -0.0], np.float32)
+    x = np.array([0.0, 0.0, -0.0, -0.0, 1.0, 0.0, -1.0], np.float32)
+    f = lambda m: lambda a, b: m.sum(m.arctan2(a, b))  # noqa: E731
+    for g, gj in zip(irax.grad(f(jnp), (0, 1))(y, x), jax.grad(f(jjnp), (0, 1))(y, x)):
+        np.testing.assert_array_equal(g, gj)
+    np.testing.assert_array_equal(irax.vmap(irax.grad(jnp.arctan2, (0, 1)))(y, x), jax.vmap(jax.grad(jjnp.arctan2, (0, 1)))(y, x))
+    np.testing.assert_array_equal(jnp.arctan2(y, x), np.arctan2(y, x))
+
+
 HALF = {"float16": 1e-2, "bfloat16": 3e-2}  # dtype -> tolerance, relative to the largest gradient
 
 

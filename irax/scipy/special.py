@@ -104,7 +104,9 @@ def logit(x: ArrayLike) -> Array:
 def _x_log(name, log, pole):
     """x log(y) (or x log1p(y)), 0 where x = 0 unless y is NaN. Where x = 0 it
     is computed as x log(1) instead when y is at the log's pole or infinite
-    (0 * -inf would be NaN), so the derivatives are JAX's: log(y) dx + x/y dy."""
+    (0 * -inf would be NaN), so the derivatives are JAX's, log(y) dx + x/y dy,
+    but at x = 0 with y at the pole or infinite: 0 there, where JAX's custom
+    rule gives log(y) = -inf (or inf) and x/y = NaN (0/0)."""
     def fn(x: ArrayLike, y: ArrayLike) -> Array:
         x, y = promote_args_inexact(name, x, y)
         undefined = (x == 0) & ((y <= pole) | (y == np.inf))

@@ -529,7 +529,8 @@ def _atan2(y, x):
     (a product, not copysign, so the derivative in y survives at y = 0). At
     y, x = ±0 it is 0 or π by x's sign bit (0 for x = +0, π for x = -0), and
     at y, x = ±inf it is atan2(±1, ±1): IREE's expansion gives NaN at both,
-    and +π for atan2(-0.0, -1)."""
+    and +π for atan2(-0.0, -1). At the origin the value is the constant, plus
+    the hypot of y and x (0 there) to carry JAX's derivative there, NaN (0/0)."""
     zero, one, inf = _f32(x, 0.0), _f32(x, 1.0), _f32(x, np.inf)
     s = arith.select(_negative_sign(y), _f32(x, -1.0), one)
     a = arith.mulf(y, s)
@@ -537,7 +538,8 @@ def _atan2(y, x):
     a, x = arith.select(both_inf, one, a), arith.select(both_inf, math.copysign(one, x), x)
     on_axis = arith.select(_negative_sign(x), _f32(x, np.pi), zero)
     both_zero = arith.andi(cmpf("oeq", a, zero), cmpf("oeq", x, zero))
-    return arith.mulf(arith.select(both_zero, on_axis, math.atan2(a, x)), s)
+    at_origin = arith.addf(on_axis, math.sqrt(arith.addf(arith.mulf(a, a), arith.mulf(x, x))))
+    return arith.mulf(arith.select(both_zero, at_origin, math.atan2(a, x)), s)
 
 
 UNARY = {
