@@ -216,3 +216,28 @@ def test_errors_of_grad_stay_in_the_fallback():
         return x
     with pytest.raises(TypeError, match="Gradient only defined for scalar-output functions"):
         irax.grad(vector_output)(X[0])
+
+
+def power_by_loop(lib, lax):
+    return lambda x, n: lax.fori_loop(0, n, lambda i, c: c * x, 1.0)
+
+
+def power_by_static_jit(lib, lax):
+    return lambda x, n: lib.jit(lambda x, n: x ** n, static_argnums=1)(x, n)
+
+
+@pytest.mark.parametrize("make", [power_by_loop, power_by_static_jit])
+def test_a_python_int_argument_not_differentiated_stays_a_value(make):
+    """grad(f)(x, 3) where f needs its 3 while tracing (a fori_loop bound that
+    reverse mode must know, an inner jit's static argument): irax traced the
+    3 and failed with JAX's ValueError; JAX's eager grad passes it as it is.
+    Now the staged path falls back to the tape, where it is a Python int.
+    Under jit the error stays JAX's, as it is there."""
+    ours, theirs = make(irax, irax.lax), make(jax, jax.lax)
+    for n in (3, 5):
+        assert_trees_close(irax.grad(ours)(2.0, n), jax.grad(theirs)(2.0, n))
+        assert_trees_close(irax.value_and_grad(ours)(1.5, n), jax.value_and_grad(theirs)(1.5, n))
+    with pytest.raises(ValueError):
+        jax.jit(jax.grad(theirs))(2.0, 3)
+    with pytest.raises(ValueError):
+        irax.jit(irax.grad(ours))(2.0, 3)

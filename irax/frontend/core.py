@@ -97,6 +97,12 @@ class ConcretizationTypeError(TracerError):
     pass
 
 
+class TracedStaticArgumentError(ValueError):
+    """JAX's ValueError for a traced value given as a static argument of a
+    jit-ed function (a traced value is not hashable). An eager grad then
+    runs its function on values (tape.py), where it may be a Python int."""
+
+
 class TracerBoolConversionError(ConcretizationTypeError):
     """bool() of a traced array: Python control flow on a traced value (JAX's name)."""
 

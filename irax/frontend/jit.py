@@ -140,7 +140,8 @@ class _Static:
         try:
             self.hash = hash(value)
         except TypeError as error:
-            raise ValueError(
+            unhashable = core.TracedStaticArgumentError if isinstance(value, core.Tracer) else ValueError
+            raise unhashable(
                 "Non-hashable static arguments are not supported. An error occurred while trying to hash an object "
                 f"of type {type(value)}, {value}. The error was:\n{type(error).__name__}: {error}\n"
                 f"It is static argument {argument!r}: make it hashable (a tuple for a list, say), or pass it as a regular argument."

@@ -152,7 +152,8 @@ class Arguments:
         self.args = args
         leaves, self.tree = tree_util.tree_flatten((tuple(args), dict(kwargs or {})))
         self.is_dynamic = tuple(_is_dynamic(x) for x in leaves)
-        self.dynamic = [asarray(x) for x, d in zip(leaves, self.is_dynamic) if d]
+        self.given = [x for x, d in zip(leaves, self.is_dynamic) if d]  # as passed: Python numbers, NumPy arrays
+        self.dynamic = [asarray(x) for x in self.given]
         self.static = tuple(x for x, d in zip(leaves, self.is_dynamic) if not d)
 
     @functools.cached_property

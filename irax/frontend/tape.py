@@ -48,6 +48,7 @@ from irax.frontend.array import Array
 from irax.frontend.numpy.util import asarray
 from irax.transforms import pipeline
 from irax.transforms.ad.differentiate import declare
+from irax.transforms.ad.generic import DynamicBoundsError
 
 
 class Tape:
@@ -123,19 +124,26 @@ def _call(fn, arguments, *operands) -> list:
 _branching = LRU()  # a staged call's key -> the argument signatures whose trace branched on a value
 
 
+# What staging a function whole raises where it needs a value that only a
+# call on values has: Python control flow on a traced value, a traced static
+# argument of an inner jit, reverse mode through a loop of traced bounds
+# (`fori_loop(0, n)` with n a non-differentiated Python int argument).
+VALUE_NEEDED = (core.ConcretizationTypeError, core.TracedStaticArgumentError, DynamicBoundsError)
+
+
 def staged_or_on_values(key, staged, on_values, args, kwargs=None):
-    """`staging.staged_call(key, staged, args, kwargs)`; where tracing meets
-    Python control flow on values (ConcretizationTypeError) and no trace
-    encloses the call, `on_values(args, kwargs)` instead, and from then on
-    at once for this key and argument signature (a failed trace cost 3.7 of
-    the 5.4 ms of a small MLP's grad). Under a trace the error stays, as JAX's."""
+    """`staging.staged_call(key, staged, args, kwargs)`; where staging needs
+    a value (VALUE_NEEDED) and no trace encloses the call,
+    `on_values(args, kwargs)` instead, and from then on at once for this key
+    and argument signature (a failed trace cost 3.7 of the 5.4 ms of a small
+    MLP's grad). Under a trace the error stays, as JAX's."""
     signatures = _branching.get(key)
     if signatures is not None and core.current_trace() is None:
         if staging.Arguments(args, kwargs).signature() in signatures:
             return on_values(args, kwargs)
     try:
         return staging.staged_call(key, staged, args, kwargs)
-    except core.ConcretizationTypeError:
+    except VALUE_NEEDED:
         if core.current_trace() is not None:
             raise
     signature = staging.Arguments(args, kwargs).signature()
@@ -189,9 +197,11 @@ def value_and_grad(fun_pair, argnums, seed, has_aux, args, kwargs):
     out_avals)` gives the output's cotangent (or grad's error)."""
     arguments = staging.Arguments(args, kwargs)
     wrt = [k for i in argnums for k in arguments.dynamic_indices(i) if dtypes.is_inexact(arguments.dynamic[k].dtype)]
-    leaves = list(arguments.dynamic)
+    # The other arguments as given, as JAX's eager grad passes them: a Python
+    # int stays one (a loop bound, an inner jit's static argument).
+    leaves = list(arguments.given)
     for k in wrt:
-        leaves[k] = _own(leaves[k])
+        leaves[k] = _own(arguments.dynamic[k])
     inputs = [leaves[k] for k in wrt]
     tape = Tape(inputs)
     with core.recording(tape):

@@ -32,6 +32,7 @@ from iree.compiler.dialects import arith, scf, tensor
 
 from irax.ir import mlir
 from irax.transforms.ad import host_calls
+from irax.transforms.ad.generic import DynamicBoundsError
 from irax.transforms.ad.tensor_ops import add, empty_like, is_float_tensor, tensor_type, zeros_like
 
 
@@ -173,7 +174,7 @@ def _recording_loop(op, n, saving):
 def _for(op, cts, active, region_backward):
     lo, hi, step = (_constant_index(v) for v in op.operands[:3])
     if None in (lo, hi, step):
-        raise ValueError("Reverse-mode differentiation does not work for loops with dynamic start/stop values. "
+        raise DynamicBoundsError("Reverse-mode differentiation does not work for loops with dynamic start/stop values. "
                          "Try using lax.scan, or using fori_loop with static start/stop.")
     n = max(0, -(-(hi - lo) // step))
     body = op.regions[0].blocks[0]
@@ -208,7 +209,7 @@ def _for(op, cts, active, region_backward):
 
 
 def _while(op, cts, active, region_backward):
-    raise ValueError("Reverse-mode differentiation does not work for lax.while_loop or lax.fori_loop with dynamic "
+    raise DynamicBoundsError("Reverse-mode differentiation does not work for lax.while_loop or lax.fori_loop with dynamic "
                      "start/stop values. Try using lax.scan, or using fori_loop with static start/stop.")
 
 
