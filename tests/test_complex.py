@@ -319,6 +319,18 @@ def test_other_transformations_match_jax():
     _same(irax.vmap(irax.grad(lambda v: jnp.abs(v) ** 2))(z), jax.vmap(jax.grad(lambda v: jjnp.abs(v) ** 2))(Z))
 
 
+@pytest.mark.parametrize("name", ["sum", "mean", "sum of axis 0"])
+def test_forward_mode_through_complex_sums_matches_jax(name):
+    """jvp of a complex sum accumulated its tangent with arith.addf, which
+    MLIR refuses on complex numbers (an MLIRError, eagerly and under jit)."""
+    f = {"sum": lambda m: m.sum, "mean": lambda m: m.mean, "sum of axis 0": lambda m: lambda z: m.sum(z, 0)}[name]
+    z, t = jnp.array(Z), jnp.array(W)
+    want = jax.jvp(f(jjnp), (Z,), (W,))
+    for got in (irax.jvp(f(jnp), (z,), (t,)), irax.jit(lambda a, b: irax.jvp(f(jnp), (a,), (b,)))(z, t)):
+        for g, w in zip(got, want):
+            _same(g, w, rtol=1e-5)
+
+
 def test_reductions_that_are_real_or_by_parts_match_jax():
     """var and std of complex numbers are real; isclose compares |a - b|; round rounds each part."""
     z = jnp.array(Z)

@@ -14,13 +14,13 @@ differentiation of the scalar body, see scalar_jvp.py). Structural ops are
 linear, so their tangent is the same op applied to the tangents.
 """
 from iree.compiler import ir
-from iree.compiler.dialects import arith, tensor
+from iree.compiler.dialects import tensor
 
 from irax.ir import mlir
 from irax.ir.iree import scan_sums
 from irax.transforms.ad import control_flow, convolution, custom, generic, host_calls, remat, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
-from irax.transforms.ad.scalar_jvp import const_like
+from irax.transforms.ad.scalar_jvp import add, const_like, multiply
 from irax.transforms.ad.tensor_ops import empty_like, is_float_tensor, tensor_type, zero_of, zeros_like
 
 
@@ -55,8 +55,8 @@ def _generic(op, tangents, tangent_of_source):
         if info.kind == "map":
             return [t]
         if weight is not None:
-            t = arith.mulf(t, weight(mapping[info.g], *extras))
-        return [arith.addf(acc, t)]
+            t = multiply(t, weight(mapping[info.g], *extras))
+        return [add(acc, t)]
 
     ins = info.inputs + [tangents[k] for k in active] + extra
     maps = info.maps[:n] + [info.maps[k] for k in active] + [info.out_map] * len(extra) + [info.out_map]

@@ -67,7 +67,7 @@ def _add(a, b):
         return b
     if b is None:
         return a
-    return arith.addf(a, b)
+    return add(a, b)
 
 
 def _scale(t, factor):
