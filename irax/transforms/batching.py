@@ -23,10 +23,9 @@ so elementwise ops, broadcasts, reductions and contractions batch alike.
 Structural ops (reshapes, slices, concat, pad, transpose) get the batch axis
 as a new leading dimension; a slice at a batched offset is a generic that
 reads (or, inserting, writes) each member's own elements, as JAX's gather
-and scatter. A batched *scalar* (read from a batched tensor with
-`tensor.extract`) is a tensor of shape (B,), of i64 for an index (IREE
-passes no tensor of index between dispatches); an op on scalars that reads
-one runs inside a generic over b.
+and scatter (batching_slices.py). A batched *scalar* (read from a batched
+tensor with `tensor.extract`) is a tensor of shape (B,) (batched_values.py);
+an op on scalars that reads one runs inside a generic over b.
 
 Control flow follows JAX's rules. A loop (scf.for, scf.while) carries a
 value batched where its init is or where its body makes it so, found as a
@@ -43,12 +42,16 @@ from iree.compiler.dialects import arith, flow, func, linalg, scf, tensor, util
 
 from irax.ir import kernels, mlir
 from irax.ir.convolution import marker
-from irax.ir.iree import linalg_ext_scan_like, linalg_ext_scatter, materialized, scan_dimension
+from irax.ir.iree import linalg_ext_scan_like, linalg_ext_scatter, scan_dimension
 from irax.ir.linalg import iterator_names, map_results
 from irax.ir.scalar import select
 from irax.transforms.ad import convolution, custom, host_calls
 from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.ad.tensor_ops import tensor_type
+from irax.transforms.batched_values import (batched_type, broadcast, empty_batched, stored, stored_type,
+                                            transpose_to_front, unstored)
+from irax.transforms.batching_slices import (batched_placement, extract_at_batched_offsets, insert_at_batched_offsets,
+                                             inserts_padded)
 
 
 class Batch:
@@ -59,7 +62,7 @@ class Batch:
         self.symbols = symbols  # the module's functions, for calls
         self.new = {}         # old Value -> its Value in the batched function
         self.batched = set()  # old Values that are batched
-        self.padded = set()   # batched slices of batched sizes (_extract_at_batched_offsets)
+        self.padded = set()   # batched slices of batched sizes (extract_at_batched_offsets)
 
     def is_batched(self, value) -> bool:
         return value in self.batched
@@ -86,34 +89,6 @@ class Batch:
             raise NotImplementedError(f"irax.vmap has no batching rule for '{op.operation.name}' with a batched "
                                       "index or size operand")
         return [self.new.get(v, v) for v in values]
-
-
-def batched_type(typ, size) -> ir.RankedTensorType:
-    """The tensor type (or scalar type) `typ` with a leading axis of `size`
-    (a batched scalar's elements as _stored_type says)."""
-    if isinstance(typ, ir.RankedTensorType):
-        return ir.RankedTensorType.get([size] + list(typ.shape), typ.element_type)
-    return ir.RankedTensorType.get([size], _stored_type(typ))
-
-
-def empty_batched(value, size) -> ir.Value:
-    """tensor.empty of `value`'s type with a leading axis of `size`."""
-    return tensor.EmptyOp([size] + mlir.dims(value), tensor_type(value).element_type).result
-
-
-def broadcast(value, size) -> ir.Value:
-    """`value` repeated along a new leading axis of `size`."""
-    rank = tensor_type(value).rank
-    return mlir.generic([value], [empty_batched(value, size)], [list(range(1, rank + 1)), list(range(rank + 1))],
-                        [mlir.PARALLEL] * (rank + 1), lambda x, _: [x])[0]
-
-
-def transpose_to_front(value, axis) -> ir.Value:
-    """`value` with its axis `axis` moved first (the others in order)."""
-    shape = list(tensor_type(value).shape)
-    perm = [axis] + [d for d in range(len(shape)) if d != axis]
-    init = tensor.EmptyOp([shape[d] for d in perm], tensor_type(value).element_type).result
-    return linalg.transpose(value, outs=[init], permutation=perm).results[0]
 
 
 def _copy_attributes(old, new, skip):
@@ -150,7 +125,7 @@ def _generic(op, batch):
     def body(*args):
         old_args = list(old_block.arguments)
         ins, captured, outs = args[:n_in], args[n_in:n_in + len(scalars)], args[n_in + len(scalars):]
-        args = [*ins, *map(_unstored, scalars, captured), *outs]
+        args = [*ins, *map(unstored, scalars, captured), *outs]
         mapping = collections.ChainMap(dict(zip(old_args[:n_in] + scalars + old_args[n_in:], args)), batch.new)
         for inner in list(old_block.operations)[:-1]:
             name = inner.operation.name
@@ -216,158 +191,16 @@ def _slice_attrs(op, batch):
 
 
 def _extract_slice(op, batch):
-    if _batched_placement(op, batch):
-        return _extract_at_batched_offsets(op, batch)
+    if batched_placement(op, batch):
+        return extract_at_batched_offsets(op, batch)
     result = batched_type(op.result.type, batch.size)
     return [tensor.ExtractSliceOp(result, batch.moved(op.source), *_slice_attrs(op, batch)).result]
 
 
 def _insert_slice(op, batch):
-    if _batched_placement(op, batch):
-        return [_insert_at_batched_offsets(op, batch)]
+    if batched_placement(op, batch):
+        return [insert_at_batched_offsets(op, batch)]
     return [tensor.InsertSliceOp(batch.moved(op.source), batch.moved(op.dest), *_slice_attrs(op, batch)).result]
-
-
-# A slice at batched offsets, sizes or strides (x[j], x.at[j].set(v) with j
-# batched) is a different slice for every member: JAX batches it as a gather
-# or a scatter. Here it is a generic over the batched result that reads the
-# source with tensor.extract at each member's own indices: the slice
-# (extract_slice), or, per element of the destination, the update where the
-# element lies in the member's slice and the destination's value elsewhere
-# (insert_slice). A batched *size* (x.at[j].set(v) inserts an empty slice
-# where j is out of bounds) makes each member's slice a different shape: the
-# batched extract_slice is padded to the source's size along that dimension,
-# and only an insert_slice, which writes each member's own size, may read it.
-
-def _batched_placement(op, batch) -> bool:
-    return any(batch.is_batched(v) for v in list(op.offsets) + list(op.sizes) + list(op.strides))
-
-
-def _placement(op):
-    """Per dimension of the sliced tensor, its (offset, size, stride): each an
-    int where static, else the (old) index Value."""
-    columns = []
-    for static, dynamic in ((op.static_offsets, op.offsets), (op.static_sizes, op.sizes),
-                            (op.static_strides, op.strides)):
-        values = iter(dynamic)
-        columns.append([next(values) if s == mlir.DYNAMIC() else s for s in static])
-    return list(zip(*columns))
-
-
-def _kept_dims(sizes, reduced_shape) -> list:
-    """Which of the sliced tensor's dimensions a (possibly rank-reducing)
-    slice of `sizes` keeps, the others being unit dimensions it drops."""
-    kept, r = [], 0
-    for size in sizes:
-        keep = r < len(reduced_shape) and (not isinstance(size, int) or size == reduced_shape[r]
-                                           or reduced_shape[r] == mlir.DYNAMIC())
-        kept.append(keep or not isinstance(size, int) or size != 1)
-        r += kept[-1]
-    return kept
-
-
-class _Scalars:
-    """The index operands of a slice op in a generic over the batch: each
-    batched one is an input, read at [b]; `value` gives, in the body, an int
-    or an operand as an index Value."""
-
-    def __init__(self, op, batch):
-        operands = list(op.offsets) + list(op.sizes) + list(op.strides)
-        self.batched = list(dict.fromkeys(v for v in operands if batch.is_batched(v)))
-        self.inputs = [batch.new[v] for v in self.batched]
-        self.batch = batch
-        self.args = {}
-
-    def bind(self, args):
-        self.args = {v: _unstored(v, a) for v, a in zip(self.batched, args)}
-
-    def value(self, p) -> ir.Value:
-        if isinstance(p, int):
-            return mlir.index(p)
-        return self.args[p] if p in self.args else self.batch.new.get(p, p)
-
-
-def _inserts_padded(op, batch) -> bool:
-    """Whether `op` is an insert_slice of batched sizes, which reads a padded
-    slice at each member's own size (a padded destination it refuses, in
-    Batch.moved)."""
-    return op.operation.name == "tensor.insert_slice" and _batched_placement(op.opview, batch)
-
-
-def _clamp(i, n) -> ir.Value:
-    """index `i` clamped to [0, n): the reads of padding stay in bounds."""
-    return arith.maxsi(mlir.index(0), arith.minsi(i, arith.subi(n, mlir.index(1))))
-
-
-def _extract_at_batched_offsets(op, batch):
-    """Member b's slice: source[b][offset_b + i * stride_b] at each index i of the result."""
-    placement, source_batched = _placement(op), batch.is_batched(op.source)
-    source = materialized(batch.new.get(op.source, op.source))
-    source_dims = mlir.dims(source)[1 if source_batched else 0:]
-    kept = _kept_dims([size for _, size, _ in placement], list(tensor_type(op.result).shape))
-    shape = []  # the batched result's sizes, a batched one padded to the source's
-    for (_, size, _), n, keep in zip(placement, source_dims, kept):
-        if keep:
-            shape.append(n if batch.is_batched(size) else size if isinstance(size, int) else batch.new.get(size, size))
-    scalars = _Scalars(op, batch)
-    rank = len(shape)
-
-    def body(*args):
-        scalars.bind(args[:-1])
-        b, loops = linalg.IndexOp(0).result, iter(range(1, rank + 1))
-        indices = [b] if source_batched else []
-        for (offset, _, stride), n, keep in zip(placement, source_dims, kept):
-            i = scalars.value(offset)
-            if keep:
-                i = arith.addi(i, arith.muli(linalg.IndexOp(next(loops)).result, scalars.value(stride)))
-            indices.append(_clamp(i, n if isinstance(n, ir.Value) else mlir.index(n)))
-        return [tensor.ExtractOp(source, indices).result]
-
-    init = tensor.EmptyOp([batch.size] + shape, tensor_type(source).element_type).result
-    result = mlir.generic(scalars.inputs, [init], [[0]] * len(scalars.inputs) + [list(range(rank + 1))],
-                          [mlir.PARALLEL] * (rank + 1), body)
-    if any(batch.is_batched(size) for _, size, _ in placement):
-        batch.padded.add(op.result)
-    return result
-
-
-def _insert_at_batched_offsets(op, batch):
-    """dest with member b's slice replaced: at each index k of dest[b], where
-    k = offset_b + i * stride_b for an index i < size_b of the slice,
-    source[b][i], else dest[b][k]."""
-    placement, source_batched = _placement(op), batch.is_batched(op.source)
-    dest = batch.moved(op.dest)
-    source = batch.new.get(op.source, op.source)
-    source_dims = mlir.dims(source)[1 if source_batched else 0:]
-    if any(isinstance(n, int) and n == 0 for n in source_dims):  # every member's slice is empty
-        return dest
-    source = materialized(source)
-    kept = _kept_dims([size for _, size, _ in placement], list(tensor_type(op.source).shape))
-    scalars = _Scalars(op, batch)
-    rank = tensor_type(dest).rank
-
-    def body(old, *args):
-        scalars.bind(args[:-1])
-        inside = arith.ConstantOp(ir.IntegerType.get_signless(1), 1).result
-        indices, reads = [linalg.IndexOp(0).result] if source_batched else [], iter(source_dims)
-        for d, ((offset, size, stride), keep) in enumerate(zip(placement, kept)):
-            step = scalars.value(stride)
-            q = arith.subi(linalg.IndexOp(d + 1).result, scalars.value(offset))
-            span = arith.muli(scalars.value(size), step)
-            inside = arith.andi(inside, arith.andi(arith.cmpi(arith.CmpIPredicate.sge, q, mlir.index(0)),
-                                                   arith.cmpi(arith.CmpIPredicate.slt, q, span)))
-            if not isinstance(stride, int) or stride != 1:
-                on_stride = arith.cmpi(arith.CmpIPredicate.eq, arith.remsi(q, step), mlir.index(0))
-                inside, q = arith.andi(inside, on_stride), arith.divsi(q, step)
-            if keep:
-                n = next(reads)
-                indices.append(_clamp(q, n if isinstance(n, ir.Value) else mlir.index(n)))
-        return [select(inside, tensor.ExtractOp(source, indices).result, old)]
-
-    every = list(range(rank))
-    init = tensor.EmptyOp(mlir.dims(dest), tensor_type(dest).element_type).result
-    return mlir.generic([dest] + scalars.inputs, [init], [every] + [[0]] * len(scalars.inputs) + [every],
-                        [mlir.PARALLEL] * rank, body)[0]
 
 
 def _concat(op, batch):
@@ -403,7 +236,7 @@ def _fill(op, batch):
         return [linalg.fill(batch.new.get(value, value), outs=[init])]
     rank = tensor_type(init).rank
     return mlir.generic([batch.new[value]], [init], [[0], list(range(rank))], [mlir.PARALLEL] * rank,
-                        lambda v, _: [_unstored(value, v)])
+                        lambda v, _: [unstored(value, v)])
 
 
 def _extract(op, batch):
@@ -416,8 +249,8 @@ def _extract(op, batch):
                                    [batch.size] + [1] * rank, [1] * (rank + 1)).result
     if not isinstance(op.result.type, ir.IndexType):
         return [column]
-    stored = tensor.EmptyOp([batch.size], _stored_type(op.result.type)).result
-    return mlir.generic([column], [stored], [[0], [0]], [mlir.PARALLEL], lambda i, _: [_stored(i)])
+    stored = tensor.EmptyOp([batch.size], stored_type(op.result.type)).result
+    return mlir.generic([column], [stored], [[0], [0]], [mlir.PARALLEL], lambda i, _: [stored(i)])
 
 
 def _barrier(op, batch):
@@ -695,30 +528,14 @@ def _scalar(op, batch):
     """An op on scalars (arith, math) reading a batched scalar, a (B,)
     tensor: the op inside a generic over b."""
     batched = [v for v in dict.fromkeys(op.operation.operands) if batch.is_batched(v)]
-    inits = [tensor.EmptyOp([batch.size], _stored_type(r.type)).result for r in op.operation.results]
+    inits = [tensor.EmptyOp([batch.size], stored_type(r.type)).result for r in op.operation.results]
 
     def body(*args):
-        mapping = collections.ChainMap({v: _unstored(v, a) for v, a in zip(batched, args)}, batch.new)
-        return [_stored(r) for r in mlir.clone_op(op, mapping).results]
+        mapping = collections.ChainMap({v: unstored(v, a) for v, a in zip(batched, args)}, batch.new)
+        return [stored(r) for r in mlir.clone_op(op, mapping).results]
 
     return mlir.generic([batch.new[v] for v in batched], inits, [[0]] * (len(batched) + len(inits)),
                         [mlir.PARALLEL], body)
-
-
-def _stored_type(typ) -> ir.Type:
-    """The element type of a batched scalar of `typ`: i64 for an index (IREE
-    passes no tensor of index between dispatches)."""
-    return ir.IntegerType.get_signless(64) if isinstance(typ, ir.IndexType) else typ
-
-
-def _stored(value) -> ir.Value:
-    """A scalar as a batched scalar stores it."""
-    return arith.index_cast(_stored_type(value.type), value) if isinstance(value.type, ir.IndexType) else value
-
-
-def _unstored(old, value) -> ir.Value:
-    """The element `value` of a batched scalar, as the scalar `old` it stands for."""
-    return arith.index_cast(old.type, value) if isinstance(old.type, ir.IndexType) else value
 
 
 def _on_scalars(op) -> bool:
@@ -797,7 +614,7 @@ def batch_ops(ops, batch):
     they read a batched value (see the module's docstring)."""
     for op in ops:
         reads = list(op.operation.operands) + mlir.captured(op)
-        if any(v in batch.padded for v in reads) and not _inserts_padded(op, batch):
+        if any(v in batch.padded for v in reads) and not inserts_padded(op, batch):
             raise NotImplementedError(f"irax.vmap has no batching rule for '{op.operation.name}' reading a slice "
                                       "whose size is batched (but its insertion at the same size)")
         batch.padded.difference_update(op.operation.results)  # a function called twice: forget the first call
