@@ -3,7 +3,7 @@
     import irax
     import irax.numpy as jnp
 """
-from irax.config import config
+from irax.config import Override, config
 from irax import debug, dtypes, errors, lax, nn, random, scipy, tree, tree_util
 from irax.backends.cache import clear_memory_caches as clear_caches
 from irax.dtypes import float0
@@ -20,11 +20,18 @@ from irax.frontend.pmap import pmap
 from irax.frontend.processes import device_count, devices, local_devices, process_count, process_index
 from irax.plugins.registry import default_backend, default_device, local_device_count
 
+# JAX's top-level context managers of settings: `with irax.enable_x64(True):`
+enable_x64 = Override("irax_enable_x64")
+debug_nans = Override("irax_debug_nans")
+debug_infs = Override("irax_debug_infs")
+log_compiles = Override("irax_log_compiles")
+
 __version__ = "0.1.0"
 
 __all__ = ["Array", "ShapeDtypeStruct", "block_until_ready", "checkpoint", "checkpoint_policies", "clear_caches",
-           "config", "custom_jvp", "custom_vjp", "debug", "default_backend", "default_device", "device_count",
-           "device_get", "device_put", "devices", "disable_jit", "dtypes", "errors", "eval_shape", "float0", "grad",
-           "hessian", "jacfwd", "jacobian", "jacrev", "jit", "jvp", "lax", "linear_transpose", "linearize",
-           "local_device_count", "local_devices", "make_jaxpr", "nn", "pmap", "process_count", "process_index",
-           "pure_callback", "random", "remat", "scipy", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap"]
+           "config", "custom_jvp", "custom_vjp", "debug", "debug_infs", "debug_nans", "default_backend",
+           "default_device", "device_count", "device_get", "device_put", "devices", "disable_jit", "dtypes",
+           "enable_x64", "errors", "eval_shape", "float0", "grad", "hessian", "jacfwd", "jacobian", "jacrev", "jit",
+           "jvp", "lax", "linear_transpose", "linearize", "local_device_count", "local_devices", "log_compiles",
+           "make_jaxpr", "nn", "pmap", "process_count", "process_index", "pure_callback", "random", "remat", "scipy",
+           "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap"]

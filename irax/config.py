@@ -53,6 +53,12 @@ Each setting is also an environment variable, its name in capitals:
                         calls run the compiled program once it is ready
                         (frontend/tiered.py). 0 (default): the first call
                         waits for it, and every call gives the same bits.
+    IRAX_DEBUG_NANS     1: a computation whose result holds a NaN raises
+                        FloatingPointError, naming the op (eager) or the
+                        staged function (jit: run it under irax.disable_jit()
+                        to find the op); each call then waits for its results
+                        (JAX's jax_debug_nans; `with irax.debug_nans(True):`).
+    IRAX_DEBUG_INFS     1: the same for an inf (jax_debug_infs).
     IRAX_CUDA_TARGET    the GPU the cuda backend compiles for (default sm_80).
     IRAX_ROCM_TARGET    the GPU the rocm backend compiles for (default gfx942).
 
@@ -66,6 +72,7 @@ byte count that is not a number, is a ValueError naming the variable (or the
 option) and what it accepts, rather than silently meaning "off". Backend and
 pass names are checked against the registry where they are used.
 """
+import contextlib
 import os
 import re
 from typing import Any, Callable, NamedTuple
@@ -169,6 +176,8 @@ class Config:
     irax_kernel_library = Setting(NAMES, "all", "the prebuilt eager kernels to use: all, none or primitive names")
     irax_kernel_library_background = Setting(SWITCH, "0", "build the library kernels of the ops used, in the background")
     irax_tiered_jit = Setting(SWITCH, "0", "first calls of staged programs run at once while they compile")
+    irax_debug_nans = Setting(SWITCH, "0", "raise FloatingPointError where a result holds a NaN (jax_debug_nans)")
+    irax_debug_infs = Setting(SWITCH, "0", "raise FloatingPointError where a result holds an inf (jax_debug_infs)")
     irax_cuda_target = Setting(CUDA_TARGET, "sm_80", "the GPU the cuda backend compiles for")
     irax_rocm_target = Setting(ROCM_TARGET, "gfx942", "the GPU the rocm backend compiles for")
 
@@ -198,6 +207,31 @@ class Config:
 
 # JAX's names for the settings that mean the same in irax: code written for
 # JAX (jax.config.update("jax_enable_x64", True)) reads and sets them as it is.
-JAX_NAMES = {"jax_enable_x64": "irax_enable_x64", "jax_disable_jit": "irax_disable_jit"}
+JAX_NAMES = {"jax_enable_x64": "irax_enable_x64", "jax_disable_jit": "irax_disable_jit",
+             "jax_debug_nans": "irax_debug_nans", "jax_debug_infs": "irax_debug_infs",
+             "jax_log_compiles": "irax_log_compiles", "jax_platforms": "irax_platforms",
+             "jax_platform_name": "irax_platforms", "jax_compilation_cache_dir": "irax_cache_dir"}
+
+
+class Override:
+    """A setting as JAX's top-level context managers have it:
+    `with irax.debug_nans(True):` sets it for the block (then restores it),
+    and `.value` is what it is now."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    @property
+    def value(self):
+        return getattr(config, self.name)
+
+    @contextlib.contextmanager
+    def __call__(self, new_val=True):
+        old = self.value
+        config.update(self.name, new_val)
+        try:
+            yield
+        finally:
+            config.update(self.name, old)
 
 config = Config()

@@ -38,6 +38,8 @@ FROM_ENVIRONMENT = {
     "irax_kernel_library": ("add, sin", "add,sin", "all"),
     "irax_kernel_library_background": ("1", True, False),
     "irax_tiered_jit": ("on", True, False),
+    "irax_debug_nans": ("1", True, False),
+    "irax_debug_infs": ("yes", True, False),
     "irax_cuda_target": ("sm_86", "sm_86", "sm_80"),
     "irax_rocm_target": ("gfx1100", "gfx1100", "gfx942"),
 }
@@ -204,3 +206,44 @@ def test_the_cuda_target_is_read_at_each_compile(update):
     assert b"sm_86" in cuda.compile(text)  # the PTX's .target line
     update("irax_rocm_target", "gfx1100")
     assert registry.backends()["rocm"].compile_flags == ("--iree-rocm-target=gfx1100",)
+
+
+def test_debug_nans_and_infs_raise_jax_s_error_naming_what_ran():
+    """jax_debug_nans/jax_debug_infs (config names and context managers) were
+    unknown options: an AttributeError at a JAX program's first line."""
+    jax = pytest.importorskip("jax")
+    with irax.debug_nans(True):
+        assert irax.debug_nans.value
+        with pytest.raises(FloatingPointError, match=r"invalid value \(nan\) encountered in log"):
+            jnp.log(jnp.array(-1.0))
+        with pytest.raises(FloatingPointError, match=r"invalid value \(nan\) encountered in _halve_log .*disable_jit"):
+            irax.jit(_halve_log)(-1.0)
+        assert float(jnp.log(jnp.array(2.0))) == np.float32(np.log(2.0))  # a finite result passes
+    assert not irax.debug_nans.value and np.isnan(jnp.log(jnp.array(-1.0)))
+    config.update("jax_debug_infs", True)
+    try:
+        with pytest.raises(FloatingPointError, match=r"invalid value \(inf\) encountered in log"):
+            jnp.log(jnp.array(0.0))
+    finally:
+        config.update("jax_debug_infs", False)
+    with jax.debug_nans(True), pytest.raises(FloatingPointError, match=r"invalid value \(nan\) encountered in log"):
+        jax.numpy.log(jax.numpy.array(-1.0))  # JAX's words, which irax's match
+
+
+def _halve_log(x):
+    return jnp.log(x) / 2
+
+
+def test_jax_s_names_and_context_managers_of_settings():
+    with irax.enable_x64(True):
+        assert jnp.arange(3).dtype == np.int64 and config.jax_enable_x64
+    assert jnp.arange(3).dtype == np.int32
+    with irax.log_compiles(True):
+        assert config.irax_log_compiles
+    assert not config.irax_log_compiles
+    before = config.irax_platforms
+    try:
+        config.update("jax_platform_name", "cpu")
+        assert config.irax_platforms == "cpu" and irax.default_backend() == "cpu"
+    finally:
+        config.update("irax_platforms", before)

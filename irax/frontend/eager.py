@@ -104,4 +104,5 @@ def _executable(prim, avals, params, device):
         dynamic = prim.dynamic_shapes and not static and all(a.size for a in avals)
         kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
         hit = executable.Executable(_program(prim, kernel_avals, params, device), out_avals)
+    hit.name = prim.name
     return hit

@@ -23,8 +23,12 @@ import operator
 import weakref
 from dataclasses import dataclass
 
+import numpy as np
+
 from irax import tree_util
 from irax.backends.runtime import DeviceError
+from irax.config import config
+from irax.frontend import dtypes
 from irax.frontend.array import Array, canonical_aval, check_not_deleted, place
 
 
@@ -41,6 +45,7 @@ class Executable:
     lifted: list = ()
     out_tree: tree_util.PyTreeDef = None
     aliases: tuple = None
+    name: str = "a computation"  # what ran, for errors: an op's name, a staged function's
 
     def __post_init__(self):
         self.out_avals = tuple(map(canonical_aval, self.out_avals))  # (its results' avals: see canonical_aval)
@@ -79,6 +84,8 @@ def run(executable, device, operands, committed, donated=()):
     for k in donated:
         operands[k].delete()
     arrays = [Array(b, a, device, committed, ready) for b, a in zip(outs, out_avals)]
+    if config.irax_debug_nans or config.irax_debug_infs:
+        _check_special_values(executable.name, arrays)
     aliases = executable.aliases
     if aliases is None or any(aliases):
         _note_views(operands, arrays, aliases)
@@ -86,6 +93,13 @@ def run(executable, device, operands, committed, donated=()):
     if out_tree is None:
         return arrays
     return arrays[0] if out_tree.node_type is None else out_tree.unflatten(arrays)  # (None: one array)
+
+
+def _check_special_values(name, arrays):
+    """JAX's FloatingPointError for a NaN (debug_nans) or an inf (debug_infs) in a result."""
+    for kind, wanted, found in (("nan", config.irax_debug_nans, np.isnan), ("inf", config.irax_debug_infs, np.isinf)):
+        if wanted and any(dtypes.is_inexact(x.dtype) and found(np.asarray(x)).any() for x in arrays):
+            raise FloatingPointError(f"invalid value ({kind}) encountered in {name}")
 
 
 # A result may be a view of an operand's buffer: IREE returns a reshape, or

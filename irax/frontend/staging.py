@@ -244,6 +244,7 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
                                traced.out_avals)
             # compiled now, or (a kept program) run at once while it compiles in the background
             staged = tiered.build(device, traced, lifted, aliases, tier=key is not None)
+            staged.name = f"{name} (a staged program: run it under irax.disable_jit() to find the operation)"
             if key is not None:
                 _staged[cache_key] = staged
         ran, ran_on = staged, device
