@@ -2,6 +2,8 @@
 matrix products without data tiling, 2-D f32 convolutions with register
 tiles that divide their loops; which ops get one, and that their values are
 right at sizes that are no multiple of the tiles."""
+import re
+
 import numpy as np
 import pytest
 
@@ -128,6 +130,7 @@ def test_long_reductions_read_whole_rows_and_stay_right(n):
 FOLDED = {  # a long reduction of computed values: the computation moves into the fold (cpu_fold_fusion.py)
     "sum(a * b)": lambda m, a, b: m.sum(a * b),
     "sum(a + 2 b)": lambda m, a, b: m.sum(a + b * 2),
+    "sum(a * b + 0.5)": lambda m, a, b: m.sum(a * b + 0.5),  # reads a scalar (a 0-d tensor)
     "mean squared error": lambda m, a, b: m.mean((a - b) ** 2),
     "sum(tanh(a))": lambda m, a, b: m.sum(m.tanh(a)),
     "count of a > b": lambda m, a, b: m.sum(a > b),
@@ -148,6 +151,8 @@ def test_elementwise_work_moves_into_long_folds_and_stays_right(name):
     assert "compilation_info" in text
     if name == "sum(a * b)":
         assert "math.fma" in text
+    if name == "sum(a * b + 0.5)":  # one fold reads a, b and the scalar: the work of both generics
+        assert re.search(r"ins\(%\w+, %\w+, %\w+ : tensor<\d+x\d+xf32>, tensor<\d+x\d+xf32>, tensor<f32>\)", text)
     got = irax.jit(lambda a, b: f(jnp, a, b), device=irax.devices("cpu")[0])(a, b)
     expected = f(np, a.astype(np.float64), b.astype(np.float64))
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * np.abs(a).sum())

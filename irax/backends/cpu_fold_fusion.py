@@ -10,7 +10,7 @@ its own choice ("matvec_like"): 24-26 ms for `jit(lambda a, b: sum(a * b))`
 of 1e7 float32, where the fold of a stored array takes 1.5. So the fusion
 is made here, where the fold keeps its attribute:
 
-    p = generic(x..., identity maps, parallel)
+    p = generic(x..., identity maps (or 0-d x), parallel)
     v = views(p)                         (reshapes, static slices; each used once)
     s = fold(v, ...)            ->       s = fold(views(x)..., ...)
 
@@ -18,8 +18,8 @@ with the producer's body run before the fold's on each element; the
 producer stays for its other readers if it has any (the fold's leftover
 elements, which IREE fuses as before: the work is done once either way).
 Repeated until no fold reads such a producer, so a chain of elementwise
-ops is folded whole. A producer that reads anything broadcast stays as it
-is.
+ops is folded whole. A producer that reads anything broadcast but a
+scalar stays as it is.
 """
 from iree.compiler import ir
 from iree.compiler.dialects import math, tensor
@@ -56,8 +56,8 @@ def _producer(value):
     rank = len(iterator_names(producer))
     if len(producer.results) != 1 or set(iterator_names(producer)) != {"parallel"}:
         return None
-    if any(map_results(m) != list(range(rank)) for m in producer.indexing_maps):
-        return None
+    if any(map_results(m) not in (list(range(rank)), []) for m in producer.indexing_maps):
+        return None  # each input read elementwise, or a scalar (a 0-d tensor) read everywhere
     output = producer.regions[0].blocks[0].arguments[len(producer.inputs)]
     if list(output.uses) or not ir.RankedTensorType(value.type).has_static_shape:
         return None
@@ -127,15 +127,18 @@ def _fuse(fold, k, reshapes, producer):
     maps = [map_results(m) for m in fold.indexing_maps]
     with ir.InsertionPoint(fold), fold.location:
         inputs = list(fold.inputs)
-        new_inputs = inputs[:k] + [_reshaped(x, reshapes) for x in producer.inputs] + inputs[k + 1:]
+        scalars = [ir.RankedTensorType(x.type).rank == 0 for x in producer.inputs]
+        fused = [x if scalar else _reshaped(x, reshapes) for x, scalar in zip(producer.inputs, scalars)]
+        new_inputs = inputs[:k] + fused + inputs[k + 1:]
 
         def body(*args):
             (element,) = _run_body(producer.regions[0].blocks[0], list(args[k:k + n]) + [None])
             return [_not_a_contraction(v) for v in
                     _run_body(fold.regions[0].blocks[0], list(args[:k]) + [element] + list(args[k + n:]))]
 
-        new = mlir.generic(new_inputs, list(fold.outputs), maps[:k] + [maps[k]] * n + maps[k + 1:],
-                           iterator_names(fold), body)
+        fused_maps = [[] if scalar else maps[k] for scalar in scalars]
+        new = mlir.generic(new_inputs, list(fold.outputs), maps[:k] + fused_maps + maps[k + 1:], iterator_names(fold),
+                           body)
     *ops, _ = new[0].owner.regions[0].blocks[0].operations
     for op in reversed(ops):
         if not any(list(r.uses) for r in op.results):

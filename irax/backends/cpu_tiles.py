@@ -232,13 +232,15 @@ def _column_fold(op) -> str | None:
     op = op.opview
     maps = [str(m) for m in op.attributes["indexing_maps"]]
     if ([str(t) for t in op.attributes["iterator_types"]] != _FOLD_ITERATORS or host_f32_lanes() is None
-            or any(m != "affine_map<(d0, d1) -> (d0, d1)>" for m in maps[:len(op.inputs)])
+            or any(m not in ("affine_map<(d0, d1) -> (d0, d1)>", "affine_map<(d0, d1) -> ()>")
+                   for m in maps[:len(op.inputs)])  # (a scalar: what fused elementwise work reads)
             or any(m != "affine_map<(d0, d1) -> (d1)>" for m in maps[len(op.inputs):])):
         return None
     types = [ir.RankedTensorType(v.type) for v in op.inputs]
-    if not all(t.has_static_shape for t in types) or any(_read_broadcast(r) for r in op.results):
+    matrices = [t for t in types if t.rank == 2]
+    if not matrices or not all(t.has_static_shape for t in types) or any(_read_broadcast(r) for r in op.results):
         return None
-    columns = types[0].shape[1]
+    columns = matrices[0].shape[1]
     return _COLUMN_FOLD_INFO.format(group=64 * max(1, -(-columns // (8 * 64))))
 
 
