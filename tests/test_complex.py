@@ -377,3 +377,84 @@ def test_complex128_fills_under_jit_compile_and_are_right():
         z = irax.jit(lambda x: jnp.zeros(3, jnp.complex128).at[1].set(x))(0.5j)
         assert z.dtype == np.complex128
         np.testing.assert_array_equal(np.asarray(z), [0, 0.5j, 0])
+
+
+# ---------------------------------------------------------------------------
+# Products: a reduction that combines with complex.mul
+
+PRODUCTS = {  # the derivative counts the zeros among the factors, as the real one
+    "no zero": Z.reshape(2, 2),
+    "one zero": np.array([[1 + 2j, 0], [0.5j, 2 - 1j]], np.complex64),
+    "two zeros": np.array([[1 + 2j, 0], [0, 2 - 1j]], np.complex64),
+}
+
+
+def _product_loss(m, name):
+    """A real loss of products over all and over each axis (and |prod|
+    where it is not 0: there |.| has no derivative to compare)."""
+    def loss(z):
+        parts = m.real(m.prod(z) * (1 - 2j)) + m.sum(m.imag(m.prod(z, axis=0) * m.array([2 + 1j, -1j])))
+        return parts + m.sum(m.real(m.prod(z, axis=1))) + (m.abs(m.prod(z)) if name == "no zero" else 0.0)
+    return loss
+
+
+@pytest.mark.parametrize("name", list(PRODUCTS))
+def test_forward_mode_through_complex_products_matches_jax(name):
+    """jvp of a complex prod was NotDifferentiable (autodiff knew only arith.mulf
+    products), eagerly and under jit."""
+    z, t = PRODUCTS[name], W.reshape(2, 2)
+    for f in (lambda m: m.prod, lambda m: lambda z: m.prod(z, axis=1)):
+        want = jax.jvp(f(jjnp), (z,), (t,))
+        for got in (irax.jvp(f(jnp), (z,), (t,)), irax.jit(lambda a, b: irax.jvp(f(jnp), (a,), (b,)))(z, t)):
+            for g, w in zip(got, want):
+                _same(g, w, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(PRODUCTS))
+def test_grad_through_complex_products_matches_jax_and_finite_differences(name):
+    z = PRODUCTS[name]
+    want = jax.grad(_product_loss(jjnp, name))(z)
+    g = irax.grad(_product_loss(jnp, name))(z)
+    _same(g, want, rtol=1e-5, atol=1e-5)
+    _same(irax.jit(irax.grad(_product_loss(jnp, name)))(z), want, rtol=1e-5, atol=1e-5)
+    _same(irax.grad(lambda v: jnp.prod(v * (1 + 1j)), holomorphic=True)(z),
+          jax.grad(lambda v: jjnp.prod(v * (1 + 1j)), holomorphic=True)(z), rtol=1e-5, atol=1e-5)
+    # finite differences (float64 NumPy): the gradient of a real loss is dL/dx - i dL/dy
+    f, h, z = _product_loss(np, name), 1e-6, z.astype(np.complex128)
+    g = np.asarray(g)
+    for at in np.ndindex(z.shape):
+        for step, part in ((h, np.real), (1j * h, lambda v: -np.imag(v))):
+            bumped = z.copy()
+            bumped[at] += step
+            np.testing.assert_allclose((f(bumped) - f(z)) / h, part(g[at]), rtol=1e-4, atol=1e-4)
+
+
+def test_complex128_products_under_jit_and_their_gradient():
+    """A complex128 fill (a product's initial 1) was written as its parts, a
+    constant that IREE 3.13 let both products below update in place: they
+    came out wrong (-50, 0). The fill stays where it is an init."""
+    with x64_mode(True):
+        z = Z.astype(np.complex128)
+        got = irax.jit(lambda x: (jnp.prod(x), jnp.prod(x[:2])))(z)
+        for g, w in zip(got, (np.prod(z), np.prod(z[:2]))):
+            _same(g, np.asarray(w), rtol=1e-12, atol=0)
+        loss = lambda m: lambda v: m.abs(m.prod(v)) + m.real(m.prod(v[:2]) * 1j)  # noqa: E731
+        _same(irax.grad(loss(jnp))(z), jax.grad(loss(jjnp))(z), rtol=1e-12, atol=1e-12)
+
+
+def test_two_updates_of_complex_zeros_are_two_arrays():
+    """CSE makes one complex64 fill of the zeros two updates start from (the
+    cotangents of x[0, 0] and x[1, 1], each added into zeros), and IREE 3.13
+    gave both updates one buffer: the gradient of re(x[0, 0] x[1, 1]) came
+    out twice JAX's, and `zeros.at[0].set(a), zeros.at[1].set(b)` did not
+    compile ("used resource not listed in explicit captures"). Their parts,
+    a float splat, are copied for each (transforms/complex_fills.py)."""
+    z = Z.reshape(2, 2)
+    for loss in (lambda m: lambda v: m.abs(v[0, 0] * v[1, 1]), lambda m: lambda v: m.sum(m.real(v[0] * v[1] * 1j))):
+        want = jax.grad(loss(jjnp))(z)
+        _same(irax.grad(loss(jnp))(z), want, rtol=1e-5, atol=1e-6)
+        _same(irax.jit(irax.grad(loss(jnp)))(z), want, rtol=1e-5, atol=1e-6)
+    got = irax.jit(lambda a, b: (jnp.zeros(3, jnp.complex64).at[0].set(a), jnp.zeros(3, jnp.complex64).at[1].set(b)))(
+        1j, 2 + 0j)
+    for g, w in zip(got, ([1j, 0, 0], [0, 2, 0])):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(w, np.complex64))

@@ -9,12 +9,13 @@ contractions) or keeps the larger/smaller of g and its output ('max'/'min').
 from dataclasses import dataclass
 
 from iree.compiler import ir
-from iree.compiler.dialects import arith, linalg
+from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.ir import convolution, mlir
 from irax.ir.linalg import iterator_names, map_results
+from irax.ir.scalar import select
 from irax.transforms.ad import tensor_ops
-from irax.transforms.ad.scalar_jvp import const_like
+from irax.transforms.ad.scalar_jvp import const_like, constant, divide, equal, multiply
 
 
 class NotDifferentiable(NotImplementedError):
@@ -50,8 +51,8 @@ def rule_name(op) -> str:
     return convolution.marker(op) or op.operation.name
 
 
-_COMBINERS = {"arith.addf": "sum", "complex.add": "sum", "arith.mulf": "prod", "arith.maximumf": "max",
-              "arith.minimumf": "min"}
+_COMBINERS = {"arith.addf": "sum", "complex.add": "sum", "arith.mulf": "prod", "complex.mul": "prod",
+              "arith.maximumf": "max", "arith.minimumf": "min"}
 
 
 @dataclass
@@ -117,9 +118,10 @@ def analyze(op) -> Generic:
     raise NotDifferentiable(f"irax autodiff: cannot differentiate a linalg.generic whose body ends in:\n{combine}")
 
 
-def _fold(info: Generic, extra, init, step):
+def _fold(info: Generic, extra, init, step, elem=None):
     """A generic over `info`'s loops that folds `step(acc, g, *extra scalars)`
-    into an output shaped like the op's result, starting from `init`."""
+    into an output shaped like the op's result (of element type `elem`, the
+    result's by default), starting from `init`."""
 
     def body(*args):
         new_ins, extras, acc = args[: len(info.inputs)], args[len(info.inputs):-1], args[-1]
@@ -127,8 +129,8 @@ def _fold(info: Generic, extra, init, step):
         return [step(acc, mapping[info.g], *extras)]
 
     result = info.op.results[0]
-    start = mlir.float_constant(tensor_ops.tensor_type(result).element_type, init)
-    filled = linalg.fill(start, outs=[tensor_ops.empty_like(result)])
+    elem = elem or tensor_ops.tensor_type(result).element_type
+    filled = linalg.fill(constant(elem, init), outs=[tensor.EmptyOp(mlir.dims(result), elem).result])
     maps = info.maps[: len(info.inputs)] + [info.out_map] * (len(extra) + 1)
     return mlir.generic(info.inputs + list(extra), [filled], maps, info.iterators, body)[0]
 
@@ -137,8 +139,8 @@ def _indicator(condition, like):
     return arith.select(condition, const_like(like, 1.0), const_like(like, 0.0))
 
 
-def _eq(a, b):
-    return arith.cmpf(arith.CmpFPredicate.OEQ, a, b)
+def _is_zero(x):
+    return equal(x, const_like(x, 0.0))
 
 
 def chain_factor(info: Generic):
@@ -151,24 +153,25 @@ def chain_factor(info: Generic):
     prod:    the product of the others, computed without dividing by zero:
              with z zeros among the factors and p the product of the nonzero
              ones, d prod/dg = p/g if z == 0; p at the zero if z == 1; else 0.
+             Real or complex (complex.mul); z is counted in floats.
     """
     result = info.op.results[0]
     if info.kind in ("max", "min"):
-        count = _fold(info, [result], 0.0, lambda acc, g, chosen: arith.addf(acc, _indicator(_eq(g, chosen), acc)))
+        count = _fold(info, [result], 0.0, lambda acc, g, chosen: arith.addf(acc, _indicator(equal(g, chosen), acc)))
 
         def share(g, chosen, n):
-            return arith.divf(_indicator(_eq(g, chosen), n), n)
+            return arith.divf(_indicator(equal(g, chosen), n), n)
 
         return [result, count], share
     if info.kind == "prod":
-        nonzero = _fold(info, [], 1.0, lambda acc, g: arith.mulf(acc, arith.select(_eq(g, const_like(g, 0.0)),
-                                                                                  const_like(g, 1.0), g)))
-        zeros = _fold(info, [], 0.0, lambda acc, g: arith.addf(acc, _indicator(_eq(g, const_like(g, 0.0)), acc)))
+        elem = tensor_ops.tensor_type(result).element_type
+        count_elem = elem.element_type if isinstance(elem, ir.ComplexType) else elem
+        nonzero = _fold(info, [], 1.0, lambda acc, g: multiply(acc, select(_is_zero(g), const_like(g, 1.0), g)))
+        zeros = _fold(info, [], 0.0, lambda acc, g: arith.addf(acc, _indicator(_is_zero(g), acc)), count_elem)
 
         def others(g, p, z):
-            zero, one = const_like(z, 0.0), const_like(z, 1.0)
-            lone_zero = arith.andi(_eq(z, one), _eq(g, zero))
-            return arith.select(_eq(z, zero), arith.divf(p, g), arith.select(lone_zero, p, zero))
+            lone_zero = arith.andi(equal(z, const_like(z, 1.0)), _is_zero(g))
+            return select(_is_zero(z), divide(p, g), select(lone_zero, p, const_like(g, 0.0)))
 
         return [nonzero, zeros], others
     return None

@@ -47,6 +47,16 @@ def multiply(a, b):
     return cx.mul(a, b) if isinstance(a.type, ir.ComplexType) else arith.mulf(a, b)
 
 
+def divide(a, b):
+    """a / b of two float or two complex scalars."""
+    return cx.div(a, b) if isinstance(a.type, ir.ComplexType) else arith.divf(a, b)
+
+
+def equal(a, b):
+    """a == b (an i1) of two float or two complex scalars; false where either is NaN."""
+    return cx.eq(a, b) if isinstance(a.type, ir.ComplexType) else arith.cmpf(arith.CmpFPredicate.OEQ, a, b)
+
+
 def convert(x: ir.Value, elem: ir.Type) -> ir.Value:
     """The float scalar x as type `elem`, as astype converts it. Half-precision
     code computes in float32 inside one body (extf, truncf), so a derivative

@@ -54,7 +54,7 @@ def active_values(ops, seeds) -> set:
 
 def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
     """Cotangent of input k: sum, over the loops input k does not index, of
-    ct * dg/dx_k (times `weight` for max/min), as one new generic.
+    ct * dg/dx_k (times `weight` for max, min and prod), as one new generic.
 
     Where input k indexes every loop there is nothing to sum: the generic
     stores the product into an empty tensor instead of adding it to zeros, so
@@ -80,8 +80,12 @@ def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
     def body(*args):
         new_ins, ct_s, extras, acc = args[:n], args[n], args[n + 1:-1], args[-1]
         if complex_case:
-            def dg(v):  # the tangent of g where x_k moves by v
-                return info.clone_body(new_ins, acc, {k: scalar_jvp.constant(x_elem, v)})[1].get(info.g)
+            def dg(v):  # the tangent of the output where x_k moves by v (that of g, times `weight`)
+                mapping, tangents = info.clone_body(new_ins, acc, {k: scalar_jvp.constant(x_elem, v)})
+                d = tangents.get(info.g)
+                if d is None or weight is None:
+                    return d
+                return scalar_jvp.multiply(d, weight(mapping[info.g], *extras))
 
             contribution = _complex_contribution(ct_s, x_elem, dg)
         else:
