@@ -18,7 +18,7 @@ plugins like anyone else's (their objects are in passes.py). The default:
     fuse-elementwise-loops                    elementwise loops as one generic each (elementwise_loops.py)
     keep-unread-carries                       while loops IREE can compile (loop_carries.py)
     update-stacks-in-place                    scan's stacked outputs written in place (loop_carries.py)
-    complex-fills-as-parts                    complex128 fills as fills of their parts (complex_fills.py)
+    complex-fills-as-parts                    complex splats read as scalars, fills as their parts (complex_fills.py)
     reuse-dead-buffers                        write into dead intermediates (buffer_reuse.py)
     protect-arguments                         nothing may write into an argument
 
