@@ -135,6 +135,9 @@ FOLDED = {  # a long reduction of computed values: the computation moves into th
     "sum(tanh(a))": lambda m, a, b: m.sum(m.tanh(a)),
     "count of a > b": lambda m, a, b: m.sum(a > b),
     "max(|a|)": lambda m, a, b: m.max(m.abs(a)),
+    "argmax(a * b)": lambda m, a, b: m.argmax(a * b),  # a fold of (value, index) pairs: two yields
+    "categorical": lambda m, a, b: (irax.random.categorical(irax.random.key(0), m.zeros((3, 2)), axis=0)
+                                    if m is jnp else np.zeros(2, np.int32)),
     "dot": lambda m, a, b: m.dot(a, b),
     "product used twice": lambda m, a, b: m.sum(a * b) + m.max(a * b),
 }

@@ -82,9 +82,9 @@ def _made_by(value, name) -> bool:
 
 
 def _yielded_by(generic, name) -> bool:
-    """Whether the value `generic` yields is made by an op `name`."""
-    (value,) = list(generic.regions[0].blocks[0].operations)[-1].operands
-    return _made_by(value, name)
+    """Whether `generic` yields one value (an arg-reduction yields two), made by an op `name`."""
+    values = list(list(generic.regions[0].blocks[0].operations)[-1].operands)
+    return len(values) == 1 and _made_by(values[0], name)
 
 
 def _integer_products_added(fold, producer) -> bool:
