@@ -294,6 +294,13 @@ class PyTreeDef:
         """The treedefs of the direct subtrees."""
         return list(self._children)
 
+    def node_data(self) -> tuple[type, Any] | None:
+        """(node type, aux data) of the root, None for a leaf; a dict's aux data
+        is its sorted keys as a list, as JAX gives them."""
+        if self.node_type is None:
+            return None
+        return self.node_type, list(self.aux_data) if self.node_type is dict else self.aux_data
+
     def unflatten(self, leaves: Iterable[Any]) -> Any:
         """Rebuild a tree of this structure from ``num_leaves`` leaves."""
         leaves = list(leaves)

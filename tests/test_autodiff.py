@@ -1,6 +1,7 @@
 """Gradients of every differentiable irax.numpy op: against central finite
 differences (float32 tolerances) and against jax.grad; then the API
 (argnums, has_aux, pytrees, higher order, jvp/vjp, custom rules) and errors."""
+import functools
 import re
 
 import numpy as np
@@ -410,6 +411,91 @@ def test_custom_vjp_rules_of_the_wrong_form_are_type_errors(fwd, bwd, match):
         irax.grad(lambda x: jnp.sum(f(x)))(jnp.ones(3))
 
 
+def nondiff_functions(lib):
+    """JAX's nondiff_argnums examples: a function argument to custom_jvp, a
+    (lo, hi) pair and an array to custom_vjp; the rules get them first."""
+    jnp_ = lib.numpy
+
+    @functools.partial(lib.custom_jvp, nondiff_argnums=(0,))
+    def app(f, x):
+        return f(x)
+
+    app.defjvp(lambda f, primals, tangents: (app(f, primals[0]), 2.0 * tangents[0]))
+
+    @functools.partial(lib.custom_vjp, nondiff_argnums=(0, 2))
+    def clip_gradient(lohi, x, scale):
+        return x * scale
+
+    clip_gradient.defvjp(lambda lohi, x, scale: (x * scale, None),
+                         lambda lohi, scale, res, g: (jnp_.clip(g, *lohi) * scale,))
+    return app, clip_gradient
+
+
+def test_custom_functions_with_nondiff_argnums_like_jax():
+    x = np.array([0.1, 0.4, 0.9], np.float32)
+    scale = np.array([1.0, 2.0, 3.0], np.float32)
+    (app, clip), (app_j, clip_j) = nondiff_functions(irax), nondiff_functions(jax)
+    cases = [
+        (lambda x: jnp.sum(app(jnp.sin, x)), lambda x: jjnp.sum(app_j(jjnp.sin, x))),
+        (lambda x: jnp.sum(clip((-0.75, 0.75), jnp.sin(x), jnp.asarray(scale)) * 3.0),
+         lambda x: jjnp.sum(clip_j((-0.75, 0.75), jjnp.sin(x), scale) * 3.0)),
+    ]
+    for f, fj in cases:
+        np.testing.assert_allclose(f(jnp.asarray(x)), fj(x), rtol=1e-6)
+        np.testing.assert_allclose(irax.grad(f)(jnp.asarray(x)), jax.grad(fj)(x), rtol=1e-6)
+        np.testing.assert_allclose(irax.jit(irax.grad(f))(x), jax.grad(fj)(x), rtol=1e-6)
+        np.testing.assert_allclose(irax.vmap(irax.grad(f))(np.stack([x, 2 * x])),
+                                   jax.vmap(jax.grad(fj))(np.stack([x, 2 * x])), rtol=1e-6)
+
+
+def test_custom_jvp_defjvps_and_keyword_arguments_like_jax():
+    def make(lib):
+        f = lib.custom_jvp(lambda x, y: lib.numpy.sin(x) * y)
+        f.defjvps(lambda x_dot, out, x, y: lib.numpy.cos(x) * x_dot * y,
+                  lambda y_dot, out, x, y: lib.numpy.sin(x) * y_dot)
+        g = lib.custom_jvp(lambda x, y: x * y)
+        g.defjvps(None, lambda y_dot, out, x, y: 3.0 * y_dot)  # None: x has no effect on the tangent
+        return f, g
+
+    (f, g), (fj, gj) = make(irax), make(jax)
+    for ours, theirs in [(f, fj), (g, gj)]:
+        want = jax.grad(theirs, argnums=(0, 1))(2.0, 3.0)
+        np.testing.assert_allclose(irax.grad(ours, argnums=(0, 1))(2.0, 3.0), want, rtol=1e-6)
+        np.testing.assert_allclose(irax.jvp(ours, (2.0, 3.0), (1.0, 0.5))[1], jax.jvp(theirs, (2.0, 3.0), (1.0, 0.5))[1],
+                                   rtol=1e-6)
+        np.testing.assert_allclose(ours(2.0, y=3.0), theirs(2.0, y=3.0), rtol=1e-6)
+        np.testing.assert_allclose(irax.grad(lambda x: ours(x, y=3.0))(2.0), jax.grad(lambda x: theirs(x, y=3.0))(2.0),
+                                   rtol=1e-6)
+    def with_default(lib):  # a default argument is passed to the rules, as JAX binds it
+        f = lib.custom_vjp(lambda x, y=2.0: x * y)
+        f.defvjp(lambda x, y: (x * y, (x, y)), lambda res, g: (g * res[1], g * res[0]))
+        return f
+
+    np.testing.assert_allclose(irax.grad(with_default(irax))(3.0), jax.grad(with_default(jax))(3.0))
+    with pytest.raises(TypeError, match="defjvps.*nondiff_argnums"):
+        irax.custom_jvp(lambda f, x: f(x), nondiff_argnums=(0,)).defjvps(None, None)
+
+
+def test_custom_vjp_bwd_may_give_none_for_zero_cotangents_like_jax():
+    """None for a whole argument (an integer one too) or for part of a pytree one."""
+    def make(lib):
+        f = lib.custom_vjp(lambda x, n, p: x * n + p["a"] * p["b"])
+        f.defvjp(lambda x, n, p: (f(x, n, p), (n, p)), lambda res, g: (g * res[0], None, {"a": g * res[1]["b"], "b": None}))
+        return f
+
+    f, fj = make(irax), make(jax)
+    p = {"a": np.float32(2.0), "b": np.float32(5.0)}
+    want = jax.grad(fj, argnums=(0, 2))(1.5, 3, p)
+    got = irax.grad(f, argnums=(0, 2))(1.5, 3, p)
+    np.testing.assert_allclose(got[0], want[0])
+    for k in p:
+        np.testing.assert_allclose(got[1][k], want[1][k])
+    bad = irax.custom_vjp(lambda x, y: x * y)
+    bad.defvjp(lambda x, y: (x * y, None), lambda res, g: ({"no": g}, None))
+    with pytest.raises(TypeError, match="bwd rule must produce an output with the same container"):
+        irax.grad(bad)(1.0, 2.0)
+
+
 def scaled_sin(lib, c, kind):
     """x -> sin(x) * c as a lib.custom_{kind} function of x (lib is irax or jax)
     that closes over the array c, with a rule that doubles its derivative:
@@ -598,6 +684,17 @@ def test_lower_shows_the_ir_before_and_after_the_ad_pass():
     assert "func.func @main" in optimized and "linalg.generic" in optimized
     with pytest.raises(ValueError, match="stages are"):
         lowered.as_text("nonsense")
+
+
+def test_float0_zeros_are_host_arrays_that_jvp_takes_like_jax():
+    """jnp.zeros(shape, float0) is the tangent JAX's jvp wants for an integer primal."""
+    for make in (lambda lib: lib.numpy.zeros(2, lib.dtypes.float0),
+                 lambda lib: lib.numpy.zeros_like(lib.numpy.arange(2), dtype=lib.dtypes.float0)):
+        ours, theirs = make(irax), make(jax)
+        assert (ours.dtype, ours.shape) == (theirs.dtype, theirs.shape) == (irax.dtypes.float0, (2,))
+    out = irax.jvp(lambda a, x: a * x, (jnp.arange(2), jnp.ones(2)), (jnp.zeros(2, irax.dtypes.float0), jnp.ones(2)))
+    want = jax.jvp(lambda a, x: a * x, (jjnp.arange(2), jjnp.ones(2)), (jjnp.zeros(2, jax.dtypes.float0), jjnp.ones(2)))
+    np.testing.assert_array_equal(out[1], want[1])
 
 
 def test_grad_of_integer_inputs_and_holomorphic_like_jax():

@@ -126,6 +126,55 @@ def test_weakly_typed_carry_is_promoted_like_jax():
     assert ours.dtype == want.dtype and float(ours) == float(want)
 
 
+def _types(tree, lib):
+    return [(str(x.dtype), bool(x.weak_type)) for x in lib.tree_util.tree_leaves(tree)]
+
+
+INT8_0, INT8_3 = np.int8(0), np.int8(3)  # NumPy scalars: static bounds under jit too
+LOOP_TYPES = {
+    "scan ys of a weakly typed carry": lambda lax, np: lax.scan(lambda c, x: (c + 1, c * 2), 0, None, length=3),
+    "scan ys of weak + strong": lambda lax, np: lax.scan(lambda c, x: (c + x, c), 0.0, np.arange(3, dtype=np.int32)),
+    "fori index": lambda lax, np: lax.fori_loop(0, 3, lambda i, c: (c[0] + i, c[1] * 2), (0, 1.0)),
+    "fori index of int8 bounds": lambda lax, np: lax.fori_loop(INT8_0, INT8_3, lambda i, c: c + i, 0),
+    "fori index, traced bound": lambda lax, np: lax.fori_loop(0, np.asarray(np.int8(3)) + 0, lambda i, c: c + i, 0),
+    "while promotes a weak init to a strong carry": lambda lax, np: lax.while_loop(lambda c: c < 3,
+                                                                                    lambda c: c + 1.0, 1),
+    "fori promotes a weak init to a strong carry": lambda lax, np: lax.fori_loop(0, 3, lambda i, c: c + 0.5, 0),
+}
+
+
+@pytest.mark.parametrize("name", LOOP_TYPES)
+def test_loop_outputs_have_jaxs_dtypes_and_weak_types(name):
+    """A fori_loop with static bounds runs its index as JAX's Python int (a
+    weakly typed default int, whatever the bounds' type); scan's ys keep the
+    body's weak types; a weakly typed init promoted by the body is strong."""
+    fn = LOOP_TYPES[name]
+    ours = fn(lax, jnp)
+    want = fn(jlax, jjnp)
+    assert _types(ours, irax) == _types(want, jax)
+    for o, w in zip(irax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(want)):
+        np.testing.assert_allclose(np.asarray(o), np.asarray(w))
+    assert _types(irax.jit(lambda: fn(lax, jnp))(), irax) == _types(jax.jit(lambda: fn(jlax, jjnp))(), jax)
+
+
+def test_fori_loop_bounds_of_different_types_like_jax():
+    assert _types(irax.jit(lambda n: lax.fori_loop(0, n, lambda i, c: c + i, 0))(5), irax) == [("int32", True)]
+    for lo, hi in [(np.int8(0), np.int16(3)), (np.uint8(0), 3), (0.0, 3)]:
+        with pytest.raises(TypeError) as want:
+            jlax.fori_loop(lo, hi, lambda i, c: c, 0)
+        with pytest.raises(TypeError, match=re.escape(str(want.value).splitlines()[0])):
+            lax.fori_loop(lo, hi, lambda i, c: c, 0)
+
+
+def test_cond_and_switch_take_the_operand_keyword():
+    assert float(lax.cond(True, lambda x: x + 1, lambda x: x - 1, operand=3.0)) == 4.0
+    assert float(lax.switch(1, [lambda x: x + 1, lambda x: x * 2], operand=3.0)) == 6.0
+    with pytest.raises(TypeError) as want:
+        jlax.cond(True, lambda x, y: x, lambda x, y: y, 1.0, operand=2.0)
+    with pytest.raises(TypeError, match=re.escape(str(want.value)[:60])):
+        lax.cond(True, lambda x, y: x, lambda x, y: y, 1.0, operand=2.0)
+
+
 def test_select():
     p = np.array([True, False, True])
     np.testing.assert_array_equal(np.asarray(lax.select(p, X, -X)), np.where(p, X, -X))

@@ -519,6 +519,32 @@ def test_repeated_updates_accumulate_in_the_promoted_dtype():
     check(jnp.asarray(a).at[idx].add(v), np.asarray(expected))
 
 
+@pytest.mark.parametrize("index, kwargs", [
+    (I([0, 2]), {}), (I([0, 0, 3]), {}), (slice(1, 3), {}), (2, {}), (I([1, 9]), {}), (I([1, 9]), {"mode": "clip"}),
+    (I([3, 1]), {"unique_indices": True}),
+])
+def test_at_apply_like_jax(index, kwargs):
+    """x.at[i].apply(f): f applied where i points, once per time it does
+    (eagerly and under jit, where that count is data); out of bounds dropped."""
+    a = np.linspace(-1, 2, 5).astype(np.float32)
+    f = lambda x: x * 2 + 1
+    want = jjnp.asarray(a).at[index].apply(f, **kwargs)
+    check(jnp.asarray(a).at[index].apply(f, **kwargs), np.asarray(want))
+    traced = irax.jit(lambda x, i: x.at[i].apply(f, **kwargs))(a, index) if not isinstance(index, slice) else None
+    if traced is not None:
+        check(traced, np.asarray(want))
+
+
+def test_at_apply_gradient():
+    from tests.test_autodiff import numerical_grad
+    a = np.linspace(-1, 2, 5).astype(np.float32)
+    f = lambda x: jnp.sum(x.at[1:4].apply(jnp.sin) * x)
+    got = np.asarray(irax.grad(f)(jnp.asarray(a)))
+    np.testing.assert_allclose(got, numerical_grad(f, a), rtol=1e-2, atol=1e-3)
+    # JAX has no derivative of apply (NotImplementedError): that of the same update written with set
+    np.testing.assert_allclose(got, jax.grad(lambda x: jjnp.sum(x.at[1:4].set(jjnp.sin(x[1:4])) * x))(a), rtol=1e-6)
+
+
 def test_partial_slices_are_not_mistaken_for_the_whole_array():
     x = np.arange(12, dtype=np.int32).reshape(3, 4)
     np.testing.assert_array_equal(jnp.asarray(x)[:, :1], x[:, :1])

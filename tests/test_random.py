@@ -278,6 +278,22 @@ def test_typed_keys_print_and_index_as_jax():
     assert isinstance(random.fold_in(key, 1), random.KeyArray)
 
 
+def test_typed_key_arrays_reshape_and_have_the_prng_key_dtype_like_jax():
+    keys, jax_keys = random.split(random.key(0), 6), jr.split(jr.key(0), 6)
+    views = [lambda k: k.reshape(2, 3), lambda k: k.reshape((3, -1)).T, lambda k: k.reshape(1, 6, 1).squeeze(),
+             lambda k: k.reshape(1, 6, 1).squeeze(-1), lambda k: k.reshape(2, 3).swapaxes(0, 1),
+             lambda k: k.reshape(2, 3).ravel(), lambda k: k.reshape(2, 1, 3).transpose(2, 0, 1),
+             lambda k: k.reshape(2, 1, 3).transpose((1, 2, 0)), lambda k: k.reshape(3, 2).flatten()]
+    for view in views:
+        ours, theirs = view(keys), view(jax_keys)
+        assert ours.shape == theirs.shape
+        assert_same(random.key_data(ours), jr.key_data(theirs))
+    for lib, k in [(irax, keys), (jax, jax_keys)]:
+        assert lib.numpy.issubdtype(k.dtype, lib.dtypes.prng_key) and lib.numpy.issubdtype(k.dtype, lib.dtypes.extended)
+        assert not lib.numpy.issubdtype(k.dtype, lib.numpy.floating)
+        assert not lib.numpy.issubdtype(lib.numpy.float32, lib.dtypes.prng_key)
+
+
 def _error(fn, *args, **kwargs):
     with pytest.raises(Exception) as info:
         fn(*args, **kwargs)

@@ -8,6 +8,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
+import irax
 import irax.numpy as jnp
 from irax.frontend import eager
 
@@ -287,6 +288,26 @@ def test_repeat_from_lists_and_arrays():
     np.testing.assert_array_equal(np.asarray(x.repeat(2)), a.repeat(2))
 
 
+@pytest.mark.parametrize("shape, repeats, axis, total", [
+    ((3,), [2, 0, 1], None, 4),     # longer than the sum: the last element taken again
+    ((3,), [2, 2, 2], None, 4),     # shorter: cut
+    ((3,), 2, None, 5),
+    ((2, 3), [1, 2], 0, 3),
+    ((2, 3), [3, 0, 1], 1, 2),
+    ((2, 3), [1, 1], 0, 0),
+    ((), 3, None, 3),
+])
+def test_repeat_to_a_total_length_like_jax(shape, repeats, axis, total):
+    """total_repeat_length fixes the result's length, so repeats may be traced (jit)."""
+    a = data(shape, np.int32)
+    want = jjnp.repeat(a, np.asarray(repeats), axis=axis, total_repeat_length=total)
+    for got in (jnp.repeat(jnp.asarray(a), jnp.asarray(repeats), axis=axis, total_repeat_length=total),
+                irax.jit(lambda r: jnp.repeat(jnp.asarray(a), r, axis=axis, total_repeat_length=total))(
+                    jnp.asarray(repeats))):
+        assert (got.shape, got.dtype) == (want.shape, want.dtype)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
 def test_repeat_errors():
     x = jnp.asarray(data((2, 3)))
     with pytest.raises(ValueError, match="negative"):
@@ -437,6 +458,51 @@ def test_pad_constant(shape, pad_width, kwargs, dtype):
 @pytest.mark.parametrize("mode", ["edge", "wrap", "reflect", "symmetric"])
 def test_pad_modes(mode):
     check("pad", data((3, 4, 1)), ((2, 7), (0, 9), (1, 2)), mode=mode)  # pads wider than the array
+
+
+@pytest.mark.parametrize("mode, kwargs", [
+    ("maximum", {}), ("minimum", {}), ("mean", {}), ("median", {}),
+    ("mean", {"stat_length": 2}), ("maximum", {"stat_length": ((1, 3),)}), ("median", {"stat_length": ((2, 1), (3, 2))}),
+    ("linear_ramp", {}), ("linear_ramp", {"end_values": (10, -4)}), ("empty", {}),
+    ("reflect", {"reflect_type": "odd"}), ("symmetric", {"reflect_type": "odd"}),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_pad_composed_modes_like_jax(mode, kwargs, dtype):
+    """The modes composed of other ops (padding.py): values of NumPy and JAX,
+    JAX's dtype and weak type; pads wider than the array chain reflections."""
+    a = (data((3, 4), dtype) * np.array([1, -3, 2, 5], dtype)) % 11
+    widths = ((4, 2), (1, 6))
+    got, want = jnp.pad(jnp.asarray(a), widths, mode, **kwargs), jjnp.pad(a, widths, mode, **kwargs)
+    assert (got.shape, got.dtype, got.weak_type) == (want.shape, want.dtype, want.weak_type)
+    # integer ramps are floors of float ramps, which JAX and NumPy round a little differently: 1 off at times
+    atol = 1 if (mode == "linear_ramp" and dtype == np.int32) else 1e-6
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, atol=atol)
+    if mode != "empty":
+        np.testing.assert_allclose(np.asarray(got), np.pad(a, widths, mode, **kwargs), rtol=1e-5, atol=atol)
+
+
+def test_pad_with_a_function_like_jax():
+    def border(row, width, axis, kwargs):
+        row = row.at[:width[0]].set(kwargs.get("before", 0))
+        return row.at[row.shape[0] - width[1]:].set(axis * 10 + 1)
+
+    a = data((2, 3))
+    got, want = jnp.pad(jnp.asarray(a), ((1, 2), (2, 1)), border, before=-1), jjnp.pad(a, ((1, 2), (2, 1)), border,
+                                                                                       before=-1)
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+@pytest.mark.parametrize("mode, kwargs", [("mean", {}), ("maximum", {"stat_length": 2}), ("linear_ramp", {}),
+                                          ("reflect", {"reflect_type": "odd"})])
+def test_pad_composed_modes_gradients(mode, kwargs):
+    from tests.test_autodiff import numerical_grad
+    weights = np.linspace(-1, 2, 9).astype(np.float32)
+    f = lambda x: jnp.sum(jnp.pad(x, (2, 3), mode, **kwargs) * weights)
+    x = np.array([0.3, 1.7, -0.4, 0.9], np.float32)
+    got = np.asarray(irax.grad(f)(jnp.asarray(x)))
+    np.testing.assert_allclose(got, numerical_grad(f, x), rtol=1e-2, atol=1e-3)
+    np.testing.assert_allclose(got, jax.grad(lambda x: jjnp.sum(jjnp.pad(x, (2, 3), mode, **kwargs) * weights))(x),
+                               rtol=1e-6)
 
 
 def test_pad_edge_of_empty_array_along_its_nonempty_axis():

@@ -3,6 +3,7 @@ import collections
 import dataclasses
 import functools
 import operator
+import re
 
 import numpy as np
 import pytest
@@ -93,6 +94,45 @@ def test_flatten_matches_jax(tree):
     assert repr(treedef) == repr(jtreedef)
     assert tu.tree_leaves(tree) == jleaves
     assert tu.tree_structure(tree) == treedef
+
+
+@pytest.mark.parametrize("tree", TREES, ids=IDS)
+def test_node_data_matches_jax(tree):
+    """(node type, aux data) of every node (a dict's keys as a list), None for leaves."""
+    def walk(t, jt):
+        assert t.node_data() == jt.node_data()
+        for c, jc in zip(t.children(), jt.children()):
+            walk(c, jc)
+
+    walk(tu.tree_structure(tree), jtu.tree_structure(tree))
+
+
+@pytest.mark.parametrize("tree", [{"w": np.ones((2, 2), np.float32), "b": 3.0, "n": np.arange(2, dtype=np.int32)},
+                                  [np.ones(3, np.float32), (np.float32(2.0),)], [], {"a": np.ones(2, np.int32)}],
+                         ids=["mixed dtypes", "one dtype", "empty", "ints"])
+def test_ravel_pytree_matches_jax(tree):
+    from jax.flatten_util import ravel_pytree as jax_ravel
+
+    import irax.numpy as jnp
+    from irax.flatten_util import ravel_pytree
+    flat, unravel = ravel_pytree(tree)
+    jflat, junravel = jax_ravel(tree)
+    assert (flat.shape, flat.dtype) == (jflat.shape, jflat.dtype)
+    np.testing.assert_array_equal(np.asarray(flat), np.asarray(jflat))
+    back, jback = unravel(flat * 2), junravel(jflat * 2)
+    assert tu.tree_structure(back) == tu.tree_structure(tree)
+    for x, y in zip(tu.tree_leaves(back), jtu.tree_leaves(jback)):
+        assert (x.shape, x.dtype) == (y.shape, y.dtype)
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    if flat.size:  # a vector of the wrong size or dtype: JAX's error (one dtype: any dtype will do)
+        for bad in (np.ones(flat.size + 1, flat.dtype), np.ones(flat.size, np.bool_)):
+            try:
+                junravel(bad)
+            except (TypeError, ValueError) as want:
+                with pytest.raises(type(want), match=re.escape(str(want))):
+                    unravel(jnp.asarray(bad))
+            else:
+                unravel(jnp.asarray(bad))
 
 
 @pytest.mark.parametrize("tree", TREES, ids=IDS)

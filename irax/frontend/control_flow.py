@@ -163,9 +163,24 @@ def _emit_cases(trace, tests, traced, arguments, out_avals):
     return emit(0)
 
 
-def cond(pred: ArrayLike, true_fun: Callable, false_fun: Callable, *operands: PyTree) -> PyTree:
+_NO_OPERAND = object()  # `operand=` not given
+
+
+def _keyword_operand(operands, operand):
+    """The operands, given positionally or as JAX's older `operand=` keyword."""
+    if operand is _NO_OPERAND:
+        return operands
+    if operands:
+        raise TypeError("if 'operand' keyword is passed then no positional operands can be passed, got "
+                        f"{operand=} and positional operands {operands}")
+    return (operand,)
+
+
+def cond(pred: ArrayLike, true_fun: Callable, false_fun: Callable, *operands: PyTree,
+         operand: PyTree = _NO_OPERAND) -> PyTree:
     """`true_fun(*operands)` if `pred` else `false_fun(*operands)`, with only
     the chosen branch run. Both must return the same types."""
+    operands = _keyword_operand(operands, operand)
     return _staged("cond", (true_fun, false_fun), lambda p, *x: _cond(p, true_fun, false_fun, *x), (pred, *operands))
 
 
@@ -181,8 +196,10 @@ def _cond(pred, true_fun, false_fun, *operands):
     return _tracers(trace, results, out_avals, traced[0].out_tree)
 
 
-def switch(index: ArrayLike, branches: Sequence[Callable], *operands: PyTree) -> PyTree:
+def switch(index: ArrayLike, branches: Sequence[Callable], *operands: PyTree,
+           operand: PyTree = _NO_OPERAND) -> PyTree:
     """`branches[index](*operands)`, with `index` clamped to the branches."""
+    operands = _keyword_operand(operands, operand)
     if np.ndim(index) != 0:
         raise TypeError(f"Branch index must be scalar, got {index} of shape {np.shape(index)}.")
     try:
@@ -232,7 +249,7 @@ def _promoted(a, b):
     if a.dtype == b.dtype:
         return a.update(weak_type=a.weak_type and b.weak_type)
     if a.weak_type and dtypes.lattice_result_type(a, b)[0] == b.dtype:
-        return b
+        return b.update(weak_type=False)  # JAX converts the init to that dtype, which makes it strongly typed
     return None
 
 
@@ -405,12 +422,8 @@ def fori_loop(lower: ArrayLike, upper: ArrayLike, body_fun: Callable, init_val: 
     bounds known at trace time this is an `scf.for` with a fixed trip count,
     which reverse-mode autodiff goes through; traced bounds make a while_loop.
     `unroll` steps run in each rolled iteration (module docstring)."""
-    bounds = asarray(lower), asarray(upper)
-    if not all(dtypes.issubdtype(b.dtype, np.integer) for b in bounds):  # (a float bound reached MLIR: an MLIRError)
-        raise TypeError("lower and upper arguments to fori_loop must have equal types, got "
-                        f"{bounds[0].dtype.name} and {bounds[1].dtype.name}")
+    index_dtype = _fori_index_dtype(lower, upper)
     lo, hi = _static_bound(lower), _static_bound(upper)
-    index_dtype = dtypes.lattice_result_type(*bounds)[0]
     if (lo is None or hi is None) and unroll is not None:
         raise ValueError("Can only use `unroll` in `fori_loop` if the loop bounds are statically known.")
     if lo is None or hi is None:
@@ -418,17 +431,35 @@ def fori_loop(lower: ArrayLike, upper: ArrayLike, body_fun: Callable, init_val: 
             i, upper_, val = state
             return i + 1, upper_, body_fun(i, val)
 
-        start = asarray(lower, index_dtype)
-        return while_loop(lambda state: state[0] < state[1], step, (start, asarray(upper, index_dtype), init_val))[2]
+        # the index is `lower` itself (weakly typed for a Python int) unless its dtype must change, as in JAX
+        start, end = (b if dtypes.dtype_and_weak(b)[0] == index_dtype else asarray(b, index_dtype)
+                      for b in (lower, upper))
+        return while_loop(lambda state: state[0] < state[1], step, (start, end, init_val))[2]
     k = None if unroll is None else _unroll_factor(unroll, max(hi - lo, 0))
+    # Static bounds are Python ints to JAX, whatever their type: the index is a weakly typed default int.
+    index_dtype = dtypes.canonicalize_dtype(int)
     return _staged("fori_loop", (body_fun, lo, hi, index_dtype, k),
                    lambda x: _fori_loop(lo, hi, index_dtype, body_fun, x, k), (init_val,))
+
+
+def _fori_index_dtype(lower, upper):
+    """The index dtype of a loop from `lower` to `upper`, with JAX's rule: their
+    common dtype, or the strongly typed one's where the other is a weakly typed
+    signed integer (a Python int); other mixes are a TypeError."""
+    (lower_dtype, lower_weak), (upper_dtype, upper_weak) = dtypes.dtype_and_weak(lower), dtypes.dtype_and_weak(upper)
+    dtype = lower_dtype if lower_dtype == upper_dtype else None
+    if dtype is None and all(dtypes.issubdtype(d, np.signedinteger) for d in (lower_dtype, upper_dtype)):
+        dtype = {(True, False): upper_dtype, (False, True): lower_dtype}.get((lower_weak, upper_weak))
+    if dtype is None or not dtypes.issubdtype(dtype, np.integer):  # (a float bound reached MLIR: an MLIRError)
+        raise TypeError("lower and upper arguments to fori_loop must have equal types, got "
+                        f"{lower_dtype.name} and {upper_dtype.name}")
+    return dtype
 
 
 def _fori_loop(lo, hi, index_dtype, body_fun, init_val, unroll):
     trace = core.current_trace()
     flat, tree = _flat_arrays(init_val)
-    index_aval = core.ShapedArray((), index_dtype)
+    index_aval = core.ShapedArray((), index_dtype, weak_type=True)
     pair_tree = _args_tree(tree_util.tree_structure(0), tree)
 
     def trace_with(avals):
@@ -486,7 +517,7 @@ def _scan(f, init, xs, length, reverse, unroll):
     body, avals = _trace_body("scan", f, trace_with, [x.aval for x in flat_carry], carry_tree)
     nc = len(avals)
     y_avals = body.out_avals[nc:]
-    stacked = [a.update(shape=(n, *a.shape), weak_type=False) for a in y_avals]
+    stacked = [a.update(shape=(n, *a.shape)) for a in y_avals]  # weakly typed ys stay so, as in JAX
     flat_carry = _convert_all(flat_carry, avals)
     lifted = _lifted(trace, body)
     xs_values = _values(trace, flat_xs)

@@ -8,6 +8,11 @@
     def log1pexp(x): ...
     log1pexp.defjvp(rule)            # rule(primals, tangents) -> (y, t_y)
 
+As in JAX, `nondiff_argnums` names arguments the rules get first, apart
+(`rule(*nondiff, primals, tangents)`, `bwd(*nondiff, residuals, ct_y)`),
+keyword arguments are bound to positions, `defjvps` gives one rule per
+argument, and a bwd rule may give None for an argument's zero cotangent.
+
 Traced, a call of such a function becomes a `func.call` of a private
 function holding the function, and its rules are traced right then into
 private functions of the same module, which attributes of the call name
@@ -32,14 +37,17 @@ passes the arrays closed over as far as known; where the rules turn out
 to close over more, they are traced again.
 """
 import functools
+import inspect
 import weakref
 from dataclasses import dataclass
+
+import numpy as np
 
 from iree.compiler import ir
 from iree.compiler.dialects import func
 
 from irax import tree_util
-from irax.frontend import core, staging
+from irax.frontend import core, lax_structural, staging
 from irax.transforms.ad import custom
 
 
@@ -121,29 +129,92 @@ def _emit_call(custom_fn, args):
     return tree_util.tree_unflatten(primal.out_tree, results)
 
 
+def _resolve_kwargs(fun, args, kwargs):
+    """`args` with `kwargs` bound to their positions and defaults filled in, as
+    JAX's custom functions take them: their rules see positional arguments."""
+    try:
+        signature = inspect.signature(fun)
+    except (TypeError, ValueError):  # no signature to bind to (some builtins)
+        if kwargs:
+            raise
+        return args
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise TypeError("keyword arguments could not be resolved to positions")
+    return bound.args
+
+
+def _split(args, nondiff_argnums):
+    """(the arguments at `nondiff_argnums`, the others), in order."""
+    return ([args[i] for i in nondiff_argnums],
+            tuple(a for i, a in enumerate(args) if i not in nondiff_argnums))
+
+
+def _cotangent_leaves(cts, args):
+    """A bwd rule's output `cts`, one leaf per leaf of the primal arguments
+    `args`: a None in place of an argument or part of one stands for zeros
+    (None for each of its leaves). ValueError where the structures differ."""
+    flat = []
+
+    def append(ct, arg):
+        n = tree_util.tree_structure(arg).num_leaves
+        if ct is None:
+            flat.extend([None] * n)
+        elif n != 1:
+            raise ValueError("a cotangent leaf for a subtree")
+        else:
+            flat.append(ct)
+
+    tree_util.tree_map(append, cts, args, is_leaf=lambda x: x is None)
+    return flat
+
+
+def _zeros(aval):
+    return lax_structural.full(aval.shape, 0, aval.dtype)
+
+
+def _or_zeros(ct, aval):
+    return _zeros(aval) if ct is None else ct
+
+
 class custom_vjp:
     """A function whose reverse-mode derivative is given by `defvjp(fwd, bwd)`."""
 
     kind = "vjp"
     rule_attributes = {custom.VJP_FWD: "fwd", custom.VJP_BWD: "bwd"}
 
-    def __init__(self, fun):
+    def __init__(self, fun, nondiff_argnums=()):
         functools.update_wrapper(self, fun)
         self.fun, self.fwd, self.bwd = fun, None, None
+        self.nondiff_argnums = tuple(nondiff_argnums)
         self._bind = functools.wraps(fun)(lambda *args: _emit_call(self, args))  # what staged_call traces
 
     def defvjp(self, fwd, bwd):
         self.fwd, self.bwd = fwd, bwd
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {self.__name__} using defvjp.")
-        return staging.staged_call(("custom_vjp", self.fun, self.fwd, self.bwd), self._bind, args)
+        args = _resolve_kwargs(self.fun, args, kwargs)
+        return staging.staged_call(("custom_vjp", self.fun, self.fwd, self.bwd, self.nondiff_argnums), self._bind,
+                                   args)
 
     def trace_rules(self, arguments, primal):
         """fwd and bwd, their pytrees flattened: fwd(x...) -> (y..., residuals...)
-        and bwd(residuals..., ct_y...) -> (ct_x...)."""
-        fwd = staging.trace_arguments(self.fwd, arguments)
+        and bwd(residuals..., ct_y...) -> (ct_x...). The arrays among the
+        nondiff arguments are residuals too, for bwd to be given them."""
+        n = len(arguments.dynamic)
+        saved = sorted(k for i in self.nondiff_argnums for k in arguments.dynamic_indices(i))
+
+        def forward(*dynamic):
+            args, _ = arguments.rebuild(dynamic)
+            result = self.fwd(*args)
+            if not isinstance(result, (tuple, list)) or len(result) != 2:
+                return result  # the check below says what is wrong
+            return result[0], (result[1], [dynamic[k] for k in saved])
+
+        fwd = _trace(forward, [x.aval for x in arguments.dynamic])
         pair = fwd.out_tree.children()
         if fwd.out_tree.node_type not in (tuple, list) or len(pair) != 2 or pair[0] != primal.out_tree:
             raise TypeError("Custom VJP fwd rule must produce a pair (list or tuple of length two) representing "
@@ -152,20 +223,32 @@ class custom_vjp:
                             f"got {fwd.out_tree}.")
         out_tree, residual_tree = pair
         n_res = residual_tree.num_leaves
-        args_tree = tree_util.tree_structure(tuple(arguments.args))
+        diff_args = _split(arguments.args, self.nondiff_argnums)[1]
+        args_tree = tree_util.tree_structure(diff_args)
+        ends = np.cumsum([0] + [t.num_leaves for t in arguments.arg_trees])
+        diff_dynamic = [arguments.is_dynamic[j] for i in range(len(arguments.args)) if i not in self.nondiff_argnums
+                        for j in range(ends[i], ends[i + 1])]  # which leaves of diff_args are arrays
 
         def backward(*flat):
-            residuals = tree_util.tree_unflatten(residual_tree, flat[:n_res])
+            residuals, saved_values = tree_util.tree_unflatten(residual_tree, flat[:n_res])
             ct = tree_util.tree_unflatten(out_tree, flat[n_res:])
-            cts = self.bwd(residuals, ct)
-            if not isinstance(cts, (tuple, list)) or tree_util.tree_structure(tuple(cts)) != args_tree:
+            dynamic = dict(zip(saved, saved_values))
+            args, _ = arguments.rebuild([dynamic.get(k) for k in range(n)])
+            cts = self.bwd(*_split(args, self.nondiff_argnums)[0], residuals, ct)
+            try:
+                if not isinstance(cts, (tuple, list)):
+                    raise ValueError
+                leaves = _cotangent_leaves(tuple(cts), diff_args)
+            except ValueError:
                 raise TypeError("Custom VJP bwd rule must produce an output with the same container (pytree) "
                                 "structure as the args tuple of the primal function, and in particular must "
                                 "produce a tuple of length equal to the number of arguments to the primal "
                                 f"function, but got bwd output structure {tree_util.tree_structure(cts)} for "
-                                f"primal input structure {args_tree}.")
-            leaves = tree_util.tree_leaves(tuple(cts))
-            return tuple(c for c, dynamic in zip(leaves, arguments.is_dynamic) if dynamic)
+                                f"primal input structure {args_tree}.") from None
+            diff_cts = iter(ct for ct, is_array in zip(leaves, diff_dynamic) if is_array)
+            # the nondiff arguments' arrays get zeros: the rule says they have no derivative
+            return tuple(_zeros(x.aval) if k in saved else _or_zeros(next(diff_cts), x.aval)
+                         for k, x in enumerate(arguments.dynamic))
 
         n_out = out_tree.num_leaves
         bwd = _trace(backward, fwd.out_avals[n_out:] + primal.out_avals)
@@ -180,19 +263,36 @@ class custom_jvp:
     kind = "jvp"
     rule_attributes = {custom.JVP: "rule"}
 
-    def __init__(self, fun):
+    def __init__(self, fun, nondiff_argnums=()):
         functools.update_wrapper(self, fun)
         self.fun, self.jvp = fun, None
+        self.nondiff_argnums = tuple(nondiff_argnums)
         self._bind = functools.wraps(fun)(lambda *args: _emit_call(self, args))
 
     def defjvp(self, jvp):
         self.jvp = jvp
         return jvp
 
-    def __call__(self, *args):
+    def defjvps(self, *jvps):
+        """One rule per argument, `jvp_i(t_i, y, *primals) -> t_y` (None: the
+        argument has no effect); the tangent is their sum."""
+        if self.nondiff_argnums:
+            raise TypeError("Can't use ``defjvps`` with ``nondiff_argnums``.")
+
+        def jvp(primals, tangents):
+            out = self(*primals)
+            terms = [rule(t, out, *primals) for t, rule in zip(tangents, jvps) if rule is not None]
+            if not terms:
+                return out, tree_util.tree_map(lambda y: lax_structural.full_like(y, 0), out)
+            return out, tree_util.tree_map(lambda *ts: functools.reduce(lambda a, b: a + b, ts), *terms)
+
+        self.defjvp(jvp)
+
+    def __call__(self, *args, **kwargs):
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {self.__name__} using defjvp.")
-        return staging.staged_call(("custom_jvp", self.fun, self.jvp), self._bind, args)
+        args = _resolve_kwargs(self.fun, args, kwargs)
+        return staging.staged_call(("custom_jvp", self.fun, self.jvp, self.nondiff_argnums), self._bind, args)
 
     def trace_rules(self, arguments, primal):
         """The rule, its pytrees flattened: (x..., t_x...) -> (y..., t_y...)."""
@@ -200,7 +300,8 @@ class custom_jvp:
 
         def rule(*flat):
             primals, tangents = arguments.rebuild(flat[:n])[0], arguments.rebuild(flat[n:])[0]
-            out, t_out = self.jvp(primals, tangents)
+            nondiff, primals = _split(primals, self.nondiff_argnums)
+            out, t_out = self.jvp(*nondiff, primals, _split(tangents, self.nondiff_argnums)[1])
             trees = tree_util.tree_structure(out), tree_util.tree_structure(t_out)
             if trees != (primal.out_tree, primal.out_tree):
                 raise TypeError("Custom JVP rule must produce primal and tangent outputs with equal container "

@@ -81,11 +81,29 @@ def canonicalize_dtype(dtype: DTypeLike) -> np.dtype:
 _ML_FLOATS = {d.type for d in (bfloat16, *BIT_FLOATS)}
 
 
+class extended:
+    """JAX's scalar type above the dtypes that are not NumPy's (typed PRNG keys'):
+    `jnp.issubdtype(key.dtype, irax.dtypes.extended)`."""
+
+
+class prng_key(extended):
+    """The scalar type of typed PRNG keys' dtype (its `type`), as `jax.dtypes.prng_key`."""
+
+
+def _extended_type(t):
+    """`t`'s scalar type where it is an extended one (a key dtype, or such a type itself), else None."""
+    typ = t if isinstance(t, type) else getattr(t, "type", None)
+    return typ if isinstance(typ, type) and issubclass(typ, extended) else None
+
+
 def issubdtype(arg1: DTypeLike, arg2: DTypeLike) -> bool:
     """jnp.issubdtype: whether `arg1` is `arg2` or below it in NumPy's type
     hierarchy (np.floating, np.integer, ...), as np.issubdtype says, except
     that bfloat16 and the 8- and 4-bit floats, whose NumPy scalar types are no
-    np.floating, are floats."""
+    np.floating, are floats, and that key dtypes are below `extended` alone."""
+    ext1, ext2 = _extended_type(arg1), _extended_type(arg2)
+    if ext1 is not None or ext2 is not None:
+        return ext1 is not None and ext2 is not None and issubclass(ext1, ext2)
     a, b = (t if isinstance(t, type) and issubclass(t, np.generic) else np.dtype(t).type for t in (arg1, arg2))
     if a in _ML_FLOATS:
         return b in (a, np.floating, np.inexact, np.number, np.generic)

@@ -150,6 +150,7 @@ def _seed_data(seed):
 class KeyDtype:
     """The dtype of typed threefry keys; prints as JAX's, `key<fry>`."""
     name = "key<fry>"
+    type = dtypes.prng_key  # its scalar type, for issubdtype, as JAX's
 
     def __repr__(self):
         return self.name
@@ -206,6 +207,37 @@ class KeyArray:
         if any(i is Ellipsis for i in index):
             raise IndexError("irax key arrays take indices of their leading dimensions, not Ellipsis.")
         return KeyArray(self._data[index])
+
+    # Shape methods act on the leading axes of the data, its last axis (the key's two words) kept whole.
+    def reshape(self, *shape, order="C"):
+        if order != "C":
+            raise NotImplementedError("irax key arrays reshape in C order only")
+        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], numbers.Integral) else shape
+        return KeyArray(self._data.reshape((*shape, 2)))
+
+    def ravel(self, order="C"):
+        return self.reshape(-1, order=order)
+
+    flatten = ravel
+
+    def transpose(self, *axes):
+        axes = tuple(axes[0]) if len(axes) == 1 and axes[0] is not None and not isinstance(
+            axes[0], numbers.Integral) else axes
+        axes = tuple(reversed(range(self.ndim))) if axes in ((), (None,)) else tuple(a % self.ndim for a in axes)
+        return KeyArray(self._data.transpose((*axes, self.ndim)))
+
+    T = property(lambda self: self.transpose())
+
+    def swapaxes(self, axis1, axis2):
+        axes = list(range(self.ndim))
+        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+        return self.transpose(axes)
+
+    def squeeze(self, axis=None):
+        if axis is None:
+            axis = tuple(i for i, d in enumerate(self.shape) if d == 1)
+        axis = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+        return KeyArray(self._data.squeeze(tuple(a % self.ndim for a in axis)))
 
     def __eq__(self, other):
         if not isinstance(other, KeyArray):

@@ -27,6 +27,7 @@ from irax.frontend.numpy.sorting import *  # noqa: F401,F403
 from irax.frontend.numpy.statistics import *  # noqa: F401,F403
 from irax.frontend.numpy.ufuncs import *  # noqa: F401,F403
 from irax.frontend.numpy.vectorize import vectorize
+from irax.frontend.numpy.padding import pad  # every mode; shape.pad has those that are primitives
 from irax.frontend.numpy.windows import *  # noqa: F401,F403
 
 ndarray = Array

@@ -286,8 +286,16 @@ def full(shape: int | Shape, fill_value: ArrayLike, dtype: DTypeLike | None = No
     return _placed(device, _full, canonicalize_shape(shape, "full"), fill_value, dtype, weak)
 
 
+def _is_float0(dtype) -> bool:
+    """float0, the dtype of integer inputs' tangents: no irax array holds it, so
+    its zeros are a NumPy array, as JAX's are a host array (jvp takes them)."""
+    return dtype is not None and np.dtype(dtype) == dtypes.float0
+
+
 def zeros(shape: int | Shape, dtype: DTypeLike | None = None, *, device: DeviceLike | None = None) -> Array:
     """An array of `shape` filled with zeros (of the default float dtype unless given)."""
+    if _is_float0(dtype):
+        return np.zeros(canonicalize_shape(shape, "zeros"), dtypes.float0)
     return _placed(device, _full, canonicalize_shape(shape, "zeros"), 0, _dtype_or(dtype, float), False)
 
 
@@ -312,6 +320,8 @@ def full_like(a: ArrayLike, fill_value: ArrayLike, dtype: DTypeLike | None = Non
 def zeros_like(a: ArrayLike, dtype: DTypeLike | None = None, shape: int | Shape | None = None, *,
                device: DeviceLike | None = None) -> Array:
     """Zeros with the dtype and shape of `a` unless given."""
+    if _is_float0(dtype):
+        return np.zeros(np.shape(a) if shape is None else canonicalize_shape(shape, "zeros_like"), dtypes.float0)
     return full_like(a, 0, dtype, shape, device=device)
 
 

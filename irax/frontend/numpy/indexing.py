@@ -495,6 +495,23 @@ class _IndexUpdateRef:
         """x[index] = maximum(x[index], values) (np.maximum.at)."""
         return self._apply("max", values, mode, wrap_negative_indices)
 
+    def apply(self, func, *, indices_are_sorted=False, unique_indices=False, mode=None, wrap_negative_indices=True):
+        """x[index] = func(x[index]) for an elementwise `func` (a unary ufunc's
+        `func.at(x, index)`): an index given k times gets func applied k times."""
+        x = self.array
+        counts = _update(creation.zeros_like(x, np.int32), self.index, 1, "add", mode=mode,
+                         wrap=wrap_negative_indices)
+        applied = lambda k, y: ufuncs.where(counts > k, asarray(func(y), x.dtype), y)
+        if unique_indices:
+            return applied(0, x)
+        if isinstance(counts, core.Tracer):  # how many times is data: a loop of the program
+            from irax.frontend.control_flow import while_loop  # (control_flow imports this package)
+            return while_loop(lambda state: state[0] < counts.max(),
+                              lambda state: (state[0] + 1, applied(state[0], state[1])), (0, x))[1]
+        for k in range(int(counts.max()) if counts.size else 0):
+            x = applied(k, x)
+        return x
+
     def _factor(self, values, mode, wrap_negative_indices):
         """ones_like(x) with the product of `values` at index: JAX divides and
         raises to powers through it, so int arrays give float results."""

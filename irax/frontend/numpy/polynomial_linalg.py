@@ -129,7 +129,7 @@ def polyfit(x: ArrayLike, y: ArrayLike, deg: int, rcond: float | None = None, fu
     c, residuals, rank, s = lstsq(lhs, rhs, rcond)
     c = (c.T / scale).T
     if full:
-        return c, residuals, rank, s, asarray(rcond, s.dtype)
+        return c, residuals, rank, s, asarray(float(rcond))  # a Python float to JAX: weakly typed, default dtype
     if not cov:
         return c
     covariance = inv(dot(lhs.T, lhs)) / outer(scale, scale)

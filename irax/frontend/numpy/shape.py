@@ -248,13 +248,17 @@ def tile(A: ArrayLike, reps: int | Sequence[int]) -> Array:
     return _reshape(a, [r * n for r, n in zip(reps, sizes)])
 
 
-def repeat(a: ArrayLike, repeats: ArrayLike, axis: int | None = None) -> Array:
+def repeat(a: ArrayLike, repeats: ArrayLike, axis: int | None = None, *,
+           total_repeat_length: int | None = None) -> Array:
     """Each element of `a` repeated `repeats` times along `axis` (the
     flattened array if None). `repeats` is an int or one int per element,
-    known on the host: it fixes the shape of the result."""
+    known on the host: it fixes the shape of the result, unless
+    `total_repeat_length` does (then `repeats` may be traced)."""
     a = _array("repeat", a)
     if axis is None:
         a, axis = ravel(a), 0
+    if total_repeat_length is not None:
+        return _repeat_to_length(a, repeats, axis, operator.index(total_repeat_length))
     axis = canonicalize_axis("repeat", axis, a.ndim)
     counts = np.asarray(repeats)  # a traced `repeats` raises a ConcretizationTypeError here
     if not (np.issubdtype(counts.dtype, np.integer) or counts.dtype == np.bool_):
@@ -274,6 +278,27 @@ def repeat(a: ArrayLike, repeats: ArrayLike, axis: int | None = None) -> Array:
     dims = tuple(i for i in range(a.ndim + 1) if i != axis + 1)
     merged = a.shape[:axis] + (a.shape[axis] * r,) + a.shape[axis + 1:]
     return _reshape(prims.broadcast_in_dim.bind(a, shape=wide, broadcast_dimensions=dims), merged)
+
+
+def _repeat_to_length(a, repeats, axis, total):
+    """`repeat` into `total` elements along `axis`, as JAX computes it: each
+    element's first position is marked, and a running count of the marks is
+    the index to take; a result longer than the repeats' sum repeats the last
+    element taken, a shorter one is cut."""
+    repeats = ravel(asarray(repeats, np.int32))
+    if a.ndim == 0:
+        if repeats.shape != (1,):
+            raise ValueError("`repeat` with a scalar parameter `a` is only implemented for scalar values of the "
+                             "parameter `repeats`.")
+        return broadcast_to(a, (total,))
+    axis = canonicalize_axis("repeat", axis, a.ndim)
+    if total == 0 or a.shape[axis] == 0:
+        index = asarray(np.zeros(0, np.int32))
+        return a if a.shape[axis] == 0 else prims.take_axis.bind(a, index, axis=axis)
+    repeats = broadcast_to(repeats, (a.shape[axis],))
+    starts = concatenate([asarray(np.zeros(1, np.int32)), repeats[:-1]]).cumsum()
+    marks = asarray(np.zeros(total, np.int32)).at[starts].add(1)  # starts at or past `total` are dropped
+    return prims.take_axis.bind(a, marks.cumsum() - 1, axis=axis)
 
 
 # ---------------------------------------------------------------------------
