@@ -513,6 +513,16 @@ def test_auto_unrolled_scan_matches_jax(reverse, platform):
 # ---------------------------------------------------------------------------
 # Stacks written in place (pass update-stacks-in-place, transforms/loop_carries.py)
 
+def test_a_loop_carrying_only_stacks_runs_like_jax(platform):
+    """Two stacked outputs and nothing else carried (the carry unread):
+    pinned, IREE packed their buffers and the call failed ("ref is null in
+    hal.buffer.subspan"), on every backend; lax.map of a pair too."""
+    xs = np.arange(12.0, dtype=np.float32).reshape(4, 3)
+    f = lambda lax, np: lambda xs: (lax.scan(lambda c, x: (c, (x * 2, x + 1, x * x)), 0.0, xs),  # noqa: E731
+                                    lax.map(lambda x: (x, x * 2), xs))
+    irax.tree_util.tree_map(lambda g, w: np.testing.assert_array_equal(np.asarray(g), np.asarray(w)),
+                            irax.jit(f(lax, jnp))(xs), jax.jit(f(jlax, jjnp))(xs))
+
 def two_scans_fn(lax, np):
     """Two scans whose stacks have one type (CSE makes their `tensor.empty`s
     one), one of them updated after its loop."""

@@ -136,7 +136,11 @@ def update_stacks_in_place(module_op):
     the RNN, whose forward loop copied its 900 KB of stacks every rolled
     iteration, 4.7-5.0 -> 4.0-4.1 ms. Not their rows read back: the CPU
     runtime then failed on a queued call ("ref is null" in
-    `hal.buffer.subspan`, the gradient of an unrolled 20-step scan)."""
+    `hal.buffer.subspan`, the gradient of an unrolled 20-step scan). The same
+    failure, on every backend, where a loop carries two or more returned
+    stacks and nothing else (`scan(lambda c, x: (c, (2 * x, 3 * x)), ...)`,
+    `lax.map` of a pair), even with one of them pinned: such a loop keeps
+    IREE's copies."""
     ops = []
     module_op.walk(lambda op: ops.append(op) or ir.WalkResult.ADVANCE)
     for loop in (op for op in ops if op.name == "scf.for"):
@@ -144,7 +148,7 @@ def update_stacks_in_place(module_op):
         internal = [k for k in stack_carries(loop, internal=True) if k not in returned]
         if internal:
             loop.attributes[iree.INTERNAL_STACKS] = ir.DenseI64ArrayAttr.get(internal)
-        if not returned:
+        if not returned or 1 < len(returned) == len(loop.results):  # (the last: see above)
             continue
         top = loop.regions[0].blocks[0].operations[0]
         for value in iree.pin_loop_carries(loop, returned):
