@@ -458,3 +458,36 @@ def test_two_updates_of_complex_zeros_are_two_arrays():
         1j, 2 + 0j)
     for g, w in zip(got, ([1j, 0, 0], [0, 2, 0])):
         np.testing.assert_array_equal(np.asarray(g), np.asarray(w, np.complex64))
+
+
+def _set(x, index, value):
+    """NumPy's `x.at[index].set(value)`: a copy of `x` with `value` there."""
+    x = np.array(x)
+    x[index] = value
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_two_updates_of_a_complex_fill_with_unequal_parts_are_two_arrays(dtype):
+    """A complex fill whose parts differ (`1 + 2j`, and ones: 1 + 0j) updated
+    at two places in one program: IREE 3.13 made its parts one dispatch with
+    no operands that both updates wrote into (complex128: the second update
+    came out zeros, the first held both), and complex64's i64 splat did not
+    compile ("used resource not listed in explicit captures"). Behind a
+    barrier each update gets its own copy (transforms/complex_fills.py)."""
+    with x64_mode(dtype == np.complex128):
+        a, b = dtype(5j), dtype(7 - 1j)
+        cases = [  # (the function, its arrays as NumPy has them)
+            (lambda a, b: (jnp.full(3, 1 + 2j, dtype).at[0].set(a), jnp.full(3, 1 + 2j, dtype).at[1].set(b)),
+             [_set(np.full(3, 1 + 2j, dtype), 0, a), _set(np.full(3, 1 + 2j, dtype), 1, b)]),
+            (lambda a, b: (jnp.ones(3, dtype).at[0].set(a), jnp.ones(3, dtype).at[2].add(b), jnp.ones(3, dtype) * a),
+             [_set(np.ones(3, dtype), 0, a), _set(np.ones(3, dtype), 2, 1 + b), np.ones(3, dtype) * a]),
+            (lambda a, b: (jnp.full((2, 3), 2 - 1j, dtype).at[0, 1].set(a), jnp.full((2, 3), 2 - 1j, dtype).at[1].set(b)),
+             [_set(np.full((2, 3), 2 - 1j, dtype), (0, 1), a), _set(np.full((2, 3), 2 - 1j, dtype), 1, b)]),
+        ]
+        for f, want in cases:
+            for run in (f, irax.jit(f)):
+                got = run(a, b)
+                assert len(got) == len(want)
+                for g, w in zip(got, want):
+                    _same(g, w, rtol=0, atol=0)

@@ -24,13 +24,15 @@ compiles. Two rewrites, in this order:
    dispatches that read it).
 
 2. A fill of a complex128 tensor, or of a complex64 one with equal parts
-   (zeros), becomes a generic writing its parts, where it is not an init:
+   (zeros) or updated at two places, becomes a generic writing its parts,
+   where it is not an init:
 
     %z = linalg.fill ins(%v : complex<f64>) outs(%e : tensor<S x complex<f64>>)
   ->
     %parts = linalg.generic outs(tensor<S x 2 x f64>) {   // part k of %v: re (k = 0), im (k = 1)
                select(index(last) == 0, complex.re %v, complex.im %v) }
     %z = flow.tensor.bitcast %parts : tensor<S x 2 x f64> -> tensor<S x complex<f64>>
+    %w = util.optimization_barrier %z      // what the updates write into, where two are and re != im
 
    Why: IREE 3.13 makes a fill a splat of the value's bits
    (`stream.async.splat`), and a complex128's bits are an i128, for which
@@ -42,11 +44,19 @@ compiles. Two rewrites, in this order:
    each added into zeros) got one buffer for both updates in IREE's stream
    layer: "used resource not listed in explicit captures", or the sum of
    both twice (a gradient 2x too large). Its parts, a float splat, are
-   copied for each update; parts that are not a splat (re != im) are not,
-   in IREE's copy-on-write through the bitcast (the second update read
-   zeros), so those complex64 fills stay fills (a compile error beats a
-   wrong value), and complex128 ones are parts still: `full(n, 1 + 2j,
-   complex128)` updated two ways is wrong (README). Where a fill is the init
+   copied for each update. Parts that are not a splat (re != im: `1 + 2j`,
+   ones) are a dispatch with no operands, and IREE 3.13 wrongly makes the
+   copy-on-write clone each update needs a second such dispatch, which its
+   CSE merges with the first: both updates wrote into one buffer (the
+   second result came out zeros, the first held both updates; the same bug
+   hits any generator, float32 `arange(3.0)` or `eye(3)` updated twice, which
+   this pass leaves alone). Behind a
+   `util.optimization_barrier`, the value the updates write into is an
+   ordinary buffer, which IREE copies for one of them. So a complex64 fill
+   updated at two places (`tensor.insert_slice` destinations) becomes parts
+   too; one updated once, or not at all, stays a fill (a splat), and two
+   scatters into a fill are right as they are (IREE fuses the fill into
+   each scatter's dispatch). Where a fill is the init
    of a linalg op (a product's initial 1), it stays a fill: IREE fuses it
    into each op, while parts, a constant, became one buffer every reduction
    starting from it updated in place (`prod(x), prod(x[:2])` came out
@@ -54,7 +64,7 @@ compiles. Two rewrites, in this order:
    complex128 zeros compile.
 """
 from iree.compiler import ir
-from iree.compiler.dialects import arith, complex as complex_dialect, flow, linalg, tensor
+from iree.compiler.dialects import arith, complex as complex_dialect, flow, linalg, tensor, util
 
 from irax.ir import mlir
 from irax.transforms.cleanup import drop_unused_inputs
@@ -128,11 +138,12 @@ def _read_splats_as_scalars(op):
 
 
 # ---------------------------------------------------------------------------
-# 2. complex128 fills, and complex64 zeros, as their parts
+# 2. complex128 fills, and complex64 zeros or fills updated twice, as their parts
 
 def _is_static_complex_fill(op) -> bool:
     """A fill of a static complex128 tensor, or of a complex64 one with a
-    constant whose parts are equal (zeros), whose parts are a float splat."""
+    constant whose parts are equal (zeros), whose parts are a float splat, or
+    that is written into at two places or more (its i64 splat then did not compile)."""
     if op.name != "linalg.fill":
         return False
     typ = ir.RankedTensorType(op.results[0].type)
@@ -140,8 +151,26 @@ def _is_static_complex_fill(op) -> bool:
         return False
     if ir.ComplexType(typ.element_type).element_type == ir.F64Type.get():
         return True
-    value = _complex_splat(op.results[0])
+    return _parts_are_a_splat(op) or len(_writes(op)) > 1
+
+
+def _parts_are_a_splat(fill) -> bool:
+    """Whether the fill's value is a constant with equal parts (zeros), whose
+    parts IREE folds to a float splat."""
+    value = _complex_splat(fill.results[0])
     return value is not None and value.real == value.imag
+
+
+def _writes(fill) -> list:
+    """The uses of the fill that IREE runs as updates of it in place."""
+    return [use for use in fill.results[0].uses if _is_write(use)]
+
+
+def _is_write(use) -> bool:
+    """Whether a use is as the destination of a tensor.insert_slice
+    (`x.at[i].set(v)`, `x.at[i].add(v)`). (Two scatters into one fill are
+    right as they are: IREE fuses the fill into each scatter's dispatch.)"""
+    return use.owner.name == "tensor.insert_slice" and use.operand_number == 1
 
 
 def _initializes(use) -> bool:
@@ -156,9 +185,10 @@ def _split(fill):
     product's initial 1), the fill stays: the parts, a constant, would become
     one buffer IREE 3.13 lets every reduction that starts from it update in
     place (`prod(x), prod(x[:2])` of complex128 came out wrong)."""
-    uses = [(use.owner, use.operand_number) for use in fill.results[0].uses if not _initializes(use)]
+    uses = [(use.owner, use.operand_number, _is_write(use)) for use in fill.results[0].uses if not _initializes(use)]
     if not uses:
         return
+    shared = sum(write for *_, write in uses) > 1 and not _parts_are_a_splat(fill)
     typ = ir.RankedTensorType(fill.results[0].type)
     part = ir.ComplexType(typ.element_type).element_type
     shape = list(typ.shape)
@@ -172,7 +202,12 @@ def _split(fill):
         parts = mlir.generic([], [tensor.EmptyOp(shape + [2], part).result], [list(range(rank))],
                              [mlir.PARALLEL] * rank, body)[0]
         cast = flow.TensorBitCastOp(typ, parts, [], [])
-    for owner, index in uses:
-        owner.operands[index] = cast.result
+        # Parts that are not a splat are an IREE dispatch with no operands,
+        # which IREE 3.13 rematerializes for each copy-on-write clone and then
+        # merges again by CSE: two updates wrote into one buffer. Behind a
+        # barrier the updates get a real copy.
+        written = util.OptimizationBarrierOp([typ], [cast.result]).results[0] if shared else cast.result
+    for owner, index, write in uses:
+        owner.operands[index] = written if write else cast.result
     if not any(True for _ in fill.results[0].uses):
         fill.erase()
