@@ -576,3 +576,24 @@ def test_new_axes_alone_are_a_view_not_a_kernel(platform):
         assert cache.stats() == before
     for g, w in zip(got, want):
         np.testing.assert_array_equal(np.asarray(g), w)
+
+
+COMPUTED_CONSTANTS_UPDATED = {
+    "arange set twice": lambda m, a, b: (m.arange(3.0).at[0].set(a), m.arange(3.0).at[1].set(b)),
+    "eye set twice": lambda m, a, b: (m.eye(2).at[0, 1].set(a), m.eye(2).at[1, 0].set(b)),
+    "arange updated and read": lambda m, a, b: (m.arange(3.0).at[0].add(a), m.arange(3.0).at[1].multiply(b),
+                                                m.arange(3.0)),
+    "complex eye set twice": lambda m, a, b: (m.eye(3, dtype=np.complex64).at[0, 1].set(a),
+                                              m.eye(3, dtype=np.complex64).at[1, 0].set(b)),
+}
+
+
+@pytest.mark.parametrize("name", COMPUTED_CONSTANTS_UPDATED)
+def test_updates_of_a_computed_constant_under_jit_are_separate_arrays(name, platform):
+    """IREE 3.13 made each update's copy of an arange or eye by running its
+    dispatch again, and merged the two dispatches: both updates went into one
+    buffer, silently (([a, b, 2], [0, 0, 0]) for the first case)."""
+    f = COMPUTED_CONSTANTS_UPDATED[name]
+    got = irax.jit(lambda a, b: f(jnp, a, b))(np.float32(5), np.float32(7))
+    for g, w in zip(got, f(jjnp, np.float32(5), np.float32(7))):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(w))

@@ -49,8 +49,8 @@ compiles. Two rewrites, in this order:
    copy-on-write clone each update needs a second such dispatch, which its
    CSE merges with the first: both updates wrote into one buffer (the
    second result came out zeros, the first held both updates; the same bug
-   hits any generator, float32 `arange(3.0)` or `eye(3)` updated twice, which
-   this pass leaves alone). Behind a
+   hits any generator, float32 `arange(3.0)` or `eye(3)` updated twice:
+   shared_generators.py). Behind a
    `util.optimization_barrier`, the value the updates write into is an
    ordinary buffer, which IREE copies for one of them. So a complex64 fill
    updated at two places (`tensor.insert_slice` destinations) becomes parts
@@ -68,6 +68,7 @@ from iree.compiler.dialects import arith, complex as complex_dialect, flow, lina
 
 from irax.ir import mlir
 from irax.transforms.cleanup import drop_unused_inputs
+from irax.transforms.shared_generators import is_update_destination
 
 
 def complex_fills_as_parts(module_op):
@@ -163,14 +164,7 @@ def _parts_are_a_splat(fill) -> bool:
 
 def _writes(fill) -> list:
     """The uses of the fill that IREE runs as updates of it in place."""
-    return [use for use in fill.results[0].uses if _is_write(use)]
-
-
-def _is_write(use) -> bool:
-    """Whether a use is as the destination of a tensor.insert_slice
-    (`x.at[i].set(v)`, `x.at[i].add(v)`). (Two scatters into one fill are
-    right as they are: IREE fuses the fill into each scatter's dispatch.)"""
-    return use.owner.name == "tensor.insert_slice" and use.operand_number == 1
+    return [use for use in fill.results[0].uses if is_update_destination(use)]
 
 
 def _initializes(use) -> bool:
@@ -185,7 +179,8 @@ def _split(fill):
     product's initial 1), the fill stays: the parts, a constant, would become
     one buffer IREE 3.13 lets every reduction that starts from it update in
     place (`prod(x), prod(x[:2])` of complex128 came out wrong)."""
-    uses = [(use.owner, use.operand_number, _is_write(use)) for use in fill.results[0].uses if not _initializes(use)]
+    uses = [(use.owner, use.operand_number, is_update_destination(use)) for use in fill.results[0].uses
+            if not _initializes(use)]
     if not uses:
         return
     shared = sum(write for *_, write in uses) > 1 and not _parts_are_a_splat(fill)

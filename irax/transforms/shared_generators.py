@@ -1,0 +1,57 @@
+"""A pass: a tensor computed from constants alone (`arange`, `eye`: generics
+of indices and constants) that is updated in place and read elsewhere too is
+read by all its users through one `util.optimization_barrier`.
+
+    %g = linalg.generic outs(...) { ...linalg.index... }        %g = linalg.generic outs(...) { ... }
+    %a = tensor.insert_slice %x into %g[0] ...          ->      %w = util.optimization_barrier %g
+    %b = tensor.insert_slice %y into %g[1] ...                  %a = tensor.insert_slice %x into %w[0] ...
+                                                                %b = tensor.insert_slice %y into %w[1] ...
+
+Why: IREE 3.13 makes such work a dispatch with no operands, and the copy
+an in-place update needs (copy-on-write) it makes by running that dispatch
+again, then its CSE merges the two dispatches back into one: the update
+wrote into the buffer every other user read, silently (`jit(lambda a, b:
+(arange(3.0).at[0].set(a), arange(3.0).at[1].set(b)))` gave [a, b, 2] and
+[0, 0, 0]; `eye(2)` the same). Behind the barrier the value is an ordinary
+buffer, which IREE copies for the updates. complex_fills.py does the same
+for the complex fills it writes as parts. (Fills of real numbers are
+splats, which IREE copies right; two scatters into one tensor are right
+too: IREE fuses what they write into into each scatter's dispatch.)
+"""
+from iree.compiler import ir
+from iree.compiler.dialects import util
+
+from irax.ir import mlir
+
+_LEAVES = ("arith.constant", "tensor.empty")  # what such work starts from
+_WORK = ("linalg.generic", "linalg.fill", "tensor.expand_shape", "tensor.collapse_shape")
+
+
+def is_update_destination(use) -> bool:
+    """Whether a use is as the destination of a tensor.insert_slice
+    (`x.at[i].set(v)`, `x.at[i].add(v)`), which IREE runs in place."""
+    return use.owner.name == "tensor.insert_slice" and use.operand_number == 1
+
+
+def _from_constants(value, depth=16) -> bool:
+    """Whether `value` is computed from constants alone (no argument, no loop)."""
+    if not isinstance(value, ir.OpResult):
+        return False
+    op = value.owner.operation
+    if op.name in _LEAVES:
+        return True
+    return depth > 0 and op.name in _WORK and all(
+        _from_constants(v, depth - 1) for v in list(op.operands) + mlir.captured(op))
+
+
+def copy_shared_generators(module_op):
+    """The pass (see the module docstring)."""
+    for op in mlir.ops_where(module_op, lambda op: op.name == "linalg.generic" and len(op.results) == 1):
+        value = op.results[0]
+        uses = [(use.owner, use.operand_number) for use in value.uses]
+        if len(uses) < 2 or not any(is_update_destination(use) for use in value.uses) or not _from_constants(value):
+            continue
+        with ir.InsertionPoint.after(op), op.location:
+            shared = util.OptimizationBarrierOp([value.type], [value]).results[0]
+        for owner, index in uses:
+            owner.operands[index] = shared
