@@ -174,14 +174,16 @@ def _copy_for(s, loop, inits):
 
 
 def _copy_while(s, loop, inits):
-    types = [v.type for v in inits]
-    new = scf.WhileOp(types, inits)
+    """(A while loop's results, which its test passes on, may be fewer than its
+    carries: canonicalization drops the unused ones.)"""
+    passed_types = [_element_type(r) if _is_tensor(r) else r.type for r in loop.results]
+    new = scf.WhileOp(passed_types, inits)
     before, after = (region.blocks[0] for region in loop.regions)
-    block = new.before.blocks.append(*types)
+    block = new.before.blocks.append(*[v.type for v in inits])
     with ir.InsertionPoint(block):
         test, *passed = s.copy_block(before, list(block.arguments))
         scf.ConditionOp(test, passed)
-    block = new.after.blocks.append(*types)
+    block = new.after.blocks.append(*passed_types)
     with ir.InsertionPoint(block):
         scf.YieldOp(s.copy_block(after, list(block.arguments)))
     return list(new.results)

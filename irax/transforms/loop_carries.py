@@ -59,7 +59,7 @@ def keep_unread_carries(module_op):
         body = loop.regions[1].blocks[0]
         yield_ = body.operations[len(body.operations) - 1]
         for k, (old, new) in enumerate(zip(body.arguments, list(yield_.operands))):
-            if not _uses(old):
+            if not _uses(old) and isinstance(new.type, ir.RankedTensorType):  # (a loop of scalars: a generic's)
                 with ir.InsertionPoint(yield_), ir.Location.unknown():
                     yield_.operands[k] = iree.opaque(new, old)[0]
 
