@@ -741,3 +741,42 @@ def test_vjp_of_a_value_returned_twice_adds_both_cotangents():
         theirs = jax.vjp(lambda v: f(jax.numpy, v), x)[1]((ct,) * n)
         np.testing.assert_allclose(np.asarray(ours[0]), np.asarray(theirs[0]), rtol=1e-6)
     np.testing.assert_allclose(irax.jacrev(lambda v: (v, v))(x)[1], np.eye(2))
+
+
+def cookbook_fixed_point(jax, np):
+    """JAX's autodiff cookbook: a fixed point whose custom VJP solves another
+    fixed point, by calling itself in its bwd rule with a new `partial`."""
+    @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+    def fixed_point(f, a, x_guess):
+        def body(carry):
+            return carry[1], f(a, carry[1])
+        return jax.lax.while_loop(lambda c: np.abs(c[0] - c[1]) > 1e-6, body, (x_guess, f(a, x_guess)))[1]
+
+    def fwd(f, a, x_init):
+        x_star = fixed_point(f, a, x_init)
+        return x_star, (a, x_star)
+
+    def rev(f, res, x_star_bar):
+        a, x_star = res
+        _, vjp_a = jax.vjp(lambda a: f(a, x_star), a)
+        a_bar, = vjp_a(fixed_point(functools.partial(rev_iter, f), (a, x_star, x_star_bar), x_star_bar))
+        return a_bar, np.zeros_like(x_star)
+
+    def rev_iter(f, packed, u):
+        a, x_star, x_star_bar = packed
+        _, vjp_x = jax.vjp(lambda x: f(a, x), x_star)
+        return x_star_bar + vjp_x(u)[0]
+
+    fixed_point.defvjp(fwd, rev)
+    return lambda a: fixed_point(lambda a, x: 0.5 * (x + a / x), a, a)
+
+
+def test_the_cookbook_fixed_point_like_jax():
+    """Its rules were traced when it was called, and the bwd rule's own call
+    traced its rules, without end: even the value hung. A call inside its
+    own rules at other arguments is traced without rules now (JAX traces
+    rules only to differentiate)."""
+    ours, theirs = cookbook_fixed_point(irax, jnp), cookbook_fixed_point(jax, jjnp)
+    np.testing.assert_allclose(ours(2.0), theirs(2.0), rtol=1e-6)
+    np.testing.assert_allclose(irax.grad(ours)(2.0), jax.grad(theirs)(2.0), rtol=1e-5)
+    np.testing.assert_allclose(irax.jit(irax.grad(ours))(2.0), jax.grad(theirs)(2.0), rtol=1e-5)

@@ -102,9 +102,20 @@ def _emit_call(custom_fn, args):
     in_progress = _tracing.setdefault(core.outermost_trace(), {})
     key = (custom_fn, arguments.signature())
     tracing = in_progress.get(key)
+    rule_attributes = custom_fn.rule_attributes
     if tracing is not None:  # a call inside its own rule
         tracing.called = True
         name, primal, closed = tracing.name, tracing.primal, tracing.closed
+    elif any(fn is custom_fn for fn, _ in in_progress):
+        # A call inside its own rules at other arguments (the cookbook's
+        # fixed_point calls itself in its bwd with a new `partial`): traced
+        # without rules, else each would trace the next, without end (JAX
+        # traces rules only when differentiating). So its rules' own
+        # derivative (a second derivative through it) is not available.
+        name = staging.fresh_name(f"irax_custom_{kind}")
+        primal = staging.trace_arguments(custom_fn.fun, arguments)
+        closed, rule_attributes = list(primal.lifted), {}
+        _add_private(trace, primal, name, closed)
     else:
         name = staging.fresh_name(f"irax_custom_{kind}")
         primal = staging.trace_arguments(custom_fn.fun, arguments)
@@ -123,7 +134,7 @@ def _emit_call(custom_fn, args):
             _add_private(trace, traced, f"{name}_{suffix}", closed)
     operands = [trace.to_tracer(x).value for x in arguments.dynamic + closed]
     call = func.CallOp(list(primal.func.type.results), ir.FlatSymbolRefAttr.get(name), operands)
-    for attribute, suffix in custom_fn.rule_attributes.items():
+    for attribute, suffix in rule_attributes.items():
         call.attributes[attribute] = ir.FlatSymbolRefAttr.get(f"{name}_{suffix}")
     results = [core.Tracer(trace, v, a) for v, a in zip(call.results, primal.out_avals)]
     return tree_util.tree_unflatten(primal.out_tree, results)
