@@ -192,11 +192,32 @@ def test_einsum_dtypes_match_jax(dtypes):
         check(out, np.asarray(theirs).astype(np.float64), TOL.get(out.dtype, 0))
 
 
-def test_einsum_repeated_index_is_not_supported():
-    with pytest.raises(NotImplementedError, match="repeats in operand 0"):
-        jnp.einsum("ii->", np.ones((3, 3), np.float32))
-    with pytest.raises(NotImplementedError, match="subscripts as a string"):
-        jnp.einsum(np.ones(3), [0], np.ones(3), [0])
+@pytest.mark.parametrize("subscripts, shapes", [("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("iij->ij", [(3, 3, 2)]),
+                                                  ("iii", [(3, 3, 3)]), ("ij,jj->i", [(2, 3), (3, 3)]),
+                                                  ("bii,bij->bj", [(2, 3, 3), (2, 3, 4)])])
+def test_einsum_repeated_letters_read_diagonals_like_jax(subscripts, shapes):
+    """A letter repeated within one operand (a diagonal; summed, a trace) was a NotImplementedError."""
+    operands = [sample(s) for s in shapes]
+    check(jnp.einsum(subscripts, *operands), np.einsum(subscripts, *operands))
+    grads = irax.grad(lambda *xs: jnp.einsum(subscripts, *xs).sum(), argnums=tuple(range(len(shapes))))(*operands)
+    expected = jax.grad(lambda *xs: jjnp.einsum(subscripts, *xs).sum(), argnums=tuple(range(len(shapes))))(*operands)
+    for g, e in zip(grads, expected):
+        check(g, np.asarray(e))
+
+
+def test_einsum_interleaved_form_and_keywords_like_jax():
+    """einsum(x, [0, 1], y, [1, 2], [0, 2]), optimize= and preferred_element_type= (were errors)."""
+    a, b = sample((3, 4)), sample((4, 5))
+    check(jnp.einsum(a, [0, 1], b, [1, 2], [0, 2]), a @ b)
+    check(jnp.einsum(a, [Ellipsis, 1], [Ellipsis]), a.sum(1))
+    m = sample((3, 3))
+    check(jnp.einsum(m, [0, 0]), np.trace(m))
+    check(jnp.einsum("ij,jk->ik", a, b, optimize="greedy"), a @ b)
+    ints = np.ones((2, 2), np.int8)
+    ours = jnp.einsum("ij,jk", ints, ints, preferred_element_type=np.float32)
+    assert ours.dtype == jjnp.einsum("ij,jk", ints, ints, preferred_element_type=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="Size of label 'i'"):
+        jnp.einsum("ii", np.ones((2, 3), np.float32))
 
 
 # ---------------------------------------------------------------------------

@@ -200,11 +200,6 @@ def _parse_subscripts(subscripts, ndims):
         term_labels = _term_labels(term, width, n_ellipsis)
         if len(term_labels) != ndim:
             raise ValueError(f"Einstein sum subscript '{term}' does not contain the correct number of indices for operand {i}.")
-        repeated = [l for l, count in Counter(term_labels).items() if count > 1]
-        if repeated:
-            raise NotImplementedError(
-                f"einsum: index '{repeated[0]}' repeats in operand {i} ('{term}'); traces and diagonals are not supported."
-            )
         labels.append(term_labels)
     counts = Counter(l for term_labels in labels for l in term_labels)
     if not arrow:
@@ -233,21 +228,68 @@ def _check_label_sizes(operands, labels):
                 sizes[label] = n
 
 
-def einsum(subscripts: str, /, *operands: ArrayLike) -> Array:
+def _sublist_subscripts(args):
+    """(subscripts, operands) of einsum's interleaved form, einsum(x, [0, 1],
+    y, [1, 2], [0, 2]): integers in [0, 52) name dims, Ellipsis the `...`."""
+    def term(sublist):
+        letters = []
+        for s in sublist:
+            if s is Ellipsis:
+                letters.append("...")
+            elif isinstance(s, numbers.Integral) and 0 <= s < len(_LETTERS):
+                letters.append(_LETTERS[s])
+            else:
+                raise ValueError(f"einsum sublist entries must be Ellipsis or integers in [0, {len(_LETTERS)}), "
+                                 f"got {s!r}")
+        return "".join(letters)
+
+    operands, sublists = args[0:-1:2] if len(args) % 2 else args[0::2], args[1::2]
+    subscripts = ",".join(term(s) for s in sublists[:len(operands)])
+    if len(args) % 2:
+        subscripts += "->" + term(args[-1])
+    return subscripts, operands
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _diagonals(x, term_labels):
+    """x with each label its term repeats (einsum's 'ii': a diagonal, then a
+    trace once summed) read once: the diagonal of those two axes, last (an
+    n x n pair flattened, every (n + 1)-th element)."""
+    while True:
+        repeated = [label for label, count in Counter(term_labels).items() if count > 1]
+        if not repeated:
+            return x, term_labels
+        i, j = [k for k, label in enumerate(term_labels) if label == repeated[0]][:2]
+        n, rest = x.shape[i], [k for k in range(x.ndim) if k not in (i, j)]
+        x = shape.transpose(x, rest + [i, j])
+        x = shape.reshape(x, x.shape[:-2] + (n * n,))[..., :: n + 1]
+        term_labels = [term_labels[k] for k in rest] + [repeated[0]]
+
+
+def einsum(subscripts, /, *operands: ArrayLike, out: None = None, optimize="auto", precision=None,
+           preferred_element_type=None) -> Array:
     """Einstein summation: `subscripts` names the dims of each operand with
-    letters ('ij,jk->ik'); letters missing from the output are summed over.
-    `...` stands for broadcast dims; without '->' the output is the `...`
-    dims, then the letters used once, in alphabetical order. Operands are
-    contracted left to right, one dot_general per pair. A letter repeated
-    within one operand (a trace or diagonal, 'ii->') is not supported."""
+    letters ('ij,jk->ik'); letters missing from the output are summed over,
+    and a letter repeated in one operand reads its diagonal ('ii->i', 'ii'
+    the trace). `...` stands for broadcast dims; without '->' the output is
+    the `...` dims, then the letters used once, in alphabetical order. The
+    interleaved form einsum(x, [0, 1], y, [1, 2], [0, 2]) names dims by
+    integers. Operands are contracted left to right, one dot_general per
+    pair, whatever `optimize` says (the same sums, maybe rounded otherwise);
+    `preferred_element_type` is the dtype they are computed and returned in."""
+    if out is not None:
+        raise NotImplementedError("The 'out' argument to jnp.einsum is not supported.")
     if not isinstance(subscripts, str):
-        raise NotImplementedError(
-            "einsum: pass the subscripts as a string, as in einsum('ij,jk->ik', x, y); "
-            "the interleaved form einsum(x, [0, 1], y, [1, 2]) is not supported."
-        )
+        subscripts, operands = _sublist_subscripts((subscripts,) + operands)
     operands = promote_args("einsum", *operands)
+    if preferred_element_type is not None:
+        operands = [convert_element_type.bind(x, new_dtype=dtypes.canonicalize_dtype(preferred_element_type),
+                                              weak_type=False) for x in operands]
     labels, out_labels = _parse_subscripts(subscripts, [x.ndim for x in operands])
     _check_label_sizes(operands, labels)
+    operands, labels = zip(*[_diagonals(x, term_labels) for x, term_labels in zip(operands, labels)])
     x, x_labels = operands[0], labels[0]
     for i in range(1, len(operands)):
         y, y_labels = operands[i], labels[i]
