@@ -32,28 +32,26 @@ from irax.ir import mlir
 from irax.ir.linalg import RESHAPES, iterator_names, map_results
 
 
-def fuse_into_folds(module, is_fold) -> bool:
+def fuse_into_folds(module, is_fold):
     """Fuse into every generic of `module` that `is_fold` accepts the
-    elementwise producers it reads; whether any was fused."""
-    fused = False
+    elementwise producers it reads."""
     while True:
         candidates = [(fold, k, found) for fold in mlir.ops_where(module.operation, is_fold)
                       for k, v in enumerate(fold.opview.inputs)
                       if (found := _producer(v)) is not None and not _integer_products_added(fold, found[1])]
         if not candidates:
-            return fused
-        fold, k, (reshapes, producer) = candidates[0]
-        _fuse(fold.opview, k, reshapes, producer)
-        fused = True
+            return
+        fold, k, (views, producer) = candidates[0]
+        _fuse(fold.opview, k, views, producer)
 
 
 def _producer(value):
     """(the views from the producer to `value`, in order, the producer), or
     None where `value` is not an elementwise generic's (identity maps, static
     shapes, not reading its output), through views (_is_view) used once."""
-    reshapes = []
+    views = []
     while isinstance(value, ir.OpResult) and _is_view(value.owner) and _used_once(value):
-        reshapes.insert(0, value.owner)
+        views.insert(0, value.owner)
         value = value.owner.operands[0]
     if not isinstance(value, ir.OpResult) or value.owner.name != "linalg.generic":
         return None
@@ -66,7 +64,7 @@ def _producer(value):
     output = producer.regions[0].blocks[0].arguments[len(producer.inputs)]
     if list(output.uses) or not ir.RankedTensorType(value.type).has_static_shape:
         return None
-    return reshapes, producer
+    return views, producer
 
 
 def _is_view(op) -> bool:
@@ -99,10 +97,10 @@ def _used_once(value) -> bool:
     return len(list(value.uses)) == 1
 
 
-def _reshaped(value, reshapes):
-    """`value` through copies of `reshapes` (static shapes), in its own element type."""
+def _viewed(value, views):
+    """`value` through copies of `views` (static shapes), in its own element type."""
     element = ir.RankedTensorType(value.type).element_type
-    for op in reshapes:
+    for op in views:
         shape = ir.RankedTensorType(op.results[0].type).shape
         result = ir.RankedTensorType.get(shape, element)
         if op.name == "tensor.extract_slice":
@@ -153,7 +151,7 @@ def _splat(value):
     return dense.get_splat_value() if dense.is_splat else None
 
 
-def _fuse(fold, k, reshapes, producer):
+def _fuse(fold, k, views, producer):
     """Replace `fold` by one that reads the producer's inputs (reshaped as
     its result was, through fold's map of input k) in place of input k, and
     runs the producer's body on them first. A constant scalar input becomes
@@ -164,7 +162,7 @@ def _fuse(fold, k, reshapes, producer):
     read = [(i, x) for i, x in enumerate(producer.inputs) if i not in constants]
     with ir.InsertionPoint(fold), fold.location:
         inputs = list(fold.inputs)
-        fused = [x if ir.RankedTensorType(x.type).rank == 0 else _reshaped(x, reshapes) for _, x in read]
+        fused = [x if ir.RankedTensorType(x.type).rank == 0 else _viewed(x, views) for _, x in read]
         new_inputs = inputs[:k] + fused + inputs[k + 1:]
         n = len(fused)
 
@@ -185,7 +183,7 @@ def _fuse(fold, k, reshapes, producer):
     for old, value in zip(fold.results, new):
         old.replace_all_uses_with(value)
     fold.operation.erase()
-    for op in reversed(reshapes):
+    for op in reversed(views):
         op.erase()
     if not list(producer.results[0].uses):  # else it stays for its other readers (a fold's leftover)
         producer.operation.erase()
