@@ -505,7 +505,7 @@ class _IndexUpdateRef:
         if unique_indices:
             return applied(0, x)
         if isinstance(counts, core.Tracer):  # how many times is data: a loop of the program
-            from irax.frontend.control_flow import while_loop  # (control_flow imports this package)
+            from irax.frontend.control_flow import while_loop  # (tests/test_layering.py ALLOWED says why)
             return while_loop(lambda state: state[0] < counts.max(),
                               lambda state: (state[0] + 1, applied(state[0], state[1])), (0, x))[1]
         for k in range(int(counts.max()) if counts.size else 0):
