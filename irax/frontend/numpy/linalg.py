@@ -32,7 +32,7 @@ from irax.frontend.numpy.util import canonicalize_axis, promote_args
 from irax.frontend.primitives.elementwise import convert_element_type, unary
 from irax.frontend.primitives.linalg import dot_general
 from irax.frontend.primitives.reductions import reduce
-from irax.typing import Array, ArrayLike
+from irax.typing import Array, ArrayLike, DTypeLike
 
 
 def _dot_general(a, b, contracting=((), ()), batch=((), ())):
@@ -268,8 +268,9 @@ def _diagonals(x, term_labels):
         term_labels = [term_labels[k] for k in rest] + [repeated[0]]
 
 
-def einsum(subscripts, /, *operands: ArrayLike, out: None = None, optimize="auto", precision=None,
-           preferred_element_type=None) -> Array:
+def einsum(subscripts: str | ArrayLike, /, *operands: ArrayLike | Sequence, out: None = None,
+           optimize: str | bool | Sequence = "auto", precision: object = None,
+           preferred_element_type: DTypeLike | None = None) -> Array:
     """Einstein summation: `subscripts` names the dims of each operand with
     letters ('ij,jk->ik'); letters missing from the output are summed over,
     and a letter repeated in one operand reads its diagonal ('ii->i', 'ii'
