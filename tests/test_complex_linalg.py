@@ -129,11 +129,13 @@ def test_qr_tall_complete_is_unitary():
     np.testing.assert_allclose(_H(q) @ q, np.eye(5), atol=2e-6)
 
 
-def _svd_loss(m, usv):
-    """One svd call: two of them in one gradient made IREE 3.13 fail to compile
-    the program unless irax's drop-unread-work pass was left out (README)."""
-    u, s, vh = usv
-    return m.sum(s * m.arange(1.0, 5.0)) + m.sum(m.real(u[:, :1] * vh[:1, :] * (1 + 1j)))
+def _svd_loss(m, a):
+    """Two svd calls in one gradient (IREE 3.13 once failed to compile the
+    program unless irax's drop-unread-work pass was left out)."""
+    u, s, vh = m.linalg.svd(a)
+    u2, s2, vh2 = m.linalg.svd(a * 2 + 1j)
+    return (m.sum(s * m.arange(1.0, 5.0)) + m.sum(m.real(u[:, :1] * vh[:1, :] * (1 + 1j)))
+            + m.sum(s2 * s2) + m.sum(m.real(u2[:, :1] * vh2[:1, :] * (1 - 1j))))
 
 
 # name -> (real loss of a complex matrix, which matrix); losses of eigenvectors
@@ -150,7 +152,7 @@ GRADS = {
     "qr": (lambda m, a: m.sum(m.real(m.linalg.qr(a)[0] * W)) + m.sum(m.imag(m.linalg.qr(a)[1]) ** 2), "A"),
     "eigh": (lambda m, a: m.sum(m.linalg.eigh(a)[0] * m.arange(4.0)) + m.sum(m.abs(m.linalg.eigh(a)[1]) ** 2 * W.real),
              "P"),
-    "svd": (lambda m, a: _svd_loss(m, m.linalg.svd(a)), "A"),
+    "svd": (_svd_loss, "A"),
     "pinv": (lambda m, a: m.sum(m.real(m.linalg.pinv(a) * W)), "A"),
 }
 
