@@ -261,6 +261,21 @@ def test_jvp_and_vjp():
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
+def test_jvp_through_argmax_and_of_integer_outputs_like_jax():
+    """argmax's generic also carries the running max, a float result nothing
+    reads: forward mode took it for one to differentiate and raised
+    NotDifferentiable. Integer outputs' tangents are float0 zeros, as JAX's."""
+    def f(lib):
+        return lambda x: (x[0, lib.argmax(x[1])] * x, lib.argmin(x, axis=1), (x > 0.5).sum())
+
+    (ours, theirs) = (irax.jvp(f(jnp), (X,), (W,)), jax.jvp(f(jjnp), (X,), (W,)))
+    for a, b in zip(ours[1], theirs[1]):
+        assert np.asarray(a).dtype == np.asarray(b).dtype and np.shape(a) == np.shape(b)
+    np.testing.assert_allclose(ours[1][0], theirs[1][0], rtol=1e-6)
+    np.testing.assert_allclose(irax.hessian(lambda x: x[jnp.argmax(x[0])].sum() ** 3)(X),
+                               jax.hessian(lambda x: x[jjnp.argmax(x[0])].sum() ** 3)(X), rtol=1e-5)
+
+
 def test_sign_taking_math_at_negative_inputs_like_jax():
     """arcsinh and arctan2 take their sign with copysign, whose derivative flips with the signs."""
     x, y = W[0], W[1][::-1].copy()  # both signs in each

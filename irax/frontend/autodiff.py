@@ -82,9 +82,12 @@ def _check_real_output(name, holomorphic, aval):
 
 
 def _float0_for_integers(primal, gradient):
-    """`gradient` with float0 zeros where `primal` has integer or boolean
-    leaves (the traced gradient has None there: they have none)."""
-    return tree_util.tree_map(lambda x, g: np.zeros(np.shape(x), dtypes.float0) if g is None else g, primal, gradient)
+    """`gradient` (or a tangent) with float0 zeros where `primal` has integer
+    or boolean leaves (the traced gradient has None there, a traced tangent
+    zeros of the leaf's dtype: they have no derivative)."""
+    def leaf(x, g):
+        return np.zeros(np.shape(x), dtypes.float0) if g is None or not dtypes.is_inexact(shapes.typeof(x).dtype) else g
+    return tree_util.tree_map(leaf, primal, gradient)
 
 
 def _split_aux(fun, has_aux):
@@ -264,10 +267,14 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
     def forward_mode(f):
         return lambda p, t: _jvp_inline(f, p, t, has_aux)
 
-    return tape.staged_or_on_values(
+    result = tape.staged_or_on_values(
         ("jvp", fun, has_aux), forward_mode(fun),
         lambda args, kwargs: tape.on_straight_line(forward_mode, fun, (tuple(primals), {}), args, kwargs),
         (tuple(primals), tuple(tangents)))
+    if core.current_trace() is not None:  # (a traced program cannot return float0: zeros of the dtype stay)
+        return result
+    output, tangent_out = result[:2]
+    return (output, _float0_for_integers(output, tangent_out)) + result[2:]
 
 
 def _tangent_dtype(primal_dtype):

@@ -192,8 +192,8 @@ def forward(ops, tangent_of):
         if all(t is None for t in operand_tangents + [t for d in extra for t in d.values()]):
             continue
         generic.check_not_into_bit_float(op)
-        if not any(is_float_tensor(r) for r in op.operation.results):
-            continue  # comparisons, integer math: no tangent
+        if not any(is_float_tensor(r) and any(True for _ in r.uses) for r in op.operation.results):
+            continue  # comparisons, integer math, argmax's running max that nothing reads: no tangent
         if rule is None:
             raise NotDifferentiable(f"irax forward-mode autodiff has no rule for '{op.operation.name}'")
         with ir.InsertionPoint.after(op):
