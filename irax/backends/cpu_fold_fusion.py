@@ -35,14 +35,19 @@ from irax.ir.linalg import RESHAPES, iterator_names, map_results
 def fuse_into_folds(module, is_fold):
     """Fuse into every generic of `module` that `is_fold` accepts the
     elementwise producers it reads."""
-    while True:
-        candidates = [(fold, k, found) for fold in mlir.ops_where(module.operation, is_fold)
-                      for k, v in enumerate(fold.opview.inputs)
-                      if (found := _producer(v)) is not None and not _integer_products_added(fold, found[1])]
-        if not candidates:
-            return
-        fold, k, (views, producer) = candidates[0]
-        _fuse(fold.opview, k, views, producer)
+    for fold in mlir.ops_where(module.operation, is_fold):
+        fold = fold.opview
+        while (found := _first_producer(fold)) is not None:  # the new fold reads the producer's inputs
+            fold = _fuse(fold, *found)
+
+
+def _first_producer(fold):
+    """(k, views, producer) of the first input of `fold` to fuse, or None."""
+    for k, value in enumerate(fold.inputs):
+        found = _producer(value)
+        if found is not None and not _integer_products_added(fold, found[1]):
+            return (k, *found)
+    return None
 
 
 def _producer(value):
@@ -152,7 +157,7 @@ def _splat(value):
 
 
 def _fuse(fold, k, views, producer):
-    """Replace `fold` by one that reads the producer's inputs (reshaped as
+    """Replace `fold` by one (returned) that reads the producer's inputs (reshaped as
     its result was, through fold's map of input k) in place of input k, and
     runs the producer's body on them first. A constant scalar input becomes
     a constant in the body: IREE would make it one, in a new op without the
@@ -187,3 +192,4 @@ def _fuse(fold, k, views, producer):
         op.erase()
     if not list(producer.results[0].uses):  # else it stays for its other readers (a fold's leftover)
         producer.operation.erase()
+    return new[0].owner.opview
