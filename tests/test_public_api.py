@@ -29,9 +29,10 @@ import irax.scipy.linalg
 import irax.scipy.special
 import irax.tree
 import irax.tree_util
+from irax.example_libraries import optimizers, stax
 
 PUBLIC = [irax, irax.debug, irax.dtypes, irax.numpy, irax.lax, irax.nn, irax.random, irax.tree, irax.tree_util, irax.scipy,
-          irax.scipy.special, irax.numpy.linalg, irax.lax.linalg, irax.scipy.linalg]
+          irax.scipy.special, irax.numpy.linalg, irax.lax.linalg, irax.scipy.linalg, stax, optimizers]
 IRAX_ROOT = pathlib.Path(irax.__file__).parent
 
 # Public functions without type hints yet, each with the reason; the test

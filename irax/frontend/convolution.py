@@ -10,7 +10,7 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from irax.frontend import dtypes
+from irax.frontend import dtypes, lax_elementwise
 from irax.frontend.core import Tracer
 from irax.frontend.numpy import creation, shape, ufuncs
 from irax.frontend.numpy.util import asarray
@@ -309,8 +309,10 @@ def _fold_windows(x, init, computation, window_dimensions, window_strides, pads,
     return total
 
 
-# The computations reduce_window recognizes, and the monoid each is.
-_MONOID_FUNCTIONS = {ufuncs.add: "sum", ufuncs.maximum: "max", ufuncs.minimum: "min"}
+# The computations reduce_window recognizes, and the monoid each is (lax's
+# own are other functions than jnp's: JAX's examples pass lax.max).
+_MONOID_FUNCTIONS = {ufuncs.add: "sum", ufuncs.maximum: "max", ufuncs.minimum: "min",
+                     lax_elementwise.add: "sum", lax_elementwise.max: "max", lax_elementwise.min: "min"}
 
 
 def _is_identity(init_value, monoid, dtype):
