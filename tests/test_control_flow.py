@@ -604,6 +604,19 @@ def test_internal_stacks_pinned_on_the_cpu_keep_the_gradient(inline, monkeypatch
         np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
 
 
+def test_the_backward_loop_reads_the_steps_products_saved_not_computed_again(platform):
+    """The RNN step's tanh derivative reads h @ w + x: the forward loop stacks
+    it (a value computed by a product), so the backward loop's one product
+    is dh @ w^T, where it computed h @ w again too (w constant here, so no
+    dw); elementwise values are still computed again."""
+    loss = lambda lax, np: lambda h, xs: (carry_is_y_fn(lax, np, unroll=1)(h, xs)[1] ** 2).sum()  # noqa: E731
+    grad = irax.jit(irax.grad(loss(lax, jnp), argnums=(0, 1)))
+    text = grad.lower(X, XS20).as_text("optimized")
+    assert text.count('"reduction"') == 2  # h @ w forward, dh @ w^T back (with it, h @ w again: 3)
+    for g, w in zip(grad(X, XS20), jax.grad(loss(jlax, jjnp), argnums=(0, 1))(X, XS20)):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-6)
+
+
 def test_a_loop_writing_into_its_argument_is_not_pinned(platform):
     doubled = lambda x: lax.fori_loop(0, 3, lambda i, c: c.at[i].set(c[i] * 2.0), x)  # noqa: E731
     x = jnp.asarray(X)

@@ -15,11 +15,16 @@ get that driver as an argument (`region_backward`; forward mode's rules get
                   saved[k] (k = the step number), replacing the original loop;
                   not a carry the body only writes into (scan's stacked ys:
                   each step sets its row), whose value no derivative reads,
-                  so saving it would cost n copies of the whole stack
-        backward: for k = n-1 down to 0: recompute the body from saved[k],
-                  differentiate it with the carry's cotangent as seed; the
-                  captured values' cotangents add up across steps. A stack
-                  whose rows are each written once from an inactive init
+                  so saving it would cost n copies of the whole stack;
+                  and each step's residuals: the values the derivatives
+                  read that a product or a reduction computed (the RNN
+                  step's h @ W + x), stacked rather than computed again
+        backward: for k = n-1 down to 0: recompute the body from saved[k]
+                  (what nothing reads is dropped later, so only the cheap
+                  elementwise values the derivatives read are computed
+                  again), differentiate it with the carry's cotangent as
+                  seed; the captured values' cotangents add up across
+                  steps. A stack whose rows are each written once from an inactive init
                   (scan's ys) is not carried: each step reads its rows'
                   cotangents from the loop result's (`_rows_written_once`,
                   `_read_rows_before_writes`), where a carried one cost a
@@ -31,6 +36,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, scf, tensor
 
 from irax.ir import mlir
+from irax.ir.linalg import iterator_names
 from irax.transforms.ad import host_calls
 from irax.transforms.ad.generic import DynamicBoundsError
 from irax.transforms.ad.tensor_ops import add, empty_like, is_float_tensor, tensor_type, zeros_like
@@ -146,29 +152,99 @@ def _read_rows_before_writes(block, iv):
             op.operands[0] = write.operands[1]
 
 
-def _recording_loop(op, n, saving):
-    """A copy of the loop `op` right after it that also stacks each step's
-    carry, for the carries i in `saving`, into tensors [n, *carry shape];
-    `op`'s results are rerouted to it. Returns the stacks."""
+def _stack(value, n):
+    """An empty tensor [n, *shape of value] to stack a value per step in."""
+    return tensor.EmptyOp([n, *tensor_type(value).shape], tensor_type(value).element_type).result
+
+
+def _recording_loop(op, n, saving, residuals):
+    """A copy of the loop `op` right after it that also stacks, into tensors
+    [n, *shape], each step's carry for the carries i in `saving`, and each
+    step's value of the body's `residuals`; `op`'s results are rerouted to
+    it. Returns the stacks, in that order."""
     lo, step = _constant_index(op.operands[0]), _constant_index(op.operands[2])
     body = op.regions[0].blocks[0]
     inits = list(op.operands[3:])
     with ir.InsertionPoint.after(op):
-        stacks = [tensor.EmptyOp([n, *tensor_type(inits[i]).shape], tensor_type(inits[i]).element_type).result
-                  for i in saving]
+        stacks = [_stack(inits[i], n) for i in saving] + [_stack(r, n) for r in residuals]
         rec = scf.ForOp(op.operands[0], op.operands[1], op.operands[2], inits + stacks)
         with ir.InsertionPoint(rec.body):
             carries = list(rec.inner_iter_args)[:len(inits)]
             k = _step_number(rec.induction_variable, lo, step)
-            saved = [mlir.set_row(s, carries[i], k) for s, i in zip(list(rec.inner_iter_args)[len(inits):], saving)]
             mapping = dict(zip(body.arguments, [rec.induction_variable] + carries))
             ops = list(body.operations)
             # `op` stays only if it calls back (for that alone): its prints are the ones kept
             host_calls.drop_debug_calls([mlir.clone_op(inner, mapping) for inner in ops[:-1]])
+            values = [carries[i] for i in saving] + [mapping[r] for r in residuals]
+            saved = [mlir.set_row(s, v, k) for s, v in zip(list(rec.inner_iter_args)[len(inits):], values)]
             scf.YieldOp([mapping.get(v, v) for v in ops[-1].operands] + saved)
     for old, new in zip(op.results, rec.results):
         old.replace_all_uses_with(new)
     return list(rec.results)[len(inits):]
+
+
+def _live(block) -> set:
+    """The values of `block` (a generic's body) that what it yields depends on."""
+    *ops, terminator = block.operations
+    live = set(terminator.operands)
+    for op in reversed(ops):
+        if any(r in live for r in op.results):
+            live.update(op.operands)
+    return live
+
+
+_CONTRACTIONS = ("matmul", "matvec", "vecmat", "dot", "conv", "pooling", "contract", "reduce")
+
+
+def _reduces(op) -> bool:
+    """Whether a linalg op sums (or folds) over a loop: a contraction, a
+    convolution, a reduction; what is worth saving rather than computing again."""
+    if op.name == "linalg.generic":
+        return "reduction" in iterator_names(op)
+    return op.name.startswith("linalg.") and any(word in op.name for word in _CONTRACTIONS)
+
+
+_RECOMPUTED_CHEAPLY = ("linalg.fill", "linalg.copy", "linalg.transpose", "linalg.broadcast")
+
+
+def _residuals(body, recomputed, back) -> list:
+    """The values of `body` (top level) that the backward pass in loop `back`
+    reads from their recomputation (`recomputed`: value -> its copy in
+    `back`), which the forward loop can stack instead: tensors computed by
+    linalg ops from what changes per step (the induction variable, the
+    carries) through a product or a reduction (`_reduces`). Values read only
+    to compute others again, the same at every step, or elementwise work on
+    what is at hand (the cheap part, and stacking all of it made IREE 3.13
+    fail to partition an unrolled fori_loop's gradient) stay recomputed."""
+    varying, costly = set(body.arguments), set()
+    ops = list(body.operations)[:-1]
+    copies = {}
+    for op in ops:
+        read = list(op.operands) + mlir.captured(op)
+        if any(v in varying for v in read):
+            varying.update(op.results)
+            if _reduces(op) or any(v in costly for v in read):
+                costly.update(op.results)
+        copies.update((recomputed[r].owner.operation, r) for r in op.results if r in recomputed)
+
+    def top_level(owner):  # the op of back's body that `owner` is, or is nested in
+        while owner.parent != back.operation:
+            owner = owner.parent
+        return owner
+
+    def read(use):  # (a generic's input whose element its result does not depend on is pruned later)
+        owner = use.owner.operation
+        if owner.name == "linalg.generic" and use.operand_number < len(owner.opview.inputs):
+            return owner.regions[0].blocks[0].arguments[use.operand_number] in _live(owner.regions[0].blocks[0])
+        return True
+
+    def read_by_derivatives(r):
+        return any(top_level(use.owner.operation) not in copies and read(use) for use in recomputed[r].uses)
+
+    return [r for op in ops for r in op.results
+            if op.name.startswith(("linalg.", "iree_linalg_ext.")) and op.name not in _RECOMPUTED_CHEAPLY
+            and r in costly and r in recomputed and isinstance(r.type, ir.RankedTensorType)
+            and read_by_derivatives(r)]
 
 
 def _for(op, cts, active, region_backward):
@@ -189,13 +265,14 @@ def _for(op, cts, active, region_backward):
     fixed = {i: cts[i] for i in floats if i not in saving and inits[i] not in active
              and _rows_written_once(body, i, step)}
     carried = [i for i in floats if i not in fixed]
-    saved = dict(zip(saving, _recording_loop(op, n, saving)))
+    with ir.InsertionPoint.after(op):  # stand-ins for the stacks of saved carries, until the forward loop is made
+        stand_ins = {i: _stack(inits[i], n) for i in saving}
     back = scf.ForOp(mlir.index(0), mlir.index(n), mlir.index(1),
                      [cts[i] for i in carried] + [zeros_like(v) for v in outer])
     with ir.InsertionPoint(back.body):
         k = arith.subi(mlir.index(n - 1), back.induction_variable)
         # a carry only written into is recomputed from garbage: nothing reads it
-        carries = [mlir.row(saved[i], k) if i in saved else empty_like(c) for i, c in enumerate(inits)]
+        carries = [mlir.row(stand_ins[i], k) if i in stand_ins else empty_like(c) for i, c in enumerate(inits)]
         carry_cts = {**fixed, **dict(zip(carried, list(back.inner_iter_args)[:len(carried)]))}
         sums = list(back.inner_iter_args)[len(carried):]
         mapping = dict(zip(body.arguments, [_induction_value(k, lo, step)] + carries))
@@ -203,6 +280,18 @@ def _for(op, cts, active, region_backward):
         seeds = set(active) | set(wanted)
         got = region_backward(body, mapping, seeds, [carry_cts.get(i) for i in range(len(inits))], wanted)
         scf.YieldOp(got[:len(carried)] + [add(s, g) for s, g in zip(sums, got[len(carried):])])
+    # What the derivatives read of the body's values is stacked by the
+    # forward loop, not computed again (the RNN's h @ W: a third of the
+    # backward loop's products).
+    residuals = _residuals(body, mapping, back)
+    stacks = _recording_loop(op, n, saving, residuals)
+    for i, stack in zip(saving, stacks):
+        stand_in = stand_ins[i].owner
+        stand_in.result.replace_all_uses_with(stack)
+        stand_in.erase()
+    with ir.InsertionPoint.after(k.owner):
+        for r, stack in zip(residuals, stacks[len(saving):]):
+            mapping[r].replace_all_uses_with(mlir.row(stack, k))
     _read_rows_before_writes(back.body, mapping[body.arguments[0]])
     results = list(back.results)
     return [(inits[i], results[j]) for j, i in enumerate(carried)] + list(zip(outer, results[len(carried):]))
