@@ -1,12 +1,21 @@
-"""Module-level functions of `jax.scipy.stats` that are not distributions."""
+"""Module-level functions of `jax.scipy.stats` that are not distributions, and
+the constants helper the distributions share."""
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import irax.numpy as jnp
+from irax.frontend import dtypes
 from irax.frontend.dtypes import default_float_dtype
-from irax.frontend.numpy.util import canonicalize_axis, promote_args_inexact
+from irax.frontend.numpy.util import canonicalize_axis, convert, promote_args_inexact
 from irax.typing import Array, ArrayLike
+
+
+def lax_const(example: Array, value) -> Array:
+    """`value` as JAX's distributions write their constants (lax._const): of
+    `example`'s dtype, weakly typed only where `example` is a weakly typed
+    scalar, so an array argument makes the result strongly typed."""
+    return convert(value, example.dtype, dtypes.is_weakly_typed(example) and example.ndim == 0)
 
 
 def _check_nan_policy(name: str, nan_policy: str) -> None:
