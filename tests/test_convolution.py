@@ -238,6 +238,31 @@ def test_reduce_window_jvp_and_vmap():
     close(got, jax.vmap(jax.grad(lambda x: jjnp.sum(jax.lax.reduce_window(x, init, theirs, **kw) ** 2)))(xs))
 
 
+@pytest.mark.parametrize("window", [(2, 2, 1), (4, 5, 2)])  # gathered; big enough to scatter (ad/convolution.py)
+def test_max_pool_per_example_gradients_with_ties(window):
+    """vmap of grad, as JAX's differentially_private_sgd example takes per-example
+    gradients: each member's tied extremes (rounded inputs tie often) give the
+    gradient to the first, as JAX's do, where windows overlap (stride 1: a tie
+    can win several windows); and vmap of a Hessian-vector product (jvp of grad)."""
+    x, w, t = np.round(_pool_input()), sample((3,)), sample((2, 5, 6, 3))
+    kw = dict(window_dimensions=window, window_strides=(1, 1, 1), padding="VALID")
+    for monoid in ("max", "min"):
+        ours, theirs, init = MONOIDS[monoid]
+
+        def loss(L, N, computation):
+            return lambda w, x: N.sum(N.sin(L.reduce_window(x * w, init, computation, **kw)))
+
+        def hvp(G, loss):
+            return lambda w, x, t: G.jvp(lambda x: G.grad(loss, argnums=1)(w, x), (x,), (t,))[1]
+
+        got = irax.jit(irax.vmap(irax.grad(loss(lax, jnp, ours), argnums=(0, 1)), (None, 0)))(w, x)
+        want = jax.vmap(jax.grad(loss(jax.lax, jjnp, theirs), argnums=(0, 1)), (None, 0))(w, x)
+        for g, h in zip(got, want):
+            close(g, h)
+        close(irax.vmap(hvp(irax, loss(lax, jnp, ours)), (None, 0, 0))(w, x, t),
+              jax.vmap(hvp(jax, loss(jax.lax, jjnp, theirs)), (None, 0, 0))(w, x, t))
+
+
 def test_reduce_window_any_computation(x64):
     """Other computations, or an initial value that is not the identity: JAX
     reduces each window from it, skipping padding and dilation holes. (JAX

@@ -22,7 +22,10 @@ whose second input is an unread tensor of the window's shape (it gives the
 k loops their sizes, as linalg's pooling ops do), marked REDUCE_WINDOW = its
 monoid.
 The gradient of a max or min finds each window's first extreme element
-with another such generic, marked FIRST_EXTREME.
+with another such generic, marked FIRST_EXTREME, and sends the window's
+cotangent there with a scatter; or, for small windows, with elementwise
+generics over the window's strided slices (first_extreme_offset,
+to_first_extreme), which autodiff and vmap treat as any other.
 """
 import numpy as np
 from iree.compiler import ir
@@ -111,13 +114,14 @@ def place(x, fill, low, strides, total) -> ir.Value:
                                 ir.DenseI64ArrayAttr.get(shape(x)), ir.DenseI64ArrayAttr.get(list(strides))).result
 
 
-def crop(x, low, sizes) -> ir.Value:
-    """x[low : low + sizes] along every dim."""
+def crop(x, low, sizes, strides=None) -> ir.Value:
+    """x[low : low + sizes] along every dim, or sizes elements every `strides`."""
+    strides = [1] * len(sizes) if strides is None else list(strides)
     if list(sizes) == shape(x) and not any(low):
         return x
     typ = ir.RankedTensorType.get(list(sizes), elem_type(x))
     return tensor.ExtractSliceOp(typ, x, [], [], [], ir.DenseI64ArrayAttr.get(list(low)),
-                                 ir.DenseI64ArrayAttr.get(list(sizes)), ir.DenseI64ArrayAttr.get([1] * len(sizes))).result
+                                 ir.DenseI64ArrayAttr.get(list(sizes)), ir.DenseI64ArrayAttr.get(strides)).result
 
 
 def _window_exprs(out_loops, window_loops, strides, dilations):
@@ -308,3 +312,84 @@ def first_extreme_parts(op):
     x, y, shaped = op.inputs
     return (x, y, shape(shaped), ints(op.attributes["strides"]), ints(op.attributes["dilations"]),
             ir.IntegerAttr(op.attributes["leading"]).value)
+
+
+def window_slices(x, window, strides, dilations, sizes) -> list:
+    """x[o*s + k*d] over the windows o (of `sizes`), one strided slice per
+    window offset k, in row-major order of k: the windowed reads of an
+    elementwise generic, which IREE fuses into its dispatch as plain loads
+    and vectorizes (a FIRST_EXTREME-like generic, window maps and index
+    arithmetic in its body, it does not: 10-50x slower than the pool itself)."""
+    return [crop(x, [k * d for k, d in zip(offset, dilations)], sizes, strides) for offset in np.ndindex(*window)]
+
+
+def _elementwise(inputs, elem, body) -> ir.Value:
+    """An elementwise generic over `inputs` (all of one shape) with an unread
+    output of element type `elem`; `body(*scalars)` returns the value."""
+    sizes = shape(inputs[0])
+    rank = len(sizes)
+    init = tensor.EmptyOp(sizes, elem).result
+    return mlir.generic(inputs, [init], [list(range(rank))] * (len(inputs) + 1), [mlir.PARALLEL] * rank,
+                        lambda *args: [body(*args[:-1])])[0]
+
+
+def _i32(value) -> ir.Value:
+    return arith.ConstantOp(ir.IntegerType.get_signless(32), value).result
+
+
+def first_extreme_offset(x, y, window, strides, dilations) -> ir.Value:
+    """For each window o of x (reduced to y by max or min), the row-major
+    offset within the window (int32) of its first element equal to y[o] or
+    NaN: where JAX's select-and-scatter sends the window's cotangent. An
+    offset, not an index into x: a batch axis (a window of 1) leaves it as is."""
+    def body(*args):
+        *reads, target = args
+        first = _i32(len(reads))
+        for k in reversed(range(len(reads))):
+            first = arith.select(arith.cmpf(arith.CmpFPredicate.UEQ, reads[k], target), _i32(k), first)
+        return first
+
+    return _elementwise(window_slices(x, window, strides, dilations, shape(y)) + [y],
+                        ir.IntegerType.get_signless(32), body)
+
+
+def at_first_extreme(t, first, window, strides, dilations) -> ir.Value:
+    """t at each window's first extreme (first_extreme_offset's): the
+    tangent of a windowed max or min."""
+    def body(f, *reads):
+        out = _zero(elem_type(t))
+        for k, read in enumerate(reads):
+            out = arith.select(arith.cmpi(arith.CmpIPredicate.eq, f, _i32(k)), read, out)
+        return out
+
+    return _elementwise([first] + window_slices(t, window, strides, dilations, shape(first)), elem_type(t), body)
+
+
+def to_first_extreme(ct, first, sizes, window, strides, dilations) -> ir.Value:
+    """The transpose of at_first_extreme: dx (of x's `sizes`) with
+    dx[p] = sum of ct[o] over the windows o whose first extreme is p, added
+    in the row-major order of o, as JAX's select-and-scatter adds.
+
+    A gather, not a scatter (which applies its updates one after another,
+    and under vmap all B*n of them): ct and first are dilated by the strides
+    and padded by d*(K-1) low, as for a windowed sum's transpose, so that
+    window o's element at offset k lands in p's slice j = K-1-k; each p reads
+    its K slices in one elementwise generic, to which vmap adds a dim. K
+    reads per element of x: for small windows (a scatter makes one update
+    per window, which wins when the windows are few and large)."""
+    low = [d * (k - 1) for d, k in zip(dilations, window)]
+    total = [n + pad for n, pad in zip(sizes, low)]
+    ct = place(ct, _zero(elem_type(ct)), low, strides, total)
+    first = place(first, _i32(-1), low, strides, total)  # -1: no window there
+    ones = [1] * len(window)
+    cts, firsts = (window_slices(v, window, ones, dilations, sizes) for v in (ct, first))
+
+    def body(*args):
+        summed = zero = _zero(elem_type(ct))
+        # slice j holds offset K-1-j (each dim mirrored: the row-major order reversed)
+        for j, (c, f) in enumerate(zip(args[:len(cts)], args[len(cts):])):
+            hit = arith.cmpi(arith.CmpIPredicate.eq, f, _i32(len(cts) - 1 - j))
+            summed = arith.addf(summed, arith.select(hit, c, zero))
+        return summed
+
+    return _elementwise(cts + firsts, elem_type(ct), body)

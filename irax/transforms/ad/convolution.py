@@ -14,8 +14,10 @@ are convolutions again (JAX's _conv_general_dilated_transpose_lhs/rhs):
 A windowed sum's transpose is a windowed sum of the cotangent dilated by s
 and padded as above (JAX's _reduce_window_sum_transpose_rule). A windowed
 max or min sends each window's cotangent to its first extreme element
-(JAX's select-and-scatter): a scatter-add at the positions
-`first_extreme` finds; its tangent is the tangent there (a gather).
+(JAX's select-and-scatter): for small windows a gather over x's window
+slices (`to_first_extreme`), to which vmap adds a parallel dim, else a
+scatter-add at the positions `first_extreme` finds; its tangent is the
+tangent there (a gather).
 
 Batching folds the batch into an existing dim: into N where only lhs is
 batched, into the output features where only rhs is (JAX's rule), into the
@@ -120,7 +122,22 @@ def _window_sum_vjp(parts, ct):
     return cv.reduce_window(padded, init, parts.window, [1] * rank, parts.dilations, arith.addf, "sum")
 
 
+# Window sizes (elements) up to which a max or min's gradient is a gather
+# over x's window slices (cv.to_first_extreme: K vectorized reads per element
+# of x, no scatter for vmap to serialize); bigger windows, as global pools,
+# scatter (one update per window; the gather compiled for 13 s and ran 7x
+# slower than the scatter on a 28x28 global pool).
+_GATHERED_WINDOW = 32
+
+
+def _gathered(parts):
+    return int(np.prod(parts.window, dtype=np.int64)) <= _GATHERED_WINDOW
+
+
 def _window_extreme_vjp(parts, ct, y):
+    if _gathered(parts):
+        first = cv.first_extreme_offset(parts.x, y, parts.window, parts.strides, parts.dilations)
+        return cv.to_first_extreme(ct, first, cv.shape(parts.x), parts.window, parts.strides, parts.dilations)
     first = cv.first_extreme(parts.x, y, parts.window, parts.strides, parts.dilations)
     count = int(np.prod(cv.shape(first), dtype=np.int64))
     targets = cv.reshape(_flat(first), [count, 1], [[0, 1]])
@@ -146,6 +163,9 @@ def _window_jvp(op, tangents):
     parts = cv.WindowParts(op)
     if parts.monoid == "sum":
         return [mlir.clone_op(op, {parts.x: t}).results[0]]
+    if _gathered(parts):
+        first = cv.first_extreme_offset(parts.x, op.results[0], parts.window, parts.strides, parts.dilations)
+        return [cv.at_first_extreme(t, first, parts.window, parts.strides, parts.dilations)]
     first = cv.first_extreme(parts.x, op.results[0], parts.window, parts.strides, parts.dilations)
     flat = _flat(t)
     rank = len(cv.shape(first))
