@@ -13,7 +13,9 @@ import sys
 import types
 
 PAIRS = ["numpy", "numpy.linalg", "numpy.fft", "lax", "lax.linalg", "nn", "nn.initializers", "random",
-         "scipy.special", "scipy.linalg", "scipy.stats", "tree", "tree_util", ""]
+         "scipy.special", "scipy.linalg", "scipy.stats", "scipy.signal", "scipy.optimize", "scipy.ndimage",
+         "scipy.fft", "scipy.integrate", "scipy.interpolate", "scipy.sparse.linalg", "scipy.cluster.vq",
+         "example_libraries.stax", "example_libraries.optimizers", "tree", "tree_util", ""]
 
 
 def public_names(module):
@@ -41,7 +43,7 @@ def main():
         theirs, missing = coverage(suffix)
         have = len(theirs) - len(missing)
         name = suffix or "(top level)"
-        print(f"{name:18} {have:4} of {len(theirs):4}  {100 * have / max(len(theirs), 1):5.1f}%")
+        print(f"{name:28} {have:4} of {len(theirs):4}  {100 * have / max(len(theirs), 1):5.1f}%")
         if verbose and missing:
             print("    missing: " + " ".join(missing))
 
