@@ -568,7 +568,7 @@ def carry_is_y_fn(lax, np, **kw):
 
 @pytest.mark.parametrize("kw", [{}, {"reverse": True}, {"unroll": 3}, {"unroll": 1}])
 def test_a_scan_reading_the_row_it_wrote_matches_jax(kw, platform, monkeypatch):
-    monkeypatch.setattr(irax.config, "irax_inline_bytes", 0)  # queued, as big inputs are: steps run in order
+    monkeypatch.setitem(vars(irax.config), "irax_inline_bytes", -1)  # queued, as big steps are: steps run in order
     ours = irax.jit(carry_is_y_fn(lax, jnp, **kw))(X, XS20)
     want = carry_is_y_fn(jlax, jjnp, **kw)(X, XS20)
     for g, w in zip(ours, want):
@@ -585,13 +585,13 @@ def test_a_step_writes_its_row_in_place_and_the_next_step_reads_it_there():
     assert loop.count("stream.cmd.dispatch") >= 8 and loop.count("stream.cmd.copy") <= 2
 
 
-@pytest.mark.parametrize("inline", [0, 1 << 20])
+@pytest.mark.parametrize("inline", [-1, 1 << 20])
 def test_internal_stacks_pinned_on_the_cpu_keep_the_gradient(inline, monkeypatch):
     """update-stacks-in-place marks the stacks a function does not return
     (grad's saved ones); the CPU backend, which releases a subview (queued
     and inline; Vulkan does not), writes them in place too
     (cpu.pin_internal_stacks), with the same values."""
-    monkeypatch.setattr(irax.config, "irax_inline_bytes", inline)
+    monkeypatch.setitem(vars(irax.config), "irax_inline_bytes", inline)  # (-1: every call queued)
     loss = lambda h, xs: (carry_is_y_fn(lax, jnp)(h, xs)[1] ** 2).sum()  # noqa: E731
     unpinned = irax.jit(irax.grad(loss, argnums=(0, 1)), device="cpu", passes=["default", "-update-stacks-in-place"])
     pinned = irax.jit(irax.grad(lambda h, xs: loss(h, xs), argnums=(0, 1)), device="cpu")
@@ -615,6 +615,23 @@ def test_the_backward_loop_reads_the_steps_products_saved_not_computed_again(pla
     assert text.count('"reduction"') == 2  # h @ w forward, dh @ w^T back (with it, h @ w again: 3)
     for g, w in zip(grad(X, XS20), jax.grad(loss(jlax, jjnp), argnums=(0, 1))(X, XS20)):
         np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-6)
+
+
+def test_a_loop_of_small_steps_runs_on_the_calling_thread_whatever_its_inputs(monkeypatch):
+    """executable.small_steps: each step of a loop is a dispatch or more, a
+    task of the CPU pool's when queued (a few us); with small steps the
+    calling thread runs them faster. A loop whose steps make a big result
+    (a 300 x 300 product) keeps the pool, as any call over IRAX_INLINE_BYTES."""
+    monkeypatch.setattr(irax.config, "irax_inline_bytes", 0)  # every call would be queued by its inputs' size
+    device = irax.devices("cpu")[0]
+    small = irax.jit(carry_is_y_fn(lax, jnp), device="cpu")
+    big = irax.jit(lambda m: lax.fori_loop(0, 2, lambda i, c: jnp.tanh(c @ m), m), device="cpu")
+    h, xs, m = jnp.asarray(X), jnp.asarray(XS20), jnp.full((300, 300), 1e-3)
+    for f, args, queued in ((small, (h, xs), 0), (big, (m,), 1)):
+        f(*args)  # compiled and loaded
+        before = device._queued
+        f(*args)
+        assert device._queued == before + queued
 
 
 def test_a_loop_writing_into_its_argument_is_not_pinned(platform):

@@ -442,6 +442,9 @@ class Program:
         inline = device._inline_hal_module
         self._inline_context = inline and rt.VmContext(device.instance, [inline, *imported, self._module])
         self._main = self._module.lookup_function("main")
+        # Whether every call runs on the calling thread whatever its inputs'
+        # size (executable.small_steps: a loop of small dispatches).
+        self.always_inline = False
 
     def entry(self, name: str) -> "Program | None":
         """This loaded program, calling its function `name` instead of
@@ -463,7 +466,9 @@ class Program:
             args.push_ref(b)
             size += b.byte_length
         device = self.device
-        if self._inline_context is not None and (size <= config.irax_inline_bytes or device._forked):
+        limit = config.irax_inline_bytes  # (tests set -1 to queue every call)
+        if self._inline_context is not None and (size <= limit or (self.always_inline and limit >= 0)
+                                                 or device._forked):
             if device._queued > device._finished or _in_callback.depth:  # (Device._before_inline, inlined)
                 device._before_inline()
             args.push_ref(NO_FENCE)

@@ -24,6 +24,7 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
+from iree.compiler import ir
 
 from irax import tree_util
 from irax.backends.runtime import DeviceError
@@ -51,11 +52,63 @@ class Executable:
         self.out_avals = tuple(map(canonical_aval, self.out_avals))  # (its results' avals: see canonical_aval)
 
 
-def load(device, vmfb, host_functions):
+def load(device, vmfb, host_functions, module=None):
     """`vmfb` loaded on `device` with the Python callbacks it imports
     ({name: runtime.HostFunction}, callbacks.py), if any: so a plugin's
-    device that takes none still loads the programs that have none."""
-    return device.load(vmfb, host_functions) if host_functions else device.load(vmfb)
+    device that takes none still loads the programs that have none.
+    `module`, the MLIR it was compiled from, says whether its calls run on
+    the calling thread whatever their size (small_steps)."""
+    program = device.load(vmfb, host_functions) if host_functions else device.load(vmfb)
+    if module is not None and hasattr(program, "always_inline"):
+        program.always_inline = small_steps(module)
+    return program
+
+
+# A loop's steps whose results have at most this many elements, in a program
+# whose other results have at most OTHER_ELEMENTS: small_steps.
+STEP_ELEMENTS = 1 << 16
+OTHER_ELEMENTS = 1 << 20
+_LOOPS = ("scf.for", "scf.while")
+
+
+def small_steps(module) -> bool:
+    """Whether `module` is a loop of small steps, best run on the calling
+    thread (the CPU's `local-sync` twin) whatever the size of its inputs.
+    Each step of a loop is one dispatch or more, and on a queued call each
+    dispatch is a task of the worker pool's, a few us, where on the calling
+    thread it is ~1 us; with small results (a step of an RNN, of BFGS) the
+    pool's threads gain nothing back. A queued call was 2.4x the inline one
+    for a 200-step scan RNN (benchmarks/bench_loops.py: 1.37 against 0.55 ms,
+    JAX 0.6), its inputs (800 KB) being over IRAX_INLINE_BYTES. Any big
+    result (a product of big matrices, in a loop or not) keeps the pool."""
+    found = {"loop": False, "big": False}
+
+    def visit(op):
+        if op.name in _LOOPS:
+            found["loop"] = True
+        elif op.name.startswith(("linalg.", "iree_linalg_ext.")):
+            limit = STEP_ELEMENTS if _in_loop(op) else OTHER_ELEMENTS
+            found["big"] |= any(_elements(r.type) > limit for r in op.results)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    return found["loop"] and not found["big"]
+
+
+def _in_loop(op) -> bool:
+    parent = op.parent
+    while parent is not None and parent.name != "func.func":
+        if parent.name in _LOOPS:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _elements(typ) -> float:
+    """How many elements a result of type `typ` has (inf where not static)."""
+    if not isinstance(typ, ir.RankedTensorType):
+        return 0
+    return float(np.prod(typ.shape)) if typ.has_static_shape else float("inf")
 
 
 def execute(name, operands, find, device=None, donated=()):

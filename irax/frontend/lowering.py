@@ -175,9 +175,8 @@ class Compiled:
         if loaded is None:
             traced = self.lowered.traced
             lifted = place(self.lowered.name, traced.lifted, device)[1]
-            loaded = self._programs[device] = executable.Executable(
-                executable.load(device, self.vmfb, traced.trace.host_functions), traced.out_avals, lifted,
-                traced.out_tree)
+            program = executable.load(device, self.vmfb, traced.trace.host_functions, traced.module)
+            loaded = self._programs[device] = executable.Executable(program, traced.out_avals, lifted, traced.out_tree)
         return loaded
 
     def as_text(self, stage="vm"):

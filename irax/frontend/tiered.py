@@ -63,7 +63,7 @@ def build(device, traced, lifted, aliases, tier: bool) -> executable.Executable:
     made = executable.Executable(None, traced.out_avals, lifted, traced.out_tree, aliases)
     text = str(traced.module)
     made.program = (tier and _first_tier(made, device, traced, text)) or executable.load(
-        device, device.backend.compile(text), traced.trace.host_functions)
+        device, device.backend.compile(text), traced.trace.host_functions, traced.module)
     return made
 
 
@@ -84,7 +84,7 @@ def _first_tier(made, device, traced, text):
             inputs = [mlir.aval_parts(a.type) for a in traced.func.regions[0].blocks[0].arguments]
     except evaluate.Unsupported:
         return None
-    return FirstTier(made, device, run, inputs, (text, target, flags, key))
+    return FirstTier(made, device, run, inputs, (text, target, flags, key), executable.small_steps(traced.module))
 
 
 class FirstTier:
@@ -92,8 +92,8 @@ class FirstTier:
     under way: a call evaluates the module with NumPy; the first call after
     the compile is done loads the program and swaps it in."""
 
-    def __init__(self, made, device, run, inputs, compile_arguments):
-        self.made, self.device, self.run, self.inputs = made, device, run, inputs
+    def __init__(self, made, device, run, inputs, compile_arguments, small_steps):
+        self.made, self.device, self.run, self.inputs, self.small_steps = made, device, run, inputs, small_steps
         self.compile_arguments, self.compiled = compile_arguments, _submit(*compile_arguments)
         self.forks = _forks  # (a forked child has no background thread: it compiles on the calling thread)
 
@@ -117,6 +117,7 @@ class FirstTier:
         ours = self.compiled.done() or self.forks == _forks
         vmfb = self.compiled.result() if ours else cache.cached_compile(*self.compile_arguments)
         program = self.made.program = executable.load(self.device, vmfb, None)
+        program.always_inline = self.small_steps
         self.run = None  # (it holds the module)
         return program
 
