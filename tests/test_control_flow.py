@@ -620,12 +620,13 @@ def test_the_backward_loop_reads_the_steps_products_saved_not_computed_again(pla
 def test_a_loop_of_small_steps_runs_on_the_calling_thread_whatever_its_inputs(monkeypatch):
     """executable.small_steps: each step of a loop is a dispatch or more, a
     task of the CPU pool's when queued (a few us); with small steps the
-    calling thread runs them faster. A loop whose steps make a big result
-    (a 300 x 300 product) keeps the pool, as any call over IRAX_INLINE_BYTES."""
+    calling thread runs them faster. A loop whose steps read or make big
+    tensors (a 300 x 300 matrix times a vector) keeps the pool, as any call
+    over IRAX_INLINE_BYTES."""
     monkeypatch.setattr(irax.config, "irax_inline_bytes", 0)  # every call would be queued by its inputs' size
     device = irax.devices("cpu")[0]
     small = irax.jit(carry_is_y_fn(lax, jnp), device="cpu")
-    big = irax.jit(lambda m: lax.fori_loop(0, 2, lambda i, c: jnp.tanh(c @ m), m), device="cpu")
+    big = irax.jit(lambda m: lax.fori_loop(0, 2, lambda i, c: jnp.tanh(m @ c), m[0]), device="cpu")
     h, xs, m = jnp.asarray(X), jnp.asarray(XS20), jnp.full((300, 300), 1e-3)
     for f, args, queued in ((small, (h, xs), 0), (big, (m,), 1)):
         f(*args)  # compiled and loaded

@@ -64,8 +64,8 @@ def load(device, vmfb, host_functions, module=None):
     return program
 
 
-# A loop's steps whose results have at most this many elements, in a program
-# whose other results have at most OTHER_ELEMENTS: small_steps.
+# A loop's steps whose operands and results have at most this many elements,
+# in a program whose other ones have at most OTHER_ELEMENTS: small_steps.
 STEP_ELEMENTS = 1 << 16
 OTHER_ELEMENTS = 1 << 20
 _LOOPS = ("scf.for", "scf.while")
@@ -80,7 +80,8 @@ def small_steps(module) -> bool:
     pool's threads gain nothing back. A queued call was 2.4x the inline one
     for a 200-step scan RNN (benchmarks/bench_loops.py: 1.37 against 0.55 ms,
     JAX 0.6), its inputs (800 KB) being over IRAX_INLINE_BYTES. Any big
-    result (a product of big matrices, in a loop or not) keeps the pool."""
+    operand or result of a linalg op (a product of a big matrix, even with
+    a vector, in a loop or not) keeps the pool, whose threads share its work."""
     found = {"loop": False, "big": False}
 
     def visit(op):
@@ -88,7 +89,7 @@ def small_steps(module) -> bool:
             found["loop"] = True
         elif op.name.startswith(("linalg.", "iree_linalg_ext.")):
             limit = STEP_ELEMENTS if _in_loop(op) else OTHER_ELEMENTS
-            found["big"] |= any(_elements(r.type) > limit for r in op.results)
+            found["big"] |= any(_elements(v.type) > limit for v in list(op.operands) + list(op.results))
         return ir.WalkResult.ADVANCE
 
     module.operation.walk(visit)
