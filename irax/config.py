@@ -59,6 +59,26 @@ Each setting is also an environment variable, its name in capitals:
                         to find the op); each call then waits for its results
                         (JAX's jax_debug_nans; `with irax.debug_nans(True):`).
     IRAX_DEBUG_INFS     1: the same for an inf (jax_debug_infs).
+    IRAX_NUMPY_DTYPE_PROMOTION  standard (default) or strict: implicit
+                        promotion between different dtypes raises
+                        TypePromotionError (jax_numpy_dtype_promotion).
+    IRAX_NUMPY_RANK_PROMOTION  allow (default), warn or raise where jnp
+                        broadcasts operands of different ranks.
+    IRAX_EAGER_CONSTANT_FOLDING  1: ops on concrete arrays run at trace
+                        time (irax.ensure_compile_time_eval()).
+    IRAX_DEFAULT_MATMUL_PRECISION  JAX's precision names; recorded (irax's
+                        matmuls are exact in their dtype, as JAX's on CPU).
+    IRAX_TRANSFER_GUARD  allow, log, disallow, log_explicit or
+                        disallow_explicit, every direction; recorded (irax
+                        guards no transfers), as are the directions':
+    IRAX_TRANSFER_GUARD_HOST_TO_DEVICE  the same, host to device,
+    IRAX_TRANSFER_GUARD_DEVICE_TO_DEVICE  device to device,
+    IRAX_TRANSFER_GUARD_DEVICE_TO_HOST  device to host.
+    IRAX_CHECK_TRACER_LEAKS  1/0, recorded: irax always reports a leaked tracer.
+    IRAX_DEBUG_KEY_REUSE  1/0, recorded.
+    IRAX_ENABLE_CHECKS  1/0, recorded.
+    IRAX_EXPLAIN_CACHE_MISSES  1/0, recorded (IRAX_LOG_COMPILES says why a
+                        function is traced again).
     IRAX_CUDA_TARGET    the GPU the cuda backend compiles for (default sm_80).
     IRAX_ROCM_TARGET    the GPU the rocm backend compiles for (default gfx942).
 
@@ -75,7 +95,7 @@ pass names are checked against the registry where they are used.
 import contextlib
 import os
 import re
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 _TRUTH = {"y": True, "yes": True, "t": True, "true": True, "on": True, "1": True,
           "n": False, "no": False, "f": False, "false": False, "off": False, "0": False}
@@ -105,10 +125,33 @@ def _directory(text: str) -> str:
 
 class Kind(NamedTuple):
     """What a setting's values are: `parse` turns text into the value or raises
-    KeyError/ValueError; `noun` and `accepts` word the error."""
+    KeyError/ValueError; `noun` and `accepts` word the error, or `jax_error`
+    (given the value) words it as JAX does for `config.update` and the context
+    managers, for the settings that only JAX's names reach."""
     parse: Callable[[str], Any]
     accepts: str
     noun: str = "value"
+    jax_error: Callable[[Any], str] | None = None
+
+
+def _choice(*values: str, optional: bool = False, enum_name: str | None = None) -> Kind:
+    """One of `values` (or, if `optional`, None: "" or "None"). JAX words a bad
+    one as its enum_state does, or as Python's Enum where it is one (`enum_name`)."""
+    allowed = (("", "None") if optional else ()) + values
+
+    def parse(text):
+        if text not in allowed:
+            raise ValueError(text)
+        return text if text in values else None
+
+    if enum_name:
+        def jax_error(given):
+            return f"{given!r} is not a valid {enum_name}"
+    else:
+        def jax_error(given):
+            return (f"new enum value must be {'None or ' if optional else ''}in {list(values)}, "
+                    f"got {given} of type {type(given)}.")
+    return Kind(parse, ("None or " if optional else "") + "one of " + ", ".join(values), jax_error=jax_error)
 
 
 SWITCH = Kind(lambda text: _TRUTH[text.lower()], "1/0, true/false, yes/no or on/off (any case)",
@@ -122,6 +165,15 @@ NAMES = Kind(_names, "names separated by commas")
 DIRECTORY = Kind(_directory, "a directory")
 CUDA_TARGET = Kind(_matching("sm_\\d+|" + "|".join(CUDA_NAMED_TARGETS)),
                    f"a compute capability such as sm_80 or sm_89, or one of {', '.join(CUDA_NAMED_TARGETS)}")
+# JAX's choices (jax/_src/config.py), with its words for a bad one.
+DTYPE_PROMOTION = _choice("standard", "strict", enum_name="NumpyDtypePromotion")
+RANK_PROMOTION = _choice("allow", "warn", "raise")
+PRECISION = _choice("default", "high", "highest", "bfloat16", "tensorfloat32", "float32", "ANY_F8_ANY_F8_F32",
+                    "ANY_F8_ANY_F8_F32_FAST_ACCUM", "ANY_F8_ANY_F8_ANY", "ANY_F8_ANY_F8_ANY_FAST_ACCUM", "F16_F16_F16",
+                    "F16_F16_F32", "BF16_BF16_BF16", "BF16_BF16_F32", "BF16_BF16_F32_X3", "BF16_BF16_F32_X6",
+                    "BF16_BF16_F32_X9", "TF32_TF32_F32", "TF32_TF32_F32_X3", "F32_F32_F32", "F64_F64_F64",
+                    optional=True)
+TRANSFER_GUARD = _choice("allow", "log", "disallow", "log_explicit", "disallow_explicit", optional=True)
 ROCM_TARGET = Kind(_matching(r"gfx[0-9a-f]+|(mi|rx|w)\d+[a-z]*"),
                    "an AMD GPU architecture such as gfx942 or gfx1100, or a product such as mi300x or rx7900xtx")
 
@@ -152,10 +204,12 @@ class Setting:
         value = config.__dict__[self.name] = self.parse(text, text, f"environment {self.variable!r}")
         return value
 
-    def parse(self, text: str, given, where: str):
+    def parse(self, text: str, given, where: str, jax_words: bool = False):
         try:
             return self.kind.parse(text)
         except (KeyError, ValueError):
+            if jax_words and self.kind.jax_error:
+                raise ValueError(self.kind.jax_error(given)) from None
             raise ValueError(f"invalid {self.kind.noun} {given!r} for {where}: expected {self.kind.accepts}") from None
 
 
@@ -178,6 +232,24 @@ class Config:
     irax_tiered_jit = Setting(SWITCH, "0", "first calls of staged programs run at once while they compile")
     irax_debug_nans = Setting(SWITCH, "0", "raise FloatingPointError where a result holds a NaN (jax_debug_nans)")
     irax_debug_infs = Setting(SWITCH, "0", "raise FloatingPointError where a result holds an inf (jax_debug_infs)")
+    irax_numpy_dtype_promotion = Setting(DTYPE_PROMOTION, "standard",
+                                         "strict: no implicit promotion between different dtypes")
+    irax_numpy_rank_promotion = Setting(RANK_PROMOTION, "allow", "jnp's broadcasting of operands of different ranks: "
+                                        "allow, warn or raise")
+    irax_eager_constant_folding = Setting(SWITCH, "0", "ops on concrete arrays run at trace time "
+                                          "(irax.ensure_compile_time_eval)")
+    # Accepted and recorded, as JAX on CPU: irax's matmuls are exact in their
+    # dtype on every backend, it keeps no cross-trace state to check, no keys
+    # are tracked for reuse, and transfers are never guarded.
+    irax_default_matmul_precision = Setting(PRECISION, "", "matmul precision (recorded; irax's matmuls are exact)")
+    irax_transfer_guard = Setting(TRANSFER_GUARD, "", "transfer guard, every direction (recorded)")
+    irax_transfer_guard_host_to_device = Setting(TRANSFER_GUARD, "", "host to device transfer guard (recorded)")
+    irax_transfer_guard_device_to_device = Setting(TRANSFER_GUARD, "", "device to device transfer guard (recorded)")
+    irax_transfer_guard_device_to_host = Setting(TRANSFER_GUARD, "", "device to host transfer guard (recorded)")
+    irax_check_tracer_leaks = Setting(SWITCH, "0", "check for leaked tracers (recorded: irax always does)")
+    irax_debug_key_reuse = Setting(SWITCH, "0", "check random keys are not reused (recorded)")
+    irax_enable_checks = Setting(SWITCH, "0", "internal checks (recorded)")
+    irax_explain_cache_misses = Setting(SWITCH, "0", "explain retraces (recorded; see irax_log_compiles)")
     irax_cuda_target = Setting(CUDA_TARGET, "sm_80", "the GPU the cuda backend compiles for")
     irax_rocm_target = Setting(ROCM_TARGET, "gfx942", "the GPU the rocm backend compiles for")
 
@@ -191,7 +263,7 @@ class Config:
         setting = self.settings().get(JAX_NAMES.get(name, name))
         if setting is None:
             raise AttributeError(f"Unrecognized config option: {name}. Known options: {', '.join(self.settings())}")
-        self.__dict__[setting.name] = setting.parse(_text(value), value, f"config option {name!r}")
+        self.__dict__[setting.name] = setting.parse(_text(value), value, f"config option {name!r}", jax_words=True)
 
     def __getattr__(self, name):  # reached only for names that are not settings
         if name in JAX_NAMES:
@@ -210,7 +282,11 @@ class Config:
 JAX_NAMES = {"jax_enable_x64": "irax_enable_x64", "jax_disable_jit": "irax_disable_jit",
              "jax_debug_nans": "irax_debug_nans", "jax_debug_infs": "irax_debug_infs",
              "jax_log_compiles": "irax_log_compiles", "jax_platforms": "irax_platforms",
-             "jax_platform_name": "irax_platforms", "jax_compilation_cache_dir": "irax_cache_dir"}
+             "jax_platform_name": "irax_platforms", "jax_compilation_cache_dir": "irax_cache_dir",
+             **{f"jax_{name}": f"irax_{name}" for name in (
+                 "numpy_dtype_promotion", "numpy_rank_promotion", "default_matmul_precision", "transfer_guard",
+                 "transfer_guard_host_to_device", "transfer_guard_device_to_device", "transfer_guard_device_to_host",
+                 "check_tracer_leaks", "debug_key_reuse", "enable_checks", "explain_cache_misses")}}
 
 
 class Override:
@@ -235,3 +311,32 @@ class Override:
             config.update(self.name, old)
 
 config = Config()
+
+TRANSFER_GUARDS = ("irax_transfer_guard_host_to_device", "irax_transfer_guard_device_to_device",
+                   "irax_transfer_guard_device_to_host", "irax_transfer_guard")
+
+
+@contextlib.contextmanager
+def transfer_guard(new_val: str) -> Iterator[None]:
+    """jax.transfer_guard: the transfer guard of every direction set to
+    `new_val` ("allow", "log", "disallow", ...) for the block. Recorded
+    (`config.jax_transfer_guard`); irax guards no transfers."""
+    with contextlib.ExitStack() as stack:
+        for name in TRANSFER_GUARDS:
+            stack.enter_context(Override(name)(new_val))
+        yield
+
+
+@contextlib.contextmanager
+def ensure_compile_time_eval() -> Iterator[None]:
+    """jax.ensure_compile_time_eval: inside the block, an op whose operands
+    are all concrete arrays runs at once, even while a function is traced
+    (jit, grad), so its result is concrete: Python may branch on it. Ops on
+    traced values are staged as ever."""
+    with Override("irax_eager_constant_folding")(True):
+        yield
+
+
+def checking_leaks() -> contextlib.AbstractContextManager:
+    """jax.checking_leaks: `check_tracer_leaks(True)` for a block."""
+    return Override("irax_check_tracer_leaks")(True)

@@ -279,6 +279,17 @@ class _Mismatch(Exception):
         self.what, self.mine, self.theirs, self.path = what, mine, theirs, []
 
 
+def _hashable_part(aux_data):
+    """What of a node's aux data its treedef's hash takes: all of it, or nothing where
+    it cannot be hashed (a dict, which JAX takes: its treedefs never hash aux data);
+    equality still compares it."""
+    try:
+        hash(aux_data)
+    except TypeError:
+        return None
+    return aux_data
+
+
 class PyTreeDef:
     """The structure of a pytree: a tree of (node type, aux data) with ``*`` for leaves.
     Immutable, hashable; equal iff node types, aux data and shapes all agree."""
@@ -370,7 +381,7 @@ class PyTreeDef:
 
     def __hash__(self):
         if self._hash is None:
-            self._hash = hash((self.node_type, self.aux_data, self._children))
+            self._hash = hash((self.node_type, _hashable_part(self.aux_data), self._children))
         return self._hash
 
     def _repr(self):

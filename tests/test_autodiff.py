@@ -496,3 +496,31 @@ def test_vjp_of_a_value_returned_twice_adds_both_cotangents():
         theirs = jax.vjp(lambda v: f(jax.numpy, v), x)[1]((ct,) * n)
         np.testing.assert_allclose(np.asarray(ours[0]), np.asarray(theirs[0]), rtol=1e-6)
     np.testing.assert_allclose(irax.jacrev(lambda v: (v, v))(x)[1], np.eye(2))
+
+
+def test_check_grads_as_in_jax():
+    """docs/automatic-differentiation.md's `check_grads(loss, (W, b), order=2)`
+    (irax.test_util, as jax.test_util): passes on right derivatives of any
+    order and mode, and raises AssertionError on a wrong custom JVP, as JAX's."""
+    from jax import test_util as jax_test_util
+    from irax import test_util
+
+    def loss(np_, W, b):
+        inputs = np_.array([[0.52, 1.12, 0.77], [0.88, -1.08, 0.15], [0.52, 0.06, -1.30]])
+        preds = 0.5 * (np_.tanh((np_.dot(inputs, W) + b) / 2) + 1)
+        return -np_.sum(np_.log(preds * np_.array([1., 0., 1.]) + (1 - preds) * np_.array([0., 1., 0.])))
+
+    W = np.array([0.1, -0.2, 0.3], np.float32)
+    test_util.check_grads(lambda W, b: loss(jnp, W, b), (W, 0.5), order=2)
+    test_util.check_grads(jnp.sin, (1.0,), order=3, modes=["fwd", "rev", "lin"])
+    test_util.check_grads(lambda d: d["a"] * jnp.exp(d["b"]), ({"a": np.ones(2, np.float32), "b": W[:2]},), order=1)
+
+    def wrong(lib):
+        f = lib.custom_jvp(lib.numpy.sin)
+        f.defjvp(lambda p, t: (lib.numpy.sin(p[0]), 2 * lib.numpy.cos(p[0]) * t[0]))
+        return f
+
+    for mode in ("fwd", "rev"):
+        for lib, util in ((jax, jax_test_util), (irax, test_util)):
+            with pytest.raises(AssertionError, match="rtol=0.002, atol=0.002"):
+                util.check_grads(wrong(lib), (1.0,), order=1, modes=[mode])

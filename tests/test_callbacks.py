@@ -250,3 +250,43 @@ def test_pure_callback_checks_vmap_method_as_jax():
             lib.pure_callback(np.sin, lib.ShapeDtypeStruct((), np.float32), 1.0, vmap_method="loop")
         messages.append(str(error.value))
     assert messages[0] == messages[1]
+
+
+def test_io_callback_as_in_jax(capsys):
+    """docs/external-callbacks.md's `numpy_random_like`: an io_callback runs once
+    per call (per member under vmap, per step of a scan), with the values
+    JAX's gets, and its errors under vmap (ordered) and grad are JAX's."""
+    import jax.experimental
+    import irax.experimental
+
+    def run(lib, experimental):
+        rng = np.random.default_rng(0)
+
+        def host_random_like(x):
+            print(f"generating {x.dtype}{list(x.shape)}")
+            return rng.uniform(size=x.shape).astype(x.dtype)
+
+        f = lib.jit(lambda x: experimental.io_callback(host_random_like, x, x))
+        x = lib.numpy.zeros(3)
+        values = [f(x), lib.vmap(f)(x), lib.lax.scan(lambda c, v: (c, f(v)), None, x)[1],
+                  experimental.io_callback(host_random_like, lib.ShapeDtypeStruct.like(x), x)]
+        errors = []
+        for bad in (lambda: lib.vmap(lambda v: experimental.io_callback(host_random_like, v, v, ordered=True))(x),
+                    lambda: lib.grad(lambda v: f(v).sum())(x), lambda: lib.jvp(f, (x,), (x,))):
+            with pytest.raises(ValueError) as error:
+                bad()
+            errors.append(str(error.value))
+        lib.effects_barrier()
+        return [np.asarray(v) for v in values], errors, capsys.readouterr().out
+
+    (want, want_errors, want_out), (got, got_errors, got_out) = run(jax, jax.experimental), run(irax, irax.experimental)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert got_errors == want_errors and got_out == want_out
+
+
+def test_shape_dtype_struct_like_is_jax_s():
+    for x in (np.arange(3.0, dtype=np.float32), 3.0, np.ones((2, 1), np.int32), jnp.arange(2)):
+        want = jax.ShapeDtypeStruct.like(np.asarray(x) if isinstance(x, irax.Array) else x)
+        got = irax.ShapeDtypeStruct.like(x)
+        assert (got.shape, got.dtype, got.weak_type) == (want.shape, want.dtype, want.weak_type)

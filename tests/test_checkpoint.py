@@ -130,10 +130,50 @@ def test_checkpoint_composes_with_grad_control_flow_and_vmap():
         np.testing.assert_allclose(irax.grad(case(irax, jnp))(x), jax.grad(case(jax, jjnp))(x), rtol=2e-5, atol=1e-6)
 
 
+def _named(lib, np_):
+    """_block with its values named (gradient-checkpointing.md's checkpoint_name)."""
+    name = lib.ad_checkpoint.checkpoint_name
+    return lambda w, x: np_.sin(name(np_.sin(name(x @ w.T, "product")), name="inner"))
+
+
+# policy of names -> (math.sin, linalg.matmul) in the optimized gradient program,
+# as RECOMPUTED counts them: a name saved is not computed again
+NAMED = {
+    ("save_only_these_names", ("inner",)): (4, 3),
+    ("save_only_these_names", ("product",)): (5, 2),
+    ("save_only_these_names", ("product", "inner")): (4, 2),
+    ("save_any_names_but_these", ("inner",)): (5, 2),
+    ("save_only_these_names", ("other",)): (5, 3),  # as nothing_saveable
+}
+
+
+@pytest.mark.parametrize("policy, names", sorted(NAMED))
+def test_policies_of_names_save_the_values_checkpoint_name_named(policy, names):
+    import jax.ad_checkpoint
+    import irax.ad_checkpoint
+
+    def loss(lib, np_):
+        layer = lib.checkpoint(_named(lib, np_), policy=getattr(lib.checkpoint_policies, policy)(*names))
+        return lambda w, x: np_.sum(layer(w, x) ** 2)
+
+    got = irax.value_and_grad(loss(irax, jnp), argnums=(0, 1))(W, X)
+    want = jax.value_and_grad(loss(jax, jjnp), argnums=(0, 1))(W, X)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-5)
+    text = irax.value_and_grad(loss(irax, jnp)).lower(W, X).as_text("optimized")
+    assert tuple(text.count(op) for op in ("math.sin", "linalg.matmul")) == NAMED[policy, names]
+    # a name outside a trace is the value itself; under jit, vmap and jvp, a copy of it
+    assert irax.ad_checkpoint.checkpoint_name(X, "x") is X
+    name = irax.ad_checkpoint.checkpoint_name
+    np.testing.assert_allclose(irax.jit(lambda x: name(jnp.sin(x), "s"))(X), np.sin(X), rtol=1e-6)
+    np.testing.assert_allclose(irax.vmap(lambda x: name(x * 2, "d"))(X), X * 2)
+    np.testing.assert_allclose(irax.jvp(lambda x: name(jnp.sin(x), "s"), (X,), (Y,))[1], np.cos(X) * Y, rtol=1e-5)
+
+
 def test_checkpoint_errors_like_jax():
     p = irax.checkpoint_policies
-    with pytest.raises(NotImplementedError, match="save_only_these_names is not implemented"):
-        p.save_only_these_names("a")
+    with pytest.raises(NotImplementedError, match="save_from_both_policies is not implemented"):
+        p.save_from_both_policies(p.dots_saveable, p.nothing_saveable)
 
     def my_policy(*_, **__):
         return True

@@ -307,6 +307,17 @@ def test_grad_of_complex_output_needs_holomorphic():
             grad(lambda z: abs(z), holomorphic=True)(jnp.complex64(1j) if grad is irax.grad else jjnp.complex64(1j))
 
 
+def test_python_complex_arguments_are_traced_as_in_jax():
+    """docs/complex-differentiation.md's `grad(f)(3. + 4j)`: a Python complex is a
+    (weakly typed complex64) traced value for grad and jit, as a float is."""
+    f = lambda m: (lambda z: m.abs(z) ** 2)  # noqa: E731
+    _same(irax.grad(f(jnp))(3. + 4j), jax.grad(f(jjnp))(3. + 4j), rtol=1e-6)
+    _same(irax.grad(lambda z: z * z, holomorphic=True)(1. + 1j), jax.grad(lambda z: z * z, holomorphic=True)(1. + 1j))
+    got = irax.jit(lambda z: z * 2)(1 + 2j)
+    assert got.weak_type and got.dtype == np.complex64 and complex(got) == 2 + 4j
+    assert complex(irax.jit(lambda: 1 + 2j)()) == 1 + 2j  # a Python complex result
+
+
 def test_other_transformations_match_jax():
     """Forward mode, vjp with a complex cotangent, linear_transpose and vmap of grad."""
     f = lambda m: (lambda z: m.exp(z) * m.conj(z) + m.abs(z))  # noqa: E731

@@ -241,3 +241,69 @@ def test_a_python_int_argument_not_differentiated_stays_a_value(make):
         jax.jit(jax.grad(theirs))(2.0, 3)
     with pytest.raises(ValueError):
         irax.jit(irax.grad(ours))(2.0, 3)
+
+
+def _branching_custom_jvp(lib):
+    """Custom_derivative_rules_for_Python_code's: the function and its rule branch on x."""
+    np_ = lib.numpy
+
+    @lib.custom_jvp
+    def f(x):
+        return np_.sin(x) if x > 0 else np_.cos(x)
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        (x,), (x_dot,) = primals, tangents
+        ans = f(x)  # the function itself, inside its rule
+        return (ans, 2 * x_dot * np_.cos(x)) if x > 0 else (ans, 3 * x_dot)
+    return f
+
+
+@pytest.mark.parametrize("x", [1.0, -1.0])
+def test_custom_jvp_with_python_control_flow_as_jax(x):
+    """Eagerly a custom_jvp function may branch on values, as in JAX: called,
+    it is the function; under grad (and the other transformations) its rule
+    at these values, to any order."""
+    transforms = {
+        "call": lambda lib, f: f(x),
+        "grad": lambda lib, f: lib.grad(f)(x),
+        "grad of a composition": lambda lib, f: lib.grad(lambda v: f(v) ** 2 + f(2 * v) * v)(x),
+        "grad of grad": lambda lib, f: lib.grad(lib.grad(f))(x),
+        "jvp": lambda lib, f: lib.numpy.asarray(lib.jvp(f, (x,), (1.0,))[1]),  # (JAX: a Python 3.0 at -1)
+        "jacrev": lambda lib, f: lib.jacrev(f)(x),
+        "vjp": lambda lib, f: lib.vjp(f, x)[1](1.0),
+    }
+    for name, t in transforms.items():
+        assert_trees_close(t(irax, _branching_custom_jvp(irax)), t(jax, _branching_custom_jvp(jax)), rtol=1e-5)
+    with pytest.raises(irax.errors.TracerBoolConversionError):  # under jit it stays an error, as JAX's
+        irax.jit(irax.grad(_branching_custom_jvp(irax)))(x)
+
+
+def test_a_custom_function_called_outside_transformations_runs_alone(capsys):
+    """Custom_derivative_rules_for_Python_code's `print(f(3.))`: outside every
+    transformation a custom_jvp or custom_vjp function is its function alone,
+    as in JAX (its rules neither traced nor run), and it may branch on values."""
+    for lib in (irax, jax):
+        np_ = lib.numpy
+
+        @lib.custom_jvp
+        def f(x):
+            print("called f!")
+            return np_.sin(x)
+
+        f.defjvp(lambda p, t: (print("called f_jvp!"), (f(p[0]), np_.cos(p[0]) * t[0]))[1])
+
+        @lib.custom_vjp
+        def g(x):
+            print("called g!")
+            return np_.sin(x)
+
+        g.defvjp(lambda x: (print("called g_fwd!"), (g(x), np_.cos(x)))[1],
+                 lambda c, ct: (print("called g_bwd!"), (c * ct,))[1])
+        np.testing.assert_allclose([float(f(3.0)), float(g(3.0))], [np.sin(3.0)] * 2, rtol=1e-6)
+        assert capsys.readouterr().out == "called f!\ncalled g!\n", lib
+
+        branching = lib.custom_vjp(lambda x: np_.sin(x) if x > 0 else np_.cos(x))
+        branching.defvjp(lambda x: (branching(x), x), lambda x, ct: (ct,))
+        np.testing.assert_allclose([float(branching(3.0)), float(branching(-3.0))], [np.sin(3.0), np.cos(3.0)],
+                                   rtol=1e-6)

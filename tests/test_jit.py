@@ -680,6 +680,30 @@ def test_only_results_computed_from_an_argument_of_their_size_are_compared():
     assert list(staging._staged._entries.values())[-1][0].aliases == ((0, 1), (0,), (), (2,), ())
 
 
+def test_numpy_on_a_tracer_raises_tracer_array_conversion_error_as_jax():
+    """thinking_in_jax.md's np.sin inside jit: JAX's TracerArrayConversionError, by its words."""
+    for lib in (irax, jax):
+        for f in (lambda x: np.sin(x), lambda x: np.asarray(x)):
+            with pytest.raises(lib.errors.TracerArrayConversionError,
+                               match=r"The numpy.ndarray conversion method __array__\(\) was called on traced array "
+                                     r"with shape float32\[3\]"):
+                lib.jit(f)(lib.numpy.ones(3))
+
+
+def test_a_leaked_tracer_has_the_attributes_of_jax_s():
+    """A tracer kept past its trace (jit-compilation.md's global_list): its
+    shape and dtype read, `hasattr`/`getattr(t, name, default)` of what it
+    lacks are False/the default, as on JAX's; computing with it is the error."""
+    for lib in (irax, jax):
+        leaked = []
+        lib.jit(lambda x: leaked.append(x) or x + 1)(1.0)
+        t = leaked[0]
+        assert t.shape == () and t.dtype == np.float32
+        assert not hasattr(t, "_fields") and getattr(t, "foo", None) is None
+        with pytest.raises(lib.errors.UnexpectedTracerError):
+            t + 1
+
+
 def test_bool_of_a_tracer_raises_tracer_bool_conversion_error_as_jax():
     """JAX's subclass of ConcretizationTypeError, which code catches by name."""
     for lib in (irax, jax):

@@ -31,6 +31,9 @@ ALLOWED = {
     ("irax.frontend.numpy.indexing", "irax.frontend.control_flow"):
         "x.at[i].apply(f) under a trace is a while_loop (as many steps as an index repeats), and control_flow "
         "imports irax.frontend.numpy, which imports indexing",
+    ("irax.frontend.custom_derivatives", "irax.frontend.tape"):
+        "a custom_jvp function that branches on values runs on values (tape.staged_or_on_values, its rule as "
+        "tape.straight_line), and tape imports irax.numpy, whose linear algebra uses custom_vjp",
 }
 
 

@@ -320,6 +320,11 @@ def test_repeat_errors():
         jnp.repeat(x, 2.0)
     with pytest.raises(ValueError, match="out of bounds"):
         jnp.repeat(x, 2, axis=2)
+    # traced repeats under jit: JAX's ConcretizationTypeError, in its words (not NumPy's conversion error)
+    with pytest.raises(irax.errors.ConcretizationTypeError, match="When jit-compiling jnp.repeat, the total "
+                       "number of repeats must be static") as error:
+        irax.jit(lambda r: jnp.repeat(x, r, axis=0))(jnp.array([1, 2]))
+    assert not isinstance(error.value, irax.errors.TracerArrayConversionError)
 
 
 # ---------------------------------------------------------------------------

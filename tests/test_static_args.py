@@ -89,6 +89,37 @@ def test_static_arguments_are_found_as_jax_finds_them(fun, options, args, kwargs
     assert_same_outcome(ours, theirs)
 
 
+def _message(error, fun, lib):
+    return str(error).replace(repr(fun), "FUN").replace(f"{lib}.jit", "LIB.jit")
+
+
+class _Container:  # Common_Gotchas_in_JAX's CustomClass, not a pytree
+    def __init__(self, x):
+        self.x = x
+
+    def calc(self, y):
+        return self.x * y
+
+
+@pytest.mark.parametrize("fun, options, args, kwargs", [
+    (scale, {}, (X, "two"), {}),
+    (scale, {}, (X,), {"n": {"a": [1, object()]}}),
+    (scale_star, {"static_argnums": 1}, (X, 2, "three"), {}),
+    (_Container.calc, {}, (_Container(2.0), 3.0), {}),
+], ids=["a string", "an object inside a pytree, by name", "past *args", "self"])
+def test_a_non_array_argument_not_static_is_jax_s_error(fun, options, args, kwargs):
+    """jit traces every leaf of the arguments not marked static: a string or
+    an object there is JAX's TypeError, naming its path (custom_pytrees.md)."""
+    errors = []
+    for name, lib in LIBRARIES.items():
+        jitted = lib.jit(fun, **options)
+        for call in (lambda: jitted(*args, **kwargs), lambda: jitted.lower(*args, **kwargs)):
+            with pytest.raises(TypeError, match="Error interpreting argument to") as error:
+                call()
+            errors.append(_message(error.value, fun, name))
+    assert len(set(errors)) == 1, errors
+
+
 # (what the case shows, function, jit's options)
 BAD_OPTIONS = [
     ("an unknown name", scale, {"static_argnames": "m"}),

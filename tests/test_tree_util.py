@@ -195,6 +195,27 @@ def test_equal_structures_share_one_treedef():
     unhashable = Box(1, 2, ["aux"])  # aux data that cannot be interned still compares
     assert s(unhashable) == s(Box(3, 4, ["aux"])) and s(unhashable) != s(Box(3, 4, ["other"]))
     assert s(unhashable).unflatten([5, 6]) == Box(5, 6, ["aux"])
+    assert hash(s(unhashable)) == hash(s(Box(3, 4, ["aux"])))  # hashable too, as JAX's treedefs are
+
+
+def test_jit_of_a_method_of_a_pytree_with_dict_aux_data():
+    """Common_Gotchas_in_JAX's CustomClass: aux data a dict ({'mul': ...}), which
+    JAX's treedefs (and so its jit cache) take though it is unhashable."""
+    import irax
+
+    class Custom:
+        def __init__(self, x, mul):
+            self.x, self.mul = x, mul
+
+        @irax.jit
+        def calc(self, y):
+            return self.x * y if self.mul else y
+
+    tu.register_pytree_node(Custom, lambda c: ((c.x,), {"mul": c.mul}), lambda aux, ch: Custom(*ch, **aux))
+    c = Custom(2, True)
+    assert int(c.calc(3)) == 6
+    c.mul = False  # a new aux data: a new trace
+    assert int(c.calc(3)) == 3
 
 
 def test_children():

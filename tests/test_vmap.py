@@ -148,6 +148,20 @@ def test_static_arguments_pass_through_unmapped():
     same(irax.vmap(f, in_axes=(0, None))(X, "double"), 2 * X)
 
 
+def test_custom_pytree_whose_constructor_converts_its_leaves():
+    """docs/custom_pytrees.md's MyTree (`self.a = jnp.asarray(a)`) maps as in JAX:
+    vmap never rebuilds it from stand-in leaves (which asarray rejects)."""
+    class MyTree:
+        def __init__(self, a):
+            self.a = jnp.asarray(a)
+
+    irax.tree_util.register_pytree_node(MyTree, lambda t: ((t.a,), None), lambda _, c: MyTree(*c))
+    got = irax.vmap(lambda t: t)(MyTree(jnp.arange(5.0)))
+    assert type(got) is MyTree
+    same(got.a, np.arange(5.0, dtype=np.float32))
+    same(irax.vmap(lambda t, b: t.a * b, in_axes=(0, None))(MyTree(X), 2.0), 2 * X)
+
+
 def test_nested_vmap():
     def outer(np_):
         vmap = jax_or_irax(np_).vmap

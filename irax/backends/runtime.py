@@ -623,6 +623,14 @@ def _before_teardown():
     _binding.disable_leak_checker()
 
 
+def drain_all() -> None:
+    """Wait until every call queued so far on every device is done, and with
+    it every callback it makes (irax.effects_barrier)."""
+    for device in list(_live_devices):
+        if not device._forked or device._runs_after_fork:  # (else its work never finishes in this forked child)
+            device.drain()
+
+
 # os.fork() after the runtime started: IREE's devices run on threads
 # (local-task's workers, the Vulkan driver's), which the child does not have,
 # so a queued call there would wait forever. A fresh runtime in the child is

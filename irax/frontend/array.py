@@ -1,5 +1,6 @@
 """`irax.Array`: an immutable array whose data lives in an IREE device buffer."""
 import enum
+import gc
 import hashlib
 import weakref
 from typing import Any
@@ -7,11 +8,12 @@ from typing import Any
 import numpy as np
 
 from irax import tree_util
+from irax.config import config
 from irax.frontend import core, dtypes, printing
 from irax.frontend.array_methods import ArrayMethods
 from irax.frontend.core import ShapedArray
 from irax.plugins import Device
-from irax.plugins.registry import devices, get_default_device
+from irax.plugins.registry import default_backend, devices, get_default_device
 
 
 class Array(ArrayMethods):
@@ -176,6 +178,9 @@ class Array(ArrayMethods):
         return (device_put_numpy, (np.array(self._value), None, self.weak_type))
 
 
+core.CONCRETE_ARRAY_ATTRIBUTES.update(name for name in dir(Array) if not name.startswith("__"))
+
+
 class DLDeviceType(enum.IntEnum):
     """DLPack's device types; irax's exports are host memory."""
     kDLCPU = 1
@@ -212,6 +217,24 @@ def device_get(x: Any) -> Any:
     """`x` with its irax arrays as NumPy arrays on the host (jax.device_get);
     other leaves as they are."""
     return tree_util.tree_map(lambda leaf: np.asarray(leaf) if isinstance(leaf, Array) else leaf, x)
+
+
+def copy_to_host_async(x: Any) -> Any:
+    """Start the host copy of every irax array in the pytree `x` (which
+    np.asarray then reads); returns `x` (jax.copy_to_host_async)."""
+    for leaf in tree_util.tree_leaves(x):
+        if isinstance(leaf, Array):
+            leaf.copy_to_host_async()
+    return x
+
+
+def live_arrays(platform: str | None = None) -> list:
+    """The irax arrays alive (not deleted) on the backend `platform` (default:
+    the default backend), as jax.live_arrays. Arrays are found by the garbage
+    collector's walk, so making one costs no bookkeeping."""
+    platform = platform or default_backend()
+    return [a for a in gc.get_objects()
+            if isinstance(a, Array) and a.device.platform == platform and not a.is_deleted()]
 
 
 def device_put(x: Any, device: Device | str | None = None) -> Any:
@@ -319,7 +342,7 @@ def constant(value, dtype=None, weak_type=False):
     else an `irax.Array` on the default device."""
     array = np.asarray(value, dtype=dtypes.canonicalize_dtype(dtype if dtype is not None else np.asarray(value).dtype))
     trace = core.current_trace()
-    if trace is None:
+    if trace is None or config.irax_eager_constant_folding:  # the latter: irax.ensure_compile_time_eval
         return device_put_numpy(array, weak_type=weak_type)
     if array.size > 1 and not np.all(array == array.flat[0]):
         # Data goes in as an argument, as closed-over arrays do: a dense

@@ -165,11 +165,40 @@ def pure_callback(callback: Callable[..., Any], result_shape_dtypes: Any, *args:
     that pytree. `vmap_method` says how irax.vmap calls it (`_batched`)."""
     if vmap_method not in VMAP_METHODS:  # (JAX's words, typo included)
         raise ValueError(f"vmap_method must be on of the allowed methods {VMAP_METHODS}, but got: {vmap_method}")
+    return _callback_with_results("pure", callback, result_shape_dtypes, args, kwargs, vmap_method)
+
+
+def io_callback(callback: Callable[..., Any], result_shape_dtypes: Any, *args: Any, sharding: None = None,
+                ordered: bool = False, **kwargs: Any) -> Any:
+    """`callback(*args, **kwargs)`, a Python function with side effects, as
+    an op of the computation (jax.experimental.io_callback): its NumPy
+    results, of the shapes and dtypes of `result_shape_dtypes`, are the op's
+    results, as pure_callback's. It runs each time its program reaches it,
+    in program order (`ordered` or not: irax keeps every callback in order).
+    Under vmap it runs per member, as JAX's; an `ordered` one cannot be
+    vmapped, and neither is differentiable (JAX's ValueErrors)."""
+    if sharding is not None:
+        raise NotImplementedError("irax.experimental.io_callback: irax has no shardings; leave `sharding` None")
+    method = ORDERED_IO if ordered else "sequential"
+    return _callback_with_results("io", callback, result_shape_dtypes, args, kwargs, method)
+
+
+ORDERED_IO = "ordered_io"  # an ordered io_callback's vmap_method: vmap refuses it, as JAX does
+
+
+def effects_barrier() -> None:
+    """Wait until every callback of the computations started so far has run (jax.effects_barrier)."""
+    runtime.drain_all()
+
+
+def _callback_with_results(kind, callback, result_shape_dtypes, args, kwargs, vmap_method):
+    """A pure or io callback: the pytree of `result_shape_dtypes` holding the
+    checked results of `callback(*args, **kwargs)` (see host_call)."""
     shapes, out_tree = tree_util.tree_flatten(result_shape_dtypes)
     out_avals = tuple(core.ShapedArray(s.shape, dtypes.canonicalize_dtype(s.dtype)) for s in shapes)
     arguments = staging.Arguments(args, kwargs)
     host = checked_host(_on_arrays(callback, arguments, lambda results: results), out_avals)
-    return tree_util.tree_unflatten(out_tree, host_call("pure", host, arguments, out_avals, vmap_method))
+    return tree_util.tree_unflatten(out_tree, host_call(kind, host, arguments, out_avals, vmap_method))
 
 
 def checked_host(call, out_avals):
@@ -215,6 +244,8 @@ def batched_host_functions(module):
         name = ir.StringAttr(op.attributes["sym_name"]).value[len(prefix):]
         original = host_functions[ir.StringAttr(op.attributes[host_calls.BATCHED_OF]).value[len(prefix):]]
         method = ir.StringAttr(op.attributes[host_calls.VMAP_METHOD]).value
+        if method == ORDERED_IO:
+            raise ValueError("Cannot `vmap` ordered IO callback.")
         if method == "none":
             raise NotImplementedError(
                 "vmap is only supported for the pure_callback primitive when vmap_method is one of 'sequential', "

@@ -22,11 +22,15 @@ import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from typing import Any
+
 from iree.compiler import ir
-from iree.compiler.dialects import func
+from iree.compiler.dialects import func, linalg
 
 from irax import tree_util
 from irax.frontend import core, staging
+from irax.frontend.numpy.util import asarray
+from irax.ir import mlir
 from irax.transforms.ad import remat as remat_ir
 
 
@@ -34,16 +38,19 @@ from irax.transforms.ad import remat as remat_ir
 class _Policy:
     """Which values of a checkpointed function the backward pass may keep
     from the forward pass; the others it computes again. `name` is the
-    policy's in jax.checkpoint_policies and in transforms/ad/remat.py (POLICIES)."""
+    policy's in jax.checkpoint_policies and in transforms/ad/remat.py (POLICIES);
+    a policy of names (save_only_these_names) has the `names` it was given."""
     name: str
+    names: tuple[str, ...] | None = None
 
     def __repr__(self):
-        return f"irax.checkpoint_policies.{self.name}"
+        names = "" if self.names is None else f"({', '.join(map(repr, self.names))})"
+        return f"irax.checkpoint_policies.{self.name}{names}"
 
 
 def _unsupported(name):
-    """A policy factory of jax.checkpoint_policies that irax lacks (names and
-    offloading: irax has no checkpoint_name and no host memory space)."""
+    """A policy factory of jax.checkpoint_policies that irax lacks (offloading:
+    irax has no host memory space; a union of policies)."""
     def factory(*args, **kwargs):
         raise NotImplementedError(f"irax.checkpoint_policies.{name} is not implemented; irax implements "
                                   f"{', '.join(remat_ir.POLICIES)}")
@@ -56,6 +63,14 @@ nothing_saveable = _Policy("nothing_saveable")  # recompute everything: the defa
 dots_saveable = _Policy("dots_saveable")  # keep the results of contractions (dot, matmul, einsum)
 dots_with_no_batch_dims_saveable = _Policy("dots_with_no_batch_dims_saveable")  # those without batch dimensions
 
+def _names_policy(name):
+    """A policy factory of names given to values by checkpoint_name."""
+    def factory(*names: str) -> _Policy:
+        return _Policy(name, tuple(sorted(set(names))))
+    factory.__name__ = name
+    return factory
+
+
 checkpoint_policies = types.SimpleNamespace(
     everything_saveable=everything_saveable,
     nothing_saveable=nothing_saveable,
@@ -63,20 +78,21 @@ checkpoint_policies = types.SimpleNamespace(
     checkpoint_dots=dots_saveable,
     dots_with_no_batch_dims_saveable=dots_with_no_batch_dims_saveable,
     checkpoint_dots_with_no_batch_dims=dots_with_no_batch_dims_saveable,
+    **{name: _names_policy(name) for name in remat_ir.NAMES_POLICIES},
     **{name: _unsupported(name) for name in (
-        "offload_dot_with_no_batch_dims", "save_and_offload_only_these_names", "save_any_names_but_these",
-        "save_anything_except_these_names", "save_from_both_policies", "save_only_these_names")},
+        "offload_dot_with_no_batch_dims", "save_and_offload_only_these_names", "save_from_both_policies")},
 )
 
 
-def _policy_name(policy) -> str:
+def _checked_policy(policy) -> _Policy:
     if policy is None:
-        return nothing_saveable.name
+        return nothing_saveable
     if not isinstance(policy, _Policy):
         name = getattr(policy, "__name__", repr(policy))
         raise NotImplementedError(f"irax.checkpoint: policy {name} is not implemented; irax implements the "
-                                  f"policies of irax.checkpoint_policies: {', '.join(remat_ir.POLICIES)}")
-    return policy.name
+                                  "policies of irax.checkpoint_policies: "
+                                  f"{', '.join([*remat_ir.POLICIES, *remat_ir.NAMES_POLICIES])}")
+    return policy
 
 
 def _static_positions(static_argnums, n_args) -> set:
@@ -107,7 +123,7 @@ def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable[...,
     that `fun` may branch on, as with jit."""
     if not isinstance(prevent_cse, bool):
         raise NotImplementedError("irax.checkpoint: prevent_cse must be a bool (one per argument is not implemented)")
-    policy_name = _policy_name(policy)
+    policy = _checked_policy(policy)
     static_names = {static_argnames} if isinstance(static_argnames, str) else set(static_argnames)
 
     @functools.wraps(fun)
@@ -123,7 +139,7 @@ def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable[...,
             full = [args[i] if i in statics else next(rest) for i in range(len(args))]
             return fun(*full, **more, **{k: v for k, v in kwargs.items() if k in static_names})
 
-        return _emit_call(with_statics, staging.Arguments(dynamic_args, dynamic_kwargs), policy_name, prevent_cse)
+        return _emit_call(with_statics, staging.Arguments(dynamic_args, dynamic_kwargs), policy, prevent_cse)
 
     return checkpointed
 
@@ -131,7 +147,7 @@ def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable[...,
 remat = checkpoint  # JAX's other name for it
 
 
-def _emit_call(fun, arguments, policy_name, prevent_cse):
+def _emit_call(fun, arguments, policy, prevent_cse):
     """Trace `fun` on `arguments` into a private function of the current
     module and call it there, the call marked for the autodiff passes."""
     trace = core.current_trace()
@@ -140,8 +156,29 @@ def _emit_call(fun, arguments, policy_name, prevent_cse):
     staging.add_private(traced, name)
     operands = [trace.to_tracer(x).value for x in arguments.dynamic + traced.lifted]
     call = func.CallOp(list(traced.func.type.results), ir.FlatSymbolRefAttr.get(name), operands)
-    call.attributes[remat_ir.REMAT] = ir.StringAttr.get(policy_name)
+    call.attributes[remat_ir.REMAT] = ir.StringAttr.get(policy.name)
+    if policy.names is not None:
+        call.attributes[remat_ir.NAMES] = ir.ArrayAttr.get([ir.StringAttr.get(n) for n in policy.names])
     if prevent_cse:
         call.attributes[remat_ir.PREVENT_CSE] = ir.UnitAttr.get()
     results = [core.Tracer(trace, v, a) for v, a in zip(call.results, traced.out_avals)]
     return tree_util.tree_unflatten(traced.out_tree, results)
+
+
+def checkpoint_name(x: Any, name: str) -> Any:
+    """`x` (a pytree of arrays), its values given the name `name`, which the
+    policies save_only_these_names, save_any_names_but_these and
+    save_anything_except_these_names refer to (jax.ad_checkpoint.checkpoint_name).
+    Traced, each is a copy marked with the name (transforms/ad/remat.py);
+    outside a trace, `x` itself."""
+    trace = core.current_trace()
+    if trace is None:
+        return x
+
+    def named(leaf):
+        t = trace.to_tracer(asarray(leaf))
+        copy = linalg.copy(t.value, outs=[mlir.empty(list(t.aval.shape), t.aval.dtype)])
+        copy.owner.attributes[remat_ir.CHECKPOINT_NAME] = ir.StringAttr.get(name)
+        return core.Tracer(trace, copy, t.aval)
+
+    return tree_util.tree_map(named, x)

@@ -27,7 +27,7 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import func
 
-from irax.frontend import dtypes
+from irax.frontend import dtypes, name_stack
 from irax.ir import mlir
 from irax.frontend.array_methods import ArrayMethods
 
@@ -107,9 +107,19 @@ class TracerBoolConversionError(ConcretizationTypeError):
     """bool() of a traced array: Python control flow on a traced value (JAX's name)."""
 
 
+class TracerArrayConversionError(ConcretizationTypeError):
+    """NumPy conversion (np.asarray, a NumPy function) of a traced array (JAX's
+    name; a ConcretizationTypeError here, which grad's eager fallback takes)."""
+
+
 class UnexpectedTracerError(TracerError):
     """A Tracer was used after the trace it belongs to had ended (it leaked
     out, as through a global)."""
+
+
+# The attributes of a concrete irax.Array (array.py adds them): read on a
+# Tracer outside its trace, they show that it leaked.
+CONCRETE_ARRAY_ATTRIBUTES = set()
 
 
 class Tracer(ArrayMethods):
@@ -132,8 +142,9 @@ class Tracer(ArrayMethods):
         irax.Array (its buffer, its device), which code outside the trace
         reads, eager ops and jit calls among them. A Tracer there has leaked.
         (Protocols probed by name, such as NumPy's __array_interface__, are
-        not Array attributes.)"""
-        if not name.startswith("__") and name not in Tracer.__slots__ and self.trace not in _stack():
+        not Array attributes; nor is what neither has, which `hasattr` and
+        `getattr(t, name, default)` probe, as on JAX's leaked tracers.)"""
+        if name in CONCRETE_ARRAY_ATTRIBUTES and name not in Tracer.__slots__ and self.trace not in _stack():
             raise self.leaked_error()
         raise AttributeError(f"'Tracer' object has no attribute '{name}'")
 
@@ -177,7 +188,11 @@ class Tracer(ArrayMethods):
         self._concrete_error("__index__()")
 
     def __array__(self, *args, **kwargs):
-        self._concrete_error("numpy.asarray()")
+        raise TracerArrayConversionError(
+            f"The numpy.ndarray conversion method __array__() was called on traced array with shape "
+            f"{self.aval.str_short()}{_user_line()}.\nNumPy cannot compute on a traced array, whose value is not "
+            "known while the function is traced (by jit or grad): use irax.numpy's functions there (jnp.sin, not "
+            "np.sin), or pass the value as a static argument (static_argnums in jit).")
 
     def __dlpack__(self, *args, **kwargs):
         self._concrete_error("__dlpack__()")
@@ -276,7 +291,12 @@ class Trace:
         tracers = [self.to_tracer(x) for x in operands]
         avals_in = tuple(t.aval for t in tracers)
         avals_out = prim.out_avals(avals_in, params)
-        values = prim.emit(EmitContext(avals_in, avals_out), *[t.value for t in tracers], **params)
+        scopes = name_stack.current_names()
+        if scopes:  # irax.named_scope: the ops get a location named by it (JAX's HLO metadata)
+            with ir.Location.name("/".join(scopes + (prim.name,))):
+                values = prim.emit(EmitContext(avals_in, avals_out), *[t.value for t in tracers], **params)
+        else:
+            values = prim.emit(EmitContext(avals_in, avals_out), *[t.value for t in tracers], **params)
         return [Tracer(self, v, a) for v, a in zip(values, avals_out)]
 
     def constant(self, array: np.ndarray, weak_type=False) -> Tracer:

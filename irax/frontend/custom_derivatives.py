@@ -27,8 +27,9 @@ where c are the arrays that the function and its rules close over (their
 lifted values, see staging.py), which the call passes on. So the module
 alone says how to differentiate the call: the autodiff passes inline the
 rules in its place; the `inline` pass removes calls never differentiated.
-Like every transformation, a call is one staging.staged_call: called
-eagerly, it is compiled (and runs the function, not its rules).
+Like every transformation, a call is one staging.staged_call. Called
+outside every transformation, it is the function alone, compiled (its
+rules are neither traced nor run, as in JAX: `_function_alone`).
 
 A rule may call the function it belongs to (log1pexp's rule computes
 log1pexp(x)): that call, traced while the rule is, names the functions
@@ -181,6 +182,20 @@ def _cotangent_leaves(cts, args):
     return flat
 
 
+def _untransformed() -> bool:
+    """Whether a call is outside every transformation (no trace, no tape
+    recording): nothing differentiates it then."""
+    return core.current_trace() is None and core.current_tape() is None
+
+
+def _function_alone(fun, args):
+    """A custom function called outside every transformation: its function,
+    as JAX runs it (its rules neither traced nor called), compiled, or on
+    values where it branches on them."""
+    from irax.frontend import tape  # (tape imports irax.numpy, whose linear algebra uses custom_vjp)
+    return tape.staged_or_on_values(("custom function", fun), fun, lambda args, _: fun(*args), args)
+
+
 def _zeros(aval):
     return lax_structural.full(aval.shape, 0, aval.dtype)
 
@@ -208,6 +223,8 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {self.__name__} using defvjp.")
         args = _resolve_kwargs(self.fun, args, kwargs)
+        if _untransformed():
+            return _function_alone(self.fun, args)
         return staging.staged_call(("custom_vjp", self.fun, self.fwd, self.bwd, self.nondiff_argnums), self._bind,
                                    args)
 
@@ -267,6 +284,9 @@ class custom_vjp:
         return {"fwd": fwd, "bwd": bwd}
 
 
+_rule_on_values = weakref.WeakSet()  # custom_jvp functions whose rule tape.straight_line is recording
+
+
 class custom_jvp:
     """A function whose forward-mode derivative is given by `defjvp(rule)`;
     reverse mode transposes the rule (it must be linear in the tangents)."""
@@ -303,7 +323,33 @@ class custom_jvp:
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {self.__name__} using defjvp.")
         args = _resolve_kwargs(self.fun, args, kwargs)
-        return staging.staged_call(("custom_jvp", self.fun, self.jvp, self.nondiff_argnums), self._bind, args)
+        if _untransformed():
+            return _function_alone(self.fun, args)
+        from irax.frontend import tape  # (tape imports irax.numpy, whose linear algebra uses custom_vjp)
+        return tape.staged_or_on_values(("custom_jvp", self.fun, self.jvp, self.nondiff_argnums), self._bind,
+                                        lambda args, _: self._on_values(args, tape), args)
+
+    def _on_values(self, args, tape):
+        """The call where staging it needs values: the function or its rule
+        branches on them (`if x > 0:`), which JAX's eager custom_jvp allows.
+        Not differentiated, that is the function on the values. Under grad's
+        eager fallback (a tape recording the arguments, tape.py), it is the
+        rule as it runs at these values, recorded as a straight line, made
+        the rule of a custom_jvp call the tape records; a call of this
+        function inside its own rule there is the function on values."""
+        recording = core.current_tape()
+        if recording is None or self in _rule_on_values or not recording.reads_taped(staging.Arguments(args).dynamic):
+            return self.fun(*args)
+        nondiff, primals = _split(args, self.nondiff_argnums)
+        zeros = tree_util.tree_map(lambda x: lax_structural.full_like(x, 0), primals)
+        _rule_on_values.add(self)
+        try:
+            path, _ = tape.straight_line(lambda p, t: self.jvp(*nondiff, p, t), (primals, zeros))
+        finally:
+            _rule_on_values.discard(self)
+        along = custom_jvp(lambda *p: path(p, zeros)[0])
+        along.defjvp(lambda p, t: path(p, t))
+        return along(*primals)
 
     def trace_rules(self, arguments, primal):
         """The rule, its pytrees flattened: (x..., t_x...) -> (y..., t_y...)."""

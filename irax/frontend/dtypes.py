@@ -188,11 +188,24 @@ _LATTICE = {
 }
 
 
-def _upper_bounds(node) -> set:
-    return {node}.union(*(_upper_bounds(n) for n in _LATTICE[node]))
+# JAX's lattice under jax_numpy_dtype_promotion="strict": only Python
+# scalars (the weak nodes) promote, to any dtype of their kind or above;
+# two different dtypes have no common upper bound.
+_STRICT_LATTICE = {
+    **{node: [] for node in _LATTICE},
+    "i*": ["f*", *(_SHORT[d] for d in _SHORT if _KIND[d] in "iu")],
+    "f*": ["c*", *(_SHORT[d] for d in _SHORT if _KIND[d] == "f")],
+    "c*": ["c64", "c128"],
+}
 
 
-_UPPER = {node: _upper_bounds(node) for node in _LATTICE}
+def _upper_bounds(lattice, node) -> set:
+    return {node}.union(*(_upper_bounds(lattice, n) for n in lattice[node]))
+
+
+_UPPER = {node: _upper_bounds(_LATTICE, node) for node in _LATTICE}
+_STRICT_UPPER = {node: _upper_bounds(_STRICT_LATTICE, node) for node in _STRICT_LATTICE}
+_WEAK_NAMES = {"i*": str(int), "f*": str(float), "c*": str(complex)}  # as JAX names them: "<class 'int'>"
 _WEAK_NODES = {"i*": default_int_dtype, "f*": default_float_dtype, "c*": default_complex_dtype}
 _DEFAULT_OF_KIND = {"i": default_int_dtype, "u": default_uint_dtype, "f": default_float_dtype,
                     "c": default_complex_dtype}
@@ -203,18 +216,26 @@ class TypePromotionError(ValueError):
     """JAX's: two dtypes with no common upper bound (an 8-bit float and any other float)."""
 
 
-def _join(nodes) -> str:
+def _join(nodes, strict=False) -> str:
     """Least upper bound: the common upper bound below all the others. c128 is
-    above everything but the 8- and 4-bit floats, which have none above them."""
+    above everything but the 8- and 4-bit floats, which have none above them
+    (in the `strict` lattice, no two dtypes have one)."""
     nodes = tuple(nodes)
-    common = set.intersection(*(_UPPER[n] for n in nodes))
+    upper = _STRICT_UPPER if strict else _UPPER
+    common = set.intersection(*(upper[n] for n in nodes))
+    if not common and strict:
+        names = tuple(_WEAK_NAMES.get(n) or np.dtype(SHORT_NAMES[n]).name for n in nodes)  # as given, not narrowed
+        raise TypePromotionError(
+            f"Input dtypes {names} have no available implicit dtype promotion path when "
+            "jax_numpy_dtype_promotion=strict. Try explicitly casting inputs to the desired output type, or set "
+            "jax_numpy_dtype_promotion=standard.")
     if not common:
         names = tuple(_node_dtype(n).name for n in nodes)
         raise TypePromotionError(
             f"Input dtypes {names} have no available implicit dtype promotion path. To avoid unintended promotion, "
             "8-bit floats do not support implicit promotion. If you'd like your inputs to be promoted to another "
             "type, you can do so explicitly using e.g. x.astype('float32')")
-    return next(c for c in common if common <= _UPPER[c])
+    return next(c for c in common if common <= upper[c])
 
 
 def _node(dtype, weak) -> str:
@@ -232,7 +253,13 @@ def promote_types(a: DTypeLike, b: DTypeLike) -> np.dtype:
     """jnp.promote_types, canonicalized. The types int, float and complex are
     weak (promote_types('uint8', int) -> uint8); other dtypes are taken as
     given, so int64 and uint64 give float64 (float32 in x32 mode)."""
-    return _node_dtype(_join(_node(_supported(t), any(t is w for w in (int, float, complex))) for t in (a, b)))
+    nodes = (_node(_supported(t), any(t is w for w in (int, float, complex))) for t in (a, b))
+    return _node_dtype(_join(nodes, _strict()))
+
+
+def _strict() -> bool:
+    """Whether promotion follows the strict lattice (jax_numpy_dtype_promotion)."""
+    return config.irax_numpy_dtype_promotion == "strict"
 
 
 def lattice_result_type(*args) -> tuple[np.dtype, bool]:
@@ -241,20 +268,22 @@ def lattice_result_type(*args) -> tuple[np.dtype, bool]:
     weak uint8, as in jnp.add."""
     if not args:
         raise ValueError("at least one array or dtype is required")
-    return _lattice_result_type(tuple(map(dtype_and_weak, args)), config.x64_enabled)
+    return _lattice_result_type(tuple(map(dtype_and_weak, args)), config.x64_enabled, _strict())
 
 
 @functools.lru_cache(maxsize=4096)
-def _lattice_result_type(dtypes_and_weaks, x64_enabled):
-    """Memoized by the operands' (dtype, weak) pairs and the mode: eager ops
+def _lattice_result_type(dtypes_and_weaks, x64_enabled, strict):
+    """Memoized by the operands' (dtype, weak) pairs and the modes: eager ops
     promote on every call."""
     dtypes, weaks = zip(*dtypes_and_weaks)
-    if all(weaks):
+    if all(weaks) and not strict:
         # JAX joins all-weak operands by their dtypes and re-applies weakness,
-        # rather than collapsing them all to i*/f* first.
+        # rather than collapsing them all to i*/f* first (not when strict).
         node, weak = _join(_SHORT[d] for d in dtypes), True
+    elif len(set(dtypes)) == 1 and not all(weaks):
+        node, weak = _SHORT[dtypes[0]], False  # JAX's trivial case: one dtype, at least one strong
     else:
-        node = _join(_node(d, w) for d, w in zip(dtypes, weaks))
+        node = _join((_node(d, w) for d, w in zip(dtypes, weaks)), strict)
         weak = node in _WEAK_NODES
     dtype = _node_dtype(node)
     return dtype, weak and dtype != bool_

@@ -46,6 +46,7 @@ from irax.backends.cache import LRU
 from irax.config import config
 from irax.frontend import core, executable, lowering, staging
 from irax.frontend.array import Array, place
+from irax.frontend.shapes import non_array_argument
 from irax.plugins import Device, registry
 
 
@@ -223,6 +224,23 @@ class _HashedOnce:
         return type(other) is _HashedOnce and self.key == other.key
 
 
+def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dynamic_args, dynamic_kwargs):
+    """JAX's TypeError for an argument not marked static that has a leaf which
+    is not an array or a number (a string, an object): jit traces every leaf
+    of the others."""
+    if all(map(staging.is_traceable_leaf, tree_util.tree_leaves((dynamic_args, dynamic_kwargs)))):
+        return
+    # the arguments as passed, static ones left out, for the path's parameter name
+    args = [None if i in static_positions else a for i, a in enumerate(args)]
+    kwargs = {k: None if k in static_names else v for k, v in kwargs.items()}
+    path, value = non_array_argument(fun, args, kwargs)
+    raise TypeError(
+        f"Error interpreting argument to {fun} as an abstract array. The problematic value is of type "
+        f"{type(value)} and was passed to the function at path {path}.\nThis typically means that a jit-wrapped "
+        "function was called with a non-array argument, and this argument was not marked as static using the "
+        "static_argnums or static_argnames parameters of irax.jit.")
+
+
 def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | None = None,
         static_argnames: str | Sequence[str] | None = None, donate_argnums: int | Sequence[int] = (),
         device: Device | str | None = None, passes: str | Sequence[str] | None = None) -> Callable:
@@ -293,6 +311,8 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
                 if placed_on is on:
                     return executable.run(staged, on, operands, committed, flat_donated)
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
+        _check_array_arguments(fun, args, kwargs, static_positions(len(args)), static_names, dynamic_args,
+                               dynamic_kwargs)
         staged_key = ("jit", fun, *((f"args[{i}]", v) for i, v in static_args), *static_kwargs)
         ran = None if key is None else lambda *hit: warm.__setitem__(key, hit)
         return staging.staged_call(staged_key, with_statics(static_args, static_kwargs), dynamic_args,
@@ -302,6 +322,8 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
     def lower(*args, **kwargs):
         """The program for these arguments, stage by stage (lowering.Lowered)."""
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
+        _check_array_arguments(fun, args, kwargs, static_positions(len(args)), static_names, dynamic_args,
+                               dynamic_kwargs)
         return lowering.lower(with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
                               passes=passes, donate_argnums=donated(len(args)), device=device)
 

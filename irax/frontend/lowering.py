@@ -40,6 +40,7 @@ def lower(fn, args, kwargs=None, passes=None, donate_argnums=(), device=None):
     arguments = staging.Arguments(args, kwargs)
     traced = staging.trace_arguments(fn, arguments)
     snapshots = [("traced", str(traced.module))]
+    with_locations = {"traced": _with_locations(traced.module)}
     differentiated = bool(declarations(traced.module.operation))
     after_passes = []
 
@@ -51,8 +52,16 @@ def lower(fn, args, kwargs=None, passes=None, donate_argnums=(), device=None):
     donated = [k for i in donate_argnums for k in arguments.dynamic_indices(i)]
     pipeline.run(traced.module, passes, donated=donated, after_pass=after_pass)
     snapshots.append(("optimized", str(traced.module)))
-    return Lowered(getattr(fn, "__name__", "function"), snapshots, after_passes, arguments.signature(),
-                   traced, tuple(donated), device)
+    with_locations["optimized"] = _with_locations(traced.module)
+    lowered = Lowered(getattr(fn, "__name__", "function"), snapshots, after_passes, arguments.signature(),
+                      traced, tuple(donated), device)
+    lowered.with_locations = with_locations
+    return lowered
+
+
+def _with_locations(module) -> str:
+    """The module's text with its ops' locations (irax.named_scope's names)."""
+    return module.operation.get_asm(enable_debug_info=True)
 
 
 def resolve_backend(backend):
@@ -85,12 +94,17 @@ class Lowered:
         self.traced = traced
         self.donated = donated
         self._iree_texts = {}  # (backend name, its flags, IREE stage) -> text
+        self.with_locations = {}  # stage -> text with the ops' locations (as_text's debug_info)
 
-    def as_text(self, stage="traced", backend=None):
+    def as_text(self, stage="traced", backend=None, *, debug_info=False):
         """The module at `stage`; the IREE stages are compiled for `backend`
-        (a name or backend object; default: the device's, else the default one)."""
+        (a name or backend object; default: the device's, else the default one).
+        `debug_info` (as JAX's): with the ops' locations, which hold the names
+        of irax.named_scope (stages traced and optimized)."""
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+        if debug_info and stage in self.with_locations:
+            return self.with_locations[stage]
         if stage == "all":
             return "".join(f"// ----- {name} -----\n{text}\n" for name, text in self.snapshots(backend))
         if stage in IREE_STAGES:

@@ -18,6 +18,7 @@ MPI call per collective whatever L is, and the devices of a process need no
 MPI of their own.
 """
 import functools
+import warnings
 
 import numpy as np
 
@@ -38,6 +39,36 @@ def process_index() -> int:
 def process_count() -> int:
     """How many processes the computation runs on (jax.process_count)."""
     return 1 if world is None else world.size
+
+
+def process_indices(backend: str | None = None) -> list[int]:
+    """The indices of the computation's processes (jax.process_indices);
+    every backend spans the same processes."""
+    return list(range(process_count()))
+
+
+def _renamed(old: str, new: str) -> None:
+    """JAX's warning for its old host_* names (which it words with the new name twice)."""
+    warnings.warn(f"irax.{old} has been renamed to irax.{new}. This alias will eventually be removed; please update "
+                  "your code.", stacklevel=3)
+
+
+def host_id(backend: str | None = None) -> int:
+    """jax.host_id: the older name of process_index, with JAX's warning."""
+    _renamed("host_id", "process_index")
+    return process_index()
+
+
+def host_count(backend: str | None = None) -> int:
+    """jax.host_count: the older name of process_count, with JAX's warning."""
+    _renamed("host_count", "process_count")
+    return process_count()
+
+
+def host_ids(backend: str | None = None) -> list[int]:
+    """jax.host_ids: the older name of process_indices, with JAX's warning."""
+    _renamed("host_ids", "process_indices")
+    return process_indices(backend)
 
 
 _this_process = process_index  # (local_devices's argument hides the name)

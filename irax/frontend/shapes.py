@@ -54,6 +54,13 @@ class ShapeDtypeStruct:
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
 
+    @classmethod
+    def like(cls, x) -> ShapeDtypeStruct:
+        """The shape, dtype and weak type of `x` (an array, a number or a
+        ShapeDtypeStruct), as `jax.ShapeDtypeStruct.like`."""
+        aval = typeof(x)
+        return cls(aval.shape, aval.dtype, weak_type=aval.weak_type)
+
     def update(self, **changes) -> ShapeDtypeStruct:
         """A copy with some of shape, dtype and weak_type replaced."""
         return dataclasses.replace(self, **changes)
@@ -80,7 +87,7 @@ def typeof(x: Any) -> core.ShapedArray:
     return aval
 
 
-def _non_array_argument(fun, args, kwargs) -> tuple[str, Any]:
+def non_array_argument(fun, args, kwargs) -> tuple[str, Any]:
     """(path, value) of the first leaf of the arguments that is not an array,
     the path named as JAX does: the parameter, then its keys ("y['a']")."""
     try:
@@ -97,7 +104,7 @@ def _trace(fun, args, kwargs) -> tuple[staging.TracedFunction, list]:
     leaves, tree = tree_util.tree_flatten((tuple(args), dict(kwargs)))
     avals = [_aval(x) for x in leaves]
     if None in avals:
-        path, value = _non_array_argument(fun, args, kwargs)
+        path, value = non_array_argument(fun, args, kwargs)
         raise TypeError(
             f"Error interpreting argument to {fun} as an abstract array. The problematic value is of type "
             f"{type(value)} and was passed to the function at path {path}.\nEvery leaf of the arguments is "

@@ -53,7 +53,7 @@ class TracedFunction:
 def _check_output(fn, x):
     if is_array(x):
         return x
-    if isinstance(x, (bool, int, float)) or hasattr(x, "__array__"):
+    if isinstance(x, (bool, int, float, complex)) or hasattr(x, "__array__"):
         return asarray(x)
     name = getattr(fn, "__name__", repr(fn))
     raise TypeError(f"function {name} traced by irax returned a value of type {type(x)}, which is not a valid irax type")
@@ -139,8 +139,10 @@ def copy_private_functions(source_module_op, target_module_op):
 # ---------------------------------------------------------------------------
 # Arguments: numbers and arrays are traced; anything else is static.
 
-def _is_dynamic(leaf) -> bool:
-    return is_array(leaf) or isinstance(leaf, (bool, int, float, np.ndarray, np.generic))
+def is_traceable_leaf(leaf) -> bool:
+    """Whether a leaf of arguments is traced (an array or a number); others are static."""
+    return is_array(leaf) or isinstance(leaf, (bool, int, float, complex, np.ndarray, np.generic))
+
 
 
 class Arguments:
@@ -151,7 +153,7 @@ class Arguments:
     def __init__(self, args, kwargs=None):
         self.args = args
         leaves, self.tree = tree_util.tree_flatten((tuple(args), dict(kwargs or {})))
-        self.is_dynamic = tuple(_is_dynamic(x) for x in leaves)
+        self.is_dynamic = tuple(is_traceable_leaf(x) for x in leaves)
         self.given = [x for x, d in zip(leaves, self.is_dynamic) if d]  # as passed: Python numbers, NumPy arrays
         self.dynamic = [asarray(x) for x in self.given]
         self.static = tuple(x for x, d in zip(leaves, self.is_dynamic) if not d)

@@ -70,7 +70,10 @@ def _argument_names(fun, args, kwargs) -> list:
     except (TypeError, ValueError):
         params = []
     names = []
-    for path in tree_util.tree_structure((tuple(args), dict(kwargs))).key_paths():
+    # The paths of the arguments themselves: a treedef's key_paths() rebuilds custom
+    # nodes from stand-in leaves, which a node whose constructor converts them rejects.
+    for path, _ in tree_util.tree_flatten_with_path((tuple(args), dict(kwargs)))[0]:
+        path = tree_util.keystr(path)
         top, rest = path[3:].split("]", 1)  # "[0][1]['w']" -> "1", "['w']"
         if path.startswith("[0]"):
             i = int(top[1:])

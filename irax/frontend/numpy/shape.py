@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from irax.frontend import core
 from irax.frontend.core import aval_of
 from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_axis, check_arraylike, is_array, promote_args
 from irax.frontend.primitives import shape as prims
@@ -260,7 +261,13 @@ def repeat(a: ArrayLike, repeats: ArrayLike, axis: int | None = None, *,
     if total_repeat_length is not None:
         return _repeat_to_length(a, repeats, axis, operator.index(total_repeat_length))
     axis = canonicalize_axis("repeat", axis, a.ndim)
-    counts = np.asarray(repeats)  # a traced `repeats` raises a ConcretizationTypeError here
+    if isinstance(repeats, core.Tracer):  # (np.asarray would blame NumPy)
+        raise core.ConcretizationTypeError(
+            f"Abstract tracer value encountered where concrete value is expected: traced array with shape "
+            f"{repeats.aval.str_short()}\nWhen jit-compiling jnp.repeat, the total number of repeats must be "
+            "static. To fix this, either specify a static value for `repeats`, or pass a static value to "
+            "`total_repeat_length`.")
+    counts = np.asarray(repeats)
     if not (np.issubdtype(counts.dtype, np.integer) or counts.dtype == np.bool_):
         raise TypeError(f"repeat: repeats must be integers, got dtype {counts.dtype}")
     if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, a.shape[axis])):

@@ -2,9 +2,11 @@
 check its arguments are array-like, and promote them to one dtype the way
 JAX does (see `dtypes.result_type`)."""
 import numbers
+import warnings
 
 import numpy as np
 
+from irax.config import config
 from irax.frontend import array, dtypes
 from irax.frontend.array_methods import ArrayMethods
 from irax.frontend.primitives.elementwise import convert_element_type
@@ -46,8 +48,30 @@ def convert(x, dtype, weak_type):
     return array.constant(x, dtype, weak_type)
 
 
+def check_rank_promotion(fn_name, *args):
+    """JAX's jax_numpy_rank_promotion: broadcasting arrays of different ranks
+    (scalars aside) warns or raises, where the setting says so."""
+    mode = config.irax_numpy_rank_promotion
+    if mode == "allow" or len(args) < 2:
+        return
+    shapes = [np.shape(x) for x in args]
+    if len({len(s) for s in shapes if s}) < 2:
+        return
+    shown = " ".join(map(str, shapes))
+    if mode == "warn":
+        warnings.warn(f"Following NumPy automatic rank promotion for {fn_name} on shapes {shown}. Set the "
+                      "jax_numpy_rank_promotion config option to 'allow' to disable this warning; for more "
+                      "information, see https://docs.jax.dev/en/latest/rank_promotion_warning.html.", stacklevel=4)
+    else:
+        raise ValueError(f"Operands could not be broadcast together for {fn_name} on shapes {shown} and with the "
+                         "config option jax_numpy_rank_promotion='raise'. For more information, see "
+                         "https://docs.jax.dev/en/latest/rank_promotion_warning.html.")
+
+
 def promote_args(fn_name, *args):
-    """Arguments converted to their common JAX result type."""
+    """Arguments converted to their common JAX result type (and rank
+    promotion checked, as jnp's promote_args does)."""
+    check_rank_promotion(fn_name, *args)
     if all(is_array(x) and x.dtype == args[0].dtype for x in args):
         return list(args)  # nothing to convert: the common eager case, kept cheap
     check_arraylike(fn_name, *args)
@@ -59,6 +83,7 @@ def promote_args_inexact(fn_name, *args):
     """Like `promote_args`, but integers and bools become the default float
     (for functions like `sin` or `divide` that only make sense on floats)."""
     check_arraylike(fn_name, *args)
+    check_rank_promotion(fn_name, *args)
     dtype, weak = dtypes.lattice_result_type(*args)
     dtype = dtypes.to_inexact_dtype(dtype)
     return [convert(x, dtype, weak) for x in args]

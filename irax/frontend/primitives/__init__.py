@@ -5,8 +5,13 @@ which emits the primitive's MLIR into the function being traced (core.py),
 or, outside a trace, runs it eagerly as a one-op program (eager.py). The
 modules of this package define the primitives, by kind.
 """
+from irax.config import config
 from irax.frontend import eager
-from irax.frontend.core import current_tape, current_trace
+from irax.frontend.core import Tracer, current_tape, current_trace
+
+
+def _is_tracer(x) -> bool:
+    return isinstance(x, Tracer)
 
 
 class Primitive:
@@ -39,6 +44,8 @@ class Primitive:
 
     def bind(self, *operands, **params):
         trace = current_trace()
+        if trace is not None and config.irax_eager_constant_folding and not any(map(_is_tracer, operands)):
+            trace = None  # irax.ensure_compile_time_eval: concrete operands, a concrete result
         if trace is None:
             outs = eager.run(self, operands, params)
             tape = current_tape()

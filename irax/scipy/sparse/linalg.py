@@ -19,13 +19,14 @@ import numpy as np
 
 import irax.numpy as jnp
 from irax import lax
-from irax.frontend import core, dtypes, staging
+from irax.frontend import dtypes
 from irax.frontend.autodiff import linear_transpose, vjp
+from irax.frontend.closure import convert_closure, is_traced
 from irax.frontend.custom_derivatives import custom_vjp
 from irax.frontend.lax import stop_gradient
 from irax.frontend.numpy.util import asarray, convert, is_array
 from irax.scipy.linalg import solve, solve_triangular
-from irax.tree_util import Partial, tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
+from irax.tree_util import Partial, tree_leaves, tree_map, tree_structure
 from irax.typing import Array, ArrayLike
 
 # --- vector algebra on pytrees: a vector is the concatenation of its leaves
@@ -95,24 +96,6 @@ def _is_matrix(A):
     return isinstance(A, np.ndarray) or is_array(A)
 
 
-def _closure_convert(matvec, x):
-    """(f, consts) with f(consts, v) = matvec(v), consts the arrays matvec
-    closes over (JAX's closure_convert): matvec traced once on x's avals, its
-    lifted values become arguments, so a custom function can take them and
-    give them cotangents."""
-    leaves, tree = tree_flatten((x,))  # the argument tuple's tree
-    traced = staging.trace_function(matvec, [core.aval_of(leaf) for leaf in leaves], tree)
-
-    def converted(consts, v):
-        if core.current_trace() is None:
-            # eager (gmres's M(b) before its loop): consts can only be matvec's own values here
-            return matvec(v)
-        outs = staging.inline(traced.func, tree_leaves(v) + list(consts), traced.out_avals)
-        return tree_unflatten(traced.out_tree, outs)
-
-    return converted, list(traced.lifted)
-
-
 def _implicit_solve(A, b, solve, symmetric=False):
     """solve(A, b), differentiated as JAX's lax.custom_linear_solve does it:
     x = A^-1 b, so the cotangent g of x gives b the cotangent lam = A^-T g
@@ -120,7 +103,11 @@ def _implicit_solve(A, b, solve, symmetric=False):
     transpose by linear_transpose) and whatever A is made of (a matrix, the
     arrays a function closes over) the cotangent of v -> -lam . A(v) at x.
     The loops themselves are never differentiated."""
-    matvec, consts = _closure_convert(_normalize_matvec(A), b)
+    # the arrays A closes over as arguments, so the rule can give them cotangents
+    converted, consts = convert_closure(_normalize_matvec(A), (b,), is_traced)
+
+    def matvec(consts, v):
+        return converted(v, *consts)
 
     @custom_vjp
     def run(consts, b):
@@ -155,8 +142,9 @@ def _setup(A, b, x0, M):
     x0 = tree_map(jnp.zeros_like, b) if x0 is None else tree_map(lambda v: stop_gradient(asarray(v)), x0)
     if M is None:
         return b, x0, _identity
-    preconditioner, consts = _closure_convert(_normalize_matvec(M), b)
-    return b, x0, functools.partial(preconditioner, [stop_gradient(c) for c in consts])
+    preconditioner, consts = convert_closure(_normalize_matvec(M), (b,), is_traced)
+    consts = [stop_gradient(c) for c in consts]
+    return b, x0, lambda v: preconditioner(v, *consts)
 
 
 def _size(b):

@@ -31,7 +31,7 @@ from iree.compiler.dialects import func
 
 from irax.ir import mlir
 
-CALLBACK = "irax.callback"  # the callback's kind: "debug" or "pure"
+CALLBACK = "irax.callback"  # the callback's kind: "debug", "pure" or "io" (io_callback's)
 VMAP_METHOD = "irax.vmap_method"  # a pure callback's vmap_method ("none" if None)
 BATCHED_OF = "irax.batched_of"  # on a batched callback's declaration: the callback it batches
 BATCHED = "irax.batched"  # ... and which of its operands have the batch axis (first)
@@ -61,8 +61,10 @@ def drop_debug_calls(ops) -> list:
     return kept
 
 
-def not_differentiable() -> ValueError:
-    """JAX's error for differentiating through a pure callback's results."""
+def not_differentiable(call) -> ValueError:
+    """JAX's error for differentiating through a pure or io callback's results."""
+    if ir.StringAttr(call.operation.attributes[CALLBACK]).value == "io":
+        return ValueError("IO callbacks do not support JVP.")
     return ValueError("Pure callbacks do not support JVP. Please use `irax.custom_jvp` to use callbacks while "
                       "taking gradients.")
 

@@ -126,7 +126,7 @@ def _call(op, tangents):
     if host_calls.is_collective(op):
         return host_calls.collective_jvp(op, tangents)
     if host_calls.is_callback(op):  # only a pure callback has results to differentiate
-        raise host_calls.not_differentiable()
+        raise host_calls.not_differentiable(op)
     if custom.VJP_BWD in op.operation.attributes:
         raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function.")
     args, closed = custom.split_operands(op)

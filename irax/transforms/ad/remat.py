@@ -20,7 +20,9 @@ from irax.ir.linalg import is_projected, iterator_names, map_results
 from irax.transforms.ad.generic import NotDifferentiable
 
 REMAT = "irax.remat"  # the policy's name, a string attribute
+NAMES = "irax.remat_names"  # a policy of names' names (save_only_these_names('a')): an array of strings
 PREVENT_CSE = "irax.prevent_cse"  # unit attribute: keep the recomputation apart from the forward call
+CHECKPOINT_NAME = "irax.checkpoint_name"  # on the linalg.copy that checkpoint_name(x, name) makes: the name
 
 
 def is_remat(call) -> bool:
@@ -63,10 +65,31 @@ POLICIES = {
 }
 
 
+def _name(op) -> str | None:
+    """The name checkpoint_name gave `op`'s result, if any."""
+    attributes = op.operation.attributes
+    return ir.StringAttr(attributes[CHECKPOINT_NAME]).value if CHECKPOINT_NAME in attributes else None
+
+
+# Policy of names -> whether it saves an op's result, given its name (None:
+# not named) and the policy's names; as in jax.checkpoint_policies.
+NAMES_POLICIES = {
+    "save_only_these_names": lambda name, names: name is not None and name in names,
+    "save_any_names_but_these": lambda name, names: name is not None and name not in names,
+    "save_anything_except_these_names": lambda name, names: name not in names,
+}
+
+
 def saved(call, ops) -> list:
     """The ops among `ops` (the callee's body) whose results `call`'s policy saves."""
-    name = ir.StringAttr(call.operation.attributes[REMAT]).value
+    attributes = call.operation.attributes
+    name = ir.StringAttr(attributes[REMAT]).value
+    if name in NAMES_POLICIES and NAMES in attributes:
+        names = {ir.StringAttr(n).value for n in ir.ArrayAttr(attributes[NAMES])}
+        # (arrays only: a scalar op, an arith.constant, is recomputed for free)
+        return [op for op in ops if NAMES_POLICIES[name](_name(op), names)
+                and all(isinstance(r.type, ir.RankedTensorType) for r in op.results)]
     if name not in POLICIES:  # only in MLIR written by hand
-        raise NotDifferentiable(f"irax autodiff: func.call {call.operation.attributes['callee']} names the unknown "
+        raise NotDifferentiable(f"irax autodiff: func.call {attributes['callee']} names the unknown "
                                 f"checkpoint policy {name!r}; the policies are {', '.join(POLICIES)}")
     return [op for op in ops if POLICIES[name](op)]

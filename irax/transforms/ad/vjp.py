@@ -335,7 +335,7 @@ def _call(op, cts, active):
     if host_calls.is_collective(op):
         return host_calls.collective_vjp(op, cts)
     if host_calls.is_callback(op):  # only a pure callback has results to differentiate
-        raise host_calls.not_differentiable()
+        raise host_calls.not_differentiable(op)
     (args, closed), n_out = custom.split_operands(op), len(op.results)
     if any(c in active for c in closed):
         raise custom.closure_error(op)
