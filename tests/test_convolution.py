@@ -115,6 +115,45 @@ def test_conv_per_example_gradients():
     close(got, jax.vmap(jax.grad(loss(jax.lax, jjnp)), (None, 0))(w, x))
 
 
+def test_conv_per_example_gradients_of_a_two_layer_net_jitted():
+    """JAX's differentially_private_sgd pattern, small: per-example kernel
+    gradients of a one-channel strided first layer and a second layer (on
+    the CPU backend, products of patches: backends/cpu_tiles.py)."""
+    kw1 = dict(window_strides=(2, 2), padding="SAME", dimension_numbers=NHWC)
+    kw2 = dict(window_strides=(2, 1), padding="VALID", dimension_numbers=NHWC)
+
+    def loss(L, N):
+        def f(w1, w2, x):
+            h = N.tanh(L.conv_general_dilated(x[None], w1, **kw1))
+            return N.sum(N.sin(L.conv_general_dilated(h, w2, **kw2)))
+        return f
+
+    x, w1, w2 = sample((3, 11, 12, 1)), sample((4, 4, 1, 5)), sample((3, 2, 5, 6))
+    got = irax.jit(irax.vmap(irax.grad(loss(lax, jnp), argnums=(0, 1)), (None, None, 0)))(w1, w2, x)
+    want = jax.vmap(jax.grad(loss(jax.lax, jjnp), argnums=(0, 1)), (None, None, 0))(w1, w2, x)
+    for g, h in zip(got, want):
+        close(g, h)
+
+
+@pytest.mark.parametrize("lhs_shape, rhs_shape, strides, padding", [
+    ((2, 9, 8, 3), (1, 3, 3, 4), (3, 2), "VALID"),       # 1 tap in 3 phases: those get zeros
+    ((2, 10, 11, 2), (4, 3, 2, 3), (2, 3), "SAME"),      # phases of 2 and 1 taps, uneven rows
+    ((3, 13, 2), (5, 2, 4), (4,), ((2, 1),)),            # 1-D, stride over the window
+])
+def test_strided_conv_input_gradient_by_phases(lhs_shape, rhs_shape, strides, padding):
+    """The input gradient of a strided convolution, one convolution per phase
+    of the stride (ad/convolution.py), against JAX's, plain and per example."""
+    dn = ("NHWC", "HWIO", "NHWC") if len(strides) == 2 else ("NWC", "WIO", "NWC")
+    x, w = sample(lhs_shape), sample(rhs_shape)
+
+    def loss(L, N):
+        return lambda x, w: N.sum(N.sin(L.conv_general_dilated(x, w, strides, padding, dimension_numbers=dn)))
+
+    close(irax.jit(irax.grad(loss(lax, jnp)))(x, w), jax.grad(loss(jax.lax, jjnp))(x, w))
+    per_example = lambda G, L, N: G.vmap(G.grad(lambda x, w: loss(L, N)(x[None], w)), (0, None))  # noqa: E731
+    close(irax.jit(per_example(irax, lax, jnp))(x, w), per_example(jax, jax.lax, jjnp)(x, w))
+
+
 def test_conv_wrappers():
     lhs_shape, rhs_shape, _ = CONVS["nchw-valid-strided"]
     x, w = sample(lhs_shape), sample(rhs_shape)

@@ -74,7 +74,7 @@ def _conv_loss(x, w):
 @pytest.mark.parametrize("x_shape, w_shape, strides", [
     ((2, 9, 7, 3), (3, 3, 3, 8), (1, 1)),    # rows from n x ow = 7, channels in steps of 3
     ((4, 10, 12, 16), (3, 2, 16, 40), (2, 1)),  # 40 features: tiles of 20; strided rows
-    ((3, 5, 5, 1), (2, 2, 1, 5), (1, 1)),    # 5 features, 1 channel
+    ((3, 5, 5, 2), (2, 2, 2, 5), (1, 1)),    # 5 features, 2 channels
 ])
 def test_convolutions_and_their_gradients_are_tiled_and_right(x_shape, w_shape, strides):
     jax = pytest.importorskip("jax")
@@ -83,8 +83,9 @@ def test_convolutions_and_their_gradients_are_tiled_and_right(x_shape, w_shape, 
     f = lambda x, w: (_conv(x, w, strides), irax.grad(  # noqa: E731
         lambda x, w: jnp.sum(jnp.sin(_conv(x, w, strides))), argnums=(0, 1))(x, w))
     text = _iree_input(f, x, w)
-    assert text.count("linalg.conv_2d_nhwc_hwcf {compilation_info") == 3  # forward, input and kernel gradients
-    assert text.count("util.optimization_barrier") == 6  # each one's two inputs
+    convs = 2 + int(np.prod(strides))  # forward, kernel gradient, input gradient (one per phase of the stride)
+    assert text.count("linalg.conv_2d_nhwc_hwcf {compilation_info") == convs
+    assert text.count("util.optimization_barrier") == 2 * convs  # each one's two inputs
     out, (dx, dw) = irax.jit(f, device=irax.devices("cpu")[0])(x, w)
 
     def jax_f(x, w):
@@ -93,6 +94,27 @@ def test_convolutions_and_their_gradients_are_tiled_and_right(x_shape, w_shape, 
     want_out, (want_dx, want_dw) = jax_f(x, w)
     for got, want in ((out, want_out), (dx, want_dx), (dw, want_dw)):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-4)
+
+
+def test_one_channel_and_grouped_convolutions_are_products_of_patches():
+    """A one-channel convolution and vmap's per-example kernel gradients (a
+    grouped convolution) become tiled products of their patches, values kept."""
+    jax = pytest.importorskip("jax")
+    x = rng.normal(size=(3, 1, 9, 8, 1)).astype(np.float32)
+    w = rng.normal(size=(3, 3, 1, 4)).astype(np.float32)
+
+    def loss(conv, sum_):
+        return lambda w, x: sum_(conv(x, w, (2, 1), "SAME", dimension_numbers=NHWC) ** 2)
+
+    f = irax.vmap(irax.grad(loss(lax.conv_general_dilated, jnp.sum)), (None, 0))
+    text = _iree_input(f, w, x)
+    assert "irax.conv" not in text and "linalg.conv_2d" not in text
+    assert text.count("linalg.matmul {compilation_info") == 1  # the forward one
+    tiled = [line for line in text.splitlines() if "linalg.generic" in line and "compilation_info" in line]
+    assert len(tiled) == 1  # the kernel gradients' batch of products
+    got = irax.jit(f, device=irax.devices("cpu")[0])(w, x)
+    want = jax.vmap(jax.grad(loss(jax.lax.conv_general_dilated, jax.numpy.sum)), (None, 0))(w, x)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-4)
 
 
 def test_tiles_divide_their_loops():

@@ -12,7 +12,9 @@ is an insert into a filled tensor first), G feature groups, and
 O = (S - d*(K-1) - 1) // s + 1. With one group it is the named op IREE
 compiles best, `linalg.conv_{1,2,3}d_n...c_...cf` (G dropped by a reshape);
 with several, a `linalg.generic` with the window maps above, marked CONV and
-carrying the named ops' `strides` and `dilations` attributes.
+carrying the named ops' `strides` and `dilations` attributes. The CPU
+backend rewrites the grouped ones and 2-D ones of one channel as products of
+their patches (patch_product), after autodiff and vmap have read them.
 
 A windowed reduction (max, min or sum) is a generic over (o..., k...)
 
@@ -181,6 +183,53 @@ def conv(lhs, rhs, strides, dilations) -> ir.Value:
     return op.results[0]
 
 
+def patch_count(lhs_shape, rhs_shape, strides, dilations) -> int:
+    """How many elements `patch_product` copies lhs into (G N O... K... C)."""
+    n = len(strides)
+    out_spatial = [out_size(*a) for a in zip(lhs_shape[1:n + 1], rhs_shape[:n], strides, dilations)]
+    return int(np.prod([lhs_shape[0], *out_spatial, *rhs_shape[:n + 2]], dtype=np.int64))
+
+
+def patch_product(lhs, rhs, strides, dilations) -> ir.Value:
+    """`conv(lhs, rhs, strides, dilations)` as a product of lhs's patches
+    (im2col) with the kernel, one per group: patches (G, N*O..., K...*C) =
+    lhs[n, o*s + k*d, g, c] (a copy), times rhs as (G, K...*C, F), a
+    `linalg.matmul` for one group, else a generic batch of products; the
+    result moved back to (N, O..., G, F). The same sums, in another order.
+    For the CPU backend (backends/cpu_tiles.py), whose tiled products beat
+    what IREE makes of a grouped convolution or of one channel per group."""
+    n = len(strides)
+    lhs_shape, rhs_shape = shape(lhs), shape(rhs)
+    batch, groups, channels = lhs_shape[0], lhs_shape[n + 1], lhs_shape[n + 2]
+    window, features = rhs_shape[:n], rhs_shape[-1]
+    out_spatial = [out_size(*a) for a in zip(lhs_shape[1:n + 1], window, strides, dilations)]
+    elem = elem_type(lhs)
+    # loops g, n, o..., k..., c, all parallel: a copy through window maps
+    o, k = list(range(2, n + 2)), list(range(n + 2, 2 * n + 2))
+    dim = ir.AffineDimExpr.get
+    rank = 2 * n + 3
+    sizes = [groups, batch, *out_spatial, *window, channels]
+    maps = [[dim(1)] + _window_exprs(o, k, strides, dilations) + [dim(0), dim(rank - 1)],
+            [dim(i) for i in range(rank)]]
+    patches = _generic([lhs], tensor.EmptyOp(sizes, elem).result, maps, [mlir.PARALLEL] * rank,
+                       lambda x, _: [x], None).results[0]
+    rows, depth = batch * int(np.prod(out_spatial)), int(np.prod(window)) * channels
+    patches = reshape(patches, [groups, rows, depth], [[0], list(range(1, n + 2)), list(range(n + 2, rank))])
+    kernel = transpose(rhs, [n, *range(n), n + 1, n + 2])  # (G, K..., C, F)
+    kernel = reshape(kernel, [groups, depth, features], [[0], list(range(1, n + 2)), [n + 2]])
+    if groups == 1:
+        init = linalg.fill(_zero(elem), outs=[tensor.EmptyOp([rows, features], elem).result])
+        product = linalg.matmul(reshape(patches, [rows, depth], [[0, 1], [2]]),
+                                reshape(kernel, [depth, features], [[0, 1], [2]]), outs=[init])
+        product = reshape(product, [1, rows, features], [[0, 1], [2]])
+    else:  # loops b, m, n, k: the batch maps backends/cpu_tiles.py presets tiles for
+        init = linalg.fill(_zero(elem), outs=[tensor.EmptyOp([groups, rows, features], elem).result])
+        product = mlir.generic([patches, kernel], [init], [[0, 1, 3], [0, 3, 2], [0, 1, 2]],
+                               [mlir.PARALLEL] * 3 + [mlir.REDUCTION], _multiply_add)[0]
+    out = reshape(product, [groups, batch, *out_spatial, features], [[0], list(range(1, n + 2)), [n + 2]])
+    return transpose(out, [1, *range(2, n + 2), 0, n + 2])
+
+
 def marker(op):
     """CONV, REDUCE_WINDOW or FIRST_EXTREME for the generics marked so, else None."""
     attributes = op.operation.attributes
@@ -209,6 +258,11 @@ class ConvParts:
     def grouped(self, value, kind):
         at = len(self.strides) + _GROUP_AT[kind]
         return split(value, at, [1, shape(value)[at]]) if self.named else value
+
+    def grouped_shape(self, value, kind) -> list:
+        """The shape `grouped(value, kind)` has (without building it)."""
+        sizes, at = shape(value), len(self.strides) + _GROUP_AT[kind]
+        return sizes[:at] + [1] + sizes[at:] if self.named else sizes
 
     def ungrouped(self, value, kind):
         return merge(value, len(self.strides) + _GROUP_AT[kind]) if self.named else value
