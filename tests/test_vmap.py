@@ -418,3 +418,53 @@ def test_the_pass_needs_a_while_loop_to_pass_on_its_carry():
         module = ir.Module.parse(FORWARDS_ANOTHER)
         with pytest.raises(NotImplementedError, match="'scf.while' whose condition does not pass on its carry"):
             add_batched(module, [0], 2, of="f")
+
+
+# ---------------------------------------------------------------------------
+# Loops whose rows stop apart, and IREE's VM register allocator
+# (backends/vm_branches.py)
+
+def test_vmapped_bfgs_as_in_jax():
+    """Each row runs its own BFGS loops (batched predicates). Before
+    backends/vm_branches.py its CPU program read a null buffer: "indirect
+    buffer reference slot 0 is out range ... binding[3]"."""
+    a = np.array([[3.0, 0.5], [0.5, 1.0]], np.float32)
+    x0 = np.array([[2.0, 1.0], [-1.0, 0.5], [0.3, 0.3]], np.float32)  # (rows that converge: exact counts)
+
+    def solve(lib, optimize):
+        return lib.jit(lib.vmap(lambda x: optimize.minimize(lambda x: 0.5 * x @ a @ x - x.sum(), x, method="BFGS")))(x0)
+
+    import irax.scipy.optimize
+    import jax.scipy.optimize
+    got, want = solve(irax, irax.scipy.optimize), solve(jax, jax.scipy.optimize)
+    for field in ("x", "fun", "jac", "hess_inv", "status", "success", "nfev", "njev", "nit"):
+        np.testing.assert_allclose(np.asarray(getattr(got, field)), np.asarray(getattr(want, field)),
+                                   rtol=1e-3, atol=1e-4, err_msg=field)  # (float32 iterations)
+
+
+def _branches_passing_a_ref_twice(vm_text) -> int:
+    from irax.backends import vm_branches
+    with mlir.context():
+        module = ir.Module.parse(vm_text)
+        count = 0
+        for branch in mlir.ops_where(module.operation, lambda op: op.name in ("vm.br", "vm.cond_br")):
+            for operands in vm_branches._successor_ranges(branch):
+                refs = [branch.operands[k] for k in operands if str(branch.operands[k].type).startswith("!vm.ref")]
+                count += any(r == s for i, r in enumerate(refs) for s in refs[:i])
+        return count
+
+
+def test_no_branch_passes_a_ref_twice():
+    """A loop that stops at the first row to finish: IREE packs its carries
+    into one allocation, and the branches out of it pass that allocation and
+    its fence once per carry, which IREE's register allocator can turn into
+    a null ref (vm_branches.py). After the fix each is a value of its own."""
+    from irax.backends import compiler, cpu, vm_branches
+
+    def f(x):
+        return irax.lax.while_loop(lambda c: (c[0] < 5) & (c[1].sum() > 0.1),
+                                   lambda c: (c[0] + 1, c[1] * 0.5 + c[2], c[2] - c[1], c[3] + 1), (0, x, x, 0))
+    text = cpu.backend.prepare(irax.jit(irax.vmap(f)).lower(X[:, :2]).as_text("optimized"))
+    [vm_text] = compiler.compile_to_phases(text, cpu.backend.target_backend, cpu.backend.compile_flags, ["vm"])
+    assert _branches_passing_a_ref_twice(vm_text)
+    assert not _branches_passing_a_ref_twice(vm_branches.distinct_branch_refs(vm_text))

@@ -35,7 +35,7 @@ from typing import Sequence
 from irax.backends import compiler, runtime
 from irax.config import config
 
-CACHE_FORMAT = 1  # bump when the entry layout or the key recipe changes
+CACHE_FORMAT = 2  # bump when the entry layout, the key recipe or what a compile makes changes
 MAGIC = b"IRAXVMFB"
 _SUFFIX = ".irax"
 _HEADER_SIZE = len(MAGIC) + 32
