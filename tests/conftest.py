@@ -127,6 +127,13 @@ def platform(request):
 
 
 @pytest.fixture
+def queued_not_inline(monkeypatch):
+    """Every call queued on the device's timeline, none run on the calling
+    thread: -1, past the setting's checks (0 still inlines calls without inputs)."""
+    monkeypatch.setitem(vars(irax.config), "irax_inline_bytes", -1)
+
+
+@pytest.fixture
 def x64():
     """64-bit mode for one test, in irax and in JAX."""
     with x64_mode(True):
