@@ -31,6 +31,7 @@ from irax.backends.runtime import DeviceError
 from irax.config import config
 from irax.frontend import dtypes
 from irax.frontend.array import Array, canonical_aval, check_not_deleted, place
+from irax.ir import mlir
 
 
 @dataclass
@@ -82,18 +83,12 @@ def small_steps(module) -> bool:
     JAX 0.6), its inputs (800 KB) being over IRAX_INLINE_BYTES. Any big
     operand or result of a linalg op (a product of a big matrix, even with
     a vector, in a loop or not) keeps the pool, whose threads share its work."""
-    found = {"loop": False, "big": False}
-
-    def visit(op):
-        if op.name in _LOOPS:
-            found["loop"] = True
-        elif op.name.startswith(("linalg.", "iree_linalg_ext.")):
-            limit = STEP_ELEMENTS if _in_loop(op) else OTHER_ELEMENTS
-            found["big"] |= any(_elements(v.type) > limit for v in list(op.operands) + list(op.results))
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
-    return found["loop"] and not found["big"]
+    operation = module.operation
+    if not mlir.ops_where(operation, lambda op: op.name in _LOOPS):
+        return False
+    linalg = mlir.ops_where(operation, lambda op: op.name.startswith(("linalg.", "iree_linalg_ext.")))
+    return not any(_elements(v.type) > (STEP_ELEMENTS if _in_loop(op) else OTHER_ELEMENTS)
+                   for op in linalg for v in list(op.operands) + list(op.results))
 
 
 def _in_loop(op) -> bool:

@@ -232,10 +232,15 @@ def _residuals(body, recomputed, back) -> list:
             owner = owner.parent
         return owner
 
+    live = {}  # generic -> _live of its body, found once
+
     def read(use):  # (a generic's input whose element its result does not depend on is pruned later)
         owner = use.owner.operation
         if owner.name == "linalg.generic" and use.operand_number < len(owner.opview.inputs):
-            return owner.regions[0].blocks[0].arguments[use.operand_number] in _live(owner.regions[0].blocks[0])
+            block = owner.regions[0].blocks[0]
+            if owner not in live:
+                live[owner] = _live(block)
+            return block.arguments[use.operand_number] in live[owner]
         return True
 
     def read_by_derivatives(r):
