@@ -12,6 +12,7 @@ import pytest
 import irax
 import irax.numpy as jnp
 from helpers import x64_mode
+from irax.backends import compiler
 from irax.test_util import check_grads
 
 jax = pytest.importorskip("jax")
@@ -365,3 +366,4 @@ def test_device_is_the_type_of_devices():
 def test_print_environment_info():
     text = irax.print_environment_info(return_string=True)
     assert f"irax:          {irax.__version__}" in text and "numpy:" in text and "process_count: 1" in text
+    assert f"iree compiler: {compiler.iree_version()}" in text  # the build loaded, with its git revision

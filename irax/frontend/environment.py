@@ -4,7 +4,9 @@ import sys
 from importlib import metadata
 
 import numpy as np
+from iree.runtime import version as iree_runtime
 
+from irax.backends.compiler import iree_version
 from irax.frontend.processes import devices, process_count
 from irax.plugins.registry import default_backend, local_device_count
 
@@ -19,12 +21,13 @@ def _version(package: str) -> str:
 def print_environment_info(return_string: bool = False) -> str | None:
     """The versions of irax, IREE, NumPy and Python, the devices and the
     platform (jax.print_environment_info): printed, or returned if
-    `return_string`."""
+    `return_string`. IREE's are the builds loaded (the compiler's with its
+    git revision), which a package's metadata may round."""
     found = devices()
     info = "\n".join([
         f"irax:          {_version('irax')}",
-        f"iree compiler: {_version('iree-base-compiler')}",
-        f"iree runtime:  {_version('iree-base-runtime')}",
+        f"iree compiler: {iree_version()}",
+        f"iree runtime:  {iree_runtime.VERSION}",
         f"numpy:         {np.__version__}",
         f"python:        {sys.version.replace(chr(10), ' ')}",
         f"device info:   {default_backend()}-{len(found)}, {local_device_count()} local devices",
