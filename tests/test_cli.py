@@ -97,6 +97,23 @@ def test_compiled_program_runs_and_matches_the_library(tmp_path):
     assert "2x2xf32=" in iree
 
 
+def test_the_printed_commands_make_the_same_program_of_a_module_with_a_loop(tmp_path):
+    """A module with control flow compiles in three steps (the VM fix of
+    backends/vm_branches.py between IREE's two halves), and --print-flags
+    prints all three."""
+    (tmp_path / "loop.py").write_text("from irax import lax\n"
+                                      "def f(x):\n"
+                                      "    return lax.fori_loop(0, 3, lambda i, c: c * 2.0 + x, x)\n")
+    out = tmp_path / "f.vmfb"
+    done = irax_command("compile", f"{tmp_path / 'loop.py'}:f", "--arg", "f32[3]", "-o", str(out), "--print-flags")
+    commands = [shlex.split(line) for line in done.stdout.splitlines()]
+    assert [c[-1] for c in commands] == [str(tmp_path / "f.vm.mlir")] * 2 + [str(out)]
+    commands[-1][-1] = str(tmp_path / "again.vmfb")
+    for command in commands:
+        subprocess.run(command, check=True, cwd=tmp_path)
+    assert (tmp_path / "again.vmfb").read_bytes() == out.read_bytes()
+
+
 def test_backends_passes_and_cache(tmp_path):
     backends = irax_command("backends").stdout
     assert re.search(r"^cpu \(default\): available, devices: CpuDevice\(id=0\)$", backends, re.M)

@@ -16,6 +16,7 @@ import ctypes
 import functools
 import os
 import subprocess
+import sys
 import tempfile
 from typing import Sequence
 
@@ -71,7 +72,8 @@ def compile_command_line(target_backend: str, flags: Sequence[str] = ()) -> list
     (append `input.mlir -o output.vmfb`). compile_module uses exactly these
     flags, so this is how to reproduce a compile outside irax; for a module
     with control flow, up to `--compile-to=vm`, then vm_branches.py's fix,
-    then `--compile-from=vm` (compile_module says why).
+    then `--compile-from=vm` (compile_module says why; compile_commands
+    gives all three).
 
     IREE 3.13 takes backend names ("llvm-cpu", "vulkan-spirv", "cuda", "rocm")
     in --iree-hal-target-backends; --iree-hal-target-device wants *device*
@@ -97,11 +99,36 @@ def compile_module(mlir_text: str, target_backend: str, flags: Sequence[str] = (
     (measured: a small while_loop 0.40 s both ways, vmapped BFGS 6.4 s
     straight, 5.0 s with the stop).
     """
-    if "scf." not in mlir_text:
+    if not _has_control_flow(mlir_text):
         return _compile(mlir_text, target_backend, flags, source_name, (None, None), Invocation.output_vm_bytecode)
     vm_text = _compile(mlir_text, target_backend, flags, source_name, (None, "vm"), Invocation.output_ir).decode()
-    return _compile(vm_branches.distinct_branch_refs(vm_text), target_backend, flags, source_name, ("vm", None),
-                    Invocation.output_vm_bytecode)
+    return _compile(vm_branches.distinct_branch_refs(vm_text), target_backend, flags, _vm_name(source_name),
+                    ("vm", None), Invocation.output_vm_bytecode)
+
+
+def _has_control_flow(mlir_text: str) -> bool:
+    return "scf." in mlir_text  # (a module merely naming scf. takes the two steps too: the same program)
+
+
+def _vm_name(source_name: str) -> str:
+    """The name of a two-step compile's `vm`-phase text (compile_commands' file)."""
+    return os.path.splitext(source_name)[0] + ".vm.mlir"
+
+
+def compile_commands(mlir_text: str, target_backend: str, flags: Sequence[str], source: str,
+                     output: str) -> list[list[str]]:
+    """The commands that make, from file `source` holding `mlir_text`, the
+    very program `compile_module(..., source_name=source)` makes, written to
+    `output`: one iree-compile, or for a module with control flow three
+    steps, iree-compile to the `vm` phase, vm_branches.py's fix as
+    `python -m irax.backends.vm_branches`, and iree-compile from there."""
+    command = compile_command_line(target_backend, flags)
+    if not _has_control_flow(mlir_text):
+        return [[*command, source, "-o", output]]
+    vm_text = _vm_name(source)
+    return [[*command, "--compile-to=vm", source, "-o", vm_text],
+            [sys.executable, "-m", "irax.backends.vm_branches", vm_text],
+            [*command, "--compile-from=vm", vm_text, "-o", output]]
 
 
 def compile_to_phases(mlir_text: str, target_backend: str, flags: Sequence[str], phases: Sequence[str]) -> list[str]:

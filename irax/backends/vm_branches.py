@@ -29,7 +29,12 @@ no MOVE can clear another argument's.
 
 After the VM pipeline the serializer folds nothing but pseudo-ops, so the
 select survives; at run time it is a register copy.
+
+    python -m irax.backends.vm_branches module.vm.mlir   # the fix, in place
+(the middle step of the commands `irax compile --print-flags` prints).
 """
+import sys
+
 from iree.compiler import ir
 
 
@@ -75,3 +80,11 @@ def distinct_branch_refs(vm_text: str) -> str:
             lambda op: (branches.append(op) if op.name in ("vm.br", "vm.cond_br") else None) or ir.WalkResult.ADVANCE)
         changed = [_distinct_refs(branch) for branch in branches]
         return str(module) if any(changed) else vm_text
+
+
+if __name__ == "__main__":
+    for path in sys.argv[1:]:
+        with open(path) as f:
+            fixed = distinct_branch_refs(f.read())
+        with open(path, "w") as f:
+            f.write(fixed)

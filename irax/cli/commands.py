@@ -112,8 +112,8 @@ def compile_program(args):
         f.write(vmfb)
     print(f"wrote {output} ({len(vmfb)} bytes, for {backend.name}) and its MLIR {source}", file=sys.stderr)
     if args.print_flags:
-        command = compiler.compile_command_line(backend.target_backend, backend.compile_flags)
-        print(shlex.join([_tool(command[0]), *command[1:], source, "-o", output]))
+        for command in compiler.compile_commands(text, backend.target_backend, backend.compile_flags, source, output):
+            print(shlex.join([_tool(command[0]), *command[1:]]))
 
 
 def run_program(args):
