@@ -69,7 +69,7 @@ def division_cases(op, dtype):
     return cases
 
 
-DIVISIONS = ["floor_divide", "remainder"]
+DIVISIONS = ["floor_divide", "remainder", "fmod"]
 CHILD = """
 import json, sys
 import numpy as np

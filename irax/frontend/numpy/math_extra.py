@@ -26,7 +26,7 @@ from irax.frontend import dtypes
 from irax.frontend.core import aval_of
 from irax.frontend.numpy import creation, reductions, ufuncs
 from irax.frontend.numpy.util import asarray, check_arraylike, is_array, promote_args, promote_args_inexact
-from irax.frontend.primitives.elementwise import bitcast_convert_type, unary
+from irax.frontend.primitives.elementwise import binary, bitcast_convert_type, unary
 from irax.typing import Array, ArrayLike, DTypeLike, Shape
 
 pi = np.pi
@@ -220,16 +220,16 @@ def copysign(x1: ArrayLike, x2: ArrayLike, /) -> Array:
 
 
 def fmod(x1: ArrayLike, x2: ArrayLike, /) -> Array:
-    """C's remainder x1 - x2 trunc(x1 / x2), with the sign of x1: the floored
-    remainder of the magnitudes (exact), signed. An integer x % 0 is 0, as
-    `remainder`'s."""
+    """C's remainder x1 - x2 trunc(x1 / x2), with the sign of x1. Floats: the
+    floored remainder of the magnitudes (exact), signed. Integers: by the
+    truncating division (|INT_MIN| is not an int), x % 0 being 0 as JAX's."""
     x1, x2 = promote_args("fmod", x1, x2)
     if dtypes.is_bool(x1.dtype):
         raise TypeError("fmod does not accept dtype bool.")
-    magnitude = ufuncs.remainder(ufuncs.abs(x1), ufuncs.abs(x2))
     if dtypes.is_float(x1.dtype):
-        return copysign(magnitude, x1)
-    return ufuncs.where(ufuncs.less(x1, 0), ufuncs.negative(magnitude), magnitude)
+        return copysign(ufuncs.remainder(ufuncs.abs(x1), ufuncs.abs(x2)), x1)
+    x2 = ufuncs.where(ufuncs.equal(x2, 0), creation.ones_like(x2), x2)
+    return binary["sub"].bind(x1, binary["mul"].bind(binary["div"].bind(x1, x2), x2))
 
 
 def modf(x: ArrayLike, /, out: None = None) -> tuple[Array, Array]:
