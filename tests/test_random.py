@@ -327,15 +327,6 @@ def test_errors_as_jax(case):
     assert actual[1].split(" for impl=")[0] == expected[1].split(" for impl=")[0]
 
 
-def test_bitcast_convert_type():
-    x = np.array([1.0, -2.5, np.inf, 0.0], np.float32)
-    bits = irax.lax.bitcast_convert_type(x, jnp.uint32)
-    assert_same(bits, jax.lax.bitcast_convert_type(x, jax.numpy.uint32))
-    assert_same(irax.jit(lambda b: irax.lax.bitcast_convert_type(b, jnp.float32))(bits), x)
-    with pytest.raises(TypeError, match="same width"):
-        irax.lax.bitcast_convert_type(x, jnp.uint16)
-
-
 @pytest.mark.parametrize("draw", [lambda r, k: r.categorical(k, np.zeros((2, 3), np.float32), shape=(5,)),
                                   lambda r, k: r.bernoulli(k, np.array([0.1, 0.9], np.float32), (3,))])
 def test_parameters_that_do_not_broadcast_to_the_shape_raise_value_error_as_jax(draw):

@@ -97,6 +97,7 @@ def install(jnp):
         "__getitem__": ("indexing", "getitem", None),
         "at": ("indexing", "IndexUpdateHelper", property),
         "astype": ("creation", "astype_method", None),
+        "view": ("bitcast", "view", None),
         "reshape": ("shape", "reshape_method", None),
         "transpose": ("shape", "transpose_method", None),
         "T": ("shape", "transpose", property),

@@ -15,7 +15,7 @@ import enum
 import numpy as np
 
 from irax.frontend import dtypes
-from irax.frontend.lax import bitcast_convert_type
+from irax.frontend.numpy.bitcast import bitcast_convert_type
 from irax.frontend.numpy.math_extra import fmod
 from irax.frontend.numpy.ufuncs import check_integer_exponent, integer_power
 from irax.frontend.numpy.util import asarray

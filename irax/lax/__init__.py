@@ -5,7 +5,8 @@ from irax.frontend.convolution import (
     padtype_to_pads, reduce_window,
 )
 from irax.frontend.collectives import all_gather, axis_index, axis_size, pmax, pmean, pmin, ppermute, psum, psum_scatter
-from irax.frontend.lax import bitcast_convert_type, stop_gradient
+from irax.frontend.numpy.bitcast import bitcast_convert_type
+from irax.frontend.lax import stop_gradient
 from irax.frontend import lax_elementwise as _lax_elementwise
 from irax.frontend import lax_indexing as _lax_indexing
 from irax.frontend import lax_scans as _lax_scans

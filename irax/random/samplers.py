@@ -29,7 +29,8 @@ import numpy as np
 import irax.numpy as jnp
 from irax.frontend import dtypes
 from irax.frontend.jit import jit
-from irax.frontend.lax import bitcast_convert_type, stop_gradient
+from irax.frontend.numpy.bitcast import bitcast_convert_type
+from irax.frontend.lax import stop_gradient
 from irax.frontend.lax_elementwise import clz, shift_left, shift_right_logical
 from irax.frontend.lax_sorting import sort_key_val, top_k
 from irax.frontend.numpy.creation import canonicalize_shape

@@ -7,7 +7,7 @@ import numpy as np
 from irax.frontend import array_methods, dtypes
 from irax.frontend.array import Array
 from irax.frontend.numpy import (
-    array_api, creation, index_tricks, indexing, layout, linalg, math_extra, nanreductions, polynomial, reductions, scalar_types,
+    array_api, bitcast, creation, index_tricks, indexing, layout, linalg, math_extra, nanreductions, polynomial, reductions, scalar_types,
     setops, shape, sorting, statistics, ufuncs, windows,
 )
 from irax.frontend.numpy.array_api import *  # noqa: F401,F403
