@@ -347,6 +347,7 @@ def rosenbrock(np_like):
     return lambda x: np_like.sum(100. * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
 
 
+LBFGS = "l-bfgs-experimental-do-not-rely-on-this"
 QUADRATIC_A = np.array([[3., 1., 0.], [1., 2., .5], [0., .5, 1.]], np.float32)
 QUADRATIC_B = np.array([1., -2., .5], np.float32)
 
@@ -392,8 +393,67 @@ def test_minimize_options_and_errors():
         isp.optimize.minimize(quadratic, np.zeros(3, np.float32), [QUADRATIC_A], method="BFGS")
     with pytest.raises(ValueError, match="Method Nelder-Mead not recognized"):
         isp.optimize.minimize(quadratic, np.zeros(3, np.float32), method="Nelder-Mead")
-    with pytest.raises(NotImplementedError, match="not implemented in irax yet"):
-        isp.optimize.minimize(quadratic, np.zeros(3, np.float32), method="l-bfgs-experimental-do-not-rely-on-this")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'line_search_maxiter'"):  # BFGS's, not L-BFGS's
+        isp.optimize.minimize(quadratic, np.zeros(3, np.float32), (QUADRATIC_A, QUADRATIC_B), method=LBFGS,
+                              options=dict(line_search_maxiter=3))
+
+
+# ---------------------------------------------------------------------------
+# optimize.minimize: JAX's experimental L-BFGS, step for step
+
+# name -> (function of a numpy-like module, x0, args, options, dtype, jitted),
+# one stopping reason each (status): f decreased by under ftol (4), the line
+# search failed (5), maxiter (1), converged (0); the 5-d one runs past its
+# history of maxcor=3 steps. float32 and complex64 as for BFGS above.
+LBFGS_CASES = {
+    "rosenbrock-ftol": (rosenbrock, [1.3, 0.7, 0.8], (), {}, np.float64, True),
+    "rosenbrock-line-search-fails": (rosenbrock, [-1.2, 1.0], (), {}, np.float64, False),
+    "rosenbrock-5d-maxcor-3": (rosenbrock, [1.3, 0.7, 0.8, 1.9, 1.2], (), dict(maxcor=3), np.float64, True),
+    "rosenbrock-maxiter-float32": (rosenbrock, [1.3, 0.7, 0.8], (), dict(maxiter=5), np.float32, False),
+    "quadratic-float32": (lambda np_like: quadratic, [-1.2, 1.0, 0.5], (QUADRATIC_A, QUADRATIC_B), {}, np.float32,
+                          True),
+    # complex x (JAX's L-BFGS takes it, as Sorber et al. 2012)
+    "complex64": (lambda np_like: lambda x, c: np_like.sum(np_like.abs(x - c) ** 2), [0, 0],
+                  (np.array([1 + 2j, -0.5 + 0.3j]),), {}, np.complex64, False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LBFGS_CASES))
+def test_minimize_lbfgs_matches_jax(case, request):
+    make, x0, args, options, dtype, jitted = LBFGS_CASES[case]
+    if dtype == np.float64:
+        request.getfixturevalue("x64")
+    x0, args = np.asarray(x0, dtype), tuple(a.astype(dtype) for a in args)
+
+    def solve(x):
+        return isp.optimize.minimize(make(jnp), x, args, method=LBFGS, options=options)
+
+    got = irax.jit(solve)(x0) if jitted else solve(x0)
+    want = jax.jit(lambda x: jax.scipy.optimize.minimize(make(jax.numpy), x, args, method=LBFGS,
+                                                         options=options))(x0)
+    assert type(got).__name__ == "OptimizeResults" and got._fields == want._fields
+    assert got.hess_inv is None and want.hess_inv is None
+    for field in ("success", "status", "nit", "nfev", "njev"):
+        assert np.asarray(getattr(got, field)) == np.asarray(getattr(want, field)), field
+        assert np.asarray(getattr(got, field)).dtype == np.asarray(getattr(want, field)).dtype, field
+    for field in ("x", "fun", "jac"):
+        assert_matches(getattr(got, field), getattr(want, field), tol=1e-9 if dtype == np.float64 else 1e-3)
+
+
+def test_minimize_lbfgs_under_vmap_matches_jax():
+    """One start per row, each stopping at its own iteration."""
+    a = np.array([[3., 1.], [1., 2.]], np.float32)
+    x0 = np.array([[2.0, 1.0], [-1.0, 0.5], [0.3, 0.3]], np.float32)
+
+    def solve(lib, optimize):
+        return lib.jit(lib.vmap(lambda x: optimize.minimize(lambda x: 0.5 * x @ a @ x - x.sum(), x, method=LBFGS)))(x0)
+
+    got, want = solve(irax, isp.optimize), solve(jax, jax.scipy.optimize)
+    for field in ("status", "success", "nfev", "njev", "nit"):
+        np.testing.assert_array_equal(np.asarray(getattr(got, field)), np.asarray(getattr(want, field)), field)
+    for field in ("x", "fun", "jac"):
+        np.testing.assert_allclose(np.asarray(getattr(got, field)), np.asarray(getattr(want, field)),
+                                   rtol=1e-3, atol=1e-4, err_msg=field)  # (float32 iterations)
 
 
 @pytest.mark.parametrize("name", ["signal", "fft", "ndimage", "integrate", "interpolate", "cluster.vq", "optimize"])

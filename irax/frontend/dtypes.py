@@ -173,9 +173,8 @@ def dtype_and_weak(x) -> tuple[np.dtype, bool]:
     return canonicalize_dtype(np.asarray(x).dtype), False
 
 
-# The lattice drawn above: each node's immediate successors.
-# JAX's x32 mode swaps in u32 -> i32 so that u32 + i32 never forms i64; here
-# every result is canonicalized, which narrows that i64 to i32 all the same.
+# The lattice drawn above: each node's immediate successors (x64 mode's;
+# _UPPER_32 below has x32 mode's).
 _LATTICE = {
     "bool": ["i*"],
     "i*": ["u8", "i8"],
@@ -204,9 +203,13 @@ def _upper_bounds(lattice, node) -> set:
 
 
 _UPPER = {node: _upper_bounds(_LATTICE, node) for node in _LATTICE}
+# JAX's x32 mode swaps in u32 -> i32 for u32 -> i64, so that no 64-bit dtype
+# is formed from narrower ones: promote_types(uint32, int32) is int32 there.
+_UPPER_32 = {node: _upper_bounds({**_LATTICE, "u32": ["u64", "i32"]}, node) for node in _LATTICE}
 _STRICT_UPPER = {node: _upper_bounds(_STRICT_LATTICE, node) for node in _STRICT_LATTICE}
 _WEAK_NAMES = {"i*": str(int), "f*": str(float), "c*": str(complex)}  # as JAX names them: "<class 'int'>"
 _WEAK_NODES = {"i*": default_int_dtype, "f*": default_float_dtype, "c*": default_complex_dtype}
+_WEAK_TYPES = {"i*": int, "f*": float, "c*": complex}
 _DEFAULT_OF_KIND = {"i": default_int_dtype, "u": default_uint_dtype, "f": default_float_dtype,
                     "c": default_complex_dtype}
 _WEAK_NODE_OF_KIND = {"i": "i*", "u": "i*", "f": "f*", "c": "c*"}
@@ -216,12 +219,13 @@ class TypePromotionError(ValueError):
     """JAX's: two dtypes with no common upper bound (an 8-bit float and any other float)."""
 
 
-def _join(nodes, strict=False) -> str:
-    """Least upper bound: the common upper bound below all the others. c128 is
-    above everything but the 8- and 4-bit floats, which have none above them
-    (in the `strict` lattice, no two dtypes have one)."""
+def _join(nodes, strict=False, x64=True) -> str:
+    """Least upper bound: the common upper bound below all the others, in the
+    lattice of the mode (`x64`). c128 is above everything but the 8- and 4-bit
+    floats, which have none above them (in the `strict` lattice, no two dtypes
+    have one)."""
     nodes = tuple(nodes)
-    upper = _STRICT_UPPER if strict else _UPPER
+    upper = _STRICT_UPPER if strict else _UPPER if x64 else _UPPER_32
     common = set.intersection(*(upper[n] for n in nodes))
     if not common and strict:
         names = tuple(_WEAK_NAMES.get(n) or np.dtype(SHORT_NAMES[n]).name for n in nodes)  # as given, not narrowed
@@ -250,11 +254,15 @@ def _node_dtype(node) -> np.dtype:
 
 
 def promote_types(a: DTypeLike, b: DTypeLike) -> np.dtype:
-    """jnp.promote_types, canonicalized. The types int, float and complex are
-    weak (promote_types('uint8', int) -> uint8); other dtypes are taken as
-    given, so int64 and uint64 give float64 (float32 in x32 mode)."""
+    """jnp.promote_types: the join of a and b in the mode's lattice, not
+    canonicalized, as in JAX (which narrows dtypes where it makes arrays):
+    float32 and float64 give float64 in x32 mode too, int64 and uint64
+    float64. The types int, float and complex are weak
+    (promote_types('uint8', int) -> uint8) and, joined alone, stand for
+    int64, float64 and complex128 (np.dtype(int), ...)."""
     nodes = (_node(_supported(t), any(t is w for w in (int, float, complex))) for t in (a, b))
-    return _node_dtype(_join(nodes, _strict()))
+    node = _join(nodes, _strict(), config.x64_enabled)
+    return np.dtype(_WEAK_TYPES.get(node) or SHORT_NAMES[node])
 
 
 def _strict() -> bool:
@@ -279,11 +287,11 @@ def _lattice_result_type(dtypes_and_weaks, x64_enabled, strict):
     if all(weaks) and not strict:
         # JAX joins all-weak operands by their dtypes and re-applies weakness,
         # rather than collapsing them all to i*/f* first (not when strict).
-        node, weak = _join(_SHORT[d] for d in dtypes), True
+        node, weak = _join((_SHORT[d] for d in dtypes), x64=x64_enabled), True
     elif len(set(dtypes)) == 1 and not all(weaks):
         node, weak = _SHORT[dtypes[0]], False  # JAX's trivial case: one dtype, at least one strong
     else:
-        node = _join((_node(d, w) for d, w in zip(dtypes, weaks)), strict)
+        node = _join((_node(d, w) for d, w in zip(dtypes, weaks)), strict, x64_enabled)
         weak = node in _WEAK_NODES
     dtype = _node_dtype(node)
     return dtype, weak and dtype != bool_
