@@ -47,12 +47,40 @@ def test_transposed_operands_and_the_gradient_are_right():
     np.testing.assert_allclose(gb, a.T @ t, rtol=1e-5, atol=1e-4)
 
 
-@pytest.mark.parametrize("shapes, dtype", [(((SMALL // 256 ** 2 + 1, 256), (256, 256)), np.float32),  # above small
+@pytest.mark.parametrize("shapes, dtype", [(((SMALL // (256 * 8) + 1, 256), (256, 8)), np.float32),  # big, narrow
                                            (((8, 8), (8, 8)), np.float16),
                                            (((8, 8), (8, 8)), np.int32)])
 def test_big_and_non_f32_products_keep_irax_s_text(shapes, dtype):
     a, b = (np.ones(s, dtype) for s in shapes)
     assert "compilation_info" not in _iree_input(lambda a, b: a @ b, a, b)
+
+
+MMT4D = cpu_tiles.MMT4D_TILES.get(cpu_tiles.host_f32_lanes())
+needs_mmt4d_tiles = pytest.mark.skipif(MMT4D is None, reason="big products keep IREE's data tiling on this CPU")
+
+
+@needs_mmt4d_tiles
+def test_big_products_are_packed_with_our_tiles_and_stay_right():
+    """Above the small size, a product becomes packs, an mmt4d with the
+    tiles MMT4D_TILES names and an unpack, at sizes no multiple of them
+    (padded); the gradient's products (transposed operands) too."""
+    (m0, n0), _ = MMT4D
+    a = rng.normal(size=(601, 400)).astype(np.float32)
+    b = rng.normal(size=(400, 701)).astype(np.float32)
+    assert 601 * 400 * 701 > SMALL and 601 % m0 and 701 % n0
+
+    def loss(a, b):
+        return jnp.sum(jnp.tanh(a @ b))
+
+    text = _iree_input(irax.grad(loss, argnums=(0, 1)), a, b)
+    assert "linalg.matmul" not in text
+    assert len(re.findall(rf"linalg.mmt4d {{compilation_info.*x{m0}x{n0}xf32>", text)) == 3  # forward and both grads
+    cpu = irax.devices("cpu")[0]
+    np.testing.assert_allclose(irax.jit(lambda a, b: a @ b, device=cpu)(a, b), a @ b, rtol=1e-4, atol=1e-3)
+    t = 1 - np.tanh(a @ b) ** 2
+    ga, gb = irax.jit(irax.grad(loss, argnums=(0, 1)), device=cpu)(a, b)
+    np.testing.assert_allclose(ga, t @ b.T, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(gb, a.T @ t, rtol=1e-4, atol=1e-3)
 
 
 def test_text_without_a_matmul_is_returned_as_is():

@@ -12,9 +12,10 @@ the driver is made, so both settings are read once, at the first device).
 import iree.runtime as rt
 from iree.compiler import ir
 
-from irax.backends import cpu_kernels
+from irax.backends import cpu_kernels, cpu_tiles
 from irax.backends.iree_backend import IreeBackend
 from irax.backends.cpu_tiles import preset_strategies
+from irax.backends.cpu_scalar_reads import scalar_reads_apart
 from irax.config import config
 from irax.ir import iree, kernels, mlir
 
@@ -87,9 +88,11 @@ backend = CpuBackend(
     # that fit their shapes (cpu_tiles.py, the prepare step). Convolutions
     # stay direct: im2col (--iree-global-opt-use-im2col-for-convs) writes
     # the whole patch matrix and its product is not data-tiled, ~2-5x slower
-    # than the tiled direct code (cpu_tiles.py's table).
+    # than the tiled direct code (cpu_tiles.py's table). Big f32 products
+    # on AVX-512 come packed already, with tiles of cpu_tiles.py's own,
+    # compiled rather than handed to IREE's microkernel (its flags).
     compile_flags=["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false",
-                   "--iree-global-opt-data-tiling"],
-    prepare=lambda text: preset_strategies(native_kernels(pin_internal_stacks(text))),
+                   "--iree-global-opt-data-tiling", *cpu_tiles.compile_flags()],
+    prepare=lambda text: preset_strategies(native_kernels(pin_internal_stacks(scalar_reads_apart(text)))),
     priority=0,
 )

@@ -33,6 +33,31 @@ So products of at most `small` multiply-adds (M N K) skip data tiling:
 busy machine, and stay packed), 2^27 on AVX-512. Other CPUs (not measured)
 keep IREE's own choices.
 
+**Big products on AVX-512 are packed with tiles of our own.** IREE's data
+tiling packs f32 into 16 x 16 register tiles (its mmt4d microkernel's, or
+compiled): each step of k loads one vector and broadcasts 16 floats for 16
+FMAs, so the loads, not the FMAs, set the pace. A product above the small
+size (and at least a workgroup's tiles wide and high) is written out here
+as IREE would make it, packs, `linalg.mmt4d` and an unpack, but with 12 x 32
+register tiles (24 accumulators; 14 loads per 24 FMAs) and workgroups of 8
+x 4 of them; the operands are padded to whole tiles. The microkernel has no
+12 x 32 tile (it falls back to scalar code, 1.2 s for 1024^3), so these
+hosts compile without microkernels (`compile_flags`): the data-tiled
+products left (narrow ones, batches) measured the same or faster compiled.
+CPU ms per call on one core (`taskset`, one worker; a machine at load 17-19):
+
+    M x K x N          IREE's 16 x 16   12 x 32   JAX
+    1024^3              21-29           15        15
+    4096 x 512 x 512    23-26           18-22     13-14
+    1024 x 4096 x 1024  87-96           73-80     55
+    3000 x 700 x 200    8.3             6.5-7.6   5.8-6.1
+
+(Measured beside them, one thread, per 1024^3 call: 16 x 16 in workgroups of
+4 x 4 tiles instead of IREE's 1 x 2, 16.0 vs 18.7 ms; 8 x 32, 14 x 32 and 6
+x 64 tiles 1-3 ms slower than 12 x 32; a k tile for the cache,
+`cache_reduction`, no change. Packing and unpacking take ~1 ms each of
+4096 x 512 x 512's 18.)
+
 **2-D convolutions get register tiles that fit their shape.** A
 `linalg.conv_2d_nhwc_hwcf` (loops n, oh, ow, f, kh, kw, c) runs IREE's
 ConvTileAndDecomposeExpert: each register tile is rows (n, ow) x columns
@@ -136,9 +161,10 @@ def _annotated(mlir_text: str) -> str:
         fuse_into_folds(module, lambda op: op.name == "linalg.generic" and _column_fold(op) is not None)
         if _convs_to_products(module):  # (read back: the builders leave out attributes the parser fills in)
             module = ir.Module.parse(str(module))
+        rewritten = _products_to_mmt4d(module)
         ops = mlir.ops_where(module.operation, lambda op: op.name in STRATEGIES)
         chosen = [(op, info) for op, info in ((op, STRATEGIES[op.name](op)) for op in ops) if info is not None]
-        if not chosen:
+        if not chosen and not rewritten:
             return mlir_text
         for op, info in chosen:
             op.attributes["compilation_info"] = ir.Attribute.parse(info)
@@ -220,6 +246,68 @@ def host_f32_lanes() -> int | None:
 
 # f32 lanes -> (register tile rows, columns, the most multiply-adds of a product that skips data tiling)
 MATMUL_TILES = {8: (6, 16, 1 << 24), 16: (8, 32, 1 << 27)}
+
+# f32 lanes -> a big product's packed tiles: (rows m0, columns n0) of its
+# mmt4d's register tile, and a workgroup's (rows, columns) of such tiles.
+# Only AVX-512 measured (the module docstring); AVX2 keeps IREE's data tiling.
+MMT4D_TILES = {16: ((12, 32), (8, 4))}
+
+
+def compile_flags() -> list:
+    """The CPU backend's flags that go with these tiles: where big products
+    come packed with them, no microkernels, since IREE's mmt4d microkernel
+    has no 12 x 32 tile (its fallback is scalar: 1.2 s for 1024^3) and its
+    16 x 16 one, the default on data-tiled products, measured no faster
+    than compiled code (the module docstring)."""
+    return ["--iree-llvmcpu-enable-ukernels=none"] if host_f32_lanes() in MMT4D_TILES else []
+
+
+# A big product, C + A @ B, as packs, an mmt4d with our tiles and an unpack.
+_MMT4D = """
+func.func private @product(%a: tensor<{m}x{k}xf32>, %b: tensor<{k}x{n}xf32>, %c: tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32> {{
+  %zero = arith.constant 0.0 : f32
+  %ea = tensor.empty() : tensor<{m1}x{k}x{m0}x1xf32>
+  %pa = linalg.pack %a padding_value(%zero : f32) outer_dims_perm = [0, 1] inner_dims_pos = [0, 1] inner_tiles = [{m0}, 1] into %ea : tensor<{m}x{k}xf32> -> tensor<{m1}x{k}x{m0}x1xf32>
+  %eb = tensor.empty() : tensor<{n1}x{k}x{n0}x1xf32>
+  %pb = linalg.pack %b padding_value(%zero : f32) outer_dims_perm = [1, 0] inner_dims_pos = [1, 0] inner_tiles = [{n0}, 1] into %eb : tensor<{k}x{n}xf32> -> tensor<{n1}x{k}x{n0}x1xf32>
+  %ec = tensor.empty() : tensor<{m1}x{n1}x{m0}x{n0}xf32>
+  %pc = linalg.pack %c padding_value(%zero : f32) outer_dims_perm = [0, 1] inner_dims_pos = [0, 1] inner_tiles = [{m0}, {n0}] into %ec : tensor<{m}x{n}xf32> -> tensor<{m1}x{n1}x{m0}x{n0}xf32>
+  %r = linalg.mmt4d {{compilation_info = #iree_codegen.compilation_info<lowering_config = #iree_cpu.lowering_config<distribution = [{rows}, {columns}, 0, 0, 0, 0], vector_common_parallel = [1, 1, 0, {m0}, {n0}, 0], vector_reduction = [0, 0, 1, 0, 0, 1]>, translation_info = #iree_codegen.translation_info<pipeline = #iree_cpu.pipeline<Mmt4dTilingExpert>>>}} ins(%pa, %pb : tensor<{m1}x{k}x{m0}x1xf32>, tensor<{n1}x{k}x{n0}x1xf32>) outs(%pc : tensor<{m1}x{n1}x{m0}x{n0}xf32>) -> tensor<{m1}x{n1}x{m0}x{n0}xf32>
+  %e = tensor.empty() : tensor<{m}x{n}xf32>
+  %u = linalg.unpack %r outer_dims_perm = [0, 1] inner_dims_pos = [0, 1] inner_tiles = [{m0}, {n0}] into %e : tensor<{m1}x{n1}x{m0}x{n0}xf32> -> tensor<{m}x{n}xf32>
+  return %u : tensor<{m}x{n}xf32>
+}}"""
+
+
+def _mmt4d_shape(op) -> tuple | None:
+    """(m, k, n) of a static f32 `linalg.matmul` that runs faster as our own
+    packed product (`_products_to_mmt4d`): one above the small size, at
+    least a workgroup's tiles in rows and columns (a narrower one keeps
+    IREE's data tiling, which has narrow tiles for it)."""
+    shapes = _static_f32(op) if op.name == "linalg.matmul" else None
+    tiles, mmt4d = MATMUL_TILES.get(host_f32_lanes()), MMT4D_TILES.get(host_f32_lanes())
+    if shapes is None or mmt4d is None or str(op.attributes["indexing_maps"]) != _PLAIN_MAPS:
+        return None
+    (m, k), (_, n) = shapes[:2]
+    (m0, n0), (rows, columns) = mmt4d
+    return (m, k, n) if m * n * k > tiles[2] and m >= rows * m0 and n >= columns * n0 else None
+
+
+def _products_to_mmt4d(module):
+    """Each big product `_mmt4d_shape` picks rewritten as packs of its
+    operands and accumulator, an mmt4d with our tiles and an unpack (what
+    IREE's data tiling makes of it, with the tiles the module docstring
+    measured); how many."""
+    products = mlir.ops_where(module.operation, lambda op: _mmt4d_shape(op) is not None)
+    for op in products:
+        (m, k, n), ((m0, n0), (rows, columns)) = _mmt4d_shape(op), MMT4D_TILES[host_f32_lanes()]
+        text = _MMT4D.format(m=m, k=k, n=n, m0=m0, n0=n0, m1=-(-m // m0), n1=-(-n // n0), rows=rows, columns=columns)
+        parsed = ir.Module.parse(text)  # (kept alive while its body is cloned)
+        with ir.InsertionPoint(op), op.location:
+            out, = mlir.inline_function(parsed.body.operations[0], list(op.operands))
+        op.results[0].replace_all_uses_with(out)
+        op.erase()
+    return len(products)
 
 
 def _matmul(op) -> str | None:
