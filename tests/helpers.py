@@ -20,6 +20,15 @@ from irax.plugins.registry import get_default_device
 
 EXAMPLE_PLUGIN = Path(__file__).resolve().parents[1] / "examples" / "plugins" / "irax_example"
 
+# JAX, the oracle, compiles each program it runs with XLA (~60 ms on 2 busy
+# cores): in a warm run of tests/test_vmap.py 40% of the time. Its persistent
+# cache keeps those programs between runs, as irax's keeps its own; beside
+# irax's (an empty IRAX_CACHE_DIR starts both cold, IRAX_DISABLE_CACHE=1 turns
+# both off). Set before the tests import jax, which reads these at import.
+if not irax.config.irax_disable_cache:
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(irax.config.irax_cache_dir, "jax-oracle"))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+
 rng = np.random.default_rng(0)
 TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float16): 2e-3, np.dtype(ml_dtypes.bfloat16): 2e-2}
 

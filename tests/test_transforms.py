@@ -135,3 +135,21 @@ def test_reuse_dead_buffers_leaves_values_other_ops_read(fn):
     jitted = irax.jit(lambda a: fn(jnp, a))
     assert overwritten_while_read(jitted.lower(X).as_text("optimized")) == 0
     np.testing.assert_allclose(jitted(X), fn(np, X.astype(np.float64)), rtol=1e-5, atol=1e-6)
+
+
+def test_a_kept_pass_manager_gives_a_fresh_ones_module():
+    """pipeline.run keeps its PassManager per thread, context and pipeline
+    (building one costs ms a program): a kept one, run on a second module,
+    makes what a fresh one makes, and another pipeline gets its own."""
+    from irax.transforms import pipeline
+
+    grads = irax.grad(lambda x, w: jnp.tanh(x @ w).sum(), argnums=(0, 1))
+    fresh, first, second, other = (traced(grads, X, W) for _ in range(4))
+    pipeline.run(fresh.module, after_pass=lambda name, op: None)  # (after_pass: a PassManager of its own)
+    for t in (first, second):
+        pipeline.run(t.module)
+    pipeline.run(other.module, passes="default,-cse")
+    assert str(first.module) == str(second.module) == str(fresh.module)
+    assert str(other.module) != str(fresh.module)  # not the default pipeline's manager, kept before
+    kept = pipeline._kept().managers
+    assert {len(steps) for _, steps in kept.values()} >= {len(pipeline.pass_names()), len(pipeline.pass_names()) - 2}
