@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from irax.frontend import dtypes
-from irax.frontend.numpy import ufuncs
 from irax.frontend.numpy.util import asarray, convert
 from irax.frontend.primitives import elementwise, special
 from irax.typing import Array, ArrayLike
@@ -50,12 +49,9 @@ random_gamma_grad = _floating("random_gamma_grad")
 betainc = _floating("betainc")
 zeta = _floating("zeta")
 polygamma = _floating("polygamma")
+logistic = _floating("logistic")  # 1 / (1 + exp(-x)), with JAX's derivative out (1 - out)
 
 
-def logistic(x: ArrayLike) -> Array:
-    """1 / (1 + exp(-x)), as `jax.lax.logistic`."""
-    (x,) = _floating_operands("logistic", [x])
-    return ufuncs.reciprocal(ufuncs.add(1, ufuncs.exp(ufuncs.negative(x))))
 
 
 __all__ = ["bessel_i0e", "bessel_i1e", "betainc", "digamma", "erf", "erf_inv", "erfc", "igamma", "igamma_grad_a",

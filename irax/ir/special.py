@@ -166,6 +166,14 @@ def erf_inv(x):
     return tie("erf_inv", result, x)
 
 
+def logistic(x):
+    """1 / (1 + exp(-x)), exact in both tails (exp(-x) overflows to inf,
+    giving 0). Its own rule differentiates it (out (1 - out), as JAX's):
+    through the division, the lower tail's derivative was 0 * inf = NaN."""
+    one = _c(x, 1.0)
+    return tie("logistic", arith.divf(one, arith.addf(one, math.exp(arith.negf(x)))), x)
+
+
 # Cephes' erfc for |x| >= 1 (XLA's ErfcImpl32): exp(-x^2) / |x| P(1/x^2) below 2, R(1/x^2) above.
 _ERFC_P = [2.326819970068386e-2, -1.387039388740657e-1, 3.687424674597105e-1, -5.824733027278666e-1,
            6.210004621745983e-1, -4.944515323274145e-1, 3.404879937665872e-1, -2.741127028184656e-1,

@@ -59,10 +59,11 @@ def sigmoid(x: ArrayLike) -> Array:
 
 
 def softplus(x: ArrayLike) -> Array:
-    """log(1 + exp(x)) = logaddexp(x, 0), computed as max(x, 0) + log1p(exp(-|x|))
-    so that neither tail overflows. (Promoted with the 0, as logaddexp does.)"""
-    x, _ = promote_args_inexact("softplus", x, 0)
-    return jnp.maximum(x, 0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
+    """log(1 + exp(x)) = logaddexp(x, 0): max(x, 0) + log1p(exp(-|x|)), so
+    that neither tail overflows, with logaddexp's derivative sigmoid(x) (the
+    pieces' derivatives gave 0 at x = 0, not 1/2). Promoted with the 0, as
+    logaddexp does."""
+    return jnp.logaddexp(x, 0)
 
 
 def squareplus(x: ArrayLike, b: ArrayLike = 4) -> Array:

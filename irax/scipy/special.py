@@ -12,11 +12,14 @@ and the functions computed by series and recurrences (special_series.py).
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 import irax.numpy as jnp
 from irax import lax
 from irax.frontend import dtypes
+from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.lax import stop_gradient
 from irax.frontend.numpy.util import asarray, canonicalize_axes, promote_args_inexact
 from irax.scipy.special_gamma import beta, betaln, comb, factorial, gamma, gammasgn, loggamma, multigammaln, poch
@@ -216,11 +219,27 @@ def log_ndtr(x: ArrayLike, series_order: int = 3) -> Array:
     x = asarray(x)
     if x.dtype not in _LOG_NDTR_BOUNDS:
         raise TypeError(f"x.dtype={x.dtype} is not supported.")
+    return _log_ndtr(x, series_order)
+
+
+@functools.partial(custom_jvp, nondiff_argnums=(1,))
+def _log_ndtr(x, series_order):
     lower, upper = _LOG_NDTR_BOUNDS[x.dtype]
     above = x > upper
     cdf = _ndtr(jnp.where(above, -x, jnp.maximum(x, lower)))
     lower_tail = _log_ndtr_lower(jnp.minimum(x, lower), series_order)
     return jnp.where(above, -cdf, jnp.where(x > lower, jnp.log(cdf), lower_tail))
+
+
+@_log_ndtr.defjvp
+def _log_ndtr_jvp(series_order, primals, tangents):
+    """d log ndtr(x) = pdf(x) / ndtr(x) dx, taken as exp(log pdf - log ndtr)
+    (JAX's rule): right in both tails, where differentiating the pieces was
+    not (half the slope at the lower bound, whose min and max tie)."""
+    (x,), (t,) = primals, tangents
+    out = _log_ndtr(x, series_order)
+    log_pdf = -0.5 * x * x - 0.5 * np.log(2 * np.pi)
+    return out, t * jnp.exp(log_pdf - out)
 
 
 def _log_ndtr_lower(x, series_order):

@@ -16,6 +16,7 @@ primitives on complex arrays; on real arrays they are identities or constants.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -328,21 +329,42 @@ def hypot(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     return ufuncs.where(ufuncs.logical_or(ufuncs.isinf(a), ufuncs.isinf(b)), np.inf, out)
 
 
-def _logaddexp(name, log1p_of_exp):
+def _logaddexp(name, log1p_of_exp, exp):
+    """logaddexp (`exp` = e^x) or logaddexp2 (2^x), whose derivative is
+    JAX's rule: d out = exp(x1 - out) dx1 + exp(x2 - out) dx2, the weights
+    of a softmax (half each where x1 = x2, which differentiating max and
+    |x1 - x2| made 1 and 0), +inf read as 0 so that logaddexp(inf, y) passes
+    dx1 on."""
+    @functools.cache
+    def with_rule():
+        # (custom_derivatives imports irax.frontend.numpy, so not before a first call)
+        from irax.frontend.custom_derivatives import custom_jvp
+
+        @custom_jvp
+        def value(x1, x2):
+            amax = ufuncs.maximum(x1, x2)
+            delta = ufuncs.subtract(x1, x2)
+            return ufuncs.where(ufuncs.isnan(delta), ufuncs.add(x1, x2),
+                                ufuncs.add(amax, log1p_of_exp(ufuncs.negative(ufuncs.abs(delta)))))
+
+        @value.defjvp
+        def _(primals, tangents):
+            out = value(*primals)
+            finite = lambda x: ufuncs.where(isposinf(x), 0, x)  # noqa: E731
+            return out, sum(ufuncs.multiply(t, exp(ufuncs.subtract(finite(x), finite(out))))
+                            for x, t in zip(primals, tangents))
+        return value
+
     def fn(x1: ArrayLike, x2: ArrayLike, /) -> Array:
-        x1, x2 = promote_args_inexact(name, x1, x2)
-        amax = ufuncs.maximum(x1, x2)
-        delta = ufuncs.subtract(x1, x2)
-        return ufuncs.where(ufuncs.isnan(delta), ufuncs.add(x1, x2),
-                            ufuncs.add(amax, log1p_of_exp(ufuncs.negative(ufuncs.abs(delta)))))
+        return with_rule()(*promote_args_inexact(name, x1, x2))
 
     fn.__name__ = fn.__qualname__ = name
     return fn
 
 
-logaddexp = _logaddexp("logaddexp", lambda d: ufuncs.log1p(ufuncs.exp(d)))
+logaddexp = _logaddexp("logaddexp", lambda d: ufuncs.log1p(ufuncs.exp(d)), ufuncs.exp)
 logaddexp.__doc__ = "log(exp(x1) + exp(x2)) = max + log1p(exp(-|x1 - x2|)), which cannot overflow."
-logaddexp2 = _logaddexp("logaddexp2", lambda d: ufuncs.divide(ufuncs.log1p(ufuncs.exp2(d)), np.log(2)))
+logaddexp2 = _logaddexp("logaddexp2", lambda d: ufuncs.divide(ufuncs.log1p(ufuncs.exp2(d)), np.log(2)), ufuncs.exp2)
 logaddexp2.__doc__ = "log2(2^x1 + 2^x2) = max + log1p(2^-|x1 - x2|) / ln 2."
 
 
@@ -369,13 +391,24 @@ fmax = _nan_aware("fmax", ufuncs.maximum)
 fmin = _nan_aware("fmin", ufuncs.minimum)
 
 
+# sin(y) / y = sum_k (-1)^k y^2k / (2k + 1)!, to y^8
+_SINC_SERIES = [(-1) ** k / math.factorial(2 * k + 1) for k in range(5)]
+
+
 def sinc(x: ArrayLike, /) -> Array:
-    """sin(pi x) / (pi x), and its limit 1 at x = 0 (the division is kept
-    away from 0 there, so the gradient is finite)."""
+    """sin(pi x) / (pi x), and at x = 0 its Maclaurin series in y = pi x to
+    y^8: 1 there, and derivatives sinc's own to the ninth (the second is
+    -pi^2 / 3, as JAX's; a constant 1 gave 0). The division is kept away
+    from 0, so that no derivative there is NaN."""
     (x,) = promote_args_inexact("sinc", x)
     zero = ufuncs.equal(x, 0)
-    px = ufuncs.multiply(np.pi, ufuncs.where(zero, 1, x))
-    return ufuncs.where(zero, 1, ufuncs.divide(ufuncs.sin(px), px))
+    y = ufuncs.multiply(np.pi, x)
+    y2 = ufuncs.multiply(y, y)
+    series = _SINC_SERIES[-1]
+    for c in _SINC_SERIES[-2::-1]:
+        series = ufuncs.add(ufuncs.multiply(series, y2), c)
+    safe = ufuncs.where(zero, 1, y)
+    return ufuncs.where(zero, series, ufuncs.divide(ufuncs.sin(safe), safe))
 
 
 def _integers(name, *args):

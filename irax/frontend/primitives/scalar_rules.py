@@ -573,7 +573,9 @@ UNARY = {
     "sqrt": _or(_math(math.sqrt),
                 _on_parts("sqrt")),
     "rsqrt": _or(_math(math.rsqrt), _complex128_on_parts("rsqrt", _complex(cx.rsqrt))),
-    "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), x, _math(math.cbrt)(d, x))),  # IREE's cbrt(±inf) is NaN
+    # IREE's cbrt(±inf) is NaN; ±inf as a constant with x's sign, so that its derivative is 0 (JAX's), not x's 1
+    "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), math.copysign(_const(d, np.inf), x),
+                                                 _math(math.cbrt)(d, x))),
     "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0), math.sin)), _complex128_on_parts("sin", _complex(cx.sin))),
     "cos": _or(_by_quadrant(_sin_by_quadrant(1), math.cos), _complex128_on_parts("cos", _complex(cx.cos))),
     "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant, math.tan)), _complex128_on_parts("tan", _complex(cx.tan))),

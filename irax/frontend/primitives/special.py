@@ -4,13 +4,15 @@ computes it (irax/ir/special.py), in float32: half precision widens, and
 float64 narrows (scalar_rules._in_f32), as their polynomials and iteration
 counts are float32's. lgamma and digamma are float64's too (Lanczos'
 series is; within 2e-14 of SciPy's), so float64 computes them in float64
-(scalar_rules._math); zeta in float64 was 3.5e-9 off, the rest 1e-8.
+(scalar_rules._math), as logistic (a primitive for its derivative rule);
+zeta in float64 was 3.5e-9 off, the rest 1e-8.
 """
 from irax.frontend.primitives.elementwise import _make
 from irax.frontend.primitives.scalar_rules import _in_f32, _math
 from irax.ir import special
 
 RULES = {
+    "logistic": special.logistic,
     "erf_inv": special.erf_inv,
     "erfc": special.erfc,
     "lgamma": special.lgamma,
@@ -26,5 +28,5 @@ RULES = {
     "polygamma": special.polygamma,
 }
 
-FLOAT64_ACCURATE = {"lgamma", "digamma"}
+FLOAT64_ACCURATE = {"lgamma", "digamma", "logistic"}
 primitives = {name: _make(name, (_math if name in FLOAT64_ACCURATE else _in_f32)(rule)) for name, rule in RULES.items()}

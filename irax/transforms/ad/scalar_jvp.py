@@ -297,7 +297,7 @@ RULES = {
     "math.log2": _unary(lambda x, out: arith.divf(const_like(x, 1.0 / np.log(2.0)), x)),
     "math.sqrt": _unary(lambda x, out: arith.divf(const_like(x, 0.5), out)),
     "math.rsqrt": _unary(lambda x, out: arith.divf(_mul(out, const_like(x, -0.5)), x)),
-    "math.cbrt": _unary(lambda x, out: arith.divf(out, _mul(x, const_like(x, 3.0)))),
+    "math.cbrt": _unary(lambda x, out: arith.divf(const_like(x, 1.0 / 3.0), _sq(out))),  # (inf at 0, as JAX's)
     "math.sin": _unary(lambda x, out: math.cos(x)),
     "math.cos": _unary(lambda x, out: arith.negf(math.sin(x))),
     "math.tan": _unary(lambda x, out: arith.addf(const_like(x, 1.0), _sq(out))),
@@ -386,6 +386,7 @@ def _negated(partial):
 
 
 MARKED = {
+    "logistic": [lambda out, x: _mul(out, _one_minus(x, out))],
     "erf_inv": [_sqrt_pi_over_2_exp_square],
     "erfc": [_erfc],
     "lgamma": [lambda out, x: special.digamma(x)],

@@ -1,0 +1,37 @@
+"""Derivatives at the edges of a function's domain (ties, 0, the tails,
+infinities), where differentiating the ops a function is written with gives
+NaN, 0 or half the slope, against JAX's rules: eagerly and under jit, and a
+second derivative where JAX has one."""
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+import irax.scipy.special as isp
+
+jax = pytest.importorskip("jax")
+import jax.scipy.special as jsp  # noqa: E402
+
+# name -> (function of (numpy module, scipy.special, nn), points)
+CASES = {
+    # max and |x1 - x2| tie at x1 = x2: the slope went all to one side (0 and 1, JAX 0.5 each)
+    "logaddexp": (lambda np_, sp, nn: lambda x: np_.logaddexp(x, 1.0), [1.0, 2.0, -3.0, np.inf, -np.inf]),
+    "logaddexp2": (lambda np_, sp, nn: lambda x: np_.logaddexp2(1.0, x), [1.0, 0.5, np.inf]),
+    "cbrt": (lambda np_, sp, nn: np_.cbrt, [0.0, -0.0, 8.0, -27.0, np.inf, -np.inf]),  # inf at 0 (was NaN), 0 at inf (1)
+    "sigmoid": (lambda np_, sp, nn: nn.sigmoid, [-100.0, -20.0, 0.0, 3.0, 100.0]),  # NaN below -88 (0 * inf)
+    "log_sigmoid": (lambda np_, sp, nn: nn.log_sigmoid, [-100.0, 0.0, 100.0]),
+    "sinc": (lambda np_, sp, nn: np_.sinc, [0.0, 0.5, -1.5]),  # second derivative at 0 was 0, not -pi^2 / 3
+    "log_ndtr": (lambda np_, sp, nn: sp.log_ndtr, [-50.0, -10.0, -9.0, 0.0, 5.0, 6.0]),  # half the slope at -10
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_derivatives_at_the_edges_like_jax(name):
+    fn, points = CASES[name]
+    ours, theirs = fn(jnp, isp, irax.nn), fn(jax.numpy, jsp, jax.nn)
+    x = np.array(points, np.float32)
+    orders = [(irax.grad(ours), jax.grad(theirs)), (irax.grad(irax.grad(ours)), jax.grad(jax.grad(theirs)))]
+    for order, (d, dj) in enumerate(orders[:1 if name in ("log_ndtr", "cbrt") else 2]):
+        want = np.array(jax.vmap(dj)(x))
+        for got in (irax.vmap(d)(x), irax.jit(irax.vmap(d))(x)):
+            np.testing.assert_allclose(np.asarray(got), want, rtol=2e-6, atol=1e-30, err_msg=f"order {order + 1}")
