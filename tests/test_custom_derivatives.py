@@ -109,6 +109,39 @@ def test_custom_functions_with_nondiff_argnums_like_jax():
                                    jax.vmap(jax.grad(fj))(np.stack([x, 2 * x])), rtol=1e-6)
 
 
+def repeated(lib):
+    """x doubled (custom_jvp) or tripled (custom_vjp) n times: a Python loop on
+    a nondiff int argument, which JAX passes on as an int."""
+    @functools.partial(lib.custom_jvp, nondiff_argnums=(1,))
+    def doubled(x, n):
+        for _ in range(n):
+            x = x * 2.0
+        return x
+
+    doubled.defjvp(lambda n, primals, tangents: (doubled(primals[0], n), tangents[0] * 2.0 ** n))
+
+    @functools.partial(lib.custom_vjp, nondiff_argnums=(1,))
+    def tripled(x, n):
+        for _ in range(n):
+            x = x * 3.0
+        return x
+
+    tripled.defvjp(lambda x, n: (tripled(x, n), None), lambda n, saved, ct: (ct * 3.0 ** n,))
+    return doubled, tripled
+
+
+def test_a_nondiff_int_argument_stays_an_int_like_jax():
+    """(Traced as an array, the loop raised ConcretizationTypeError: in the
+    custom function, and in grad under jit with the int static.)"""
+    for ours, theirs in zip(repeated(irax), repeated(jax)):
+        for transform in (lambda lib, f: lib.grad(f), lambda lib, f: lib.jit(lib.grad(f), static_argnums=1)):
+            for n in (2, 3):
+                assert float(transform(irax, ours)(1.5, n)) == float(transform(jax, theirs)(1.5, n))
+        assert float(irax.jit(irax.grad(lambda x: ours(x, 2)))(1.0)) == float(jax.grad(lambda x: theirs(x, 2))(1.0))
+    plain = lambda x, n: sum(x * i for i in range(n))  # noqa: E731 (grad, not differentiating n, under jit)
+    assert float(irax.jit(irax.grad(plain), static_argnums=1)(2.0, 4)) == 6.0
+
+
 def test_custom_jvp_defjvps_and_keyword_arguments_like_jax():
     def make(lib):
         f = lib.custom_jvp(lambda x, y: lib.numpy.sin(x) * y)

@@ -177,7 +177,9 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         @functools.wraps(fun)
         def differentiate(*args, **kwargs):
             nums = _argnums_tuple(argnums, len(args))
-            arguments = staging.Arguments(args, kwargs)
+            # Python numbers not differentiated stay numbers, as in JAX (jit(grad(f),
+            # static_argnums=1)(x, 3) can loop 3 times); called eagerly, staging made them arrays
+            arguments = staging.Arguments(args, kwargs, static_numbers=set(range(len(args))) - set(nums))
             _check_inexact(arguments, nums, "grad", holomorphic, allow_int)
             value, aux, grads = _vjp_inline(fun_pair, arguments, nums, seed)
             return ((value, aux) if has_aux else value), tuple(grads)

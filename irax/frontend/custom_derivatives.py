@@ -98,7 +98,7 @@ def _emit_call(custom_fn, args):
     """Trace `custom_fn.fun(*args)` and its rules into private functions of
     the current module, call it there and return its outputs."""
     trace = core.current_trace()
-    arguments = staging.Arguments(args)
+    arguments = staging.Arguments(args, static_numbers=custom_fn.nondiff_argnums)
     kind = custom_fn.kind
     in_progress = _tracing.setdefault(core.outermost_trace(), {})
     key = (custom_fn, arguments.signature())
@@ -226,7 +226,7 @@ class custom_vjp:
         if _untransformed():
             return _function_alone(self.fun, args)
         return staging.staged_call(("custom_vjp", self.fun, self.fwd, self.bwd, self.nondiff_argnums), self._bind,
-                                   args)
+                                   args, static_numbers=self.nondiff_argnums)
 
     def trace_rules(self, arguments, primal):
         """fwd and bwd, their pytrees flattened: fwd(x...) -> (y..., residuals...)

@@ -148,12 +148,17 @@ def is_traceable_leaf(leaf) -> bool:
 class Arguments:
     """`(args, kwargs)` flattened: numbers and arrays (`dynamic`, as irax
     arrays) are traced, other leaves (strings, objects) are passed through
-    as they are and are part of the cache key, as static values."""
+    as they are and are part of the cache key, as static values. So are the
+    Python numbers of the positional arguments `static_numbers` (a custom
+    function's nondiff_argnums, which JAX passes on as they are)."""
 
-    def __init__(self, args, kwargs=None):
+    def __init__(self, args, kwargs=None, static_numbers=()):
         self.args = args
         leaves, self.tree = tree_util.tree_flatten((tuple(args), dict(kwargs or {})))
-        self.is_dynamic = tuple(is_traceable_leaf(x) for x in leaves)
+        static = [i in static_numbers for i, a in enumerate(args) for _ in tree_util.tree_leaves(a)]
+        static += [False] * (len(leaves) - len(static))
+        self.is_dynamic = tuple(is_traceable_leaf(x) and not (s and isinstance(x, (bool, int, float, complex)))
+                                for x, s in zip(leaves, static))
         self.given = [x for x, d in zip(leaves, self.is_dynamic) if d]  # as passed: Python numbers, NumPy arrays
         self.dynamic = [asarray(x) for x in self.given]
         self.static = tuple(x for x, d in zip(leaves, self.is_dynamic) if not d)
@@ -196,23 +201,26 @@ def trace_arguments(fn, arguments: Arguments) -> TracedFunction:
 # ---------------------------------------------------------------------------
 # Eager: compile once per signature.
 
-def staged_call(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None, warm=None):
+def staged_call(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None, warm=None,
+                static_numbers=()):
     """`fn(*args, **kwargs)` as one staged call: the step jit, grad/vjp/jvp,
     control flow and custom derivatives all take, as JAX's `pjit` is. Under
     a trace it nests: `fn` is traced into the function being traced (which
     is compiled whole later). Eagerly, `fn` is traced into a program of its
     own once per (`key`, argument signature), compiled and called
     (run_staged; the other arguments are its). A transformation that
-    rewrites the callee (vmap, next) plugs in here."""
+    rewrites the callee (vmap, next) plugs in here. Python numbers among
+    the positional arguments `static_numbers` are static (Arguments)."""
     if core.current_trace() is not None:
         return fn(*args, **(kwargs or {}))
-    return run_staged(key, fn, args, kwargs, passes, donate_argnums, device, warm)
+    return run_staged(key, fn, args, kwargs, passes, donate_argnums, device, warm, static_numbers)
 
 
 _staged = LRU()  # (key, signature, device, donated, passes, IRAX_PASSES) -> executable.Executable
 
 
-def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None, warm=None):
+def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None, warm=None,
+               static_numbers=()):
     """Run `fn(*args, **kwargs)` as one compiled program, traced on first use
     of this (key, argument structure, avals, static values). The arrays of
     the positional arguments `donate_argnums` may be overwritten by the
@@ -222,7 +230,7 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
     `warm(device, executable, donated)`, if given, is told what ran, for
     the caller to run it again itself (jit's warm calls), unless a tape
     recorded the call."""
-    arguments = Arguments(args, kwargs)
+    arguments = Arguments(args, kwargs, static_numbers)
     name = getattr(fn, "__name__", "function")
     check_not_deleted(arguments.dynamic)
     donated = tuple(k for i in donate_argnums for k in arguments.dynamic_indices(i))
