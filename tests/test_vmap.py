@@ -470,3 +470,27 @@ def test_no_branch_passes_a_ref_twice(platform):
     [vm_text] = compiler.compile_to_phases(text, cpu.backend.target_backend, cpu.backend.compile_flags, ["vm"])
     assert _branches_passing_a_ref_twice(vm_text)
     assert not _branches_passing_a_ref_twice(vm_branches.distinct_branch_refs(vm_text))
+
+
+def test_an_unmapped_python_number_is_a_number_where_the_function_needs_its_value():
+    """in_axes None: a loop over an int argument runs as in JAX (it was traced:
+    ConcretizationTypeError), while a float the function only computes with
+    stays an operand, its values sharing one program."""
+    from irax.backends import cache
+
+    def doubled(lib):
+        def f(x, n):
+            for _ in range(n):
+                x = x * 2.0
+            return x
+        return f
+
+    x = np.arange(3, dtype=np.float32)
+    for n in (2, 3):
+        np.testing.assert_array_equal(irax.vmap(doubled(irax), (0, None))(x, n), jax.vmap(doubled(jax), (0, None))(x, n))
+    scaled = irax.vmap(lambda v, s: v * s, (0, None))
+    scaled(x, 0.5)
+    before = cache.stats()["compiles"]
+    for s in (1.5, 2.5, 3.5):
+        np.testing.assert_array_equal(scaled(x, s), x * np.float32(s))
+    assert cache.stats()["compiles"] == before

@@ -136,9 +136,10 @@ def _in_axes(fun, in_axes, axis_size, arguments, args, kwargs):
     return axes, _axis_size(mapped, axis_size)
 
 
-def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs):
-    """Inside a trace: `fun` mapped over the axes `in_axes` of its arguments."""
-    arguments = staging.Arguments(args, kwargs)
+def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unmapped=()):
+    """Inside a trace: `fun` mapped over the axes `in_axes` of its arguments
+    (the Python numbers of the positional arguments `unmapped` static)."""
+    arguments = staging.Arguments(args, kwargs, static_numbers=unmapped)
     axes, size = _in_axes(fun, in_axes, axis_size, arguments, args, kwargs)
 
     def one_slice(*dynamic_values):
@@ -189,14 +190,21 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = No
     _check_axes_spec(in_axes, "in_axes")
     _check_axes_spec(out_axes, "out_axes")
     key = ("vmap", fun, _hashable(in_axes), _hashable(out_axes), axis_name, axis_size)
+    # A Python number not mapped (its in_axes None) is a number to `fun`, as in JAX, where
+    # `fun` needs its value (a loop over it); else an operand, so that its values share a program
+    unmapped = frozenset(i for i, axis in enumerate(in_axes) if axis is None) if isinstance(in_axes, tuple) else ()
+
+    def with_numbers(args, kwargs):
+        return staging.staged_call(key, batched, args, kwargs, static_numbers=unmapped)
 
     @functools.wraps(fun)
     def vmapped(*args, **kwargs):
-        return staging.staged_call(key, batched, args, kwargs)
+        from irax.frontend import tape  # (tape imports irax.numpy, which imports this module)
+        return tape.staged_or_on_values(key, batched, with_numbers, args, kwargs)
 
     @functools.wraps(fun)
     def batched(*args, **kwargs):
-        return _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs)
+        return _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unmapped)
 
     vmapped.lower = lambda *args, **kwargs: lowering.lower(vmapped, args, kwargs)
     return vmapped
