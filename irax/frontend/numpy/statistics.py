@@ -203,13 +203,16 @@ def unwrap(p: ArrayLike, discont: ArrayLike | None = None, axis: int = -1, perio
     """p with every jump |d| > max(discont, period / 2) between neighbours
     along `axis` replaced by its equivalent mod period in [-period/2,
     period/2) (+period/2 for a positive jump of exactly half a period):
-    the corrections accumulate along the axis."""
-    (p,) = promote_args_inexact("unwrap", p)
+    the corrections accumulate along the axis. Integers with an integer
+    period stay integers, as in JAX (half a period rounded down)."""
+    p, period = promote_args("unwrap", p, period)
+    if dtypes.is_complex(p.dtype):
+        raise ValueError("jnp.unwrap does not support complex inputs.")
     axis = canonicalize_axis("unwrap", axis, p.ndim)
     if p.shape[axis] == 0:
         return p
-    half = ufuncs.divide(period, 2)
-    discont = half if discont is None else discont
+    discont = ufuncs.divide(period, 2) if discont is None else discont
+    half = (ufuncs.floor_divide if dtypes.is_int(p.dtype) else ufuncs.divide)(period, 2)
     dd = diff(p, axis=axis)
     ddmod = ufuncs.subtract(ufuncs.remainder(ufuncs.add(dd, half), period), half)
     ddmod = ufuncs.where(ufuncs.logical_and(ufuncs.equal(ddmod, ufuncs.negative(half)), ufuncs.greater(dd, 0)),
