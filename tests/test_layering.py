@@ -34,6 +34,12 @@ ALLOWED = {
     ("irax.frontend.custom_derivatives", "irax.frontend.tape"):
         "a custom_jvp function that branches on values runs on values (tape.staged_or_on_values, its rule as "
         "tape.straight_line), and tape imports irax.numpy, whose linear algebra uses custom_vjp",
+    ("irax.frontend.vmap", "irax.frontend.tape"):
+        "an unmapped Python number the function needs the value of is a static number on a second try "
+        "(tape.staged_or_on_values), and tape imports irax.numpy, whose frontend package imports vmap",
+    ("irax.frontend.numpy.math_extra", "irax.frontend.custom_derivatives"):
+        "logaddexp's derivative is JAX's rule (a custom_jvp, made at the first call), and custom_derivatives "
+        "imports control_flow, which imports the irax.frontend.numpy package that math_extra is part of",
 }
 
 
