@@ -205,6 +205,81 @@ def test_complex128_det_gradients_in_x64_mode():
             _close(irax.grad(lambda x: loss(jnp, x))(a), want, rtol=1e-9, atol=1e-9 * float(np.abs(want).max()))
 
 
+def _low_rank(*outer_products):
+    return np.sum([np.outer(u, v) for u, v in outer_products], axis=0).astype(np.float32)
+
+
+# Singular matrices of small integers: up to 3x3 det is the sum over
+# permutations (autodiff); from 4x4 the LU with its custom JVP.
+SINGULAR = {
+    "2x2 rank 1": [[1.0, 2.0], [2.0, 4.0]],
+    "3x3 rank 2": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]],
+    "3x3 rank 1": _low_rank(([1, 2, 3], [1, -1, 2])),
+    "4x4 rank 3": _low_rank(([1, 2, 3, 4], [1, 0, 2, 1]), ([1, 0, 1, 2], [0, 1, 1, 3]), ([2, 1, 0, 1], [1, 1, 0, 0])),
+    "4x4 rank 2": _low_rank(([1, 2, 3, 4], [1, 0, 2, 1]), ([1, 0, 1, 2], [0, 1, 1, 3])),
+    "5x5 rank 4": [[2, 1, 0, 0, 1], [1, 3, 1, 0, 0], [0, 1, 2, 1, 0], [0, 0, 1, 3, 1],
+                   [2, 2, 1, -2, 0]],  # rows 0 + 2 - 3
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+@pytest.mark.parametrize("name", list(SINGULAR))
+def test_det_gradient_at_singular_matrices_matches_jax(name, dtype):
+    """grad(det) of [[1, 2], [2, 4]] was NaN (det(a) a⁻ᵀ = 0 · inf): JAX's is
+    the adjugate's transpose, [[4, -2], [-2, 1]], and 0 at rank <= n - 2; in
+    reverse and forward mode, eagerly and under jit."""
+    a = np.asarray(SINGULAR[name], np.float32).astype(dtype) * (1 - 2j if dtype == np.complex64 else 1)
+    loss = GRADS["det"][0] if dtype == np.complex64 else (lambda m, x: m.linalg.det(x))
+    want = jax.grad(lambda x: loss(jjnp, x))(a)
+    tolerances = dict(rtol=2e-4, atol=2e-5 * float(np.abs(want).max(initial=1)))
+    for got in (irax.grad(lambda x: loss(jnp, x))(a), irax.jit(irax.grad(lambda x: loss(jnp, x)))(a)):
+        _close(got, want, **tolerances)
+    tangent = (np.arange(a.size).reshape(a.shape) % 5 - 2).astype(dtype)
+    (det, det_dot), (want_det, want_dot) = irax.jvp(jnp.linalg.det, (a,), (tangent,)), jax.jvp(jjnp.linalg.det,
+                                                                                               (a,), (tangent,))
+    _close(det_dot, want_dot, **tolerances)
+    if a.shape[-1] <= 3:  # JAX's det is exactly 0 there too; from 4x4 both LUs leave rounding noise
+        assert np.asarray(det) == 0 and np.asarray(want_det) == 0
+
+
+def test_det_gradient_of_a_batch_mixing_singular_and_regular_matrices():
+    """Batched (vmap, and a batch dimension), in float32 and float64."""
+    for dtype, rtol, x64 in ((np.float32, 2e-4, False), (np.float64, 1e-10, True)):
+        with x64_mode(x64):
+            for n in (2, 3, 4, 5):
+                singular = [np.asarray(m, dtype) for m in SINGULAR.values() if len(m) == n]
+                batch = np.stack(singular + [m + np.eye(n, dtype=dtype) for m in singular])
+                want = jax.vmap(jax.grad(jjnp.linalg.det))(batch)
+                atol = rtol * float(np.abs(want).max())
+                _close(irax.vmap(irax.grad(jnp.linalg.det))(batch), want, rtol=rtol, atol=atol)
+                _close(irax.jit(irax.grad(lambda x: jnp.sum(jnp.linalg.det(x))))(batch), want, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
+def test_det_gradient_at_a_regular_matrix_matches_finite_differences(n):
+    with x64_mode(True):
+        a = np.random.default_rng(n).standard_normal((n, n))
+        grad = np.asarray(irax.grad(jnp.linalg.det)(a))
+        tangent = np.random.default_rng(n + 10).standard_normal((n, n))
+        h = 1e-6
+        numeric = (np.linalg.det(a + h * tangent) - np.linalg.det(a - h * tangent)) / (2 * h)
+        np.testing.assert_allclose(np.sum(grad * tangent), numeric, rtol=1e-7)
+        np.testing.assert_allclose(irax.jvp(jnp.linalg.det, (a,), (tangent,))[1], numeric, rtol=1e-7)
+        np.testing.assert_allclose(grad, np.linalg.det(a) * np.linalg.inv(a).T, rtol=1e-9)
+
+
+@pytest.mark.parametrize("a", [[[1.0, 2.0], [2.0, 4.0]], [[0.0]]])
+def test_slogdet_gradient_at_a_singular_matrix_matches_jax(a):
+    """Up to 2x2 slogdet is JAX's closed form: (0, -inf), and a gradient of
+    cofactors / 0, ±inf (NaN where a cofactor is 0); it was -inf where JAX gives inf."""
+    a = np.asarray(a, np.float32)
+    for got, want in zip(jnp.linalg.slogdet(a), jjnp.linalg.slogdet(a)):
+        _close(got, want)
+    want = jax.grad(lambda x: jjnp.linalg.slogdet(x)[1])(a)
+    assert not np.isfinite(want).any()
+    _close(irax.grad(lambda x: jnp.linalg.slogdet(x)[1])(a), want)
+
+
 def test_complex128_in_x64_mode():
     """complex128 factorizations compile (no complex128 splat, which IREE 3.13 cannot fill)."""
     with x64_mode(True):

@@ -2,33 +2,39 @@
 
     solve(a, b)    P a = L U;  x = U⁻¹ L⁻¹ P b   (two triangular solves)
     inv(a)         solve(a, I)
-    det(a)         (-1)^(row swaps) · prod(diag(U))
-    slogdet(a)     sign and sum(log|diag(U)|); a zero pivot gives (0, -inf)
+    det(a)         (-1)^(row swaps) · prod(diag(U)); up to 3x3, as in JAX, the
+                   sum over permutations (exactly 0 for singular integer matrices)
+    slogdet(a)     sign and sum(log|diag(U)|), up to 2x2 sign and log|det|;
+                   a zero pivot (det) gives (0, -inf)
 
 A singular a gives inf/NaN (solve, inv) or 0 (det), not an error, as in JAX.
 Complex a works alike (slogdet's sign is then det / |det|, of modulus 1).
-Gradients are custom VJPs, with x = a⁻¹ b (transposes, not adjoints: JAX's
+Gradients are custom rules, with x = a⁻¹ b (transposes, not adjoints: JAX's
 convention for complex numbers, see lax_linalg.py):
 
     solve   b̄ = a⁻ᵀ x̄,  ā = -b̄ xᵀ
-    det     ā = d̄ · det(a) · a⁻ᵀ
+    det     a custom JVP, ḋ = tr(adj(a) ȧ) (so ā = d̄ · adj(a)ᵀ), with an
+            adjugate finite at singular a (autodiff up to 3x3)
     slogdet with t = tr(a⁻¹ ȧ): d log|det| = Re t, d sign = i Im(t) sign, so
             ā = (l̄ - i Re(i sign s̄)) · a⁻ᵀ   (a real sign has no gradient)
 """
 from __future__ import annotations
 
+import functools
+import itertools
+import operator
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from irax.frontend import lax_linalg, lax_svd
-from irax.frontend.custom_derivatives import custom_vjp
+from irax.frontend.custom_derivatives import custom_jvp, custom_vjp
 from irax.frontend.lax_linalg import _H, _T, triangular_solve
 from irax.frontend.numpy import layout
 from irax.frontend.numpy import (abs, amax, amin, arange, argsort, broadcast_shapes, broadcast_to, conj,
-                                 expand_dims, eye, iscomplexobj, log, matmul, moveaxis, prod, ravel, real, reshape,
-                                 sqrt, squeeze, sum, take_along_axis, where)
+                                 expand_dims, eye, iscomplexobj, log, matmul, moveaxis, ones, prod, ravel, real,
+                                 reshape, sqrt, squeeze, sum, take_along_axis, where)
 from irax.frontend.numpy.util import canonicalize_axis, promote_args, promote_args_inexact
 from irax.ir.types import real_dtype
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
@@ -133,33 +139,86 @@ def _inverse_transpose(factors):
     return _lu_solve(lu, permutation, broadcast_to(eye(lu.shape[-1], dtype=lu.dtype), lu.shape), transpose=True)
 
 
-def _det_value(a):
-    parity, diagonal, _ = _lu_sign_diagonal(a)
-    return parity * prod(diagonal, axis=-1)
+# ---------------------------------------------------------------------------
+# det. Up to 3x3, as in JAX, the sum over permutations: exactly 0 for a
+# singular matrix of small integers (where LU leaves rounding noise), and its
+# autodiff gives the cofactors everywhere, singular matrices included.
+# Larger matrices use the LU, with a custom JVP d det = tr(adj(a) ȧ) whose
+# adjugate stays finite at singular a (det(a) a⁻ᵀ would be 0 · inf = NaN).
+
+_CLOSED_FORM_MAX_N = 3
 
 
-_det = custom_vjp(_det_value)
+def _permutation_sign(perm):
+    inversions = len([1 for i, x in enumerate(perm) for y in perm[i + 1:] if x > y])
+    return -1 if inversions % 2 else 1
 
 
-def _det_fwd(a):
+def _leibniz_terms(n):
+    """(sign, σ) for every permutation σ of range(n), the even ones first (JAX's order for 3x3)."""
+    terms = [(_permutation_sign(perm), perm) for perm in itertools.permutations(range(n))]
+    return sorted(terms, key=lambda term: -term[0])
+
+
+def _det_closed_form(a):
+    """Σ_σ sign(σ) Π_i a[i, σ(i)]; 1 for a 0x0 matrix."""
+    total = None
+    for sign, perm in _leibniz_terms(a.shape[-1]):
+        entries = [a[..., i, j] for i, j in enumerate(perm)]
+        term = functools.reduce(operator.mul, entries) if entries else ones(a.shape[:-2], a.dtype)
+        total = term if total is None else total + term if sign > 0 else total - term
+    return total
+
+
+def _lu_det_parts(a):
+    """det(a) = leading · last: leading = the row swaps' sign · Π u_ii (i < n),
+    last = u_nn, of a = Pᵀ L U; and the factors."""
     parity, diagonal, factors = _lu_sign_diagonal(a)
-    d = parity * prod(diagonal, axis=-1)
-    return d, (factors, d)
+    return parity * prod(diagonal[..., :-1], axis=-1), diagonal[..., -1], factors
 
 
-def _det_bwd(residuals, ct):
-    factors, d = residuals
-    return ((ct * d)[..., None, None] * _inverse_transpose(factors),)
+def _lu_det_value(a):
+    leading, last, _ = _lu_det_parts(a)
+    return leading * last
 
 
-_det.defvjp(_det_fwd, _det_bwd)
+def _adjugate(leading, last, factors):
+    """adj(a) = det(a) a⁻¹, finite where a is singular. From a = Pᵀ L U,
+    adj(a) = sign(P) adj(U) L⁻¹ P; and with U = [[U₁, c], [0, u_nn]] and M = U
+    with u_nn set to 1, adj(U) = det(U₁) [[u_nn U₁⁻¹, -U₁⁻¹ c], [0, 1]] =
+    det(U₁) M⁻¹ diag(u_nn, …, u_nn, 1): nothing divides by u_nn, so a of rank
+    n - 1 (u_nn = 0) gets its rank-1 adjugate. Where U₁ is singular too (a zero
+    pivot before the last: rank <= n - 2, or rank n - 1 pivoted unluckily) it
+    is 0, as in JAX."""
+    lu, permutation = factors
+    n = lu.shape[-1]
+    last_row = arange(n)[:, None] == n - 1
+    m = where(last_row & (arange(n) == n - 1), 1, lu)
+    p = take_along_axis(broadcast_to(eye(n, dtype=lu.dtype), lu.shape), permutation[..., :, None], axis=-2)
+    l_inv_p = triangular_solve(lu, p, left_side=True, lower=True, unit_diagonal=True)
+    scaled = where(last_row, l_inv_p, last[..., None, None] * l_inv_p)
+    adjugate = leading[..., None, None] * triangular_solve(m, scaled, left_side=True, lower=False)
+    return where((leading == 0)[..., None, None], 0, adjugate)
+
+
+_lu_det = custom_jvp(_lu_det_value)
+
+
+def _lu_det_jvp(primals, tangents):
+    (a,), (a_dot,) = primals, tangents
+    leading, last, factors = _lu_det_parts(a)
+    adjugate = _adjugate(leading, last, factors)
+    return leading * last, sum(_T(adjugate) * a_dot, axis=(-2, -1))
+
+
+_lu_det.defjvp(_lu_det_jvp)
 
 
 def det(a: ArrayLike) -> Array:
     """The determinant of each matrix (0 where a is singular)."""
     (a,) = promote_args_inexact("jnp.linalg.det", a)
     _check_square("_det()", a)
-    return _det(a)
+    return _det_closed_form(a) if a.shape[-1] <= _CLOSED_FORM_MAX_N else _lu_det(a)
 
 
 class SlogdetResult(NamedTuple):
@@ -167,27 +226,45 @@ class SlogdetResult(NamedTuple):
     logabsdet: Array
 
 
+# slogdet: from the closed-form det up to 2x2 (a⁻ᵀ = cofactors / det, as in
+# JAX: ±inf or NaN where a is singular), from the LU beyond.
+_SLOGDET_CLOSED_FORM_MAX_N = 2
+
+
+def _cofactors_closed_form(a):
+    """The cofactor matrix det(a) a⁻ᵀ of 0x0, 1x1 ([[1]]) and 2x2 ([[d, -c], [-b, a]]) matrices."""
+    if a.shape[-1] <= 1:
+        return ones(a.shape, a.dtype)
+    checkerboard = np.array([[1, -1], [-1, 1]], real_dtype(a.dtype))
+    return a[..., ::-1, ::-1] * checkerboard
+
+
 def _slogdet_parts(a):
+    """(sign, log|det|), and a function giving a⁻ᵀ (the gradient of log det) for the VJP."""
+    if a.shape[-1] <= _SLOGDET_CLOSED_FORM_MAX_N:
+        d = _det_closed_form(a)
+        sign = where(d == 0, 0, d / abs(d))
+        return (sign, log(abs(d))), lambda: _cofactors_closed_form(a) / d[..., None, None]
     parity, diagonal, factors = _lu_sign_diagonal(a)
     sign = parity * prod(where(diagonal == 0, 0, diagonal / abs(diagonal)), axis=-1)
-    return (sign, sum(log(abs(diagonal)), axis=-1)), factors
+    return (sign, sum(log(abs(diagonal)), axis=-1)), lambda: _inverse_transpose(factors)
 
 
 _slogdet = custom_vjp(lambda a: _slogdet_parts(a)[0])
 
 
 def _slogdet_fwd(a):
-    (sign, logabsdet), factors = _slogdet_parts(a)
-    return (sign, logabsdet), (factors, sign)
+    (sign, logabsdet), inverse_transpose = _slogdet_parts(a)
+    return (sign, logabsdet), (inverse_transpose(), sign)
 
 
 def _slogdet_bwd(residuals, ct):
-    factors, sign = residuals
+    inverse_transpose, sign = residuals
     ct_sign, ct_logabsdet = ct
     ct_trace = ct_logabsdet.astype(sign.dtype)
     if iscomplexobj(sign):
         ct_trace = ct_trace - 1j * real(1j * sign * ct_sign)
-    return (ct_trace[..., None, None] * _inverse_transpose(factors),)
+    return (ct_trace[..., None, None] * inverse_transpose,)
 
 
 _slogdet.defvjp(_slogdet_fwd, _slogdet_bwd)
