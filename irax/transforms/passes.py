@@ -11,7 +11,6 @@ from irax.transforms.complex_fills import complex_fills_as_parts
 from irax.transforms.shared_generators import copy_shared_generators
 from irax.transforms.cleanup import drop_unread_work, prune_unused_generic_inputs
 from irax.transforms.elementwise_loops import fuse_elementwise_loops
-from irax.transforms.scalar_fusion import fuse_scalar_work
 from irax.transforms.empty_tensors import fold_empty_tensors
 from irax.transforms.float64_math import expand_float64_math
 from irax.transforms.loop_carries import keep_unread_carries, update_stacks_in_place
@@ -59,7 +58,6 @@ reuse = PythonPass("reuse-dead-buffers", reuse_dead_buffers)
 matmuls = PythonPass("plain-matmuls", plain_matmuls)
 contraction_operands = PythonPass("materialize-contraction-operands", materialize_contraction_operands)
 elementwise_loops = PythonPass("fuse-elementwise-loops", fuse_elementwise_loops)
-scalar_work = PythonPass("fuse-scalar-work", fuse_scalar_work)
 loop_carries = PythonPass("keep-unread-carries", keep_unread_carries)
 stacks_in_place = PythonPass("update-stacks-in-place", update_stacks_in_place)
 protect = PythonPass("protect-arguments", protect_arguments)
