@@ -250,6 +250,16 @@ def test_gradients_match_jax_and_finite_differences(platform):
             _check_gradients([name])
 
 
+
+def test_gradient_of_a_scalar_function_of_hundreds_of_ops_runs(platform):
+    # ndtri's value and gradient at a scalar is one dispatch handing the next
+    # 62 scalars: each in a binding of its own, 63 > the HAL's 32, and the
+    # program failed as it loaded, eagerly and under jit.
+    value_and_grad = irax.value_and_grad(special.ndtri)
+    want = jax.value_and_grad(jax.scipy.special.ndtri)(0.3)
+    for got in (value_and_grad(0.3), irax.jit(value_and_grad)(0.3)):
+        np.testing.assert_allclose(np.asarray(got, np.float32), np.asarray(want, np.float32), rtol=2e-6)
+
 # The series, recurrences and quadratures, and the complex Faddeeva function.
 HA = np.array([0.0, 1.0, 2.5, -1.5, 0.5, 3.0, -2.0, 1.0, 2.0, 0.3, 5.0, np.nan, 1.2, -0.5, 4.0, 2.0], np.float32)
 HB = np.array([1.0, 1.0, 3.5, 2.0, 0.0, 1.5, 4.0, 2.0, 2.0, 1.7, 0.5, 1.0, 3.0, 2.5, 6.0, 2.0], np.float32)

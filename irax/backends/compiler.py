@@ -49,6 +49,23 @@ SOURCE_NAME = "irax_module.mlir"  # what diagnostics call the module irax hands 
 # its results to be ready when `signal` is (runtime.Program: async dispatch).
 ABI_FLAGS = ("--iree-execution-model=async-external", "--iree-opt-const-expr-hoisting=false")
 
+# A dispatch may use at most 32 buffer bindings (IREE's HAL). IREE 3.13 gives
+# each result a dispatch writes into one transient buffer a binding of its
+# own, so a dispatch computing many scalars for a later one (the gradient of
+# a scalar function of hundreds of ops) went over it and failed at load,
+# "binding count 63 > 32". Fusing the writable bindings of one buffer into
+# one, as IREE already does for the read-only ones, passes each part's
+# offset instead. The option is process-wide (an LLVM command-line option
+# the in-process Session does not take), so it is set once for this process
+# below: every compile in it, irax's or not, uses it.
+BINDING_FLAGS = ("--iree-stream-resource-alias-mutable-bindings=true",)
+_dylib.ireeCompilerSetupGlobalCL.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p), ctypes.c_char_p,
+                                             ctypes.c_bool]
+_dylib.ireeCompilerSetupGlobalCL.restype = None
+_dylib.ireeCompilerSetupGlobalCL(len(BINDING_FLAGS) + 1,
+                                 (ctypes.c_char_p * (len(BINDING_FLAGS) + 1))(b"irax", *map(str.encode, BINDING_FLAGS)),
+                                 b"irax", False)
+
 # iree-compile options that are process-wide: the in-process Session does not
 # take them, so a compile that needs one runs the iree-compile tool instead.
 PROCESS_WIDE = ("--iree-hal-memoization",)
@@ -79,7 +96,7 @@ def compile_command_line(target_backend: str, flags: Sequence[str] = ()) -> list
     in --iree-hal-target-backends; --iree-hal-target-device wants *device*
     names ("local", "vulkan", "cuda", "hip") instead.
     """
-    return ["iree-compile", f"--iree-hal-target-backends={target_backend}", *ABI_FLAGS, *flags]
+    return ["iree-compile", f"--iree-hal-target-backends={target_backend}", *ABI_FLAGS, *BINDING_FLAGS, *flags]
 
 
 def compile_module(mlir_text: str, target_backend: str, flags: Sequence[str] = (),
@@ -161,7 +178,7 @@ def _compile(mlir_text, target_backend, flags, source_name, phases, write) -> by
 
     with Session() as session:
         try:
-            session.set_flags(*cli_flags)
+            session.set_flags(*(flag for flag in cli_flags if flag not in BINDING_FLAGS))
         except ValueError as e:  # a flag iree-compile does not know
             diagnostics.append(str(e))
             raise CompileError(_error_message(target_backend, cli_flags, diagnostics, source_name)) from None
