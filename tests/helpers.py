@@ -78,23 +78,27 @@ def run_module(module, inputs, out_avals, device=None) -> list:
 
 # lavapipe loses a device for good when IREE 3.13's Vulkan queue signals its
 # wakeup semaphore out of order (queue.c:2867, a race between IREE's own
-# threads: docs/architecture.md). The test that meets it skips saying so
-# (conftest.pytest_runtest_makereport), and so do the later vulkan tests of
-# the process: the device is gone, not wrong. Any DeviceError that says so
-# counts (irax asks the device when IREE's error does not say:
-# runtime.Device._is_lost).
+# threads: docs/architecture.md), and irax puts a new device in its place.
+# A test that fails with a DeviceError saying so runs once more, on the new
+# device (conftest.pytest_runtest_protocol), and the later tests use the new
+# one. Any DeviceError that says so counts (irax asks the device when IREE's
+# error does not say: runtime.Device._is_lost).
 DEVICE_LOST = "the device itself is lost"
-lost_devices = {}  # platform -> the error that lost its device
 
 
 def device_or_skip(name):
-    """The first device of platform `name`, or a skip saying why there is none."""
-    if name in lost_devices:
-        pytest.skip(f"the {name} device was lost earlier in this process ({lost_devices[name]})")
+    """The first device of platform `name`, or a skip saying why there is
+    none; a failure if it is a lost device that irax could not replace (its
+    tests would fail one by one, saying less)."""
     try:
-        return irax.devices(name)[0]
+        device = irax.devices(name)[0]
     except RuntimeError as e:
         pytest.skip(str(e))
+    lost = getattr(device, "lost_for_good", None)  # (a plugin's device may lack it)
+    if lost:
+        pytest.fail(f"{device} was lost ({lost}) and irax could not make a new device in its place, so the {name} "
+                    "tests of this process cannot run", pytrace=False)
+    return device
 
 
 def _venv_distributions():
