@@ -4,6 +4,7 @@ Each compile costs ~0.3 s, so tests count compiles through cache.stats() and
 keep them few. Every test gets its own cache directory and an empty memory
 cache, so nothing here touches ~/.cache.
 """
+import functools
 import hashlib
 import json
 import os
@@ -87,6 +88,32 @@ def test_second_process_compiles_nothing(cache_dir):
     compile_add()
     [child_stats] = run_children(cache_dir, 1)
     assert child_stats == {"compiles": 0, "memory_hits": 0, "disk_hits": 1}
+
+
+def test_warm_hit_runs_no_prepare_step(monkeypatch):
+    """The CPU's programs are kept under the text before its prepare step,
+    which runs at a miss only, on what IREE compiles; a hit, in memory or on
+    disk (a new process), prepares nothing."""
+    from irax.backends import cpu
+    x = np.ones((64, 64), np.float32)
+    text = irax.jit(lambda a, b: a @ b).lower(x, x).as_text("optimized")
+    prepared, compiled = [], []
+    prepare, compile_ = cpu.backend._prepare, cache._compile
+
+    @functools.wraps(prepare)  # (its module: what names the prepare step in the key)
+    def counted_prepare(mlir_text):
+        prepared.append(mlir_text)
+        return prepare(mlir_text)
+
+    monkeypatch.setattr(cpu.backend, "_prepare", counted_prepare)
+    monkeypatch.setattr(cache, "_compile", lambda mlir_text, *rest: compiled.append(mlir_text) or compile_(
+        mlir_text, *rest))
+    vmfb, counts = counting(lambda: cpu.backend.compile(text))
+    assert counts["compiles"] == 1 and prepared == [text] and compiled == [prepare(text)]
+    assert counting(lambda: cpu.backend.compile(text)) == (vmfb, {"compiles": 0, "memory_hits": 1, "disk_hits": 0})
+    monkeypatch.setattr(cache, "_memory", {})  # a new process
+    assert counting(lambda: cpu.backend.compile(text)) == (vmfb, {"compiles": 0, "memory_hits": 0, "disk_hits": 1})
+    assert prepared == [text]
 
 
 def test_concurrent_processes_leave_one_valid_entry(cache_dir):
@@ -240,4 +267,4 @@ def test_bad_module_raises_compile_error_quietly(capfd):
 def test_compile_command_line():
     assert compile_command_line("vulkan-spirv", ["--x"]) == [
         "iree-compile", "--iree-hal-target-backends=vulkan-spirv", "--iree-execution-model=async-external",
-        "--iree-opt-const-expr-hoisting=false", "--x"]
+        "--iree-opt-const-expr-hoisting=false", "--iree-stream-resource-alias-mutable-bindings=true", "--x"]

@@ -9,7 +9,10 @@ Two levels:
           the next process starts warm. IRAX_DISABLE_CACHE=1 turns it off.
 
 The key is a sha256 of everything that decides the output: the MLIR text,
-target backend, flags, the IREE compiler's version and CACHE_FORMAT. A disk
+target backend, flags, the IREE compiler's version and CACHE_FORMAT; for a
+text that a backend's prepare step rewrites before IREE gets it, the text
+before that step and what names the step (its code's hash and settings,
+iree_backend.py): the step then runs at a miss only. A disk
 entry is MAGIC + sha256(payload) + payload, so a truncated or corrupt file
 is noticed, deleted (with a warning) and recompiled instead of handed to the
 runtime; so is a payload IREE's VM cannot load (written whole by a buggy writer).
@@ -119,9 +122,12 @@ _counting = threading.local()  # .stats: the dict whose "compiles" this thread's
 _warned_dirs: set[str] = set()
 
 
-def cached_compile(mlir_text: str, target_backend: str, flags: Sequence[str] = (), key: str | None = None) -> bytes:
+def cached_compile(mlir_text: str, target_backend: str, flags: Sequence[str] = (), key: str | None = None,
+                   prepare=None) -> bytes:
     """compiler.compile_module, remembered in memory and on disk: under
-    `key` if given (a `named_key`), else under the key of the text itself."""
+    `key` if given (a `named_key`, or a `text_key` that names `prepare`),
+    else under the key of the text itself. `prepare` (text -> text), if
+    given, makes the text compiled from `mlir_text`, at a miss only."""
     flags = tuple(flags)
     key = key or _key(mlir_text, target_backend, flags)
     if (vmfb := _memory.get(key)) is not None:
@@ -136,7 +142,7 @@ def cached_compile(mlir_text: str, target_backend: str, flags: Sequence[str] = (
             if use_disk and (vmfb := _read(key)) is not None:
                 _stats["disk_hits"] += 1
             else:
-                vmfb = _compile(mlir_text, target_backend, flags, key)
+                vmfb = _compile(prepare(mlir_text) if prepare else mlir_text, target_backend, flags, key)
                 if use_disk:
                     _write(key, vmfb)
             _memory[key] = vmfb
@@ -167,9 +173,11 @@ def find(key: str) -> bytes | None:
     return vmfb
 
 
-def text_key(mlir_text: str, target_backend: str, flags: Sequence[str] = ()) -> str:
-    """The key `cached_compile` keeps the program of `mlir_text` under (for `find`)."""
-    return _key(mlir_text, target_backend, tuple(flags))
+def text_key(mlir_text: str, target_backend: str, flags: Sequence[str] = (), prepared_by=None) -> str:
+    """The key `cached_compile` keeps the program of `mlir_text` under (for
+    `find`); `prepared_by` (JSON data), where given, names the prepare step
+    that rewrites the text before its compile."""
+    return _key(mlir_text, target_backend, tuple(flags), prepared_by)
 
 
 def count_compiles_in(stats: dict) -> None:
@@ -205,9 +213,11 @@ def _hit(counter: str, vmfb: bytes) -> bytes:
     return vmfb
 
 
-def _key(mlir_text: str, target_backend: str, flags: tuple) -> str:
+def _key(mlir_text: str, target_backend: str, flags: tuple, prepared_by=None) -> str:
     host = _host_cpu() if any(f.endswith("=host") for f in flags) else ""
     recipe = [CACHE_FORMAT, compiler.iree_version(), compiler.compile_command_line(target_backend, flags), host, mlir_text]
+    if prepared_by is not None:  # (a longer recipe: never the key of a text compiled as it is)
+        recipe.append(prepared_by)
     return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()
 
 

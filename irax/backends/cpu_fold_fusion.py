@@ -34,11 +34,14 @@ from irax.ir.linalg import RESHAPES, iterator_names, map_results
 
 def fuse_into_folds(module, is_fold):
     """Fuse into every generic of `module` that `is_fold` accepts the
-    elementwise producers it reads."""
+    elementwise producers it reads; how many fusions were made."""
+    fused = 0
     for fold in mlir.ops_where(module.operation, is_fold):
         fold = fold.opview
         while (found := _first_producer(fold)) is not None:  # the new fold reads the producer's inputs
             fold = _fuse(fold, *found)
+            fused += 1
+    return fused
 
 
 def _first_producer(fold):

@@ -23,13 +23,13 @@ one dispatch a step, 0.7 ms as two). When one of them reads what a linalg op
 of more than one point made, or one such op reads their result, IREE may
 fuse them into its vectorized dispatch, and the read goes apart.
 """
-import functools
 import math
 import re
 
 from iree.compiler import ir
 from iree.compiler.dialects import flow
 
+from irax.backends import prepare_steps
 from irax.ir import mlir
 
 # The text of a generic with one output of one element (tensor<f32>,
@@ -37,24 +37,26 @@ from irax.ir import mlir
 _ONE_ELEMENT_OUT = re.compile(r"outs\(%[\w#]+ : tensor<(?:1x)*[a-z]+\d*>\)")
 
 
+def _may_hold_reads(mlir_text: str) -> bool:
+    return "tensor.extract %" in mlir_text and _ONE_ELEMENT_OUT.search(mlir_text) is not None
+
+
+def _regioned(module):
+    """`module` with each one-point generic that reads with tensor.extract
+    in a dispatch region of its own; None where there is none."""
+    reads = mlir.ops_where(module.operation, _is_scalar_read)
+    for read in reads:
+        _into_own_region(read)
+    return module if reads else None
+
+
+SCALAR_READS = prepare_steps.Step(_may_hold_reads, _regioned)  # this file's step of the CPU's prepare step
+
+
 def scalar_reads_apart(mlir_text: str) -> str:
     """`mlir_text` with each one-point generic that reads with tensor.extract
     in a dispatch region of its own (the text unchanged if there is none)."""
-    if "tensor.extract %" not in mlir_text or not _ONE_ELEMENT_OUT.search(mlir_text):
-        return mlir_text
-    return _regioned(mlir_text)
-
-
-@functools.lru_cache(maxsize=64)
-def _regioned(mlir_text: str) -> str:
-    with ir.Context():
-        module = ir.Module.parse(mlir_text)
-        reads = mlir.ops_where(module.operation, _is_scalar_read)
-        if not reads:
-            return mlir_text
-        for read in reads:
-            _into_own_region(read)
-        return str(module)
+    return prepare_steps.run(mlir_text, [SCALAR_READS])
 
 
 def _is_scalar_read(op) -> bool:

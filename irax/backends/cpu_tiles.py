@@ -113,6 +113,7 @@ import re
 
 from iree.compiler import ir
 
+from irax.backends import prepare_steps
 from irax.backends.cpu_fold_fusion import fuse_into_folds
 from irax.ir import convolution as cv
 from irax.ir import mlir
@@ -146,31 +147,32 @@ _PLAIN_MAPS = ("[affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -
                "affine_map<(d0, d1, d2) -> (d0, d1)>]")
 
 
+def _annotated(module):
+    """`module` with each op the module docstring names given its
+    compilation strategy (a new parse of it where convolutions became
+    products); None where there is none."""
+    fused = fuse_into_folds(module, lambda op: op.name == "linalg.generic" and _column_fold(op) is not None)
+    converted = _convs_to_products(module)
+    if converted:  # (read back: the builders leave out attributes the parser fills in)
+        module = ir.Module.parse(str(module))
+    rewritten = _products_to_mmt4d(module)
+    ops = mlir.ops_where(module.operation, lambda op: op.name in STRATEGIES)
+    chosen = [(op, info) for op, info in ((op, STRATEGIES[op.name](op)) for op in ops) if info is not None]
+    for op, info in chosen:
+        op.attributes["compilation_info"] = ir.Attribute.parse(info)
+        if op.name in BARRIERED:
+            _read_through_barriers(op)
+    return module if fused or converted or rewritten or chosen else None
+
+
+# This file's step of the CPU's prepare step: only a module with such ops is parsed.
+PRESETS = prepare_steps.Step(lambda mlir_text: _PRESET.search(mlir_text) is not None, _annotated)
+
+
 def preset_strategies(mlir_text: str) -> str:
     """`mlir_text` with each op the module docstring names given its
     compilation strategy (the text unchanged if there is none)."""
-    if not _PRESET.search(mlir_text):
-        return mlir_text
-    return _annotated(mlir_text)
-
-
-@functools.lru_cache(maxsize=64)
-def _annotated(mlir_text: str) -> str:
-    with ir.Context():
-        module = ir.Module.parse(mlir_text)
-        fuse_into_folds(module, lambda op: op.name == "linalg.generic" and _column_fold(op) is not None)
-        if _convs_to_products(module):  # (read back: the builders leave out attributes the parser fills in)
-            module = ir.Module.parse(str(module))
-        rewritten = _products_to_mmt4d(module)
-        ops = mlir.ops_where(module.operation, lambda op: op.name in STRATEGIES)
-        chosen = [(op, info) for op, info in ((op, STRATEGIES[op.name](op)) for op in ops) if info is not None]
-        if not chosen and not rewritten:
-            return mlir_text
-        for op, info in chosen:
-            op.attributes["compilation_info"] = ir.Attribute.parse(info)
-            if op.name in BARRIERED:
-                _read_through_barriers(op)
-        return str(module)
+    return prepare_steps.run(mlir_text, [PRESETS])
 
 
 # The most elements (f32) a convolution's patches may take to be made a product.
@@ -298,9 +300,10 @@ def _products_to_mmt4d(module):
     operands and accumulator, an mmt4d with our tiles and an unpack (what
     IREE's data tiling makes of it, with the tiles the module docstring
     measured); how many."""
-    products = mlir.ops_where(module.operation, lambda op: _mmt4d_shape(op) is not None)
-    for op in products:
-        (m, k, n), ((m0, n0), (rows, columns)) = _mmt4d_shape(op), MMT4D_TILES[host_f32_lanes()]
+    products = [(op, shape) for op in mlir.ops_where(module.operation, lambda op: op.name == "linalg.matmul")
+                if (shape := _mmt4d_shape(op)) is not None]
+    for op, (m, k, n) in products:
+        (m0, n0), (rows, columns) = MMT4D_TILES[host_f32_lanes()]
         text = _MMT4D.format(m=m, k=k, n=n, m0=m0, n0=n0, m1=-(-m // m0), n1=-(-n // n0), rows=rows, columns=columns)
         parsed = ir.Module.parse(text)  # (kept alive while its body is cloned)
         with ir.InsertionPoint(op), op.location:

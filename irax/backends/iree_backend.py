@@ -8,6 +8,12 @@ A flag whose value is a setting (`setting_flags`, e.g. cuda's
 `{"--iree-cuda-target": "irax_cuda_target"}`) is read from irax.config at
 each compile, so `irax.config.update("irax_cuda_target", "sm_86")` applies
 to the next compile (and is part of its cache key), not only at import.
+
+A backend may make choices of its own on irax's module first (`prepare`,
+text -> text). Its programs are cached under the text before that step,
+with the step's version (`prepare_steps.version`: a hash of its code) and
+the settings it reads (`prepare_settings`), so that a cache hit runs no
+prepare step: it runs at a miss only, on the compile's path.
 """
 import contextlib
 import functools
@@ -15,7 +21,7 @@ import os
 
 import iree.runtime as rt
 
-from irax.backends import cache
+from irax.backends import cache, prepare_steps
 from irax.backends.runtime import IREE_ERRORS, Device
 from irax.config import config
 from irax.plugins import API_VERSION, registry
@@ -43,7 +49,7 @@ class IreeBackend:
     api_version = API_VERSION
 
     def __init__(self, name, target_backend, driver, compile_flags=(), priority=0, inline_driver=None,
-                 setting_flags=None, prepare=None):
+                 setting_flags=None, prepare=None, prepare_settings=()):
         self.name = name
         self.target_backend = target_backend
         self.driver = driver
@@ -52,6 +58,7 @@ class IreeBackend:
         self.setting_flags = dict(setting_flags or {})
         self.priority = priority
         self._prepare = prepare
+        self.prepare_settings = tuple(prepare_settings)  # the config settings `prepare` reads
 
     @property
     def compile_flags(self) -> tuple:
@@ -120,4 +127,18 @@ class IreeBackend:
         return self._prepare(mlir_text) if self._prepare else mlir_text
 
     def compile(self, mlir_text: str) -> bytes:
-        return cache.cached_compile(self.prepare(mlir_text), self.target_backend, self.compile_flags)
+        return cache.cached_compile(*self.compile_arguments(mlir_text))
+
+    def compile_arguments(self, mlir_text: str) -> tuple:
+        """`cache.cached_compile`'s arguments for the program of `mlir_text`
+        (text, target, flags, key, prepare): keyed on the text as given, and
+        the prepare step's version where there is one, which then runs at a
+        miss only. (The function itself, not this backend, which holds its
+        devices: tiered jit's background thread compiles with these.)"""
+        flags = self.compile_flags
+        prepared_by = None
+        if self._prepare is not None:
+            prepared_by = [prepare_steps.version(self._prepare),
+                           {name: getattr(config, name) for name in self.prepare_settings}]
+        key = cache.text_key(mlir_text, self.target_backend, flags, prepared_by)
+        return mlir_text, self.target_backend, flags, key, self._prepare

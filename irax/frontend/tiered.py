@@ -73,9 +73,8 @@ def _first_tier(made, device, traced, text):
     if (not config.irax_tiered_jit or device.platform not in HOST_PLATFORMS or traced.trace.host_functions
             or not hasattr(backend, "target_backend")):
         return None
-    target, flags = backend.target_backend, tuple(backend.compile_flags)
-    text = backend.prepare(text) if hasattr(backend, "prepare") else text  # what backend.compile compiles
-    key = cache.text_key(text, target, flags)
+    compile_arguments = _compile_arguments(backend, text)
+    key = compile_arguments[3]
     if cache.find(key) is not None:
         return None
     try:
@@ -84,7 +83,16 @@ def _first_tier(made, device, traced, text):
             inputs = [mlir.aval_parts(a.type) for a in traced.func.regions[0].blocks[0].arguments]
     except evaluate.Unsupported:
         return None
-    return FirstTier(made, device, run, inputs, (text, target, flags, key), executable.small_steps(traced.module))
+    return FirstTier(made, device, run, inputs, compile_arguments, executable.small_steps(traced.module))
+
+
+def _compile_arguments(backend, text) -> tuple:
+    """cache.cached_compile's arguments, with the key, for what backend.compile(text) compiles."""
+    if hasattr(backend, "compile_arguments"):  # (an IreeBackend: its prepare step runs at a miss only)
+        return backend.compile_arguments(text)
+    target, flags = backend.target_backend, tuple(backend.compile_flags)
+    text = backend.prepare(text) if hasattr(backend, "prepare") else text
+    return text, target, flags, cache.text_key(text, target, flags)
 
 
 class FirstTier:
