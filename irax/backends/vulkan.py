@@ -8,9 +8,8 @@ than the host CPU (lavapipe, small integrated GPUs), so it is chosen by name
 """
 import os
 
-from irax.backends.fma import widen_fmas
+from irax.backends import vulkan_prepare
 from irax.backends.iree_backend import IreeBackend
-from irax.backends.spirv_reductions import separate_broadcast_reductions
 
 # IREE's default Vulkan target is a mobile baseline without 8- and 16-bit
 # storage; it emulates them with 32-bit words and gets arrays whose byte size
@@ -67,10 +66,10 @@ class VulkanBackend(IreeBackend):
 # softmax backward, alone, up to 32); without the propagation it is right.
 # Vulkan leaves it to the driver whether a fused multiply-add is fused
 # (lavapipe's is a multiply and an add, each rounded), so the module's fused
-# ones are computed in float64 before IREE sees it (fma.py: `prepare`).
+# ones are computed in float64 before IREE sees it (vulkan_prepare.py).
 backend = VulkanBackend("vulkan", target_backend="vulkan-spirv", driver="vulkan",
                         compile_flags=[f"--iree-vulkan-target-features={FEATURES}",
                                        "--iree-input-demote-f64-to-f32=false",  # as on the CPU: real f64 in 64-bit mode
                                        "--iree-hal-memoization=false",
                                        "--iree-global-opt-propagate-transposes=false"],
-                        prepare=lambda text: separate_broadcast_reductions(widen_fmas(text)), priority=-10)
+                        prepare=vulkan_prepare.prepare, priority=-10)
