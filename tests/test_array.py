@@ -333,7 +333,7 @@ def test_what_a_leaked_tracer_still_allows_like_jax():
     conversion to NumPy fail as they would inside it."""
     t = leak(irax, jnp, "jit")
     assert (t.shape, t.dtype, t.ndim, len(t)) == ((3,), np.float32, 1, 3)
-    assert repr(t) == str(t) == "Traced<float32[3]>"
+    assert repr(t) == str(t) == repr(leak(jax, jax.numpy, "jit")) == "JitTracer(float32[3])"
     with pytest.raises(irax.errors.ConcretizationTypeError):
         np.asarray(t)
 

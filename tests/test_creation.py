@@ -161,6 +161,20 @@ def test_bad_shapes_like_jax(shape, error):
         jnp.full(shape, 1)
 
 
+@pytest.mark.parametrize("make", [
+    lambda np_, n: np_.ones((n,)), lambda np_, n: np_.zeros(n), lambda np_, n: np_.empty((2, n)),
+    lambda np_, n: np_.reshape(np_.ones(6), (n, 2)), lambda np_, n: np_.broadcast_to(1.0, (n,)),
+])
+def test_a_traced_shape_is_jaxs_type_error(make):
+    """A shape from a traced value (docs/control-flow.md's `jnp.ones((length,))`
+    under jit) was NumPy's __array__ on a tracer: a TracerArrayConversionError."""
+    messages = []
+    for np_, jit in ((jnp, irax.jit), (jjnp, jax.jit)):
+        with pytest.raises(TypeError) as error:
+            jit(lambda n: make(np_, n))(3)
+        messages.append(str(error.value).split("\nThe error occurred")[0])
+    assert type(error.value) is TypeError and messages[0] == messages[1]
+
 def test_bad_dtype():
     with pytest.raises(TypeError):
         jnp.zeros(3, dtype="U")
@@ -453,7 +467,7 @@ def test_traced_sizes_must_be_concrete():
         n = trace.new_argument(core.ShapedArray((), np.int32))
         with pytest.raises(core.ConcretizationTypeError, match="arange"):
             jnp.arange(n)
-        with pytest.raises(core.ConcretizationTypeError):
+        with pytest.raises(TypeError, match="Shapes must be 1D sequences of concrete values"):  # JAX's
             jnp.zeros(n)
         with pytest.raises(core.ConcretizationTypeError):
             jnp.linspace(0, 1, n)

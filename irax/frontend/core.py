@@ -134,8 +134,8 @@ class Tracer(ArrayMethods):
         self.aval = aval
         self.origin = trace.note_origin()
 
-    def __repr__(self):
-        return f"Traced<{self.aval.str_short()}>"
+    def __repr__(self):  # JAX's repr of a tracer inside jit, ~ marking a weak type
+        return f"JitTracer({self.aval})"
 
     def __getattr__(self, name):
         """Reached only for attributes a Tracer lacks: those of a concrete

@@ -93,16 +93,9 @@ def _ops():
 
 
 def canonicalize_shape(shape, fn_name="shape") -> tuple:
-    """An int or a sequence of ints (concrete arrays too) as a tuple of ints."""
-    shape = (shape,) if np.ndim(shape) == 0 else shape
-    try:
-        out = tuple(operator.index(d) for d in shape)
-    except core.TracerError:
-        raise
-    except TypeError:
-        raise TypeError(
-            f"Shapes must be 1D sequences of concrete values of integer type, got {tuple(shape)}."
-        ) from None
+    """An int or a sequence of ints (concrete arrays too) as a tuple of
+    non-negative ints."""
+    out = shape_ops.shape_tuple(shape)
     if any(d < 0 for d in out):
         raise TypeError(f"{fn_name}: shape must have every element be nonnegative, got {out}.")
     return out

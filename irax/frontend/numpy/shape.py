@@ -27,13 +27,32 @@ def _array(fn_name, x):
     return asarray(x)
 
 
+def shape_tuple(shape) -> tuple:
+    """A shape-like argument (an int, or a sequence of ints, concrete arrays
+    too) as a tuple of ints, else JAX's TypeError: a traced value among them
+    too, since a shape must be known while a function is traced."""
+    if isinstance(shape, (tuple, list)):
+        items = tuple(shape)
+    elif isinstance(shape, core.Tracer):
+        items = (shape,) if shape.ndim == 0 else tuple(shape)
+    else:
+        items = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    try:
+        return tuple(operator.index(d) for d in items)
+    except TypeError:  # (a traced value's ConcretizationTypeError is one)
+        traced = any(isinstance(d, core.Tracer) for d in items)
+        hint = ("\nIf using `jit`, try using `static_argnums` or applying `jit` to smaller subfunctions."
+                if traced else "")
+        raise TypeError(f"Shapes must be 1D sequences of concrete values of integer type, got {items}.{hint}") from None
+
+
 def _ints(fn_name, values) -> tuple:
-    """A shape-like argument (int or sequence of ints) as a tuple of ints."""
+    """An axis-like argument (int or sequence of ints) as a tuple of ints."""
     values = (values,) if np.ndim(values) == 0 else tuple(values)
     try:
         return tuple(operator.index(v) for v in values)
     except TypeError:
-        raise TypeError(f"{fn_name}: shapes must be 1D sequences of concrete values of integer type, got {values}.") from None
+        raise TypeError(f"{fn_name}: axes must be integers, got {values}.") from None
 
 
 def _unpack(args):
@@ -68,7 +87,7 @@ def reshape(a: ArrayLike, shape: int | Shape, order: str = "C", *, copy: bool | 
     never visible (jnp.copy makes a new one)."""
     column_major = _column_major("reshape", order)
     a = _array("reshape", a)
-    shape = _ints("reshape", shape)
+    shape = shape_tuple(shape)
     if shape.count(-1) > 1:
         raise TypeError(f"can only specify one unknown axis size with a `-1` value, got {shape}")
     known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
@@ -207,7 +226,7 @@ def moveaxis(a: ArrayLike, source: int | Sequence[int], destination: int | Seque
 def broadcast_to(array: ArrayLike, shape: int | Shape) -> Array:
     """`array` repeated along new leading axes and along its axes of size 1."""
     a = _array("broadcast_to", array)
-    shape = _ints("broadcast_to", shape)
+    shape = shape_tuple(shape)
     if len(shape) < a.ndim:
         raise ValueError(f"Cannot broadcast to shape with fewer dimensions: arr_shape={a.shape} shape={shape}")
     if shape == a.shape:
