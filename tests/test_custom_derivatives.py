@@ -339,8 +339,12 @@ def test_the_cookbook_fixed_point_like_jax():
     """Its rules were traced when it was called, and the bwd rule's own call
     traced its rules, without end: even the value hung. A call inside its
     own rules at other arguments is traced without rules now (JAX traces
-    rules only to differentiate)."""
+    rules only to differentiate): one level deep with rules of its own, for
+    the cookbook's second derivative (it reverse-differentiated the while
+    loop, DynamicBoundsError)."""
     ours, theirs = cookbook_fixed_point(irax, jnp), cookbook_fixed_point(jax, jjnp)
     np.testing.assert_allclose(ours(2.0), theirs(2.0), rtol=1e-6)
     np.testing.assert_allclose(irax.grad(ours)(2.0), jax.grad(theirs)(2.0), rtol=1e-5)
     np.testing.assert_allclose(irax.jit(irax.grad(ours))(2.0), jax.grad(theirs)(2.0), rtol=1e-5)
+    for second in (irax.grad(irax.grad(ours)), irax.jit(irax.grad(irax.grad(ours)))):
+        np.testing.assert_allclose(second(2.0), jax.grad(jax.grad(theirs))(2.0), rtol=1e-5)

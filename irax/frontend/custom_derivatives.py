@@ -63,6 +63,7 @@ class _Tracing:
 
 
 _tracing = weakref.WeakKeyDictionary()  # outermost trace -> {(function, signature): _Tracing}
+_NESTED_RULES = 1  # how deep a custom function's calls inside its own rules get rules (above)
 
 
 def _trace(fn, avals):
@@ -107,12 +108,13 @@ def _emit_call(custom_fn, args):
     if tracing is not None:  # a call inside its own rule
         tracing.called = True
         name, primal, closed = tracing.name, tracing.primal, tracing.closed
-    elif any(fn is custom_fn for fn, _ in in_progress):
+    elif sum(fn is custom_fn for fn, _ in in_progress) > _NESTED_RULES:
         # A call inside its own rules at other arguments (the cookbook's
-        # fixed_point calls itself in its bwd with a new `partial`): traced
-        # without rules, else each would trace the next, without end (JAX
-        # traces rules only when differentiating). So its rules' own
-        # derivative (a second derivative through it) is not available.
+        # fixed_point calls itself in its bwd with a new `partial`) gets
+        # rules of its own, for a second derivative through it; the call in
+        # those rules' rules is traced without, else each would trace the
+        # next, without end (JAX traces rules only when differentiating). So
+        # a third derivative through it is not available.
         name = staging.fresh_name(f"irax_custom_{kind}")
         primal = staging.trace_arguments(custom_fn.fun, arguments)
         closed, rule_attributes = list(primal.lifted), {}
