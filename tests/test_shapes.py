@@ -88,6 +88,7 @@ TYPEOF = [
     lambda lib: LIBS[lib].ones(3), lambda lib: 1.0, lambda lib: True, lambda lib: 3, lambda lib: np.float64(1),
     lambda lib: np.arange(6, dtype=np.int64).reshape(2, 3), lambda lib: sds(lib, (3,), np.float64),
     lambda lib: sds(lib, (), np.int8, True),
+    lambda lib: lib.random.key(42), lambda lib: lib.random.split(lib.random.key(0), 3),  # key<fry>[3]
 ]
 
 

@@ -82,6 +82,8 @@ def typeof(x: Any) -> core.ShapedArray:
     """The abstract value of `x` (an array, a number or a ShapeDtypeStruct):
     its shape, its dtype in the current 64-bit mode and its weak type."""
     aval = _aval(x)
+    if aval is None and isinstance(getattr(x, "aval", None), core.ShapedArray):
+        aval = x.aval  # (an array of another kind: typed PRNG keys)
     if aval is None:
         raise TypeError(f"Argument '{x}' of type {type(x)} is not a valid irax type")
     return aval

@@ -173,6 +173,16 @@ def key_dtype(impl_spec: str | KeyDtype | None = None) -> KeyDtype:
     return KEY_DTYPE
 
 
+class KeyAval(ShapedArray):
+    """The abstract value of a key array (what irax.typeof gives): its shape
+    and the key dtype, printed as JAX's, `key<fry>[]`."""
+    __slots__ = ()
+
+    def __init__(self, shape):  # (np.dtype has no key dtype: ShapedArray's would refuse it)
+        self.shape, self.dtype, self.weak_type = tuple(shape), KEY_DTYPE, False
+        self._hash = hash((self.shape, self.dtype))
+
+
 @tree_util.register_pytree_node_class
 class KeyArray:
     """An array of typed PRNG keys, over the uint32 array of its key data
@@ -191,6 +201,7 @@ class KeyArray:
 
     dtype = KEY_DTYPE
     shape = property(lambda self: tuple(self._data.shape[:-1]))
+    aval = property(lambda self: KeyAval(self.shape))
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: math.prod(self.shape))
 
