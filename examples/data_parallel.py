@@ -62,8 +62,12 @@ def batches(steps, batch, features, outputs, rows=slice(None)):
         yield x, np.sin(4 * x @ target).astype(np.float32)
 
 
-def train(steps, batch, features, width, outputs):
-    """(the parameters after `steps` steps, samples per second of the steps after the first)."""
+def train(steps, batch, features, width, outputs, average=True):
+    """(the parameters after `steps` steps, samples per second of the steps
+    after the first). `average=False` skips the all-reduce: each process then
+    trains on its shard alone, which is no longer data-parallel training but
+    what the processes compute with no communication at all, the most they
+    can make (benchmarks/bench_distributed.py compares with it)."""
     rank, size = irax.process_index(), irax.process_count()
     if batch % size:
         raise SystemExit(f"the batch ({batch}) must split evenly over the {size} processes")
@@ -74,9 +78,12 @@ def train(steps, batch, features, width, outputs):
         if step == 1:  # (the first step compiles)
             irax.distributed.sync_global_devices("timing")
             start = time.perf_counter()
-        grads = irax.distributed.all_reduce(gradient(params, x, y), op="mean")
+        grads = gradient(params, x, y)
+        if average:
+            grads = irax.distributed.all_reduce(grads, op="mean")
         params = sgd(params, grads)
     irax.block_until_ready(params)
+    irax.distributed.sync_global_devices("trained")  # (the time of the slowest process)
     elapsed = time.perf_counter() - start if start is not None else float("nan")
     return params, (steps - 1) * batch / elapsed
 

@@ -187,6 +187,7 @@ def _collectives():
     irax.distributed.sync_global_devices("here")
     _dtypes_mpi_lacks(rank)
     _large_leaves_land_in_device_buffers(rank)
+    _mean_is_the_division_by_the_count(rank)
     # pmap over 2 devices in each of 2 processes: an axis of 4
     xs = np.arange(2.0 * 3).reshape(2, 3).astype(np.float32) + 10 * rank
 
@@ -286,6 +287,25 @@ def _large_leaves_land_in_device_buffers(rank):
     np.testing.assert_array_equal(total["w"], np.full((3, 2), 3.0))
     np.testing.assert_array_equal(total["n"], [1, 2])
     np.testing.assert_array_equal(total["b"], [2.0, 2.0])
+
+
+def _mean_is_the_division_by_the_count(rank):
+    # op="mean" over a power-of-two count multiplies float32 / float64 totals by the reciprocal (faster than
+    # dividing): bit for bit the division, subnormal and odd totals included; other counts and dtypes divide
+    from irax.distributed import _divide
+    tiny = np.finfo(np.float32).smallest_subnormal
+    values = np.array([1, 3 * tiny, tiny, -5 * tiny, 1 + 2 ** -23, 3.4e38, np.inf, 7, 2 ** -126], np.float32)
+    per_rank = [values * np.float32(r + 1) for r in range(2)]
+    for leaf in (values * np.float32(rank + 1), jnp.asarray(np.resize(per_rank[rank], 2 ** 18))):  # packed, own buffer
+        mean = np.asarray(irax.distributed.all_reduce(leaf, op="mean"))
+        expected = np.resize((per_rank[0] + per_rank[1]) / np.float32(2), mean.shape)
+        np.testing.assert_array_equal(mean.view(np.uint32), expected.view(np.uint32))
+    for total, count, dtype in ((values.astype(np.float64), 4, np.float64), (values.copy(), 3, np.float32),
+                                (np.array([3, 7], np.int32), 2, np.float32), (values.astype(np.float16), 2, np.float16)):
+        expected = np.true_divide(total, count, dtype=dtype)
+        result = _divide(total, count, np.dtype(dtype))
+        assert result.dtype == dtype
+        np.testing.assert_array_equal(result.view(f"u{result.itemsize}"), expected.view(f"u{result.itemsize}"))
 
 
 def _long_tree():
