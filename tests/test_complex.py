@@ -290,6 +290,14 @@ def test_grad_matches_jax(name):
     _same(irax.grad(lambda v: f(jnp, v), **kwargs)(jnp.array(x)), want, rtol=2e-5, atol=2e-6)
 
 
+@pytest.mark.parametrize("f", [lambda m, z: m.real(z), lambda m, z: m.imag(z), lambda m, z: m.real(z) ** 2,
+                               lambda m, z: m.real(z * m.conj(z))])
+def test_grad_of_a_real_function_of_a_python_complex_prints_as_jax(f):
+    """docs/complex-differentiation.md's grad(f)(3. + 4j): JAX's gradient is
+    strongly typed (its transposes of re and im build it from NumPy zeros)
+    and 1+0j, where irax's was weak and 1-0j."""
+    assert repr(irax.grad(lambda z: f(jnp, z))(3.0 + 4j)) == repr(jax.grad(lambda z: f(jjnp, z))(3.0 + 4j))
+
 def test_arccosh_derivative_is_its_principal_branch():
     """acosh'(z) = 1 / (√(z + 1) √(z - 1)); JAX's differs in sign at -0.5 + 0.25j
     (its 1 / √(z² - 1) is on the other branch there)."""

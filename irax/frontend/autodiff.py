@@ -136,9 +136,13 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     seeded = [dtypes.is_inexact(a.dtype) for a in traced.out_avals[:n_out]] + [False] * (len(traced.out_avals) - n_out)
     cts = [c for c, s in zip(cts, seeded) if s]
     # As in JAX, a gradient is weakly typed only where both its primal and
-    # every cotangent flowing back are (a strong cotangent makes it strong).
+    # every cotangent flowing back are (a strong cotangent makes it strong),
+    # and a complex one reached from real cotangents is strong: JAX's
+    # transposes of re, im and abs make it from NumPy zeros, complex(t, 0).
     weak = all(c.weak_type for c in cts)
-    grad_avals = [arguments.dynamic[k].aval.update(weak_type=weak and arguments.dynamic[k].aval.weak_type) for k in wrt]
+    real_cts = not any(dtypes.is_complex(c.dtype) for c in cts)
+    grad_avals = [arguments.dynamic[k].aval.update(weak_type=weak and arguments.dynamic[k].aval.weak_type and not (
+        real_cts and dtypes.is_complex(arguments.dynamic[k].dtype))) for k in wrt]
     results = _call_derivative(traced, list(arguments.dynamic) + traced.lifted + list(cts),
                                list(traced.out_avals) + grad_avals, wrt, seeded)
     flat_out, grads = results[: len(traced.out_avals)], results[len(traced.out_avals):]

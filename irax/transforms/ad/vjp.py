@@ -91,7 +91,7 @@ def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
         else:
             mapping, tangents = info.clone_body(new_ins, acc, {k: const_like(new_ins[k], 1.0)})
             d = tangents.get(info.g)  # None: g does not depend on x_k (floor, comparisons)
-            contribution = const_like(ct_s, 0.0) if d is None else arith.mulf(ct_s, d)
+            contribution = const_like(ct_s, 0.0) if d is None else _times(ct_s, d)
             if weight is not None:
                 contribution = arith.mulf(contribution, weight(mapping[info.g], *extras))
         contribution = scalar_jvp.convert(contribution, acc_elem)
@@ -102,6 +102,22 @@ def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
     init = linalg.fill(tensor_ops.zero_of(acc_elem), outs=[shaped_like_x]) if summed else shaped_like_x
     adjoint = mlir.generic(info.inputs + [ct, *extra_inputs], [init], maps, iterators, body)[0]
     return tensor_ops.convert(adjoint, x_elem)
+
+
+def _times(ct, d):
+    """ct * d, with a select d (the tangent of a `where`) taken branch by
+    branch and a zero branch left 0, as JAX transposes select(c, t, 0) to
+    select(c, ct, 0): a NaN or inf cotangent must not reach the input that
+    was not selected, where ct * 0 would be NaN (grad of sum(x, where=m) *
+    nan was NaN at the masked-out elements too)."""
+    owner = d.owner
+    name = owner.name if isinstance(owner, (ir.Operation, ir.OpView)) else None
+    if name == "arith.select":
+        return arith.select(owner.operands[0], _times(ct, owner.operands[1]), _times(ct, owner.operands[2]))
+    if name == "arith.constant" and isinstance(d.type, ir.FloatType) and \
+            ir.FloatAttr(owner.attributes["value"]).value == 0.0:
+        return d
+    return arith.mulf(ct, d)
 
 
 def _complex_contribution(ct, x_type, dg):
@@ -128,7 +144,9 @@ def _complex_contribution(ct, x_type, dg):
     along_1 = re_of_ct_times_dg(1.0)
     if part == x_type:
         return along_1
-    return cx.create_(x_type, along_1, arith.negf(re_of_ct_times_dg(1j)))
+    # 0 - re(ct di), not its negation: where it is 0, +0 as JAX's transposes
+    # of re and abs give it (complex(t, 0)), not -0 (`1.-0.j` printed).
+    return cx.create_(x_type, along_1, arith.subf(scalar_jvp.constant(part, 0.0), re_of_ct_times_dg(1j)))
 
 
 def _generic(op, cts, active):
