@@ -1,6 +1,8 @@
 """irax.checkpoint (remat) with JAX's policies, linearize and linear_transpose,
 against JAX; on every platform (CORE), since recomputation changes the
 programs the devices run."""
+import contextlib
+import io
 import re
 
 import numpy as np
@@ -11,6 +13,8 @@ import irax.numpy as jnp
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
+import jax.ad_checkpoint  # noqa: E402
+import irax.ad_checkpoint  # noqa: E402
 
 rng = np.random.default_rng(0)
 X = rng.uniform(0.2, 0.9, (3, 4)).astype(np.float32)
@@ -243,3 +247,124 @@ def test_cotangents_are_weakly_typed_where_jax_s_are(primal_weak, cotangent_weak
         return [bool(r.weak_type) for r in results]
 
     assert weak_types(irax, jnp) == weak_types(jax, jjnp)
+
+
+# ---------------------------------------------------------------------------
+# print_saved_residuals: irax's residuals, in JAX's words
+
+def _layer(np_):
+    """gradient-checkpointing.md's g."""
+    def g(W, x):
+        y = np_.dot(W, x)
+        return np_.sin(y)
+    return g
+
+
+def _residual_cases(lib, np_):
+    """name -> (function, its arguments): the docs' examples on which irax's
+    reverse pass keeps what JAX's keeps."""
+    g, name, policies = _layer(np_), lib.ad_checkpoint.checkpoint_name, lib.checkpoint_policies
+    w1, w2, x = np_.asarray(W[:, :3]), np_.asarray(W[:2, :3]), np_.asarray(X[0, :3])
+    c = np_.asarray(Y[0, :3])
+
+    def named(params, x):
+        for i, w in enumerate(params):
+            x = name(g(w, x), f"layer{i}_output")
+        return np_.sum(x)
+
+    def nested(x):
+        return lib.checkpoint(lambda x: np_.sin(lib.checkpoint(np_.sin)(np_.sin(x))))(x)
+
+    return {
+        "each layer checkpointed": (lambda w1, w2, x: lib.checkpoint(g)(w2, lib.checkpoint(g)(w1, x)), (w1, w2, x)),
+        "dots_with_no_batch_dims_saveable": (
+            lib.checkpoint(lambda w1, w2, x: g(w2, g(w1, x)), policy=policies.dots_with_no_batch_dims_saveable),
+            (w1, w2, x)),
+        "save_only_these_names": (
+            lib.checkpoint(lambda w1, w2, x: g(w2, name(g(w1, x), "a")), policy=policies.save_only_these_names("a")),
+            (w1, w2, x)),
+        "save_any_names_but_these, pytree argument": (
+            lib.checkpoint(named, policy=policies.save_any_names_but_these("layer1_output")), ([w1, w1, w2], x)),
+        "nested checkpoints": (nested, (np_.float32(3.0),)),
+        "closed-over array": (lambda w, x: np_.sum(w @ (x * c)), (w1, x)),
+        "keyword arguments": (lambda p, *, x: lib.checkpoint(g)(p["w"], x), ({"w": w1},)),
+    }
+
+
+def _printed(lib, f, *args, **kwargs) -> list:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        lib.ad_checkpoint.print_saved_residuals(f, *args, **kwargs)
+    return out.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("case", ["each layer checkpointed", "dots_with_no_batch_dims_saveable",
+                                  "save_only_these_names", "save_any_names_but_these, pytree argument",
+                                  "nested checkpoints", "closed-over array", "keyword arguments"])
+def test_print_saved_residuals_prints_jax_s_lines_where_the_residuals_agree(case):
+    (ours, args), (theirs, _) = _residual_cases(irax, jnp)[case], _residual_cases(jax, jjnp)[case]
+    kwargs = {"x": jnp.asarray(X[0, :3])} if case == "keyword arguments" else {}
+    want = _printed(jax, theirs, *args, **kwargs)
+    assert _printed(irax, ours, *args, **kwargs) == want and want
+
+
+def test_print_saved_residuals_names_what_irax_s_rules_keep():
+    """Where irax's rules read other values than JAX's, it says so: the
+    derivative of sin(y) is its body's derivative, cos(y), computed in the
+    backward pass from y, so irax keeps each product y = W @ x (and sin(y),
+    the next product's operand) where JAX keeps sin(y) and cos(y)."""
+    g = _layer(jnp)
+    line = g.__code__.co_firstlineno
+    where = f"{__file__}:{{}}:{{}} (_layer.<locals>.g)"
+    got = _printed(irax, lambda w1, w2, x: g(w2, g(w1, x)), W[:, :3], W[:2, :3], X[0, :3])
+    assert got == ["f32[3,3] from the argument w1", "f32[2,3] from the argument w2", "f32[3] from the argument x",
+                   f"f32[3] output of dot_general from {where.format(line + 1, 12)}",
+                   f"f32[3] output of sin from {where.format(line + 2, 15)}",
+                   f"f32[2] output of dot_general from {where.format(line + 1, 12)}"]
+    # what a function closes over is a constant; nothing is kept of an exp whose input is an argument
+    assert _printed(irax, lambda x: jnp.sum(jnp.exp(x)), X) == ["f32[3,4] from the argument x"]
+    assert irax.ad_checkpoint.saved_residuals(lambda x: jnp.sum(x * 2.0), X) == []
+
+
+def _offloaded(lib, np_, policy):
+    """new_docs/301/remat.md's f_offload."""
+    name = lib.ad_checkpoint.checkpoint_name
+
+    def f_offload(x):
+        y = name(np_.sin(x), "y")
+        z = name(np_.sin(y), "z")
+        w = name(np_.sin(z), "w")
+        return np_.sum(w)
+
+    return lib.checkpoint(f_offload, policy=policy(lib))
+
+
+def test_save_and_offload_only_these_names_keeps_both_sets_of_names():
+    """One memory space per device: a value offloaded is kept where it is.
+    JAX keeps the same values, the offloaded one in host memory
+    (`f32<host>[4] output of device_put`); the gradients are JAX's."""
+
+    def policy(lib):
+        return lib.checkpoint_policies.save_and_offload_only_these_names(
+            names_which_can_be_saved=["y"], names_which_can_be_offloaded=["z"], offload_src="device",
+            offload_dst="pinned_host")
+
+    x = np.arange(4.0, dtype=np.float32)
+    np.testing.assert_allclose(irax.grad(_offloaded(irax, jnp, policy))(x), jax.grad(_offloaded(jax, jjnp, policy))(x),
+                               rtol=1e-6)
+    ours, theirs = _printed(irax, _offloaded(irax, jnp, policy), x), _printed(jax, _offloaded(jax, jjnp, policy), x)
+    assert ours[:2] == theirs[:2] and len(ours) == len(theirs) == 3
+    assert theirs[2].startswith("f32<host>[4] ") and ours[2].startswith("f32[4] named 'z' from ")
+    only = lambda lib: lib.checkpoint_policies.save_only_these_names("y", "z")  # noqa: E731
+    assert ours == _printed(irax, _offloaded(irax, jnp, only), x)
+    for lib in (jax, irax):
+        with pytest.raises(ValueError) as raised:
+            lib.checkpoint_policies.save_and_offload_only_these_names(
+                names_which_can_be_saved=["y"], names_which_can_be_offloaded=["y"], offload_src="device",
+                offload_dst="pinned_host")
+        if lib is jax:
+            message = str(raised.value)
+    assert str(raised.value) == message
+    # offloading the products without batch dimensions keeps them: dots_with_no_batch_dims_saveable
+    p = irax.checkpoint_policies
+    assert p.offload_dot_with_no_batch_dims("device", "pinned_host") is p.dots_with_no_batch_dims_saveable

@@ -28,7 +28,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import func, linalg
 
 from irax import tree_util
-from irax.frontend import core, staging
+from irax.frontend import core, source_info, staging
 from irax.frontend.numpy.util import asarray
 from irax.ir import mlir
 from irax.transforms.ad import remat as remat_ir
@@ -49,8 +49,7 @@ class _Policy:
 
 
 def _unsupported(name):
-    """A policy factory of jax.checkpoint_policies that irax lacks (offloading:
-    irax has no host memory space; a union of policies)."""
+    """A policy factory of jax.checkpoint_policies that irax lacks (a union of policies)."""
     def factory(*args, **kwargs):
         raise NotImplementedError(f"irax.checkpoint_policies.{name} is not implemented; irax implements "
                                   f"{', '.join(remat_ir.POLICIES)}")
@@ -71,6 +70,32 @@ def _names_policy(name):
     return factory
 
 
+def save_and_offload_only_these_names(*, names_which_can_be_saved, names_which_can_be_offloaded, offload_src,
+                                      offload_dst) -> _Policy:
+    """JAX's policy that keeps the values checkpoint_name named in
+    `names_which_can_be_saved`, moves those named in
+    `names_which_can_be_offloaded` from memory space `offload_src` to
+    `offload_dst` (pinned host memory) until the backward pass, and
+    recomputes the rest. irax has one memory space per device, so a value
+    offloaded is a value kept where it is: this saves both sets of names,
+    as save_only_these_names of them all, and the memory spaces change
+    nothing. The two sets must not share a name (JAX's ValueError)."""
+    saved, offloaded = set(names_which_can_be_saved), set(names_which_can_be_offloaded)
+    if saved & offloaded:
+        raise ValueError("The names should be exclusive and should not intersect in `names_which_can_be_saved` and "
+                         f"`names_which_can_be_offloaded`. Got names_which_can_be_saved={saved}, "
+                         f"names_which_can_be_offloaded={offloaded} and the intersection={saved & offloaded}")
+    return _names_policy("save_only_these_names")(*saved, *offloaded)
+
+
+def offload_dot_with_no_batch_dims(offload_src, offload_dst) -> _Policy:
+    """JAX's policy that moves the results of contractions without batch
+    dimensions to memory space `offload_dst` until the backward pass. With
+    one memory space per device (save_and_offload_only_these_names), an
+    offloaded value is kept: dots_with_no_batch_dims_saveable."""
+    return dots_with_no_batch_dims_saveable
+
+
 checkpoint_policies = types.SimpleNamespace(
     everything_saveable=everything_saveable,
     nothing_saveable=nothing_saveable,
@@ -79,8 +104,9 @@ checkpoint_policies = types.SimpleNamespace(
     dots_with_no_batch_dims_saveable=dots_with_no_batch_dims_saveable,
     checkpoint_dots_with_no_batch_dims=dots_with_no_batch_dims_saveable,
     **{name: _names_policy(name) for name in remat_ir.NAMES_POLICIES},
-    **{name: _unsupported(name) for name in (
-        "offload_dot_with_no_batch_dims", "save_and_offload_only_these_names", "save_from_both_policies")},
+    save_and_offload_only_these_names=save_and_offload_only_these_names,
+    offload_dot_with_no_batch_dims=offload_dot_with_no_batch_dims,
+    save_from_both_policies=_unsupported("save_from_both_policies"),
 )
 
 
@@ -175,9 +201,13 @@ def checkpoint_name(x: Any, name: str) -> Any:
     if trace is None:
         return x
 
+    # (JAX's primitive `name`; its location names the user's line while print_saved_residuals traces)
+    location = source_info.op_location("name") if source_info.recording_now() else ir.Location.unknown()
+
     def named(leaf):
         t = trace.to_tracer(asarray(leaf))
-        copy = linalg.copy(t.value, outs=[mlir.empty(list(t.aval.shape), t.aval.dtype)])
+        with location:
+            copy = linalg.copy(t.value, outs=[mlir.empty(list(t.aval.shape), t.aval.dtype)])
         copy.owner.attributes[remat_ir.CHECKPOINT_NAME] = ir.StringAttr.get(name)
         return core.Tracer(trace, copy, t.aval)
 

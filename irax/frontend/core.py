@@ -27,7 +27,7 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import func
 
-from irax.frontend import dtypes, name_stack
+from irax.frontend import dtypes, name_stack, source_info
 from irax.ir import mlir
 from irax.frontend.array_methods import ArrayMethods
 
@@ -292,8 +292,9 @@ class Trace:
         avals_in = tuple(t.aval for t in tracers)
         avals_out = prim.out_avals(avals_in, params)
         scopes = name_stack.current_names()
-        if scopes:  # irax.named_scope: the ops get a location named by it (JAX's HLO metadata)
-            with ir.Location.name("/".join(scopes + (prim.name,))):
+        if scopes or source_info.recording_now():  # irax.named_scope: the ops get a location named by it
+            # (JAX's HLO metadata); print_saved_residuals: the user's source line as well
+            with source_info.op_location("/".join(scopes + (prim.name,))):
                 values = prim.emit(EmitContext(avals_in, avals_out), *[t.value for t in tracers], **params)
         else:
             values = prim.emit(EmitContext(avals_in, avals_out), *[t.value for t in tracers], **params)
