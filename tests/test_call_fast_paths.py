@@ -182,9 +182,9 @@ def test_inline_calls_from_threads_at_once():
 
 
 def test_a_tree_of_many_leaves_is_warm_until_any_leaf_or_key_changes():
-    """A key of many leaves is hashed once (jit._HashedOnce): it must still
-    tell apart trees differing in one leaf's shape, dtype or weak type, or in
-    a dict key."""
+    """A key of many leaves (the ids of their avals: jit.warm_key) must tell
+    apart trees differing in one leaf's shape, dtype or weak type, or in a
+    dict key."""
     traces = []
 
     def step(p):
@@ -203,3 +203,94 @@ def test_a_tree_of_many_leaves_is_warm_until_any_leaf_or_key_changes():
         np.testing.assert_array_equal(out["w03"], np.full(4, 6.0))
     f(tree)
     assert len(traces) == 1 + len(changes)
+
+
+def test_a_warm_key_keeps_the_avals_whose_ids_it_holds(monkeypatch):
+    """The warm key holds the ids of its avals (jit.warm_key), so its entry
+    keeps them alive: no other aval may take one of those ids while it could
+    be found, even once the table of avals and the arrays no longer hold
+    them (a new aval freed memory would take is of another shape here)."""
+    import gc
+
+    f, traces = counting_jit(lambda a: a + 1)
+    monkeypatch.setattr(array, "_avals", {})
+    x = jnp.ones(4, np.float32)
+    f(x), f(x)
+    monkeypatch.setattr(array, "_avals", {})
+    del x
+    gc.collect()
+    for n in range(5, 10):  # new avals, none of them with the kept one's id
+        np.testing.assert_array_equal(f(jnp.ones(n, np.float32)), np.full(n, 2))
+    assert len(traces) == 6
+
+
+def test_arguments_flatten_the_arguments_once(monkeypatch):
+    """staging.Arguments counts the leaves of the arguments whose numbers are
+    static from the trees it flattened (it flattened each argument again,
+    static numbers or not)."""
+    from irax import tree_util
+    from irax.frontend import staging
+
+    args = ({"b": jnp.ones(2), "a": 1.0}, 3, [jnp.zeros(1), "text"])
+    trees = [tree_util.tree_structure(a) for a in args]
+
+    def refused(*_):
+        raise AssertionError("flattened again")
+
+    monkeypatch.setattr(tree_util, "tree_leaves", refused)
+    monkeypatch.setattr(tree_util, "tree_structure", refused)
+    plain, static = staging.Arguments(args), staging.Arguments(args, static_numbers={1})
+    assert plain.is_dynamic == (True, True, True, True, False)  # a, b; 3; zeros, "text"
+    assert static.is_dynamic == (True, True, False, True, False)  # the number of a static argument is static
+    assert static.static == (3, "text") and plain.arg_trees == static.arg_trees == trees
+    assert static.dynamic_indices(2) == [2]
+
+
+def _view_checks(monkeypatch):
+    """The list of results each call looked at for a shared buffer."""
+    from irax.frontend import executable
+
+    looked, note = [], executable._note_views
+    monkeypatch.setattr(executable, "_note_views", lambda operands, results, *rest: looked.append(len(results))
+                        or note(operands, results, *rest))
+    return looked
+
+
+def test_a_straight_line_program_that_shared_no_buffer_is_not_looked_at_again(monkeypatch):
+    """Which operands' buffers a program without control flow returns is
+    fixed when IREE compiles it: after one call sharing none, the warm calls
+    do not look (executable.Executable.fixed_sharing)."""
+    looked = _view_checks(monkeypatch)
+    f = irax.jit(lambda p: {k: 0.9 * w + 0.1 for k, w in p.items()})
+    tree = {f"w{i}": jnp.full(4, float(i)) for i in range(5)}
+    for _ in range(4):
+        out = f(tree)
+    np.testing.assert_allclose(out["w3"], np.full(4, 2.8), rtol=1e-6)
+    assert looked == [5]
+    from irax.backends.cache import LRU
+    from irax.frontend import eager
+
+    monkeypatch.setattr(eager, "_dispatch", LRU())  # (an earlier test may have run this op already)
+    x, y = jnp.arange(4.0), jnp.ones(4)
+    for _ in range(3):
+        jnp.add(x, y)  # an elementwise eager kernel too
+    assert looked == [5, 1]
+
+
+def test_a_program_whose_results_may_share_buffers_is_looked_at_every_call(monkeypatch):
+    """A result that shared an operand's buffer once, and a branch that may
+    return an operand at one call and a new array at another, are looked at
+    each call: donating the operand later must leave the shared result alone."""
+    looked = _view_checks(monkeypatch)
+    reshape = irax.jit(lambda a: a.reshape(2, 2))
+    choose = irax.jit(lambda p, a: irax.lax.cond(p, lambda t: t, lambda t: t * 2, a))
+    donate = irax.jit(lambda a: a.at[0].set(7.0), donate_argnums=0)
+    for _ in range(3):
+        x = jnp.arange(4.0)
+        view = reshape(x)
+        doubled, same = choose(jnp.asarray(False), x), choose(jnp.asarray(True), x)
+        np.testing.assert_array_equal(donate(x), [7, 1, 2, 3])
+        np.testing.assert_array_equal(view, [[0, 1], [2, 3]])
+        np.testing.assert_array_equal(same, np.arange(4.0))
+        np.testing.assert_array_equal(doubled, np.arange(4.0) * 2)
+    assert len(looked) == 3 + 6 + 1  # reshape's and choose's calls, and donate's first (its operand is deleted)

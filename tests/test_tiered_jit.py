@@ -225,3 +225,21 @@ def test_exit_waits_for_the_running_compile_and_leaves_the_cache_whole(tmp_path)
     assert "leaked" not in run.stderr and "1.7615" in run.stdout
     names = os.listdir(tmp_path)
     assert names and all(name.endswith(".irax") for name in names), names  # the program, no temp file
+
+
+def test_a_result_sharing_its_operand_is_noted_once_the_compiled_program_runs(tiers):
+    """The first tier's results are new arrays, the compiled program's `a * 1.0`
+    is its argument itself: the calls evaluated with NumPy must not stand for
+    the program's (executable.Executable.shares_none), so that donating the
+    argument later leaves the result alone."""
+    f = irax.jit(lambda a: a * 1.0)
+    donate = irax.jit(lambda a: a.at[0].set(7.0), donate_argnums=0)
+    x = jnp.asarray(X[0])
+    f(x), f(x), donate(jnp.asarray(X[1]))
+    assert (tiers.evaluated, tiers.swapped) == (3, 0)
+    tiers.compile_now()  # (donate's too: the loop's donations write in place)
+    for _ in range(3):  # the swap, then warm calls
+        x = jnp.asarray(X[0])
+        same = f(x)
+        np.testing.assert_array_equal(donate(x)[1:], X[0, 1:])
+        np.testing.assert_array_equal(same, X[0])

@@ -308,11 +308,13 @@ def place(what: str, arrays, device=None):
     are committed)."""
     committed = device is not None
     if device is None:
-        owners = [x for x in arrays if x._committed]
-        if owners:
-            device, committed = owners[0].device, True
-            if any(x.device is not device for x in owners):
-                raise _incompatible(what, arrays)
+        for x in arrays:  # (a loop, not a comprehension's frame: the usual call has no committed array)
+            if x._committed:
+                owners = [x for x in arrays if x._committed]
+                device, committed = owners[0].device, True
+                if any(x.device is not device for x in owners):
+                    raise _incompatible(what, arrays)
+                break
         else:
             device = get_default_device()
     for x in arrays:

@@ -105,4 +105,7 @@ def _executable(prim, avals, params, device):
         kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
         hit = executable.Executable(_program(prim, kernel_avals, params, device), out_avals)
     hit.name = prim.name
+    # An elementwise kernel is straight-line code: which operand's buffer its
+    # result shares (none, unless IREE folds the op away) is the same at every call.
+    hit.fixed_sharing = prim.name in kernel_library.ARITY
     return hit

@@ -19,9 +19,10 @@ Two static values are the same program when they are of one type and equal
 
 A warm call (arguments all irax Arrays, no static ones, no keywords, no
 enclosing trace or tape) skips the staging machinery: its key is the
-argument structure and avals (and IRAX_PASSES), one dict lookup away from
-the program, which runs where array.place says (executable.run). Any other
-call, or a warm one placed elsewhere than last time, takes the full path.
+argument structure and avals (and IRAX_PASSES; warm_key), one dict lookup
+away from the program, which runs where array.place says (executable.run).
+Any other call, or a warm one placed elsewhere than last time, takes the
+full path.
 
 A program met for the first time runs in two tiers (tiered.py; the setting
 irax_tiered_jit, IRAX_TIERED_JIT=0 turns it off): its first calls are
@@ -40,6 +41,7 @@ import inspect
 import operator
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
 
 from irax import tree_util
 from irax.backends.cache import LRU
@@ -187,41 +189,35 @@ def jit_disabled() -> bool:
 
 
 _ONLY_ARRAYS = frozenset([Array])
-_aval = operator.attrgetter("aval")
 
 
 def warm_key(args) -> tuple:
     """(key, leaves) of a call on positional `args` whose leaves are all irax
-    Arrays: its argument structure, IRAX_PASSES and the leaves' avals (which
-    hash once each: ShapedArray keeps its hash; and compare by identity, as
-    arrays share equal avals: array.canonical_aval); (None, None) for
-    another. Flat arguments, the usual case, are counted rather than
-    flattened. (Per leaf, only C-level loops: a tree of 200 leaves is common.)"""
+    Arrays: its argument structure, IRAX_PASSES and the identities of the
+    leaves' avals; (None, None) for another. Flat arguments, the usual case,
+    are counted rather than flattened.
+
+    Identities, because a tuple of ints hashes and compares in C, where
+    ShapedArray's __hash__ is a Python call (~0.1 us a leaf: ~13 us a call
+    of a 200-leaf tree). Equal avals are one object (array.canonical_aval),
+    so equal signatures have equal keys; the entry a key finds holds its
+    avals (`_WarmEntry.avals`), so while it is kept no other object can have
+    their ids. An aval made anew (canonical_aval's table restarted) only
+    misses, and the call takes the full path."""
     leaves, structure = args, len(args)
     if not set(map(type, args)) <= _ONLY_ARRAYS:
         leaves, structure = tree_util.tree_flatten(args)
         if not set(map(type, leaves)) <= _ONLY_ARRAYS:
             return None, None
-    key = (structure, config.irax_passes, *map(_aval, leaves))
-    return (key if len(leaves) <= 8 else _HashedOnce(key)), leaves
+    return (structure, config.irax_passes, *[id(x.aval) for x in leaves]), leaves
 
 
-class _HashedOnce:
-    """A warm key of many leaves, hashed once: the cache hashes a key twice
-    on a hit of an entry other than the one used last (get, then
-    move_to_end: cache.LRU), each time calling ShapedArray.__hash__ on every
-    aval (~10 us a tree of 200 leaves, at each call of a function called on
-    two signatures in turn); a few leaves hash faster than this object is made."""
-    __slots__ = ("key", "hash")
-
-    def __init__(self, key: tuple):
-        self.key, self.hash = key, hash(key)
-
-    def __hash__(self):
-        return self.hash
-
-    def __eq__(self, other):
-        return type(other) is _HashedOnce and self.key == other.key
+class _WarmEntry(NamedTuple):
+    """What a warm call runs: found by its warm_key."""
+    device: Device
+    staged: executable.Executable
+    donated: tuple  # positions among the leaves
+    avals: tuple  # the leaves' avals, kept alive for their ids in the key (warm_key)
 
 
 def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dynamic_args, dynamic_kwargs):
@@ -295,26 +291,30 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
         call.__name__ = name
         return call
 
-    warm = LRU()  # warm_key -> (device, executable.Executable, donated leaves): what the call ran last
+    warm = LRU()  # warm_key -> _WarmEntry: what the call ran last
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
-        if jit_disabled():
+        disabled = _disabled.value  # (jit_disabled(), inlined: this runs at every call)
+        if config.irax_disable_jit if disabled is None else disabled:
             return fun(*args, **kwargs)
         key = None
         if not (kwargs or static_nums) and core.current_trace() is None and core.current_tape() is None:
             key, leaves = warm_key(args)
             hit = None if key is None else warm.get(key)
             if hit is not None:
-                on, staged, flat_donated = hit
                 placed_on, operands, committed = place(name, leaves, device)
-                if placed_on is on:
-                    return executable.run(staged, on, operands, committed, flat_donated)
+                if placed_on is hit.device:
+                    return executable.run(hit.staged, placed_on, operands, committed, hit.donated)
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
         _check_array_arguments(fun, args, kwargs, static_positions(len(args)), static_names, dynamic_args,
                                dynamic_kwargs)
         staged_key = ("jit", fun, *((f"args[{i}]", v) for i, v in static_args), *static_kwargs)
-        ran = None if key is None else lambda *hit: warm.__setitem__(key, hit)
+        if key is not None:
+            def ran(on, staged, donated):
+                warm[key] = _WarmEntry(on, staged, donated, tuple(x.aval for x in leaves))
+        else:
+            ran = None
         return staging.staged_call(staged_key, with_statics(static_args, static_kwargs), dynamic_args,
                                    dynamic_kwargs, passes=passes, donate_argnums=donated(len(args)),
                                    device=device, warm=ran)

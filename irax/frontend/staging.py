@@ -155,18 +155,20 @@ class Arguments:
     def __init__(self, args, kwargs=None, static_numbers=()):
         self.args = args
         leaves, self.tree = tree_util.tree_flatten((tuple(args), dict(kwargs or {})))
-        static = [i in static_numbers for i, a in enumerate(args) for _ in tree_util.tree_leaves(a)]
-        static += [False] * (len(leaves) - len(static))
-        self.is_dynamic = tuple(is_traceable_leaf(x) and not (s and isinstance(x, (bool, int, float, complex)))
-                                for x, s in zip(leaves, static))
+        self.is_dynamic = tuple(map(is_traceable_leaf, leaves))
+        if static_numbers:  # their numbers' leaves, counted from the trees just flattened
+            static = [i in static_numbers for i, t in enumerate(self.arg_trees) for _ in range(t.num_leaves)]
+            self.is_dynamic = tuple(d and not (s and isinstance(x, (bool, int, float, complex)))
+                                    for x, d, s in zip(leaves, self.is_dynamic, static + [False] * len(leaves)))
         self.given = [x for x, d in zip(leaves, self.is_dynamic) if d]  # as passed: Python numbers, NumPy arrays
         self.dynamic = [asarray(x) for x in self.given]
         self.static = tuple(x for x, d in zip(leaves, self.is_dynamic) if not d)
 
     @functools.cached_property
     def arg_trees(self):
-        """The pytree structure of each positional argument (for grad's argnums)."""
-        return [tree_util.tree_structure(a) for a in self.args]
+        """The pytree structure of each positional argument (for grad's
+        argnums): the children of the tuple flattened first."""
+        return self.tree.children()[0].children()
 
     def signature(self):
         return (self.tree, self.is_dynamic, self.static, tuple(x.aval for x in self.dynamic))
@@ -255,6 +257,7 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
             # compiled now, or (a kept program) run at once while it compiles in the background
             staged = tiered.build(device, traced, lifted, aliases, tier=key is not None)
             staged.name = f"{name} (a staged program: run it under irax.disable_jit() to find the operation)"
+            staged.fixed_sharing = not mlir.ops_where(traced.module.operation, _chooses_at_run_time)
             if key is not None:
                 _staged[cache_key] = staged
         ran, ran_on = staged, device
@@ -266,6 +269,20 @@ def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devic
     elif warm is not None:
         warm(ran_on, ran, donated)
     return out
+
+
+def _chooses_at_run_time(op) -> bool:
+    """Whether `op` may make the buffer a value lives in differ from call
+    to call: control flow (a branch or loop returning an operand at one call
+    and a new value at another), or a select of whole tensors. A program
+    without one shares operands' buffers with results alike at every call
+    (executable.Executable.fixed_sharing)."""
+    name = op.name
+    return name.startswith(_CONTROL_FLOW) or (name == "arith.select" and any(
+        isinstance(r.type, ir.RankedTensorType) for r in op.results))
+
+
+_CONTROL_FLOW = ("scf.", "cf.")
 
 
 def _aliases(main, operands, out_avals) -> tuple:
