@@ -4,7 +4,7 @@
     import irax.numpy as jnp
 """
 from irax.config import Override, checking_leaks, config, ensure_compile_time_eval, transfer_guard
-from irax import debug, dtypes, errors, lax, nn, random, scipy, tree, tree_util
+from irax import debug, dtypes, errors, lax, nn, random, scipy, sharding, tree, tree_util
 from irax.backends.cache import clear_memory_caches as clear_caches
 from irax.dtypes import float0
 from irax.frontend.array import Array, block_until_ready, device_get, device_put

@@ -311,3 +311,21 @@ def test_lavapipe_polling_threads_yield_to_other_work():
     me = str(threading.get_native_id())
     busy = [t for t, ticks in _cpu_ticks().items() if ticks - before.get(t, ticks) >= 5 and t != me]
     assert all(os.getpriority(os.PRIO_PROCESS, int(t)) == 19 for t in busy), busy
+
+
+def test_an_arrays_sharding_is_jaxs_single_device_sharding():
+    """x.sharding (JAX's docs print it, docs/thinking_in_jax) had no attribute;
+    device_put takes a sharding for its device."""
+    jax = pytest.importorskip("jax")
+    from irax.sharding import SingleDeviceSharding
+    x, theirs = jnp.ones((4, 3)), jax.numpy.ones((4, 3)).sharding
+    ours = x.sharding
+    assert repr(ours) == repr(theirs) and str(ours) == str(theirs)
+    assert (ours.device_set, ours.num_devices, ours.shard_shape((4, 3)), ours.is_fully_replicated) == (
+        {x.device}, 1, (4, 3), True)
+    assert ours == SingleDeviceSharding(x.device) and hash(ours) == hash(SingleDeviceSharding(x.device))
+    assert irax.jit(lambda a: a * 2)(x).sharding == ours
+    for device in irax.devices():
+        moved = irax.device_put(x, SingleDeviceSharding(device))
+        assert moved.device is device and moved.committed and moved.sharding == SingleDeviceSharding(device)
+        np.testing.assert_array_equal(np.asarray(moved), np.ones((4, 3)))

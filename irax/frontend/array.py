@@ -12,6 +12,7 @@ from irax.config import config
 from irax.frontend import core, dtypes, printing
 from irax.frontend.array_methods import ArrayMethods
 from irax.frontend.core import ShapedArray
+from irax.frontend.sharding import Sharding, SingleDeviceSharding
 from irax.plugins import Device
 from irax.plugins.registry import default_backend, devices, get_default_device
 
@@ -39,6 +40,11 @@ class Array(ArrayMethods):
     def devices(self) -> set:
         """The devices holding the array: one (jax.Array.devices())."""
         return {self.device}
+
+    @property
+    def sharding(self) -> SingleDeviceSharding:
+        """How the array lies on devices: whole, on its one (jax.Array.sharding)."""
+        return SingleDeviceSharding(self.device)
 
     # --- data on the host -------------------------------------------------
     @property
@@ -245,6 +251,10 @@ def device_put(x: Any, device: Device | str | None = None) -> Any:
     default device, uncommitted. Inside a trace, arrays pass through."""
     if isinstance(device, str):
         device = devices(device)[0]
+    elif isinstance(device, Sharding):
+        if device.num_devices != 1:
+            raise ValueError(f"irax puts an array whole on one device; got a sharding over {device.num_devices}.")
+        (device,) = device.device_set
 
     def put(x):
         if isinstance(x, Array):
