@@ -263,7 +263,18 @@ class Config:
         setting = self.settings().get(JAX_NAMES.get(name, name))
         if setting is None:
             raise AttributeError(f"Unrecognized config option: {name}. Known options: {', '.join(self.settings())}")
-        self.__dict__[setting.name] = setting.parse(_text(value), value, f"config option {name!r}", jax_words=True)
+        parsed = setting.parse(_text(value), value, f"config option {name!r}", jax_words=True)
+        if setting.name in _FIXED and parsed != getattr(self, setting.name):
+            raise RuntimeError(f"{name} config should be updated before {_FIXED[setting.name]}, i.e. before any "
+                               f"irax operation is executed. You should initialize this config immediately after "
+                               f"`import irax`.")
+        self.__dict__[setting.name] = parsed
+
+    def fix(self, name: str, what: str) -> None:
+        """Make setting `name` fixed from now on: `what` (e.g. "the CPU's
+        devices are made") read it, and a later change would not apply.
+        update() then refuses a new value, as JAX refuses jax_num_cpu_devices."""
+        _FIXED[name] = what
 
     def __getattr__(self, name):  # reached only for names that are not settings
         if name in JAX_NAMES:
@@ -277,12 +288,16 @@ class Config:
         return self.irax_enable_x64
 
 
+_FIXED = {}  # setting -> what read it, after which it may not change (Config.fix)
+
+
 # JAX's names for the settings that mean the same in irax: code written for
 # JAX (jax.config.update("jax_enable_x64", True)) reads and sets them as it is.
 JAX_NAMES = {"jax_enable_x64": "irax_enable_x64", "jax_disable_jit": "irax_disable_jit",
              "jax_debug_nans": "irax_debug_nans", "jax_debug_infs": "irax_debug_infs",
              "jax_log_compiles": "irax_log_compiles", "jax_platforms": "irax_platforms",
              "jax_platform_name": "irax_platforms", "jax_compilation_cache_dir": "irax_cache_dir",
+             "jax_num_cpu_devices": "irax_cpu_devices",
              **{f"jax_{name}": f"irax_{name}" for name in (
                  "numpy_dtype_promotion", "numpy_rank_promotion", "default_matmul_precision", "transfer_guard",
                  "transfer_guard_host_to_device", "transfer_guard_device_to_device", "transfer_guard_device_to_host",

@@ -259,3 +259,16 @@ def test_jax_s_names_and_context_managers_of_settings():
         assert config.irax_platforms == "cpu" and irax.default_backend() == "cpu"
     finally:
         config.update("irax_platforms", before)
+
+
+def test_the_cpu_device_count_is_jax_s_and_fixed_once_the_devices_are_made():
+    """jax.config.update("jax_num_cpu_devices", n) (JAX's callbacks tutorial)
+    was an unknown option; after the CPU's devices are made a change would
+    not apply, so it is refused as JAX refuses it."""
+    child = subprocess.run([sys.executable, "-c", "import irax; irax.config.update('jax_num_cpu_devices', 3); "
+                            "print(len(irax.devices('cpu')))"], capture_output=True, text=True, timeout=120)
+    assert child.stdout.split() == ["3"], child.stderr
+    irax.devices()
+    config.update("jax_num_cpu_devices", config.irax_cpu_devices)  # the same value changes nothing
+    with pytest.raises(RuntimeError, match="jax_num_cpu_devices config should be updated before the CPU's devices"):
+        config.update("jax_num_cpu_devices", config.irax_cpu_devices + 1)

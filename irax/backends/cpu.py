@@ -20,9 +20,11 @@ class CpuBackend(IreeBackend):
     def get_driver(self):
         if config.irax_cpu_workers:
             rt.flags.parse_flags(f"--task_topology_group_count={config.irax_cpu_workers}")
+        config.fix("irax_cpu_workers", "the CPU's runtime driver is made")
         return super().get_driver()
 
     def device_infos(self, driver) -> list:
+        config.fix("irax_cpu_devices", "the CPU's devices are made")
         return driver.query_available_devices()[:1] * config.irax_cpu_devices
 
 
