@@ -378,3 +378,24 @@ def test_operators_defer_to_what_they_do_not_know_as_jax_s():
     for bad in (lambda: x + None, lambda: x < None, lambda: x + [1, 2, 3]):
         with pytest.raises(TypeError, match="not supported|unsupported operand"):
             bad()
+
+
+@pytest.mark.parametrize("other", [[0, 1, 5], (0, 1, 5), {0}, {0: 1}], ids=lambda o: type(o).__name__)
+def test_equality_with_containers_is_a_type_error_as_jax_s(other):
+    """JAX refuses `x == [0, 1, 5]` (and !=, either side), where irax fell back
+    on Python's identity comparison: a silent False NumPy users don't expect."""
+    for library in (jnp, jax.numpy):
+        x = library.arange(3)
+        for compare in (lambda: x == other, lambda: x != other, lambda: other == x):
+            with pytest.raises(TypeError, match="unsupported operand type\\(s\\) for ==: '.*' and '"
+                               + type(other).__name__):
+                compare()
+
+
+@pytest.mark.parametrize("value, ndigits", [(np.float32(2.5), None), (np.array([1.5, -2.5], np.float32), None),
+                                            (np.int8(3), None), (np.float32(2.567), 1)])
+def test_builtin_round_as_jax(value, ndigits):
+    """round(x) is an integer array as round(7.5) is an int (irax kept floats); round(x, n) keeps the dtype."""
+    ours, theirs = round(jnp.asarray(value), ndigits), round(jax.numpy.asarray(value), ndigits)
+    assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-6)  # (JAX's 2.6000001 is 2.6)

@@ -302,6 +302,13 @@ def test_switch_index_errors_match_jax(index):
     assert str(ours.value) == str(theirs.value)
 
 
+def test_switch_of_one_branch_calls_it_as_jax():
+    """With one branch, JAX calls it directly (any index): its Python outputs stay Python values."""
+    for library in (jlax, lax):
+        out = library.switch(3, [lambda x: (x + 1, "tag")], 1)
+        assert out == (2, "tag") and type(out[0]) is int
+
+
 # ---------------------------------------------------------------------------
 # Gradients: finite differences and JAX
 

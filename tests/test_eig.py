@@ -237,6 +237,16 @@ def test_expm_as_scipy_and_differentiable():
     np.testing.assert_allclose(np.sum(np.asarray(grad) * e), (at[0] - at[1]) / (2 * step), rtol=1e-3)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, "bfloat16"])
+def test_expm_of_half_precision_is_jaxs_type_error(dtype):
+    """JAX has Padé tables for single and double precision only. (irax
+    computed float16 in float32's, and bfloat16 raised NumPy's ValueError.)"""
+    a = (np.eye(2) * 0.5).astype(jnp.dtype(dtype))
+    for library in (irax, jax):
+        with pytest.raises(TypeError, match=f"A.dtype={jnp.dtype(dtype)} is not supported."):
+            library.scipy.linalg.expm(a)
+
+
 def test_sqrtm_and_polar():
     spd = FIVE @ FIVE.T + np.eye(5, dtype=np.float32)
     root = irax.scipy.linalg.sqrtm(spd)

@@ -211,6 +211,30 @@ def test_weak_scalar_results_match_jax():
     assert (ours.dtype, ours.weak_type, int(ours)) == (theirs.dtype, theirs.weak_type, int(theirs))
 
 
+T, F = np.array([True, False, True, False]), np.array([True, True, False, False])
+HALF = np.array([0.5, -1.0, 3.0], np.float16)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("abs", (T,)), ("absolute", (np.array([200, 0], np.uint8),)), ("square", (T,)),
+    ("rint", (T,)), ("rint", (np.array([-3, 7], np.int8),)), ("rint", (np.array([9], np.uint32),)),
+    ("floor_divide", (T, F)), ("remainder", (T, F)), ("mod", (T, F)), ("fmod", (T, F)),
+    ("fmod", (np.array([1, 0, 3]), np.array([1, 1, 0]))), ("power", (T, F)), ("left_shift", (T, F)),
+    ("right_shift", (T, F)), ("divmod", (T, F)), ("ldexp", (np.ones(4, np.float32), T)),
+    ("logaddexp2", (HALF, HALF)), ("logaddexp2", (HALF.astype(ml_dtypes.bfloat16), np.float32(2))),
+], ids=str)
+def test_bool_and_integer_operands_promote_as_jax(name, args, platform):
+    """JAX computes arithmetic with no bool form on bools as int32 (floor_divide,
+    power, shifts, square: fmod by False is lax.rem's x), returns bools and
+    unsigned ints from abs as they are, and rint of integers as floats. (irax
+    raised TypeErrors, kept integer dtypes, and logaddexp2 of float16 was
+    float32: ln 2 was a NumPy float64.)"""
+    ours, theirs = getattr(jnp, name)(*args), getattr(jjnp, name)(*args)
+    for a, b in zip(*((o,) if not isinstance(o, tuple) else o for o in (ours, theirs))):
+        assert (a.dtype, a.weak_type) == (b.dtype, b.weak_type)
+        check(a, np.asarray(b), b.dtype)
+
+
 def test_predicates_with_nan_and_inf():
     x = np.array([0.0, np.nan, np.inf, -np.inf, 1.5], np.float32)
     jx = jnp.asarray(x)

@@ -506,3 +506,54 @@ def test_where_masks_reductions_as_jax(platform):
     for name in ("mean", "var"):
         ours = irax.grad(lambda v: getattr(jnp, name)(v, where=w))(x)
         np.testing.assert_allclose(ours, jax.grad(lambda v: getattr(jax.numpy, name)(v, where=w))(x), rtol=1e-6)
+
+
+NANS = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, -6.0]], np.float32)
+MASK = np.array([[True, False, True], [False, False, True]])
+
+
+def _statistics(m, x):
+    """Each reduction below once, as m (jax.numpy or irax.numpy) computes it."""
+    ints = np.array([[1, 2, 7], [4, 5, -6]], np.int32)
+    return [
+        *(getattr(m, f)(x, axis=1, where=MASK) for f in ("nansum", "nanprod", "nanmean", "nanvar", "nanstd")),
+        m.nanmax(x, axis=0, where=MASK, initial=-1.0), m.nanmin(x, where=MASK, initial=9.0),
+        m.nanmax(np.full((2, 0), np.nan, np.float32), axis=1, initial=3.0),  # initial, not NaN
+        m.nanmin(np.array([np.nan, np.nan], np.float32), initial=2.0),
+        *(getattr(m, f)(x, axis=1, mean=np.array([[1.0], [2.0]], np.float32)) for f in ("var", "std", "nanvar")),
+        m.var(x, axis=1, ddof=2, where=MASK), m.nanstd(x, axis=0, ddof=1, where=MASK),  # N - ddof <= 0: NaN
+        m.var(ints, dtype=np.int32), m.var(ints, axis=0, dtype=np.int8),  # in integers, NaN-able: float
+        m.mean(np.array([-7, 2, 2]), dtype=np.int32), m.mean(np.array([100, 100, 7], np.int8), dtype=np.int8),
+        m.nanmean(ints, dtype=np.int32), m.var(x.astype(np.complex64), dtype=np.complex64),
+        m.nanvar(np.array([1 + 2j, 3 - 1j, np.nan], np.complex64)), m.std(x, dtype=np.complex64),
+        m.sum(np.array([100, 100], np.int8), promote_integers=False), m.prod(MASK, promote_integers=False),
+        m.sum(np.array([200, 100], np.uint8), promote_integers=False),
+    ]
+
+
+def test_statistics_take_jaxs_arguments(platform):
+    """where= of the NaN-skipping reductions, `mean=` of var/std, integer and
+    complex `dtype=`s, promote_integers=False (all TypeErrors or ValueErrors
+    in irax), an `initial` that stands where all are NaN (was NaN), NaN
+    where N - ddof <= 0 with a mask (was -0 or inf), as JAX's."""
+    for ours, theirs in zip(_statistics(jnp, NANS), _statistics(jax.numpy, NANS), strict=True):
+        assert (ours.dtype, ours.shape) == (theirs.dtype, theirs.shape)
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-6)
+    with pytest.raises(TypeError, match="arrays must have the same number of dimensions"):
+        jnp.var(NANS, axis=1, mean=np.zeros(2, np.float32))
+    with pytest.raises(ValueError, match="must be inexact; got int8"):
+        jnp.nanstd(NANS, dtype=np.int8)
+
+
+@pytest.mark.parametrize("name", ["var", "nanvar", "nanstd", "sum"])
+def test_a_nan_cotangent_does_not_reach_masked_out_elements(name, platform):
+    """JAX transposes where(m, x, 0) to where(m, ct, 0): a NaN cotangent (here
+    from the NaN the mask leaves out) stays out of the elements not selected.
+    irax multiplied it by the mask's 0: NaN there too, and nanvar's gradient
+    was NaN in a row with a NaN."""
+    def loss(m):
+        def f(v):
+            out = getattr(m, name)(v, axis=1, where=MASK) if name != "sum" else m.sum(v, where=MASK) * np.nan
+            return out.sum()
+        return f
+    np.testing.assert_allclose(irax.grad(loss(jnp))(NANS), jax.grad(loss(jax.numpy))(NANS), rtol=1e-5)

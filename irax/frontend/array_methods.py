@@ -16,7 +16,7 @@ _BINARY = {
     "lshift": "left_shift", "rshift": "right_shift",
 }
 _COMPARISONS = {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal"}
-_UNARY = {"neg": "negative", "pos": "positive", "abs": "abs", "invert": "invert", "round": "round"}
+_UNARY = {"neg": "negative", "pos": "positive", "abs": "abs", "invert": "invert"}
 _METHODS = [
     "all", "any", "argmax", "argmin", "argpartition", "argsort", "astype", "choose", "clip", "conj",
     "conjugate", "copy", "cumprod", "cumsum", "diagonal", "dot", "flatten", "max", "mean", "min", "nonzero", "prod",
@@ -75,6 +75,28 @@ def _binary(fn, swap):
     return lambda self, other: fn(self, other) if _operand(other) else NotImplemented
 
 
+# Containers that `==` and `!=` refuse, as JAX's do: compared by identity,
+# `x == [1, 2]` would be a silent False where NumPy compares elementwise.
+_REJECTED = (list, tuple, set, dict)
+
+
+def _equality(fn):
+    def op(self, other):
+        if type(other) in _REJECTED:  # (JAX's wording says == for != too)
+            raise TypeError(f"unsupported operand type(s) for ==: '{type(self).__name__}' and "
+                            f"'{type(other).__name__}'")
+        return fn(self, other) if _operand(other) else NotImplemented
+    return op
+
+
+def _builtin_round(jnp):
+    def __round__(self, ndigits=None):
+        """round(x) is an integer array (as round(7.5) is an int), round(x, n) rounds to n decimals."""
+        out = jnp.round(self, ndigits or 0)
+        return out if ndigits is not None else out.astype(int)
+    return __round__
+
+
 def install(jnp):
     """Attach operators and methods, each a call of the `jnp` function named."""
     attrs = {}
@@ -89,6 +111,9 @@ def install(jnp):
     for attr, (name, swap) in attrs.items():
         fn = getattr(jnp, name)
         setattr(ArrayMethods, attr, fn if swap is None else _binary(fn, swap))
+    for op in ("eq", "ne"):
+        setattr(ArrayMethods, f"__{op}__", _equality(getattr(jnp, _COMPARISONS[op])))
+    ArrayMethods.__round__ = _builtin_round(jnp)
     for name in _PROPERTIES:
         setattr(ArrayMethods, name, property(getattr(jnp, name)))
     # (the one method whose array is not the function's first argument)

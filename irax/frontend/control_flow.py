@@ -211,6 +211,8 @@ def switch(index: ArrayLike, branches: Sequence[Callable], *operands: PyTree,
     branches = list(branches)
     if not branches:
         raise ValueError("Empty branch sequence")
+    if len(branches) == 1:  # JAX calls the one branch as it is: its outputs stay Python values
+        return branches[0](*operands)
     return _staged("switch", tuple(branches), lambda i, *x: _switch(i, branches, *x), (index, *operands))
 
 

@@ -328,7 +328,7 @@ def dot_product_attention(query: ArrayLike, key: ArrayLike, value: ArrayLike, bi
     keep = _attention_mask(mask, N, K, T, S, is_causal, local_window_size, q_len, kv_len)
     if keep is not None:
         large_negative = -0.7 * float(np.finfo(np.float32).max if logits_dtype == np.float64 else
-                                      np.finfo(logits_dtype).max)
+                                      jnp.finfo(logits_dtype).max)
         logits = jnp.where(keep, logits, jnp.asarray(large_negative, logits_dtype))
     logits = logits.astype(np.float32)
     probs = softmax(logits, axis=-1).astype(k.dtype)

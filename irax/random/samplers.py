@@ -103,15 +103,28 @@ def uniform(key: ArrayLike, shape: Shape = (), dtype: DTypeLike | None = None, m
 
 @functools.partial(jit, static_argnums=(1, 2))
 def _normal(data, shape, dtype):
-    """sqrt(2) erfinv(u), u uniform in (-1, 1): the inverse of the normal CDF."""
+    """sqrt(2) erfinv(u), u uniform in (-1, 1): the inverse of the normal CDF.
+    A complex one is (re + i im) / sqrt(2), re and im real normals under the
+    two halves of the key split, so E|z|^2 = 1 (JAX's draw). XLA turns that
+    division by a constant into a product with its reciprocal, rounded to
+    `real` first, so the draw multiplies by it too to give JAX's bits."""
+    if dtypes.is_complex(dtype):
+        real = np.array(0, dtype).real.dtype
+        key_re, key_im = split(data)
+        re, im = (convert(_normal(k, shape, real), dtype, False) for k in (key_re, key_im))
+        return (re + 1j * im) * np.array(real.type(1) / real.type(np.sqrt(2)), dtype)
     lo = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype))
     u = _uniform(data, lo, dtype.type(1.0), shape, dtype)
     return dtype.type(np.sqrt(2)) * erf_inv(u)
 
 
 def normal(key: ArrayLike, shape: Shape = (), dtype: DTypeLike | None = None) -> Array:
-    """Standard normal floats."""
-    return _normal(_one_key("normal", key), canonicalize_shape(shape), _float_dtype("normal", dtype))
+    """Standard normal floats, or complex numbers whose parts are independent
+    normals of variance 1/2."""
+    dtype = dtypes.canonicalize_dtype(float if dtype is None else dtype)
+    if not dtypes.is_inexact(dtype):
+        raise ValueError(f"dtype argument to `normal` must be a float or complex dtype, got {dtype}")
+    return _normal(_one_key("normal", key), canonicalize_shape(shape), dtype)
 
 
 @functools.partial(jit, static_argnums=(3, 4))
@@ -140,7 +153,7 @@ def _next_float(x, direction):
     word = bitcast_convert_type(x, unsigned)
     away_from_zero = (x > 0) if direction > 0 else (x < 0)
     stepped = jnp.where(away_from_zero, word + unsigned.type(1), word - unsigned.type(1))
-    smallest = np.array(direction * np.finfo(x.dtype).smallest_subnormal, x.dtype)
+    smallest = np.array(direction * ml_dtypes.finfo(x.dtype).smallest_subnormal, x.dtype)
     out = jnp.where(x == 0, smallest, bitcast_convert_type(stepped, x.dtype))
     return jnp.where(jnp.isnan(x) | jnp.isinf(x) & away_from_zero, x, out)
 

@@ -186,6 +186,8 @@ def expm(A: ArrayLike, *, upper_triangular: bool = False, max_squarings: int = 1
     triangular one. NaN where A needs more than `max_squarings` squarings."""
     (A,) = promote_args_inexact("jax.scipy.linalg.expm", A)
     _check_square("A", A)
+    if A.dtype.itemsize < 4:  # JAX has Padé tables for single and double precision only
+        raise TypeError(f"A.dtype={A.dtype} is not supported.")
     precision = np.dtype(np.float64) if np.finfo(A.dtype).bits >= 64 else np.dtype(np.float32)
     theta, orders, bounds = _EXPM[precision]
     norm = amax(sum(abs(A), axis=-2), axis=-1)[..., None, None]  # ‖A‖₁

@@ -333,7 +333,7 @@ def _spectral_helper(x: ArrayLike, y: ArrayLike | None, fs: ArrayLike = 1.0, win
         except ValueError as err:
             raise ValueError("x and y cannot be broadcast together.") from err
     result_dtype = _complex_dtype(x.dtype)
-    freq_dtype = np.finfo(result_dtype).dtype
+    freq_dtype = jnp.finfo(result_dtype).dtype
 
     nperseg_int = None if nperseg is None else _static_int(nperseg, "nperseg of windowed-FFT")
     if nperseg_int is not None and nperseg_int < 1:
@@ -531,7 +531,7 @@ def istft(Zxx: ArrayLike, fs: ArrayLike = 1.0, window: WindowLike = "hann", nper
 
     if x.ndim > 1 and time_axis != Zxx.ndim - 1:
         x = jnp.moveaxis(x, -1, time_axis - 1 if freq_axis < time_axis else time_axis)
-    time = jnp.arange(x.shape[0], dtype=np.finfo(x.dtype).dtype) / fs
+    time = jnp.arange(x.shape[0], dtype=jnp.finfo(x.dtype).dtype) / fs
     return time, x
 
 

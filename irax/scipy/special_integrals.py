@@ -88,7 +88,7 @@ def _erfcx(x):
     asymptotic series (9 terms in float64, 5 in float32: the first term left
     out is below the precision at the switch, x = sqrt(log(max)))."""
     terms = 9 if x.dtype == np.float64 else 5
-    large = x > math.sqrt(math.log(np.finfo(x.dtype).max))
+    large = x > math.sqrt(math.log(jnp.finfo(x.dtype).max))
     safe = jnp.where(large, 1, x)
     direct = jnp.exp(safe * safe) * lax.erfc(safe)
     asymptotic = polyval(_ERFCX_ASYMPTOTIC[-terms:], 1 / (x * x)) / (x * math.sqrt(math.pi))
@@ -358,7 +358,7 @@ def _expn_series(n, x):
     """E_n(x) for 0 < x <= 1 by its power series:
     (-x)^(n-1) psi(n) / (n-1)! - sum_{k>=0, k != n-1} (-x)^k / ((k - n + 1) k!),
     psi(n) = -euler_gamma + sum_{i<n} 1/i; the sum runs to relative eps."""
-    eps = np.finfo(x.dtype).eps
+    eps = jnp.finfo(x.dtype).eps
     n_psi = jnp.minimum(n, 5000)  # larger n take the asymptotic branch: no need to count that far
     psi = masked_while(lambda s: s[0] < n_psi, lambda s: (s[0] + 1, s[1] + 1 / s[0]),
                          (jnp.ones_like(x), -np.euler_gamma - jnp.log(x)), 5000)[1]
@@ -383,7 +383,7 @@ _BIG = 1.44115188075855872e17  # 2^57: the continued fraction's terms are rescal
 def _expn_fraction(n, x):
     """E_n(x) for x > 1 by its continued fraction e^-x / (x + n / (1 + 1 / (x + (n+1) / (1 + 2 / (x + ...))))),
     evaluated forwards (p_k/q_k) to relative eps."""
-    eps = np.finfo(x.dtype).eps
+    eps = jnp.finfo(x.dtype).eps
     one = jnp.ones_like(x)
     state = (one, one, x, one, x + n, 1 / (x + n), jnp.full_like(x, np.inf))
 

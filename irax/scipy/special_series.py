@@ -40,7 +40,7 @@ def _sum_terms(start, first, ratio, weight, x):
     """start + sum_k weight(k) t_k over k >= 1, t_1 = first, t_(k+1) = t_k ratio(k),
     until |t_k| <= eps |sum| (or _TERMS terms): the hypergeometric series
     and the series in a parameter that JAX differentiates them by."""
-    eps = np.finfo(x.dtype).eps
+    eps = jnp.finfo(x.dtype).eps
 
     def body(s):
         total, k, term = s
@@ -96,7 +96,7 @@ def _near_integer(v, eps):
 
 def _hyp2f1_series(a, b, c, x):
     """The Taylor series, to relative eps."""
-    eps = np.finfo(x.dtype).eps
+    eps = jnp.finfo(x.dtype).eps
     state = (jnp.zeros_like(x), jnp.ones_like(x), jnp.ones_like(x))
 
     def body(s):
@@ -109,7 +109,7 @@ def _hyp2f1_series(a, b, c, x):
 def _hyp2f1_terminal(a, b, c, x, chosen):
     """The series that ends, a (or b) a non-positive integer: -a terms,
     counting with the parameter of larger size that keeps (c)_k nonzero."""
-    eps = np.finfo(x.dtype).eps * 50
+    eps = jnp.finfo(x.dtype).eps * 50
     swap = (b < a) & _near_integer(b, eps) & ~((jnp.remainder(c, 1) == 0) & (c <= 0) & (c > b))
     a, b = jnp.abs(jnp.where(swap, b, a)), jnp.where(swap, a, b)
     one = jnp.ones_like(x)
@@ -125,7 +125,7 @@ def _hyp2f1_terminal(a, b, c, x, chosen):
 def _hyp2f1_digamma(a, b, c, x, chosen):
     """Near x = 1 with c - a - b = d near an integer: AMS55 15.3.10-12, the
     digamma series in 1 - x (and a finite sum of |d| terms)."""
-    eps = np.finfo(x.dtype).eps
+    eps = jnp.finfo(x.dtype).eps
     d = c - a - b
     s = 1 - x
     rd = jnp.round(d)
@@ -167,7 +167,7 @@ def _hyp2f1_digamma(a, b, c, x, chosen):
 def _hyp2f1_any(a, b, c, x, chosen):
     """The series, the terminating series (a or b a non-positive integer), or
     near x = 1 with c - a - b near an integer the digamma transform."""
-    eps = np.finfo(x.dtype).eps * 50
+    eps = jnp.finfo(x.dtype).eps * 50
     ends = ((a <= 0) & _near_integer(a, eps)) | ((b <= 0) & _near_integer(b, eps))
     digamma_case = (x > 0.9) & ~ends & _near_integer(c - a - b, eps)
     return jnp.where(ends, _hyp2f1_terminal(a, b, c, x, chosen & ends),
@@ -182,7 +182,7 @@ def _hyp2f1(a, b, c, x):
     (1-x)^d 2F1(c-a, c-b; c; x) for d = c - a - b <= -1; inf for d <= 0 at
     x = 1; (1-x)^-a for b = c and (1-x)^-b for a = c (x < 1); inf for x > 1;
     Gauss's Gamma(c)Gamma(d)/(Gamma(c-a)Gamma(c-b)) at x = 1; else the series."""
-    eps = np.finfo(x.dtype).eps * 50
+    eps = jnp.finfo(x.dtype).eps * 50
     d = c - a - b
     s = 1 - x
     euler = (d <= -1) & ~(~_near_integer(d, eps) & (s < 0))

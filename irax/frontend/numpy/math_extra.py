@@ -26,7 +26,7 @@ import numpy as np
 from irax.frontend import dtypes
 from irax.frontend.core import aval_of
 from irax.frontend.numpy import creation, reductions, ufuncs
-from irax.frontend.numpy.util import asarray, check_arraylike, is_array, promote_args, promote_args_inexact
+from irax.frontend.numpy.util import asarray, check_arraylike, is_array, promote_args, promote_args_inexact, promote_args_numeric
 from irax.frontend.primitives.elementwise import binary, bitcast_convert_type, unary
 from irax.typing import Array, ArrayLike, DTypeLike, Shape
 
@@ -224,12 +224,13 @@ def fmod(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """C's remainder x1 - x2 trunc(x1 / x2), with the sign of x1. Floats: the
     floored remainder of the magnitudes (exact), signed. Integers: by the
     truncating division (|INT_MIN| is not an int), x % 0 being 0 as JAX's."""
-    x1, x2 = promote_args("fmod", x1, x2)
-    if dtypes.is_bool(x1.dtype):
-        raise TypeError("fmod does not accept dtype bool.")
+    check_arraylike("fmod", x1, x2)
+    by_bools = dtypes.is_bool(dtypes.lattice_result_type(x1, x2)[0])
+    x1, x2 = promote_args_numeric("fmod", x1, x2)
     if dtypes.is_float(x1.dtype):
         return copysign(ufuncs.remainder(ufuncs.abs(x1), ufuncs.abs(x2)), x1)
-    x2 = ufuncs.where(ufuncs.equal(x2, 0), creation.ones_like(x2), x2)
+    if not by_bools:  # JAX divides bools (as int32) by False as lax.rem does: x % 0 is x
+        x2 = ufuncs.where(ufuncs.equal(x2, 0), creation.ones_like(x2), x2)
     return binary["sub"].bind(x1, binary["mul"].bind(binary["div"].bind(x1, x2), x2))
 
 
@@ -277,7 +278,7 @@ def ldexp(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     the way to a result in range (x2 is clipped to what any result can use).
     Half precision is scaled in float32."""
     check_arraylike("ldexp", x1, x2)
-    if not dtypes.is_int(asarray(x2).dtype):
+    if dtypes.is_complex(asarray(x1).dtype) or dtypes.is_inexact(asarray(x2).dtype):  # a bool x2 is 0 or 1
         raise ValueError(f"ldexp not supported for input types {(asarray(x1).dtype, asarray(x2).dtype)}")
     (x1,) = promote_args_inexact("ldexp", x1)
     x = asarray(x1, np.float32) if x1.dtype.itemsize < 4 else x1
@@ -364,7 +365,7 @@ def _logaddexp(name, log1p_of_exp, exp):
 
 logaddexp = _logaddexp("logaddexp", lambda d: ufuncs.log1p(ufuncs.exp(d)), ufuncs.exp)
 logaddexp.__doc__ = "log(exp(x1) + exp(x2)) = max + log1p(exp(-|x1 - x2|)), which cannot overflow."
-logaddexp2 = _logaddexp("logaddexp2", lambda d: ufuncs.divide(ufuncs.log1p(ufuncs.exp2(d)), np.log(2)), ufuncs.exp2)
+logaddexp2 = _logaddexp("logaddexp2", lambda d: ufuncs.divide(ufuncs.log1p(ufuncs.exp2(d)), math.log(2)), ufuncs.exp2)
 logaddexp2.__doc__ = "log2(2^x1 + 2^x2) = max + log1p(2^-|x1 - x2|) / ln 2."
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from irax.frontend import dtypes
 from irax.frontend.numpy import reductions, ufuncs
 from irax.frontend.numpy.util import asarray, check_arraylike
+from irax.frontend.primitives.elementwise import binary
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
 
 
@@ -29,14 +30,14 @@ def _operand(name, a, out):
 
 
 def _without_nans(x, identity):
-    return ufuncs.where(ufuncs.isnan(x), identity, x) if dtypes.is_float(x.dtype) else x
+    return ufuncs.where(ufuncs.isnan(x), identity, x) if dtypes.is_inexact(x.dtype) else x  # (complex: either part)
 
 
 def _nan_sum_like(name, plain, identity) -> Callable[..., Array]:
     def fn(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, keepdims: bool = False,
-           initial: ArrayLike | None = None) -> Array:
+           initial: ArrayLike | None = None, where: ArrayLike | None = None) -> Array:
         x = _operand(name, a, out)
-        return plain(_without_nans(x, identity), axis, dtype, keepdims=keepdims, initial=initial)
+        return plain(_without_nans(x, identity), axis, dtype, keepdims=keepdims, initial=initial, where=where)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"`{plain.__name__}` with NaNs counted as {identity}."
@@ -66,15 +67,15 @@ def _all_nan(x, axis, keepdims):
 
 def _nan_extremum(name, plain, identity) -> Callable[..., Array]:
     def fn(a: ArrayLike, axis: Axis = None, out: None = None, keepdims: bool = False,
-           initial: ArrayLike | None = None) -> Array:
+           initial: ArrayLike | None = None, where: ArrayLike | None = None) -> Array:
         x = _operand(name, a, out)
-        result = plain(_without_nans(x, identity), axis, keepdims=keepdims, initial=initial)
-        if not dtypes.is_float(x.dtype):
+        result = plain(_without_nans(x, identity), axis, keepdims=keepdims, initial=initial, where=where)
+        if not dtypes.is_inexact(x.dtype) or initial is not None:  # (JAX's: `initial` stands where all are NaN)
             return result
         return ufuncs.where(_all_nan(x, axis, keepdims), np.nan, result)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"`{plain.__name__}` ignoring NaNs; NaN where every element is NaN."
+    fn.__doc__ = f"`{plain.__name__}` ignoring NaNs; NaN where every element is NaN (and no `initial` is given)."
     return fn
 
 
@@ -100,45 +101,44 @@ nanargmax = _nan_arg_extremum("nanargmax", reductions.argmax, -np.inf)
 nanargmin = _nan_arg_extremum("nanargmin", reductions.argmin, np.inf)
 
 
-def _count(x, axis, keepdims, dtype):
-    return reductions.sum(ufuncs.logical_not(ufuncs.isnan(x)), axis, dtype, keepdims=keepdims)
+def _count(x, axis, keepdims, dtype, where):
+    return reductions.sum(ufuncs.logical_not(ufuncs.isnan(x)), axis, dtype, keepdims=keepdims, where=where)
 
 
 def nanmean(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None,
-            keepdims: bool = False) -> Array:
+            keepdims: bool = False, where: ArrayLike | None = None) -> Array:
     """sum of the non-NaNs / their count (NaN where there are none)."""
     x = _operand("nanmean", a, out)
-    if not dtypes.is_float(x.dtype):
-        return reductions.mean(x, axis, dtype, keepdims=keepdims)
-    dtype = x.dtype if dtype is None else dtypes.canonicalize_dtype(dtype)
-    total = reductions.sum(_without_nans(x, 0), axis, dtype, keepdims=keepdims)
-    return ufuncs.divide(total, _count(x, axis, keepdims, dtype))
+    if not dtypes.is_inexact(x.dtype):
+        return reductions.mean(x, axis, dtype, keepdims=keepdims, where=where)
+    dtype = dtypes.to_inexact_dtype(x.dtype) if dtype is None else dtypes.canonicalize_dtype(dtype)
+    total = nansum(x, axis, dtype, keepdims=keepdims, where=where)
+    return binary["div"].bind(total, _count(x, axis, keepdims, dtype, where))  # (integers truncate, as JAX's)
 
 
 def nanvar(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, ddof: int = 0,
-           keepdims: bool = False) -> Array:
-    """sum((x - nanmean)^2 over the non-NaNs) / (count - ddof), NaN where that
-    is not positive."""
+           keepdims: bool = False, where: ArrayLike | None = None, mean: ArrayLike | None = None) -> Array:
+    """sum(|x - nanmean|^2 over the non-NaNs) / (count - ddof), NaN where that
+    is not positive; `mean` is nanmean(x) unless given (reduced axes kept)."""
     x = _operand("nanvar", a, out)
-    if not dtypes.is_float(x.dtype):
-        return reductions.var(x, axis, dtype, ddof=ddof, keepdims=keepdims)
-    result = x.dtype if dtype is None else dtypes.canonicalize_dtype(dtype)
-    computation = np.dtype(np.float32) if result.itemsize < 4 else result
+    computation, result = reductions.var_dtypes(x.dtype, None if dtype is None else dtypes.canonicalize_dtype(dtype))
     x = asarray(x, computation)
-    count = _count(x, axis, True, computation)
-    mean = ufuncs.divide(reductions.sum(_without_nans(x, 0), axis, keepdims=True), count)
+    mean = nanmean(x, axis, computation, keepdims=True, where=where) if mean is None else \
+        asarray(_operand("nanvar", mean, None), computation)
     # zeroed where x is NaN before squaring (a NaN squared would make its cotangent 0 * NaN);
     # inf - inf stays NaN
-    centered = ufuncs.where(ufuncs.isnan(x), 0, ufuncs.subtract(x, mean))
-    squares = reductions.sum(ufuncs.square(centered), axis, keepdims=keepdims)
-    normalizer = ufuncs.subtract(_count(x, axis, keepdims, computation), ddof)
-    return asarray(ufuncs.where(ufuncs.greater(normalizer, 0), ufuncs.divide(squares, normalizer), np.nan), result)
+    squares = reductions.squared_magnitudes(ufuncs.where(ufuncs.isnan(x), 0, reductions.centered(x, mean)))
+    normalizer = ufuncs.subtract(_count(x, axis, keepdims, None, where), ddof)
+    positive = ufuncs.greater(normalizer, 0)
+    total = ufuncs.where(positive, reductions.sum(squares, axis, keepdims=keepdims, where=where), np.nan)
+    return asarray(binary["div"].bind(total, asarray(ufuncs.where(positive, normalizer, 1), total.dtype)), result)
 
 
 def nanstd(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, ddof: int = 0,
-           keepdims: bool = False) -> Array:
+           keepdims: bool = False, where: ArrayLike | None = None, mean: ArrayLike | None = None) -> Array:
     """sqrt(nanvar)."""
-    return ufuncs.sqrt(nanvar(a, axis, dtype, out, ddof, keepdims))
+    reductions.check_std_dtype("nanstd", dtype)
+    return ufuncs.sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where, mean))
 
 
 __all__ = ["nanargmax", "nanargmin", "nancumprod", "nancumsum", "nanmax", "nanmean", "nanmin", "nanprod", "nanstd",

@@ -24,7 +24,7 @@ from irax.frontend.numpy.shape import broadcast_to
 from irax.frontend.numpy.util import (
     asarray, canonicalize_axes, canonicalize_axis, check_arraylike, convert, promote_args_inexact,
 )
-from irax.frontend.primitives.elementwise import unary
+from irax.frontend.primitives.elementwise import binary, unary
 from irax.frontend.primitives.reductions import argmax as argmax_p, argmin as argmin_p, reduce
 from irax.frontend.primitives.scans import cumulative
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
@@ -97,14 +97,18 @@ _COMBINE = {"sum": ufuncs.add, "prod": ufuncs.multiply, "max": ufuncs.maximum, "
 
 def _sum_like(name, monoid, what) -> Callable[..., Array]:
     def fn(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, keepdims: bool = False,
-           initial: ArrayLike | None = None, where: ArrayLike | None = None) -> Array:
+           initial: ArrayLike | None = None, where: ArrayLike | None = None, promote_integers: bool = True) -> Array:
         _no_out(name, out)
         x = _operand(name, a)
-        dtype = _promote_integer(x.dtype) if dtype is None else dtypes.canonicalize_dtype(dtype)
+        if dtype is None:
+            dtype = _promote_integer(x.dtype) if promote_integers or dtypes.is_bool(x.dtype) else x.dtype
+        else:
+            dtype = dtypes.canonicalize_dtype(dtype)
         return _reduce(name, monoid, x, axis, keepdims, dtype, initial, _mask(name, where))
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"{what} of the elements over `axis`; bools and narrow integers accumulate in int32/uint32."
+    fn.__doc__ = (f"{what} of the elements over `axis`; bools and narrow integers accumulate in int32/uint32 "
+                  "(in their own dtype with promote_integers=False).")
     return fn
 
 
@@ -161,48 +165,75 @@ def _counted(name, x, axes, keepdims, where, dtype):
 def mean(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None,
          keepdims: bool = False, *, where: ArrayLike | None = None) -> Array:
     """Arithmetic mean over `axis`: sum / count (of the elements `where`
-    holds), in float32 for ints and half floats."""
+    holds), in float32 for ints and half floats. With an integer `dtype`,
+    JAX's: the sum in that dtype, divided as integers (truncating)."""
     _no_out("mean", out)
     x = _operand("mean", a)
     where = _mask("mean", where)
     result = dtypes.to_inexact_dtype(x.dtype) if dtype is None else dtypes.canonicalize_dtype(dtype)
-    computation = _computation_dtype(dtypes.to_inexact_dtype(result))
+    computation = _computation_dtype(result)
     axes = canonicalize_axes("mean", axis, x.ndim)
-    total = _reduce("mean", "sum", x, axes, keepdims, computation, where=where)
-    return convert(ufuncs.true_divide(total, _counted("mean", x, axes, keepdims, where, computation)), result, False)
+    return convert(_average(x, axes, keepdims, where, computation), result, False)
 
 
-def _variance(name, a, axis, dtype, ddof, keepdims, where):
-    """(var in the computation dtype, result dtype).
+def _average(x, axes, keepdims, where, dtype):
+    """sum / count over `axes` (of the elements `where` holds), both in
+    `dtype` and divided there (lax.div: integers truncate, as JAX's mean)."""
+    total = _reduce("mean", "sum", x, axes, keepdims, dtype, where=where)
+    return binary["div"].bind(total, convert(_counted("mean", x, axes, keepdims, where, dtype), dtype, False))
 
-        var = sum(|x - mean(x)|**2) / (N - ddof)       NaN when N - ddof <= 0
 
-    over the elements `where` holds (N: how many). The variance of complex
-    numbers is real: |c|**2 = re(c conj(c)), as JAX takes it.
-    """
-    x = _operand(name, a)
-    inexact = dtypes.to_inexact_dtype(x.dtype)
+def var_dtypes(a_dtype, dtype):
+    """(computation dtype, result dtype) of var and nanvar, JAX's: an inexact
+    input's own (a complex one's variance is real), or the default float, or
+    `dtype` (an integer one too: then computed in integers, as JAX does);
+    half floats are computed in float32."""
     if dtype is None:
-        result = dtypes.real_dtype(inexact)
+        computation = dtypes.to_inexact_dtype(a_dtype)
+        result = dtypes.real_dtype(computation)
     else:
-        result = dtypes.canonicalize_dtype(dtype)
-        if not dtypes.is_float(result):
-            raise ValueError(f"dtype argument to jnp.{name} must be inexact; got {result}")
-    computation = _computation_dtype(inexact if dtypes.is_complex(inexact) else result)
+        computation = result = dtypes.canonicalize_dtype(dtype)
+        if dtypes.is_complex(a_dtype) and not dtypes.is_complex(result):
+            raise ValueError("jax.numpy.var does not yet support real dtype parameters when computing the variance "
+                             "of an array of complex values. The semantics of numpy.var seem unclear in this case. "
+                             "Please comment on https://github.com/jax-ml/jax/issues/2283 if this behavior is "
+                             "important to you.")
+    return _computation_dtype(computation), result
+
+
+def centered(x, mean):
+    """x - mean, with lax.sub's rule on ranks (JAX's var subtracts with it)."""
+    if mean.ndim != x.ndim:
+        raise TypeError(f"sub: arrays must have the same number of dimensions, got {{{mean.ndim}, {x.ndim}}}")
+    return ufuncs.subtract(x, mean)
+
+
+def squared_magnitudes(c):
+    """|c|**2: re(c conj(c)) for complex numbers, as JAX takes it."""
+    if dtypes.is_complex(c.dtype):
+        return unary["real"].bind(ufuncs.multiply(c, unary["conj"].bind(c)))
+    return ufuncs.multiply(c, c)
+
+
+def _variance(name, a, axis, dtype, ddof, keepdims, where, mean):
+    """var = sum(|x - mean|**2) / (N - ddof) over the elements `where` holds
+    (N: how many), NaN where N - ddof <= 0; `mean` is mean(x) unless given.
+    As JAX computes it: in var_dtypes's computation dtype, converted to the
+    result dtype before the NaNs (a Python float, which makes ints float)."""
+    x = _operand(name, a)
+    computation, result = var_dtypes(x.dtype, None if dtype is None else dtypes.canonicalize_dtype(dtype))
     axes = canonicalize_axes(name, axis, x.ndim)
     where = _mask(name, where)
     x = convert(x, computation, False)
-    mean = _reduce(name, "sum", x, axes, True, where=where)
-    centered = ufuncs.subtract(x, ufuncs.true_divide(mean, _counted(name, x, axes, True, where, computation)))
-    if dtypes.is_complex(computation):
-        squares = unary["real"].bind(ufuncs.multiply(centered, unary["conj"].bind(centered)))
-    else:
-        squares = ufuncs.multiply(centered, centered)
-    squares = _reduce(name, "sum", squares, axes, keepdims, where=where)
-    normalizer = _counted(name, x, axes, keepdims, where, squares.dtype) - ddof
-    if where is None and normalizer <= 0:
-        normalizer = np.nan
-    return ufuncs.true_divide(squares, normalizer), result
+    mean = _average(x, axes, True, where, computation) if mean is None else convert(_operand(name, mean), computation,
+                                                                                      False)
+    squares = squared_magnitudes(centered(x, mean))
+    normalizer = binary["sub"].bind(
+        convert(_counted(name, x, axes, keepdims, where, squares.dtype), squares.dtype, False),
+        convert(ddof, squares.dtype, False))
+    variance = convert(binary["div"].bind(_reduce(name, "sum", squares, axes, keepdims, where=where), normalizer),
+                       result, False)
+    return ufuncs.where(ufuncs.greater(normalizer, 0), variance, np.nan)
 
 
 def _ddof(ddof, correction):
@@ -215,19 +246,26 @@ def _ddof(ddof, correction):
 
 
 def var(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, ddof: int | float = 0,
-        keepdims: bool = False, *, where: ArrayLike | None = None, correction: int | float | None = None) -> Array:
-    """Variance over `axis` with `ddof` (or `correction`) delta degrees of freedom."""
+        keepdims: bool = False, *, where: ArrayLike | None = None, mean: ArrayLike | None = None,
+        correction: int | float | None = None) -> Array:
+    """Variance over `axis` with `ddof` (or `correction`) delta degrees of
+    freedom, about `mean` if given (with the reduced axes kept)."""
     _no_out("var", out)
-    variance, result = _variance("var", a, axis, dtype, _ddof(ddof, correction), keepdims, where)
-    return convert(variance, result, False)
+    return _variance("var", a, axis, dtype, _ddof(ddof, correction), keepdims, where, mean)
+
+
+def check_std_dtype(name, dtype):
+    if dtype is not None and not dtypes.is_inexact(dtypes.canonicalize_dtype(dtype)):
+        raise ValueError(f"dtype argument to jnp.{name} must be inexact; got {dtypes.canonicalize_dtype(dtype)}")
 
 
 def std(a: ArrayLike, axis: Axis = None, dtype: DTypeLike | None = None, out: None = None, ddof: int | float = 0,
-        keepdims: bool = False, *, where: ArrayLike | None = None, correction: int | float | None = None) -> Array:
-    """Standard deviation over `axis`: sqrt(var)."""
+        keepdims: bool = False, *, where: ArrayLike | None = None, mean: ArrayLike | None = None,
+        correction: int | float | None = None) -> Array:
+    """Standard deviation over `axis`: sqrt(var), rounded to the result dtype between them as in JAX."""
     _no_out("std", out)
-    variance, result = _variance("std", a, axis, dtype, _ddof(ddof, correction), keepdims, where)
-    return convert(ufuncs.sqrt(variance), result, False)
+    check_std_dtype("std", dtype)
+    return ufuncs.sqrt(_variance("std", a, axis, dtype, _ddof(ddof, correction), keepdims, where, mean))
 
 
 def _arg_extremum(name, prim) -> Callable[..., Array]:

@@ -6,6 +6,7 @@ int is a float, `add` of two ints is an int):
 
     _unary, _binary                  operands promote to their common dtype
     _inexact_unary, _inexact_binary  ... then integers and bools to the default float
+    _numeric_binary                  ... then bools to int32 (no bool floor_divide, as JAX)
     _rounding                        integers are returned as they are
     _bitwise                         integers and bools only
     _logical                         operands become bools (nonzero is true)
@@ -17,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from irax.frontend import core, dtypes
-from irax.frontend.numpy.util import asarray, check_arraylike, promote_args, promote_args_inexact
+from irax.frontend.numpy.util import asarray, check_arraylike, promote_args, promote_args_inexact, promote_args_numeric
 from irax.frontend.primitives.creation import full
 from irax.frontend.primitives.elementwise import binary, select, unary
 from irax.typing import Array, ArrayLike
@@ -75,11 +76,15 @@ def _inexact_binary(name: str, prim: str | None = None) -> Callable[[ArrayLike, 
     return _binary(name, prim, promote_args_inexact)
 
 
-def _bitwise(name: str, prim: str | None = None) -> Callable[[ArrayLike, ArrayLike], Array]:
+def _numeric_binary(name: str, prim: str | None = None) -> Callable[[ArrayLike, ArrayLike], Array]:
+    return _binary(name, prim, promote_args_numeric)
+
+
+def _bitwise(name: str, prim: str | None = None, promote=promote_args) -> Callable[[ArrayLike, ArrayLike], Array]:
     p = binary[prim or name]
 
     def fn(x: ArrayLike, y: ArrayLike, /) -> Array:
-        x, y = promote_args(name, x, y)
+        x, y = promote(name, x, y)
         if dtypes.is_float(x.dtype):
             raise TypeError(f"{name} only accepts integer or boolean dtypes, got {x.dtype.name}")
         return p.bind(x, y)
@@ -123,22 +128,37 @@ isinf = _inexact_unary("isinf")
 isfinite = _inexact_unary("isfinite")
 
 negative = _unary("negative", "neg", _promote_bool_is_error)
-abs = _unary("abs")
-absolute = _unary("absolute", "abs")
+
+
+def absolute(x: ArrayLike, /) -> Array:
+    """|x|, as `numpy.absolute`: bools and unsigned integers are their own
+    absolute values (returned as they are, as in JAX)."""
+    (x,) = promote_args("absolute", x)
+    return x if dtypes.is_bool(x.dtype) or dtypes.issubdtype(x.dtype, np.unsignedinteger) else unary["abs"].bind(x)
+
+
+abs = absolute
 sign = _unary("sign")
 bitwise_not = invert = _unary("invert", "not")
 
 floor = _rounding("floor")
 ceil = _rounding("ceil")
 trunc = _rounding("trunc")
-rint = _rounding("rint", "round")
+_rint = _rounding("rint", "round")
+
+
+def rint(x: ArrayLike, /) -> Array:
+    """Round half to even, as `numpy.rint`: integers and bools become the
+    default float (JAX's rint always returns an inexact dtype)."""
+    (x,) = promote_args("rint", x)
+    return _rint(x) if dtypes.is_inexact(x.dtype) else asarray(x, dtypes.default_float_dtype())
 
 add = _binary("add")
 subtract = _binary("subtract", "sub")
 multiply = _binary("multiply", "mul")
-floor_divide = _binary("floor_divide")
-remainder = _binary("remainder", "rem")
-mod = _binary("mod", "rem")
+floor_divide = _numeric_binary("floor_divide")
+remainder = _numeric_binary("remainder", "rem")
+mod = _numeric_binary("mod", "rem")
 maximum = _binary("maximum", "max")
 minimum = _binary("minimum", "min")
 equal = _binary("equal", "eq")
@@ -155,8 +175,8 @@ arctan2 = _inexact_binary("arctan2", "atan2")
 bitwise_and = _bitwise("bitwise_and", "and")
 bitwise_or = _bitwise("bitwise_or", "or")
 bitwise_xor = _bitwise("bitwise_xor", "xor")
-left_shift = _bitwise("left_shift", "shift_left")
-right_shift = _bitwise("right_shift", "shift_right")
+left_shift = _bitwise("left_shift", "shift_left", promote_args_numeric)
+right_shift = _bitwise("right_shift", "shift_right", promote_args_numeric)
 
 logical_and = _logical("logical_and", "and")
 logical_or = _logical("logical_or", "or")
@@ -189,7 +209,7 @@ def power(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     Python int power multiplies (`integer_power`), as JAX does: exp(x2 log x1),
     the complex power otherwise, is off by an ulp or so at integers."""
     exponent = x2
-    x1, x2 = promote_args("power", x1, x2)
+    x1, x2 = promote_args_numeric("power", x1, x2)
     if dtypes.is_complex(x1.dtype) and type(exponent) is int:
         return integer_power(x1, exponent)
     if dtypes.issubdtype(x1.dtype, np.integer):
@@ -214,8 +234,8 @@ def positive(x: ArrayLike, /) -> Array:
 
 
 def square(x: ArrayLike, /) -> Array:
-    """x * x, as `numpy.square`."""
-    (x,) = promote_args("square", x)
+    """x * x, as `numpy.square` (of bools: int32, as JAX)."""
+    (x,) = promote_args_numeric("square", x)
     return binary["mul"].bind(x, x)
 
 

@@ -79,6 +79,16 @@ def promote_args(fn_name, *args):
     return [convert(x, dtype, weak) for x in args]
 
 
+def promote_args_numeric(fn_name, *args):
+    """Like `promote_args`, but bools become int32 (JAX's rule for arithmetic
+    with no bool form: floor_divide, remainder, power, shifts, square)."""
+    check_arraylike(fn_name, *args)
+    check_rank_promotion(fn_name, *args)
+    dtype, weak = dtypes.lattice_result_type(*args)
+    dtype = np.dtype(np.int32) if dtypes.is_bool(dtype) else dtype
+    return [convert(x, dtype, weak) for x in args]
+
+
 def promote_args_inexact(fn_name, *args):
     """Like `promote_args`, but integers and bools become the default float
     (for functions like `sin` or `divide` that only make sense on floats)."""
