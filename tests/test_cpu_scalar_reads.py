@@ -9,7 +9,8 @@ import pytest
 import irax
 import irax.numpy as jnp
 from irax.backends import compiler, cpu
-from irax.backends.cpu_scalar_reads import scalar_reads_apart
+from irax.backends import prepare_steps
+from irax.backends.cpu_scalar_reads import SCALAR_READS
 
 X = np.arange(10, dtype=np.float32) * 1.5
 Q = np.arange(3, dtype=np.float32) + 1
@@ -63,7 +64,7 @@ def test_reads_apart_keep_the_loop_on_the_device():
 def test_modules_without_such_reads_are_left_alone():
     """Reads of more than one element, and one-element results of other ops."""
     text = irax.jit(lambda x, i: x[2:5] * irax.lax.dynamic_slice(x, (i,), (3,)).sum()).lower(X, 1).as_text("optimized")
-    assert scalar_reads_apart(text) is text
+    assert prepare_steps.run(text, [SCALAR_READS]) is text
 
 
 def test_a_read_that_meets_only_scalar_work_stays_in_its_dispatch():

@@ -10,7 +10,7 @@ import pytest
 import irax
 import irax.numpy as jnp
 from irax import lax
-from irax.backends import cpu_tiles
+from irax.backends import cpu_tiles, prepare_steps
 
 rng = np.random.default_rng(0)
 pytestmark = pytest.mark.skipif(cpu_tiles.host_f32_lanes() is None,
@@ -85,7 +85,7 @@ def test_big_products_are_packed_with_our_tiles_and_stay_right():
 
 def test_text_without_a_matmul_is_returned_as_is():
     text = "func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {\n  return %a : tensor<2xf32>\n}"
-    assert cpu_tiles.preset_strategies(text) is text
+    assert prepare_steps.run(text, [cpu_tiles.PRESETS]) is text
 
 
 NHWC = ("NHWC", "HWIO", "NHWC")
@@ -156,7 +156,7 @@ def test_tiles_divide_their_loops():
                outs(%o : tensor<{n}x{ow}x{ow}x{f}xf32>) -> tensor<{n}x{ow}x{ow}x{f}xf32>
           return %r : tensor<{n}x{ow}x{ow}x{f}xf32>
         }}"""
-        prepared = cpu_tiles.preset_strategies(text)
+        prepared = prepare_steps.run(text, [cpu_tiles.PRESETS])
         assert "compilation_info" in prepared
         registers = [int(v) for v in prepared.split("vector_common_parallel = [")[1].split("]")[0].split(",")]
         n_tile, _, ow_tile, f_tile = registers[:4]

@@ -59,12 +59,7 @@ ABI_FLAGS = ("--iree-execution-model=async-external", "--iree-opt-const-expr-hoi
 # the in-process Session does not take), so it is set once for this process
 # below: every compile in it, irax's or not, uses it.
 BINDING_FLAGS = ("--iree-stream-resource-alias-mutable-bindings=true",)
-_dylib.ireeCompilerSetupGlobalCL.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p), ctypes.c_char_p,
-                                             ctypes.c_bool]
-_dylib.ireeCompilerSetupGlobalCL.restype = None
-_dylib.ireeCompilerSetupGlobalCL(len(BINDING_FLAGS) + 1,
-                                 (ctypes.c_char_p * (len(BINDING_FLAGS) + 1))(b"irax", *map(str.encode, BINDING_FLAGS)),
-                                 b"irax", False)
+ctypes_dl._initializeGlobalCL("irax", *BINDING_FLAGS)
 
 # iree-compile options that are process-wide: the in-process Session does not
 # take them, so a compile that needs one runs the iree-compile tool instead.

@@ -53,12 +53,6 @@ def _regioned(module):
 SCALAR_READS = prepare_steps.Step(_may_hold_reads, _regioned)  # this file's step of the CPU's prepare step
 
 
-def scalar_reads_apart(mlir_text: str) -> str:
-    """`mlir_text` with each one-point generic that reads with tensor.extract
-    in a dispatch region of its own (the text unchanged if there is none)."""
-    return prepare_steps.run(mlir_text, [SCALAR_READS])
-
-
 def _is_scalar_read(op) -> bool:
     """A one-point generic whose body reads a tensor with tensor.extract, not
     already in a dispatch region, whose one-point work meets other work."""

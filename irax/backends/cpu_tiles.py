@@ -169,12 +169,6 @@ def _annotated(module):
 PRESETS = prepare_steps.Step(lambda mlir_text: _PRESET.search(mlir_text) is not None, _annotated)
 
 
-def preset_strategies(mlir_text: str) -> str:
-    """`mlir_text` with each op the module docstring names given its
-    compilation strategy (the text unchanged if there is none)."""
-    return prepare_steps.run(mlir_text, [PRESETS])
-
-
 # The most elements (f32) a convolution's patches may take to be made a product.
 _PATCHES = 1 << 24
 

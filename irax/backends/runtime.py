@@ -480,8 +480,6 @@ class Program:
                 inline.invoke(self._main, args, results)
             except IREE_ERRORS as error:  # IREE's, typed by its status code
                 self._raise(error)
-            if n_results == 1:  # (most calls: _results, inlined)
-                return [results.get_as_object(0, rt.HalBufferView)], 0
             return _results(results, n_results), 0
         # IREE signals a program's fence at once, from the host, when the
         # program has no device work (its results are constants, empty, or its

@@ -295,8 +295,7 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
-        disabled = _disabled.value  # (jit_disabled(), inlined: this runs at every call)
-        if config.irax_disable_jit if disabled is None else disabled:
+        if jit_disabled():
             return fun(*args, **kwargs)
         key = None
         if not (kwargs or static_nums) and core.current_trace() is None and core.current_tape() is None:

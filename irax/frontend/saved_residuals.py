@@ -26,11 +26,8 @@ from iree.compiler import ir
 
 from irax import tree_util
 from irax.frontend import autodiff, core, source_info, staging
-from irax.ir import types
+from irax.ir import mlir
 from irax.transforms.ad import differentiate, remat, residuals
-
-# MLIR element type -> dtype (signless: the first row of irax's dtypes, int8 before uint8)
-_DTYPES = {types.to_mlir_name(d): d for d in reversed(types.SUPPORTED)}
 
 
 def _argument_names(f, args, kwargs) -> list[str]:
@@ -59,8 +56,8 @@ def _key_text(key) -> str:
 
 
 def _aval(value) -> core.ShapedArray:
-    typ = ir.RankedTensorType(value.type)
-    return core.ShapedArray(typ.shape, _DTYPES[str(typ.element_type)])
+    with value.type.context:  # aval_parts makes types, which needs a current context
+        return core.ShapedArray(*mlir.aval_parts(ir.RankedTensorType(value.type)))
 
 
 def _short(aval) -> str:
