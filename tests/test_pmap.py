@@ -555,6 +555,25 @@ def test_cpu_devices_and_workers_settings_cpu():
         irax.config.update("irax_cpu_workers", "-1")
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or os.cpu_count() < 2 or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs a CPU mask (Linux) and two cores to choose from")
+@pytest.mark.parametrize("workers", ["0", "1", "3"])
+def test_cpu_workers_stay_on_the_cores_the_process_was_given_cpu(workers):
+    """A process started on one core (taskset, mpiexec -bind-to core) keeps
+    its CPU workers there: IREE would pin them to cores of its own."""
+    core = max(os.sched_getaffinity(0))
+    code = (f"import os; os.sched_setaffinity(0, {{{core}}})\n"
+            "import irax, irax.numpy as jnp\n"
+            "(jnp.arange(100000.0) * 2).block_until_ready()\n"
+            "for task in os.listdir('/proc/self/task'):\n"
+            "    name = open(f'/proc/self/task/{task}/comm').read().strip()\n"
+            "    print(name, sorted(os.sched_getaffinity(int(task))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "IRAX_CPU_WORKERS": workers, "IRAX_PLATFORMS": "cpu"})
+    workers = [line.split(" ", 1)[1] for line in out.stdout.splitlines() if line.startswith("iree-worker")]
+    assert workers and set(workers) == {f"[{core}]"}, out.stdout + out.stderr[-2000:]
+
+
 def test_pmap_over_cpu_and_vulkan():
     """One device of each backend: two compiles of one program, collectives between them."""
     if "vulkan" not in registry.available_backends():

@@ -8,7 +8,12 @@ caches one driver per process, and the driver owns the task executor, so the
 N devices share one pool of worker threads; IRAX_CPU_WORKERS sizes that pool
 (IREE's process-wide `--task_topology_group_count` flag, which counts when
 the driver is made, so both settings are read once, at the first device).
+IREE pins each worker to a core of its own choosing, outside any CPU mask
+the process was started with (taskset, `mpiexec -bind-to core`, a batch
+system's binding), so a process with such a mask names its cores to IREE.
 """
+import os
+
 import iree.runtime as rt
 
 from irax.backends import cpu_prepare, cpu_tiles
@@ -18,14 +23,24 @@ from irax.config import config
 
 class CpuBackend(IreeBackend):
     def get_driver(self):
-        if config.irax_cpu_workers:
-            rt.flags.parse_flags(f"--task_topology_group_count={config.irax_cpu_workers}")
+        for flag in _topology_flags(config.irax_cpu_workers):
+            rt.flags.parse_flags(flag)
         config.fix("irax_cpu_workers", "the CPU's runtime driver is made")
         return super().get_driver()
 
     def device_infos(self, driver) -> list:
         config.fix("irax_cpu_devices", "the CPU's devices are made")
         return driver.query_available_devices()[:1] * config.irax_cpu_devices
+
+
+def _topology_flags(workers: int) -> list[str]:
+    """IREE's flags for `workers` worker threads (0: one per core) within
+    the cores this process may run on: a worker per allowed core, in turn."""
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if len(allowed) in (0, os.cpu_count()):
+        return [f"--task_topology_group_count={workers}"] if workers else []
+    cores = [allowed[i % len(allowed)] for i in range(workers or len(allowed))]
+    return ["--task_topology_cpu_ids=" + ",".join(map(str, cores))]
 
 
 backend = CpuBackend(
