@@ -309,6 +309,15 @@ def test_linspace_hits_the_end_points_exactly():
     assert x[0] == np.float32(-3.3) and x[-1] == np.float32(7.1)
 
 
+def test_linspace_steps_are_jax_s_last_bit():
+    """t = i * (1 / div), as XLA folds JAX's division by the constant div:
+    linspace(0, 1, 11)[9] is 0.90000004 in JAX and NumPy, so 0.9 falls in
+    histogram bin 8 there, not 9."""
+    for args in ((0.0, 1.0, 11), (0.0, 2.0, 7), (0.0, 1.0, 10, False)):
+        np.testing.assert_array_equal(np.asarray(jnp.linspace(*args)), np.asarray(jjnp.linspace(*args)))
+        np.testing.assert_array_equal(np.asarray(irax.jit(lambda: jnp.linspace(*args))()), np.asarray(jjnp.linspace(*args)))
+
+
 def test_linspace_errors():
     with pytest.raises(ValueError, match="must be non-negative"):
         jnp.linspace(0, 1, -1)

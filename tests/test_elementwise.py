@@ -163,6 +163,27 @@ def test_power_of_negative_floats_as_numpy():
     check(jnp.power(jnp.asarray(x), jnp.asarray(y)), expected)
 
 
+def test_power_dtypes_and_kinds_as_jax():
+    """A known integer exponent multiplies in x's dtype (integer_pow); an
+    integer array exponent of an inexact x keeps x's dtype, strongly typed
+    (JAX's lax.pow of an integer y); else the operands are promoted."""
+    jjnp = pytest.importorskip("jax.numpy")
+    ints = np.array([0, 1, 2], np.int32)
+    cases = [
+        lambda np_: np_.power(np_.int8(3), np.int32(2)),
+        lambda np_: np_.power(np_.float16(2), np_.array(3)),
+        lambda np_: np_.power(2.0, np_.asarray(ints)),                 # was weak
+        lambda np_: np_.power(np_.asarray(ints, np_.float16), np_.asarray(ints)),
+        lambda np_: np_.power(np_.arange(3), np.uint64(2)),
+        lambda np_: np_.power(True, 2),
+        lambda np_: np_.power(np_.asarray(ints), 2.0),
+    ]
+    for case in cases:
+        ours, theirs = case(jnp), case(jjnp)
+        assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type)
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
 def test_arctan2():
     y, x = sample((6,), np.float32), sample((6,), np.float32)
     check(jnp.arctan2(jnp.asarray(y), jnp.asarray(x)), np.arctan2(y, x))

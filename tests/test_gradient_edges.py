@@ -22,6 +22,15 @@ CASES = {
     "log_sigmoid": (lambda np_, sp, nn: nn.log_sigmoid, [-100.0, 0.0, 100.0]),
     "sinc": (lambda np_, sp, nn: np_.sinc, [0.0, 0.5, -1.5]),  # second derivative at 0 was 0, not -pi^2 / 3
     "log_ndtr": (lambda np_, sp, nn: sp.log_ndtr, [-50.0, -10.0, -9.0, 0.0, 5.0, 6.0]),  # half the slope at -10
+    # pow was differentiated as the ops of C99's pow, written with |x|: d/dy (-2)**y was log(2) (-2)**y (JAX
+    # NaN: log x), d/dx x**0.5 at x < 0 and at 0 0 (JAX NaN and inf), d/dx x**1.0 at 0 0 (JAX 1)
+    "power_negative_base_in_y": (lambda np_, sp, nn: lambda y: np_.power(-2.0, y), [3.0, 2.0, 0.5, 0.0]),
+    "power_zero_base_in_y": (lambda np_, sp, nn: lambda y: np_.power(0.0, y), [3.0, 0.5, 0.0, -1.0]),
+    "power_in_x": (lambda np_, sp, nn: lambda x: np_.power(x, 0.5) + np_.power(x, np.float32(1.0)), [-2.0, 0.0, 4.0]),
+    # a known integer exponent multiplies (lax.integer_pow), whose x ** 0 has derivative 0 (was NaN at 0)
+    "power_of_known_integers": (lambda np_, sp, nn: lambda x: x ** 0 + np_.power(x, np_.array(3)), [0.0, -2.0, 1.5]),
+    # to an integer array (lax.pow of an integer y): d/dx 0 where y = 0 (was NaN at x = 0)
+    "power_to_integer_arrays": (lambda np_, sp, nn: lambda x: np_.power(x, np_.arange(3)).sum(), [0.0, -2.0, 1.5]),
 }
 
 

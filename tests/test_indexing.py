@@ -171,6 +171,27 @@ def test_gradients_at_out_of_bounds_indices_like_jax(name, fn):
                                   np.asarray(fn(jjnp.asarray(x), jjnp.asarray(m))))
 
 
+def test_forward_mode_at_out_of_bounds_indices_like_jax():
+    """JAX's JVP of a gather reads the clamped element's tangent, as its
+    value does, where its transpose (above) drops the index: the tangent
+    was 0 there (the reverse-mode constant read in forward mode too)."""
+    x, m = np.arange(5.0, dtype=np.float32), np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    tx, tm = x + 1, m + 1
+    for name in ("index array", "two index arrays", "at get"):
+        fn = dict(OUT_OF_BOUNDS_GRADIENTS)[name]
+        expected = jax.jvp(fn, (x, m), (tx, tm))[1]
+        for jvp in (irax.jvp, irax.jit(irax.jvp, static_argnums=0)):
+            np.testing.assert_array_equal(np.asarray(jvp(fn, (x, m), (tx, tm))[1]), np.asarray(expected))
+    dn = dict(offset_dims=(), collapsed_slice_dims=(0,), start_index_map=(0,))
+    idx = np.array([[7], [1], [-3]], np.int32)
+
+    def gather(lax):
+        return lambda x: lax.gather(x, idx, lax.GatherDimensionNumbers(**dn), (1,))
+
+    np.testing.assert_array_equal(np.asarray(irax.jvp(gather(irax.lax), (x,), (tx,))[1]),
+                                  np.asarray(jax.jvp(gather(jax.lax), (x,), (tx,))[1]))
+
+
 @pytest.mark.parametrize("shape,index", [
     ((5,), 5), ((5,), -6), ((5,), 2**31 - 1), ((3, 4), (0, -5)), ((3, 4), (7, slice(1, 3), None)),
     ((2, 3, 4), (slice(None), 9, I([0, -1]))),

@@ -90,6 +90,14 @@ def test_hessian_with_aux_and_tuple_argnums():
                    jax.hessian(theirs, argnums=(0, 1), has_aux=True)(X, X[::-1].copy()))
 
 
+def test_hessian_of_a_windowed_sum():
+    # hessian is jacfwd of jacrev, whose vmap of size 1 (a scalar output's one row)
+    # IREE failed to compile beside the windowed sums' transposes ("size mismatch")
+    ours, theirs = both(lambda lib: lambda m: lib.numpy.sum(
+        lib.lax.reduce_window(m, 0.0, lib.lax.add, (1, 2), (1, 1), "VALID") ** 3))
+    check_like_jax(irax.hessian(ours)(M), jax.hessian(theirs)(M))
+
+
 def test_jacrev_allow_int_gives_integer_inputs_zeros():
     n = np.arange(2, dtype=np.int32)
     check_like_jax(irax.jacrev(lambda x, k: x * k, argnums=(0, 1), allow_int=True)(X, n),

@@ -136,16 +136,20 @@ STATISTICS = {
     "convolve": (lambda np_, v, f: tuple(fn(a, b, mode) for fn in (np_.convolve, np_.correlate) for mode in ("full", "same", "valid")
                                          for a, b in ((v, f[0, :3]), (f[1, :3], v))), (V, F)),
     "interp": (lambda np_, f, v: (np_.interp(f * 3, np_.sort(v), v), np_.interp(f, np_.sort(v), v, left=-9.0, right=9.0),
-                                  np_.interp(f * 5, np_.sort(v), v, period=2.0)), (F, V)),
+                                  np_.interp(f * 5, np_.sort(v), v, period=2.0),
+                                  np_.interp(f * 3, np_.sort(v), v, left="extrapolate", right="extrapolate")), (F, V)),
     "cov": (lambda np_, f, g, v: (np_.cov(f), np_.cov(f, rowvar=False, bias=True), np_.cov(f[0], g[0]),
                                   np_.cov(f, fweights=np_.arange(8) % 3, aweights=np_.abs(v)), np_.corrcoef(f),
                                   np_.corrcoef(f[0], g[0])), (F, G, V)),
     "histogram": (lambda np_, f, v: (np_.histogram(f), np_.histogram(f, bins=4, range=(-1, 1), weights=f * 0 + 2),
                                      np_.histogram(f, bins=np_.sort(v), density=True),
-                                     np_.histogram_bin_edges(f, bins=3)), (F, V)),
+                                     np_.histogram_bin_edges(f, bins=3),
+                                     np_.histogram(np.float32([0.1, 0.9, 1.0, 0.0]))), (F, V)),
     "histogramdd": (lambda np_, f, g: (np_.histogram2d(f[0], g[0], bins=3), np_.histogram2d(f[1], g[1], bins=[2, 4],
                                                                                          weights=g[0], density=True),
-                                       np_.histogramdd(f.T, bins=(2, 3, 2), range=[(-1, 1), None, (0, 2)])), (F, G)),
+                                       np_.histogramdd(f.T, bins=(2, 3, 2), range=[(-1, 1), None, (0, 2)]),
+                                       np_.histogram2d(f[0], g[0], bins=[np_.array([-1.0, 0.0, 1.0]), np_.array([-2.0, 2.0])]),
+                                       np_.histogramdd(f[:2].T, bins=[np_.array([-1.0, 1.0]), 2])), (F, G)),
     "bincount": (lambda np_, i, f: (np_.bincount(i[0] + 9, length=12), np_.bincount(i[1], weights=f[1], length=5),
                                     np_.bincount(i[2], minlength=20, length=20)), (I, F)),
 }
@@ -161,9 +165,30 @@ def test_statistics_match_jax(name):
     _same(irax.jit(lambda *a: fn(jnp, *a))(*args), expected, CLOSE.get(name, 2e-6), 1e-6)
 
 
+def test_complex_correlate_cov_and_corrcoef_conjugate_as_jax():
+    """correlate conjugates v (its second operand), cov the transposed rows
+    (so its diagonal is real), corrcoef clips each part; cov's weights are
+    checked as JAX's, and their sign dropped."""
+    a, v = np.complex64([1 + 1j, 2, 3j]), np.complex64([1j, 1])
+    m = np.complex64([[1 + 1j, 2, 3j], [1, 0, 1j]])
+    cases = lambda np_: ([np_.correlate(a, v, mode) for mode in ("full", "same", "valid")],  # noqa: E731
+                         np_.correlate(v, a, "full"), np_.convolve(a, v), np_.cov(m), np_.corrcoef(m),
+                         np_.cov(F, fweights=np.int32([1, -2, 1, 3, 0, 1, 1, 2]), aweights=np.abs(V) - 0.5))
+    _same(cases(jnp), cases(jjnp), 1e-5, 1e-6)
+    _same(irax.jit(lambda: cases(jnp))(), cases(jjnp), 1e-5, 1e-6)
+    for call, error in ((lambda np_: np_.cov(F, fweights=np.float32(V)), TypeError),
+                        (lambda np_: np_.cov(F, fweights=np.int32([1, 2])), RuntimeError),
+                        (lambda np_: np_.cov(F, aweights=np.ones((1, 8))), RuntimeError)):
+        with pytest.raises(error) as want:
+            call(jjnp)
+        with pytest.raises(error, match=re.escape(str(want.value))):
+            call(jnp)
+
+
 def test_bincount_needs_a_length_under_jit():
     _same(jnp.bincount(I[0] + 9), jjnp.bincount(I[0] + 9))
     _same(jnp.bincount(np.int32([1, 1, 3]), minlength=6), jjnp.bincount(np.int32([1, 1, 3]), minlength=6))
+    _same(jnp.bincount(np.uint8([0, 2])), jjnp.bincount(np.uint8([0, 2])))  # unsigned: no -1 to start the max from
     with pytest.raises(core.ConcretizationTypeError, match="length"):
         irax.jit(jnp.bincount)(I[0])
     with pytest.raises(jax.errors.ConcretizationTypeError):
@@ -224,6 +249,14 @@ def test_layout_match_jax(name):
     _same(irax.jit(lambda *a: fn(jnp, *a))(*args), expected, CLOSE.get(name, 2e-6), 1e-6)
 
 
+def test_block_checks_its_lists_as_jax():
+    for arrays in ([[1, 2], 3], [[1, 2], []], ([1, 2], [3]), [(1, 2), (3, 4)]):
+        with pytest.raises(ValueError) as want:
+            jjnp.block(arrays)
+        with pytest.raises(ValueError, match=re.escape(str(want.value).split(", got")[0])):  # (JAX shows tracers)
+            jnp.block(arrays)
+
+
 def test_linalg_cross_vecdot_and_diagonal_match_jax():
     """linalg.cross takes 3-vectors only, linalg.vecdot and linalg.diagonal keep
     the operands' dtype (uint8 stays uint8, bool bool), and vecdot needs equal
@@ -259,6 +292,11 @@ def test_in_place_updates_raise_as_in_jax():
     _same(jnp.trim_zeros(np.int32([0, 3, 0]), "f"), jjnp.trim_zeros(np.int32([0, 3, 0]), "f"))
     with pytest.raises(core.ConcretizationTypeError):
         irax.jit(jnp.trim_zeros)(F[0])
+    grid = np.int32([[0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 2, 0]])
+    for args in ((grid,), (grid, "fb", 0), (grid, "f", 1), (grid, "b", (0, -1)), (np.zeros((2, 2)),)):
+        _same(jnp.trim_zeros(*args), jjnp.trim_zeros(*args))  # N-D: every axis, or those of `axis`
+    for a1, a2 in ((np.float32([0, 0, 1, 2]), np.float32([0, 3])), (np.float32([0, 0]), np.float32([1, 3]))):
+        _same(jnp.polymul(a1, a2, trim_leading_zeros=True), jjnp.polymul(a1, a2, trim_leading_zeros=True))
     _same(jnp.mask_indices(3, jnp.triu, 1), jjnp.mask_indices(3, jjnp.triu, 1))
     _same(irax.jit(lambda: jnp.mask_indices(3, jnp.tril, size=6))(), jjnp.mask_indices(3, jjnp.tril, size=6))
 
@@ -273,6 +311,10 @@ SETOPS = {
     "sets_sized": (lambda np_, i, j: (np_.union1d(i, j[0], size=24), np_.intersect1d(i, j, size=10),
                                       np_.setdiff1d(i, j[0], size=12), np_.setxor1d(i[0], j[0], size=9),
                                       np_.setdiff1d(i, j[0], size=12, fill_value=-1)), (I, J)),
+    "sets_indices": (lambda np_, i, j: (np_.intersect1d(i, j, return_indices=True, size=10),
+                                        np_.intersect1d(i[0, :4], j[0, :3], assume_unique=True, return_indices=True, size=4),
+                                        np_.intersect1d(i[0], i[0] + 100, size=3),  # none in common: 0s
+                                        np_.setdiff1d(i[0], j[0], assume_unique=True, size=9)), (I, J)),
     "unique_sized": (lambda np_, i: (tuple(np_.unique_all(i, size=20)), tuple(np_.unique_counts(i, size=20)),
                                      tuple(np_.unique_inverse(i, size=20)), np_.unique_values(i, size=20)), (I,)),
 }
@@ -284,6 +326,18 @@ def test_selections_match_jax(name):
     expected = fn(jjnp, *args)
     _same(fn(jnp, *args), expected)
     _same(irax.jit(lambda *a: fn(jnp, *a))(*args), expected)
+
+
+def test_intersect1d_indices_setdiff1d_assume_unique_and_isin_methods_as_jax():
+    a, b = np.int32([3, 1, 2, 3, 1, 5, 0, 2]), np.int32([[2, 4], [5, 7]])
+    for args in ((a, b), (a[::2], a[1::2]), (np.float32([2, np.nan, 1, 2]), np.float32([np.nan, 2, 0]))):
+        _same(jnp.intersect1d(*args, return_indices=True), jjnp.intersect1d(*args, return_indices=True))
+    # assume_unique keeps ar1's order (NumPy's too): no sort
+    _same(jnp.setdiff1d(a, b, assume_unique=True), jjnp.setdiff1d(a, b, assume_unique=True))
+    _same([jnp.isin(a, b, method=m) for m in ("compare_all", "binary_search", "sort", "auto")],
+          [jjnp.isin(a, b, method=m) for m in ("compare_all", "binary_search", "sort", "auto")])
+    with pytest.raises(ValueError, match="method='foo' is not implemented"):
+        jnp.isin(a, b, method="foo")
 
 
 @pytest.mark.parametrize("name", ["nonzero", "flatnonzero", "argwhere", "union1d", "intersect1d", "setdiff1d",
@@ -306,7 +360,8 @@ def test_index_tricks_match_jax():
         "mgrid": lambda np_: (np_.mgrid[0:2, 0:3], np_.mgrid[0:1:5j], np_.mgrid[0:4:2, -1:1:3j]),
         "ogrid": lambda np_: tuple(np_.ogrid[0:2, 1:4]),
         "r_": lambda np_: (np_.r_[1:4, 0, np.int32([7, 8])], np_.r_["0,2", [1, 2], [3, 4]], np_.r_[0:1:5j],
-                           np_.r_["-1,2,0", np.int32([1, 2]), np.int32([3, 4])]),
+                           np_.r_["-1,2,0", np.int32([1, 2]), np.int32([3, 4])], np_.r_["r", 1, 2], np_.c_["c", 1, 2],
+                           np_.r_["r", np.ones((2, 2), np.float32), np.ones((1, 2), np.float32)]),
         "c_": lambda np_: (np_.c_[np.int32([1, 2]), np.int32([3, 4])], np_.c_[np.ones((2, 2), np.float32), np.int32([5, 6])]),
         "ravel": lambda np_: (np_.ravel_multi_index((np.int32([1, 2]), np.int32([0, 3])), (3, 4)),
                               np_.ravel_multi_index((np.int32([1, 5]), np.int32([-1, 3])), (3, 4), mode="wrap"),
@@ -324,6 +379,12 @@ def test_index_tricks_match_jax():
     assert jnp.s_[1:2, ::3] == jjnp.s_[1:2, ::3] and jnp.index_exp[1:2] == jjnp.index_exp[1:2]
     with pytest.raises(ValueError, match="invalid entry"):
         jnp.ravel_multi_index((np.int32([5]), np.int32([0])), (3, 4))
+    with pytest.raises(ValueError, match="string directive must be placed at the beginning"):
+        jnp.r_[1, "0", 2]
+    with pytest.raises(ValueError, match="`range` must be either None or a sequence of scalars"):
+        jnp.histogram(F, 2, range=(0.0, 1.0, 2.0))
+    with pytest.raises(ValueError, match="the only valid string value of `left` is 'extrapolate'"):
+        jnp.interp(F, np.float32([0, 1]), np.float32([1, 2]), left="foo")
     with pytest.raises(NotImplementedError, match="jnp.fromiter"):
         jnp.fromiter(range(5), dtype=np.int32)
 
@@ -333,7 +394,8 @@ MORE = {
                                           np_.polysub(i[0], i[1, :3]), np_.polymul(v[:3], i[0, :4]), np_.polyder(v, 2),
                                           np_.polyder(i[0]), np_.polyint(v[:4]), np_.polyint(v[:3], 2, k=np_.array([1.0, 2.0])),
                                           np_.polydiv(v, v[:3] + 3), np_.poly(v[:4]), np_.vander(v[:4]),
-                                          np_.vander(i[0, :3], 5, increasing=True)), (F, V, I)),
+                                          np_.vander(i[0, :3], 5, increasing=True), np_.vander(i[0, :3].astype(np.int8), 3)),
+                    (F, V, I)),
     "windows_unwrap": (lambda np_, f, i: (np_.bartlett(7), np_.blackman(7), np_.hamming(7), np_.hanning(7),
                                           np_.kaiser(7, 3.5), np_.hanning(1), np_.unwrap(f * 4),
                                           np_.unwrap(f * 4, axis=0, period=3.0), np_.unwrap(f * 3, discont=4.0),
@@ -353,6 +415,53 @@ def test_more_match_jax(name):
     expected = fn(jjnp, *args)
     _same(fn(jnp, *args), expected, CLOSE.get(name, 2e-6), 1e-5)
     _same(irax.jit(lambda *a: fn(jnp, *a))(*args), expected, CLOSE.get(name, 2e-6), 1e-5)
+
+
+UFUNC_METHODS = {
+    "reduce": lambda np_, f, i: (np_.add.reduce(f), np_.add.reduce(f, axis=None, where=f > 0), np_.multiply.reduce(f, 1),
+                                 np_.maximum.reduce(f, initial=0.5, keepdims=True), np_.subtract.reduce(f, 1),
+                                 np_.bitwise_or.reduce(i), np_.logical_xor.reduce(i > 0, axis=None),
+                                 np_.logaddexp.reduce(f)),
+    "accumulate": lambda np_, f, i: (np_.add.accumulate(f), np_.multiply.accumulate(f, 1), np_.subtract.accumulate(f, 1),
+                                     np_.maximum.accumulate(i, 1), np_.bitwise_xor.accumulate(i)),
+    "at_outer": lambda np_, f, i: (np_.add.at(f[0], np.int32([0, 0, 5]), 2.0, inplace=False),
+                                   np_.maximum.at(f[0], np.int32([1, 1, 2]), f[1, :3], inplace=False),
+                                   np_.subtract.at(i, (np.int32([0, 0]), np.int32([1, 1])), 3, inplace=False),
+                                   np_.negative.at(i[0], np.int32([2, 2, 3]), inplace=False),
+                                   np_.add.outer(f[0, :3], i[0]), np_.maximum.outer(i[0, :2], f[:, :2])),
+    "reduceat": lambda np_, f, i: (np_.add.reduceat(f, np.int32([0, 4, 1, 7]), axis=1),
+                                   np_.subtract.reduceat(i[0], np.int32([0, 5, 5])), np_.maximum.reduceat(f, np.int32([2, 0]))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UFUNC_METHODS))
+def test_ufunc_methods_match_jax(name):
+    """jnp.add and the other binary functions JAX makes ufuncs have NumPy's
+    methods: a faster reduction where there is one (add.reduce is sum), else
+    a loop of the function."""
+    expected = UFUNC_METHODS[name](jjnp, F, I)
+    _same(UFUNC_METHODS[name](jnp, F, I), expected, 1e-5, 1e-6)
+    _same(irax.jit(lambda f, i: UFUNC_METHODS[name](jnp, f, i))(F, I), expected, 1e-5, 1e-6)
+
+
+def test_frompyfunc_and_ufunc_match_jax():
+    def methods(np_):
+        f = np_.frompyfunc(lambda x, y: np_.where(x > y, x - y, x + y), 2, 1)
+        g = np_.frompyfunc(lambda x, y: x * y, 2, 1, identity=1)
+        return (f(F, 0.5), f.reduce(F), f.reduce(F, axis=1), f.accumulate(F), f.outer(V[:2], V[2:5]),
+                f.reduceat(V, np.int32([0, 3])), g.reduce(np.zeros(0, np.float32)), g.reduce(V, where=V > 0),
+                (f.nin, f.nout, f.nargs, g.identity))
+    _same(methods(jnp), methods(jjnp), 1e-5, 1e-6)
+    assert isinstance(jnp.add, jnp.ufunc) and not isinstance(jnp.sin, jnp.ufunc) and jnp.add != jnp.multiply
+    assert irax.jit(lambda op, x: op.reduce(x), static_argnums=0)(jnp.multiply, V) == pytest.approx(np.prod(V), 1e-5)
+    for call in (lambda np_: np_.subtract.reduce(np.zeros((0, 2))), lambda np_: np_.maximum.reduce(F, where=F > 0),
+                 lambda np_: np_.negative.reduce(I), lambda np_: np_.add.reduce(F, where=F)):
+        with pytest.raises(ValueError) as want:
+            call(jjnp)
+        with pytest.raises(ValueError, match=re.escape(str(want.value)[:40])):
+            call(jnp)
+    with pytest.raises(NotImplementedError, match="inplace=False"):
+        jnp.add.at(F, 0, 1.0)
 
 
 def test_printing_options_are_numpy_s():

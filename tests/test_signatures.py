@@ -36,8 +36,6 @@ METHODS = sorted(set(_METHODS) | {"reshape", "transpose"})
 # no shardings, so out_sharding is missing everywhere.
 _LINALG = {"precision", "preferred_element_type"}
 NOT_YET = {
-    **dict.fromkeys(["add", "subtract", "multiply", "maximum", "minimum", "negative", "bitwise_and", "bitwise_or",
-                     "bitwise_xor", "logical_and", "logical_or", "logical_xor"], {"out", "where"}),  # JAX's ufunc objects
     **dict.fromkeys(["all", "any", "amax", "amin", "max", "min", "mean"], {"where"}),
     **dict.fromkeys(["sum", "prod"], {"where", "promote_integers"}),
     **dict.fromkeys(["std", "var"], {"where", "mean"}),
@@ -46,7 +44,6 @@ NOT_YET = {
     "tensordot": _LINALG, "einsum": {"out", "optimize", "_dot_general"} | _LINALG, "outer": {"a", "b", "out"},
     "repeat": {"total_repeat_length"}, "take_along_axis": {"wrap_negative_indices"}, "trunc": {"x"},
     "where": {"size", "fill_value"},
-    **dict.fromkeys(["logaddexp", "logaddexp2"], {"out", "where"}),  # JAX's ufunc objects
     **dict.fromkeys(["nanmax", "nanmean", "nanmin", "nanprod", "nansum"], {"where"}),
     **dict.fromkeys(["nanstd", "nanvar"], {"where", "mean"}),
 }

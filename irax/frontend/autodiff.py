@@ -461,7 +461,15 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
             y, pullback, *aux = vjp(partial_fun, *dynamic, has_aux=has_aux)
             for aval in _leaf_avals(y):
                 _check_real_output("jacrev", holomorphic, aval)
-            jac = vmap(lambda cotangent: _without_float0(pullback(cotangent)))(_std_basis(y))
+            row = lambda cotangent: _without_float0(pullback(cotangent))  # noqa: E731
+            basis = _std_basis(y)
+            if sum(a.size for a in _leaf_avals(y)) == 1:
+                # One row (a scalar output, hessian's inner jacrev): the VJP itself, no vmap
+                # of size 1, whose unit batch axis IREE 3.13 failed to compile under jacfwd
+                # (a windowed sum's hessian, cg's: "expected type ... (size mismatch)").
+                jac = tree_util.tree_map(lambda g: g[None], row(tree_util.tree_map(lambda b: b[0], basis)))
+            else:
+                jac = vmap(row)(basis)
             jac, example = (jac[0], dynamic[0]) if isinstance(argnums, int) else (jac, dynamic)
             in_tree, n_out = tree_util.tree_structure(example), sum(a.size for a in _leaf_avals(y))
 

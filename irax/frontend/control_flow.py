@@ -49,11 +49,13 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, scf, tensor
 
 from irax import tree_util
-from irax.frontend import core, dtypes, staging
+from irax.frontend import core, dtypes, extended, staging
+from irax.frontend.lax_elementwise import add as lax_add
 from irax.ir import mlir
 from irax.ir.linalg import map_results
 from irax.frontend.numpy.util import asarray, convert
 from irax.frontend.numpy import clip
+from irax.frontend.numpy.shape import broadcast_to
 from irax.frontend.primitives.elementwise import select as select_p
 from irax.typing import Array, ArrayLike, PyTree
 
@@ -431,7 +433,8 @@ def fori_loop(lower: ArrayLike, upper: ArrayLike, body_fun: Callable, init_val: 
     if lo is None or hi is None:
         def step(state):
             i, upper_, val = state
-            return i + 1, upper_, body_fun(i, val)
+            # lax's add of a 1 of i's type, as JAX's: the index keeps its type; a bool one is lax.add's TypeError
+            return lax_add(i, convert(1, *dtypes.dtype_and_weak(i))), upper_, body_fun(i, val)
 
         # the index is `lower` itself (weakly typed for a Python int) unless its dtype must change, as in JAX
         start, end = (b if dtypes.dtype_and_weak(b)[0] == index_dtype else asarray(b, index_dtype)
@@ -447,12 +450,14 @@ def fori_loop(lower: ArrayLike, upper: ArrayLike, body_fun: Callable, init_val: 
 def _fori_index_dtype(lower, upper):
     """The index dtype of a loop from `lower` to `upper`, with JAX's rule: their
     common dtype, or the strongly typed one's where the other is a weakly typed
-    signed integer (a Python int); other mixes are a TypeError."""
+    signed integer (a Python int); other mixes are a TypeError. Equal float
+    (or bool) bounds are JAX's too: static ones count as Python ints, traced
+    ones make a float index."""
     (lower_dtype, lower_weak), (upper_dtype, upper_weak) = dtypes.dtype_and_weak(lower), dtypes.dtype_and_weak(upper)
     dtype = lower_dtype if lower_dtype == upper_dtype else None
     if dtype is None and all(dtypes.issubdtype(d, np.signedinteger) for d in (lower_dtype, upper_dtype)):
         dtype = {(True, False): upper_dtype, (False, True): lower_dtype}.get((lower_weak, upper_weak))
-    if dtype is None or not dtypes.issubdtype(dtype, np.integer):  # (a float bound reached MLIR: an MLIRError)
+    if dtype is None:
         raise TypeError("lower and upper arguments to fori_loop must have equal types, got "
                         f"{lower_dtype.name} and {upper_dtype.name}")
     return dtype
@@ -541,14 +546,20 @@ def _scan(f, init, xs, length, reverse, unroll):
 
 def select(pred: ArrayLike, on_true: ArrayLike, on_false: ArrayLike) -> Array:
     """Elementwise `on_true` where `pred` else `on_false`: arrays of one shape
-    and dtype (a scalar pred selects whole arrays)."""
-    pred, on_true, on_false = asarray(pred), asarray(on_true), asarray(on_false)
+    and dtype (a scalar pred selects whole arrays); typed keys too."""
+    pred = asarray(pred)
+    on_true, on_false = (x if extended.is_extended(x) else asarray(x) for x in (on_true, on_false))
     if on_true.shape != on_false.shape or on_true.dtype != on_false.dtype:
         raise TypeError(f"select cases must have the same shapes and dtypes, got "
                         f"{on_true.aval.str_short()} and {on_false.aval.str_short()}.")
     if pred.shape not in ((), on_true.shape):
         raise TypeError(f"select `which` must be scalar or have the same shape as cases, got `which` shape "
                         f"{pred.shape} but case shape {on_true.shape}.")
+    if extended.is_extended(on_true):  # a select of the keys' data, pred broadcast over their trailing axes
+        cls, data = type(on_true), on_true._data
+        if pred.shape:
+            pred = broadcast_to(extended.expand_trailing(cls, pred), data.shape)
+        return cls._wrap(select(pred, data, on_false._data))
     if not (dtypes.is_bool(pred.dtype) or dtypes.is_int(pred.dtype)):
         raise TypeError(f"select `which` must be boolean or integer type, got {pred.dtype.name}.")
     return select_p.bind(convert(pred, dtypes.bool_, False), on_true, on_false)

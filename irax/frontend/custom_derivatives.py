@@ -190,12 +190,38 @@ def _untransformed() -> bool:
     return core.current_trace() is None and core.current_tape() is None
 
 
-def _function_alone(fun, args):
+_PYTHON_SCALARS = (bool, int, float, complex)
+
+
+def _function_alone(custom_fn, args):
     """A custom function called outside every transformation: its function,
     as JAX runs it (its rules neither traced nor called), compiled, or on
-    values where it branches on them."""
+    values where it branches on them. Outputs the function gives as Python
+    scalars come back as those scalars, as JAX's eager call runs the Python
+    function and returns what it returns (under jit they are weakly typed
+    arrays, as JAX's): the trace records, per argument signature, which
+    outputs are Python scalars it made and which are arguments it returns as
+    they came (a Python scalar argument comes back as itself)."""
     from irax.frontend import tape  # (tape imports irax.numpy, whose linear algebra uses custom_vjp)
-    return tape.staged_or_on_values(("custom function", fun), fun, lambda args, _: fun(*args), args)
+    fun, signature = custom_fn.fun, staging.Arguments(args).signature()
+    recorded = custom_fn.__dict__.setdefault("_python_outputs", {})
+
+    def traced(*traced_args):  # runs when staging traces the function, once per signature
+        out = fun(*traced_args)
+        position = {id(x): j for j, x in enumerate(tree_util.tree_leaves(traced_args))}
+        recorded[signature] = (
+            {k: x for k, x in enumerate(tree_util.tree_leaves(out)) if type(x) in _PYTHON_SCALARS},
+            {k: position[id(x)] for k, x in enumerate(tree_util.tree_leaves(out)) if id(x) in position})
+        return out
+
+    out = tape.staged_or_on_values(("custom function", fun), traced, lambda args, _: fun(*args), args)
+    made, passed = recorded.get(signature, ({}, {}))
+    arg_leaves = tree_util.tree_leaves(args)
+    scalars = {**made, **{k: arg_leaves[j] for k, j in passed.items() if type(arg_leaves[j]) in _PYTHON_SCALARS}}
+    if not scalars:
+        return out
+    leaves, tree = tree_util.tree_flatten(out)
+    return tree_util.tree_unflatten(tree, [scalars.get(k, x) for k, x in enumerate(leaves)])
 
 
 def _zeros(aval):
@@ -226,9 +252,11 @@ class custom_vjp:
             raise AttributeError(f"No VJP defined for custom_vjp function {self.__name__} using defvjp.")
         args = _resolve_kwargs(self.fun, args, kwargs)
         if _untransformed():
-            return _function_alone(self.fun, args)
-        return staging.staged_call(("custom_vjp", self.fun, self.fwd, self.bwd, self.nondiff_argnums), self._bind,
-                                   args, static_numbers=self.nondiff_argnums)
+            return _function_alone(self, args)
+        return staging.staged_call(self._staging_key(), self._bind, args, static_numbers=self.nondiff_argnums)
+
+    def _staging_key(self):
+        return ("custom_vjp", self.fun, self.fwd, self.bwd, self.nondiff_argnums)
 
     def trace_rules(self, arguments, primal):
         """fwd and bwd, their pytrees flattened: fwd(x...) -> (y..., residuals...)
@@ -326,7 +354,7 @@ class custom_jvp:
             raise AttributeError(f"No JVP defined for custom_jvp function {self.__name__} using defjvp.")
         args = _resolve_kwargs(self.fun, args, kwargs)
         if _untransformed():
-            return _function_alone(self.fun, args)
+            return _function_alone(self, args)
         from irax.frontend import tape  # (tape imports irax.numpy, whose linear algebra uses custom_vjp)
         return tape.staged_or_on_values(("custom_jvp", self.fun, self.jvp, self.nondiff_argnums), self._bind,
                                         lambda args, _: self._on_values(args, tape), args)
@@ -373,3 +401,34 @@ class custom_jvp:
         n_out = len(primal.out_avals)
         _check_types("Custom JVP rule", traced.out_avals[n_out:], primal.out_avals, "primal output")
         return {"rule": traced}
+
+
+class custom_vjp_and_jvp(custom_vjp):
+    """irax's own: a custom_vjp function that forward mode differentiates
+    by a JVP rule, `defjvp(rule)` as custom_jvp's. JAX's linear algebra
+    (solve, cholesky, triangular_solve, slogdet) has both, as primitives with
+    a JVP rule and a transpose: reverse mode takes fwd/bwd (one solve with
+    the transpose, where transposing the JVP would transpose loops), forward
+    mode (jvp, jacfwd, hessian) the rule. The call carries the attributes
+    of both (transforms/ad/custom.py); each pass reads its own."""
+
+    rule_attributes = {**custom_vjp.rule_attributes, **custom_jvp.rule_attributes}
+
+    def __init__(self, fun, nondiff_argnums=()):
+        super().__init__(fun, nondiff_argnums)
+        self.jvp = None
+
+    def defjvp(self, jvp):
+        self.jvp = jvp
+        return jvp
+
+    def __call__(self, *args, **kwargs):
+        if self.jvp is None:
+            raise AttributeError(f"No JVP defined for custom_vjp_and_jvp function {self.__name__} using defjvp.")
+        return super().__call__(*args, **kwargs)
+
+    def _staging_key(self):
+        return super()._staging_key() + (self.jvp,)
+
+    def trace_rules(self, arguments, primal):
+        return {**custom_vjp.trace_rules(self, arguments, primal), **custom_jvp.trace_rules(self, arguments, primal)}

@@ -17,7 +17,7 @@ import numpy as np
 from irax.frontend import dtypes
 from irax.frontend.numpy.bitcast import bitcast_convert_type
 from irax.frontend.numpy.math_extra import fmod
-from irax.frontend.numpy.ufuncs import check_integer_exponent, integer_power
+from irax.frontend.numpy.ufuncs import check_integer_exponent, integer_power, power_to_integers
 from irax.frontend.numpy.util import asarray
 from irax.frontend.primitives.elementwise import binary, unary
 from irax.frontend.primitives.scalar_rules import BINARY, UNARY, dtype_kind
@@ -43,10 +43,14 @@ def _operands(name: str, *args) -> list:
         raise TypeError(f"lax.{name} requires arguments to have the same dtypes, got "
                         f"{', '.join(x.dtype.name for x in xs)}. (Tip: jnp.{name} is a similar function that does "
                         "automatic type promotion on inputs).")
+    _check_ranks(name, xs)
+    return xs
+
+
+def _check_ranks(name: str, xs) -> None:
     ranks = {x.ndim for x in xs if x.ndim}
     if len(ranks) > 1:
         raise TypeError(f"{name}: arrays must have the same number of dimensions, got {ranks}")
-    return xs
 
 
 def _check_kind(name: str, x, kinds, position="") -> None:
@@ -263,8 +267,9 @@ def pow(x: ArrayLike, y: ArrayLike) -> Array:  # noqa: A001 (lax's name)
     """x ** y, as `jax.lax.pow`: a float or integer x of one dtype with y, or
     to an integer power y of any integer dtype."""
     x, y = asarray(x), asarray(y)
-    if dtypes.is_int(y.dtype) and y.dtype != x.dtype:
-        y = convert_element_type(y, x.dtype)
+    if dtypes.is_inexact(x.dtype) and dtypes.is_int(y.dtype):
+        _check_ranks("pow", (x, y))
+        return power_to_integers(x, y)
     x, y = _operands("pow", x, y)
     return binary["pow"].bind(x, y)
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from irax.frontend import numpy as jnp
-from irax.frontend.lax import stop_gradient
+from irax.frontend.lax import stop_cotangent
 from irax.frontend.lax_elementwise import _operands, convert_element_type
 from irax.frontend.lax_structural import expand_dims, squeeze
 from irax.frontend.numpy.util import asarray, canonicalize_axis
@@ -231,7 +231,7 @@ def gather(operand: ArrayLike, start_indices: ArrayLike, dimension_numbers: Gath
         fill = _FILL[dtype_kind(x.dtype)](x.dtype) if fill_value is None else fill_value
         out = jnp.where(in_bounds, out, jnp.asarray(fill, x.dtype))
     elif mode == GatherScatterMode.PROMISE_IN_BOUNDS:  # clamped, but JAX's transpose drops the window
-        out = jnp.where(in_bounds, out, stop_gradient(out))
+        out = jnp.where(in_bounds, out, stop_cotangent(out))
     return jnp.transpose(out, _window_order(nb, tuple(dn.offset_dims)))
 
 

@@ -37,7 +37,9 @@ where IREE would run it on the host, one step at a time.
 Complex matrices take the same steps, with conjugate transposes where the
 real ones transpose (Hermitian A = L Lᴴ, L with a real diagonal).
 
-Their derivatives are custom VJPs (JAX's formulas, not the loops'). A VJP
+Their derivatives are custom VJPs (JAX's formulas, not the loops'), and
+for forward mode the JVPs they transpose (`custom_vjp_and_jvp`; for the
+solve ẋ = op(a)⁻¹ (ḃ - op(ȧ) x), ȧ read in a's triangle). A VJP
 is the transpose of the JVP, not its adjoint (JAX's convention for complex
 numbers), so where the JVP is complex-linear the formulas are the real ones:
 
@@ -55,7 +57,7 @@ import numpy as np
 
 from irax.frontend import dtypes
 from irax.frontend.control_flow import fori_loop
-from irax.frontend.custom_derivatives import custom_vjp
+from irax.frontend.custom_derivatives import custom_vjp_and_jvp
 from irax.frontend.kernels import kernel_call
 from irax.frontend.numpy import (abs, all, arange, argmax, astype, broadcast_to, concatenate, conj, diagonal, eye,
                                  flip, full_like, imag, iscomplexobj, matmul, moveaxis, pad, real, sqrt, stack, sum,
@@ -158,9 +160,22 @@ def _cholesky_blocked(a):
     return concatenate(columns, axis=-1)
 
 
-@custom_vjp
+@custom_vjp_and_jvp
 def _cholesky(a):
     return _cholesky_blocked(a)
+
+
+@_cholesky.defjvp
+def _cholesky_jvp(primals, tangents):
+    """JAX's: L̇ = L Φ(L⁻¹ Ȧ L⁻ᴴ). The solves are the substitutions alone
+    (`_solve`): this rule is traced with every cholesky, and triangular_solve
+    would trace its own rules too (a second derivative differentiates them)."""
+    (a,), (a_dot,) = primals, tangents
+    L = _cholesky(a)
+    n = L.shape[-1]
+    phi = where(arange(n)[:, None] == arange(n), 0.5, tril(np.ones((n, n), L.dtype)))
+    tmp = _solve(conj(L) if iscomplexobj(L) else L, a_dot, False, True, True, False)  # tmp Lᴴ = Ȧ
+    return L, matmul(L, phi * _solve(L, tmp, True, True, False, False))
 
 
 def _cholesky_fwd(a):
@@ -270,13 +285,21 @@ def _solve(a, b, left_side, lower, transpose_a, unit_diagonal):
 
 @functools.lru_cache(maxsize=None)
 def _triangular_solve_fn(left_side, lower, transpose_a, unit_diagonal):
-    """The custom-VJP solve for one set of options (one function per set, so
+    """The custom-VJP (and JVP) solve for one set of options (one function per set, so
     its programs are cached)."""
     options = (left_side, lower, transpose_a, unit_diagonal)
 
-    @custom_vjp
+    @custom_vjp_and_jvp
     def solve(a, b):
         return _solve(a, b, *options)
+
+    @solve.defjvp
+    def jvp(primals, tangents):  # ẋ = op(a)⁻¹ (ḃ - op(ȧ) x), x op(a) = b on the right side
+        (a, b), (a_dot, b_dot) = primals, tangents
+        x = solve(a, b)
+        a_dot = tril(a_dot, -unit_diagonal) if lower else triu(a_dot, unit_diagonal)
+        op_a_dot = _T(a_dot) if transpose_a else a_dot
+        return x, solve(a, b_dot - (matmul(op_a_dot, x) if left_side else matmul(x, op_a_dot)))
 
     def fwd(a, b):
         x = _solve(a, b, *options)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from irax import tree_util
-from irax.frontend import dtypes
+from irax.frontend import dtypes, extended
 from irax.frontend import numpy as jnp
 from irax.frontend.control_flow import scan
 from irax.frontend.lax_elementwise import _operands, add, bitwise_and, bitwise_or, bitwise_xor, convert_element_type
@@ -276,6 +276,9 @@ def pad(operand: ArrayLike, padding_value: ArrayLike, padding_config: Sequence[t
 
 def concatenate(operands: Sequence[ArrayLike], dimension: int) -> Array:
     """The operands joined along `dimension`, as `jax.lax.concatenate` (one dtype, one rank)."""
+    if physical := extended.unwrap(operands):  # typed keys: join their data along a leading axis
+        cls, datas = physical
+        return cls._wrap(concatenate(datas, canonicalize_axis("concatenate", dimension, datas[0].ndim - cls._trailing)))
     xs = _operands("concatenate", *operands)
     if len(xs) == 1:
         return xs[0]

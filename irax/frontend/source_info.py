@@ -54,7 +54,7 @@ _NOT_USER = tuple({os.path.dirname(os.path.dirname(os.path.abspath(__file__))) +
 
 
 @functools.lru_cache(maxsize=None)
-def _is_user_file(filename: str) -> bool:
+def is_user_file(filename: str) -> bool:
     return not os.path.abspath(filename).startswith(_NOT_USER)
 
 
@@ -72,7 +72,7 @@ def _summary(frame) -> str:
 def user_line() -> str:
     """The summary of the innermost frame of user code, or 'unknown'."""
     frame = sys._getframe(1)
-    while frame is not None and not _is_user_file(frame.f_code.co_filename):
+    while frame is not None and not is_user_file(frame.f_code.co_filename):
         frame = frame.f_back
     return "unknown" if frame is None else _summary(frame)
 

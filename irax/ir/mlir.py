@@ -164,17 +164,23 @@ def generic(inputs, outputs, maps, iterators, body):
     return list(op.results)
 
 
-STOP_GRADIENT = "irax.stop_gradient"  # unit attribute on an identity generic: a constant to autodiff
+STOP_GRADIENT = "irax.stop_gradient"  # attribute on an identity generic: a constant to autodiff
+# Its value where only reverse mode takes the identity for a constant: forward
+# mode passes tangents through (see stop_gradient).
+REVERSE_ONLY = "reverse"
 
 
-def stop_gradient(x: ir.Value) -> ir.Value:
+def stop_gradient(x: ir.Value, reverse_only: bool = False) -> ir.Value:
     """`x` through an identity generic that the autodiff passes take for a
-    constant (lax.stop_gradient); canonicalization erases it afterwards."""
+    constant (lax.stop_gradient); canonicalization erases it afterwards.
+    `reverse_only`: a constant to reverse mode, an identity to forward mode,
+    as XLA's promise_in_bounds gather differentiates in JAX: its JVP reads
+    the clamped element's tangent, its transpose drops an index out of bounds."""
     rank = ir.RankedTensorType(x.type).rank
     like_x = tensor.EmptyOp(dims(x), ir.RankedTensorType(x.type).element_type).result
     (out,) = generic([x], [like_x], [list(range(rank))] * 2,
                      [PARALLEL] * rank, lambda value, _: [value])
-    out.owner.attributes[STOP_GRADIENT] = ir.UnitAttr.get()
+    out.owner.attributes[STOP_GRADIENT] = ir.StringAttr.get(REVERSE_ONLY) if reverse_only else ir.UnitAttr.get()
     return out
 
 

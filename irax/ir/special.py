@@ -262,14 +262,43 @@ def _is_integer(x):
     return cmpf("oeq", x, math.floor(x))
 
 
-def _pow(base, exponent):
-    """base^exponent, with a negative base where the exponent is an integer
-    (powf is NaN for every negative base)."""
-    magnitude = math.powf(math.absf(base), exponent)
-    half = arith.mulf(exponent, _c(base, 0.5))
-    odd = cmpf("oeq", arith.subf(half, math.floor(half)), _c(base, 0.5))
-    negate = arith.andi(_lt(base, _c(base, 0.0)), odd)
-    return _select(negate, arith.negf(magnitude), magnitude)
+def signbit(x):
+    """x's sign bit as a bool: true for -0.0 and -inf, which `x < 0` misses at
+    -0.0. Read in float32, as a float64 copysign is an i64 bitcast, which
+    IREE's Vulkan code cannot do."""
+    f32 = ir.F32Type.get()
+    width = ir.FloatType(x.type).width
+    narrow = x if width == 32 else (arith.extf if width < 32 else arith.truncf)(f32, x)
+    return _lt(math.copysign(mlir.float_constant(f32, 1.0), narrow), mlir.float_constant(f32, 0.0))
+
+
+def _c99_power(x, y):
+    """x ** y as C99's pow computes it (and NumPy, JAX). IREE's powf is
+    exp(y log x): NaN for any x < 0 and at the 0 * inf of 0 ** 0, inf ** 0 and
+    1 ** inf. So powf gives only the magnitude |x| ** y, and selects the rest:
+
+        x ** ±0 = 1 and 1 ** y = 1, even for NaN; (-1) ** ±inf = 1
+        x ** y = NaN for finite x < 0 and y not an integer
+        x ** y takes x's sign where y is an odd integer: (-2) ** 3 = -8,
+            (-0.0) ** -1 = -inf, (-inf) ** 3 = -inf; else it is positive
+    """
+    magnitude = math.powf(math.absf(x), y)
+    half = arith.mulf(y, _c(y, 0.5))
+    odd = cmpf("oeq", arith.subf(half, math.floor(half)), _c(y, 0.5))  # false for ±inf and NaN
+    signed = _select(arith.andi(odd, signbit(x)), arith.negf(magnitude), magnitude)
+    fraction = cmpf("une", math.floor(y), y)  # true for NaN, false for ±inf
+    negative_finite = arith.andi(_lt(x, _c(x, 0.0)), cmpf("one", math.absf(x), _c(x, np.inf)))
+    one = arith.ori(arith.ori(cmpf("oeq", y, _c(y, 0.0)), cmpf("oeq", x, _c(x, 1.0))),
+                    arith.andi(cmpf("oeq", x, _c(x, -1.0)), cmpf("oeq", math.absf(y), _c(y, np.inf))))
+    nan_or_signed = _select(arith.andi(negative_finite, fraction), _c(x, np.nan), signed)
+    return _select(one, _c(x, 1.0), nan_or_signed)
+
+
+def power(x, y, to_integers=False):
+    """C99's x ** y (`_c99_power`), differentiated as JAX's pow: y x^(y-1)
+    dx + log(x) x^y dy, with log(x) read as 0 at x = 0 (NaN for x < 0).
+    `to_integers`: y holds integers (converted), and d/dx is 0 where y = 0."""
+    return tie("power_to_integers" if to_integers else "power", _c99_power(x, y), x, y)
 
 
 # B_2j / (2j)! inverted: the Euler-Maclaurin coefficients of Cephes' zeta.
@@ -286,12 +315,12 @@ def zeta(s, q):
     one = _c(s, 1.0)
     neg_s = arith.negf(s)
     a = q
-    total = _pow(q, neg_s)
+    total = _c99_power(q, neg_s)
     for _ in range(9):
         a = arith.addf(a, one)
-        total = arith.addf(total, _pow(a, neg_s))
+        total = arith.addf(total, _c99_power(a, neg_s))
     a = arith.addf(a, one)
-    b = _pow(a, neg_s)
+    b = _c99_power(a, neg_s)
     summed = total
     total = arith.addf(total, arith.divf(arith.mulf(b, a), arith.subf(s, one)))
     total = arith.addf(total, arith.mulf(_c(s, 0.5), b))

@@ -43,6 +43,7 @@ from irax import tree_util
 from irax.frontend import dtypes
 from irax.frontend.array import Array
 from irax.frontend.core import ShapedArray
+from irax.frontend.extended import ExtendedArray
 from irax.frontend.jit import jit
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy import ufuncs
@@ -184,13 +185,13 @@ class KeyAval(ShapedArray):
 
 
 @tree_util.register_pytree_node_class
-class KeyArray:
+class KeyArray(ExtendedArray):
     """An array of typed PRNG keys, over the uint32 array of its key data
     (shape `(*shape, 2)`). A pytree whose one leaf is that data, so keys
-    pass through `jit`, `vmap` and `grad` (with no derivative) as arrays do."""
-
-    def __init__(self, data):
-        self._data = data
+    pass through `jit`, `vmap` and `grad` (with no derivative) as arrays do;
+    the structural functions (jnp.where, concatenate, stack, take, lax.select)
+    take them as extended arrays (irax/frontend/extended.py)."""
+    _trailing = 1  # the key's two words
 
     def tree_flatten(self):
         return (self._data,), None
@@ -200,9 +201,7 @@ class KeyArray:
         return cls(children[0])
 
     dtype = KEY_DTYPE
-    shape = property(lambda self: tuple(self._data.shape[:-1]))
     aval = property(lambda self: KeyAval(self.shape))
-    ndim = property(lambda self: len(self.shape))
     size = property(lambda self: math.prod(self.shape))
 
     def __len__(self):
@@ -215,9 +214,7 @@ class KeyArray:
 
     def __getitem__(self, index):
         index = index if isinstance(index, tuple) else (index,)
-        if any(i is Ellipsis for i in index):
-            raise IndexError("irax key arrays take indices of their leading dimensions, not Ellipsis.")
-        return KeyArray(self._data[index])
+        return KeyArray(self._data[(*index, slice(None))])  # the key's words kept whole, after any Ellipsis
 
     # Shape methods act on the leading axes of the data, its last axis (the key's two words) kept whole.
     def reshape(self, *shape, order="C"):

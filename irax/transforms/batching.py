@@ -359,12 +359,13 @@ def _custom_call(op, batch):
 
     n = len(args)
     callee = batched(batch.symbols[ir.FlatSymbolRefAttr(op.attributes["callee"]).value], n)
+    rules = {}  # a call may carry both kinds (custom_vjp_and_jvp)
     if custom.VJP_BWD in op.attributes:
         bwd = custom.rule_function(op, custom.VJP_BWD)
         rules = {custom.VJP_FWD: batched(custom.rule_function(op, custom.VJP_FWD), n),
                  custom.VJP_BWD: batched(bwd, len(bwd.type.inputs) - len(closed))}
-    else:
-        rules = {custom.JVP: batched(custom.rule_function(op, custom.JVP), 2 * n)}
+    if custom.JVP in op.attributes:
+        rules[custom.JVP] = batched(custom.rule_function(op, custom.JVP), 2 * n)
     call = func.CallOp(callee, [batch.moved(a) for a in args] + [batch.new.get(c, c) for c in closed])
     for attribute, rule in rules.items():
         call.attributes[attribute] = ir.FlatSymbolRefAttr.get(rule.name.value)

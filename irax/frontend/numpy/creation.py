@@ -409,7 +409,13 @@ def _linspace(start, stop, num, endpoint, retstep, dtype, axis):
     ops = _ops()
     start, stop = ops.cast(start, work), ops.cast(stop, work)
     div = num - 1 if endpoint else num
-    t = ops.iota(work, (num,) + (1,) * len(bounds), 0) / ops.cast(max(div, 1), work)
+    # i * (1 / div), not i / div: XLA folds JAX's division by the constant
+    # div into that product (the last bit decides which bin of a histogram a
+    # value falls in); the endpoint's t is exactly 1, as JAX appends stop.
+    t = np.arange(num).astype(work) * np.reciprocal(np.asarray(max(div, 1), work))
+    if endpoint and num > 1:
+        t[-1] = 1
+    t = ops.cast(t.reshape((num,) + (1,) * len(bounds)), work)
     out = start * (1 - t) + stop * t
     if dtypes.is_int(dtype):
         out = ops.floor(out)

@@ -99,14 +99,21 @@ class _AxisConcat:
     def __getitem__(self, key: Any) -> Array:
         key = key if isinstance(key, tuple) else (key,)
         axis, ndmin, trans1d = self.axis, self.ndmin, self.trans1d
+        matrix = None  # 'r' / 'c': a 1-D result becomes a row (axis 0 added) / a column (axis 1)
         if key and isinstance(key[0], str):
             directive, key = key[0], key[1:]
-            if directive in ("r", "c"):
-                raise NotImplementedError("the 'r' and 'c' matrix directives of jnp.r_ are not supported")
-            parts = [int(p) for p in directive.split(",")]
-            axis, ndmin, trans1d = (parts + [ndmin, trans1d][len(parts) - 1:])[:3]
+            if directive in _MATRIX_DIRECTIVES:
+                matrix = _MATRIX_DIRECTIVES[directive]
+            else:
+                try:
+                    parts = [int(p) for p in directive.split(",")]
+                except ValueError as err:
+                    raise ValueError(f"could not understand directive {directive!r}") from err
+                axis, ndmin, trans1d = (parts + [ndmin, trans1d][len(parts) - 1:])[:3]
         pieces = []
         for item in key:
+            if isinstance(item, str):
+                raise ValueError("string directive must be placed at the beginning")
             a = _slice_values(item) if isinstance(item, slice) else asarray(item)
             if a.ndim < ndmin:
                 shape = a.shape if a.ndim else (1,)
@@ -116,9 +123,11 @@ class _AxisConcat:
                 position = min(max(position, 0), new)
                 a = a.reshape((1,) * position + shape + (1,) * (new - position))
             pieces.append(shape_ops.atleast_1d(a))
-        return shape_ops.concatenate(pieces, axis)
+        out = shape_ops.concatenate(pieces, axis)
+        return shape_ops.expand_dims(out, matrix) if matrix is not None and out.ndim == 1 else out
 
 
+_MATRIX_DIRECTIVES = {"r": 0, "c": 1}
 r_ = _AxisConcat(0, 1, -1)
 c_ = _AxisConcat(-1, 2, 0)
 

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from irax.frontend import core, dtypes, eager
+from irax.frontend import core, dtypes, eager, extended
 from irax.frontend.numpy import creation, ufuncs
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, is_array
 from irax.frontend.primitives.indexing import check_update, gather, scatter, static_slice, update_slice
@@ -557,6 +557,11 @@ def take(a: ArrayLike, indices: ArrayLike, axis: int | None = None, out: None = 
     NumPy and JAX); "wrap" takes them modulo the axis length."""
     if out is not None:
         raise NotImplementedError("The 'out' argument to jnp.take is not supported.")
+    if extended.is_extended(a):  # typed keys: take whole keys from their data, along a leading axis
+        a = a.ravel() if axis is None else a
+        axis = canonicalize_axis("take", 0 if axis is None else axis, a.ndim)
+        return a._wrap(take(a._data, indices, axis, mode=mode, unique_indices=unique_indices,
+                            indices_are_sorted=indices_are_sorted, fill_value=fill_value))
     check_arraylike("take", a)
     a = asarray(a)
     indices = _index_array("take", indices)

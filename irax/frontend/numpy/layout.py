@@ -21,7 +21,7 @@ import numpy as np
 from irax.frontend import core, dtypes
 from irax.frontend.numpy import creation, indexing, linalg, reductions, setops, ufuncs
 from irax.frontend.numpy import shape as shape_ops
-from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, is_array, promote_args
+from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_axis, check_arraylike, is_array, promote_args
 from irax.frontend.primitives.elementwise import unary
 from irax.frontend.vmap import vmap
 from irax.typing import Array, ArrayLike, DTypeLike, Shape
@@ -294,23 +294,24 @@ def dstack(tup: Sequence[ArrayLike], dtype: DTypeLike | None = None) -> Array:
 
 def block(arrays: ArrayLike | list) -> Array:
     """An array assembled from nested lists of blocks: the innermost lists
-    join along the last axis, each level out along the one before."""
-    def depth(x):
-        return 1 + depth(x[0]) if isinstance(x, list) and x else 0
-
-    levels = depth(arrays)
-
-    def build(x, level):
+    join along the last axis, each level out along the one before. Every
+    block sits at the same list depth, as JAX (and NumPy) check."""
+    def build(x):
+        """(x assembled, its list depth + 1)."""
+        if isinstance(x, tuple):
+            raise ValueError(f"jax.numpy.block does not allow tuples, got {x}")
         if not isinstance(x, list):
-            return asarray(x)
-        parts = [build(p, level + 1) for p in x]
-        ndim = max(levels, *(p.ndim for p in parts))
+            return asarray(x), 1
+        if not x:
+            raise ValueError("jax.numpy.block does not allow empty list arguments")
+        parts, depths = zip(*(build(p) for p in x))
+        if any(d != depths[0] for d in depths):
+            raise ValueError("Mismatched list depths in jax.numpy.block")
+        ndim = max(depths[0], *(p.ndim for p in parts))
         parts = [p.reshape((1,) * (ndim - p.ndim) + p.shape) for p in parts]
-        return shape_ops.concatenate(parts, level - levels)
+        return shape_ops.concatenate(parts, -depths[0]), depths[0] + 1
 
-    if isinstance(arrays, tuple):
-        raise TypeError("block: tuples are not allowed; use lists")
-    return build(arrays, 0) if isinstance(arrays, list) else asarray(arrays)
+    return build(arrays)[0]
 
 
 def append(arr: ArrayLike, values: ArrayLike, axis: int | None = None) -> Array:
@@ -399,21 +400,25 @@ def resize(a: ArrayLike, new_shape: Shape) -> Array:
 
 
 def trim_zeros(filt: ArrayLike, trim: str = "fb", axis: int | Sequence[int] | None = None) -> Array:
-    """filt without its leading ('f') and trailing ('b') zeros; how many is
-    data, so filt must be concrete."""
+    """filt without the leading ('f') and trailing ('b') slices that are all
+    zero along each axis in `axis` (default: every axis), as NumPy 2.2 and
+    JAX; how many is data, so filt must be concrete."""
     a = _array("trim_zeros", filt)
     if isinstance(a, core.Tracer):
         raise core.ConcretizationTypeError(
             "Abstract tracer value encountered where concrete value is expected: jnp.trim_zeros() needs "
             "a concrete array, since the shape of its result depends on its values.")
-    if a.ndim != 1:
-        raise TypeError(f"trim_zeros requires 1-D input, got ndim={a.ndim}")
-    nonzero = np.flatnonzero(np.asarray(a))
-    if nonzero.size == 0:
-        return a[:0]
-    start = int(nonzero[0]) if "f" in trim.lower() else 0
-    stop = int(nonzero[-1]) + 1 if "b" in trim.lower() else a.shape[0]
-    return a[start:stop]
+    axes = canonicalize_axes("trim_zeros", axis, a.ndim)
+    front, back = "f" in trim.lower(), "b" in trim.lower()
+    nonzero = np.asarray(a) != 0
+    slices = [slice(None)] * a.ndim
+    for ax in axes if front or back else ():
+        kept = np.flatnonzero(nonzero.any(axis=tuple(i for i in range(a.ndim) if i != ax)))
+        if not kept.size:
+            slices[ax] = slice(0, 0)
+            continue
+        slices[ax] = slice(int(kept[0]) if front else None, int(kept[-1]) + 1 if back else None)
+    return a[tuple(slices)]
 
 
 # ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import operator
 
 import numpy as np
 
-from irax.frontend.numpy import creation, shape as shape_ops, statistics, ufuncs
+from irax.frontend.numpy import creation, layout, shape as shape_ops, statistics, ufuncs
 from irax.frontend.numpy.util import asarray, check_arraylike, promote_args, promote_args_inexact
 from irax.typing import Array, ArrayLike
 
@@ -60,10 +60,14 @@ def polysub(a1: ArrayLike, a2: ArrayLike) -> Array:
 
 
 def polymul(a1: ArrayLike, a2: ArrayLike, *, trim_leading_zeros: bool = False) -> Array:
-    """The coefficients of a1 a2: their convolution."""
+    """The coefficients of a1 a2: their convolution (with
+    `trim_leading_zeros`, of the concrete a1 and a2 without their leading
+    zeros, as JAX)."""
     a1, a2 = _coefficients("polymul", a1, a2, inexact=True)
-    if trim_leading_zeros:
-        raise NotImplementedError("jnp.polymul: trim_leading_zeros=True needs concrete values; not supported yet")
+    if trim_leading_zeros and (a1.shape[0] > 1 or a2.shape[0] > 1):
+        a1, a2 = layout.trim_zeros(a1, trim="f"), layout.trim_zeros(a2, trim="f")
+    a1 = a1 if a1.shape[0] else creation.zeros(1, a2.dtype)  # all zeros: the zero polynomial
+    a2 = a2 if a2.shape[0] else creation.zeros(1, a1.dtype)
     return statistics.convolve(a1, a2)
 
 
@@ -123,7 +127,7 @@ def vander(x: ArrayLike, N: int | None = None, increasing: bool = False) -> Arra
     if N < 0:
         raise ValueError("N must be nonnegative")
     powers = np.arange(N) if increasing else np.arange(N - 1, -1, -1)
-    return ufuncs.power(x[:, None], asarray(powers.astype(np.int32)))
+    return ufuncs.power(x[:, None], asarray(powers.astype(x.dtype)))  # in x's dtype: int8 stays int8, as JAX
 
 
 __all__ = ["vander", "polyadd", "polyder", "polydiv", "polyint", "polymul", "polysub", "polyval"]

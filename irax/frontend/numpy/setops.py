@@ -9,6 +9,7 @@ positions where it is true (sorting._nonzero with a size):
 
     union1d     the first of each run of equal values in sort(ar1 ++ ar2)
     intersect1d ... of sort(ar1) that are in ar2       setdiff1d: ... not in ar2
+                (and where they first occur: the stable sort's order)
     setxor1d    ... of sort(ar1 ++ ar2) in exactly one of them
     isin        any(element == test_elements), broadcast
 """
@@ -46,12 +47,14 @@ def _positions(mask, size):
 
 def _keep(values, mask, size, fill_value):
     """values[mask] (1-D), or its first `size` with `fill_value` after
-    (default: the first result)."""
+    (default: the first result, or 0 when there is none, as JAX)."""
     index, valid = _positions(mask, size)
     out = values[index] if values.shape[0] else creation.zeros(index.shape, values.dtype)
     if valid is None:
         return out
-    return ufuncs.where(valid, out, out[0] if fill_value is None else asarray(fill_value, values.dtype))
+    if fill_value is None:
+        fill_value = ufuncs.where(valid[0], out[0], creation.zeros((), values.dtype)) if size else 0
+    return ufuncs.where(valid, out, asarray(fill_value, values.dtype))
 
 
 def where(condition: ArrayLike, x: ArrayLike | None = None, y: ArrayLike | None = None, /, *,
@@ -132,22 +135,32 @@ def extract(condition: ArrayLike, arr: ArrayLike, *, size: int | None = None, fi
     return compress(shape_ops.ravel(condition), shape_ops.ravel(arr), size=size, fill_value=fill_value)
 
 
+_ISIN_METHODS = ("compare_all", "binary_search", "sort", "auto")
+
+
 def isin(element: ArrayLike, test_elements: ArrayLike, assume_unique: bool = False, invert: bool = False, *,
          method: str = "auto") -> Array:
     """Whether each element of `element` equals one of test_elements."""
     check_arraylike("isin", element, test_elements)
+    if method not in _ISIN_METHODS:  # each gives the same answer here: all compare every pair
+        raise ValueError(f"{method=} is not implemented; options are 'compare_all', 'binary_search', 'sort', "
+                         "and 'auto'")
     element, tests = promote_args("isin", element, test_elements)
     found = reductions.any(ufuncs.equal(asarray(element)[..., None], shape_ops.ravel(tests)), -1)
     return ufuncs.logical_not(found) if invert else found
 
 
 def _sorted_runs(x):
-    """sort(x) and whether each element starts a run of equal values (NaNs
-    equal, complex ones all NaN + 0j, as JAX's set operations take them from unique)."""
-    s = sorting.sort(sorting.canonical_nans(x))
+    """sort(x), whether each element starts a run of equal values (NaNs
+    equal, complex ones all NaN + 0j, as JAX's set operations take them from
+    unique), and the stable order that sorts x: for the first element of a
+    run, where its value first occurs in x."""
+    x = sorting.canonical_nans(x)
+    order = sorting.argsort(x)
+    s = x[order] if x.shape[0] else x
     if not s.shape[0]:
-        return s, creation.zeros(0, bool)
-    return s, shape_ops.concatenate([creation.ones(1, bool), sorting.differs(s[1:], s[:-1])])
+        return s, creation.zeros(0, bool), order
+    return s, shape_ops.concatenate([creation.ones(1, bool), sorting.differs(s[1:], s[:-1])]), order
 
 
 def _flat(name, *arrays):
@@ -159,28 +172,41 @@ def union1d(ar1: ArrayLike, ar2: ArrayLike, *, size: int | None = None, fill_val
     """The sorted values in either array."""
     ar1, ar2 = _flat("union1d", ar1, ar2)
     _concrete_or_size("union1d", size, ar1, ar2)
-    s, first = _sorted_runs(shape_ops.concatenate([ar1, ar2]))
+    s, first, _ = _sorted_runs(shape_ops.concatenate([ar1, ar2]))
     return _keep(s, first, size, fill_value)
 
 
 def intersect1d(ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False, return_indices: bool = False, *,
                 size: int | None = None, fill_value: ArrayLike | None = None) -> Array:
-    """The sorted values in both arrays."""
-    if return_indices:
-        raise NotImplementedError("jnp.intersect1d: return_indices=True is not supported by irax yet.")
+    """The sorted values in both arrays; with `return_indices`, also where
+    each first occurs in the flattened ar1 and ar2 (with `size`, padded with
+    their sizes: out of bounds)."""
     ar1, ar2 = _flat("intersect1d", ar1, ar2)
     _concrete_or_size("intersect1d", size, ar1, ar2)
-    s, first = _sorted_runs(ar1)
-    return _keep(s, ufuncs.logical_and(first, isin(s, ar2)), size, fill_value)
+    s, first, order = _sorted_runs(ar1)
+    both = ufuncs.logical_and(first, isin(s, ar2))
+    values = _keep(s, both, size, fill_value)
+    if not return_indices:
+        return values
+    s2, _, order2 = _sorted_runs(ar2)
+    n2 = s2.shape[0]
+    # Where each value of s first occurs in ar2: the first of its run in s2.
+    at2 = order2[ufuncs.minimum(sorting.searchsorted(s2, s), n2 - 1)] if n2 else creation.zeros_like(order)
+    return (values, _keep(order, both, size, ar1.shape[0]), _keep(at2, both, size, n2))
 
 
 def setdiff1d(ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False, *, size: int | None = None,
               fill_value: ArrayLike | None = None) -> Array:
-    """The sorted values of ar1 that are not in ar2 (with `size`, padded with fill_value, default 0)."""
+    """The sorted values of ar1 that are not in ar2 (with `size`, padded with
+    fill_value, default 0); with `assume_unique`, those elements of ar1 in
+    their order, as JAX and NumPy (which then skip the sort)."""
     ar1, ar2 = _flat("setdiff1d", ar1, ar2)
     _concrete_or_size("setdiff1d", size, ar1, ar2)
-    s, first = _sorted_runs(ar1)
-    return _keep(s, ufuncs.logical_and(first, isin(s, ar2, invert=True)), size, 0 if fill_value is None else fill_value)
+    fill_value = 0 if fill_value is None else fill_value
+    if assume_unique:
+        return _keep(ar1, isin(ar1, ar2, invert=True), size, fill_value)
+    s, first, _ = _sorted_runs(ar1)
+    return _keep(s, ufuncs.logical_and(first, isin(s, ar2, invert=True)), size, fill_value)
 
 
 def setxor1d(ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False, *, size: int | None = None,
@@ -188,7 +214,7 @@ def setxor1d(ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False, *, siz
     """The sorted values in exactly one of the arrays."""
     ar1, ar2 = _flat("setxor1d", ar1, ar2)
     _concrete_or_size("setxor1d", size, ar1, ar2)
-    s, first = _sorted_runs(shape_ops.concatenate([ar1, ar2]))
+    s, first, _ = _sorted_runs(shape_ops.concatenate([ar1, ar2]))
     return _keep(s, ufuncs.logical_and(first, ufuncs.not_equal(isin(s, ar1), isin(s, ar2))), size, fill_value)
 
 

@@ -8,6 +8,7 @@ its input returns the input, so it costs no kernel.
 """
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 from collections.abc import Callable, Sequence
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from irax.frontend import core
+from irax.frontend import core, extended
 from irax.frontend.core import aval_of
 from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_axis, check_arraylike, is_array, promote_args
 from irax.frontend.primitives import shape as prims
@@ -360,8 +361,26 @@ def _concatenate(arrays, axis):
     return arrays[0] if len(arrays) == 1 else prims.concatenate.bind(*arrays, dimension=axis)
 
 
+def _physical_joined(fn_name, arrays, dtype):
+    """(class, physical arrays) to join when the arrays are extended (typed
+    keys, joined through their data: axes count from the front), else None."""
+    physical = extended.unwrap(_sequence(fn_name, arrays))
+    if physical and dtype is not None:
+        raise ValueError(f"Cannot convert_element_type from {physical[0].dtype} to {np.dtype(dtype).name}")
+    return physical
+
+
 def concatenate(arrays: ArrayLike | Sequence[ArrayLike], axis: int | None = 0, dtype: DTypeLike | None = None) -> Array:
     """The arrays joined along an existing axis (flattened first if axis is None)."""
+    if physical := _physical_joined("concatenate", arrays, dtype):
+        cls, datas = physical
+        if axis is None:
+            t = cls._trailing
+            datas, axis = [_reshape(d, (d.size // math.prod(d.shape[d.ndim - t:]), *d.shape[d.ndim - t:]))
+                           for d in datas], 0
+        if datas[0].ndim == cls._trailing:
+            raise ValueError("Zero-dimensional arrays cannot be concatenated.")
+        return cls._wrap(_concatenate(datas, canonicalize_axis("concatenate", axis, datas[0].ndim - cls._trailing)))
     arrays = _joined("concatenate", arrays, dtype)
     if axis is None:
         arrays, axis = [ravel(x) for x in arrays], 0
@@ -372,12 +391,16 @@ def stack(arrays: ArrayLike | Sequence[ArrayLike], axis: int = 0, out: None = No
     """Arrays of one shape joined along a new axis."""
     if out is not None:
         raise NotImplementedError("The 'out' argument to stack is not supported.")
-    arrays = _joined("stack", arrays, dtype)
+    physical = _physical_joined("stack", arrays, dtype)
+    arrays = physical[1] if physical else _joined("stack", arrays, dtype)
+    trailing = physical[0]._trailing if physical else 0  # typed keys: their data's trailing axes ride along
     shapes = {x.shape for x in arrays}
     if len(shapes) != 1:
-        raise ValueError(f"All input arrays must have the same shape. Got {', '.join(str(x.shape) for x in arrays)}.")
-    axis = canonicalize_axis("stack", axis, arrays[0].ndim + 1)
-    return _concatenate([expand_dims(x, axis) for x in arrays], axis)
+        raise ValueError("All input arrays must have the same shape. Got "
+                         f"{', '.join(str(x.shape[:x.ndim - trailing]) for x in arrays)}.")
+    axis = canonicalize_axis("stack", axis, arrays[0].ndim - trailing + 1)
+    out = _concatenate([expand_dims(x, axis) for x in arrays], axis)
+    return physical[0]._wrap(out) if physical else out
 
 
 def hstack(tup: ArrayLike | Sequence[ArrayLike], dtype: DTypeLike | None = None) -> Array:

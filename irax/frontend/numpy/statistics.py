@@ -22,10 +22,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from irax.frontend import core, dtypes
-from irax.frontend.numpy import creation, linalg, reductions, sorting, ufuncs
+from irax.frontend.numpy import creation, linalg, math_extra, reductions, sorting, ufuncs
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy.index_tricks import ix_, ravel_multi_index
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, promote_args, promote_args_inexact
+from irax.frontend.primitives.elementwise import binary
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
 
 
@@ -245,6 +246,10 @@ def _convolve(name, a, v, mode, reverse_v):
         a, v = v, a
     if not reverse_v:  # convolve: out[k] = sum_j a[k + j] v[m - 1 - j]
         v = shape_ops.flip(v)
+    elif swapped:  # correlate(a, v) is flip(correlate(v, a)) conjugated: its conj moves to the other operand
+        a = math_extra.conj(a)
+    else:  # correlate: out[k] = sum_j a[k + j] conj(v[j]), as NumPy and JAX
+        v = math_extra.conj(v)
     n, m = a.shape[0], v.shape[0]
     start, length = _CONVOLVE_MODES[mode](n, m)
     padded = shape_ops.pad(a, (m - 1, m - 1))
@@ -262,8 +267,8 @@ def convolve(a: ArrayLike, v: ArrayLike, mode: str = "full", *, precision: None 
 
 def correlate(a: ArrayLike, v: ArrayLike, mode: str = "valid", *, precision: None = None,
               preferred_element_type: DTypeLike | None = None) -> Array:
-    """out[k] = sum_j a[k + j] v[j]: convolve with v reversed (the output
-    reversed when v is the longer, as NumPy)."""
+    """out[k] = sum_j a[k + j] conj(v[j]): convolve with v reversed (the
+    output reversed when v is the longer, as NumPy)."""
     return _convolve("correlate", a, v, mode, reverse_v=True)
 
 
@@ -273,9 +278,13 @@ def correlate(a: ArrayLike, v: ArrayLike, mode: str = "valid", *, precision: Non
 def interp(x: ArrayLike, xp: ArrayLike, fp: ArrayLike, left: ArrayLike | str | None = None,
            right: ArrayLike | str | None = None, period: ArrayLike | None = None) -> Array:
     """The piecewise-linear interpolant through (xp, fp) at x; `left`/`right`
-    (default fp[0], fp[-1]) outside; with `period`, x and xp are taken
-    modulo it and the table wraps around."""
+    (default fp[0], fp[-1]) outside, or 'extrapolate': the end segments
+    continued; with `period`, x and xp are taken modulo it and the table
+    wraps around."""
     check_arraylike("interp", x, xp, fp)
+    for side, value in (("left", left), ("right", right)):
+        if isinstance(value, str) and value != "extrapolate":
+            raise ValueError(f"the only valid string value of `{side}` is 'extrapolate', but got: {value!r}")
     x, xp, fp = promote_args_inexact("interp", x, xp, fp)
     if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape or xp.shape[0] == 0:
         raise ValueError("xp and fp must be one-dimensional arrays of equal, nonzero size")
@@ -292,10 +301,25 @@ def interp(x: ArrayLike, xp: ArrayLike, fp: ArrayLike, left: ArrayLike | str | N
     delta = ufuncs.subtract(x, xp[i - 1])
     step = ufuncs.where(ufuncs.equal(dx, 0), 0, ufuncs.divide(delta, ufuncs.where(ufuncs.equal(dx, 0), 1, dx)))
     f = ufuncs.add(fp[i - 1], ufuncs.multiply(step, ufuncs.subtract(fp[i], fp[i - 1])))
-    if period is None:
+    if period is None and left != "extrapolate":
         f = ufuncs.where(ufuncs.less(x, xp[0]), fp[0] if left is None else asarray(left, f.dtype), f)
+    if period is None and right != "extrapolate":
         f = ufuncs.where(ufuncs.greater(x, xp[-1]), fp[-1] if right is None else asarray(right, f.dtype), f)
     return f
+
+
+def _sample_weights(name, weights, n):
+    """cov's fweights or aweights: one per sample (fweights integers), with
+    JAX's errors (NumPy's types)."""
+    check_arraylike("cov", weights)
+    weights = asarray(weights)
+    if weights.ndim > 1:
+        raise RuntimeError(f"cannot handle multidimensional {name}")
+    if weights.shape[0] != n:
+        raise RuntimeError(f"incompatible numbers of samples and {name}")
+    if name == "fweights" and not dtypes.is_int(weights.dtype):
+        raise TypeError("fweights must be integer.")
+    return weights
 
 
 def cov(m: ArrayLike, y: ArrayLike | None = None, rowvar: bool = True, bias: bool = False, ddof: int | None = None,
@@ -318,11 +342,10 @@ def cov(m: ArrayLike, y: ArrayLike | None = None, rowvar: bool = True, bias: boo
         x, yy = promote_args_inexact("cov", x, yy)
         x = shape_ops.concatenate([x, yy], 0)
     ddof = (0 if bias else 1) if ddof is None else operator.index(ddof)
-    w = None
-    if fweights is not None:
-        w = asarray(fweights)
-    if aweights is not None:
-        w = asarray(aweights) if w is None else ufuncs.multiply(w, aweights)
+    # |weights|, as JAX (NumPy rejects negative ones; traced ones can't be checked)
+    fweights = None if fweights is None else ufuncs.abs(_sample_weights("fweights", fweights, x.shape[1]))
+    aweights = None if aweights is None else ufuncs.abs(_sample_weights("aweights", aweights, x.shape[1]))
+    w = fweights if aweights is None else aweights if fweights is None else ufuncs.multiply(fweights, aweights)
     avg, w_sum = average(x, axis=1, weights=w, returned=True)
     if w is None:
         fact = x.shape[1] - ddof
@@ -333,18 +356,22 @@ def cov(m: ArrayLike, y: ArrayLike | None = None, rowvar: bool = True, bias: boo
     else:
         fact = w_sum[0] - ddof * reductions.sum(ufuncs.multiply(w, aweights)) / w_sum[0]
     centred = ufuncs.subtract(x, avg[:, None])
-    weighted = centred if w is None else ufuncs.multiply(centred, w)
+    weighted = math_extra.conj(centred if w is None else ufuncs.multiply(centred, w))
     return shape_ops.squeeze(ufuncs.divide(linalg.matmul(centred, shape_ops.transpose(weighted)), fact))
 
 
 def corrcoef(x: ArrayLike, y: ArrayLike | None = None, rowvar: bool = True, dtype: DTypeLike | None = None) -> Array:
-    """cov / (std_i std_j), clipped to [-1, 1]."""
+    """cov / (std_i std_j), clipped to [-1, 1] (complex: each part)."""
     c = cov(x, y, rowvar, dtype=dtype)
     if c.ndim == 0:
         return ufuncs.divide(c, c)
-    d = creation.eye(c.shape[0], dtype=bool)
-    stddev = ufuncs.sqrt(reductions.sum(ufuncs.where(d, c, 0), axis=1))
-    return ufuncs.clip(ufuncs.divide(ufuncs.divide(c, stddev[:, None]), stddev[None, :]), -1, 1)
+    variances = reductions.sum(ufuncs.where(creation.eye(c.shape[0], dtype=bool), c, 0), axis=1)
+    stddev = ufuncs.sqrt(math_extra.real(variances)).astype(c.dtype)
+    c = ufuncs.divide(ufuncs.divide(c, stddev[:, None]), stddev[None, :])
+    if not dtypes.is_complex(c.dtype):
+        return ufuncs.clip(c, -1, 1)
+    # (complex: each part clipped, as JAX; there is no order to clip by)
+    return binary["complex"].bind(ufuncs.clip(math_extra.real(c), -1, 1), ufuncs.clip(math_extra.imag(c), -1, 1))
 
 
 # ---------------------------------------------------------------------------
@@ -359,13 +386,13 @@ def histogram_bin_edges(a: ArrayLike, bins: ArrayLike = 10, range: Sequence[Arra
     if np.ndim(bins) == 1:
         return asarray(bins, a.dtype)
     n = operator.index(bins)
+    if range is not None and np.shape(range) != (2,):
+        raise ValueError(f"`range` must be either None or a sequence of scalars, got {range}")
     lo, hi = (reductions.min(a), reductions.max(a)) if range is None else (asarray(range[0], a.dtype),
                                                                         asarray(range[1], a.dtype))
     point = ufuncs.equal(lo, hi)
     lo, hi = ufuncs.where(point, lo - 0.5, lo), ufuncs.where(point, hi + 0.5, hi)
-    steps = asarray(np.arange(n + 1), a.dtype)
-    edges = ufuncs.add(lo, ufuncs.multiply(ufuncs.subtract(hi, lo), ufuncs.divide(steps, n)))
-    return ufuncs.where(steps == n, hi, edges)
+    return creation.linspace(lo, hi, n + 1, dtype=a.dtype)
 
 
 def histogram(a: ArrayLike, bins: ArrayLike = 10, range: Sequence[ArrayLike] | None = None,  # noqa: A002
@@ -384,6 +411,15 @@ def histogram(a: ArrayLike, bins: ArrayLike = 10, range: Sequence[ArrayLike] | N
     return counts, edges
 
 
+def _length(bins):
+    """len(bins), None for a scalar; not np.ndim, which fails on a list of
+    edge arrays of different lengths."""
+    try:
+        return len(bins)
+    except TypeError:
+        return None
+
+
 def histogramdd(sample: ArrayLike, bins: ArrayLike | list[ArrayLike] = 10,
                 range: Sequence[None | Array | Sequence[ArrayLike]] | None = None,  # noqa: A002
                 weights: ArrayLike | None = None, density: bool | None = None) -> tuple[Array, list[Array]]:
@@ -396,7 +432,7 @@ def histogramdd(sample: ArrayLike, bins: ArrayLike | list[ArrayLike] = 10,
     if sample.ndim != 2:
         raise ValueError(f"histogramdd: sample must be 2-D (N points, D dimensions), got shape {sample.shape}")
     n_dims = sample.shape[1]
-    bins = [bins] * n_dims if np.ndim(bins) == 0 else list(bins)
+    bins = [bins] * n_dims if _length(bins) is None else list(bins)
     ranges = [None] * n_dims if range is None else list(range)
     if len(bins) != n_dims or len(ranges) != n_dims:
         raise ValueError(f"histogramdd: bins and range must have one entry per dimension ({n_dims})")
@@ -423,7 +459,7 @@ def histogram2d(x: ArrayLike, y: ArrayLike, bins: ArrayLike | list[ArrayLike] = 
     """histogramdd of the points (x[i], y[i]): (counts, x edges, y edges)."""
     check_arraylike("histogram2d", x, y)
     sample = shape_ops.stack(promote_args("histogram2d", x, y), 1)
-    if np.ndim(bins) != 0 and len(bins) != 2:  # one array of edges for both (NumPy's reading)
+    if _length(bins) not in (None, 1, 2):  # one array of edges for both (NumPy's reading)
         bins = [bins, bins]
     hist, (x_edges, y_edges) = histogramdd(sample, bins, range, weights, density)
     return hist, x_edges, y_edges
@@ -448,7 +484,8 @@ def bincount(x: ArrayLike, weights: ArrayLike | None = None, minlength: int = 0,
                 "Abstract tracer value encountered where concrete value is expected: traced array with shape "
                 f"{x.aval.str_short()}\nThe error arose in jnp.bincount(): the length of its result depends "
                 "on the values of x. Pass a concrete value for the `length` argument.")
-        length = max(minlength, int(np.asarray(x).max(initial=-1)) + 1)
+        top = int(np.asarray(x).max()) if x.shape[0] else -1  # no initial=-1: x may be unsigned
+        length = max(minlength, top + 1)
     else:
         length = operator.index(length)
     w = creation.ones_like(x, dtypes.default_int_dtype()) if weights is None else asarray(weights)

@@ -13,14 +13,15 @@ int is a float, `add` of two ints is an int):
 """
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 
 import numpy as np
 
-from irax.frontend import core, dtypes
+from irax.frontend import core, dtypes, extended
 from irax.frontend.numpy.util import asarray, check_arraylike, promote_args, promote_args_inexact, promote_args_numeric
 from irax.frontend.primitives.creation import full
-from irax.frontend.primitives.elementwise import binary, select, unary
+from irax.frontend.primitives.elementwise import binary, broadcast_shapes, convert_element_type, select, unary
 from irax.typing import Array, ArrayLike
 
 
@@ -205,26 +206,47 @@ def integer_power(x: Array, y: int) -> Array:
 
 
 def power(x1: ArrayLike, x2: ArrayLike, /) -> Array:
-    """x1 ** x2 with NumPy broadcasting, as `numpy.power`. A complex x1 to a
-    Python int power multiplies (`integer_power`), as JAX does: exp(x2 log x1),
-    the complex power otherwise, is off by an ulp or so at integers."""
-    exponent = x2
-    x1, x2 = promote_args_numeric("power", x1, x2)
-    if dtypes.is_complex(x1.dtype) and type(exponent) is int:
+    """x1 ** x2 with NumPy broadcasting, as `numpy.power`. As in JAX, a
+    known integer x2 (a Python int, or a concrete integer scalar array)
+    multiplies (`integer_power`, lax.integer_pow: x1's dtype, x ** 2 exact,
+    and d/dx x ** 0 = 0 even at x = 0); any other x2 is lax.pow of the
+    promoted operands."""
+    check_arraylike("power", x1, x2)
+    exponent = _known_integer(x2)
+    if exponent is not None:
+        (x1,) = promote_args_numeric("power", x1)
+        check_integer_exponent(x1, exponent)
         return integer_power(x1, exponent)
-    if dtypes.issubdtype(x1.dtype, np.integer):
-        # a known exponent makes an integer_pow in JAX, which refuses a negative one; an unknown one computes
-        known = exponent if isinstance(exponent, (int, np.integer)) else \
-            x2 if x2.ndim == 0 and not isinstance(x2, core.Tracer) else None
-        if known is not None and known < 0:
-            check_integer_exponent(x1, int(known))
+    x1, x2 = asarray(x1), asarray(x2)
+    if dtypes.is_inexact(x1.dtype) and dtypes.is_int(x2.dtype):  # not promoted: x1's dtype, as JAX's
+        return power_to_integers(x1, x2)
+    x1, x2 = promote_args_numeric("power", x1, x2)
     return binary["pow"].bind(x1, x2)
+
+
+def power_to_integers(x: Array, y: Array) -> Array:
+    """lax.pow of an inexact x and an integer y: x's dtype, and for a float
+    x JAX's derivative of a power to integers, 0 where y = 0 (at x = 0
+    too, where y x^(y-1) would be NaN)."""
+    y = convert_element_type.bind(y, new_dtype=x.dtype, weak_type=False)
+    return binary["pow_to_integers" if dtypes.is_float(x.dtype) else "pow"].bind(x, y)
+
+
+def _known_integer(x) -> int | None:
+    """x as a Python int where it is a concrete integer scalar (JAX's
+    `operator.index` of a concrete x2), else None."""
+    if isinstance(x, core.Tracer):
+        return None
+    try:
+        return operator.index(x)
+    except TypeError:
+        return None
 
 
 def check_integer_exponent(x: Array, y: int) -> None:
     """JAX's TypeError for an integer `x` to a negative power `y`."""
     if y < 0 and not dtypes.is_inexact(x.dtype):
-        raise TypeError(f"Integers cannot be raised to negative powers, got integer_pow({x.aval.str_short()}, {y})")
+        raise TypeError(f"Integers cannot be raised to negative powers, got integer_pow({x.aval}, {y})")
 
 
 def positive(x: ArrayLike, /) -> Array:
@@ -281,6 +303,11 @@ def clip(arr: ArrayLike, /, min: ArrayLike | None = None, max: ArrayLike | None 
 def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike, /) -> Array:
     """`x` where `condition` is true, else `y`, broadcast together (jnp.where
     of one argument is setops.where)."""
+    if physical := extended.unwrap((x, y)):  # typed keys: select between their data
+        cls, (x, y) = physical
+        condition = asarray(condition, bool)
+        broadcast_shapes("select", condition.shape, *(v.shape[:v.ndim - cls._trailing] for v in (x, y)))
+        return cls._wrap(where(extended.expand_trailing(cls, condition), x, y))
     check_arraylike("where", condition, x, y)
     x, y = promote_args("where", x, y)
     return select.bind(asarray(condition, bool), x, y)

@@ -52,10 +52,11 @@ Out-of-bounds array indices follow JAX: negative ones count from the end
 (`wrap`), then a gather clips (`clip`), returns `fill_value` (`fill`), or
 wraps around (`wrap`, for jnp.take); a scatter drops the update (`drop`) or
 clips (`clip`). A `promise_in_bounds` gather clips its values but, as XLA's
-gather of that mode differentiates in JAX, no derivative reaches x from an
-index out of bounds: there it reads `mlir.stop_gradient(x)`, which the
-autodiff passes take for a constant (the same element, once IREE's
-canonicalization has erased the identity). Gathers and scatters compile once per rank: the output size
+gather of that mode differentiates in JAX, no cotangent reaches x from an
+index out of bounds (the JVP reads the clamped element's tangent): there it
+reads `mlir.stop_gradient(x, reverse_only=True)`, which reverse mode takes
+for a constant (the same element, once IREE's canonicalization has erased
+the identity). Gathers and scatters compile once per rank: the output size
 follows from the operand sizes, so they use `dynamic_shapes`.
 
 Working around IREE 3.13 (each place says why): `update_slice` keeps an
@@ -452,7 +453,7 @@ def _gather_emit(ctx, x, *indices, coords, out_rank, array_offset, mode, fill_va
     fill = None
     if mode == "fill":
         fill = mlir.scalar_constant(default_fill_value(out.dtype) if fill_value is None else fill_value, out.dtype)
-    x_constant = mlir.stop_gradient(x) if mode == "promise_in_bounds" else None
+    x_constant = mlir.stop_gradient(x, reverse_only=True) if mode == "promise_in_bounds" else None
 
     def body(*scalars):
         positions = [linalg.IndexOp(d).result for d in range(out_rank)]

@@ -22,7 +22,7 @@ from iree.compiler.dialects import complex as cx
 
 from irax.frontend import dtypes
 from irax.frontend.primitives import complex_rules
-from irax.ir import mlir
+from irax.ir import mlir, special
 from irax.ir.scalar import cmpf, cmpi, convert_scalar, parts, select as select_scalar
 
 
@@ -171,15 +171,8 @@ def _pick(fpred):
     return _by_kind(c=lambda d, a, b: select_scalar(compare(d, a, b), a, b))
 
 
-def _signbit(d, x):
-    """x's sign bit as a bool: true for -0.0 and -inf, which `x < 0` misses at
-    -0.0. Read in float32, as a float64 copysign is an i64 bitcast, which
-    IREE's Vulkan code cannot do."""
-    return cmpf("olt", _in_f32(lambda v: math.copysign(_f32(v, 1.0), v))(d, x), _const(d, 0.0))
-
-
 def _zero_signed_as(d, x):
-    return arith.select(_signbit(d, x), _const(d, -0.0), _const(d, 0.0))
+    return arith.select(special.signbit(x), _const(d, -0.0), _const(d, 0.0))
 
 
 def _float_divmod(d, a, b):
@@ -322,33 +315,6 @@ def _integer_power(d, base, exponent):
         base = arith.muli(base, base)
         exponent = arith.shrui(exponent, one)
     return result
-
-
-def _float_power(d, x, y):
-    """x ** y as C99's pow computes it (and NumPy, JAX). IREE's powf is
-    exp(y log x): NaN for any x < 0 and at the 0 * inf of 0 ** 0, inf ** 0 and
-    1 ** inf. So powf gives only the magnitude |x| ** y, and selects the rest:
-
-        x ** ±0 = 1 and 1 ** y = 1, even for NaN; (-1) ** ±inf = 1
-            (selected only where powf is not 1 already, e.g. NaN, so that
-            the derivatives of x ** 0 and 1 ** y stay powf's)
-        x ** y = NaN for finite x < 0 and y not an integer
-        x ** y takes x's sign where y is an odd integer: (-2) ** 3 = -8,
-            (-0.0) ** -1 = -inf, (-inf) ** 3 = -inf; else it is positive
-    """
-    magnitude = _math(math.powf)(d, math.absf(x), y)
-    half = arith.mulf(y, _const(d, 0.5))
-    odd = cmpf("oeq", arith.subf(half, math.floor(half)), _const(d, 0.5))  # false for ±inf and NaN
-    signed = arith.select(arith.andi(odd, _signbit(d, x)), arith.negf(magnitude), magnitude)
-    fraction = cmpf("une", math.floor(y), y)  # true for NaN, false for ±inf
-    negative_finite = arith.andi(cmpf("olt", x, _const(d, 0.0)), _isfinite(d, x))
-    one_cases = arith.ori(
-        arith.ori(cmpf("oeq", y, _const(d, 0.0)), cmpf("oeq", x, _const(d, 1.0))),
-        arith.andi(cmpf("oeq", x, _const(d, -1.0)), _isinf(d, y)),
-    )
-    one = arith.andi(one_cases, cmpf("une", magnitude, _const(d, 1.0)))
-    nan_or_signed = arith.select(arith.andi(negative_finite, fraction), _const(d, np.nan), signed)
-    return arith.select(one, _const(d, 1.0), nan_or_signed)
 
 
 def _sign(d, x):
@@ -494,11 +460,6 @@ def _tan_by_quadrant(q_is, r):
     return arith.select(odd, arith.negf(arith.divf(_f32(t, 1.0), t)), t)
 
 
-def _negative_sign(v):
-    """Whether v's sign bit is set (-0.0 too, which `v < 0` misses)."""
-    return cmpf("olt", math.copysign(_f32(v, 1.0), v), _f32(v, 0.0))
-
-
 def _log_2x_above_2_12(x, otherwise):
     """log(2x) where x > 2**12 (2**28 in float64), `otherwise` elsewhere:
     there x² ± 1 rounds to x², and acosh(x) and asinh(x) are log(x + x) to
@@ -532,11 +493,11 @@ def _atan2(y, x):
     and +π for atan2(-0.0, -1). At the origin the value is the constant, plus
     the hypot of y and x (0 there) to carry JAX's derivative there, NaN (0/0)."""
     zero, one, inf = _f32(x, 0.0), _f32(x, 1.0), _f32(x, np.inf)
-    s = arith.select(_negative_sign(y), _f32(x, -1.0), one)
+    s = arith.select(special.signbit(y), _f32(x, -1.0), one)
     a = arith.mulf(y, s)
     both_inf = arith.andi(cmpf("oeq", a, inf), cmpf("oeq", math.absf(x), inf))
     a, x = arith.select(both_inf, one, a), arith.select(both_inf, math.copysign(one, x), x)
-    on_axis = arith.select(_negative_sign(x), _f32(x, np.pi), zero)
+    on_axis = arith.select(special.signbit(x), _f32(x, np.pi), zero)
     both_zero = arith.andi(cmpf("oeq", a, zero), cmpf("oeq", x, zero))
     at_origin = arith.addf(on_axis, math.sqrt(arith.addf(arith.mulf(a, a), arith.mulf(x, x))))
     return arith.mulf(arith.select(both_zero, at_origin, math.atan2(a, x)), s)
@@ -608,7 +569,8 @@ BINARY = {
         f=lambda d, a, b: _float_divmod(d, a, b)[1],
         iu=_integer_remainder,
     ),
-    "pow": _or(_by_kind(f=lambda d, a, b: _float_power(d, a, b), iu=lambda d, a, b: _integer_power(d, a, b)),
+    "pow_to_integers": _by_kind(f=_math(lambda x, y: special.power(x, y, to_integers=True))),
+    "pow": _or(_by_kind(f=_math(special.power), iu=lambda d, a, b: _integer_power(d, a, b)),
                _complex128_on_parts("pow", _complex(_complex_power))),
     "max": _or(_by_kind(f=lambda d, a, b: arith.maximumf(a, b), i=lambda d, a, b: arith.maxsi(a, b), u=lambda d, a, b: arith.maxui(a, b), b=lambda d, a, b: arith.ori(a, b)),
                _pick("ogt")),

@@ -20,9 +20,9 @@ import numpy as np
 import irax.numpy as jnp
 from irax import lax
 from irax.frontend import dtypes
-from irax.frontend.autodiff import linear_transpose, vjp
+from irax.frontend.autodiff import jvp, linear_transpose, vjp
 from irax.frontend.closure import convert_closure, is_traced
-from irax.frontend.custom_derivatives import custom_vjp
+from irax.frontend.custom_derivatives import custom_vjp_and_jvp
 from irax.frontend.lax import stop_gradient
 from irax.frontend.numpy.util import asarray, convert, is_array
 from irax.scipy.linalg import solve, solve_triangular
@@ -102,14 +102,15 @@ def _implicit_solve(A, b, solve, symmetric=False):
     (one more solve, with A itself when it is symmetric, else with A's
     transpose by linear_transpose) and whatever A is made of (a matrix, the
     arrays a function closes over) the cotangent of v -> -lam . A(v) at x.
-    The loops themselves are never differentiated."""
+    Forward mode: ẋ = A⁻¹ (ḃ - Ȧ x). The loops themselves are never
+    differentiated."""
     # the arrays A closes over as arguments, so the rule can give them cotangents
     converted, consts = convert_closure(_normalize_matvec(A), (b,), is_traced)
 
     def matvec(consts, v):
         return converted(v, *consts)
 
-    @custom_vjp
+    @custom_vjp_and_jvp
     def run(consts, b):
         return solve(functools.partial(matvec, consts), b)
 
@@ -129,6 +130,22 @@ def _implicit_solve(A, b, solve, symmetric=False):
         return ct_consts, lam
 
     run.defvjp(fwd, bwd)
+
+    @run.defjvp
+    def run_jvp(primals, tangents):  # forward mode: ẋ = A⁻¹ (ḃ - Ȧ x), JAX's custom_linear_solve JVP
+        (consts, b), (consts_dot, b_dot) = primals, tangents
+        x = run(consts, b)
+        inexact = [k for k, c in enumerate(consts) if dtypes.is_inexact(c.dtype)]  # an index has no tangent
+
+        def matvec_of_inexact(*chosen):
+            full = list(consts)
+            for k, c in zip(inexact, chosen):
+                full[k] = c
+            return matvec(full, x)
+
+        _, a_dot_x = jvp(matvec_of_inexact, [consts[k] for k in inexact], [consts_dot[k] for k in inexact])
+        return x, run(consts, tree_map(operator.sub, b_dot, a_dot_x))
+
     return run(consts, b)
 
 

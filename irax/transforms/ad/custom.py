@@ -12,6 +12,9 @@ the call name:
     %y = func.call @g(%x..., %c...) {irax.jvp = @g_jvp}
     func.func private @g_jvp(%x..., %t_x..., %c...) -> (%y..., %t_y...)
 
+A call of irax's own `custom_vjp_and_jvp` (the linear algebra's solves)
+carries both sets: reverse mode reads fwd/bwd, forward mode the jvp rule.
+
 %c are the arrays the function and its rules close over, passed last to
 each. Nothing is differentiated with respect to them: as in JAX, the rules
 only say how to differentiate with respect to the arguments %x.

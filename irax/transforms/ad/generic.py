@@ -178,16 +178,16 @@ def chain_factor(info: Generic):
 
 
 def scatter_kind(op) -> str:
-    """'set', 'add' or 'multiply' for an iree_linalg_ext.scatter (the
-    .at[index_array] forms autodiff knows), from its combining region."""
+    """'set', 'add', 'multiply', 'max' or 'min' for an iree_linalg_ext.scatter
+    (the .at[index_array] forms autodiff knows), from its combining region."""
     block = op.regions[0].blocks[0]
     update, old = block.arguments
     result = block.operations[len(block.operations) - 1].operands[0]
     if result == update:
         return "set"
     combine = result.owner
-    kinds = {"arith.addf": "add", "arith.mulf": "multiply"}
+    kinds = {"arith.addf": "add", "arith.mulf": "multiply", "arith.maximumf": "max", "arith.minimumf": "min"}
     if combine.name in kinds and set(combine.operands) == {update, old}:
         return kinds[combine.name]
-    raise NotDifferentiable("irax autodiff: x.at[index_array].min/max is not differentiable yet; "
-                            "set, add and multiply (with respect to x) are")
+    raise NotDifferentiable(f"irax autodiff: a scatter combining by {combine.name} is not differentiable; "
+                            "x.at[index_array].set, add, max, min and multiply (with respect to x) are")

@@ -18,7 +18,7 @@ from iree.compiler.dialects import tensor
 
 from irax.ir import mlir
 from irax.ir.iree import scan_sums
-from irax.transforms.ad import control_flow, convolution, custom, generic, host_calls, remat, tensor_ops
+from irax.transforms.ad import control_flow, convolution, custom, generic, host_calls, remat, scatter_extremal, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import add, const_like, multiply
 from irax.transforms.ad.tensor_ops import empty_like, is_float_tensor, tensor_type, zero_of, zeros_like
@@ -100,9 +100,14 @@ def _pad(op, tangents):
 
 def _scatter(op, tangents):
     """Scatters that set or add are linear in (updates, dest): scatter the tangents.
-    One that multiplies is linear in dest alone: scatter its tangent by the same updates."""
+    One that multiplies is linear in dest alone: scatter its tangent by the same updates.
+    max/min: JAX's shares among the candidates equal to the result (scatter_extremal.py)."""
     updates, targets, dest = op.operands
-    if generic.scatter_kind(op) == "multiply":
+    kind = generic.scatter_kind(op)
+    if kind in ("max", "min"):
+        t_updates, _, t_dest = _dense(op, tangents)
+        return [scatter_extremal.jvp(op, t_updates, t_dest)]
+    if kind == "multiply":
         if tangents[0] is not None:
             raise NotDifferentiable("irax autodiff: the derivative of x.at[index_array].multiply(v) with "
                                     "respect to v is not implemented (JAX has it only for unique indices)")
@@ -114,8 +119,8 @@ def _scatter(op, tangents):
 
 
 def _call(op, tangents):
-    """A call of a custom_jvp function: its rule, inlined, gives the results'
-    tangents. The arrays it closes over have none (see custom.py).
+    """A call of a custom_jvp function (or of irax's custom_vjp_and_jvp): its
+    rule, inlined, gives the results' tangents. The arrays it closes over have none (see custom.py).
     A call of a checkpointed function: the tangents of its body, inlined
     (forward mode keeps no intermediates to recompute; CSE merges the copy
     with the call once that is inlined too)."""
@@ -127,7 +132,7 @@ def _call(op, tangents):
         return host_calls.collective_jvp(op, tangents)
     if host_calls.is_callback(op):  # only a pure callback has results to differentiate
         raise host_calls.not_differentiable(op)
-    if custom.VJP_BWD in op.operation.attributes:
+    if custom.JVP not in op.operation.attributes and custom.VJP_BWD in op.operation.attributes:
         raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function.")
     args, closed = custom.split_operands(op)
     if any(t is not None for t in tangents[len(args):]):
@@ -151,6 +156,14 @@ def _no_tangent(op, tangents):
     return [None] * len(op.results)
 
 
+def _stop_gradient(op, tangents):
+    """lax.stop_gradient: no tangent; an identity that only reverse mode
+    takes for a constant (mlir.stop_gradient's reverse_only) passes it on."""
+    if isinstance(op.operation.attributes[generic.STOP_GRADIENT], ir.StringAttr):  # mlir.REVERSE_ONLY
+        return [tangents[0]]
+    return [None]
+
+
 RULES = {
     "linalg.generic": _generic,
     "tensor.collapse_shape": _linear,
@@ -167,7 +180,7 @@ RULES = {
     "tensor.dim": _no_tangent,
     "util.optimization_barrier": lambda op, tangents: list(tangents),
     "flow.tensor.tie_shape": lambda op, tangents: [tangents[0]],
-    generic.STOP_GRADIENT: _no_tangent,
+    generic.STOP_GRADIENT: _stop_gradient,
     "func.call": _call,
     "iree_linalg_ext.scatter": _scatter,
     "iree_linalg_ext.scan": _scan,

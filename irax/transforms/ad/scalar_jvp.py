@@ -381,12 +381,35 @@ def _betainc_x(out, a, b, x):
     return math.exp(arith.subf(log_terms, lbeta))
 
 
+def _power_x(out, x, y):
+    """d x^y/dx = y x^(y-1): NaN at x = 0 for y = 0, as JAX's (0 * 0^-1)."""
+    return _mul(y, special.power(x, arith.subf(y, const_like(y, 1.0))))
+
+
+def _power_to_integers_x(out, x, y):
+    """d x^n/dx = n x^(n-1), and 0 where n = 0 (JAX's pow of an integer n,
+    whose x^(n-1) is a pow of floats again: its own derivative at x = 0 for
+    n = 1 is NaN, as JAX's)."""
+    zero = const_like(x, 0.0)
+    slope = _mul(y, special.power(x, arith.subf(y, const_like(y, 1.0))))
+    return arith.select(equal(y, zero), zero, slope)
+
+
+def _power_y(out, x, y):
+    """d x^y/dy = log(x) x^y, with log(x) read as 0 at x = 0 (JAX's
+    _replace_zero), so NaN only for x < 0."""
+    zero = const_like(x, 0.0)
+    return _mul(math.log(arith.select(equal(x, zero), const_like(x, 1.0), x)), out)
+
+
 def _negated(partial):
     return lambda *args: arith.negf(partial(*args))
 
 
 MARKED = {
     "logistic": [lambda out, x: _mul(out, _one_minus(x, out))],
+    "power": [_power_x, _power_y],
+    "power_to_integers": [_power_to_integers_x, _power_y],
     "erf_inv": [_sqrt_pi_over_2_exp_square],
     "erfc": [_erfc],
     "lgamma": [lambda out, x: special.digamma(x)],

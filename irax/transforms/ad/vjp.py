@@ -29,7 +29,7 @@ from irax.ir import mlir
 from irax.ir.iree import (linalg_ext_scan_like, linalg_ext_scatter, opaque, reversed_along, scan_dimension,
                           scan_sums)
 from irax.transforms.ad import (
-    control_flow, convolution, custom, generic, host_calls, remat, scalar_jvp, tensor_ops,
+    control_flow, convolution, custom, generic, host_calls, remat, scalar_jvp, scatter_extremal, tensor_ops,
 )
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
@@ -297,31 +297,23 @@ def _copy(op, cts, active):
     return list(zip(op.operands, cts))
 
 
-def _gather_back(ct, targets, like):
-    """ct[targets[p]] for each update p: what an update position received."""
-    n = tensor_type(targets).shape[0]
-    flat_targets = tensor.CollapseShapeOp(ir.RankedTensorType.get([n], tensor_type(targets).element_type), targets,
-                                          mlir.reassociation([[0, 1]])).result
-
-    def body(target, _):
-        return [tensor.ExtractOp(ct, [arith.index_cast(ir.IndexType.get(), target)]).result]
-
-    return mlir.generic([flat_targets], [tensor_ops.empty_like(like)], [[0], [0]], [mlir.PARALLEL], body)[0]
-
-
 def _scatter(op, cts, active):
     """x.at[index_array].add(v): ct_x = ct, ct_v[p] = ct[target p].
     .set(v): the same for v; x's elements that were overwritten get no cotangent.
-    .multiply(v): linear in x, so ct_x is the same scatter applied to ct."""
+    .multiply(v): linear in x, so ct_x is the same scatter applied to ct.
+    .max(v)/.min(v): shared among the candidates equal to the result (scatter_extremal.py)."""
     (ct,) = cts
     updates, targets, dest = op.operands
     kind = generic.scatter_kind(op)
+    if kind in ("max", "min"):
+        ct_updates, ct_dest = scatter_extremal.vjp(op, ct)
+        return [(v, c) for v, c in ((updates, ct_updates), (dest, ct_dest)) if v in active]
     out = []
     if updates in active:
         if kind == "multiply":
             raise NotDifferentiable("irax autodiff: the gradient of x.at[index_array].multiply(v) with respect "
                                     "to v is not implemented (JAX has it only for unique indices)")
-        out.append((updates, _gather_back(ct, targets, updates)))
+        out.append((updates, scatter_extremal.gather_at_targets(ct, targets, updates)))
     if dest in active:
         replaced = {"add": {}, "set": {updates: zeros_like(updates)}, "multiply": {}}[kind]
         out.append((dest, ct if kind == "add" else mlir.clone_op(op, {**replaced, dest: ct}).results[0]))
