@@ -12,7 +12,7 @@ import numpy as np
 
 from irax.frontend import dtypes, lax_elementwise
 from irax.frontend.core import Tracer
-from irax.frontend.numpy import creation, shape, ufuncs
+from irax.frontend.numpy import creation, shape, ufunc_objects, ufuncs
 from irax.frontend.numpy.util import asarray
 from irax.frontend.primitives import convolution as prims
 from irax.frontend.primitives.reductions import MONOIDS
@@ -352,7 +352,7 @@ def reduce_window(operand: ArrayLike, init_value: ArrayLike, computation: Callab
     init = asarray(init_value)
     if init.ndim != 0:
         raise TypeError(f"reduce_window: init_value must be a scalar, got shape {init.shape}")
-    monoid = _MONOID_FUNCTIONS.get(computation)
+    monoid = _MONOID_FUNCTIONS.get(ufunc_objects.plain_function(computation))
     if monoid is not None and _is_identity(init_value, monoid, x.dtype):
         return prims.reduce_window.bind(x, monoid=monoid, window_dimensions=window_dimensions,
                                         window_strides=window_strides, padding=pads, base_dilation=base_dilation,

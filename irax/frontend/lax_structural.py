@@ -21,6 +21,7 @@ from irax.frontend.lax_elementwise import _operands, add, bitwise_and, bitwise_o
 from irax.frontend.lax_elementwise import max as lax_max
 from irax.frontend.lax_elementwise import min as lax_min
 from irax.frontend.lax_elementwise import mul
+from irax.frontend.numpy import ufunc_objects, ufuncs
 from irax.frontend.numpy.util import asarray, canonicalize_axis
 from irax.frontend.primitives import creation, linalg, reductions
 from irax.frontend.primitives import shape as shape_prims
@@ -90,9 +91,10 @@ def batch_matmul(lhs: Array, rhs: Array, precision: Precision | str | None = Non
 # Reductions
 
 # lax's binary ops (and jnp's) -> the reduction primitive that folds them.
-_MONOIDS = {add: "sum", mul: "prod", lax_max: "max", lax_min: "min", jnp.add: "sum", jnp.multiply: "prod",
-            jnp.maximum: "max", jnp.minimum: "min", operator.add: "sum", operator.mul: "prod"}
-_BOOL_MONOIDS = {bitwise_and: "and", bitwise_or: "or", jnp.logical_and: "and", jnp.logical_or: "or"}
+# (jnp's are keyed by the functions its ufunc objects call: ufunc_objects.plain_function)
+_MONOIDS = {add: "sum", mul: "prod", lax_max: "max", lax_min: "min", ufuncs.add: "sum", ufuncs.multiply: "prod",
+            ufuncs.maximum: "max", ufuncs.minimum: "min", operator.add: "sum", operator.mul: "prod"}
+_BOOL_MONOIDS = {bitwise_and: "and", bitwise_or: "or", ufuncs.logical_and: "and", ufuncs.logical_or: "or"}
 
 
 def _axes(name, axes, ndim):
@@ -116,7 +118,8 @@ def reduce(operands: PyTree, init_values: PyTree, computation: Callable, dimensi
     flat, inits = [asarray(x) for x in flat], [asarray(v) for v in inits]
     dims = _axes("reduce", dimensions, flat[0].ndim)
     if len(flat) == 1:
-        monoid = _MONOIDS.get(computation) or (_BOOL_MONOIDS.get(computation) if dtypes.is_bool(flat[0].dtype) else None)
+        function = ufunc_objects.plain_function(computation)
+        monoid = _MONOIDS.get(function) or (_BOOL_MONOIDS.get(function) if dtypes.is_bool(flat[0].dtype) else None)
         if monoid is not None:
             return tree_util.tree_unflatten(tree, [computation(_reduce_monoid(flat[0], monoid, dims), inits[0])])
     kept = [d for d in range(flat[0].ndim) if d not in dims]

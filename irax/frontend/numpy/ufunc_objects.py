@@ -51,6 +51,7 @@ class ufunc:
                             accumulate=accumulate, at=at, reduceat=reduceat)
 
     _func = property(lambda self: self.__props["func"])
+    _call = property(lambda self: self.__props["call"])
     nin = property(lambda self: self.__props["nin"])
     nout = property(lambda self: self.__props["nout"])
     nargs = property(lambda self: self.__props["nargs"])
@@ -240,6 +241,13 @@ def frompyfunc(func: Callable[..., Any], /, nin: int, nout: int, *, identity: An
 
 def _cumulative(fn):
     return lambda a, axis=0, dtype=None: fn(a, axis=axis, dtype=dtype)
+
+
+def plain_function(f):
+    """The jnp function a ufunc object calls (jnp.add's is ufuncs.add), else
+    `f`: what tables of known functions (lax.reduce's and reduce_window's
+    monoids) are keyed by."""
+    return (f._call or f) if isinstance(f, ufunc) else f
 
 
 def _update_at(method):
