@@ -272,6 +272,20 @@ def signbit(x):
     return _lt(math.copysign(mlir.float_constant(f32, 1.0), narrow), mlir.float_constant(f32, 0.0))
 
 
+def _signed_power(base, exponent, negative):
+    """|base|^exponent, negated where `negative` and the exponent is an odd
+    integer (powf, IREE's exp(y log x), is NaN for every negative base)."""
+    magnitude = math.powf(math.absf(base), exponent)
+    half = arith.mulf(exponent, _c(exponent, 0.5))
+    odd = cmpf("oeq", arith.subf(half, math.floor(half)), _c(exponent, 0.5))  # false for ±inf and NaN
+    return _select(arith.andi(negative, odd), arith.negf(magnitude), magnitude)
+
+
+def _pow(base, exponent):
+    """XLA's power inside zeta: powf's special cases kept (1^inf is NaN, so zeta(inf, 1) is NaN, as JAX's)."""
+    return _signed_power(base, exponent, _lt(base, _c(base, 0.0)))
+
+
 def _c99_power(x, y):
     """x ** y as C99's pow computes it (and NumPy, JAX). IREE's powf is
     exp(y log x): NaN for any x < 0 and at the 0 * inf of 0 ** 0, inf ** 0 and
@@ -282,10 +296,7 @@ def _c99_power(x, y):
         x ** y takes x's sign where y is an odd integer: (-2) ** 3 = -8,
             (-0.0) ** -1 = -inf, (-inf) ** 3 = -inf; else it is positive
     """
-    magnitude = math.powf(math.absf(x), y)
-    half = arith.mulf(y, _c(y, 0.5))
-    odd = cmpf("oeq", arith.subf(half, math.floor(half)), _c(y, 0.5))  # false for ±inf and NaN
-    signed = _select(arith.andi(odd, signbit(x)), arith.negf(magnitude), magnitude)
+    signed = _signed_power(x, y, signbit(x))
     fraction = cmpf("une", math.floor(y), y)  # true for NaN, false for ±inf
     negative_finite = arith.andi(_lt(x, _c(x, 0.0)), cmpf("one", math.absf(x), _c(x, np.inf)))
     one = arith.ori(arith.ori(cmpf("oeq", y, _c(y, 0.0)), cmpf("oeq", x, _c(x, 1.0))),
@@ -315,12 +326,12 @@ def zeta(s, q):
     one = _c(s, 1.0)
     neg_s = arith.negf(s)
     a = q
-    total = _c99_power(q, neg_s)
+    total = _pow(q, neg_s)
     for _ in range(9):
         a = arith.addf(a, one)
-        total = arith.addf(total, _c99_power(a, neg_s))
+        total = arith.addf(total, _pow(a, neg_s))
     a = arith.addf(a, one)
-    b = _c99_power(a, neg_s)
+    b = _pow(a, neg_s)
     summed = total
     total = arith.addf(total, arith.divf(arith.mulf(b, a), arith.subf(s, one)))
     total = arith.addf(total, arith.mulf(_c(s, 0.5), b))
