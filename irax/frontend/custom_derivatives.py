@@ -203,19 +203,23 @@ def _function_alone(custom_fn, args):
     outputs are Python scalars it made and which are arguments it returns as
     they came (a Python scalar argument comes back as itself)."""
     from irax.frontend import tape  # (tape imports irax.numpy, whose linear algebra uses custom_vjp)
-    fun, signature = custom_fn.fun, staging.Arguments(args).signature()
-    recorded = custom_fn.__dict__.setdefault("_python_outputs", {})
+    fun = custom_fn.fun
+    recorded = custom_fn.__dict__.setdefault("_python_outputs", {})  # only signatures with such outputs
 
     def traced(*traced_args):  # runs when staging traces the function, once per signature
         out = fun(*traced_args)
+        leaves = tree_util.tree_leaves(out)
         position = {id(x): j for j, x in enumerate(tree_util.tree_leaves(traced_args))}
-        recorded[signature] = (
-            {k: x for k, x in enumerate(tree_util.tree_leaves(out)) if type(x) in _PYTHON_SCALARS},
-            {k: position[id(x)] for k, x in enumerate(tree_util.tree_leaves(out)) if id(x) in position})
+        made = {k: x for k, x in enumerate(leaves) if type(x) in _PYTHON_SCALARS}
+        passed = {k: position[id(x)] for k, x in enumerate(leaves) if id(x) in position}
+        if made or passed:
+            recorded[staging.Arguments(args).signature()] = made, passed
         return out
 
     out = tape.staged_or_on_values(("custom function", fun), traced, lambda args, _: fun(*args), args)
-    made, passed = recorded.get(signature, ({}, {}))
+    if not recorded:  # (the common case: no signature to compute)
+        return out
+    made, passed = recorded.get(staging.Arguments(args).signature(), ({}, {}))
     arg_leaves = tree_util.tree_leaves(args)
     scalars = {**made, **{k: arg_leaves[j] for k, j in passed.items() if type(arg_leaves[j]) in _PYTHON_SCALARS}}
     if not scalars:
