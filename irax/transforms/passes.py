@@ -6,6 +6,7 @@ order. Two kinds, the two bodies the protocol allows:
 """
 from irax.plugins import API_VERSION
 from irax.transforms.ad.differentiate import differentiate
+from irax.transforms.bfloat16_rounding import round_bfloat16
 from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
 from irax.transforms.complex_fills import complex_fills_as_parts
 from irax.transforms.shared_generators import copy_shared_generators
@@ -51,6 +52,7 @@ canonicalize = MlirPass("canonicalize")
 cse = MlirPass("cse")
 empty_tensors = PythonPass("fold-empty-tensors", fold_empty_tensors)
 float64_math = PythonPass("expand-float64-math", expand_float64_math)
+bfloat16_rounding = PythonPass("round-bfloat16", round_bfloat16)
 prune = PythonPass("prune-unused-generic-inputs", prune_unused_generic_inputs)
 unread_work = PythonPass("drop-unread-work", drop_unread_work)
 loop_order = PythonPass("normalize-loop-order", normalize_loop_order)

@@ -7,6 +7,7 @@ plugins like anyone else's (their objects are in passes.py). The default:
     differentiate                             the declared derivatives defined (ad/differentiate.py)
     inline, symbol-dce                        calls of derivatives and custom derivatives inlined
     expand-float64-math                       float64 functions from arithmetic (float64_math.py)
+    round-bfloat16                            bfloat16 inputs rounded as JAX rounds each op (bfloat16_rounding.py)
     fold-empty-tensors                        no work on tensors with no elements (empty_tensors.py)
     canonicalize, cse                         tidy what tracing and AD wrote
     prune-unused-generic-inputs               generic inputs nothing reads dropped (cleanup.py)
@@ -25,7 +26,7 @@ plugins like anyone else's (their objects are in passes.py). The default:
 
 followed by each registered pass that names one to follow (its `after`).
 Eager kernels (one primitive each) get expand-float64-math,
-fold-empty-tensors and the last two.
+round-bfloat16, fold-empty-tensors and the last two.
 
 Users change it by name with a *pipeline spec*: a comma-separated string or
 a list of names, in which `default` stands for the pipeline they would get
@@ -54,16 +55,16 @@ from irax.config import config
 from irax.plugins import registry
 from irax.transforms.buffer_reuse import mark_donated
 
-DEFAULT = ("differentiate", "inline", "symbol-dce", "expand-float64-math", "fold-empty-tensors", "canonicalize", "cse",
-           "prune-unused-generic-inputs", "canonicalize", "cse", "drop-unread-work",
+DEFAULT = ("differentiate", "inline", "symbol-dce", "expand-float64-math", "round-bfloat16", "fold-empty-tensors",
+           "canonicalize", "cse", "prune-unused-generic-inputs", "canonicalize", "cse", "drop-unread-work",
            "plain-matmuls", "materialize-contraction-operands", "normalize-loop-order", "fuse-elementwise-loops",
            "keep-unread-carries", "update-stacks-in-place", "complex-fills-as-parts", "copy-shared-generators",
            "reuse-dead-buffers",
            "protect-arguments")
 # An eager kernel is one primitive's ops: nothing to tidy, and canonicalize
 # alone would cost ~1 ms per kernel.
-KERNEL_DEFAULT = ("expand-float64-math", "fold-empty-tensors", "normalize-loop-order", "complex-fills-as-parts",
-                  "protect-arguments")
+KERNEL_DEFAULT = ("expand-float64-math", "round-bfloat16", "fold-empty-tensors", "normalize-loop-order",
+                  "complex-fills-as-parts", "protect-arguments")
 
 
 def default_pipeline(base=DEFAULT) -> list:
