@@ -348,3 +348,26 @@ def test_the_cookbook_fixed_point_like_jax():
     np.testing.assert_allclose(irax.jit(irax.grad(ours))(2.0), jax.grad(theirs)(2.0), rtol=1e-5)
     for second in (irax.grad(irax.grad(ours)), irax.jit(irax.grad(irax.grad(ours)))):
         np.testing.assert_allclose(second(2.0), jax.grad(jax.grad(theirs))(2.0), rtol=1e-5)
+
+
+def _rounding(lib, numpy, tangent_of_int):
+    """A function with an integer output whose rule gives that output's tangent as `tangent_of_int(shape)`."""
+    @lib.custom_jvp
+    def f(x):
+        return x * 2, numpy.round(x).astype(numpy.int32)
+
+    f.defjvp(lambda p, t: (f(*p), (t[0] * 2, tangent_of_int(p[0].shape))))
+    return f
+
+
+def test_a_rule_gives_float0_tangents_of_integer_outputs_as_jax_requires():
+    """A rule written for JAX (float0 zeros for an int output) raised
+    TypeError: float0 is not an irax array type."""
+    float0 = lambda shape: np.zeros(shape, irax.dtypes.float0)  # noqa: E731
+    x, t = np.arange(3.0, dtype=np.float32), np.ones(3, np.float32)
+    ours, theirs = _rounding(irax, jnp, float0), _rounding(jax, jjnp, float0)
+    (_, (t_out, t_int)), (_, (expected, expected_int)) = irax.jvp(ours, (x,), (t,)), jax.jvp(theirs, (x,), (t,))
+    np.testing.assert_array_equal(t_out, expected)
+    assert t_int.dtype == expected_int.dtype == irax.dtypes.float0
+    np.testing.assert_array_equal(irax.jit(lambda x: irax.jvp(ours, (x,), (t,))[1][0])(x), expected)
+    np.testing.assert_array_equal(irax.grad(lambda x: ours(x)[0].sum())(x), jax.grad(lambda x: theirs(x)[0].sum())(x))

@@ -48,7 +48,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import func
 
 from irax import tree_util
-from irax.frontend import core, lax_structural, staging
+from irax.frontend import core, dtypes, lax_structural, staging
 from irax.transforms.ad import custom
 
 
@@ -398,13 +398,25 @@ class custom_jvp:
                 raise TypeError("Custom JVP rule must produce primal and tangent outputs with equal container "
                                 f"(pytree) structures to the function's ({primal.out_tree}), but got {trees[0]} "
                                 f"and {trees[1]} respectively.")
-            return tuple(tree_util.tree_leaves(out) + tree_util.tree_leaves(t_out))
+            tangents = map(_inner_tangent, tree_util.tree_leaves(t_out), primal.out_avals)
+            return tuple(tree_util.tree_leaves(out) + list(tangents))
 
         avals = [x.aval for x in arguments.dynamic]
         traced = _trace(rule, avals + avals)
         n_out = len(primal.out_avals)
         _check_types("Custom JVP rule", traced.out_avals[n_out:], primal.out_avals, "primal output")
         return {"rule": traced}
+
+
+def _inner_tangent(tangent, aval):
+    """A rule's tangent of an output of `aval`, as the passes carry it: JAX
+    requires float0 zeros for an integer or boolean output, which no irax
+    array holds; the passes carry zeros of the output's dtype. (Other
+    tangents of such outputs pass as they did: irax traces a rule at every
+    call, where JAX checks it only when it differentiates.)"""
+    if np.dtype(getattr(tangent, "dtype", np.float32)) == dtypes.float0 and not dtypes.is_inexact(aval.dtype):
+        return _zeros(aval)
+    return tangent
 
 
 class custom_vjp_and_jvp(custom_vjp):
