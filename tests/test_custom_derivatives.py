@@ -371,3 +371,25 @@ def test_a_rule_gives_float0_tangents_of_integer_outputs_as_jax_requires():
     assert t_int.dtype == expected_int.dtype == irax.dtypes.float0
     np.testing.assert_array_equal(irax.jit(lambda x: irax.jvp(ours, (x,), (t,))[1][0])(x), expected)
     np.testing.assert_array_equal(irax.grad(lambda x: ours(x)[0].sum())(x), jax.grad(lambda x: theirs(x)[0].sum())(x))
+
+
+@pytest.mark.parametrize("inner", ["jvp", "grad"])
+def test_reverse_mode_through_a_rule_that_differentiates(inner):
+    """A custom_jvp rule that calls jvp or grad (lax.custom_root's tangent
+    solve does): reverse mode transposes the rule, which called a
+    derivative it did not inline (NotDifferentiable: names no derivative rule)."""
+    def make(lib, numpy):
+        @lib.custom_jvp
+        def f(x):
+            return x * x
+
+        if inner == "jvp":
+            f.defjvp(lambda p, t: (f(p[0]), lib.jvp(numpy.sin, p, t)[1]))
+        else:
+            f.defjvp(lambda p, t: (f(p[0]), lib.grad(lambda y: numpy.sin(y) * y)(p[0]) * t[0]))
+        return f
+
+    ours, theirs = make(irax, jnp), make(jax, jjnp)
+    expected = jax.grad(theirs)(1.0)
+    np.testing.assert_allclose(irax.grad(ours)(1.0), expected, rtol=1e-6)
+    np.testing.assert_allclose(irax.jit(irax.grad(ours))(1.0), expected, rtol=1e-6)

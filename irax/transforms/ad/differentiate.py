@@ -76,19 +76,26 @@ def _reaches(table, name, targets) -> bool:
 _KEPT = (custom.VJP_BWD, custom.JVP, remat.REMAT, host_calls.CALLBACK)  # a callback has no body
 
 
-def _inline_calls(function, table):
+def _inline_calls(function, table, done=None):
     """Replace the calls in `function` (at any depth) of defined functions
     by their bodies, but those of custom-derivative and checkpointed
     functions: the AD rules differentiate ops, and those calls only. A
     checkpointed function's body, which the rules differentiate, gets the
-    same treatment."""
+    same treatment, and so does a custom_jvp rule, which reverse mode
+    transposes (vjp._call): a rule calling jvp or grad calls a derivative
+    defined before this one. (`done`: the functions treated, as a rule may
+    call its own function.)"""
+    done = set() if done is None else done
+    done.add(function.attributes["sym_name"].value)
     while True:
         calls = [op for op in _ops(function) if op.name == "func.call"
                  and not any(a in op.attributes for a in _KEPT)]
         if not calls:
             for call in _ops(function):
-                if call.name == "func.call" and remat.REMAT in call.attributes:
-                    _inline_calls(table[call.attributes["callee"].value], table)
+                bodies = ["callee"] if remat.REMAT in call.attributes else [custom.JVP]
+                for inner in (call.attributes[a].value for a in bodies if a in call.attributes):
+                    if call.name == "func.call" and inner not in done:
+                        _inline_calls(table[inner], table, done)
             return
         for call in calls:
             with ir.InsertionPoint(call):
