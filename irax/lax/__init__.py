@@ -4,6 +4,7 @@ from irax.frontend.convolution import (
     ConvDimensionNumbers, conv, conv_dimension_numbers, conv_general_dilated, conv_transpose, conv_with_general_padding,
     padtype_to_pads, reduce_window,
 )
+from irax.frontend.convolution_patches import conv_general_dilated_local, conv_general_dilated_patches
 from irax.frontend.collectives import all_gather, axis_index, axis_size, pmax, pmean, pmin, ppermute, psum, psum_scatter
 from irax.frontend.numpy.bitcast import bitcast_convert_type
 from irax.frontend.lax import stop_gradient
@@ -15,15 +16,21 @@ from irax.frontend.lax_elementwise import *  # noqa: F401,F403
 from irax.frontend.lax_indexing import *  # noqa: F401,F403
 from irax.frontend.lax_scans import *  # noqa: F401,F403
 from irax.frontend.lax_structural import *  # noqa: F401,F403
+from irax.frontend import lax_extra as _lax_extra
+from irax.frontend.lax_extra import *  # noqa: F401,F403
+from irax.frontend.lax_solves import custom_linear_solve, custom_root
 from irax.frontend.lax_sorting import sort, sort_key_val, top_k
 from irax.lax import linalg  # noqa: F401 (a namespace, as jax.lax.linalg)
 from irax.frontend.special import (bessel_i0e, bessel_i1e, betainc, digamma, erf, erf_inv, erfc, igamma, igamma_grad_a,
                                    igammac, lgamma, logistic, polygamma, random_gamma_grad, zeta)
 
 __all__ = ["ConvDimensionNumbers", "all_gather", "axis_index", "axis_size", "bessel_i0e", "bessel_i1e", "betainc",
-           "bitcast_convert_type", "cond", "conv", "conv_dimension_numbers", "conv_general_dilated", "conv_transpose", "conv_with_general_padding",
+           "bitcast_convert_type", "cond", "conv", "conv_dimension_numbers", "conv_general_dilated",
+           "conv_general_dilated_local", "conv_general_dilated_patches", "conv_transpose",
+           "conv_with_general_padding", "custom_linear_solve", "custom_root",
            "digamma", "erf", "erf_inv", "erfc", "fori_loop", "igamma", "igamma_grad_a", "igammac", "lgamma",
            "logistic", "padtype_to_pads", "pmax", "pmean", "pmin", "polygamma", "ppermute", "psum", "psum_scatter",
            "random_gamma_grad", "reduce_window", "scan", "select", "sort", "sort_key_val",
            "stop_gradient", "switch", "top_k", "while_loop", "zeta"]
-__all__ += _lax_elementwise.__all__ + _lax_indexing.__all__ + _lax_scans.__all__ + _lax_structural.__all__
+__all__ += (_lax_extra.__all__ + _lax_elementwise.__all__ + _lax_indexing.__all__ + _lax_scans.__all__
+            + _lax_structural.__all__)
