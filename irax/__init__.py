@@ -4,7 +4,7 @@
     import irax.numpy as jnp
 """
 from irax.config import Override, checking_leaks, config, ensure_compile_time_eval, transfer_guard
-from irax import debug, dtypes, errors, lax, nn, random, scipy, sharding, tree, tree_util
+from irax import debug, dtypes, errors, lax, nn, ops, random, scipy, sharding, tree, tree_util
 from irax.backends.cache import clear_memory_caches as clear_caches
 from irax.dtypes import float0
 from irax.frontend.array import Array, block_until_ready, device_get, device_put
@@ -50,8 +50,8 @@ __all__ = ["Array", "ShapeDtypeStruct", "block_until_ready", "checkpoint", "chec
            "effects_barrier", "enable_x64", "errors", "eval_shape", "float0", "grad", "hessian", "jacfwd", "jacobian",
            "jacrev", "jit",
            "jvp", "lax", "linear_transpose", "linearize", "local_device_count", "local_devices", "log_compiles",
-           "make_jaxpr", "nn", "pmap", "process_count", "process_index", "pure_callback", "random", "remat", "scipy",
-           "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap"]
+           "make_jaxpr", "nn", "ops", "pmap", "process_count", "process_index", "pure_callback", "random", "remat",
+           "scipy", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap"]
 __all__ += ["check_tracer_leaks", "checking_leaks", "debug_key_reuse", "default_matmul_precision", "enable_checks",
             "ensure_compile_time_eval", "explain_cache_misses", "numpy_dtype_promotion", "numpy_rank_promotion",
             "transfer_guard", "transfer_guard_device_to_device", "transfer_guard_device_to_host",

@@ -27,7 +27,7 @@ from iree.compiler.dialects import func
 
 from irax.frontend import core, dtypes, lowering, shapes, staging, tape
 from irax.frontend.lax_structural import slice_in_dim
-from irax.frontend.numpy.util import asarray, convert
+from irax.frontend.numpy.util import asarray, convert, is_array
 from irax.frontend.primitives.elementwise import convert_element_type
 from irax.frontend.vmap import vmap
 from irax.ir import mlir
@@ -90,8 +90,35 @@ def _float0_for_integers(primal, gradient):
     return tree_util.tree_map(leaf, primal, gradient)
 
 
+class _Unchanged:
+    """An aux leaf that is not an array (a Python number, a string, a NumPy
+    array, any object): JAX gives it back as it is. As a pytree node with no
+    children and itself as aux data, it is no output of the traced program
+    but part of the output's structure, which the staged program keeps:
+    each call gives back the value of the call that traced it."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+tree_util.register_pytree_node(_Unchanged, lambda box: ((), box), lambda box, _: box)
+
+
+def _boxed(aux):
+    return tree_util.tree_map(lambda x: x if is_array(x) else _Unchanged(x), aux)
+
+
+def _unboxed(aux):
+    """aux as `fun` returned it, at the end of grad, vjp, jvp... (under jit,
+    its numbers then become arrays, and a string is an error, as in JAX)."""
+    return tree_util.tree_map(lambda x: x.value if isinstance(x, _Unchanged) else x, aux,
+                              is_leaf=lambda x: isinstance(x, _Unchanged))
+
+
 def _split_aux(fun, has_aux):
-    """fun as a function returning (output, aux); aux is None without has_aux."""
+    """fun as a function returning (output, aux); aux is None without has_aux,
+    its leaves that are not arrays _Unchanged."""
     if not has_aux:
         return lambda *a, **k: (fun(*a, **k), None)
 
@@ -102,7 +129,7 @@ def _split_aux(fun, has_aux):
                 "expected function with aux output to return a two-element tuple, but got type "
                 f"{type(out)} with value {out!r}"
             )
-        return out
+        return out[0], _boxed(out[1])
 
     return split
 
@@ -206,6 +233,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         value, grads = tape.staged_or_on_values(("value_and_grad", fun, argnums, has_aux, allow_int, holomorphic),
                                                 differentiate, on_values, args, kwargs)
         grads = tuple(_float0_for_integers(args[i], g) for i, g in zip(nums, grads))
+        value = (value[0], _unboxed(value[1])) if has_aux else value
         return value, grads[0] if isinstance(argnums, int) else grads
 
     value_and_grad_fun.lower = lambda *args, **kwargs: lowering.lower(value_and_grad_fun, args, kwargs)
@@ -258,7 +286,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         cotangents = staging.staged_call(key and key + ("backward",), backward, (cotangent,) + primals)
         return tuple(_float0_for_integers(p, c) for p, c in zip(primals, cotangents))
 
-    return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
+    return (output, vjp_fn, _unboxed(aux)) if has_aux else (output, vjp_fn)
 
 
 def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False) -> tuple:
@@ -277,10 +305,10 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
         ("jvp", fun, has_aux), forward_mode(fun),
         lambda args, kwargs: tape.on_straight_line(forward_mode, fun, (tuple(primals), {}), args, kwargs),
         (tuple(primals), tuple(tangents)))
-    if core.current_trace() is not None:  # (a traced program cannot return float0: zeros of the dtype stay)
-        return result
     output, tangent_out = result[:2]
-    return (output, _float0_for_integers(output, tangent_out)) + result[2:]
+    if core.current_trace() is None:  # (a traced program cannot return float0: zeros of the dtype stay)
+        tangent_out = _float0_for_integers(output, tangent_out)
+    return (output, tangent_out) + tuple(_unboxed(aux) for aux in result[2:])
 
 
 def _tangent_dtype(primal_dtype):
@@ -435,10 +463,13 @@ def _jacobian_function(kind, fun, argnums, flags, jacobian_of):
     line where it branches on values (tape.py)."""
     key = (kind, fun, argnums if isinstance(argnums, int) else tuple(argnums)) + flags
 
+    has_aux = flags[0]
+
     @functools.wraps(fun)
     def jacobian_fun(*args, **kwargs):
-        return tape.staged_or_on_values(key, jacobian_of(fun), functools.partial(
+        result = tape.staged_or_on_values(key, jacobian_of(fun), functools.partial(
             tape.on_straight_line, jacobian_of, fun, (args, kwargs)), args, kwargs)
+        return (result[0], _unboxed(result[1])) if has_aux else result
 
     jacobian_fun.lower = lambda *args, **kwargs: lowering.lower(jacobian_fun, args, kwargs)
     return jacobian_fun
@@ -459,6 +490,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
             partial_fun, dynamic = _on_argnums(f, argnums, args, kwargs)
             _check_inexact(staging.Arguments(dynamic), range(len(dynamic)), "jacrev", holomorphic, allow_int)
             y, pullback, *aux = vjp(partial_fun, *dynamic, has_aux=has_aux)
+            aux = [_boxed(a) for a in aux]  # (this staged call's output, unboxed at its end)
             for aval in _leaf_avals(y):
                 _check_real_output("jacrev", holomorphic, aval)
             row = lambda cotangent: _without_float0(pullback(cotangent))  # noqa: E731
@@ -488,6 +520,16 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 jacobian = jacrev  # JAX's other name for it
 
 
+def _batched_output(aux):
+    """jvp's aux as jacfwd's vmap gives it back: its leaves that are not
+    arrays as they are (JAX's out_axes None), where vmap takes them (numbers
+    and NumPy arrays), else JAX's error."""
+    for leaf in tree_util.tree_leaves(aux):
+        if not staging.is_traceable_leaf(leaf):
+            raise TypeError(f"Output from batched function {leaf!r} with type {type(leaf)} is not a valid JAX type")
+    return _boxed(aux)
+
+
 def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False) -> Callable:
     """The Jacobian of `fun` with respect to positional argument(s) `argnums`,
@@ -500,7 +542,10 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
                 _check_forward_input(holomorphic, aval)
             basis = _std_basis(dynamic)
             if tree_util.tree_leaves(basis)[0].shape[0]:
-                pushforward = functools.partial(jvp, partial_fun, dynamic, has_aux=has_aux)
+                def pushforward(tangent):
+                    y, jac, *aux = jvp(partial_fun, dynamic, tangent, has_aux=has_aux)
+                    return (y, jac, *map(_batched_output, aux))
+
                 y, jac, *aux = vmap(pushforward, out_axes=(0, -1) + (0,) * has_aux)(basis)
                 # The output and aux come out of the batched derivative call batched (the
                 # same in every slice, where JAX's vmap knows them unbatched): take slice 0.
@@ -539,6 +584,7 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     fun_pair = _split_aux(fun, has_aux)
     output, aux = tape.staged_or_on_values(("linearize", fun, has_aux), fun_pair,
                                            lambda args, _: fun_pair(*args), primals)
+    aux = _unboxed(aux)
     in_tree = tree_util.tree_structure(primals)
     in_avals = [shapes.typeof(p) for p in tree_util.tree_leaves(primals)]
 

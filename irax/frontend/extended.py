@@ -7,11 +7,18 @@ The structural `irax.numpy`/`irax.lax` functions (where, select,
 concatenate, stack, take, ...) accept extended arrays as JAX's do: each
 unwraps its operands here, runs on the physical arrays with its axes and
 conditions counted from the front (so the trailing axes ride along
-untouched), and wraps the result back. Arithmetic and promotion with any
-other dtype is JAX's ValueError, as `jnp.where(True, key, 1)` is."""
+untouched), and wraps the result back. The reshapes, transposes, flips
+and broadcasts of irax.numpy and irax.lax compute with the logical shape
+and move whole elements through `reshape`, `transpose`, `rev` and
+`broadcast_in_dim` here (their logical shape, permutation or axes extended
+by the trailing axes); `x.at[i].get()/.set(keys)` reads and writes whole
+elements. Arithmetic and promotion with any other dtype is JAX's
+ValueError, as `jnp.where(True, key, 1)` is."""
 from __future__ import annotations
 
-from irax.frontend.primitives.shape import reshape
+import math
+
+from irax.frontend.primitives import shape as prims
 
 
 class ExtendedArray:
@@ -28,6 +35,44 @@ class ExtendedArray:
 
     shape = property(lambda self: tuple(self._data.shape[:self._data.ndim - self._trailing]))
     ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: math.prod(self.shape))
+    at = property(lambda self: _IndexUpdateHelper(self))
+
+
+def _physical_index(x, index):
+    """The index of x's data for the logical `index`: whole elements, its
+    trailing axes taken whole after any Ellipsis."""
+    return (*(index if isinstance(index, tuple) else (index,)), *(slice(None),) * x._trailing)
+
+
+class _IndexUpdateHelper:
+    """`x.at[index]` of an extended array: `.get()` and `.set(values)` of
+    whole elements of its dtype, on its data; arithmetic updates are JAX's
+    TypeError."""
+    __slots__ = ("array", "index")
+
+    def __init__(self, array, index=None):
+        self.array, self.index = array, index
+
+    def __getitem__(self, index):
+        return _IndexUpdateHelper(self.array, index)
+
+    def _ref(self):
+        return self.array._data.at[_physical_index(self.array, self.index)]
+
+    def get(self, **kwargs):
+        return self.array._wrap(self._ref().get(**kwargs))
+
+    def set(self, values, **kwargs):
+        if not (is_extended(values) and values.dtype == self.array.dtype):
+            raise TypeError(f"Cannot set elements of a {self.array.dtype} array to values of type "
+                            f"{getattr(values, 'dtype', type(values))}")
+        return self.array._wrap(self._ref().set(values._data, **kwargs))
+
+    def __getattr__(self, name):  # add, multiply, min, ...: no arithmetic on these dtypes
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise TypeError(f"Cannot interpret '{self.array.dtype}' as a data type")
 
 
 def is_extended(x) -> bool:
@@ -48,7 +93,42 @@ def unwrap(arrays):
     return type(first), [x._data for x in arrays]
 
 
+# The structural primitives on whole elements: the logical shape, permutation
+# or axes of the caller, extended by the trailing axes.
+
+def _with_trailing(x, shape) -> tuple:
+    """The physical shape of an array of x's class of logical `shape`."""
+    return (*shape, *x._data.shape[x._data.ndim - x._trailing:])
+
+
+def _trailing_axes(x, ndim) -> tuple:
+    """The positions of x's trailing axes after `ndim` logical ones."""
+    return tuple(range(ndim, ndim + x._trailing))
+
+
+def reshape(x, shape):
+    return x._wrap(prims.reshape.bind(x._data, new_shape=_with_trailing(x, shape)))
+
+
+def transpose(x, permutation):
+    return x._wrap(prims.transpose.bind(x._data, permutation=(*permutation, *_trailing_axes(x, len(permutation)))))
+
+
+def rev(x, dimensions):
+    return x._wrap(prims.rev.bind(x._data, dimensions=tuple(dimensions)))
+
+
+def broadcast_in_dim(x, shape, broadcast_dimensions):
+    """x's elements broadcast to the logical `shape`, or JAX's ValueError
+    for a shape they do not broadcast to."""
+    if any(x.shape[i] not in (1, shape[d]) for i, d in enumerate(broadcast_dimensions)):
+        raise ValueError(f"Incompatible types for broadcasting: input type={x.dtype}[{','.join(map(str, x.shape))}] "
+                         f"and requested type={x.dtype}[{','.join(map(str, shape))}]")
+    return x._wrap(prims.broadcast_in_dim.bind(x._data, shape=_with_trailing(x, shape), broadcast_dimensions=(
+        *broadcast_dimensions, *_trailing_axes(x, len(shape)))))
+
+
 def expand_trailing(cls, x):
     """`x` (a condition or other per-element array) with size-1 axes for the
     trailing physical axes of `cls`, so it broadcasts against the data."""
-    return reshape.bind(x, new_shape=(*x.shape, *(1,) * cls._trailing)) if cls._trailing else x
+    return prims.reshape.bind(x, new_shape=(*x.shape, *(1,) * cls._trailing)) if cls._trailing else x

@@ -288,18 +288,26 @@ def concatenate(operands: Sequence[ArrayLike], dimension: int) -> Array:
     return shape_prims.concatenate.bind(*xs, dimension=canonicalize_axis("concatenate", dimension, xs[0].ndim))
 
 
+def _elements(x):
+    """asarray(x), or x itself when it is an extended array (typed keys),
+    whose elements the functions that take it move whole (extended.py)."""
+    return x if extended.is_extended(x) else asarray(x)
+
+
 def broadcast_in_dim(operand: ArrayLike, shape: Shape, broadcast_dimensions: Sequence[int]) -> Array:
     """operand broadcast to `shape`, its dim i becoming dim broadcast_dimensions[i], as `jax.lax.broadcast_in_dim`."""
-    x = asarray(operand)
+    x = _elements(operand)
     shape, dims = tuple(int(n) for n in shape), tuple(int(d) for d in broadcast_dimensions)
     if x.shape == shape:
         return x
+    if extended.is_extended(x):
+        return extended.broadcast_in_dim(x, shape, dims)
     return shape_prims.broadcast_in_dim.bind(x, shape=shape, broadcast_dimensions=dims)
 
 
 def broadcast(operand: ArrayLike, sizes: Sequence[int]) -> Array:
     """operand with new leading dims of `sizes`, as `jax.lax.broadcast`."""
-    x = asarray(operand)
+    x = _elements(operand)
     return broadcast_in_dim(x, tuple(sizes) + x.shape, tuple(range(len(sizes), len(sizes) + x.ndim)))
 
 
@@ -312,7 +320,7 @@ def broadcast_to_rank(x: ArrayLike, rank: int) -> Array:
 def reshape(operand: ArrayLike, new_sizes: Shape, dimensions: Sequence[int] | None = None) -> Array:
     """operand's elements, in row-major order of its dims permuted by
     `dimensions`, in the shape `new_sizes`, as `jax.lax.reshape`."""
-    x = asarray(operand)
+    x = _elements(operand)
     if dimensions is not None and tuple(dimensions) != tuple(range(x.ndim)):
         x = transpose(x, dimensions)
     new_sizes = tuple(int(n) for n in new_sizes)
@@ -323,7 +331,7 @@ def reshape(operand: ArrayLike, new_sizes: Shape, dimensions: Sequence[int] | No
 
 def squeeze(array: ArrayLike, dimensions: Sequence[int]) -> Array:
     """array without the unit dims `dimensions`, as `jax.lax.squeeze`."""
-    x = asarray(array)
+    x = _elements(array)
     dims = {canonicalize_axis("squeeze", d, x.ndim) for d in dimensions}
     if any(x.shape[d] != 1 for d in dims):
         raise ValueError(f"cannot select an axis to squeeze out which has size not equal to one, got "
@@ -333,7 +341,7 @@ def squeeze(array: ArrayLike, dimensions: Sequence[int]) -> Array:
 
 def expand_dims(array: ArrayLike, dimensions: Sequence[int]) -> Array:
     """array with unit dims inserted at `dimensions` (of the result), as `jax.lax.expand_dims`."""
-    x = asarray(array)
+    x = _elements(array)
     rank = x.ndim + len(dimensions)
     dims = {canonicalize_axis("expand_dims", d, rank) for d in dimensions}
     sizes = iter(x.shape)
@@ -342,19 +350,24 @@ def expand_dims(array: ArrayLike, dimensions: Sequence[int]) -> Array:
 
 def rev(operand: ArrayLike, dimensions: Sequence[int]) -> Array:
     """operand reversed along `dimensions`, as `jax.lax.rev`."""
-    x = asarray(operand)
+    x = _elements(operand)
     dims = tuple(sorted({canonicalize_axis("rev", d, x.ndim) for d in dimensions}))
-    return shape_prims.rev.bind(x, dimensions=dims) if dims else x
+    if not dims:
+        return x
+    return extended.rev(x, dims) if extended.is_extended(x) else shape_prims.rev.bind(x, dimensions=dims)
 
 
 def transpose(operand: ArrayLike, permutation: Sequence[int]) -> Array:
     """operand's dims permuted: dim i of the result is dim permutation[i], as `jax.lax.transpose`."""
-    x = asarray(operand)
+    x = _elements(operand)
     permutation = tuple(int(p) for p in permutation)
     if sorted(permutation) != list(range(x.ndim)):
         raise TypeError(f"transpose permutation isn't a permutation of operand dimensions, got permutation "
                          f"{permutation} for operand shape {x.shape}.")
-    return x if permutation == tuple(range(x.ndim)) else shape_prims.transpose.bind(x, permutation=permutation)
+    if permutation == tuple(range(x.ndim)):
+        return x
+    return extended.transpose(x, permutation) if extended.is_extended(x) else shape_prims.transpose.bind(
+        x, permutation=permutation)
 
 
 def collapse(operand: ArrayLike, start_dimension: int, stop_dimension: int | None = None) -> Array:

@@ -586,8 +586,9 @@ def take_along_axis(arr: ArrayLike, indices: ArrayLike, axis: int | None = -1, m
     """out[..., j, ...] = arr[..., indices[..., j, ...], ...] along `axis`; the
     other axes of arr and indices broadcast. With axis=None, arr is flattened
     and indices must be 1-D. Out-of-bounds indices as in `take` ("fill")."""
-    check_arraylike("take_along_axis", arr)
-    arr = asarray(arr)
+    if not extended.is_extended(arr):
+        check_arraylike("take_along_axis", arr)
+        arr = asarray(arr)
     indices = _index_array("take_along_axis", indices)
     if not dtypes.is_int(indices.dtype):
         raise TypeError(f"take_along_axis indices must be of integer type, got {indices.dtype.name}")
@@ -607,6 +608,9 @@ def take_along_axis(arr: ArrayLike, indices: ArrayLike, axis: int | None = -1, m
     for j, (n, m) in enumerate(zip(shape, indices.shape)):
         if j != axis and n != m and 1 not in (n, m):
             raise ValueError(f"Incompatible shapes for broadcasting: shapes={[arr.shape, indices.shape]}")
+    if extended.is_extended(arr):  # typed keys: whole keys from their data, indices broadcast over each key's words
+        data = (arr.ravel() if ravel else arr)._data
+        return arr._wrap(take_along_axis(data, extended.expand_trailing(type(arr), indices), axis, mode, fill_value))
     # Along the other axes the output position is also arr's (or 0 where arr
     # has a unit axis that indices broadcast).
     coords = tuple(

@@ -28,6 +28,13 @@ def _array(fn_name, x):
     return asarray(x)
 
 
+def _elements(fn_name, x):
+    """_array, or `x` itself when it is an extended array (typed keys): the
+    functions that take it compute with its logical shape and move its
+    elements whole (extended.reshape, transpose, rev and broadcast_in_dim)."""
+    return x if extended.is_extended(x) else _array(fn_name, x)
+
+
 def shape_tuple(shape) -> tuple:
     """A shape-like argument (an int, or a sequence of ints, concrete arrays
     too) as a tuple of ints, else JAX's TypeError: a traced value among them
@@ -78,7 +85,12 @@ def _column_major(fn_name, order) -> bool:
 # Reshapes
 
 def _reshape(a, shape):
-    return a if tuple(shape) == a.shape else prims.reshape.bind(a, new_shape=tuple(shape))
+    shape = tuple(shape)
+    if shape == a.shape:
+        return a
+    if extended.is_extended(a):
+        return extended.reshape(a, shape)
+    return prims.reshape.bind(a, new_shape=shape)
 
 
 def reshape(a: ArrayLike, shape: int | Shape, order: str = "C", *, copy: bool | None = None) -> Array:
@@ -87,7 +99,7 @@ def reshape(a: ArrayLike, shape: int | Shape, order: str = "C", *, copy: bool | 
     `copy` is unused, as in JAX: arrays are immutable, so sharing a buffer is
     never visible (jnp.copy makes a new one)."""
     column_major = _column_major("reshape", order)
-    a = _array("reshape", a)
+    a = _elements("reshape", a)
     shape = shape_tuple(shape)
     if shape.count(-1) > 1:
         raise TypeError(f"can only specify one unknown axis size with a `-1` value, got {shape}")
@@ -113,7 +125,7 @@ def ravel(a: ArrayLike, order: str = "C") -> Array:
     """The elements of `a` as a 1-D array, in row-major order (column-major
     with order='F')."""
     column_major = _column_major("ravel", order)
-    a = _array("ravel", a)
+    a = _elements("ravel", a)
     return _reshape(transpose(a) if column_major else a, (a.size,))
 
 
@@ -124,7 +136,7 @@ def flatten(a: ArrayLike, order: str = "C") -> Array:
 
 def squeeze(a: ArrayLike, axis: Axis = None) -> Array:
     """`a` without the given axes of size 1 (all of them when axis is None)."""
-    a = _array("squeeze", a)
+    a = _elements("squeeze", a)
     if axis is None:
         axes = tuple(i for i, d in enumerate(a.shape) if d == 1)
     else:
@@ -139,7 +151,7 @@ def squeeze(a: ArrayLike, axis: Axis = None) -> Array:
 
 def expand_dims(a: ArrayLike, axis: int | Sequence[int]) -> Array:
     """`a` with new axes of size 1 at the positions `axis` of the result."""
-    a = _array("expand_dims", a)
+    a = _elements("expand_dims", a)
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     new = canonicalize_axes("expand_dims", axes, a.ndim + len(axes))
     dims = iter(a.shape)
@@ -152,7 +164,7 @@ def _atleast(fn_name, ndim, place) -> Callable[..., Array | list[Array]]:
     def fn(*arys: ArrayLike) -> Array | list[Array]:
         out = []
         for x in arys:
-            x = _array(fn_name, x)
+            x = _elements(fn_name, x)
             out.append(x if x.ndim >= ndim else _reshape(x, place(x.shape)))
         return out[0] if len(out) == 1 else out
 
@@ -171,12 +183,16 @@ atleast_3d = _atleast("atleast_3d", 3, lambda s: {0: (1, 1, 1), 1: (1, *s, 1), 2
 
 def _transpose(a, perm):
     perm = tuple(perm)
-    return a if perm == tuple(range(a.ndim)) else prims.transpose.bind(a, permutation=perm)
+    if perm == tuple(range(a.ndim)):
+        return a
+    if extended.is_extended(a):
+        return extended.transpose(a, perm)
+    return prims.transpose.bind(a, permutation=perm)
 
 
 def transpose(a: ArrayLike, axes: Sequence[int] | None = None) -> Array:
     """out.shape[i] = a.shape[axes[i]]; axes=None reverses the axes."""
-    a = _array("transpose", a)
+    a = _elements("transpose", a)
     if axes is None:
         return _transpose(a, reversed(range(a.ndim)))
     return _transpose(a, [canonicalize_axis("transpose", i, a.ndim) for i in _ints("transpose", axes)])
@@ -189,7 +205,7 @@ def transpose_method(self, *axes):
 
 def matrix_transpose(x: ArrayLike, /) -> Array:
     """Swap the last two axes (a stack of matrices transposed)."""
-    x = _array("matrix_transpose", x)
+    x = _elements("matrix_transpose", x)
     if x.ndim < 2:
         raise ValueError(f"x must be at least two-dimensional for matrix_transpose; got ndim={x.ndim}")
     return swapaxes(x, -1, -2)
@@ -197,7 +213,7 @@ def matrix_transpose(x: ArrayLike, /) -> Array:
 
 def swapaxes(a: ArrayLike, axis1: int, axis2: int) -> Array:
     """`a` with axes `axis1` and `axis2` interchanged."""
-    a = _array("swapaxes", a)
+    a = _elements("swapaxes", a)
     perm = list(range(a.ndim))
     i, j = canonicalize_axis("swapaxes", axis1, a.ndim), canonicalize_axis("swapaxes", axis2, a.ndim)
     perm[i], perm[j] = perm[j], perm[i]
@@ -206,7 +222,7 @@ def swapaxes(a: ArrayLike, axis1: int, axis2: int) -> Array:
 
 def moveaxis(a: ArrayLike, source: int | Sequence[int], destination: int | Sequence[int]) -> Array:
     """Move axes `source` to positions `destination`; the others keep their order."""
-    a = _array("moveaxis", a)
+    a = _elements("moveaxis", a)
     source, destination = _ints("moveaxis", source), _ints("moveaxis", destination)
     if len(source) != len(destination):
         raise ValueError(f"Inconsistent number of elements: {len(source)} vs {len(destination)}")
@@ -226,13 +242,15 @@ def moveaxis(a: ArrayLike, source: int | Sequence[int], destination: int | Seque
 
 def broadcast_to(array: ArrayLike, shape: int | Shape) -> Array:
     """`array` repeated along new leading axes and along its axes of size 1."""
-    a = _array("broadcast_to", array)
+    a = _elements("broadcast_to", array)
     shape = shape_tuple(shape)
     if len(shape) < a.ndim:
         raise ValueError(f"Cannot broadcast to shape with fewer dimensions: arr_shape={a.shape} shape={shape}")
     if shape == a.shape:
         return a
     dims = tuple(range(len(shape) - a.ndim, len(shape)))
+    if extended.is_extended(a):
+        return extended.broadcast_in_dim(a, shape, dims)
     return prims.broadcast_in_dim.bind(a, shape=shape, broadcast_dimensions=dims)
 
 
@@ -403,15 +421,26 @@ def stack(arrays: ArrayLike | Sequence[ArrayLike], axis: int = 0, out: None = No
     return physical[0]._wrap(out) if physical else out
 
 
+def _at_least(fn_name, tup, atleast):
+    """The arrays of `tup` to join, each made `atleast(x)` (typed keys too:
+    concatenate joins their data)."""
+    arrays = _sequence(fn_name, tup)
+    if not arrays:
+        raise ValueError(f"Need at least one array to {fn_name}.")
+    if not extended.unwrap(arrays):
+        check_arraylike(fn_name, *arrays)
+    return [atleast(x) for x in arrays]
+
+
 def hstack(tup: ArrayLike | Sequence[ArrayLike], dtype: DTypeLike | None = None) -> Array:
     """Join along axis 1, or along axis 0 for 1-D arrays (scalars become 1-D)."""
-    arrays = [atleast_1d(x) for x in _joined("hstack", tup, dtype)]
-    return _concatenate(arrays, 0 if arrays[0].ndim == 1 else 1)
+    arrays = _at_least("hstack", tup, atleast_1d)
+    return concatenate(arrays, 0 if arrays[0].ndim == 1 else 1, dtype)
 
 
 def vstack(tup: ArrayLike | Sequence[ArrayLike], dtype: DTypeLike | None = None) -> Array:
     """Join along axis 0 after making every array at least 2-D."""
-    return _concatenate([atleast_2d(x) for x in _joined("vstack", tup, dtype)], 0)
+    return concatenate(_at_least("vstack", tup, atleast_2d), 0, dtype)
 
 
 def split(ary: ArrayLike, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Array]:
@@ -440,10 +469,12 @@ def split(ary: ArrayLike, indices_or_sections: int | Sequence[int], axis: int = 
 
 def flip(m: ArrayLike, axis: Axis = None) -> Array:
     """`m` with the order of elements reversed along the given axes (all if None)."""
-    a = _array("flip", m)
+    a = _elements("flip", m)
     axes = range(a.ndim) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
     dims = tuple(canonicalize_axis("flip", i, a.ndim) for i in axes)
-    return prims.rev.bind(a, dimensions=dims) if dims else a
+    if not dims:
+        return a
+    return extended.rev(a, dims) if extended.is_extended(a) else prims.rev.bind(a, dimensions=dims)
 
 
 # mode -> the keyword arguments it takes (with the only values irax supports)
