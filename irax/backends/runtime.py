@@ -445,6 +445,9 @@ class Program:
         # Whether every call runs on the calling thread whatever its inputs'
         # size (executable.small_steps: a loop of small dispatches).
         self.always_inline = False
+        # Whether a queued call first waits for the calls queued before it
+        # (executable.host_loops: IREE records its loops' work at the call).
+        self.host_loops = False
 
     def entry(self, name: str) -> "Program | None":
         """This loaded program, calling its function `name` instead of
@@ -488,6 +491,8 @@ class Program:
         # done, and their own signals would fail. So a queued call signals a
         # fence of its own, which the device joins into the timeline after the
         # call before it (Device._join).
+        if self.host_loops and device._queued > device._finished:
+            device.drain()
         call, wait, signal = device._next_call()
         push(wait)
         push(signal)

@@ -67,6 +67,7 @@ def load(device, vmfb, host_functions, module=None):
     program = device.load(vmfb, host_functions) if host_functions else device.load(vmfb)
     if module is not None and hasattr(program, "always_inline"):
         program.always_inline = small_steps(module)
+        program.host_loops = host_loops(module)
     return program
 
 
@@ -96,13 +97,35 @@ def small_steps(module) -> bool:
                    for op in linalg for v in list(op.operands) + list(op.results))
 
 
-def _in_loop(op) -> bool:
+def host_loops(module) -> bool:
+    """Whether `module` has a loop that IREE runs on the host (an scf loop
+    outside any linalg op's body: one VM iteration a step). IREE records
+    such a loop's command buffers when the program is called, with direct
+    references to memory that it allocates (queue.alloca) once the call's
+    wait fence is reached; on the CPU that memory does not exist before, and
+    the call fails ("transient buffer has not been committed") when the
+    calls queued before it are still running (`x = f(x)` three times, f a
+    fori_loop over big arrays). So a queued call of such a program first
+    waits for the calls before it (runtime.Program)."""
+    return bool(mlir.ops_where(module.operation, lambda op: op.name in _LOOPS and not _in_linalg(op)))
+
+
+def _inside(op, kind) -> bool:
+    """Whether `op` is nested, within its function, in an op `kind(name)` holds for."""
     parent = op.parent
     while parent is not None and parent.name != "func.func":
-        if parent.name in _LOOPS:
+        if kind(parent.name):
             return True
         parent = parent.parent
     return False
+
+
+def _in_linalg(op) -> bool:
+    return _inside(op, lambda name: name.startswith("linalg."))
+
+
+def _in_loop(op) -> bool:
+    return _inside(op, _LOOPS.__contains__)
 
 
 def _elements(typ) -> float:

@@ -83,7 +83,8 @@ def _first_tier(made, device, traced, text):
             inputs = [mlir.aval_parts(a.type) for a in traced.func.regions[0].blocks[0].arguments]
     except evaluate.Unsupported:
         return None
-    return FirstTier(made, device, run, inputs, compile_arguments, executable.small_steps(traced.module))
+    return FirstTier(made, device, run, inputs, compile_arguments, executable.small_steps(traced.module),
+                     executable.host_loops(traced.module))
 
 
 def _compile_arguments(backend, text) -> tuple:
@@ -100,8 +101,9 @@ class FirstTier:
     under way: a call evaluates the module with NumPy; the first call after
     the compile is done loads the program and swaps it in."""
 
-    def __init__(self, made, device, run, inputs, compile_arguments, small_steps):
+    def __init__(self, made, device, run, inputs, compile_arguments, small_steps, host_loops):
         self.made, self.device, self.run, self.inputs, self.small_steps = made, device, run, inputs, small_steps
+        self.host_loops = host_loops
         self.compile_arguments, self.compiled = compile_arguments, _submit(*compile_arguments)
         self.forks = _forks  # (a forked child has no background thread: it compiles on the calling thread)
 
@@ -125,7 +127,7 @@ class FirstTier:
         ours = self.compiled.done() or self.forks == _forks
         vmfb = self.compiled.result() if ours else cache.cached_compile(*self.compile_arguments)
         program = self.made.program = executable.load(self.device, vmfb, None)
-        program.always_inline = self.small_steps
+        program.always_inline, program.host_loops = self.small_steps, self.host_loops
         self.run = None  # (it holds the module)
         return program
 

@@ -33,7 +33,7 @@ import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
 
-from irax.ir import mlir
+from irax.ir import iree, mlir
 
 CONV = "irax.conv"
 REDUCE_WINDOW = "irax.reduce_window"
@@ -288,7 +288,13 @@ def flip_kernel(rhs) -> ir.Value:
 def reduce_window(x, init, window, strides, dilations, combine, monoid) -> ir.Value:
     """out[o...] = combine(..., x[o*s + k*d ...]) over the window k, starting
     from the filled tensor `init` (shape O); `combine(x, acc)` is the body,
-    `monoid` ("max", "min" or "sum") the value of the REDUCE_WINDOW mark."""
+    `monoid` ("max", "min" or "sum") the value of the REDUCE_WINDOW mark.
+
+    A result with a unit dim comes out behind a barrier (iree.opaque): IREE
+    drops the unit dim, takes the generic for a convolution without a batch
+    dim, and its pass that inserts one (insert-batch-dim-for-batchless-conv)
+    breaks a dispatch that also writes the result into a padded tensor (the
+    next convolution's or window's padding), "offset 1 is out-of-bounds"."""
     rank = len(window)
     dim = ir.AffineDimExpr.get
     o, k = list(range(rank)), list(range(rank, 2 * rank))
@@ -299,7 +305,8 @@ def reduce_window(x, init, window, strides, dilations, combine, monoid) -> ir.Va
     op.attributes[REDUCE_WINDOW] = ir.StringAttr.get(monoid)
     op.attributes["strides"] = _i64s(strides)
     op.attributes["dilations"] = _i64s(dilations)
-    return op.results[0]
+    result = op.results[0]
+    return iree.opaque(result)[0] if 1 in shape(result) else result
 
 
 class WindowParts:
