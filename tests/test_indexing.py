@@ -618,3 +618,22 @@ def test_updates_of_a_computed_constant_under_jit_are_separate_arrays(name, plat
     got = irax.jit(lambda a, b: f(jnp, a, b))(np.float32(5), np.float32(7))
     for g, w in zip(got, f(jjnp, np.float32(5), np.float32(7))):
         np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+
+
+SELF_UPDATES = {
+    "shift right": lambda lib, d: d.at[1:3].set(d[:2]),
+    "shift left": lambda lib, d: d.at[:-1].set(d[1:]),
+    "rows": lambda lib, d: d.at[1:].add(d[:-1]),
+    "in a loop": lambda lib, d: lib.lax.fori_loop(0, 2, lambda i, b: b.at[1:].set(b[:-1]), d),
+}
+
+
+@pytest.mark.parametrize("case", SELF_UPDATES)
+def test_an_update_from_an_overlapping_slice_of_itself_under_jit(case):
+    """`x.at[1:3].set(x[:2])` under jit: IREE copied x into the result and
+    the slice from there into itself, ranges overlapping: a DeviceError at
+    every call (transforms/self_updates.py)."""
+    fn = SELF_UPDATES[case]
+    expected = jax.jit(lambda d: fn(jax, d))(A34)
+    np.testing.assert_array_equal(irax.jit(lambda d: fn(irax, d))(jnp.asarray(A34)), expected)
+    np.testing.assert_array_equal(irax.jit(lambda d: fn(irax, d), donate_argnums=0)(jnp.asarray(A34)), expected)

@@ -9,6 +9,7 @@ from irax.transforms.ad.differentiate import differentiate
 from irax.transforms.bfloat16_rounding import round_bfloat16
 from irax.transforms.buffer_reuse import protect_arguments, reuse_dead_buffers
 from irax.transforms.complex_fills import complex_fills_as_parts
+from irax.transforms.self_updates import barrier_self_updates
 from irax.transforms.shared_generators import copy_shared_generators
 from irax.transforms.cleanup import drop_unread_work, prune_unused_generic_inputs
 from irax.transforms.elementwise_loops import fuse_elementwise_loops
@@ -65,3 +66,4 @@ stacks_in_place = PythonPass("update-stacks-in-place", update_stacks_in_place)
 protect = PythonPass("protect-arguments", protect_arguments)
 complex_fills = PythonPass("complex-fills-as-parts", complex_fills_as_parts)
 shared_generators = PythonPass("copy-shared-generators", copy_shared_generators)
+self_updates = PythonPass("barrier-self-updates", barrier_self_updates)

@@ -21,6 +21,7 @@ plugins like anyone else's (their objects are in passes.py). The default:
     update-stacks-in-place                    scan's stacked outputs written in place (loop_carries.py)
     complex-fills-as-parts                    complex splats read as scalars, fills as their parts (complex_fills.py)
     copy-shared-generators                    a computed constant updated twice is copied (shared_generators.py)
+    barrier-self-updates                      an update of values read from the tensor it updates (self_updates.py)
     reuse-dead-buffers                        write into dead intermediates (buffer_reuse.py)
     protect-arguments                         nothing may write into an argument
 
@@ -59,7 +60,7 @@ DEFAULT = ("differentiate", "inline", "symbol-dce", "expand-float64-math", "roun
            "canonicalize", "cse", "prune-unused-generic-inputs", "canonicalize", "cse", "drop-unread-work",
            "plain-matmuls", "materialize-contraction-operands", "normalize-loop-order", "fuse-elementwise-loops",
            "keep-unread-carries", "update-stacks-in-place", "complex-fills-as-parts", "copy-shared-generators",
-           "reuse-dead-buffers",
+           "barrier-self-updates", "reuse-dead-buffers",
            "protect-arguments")
 # An eager kernel is one primitive's ops: nothing to tidy, and canonicalize
 # alone would cost ~1 ms per kernel.

@@ -1,0 +1,37 @@
+"""A pass: an update whose new values are read from the tensor it updates
+(`x.at[1:3].set(x[:2])`, the shift of a buffer) reads them through a
+`util.optimization_barrier`.
+
+    %s = tensor.extract_slice %x[0] [2] [1]            %s = tensor.extract_slice %x[0] [2] [1]
+    %u = tensor.insert_slice %s into %x[1] [2] [1]  -> %b = util.optimization_barrier %s
+                                                       %u = tensor.insert_slice %b into %x[1] [2] [1]
+
+Why: IREE 3.13 copies x into the result's buffer, then copies the slice
+from that buffer into itself, which its command buffers refuse when the
+two ranges overlap ("source and target ranges overlap within the same
+buffer": a DeviceError at every call). Behind the barrier the slice is a
+value of its own, copied out of x before the update writes.
+"""
+from iree.compiler import ir
+from iree.compiler.dialects import util
+
+from irax.ir import mlir
+
+_VIEWS = ("tensor.extract_slice", "tensor.expand_shape", "tensor.collapse_shape", "tensor.cast")
+
+
+def _root(value):
+    """The tensor `value` is a view of, or an update of (through the
+    destinations of insert_slices): what IREE may give the same buffer."""
+    while isinstance(value, ir.OpResult) and value.owner.name in _VIEWS + ("tensor.insert_slice",):
+        op = value.owner
+        value = op.operands[1] if op.name == "tensor.insert_slice" else op.operands[0]
+    return value
+
+
+def barrier_self_updates(module_op):
+    for op in mlir.ops_where(module_op, lambda op: op.name == "tensor.insert_slice"):
+        source, destination = op.operands[0], op.operands[1]
+        if _root(source) == _root(destination):
+            with ir.InsertionPoint(op), op.location:
+                op.operands[0] = util.OptimizationBarrierOp([source.type], [source]).results[0]
