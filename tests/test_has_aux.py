@@ -105,3 +105,15 @@ def test_aux_must_be_a_pair():
     for module in (irax, jax):
         with pytest.raises(TypeError, match="two-element tuple"):
             module.grad(lambda x: (x ** 2).sum(), has_aux=True)(X)
+
+
+def test_a_jit_nested_in_grad_makes_its_outputs_arrays_as_jax():
+    """grad(jit(f), has_aux=True): a jit inside a trace returned its Python
+    outputs raw (a string passed where JAX's jit raises; an int stayed one)."""
+    for m in (irax, jax):
+        aux = m.grad(m.jit(lambda x: ((x ** 2).sum(), 3)), has_aux=True)(X)[1]
+        assert (type(aux).__name__, aux.dtype, aux.aval.weak_type) == ("Array" if m is irax else "ArrayImpl",
+                                                                       np.dtype(np.int32), True)
+        with pytest.raises(TypeError, match=r"returned a value of type <class 'str'> at output component \[1\], "
+                                            "which is not a valid JAX type"):
+            m.grad(m.jit(lambda x: ((x ** 2).sum(), "s")), has_aux=True)(X)

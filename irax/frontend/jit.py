@@ -286,7 +286,9 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
             args = list(dynamic_args)
             for i, static in static_args:
                 args.insert(i, static.value)
-            return fun(*args, **dynamic_kwargs, **{k: static.value for k, static in static_kwargs})
+            out = fun(*args, **dynamic_kwargs, **{k: static.value for k, static in static_kwargs})
+            # (nested in a trace too, its outputs are arrays, as JAX's jit makes them)
+            return tree_util.tree_map_with_path(lambda path, x: staging.output_array(fun, x, path), out)
 
         call.__name__ = name
         return call

@@ -50,13 +50,17 @@ class TracedFunction:
         return self.trace.func
 
 
-def _check_output(fn, x):
+def output_array(fn, x, path=None):
+    """An output `x` of a traced function `fn` as an array (Python numbers
+    and NumPy arrays become ones), or JAX's TypeError."""
     if is_array(x):
         return x
     if isinstance(x, (bool, int, float, complex)) or hasattr(x, "__array__"):
         return asarray(x)
     name = getattr(fn, "__name__", repr(fn))
-    raise TypeError(f"function {name} traced by irax returned a value of type {type(x)}, which is not a valid irax type")
+    where = "" if path is None else f" at output component {tree_util.keystr(path)}"
+    raise TypeError(f"function {name} traced for jit returned a value of type {type(x)}{where}, which is not a "
+                    "valid JAX type")
 
 
 def trace_function(fn, flat_avals, in_tree) -> TracedFunction:
@@ -65,8 +69,8 @@ def trace_function(fn, flat_avals, in_tree) -> TracedFunction:
     with trace.active():
         args = [trace.new_argument(a) for a in flat_avals]
         out = fn(*tree_util.tree_unflatten(in_tree, args))
-        flat_out, out_tree = tree_util.tree_flatten(out)
-        flat_out = [trace.to_tracer(_check_output(fn, x)) for x in flat_out]
+        paths, out_tree = tree_util.tree_flatten_with_path(out)
+        flat_out = [trace.to_tracer(output_array(fn, x, path)) for path, x in paths]
     trace.finish(flat_out)
     lifted = [value for value, _ in trace.lifted.values()]
     return TracedFunction(trace, out_tree, tuple(t.aval for t in flat_out), lifted)
