@@ -494,3 +494,16 @@ def test_an_unmapped_python_number_is_a_number_where_the_function_needs_its_valu
     for s in (1.5, 2.5, 3.5):
         np.testing.assert_array_equal(scaled(x, s), x * np.float32(s))
     assert cache.stats()["compiles"] == before
+
+
+def test_what_a_call_computes_without_the_batch_stays_unbatched():
+    """vmap(lambda t: jvp(f, (x,), (t,))[0], out_axes=None): the jvp's primal
+    output (and a has_aux aux) does not depend on t, as JAX sees; irax
+    broadcast every result of a call ("output was batched on axis 0")."""
+    x, ts = np.arange(3.0, dtype=np.float32), np.ones((4, 3), np.float32)
+    for m in (irax, jax):
+        sin, f = m.numpy.sin, (lambda x, m=m: (m.numpy.sin(x), x * 2))
+        np.testing.assert_allclose(m.vmap(lambda t: m.jvp(sin, (x,), (t,))[0], out_axes=None)(ts), np.sin(x), rtol=1e-6)
+        np.testing.assert_allclose(m.vmap(lambda t: m.jvp(f, (x,), (t,), has_aux=True)[2], out_axes=None)(ts), x * 2)
+        with pytest.raises(ValueError, match="got axis spec None but output was batched on axis 0"):
+            m.vmap(lambda t: m.jvp(sin, (x,), (t,))[1], out_axes=None)(ts)

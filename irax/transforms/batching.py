@@ -263,7 +263,9 @@ def _tie_shape(op, batch):
 
 
 def _call(op, batch):
-    """A call of a function: its body, batched in place."""
+    """A call of a function: its body, batched in place; the results that
+    do not depend on a batched operand stay unbatched (vmap's out_axes=None
+    of a jvp's primal output)."""
     if host_calls.is_callback(op):
         return _callback(op, batch)
     if custom.VJP_BWD in op.attributes or custom.JVP in op.attributes:
@@ -274,7 +276,9 @@ def _call(op, batch):
     block = callee.regions[0].blocks[0]
     operands = list(op.operands)
     _bind(batch, block.arguments, [batch.new.get(v, v) for v in operands], [batch.is_batched(v) for v in operands])
-    return [batch.moved(r) for r in _batch_block(block, batch)]
+    results = _batch_block(block, batch)
+    batched = [batch.is_batched(r) for r in results]  # (a result the batch does not reach stays unbatched)
+    return [batch.moved(r) if b else batch.new.get(r, r) for r, b in zip(results, batched)], batched
 
 
 def _kernel_call(op, callee, batch):
