@@ -60,6 +60,37 @@ CASES = {
     "lax.broadcast_in_dim": lambda np_, lax, x: lax.broadcast_in_dim(x[0], (2, 3), (1,)),
     "lax.broadcast": lambda np_, lax, x: lax.broadcast(x, (2,)),
     "lax.rev": lambda np_, lax, x: lax.rev(x, (1,)),
+    "dstack": lambda np_, lax, x: np_.dstack([x, np_.flip(x)]),
+    "dstack 1-D": lambda np_, lax, x: np_.dstack([x[0], x[1]]),
+    "column_stack": lambda np_, lax, x: np_.column_stack([x, x[:, 0]]),
+    "rot90": lambda np_, lax, x: np_.rot90(x),
+    "rot90 k axes": lambda np_, lax, x: np_.rot90(x, -2, (1, 0)),
+    "roll": lambda np_, lax, x: np_.roll(x, 1),
+    "roll axes": lambda np_, lax, x: np_.roll(x, (1, -1), (0, 1)),
+    "roll array shift": lambda np_, lax, x: np_.roll(x, np.array(2), 1),
+    "rollaxis": lambda np_, lax, x: np_.rollaxis(x, 1),
+    "tile": lambda np_, lax, x: np_.tile(x, (2, 1)),
+    "tile new axis": lambda np_, lax, x: np_.tile(x[0], (2, 2)),
+    "repeat": lambda np_, lax, x: np_.repeat(x, 2, axis=1),
+    "repeat flat": lambda np_, lax, x: np_.repeat(x, 2),
+    "repeat counts": lambda np_, lax, x: np_.repeat(x, np.array([1, 2]), axis=0),
+    "repeat total_repeat_length": lambda np_, lax, x: np_.repeat(x, np.array([2, 0, 1]), axis=1,
+                                                               total_repeat_length=4),
+    "split": lambda np_, lax, x: np_.hstack(np_.split(x, [1], axis=1)[::-1]),
+    "array_split": lambda np_, lax, x: np_.hstack(np_.array_split(x, 2, axis=1)[::-1]),
+    "vsplit": lambda np_, lax, x: np_.vstack(np_.vsplit(x, 2)[::-1]),
+    "unstack": lambda np_, lax, x: np_.stack(np_.unstack(x, axis=1)),
+    "lax.slice": lambda np_, lax, x: lax.slice(x, (0, 1), (2, 3)),
+    "lax.slice strides": lambda np_, lax, x: lax.slice(x, (0, 0), (2, 3), (1, 2)),
+    "lax.slice_in_dim": lambda np_, lax, x: lax.slice_in_dim(x, -2, None, axis=1),
+    "lax.index_in_dim": lambda np_, lax, x: lax.index_in_dim(x, -1, axis=1, keepdims=False),
+    "lax.dynamic_slice": lambda np_, lax, x: lax.dynamic_slice(x, (1, 2), (1, 2)),
+    "lax.dynamic_index_in_dim": lambda np_, lax, x: lax.dynamic_index_in_dim(x, 1, axis=1),
+    "lax.dynamic_update_slice": lambda np_, lax, x: lax.dynamic_update_slice(x, np_.flip(x)[:1, :2], (1, 2)),
+    "lax.dynamic_update_index_in_dim": lambda np_, lax, x: lax.dynamic_update_index_in_dim(x, x[1], 0, 0),
+    "lax.split": lambda np_, lax, x: np_.hstack(lax.split(x, (2, 1), axis=1)[::-1]),
+    "lax.tile": lambda np_, lax, x: lax.tile(x, (1, 2)),
+    "lax.collapse": lambda np_, lax, x: lax.collapse(x, 0),
 }
 
 
@@ -94,6 +125,10 @@ ERRORS = {
     "hstack keys and integers": (lambda np_, lax, x: np_.hstack([x, np_.zeros((2, 1), np_.uint32)]), ValueError),
     "at add": (lambda np_, lax, x: x.at[0].add(x[1]), TypeError),
     "at set raw key data": (lambda np_, lax, x: x.at[0, 0].set(np_.zeros(2, np_.uint32)), TypeError),
+    "split unequally": (lambda np_, lax, x: np_.split(x, 2, axis=1), ValueError),
+    "dstack keys and integers": (lambda np_, lax, x: np_.dstack([x, np_.zeros((2, 3), np_.uint32)]), ValueError),
+    "lax.dynamic_update_slice of another rank": (lambda np_, lax, x: lax.dynamic_update_slice(x, x[0], (0, 0)),
+                                                 TypeError),
 }
 
 
@@ -114,3 +149,11 @@ def test_broadcast_error_names_key_types_as_jax():
             _run(case, module, "eager")
         messages.append(str(info.value))
     assert messages[0] == messages[1]
+
+
+def test_key_mT_is_abstract_as_in_jax():
+    """JAX's key arrays leave `mT` abstract (its jit tracers of keys transpose;
+    irax refuses there too)."""
+    for module in (irax, jax):
+        with pytest.raises(NotImplementedError, match="Cannot call abstract method mT"):
+            _keys(module).mT  # noqa: B018

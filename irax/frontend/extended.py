@@ -7,17 +7,19 @@ The structural `irax.numpy`/`irax.lax` functions (where, select,
 concatenate, stack, take, ...) accept extended arrays as JAX's do: each
 unwraps its operands here, runs on the physical arrays with its axes and
 conditions counted from the front (so the trailing axes ride along
-untouched), and wraps the result back. The reshapes, transposes, flips
-and broadcasts of irax.numpy and irax.lax compute with the logical shape
-and move whole elements through `reshape`, `transpose`, `rev` and
-`broadcast_in_dim` here (their logical shape, permutation or axes extended
-by the trailing axes); `x.at[i].get()/.set(keys)` reads and writes whole
-elements. Arithmetic and promotion with any other dtype is JAX's
-ValueError, as `jnp.where(True, key, 1)` is."""
+untouched), and wraps the result back. The reshapes, transposes, flips,
+slices, splits and broadcasts of irax.numpy and irax.lax compute with the
+logical shape and move whole elements through `reshape`, `transpose`,
+`rev`, `static_slice`, `split` and `broadcast_in_dim` here (their logical
+shape, permutation, slice or axes extended by the trailing axes);
+`x.at[i].get()/.set(keys)` reads and writes whole elements. Arithmetic
+and promotion with any other dtype is JAX's ValueError, as
+`jnp.where(True, key, 1)` is."""
 from __future__ import annotations
 
 import math
 
+from irax.frontend.primitives import indexing as indexing_prims
 from irax.frontend.primitives import shape as prims
 
 
@@ -116,6 +118,21 @@ def transpose(x, permutation):
 
 def rev(x, dimensions):
     return x._wrap(prims.rev.bind(x._data, dimensions=tuple(dimensions)))
+
+
+def static_slice(x, *run_time_starts, starts, sizes, steps):
+    """x[starts[i] : starts[i] + sizes[i] * steps[i] : steps[i]] on each
+    logical axis (a None start read from the next of `run_time_starts`),
+    each element whole."""
+    t = x._trailing
+    return x._wrap(indexing_prims.static_slice.bind(
+        x._data, *run_time_starts, starts=(*starts, *(0,) * t), sizes=_with_trailing(x, sizes),
+        steps=(*steps, *(1,) * t), out_dims=tuple(range(x._data.ndim))))
+
+
+def split(x, sizes, axis):
+    """The pieces of `sizes` elements of x along the logical `axis`."""
+    return [x._wrap(piece) for piece in prims.split.bind(x._data, sizes=tuple(sizes), axis=axis)]
 
 
 def broadcast_in_dim(x, shape, broadcast_dimensions):

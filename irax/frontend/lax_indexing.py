@@ -16,10 +16,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from irax.frontend import extended
 from irax.frontend import numpy as jnp
 from irax.frontend.lax import stop_cotangent
 from irax.frontend.lax_elementwise import _operands, convert_element_type
-from irax.frontend.lax_structural import expand_dims, squeeze
+from irax.frontend.lax_structural import _elements, expand_dims, squeeze
 from irax.frontend.numpy.util import asarray, canonicalize_axis
 from irax.frontend.primitives.scalar_rules import dtype_kind
 from irax.frontend.primitives.indexing import static_slice
@@ -53,9 +54,11 @@ def dynamic_slice(operand: ArrayLike, start_indices: ArrayLike | Sequence[ArrayL
                   allow_negative_indices: bool | Sequence[bool] = True) -> Array:
     """The window of `slice_sizes` at run-time `start_indices` (clamped so it
     fits in the operand), as `jax.lax.dynamic_slice`."""
-    x = asarray(operand)
+    x = _elements(operand)
     sizes = tuple(int(s) for s in slice_sizes)
     starts = _clamped_starts(x, list(start_indices), sizes, allow_negative_indices)
+    if extended.is_extended(x):
+        return extended.static_slice(x, *starts, starts=(None,) * x.ndim, sizes=sizes, steps=(1,) * x.ndim)
     return static_slice.bind(x, *starts, starts=(None,) * x.ndim, sizes=sizes, steps=(1,) * x.ndim,
                              out_dims=tuple(range(x.ndim)))
 
@@ -65,8 +68,9 @@ def dynamic_update_slice(operand: ArrayLike, update: ArrayLike, start_indices: A
     """operand with `update` written at run-time `start_indices` (clamped so
     it fits), as `jax.lax.dynamic_update_slice`: a scatter at the window's
     open mesh of indices."""
-    x, v = asarray(operand), asarray(update)
-    _operands("dynamic_update_slice", x, v)
+    x, v = _elements(operand), _elements(update)
+    if not extended.unwrap((x, v)):  # (typed keys beside another dtype: unwrap's promotion error)
+        _operands("dynamic_update_slice", x, v)
     if v.ndim != x.ndim:
         raise TypeError(f"dynamic_update_slice update must have the same rank as operand, got {v.shape} and {x.shape}.")
     starts = _clamped_starts(x, list(start_indices), v.shape, allow_negative_indices)
@@ -86,7 +90,7 @@ def _one_dim(x, axis, index, size):
 def dynamic_slice_in_dim(operand: ArrayLike, start_index: ArrayLike, slice_size: int, axis: int = 0, *,
                          allow_negative_indices: bool = True) -> Array:
     """`dynamic_slice` along one axis, as `jax.lax.dynamic_slice_in_dim`."""
-    x = asarray(operand)
+    x = _elements(operand)
     axis = canonicalize_axis("dynamic_slice_in_dim", axis, x.ndim)
     starts, sizes = _one_dim(x, axis, start_index, slice_size)
     return dynamic_slice(x, starts, sizes, allow_negative_indices=allow_negative_indices)
@@ -95,7 +99,7 @@ def dynamic_slice_in_dim(operand: ArrayLike, start_index: ArrayLike, slice_size:
 def dynamic_index_in_dim(operand: ArrayLike, index: ArrayLike, axis: int = 0, keepdims: bool = True, *,
                          allow_negative_indices: bool = True) -> Array:
     """operand[index] along `axis` at a run-time index, as `jax.lax.dynamic_index_in_dim`."""
-    x = asarray(operand)
+    x = _elements(operand)
     axis = canonicalize_axis("dynamic_index_in_dim", axis, x.ndim)
     out = dynamic_slice_in_dim(x, index, 1, axis, allow_negative_indices=allow_negative_indices)
     return out if keepdims else squeeze(out, (axis,))
@@ -104,7 +108,7 @@ def dynamic_index_in_dim(operand: ArrayLike, index: ArrayLike, axis: int = 0, ke
 def dynamic_update_slice_in_dim(operand: ArrayLike, update: ArrayLike, start_index: ArrayLike, axis: int, *,
                                 allow_negative_indices: bool = True) -> Array:
     """`dynamic_update_slice` along one axis, as `jax.lax.dynamic_update_slice_in_dim`."""
-    x = asarray(operand)
+    x = _elements(operand)
     axis = canonicalize_axis("dynamic_update_slice_in_dim", axis, x.ndim)
     starts, _ = _one_dim(x, axis, start_index, 1)
     return dynamic_update_slice(x, update, starts, allow_negative_indices=allow_negative_indices)
@@ -114,7 +118,7 @@ def dynamic_update_index_in_dim(operand: ArrayLike, update: ArrayLike, index: Ar
                                 allow_negative_indices: bool = True) -> Array:
     """operand with operand[index] along `axis` replaced by `update` (of rank
     one less, or with a unit dim there), as `jax.lax.dynamic_update_index_in_dim`."""
-    x, v = asarray(operand), asarray(update)
+    x, v = _elements(operand), _elements(update)
     axis = canonicalize_axis("dynamic_update_index_in_dim", axis, x.ndim)
     if v.ndim == x.ndim - 1:
         v = expand_dims(v, (axis,))

@@ -194,7 +194,7 @@ def argmin(operand: ArrayLike, axis: int, index_dtype: DTypeLike) -> Array:
 def slice(operand: ArrayLike, start_indices: Sequence[int], limit_indices: Sequence[int],  # noqa: A001
           strides: Sequence[int] | None = None) -> Array:
     """operand[start:limit:stride] along every dim, as `jax.lax.slice`."""
-    x = asarray(operand)
+    x = _elements(operand)
     strides = tuple(strides) if strides is not None else (1,) * x.ndim
     if not len(start_indices) == len(limit_indices) == len(strides) == x.ndim:
         raise TypeError(f"slice start_indices, limit_indices and strides must have length {x.ndim} (operand's rank), "
@@ -204,14 +204,16 @@ def slice(operand: ArrayLike, start_indices: Sequence[int], limit_indices: Seque
             raise TypeError(f"slice indices must satisfy 0 <= start <= limit <= shape and stride >= 1, got start "
                             f"{tuple(start_indices)}, limit {tuple(limit_indices)}, strides {strides} for shape {x.shape}.")
     sizes = tuple(-(-(hi - lo) // st) for lo, hi, st in zip(start_indices, limit_indices, strides))
-    return static_slice.bind(x, starts=tuple(int(s) for s in start_indices), sizes=sizes, steps=strides,
-                             out_dims=tuple(range(x.ndim)))
+    starts = tuple(int(s) for s in start_indices)
+    if extended.is_extended(x):
+        return extended.static_slice(x, starts=starts, sizes=sizes, steps=strides)
+    return static_slice.bind(x, starts=starts, sizes=sizes, steps=strides, out_dims=tuple(range(x.ndim)))
 
 
 def slice_in_dim(operand: ArrayLike, start_index: int | None, limit_index: int | None, stride: int = 1,
                  axis: int = 0) -> Array:
     """operand[start:limit:stride] along `axis` (negative indices count from the end), as `jax.lax.slice_in_dim`."""
-    x = asarray(operand)
+    x = _elements(operand)
     axis = canonicalize_axis("slice_in_dim", axis, x.ndim)
     n = x.shape[axis]
     lo = 0 if start_index is None else start_index + n if start_index < 0 else start_index
@@ -223,7 +225,7 @@ def slice_in_dim(operand: ArrayLike, start_index: int | None, limit_index: int |
 
 def index_in_dim(operand: ArrayLike, index: int, axis: int = 0, keepdims: bool = True) -> Array:
     """operand[index] along `axis` (a negative index counts from the end), as `jax.lax.index_in_dim`."""
-    x = asarray(operand)
+    x = _elements(operand)
     axis = canonicalize_axis("index_in_dim", axis, x.ndim)
     index = index + x.shape[axis] if index < 0 else index
     out = slice_in_dim(x, index, index + 1, 1, axis)
@@ -372,7 +374,7 @@ def transpose(operand: ArrayLike, permutation: Sequence[int]) -> Array:
 
 def collapse(operand: ArrayLike, start_dimension: int, stop_dimension: int | None = None) -> Array:
     """operand with dims [start, stop) merged into one, as `jax.lax.collapse`."""
-    x = asarray(operand)
+    x = _elements(operand)
     stop = x.ndim if stop_dimension is None else stop_dimension + x.ndim if stop_dimension < 0 else stop_dimension
     start = start_dimension + x.ndim if start_dimension < 0 else start_dimension
     return reshape(x, x.shape[:start] + (int(np.prod(x.shape[start:stop])),) + x.shape[stop:])
@@ -380,11 +382,13 @@ def collapse(operand: ArrayLike, start_dimension: int, stop_dimension: int | Non
 
 def split(operand: ArrayLike, sizes: Sequence[int], axis: int = 0) -> Sequence[Array]:
     """operand cut along `axis` into pieces of `sizes`, as `jax.lax.split`."""
-    x = asarray(operand)
+    x = _elements(operand)
     axis = canonicalize_axis("split", axis, x.ndim)
     sizes = tuple(int(s) for s in sizes)
     if sum(sizes) != x.shape[axis]:
         raise ValueError(f"Sum of sizes {sum(sizes)} must be equal to dimension {axis} of the operand shape {list(x.shape)}")
+    if extended.is_extended(x):
+        return extended.split(x, sizes, axis)
     return list(shape_prims.split.bind(x, sizes=sizes, axis=axis))
 
 
@@ -397,14 +401,14 @@ def stack(operands: Sequence[ArrayLike], axis: int = 0) -> Array:
 
 def unstack(x: ArrayLike, axis: int = 0) -> tuple[Array, ...]:
     """x cut into its slices along `axis`, as `jax.lax.unstack`."""
-    x = asarray(x)
+    x = _elements(x)
     axis = canonicalize_axis("unstack", axis, x.ndim)
     return tuple(index_in_dim(x, i, axis, keepdims=False) for i in range(x.shape[axis]))
 
 
 def tile(operand: ArrayLike, reps: Sequence[int]) -> Array:
     """operand repeated `reps[i]` times along dim i, as `jax.lax.tile`."""
-    x = asarray(operand)
+    x = _elements(operand)
     if len(reps) != x.ndim:
         raise ValueError(f"len(reps) must equal the operand's rank, got reps={tuple(reps)} for shape {x.shape}")
     return jnp.tile(x, tuple(reps))

@@ -236,6 +236,10 @@ class KeyArray(ExtendedArray):
 
     T = property(lambda self: self.transpose())
 
+    @property
+    def mT(self):  # noqa: N802 (JAX leaves it abstract on key arrays: x.T, jnp.matrix_transpose work)
+        raise NotImplementedError("Cannot call abstract method mT")
+
     def swapaxes(self, axis1, axis2):
         axes = list(range(self.ndim))
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]

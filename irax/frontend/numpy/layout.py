@@ -51,7 +51,7 @@ def permute_dims(a: ArrayLike, /, axes: tuple[int, ...]) -> Array:
 
 def unstack(x: ArrayLike, /, *, axis: int = 0) -> tuple[Array, ...]:
     """The slices of x along `axis`, each without that axis (the inverse of stack)."""
-    x = _array("unstack", x)
+    x = shape_ops._elements("unstack", x)
     if x.ndim == 0:
         raise ValueError("Unstack requires arrays with rank > 0, however a scalar array was passed.")
     axis = canonicalize_axis("unstack", axis, x.ndim)
@@ -64,7 +64,7 @@ def unstack(x: ArrayLike, /, *, axis: int = 0) -> tuple[Array, ...]:
 def roll(a: ArrayLike, shift: ArrayLike | Sequence[int], axis: int | Sequence[int] | None = None) -> Array:
     """out[i] = a[(i - shift) mod n] along each `axis` (of the flattened
     array when None)."""
-    a = _array("roll", a)
+    a = shape_ops._elements("roll", a)
     if axis is None:
         return shape_ops.reshape(roll(shape_ops.ravel(a), shift, 0), a.shape)
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
@@ -98,7 +98,7 @@ def flipud(m: ArrayLike) -> Array:
 
 def rot90(m: ArrayLike, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Array:
     """m turned k quarter turns from axes[0] toward axes[1]."""
-    m = _array("rot90", m)
+    m = shape_ops._elements("rot90", m)
     if len(axes) != 2:
         raise ValueError("len(axes) must be 2.")
     ax1, ax2 = (canonicalize_axis("rot90", i, m.ndim) for i in axes)
@@ -116,7 +116,7 @@ def rot90(m: ArrayLike, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Array:
 
 def rollaxis(a: ArrayLike, axis: int, start: int = 0) -> Array:
     """NumPy's older moveaxis: `axis` moved to sit before `start`."""
-    a = _array("rollaxis", a)
+    a = shape_ops._elements("rollaxis", a)
     axis = canonicalize_axis("rollaxis", axis, a.ndim)
     start = operator.index(start)
     if not -a.ndim <= start <= a.ndim:
@@ -249,7 +249,7 @@ def mask_indices(n: int, mask_func: Callable, k: int = 0, *, size: int | None = 
 
 def array_split(ary: ArrayLike, indices_or_sections: int | Sequence[int] | ArrayLike, axis: int = 0) -> list[Array]:
     """`split` that also allows sections of unequal size: n mod k of them one longer."""
-    a = _array("array_split", ary)
+    a = shape_ops._elements("array_split", ary)
     axis = canonicalize_axis("array_split", axis, a.ndim)
     if np.ndim(indices_or_sections) != 0:
         return shape_ops.split(a, indices_or_sections, axis)
@@ -264,7 +264,7 @@ def array_split(ary: ArrayLike, indices_or_sections: int | Sequence[int] | Array
 
 def _split_on(name, axis, min_ndim):
     def fn(ary: ArrayLike, indices_or_sections: int | Sequence[int] | ArrayLike) -> list[Array]:
-        a = _array(name, ary)
+        a = shape_ops._elements(name, ary)
         if a.ndim < min_ndim:
             raise ValueError(f"{name} only works on arrays of {min_ndim} or more dimensions")
         return shape_ops.split(a, indices_or_sections, 0 if axis == 1 and a.ndim == 1 else axis)
@@ -279,17 +279,19 @@ vsplit = _split_on("vsplit", 0, 2)
 dsplit = _split_on("dsplit", 2, 3)
 
 
+def _column(x):
+    x = shape_ops._elements("column_stack", x)
+    return shape_ops.reshape(x, (-1, 1)) if x.ndim < 2 else x
+
+
 def column_stack(tup: Sequence[ArrayLike]) -> Array:
     """1-D arrays as columns, 2-D ones as they are, joined along axis 1."""
-    arrays = [asarray(x) for x in promote_args("column_stack", *tup)]
-    return shape_ops.concatenate([x.reshape(-1, 1) if x.ndim < 2 else x for x in arrays], 1)
+    return shape_ops.concatenate(shape_ops._at_least("column_stack", tup, _column), 1)
 
 
 def dstack(tup: Sequence[ArrayLike], dtype: DTypeLike | None = None) -> Array:
     """Join along axis 2 after making every array at least 3-D."""
-    arrays = shape_ops.atleast_3d(*promote_args("dstack", *tup))
-    arrays = [arrays] if is_array(arrays) else arrays
-    return shape_ops.concatenate(arrays, 2, dtype)
+    return shape_ops.concatenate(shape_ops._at_least("dstack", tup, shape_ops.atleast_3d), 2, dtype)
 
 
 def block(arrays: ArrayLike | list) -> Array:

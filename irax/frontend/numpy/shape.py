@@ -248,7 +248,11 @@ def broadcast_to(array: ArrayLike, shape: int | Shape) -> Array:
         raise ValueError(f"Cannot broadcast to shape with fewer dimensions: arr_shape={a.shape} shape={shape}")
     if shape == a.shape:
         return a
-    dims = tuple(range(len(shape) - a.ndim, len(shape)))
+    return _broadcast_in_dim(a, shape, range(len(shape) - a.ndim, len(shape)))
+
+
+def _broadcast_in_dim(a, shape, dims):
+    dims = tuple(dims)
     if extended.is_extended(a):
         return extended.broadcast_in_dim(a, shape, dims)
     return prims.broadcast_in_dim.bind(a, shape=shape, broadcast_dimensions=dims)
@@ -268,7 +272,7 @@ def broadcast_arrays(*args: ArrayLike) -> list[Array]:
 def tile(A: ArrayLike, reps: int | Sequence[int]) -> Array:
     """`A` repeated `reps[i]` times along axis i: out[k*n + j] = A[j] along
     each axis. A broadcast to (r0, n0, r1, n1, ...), then a merge of pairs."""
-    a = _array("tile", A)
+    a = _elements("tile", A)
     reps = _ints("tile", reps)
     if any(r < 0 for r in reps):
         raise ValueError(f"tile: reps must be nonnegative, got {reps}")
@@ -283,7 +287,7 @@ def tile(A: ArrayLike, reps: int | Sequence[int]) -> Array:
         if i >= rank - a.ndim:
             dims.append(len(wide) - 1)
     if len(wide) > rank:
-        a = prims.broadcast_in_dim.bind(a, shape=tuple(wide), broadcast_dimensions=tuple(dims))
+        a = _broadcast_in_dim(a, tuple(wide), dims)
     return _reshape(a, [r * n for r, n in zip(reps, sizes)])
 
 
@@ -293,7 +297,7 @@ def repeat(a: ArrayLike, repeats: ArrayLike, axis: int | None = None, *,
     flattened array if None). `repeats` is an int or one int per element,
     known on the host: it fixes the shape of the result, unless
     `total_repeat_length` does (then `repeats` may be traced)."""
-    a = _array("repeat", a)
+    a = _elements("repeat", a)
     if axis is None:
         a, axis = ravel(a), 0
     if total_repeat_length is not None:
@@ -314,7 +318,7 @@ def repeat(a: ArrayLike, repeats: ArrayLike, axis: int | None = None, *,
         raise ValueError(f"repeat: repeats may not be negative, got {repeats}")
     if counts.ndim == 1 and len(set(counts.tolist())) > 1:
         index = np.repeat(np.arange(a.shape[axis], dtype=np.int32), counts)
-        return prims.take_axis.bind(a, asarray(index), axis=axis)
+        return _take_axis(a, asarray(index), axis)
     r = int(counts.reshape(-1)[0]) if counts.size else 1
     if r == 1:
         return a
@@ -322,7 +326,14 @@ def repeat(a: ArrayLike, repeats: ArrayLike, axis: int | None = None, *,
     wide = a.shape[:axis + 1] + (r,) + a.shape[axis + 1:]
     dims = tuple(i for i in range(a.ndim + 1) if i != axis + 1)
     merged = a.shape[:axis] + (a.shape[axis] * r,) + a.shape[axis + 1:]
-    return _reshape(prims.broadcast_in_dim.bind(a, shape=wide, broadcast_dimensions=dims), merged)
+    return _reshape(_broadcast_in_dim(a, wide, dims), merged)
+
+
+def _take_axis(a, index, axis):
+    """out[.., j, ..] = a[.., index[j], ..] (whole elements of typed keys)."""
+    if extended.is_extended(a):
+        return a._wrap(prims.take_axis.bind(a._data, index, axis=axis))
+    return prims.take_axis.bind(a, index, axis=axis)
 
 
 def _repeat_to_length(a, repeats, axis, total):
@@ -339,11 +350,11 @@ def _repeat_to_length(a, repeats, axis, total):
     axis = canonicalize_axis("repeat", axis, a.ndim)
     if total == 0 or a.shape[axis] == 0:
         index = asarray(np.zeros(0, np.int32))
-        return a if a.shape[axis] == 0 else prims.take_axis.bind(a, index, axis=axis)
+        return a if a.shape[axis] == 0 else _take_axis(a, index, axis)
     repeats = broadcast_to(repeats, (a.shape[axis],))
     starts = concatenate([asarray(np.zeros(1, np.int32)), repeats[:-1]]).cumsum()
     marks = asarray(np.zeros(total, np.int32)).at[starts].add(1)  # starts at or past `total` are dropped
-    return prims.take_axis.bind(a, marks.cumsum() - 1, axis=axis)
+    return _take_axis(a, marks.cumsum() - 1, axis)
 
 
 # ---------------------------------------------------------------------------
@@ -425,8 +436,8 @@ def _at_least(fn_name, tup, atleast):
     """The arrays of `tup` to join, each made `atleast(x)` (typed keys too:
     concatenate joins their data)."""
     arrays = _sequence(fn_name, tup)
-    if not arrays:
-        raise ValueError(f"Need at least one array to {fn_name}.")
+    if not arrays:  # (JAX's wording: its concatenate finds them missing)
+        raise ValueError("Need at least one array to concatenate.")
     if not extended.unwrap(arrays):
         check_arraylike(fn_name, *arrays)
     return [atleast(x) for x in arrays]
@@ -446,7 +457,7 @@ def vstack(tup: ArrayLike | Sequence[ArrayLike], dtype: DTypeLike | None = None)
 def split(ary: ArrayLike, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Array]:
     """Pieces of `ary` along `axis`: `sections` equal ones, or the pieces
     between the sorted `indices`."""
-    a = _array("split", ary)
+    a = _elements("split", ary)
     axis = canonicalize_axis("split", axis, a.ndim)
     n = a.shape[axis]
     if np.ndim(indices_or_sections) == 0:
@@ -461,6 +472,8 @@ def split(ary: ArrayLike, indices_or_sections: int | Sequence[int], axis: int = 
         sizes = [hi - lo for lo, hi in zip(cuts, cuts[1:])]
     if len(sizes) == 1 and sizes[0] == n:
         return [a]
+    if extended.is_extended(a):
+        return extended.split(a, sizes, axis)
     return list(prims.split.bind(a, sizes=tuple(sizes), axis=axis))
 
 
