@@ -353,10 +353,7 @@ def expand_dims(array: ArrayLike, dimensions: Sequence[int]) -> Array:
 def rev(operand: ArrayLike, dimensions: Sequence[int]) -> Array:
     """operand reversed along `dimensions`, as `jax.lax.rev`."""
     x = _elements(operand)
-    dims = tuple(sorted({canonicalize_axis("rev", d, x.ndim) for d in dimensions}))
-    if not dims:
-        return x
-    return extended.rev(x, dims) if extended.is_extended(x) else shape_prims.rev.bind(x, dimensions=dims)
+    return jnp.flip(x, tuple(sorted({canonicalize_axis("rev", d, x.ndim) for d in dimensions})))
 
 
 def transpose(operand: ArrayLike, permutation: Sequence[int]) -> Array:
@@ -366,10 +363,7 @@ def transpose(operand: ArrayLike, permutation: Sequence[int]) -> Array:
     if sorted(permutation) != list(range(x.ndim)):
         raise TypeError(f"transpose permutation isn't a permutation of operand dimensions, got permutation "
                          f"{permutation} for operand shape {x.shape}.")
-    if permutation == tuple(range(x.ndim)):
-        return x
-    return extended.transpose(x, permutation) if extended.is_extended(x) else shape_prims.transpose.bind(
-        x, permutation=permutation)
+    return jnp.transpose(x, permutation)
 
 
 def collapse(operand: ArrayLike, start_dimension: int, stop_dimension: int | None = None) -> Array:
