@@ -21,6 +21,7 @@ from irax.frontend.lax_elementwise import _operands, add, bitwise_and, bitwise_o
 from irax.frontend.lax_elementwise import max as lax_max
 from irax.frontend.lax_elementwise import min as lax_min
 from irax.frontend.lax_elementwise import mul
+from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy import ufunc_objects, ufuncs
 from irax.frontend.numpy.util import asarray, canonicalize_axis
 from irax.frontend.primitives import creation, linalg, reductions
@@ -300,11 +301,7 @@ def broadcast_in_dim(operand: ArrayLike, shape: Shape, broadcast_dimensions: Seq
     """operand broadcast to `shape`, its dim i becoming dim broadcast_dimensions[i], as `jax.lax.broadcast_in_dim`."""
     x = _elements(operand)
     shape, dims = tuple(int(n) for n in shape), tuple(int(d) for d in broadcast_dimensions)
-    if x.shape == shape:
-        return x
-    if extended.is_extended(x):
-        return extended.broadcast_in_dim(x, shape, dims)
-    return shape_prims.broadcast_in_dim.bind(x, shape=shape, broadcast_dimensions=dims)
+    return x if x.shape == shape else shape_ops._broadcast_in_dim(x, shape, dims)
 
 
 def broadcast(operand: ArrayLike, sizes: Sequence[int]) -> Array:
