@@ -5,7 +5,8 @@
 Warm calls of `jit(cholesky)` and `jit(solve)` on a 512x512 float32 matrix
 (solve with 512 right-hand sides), of `jit(qr)` (Q R, compared with the
 input) on a general 512x512 one, and of `jit(svd)` (U diag(s) Vᵀ, compared with the input) on
-64x64 and 256x256 ones and `jit(eigh)` (V diag(w) Vᵀ) on symmetric ones:
+64x64 and 256x256 ones, `jit(eigh)` (V diag(w) Vᵀ) on symmetric ones and
+`jit(grad(det))` (det(a) a⁻ᵀ, the adjugate's transpose) on a 64x64 one:
 median of ROUNDS calls interleaved with JAX's, the process's CPU time, and
 the best call. JAX calls LAPACK; irax runs its column loops
 (irax/frontend/lax_linalg.py, lax_qr.py) as `scf.for` programs, and its
@@ -33,6 +34,7 @@ _x = rng.standard_normal((N, N)).astype(np.float32)
 SPD = _x @ _x.T + N * np.eye(N, dtype=np.float32)
 B = rng.standard_normal((N, N)).astype(np.float32)
 SYM = (B + B.T) / 2
+SMALL = B[:64, :64] / 4  # det ~ 1e5: of B's corner itself it overflows float32
 
 
 def qr_reconstruction(np_mod):
@@ -60,6 +62,8 @@ def eigh_reconstruction(np_mod):
 
 
 CASES = {
+    "grad det 64x64": (lambda np_mod: (irax if np_mod is jnp else jax).grad(np_mod.linalg.det), (SMALL,),
+                       lambda: np.linalg.det(SMALL.astype(float)) * np.linalg.inv(SMALL.astype(float)).T),
     f"cholesky {N}x{N}": (lambda np_mod: np_mod.linalg.cholesky, (SPD,), lambda: np.linalg.cholesky(SPD)),
     f"solve {N}x{N}": (lambda np_mod: np_mod.linalg.solve, (SPD, B), lambda: np.linalg.solve(SPD, B)),
     f"qr {N}x{N}": (qr_reconstruction, (B,), lambda: B),

@@ -21,7 +21,7 @@ the same way.
 """
 from iree.compiler import ir
 
-from irax.ir import mlir
+from irax.ir import kernels, mlir
 from irax.transforms.ad import custom, host_calls, remat
 from irax.transforms.ad.jvp import build_jvp
 from irax.transforms.ad.vjp import build_vjp
@@ -76,26 +76,35 @@ def _reaches(table, name, targets) -> bool:
 _KEPT = (custom.VJP_BWD, custom.JVP, remat.REMAT, host_calls.CALLBACK)  # a callback has no body
 
 
-def _inline_calls(function, table, done=None):
+def _inline_calls(function, table, done=None, tangents=None):
     """Replace the calls in `function` (at any depth) of defined functions
     by their bodies, but those of custom-derivative and checkpointed
     functions: the AD rules differentiate ops, and those calls only. A
     checkpointed function's body, which the rules differentiate, gets the
     same treatment, and so does a custom_jvp rule, which reverse mode
     transposes (vjp._call): a rule calling jvp or grad calls a derivative
-    defined before this one. (`done`: the functions treated, as a rule may
-    call its own function.)"""
+    defined before this one. In a rule (`tangents`: the positions of its
+    tangent arguments), a kernel call at its top level that no tangent
+    reaches stays a call: nothing differentiates it, and the backend runs
+    the kernel's own code (det's rule factorizes its matrix again: inlined,
+    that LU was a loop of small dispatches, 20x JAX's time at n = 64).
+    (`done`: the functions treated, as a rule may call its own function.)"""
     done = set() if done is None else done
     done.add(function.attributes["sym_name"].value)
     while True:
+        kept = _untouched_kernel_calls(function, table, tangents) if tangents is not None else set()
         calls = [op for op in _ops(function) if op.name == "func.call"
-                 and not any(a in op.attributes for a in _KEPT)]
+                 and not any(a in op.attributes for a in _KEPT) and op.results[0] not in kept]
         if not calls:
             for call in _ops(function):
-                bodies = ["callee"] if remat.REMAT in call.attributes else [custom.JVP]
-                for inner in (call.attributes[a].value for a in bodies if a in call.attributes):
-                    if call.name == "func.call" and inner not in done:
-                        _inline_calls(table[inner], table, done)
+                if call.name != "func.call":
+                    continue
+                if remat.REMAT in call.attributes and call.attributes["callee"].value not in done:
+                    _inline_calls(table[call.attributes["callee"].value], table, done)
+                if custom.JVP in call.attributes and call.attributes[custom.JVP].value not in done:
+                    rule = table[call.attributes[custom.JVP].value]
+                    n = len(rule.type.inputs) - len(call.operands)  # its primal arguments, then as many tangents
+                    _inline_calls(rule, table, done, tangents=range(n, 2 * n))
             return
         for call in calls:
             with ir.InsertionPoint(call):
@@ -103,6 +112,21 @@ def _inline_calls(function, table, done=None):
             for old, new in zip(call.results, results):
                 old.replace_all_uses_with(new)
             call.erase()
+
+
+def _untouched_kernel_calls(function, table, tangents) -> set:
+    """The first results of the kernel calls at `function`'s top level that
+    read nothing computed from its arguments at positions `tangents`."""
+    block = function.regions[0].blocks[0]
+    reached, kept = {block.arguments[i] for i in tangents}, set()
+    for op in block.operations:
+        used = list(op.operands) + (mlir.captured(op) if len(op.regions) else [])
+        if any(v in reached for v in used):
+            reached.update(op.results)
+        elif (op.name == "func.call" and len(op.results)
+              and kernels.kernel_of(table[op.attributes["callee"].value]) is not None):
+            kept.add(op.results[0])
+    return kept
 
 
 def declarations(module_op) -> dict:
