@@ -91,6 +91,14 @@ CASES = {
     "lax.split": lambda np_, lax, x: np_.hstack(lax.split(x, (2, 1), axis=1)[::-1]),
     "lax.tile": lambda np_, lax, x: lax.tile(x, (1, 2)),
     "lax.collapse": lambda np_, lax, x: lax.collapse(x, 0),
+    "delete": lambda np_, lax, x: np_.delete(x, 0, axis=1),
+    "delete flat": lambda np_, lax, x: np_.delete(x, np.array([1, 4])),
+    "insert": lambda np_, lax, x: np_.insert(x, 1, np_.flip(x)[:, 0], axis=1),
+    "insert flat": lambda np_, lax, x: np_.insert(x, 2, x[1, 1]),
+    "resize": lambda np_, lax, x: np_.resize(x, (4, 2)),
+    "pad edge": lambda np_, lax, x: np_.pad(x, ((1, 0), (0, 2)), mode="edge"),
+    "pad reflect": lambda np_, lax, x: np_.pad(x, 1, mode="reflect"),
+    "pad wrap": lambda np_, lax, x: np_.pad(x, (0, 1), mode="wrap"),
 }
 
 
@@ -127,6 +135,9 @@ ERRORS = {
     "at set raw key data": (lambda np_, lax, x: x.at[0, 0].set(np_.zeros(2, np_.uint32)), TypeError),
     "split unequally": (lambda np_, lax, x: np_.split(x, 2, axis=1), ValueError),
     "dstack keys and integers": (lambda np_, lax, x: np_.dstack([x, np_.zeros((2, 3), np_.uint32)]), ValueError),
+    "insert integers": (lambda np_, lax, x: np_.insert(x, 1, 5), ValueError),
+    "pad with a constant": (lambda np_, lax, x: np_.pad(x, 1), ValueError),
+    "pad with a statistic": (lambda np_, lax, x: np_.pad(x, 1, mode="maximum"), TypeError),
     "lax.dynamic_update_slice of another rank": (lambda np_, lax, x: lax.dynamic_update_slice(x, x[0], (0, 0)),
                                                  TypeError),
 }

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from irax.frontend import core, dtypes
+from irax.frontend import core, dtypes, extended
 from irax.frontend.numpy import creation, indexing, linalg, reductions, setops, ufuncs
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_axis, check_arraylike, is_array, promote_args
@@ -342,7 +342,7 @@ def _positions(name, obj, n):
 def delete(arr: ArrayLike, obj: ArrayLike | slice, axis: int | None = None, *,
            assume_unique_indices: bool = False) -> Array:
     """arr without the entries at positions `obj` along `axis` (flattened when None)."""
-    a = _array("delete", arr)
+    a = shape_ops._elements("delete", arr)
     if axis is None:
         a, axis = shape_ops.ravel(a), 0
     axis = canonicalize_axis("delete", axis, a.ndim)
@@ -357,13 +357,13 @@ def delete(arr: ArrayLike, obj: ArrayLike | slice, axis: int | None = None, *,
 def insert(arr: ArrayLike, obj: ArrayLike | slice, values: ArrayLike, axis: int | None = None) -> Array:
     """arr with `values` inserted before the positions `obj` along `axis`
     (flattened when None); one int position inserts values as one slice."""
-    a = _array("insert", arr)
+    a = shape_ops._elements("insert", arr)
     if axis is None:
         a, axis = shape_ops.ravel(a), 0
     axis = canonicalize_axis("insert", axis, a.ndim)
     n = a.shape[axis]
     positions, scalar = _positions("insert", obj, n + 1)
-    values = asarray(values, a.dtype)
+    values = _elements_of(a, values)
     if scalar:  # values as one block: its first axis (after padding to arr's rank) goes to `axis`
         values = shape_ops.moveaxis(values.reshape((1,) * (a.ndim - values.ndim) + values.shape), 0, axis)
         count = values.shape[axis]
@@ -388,9 +388,18 @@ def insert(arr: ArrayLike, obj: ArrayLike | slice, values: ArrayLike, axis: int 
     return indexing.take(source, asarray(gather), axis=axis)
 
 
+def _elements_of(a, values):
+    """`values` as elements of a's dtype: typed keys only of keys of theirs."""
+    if not extended.is_extended(a):
+        return asarray(values, a.dtype)
+    if not (extended.is_extended(values) and values.dtype == a.dtype):
+        raise ValueError(f"Cannot convert_element_type from {asarray(values).dtype} to {a.dtype}")
+    return values
+
+
 def resize(a: ArrayLike, new_shape: Shape) -> Array:
     """The elements of a, repeated cyclically, in an array of `new_shape`."""
-    a = _array("resize", a)
+    a = shape_ops._elements("resize", a)
     new_shape = (new_shape,) if np.ndim(new_shape) == 0 else tuple(new_shape)
     if any(d < 0 for d in new_shape):
         raise ValueError("all elements of `new_shape` must be non-negative")

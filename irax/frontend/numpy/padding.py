@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from irax.frontend import dtypes
+from irax.frontend import dtypes, extended
 from irax.frontend.lax_structural import slice_in_dim
 from irax.frontend.numpy import creation, layout, reductions, sorting, ufuncs
 from irax.frontend.numpy import shape as shape_ops
@@ -38,6 +38,8 @@ def pad(array: ArrayLike, pad_width: int | Sequence[int] | Sequence[Sequence[int
         mode: str | Callable[..., Any] = "constant", **kwargs: Any) -> Array:
     """`array` with a border of pad_width[i] = (before, after) elements on
     axis i, filled as `mode` says (module docstring; NumPy's modes)."""
+    if extended.is_extended(array):
+        return _pad_elements(array, pad_width, mode, **kwargs)
     check_arraylike("pad", array)
     a = asarray(array)
     if callable(mode):
@@ -65,6 +67,22 @@ def pad(array: ArrayLike, pad_width: int | Sequence[int] | Sequence[Sequence[int
     if mode == "empty":
         return shape_ops.pad(a, pad_width)  # irax arrays are never uninitialized: zeros, as JAX's
     return _pad_odd_reflection(a, widths, mode)
+
+
+_ELEMENT_MODES = ("edge", "wrap", "reflect", "symmetric", "empty")
+
+
+def _pad_elements(a, pad_width, mode, **kwargs):
+    """Typed keys padded as JAX pads them: with copies of their own elements
+    (the zero data for 'empty'), moved whole through their data; a constant
+    or a statistic of keys is JAX's error."""
+    if mode == "constant":
+        raise ValueError(f"Cannot convert_element_type from int32 to {a.dtype}")
+    if mode not in _ELEMENT_MODES or kwargs.get("reflect_type", "even") != "even":
+        raise TypeError(f"Cannot interpret '{a.dtype}' as a data type")
+    low, high = shape_ops._pad_widths(pad_width, a.ndim)
+    widths = [*zip(low, high), *[(0, 0)] * a._trailing]
+    return a._wrap(pad(a._data, widths, "constant" if mode == "empty" else mode))
 
 
 def _pairs(values, ndim, name):
