@@ -245,6 +245,35 @@ def test_reductions_with_static_shapes():
     check(run_traced(lambda t: jnp.var(t, axis=-1), asarray(x)), x.var(axis=-1))
 
 
+# name -> f(numpy module, x of 4 floats): reductions of arrays made of constants alone under jit
+CONSTANT_REDUCTIONS = {
+    "sum ones": lambda np_, x: np_.sum(np_.ones(4)),
+    "prod full": lambda np_, x: np_.prod(np_.full((4,), 2.0)),
+    "mean ones axis": lambda np_, x: np_.mean(np_.ones((2, 3)), axis=1),
+    "sum zeros plus 2": lambda np_, x: np_.sum(np_.zeros(4) + 2),
+    "integer sum": lambda np_, x: np_.sum(np_.full((4,), 3)),
+    "count_nonzero": lambda np_, x: np_.count_nonzero(np_.ones(4)),
+    "beside x": lambda np_, x: x + np_.sum(np_.ones_like(x)),
+}
+
+
+@pytest.mark.parametrize("name", CONSTANT_REDUCTIONS)
+def test_reductions_of_constants_under_jit_match_jax(name):
+    """IREE 3.13 folded the fill into the reduction and ran its loop once:
+    `jit(lambda: jnp.ones(4).sum())()` was 1.0 (copy-shared-generators)."""
+    x = np.arange(4, dtype=np.float32)
+    fn = CONSTANT_REDUCTIONS[name]
+    got, want = irax.jit(lambda x: fn(jnp, x))(x), jax.jit(lambda x: fn(jjnp, x))(x)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_gradient_through_a_reduction_of_constants_under_jit():
+    loss = lambda np_: lambda x: np_.sum(x * np_.sum(np_.ones((2, 3)), axis=1).sum())  # noqa: E731
+    x = np.arange(4, dtype=np.float32)
+    np.testing.assert_array_equal(irax.jit(irax.grad(loss(jnp)))(x), jax.grad(loss(jjnp))(x))
+
+
 @pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4)])
 def test_full_sum_of_a_product_with_a_broadcast_row(shape):
     """sum(x * w[None, :]) is a contraction to a 0-d result, which IREE fails

@@ -1,7 +1,8 @@
-"""A pass: a tensor computed from constants alone (`arange`, `eye`: generics
-of indices and constants) that is updated in place and read elsewhere too,
-or read inside a loop it is computed outside of, is read by all its users
-through one `util.optimization_barrier`.
+"""A pass: a tensor computed from constants alone (`arange`, `eye`, `ones`:
+generics of indices and constants, fills) that is updated in place and read
+elsewhere too, or read inside a loop it is computed outside of, is read by
+all its users through one `util.optimization_barrier`; one that a reduction
+reads, by that reduction through a barrier of its own.
 
     %g = linalg.generic outs(...) { ...linalg.index... }        %g = linalg.generic outs(...) { ... }
     %a = tensor.insert_slice %x into %g[0] ...          ->      %w = util.optimization_barrier %g
@@ -27,11 +28,18 @@ execution region": `grad(jnp.linalg.det)` of a 4x4 matrix, whose LU loop
 and the LU kernel beside it read one `arange`). Such a value is its own
 dispatch anyway (a consumer inside a loop cannot fuse work from outside
 it), so the barrier costs nothing.
+
+The reduction case: IREE 3.13 folds a fill into the generic that reads it,
+and a reduction whose only input was the fill is left with nothing that
+sizes its loop: it ran once, silently (`jit(lambda: jnp.ones(4).sum())()`
+was 1.0, `jnp.full((2, 3), 2.0).sum(axis=1)` [2, 2], `jnp.ones_like(x).sum()`
+1.0). Behind the barrier the reduction reads a buffer, as an eager one does.
 """
 from iree.compiler import ir
 from iree.compiler.dialects import util
 
 from irax.ir import mlir
+from irax.ir.linalg import iterator_names
 
 _LEAVES = ("arith.constant", "tensor.empty")  # what such work starts from
 _WORK = ("linalg.generic", "linalg.fill", "tensor.expand_shape", "tensor.collapse_shape")
@@ -61,6 +69,7 @@ def _read_in_nested_region(value) -> bool:
 
 def copy_shared_generators(module_op):
     """The pass (see the module docstring)."""
+    _barrier_reduced_generators(module_op)
     for op in mlir.ops_where(module_op, lambda op: op.name == "linalg.generic" and len(op.results) == 1):
         value = op.results[0]
         uses = [(use.owner, use.operand_number) for use in value.uses]
@@ -71,3 +80,12 @@ def copy_shared_generators(module_op):
             shared = util.OptimizationBarrierOp([value.type], [value]).results[0]
         for owner, index in uses:
             owner.operands[index] = shared
+
+
+def _barrier_reduced_generators(module_op):
+    """Each input of a reduction computed from constants alone, read through a barrier."""
+    for op in mlir.ops_where(module_op, lambda op: op.name == "linalg.generic" and "reduction" in iterator_names(op.opview)):
+        for index, value in enumerate(op.opview.inputs):
+            if _from_constants(value):
+                with ir.InsertionPoint(op), op.location:
+                    op.operands[index] = util.OptimizationBarrierOp([value.type], [value]).results[0]
