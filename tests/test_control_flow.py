@@ -351,6 +351,19 @@ def test_forward_mode_through_while_loop():
     np.testing.assert_allclose(np.asarray(irax.jacfwd(f(lax))(1.5)), jax.jacfwd(f(jlax))(1.5), rtol=1e-6)
 
 
+def test_a_while_loop_nothing_reads_is_dropped_with_its_scatters():
+    """IREE 3.13 could not compile a dead loop that scatters ("maximum
+    iteration count exceeded in fixed point pipeline"): drop-unread-work now
+    counts iree_linalg_ext ops as values."""
+    def f(lax, np):
+        def g(y):
+            lax.while_loop(lambda s: s[0] < 4, lambda s: (s[0] + 1, s[1].at[np.array([0, 1])].add(1.0)), (0, y))
+            return y + 1
+        return g
+    y = np.zeros(4, np.float32)
+    np.testing.assert_array_equal(irax.jit(f(lax, jnp))(y), jax.jit(f(jlax, jjnp))(y))
+
+
 def overwritten_carry_fn(lax, np):
     """Each step overwrites c[1] with the old c[0], so the reverse loop resets
     c[1]'s cotangent to zeros every step."""
