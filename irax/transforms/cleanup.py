@@ -63,7 +63,8 @@ def prune_unused_generic_inputs(module_op):
 
 
 # Ops that only compute values (before IREE's bufferization, linalg works on tensors).
-_VALUE_OPS = ("arith.", "math.", "tensor.", "linalg.", "iree_linalg_ext.", "util.optimization_barrier", "flow.tensor.tie_shape")
+_VALUE_OPS = ("arith.", "math.", "tensor.", "linalg.", "iree_linalg_ext.", "util.optimization_barrier",
+              "flow.tensor.tie_shape")
 
 
 def _pure(op) -> bool:
