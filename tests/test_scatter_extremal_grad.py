@@ -97,3 +97,19 @@ def test_hessian_through_scatter_max_as_jax():
     x = np.array([1., 5., 3.], np.float32)
     np.testing.assert_allclose(np.asarray(irax.hessian(f(jnp))(jnp.asarray(x))),
                                np.asarray(jax.hessian(f(jax.numpy))(x)), rtol=1e-6)
+
+
+def test_jvp_of_an_update_of_a_computed_array_reads_the_old_slice():
+    """The tangent of `(2 * y).at[1].max(2.5)` compares the old element with
+    the bound; IREE 3.13 ran that comparison after the in-place update and
+    read 2.5 (a tie: the tangent came out halved), eagerly and under jit
+    (barrier-self-updates)."""
+    y = np.array([0.5, -1.0, 2.0], np.float32)
+
+    def f(np_, module):
+        return lambda y: module.jvp(lambda y: (2 * y).at[1].max(2.5), (y,), (np_.cos(y),))
+
+    want = jax.jit(f(jax.numpy, jax))(y)
+    for got in (f(jnp, irax)(y), irax.jit(f(jnp, irax))(y)):
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6)

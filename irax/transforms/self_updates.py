@@ -1,6 +1,7 @@
 """A pass: an update whose new values are read from the tensor it updates
 (`x.at[1:3].set(x[:2])`, the shift of a buffer) reads them through a
-`util.optimization_barrier`.
+`util.optimization_barrier`; so does every reader of a slice of a tensor
+that an update then writes in place.
 
     %s = tensor.extract_slice %x[0] [2] [1]            %s = tensor.extract_slice %x[0] [2] [1]
     %u = tensor.insert_slice %s into %x[1] [2] [1]  -> %b = util.optimization_barrier %s
@@ -11,6 +12,13 @@ from that buffer into itself, which its command buffers refuse when the
 two ranges overlap ("source and target ranges overlap within the same
 buffer": a DeviceError at every call). Behind the barrier the slice is a
 value of its own, copied out of x before the update writes.
+
+The second case: with `s = x[1]` read by the update's new value and by
+other work too, IREE 3.13 could fuse that other work's read of s into a
+dispatch that ran after the update had written x in place, so it read the
+new value (the tangent of `(2 * y).at[1].max(2.5)` under jvp read 2.5, a
+tie with the bound, and came out halved). Behind the barrier s is copied
+out first.
 """
 from iree.compiler import ir
 from iree.compiler.dialects import util
@@ -35,3 +43,17 @@ def barrier_self_updates(module_op):
         if _root(source) == _root(destination):
             with ir.InsertionPoint(op), op.location:
                 op.operands[0] = util.OptimizationBarrierOp([source.type], [source]).results[0]
+        for use in list(destination.uses):
+            if use.owner.name == "tensor.extract_slice":
+                _read_through_barrier(use.owner.results[0])
+
+
+def _read_through_barrier(value):
+    """Give every reader of `value` (but a barrier) the value through one barrier after it."""
+    readers = [(use.owner, use.operand_number) for use in value.uses if use.owner.name != "util.optimization_barrier"]
+    if not readers:
+        return
+    with ir.InsertionPoint.after(value.owner), value.owner.location:
+        barrier = util.OptimizationBarrierOp([value.type], [value]).results[0]
+    for owner, index in readers:
+        owner.operands[index] = barrier
