@@ -427,6 +427,22 @@ def test_long_reductions(dtype, axis, jit):
         check(out, expected, 0)
 
 
+@pytest.mark.parametrize("axis, keepdims", [(0, False), (2, True)])
+def test_forward_mode_through_arg_reductions_as_jax(axis, keepdims):
+    """jvp of argmax over axis 0 of a 3-D array raised NotDifferentiable
+    ("multi-result linalg.generic"): its running maximum was reshaped though
+    nothing read it, and forward mode took that for a use."""
+    y = np.arange(24, dtype=np.float32).reshape(2, 3, 4)[:, ::-1] % 7
+
+    def f(np_):
+        return lambda y: (np_.argmax(y, axis=axis, keepdims=keepdims), np_.argmin(y, axis=axis, keepdims=keepdims))
+
+    got, want = irax.jvp(f(jnp), (y,), (y,)), jax.jvp(f(jjnp), (y,), (y,))
+    for g, w in zip(got[0], want[0]):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+    assert [t.dtype for t in got[1]] == [t.dtype for t in want[1]]
+
+
 def test_arg_reductions_under_jit():
     """argmax/argmin and the accuracy metric built on them, jitted (their
     two-output loop once broke the buffer-reuse pass)."""

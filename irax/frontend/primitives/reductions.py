@@ -369,11 +369,14 @@ def _collapse_runs(x, axes):
     return x, groups, reduced
 
 
-def reduce_axes(x, axes, fold, element, keepdims):
+def reduce_axes(x, axes, fold, element, keepdims, wanted=None):
     """The reduction of `x` (a tensor, or a list of tensors of one shape
     read together) over `axes` as trees over runs of adjacent reduced
     dims (the last run first), the kept dims restored (keepdims: with unit
-    dims at `axes`). With no axes, each element is reduced on its own."""
+    dims at `axes`). With no axes, each element is reduced on its own.
+    `wanted`: the positions of the fold's results to return (default all);
+    the others get no reshape, so nothing reads them (an arg-reduction's
+    running best: forward mode would otherwise differentiate it)."""
     xs = x if isinstance(x, list) else [x]
     sizes = mlir.dims(xs[0])
     kept = list(range(len(sizes)))
@@ -387,6 +390,7 @@ def reduce_axes(x, axes, fold, element, keepdims):
     for axis in reversed(reduced):
         inputs = tree_reduce(inputs, axis, fold, element)
         element = _carried
+    inputs = inputs if wanted is None else [inputs[i] for i in wanted]
     kept_groups = [[kept.index(i) for i in group] for group in groups if group[0] in kept]
     outs = [_expand(out, kept_groups, [sizes[i] for i in kept]) if len(kept_groups) < len(kept) else out
             for out in inputs]
@@ -546,7 +550,7 @@ def _arg_emit(greater):
         fold = Fold((dtype, index_dtype), (worst, np.iinfo(index_dtype).max), combine)
         index_type = mlir.element_type(index_dtype)
         first = lambda inputs, position: [inputs[0], arith.index_cast(index_type, position())]  # noqa: E731
-        return [reduce_axes(x, axes, fold, first, keepdims)[1]]
+        return reduce_axes(x, axes, fold, first, keepdims, wanted=[1])
 
     return emit
 
