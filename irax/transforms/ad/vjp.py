@@ -37,16 +37,64 @@ from irax.transforms.ad.tensor_ops import add, is_float_tensor, reshape_static, 
 
 
 def active_values(ops, seeds) -> set:
-    """Values that depend on `seeds` (forward sweep over `ops`; ops with
-    regions count values their regions capture from outside)."""
+    """Values that depend on `seeds` (forward sweep over `ops`). An op with
+    regions reads the values its regions capture too; the results of
+    scf.if, scf.for and scf.while are active where what their regions yield
+    for them is (`_CONTROL_FLOW_RESULTS`), those of other ops all at once."""
     active = set(seeds)
     for op in ops:
         used = []
         op.operation.walk(lambda inner: used.extend(inner.operands) or ir.WalkResult.ADVANCE)
         if generic.rule_name(op) != generic.STOP_GRADIENT and any(v in active for v in used):
             generic.check_not_into_bit_float(op)
-            active.update(r for r in op.operation.results if is_float_tensor(r))
+            results = _CONTROL_FLOW_RESULTS.get(op.operation.name, lambda op, active: op.results)(op.operation, active)
+            active.update(r for r in results if is_float_tensor(r))
     return active
+
+
+def _yields_active(block, active, args):
+    """Which values `block`'s terminator passes on depend on `active`, with
+    the block arguments `args` (flags, one per argument) active too."""
+    seeds = active | {a for a, flag in zip(block.arguments, args) if flag and is_float_tensor(a)}
+    inner = active_values(list(block.operations)[:-1], seeds)
+    return [v in inner for v in block.operations[len(block.operations) - 1].operands]
+
+
+def _if_results(op, active):
+    """A result of scf.if is active if either branch yields an active value for it."""
+    flags = [_yields_active(region.blocks[0], active, []) for region in op.regions if len(region.blocks)]
+    return [r for i, r in enumerate(op.results) if any(f[i] for f in flags)]
+
+
+def _for_results(op, active):
+    """scf.for %iv iter_args(%c = %init): carry i is active if its init is,
+    or if the body yields an active value for it given the active carries
+    (iterated to a fixed point: the flags only grow)."""
+    body, carried = op.regions[0].blocks[0], [v in active for v in op.operands[3:]]
+    while True:
+        yielded = _yields_active(body, active, [False] + carried)
+        grown = [c or y for c, y in zip(carried, yielded)]
+        if grown == carried:
+            return [r for r, c in zip(op.results, carried) if c]
+        carried = grown
+
+
+def _while_results(op, active):
+    """scf.while: the before region reads the carries and forwards values
+    (scf.condition's operands after the predicate) to the after region and
+    the results; the after region yields the next carries. Iterated to a
+    fixed point as for scf.for."""
+    before, after = op.regions[0].blocks[0], op.regions[1].blocks[0]
+    carried = [v in active for v in op.operands]
+    while True:
+        forwarded = _yields_active(before, active, carried)[1:]
+        grown = [c or y for c, y in zip(carried, _yields_active(after, active, forwarded))]
+        if grown == carried:
+            return [r for r, f in zip(op.results, forwarded) if f]
+        carried = grown
+
+
+_CONTROL_FLOW_RESULTS = {"scf.if": _if_results, "scf.for": _for_results, "scf.while": _while_results}
 
 
 # ---------------------------------------------------------------------------
@@ -218,9 +266,23 @@ def _reassociation(op):
 
 
 def _collapse(op, cts, active):
+    """The cotangent expanded back to src's shape; where it is a slice
+    inserted into zeros and each merged group has one dim not 1 (x[0]'s
+    (1, 3) -> (3,)), the slice is inserted into zeros of src's shape
+    instead, so that a slice before can compose with it (`_extract_slice`)."""
     (ct,) = cts
     src = op.operands[0]
-    return [(src, tensor.ExpandShapeOp(src.type, ct, _reassociation(op), [], _static_shape(src)).result)]
+    shape = tensor_type(src).shape
+    groups = [[ir.IntegerAttr(d).value for d in group] for group in _reassociation(op)]
+    carriers = [[d for d in group if shape[d] != 1] or group[-1:] for group in groups]
+    inner = _slice_of_zeros(ct)
+    if inner is None or any(len(c) != 1 for c in carriers):
+        return [(src, tensor.ExpandShapeOp(src.type, ct, _reassociation(op), [], _static_shape(src)).result)]
+    piece, slice_ = inner
+    offsets, sizes, strides = [0] * len(shape), [1] * len(shape), [1] * len(shape)
+    for (d,), o, s, t in zip(carriers, *slice_):
+        offsets[d], sizes[d], strides[d] = o, s, t
+    return [(src, _insert(piece, zeros_like(src), (offsets, sizes, strides)))]
 
 
 def _expand(op, cts, active):
@@ -249,21 +311,129 @@ def _slice_args(op):
     return dynamic + [op.attributes[name] for name in ("static_offsets", "static_sizes", "static_strides")]
 
 
+_DYNAMIC = ir.ShapedType.get_dynamic_size()
+
+
+def _mixed(op):
+    """A slice op's (offsets, sizes, strides): ints where static, index Values where dynamic."""
+    out = []
+    for name in ("offsets", "sizes", "strides"):
+        dynamic = iter(getattr(op, name))
+        static = ir.DenseI64ArrayAttr(op.attributes[f"static_{name}"])
+        out.append([next(dynamic) if v == _DYNAMIC else v for v in static])
+    return tuple(out)
+
+
+def _insert(piece, dest, slice_):
+    """tensor.insert_slice piece into dest at slice_ = (offsets, sizes, strides), as `_mixed` gives them."""
+    dynamic = [[v for v in vs if isinstance(v, ir.Value)] for vs in slice_]
+    static = [ir.DenseI64ArrayAttr.get([_DYNAMIC if isinstance(v, ir.Value) else v for v in vs]) for vs in slice_]
+    return tensor.InsertSliceOp(piece, dest, *dynamic, *static).result
+
+
+def _slice_of_zeros(value):
+    """(piece, its slice) if `value` is `tensor.insert_slice piece into` a
+    fill with 0 at static strides (what `_extract_slice` makes), else None."""
+    op = value.owner if isinstance(value, ir.OpResult) else None
+    if op is None or op.name != "tensor.insert_slice" or not isinstance(op.operands[1], ir.OpResult):
+        return None
+    fill = op.operands[1].owner
+    zero = fill.operands[0].owner if fill.name == "linalg.fill" else None
+    if not (isinstance(zero, ir.OpView) and zero.name == "arith.constant"):
+        return None
+    attr = zero.attributes["value"]
+    slice_ = _mixed(op)
+    if not isinstance(attr, ir.FloatAttr) or attr.value != 0 or not all(isinstance(t, int) for t in slice_[2]):
+        return None
+    return op.operands[0], slice_
+
+
+def _kept_dims(sizes, shape):
+    """The dims of a slice of `sizes` that its result of `shape` keeps, in
+    order (MLIR's rank reduction drops the unit dims `shape` has no match
+    for), or None where that is unknown."""
+    kept = []
+    for d, size in enumerate(sizes):
+        j = len(kept)
+        if j < len(shape) and (size == shape[j] if isinstance(size, int) else shape[j] == _DYNAMIC):
+            kept.append(d)
+        elif size != 1:
+            return None
+    return kept if len(kept) == len(shape) else None
+
+
+def _index_value(v):
+    """An int or index Value of a slice, as an index Value."""
+    return v if isinstance(v, ir.Value) else mlir.index(v)
+
+
+def _plus_times(a, b, c: int):
+    """a + b * c, an int where a and b are, else an index Value."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b * c
+    return arith.addi(_index_value(a), arith.muli(_index_value(b), mlir.index(c)))
+
+
 def _extract_slice(op, cts, active):
+    """ct inserted into zeros of src's shape. Where ct is itself a slice
+    `piece` inserted into zeros (x[0][1:]), the two slices compose into one
+    of src: piece lands at offset + inner offset * stride, with the strides
+    multiplied. (IREE 3.13 fails to compile an insert into zeros inserted
+    rank-reduced into zeros: "expected 2 offset values, got 1".)"""
     (ct,) = cts
     src = op.operands[0]
-    return [(src, tensor.InsertSliceOp(ct, zeros_like(src), *_slice_args(op)).result)]
+    offsets, sizes, strides = _mixed(op)
+    inner = _slice_of_zeros(ct)
+    kept = _kept_dims(sizes, tensor_type(op.result).shape)
+    if inner is None or kept is None or not all(isinstance(t, int) for t in strides):
+        return [(src, tensor.InsertSliceOp(ct, zeros_like(src), *_slice_args(op)).result)]
+    piece, (o, s, t) = inner
+    for k, d in enumerate(kept):
+        offsets[d], sizes[d], strides[d] = _plus_times(offsets[d], o[k], strides[d]), s[k], strides[d] * t[k]
+    return [(src, _insert(piece, zeros_like(src), (offsets, sizes, strides)))]
 
 
 def _insert_slice(op, cts, active):
+    """src's cotangent is ct's slice, dest's is ct with the slice zeroed.
+    Where both are wanted, the zeroed ct is a new tensor (a generic that
+    selects 0 in the slice), not 0 inserted into ct: IREE 3.13 did that
+    insert in place while the slice taken for src was still to be read
+    (by a gather's scatter), which then read the zeros."""
     (ct,) = cts
     src, dest = op.operands[0], op.operands[1]
     out = []
     if src in active:
         out.append((src, tensor.ExtractSliceOp(src.type, ct, *_slice_args(op)).result))
-    if dest in active:
+    if dest in active and src in active:
+        out.append((dest, _zero_slice(ct, _mixed(op))))
+    elif dest in active:
         out.append((dest, tensor.InsertSliceOp(zeros_like(src), ct, *_slice_args(op)).result))
     return out
+
+
+def _zero_slice(ct, slice_):
+    """ct with 0 at the positions of slice_ = (offsets, sizes, strides): at
+    index i along each dim, offset <= i < offset + size * stride and
+    stride divides i - offset."""
+    rank = tensor_type(ct).rank
+    if rank == 0:  # the slice is the whole of ct
+        return zeros_like(ct)
+
+    def body(x, _):
+        conditions = []
+        for d, (offset, size, stride) in enumerate(zip(*slice_)):
+            i, offset = linalg.IndexOp(d).result, _index_value(offset)
+            end = arith.addi(offset, arith.muli(_index_value(size), _index_value(stride)))
+            conditions += [arith.cmpi(arith.CmpIPredicate.sge, i, offset),
+                           arith.cmpi(arith.CmpIPredicate.slt, i, end)]
+            if stride != 1:
+                step = arith.remsi(arith.subi(i, offset), _index_value(stride))
+                conditions.append(arith.cmpi(arith.CmpIPredicate.eq, step, mlir.index(0)))
+        inside = functools.reduce(arith.andi, conditions)
+        return [arith.select(inside, tensor_ops.zero_of(tensor_type(ct).element_type), x)]
+
+    loops = list(range(rank))
+    return mlir.generic([ct], [tensor_ops.empty_like(ct)], [loops, loops], [mlir.PARALLEL] * rank, body)[0]
 
 
 def _concat(op, cts, active):

@@ -1,0 +1,55 @@
+"""Reverse-mode bugs a fuzzer found, each against jax.grad: eagerly and
+under jit. Shapes: (3,) and (2, 3)."""
+import numpy as np
+import pytest
+
+import irax
+import irax.lax as ilax
+import irax.numpy as jnp
+from helpers import check
+
+jax = pytest.importorskip("jax")
+
+X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], np.float32)
+Y = np.array([0.3, -0.5, 1.1], np.float32)
+
+# name -> (function of (numpy module, lax module), arguments); the gradient is in the first
+CASES = {
+    # x[0][1:]: the cotangent, a slice inserted into zeros, was inserted into zeros again; IREE 3.13
+    # failed to compile that ("expected 2 offset values, got 1")
+    "nested_slice": (lambda np_, lax_: lambda x: np_.sum(x[0][1:] ** 2), (X,)),
+    "nested_slice_strided": (lambda np_, lax_: lambda x: np_.sum(np_.sin(x[1][::2])), (X,)),
+    "nested_slice_in_scan": (lambda np_, lax_: lambda x: lax_.scan(
+        lambda c, xi: (c + np_.sum(xi[1:] ** 2), None), np.float32(1.0), x)[0], (X,)),
+    # the common case the composed slices must keep: x[i] at a loop's index
+    "nested_slice_in_fori": (lambda np_, lax_: lambda x: lax_.fori_loop(
+        0, 2, lambda i, c: c + np_.sum(x[i][1:] ** 2), np.float32(0.0)), (X,)),
+    # y.at[2].set(y[j]): ct[2] went to y[j] (a scatter of a slice of ct), but IREE zeroed ct[2] in place
+    # first (the cotangent of y through the update): [1, 1, 0], JAX [1, 2, 0]
+    "set_from_gather": (lambda np_, lax_: lambda y, j: np_.sum(y.at[2].set(y[j]) * np_.arange(1.0, 4.0)),
+                        (Y, np.int32(1))),
+    # a cond branch read x but returned no function of it, so the while loop after it counted as
+    # active: DynamicBoundsError
+    "inactive_while_after_cond": (lambda np_, lax_: lambda x: np_.sum(x) + np_.sum(lax_.while_loop(
+        lambda s: s[0] < 3, lambda s: (s[0] + 1, np_.tanh(s[1])),
+        (0, lax_.cond(True, lambda o: (x / 2, o * 2)[1], lambda o: o, np_.arange(3.0))))[1]), (Y,)),
+}
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_grad_matches_jax(name, jit):
+    make, args = CASES[name]
+    expected = jax.grad(make(jax.numpy, jax.lax))(*args)
+    grad = irax.grad(make(jnp, ilax))
+    actual = (irax.jit(grad) if jit else grad)(*[jnp.asarray(a) for a in args])
+    assert actual.dtype == expected.dtype
+    check(actual, expected)
+
+
+def test_active_while_still_raises():
+    """Activity follows what the loop carries: a while loop x reaches keeps JAX's error."""
+    def f(x):
+        return jnp.sum(ilax.while_loop(lambda s: s[0] < 3, lambda s: (s[0] + 1, jnp.tanh(s[1])), (0, x))[1])
+    with pytest.raises(ValueError, match="Reverse-mode differentiation does not work for lax.while_loop"):
+        irax.grad(f)(jnp.asarray(Y))
