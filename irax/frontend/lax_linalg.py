@@ -45,9 +45,10 @@ numbers), so where the JVP is complex-linear the formulas are the real ones:
 
     x = op(a)⁻¹ b      b̄ = op(a)⁻ᵀ x̄,  ā = the triangle of -b̄ xᵀ (of op(a); transposed back)
                        (conj(a) of conjugate_a is taken outside, and differentiates as conj)
-    L = chol(A)        L̇ = L Φ(L⁻¹ Ȧ L⁻ᴴ), so Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) conj(L)⁻¹),
-                       Φ = the lower triangle, diagonal halved,
-                       sym(X) = (X + Xᴴ)/2 (the input is symmetrized first)
+    L = chol(A)        L̇ = L Φ(L⁻¹ Ȧ L⁻ᴴ), so Ā = L⁻ᵀ Φ(Lᵀ L̄) conj(L)⁻¹,
+                       Φ = the lower triangle, diagonal halved; not symmetric, as
+                       JAX's with symmetrize_input=False; symmetrize_input's
+                       (A + Aᴴ)/2, traced before, makes it sym(Ā) = (Ā + Āᴴ)/2
 """
 from __future__ import annotations
 
@@ -188,8 +189,7 @@ def _cholesky_bwd(L, ct):
     phi = where(arange(n)[:, None] == arange(n), 0.5, tril(np.ones((n, n), L.dtype)))
     p = phi * matmul(_T(L), ct)
     s = triangular_solve(L, p, left_side=True, lower=True, transpose_a=True)
-    s = triangular_solve(L, s, left_side=False, lower=True, conjugate_a=True)
-    return (symmetrize(s),)
+    return (triangular_solve(L, s, left_side=False, lower=True, conjugate_a=True),)
 
 
 _cholesky.defvjp(_cholesky_fwd, _cholesky_bwd)

@@ -25,6 +25,7 @@ from irax.frontend.numpy import arange, argsort, conj, diag, eye, matmul, ravel,
 from irax.frontend.numpy.linalg_ops import _lu_solve, det, inv
 from irax.frontend.numpy.linalg_ops import solve as jnp_solve
 from irax.frontend.numpy.util import promote_args_inexact
+from irax.ir.types import real_dtype
 from irax.scipy.matfuncs import expm, expm_frechet, funm, hessenberg, polar, rsf2csf, schur, solve_sylvester, sqrtm
 from irax.scipy.special_matrices import (block_diag, circulant, companion, convolution_matrix, dft, fiedler,
                                          fiedler_companion, hadamard, hankel, helmert, hilbert, invhilbert, invpascal,
@@ -43,9 +44,11 @@ def _transpose_flags(trans):
 
 
 def cholesky(a: ArrayLike, lower: bool = False, overwrite_a: bool = False, check_finite: bool = True) -> Array:
-    """The Cholesky factor of a: upper U with a = Uᴴ U, or lower L (a = L Lᴴ)."""
+    """The Cholesky factor of a: upper U with a = Uᴴ U, or lower L (a = L Lᴴ).
+    As in JAX, only that triangle of a is read, without symmetrizing a, so the
+    gradient is lax.linalg.cholesky's unsymmetrized one."""
     (a,) = promote_args_inexact("jax.scipy.linalg.cholesky", a)
-    L = lax_linalg.cholesky(a)
+    L = lax_linalg.cholesky(a if lower else _H(a), symmetrize_input=False)
     return L if lower else _H(L)
 
 
@@ -103,9 +106,9 @@ def lu_solve(lu_and_piv: tuple[ArrayLike, ArrayLike], b: ArrayLike, trans: int =
 
 def lu(a: ArrayLike, permute_l: bool = False, overwrite_a: bool = False,
        check_finite: bool = True) -> tuple[Array, Array, Array] | tuple[Array, Array]:
-    """(p, l, u) with a = p @ l @ u: p a permutation matrix, l unit lower
-    triangular [m, k], u upper triangular [k, n] (k = min(m, n)); with
-    `permute_l`, (p @ l, u)."""
+    """(p, l, u) with a = p @ l @ u: p a permutation matrix (real also for
+    complex a, as in JAX), l unit lower triangular [m, k], u upper triangular
+    [k, n] (k = min(m, n)); with `permute_l`, (p @ l, u)."""
     (a,) = promote_args_inexact("jax.scipy.linalg.lu", a)
     lu_, _, permutation = lax_linalg.lu(a)
     m, n = a.shape[-2:]
@@ -115,7 +118,7 @@ def lu(a: ArrayLike, permute_l: bool = False, overwrite_a: bool = False,
     if permute_l:
         return take_along_axis(l, argsort(permutation)[..., :, None], axis=-2), u
     # a = Pᵀ L U with P a's rows in `permutation` order: p = Pᵀ, p[permutation[i], i] = 1.
-    p = (permutation[..., None, :] == arange(m, dtype=np.int32)[:, None]).astype(a.dtype)
+    p = (permutation[..., None, :] == arange(m, dtype=np.int32)[:, None]).astype(real_dtype(a.dtype))
     return p, l, u
 
 

@@ -21,6 +21,7 @@ compiled per shape.
 """
 import math
 
+import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
 
@@ -250,13 +251,24 @@ def _rev_eval(x, *, dimensions):
 
 
 def _rev_emit(ctx, x, *, dimensions):
-    """out[i] = x[j] with j_d = (n_d - 1) - i_d on the reversed dims."""
+    """out[i] = x[j] with j_d = (n_d - 1) - i_d on the reversed dims.
+
+    A reversed dim of static size reads its j_d from a constant loop input
+    [n-1, ..., 0], as take_axis reads its indices: a loop with no input is
+    one IREE fuses into a reduction over that dim as a reduction whose loop
+    bound nothing defines ("indexing maps are non-invertible"), e.g.
+    jit(lambda a: jnp.flip(a, 0).sum(0)) and jit(lambda a: inv(a).sum(0))."""
     sizes = mlir.dims(x)
+    static = [d for d in dimensions if isinstance(sizes[d], int)]
+    reversed_indices = [mlir.dense_constant(np.arange(sizes[d] - 1, -1, -1, dtype=np.int32)) for d in static]
 
-    def element(index):
-        return _extract(x, [arith.subi(_last(sizes[d]), i) if d in dimensions else i for d, i in enumerate(index)])
+    def element(index, *read):
+        read = dict(zip(static, read))
+        return _extract(x, [arith.index_cast(ir.IndexType.get(), read[d]) if d in read
+                            else arith.subi(_last(sizes[d]), i) if d in dimensions else i
+                            for d, i in enumerate(index)])
 
-    return _generate(sizes, ctx.avals_in[0].dtype, element)
+    return _generate(sizes, ctx.avals_in[0].dtype, element, reversed_indices, [[d] for d in static])
 
 
 rev = Primitive("rev", _rev_eval, _rev_emit, dynamic_shapes=True)
