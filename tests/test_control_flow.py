@@ -364,6 +364,16 @@ def test_a_while_loop_nothing_reads_is_dropped_with_its_scatters():
     np.testing.assert_array_equal(irax.jit(f(lax, jnp))(y), jax.jit(f(jlax, jjnp))(y))
 
 
+def test_gradient_of_a_long_loop_reading_rows_by_its_index_loads():
+    """Unrolled 32 steps, each reading x[i] through a 0-d index buffer of its
+    own, the gradient's dispatch had 34 buffers and failed to load ("binding
+    count 34 > 32", IREE's limit): a loop reading its index unrolls less."""
+    def f(lax, np):
+        return lambda x: lax.fori_loop(0, 64, lambda i, c: c + np.sum(x[i] ** 2), 0.0)
+    x = np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32)
+    np.testing.assert_allclose(irax.jit(irax.grad(f(lax, jnp)))(x), jax.grad(f(jlax, jjnp))(x), rtol=1e-6)
+
+
 def overwritten_carry_fn(lax, np):
     """Each step overwrites c[1] with the old c[0], so the reverse loop resets
     c[1]'s cotangent to zeros every step."""

@@ -354,8 +354,14 @@ def _unroll_factor(unroll, length: int) -> int:
 # holds ROLLED_WORK (~80 us here), between AUTO_UNROLL and MAX_UNROLL steps
 # and at most UNROLLED_OPS ops, preferring a factor that divides the length
 # (no steps left over after the loop, each one more copy to compile).
+# A fori_loop step that reads its index gets it as a 0-d tensor of its own,
+# a buffer of the dispatch its readers fuse into, and IREE 3.13 allows 32
+# buffers a dispatch (jit(grad) of a 64-step loop reading x[i], unrolled 32
+# steps, failed to load: "binding count 34 > 32"): such a loop is unrolled
+# MAX_INDEXED_UNROLL steps at most.
 AUTO_UNROLL = 8
 MAX_UNROLL = 32
+MAX_INDEXED_UNROLL = 16
 ROLLED_WORK = 1 << 21
 UNROLLED_OPS = 256
 SMALL_STEP = 1 << 20
@@ -385,19 +391,22 @@ def _work(op):
                if isinstance(r.type, ir.RankedTensorType))
 
 
-def _auto_unroll(traced, length: int) -> int:
+def _auto_unroll(traced, length: int, indexed: bool = False) -> int:
     """The unroll factor for a loop of `length` steps whose step is the traced
-    function `traced`. A loop of AUTO_UNROLL steps or fewer stays rolled:
-    unrolling would remove it, which JAX leaves to the caller (unroll=True);
-    a longer one keeps two rolled iterations at least."""
-    ops = [op.operation for op in traced.func.regions[0].blocks[0].operations]
+    function `traced` (`indexed`: its first argument is the step's index). A
+    loop of AUTO_UNROLL steps or fewer stays rolled: unrolling would remove
+    it, which JAX leaves to the caller (unroll=True); a longer one keeps two
+    rolled iterations at least."""
+    block = traced.func.regions[0].blocks[0]
+    ops = [op.operation for op in block.operations]
     ops = [op for op in ops if op.name not in _FREE_OPS]
     work = [_work(op) for op in ops]
     if length <= AUTO_UNROLL or len(ops) > SMALL_BODY or None in work or sum(work) > SMALL_STEP:
         return 1
-    k = min(-(-ROLLED_WORK // max(sum(work), 1)), MAX_UNROLL, UNROLLED_OPS // max(len(ops), 1), length // 2)
+    most = MAX_INDEXED_UNROLL if indexed and any(True for _ in block.arguments[0].uses) else MAX_UNROLL
+    k = min(-(-ROLLED_WORK // max(sum(work), 1)), most, UNROLLED_OPS // max(len(ops), 1), length // 2)
     k = max(k, AUTO_UNROLL)
-    return next((d for d in range(k, 2 * k) if length % d == 0 and d <= length // 2), k)
+    return next((d for d in range(k, min(2 * k, most + 1)) if length % d == 0 and d <= length // 2), k)
 
 
 def _unrolled_for(lo, n, k, carries, step):
@@ -481,7 +490,7 @@ def _fori_loop(lo, hi, index_dtype, body_fun, init_val, unroll):
     def step(i, carries):
         return _inline(trace, body, [_index_scalar(i, index_dtype)] + carries + lifted)
 
-    k = _auto_unroll(body, n) if unroll is None else unroll
+    k = _auto_unroll(body, n, indexed=True) if unroll is None else unroll
     results = _unrolled_for(lo, n, k, _values(trace, flat), step)
     return _tracers(trace, results, avals, tree)
 
