@@ -1,7 +1,7 @@
 """A pass: an update whose new values are read from the tensor it updates
 (`x.at[1:3].set(x[:2])`, the shift of a buffer) reads them through a
-`util.optimization_barrier`; so does every reader of a slice of a tensor
-that an update then writes in place.
+`util.optimization_barrier`; so does every reader of the old values of the
+slice an update writes in place.
 
     %s = tensor.extract_slice %x[0] [2] [1]            %s = tensor.extract_slice %x[0] [2] [1]
     %u = tensor.insert_slice %s into %x[1] [2] [1]  -> %b = util.optimization_barrier %s
@@ -13,8 +13,8 @@ two ranges overlap ("source and target ranges overlap within the same
 buffer": a DeviceError at every call). Behind the barrier the slice is a
 value of its own, copied out of x before the update writes.
 
-The second case: with `s = x[1]` read by the update's new value and by
-other work too, IREE 3.13 could fuse that other work's read of s into a
+The second case: with `s = x[1]` read by the update of x[1] and by other
+work too, IREE 3.13 could fuse that other work's read of s into a
 dispatch that ran after the update had written x in place, so it read the
 new value (the tangent of `(2 * y).at[1].max(2.5)` under jvp read 2.5, a
 tie with the bound, and came out halved). Behind the barrier s is copied
@@ -44,8 +44,20 @@ def barrier_self_updates(module_op):
             with ir.InsertionPoint(op), op.location:
                 op.operands[0] = util.OptimizationBarrierOp([source.type], [source]).results[0]
         for use in list(destination.uses):
-            if use.owner.name == "tensor.extract_slice":
+            if use.owner.name == "tensor.extract_slice" and _same_slice(use.owner, op):
                 _read_through_barrier(use.owner.results[0])
+
+
+_SLICE = ("static_offsets", "static_sizes", "static_strides")
+
+
+def _same_slice(extract, insert) -> bool:
+    """Whether `extract` reads the slice `insert` writes (the same offsets,
+    sizes and strides): the old values a read-modify-write overwrites. (A
+    slice elsewhere, as the row a scan's step reads beside the one it
+    writes, stays a read in place.)"""
+    return (all(extract.attributes[a] == insert.attributes[a] for a in _SLICE)
+            and list(extract.operands)[1:] == list(insert.operands)[2:])
 
 
 def _read_through_barrier(value):
