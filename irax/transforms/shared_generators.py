@@ -1,8 +1,8 @@
 """A pass: a tensor computed from constants alone (`arange`, `eye`, `ones`:
 generics of indices and constants, fills) that is updated in place and read
-elsewhere too, or read inside a loop it is computed outside of, is read by
-all its users through one `util.optimization_barrier`; one that a reduction
-reads, by that reduction through a barrier of its own.
+elsewhere too is read by all its users through one
+`util.optimization_barrier`; one that a reduction reads, by that reduction
+through a barrier of its own.
 
     %g = linalg.generic outs(...) { ...linalg.index... }        %g = linalg.generic outs(...) { ... }
     %a = tensor.insert_slice %x into %g[0] ...          ->      %w = util.optimization_barrier %g
@@ -19,15 +19,6 @@ buffer, which IREE copies for the updates. complex_fills.py does the same
 for the complex fills it writes as parts. (Fills of real numbers are
 splats, which IREE copies right; two scatters into one tensor are right
 too: IREE fuses what they write into into each scatter's dispatch.)
-
-The loop case: IREE 3.13's stream scheduling copies a dispatch with no
-operands into each group of work that reads it, and with readers inside a
-loop and outside it, it left the original in no group at all and failed to
-compile ("'stream.async.dispatch' op: streamable op expected to be in an
-execution region": `grad(jnp.linalg.det)` of a 4x4 matrix, whose LU loop
-and the LU kernel beside it read one `arange`). Such a value is its own
-dispatch anyway (a consumer inside a loop cannot fuse work from outside
-it), so the barrier costs nothing.
 
 The reduction case: IREE 3.13 folds a fill into the generic that reads it,
 and a reduction whose only input was the fill is left with nothing that
@@ -62,11 +53,6 @@ def _from_constants(value, depth=16) -> bool:
         _from_constants(v, depth - 1) for v in list(op.operands) + mlir.captured(op))
 
 
-def _read_in_nested_region(value) -> bool:
-    """Whether an op inside a region nested in `value`'s block (a loop's body) reads it."""
-    return any(use.owner.operation.parent != value.owner.operation.parent for use in value.uses)
-
-
 def copy_shared_generators(module_op):
     """The pass (see the module docstring)."""
     _barrier_reduced_generators(module_op)
@@ -74,7 +60,7 @@ def copy_shared_generators(module_op):
         value = op.results[0]
         uses = [(use.owner, use.operand_number) for use in value.uses]
         updated_and_read = len(uses) >= 2 and any(is_update_destination(use) for use in value.uses)
-        if not (updated_and_read or _read_in_nested_region(value)) or not _from_constants(value):
+        if not updated_and_read or not _from_constants(value):
             continue
         with ir.InsertionPoint.after(op), op.location:
             shared = util.OptimizationBarrierOp([value.type], [value]).results[0]
@@ -84,7 +70,9 @@ def copy_shared_generators(module_op):
 
 def _barrier_reduced_generators(module_op):
     """Each input of a reduction computed from constants alone, read through a barrier."""
-    for op in mlir.ops_where(module_op, lambda op: op.name == "linalg.generic" and "reduction" in iterator_names(op.opview)):
+    reductions = mlir.ops_where(module_op, lambda op: op.name == "linalg.generic"
+                                and "reduction" in iterator_names(op.opview))
+    for op in reductions:
         for index, value in enumerate(op.opview.inputs):
             if _from_constants(value):
                 with ir.InsertionPoint(op), op.location:
