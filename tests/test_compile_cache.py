@@ -116,6 +116,27 @@ def test_warm_hit_runs_no_prepare_step(monkeypatch):
     assert prepared == [text]
 
 
+def test_an_edited_prepare_step_that_prepares_the_same_text_compiles_nothing(cache_dir):
+    """An edit of a prepare step names new keys for every program (its
+    version is in them), but where the edited step makes the text it made
+    before, the program compiled for that text is found again."""
+    def prepare(text):
+        return text.replace("%a, %b", "%b, %a")
+
+    def compile_prepared(version, prepare=prepare):
+        key = cache.text_key(ADD, TARGET, FLAGS, prepared_by=version)
+        return cache.cached_compile(ADD, TARGET, FLAGS, key, prepare)
+
+    vmfb, counts = counting(lambda: compile_prepared("v1"))
+    assert counts["compiles"] == 1
+    cache._memory.clear()  # a new process, with the edited step
+    assert counting(lambda: compile_prepared("v2")) == (vmfb, {"compiles": 0, "memory_hits": 0, "disk_hits": 1})
+    cache._memory.clear()
+    assert counting(lambda: compile_prepared("v2")) == (vmfb, {"compiles": 0, "memory_hits": 0, "disk_hits": 1})
+    assert cache.info()["entries"] == 3  # the program, and a link from each version's key
+    assert counting(lambda: compile_prepared("v3", lambda text: text.replace("addf", "mulf")))[1]["compiles"] == 1
+
+
 def test_concurrent_processes_leave_one_valid_entry(cache_dir):
     assert all(s["compiles"] + s["disk_hits"] == 1 for s in run_children(cache_dir, 2))
     assert os.listdir(cache_dir) == [e for e in os.listdir(cache_dir) if e.endswith(".irax")]  # no temp files

@@ -12,7 +12,11 @@ The key is a sha256 of everything that decides the output: the MLIR text,
 target backend, flags, the IREE compiler's version and CACHE_FORMAT; for a
 text that a backend's prepare step rewrites before IREE gets it, the text
 before that step and what names the step (its code's hash and settings,
-iree_backend.py): the step then runs at a miss only. A disk
+iree_backend.py): the step then runs at a miss only. Such a miss looks up
+the prepared text under its own key before it compiles, and its entry is a
+link (LINK + that key): an edit of a prepare step makes new keys for every
+program, but a program the edited step prepares as before is found again,
+at the cost of the step, not of a compile. A disk program
 entry is MAGIC + sha256(payload) + payload, so a truncated or corrupt file
 is noticed, deleted (with a warning) and recompiled instead of handed to the
 runtime; so is a payload IREE's VM cannot load (written whole by a buggy writer).
@@ -40,6 +44,7 @@ from irax.config import config
 
 CACHE_FORMAT = 2  # bump when the entry layout, the key recipe or what a compile makes changes
 MAGIC = b"IRAXVMFB"
+LINK = b"IRAXLINK"  # an entry naming the key of the entry that holds its program
 _SUFFIX = ".irax"
 _HEADER_SIZE = len(MAGIC) + 32
 
@@ -141,10 +146,16 @@ def cached_compile(mlir_text: str, target_backend: str, flags: Sequence[str] = (
             use_disk = not config.irax_disable_cache
             if use_disk and (vmfb := _read(key)) is not None:
                 _stats["disk_hits"] += 1
-            else:
-                vmfb = _compile(prepare(mlir_text) if prepare else mlir_text, target_backend, flags, key)
+            elif prepare is not None:
+                prepared = prepare(mlir_text)
+                prepared_key = _key(prepared, target_backend, flags)
+                vmfb = cached_compile(prepared, target_backend, flags, prepared_key)
                 if use_disk:
-                    _write(key, vmfb)
+                    _write(key, LINK + prepared_key.encode())
+            else:
+                vmfb = _compile(mlir_text, target_backend, flags, key)
+                if use_disk:
+                    _write(key, MAGIC + hashlib.sha256(vmfb).digest() + vmfb)
             _memory[key] = vmfb
             return vmfb
         finally:
@@ -268,6 +279,8 @@ def _read(key: str) -> bytes | None:
             data = f.read()
     except OSError:
         return None
+    if data.startswith(LINK) and len(target := data[len(LINK):]) == 64 and target.isalnum():
+        return _read(target.decode())
     payload = data[_HEADER_SIZE:]
     if data[:len(MAGIC)] != MAGIC or data[len(MAGIC):_HEADER_SIZE] != hashlib.sha256(payload).digest():
         damage = "its checksum does not match: a truncated or damaged file"
@@ -284,7 +297,7 @@ def _read(key: str) -> bytes | None:
     return None
 
 
-def _write(key: str, vmfb: bytes) -> None:
+def _write(key: str, entry: bytes) -> None:
     """Store atomically; if the directory is unusable, warn once and carry on without it."""
     directory = config.irax_cache_dir
     tmp = None
@@ -292,7 +305,7 @@ def _write(key: str, vmfb: bytes) -> None:
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{key[:16]}-", suffix=_SUFFIX + ".tmp")
         with os.fdopen(fd, "wb") as f:
-            f.write(MAGIC + hashlib.sha256(vmfb).digest() + vmfb)
+            f.write(entry)
         os.replace(tmp, _path(key))
     except OSError as e:
         if tmp is not None:

@@ -13,7 +13,8 @@ A backend may make choices of its own on irax's module first (`prepare`,
 text -> text). Its programs are cached under the text before that step,
 with the step's version (`prepare_steps.version`: a hash of its code) and
 the settings it reads (`prepare_settings`), so that a cache hit runs no
-prepare step: it runs at a miss only, on the compile's path.
+prepare step: it runs at a miss only, on the compile's path (where the
+prepared text's own entry, if there is one, spares the compile).
 """
 import contextlib
 import functools

@@ -16,8 +16,9 @@ makes the text IREE gets. It is a hash of the sources of the function's
 module and of every irax module it imports, transitively: any edit to the
 code a step runs (a helper of irax/ir included) makes new keys, where a
 version number bumped by hand would be forgotten once, and a cache would
-then hand out programs of the old code with no sign of it. An edit that
-changes nothing (a comment) costs one compile per program, once.
+then hand out programs of the old code with no sign of it. An edit costs
+one run of the step per program, once, and a compile only for the programs
+whose prepared text it changes (cache.py: a miss looks up the prepared text).
 """
 import functools
 import hashlib
