@@ -274,6 +274,15 @@ def test_gradient_through_a_reduction_of_constants_under_jit():
     np.testing.assert_array_equal(irax.jit(irax.grad(loss(jnp)))(x), jax.grad(loss(jjnp))(x))
 
 
+def test_a_fold_of_a_row_picked_by_a_traced_index():
+    """The CPU prepare step fused the gather of y[i] (whose only input is the
+    0-d index) into the fold, which then had nothing to size its loops
+    ("indexing maps are non-invertible")."""
+    y = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    fn = lambda np_: lambda y, i: np_.sum(y[i], axis=0)  # noqa: E731
+    np.testing.assert_array_equal(irax.jit(fn(jnp))(y, np.int32(1)), jax.jit(fn(jjnp))(y, np.int32(1)))
+
+
 @pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4)])
 def test_full_sum_of_a_product_with_a_broadcast_row(shape):
     """sum(x * w[None, :]) is a contraction to a 0-d result, which IREE fails

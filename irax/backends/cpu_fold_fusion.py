@@ -67,8 +67,11 @@ def _producer(value):
     rank = len(iterator_names(producer))
     if len(producer.results) != 1 or set(iterator_names(producer)) != {"parallel"}:
         return None
-    if any(map_results(m) not in (list(range(rank)), []) for m in producer.indexing_maps):
+    maps = [map_results(m) for m in producer.indexing_maps]
+    if any(m not in (list(range(rank)), []) for m in maps):
         return None  # each input read elementwise, or a scalar (a 0-d tensor) read everywhere
+    if list(range(rank)) not in maps[:len(producer.inputs)]:
+        return None  # (nothing read elementwise, as a gather of a 0-d index: nothing would size the fold's loops)
     output = producer.regions[0].blocks[0].arguments[len(producer.inputs)]
     if list(output.uses) or not ir.RankedTensorType(value.type).has_static_shape:
         return None
