@@ -53,3 +53,17 @@ def test_active_while_still_raises():
         return jnp.sum(ilax.while_loop(lambda s: s[0] < 3, lambda s: (s[0] + 1, jnp.tanh(s[1])), (0, x))[1])
     with pytest.raises(ValueError, match="Reverse-mode differentiation does not work for lax.while_loop"):
         irax.grad(f)(jnp.asarray(Y))
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_jvp_of_a_padded_minimum_matches_jax(jit):
+    """pad was a concat of a fill and y, and its jvp one of the same fill and
+    the tangent: IREE 3.13 wrote both concats into one buffer, so under jit
+    the tangent came out as the value."""
+    def make(np_, autodiff):
+        return lambda y: autodiff.jvp(lambda y: np_.min(np_.pad(y, [(1, 0)])), (y,), (np_.cos(y),))
+    y = np.array([-0.32, -2.2264, 0.224, -0.317], np.float32)
+    expected = jax.jit(make(jax.numpy, jax))(y)
+    actual = (irax.jit if jit else lambda f: f)(make(jnp, irax))(jnp.asarray(y))
+    check(actual[0], expected[0])
+    check(actual[1], expected[1])
