@@ -57,7 +57,40 @@ def native_kernels(module):
             native.body.operations[0].operation.move_before(function)
             function.erase()
             replaced = True
+    if replaced:
+        _loops_read_generators_through_barriers(module)
     return module if replaced else None
+
+
+def _loops_read_generators_through_barriers(module):
+    """Each tensor made from nothing but its output (an `arange`) that loops
+    read and other work reads too, read by each such loop through a barrier
+    of its own before it. IREE 3.13 failed to compile the modules that have
+    native kernels otherwise ("streamable op expected to be in an execution
+    region": `jit(grad(lambda a: det(a) * lu(a)[0].sum()))`); the barrier
+    for every reader fixed that but made lavapipe lose the gradient of
+    scipy.special.hyp2f1 in x, so it is the CPU's, and only the loops'."""
+    generators = mlir.ops_where(module.operation, lambda op: op.name == "linalg.generic" and len(op.results) == 1
+                                and all(isinstance(v, ir.OpResult) and v.owner.name == "tensor.empty"
+                                        for v in op.operands))
+    for op in generators:
+        by_loop = {}  # outermost loop reading it (None: no loop) -> [its uses there]
+        for use in op.results[0].uses:
+            by_loop.setdefault(_outermost_loop(use.owner), []).append((use.owner, use.operand_number))
+        for loop, uses in by_loop.items() if len(by_loop) > 1 else ():
+            if loop is not None:
+                with ir.InsertionPoint(loop), loop.location:
+                    [hidden] = iree.opaque(op.results[0])
+                for owner, index in uses:
+                    owner.operands[index] = hidden
+
+
+def _outermost_loop(op):
+    loop, parent = None, op.parent
+    while parent.name != "func.func":
+        loop = parent if parent.name in ("scf.for", "scf.while") else loop
+        parent = parent.parent
+    return loop
 
 
 # In order. The filters read the text as irax made it: no step makes what a
