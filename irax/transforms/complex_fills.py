@@ -64,9 +64,9 @@ compiles. Two rewrites, in this order:
    complex128 zeros compile.
 """
 from iree.compiler import ir
-from iree.compiler.dialects import arith, complex as complex_dialect, flow, linalg, tensor, util
+from iree.compiler.dialects import arith, complex as complex_dialect, flow, linalg, tensor
 
-from irax.ir import mlir
+from irax.ir import iree, mlir
 from irax.transforms.cleanup import drop_unused_inputs
 from irax.transforms.shared_generators import is_update_destination
 
@@ -201,7 +201,7 @@ def _split(fill):
         # which IREE 3.13 rematerializes for each copy-on-write clone and then
         # merges again by CSE: two updates wrote into one buffer. Behind a
         # barrier the updates get a real copy.
-        written = util.OptimizationBarrierOp([typ], [cast.result]).results[0] if shared else cast.result
+        written = iree.opaque(cast.result)[0] if shared else cast.result
     for owner, index, write in uses:
         owner.operands[index] = written if write else cast.result
     if not any(True for _ in fill.results[0].uses):

@@ -21,9 +21,8 @@ tie with the bound, and came out halved). Behind the barrier s is copied
 out first.
 """
 from iree.compiler import ir
-from iree.compiler.dialects import util
 
-from irax.ir import mlir
+from irax.ir import iree, mlir
 
 _VIEWS = ("tensor.extract_slice", "tensor.expand_shape", "tensor.collapse_shape", "tensor.cast")
 
@@ -42,7 +41,7 @@ def barrier_self_updates(module_op):
         source, destination = op.operands[0], op.operands[1]
         if _root(source) == _root(destination):
             with ir.InsertionPoint(op), op.location:
-                op.operands[0] = util.OptimizationBarrierOp([source.type], [source]).results[0]
+                [op.operands[0]] = iree.opaque(source)
         for use in list(destination.uses):
             if use.owner.name == "tensor.extract_slice" and _same_slice(use.owner, op):
                 _read_through_barrier(use.owner.results[0])
@@ -66,6 +65,6 @@ def _read_through_barrier(value):
     if not readers:
         return
     with ir.InsertionPoint.after(value.owner), value.owner.location:
-        barrier = util.OptimizationBarrierOp([value.type], [value]).results[0]
+        [barrier] = iree.opaque(value)
     for owner, index in readers:
         owner.operands[index] = barrier

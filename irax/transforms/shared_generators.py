@@ -27,9 +27,8 @@ was 1.0, `jnp.full((2, 3), 2.0).sum(axis=1)` [2, 2], `jnp.ones_like(x).sum()`
 1.0). Behind the barrier the reduction reads a buffer, as an eager one does.
 """
 from iree.compiler import ir
-from iree.compiler.dialects import util
 
-from irax.ir import mlir
+from irax.ir import iree, mlir
 from irax.ir.linalg import iterator_names
 
 _LEAVES = ("arith.constant", "tensor.empty")  # what such work starts from
@@ -63,7 +62,7 @@ def copy_shared_generators(module_op):
         if not updated_and_read or not _from_constants(value):
             continue
         with ir.InsertionPoint.after(op), op.location:
-            shared = util.OptimizationBarrierOp([value.type], [value]).results[0]
+            [shared] = iree.opaque(value)
         for owner, index in uses:
             owner.operands[index] = shared
 
@@ -76,4 +75,4 @@ def _barrier_reduced_generators(module_op):
         for index, value in enumerate(op.opview.inputs):
             if _from_constants(value):
                 with ir.InsertionPoint(op), op.location:
-                    op.operands[index] = util.OptimizationBarrierOp([value.type], [value]).results[0]
+                    [op.operands[index]] = iree.opaque(value)
