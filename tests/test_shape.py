@@ -510,6 +510,32 @@ def test_pad_composed_modes_gradients(mode, kwargs):
                                rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["pad of a reshaped pad", "a value per side"])
+def test_padded_computed_values_under_jit_match_jax(name):
+    """Both failed IREE's compile when pad was an insert into a fill (the
+    form that commit 657cc41 briefly gave it; a fuzzer found them)."""
+    fn = {"pad of a reshaped pad": lambda np_: lambda m: np_.pad(np_.pad(m, [(0, 0), (0, 1)])[None],
+                                                                   [(0, 0), (1, 0), (0, 0)]),
+          "a value per side": lambda np_: lambda m: np_.pad(m * 2, [(0, 2), (1, 0)], constant_values=(1.0, 2.0))}[name]
+    m = data((3, 4))
+    np.testing.assert_array_equal(irax.jit(fn(jnp))(m), jax.jit(fn(jjnp))(m))
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+def test_pad_differentiates_in_its_value(jit):
+    """The borders were fills of a scalar read from the value, a constant to
+    autodiff: the tangent in the value was 0 (JAX: the value's tangent in
+    every padded element; each side's own with a value per side)."""
+    x, values = data((2, 2)), np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    def f(np_, autodiff):
+        return lambda v: autodiff.jvp(lambda v: np_.pad(x, 1, constant_values=v), (v,), (v * 2,))
+    for v in (np.float32(-5.0), values):
+        got, want = (irax.jit if jit else lambda g: g)(f(jnp, irax))(v), jax.jit(f(jjnp, jax))(v)
+        np.testing.assert_array_equal(got[1], want[1])
+    # reverse mode: d/dv sum(pad(x, v)) counts the padded elements (JAX's grad fails there)
+    assert irax.grad(lambda v: jnp.sum(jnp.pad(x, [(1, 0), (0, 2)], constant_values=v)))(np.float32(0.5)) == 8.0
+
+
 def test_pad_edge_of_empty_array_along_its_nonempty_axis():
     check("pad", data((0, 2)), ((0, 0), (1, 1)), mode="edge")
 

@@ -2,6 +2,7 @@
 generics of indices and constants, fills) that is updated in place and read
 elsewhere too is read by all its users through one
 `util.optimization_barrier`; one that a reduction reads, by that reduction
+through a barrier of its own; a fill that concats read, by each concat
 through a barrier of its own.
 
     %g = linalg.generic outs(...) { ...linalg.index... }        %g = linalg.generic outs(...) { ... }
@@ -25,6 +26,14 @@ and a reduction whose only input was the fill is left with nothing that
 sizes its loop: it ran once, silently (`jit(lambda: jnp.ones(4).sum())()`
 was 1.0, `jnp.full((2, 3), 2.0).sum(axis=1)` [2, 2], `jnp.ones_like(x).sum()`
 1.0). Behind the barrier the reduction reads a buffer, as an eager one does.
+
+The concat case: a fill that two concats take as a piece (pad's border, as
+a value and its tangent are padded alike) is read by each through a barrier
+of its own. IREE 3.13 wrote both concats into one buffer otherwise: the jvp
+of `min(pad(y))` under jit gave the value for its tangent (a barrier shared
+by both did the same). Writing pad as an insert into a fill instead avoided
+that, but failed to compile for a pad of a pad (an insert into a fill, a
+reshape, an insert into a fill) and for a pad with a value per side.
 """
 from iree.compiler import ir
 
@@ -55,6 +64,7 @@ def _from_constants(value, depth=16) -> bool:
 def copy_shared_generators(module_op):
     """The pass (see the module docstring)."""
     _barrier_reduced_generators(module_op)
+    _barrier_concatenated_fills(module_op)
     for op in mlir.ops_where(module_op, lambda op: op.name == "linalg.generic" and len(op.results) == 1):
         value = op.results[0]
         uses = [(use.owner, use.operand_number) for use in value.uses]
@@ -76,3 +86,16 @@ def _barrier_reduced_generators(module_op):
             if _from_constants(value):
                 with ir.InsertionPoint(op), op.location:
                     [op.operands[index]] = iree.opaque(value)
+
+
+def _barrier_concatenated_fills(module_op):
+    """Each fill (or tensor from constants) that two or more concats take as
+    a piece, read by each of them through a barrier of its own."""
+    for op in mlir.ops_where(module_op, lambda op: op.name in ("linalg.fill", "linalg.generic") and len(op.results) == 1):
+        value = op.results[0]
+        concats = [(use.owner, use.operand_number) for use in value.uses if use.owner.name == "tensor.concat"]
+        if len(concats) < 2 or not (op.name == "linalg.fill" or _from_constants(value)):
+            continue
+        for owner, index in concats:
+            with ir.InsertionPoint(owner), owner.location:
+                [owner.operands[index]] = iree.opaque(value)

@@ -29,7 +29,6 @@ from irax.frontend import dtypes
 from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.elementwise import drop_broadcast_dims
-from irax.frontend.primitives.reductions import _mixed
 from irax.ir import mlir
 
 
@@ -312,42 +311,40 @@ def _pad_eval(x, value, *, low, high):
 
 
 def _pad_emit(ctx, x, value, *, low, high):
-    """x inserted from offsets `low` into a tensor filled with `value` (0-d).
-    With a value per dim and side (ndim, 2), one padded dim d after the
-    other: x into value[d, 1], value[d, 0] inserted before it; later dims
-    cover the corners, as NumPy's padding one axis after the other does.
+    """Along each padded dim d in turn: concat(border, x, border) with
+    borders filled with `value` (0-d), or with value[d, 0] before and
+    value[d, 1] after. Later dims cover the corners, as NumPy's padding one
+    axis after the other does.
 
     Not tensor.pad: IREE 3.13 fails to compile a tensor.pad of a tensor.pad
-    (of different values) of a linalg op, which jit-fused code would give.
-    Not tensor.concat of x and filled borders: IREE 3.13 wrote two concats
-    that start with one (CSE-shared) fill into one buffer, so the jvp of
-    `min(pad(y))` gave the value for its tangent."""
+    (of different values) of a linalg op, which jit-fused code would give."""
     x_aval, value_aval = ctx.avals_in
-    dtype, rank = x_aval.dtype, x_aval.ndim
-    if value_aval.ndim == 0:
-        return [_insert(x, mlir.fill(_extract(value, []), _padded_sizes(x, low, high), dtype), low)]
-    for d in range(rank):
-        if low[d] or high[d]:
-            def along_d(n):
-                return [n if k == d else 0 for k in range(rank)]
-            before, after = (_extract(value, [mlir.index(d), mlir.index(side)]) for side in (0, 1))
-            x = _insert(x, mlir.fill(after, _padded_sizes(x, along_d(low[d]), along_d(high[d])), dtype),
-                        along_d(low[d]))
-            if low[d]:
+    shape, dtype = list(x_aval.shape), x_aval.dtype
+    for d in range(x_aval.ndim):
+        pieces = []
+        for side, width in enumerate((low[d], high[d])):
+            if width:
                 sizes = mlir.dims(x)
-                sizes[d] = low[d]
-                x = _insert(mlir.fill(before, sizes, dtype), x, along_d(0))
+                sizes[d] = width
+                pieces.append(_border(value, None if value_aval.ndim == 0 else [d, side], sizes, dtype))
+        if pieces:  # x goes between the borders, unless it is empty there (IREE rejects its 0-sized slice)
+            if shape[d] != 0:
+                pieces.insert(1 if low[d] else 0, x)
+            shape[d] = None if shape[d] is None else shape[d] + low[d] + high[d]
+            x = tensor.ConcatOp(mlir.tensor_type(shape, dtype), d, pieces).result if len(pieces) > 1 else pieces[0]
     return [x]
 
 
-def _insert(piece, dest, offsets):
-    """`piece` written into `dest` from the static `offsets`; `dest` itself
-    where `piece` is empty (IREE rejects a 0-sized slice)."""
-    sizes = mlir.dims(piece)
-    if 0 in [n for n in sizes if isinstance(n, int)]:
-        return dest
-    dynamic, static = _mixed(sizes)
-    return tensor.InsertSliceOp(piece, dest, [], dynamic, [], offsets, static, [1] * len(sizes)).result
+def _border(value, at, sizes, dtype):
+    """A tensor of `sizes` holding value[at] (`value` itself where `at` is
+    None), broadcast by a generic: autodiff differentiates that, where a
+    fill of a scalar extracted from `value` was a constant to it (the
+    derivative of a pad in its value was lost)."""
+    if at is not None:
+        value = tensor.ExtractSliceOp(mlir.tensor_type([], dtype), value, [], [], [], at, [1, 1], [1, 1]).result
+    rank = len(sizes)
+    return mlir.generic([value], [mlir.empty(sizes, dtype)], [[], list(range(rank))], [mlir.PARALLEL] * rank,
+                        lambda v, _: [v])[0]
 
 
 pad = Primitive("pad", _pad_eval, _pad_emit, dynamic_shapes=True)
