@@ -86,14 +86,10 @@ def _is_view(op) -> bool:
     return op.name == "tensor.extract_slice" and len(op.operands) == 1
 
 
-def _made_by(value, name) -> bool:
-    return isinstance(value, ir.OpResult) and value.owner.operation.name == name
-
-
 def _yielded_by(generic, name) -> bool:
     """Whether `generic` yields one value (an arg-reduction yields two), made by an op `name`."""
     values = list(list(generic.regions[0].blocks[0].operations)[-1].operands)
-    return len(values) == 1 and _made_by(values[0], name)
+    return len(values) == 1 and mlir.made_by(values[0], name)
 
 
 def _integer_products_added(fold, producer) -> bool:
@@ -140,10 +136,10 @@ def _not_a_contraction(value):
     ("matvec_like") and compiles it as one, into scalar code (11-25 ms for
     the 1e7 sum(a * b) where these tiles take 2); and with `acc + a * b` as
     one fma its vectorizer knows no such reduction (scalar too, 7 ms)."""
-    if not _made_by(value, "arith.addf"):
+    if not mlir.made_by(value, "arith.addf"):
         return value
     for term in value.owner.operation.operands:
-        if _made_by(term, "arith.mulf"):
+        if mlir.made_by(term, "arith.mulf"):
             mul = term.owner.operation
             with ir.InsertionPoint(mul):
                 product = math.fma(*mul.operands, mlir.float_constant(term.type, -0.0))
@@ -153,7 +149,7 @@ def _not_a_contraction(value):
 
 def _splat(value):
     """The scalar attribute of a constant 0-d tensor, else None."""
-    if not (isinstance(value, ir.OpResult) and value.owner.operation.name == "arith.constant"):
+    if not mlir.made_by(value, "arith.constant"):
         return None
     try:
         dense = ir.DenseElementsAttr(value.owner.operation.attributes["value"])

@@ -71,8 +71,7 @@ def _loops_read_generators_through_barriers(module):
     for every reader fixed that but made lavapipe lose the gradient of
     scipy.special.hyp2f1 in x, so it is the CPU's, and only the loops'."""
     generators = mlir.ops_where(module.operation, lambda op: op.name == "linalg.generic" and len(op.results) == 1
-                                and all(isinstance(v, ir.OpResult) and v.owner.name == "tensor.empty"
-                                        for v in op.operands))
+                                and all(mlir.made_by(v, "tensor.empty") for v in op.operands))
     for op in generators:
         by_loop = {}  # outermost loop reading it (None: no loop) -> [its uses there]
         for use in op.results[0].uses:

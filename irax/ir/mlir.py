@@ -215,6 +215,11 @@ def ops_where(root, predicate) -> list:
     return found
 
 
+def made_by(value: ir.Value, name: str) -> bool:
+    """Whether `value` is the result of an op named `name` (not a block argument)."""
+    return isinstance(value, ir.OpResult) and value.owner.operation.name == name
+
+
 def enclosing_module(op):
     """The `builtin.module` operation `op` is in."""
     module = op.operation.parent

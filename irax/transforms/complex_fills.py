@@ -103,7 +103,7 @@ def _complex_splat(value):
     op = value.owner
     if op.name == "linalg.fill":
         scalar = op.operands[0]
-        if isinstance(scalar, ir.OpResult) and scalar.owner.name == "complex.constant":
+        if mlir.made_by(scalar, "complex.constant"):
             re, im = ir.ArrayAttr(scalar.owner.attributes["value"])
             return complex(ir.FloatAttr(re).value, ir.FloatAttr(im).value)
         return None

@@ -44,7 +44,7 @@ import functools
 from iree.compiler import ir
 from iree.compiler.dialects import tensor, util
 
-from irax.ir import iree
+from irax.ir import iree, mlir
 from irax.transforms.buffer_reuse import DESTINATIONS
 
 
@@ -68,7 +68,7 @@ def keep_unread_carries(module_op):
 # Stacks a loop writes row by row, updated in place
 
 def _empty(value) -> bool:
-    return isinstance(value, ir.OpResult) and value.owner.name == "tensor.empty"
+    return mlir.made_by(value, "tensor.empty")
 
 
 def _written_into(arg, value) -> bool:

@@ -91,7 +91,8 @@ def _barrier_reduced_generators(module_op):
 def _barrier_concatenated_fills(module_op):
     """Each fill (or tensor from constants) that two or more concats take as
     a piece, read by each of them through a barrier of its own."""
-    for op in mlir.ops_where(module_op, lambda op: op.name in ("linalg.fill", "linalg.generic") and len(op.results) == 1):
+    for op in mlir.ops_where(module_op, lambda op: op.name in ("linalg.fill", "linalg.generic")
+                             and len(op.results) == 1):
         value = op.results[0]
         concats = [(use.owner, use.operand_number) for use in value.uses if use.owner.name == "tensor.concat"]
         if len(concats) < 2 or not (op.name == "linalg.fill" or _from_constants(value)):

@@ -16,6 +16,7 @@ once, in the forward part. Forward mode differentiates through the call
 """
 from iree.compiler import ir
 
+from irax.ir import mlir
 from irax.ir.linalg import is_projected, iterator_names, map_results
 from irax.transforms.ad.generic import NotDifferentiable
 
@@ -29,11 +30,6 @@ def is_remat(call) -> bool:
     return REMAT in call.operation.attributes
 
 
-def _made_by(value, name) -> bool:
-    """Whether `value` is the result of an op named `name` (not a block argument)."""
-    return not isinstance(value.owner, ir.Block) and value.owner.name == name
-
-
 def _dot(op, batch_dims_allowed=True) -> bool:
     """Whether `op` is a contraction `C[...] += A[...] * B[...]` (what irax
     emits for dot, matmul, einsum, tensordot: JAX's dot_general). A batch
@@ -42,10 +38,10 @@ def _dot(op, batch_dims_allowed=True) -> bool:
         return False
     body = op.regions[0].blocks[0]
     total = body.operations[len(body.operations) - 1].operands[0]
-    if not _made_by(total, "arith.addf"):
+    if not mlir.made_by(total, "arith.addf"):
         return False
     addends = [v for v in total.owner.operands if v != body.arguments[-1]]
-    if len(addends) != 1 or not _made_by(addends[0], "arith.mulf"):
+    if len(addends) != 1 or not mlir.made_by(addends[0], "arith.mulf"):
         return False
     if batch_dims_allowed:
         return True
