@@ -1,5 +1,5 @@
 """Reverse-mode bugs a fuzzer found, each against jax.grad: eagerly and
-under jit. Shapes: (3,) and (2, 3)."""
+under jit, and forward-mode ones against jax.jvp. Shapes: (3,) and (2, 3)."""
 import numpy as np
 import pytest
 
@@ -12,6 +12,7 @@ jax = pytest.importorskip("jax")
 
 X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], np.float32)
 Y = np.array([0.3, -0.5, 1.1], np.float32)
+ZERO_NEGATIVE = np.array([0.0, -1.0, 2.0], np.float32)
 
 # name -> (function of (numpy module, lax module), arguments); the gradient is in the first
 CASES = {
@@ -33,6 +34,14 @@ CASES = {
     "inactive_while_after_cond": (lambda np_, lax_: lambda x: np_.sum(x) + np_.sum(lax_.while_loop(
         lambda s: s[0] < 3, lambda s: (s[0] + 1, np_.tanh(s[1])),
         (0, lax_.cond(True, lambda o: (x / 2, o * 2)[1], lambda o: o, np_.arange(3.0))))[1]), (Y,)),
+    # take's index -6 is out of bounds (filled with NaN): the NaN cotangent of the fill reached x[0]
+    "take_filled_out_of_bounds": (lambda np_, lax_: lambda y: np_.sum(np_.sin(np_.take(y, np_.array([-6, 1])))),
+                                  (Y,)),
+    # floor, round and sign have a zero derivative, and log's at 0 is inf: 0 * inf was NaN where JAX's
+    # symbolic zero gives 0; sign's derivative at a NaN (log(-1)) was 1
+    "floor_of_log": (lambda np_, lax_: lambda y: np_.sum(np_.floor(np_.log(y))), (ZERO_NEGATIVE,)),
+    "round_of_log": (lambda np_, lax_: lambda y: np_.sum(np_.round(np_.log(y))), (ZERO_NEGATIVE,)),
+    "sign_of_log": (lambda np_, lax_: lambda y: np_.sum(np_.sign(np_.log(y))), (ZERO_NEGATIVE,)),
 }
 
 
@@ -65,5 +74,31 @@ def test_jvp_of_a_padded_minimum_matches_jax(jit):
     y = np.array([-0.32, -2.2264, 0.224, -0.317], np.float32)
     expected = jax.jit(make(jax.numpy, jax))(y)
     actual = (irax.jit if jit else lambda f: f)(make(jnp, irax))(jnp.asarray(y))
+    check(actual[0], expected[0])
+    check(actual[1], expected[1])
+
+
+INF, NAN = np.float32(np.inf), np.float32(np.nan)
+# name -> (function of the numpy module, point, tangent)
+JVP_CASES = {
+    # max's tangent was t * [g == max] / count: a NaN or inf tangent of an element not chosen made it NaN
+    "max_with_a_nan_tangent_elsewhere": (lambda np_: np_.max, np.array([1, 3, 2], np.float32),
+                                         np.array([NAN, 1, INF], np.float32)),
+    "max_of_tied_infinities": (lambda np_: np_.max, np.array([INF, -INF, INF]), np.array([INF, NAN, INF])),
+    "sign_of_nan": (lambda np_: np_.sign, np.array([NAN, 1, -1], np.float32), np.ones(3, np.float32)),
+    # floor's tangent is zero, and log's derivative at floor(0.5) = 0 infinite: JAX gives 0, not 0 * inf
+    "log_of_floor": (lambda np_: lambda y: np_.log(np_.floor(y)), np.array([0.5, 1.5, 2.5], np.float32),
+                     np.ones(3, np.float32)),
+}
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("name", sorted(JVP_CASES))
+def test_jvp_matches_jax(name, jit):
+    make, y, t = JVP_CASES[name]
+    y, t = y.astype(np.float32), t.astype(np.float32)
+    expected = jax.jvp(make(jax.numpy), (y,), (t,))
+    jvp = lambda y, t: irax.jvp(make(jnp), (y,), (t,))
+    actual = (irax.jit(jvp) if jit else jvp)(jnp.asarray(y), jnp.asarray(t))
     check(actual[0], expected[0])
     check(actual[1], expected[1])

@@ -320,7 +320,8 @@ def _integer_power(d, base, exponent):
 def _sign(d, x):
     zero, one, minus_one = _const(d, 0), _const(d, 1), _const(d, -1)
     if dtypes.is_float(d):
-        zero_or_nan = arith.select(cmpf("uno", x, x), x, zero)  # sign(-0.0) = 0.0, as NumPy (JAX gives -0.0)
+        # sign(-0.0) = 0.0, as NumPy (JAX gives -0.0); NaN a constant, not x, so that no derivative flows
+        zero_or_nan = arith.select(cmpf("uno", x, x), _const(d, float("nan")), zero)
         return arith.select(cmpf("ogt", x, zero), one, arith.select(cmpf("olt", x, zero), minus_one, zero_or_nan))
     if dtypes.is_unsigned(d):
         return arith.select(cmpi("ne", x, zero), one, zero)

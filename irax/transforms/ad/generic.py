@@ -14,7 +14,7 @@ from iree.compiler.dialects import arith, linalg, tensor
 from irax.ir import convolution, mlir
 from irax.ir.linalg import iterator_names, map_results
 from irax.ir.scalar import select
-from irax.transforms.ad import tensor_ops
+from irax.transforms.ad import scalar_jvp, tensor_ops
 from irax.transforms.ad.scalar_jvp import const_like, constant, divide, equal, multiply
 
 
@@ -118,6 +118,21 @@ def analyze(op) -> Generic:
     raise NotDifferentiable(f"irax autodiff: cannot differentiate a linalg.generic whose body ends in:\n{combine}")
 
 
+def differentiable_results(op, is_active) -> list:
+    """Which results of generic `op` have a derivative that is not zero by
+    construction, given `is_active(value)` for the values it reads. A body op
+    whose derivative is always zero (floor, sign's selects of constants,
+    comparisons, casts to integers) cuts the chain there, as JAX's symbolic
+    zeros do: d floor(log x) is 0, not 0 * (1/x), which is NaN at x = 0."""
+    body = op.regions[0].blocks[0]
+    live = {arg for arg, value in zip(body.arguments, op.operands) if is_active(value)}
+    for inner in list(body.operations)[:-1]:
+        reads = [v for v in inner.operands if v in live or is_active(v)]
+        if reads and not scalar_jvp.is_zero_rule(inner.operation.name):
+            live.update(inner.results)
+    return [v in live for v in body.operations[len(body.operations) - 1].operands]
+
+
 def _fold(info: Generic, extra, init, step, elem=None):
     """A generic over `info`'s loops that folds `step(acc, g, *extra scalars)`
     into an output shaped like the op's result (of element type `elem`, the
@@ -144,23 +159,26 @@ def _is_zero(x):
 
 
 def chain_factor(info: Generic):
-    """For reductions whose output is not a plain sum of g: d(output)/dg per
-    element, as (extra input tensors indexed like the output, weight(g, *extra
-    scalars)). None for 'map' and 'sum', where the factor is 1.
+    """For reductions whose output is not a plain sum of g: how a change v of
+    g at one element moves the output, as (extra input tensors indexed like
+    the output, chain(v, g, *extra scalars)). None for 'map' and 'sum',
+    where it is v itself.
 
-    max/min: 1/count at the chosen elements (ties share, as in JAX), else 0;
-             where none equals the result (a NaN one), 0/0: NaN, as JAX's.
-    prod:    the product of the others, computed without dividing by zero:
-             with z zeros among the factors and p the product of the nonzero
-             ones, d prod/dg = p/g if z == 0; p at the zero if z == 1; else 0.
-             Real or complex (complex.mul); z is counted in floats.
+    max/min: v/count at the chosen elements (ties share, as in JAX), else 0,
+             a select, not v * 0: a NaN or inf tangent of an element not
+             chosen stays out, as JAX's select does; where none equals the
+             result (a NaN one), 0/0: NaN, as JAX's.
+    prod:    v times the product of the others, computed without dividing by
+             zero: with z zeros among the factors and p the product of the
+             nonzero ones, d prod/dg = p/g if z == 0; p at the zero if z == 1;
+             else 0. Real or complex (complex.mul); z is counted in floats.
     """
     result = info.op.results[0]
     if info.kind in ("max", "min"):
         count = _fold(info, [result], 0.0, lambda acc, g, chosen: arith.addf(acc, _indicator(equal(g, chosen), acc)))
 
-        def share(g, chosen, n):
-            return arith.divf(_indicator(equal(g, chosen), n), n)
+        def share(v, g, chosen, n):
+            return arith.divf(select(equal(g, chosen), v, const_like(v, 0.0)), n)
 
         return [result, count], share
     if info.kind == "prod":
@@ -169,11 +187,11 @@ def chain_factor(info: Generic):
         nonzero = _fold(info, [], 1.0, lambda acc, g: multiply(acc, select(_is_zero(g), const_like(g, 1.0), g)))
         zeros = _fold(info, [], 0.0, lambda acc, g: arith.addf(acc, _indicator(_is_zero(g), acc)), count_elem)
 
-        def others(g, p, z):
+        def times_others(v, g, p, z):
             lone_zero = arith.andi(equal(z, const_like(z, 1.0)), _is_zero(g))
-            return select(_is_zero(z), divide(p, g), select(lone_zero, p, const_like(g, 0.0)))
+            return multiply(v, select(_is_zero(z), divide(p, g), select(lone_zero, p, const_like(g, 0.0))))
 
-        return [nonzero, zeros], others
+        return [nonzero, zeros], times_others
     return None
 
 

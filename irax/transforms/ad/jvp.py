@@ -20,7 +20,7 @@ from irax.ir import mlir
 from irax.ir.iree import scan_sums
 from irax.transforms.ad import control_flow, convolution, custom, generic, host_calls, remat, scatter_extremal, tensor_ops
 from irax.transforms.ad.generic import NotDifferentiable
-from irax.transforms.ad.scalar_jvp import add, const_like, multiply
+from irax.transforms.ad.scalar_jvp import add, const_like
 from irax.transforms.ad.tensor_ops import empty_like, is_float_tensor, tensor_type, zero_of, zeros_like
 
 
@@ -30,11 +30,14 @@ def _read_tangent(tangent):
 
 
 def _generic(op, tangents, tangent_of_source):
+    tangent_of = dict(zip(op.operands, tangents)) | tangent_of_source
+    if not generic.differentiable_results(op, lambda v: tangent_of.get(v) is not None)[0]:
+        return [None]  # floor(x), x > 0 and the like: a zero tangent, which no later op may scale into NaN
     info = generic.analyze(op)
     n = len(info.inputs)
     active = [k for k in range(n) if tangents[k] is not None]
     result = op.results[0]
-    extra, weight = generic.chain_factor(info) or ([], None)
+    extra, chain = generic.chain_factor(info) or ([], None)
     if info.kind == "sum" and tangents[n] is not None:
         init = tangents[n]
     elif info.kind == "map":
@@ -54,8 +57,8 @@ def _generic(op, tangents, tangent_of_source):
             t = const_like(acc, 0.0)
         if info.kind == "map":
             return [t]
-        if weight is not None:
-            t = multiply(t, weight(mapping[info.g], *extras))
+        if chain is not None:
+            t = chain(t, mapping[info.g], *extras)
         return [add(acc, t)]
 
     ins = info.inputs + [tangents[k] for k in active] + extra

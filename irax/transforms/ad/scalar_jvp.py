@@ -201,6 +201,11 @@ def _zero_rule(out, operands, tangents):
     return None
 
 
+def is_zero_rule(name: str) -> bool:
+    """Whether the op named `name` always has a zero derivative."""
+    return RULES.get(name) is _zero_rule
+
+
 def _c_add(a, b):
     """a + b of complex tangents, where either may be None (zero)."""
     return b if a is None else a if b is None else cx.add(a, b)

@@ -40,14 +40,15 @@ def active_values(ops, seeds) -> set:
     """Values that depend on `seeds` (forward sweep over `ops`). An op with
     regions reads the values its regions capture too; the results of
     scf.if, scf.for and scf.while are active where what their regions yield
-    for them is (`_CONTROL_FLOW_RESULTS`), those of other ops all at once."""
+    for them is, those of a generic where its body's derivative is not zero
+    by construction (`_ACTIVE_RESULTS`), those of other ops all at once."""
     active = set(seeds)
     for op in ops:
         used = []
         op.operation.walk(lambda inner: used.extend(inner.operands) or ir.WalkResult.ADVANCE)
         if generic.rule_name(op) != generic.STOP_GRADIENT and any(v in active for v in used):
             generic.check_not_into_bit_float(op)
-            results = _CONTROL_FLOW_RESULTS.get(op.operation.name, lambda op, active: op.results)(op.operation, active)
+            results = _ACTIVE_RESULTS.get(op.operation.name, lambda op, active: op.results)(op.operation, active)
             active.update(r for r in results if is_float_tensor(r))
     return active
 
@@ -94,15 +95,20 @@ def _while_results(op, active):
         carried = grown
 
 
-_CONTROL_FLOW_RESULTS = {"scf.if": _if_results, "scf.for": _for_results, "scf.while": _while_results}
+def _generic_results(op, active):
+    return [r for r, live in zip(op.results, generic.differentiable_results(op, active.__contains__)) if live]
+
+
+_ACTIVE_RESULTS = {"scf.if": _if_results, "scf.for": _for_results, "scf.while": _while_results,
+                   "linalg.generic": _generic_results}
 
 
 # ---------------------------------------------------------------------------
 # linalg.generic
 
-def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
+def _adjoint_generic(info, k, ct, extra_inputs=(), chain=None):
     """Cotangent of input k: sum, over the loops input k does not index, of
-    ct * dg/dx_k (times `weight` for max, min and prod), as one new generic.
+    ct * dg/dx_k (through `chain` for max, min and prod), as one new generic.
 
     Where input k indexes every loop there is nothing to sum: the generic
     stores the product into an empty tensor instead of adding it to zeros, so
@@ -128,20 +134,20 @@ def _adjoint_generic(info, k, ct, extra_inputs=(), weight=None):
     def body(*args):
         new_ins, ct_s, extras, acc = args[:n], args[n], args[n + 1:-1], args[-1]
         if complex_case:
-            def dg(v):  # the tangent of the output where x_k moves by v (that of g, times `weight`)
+            def dg(v):  # the tangent of the output where x_k moves by v (that of g, through `chain`)
                 mapping, tangents = info.clone_body(new_ins, acc, {k: scalar_jvp.constant(x_elem, v)})
                 d = tangents.get(info.g)
-                if d is None or weight is None:
+                if d is None or chain is None:
                     return d
-                return scalar_jvp.multiply(d, weight(mapping[info.g], *extras))
+                return chain(d, mapping[info.g], *extras)
 
             contribution = _complex_contribution(ct_s, x_elem, dg)
         else:
             mapping, tangents = info.clone_body(new_ins, acc, {k: const_like(new_ins[k], 1.0)})
             d = tangents.get(info.g)  # None: g does not depend on x_k (floor, comparisons)
             contribution = const_like(ct_s, 0.0) if d is None else _times(ct_s, d)
-            if weight is not None:
-                contribution = arith.mulf(contribution, weight(mapping[info.g], *extras))
+            if chain is not None:
+                contribution = chain(contribution, mapping[info.g], *extras)
         contribution = scalar_jvp.convert(contribution, acc_elem)
         return [scalar_jvp.add(acc, contribution) if summed else contribution]
 
@@ -200,8 +206,8 @@ def _complex_contribution(ct, x_type, dg):
 def _generic(op, cts, active):
     (ct,) = cts
     info = generic.analyze(op)
-    extra, weight = generic.chain_factor(info) or ((), None)
-    out = [(x, _adjoint_generic(info, k, ct, extra, weight)) for k, x in enumerate(info.inputs) if x in active]
+    extra, chain = generic.chain_factor(info) or ((), None)
+    out = [(x, _adjoint_generic(info, k, ct, extra, chain)) for k, x in enumerate(info.inputs) if x in active]
     init = op.outputs[0]
     if info.kind == "sum" and init in active:
         out.append((init, ct))
@@ -233,7 +239,7 @@ def _scatter_back(info, extract, ct):
         if any(isinstance(t, ir.ComplexType) for t in (elem, ct_s.type)):
             return [_complex_contribution(ct_s, elem, dg)]
         d = dg(1.0)
-        return [scalar_jvp.convert(arith.mulf(ct_s, d) if d is not None else const_like(ct_s, 0.0), elem)]
+        return [scalar_jvp.convert(_times(ct_s, d) if d is not None else const_like(ct_s, 0.0), elem)]
 
     def position(*args):
         mapping, _ = info.clone_body(args[:n], args[-1], {})
