@@ -37,6 +37,10 @@ CASES = {
     # take's index -6 is out of bounds (filled with NaN): the NaN cotangent of the fill reached x[0]
     "take_filled_out_of_bounds": (lambda np_, lax_: lambda y: np_.sum(np_.sin(np_.take(y, np_.array([-6, 1])))),
                                   (Y,)),
+    # the gradient of a strided, padded pooling sliced with [::2]: an insert into zeros, inserted with strides
+    # into zeros; IREE 3.13 put both inserts in one dispatch and failed to compile it
+    "strided_padded_pool_sliced": (lambda np_, lax_: lambda x: np_.sum(np_.sin(lax_.reduce_window(
+        x, np.float32(np.inf), lax_.min, (1, 2), (1, 2), [(0, 0), (0, 1)])[::2])), (X,)),
     # floor, round and sign have a zero derivative, and log's at 0 is inf: 0 * inf was NaN where JAX's
     # symbolic zero gives 0; sign's derivative at a NaN (log(-1)) was 1
     "floor_of_log": (lambda np_, lax_: lambda y: np_.sum(np_.floor(np_.log(y))), (ZERO_NEGATIVE,)),

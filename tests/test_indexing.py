@@ -620,6 +620,20 @@ def test_updates_of_a_computed_constant_under_jit_are_separate_arrays(name, plat
         np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
 
 
+STRIDED_INSERTS_OF_UPDATES = {
+    "set": lambda m, d: m.zeros((6, 5)).at[2:4, 1::2].set(m.zeros((2, 2)).at[:1].set(d[:1, :2] * 2)),
+    "add into ones": lambda m, d: m.zeros((6, 5)).at[2:4, 1::2].set(m.ones((2, 2)).at[:1].add(d[:1, :2] * 2)),
+}
+
+
+@pytest.mark.parametrize("name", STRIDED_INSERTS_OF_UPDATES)
+def test_an_update_of_a_constant_inserted_with_strides_under_jit(name, platform):
+    """IREE 3.13 put both inserts in one dispatch and failed to compile it
+    ("write affecting operations on global resources"), on CPU and Vulkan."""
+    f = STRIDED_INSERTS_OF_UPDATES[name]
+    np.testing.assert_array_equal(irax.jit(lambda d: f(jnp, d))(jnp.asarray(A34)), f(jjnp, A34))
+
+
 SELF_UPDATES = {
     "shift right": lambda lib, d: d.at[1:3].set(d[:2]),
     "shift left": lambda lib, d: d.at[:-1].set(d[1:]),

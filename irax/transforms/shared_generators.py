@@ -3,7 +3,8 @@ generics of indices and constants, fills) that is updated in place and read
 elsewhere too is read by all its users through one
 `util.optimization_barrier`; one that a reduction reads, by that reduction
 through a barrier of its own; a fill that concats read, by each concat
-through a barrier of its own.
+through a barrier of its own; an update of one that a strided insert
+reads, through a barrier.
 
     %g = linalg.generic outs(...) { ...linalg.index... }        %g = linalg.generic outs(...) { ... }
     %a = tensor.insert_slice %x into %g[0] ...          ->      %w = util.optimization_barrier %g
@@ -34,6 +35,14 @@ of `min(pad(y))` under jit gave the value for its tangent (a barrier shared
 by both did the same). Writing pad as an insert into a fill instead avoided
 that, but failed to compile for a pad of a pad (an insert into a fill, a
 reshape, an insert into a fill) and for a pad with a value per side.
+
+The strided-insert case: an update of a tensor from constants that a
+strided insert takes as its source (`zeros((6, 5)).at[2:4, 1::2].set(
+zeros((2, 2)).at[:1].set(x))`, and the gradient of a strided, padded
+pooling sliced with [::2]) is read through a barrier. IREE 3.13 put both
+inserts in one dispatch, with the update written into the fill it loaded,
+and rejected that ("write affecting operations on global resources are
+restricted to workgroup distributed contexts"), on CPU and Vulkan alike.
 """
 from iree.compiler import ir
 
@@ -65,6 +74,7 @@ def copy_shared_generators(module_op):
     """The pass (see the module docstring)."""
     _barrier_reduced_generators(module_op)
     _barrier_concatenated_fills(module_op)
+    _barrier_updates_inserted_with_strides(module_op)
     for op in mlir.ops_where(module_op, lambda op: op.name == "linalg.generic" and len(op.results) == 1):
         value = op.results[0]
         uses = [(use.owner, use.operand_number) for use in value.uses]
@@ -100,3 +110,15 @@ def _barrier_concatenated_fills(module_op):
         for owner, index in concats:
             with ir.InsertionPoint(owner), owner.location:
                 [owner.operands[index]] = iree.opaque(value)
+
+
+def _barrier_updates_inserted_with_strides(module_op):
+    """An update of a tensor from constants (`zeros(2).at[0].set(x)`) that a
+    strided insert takes as its source, read through a barrier."""
+    for op in mlir.ops_where(module_op, lambda op: op.name == "tensor.insert_slice"):
+        source = op.operands[0]
+        strided = any(s != 1 for s in op.opview.static_strides)
+        if strided and isinstance(source, ir.OpResult) and source.owner.name == "tensor.insert_slice" \
+                and _from_constants(source.owner.operands[1]):
+            with ir.InsertionPoint(op), op.location:
+                [op.operands[0]] = iree.opaque(source)
