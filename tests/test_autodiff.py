@@ -452,6 +452,29 @@ def test_float0_zeros_are_host_arrays_that_jvp_takes_like_jax():
     np.testing.assert_array_equal(out[1], want[1])
 
 
+FLOAT0_UNDER_TRANSFORMS = {
+    # integer outputs' tangents came back from jit as int32 zeros (a program cannot hold float0)
+    "jit of jvp": lambda lib, x, n: lib.jit(lambda x, n: lib.jvp(lambda x, n: (x * n, n + 1), (x, n),
+                                                                   (x, lib.numpy.zeros(2, lib.dtypes.float0))))(x, n),
+    "jit of grad": lambda lib, x, n: lib.jit(lib.grad(lambda x, n: (x * n).sum(), (0, 1), allow_int=True))(x, n),
+    # vmap gives a float0 output its batch axis
+    "vmap of jvp": lambda lib, x, n: lib.vmap(lambda x, n: lib.jvp(lambda x, n: (x * n, n), (x, n), (
+        x, lib.numpy.zeros((), lib.dtypes.float0))), out_axes=((0, 0), (0, -1)))(x, n),
+}
+
+
+@pytest.mark.parametrize("name", FLOAT0_UNDER_TRANSFORMS)
+def test_float0_outputs_under_jit_and_vmap_like_jax(name):
+    f = FLOAT0_UNDER_TRANSFORMS[name]
+    x, n = np.ones(2, np.float32), np.arange(2, dtype=np.int32)
+    ours, theirs = f(irax, jnp.asarray(x), jnp.asarray(n)), f(jax, x, n)
+    assert jax.tree_util.tree_structure(ours) == jax.tree_util.tree_structure(theirs)
+    for a, b in zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)):
+        assert (np.dtype(a.dtype), a.shape) == (np.dtype(b.dtype), b.shape)
+        if b.dtype != jax.dtypes.float0:
+            np.testing.assert_array_equal(a, b)
+
+
 def test_grad_of_integer_inputs_and_holomorphic_like_jax():
     """allow_int gives integer inputs float0 gradients (grad and vjp), as
     JAX does; without it, and with holomorphic on real inputs, JAX's errors."""

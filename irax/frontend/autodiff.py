@@ -306,8 +306,7 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
         lambda args, kwargs: tape.on_straight_line(forward_mode, fun, (tuple(primals), {}), args, kwargs),
         (tuple(primals), tuple(tangents)))
     output, tangent_out = result[:2]
-    if core.current_trace() is None:  # (a traced program cannot return float0: zeros of the dtype stay)
-        tangent_out = _float0_for_integers(output, tangent_out)
+    tangent_out = _float0_for_integers(output, tangent_out)
     return (output, tangent_out) + tuple(_unboxed(aux) for aux in result[2:])
 
 

@@ -26,7 +26,7 @@ from iree.compiler.dialects import func
 from irax import tree_util
 from irax.backends.cache import LRU
 from irax.config import config
-from irax.frontend import core
+from irax.frontend import core, dtypes
 from irax.ir import mlir
 from irax.frontend.array import check_not_deleted, place
 from irax.frontend import executable, tiered
@@ -52,8 +52,9 @@ class TracedFunction:
 
 def output_array(fn, x, path=None):
     """An output `x` of a traced function `fn` as an array (Python numbers
-    and NumPy arrays become ones), or JAX's TypeError."""
-    if is_array(x):
+    and NumPy arrays become ones; float0 zeros stay, see `_Float0Zeros`), or
+    JAX's TypeError."""
+    if is_array(x) or _is_float0(x):
         return x
     if isinstance(x, (bool, int, float, complex)) or hasattr(x, "__array__"):
         return asarray(x)
@@ -63,12 +64,30 @@ def output_array(fn, x, path=None):
                     "valid JAX type")
 
 
+class _Float0Zeros:
+    """An output of float0 zeros (the tangent or gradient of an integer), as
+    a pytree node with no leaves: no program computes it, and unflattening
+    the output gives the NumPy float0 array back, as JAX's jit does."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+
+tree_util.register_pytree_node(_Float0Zeros, lambda z: ((), z.shape),
+                               lambda shape, _: np.zeros(shape, dtypes.float0))
+
+
+def _is_float0(x) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype == dtypes.float0
+
+
 def trace_function(fn, flat_avals, in_tree) -> TracedFunction:
     """Trace `fn(*args)` where args = in_tree.unflatten(arguments of flat_avals)."""
     trace = core.Trace()
     with trace.active():
         args = [trace.new_argument(a) for a in flat_avals]
         out = fn(*tree_util.tree_unflatten(in_tree, args))
+        out = tree_util.tree_map(lambda x: _Float0Zeros(x.shape) if _is_float0(x) else x, out)
         paths, out_tree = tree_util.tree_flatten_with_path(out)
         flat_out = [trace.to_tracer(output_array(fn, x, path)) for path, x in paths]
     trace.finish(flat_out)

@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from irax import tree_util
 from irax.frontend import callbacks, collectives, lowering, staging
 from irax.frontend.numpy.shape import moveaxis
@@ -136,6 +138,12 @@ def _in_axes(fun, in_axes, axis_size, arguments, args, kwargs):
     return axes, _axis_size(mapped, axis_size)
 
 
+def _with_axis(shape, axis, size) -> tuple:
+    """`shape` with a new axis of `size` at `axis` (counted in the result)."""
+    axis %= len(shape) + 1
+    return shape[:axis] + (size,) + shape[axis:]
+
+
 def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unmapped=()):
     """Inside a trace: `fun` mapped over the axes `in_axes` of its arguments
     (the Python numbers of the positional arguments `unmapped` static)."""
@@ -156,9 +164,15 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unm
     out_avals = [a.update(shape=(size,) + a.shape) for a in traced.out_avals]
     results = staging.inline(batched_func, list(arguments.dynamic) + traced.lifted, out_avals)
 
-    out_leaf_axes = _leaf_axes(out_axes, traced.out_tree.unflatten(range(len(results))), "out_axes")
+    # float0 leaves (integers' tangents) are in the output tree but not among the results
+    output = traced.out_tree.unflatten(results)
+    computed = iter(zip(results, out_batched))
     outputs = []
-    for r, batched, axis in zip(results, out_batched, out_leaf_axes):
+    for leaf, axis in zip(tree_util.tree_leaves(output), _leaf_axes(out_axes, output, "out_axes")):
+        if isinstance(leaf, np.ndarray):
+            outputs.append(leaf if axis is None else np.zeros(_with_axis(leaf.shape, axis, size), leaf.dtype))
+            continue
+        r, batched = next(computed)
         if axis is None:
             if batched:
                 raise ValueError("at vmap out_axes, got axis spec None but output was batched on axis 0")
@@ -167,7 +181,7 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unm
             raise ValueError(f"axis {axis} is out of bounds for array of dimension {r.ndim}")
         else:
             outputs.append(moveaxis(r, 0, axis))
-    return tree_util.tree_unflatten(traced.out_tree, outputs)
+    return tree_util.tree_unflatten(tree_util.tree_structure(output), outputs)
 
 
 def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = None,
