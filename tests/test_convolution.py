@@ -10,6 +10,7 @@ import pytest
 import irax
 import irax.numpy as jnp
 from irax import lax
+from tests.helpers import check_central_differences
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -154,6 +155,32 @@ def test_strided_conv_input_gradient_by_phases(lhs_shape, rhs_shape, strides, pa
     close(irax.jit(per_example(irax, lax, jnp))(x, w), per_example(jax, jax.lax, jjnp)(x, w))
 
 
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_strided_conv_gradient_of_one_channel(padding):
+    """One channel in and out, stride (1, 2): the phases' kernels are strided
+    slices of the kernel, which flipping them (a gather) read fused into its
+    dispatch, and IREE failed to translate ("LLVM Translation failed for
+    operation: builtin.unrealized_conversion_cast")."""
+    kw = dict(window_strides=(1, 2), padding=padding)
+    x, w = sample((1, 1, 3, 4)), sample((1, 1, 1, 3))
+    out, grads = irax.jit(_conv_and_grads(lax, jnp, irax.grad, kw))(x, w)
+    want_out, want_grads = _conv_and_grads(jax.lax, jjnp, jax.grad, kw)(x, w)
+    close(out, want_out)
+    for got, want in zip(grads, want_grads):
+        close(got, want)
+    loss = irax.jit(lambda p: {"x": jnp.sum(jnp.sin(lax.conv_general_dilated(p["x"], w, **kw)))})
+    check_central_differences({"x": grads[0]}, loss, {"x": x}, x.shape)
+
+
+def test_input_gradient_through_a_kernel_read_from_a_strided_slice():
+    """The same gather on a kernel the user sliced with a stride."""
+    def loss(L, N):
+        return lambda x, w: N.sum(N.sin(L.conv_general_dilated(x, w[..., ::2], (1, 1), "VALID")))
+
+    x, w = sample((1, 1, 3, 4)), sample((1, 1, 1, 6))
+    close(irax.grad(loss(lax, jnp))(x, w), jax.grad(loss(jax.lax, jjnp))(x, w))
+
+
 def test_conv_wrappers():
     lhs_shape, rhs_shape, _ = CONVS["nchw-valid-strided"]
     x, w = sample(lhs_shape), sample(rhs_shape)
@@ -254,6 +281,25 @@ def test_reduce_window_values_and_gradients(window, monoid):
     if "window_dilation" in kw and monoid != "sum":
         return  # JAX has no gradient of a window-dilated max or min
     close(grad, _window_and_grad(jax.lax, jjnp, jax.grad, theirs, init, kw)(x)[1])
+
+
+def test_windows_whose_stride_leaves_input_over_with_one_output():
+    """One window along a dim whose stride leaves an element over (3 = 2 + 1):
+    IREE dropped the output's unit loop, read the window map o*2 + k as k,
+    and wanted that input dim to be the window's 2 ("inferred input/output
+    operand #1 has shape's dimension #0 to be 3, but found 2"). Eagerly, and
+    with gradients under jit."""
+    y, kw = sample((3,)), dict(window_dimensions=(2,), window_strides=(2,), padding="VALID")
+    for ours, theirs, init in MONOIDS.values():
+        close(lax.reduce_window(y, init, ours, **kw), jax.lax.reduce_window(y, init, theirs, **kw))
+        out, grad = irax.jit(_window_and_grad(lax, jnp, irax.grad, ours, init, kw))(y)
+        close(grad, _window_and_grad(jax.lax, jjnp, jax.grad, theirs, init, kw)(y)[1])
+    kw = dict(window_strides=(2,), padding="VALID")
+    x, w = sample((1, 2, 3)), sample((2, 2, 2))
+    close(lax.conv_general_dilated(x, w, **kw), jax.lax.conv_general_dilated(x, w, **kw))
+    out, grads = irax.jit(_conv_and_grads(lax, jnp, irax.grad, kw))(x, w)
+    for got, want in zip(grads, _conv_and_grads(jax.lax, jjnp, jax.grad, kw)(x, w)[1]):
+        close(got, want)
 
 
 def test_max_pool_gradient_goes_to_the_first_maximum():

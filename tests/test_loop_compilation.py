@@ -119,6 +119,33 @@ def test_a_small_step_is_unrolled_until_a_rolled_iteration_holds_enough_work():
     assert re.search(r"scf\.for .* step %c1 ", text.as_text())
 
 
+def window_loop_fns(lax, np):
+    """Steps of window ops: a max pool, a grouped convolution (generics whose
+    maps read o*s + k*d)."""
+    kernel = np.ones((6, 1, 2), np.float32) / 2
+
+    def pool(c, x):
+        return np.tanh(lax.reduce_window(c, -np.inf, lax.max, (1, 2), (1, 1), [(0, 0), (0, 1)]) * x[:, None])
+
+    def step(c, x):
+        c = pool(c, x)
+        return c, lax.conv_general_dilated(c[None], kernel, (1,), "VALID", feature_group_count=3)
+
+    return {"scan": lambda c, xs: lax.scan(step, c, xs),
+            "fori": lambda c, xs: lax.fori_loop(0, 20, lambda i, c: pool(c, np.asarray(xs)[i]), c)}
+
+
+@pytest.mark.parametrize("name", ["scan", "fori"])
+def test_steps_of_window_ops_are_unrolled_by_their_work(name):
+    """The unroll factor counts a window op's loops (its maps read none of
+    them alone): reading the maps failed, NotImplementedError at trace time."""
+    c = np.arange(12, dtype=np.float32).reshape(3, 4) / 10
+    ours = window_loop_fns(lax, jnp)[name]
+    assert re.search(r"scf\.for .* step %c10 ", irax.jit(ours).lower(c, XS20).as_text())
+    irax.tree_util.tree_map(lambda g, w: np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6),
+                            irax.jit(ours)(c, XS20), window_loop_fns(jlax, jjnp)[name](c, XS20))
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 def test_auto_unrolled_scan_matches_jax(reverse, platform):
     ours = irax.jit(lambda h, xs: rnn_scan_fn(lax, jnp)(h, xs[::-1] if reverse else xs))(X, XS20)

@@ -52,7 +52,7 @@ from irax import tree_util
 from irax.frontend import core, dtypes, extended, staging
 from irax.frontend.lax_elementwise import add as lax_add
 from irax.ir import mlir
-from irax.ir.linalg import map_results
+from irax.ir.linalg import loop_sizes
 from irax.frontend.numpy.util import asarray, convert
 from irax.frontend.numpy import clip
 from irax.frontend.numpy.shape import broadcast_to
@@ -371,13 +371,9 @@ _FREE_OPS = ("arith.constant", "tensor.empty", "func.return")
 
 def _trips(op) -> int:
     """How many times the linalg op `op` runs its body: the product of its
-    loop sizes, read off its operands' static shapes (a large number when
-    one is dynamic)."""
-    sizes = {}
-    for value, amap in zip(op.operands, op.attributes["indexing_maps"]):
-        for d, size in zip(map_results(amap), ir.RankedTensorType(value.type).shape):
-            sizes[d] = size if size >= 0 else SMALL_STEP + 1
-    return math.prod(sizes.values())
+    loop sizes (a window op's too), read off its operands' static shapes (a
+    large number when one is dynamic)."""
+    return math.prod(size if size >= 0 else SMALL_STEP + 1 for size in loop_sizes(op).values())
 
 
 def _work(op):

@@ -9,8 +9,10 @@ A convolution, in the one layout every other is brought to,
 
 with strides s and (kernel) dilations d per spatial dim, no padding (that
 is an insert into a filled tensor first), G feature groups, and
-O = (S - d*(K-1) - 1) // s + 1. With one group it is the named op IREE
-compiles best, `linalg.conv_{1,2,3}d_n...c_...cf` (G dropped by a reshape);
+O = (S - d*(K-1) - 1) // s + 1; S is cut to the (O-1)*s + (K-1)*d + 1
+the windows read (read_span), as a windowed reduction's input is. With one
+group it is the named op IREE compiles best,
+`linalg.conv_{1,2,3}d_n...c_...cf` (G dropped by a reshape);
 with several, a `linalg.generic` with the window maps above, marked CONV and
 carrying the named ops' `strides` and `dilations` attributes. The CPU
 backend rewrites the grouped ones and 2-D ones of one channel as products of
@@ -126,6 +128,21 @@ def crop(x, low, sizes, strides=None) -> ir.Value:
                                  ir.DenseI64ArrayAttr.get(list(sizes)), ir.DenseI64ArrayAttr.get(strides)).result
 
 
+def read_span(x, dims, window, strides, dilations) -> ir.Value:
+    """`x` cut, along each of `dims`, to the (O-1)*s + (K-1)*d + 1 elements
+    its O windows read (where O and K are not 0). A window op reads its input
+    through the map o*s + k*d, which IREE turns into plain k where it drops a
+    unit loop (O = 1, d = 1): linalg then wants that dim to be exactly K, and
+    a stride leaving a remainder made it more ("inferred input/output operand
+    #1 has shape's dimension #0 to be 3, but found 2")."""
+    sizes = shape(x)
+    for dim, k, s, d in zip(dims, window, strides, dilations):
+        o = out_size(sizes[dim], k, s, d)
+        if o and k:
+            sizes[dim] = (o - 1) * s + (k - 1) * d + 1
+    return crop(x, [0] * len(sizes), sizes)
+
+
 def _window_exprs(out_loops, window_loops, strides, dilations):
     return [ir.AffineDimExpr.get(o) * s + ir.AffineDimExpr.get(k) * d
             for o, k, s, d in zip(out_loops, window_loops, strides, dilations)]
@@ -155,8 +172,10 @@ def _multiply_add(a, b, acc):
 
 
 def conv(lhs, rhs, strides, dilations) -> ir.Value:
-    """The convolution of the module docstring (all three of one element type)."""
+    """The convolution of the module docstring (all three of one element
+    type), on lhs cut to the span its windows read (read_span)."""
     n = len(strides)
+    lhs = read_span(lhs, range(1, n + 1), shape(rhs)[:n], strides, dilations)
     lhs_shape, rhs_shape = shape(lhs), shape(rhs)
     batch, spatial, groups = lhs_shape[0], lhs_shape[1:n + 1], lhs_shape[n + 1]
     window, features = rhs_shape[:n], rhs_shape[-1]
@@ -270,7 +289,11 @@ class ConvParts:
 
 def flip_kernel(rhs) -> ir.Value:
     """(K..., G, C, F) -> (K..., G, F, C), reversed along K: out[k, g, f, c] =
-    rhs[K-1-k, g, c, f], a gather (so autodiff and vmap read it as one)."""
+    rhs[K-1-k, g, c, f], a gather (so autodiff and vmap read it as one), of
+    rhs materialized (iree.materialized): a strided slice fused into it (a
+    phase's kernel in _lhs_cotangent_by_phases, a kernel the user sliced)
+    failed IREE's LLVM translation ("builtin.unrealized_conversion_cast")."""
+    rhs = iree.materialized(rhs)
     sizes = shape(rhs)
     n = len(sizes) - 3
     out_sizes = sizes[:n] + [sizes[n], sizes[n + 2], sizes[n + 1]]
@@ -289,6 +312,7 @@ def reduce_window(x, init, window, strides, dilations, combine, monoid) -> ir.Va
     """out[o...] = combine(..., x[o*s + k*d ...]) over the window k, starting
     from the filled tensor `init` (shape O); `combine(x, acc)` is the body,
     `monoid` ("max", "min" or "sum") the value of the REDUCE_WINDOW mark.
+    x is first cut to the span its windows read (read_span).
 
     A result with a unit dim comes out behind a barrier (iree.opaque): IREE
     drops the unit dim, takes the generic for a convolution without a batch
@@ -296,6 +320,7 @@ def reduce_window(x, init, window, strides, dilations, combine, monoid) -> ir.Va
     breaks a dispatch that also writes the result into a padded tensor (the
     next convolution's or window's padding), "offset 1 is out-of-bounds"."""
     rank = len(window)
+    x = read_span(x, range(rank), window, strides, dilations)
     dim = ir.AffineDimExpr.get
     o, k = list(range(rank)), list(range(rank, 2 * rank))
     maps = [_window_exprs(o, k, strides, dilations), [dim(i) for i in k], [dim(i) for i in o]]

@@ -19,6 +19,19 @@ def map_results(affine_map_attr) -> list:
     return dims
 
 
+def loop_sizes(op) -> dict:
+    """{loop dimension: static size} of a linalg op with indexing maps, read
+    off the operand dims its maps index by one loop dimension; dynamic ones
+    are negative (MLIR's dynamic size). Window maps (o*s + k*d, ir/convolution.py)
+    give none: a window op reads o and k whole in its other operands."""
+    sizes = {}
+    for value, attr in zip(op.operands, op.attributes["indexing_maps"]):
+        for expr, size in zip(ir.AffineMapAttr(attr).value.results, ir.RankedTensorType(value.type).shape):
+            if isinstance(expr, ir.AffineDimExpr):
+                sizes[expr.position] = size
+    return sizes
+
+
 def is_projected(op) -> bool:
     """Whether each of a linalg op's indexing maps reads whole loop dimensions
     (projected permutations), as every generic but a window's does (ir/convolution.py)."""

@@ -11,8 +11,8 @@ are convolutions again (JAX's _conv_general_dilated_transpose_lhs/rhs):
              the stride, on ct itself: _lhs_cotangent_by_phases)
     ct_rhs[k, g, c, f] = sum_{n, o} lhs[n, o*s + k*d, g, c] * ct[n, o, g, f]
            = conv(lhs as (C, S..., G, N), ct as (O..., G, N, F); strides d, dilations s)
-             over lhs cut to the (K-1)*d + (O-1)*s + 1 it reads (the window
-             over the whole of S may fit more than K times)
+             (lhs is the (O-1)*s + (K-1)*d + 1 the forward convolution reads,
+             cv.read_span, so that its K' = K, but where O is 0)
 
 A windowed sum's transpose is a windowed sum of the cotangent dilated by s
 and padded as above (JAX's _reduce_window_sum_transpose_rule). A windowed
@@ -86,11 +86,7 @@ def _rhs_cotangent(parts, ct):
     spatial = list(range(1, n + 1))
     lhs_t = cv.transpose(lhs, [n + 2, *spatial, n + 1, 0])  # (C, S..., G, N)
     ct_t = cv.transpose(ct, [*spatial, n + 1, 0, n + 2])  # (O..., G, N, F)
-    window, out = cv.shape(parts.op.operands[1])[:n], cv.shape(ct)[1:n + 1]
-    if all(out):  # lhs cut to the span K windows need (what would fit more is not computed and cropped)
-        sizes = cv.shape(lhs_t)
-        span = [(k - 1) * di + si * (o - 1) + 1 for k, di, si, o in zip(window, d, s, out)]
-        lhs_t = cv.crop(lhs_t, [0] * len(sizes), [sizes[0], *span, *sizes[n + 1:]])
+    window = cv.shape(parts.op.operands[1])[:n]
     full = cv.conv(lhs_t, ct_t, d, s)  # (C, K'..., G, F)
     sizes = cv.shape(full)
     kernel = cv.crop(full, [0] * len(sizes), [sizes[0], *window, *sizes[n + 1:]])

@@ -12,7 +12,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, linalg, tensor
 
 from irax.ir import convolution, mlir
-from irax.ir.linalg import iterator_names, map_results
+from irax.ir.linalg import iterator_names, loop_sizes, map_results
 from irax.ir.scalar import select
 from irax.transforms.ad import scalar_jvp, tensor_ops
 from irax.transforms.ad.scalar_jvp import const_like, constant, divide, equal, multiply
@@ -79,13 +79,10 @@ class Generic:
 
     def loop_sizes(self):
         """Each loop's static size, read off the operands through their maps."""
-        sizes = [None] * len(self.iterators)
-        for value, dims in zip(list(self.op.inputs) + list(self.op.outputs), self.maps):
-            for d, n in zip(dims, ir.RankedTensorType(value.type).shape):
-                sizes[d] = n
-        if None in sizes or any(n < 0 for n in sizes):
+        sizes = loop_sizes(self.op)
+        if len(sizes) != len(self.iterators) or any(n < 0 for n in sizes.values()):
             raise NotDifferentiable("irax autodiff needs static shapes to differentiate a gather")
-        return sizes
+        return [sizes[d] for d in range(len(self.iterators))]
 
 
 def extracts(op):
