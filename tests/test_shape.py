@@ -435,6 +435,13 @@ def test_flip(shape, axis, dtype):
     check("flip", data(shape, dtype), axis)
 
 
+def test_flip_of_a_strided_slice_under_jit():
+    """The flip gathered from a strided view fused into its dispatch: IREE
+    3.13 failed to translate it to LLVM (found by a fuzzer)."""
+    k = np.arange(8, dtype=np.float32)
+    np.testing.assert_array_equal(irax.jit(lambda k: jnp.flip(k[::2]))(k), np.flip(k[::2]))
+
+
 def test_flip_errors():
     x = jnp.asarray(data((2, 3)))
     with pytest.raises(ValueError, match="out of bounds"):

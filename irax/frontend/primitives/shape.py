@@ -30,6 +30,7 @@ from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.elementwise import drop_broadcast_dims
 from irax.ir import mlir
+from irax.ir.iree import materialized
 
 
 # ---------------------------------------------------------------------------
@@ -257,7 +258,10 @@ def _rev_emit(ctx, x, *, dimensions):
     [n-1, ..., 0], as take_axis reads its indices: a loop with no input is
     one IREE fuses into a reduction over that dim as a reduction whose loop
     bound nothing defines ("indexing maps are non-invertible"), e.g.
-    jit(lambda a: jnp.flip(a, 0).sum(0)) and jit(lambda a: inv(a).sum(0))."""
+    jit(lambda a: jnp.flip(a, 0).sum(0)) and jit(lambda a: inv(a).sum(0)).
+    x is read materialized (ir/iree.py): jit(lambda k: jnp.flip(k[::2]))
+    failed LLVM translation, a gather from a strided view."""
+    x = materialized(x)
     sizes = mlir.dims(x)
     static = [d for d in dimensions if isinstance(sizes[d], int)]
     reversed_indices = [mlir.dense_constant(np.arange(sizes[d] - 1, -1, -1, dtype=np.int32)) for d in static]
