@@ -223,9 +223,15 @@ def unread_carry_fns(lax, np, transforms):
         return lambda x: lax.while_loop(cond, body, (0, np.zeros(3), x))
 
     copy = loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] + 1, c[1]))
+    test_reads = loop(lambda c: c[2].sum() < 5, lambda c: (c[0] + 1, c[1] + 1, c[1] * 2))
     return {
         "while": copy,
-        "while_cond_reads_it": loop(lambda c: c[2].sum() < 5, lambda c: (c[0] + 1, c[1] + 1, c[1] * 2)),
+        "while_cond_reads_it": test_reads,
+        # only its test reads it, so canonicalization drops it from the results (loop_carries.py); IREE then
+        # failed, "region branch point has 4 operands, but region successor needs 6 inputs", where it kept
+        # the loop unrotated (its init a quantile's, svd's loop in lax.switch)
+        "while_cond_reads_it_result_unread": lambda x: test_reads(
+            np.quantile(np.stack([x, 2 * x]), 0.5, axis=0, method="nearest"))[1],
         "while_zero_trips": loop(lambda c: c[0] < 0, lambda c: (c[0] + 1, c[1] + 1, c[1])),
         "while_yields_a_constant": loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] + 1, np.ones(3))),
         "while_jvp": lambda x: transforms.jvp(lambda y: copy(y)[1:], (x,), (x * 2,)),
@@ -362,6 +368,49 @@ def test_a_while_loop_nothing_reads_is_dropped_with_its_scatters():
         return g
     y = np.zeros(4, np.float32)
     np.testing.assert_array_equal(irax.jit(f(lax, jnp))(y), jax.jit(f(jlax, jjnp))(y))
+
+
+def test_a_while_loop_nothing_reads_is_dropped_with_its_kernel_calls():
+    """The same failure for a dead loop calling a kernel function (a
+    triangular_solve, found by fuzzing): drop-unread-work counted every
+    func.call as a callback and kept the loop; it now erases kernel calls."""
+    def f(lax, np):
+        def g(x, y):
+            def body(s):
+                i, c = s
+                w = np.outer(c, c) + 3.0 * np.eye(3) + 0.1 * np.diag(c)
+                w = w + 0.3 * np.tril(np.ones((3, 3)), -1) * np.tanh(w)
+                lax.linalg.triangular_solve(np.tril(w), w, left_side=True, lower=True)
+                return i + 1, np.tanh(c + c)
+            lax.while_loop(lambda s: s[0] < 3, body, (0, x))
+            return lax.associative_scan(lax.min, y, axis=0)
+        return g
+    args = (X, X[::-1].copy()), (np.sin(X), np.cos(X))
+    ours = irax.jvp(f(lax, jnp), *args)
+    assert "scf.while" not in irax.jit(f(lax, jnp)).lower(*args[0]).as_text("optimized")
+    for got, want in zip(ours, jax.jvp(f(jlax, jjnp), *args)):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6)
+
+
+def test_a_fori_loop_whose_init_another_op_reads_too():
+    """IREE 3.13's stream partitioning failed on such a loop ("circular
+    dependency: input operation uses partition output"; loop_carries.py):
+    found as the eager gradient of a checkpoint returning a fori_loop's
+    result and its init, whose value (which jit's gradient drops) reads both."""
+    def f(lax, np):
+        def g(x, y):
+            c0 = x * 2
+            return lax.fori_loop(0, 3, lambda i, c: np.tanh(c + y), c0), c0
+        return g
+
+    def loss(lib, np, checkpoint=lambda f: f):
+        return lambda x, y: sum(np.sum(o) for o in checkpoint(f(lib.lax, np))(x, y))
+    x = np.linspace(-1, 1, 24, dtype=np.float32)  # more than fuse-elementwise-loops' 16 elements: a loop in IREE
+    y = x[::-1] * 0.5
+    np.testing.assert_allclose(irax.jit(loss(irax, jnp))(x, y), loss(jax, jjnp)(x, y), rtol=1e-5)
+    ours = irax.grad(loss(irax, jnp, irax.checkpoint), argnums=(0, 1))(x, y)
+    for got, want in zip(ours, jax.grad(loss(jax, jjnp, jax.checkpoint), argnums=(0, 1))(x, y)):
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6)
 
 
 def test_gradient_of_a_long_loop_reading_rows_by_its_index_loads():

@@ -12,11 +12,17 @@ canonicalizer keeps: `util.optimization_barrier` (not marked free of side
 effects) and loops (`scf.while` might not end), with all the work that
 only they read. A custom_jvp rule's own copy of the primal, dead once
 autodiff reads the call's results instead, kept eigh's gradient running
-its Jacobi sweeps twice through them. Loops around a callback stay.
+its Jacobi sweeps twice through them. Loops around a callback stay; a call
+of a kernel function (ir/kernels.py) is work like any other. IREE 3.13 could
+not compile some dead loops it was handed (a scatter's, a triangular_solve's:
+"maximum iteration count exceeded in fixed point pipeline", its
+ElideTimepoints and canonicalize undoing each other's joins of the loop's
+timepoints).
 """
 from iree.compiler import ir
 
 from irax.ir import mlir
+from irax.ir.kernels import kernel_of
 from irax.ir.linalg import is_projected, iterator_names, map_results
 
 
@@ -69,11 +75,15 @@ _VALUE_OPS = ("arith.", "math.", "tensor.", "linalg.", "iree_linalg_ext.", "util
 
 def _pure(op) -> bool:
     """Whether erasing `op` loses nothing but its results: it computes values
-    only, or it is control flow (scf) around such ops. A callback
-    (func.call) is kept, and every loop around one."""
+    only, or it is control flow (scf) around such ops, or it calls a kernel
+    function (ir/kernels.py: portable code a backend may replace). A callback
+    (another func.call) is kept, and every loop around one."""
     name = op.name
     if name.startswith("scf."):
         return all(_pure(inner) for region in op.regions for block in region.blocks for inner in block.operations)
+    if name == "func.call":
+        callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+        return kernel_of(mlir.find_function(mlir.enclosing_module(op), callee)) is not None
     return name.startswith(_VALUE_OPS)
 
 

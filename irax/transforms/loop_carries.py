@@ -35,14 +35,38 @@ but when the body yields a value defined outside the loop (a constant),
 IREE then forwards that value out of the loop and is left with more inits
 than results, which it cannot convert either (measured).
 
+Our own canonicalization makes step 3's loop too: a carry that only the
+test reads (c[1] in `lax.while_loop(lambda c: c[1] < 9., lambda c: (c[0] + 1,
+c[0].sum()), (x, 0.))[0]`; svd's Jacobi loop) is dropped from the test's operands, the after
+region's arguments and the results (upstream `WhileUnusedResult`), which
+leaves more inits than after-region arguments, and stream conversion fails
+("region branch point has 4 operands, but region successor needs 6 inputs").
+Such a loop is written again to pass on every carry
+(`_pass_on_every_carry`), its body reading each carry its test did not pass
+on through a barrier of its own, which nothing reads: otherwise
+canonicalization (IREE's) drops it again. Not the barrier above, beside the
+yielded value: with that one, svd's loop compiled for Vulkan failed at run
+time ("queue_dealloca buffer was not returned by Vulkan queue_alloca").
+
 The pass runs after the pipeline's last canonicalize, which can remove the
 reads that made a carry read, and sees every loop: while_loop's, fori_loop's
 with traced bounds, and those that jvp and vmap write.
+
+It also mends an `scf.for` IREE 3.13 cannot compile: one with an init that
+another op of the loop's block reads too (`c0 = 2 * x` in
+`sum(fori_loop(0, 3, f, c0)) + sum(c0)` of 24 floats; found as the eager
+`grad` of a `checkpoint` returning both, as eager `grad` computes the value
+too) fails stream partitioning ("circular dependency: input operation uses
+partition output"). Its reference partitioner (ReferencePartitioning.cpp)
+places c0's producer in the partition of `sum(c0)`, after the loop, blind to
+the loop, which it places in no partition, reading c0 and feeding that
+partition. Such an init enters the loop through a barrier
+(`_hide_shared_inits`), which the partitioner places nothing across.
 """
 import functools
 
 from iree.compiler import ir
-from iree.compiler.dialects import tensor, util
+from iree.compiler.dialects import scf, tensor, util
 
 from irax.ir import iree, mlir
 from irax.transforms.buffer_reuse import DESTINATIONS
@@ -52,16 +76,77 @@ def _uses(value) -> bool:
     return any(True for _ in value.uses)
 
 
+def _pass_on_every_carry(loop):
+    """The `scf.while` `loop` whose test passes on some of its carries, as a
+    loop whose test passes on all of them, in order,
+
+        scf.while (%a, %b, %c) {                scf.while (%a, %b, %c) {
+          scf.condition(%t) %a, %b          ->    scf.condition(%t) %a, %b, %c
+        } do { ^bb0(%a, %b): ... }              } do { ^bb0(%a, %b, %c): ... }
+
+    (the same values: the loop's users ignore its new results, and the body
+    reads its new arguments only through a `util.optimization_barrier`, see
+    above). Returns the new loop, or `loop` itself where its test passes on
+    every tensor carry (a loop of scalars is a generic's), or passes on a
+    value other than a carry."""
+    before, after = (region.blocks[0] for region in loop.regions)
+    _, *passed = before.operations[len(before.operations) - 1].operands
+    carries = list(before.arguments)
+    dropped = [carry for carry in carries if carry not in passed]
+    if not any(isinstance(c.type, ir.RankedTensorType) for c in dropped) or not all(v in carries for v in passed):
+        return loop
+    types = [v.type for v in carries]
+    with ir.InsertionPoint(loop), loop.location:
+        new = scf.WhileOp(types, list(loop.operands))
+    block = new.before.blocks.append(*types)
+    with ir.InsertionPoint(block), loop.location:
+        test = mlir.inline_block(before, list(block.arguments))[0]
+        scf.ConditionOp(test, list(block.arguments))
+    block = new.after.blocks.append(*types)
+    with ir.InsertionPoint(block), loop.location:
+        unread = [block.arguments[carries.index(carry)] for carry in dropped]
+        util.OptimizationBarrierOp([v.type for v in unread], unread)
+        scf.YieldOp(mlir.inline_block(after, [block.arguments[carries.index(v)] for v in passed]))
+    for old, value in zip(loop.results, passed):
+        old.replace_all_uses_with(new.results[carries.index(value)])
+    loop.erase()
+    return new
+
+
+def _keep_unread(loop):
+    """The barriers of the `scf.while` `loop`'s unread carries (see above)."""
+    body = loop.regions[1].blocks[0]
+    yield_ = body.operations[len(body.operations) - 1]
+    for k, (old, new) in enumerate(zip(body.arguments, list(yield_.operands))):
+        if not _uses(old) and isinstance(new.type, ir.RankedTensorType):  # (a loop of scalars: a generic's)
+            with ir.InsertionPoint(yield_), ir.Location.unknown():
+                yield_.operands[k] = iree.opaque(new, old)[0]
+
+
+def _hide_shared_inits(loop):
+    """Each tensor init of the `scf.for` `loop` that an op of its block
+    computes and another op of that block reads too is passed to the loop
+    through a `util.optimization_barrier` (the same value; see above). Not
+    constants, nor `tensor.empty` (a stack's init: update_stacks_in_place
+    reads it)."""
+    for k, init in enumerate(list(loop.operands)[3:], start=3):
+        if not (isinstance(init, ir.OpResult) and isinstance(init.type, ir.RankedTensorType)) \
+                or init.owner.name in ("arith.constant", "tensor.empty"):
+            continue
+        readers = [use.owner.operation for use in init.uses]
+        if any(op != loop.operation and op.block == loop.operation.block for op in readers):
+            with ir.InsertionPoint(loop), ir.Location.unknown():
+                loop.operands[k] = iree.opaque(init)[0]
+
+
 def keep_unread_carries(module_op):
     ops = []
     module_op.walk(lambda op: ops.append(op) or ir.WalkResult.ADVANCE)
-    for loop in (op for op in ops if op.name == "scf.while"):
-        body = loop.regions[1].blocks[0]
-        yield_ = body.operations[len(body.operations) - 1]
-        for k, (old, new) in enumerate(zip(body.arguments, list(yield_.operands))):
-            if not _uses(old) and isinstance(new.type, ir.RankedTensorType):  # (a loop of scalars: a generic's)
-                with ir.InsertionPoint(yield_), ir.Location.unknown():
-                    yield_.operands[k] = iree.opaque(new, old)[0]
+    for op in ops:
+        if op.name == "scf.while":
+            _keep_unread(_pass_on_every_carry(op))
+        elif op.name == "scf.for":
+            _hide_shared_inits(op)
 
 
 # ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ plugins like anyone else's (their objects are in passes.py). The default:
     materialize-contraction-operands          strided slices and splats a contraction reads computed apart (contraction_operands.py)
     normalize-loop-order                      loops in output order (loop_order.py)
     fuse-elementwise-loops                    elementwise loops as one generic each (elementwise_loops.py)
-    keep-unread-carries                       while loops IREE can compile (loop_carries.py)
+    keep-unread-carries                       loops IREE can compile (loop_carries.py)
     update-stacks-in-place                    scan's stacked outputs written in place (loop_carries.py)
     complex-fills-as-parts                    complex splats read as scalars, fills as their parts (complex_fills.py)
     copy-shared-generators                    a computed constant updated twice is copied (shared_generators.py)
