@@ -146,6 +146,16 @@ def test_steps_of_window_ops_are_unrolled_by_their_work(name):
                             irax.jit(ours)(c, XS20), window_loop_fns(jlax, jjnp)[name](c, XS20))
 
 
+def test_a_step_of_a_named_convolution_counts_its_multiply_adds():
+    """A one-group conv (linalg.conv_2d_nhwc_hwcf, no indexing_maps
+    attribute) counted its output elements alone, 72 times too few here:
+    the loop was unrolled 20 steps, not the 8 its work asks."""
+    kernel = np.ones((8, 8, 3, 3), np.float32) / 72
+    step = lambda i, c: jnp.tanh(lax.conv_general_dilated(c, kernel, (1, 1), "SAME"))  # noqa: E731
+    text = irax.jit(lambda x: lax.fori_loop(0, 40, step, x)).lower(np.ones((1, 8, 32, 32), np.float32)).as_text()
+    assert re.search(r"scf\.for .* step %c8 ", text)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 def test_auto_unrolled_scan_matches_jax(reverse, platform):
     ours = irax.jit(lambda h, xs: rnn_scan_fn(lax, jnp)(h, xs[::-1] if reverse else xs))(X, XS20)

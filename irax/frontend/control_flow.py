@@ -52,6 +52,7 @@ from irax import tree_util
 from irax.frontend import core, dtypes, extended, staging
 from irax.frontend.lax_elementwise import add as lax_add
 from irax.ir import mlir
+from irax.ir.convolution import NAMED_CONVS
 from irax.ir.linalg import loop_sizes
 from irax.frontend.numpy.util import asarray, convert
 from irax.frontend.numpy import clip
@@ -381,6 +382,9 @@ def _work(op):
     call): a linalg op's body runs, or the elements of the results."""
     if "indexing_maps" in op.attributes:
         return _trips(op)
+    if op.name in NAMED_CONVS:  # loops (n, spatial..., f) of the output and (window..., c) of the kernel
+        kernel, out = (ir.RankedTensorType(v.type).shape for v in op.operands[1:3])
+        return math.prod(out) * math.prod(kernel[:-1])
     if (len(op.regions) and not op.name.startswith("linalg.")) or op.name == "func.call":
         return None
     return sum(math.prod(ir.RankedTensorType(r.type).shape) for r in op.results
