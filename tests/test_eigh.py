@@ -85,6 +85,15 @@ def test_repeated_eigenvalues():
     _check_decomposition(diagonal, v, w)
 
 
+def test_a_zero_matrix_has_zero_eigenvalues_and_the_identity_gradient():
+    """Its scale was 2^minexp, an exp2 that flushed to 0: 0 / 0 gave NaN
+    eigenvalues and gradients (found by a fuzzer)."""
+    zero = np.zeros((4, 4), np.float32)
+    np.testing.assert_array_equal(np.asarray(jnp.linalg.eigvalsh(zero)), np.zeros(4))
+    gradient = irax.grad(lambda a: jnp.sum(jnp.linalg.eigvalsh(a)))(zero)
+    np.testing.assert_array_equal(np.asarray(gradient), jax.grad(lambda a: jax.numpy.linalg.eigvalsh(a).sum())(zero))
+
+
 def test_subset_by_index_keeps_those_eigenpairs():
     v, w = lax.linalg.eigh(BATCH)
     v_sub, w_sub = lax.linalg.eigh(BATCH, subset_by_index=(1, 3))

@@ -304,7 +304,7 @@ def _schur(h, z):
     return h, z, hi == 0
 
 
-def _scaled(x):
+def scaled_by_a_power_of_two(x):
     """(x / 2^e, 2^e): 2^e near max |x_ij| of each matrix (1 for a zero one),
     exact to divide by."""
     info = np.finfo(x.dtype)
@@ -318,7 +318,7 @@ def _scaled(x):
 def _complex_schur(x, complex_type, with_z):
     """(T, Z, scale): x = scale Z T Zᴴ, T upper triangular complex (Z None
     unless `with_z`); NaNs where the QR iteration did not converge."""
-    x, scale = _scaled(x)
+    x, scale = scaled_by_a_power_of_two(x)
     n = x.shape[-1]
     if n < 2:
         return x.astype(complex_type), broadcast_to(eye(n, dtype=complex_type), x.shape) if with_z else None, scale

@@ -57,10 +57,10 @@ import numpy as np
 
 from irax.frontend.control_flow import fori_loop, while_loop
 from irax.frontend.custom_derivatives import custom_jvp
+from irax.frontend.lax_eig import scaled_by_a_power_of_two
 from irax.frontend.lax_linalg import _H, _check_float, _check_square, symmetrize
-from irax.frontend.numpy import (abs, amax, any, argsort, broadcast_to, clip, concatenate, conj, diagonal, exp2, floor,
-                                 iscomplexobj, log2, matmul, pad, real, sqrt, sum, take, take_along_axis, tril, triu,
-                                 where, zeros_like)
+from irax.frontend.numpy import (abs, any, argsort, broadcast_to, concatenate, conj, diagonal, iscomplexobj, matmul,
+                                 pad, real, sqrt, sum, take, take_along_axis, tril, triu, where, zeros_like)
 from irax.frontend.numpy.util import asarray
 from irax.ir.types import real_dtype
 from irax.typing import Array, ArrayLike
@@ -137,9 +137,9 @@ def _jacobi(x):
     m = n + n % 2
     a = pad(x, [(0, 0)] * (x.ndim - 2) + [(0, m - n), (0, m - n)])
     info = np.finfo(x.dtype)  # of the real dtype, for a complex x
-    # A power of two near max |a_ij| (exact to divide by; 2^minexp for a zero matrix).
-    scale = exp2(clip(floor(log2(amax(abs(a), axis=(-2, -1), keepdims=True))), info.minexp, info.maxexp - 1))
-    a = a / scale
+    # by a power of two near max |a_ij|, 1 for a zero matrix (its 2^minexp, an exp2 that flushed to 0,
+    # made eigh of zeros NaN)
+    a, scale = scaled_by_a_power_of_two(a)
     off_diagonal = ~np.eye(m, dtype=bool)
     tolerance = float(info.eps) ** 2
 

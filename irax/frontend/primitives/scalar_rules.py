@@ -471,11 +471,27 @@ def _log_2x_above_2_12(x, otherwise):
 
 
 def _asinh(x):
-    """asinh(x) = sign(x) asinh(|x|), and asinh(a) = log(2a) where a > 2**12
-    (there a² + 1 rounds to a²): IREE's log(x + sqrt(x² + 1)) cancels for
-    x < 0 (asinh(-inf) was NaN) and overflows x² above 1.8e19."""
+    """asinh(x) = sign(x) asinh(|x|), with
+
+        asinh(a) = log1p(a + a² / (1 + sqrt(1 + a²)))    (= log(a + sqrt(a² + 1)))
+
+    and log(2a) where a > 2**12 (there a² + 1 rounds to a²). IREE's log(x +
+    sqrt(x² + 1)) cancels for x < 0 (asinh(-inf) was NaN), overflows x² above
+    1.8e19, and loses the digits of a small a to the 1 it adds (2000 ulp at
+    a = 6e-4); log1p keeps them."""
     a = math.absf(x)
-    return math.copysign(_log_2x_above_2_12(a, math.asinh(a)), x)
+    one = _f32(a, 1.0)
+    square = arith.mulf(a, a)
+    near = math.log1p(arith.addf(a, arith.divf(square, arith.addf(one, math.sqrt(arith.addf(one, square))))))
+    return special.tie("asinh", math.copysign(_log_2x_above_2_12(a, near), x), x)  # d/dx: 1 / sqrt(x² + 1)
+
+
+def _atanh(x):
+    """atanh(x) = sign(x) log1p(2a / (1 - a)) / 2, a = |x|: IREE's
+    log((1 + x) / (1 - x)) / 2 loses a small x's digits to the 1 it adds."""
+    a = math.absf(x)
+    ratio = arith.divf(arith.addf(a, a), arith.subf(_f32(a, 1.0), a))
+    return special.tie("atanh", math.copysign(arith.mulf(_f32(a, 0.5), math.log1p(ratio)), x), x)  # 1 / (1 - x²)
 
 
 def _acosh(x):
@@ -545,12 +561,12 @@ UNARY = {
     "acos": _or(_math(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),
                 _on_parts("acos")),  # the select: Vulkan's acos(3) is -pi
     "atan": _or(_odd_near_zero(_math(math.atan)), _on_parts("atan")),
-    "sinh": _or(_odd_near_zero(_math(math.sinh)), _on_parts("sinh")),
-    "cosh": _or(_math(math.cosh), _on_parts("cosh")),
+    "sinh": _or(_odd_near_zero(_math(special.sinh)), _on_parts("sinh")),
+    "cosh": _or(_math(special.cosh), _on_parts("cosh")),
     "tanh": _or(_odd_near_zero(_math(math.tanh)), _on_parts("tanh")),
     "asinh": _or(_odd_near_zero(_math(_asinh)), _on_parts("asinh")),
     "acosh": _or(_math(_acosh), _on_parts("acosh")),
-    "atanh": _or(_odd_near_zero(_math(math.atanh)), _on_parts("atanh")),
+    "atanh": _or(_odd_near_zero(_math(_atanh)), _on_parts("atanh")),
     "erf": _math(math.erf),
 }
 

@@ -188,6 +188,14 @@ def _cast(make):
     return rule
 
 
+def _asinh_derivative(x):
+    return math.rsqrt(arith.addf(_sq(x), const_like(x, 1.0)))
+
+
+def _atanh_derivative(x):
+    return arith.divf(const_like(x, 1.0), _one_minus(x, _sq(x)))
+
+
 def _abs_derivative(x, out):
     """1 where x >= 0 (0 and -0 included), else -1, as JAX's select(x >= 0, t, -t):
     the L1 norm's gradient at 0 is 1, and so |x| ** y's (pow's magnitude)
@@ -312,9 +320,9 @@ RULES = {
     "math.sinh": _unary(lambda x, out: math.cosh(x)),
     "math.cosh": _unary(lambda x, out: math.sinh(x)),
     "math.tanh": _unary(lambda x, out: _one_minus(x, _sq(out))),
-    "math.asinh": _unary(lambda x, out: math.rsqrt(arith.addf(_sq(x), const_like(x, 1.0)))),
+    "math.asinh": _unary(lambda x, out: _asinh_derivative(x)),
     "math.acosh": _unary(lambda x, out: math.rsqrt(arith.subf(_sq(x), const_like(x, 1.0)))),
-    "math.atanh": _unary(lambda x, out: arith.divf(const_like(x, 1.0), _one_minus(x, _sq(x)))),
+    "math.atanh": _unary(lambda x, out: _atanh_derivative(x)),
     "math.erf": _unary(lambda x, out: _mul(const_like(x, 2.0 / np.sqrt(np.pi)), math.exp(arith.negf(_sq(x))))),
     "math.absf": _unary(_abs_derivative),
     "math.powf": _power,
@@ -413,6 +421,10 @@ def _negated(partial):
 
 MARKED = {
     "logistic": [lambda out, x: _mul(out, _one_minus(x, out))],
+    "sinh": [lambda out, x: special.cosh(x)],
+    "cosh": [lambda out, x: special.sinh(x)],
+    "asinh": [lambda out, x: _asinh_derivative(x)],
+    "atanh": [lambda out, x: _atanh_derivative(x)],
     "power": [_power_x, _power_y],
     "power_to_integers": [_power_to_integers_x, _power_y],
     "erf_inv": [_sqrt_pi_over_2_exp_square],
