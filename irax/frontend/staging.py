@@ -54,7 +54,7 @@ def output_array(fn, x, path=None):
     """An output `x` of a traced function `fn` as an array (Python numbers
     and NumPy arrays become ones; float0 zeros stay, see `_Float0Zeros`), or
     JAX's TypeError."""
-    if is_array(x) or _is_float0(x):
+    if is_array(x) or is_float0(x):
         return x
     if isinstance(x, (bool, int, float, complex)) or hasattr(x, "__array__"):
         return asarray(x)
@@ -77,7 +77,8 @@ tree_util.register_pytree_node(_Float0Zeros, lambda z: ((), z.shape),
                                lambda shape, _: np.zeros(shape, dtypes.float0))
 
 
-def _is_float0(x) -> bool:
+def is_float0(x) -> bool:
+    """Whether `x` is a NumPy array of float0 zeros (no irax array holds them)."""
     return isinstance(x, np.ndarray) and x.dtype == dtypes.float0
 
 
@@ -87,7 +88,7 @@ def trace_function(fn, flat_avals, in_tree) -> TracedFunction:
     with trace.active():
         args = [trace.new_argument(a) for a in flat_avals]
         out = fn(*tree_util.tree_unflatten(in_tree, args))
-        out = tree_util.tree_map(lambda x: _Float0Zeros(x.shape) if _is_float0(x) else x, out)
+        out = tree_util.tree_map(lambda x: _Float0Zeros(x.shape) if is_float0(x) else x, out)
         paths, out_tree = tree_util.tree_flatten_with_path(out)
         flat_out = [trace.to_tracer(output_array(fn, x, path)) for path, x in paths]
     trace.finish(flat_out)

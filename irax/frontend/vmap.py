@@ -169,7 +169,7 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unm
     computed = iter(zip(results, out_batched))
     outputs = []
     for leaf, axis in zip(tree_util.tree_leaves(output), _leaf_axes(out_axes, output, "out_axes")):
-        if isinstance(leaf, np.ndarray):
+        if staging.is_float0(leaf):
             outputs.append(leaf if axis is None else np.zeros(_with_axis(leaf.shape, axis, size), leaf.dtype))
             continue
         r, batched = next(computed)

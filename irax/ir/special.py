@@ -281,7 +281,7 @@ def sinh(x):
     a = math.absf(x)
     u = math.expm1(a)
     near = arith.mulf(_c(x, 0.5), arith.addf(u, arith.divf(u, arith.addf(u, _c(x, 1.0)))))
-    return tie("sinh", math.copysign(_select(_lt(_c(x, 44.0), a), _beyond_exp(a), near), x), x)
+    return tie("sinh", math.copysign(_beyond_44(a, near), x), x)
 
 
 def cosh(x):
@@ -290,13 +290,14 @@ def cosh(x):
     a = math.absf(x)
     e = math.exp(a)
     near = arith.mulf(_c(x, 0.5), arith.addf(e, arith.divf(_c(x, 1.0), e)))
-    return tie("cosh", _select(_lt(_c(x, 44.0), a), _beyond_exp(a), near), x)
+    return tie("cosh", _beyond_44(a, near), x)
 
 
-def _beyond_exp(a):
-    """e^a / 2 as h (h / 2), h = e^(a / 2): finite past exp's overflow."""
+def _beyond_44(a, near):
+    """`near` up to a = 44, e^a / 2 beyond, as h (h / 2) with h = e^(a / 2):
+    finite past exp's overflow (sinh(a) and cosh(a) both, there)."""
     half = math.exp(arith.mulf(a, _c(a, 0.5)))
-    return arith.mulf(half, arith.mulf(half, _c(a, 0.5)))
+    return _select(_lt(_c(a, 44.0), a), arith.mulf(half, arith.mulf(half, _c(a, 0.5))), near)
 
 
 def _signed_power(base, exponent, negative):

@@ -118,7 +118,6 @@ def _barrier_updates_inserted_with_strides(module_op):
     for op in mlir.ops_where(module_op, lambda op: op.name == "tensor.insert_slice"):
         source = op.operands[0]
         strided = any(s != 1 for s in op.opview.static_strides)
-        if strided and isinstance(source, ir.OpResult) and source.owner.name == "tensor.insert_slice" \
-                and _from_constants(source.owner.operands[1]):
+        if strided and mlir.made_by(source, "tensor.insert_slice") and _from_constants(source.owner.operands[1]):
             with ir.InsertionPoint(op), op.location:
                 [op.operands[0]] = iree.opaque(source)
