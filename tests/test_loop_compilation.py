@@ -322,6 +322,18 @@ def test_the_gradient_of_a_scan_reads_the_cotangent_of_its_stack_without_carryin
     assert "into tensor<20xf32>" not in text[text.rindex("scf.for"):]  # nor its rows zeroed
 
 
+def test_the_gradient_of_a_scan_reading_its_rows_back_zeroes_them_in_place():
+    """Unrolled, each step reads the row the step before wrote (update-stacks-
+    in-place), so the row's cotangent goes both to h and to the stack. The
+    stack's is zeroed there in place, its row copied out first (barrier-self-
+    updates): a generic that wrote the whole stack anew at every step made
+    the H=128 RNN's gradient 3x slower (bench_loops.py)."""
+    loss = lambda h, xs: (carry_is_y_fn(lax, jnp)(h, xs)[1] ** 2).sum()  # noqa: E731
+    text = irax.jit(irax.grad(loss)).lower(X, XS20).as_text("optimized")
+    backward = text[text.rindex("scf.for"):]
+    assert not re.findall(r"outs\([^)]*: tensor<20x3xf32>\)", backward)
+
+
 def test_gradient_of_a_loop_that_writes_one_row_at_every_step_matches_jax(platform):
     """Only the last write of the row counts: its cotangent is not the result's at every step."""
     def f(lax, np):

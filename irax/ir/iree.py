@@ -63,6 +63,11 @@ def pin_loop_carries(loop, carries) -> list:
     return pinned
 
 
+def copied(x):
+    """A copy of x (flow.tensor.clone)."""
+    return flow.TensorCloneOp(x, [d for d in dims(x) if not isinstance(d, int)]).result
+
+
 def materialized(x):
     """x, to be read with tensor.extract inside a generic. IREE vectorizes
     such reads as a vector.gather and fails to lower one from a strided view,

@@ -1,7 +1,7 @@
 """A pass: an update whose new values are read from the tensor it updates
 (`x.at[1:3].set(x[:2])`, the shift of a buffer) reads them through a
 `util.optimization_barrier`; so does every reader of the old values of the
-slice an update writes in place.
+slice an update writes in place, through a copy.
 
     %s = tensor.extract_slice %x[0] [2] [1]            %s = tensor.extract_slice %x[0] [2] [1]
     %u = tensor.insert_slice %s into %x[1] [2] [1]  -> %b = util.optimization_barrier %s
@@ -17,8 +17,12 @@ The second case: with `s = x[1]` read by the update of x[1] and by other
 work too, IREE 3.13 could fuse that other work's read of s into a
 dispatch that ran after the update had written x in place, so it read the
 new value (the tangent of `(2 * y).at[1].max(2.5)` under jvp read 2.5, a
-tie with the bound, and came out halved). Behind the barrier s is copied
-out first.
+tie with the bound, and came out halved). So s is copied out first
+(`iree.copied`) and read through a barrier. A barrier alone was not
+enough where s's reader was a barrier already: the gradient of
+`y.at[2].set(y[j])`, whose cotangent reads the slice into a scatter
+(behind the scatter's own barrier) while the slice is zeroed in place,
+read the zeros.
 """
 from iree.compiler import ir
 
@@ -60,11 +64,11 @@ def _same_slice(extract, insert) -> bool:
 
 
 def _read_through_barrier(value):
-    """Give every reader of `value` (but a barrier) the value through one barrier after it."""
-    readers = [(use.owner, use.operand_number) for use in value.uses if use.owner.name != "util.optimization_barrier"]
+    """Give every reader of `value` the value through one barrier after it."""
+    readers = [(use.owner, use.operand_number) for use in value.uses]
     if not readers:
         return
     with ir.InsertionPoint.after(value.owner), value.owner.location:
-        [barrier] = iree.opaque(value)
+        [barrier] = iree.opaque(iree.copied(value))
     for owner, index in readers:
         owner.operands[index] = barrier

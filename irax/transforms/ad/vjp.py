@@ -400,46 +400,16 @@ def _extract_slice(op, cts, active):
 
 
 def _insert_slice(op, cts, active):
-    """src's cotangent is ct's slice, dest's is ct with the slice zeroed.
-    Where both are wanted, the zeroed ct is a new tensor (a generic that
-    selects 0 in the slice), not 0 inserted into ct: IREE 3.13 did that
-    insert in place while the slice taken for src was still to be read
-    (by a gather's scatter), which then read the zeros."""
+    """src's cotangent is ct's slice, dest's is ct with the slice zeroed
+    (in place: the slice's readers get a copy of it, barrier-self-updates)."""
     (ct,) = cts
     src, dest = op.operands[0], op.operands[1]
     out = []
     if src in active:
         out.append((src, tensor.ExtractSliceOp(src.type, ct, *_slice_args(op)).result))
-    if dest in active and src in active:
-        out.append((dest, _zero_slice(ct, _mixed(op))))
-    elif dest in active:
+    if dest in active:
         out.append((dest, tensor.InsertSliceOp(zeros_like(src), ct, *_slice_args(op)).result))
     return out
-
-
-def _zero_slice(ct, slice_):
-    """ct with 0 at the positions of slice_ = (offsets, sizes, strides): at
-    index i along each dim, offset <= i < offset + size * stride and
-    stride divides i - offset."""
-    rank = tensor_type(ct).rank
-    if rank == 0:  # the slice is the whole of ct
-        return zeros_like(ct)
-
-    def body(x, _):
-        conditions = []
-        for d, (offset, size, stride) in enumerate(zip(*slice_)):
-            i, offset = linalg.IndexOp(d).result, _index_value(offset)
-            end = arith.addi(offset, arith.muli(_index_value(size), _index_value(stride)))
-            conditions += [arith.cmpi(arith.CmpIPredicate.sge, i, offset),
-                           arith.cmpi(arith.CmpIPredicate.slt, i, end)]
-            if stride != 1:
-                step = arith.remsi(arith.subi(i, offset), _index_value(stride))
-                conditions.append(arith.cmpi(arith.CmpIPredicate.eq, step, mlir.index(0)))
-        inside = functools.reduce(arith.andi, conditions)
-        return [arith.select(inside, tensor_ops.zero_of(tensor_type(ct).element_type), x)]
-
-    loops = list(range(rank))
-    return mlir.generic([ct], [tensor_ops.empty_like(ct)], [loops, loops], [mlir.PARALLEL] * rank, body)[0]
 
 
 def _concat(op, cts, active):
