@@ -312,10 +312,19 @@ def test_linspace_hits_the_end_points_exactly():
 def test_linspace_steps_are_jax_s_last_bit():
     """t = i * (1 / div), as XLA folds JAX's division by the constant div:
     linspace(0, 1, 11)[9] is 0.90000004 in JAX and NumPy, so 0.9 falls in
-    histogram bin 8 there, not 9."""
-    for args in ((0.0, 1.0, 11), (0.0, 2.0, 7), (0.0, 1.0, 10, False)):
+    histogram bin 8 there, not 9; and stop * t is i * (stop / div), fused
+    into the sum: linspace(0, 25, 6)[3] is 15, not 15.000001 (jnp.histogram's
+    docstring: 15 falls in bin 3)."""
+    for args in ((0.0, 1.0, 11), (0.0, 2.0, 7), (0.0, 1.0, 10, False), (0.0, 25.0, 6), (2.0, 7.0, 11), (-3.0, 17.0, 50)):
         np.testing.assert_array_equal(np.asarray(jnp.linspace(*args)), np.asarray(jjnp.linspace(*args)))
         np.testing.assert_array_equal(np.asarray(irax.jit(lambda: jnp.linspace(*args))()), np.asarray(jjnp.linspace(*args)))
+
+
+def test_histogram_of_values_on_the_edges_like_jax():
+    """jnp.histogram's docstring example: its bin edges come from linspace."""
+    a = np.array([1, 2, 3, 10, 11, 15, 19, 25], np.int32)
+    for ours, theirs in zip(jnp.histogram(a, range=(0, 25), bins=5), jjnp.histogram(a, range=(0, 25), bins=5)):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
 
 
 def test_linspace_errors():

@@ -259,6 +259,58 @@ def test_weak_scalar_results_match_jax():
     assert (ours.dtype, ours.weak_type, int(ours)) == (theirs.dtype, theirs.weak_type, int(theirs))
 
 
+BOOL_VALUED = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
+               "logical_xor", "isclose", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit", "iscomplex",
+               "isreal", "logical_not"]
+
+
+@pytest.mark.parametrize("name", BOOL_VALUED)
+def test_bools_of_weak_operands_are_weak_as_jax(name):
+    """jnp.equal(1, 1.) is a weakly typed bool in JAX (its docstring), as every
+    comparison of weak operands; isinf, isposinf, signbit and an integer's
+    isfinite compare with strong constants, and Python bools are strong.
+    (irax's comparisons were never weak.)"""
+    unary = name in ("isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit", "iscomplex", "isreal",
+                     "logical_not")
+    cases = [(6,), (6.0,), (True,), (np.arange(2.0, dtype=np.float32),)] if unary else \
+        [(1, 2.0), (1, 1), (True, False), (np.arange(2.0, dtype=np.float32), 1.0)]
+    for args in cases:
+        ours, theirs = getattr(jnp, name)(*args), getattr(jjnp, name)(*args)
+        assert (ours.dtype, ours.weak_type, bool(np.all(ours))) == (theirs.dtype, theirs.weak_type,
+                                                                     bool(np.all(theirs))), args
+    assert irax.lax.lt(1.0, 2.0).weak_type and irax.jit(jnp.equal)(1, 2).weak_type
+
+
+def test_nextafter_of_weak_operands_is_weak_as_jax():
+    """jnp.nextafter(2, 1) and lax.nextafter(0.0, 1.0) are weak float32s in JAX (their docstrings)."""
+    for ours, theirs in ((jnp.nextafter(2, 1), jjnp.nextafter(2, 1)), (jnp.nextafter(np.float32(1), 2.0),
+                          jjnp.nextafter(np.float32(1), 2.0)), (irax.lax.nextafter(0.0, 1.0), jax.lax.nextafter(0.0, 1.0))):
+        assert (ours.dtype, ours.weak_type, ours.tolist()) == (theirs.dtype, theirs.weak_type, theirs.tolist())
+
+
+@pytest.mark.parametrize("name", ["isposinf", "isneginf", "signbit"])
+def test_complex_sign_predicates_are_errors_as_jax(name):
+    for np_ in (jnp, jjnp):
+        with pytest.raises(ValueError, match="not well defined"):
+            getattr(np_, name)(np.complex64(1j))
+
+
+def test_rint_of_complex_rounds_both_parts_as_jax():
+    z = np.array([1.5 + 2.5j, -2.5 - 0.5j, 3.7 - 4.2j], np.complex64)
+    ours, theirs = jnp.rint(z), jjnp.rint(z)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
+def test_heaviside_is_strong_as_jax():
+    """JAX's 0 and 1 are strong constants: only a 0-d result of weak operands is weak."""
+    for args in [(np.array([1, 0, -2]), 0.5), (1, 0.5), (jnp.arange(3) + 0.5, 0.5), (1.0, np.ones(2, np.float32))]:
+        ours, theirs = jnp.heaviside(*args), jjnp.heaviside(*(jjnp.asarray(a) if isinstance(a, irax.Array) else a
+                                                               for a in args))
+        assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type), args
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
 T, F = np.array([True, False, True, False]), np.array([True, True, False, False])
 HALF = np.array([0.5, -1.0, 3.0], np.float16)
 

@@ -104,6 +104,8 @@ STRUCTURAL = {
     "index_take": lambda L: L.index_take(X, (np.array([0, -1, 2]), np.array([3, 1, 2])), (0, 1)),
     "pad": lambda L: (L.pad(X, np.float32(0), [(1, -1, 1), (-2, 2, 0)]), L.pad(X, np.float32(9), [(0, 0, 2), (1, 1, 1)])),
     "shapes": lambda L: (L.concatenate([X, Y], 1), L.broadcast(X, (2,)), L.broadcast_in_dim(X[0], (3, 4), (1,)),
+                         # (docstrings: dims in any order, a transpose; broadcast_like)
+                         L.broadcast_in_dim(X, (4, 2, 3), (2, 0)), L.broadcast_like(X[0], Y),
                          L.broadcast_to_rank(X, 3), L.squeeze(X[None], (0,)), L.expand_dims(X, (0, 3)), L.rev(X, (0, 1)),
                          L.transpose(X, (1, 0)), L.reshape(X, (2, 6), (1, 0)), L.collapse(X, 0), L.tile(X, (2, 1)),
                          L.split(X, (1, 3), 1), L.stack([X, Y], 1), L.unstack(X, 1)),

@@ -371,6 +371,8 @@ def test_index_tricks_match_jax():
         "spaces": lambda np_: (np_.logspace(0, 2, 5), np_.logspace(1, 3, 4, base=2.0, endpoint=False),
                                np_.geomspace(1, 1000, 4), np_.geomspace(-2, -32, 5)),
         "from": lambda np_: (np_.fromfunction(lambda i, j: i * 3 + j, (2, 3), dtype=np.float32),
+                             # (its docstring: vmapped, the function sees scalar indices; irax passed the grids)
+                             np_.fromfunction(lambda i: (i + 1) * np_.arange(3), (2,)),
                              np_.frombuffer(b"\x01\x02\x03\x04", dtype=np.uint8),
                              np_.fromstring("1 2 3.5", dtype=np.float32, sep=" ")),
     }
@@ -405,8 +407,64 @@ MORE = {
              (I, U)),
     "array_api": (lambda np_, f, i: (np_.concat([f, i], axis=1), np_.permute_dims(f[None], (2, 0, 1)),
                                      np_.unstack(f, axis=1), np_.array_equiv(f, f[:1]), np_.array_equiv(f[0], f)), (F, I)),
+    # JAX's docstring examples: polyadd/polysub of 2-D stacks along axis 0, piecewise with an array of scalar
+    # conditions (each applies to all of x), vsplit of a 1-D array (irax raised NumPy's errors for each)
+    "docstrings": (lambda np_, i, v: (np_.polyadd(i[:1, :3], i[1:, :3]), np_.polysub(i[:, :3], i[:1, :3]),
+                                      np_.polyadd(i[:2, :3], i[0, :1]), np_.polysub(i[0, :1], i[:2, :3]),
+                                      np_.piecewise(i[0], np_.array([False, True, False]), [lambda x: x, lambda x: x * 10, 0]),
+                                      *np_.vsplit(v, 2)), (I, V)),
 }
 CLOSE.update({"polynomials": 2e-5, "windows_unwrap": 1e-5})
+
+
+def test_delete_of_traced_unique_positions_as_jax():
+    """jnp.delete's docstring: under jit, positions known only as a traced
+    array need assume_unique_indices (else a ConcretizationTypeError)."""
+    for np_, jit in ((jnp, irax.jit), (jjnp, jax.jit)):
+        delete = jit(lambda x, i: np_.delete(x, i, axis=1, assume_unique_indices=True))
+        _same(delete(I, np.int32([0, -1, 3])), np.delete(I, [0, -1, 3], axis=1), 0, 0)
+        with pytest.raises(core.ConcretizationTypeError if np_ is jnp else jax.errors.ConcretizationTypeError):
+            jit(lambda x, i: np_.delete(x, i))(V, np.int32([0, 1]))
+
+
+def test_save_and_load_as_jax():
+    """jnp.load's docstring: a bfloat16 array saved by jnp.save (NumPy's 'V2') loads as bfloat16."""
+    import io
+    loaded = []
+    for np_ in (jnp, jjnp):
+        f = io.BytesIO()
+        np_.save(f, np_.array([2, 4, 6, 8], dtype="bfloat16"))
+        f.seek(0)
+        loaded.append(np_.load(f))
+    ours, theirs = loaded
+    assert isinstance(ours, irax.Array) and (ours.dtype, ours.tolist()) == (theirs.dtype, theirs.tolist())
+    f = io.BytesIO()
+    jnp.savez(f, a=jnp.arange(3))
+    f.seek(0)
+    assert jnp.load(f)["a"].tolist() == [0, 1, 2]
+
+
+def test_polyadd_refuses_what_jax_s_does():
+    """JAX adds the shorter along axis 0 into the longer's last entries: a
+    (3,) and a (2, 3) do not broadcast that way (jnp.polyadd's docstring)."""
+    for np_ in (jnp, jjnp):
+        with pytest.raises(ValueError):
+            np_.polyadd(I[0, :3], I[:2, :3])
+
+
+def test_polydiv_trims_the_remainder_as_jax():
+    """jnp.polydiv's docstring: trim_leading_zeros drops the remainder's leading
+    near-zeros (|r| < sqrt(eps)); concrete values only, as JAX's."""
+    for u, v in ((V[:5], V[:2]), (np.float32([1, 2, 1]), np.float32([1, 1]))):
+        _same(jnp.polydiv(u, v, trim_leading_zeros=True), jjnp.polydiv(u, v, trim_leading_zeros=True), 2e-5, 1e-5)
+    with pytest.raises(core.ConcretizationTypeError):
+        irax.jit(lambda u: jnp.polydiv(u, V[:2], trim_leading_zeros=True))(V)
+
+
+def test_size_of_axes_as_jax():
+    """jnp.size's docstring: a tuple of axes gives the product of their lengths."""
+    for axis in (None, 1, -1, (1,), (0, 1), (-1, 0)):
+        assert jnp.size(F, axis=axis) == jjnp.size(F, axis=axis)
 
 
 @pytest.mark.parametrize("name", sorted(MORE))

@@ -286,6 +286,11 @@ def test_typed_keys_print_and_index_as_jax():
     assert random.key_dtype() == key.dtype and str(random.key_dtype("threefry2x32")) == str(jr.key_dtype())
     assert random.key(0, impl=random.key_dtype()).dtype == key.dtype
     assert_same(random.key_data(random.wrap_key_data(random.key_data(keys))), jr.key_data(jax_keys))
+    for dtype in (key.dtype, "threefry2x32"):  # (jax.random.wrap_key_data's docstring: key.dtype wraps key's data)
+        assert bool(random.wrap_key_data(random.key_data(key), dtype=dtype) == key)
+    for lib, k in ((random, key), (jr, jax_key)):
+        with pytest.raises(ValueError, match="Cannot specify both"):
+            lib.wrap_key_data(lib.key_data(k), dtype=k.dtype, impl="threefry2x32")
     assert random.clone(key) is key
     # raw keys in, raw keys out; typed in, typed out
     assert isinstance(random.split(random.PRNGKey(0)), irax.Array)

@@ -611,3 +611,14 @@ def test_a_nan_cotangent_does_not_reach_masked_out_elements(name, platform):
             return out.sum()
         return f
     np.testing.assert_allclose(irax.grad(loss(jnp))(NANS), jax.grad(loss(jax.numpy))(NANS), rtol=1e-5)
+
+
+def test_a_traced_axis_is_a_concretization_error_as_jax():
+    """jit(lambda x, a: jnp.sum(x, axis=a)) is JAX's ConcretizationTypeError
+    (irax's was a TypeError, "iteration over a 0-d array"); a concrete 0-d array is one axis."""
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(core.ConcretizationTypeError):
+        irax.jit(lambda v, a: jnp.sum(v, axis=a))(x, 1)
+    with pytest.raises(jax.errors.ConcretizationTypeError):
+        jax.jit(lambda v, a: jax.numpy.sum(v, axis=a))(x, 1)
+    np.testing.assert_array_equal(np.asarray(jnp.sum(x, axis=jnp.asarray(1))), np.asarray(jax.numpy.sum(x, axis=1)))

@@ -241,7 +241,9 @@ def nextafter(x1: ArrayLike, x2: ArrayLike) -> Array:
     out = bitcast_convert_type(stepped, x1.dtype)
     out = select_p.bind(binary["eq"].bind(x1, x2), x2, out)
     nan = binary["ne"].bind(binary["add"].bind(x1, x2), binary["add"].bind(x1, x2))
-    return select_p.bind(nan, binary["add"].bind(x1, x2), out)
+    out = select_p.bind(nan, binary["add"].bind(x1, x2), out)
+    # weak where both operands are, as JAX's primitive (the bitcast above made it strong)
+    return convert_p.bind(out, new_dtype=out.dtype, weak_type=True) if x1.weak_type and x2.weak_type else out
 
 
 class RoundingMethod(enum.IntEnum):

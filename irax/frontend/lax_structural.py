@@ -31,6 +31,7 @@ from irax.typing import Array, ArrayLike, DTypeLike, PyTree, Shape
 
 
 __all__ = ["DotDimensionNumbers", "Precision", "argmax", "argmin", "batch_matmul", "broadcast", "broadcast_in_dim",
+           "broadcast_like",
            "broadcast_shapes", "broadcast_to_rank", "broadcasted_iota", "collapse", "concatenate", "dot",
            "dot_general", "dtype", "empty", "expand_dims", "full", "full_like", "index_in_dim", "iota",
            "optimization_barrier", "pad", "reduce", "reduce_and", "reduce_max", "reduce_min", "reduce_or",
@@ -298,10 +299,19 @@ def _elements(x):
 
 
 def broadcast_in_dim(operand: ArrayLike, shape: Shape, broadcast_dimensions: Sequence[int]) -> Array:
-    """operand broadcast to `shape`, its dim i becoming dim broadcast_dimensions[i], as `jax.lax.broadcast_in_dim`."""
+    """operand broadcast to `shape`, its dim i becoming dim broadcast_dimensions[i], as `jax.lax.broadcast_in_dim`
+    (the dims in any order, as JAX's: the operand is transposed to put them in increasing order)."""
     x = _elements(operand)
     shape, dims = tuple(int(n) for n in shape), tuple(int(d) for d in broadcast_dimensions)
+    if len(set(dims)) == len(dims) == x.ndim and list(dims) != sorted(dims):
+        order = sorted(range(x.ndim), key=dims.__getitem__)
+        x, dims = transpose(x, order), tuple(dims[i] for i in order)
     return x if x.shape == shape else shape_ops._broadcast_in_dim(x, shape, dims)
+
+
+def broadcast_like(arr: ArrayLike, like_arr: ArrayLike) -> Array:
+    """arr broadcast (NumPy's way) to the shape of like_arr, as `jax.lax.broadcast_like`."""
+    return shape_ops.broadcast_to(arr, np.shape(like_arr))
 
 
 def broadcast(operand: ArrayLike, sizes: Sequence[int]) -> Array:

@@ -367,9 +367,14 @@ def key_data(keys: ArrayLike) -> Array:
     return data
 
 
-def wrap_key_data(key_bits_array: ArrayLike, *, impl: str | None = None) -> KeyArray:
-    """The typed key array whose data is `key_bits_array` (uint32, trailing dim 2)."""
-    _check_impl(impl)
+def wrap_key_data(key_bits_array: ArrayLike, *, impl: str | None = None,
+                  dtype: str | KeyDtype | None = None) -> KeyArray:
+    """The typed key array whose data is `key_bits_array` (uint32, trailing
+    dim 2); `dtype` (a key dtype, or its implementation's name) names the
+    implementation as `impl` does, as JAX's (`key.dtype` wraps `key`'s data)."""
+    if impl is not None and dtype is not None:
+        raise ValueError("Cannot specify both `impl` and `dtype` arguments to jax.random.wrap_key_data")
+    _check_impl(impl if dtype is None else dtype)
     return KeyArray(_check_key_data(key_bits_array))
 
 

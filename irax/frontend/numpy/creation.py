@@ -64,6 +64,14 @@ def _host_broadcast_in_dim(x, shape, dims):
     return np.broadcast_to(x.reshape(placed), shape)
 
 
+def _host_fma(a, b, c):
+    """a * b + c rounded once (a fused multiply-add, as XLA's CPU code gives),
+    in float64 for narrower floats (their products are exact there)."""
+    if a.dtype.itemsize >= 8:
+        return a * b + c
+    return (a.astype(np.float64) * b.astype(np.float64) + c.astype(np.float64)).astype(a.dtype)
+
+
 def _traced_cast(x, dtype):
     if util.is_array(x):
         return util.convert(x, dtype, False)
@@ -76,6 +84,8 @@ _HOST = SimpleNamespace(
     iota=_host_iota,
     cast=lambda x, dtype: np.asarray(x).astype(dtype),
     floor=np.floor,
+    where=np.where,
+    fma=_host_fma,
     broadcast_in_dim=_host_broadcast_in_dim,
     finish=lambda x, weak_type=False: device_put_numpy(np.asarray(x), weak_type=weak_type),
 )
@@ -83,6 +93,8 @@ _TRACED = SimpleNamespace(
     iota=lambda dtype, shape, dimension: prims.iota.bind(shape=tuple(shape), dtype=np.dtype(dtype), dimension=dimension),
     cast=_traced_cast,
     floor=ufuncs.floor,
+    where=ufuncs.where,
+    fma=lambda a, b, c: a * b + c,  # (two roundings: irax has no fused multiply-add primitive)
     broadcast_in_dim=lambda x, shape, dims: broadcast_in_dim.bind(x, shape=tuple(shape), broadcast_dimensions=tuple(dims)),
     finish=lambda x, weak_type=False: x,  # a tracer's weak type is already in its aval
 )
@@ -386,13 +398,14 @@ def linspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool = 
              dtype: DTypeLike | None = None, axis: int = 0, *,
              device: DeviceLike | None = None) -> Array | tuple[Array, Array]:
     """`num` evenly spaced values from `start` to `stop` (included if `endpoint`),
-    as `jax.numpy.linspace`: with t = iota / (num - 1) (or / num),
+    as `jax.numpy.linspace`: with t = i / (num - 1) (or / num),
 
         out = start * (1 - t) + stop * t
 
-    which hits both ends exactly. Integer dtypes take the floor. `start` and
-    `stop` may be arrays: the samples run along a new axis `axis` of their
-    broadcast shape. With `retstep`, also the spacing (NaN if num < 2 with endpoint).
+    which hits both ends exactly (the end is `stop` itself). Integer dtypes
+    take the floor. `start` and `stop` may be arrays: the samples run along a
+    new axis `axis` of their broadcast shape. With `retstep`, also the
+    spacing (NaN if num < 2 with endpoint).
     """
     return _placed(device, _linspace, start, stop, num, endpoint, retstep, dtype, axis)
 
@@ -409,14 +422,17 @@ def _linspace(start, stop, num, endpoint, retstep, dtype, axis):
     ops = _ops()
     start, stop = ops.cast(start, work), ops.cast(stop, work)
     div = num - 1 if endpoint else num
-    # i * (1 / div), not i / div: XLA folds JAX's division by the constant
-    # div into that product (the last bit decides which bin of a histogram a
-    # value falls in); the endpoint's t is exactly 1, as JAX appends stop.
-    t = np.arange(num).astype(work) * np.reciprocal(np.asarray(max(div, 1), work))
+    # The last bit of each value as JAX's on CPU (it decides which bin of a
+    # histogram a value on an edge falls in: histogram(a, range=(0, 25),
+    # bins=5) has its edge 15 exactly): XLA turns JAX's t = i / div into
+    # i * r with r = 1 / div, reassociates stop * (i * r) as i * (stop * r),
+    # and fuses that last product into the sum. The end is stop itself, as
+    # JAX appends it.
+    i = np.arange(num).astype(work).reshape((num,) + (1,) * len(bounds))
+    r = np.reciprocal(np.asarray(max(div, 1), work))
+    out = ops.fma(ops.cast(i, work), stop * ops.cast(r, work), start * ops.cast(1 - i * r, work))
     if endpoint and num > 1:
-        t[-1] = 1
-    t = ops.cast(t.reshape((num,) + (1,) * len(bounds)), work)
-    out = start * (1 - t) + stop * t
+        out = ops.where(i == div, stop, out)
     if dtypes.is_int(dtype):
         out = ops.floor(out)
     out = shape_ops.moveaxis(ops.finish(ops.cast(out, dtype)), 0, axis)

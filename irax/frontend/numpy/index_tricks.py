@@ -1,6 +1,7 @@
 """Index grids and array builders of `irax.numpy`: indices, ix_, mgrid,
-ogrid, r_, c_, (un)ravel of multi-indices, logspace, geomspace and the
-from* constructors. Grids are shapes known on the host: iotas, reshaped.
+ogrid, r_, c_, (un)ravel of multi-indices, logspace, geomspace, the from*
+constructors and .npy files (save, savez, load). Grids are shapes known on
+the host: iotas, reshaped.
 
     ravel_multi_index   sum_d i_d stride_d,  stride_d = prod(dims[d+1:])
     unravel_index       i_d = (i // stride_d) mod dims[d]
@@ -19,6 +20,7 @@ from irax.frontend import core, dtypes
 from irax.frontend.numpy import creation, ufuncs
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy.util import asarray, check_arraylike, promote_args_inexact
+from irax.frontend.vmap import vmap
 from irax.typing import Array, ArrayLike, DTypeLike, Shape
 
 s_ = np.s_
@@ -204,8 +206,13 @@ def geomspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool =
 
 
 def fromfunction(function: Callable[..., Array], shape: Any, *, dtype: DTypeLike = float, **kwargs: Any) -> Array:
-    """function(*indices(shape)), the index grids of `dtype`."""
-    return function(*indices(shape, dtype=dtype, sparse=False), **kwargs)
+    """function(i, j, ...) at each index of `shape`, as JAX's: `function` is
+    vmapped over each axis, so it sees scalar indices of `dtype` (NumPy's
+    calls it once on the index grids; the same for elementwise functions)."""
+    shape = creation.canonicalize_shape(shape, "shape argument of jnp.fromfunction()")
+    for i in range(len(shape)):
+        function = vmap(function, in_axes=tuple(0 if i == j else None for j in reversed(range(len(shape)))))
+    return function(*(creation.arange(n, dtype=dtype) for n in shape), **kwargs)
 
 
 def frombuffer(buffer: bytes | Any, dtype: DTypeLike = float, count: int = -1, offset: int = 0) -> Array:
@@ -216,6 +223,24 @@ def frombuffer(buffer: bytes | Any, dtype: DTypeLike = float, count: int = -1, o
 def fromstring(string: str, dtype: DTypeLike = float, count: int = -1, *, sep: str) -> Array:
     """The numbers in the text `string`, separated by `sep`, as a 1-D array of `dtype`."""
     return asarray(np.fromstring(string, dtype=dtype, count=count, sep=sep))
+
+
+save, savez = np.save, np.savez  # (JAX's are NumPy's: they take irax arrays through __array__)
+
+
+def load(file: Any, *args: Any, **kwargs: Any) -> Array | Any:
+    """`numpy.load`, an array read as an irax array (as JAX's): NumPy saves
+    bfloat16 as 2-byte voids ('V2'), read back as bfloat16. Other contents
+    (an .npz archive, an unsupported dtype) come back as NumPy gives them."""
+    out = np.load(file, *args, **kwargs)
+    if not isinstance(out, np.ndarray):
+        return out
+    if out.dtype == "V2":
+        out = out.view(dtypes.bfloat16)
+    try:
+        return asarray(out)
+    except TypeError:  # a dtype irax has no arrays of
+        return out
 
 
 def fromiter(*args: Any, **kwargs: Any) -> Array:
@@ -230,4 +255,4 @@ def fromiter(*args: Any, **kwargs: Any) -> Array:
 
 
 __all__ = ["c_", "frombuffer", "fromfunction", "fromiter", "fromstring", "geomspace", "index_exp", "indices", "ix_",
-           "logspace", "mgrid", "ogrid", "r_", "ravel_multi_index", "s_", "unravel_index"]
+           "load", "logspace", "mgrid", "ogrid", "r_", "ravel_multi_index", "s_", "save", "savez", "unravel_index"]

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from irax.frontend import core, dtypes, extended
-from irax.frontend.numpy import creation, indexing, linalg, reductions, setops, ufuncs
+from irax.frontend.numpy import creation, indexing, linalg, reductions, setops, sorting, ufuncs
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_axis, check_arraylike, is_array, promote_args
 from irax.frontend.primitives.elementwise import unary
@@ -275,7 +275,7 @@ def _split_on(name, axis, min_ndim):
 
 
 hsplit = _split_on("hsplit", 1, 1)
-vsplit = _split_on("vsplit", 0, 2)
+vsplit = _split_on("vsplit", 0, 1)  # (JAX splits a 1-D array too, where NumPy refuses)
 dsplit = _split_on("dsplit", 2, 3)
 
 
@@ -341,17 +341,31 @@ def _positions(name, obj, n):
 
 def delete(arr: ArrayLike, obj: ArrayLike | slice, axis: int | None = None, *,
            assume_unique_indices: bool = False) -> Array:
-    """arr without the entries at positions `obj` along `axis` (flattened when None)."""
+    """arr without the entries at positions `obj` along `axis` (flattened
+    when None). Traced positions need `assume_unique_indices` (their count
+    then fixes the result's length, as in JAX)."""
     a = shape_ops._elements("delete", arr)
     if axis is None:
         a, axis = shape_ops.ravel(a), 0
     axis = canonicalize_axis("delete", axis, a.ndim)
     n = a.shape[axis]
+    if assume_unique_indices and isinstance(obj, core.Tracer):
+        return indexing.take(a, _kept_positions(obj, n), axis=axis)
     positions, _ = _positions("delete", obj, n)
     if ((positions < -n) | (positions >= n)).any():
         raise IndexError(f"index out of bounds for axis {axis} with size {n}")
     keep = np.setdiff1d(np.arange(n), positions % n if n else positions).astype(np.int32)
     return indexing.take(a, asarray(keep), axis=axis)
+
+
+def _kept_positions(obj, n):
+    """The positions in range(n) not among the distinct traced positions
+    `obj` (JAX's way): with the sorted positions shifted down by their rank
+    (d_k = sorted_k - k), the j-th kept position is j plus the number of d_k <= j."""
+    removed = ufuncs.clip(ufuncs.where(obj < 0, obj + n, obj), 0, n).ravel()
+    shifted = ufuncs.subtract(sorting.sort(removed), creation.arange(removed.size, dtype=removed.dtype))
+    j = creation.arange(n - removed.size, dtype=removed.dtype)
+    return j + reductions.sum(j[None, :] >= shifted[:, None], axis=0, dtype=removed.dtype)
 
 
 def insert(arr: ArrayLike, obj: ArrayLike | slice, values: ArrayLike, axis: int | None = None) -> Array:
@@ -475,10 +489,14 @@ def select(condlist: Sequence[ArrayLike], choicelist: Sequence[ArrayLike], defau
 def piecewise(x: ArrayLike, condlist: Array | Sequence[ArrayLike], funclist: list[ArrayLike | Callable[..., Array]],
               *args: Any, **kw: Any) -> Array:
     """funclist[i](x) where condlist[i] is true (the last true one wins);
-    one function more than conditions is the default, else 0."""
+    one function more than conditions is the default, else 0. An array
+    `condlist` is a condition per entry along its first axis (JAX's: an
+    array of scalar conditions applies each to all of x), or one condition
+    if it has x's shape (NumPy's single mask)."""
     x = _array("piecewise", x)
-    conds = [asarray(c, bool) for c in (condlist if isinstance(condlist, (list, tuple)) or np.ndim(condlist) > x.ndim
-                                         else [condlist])]
+    if not isinstance(condlist, (list, tuple)) and (np.ndim(condlist) == 0 or np.shape(condlist) == x.shape):
+        condlist = [condlist]
+    conds = [asarray(c, bool) for c in condlist]
     if len(funclist) == len(conds) + 1:
         default, funclist = funclist[-1], funclist[:-1]
         conds_any = conds[0] if len(conds) == 1 else reductions.any(shape_ops.stack(conds), 0)

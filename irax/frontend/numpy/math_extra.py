@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import ml_dtypes
@@ -26,8 +27,9 @@ import numpy as np
 from irax.frontend import dtypes
 from irax.frontend.core import aval_of
 from irax.frontend.numpy import creation, reductions, ufuncs
-from irax.frontend.numpy.util import asarray, check_arraylike, is_array, promote_args, promote_args_inexact, promote_args_numeric
-from irax.frontend.primitives.elementwise import binary, bitcast_convert_type, unary
+from irax.frontend.numpy.util import (asarray, canonicalize_axes, check_arraylike, is_array, promote_args, promote_args_inexact,
+                                      promote_args_numeric)
+from irax.frontend.primitives.elementwise import binary, bitcast_convert_type, convert_element_type, unary
 from irax.typing import Array, ArrayLike, DTypeLike, Shape
 
 pi = np.pi
@@ -85,10 +87,11 @@ def shape(a: ArrayLike) -> tuple[int, ...]:
     return a.shape if is_array(a) else np.shape(a)
 
 
-def size(a: ArrayLike, axis: int | None = None) -> int:
-    """The number of elements of `a`, or its length along `axis`."""
+def size(a: ArrayLike, axis: int | Sequence[int] | None = None) -> int:
+    """The number of elements of `a`, or of its subarrays along `axis` (an
+    axis or a tuple of them: the product of their lengths, as JAX's)."""
     s = shape(a)
-    return math.prod(s) if axis is None else s[axis]
+    return math.prod(s[k] for k in canonicalize_axes("size", axis, len(s)))
 
 
 def isscalar(element: Any) -> bool:
@@ -204,8 +207,10 @@ def signbit(x: ArrayLike, /) -> Array:
     (x,) = promote_args("signbit", x)
     if dtypes.is_bool(x.dtype):
         return ufuncs.logical_and(x, False)
+    if dtypes.is_complex(x.dtype):
+        raise ValueError(f"jax.numpy.signbit is not well defined for {x.dtype.name}")
     if not dtypes.is_float(x.dtype):
-        return ufuncs.less(x, 0)
+        return ufuncs.strong(ufuncs.less(x, 0))  # (JAX compares with a strong 0)
     if x.dtype == np.float64:  # its float32 rounding has its sign bit: IREE's Vulkan code cannot bitcast f64
         x = x.astype(np.float32)
     bits = x.dtype.itemsize * 8
@@ -313,8 +318,10 @@ def nextafter(x: ArrayLike, y: ArrayLike, /) -> Array:
                                         new_dtype=x.dtype)
     smallest = copysign(finfo(x.dtype).smallest_subnormal, ufuncs.subtract(y, x))
     stepped = ufuncs.where(ufuncs.equal(x, 0), smallest, stepped)
-    return ufuncs.where(ufuncs.logical_or(ufuncs.isnan(x), ufuncs.isnan(y)), ufuncs.add(x, y),
-                        ufuncs.where(ufuncs.equal(x, y), y, stepped))
+    out = ufuncs.where(ufuncs.logical_or(ufuncs.isnan(x), ufuncs.isnan(y)), ufuncs.add(x, y),
+                       ufuncs.where(ufuncs.equal(x, y), y, stepped))
+    # weak where both operands are, as JAX's (the bitcasts made it strong): nextafter(2, 1) is a weak float32
+    return convert_element_type.bind(out, new_dtype=out.dtype, weak_type=True) if x.weak_type and y.weak_type else out
 
 
 # ---------------------------------------------------------------------------
@@ -370,10 +377,13 @@ logaddexp2.__doc__ = "log2(2^x1 + 2^x2) = max + log1p(2^-|x1 - x2|) / ln 2."
 
 
 def heaviside(x1: ArrayLike, x2: ArrayLike, /) -> Array:
-    """0 where x1 < 0, 1 where x1 > 0, x2 where x1 == 0 (NaN stays NaN)."""
+    """0 where x1 < 0, 1 where x1 > 0, x2 where x1 == 0 (NaN stays NaN).
+    JAX's 0 and 1 are strongly typed NumPy constants of x1's dtype, so the
+    result is strong, except a 0-d one of weak operands (as JAX's is)."""
     x1, x2 = promote_args_inexact("heaviside", x1, x2)
-    return ufuncs.where(ufuncs.less(x1, 0), 0, ufuncs.where(ufuncs.greater(x1, 0), 1,
-                                                            ufuncs.where(ufuncs.isnan(x1), x1, x2)))
+    out = ufuncs.where(ufuncs.less(x1, 0), 0, ufuncs.where(ufuncs.greater(x1, 0), 1,
+                                                           ufuncs.where(ufuncs.isnan(x1), x1, x2)))
+    return out if x1.weak_type and out.ndim == 0 else ufuncs.strong(out)
 
 
 def _nan_aware(name, pick):
@@ -475,9 +485,11 @@ def _is_infinity(name, x, infinity, out):
         raise NotImplementedError(f"The 'out' argument to jnp.{name} is not supported.")
     check_arraylike(name, x)
     x = asarray(x)
+    if dtypes.is_complex(x.dtype):
+        raise ValueError("isposinf/isneginf are not well defined for complex types")
     if not dtypes.is_float(x.dtype):
-        return ufuncs.logical_and(ufuncs.equal(x, 0), False)
-    return ufuncs.equal(x, infinity)
+        return ufuncs.strong(ufuncs.logical_and(ufuncs.equal(x, 0), False))
+    return ufuncs.strong(ufuncs.equal(x, infinity))  # (JAX compares with a strong inf)
 
 
 def nan_to_num(x: ArrayLike, copy: bool = True, nan: ArrayLike = 0.0, posinf: ArrayLike | None = None,
@@ -555,12 +567,17 @@ def isrealobj(x: Any) -> bool:
 
 def iscomplex(x: ArrayLike) -> Array:
     """imag(x) != 0: all false for real arrays."""
-    return ufuncs.not_equal(imag(x), 0)
+    return _of_bool_strong(x, ufuncs.not_equal(imag(x), 0))
 
 
 def isreal(x: ArrayLike) -> Array:
     """imag(x) == 0: all true for real arrays."""
-    return ufuncs.equal(imag(x), 0)
+    return _of_bool_strong(x, ufuncs.equal(imag(x), 0))
+
+
+def _of_bool_strong(x, out):
+    """`out`, strongly typed where x is a bool (a Python bool is not weak in JAX)."""
+    return ufuncs.strong(out) if dtypes.is_bool(dtypes.dtype_and_weak(x)[0]) else out
 
 
 def angle(z: ArrayLike, deg: bool = False) -> Array:

@@ -15,6 +15,7 @@ import operator
 
 import numpy as np
 
+from irax.frontend import core
 from irax.frontend.numpy import creation, layout, shape as shape_ops, statistics, ufuncs
 from irax.frontend.numpy.util import asarray, check_arraylike, promote_args, promote_args_inexact
 from irax.typing import Array, ArrayLike
@@ -30,10 +31,6 @@ def _coefficients(name, *ps, inexact=False):
     return ps
 
 
-def _leading_pad(p, n):
-    return shape_ops.pad(p, (n - p.shape[0], 0)) if p.shape[0] < n else p
-
-
 def polyval(p: ArrayLike, x: ArrayLike, *, unroll: int = 16) -> Array:
     """p evaluated at x by Horner's rule."""
     check_arraylike("polyval", p, x)
@@ -46,17 +43,20 @@ def polyval(p: ArrayLike, x: ArrayLike, *, unroll: int = 16) -> Array:
 
 
 def polyadd(a1: ArrayLike, a2: ArrayLike) -> Array:
-    """The coefficients of a1 + a2 (the shorter padded with leading zeros)."""
-    a1, a2 = _coefficients("polyadd", a1, a2)
-    n = max(a1.shape[0], a2.shape[0])
-    return ufuncs.add(_leading_pad(a1, n), _leading_pad(a2, n))
+    """The coefficients of a1 + a2, as JAX's: the one shorter along axis 0 is
+    added to the other's last entries there (`longer.at[-k:].add(shorter)`,
+    broadcast as NumPy does: [[5, 7, 9], [8, 6, 4]] + [2] adds 2 to the last row)."""
+    check_arraylike("polyadd", a1, a2)
+    a1, a2 = (shape_ops.atleast_1d(a) for a in promote_args("polyadd", a1, a2))
+    longer, shorter = (a1, a2) if a2.shape[0] <= a1.shape[0] else (a2, a1)
+    return longer.at[longer.shape[0] - shorter.shape[0]:].add(shorter)
 
 
 def polysub(a1: ArrayLike, a2: ArrayLike) -> Array:
-    """The coefficients of a1 - a2."""
-    a1, a2 = _coefficients("polysub", a1, a2)
-    n = max(a1.shape[0], a2.shape[0])
-    return ufuncs.subtract(_leading_pad(a1, n), _leading_pad(a2, n))
+    """The coefficients of a1 - a2: polyadd(a1, -a2)."""
+    check_arraylike("polysub", a1, a2)
+    a1, a2 = promote_args("polysub", a1, a2)
+    return polyadd(a1, ufuncs.negative(a2))
 
 
 def polymul(a1: ArrayLike, a2: ArrayLike, *, trim_leading_zeros: bool = False) -> Array:
@@ -102,10 +102,10 @@ def polyint(p: ArrayLike, m: int = 1, k: ArrayLike | None = None) -> Array:
 
 
 def polydiv(u: ArrayLike, v: ArrayLike, *, trim_leading_zeros: bool = False) -> tuple[Array, Array]:
-    """(quotient, remainder) of u / v by long division."""
+    """(quotient, remainder) of u / v by long division; `trim_leading_zeros`
+    drops the remainder's leading entries below sqrt(eps) in magnitude (JAX's
+    tolerance for NumPy's zeros), so it must be concrete."""
     u, v = _coefficients("polydiv", u, v, inexact=True)
-    if trim_leading_zeros:
-        raise NotImplementedError("jnp.polydiv: trim_leading_zeros=True needs concrete values; not supported yet")
     m, n = u.shape[0] - 1, v.shape[0] - 1
     scale = ufuncs.divide(1, v[0])
     q = creation.zeros(max(m - n + 1, 1), u.dtype)
@@ -114,6 +114,12 @@ def polydiv(u: ArrayLike, v: ArrayLike, *, trim_leading_zeros: bool = False) -> 
         d = ufuncs.multiply(scale, r[k])
         q = q.at[k].set(d)
         r = r.at[k:k + n + 1].add(ufuncs.negative(ufuncs.multiply(d, v)))
+    if trim_leading_zeros:
+        if isinstance(r, core.Tracer):
+            raise core.ConcretizationTypeError("Abstract tracer value encountered where concrete value is expected: "
+                                               "jnp.polydiv(..., trim_leading_zeros=True) needs concrete values.")
+        kept = np.flatnonzero(np.abs(np.asarray(r)) >= np.sqrt(np.finfo(r.dtype).eps))
+        r = r[int(kept[0]) if kept.size else r.shape[0]:]
     return q, r
 
 

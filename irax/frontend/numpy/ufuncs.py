@@ -93,12 +93,24 @@ def _bitwise(name: str, prim: str | None = None, promote=promote_args) -> Callab
     return _named(fn, name, f"Elementwise `{name}` of integers or bools with NumPy broadcasting, as `numpy.{name}`.")
 
 
+def strong(x: Array) -> Array:
+    """x, weakly typed no more: JAX's predicates that compare with a strongly
+    typed constant (isinf's |x| == inf) give a strong bool of weak operands."""
+    return convert_element_type.bind(x, new_dtype=x.dtype, weak_type=False) if x.weak_type else x
+
+
+def _truth(x: ArrayLike) -> Array:
+    """x != 0 (a bool array as it is): weakly typed where x is, as JAX's logical ops."""
+    x = asarray(x)
+    return x if dtypes.is_bool(x.dtype) else not_equal(x, 0)
+
+
 def _logical(name: str, prim: str) -> Callable[[ArrayLike, ArrayLike], Array]:
     p = binary[prim]
 
     def fn(x: ArrayLike, y: ArrayLike, /) -> Array:
         check_arraylike(name, x, y)
-        return p.bind(asarray(x, bool), asarray(y, bool))
+        return p.bind(_truth(x), _truth(y))
 
     return _named(fn, name, f"Elementwise `{name}` of the truth values (nonzero is true), as `numpy.{name}`.")
 
@@ -125,8 +137,21 @@ arcsinh = _inexact_unary("arcsinh", "asinh")
 arccosh = _inexact_unary("arccosh", "acosh")
 arctanh = _inexact_unary("arctanh", "atanh")
 isnan = _inexact_unary("isnan")
-isinf = _inexact_unary("isinf")
-isfinite = _inexact_unary("isfinite")
+_isinf = _inexact_unary("isinf")
+_isfinite = _inexact_unary("isfinite")
+
+
+def isinf(x: ArrayLike, /) -> Array:
+    """|x| == inf elementwise, as `numpy.isinf`: a strongly typed bool (JAX compares with a strong inf)."""
+    return strong(_isinf(x))
+
+
+def isfinite(x: ArrayLike, /) -> Array:
+    """Neither inf nor NaN, as `numpy.isfinite`; weakly typed for weak floats,
+    strongly for integers and bools (all true: JAX's full_like)."""
+    out = _isfinite(x)
+    return out if dtypes.is_inexact(dtypes.dtype_and_weak(x)[0]) else strong(out)
+
 
 negative = _unary("negative", "neg", _promote_bool_is_error)
 
@@ -150,8 +175,11 @@ _rint = _rounding("rint", "round")
 
 def rint(x: ArrayLike, /) -> Array:
     """Round half to even, as `numpy.rint`: integers and bools become the
-    default float (JAX's rint always returns an inexact dtype)."""
+    default float (JAX's rint always returns an inexact dtype); a complex
+    number rounds its real and imaginary parts."""
     (x,) = promote_args("rint", x)
+    if dtypes.is_complex(x.dtype):
+        return binary["complex"].bind(*(_rint(unary[part].bind(x)) for part in ("real", "imag")))
     return _rint(x) if dtypes.is_inexact(x.dtype) else asarray(x, dtypes.default_float_dtype())
 
 add = _binary("add")
@@ -187,7 +215,7 @@ logical_xor = _logical("logical_xor", "xor")
 def logical_not(x: ArrayLike, /) -> Array:
     """Elementwise `not` of the truth values (nonzero is true), as `numpy.logical_not`."""
     check_arraylike("logical_not", x)
-    return unary["not"].bind(asarray(x, bool))
+    return unary["not"].bind(_truth(x))
 
 
 def integer_power(x: Array, y: int) -> Array:

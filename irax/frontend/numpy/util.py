@@ -2,6 +2,7 @@
 check its arguments are array-like, and promote them to one dtype the way
 JAX does (see `dtypes.result_type`)."""
 import numbers
+import operator
 import warnings
 
 import numpy as np
@@ -112,6 +113,8 @@ def canonicalize_axes(fn_name, axis, ndim):
     """`axis` (None, int or sequence) as a sorted tuple of distinct axes."""
     if axis is None:
         return tuple(range(ndim))
+    if getattr(axis, "ndim", None) == 0:  # a 0-d integer array is one axis (a traced one JAX's ConcretizationTypeError)
+        axis = operator.index(axis)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = tuple(canonicalize_axis(fn_name, a, ndim) for a in axes)
     if len(set(out)) != len(out):

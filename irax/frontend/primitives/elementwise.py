@@ -118,7 +118,9 @@ def _same_dtype_eval(name):
 
 def _make(name, rule, out_dtype=None):
     """The primitive of a rule; `out_dtype(dtype)` is its result's dtype
-    (bool for predicates, weak never), if not the operands'."""
+    (bool for predicates), if not the operands'. Weakly typed operands give
+    a weakly typed result, a bool too (JAX: `jnp.equal(1, 2)` is a weak
+    bool, which promotes as a strong one)."""
     same = _same_dtype_eval(name)
 
     def abstract_eval(*avals):
@@ -126,7 +128,7 @@ def _make(name, rule, out_dtype=None):
         if dtype_kind(dtype) not in rule.kinds:
             raise TypeError(f"{name} does not accept dtype {dtype.name}")
         result_dtype = dtype if out_dtype is None else out_dtype(dtype)
-        return ShapedArray(shape, result_dtype, weak and result_dtype != dtypes.bool_)
+        return ShapedArray(shape, result_dtype, weak)
 
     def emit(ctx, *values):
         dtype = ctx.avals_in[0].dtype
