@@ -76,7 +76,10 @@ def run_cells(path: str) -> list[dict]:
 
 
 def _normal(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("-0.j", "+0.j")).replace("[ ", "[").replace("( ", "(").replace(" ,", ",")
+    """The text with NumPy's column padding taken out (a number of another
+    width pads its neighbours differently)."""
+    return (re.sub(r"\s+", " ", text.replace("-0.j", "+0.j")).replace("[ ", "[").replace("( ", "(").replace(" ,", ",")
+            .replace(" ]", "]"))
 
 
 def agree(a: dict, b: dict) -> bool:
