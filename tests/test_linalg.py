@@ -4,6 +4,8 @@ against NumPy, dtypes, weak types and errors against JAX.
 Most cases are float32 and share eager kernels: one is compiled per operand
 ranks, unit-dim pattern, dtype and dimension numbers, whatever the sizes.
 """
+import re
+
 import ml_dtypes
 import numpy as np
 import pytest
@@ -218,6 +220,24 @@ def test_einsum_interleaved_form_and_keywords_like_jax():
     assert ours.dtype == jjnp.einsum("ij,jk", ints, ints, preferred_element_type=np.float32).dtype == np.float32
     with pytest.raises(ValueError, match="Size of label 'i'"):
         jnp.einsum("ii", np.ones((2, 3), np.float32))
+
+
+@pytest.mark.parametrize("optimize", ["auto", True, False, "greedy"])
+def test_einsum_path_and_the_order_it_contracts_in_are_jax_s(optimize):
+    """einsum_path is JAX's (opt_einsum's path and account), and einsum
+    contracts in that order: for (2, 3) @ (3, 100) @ (100, 5) the optimal
+    order makes a 3 x 5 product first, never the 2 x 100 one (einsum was
+    left to right, whatever `optimize` said)."""
+    x, y, z = sample((2, 3)), sample((3, 100)), sample((100, 5))
+    path, info = jnp.einsum_path("ij,jk,kl", x, y, z, optimize=optimize)
+    their_path, their_info = jjnp.einsum_path("ij,jk,kl", x, y, z, optimize=optimize)
+    assert path == their_path and str(info) == str(their_info)
+    for given in (optimize, path, ["einsum_path", *path]):
+        check(jnp.einsum("ij,jk,kl", x, y, z, optimize=given), x @ y @ z)
+    traced = irax.jit(lambda *xs: jnp.einsum("ij,jk,kl", *xs, optimize=optimize)).lower(x, y, z).as_text("traced")
+    made = set(re.findall(r"-> tensor<(\d+x\d+)xf32>", traced))  # each product's shape (or its transpose)
+    assert bool(made & {"3x5", "5x3"}) == (path == [(1, 2), (0, 1)])
+    assert bool(made & {"2x100", "100x2"}) == (path == [(0, 1), (0, 1)])
 
 
 # ---------------------------------------------------------------------------

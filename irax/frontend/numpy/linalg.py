@@ -10,7 +10,7 @@ conventions only decide which dims those are:
     tensordot        the last `axes` dims of a with the first `axes` of b
     matmul(a, b)     a[..., m, k] with b[..., k, n]; the `...` dims broadcast
                      against each other and are batch dims
-    einsum           dims named by letters, contracted pairwise left to right
+    einsum           dims named by letters, contracted pairwise in opt_einsum's order
 
 matmul and einsum name every dim with a label and share one step,
 `_contract`, as JAX's einsum does: a label on both operands is a batch dim
@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numbers
 from collections import Counter
+
+import numpy as np
 from collections.abc import Sequence
 
 from irax.frontend import dtypes
@@ -268,6 +270,46 @@ def _diagonals(x, term_labels):
         term_labels = [term_labels[k] for k in rest] + [repeated[0]]
 
 
+def _contraction_path(labels, out_labels, shapes, optimize):
+    """The order to contract the operands in, as opt_einsum (and JAX) give
+    it: a list of steps, each the positions of the operands it takes out of
+    the list (contracted together), whose result goes to the list's end.
+    False: pairs from the front, (0, 1) every step, as JAX's unoptimized
+    path; True: opt_einsum's 'optimal'; a list: that path (NumPy's form,
+    led by 'einsum_path', too); a string: that opt_einsum optimizer."""
+    if isinstance(optimize, (list, tuple)):
+        return [tuple(step) for step in optimize if step != "einsum_path"]
+    if optimize is False or len(labels) < 3:
+        return [(0, 1)] * (len(labels) - 1) or [(0,)]
+    return _opt_einsum_path(labels, out_labels, shapes, "optimal" if optimize is True else optimize)[0]
+
+
+def _opt_einsum_path(labels, out_labels, shapes, optimize):
+    """opt_einsum.contract_path of the labelled shapes (labels as symbols)."""
+    import opt_einsum  # imported when first needed: ~60 ms, and most programs never ask
+
+    symbol = {label: opt_einsum.get_symbol(k) for k, label in enumerate(dict.fromkeys(
+        [l for term in labels for l in term] + list(out_labels)))}
+    subscripts = ",".join("".join(symbol[l] for l in term) for term in labels)
+    return opt_einsum.contract_path(subscripts + "->" + "".join(symbol[l] for l in out_labels), *shapes,
+                                    shapes=True, optimize=optimize)
+
+
+def einsum_path(subscripts: str | ArrayLike, /, *operands: ArrayLike | Sequence,
+                optimize: str | bool | Sequence = "auto"):
+    """(path, description): the order `einsum` would contract the operands
+    in with this `optimize`, and opt_einsum's printable account of its cost,
+    without computing anything (JAX's, which calls opt_einsum too)."""
+    if not isinstance(subscripts, str):
+        subscripts, operands = _sublist_subscripts((subscripts,) + operands)
+    import opt_einsum
+
+    shapes = [np.shape(x) for x in operands]
+    if isinstance(optimize, bool):
+        optimize = "optimal" if optimize else [(0, 1)] * (len(shapes) - 1)
+    return opt_einsum.contract_path(subscripts, *shapes, shapes=True, optimize=optimize)
+
+
 def einsum(subscripts: str | ArrayLike, /, *operands: ArrayLike | Sequence, out: None = None,
            optimize: str | bool | Sequence = "auto", precision: object = None,
            preferred_element_type: DTypeLike | None = None) -> Array:
@@ -277,8 +319,8 @@ def einsum(subscripts: str | ArrayLike, /, *operands: ArrayLike | Sequence, out:
     the trace). `...` stands for broadcast dims; without '->' the output is
     the `...` dims, then the letters used once, in alphabetical order. The
     interleaved form einsum(x, [0, 1], y, [1, 2], [0, 2]) names dims by
-    integers. Operands are contracted left to right, one dot_general per
-    pair, whatever `optimize` says (the same sums, maybe rounded otherwise);
+    integers. Operands are contracted one dot_general per pair, in the
+    order `optimize` chooses (`_contraction_path`: opt_einsum's, as JAX's);
     `preferred_element_type` is the dtype they are computed and returned in."""
     if out is not None:
         raise NotImplementedError("The 'out' argument to jnp.einsum is not supported.")
@@ -291,19 +333,22 @@ def einsum(subscripts: str | ArrayLike, /, *operands: ArrayLike | Sequence, out:
     labels, out_labels = _parse_subscripts(subscripts, [x.ndim for x in operands])
     _check_label_sizes(operands, labels)
     operands, labels = zip(*[_diagonals(x, term_labels) for x, term_labels in zip(operands, labels)])
-    x, x_labels = operands[0], labels[0]
-    for i in range(1, len(operands)):
-        y, y_labels = operands[i], labels[i]
-        keep = list(dict.fromkeys(out_labels + [l for later in labels[i + 1:] for l in later]))
-        x, x_labels = _squeeze_broadcast(x, x_labels, dict(zip(y_labels, y.shape)))
-        y, y_labels = _squeeze_broadcast(y, y_labels, dict(zip(x_labels, x.shape)))
-        x, x_labels = _contract(x, x_labels, y, y_labels, keep)
-    x, x_labels = _sum_labels(x, x_labels, [l for l in x_labels if l not in out_labels])
-    x = _in_order(x, x_labels, out_labels)
     weak = all(op.weak_type for op in operands)
+    terms = list(zip(operands, labels))
+    for step in _contraction_path(labels, out_labels, [x.shape for x in operands], optimize):
+        picked = [terms.pop(i) for i in sorted(step, reverse=True)][::-1]
+        keep = list(dict.fromkeys(out_labels + [l for _, later in terms for l in later]))
+        x, x_labels = picked[0]
+        for y, y_labels in picked[1:]:
+            x, x_labels = _squeeze_broadcast(x, x_labels, dict(zip(y_labels, y.shape)))
+            y, y_labels = _squeeze_broadcast(y, y_labels, dict(zip(x_labels, x.shape)))
+            x, x_labels = _contract(x, x_labels, y, y_labels, keep)
+        terms.append(_sum_labels(x, x_labels, [l for l in x_labels if l not in keep]))
+    [(x, x_labels)] = terms
+    x = _in_order(x, x_labels, out_labels)
     if x.weak_type != weak:  # sums are strongly typed; JAX's einsum keeps its operands' weakness
         x = convert_element_type.bind(x, new_dtype=x.dtype, weak_type=weak)
     return x
 
 
-__all__ = ["dot", "vdot", "matmul", "inner", "outer", "tensordot", "einsum"]
+__all__ = ["dot", "vdot", "matmul", "inner", "outer", "tensordot", "einsum", "einsum_path"]
