@@ -22,6 +22,7 @@ transpose puts the labels in the requested order where dot_general's
 """
 from __future__ import annotations
 
+import functools
 import numbers
 from collections import Counter
 
@@ -281,9 +282,11 @@ def _contraction_path(labels, out_labels, shapes, optimize):
         return [tuple(step) for step in optimize if step != "einsum_path"]
     if optimize is False or len(labels) < 3:
         return [(0, 1)] * (len(labels) - 1) or [(0,)]
-    return _opt_einsum_path(labels, out_labels, shapes, "optimal" if optimize is True else optimize)[0]
+    optimize = "optimal" if optimize is True else optimize
+    return _opt_einsum_path(tuple(map(tuple, labels)), tuple(out_labels), tuple(shapes), optimize)[0]
 
 
+@functools.lru_cache(maxsize=256)  # a search of ~0.2 ms, met again at each eager call of an einsum
 def _opt_einsum_path(labels, out_labels, shapes, optimize):
     """opt_einsum.contract_path of the labelled shapes (labels as symbols)."""
     import opt_einsum  # imported when first needed: ~60 ms, and most programs never ask
