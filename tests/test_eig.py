@@ -260,6 +260,22 @@ def test_sqrtm_and_polar():
             check(got, expected, tol=1e-4)
 
 
+@pytest.mark.parametrize("transform", ["grad", "jacfwd", "jit_grad"])
+def test_the_schur_form_has_no_derivative_as_in_jax(transform):
+    """sqrtm's gradient (its Schur form's) raised DynamicBoundsError (reverse)
+    or gave numbers (forward) where JAX says schur has no rule."""
+    take = {"grad": lambda L, f: L.grad(f), "jacfwd": lambda L, f: L.jacfwd(f),
+            "jit_grad": lambda L, f: L.jit(L.grad(f))}[transform]
+    for library in (irax, jax):
+        for f in (lambda a: library.scipy.linalg.sqrtm(a).real.sum(),
+                  lambda a: library.scipy.linalg.schur(a, output="complex")[0].real.sum()):
+            with pytest.raises(NotImplementedError, match="Differentiation rule for 'schur' not implemented"):
+                take(library, f)(FIVE)
+    # what nothing differentiates still runs: the Schur form of a constant beside a gradient
+    check(irax.grad(lambda x: (x * irax.scipy.linalg.sqrtm(FIVE).real).sum())(FIVE),
+          jax.grad(lambda x: (x * jax.scipy.linalg.sqrtm(FIVE).real).sum())(FIVE), tol=1e-3)
+
+
 def test_funm_solve_sylvester_and_eigh_tridiagonal():
     """funm(A, exp) = expm(A) and its error estimate as JAX's; A X + X B = C
     solved as JAX does (NaN where λ(A) + λ(B) ~ 0); the tridiagonal

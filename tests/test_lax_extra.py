@@ -121,6 +121,30 @@ def test_platform_dependent_picks_the_cpu_branch():
         irax.lax.platform_dependent(ROWS, gpu=lambda x: x)
 
 
+def test_composite_is_its_decomposition_with_no_derivative_as_in_jax():
+    """lax.composite was missing; IREE knows no composite, so it runs the
+    decomposition (keyword arguments its attributes), batched too;
+    differentiated, it is JAX's ValueError, and a custom_jvp around it
+    gives it a derivative."""
+    def scale(L):
+        return L.lax.composite(lambda x, *, k=1.0: L.lax.sin(x) * k, name="my.scaled_sin")
+
+    _same(scale(irax)(ROWS, k=3.0), scale(jax)(ROWS, k=3.0))
+    _same(irax.jit(lambda x: scale(irax)(x, k=2.0))(ROWS), scale(jax)(ROWS, k=2.0))
+    _same(irax.vmap(scale(irax))(ROWS), scale(jax)(ROWS))  # (JAX's has no batching rule: irax's batches)
+    assert "my.scaled_sin" in irax.jit(scale(irax)).lower(ROWS).as_text(debug_info=True)
+    for library in (irax, jax):
+        with pytest.raises(ValueError, match="JVP rule for composite not implemented"):
+            library.grad(lambda x: scale(library)(x).sum())(ROWS)
+
+    def with_rule(L):
+        f = L.custom_jvp(L.lax.composite(L.lax.sin, name="my.sin"))
+        f.defjvp(lambda p, t: (f(*p), L.numpy.cos(p[0]) * t[0]))
+        return L.grad(lambda x: f(x).sum())
+
+    _same(with_rule(irax)(ROWS), with_rule(jax)(ROWS))
+
+
 @pytest.mark.parametrize("args,kwargs", [
     (((2, 3), (1, 1), "VALID"), {}),
     (((2, 2), (2, 1), "SAME"), {"rhs_dilation": (1, 2)}),

@@ -31,6 +31,10 @@ Like every transformation, a call is one staging.staged_call. Called
 outside every transformation, it is the function alone, compiled (its
 rules are neither traced nor run, as in JAX: `_function_alone`).
 
+`no_derivative(fun, error)` is irax's own third kind: a function whose
+derivative is an error (lax.composite's, schur's, as JAX's primitives
+without a differentiation rule); its call is marked with the error.
+
 A rule may call the function it belongs to (log1pexp's rule computes
 log1pexp(x)): that call, traced while the rule is, names the functions
 being traced, and is differentiated by the same rule if it ever is. It
@@ -139,6 +143,8 @@ def _emit_call(custom_fn, args):
     call = func.CallOp(list(primal.func.type.results), ir.FlatSymbolRefAttr.get(name), operands)
     for attribute, suffix in rule_attributes.items():
         call.attributes[attribute] = ir.FlatSymbolRefAttr.get(f"{name}_{suffix}")
+    if isinstance(custom_fn, no_derivative):
+        call.attributes[custom.NO_DERIVATIVE] = custom.no_derivative_attribute(custom_fn.error)
     results = [core.Tracer(trace, v, a) for v, a in zip(call.results, primal.out_avals)]
     return tree_util.tree_unflatten(primal.out_tree, results)
 
@@ -448,3 +454,29 @@ class custom_vjp_and_jvp(custom_vjp):
 
     def trace_rules(self, arguments, primal):
         return {**custom_vjp.trace_rules(self, arguments, primal), **custom_jvp.trace_rules(self, arguments, primal)}
+
+
+class no_derivative:
+    """irax's own: `fun`, whose derivative, when a transformation asks for
+    one, is `error` raised, as JAX raises for a primitive without a
+    differentiation rule (lax.composite's decomposition, the Schur
+    decomposition): `no_derivative(fun, NotImplementedError("..."))`.
+    Traced, a call of it is a call of a private function marked with the
+    error (transforms/ad/custom.py), which vmap keeps and the `inline` pass
+    removes where nothing differentiated it."""
+
+    kind = "nodiff"
+    rule_attributes = {}
+
+    def __init__(self, fun, error: Exception):
+        functools.update_wrapper(self, fun)
+        self.fun, self.error, self.nondiff_argnums = fun, error, ()
+        self._bind = functools.wraps(fun)(lambda *args: _emit_call(self, args))
+
+    def __call__(self, *args):
+        if _untransformed():
+            return _function_alone(self, args)
+        return staging.staged_call(("no_derivative", self.fun, str(self.error)), self._bind, args)
+
+    def trace_rules(self, arguments, primal):
+        return {}

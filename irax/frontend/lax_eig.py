@@ -75,7 +75,7 @@ import numpy as np
 
 from irax.frontend import dtypes
 from irax.frontend.control_flow import fori_loop, while_loop
-from irax.frontend.custom_derivatives import custom_jvp
+from irax.frontend.custom_derivatives import custom_jvp, no_derivative
 from irax.frontend.jit import jit
 from irax.frontend.lax_indexing import dynamic_slice_in_dim
 from irax.frontend.lax_linalg import _T, _check_square
@@ -354,13 +354,15 @@ def schur(x: ArrayLike, *, compute_schur_vectors: bool = True, sort_eig_vals: bo
 def _schur_fn(compute_schur_vectors):
     """schur as one staged program per flag: its QR loop compiled on its own
     (run eagerly) made IREE 3.13 fail ("streamable op expected to be in an
-    execution region"), as it does not inside a larger program."""
+    execution region"), as it does not inside a larger program. Like JAX's,
+    it has no derivative (its loop's would be the wrong one: the Schur form
+    is not unique), and says so when differentiated (sqrtm's gradient too)."""
 
     def schur_(x):
         t, z, scale = _complex_schur(x, x.dtype, compute_schur_vectors)
         return (t * scale, z) if compute_schur_vectors else (t * scale,)
 
-    return jit(schur_)
+    return jit(no_derivative(schur_, NotImplementedError("Differentiation rule for 'schur' not implemented")))
 
 
 # ---------------------------------------------------------------------------

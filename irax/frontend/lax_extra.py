@@ -16,23 +16,31 @@ and `platform_dependent`.
 - fft(x, fft_type, fft_lengths): the n-dimensional FFT of x's last
   len(fft_lengths) axes (irax.numpy.fft).
 - platform_dependent: the branch for the platform of irax's default device.
+- composite(decomposition, name, version): the decomposition, as a compiler
+  that knows no composite of that name compiles it (IREE knows none). It
+  keeps JAX's other semantics: its ops carry `name` in their locations, and
+  differentiating it raises JAX's ValueError (a composite has no JVP rule;
+  custom_jvp gives it one).
 """
 import enum
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from irax.frontend import dtypes
+from irax.frontend.custom_derivatives import no_derivative
 from irax.frontend.lax_elementwise import _check_kind, _check_ranks
 from irax.frontend.lax_sorting import top_k
 from irax.frontend.numpy import fft as jfft
 from irax.frontend.numpy import linalg as jlinalg
+from irax.frontend.name_stack import named_scope
 from irax.frontend.numpy.util import asarray
 from irax.plugins.registry import get_default_device
 from irax.typing import Array, ArrayLike
 
-__all__ = ["FftType", "RaggedDotDimensionNumbers", "approx_max_k", "approx_min_k", "fft", "mulhi",
+__all__ = ["FftType", "RaggedDotDimensionNumbers", "approx_max_k", "approx_min_k", "composite", "fft", "mulhi",
            "platform_dependent", "ragged_dot", "ragged_dot_general"]
 
 
@@ -233,3 +241,25 @@ def platform_dependent(*args: Any, default: Callable | None = None, **per_platfo
         raise NotImplementedError(f"lax.platform_dependent: no branch for platform {platform} among "
                                   f"{sorted(per_platform)} and no default")
     return branch(*args)
+
+
+# --- composite -------------------------------------------------------------------
+
+_NO_COMPOSITE_JVP = ValueError("JVP rule for composite not implemented. You can use `jax.custom_jvp` to add support. "
+                               "See https://docs.jax.dev/en/latest/_autosummary/jax.custom_jvp.html")
+
+
+def composite(decomposition: Callable, name: str, version: int = 0) -> Callable:
+    """jax.lax.composite: a function whose semantics are `decomposition`'s.
+    Positional arguments are its inputs, keyword arguments its (static)
+    attributes, passed to `decomposition`."""
+    @functools.lru_cache(maxsize=64)  # one traced function per set of attributes, as jit's cache wants
+    def with_attributes(attributes):
+        return no_derivative(functools.partial(decomposition, **dict(attributes)), _NO_COMPOSITE_JVP)
+
+    @functools.wraps(decomposition)
+    def composite_fn(*args, **kwargs):
+        with named_scope(name):
+            return with_attributes(tuple(sorted(kwargs.items())))(*args)
+
+    return composite_fn

@@ -268,7 +268,7 @@ def _call(op, batch):
     of a jvp's primal output)."""
     if host_calls.is_callback(op):
         return _callback(op, batch)
-    if custom.VJP_BWD in op.attributes or custom.JVP in op.attributes:
+    if any(a in op.attributes for a in (custom.VJP_BWD, custom.JVP, custom.NO_DERIVATIVE)):
         return _custom_call(op, batch)
     callee = batch.symbols[ir.FlatSymbolRefAttr(op.attributes["callee"]).value]
     if kernels.kernel_of(callee) is not None:
@@ -346,7 +346,8 @@ def _batched_import(op, callee, batched, operand_types, result_types, size) -> s
 
 
 def _custom_call(op, batch):
-    """A call of a custom_vjp or custom_jvp function stays one, as in JAX:
+    """A call of a custom_vjp or custom_jvp function (or of one with no
+    derivative, its mark kept) stays one, as in JAX:
     the function and each of its rules (custom.py) become functions of their
     own, batched, that a new call names. Every argument %x goes in batched,
     an unbatched one broadcast, so that the rules' derivatives have the
@@ -373,6 +374,8 @@ def _custom_call(op, batch):
     call = func.CallOp(callee, [batch.moved(a) for a in args] + [batch.new.get(c, c) for c in closed])
     for attribute, rule in rules.items():
         call.attributes[attribute] = ir.FlatSymbolRefAttr.get(rule.name.value)
+    if custom.NO_DERIVATIVE in op.attributes:
+        call.attributes[custom.NO_DERIVATIVE] = op.attributes[custom.NO_DERIVATIVE]
     return list(call.results)
 
 

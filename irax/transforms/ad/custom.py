@@ -14,6 +14,11 @@ the call name:
 
 A call of irax's own `custom_vjp_and_jvp` (the linear algebra's solves)
 carries both sets: reverse mode reads fwd/bwd, forward mode the jvp rule.
+A call of a function with no derivative (`lax.composite`, schur) carries
+the error to raise instead, as JAX raises it for a primitive without a
+differentiation rule:
+
+    %y = func.call @h(%x...) {irax.no_derivative = "NotImplementedError: Differentiation rule for 'schur' ..."}
 
 %c are the arrays the function and its rules close over, passed last to
 each. Nothing is differentiated with respect to them: as in JAX, the rules
@@ -32,6 +37,19 @@ from irax.transforms.ad.generic import NotDifferentiable
 VJP_FWD = "irax.vjp_fwd"
 VJP_BWD = "irax.vjp_bwd"
 JVP = "irax.jvp"
+NO_DERIVATIVE = "irax.no_derivative"
+_ERRORS = {error.__name__: error for error in (ValueError, NotImplementedError, TypeError)}
+
+
+def no_derivative_attribute(error: Exception) -> ir.Attribute:
+    """The NO_DERIVATIVE attribute that makes `no_derivative` raise `error` (one of _ERRORS' types)."""
+    return ir.StringAttr.get(f"{type(error).__name__}: {error}")
+
+
+def no_derivative(call) -> Exception:
+    """The error a call marked NO_DERIVATIVE raises when differentiated."""
+    kind, _, message = ir.StringAttr(call.operation.attributes[NO_DERIVATIVE]).value.partition(": ")
+    return _ERRORS[kind](message)
 
 
 def rule_function(call, attribute):
@@ -55,6 +73,8 @@ def split_operands(call):
         n = len(rule_function(call, VJP_BWD).type.results)  # a cotangent per argument
     elif JVP in call.operation.attributes:
         n = len(rule_function(call, JVP).type.inputs) - len(operands)  # a tangent per argument
+    elif NO_DERIVATIVE in call.operation.attributes:
+        n = len(operands)  # (what it closes over is never differentiated: it raises first)
     else:
         raise no_rule(call)
     return operands[:n], operands[n:]

@@ -135,6 +135,8 @@ def _call(op, tangents):
         return host_calls.collective_jvp(op, tangents)
     if host_calls.is_callback(op):  # only a pure callback has results to differentiate
         raise host_calls.not_differentiable(op)
+    if custom.NO_DERIVATIVE in op.operation.attributes:
+        raise custom.no_derivative(op)
     if custom.JVP not in op.operation.attributes and custom.VJP_BWD in op.operation.attributes:
         raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function.")
     args, closed = custom.split_operands(op)

@@ -492,6 +492,8 @@ def _call(op, cts, active):
         return host_calls.collective_vjp(op, cts)
     if host_calls.is_callback(op):  # only a pure callback has results to differentiate
         raise host_calls.not_differentiable(op)
+    if custom.NO_DERIVATIVE in op.operation.attributes:
+        raise custom.no_derivative(op)
     (args, closed), n_out = custom.split_operands(op), len(op.results)
     if any(c in active for c in closed):
         raise custom.closure_error(op)
