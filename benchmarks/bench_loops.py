@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_loops.py
 
 1. An RNN, `lax.scan` over 200 steps of h = tanh(h @ W + x_t), H = 128,
-   batch 8: the forward pass under jit, and jit(grad) of a loss of it.
+   batch 8: the forward pass under jit, and jit(grad) of a loss of it with
+   respect to W, then to W and xs.
 2. `lax.fori_loop` of 10 000 scalar updates x = x * 0.999 + 0.001 under jit.
 Each irax row is run as written (irax chooses `unroll`: 20 for the RNN's
 small steps, see irax/frontend/control_flow.py; the scalar loop runs as
@@ -43,7 +44,17 @@ def rnn(lib, np_mod, unroll):
     def loss(w, h0, xs):
         return np_mod.mean(forward(w, h0, xs) ** 2)
 
-    return lib.jit(forward), lib.jit(lib.grad(loss))
+    return lib.jit(forward), lib.jit(lib.grad(loss)), lib.jit(lib.grad(loss, argnums=(0, 2)))
+
+
+class _Both:
+    """Two gradients as timing.timed wants a result: with block_until_ready."""
+
+    def __init__(self, pair):
+        self.pair = pair
+
+    def block_until_ready(self):
+        return [g.block_until_ready() for g in self.pair]
 
 
 def scalar_loop(lib, unroll):
@@ -51,10 +62,11 @@ def scalar_loop(lib, unroll):
 
 
 def rows(lib, np_mod, unroll):
-    forward, gradient = rnn(lib, np_mod, unroll)
+    forward, gradient, gradient_xs = rnn(lib, np_mod, unroll)
     args = (np_mod.asarray(W), np_mod.asarray(H0), np_mod.asarray(XS))
     return {"scan RNN forward, 200 steps, H=128": timed(forward, *args, repeat=30)[0] * 1e3,
             "jit(grad) of the scan RNN": timed(gradient, *args, repeat=30)[0] * 1e3,
+            "the same, also with respect to xs": timed(lambda *a: _Both(gradient_xs(*a)), *args, repeat=30)[0] * 1e3,
             "fori_loop, 10 000 scalar updates": timed(scalar_loop(lib, unroll), np_mod.float32(1.0), repeat=30)[0] * 1e3}
 
 

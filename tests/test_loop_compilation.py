@@ -334,6 +334,20 @@ def test_the_gradient_of_a_scan_reading_its_rows_back_zeroes_them_in_place():
     assert not re.findall(r"outs\([^)]*: tensor<20x3xf32>\)", backward)
 
 
+def test_the_gradient_with_respect_to_xs_adds_each_step_s_row_in_place():
+    """Each step reads its row xs[i]; the row's cotangent is added to the
+    sum over the steps in place (vjp.accumulate), and that sum goes into the
+    backward loop's body (control_flow._for): a step added a tensor of all
+    the steps, the H=128 RNN's gradient with respect to xs took 61 ms (JAX 3)."""
+    loss = lambda h, xs: (carry_is_y_fn(lax, jnp)(h, xs)[1] ** 2).sum()  # noqa: E731
+    grad = irax.jit(irax.grad(loss, argnums=(0, 1)))
+    text = grad.lower(X, XS20).as_text("optimized")
+    assert not re.findall(r"outs\([^)]*: tensor<20x3xf32>\)", text[text.rindex("scf.for"):])
+    for g, w in zip(grad(X, XS20), jax.grad(lambda h, xs: (carry_is_y_fn(jlax, jjnp)(h, xs)[1] ** 2).sum(),
+                                            argnums=(0, 1))(X, XS20)):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-5, atol=1e-6)
+
+
 def test_gradient_of_a_loop_that_writes_one_row_at_every_step_matches_jax(platform):
     """Only the last write of the row counts: its cotangent is not the result's at every step."""
     def f(lax, np):

@@ -39,7 +39,7 @@ from irax.ir import mlir
 from irax.ir.linalg import iterator_names
 from irax.transforms.ad import host_calls
 from irax.transforms.ad.generic import DynamicBoundsError
-from irax.transforms.ad.tensor_ops import add, empty_like, is_float_tensor, tensor_type, zeros_like
+from irax.transforms.ad.tensor_ops import empty_like, is_float_tensor, tensor_type, zeros_like
 
 
 def _if(op, cts, active, region_backward):
@@ -283,8 +283,11 @@ def _for(op, cts, active, region_backward):
         mapping = dict(zip(body.arguments, [_induction_value(k, lo, step)] + carries))
         wanted = [carries[i] for i in carried] + outer
         seeds = set(active) | set(wanted)
-        got = region_backward(body, mapping, seeds, [carry_cts.get(i) for i in range(len(inits))], wanted)
-        scf.YieldOp(got[:len(carried)] + [add(s, g) for s, g in zip(sums, got[len(carried):])])
+        # the sums of the outer values' cotangents go into the body's backward pass, which adds to them
+        # the rows a step reads in place (a scan's xs[i]: summed whole, every step cost all the steps)
+        got = region_backward(body, mapping, seeds, [carry_cts.get(i) for i in range(len(inits))], wanted,
+                              dict(zip(outer, sums)))
+        scf.YieldOp(got)
     # What the derivatives read of the body's values is stacked by the
     # forward loop, not computed again (the RNN's h @ W: a third of the
     # backward loop's products).

@@ -337,6 +337,13 @@ def _insert(piece, dest, slice_):
     return tensor.InsertSliceOp(piece, dest, *dynamic, *static).result
 
 
+def _extract(source, slice_, result_type):
+    """tensor.extract_slice of `source` at slice_ = (offsets, sizes, strides), as `_mixed` gives them."""
+    dynamic = [[v for v in vs if isinstance(v, ir.Value)] for vs in slice_]
+    static = [ir.DenseI64ArrayAttr.get([_DYNAMIC if isinstance(v, ir.Value) else v for v in vs]) for vs in slice_]
+    return tensor.ExtractSliceOp(result_type, source, *dynamic, *static).result
+
+
 def _slice_of_zeros(value):
     """(piece, its slice) if `value` is `tensor.insert_slice piece into` a
     fill with 0 at static strides (what `_extract_slice` makes), else None."""
@@ -581,8 +588,21 @@ RULES = {
 # The transformation.
 
 def accumulate(cts, value, ct):
-    """Add `ct` to the cotangent of `value` in `cts`."""
-    cts[value] = add(cts[value], ct) if value in cts else ct
+    """Add `ct` to the cotangent of `value` in `cts`. Where one of the two
+    is a slice inserted into zeros (the cotangent of a read x[i]), the sum
+    is the other updated in that slice alone, in place: summed whole, the
+    gradient of a scan with respect to its xs added a tensor of all the
+    steps at every step (the H=128 RNN's: 61 ms, JAX 3.2)."""
+    if value not in cts:
+        cts[value] = ct
+        return
+    for whole, part in ((cts[value], ct), (ct, cts[value])):
+        inner = _slice_of_zeros(part)
+        if inner is not None:
+            piece, slice_ = inner
+            cts[value] = _insert(add(_extract(whole, slice_, piece.type), piece), whole, slice_)
+            return
+    cts[value] = add(cts[value], ct)
 
 
 def backward(ops, cts, active):
@@ -602,16 +622,18 @@ def backward(ops, cts, active):
                 accumulate(cts, operand, ct)
 
 
-def region_backward(block, mapping, seeds, result_cts, wanted):
+def region_backward(block, mapping, seeds, result_cts, wanted, sums=None):
     """At the insertion point: recompute the ops of `block` (its arguments
     read through `mapping`), then run the backward pass from `result_cts`
     (the cotangents of what it yields; None for none). Returns the
-    cotangents of the values `wanted`."""
+    cotangents of the values `wanted`, those of the values `sums` maps
+    (values from outside the region) added to theirs there (`accumulate`:
+    in place where the region reads one row of them)."""
     ops = list(block.operations)
     cloned = host_calls.drop_debug_calls([mlir.clone_op(op, mapping) for op in ops[:-1]])
     yielded = [mapping.get(v, v) for v in ops[-1].operands]
     active = active_values(cloned, seeds)
-    cts = {}
+    cts = dict(sums or {})
     for value, ct in zip(yielded, result_cts):
         if ct is not None and value in active:
             accumulate(cts, value, ct)
