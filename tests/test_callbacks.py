@@ -76,19 +76,70 @@ def test_debug_print_in_a_loop_prints_each_iteration_once(device, capsys, transf
     assert capsys.readouterr().out == "i=0 c=1.0\ni=1 c=2.0\ni=2 c=4.0\n"
 
 
-def test_a_loop_whose_results_nothing_reads_still_prints(device, capsys):
-    """drop-unread-work erases unread loops, but not one around a callback."""
-    def body(i, c):
-        irax.debug.print("i={i} c={c}", i=i, c=c)
-        return c * 2
+# A loop of two steps over (i, c) whose body calls `call(lib, i, c)`, in each of
+# the forms a loop takes: scf.for (static bounds) and scf.while.
+LOOPS = {
+    "fori_loop": lambda lib, call, c: lib.lax.fori_loop(0, 2, lambda i, c: (call(lib, i, c), c * 2)[1], c),
+    "while_loop": lambda lib, call, c: lib.lax.while_loop(
+        lambda ic: ic[0] < 2, lambda ic: (call(lib, *ic), (ic[0] + 1, ic[1] * 2))[1], (0, c)),
+}
+EFFECTS = {
+    "debug.print": lambda lib, i, c: lib.debug.print("i={i} c={c}", i=i, c=c),
+    "io_callback": lambda lib, i, c: _experimental(lib).io_callback(lambda i, c: print(f"i={i} c={c}") or c,
+                                                                    lib.ShapeDtypeStruct((), np.float32), i, c),
+}
 
-    @irax.jit
-    def f(c):
-        irax.lax.fori_loop(0, 2, body, c)
-        return c + 1
 
-    assert float(f(1.0)) == 2.0
-    assert capsys.readouterr().out == "i=0 c=1.0\ni=1 c=2.0\n"
+def _experimental(lib):
+    import irax.experimental
+    import jax.experimental
+    return {irax: irax.experimental, jax: jax.experimental}[lib]
+
+
+@pytest.mark.parametrize("effect", EFFECTS)
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_loop_whose_results_nothing_reads_still_prints(device, capsys, loop, effect):
+    """drop-unread-work erases unread loops, but not one around a callback,
+    as JAX keeps it; IREE could not compile such a while loop ("maximum
+    iteration count exceeded in fixed point pipeline") until its results
+    were read (loop_carries.py)."""
+    def run(lib):
+        f = lib.jit(lambda c: (LOOPS[loop](lib, EFFECTS[effect], c), c + 1)[1])
+        out = float(f(np.float32(1.0)))
+        lib.effects_barrier()
+        return out, capsys.readouterr().out
+
+    assert run(irax) == run(jax) == (2.0, "i=0 c=1.0\ni=1 c=2.0\n")
+
+
+def test_a_pure_callback_whose_results_nothing_reads_is_dropped_as_in_jax(device):
+    """Under jit JAX drops a pure callback whose results nothing reads (in a
+    loop's body too) and keeps one whose results something reads, an
+    io_callback and a debug callback; eagerly each runs. (Not compared: a
+    loop run eagerly, whose body's unread pure callback JAX runs and irax,
+    which compiles the loop, drops.)"""
+    def run(lib):
+        calls = []
+
+        def host(name):
+            return lambda x: calls.append(name) or (x, x)
+
+        def f(x, loop):
+            lib.pure_callback(host("unread"), (F32_3, F32_3), x)
+            if loop:
+                lib.lax.fori_loop(0, 2, lambda i, c: (lib.pure_callback(host("loop"), (F32_3, F32_3), c), c + 1)[1], x)
+            read, _ = lib.pure_callback(host("half read"), (F32_3, F32_3), x)
+            _experimental(lib).io_callback(host("io"), (F32_3, F32_3), x)
+            lib.debug.callback(host("debug"), x)
+            return read
+
+        x = np.ones(3, np.float32)
+        lib.jit(f, static_argnums=1)(x, True)
+        f(x, False)
+        lib.effects_barrier()
+        return calls
+
+    assert run(irax) == run(jax) == ["half read", "io", "debug", "unread", "half read", "io", "debug"]
 
 
 def test_debug_callback_receives_numpy_arrays(device):

@@ -413,6 +413,33 @@ def test_a_fori_loop_whose_init_another_op_reads_too():
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6)
 
 
+# Loops whose init c0 another op reads too: an scf.while (fori_loop with a
+# traced bound) and an scf.for whose init is c0 reshaped.
+SHARED_INITS = {
+    "fori_loop traced bound": lambda lax, np, c0, y: lax.fori_loop(0, (c0[0] < 5).astype(np.int32) * 3,
+                                                                   lambda i, c: np.tanh(c + y), c0),
+    "fori_loop reshaped init": lambda lax, np, c0, y: lax.fori_loop(0, 3, lambda i, c: np.tanh(c + y.reshape(4, 6)),
+                                                                    c0.reshape(4, 6)),
+}
+
+
+@pytest.mark.parametrize("loop", SHARED_INITS)
+def test_a_loop_whose_init_another_op_reads_too(loop):
+    """The fori_loop's failure above ("circular dependency: input operation
+    uses partition output") for an scf.while and for an init reshaped: the
+    barrier that mends it covered scf.for only and the init itself only."""
+    def f(lib, np):
+        def g(x, y):
+            c0 = x * 2
+            return np.sum(SHARED_INITS[loop](lib.lax, np, c0, y)) + np.sum(c0)
+        return g
+    x = np.linspace(-1, 1, 24, dtype=np.float32)
+    y = x[::-1] * 0.5
+    np.testing.assert_allclose(irax.jit(f(irax, jnp))(x, y), f(jax, jjnp)(x, y), rtol=1e-5)
+    ours, want = irax.jvp(f(irax, jnp), (x, y), (y, x)), jax.jvp(f(jax, jjnp), (x, y), (y, x))
+    np.testing.assert_allclose(np.asarray(ours[1]), want[1], rtol=1e-5, atol=1e-5)
+
+
 def test_gradient_of_a_long_loop_reading_rows_by_its_index_loads():
     """Unrolled 32 steps, each reading x[i] through a 0-d index buffer of its
     own, the gradient's dispatch had 34 buffers and failed to load ("binding

@@ -93,6 +93,14 @@ def reuse_dead_buffers(module_op):
     Vulkan alike. An op nested in this one's body must not read %t either:
     it could see elements already overwritten.
 
+    Into an input the body reads only: a body that reads none of its inputs
+    yields a constant (`x ^ x` once canonicalize has folded it: cleanup.py),
+    and IREE makes such a generic a `linalg.fill` of its destination. A fill
+    into %t, not into a fresh tensor, keeps %t's producer and reads it in the
+    fill's dispatch, which IREE 3.13 cannot compile when the fill's slices
+    are concatenated (`cummin(x ^ x)`: the same "write affecting operations
+    on global resources" error).
+
     IREE's elementwise fusion sets the unused destination of each generic
     that reaches it back to a fresh `tensor.empty` (upstream's
     RemoveOutsDependency): the `vm`-stage IR of sin(x * 2) + sum(x),
@@ -133,7 +141,8 @@ def _write_into_dead_inputs(op, block):
             # element i of the result may overwrite element i of x only:
             # every read of x here is through the output's map
             same_reads = all(m == maps[n_in + k] for y, m in zip(op.inputs, maps) if y == x)
-            if (x.type == out.type and same_reads and x not in taken and _computed_here(x, block)
+            read = any(True for y, a in zip(op.inputs, body_arguments) if y == x for _ in a.uses)
+            if (x.type == out.type and same_reads and read and x not in taken and _computed_here(x, block)
                     and _read_only_by(x, op)):
                 op.operands[n_in + k] = x
                 taken.append(x)

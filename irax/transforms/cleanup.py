@@ -6,31 +6,43 @@ the primal generic's inputs; once canonicalize has removed the body ops that
 are dead, some inputs are read by nothing. They would still be computed and
 loaded, and they keep IREE from recognizing a plain contraction (with data
 tiling on, its CPU backend then fails on large matmuls: "large vector sizes").
+An input passed twice through the same map (`x ^ x`) is read through one
+body argument, so that the next canonicalize folds the body as IREE would
+after irax's passes (IREE merges such inputs too: `x ^ x`, `x - x` of
+integers are 0; reuse-dead-buffers must see that the body reads nothing).
 
 `drop_unread_work`: erase the ops whose results nothing reads that the
 canonicalizer keeps: `util.optimization_barrier` (not marked free of side
 effects) and loops (`scf.while` might not end), with all the work that
 only they read. A custom_jvp rule's own copy of the primal, dead once
 autodiff reads the call's results instead, kept eigh's gradient running
-its Jacobi sweeps twice through them. Loops around a callback stay; a call
-of a kernel function (ir/kernels.py) is work like any other. IREE 3.13 could
-not compile some dead loops it was handed (a scatter's, a triangular_solve's:
-"maximum iteration count exceeded in fixed point pipeline", its
-ElideTimepoints and canonicalize undoing each other's joins of the loop's
-timepoints).
+its Jacobi sweeps twice through them. A call of a kernel function
+(ir/kernels.py) is work like any other, and so is a pure callback's (JAX
+drops an `irax.pure_callback` whose results nothing reads, in a loop's body
+too); debug and io callbacks are effects, kept with every loop around one.
+IREE 3.13 could not compile some dead loops it was handed (a scatter's, a
+triangular_solve's: "maximum iteration count exceeded in fixed point
+pipeline", its ElideTimepoints and canonicalize undoing each other's joins
+of the loop's timepoints).
 """
 from iree.compiler import ir
 
 from irax.ir import mlir
 from irax.ir.kernels import kernel_of
 from irax.ir.linalg import is_projected, iterator_names, map_results
+from irax.transforms.ad.host_calls import CALLBACK
 
 
 def drop_unused_inputs(op):
-    """Rebuild the linalg.generic `op` without the inputs its body never reads."""
+    """Rebuild the linalg.generic `op` without the inputs its body never reads
+    (an input repeated through the same map is read through its first copy)."""
     body = op.regions[0].blocks[0]
     n_in = len(op.inputs)
     maps = [map_results(m) for m in op.indexing_maps]
+    for j in range(n_in):
+        first = next(i for i in range(j + 1) if op.inputs[i] == op.inputs[j] and maps[i] == maps[j])
+        if first != j:
+            body.arguments[j].replace_all_uses_with(body.arguments[first])
     used = [any(True for _ in body.arguments[i].uses) for i in range(n_in)]
     # An unread input still gives the loops it indexes their sizes: keep it
     # when nothing else does (a sum of a constant over an axis, say).
@@ -76,12 +88,15 @@ _VALUE_OPS = ("arith.", "math.", "tensor.", "linalg.", "iree_linalg_ext.", "util
 def _pure(op) -> bool:
     """Whether erasing `op` loses nothing but its results: it computes values
     only, or it is control flow (scf) around such ops, or it calls a kernel
-    function (ir/kernels.py: portable code a backend may replace). A callback
-    (another func.call) is kept, and every loop around one."""
+    function (ir/kernels.py: portable code a backend may replace) or a pure
+    callback. Another callback (debug, io; a collective) is kept, and every
+    loop around one."""
     name = op.name
     if name.startswith("scf."):
         return all(_pure(inner) for region in op.regions for block in region.blocks for inner in block.operations)
     if name == "func.call":
+        if CALLBACK in op.attributes:
+            return ir.StringAttr(op.attributes[CALLBACK]).value == "pure"
         callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
         return kernel_of(mlir.find_function(mlir.enclosing_module(op), callee)) is not None
     return name.startswith(_VALUE_OPS)

@@ -48,6 +48,14 @@ canonicalization (IREE's) drops it again. Not the barrier above, beside the
 yielded value: with that one, svd's loop compiled for Vulkan failed at run
 time ("queue_dealloca buffer was not returned by Vulkan queue_alloca").
 
+A while loop whose results nothing reads, kept by drop-unread-work for
+the callback it runs (`lax.while_loop` around `irax.debug.callback`, its
+carries returned nowhere), IREE 3.13 cannot compile either ("maximum
+iteration count exceeded in fixed point pipeline": its stream passes
+ElideTimepoints and canonicalize undo each other's joins of the loop's
+unread timepoints). Its results are read by a barrier that nothing reads
+(`_read_results`), which IREE keeps, as it keeps the loop.
+
 The pass runs after the pipeline's last canonicalize, which can remove the
 reads that made a carry read, and sees every loop: while_loop's, fori_loop's
 with traced bounds, and those that jvp and vmap write.
@@ -60,8 +68,10 @@ too) fails stream partitioning ("circular dependency: input operation uses
 partition output"). Its reference partitioner (ReferencePartitioning.cpp)
 places c0's producer in the partition of `sum(c0)`, after the loop, blind to
 the loop, which it places in no partition, reading c0 and feeding that
-partition. Such an init enters the loop through a barrier
-(`_hide_shared_inits`), which the partitioner places nothing across.
+partition. An `scf.while` fails the same way (the same loop with a traced
+bound), and either loop when its init is c0 reshaped. Such an init enters
+the loop through a barrier (`_hide_shared_inits`), which the partitioner
+places nothing across.
 """
 import functools
 
@@ -69,6 +79,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import scf, tensor, util
 
 from irax.ir import iree, mlir
+from irax.ir.linalg import RESHAPES
 from irax.transforms.buffer_reuse import DESTINATIONS
 
 
@@ -123,20 +134,41 @@ def _keep_unread(loop):
                 yield_.operands[k] = iree.opaque(new, old)[0]
 
 
-def _hide_shared_inits(loop):
-    """Each tensor init of the `scf.for` `loop` that an op of its block
-    computes and another op of that block reads too is passed to the loop
-    through a `util.optimization_barrier` (the same value; see above). Not
-    constants, nor `tensor.empty` (a stack's init: update_stacks_in_place
-    reads it)."""
-    for k, init in enumerate(list(loop.operands)[3:], start=3):
-        if not (isinstance(init, ir.OpResult) and isinstance(init.type, ir.RankedTensorType)) \
-                or init.owner.name in ("arith.constant", "tensor.empty"):
+def _read_results(loop):
+    """A read of the results of the `scf.while` `loop` if nothing reads them
+    (see above)."""
+    if loop.results and not any(_uses(r) for r in loop.results):
+        with ir.InsertionPoint.after(loop), ir.Location.unknown():
+            iree.opaque(*loop.results)
+
+
+def _hide_shared_inits(loop, first):
+    """Each tensor init of `loop` (its operands from `first` on: an
+    `scf.for`'s from 3, an `scf.while`'s all) that an op of its block
+    computes and another op of that block reads too, itself or reshaped
+    (`tensor.expand_shape`, `tensor.collapse_shape`, which IREE makes no
+    dispatch of), is passed to the loop through a `util.optimization_barrier`
+    (the same value; see above). Not constants, nor `tensor.empty` (a stack's
+    init: update_stacks_in_place reads it)."""
+    for k, init in enumerate(list(loop.operands)[first:], start=first):
+        if not isinstance(init.type, ir.RankedTensorType):
             continue
-        readers = [use.owner.operation for use in init.uses]
-        if any(op != loop.operation and op.block == loop.operation.block for op in readers):
+        chain = _reshaped_from(init)
+        if not isinstance(chain[-1], ir.OpResult) or chain[-1].owner.name in ("arith.constant", "tensor.empty"):
+            continue
+        ours = [loop.operation] + [value.owner.operation for value in chain[:-1]]
+        readers = [use.owner.operation for value in chain for use in value.uses]
+        if any(op not in ours and op.block == loop.operation.block for op in readers):
             with ir.InsertionPoint(loop), ir.Location.unknown():
                 loop.operands[k] = iree.opaque(init)[0]
+
+
+def _reshaped_from(value) -> list:
+    """[`value`, the value it reshapes, the value that one reshapes, ...]."""
+    chain = [value]
+    while isinstance(chain[-1], ir.OpResult) and chain[-1].owner.name in RESHAPES:
+        chain.append(chain[-1].owner.operands[0])
+    return chain
 
 
 def keep_unread_carries(module_op):
@@ -144,9 +176,12 @@ def keep_unread_carries(module_op):
     module_op.walk(lambda op: ops.append(op) or ir.WalkResult.ADVANCE)
     for op in ops:
         if op.name == "scf.while":
-            _keep_unread(_pass_on_every_carry(op))
+            loop = _pass_on_every_carry(op)
+            _keep_unread(loop)
+            _read_results(loop)
+            _hide_shared_inits(loop, 0)
         elif op.name == "scf.for":
-            _hide_shared_inits(op)
+            _hide_shared_inits(op, 3)
 
 
 # ---------------------------------------------------------------------------
