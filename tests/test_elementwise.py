@@ -368,6 +368,22 @@ def test_where_clip_round():
     check(jnp.round(jnp.asarray(ints)), ints, np.int32)
 
 
+def test_round_edge_cases_as_jax():
+    """Negative decimals on integers and any round of bools are JAX's errors;
+    decimals past the dtype's range return the input (10**39 would be inf)."""
+    ints, x = np.array([15, 24, 36, -15], np.int32), np.array([0.5, 1.5, 2.5, -0.5], np.float32)
+    for xp in (jnp, jjnp):
+        with pytest.raises(NotImplementedError, match="integer np.round not implemented for decimals < 0"):
+            xp.round(xp.asarray(ints), -1)
+        with pytest.raises(ValueError, match="not inexact"):
+            xp.round(xp.asarray(ints > 0))
+        with pytest.raises(TypeError, match="'float' object cannot be interpreted as an integer"):
+            xp.round(xp.asarray(x), 1.0)
+    check(jnp.round(jnp.asarray(ints), 1), ints, np.int32)
+    check(jnp.round(jnp.asarray(x), 39), x)
+    check(jnp.round(jnp.asarray(x * 10), -1), np.round(x * 10, -1))
+
+
 def test_operators_and_reflected_operators():
     x = sample((4,), np.float32, 1, 3)
     jx = jnp.asarray(x)

@@ -134,6 +134,22 @@ def test_structural_as_jax(name):
     _check(STRUCTURAL[name])
 
 
+@pytest.mark.parametrize("fold", ["bitwise_xor", "sub"])
+def test_cumulative_of_a_value_that_folds_to_zeros_under_jit(fold):
+    """x ^ x and x - x of integers are zeros, which IREE folds them to after
+    irax's passes; the op computing them wrote into x's buffer
+    (reuse-dead-buffers), and IREE could not compile the fill of x's buffer
+    that it made of it under cummin's concatenated slices ("write affecting
+    operations on global resources")."""
+    def f(L, x):
+        i = L.convert_element_type(x, np.int32)
+        zeros = getattr(L, fold)(i, i)
+        return [getattr(L, c)(zeros, 1, reverse) for c in ("cummin", "cummax", "cumsum", "cumprod")
+                for reverse in (False, True)]
+
+    _same(irax.jit(lambda x: f(il, x))(X), jax.jit(lambda x: f(jl, x))(X))
+
+
 def _ones(n, shape, dtype="float32"):
     return n.ones(shape, dtype)
 
@@ -155,6 +171,9 @@ ERRORS = {
     "clamp-shape": lambda L, n: L.clamp(_ones(n, 2), _ones(n, 3), _ones(n, 3)),
     "select_n-bool-3": lambda L, n: L.select_n(_ones(n, 3, "bool"), _ones(n, 3), _ones(n, 3), _ones(n, 3)),
     "transpose": lambda L, n: L.transpose(_ones(n, (2, 3)), (0, 0)),
+    "broadcast_in_dim-sizes": lambda L, n: L.broadcast_in_dim(_ones(n, (2, 3)), (4, 3), (0, 1)),
+    "broadcast_in_dim-rank": lambda L, n: L.broadcast_in_dim(_ones(n, (2, 3)), (2, 3), (0,)),
+    "broadcast_in_dim-dims": lambda L, n: L.broadcast_in_dim(_ones(n, (2, 3)), (2, 3), (0, 2)),
     "squeeze": lambda L, n: L.squeeze(_ones(n, (2, 3)), (0,)),
     "split": lambda L, n: L.split(_ones(n, 3), (1, 1)),
     "reduce_and-of-float": lambda L, n: L.reduce_and(_ones(n, 3), (0,)),

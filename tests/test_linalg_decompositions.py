@@ -216,6 +216,18 @@ def test_norms_and_helpers_match_numpy():
     check(jnp.linalg.tensorinv(X[0], ind=1), np.linalg.tensorinv(X[0], ind=1), tol=1e-5)
 
 
+def test_norm_orders_as_jax():
+    """A string ord of a vector norm is JAX's ValueError; 'f' is 'fro'; the
+    inf-norm of no elements is 0 (max's initial), as in JAX."""
+    for ord in ["fro", "nuc", "inf"]:
+        with pytest.raises(ValueError) as theirs:
+            jjnp.linalg.norm(X, ord, axis=-1)
+        with pytest.raises(ValueError, match=re.escape(str(theirs.value))):
+            jnp.linalg.norm(X, ord, axis=-1)
+    check(jnp.linalg.norm(X, "f", axis=(1, 2)), jjnp.linalg.norm(X, "f", axis=(1, 2)))
+    check(jnp.linalg.norm(X[:, :, :0], np.inf, axis=-1), jjnp.linalg.norm(X[:, :, :0], np.inf, axis=-1))
+
+
 def test_blocked_factorizations_match_numpy(monkeypatch):
     """Matrices wider than BLOCK go by blocks (a 5x5 with BLOCK 2: two full
     blocks and a partial one), with pivoting across the blocks."""

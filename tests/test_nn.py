@@ -154,6 +154,11 @@ def test_one_hot_dtype_negative_and_bad_axis():
         jnn.one_hot(x, 3, axis=2)
     with pytest.raises(ValueError):
         nn.one_hot(asarray(x), 3, axis=2)
+    with pytest.raises(TypeError) as theirs:
+        jnn.one_hot(x, 3.0)
+    with pytest.raises(TypeError) as ours:
+        nn.one_hot(asarray(x), 3.0)
+    assert str(ours.value) == str(theirs.value)
 
 
 def test_relu_keeps_integers_and_weak_scalars():

@@ -117,6 +117,16 @@ def test_sort_errors():
         irax.lax.top_k(np.zeros(3), 4)
 
 
+@pytest.mark.parametrize("args", [(np.float32(1), 1), (np.zeros(3), 1, 1)], ids=["0-d", "axis 1 of 1-d"])
+def test_top_k_axis_errors_as_jax(args):
+    call = lambda lax: lax.top_k(*args[:2], axis=args[2] if len(args) > 2 else -1)  # noqa: E731
+    with pytest.raises(ValueError) as theirs:
+        call(jax.lax)
+    with pytest.raises(ValueError) as ours:
+        call(irax.lax)
+    assert str(ours.value) == str(theirs.value)
+
+
 def test_top_k_matches_jax():
     x = _sample(np.float32)
     assert type(irax.lax.top_k(x, 5)) is type(jax.lax.top_k(x, 5)) is list

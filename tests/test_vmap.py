@@ -130,6 +130,8 @@ CASES = {
     "unmapped output broadcast": (lambda np_: lambda a, b: (a, b + 1.0), (X, V), {"in_axes": (0, None)}),
     "axis_size with nothing mapped": (lambda np_: lambda a: a + 1, (V,), {"in_axes": None, "axis_size": 2}),
     "weak scalar output": (lambda np_: lambda a: 2.0, (X,), {}),
+    "sort, argsort, slices of an empty batch": (
+        lambda np_: lambda a: (np_.sort(a), np_.argsort(a), a[1:3], a.at[1].set(0.0), a[0]), (X[:0],), {}),
 }
 
 
@@ -137,6 +139,23 @@ CASES = {
 def test_vmap_like_jax(name):
     case, args, kwargs = CASES[name]
     both(case, *args, **kwargs)
+
+
+def test_untraced_outputs_at_out_axes_none_are_given_back_as_they_are():
+    """As in JAX: a Python number, NumPy value or concrete array that no op
+    computed from the arguments comes back itself (not as an irax array),
+    unless an enclosing jit makes its outputs arrays."""
+    def f(np_):
+        return lambda a: {"float": 1.0, "int": 2, "numpy": np.float32(3), "mapped": a, "computed": a.sum() * 0}
+    axes = {"float": None, "int": None, "numpy": None, "mapped": 0, "computed": 0}
+    ours, theirs = irax.vmap(f(jnp), out_axes=axes)(X), jax.vmap(f(jjnp), out_axes=axes)(X)
+    for name in ("float", "int", "numpy"):
+        assert type(ours[name]) is type(theirs[name]) and ours[name] == theirs[name]
+    same({k: ours[k] for k in ("mapped", "computed")}, {k: theirs[k] for k in ("mapped", "computed")})
+    inner = lambda vmap: vmap(lambda a: 2.0, out_axes=None)  # noqa: E731
+    assert irax.vmap(inner(irax.vmap), out_axes=None)(X) == 2.0
+    same(irax.jit(inner(irax.vmap))(X), jax.jit(inner(jax.vmap))(X))
+    same(irax.vmap(inner(irax.vmap))(X3), jax.vmap(inner(jax.vmap))(X3))
 
 
 def test_keyword_arguments_are_mapped_along_axis_0():

@@ -43,10 +43,8 @@ def top_k(operand: ArrayLike, k: int, *, axis: int = -1) -> list[Array]:
     first; equal ones in index order, NaN largest) and their int32 indices
     (a list, as JAX returns)."""
     x = asarray(operand)
-    if x.ndim == 0:
-        raise TypeError(f"top_k operand must have >= 1 dimension, got {x.shape}")
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"axis argument out of range: axis={axis} for operand.shape={x.shape}")
+    if not -x.ndim <= axis < x.ndim:  # a 0-d operand too, as JAX's canonicalize_axis says
+        raise ValueError(f"axis {axis} is out of bounds for array of dimension {x.ndim}")
     axis %= x.ndim
     if axis == x.ndim - 1:
         return list(prims.top_k.bind(x, k=int(k)))

@@ -298,11 +298,32 @@ def _elements(x):
     return x if extended.is_extended(x) else asarray(x)
 
 
+# broadcast_in_dim's shape rule, as JAX's: (what must hold, JAX's TypeError if not), checked in order
+# on the operand's shape x, the target shape s and the dims d.
+_BROADCAST_IN_DIM_RULES = (
+    (lambda x, s, d: all(n >= 0 for n in s), "broadcast_in_dim shape must have every element be nonnegative, got {s}."),
+    (lambda x, s, d: len(d) == len(x), "broadcast_in_dim broadcast_dimensions must have length equal to operand ndim; "
+                                       "got broadcast_dimensions {d} for operand ndim {n}."),
+    (lambda x, s, d: len(s) >= len(x), "broadcast_in_dim target broadcast shape must have equal or higher rank to the "
+                                       "operand shape; got operand ndim {n} and target broadcast ndim {r}."),
+    (lambda x, s, d: set(d) <= set(range(len(s))), "broadcast_in_dim broadcast_dimensions must be a subset of output "
+                                                   "dimensions, got {d} for operand ndim {n} and shape {s}."),
+    (lambda x, s, d: all(x[i] in (1, s[k]) for i, k in enumerate(d)),
+     "broadcast_in_dim operand dimension sizes must either be 1, or be equal to their corresponding dimensions in the "
+     "target broadcast shape; got operand of shape {x}, target broadcast shape {s}, broadcast_dimensions {d} "),
+    (lambda x, s, d: len(set(d)) == len(d), "broadcast_in_dim broadcast_dimensions must not contain duplicates, got "
+                                            "broadcast_dimensions {d}"),
+)
+
+
 def broadcast_in_dim(operand: ArrayLike, shape: Shape, broadcast_dimensions: Sequence[int]) -> Array:
     """operand broadcast to `shape`, its dim i becoming dim broadcast_dimensions[i], as `jax.lax.broadcast_in_dim`
     (the dims in any order, as JAX's: the operand is transposed to put them in increasing order)."""
     x = _elements(operand)
     shape, dims = tuple(int(n) for n in shape), tuple(int(d) for d in broadcast_dimensions)
+    for holds, message in _BROADCAST_IN_DIM_RULES:
+        if not holds(x.shape, shape, dims):
+            raise TypeError(message.format(x=x.shape, s=shape, d=dims, n=x.ndim, r=len(shape)))
     if len(set(dims)) == len(dims) == x.ndim and list(dims) != sorted(dims):
         order = sorted(range(x.ndim), key=dims.__getitem__)
         x, dims = transpose(x, order), tuple(dims[i] for i in order)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from irax import tree_util
-from irax.frontend import callbacks, collectives, lowering, staging
+from irax.frontend import callbacks, collectives, core, lowering, staging
 from irax.frontend.numpy.shape import moveaxis
 from irax.transforms.batching import add_batched
 
@@ -138,6 +138,35 @@ def _in_axes(fun, in_axes, axis_size, arguments, args, kwargs):
     return axes, _axis_size(mapped, axis_size)
 
 
+class _Untraced:
+    """An output leaf that is no traced value (a Python number, a NumPy or a
+    concrete array) where out_axes is None: as in JAX, vmap gives it back as
+    it is (`vmap(lambda x: 1.0, out_axes=None)(xs)` is the float 1.0). A
+    pytree node with no leaves, so that no trace makes it an array, until
+    _given_back."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+tree_util.register_pytree_node(_Untraced, lambda u: ((), u), lambda u, _: u)
+
+
+def _untraced_kept(output, axes=None):
+    """`output` with each leaf that is no Tracer (at an out_axes of None,
+    where `axes` are given) an _Untraced node."""
+    leaves, tree = tree_util.tree_flatten(output)
+    axes = [None] * len(leaves) if axes is None else axes
+    return tree_util.tree_unflatten(tree, [_Untraced(x) if a is None and not isinstance(x, core.Tracer) else x
+                                           for x, a in zip(leaves, axes)])
+
+
+def _given_back(output):
+    """`output` with each _Untraced node its value again."""
+    return tree_util.tree_map(lambda x: x.value if isinstance(x, _Untraced) else x, output,
+                              is_leaf=lambda x: isinstance(x, _Untraced))
+
+
 def _with_axis(shape, axis, size) -> tuple:
     """`shape` with a new axis of `size` at `axis` (counted in the result)."""
     axis %= len(shape) + 1
@@ -152,7 +181,8 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unm
 
     def one_slice(*dynamic_values):
         args, kwargs = arguments.rebuild(dynamic_values)
-        return fun(*args, **kwargs)
+        output = fun(*args, **kwargs)
+        return _untraced_kept(output, _leaf_axes(out_axes, output, "out_axes"))
 
     one_slice.__name__ = getattr(fun, "__name__", "function")
     avals = [x.aval if a is None else x.aval.update(shape=x.shape[:a] + x.shape[a + 1:])
@@ -181,7 +211,7 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unm
             raise ValueError(f"axis {axis} is out of bounds for array of dimension {r.ndim}")
         else:
             outputs.append(moveaxis(r, 0, axis))
-    return tree_util.tree_unflatten(tree_util.tree_structure(output), outputs)
+    return _given_back(tree_util.tree_unflatten(tree_util.tree_structure(output), outputs))
 
 
 def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = None,
@@ -209,12 +239,18 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = No
     unmapped = frozenset(i for i, axis in enumerate(in_axes) if axis is None) if isinstance(in_axes, tuple) else ()
 
     def with_numbers(args, kwargs):
-        return staging.staged_call(key, batched, args, kwargs, static_numbers=unmapped)
+        return staging.staged_call(key, staged, args, kwargs, static_numbers=unmapped)
 
     @functools.wraps(fun)
     def vmapped(*args, **kwargs):
         from irax.frontend import tape  # (tape imports irax.numpy, which imports this module)
-        return tape.staged_or_on_values(key, batched, with_numbers, args, kwargs)
+        if core.current_trace() is not None:  # the outputs as they are, for the enclosing trace
+            return batched(*args, **kwargs)
+        return _given_back(tape.staged_or_on_values(key, staged, with_numbers, args, kwargs))
+
+    @functools.wraps(fun)
+    def staged(*args, **kwargs):  # called eagerly: the untraced outputs kept out of the program
+        return _untraced_kept(batched(*args, **kwargs))
 
     @functools.wraps(fun)
     def batched(*args, **kwargs):

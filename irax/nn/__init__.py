@@ -8,6 +8,8 @@ is arranged to differentiate to the same rule.
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 import irax.numpy as jnp
@@ -241,11 +243,13 @@ def standardize(x: ArrayLike, axis: Axis = -1, mean: ArrayLike | None = None, va
 
 def one_hot(x: ArrayLike, num_classes: int, *, dtype: DTypeLike | None = None, axis: int = -1) -> Array:
     """out[..., c, ...] = (x[...] == c) at a new axis `axis` of length
-    `num_classes`; indices outside [0, num_classes) give all zeros."""
+    `num_classes`; indices outside [0, num_classes) give all zeros.
+    `num_classes` is an int, as JAX's operator.index asks (3.0 is its TypeError)."""
+    num_classes = operator.index(num_classes)
     x = _array("one_hot", x)
     dtype = dtypes.default_float_dtype() if dtype is None else dtypes.canonicalize_dtype(dtype)
     axis = canonicalize_axis("one_hot", axis, x.ndim + 1)
-    return one_hot_p.bind(x, num_classes=int(num_classes), axis=axis, dtype=dtype)
+    return one_hot_p.bind(x, num_classes=num_classes, axis=axis, dtype=dtype)
 
 
 # ---------------------------------------------------------------------------

@@ -193,6 +193,10 @@ def _slice_attrs(op, batch):
 def _extract_slice(op, batch):
     if batched_placement(op, batch):
         return extract_at_batched_offsets(op, batch)
+    if batch.size == 0:  # nothing to read (MLIR refuses the offset 0 of an axis of size 0)
+        sizes = iter(batch.unbatched(op, op.sizes))
+        shape = [next(sizes) if d == mlir.DYNAMIC() else d for d in tensor_type(op.result).shape]
+        return [tensor.EmptyOp([0] + shape, tensor_type(op.result).element_type).result]
     result = batched_type(op.result.type, batch.size)
     return [tensor.ExtractSliceOp(result, batch.moved(op.source), *_slice_attrs(op, batch)).result]
 
@@ -200,6 +204,8 @@ def _extract_slice(op, batch):
 def _insert_slice(op, batch):
     if batched_placement(op, batch):
         return [insert_at_batched_offsets(op, batch)]
+    if batch.size == 0:  # nothing to write (MLIR refuses the offset 0 of an axis of size 0)
+        return [batch.moved(op.dest)]
     return [tensor.InsertSliceOp(batch.moved(op.source), batch.moved(op.dest), *_slice_attrs(op, batch)).result]
 
 
@@ -245,8 +251,11 @@ def _extract(op, batch):
     indices = batch.unbatched(op, op.indices)
     rank = len(indices)
     result = ir.RankedTensorType.get([batch.size], op.result.type)
-    column = tensor.ExtractSliceOp(result, source, indices, [], [], [0] + [mlir.DYNAMIC()] * rank,
-                                   [batch.size] + [1] * rank, [1] * (rank + 1)).result
+    if batch.size == 0:  # no member (MLIR refuses the offset 0 of an axis of size 0)
+        column = tensor.EmptyOp([0], op.result.type).result
+    else:
+        column = tensor.ExtractSliceOp(result, source, indices, [], [], [0] + [mlir.DYNAMIC()] * rank,
+                                       [batch.size] + [1] * rank, [1] * (rank + 1)).result
     if not isinstance(op.result.type, ir.IndexType):
         return [column]
     stored = tensor.EmptyOp([batch.size], stored_type(op.result.type)).result

@@ -397,9 +397,12 @@ def vector_norm(x: ArrayLike, /, *, axis: Axis = None, keepdims: bool = False, o
     """(sum |x|^ord)^(1/ord) over `axis` (all axes when None); ord inf/-inf
     is the max/min |x|, ord 0 the count of nonzeros."""
     (x,) = promote_args_inexact("jnp.linalg.vector_norm", x)
+    if isinstance(ord, str):  # JAX's words, to the letter
+        hint = {"inf": "Use 'jax.numpy.inf' instead.", "-inf": "Use '-jax.numpy.inf' instead."}.get(ord, "")
+        raise ValueError(f"Invalid order '{ord}' for vector norm.{hint}")
     a = abs(x)
     if ord == np.inf:
-        return amax(a, axis=axis, keepdims=keepdims)
+        return amax(a, axis=axis, keepdims=keepdims, initial=0)
     if ord == -np.inf:
         return amin(a, axis=axis, keepdims=keepdims)
     if ord == 0:
@@ -419,6 +422,7 @@ _MATRIX_NORMS = {
     -np.inf: (lambda a, r, c, k: amin(sum(a, axis=c, keepdims=True), axis=r, keepdims=True)),
     "fro": (lambda a, r, c, k: sqrt(sum(a * a, axis=(r, c), keepdims=True))),
 }
+_MATRIX_NORMS["f"] = _MATRIX_NORMS["fro"]  # as JAX
 
 # ord -> the matrix norm from the singular values s (the last axis).
 _SINGULAR_VALUE_NORMS = {

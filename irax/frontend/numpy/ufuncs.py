@@ -16,6 +16,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 
+import ml_dtypes
 import numpy as np
 
 from irax.frontend import core, dtypes, extended
@@ -298,12 +299,20 @@ def reciprocal(x: ArrayLike, /) -> Array:
 def round(a: ArrayLike, decimals: int = 0) -> Array:
     """Round half to even, like NumPy; `decimals` scales by a power of ten,
     float16 in float32 as JAX does (65504 * 10 would overflow it); complex
-    numbers part by part."""
+    numbers part by part. As JAX: integers are returned as they are (negative
+    `decimals` on them is JAX's NotImplementedError), bools refused (finfo's
+    ValueError), and `decimals` past the dtype's range (10**decimals > max)
+    returns the input, since no digit there can change."""
     (a,) = promote_args("round", a)
+    decimals = operator.index(decimals)
+    if dtypes.is_int(a.dtype):
+        if decimals < 0:
+            raise NotImplementedError("integer np.round not implemented for decimals < 0")
+        return a
+    if decimals > np.log10(ml_dtypes.finfo(a.dtype).max):
+        return a
     if dtypes.is_complex(a.dtype):
         return binary["complex"].bind(*(round(unary[part].bind(a), decimals) for part in ("real", "imag")))
-    if not dtypes.is_float(a.dtype):
-        return a
     if decimals == 0:
         return unary["round"].bind(a)
     factor = 10.0**decimals
