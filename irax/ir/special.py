@@ -13,6 +13,8 @@ A polynomial approximation's own derivative is a poor one, so each function
 ends in `tie(name, value, *inputs)`: an op autodiff recognizes, and
 differentiates by the analytic rule called `name` (scalar_jvp.MARKED).
 """
+from math import factorial
+
 import numpy as np
 from iree.compiler import ir
 from iree.compiler.dialects import arith, math, scf
@@ -99,14 +101,25 @@ _LOG_P = [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 
 _LOG_Q1, _LOG_Q2 = -2.12194440e-4, 0.693359375  # ln 2 = Q2 - Q1 (Q2 exact in few bits)
 
 
+def _frexp(a):
+    """(m, e) with a = m 2^e, m in [1/2, 1) and e an integral float32, read
+    off the bits of a normal float32 a > 0."""
+    bits = arith.bitcast(ir.IntegerType.get_signless(32), a)
+    e = arith.sitofp(a.type, arith.subi(arith.shrui(bits, _i32(23)), _i32(126)))
+    return arith.bitcast(a.type, arith.ori(arith.andi(bits, _i32(0x007FFFFF)), _i32(0x3F000000))), e
+
+
+def _pow2(k):
+    """2^k for an integral float32 k in [-126, 127], from its bits."""
+    i32 = ir.IntegerType.get_signless(32)
+    return arith.bitcast(k.type, arith.shli(arith.addi(arith.fptosi(i32, k), _i32(127)), _i32(23)))
+
+
 def xla_log(a):
     """log(a) of float32 a as XLA's CPU backend computes it (to the bit).
     P is evaluated as three interleaved quadratics in x^3, as Eigen does."""
-    i32 = ir.IntegerType.get_signless(32)
     one = _c(a, 1.0)
-    bits = arith.bitcast(i32, arith.maximumf(a, _c(a, np.finfo(np.float32).tiny)))
-    e = arith.sitofp(a.type, arith.subi(arith.shrui(bits, _i32(23)), _i32(126)))
-    m = arith.bitcast(a.type, arith.ori(arith.andi(bits, _i32(0x007FFFFF)), _i32(0x3F000000)))  # in [0.5, 1)
+    m, e = _frexp(arith.maximumf(a, _c(a, np.finfo(np.float32).tiny)))
     below = _lt(m, _c(a, np.sqrt(0.5)))
     x = arith.subf(m, one)
     e = _select(below, arith.subf(e, one), e)
@@ -300,10 +313,105 @@ def _beyond_44(a, near):
     return _select(_lt(_c(a, 44.0), a), arith.mulf(half, arith.mulf(half, _c(a, 0.5))), near)
 
 
+# log2(m) = 2/ln2 atanh(s) = 2/ln2 Σ s^(2k+1) / (2k+1) with s = (m - 1) / (m + 1),
+# |s| <= 3 - 2 sqrt(2) for m in [sqrt(1/2), sqrt(2)]: the first term left out is 2^-44 of the sum.
+_LOG2_ATANH = [2 / np.log(2) / (2 * k + 1) for k in range(8)][::-1]
+# 2^r = Σ (r ln2)^k / k!, |r| <= 1/2: the first term left out is below 2^-42.
+_EXP2 = [np.log(2) ** k / factorial(k) for k in range(11)][::-1]
+
+
+def _powf32(a, b):
+    """a^b for float32 a >= 0, as IREE's powf, exp(b log a), at the special
+    values (0, inf, NaN; 1^inf is NaN), and within half an ulp elsewhere:
+    IREE's is all float32, and exp amplifies log's rounding |b log a| times
+    (100^2 was 10000.001, 137 ulp off at 97^18.8). Here z = b log2 a is
+    float64: a = m 2^e from a's bits (a subnormal scaled by 2^24 first), log2 m
+    by its atanh series; then a^b = 2^r 2^n, n = round(z), 2^r by its series,
+    and 2^n in two float32 halves (each a normal float32), rounded to float32
+    once at the end. z is within 2^-36 of b log2 a, so a result is within
+    2^-13 ulp of a^b correctly rounded."""
+    f64, tiny = ir.F64Type.get(), float(np.finfo(np.float32).tiny)
+    subnormal = _lt(a, _c(a, tiny))
+    m, e = _frexp(_select(subnormal, arith.mulf(a, _c(a, 2.0**24)), a))
+    e = _select(subnormal, arith.subf(e, _c(e, 24.0)), e)
+    below = _lt(m, _c(m, np.sqrt(0.5)))  # m in [sqrt(1/2), sqrt(2)) from here on
+    m = arith.extf(f64, _select(below, arith.addf(m, m), m))
+    e = arith.extf(f64, _select(below, arith.subf(e, _c(e, 1.0)), e))
+    one = _c(m, 1.0)
+    s = arith.divf(arith.subf(m, one), arith.addf(m, one))
+    log2 = arith.addf(e, arith.mulf(s, _plain_horner(arith.mulf(s, s), _LOG2_ATANH)))
+    log2 = _select(cmpf("oeq", a, _c(a, 0.0)), _c(m, -np.inf), log2)
+    log2 = _select(cmpf("oeq", a, _c(a, np.inf)), _c(m, np.inf), log2)
+    z = arith.mulf(arith.extf(f64, b), _select(cmpf("uno", a, a), _c(m, np.nan), log2))
+    # z beyond [-160, 130] is 0 or inf in float32 (2^-150 rounds to 0); a NaN z is the result's
+    clamped = arith.minimumf(arith.maximumf(z, _c(z, -160.0)), _c(z, 130.0))
+    n = math.floor(arith.addf(_select(cmpf("uno", z, z), _c(z, 0.0), clamped), _c(z, 0.5)))
+    half = math.floor(arith.mulf(n, _c(n, 0.5)))
+    scale = [arith.extf(f64, _pow2(arith.truncf(a.type, k))) for k in (half, arith.subf(n, half))]
+    power = arith.mulf(arith.mulf(_plain_horner(arith.subf(clamped, n), _EXP2), scale[0]), scale[1])
+    return _select(cmpf("uno", z, z), _c(a, np.nan), arith.truncf(a.type, power))
+
+
+# atan(u) = u + u^3 P(u^2) for |u| <= tan(π/8), within 2^-28 relative (a minimax fit).
+_ATAN_P = [-0.060783744, 0.105938725, -0.14243542, 0.19998471, -0.33333316]
+
+
+def _atan2_float32(a, x):
+    """atan2(a, x) for float32 a >= 0, within half an ulp and 2^-28: IREE's
+    is up to 40 ulp off (atan2(0.55, 0.83)). In float64, with t = min(a, |x|)
+    / max(a, |x|) in [0, 1]: atan(t) = u + u^3 P(u^2) with u = t up to
+    tan(π/8), else π/4 + that at u = (t - 1) / (t + 1); then π/2 - atan(t)
+    where a > |x|, and π - that where x < 0, rounded to float32 once.
+    (A NaN stays NaN; a, x both 0 or both inf are the scalar rule's.)"""
+    f64 = ir.F64Type.get()
+    ax = math.absf(x)
+    steep = _lt(ax, a)
+    t = arith.divf(arith.extf(f64, _select(steep, ax, a)), arith.extf(f64, _select(steep, a, ax)))
+    reduce = _lt(_c(t, np.tan(np.pi / 8)), t)
+    one = _c(t, 1.0)
+    u = _select(reduce, arith.divf(arith.subf(t, one), arith.addf(t, one)), t)
+    z = arith.mulf(u, u)
+    angle = arith.addf(u, arith.mulf(arith.mulf(u, z), _plain_horner(z, _ATAN_P)))
+    angle = _select(reduce, arith.addf(_c(t, np.pi / 4), angle), angle)
+    angle = _select(steep, arith.subf(_c(t, np.pi / 2), angle), angle)
+    angle = _select(_lt(x, _c(x, 0.0)), arith.subf(_c(t, np.pi), angle), angle)
+    return arith.truncf(a.type, angle)
+
+
+def atan2(a, x):
+    """atan2(a, x) for a >= 0 (`_atan2_float32` for float32, math.atan2
+    else), differentiated as math.atan2: (x da - a dx) / (a^2 + x^2)."""
+    value = _atan2_float32(a, x) if a.type == ir.F32Type.get() else math.atan2(a, x)
+    return tie("atan2", value, a, x)
+
+
+def atan(x):
+    """atan(x), differentiated as math.atan: dx / (1 + x^2). In float32,
+    ±atan2(|x|, 1) (`_atan2_float32`): IREE's atan is 40 ulp off at 0.66."""
+    if x.type != ir.F32Type.get():
+        return tie("atan", math.atan(x), x)
+    a = _atan2_float32(math.absf(x), _c(x, 1.0))
+    return tie("atan", _select(_lt(x, _c(x, 0.0)), arith.negf(a), a), x)
+
+
+def cbrt(x):
+    """The real cube root, differentiated as math.cbrt: dx / (3 out^2). In
+    float32 IREE's cbrt is 12 ulp off (cbrt(-6.2e-33)), so one Newton step
+    follows, y + (x / y^2 - y) / 3, within 1 ulp (x / y^2, not y^3: that
+    would be subnormal, so flushed, for x near 1e-38); y = 0 stays 0."""
+    y = math.cbrt(x)
+    if x.type == ir.F32Type.get():
+        step = arith.mulf(arith.subf(arith.divf(x, arith.mulf(y, y)), y), _c(x, 1 / 3))
+        y = _select(cmpf("oeq", y, _c(y, 0.0)), y, arith.addf(y, step))
+    return tie("cbrt", y, x)
+
+
 def _signed_power(base, exponent, negative):
     """|base|^exponent, negated where `negative` and the exponent is an odd
-    integer (powf, IREE's exp(y log x), is NaN for every negative base)."""
-    magnitude = math.powf(math.absf(base), exponent)
+    integer (powf, exp(y log x), is NaN for every negative base). float32's is
+    `_powf32`; float64's powf the pass expand-float64-math computes."""
+    powf = _powf32 if base.type == ir.F32Type.get() else math.powf
+    magnitude = powf(math.absf(base), exponent)
     half = arith.mulf(exponent, _c(exponent, 0.5))
     odd = cmpf("oeq", arith.subf(half, math.floor(half)), _c(exponent, 0.5))  # false for ±inf and NaN
     return _select(arith.andi(negative, odd), arith.negf(magnitude), magnitude)

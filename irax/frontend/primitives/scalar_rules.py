@@ -517,7 +517,7 @@ def _atan2(y, x):
     on_axis = arith.select(special.signbit(x), _f32(x, np.pi), zero)
     both_zero = arith.andi(cmpf("oeq", a, zero), cmpf("oeq", x, zero))
     at_origin = arith.addf(on_axis, math.sqrt(arith.addf(arith.mulf(a, a), arith.mulf(x, x))))
-    return arith.mulf(arith.select(both_zero, at_origin, math.atan2(a, x)), s)
+    return arith.mulf(arith.select(both_zero, at_origin, special.atan2(a, x)), s)
 
 
 UNARY = {
@@ -553,14 +553,14 @@ UNARY = {
     "rsqrt": _or(_math(math.rsqrt), _complex128_on_parts("rsqrt", _complex(cx.rsqrt))),
     # IREE's cbrt(±inf) is NaN; ±inf as a constant with x's sign, so that its derivative is 0 (JAX's), not x's 1
     "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), math.copysign(_const(d, np.inf), x),
-                                                 _math(math.cbrt)(d, x))),
+                                                 _math(special.cbrt)(d, x))),
     "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0), math.sin)), _complex128_on_parts("sin", _complex(cx.sin))),
     "cos": _or(_by_quadrant(_sin_by_quadrant(1), math.cos), _complex128_on_parts("cos", _complex(cx.cos))),
     "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant, math.tan)), _complex128_on_parts("tan", _complex(cx.tan))),
     "asin": _or(_odd_near_zero(_math(math.asin)), _on_parts("asin")),
     "acos": _or(_math(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),
                 _on_parts("acos")),  # the select: Vulkan's acos(3) is -pi
-    "atan": _or(_odd_near_zero(_math(math.atan)), _on_parts("atan")),
+    "atan": _or(_odd_near_zero(_math(special.atan)), _on_parts("atan")),
     "sinh": _or(_odd_near_zero(_math(special.sinh)), _on_parts("sinh")),
     "cosh": _or(_math(special.cosh), _on_parts("cosh")),
     "tanh": _or(_odd_near_zero(_math(math.tanh)), _on_parts("tanh")),

@@ -139,6 +139,14 @@ def _power(out, operands, tangents):
     return _add(dx, dy)
 
 
+def _atan_derivative(x):
+    return arith.divf(const_like(x, 1.0), arith.addf(const_like(x, 1.0), _sq(x)))
+
+
+def _cbrt_derivative(x, out):
+    return arith.divf(const_like(x, 1.0 / 3.0), _sq(out))  # (inf at 0, as JAX's)
+
+
 def _atan2(out, operands, tangents):
     """d atan2(y, x) = (x dy - y dx) / (x^2 + y^2)."""
     (y, x), (ty, tx) = operands, tangents
@@ -310,13 +318,13 @@ RULES = {
     "math.log2": _unary(lambda x, out: arith.divf(const_like(x, 1.0 / np.log(2.0)), x)),
     "math.sqrt": _unary(lambda x, out: arith.divf(const_like(x, 0.5), out)),
     "math.rsqrt": _unary(lambda x, out: arith.divf(_mul(out, const_like(x, -0.5)), x)),
-    "math.cbrt": _unary(lambda x, out: arith.divf(const_like(x, 1.0 / 3.0), _sq(out))),  # (inf at 0, as JAX's)
+    "math.cbrt": _unary(lambda x, out: _cbrt_derivative(x, out)),
     "math.sin": _unary(lambda x, out: math.cos(x)),
     "math.cos": _unary(lambda x, out: arith.negf(math.sin(x))),
     "math.tan": _unary(lambda x, out: arith.addf(const_like(x, 1.0), _sq(out))),
     "math.asin": _unary(lambda x, out: math.rsqrt(_one_minus(x, _sq(x)))),
     "math.acos": _unary(lambda x, out: arith.negf(math.rsqrt(_one_minus(x, _sq(x))))),
-    "math.atan": _unary(lambda x, out: arith.divf(const_like(x, 1.0), arith.addf(const_like(x, 1.0), _sq(x)))),
+    "math.atan": _unary(lambda x, out: _atan_derivative(x)),
     "math.sinh": _unary(lambda x, out: math.cosh(x)),
     "math.cosh": _unary(lambda x, out: math.sinh(x)),
     "math.tanh": _unary(lambda x, out: _one_minus(x, _sq(out))),
@@ -425,6 +433,10 @@ MARKED = {
     "cosh": [lambda out, x: special.sinh(x)],
     "asinh": [lambda out, x: _asinh_derivative(x)],
     "atanh": [lambda out, x: _atanh_derivative(x)],
+    "atan2": [lambda out, y, x: arith.divf(x, _add(_sq(x), _sq(y))),
+              lambda out, y, x: arith.divf(arith.negf(y), _add(_sq(x), _sq(y)))],
+    "atan": [lambda out, x: _atan_derivative(x)],
+    "cbrt": [lambda out, x: _cbrt_derivative(x, out)],
     "power": [_power_x, _power_y],
     "power_to_integers": [_power_to_integers_x, _power_y],
     "erf_inv": [_sqrt_pi_over_2_exp_square],
