@@ -178,6 +178,20 @@ def test_long_reductions_read_whole_rows_and_stay_right(n):
     np.testing.assert_allclose(columns, x[:n // 64 * 64].reshape(-1, 64).astype(np.float64).sum(0), rtol=1e-5, atol=1e-3)
 
 
+def test_long_folds_propagate_nan_from_whole_and_partial_vectors():
+    """The (1024, 976) view of 1_000_003 elements: 15 whole vectors of 64
+    columns and one of 16 (masked). A NaN in either, or in the leftover, is
+    the max and the min; an inf is not."""
+    f = irax.jit(lambda x: (jnp.max(x), jnp.min(x)), device=irax.devices("cpu")[0])
+    base = rng.normal(size=1_000_003).astype(np.float32)
+    for at in (5 * 976 + 3, 7 * 976 + 970, 1_000_002):  # a whole vector's column, the partial one's, the leftover
+        x = base.copy()
+        x[at] = np.nan
+        assert all(np.isnan(v) for v in f(x))
+        x[at] = np.inf
+        assert [float(v) for v in f(x)] == [np.inf, base.min()]
+
+
 FOLDED = {  # a long reduction of computed values: the computation moves into the fold (cpu_fold_fusion.py)
     "sum(a * b)": lambda m, a, b: m.sum(a * b),
     "sum(a + 2 b)": lambda m, a, b: m.sum(a + b * 2),
@@ -214,14 +228,20 @@ def test_elementwise_work_moves_into_long_folds_and_stays_right(name):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * np.abs(a).sum())
 
 
-def test_integer_products_added_up_stay_iree_s_to_fuse():
+def test_integer_products_added_up_are_read_through_a_barrier():
     """Fused into the fold, an int32 dot is a matrix-vector product to IREE,
-    which these tiles made 2-3x slower; it stays as IREE fuses it, and right."""
+    which these tiles made 2-3x slower, and IREE's own fusion of it half as
+    fast as products written out and folded with the tiles: the fold reads
+    them through a barrier. Right, wrapping around as int32 does."""
     a = (np.arange(1_000_003) % 7 - 3).astype(np.int32)
-    text = _iree_input(jnp.dot, a, a)
+    b = np.full(1_000_003, 2**30 + 1, np.int32)  # products and sums past 2**31
+    text = _iree_input(jnp.dot, a, b)
     fold = text[text.index("compilation_info = #"):]
     assert "arith.muli" not in fold.split("linalg.yield")[0]
-    assert int(irax.jit(jnp.dot, device=irax.devices("cpu")[0])(a, a)) == int(np.dot(a.astype(np.int64), a))
+    assert re.search(r"util.optimization_barrier %\w+ : tensor<\d+x\d+xi32>", text)
+    dot = irax.jit(jnp.dot, device=irax.devices("cpu")[0])
+    assert int(dot(a, a)) == int(np.dot(a.astype(np.int64), a))
+    assert int(dot(a, b)) == int(np.dot(a, b))  # (int32 in NumPy too)
 
 
 def test_batched_products_are_plain_and_right():

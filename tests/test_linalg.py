@@ -12,8 +12,11 @@ import pytest
 
 import irax
 import irax.numpy as jnp
-from irax.frontend.core import Trace
+from irax.backends.cache import LRU
+from irax.frontend import eager
+from irax.frontend.core import ShapedArray, Trace
 from irax.frontend.primitives.linalg import dot_general
+from irax.frontend.primitives.reductions import STATIC_ABOVE
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -370,6 +373,25 @@ def test_long_float_vector_dot_is_accurate():
     host = (np.arange(10**6 + 5) % 100).astype(np.float32)
     exact = (host.astype(np.float64) ** 2).sum()
     assert abs(float(jnp.dot(jnp.asarray(host), jnp.asarray(host))) / exact - 1) < 5e-4
+
+
+def test_big_contractions_take_the_static_kernel(monkeypatch):
+    """An operand of STATIC_ABOVE elements or more gets an eager kernel of its
+    exact shapes, as reductions do: the shape-generic vector dot folds rows
+    of a (G, C) view (eager dot of 1e7 float32: 4.7 ms, JAX 1.1). The
+    threshold is lowered to 2053 (prime: blocks and a leftover) for cheap
+    compiles; the static kernel is the jitted program, bit for bit."""
+    small, big = (ShapedArray((n,), np.float32) for n in (STATIC_ABOVE - 1, STATIC_ABOVE))
+    assert not eager._static_kernel(dot_general, (small, small)) and eager._static_kernel(dot_general, (big, big))
+    monkeypatch.setattr(eager, "_dispatch", LRU())
+    monkeypatch.setattr(dot_general, "static_above", 2053)
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.int32):
+        x, m = rng.integers(-9, 10, 2053).astype(dtype), rng.integers(-9, 10, (3, 2053)).astype(dtype)
+        y = rng.standard_normal(2053).astype(np.float32) if dtype == np.float32 else x
+        for a, b in ((x, x), (m, x), (m, m.T)):
+            np.testing.assert_array_equal(jnp.dot(a, b), a @ b)  # small integers: every sum exact
+        np.testing.assert_array_equal(jnp.dot(y, y), irax.jit(jnp.dot)(y, y))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.int32])

@@ -20,28 +20,33 @@ elements, which IREE fuses as before: the work is done once either way).
 Repeated until no fold reads such a producer, so a chain of elementwise
 ops is folded whole. A producer that reads anything broadcast but a
 scalar stays as it is; a constant scalar becomes a constant in the body.
-A product added up is written so that IREE does not take the fold for a
-matrix-vector product (_not_a_contraction). jit, 1e7 float32, ms on this
-2-core machine: sum(a * b) 17-26 -> 3.3, sum(a + b) 9-11 -> 2.0-3.3,
-mean((a - b)**2) 7.5-8 -> 3.2, sum(tanh(a)) 7-8 -> 3.4.
+A float product added up is written so that IREE does not take the fold
+for a matrix-vector product (_not_a_contraction). jit, 1e7 float32, ms on
+this 2-core machine: sum(a * b) 17-26 -> 3.3, sum(a + b) 9-11 -> 2.0-3.3,
+mean((a - b)**2) 7.5-8 -> 3.2, sum(tanh(a)) 7-8 -> 3.4. An integer product
+added up has no such form, so the fold reads it through a barrier instead
+(_apart): a dispatch of its own writes the products, which the fold then
+reads with its strategy.
 """
 from iree.compiler import ir
 from iree.compiler.dialects import arith, math, tensor
 
-from irax.ir import mlir
+from irax.ir import iree, mlir
 from irax.ir.linalg import RESHAPES, iterator_names, map_results
 
 
 def fuse_into_folds(module, is_fold):
     """Fuse into every generic of `module` that `is_fold` accepts the
-    elementwise producers it reads; how many fusions were made."""
-    fused = 0
+    elementwise producers it reads (integer products added up: read through
+    a barrier, `_apart`); how many fusions and barriers were made."""
+    changed = 0
     for fold in mlir.ops_where(module.operation, is_fold):
         fold = fold.opview
         while (found := _first_producer(fold)) is not None:  # the new fold reads the producer's inputs
             fold = _fuse(fold, *found)
-            fused += 1
-    return fused
+            changed += 1
+        changed += _apart(fold)
+    return changed
 
 
 def _first_producer(fold):
@@ -96,8 +101,23 @@ def _integer_products_added(fold, producer) -> bool:
     """Whether the fused fold would add up integer products: IREE compiles
     that as a matrix-vector product, badly with these tiles (the 1e7 int32
     dot 19 -> 48 ms), and no rewrite keeps the same integers (as fma(a, b,
-    -0.0) does floats): such a product stays IREE's to fuse."""
+    -0.0) does floats): such a product is not fused (`_apart`)."""
     return _yielded_by(fold, "arith.addi") and _yielded_by(producer, "arith.muli")
+
+
+def _apart(fold) -> int:
+    """Make `fold` read each integer product it adds up through a
+    `util.optimization_barrier`; how many. Left to IREE, the product is
+    fused into the fold as a new op without its strategy, a matrix-vector
+    product again: the 1e7 int32 dot took 32 ms of CPU time that way
+    (iree-benchmark-module, this 2-core machine at load 12), and 15 ms
+    written out by a dispatch of its own and folded with the strategy."""
+    products = [k for k, value in enumerate(fold.inputs)
+                if (found := _producer(value)) is not None and _integer_products_added(fold, found[1])]
+    for k in products:
+        with ir.InsertionPoint(fold), fold.location:
+            fold.operands[k] = iree.opaque(fold.inputs[k])[0]
+    return len(products)
 
 
 def _used_once(value) -> bool:

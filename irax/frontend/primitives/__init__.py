@@ -23,7 +23,8 @@ class Primitive:
         from the operand shapes (elementwise, reductions, contractions).
     static_above: an operand of at least this many elements gets an eager
         kernel compiled for its exact shapes instead (once per shape, cached),
-        for ops whose static code is much faster on big arrays (reductions).
+        for ops whose static code is much faster on big arrays (reductions,
+        contractions).
     """
 
     def __init__(self, name, abstract_eval, emit, *, dynamic_shapes=False, multiple_results=False,

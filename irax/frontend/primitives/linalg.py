@@ -32,6 +32,12 @@ nothing) and split into (G, C), and
 Eager kernels know K only at run time: an `scf.if` picks the chunks where
 K > LOOP_LIMIT, else the single contraction, which is the only program
 traced code with a smaller static K gets (its CPU matmul stays as it was).
+An operand of STATIC_ABOVE elements or more gets an eager kernel of its
+exact shapes, as a reduction does (docs/architecture.md, "Eager kernels for
+big arrays"): a long vector dot then folds columns, its products fused into
+the fold (backends/cpu_fold_fusion.py), and a big matmul gets the CPU's
+register tiles (cpu_tiles.py); the eager dot of two 1e7 float32 vectors took
+4.7 ms shape-generic, against JAX's 1.1.
 """
 import numpy as np
 from iree.compiler import ir
@@ -41,7 +47,8 @@ from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.scalar_rules import BINARY
 from irax.frontend.primitives.reductions import (
-    BLOCK, _add, _block_size, _div, _mixed, _mul, _split, accumulator_dtype, cast, long_axis, monoid_fold, reduce_axes,
+    BLOCK, STATIC_ABOVE, _add, _block_size, _div, _mixed, _mul, _split, accumulator_dtype, cast, long_axis, monoid_fold,
+    reduce_axes,
 )
 from irax.ir import mlir
 from irax.ir.scalar import cmpi, convert_scalar
@@ -226,4 +233,5 @@ def _chunked_contraction(lhs, rhs, contracting, loops, n_out, sizes, acc, multip
     return reduce_axes(partials, (0,), *monoid_fold("sum", acc, acc), keepdims=False)[0]
 
 
-dot_general = Primitive("dot_general", _dot_general_eval, _dot_general_emit, dynamic_shapes=True)
+dot_general = Primitive("dot_general", _dot_general_eval, _dot_general_emit, dynamic_shapes=True,
+                        static_above=STATIC_ABOVE)
