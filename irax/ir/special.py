@@ -179,6 +179,23 @@ def erf_inv(x):
     return tie("erf_inv", result, x)
 
 
+# XLA's float32 erf (xla/codegen/intrinsic/erf.cc: Eigen's rational interpolant):
+# x P(x^2) / Q(x^2), ±1 where |x| >= 3.8325 (erf there rounds to ±1).
+_ERF_P = [0.00022905065861350646, 0.0034082910107109506, 0.050955695062380861, 0.18520832239976145,
+          1.128379143519084]
+_ERF_Q = [-1.1791602954361697e-7, 0.000023547966471313185, 0.0010179625278914885, 0.014070470171167667,
+          0.11098505178285362, 0.49746925110067538, 1.0]
+
+
+def erf(x):
+    """erf(x) of float32 x to the bit as JAX computes it (IREE's math.erf is
+    another polynomial, a few ulp away)."""
+    x2 = arith.mulf(x, x)
+    ratio = arith.divf(arith.mulf(x, horner(x2, _ERF_P)), horner(x2, _ERF_Q))
+    saturated = cmpf("oge", math.absf(x), _c(x, 3.832506856900711))
+    return tie("erf", _select(saturated, math.copysign(_c(x, 1.0), x), ratio), x)
+
+
 def logistic(x):
     """1 / (1 + exp(-x)), exact in both tails (exp(-x) overflows to inf,
     giving 0). Its own rule differentiates it (out (1 - out), as JAX's):

@@ -567,7 +567,7 @@ UNARY = {
     "asinh": _or(_odd_near_zero(_math(_asinh)), _on_parts("asinh")),
     "acosh": _or(_math(_acosh), _on_parts("acosh")),
     "atanh": _or(_odd_near_zero(_math(_atanh)), _on_parts("atanh")),
-    "erf": _math(math.erf),
+    "erf": _by_kind(f=lambda d, x: math.erf(x) if d.itemsize == 8 else _math(special.erf)(d, x)),  # float64: float64_math.py
 }
 
 BINARY = {

@@ -440,6 +440,7 @@ MARKED = {
     "power": [_power_x, _power_y],
     "power_to_integers": [_power_to_integers_x, _power_y],
     "erf_inv": [_sqrt_pi_over_2_exp_square],
+    "erf": [lambda out, x: _negated(_erfc)(out, x)],
     "erfc": [_erfc],
     "lgamma": [lambda out, x: special.digamma(x)],
     "digamma": [lambda out, x: special.polygamma(const_like(x, 1.0), x)],
