@@ -3,6 +3,7 @@ irax's module before IREE compiles it, as steps on one parse of the module
 (prepare_steps.py), in this order:
 
   scalar reads apart     cpu_scalar_reads.py
+  shared while inits     `hide_shared_while_inits`
   pin internal stacks    `pin_internal_stacks`
   native kernels         `native_kernels` (cpu_kernels.py)
   preset strategies      cpu_tiles.py (cpu_fold_fusion.py first)
@@ -84,6 +85,15 @@ def _loops_read_generators_through_barriers(module):
                     owner.operands[index] = hidden
 
 
+def hide_shared_while_inits(module):
+    """`module` with each `scf.while` init that other work reads too passed
+    to the loop through a barrier (`iree.hide_shared_inits`; the CPU's, see
+    transforms/loop_carries.py); None where there is none."""
+    loops = mlir.ops_where(module.operation, lambda op: op.name == "scf.while")
+    hidden = [iree.hide_shared_inits(loop, 0) for loop in loops]
+    return module if any(hidden) else None
+
+
 def _outermost_loop(op):
     loop, parent = None, op.parent
     while parent.name != "func.func":
@@ -98,6 +108,7 @@ def _outermost_loop(op):
 # kernel marks or the linalg ops cpu_tiles presets).
 STEPS = (
     SCALAR_READS,
+    prepare_steps.Step(lambda text: "scf.while" in text, hide_shared_while_inits),
     prepare_steps.Step(lambda text: iree.INTERNAL_STACKS in text, pin_internal_stacks),
     prepare_steps.Step(lambda text: kernels.KERNEL in text and config.irax_cpu_kernels, native_kernels),
     PRESETS,

@@ -8,6 +8,7 @@ import itertools
 from iree.compiler import ir
 from iree.compiler.dialects import arith, flow, linalg, tensor, util
 
+from irax.ir.linalg import RESHAPES
 from irax.ir.mlir import PARALLEL, dims, generic, index, inline_block
 
 
@@ -165,3 +166,36 @@ def reversed_along(x, axis):
 
     out = tensor.EmptyOp(sizes, ir.RankedTensorType(x.type).element_type).result
     return generic([], [out], [list(range(rank))], [PARALLEL] * rank, element)[0]
+
+
+def hide_shared_inits(loop, first) -> bool:
+    """Each tensor init of `loop` (its operands from `first` on: an
+    `scf.for`'s from 3, an `scf.while`'s all) that an op of its block
+    computes and another op of that block reads too, itself or reshaped
+    (`tensor.expand_shape`, `tensor.collapse_shape`, which IREE makes no
+    dispatch of), is passed to the loop through a `util.optimization_barrier`
+    (the same value; see transforms/loop_carries.py). Not constants, nor
+    `tensor.empty` (a stack's init: update_stacks_in_place reads it).
+    Returns whether it passed any."""
+    hidden = False
+    for k, init in enumerate(list(loop.operands)[first:], start=first):
+        if not isinstance(init.type, ir.RankedTensorType):
+            continue
+        chain = _reshaped_from(init)
+        if not isinstance(chain[-1], ir.OpResult) or chain[-1].owner.name in ("arith.constant", "tensor.empty"):
+            continue
+        ours = [loop.operation] + [value.owner.operation for value in chain[:-1]]
+        readers = [use.owner.operation for value in chain for use in value.uses]
+        if any(op not in ours and op.block == loop.operation.block for op in readers):
+            with ir.InsertionPoint(loop), ir.Location.unknown():
+                loop.operands[k] = opaque(init)[0]
+            hidden = True
+    return hidden
+
+
+def _reshaped_from(value) -> list:
+    """[`value`, the value it reshapes, the value that one reshapes, ...]."""
+    chain = [value]
+    while isinstance(chain[-1], ir.OpResult) and chain[-1].owner.name in RESHAPES:
+        chain.append(chain[-1].owner.operands[0])
+    return chain

@@ -70,8 +70,10 @@ places c0's producer in the partition of `sum(c0)`, after the loop, blind to
 the loop, which it places in no partition, reading c0 and feeding that
 partition. An `scf.while` fails the same way (the same loop with a traced
 bound), and either loop when its init is c0 reshaped. Such an init enters
-the loop through a barrier (`_hide_shared_inits`), which the partitioner
-places nothing across.
+the loop through a barrier (`iree.hide_shared_inits`), which the partitioner
+places nothing across: here for `scf.for`, in the CPU's prepare step for
+`scf.while` (there the barrier made lavapipe fail hyp1f1 and hyp2f1 at run
+time: "queue_dealloca buffer was not returned by Vulkan queue_alloca").
 """
 import functools
 
@@ -79,7 +81,6 @@ from iree.compiler import ir
 from iree.compiler.dialects import scf, tensor, util
 
 from irax.ir import iree, mlir
-from irax.ir.linalg import RESHAPES
 from irax.transforms.buffer_reuse import DESTINATIONS
 
 
@@ -142,35 +143,6 @@ def _read_results(loop):
             iree.opaque(*loop.results)
 
 
-def _hide_shared_inits(loop, first):
-    """Each tensor init of `loop` (its operands from `first` on: an
-    `scf.for`'s from 3, an `scf.while`'s all) that an op of its block
-    computes and another op of that block reads too, itself or reshaped
-    (`tensor.expand_shape`, `tensor.collapse_shape`, which IREE makes no
-    dispatch of), is passed to the loop through a `util.optimization_barrier`
-    (the same value; see above). Not constants, nor `tensor.empty` (a stack's
-    init: update_stacks_in_place reads it)."""
-    for k, init in enumerate(list(loop.operands)[first:], start=first):
-        if not isinstance(init.type, ir.RankedTensorType):
-            continue
-        chain = _reshaped_from(init)
-        if not isinstance(chain[-1], ir.OpResult) or chain[-1].owner.name in ("arith.constant", "tensor.empty"):
-            continue
-        ours = [loop.operation] + [value.owner.operation for value in chain[:-1]]
-        readers = [use.owner.operation for value in chain for use in value.uses]
-        if any(op not in ours and op.block == loop.operation.block for op in readers):
-            with ir.InsertionPoint(loop), ir.Location.unknown():
-                loop.operands[k] = iree.opaque(init)[0]
-
-
-def _reshaped_from(value) -> list:
-    """[`value`, the value it reshapes, the value that one reshapes, ...]."""
-    chain = [value]
-    while isinstance(chain[-1], ir.OpResult) and chain[-1].owner.name in RESHAPES:
-        chain.append(chain[-1].owner.operands[0])
-    return chain
-
-
 def keep_unread_carries(module_op):
     ops = []
     module_op.walk(lambda op: ops.append(op) or ir.WalkResult.ADVANCE)
@@ -179,9 +151,8 @@ def keep_unread_carries(module_op):
             loop = _pass_on_every_carry(op)
             _keep_unread(loop)
             _read_results(loop)
-            _hide_shared_inits(loop, 0)
         elif op.name == "scf.for":
-            _hide_shared_inits(op, 3)
+            iree.hide_shared_inits(op, 3)
 
 
 # ---------------------------------------------------------------------------
