@@ -11,6 +11,8 @@ import irax
 import irax.numpy as jnp
 from irax import lax
 from irax.backends import cpu_tiles, prepare_steps
+from irax.frontend.core import ShapedArray
+from helpers import run_module
 
 rng = np.random.default_rng(0)
 pytestmark = pytest.mark.skipif(cpu_tiles.host_f32_lanes() is None,
@@ -275,3 +277,46 @@ def test_products_with_a_unit_dim_keep_iree_s_strategy():
     b = rng.normal(size=(4, 1, 7)).astype(np.float32)
     c = rng.normal(size=(4, 7, 3)).astype(np.float32)
     assert "compilation_info" not in _iree_input(jnp.matmul, b, c)
+
+
+# An elementwise generic reading its own position (linalg.index), folded
+# through a reshape: what the scatter-set gradient's mask once was.
+POSITION_READ_IN_A_FOLD = """
+#map = affine_map<(d0) -> (d0)>
+#fold_in = affine_map<(d0, d1) -> (d0, d1)>
+#fold_out = affine_map<(d0, d1) -> (d1)>
+module {
+  func.func @main(%a: tensor<8xf32>, %b: tensor<8xi32>) -> tensor<4xf32> {
+    %zero = arith.constant 0.000000e+00 : f32
+    %e = tensor.empty() : tensor<8xf32>
+    %picked = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel"]}
+        ins(%a, %b : tensor<8xf32>, tensor<8xi32>) outs(%e : tensor<8xf32>) {
+    ^bb0(%x: f32, %k: i32, %out: f32):
+      %i = linalg.index 0 : index
+      %i32 = arith.index_cast %i : index to i32
+      %same = arith.cmpi eq, %k, %i32 : i32
+      %y = arith.select %same, %x, %zero : f32
+      linalg.yield %y : f32
+    } -> tensor<8xf32>
+    %rows = tensor.expand_shape %picked [[0, 1]] output_shape [2, 4] : tensor<8xf32> into tensor<2x4xf32>
+    %init = tensor.empty() : tensor<4xf32>
+    %zeros = linalg.fill ins(%zero : f32) outs(%init : tensor<4xf32>) -> tensor<4xf32>
+    %sum = linalg.generic {indexing_maps = [#fold_in, #fold_out], iterator_types = ["reduction", "parallel"]}
+        ins(%rows : tensor<2x4xf32>) outs(%zeros : tensor<4xf32>) {
+    ^bb0(%x: f32, %acc: f32):
+      %s = arith.addf %acc, %x : f32
+      linalg.yield %s : f32
+    } -> tensor<4xf32>
+    return %sum : tensor<4xf32>
+  }
+}
+"""
+
+
+def test_work_reading_its_position_stays_out_of_the_fold():
+    """Moved into the (2, 4) fold, the generic's linalg.index counted the
+    fold's loops, not its own: [1, 0, 0, 0] where [6, 8, 10, 12] (silently;
+    cpu_fold_fusion._producer; found by helper 'scatgrad')."""
+    a, b = np.arange(1, 9, dtype=np.float32), np.arange(8, dtype=np.int32)
+    [out] = run_module(POSITION_READ_IN_A_FOLD, [a, b], [ShapedArray((4,), np.float32)], irax.devices("cpu")[0])
+    np.testing.assert_array_equal(np.asarray(out), a.reshape(2, 4).sum(0))

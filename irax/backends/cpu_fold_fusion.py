@@ -61,7 +61,8 @@ def _first_producer(fold):
 def _producer(value):
     """(the views from the producer to `value`, in order, the producer), or
     None where `value` is not an elementwise generic's (identity maps, static
-    shapes, not reading its output), through views (_is_view) used once."""
+    shapes, not reading its output nor its position), through views
+    (_is_view) used once."""
     views = []
     while isinstance(value, ir.OpResult) and _is_view(value.owner) and _used_once(value):
         views.insert(0, value.owner)
@@ -80,6 +81,8 @@ def _producer(value):
     output = producer.regions[0].blocks[0].arguments[len(producer.inputs)]
     if list(output.uses) or not ir.RankedTensorType(value.type).has_static_shape:
         return None
+    if any(op.name == "linalg.index" for op in producer.regions[0].blocks[0].operations):
+        return None  # its element's position: moved into the fold, it would count the fold's loops
     return views, producer
 
 
