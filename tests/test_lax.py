@@ -6,6 +6,7 @@ Every case is `lambda L: ...`, run once with L = irax.lax and once with
 L = jax.lax on the same NumPy inputs, mostly x and y of shape (3, 4), so
 that cases share their eager kernels.
 """
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -97,10 +98,13 @@ STRUCTURAL = {
                         L.index_in_dim(X, -1, 1, False)),
     "dynamic_slice": lambda L: (L.dynamic_slice(X, (1, 3), (2, 2)), L.dynamic_slice(X, (-1, 0), (2, 3)),
                                 L.dynamic_slice(X, np.array([1, 2]), (2, 2)),
-                                L.dynamic_slice_in_dim(X, 1, 2, 1), L.dynamic_index_in_dim(X, 2, 1, False)),
+                                L.dynamic_slice_in_dim(X, 1, 2, 1), L.dynamic_index_in_dim(X, 2, 1, False),
+                                L.dynamic_slice_in_dim(X, np.int8(1), 2, 1),
+                                L.dynamic_slice(X, (np.uint8(1), np.uint8(0)), (1, 2))),
     "dynamic_update_slice": lambda L: (L.dynamic_update_slice(X, Y[:2, :2], (2, 1)),
                                        L.dynamic_update_index_in_dim(X, Y[0], 1, 0),
-                                       L.dynamic_update_slice_in_dim(X, Y[:1], 5, 0)),
+                                       L.dynamic_update_slice_in_dim(X, Y[:1], 5, 0),
+                                       L.dynamic_update_index_in_dim(X, Y[:, 0], np.int16(2), 1)),
     "index_take": lambda L: L.index_take(X, (np.array([0, -1, 2]), np.array([3, 1, 2])), (0, 1)),
     "pad": lambda L: (L.pad(X, np.float32(0), [(1, -1, 1), (-2, 2, 0)]), L.pad(X, np.float32(9), [(0, 0, 2), (1, 1, 1)])),
     "shapes": lambda L: (L.concatenate([X, Y], 1), L.broadcast(X, (2,)), L.broadcast_in_dim(X[0], (3, 4), (1,)),
@@ -177,6 +181,14 @@ ERRORS = {
     "squeeze": lambda L, n: L.squeeze(_ones(n, (2, 3)), (0,)),
     "split": lambda L, n: L.split(_ones(n, 3), (1, 1)),
     "reduce_and-of-float": lambda L, n: L.reduce_and(_ones(n, 3), (0,)),
+    "reduce_precision-exponent_bits": lambda L, n: L.reduce_precision(_ones(n, 3), 0, 10),
+    "reduce_precision-mantissa_bits": lambda L, n: L.reduce_precision(_ones(n, 3), 5, -1),
+    "reduce_precision-of-int": lambda L, n: L.reduce_precision(_ones(n, 3, "int32"), 5, 10),
+    "select_n-float-which": lambda L, n: L.select_n(_ones(n, 3), _ones(n, 3), _ones(n, 3)),
+    "dynamic_update_slice-index-dtypes": lambda L, n: L.dynamic_update_slice(_ones(n, (2, 3)), _ones(n, (1, 3)),
+                                                                              (n.int8(1), n.int32(0))),
+    "dynamic_update_slice-float-index": lambda L, n: L.dynamic_update_slice(_ones(n, 3), _ones(n, 1), (1.0,)),
+    "dynamic_slice-index-dtypes": lambda L, n: L.dynamic_slice(_ones(n, (2, 3)), (n.int8(1), 0), (1, 3)),
     "gather-mode": lambda L, n: L.gather(_ones(n, 3), n.zeros((1, 1), "int32"), L.GatherDimensionNumbers((), (0,), (0,)),
                                          (1,), mode="bad"),
 }
@@ -196,8 +208,6 @@ def test_errors_as_jax(name):
 
 
 def test_ops_irax_lacks_say_so():
-    with pytest.raises(NotImplementedError, match="reduce_precision"):
-        il.reduce_precision(X, 4, 3)
     dn = il.GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=(1,), start_index_map=(1,),
                                    operand_batching_dims=(0,), start_indices_batching_dims=(0,))
     with pytest.raises(NotImplementedError, match="operand_batching_dims"):
@@ -213,6 +223,8 @@ GRADS = {
     "associative_scan": lambda L: lambda a: (L.associative_scan(L.mul, a, axis=1) ** 2).sum(),
     "gather": lambda L: lambda a: (L.gather(a, IDX[:2], L.GatherDimensionNumbers(**GDN[0]), GDN[1]) ** 2).sum(),
     "scatter_add": lambda L: lambda a: (L.scatter_add(a, IDX, a * 2, L.ScatterDimensionNumbers(**SDN)) ** 2).sum(),
+    # JAX's rule, not the derivative of a step function: the cotangent reduced too (1e4 * a overflows (5, 2))
+    "reduce_precision": lambda L: lambda a: (L.reduce_precision(a * 1.3, 5, 2) * Y * (1e4 * a)).sum(),
 }
 
 
@@ -232,3 +244,76 @@ def test_namespace_covers_jax_lax():
               "complex", "real", "imag", "conj"}
     assert wanted <= set(il.__all__)
     assert {n for n in wanted if hasattr(jl, n)} == wanted
+
+
+REDUCED_FORMATS = [(5, 10), (8, 7), (8, 23), (4, 3), (5, 2), (11, 52), (1, 0), (6, 20)]
+
+
+def _floats_to_reduce(dtype, mantissa_bits):
+    """1024 values of `dtype`: random bit patterns (NaNs with payloads,
+    subnormals, infs among them), edge values, and exact ties of rounding to
+    `mantissa_bits`."""
+    info = ml_dtypes.finfo(dtype)
+    uint = np.dtype(f"u{np.dtype(dtype).itemsize}")
+    bits = np.random.default_rng(0).integers(0, np.iinfo(uint).max, 1024, dtype=uint, endpoint=True)
+    with np.errstate(over="ignore"):
+        edges = np.array([0, -0.0, np.inf, -np.inf, np.nan, 1, 1.5, info.tiny, info.smallest_subnormal, info.max,
+                          -info.max, -46.59375, 7e4, 3e-8, 6e-8, 6.1e-5, 65504, 65520, 1.0009765625, 300, 1e-3, 448,
+                          464, 57344], np.float64).astype(dtype)
+    bits[:len(edges)] = edges.view(uint)
+    exponent_mask = ((1 << info.nexp) - 1) << info.nmant
+    sign = 1 << (8 * uint.itemsize - 1)  # NaNs: signalling, quiet with a payload, negative ones
+    bits[100:104] = [exponent_mask | 1, exponent_mask | (1 << (info.nmant - 1)) | 3, exponent_mask | 1 | sign,
+                     np.iinfo(uint).max]
+    dropped = info.nmant - mantissa_bits
+    if dropped > 0:  # the last 256: halfway between two values of the format
+        bits[-256:] = (bits[-256:] & ~uint.type((1 << dropped) - 1)) | uint.type(1 << (dropped - 1))
+    return bits.view(dtype)
+
+
+def _reduced_bits_as_jax(dtype, exponent_bits, mantissa_bits):
+    x = _floats_to_reduce(dtype, mantissa_bits)
+    expected = np.asarray(jl.reduce_precision(jax.numpy.asarray(x), exponent_bits, mantissa_bits))
+    uint = np.dtype(f"u{x.dtype.itemsize}")
+    info = ml_dtypes.finfo(dtype)
+
+    def is_nan(a):  # from the bits: NumPy's casts warn of signalling NaNs
+        return (a.view(uint) & uint.type(np.iinfo(uint).max >> 1)) > (((1 << info.nexp) - 1) << info.nmant)
+    # irax's bfloat16 NaNs are 0x7fc0 whatever their bits: there a NaN is a NaN
+    compared = ~is_nan(expected) if dtype == ml_dtypes.bfloat16 else np.ones(x.shape, bool)
+    for actual in (il.reduce_precision(x, exponent_bits, mantissa_bits),
+                   irax.jit(lambda a: il.reduce_precision(a, exponent_bits, mantissa_bits))(x)):
+        actual = np.asarray(actual)
+        assert actual.dtype == expected.dtype
+        np.testing.assert_array_equal(is_nan(actual), is_nan(expected))
+        np.testing.assert_array_equal(actual[compared].view(uint), expected[compared].view(uint))
+
+
+@pytest.mark.parametrize("fmt", REDUCED_FORMATS, ids=lambda f: f"e{f[0]}m{f[1]}")
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32"])
+def test_reduce_precision_bit_for_bit_as_jax(dtype, fmt):
+    """XLA's ReducePrecision, bit for bit: mantissa rounded to nearest even,
+    then the target's exponent range (above: ±inf; below its smallest
+    normal: ±0, no subnormals); NaNs pass as they are; formats as wide as
+    the dtype in both fields change nothing."""
+    _reduced_bits_as_jax(ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype), *fmt)
+
+
+@pytest.mark.parametrize("fmt", [(5, 10), (8, 23), (4, 3), (11, 52)], ids=lambda f: f"e{f[0]}m{f[1]}")
+def test_reduce_precision_float64_bit_for_bit_as_jax(x64, fmt):
+    _reduced_bits_as_jax(np.dtype(np.float64), *fmt)
+
+
+def test_reduce_precision_weak_types_bit_floats_and_forward_mode_as_jax():
+    """Weak types kept; 8- and 4-bit floats rounded in float32 and back (as
+    XLA's); the JVP reduces the tangent, to any order (hessian)."""
+    x = np.array([1.3, 300, 1e-3, 0.07, 7e4, 2.5, np.nan, -np.inf], np.float32)
+
+    def case(L):
+        rp = lambda a: L.reduce_precision(a, 5, 2)  # noqa: E731
+        bit_floats = [L.reduce_precision(x.astype(dt), 4, 3) for dt in (ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e5m2,
+                                                                         ml_dtypes.float4_e2m1fn)]
+        L_ = irax if L is il else jax
+        return (L.reduce_precision(2.1, 5, 2), rp(x), *[b.astype(np.float32) for b in bit_floats],
+                L_.jvp(rp, (x,), (x[::-1] * 3e3,)), L_.hessian(lambda a: (rp(a) ** 2).sum())(x[:2]))
+    _check(case)

@@ -40,6 +40,10 @@ ALLOWED = {
     ("irax.frontend.numpy.math_extra", "irax.frontend.custom_derivatives"):
         "logaddexp's derivative is JAX's rule (a custom_jvp, made at the first call), and custom_derivatives "
         "imports control_flow, which imports the irax.frontend.numpy package that math_extra is part of",
+    ("irax.frontend.lax_elementwise", "irax.frontend.custom_derivatives"):
+        "reduce_precision's derivative is JAX's rule (a custom_vjp_and_jvp per format, made at the first call), "
+        "and custom_derivatives imports staging, which imports the irax.frontend.numpy package, whose "
+        "control_flow imports lax_elementwise",
     ("irax.frontend.numpy.ufunc_objects", "irax.frontend.control_flow"):
         "a ufunc's derived reduce/accumulate/at/reduceat are loops (fori_loop, scan), and control_flow imports "
         "the irax.frontend.numpy package, which imports ufunc_objects for jnp.add and the other ufuncs",

@@ -11,7 +11,10 @@ zero) are built from the primitives, on the operand's bits where needed.
 from __future__ import annotations
 
 import enum
+import functools
+import operator
 
+import ml_dtypes
 import numpy as np
 
 from irax.frontend import dtypes
@@ -316,23 +319,84 @@ def convert_element_type(operand: ArrayLike, new_dtype: DTypeLike) -> Array:
     return convert_p.bind(x, new_dtype=new_dtype, weak_type=False)
 
 
-_FORMATS = {(8, 7): dtypes.bfloat16, (5, 10): np.dtype(np.float16), (8, 23): np.dtype(np.float32)}
-
-
 def reduce_precision(operand: ArrayLike, exponent_bits: int, mantissa_bits: int) -> Array:
-    """operand rounded to the float format with these exponent and mantissa
-    bits, as `jax.lax.reduce_precision`: irax does it for the formats it has
-    dtypes for (bfloat16: 8, 7; float16: 5, 10; float32: 8, 23), a round trip
-    through that dtype."""
+    """operand rounded to the float format of `exponent_bits` and
+    `mantissa_bits` (to nearest, ties to even; no subnormals: what is below
+    its smallest normal is ±0, above its largest finite ±inf) and held in
+    operand's dtype, as `jax.lax.reduce_precision` (XLA's ReducePrecision).
+    The 8- and 4-bit floats round in float32, as XLA's. Linear, as JAX
+    differentiates it: the tangent and the cotangent are reduced alike."""
+    exponent_bits, mantissa_bits = operator.index(exponent_bits), operator.index(mantissa_bits)
     (x,) = _operands("reduce_precision", operand)
     _check_kind("reduce_precision", x, "f")
-    fmt = _FORMATS.get((exponent_bits, mantissa_bits))
-    if fmt is None:
-        raise NotImplementedError(f"reduce_precision: irax rounds only to the formats {sorted(_FORMATS)} "
-                                  f"(exponent_bits, mantissa_bits), got ({exponent_bits}, {mantissa_bits}).")
-    if np.dtype(fmt).itemsize >= x.dtype.itemsize:
+    if exponent_bits < 1:
+        raise ValueError(f"reduce_precision: exponent_bits must be positive; got {exponent_bits}")
+    if mantissa_bits < 0:
+        raise ValueError(f"reduce_precision: mantissa_bits must be non-negative; got {mantissa_bits}")
+    return _reduce_precision_linear(exponent_bits, mantissa_bits)(x)
+
+
+@functools.cache
+def _reduce_precision_linear(exponent_bits: int, mantissa_bits: int):
+    """reduce_precision to one format with JAX's derivative rules: a JVP and a
+    transpose that apply it to the tangent and to the cotangent."""
+    # (custom_derivatives imports staging, whose imports reach this module: not before a first call)
+    from irax.frontend.custom_derivatives import custom_vjp_and_jvp
+
+    def value(x):
+        if dtypes.is_bit_float(x.dtype):
+            wide = convert_p.bind(x, new_dtype=dtypes.float32, weak_type=False)
+            return convert_p.bind(_reduce_precision_bits(wide, exponent_bits, mantissa_bits), new_dtype=x.dtype,
+                                  weak_type=x.weak_type)
+        out = _reduce_precision_bits(x, exponent_bits, mantissa_bits)
+        return convert_p.bind(out, new_dtype=x.dtype, weak_type=x.weak_type) if x.weak_type else out
+
+    linear = custom_vjp_and_jvp(value)  # the rules call it again, so that they too have these rules (hessian)
+    linear.defvjp(lambda x: (linear(x), ()), lambda _, ct: (linear(ct),))
+    linear.defjvp(lambda primals, tangents: (linear(*primals), linear(*tangents)))
+    return linear
+
+
+def _reduce_precision_bits(x, exponent_bits: int, mantissa_bits: int):
+    """XLA's ReducePrecision of a float16/bfloat16/float32/float64 x, on its
+    bits b read as an unsigned integer (sign s, e exponent and m mantissa bits):
+
+    - rounding: to keep m' < m mantissa bits, add to b half the unit of the
+      last kept bit less one, plus that last bit (ties go to even), then clear
+      the m - m' bits below it; a carry out of the mantissa bumps the exponent,
+      which is the right rounding up to the next binade (or to inf).
+    - range: with e' < e exponent bits, biased exponents above the bias of
+      1.0 plus the target's bias (2^(e'-1) - 1) overflow to ±inf, those at or
+      below the bias of 1.0 less the target's flush to ±0: the target has no
+      subnormals.
+    - a NaN (|b| above inf's bits) stays x, which rounding could have made
+      inf or ±0 (as JAX's on CPU, even with m' = 0).
+
+    Formats as wide as x's in both fields give x back."""
+    info = ml_dtypes.finfo(x.dtype)
+    src_exponent_bits, src_mantissa_bits = info.nexp, info.nmant
+    if exponent_bits >= src_exponent_bits and mantissa_bits >= src_mantissa_bits:
         return x
-    return convert_p.bind(convert_p.bind(x, new_dtype=fmt, weak_type=False), new_dtype=x.dtype, weak_type=x.weak_type)
+    bits = _bits_as(x, signed=False)
+    width = 8 * x.dtype.itemsize
+    sign_mask, exponent_mask = 1 << (width - 1), ((1 << src_exponent_bits) - 1) << src_mantissa_bits
+    const = functools.partial(_constant_like, bits)
+    is_nan = binary["gt"].bind(binary["and"].bind(bits, const(sign_mask - 1)), const(exponent_mask))
+    if mantissa_bits < src_mantissa_bits:
+        last_kept = 1 << (src_mantissa_bits - mantissa_bits)
+        odd = binary["ne"].bind(binary["and"].bind(bits, const(last_kept)), const(0))
+        bias = select_p.bind(odd, const(last_kept // 2), const(last_kept // 2 - 1))
+        bits = binary["and"].bind(binary["add"].bind(bits, bias), const((1 << width) - last_kept))
+    if exponent_bits < src_exponent_bits:
+        one_bias, target_bias = (1 << (src_exponent_bits - 1)) - 1, (1 << (exponent_bits - 1)) - 1
+        exponent = binary["and"].bind(bits, const(exponent_mask))
+        signed_zero = binary["and"].bind(bits, const(sign_mask))
+        signed_inf = binary["or"].bind(signed_zero, const(exponent_mask))
+        overflows = binary["gt"].bind(exponent, const((one_bias + target_bias) << src_mantissa_bits))
+        underflows = binary["le"].bind(exponent, const((one_bias - target_bias) << src_mantissa_bits))
+        bits = select_p.bind(overflows, signed_inf, bits)
+        bits = select_p.bind(underflows, signed_zero, bits)
+    return select_p.bind(is_nan, x, bitcast_convert_type(bits, x.dtype))
 
 
 def select_n(which: ArrayLike, *cases: ArrayLike) -> Array:
@@ -346,6 +410,8 @@ def select_n(which: ArrayLike, *cases: ArrayLike) -> Array:
     if which.ndim and which.shape != cases[0].shape:
         raise TypeError(f"select_n: which must be a scalar or have the same shape as cases, got which shape "
                         f"{which.shape} but case shape {cases[0].shape}.")
+    if not (dtypes.is_bool(which.dtype) or dtypes.is_int(which.dtype)):
+        raise TypeError(f"select `which` must be boolean or integer type, got {which.dtype.name}.")
     if dtypes.is_bool(which.dtype):
         if len(cases) > 2:
             raise TypeError("select with boolean `which` cannot have > 2 cases.")

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from irax.frontend import extended
+from irax.frontend import dtypes, extended
 from irax.frontend import numpy as jnp
 from irax.frontend.lax import stop_cotangent
 from irax.frontend.lax_elementwise import _operands, convert_element_type
@@ -50,13 +50,24 @@ def _clamped_starts(x, start_indices, sizes, allow_negative_indices):
     return starts
 
 
+def _check_index_dtypes(name: str, start_indices, got: str) -> None:
+    """JAX's TypeError unless the starts are integers of one dtype (a Python
+    int counts as the default int: `(jnp.int8(1), 0)` is an error, as in JAX)."""
+    kinds = [dtypes.dtype_and_weak(i)[0] for i in start_indices]
+    if any(d != kinds[0] or not dtypes.is_int(d) for d in kinds):
+        raise TypeError(f"index arguments to {name} must be integers of the same type, {got} "
+                        + ", ".join(d.name for d in kinds))
+
+
 def dynamic_slice(operand: ArrayLike, start_indices: ArrayLike | Sequence[ArrayLike], slice_sizes: Shape, *,
                   allow_negative_indices: bool | Sequence[bool] = True) -> Array:
     """The window of `slice_sizes` at run-time `start_indices` (clamped so it
     fits in the operand), as `jax.lax.dynamic_slice`."""
     x = _elements(operand)
     sizes = tuple(int(s) for s in slice_sizes)
-    starts = _clamped_starts(x, list(start_indices), sizes, allow_negative_indices)
+    start_indices = list(start_indices)
+    _check_index_dtypes("dynamic_slice", start_indices, "got:")
+    starts = _clamped_starts(x, start_indices, sizes, allow_negative_indices)
     if extended.is_extended(x):
         return extended.static_slice(x, *starts, starts=(None,) * x.ndim, sizes=sizes, steps=(1,) * x.ndim)
     return static_slice.bind(x, *starts, starts=(None,) * x.ndim, sizes=sizes, steps=(1,) * x.ndim,
@@ -73,14 +84,18 @@ def dynamic_update_slice(operand: ArrayLike, update: ArrayLike, start_indices: A
         _operands("dynamic_update_slice", x, v)
     if v.ndim != x.ndim:
         raise TypeError(f"dynamic_update_slice update must have the same rank as operand, got {v.shape} and {x.shape}.")
-    starts = _clamped_starts(x, list(start_indices), v.shape, allow_negative_indices)
+    start_indices = list(start_indices)
+    _check_index_dtypes("dynamic_update_slice", start_indices, "got")
+    starts = _clamped_starts(x, start_indices, v.shape, allow_negative_indices)
     mesh = tuple(jnp.reshape(s + jnp.arange(n, dtype=np.int32), [n if k == d else 1 for k in range(x.ndim)])
                  for d, (s, n) in enumerate(zip(starts, v.shape)))
     return x.at[mesh].set(v)
 
 
 def _one_dim(x, axis, index, size):
-    starts = [0] * x.ndim
+    """Starts and sizes of a window at `index` along `axis`: the other starts
+    are zeros of index's dtype, as JAX's."""
+    starts = [np.zeros((), dtypes.dtype_and_weak(index)[0])] * x.ndim
     starts[axis] = index
     sizes = list(x.shape)
     sizes[axis] = size
