@@ -6,6 +6,7 @@ import pytest
 import irax
 import irax.lax as ilax
 import irax.numpy as jnp
+from irax.test_util import check_grads
 from helpers import check
 
 jax = pytest.importorskip("jax")
@@ -13,6 +14,11 @@ jax = pytest.importorskip("jax")
 X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], np.float32)
 Y = np.array([0.3, -0.5, 1.1], np.float32)
 ZERO_NEGATIVE = np.array([0.0, -1.0, 2.0], np.float32)
+
+
+def _set_repeated(np_):
+    return lambda y: np_.sum(np_.sin(np_.cos(y).at[np_.array([1, 1, 2])].set(y * 3)))
+
 
 # name -> (function of (numpy module, lax module), arguments); the gradient is in the first
 CASES = {
@@ -46,6 +52,18 @@ CASES = {
     "floor_of_log": (lambda np_, lax_: lambda y: np_.sum(np_.floor(np_.log(y))), (ZERO_NEGATIVE,)),
     "round_of_log": (lambda np_, lax_: lambda y: np_.sum(np_.round(np_.log(y))), (ZERO_NEGATIVE,)),
     "sign_of_log": (lambda np_, lax_: lambda y: np_.sum(np_.sign(np_.log(y))), (ZERO_NEGATIVE,)),
+    # a set with repeated indices writes the last update at a position: the earlier ones have no effect and
+    # get no cotangent (JAX's), but every one got ct[its index]
+    "set_repeated_index": (lambda np_, lax_: _set_repeated(np_), (Y,)),
+    "set_repeated_index_clipped": (lambda np_, lax_: lambda y: np_.sum(np_.sin(
+        np_.cos(y).at[np_.array([7, 2, 0])].set(y * 3, mode="clip"))), (Y,)),
+    "set_repeated_rows": (lambda np_, lax_: lambda x: np_.sum(np_.sin(x.at[np_.array([1, 1])].set(x * 3))), (X,)),
+    "set_repeated_rows_broadcast": (lambda np_, lax_: lambda x: np_.sum(np_.sin(
+        x.at[np_.array([1, 1])].set(x[0] * 3))), (X,)),
+    "set_repeated_points": (lambda np_, lax_: lambda x: np_.sum(np_.sin(
+        x.at[np_.array([1, 0, 1]), np_.array([2, 0, 2])].set(x[0] * 3))), (X,)),
+    "set_repeated_lax_scatter": (lambda np_, lax_: lambda y: np_.sum(np_.sin(lax_.scatter(
+        np_.cos(y), np_.array([[1], [1], [2]]), y * 3, lax_.ScatterDimensionNumbers((), (0,), (0,))))), (Y,)),
 }
 
 
@@ -66,6 +84,21 @@ def test_active_while_still_raises():
         return jnp.sum(ilax.while_loop(lambda s: s[0] < 3, lambda s: (s[0] + 1, jnp.tanh(s[1])), (0, x))[1])
     with pytest.raises(ValueError, match="Reverse-mode differentiation does not work for lax.while_loop"):
         irax.grad(f)(jnp.asarray(Y))
+
+
+@pytest.mark.parametrize("order", ["vmap_of_grad", "grad_of_vmap"])
+def test_grad_of_a_set_with_repeated_indices_under_vmap(order):
+    """The batched scatter of the update ids picks each member's winners."""
+    def make(autodiff):
+        f = _set_repeated(autodiff.numpy)
+        if order == "vmap_of_grad":
+            return autodiff.vmap(autodiff.grad(f))
+        return autodiff.grad(lambda x: autodiff.numpy.sum(autodiff.vmap(f)(x)))
+    check(make(irax)(jnp.asarray(X)), make(jax)(X))
+
+
+def test_grad_of_a_set_with_repeated_indices_against_finite_differences():
+    check_grads(_set_repeated(jnp), (jnp.asarray(Y),), order=1)
 
 
 @pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
@@ -93,6 +126,9 @@ JVP_CASES = {
     # floor's tangent is zero, and log's derivative at floor(0.5) = 0 infinite: JAX gives 0, not 0 * inf
     "log_of_floor": (lambda np_: lambda y: np_.log(np_.floor(y)), np.array([0.5, 1.5, 2.5], np.float32),
                      np.ones(3, np.float32)),
+    # the reverse-mode bug of CASES' set_repeated_*: forward mode was right, and stays so
+    "set_repeated_index": (lambda np_: lambda y: np_.cos(y).at[np_.array([1, 1, 2])].set(y * 3), Y,
+                           np.array([1.0, -2.0, 0.5], np.float32)),
 }
 
 

@@ -452,7 +452,9 @@ def _copy(op, cts, active):
 
 def _scatter(op, cts, active):
     """x.at[index_array].add(v): ct_x = ct, ct_v[p] = ct[target p].
-    .set(v): the same for v; x's elements that were overwritten get no cotangent.
+    .set(v): the same for the v[p] that were written (`_where_written`: of
+    updates to one position, only the last); x's elements that were
+    overwritten get no cotangent.
     .multiply(v): linear in x, so ct_x is the same scatter applied to ct.
     .max(v)/.min(v): shared among the candidates equal to the result (scatter_extremal.py)."""
     (ct,) = cts
@@ -466,11 +468,35 @@ def _scatter(op, cts, active):
         if kind == "multiply":
             raise NotDifferentiable("irax autodiff: the gradient of x.at[index_array].multiply(v) with respect "
                                     "to v is not implemented (JAX has it only for unique indices)")
-        out.append((updates, scatter_extremal.gather_at_targets(ct, targets, updates)))
+        received = scatter_extremal.gather_at_targets(ct, targets, updates)
+        unique = ir.BoolAttr(op.attributes["unique_indices"]).value
+        out.append((updates, received if kind == "add" or unique else _where_written(received, op)))
     if dest in active:
         replaced = {"add": {}, "set": {updates: zeros_like(updates)}, "multiply": {}}[kind]
         out.append((dest, ct if kind == "add" else mlir.clone_op(op, {**replaced, dest: ct}).results[0]))
     return out
+
+
+def _where_written(received, op):
+    """received[p] where update p of the set scatter `op` is the one written
+    at its target, else 0: where indices repeat, the others are overwritten
+    and have no effect on the result. JAX's scheme (its _scatter_jvp): scatter
+    the update ids p, with the same targets and order, into -1s; the id read
+    back at target p is the update that won there. (The mask reads the ids as
+    an input, not as a linalg.index of its own: the CPU backend's
+    cpu_fold_fusion moves an elementwise body into a column fold through
+    reshapes, where an index op would count the fold's loops.)"""
+    updates, targets, dest = op.operands
+    i64 = ir.IntegerType.get_signless(64)
+    ids = mlir.generic([], [tensor.EmptyOp(mlir.dims(updates), i64).result], [[0]], [mlir.PARALLEL],
+                       lambda _: [arith.index_cast(i64, linalg.IndexOp(0).result)])[0]
+    unwritten = linalg.fill(arith.ConstantOp(i64, ir.IntegerAttr.get(i64, -1)).result,
+                            outs=[tensor.EmptyOp(mlir.dims(dest), i64).result])
+    winners = linalg_ext_scatter(ids, targets, unwritten, lambda old, update: update)
+    won = scatter_extremal.gather_at_targets(winners, targets, ids)
+    return mlir.generic([received, won, ids], [tensor_ops.empty_like(received)], [[0]] * 4, [mlir.PARALLEL],
+                        lambda r, w, p, _: [arith.select(arith.cmpi(arith.CmpIPredicate.eq, w, p), r,
+                                                         const_like(r, 0.0))])[0]
 
 
 def _scan(op, cts, active):
