@@ -176,6 +176,7 @@ GRADIENTS = {
     "exp1": (*_pair(lambda m, x: m.exp1(x)), G / 4),
     "expn": (*_pair(lambda m, x: m.expn(3, x)), G / 3),
     "spence": (*_pair(lambda m, x: m.spence(x)), G / 3),
+    "betaln": (*_pair(lambda m, x: m.betaln(x, 9.0)), G),  # the swap of a and b at 9 is smooth
     "hyp1f1_a": (*_pair(lambda m, x: m.hyp1f1(x, 2.2, 0.7)), G / 5),
     "hyp1f1_b": (*_pair(lambda m, x: m.hyp1f1(1.3, x, 0.7)), G / 5 + 0.5),
     "hyp1f1_x": (*_pair(lambda m, x: m.hyp1f1(1.3, 2.2, x)), G / 4 - 2),
@@ -349,3 +350,82 @@ def test_sph_harm_y_matches_jax_and_scipy():
     check(special.sph_harm_y(n, m, np.float32(0.5), phi), jspecial.sph_harm_y(n, m, np.float32(0.5), phi), 2e-6)
     with pytest.raises(NotImplementedError, match="diff_n"):
         special.sph_harm_y(n, m, theta, phi, diff_n=1)
+
+
+# betaln(a, b) with b >= 8 (after the swap making a <= b) takes lgamma(b) -
+# lgamma(a + b) from Stirling's series: as the difference of two lgammas,
+# betaln(1e6, 1e-6) was 14.0, not 13.8155, and betaln(1e4, 0.5) 1.5e-3 off.
+BETA_A = np.array([1e5, 1e4, 1e3, 1e6, 300.0, 50.0, 8.0, 0.5, 1e-6, 7.5, 20.0, 1e10, 2.5, 3e-30, 100.0, 3.0],
+                  np.float32)
+BETA_B = np.array([3e-30, 0.5, 1e-3, 1e-6, 2.5, 0.1, 8.0, 8.0, 1e6, 50.0, 20.0, 3.0, 1e4, 0.7, 1e3, 8.5],
+                  np.float32)
+
+
+def test_betaln_of_large_and_small_arguments(platform):
+    """Values within 4e-7 of SciPy's; JAX's are within 1e-6 (its series takes
+    x = a/(a + b) for cdflib's b/(a + b): 8 ulp off at (0.5, 8)). Gradients
+    (digamma(a) - digamma(a + b), ...) against SciPy's and jax.grad, which is
+    NaN where both arguments are tiny (its branch not taken overflows)."""
+    if platform == "vulkan":
+        pytest.skip("Vulkan's log1p is log(1 + x): log1p(1e-6) is 9.5e-7 there, and betaln(1e4, 0.5) 5e-4 off")
+    ours = special.betaln(BETA_A, BETA_B)
+    check(ours, jspecial.betaln(BETA_A, BETA_B), 1.5e-6)
+    gradient = irax.vmap(irax.grad(special.betaln, argnums=(0, 1)))
+    ours_grad = np.asarray(gradient(BETA_A, BETA_B))
+    theirs_grad = np.asarray(jax.vmap(jax.grad(jspecial.betaln, argnums=(0, 1)))(BETA_A, BETA_B))
+    np.testing.assert_allclose(ours_grad, theirs_grad, rtol=1e-5, atol=1e-6)
+    tiny = np.array([1e-5, 3e-6], np.float32)
+    assert np.all(np.isfinite(np.asarray(gradient(tiny, tiny[::-1]))))
+    if sspecial is not None:
+        a, b = BETA_A.astype(np.float64), BETA_B.astype(np.float64)
+        np.testing.assert_allclose(np.asarray(ours), sspecial.betaln(a, b), rtol=4e-7)
+        digammas = [sspecial.digamma(a) - sspecial.digamma(a + b), sspecial.digamma(b) - sspecial.digamma(a + b)]
+        np.testing.assert_allclose(ours_grad, np.stack(digammas), rtol=1e-6, atol=1e-6)
+
+
+# Derivatives where the functions' ops differentiate to NaN or 0 but JAX's
+# rules (logit's, x log x's) give +-inf, or a where's branch not taken
+# overflows (spence's 1/x at a tiny x): name -> function of the module.
+EDGE_POINTS = np.array([0.0, 1e-30, 1e-20, 1e-10, 1e-5, 0.3, 0.5, 1.0, 1.5, 2.0, 3.0, 1e10, np.inf, -1.0, 0.7, 5.0],
+                       np.float32)
+EDGE_GRADIENTS = {
+    "spence": lambda m: m.spence,
+    "logit": lambda m: m.logit,
+    "entr": lambda m: m.entr,
+    "rel_entr": lambda m: lambda p: m.rel_entr(p, np.float32(0.999999)),
+    "kl_div": lambda m: lambda p: m.kl_div(p, np.float32(0.5)),
+    "rel_entr_q": lambda m: lambda q: m.rel_entr(np.float32(2.0), q),
+}
+SECOND_DERIVATIVES = ["logit", "entr"]
+
+
+def test_derivatives_at_edges_as_jax():
+    def derivatives(m, grad, vmap):
+        fns = {name: make(m) for name, make in EDGE_GRADIENTS.items()}
+        each = {name: vmap(grad(fn)) for name, fn in fns.items()}
+        each.update({name + "''": vmap(grad(grad(fns[name]))) for name in SECOND_DERIVATIVES})
+        return lambda x: {name: d(x) for name, d in each.items()}
+
+    ours = irax.jit(derivatives(special, irax.grad, irax.vmap))(EDGE_POINTS)
+    theirs = derivatives(jspecial, jax.grad, jax.vmap)(EDGE_POINTS)
+    for name, want in theirs.items():
+        got, want = np.asarray(ours[name]), np.asarray(want)
+        if name == "spence":  # JAX's is NaN on (1, 2] (log(1 - x) in its branch not taken); irax's finite
+            assert np.all(np.isfinite(got[[8, 9]]))
+            got, want = np.delete(got, [8, 9]), np.delete(want, [8, 9])
+        # (atol: logit''(1e10) is 2e-30 on Vulkan; JAX's (x (1 - x))^2 overflows, giving 0)
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-25, err_msg=name)
+
+
+# zeta(x, q) outside x > 1: NaN for x < 1 (it was inf at a pole q = 0, -1,
+# ...), inf at a pole only for an even integer x, inf at x = 1; and NaN at
+# x = inf (0 * inf in the Euler-Maclaurin terms: JAX's shortcut to the bare
+# sum never fires), all JAX's. SciPy's zeta(-2, 0) and zeta(inf, 0.5) differ.
+ZETA_X = np.array([-1.0, 0.5, -2.0, 1.0, np.inf, 2.0, 3.0, 1.0, -np.inf, np.inf, 2.0, 0.5, 2.0, 2.5, 4.0, np.inf],
+                  np.float32)
+ZETA_Q = np.array([-1.0, -2.0, 0.0, 1.0, 0.999999, -3.0, -2.0, -3.0, -1.0, -2.0, 0.0, 1.0, 1.0, -2.5, -1.5, 2.0],
+                  np.float32)
+
+
+def test_zeta_at_domain_edges_as_jax():
+    check(special.zeta(ZETA_X, ZETA_Q), jspecial.zeta(ZETA_X, ZETA_Q), 1e-6)

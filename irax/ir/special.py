@@ -474,8 +474,12 @@ _ZETA_A = [12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606
 def zeta(s, q):
     """Hurwitz's zeta(s, q) = sum_k (q + k)^-s, by Euler-Maclaurin summation
     as XLA computes it: ten terms summed, the tail as an integral plus twelve
-    Bernoulli corrections. inf at s = 1 and at q a non-positive integer; NaN
-    for s < 1, or q <= 0 with s not an integer."""
+    Bernoulli corrections. NaN for s < 1, or q <= 0 with s not an integer; at
+    q a non-positive integer (a pole) inf for an even integer s, else NaN;
+    inf at s = 1, in JAX's order of these rules (StableHLO's). JAX's shortcut
+    to the bare sum where its last term is below the sum times the smallest
+    subnormal never fires (flushed to 0), so there is none here: zeta(inf, q)
+    is NaN (0 * inf in the corrections), as JAX's."""
     one = _c(s, 1.0)
     neg_s = arith.negf(s)
     a = q
@@ -485,23 +489,21 @@ def zeta(s, q):
         total = arith.addf(total, _pow(a, neg_s))
     a = arith.addf(a, one)
     b = _pow(a, neg_s)
-    summed = total
     total = arith.addf(total, arith.divf(arith.mulf(b, a), arith.subf(s, one)))
     total = arith.addf(total, arith.mulf(_c(s, 0.5), b))
-    last = b
     term, k = b, 0.0  # s (s+1) ... (s+k-1) a^(-s-k), updated as one product: neither factor overflows
     for coefficient in _ZETA_A:
         term = arith.divf(arith.mulf(term, arith.addf(s, _c(s, k))), a)
         total = arith.addf(total, arith.divf(term, _c(s, coefficient)))
         term = arith.divf(arith.mulf(term, arith.addf(s, _c(s, k + 1))), a)
         k += 2
-    converged = _lt(math.absf(last), arith.mulf(math.absf(summed), _c(s, _EPS)))
-    result = _select(converged, summed, total)
-    result = _select(cmpf("oeq", s, one), _c(s, np.inf), result)
-    result = _select(_lt(s, one), _c(s, np.nan), result)
+    result = _select(_lt(s, one), _c(s, np.nan), total)
     nonpositive = cmpf("ole", q, _c(q, 0.0))
-    result = _select(arith.andi(nonpositive, _is_integer(q)), _c(s, np.inf), result)
     result = _select(arith.andi(nonpositive, arith.xori(_is_integer(s), _bool(True))), _c(s, np.nan), result)
+    even = arith.andi(_is_integer(s), cmpf("oeq", arith.remf(s, _c(s, 2.0)), _c(s, 0.0)))
+    pole_value = _select(even, _c(s, np.inf), _c(s, np.nan))
+    result = _select(arith.andi(nonpositive, _is_integer(q)), pole_value, result)
+    result = _select(cmpf("oeq", s, one), _c(s, np.inf), result)
     return tie("zeta", result, s, q)
 
 

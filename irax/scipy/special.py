@@ -98,10 +98,23 @@ def zeta(x: ArrayLike, q: ArrayLike | None = None) -> Array:
     return lax.zeta(x, q)
 
 
-def logit(x: ArrayLike) -> Array:
-    """log(x / (1 - x)): d logit = dx / (x (1 - x))."""
-    (x,) = promote_args_inexact("logit", x)
+@custom_jvp
+def _logit(x):
     return jnp.log(x / (1 - x))
+
+
+@_logit.defjvp
+def _logit_jvp(primals, tangents):
+    """JAX's rule, d logit = dx / (x (1 - x)): inf at 0 and 1, where the
+    quotient's own derivative is NaN."""
+    (x,), (dx,) = primals, tangents
+    return _logit(x), dx / (x * (1 - x))
+
+
+def logit(x: ArrayLike) -> Array:
+    """log(x / (1 - x))."""
+    (x,) = promote_args_inexact("logit", x)
+    return _logit(x)
 
 
 def _x_log(name, log, pole):
@@ -124,10 +137,23 @@ xlogy = _x_log("xlogy", jnp.log, 0)
 xlog1py = _x_log("xlog1py", jnp.log1p, -1)
 
 
+@custom_jvp
+def _xlogx(x):
+    return xlogy(x, x)
+
+
+@_xlogx.defjvp
+def _xlogx_jvp(primals, tangents):
+    """JAX's rule, d(x log x) = (log(x) + 1) dx: -inf at 0 and inf at inf,
+    where the product's rule is 0 * -inf or inf / inf, NaN."""
+    (x,), (dx,) = primals, tangents
+    return _xlogx(x), dx * (jnp.log(x) + 1)
+
+
 def entr(x: ArrayLike) -> Array:
     """-x log(x) for x >= 0, -inf below."""
     (x,) = promote_args_inexact("entr", x)
-    return jnp.where(x < 0, -np.inf, -xlogy(x, x))
+    return jnp.where(x < 0, -np.inf, -_xlogx(x))
 
 
 def rel_entr(p: ArrayLike, q: ArrayLike) -> Array:
@@ -135,7 +161,7 @@ def rel_entr(p: ArrayLike, q: ArrayLike) -> Array:
     p, q = promote_args_inexact("rel_entr", p, q)
     both_positive = (p > 0) & (q > 0)
     safe_p, safe_q = jnp.where(both_positive, p, 1), jnp.where(both_positive, q, 1)
-    value = xlogy(safe_p, safe_p) - xlogy(safe_p, safe_q)
+    value = _xlogx(safe_p) - xlogy(safe_p, safe_q)
     return jnp.where(both_positive, value, jnp.where((p == 0) & (q >= 0), 0, np.inf))
 
 

@@ -552,13 +552,18 @@ _SPENCE_B = [6.90990488912553276999e-4, 2.54043763932544379113e-2, 2.82974860602
 def _spence(x):
     """Cephes' spence: x > 2 maps to 1/x, then w = 1/x - 1 (x > 1.5), -x
     (x < 0.5) or x - 1 gives -w A(w)/B(w), corrected by the reflection
-    pi^2/6 - log x log(1 - x) below 1/2 and -log(x)^2/2 above 3/2."""
+    pi^2/6 - log x log(1 - x) below 1/2 and -log(x)^2/2 above 3/2.
+
+    A branch not taken must not have an infinite derivative (1/x or log x at
+    a tiny or zero x, log(1 - x) beyond 1), as the gradient's 0 times it is
+    NaN: the constant cases (NaN below 0, pi^2/6 at 0, 0 at 1) compute at
+    x = 1/2, and each branch reads x only where it is taken."""
     inverted = x > 2
-    x_in = jnp.where(inverted, 1 / x, x)
+    x_in = jnp.where((x <= 0) | (x == 1), 0.5, jnp.where(inverted, 1 / jnp.where(inverted, x, 1), x))
     upper, lower = x_in > 1.5, x_in < 0.5
-    w = jnp.where(upper, 1 / x_in - 1, jnp.where(lower, -x_in, x_in - 1))
+    w = jnp.where(upper, 1 / jnp.where(upper, x_in, 1) - 1, jnp.where(lower, -x_in, x_in - 1))
     y = -w * polyval(_SPENCE_A, w) / polyval(_SPENCE_B, w)
-    x_lower = jnp.where(lower, x_in, 0.25)  # log(1 - x) of x > 1 would make the gradient NaN (JAX's is)
+    x_lower = jnp.where(lower, x_in, 0.25)
     y = jnp.where(lower, np.pi ** 2 / 6 - jnp.log(x_lower) * jnp.log(1 - x_lower) - y, y)
     y = jnp.where(inverted | upper, -0.5 * jnp.log(x_in) ** 2 - y, y)
     return jnp.where(x < 0, np.nan, jnp.where(x == 1, 0.0, jnp.where(x == 0, np.pi ** 2 / 6, y)))
