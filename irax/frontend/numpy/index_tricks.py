@@ -225,7 +225,15 @@ def fromstring(string: str, dtype: DTypeLike = float, count: int = -1, *, sep: s
     return asarray(np.fromstring(string, dtype=dtype, count=count, sep=sep))
 
 
-save, savez = np.save, np.savez  # (JAX's are NumPy's: they take irax arrays through __array__)
+def save(file: Any, arr: ArrayLike, allow_pickle: bool = True) -> None:
+    """`numpy.save` of `arr` to a .npy file (JAX's is NumPy's)."""
+    np.save(file, np.asarray(arr), allow_pickle=allow_pickle)
+
+
+def savez(file: Any, *args: ArrayLike, allow_pickle: bool = True, **kwds: ArrayLike) -> None:
+    """`numpy.savez` of the arrays to an uncompressed .npz archive (JAX's is NumPy's)."""
+    np.savez(file, *[np.asarray(a) for a in args], allow_pickle=allow_pickle,
+             **{name: np.asarray(a) for name, a in kwds.items()})
 
 
 def load(file: Any, *args: Any, **kwargs: Any) -> Array | Any:

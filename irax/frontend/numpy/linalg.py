@@ -28,6 +28,7 @@ from collections import Counter
 
 import numpy as np
 from collections.abc import Sequence
+from typing import Any
 
 from irax.frontend import dtypes
 from irax.frontend.numpy import shape
@@ -299,7 +300,7 @@ def _opt_einsum_path(labels, out_labels, shapes, optimize):
 
 
 def einsum_path(subscripts: str | ArrayLike, /, *operands: ArrayLike | Sequence,
-                optimize: str | bool | Sequence = "auto"):
+                optimize: str | bool | Sequence = "auto") -> tuple[list[tuple[int, ...]], Any]:
     """(path, description): the order `einsum` would contract the operands
     in with this `optimize`, and opt_einsum's printable account of its cost,
     without computing anything (JAX's, which calls opt_einsum too)."""
