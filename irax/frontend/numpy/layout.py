@@ -19,10 +19,9 @@ from typing import Any
 import numpy as np
 
 from irax.frontend import core, dtypes, extended
-from irax.frontend.numpy import creation, indexing, linalg, reductions, setops, sorting, ufuncs
+from irax.frontend.numpy import creation, indexing, reductions, setops, sorting, ufuncs
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_axis, check_arraylike, is_array, promote_args
-from irax.frontend.primitives.elementwise import unary
 from irax.frontend.vmap import vmap
 from irax.typing import Array, ArrayLike, DTypeLike, Shape
 
@@ -641,63 +640,11 @@ def unpackbits(a: ArrayLike, axis: int | None = None, count: int | None = None, 
     return shape_ops.moveaxis(bits, -1, axis)
 
 
-# ---------------------------------------------------------------------------
-# Products
-
-def kron(a: ArrayLike, b: ArrayLike) -> Array:
-    """The Kronecker product: out[i * m + j] = a[i] b[j] along each axis."""
-    a, b = promote_args("kron", a, b)
-    a, b = asarray(a), asarray(b)
-    ndim = max(a.ndim, b.ndim)
-    a, b = a.reshape((1,) * (ndim - a.ndim) + a.shape), b.reshape((1,) * (ndim - b.ndim) + b.shape)
-    wide_a = a.reshape(tuple(d for n in a.shape for d in (n, 1)))
-    wide_b = b.reshape(tuple(d for n in b.shape for d in (1, n)))
-    return ufuncs.multiply(wide_a, wide_b).reshape(tuple(m * n for m, n in zip(a.shape, b.shape)))
-
-
-def cross(a: ArrayLike, b: ArrayLike, axisa: int = -1, axisb: int = -1, axisc: int = -1,
-          axis: int | None = None) -> Array:
-    """The cross product of vectors of 3 (or 2, with zero z) components."""
-    a, b = promote_args("cross", a, b)
-    if axis is not None:
-        axisa = axisb = axisc = axis
-    a, b = shape_ops.moveaxis(a, axisa, -1), shape_ops.moveaxis(b, axisb, -1)
-    if a.shape[-1] not in (2, 3) or b.shape[-1] not in (2, 3):
-        raise ValueError("Dimension must be either 2 or 3 for cross product")
-    if a.shape[-1] == 2 and b.shape[-1] == 2:
-        return ufuncs.subtract(a[..., 0] * b[..., 1], a[..., 1] * b[..., 0])
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2] if a.shape[-1] == 3 else creation.zeros_like(a[..., 0])
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2] if b.shape[-1] == 3 else creation.zeros_like(b[..., 0])
-    c = shape_ops.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], -1)
-    return shape_ops.moveaxis(c, -1, axisc)
-
-
-def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1, precision: None = None,
-           preferred_element_type: DTypeLike | None = None) -> Array:
-    """sum(conj(x1) * x2) along `axis`, the other axes broadcast."""
-    x1, x2 = promote_args("vecdot", x1, x2)
-    if x1.shape[axis] != x2.shape[axis]:
-        raise ValueError(f"axes must match; got shapes {x1.shape} and {x2.shape} with axis={axis}")
-    x1 = unary["conj"].bind(x1) if dtypes.is_complex(x1.dtype) else x1
-    x1, x2 = shape_ops.moveaxis(x1, axis, -1), shape_ops.moveaxis(x2, axis, -1)
-    return linalg.matmul(x1[..., None, :], x2[..., :, None])[..., 0, 0]
-
-
-def matvec(x1: ArrayLike, x2: ArrayLike, /) -> Array:
-    """Matrix times vector, over broadcast stacks: out[..., i] = sum_j x1[..., i, j] x2[..., j]."""
-    return linalg.matmul(x1, asarray(x2)[..., None])[..., 0]
-
-
-def vecmat(x1: ArrayLike, x2: ArrayLike, /) -> Array:
-    """Vector times matrix, over broadcast stacks: out[..., j] = sum_i x1[..., i] x2[..., i, j]."""
-    return linalg.matmul(asarray(x1)[..., None, :], x2)[..., 0, :]
-
-
 __all__ = [
     "append", "apply_along_axis", "apply_over_axes", "array_split", "block", "choose", "column_stack", "concat",
-    "cross", "delete", "diag", "diag_indices", "diag_indices_from", "diagflat", "diagonal", "dsplit", "dstack",
-    "fill_diagonal", "fliplr", "flipud", "hsplit", "insert", "kron", "mask_indices", "matvec", "packbits",
+    "delete", "diag", "diag_indices", "diag_indices_from", "diagflat", "diagonal", "dsplit", "dstack",
+    "fill_diagonal", "fliplr", "flipud", "hsplit", "insert", "mask_indices", "packbits",
     "permute_dims", "piecewise", "place", "put", "put_along_axis", "resize", "roll", "rollaxis", "rot90", "select",
     "trace", "tril_indices", "tril_indices_from", "trim_zeros", "triu_indices", "triu_indices_from", "unpackbits",
-    "unstack", "vecdot", "vecmat", "vsplit",
+    "unstack", "vsplit",
 ]

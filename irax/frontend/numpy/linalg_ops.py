@@ -34,7 +34,7 @@ import numpy as np
 from irax.frontend import lax_linalg, lax_svd
 from irax.frontend.custom_derivatives import custom_jvp, custom_vjp_and_jvp
 from irax.frontend.lax_linalg import _H, _T, triangular_solve
-from irax.frontend.numpy import layout
+from irax.frontend.numpy import linalg as products
 from irax.frontend.numpy import (abs, amax, amin, arange, argsort, broadcast_shapes, broadcast_to, conj,
                                  expand_dims, eye, iscomplexobj, log, matmul, moveaxis, ones, prod, ravel, real,
                                  reshape, sqrt, squeeze, sum, take_along_axis, where, zeros_like)
@@ -381,7 +381,7 @@ def tensorsolve(a: ArrayLike, b: ArrayLike, axes: tuple[int, ...] | None = None)
 def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Array:
     """sum(conj(x1) * x2) along `axis` (of one size in both), the other axes
     broadcasting, in the operands' promoted dtype: jnp.vecdot."""
-    return layout.vecdot(x1, x2, axis=axis)
+    return products.vecdot(x1, x2, axis=axis)
 
 
 def cross(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Array:
@@ -390,7 +390,7 @@ def cross(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Array:
     if x1.shape[axis] != 3 or x2.shape[axis] != 3:
         raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors, "
                          f"but they have {x1.shape[axis]=} and {x2.shape[axis]=}")
-    return layout.cross(x1, x2, axis=axis)
+    return products.cross(x1, x2, axis=axis)
 
 
 def vector_norm(x: ArrayLike, /, *, axis: Axis = None, keepdims: bool = False, ord: int | float = 2) -> Array:
