@@ -330,18 +330,22 @@ def _mixed(op):
     return tuple(out)
 
 
-def _insert(piece, dest, slice_):
-    """tensor.insert_slice piece into dest at slice_ = (offsets, sizes, strides), as `_mixed` gives them."""
+def _slice_operands(slice_):
+    """A slice op's operands for slice_ = (offsets, sizes, strides), as
+    `_mixed` gives them: the dynamic values of each, then each static list."""
     dynamic = [[v for v in vs if isinstance(v, ir.Value)] for vs in slice_]
     static = [ir.DenseI64ArrayAttr.get([_DYNAMIC if isinstance(v, ir.Value) else v for v in vs]) for vs in slice_]
-    return tensor.InsertSliceOp(piece, dest, *dynamic, *static).result
+    return dynamic + static
+
+
+def _insert(piece, dest, slice_):
+    """tensor.insert_slice piece into dest at slice_."""
+    return tensor.InsertSliceOp(piece, dest, *_slice_operands(slice_)).result
 
 
 def _extract(source, slice_, result_type):
-    """tensor.extract_slice of `source` at slice_ = (offsets, sizes, strides), as `_mixed` gives them."""
-    dynamic = [[v for v in vs if isinstance(v, ir.Value)] for vs in slice_]
-    static = [ir.DenseI64ArrayAttr.get([_DYNAMIC if isinstance(v, ir.Value) else v for v in vs]) for vs in slice_]
-    return tensor.ExtractSliceOp(result_type, source, *dynamic, *static).result
+    """tensor.extract_slice of `source` at slice_."""
+    return tensor.ExtractSliceOp(result_type, source, *_slice_operands(slice_)).result
 
 
 def _slice_of_zeros(value):
