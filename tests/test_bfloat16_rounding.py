@@ -66,3 +66,20 @@ def test_float32_programs_are_unchanged():
 
     module = irax.jit(fn).lower(jnp.asarray(X)).as_text()
     assert "bitcast" not in module and "f32" in module
+
+
+def test_nan_sign_and_payload_bits_as_jax():
+    """A NaN converted to bfloat16 keeps its sign (the quiet NaN 0x7fc0 |
+    sign, as XLA's: MLIR's truncf made every NaN 0x7fc0), and a bfloat16
+    NaN read by a bitcast keeps its bits, payload and all."""
+    bits = np.array([0x7FC00000, 0xFFC00000, 0x7F800001, 0xFF812345, 0xFFFFFFFF, 0x3F800000], np.uint32)
+    halves = np.array([0xFFC0, 0x7FC0, 0xFF81, 0x7F81, 0xFFFF, 0x3F80], np.uint16)
+
+    def fn(L, bits, halves):
+        converted = L.bitcast_convert_type(L.bitcast_convert_type(bits, "float32").astype("bfloat16"), "uint16")
+        return converted, L.bitcast_convert_type(L.bitcast_convert_type(halves, "bfloat16"), "uint16")
+
+    expected = fn(jax.lax, bits, halves)
+    for ours in (fn(irax.lax, bits, halves), irax.jit(lambda *a: fn(irax.lax, *a))(bits, halves)):
+        for a, e in zip(ours, expected):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(e))

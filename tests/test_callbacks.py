@@ -209,6 +209,25 @@ def test_pure_callback_wrong_results_are_jax_errors(device, returned, message):
     np.testing.assert_array_equal(irax.jit(lambda x: x + 1)(x), x + 1)  # the device runs on
 
 
+def test_exception_in_a_callback_as_jax():
+    """A pure or io callback that raises: JAX's JaxRuntimeError (irax's
+    DeviceError, a RuntimeError too) under jit and eagerly, from the
+    callback's exception; an eager debug callback raises that exception."""
+    import irax.experimental  # noqa: F401
+
+    def boom(*_):
+        raise KeyError("boom")
+
+    x = np.ones(3, np.float32)
+    for call in (lambda x: irax.pure_callback(boom, F32_3, x), lambda x: irax.experimental.io_callback(boom, F32_3, x)):
+        for run in (irax.jit, lambda f: f):
+            with pytest.raises(DeviceError, match="KeyError: 'boom'") as error:
+                run(call)(x)
+            assert isinstance(error.value.__cause__, KeyError)
+    with pytest.raises(KeyError):
+        irax.debug.callback(boom, x)
+
+
 def test_grad_of_pure_callback_is_jax_error():
     def f(lib, x):
         return lib.pure_callback(np.sin, lib.ShapeDtypeStruct((), np.float32), x)
@@ -221,6 +240,39 @@ def test_grad_of_pure_callback_is_jax_error():
         assert str(error.value) == str(jax_error.value).replace("jax.", "irax.")
     # where no derivative flows through it, a pure callback is fine under grad
     assert irax.grad(lambda x: x * f(irax, irax.lax.stop_gradient(x)))(1.0) == np.sin(np.float32(1.0))
+
+
+def _unused_callbacks(lib):
+    """Functions whose pure or io callback reads x (or not) but whose results nothing uses."""
+    f32 = lib.ShapeDtypeStruct((), np.float32)
+    io_callback = irax.experimental.io_callback if lib is irax else jax.experimental.io_callback
+    pure = lambda v: lib.pure_callback(np.sin, f32, v)  # noqa: E731
+    return {
+        "pure": lambda x: (pure(x), x * 3)[1],
+        "io": lambda x: (io_callback(np.sin, f32, x), x * 3)[1],
+        "in a cond": lambda x: (lib.lax.cond(x > 0, lambda: pure(x), lambda: x), x * 3)[1],
+        "in a loop body": lambda x: (lib.lax.fori_loop(0, 2, lambda i, c: c + pure(c), x), x * 3)[1],
+        "reading no derivative": lambda x: (pure(lib.lax.stop_gradient(x)), x * 3)[1],
+        "beside an active carry": lambda x: (lib.lax.fori_loop(0, 2, lambda i, c: (c[0] * x, pure(c[1])), (x, 1.0)),
+                                             x * 3)[1],
+        "a dead while loop": lambda x: (lib.lax.while_loop(lambda c: c < 10, lambda c: c * 2, x), x * 3)[1],
+    }
+
+
+@pytest.mark.parametrize("name", _unused_callbacks(jax))
+def test_grad_through_unused_callback_results_as_jax(name):
+    """JAX differentiates forward first: a pure or io callback reading a
+    value with a derivative raises, whether its results are used or not."""
+    import jax.experimental  # noqa: F401
+    import irax.experimental  # noqa: F401
+    try:
+        expected = jax.grad(_unused_callbacks(jax)[name])(1.0)
+    except ValueError as jax_error:
+        with pytest.raises(ValueError) as error:
+            irax.grad(_unused_callbacks(irax)[name])(1.0)
+        assert str(error.value) == str(jax_error).replace("jax.", "irax.")
+    else:
+        assert float(irax.grad(_unused_callbacks(irax)[name])(1.0)) == float(expected)
 
 
 def test_debug_print_format_errors_are_python_s_at_trace_time():

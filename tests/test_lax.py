@@ -189,6 +189,12 @@ ERRORS = {
                                                                               (n.int8(1), n.int32(0))),
     "dynamic_update_slice-float-index": lambda L, n: L.dynamic_update_slice(_ones(n, 3), _ones(n, 1), (1.0,)),
     "dynamic_slice-index-dtypes": lambda L, n: L.dynamic_slice(_ones(n, (2, 3)), (n.int8(1), 0), (1, 3)),
+    "dynamic_slice-start-count": lambda L, n: L.dynamic_slice(_ones(n, (2, 3)), (1,), (1, 3)),
+    "dynamic_slice-too-big": lambda L, n: L.dynamic_slice(_ones(n, (2, 3)), (0, 0), (3, 3)),
+    "dynamic_slice-negative-size": lambda L, n: L.dynamic_slice(_ones(n, (2, 3)), (0, 0), (1, -1)),
+    "dynamic_update_slice-start-count": lambda L, n: L.dynamic_update_slice(_ones(n, (2, 3)), _ones(n, (1, 3)), (0,)),
+    "dynamic_update_slice-rank": lambda L, n: L.dynamic_update_slice(_ones(n, (2, 3)), _ones(n, 3, "int32"), (0, 0)),
+    "dynamic_update_slice-too-big": lambda L, n: L.dynamic_update_slice(_ones(n, (2, 3)), _ones(n, (3, 3)), (0, 0)),
     "gather-mode": lambda L, n: L.gather(_ones(n, 3), n.zeros((1, 1), "int32"), L.GatherDimensionNumbers((), (0,), (0,)),
                                          (1,), mode="bad"),
 }
@@ -205,6 +211,14 @@ def test_errors_as_jax(name):
         ERRORS[name](il, inp)
     first = str(expected.value).split(" (Tip")[0].split(". ")[0]
     assert str(actual.value).startswith(first[:30]), (actual.value, expected.value)
+
+
+def test_dynamic_slice_sizes_count_error_type():
+    """One slice size per operand dim, else a ValueError (JAX's comes from its safe_map, worded for no user)."""
+    with pytest.raises(ValueError):
+        jl.dynamic_slice(X, (0, 0), (1,))
+    with pytest.raises(ValueError, match="one slice size per operand dimension"):
+        il.dynamic_slice(X, (0, 0), (1,))
 
 
 def test_ops_irax_lacks_say_so():

@@ -145,6 +145,19 @@ def test_composite_is_its_decomposition_with_no_derivative_as_in_jax():
     _same(with_rule(irax)(ROWS), with_rule(jax)(ROWS))
 
 
+def test_composite_attributes_python_does_not_hash_as_in_jax():
+    """Lists, dicts and NumPy arrays as attributes (JAX takes them; irax's
+    cache of one traced function per set of attributes raised TypeError),
+    each set of values its own function."""
+    def weighted(L):
+        return L.lax.composite(lambda x, *, w, opts: x * sum(w) + opts["shift"], name="my.weighted")
+
+    ours, theirs = weighted(irax), weighted(jax)
+    for weights, options in [([1.0, 2.0], {"shift": 1.0}), ([1.0, 3.0], {"shift": 1.0}),
+                             (np.array([0.5, 0.5], np.float32), {"shift": np.float32(2.0)})]:
+        _same(ours(ROWS, w=weights, opts=options), theirs(ROWS, w=weights, opts=options))
+
+
 @pytest.mark.parametrize("args,kwargs", [
     (((2, 3), (1, 1), "VALID"), {}),
     (((2, 2), (2, 1), "SAME"), {"rhs_dilation": (1, 2)}),

@@ -132,6 +132,9 @@ CASES = {
     "weak scalar output": (lambda np_: lambda a: 2.0, (X,), {}),
     "sort, argsort, slices of an empty batch": (
         lambda np_: lambda a: (np_.sort(a), np_.argsort(a), a[1:3], a.at[1].set(0.0), a[0]), (X[:0],), {}),
+    "unmapped outputs at out_axes None of an empty batch": (
+        lambda np_: lambda a, b: (a * 2, b + 1.0, np_.ones(4), X[0] * 2), (X[:0], V),
+        {"in_axes": (0, None), "out_axes": (0, None, None, None)}),
 }
 
 
@@ -272,6 +275,10 @@ ERRORS = [
     ("in_axes with a float leaf", lambda vmap, np_: vmap(lambda a: a, in_axes=(0.5,))(X), TypeError),
     ("out_axes not an int", lambda vmap, np_: vmap(lambda a: a, out_axes=1.5)(X), TypeError),
     ("mapped output with out_axes=None", lambda vmap, np_: vmap(lambda a: a.sum(), out_axes=None)(X), ValueError),
+    ("mapped output of an empty batch with out_axes=None",
+     lambda vmap, np_: vmap(lambda a: a * 2, out_axes=None)(X[:0]), ValueError),
+    ("mapped output with out_axes None in a tree",
+     lambda vmap, np_: vmap(lambda a: {"a": a, "b": [1.0, a]}, out_axes={"a": 0, "b": None})(X), ValueError),
     ("out_axes out of range", lambda vmap, np_: vmap(lambda a: a, out_axes=2)(X), ValueError),
     ("negative out_axes out of range", lambda vmap, np_: vmap(lambda a: a, out_axes=-3)(X), ValueError),
 ]

@@ -31,7 +31,9 @@ results is JAX's ValueError. Under vmap a callback runs per member, or once
 on the batch, as its vmap_method says (`batched_host_functions`). Eagerly, a
 callback is just called. A callback gets NumPy copies of its arguments
 (JAX's get jax.Arrays) and must not compute with irax: its program is still
-running (that raises irax.errors.DeviceError).
+running (that raises irax.errors.DeviceError). A pure or io callback that
+raises raises DeviceError (JAX's JaxRuntimeError), from its exception, eagerly
+too.
 """
 import copy
 import string
@@ -60,7 +62,12 @@ def host_call(kind, fn, arguments: staging.Arguments, out_avals, vmap_method="se
     an import (see the module's docstring). Returns the results as arrays."""
     trace = core.current_trace()
     if trace is None:
-        results = fn(*[np.asarray(x) for x in arguments.dynamic])
+        try:
+            results = fn(*[np.asarray(x) for x in arguments.dynamic])
+        except Exception as error:
+            if kind not in ("pure", "io") or isinstance(error, DeviceError):
+                raise  # (JAX's debug callbacks raise the callback's exception when eager)
+            raise DeviceError(f"A callback failed: {type(error).__name__}: {error}") from error
         return [device_put_numpy(r) for r in results]
     operands = [trace.to_tracer(x) for x in arguments.dynamic]
     symbol = declare_host_function(fn, [t.aval for t in operands], out_avals)

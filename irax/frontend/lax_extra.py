@@ -249,17 +249,44 @@ _NO_COMPOSITE_JVP = ValueError("JVP rule for composite not implemented. You can 
                                "See https://docs.jax.dev/en/latest/_autosummary/jax.custom_jvp.html")
 
 
+def _frozen(value):
+    """A hashable stand-in for an attribute value, equal where the values
+    are: lists, tuples and dicts by their items, NumPy values by dtype,
+    shape and bytes, anything else with its type (1, 1.0 and True differ)."""
+    if isinstance(value, (list, tuple)):
+        return type(value), tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return dict, tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.ndarray, value.dtype.str, value.shape, value.tobytes()
+    return type(value), value
+
+
+class _Attributes:
+    """A composite's keyword attributes as a cache key (JAX takes lists,
+    dicts and NumPy arrays there, which Python does not hash)."""
+
+    def __init__(self, values: dict):
+        self.values, self._key = values, _frozen(values)
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __eq__(self, other):
+        return self._key == other._key
+
+
 def composite(decomposition: Callable, name: str, version: int = 0) -> Callable:
     """jax.lax.composite: a function whose semantics are `decomposition`'s.
     Positional arguments are its inputs, keyword arguments its (static)
     attributes, passed to `decomposition`."""
     @functools.lru_cache(maxsize=64)  # one traced function per set of attributes, as jit's cache wants
     def with_attributes(attributes):
-        return no_derivative(functools.partial(decomposition, **dict(attributes)), _NO_COMPOSITE_JVP)
+        return no_derivative(functools.partial(decomposition, **attributes.values), _NO_COMPOSITE_JVP)
 
     @functools.wraps(decomposition)
     def composite_fn(*args, **kwargs):
         with named_scope(name):
-            return with_attributes(tuple(sorted(kwargs.items())))(*args)
+            return with_attributes(_Attributes(kwargs))(*args)
 
     return composite_fn

@@ -32,17 +32,19 @@ __all__ = ["GatherDimensionNumbers", "GatherScatterMode", "ScatterDimensionNumbe
            "scatter_max", "scatter_min", "scatter_mul", "scatter_sub"]
 
 
+def _check_start_count(x, start_indices) -> None:
+    """JAX's ValueError unless there is one start per operand dim."""
+    if len(start_indices) != x.ndim:
+        raise ValueError(f"Length of slice indices must match number of operand dimensions "
+                         f"({len(start_indices)} vs {x.shape})")
+
+
 def _clamped_starts(x, start_indices, sizes, allow_negative_indices):
     """Run-time starts as int32 0-d arrays, negative ones counted from the
     end, clamped into [0, n - size] so the window fits (JAX's rule)."""
-    if len(start_indices) != x.ndim or len(sizes) != x.ndim:
-        raise TypeError(f"dynamic slice needs {x.ndim} start indices and slice sizes (operand's rank), "
-                        f"got {len(start_indices)} and {len(sizes)}.")
     negative = allow_negative_indices if isinstance(allow_negative_indices, Sequence) else [allow_negative_indices] * x.ndim
     starts = []
     for i, n, size, neg in zip(start_indices, x.shape, sizes, negative):
-        if not 0 <= size <= n:
-            raise TypeError(f"slice_sizes must be non-negative and at most the operand's shape {x.shape}, got {tuple(sizes)}.")
         i = convert_element_type(asarray(i), np.int32)
         if neg:
             i = jnp.where(i < 0, i + n, i)
@@ -66,6 +68,15 @@ def dynamic_slice(operand: ArrayLike, start_indices: ArrayLike | Sequence[ArrayL
     x = _elements(operand)
     sizes = tuple(int(s) for s in slice_sizes)
     start_indices = list(start_indices)
+    _check_start_count(x, start_indices)
+    if len(sizes) != x.ndim:  # (JAX: a ValueError from its safe_map)
+        raise ValueError(f"dynamic_slice needs one slice size per operand dimension, got slice_sizes {sizes} "
+                         f"for operand shape {x.shape}.")
+    if any(size > n for size, n in zip(sizes, x.shape)):
+        raise TypeError(f"slice slice_sizes must be less than or equal to operand shape, got slice_sizes {sizes} "
+                        f"for operand shape {x.shape}.")
+    if any(size < 0 for size in sizes):
+        raise TypeError(f"slice slice_sizes must be greater than or equal to zero, got slice_sizes of {sizes}.")
     _check_index_dtypes("dynamic_slice", start_indices, "got:")
     starts = _clamped_starts(x, start_indices, sizes, allow_negative_indices)
     if extended.is_extended(x):
@@ -80,11 +91,16 @@ def dynamic_update_slice(operand: ArrayLike, update: ArrayLike, start_indices: A
     it fits), as `jax.lax.dynamic_update_slice`: a scatter at the window's
     open mesh of indices."""
     x, v = _elements(operand), _elements(update)
+    start_indices = list(start_indices)
+    _check_start_count(x, start_indices)
+    if v.ndim != x.ndim:
+        raise TypeError(f"dynamic_update_slice update must have the same rank as operand, got update shape "
+                        f"{v.shape} for operand shape {x.shape}.")
+    if any(m > n for m, n in zip(v.shape, x.shape)):
+        raise TypeError(f"dynamic_update_slice update shape must be smaller than operand shape, got update shape "
+                        f"{v.shape} for operand shape {x.shape}.")
     if not extended.unwrap((x, v)):  # (typed keys beside another dtype: unwrap's promotion error)
         _operands("dynamic_update_slice", x, v)
-    if v.ndim != x.ndim:
-        raise TypeError(f"dynamic_update_slice update must have the same rank as operand, got {v.shape} and {x.shape}.")
-    start_indices = list(start_indices)
     _check_index_dtypes("dynamic_update_slice", start_indices, "got")
     starts = _clamped_starts(x, start_indices, v.shape, allow_negative_indices)
     mesh = tuple(jnp.reshape(s + jnp.arange(n, dtype=np.int32), [n if k == d else 1 for k in range(x.ndim)])

@@ -177,36 +177,46 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unm
     """Inside a trace: `fun` mapped over the axes `in_axes` of its arguments
     (the Python numbers of the positional arguments `unmapped` static)."""
     arguments = staging.Arguments(args, kwargs, static_numbers=unmapped)
-    axes, size = _in_axes(fun, in_axes, axis_size, arguments, args, kwargs)
+    axes_in, size = _in_axes(fun, in_axes, axis_size, arguments, args, kwargs)
+
+    result_axes = []  # the out_axes entry of each result (float0 leaves are in the output but no results)
 
     def one_slice(*dynamic_values):
         args, kwargs = arguments.rebuild(dynamic_values)
         output = fun(*args, **kwargs)
-        return _untraced_kept(output, _leaf_axes(out_axes, output, "out_axes"))
+        output = _untraced_kept(output, _leaf_axes(out_axes, output, "out_axes"))
+        axes = _leaf_axes(out_axes, output, "out_axes")
+        result_axes[:] = [a for leaf, a in zip(tree_util.tree_leaves(output), axes) if not staging.is_float0(leaf)]
+        return output
 
     one_slice.__name__ = getattr(fun, "__name__", "function")
     avals = [x.aval if a is None else x.aval.update(shape=x.shape[:a] + x.shape[a + 1:])
-             for x, a in zip(arguments.dynamic, axes)]
+             for x, a in zip(arguments.dynamic, axes_in)]
     with collectives.axis_env(axis_name, size, vmapped=True):
         traced = staging.trace_function(one_slice, avals, tree_util.tree_structure(tuple(avals)))
-    batched_func, out_batched = add_batched(traced.module, axes + [None] * len(traced.lifted), size)
+    # an unbatched result at out_axes None comes back as it is: no member of a batch of size 0 holds it
+    kept = {i for i, axis in enumerate(result_axes) if axis is None}
+    batched_func, out_batched = add_batched(traced.module, axes_in + [None] * len(traced.lifted), size,
+                                            unbroadcast=kept)
     callbacks.batched_host_functions(traced.module)
-    out_avals = [a.update(shape=(size,) + a.shape) for a in traced.out_avals]
+    out_avals = [a if i in kept and not batched else a.update(shape=(size,) + a.shape)
+                 for i, (a, batched) in enumerate(zip(traced.out_avals, out_batched))]
     results = staging.inline(batched_func, list(arguments.dynamic) + traced.lifted, out_avals)
 
-    # float0 leaves (integers' tangents) are in the output tree but not among the results
     output = traced.out_tree.unflatten(results)
     computed = iter(zip(results, out_batched))
     outputs = []
-    for leaf, axis in zip(tree_util.tree_leaves(output), _leaf_axes(out_axes, output, "out_axes")):
+    leaves = tree_util.tree_flatten_with_path(output)[0]
+    for (path, leaf), axis in zip(leaves, _leaf_axes(out_axes, output, "out_axes")):
         if staging.is_float0(leaf):
             outputs.append(leaf if axis is None else np.zeros(_with_axis(leaf.shape, axis, size), leaf.dtype))
             continue
         r, batched = next(computed)
         if axis is None:
             if batched:
-                raise ValueError("at vmap out_axes, got axis spec None but output was batched on axis 0")
-            outputs.append(r[0])
+                raise ValueError(f"at vmap out_axes{tree_util.keystr(path)}, got axis spec None but output was "
+                                 "batched on axis 0")
+            outputs.append(r)
         elif not -r.ndim <= axis < r.ndim:
             raise ValueError(f"axis {axis} is out of bounds for array of dimension {r.ndim}")
         else:

@@ -651,10 +651,12 @@ def batch_ops(ops, batch):
         _bind(batch, op.operation.results, results, batched)
 
 
-def build_batched(func_op, in_dims, axis_size, name=None):
+def build_batched(func_op, in_dims, axis_size, name=None, unbroadcast=()):
     """Add `@{name}` (default `@{f}_batched`), the batched `func_op`.
     Returns it and, per result, whether it depends on the batch (the others
-    were broadcast along the batch axis)."""
+    were broadcast along the batch axis, but for those at the positions
+    `unbroadcast`, returned as they are: vmap's out_axes None, which must
+    survive a batch of size 0)."""
     block = func_op.regions[0].blocks[0]
     arg_types = []
     for arg, dim in zip(block.arguments, in_dims):
@@ -676,17 +678,19 @@ def build_batched(func_op, in_dims, axis_size, name=None):
                 batch.new[arg] = new_arg
         batch_ops(ops[:-1], batch)
         results = list(ops[-1].operands)
-        values = [batch.moved(r) for r in results]
+        values = [batch.new.get(r, r) if i in unbroadcast and not batch.is_batched(r) else batch.moved(r)
+                  for i, r in enumerate(results)]
         func.ReturnOp(values)
     new.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(arg_types, [v.type for v in values]))
     return new, [batch.is_batched(r) for r in results]
 
 
-def add_batched(module, in_dims, axis_size, of="main", name=None):
+def add_batched(module, in_dims, axis_size, of="main", name=None, unbroadcast=()):
     """The batching pass on a module: add `@{of}_batched`, built by
-    `build_batched(@{of}, in_dims, axis_size)`; return it and which of its
-    results depend on the batch. The derivatives the module declares are
-    defined first (ad/differentiate.py): they are batched as the ops they are."""
+    `build_batched(@{of}, in_dims, axis_size, unbroadcast=unbroadcast)`;
+    return it and which of its results depend on the batch. The derivatives
+    the module declares are defined first (ad/differentiate.py): they are
+    batched as the ops they are."""
     with module.context, ir.Location.unknown():
         differentiate(module.operation)
-        return build_batched(ir.SymbolTable(module.operation)[of], in_dims, axis_size, name)
+        return build_batched(ir.SymbolTable(module.operation)[of], in_dims, axis_size, name, unbroadcast)

@@ -11,7 +11,7 @@ is a kernel that stores its result, they agreed).
 
 So an input of a generic that its body uses is rounded to bfloat16 first,
 in float32 integer arithmetic that nothing folds away (round to nearest,
-ties to even, on the bits; a NaN stays itself):
+ties to even, on the bits; a NaN stays itself, its bits kept):
 
     b = bitcast(v)    r = (b + 0x7fff + ((b >> 16) & 1)) & 0xffff0000
 
@@ -23,6 +23,12 @@ unrounded, as XLA's fused reduction does (JAX's jit of `sum(x * 3.3)`
 differs from its eager one there). Several ops inside one generic (one primitive's rule) round
 once, at the end, as XLA rounds one operation's result. float16 is left
 alone: XLA keeps its excess precision under jit, as IREE does.
+
+Every conversion to bfloat16 (`arith.truncf`, its own or an op's result)
+also keeps a NaN's sign: MLIR expands truncf to integer code that makes
+every NaN the positive 0x7fc0, where XLA gives the quiet NaN of the same
+sign (0x7fc0 | sign; a payload is dropped in both), so `-nan` and a
+float32 NaN with its sign bit set kept their sign only in JAX.
 """
 from iree.compiler import ir
 from iree.compiler.dialects import arith
@@ -33,6 +39,11 @@ from irax.ir.scalar import cmpf, select
 
 def round_bfloat16(module_op):
     bf16 = ir.BF16Type.get()
+    for op in mlir.ops_where(module_op, lambda op: op.name == "arith.truncf" and op.results[0].type == bf16):
+        with ir.InsertionPoint(op), op.location:
+            kept = _signed_nan_kept(op.operands[0])
+        op.results[0].replace_all_uses_with(kept)
+        op.erase()
     for op in mlir.ops_where(module_op, lambda op: op.name == "linalg.generic"):
         generic = op.opview
         block = generic.regions[0].blocks[0]
@@ -59,8 +70,25 @@ def _rounded(x: ir.Value) -> ir.Value:
     bits = arith.bitcast(i32, wide)
     lowest_kept = arith.andi(arith.shrui(bits, _int(16)), _int(1))
     kept = arith.andi(arith.addi(bits, arith.addi(_int(0x7FFF), lowest_kept)), _int(-0x10000))
-    return arith.truncf(x.type, select(cmpf("uno", wide, wide), wide, arith.bitcast(f32, kept)))
+    return _chosen_bits(cmpf("uno", wide, wide), x, arith.truncf(x.type, arith.bitcast(f32, kept)))
 
 
-def _int(value: int) -> ir.Value:
-    return arith.constant(ir.IntegerType.get_signless(32), value)
+def _signed_nan_kept(x: ir.Value) -> ir.Value:
+    """truncf(x) to bfloat16, but a NaN x the quiet NaN of its sign: the
+    bits 0x7fc0 | (x's sign bit, at bit 15)."""
+    width, i16 = ir.FloatType(x.type).width, ir.IntegerType.get_signless(16)
+    sign = arith.trunci(i16, arith.shrui(arith.bitcast(ir.IntegerType.get_signless(width), x), _int(width - 1, width)))
+    nan = arith.bitcast(ir.BF16Type.get(), arith.ori(arith.shli(sign, _int(15, 16)), _int(0x7FC0, 16)))
+    return _chosen_bits(cmpf("uno", x, x), nan, arith.truncf(ir.BF16Type.get(), x))
+
+
+def _chosen_bits(condition, a: ir.Value, b: ir.Value) -> ir.Value:
+    """The bfloat16 a where `condition`, else b, selected as 16-bit integers:
+    IREE computes a select of bfloat16 in float32, through a truncf that
+    makes every NaN 0x7fc0 again."""
+    i16 = ir.IntegerType.get_signless(16)
+    return arith.bitcast(a.type, select(condition, arith.bitcast(i16, a), arith.bitcast(i16, b)))
+
+
+def _int(value: int, width: int = 32) -> ir.Value:
+    return arith.constant(ir.IntegerType.get_signless(width), value)

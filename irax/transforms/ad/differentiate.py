@@ -24,7 +24,7 @@ from iree.compiler import ir
 from irax.ir import kernels, mlir
 from irax.transforms.ad import custom, host_calls, remat
 from irax.transforms.ad.jvp import build_jvp
-from irax.transforms.ad.vjp import build_vjp
+from irax.transforms.ad.vjp import active_values, build_vjp, yields_active
 
 VJP_OF = "irax.vjp_of"
 JVP_OF = "irax.jvp_of"
@@ -147,12 +147,44 @@ def differentiate(module_op):
             primal = table[_primal_name(declaration)]
             _inline_calls(primal, table)
             wrt = list(declaration.attributes[WRT])
+            if any(host_calls.has_no_derivative(op) for op in _ops(primal)):
+                block = primal.regions[0].blocks[0]
+                _check_callbacks(list(block.operations), {block.arguments[i] for i in wrt})
             seeded = list(declaration.attributes[SEEDED]) if SEEDED in declaration.attributes else None
             declaration.erase()
             if seeded is None:
                 build_jvp(primal, wrt, name=name)
             else:
                 build_vjp(primal, wrt, seeded, name=name)
+
+
+def _check_callbacks(ops, seeds):
+    """JAX's error where a pure or io callback among `ops` (at any depth)
+    reads a value that depends on `seeds`, its results used or not: JAX
+    differentiates forward first, and a callback has no derivative."""
+    active = active_values(ops, seeds)
+    for op in ops:
+        if host_calls.has_no_derivative(op.operation) and any(v in active for v in op.operands):
+            raise host_calls.not_differentiable(op)
+        for block, flags in _blocks(op.operation, active):
+            _check_callbacks(list(block.operations), active | {a for a, f in zip(block.arguments, flags) if f})
+
+
+def _blocks(op, active) -> list:
+    """(block, which of its arguments depend on `active`) for each block of
+    a control-flow op, whose results in `active` are those at the loops'
+    fixed points (vjp._for_results, _while_results): a loop's carry depends
+    on the seeds exactly where its result does."""
+    carried = [r in active for r in op.results]
+    if op.name == "scf.for":
+        return [(op.regions[0].blocks[0], [False] + carried)]
+    if op.name == "scf.while":
+        before, after = op.regions[0].blocks[0], op.regions[1].blocks[0]
+        fed = [v in active or y for v, y in zip(op.operands, yields_active(after, active, carried))]
+        return [(before, fed), (after, carried)]
+    if op.name == "scf.if":
+        return [(region.blocks[0], []) for region in op.regions if len(region.blocks)]
+    return []
 
 
 def _primal_name(declaration) -> str:

@@ -61,6 +61,12 @@ def drop_debug_calls(ops) -> list:
     return kept
 
 
+def has_no_derivative(op) -> bool:
+    """Whether `op` is a pure or io callback: a call with results but no
+    derivative (a debug callback has no results; a collective has rules of its own)."""
+    return CALLBACK in op.attributes and ir.StringAttr(op.attributes[CALLBACK]).value in ("pure", "io")
+
+
 def not_differentiable(call) -> ValueError:
     """JAX's error for differentiating through a pure or io callback's results."""
     if ir.StringAttr(call.operation.attributes[CALLBACK]).value == "io":
