@@ -86,8 +86,19 @@ def _chosen_bits(condition, a: ir.Value, b: ir.Value) -> ir.Value:
     """The bfloat16 a where `condition`, else b, selected as 16-bit integers:
     IREE computes a select of bfloat16 in float32, through a truncf that
     makes every NaN 0x7fc0 again."""
+    return arith.bitcast(a.type, select(condition, _bits(a), _bits(b)))
+
+
+def _bits(x: ir.Value) -> ir.Value:
+    """A bfloat16's 16 bits. A generic's input's are the high half of its
+    float32 (extf only appends zeros): IREE's SPIR-V code holds a loaded
+    bfloat16 as a float32, which it cannot bitcast to 16 bits. (Not so a
+    truncf's result: MLIR folds extf(truncf(y)) to y, unrounded.)"""
     i16 = ir.IntegerType.get_signless(16)
-    return arith.bitcast(a.type, select(condition, arith.bitcast(i16, a), arith.bitcast(i16, b)))
+    if not isinstance(x, ir.BlockArgument):
+        return arith.bitcast(i16, x)
+    wide = arith.bitcast(ir.IntegerType.get_signless(32), arith.extf(ir.F32Type.get(), x))
+    return arith.trunci(i16, arith.shrui(wide, _int(16)))
 
 
 def _int(value: int, width: int = 32) -> ir.Value:
