@@ -23,23 +23,10 @@ _NARROW = (ir.F16Type, ir.BF16Type, ir.F32Type)
 
 def widen_fmas(mlir_text: str) -> str:
     """`mlir_text` with each scalar narrow-float `math.fma` computed in float64."""
-    if "math.fma" not in mlir_text:
-        return mlir_text  # the common case, without parsing
-    with ir.Context(), ir.Location.unknown():
-        module = ir.Module.parse(mlir_text)
-        for op in mlir.ops_where(module.operation, _is_narrow_fma):
-            _widen(op)
-        return str(module)
+    return mlir.replace_ops(mlir_text, "math.fma", lambda op: isinstance(op.result.type, _NARROW), _widened)
 
 
-def _is_narrow_fma(op) -> bool:
-    return op.name == "math.fma" and isinstance(op.result.type, _NARROW)
-
-
-def _widen(op):
-    with ir.InsertionPoint(op):
-        f64 = ir.F64Type.get()
-        a, b, c = (arith.extf(f64, x) for x in op.operands)
-        narrow = arith.truncf(op.result.type, arith.addf(arith.mulf(a, b), c))
-    op.result.replace_all_uses_with(narrow)
-    op.erase()
+def _widened(op):
+    f64 = ir.F64Type.get()
+    a, b, c = (arith.extf(f64, x) for x in op.operands)
+    return arith.truncf(op.result.type, arith.addf(arith.mulf(a, b), c))

@@ -50,6 +50,7 @@ betainc = _floating("betainc")
 zeta = _floating("zeta")
 polygamma = _floating("polygamma")
 logistic = _floating("logistic")  # 1 / (1 + exp(-x)), with JAX's derivative out (1 - out)
+lbeta = _floating("lbeta")  # log |B(a, b)|: irax's own, scipy.special.betaln's
 
 
 

@@ -215,6 +215,22 @@ def ops_where(root, predicate) -> list:
     return found
 
 
+def replace_ops(mlir_text: str, name: str, predicate, replacement) -> str:
+    """`mlir_text` with each `name` op where `predicate(op)` holds replaced
+    by `replacement(op)`, a value built at the op; the text as it is,
+    unparsed, where no such op is named (a prepare step's common case)."""
+    if name not in mlir_text:
+        return mlir_text
+    with ir.Context(), ir.Location.unknown():
+        module = ir.Module.parse(mlir_text)
+        for op in ops_where(module.operation, lambda op: op.name == name and predicate(op)):
+            with ir.InsertionPoint(op):
+                value = replacement(op)
+            op.result.replace_all_uses_with(value)
+            op.erase()
+        return str(module)
+
+
 def made_by(value: ir.Value, name: str) -> bool:
     """Whether `value` is the result of an op named `name` (not a block argument)."""
     return isinstance(value, ir.OpResult) and value.owner.operation.name == name

@@ -6,8 +6,11 @@ primitives (frontend/primitives/special.py) and of their derivatives
 Where XLA's CPU code is a polynomial (log, log1p, erf_inv), it is repeated
 operation for operation, with a fused multiply-add exactly where XLA's
 compiler fuses one, so that the results are JAX's to the bit. Elsewhere the
-algorithm is XLA's (or JAX's, for igamma and betainc) and the results agree
-to float32 rounding: the libm underneath (exp, log, sin) is IREE's.
+algorithm is XLA's and the results agree to float32 rounding: the libm
+underneath (exp, log, sin) is IREE's. (The incomplete gamma and beta
+functions, loops, are incomplete.py.) Where IREE's own float32 function is
+several ulp off (pow, exp2, atan2, asin, acosh, tanh), it is computed here
+in float64 from the bits and rounded once, within an ulp of float64 NumPy.
 
 A polynomial approximation's own derivative is a poor one, so each function
 ends in `tie(name, value, *inputs)`: an op autodiff recognizes, and
@@ -23,7 +26,6 @@ from irax.ir import mlir
 from irax.ir.scalar import cmpf
 
 MARK = "irax.scalar_jvp"  # string attribute: the name of the rule that differentiates the op
-_EPS = float(np.finfo(np.float32).eps)
 
 
 def tie(name, value, *inputs):
@@ -288,6 +290,80 @@ def digamma(x):
     return tie("digamma", _select(pole, _c(x, np.nan), result), x)
 
 
+# c_k of Stirling's series for lgamma's remainder, Delta(x) = lgamma(x) -
+# ((x - 1/2) log x - x + log(2 pi)/2) ~ sum_k c_k x^-(2k+1): cdflib's (algdiv), as JAX's
+_STIRLING = [0.833333333333333e-01, -0.277777777760991e-02, 0.793650666825390e-03, -0.595202931351870e-03,
+             0.837308034031215e-03, -0.165322962780713e-02]
+
+
+def _stirling_difference(a, b):
+    """Delta(b) - Delta(a + b) for b >= 8: with x = b/(a + b), c = 1 - x and
+    s_n = (1 - x^n)/(1 - x) = 1 + x + ... + x^(n-1), b^-n - (a + b)^-n =
+    c s_n / b^n, so it is (c/b) sum_k c_k s_(2k+1) b^-2k, summed by Horner's
+    rule in 1/b^2 (cdflib's, in algdiv and bcorr; JAX's takes x = a/(a + b),
+    1e-6 off at betaln(0.5, 8): here SciPy's)."""
+    one = _c(a, 1.0)
+    h = arith.divf(a, b)
+    x, c = arith.divf(one, arith.addf(one, h)), arith.divf(h, arith.addf(one, h))
+    s = [one]  # s_1, s_3, ..., s_11 by s_(n+2) = 1 + x + x^2 s_n
+    for _ in _STIRLING[1:]:
+        s.append(arith.addf(one, arith.addf(x, arith.mulf(arith.mulf(x, x), s[-1]))))
+    t = arith.divf(one, arith.mulf(b, b))
+    w = _c(a, 0.0)
+    for coefficient, s_n in zip(_STIRLING[::-1], s[::-1]):
+        w = arith.addf(arith.mulf(w, t), arith.mulf(_c(a, coefficient), s_n))
+    return arith.mulf(w, arith.divf(c, b))
+
+
+def _ordered_difference(w, u, v):
+    """w - u - v with the larger of u, v subtracted last (cdflib's)."""
+    return _select(cmpf("ole", u, v), arith.subf(arith.subf(w, u), v), arith.subf(arith.subf(w, v), u))
+
+
+def lgamma_difference(a, b):
+    """lgamma(b) - lgamma(a + b) for a, b > 0: from b = 8 on, where two
+    lgammas would cancel (lgamma(1e6) is 1.3e7; betaln(1e6, 1e-6) 13.8),
+    Stirling's formula for both (cdflib's algdiv):
+
+        Delta(b) - Delta(a + b) - a (log b - 1) - (a + b - 1/2) log1p(a/b)
+
+    and the two lgammas below (there b = 8 in the branch not taken: 1/b^2 of
+    a tiny b would make the derivative NaN)."""
+    eight = _c(b, 8.0)
+    small = _lt(b, eight)
+    direct = arith.subf(lgamma(b), lgamma(arith.addf(a, b)))
+    b = _select(small, eight, b)
+    u = arith.mulf(arith.addf(b, arith.subf(a, _c(a, 0.5))), math.log1p(arith.divf(a, b)))
+    v = arith.mulf(a, arith.subf(math.log(b), _c(a, 1.0)))
+    return _select(small, direct, _ordered_difference(_stirling_difference(a, b), u, v))
+
+
+def lbeta(a, b):
+    """log |B(a, b)| for a, b > 0, as cdflib's betaln: with p <= q the two,
+    lgamma(p) + lgamma_difference(p, q) below p = 8, and from 8 on
+    Stirling's formula for all three lgammas (the sum of two large lgammas
+    and the difference of a third cancel: B(5000, 5000) lost 8 ulp):
+
+        log(2 pi)/2 - log(q)/2 + Delta(p) + Delta(q) - Delta(p + q)
+            - (p - 1/2) log((p + q)/p) - q log1p(p/q)
+
+    (p = q = 8 in the branch not taken, as in `lgamma_difference`)."""
+    p, q = arith.minimumf(a, b), arith.maximumf(a, b)
+    eight = _c(p, 8.0)
+    small = _lt(p, eight)
+    by_lgamma = arith.addf(lgamma(p), lgamma_difference(p, q))
+    p, q = _select(small, eight, p), _select(small, eight, q)
+    one = _c(p, 1.0)
+    t = arith.divf(one, arith.mulf(p, p))
+    delta_p = arith.divf(_plain_horner(t, _STIRLING[::-1]), p)
+    w = arith.addf(arith.subf(_c(p, 0.5 * np.log(2 * np.pi)), arith.mulf(_c(p, 0.5), math.log(q))),
+                   arith.addf(delta_p, _stirling_difference(p, q)))
+    h = arith.divf(p, q)
+    u = arith.mulf(arith.subf(p, _c(p, 0.5)), math.log1p(arith.divf(q, p)))  # -(p - 1/2) log(h / (1 + h))
+    v = arith.mulf(q, math.log1p(h))
+    return _select(small, by_lgamma, _ordered_difference(w, u, v))
+
+
 def _is_integer(x):
     return cmpf("oeq", x, math.floor(x))
 
@@ -343,10 +419,16 @@ def _powf32(a, b):
     IREE's is all float32, and exp amplifies log's rounding |b log a| times
     (100^2 was 10000.001, 137 ulp off at 97^18.8). Here z = b log2 a is
     float64: a = m 2^e from a's bits (a subnormal scaled by 2^24 first), log2 m
-    by its atanh series; then a^b = 2^r 2^n, n = round(z), 2^r by its series,
-    and 2^n in two float32 halves (each a normal float32), rounded to float32
+    by its atanh series; then a^b = 2^z (`_exp2_float64`), rounded to float32
     once at the end. z is within 2^-36 of b log2 a, so a result is within
     2^-13 ulp of a^b correctly rounded."""
+    z = arith.mulf(arith.extf(ir.F64Type.get(), b), _log2_float64(a))
+    return arith.truncf(a.type, _exp2_float64(z))
+
+
+def _log2_float64(a):
+    """log2(a) of float32 a >= 0 in float64, within 2^-36 (`_powf32`): -inf
+    at 0, inf at inf, NaN at NaN."""
     f64, tiny = ir.F64Type.get(), float(np.finfo(np.float32).tiny)
     subnormal = _lt(a, _c(a, tiny))
     m, e = _frexp(_select(subnormal, arith.mulf(a, _c(a, 2.0**24)), a))
@@ -359,14 +441,39 @@ def _powf32(a, b):
     log2 = arith.addf(e, arith.mulf(s, _plain_horner(arith.mulf(s, s), _LOG2_ATANH)))
     log2 = _select(cmpf("oeq", a, _c(a, 0.0)), _c(m, -np.inf), log2)
     log2 = _select(cmpf("oeq", a, _c(a, np.inf)), _c(m, np.inf), log2)
-    z = arith.mulf(arith.extf(f64, b), _select(cmpf("uno", a, a), _c(m, np.nan), log2))
-    # z beyond [-160, 130] is 0 or inf in float32 (2^-150 rounds to 0); a NaN z is the result's
+    return _select(cmpf("uno", a, a), _c(m, np.nan), log2)
+
+
+def _log_float64(v):
+    """log(v) of a float64 v >= 0 in float32's range, within 2^-36: log(h)
+    of h = v rounded to float32 (`_log2_float64`), plus log(v / h) =
+    d - d^2/2 + ... with d = (v - h) / h below 2^-24, so d alone."""
+    h = arith.truncf(ir.F32Type.get(), v)
+    d = arith.divf(arith.subf(v, arith.extf(v.type, h)), arith.extf(v.type, h))
+    return arith.addf(arith.mulf(_log2_float64(h), _c(v, np.log(2))), d)
+
+
+def _exp2_float64(z):
+    """2^z of a float64 z, in float64 within 2^-42 relative, for a float32
+    result: 2^r 2^n with n = round(z), 2^r by its series and 2^n in two
+    float32 halves (each a normal float32). z beyond [-160, 130] counts as
+    its end (0 or inf in float32: 2^-150 rounds to 0); a NaN z gives NaN."""
+    f32, nan = ir.F32Type.get(), cmpf("uno", z, z)
     clamped = arith.minimumf(arith.maximumf(z, _c(z, -160.0)), _c(z, 130.0))
-    n = math.floor(arith.addf(_select(cmpf("uno", z, z), _c(z, 0.0), clamped), _c(z, 0.5)))
+    n = math.floor(arith.addf(_select(nan, _c(z, 0.0), clamped), _c(z, 0.5)))
     half = math.floor(arith.mulf(n, _c(n, 0.5)))
-    scale = [arith.extf(f64, _pow2(arith.truncf(a.type, k))) for k in (half, arith.subf(n, half))]
+    scale = [arith.extf(z.type, _pow2(arith.truncf(f32, k))) for k in (half, arith.subf(n, half))]
     power = arith.mulf(arith.mulf(_plain_horner(arith.subf(clamped, n), _EXP2), scale[0]), scale[1])
-    return _select(cmpf("uno", z, z), _c(a, np.nan), arith.truncf(a.type, power))
+    return _select(nan, _c(z, np.nan), power)
+
+
+def exp2(x):
+    """2^x, differentiated as math.exp2: ln2 out dx. In float32, z = x
+    exactly in float64 (`_exp2_float64`), rounded once: IREE's exp2 is
+    float32 arithmetic, 67 ulp off at 2^119.99654."""
+    if x.type != ir.F32Type.get():
+        return tie("exp2", math.exp2(x), x)
+    return tie("exp2", arith.truncf(x.type, _exp2_float64(arith.extf(ir.F64Type.get(), x))), x)
 
 
 # atan(u) = u + u^3 P(u^2) for |u| <= tan(π/8), within 2^-28 relative (a minimax fit).
@@ -381,9 +488,14 @@ def _atan2_float32(a, x):
     where a > |x|, and π - that where x < 0, rounded to float32 once.
     (A NaN stays NaN; a, x both 0 or both inf are the scalar rule's.)"""
     f64 = ir.F64Type.get()
+    return arith.truncf(a.type, _atan2_float64(arith.extf(f64, a), arith.extf(f64, x)))
+
+
+def _atan2_float64(a, x):
+    """`_atan2_float32`'s float64 angle, of float64 a >= 0 and x."""
     ax = math.absf(x)
     steep = _lt(ax, a)
-    t = arith.divf(arith.extf(f64, _select(steep, ax, a)), arith.extf(f64, _select(steep, a, ax)))
+    t = arith.divf(_select(steep, ax, a), _select(steep, a, ax))
     reduce = _lt(_c(t, np.tan(np.pi / 8)), t)
     one = _c(t, 1.0)
     u = _select(reduce, arith.divf(arith.subf(t, one), arith.addf(t, one)), t)
@@ -391,8 +503,7 @@ def _atan2_float32(a, x):
     angle = arith.addf(u, arith.mulf(arith.mulf(u, z), _plain_horner(z, _ATAN_P)))
     angle = _select(reduce, arith.addf(_c(t, np.pi / 4), angle), angle)
     angle = _select(steep, arith.subf(_c(t, np.pi / 2), angle), angle)
-    angle = _select(_lt(x, _c(x, 0.0)), arith.subf(_c(t, np.pi), angle), angle)
-    return arith.truncf(a.type, angle)
+    return _select(_lt(x, _c(x, 0.0)), arith.subf(_c(t, np.pi), angle), angle)
 
 
 def atan2(a, x):
@@ -409,6 +520,32 @@ def atan(x):
         return tie("atan", math.atan(x), x)
     a = _atan2_float32(math.absf(x), _c(x, 1.0))
     return tie("atan", _select(_lt(x, _c(x, 0.0)), arith.negf(a), a), x)
+
+
+def asin(x):
+    """asin(x), differentiated as math.asin: dx / sqrt(1 - x^2). In float32,
+    ±atan2(a, sqrt((1 - a)(1 + a))) of a = |x| in float64 (`_atan2_float64`),
+    rounded once: IREE's is 7.5 ulp off near 1 (asin(0.99982709)). NaN
+    beyond 1 (the square root's)."""
+    if x.type != ir.F32Type.get():
+        return tie("asin", math.asin(x), x)
+    a = arith.extf(ir.F64Type.get(), math.absf(x))
+    one = _c(a, 1.0)
+    angle = arith.truncf(x.type, _atan2_float64(a, math.sqrt(arith.mulf(arith.subf(one, a), arith.addf(one, a)))))
+    return tie("asin", _select(_lt(x, _c(x, 0.0)), arith.negf(angle), angle), x)
+
+
+def acosh(x):
+    """acosh(x) of float32 x >= 1, differentiated as math.acosh: dx /
+    sqrt(x^2 - 1). log(v) + log(2) with v = (x + sqrt(x^2 - 1)) / 2 in
+    float64 (x^2 - 1 exact; `_log_float64`), rounded once: IREE's
+    log(x + sqrt(x^2 - 1)) is 8.6 ulp off near 1 (acosh(1.0006052)) and
+    overflows x^2 above 1.8e19. NaN below 1, inf at inf."""
+    v = arith.extf(ir.F64Type.get(), x)
+    v = arith.mulf(arith.addf(v, math.sqrt(arith.subf(arith.mulf(v, v), _c(v, 1.0)))), _c(v, 0.5))
+    value = arith.truncf(x.type, arith.addf(_log_float64(v), _c(v, np.log(2))))
+    value = _select(cmpf("oeq", x, _c(x, np.inf)), x, value)
+    return tie("acosh", _select(cmpf("ult", x, _c(x, 1.0)), _c(x, np.nan), value), x)
 
 
 def cbrt(x):
@@ -572,8 +709,8 @@ def bessel_i1e(x):
 
 
 # ---------------------------------------------------------------------------
-# Loops: the incomplete gamma and beta functions sum series and continued
-# fractions until they converge, element by element (scf.while in the body).
+# Loops over scalars (the incomplete gamma and beta functions, incomplete.py,
+# and float64 maths, transforms/float64_math.py).
 
 def _while(inits, keep_going, step):
     """`while keep_going(*values): values = step(*values)` over scalars."""
@@ -586,224 +723,3 @@ def _while(inits, keep_going, step):
     with ir.InsertionPoint(after):
         scf.YieldOp(step(*after.arguments))
     return list(loop.results)
-
-
-# What the igamma series and continued fraction compute (JAX's IgammaMode):
-# the function, its derivative in a, or the derivative of a Gamma(a) sample
-# x in a at fixed probability P(a, x) (implicit reparameterization):
-#     dx/da = -(dP/da) / (dP/dx)
-VALUE, DERIVATIVE, SAMPLE_DERIVATIVE = "value", "derivative", "sample derivative"
-
-
-def _igamma_series(ax, x, a, enabled, mode):
-    """P(a, x) = x^a e^-x / Gamma(a + 1) sum_n x^n / ((a + 1) ... (a + n)) (ax is
-    x^a e^-x / Gamma(a)), or a derivative of it in a (`mode`), carried along
-    (JAX's _igamma_series)."""
-    zero, one = _c(x, 0.0), _c(x, 1.0)
-
-    def step(active, r, c, total, dc, dtotal):
-        r2 = arith.addf(r, one)
-        ratio = arith.divf(x, r2)
-        dc2 = arith.subf(arith.mulf(dc, ratio), arith.divf(arith.mulf(c, x), arith.mulf(r2, r2)))
-        dtotal2 = arith.addf(dtotal, dc2)
-        c2 = arith.mulf(c, ratio)
-        total2 = arith.addf(total, c2)
-        test = arith.divf(c2, total2) if mode == VALUE else math.absf(arith.divf(dc2, dtotal2))
-        more = arith.andi(active, cmpf("ogt", test, _c(x, _EPS)))
-        return [more] + [_select(active, new, old) for new, old in
-                         zip([r2, c2, total2, dc2, dtotal2], [r, c, total, dc, dtotal])]
-
-    _, _, _, total, _, dtotal = _while([enabled, a, one, one, zero, zero], lambda active, *_: active, step)
-    if mode == VALUE:
-        return arith.divf(arith.mulf(total, ax), a)
-    dlogax = arith.subf(math.log(x), digamma(arith.addf(a, one)))
-    if mode == DERIVATIVE:
-        return arith.divf(arith.mulf(ax, arith.addf(arith.mulf(total, dlogax), dtotal)), a)
-    return arith.divf(arith.mulf(arith.negf(arith.addf(dtotal, arith.mulf(total, dlogax))), x), a)
-
-
-def _igammac_fraction(ax, x, a, enabled, mode):
-    """Q(a, x) = ax times Legendre's continued fraction, at most 2000 steps,
-    or a derivative of it in a (`mode`; JAX's _igammac_continued_fraction)."""
-    zero, one, two = _c(x, 0.0), _c(x, 1.0), _c(x, 2.0)
-    eps = _c(x, _EPS)
-    y = arith.subf(one, a)
-    z = arith.addf(arith.addf(x, y), one)
-    pkm1, qkm1 = arith.addf(x, one), arith.mulf(z, x)
-    ans = arith.divf(pkm1, qkm1)
-    dqkm1 = arith.negf(x)
-    dans = arith.divf(arith.negf(arith.mulf(ans, dqkm1)), qkm1)
-    inits = [enabled, ans, one, y, z, zero, pkm1, qkm1, one, x, zero, zero, zero, dqkm1, dans]
-
-    def keep_going(active, *values):
-        return arith.andi(active, _lt(values[4], _c(x, 2000.0)))
-
-    def step(active, ans, t, y, z, c, pkm1, qkm1, pkm2, qkm2, dpkm2, dqkm2, dpkm1, dqkm1, dans):
-        old = [ans, t, y, z, c, pkm1, qkm1, pkm2, qkm2, dpkm2, dqkm2, dpkm1, dqkm1, dans]
-        c, y, z = arith.addf(c, one), arith.addf(y, one), arith.addf(z, two)
-        yc = arith.mulf(y, c)
-        pk = arith.subf(arith.mulf(pkm1, z), arith.mulf(pkm2, yc))
-        qk = arith.subf(arith.mulf(qkm1, z), arith.mulf(qkm2, yc))
-        nonzero = cmpf("une", qk, zero)
-        r = arith.divf(pk, qk)
-        t = _select(nonzero, math.absf(arith.divf(arith.subf(ans, r), r)), one)
-        ans = _select(nonzero, r, ans)
-        dpk = arith.addf(arith.subf(arith.subf(arith.mulf(dpkm1, z), pkm1), arith.mulf(dpkm2, yc)), arith.mulf(pkm2, c))
-        dqk = arith.addf(arith.subf(arith.subf(arith.mulf(dqkm1, z), qkm1), arith.mulf(dqkm2, yc)), arith.mulf(qkm2, c))
-        dans_new = _select(nonzero, arith.divf(arith.subf(dpk, arith.mulf(ans, dqk)), qk), dans)
-        change = _select(nonzero, math.absf(arith.subf(dans_new, dans)), one)
-        rescale = cmpf("ogt", math.absf(pk), _c(x, 1 / _EPS))
-        shrink = [_select(rescale, arith.mulf(v, eps), v) for v in (pkm1, pk, qkm1, qk, dpkm1, dpk, dqkm1, dqk)]
-        pkm2, pkm1, qkm2, qkm1, dpkm2, dpkm1, dqkm2, dqkm1 = shrink
-        more = arith.andi(active, cmpf("ogt", t if mode == VALUE else change, eps))
-        new = [ans, t, y, z, c, pkm1, qkm1, pkm2, qkm2, dpkm2, dqkm2, dpkm1, dqkm1, dans_new]
-        return [more] + [_select(active, n, o) for n, o in zip(new, old)]
-
-    values = _while(inits, keep_going, step)
-    ans, dans = values[1], values[14]
-    if mode == VALUE:
-        return arith.mulf(ans, ax)
-    dlogax = arith.subf(math.log(x), digamma(a))
-    if mode == DERIVATIVE:
-        return arith.mulf(ax, arith.addf(arith.mulf(ans, dlogax), dans))
-    return arith.negf(arith.mulf(arith.addf(dans, arith.mulf(ans, dlogax)), x))
-
-
-def _gamma_parts(a, x):
-    """x^a e^-x / Gamma(a), and whether its log underflows float32."""
-    log_ax = arith.subf(arith.subf(arith.mulf(a, math.log(x)), x), lgamma(a))
-    return math.exp(log_ax), _lt(log_ax, _c(x, -np.log(np.finfo(np.float32).max)))
-
-
-def _any(*conditions):
-    out = conditions[0]
-    for c in conditions[1:]:
-        out = arith.ori(out, c)
-    return out
-
-
-def _not(c):
-    return arith.xori(c, _bool(True))
-
-
-def _isnan(x):
-    return cmpf("uno", x, x)
-
-
-def igamma(a, x, mode=VALUE):
-    """The regularized lower incomplete gamma function P(a, x) (JAX's
-    igamma_impl): the series where x < 1 or x <= a, else 1 - Q(a, x) by the
-    continued fraction; or a derivative (`mode`: JAX's igamma_grad_a and
-    random_gamma_grad)."""
-    derivative = mode != VALUE
-    zero, one = _c(x, 0.0), _c(x, 1.0)
-    nan = _any(_isnan(a), _isnan(x))
-    x_zero, x_inf, a_zero = cmpf("oeq", x, zero), cmpf("oeq", x, _c(x, np.inf)), cmpf("oeq", a, zero)
-    if derivative:
-        domain = arith.ori(_lt(x, zero), cmpf("ole", a, zero))
-        fraction = arith.andi(cmpf("ogt", x, one), cmpf("ogt", x, a))
-    else:
-        domain = _any(_lt(x, zero), _lt(a, zero), arith.andi(a_zero, x_zero), nan)
-        fraction = arith.andi(cmpf("oge", x, one), cmpf("ogt", x, a))
-    ax, underflow = _gamma_parts(a, x)
-    enabled = _not(_any(x_zero, domain, underflow, nan) if derivative else _any(x_zero, domain, underflow, x_inf))
-    by_fraction = _igammac_fraction(ax, x, a, arith.andi(enabled, fraction), mode)
-    by_series = _igamma_series(ax, x, a, arith.andi(enabled, _not(fraction)), mode)
-    if derivative:
-        result = _select(fraction, arith.negf(by_fraction), by_series)
-        result = _select(x_zero, zero, result)
-        return _select(arith.ori(domain, nan), _c(x, np.nan), result)
-    result = _select(fraction, arith.subf(one, by_fraction), by_series)
-    result = _select(x_zero, zero, result)
-    result = _select(x_inf, one, result)
-    return tie("igamma", _select(domain, _c(x, np.nan), result), a, x)
-
-
-def igamma_grad_a(a, x):
-    """dP(a, x)/da."""
-    return igamma(a, x, DERIVATIVE)
-
-
-def random_gamma_grad(a, x):
-    """dx/da of a Gamma(a) sample x (see SAMPLE_DERIVATIVE)."""
-    return igamma(a, x, SAMPLE_DERIVATIVE)
-
-
-def igammac(a, x):
-    """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x)
-    (JAX's igammac_impl): by the series where x < 1 or x < a, else by the
-    continued fraction."""
-    zero, one = _c(x, 0.0), _c(x, 1.0)
-    nan = _any(_isnan(a), _isnan(x))
-    x_zero, x_inf, a_zero = cmpf("oeq", x, zero), cmpf("oeq", x, _c(x, np.inf)), cmpf("oeq", a, zero)
-    domain = _any(_lt(x, zero), _lt(a, zero), arith.andi(a_zero, x_zero), nan)
-    series = arith.ori(_lt(x, one), _lt(x, a))
-    ax, underflow = _gamma_parts(a, x)
-    enabled = _not(_any(domain, underflow, x_inf, a_zero))
-    by_series = _igamma_series(ax, x, a, arith.andi(enabled, series), VALUE)
-    by_fraction = _igammac_fraction(ax, x, a, arith.andi(enabled, _not(series)), VALUE)
-    result = _select(series, arith.subf(one, by_series), by_fraction)
-    result = _select(arith.ori(x_inf, a_zero), zero, result)
-    return tie("igammac", _select(domain, _c(x, np.nan), result), a, x)
-
-
-def betainc(a, b, x):
-    """The regularized incomplete beta function I_x(a, b) (JAX's
-    regularized_incomplete_beta_impl): x^a (1-x)^b / (a B(a, b)) times a
-    continued fraction (DLMF 8.17.22) evaluated by Lentz's method, at most
-    200 steps, on I_x(a, b) or 1 - I_(1-x)(b, a), whichever converges fast."""
-    zero, one, two = _c(x, 0.0), _c(x, 1.0), _c(x, 2.0)
-    inf = _c(x, np.inf)
-    a_zero = arith.ori(cmpf("oeq", a, zero), cmpf("oeq", b, inf))
-    b_zero = arith.ori(cmpf("oeq", b, zero), cmpf("oeq", a, inf))
-    x_zero, x_one = cmpf("oeq", x, zero), cmpf("oeq", x, one)
-    nan = _any(_isnan(a), _isnan(b), _isnan(x))
-    is_zero = arith.ori(arith.andi(b_zero, _not(x_one)), arith.andi(a_zero, x_zero))
-    is_one = arith.ori(arith.andi(a_zero, _not(x_zero)), arith.andi(b_zero, x_one))
-    is_nan = _any(_lt(a, zero), _lt(b, zero), _lt(x, zero), cmpf("ogt", x, one), arith.andi(a_zero, b_zero), nan)
-    inputs = a, b, x
-    fast = _lt(x, arith.divf(arith.addf(a, one), arith.addf(arith.addf(a, b), two)))
-    a, b = _select(fast, a, b), _select(fast, b, a)
-    x = _select(fast, x, arith.subf(one, x))
-    small = _c(x, _EPS / 2)
-
-    def floor_small(v):
-        return _select(_lt(math.absf(v), small), small, v)
-
-    def numerator(n):
-        """The n-th partial numerator (n >= 1): 1, then d_(2m+1), d_(2m) of DLMF 8.17.22."""
-        m = math.floor(arith.mulf(arith.subf(n, one), _c(x, 0.5)))
-        a2m = arith.addf(a, arith.mulf(two, m))
-        first_even = arith.divf(arith.mulf(arith.negf(arith.addf(a, b)), x), arith.addf(a, one))
-        even = arith.divf(arith.mulf(arith.mulf(arith.negf(arith.addf(a, m)), arith.addf(arith.addf(a, b), m)), x),
-                          arith.mulf(a2m, arith.addf(a2m, one)))
-        even = _select(cmpf("oeq", m, zero), first_even, even)
-        odd = arith.divf(arith.mulf(arith.mulf(m, arith.subf(b, m)), x), arith.mulf(arith.subf(a2m, one), a2m))
-        half = arith.mulf(n, _c(x, 0.5))
-        is_even = cmpf("oeq", half, math.floor(half))
-        return _select(cmpf("oeq", n, one), one, _select(is_even, even, odd))
-
-    def step(n, going, c, d, h):
-        num = numerator(n)
-        c = floor_small(arith.addf(one, arith.divf(num, c)))
-        d = arith.divf(one, floor_small(arith.addf(one, arith.mulf(num, d))))
-        delta = arith.mulf(c, d)
-        more = cmpf("oge", math.absf(arith.subf(delta, one)), small)
-        return [arith.addf(n, one), more, c, d, arith.mulf(h, delta)]
-
-    def keep_going(n, going, *_):
-        return arith.andi(going, _lt(n, _c(x, 200.0)))
-
-    _, _, _, _, fraction = _while([one, _bool(True), small, zero, small], keep_going, step)
-    lbeta_rest = arith.subf(lgamma(b), lgamma(arith.addf(a, b)))
-    lbeta = arith.addf(lgamma(a), lbeta_rest)
-    log1m = math.log1p(arith.negf(x))
-    tiny_a = _lt(a, _c(x, 2 * np.finfo(np.float32).tiny))
-    log_power = arith.addf(arith.mulf(math.log(x), a), arith.mulf(log1m, b))  # log(x^a (1-x)^b)
-    factor = _select(tiny_a, math.exp(arith.subf(arith.mulf(log1m, b), lbeta_rest)),
-                     arith.divf(math.exp(arith.subf(log_power, lbeta)), a))
-    result = arith.mulf(fraction, factor)
-    result = _select(fast, result, arith.subf(one, result))
-    result = _select(is_zero, zero, result)
-    result = _select(is_one, one, result)
-    return tie("betainc", _select(is_nan, _c(x, np.nan), result), *inputs)

@@ -13,6 +13,7 @@ from irax import lax
 from irax.frontend import dtypes
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.numpy.util import promote_args_inexact
+from irax.frontend.special import lbeta
 from irax.scipy.special_integrals import masked_while
 from irax.typing import Array, ArrayLike
 
@@ -33,48 +34,12 @@ def gamma(x: ArrayLike) -> Array:
     return gammasgn(x) * jnp.exp(lax.lgamma(x))
 
 
-# c_k of Stirling's series for lgamma's remainder, Delta(x) = lgamma(x) -
-# ((x - 1/2) log x - x + log(2 pi)/2) ~ sum_k c_k x^-(2k+1): cdflib's (algdiv), as JAX's
-_STIRLING = [0.833333333333333e-01, -0.277777777760991e-02, 0.793650666825390e-03, -0.595202931351870e-03,
-             0.837308034031215e-03, -0.165322962780713e-02]
-
-
-def _lgamma_difference(a, b):
-    """lgamma(b) - lgamma(a + b) for b >= 8, without subtracting two large
-    lgammas (cdflib's algdiv). Stirling's formula for both gives
-
-        -a (log b - 1) - (a + b - 1/2) log1p(a/b) + Delta(b) - Delta(a + b),
-
-    and with x = b/(a + b), c = 1 - x and s_n = (1 - x^n)/(1 - x) = 1 + x +
-    ... + x^(n-1), b^-n - (a + b)^-n = c s_n / b^n, so Delta(b) - Delta(a + b)
-    = (c/b) sum_k c_k s_(2k+1) b^-2k, summed by Horner's rule in 1/b^2.
-    (JAX's takes x = a/(a + b): 1e-6 off at betaln(0.5, 8), here SciPy's.)"""
-    h = a / b
-    x, c = 1 / (1 + h), h / (1 + h)
-    s = [1.0]  # s_1, s_3, ..., s_11 by s_(n+2) = 1 + x + x^2 s_n
-    for _ in _STIRLING[1:]:
-        s.append(1 + (x + x * x * s[-1]))
-    t = 1 / (b * b)
-    w = 0.0
-    for coefficient, s_n in zip(_STIRLING[::-1], s[::-1]):
-        w = w * t + coefficient * s_n
-    w = w * (c / b)
-    u = (b + (a - 0.5)) * jnp.log1p(h)
-    v = a * (jnp.log(b) - 1)
-    return jnp.where(u <= v, (w - v) - u, (w - u) - v)  # the smaller subtracted first
-
-
 def betaln(a: ArrayLike, b: ArrayLike) -> Array:
-    """log |B(a, b)| = gammaln(a) + gammaln(b) - gammaln(a + b), in JAX's
-    branches (cdflib's betaln): with a <= b (swapped), the last two terms by
-    `_lgamma_difference` once b >= 8, where they would cancel: lgamma(1e6)
-    is 1.3e7, betaln(1e6, 1e-6) 13.8."""
+    """log |B(a, b)| = gammaln(a) + gammaln(b) - gammaln(a + b), as cdflib's
+    betaln (irax/ir/special.py, `lbeta`): by Stirling's series where the
+    lgammas would cancel (lgamma(1e6) is 1.3e7, betaln(1e6, 1e-6) 13.8)."""
     a, b = promote_args_inexact("betaln", a, b)
-    a, b = jnp.minimum(a, b), jnp.maximum(a, b)
-    small = b < 8
-    large_b = jnp.where(small, 8, b)  # 1/b^2 of a tiny b in the branch not taken would make the gradient NaN
-    difference = jnp.where(small, lax.lgamma(b) - lax.lgamma(a + b), _lgamma_difference(a, large_b))
-    return lax.lgamma(a) + difference
+    return lbeta(a, b)
 
 
 def beta(a: ArrayLike, b: ArrayLike) -> Array:

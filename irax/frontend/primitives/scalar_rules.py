@@ -495,9 +495,11 @@ def _atanh(x):
 
 
 def _acosh(x):
-    """acosh(x) = log(2x) where x > 2**12, past which IREE's
-    log(x + sqrt(x² - 1)) overflows x²; NaN below 1, where that formula can
-    cancel to log(0) = -inf instead."""
+    """acosh(x): special.acosh in float32; in float64, log(2x) where x >
+    2**28, past which log(x + sqrt(x² - 1)) overflows x², and NaN below 1,
+    where that formula can cancel to log(0) = -inf instead."""
+    if x.type == ir.F32Type.get():
+        return special.acosh(x)
     acosh = _log_2x_above_2_12(x, math.acosh(x))
     return arith.select(cmpf("olt", x, _f32(x, 1.0)), _f32(x, np.nan), acosh)
 
@@ -541,7 +543,7 @@ UNARY = {
                     _by_kind(c=lambda d, x: arith.andi(*(_isfinite(dtypes.real_dtype(d), p) for p in parts(x))))),
     "not": _by_kind(b=lambda d, x: arith.xori(x, _const(d, True)), iu=lambda d, x: arith.xori(x, _const(d, -1))),
     "exp": _or(_math(math.exp), _on_parts("exp")),
-    "exp2": _or(_math(math.exp2), _on_parts("exp2")),
+    "exp2": _or(_math(special.exp2), _on_parts("exp2")),
     "expm1": _or(_math(math.expm1), _on_parts("expm1")),
     "log": _or(_math(math.log), _on_parts("log")),
     "log1p": _or(_math(math.log1p), _on_parts("log1p")),
@@ -557,7 +559,7 @@ UNARY = {
     "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0), math.sin)), _complex128_on_parts("sin", _complex(cx.sin))),
     "cos": _or(_by_quadrant(_sin_by_quadrant(1), math.cos), _complex128_on_parts("cos", _complex(cx.cos))),
     "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant, math.tan)), _complex128_on_parts("tan", _complex(cx.tan))),
-    "asin": _or(_odd_near_zero(_math(math.asin)), _on_parts("asin")),
+    "asin": _or(_odd_near_zero(_math(special.asin)), _on_parts("asin")),
     "acos": _or(_math(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),
                 _on_parts("acos")),  # the select: Vulkan's acos(3) is -pi
     "atan": _or(_odd_near_zero(_math(special.atan)), _on_parts("atan")),

@@ -21,7 +21,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, math
 from iree.compiler.dialects import complex as cx
 
-from irax.ir import mlir, special
+from irax.ir import incomplete, mlir, special
 from irax.ir.scalar import convert_scalar
 
 
@@ -139,12 +139,32 @@ def _power(out, operands, tangents):
     return _add(dx, dy)
 
 
+def _asin_derivative(x):
+    return math.rsqrt(_one_minus(x, _sq(x)))
+
+
+def _acosh_derivative(x):
+    return math.rsqrt(arith.subf(_sq(x), const_like(x, 1.0)))
+
+
+def _tanh_derivative(x, out):
+    """(1 + out)(1 - out), as JAX's: 1 - out^2 loses 1 - out's digits near |out| = 1."""
+    one = const_like(x, 1.0)
+    return _mul(arith.addf(one, out), arith.subf(one, out))
+
+
 def _atan_derivative(x):
     return arith.divf(const_like(x, 1.0), arith.addf(const_like(x, 1.0), _sq(x)))
 
 
+def _exp2_derivative(x, out):
+    return _mul(out, const_like(x, np.log(2.0)))
+
+
 def _cbrt_derivative(x, out):
-    return arith.divf(const_like(x, 1.0 / 3.0), _sq(out))  # (inf at 0, as JAX's)
+    """(1/3) (1/out)^2: inf at 0, as JAX's, whose own derivative there is
+    -inf, JAX's too (through (1/3) / out^2 it was -inf + NaN: d(out^2) is 0 inf)."""
+    return _mul(const_like(x, 1.0 / 3.0), _sq(arith.divf(const_like(x, 1.0), out)))
 
 
 def _atan2(out, operands, tangents):
@@ -311,7 +331,7 @@ RULES = {
     "arith.extf": _cast(arith.extf),
     "arith.truncf": _cast(arith.truncf),
     "math.exp": _unary(lambda x, out: out),
-    "math.exp2": _unary(lambda x, out: _mul(out, const_like(x, np.log(2.0)))),
+    "math.exp2": _unary(_exp2_derivative),
     "math.expm1": _unary(lambda x, out: arith.addf(out, const_like(x, 1.0))),
     "math.log": _unary(lambda x, out: arith.divf(const_like(x, 1.0), x)),
     "math.log1p": _unary(lambda x, out: arith.divf(const_like(x, 1.0), arith.addf(x, const_like(x, 1.0)))),
@@ -322,14 +342,14 @@ RULES = {
     "math.sin": _unary(lambda x, out: math.cos(x)),
     "math.cos": _unary(lambda x, out: arith.negf(math.sin(x))),
     "math.tan": _unary(lambda x, out: arith.addf(const_like(x, 1.0), _sq(out))),
-    "math.asin": _unary(lambda x, out: math.rsqrt(_one_minus(x, _sq(x)))),
+    "math.asin": _unary(lambda x, out: _asin_derivative(x)),
     "math.acos": _unary(lambda x, out: arith.negf(math.rsqrt(_one_minus(x, _sq(x))))),
     "math.atan": _unary(lambda x, out: _atan_derivative(x)),
     "math.sinh": _unary(lambda x, out: math.cosh(x)),
     "math.cosh": _unary(lambda x, out: math.sinh(x)),
-    "math.tanh": _unary(lambda x, out: _one_minus(x, _sq(out))),
+    "math.tanh": _unary(_tanh_derivative),
     "math.asinh": _unary(lambda x, out: _asinh_derivative(x)),
-    "math.acosh": _unary(lambda x, out: math.rsqrt(arith.subf(_sq(x), const_like(x, 1.0)))),
+    "math.acosh": _unary(lambda x, out: _acosh_derivative(x)),
     "math.atanh": _unary(lambda x, out: _atanh_derivative(x)),
     "math.erf": _unary(lambda x, out: _mul(const_like(x, 2.0 / np.sqrt(np.pi)), math.exp(arith.negf(_sq(x))))),
     "math.absf": _unary(_abs_derivative),
@@ -397,7 +417,7 @@ def _igamma_x(out, a, x):
 def _betainc_x(out, a, b, x):
     """d I_x(a, b)/dx = x^(a-1) (1-x)^(b-1) / B(a, b)."""
     one = const_like(x, 1.0)
-    lbeta = arith.subf(arith.addf(special.lgamma(a), special.lgamma(b)), special.lgamma(arith.addf(a, b)))
+    lbeta = special.lbeta(a, b)
     log_terms = arith.addf(_mul(arith.subf(b, one), math.log1p(arith.negf(x))), _mul(arith.subf(a, one), math.log(x)))
     return math.exp(arith.subf(log_terms, lbeta))
 
@@ -436,7 +456,10 @@ MARKED = {
     "atan2": [lambda out, y, x: arith.divf(x, _add(_sq(x), _sq(y))),
               lambda out, y, x: arith.divf(arith.negf(y), _add(_sq(x), _sq(y)))],
     "atan": [lambda out, x: _atan_derivative(x)],
+    "asin": [lambda out, x: _asin_derivative(x)],
+    "acosh": [lambda out, x: _acosh_derivative(x)],
     "cbrt": [lambda out, x: _cbrt_derivative(x, out)],
+    "exp2": [lambda out, x: _exp2_derivative(x, out)],
     "power": [_power_x, _power_y],
     "power_to_integers": [_power_to_integers_x, _power_y],
     "erf_inv": [_sqrt_pi_over_2_exp_square],
@@ -446,8 +469,8 @@ MARKED = {
     "digamma": [lambda out, x: special.polygamma(const_like(x, 1.0), x)],
     "bessel_i0e": [_i0e],
     "bessel_i1e": [_i1e],
-    "igamma": [lambda out, a, x: special.igamma_grad_a(a, x), _igamma_x],
-    "igammac": [lambda out, a, x: arith.negf(special.igamma_grad_a(a, x)), _negated(_igamma_x)],
+    "igamma": [lambda out, a, x: incomplete.igamma_grad_a(a, x), _igamma_x],
+    "igammac": [lambda out, a, x: arith.negf(incomplete.igamma_grad_a(a, x)), _negated(_igamma_x)],
     "betainc": [ValueError("Betainc gradient with respect to a and b not supported.")] * 2 + [_betainc_x],
     "zeta": [NotImplementedError("Differentiation rule for 'zeta' not implemented"),
              lambda out, s, q: arith.negf(_mul(s, special.zeta(arith.addf(s, const_like(s, 1.0)), q)))],
