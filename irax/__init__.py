@@ -17,8 +17,8 @@ from irax.frontend.jit import disable_jit, jit
 from irax.frontend.name_stack import named_call, named_scope
 from irax.frontend.closure import closure_convert, custom_gradient
 from irax.frontend.shapes import ShapeDtypeStruct, eval_shape, make_jaxpr, typeof
-from irax.frontend.autodiff import (grad, hessian, jacfwd, jacobian, jacrev, jvp, linear_transpose, linearize,
-                                     value_and_grad, vjp)
+from irax.frontend.autodiff import (fwd_and_bwd, grad, hessian, jacfwd, jacobian, jacrev, jvp, linear_transpose,
+                                     linearize, value_and_grad, vjp)
 from irax.frontend.checkpoint import checkpoint, checkpoint_policies, remat
 from irax.frontend.vmap import vmap
 from irax.frontend.pmap import pmap
@@ -47,8 +47,8 @@ __version__ = "0.1.0"
 __all__ = ["Array", "ShapeDtypeStruct", "block_until_ready", "checkpoint", "checkpoint_policies", "clear_caches",
            "config", "custom_jvp", "custom_vjp", "debug", "debug_infs", "debug_nans", "default_backend",
            "default_device", "device_count", "device_get", "device_put", "devices", "disable_jit", "dtypes",
-           "effects_barrier", "enable_x64", "errors", "eval_shape", "float0", "grad", "hessian", "jacfwd", "jacobian",
-           "jacrev", "jit",
+           "effects_barrier", "enable_x64", "errors", "eval_shape", "float0", "fwd_and_bwd", "grad", "hessian",
+           "jacfwd", "jacobian", "jacrev", "jit",
            "jvp", "lax", "linear_transpose", "linearize", "local_device_count", "local_devices", "log_compiles",
            "make_jaxpr", "nn", "ops", "pmap", "process_count", "process_index", "pure_callback", "random", "remat",
            "scipy", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap"]

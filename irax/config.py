@@ -79,6 +79,8 @@ Each setting is also an environment variable, its name in capitals:
     IRAX_ENABLE_CHECKS  1/0, recorded.
     IRAX_EXPLAIN_CACHE_MISSES  1/0, recorded (IRAX_LOG_COMPILES says why a
                         function is traced again).
+    IRAX_REMAT3         1/0, recorded (jax_remat3: JAX 0.10's new remat,
+                        which its remat tutorial turns on).
     IRAX_CUDA_TARGET    the GPU the cuda backend compiles for (default sm_80).
     IRAX_ROCM_TARGET    the GPU the rocm backend compiles for (default gfx942).
 
@@ -250,6 +252,7 @@ class Config:
     irax_debug_key_reuse = Setting(SWITCH, "0", "check random keys are not reused (recorded)")
     irax_enable_checks = Setting(SWITCH, "0", "internal checks (recorded)")
     irax_explain_cache_misses = Setting(SWITCH, "0", "explain retraces (recorded; see irax_log_compiles)")
+    irax_remat3 = Setting(SWITCH, "0", "JAX 0.10's new remat (recorded; irax has one remat)")
     irax_cuda_target = Setting(CUDA_TARGET, "sm_80", "the GPU the cuda backend compiles for")
     irax_rocm_target = Setting(ROCM_TARGET, "gfx942", "the GPU the rocm backend compiles for")
 
@@ -301,7 +304,7 @@ JAX_NAMES = {"jax_enable_x64": "irax_enable_x64", "jax_disable_jit": "irax_disab
              **{f"jax_{name}": f"irax_{name}" for name in (
                  "numpy_dtype_promotion", "numpy_rank_promotion", "default_matmul_precision", "transfer_guard",
                  "transfer_guard_host_to_device", "transfer_guard_device_to_device", "transfer_guard_device_to_host",
-                 "check_tracer_leaks", "debug_key_reuse", "enable_checks", "explain_cache_misses")}}
+                 "check_tracer_leaks", "debug_key_reuse", "enable_checks", "explain_cache_misses", "remat3")}}
 
 
 class Override:

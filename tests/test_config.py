@@ -52,6 +52,7 @@ FROM_ENVIRONMENT = {
     "irax_debug_key_reuse": ("1", True, False),
     "irax_enable_checks": ("1", True, False),
     "irax_explain_cache_misses": ("1", True, False),
+    "irax_remat3": ("1", True, False),
     "irax_cuda_target": ("sm_86", "sm_86", "sm_80"),
     "irax_rocm_target": ("gfx1100", "gfx1100", "gfx942"),
 }

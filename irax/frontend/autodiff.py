@@ -26,12 +26,13 @@ from iree.compiler import ir
 from iree.compiler.dialects import func
 
 from irax.frontend import core, dtypes, lowering, shapes, staging, tape
+from irax.frontend.jit import jit
 from irax.frontend.lax_structural import slice_in_dim
 from irax.frontend.numpy.util import asarray, convert, is_array
 from irax.frontend.primitives.elementwise import convert_element_type
 from irax.frontend.vmap import vmap
 from irax.ir import mlir
-from irax.transforms.ad.differentiate import declare
+from irax.transforms.ad.differentiate import declare, inline_and_check_callbacks
 
 
 def _argnums_tuple(argnums, n_args, jacobian=False):
@@ -157,8 +158,13 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     traced = staging.trace_arguments(fun_pair, arguments)
     pair_tree = traced.out_tree.children()
     n_out = pair_tree[0].num_leaves
-    cts = cotangents_for(pair_tree[0], traced.out_avals[:n_out])
     wrt = [k for i in argnums for k in arguments.dynamic_indices(i) if dtypes.is_inexact(arguments.dynamic[k].dtype)]
+    try:
+        cts = cotangents_for(pair_tree[0], traced.out_avals[:n_out])
+    except TypeError:  # (grad's non-scalar output) JAX differentiates first: a callback's error comes first
+        with traced.trace.context, ir.Location.unknown():
+            inline_and_check_callbacks(traced.func, wrt)
+        raise
     # Integer and boolean outputs take no cotangent (JAX's are float0, zeros).
     seeded = [dtypes.is_inexact(a.dtype) for a in traced.out_avals[:n_out]] + [False] * (len(traced.out_avals) - n_out)
     cts = [c for c, s in zip(cts, seeded) if s]
@@ -259,10 +265,10 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """`(fun(*primals), vjp_fn)` where `vjp_fn(cotangent)` returns the tuple of
     cotangents of the primals. (The backward function recomputes the forward
-    pass: MLIR holds no tape.)"""
+    pass: MLIR holds no tape.) As JAX's, `vjp_fn` is a pytree (a
+    tree_util.Partial), so a jitted function may return it or take it: its
+    leaves are the primals it recomputes from, JAX's its residuals."""
     fun_pair = _split_aux(fun, has_aux)
-    argnums = tuple(range(len(primals)))
-
     key = ("vjp", fun, has_aux)
     try:
         output, aux = staging.staged_call(key + ("forward",), fun_pair, primals)
@@ -272,21 +278,56 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         fun_pair, (output, aux) = tape.straight_line(fun_pair, primals)
         key = None
 
+    out_leaves, out_tree = tree_util.tree_flatten(output)
+    pullback = functools.partial(_pullback, key, fun_pair, out_tree, [_aval_or_float0(y) for y in out_leaves])
+    vjp_fn = tree_util.Partial(pullback, primals)
+    return (output, vjp_fn, _unboxed(aux)) if has_aux else (output, vjp_fn)
+
+
+def fwd_and_bwd(fun: Callable, argnums: int | Sequence[int], has_aux: bool = False,
+                jitted: bool = True) -> tuple[Callable, Callable]:
+    """JAX's `fwd, bwd = fwd_and_bwd(f, argnums)`: `fwd(*args)` is
+    `vjp(f, *args)` (with `has_aux`, `(y, residuals, aux)`), `bwd(residuals,
+    y_bar)` the cotangents of the arguments `argnums` (one, for an int),
+    both jitted unless not `jitted`: the VJP function crosses jit, so the
+    two passes run on the caller's schedule and each compiles once. The
+    residuals are irax's VJP function of every argument (it recomputes the
+    forward pass from them); bwd keeps the cotangents of `argnums`."""
+    if not callable(fun):
+        raise TypeError(f"Expected a callable value, got {fun}")
+
+    def fwd(*args):
+        _argnums_tuple(argnums, len(args))  # (JAX's error for an argnum out of range)
+        return vjp(fun, *args, has_aux=has_aux)
+
+    def bwd(f_vjp, outgrad):
+        cts = f_vjp(outgrad)
+        nums = _argnums_tuple(argnums, len(cts))
+        return cts[nums[0]] if isinstance(argnums, int) else tuple(cts[i] for i in nums)
+
+    if jitted:
+        return jit(fwd), jit(bwd)
+    return fwd, bwd
+
+
+def _pullback(key, fun_pair, out_tree, out_avals, primals, cotangent):
+    """vjp's `vjp_fn(cotangent)`: `fun_pair`'s forward pass again, from
+    `primals`, and its backward pass (one staged call under `key`),
+    `cotangent` checked against the output's structure and leaves' avals."""
+    argnums = tuple(range(len(primals)))
+
     def backward(*args):
         cotangent, primal_args = args[0], args[1:]
 
-        def seeds(out_tree, out_avals):  # vjp_fn checked the cotangent against the output
+        def seeds(out_tree, out_avals):  # the cotangent was checked against the output
             return [asarray(c, a.dtype) for c, a in zip(tree_util.tree_leaves(cotangent), out_avals)]
 
         arguments = staging.Arguments(primal_args)
         return tuple(_vjp_inline(fun_pair, arguments, argnums, seeds)[2])
 
-    def vjp_fn(cotangent):
-        cotangent = _checked_cotangent(output, cotangent)
-        cotangents = staging.staged_call(key and key + ("backward",), backward, (cotangent,) + primals)
-        return tuple(_float0_for_integers(p, c) for p, c in zip(primals, cotangents))
-
-    return (output, vjp_fn, _unboxed(aux)) if has_aux else (output, vjp_fn)
+    cotangent = _checked_cotangent(out_tree, out_avals, cotangent)
+    cotangents = staging.staged_call(key and key + ("backward",), backward, (cotangent,) + tuple(primals))
+    return tuple(_float0_for_integers(p, c) for p, c in zip(primals, cotangents))
 
 
 def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False) -> tuple:
@@ -346,18 +387,19 @@ def _checked_tangents(primals, tangents) -> tuple:
     return tuple(tree_util.tree_unflatten(t_tree, leaves))
 
 
-def _checked_cotangent(output, cotangent):
-    """`cotangent` after JAX's checks against the output it is for (the
-    structure, then each leaf's shape and dtype: any dtype for an integer or
-    boolean output, whose cotangent JAX takes as float0), with float0
-    leaves as zeros of their output's dtype."""
-    (out_leaves, out_tree), (ct_leaves, ct_tree) = tree_util.tree_flatten(output), tree_util.tree_flatten(cotangent)
+def _checked_cotangent(out_tree, out_avals, cotangent):
+    """`cotangent` after JAX's checks against the output it is for, of
+    structure `out_tree` and leaves' avals `out_avals` (the structure, then
+    each leaf's shape and dtype: any dtype for an integer or boolean output,
+    whose cotangent JAX takes as float0), with float0 leaves as zeros of
+    their output's dtype."""
+    ct_leaves, ct_tree = tree_util.tree_flatten(cotangent)
     if ct_tree != out_tree:
         raise ValueError(f"unexpected tree structure of argument to vjp function: got {ct_tree}, but expected to "
                          f"match {out_tree}")
     leaves = []
-    for y, ct in zip(out_leaves, ct_leaves):
-        y_aval, ct_aval = shapes.typeof(y), _aval_or_float0(ct)
+    for y_aval, ct in zip(out_avals, ct_leaves):
+        ct_aval = _aval_or_float0(ct)
         expected = y_aval.update(dtype=_tangent_dtype(y_aval.dtype))
         if ct_aval.shape != expected.shape or expected.dtype not in (ct_aval.dtype, dtypes.float0):
             raise ValueError("unexpected JAX type (e.g. shape/dtype) for argument to VJP function: "

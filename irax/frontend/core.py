@@ -112,6 +112,11 @@ class TracerArrayConversionError(ConcretizationTypeError):
     name; a ConcretizationTypeError here, which grad's eager fallback takes)."""
 
 
+class TracerIntegerConversionError(ConcretizationTypeError):
+    """__index__() of a traced array (range(x), a list indexed by x): JAX's
+    name, a ConcretizationTypeError here, as TracerArrayConversionError."""
+
+
 class UnexpectedTracerError(TracerError):
     """A Tracer was used after the trace it belongs to had ended (it leaked
     out, as through a global)."""
@@ -134,8 +139,9 @@ class Tracer(ArrayMethods):
         self.aval = aval
         self.origin = trace.note_origin()
 
-    def __repr__(self):  # JAX's repr of a tracer inside jit, ~ marking a weak type
-        return f"JitTracer({self.aval})"
+    def __repr__(self):  # JAX's repr of a tracer inside jit, ~ marking a weak type (inside vmap: vmap.Batch)
+        described = self.trace.batch and self.trace.batch.describe(self)
+        return described or f"JitTracer({self.aval})"
 
     def __getattr__(self, name):
         """Reached only for attributes a Tracer lacks: those of a concrete
@@ -185,7 +191,7 @@ class Tracer(ArrayMethods):
         self._concrete_error("float()")
 
     def __index__(self):
-        self._concrete_error("__index__()")
+        self._concrete_error("__index__()", TracerIntegerConversionError)
 
     def __array__(self, *args, **kwargs):
         raise TracerArrayConversionError(
@@ -242,6 +248,7 @@ class Trace:
         self.caller = None  # the frame that made this trace active
         self.function = None  # (name, file, line) of the user function being traced, once seen
         self.host_functions = {}  # name -> the Python callbacks its program calls, if outermost (callbacks.py)
+        self.batch = None  # a vmap's trace: its batch (vmap.Batch), which says how its tracers print
 
     @contextlib.contextmanager
     def active(self):

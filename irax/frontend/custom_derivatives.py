@@ -205,11 +205,17 @@ def _function_alone(custom_fn, args):
     values where it branches on them. Outputs the function gives as Python
     scalars come back as those scalars, as JAX's eager call runs the Python
     function and returns what it returns (under jit they are weakly typed
-    arrays, as JAX's): the trace records, per argument signature, which
-    outputs are Python scalars it made and which are arguments it returns as
-    they came (a Python scalar argument comes back as itself)."""
+    arrays, as JAX's). Given Python numbers only, it runs on them, so that
+    Python's arithmetic on them stays Python's (the tutorials' f(Point(1.,
+    2.)) gives x ** 2 as the float 1.0); given arrays, the trace records,
+    per argument signature, which outputs are Python scalars it made and
+    which are arguments it returns as they came (a Python scalar argument
+    comes back as itself)."""
     from irax.frontend import tape  # (tape imports irax.numpy, whose linear algebra uses custom_vjp)
     fun = custom_fn.fun
+    numbers = tree_util.tree_leaves(_split(args, custom_fn.nondiff_argnums)[1])
+    if numbers and all(type(x) in _PYTHON_SCALARS for x in numbers):
+        return fun(*args)
     recorded = custom_fn.__dict__.setdefault("_python_outputs", {})  # only signatures with such outputs
 
     def traced(*traced_args):  # runs when staging traces the function, once per signature

@@ -48,7 +48,7 @@ from irax.backends.cache import LRU
 from irax.config import config
 from irax.frontend import core, executable, lowering, staging
 from irax.frontend.array import Array, place
-from irax.frontend.shapes import non_array_argument
+from irax.frontend.shapes import make_jaxpr, non_array_argument
 from irax.plugins import Device, registry
 
 
@@ -328,5 +328,14 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
         return lowering.lower(with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
                               passes=passes, donate_argnums=donated(len(args)), device=device)
 
-    jitted.lower = lower
+    def trace(*args, **kwargs):
+        """The function traced for these arguments, before lowering (lowering.Traced)."""
+        static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
+        _check_array_arguments(fun, args, kwargs, static_positions(len(args)), static_names, dynamic_args,
+                               dynamic_kwargs)
+        program, out_info = make_jaxpr(with_statics(static_args, static_kwargs), return_shape=True)(
+            *dynamic_args, **dynamic_kwargs)
+        return lowering.Traced(name, program, out_info, functools.partial(lower, *args, **kwargs))
+
+    jitted.lower, jitted.trace = lower, trace
     return jitted

@@ -1,6 +1,7 @@
 """Ahead of time: a function lowered for some arguments, stage by stage, and compiled.
 
-    lowered = irax.jit(f).lower(x)        # or irax.grad(f).lower(x)
+    traced = irax.jit(f).trace(x)         # traced.jaxpr: the module as traced (make_jaxpr's)
+    lowered = irax.jit(f).lower(x)        # or irax.grad(f).lower(x), or traced.lower()
     print(lowered.as_text("optimized"))   # the MLIR at one stage (below)
     compiled = lowered.compile()          # an IREE program (compile(backend="vulkan"): another target)
     compiled(x)                           # the same values as irax.jit(f)(x)
@@ -80,6 +81,21 @@ def resolve_backend(backend):
     if isinstance(found, registry.PluginLoadError):
         raise ValueError(f"backend {backend!r} failed to load ({found.origin}): {found.error}")
     return found
+
+
+class Traced:
+    """A function traced for some arguments, not yet lowered: JAX's
+    `jit(f).trace(x)`, the stage before `lower`. `jaxpr` is the program as
+    make_jaxpr gives it (irax's MLIR module, where JAX has a jaxpr),
+    `out_info` the outputs' shapes and dtypes (a pytree of
+    ShapeDtypeStruct), `lower()` the Lowered of the same arguments."""
+
+    def __init__(self, fun_name, jaxpr, out_info, lower):
+        self.fun_name, self.jaxpr, self.out_info = fun_name, jaxpr, out_info
+        self._lower = lower
+
+    def lower(self):
+        return self._lower()
 
 
 class Lowered:

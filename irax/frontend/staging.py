@@ -82,9 +82,11 @@ def is_float0(x) -> bool:
     return isinstance(x, np.ndarray) and x.dtype == dtypes.float0
 
 
-def trace_function(fn, flat_avals, in_tree) -> TracedFunction:
-    """Trace `fn(*args)` where args = in_tree.unflatten(arguments of flat_avals)."""
+def trace_function(fn, flat_avals, in_tree, batch=None) -> TracedFunction:
+    """Trace `fn(*args)` where args = in_tree.unflatten(arguments of flat_avals)
+    (`batch`: vmap's, for its tracers' repr; core.Trace.batch)."""
     trace = core.Trace()
+    trace.batch = batch
     with trace.active():
         args = [trace.new_argument(a) for a in flat_avals]
         out = fn(*tree_util.tree_unflatten(in_tree, args))

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from iree.compiler import ir
+
 from irax import tree_util
 from irax.frontend import callbacks, collectives, core, lowering, staging
 from irax.frontend.numpy.shape import moveaxis
@@ -173,6 +175,38 @@ def _with_axis(shape, axis, size) -> tuple:
     return shape[:axis] + (size,) + shape[axis:]
 
 
+class Batch:
+    """The batch of a vmap's trace, for its tracers' repr: `size`, and the
+    batch axis of each argument of one slice (None: not mapped)."""
+
+    def __init__(self, size, axes):
+        self.size, self.axes = size, axes
+
+    def describe(self, tracer):
+        """JAX's repr of a batched value, VmapTracer(aval=float32[], batched=float32[3]);
+        None for one that depends on no mapped argument (in JAX, no VmapTracer)."""
+        axis = self._axis(tracer.trace.block, tracer.value)
+        if axis is None:
+            return None
+        shape = tracer.aval.shape
+        return f"VmapTracer(aval={tracer.aval}, batched={tracer.aval.update(shape=_with_axis(shape, axis, self.size))})"
+
+    def _axis(self, block, value):
+        """`value`'s batch axis: a mapped argument's own; 0 for a value made
+        from one (the batching pass puts batch axes first); else None."""
+        pending, seen = [value], set()
+        while pending:
+            v = pending.pop()
+            if isinstance(v, ir.BlockArgument):
+                n = v.arg_number
+                if v.owner == block and n < len(self.axes) and self.axes[n] is not None:
+                    return self.axes[n] if v == value else 0
+            elif v not in seen:
+                seen.add(v)
+                v.owner.walk(lambda op: pending.extend(op.operands) or ir.WalkResult.ADVANCE)
+        return None
+
+
 def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unmapped=()):
     """Inside a trace: `fun` mapped over the axes `in_axes` of its arguments
     (the Python numbers of the positional arguments `unmapped` static)."""
@@ -193,7 +227,8 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unm
     avals = [x.aval if a is None else x.aval.update(shape=x.shape[:a] + x.shape[a + 1:])
              for x, a in zip(arguments.dynamic, axes_in)]
     with collectives.axis_env(axis_name, size, vmapped=True):
-        traced = staging.trace_function(one_slice, avals, tree_util.tree_structure(tuple(avals)))
+        traced = staging.trace_function(one_slice, avals, tree_util.tree_structure(tuple(avals)),
+                                        batch=Batch(size, axes_in))
     # an unbatched result at out_axes None comes back as it is: no member of a batch of size 0 holds it
     kept = {i for i, axis in enumerate(result_axes) if axis is None}
     batched_func, out_batched = add_batched(traced.module, axes_in + [None] * len(traced.lifted), size,

@@ -145,17 +145,26 @@ def differentiate(module_op):
                                      if not _reaches(table, _primal_name(d), pending.keys()))
             del pending[name]
             primal = table[_primal_name(declaration)]
-            _inline_calls(primal, table)
             wrt = list(declaration.attributes[WRT])
-            if any(host_calls.has_no_derivative(op) for op in _ops(primal)):
-                block = primal.regions[0].blocks[0]
-                _check_callbacks(list(block.operations), {block.arguments[i] for i in wrt})
+            inline_and_check_callbacks(primal, wrt, table)
             seeded = list(declaration.attributes[SEEDED]) if SEEDED in declaration.attributes else None
             declaration.erase()
             if seeded is None:
                 build_jvp(primal, wrt, name=name)
             else:
                 build_vjp(primal, wrt, seeded, name=name)
+
+
+def inline_and_check_callbacks(function, wrt, table=None):
+    """Inline the calls in `function` (`_inline_calls`; `table`: its
+    module's symbol table), then raise JAX's error if a pure or io callback
+    in it reads its arguments `wrt` (`_check_callbacks`). Before its pass,
+    grad checks so where its output is not a scalar: JAX differentiates
+    first, so the callback's error comes before grad's own."""
+    _inline_calls(function, table or ir.SymbolTable(function.operation.parent))
+    if any(host_calls.has_no_derivative(op) for op in _ops(function)):
+        block = function.regions[0].blocks[0]
+        _check_callbacks(list(block.operations), {block.arguments[i] for i in wrt})
 
 
 def _check_callbacks(ops, seeds):
