@@ -102,8 +102,8 @@ def compile_module(mlir_text: str, target_backend: str, flags: Sequence[str] = (
     information: compiling a file `x.mlir` with iree-compile gives the same
     bytes only if it is the same name.
     Raises CompileError with IREE's diagnostics if the module is rejected.
-    Thread safe: compiles are serialized by a lock (each one already uses
-    several cores inside IREE).
+    Thread safe, and compiles in different threads run at once: each is a
+    Session of its own, and IREE releases the GIL while it works.
 
     A module with control flow stops at IREE's `vm` phase on the way, for
     vm_branches.py's fix of IREE's register allocator (a null ref at run

@@ -214,6 +214,7 @@ def _flat_size(shape):
 # (few enough that float sums stay accurate: no long chain of additions).
 BLOCK = 1024
 PARTIALS = 64
+LANES = 64  # the partials a vector of the first stage holds (cpu_tiles: vectors of 64)
 
 # Eager reductions of an operand this big run a kernel compiled for its exact
 # shape (Primitive.static_above): the (C, G) view with static G makes the
@@ -278,10 +279,15 @@ def _fold_axis(inputs, axis, totals, fold, element, position, masked=False):
 def _block_size(n, block):
     """C: min(n, block); for a static n > block a divisor of n down to
     block / 2 when there is one, so that the blocks cover all of n: IREE
-    copies a slice of a contiguous tensor (a 1e7 int32 max 2.1 -> 4.7 ms)."""
+    copies a slice of a contiguous tensor (a 1e7 int32 max 2.1 -> 4.7 ms).
+    Best one that makes G = n / C a multiple of LANES: the (C, G) view's
+    rows are then whole vectors, where IREE masks every vector of a row
+    that ends in a partial one (1e7 as (625, 16000), not (1000, 10000):
+    an eager float32 max of 1e7 1.13 -> 0.90 ms, JAX 0.79)."""
     if not isinstance(n, int):
         return _min(n, block)
-    return next((c for c in range(min(n, block), block // 2, -1) if n % c == 0), min(n, block))
+    divisors = [c for c in range(min(n, block), block // 2, -1) if n % c == 0]
+    return next((c for c in divisors if n // c % LANES == 0), divisors[0] if divisors else min(n, block))
 
 
 def _stage(inputs, axis, totals, fold, element, block):
