@@ -294,3 +294,25 @@ def test_a_program_whose_results_may_share_buffers_is_looked_at_every_call(monke
         np.testing.assert_array_equal(same, np.arange(4.0))
         np.testing.assert_array_equal(doubled, np.arange(4.0) * 2)
     assert len(looked) == 3 + 6 + 1  # reshape's and choose's calls, and donate's first (its operand is deleted)
+
+
+def test_python_numbers_are_put_once_as_eager_operands(monkeypatch):
+    """`x * 2` in a loop puts 2 once (array.scalar_operand: a put costs as
+    much as the op), keyed by bits, dtype, weak type and device: -0.0 is not
+    0.0, a NaN finds itself; one deleted (donated) is put again."""
+    puts = []
+    device = irax.devices("cpu")[0]
+    x = irax.device_put(np.array([1.0, -2.0], np.float32), device)
+    real_put = type(device).put
+    monkeypatch.setattr(type(device), "put", lambda self, a, *rest: puts.append(a.dtype) or real_put(self, a, *rest))
+    with irax.default_device(device):
+        for _ in range(3):
+            y = x * 2
+        assert len(puts) <= 1 and y.tolist() == [2.0, -4.0]  # (none: another test put 2 already)
+        assert (x + -0.0).tolist() == [1.0, -2.0] and (jnp.zeros(2) + -0.0).tolist() == [0.0, 0.0]
+        assert str((jnp.zeros(2) * -0.0).tolist()) == "[-0.0, -0.0]"  # -0.0 is an operand of its own
+        assert np.isnan(x + np.nan).all() and np.isnan(x + np.nan).all()
+        kept = array.scalar_operand(2, np.float32, True)
+        kept.delete()
+        assert (x * 2).tolist() == [2.0, -4.0]
+        assert (jnp.arange(3, dtype=np.uint8) + 300).tolist() == [44, 45, 46]  # wrapped as JAX: 300 -> 44

@@ -349,6 +349,31 @@ def _incompatible(what, arrays) -> ValueError:
 _lifted_constants = weakref.WeakKeyDictionary()
 
 
+# Eager operands made from Python numbers (`x * 2`, `x + 1.5`): the same
+# number of the same dtype and weak type on the same device is one Array,
+# put once (a put costs ~15 us, the eager op it feeds ~12). They are
+# operands, not results, but one that reached a user and was deleted
+# (donated) is put again. Bounded: when full it starts again.
+_scalar_operands: dict = {}
+SCALAR_OPERANDS_KEPT = 4096
+
+
+def scalar_operand(value, dtype, weak_type):
+    """The Python or NumPy scalar `value` as a 0-d array of `dtype`, as
+    `constant` makes it; eagerly the kept one (keyed by its bits: -0.0 is
+    not 0.0, and a NaN finds itself)."""
+    if core.current_trace() is not None or config.irax_eager_constant_folding:
+        return constant(value, dtype, weak_type)
+    bits = np.asarray(value, dtypes.canonicalize_dtype(dtype))
+    key = (bits.dtype, bits.tobytes(), weak_type, get_default_device())
+    found = _scalar_operands.get(key)
+    if found is None or found.is_deleted():
+        if len(_scalar_operands) >= SCALAR_OPERANDS_KEPT:
+            _scalar_operands.clear()
+        found = _scalar_operands[key] = device_put_numpy(bits, weak_type=weak_type)
+    return found
+
+
 def constant(value, dtype=None, weak_type=False):
     """A concrete value as an array of the current mode: a Tracer when tracing,
     else an `irax.Array` on the default device."""

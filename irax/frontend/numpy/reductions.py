@@ -22,7 +22,7 @@ from irax.frontend import dtypes
 from irax.frontend.numpy import ufuncs
 from irax.frontend.numpy.shape import broadcast_to
 from irax.frontend.numpy.util import (
-    asarray, canonicalize_axes, canonicalize_axis, check_arraylike, convert, promote_args_inexact,
+    as_operand, asarray, canonicalize_axes, canonicalize_axis, check_arraylike, convert, promote_args_inexact,
 )
 from irax.frontend.primitives.elementwise import binary, unary
 from irax.frontend.primitives.reductions import argmax as argmax_p, argmin as argmin_p, reduce
@@ -180,7 +180,7 @@ def _average(x, axes, keepdims, where, dtype):
     """sum / count over `axes` (of the elements `where` holds), both in
     `dtype` and divided there (lax.div: integers truncate, as JAX's mean)."""
     total = _reduce("mean", "sum", x, axes, keepdims, dtype, where=where)
-    return binary["div"].bind(total, convert(_counted("mean", x, axes, keepdims, where, dtype), dtype, False))
+    return binary["div"].bind(total, as_operand(_counted("mean", x, axes, keepdims, where, dtype), dtype, False))
 
 
 def var_dtypes(a_dtype, dtype):

@@ -42,11 +42,24 @@ def convert(x, dtype, weak_type):
         if x.dtype == dtype:
             return x
         return convert_element_type.bind(x, new_dtype=dtype, weak_type=weak_type)
+    return array.constant(_wrapped(x, dtype), dtype, weak_type)
+
+
+def _wrapped(x, dtype):
+    """As JAX: a Python int is first the default int (OverflowError outside
+    it), then cast, wrapping: uint8(200) + 300 is 244, uint8(3) > -1 False."""
     if type(x) is int and dtypes.issubdtype(dtype, np.integer):
-        # as JAX: a Python int is first the default int (OverflowError outside
-        # it), then cast, wrapping: uint8(200) + 300 is 244, uint8(3) > -1 False
-        x = np.asarray(x, dtypes.canonicalize_dtype(np.int64)).astype(dtype)
-    return array.constant(x, dtype, weak_type)
+        return np.asarray(x, dtypes.canonicalize_dtype(np.int64)).astype(dtype)
+    return x
+
+
+def as_operand(x, dtype, weak_type):
+    """`convert` for an operand of the op being built: a Python or NumPy
+    scalar is the kept 0-d array of its value (array.scalar_operand), which
+    the op reads and never hands out."""
+    if is_array(x) or np.ndim(x) != 0:
+        return convert(x, dtype, weak_type)
+    return array.scalar_operand(_wrapped(x, dtype), dtype, weak_type)
 
 
 def check_rank_promotion(fn_name, *args):
@@ -77,7 +90,7 @@ def promote_args(fn_name, *args):
         return list(args)  # nothing to convert: the common eager case, kept cheap
     check_arraylike(fn_name, *args)
     dtype, weak = dtypes.lattice_result_type(*args)
-    return [convert(x, dtype, weak) for x in args]
+    return [as_operand(x, dtype, weak) for x in args]
 
 
 def promote_args_numeric(fn_name, *args):
@@ -87,7 +100,7 @@ def promote_args_numeric(fn_name, *args):
     check_rank_promotion(fn_name, *args)
     dtype, weak = dtypes.lattice_result_type(*args)
     dtype = np.dtype(np.int32) if dtypes.is_bool(dtype) else dtype
-    return [convert(x, dtype, weak) for x in args]
+    return [as_operand(x, dtype, weak) for x in args]
 
 
 def promote_args_inexact(fn_name, *args):
@@ -97,7 +110,7 @@ def promote_args_inexact(fn_name, *args):
     check_rank_promotion(fn_name, *args)
     dtype, weak = dtypes.lattice_result_type(*args)
     dtype = dtypes.to_inexact_dtype(dtype)
-    return [convert(x, dtype, weak) for x in args]
+    return [as_operand(x, dtype, weak) for x in args]
 
 
 def canonicalize_axis(fn_name, axis, ndim):
