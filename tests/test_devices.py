@@ -19,6 +19,7 @@ from iree.compiler import ir
 import irax
 import irax.numpy as jnp
 from irax.backends import cache
+from irax.backends.vulkan import POLLING_NICE
 from irax.ir import mlir
 from irax.frontend.core import ShapedArray
 from irax.plugins import registry
@@ -296,7 +297,8 @@ def _cpu_ticks() -> dict:
 def test_lavapipe_polling_threads_yield_to_other_work():
     """On lavapipe two of IREE's Vulkan threads poll even when nothing runs
     (vulkan.py): whatever uses the CPU while this process idles must be at
-    the lowest priority."""
+    the low priority vulkan.POLLING_NICE (not the lowest: they move the
+    queue on too)."""
     vulkan = device_or_skip("vulkan")
     if not os.path.isdir("/proc/self/task"):
         pytest.skip("threads are read from Linux's /proc")
@@ -310,7 +312,7 @@ def test_lavapipe_polling_threads_yield_to_other_work():
     # now and then; a poller at normal priority takes all of a core).
     me = str(threading.get_native_id())
     busy = [t for t, ticks in _cpu_ticks().items() if ticks - before.get(t, ticks) >= 5 and t != me]
-    assert all(os.getpriority(os.PRIO_PROCESS, int(t)) == 19 for t in busy), busy
+    assert all(os.getpriority(os.PRIO_PROCESS, int(t)) == POLLING_NICE > 0 for t in busy), busy
 
 
 def test_an_arrays_sharding_is_jaxs_single_device_sharding():

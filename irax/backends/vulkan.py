@@ -32,15 +32,25 @@ def _threads() -> set:
         return set()
 
 
+# The niceness of the polling threads. They also move the device's queue on,
+# so on a busy machine the lowest priority (19) starved them: each eager op
+# on lavapipe waited 20-400 ms for its turn, and the vulkan copies were 79% of
+# the test suite's time. The cpu and vulkan copies of test_sorting and
+# test_qr on `-n 2`, load ~12, interleaved: 19: 94-96 s, 10: 44, 5: 34-46,
+# 0: 67 (the polls take the cores from the shaders).
+POLLING_NICE = 10
+
+
 class VulkanBackend(IreeBackend):
     def create_hal_device(self, driver, info):
         """On lavapipe, two of IREE's threads that wait for the device's work
         poll (Mesa has no native wait for any of several semaphores there:
         perf shows clock_gettime and a mutex in a loop), two cores busy for as
         long as the device lives, which halved the speed of CPU work in the
-        same process. The threads the device starts get the lowest priority,
-        so that they poll on cores nothing else wants; lavapipe's own
-        `llvmpipe-N` threads, which run the shaders, keep theirs."""
+        same process. The threads the device starts get a low priority
+        (POLLING_NICE), so that they poll on cores little else wants;
+        lavapipe's own `llvmpipe-N` threads, which run the shaders, keep
+        theirs."""
         before = _threads()
         device = super().create_hal_device(driver, info)
         if info["name"].startswith("llvmpipe"):
@@ -48,7 +58,7 @@ class VulkanBackend(IreeBackend):
                 try:
                     with open(f"/proc/self/task/{thread}/comm") as comm:
                         if not comm.read().startswith("llvmpipe"):
-                            os.setpriority(os.PRIO_PROCESS, int(thread), 19)
+                            os.setpriority(os.PRIO_PROCESS, int(thread), POLLING_NICE)
                 except OSError:
                     pass  # gone already
         return device
