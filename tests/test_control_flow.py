@@ -357,6 +357,27 @@ def test_forward_mode_through_while_loop():
     np.testing.assert_allclose(np.asarray(irax.jacfwd(f(lax))(1.5)), jax.jacfwd(f(jlax))(1.5), rtol=1e-6)
 
 
+CALLBACK_CARRIES = {  # a carry with no derivative that a callback reads: forward mode gave it a tangent and raised
+    "fori": lambda lax, cb, S: lambda x: (lax.fori_loop(0, 2, lambda i, c: (c[0] * x, cb(np.sin, S, c[1])), (x, 1.0)),
+                                         x * 3),
+    "while": lambda lax, cb, S: lambda x: lax.while_loop(
+        lambda c: c[1] < 3.0, lambda c: (c[0] * x, cb(lambda v: np.float32(v + 1), S, c[1])), (x, 0.0))[0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLBACK_CARRIES))
+def test_forward_mode_gives_tangents_only_to_carries_that_depend_on_the_inputs(name, platform):
+    if platform == "sync-cpu":
+        pytest.skip("the example plugin's device loads no program that calls back to the host")
+    make = CALLBACK_CARRIES[name]
+    ours = make(lax, irax.pure_callback, irax.ShapeDtypeStruct((), np.float32))
+    theirs = make(jlax, jax.pure_callback, jax.ShapeDtypeStruct((), np.float32))
+    got, want = irax.jacfwd(ours)(1.5), jax.jacfwd(theirs)(1.5)
+    for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
+        np.testing.assert_allclose(np.asarray(g), w, rtol=1e-6)
+        assert (g.dtype, g.weak_type) == (w.dtype, w.weak_type)
+
+
 def test_a_while_loop_nothing_reads_is_dropped_with_its_scatters():
     """IREE 3.13 could not compile a dead loop that scatters ("maximum
     iteration count exceeded in fixed point pipeline"): drop-unread-work now

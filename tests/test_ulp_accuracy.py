@@ -1,10 +1,10 @@
-"""float32 power, arctan2, arctan, cbrt, exp2, arcsin and arccosh
+"""float32 power, arctan2, arctan, cbrt, exp2, arcsin, arccos and arccosh
 within an ulp of float64 NumPy, eagerly and under jit, on the CPU and on
 Vulkan. IREE's float32 powf is exp(y log x) (100 ** 2 was 10000.001,
 97 ** 18.8 137 ulp off), its atan and atan2 40 ulp off (atan2(0.55, 0.83)),
 its cbrt 12 (cbrt(-6.2e-33)), exp2 67 (exp2(119.99654)), asin 7.5 near 1,
-acosh 8.6 near 1; irax/ir/special.py computes them instead (`_powf32`,
-`_atan2_float32`, `cbrt`, `exp2`, `asin`, `acosh`). tanh keeps IREE's
+acos 1.3, acosh 8.6 near 1; irax/ir/special.py computes them instead (`_powf32`,
+`_atan2_float32`, `cbrt`, `exp2`, `asin`, `acos`, `acosh`). tanh keeps IREE's
 (4.6 ulp, tanh(-6.88); JAX's is 4.1 at tanh(-6.96)): rounded once from
 float64 it was 0.5 ulp but took 3.5 times as long, slower than JAX's. Each function gets one array of N values: random ones over its
 domain, and the exact cases. Inputs and results stay normal numbers: the
@@ -64,13 +64,15 @@ CASES = {  # name: (irax function, NumPy's, its arguments)
         lambda n: (rng.uniform(-126, 127.9, n),))),
     "arcsin": (jnp.arcsin, np.arcsin, _filled([1.0, -1.0, 0.9998271, 0.5, -0.5, 1e-20, 0.0])(
         lambda n: (np.concatenate([rng.uniform(-1, 1, n // 2), _signed(1 - _log_uniform(1e-7, 1, n - n // 2))]),))),
+    "arccos": (jnp.arccos, np.arccos, _filled([1.0, -1.0, 0.9998271, 0.5, -0.5, 1e-20, 0.0, -0.99999994])(
+        lambda n: (np.concatenate([rng.uniform(-1, 1, n // 2), _signed(1 - _log_uniform(1e-7, 1, n - n // 2))]),))),
     "arccosh": (jnp.arccosh, np.arccosh, _filled([1.0, 1.0006052, 1 + 2.0**-23, 2.0, 4096.0, 3e38])(
         lambda n: (np.concatenate([_log_uniform(1, 3e38, n // 2), 1 + _log_uniform(1e-7, 1, n - n // 2)]),))),
     "tanh": (jnp.tanh, np.tanh, _filled([-6.8803906, 0.0, 9.1, -20.0, 1e-20, 0.5, 2.0**-12])(
         lambda n: (np.concatenate([rng.uniform(-10, 10, n // 2), _signed(_log_uniform(1e-30, 100, n - n // 2))]),))),
 }
-# measured: power 0.50, arctan2 0.52, arctan 0.53, cbrt 0.73, exp2 0.50, arcsin 0.53, arccosh 0.50,
-# tanh 4.6 (were 137, 40, 40, 12, 67, 7.5, 8.6, 4.6)
+# measured: power 0.50, arctan2 0.52, arctan 0.53, cbrt 0.73, exp2 0.50, arcsin 0.53, arccos 0.52,
+# arccosh 0.50, tanh 4.6 (were 137, 40, 40, 12, 67, 7.5, 1.3, 8.6, 4.6)
 ALLOWED_ULPS = {"tanh": 5}  # others: 1
 
 
@@ -118,6 +120,7 @@ GRADIENTS = {  # name: (function of x, of y, for irax and for JAX's jnp)
     "cbrt": lambda m: lambda x, y: m.sum(m.cbrt(x * y)),
     "exp2": lambda m: lambda x, y: m.sum(m.exp2(x * y / 4)),
     "arcsin": lambda m: lambda x, y: m.sum(m.arcsin(x * y / 16)),
+    "arccos": lambda m: lambda x, y: m.sum(m.arccos(x * y / 16)),
     "arccosh": lambda m: lambda x, y: m.sum(m.arccosh(1 + x * x * y * y)),
     "tanh": lambda m: lambda x, y: m.sum(m.tanh(x * y / 8)),
 }

@@ -363,9 +363,11 @@ def _near_zero(x, fx):
     """An odd function with f(x) = x + O(x³) is x itself where |x| < 2**-12
     in float32 (2**-26 in float64), as it rounds. IREE's expansions lose the
     sign of zero there (sin(-0.0) was +0.0) and some cancel (sinh(1e-10)
-    was 0, tan(4e-8) 6e-8)."""
+    was 0, tan(4e-8) 6e-8). The select changes the value only: tied to fx
+    (special.tie), its derivative is fx's, which differentiates again to
+    f's higher derivatives (x's would be 1, and then 0)."""
     small = 2.0**-26 if x.type == ir.F64Type.get() else 2.0**-12
-    return arith.select(cmpf("olt", math.absf(x), _f32(x, small)), x, fx)
+    return special.tie("near_zero", arith.select(cmpf("olt", math.absf(x), _f32(x, small)), x, fx), fx)
 
 
 def _odd_near_zero(rule):
@@ -560,7 +562,7 @@ UNARY = {
     "cos": _or(_by_quadrant(_sin_by_quadrant(1), math.cos), _complex128_on_parts("cos", _complex(cx.cos))),
     "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant, math.tan)), _complex128_on_parts("tan", _complex(cx.tan))),
     "asin": _or(_odd_near_zero(_math(special.asin)), _on_parts("asin")),
-    "acos": _or(_math(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), math.acos(x))),
+    "acos": _or(_math(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), special.acos(x))),
                 _on_parts("acos")),  # the select: Vulkan's acos(3) is -pi
     "atan": _or(_odd_near_zero(_math(special.atan)), _on_parts("atan")),
     "sinh": _or(_odd_near_zero(_math(special.sinh)), _on_parts("sinh")),

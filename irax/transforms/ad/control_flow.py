@@ -319,76 +319,69 @@ VJP_RULES = {"scf.if": _if, "scf.for": _for, "scf.while": _while}
 #     scf.for ... iter_args(%c = %init)          scf.for ... iter_args(%c = %init, %t = %t_init)
 #       { body; yield %c' }              ->        { body; jvp(body); yield %c', %t' }
 #
-# The new op replaces the old one (its results are rerouted), so the values
-# are computed once. Each rule returns {value: tangent} for the new results.
+# only for the results (a loop's carries) flagged in `flags`, those that
+# depend on a value with a tangent (jvp._tangent_flags). The new op replaces
+# the old one (its results are rerouted), so the values are computed once.
+# Each rule returns {value: tangent} for the new results.
 
-def _with_tangents(values, tangents, floats):
-    return values + [tangents[i] if tangents[i] is not None else zeros_like(values[i]) for i in floats]
+def _with_tangents(values, tangents, positions):
+    return values + [tangents[i] if tangents[i] is not None else zeros_like(values[i]) for i in positions]
 
 
-def _reroute(op, new):
+def _reroute(op, new, positions):
     """Send the uses of `op`'s results to the first results of `new`;
-    return {new value: its tangent (the results after those)}."""
+    return {new value: its tangent (the results after those, one for each of `positions`)}."""
     n = len(op.results)
     for old, value in zip(op.results, new.results):
         old.replace_all_uses_with(value)
-    floats = [i for i, r in enumerate(op.results) if is_float_tensor(r)]
-    tangents = {new.results[i]: new.results[n + j] for j, i in enumerate(floats)}
+    tangents = {new.results[i]: new.results[n + j] for j, i in enumerate(positions)}
     op.erase()  # not left to DCE, which keeps an op that calls back (prints would run twice)
     return tangents
 
 
-def _has_tangent(values, tangent_of):
-    return any(tangent_of.get(v) is not None for v in values)
-
-
-def _if_jvp(op, tangent_of, region_forward):
-    if not _has_tangent(mlir.captured(op), tangent_of):
+def _if_jvp(op, tangent_of, region_forward, flags):
+    positions = [i for i, f in enumerate(flags) if f]
+    if not positions:
         return {}
-    floats = [i for i, r in enumerate(op.results) if is_float_tensor(r)]
     types = [r.type for r in op.results]
     with ir.InsertionPoint.after(op):
-        new = scf.IfOp(op.operands[0], types + [types[i] for i in floats], has_else=True)
+        new = scf.IfOp(op.operands[0], types + [types[i] for i in positions], has_else=True)
     for region, block in zip(op.regions, (new.then_block, new.else_block)):
         with ir.InsertionPoint(block):
             values, tangents = region_forward(region.blocks[0], {}, tangent_of)
-            scf.YieldOp(_with_tangents(values, tangents, floats))
-    return _reroute(op, new)
+            scf.YieldOp(_with_tangents(values, tangents, positions))
+    return _reroute(op, new, positions)
 
 
-def _loop_tangents(op, inits, tangent_of):
-    """(float carry positions, initial tangents), or None when nothing the loop reads has a tangent."""
-    if not _has_tangent(list(inits) + mlir.captured(op), tangent_of):
-        return None
-    floats = [i for i, v in enumerate(inits) if is_float_tensor(v)]
+def _loop_tangents(op, inits, tangent_of, flags):
+    """(the carries with tangents, their initial tangents)."""
+    positions = [i for i, f in enumerate(flags) if f]
     with ir.InsertionPoint(op):
-        return floats, _with_tangents(list(inits), [tangent_of.get(v) for v in inits], floats)[len(inits):]
+        return positions, _with_tangents(list(inits), [tangent_of.get(v) for v in inits], positions)[len(inits):]
 
 
-def _for_jvp(op, tangent_of, region_forward):
+def _for_jvp(op, tangent_of, region_forward, flags):
     inits = list(op.operands[3:])
-    found = _loop_tangents(op, inits, tangent_of)
-    if found is None:
+    positions, t_inits = _loop_tangents(op, inits, tangent_of, flags)
+    if not positions:
         return {}
-    floats, t_inits = found
     body = op.regions[0].blocks[0]
     with ir.InsertionPoint.after(op):
         new = scf.ForOp(op.operands[0], op.operands[1], op.operands[2], inits + t_inits)
     with ir.InsertionPoint(new.body):
         inner = list(new.inner_iter_args)
         mapping = dict(zip(body.arguments, [new.induction_variable] + inner[:len(inits)]))
-        carry_args = [body.arguments[1 + i] for i in floats]
+        carry_args = [body.arguments[1 + i] for i in positions]
         values, tangents = region_forward(body, mapping, tangent_of, zip(carry_args, inner[len(inits):]))
-        scf.YieldOp(_with_tangents(values, tangents, floats))
-    return _reroute(op, new)
+        scf.YieldOp(_with_tangents(values, tangents, positions))
+    return _reroute(op, new, positions)
 
 
-def _while_jvp(op, tangent_of, region_forward):
+def _while_jvp(op, tangent_of, region_forward, flags):
     inits = list(op.operands)
-    found = _loop_tangents(op, inits, tangent_of)
-    if found is None:
+    positions, t_inits = _loop_tangents(op, inits, tangent_of, flags)
+    if not positions:
         return {}
-    floats, t_inits = found
     types = [v.type for v in inits + t_inits]
     with ir.InsertionPoint.after(op):
         new = scf.WhileOp(types, inits + t_inits)
@@ -398,14 +391,14 @@ def _while_jvp(op, tangent_of, region_forward):
         block = new_region.blocks.append(*types)
         args = list(block.arguments)
         mapping = dict(zip(old_block.arguments, args[:n]))
-        pairs = zip([old_block.arguments[i] for i in floats], args[n:])
+        pairs = zip([old_block.arguments[i] for i in positions], args[n:])
         with ir.InsertionPoint(block):
             values, tangents = region_forward(old_block, mapping, tangent_of, pairs)
             if old_region == op.regions[0]:  # before: scf.condition(test, carries...)
-                scf.ConditionOp(values[0], _with_tangents(values[1:], tangents[1:], floats))
+                scf.ConditionOp(values[0], _with_tangents(values[1:], tangents[1:], positions))
             else:
-                scf.YieldOp(_with_tangents(values, tangents, floats))
-    return _reroute(op, new)
+                scf.YieldOp(_with_tangents(values, tangents, positions))
+    return _reroute(op, new, positions)
 
 
 JVP_RULES = {"scf.if": _if_jvp, "scf.for": _for_jvp, "scf.while": _while_jvp}

@@ -22,6 +22,7 @@ from irax.transforms.ad import control_flow, convolution, custom, generic, host_
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import add, const_like
 from irax.transforms.ad.tensor_ops import empty_like, is_float_tensor, tensor_type, zero_of, zeros_like
+from irax.transforms.ad.vjp import active_values, yields_active
 
 
 def _read_tangent(tangent):
@@ -193,14 +194,44 @@ RULES = {
 }
 
 
+def _holds_reverse_only(op) -> bool:
+    """Whether `op` holds, at any depth, an identity that only reverse mode
+    takes for a constant (mlir.stop_gradient's reverse_only)."""
+    inner_ops = []
+    op.operation.walk(lambda inner: inner_ops.append(inner) or ir.WalkResult.ADVANCE)
+    return any(generic.STOP_GRADIENT in inner.attributes
+               and isinstance(inner.attributes[generic.STOP_GRADIENT], ir.StringAttr) for inner in inner_ops)
+
+
+def _tangent_flags(op, tangent_of) -> list:
+    """Which of a control-flow op's results (and so of a loop's carries) get
+    tangents: those that depend on a value with a tangent, at the loops'
+    fixed points (vjp.active_values); a carry that does not (a callback's
+    state, a counter kept as a float) costs nothing and may feed a callback,
+    as in JAX. Every float one where the op holds a reverse-only identity,
+    which forward mode's tangents pass and vjp's analysis stops at."""
+    floats = [is_float_tensor(r) for r in op.results]
+    if _holds_reverse_only(op):
+        return floats
+    live = {v for v, t in tangent_of.items() if t is not None}
+    active = active_values([op], live)
+    flags = [r in active for r in op.results]
+    if op.operation.name == "scf.while":  # the carries the after region yields may be active where no result is
+        fed = yields_active(op.regions[1].blocks[0], live, flags)
+        flags = [f or y or v in live for f, y, v in zip(flags, fed, op.operands)]
+    return [f and is_float for f, is_float in zip(flags, floats)]
+
+
 def forward(ops, tangent_of):
     """Emit the tangent of each of `ops` (in program order) right after it,
     from the tangents of the values it reads (`tangent_of`, which it extends).
-    Ops with regions (control flow) read their captured values' tangents too."""
+    Ops with regions (control flow) read their captured values' tangents too,
+    and give tangents only to the results that depend on them (`_tangent_flags`)."""
     for op in ops:
         name = generic.rule_name(op)
         if name in control_flow.JVP_RULES:
-            tangent_of.update(control_flow.JVP_RULES[name](op.opview, tangent_of, region_forward))
+            flags = _tangent_flags(op, tangent_of)
+            tangent_of.update(control_flow.JVP_RULES[name](op.opview, tangent_of, region_forward, flags))
             continue
         operand_tangents = [tangent_of.get(v) for v in op.operation.operands]
         rule = RULES.get(name)

@@ -343,7 +343,7 @@ RULES = {
     "math.cos": _unary(lambda x, out: arith.negf(math.sin(x))),
     "math.tan": _unary(lambda x, out: arith.addf(const_like(x, 1.0), _sq(out))),
     "math.asin": _unary(lambda x, out: _asin_derivative(x)),
-    "math.acos": _unary(lambda x, out: arith.negf(math.rsqrt(_one_minus(x, _sq(x))))),
+    "math.acos": _unary(lambda x, out: arith.negf(_asin_derivative(x))),
     "math.atan": _unary(lambda x, out: _atan_derivative(x)),
     "math.sinh": _unary(lambda x, out: math.cosh(x)),
     "math.cosh": _unary(lambda x, out: math.sinh(x)),
@@ -448,6 +448,8 @@ def _negated(partial):
 
 
 MARKED = {
+    # scalar_rules._near_zero: x in place of f(x) = fx near 0, a value only
+    "near_zero": [lambda out, fx: const_like(fx, 1.0)],
     "logistic": [lambda out, x: _mul(out, _one_minus(x, out))],
     "sinh": [lambda out, x: special.cosh(x)],
     "cosh": [lambda out, x: special.sinh(x)],
@@ -457,6 +459,7 @@ MARKED = {
               lambda out, y, x: arith.divf(arith.negf(y), _add(_sq(x), _sq(y)))],
     "atan": [lambda out, x: _atan_derivative(x)],
     "asin": [lambda out, x: _asin_derivative(x)],
+    "acos": [lambda out, x: arith.negf(_asin_derivative(x))],
     "acosh": [lambda out, x: _acosh_derivative(x)],
     "cbrt": [lambda out, x: _cbrt_derivative(x, out)],
     "exp2": [lambda out, x: _exp2_derivative(x, out)],
