@@ -297,8 +297,7 @@ def _cpu_ticks() -> dict:
 def test_lavapipe_polling_threads_yield_to_other_work():
     """On lavapipe two of IREE's Vulkan threads poll even when nothing runs
     (vulkan.py): whatever uses the CPU while this process idles must be at
-    the low priority vulkan.POLLING_NICE (not the lowest: they move the
-    queue on too)."""
+    the low priority vulkan.POLLING_NICE."""
     vulkan = device_or_skip("vulkan")
     if not os.path.isdir("/proc/self/task"):
         pytest.skip("threads are read from Linux's /proc")
