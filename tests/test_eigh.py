@@ -94,6 +94,18 @@ def test_a_zero_matrix_has_zero_eigenvalues_and_the_identity_gradient():
     np.testing.assert_array_equal(np.asarray(gradient), jax.grad(lambda a: jax.numpy.linalg.eigvalsh(a).sum())(zero))
 
 
+def test_a_matrix_with_a_nan_is_all_nan_as_jax():
+    """The rotations that never touched the NaN left some eigenvalues and
+    eigenvector entries finite (found by a fuzzer); JAX's are all NaN. The
+    other matrices of the batch are as they were."""
+    a = BATCH.copy()
+    a[0, 1, 1] = np.nan
+    w, v = jnp.linalg.eigh(a)
+    assert np.isnan(np.asarray(w[0])).all() and np.isnan(np.asarray(v[0])).all()
+    assert np.isnan(np.asarray(jax.numpy.linalg.eigh(a)[0][0])).all()
+    _check_decomposition(BATCH[1], np.asarray(v[1]), np.asarray(w[1]))
+
+
 def test_subset_by_index_keeps_those_eigenpairs():
     v, w = lax.linalg.eigh(BATCH)
     v_sub, w_sub = lax.linalg.eigh(BATCH, subset_by_index=(1, 3))

@@ -145,6 +145,7 @@ OUT_OF_BOUNDS_GRADIENTS = [
     ("at get", lambda x, m: x.at[I([1, 7])].get()),
     ("at get clip", lambda x, m: x.at[I([1, 7])].get(mode="clip")),
     ("at get fill", lambda x, m: x.at[I([1, 7])].get(mode="fill", fill_value=0.0)),
+    ("False: no elements", lambda x, m: m[False]),  # (its transpose, a scatter of nothing, crashed IREE)
 ]
 
 
@@ -169,6 +170,15 @@ def test_gradients_at_out_of_bounds_indices_like_jax(name, fn):
             np.testing.assert_array_equal(np.asarray(g), np.asarray(e))
     np.testing.assert_array_equal(np.asarray(fn(jnp.asarray(x), jnp.asarray(m))),
                                   np.asarray(fn(jjnp.asarray(x), jjnp.asarray(m))))
+
+
+def test_gradient_through_a_mask_of_values_like_jax():
+    """x[x > 0] under eager grad: the mask has values, as under jax.grad
+    (it was NonConcreteBooleanIndexError); under jit both raise."""
+    loss = {lib: (lambda x, lib=lib: lib.sum(x[x > 0] ** 2)) for lib in (jnp, jjnp)}
+    np.testing.assert_array_equal(np.asarray(irax.grad(loss[jnp])(A5)), np.asarray(jax.grad(loss[jjnp])(A5)))
+    with pytest.raises(NonConcreteBooleanIndexError):
+        irax.jit(irax.grad(loss[jnp]))(A5)
 
 
 def test_forward_mode_at_out_of_bounds_indices_like_jax():

@@ -59,8 +59,8 @@ from irax.frontend.control_flow import fori_loop, while_loop
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.lax_eig import scaled_by_a_power_of_two
 from irax.frontend.lax_linalg import _H, _check_float, _check_square, symmetrize
-from irax.frontend.numpy import (abs, any, argsort, broadcast_to, concatenate, conj, diagonal, iscomplexobj, matmul,
-                                 pad, real, sqrt, sum, take, take_along_axis, tril, triu, where, zeros_like)
+from irax.frontend.numpy import (abs, any, argsort, broadcast_to, concatenate, conj, diagonal, iscomplexobj, isnan,
+                                 matmul, pad, real, sqrt, sum, take, take_along_axis, tril, triu, where, zeros_like)
 from irax.frontend.numpy.util import asarray
 from irax.ir.types import real_dtype
 from irax.typing import Array, ArrayLike
@@ -160,10 +160,13 @@ def _jacobi(x):
 
 
 def _sorted_jacobi(x):
-    """(V, w) of each symmetric x, w ascending."""
+    """(V, w) of each symmetric x, w ascending; all NaN for an x with a NaN,
+    as JAX's (the rotations that never touched a NaN left some finite)."""
     v, w = _jacobi(x)
     order = argsort(w, axis=-1)
-    return take_along_axis(v, order[..., None, :], axis=-1), take_along_axis(w, order, axis=-1)
+    v, w = take_along_axis(v, order[..., None, :], axis=-1), take_along_axis(w, order, axis=-1)
+    nan = any(isnan(x), axis=(-2, -1))
+    return where(nan[..., None, None], np.nan, v), where(nan[..., None], np.nan, w)
 
 
 _eigh = custom_jvp(_sorted_jacobi)

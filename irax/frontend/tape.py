@@ -45,6 +45,7 @@ from irax.backends.cache import LRU
 from irax.config import config
 from irax.frontend import core, dtypes, eager, executable, staging
 from irax.frontend.array import Array
+from irax.frontend.numpy.indexing import NonConcreteBooleanIndexError
 from irax.frontend.numpy.util import asarray
 from irax.transforms import pipeline
 from irax.transforms.ad.differentiate import declare
@@ -127,8 +128,10 @@ _branching = LRU()  # a staged call's key -> the argument signatures whose trace
 # What staging a function whole raises where it needs a value that only a
 # call on values has: Python control flow on a traced value, a traced static
 # argument of an inner jit, reverse mode through a loop of traced bounds
-# (`fori_loop(0, n)` with n a non-differentiated Python int argument).
-VALUE_NEEDED = (core.ConcretizationTypeError, core.TracedStaticArgumentError, DynamicBoundsError)
+# (`fori_loop(0, n)` with n a non-differentiated Python int argument), an
+# array boolean index (`x[x > 0]`: its shape is the mask's count).
+VALUE_NEEDED = (core.ConcretizationTypeError, core.TracedStaticArgumentError, DynamicBoundsError,
+                NonConcreteBooleanIndexError)
 
 
 def staged_or_on_values(key, staged, on_values, args, kwargs=None):

@@ -20,6 +20,11 @@ own and the contraction reads it from memory. Two kinds:
   between: on Vulkan `jit(lambda a: a @ jnp.zeros((5, 5)))` returned
   whatever an earlier dispatch had left in workgroup memory (1e27s), and so
   did eigh's gradient now and then.
+
+A strided slice that a loop body reads by `tensor.extract` (a gather: the
+row permutation of `jnp.linalg.solve(a, b[:, ::2])`) is put apart too:
+IREE 3.13 failed to compile the dispatch it fused it into ("LLVM
+Translation failed for operation: builtin.unrealized_conversion_cast").
 """
 import math
 
@@ -66,7 +71,30 @@ MISCOMPILED = {  # producer op -> whether IREE gets a contraction reading it wro
 }
 
 
+def _strided_slice_reads(op) -> list:
+    """The tensor.extract ops in linalg.generic `op`'s body that read a
+    strided slice computed outside it."""
+    if op.name != "linalg.generic":
+        return []
+    reads = []
+    for inner in op.regions[0].blocks[0].operations:
+        producer = _producer(inner.operands[0]) if inner.name == "tensor.extract" else None
+        if producer is not None and producer.name == "tensor.extract_slice" and _strided_slice(producer):
+            reads.append(inner)
+    return reads
+
+
 def materialize_contraction_operands(module_op):
+    gathers = []
+    module_op.walk(lambda op: (gathers.append(op) if _strided_slice_reads(op) else None) or ir.WalkResult.ADVANCE)
+    for op in gathers:
+        opaque = {}  # a slice -> its barrier, one per gather
+        for read in _strided_slice_reads(op):
+            value = read.operands[0]
+            if value not in opaque:
+                with ir.InsertionPoint(op), ir.Location.unknown():
+                    opaque[value] = iree.opaque(value)[0]
+            read.operands[0] = opaque[value]
     contractions = []
     module_op.walk(lambda op: (contractions.append(op) if _is_contraction(op) else None) or ir.WalkResult.ADVANCE)
     for op in contractions:

@@ -4,7 +4,9 @@ A tensor with a 0 in its shape holds nothing, so whatever computes one is
 replaced by `tensor.empty`. A linalg op that reads one runs its loops zero
 times, so its result is its init (`outs`) as it was before the loops: the
 sum over an empty axis is the zeros it was filled with, `(m, 0) @ (0, n)`
-is the zero matrix.
+is the zero matrix. A scatter of no updates leaves its original as it was
+(IREE 3.13's compiler dies of a division by zero on one: the gradient of
+`x[False]`).
 
 Why: on Vulkan, IREE 3.13 still dispatches such ops, and binding a
 zero-byte buffer fails at run time ("Vulkan dispatch binding 0 resolved to
@@ -36,13 +38,18 @@ def _loops_over_nothing(op) -> bool:
     return False
 
 
+def _scatters_nothing(op) -> bool:
+    """Whether `op` is an iree_linalg_ext.scatter of an empty `updates`."""
+    return op.name == "iree_linalg_ext.scatter" and _has_no_elements(op.operands[0])
+
+
 def fold_empty_tensors(module_op):
     ops = []
     module_op.walk(lambda op: ops.append(op) or ir.WalkResult.ADVANCE)
     for op in ops:
         if op.name == "tensor.empty" or not op.results:
             continue
-        if op.name.startswith("linalg.") and _loops_over_nothing(op):
+        if (op.name.startswith("linalg.") and _loops_over_nothing(op)) or _scatters_nothing(op):
             inits = list(op.operands)[len(op.operands) - len(op.results):]
             for result, init in zip(op.results, inits):
                 result.replace_all_uses_with(init)

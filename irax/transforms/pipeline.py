@@ -14,7 +14,7 @@ plugins like anyone else's (their objects are in passes.py). The default:
     canonicalize, cse
     drop-unread-work                          unread barriers and loops erased, and the work behind them (cleanup.py)
     plain-matmuls                             matrix products as linalg.matmul (matmul.py)
-    materialize-contraction-operands          strided slices and splats a contraction reads computed apart (contraction_operands.py)
+    materialize-contraction-operands          strided slices and splats a contraction (or gather) reads computed apart (contraction_operands.py)
     normalize-loop-order                      loops in output order (loop_order.py)
     fuse-elementwise-loops                    elementwise loops as one generic each (elementwise_loops.py)
     keep-unread-carries                       loops IREE can compile (loop_carries.py)
