@@ -24,7 +24,7 @@ from iree.compiler import ir
 from irax.ir import kernels, mlir
 from irax.transforms.ad import custom, host_calls, remat
 from irax.transforms.ad.jvp import build_jvp
-from irax.transforms.ad.vjp import active_values, build_vjp, yields_active
+from irax.transforms.ad.vjp import active_values, build_vjp, while_activity
 
 VJP_OF = "irax.vjp_of"
 JVP_OF = "irax.jvp_of"
@@ -182,15 +182,13 @@ def _check_callbacks(ops, seeds):
 def _blocks(op, active) -> list:
     """(block, which of its arguments depend on `active`) for each block of
     a control-flow op, whose results in `active` are those at the loops'
-    fixed points (vjp._for_results, _while_results): a loop's carry depends
+    fixed points (vjp._for_results, while_activity): a loop's carry depends
     on the seeds exactly where its result does."""
-    carried = [r in active for r in op.results]
     if op.name == "scf.for":
-        return [(op.regions[0].blocks[0], [False] + carried)]
+        return [(op.regions[0].blocks[0], [False] + [r in active for r in op.results])]
     if op.name == "scf.while":
-        before, after = op.regions[0].blocks[0], op.regions[1].blocks[0]
-        fed = [v in active or y for v, y in zip(op.operands, yields_active(after, active, carried))]
-        return [(before, fed), (after, carried)]
+        carried, forwarded = while_activity(op, active)
+        return [(op.regions[0].blocks[0], carried), (op.regions[1].blocks[0], forwarded)]
     if op.name == "scf.if":
         return [(region.blocks[0], []) for region in op.regions if len(region.blocks)]
     return []

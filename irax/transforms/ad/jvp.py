@@ -22,7 +22,7 @@ from irax.transforms.ad import control_flow, convolution, custom, generic, host_
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import add, const_like
 from irax.transforms.ad.tensor_ops import empty_like, is_float_tensor, tensor_type, zero_of, zeros_like
-from irax.transforms.ad.vjp import active_values, yields_active
+from irax.transforms.ad.vjp import active_values, while_activity
 
 
 def _read_tangent(tangent):
@@ -214,11 +214,11 @@ def _tangent_flags(op, tangent_of) -> list:
     if _holds_reverse_only(op):
         return floats
     live = {v for v, t in tangent_of.items() if t is not None}
-    active = active_values([op], live)
-    flags = [r in active for r in op.results]
-    if op.operation.name == "scf.while":  # the carries the after region yields may be active where no result is
-        fed = yields_active(op.regions[1].blocks[0], live, flags)
-        flags = [f or y or v in live for f, y, v in zip(flags, fed, op.operands)]
+    if op.operation.name == "scf.while":  # a carry may be active where no result is
+        flags = [c or f for c, f in zip(*while_activity(op, live))]
+    else:
+        active = active_values([op], live)
+        flags = [r in active for r in op.results]
     return [f and is_float for f, is_float in zip(flags, floats)]
 
 

@@ -53,7 +53,7 @@ def active_values(ops, seeds) -> set:
     return active
 
 
-def yields_active(block, active, args):
+def _yields_active(block, active, args):
     """Which values `block`'s terminator passes on depend on `active`, with
     the block arguments `args` (flags, one per argument) active too."""
     seeds = active | {a for a, flag in zip(block.arguments, args) if flag and is_float_tensor(a)}
@@ -63,7 +63,7 @@ def yields_active(block, active, args):
 
 def _if_results(op, active):
     """A result of scf.if is active if either branch yields an active value for it."""
-    flags = [yields_active(region.blocks[0], active, []) for region in op.regions if len(region.blocks)]
+    flags = [_yields_active(region.blocks[0], active, []) for region in op.regions if len(region.blocks)]
     return [r for i, r in enumerate(op.results) if any(f[i] for f in flags)]
 
 
@@ -73,26 +73,31 @@ def _for_results(op, active):
     (iterated to a fixed point: the flags only grow)."""
     body, carried = op.regions[0].blocks[0], [v in active for v in op.operands[3:]]
     while True:
-        yielded = yields_active(body, active, [False] + carried)
+        yielded = _yields_active(body, active, [False] + carried)
         grown = [c or y for c, y in zip(carried, yielded)]
         if grown == carried:
             return [r for r, c in zip(op.results, carried) if c]
         carried = grown
 
 
-def _while_results(op, active):
-    """scf.while: the before region reads the carries and forwards values
-    (scf.condition's operands after the predicate) to the after region and
-    the results; the after region yields the next carries. Iterated to a
-    fixed point as for scf.for."""
+def while_activity(op, active):
+    """(carried, forwarded): which carries of scf.while `op` depend on
+    `active`, and which values its before region forwards (scf.condition's
+    operands after the predicate: the after region's arguments and the
+    results). The after region yields the next carries. Iterated to a fixed
+    point as for scf.for."""
     before, after = op.regions[0].blocks[0], op.regions[1].blocks[0]
     carried = [v in active for v in op.operands]
     while True:
-        forwarded = yields_active(before, active, carried)[1:]
-        grown = [c or y for c, y in zip(carried, yields_active(after, active, forwarded))]
+        forwarded = _yields_active(before, active, carried)[1:]
+        grown = [c or y for c, y in zip(carried, _yields_active(after, active, forwarded))]
         if grown == carried:
-            return [r for r, f in zip(op.results, forwarded) if f]
+            return carried, forwarded
         carried = grown
+
+
+def _while_results(op, active):
+    return [r for r, f in zip(op.results, while_activity(op, active)[1]) if f]
 
 
 def _generic_results(op, active):
