@@ -181,6 +181,17 @@ def test_gradient_through_a_mask_of_values_like_jax():
         irax.jit(irax.grad(loss[jnp]))(A5)
 
 
+def test_gradient_of_a_set_at_positions_of_values_like_jax():
+    """Eager grad of x.at[x > 0].set(0.) and of the jnp.nonzero form: the
+    gradient of a set at a dynamic number of positions scatters zeros there,
+    which IREE failed to compile ("exceeded stack allocation limit": it
+    fused the zeros' fill into the scatter)."""
+    losses = {lib: [lambda x, lib=lib: lib.sum(x.at[x > 0].set(0.)),
+                    lambda x, lib=lib: lib.sum(x.at[lib.nonzero(x > 0)].set(0.) * x)] for lib in (jnp, jjnp)}
+    for mine, theirs in zip(losses[jnp], losses[jjnp]):
+        np.testing.assert_array_equal(np.asarray(irax.grad(mine)(A5)), np.asarray(jax.grad(theirs)(A5)))
+
+
 def test_forward_mode_at_out_of_bounds_indices_like_jax():
     """JAX's JVP of a gather reads the clamped element's tangent, as its
     value does, where its transpose (above) drops the index: the tangent

@@ -481,7 +481,8 @@ def _scatter(op, cts, active):
         unique = ir.BoolAttr(op.attributes["unique_indices"]).value
         out.append((updates, received if kind == "add" or unique else _where_written(received, op)))
     if dest in active:
-        replaced = {"add": {}, "set": {updates: zeros_like(updates)}, "multiply": {}}[kind]
+        # zeros behind a barrier, as linalg_ext_scatter's updates are (IREE would fuse a fill in)
+        replaced = {updates: opaque(zeros_like(updates))[0]} if kind == "set" else {}
         out.append((dest, ct if kind == "add" else mlir.clone_op(op, {**replaced, dest: ct}).results[0]))
     return out
 
