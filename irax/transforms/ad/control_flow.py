@@ -24,7 +24,10 @@ get that driver as an argument (`region_backward`; forward mode's rules get
                   elementwise values the derivatives read are computed
                   again), differentiate it with the carry's cotangent as
                   seed; the captured values' cotangents add up across
-                  steps. A stack whose rows are each written once from an inactive init
+                  steps, except where no two steps read one row of a
+                  captured value (scan's xs): each step writes its rows'
+                  cotangents into a stack (`_into_rows`). A stack whose
+                  rows are each written once from an inactive init
                   (scan's ys) is not carried: each step reads its rows'
                   cotangents from the loop result's (`_rows_written_once`,
                   `_read_rows_before_writes`), where a carried one cost a
@@ -39,7 +42,7 @@ from irax.ir import mlir
 from irax.ir.linalg import iterator_names
 from irax.transforms.ad import host_calls
 from irax.transforms.ad.generic import DynamicBoundsError
-from irax.transforms.ad.tensor_ops import empty_like, is_float_tensor, tensor_type, zeros_like
+from irax.transforms.ad.tensor_ops import add, empty_like, is_float_tensor, is_zeros, tensor_type, zeros_like
 
 
 def _if(op, cts, active, region_backward):
@@ -126,6 +129,79 @@ def _rows_written_once(body, i, step) -> bool:
         return False
     offsets = [f[2] for f in forms]
     return len(set(offsets)) == len(offsets) and all(0 <= c < step for c in offsets)
+
+
+def _is_row_read(op, shape) -> bool:
+    """Whether `op` reads one whole row at a dynamic offset, as `mlir.row` does."""
+    if op.name != "tensor.extract_slice" or len(op.operands) != 2:
+        return False
+    sizes, offsets, strides = (list(ir.DenseI64ArrayAttr(op.attributes[f"static_{a}"]))
+                               for a in ("sizes", "offsets", "strides"))
+    return sizes == [1, *shape[1:]] and offsets[1:] == [0] * (len(shape) - 1) and strides == [1] * len(shape)
+
+
+def _rows_read_once(loop, value, lo, step, n):
+    """How the body of `loop` reads `value`, defined outside it: "all" when
+    its reads are whole rows (`mlir.row`) at `base + sign * (iv + c)`, one
+    sign and base and c in [0, step), so that no two steps read one row
+    (scan's xs), and the steps read every row; "some" when no two steps read
+    one row but not every row is read; else None."""
+    body = loop.regions[0].blocks[0]
+    shape = tensor_type(value).shape
+    forms = []
+    for use in value.uses:
+        owner = use.owner.operation
+        inside = owner
+        while inside is not None and inside != loop.operation:
+            inside = inside.parent and inside.parent.operation
+        if inside is None:
+            continue
+        if owner.parent.operation != loop.operation or not _is_row_read(owner, shape):
+            return None
+        forms.append(_row_offset(owner.operands[1], body.arguments[0]))
+    if not forms or None in forms or len({f[:2] for f in forms}) > 1 or not all(0 <= f[2] < step for f in forms):
+        return None
+    sign, base = forms[0][:2]
+    rows = sorted(base + sign * (lo + k * step + c) for k in range(n) for c in {f[2] for f in forms})
+    return "all" if rows == list(range(shape[0])) else "some"
+
+
+def _into_rows(sum_, ct):
+    """sum_ + ct, where ct is a step's cotangent of the rows it read of a
+    value no two steps read one row of (`_rows_read_once`): rows inserted
+    into zeros. Those rows of sum_ are still 0 (no step before wrote them),
+    so the sum is the same inserts into sum_: no read, no add, and a carry
+    written only by inserts, which IREE updates in place (update-stacks-in-
+    place), where it copied a carry read and written (the whole stack every
+    iteration)."""
+    inserts, base = [], ct
+    while isinstance(base, ir.OpResult) and base.owner.name == "tensor.insert_slice":
+        inserts.append(base.owner)
+        base = base.owner.operands[1]
+    if not is_zeros(base):
+        return add(sum_, ct)
+    for use in list(base.uses):  # a row of the zeros read (after _read_rows_before_writes): zeros of a row
+        read = use.owner
+        if read.name == "tensor.extract_slice":
+            with ir.InsertionPoint(read):
+                read.result.replace_all_uses_with(zeros_like(read.result))
+    if inserts:
+        inserts[-1].operands[1] = sum_
+    return ct if inserts else sum_
+
+
+def _covers_reads(loop, value, ct) -> bool:
+    """Whether the inserts of `ct` (`_into_rows`'s, in the body of `loop`) write
+    a whole row at every offset the body reads `value` at."""
+    shape = tensor_type(value).shape
+    written = set()
+    while isinstance(ct, ir.OpResult) and ct.owner.name == "tensor.insert_slice":
+        if len(ct.owner.operands) == 3 and \
+                list(ir.DenseI64ArrayAttr(ct.owner.attributes["static_sizes"])) == [1, *shape[1:]]:
+            written.add(ct.owner.operands[2])
+        ct = ct.owner.operands[1]
+    reads = [use.owner.operation for use in value.uses if use.owner.operation.parent.operation == loop.operation]
+    return all(_is_row_read(read, shape) and read.operands[1] in written for read in reads)
 
 
 def _read_rows_before_writes(block, iv):
@@ -272,6 +348,9 @@ def _for(op, cts, active, region_backward):
     carried = [i for i in floats if i not in fixed]
     with ir.InsertionPoint.after(op):  # stand-ins for the stacks of saved carries, until the forward loop is made
         stand_ins = {i: _stack(inits[i], n) for i in saving}
+    # An outer value whose rows no two steps read (scan's xs): its cotangent
+    # is a stack each step writes its rows into, from no init where every row is read.
+    rows_read = {v: _rows_read_once(op, v, lo, step, n) for v in outer}
     back = scf.ForOp(mlir.index(0), mlir.index(n), mlir.index(1),
                      [cts[i] for i in carried] + [zeros_like(v) for v in outer])
     with ir.InsertionPoint(back.body):
@@ -286,8 +365,8 @@ def _for(op, cts, active, region_backward):
         # the sums of the outer values' cotangents go into the body's backward pass, which adds to them
         # the rows a step reads in place (a scan's xs[i]: summed whole, every step cost all the steps)
         got = region_backward(body, mapping, seeds, [carry_cts.get(i) for i in range(len(inits))], wanted,
-                              dict(zip(outer, sums)))
-        scf.YieldOp(got)
+                              {v: s for v, s in zip(outer, sums) if not rows_read[v]})
+        yield_ = scf.YieldOp(got)
     # What the derivatives read of the body's values is stacked by the
     # forward loop, not computed again (the RNN's h @ W: a third of the
     # backward loop's products).
@@ -301,6 +380,15 @@ def _for(op, cts, active, region_backward):
         for r, stack in zip(residuals, stacks[len(saving):]):
             mapping[r].replace_all_uses_with(mlir.row(stack, k))
     _read_rows_before_writes(back.body, mapping[body.arguments[0]])
+    for j, v in enumerate(outer):
+        if rows_read[v]:
+            position = len(carried) + j
+            ct = yield_.operands[position]
+            with ir.InsertionPoint(yield_):
+                yield_.operands[position] = _into_rows(sums[j], ct)
+            if rows_read[v] == "all" and _covers_reads(back, v, ct):
+                with ir.InsertionPoint(back):
+                    back.operands[3 + position] = empty_like(v)
     results = list(back.results)
     return [(inits[i], results[j]) for j, i in enumerate(carried)] + list(zip(outer, results[len(carried):]))
 

@@ -33,6 +33,16 @@ def zeros_like(value) -> ir.Value:
     return linalg.fill(zero_of(tensor_type(value).element_type), outs=[empty_like(value)])
 
 
+def is_zeros(value) -> bool:
+    """Whether `value` is what zeros_like makes for floats: a fill with 0.0."""
+    fill = value.owner if isinstance(value, ir.OpResult) else None
+    zero = fill.operands[0].owner if fill is not None and fill.name == "linalg.fill" else None
+    if not (isinstance(zero, ir.OpView) and zero.name == "arith.constant"):
+        return False
+    attr = zero.attributes["value"]
+    return isinstance(attr, ir.FloatAttr) and attr.value == 0
+
+
 def add(a, b) -> ir.Value:
     """a + b for two float (or complex) tensors of one type."""
     rank = tensor_type(a).rank

@@ -33,7 +33,7 @@ from irax.transforms.ad import (
 )
 from irax.transforms.ad.generic import NotDifferentiable
 from irax.transforms.ad.scalar_jvp import const_like
-from irax.transforms.ad.tensor_ops import add, is_float_tensor, reshape_static, tensor_type, zeros_like
+from irax.transforms.ad.tensor_ops import add, is_float_tensor, is_zeros, reshape_static, tensor_type, zeros_like
 
 
 def active_values(ops, seeds) -> set:
@@ -357,15 +357,10 @@ def _slice_of_zeros(value):
     """(piece, its slice) if `value` is `tensor.insert_slice piece into` a
     fill with 0 at static strides (what `_extract_slice` makes), else None."""
     op = value.owner if isinstance(value, ir.OpResult) else None
-    if op is None or op.name != "tensor.insert_slice" or not isinstance(op.operands[1], ir.OpResult):
+    if op is None or op.name != "tensor.insert_slice" or not is_zeros(op.operands[1]):
         return None
-    fill = op.operands[1].owner
-    zero = fill.operands[0].owner if fill.name == "linalg.fill" else None
-    if not (isinstance(zero, ir.OpView) and zero.name == "arith.constant"):
-        return None
-    attr = zero.attributes["value"]
     slice_ = _mixed(op)
-    if not isinstance(attr, ir.FloatAttr) or attr.value != 0 or not all(isinstance(t, int) for t in slice_[2]):
+    if not all(isinstance(t, int) for t in slice_[2]):
         return None
     return op.operands[0], slice_
 
