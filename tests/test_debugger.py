@@ -157,3 +157,22 @@ def test_debugger_reads_stdin_in_a_subprocess():
     assert done.returncode == 0, done.stderr
     assert "Entering jdb:\n(jdb) (Array(1.5, dtype=float32), Array(3., dtype=float32))\n(jdb) result 3.0" \
         in done.stdout
+
+
+def test_debugger_at_end_of_input_under_jit_fails_the_computation_as_jax():
+    """No commands left (no terminal): the debugger quits, a SystemExit in the
+    callback, which fails the jitted computation with JAX's JaxRuntimeError
+    (irax's DeviceError), naming the SystemExit and raised from it (it was
+    IREE's bare message: only Exceptions were kept as the callback's)."""
+    errors = []
+    for m in (irax, jax):
+        def f(x):
+            m.debug.breakpoint(stdin=io.StringIO(), stdout=io.StringIO())
+            return x + 1
+        with pytest.raises(m.errors.JaxRuntimeError) as error:
+            m.block_until_ready(m.jit(f)(m.numpy.float32(1.)))
+        errors.append(error.value)
+        with pytest.raises(SystemExit):  # eagerly: the SystemExit itself
+            f(m.numpy.float32(1.))
+    assert "SystemExit: 0" in str(errors[0]) and "SystemExit: 0" in str(errors[1])
+    assert isinstance(errors[0].__cause__, SystemExit)

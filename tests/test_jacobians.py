@@ -187,3 +187,34 @@ def test_float0_tangents_and_cotangents_of_integer_values():
                    jax.jvp(lambda x, n: x * n, (1.0, 2), (1.0, zero)))
     to_int = lambda x: (x * 2).astype(jnp.int32)  # noqa: E731
     check_like_jax(irax.vjp(to_int, 1.0)[1](zero), jax.vjp(lambda x: (x * 2).astype(jjnp.int32), 1.0)[1](zero))
+
+
+def test_jacfwd_of_integer_outputs_is_zeros_of_their_dtype():
+    """jvp's float0 tangents of integer outputs become zeros of the output's dtype and
+    weak type in jacfwd, as JAX's unravel casts them (they used to reach the unravel
+    as float0 and raise TypeError). (JAX 0.10.2 fails on boolean outputs there.)"""
+    ours, theirs = both(lambda lib: lambda x: (x, 1, lib.numpy.arange(3)))
+    check_like_jax(irax.jacfwd(ours)(1.0), jax.jacfwd(theirs)(1.0))
+    check_like_jax(irax.jacfwd(ours)(X), jax.jacfwd(theirs)(X))
+    ours, theirs = both(lambda lib: lambda x: ((x * 2, lib.numpy.arange(3)), x))
+    check_like_jax(irax.jacfwd(ours, has_aux=True)(X), jax.jacfwd(theirs, has_aux=True)(X))
+
+
+def _weak_primal_functions(lib):
+    xs = np.arange(3, dtype=np.float32)
+    return {"promoted": lambda x: x * lib.numpy.float32(2.0),  # weak x promoted to float32: a strong output
+            "scan_carry": lambda c: lib.lax.scan(lambda h, x: (h * c + x, h), 0.0, xs)[0],
+            "astype": lambda x: x.astype(lib.numpy.float32),
+            "weak_ops": lambda x: lib.numpy.sin(x) * 2.0}  # weak all the way: a weak output
+
+
+@pytest.mark.parametrize("name", ["promoted", "scan_carry", "astype", "weak_ops"])
+@pytest.mark.parametrize("cotangent", [np.float32(1.5), 1.5], ids=["strong", "weak"])
+def test_vjp_cotangent_weak_types_of_a_weak_primal_as_jax(name, cotangent):
+    """A weak primal's cotangent is weak where the output was made strong from
+    it by a promotion (whose transpose converts the cotangent back to weak),
+    whatever the incoming cotangent; through weak ops alone, it takes the
+    incoming cotangent's type. (It was strong for every strong cotangent.)"""
+    ours, theirs = _weak_primal_functions(irax)[name], _weak_primal_functions(jax)[name]
+    check_like_jax(irax.vjp(ours, 2.0)[1](cotangent), jax.vjp(theirs, 2.0)[1](cotangent))
+    check_like_jax(irax.grad(ours)(2.0), jax.grad(theirs)(2.0))

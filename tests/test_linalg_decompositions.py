@@ -287,3 +287,37 @@ def test_float64_in_x64_mode():
         assert x.dtype == np.float64
         check(x, np.linalg.solve(a, W[0, 0].astype(np.float64)), tol=1e-12)
         assert lax.linalg.lu(a)[1].dtype == np.int32
+
+
+def _with_nans(spd, positions):
+    """Copies of `spd`, each with a NaN at one (row, column) of `positions`."""
+    out = np.repeat(spd[None], len(positions), axis=0)
+    for k, (i, j) in enumerate(positions):
+        out[k, i, j] = np.nan
+    return out
+
+
+NAN_POSITIONS = [(0, 0), (1, 1), (2, 2), (3, 3), (1, 0), (2, 1), (3, 0), (0, 2), (1, 3)]
+
+
+@pytest.mark.parametrize("block", [64, 2], ids=["one_block", "blocks"])
+def test_cholesky_of_a_matrix_with_a_nan_is_nan_where_jax_is(monkeypatch, block):
+    """A NaN pivot is no failure (LAPACK goes on, as JAX's CPU potrf): the NaN
+    reaches only the entries that depend on it (it used to make the whole
+    factor NaN). A pivot <= 0 before it still fails the whole matrix (the last
+    one: [1, 1] negative, NaN at [3, 3]); so on one block and across blocks."""
+    monkeypatch.setattr(irax.frontend.lax_linalg, "BLOCK", block)
+    a = RNG.standard_normal((4, 4)).astype(np.float32)
+    spd = a @ a.T + 4 * np.eye(4, dtype=np.float32)
+    batch = _with_nans(spd, NAN_POSITIONS + [(3, 3)])
+    batch[-1, 1, 1] = -1.0
+    check(jnp.linalg.cholesky(batch), jjnp.linalg.cholesky(batch), tol=1e-5)  # NaNs in the same places
+
+
+def test_cholesky_tangent_of_an_indefinite_matrix_is_nan_where_jax_is():
+    """Not positive definite: the tangent is NaN in the lower triangle, as JAX's
+    (it was zeros: the NaN fill was outside the derivative rules)."""
+    a = np.array([[1.0, 2.0], [2.0, 1.0]], np.float32)
+    ours = irax.jvp(jnp.linalg.cholesky, (a,), (np.eye(2, dtype=np.float32),))[1]
+    theirs = jax.jvp(jjnp.linalg.cholesky, (a,), (np.eye(2, dtype=np.float32),))[1]
+    np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))

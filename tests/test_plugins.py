@@ -18,6 +18,7 @@ from irax.plugins import API_VERSION, Backend, Device, Pass, registry
 from irax.transforms import pipeline
 
 import plugin_fakes
+from helpers import use_example_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 X = np.arange(6, dtype=np.float32).reshape(2, 3)
@@ -277,3 +278,31 @@ print(json.dumps({"devices": repr(irax.devices()), "default": irax.default_backe
     np.testing.assert_allclose(out["g"], 1 - np.tanh(x) ** 2, rtol=1e-5, atol=1e-6)
     assert out["y_device"] == out["g_device"] == "VmvxDevice(id=0)"
     assert out["counted"] > 0  # IRAX_PASSES ran it on the eager kernels and the jitted program
+
+
+def test_callbacks_run_on_the_example_plugin_s_device(request, capsys):
+    """Programs with Python callbacks load on sync-cpu (the example plugin's
+    device, written from the protocol): its `load` takes the host functions,
+    and a callback's exception is the cause of the call's DeviceError, as on
+    irax's own devices. (Its load took no host functions: a TypeError.)"""
+    from irax.experimental import io_callback
+    use_example_plugin(request)
+    device = irax.devices("sync-cpu")[0]
+    x = irax.device_put(X, device)
+    out = irax.ShapeDtypeStruct(X.shape, jnp.float32)
+    seen = []
+
+    def f(x):
+        irax.debug.callback(lambda a: seen.append(np.asarray(a)), x)
+        irax.debug.print("x[0, 1] = {}", x[0, 1])
+        return irax.pure_callback(np.sin, out, x) * 2 + io_callback(lambda a: a * 3, out, x)
+
+    y = irax.jit(f)(x)
+    assert y.device is device
+    np.testing.assert_allclose(y, np.sin(X) * 2 + X * 3, rtol=1e-6)
+    irax.effects_barrier()
+    np.testing.assert_array_equal(seen[0], X)
+    assert capsys.readouterr().out == "x[0, 1] = 1.0\n"
+    with pytest.raises(irax.errors.DeviceError, match="A callback failed .* ZeroDivisionError") as error:
+        irax.jit(lambda x: irax.pure_callback(lambda a: 1 // 0, out, x))(x)
+    assert isinstance(error.value.__cause__, ZeroDivisionError)

@@ -14,7 +14,8 @@ pivots included, in the order that keeps the inner loops vectorizable:
 
     cholesky_block      A -> (L, L⁻¹). Right-looking on U = Lᵀ (A's lower
                         triangle, transposed, so column j of L is the
-                        contiguous row j of U): U[j, j] = sqrt(U[j, j]),
+                        contiguous row j of U): U[j, j] = sqrt(U[j, j])
+                        (kept as it is where U[j, j] <= 0, as there),
                         U[j, k] /= U[j, j] (k > j), then U[i, k] -= U[j, i]
                         U[j, k] for k >= i > j. L⁻¹ as triangular_inverse,
                         reading L[i, k] from U[k, i]; then U is transposed in
@@ -346,7 +347,8 @@ def _cholesky_block(b, args, arg_types, result_types, params):
         with b.loop(0, n, u=u) as step:
             j = step.iv
             u = step.v["u"]
-            d = b.unary("math.sqrt", b.extract(u, prefix + [j, j]))
+            pivot = b.extract(u, prefix + [j, j])  # a pivot <= 0 stays, as in _cholesky_loop
+            d = b.select(b.compare("cmpf", "ogt", pivot, zero), b.unary("math.sqrt", pivot), pivot)
             j1 = b.index_op("arith.addi", j, 1)
 
             def scale(t, base, size):  # U[j, k] /= d for k > j

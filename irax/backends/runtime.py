@@ -103,7 +103,7 @@ ALIGNMENT = 64  # bytes: what IREE's CPU code assumes of a buffer's address (IRE
 # The VM module that a program's Python callbacks (irax.debug.print,
 # irax.pure_callback) are imported from: the frontend declares each one as a
 # body-less `@irax_host.<name>`, and a program that calls some gets a module
-# of that name made for it (Program, _host_module). Others pay nothing.
+# of that name made for it (Program, host_module). Others pay nothing.
 HOST_MODULE = "irax_host"
 
 
@@ -432,7 +432,7 @@ class Program:
         # (VK_ERROR_DEVICE_LOST in vkSignalSemaphore, under load): drain first.
         device.drain()
         self._module = rt.VmModule.copy_buffer(device.instance, vmfb)
-        imported = [_host_module(device, host_functions)] if host_functions else []
+        imported = [host_module(device, host_functions)] if host_functions else []
         if imported:
             _calling_back.add(self)
         # (A forked child runs every call inline, so it never makes the queued
@@ -523,13 +523,19 @@ class Program:
         return _results(results, n_results)
 
     def _raise(self, error):
-        """Raise the DeviceError of IREE's `error` from a call (while handling
-        it): from the callback's exception if a callback failed."""
-        failed, _in_callback.error = _in_callback.error, None
-        if failed is not None:
-            raise DeviceError(f"A callback failed in a computation on {self.device}: {type(failed).__name__}: "
-                              f"{failed}") from failed
-        raise DeviceError(f"A computation failed on {self.device}: {error}{self.device._lost_device(error)}") from None
+        raise_call_error(self.device, error, self.device._lost_device(error))
+
+
+def raise_call_error(device, error, detail: str = ""):
+    """Raise the DeviceError of IREE's `error` from a call on `device` (while
+    handling it): from the callback's exception if a callback failed
+    (host_module), else IREE's message and `detail`. Any device's program
+    raises it so (a plugin's too: irax.plugins.Program)."""
+    failed, _in_callback.error = _in_callback.error, None
+    if failed is not None:
+        raise DeviceError(f"A callback failed in a computation on {device}: {type(failed).__name__}: "
+                          f"{failed}") from failed
+    raise DeviceError(f"A computation failed on {device}: {error}{detail}") from None
 
 
 def _results(results: rt.VmVariantList, n: int) -> list:
@@ -569,9 +575,11 @@ def _check_not_in_callback():
                           "callback receives.")
 
 
-def _host_module(device: Device, host_functions: dict) -> rt.VmModule:
+def host_module(device, host_functions: dict) -> rt.VmModule:
     """The VM module HOST_MODULE exporting `host_functions` ({name:
-    HostFunction}) for one program on `device`.
+    HostFunction}) for one program on `device`: any irax.plugins.Device
+    (it uses the device's `fetch` and `put`), whose `load` puts it in the
+    program's VM context before the program's module.
 
     IREE calls an imported function that takes or returns tensors with
     buffer views, plus (under irax's async-external ABI) a wait fence that
@@ -592,7 +600,8 @@ def _host_module(device: Device, host_functions: dict) -> rt.VmModule:
             views = [r.deref(rt.HalBufferView) for r in buffers]
             arrays = [device.fetch(v, dtype, v.shape) for v, dtype in zip(views, host_function.in_dtypes)]
             results = [device.put(r).ref for r in host_function.fn(*arrays)]
-        except Exception as error:  # IREE makes it a status: Program.__call__ raises it from there
+        except BaseException as error:  # IREE makes it a status: Program.__call__ raises it from there
+            # (any exception: a debugger's `q`, or its end of input without a terminal, is a SystemExit)
             _in_callback.error = error
             raise
         finally:

@@ -168,11 +168,16 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
     # Integer and boolean outputs take no cotangent (JAX's are float0, zeros).
     seeded = [dtypes.is_inexact(a.dtype) for a in traced.out_avals[:n_out]] + [False] * (len(traced.out_avals) - n_out)
     cts = [c for c, s in zip(cts, seeded) if s]
-    # As in JAX, a gradient is weakly typed only where both its primal and
-    # every cotangent flowing back are (a strong cotangent makes it strong),
-    # and a complex one reached from real cotangents is strong: JAX's
-    # transposes of re, im and abs make it from NumPy zeros, complex(t, 0).
-    weak = all(c.weak_type for c in cts)
+    out_avals = [a for a, s in zip(traced.out_avals[:n_out], seeded) if s]
+    # As in JAX, a gradient is weakly typed only where its primal is, and
+    # where no strong cotangent reaches it through weak values: a weak
+    # output's cotangent comes back through weak ops with its own type (a
+    # strong one makes the gradient strong), while a strong output was made
+    # from the weak primal by a promotion (convert_element_type to strong),
+    # whose transpose converts the cotangent back to weak. And a complex one
+    # reached from real cotangents is strong: JAX's transposes of re, im and
+    # abs make it from NumPy zeros, complex(t, 0).
+    weak = all(c.weak_type or not a.weak_type for c, a in zip(cts, out_avals))
     real_cts = not any(dtypes.is_complex(c.dtype) for c in cts)
     grad_avals = [arguments.dynamic[k].aval.update(weak_type=weak and arguments.dynamic[k].aval.weak_type and not (
         real_cts and dtypes.is_complex(arguments.dynamic[k].dtype))) for k in wrt]
@@ -498,6 +503,13 @@ def _without_float0(tree):
     return tree_util.tree_map(lambda g: None if g.dtype == dtypes.float0 else g, tree)
 
 
+def _zeros_for_float0(primal, tangent):
+    """`tangent` with zeros of `primal`'s dtype for its float0 leaves (those of
+    integer and boolean outputs): JAX's jacfwd casts them so
+    (_possible_downcast), a Jacobian block of zeros."""
+    return tree_util.tree_map(lambda y, t: jnp.zeros_like(y) if t.dtype == dtypes.float0 else t, primal, tangent)
+
+
 def _jacobian_function(kind, fun, argnums, flags, jacobian_of):
     """`fun`'s Jacobian function: `jacobian_of(f)(*args, **kwargs)` as one
     staged call (one program for all rows or columns), or on fun's straight
@@ -585,7 +597,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
             if tree_util.tree_leaves(basis)[0].shape[0]:
                 def pushforward(tangent):
                     y, jac, *aux = jvp(partial_fun, dynamic, tangent, has_aux=has_aux)
-                    return (y, jac, *map(_batched_output, aux))
+                    return (y, _zeros_for_float0(y, jac), *map(_batched_output, aux))
 
                 y, jac, *aux = vmap(pushforward, out_axes=(0, -1) + (0,) * has_aux)(basis)
                 # The output and aux come out of the batched derivative call batched (the

@@ -13,7 +13,7 @@ program imports from the host (transforms/ad/host_calls.py has the IR):
 IREE passes the operands to it, and takes its results from it, as buffers;
 irax's runtime gives a program that has such calls a Python module named
 `irax_host` holding the Python functions (backends/runtime.py,
-`_host_module`). The outermost trace keeps them by name
+`host_module`). The outermost trace keeps them by name
 (`Trace.host_functions`), and whatever compiles its module loads the
 program with them (`executable.load`). Names are numbered per program, as
 every function name a trace makes (`staging.fresh_name`): so the Python

@@ -7,7 +7,11 @@ with a one-hot mask and writes it back with `where`, never by multiplying
 with a mask, so a NaN or inf in one entry stays where LAPACK leaves it:
 
     cholesky          column j of L:  v = A[:, j] - L L[j, :]ᴴ,
-                      L[j, j] = sqrt(Re v[j]),  L[i, j] = v[i] / L[j, j] (i > j)
+                      L[j, j] = sqrt(Re v[j]),  L[i, j] = v[i] / L[j, j] (i > j);
+                      a pivot Re v[j] <= 0 is LAPACK's failure (info > 0):
+                      the whole factor is NaN. A NaN pivot is not one (LAPACK
+                      goes on, as JAX's CPU potrf does): the NaN spreads only
+                      to the entries that depend on it
     triangular_solve  forward substitution on a lower L:
                       x[i] = (b[i] - L[i, :i] x[:i]) / L[i, i];
                       the other cases become this one by transposing
@@ -60,7 +64,7 @@ from irax.frontend import dtypes
 from irax.frontend.control_flow import fori_loop
 from irax.frontend.custom_derivatives import custom_vjp_and_jvp
 from irax.frontend.kernels import kernel_call
-from irax.frontend.numpy import (abs, all, arange, argmax, astype, broadcast_to, concatenate, conj, diagonal, eye,
+from irax.frontend.numpy import (abs, any, arange, argmax, astype, broadcast_to, concatenate, conj, diagonal, eye,
                                  flip, full_like, imag, iscomplexobj, matmul, moveaxis, pad, real, sqrt, stack, sum,
                                  swapaxes, take_along_axis, tril, triu, where)
 from irax.frontend.numpy.util import asarray
@@ -127,12 +131,16 @@ def _check_square(name, x):
 # Cholesky.
 
 def _cholesky_loop(a):
-    """L of each matrix a, column by column, reading its lower triangle."""
+    """L of each matrix a, column by column, reading its lower triangle. A
+    pivot p <= 0 is kept on the diagonal as it is (not sqrt(p), a NaN), so
+    that `_factor` tells LAPACK's failure from a NaN pivot, which a NaN in
+    the input makes."""
     rows, cols = arange(a.shape[-2]), arange(a.shape[-1])
 
     def column(j, L):
         v = _column(a, j) - matmul(L, conj(_row(L, j))[..., None])[..., 0]
-        d = sqrt(real(sum(where(rows == j, v, 0), axis=-1, keepdims=True)))
+        p = real(sum(where(rows == j, v, 0), axis=-1, keepdims=True))
+        d = where(p > 0, sqrt(p), p)
         col = where(rows > j, v / d, where(rows == j, d, 0))
         return where(cols == j, col[..., :, None], L)
 
@@ -161,9 +169,19 @@ def _cholesky_blocked(a):
     return concatenate(columns, axis=-1)
 
 
+def _factor(a):
+    """L, or NaN in its whole lower triangle where a pivot was <= 0 (not
+    positive definite: LAPACK's failure, which JAX's CPU cholesky gives as
+    NaNs, not a partial factor that looks valid). Inside the custom
+    derivatives, so that their L, and the derivatives, are NaN there too."""
+    L = _cholesky_blocked(a)
+    failed = any(real(diagonal(L, axis1=-2, axis2=-1)) <= 0, axis=-1)[..., None, None]
+    return where(failed, tril(full_like(L, np.nan)), L)
+
+
 @custom_vjp_and_jvp
 def _cholesky(a):
-    return _cholesky_blocked(a)
+    return _factor(a)
 
 
 @_cholesky.defjvp
@@ -180,7 +198,7 @@ def _cholesky_jvp(primals, tangents):
 
 
 def _cholesky_fwd(a):
-    L = _cholesky_blocked(a)
+    L = _factor(a)
     return L, L
 
 
@@ -198,7 +216,7 @@ _cholesky.defvjp(_cholesky_fwd, _cholesky_bwd)
 def cholesky(x: ArrayLike, *, symmetrize_input: bool = True) -> Array:
     """The lower Cholesky factor L of each matrix, x = L Lᴴ: only its lower
     triangle is read (after (x + xᴴ)/2 when `symmetrize_input`). Where x is
-    not positive definite the factor holds NaNs, as in JAX."""
+    not positive definite the factor holds NaNs, as in JAX (`_factor`)."""
     x = asarray(x)
     _check_float("cholesky", x)
     _check_square("cholesky", x)
@@ -206,11 +224,7 @@ def cholesky(x: ArrayLike, *, symmetrize_input: bool = True) -> Array:
         return x
     if symmetrize_input:
         x = symmetrize(x)
-    L = _cholesky(x)
-    # Not positive definite (a pivot <= 0 or NaN): the whole lower triangle is
-    # NaN, as LAPACK's failure gives in JAX, not a partial factor that looks valid.
-    factored = all(real(diagonal(L, axis1=-2, axis2=-1)) > 0, axis=-1)[..., None, None]
-    return where(factored, L, tril(full_like(L, np.nan)))
+    return tril(_cholesky(x))  # as JAX's: a no-op on L, but its tangent's NaNs (not PD) stay below the diagonal
 
 
 # ---------------------------------------------------------------------------

@@ -6,9 +6,13 @@ A backend that is one IREE target plus one driver is normally one
 `IreeBackend` statement (vmvx.py). This one implements the protocols of
 `irax.plugins` itself, as a backend with its own runtime must (a remote
 machine, a simulator, a driver IREE's Python API does not have), and uses
-nothing else of irax's runtime: it is the proof that those protocols are all
-irax asks of a backend, a device and a program. irax's tests run their core
-numerical modules on it, beside cpu and vulkan.
+nothing else of irax's runtime but two helpers that any device may use for
+programs with Python callbacks (`irax.pure_callback`, `irax.debug.print`):
+`runtime.host_module`, the VM module those programs import the callbacks
+from, and `runtime.raise_call_error`, the error of a call whose callback
+raised. It is the proof that those protocols are all irax asks of a backend,
+a device and a program. irax's tests run their core numerical modules on
+it, beside cpu and vulkan.
 
     irax.devices("sync-cpu")                     # [SyncCpuDevice(id=0)]
     IRAX_PLATFORMS=sync-cpu python my_script.py  # everything on it
@@ -20,8 +24,8 @@ import iree.runtime as rt
 
 from irax.backends import cache
 from irax.backends.cpu import backend as cpu
+from irax.backends import runtime
 from irax.backends.runtime import ELEMENT_TYPES
-from irax.errors import DeviceError
 
 # Memory the host can map, so that `fetch` reads it without a copy.
 USAGE = rt.BufferUsage.DEFAULT | rt.BufferUsage.MAPPING
@@ -89,8 +93,8 @@ class SyncCpuDevice:
             return np.zeros(shape, dtype)
         return np.array(buffer.map().asarray(tuple(shape), np.dtype(dtype)))
 
-    def load(self, vmfb: bytes) -> "SyncCpuProgram":
-        return SyncCpuProgram(self, vmfb)
+    def load(self, vmfb: bytes, host_functions=None) -> "SyncCpuProgram":
+        return SyncCpuProgram(self, vmfb, host_functions)
 
     def wait(self, ready: int, block: bool = True) -> bool:
         return True
@@ -102,12 +106,14 @@ class SyncCpuDevice:
 class SyncCpuProgram:
     """irax.plugins.Program: calls `@main(inputs..., wait fence, signal fence)`
     (IREE's async-external calling convention, which every irax program has)
-    and returns once the signal fence is reached."""
+    and returns once the signal fence is reached. A program with Python
+    callbacks imports them from the module `runtime.host_module` makes."""
 
-    def __init__(self, device: SyncCpuDevice, vmfb: bytes):
+    def __init__(self, device: SyncCpuDevice, vmfb: bytes, host_functions=None):
         self._device = device
         module = rt.VmModule.copy_buffer(device._instance, vmfb)
-        self._context = rt.VmContext(device._instance, [device._hal_module, module])
+        imported = [runtime.host_module(device, host_functions)] if host_functions else []
+        self._context = rt.VmContext(device._instance, [device._hal_module, *imported, module])
         self._main = module.lookup_function("main")
 
     def __call__(self, buffers: list, n_results: int) -> tuple:
@@ -123,7 +129,7 @@ class SyncCpuProgram:
             self._context.invoke(self._main, args, results)
             done.wait()  # local-sync has signaled it before invoke returns; any other driver, now
         except (RuntimeError, ValueError) as error:  # IREE's, typed by its status code
-            raise DeviceError(f"A computation failed on {self._device}: {error}") from None
+            runtime.raise_call_error(self._device, error)  # (a DeviceError, from a failed callback's exception)
         return [results.get_as_object(i, rt.HalBufferView) for i in range(n_results)], 0
 
 
