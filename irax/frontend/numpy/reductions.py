@@ -13,6 +13,7 @@ and every result is strongly typed, even from a weakly typed input.
 """
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 
@@ -51,7 +52,7 @@ def _computation_dtype(dtype):
 
 
 def _count(shape, axes):
-    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    return math.prod(shape[a] for a in axes)
 
 
 def _mask(name, where):

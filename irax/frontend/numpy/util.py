@@ -48,7 +48,7 @@ def convert(x, dtype, weak_type):
 def _wrapped(x, dtype):
     """As JAX: a Python int is first the default int (OverflowError outside
     it), then cast, wrapping: uint8(200) + 300 is 244, uint8(3) > -1 False."""
-    if type(x) is int and dtypes.issubdtype(dtype, np.integer):
+    if type(x) is int and getattr(dtype, "kind", None) not in ("f", "c", "b") and dtypes.issubdtype(dtype, np.integer):
         return np.asarray(x, dtypes.canonicalize_dtype(np.int64)).astype(dtype)
     return x
 
