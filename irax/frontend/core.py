@@ -193,6 +193,12 @@ class Tracer(ArrayMethods):
     def __index__(self):
         self._concrete_error("__index__()", TracerIntegerConversionError)
 
+    def item(self, *args):
+        self._concrete_error("item()")
+
+    def tolist(self):
+        self._concrete_error("tolist()")
+
     def __array__(self, *args, **kwargs):
         raise TracerArrayConversionError(
             f"The numpy.ndarray conversion method __array__() was called on traced array with shape "

@@ -114,6 +114,8 @@ def place(x, fill, low, strides, total) -> ir.Value:
     if list(total) == shape(x) and not any(low) and all(s == 1 for s in strides):
         return x
     dest = linalg.fill(fill, outs=[tensor.EmptyOp(list(total), elem_type(x)).result])
+    if 0 in shape(x):  # nothing to write (MLIR refuses an offset into a dim of size 0)
+        return dest
     return tensor.InsertSliceOp(x, dest, [], [], [], ir.DenseI64ArrayAttr.get(list(low)),
                                 ir.DenseI64ArrayAttr.get(shape(x)), ir.DenseI64ArrayAttr.get(list(strides))).result
 
@@ -123,6 +125,8 @@ def crop(x, low, sizes, strides=None) -> ir.Value:
     strides = [1] * len(sizes) if strides is None else list(strides)
     if list(sizes) == shape(x) and not any(low):
         return x
+    if 0 in shape(x):  # nothing to read (MLIR refuses an offset into a dim of size 0)
+        return tensor.EmptyOp(list(sizes), elem_type(x)).result
     typ = ir.RankedTensorType.get(list(sizes), elem_type(x))
     return tensor.ExtractSliceOp(typ, x, [], [], [], ir.DenseI64ArrayAttr.get(list(low)),
                                  ir.DenseI64ArrayAttr.get(list(sizes)), ir.DenseI64ArrayAttr.get(strides)).result

@@ -262,6 +262,13 @@ def _extract(op, batch):
     return mlir.generic([column], [stored], [[0], [0]], [mlir.PARALLEL], lambda i, _: [stored(i)])
 
 
+def _dim(op, batch):
+    """The size of a batched tensor's dimension, one further in: the same
+    for every member (a padded slice's is its padded size, see batch_ops)."""
+    index = arith.addi(batch.unbatched(op, [op.index])[0], mlir.index(1))
+    return [tensor.DimOp(batch.new[op.source], index).result], [False]
+
+
 def _barrier(op, batch):
     values = [batch.moved(v) for v in op.operands]
     return list(util.OptimizationBarrierOp([v.type for v in values], values).results)
@@ -614,6 +621,7 @@ RULES = {
     "tensor.pad": _pad,
     "linalg.fill": _fill,
     "tensor.extract": _extract,
+    "tensor.dim": _dim,
     "util.optimization_barrier": _barrier,
     "flow.tensor.tie_shape": _tie_shape,
     "func.call": _call,
@@ -626,15 +634,23 @@ RULES = {
 }
 
 
+# Ops that take only a padded slice's size (zeros the size of a slice, the
+# cotangent of an insert): their results are padded too, readable only by an
+# insert at each member's own size.
+_SIZED_LIKE = {"tensor.dim", "tensor.empty", "linalg.fill"}
+
+
 def batch_ops(ops, batch):
     """Copy `ops` (in program order) at the insertion point, batched where
     they read a batched value (see the module's docstring)."""
     for op in ops:
         reads = list(op.operation.operands) + mlir.captured(op)
-        if any(v in batch.padded for v in reads) and not inserts_padded(op, batch):
-            raise NotImplementedError(f"irax.vmap has no batching rule for '{op.operation.name}' reading a slice "
-                                      "whose size is batched (but its insertion at the same size)")
         batch.padded.difference_update(op.operation.results)  # a function called twice: forget the first call
+        if any(v in batch.padded for v in reads) and not inserts_padded(op, batch):
+            if op.operation.name not in _SIZED_LIKE:
+                raise NotImplementedError(f"irax.vmap has no batching rule for '{op.operation.name}' reading a "
+                                          "slice whose size is batched (but its insertion at the same size)")
+            batch.padded.update(op.operation.results)
         # A collective is batched even when it reads nothing batched: over
         # vmap(axis_name=...)'s axis its host function finds that vmap's
         # batch axis by counting the batch axes in front (collectives.py).

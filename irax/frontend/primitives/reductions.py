@@ -67,6 +67,7 @@ from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import Primitive
 from irax.frontend.primitives.scalar_rules import BINARY, UNARY
 from irax.ir import mlir
+from irax.ir.iree import opaque
 from irax.ir.scalar import cmpf, cmpi, convert_scalar, select
 from irax.ir.scalar import parts as scalar_parts
 from irax.transforms.ad.generic import STOP_GRADIENT
@@ -556,7 +557,9 @@ def _arg_emit(greater):
         fold = Fold((dtype, index_dtype), (worst, np.iinfo(index_dtype).max), combine)
         index_type = mlir.element_type(index_dtype)
         first = lambda inputs, position: [inputs[0], arith.index_cast(index_type, position())]  # noqa: E731
-        return reduce_axes(x, axes, fold, first, keepdims, wanted=[1])
+        # Behind a barrier: IREE 3.13 moves a later transpose into the loop and keeps
+        # only the index's result, yielding two values to one (a CompileError)
+        return opaque(*reduce_axes(x, axes, fold, first, keepdims, wanted=[1]))
 
     return emit
 

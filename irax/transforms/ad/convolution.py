@@ -113,6 +113,9 @@ def _conv_jvp(op, tangents):
 
 
 def _conv_batch(op, batch):
+    result = op.results[0].type
+    if batch.size == 0:  # no member: nothing to convolve (nor a batch to split the merged axis by)
+        return [tensor.EmptyOp([0] + list(result.shape), result.element_type).result]
     parts = cv.ConvParts(op)
     lhs_b, rhs_b = (batch.is_batched(v) for v in op.operands[:2])
     lhs, rhs = (batch.new.get(v, v) for v in op.operands[:2])

@@ -183,7 +183,8 @@ def _copysign(out, operands, tangents):
 
 def _chooser(predicate):
     """max/min: the tangent of the chosen operand; at ties, the mean of both
-    (JAX's convention, which keeps max(x, x) differentiable with slope 1)."""
+    (JAX's convention, which keeps max(x, x) differentiable with slope 1);
+    where either is NaN (so is the result), 0, as JAX's (tx [x == out] + ...)."""
 
     def rule(out, operands, tangents):
         (x, y), (tx, ty) = operands, tangents
@@ -194,7 +195,7 @@ def _chooser(predicate):
         ty = zero if ty is None else ty
         x_wins = arith.cmpf(predicate, x, y)
         y_wins = arith.cmpf(predicate, y, x)
-        tie = _mul(_add(tx, ty), const_like(x, 0.5))
+        tie = arith.select(equal(x, y), _mul(_add(tx, ty), const_like(x, 0.5)), zero)
         return arith.select(x_wins, tx, arith.select(y_wins, ty, tie))
 
     return rule
