@@ -4,7 +4,7 @@
     import irax.numpy as jnp
 """
 from irax.config import Override, checking_leaks, config, ensure_compile_time_eval, transfer_guard
-from irax import debug, dtypes, errors, lax, nn, ops, random, scipy, sharding, tree, tree_util
+from irax import debug, dtypes, errors, image, lax, nn, ops, random, scipy, sharding, tree, tree_util
 from irax.backends.cache import clear_memory_caches as clear_caches
 from irax.dtypes import float0
 from irax.frontend.array import Array, block_until_ready, device_get, device_put
@@ -18,9 +18,12 @@ from irax.frontend.name_stack import named_call, named_scope
 from irax.frontend.closure import closure_convert, custom_gradient
 from irax.frontend.shapes import ShapeDtypeStruct, eval_shape, make_jaxpr, typeof
 from irax.frontend.autodiff import (fwd_and_bwd, grad, hessian, jacfwd, jacobian, jacrev, jvp, linear_transpose,
-                                     linearize, value_and_grad, vjp)
+                                     linearize, value_and_grad)
 from irax.frontend.checkpoint import checkpoint, checkpoint_policies, remat
 from irax.frontend.vmap import vmap
+from irax.frontend.refs import Ref, freeze, new_ref
+from irax.frontend.ref_autodiff import vjp  # autodiff's, Ref arguments and with_refs added
+from irax import ad
 from irax.frontend.pmap import pmap
 from irax.frontend.processes import device_count, devices, local_devices, process_count, process_index
 from irax.frontend.processes import host_count, host_id, host_ids, process_indices
@@ -45,13 +48,13 @@ explain_cache_misses = Override("irax_explain_cache_misses")
 __version__ = "0.1.0"
 
 __all__ = ["Array", "ShapeDtypeStruct", "block_until_ready", "checkpoint", "checkpoint_policies", "clear_caches",
-           "config", "custom_jvp", "custom_vjp", "debug", "debug_infs", "debug_nans", "default_backend",
+           "ad", "config", "custom_jvp", "custom_vjp", "debug", "debug_infs", "debug_nans", "default_backend",
            "default_device", "device_count", "device_get", "device_put", "devices", "disable_jit", "dtypes",
            "effects_barrier", "enable_x64", "errors", "eval_shape", "float0", "fwd_and_bwd", "grad", "hessian",
-           "jacfwd", "jacobian", "jacrev", "jit",
+           "image", "jacfwd", "jacobian", "jacrev", "jit",
            "jvp", "lax", "linear_transpose", "linearize", "local_device_count", "local_devices", "log_compiles",
            "make_jaxpr", "nn", "ops", "pmap", "process_count", "process_index", "pure_callback", "random", "remat",
-           "scipy", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap"]
+           "scipy", "tree", "tree_util", "typeof", "value_and_grad", "vjp", "vmap", "Ref", "freeze", "new_ref"]
 __all__ += ["check_tracer_leaks", "checking_leaks", "debug_key_reuse", "default_matmul_precision", "enable_checks",
             "ensure_compile_time_eval", "explain_cache_misses", "numpy_dtype_promotion", "numpy_rank_promotion",
             "transfer_guard", "transfer_guard_device_to_device", "transfer_guard_device_to_host",

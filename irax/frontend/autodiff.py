@@ -25,7 +25,7 @@ from irax import tree_util
 from iree.compiler import ir
 from iree.compiler.dialects import func
 
-from irax.frontend import core, dtypes, lowering, shapes, staging, tape
+from irax.frontend import core, dtypes, lowering, refs, shapes, staging, tape
 from irax.frontend.jit import jit
 from irax.frontend.lax_structural import slice_in_dim
 from irax.frontend.numpy.util import asarray, convert, is_array
@@ -223,7 +223,9 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
             # static_argnums=1)(x, 3) can loop 3 times); called eagerly, staging made them arrays
             arguments = staging.Arguments(args, kwargs, static_numbers=set(range(len(args))) - set(nums))
             _check_inexact(arguments, nums, "grad", holomorphic, allow_int)
-            value, aux, grads = _vjp_inline(fun_pair, arguments, nums, seed)
+            differentiated = [k for i in nums for k in arguments.dynamic_indices(i)]  # (plumbing Refs: refs.py)
+            value, aux, grads = refs.plumbing(lambda pair: _vjp_inline(pair, arguments, nums, seed), fun_pair,
+                                              differentiated)
             return ((value, aux) if has_aux else value), tuple(grads)
 
         return differentiate

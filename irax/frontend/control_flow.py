@@ -49,7 +49,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, scf, tensor
 
 from irax import tree_util
-from irax.frontend import core, dtypes, extended, staging
+from irax.frontend import core, dtypes, extended, refs, staging
 from irax.frontend.lax_elementwise import add as lax_add
 from irax.ir import mlir
 from irax.ir.convolution import NAMED_CONVS
@@ -184,7 +184,20 @@ def cond(pred: ArrayLike, true_fun: Callable, false_fun: Callable, *operands: Py
     """`true_fun(*operands)` if `pred` else `false_fun(*operands)`, with only
     the chosen branch run. Both must return the same types."""
     operands = _keyword_operand(operands, operand)
-    return _staged("cond", (true_fun, false_fun), lambda p, *x: _cond(p, true_fun, false_fun, *x), (pred, *operands))
+    return _staged("cond", (true_fun, false_fun), lambda p, *x: _cond_carrying_refs(p, true_fun, false_fun, x),
+                   (pred, *operands))
+
+
+def _cond_carrying_refs(pred, true_fun, false_fun, operands):
+    """_cond, its branches allowed to write Refs from outside: refs.carry_refs,
+    as a loop of one step whose carry is the operands and y the output."""
+    def loop(bodies, init, _):
+        return _cond(pred, *[lambda c, body=body: body(c, None) for body in bodies], init)
+
+    def branch(fun):
+        return lambda ops, _: (ops, fun(*ops))
+
+    return refs.carry_refs(loop, [branch(true_fun), branch(false_fun)], operands)[1]
 
 
 def _cond(pred, true_fun, false_fun, *operands):
@@ -292,7 +305,16 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: PyTree) -> PyTr
     """Run `val = body_fun(val)` while `cond_fun(val)`, from `init_val`; return val.
     Not reverse-differentiable (its trip count is data): use scan or fori_loop
     with static bounds for that."""
-    return _staged("while_loop", (cond_fun, body_fun), lambda x: _while_loop(cond_fun, body_fun, x), (init_val,))
+    return _staged("while_loop", (cond_fun, body_fun), lambda x: _while_loop_carrying_refs(cond_fun, body_fun, x),
+                   (init_val,))
+
+
+def _while_loop_carrying_refs(cond_fun, body_fun, init_val):
+    """_while_loop, its body allowed to write Refs from outside (refs.carry_refs)."""
+    def loop(bodies, init, reading):
+        return _while_loop(reading(cond_fun), lambda val: bodies[0](val, None)[0], init), None
+
+    return refs.carry_refs(loop, [lambda val, _: (body_fun(val), None)], init_val)[0]
 
 
 def _while_loop(cond_fun, body_fun, init_val):
@@ -452,8 +474,17 @@ def fori_loop(lower: ArrayLike, upper: ArrayLike, body_fun: Callable, init_val: 
     k = None if unroll is None else _unroll_factor(unroll, max(hi - lo, 0))
     # Static bounds are Python ints to JAX, whatever their type: the index is a weakly typed default int.
     index_dtype = dtypes.canonicalize_dtype(int)
-    return _staged("fori_loop", (body_fun, lo, hi, index_dtype, k),
-                   lambda x: _fori_loop(lo, hi, index_dtype, body_fun, x, k), (init_val,))
+    return _staged("fori_loop", (body_fun, lo, hi, index_dtype, k), lambda x: _fori_loop_carrying_refs(
+        lo, hi, index_dtype, body_fun, x, k), (init_val,))
+
+
+def _fori_loop_carrying_refs(lo, hi, index_dtype, body_fun, init_val, k):
+    """_fori_loop, its body allowed to write Refs from outside: refs.carry_refs,
+    which takes scan's shapes (body(carry, x) -> (carry, y), (carry, ys))."""
+    def loop(bodies, init, _):
+        return _fori_loop(lo, hi, index_dtype, lambda i, val: bodies[0](val, i)[0], init, k), None
+
+    return refs.carry_refs(loop, [lambda val, i: (body_fun(i, val), None)], init_val)[0]
 
 
 def _fori_index_dtype(lower, upper):
@@ -501,7 +532,8 @@ def scan(f: Callable, init: PyTree, xs: PyTree = None, length: int | None = None
     from `carry = init`; return `(carry, ys)` with the ys stacked along a new
     leading axis. `reverse` scans from the end; `unroll` steps run in each
     rolled iteration, chosen by irax when not given (module docstring)."""
-    return _staged("scan", (f, length, reverse, unroll), lambda c, x: _scan(f, c, x, length, reverse, unroll),
+    return _staged("scan", (f, length, reverse, unroll),  # (a body writing Refs from outside carries them)
+                   lambda c, x: refs.carry_refs(lambda g, c, _: _scan(g[0], c, x, length, reverse, unroll), [f], c),
                    (init, xs))
 
 

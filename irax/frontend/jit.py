@@ -46,7 +46,7 @@ from typing import NamedTuple
 from irax import tree_util
 from irax.backends.cache import LRU
 from irax.config import config
-from irax.frontend import core, executable, lowering, staging
+from irax.frontend import core, executable, lowering, refs, staging
 from irax.frontend.array import Array, place
 from irax.frontend.shapes import make_jaxpr, non_array_argument
 from irax.plugins import Device, registry
@@ -224,7 +224,9 @@ def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dy
     """JAX's TypeError for an argument not marked static that has a leaf which
     is not an array or a number (a string, an object): jit traces every leaf
     of the others."""
-    if all(map(staging.is_traceable_leaf, tree_util.tree_leaves((dynamic_args, dynamic_kwargs)))):
+    leaves = tree_util.tree_leaves((dynamic_args, dynamic_kwargs))
+    if all(staging.is_traceable_leaf(x) or isinstance(x, refs.Ref) for x in leaves):
+        refs.check_arguments(fun, args, kwargs)
         return
     # the arguments as passed, static ones left out, for the path's parameter name
     args = [None if i in static_positions else a for i, a in enumerate(args)]
@@ -286,7 +288,9 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
             args = list(dynamic_args)
             for i, static in static_args:
                 args.insert(i, static.value)
-            out = fun(*args, **dynamic_kwargs, **{k: static.value for k, static in static_kwargs})
+            kwargs = {**dynamic_kwargs, **{k: static.value for k, static in static_kwargs}}
+            out = fun(*args, **kwargs)
+            refs.check_outputs(fun, args, kwargs, out)
             # (nested in a trace too, its outputs are arrays, as JAX's jit makes them)
             return tree_util.tree_map_with_path(lambda path, x: staging.output_array(fun, x, path), out)
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from irax import tree_util
-from irax.frontend import core, dtypes, staging
+from irax.frontend import core, dtypes, refs, staging
 from irax.frontend.numpy.util import is_array
 from irax.typing import DTypeLike
 
@@ -117,7 +117,7 @@ def _trace(fun, args, kwargs) -> tuple[staging.TracedFunction, list]:
         return fun(*args, **kwargs)
 
     call.__name__ = getattr(fun, "__name__", "function")
-    return staging.trace_function(call, avals, tree), avals
+    return refs.trace_only(lambda f: staging.trace_function(f, avals, tree), call), avals
 
 
 def _out_shapes(traced: staging.TracedFunction):

@@ -29,7 +29,7 @@ from irax.config import config
 from irax.frontend import core, dtypes
 from irax.ir import mlir
 from irax.frontend.array import check_not_deleted, place
-from irax.frontend import executable, tiered
+from irax.frontend import executable, refs, tiered
 from irax.frontend.numpy.util import asarray, is_array
 from irax.transforms import pipeline
 
@@ -245,10 +245,36 @@ def staged_call(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devi
 
 
 _staged = LRU()  # (key, signature, device, donated, passes, IRAX_PASSES) -> executable.Executable
+_closed_refs = LRU()  # key -> the Refs its function closes over (refs.call_impure)
 
 
 def run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None, warm=None,
                static_numbers=()):
+    """_run_staged, for a function that may use Refs from outside it (passed
+    or closed over): their values are extra arguments and results of the
+    program, written back after the call (refs.call_impure). Such a call is
+    never jit's warm one. A call is first taken for a pure one (no extra
+    flattening: ~8 us of an eager grad's or cond's ~30): a trace that meets
+    a Ref from outside stops (refs.Found), and that key's calls are impure
+    from then on (a Ref argument is a static leaf of the key, so a program
+    traced without meeting it never read it)."""
+    if key is None or _closed_refs.get(key) is None:
+        try:
+            return _run_staged(key, refs.watching(fn), args, kwargs, passes, donate_argnums, device, warm,
+                               static_numbers)
+        except refs.Found:
+            if key is not None:
+                _closed_refs[key] = []
+
+    def run(pure, args, kwargs, impure):
+        return _run_staged(key, pure, args, kwargs, passes, donate_argnums, device, None if impure else warm,
+                           static_numbers)
+
+    return refs.call_impure(key, fn, args, kwargs, run, _closed_refs)
+
+
+def _run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), device=None, warm=None,
+                static_numbers=()):
     """Run `fn(*args, **kwargs)` as one compiled program, traced on first use
     of this (key, argument structure, avals, static values). The arrays of
     the positional arguments `donate_argnums` may be overwritten by the

@@ -26,7 +26,7 @@ import numpy as np
 from iree.compiler import ir
 
 from irax import tree_util
-from irax.frontend import callbacks, collectives, core, lowering, staging
+from irax.frontend import callbacks, collectives, core, lowering, refs, staging
 from irax.frontend.numpy.shape import moveaxis
 from irax.transforms.batching import add_batched
 
@@ -286,12 +286,32 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = No
     def with_numbers(args, kwargs):
         return staging.staged_call(key, staged, args, kwargs, static_numbers=unmapped)
 
+    # Signatures whose unmapped numbers make a shape, slice or axis (x.reshape(n, -1)):
+    # the error there is a TypeError or IndexError, not one that tape's fallback knows
+    shaping = set()
+
+    def staged_or_with_numbers(args, kwargs):
+        from irax.frontend import tape  # (tape imports irax.numpy, which imports this module)
+        signature = staging.Arguments(args, kwargs).signature() if unmapped else None
+        if signature in shaping:
+            return with_numbers(args, kwargs)
+        try:
+            return tape.staged_or_on_values(key, staged, with_numbers, args, kwargs)
+        except (TypeError, IndexError):
+            if not any(isinstance(leaf, (bool, int, float, complex)) for i in unmapped if i < len(args)
+                       for leaf in tree_util.tree_leaves(args[i])):
+                raise
+        result = with_numbers(args, kwargs)  # (raising again if numbers were not what it needed)
+        shaping.add(signature)
+        return result
+
     @functools.wraps(fun)
     def vmapped(*args, **kwargs):
-        from irax.frontend import tape  # (tape imports irax.numpy, which imports this module)
+        if refs.has_refs((args, kwargs)):  # their values mapped, and written back (array_refs.md)
+            return refs.vmap_with_refs(vmap, fun, in_axes, out_axes, axis_name, axis_size, args, kwargs)
         if core.current_trace() is not None:  # the outputs as they are, for the enclosing trace
             return batched(*args, **kwargs)
-        return _given_back(tape.staged_or_on_values(key, staged, with_numbers, args, kwargs))
+        return _given_back(staged_or_with_numbers(args, kwargs))
 
     @functools.wraps(fun)
     def staged(*args, **kwargs):  # called eagerly: the untraced outputs kept out of the program

@@ -317,11 +317,27 @@ def argument_dependencies(func_op) -> list[frozenset]:
     it is one of these (executable.py's views); any op may be one: IREE
     folds `x * 1.0`, `where(True, x, y)` or a reshape of x to x itself."""
     block = func_op.regions[0].blocks[0]
+    ops = list(block.operations)
+    return _dependencies(block, ops[:-1], ops[-1].operands)
+
+
+def differentiable_dependencies(block, values, sources) -> list[bool]:
+    """For each of `values` (of `block`, a function's being built), whether
+    a derivative flows to it from one of the block arguments `sources`:
+    whether it is computed from one, except through lax.stop_gradient."""
+    positions = {arg: i for i, arg in enumerate(block.arguments)}
+    wanted = {positions[s] for s in sources}
+    ops = [op for op in block.operations if STOP_GRADIENT not in op.attributes]
+    return [bool(deps & wanted) for deps in _dependencies(block, ops, values)]
+
+
+def _dependencies(block, ops, values) -> list[frozenset]:
+    """The positions of the arguments of `block` each of `values` is computed
+    from through `ops` (a value of another op depends on none)."""
     deps = {arg: frozenset([i]) for i, arg in enumerate(block.arguments)}
     none = frozenset()
-    ops = list(block.operations)
-    for op in ops[:-1]:
+    for op in ops:
         used = list(op.operands) + (captured(op) if len(op.regions) else [])
         found = none.union(*(deps.get(v, none) for v in used))
         deps.update((r, found) for r in op.results)
-    return [deps.get(v, none) for v in ops[-1].operands]
+    return [deps.get(v, none) for v in values]
