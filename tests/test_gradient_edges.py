@@ -31,6 +31,11 @@ CASES = {
     "power_of_known_integers": (lambda np_, sp, nn: lambda x: x ** 0 + np_.power(x, np_.array(3)), [0.0, -2.0, 1.5]),
     # to an integer array (lax.pow of an integer y): d/dx 0 where y = 0 (was NaN at x = 0)
     "power_to_integer_arrays": (lambda np_, sp, nn: lambda x: np_.power(x, np_.arange(3)).sum(), [0.0, -2.0, 1.5]),
+    # at exact multiples (a zero remainder) the derivatives were 0 (JAX's rem rule: 1 and -trunc(x / y))
+    "remainder_in_x": (lambda np_, sp, nn: lambda x: np_.remainder(x, 1.5), [3.0, -3.0, 0.0, 2.5]),
+    "remainder_in_y": (lambda np_, sp, nn: lambda y: np_.remainder(3.0, y), [1.5, -1.5, 1.0, 2.5]),
+    "fmod_in_x": (lambda np_, sp, nn: lambda x: np_.fmod(x, 1.5), [3.0, -3.0, 0.0, 2.5]),
+    "fmod_in_y": (lambda np_, sp, nn: lambda y: np_.fmod(-3.0, y), [1.5, -1.5, 1.0, 2.5]),
 }
 
 

@@ -225,6 +225,11 @@ def copysign(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     return ufuncs.where(signbit(x2), ufuncs.negative(ufuncs.abs(x1)), ufuncs.abs(x1))
 
 
+def _magnitude(x):
+    """|x| as a select on the sign bit: its derivative is -1 or 1, at ±0 too (abs's is 0 there)."""
+    return ufuncs.where(signbit(x), ufuncs.negative(x), x)
+
+
 def fmod(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """C's remainder x1 - x2 trunc(x1 / x2), with the sign of x1. Floats: the
     floored remainder of the magnitudes (exact), signed. Integers: by the
@@ -232,8 +237,9 @@ def fmod(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     check_arraylike("fmod", x1, x2)
     by_bools = dtypes.is_bool(dtypes.lattice_result_type(x1, x2)[0])
     x1, x2 = promote_args_numeric("fmod", x1, x2)
-    if dtypes.is_float(x1.dtype):
-        return copysign(ufuncs.remainder(ufuncs.abs(x1), ufuncs.abs(x2)), x1)
+    if dtypes.is_float(x1.dtype):  # magnitudes and sign by selects, not abs: derivatives 1 and -trunc(x1 / x2) at 0 too
+        r = ufuncs.remainder(_magnitude(x1), _magnitude(x2))
+        return ufuncs.where(signbit(x1), ufuncs.negative(r), r)
     if not by_bools:  # JAX divides bools (as int32) by False as lax.rem does: x % 0 is x
         x2 = ufuncs.where(ufuncs.equal(x2, 0), creation.ones_like(x2), x2)
     return binary["sub"].bind(x1, binary["mul"].bind(binary["div"].bind(x1, x2), x2))

@@ -451,6 +451,8 @@ def _negated(partial):
 MARKED = {
     # scalar_rules._near_zero: x in place of f(x) = fx near 0, a value only
     "near_zero": [lambda out, fx: const_like(fx, 1.0)],
+    # scalar_rules._float_divmod: a zero remainder given b's sign, a value only
+    "signed_zero": [lambda out, mod: const_like(mod, 1.0)],
     "logistic": [lambda out, x: _mul(out, _one_minus(x, out))],
     "sinh": [lambda out, x: special.cosh(x)],
     "cosh": [lambda out, x: special.sinh(x)],
