@@ -2,8 +2,9 @@
 values and dtypes against jax.numpy on one shared set of small inputs,
 eagerly and under jit, a few gradients against jax.grad, and JAX's errors.
 
-Every case is one program on inputs of the shapes below, so the cases
-share the few shapes there are.
+Every case runs on inputs of the shapes below, so the cases share the few
+shapes there are; under jit, the cases of a table are one program (one
+compile for them all).
 """
 import re
 
@@ -40,6 +41,22 @@ def _same(actual, expected, rtol=2e-6, atol=0):
     actual, expected = np.asarray(actual), np.asarray(expected)
     assert actual.dtype == expected.dtype and actual.shape == expected.shape, (actual, expected)
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _all_under_jit_match_jax(table, atol, rtol=None):
+    """Every case of `table` (name -> (function of a numpy module, its
+    arguments)) computed by one jitted program, each against jax.numpy: a
+    program is one IREE compile (0.5-2 s), so the cases share one compile
+    rather than one each. The failing cases are all named."""
+    got = irax.jit(lambda cases: {name: table[name][0](jnp, *args) for name, args in cases.items()})(
+        {name: args for name, (_, args) in table.items()})
+    failures = []
+    for name, (fn, args) in table.items():
+        try:
+            _same(got[name], fn(jjnp, *args), rtol or CLOSE.get(name, 2e-6), atol)
+        except AssertionError as error:
+            failures.append(f"{name}: {error}")
+    assert not failures, "\n".join(failures)
 
 
 # name -> (function of a numpy module, its arguments); each is run with irax.numpy
@@ -80,7 +97,10 @@ def test_elementwise_match_jax(name):
     fn, args = ELEMENTWISE[name]
     expected = fn(jjnp, *args)
     _same(fn(jnp, *args), expected, CLOSE.get(name, 2e-6))
-    _same(irax.jit(lambda *a: fn(jnp, *a))(*args), expected, CLOSE.get(name, 2e-6))
+
+
+def test_elementwise_under_jit_match_jax():
+    _all_under_jit_match_jax(ELEMENTWISE, 0)
 
 
 def test_constants_and_dtype_utilities_match_jax():
@@ -162,7 +182,10 @@ def test_statistics_match_jax(name):
     fn, args = STATISTICS[name]
     expected = fn(jjnp, *args)
     _same(fn(jnp, *args), expected, CLOSE.get(name, 2e-6), 1e-6)
-    _same(irax.jit(lambda *a: fn(jnp, *a))(*args), expected, CLOSE.get(name, 2e-6), 1e-6)
+
+
+def test_statistics_under_jit_match_jax():
+    _all_under_jit_match_jax(STATISTICS, 1e-6)
 
 
 def test_complex_correlate_cov_and_corrcoef_conjugate_as_jax():
@@ -246,7 +269,10 @@ def test_layout_match_jax(name):
     fn, args = LAYOUT[name]
     expected = fn(jjnp, *args)
     _same(fn(jnp, *args), expected, CLOSE.get(name, 2e-6), 1e-6)
-    _same(irax.jit(lambda *a: fn(jnp, *a))(*args), expected, CLOSE.get(name, 2e-6), 1e-6)
+
+
+def test_layout_under_jit_match_jax():
+    _all_under_jit_match_jax(LAYOUT, 1e-6)
 
 
 def test_block_checks_its_lists_as_jax():
@@ -325,7 +351,10 @@ def test_selections_match_jax(name):
     fn, args = SETOPS[name]
     expected = fn(jjnp, *args)
     _same(fn(jnp, *args), expected)
-    _same(irax.jit(lambda *a: fn(jnp, *a))(*args), expected)
+
+
+def test_selections_under_jit_match_jax():
+    _all_under_jit_match_jax(SETOPS, 0)
 
 
 def test_intersect1d_indices_setdiff1d_assume_unique_and_isin_methods_as_jax():
@@ -472,7 +501,10 @@ def test_more_match_jax(name):
     fn, args = MORE[name]
     expected = fn(jjnp, *args)
     _same(fn(jnp, *args), expected, CLOSE.get(name, 2e-6), 1e-5)
-    _same(irax.jit(lambda *a: fn(jnp, *a))(*args), expected, CLOSE.get(name, 2e-6), 1e-5)
+
+
+def test_more_under_jit_match_jax():
+    _all_under_jit_match_jax(MORE, 1e-5)
 
 
 UFUNC_METHODS = {
@@ -499,7 +531,10 @@ def test_ufunc_methods_match_jax(name):
     a loop of the function."""
     expected = UFUNC_METHODS[name](jjnp, F, I)
     _same(UFUNC_METHODS[name](jnp, F, I), expected, 1e-5, 1e-6)
-    _same(irax.jit(lambda f, i: UFUNC_METHODS[name](jnp, f, i))(F, I), expected, 1e-5, 1e-6)
+
+
+def test_ufunc_methods_under_jit_match_jax():
+    _all_under_jit_match_jax({name: (fn, (F, I)) for name, fn in UFUNC_METHODS.items()}, 1e-6, rtol=1e-5)
 
 
 def test_frompyfunc_and_ufunc_match_jax():

@@ -416,12 +416,20 @@ def _late_extremes(dtype, shape, axis):
     return x
 
 
-@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
 @pytest.mark.parametrize("axis", [0, 1, None])
 @pytest.mark.parametrize("dtype", [np.int32, np.float32, np.bool_])
-def test_long_reductions(dtype, axis, jit):
+def test_long_reductions(dtype, axis):
     """No reduction rests on one thread looping over the whole reduced
-    extent: over a long leading axis, a long trailing one, or all axes."""
+    extent: over a long leading axis, a long trailing one, or all axes.
+    Under jit only: eagerly, arrays this long take kernels compiled for their
+    exact shapes (STATIC_ABOVE), jit's code but one compile a reduction,
+    where jit compiles them all as one program (eager's choice of those
+    kernels: test_values_around_the_static_threshold and
+    test_static_kernel_with_axis_and_keepdims)."""
+    _check_long_reductions(dtype, axis, jit=True)
+
+
+def _check_long_reductions(dtype, axis, jit):
     x = _late_extremes(dtype, (LONG, 3) if axis != 1 else (3, LONG), axis)
     cases = [(name, fn, x) for name, fn in LONG_REDUCTIONS[dtype].items()]
     if dtype == np.bool_:
@@ -516,10 +524,11 @@ def test_static_kernel_with_axis_and_keepdims(low_static_threshold, axis):
 
 @pytest.mark.parametrize("dtype", [np.int32, np.float32, np.bool_])
 def test_long_reductions_with_the_generic_kernel(monkeypatch, dtype):
-    """test_long_reductions' eager arrays are above STATIC_ABOVE: here the
-    shape-generic kernel (its `scf.while` of stages) reduces them."""
+    """test_long_reductions' arrays are above STATIC_ABOVE (eagerly, static
+    kernels): here, eagerly, the shape-generic kernel (its `scf.while` of
+    stages) reduces them."""
     _set_static_above(monkeypatch, None)
-    test_long_reductions(dtype, None, jit=False)
+    _check_long_reductions(dtype, None, jit=False)
 
 
 @pytest.mark.parametrize("shape", [(9, 16), (1000, 33)])
