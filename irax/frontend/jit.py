@@ -225,8 +225,10 @@ def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dy
     is not an array or a number (a string, an object): jit traces every leaf
     of the others."""
     leaves = tree_util.tree_leaves((dynamic_args, dynamic_kwargs))
+    if all(staging.is_traceable_leaf(x) for x in leaves):
+        return
     if all(staging.is_traceable_leaf(x) or isinstance(x, refs.Ref) for x in leaves):
-        refs.check_arguments(fun, args, kwargs)
+        refs.check_arguments(fun, args, kwargs)  # (binds fun's signature: only where a Ref is passed)
         return
     # the arguments as passed, static ones left out, for the path's parameter name
     args = [None if i in static_positions else a for i, a in enumerate(args)]
