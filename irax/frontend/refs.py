@@ -534,8 +534,12 @@ def check_outputs(fun, args, kwargs, out):
 # ---------------------------------------------------------------------------
 # vmap over Ref arguments
 
-def has_refs(tree) -> bool:
-    return any(isinstance(x, Ref) for x in tree_util.tree_leaves(tree))
+def has_refs(args, kwargs) -> bool:
+    """Whether a Ref is among the leaves of a call's arguments (arrays alone,
+    the common case, are not flattened)."""
+    if not kwargs and all(map(is_array, args)):
+        return False
+    return any(isinstance(x, Ref) for x in tree_util.tree_leaves((args, kwargs)))
 
 
 _over_values = LRU()  # (fun, axes, argument structure, where its Refs are) -> fun on the Refs' values

@@ -292,8 +292,7 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = No
 
     def staged_or_with_numbers(args, kwargs):
         from irax.frontend import tape  # (tape imports irax.numpy, which imports this module)
-        signature = staging.Arguments(args, kwargs).signature() if unmapped else None
-        if signature in shaping:
+        if shaping and staging.Arguments(args, kwargs).signature() in shaping:  # (flattened only once one has)
             return with_numbers(args, kwargs)
         try:
             return tape.staged_or_on_values(key, staged, with_numbers, args, kwargs)
@@ -302,12 +301,12 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = No
                        for leaf in tree_util.tree_leaves(args[i])):
                 raise
         result = with_numbers(args, kwargs)  # (raising again if numbers were not what it needed)
-        shaping.add(signature)
+        shaping.add(staging.Arguments(args, kwargs).signature())
         return result
 
     @functools.wraps(fun)
     def vmapped(*args, **kwargs):
-        if refs.has_refs((args, kwargs)):  # their values mapped, and written back (array_refs.md)
+        if refs.has_refs(args, kwargs):  # their values mapped, and written back (array_refs.md)
             return refs.vmap_with_refs(vmap, fun, in_axes, out_axes, axis_name, axis_size, args, kwargs)
         if core.current_trace() is not None:  # the outputs as they are, for the enclosing trace
             return batched(*args, **kwargs)
