@@ -32,7 +32,7 @@ def opaque(*values):
 INTERNAL_STACKS = "irax.internal_stacks"
 
 
-def pin_loop_carries(loop, carries) -> list:
+def pin_loop_carries(loop, carries, hide_allocations=False) -> list:
     """Make the carries `carries` (positions) of the `scf.for` `loop`,
     stacks whose init is a `tensor.empty`, written in place: each init
     becomes memory of the loop's own, and the body reads the carries through
@@ -46,11 +46,20 @@ def pin_loop_carries(loop, carries) -> list:
     where each operand lives and moves it when the answer differs from the
     op's device; for a loop's block argument the answer is "unknown", so the
     stack was copied whole into a new allocation every iteration. A
-    barrier's result is an ordinary value that the analysis places."""
+    barrier's result is an ordinary value that the analysis places.
+
+    `hide_allocations`: each alloca goes behind a barrier of its own too, so
+    that IREE does not pack it with other allocations. Packed with the init
+    of another carry of the loop, the two loop results alias on one path,
+    which IREE 3.13's reference counting of resources gets wrong: a queued
+    call failed with "transient buffer has not been committed" (jit(grad) of
+    a scan with respect to its xs, whose cotangent is such a stack, beside
+    the CPU's pinned internal stacks)."""
     for k in carries:
         init = loop.operands[3 + k]
         with ir.InsertionPoint(loop), ir.Location.unknown():
-            loop.operands[3 + k] = flow.TensorAllocaOp(init.type, list(init.owner.operands)).result
+            alloca = flow.TensorAllocaOp(init.type, list(init.owner.operands)).result
+            loop.operands[3 + k] = opaque(alloca)[0] if hide_allocations else alloca
         if not list(init.uses):
             init.owner.erase()
     body = loop.regions[0].blocks[0]

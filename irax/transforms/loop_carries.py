@@ -242,7 +242,7 @@ def update_stacks_in_place(module_op):
         if not returned or 1 < len(returned) == len(loop.results):  # (the last: see above)
             continue
         top = loop.regions[0].blocks[0].operations[0]
-        for value in iree.pin_loop_carries(loop, returned):
+        for value in iree.pin_loop_carries(loop, returned, hide_allocations=True):
             _read_rows_back(loop, value, top)
 
 
