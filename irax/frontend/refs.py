@@ -40,7 +40,7 @@ import numpy as np
 
 from irax import tree_util
 from irax.backends.cache import LRU
-from irax.frontend import core, printing
+from irax.frontend import core, printing, source_info
 from irax.frontend.numpy.util import asarray, is_array
 from irax.frontend.primitives.elementwise import convert_element_type
 from irax.ir import mlir
@@ -56,7 +56,7 @@ class Ref:
     def __init__(self, value, owner, origin):
         self._value = value  # an Array, or a Tracer of `_owner`
         self._owner = owner  # the trace it belongs to, None eagerly
-        self._origin = origin  # (file, line, column, function) of new_ref, for errors
+        self._origin = origin  # 'file:line:column (function)' of the user's new_ref, for errors
         # A Ref made eagerly keeps its first weak type, which its reads have
         # (its type, as JAX's Ref aval); one made in a trace is a value there
         self._weak = value.aval.weak_type if owner is None else None
@@ -114,7 +114,7 @@ def new_ref(init: ArrayLike) -> Ref:
     if not (is_array(init) or isinstance(init, (bool, int, float, complex, np.ndarray, np.generic))):
         raise TypeError(f"Error interpreting argument to new_ref as a JAX value. The problematic value is of type "
                         f"{type(init)} and was passed to new_ref at position 0.\n")
-    return Ref(asarray(init), core.current_trace(), _caller())
+    return Ref(asarray(init), core.current_trace(), source_info.user_line())
 
 
 def freeze(ref: Ref) -> Array:
@@ -132,17 +132,6 @@ def accumulate(ref: Ref, value):
     ref[...] = total
     if total.aval.weak_type:
         ref._value = total
-
-
-def _caller():
-    """(file, line, column, function) of the user's call of new_ref, as JAX names it in errors."""
-    frame = next(core._user_frames(), None)
-    if frame is None:
-        return None
-    code = frame.f_code
-    positions = list(code.co_positions()) if hasattr(code, "co_positions") else []  # (Python 3.11)
-    column = positions[frame.f_lasti // 2][2] if frame.f_lasti // 2 < len(positions) else None
-    return code.co_filename, frame.f_lineno, column or 0, getattr(code, "co_qualname", code.co_name)
 
 
 # ---------------------------------------------------------------------------
@@ -522,8 +511,7 @@ def check_outputs(fun, args, kwargs, out):
         if passed:
             source = f"was passed in as the argument {passed[0]}"
         elif ref._origin is not None:
-            file, line, column, function = ref._origin
-            source = f"was created on line {file}:{line}:{column} ({function})"
+            source = f"was created on line {ref._origin}"
         else:
             source = "was created inside it"
         raise ValueError(f"function {_where(fun)} traced for jit returned a mutable array reference of type "
