@@ -306,3 +306,21 @@ def test_callbacks_run_on_the_example_plugin_s_device(request, capsys):
     with pytest.raises(irax.errors.DeviceError, match="A callback failed .* ZeroDivisionError") as error:
         irax.jit(lambda x: irax.pure_callback(lambda a: 1 // 0, out, x))(x)
     assert isinstance(error.value.__cause__, ZeroDivisionError)
+
+
+def test_the_example_plugin_s_sync_cpu_compiles_nothing_of_its_own(request, tmp_path, monkeypatch):
+    """sync-cpu runs the CPU backend's programs, the CPU's prepare step's
+    choices included (a small product's tiles here), so the two share their
+    compile-cache entries. (It compiled the text unprepared, under a key of
+    its own: a second compile of each program that step rewrites.)"""
+    from irax.backends import cache
+    from irax.backends.cpu import backend as cpu
+    use_example_plugin(request)
+    sync = registry.backends()["sync-cpu"]
+    monkeypatch.setattr(config, "irax_cache_dir", str(tmp_path))
+    monkeypatch.setattr(cache, "_memory", {})  # as if this were a fresh process
+    text = irax.jit(lambda a, b: jnp.tanh(a @ b)).lower(X, X.T).as_text("optimized")
+    assert cpu.prepare(text) != text and sync.prepare(text) == cpu.prepare(text)
+    compiles = cache.stats()["compiles"]
+    assert sync.compile(text) == cpu.compile(text)
+    assert cache.stats()["compiles"] == compiles + 1

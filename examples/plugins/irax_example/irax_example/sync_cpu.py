@@ -22,7 +22,6 @@ import functools
 import numpy as np
 import iree.runtime as rt
 
-from irax.backends import cache
 from irax.backends.cpu import backend as cpu
 from irax.backends import runtime
 from irax.backends.runtime import ELEMENT_TYPES
@@ -42,8 +41,6 @@ class SyncCpuBackend:
 
     @property
     def compile_flags(self) -> tuple:
-        """The CPU backend's: the same programs, so the two share their
-        compile-cache entries and this platform compiles nothing of its own."""
         return cpu.compile_flags
 
     def __repr__(self):
@@ -64,8 +61,14 @@ class SyncCpuBackend:
     def devices(self) -> list:
         return list(self._devices)
 
+    # The CPU backend's programs, its own choices of code included (its
+    # `prepare`): the two platforms share their compile-cache entries, and
+    # this one compiles nothing of its own.
+    def prepare(self, mlir_text: str) -> str:
+        return cpu.prepare(mlir_text)
+
     def compile(self, mlir_text: str) -> bytes:
-        return cache.cached_compile(mlir_text, self.target_backend, self.compile_flags)
+        return cpu.compile(mlir_text)
 
 
 class SyncCpuDevice:
