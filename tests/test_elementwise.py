@@ -1,10 +1,16 @@
 """Elementwise functions: values against NumPy, dtypes and errors against JAX."""
+import glob
+import os
+import re
+import tempfile
+
 import ml_dtypes
 import numpy as np
 import pytest
 
 import irax
 import irax.numpy as jnp
+from irax.backends import compiler
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -89,6 +95,33 @@ def test_small_arguments_keep_their_digits(name, platform):
         pytest.skip("IREE's SPIR-V log1p is log(1 + x), 1000 ulp off at 6e-4; arcsinh and arctanh use it")
     got = np.asarray(getattr(jnp, name)(jnp.asarray(SMALL))).astype(np.float64)
     np.testing.assert_allclose(got, getattr(np, name)(SMALL.astype(np.float64)), rtol=4 * 2.0**-24, atol=0)
+
+
+def test_tanh_is_x_below_xla_s_bound_and_jax_s_values_near_it():
+    """tanh(x) is x itself for |x| < 4e-4 (XLA's and the CPU expansion's
+    bound, irax's near-zero select since issue 17), and JAX's number just
+    above it; -0 keeps its sign."""
+    x = np.array([2.0**-12, -3e-4, 3.9999e-4, -0.0, 4.0001e-4, -5e-4], np.float32)
+    got = np.asarray(jnp.tanh(jnp.asarray(x)))
+    np.testing.assert_array_equal(got[:4], x[:4])
+    assert np.signbit(got[3])
+    np.testing.assert_allclose(got[4:], np.asarray(jjnp.tanh(x[4:])), rtol=2 * 2.0**-24, atol=0)
+
+
+def test_tanh_near_zero_select_is_the_cpu_expansion_s_own():
+    """On the CPU, IREE expands math.tanh into a rational that is x below
+    |x| < 4e-4; irax's near-zero select has the same bound, so LLVM folds
+    the two into one compare and blend per element (with 2**-12, both
+    stayed: jit sum(tanh(a)) ~10% slower)."""
+    lowered = irax.jit(lambda x: jnp.tanh(x)).lower(np.ones(16, np.float32))
+    backend = irax.devices("cpu")[0].backend
+    with tempfile.TemporaryDirectory() as directory:
+        compiler.dump_passes(lowered.iree_input(backend), backend.target_backend, backend.compile_flags, "hal",
+                             directory)
+        [llvm_ir] = glob.glob(os.path.join(directory, "executables", "*.optimized.ll"))
+        with open(llvm_ir) as f:
+            text = f.read()
+    assert len(re.findall(r"fcmp olt <\d+ x float>", text)) == 1, re.findall(r"fcmp .*", text)
 
 
 def test_hyperbolic_functions_near_the_float32_limit():
