@@ -19,7 +19,7 @@ import numpy as np
 
 from irax.frontend import dtypes
 from irax.frontend.numpy.bitcast import bitcast_convert_type
-from irax.frontend.numpy.math_extra import fmod
+from irax.frontend.numpy.math_extra import fmod, without_derivative
 from irax.frontend.numpy.ufuncs import check_integer_exponent, integer_power, power_to_integers
 from irax.frontend.numpy.util import asarray
 from irax.frontend.primitives.elementwise import binary, unary
@@ -234,6 +234,11 @@ def nextafter(x1: ArrayLike, x2: ArrayLike) -> Array:
     smallest subnormal with x2's sign; x2 where they are equal, NaN if either is."""
     x1, x2 = _operands("nextafter", x1, x2)
     _check_kind("nextafter", x1, "f", " at position 0")
+    return _nextafter(x1, x2)
+
+
+@without_derivative("nextafter")
+def _nextafter(x1: Array, x2: Array) -> Array:
     bits = _bits_as(x1, signed=True)
     one, zero = _constant_like(bits, 1), _constant_like(x1, 0)
     away = binary["eq"].bind(binary["lt"].bind(x1, x2), binary["gt"].bind(x1, zero))  # |result| > |x1|

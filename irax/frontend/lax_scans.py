@@ -12,6 +12,7 @@ from irax.frontend.control_flow import scan
 from irax.frontend.lax_elementwise import max as lax_max
 from irax.frontend.lax_elementwise import min as lax_min
 from irax.frontend.lax_structural import collapse, concatenate, expand_dims, rev, slice_in_dim
+from irax.frontend.numpy.reductions import running_product
 from irax.frontend.numpy.util import asarray, canonicalize_axis
 from irax.frontend.primitives import scans
 from irax.frontend.vmap import vmap
@@ -80,7 +81,8 @@ def _cumulative(name, prim=None, combine=None):
         if combine is not None:
             return associative_scan(combine, x, reverse, axis)
         x = rev(x, (axis,)) if reverse else x
-        out = scans.cumulative[prim].bind(x, axis=axis, dtype=x.dtype)
+        out = running_product(x, axis, x.dtype) if prim == "prod" else scans.cumulative[prim].bind(x, axis=axis,
+                                                                                                  dtype=x.dtype)
         return rev(out, (axis,)) if reverse else out
 
     fn.__name__ = fn.__qualname__ = name

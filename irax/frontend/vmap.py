@@ -154,6 +154,44 @@ class _Untraced:
 tree_util.register_pytree_node(_Untraced, lambda u: ((), u), lambda u, _: u)
 
 
+class _Given(_Untraced):
+    """An argument leaf not mapped (its in_axes None) that is no traced value
+    (a NumPy or concrete array, a Python number): as JAX's vmap does, `fun`
+    gets it as it is, so that NumPy functions and Python control flow work
+    on it. Inside a trace it is so at once; called eagerly, where the
+    function is compiled whole, only where `fun` turns out to need its
+    values (`vmap`'s on_values), and it is then part of the signature by its
+    value (other values compile again)."""
+
+    @functools.cached_property
+    def _key(self):
+        x = self.value
+        if isinstance(x, (bool, int, float, complex)):
+            return type(x), x
+        value = np.asarray(x)
+        return type(x), value.dtype.str, value.shape, value.tobytes(), getattr(x, "weak_type", None)
+
+    def __eq__(self, other):
+        return type(other) is _Given and self._key == other._key
+
+    def __hash__(self):
+        return hash(self._key)
+
+
+tree_util.register_pytree_node(_Given, lambda u: ((), u), lambda u, _: u)
+
+
+def _given_as_they_are(in_axes, args, kwargs):
+    """(args, kwargs, whether any is) with each leaf that is not mapped and
+    no Tracer a _Given node."""
+    spec = (in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), {k: 0 for k in kwargs})
+    leaves, tree = tree_util.tree_flatten((tuple(args), dict(kwargs)))
+    given = [a is None and not isinstance(x, core.Tracer) for x, a in
+             zip(leaves, _leaf_axes(spec, (tuple(args), dict(kwargs)), "in_axes"))]
+    args, kwargs = tree_util.tree_unflatten(tree, [_Given(x) if g else x for x, g in zip(leaves, given)])
+    return args, kwargs, any(given)
+
+
 def _untraced_kept(output, axes=None):
     """`output` with each leaf that is no Tracer (at an out_axes of None,
     where `axes` are given) an _Untraced node."""
@@ -164,7 +202,7 @@ def _untraced_kept(output, axes=None):
 
 
 def _given_back(output):
-    """`output` with each _Untraced node its value again."""
+    """`output` with each _Untraced (and _Given) node its value again."""
     return tree_util.tree_map(lambda x: x.value if isinstance(x, _Untraced) else x, output,
                               is_leaf=lambda x: isinstance(x, _Untraced))
 
@@ -209,14 +247,19 @@ class Batch:
 
 def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unmapped=()):
     """Inside a trace: `fun` mapped over the axes `in_axes` of its arguments
-    (the Python numbers of the positional arguments `unmapped` static)."""
+    (the Python numbers of the positional arguments `unmapped` static, and
+    every leaf not mapped that is no Tracer given as it is: _Given)."""
     arguments = staging.Arguments(args, kwargs, static_numbers=unmapped)
     axes_in, size = _in_axes(fun, in_axes, axis_size, arguments, args, kwargs)
+    args, kwargs, given = _given_as_they_are(in_axes, args, kwargs)
+    if given:
+        axes_in = [a for x, a in zip(arguments.given, axes_in) if a is not None or isinstance(x, core.Tracer)]
+        arguments = staging.Arguments(args, kwargs, static_numbers=unmapped)
 
     result_axes = []  # the out_axes entry of each result (float0 leaves are in the output but no results)
 
     def one_slice(*dynamic_values):
-        args, kwargs = arguments.rebuild(dynamic_values)
+        args, kwargs = _given_back(arguments.rebuild(dynamic_values))
         output = fun(*args, **kwargs)
         output = _untraced_kept(output, _leaf_axes(out_axes, output, "out_axes"))
         axes = _leaf_axes(out_axes, output, "out_axes")
@@ -295,7 +338,7 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = No
         if shaping and staging.Arguments(args, kwargs).signature() in shaping:  # (flattened only once one has)
             return with_numbers(args, kwargs)
         try:
-            return tape.staged_or_on_values(key, staged, with_numbers, args, kwargs)
+            return tape.staged_or_on_values(key, staged, on_values, args, kwargs)
         except (TypeError, IndexError):
             if not any(isinstance(leaf, (bool, int, float, complex)) for i in unmapped if i < len(args)
                        for leaf in tree_util.tree_leaves(args[i])):
@@ -303,6 +346,26 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = No
         result = with_numbers(args, kwargs)  # (raising again if numbers were not what it needed)
         shaping.add(staging.Arguments(args, kwargs).signature())
         return result
+
+    # Signatures where `fun` needs the values of unmapped arrays too (np.sum(a), `if a[0] > 0:`)
+    needs_arrays = set()
+
+    def on_values(args, kwargs):
+        """Where staging needed values: the unmapped numbers static, and
+        where that is not enough the unmapped arrays too, given to `fun` as
+        they are (_Given); not at first, so that arrays a loop over a number
+        reads (parameters) are no part of the signature."""
+        from irax.frontend import tape
+        signature = staging.Arguments(args, kwargs).signature()
+        if signature not in needs_arrays:
+            try:
+                return with_numbers(args, kwargs)
+            except tape.VALUE_NEEDED:
+                if not _given_as_they_are(in_axes, args, kwargs)[2]:
+                    raise
+            needs_arrays.add(signature)
+        args, kwargs, _ = _given_as_they_are(in_axes, args, kwargs)
+        return with_numbers(args, kwargs)
 
     @functools.wraps(fun)
     def vmapped(*args, **kwargs):

@@ -25,11 +25,13 @@ A windowed reduction (max, min or sum) is a generic over (o..., k...)
 whose second input is an unread tensor of the window's shape (it gives the
 k loops their sizes, as linalg's pooling ops do), marked REDUCE_WINDOW = its
 monoid.
-The gradient of a max or min finds each window's first extreme element
-with another such generic, marked FIRST_EXTREME, and sends the window's
-cotangent there with a scatter; or, for small windows, with elementwise
-generics over the window's strided slices (first_extreme_offset,
-to_first_extreme), which autodiff and vmap treat as any other.
+The gradient of a max or min sends each window's cotangent to the element
+JAX's select-and-scatter selects: for small windows with elementwise
+generics over the window's strided slices (first_extreme_offset, which
+follows JAX's selection with NaNs too, and to_first_extreme), which
+autodiff and vmap treat as any other; for large ones the first extreme
+element (or NaN), found by another generic, marked FIRST_EXTREME, and a
+scatter.
 """
 import numpy as np
 from iree.compiler import ir
@@ -427,16 +429,35 @@ def _i32(value) -> ir.Value:
     return arith.ConstantOp(ir.IntegerType.get_signless(32), value).result
 
 
-def first_extreme_offset(x, y, window, strides, dilations) -> ir.Value:
-    """For each window o of x (reduced to y by max or min), the row-major
-    offset within the window (int32) of its first element equal to y[o] or
-    NaN: where JAX's select-and-scatter sends the window's cotangent. An
-    offset, not an index into x: a batch axis (a window of 1) leaves it as is."""
+# A windowed max (min) keeps the element selected so far while it is >= (<=)
+# the next, ordered: it takes the next where the selected is ULT (UGT) it,
+# so a NaN is taken, and then the element after it.
+_TAKES = {"max": arith.CmpFPredicate.ULT, "min": arith.CmpFPredicate.UGT}
+_IDENTITIES = {"max": -np.inf, "min": np.inf}
+
+
+def first_extreme_offset(x, y, window, strides, dilations, monoid, tangent=False) -> ir.Value:
+    """For each window o of x (reduced to y by `monoid`, max or min), the
+    row-major offset within the window (int32) of the element JAX selects,
+    scanning the window in row-major order (`_TAKES`): the first extreme
+    element, but the last NaN, or else the first extreme element after it.
+    For the cotangent (JAX's select-and-scatter) the scan starts at the
+    window's first element, padding included (a cotangent sent there is
+    lost); for the tangent (`tangent`, JAX's select-and-gather) it starts
+    from the identity with tangent 0 (offset -1) and skips the padding:
+    here elements equal to the identity never are taken (JAX's takes a -inf
+    of x's own after a NaN). An offset, not an index into x: a batch axis (a
+    window of 1) leaves it as is."""
+    identity = arith.ConstantOp(elem_type(x), _IDENTITIES[monoid]).result
+
     def body(*args):
-        *reads, target = args
-        first = _i32(len(reads))
-        for k in reversed(range(len(reads))):
-            first = arith.select(arith.cmpf(arith.CmpFPredicate.UEQ, reads[k], target), _i32(k), first)
+        reads = args[:-1]  # (y, the last, gives the shape)
+        chosen, first, start = (identity, _i32(-1), 0) if tangent else (reads[0], _i32(0), 1)
+        for k in range(start, len(reads)):
+            take = arith.cmpf(_TAKES[monoid], chosen, reads[k])
+            if tangent:
+                take = arith.andi(take, arith.cmpf(arith.CmpFPredicate.UNE, reads[k], identity))
+            chosen, first = arith.select(take, reads[k], chosen), arith.select(take, _i32(k), first)
         return first
 
     return _elementwise(window_slices(x, window, strides, dilations, shape(y)) + [y],

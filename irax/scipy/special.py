@@ -117,24 +117,30 @@ def logit(x: ArrayLike) -> Array:
     return _logit(x)
 
 
-def _x_log(name, log, pole):
-    """x log(y) (or x log1p(y)), 0 where x = 0 unless y is NaN. Where x = 0 it
-    is computed as x log(1) instead when y is at the log's pole or infinite
-    (0 * -inf would be NaN), so the derivatives are JAX's, log(y) dx + x/y dy,
-    but at x = 0 with y at the pole or infinite: 0 there, where JAX's custom
-    rule gives log(y) = -inf (or inf) and x/y = NaN (0/0)."""
+def _x_log(name, log, argument):
+    """x log(y) (or x log1p(y), the log of `argument(y)` = 1 + y), 0 where
+    x = 0 unless y is NaN, with JAX's custom derivative
+    log(y) dx + x dy / argument(y), which is -inf or NaN at x = 0
+    where y is at the log's pole (the value's own derivative would be 0)."""
+    @custom_jvp
+    def value(x, y):
+        return jnp.where((x != 0) | jnp.isnan(y), x * log(y), 0)
+
+    @value.defjvp
+    def _(primals, tangents):
+        (x, y), (dx, dy) = primals, tangents
+        return value(x, y), dx * log(y) + dy * x / argument(y)
+
     def fn(x: ArrayLike, y: ArrayLike) -> Array:
-        x, y = promote_args_inexact(name, x, y)
-        undefined = (x == 0) & ((y <= pole) | (y == np.inf))
-        return x * log(jnp.where(undefined, pole + 1, y))
+        return value(*promote_args_inexact(name, x, y))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"`{name}`, as `jax.scipy.special.{name}`."
     return fn
 
 
-xlogy = _x_log("xlogy", jnp.log, 0)
-xlog1py = _x_log("xlog1py", jnp.log1p, -1)
+xlogy = _x_log("xlogy", jnp.log, lambda y: y)
+xlog1py = _x_log("xlog1py", jnp.log1p, lambda y: 1 + y)
 
 
 @custom_jvp

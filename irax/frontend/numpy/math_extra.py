@@ -312,10 +312,28 @@ def spacing(x: ArrayLike, /) -> Array:
     return ufuncs.where(ufuncs.equal(x, 0), copysign(finfo(x.dtype).smallest_subnormal, x), step)
 
 
+def without_derivative(name: str):
+    """A decorator: the function, whose derivative, when a transformation
+    asks for one, is JAX's error for its primitive `name`, which has no
+    differentiation rule (custom_derivatives.no_derivative)."""
+    def wrap(fun):
+        @functools.cache
+        def undifferentiable():
+            from irax.frontend.custom_derivatives import no_derivative  # (it imports irax.numpy)
+            return no_derivative(fun, NotImplementedError(f"Differentiation rule for '{name}' not implemented"))
+        return functools.wraps(fun)(lambda *args: undifferentiable()(*args))
+    return wrap
+
+
 def nextafter(x: ArrayLike, y: ArrayLike, /) -> Array:
     """The float after x in the direction of y: x's bits as an integer, one
-    up or down (±0 steps to the smallest subnormal of y's sign)."""
-    x, y = promote_args_inexact("nextafter", x, y)
+    up or down (±0 steps to the smallest subnormal of y's sign). Not
+    differentiable, as JAX's lax.nextafter."""
+    return _nextafter(*promote_args_inexact("nextafter", x, y))
+
+
+@without_derivative("nextafter")
+def _nextafter(x: Array, y: Array) -> Array:
     uint = np.dtype(_FLOAT_BITS[x.dtype.itemsize * 8][0])
     bits = bitcast_convert_type.bind(x, new_dtype=uint)
     away = ufuncs.not_equal(ufuncs.less(x, y), signbit(x))  # moving away from zero adds one to the bits
@@ -392,20 +410,21 @@ def heaviside(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     return out if x1.weak_type and out.ndim == 0 else ufuncs.strong(out)
 
 
-def _nan_aware(name, pick):
+def _nan_aware(name, pick, beats):
     def fn(x1: ArrayLike, x2: ArrayLike) -> Array:
         x1, x2 = promote_args(name, x1, x2)
         if not dtypes.is_float(x1.dtype):
             return pick(x1, x2)
-        return ufuncs.where(ufuncs.isnan(x1), x2, ufuncs.where(ufuncs.isnan(x2), x1, pick(x1, x2)))
+        return ufuncs.where(ufuncs.logical_or(beats(x1, x2), ufuncs.isnan(x2)), x1, x2)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"`{pick.__name__}` ignoring NaNs: NaN only where both are."
+    fn.__doc__ = (f"`{pick.__name__}` ignoring NaNs (NaN only where both are): x1 where it {beats.__name__} x2 or "
+                  "x2 is NaN, else x2, as JAX's; so a tie (0 and -0 too) is x2, and its derivative x2's.")
     return fn
 
 
-fmax = _nan_aware("fmax", ufuncs.maximum)
-fmin = _nan_aware("fmin", ufuncs.minimum)
+fmax = _nan_aware("fmax", ufuncs.maximum, ufuncs.greater)
+fmin = _nan_aware("fmin", ufuncs.minimum, ufuncs.less)
 
 
 # sin(y) / y = sum_k (-1)^k y^2k / (2k + 1)!, to y^8
@@ -416,11 +435,14 @@ def sinc(x: ArrayLike, /) -> Array:
     """sin(pi x) / (pi x), and at x = 0 its Maclaurin series in y = pi x to
     y^8: 1 there, and derivatives sinc's own to the ninth (the second is
     -pi^2 / 3, as JAX's; a constant 1 gave 0). The division is kept away
-    from 0, so that no derivative there is NaN."""
+    from 0, and the series' y is 0 elsewhere (at |x| = 1e30 y^2 overflowed,
+    and the gradient through the unused series was 0 * inf), so that no
+    derivative is NaN."""
     (x,) = promote_args_inexact("sinc", x)
     zero = ufuncs.equal(x, 0)
     y = ufuncs.multiply(np.pi, x)
-    y2 = ufuncs.multiply(y, y)
+    at_zero = ufuncs.where(zero, y, 0)
+    y2 = ufuncs.multiply(at_zero, at_zero)
     series = _SINC_SERIES[-1]
     for c in _SINC_SERIES[-2::-1]:
         series = ufuncs.add(ufuncs.multiply(series, y2), c)
@@ -516,8 +538,38 @@ def i0(x: ArrayLike) -> Array:
     """The modified Bessel function of the first kind, order 0:
     I0(x) = sum_k ((x / 2)^k / k!)^2, summed in float32 (float64 for x64)
     until the terms vanish for |x| <= 15, and the asymptotic
-    exp(|x|) / sqrt(2 pi |x|) (1 + 1/(8|x|) + 9/(128 x^2) + ...) beyond."""
+    exp(|x|) / sqrt(2 pi |x|) (1 + 1/(8|x|) + 9/(128 x^2) + ...) beyond.
+    Differentiated as JAX's (`_i0_with_rule`)."""
     (x,) = promote_args_inexact("i0", x)
+    return _i0_with_rule()(x)
+
+
+@functools.cache
+def _i0_with_rule():
+    """`_i0` with JAX's custom derivative: that of exp(|x|) i0e(|x|), whose
+    tangents are t_a = ±t, exp(a) t_a, t_a (i1e(a) - i0e(a)) and the
+    product's, 0 at x = 0 (where JAX's second derivative is 0 too). The
+    series' own derivative was -0 at NaN and NaN at 1e30 (inf / inf)."""
+    from irax.frontend.custom_derivatives import custom_jvp  # (it imports irax.numpy)
+    from irax.frontend.special import bessel_i0e, bessel_i1e
+
+    @custom_jvp
+    def value(x):
+        return _i0(x)
+
+    @value.defjvp
+    def _(primals, tangents):
+        (x,), (t,) = primals, tangents
+        a = ufuncs.abs(x)
+        t_a = ufuncs.where(ufuncs.greater_equal(x, 0), t, ufuncs.negative(t))
+        e, i = ufuncs.exp(a), bessel_i0e(a)
+        t_i = ufuncs.multiply(t_a, ufuncs.subtract(bessel_i1e(a), ufuncs.multiply(ufuncs.sign(a), i)))
+        t_out = ufuncs.add(ufuncs.multiply(ufuncs.multiply(t_a, e), i), ufuncs.multiply(e, t_i))
+        return value(x), ufuncs.where(ufuncs.equal(x, 0), 0, t_out)
+    return value
+
+
+def _i0(x: Array) -> Array:
     ax = ufuncs.abs(x)
     small = ufuncs.minimum(ax, 15.0)
     quarter_sq = ufuncs.multiply(0.25, ufuncs.square(small))

@@ -13,6 +13,7 @@ and every result is strongly typed, even from a weakly typed input.
 """
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable
@@ -297,9 +298,12 @@ def _cumulative(name, monoid) -> Callable[..., Array]:
             axis = canonicalize_axis(name, operator.index(axis), x.ndim)
         if dtype is None:
             dtype = _promote_integer(x.dtype) if dtypes.is_bool(x.dtype) else x.dtype
+        dtype = dtypes.canonicalize_dtype(dtype)
+        if monoid == "prod":
+            return running_product(x, axis, dtype)
         # A bool result is a running or/and of x != 0: the truth values JAX
         # gets by counting in int32 and converting.
-        return cumulative[monoid].bind(x, axis=axis, dtype=dtypes.canonicalize_dtype(dtype))
+        return cumulative[monoid].bind(x, axis=axis, dtype=dtype)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Running {monoid} along `axis` (of the flattened array when None)."
@@ -308,6 +312,44 @@ def _cumulative(name, monoid) -> Callable[..., Array]:
 
 cumsum = _cumulative("cumsum", "sum")
 cumprod = _cumulative("cumprod", "prod")
+
+
+def running_product(x: Array, axis: int | None, dtype) -> Array:
+    """The cumprod primitive: x's running product along `axis` (of the
+    flattened x where None) in `dtype`. An inexact one is differentiated as
+    JAX differentiates cumprod (`_running_product_with_rule`), not as the
+    Hillis-Steele scan it is computed by, whose derivative is NaN after an
+    infinity (inf * 0 terms). Outside every transformation nothing
+    differentiates it: it is the primitive alone."""
+    from irax.frontend import custom_derivatives  # (it imports irax.numpy)
+
+    if not dtypes.is_inexact(dtype) or custom_derivatives._untransformed():
+        return cumulative["prod"].bind(x, axis=axis, dtype=dtype)
+    return _running_product_with_rule()(x, axis, dtype)
+
+
+@functools.cache
+def _running_product_with_rule():
+    """The cumprod primitive as a custom_jvp function of x, whose rule is
+    JAX's (_cumulative_jvp_rule): the JVP of lax.associative_scan of
+    multiplies, that is the scan of the pairs (x, dx) combined as
+    (a, da) * (b, db) = (a b, da b + a db)."""
+    from irax.frontend.custom_derivatives import custom_jvp
+    from irax.frontend.lax_scans import associative_scan
+
+    @functools.partial(custom_jvp, nondiff_argnums=(1, 2))
+    def product(x, axis, dtype):
+        return cumulative["prod"].bind(x, axis=axis, dtype=dtype)
+
+    @product.defjvp
+    def _(axis, dtype, primals, tangents):
+        (x, dx), times = [convert(v, dtype, False) for v in (*primals, *tangents)], binary["mul"].bind
+        if axis is None:
+            x, dx, axis = x.reshape(-1), dx.reshape(-1), 0
+        return associative_scan(lambda a, b: (times(a[0], b[0]), binary["add"].bind(times(a[1], b[0]),
+                                                                                      times(a[0], b[1]))),
+                                (x, dx), axis=axis)
+    return product
 
 
 def isclose(a: ArrayLike, b: ArrayLike, rtol: ArrayLike = 1e-05, atol: ArrayLike = 1e-08,

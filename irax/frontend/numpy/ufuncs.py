@@ -13,6 +13,7 @@ int is a float, `add` of two ints is an int):
 """
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable
 
@@ -221,7 +222,43 @@ def logical_not(x: ArrayLike, /) -> Array:
 
 def integer_power(x: Array, y: int) -> Array:
     """x ** y for a Python int y (lax.integer_pow): repeated squaring, and a
-    negative y of an inexact x is 1 / x ** -y."""
+    negative y of an inexact x is 1 / x ** -y. Below -1, its derivative is
+    JAX's, y x ** (y - 1) with that power again an integer power
+    (`_integer_power_with_rule`), where the quotient rule gives NaN (d/dx
+    x ** -2 at 0, or at 1e30 where x * x overflows: inf / inf). Positive
+    powers keep their multiplies' product rule, JAX's values but for a third
+    derivative at ±inf: the custom rule, traced at each call, made tracing
+    a jitted function of 40 powers 4x slower (104 -> 429 ms), and x ** 2 is
+    everywhere. Outside every transformation nothing differentiates it."""
+    if y >= -1 or not dtypes.is_inexact(x.dtype):
+        return _repeated_squaring(x, y)
+    from irax.frontend import custom_derivatives  # (it imports irax.numpy)
+
+    if custom_derivatives._untransformed():
+        return _repeated_squaring(x, y)
+    return _integer_power_with_rule()(x, y)
+
+
+@functools.cache
+def _integer_power_with_rule():
+    """`_repeated_squaring` as a custom_jvp function of x (y static), whose
+    tangent is JAX's integer_pow rule: t * (y * x ** (y - 1))."""
+    from irax.frontend.custom_derivatives import custom_jvp
+
+    @functools.partial(custom_jvp, nondiff_argnums=(1,))
+    def value(x, y):
+        return _repeated_squaring(x, y)
+
+    @value.defjvp
+    def _(y, primals, tangents):
+        (x,), (t,) = primals, tangents
+        slope = integer_power(x, y - 1)
+        return value(x, y), binary["mul"].bind(t, binary["mul"].bind(asarray(y, x.dtype), slope))
+    return value
+
+
+def _repeated_squaring(x: Array, y: int) -> Array:
+    """x ** y by repeated squaring (x ** -y: 1 / x ** y)."""
     acc, base, n = None, x, -y if y < 0 else y  # (abs here is the ufunc, an array under jit)
     while n:
         if n & 1:

@@ -16,11 +16,12 @@ are convolutions again (JAX's _conv_general_dilated_transpose_lhs/rhs):
 
 A windowed sum's transpose is a windowed sum of the cotangent dilated by s
 and padded as above (JAX's _reduce_window_sum_transpose_rule). A windowed
-max or min sends each window's cotangent to its first extreme element
-(JAX's select-and-scatter): for small windows a gather over x's window
-slices (`to_first_extreme`), to which vmap adds a parallel dim, else a
-scatter-add at the positions `first_extreme` finds; its tangent is the
-tangent there (a gather).
+max or min sends each window's cotangent to the element JAX's
+select-and-scatter selects (cv.first_extreme_offset: the first extreme
+one, but for NaNs): for small windows a gather over x's window slices
+(`to_first_extreme`), to which vmap adds a parallel dim, else a
+scatter-add at the positions `first_extreme` finds (the first extreme
+element or NaN); its tangent is the tangent there (a gather).
 
 Batching folds the batch into an existing dim: into N where only lhs is
 batched, into the output features where only rhs is (JAX's rule), into the
@@ -174,7 +175,7 @@ def _gathered(parts):
 
 def _window_extreme_vjp(parts, ct, y):
     if _gathered(parts):
-        first = cv.first_extreme_offset(parts.x, y, parts.window, parts.strides, parts.dilations)
+        first = cv.first_extreme_offset(parts.x, y, parts.window, parts.strides, parts.dilations, parts.monoid)
         return cv.to_first_extreme(ct, first, cv.shape(parts.x), parts.window, parts.strides, parts.dilations)
     first = cv.first_extreme(parts.x, y, parts.window, parts.strides, parts.dilations)
     count = int(np.prod(cv.shape(first), dtype=np.int64))
@@ -202,7 +203,8 @@ def _window_jvp(op, tangents):
     if parts.monoid == "sum":
         return [mlir.clone_op(op, {parts.x: t}).results[0]]
     if _gathered(parts):
-        first = cv.first_extreme_offset(parts.x, op.results[0], parts.window, parts.strides, parts.dilations)
+        first = cv.first_extreme_offset(parts.x, op.results[0], parts.window, parts.strides, parts.dilations,
+                                         parts.monoid, tangent=True)
         return [cv.at_first_extreme(t, first, parts.window, parts.strides, parts.dilations)]
     first = cv.first_extreme(parts.x, op.results[0], parts.window, parts.strides, parts.dilations)
     flat = _flat(t)

@@ -184,19 +184,20 @@ def _copysign(out, operands, tangents):
 def _chooser(predicate):
     """max/min: the tangent of the chosen operand; at ties, the mean of both
     (JAX's convention, which keeps max(x, x) differentiable with slope 1);
-    where either is NaN (so is the result), 0, as JAX's (tx [x == out] + ...)."""
+    where either is NaN (so is the result), 0. As JAX's, each tangent is
+    multiplied by its weight, 1, 1/2 or 0 (tx [x == out] / (1 + [y == out])
+    + ...), not selected: so a NaN or infinite cotangent (or tangent) makes
+    NaN on the side not chosen too (grad of exp(min(x, 0)) at x = NaN)."""
 
     def rule(out, operands, tangents):
         (x, y), (tx, ty) = operands, tangents
         if tx is None and ty is None:
             return None
-        zero = const_like(x, 0.0)
-        tx = zero if tx is None else tx
-        ty = zero if ty is None else ty
-        x_wins = arith.cmpf(predicate, x, y)
-        y_wins = arith.cmpf(predicate, y, x)
-        tie = arith.select(equal(x, y), _mul(_add(tx, ty), const_like(x, 0.5)), zero)
-        return arith.select(x_wins, tx, arith.select(y_wins, ty, tie))
+        zero, half, one = (const_like(x, v) for v in (0.0, 0.5, 1.0))
+        tie = arith.select(equal(x, y), half, zero)
+        weights = (arith.select(arith.cmpf(predicate, x, y), one, tie),
+                   arith.select(arith.cmpf(predicate, y, x), one, tie))
+        return _add(*(_scale(t, w) for t, w in zip((tx, ty), weights)))
 
     return rule
 
