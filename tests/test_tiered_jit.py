@@ -11,14 +11,18 @@ import subprocess
 import sys
 import threading
 
+import ml_dtypes
 import numpy as np
 import pytest
+from helpers import x64_mode
+from iree.compiler import ir
 
 import irax
 import irax.numpy as jnp
 from irax.backends import cache
 from irax.config import config
 from irax.frontend import tiered
+from irax.ir import evaluate
 
 jax = pytest.importorskip("jax")
 rng = np.random.default_rng(0)
@@ -243,3 +247,163 @@ def test_a_result_sharing_its_operand_is_noted_once_the_compiled_program_runs(ti
         same = f(x)
         np.testing.assert_array_equal(donate(x)[1:], X[0, 1:])
         np.testing.assert_array_equal(same, X[0])
+
+
+def first_and_compiled(tiers, f, *args):
+    """`f`'s first call (evaluated with NumPy) and a call of its compiled program, as NumPy arrays."""
+    jf = irax.jit(f)
+    evaluated, swapped = tiers.evaluated, tiers.swapped
+    first = jax.tree.map(np.asarray, jf(*args))
+    assert (tiers.evaluated, tiers.swapped) == (evaluated + 1, swapped)  # evaluated, and it did not fail
+    tiers.compile_now()
+    return first, jax.tree.map(np.asarray, jf(*args))
+
+
+@pytest.mark.parametrize("dtype", [ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e5m2])  # (NumPy's kinds "V" and "f")
+def test_results_of_8_bit_floats_are_their_bit_patterns(tiers, dtype):
+    """The module holds float8 as i8 bits: the first tier's result is those
+    bits seen as float8, not the integers converted by value."""
+    x = X[0].astype(dtype)
+    first, compiled = first_and_compiled(tiers, lambda a: (a.astype(jnp.float32) * 3).astype(a.dtype), x)
+    want = (x.astype(np.float32) * 3).astype(dtype)
+    for out in (first, compiled):
+        assert out.dtype == want.dtype
+        np.testing.assert_array_equal(out.view(np.uint8), want.view(np.uint8))
+
+
+# float32 subnormals; 1.1e-38 and 2e-38 are either side of the smallest normal
+SUBNORMALS = np.array([1e-40, -1e-40, 2e-38, 1.1e-38], np.float32)
+
+
+def test_subnormals_are_flushed_as_the_cpu_flushes_them(tiers):
+    """IREE's CPU programs, as XLA's, run with flush-to-zero and
+    denormals-are-zero: arithmetic and compares read a subnormal as ±0 and
+    write one as ±0; abs and selects move its bits, and so does x * 1, which
+    the compilers fold away. So does the first tier."""
+    def f(x, L=jnp):
+        return (x * 1e30, x * 1.0, x > 0, L.log(x), L.abs(x), x[:2].sum(), x - 1.5e-38, L.maximum(x, 0.0),
+                L.where(x != 1.0, x, 0.0), L.exp(x - 88.0) * 1e-6)
+
+    first, compiled = first_and_compiled(tiers, f, SUBNORMALS)
+    want = jax.jit(lambda x: f(x, jax.numpy))(SUBNORMALS)
+    for a, b, w in zip(first, compiled, want):
+        np.testing.assert_array_equal(a, b, strict=True)
+        np.testing.assert_allclose(a, np.asarray(w), rtol=1e-6, atol=0)
+        assert (np.signbit(a) == np.signbit(np.asarray(w))).all()
+
+
+def test_extrema_of_zeros_are_positive_above_negative_ones(tiers):
+    """arith.maximumf puts +0 above -0 in a reduction too (np.maximum.reduce keeps either)."""
+    m = np.array([[-0.0, 0.0, -0.0], [-0.0, -0.0, -0.0], [0.0, -0.0, 0.0]], np.float32)
+    f = lambda a: (a.max(axis=1), a.min(axis=1))  # noqa: E731
+    first, compiled = first_and_compiled(tiers, f, m)
+    for a, b, w in zip(first, compiled, jax.jit(f)(m)):
+        np.testing.assert_array_equal(np.signbit(a), np.signbit(np.asarray(w)))
+        np.testing.assert_array_equal(np.signbit(a), np.signbit(b))
+
+
+def test_a_long_scan_gradient_with_copied_stacks_runs_on_the_first_tier(tiers):
+    """A scan that is not unrolled gets its saved stack copied behind a barrier (flow.tensor.clone)."""
+    def loss(w, xs):
+        h, hs = irax.lax.scan(lambda h, x: (jnp.tanh(h @ w + x),) * 2, jnp.zeros((3, 4)), xs)
+        return jnp.mean(hs ** 2)
+
+    xs = rng.normal(size=(100, 3, 4)).astype(np.float32)
+    first, compiled = first_and_compiled(tiers, irax.grad(loss), W[:, :4] / 2, xs)
+    np.testing.assert_allclose(first, compiled, rtol=1e-5, atol=1e-7)
+
+
+def test_branches_inside_an_elementwise_body_run_per_element(tiers):
+    """float64 sin's range reduction branches per element (an scf.if in a
+    linalg.generic's body, whose condition is then an array): both branches
+    run and each element takes its own; an index out of bounds in the branch
+    an element does not take is not an error."""
+    with x64_mode(True):
+        x = np.array([0.5, -3.0, 1e6, 1e300, -0.0, np.inf, 7.0, 2.0 ** 60])
+        first, compiled = first_and_compiled(tiers, jnp.sin, x)
+    np.testing.assert_allclose(first, compiled, rtol=1e-15, atol=0)
+    with np.errstate(invalid="ignore"):  # (sin(inf) is NaN)
+        np.testing.assert_allclose(first, np.sin(x), rtol=1e-15, atol=0)
+
+
+def test_a_module_the_evaluator_misreads_is_compiled_at_once(tiers, monkeypatch):
+    def misread(module):
+        raise KeyError("an evaluator bug")
+
+    monkeypatch.setattr(evaluate, "prepare", misread)
+    tiers.gate.set()
+    np.testing.assert_allclose(irax.jit(lambda x: x * 6)(X), X * 6)
+    assert tiers.evaluated == 0
+
+
+def test_unsigned_indices_above_the_signed_range(tiers):
+    """A uint8 index of 200 is held as the int8 -56: its widening to an
+    index (arith.index_castui) is unsigned, else the gather clamps it to 0."""
+    i = np.array([200, 5, 255, 128], np.uint8)
+    f = lambda i: (jnp.arange(300.0)[i], irax.nn.one_hot(i, 256).sum(axis=0)[i])  # noqa: E731
+    first, compiled = first_and_compiled(tiers, f, i)
+    for a, b in zip(first, compiled):
+        np.testing.assert_array_equal(a, b, strict=True)
+    np.testing.assert_array_equal(first[0], i.astype(np.float32))
+    np.testing.assert_array_equal(first[1], np.ones(4, np.float32))
+
+
+I1_CONVERSIONS = """
+#id = affine_map<(d0) -> (d0)>
+func.func @main(%a: tensor<3xi1>, %b: tensor<3xi32>) -> (tensor<3xi32>, tensor<3xf32>, tensor<3xi1>) {
+  %e0 = tensor.empty() : tensor<3xi32>
+  %e1 = tensor.empty() : tensor<3xf32>
+  %e2 = tensor.empty() : tensor<3xi1>
+  %0, %1, %2 = linalg.generic {indexing_maps = [#id, #id, #id, #id, #id], iterator_types = ["parallel"]}
+      ins(%a, %b : tensor<3xi1>, tensor<3xi32>) outs(%e0, %e1, %e2 : tensor<3xi32>, tensor<3xf32>, tensor<3xi1>) {
+  ^bb0(%x: i1, %y: i32, %o0: i32, %o1: f32, %o2: i1):
+    %s = arith.extsi %x : i1 to i32
+    %f = arith.sitofp %x : i1 to f32
+    %t = arith.trunci %y : i32 to i1
+    linalg.yield %s, %f, %t : i32, f32, i1
+  } -> (tensor<3xi32>, tensor<3xf32>, tensor<3xi1>)
+  return %0, %1, %2 : tensor<3xi32>, tensor<3xf32>, tensor<3xi1>
+}"""
+
+
+def test_signed_conversions_of_i1_and_truncation_to_it():
+    """MLIR's i1 true is -1 read signed (extsi, sitofp), and trunci to i1
+    keeps the lowest bit (NumPy's bool is 1 and tests for nonzero)."""
+    with ir.Context():
+        run = evaluate.prepare(ir.Module.parse(I1_CONVERSIONS))
+    extended, floats, truncated = run([np.array([True, False, True]), np.array([2, 3, -1], np.int32)])
+    np.testing.assert_array_equal(extended, np.array([-1, 0, -1], np.int32), strict=True)
+    np.testing.assert_array_equal(floats, np.array([-1, 0, -1], np.float32), strict=True)
+    np.testing.assert_array_equal(truncated, np.array([False, True, True]), strict=True)
+
+
+DOUBLINGS = """
+func.func @main(%x: f32) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 1000 : index
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%a = %x) -> (f32) {
+    %b = arith.addf %a, %a : f32
+    scf.yield %b : f32
+  }
+  return %r : f32
+}"""
+
+
+def test_a_long_loop_gives_up_once_the_program_is_compiled():
+    """A loop evaluated in Python may take far longer than its compile (a
+    100000-step fori_loop: a minute, for a 2 s compile): the first tier asks
+    `give_up` (the compile's done) every CHECK_EVERY steps, and the call then
+    runs the compiled program."""
+    with ir.Context():
+        run = evaluate.prepare(ir.Module.parse(DOUBLINGS))
+    asked = []
+
+    def give_up():
+        asked.append(1)
+        return len(asked) == 3
+
+    with pytest.raises(evaluate.Abandoned):
+        run([np.float32(1.0)], give_up)
+    assert len(asked) == 3
+    assert run([np.float32(2.0 ** -126)]) == [np.float32(np.inf)]

@@ -25,7 +25,9 @@ device's queued work (it sees buffers, not the arrays that know their
 calls), and its results are ready when the call returns, where tier 2
 queues the work; its floats may differ from IREE's in the last bits. A program whose evaluation fails
 at run time, or whose compile failed, takes tier 2's path: the call waits
-for the compile, and a compile error is raised there, as untiered.
+for the compile, and a compile error is raised there, as untiered. So does
+an evaluation still in a loop when the compile is done (a loop of many
+steps in Python can take far longer than its compile: evaluate.Abandoned).
 
 No tier 1 (the compile is done on the calling thread, as before) when the
 compile cache already has the program, on a device that is not the host's
@@ -50,7 +52,7 @@ import numpy as np
 from irax.backends import cache
 from irax.config import config
 from irax.frontend import executable
-from irax.ir import evaluate, mlir
+from irax.ir import evaluate, mlir, types
 
 
 HOST_PLATFORMS = ("cpu",)  # where tier 1 runs: devices whose processor is the host's
@@ -81,7 +83,7 @@ def _first_tier(made, device, traced, text):
         with traced.trace.context:
             run = evaluate.prepare(traced.module)
             inputs = [mlir.aval_parts(a.type) for a in traced.func.regions[0].blocks[0].arguments]
-    except evaluate.Unsupported:
+    except Exception:  # Unsupported, or a module the evaluator misreads: never the call's error
         return None
     return FirstTier(made, device, run, inputs, compile_arguments, executable.small_steps(traced.module),
                      executable.host_loops(traced.module))
@@ -111,7 +113,8 @@ class FirstTier:
         if not self.compiled.done() and self.forks == _forks:
             try:
                 return self.evaluate(buffers), 0  # (0: the call has finished)
-            except Exception:  # NumPy refused an operand (an index out of bounds): the program decides
+            except Exception:  # NumPy refused an operand (an index out of bounds), or the compile finished
+                # in a long loop (evaluate.Abandoned): the program decides
                 pass
         return self.swap()(buffers, n_results)
 
@@ -119,7 +122,7 @@ class FirstTier:
         device = self.device
         device.drain()  # the operands may still be being computed
         arrays = [device.fetch(b, dtype, shape) for b, (shape, dtype) in zip(buffers, self.inputs)]
-        outs = self.run(arrays)
+        outs = self.run(arrays, self.compiled.done)  # (a long loop gives up once the program is there)
         return [device.put(_as_aval(y, a)) for y, a in zip(outs, self.made.out_avals)]
 
     def swap(self):
@@ -134,10 +137,13 @@ class FirstTier:
 
 def _as_aval(y, aval) -> np.ndarray:
     """A result of the evaluator as the array of `aval`: integers it holds
-    signed (MLIR's carry no sign) are seen as the aval's unsigned ones."""
+    signed (MLIR's carry no sign) are seen as the aval's unsigned ones, and
+    the i8 bit patterns of 8- and 4-bit floats as those floats, not
+    converted by value."""
     y = np.asarray(y)
     if y.dtype != aval.dtype:
-        same_bits = y.dtype.kind in "iu" and aval.dtype.kind in "iu" and y.dtype.itemsize == aval.dtype.itemsize
+        same_bits = (y.dtype.kind in "iu" and (types.is_int(aval.dtype) or types.is_bit_float(aval.dtype))
+                     and y.dtype.itemsize == aval.dtype.itemsize)
         y = y.view(aval.dtype) if same_bits else y.astype(aval.dtype)
     return np.ascontiguousarray(y).reshape(aval.shape)
 

@@ -2,6 +2,7 @@
 
     run = evaluate.prepare(module)        # Unsupported if an op is not known here
     outputs = run([np.ndarray, ...])      # @main's results as NumPy arrays
+    outputs = run(arrays, give_up)        # Abandoned once give_up() is true (asked every CHECK_EVERY loop steps)
 
 `prepare` reads `@main` once into a plan: one Python closure per op, values
 in numbered slots of a list, so a loop body is read once and run many
@@ -28,22 +29,37 @@ Floats are computed in their own precision by NumPy, so a result may differ
 from IREE's in the last bits (another summation order, other polynomial
 approximations of exp or tanh), as two compilers' may; but `a * b + c` is
 fused where LLVM fuses it for IREE (_Function.exact_product), so that JAX's
-random numbers come out bit for bit. An op, type or
-attribute outside these rules raises Unsupported at `prepare`, never a
-wrong value later.
+random numbers come out bit for bit. Subnormal float32 and float64
+numbers are read and written as IREE's CPU programs (and XLA's) do, with
+the processor's flush-to-zero modes on: an arithmetic op or compare reads
+one as ±0 and writes one as ±0; a move, abs, negation or `x * 1` (folded
+away by the compilers) keeps it (numpy_ops.flush, _Function.flushing).
+A linalg.generic's body runs on whole arrays, so an scf.if there runs both
+branches and selects per element; an scf.while there is Unsupported. An
+op, type or attribute outside these rules raises Unsupported at
+`prepare`, never a wrong value later.
 """
 import functools
+import itertools
 
 import numpy as np
 from iree.compiler import ir
 
-from irax.ir.numpy_ops import COMBINE, CONTRACTED, CONVERSIONS, ELEMENTWISE, FLOAT_PREDICATES, INT_PREDICATES
+from irax.ir.numpy_ops import (COMBINE, CONTRACTED, CONVERSIONS, ELEMENTWISE, FLOAT_PREDICATES, FLUSHED,
+                               INT_PREDICATES, flush)
 
 DYNAMIC = -2 ** 63  # MLIR's ShapedType::kDynamic in static offsets, sizes and strides
 
 
 class Unsupported(NotImplementedError):
     """The function holds something the evaluator does not know."""
+
+
+class Abandoned(Exception):
+    """The caller gave the evaluation up (its `give_up` said so, in a loop)."""
+
+
+CHECK_EVERY = 64  # loop steps between two calls of `give_up`: a long loop in Python may take far longer than a compile
 
 
 DTYPES = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "i1": np.bool_, "i8": np.int8,
@@ -62,6 +78,12 @@ def dtype_of(typ) -> np.dtype:
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"  # einsum's names of loop dims
 IDENTITY_OPS = ("tensor.cast", "util.optimization_barrier", "linalg.copy")
+# name -> (c, the operands that may be c) where `op(x, c)` folds to x (_folded_away).
+IDENTITY_OPERANDS = {"arith.mulf": (1.0, (0, 1)), "arith.divf": (1.0, (1,)), "arith.addf": (-0.0, (0, 1)),
+                     "arith.subf": (0.0, (1,))}
+# Ops whose float results may hold subnormals whatever their operands (see _Function.flushing).
+UNFLUSHED_RESULTS = ("arith.bitcast", "flow.tensor.bitcast", "func.call",
+                     "scf.for", "scf.while", "scf.if", "linalg.generic", "arith.constant")
 
 
 def prepare(module):
@@ -93,6 +115,9 @@ class _Function:
         self.owned = {}  # a loop-carried tensor's values that updates may write into: value -> its _Carry
         self.sliced = {}  # value -> how many extract_slice ops (copies) read it so far
         self.exact = set()  # float products held unrounded in float64 for the add they feed (exact_product)
+        self.flushed = set()  # float values known to hold no subnormal (flushing)
+        self.in_body = 0  # how deep in linalg.generic bodies the op being read is
+        self.splats = {}  # value -> c, for float constants all c (scalars, splats, a body's elements of them)
         block = func_op.regions[0].blocks[0]
         self.arguments = [self.slot(a) for a in block.arguments]
         self.steps, self.results = self.block(block)
@@ -110,8 +135,8 @@ class _Function:
             self.owned[value] = carry
         return self.owned.get(value)
 
-    def run(self, arrays):
-        env = [None] * len(self.slots)
+    def run(self, arrays, give_up=lambda: False):
+        env = [None] * len(self.slots) + [give_up]  # (the loops read give_up at the end)
         for i, x in zip(self.arguments, arrays):
             env[i] = x
         with np.errstate(all="ignore"):  # IREE's arithmetic wraps and overflows silently too
@@ -136,13 +161,15 @@ class _Function:
         if fused is not None:
             return fused
         if name in ELEMENTWISE:
-            return _apply(ELEMENTWISE[name], ins, outs[0])
+            return _apply(self.flushing(op, ELEMENTWISE[name]), ins, outs[0])
         if name in ("arith.cmpf", "arith.cmpi"):
             table = FLOAT_PREDICATES if name == "arith.cmpf" else INT_PREDICATES
-            return _apply(table[ir.IntegerAttr(op.attributes["predicate"]).value], ins, outs[0])
+            return _apply(self.flushing(op, table[ir.IntegerAttr(op.attributes["predicate"]).value]), ins, outs[0])
         if name in CONVERSIONS:
             fn, dtype = CONVERSIONS[name], dtype_of(op.results[0].type)
-            return _apply(lambda x: fn(x, dtype), ins, outs[0])
+            return _apply(self.flushing(op, lambda x: fn(x, dtype)), ins, outs[0])
+        if name not in UNFLUSHED_RESULTS and all(v in self.flushed for v in op.operands if _flushable(v)):
+            self.flushed.update(op.results)  # (a move of values with no subnormal)
         if name in IDENTITY_OPS:
             for x, y in zip(op.operands, op.results):
                 self.own(y, x)
@@ -152,6 +179,35 @@ class _Function:
             raise Unsupported(name)
         return rule(op, ins, outs)
 
+    def flushing(self, op, fn, operands=None):
+        """`fn` on the operands of `op` as the CPU computes it (numpy_ops.flush):
+        where `op` is in FLUSHED, its float operands not known to hold no
+        subnormal (self.flushed) read with theirs as zeros, and its float
+        result flushed where FLUSHED says so. Else `fn` itself, its results
+        free of subnormals where its float operands are."""
+        operands = list(op.operands) if operands is None else operands
+        if op.operation.name not in FLUSHED or self.folded_away(op):
+            if op.operation.name not in UNFLUSHED_RESULTS and all(v in self.flushed for v in operands if _flushable(v)):
+                self.flushed.update(op.results)
+            return fn
+        read = [k for k, v in enumerate(operands) if _flushable(v) and v not in self.flushed]
+        write = FLUSHED[op.operation.name] and _flushable(op.results[0])
+        self.flushed.update(op.results)
+        if not read and not write:
+            return fn
+
+        def flushed(*xs):
+            y = fn(*[flush(x) if k in read else x for k, x in enumerate(xs)])
+            return flush(y) if write else y
+        return flushed
+
+    def folded_away(self, op) -> bool:
+        """Whether `op` is x * 1, x / 1, x + -0 or x - +0 of a constant, which
+        MLIR's folders (and LLVM's) replace by x itself: a move, flushing nothing."""
+        identity, operands = IDENTITY_OPERANDS.get(op.operation.name, (None, ()))
+        splats = [self.splats.get(op.operands[k]) for k in operands]
+        return any(c is not None and c == identity and np.signbit(c) == np.signbit(identity) for c in splats)
+
     def contracted(self, op):
         """The step of `a * b ± c` as one fused multiply-add, where `op`
         adds or subtracts a product held exact (`self.exact`: see
@@ -160,9 +216,10 @@ class _Function:
         for k, product in enumerate(op.operands):
             if product in self.exact:
                 signs = (1.0, sign) if k == 0 else (sign, 1.0)  # (of the product, of the other operand)
-                return _apply(lambda x, z: (signs[0] * x + signs[1] * np.asarray(z).astype(dtype).astype(np.float64))
-                              .astype(dtype), (self.slot(product), self.slot(op.operands[1 - k])),
-                              self.slot(op.results[0]))
+                fused = self.flushing(op, lambda x, z: (signs[0] * x + signs[1] * np.asarray(z).astype(dtype)
+                                                        .astype(np.float64)).astype(dtype),
+                                      [product, op.operands[1 - k]])
+                return _apply(fused, (self.slot(product), self.slot(op.operands[1 - k])), self.slot(op.results[0]))
         return None
 
     def exact_product(self, op):
@@ -181,12 +238,19 @@ class _Function:
         if chain is None:
             return None
         self.exact.update(chain)
-        return _apply(lambda x, y: np.multiply(x, y, dtype=np.float64), [self.slot(v) for v in op.operands],
-                      self.slot(op.results[0]))
+        read = [k for k, v in enumerate(op.operands) if v not in self.flushed]
+        self.flushed.add(op.results[0])  # (exact: a float64 product of float32 or float16 numbers is no subnormal)
+        return _apply(lambda *xs: np.multiply(*[flush(x) if k in read else x for k, x in enumerate(xs)],
+                                              dtype=np.float64),
+                      [self.slot(v) for v in op.operands], self.slot(op.results[0]))
 
     # --- constants, shapes -------------------------------------------------
     def _arith_constant(self, op, ins, outs):
         value = _constant(op.attributes["value"], op.results[0].type)
+        if flush(value) is value:
+            self.flushed.add(op.results[0])
+        if np.size(value) and np.issubdtype(np.asarray(value).dtype, np.floating) and (value == value.flat[0]).all():
+            self.splats[op.results[0]] = np.asarray(value).flat[0]
         return _apply(lambda: value, (), outs[0])
 
     def _tensor_empty(self, op, ins, outs):
@@ -213,8 +277,12 @@ class _Function:
         shape, dtype = _static_shape(op.results[0].type), dtype_of(op.results[0].type)
         return _apply(lambda x: np.ascontiguousarray(x).view(dtype).reshape(shape), ins[:1], outs[0])
 
+    def _flow_tensor_clone(self, op, ins, outs):
+        return _apply(np.array, ins[:1], outs[0])  # (a copy, which the program may then update in place)
+
     def _tensor_extract(self, op, ins, outs):
-        return _apply(lambda x, *index: x[tuple(index)], ins, outs[0])
+        return _apply(lambda x, *index: x[tuple(index) if all(np.ndim(i) == 0 for i in index) else _clipped(x, index)],
+                      ins, outs[0])
 
     def _tensor_insert(self, op, ins, outs):
         def insert(value, dest, *index):
@@ -260,11 +328,18 @@ class _Function:
         """`out + a·b`, the operands converted to the result's type first; by
         the op's indexing maps where it has them (a transposed operand's)."""
         if "indexing_maps" not in op.attributes:
-            return _apply(lambda a, b, out: out + np.matmul(a.astype(out.dtype), b.astype(out.dtype)), ins, outs[0])
-        a, b, out = ["".join(LETTERS[d] for d in _dims(m)) for m in op.attributes["indexing_maps"]]
-        product = _product(f"{a},{b}->{out}")
-        return _apply(lambda a, b, out: out + product(a.astype(out.dtype, copy=False), b.astype(out.dtype, copy=False)),
-                      ins, outs[0])
+            product = np.matmul
+        else:
+            a, b, out = ["".join(LETTERS[d] for d in _dims(m)) for m in op.attributes["indexing_maps"]]
+            product = _product(f"{a},{b}->{out}")
+
+        def fn(a, b, out):
+            return out + product(a.astype(out.dtype, copy=False), b.astype(out.dtype, copy=False))
+        if _flushable(op.results[0]):  # (read and written as arith.mulf and addf are: flushing)
+            reads = [v not in self.flushed for v in op.operands]
+            self.flushed.update(op.results)
+            return _apply(lambda *xs: flush(fn(*[flush(x) if r else x for r, x in zip(reads, xs)])), ins, outs[0])
+        return _apply(fn, ins, outs[0])
 
     _linalg_batch_matmul = _linalg_matmul
     _linalg_matvec = _linalg_matmul
@@ -287,6 +362,8 @@ class _Function:
         n_in = len(ins) - len(outs)
         body = op.regions[0].blocks[0]
         arguments = [self.slot(a) for a in body.arguments]
+        self.flushed.update(a for a, v in zip(body.arguments, op.operands) if v in self.flushed)
+        self.splats.update((a, self.splats[v]) for a, v in zip(body.arguments, op.operands) if v in self.splats)
         body_ops = list(body.operations)
         yielded = list(body_ops[-1].operands)
         indices = {self.slot(o.results[0]): ir.IntegerAttr(o.attributes["dim"]).value
@@ -299,14 +376,38 @@ class _Function:
         accumulators = set(list(body.arguments)[n_in:]) if reduction else set()
         if any(v in accumulators for o in body_ops for v in o.operands):
             raise Unsupported("a reduction reading its accumulator outside the combining op")
+        self.in_body += 1
         steps = [self.op(o) for o in body_ops if o.operation.name != "linalg.index"]
+        self.in_body -= 1
         results = [self.slot(c[1] if c is not None else v) for c, v in zip(combiners, yielded)]
         contraction = [_contraction(c, body, n_in, maps) if c is not None else None for c in combiners]
         # the results' dtypes (an `outs` operand only lends storage, perhaps an exact product's),
         # None for those left in float64 for the add reading them
         dtypes = [None if v in self.exact else dtype_of(v.type) for v in op.results]
+        flushes = [self.combining_flushes(op, k, c, body, n_in) for k, c in enumerate(combiners)]
+        self.flushed.update(r for r, v in zip(op.results, yielded) if v in self.flushed)
         return _Generic(maps, n_loops, reduction, ins, outs, arguments, indices, steps, results,
-                        [c and c[0] for c in combiners], contraction, dtypes)
+                        [c and c[0] for c in combiners], contraction, dtypes, flushes)
+
+    def combining_flushes(self, op, k, combiner, body, n_in):
+        """(whether to flush the folded values, the initial value, the result)
+        of the k-th result of a reduction, whose combining op `reduce`
+        applies, as `flushing` would for that op (the folded values: the
+        two inputs of a contraction's product); None if not a reduction."""
+        if combiner is None:
+            return None
+        name = body.operations[len(body.operations) - 1].operands[k].owner.operation.name  # (the combining op)
+        init = op.operands[n_in + k]
+        if name not in FLUSHED or not _flushable(init):
+            return None
+        folded = combiner[1]
+        if isinstance(folded, ir.OpResult) and folded.owner.operation.name == "arith.mulf" and all(
+                v in list(body.arguments)[:n_in] for v in folded.owner.operands):
+            read = any(v not in self.flushed for v in folded.owner.operands)  # (a contraction's inputs)
+        else:
+            read = folded not in self.flushed
+        self.flushed.add(op.results[k])
+        return read, init not in self.flushed, FLUSHED[name]
 
     def _linalg_index(self, op, ins, outs):
         raise Unsupported("linalg.index outside a linalg.generic")
@@ -326,7 +427,9 @@ class _Function:
             lower, upper, stride, *carried = [env[i] for i in ins]
             for k in copied:  # the loop's own copy of the initial value, which its updates write into
                 carried[k] = np.array(carried[k])
-            for i in range(int(lower), int(upper), int(stride)):
+            for n, i in enumerate(range(int(lower), int(upper), int(stride))):
+                if n % CHECK_EVERY == CHECK_EVERY - 1 and env[-1]():
+                    raise Abandoned
                 _run_block(env, body_args, [i, *carried], steps)
                 carried = [env[r] for r in results]
             for o, v in zip(outs, carried):
@@ -334,6 +437,8 @@ class _Function:
         return step
 
     def _scf_while(self, op, ins, outs):
+        if self.in_body:
+            raise Unsupported("scf.while in a linalg.generic's body (one condition per element)")
         before_steps, (condition, *passed) = self.block(op.regions[0].blocks[0])
         after_steps, results = self.block(op.regions[1].blocks[0])
         before_args = [self.slot(a) for a in op.regions[0].blocks[0].arguments]
@@ -341,7 +446,9 @@ class _Function:
 
         def step(env):
             carried = [env[i] for i in ins]
-            while True:
+            for n in itertools.count():
+                if n % CHECK_EVERY == CHECK_EVERY - 1 and env[-1]():
+                    raise Abandoned
                 _run_block(env, before_args, carried, before_steps)
                 values = [env[p] for p in passed]
                 if not bool(env[condition]):
@@ -356,11 +463,21 @@ class _Function:
         branches = [self.block(region.blocks[0]) if len(region.blocks) else ([], []) for region in op.regions]
 
         def step(env):
-            steps, results = branches[0 if bool(env[ins[0]]) else 1]
-            for s in steps:
-                s(env)
-            for o, r in zip(outs, results):
-                env[o] = env[r]
+            condition = env[ins[0]]
+            if np.ndim(condition) == 0:
+                steps, results = branches[0 if bool(condition) else 1]
+                for s in steps:
+                    s(env)
+                for o, r in zip(outs, results):
+                    env[o] = env[r]
+                return
+            taken = []  # in a linalg.generic's body, one condition per element: both branches, then select
+            for steps, results in branches:
+                for s in steps:
+                    s(env)
+                taken.append([env[r] for r in results])
+            for o, a, b in zip(outs, *taken):
+                env[o] = np.where(condition, a, b)
         return step
 
     def _func_call(self, op, ins, outs):
@@ -368,7 +485,10 @@ class _Function:
         if callee not in self.functions:
             raise Unsupported(f"a call of the external function @{callee}")
         function = self.prepared.get(callee) or _Function(self.functions[callee], self.functions, self.prepared)
-        return _apply(lambda *xs: function.run(xs), ins, outs, many=True)
+        def step(env):
+            for o, v in zip(outs, function.run([env[i] for i in ins], env[-1])):
+                env[o] = v
+        return step
 
 
 class _Carry:
@@ -423,6 +543,21 @@ def _to_an_add(product):
     if not _one_use(element) or next(iter(element.uses)).owner.name not in CONTRACTED:
         return None
     return [product, result, element]
+
+
+def _clipped(x, index) -> tuple:
+    """The indices, one array per element of a linalg.generic (its body run
+    on whole arrays), of a tensor.extract from `x`, clipped into its shape:
+    the body's branches are both run (_scf_if), and an element's index in
+    the branch it does not take may be out of bounds (its value is not used)."""
+    return tuple(np.clip(i, 0, n - 1) for i, n in zip(index, x.shape))
+
+
+def _flushable(value) -> bool:
+    """Whether an MLIR value is a float32 or float64 (or a tensor of them),
+    whose subnormals the CPU flushes (numpy_ops.flush)."""
+    typ = value.type
+    return str(typ.element_type if isinstance(typ, ir.ShapedType) else typ) in ("f32", "f64")
 
 
 def _one_use(value) -> bool:
@@ -543,12 +678,12 @@ class _Generic:
     """The step of one linalg.generic (see the module docstring)."""
 
     def __init__(self, maps, n_loops, reduction, ins, outs, arguments, indices, steps, results, combine, contraction,
-                 dtypes):
+                 dtypes, flushes):
         self.maps, self.n_loops, self.reduction = maps, n_loops, tuple(reduction)
         self.ins, self.outs, self.arguments, self.indices = ins, outs, arguments, indices
         self.steps, self.results, self.combine, self.contraction = steps, results, combine, contraction
         self.n_in = len(ins) - len(outs)
-        self.dtypes = dtypes
+        self.dtypes, self.flushes = dtypes, flushes
         self.as_is = [dims == list(range(n_loops)) for dims in maps]  # (identity maps: no view to make)
         self.products = [c and _product(f"{c[2]}->{''.join(LETTERS[d] for d in maps[self.n_in + k])}")
                          for k, c in enumerate(contraction)]
@@ -561,8 +696,11 @@ class _Generic:
                 sizes[d] = x.shape[axis]
         if self.reduction and all(c is not None for c in self.contraction):
             for k, (i, j, _) in enumerate(self.contraction):
-                product = self.products[k](operands[i], operands[j])
-                env[self.outs[k]] = (operands[self.n_in + k] + product).astype(self.dtypes[k], copy=False)
+                read, read_init, write = self.flushes[k] or (False, False, False)
+                a, b, init = operands[i], operands[j], operands[self.n_in + k]
+                product = self.products[k](flush(a), flush(b)) if read else self.products[k](a, b)
+                out = ((flush(init) if read_init else init) + product).astype(self.dtypes[k], copy=False)
+                env[self.outs[k]] = flush(out) if write else out
             return
         for slot, x, dims, as_is in zip(self.arguments, operands, self.maps, self.as_is):
             env[slot] = x if as_is else _over_loops(x, dims, self.n_loops)
@@ -582,10 +720,13 @@ class _Generic:
                 value = np.asarray(value if self.as_is[self.n_in + k] else np.transpose(value, dims))
                 env[out] = value if self.dtypes[k] is None else value.astype(self.dtypes[k], copy=False)
             else:
+                read, read_init, write = self.flushes[k] or (False, False, False)
                 kept = [d for d in range(self.n_loops) if d not in self.reduction]
-                folded = self.combine[k].reduce(value, axis=self.reduction)
-                env[out] = self.combine[k](init, np.transpose(folded, [kept.index(d) for d in dims])).astype(
-                    self.dtypes[k], copy=False)
+                folded = self.combine[k].reduce(flush(value) if read else value, axis=self.reduction)
+                combined = self.combine[k](flush(init) if read_init else init,
+                                           np.transpose(folded, [kept.index(d) for d in dims]))
+                combined = combined.astype(self.dtypes[k], copy=False)
+                env[out] = flush(combined) if write else combined
 
 
 def _over_loops(x, dims, n_loops):

@@ -15,6 +15,18 @@ def _unsigned(x):
     return x.view(x.dtype.str.replace("i", "u")) if x.dtype.kind == "i" else x
 
 
+def _signed(x):
+    """An integer operand read signed: i1's true is -1 (NumPy's bool is 1)."""
+    x = np.asarray(x)
+    return np.negative(x, dtype=np.int8) if x.dtype == np.bool_ else x
+
+
+def _truncated(x, dtype):
+    """arith.trunci: the low bits (to i1: the lowest, where NumPy's bool would test for nonzero)."""
+    x = np.asarray(x)
+    return (x & 1).astype(dtype) if dtype == np.bool_ else x.astype(dtype)
+
+
 def _signed_like(result, like):
     return np.asarray(result).astype(np.asarray(like).dtype, copy=False)
 
@@ -22,6 +34,50 @@ def _signed_like(result, like):
 def _unsigned_op(fn):
     """An unsigned integer op on signless (signed) operands: viewed unsigned, then back."""
     return lambda a, b: _signed_like(fn(_unsigned(a), _unsigned(b)), a)
+
+
+def _unsigned_compare(fn):
+    """An unsigned integer compare on signless (signed) operands: a bool, as the signed ones'."""
+    return lambda a, b: fn(_unsigned(a), _unsigned(b))
+
+
+def flush(x):
+    """`x` with its subnormal floats read as zeros of their sign. IREE's CPU
+    programs run, as XLA's do, with the processor's flush-to-zero and
+    denormals-are-zero modes on: an arithmetic op reads a subnormal operand
+    as ±0 and writes a subnormal result as ±0 (moves, negation, abs and
+    copysign leave the bits alone). The evaluator applies this to the
+    operands and results of the ops in FLUSHED (evaluate._Function.flushing)."""
+    if not isinstance(x, (np.ndarray, np.floating)) or x.dtype.kind != "f" or x.dtype.itemsize < 4:
+        return x  # (float16 is computed in float32, where its subnormals are normal numbers)
+    small = np.abs(x) < np.finfo(x.dtype).tiny
+    if not small.any():
+        return x
+    small &= x != 0
+    return np.where(small, x * 0, x) if small.any() else x
+
+
+class _ExtremumOfZeros:
+    """arith.maximumf / minimumf as a combining ufunc: `reduce` puts +0
+    above -0 as the elementwise op does (np.maximum.reduce keeps either)."""
+
+    def __init__(self, ufunc, elementwise, negative_wins):
+        self.ufunc, self.elementwise, self.negative_wins = ufunc, elementwise, negative_wins
+
+    def __call__(self, a, b):
+        return self.elementwise(a, b)
+
+    def reduce(self, value, axis):
+        folded = self.ufunc.reduce(value, axis=axis)
+        if not np.any(folded == 0):
+            return folded
+        zero = value == 0
+        if self.negative_wins:  # min: -0 where any zero is -0
+            pick = np.logical_or.reduce(zero & np.signbit(value), axis=axis)
+        else:  # max: -0 where every zero is -0
+            pick = ~np.logical_or.reduce(zero & ~np.signbit(value), axis=axis)
+        signed = np.where(pick, np.negative(np.zeros((), folded.dtype)), np.zeros((), folded.dtype))
+        return np.where(folded == 0, signed, folded)
 
 
 def _trunc_divide(a, b):
@@ -72,8 +128,8 @@ FLOAT_PREDICATES = {  # arith.cmpf's predicate numbers (the o- forms are false o
 }
 INT_PREDICATES = {  # arith.cmpi's
     0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal,
-    6: _unsigned_op(np.less), 7: _unsigned_op(np.less_equal), 8: _unsigned_op(np.greater),
-    9: _unsigned_op(np.greater_equal),
+    6: _unsigned_compare(np.less), 7: _unsigned_compare(np.less_equal), 8: _unsigned_compare(np.greater),
+    9: _unsigned_compare(np.greater_equal),
 }
 
 def _by_element(fn):
@@ -109,14 +165,30 @@ ELEMENTWISE = {
 CONTRACTED = {"arith.addf": 1.0, "arith.subf": -1.0}
 # Conversions: name -> f(x, result dtype).
 CONVERSIONS = {
-    **dict.fromkeys(("arith.extf", "arith.truncf", "arith.sitofp", "arith.fptosi", "arith.extsi", "arith.trunci",
-                     "arith.index_cast", "arith.index_castui"), lambda x, dtype: np.asarray(x).astype(dtype)),
-    **dict.fromkeys(("arith.uitofp", "arith.extui"), lambda x, dtype: _unsigned(x).astype(dtype)),
+    **dict.fromkeys(("arith.extf", "arith.truncf", "arith.fptosi"), lambda x, dtype: np.asarray(x).astype(dtype)),
+    **dict.fromkeys(("arith.sitofp", "arith.extsi", "arith.index_cast"), lambda x, dtype: _signed(x).astype(dtype)),
+    "arith.trunci": _truncated,
+    **dict.fromkeys(("arith.uitofp", "arith.extui", "arith.index_castui"), lambda x, dtype: _unsigned(x).astype(dtype)),
     "arith.fptoui": lambda x, dtype: np.asarray(x).astype(dtype.str.replace("i", "u")).view(dtype),
     "arith.bitcast": lambda x, dtype: np.asarray(x).view(dtype),
 }
 # The ops a reduction may combine with, as ufuncs (their .reduce folds axes).
-COMBINE = {"arith.addf": np.add, "arith.mulf": np.multiply, "arith.maximumf": np.maximum,
-           "arith.minimumf": np.minimum, "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin,
+COMBINE = {"arith.addf": np.add, "arith.mulf": np.multiply,
+           "arith.maximumf": _ExtremumOfZeros(np.maximum, _maximumf, negative_wins=False),
+           "arith.minimumf": _ExtremumOfZeros(np.minimum, _minimumf, negative_wins=True),
+           "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin,
            "arith.addi": np.add, "arith.muli": np.multiply, "arith.maxsi": np.maximum, "arith.minsi": np.minimum,
            "arith.andi": np.bitwise_and, "arith.ori": np.bitwise_or, "arith.xori": np.bitwise_xor}
+# The float ops the processor's flush-to-zero modes apply to (see flush):
+# name -> whether a subnormal result is flushed too (compares, rounding to
+# an integer and extrema make none that their operands did not have).
+# Not here: moves, arith.negf, math.absf, math.copysign (bit operations),
+# the classifications (isnan, isinf, isfinite), integer ops.
+FLUSHED = {
+    **{name: True for name in ELEMENTWISE if name.startswith("math.") and name not in (
+        "math.absf", "math.absi", "math.copysign", "math.isnan", "math.isinf", "math.isfinite")},
+    **dict.fromkeys(("arith.addf", "arith.subf", "arith.mulf", "arith.divf", "arith.remf", "arith.truncf"), True),
+    **dict.fromkeys(("arith.cmpf", "arith.extf", "arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.minnumf",
+                     "arith.fptosi", "arith.fptoui", "math.floor", "math.ceil", "math.trunc", "math.roundeven",
+                     "math.round"), False),
+}
