@@ -16,9 +16,11 @@ Each run is a new Python process, timed from the inside:
 Rows: irax with the library built (`irax cache warm`, only the line's ops
 unless --full-library: the lookup of a kernel reads its primitive's module
 only, so the rest does not change the figures) and nothing else in its cache;
-irax without the library (IRAX_KERNEL_LIBRARY=none) and an empty cache (every
-kernel compiled); the same with the cache those compiles left (traced kernels
-read from disk); JAX. Runs are interleaved, medians printed.
+irax without the library (IRAX_KERNEL_LIBRARY=none) and an empty cache, with
+tiered jit (each kernel evaluated with NumPy while it compiles in the
+background) and without (every kernel compiled before it runs); without the
+library, with the cache those compiles left (traced kernels read from disk);
+JAX. Runs are interleaved, medians printed.
 
 Programs, each in a fresh process whose compile cache holds the library and
 nothing else (a fresh copy of it each run), arguments on the device first:
@@ -181,15 +183,17 @@ def main():
         if args.only == "programs":
             print_programs(programs, args.repeat)
             return
+        cold = dict(base, IRAX_KERNEL_LIBRARY="none")
         rows = {
             "irax, library": lambda: measure("irax.numpy", dict(base, IRAX_CACHE_DIR=library_dir)),
-            "irax, no library, empty cache": lambda: measure("irax.numpy", dict(
-                base, IRAX_KERNEL_LIBRARY="none", IRAX_CACHE_DIR=tempfile.mkdtemp(dir=work))),
-            "irax, no library, warm cache": lambda: measure("irax.numpy", dict(
-                base, IRAX_KERNEL_LIBRARY="none", IRAX_CACHE_DIR=warm_dir)),
+            "irax, empty cache, tiered": lambda: measure("irax.numpy", dict(
+                cold, IRAX_TIERED_JIT="1", IRAX_CACHE_DIR=tempfile.mkdtemp(dir=work))),
+            "irax, empty cache, tiers off": lambda: measure("irax.numpy", dict(
+                cold, IRAX_TIERED_JIT="0", IRAX_CACHE_DIR=tempfile.mkdtemp(dir=work))),
+            "irax, no library, warm cache": lambda: measure("irax.numpy", dict(cold, IRAX_CACHE_DIR=warm_dir)),
             "jax": lambda: measure("jax.numpy", dict(base, JAX_PLATFORMS="cpu")),
         }
-        measure("irax.numpy", dict(base, IRAX_KERNEL_LIBRARY="none", IRAX_CACHE_DIR=warm_dir))  # fill it
+        measure("irax.numpy", dict(cold, IRAX_TIERED_JIT="0", IRAX_CACHE_DIR=warm_dir))  # fill it
         times = {name: [] for name in rows}
         for _ in range(args.repeat):
             for name, fn in rows.items():

@@ -47,12 +47,13 @@ Each setting is also an environment variable, its name in capitals:
                         ("add,sin,reduce_sum").
     IRAX_KERNEL_LIBRARY_BACKGROUND  1: a process builds the library kernels
                         of each op it uses in a background thread (default 0).
-    IRAX_TIERED_JIT     1: the first call of a jitted (or other staged)
-                        function runs at once, evaluated op by op with NumPy,
-                        while IREE compiles it in a background thread; later
-                        calls run the compiled program once it is ready
-                        (frontend/tiered.py). 0 (default): the first call
-                        waits for it, and every call gives the same bits.
+    IRAX_TIERED_JIT     1 (default): a program met for the first time on
+                        the CPU (a jitted or other staged function, an eager
+                        op's kernel) runs at once, evaluated op by op with
+                        NumPy, while IREE compiles it in a background thread;
+                        later calls run the compiled program once it is ready
+                        (frontend/tiered.py). 0: the first call waits for the
+                        compile, and every call gives the same bits.
     IRAX_DEBUG_NANS     1: a computation whose result holds a NaN raises
                         FloatingPointError, naming the op (eager) or the
                         staged function (jit: run it under irax.disable_jit()
@@ -231,7 +232,7 @@ class Config:
     irax_distributed_timeout = Setting(SECONDS, "300", "seconds to wait at a collective for the other processes")
     irax_kernel_library = Setting(NAMES, "all", "the prebuilt eager kernels to use: all, none or primitive names")
     irax_kernel_library_background = Setting(SWITCH, "0", "build the library kernels of the ops used, in the background")
-    irax_tiered_jit = Setting(SWITCH, "0", "first calls of staged programs run at once while they compile")
+    irax_tiered_jit = Setting(SWITCH, "1", "first calls of programs run at once while they compile")
     irax_debug_nans = Setting(SWITCH, "0", "raise FloatingPointError where a result holds a NaN (jax_debug_nans)")
     irax_debug_infs = Setting(SWITCH, "0", "raise FloatingPointError where a result holds an inf (jax_debug_infs)")
     irax_numpy_dtype_promotion = Setting(DTYPE_PROMOTION, "standard",

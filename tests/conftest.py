@@ -22,8 +22,9 @@ from helpers import example_plugin  # noqa: F401 (a fixture)
 from helpers import DEVICE_LOST, device_or_skip, use_example_plugin, x64_mode
 
 # Tests check the programs IREE compiles, not tiered jit's NumPy evaluation of
-# their first calls (tests/test_tiered_jit.py turns tiers on for its own; run
-# the suite with IRAX_TIERED_JIT=1 to check the evaluator on every program).
+# their first calls, on by default (tests/test_tiered_jit.py turns tiers on for
+# its own; run the suite with IRAX_TIERED_JIT=1 and an empty IRAX_CACHE_DIR to
+# check the evaluator on every program).
 os.environ.setdefault("IRAX_TIERED_JIT", "0")
 
 PLATFORMS = ("cpu", "vulkan", "sync-cpu")

@@ -21,7 +21,7 @@ import irax
 import irax.numpy as jnp
 from irax.backends import cache
 from irax.config import config
-from irax.frontend import tiered
+from irax.frontend import eager, tiered
 from irax.ir import evaluate
 
 jax = pytest.importorskip("jax")
@@ -407,3 +407,71 @@ def test_a_long_loop_gives_up_once_the_program_is_compiled():
         run([np.float32(1.0)], give_up)
     assert len(asked) == 3
     assert run([np.float32(2.0 ** -126)]) == [np.float32(np.inf)]
+
+
+def test_an_eager_op_runs_on_the_first_tier_while_its_kernel_compiles(tiers, monkeypatch):
+    """An eager op's kernel that neither the library nor the cache has takes
+    the two tiers too: its first calls, every shape of its rank (one
+    shape-generic kernel), run evaluated, with no compile on the calling
+    thread; once the kernel is compiled, each shape's calls run it."""
+    monkeypatch.setattr(config, "irax_kernel_library", "none")
+    monkeypatch.setattr(eager, "_kernels", cache.LRU())  # as in a fresh process
+    monkeypatch.setattr(eager, "_dispatch", cache.LRU())
+    small, big = jnp.asarray(X[:2, :3]), jnp.asarray(X)
+    before = cache.stats()["compiles"]
+    first = [jnp.sin(small), jnp.sin(big)]
+    assert tiers.evaluated == 2 and cache.stats()["compiles"] == before
+    tiers.compile_now()
+    then = [jnp.sin(small), jnp.sin(big)]
+    assert tiers.swapped == 2 and tiers.evaluated == 2 and cache.stats()["compiles"] == before
+    for got in (first, then):
+        np.testing.assert_allclose(got[0], np.sin(X[:2, :3]), rtol=1e-6)
+        np.testing.assert_allclose(got[1], np.sin(X), rtol=1e-6)
+    assert jnp.sin(jnp.asarray(X[:1, :3] + 1)).shape == (1, 3)  # another broadcast pattern: another kernel
+
+
+OUTER_SUM = """
+#a = affine_map<(d0, d1) -> (d0)>
+#b = affine_map<(d0, d1) -> (d1)>
+#o = affine_map<(d0, d1) -> ()>
+func.func @main(%a: tensor<?xf32>, %b: tensor<?xf32>, %init: tensor<f32>) -> tensor<f32> {
+  %r = linalg.generic {indexing_maps = [#a, #b, #o], iterator_types = ["reduction", "reduction"]}
+      ins(%a, %b : tensor<?xf32>, tensor<?xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %s = arith.addf %x, %y : f32
+    %m = arith.maximumf %acc, %s : f32
+    linalg.yield %m : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+"""
+
+
+def test_the_evaluator_refuses_an_iteration_space_far_bigger_than_its_operands():
+    """NumPy broadcasting makes a generic's whole iteration space, which a
+    compiled loop never stores: max(a[i] + b[j]) over 8192^2 pairs of two
+    32 KB vectors would be 268 MB. TooBig (a MemoryError: the call then
+    waits for the compiled program) rather than that; small ones evaluate."""
+    from iree.compiler import ir
+    from irax.ir import mlir
+    run = evaluate.prepare(ir.Module.parse(OUTER_SUM, mlir.context()))
+    a, b, init = np.arange(3, dtype=np.float32), np.arange(4, dtype=np.float32), np.float32(-np.inf)
+    np.testing.assert_array_equal(run([a, b, np.array(init)])[0], 5.0)
+    big = np.zeros(8192, np.float32)
+    with pytest.raises(evaluate.TooBig):
+        run([big, big, np.array(init)])
+
+
+def test_argmax_s_reduction_is_evaluated_step_by_step(tiers):
+    """argmax's reduction carries a value and its index, chosen together: no
+    single combining op for NumPy to reduce with. The evaluator runs its body
+    once per step of the reduction, on whole rows, as the compiled loop runs
+    it, so ties and NaNs give JAX's indices on tier 1 too."""
+    a = np.array([[1, 3, 3, 0], [np.nan, 2, np.nan, 1], [0, 0, -1, 0]], np.float32)
+    f = irax.jit(lambda x: (jnp.argmax(x, axis=1), jnp.argmin(x, axis=0), jnp.argmax(x)))
+    first = f(a)
+    assert tiers.evaluated == 1
+    tiers.compile_now()
+    for got in (first, f(a)):
+        for g, want in zip(got, (jax.numpy.argmax(a, axis=1), jax.numpy.argmin(a, axis=0), jax.numpy.argmax(a))):
+            np.testing.assert_array_equal(g, want)

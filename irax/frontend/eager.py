@@ -20,7 +20,7 @@ from irax.backends.cache import LRU
 from irax.config import config
 from irax.frontend.array import device_put_numpy, place
 from irax.frontend.core import ShapedArray, Trace
-from irax.frontend import executable, kernel_library
+from irax.frontend import executable, kernel_library, tiered
 from irax.transforms import pipeline
 
 
@@ -64,13 +64,11 @@ _kernels = LRU()  # (prim, kernel avals, params, device, pass pipeline) -> loade
 _dispatch = LRU()  # (prim, avals, params, device, pass pipeline) -> Executable: one lookup per warm call
 
 
-def _program(prim, kernel_avals, params, device):
+def _program(prim, kernel_avals, params, device, made):
+    """The program of `made`, the Executable of `prim` on operands its
+    `kernel_avals` stand for (tiered.kernel)."""
     key = (prim, kernel_avals, params, device, config.irax_passes)
-    program = _kernels.get(key)
-    if program is None:
-        module = build_module(prim, kernel_avals, dict(params))
-        program = _kernels[key] = device.load(device.backend.compile(str(module)))
-    return program
+    return tiered.kernel(_kernels, key, device, made, lambda: build_module(prim, kernel_avals, dict(params)))
 
 
 def _static_kernel(prim, avals) -> bool:
@@ -103,7 +101,8 @@ def _executable(prim, avals, params, device):
         # removes the work (Vulkan cannot dispatch on an empty buffer).
         dynamic = prim.dynamic_shapes and not static and all(a.size for a in avals)
         kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
-        hit = executable.Executable(_program(prim, kernel_avals, params, device), out_avals)
+        hit = executable.Executable(None, out_avals)
+        hit.program = _program(prim, kernel_avals, params, device, hit)
     hit.name = prim.name
     # An elementwise kernel is straight-line code: which operand's buffer its
     # result shares (none, unless IREE folds the op away) is the same at every call.

@@ -43,7 +43,7 @@ import irax.numpy as jnp
 from irax import tree_util
 from irax.backends.cache import LRU
 from irax.config import config
-from irax.frontend import core, dtypes, eager, executable, staging
+from irax.frontend import core, dtypes, eager, executable, staging, tiered
 from irax.frontend.array import Array
 from irax.frontend.numpy.indexing import NonConcreteBooleanIndexError
 from irax.frontend.numpy.util import asarray
@@ -240,32 +240,29 @@ def _op_vjp(prim, params, n_in, wrt, seeded, device, operands) -> executable.Exe
     if hit is None:
         # as eager.run decides, unless the pass cannot differentiate this shape-generic kernel
         dynamic = prim.dynamic_shapes and all(a.size for a in avals) and (prim, params) not in _per_shape
-        program = _op_program(prim, params, n_in, wrt, seeded, avals, dynamic, device)
-        hit = _dispatch[key] = executable.Executable(program, tuple(avals[i] for i in wrt))
+        hit = _dispatch[key] = executable.Executable(None, tuple(avals[i] for i in wrt))
+        hit.program = _op_program(prim, params, n_in, wrt, seeded, avals, dynamic, device, hit)
     return hit
 
 
 _per_shape = set()  # (prim, params) whose shape-generic kernel the AD pass cannot differentiate
 
 
-def _op_program(prim, params, n_in, wrt, seeded, avals, dynamic, device):
+def _op_program(prim, params, n_in, wrt, seeded, avals, dynamic, device, made):
     kernel_avals = tuple(eager.kernel_aval(a, dynamic) for a in avals)
     key = (prim, kernel_avals, params, wrt, device, config.irax_passes)
-    program = _programs.get(key)
-    if program is None:
-        try:
-            module = _vjp_module(eager.trace_kernel(prim, kernel_avals[:n_in], dict(params)), wrt, seeded)
-        except (ValueError, NotImplementedError, ir.MLIRError):
-            # The AD rules are written for the static shapes of traced programs, and some
-            # fail on dynamic ones: a sum of a dynamic length adds in blocks, in a loop of
-            # dynamic bounds (reverse mode takes static ones), and a dot_general's adjoint
-            # makes a tensor.empty without its dynamic sizes. Per shape, they work.
-            if not dynamic:
-                raise
-            _per_shape.add((prim, params))
-            return _op_program(prim, params, n_in, wrt, seeded, avals, False, device)
-        program = _programs[key] = device.load(device.backend.compile(str(module)))
-    return program
+    try:
+        return tiered.kernel(_programs, key, device, made, lambda: _vjp_module(
+            eager.trace_kernel(prim, kernel_avals[:n_in], dict(params)), wrt, seeded))
+    except (ValueError, NotImplementedError, ir.MLIRError):
+        # The AD rules are written for the static shapes of traced programs, and some
+        # fail on dynamic ones: a sum of a dynamic length adds in blocks, in a loop of
+        # dynamic bounds (reverse mode takes static ones), and a dot_general's adjoint
+        # makes a tensor.empty without its dynamic sizes. Per shape, they work.
+        if not dynamic:
+            raise
+        _per_shape.add((prim, params))
+        return _op_program(prim, params, n_in, wrt, seeded, avals, False, device, made)
 
 
 def _staged_vjp(key, fn, arguments, n_in, wrt, seeded, device, operands) -> executable.Executable:

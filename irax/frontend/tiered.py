@@ -4,8 +4,8 @@ A jitted function's first call costs a trace, the pass pipeline and an IREE
 compile; the compile is most of it (~0.2 s for the smallest module, 1-3 s
 for a training step on this 2-core machine, where JAX's whole first call is
 ~0.3-0.4 s). With IRAX_TIERED_JIT=1 (the default) a program met for the
-first time (staging.run_staged: jit, eager grad, eager control flow) runs
-in two tiers:
+first time (staging.run_staged: jit, eager grad, eager control flow; and
+eager.py's kernels, each serving every shape of its rank) runs in two tiers:
 
   tier 1  the module the passes made, `differentiate` included, evaluated
           op by op with NumPy (ir/evaluate.py) on host copies of the
@@ -23,11 +23,12 @@ operands after either program); results are irax Arrays on the call's
 device. What differs: tier 1 runs on the calling thread, after the
 device's queued work (it sees buffers, not the arrays that know their
 calls), and its results are ready when the call returns, where tier 2
-queues the work; its floats may differ from IREE's in the last bits. A program whose evaluation fails
-at run time, or whose compile failed, takes tier 2's path: the call waits
-for the compile, and a compile error is raised there, as untiered. So does
-an evaluation still in a loop when the compile is done (a loop of many
-steps in Python can take far longer than its compile: evaluate.Abandoned).
+queues the work; its floats may differ from IREE's in the last bits. A
+program whose evaluation fails at run time, or whose compile failed, takes
+tier 2's path: the call waits for the compile, and a compile error is raised
+there, as untiered. So does an evaluation still in a loop when the compile
+is done (a loop of many steps in Python can take far longer than its
+compile: evaluate.Abandoned).
 
 No tier 1 (the compile is done on the calling thread, as before) when the
 compile cache already has the program, on a device that is not the host's
@@ -43,11 +44,13 @@ are atomic, so a compile cut short leaves nothing half written.
 """
 import atexit
 import concurrent.futures
+import functools
 import os
 import queue
 import threading
 
 import numpy as np
+import threadpoolctl
 
 from irax.backends import cache
 from irax.config import config
@@ -63,30 +66,50 @@ def build(device, traced, lifted, aliases, tier: bool) -> executable.Executable:
     compiled and loaded now, or, with `tier` and where tier 1 applies, a
     FirstTier standing in for it until its background compile is done."""
     made = executable.Executable(None, traced.out_avals, lifted, traced.out_tree, aliases)
-    text = str(traced.module)
-    made.program = (tier and _first_tier(made, device, traced, text)) or executable.load(
-        device, device.backend.compile(text), traced.trace.host_functions, traced.module)
+    compiling = tier and not traced.trace.host_functions and start(device, traced.module)
+    made.program = compiling.program_for(made) if compiling else executable.load(
+        device, device.backend.compile(str(traced.module)), traced.trace.host_functions, traced.module)
     return made
 
 
-def _first_tier(made, device, traced, text):
-    """A FirstTier for `made`, or None where the compile is done at once (see the module docstring)."""
+def kernel(kernels, key, device, made, build):
+    """The program of the Executable `made` from `kernels` (an LRU of
+    programs, by `key`; `build()` makes the module on a miss), shared by
+    every Executable of that key (an eager kernel serves every shape of its
+    rank): loaded, or while it compiles in the background, `made`'s
+    FirstTier of it; compiled now where tier 1 does not apply."""
+    program = kernels.get(key)
+    if program is None:
+        module = build()
+        program = kernels[key] = start(device, module) or executable.load(
+            device, device.backend.compile(str(module)), None, module)
+    if isinstance(program, Compiling):
+        if program.loaded is None:
+            return program.program_for(made)
+        program = kernels[key] = program.loaded
+    return program
+
+
+def start(device, module) -> "Compiling | None":
+    """The background compile of `module` (after the passes) for `device`,
+    its NumPy evaluation standing in meanwhile; None where the compile is
+    done at once instead (see the module docstring)."""
     backend = device.backend
-    if (not config.irax_tiered_jit or device.platform not in HOST_PLATFORMS or traced.trace.host_functions
-            or not hasattr(backend, "target_backend")):
+    if not config.irax_tiered_jit or device.platform not in HOST_PLATFORMS or not hasattr(backend, "target_backend"):
         return None
-    compile_arguments = _compile_arguments(backend, text)
-    key = compile_arguments[3]
-    if cache.find(key) is not None:
+    compile_arguments = _compile_arguments(backend, str(module))
+    if cache.find(compile_arguments[3]) is not None:
         return None
     try:
-        with traced.trace.context:
-            run = evaluate.prepare(traced.module)
-            inputs = [mlir.aval_parts(a.type) for a in traced.func.regions[0].blocks[0].arguments]
+        with module.context:
+            run = evaluate.prepare(module)
+            main = next(op for op in module.body.operations
+                        if op.operation.name == "func.func" and op.attributes["sym_name"].value == "main")
+            dtypes = [mlir.aval_parts(a.type)[1] for a in main.regions[0].blocks[0].arguments]
     except Exception:  # Unsupported, or a module the evaluator misreads: never the call's error
         return None
-    return FirstTier(made, device, run, inputs, compile_arguments, executable.small_steps(traced.module),
-                     executable.host_loops(traced.module))
+    return Compiling(device, run, dtypes, compile_arguments, executable.small_steps(module),
+                     executable.host_loops(module))
 
 
 def _compile_arguments(backend, text) -> tuple:
@@ -98,19 +121,50 @@ def _compile_arguments(backend, text) -> tuple:
     return text, target, flags, cache.text_key(text, target, flags)
 
 
-class FirstTier:
-    """The program of `made` while `compiled` (a Future of its vmfb) is
-    under way: a call evaluates the module with NumPy; the first call after
-    the compile is done loads the program and swaps it in."""
+class Compiling:
+    """A module compiling in the background (`compiled`, a Future of its
+    vmfb), and `run`, its NumPy evaluation, for the calls made meanwhile.
+    One module may serve several Executables (an eager kernel serves every
+    shape of its rank): each gets its own FirstTier (program_for)."""
 
-    def __init__(self, made, device, run, inputs, compile_arguments, small_steps, host_loops):
-        self.made, self.device, self.run, self.inputs, self.small_steps = made, device, run, inputs, small_steps
-        self.host_loops = host_loops
+    def __init__(self, device, run, dtypes, compile_arguments, small_steps, host_loops):
+        self.device, self.run, self.dtypes = device, run, dtypes
+        self.small_steps, self.host_loops = small_steps, host_loops
         self.compile_arguments, self.compiled = compile_arguments, _submit(*compile_arguments)
         self.forks = _forks  # (a forked child has no background thread: it compiles on the calling thread)
+        self.loaded = None  # the compiled program, once a call has loaded it
+
+    def program_for(self, made):
+        """`made`'s program: the compiled one if loaded, else a FirstTier."""
+        return self.loaded or FirstTier(made, self)
+
+    def evaluating(self) -> bool:
+        """Whether calls are still to be evaluated: the compile is under way (in this process's thread)."""
+        return self.loaded is None and not self.compiled.done() and self.forks == _forks
+
+    def load(self):
+        """The compiled program, loaded once (waiting for its compile)."""
+        if self.loaded is None:
+            ours = self.compiled.done() or self.forks == _forks
+            vmfb = self.compiled.result() if ours else cache.cached_compile(*self.compile_arguments)
+            program = executable.load(self.device, vmfb, None)
+            program.always_inline, program.host_loops = self.small_steps, self.host_loops
+            self.loaded, self.run = program, None  # (run holds the module)
+        return self.loaded
+
+
+class FirstTier:
+    """The program of the Executable `made` while its module is `compiling`:
+    a call evaluates the module with NumPy, which gives up in a loop once
+    the compile is done (evaluate.Abandoned: a long loop evaluated op by op
+    can take longer than the compile); the first call after it loads the
+    compiled program and puts it in `made`'s place."""
+
+    def __init__(self, made, compiling):
+        self.made, self.compiling = made, compiling
 
     def __call__(self, buffers, n_results: int):
-        if not self.compiled.done() and self.forks == _forks:
+        if self.compiling.evaluating():
             try:
                 return self.evaluate(buffers), 0  # (0: the call has finished)
             except Exception:  # NumPy refused an operand (an index out of bounds), or the compile finished
@@ -119,20 +173,30 @@ class FirstTier:
         return self.swap()(buffers, n_results)
 
     def evaluate(self, buffers) -> list:
-        device = self.device
+        compiling = self.compiling
+        device = compiling.device
         device.drain()  # the operands may still be being computed
-        arrays = [device.fetch(b, dtype, shape) for b, (shape, dtype) in zip(buffers, self.inputs)]
-        outs = self.run(arrays, self.compiled.done)  # (a long loop gives up once the program is there)
+        arrays = [device.fetch(b, dtype, b.shape) for b, dtype in zip(buffers, compiling.dtypes)]
+        with _blas().limit(limits=BLAS_THREADS):
+            outs = compiling.run(arrays, compiling.compiled.done)  # (a long loop gives up once the program is there)
         return [device.put(_as_aval(y, a)) for y, a in zip(outs, self.made.out_avals)]
 
     def swap(self):
         """The compiled program (waiting for its compile), now `made`'s program."""
-        ours = self.compiled.done() or self.forks == _forks
-        vmfb = self.compiled.result() if ours else cache.cached_compile(*self.compile_arguments)
-        program = self.made.program = executable.load(self.device, vmfb, None)
-        program.always_inline, program.host_loops = self.small_steps, self.host_loops
-        self.run = None  # (it holds the module)
-        return program
+        self.made.program = self.compiling.load()
+        return self.made.program
+
+
+# BLAS threads for an evaluation: the compile thread has a core. (On 2 cores
+# under load, OpenBLAS's two spinning threads made an attention gradient's
+# evaluation 250 ms where one thread took 8.)
+BLAS_THREADS = max(1, (os.cpu_count() or 2) - 1)
+
+
+@functools.cache
+def _blas():
+    """NumPy's BLAS thread pool, whichever library it is (threadpoolctl finds it, ~5 ms once)."""
+    return threadpoolctl.ThreadpoolController().select(user_api="blas")
 
 
 def _as_aval(y, aval) -> np.ndarray:

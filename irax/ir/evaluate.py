@@ -62,6 +62,18 @@ class Abandoned(Exception):
 CHECK_EVERY = 64  # loop steps between two calls of `give_up`: a long loop in Python may take far longer than a compile
 
 
+class TooBig(MemoryError):
+    """A linalg.generic whose iteration space, made whole by NumPy broadcasting,
+    would be far bigger than its operands and results (a reduction over a
+    broadcast product, as a compiled loop computes without storing it)."""
+
+
+# A generic's iteration space may hold this many elements, and this many times
+# its biggest operand or result, before TooBig.
+SPACE_ELEMENTS = 1 << 24
+SPACE_RATIO = 4
+
+
 DTYPES = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "i1": np.bool_, "i8": np.int8,
           "i16": np.int16, "i32": np.int32, "i64": np.int64, "index": np.int64}
 
@@ -77,7 +89,7 @@ def dtype_of(typ) -> np.dtype:
 
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"  # einsum's names of loop dims
-IDENTITY_OPS = ("tensor.cast", "util.optimization_barrier", "linalg.copy")
+IDENTITY_OPS = ("tensor.cast", "util.optimization_barrier", "linalg.copy", "flow.tensor.tie_shape")
 # name -> (c, the operands that may be c) where `op(x, c)` folds to x (_folded_away).
 IDENTITY_OPERANDS = {"arith.mulf": (1.0, (0, 1)), "arith.divf": (1.0, (1,)), "arith.addf": (-0.0, (0, 1)),
                      "arith.subf": (0.0, (1,))}
@@ -268,10 +280,19 @@ class _Function:
         return _apply(lambda value, out: np.full(out.shape, value, out.dtype), ins, outs[0])
 
     def _tensor_expand_shape(self, op, ins, outs):
-        shape = _static_shape(op.results[0].type)
-        return _apply(lambda x, *sizes: np.reshape(x, shape), ins, outs[0])
+        """The result's static sizes, its dynamic ones from the operands after the source."""
+        shape = list(op.attributes["static_output_shape"])
 
-    _tensor_collapse_shape = _tensor_expand_shape
+        def expand(x, *sizes):
+            sizes = iter(sizes)
+            return np.reshape(x, [int(next(sizes)) if d == DYNAMIC else d for d in shape])
+        return _apply(expand, ins, outs[0])
+
+    def _tensor_collapse_shape(self, op, ins, outs):
+        """Each result dim the product of its group of source dims (the reassociation)."""
+        groups = [[ir.IntegerAttr(d).value for d in group] for group in op.attributes["reassociation"]]
+        return _apply(lambda x: np.reshape(x, [int(np.prod([x.shape[d] for d in group])) for group in groups]),
+                      ins, outs[0])
 
     def _flow_tensor_bitcast(self, op, ins, outs):
         shape, dtype = _static_shape(op.results[0].type), dtype_of(op.results[0].type)
@@ -307,10 +328,25 @@ class _Function:
         return _apply(lambda *xs: np.concatenate(xs, axis), ins, outs[0])
 
     def _tensor_extract_slice(self, op, ins, outs):
-        shape = _static_shape(op.results[0].type)
+        """The slice, its unit dims dropped where the result's rank is lower
+        (a dynamic result drops exactly the sizes statically 1)."""
+        result = ir.ShapedType(op.results[0].type)
+        shape = tuple(result.shape) if result.has_static_shape else None
+        kept = None  # which of the slice's dims a dynamic result keeps, if not all
+        sizes = list(op.attributes["static_sizes"])
+        if shape is None and len(sizes) != result.rank:
+            kept = [k for k, n in enumerate(sizes) if n != 1]
+            if len(kept) != result.rank:
+                raise Unsupported(f"a rank-reducing slice to {result}")
         where = _slicer(op, ins[1:])
         self.sliced[op.operands[0]] = self.sliced.get(op.operands[0], 0) + 1
-        return _apply_env(lambda env: np.array(env[ins[0]][where(env)]).reshape(shape), outs[0])
+
+        def extract(env):
+            y = np.array(env[ins[0]][where(env)])
+            if shape is not None:
+                return y.reshape(shape)
+            return y if kept is None else y.reshape([y.shape[k] for k in kept])
+        return _apply_env(extract, outs[0])
 
     def _tensor_insert_slice(self, op, ins, outs):
         where = _slicer(op, ins[2:])
@@ -369,8 +405,12 @@ class _Function:
         indices = {self.slot(o.results[0]): ir.IntegerAttr(o.attributes["dim"]).value
                    for o in body_ops if o.operation.name == "linalg.index"}
         combiners = [_combiner(v, body.arguments[n_in + k]) if reduction else None for k, v in enumerate(yielded)]
-        if None in combiners and reduction:
-            raise Unsupported("a reduction whose body is not `out = combine(out, e)`")
+        if None in combiners and reduction:  # (argmax's: a value and its index, chosen together)
+            self.in_body += 1
+            steps = [self.op(o) for o in body_ops[:-1] if o.operation.name != "linalg.index"]
+            self.in_body -= 1
+            return _SteppedReduction(maps, n_loops, reduction, ins, outs, arguments, indices, steps,
+                                     [self.slot(v) for v in yielded], [dtype_of(v.type) for v in op.results])
         combined = set(yielded) if reduction else set()  # made by the combining ops, which reduce applies instead
         body_ops = [o for o in body_ops[:-1] if not (len(o.results) == 1 and o.results[0] in combined)]
         accumulators = set(list(body.arguments)[n_in:]) if reduction else set()
@@ -485,6 +525,7 @@ class _Function:
         if callee not in self.functions:
             raise Unsupported(f"a call of the external function @{callee}")
         function = self.prepared.get(callee) or _Function(self.functions[callee], self.functions, self.prepared)
+
         def step(env):
             for o, v in zip(outs, function.run([env[i] for i in ins], env[-1])):
                 env[o] = v
@@ -511,7 +552,7 @@ def _product(subscripts: str):
     if (len(a) == len(b) == len(out) >= 2 and a[:-2] == b[:-2] == batch and a[-2] == out[-2]
             and b[-1] == out[-1] and a[-1] == b[-2] and a[-1] not in out):
         return np.matmul
-    return functools.partial(np.einsum, subscripts)
+    return functools.partial(np.einsum, subscripts, optimize=True)  # (BLAS through tensordot where it can)
 
 
 def _to_an_add(product):
@@ -690,10 +731,7 @@ class _Generic:
 
     def __call__(self, env):
         operands = [env[i] for i in self.ins]
-        sizes = [1] * self.n_loops
-        for x, dims in zip(operands, self.maps):
-            for axis, d in enumerate(dims):
-                sizes[d] = x.shape[axis]
+        sizes = _loop_sizes(operands, self.maps, self.n_loops)
         if self.reduction and all(c is not None for c in self.contraction):
             for k, (i, j, _) in enumerate(self.contraction):
                 read, read_init, write = self.flushes[k] or (False, False, False)
@@ -702,12 +740,13 @@ class _Generic:
                 out = ((flush(init) if read_init else init) + product).astype(self.dtypes[k], copy=False)
                 env[self.outs[k]] = flush(out) if write else out
             return
+        space = int(np.prod(sizes))
+        if space > SPACE_ELEMENTS and space > SPACE_RATIO * max(np.size(x) for x in operands):
+            raise TooBig(f"an iteration space of {space} elements")
         for slot, x, dims, as_is in zip(self.arguments, operands, self.maps, self.as_is):
             env[slot] = x if as_is else _over_loops(x, dims, self.n_loops)
         for slot, d in self.indices.items():
-            shape = [1] * self.n_loops
-            shape[d] = sizes[d]
-            env[slot] = np.arange(sizes[d]).reshape(shape)
+            env[slot] = _loop_index(d, sizes)
         for step in self.steps:
             step(env)
         for k, (slot, out) in enumerate(zip(self.results, self.outs)):
@@ -727,6 +766,73 @@ class _Generic:
                                            np.transpose(folded, [kept.index(d) for d in dims]))
                 combined = combined.astype(self.dtypes[k], copy=False)
                 env[out] = flush(combined) if write else combined
+
+
+class _SteppedReduction:
+    """The step of a linalg.generic reduction whose body is no single
+    combining op (argmax's pairs of a value and its index): the body runs
+    once per point of the reduction dims, in order, on whole arrays over the
+    parallel dims (the reduction dims size 1), its results the next
+    accumulators, as the compiled loop runs it. More than MAX_STEPS points
+    is TooBig: the call waits for the compiled program."""
+
+    MAX_STEPS = 1 << 12
+
+    def __init__(self, maps, n_loops, reduction, ins, outs, arguments, indices, steps, results, dtypes):
+        self.maps, self.n_loops, self.reduction = maps, n_loops, reduction
+        self.ins, self.outs, self.arguments, self.indices = ins, outs, arguments, indices
+        self.steps, self.results, self.dtypes = steps, results, dtypes
+        self.n_in = len(ins) - len(outs)
+
+    def __call__(self, env):
+        operands = [env[i] for i in self.ins]
+        sizes = _loop_sizes(operands, self.maps, self.n_loops)
+        points = [range(sizes[d]) for d in self.reduction]
+        if int(np.prod([len(r) for r in points])) > self.MAX_STEPS:
+            raise TooBig(f"a reduction of {int(np.prod([len(r) for r in points]))} steps")
+        parallel = [1 if d in self.reduction else n for d, n in enumerate(sizes)]
+        views = [_over_loops(x, dims, self.n_loops) for x, dims in zip(operands, self.maps)]
+        carried = [np.broadcast_to(v, parallel).copy() for v in views[self.n_in:]]
+        for slot, d in self.indices.items():
+            if d not in self.reduction:
+                env[slot] = _loop_index(d, sizes)
+        for n, point in enumerate(itertools.product(*points)):
+            if n % CHECK_EVERY == CHECK_EVERY - 1 and env[-1]():
+                raise Abandoned
+            at = [slice(None)] * self.n_loops
+            for d, i in zip(self.reduction, point):
+                at[d] = slice(i, i + 1)
+            for slot, view in zip(self.arguments, views[:self.n_in]):
+                env[slot] = view[tuple(slice(None) if view.shape[d] == 1 else at[d] for d in range(self.n_loops))]
+            for slot, value in zip(self.arguments[self.n_in:], carried):
+                env[slot] = value
+            for slot, d in self.indices.items():
+                if d in self.reduction:
+                    env[slot] = point[self.reduction.index(d)]
+            for step in self.steps:
+                step(env)
+            carried = [np.broadcast_to(env[r], parallel) for r in self.results]
+        kept = [d for d in range(self.n_loops) if d not in self.reduction]
+        for k, (out, value) in enumerate(zip(self.outs, carried)):
+            value = np.reshape(value, [sizes[d] for d in kept])
+            dims = self.maps[self.n_in + k]
+            env[out] = np.transpose(value, [kept.index(d) for d in dims]).astype(self.dtypes[k])
+
+
+def _loop_sizes(operands, maps, n_loops) -> list:
+    """The size of each loop dim of a generic, read from its operands' shapes (1 where none has it)."""
+    sizes = [1] * n_loops
+    for x, dims in zip(operands, maps):
+        for axis, d in enumerate(dims):
+            sizes[d] = x.shape[axis]
+    return sizes
+
+
+def _loop_index(d, sizes) -> np.ndarray:
+    """linalg.index d over the iteration space: arange along loop dim d, size 1 along the others."""
+    shape = [1] * len(sizes)
+    shape[d] = sizes[d]
+    return np.arange(sizes[d]).reshape(shape)
 
 
 def _over_loops(x, dims, n_loops):
