@@ -240,8 +240,9 @@ def _op_vjp(prim, params, n_in, wrt, seeded, device, operands) -> executable.Exe
     if hit is None:
         # as eager.run decides, unless the pass cannot differentiate this shape-generic kernel
         dynamic = prim.dynamic_shapes and all(a.size for a in avals) and (prim, params) not in _per_shape
-        hit = _dispatch[key] = executable.Executable(None, tuple(avals[i] for i in wrt))
+        hit = executable.Executable(None, tuple(avals[i] for i in wrt))
         hit.program = _op_program(prim, params, n_in, wrt, seeded, avals, dynamic, device, hit)
+        _dispatch[key] = hit  # (once it has a program: building one may raise)
     return hit
 
 
