@@ -44,6 +44,18 @@ ALLOWED = {
         "reduce_precision's derivative is JAX's rule (a custom_vjp_and_jvp per format, made at the first call), "
         "and custom_derivatives imports staging, which imports the irax.frontend.numpy package, whose "
         "control_flow imports lax_elementwise",
+    ("irax.frontend.numpy.math_extra", "irax.frontend.special"):
+        "i0's derivative is JAX's rule in i0e and i1e (a custom_jvp, made at the first call), and special "
+        "imports irax.frontend.numpy.util, whose package imports math_extra",
+    ("irax.frontend.numpy.reductions", "irax.frontend.custom_derivatives"):
+        "cumprod's derivative is JAX's rule (a custom_jvp, made at the first call), and custom_derivatives "
+        "imports control_flow, which imports the irax.frontend.numpy package that reductions is part of",
+    ("irax.frontend.numpy.reductions", "irax.frontend.lax_scans"):
+        "cumprod's JVP is that of an associative_scan of multiplies, and lax_scans imports irax.numpy, whose "
+        "package imports reductions",
+    ("irax.frontend.numpy.ufuncs", "irax.frontend.custom_derivatives"):
+        "x ** n for n < -1 differentiates by JAX's integer_pow rule (a custom_jvp, made at the first call), and "
+        "custom_derivatives imports control_flow, which imports the irax.frontend.numpy package of ufuncs",
     ("irax.frontend.numpy.ufunc_objects", "irax.frontend.control_flow"):
         "a ufunc's derived reduce/accumulate/at/reduceat are loops (fori_loop, scan), and control_flow imports "
         "the irax.frontend.numpy package, which imports ufunc_objects for jnp.add and the other ufuncs",

@@ -1,7 +1,7 @@
 """A pass that puts the contraction operands IREE 3.13 miscompiles when it
 fuses their producers into the contraction's dispatch behind a
 `util.optimization_barrier`, so that IREE computes each in a dispatch of its
-own and the contraction reads it from memory. Two kinds:
+own and the contraction reads it from memory. Three kinds:
 
 - **Strided slices.** With data tiling (the CPU backend's
   `--iree-global-opt-data-tiling`), IREE computed wrong values for a
@@ -20,6 +20,20 @@ own and the contraction reads it from memory. Two kinds:
   between: on Vulkan `jit(lambda a: a @ jnp.zeros((5, 5)))` returned
   whatever an earlier dispatch had left in workgroup memory (1e27s), and so
   did eigh's gradient now and then.
+- **Broadcasts along a summed loop.** When IREE fuses an elementwise
+  producer into a contraction generic, the producer's inputs become the
+  contraction's operands, read through the composed maps. An input that
+  reads one of the loops the contraction sums but not another makes a
+  contraction IREE's CPU code generation rejects ("'vector.contract' op
+  invalid accumulator/result vector shape") or crashes on (a segfault with
+  data tiling): `vdot(a, broadcast_to(b, a.shape))` under jit, and the
+  gradient of a vmapped `(x * np.arange(2.) * s).sum()` with respect to
+  `s`. (Compiled alone, the generics that skip a summed loop failed where
+  they read a later one: sums over (i, j) of a[i, j] b[j], over (i, j, k)
+  of a[i, j, k] b[k], b[j, k] or b[i, k]; those that read none (b[i] summed
+  over (i, j) beside a parallel i; a scalar) or only earlier ones (b[i]
+  summed over (i, j)) compiled. The loop order can change after this pass,
+  so any summed loop read counts.)
 
 A strided slice that a loop body reads by `tensor.extract` (a gather: the
 row permutation of `jnp.linalg.solve(a, b[:, ::2])`) is put apart too:
@@ -31,7 +45,7 @@ import math
 from iree.compiler import ir
 
 from irax.ir import iree
-from irax.ir.linalg import iterator_names
+from irax.ir.linalg import is_projected, iterator_names, map_results
 
 _RESHAPES = ("tensor.collapse_shape", "tensor.expand_shape")
 _NAMED_CONTRACTIONS = ("linalg.matmul", "linalg.batch_matmul", "linalg.matvec", "linalg.vecmat", "linalg.dot")
@@ -71,6 +85,44 @@ MISCOMPILED = {  # producer op -> whether IREE gets a contraction reading it wro
 }
 
 
+def _loops_read(value, loops) -> set:
+    """The sets of contraction loops that the inputs fused into `value` read,
+    where `loops[i]` is the loop that indexes `value`'s dim i: IREE fuses the
+    elementwise generics that compute `value` (and theirs, and so on), so
+    their inputs are read through the composed maps. A value computed by
+    anything else (a window's generic too) is read as it is. (Each value
+    and loops visited once: a chain of x * x would double at each link.)"""
+    reads, seen, todo = set(), set(), [(value, tuple(loops))]
+    while todo:
+        value, loops = todo.pop()
+        if (value, loops) in seen:
+            continue
+        seen.add((value, loops))
+        producer = value.owner if isinstance(value, ir.OpResult) else None
+        if (producer is None or producer.name != "linalg.generic" or not is_projected(producer.opview)
+                or "reduction" in iterator_names(producer.opview)):
+            reads.add(frozenset(loops))
+            continue
+        generic = producer.opview
+        maps = [map_results(m) for m in generic.indexing_maps]
+        loop_of = dict(zip(maps[len(generic.inputs) + value.result_number], loops))  # producer's loop -> ours
+        todo += [(operand, tuple(loop_of[p] for p in read if p in loop_of))
+                 for operand, read in zip(generic.inputs, maps)]
+    return reads
+
+
+def _skips_summed_loop(op, k) -> bool:
+    """Whether fusing the producers of contraction generic `op`'s input `k`
+    would leave it reading an operand that reads one loop it sums but not
+    another (see the module's docstring)."""
+    if op.name != "linalg.generic" or not is_projected(op.opview):  # (a window's maps: a convolution)
+        return False
+    loops = map_results(op.opview.indexing_maps[k])
+    iterators = iterator_names(op.opview)
+    summed = {p for p in loops if iterators[p] == "reduction"}
+    return any(read & summed and not summed <= read for read in _loops_read(op.opview.inputs[k], loops))
+
+
 def _strided_slice_reads(op) -> list:
     """The tensor.extract ops in linalg.generic `op`'s body that read a
     strided slice computed outside it."""
@@ -100,6 +152,7 @@ def materialize_contraction_operands(module_op):
     for op in contractions:
         for k, value in enumerate(list(op.opview.inputs)):
             producer = _producer(value)
-            if producer is not None and MISCOMPILED.get(producer.name, lambda op: False)(producer):
+            if producer is not None and (MISCOMPILED.get(producer.name, lambda op: False)(producer)
+                                         or _skips_summed_loop(op, k)):
                 with ir.InsertionPoint(op), ir.Location.unknown():
                     op.operands[k] = iree.opaque(value)[0]

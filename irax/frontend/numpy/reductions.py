@@ -317,8 +317,8 @@ cumprod = _cumulative("cumprod", "prod")
 def running_product(x: Array, axis: int | None, dtype) -> Array:
     """The cumprod primitive: x's running product along `axis` (of the
     flattened x where None) in `dtype`. An inexact one is differentiated as
-    JAX differentiates cumprod (`_running_product_with_rule`), not as the
-    Hillis-Steele scan it is computed by, whose derivative is NaN after an
+    JAX differentiates cumprod (`_running_product_with_rule`): the
+    primitive's own derivative, through its multiplies, is NaN after an
     infinity (inf * 0 terms). Outside every transformation nothing
     differentiates it: it is the primitive alone."""
     from irax.frontend import custom_derivatives  # (it imports irax.numpy)

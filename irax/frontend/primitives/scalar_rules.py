@@ -509,14 +509,24 @@ def _atanh(x):
     return special.tie("atanh", math.copysign(arith.mulf(_f32(a, 0.5), math.log1p(ratio)), x), x)  # 1 / (1 - x²)
 
 
+def _acos(x):
+    """special.acos, NaN where |x| > 1 (Vulkan's acos(3) was -pi). Tied
+    (special.tie): differentiated as acos, NaN there as JAX's, not as the
+    select's NaN constant (0)."""
+    nan = _f32(x, np.nan)
+    return special.tie("acos", arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), nan, special.acos(x)), x)
+
+
 def _acosh(x):
     """acosh(x): special.acosh in float32; in float64, log(2x) where x >
     2**28, past which log(x + sqrt(x² - 1)) overflows x², and NaN below 1,
-    where that formula can cancel to log(0) = -inf instead."""
+    where that formula can cancel to log(0) = -inf instead. Tied
+    (special.tie): differentiated as acosh, NaN below 1 as JAX's, not as the
+    select's NaN constant (0)."""
     if x.type == ir.F32Type.get():
         return special.acosh(x)
     acosh = _log_2x_above_2_12(x, math.acosh(x))
-    return arith.select(cmpf("olt", x, _f32(x, 1.0)), _f32(x, np.nan), acosh)
+    return special.tie("acosh", arith.select(cmpf("olt", x, _f32(x, 1.0)), _f32(x, np.nan), acosh), x)
 
 
 def _atan2(y, x):
@@ -575,8 +585,7 @@ UNARY = {
     "cos": _or(_by_quadrant(_sin_by_quadrant(1), math.cos), _complex128_on_parts("cos", _complex(cx.cos))),
     "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant, math.tan)), _complex128_on_parts("tan", _complex(cx.tan))),
     "asin": _or(_odd_near_zero(_math(special.asin)), _on_parts("asin")),
-    "acos": _or(_math(lambda x: arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), _f32(x, np.nan), special.acos(x))),
-                _on_parts("acos")),  # the select: Vulkan's acos(3) is -pi
+    "acos": _or(_math(_acos), _on_parts("acos")),
     "atan": _or(_odd_near_zero(_math(special.atan)), _on_parts("atan")),
     "sinh": _or(_odd_near_zero(_math(special.sinh)), _on_parts("sinh")),
     "cosh": _or(_math(special.cosh), _on_parts("cosh")),

@@ -10,13 +10,18 @@ result rounded once at the end. irax.numpy's cumsum/cumprod and lax's bind
 these primitives; lax's cummax, cummin and cumlogsumexp are not primitives
 but `associative_scan`s of elementwise ops (lax_scans.py).
 
-cumsum is IREE's scan op (`iree_linalg_ext.scan`, ir/iree.py): one pass,
-sequential along the axis and parallel across the others, in the order
-NumPy adds (1e7 float32: ~50 ms, where the parallel passes below took 730
-ms). Autodiff and vmap have rules for the op when it sums (transforms/ad,
-batching.py): it is linear, its transpose the same scan in reverse.
-cumprod is a Hillis-Steele scan: after step k every element holds the
-combination of the 2**k elements ending at it,
+Real scans are IREE's scan op (`iree_linalg_ext.scan`, ir/iree.py): one
+pass, sequential along the axis and parallel across the others, in the
+order NumPy adds and multiplies (1e7 float32: ~50 ms, where the parallel
+passes below took 730 ms). The order matters for products beyond
+rounding: [1e30, inf, 1e-30, 1e-30] has the running products 1e30, inf,
+inf, inf in NumPy's order and JAX's, where a parallel scan's partial
+product 1e-30 * 1e-30 underflows to 0 and inf * 0 is NaN. Autodiff and
+vmap have rules for the op when it sums (transforms/ad, batching.py): it is
+linear, its transpose the same scan in reverse; a product is differentiated
+by JAX's rule (numpy/reductions.running_product), never as the op.
+Boolean scans and complex products are Hillis-Steele scans: after step k
+every element holds the combination of the 2**k elements ending at it,
 
     y <- combine(shift(y, s), y)      s = 1, 2, 4, ... while s < n
 
@@ -27,12 +32,13 @@ into plain slices and generics; in eager kernels n is only known at run
 time, so the steps run in an `scf.while`. (A sequential `scf.for` of
 tensor.extract/insert runs on IREE's host side: 6 s for 1e5 elements.)
 Complex scans run on the (re, im) parts (`_complex_scan`): a sum is two
-real scans, a product the Hillis-Steele scan of pairs; IREE's Vulkan
-compiler crashes on a scan or pad of complex values.
+real scans, a product the Hillis-Steele scan of pairs (IREE's scan op
+carries one value); IREE's Vulkan compiler crashes on a scan or pad of
+complex values.
 """
 import numpy as np
 from iree.compiler import ir
-from iree.compiler.dialects import arith, scf, tensor
+from iree.compiler.dialects import arith, linalg, scf, tensor
 
 from irax.frontend import dtypes
 from irax.frontend.core import ShapedArray
@@ -69,14 +75,14 @@ def _shift(y, axis, s, fill):
 
 
 def _scan(y, axis, monoid, dtype):
-    """Inclusive scan of `y` along `axis`: IREE's scan op for a sum,
-    Hillis-Steele for the others (see the module's docstring); complex
-    values on their parts (`_complex_scan`)."""
+    """Inclusive scan of `y` along `axis`: IREE's scan op, Hillis-Steele
+    for booleans (see the module's docstring); complex values on their parts
+    (`_complex_scan`)."""
     if dtypes.is_complex(dtype):
         return _complex_scan(y, axis, monoid, dtype)
     rule, identity = MONOIDS[monoid]
     fill = mlir.scalar_constant(identity(dtype), dtype)
-    if monoid == "sum" and dtype != np.bool_:  # (IREE's scan of i1 fails to compile: it stores them as i8)
+    if dtype != np.bool_:  # (IREE's scan of i1 fails to compile: it stores them as i8)
         sizes = mlir.dims(y)
         out, acc = mlir.fill(fill, sizes, dtype), mlir.fill(fill, sizes[:axis] + sizes[axis + 1:], dtype)
         return linalg_ext_scan(y, out, acc, axis, lambda total, here: BINARY[rule](dtype, total, here))[0]
@@ -109,16 +115,24 @@ def _complex_scan(z, axis, monoid, dtype):
 def _hillis_steele(ys, dts, axis, fills, combine):
     """The inclusive scan of the tensors `ys` (of one shape, dtypes `dts`)
     carried together along `axis`: `combine(before, here)` combines two
-    lists of their scalars, `fills` (scalars) are its identity. Each step
-    makes each tensor by a generic of its own, as autodiff differentiates
-    generics of one result."""
+    lists of their scalars, `fills` (scalars) are its identity. The first
+    s elements of a step, with nothing s places before them, are kept as
+    they are: combined with the identity, a complex inf + NaN i would not
+    be ((1 + 0i)(inf + NaN i) is NaN + NaN i). Each step makes each tensor
+    by a generic of its own, as autodiff differentiates generics of one
+    result."""
     rank = ir.RankedTensorType(ys[0].type).rank
     k = len(ys)
 
     def step(ys, s):
         shifted = [_shift(y, axis, s, fill) for y, fill in zip(ys, fills)]
+
+        def body(j, *xs):
+            first = cmpi("slt", linalg.IndexOp(axis).result, mlir.index(s) if isinstance(s, int) else s)
+            return [arith.select(first, xs[k + j], combine(list(xs[:k]), list(xs[k:2 * k]))[j])]
+
         return [mlir.generic(shifted + ys, [mlir.empty(mlir.dims(y), d)], [list(range(rank))] * (2 * k + 1),
-                             [mlir.PARALLEL] * rank, lambda *xs, j=j: [combine(list(xs[:k]), list(xs[k:2 * k]))[j]])[0]
+                             [mlir.PARALLEL] * rank, lambda *xs, j=j: body(j, *xs))[0]
                 for j, (y, d) in enumerate(zip(ys, dts))]
 
     dims = mlir.dims(ys[0])
