@@ -51,6 +51,17 @@ def check(actual, expected, tol=TOL[np.dtype(np.float32)]):
     np.testing.assert_allclose(np.asarray(actual).astype(np.float64), expected.astype(np.float64), rtol=tol, atol=tol)
 
 
+def same_as_jax(ours, theirs, tol=1e-5):
+    """Pytrees of irax's and JAX's results alike: as many leaves, each of one
+    shape, dtype and weak type, and values within `tol`."""
+    import jax  # (the oracle: a test extra)
+    ours_leaves, theirs_leaves = irax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)
+    assert len(ours_leaves) == len(theirs_leaves)
+    for a, b in zip(ours_leaves, theirs_leaves):
+        assert (a.shape, a.dtype, a.weak_type) == (b.shape, b.dtype, b.weak_type)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
+
+
 def check_central_differences(gradients, values, points, shape, eps=1e-2, tol=3e-2):
     """Each of `gradients` (name -> array of `shape`) against central
     differences of the jitted `values` (dict of points -> dict of scalars),

@@ -5,7 +5,7 @@ import pytest
 
 import irax
 import irax.numpy as jnp
-from helpers import check_central_differences
+from helpers import check_central_differences, same_as_jax as same
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -14,14 +14,6 @@ rng = np.random.default_rng(0)
 X = rng.normal(size=(3, 4)).astype(np.float32)
 X24 = rng.normal(size=(3, 2, 4)).astype(np.float32)
 J = np.array([0, -1, 5], np.int32)  # a member in bounds, one from the end, one out of bounds
-
-
-def same(ours, theirs, tol=1e-5):
-    ours_leaves, theirs_leaves = irax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(theirs)
-    assert len(ours_leaves) == len(theirs_leaves)
-    for a, b in zip(ours_leaves, theirs_leaves):
-        assert (a.shape, a.dtype, a.weak_type) == (b.shape, b.dtype, b.weak_type)
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
 
 
 def _set_row_loss(np_):

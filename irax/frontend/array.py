@@ -374,10 +374,21 @@ def scalar_operand(value, dtype, weak_type):
     return found
 
 
+def numpy_value(value, dtype):
+    """np.asarray(value, dtype), but a Python int out of the dtype's range is
+    JAX's OverflowError (its wording, not NumPy's)."""
+    try:
+        return np.asarray(value, dtype=dtype)
+    except OverflowError:
+        if type(value) is not int:
+            raise
+        raise OverflowError(f"Python int {value} too large to convert to {np.dtype(dtype)}") from None
+
+
 def constant(value, dtype=None, weak_type=False):
     """A concrete value as an array of the current mode: a Tracer when tracing,
     else an `irax.Array` on the default device."""
-    array = np.asarray(value, dtype=dtypes.canonicalize_dtype(dtype if dtype is not None else np.asarray(value).dtype))
+    array = numpy_value(value, dtypes.canonicalize_dtype(dtype if dtype is not None else np.asarray(value).dtype))
     trace = core.current_trace()
     if trace is None or config.irax_eager_constant_folding:  # the latter: irax.ensure_compile_time_eval
         return device_put_numpy(array, weak_type=weak_type)

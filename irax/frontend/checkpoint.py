@@ -155,8 +155,6 @@ def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable[...,
     @functools.wraps(fun)
     def checkpointed(*args, **kwargs):
         statics = _static_positions(static_argnums, len(args))
-        if core.current_trace() is None:
-            return fun(*args, **kwargs)
         dynamic_args = [a for i, a in enumerate(args) if i not in statics]
         dynamic_kwargs = {k: v for k, v in kwargs.items() if k not in static_names}
 
@@ -165,7 +163,11 @@ def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable[...,
             full = [args[i] if i in statics else next(rest) for i in range(len(args))]
             return fun(*full, **more, **{k: v for k, v in kwargs.items() if k in static_names})
 
-        return _emit_call(with_statics, staging.Arguments(dynamic_args, dynamic_kwargs), policy, prevent_cse)
+        arguments = staging.Arguments(dynamic_args, dynamic_kwargs)
+        if core.current_trace() is None:  # nothing to recompute; numbers still reach fun as (weak) arrays
+            dynamic_args, dynamic_kwargs = arguments.rebuild(arguments.dynamic)
+            return with_statics(*dynamic_args, **dynamic_kwargs)
+        return _emit_call(with_statics, arguments, policy, prevent_cse)
 
     return checkpointed
 

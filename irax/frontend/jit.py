@@ -317,6 +317,9 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
         _check_array_arguments(fun, args, kwargs, static_positions(len(args)), static_names, dynamic_args,
                                dynamic_kwargs)
         staged_key = ("jit", fun, *((f"args[{i}]", v) for i, v in static_args), *static_kwargs)
+        if core.current_trace() is not None:  # nested: numbers reach fun as (weak) arrays, as eagerly
+            arguments = staging.Arguments(dynamic_args, dynamic_kwargs)
+            dynamic_args, dynamic_kwargs = arguments.rebuild(arguments.dynamic)
         if key is not None:
             def ran(on, staged, donated):
                 warm[key] = _WarmEntry(on, staged, donated, tuple(x.aval for x in leaves))

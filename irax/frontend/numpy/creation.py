@@ -36,7 +36,7 @@ import numpy as np
 
 from irax import tree_util
 from irax.frontend import core, dtypes
-from irax.frontend.array import constant, device_put, device_put_numpy
+from irax.frontend.array import constant, device_put, device_put_numpy, numpy_value
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy import ufuncs, util
 from irax.frontend.primitives import creation as prims
@@ -118,7 +118,8 @@ def _dtype_or(dtype, default):
 
 
 def _inexact(dtype):
-    return dtype if dtypes.is_float(dtype) else dtypes.default_float_dtype()
+    """`dtype` if floating or complex, else the default float."""
+    return dtype if dtypes.is_float(dtype) or dtypes.is_complex(dtype) else dtypes.default_float_dtype()
 
 
 def _placed(device, make, *args):
@@ -168,7 +169,7 @@ def _array(object, dtype, copy, ndmin):
         dtype = dtypes.lattice_result_type(*leaves)[0] if leaves else dtypes.default_float_dtype()
     if any(isinstance(leaf, core.Tracer) for leaf in leaves):  # stacked, as in JAX
         return _adjust(shape_ops.stack([array(item, dtype, copy=False) for item in object]), None, ndmin)
-    value = np.asarray(object, dtype=dtype)
+    value = numpy_value(object, dtype)
     value = value.reshape((1,) * (ndmin - value.ndim) + value.shape)
     return constant(value, dtype, weak)
 

@@ -194,9 +194,14 @@ def geomspace(start: ArrayLike, stop: ArrayLike, num: int = 50, endpoint: bool =
     """num points in geometric progression from start to stop:
     start * (stop / start) ** linspace(0, 1), with the ends exact."""
     start, stop = promote_args_inexact("geomspace", start, stop)
-    sign = ufuncs.sign(start)
-    lo, hi = ufuncs.log10(ufuncs.abs(start)), ufuncs.log10(ufuncs.abs(stop))
-    out = ufuncs.multiply(sign, logspace(lo, hi, num, endpoint, 10.0))
+    if dtypes.is_complex(start.dtype):  # principal logarithms: the phase turns evenly too, as in NumPy and JAX
+        flip = ufuncs.where((start.real < 0) & (stop.real < 0), -1, 1).astype(start.dtype)
+        lo, hi = ufuncs.log10(flip * start), ufuncs.log10(flip * stop)
+        out = ufuncs.multiply(flip, logspace(lo, hi, num, endpoint, 10.0))
+    else:
+        sign = ufuncs.sign(start)
+        lo, hi = ufuncs.log10(ufuncs.abs(start)), ufuncs.log10(ufuncs.abs(stop))
+        out = ufuncs.multiply(sign, logspace(lo, hi, num, endpoint, 10.0))
     if num > 0:
         out = out.at[0].set(start)
         if endpoint and num > 1:

@@ -541,6 +541,19 @@ def _take_mode(mode):
     return _TAKE_MODES[mode]
 
 
+# jnp.take_along_axis's modes are lax.gather's: (gather mode, whether negative
+# indices count from the end first). "promise_in_bounds" does not wrap them,
+# as in JAX: the gather clamps -1 to 0.
+_TAKE_ALONG_MODES = {None: ("fill", True), "fill": ("fill", True), "drop": ("fill", True), "clip": ("clip", True),
+                     "promise_in_bounds": ("promise_in_bounds", False)}
+
+
+def _take_along_mode(mode):
+    if mode not in _TAKE_ALONG_MODES:
+        raise ValueError(f'Unknown gather mode "{mode}"')
+    return _TAKE_ALONG_MODES[mode]
+
+
 def _index_array(fn_name, indices):
     check_arraylike(fn_name, indices)
     return indices if is_array(indices) else asarray(indices)
@@ -585,14 +598,15 @@ def take_along_axis(arr: ArrayLike, indices: ArrayLike, axis: int | None = -1, m
                     fill_value: ArrayLike | None = None) -> Array:
     """out[..., j, ...] = arr[..., indices[..., j, ...], ...] along `axis`; the
     other axes of arr and indices broadcast. With axis=None, arr is flattened
-    and indices must be 1-D. Out-of-bounds indices as in `take` ("fill")."""
+    and indices must be 1-D. Out-of-bounds indices as lax.gather's `mode`
+    says ("fill" by default; "clip", "promise_in_bounds"), not take's "wrap"."""
     if not extended.is_extended(arr):
         check_arraylike("take_along_axis", arr)
         arr = asarray(arr)
     indices = _index_array("take_along_axis", indices)
     if not dtypes.is_int(indices.dtype):
         raise TypeError(f"take_along_axis indices must be of integer type, got {indices.dtype.name}")
-    mode = _take_mode(mode)
+    gather_mode, wrap = _take_along_mode(mode)
     ravel = axis is None
     if ravel:
         if indices.ndim != 1:
@@ -616,5 +630,5 @@ def take_along_axis(arr: ArrayLike, indices: ArrayLike, axis: int | None = -1, m
     coords = tuple(
         ("array", 0) if j == axis else ("int", 0) if n == 1 else ("slice", j, 0, 1, None) for j, n in enumerate(shape)
     )
-    return gather.bind(arr, indices, coords=coords, out_rank=len(shape), array_offset=0, mode=mode,
-                       fill_value=_fill_value(fill_value, arr.dtype), wrap=True, ravel=ravel)
+    return gather.bind(arr, indices, coords=coords, out_rank=len(shape), array_offset=0, mode=gather_mode,
+                       fill_value=_fill_value(fill_value, arr.dtype), wrap=wrap, ravel=ravel)

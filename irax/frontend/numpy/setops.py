@@ -211,11 +211,19 @@ def setdiff1d(ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False, *, si
 
 def setxor1d(ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False, *, size: int | None = None,
              fill_value: ArrayLike | None = None) -> Array:
-    """The sorted values in exactly one of the arrays."""
+    """The sorted values in exactly one of the arrays. NaNs never match here
+    (NumPy and JAX compare neighbours of sort(unique(ar1) ++ unique(ar2))):
+    each array's NaN, one per array (all of them with `assume_unique`), is
+    kept, last, as sort puts them."""
     ar1, ar2 = _flat("setxor1d", ar1, ar2)
     _concrete_or_size("setxor1d", size, ar1, ar2)
     s, first, _ = _sorted_runs(shape_ops.concatenate([ar1, ar2]))
-    return _keep(s, ufuncs.logical_and(first, ufuncs.not_equal(isin(s, ar1), isin(s, ar2))), size, fill_value)
+    once = ufuncs.logical_and(first, ufuncs.not_equal(isin(s, ar1), isin(s, ar2)))
+    per_array = reductions.sum if assume_unique else reductions.any
+    nans_kept = sum(per_array(ufuncs.isnan(a)).astype(np.int32) for a in (ar1, ar2))
+    nan = ufuncs.isnan(s)
+    first_nans = ufuncs.less(creation.arange(s.shape[0]), s.shape[0] - reductions.sum(nan) + nans_kept)
+    return _keep(s, ufuncs.logical_or(once, ufuncs.logical_and(nan, first_nans)), size, fill_value)
 
 
 # The Array API's unique_* functions: jnp.unique's outputs, named.

@@ -17,6 +17,7 @@ element for element. The order is JAX's: NaNs last, -0.0 == 0.0
 """
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 
@@ -341,7 +342,7 @@ def _rows(fn_name, a, axis, weights):
                              f"{tuple(a.shape[d] for d in axes)}")
         weights = shape_ops.broadcast_to(weights.reshape(tuple(a.shape[d] if d in axes else 1 for d in range(a.ndim))),
                                          a.shape)
-    merged = tuple(a.shape[d] for d in kept) + (-1,)
+    merged = tuple(a.shape[d] for d in kept) + (math.prod(a.shape[d] for d in axes),)  # not -1: a kept axis may be empty
     to_rows = lambda x: shape_ops.transpose(x, kept + list(axes)).reshape(merged)  # noqa: E731
     return to_rows(a), None if weights is None else to_rows(weights), axes
 

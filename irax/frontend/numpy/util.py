@@ -45,11 +45,21 @@ def convert(x, dtype, weak_type):
     return array.constant(_wrapped(x, dtype), dtype, weak_type)
 
 
+_INT32 = np.iinfo(np.int32)
+
+
 def _wrapped(x, dtype):
-    """As JAX: a Python int is first the default int (OverflowError outside
-    it), then cast, wrapping: uint8(200) + 300 is 244, uint8(3) > -1 False."""
-    if type(x) is int and getattr(dtype, "kind", None) not in ("f", "c", "b") and dtypes.issubdtype(dtype, np.integer):
-        return np.asarray(x, dtypes.canonicalize_dtype(np.int64)).astype(dtype)
+    """As JAX: a Python int is first the default int, then cast, wrapping:
+    uint8(200) + 300 is 244, uint8(3) > -1 False. Outside the default int it is
+    an OverflowError whatever the other operand: float32 + 2**31 raises too."""
+    if type(x) is not int:
+        return x
+    if not _INT32.min <= x <= _INT32.max:  # (within int32, no need to ask which the default int is)
+        default = dtypes.default_int_dtype()
+        if not np.iinfo(default).min <= x <= np.iinfo(default).max:
+            raise OverflowError(f"Python int {x} too large to convert to {default}")
+    if getattr(dtype, "kind", None) not in ("f", "c", "b") and dtypes.issubdtype(dtype, np.integer):
+        return np.asarray(x, dtypes.default_int_dtype()).astype(dtype)
     return x
 
 
