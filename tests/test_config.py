@@ -37,7 +37,7 @@ FROM_ENVIRONMENT = {
     "irax_distributed_timeout": ("2.5", 2.5, 300.0),
     "irax_kernel_library": ("add, sin", "add,sin", "all"),
     "irax_kernel_library_background": ("1", True, False),
-    "irax_tiered_jit": ("on", True, False),
+    "irax_tiered_jit": ("off", False, True),
     "irax_debug_nans": ("1", True, False),
     "irax_debug_infs": ("yes", True, False),
     "irax_numpy_dtype_promotion": ("strict", "strict", "standard"),
