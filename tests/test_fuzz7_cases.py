@@ -195,3 +195,12 @@ def test_eager_checkpoint_passes_python_scalars_as_weak_arrays():
     same(irax.checkpoint(f)(2**30), jax.checkpoint(f)(2**30))
     g = lambda a, n: a * n  # noqa: E731
     same(irax.checkpoint(g, static_argnums=1)(2.0, 3), jax.checkpoint(g, static_argnums=1)(2.0, 3))
+
+
+def test_lcm_multiplies_the_magnitudes_as_jax():
+    """lcm(int8(-37), 4) is 148, which wraps to -108 in NumPy and JAX; irax
+    took |-37 * 4| after the wrapping multiply: 108."""
+    x = np.array([-37, 37, -6, 0, -128], np.int8)
+    for fn in (jnp.lcm, irax.jit(jnp.lcm)):
+        same(fn(x, np.int8(4)), jax.numpy.lcm(x, np.int8(4)))
+    np.testing.assert_array_equal(np.asarray(jnp.lcm(x, np.int8(4))), np.lcm(x, np.int8(4)))

@@ -470,10 +470,13 @@ def gcd(x1: ArrayLike, x2: ArrayLike) -> Array:
 
 
 def lcm(x1: ArrayLike, x2: ArrayLike) -> Array:
-    """|x1 (x2 / gcd)|, 0 when either is 0."""
+    """|x1| (|x2| / gcd), 0 when either is 0: the magnitudes multiplied, so
+    that an overflow wraps as NumPy's and JAX's does (lcm(int8(-37), 4) is
+    148, wrapped to -108; |-37 * 4| wrapped was 108)."""
     x1, x2 = _integers("lcm", x1, x2)
+    x1, x2 = ufuncs.abs(x1), ufuncs.abs(x2)
     d = gcd(x1, x2)
-    return ufuncs.where(ufuncs.equal(d, 0), 0, ufuncs.abs(ufuncs.multiply(x1, ufuncs.floor_divide(x2, d))))
+    return ufuncs.where(ufuncs.equal(d, 0), 0, ufuncs.multiply(x1, ufuncs.floor_divide(x2, d)))
 
 
 def bitwise_count(x: ArrayLike, /) -> Array:
