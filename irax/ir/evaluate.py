@@ -41,6 +41,7 @@ op, type or attribute outside these rules raises Unsupported at
 """
 import functools
 import itertools
+import math
 
 import numpy as np
 from iree.compiler import ir
@@ -106,6 +107,13 @@ def prepare(module):
     if "main" not in functions:
         raise Unsupported("no @main")
     return _Function(functions["main"], functions, {}).run
+
+
+def _give_up_at(n, env):
+    """Abandoned at every CHECK_EVERY-th loop step `n` where the run's
+    `give_up` (the last slot of `env`) says so."""
+    if n % CHECK_EVERY == CHECK_EVERY - 1 and env[-1]():
+        raise Abandoned
 
 
 def _run_block(env, args, values, steps):
@@ -468,8 +476,7 @@ class _Function:
             for k in copied:  # the loop's own copy of the initial value, which its updates write into
                 carried[k] = np.array(carried[k])
             for n, i in enumerate(range(int(lower), int(upper), int(stride))):
-                if n % CHECK_EVERY == CHECK_EVERY - 1 and env[-1]():
-                    raise Abandoned
+                _give_up_at(n, env)
                 _run_block(env, body_args, [i, *carried], steps)
                 carried = [env[r] for r in results]
             for o, v in zip(outs, carried):
@@ -487,8 +494,7 @@ class _Function:
         def step(env):
             carried = [env[i] for i in ins]
             for n in itertools.count():
-                if n % CHECK_EVERY == CHECK_EVERY - 1 and env[-1]():
-                    raise Abandoned
+                _give_up_at(n, env)
                 _run_block(env, before_args, carried, before_steps)
                 values = [env[p] for p in passed]
                 if not bool(env[condition]):
@@ -788,8 +794,9 @@ class _SteppedReduction:
         operands = [env[i] for i in self.ins]
         sizes = _loop_sizes(operands, self.maps, self.n_loops)
         points = [range(sizes[d]) for d in self.reduction]
-        if int(np.prod([len(r) for r in points])) > self.MAX_STEPS:
-            raise TooBig(f"a reduction of {int(np.prod([len(r) for r in points]))} steps")
+        steps = math.prod(len(r) for r in points)
+        if steps > self.MAX_STEPS:
+            raise TooBig(f"a reduction of {steps} steps")
         parallel = [1 if d in self.reduction else n for d, n in enumerate(sizes)]
         views = [_over_loops(x, dims, self.n_loops) for x, dims in zip(operands, self.maps)]
         carried = [np.broadcast_to(v, parallel).copy() for v in views[self.n_in:]]
@@ -797,8 +804,7 @@ class _SteppedReduction:
             if d not in self.reduction:
                 env[slot] = _loop_index(d, sizes)
         for n, point in enumerate(itertools.product(*points)):
-            if n % CHECK_EVERY == CHECK_EVERY - 1 and env[-1]():
-                raise Abandoned
+            _give_up_at(n, env)
             at = [slice(None)] * self.n_loops
             for d, i in zip(self.reduction, point):
                 at[d] = slice(i, i + 1)
