@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 import irax.numpy as jnp
+from timing import byte_compiled
 
 try:
     import jax
@@ -114,8 +115,8 @@ def eager_cases():
     )
 
 
-def run_python(code, cache_dir):
-    env = dict(os.environ, IRAX_CACHE_DIR=cache_dir, IRAX_LOG_COMPILES="0")
+def run_python(code, cache_dir, bytecode_dir):
+    env = byte_compiled(dict(os.environ, IRAX_CACHE_DIR=cache_dir, IRAX_LOG_COMPILES="0"), bytecode_dir)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT, check=True)
     return out.stdout.strip().splitlines()[-1]
 
@@ -141,13 +142,13 @@ print(cache.stats()["compiles"])
 
 
 def cache_cases():
-    with tempfile.TemporaryDirectory() as cache_dir:
-        cold = float(run_python(FIRST_CALL, cache_dir))
-        warm = float(run_python(FIRST_CALL, cache_dir))
+    with tempfile.TemporaryDirectory() as cache_dir, tempfile.TemporaryDirectory() as bytecode_dir:
+        cold = float(run_python(FIRST_CALL, cache_dir, bytecode_dir))
+        warm = float(run_python(FIRST_CALL, cache_dir, bytecode_dir))
     print(f"first call in a fresh process (import + 4 ops): cold disk cache {fmt(cold)}, warm {fmt(warm)}")
-    with tempfile.TemporaryDirectory() as cache_dir:
-        compiles = run_python(DEMO_COMPILES, cache_dir)
-        again = run_python(DEMO_COMPILES, cache_dir)
+    with tempfile.TemporaryDirectory() as cache_dir, tempfile.TemporaryDirectory() as bytecode_dir:
+        compiles = run_python(DEMO_COMPILES, cache_dir, bytecode_dir)
+        again = run_python(DEMO_COMPILES, cache_dir, bytecode_dir)
     print(f"README demo, fresh process, empty cache: {compiles} modules compiled (second process: {again})")
 
 

@@ -20,7 +20,8 @@ irax without the library (IRAX_KERNEL_LIBRARY=none) and an empty cache, with
 tiered jit (each kernel evaluated with NumPy while it compiles in the
 background) and without (every kernel compiled before it runs); without the
 library, with the cache those compiles left (traced kernels read from disk);
-JAX. Runs are interleaved, medians printed.
+JAX. Runs are interleaved, medians printed. irax's modules are read
+compiled to bytecode, as JAX's are (timing.byte_compiled).
 
 Programs, each in a fresh process whose compile cache holds the library and
 nothing else (a fresh copy of it each run), arguments on the device first:
@@ -47,6 +48,7 @@ import sys
 import tempfile
 
 import numpy as np
+from timing import byte_compiled
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINE_OPS = "sin,mul,add,neg,exp,reduce_sum"
@@ -174,6 +176,7 @@ def main():
     args = parser.parse_args()
     base = dict(os.environ, IRAX_PLATFORMS="cpu", IRAX_LOG_COMPILES="0")
     with tempfile.TemporaryDirectory() as work:
+        base = byte_compiled(base, os.path.join(work, "bytecode"))
         library_dir, warm_dir = os.path.join(work, "library"), os.path.join(work, "warm")
         warm = [sys.executable, "-c", "import sys; from irax.cli import main; sys.exit(main(sys.argv[1:]))",
                 "cache", "warm"] + ([] if args.full_library else ["--ops", LINE_OPS])

@@ -1,4 +1,6 @@
 """Timing shared by the benchmarks (run as scripts, so `import timing` finds it)."""
+import os
+import subprocess
 import sys
 import time
 
@@ -26,3 +28,17 @@ def settle():
     tiered = sys.modules.get("irax.frontend.tiered")
     if tiered is not None:
         tiered.wait()
+
+
+def byte_compiled(env, directory):
+    """`env` for fresh processes that read irax's modules compiled to
+    bytecode (under `directory`), as an installed package's are: pip
+    byte-compiles what it installs (JAX's modules here), but an editable
+    install's modules are compiled by their first import, and every time
+    where PYTHONDONTWRITEBYTECODE is set (as on these machines), ~0.1-0.3 s
+    of a fresh process's import and first calls."""
+    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = directory
+    irax_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "irax")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", irax_dir], env=env, check=True)
+    return env
