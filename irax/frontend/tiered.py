@@ -10,7 +10,8 @@ eager.py's kernels, each serving every shape of its rank) runs in two tiers:
   tier 1  the module the passes made, `differentiate` included, evaluated
           op by op with NumPy (ir/evaluate.py) on host copies of the
           operands, its results put on the device: no compile at all. The
-          module's text is meanwhile compiled by one background thread.
+          module's text is meanwhile compiled by a background thread (one
+          per core beside the calling thread's, when several compiles wait).
   tier 2  the compiled program. The first call that finds its compile done
           loads it and puts it in the Executable's place (`made.program`),
           where jit's warm path and the staged-program cache find it: from
@@ -36,7 +37,7 @@ CPU (a GPU's program evaluated on the host would copy every operand there
 and could take longer than its compile), for a backend that is not an IREE
 one, for a program with Python callbacks, for a call traced for itself
 alone (key None), or when the module holds an op the evaluator does not
-know. The background thread counts its compiles in `tiered.stats`, not in
+know. The background threads count their compiles in `tiered.stats`, not in
 cache.stats(), which counts those a caller waited for; at exit the compiles not begun are dropped and the one
 running is waited for (an interpreter torn down under a running compile
 leaves IREE objects its bindings list as leaked); the disk cache's writes
@@ -131,7 +132,7 @@ class Compiling:
         self.device, self.run, self.dtypes = device, run, dtypes
         self.small_steps, self.host_loops = small_steps, host_loops
         self.compile_arguments, self.compiled = compile_arguments, _submit(*compile_arguments)
-        self.forks = _forks  # (a forked child has no background thread: it compiles on the calling thread)
+        self.forks = _forks  # (a forked child has no background threads: it compiles on the calling thread)
         self.loaded = None  # the compiled program, once a call has loaded it
 
     def program_for(self, made):
@@ -213,28 +214,30 @@ def _as_aval(y, aval) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------
-# The background compiles: one daemon thread, in the order asked.
+# The background compiles: daemon threads taking them in the order asked, one
+# more while more are waiting, up to a core each beside the calling thread's.
 
 # It is given the compile's target and flags, never the backend: that holds its
 # devices, which a thread's references would keep alive past the
 # interpreter's teardown (IREE's bindings then list them as leaked).
 _queue = queue.Queue()  # (Future, cache.cached_compile's arguments)
-_thread = None
+COMPILE_THREADS = max(1, (os.cpu_count() or 2) - 1)
+_threads = []
 _thread_lock = threading.Lock()
 _exiting = False
-stats = {"compiles": 0}  # the background thread's compiles (cache.stats() counts the others)
+stats = {"compiles": 0}  # the background threads' compiles (cache.stats() counts the others)
 _forks = 0  # how many times this process is a child forked from one that ran tiered jit's thread
 
 
 def _submit(*compile_arguments) -> concurrent.futures.Future:
-    """A Future of `cache.cached_compile(*compile_arguments)`, run by the background thread."""
-    global _thread
+    """A Future of `cache.cached_compile(*compile_arguments)`, run by a background thread."""
     future = concurrent.futures.Future()
     _queue.put((future, compile_arguments))
     with _thread_lock:
-        if _thread is None:
-            _thread = threading.Thread(target=_compile_in_background, name="irax-tiered-jit", daemon=True)
-            _thread.start()
+        if len(_threads) < min(COMPILE_THREADS, _queue.unfinished_tasks):  # (the compiles asked for and not done)
+            thread = threading.Thread(target=_compile_in_background, name="irax-tiered-jit", daemon=True)
+            thread.start()
+            _threads.append(thread)
     return future
 
 
@@ -263,8 +266,8 @@ def _after_fork_in_child():
     """The parent's thread is not in a forked child: its compiles under way
     will not finish here (FirstTier compiles them on the calling thread),
     and exit must not wait for them."""
-    global _queue, _thread, _forks
-    _queue, _thread, _forks = queue.Queue(), None, _forks + 1
+    global _queue, _threads, _forks
+    _queue, _threads, _forks = queue.Queue(), [], _forks + 1
 
 
 if hasattr(os, "register_at_fork"):  # Unix only

@@ -99,7 +99,7 @@ def analyze(op) -> Generic:
     body = op.regions[0].blocks[0]
     acc = body.arguments[-1]
     yielded = body.operations[len(body.operations) - 1].operands[0]
-    uses = [inner for inner in body.operations for v in inner.operation.operands if v == acc]
+    uses = [use.owner for use in acc.uses]  # (one per operand read, as an op reading it twice uses it twice)
     iterators = iterator_names(op)
     maps = [map_results(m) for m in op.indexing_maps]
     info = Generic(op, list(op.inputs), maps, iterators, body, "map", yielded, None)
