@@ -115,7 +115,7 @@ def place(x, fill, low, strides, total) -> ir.Value:
     padding (an lhs or base dilation) in one op."""
     if list(total) == shape(x) and not any(low) and all(s == 1 for s in strides):
         return x
-    dest = linalg.fill(fill, outs=[tensor.EmptyOp(list(total), elem_type(x)).result])
+    dest = mlir.fill_tensor(fill, tensor.EmptyOp(list(total), elem_type(x)).result)
     if 0 in shape(x):  # nothing to write (MLIR refuses an offset into a dim of size 0)
         return dest
     return tensor.InsertSliceOp(x, dest, [], [], [], ir.DenseI64ArrayAttr.get(list(low)),
@@ -189,11 +189,11 @@ def conv(lhs, rhs, strides, dilations) -> ir.Value:
     elem = elem_type(lhs)
     zero = _zero(elem)
     if groups == 1:
-        init = linalg.fill(zero, outs=[tensor.EmptyOp([batch] + out_spatial + [features], elem).result])
+        init = mlir.fill_tensor(zero, tensor.EmptyOp([batch] + out_spatial + [features], elem).result)
         lhs1, rhs1 = merge(lhs, n + 1), merge(rhs, n)
         out = _NAMED[n](lhs1, rhs1, outs=[init], strides=list(strides), dilations=list(dilations))
         return split(out, n + 1, [1, features])
-    init = linalg.fill(zero, outs=[tensor.EmptyOp([batch] + out_spatial + [groups, features], elem).result])
+    init = mlir.fill_tensor(zero, tensor.EmptyOp([batch] + out_spatial + [groups, features], elem).result)
     # loops: n, o..., g, f (parallel), then k..., c (reduction)
     o, g, f = list(range(1, n + 1)), n + 1, n + 2
     k, c = list(range(n + 3, 2 * n + 3)), 2 * n + 3
@@ -243,12 +243,12 @@ def patch_product(lhs, rhs, strides, dilations) -> ir.Value:
     kernel = transpose(rhs, [n, *range(n), n + 1, n + 2])  # (G, K..., C, F)
     kernel = reshape(kernel, [groups, depth, features], [[0], list(range(1, n + 2)), [n + 2]])
     if groups == 1:
-        init = linalg.fill(_zero(elem), outs=[tensor.EmptyOp([rows, features], elem).result])
+        init = mlir.fill_tensor(_zero(elem), tensor.EmptyOp([rows, features], elem).result)
         product = linalg.matmul(reshape(patches, [rows, depth], [[0, 1], [2]]),
                                 reshape(kernel, [depth, features], [[0, 1], [2]]), outs=[init])
         product = reshape(product, [1, rows, features], [[0, 1], [2]])
     else:  # loops b, m, n, k: the batch maps backends/cpu_tiles.py presets tiles for
-        init = linalg.fill(_zero(elem), outs=[tensor.EmptyOp([groups, rows, features], elem).result])
+        init = mlir.fill_tensor(_zero(elem), tensor.EmptyOp([groups, rows, features], elem).result)
         product = mlir.generic([patches, kernel], [init], [[0, 1, 3], [0, 3, 2], [0, 1, 2]],
                                [mlir.PARALLEL] * 3 + [mlir.REDUCTION], _multiply_add)[0]
     out = reshape(product, [groups, batch, *out_spatial, features], [[0], list(range(1, n + 2)), [n + 2]])
@@ -376,7 +376,7 @@ def first_extreme(x, y, window, strides, dilations, leading=0) -> ir.Value:
         place_value[d] = 1 if d == rank - 1 else place_value[d + 1] * x_sizes[d + 1]
     i64 = ir.IntegerType.get_signless(64)
     total = int(np.prod(x_sizes[leading:], dtype=np.int64))
-    init = linalg.fill(arith.ConstantOp(i64, total).result, outs=[tensor.EmptyOp(shape(y), i64).result])
+    init = mlir.fill_tensor(arith.ConstantOp(i64, total).result, tensor.EmptyOp(shape(y), i64).result)
     dim = ir.AffineDimExpr.get
     o, k = list(range(rank)), list(range(rank, 2 * rank))
     maps = [_window_exprs(o, k, strides, dilations), [dim(i) for i in o], [dim(i) for i in k], [dim(i) for i in o]]

@@ -80,7 +80,7 @@ class Batch:
         if maker == "tensor.empty":
             return empty_batched(new, self.size)
         if maker == "linalg.fill":
-            return linalg.fill(new.owner.operands[0], outs=[empty_batched(new, self.size)])
+            return mlir.fill_tensor(new.owner.operands[0], empty_batched(new, self.size))
         return broadcast(new, self.size)
 
     def unbatched(self, op, values) -> list:
@@ -239,7 +239,7 @@ def _fill(op, batch):
     value, out = op.inputs[0], op.outputs[0]
     init = empty_batched(batch.new.get(out, out), batch.size)
     if not batch.is_batched(value):
-        return [linalg.fill(batch.new.get(value, value), outs=[init])]
+        return [mlir.fill_tensor(batch.new.get(value, value), init)]
     rank = tensor_type(init).rank
     return mlir.generic([batch.new[value]], [init], [[0], list(range(rank))], [mlir.PARALLEL] * rank,
                         lambda v, _: [unstored(value, v)])
@@ -451,7 +451,7 @@ def _select(pred, on_true, on_false) -> ir.Value:
 def _any(pred) -> ir.Value:
     """The i1 scalar `pred[0] or pred[1] or ...` of a batched scalar `pred`."""
     i1 = tensor_type(pred).element_type
-    init = linalg.fill(arith.ConstantOp(i1, 0).result, outs=[tensor.EmptyOp([], i1).result])
+    init = mlir.fill_tensor(arith.ConstantOp(i1, 0).result, tensor.EmptyOp([], i1).result)
     reduced = mlir.generic([pred], [init], [[0], []], [mlir.REDUCTION], lambda p, acc: [arith.ori(p, acc)])[0]
     return tensor.ExtractOp(reduced, []).result
 

@@ -29,7 +29,7 @@ groups where both are; a windowed reduction gets a window of 1 over it.
 """
 import numpy as np
 from iree.compiler import ir
-from iree.compiler.dialects import arith, linalg, tensor
+from iree.compiler.dialects import arith, tensor
 
 from irax.ir import convolution as cv
 from irax.ir import mlir
@@ -64,7 +64,7 @@ def _lhs_cotangent_by_phases(sizes, rhs, ct, s):
     batch, spatial, groups, channels = sizes[0], sizes[1:n + 1], sizes[n + 1], sizes[n + 2]
     window, out, features = cv.shape(rhs)[:n], cv.shape(ct)[1:n + 1], cv.shape(ct)[-1]
     zero = zero_of(cv.elem_type(ct))
-    result = linalg.fill(zero, outs=[tensor.EmptyOp(list(sizes), cv.elem_type(ct)).result])
+    result = mlir.fill_tensor(zero, tensor.EmptyOp(list(sizes), cv.elem_type(ct)).result)
     for r in np.ndindex(*s):
         taps = [-(-(k - ri) // si) for k, ri, si in zip(window, r, s)]  # the j = r + s*t < K
         rows = [-(-(size - ri) // si) for size, ri, si in zip(spatial, r, s)]  # the i = r + s*q < S

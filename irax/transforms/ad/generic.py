@@ -9,7 +9,7 @@ contractions) or keeps the larger/smaller of g and its output ('max'/'min').
 from dataclasses import dataclass
 
 from iree.compiler import ir
-from iree.compiler.dialects import arith, linalg, tensor
+from iree.compiler.dialects import arith, tensor
 
 from irax.ir import convolution, mlir
 from irax.ir.linalg import iterator_names, loop_sizes, map_results
@@ -142,7 +142,7 @@ def _fold(info: Generic, extra, init, step, elem=None):
 
     result = info.op.results[0]
     elem = elem or tensor_ops.tensor_type(result).element_type
-    filled = linalg.fill(constant(elem, init), outs=[tensor.EmptyOp(mlir.dims(result), elem).result])
+    filled = mlir.fill_tensor(constant(elem, init), tensor.EmptyOp(mlir.dims(result), elem).result)
     maps = info.maps[: len(info.inputs)] + [info.out_map] * (len(extra) + 1)
     return mlir.generic(info.inputs + list(extra), [filled], maps, info.iterators, body)[0]
 

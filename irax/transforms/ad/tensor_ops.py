@@ -1,7 +1,7 @@
 """Tensor-level building blocks the autodiff rules emit: zeros, sums, and
 loops that differentiate a `linalg.generic` body."""
 from iree.compiler import ir
-from iree.compiler.dialects import arith, func, linalg, tensor
+from iree.compiler.dialects import arith, func, tensor
 
 from irax.ir import mlir
 from irax.transforms.ad import scalar_jvp
@@ -30,7 +30,7 @@ def zero_of(elem: ir.Type) -> ir.Value:
 
 def zeros_like(value) -> ir.Value:
     """A zero tensor of value's type (sizes read from value where dynamic)."""
-    return linalg.fill(zero_of(tensor_type(value).element_type), outs=[empty_like(value)])
+    return mlir.fill_tensor(zero_of(tensor_type(value).element_type), empty_like(value))
 
 
 def is_zeros(value) -> bool:

@@ -158,7 +158,7 @@ def _adjoint_generic(info, k, ct, extra_inputs=(), chain=None):
 
     maps = info.maps[:n] + [info.out_map] * (1 + len(extra_inputs)) + [keep]
     shaped_like_x = tensor.EmptyOp(mlir.dims(x), acc_elem).result
-    init = linalg.fill(tensor_ops.zero_of(acc_elem), outs=[shaped_like_x]) if summed else shaped_like_x
+    init = mlir.fill_tensor(tensor_ops.zero_of(acc_elem), shaped_like_x) if summed else shaped_like_x
     adjoint = mlir.generic(info.inputs + [ct, *extra_inputs], [init], maps, iterators, body)[0]
     return tensor_ops.convert(adjoint, x_elem)
 
@@ -495,8 +495,8 @@ def _where_written(received, op):
     i64 = ir.IntegerType.get_signless(64)
     ids = mlir.generic([], [tensor.EmptyOp(mlir.dims(updates), i64).result], [[0]], [mlir.PARALLEL],
                        lambda _: [arith.index_cast(i64, linalg.IndexOp(0).result)])[0]
-    unwritten = linalg.fill(arith.ConstantOp(i64, ir.IntegerAttr.get(i64, -1)).result,
-                            outs=[tensor.EmptyOp(mlir.dims(dest), i64).result])
+    unwritten = mlir.fill_tensor(arith.ConstantOp(i64, ir.IntegerAttr.get(i64, -1)).result,
+                                 tensor.EmptyOp(mlir.dims(dest), i64).result)
     winners = linalg_ext_scatter(ids, targets, unwritten, lambda old, update: update)
     won = scatter_extremal.gather_at_targets(winners, targets, ids)
     return mlir.generic([received, won, ids], [tensor_ops.empty_like(received)], [[0]] * 4, [mlir.PARALLEL],
