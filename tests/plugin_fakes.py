@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 from irax.backends import cpu
 from irax.backends.iree_backend import IreeBackend
+from irax.ir.mlir import ops_where
 from irax.transforms.passes import PythonPass
 
 # A second CPU backend, so tests have two devices on any machine. Same
@@ -20,3 +21,11 @@ boom = PythonPass("boom", lambda module_op: 1 / 0)
 old_protocol = SimpleNamespace(api_version=0, name="old-protocol", pipeline="cse")
 misnamed = PythonPass("not-its-entry-point-name", print)
 no_body = SimpleNamespace(api_version=1, name="no-body")
+
+
+def _drop_returns(module_op):
+    for op in ops_where(module_op, lambda op: op.name == "func.return"):
+        op.erase()
+
+
+breaks_ir = PythonPass("breaks-ir", _drop_returns)  # leaves blocks without their terminator: invalid IR

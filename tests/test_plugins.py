@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from iree.compiler import ir
 
 import irax
 import irax.numpy as jnp
@@ -212,6 +213,20 @@ def test_passes_added_and_removed_by_name(plugins, monkeypatch):
     config.update("irax_passes", "default,-cce")  # IRAX_PASSES=default,-cce
     with pytest.raises(ValueError, match=unknown):
         jnp.cos(X)
+
+
+def test_a_pass_that_breaks_the_ir_is_named(plugins):
+    """The pipeline checks the module once, at its end (MLIR's check after
+    each pass is a fifth of a pipeline's time); `lower` checks after each
+    pass and names the one that broke it. Either way the next program works."""
+    plugins(passes={"breaks-ir": "plugin_fakes:breaks_ir"})
+    broken = irax.jit(lambda x: x * 3, passes="default,breaks-ir")
+    with pytest.raises(ir.MLIRError, match="block with no terminator") as raised:
+        broken(X)
+    assert "name the pass that broke it" in raised.value.__notes__[0]
+    with pytest.raises(RuntimeError, match="(?s)Pass 'breaks-ir' left invalid IR: .*block with no terminator"):
+        broken.lower(X)
+    np.testing.assert_allclose(irax.jit(lambda x: x * 3)(X), X * 3)
 
 
 # ---------------------------------------------------------------------------

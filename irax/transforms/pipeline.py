@@ -39,7 +39,8 @@ otherwise and `-name` removes every `name`:
 
 Python passes and upstream MLIR passes run in one `PassManager`; a Python
 pass after each one gives per-pass dumps with irax's own pass names (MLIR's
-IR printer names Python passes ""). A pass manager is kept per thread, MLIR
+IR printer names Python passes ""), and checks the module there. Else the
+module is checked once, at the end (`_verify`). A pass manager is kept per thread, MLIR
 context and pipeline, and used again: building one cost ~3-7 ms of a ~20 ms
 pipeline on a small gradient (canonicalize collects every loaded dialect's
 patterns when it first runs). Those kept are
@@ -133,20 +134,42 @@ def run(module, passes=None, donated=(), after_pass=None, base=DEFAULT):
         if pm is None:
             pm = _pass_manager(steps)
         pm.run(module.operation)
+        _verify(module)
         if len(kept) >= _KEEP:
             kept.clear()
         kept[key] = pm, steps  # (the steps kept alive, so that no other pass takes one of their ids)
 
 
+def _verify(module):
+    """Check the module the pipeline made, once. MLIR's pass manager checks
+    after every pass, ~20% of a gradient's pipeline (25 passes): that is
+    left to pipelines run with `after_pass` (`lower`, `irax ir`), which name
+    the pass that broke a module."""
+    try:
+        module.operation.verify()
+    except ir.MLIRError as error:
+        error.add_note("The pass pipeline left invalid IR. `jit(f).lower(...)` and `irax ir` check it after "
+                       "each pass, and name the pass that broke it.")
+        raise
+
+
+def _checked(name, module_op):
+    try:
+        module_op.verify()
+    except ir.MLIRError as error:
+        raise RuntimeError(f"Pass {name!r} left invalid IR: {error}") from None
+
+
 def _pass_manager(steps, after_pass=None) -> PassManager:
     pm = PassManager("builtin.module")
+    pm.enable_verifier(False)  # (_verify, _checked)
     for name, p in steps:
         if hasattr(p, "pipeline"):
             pm.add(p.pipeline)
         else:
             pm.add(lambda op, pass_, p=p: p.run(op), name=name)
         if after_pass is not None:
-            pm.add(lambda op, pass_, name=name: after_pass(name, op), name=f"after-{name}")
+            pm.add(lambda op, pass_, name=name: (_checked(name, op), after_pass(name, op)), name=f"after-{name}")
     return pm
 
 
