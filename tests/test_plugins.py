@@ -215,18 +215,24 @@ def test_passes_added_and_removed_by_name(plugins, monkeypatch):
         jnp.cos(X)
 
 
-def test_a_pass_that_breaks_the_ir_is_named(plugins):
-    """The pipeline checks the module once, at its end (MLIR's check after
-    each pass is a fifth of a pipeline's time); `lower` checks after each
-    pass and names the one that broke it. Either way the next program works."""
+def test_a_pass_that_breaks_the_ir_is_named(plugins, monkeypatch):
+    """The module is checked after each plugin's pass, which is named when
+    it leaves invalid IR (before an MLIR pass could crash on it); irax's own
+    passes are checked once, at the pipeline's end (MLIR's check after each
+    pass is a fifth of a pipeline's time), and `lower` checks after each
+    pass. Either way the next program works."""
     plugins(passes={"breaks-ir": "plugin_fakes:breaks_ir"})
     broken = irax.jit(lambda x: x * 3, passes="default,breaks-ir")
-    with pytest.raises(ir.MLIRError, match="block with no terminator") as raised:
-        broken(X)
-    assert "name the pass that broke it" in raised.value.__notes__[0]
-    with pytest.raises(RuntimeError, match="(?s)Pass 'breaks-ir' left invalid IR: .*block with no terminator"):
-        broken.lower(X)
+    for call in (broken, broken.lower):
+        with pytest.raises(RuntimeError, match="(?s)Pass 'breaks-ir' left invalid IR: .*block with no terminator"):
+            call(X)
     np.testing.assert_allclose(irax.jit(lambda x: x * 3)(X), X * 3)
+
+    monkeypatch.setattr(plugin_fakes.breaks_ir, "origin", "irax.transforms.passes:breaks_ir")  # as if irax's
+    with pytest.raises(ir.MLIRError, match="block with no terminator") as raised:
+        irax.jit(lambda x: x * 4, passes="default,breaks-ir")(X)
+    assert "name the pass that broke it" in raised.value.__notes__[0]
+    np.testing.assert_allclose(irax.jit(lambda x: x * 4)(X), X * 4)
 
 
 # ---------------------------------------------------------------------------

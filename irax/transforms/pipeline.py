@@ -40,7 +40,7 @@ otherwise and `-name` removes every `name`:
 Python passes and upstream MLIR passes run in one `PassManager`; a Python
 pass after each one gives per-pass dumps with irax's own pass names (MLIR's
 IR printer names Python passes ""), and checks the module there. Else the
-module is checked once, at the end (`_verify`). A pass manager is kept per thread, MLIR
+module is checked after each plugin's pass and once at the end (`_verify`). A pass manager is kept per thread, MLIR
 context and pipeline, and used again: building one cost ~3-7 ms of a ~20 ms
 pipeline on a small gradient (canonicalize collects every loaded dialect's
 patterns when it first runs). Those kept are
@@ -141,10 +141,11 @@ def run(module, passes=None, donated=(), after_pass=None, base=DEFAULT):
 
 
 def _verify(module):
-    """Check the module the pipeline made, once. MLIR's pass manager checks
-    after every pass, ~20% of a gradient's pipeline (25 passes): that is
-    left to pipelines run with `after_pass` (`lower`, `irax ir`), which name
-    the pass that broke a module."""
+    """Check the module the pipeline made, once: irax's own passes are not
+    checked one by one (MLIR's pass manager checks after every pass, ~20% of
+    a gradient's pipeline of 25 passes). A pipeline run with `after_pass`
+    (`lower`, `irax ir`) checks after each, and names the pass that broke
+    the module."""
     try:
         module.operation.verify()
     except ir.MLIRError as error:
@@ -160,9 +161,15 @@ def _checked(name, module_op):
         raise RuntimeError(f"Pass {name!r} left invalid IR: {error}") from None
 
 
+def _ours(p) -> bool:
+    return getattr(p, "origin", "").startswith("irax.")
+
+
 def _pass_manager(steps, after_pass=None) -> PassManager:
+    """A pass manager for `steps`, checking the module after each plugin's
+    pass (not irax's own: `_verify`), or after each pass with `after_pass`."""
     pm = PassManager("builtin.module")
-    pm.enable_verifier(False)  # (_verify, _checked)
+    pm.enable_verifier(False)
     for name, p in steps:
         if hasattr(p, "pipeline"):
             pm.add(p.pipeline)
@@ -170,6 +177,8 @@ def _pass_manager(steps, after_pass=None) -> PassManager:
             pm.add(lambda op, pass_, p=p: p.run(op), name=name)
         if after_pass is not None:
             pm.add(lambda op, pass_, name=name: (_checked(name, op), after_pass(name, op)), name=f"after-{name}")
+        elif not _ours(p):  # (a third party's invalid IR must not reach MLIR's passes: they may crash on it)
+            pm.add(lambda op, pass_, name=name: _checked(name, op), name=f"check-{name}")
     return pm
 
 
