@@ -22,7 +22,7 @@ import irax.numpy as jnp
 from irax.backends import cache
 from irax.config import config
 from irax.frontend import eager, tiered
-from irax.ir import evaluate
+from irax.ir import evaluate, numpy_ops
 
 jax = pytest.importorskip("jax")
 rng = np.random.default_rng(0)
@@ -282,7 +282,8 @@ def test_subnormals_are_flushed_as_the_cpu_flushes_them(tiers):
     the compilers fold away. So does the first tier."""
     def f(x, L=jnp):
         return (x * 1e30, x * 1.0, x > 0, L.log(x), L.abs(x), x[:2].sum(), x - 1.5e-38, L.maximum(x, 0.0),
-                L.where(x != 1.0, x, 0.0), L.exp(x - 88.0) * 1e-6)
+                L.where(x != 1.0, x, 0.0), L.exp(x - 88.0) * 1e-6, L.tanh(x), L.sqrt(L.abs(x)), x * 3.0, 1.0 - x,
+                x / 0.5)
 
     first, compiled = first_and_compiled(tiers, f, SUBNORMALS)
     want = jax.jit(lambda x: f(x, jax.numpy))(SUBNORMALS)
@@ -290,6 +291,87 @@ def test_subnormals_are_flushed_as_the_cpu_flushes_them(tiers):
         np.testing.assert_array_equal(a, b, strict=True)
         np.testing.assert_allclose(a, np.asarray(w), rtol=1e-6, atol=0)
         assert (np.signbit(a) == np.signbit(np.asarray(w))).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_functions_read_as_making_no_subnormal_make_none(dtype):
+    """The evaluator does not flush the results of the functions in
+    numpy_ops.NORMAL_NEAR_ZERO (tanh(x) ~ x near 0, log's least near 1),
+    nor of x + c, x * c, x / c for the constants c that NORMAL_WITH_CONSTANT
+    admits: NumPy's make no subnormal of normal numbers either side of the
+    smallest normal and of 1, nor (x + c) of those near -c."""
+    info = np.finfo(dtype)
+    tiny, eps = dtype(info.tiny), dtype(info.eps)
+    near = np.array([tiny * k for k in (1, 1 + eps, 1.5, 2, 2 ** 20)] + [1 - eps / 2, 1 - eps, 1, 1 + eps, 0.5, 3e3,
+                                                                       info.max], dtype)
+    x = np.concatenate([near, -near, [0.0]]).astype(dtype)
+    with np.errstate(all="ignore"):
+        for name in numpy_ops.NORMAL_NEAR_ZERO:
+            y = np.asarray(numpy_ops.ELEMENTWISE[name](x))
+            assert not ((y != 0) & (np.abs(y) < tiny)).any(), (name, x[(y != 0) & (np.abs(y) < tiny)])
+        bound = dtype(2.0 ** (info.minexp + info.nmant + 1))  # the least c that x + c admits
+        ulp = np.spacing(bound)
+        for c in (bound, -bound, bound * 3, bound * (1 + eps)):
+            assert numpy_ops.NORMAL_WITH_CONSTANT["arith.addf"][1](c, np.dtype(dtype))
+            around = (-c + ulp * np.arange(-300, 300)).astype(dtype)
+            for y in (around + c, around - -c, c - -around):
+                assert not ((y != 0) & (np.abs(y) < tiny)).any(), c
+        assert not numpy_ops.NORMAL_WITH_CONSTANT["arith.addf"][1](bound / 2, np.dtype(dtype))
+        assert 0 < np.nextafter(-bound / 2, dtype(0)) + bound / 2 < tiny  # (that one can make a subnormal)
+        for c in (1.0, -1.0, 3.0, np.inf):
+            assert numpy_ops.NORMAL_WITH_CONSTANT["arith.mulf"][1](dtype(c), np.dtype(dtype))
+            assert not ((x * dtype(c) != 0) & (np.abs(x * dtype(c)) < tiny)).any()
+        for c in (1.0, -1.0, 0.5, 1 / 3):
+            assert numpy_ops.NORMAL_WITH_CONSTANT["arith.divf"][1](dtype(c), np.dtype(dtype))
+            assert not ((x / dtype(c) != 0) & (np.abs(x / dtype(c)) < tiny)).any()
+
+
+LOOP_INVARIANTS = """
+func.func @main(%x: f32, %w: f32, %n: index) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %r:2 = scf.for %i = %c0 to %n step %c1 iter_args(%a = %x, %q0 = %x) -> (f32, f32) {
+    %e = math.exp %w : f32
+    %p = arith.mulf %a, %w : f32
+    %q = arith.mulf %p, %e : f32
+    scf.yield %a, %q : f32, f32
+  }
+  return %r#1 : f32
+}"""
+
+
+def test_a_loop_s_invariant_steps_run_once_before_its_first_step(monkeypatch):
+    """A step of a loop's body that reads nothing the body makes (exp(w)
+    here; a gradient loop's transposes of its weights) runs once, before the
+    loop's first step, and not at all for a loop of no steps. A loop-invariant
+    operand the body reads flushed (w in a * w) is flushed once too, into a
+    copy: read as the CPU does, a subnormal w is 0, and a * w is 0."""
+    calls = []
+    monkeypatch.setitem(numpy_ops.ELEMENTWISE, "math.exp", lambda x: calls.append(x) or np.exp(x))
+    with ir.Context():
+        run = evaluate.prepare(ir.Module.parse(LOOP_INVARIANTS))
+    big, subnormal = np.float32(1e30), np.float32(1e-40)
+    half = np.float32(0.5)
+    assert run([big, half, 5]) == [big * half * np.exp(half)] and len(calls) == 1
+    assert run([big, subnormal, 5]) == [np.float32(0.0)] and len(calls) == 2
+    assert calls[-1] == 0  # (exp read the flushed w too)
+    assert run([big, subnormal, 0]) == [big] and len(calls) == 2
+
+
+def test_a_scan_over_an_invariant_matrix_of_subnormals_reads_them_flushed(tiers):
+    """A scan's body reading a weight it does not change (the RNN's h @ w)
+    reads it from a flushed copy made before the loop: its subnormals are
+    zeros there as on the CPU, in every step."""
+    w = np.diag(np.float32([1e-40, 2e-38, 1e-39, 3.0])).astype(np.float32)
+    xs = rng.normal(size=(6, 2, 4)).astype(np.float32)
+
+    def f(w, xs, lib=irax, L=jnp):
+        return lib.lax.scan(lambda h, x: (h, (h * x) @ w), L.full((2, 4), 1e30, L.float32), xs)[1]
+
+    first, compiled = first_and_compiled(tiers, f, w, xs)
+    np.testing.assert_array_equal(first, compiled)
+    np.testing.assert_array_equal(first[..., 0], 0.0)
+    np.testing.assert_allclose(first, np.asarray(jax.jit(lambda w, xs: f(w, xs, jax, jax.numpy))(w, xs)), rtol=1e-6)
 
 
 def test_extrema_of_zeros_are_positive_above_negative_ones(tiers):

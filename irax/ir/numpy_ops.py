@@ -48,13 +48,20 @@ def flush(x):
     as ±0 and writes a subnormal result as ±0 (moves, negation, abs and
     copysign leave the bits alone). The evaluator applies this to the
     operands and results of the ops in FLUSHED (evaluate._Function.flushing)."""
-    if not isinstance(x, (np.ndarray, np.floating)) or x.dtype.kind != "f" or x.dtype.itemsize < 4:
-        return x  # (float16 is computed in float32, where its subnormals are normal numbers)
-    small = np.abs(x) < np.finfo(x.dtype).tiny
-    if not small.any():
+    tiny = SMALLEST_NORMAL.get(getattr(x, "dtype", None))
+    if tiny is None:
+        return x  # (not a float32 or float64 array or scalar)
+    magnitude = np.abs(x)
+    if not magnitude.size or np.minimum.reduce(magnitude, axis=None) >= tiny:  # (two passes, where most have none)
         return x
+    small = magnitude < tiny
     small &= x != 0
     return np.where(small, x * 0, x) if small.any() else x
+
+
+# The dtypes whose subnormals flush reads as zeros -> their smallest normal
+# number. (float16 is computed in float32, where its subnormals are normal.)
+SMALLEST_NORMAL = {np.dtype(t): np.finfo(t).tiny for t in (np.float32, np.float64)}
 
 
 class _ExtremumOfZeros:
@@ -161,6 +168,12 @@ ELEMENTWISE = {
     "math.erf": _by_element(math.erf), "math.erfc": _by_element(math.erfc), "math.fma": _fma,
     "math.isnan": np.isnan, "math.isinf": np.isinf, "math.isfinite": np.isfinite,
 }
+# The float functions whose value at a normal x is normal or 0: about x
+# near 0 (tanh(x) ~ x, erf(x) ~ 1.13x) and far from 0 elsewhere (log's least
+# is about 2^-24, at 1 - 2^-24). test_tiered_jit checks NumPy's on numbers
+# either side of the smallest normal and of 1.
+NORMAL_NEAR_ZERO = ("math.tanh", "math.sqrt", "math.rsqrt", "math.cbrt", "math.log", "math.log2", "math.log10",
+                    "math.log1p", "math.expm1", "math.atan", "math.asinh", "math.sinh", "math.erf")
 # Adds that LLVM fuses with a product read by them alone: name -> the sign of the second operand.
 CONTRACTED = {"arith.addf": 1.0, "arith.subf": -1.0}
 # Conversions: name -> f(x, result dtype).
@@ -180,10 +193,11 @@ COMBINE = {"arith.addf": np.add, "arith.mulf": np.multiply,
            "arith.addi": np.add, "arith.muli": np.multiply, "arith.maxsi": np.maximum, "arith.minsi": np.minimum,
            "arith.andi": np.bitwise_and, "arith.ori": np.bitwise_or, "arith.xori": np.bitwise_xor}
 # The float ops the processor's flush-to-zero modes apply to (see flush):
-# name -> whether a subnormal result is flushed too (compares, rounding to
-# an integer and extrema make none that their operands did not have).
-# Not here: moves, arith.negf, math.absf, math.copysign (bit operations),
-# the classifications (isnan, isinf, isfinite), integer ops.
+# name -> whether a subnormal result is flushed too (False where the op
+# makes none of operands holding none, as their operands are flushed:
+# compares, rounding to an integer, extrema, NORMAL_NEAR_ZERO). Not here:
+# moves, arith.negf, math.absf, math.copysign (bit operations), the
+# classifications (isnan, isinf, isfinite), integer ops.
 FLUSHED = {
     **{name: True for name in ELEMENTWISE if name.startswith("math.") and name not in (
         "math.absf", "math.absi", "math.copysign", "math.isnan", "math.isinf", "math.isfinite")},
@@ -191,4 +205,23 @@ FLUSHED = {
     **dict.fromkeys(("arith.cmpf", "arith.extf", "arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.minnumf",
                      "arith.fptosi", "arith.fptoui", "math.floor", "math.ceil", "math.trunc", "math.roundeven",
                      "math.round"), False),
+    **dict.fromkeys(NORMAL_NEAR_ZERO, False),
+}
+
+
+def _far_from_subnormal(c, dtype) -> bool:
+    """Whether x + c is 0 or normal for every x of `dtype` that is: where
+    |x| < |c| / 2 the sum is above |c| / 2; else x and c are multiples of
+    half c's last place, so their sum is too, 0 or at least the smallest
+    normal where |c| >= 2^(minexp + nmant + 1) (float32's 2^-102)."""
+    info = np.finfo(dtype)
+    return abs(c) >= 2.0 ** (info.minexp + info.nmant + 1)
+
+
+# Ops that make no subnormal of operands holding none where one operand is a
+# constant c (x + 1.0, 1.0 - x, x * c for |c| >= 1, x / c for |c| <= 1), so
+# that their results need no flush: name -> (where c may be, the test of c).
+NORMAL_WITH_CONSTANT = {
+    "arith.addf": ((0, 1), _far_from_subnormal), "arith.subf": ((0, 1), _far_from_subnormal),
+    "arith.mulf": ((0, 1), lambda c, dtype: abs(c) >= 1), "arith.divf": ((1,), lambda c, dtype: 0 < abs(c) <= 1),
 }
