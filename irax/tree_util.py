@@ -134,11 +134,13 @@ def _node_entry(flatten, unflatten, keys):
 def _flatten_dict(d):
     """``dict -> (values in sorted key order, sorted keys)``."""
     try:
-        keys = tuple(sorted(d))
+        keys = sorted(d)
     except TypeError:
         raise ValueError("Comparator raised exception while sorting pytree "
                          "dictionary keys.") from None
-    return list(map(d.__getitem__, keys)), keys
+    if keys == list(d):  # already in order, as a dict that an unflatten built is: no lookup per key
+        return list(d.values()), tuple(keys)
+    return list(map(d.__getitem__, keys)), tuple(keys)
 
 
 _sequence_keys = lambda _, n: map(SequenceKey, range(n))
@@ -326,6 +328,8 @@ class PyTreeDef:
         if self.node_type is None:
             return next(it)
         unflatten = _lookup(self.node_type).unflatten
+        if self.num_nodes == self.num_leaves + 1:  # leaves only (a dict of arrays): no Python step per leaf
+            return unflatten(self.aux_data, list(itertools.islice(it, self.num_leaves)))
         return unflatten(self.aux_data, [next(it) if c is _LEAF else c._build(it) for c in self._children])
 
     def compose(self, inner: PyTreeDef) -> PyTreeDef:

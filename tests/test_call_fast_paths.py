@@ -316,3 +316,64 @@ def test_python_numbers_are_put_once_as_eager_operands(monkeypatch):
         kept.delete()
         assert (x * 2).tolist() == [2.0, -4.0]
         assert (jnp.arange(3, dtype=np.uint8) + 300).tolist() == [44, 45, 46]  # wrapped as JAX: 300 -> 44
+
+
+def test_warm_calls_are_placed_as_the_general_path_places_them():
+    """A warm jit call or eager op runs at once only where its operands lie
+    where the last call ran and need no moving (executable.run_warm); where
+    array.place would move one, or commit the results otherwise, it gives
+    way: results land where, and as committed as, JAX puts them."""
+    import plugin_fakes
+
+    cpu, other = irax.devices("cpu")[0], plugin_fakes.sync.devices()[0]
+    x, y = jnp.arange(4.0), jnp.ones(4)
+    x_other, y_other = irax.device_put(x, other), irax.device_put(y, other)
+    x_cpu = irax.device_put(np.arange(4.0, dtype=np.float32), cpu)
+    # (arguments, default device, where the results are, whether committed; None: JAX's error)
+    cases = [((x, y), cpu, cpu, False),
+             ((x, y), other, other, False),  # uncommitted: moved to the default device
+             ((x_other, y_other), cpu, other, True),
+             ((x_other, y), cpu, other, True),  # the uncommitted one follows the committed one
+             ((x_cpu, y_other), cpu, None, None)]  # committed to two devices
+    calls = {"jit": irax.jit(lambda a, b: a * 2 + b), "eager": lambda a, b: jnp.add(jnp.multiply(a, 2.0), b),
+             "jit(device=other)": irax.jit(lambda a, b: a * 2 + b, device=other)}
+    for name, call in calls.items():
+        for _ in range(3):  # the first calls, then warm ones (each case after the others: the last ran elsewhere)
+            for args, default, device, committed in cases:
+                if name == "jit(device=other)":  # jit's device wins, and commits
+                    device, committed = other, True
+                with irax.default_device(default):
+                    if device is None:
+                        with pytest.raises(ValueError, match="Received incompatible devices"):
+                            call(*args)
+                        continue
+                    out = call(*args)
+                assert (out.device, out.committed) == (device, committed), (name, args, default)
+                np.testing.assert_array_equal(out, np.arange(4.0) * 2 + 1)
+
+
+def test_a_deleted_operand_is_refused_on_the_warm_path():
+    f = irax.jit(lambda a, b: a + b)
+    for call in (f, jnp.add):
+        x, y = jnp.arange(4.0), jnp.ones(4)
+        call(x, y), call(x, y)
+        y.delete()
+        with pytest.raises(RuntimeError, match=r"Array has been deleted with shape=float32\[4\]"):
+            call(x, y)
+
+
+def test_trees_of_leaves_only_flatten_and_unflatten_as_before():
+    """A dict already in sorted key order is read in order (no lookup per
+    key), another sorted; a node of leaves only is rebuilt without a step
+    per leaf, beside nodes with none (None, ()) and nested ones."""
+    from irax import tree_util
+
+    unsorted = {"b": 2, "c": 3, "a": 1}
+    assert tree_util.tree_flatten(unsorted)[0] == [1, 2, 3]
+    tree = ({"a": 1, "b": 2}, None, (), [3, {"c": (4, 5)}], {"z": 6, "y": 7})
+    leaves, treedef = tree_util.tree_flatten(tree)
+    assert leaves == [1, 2, 3, 4, 5, 7, 6]
+    rebuilt = treedef.unflatten(leaves)
+    assert rebuilt == ({"a": 1, "b": 2}, None, (), [3, {"c": (4, 5)}], {"y": 7, "z": 6})
+    assert list(rebuilt[4]) == ["y", "z"]  # sorted keys, as JAX rebuilds a dict
+    assert tree_util.tree_unflatten(tree_util.tree_structure({"k": 0}), ["v"]) == {"k": "v"}

@@ -78,11 +78,21 @@ def _static_kernel(prim, avals) -> bool:
 
 
 def run(prim, operands, params):
-    """`prim` on the concrete arrays `operands`: placed (array.place), its
-    Executable found in `_dispatch` (one lookup a warm call), run."""
+    """`prim` on the concrete arrays `operands`: its Executable found in
+    `_dispatch` (one lookup a warm call), run. A warm call looks for the
+    kernel of the device its first operand is on, and runs it at once if
+    the operands need no moving (executable.run_warm); any other is placed
+    first (array.place), then looked up and run."""
     params = tuple(params.items())
-    device, operands, committed = place(prim.name, operands)
     avals = tuple([x.aval for x in operands])
+    if operands:
+        device = operands[0].device
+        hit = _dispatch.get((prim, avals, params, device, config.irax_passes))
+        if hit is not None:
+            out = executable.run_warm(hit, device, operands)
+            if out is not executable.NOT_WARM:
+                return out
+    device, operands, committed = place(prim.name, operands)
     key = (prim, avals, params, device, config.irax_passes)
     hit = _dispatch.get(key)
     if hit is None:

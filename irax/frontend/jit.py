@@ -20,9 +20,10 @@ Two static values are the same program when they are of one type and equal
 A warm call (arguments all irax Arrays, no static ones, no keywords, no
 enclosing trace or tape) skips the staging machinery: its key is the
 argument structure and avals (and IRAX_PASSES; warm_key), one dict lookup
-away from the program, which runs where array.place says (executable.run).
-Any other call, or a warm one placed elsewhere than last time, takes the
-full path.
+away from the program, which runs at once where the arguments lie if that
+is where it ran last and nothing is donated (executable.run_warm), else
+where array.place says (executable.run). Any other call, or a warm one
+placed elsewhere than last time, takes the full path.
 
 A program met for the first time runs in two tiers (tiered.py; the setting
 irax_tiered_jit, IRAX_TIERED_JIT=0 turns it off): its first calls are
@@ -188,9 +189,6 @@ def jit_disabled() -> bool:
     return config.irax_disable_jit if disabled is None else disabled
 
 
-_ONLY_ARRAYS = frozenset([Array])
-
-
 def warm_key(args) -> tuple:
     """(key, leaves) of a call on positional `args` whose leaves are all irax
     Arrays: its argument structure, IRAX_PASSES and the identities of the
@@ -204,12 +202,18 @@ def warm_key(args) -> tuple:
     avals (`_WarmEntry.avals`), so while it is kept no other object can have
     their ids. An aval made anew (canonical_aval's table restarted) only
     misses, and the call takes the full path."""
-    leaves, structure = args, len(args)
-    if not set(map(type, args)) <= _ONLY_ARRAYS:
-        leaves, structure = tree_util.tree_flatten(args)
-        if not set(map(type, leaves)) <= _ONLY_ARRAYS:
-            return None, None
-    return (structure, config.irax_passes, *[id(x.aval) for x in leaves]), leaves
+    # One comprehension both checks the types and takes the ids (a leaf
+    # that is not an Array is left out, so the counts differ): cheaper than
+    # a set of types and map(attrgetter), whose attribute lookups are not
+    # specialized in 3.11.
+    ids = [id(x.aval) for x in args if type(x) is Array]
+    if len(ids) == len(args):
+        return (len(args), config.irax_passes, *ids), args
+    leaves, structure = tree_util.tree_flatten(args)
+    ids = [id(x.aval) for x in leaves if type(x) is Array]
+    if len(ids) != len(leaves):
+        return None, None
+    return (structure, config.irax_passes, *ids), leaves
 
 
 class _WarmEntry(NamedTuple):
@@ -310,6 +314,10 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
             key, leaves = warm_key(args)
             hit = None if key is None else warm.get(key)
             if hit is not None:
+                if not hit.donated:  # (the arrays a call donates are checked, maybe copied, then deleted: run's)
+                    out = executable.run_warm(hit.staged, hit.device, leaves, device is not None)
+                    if out is not executable.NOT_WARM:
+                        return out
                 placed_on, operands, committed = place(name, leaves, device)
                 if placed_on is hit.device:
                     return executable.run(hit.staged, placed_on, operands, committed, hit.donated)
