@@ -194,8 +194,8 @@ def _vjp_inline(fun_pair, arguments, argnums, cotangents_for):
 def _scalar_seed(holomorphic, out_tree, out_avals):
     """The cotangent 1.0 for a scalar float output (complex, if
     `holomorphic`), or JAX's error."""
-    if out_tree.num_leaves != 1 or out_avals[0].shape != ():
-        shape = out_avals[0].shape if out_tree.num_leaves == 1 else f"a pytree {out_tree}"
+    if out_tree.num_nodes != 1 or out_avals[0].shape != ():  # one array, not in a list or tuple
+        shape = out_avals[0].shape if out_tree.num_nodes == 1 else f"a pytree {out_tree}"
         raise TypeError(f"Gradient only defined for scalar-output functions. Output had shape: {shape}.")
     _check_real_output("grad", holomorphic, out_avals[0])
     # Weak, so that grad's result is weakly typed exactly where its primal is (JAX's).
@@ -279,7 +279,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     key = ("vjp", fun, has_aux)
     try:
         output, aux = staging.staged_call(key + ("forward",), fun_pair, primals)
-    except core.ConcretizationTypeError:  # Python control flow on values: vjp of the path taken
+    except tape.VALUE_NEEDED:  # Python control flow on values (x[x > 0] too): vjp of the path taken
         if core.current_trace() is not None:
             raise
         fun_pair, (output, aux) = tape.straight_line(fun_pair, primals)
@@ -323,17 +323,26 @@ def _pullback(key, fun_pair, out_tree, out_avals, primals, cotangent):
     `cotangent` checked against the output's structure and leaves' avals."""
     argnums = tuple(range(len(primals)))
 
-    def backward(*args):
-        cotangent, primal_args = args[0], args[1:]
+    def backward_of(fun_pair):
+        def backward(*args):
+            cotangent, primal_args = args[0], args[1:]
 
-        def seeds(out_tree, out_avals):  # the cotangent was checked against the output
-            return [asarray(c, a.dtype) for c, a in zip(tree_util.tree_leaves(cotangent), out_avals)]
+            def seeds(out_tree, out_avals):  # the cotangent was checked against the output
+                return [asarray(c, a.dtype) for c, a in zip(tree_util.tree_leaves(cotangent), out_avals)]
 
-        arguments = staging.Arguments(primal_args)
-        return tuple(_vjp_inline(fun_pair, arguments, argnums, seeds)[2])
+            arguments = staging.Arguments(primal_args)
+            return tuple(_vjp_inline(fun_pair, arguments, argnums, seeds)[2])
+        return backward
 
     cotangent = _checked_cotangent(out_tree, out_avals, cotangent)
-    cotangents = staging.staged_call(key and key + ("backward",), backward, (cotangent,) + tuple(primals))
+    try:
+        cotangents = staging.staged_call(key and key + ("backward",), backward_of(fun_pair),
+                                         (cotangent,) + tuple(primals))
+    except tape.VALUE_NEEDED:  # reverse mode needing values the forward pass did not (a fori_loop's bound)
+        if core.current_trace() is not None:
+            raise
+        path = tape.straight_line(fun_pair, primals)[0]
+        cotangents = staging.staged_call(None, backward_of(path), (cotangent,) + tuple(primals))
     return tuple(_float0_for_integers(p, c) for p, c in zip(primals, cotangents))
 
 

@@ -75,7 +75,7 @@ class Tape:
         wrt = self._taped_positions(operands)
         if wrt:
             find = functools.partial(_staged_vjp, key, fn, arguments, len(operands), wrt, _seeded(outs))
-            rerun = functools.partial(_call, fn, arguments)  # traced, fn closes over its arrays again
+            rerun = functools.partial(_call, fn, arguments)
             self._append(getattr(fn, "__name__", "function"), find, operands, wrt, outs, rerun)
 
     def reads_taped(self, operands) -> bool:
@@ -118,8 +118,23 @@ def _bind(prim, params, *operands) -> list:
 
 
 def _call(fn, arguments, *operands) -> list:
-    args, kwargs = arguments.rebuild(operands[:len(arguments.dynamic)])
-    return tree_util.tree_leaves(fn(*args, **kwargs))
+    """A staged call again, on `operands`: its dynamic arguments, then the
+    arrays it closed over. Where those are as they were, `fn` closes over
+    them again; where one is new (a taped value, traced: a loop's body
+    reading the differentiated x), fn's traced body takes the new values,
+    else a Jacobian of the straight line would miss the derivatives that
+    flow through the closure."""
+    n = len(arguments.dynamic)
+    if not any(isinstance(x, core.Tracer) for x in operands[n:]):
+        args, kwargs = arguments.rebuild(operands[:n])
+        return tree_util.tree_leaves(fn(*args, **kwargs))
+    traced = staging.trace_arguments(fn, arguments)
+    if [x.aval for x in traced.lifted] != [x.aval for x in operands[n:]]:
+        raise NotImplementedError(
+            f"irax: the eager fallback cannot differentiate the staged function {fn!r}: the arrays it closes "
+            "over changed since it ran. Pass them to it as arguments.")
+    results = staging.inline(traced.func, operands, traced.out_avals)
+    return tree_util.tree_leaves(traced.out_tree.unflatten(results))
 
 
 _branching = LRU()  # a staged call's key -> the argument signatures whose trace branched on a value
