@@ -47,6 +47,8 @@ branches and selects per element; an scf.while there is Unsupported. An
 op, type or attribute outside these rules raises Unsupported at
 `prepare`, never a wrong value later.
 """
+import functools
+
 import numpy as np
 from iree.compiler import ir
 
@@ -71,6 +73,12 @@ DTYPES = {"f16": np.float16, "f32": np.float32, "f64": np.float64, "i1": np.bool
 FLOAT_CLASSES = {ir.F16Type: "f16", ir.F32Type: "f32", ir.F64Type: "f64"}
 
 
+# Facts read from an MLIR type or attribute are cached by it (dtype_of, _reduced, _indexing_maps,
+# _static): MLIR uniques both in its context, equal ones being one object there, which the Python
+# objects hash and compare by address; so the cache is cheap and exact, and a plan's ops share a
+# few (7 indexing maps and 4 iterator types for the 106 generics of an RNN's gradient) where each
+# read through the bindings takes microseconds. (The cached ones keep irax's context alive.)
+@functools.lru_cache(maxsize=1024)
 def dtype_of(typ) -> np.dtype:
     """The NumPy dtype of an MLIR element (or tensor's element) type."""
     if isinstance(typ, ir.ShapedType):
@@ -101,6 +109,26 @@ def prepare(module):
     return _Function(functions["main"], functions, {}).run
 
 
+class _Op:
+    """An op's name, operands and results, read once: each read through
+    MLIR's Python bindings makes new objects (~0.1-1 us), and reading a plan
+    asks for them many times (an RNN's gradient loop has ~1000 ops)."""
+    __slots__ = ("operation", "name", "operands", "results")
+
+    def __init__(self, op):
+        self.operation = op.operation
+        self.name = self.operation.name
+        self.operands, self.results = list(self.operation.operands), list(self.operation.results)
+
+    @property
+    def attributes(self):
+        return self.operation.attributes
+
+    @property
+    def regions(self):
+        return self.operation.regions
+
+
 class _LoopBody:
     """What reading a loop's body knows of its values, by slot: those
     numbered before it began (`start`) are of values made outside the loop,
@@ -113,6 +141,7 @@ class _LoopBody:
     def __init__(self, start):
         self.start, self.variant, self.invariant = start, set(), set()
         self.hoisted, self.copies = [], {}
+        self.yielded = None  # the values the body's terminator passes on
 
 
 class _Function:
@@ -127,6 +156,7 @@ class _Function:
         self.sliced = {}  # value -> how many extract_slice ops (copies) read it so far
         self.exact = set()  # float products held unrounded in float64 for the add they feed (exact_product)
         self.flushed = set()  # float values known to hold no subnormal (flushing)
+        self.floats = {}  # value -> whether it is a float the CPU flushes (flushable)
         self.in_body = 0  # how deep in linalg.generic bodies the op being read is
         self.splats = {}  # value -> c, for float constants all c (scalars, splats, a body's elements of them)
         self.loop = None  # the _LoopBody of the innermost loop being read
@@ -140,6 +170,14 @@ class _Function:
         if self.reads is not None:
             self.reads.add(slot)
         return slot
+
+    def flushable(self, value) -> bool:
+        """_flushable(value), read once per value (reading a value's type
+        makes a new MLIR object; an op's operands are asked several times)."""
+        known = self.floats.get(value)
+        if known is None:
+            known = self.floats[value] = _flushable(value)
+        return known
 
     def own(self, value, source):
         """`value` is `source` updated (or passed on): it is its carry's too
@@ -165,7 +203,7 @@ class _Function:
         arguments given slots. With `loop`, the block is that loop's body:
         its steps that read nothing the body makes go to `loop.hoisted`."""
         arguments = {self.slot(a) for a in block.arguments}
-        ops = list(block.operations)
+        ops = [_Op(op) for op in block.operations]
         if loop is None:
             steps = [self.op(op) for op in ops[:-1]]
         else:
@@ -173,6 +211,7 @@ class _Function:
             loop.variant |= arguments
             steps = [step for step in map(self.loop_step, ops[:-1]) if step is not None]
             self.loop = outer
+            loop.yielded = ops[-1].operands
         return steps, [self.slot(v) for v in ops[-1].operands]
 
     def loop_step(self, op):
@@ -200,7 +239,7 @@ class _Function:
         flushed copy, made once before the loop's first step."""
         ins, read = [self.slot(v) for v in operands], []
         for k, v in enumerate(operands):
-            if _flushable(v) and v not in self.flushed:
+            if self.flushable(v) and v not in self.flushed:
                 copy = self.flushed_copy(v)
                 if copy is None:
                     read.append(k)
@@ -220,7 +259,8 @@ class _Function:
         return loop.copies[slot]
 
     def op(self, op):
-        name = op.operation.name
+        """The step of an _Op."""
+        name = op.name
         ins = [self.slot(v) for v in op.operands]
         outs = [self.slot(v) for v in op.results]
         fused = (self.contracted(op) if name in CONTRACTED else
@@ -235,7 +275,7 @@ class _Function:
         if name in CONVERSIONS:
             fn, dtype = CONVERSIONS[name], dtype_of(op.results[0].type)
             return self.flushing(op, lambda x: fn(x, dtype))
-        if name not in UNFLUSHED_RESULTS and all(v in self.flushed for v in op.operands if _flushable(v)):
+        if name not in UNFLUSHED_RESULTS and all(v in self.flushed for v in op.operands if self.flushable(v)):
             self.flushed.update(op.results)  # (a move of values with no subnormal)
         if name in IDENTITY_OPS:
             for x, y in zip(op.operands, op.results):
@@ -253,14 +293,14 @@ class _Function:
         and its float result flushed where FLUSHED says so and it could make
         a subnormal (stays_normal). Else `fn` itself, its results free of
         subnormals where its float operands are."""
-        operands = list(op.operands) if operands is None else operands
+        operands = op.operands if operands is None else operands
         out = self.slot(op.results[0])
-        if op.operation.name not in FLUSHED or self.folded_away(op):
-            if op.operation.name not in UNFLUSHED_RESULTS and all(v in self.flushed for v in operands if _flushable(v)):
+        if op.name not in FLUSHED or self.folded_away(op):
+            if op.name not in UNFLUSHED_RESULTS and all(v in self.flushed for v in operands if self.flushable(v)):
                 self.flushed.update(op.results)
             return apply(fn, [self.slot(v) for v in operands], out)
         ins, read = self.flushed_reads(operands)
-        write = FLUSHED[op.operation.name] and _flushable(op.results[0]) and not self.stays_normal(op, operands)
+        write = FLUSHED[op.name] and self.flushable(op.results[0]) and not self.stays_normal(op, operands)
         self.flushed.update(op.results)
         return apply(with_flushes(fn, read, write) if read or write else fn, ins, out)
 
@@ -268,7 +308,7 @@ class _Function:
         """Whether `op`, reading `operands` free of subnormals, makes none
         by a constant operand (numpy_ops.NORMAL_WITH_CONSTANT: x + 1.0,
         x * 2.0): its result needs no flush."""
-        rule = NORMAL_WITH_CONSTANT.get(op.operation.name)
+        rule = NORMAL_WITH_CONSTANT.get(op.name)
         if rule is None or any(v in self.exact for v in operands):  # (an exact product is no float of the type)
             return False
         positions, holds = rule
@@ -278,7 +318,7 @@ class _Function:
     def folded_away(self, op) -> bool:
         """Whether `op` is x * 1, x / 1, x + -0 or x - +0 of a constant, which
         MLIR's folders (and LLVM's) replace by x itself: a move, flushing nothing."""
-        identity, operands = IDENTITY_OPERANDS.get(op.operation.name, (None, ()))
+        identity, operands = IDENTITY_OPERANDS.get(op.name, (None, ()))
         splats = [self.splats.get(op.operands[k]) for k in operands]
         return any(c is not None and c == identity and np.signbit(c) == np.signbit(identity) for c in splats)
 
@@ -286,7 +326,7 @@ class _Function:
         """The step of `a * b ± c` as one fused multiply-add, where `op`
         adds or subtracts a product held exact (`self.exact`: see
         `exact_product`), rounding once; else None."""
-        dtype, sign = dtype_of(op.results[0].type), CONTRACTED[op.operation.name]
+        dtype, sign = dtype_of(op.results[0].type), CONTRACTED[op.name]
         for k, product in enumerate(op.operands):
             if product in self.exact:
                 signs = (1.0, sign) if k == 0 else (sign, 1.0)  # (of the product, of the other operand)
@@ -311,7 +351,7 @@ class _Function:
         if chain is None:
             return None
         self.exact.update(chain)
-        ins, read = self.flushed_reads(list(op.operands))
+        ins, read = self.flushed_reads(op.operands)
         self.flushed.add(op.results[0])  # (exact: a float64 product of float32 or float16 numbers is no subnormal)
         return apply(lambda *xs: np.multiply(*[flush(x) if k in read else x for k, x in enumerate(xs)],
                                              dtype=np.float64),
@@ -433,13 +473,14 @@ class _Function:
         if "indexing_maps" not in op.attributes:
             product = np.matmul
         else:
-            a, b, out = ["".join(LETTERS[d] for d in _dims(m)) for m in op.attributes["indexing_maps"]]
+            maps, _ = _indexing_maps(op.attributes["indexing_maps"])
+            a, b, out = ["".join(LETTERS[d] for d in dims) for dims in maps]
             product = product_of(f"{a},{b}->{out}")
 
         def fn(a, b, out):
             return out + product(a.astype(out.dtype, copy=False), b.astype(out.dtype, copy=False))
-        if _flushable(op.results[0]):  # (read and written as arith.mulf and addf are: flushing)
-            ins, read = self.flushed_reads(list(op.operands))
+        if self.flushable(op.results[0]):  # (read and written as arith.mulf and addf are: flushing)
+            ins, read = self.flushed_reads(op.operands)
             self.flushed.update(op.results)
             return apply(with_flushes(fn, read, True), ins, outs[0])
         return apply(fn, ins, outs[0])
@@ -459,21 +500,19 @@ class _Function:
         return apply(lambda x, out: np.broadcast_to(np.expand_dims(x, added), out.shape), ins, outs[0])
 
     def _linalg_generic(self, op, ins, outs):
-        maps = [_dims(m) for m in op.attributes["indexing_maps"]]
-        n_loops = ir.AffineMapAttr(op.attributes["indexing_maps"][0]).value.n_dims
+        maps, n_loops = _indexing_maps(op.attributes["indexing_maps"])
         reduction = _reduction_dims(op)
         n_in = len(ins) - len(outs)
-        body, operands = op.regions[0].blocks[0], list(op.operands)
+        body, operands = op.regions[0].blocks[0], op.operands
         elements = list(body.arguments)
         arguments = [self.slot(a) for a in elements]
         self.flushed.update(a for a, v in zip(elements, operands) if v in self.flushed)
         self.splats.update((a, self.splats[v]) for a, v in zip(elements, operands) if v in self.splats)
-        body_ops = [(o, o.operation.name) for o in body.operations]
-        yielded = list(body_ops[-1][0].operands)
-        body_ops = body_ops[:-1]
+        *body_ops, terminator = [_Op(o) for o in body.operations]
+        yielded = terminator.operands
         indices = {self.slot(o.results[0]): ir.IntegerAttr(o.attributes["dim"]).value
-                   for o, name in body_ops if name == "linalg.index"}
-        body_ops = [o for o, name in body_ops if name != "linalg.index"]
+                   for o in body_ops if o.name == "linalg.index"}
+        body_ops = [o for o in body_ops if o.name != "linalg.index"]
         combiners = [_combiner(v, elements[n_in + k]) if reduction else None for k, v in enumerate(yielded)]
         if None in combiners and reduction:  # (argmax's: a value and its index, chosen together)
             self.in_body += 1
@@ -510,7 +549,7 @@ class _Function:
             return None
         name = body.operations[len(body.operations) - 1].operands[k].owner.operation.name  # (the combining op)
         init = op.operands[n_in + k]
-        if name not in FLUSHED or not _flushable(init):
+        if name not in FLUSHED or not self.flushable(init):
             return None
         folded = combiner[1]
         if isinstance(folded, ir.OpResult) and folded.owner.operation.name == "arith.mulf" and all(
@@ -532,7 +571,7 @@ class _Function:
         loop = _LoopBody(len(self.slots))
         steps, results = self.block(body, loop)
         body_args = [self.slot(a) for a in body.arguments]
-        for carry, value in zip(carries, body.operations[len(body.operations) - 1].operands):
+        for carry, value in zip(carries, loop.yielded):
             carry.in_place = self.owned.get(value) is carry and _one_use(value)
         copied = [k for k, carry in enumerate(carries) if carry.in_place]
         return for_loop(ins, outs, body_args, steps, results, loop.hoisted, copied)
@@ -645,11 +684,23 @@ def _constant(attr, typ):
     raise Unsupported(f"the constant {attr}")
 
 
-def _reduction_dims(generic) -> list:
-    """The loop dims a linalg.generic reduces (read from one print of the
-    iterator types where none is: MLIR's printer takes ~3 us a call)."""
-    kinds = generic.attributes["iterator_types"]
-    return [i for i, kind in enumerate(kinds) if "reduction" in str(kind)] if "reduction" in str(kinds) else []
+def _reduction_dims(generic) -> tuple:
+    """The loop dims a linalg.generic reduces."""
+    return _reduced(generic.attributes["iterator_types"])
+
+
+@functools.lru_cache(maxsize=1024)  # (by attribute: see above dtype_of)
+def _reduced(kinds) -> tuple:
+    """The positions of the reductions in an iterator_types attribute (read
+    from one print of it where none is: MLIR's printer takes ~3 us a call)."""
+    return tuple(i for i, kind in enumerate(kinds) if "reduction" in str(kind)) if "reduction" in str(kinds) else ()
+
+
+@functools.lru_cache(maxsize=1024)  # (by attribute: see above dtype_of)
+def _indexing_maps(maps_attr) -> tuple:
+    """([the loop dims of each map's results], the number of loop dims) of
+    an indexing_maps attribute (the lists are shared: never changed)."""
+    return [_dims(m) for m in maps_attr], ir.AffineMapAttr(maps_attr[0]).value.n_dims
 
 
 def _dims(map_attr) -> list:
@@ -668,9 +719,15 @@ def _slicer(op, dynamic):
     """env -> the tuple of slices an extract_slice / insert_slice reads or
     writes (evaluate_steps.slicer), from its static offsets, sizes and
     strides and the slots of its dynamic ones (`dynamic`, in that order)."""
-    offsets, sizes, strides = [[None if v == DYNAMIC else v for v in op.attributes[name]]
+    offsets, sizes, strides = [_static(op.attributes[name])
                                for name in ("static_offsets", "static_sizes", "static_strides")]
     return slicer(offsets, sizes, strides, dynamic)
+
+
+@functools.lru_cache(maxsize=1024)  # (by attribute: see above dtype_of)
+def _static(attr) -> tuple:
+    """The values of a static offsets, sizes or strides attribute, None where dynamic."""
+    return tuple(None if v == DYNAMIC else v for v in attr)
 
 
 def _combiner(value, accumulator):
