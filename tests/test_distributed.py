@@ -37,6 +37,13 @@ def _mpiexec(*args, processes=2, timeout_s="20", env=None):
     return done.returncode, done.stdout, done.stderr
 
 
+def _seconds(out) -> int:
+    """How long process 0 waited before it failed, as the scenario printed it.
+    (Compared with the timeout, not with a second: under load, tracing and
+    compiling the program alone can take several.)"""
+    return int(re.search(r"seconds: (\d+)", out).group(1))
+
+
 def test_one_process_needs_no_mpi():
     # `import irax` and pmap load no MPI (importing mpi4py.MPI starts it); one process is index 0 of 1
     code = ("import sys, irax, irax.numpy as jnp; from irax import lax; "
@@ -113,7 +120,7 @@ def test_a_process_that_raises_makes_the_other_fail_at_once():
     code, out, err = _mpiexec(__file__, "raises", timeout_s="60")
     assert "process 0: CollectiveError: process 0 stopped at collective #1 all_reduce sum float32[3]: another " \
            "process failed (process 1: ValueError: rank 1 fails)" in out, out + err
-    assert "seconds: 0" in out or "seconds: 1" in out, out  # not the 60 s timeout
+    assert _seconds(out) < 30, out  # not the 60 s timeout
 
 
 @needs_mpi
@@ -122,7 +129,7 @@ def test_a_failing_pmap_device_makes_the_other_process_fail_at_once():
     # (the device's host call raised it: DeviceError, as a failing collective in one process)
     assert "CollectiveError: process 0 stopped at collective #1 all_reduce sum float32[3]: another process failed " \
            "(process 1: a device of its pmap failed)" in out, out + err
-    assert "seconds: 0" in out or "seconds: 1" in out, out
+    assert _seconds(out) < 30, out  # not the 60 s timeout
 
 
 @needs_mpi
