@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from helpers import device_or_skip
+from irax.backends import runtime
+from irax.errors import DeviceError
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = [f"tests/test_elementwise.py::test_unary_float32[vulkan-shape0-{op}]"
@@ -51,3 +53,18 @@ def test_a_lost_device_that_was_not_replaced_fails_its_tests(monkeypatch):
     with pytest.raises(pytest.fail.Exception, match=r"VulkanDevice\(id=0\) was lost \(\[vkSignalSemaphore\] "
                                                     r"VK_ERROR_DEVICE_LOST\) and irax could not make a new device"):
         device_or_skip("vulkan")
+
+
+def test_a_callback_that_meets_the_lost_device_says_the_device_is_lost():
+    """A host callback waiting on the device (a copy to the host in a Vulkan
+    loop) can be the first to see it lost: the call's DeviceError says the
+    device is lost, as a computation's does, so that a user knows to move to
+    the new device and the suite runs the test again there (its message said
+    only that a callback failed, which failed a CI run)."""
+    runtime._in_callback.error = RuntimeError("synchronous fence failure: [vkWaitSemaphores] VK_ERROR_DEVICE_LOST")
+    with pytest.raises(DeviceError, match=r"A callback failed .*VK_ERROR_DEVICE_LOST; the device itself is lost"):
+        try:
+            raise RuntimeError("Error invoking function")
+        except RuntimeError as error:
+            runtime.raise_call_error("VulkanDevice(id=0)", error, "; the device itself is lost (a driver error)")
+    assert runtime._in_callback.error is None

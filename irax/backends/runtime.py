@@ -529,12 +529,13 @@ class Program:
 def raise_call_error(device, error, detail: str = ""):
     """Raise the DeviceError of IREE's `error` from a call on `device` (while
     handling it): from the callback's exception if a callback failed
-    (host_module), else IREE's message and `detail`. Any device's program
-    raises it so (a plugin's too: irax.plugins.Program)."""
+    (host_module), else IREE's message; then `detail` (the device is lost:
+    a callback waiting on it can be the first to see that). Any device's
+    program raises it so (a plugin's too: irax.plugins.Program)."""
     failed, _in_callback.error = _in_callback.error, None
     if failed is not None:
         raise DeviceError(f"A callback failed in a computation on {device}: {type(failed).__name__}: "
-                          f"{failed}") from failed
+                          f"{failed}{detail}") from failed
     raise DeviceError(f"A computation failed on {device}: {error}{detail}") from None
 
 
