@@ -275,8 +275,7 @@ class _Function:
         if name in CONVERSIONS:
             fn, dtype = CONVERSIONS[name], dtype_of(op.results[0].type)
             return self.flushing(op, lambda x: fn(x, dtype))
-        if name not in UNFLUSHED_RESULTS and all(v in self.flushed for v in op.operands if self.flushable(v)):
-            self.flushed.update(op.results)  # (a move of values with no subnormal)
+        self.keep_flushed(op, op.operands)  # (a move of values with no subnormal)
         if name in IDENTITY_OPS:
             for x, y in zip(op.operands, op.results):
                 self.own(y, x)
@@ -296,13 +295,18 @@ class _Function:
         operands = op.operands if operands is None else operands
         out = self.slot(op.results[0])
         if op.name not in FLUSHED or self.folded_away(op):
-            if op.name not in UNFLUSHED_RESULTS and all(v in self.flushed for v in operands if self.flushable(v)):
-                self.flushed.update(op.results)
+            self.keep_flushed(op, operands)
             return apply(fn, [self.slot(v) for v in operands], out)
         ins, read = self.flushed_reads(operands)
         write = FLUSHED[op.name] and self.flushable(op.results[0]) and not self.stays_normal(op, operands)
         self.flushed.update(op.results)
         return apply(with_flushes(fn, read, write) if read or write else fn, ins, out)
+
+    def keep_flushed(self, op, operands):
+        """Note `op`'s results as holding no subnormal where its float
+        `operands` hold none and it is not in UNFLUSHED_RESULTS."""
+        if op.name not in UNFLUSHED_RESULTS and all(v in self.flushed for v in operands if self.flushable(v)):
+            self.flushed.update(op.results)
 
     def stays_normal(self, op, operands) -> bool:
         """Whether `op`, reading `operands` free of subnormals, makes none
