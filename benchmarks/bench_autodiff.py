@@ -12,6 +12,7 @@ import numpy as np
 
 import irax
 import irax.numpy as jnp
+from timing import settle
 
 try:
     import jax
@@ -33,6 +34,7 @@ def linear_regression(lib_grad, np_mod, steps=1000):
     grad = lib_grad(loss_fn)
     theta = np_mod.array([1.0, 1.0])
     theta = theta - 0.1 * grad(theta, xs, ys)  # warm: trace and compile outside the timing
+    settle()
     start = time.perf_counter()
     for _ in range(steps):
         theta = theta - 0.1 * grad(theta, xs, ys)
@@ -60,6 +62,7 @@ def mlp_grad(lib_grad, np_mod, repeat=20):
     first = grad(params, x, y)
     first[0][0].block_until_ready()
     first_time = time.perf_counter() - start
+    settle()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()

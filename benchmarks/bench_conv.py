@@ -18,6 +18,7 @@ import numpy as np
 import irax
 import irax.numpy as jnp
 from irax import lax
+from timing import settle
 
 try:
     import jax
@@ -72,6 +73,7 @@ def main():
             runs["jax"] = (theirs[name], jargs, jax.block_until_ready)
         for fn, a, b in runs.values():
             b(fn(*a))  # compile outside the timing
+        settle()
         took = median_seconds(runs)
         line = f"{name:24s}" + "".join(f"   {lib} {t * 1e3:8.2f} ms" for lib, t in took.items())
         if jax:

@@ -16,6 +16,7 @@ import numpy as np
 import irax
 import irax.numpy as jnp
 from irax.plugins import registry
+from timing import settle
 
 try:
     import jax
@@ -57,6 +58,7 @@ def time_steps(step, params, x, y, block, repeat=20, budget=2.0):
     """(the first step's loss, the median time of a warm step); slow devices
     get at least 3 steps, then as many as fit in `budget` seconds."""
     first, params = step(params, x, y)
+    settle()
     times = []
     while len(times) < 3 or (len(times) < repeat and sum(times) < budget):
         start = time.perf_counter()

@@ -25,6 +25,7 @@ import numpy as np
 
 import irax
 import irax.numpy as jnp
+from timing import settle
 
 try:
     import jax
@@ -37,6 +38,7 @@ except ImportError:
 def per_call(fn, arg, repeat):
     for _ in range(20):
         fn(arg)
+    settle()
     start = time.perf_counter()
     for _ in range(repeat):
         fn(arg).block_until_ready()
@@ -68,6 +70,7 @@ def in_place_variant(library, donate, traced, n=10**8, steps=5):
         fixed = lib.jit(lambda x: x.at[7].set(1.0), donate_argnums=donate_argnums)
         step = lambda x, i: fixed(x)  # noqa: E731
     x = step(np_.zeros(n), 3).block_until_ready()  # compiled outside the timing
+    settle()
     before = peak_mib()
     start = time.perf_counter()
     for k in range(steps):
@@ -150,6 +153,7 @@ def mlp():
     step, (params, x, y) = mlp_step(jnp, irax.nn, irax.jit, irax.grad), mlp_data(jnp.asarray)
     firsts = {}
     firsts["irax"], params = first_call(step, params, x, y, block)
+    settle()
     runs = {"irax": [step, params, x, y, block]}
     if jax:
         jstep, (jparams, jx, jy) = mlp_step(jjnp, jax.nn, jax.jit, jax.grad), mlp_data(jjnp.asarray)

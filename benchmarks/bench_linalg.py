@@ -20,6 +20,7 @@ import numpy as np
 
 import irax
 import irax.numpy as jnp
+from timing import settle
 
 try:
     import jax
@@ -90,6 +91,7 @@ def main():
         fn, args, reference = CASES[name]
         ours, our_args = irax.jit(fn(jnp)), [jnp.asarray(a) for a in args]
         out = np.asarray(ours(*our_args))
+        settle()
         error = np.abs(out - reference()).max()
         calls = [(ours, our_args, irax.block_until_ready)]
         if jax:

@@ -21,6 +21,7 @@ os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 import irax  # noqa: E402
 import irax.numpy as jnp  # noqa: E402
+from timing import settle  # noqa: E402
 
 try:
     import jax
@@ -59,6 +60,7 @@ def steps(L, np_mod):
 def measure(L, calls, rounds=5, per_round=10):
     for call in calls.values():
         L.block_until_ready(call())
+    settle()
     times = {name: [] for name in calls}
     for _ in range(rounds):
         for name, call in calls.items():

@@ -14,6 +14,7 @@ import numpy as np
 
 import irax
 import irax.numpy as jnp
+from timing import settle
 
 try:
     import jax
@@ -47,6 +48,7 @@ def main():
     for name, make in CASES.items():
         mine = irax.jit(make(jnp))
         mine(*ours).block_until_ready()
+        settle()
         other = jax.jit(make(jjnp)) if jax else None
         if other:
             other(*theirs).block_until_ready()

@@ -16,6 +16,7 @@ import numpy as np
 
 import irax
 import irax.numpy as jnp
+from timing import settle
 
 try:
     import jax
@@ -32,6 +33,7 @@ def per_call(fn, args, block, repeat=10):
     start = time.perf_counter()
     block(fn(*args))
     first = time.perf_counter() - start
+    settle()
     times, cpu = [], []
     for _ in range(repeat):
         start, start_cpu = time.perf_counter(), time.process_time()

@@ -16,6 +16,7 @@ import numpy as np
 
 import irax
 import irax.numpy as jnp
+from timing import settle
 
 try:
     import jax
@@ -31,6 +32,7 @@ def per_call(fn, args, block, repeat=50):
     start = time.perf_counter()
     block(fn(*args))
     first = time.perf_counter() - start
+    settle()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
