@@ -3,7 +3,7 @@ within an ulp of float64 NumPy, eagerly and under jit, on the CPU and on
 Vulkan. IREE's float32 powf is exp(y log x) (100 ** 2 was 10000.001,
 97 ** 18.8 137 ulp off), its atan and atan2 40 ulp off (atan2(0.55, 0.83)),
 its cbrt 12 (cbrt(-6.2e-33)), exp2 67 (exp2(119.99654)), asin 7.5 near 1,
-acos 1.3, acosh 8.6 near 1; irax/ir/special.py computes them instead (`_powf32`,
+acos 1.3, acosh 8.6 near 1; irax/ir/elementary.py computes them instead (`_powf32`,
 `_atan2_float32`, `cbrt`, `exp2`, `asin`, `acos`, `acosh`). tanh keeps IREE's
 (4.6 ulp, tanh(-6.88); JAX's is 4.1 at tanh(-6.96)): rounded once from
 float64 it was 0.5 ulp but took 3.5 times as long, slower than JAX's. Each function gets one array of N values: random ones over its
@@ -128,7 +128,7 @@ GRADIENTS = {  # name: (function of x, of y, for irax and for JAX's jnp)
 
 @pytest.mark.parametrize("name", list(GRADIENTS))
 def test_gradients_are_jax_and_central_differences(name, platform):
-    """The functions are tied to their analytic derivatives (special.tie):
+    """The functions are tied to their analytic derivatives (scalar_parts.tie):
     JAX's at a few points, in both arguments, and central differences'."""
     jax = pytest.importorskip("jax")
     f = GRADIENTS[name]

@@ -2,14 +2,15 @@
 (arith, math, scf), computed as JAX computes them (igamma_impl,
 igammac_impl, regularized_incomplete_beta_impl): series and continued
 fractions summed until they converge, element by element (an scf.while in
-the body, special._while). Tied to their derivative rules as the other
-special functions (special.tie, transforms/ad/scalar_jvp.py MARKED).
+the body, scalar_parts.while_loop). Tied to their derivative rules as the other
+special functions (scalar_parts.tie, transforms/ad/scalar_jvp.py MARKED).
 """
 import numpy as np
 from iree.compiler.dialects import arith, math
 
-from irax.ir.scalar import cmpf
-from irax.ir.special import _bool, _c, _lt, _select, _while, digamma, lbeta, lgamma, lgamma_difference, tie
+from irax.ir.scalar import cmpf, select
+from irax.ir.scalar_parts import bool_constant, like, lt, tie, while_loop
+from irax.ir.special import digamma, lbeta, lgamma, lgamma_difference
 
 _EPS = float(np.finfo(np.float32).eps)
 
@@ -24,7 +25,7 @@ def _igamma_series(ax, x, a, enabled, mode):
     """P(a, x) = x^a e^-x / Gamma(a + 1) sum_n x^n / ((a + 1) ... (a + n)) (ax is
     x^a e^-x / Gamma(a)), or a derivative of it in a (`mode`), carried along
     (JAX's _igamma_series)."""
-    zero, one = _c(x, 0.0), _c(x, 1.0)
+    zero, one = like(x, 0.0), like(x, 1.0)
 
     def step(active, r, c, total, dc, dtotal):
         r2 = arith.addf(r, one)
@@ -34,11 +35,11 @@ def _igamma_series(ax, x, a, enabled, mode):
         c2 = arith.mulf(c, ratio)
         total2 = arith.addf(total, c2)
         test = arith.divf(c2, total2) if mode == VALUE else math.absf(arith.divf(dc2, dtotal2))
-        more = arith.andi(active, cmpf("ogt", test, _c(x, _EPS)))
-        return [more] + [_select(active, new, old) for new, old in
+        more = arith.andi(active, cmpf("ogt", test, like(x, _EPS)))
+        return [more] + [select(active, new, old) for new, old in
                          zip([r2, c2, total2, dc2, dtotal2], [r, c, total, dc, dtotal])]
 
-    _, _, _, total, _, dtotal = _while([enabled, a, one, one, zero, zero], lambda active, *_: active, step)
+    _, _, _, total, _, dtotal = while_loop([enabled, a, one, one, zero, zero], lambda active, *_: active, step)
     if mode == VALUE:
         return arith.divf(arith.mulf(total, ax), a)
     dlogax = arith.subf(math.log(x), digamma(arith.addf(a, one)))
@@ -50,8 +51,8 @@ def _igamma_series(ax, x, a, enabled, mode):
 def _igammac_fraction(ax, x, a, enabled, mode):
     """Q(a, x) = ax times Legendre's continued fraction, at most 2000 steps,
     or a derivative of it in a (`mode`; JAX's _igammac_continued_fraction)."""
-    zero, one, two = _c(x, 0.0), _c(x, 1.0), _c(x, 2.0)
-    eps = _c(x, _EPS)
+    zero, one, two = like(x, 0.0), like(x, 1.0), like(x, 2.0)
+    eps = like(x, _EPS)
     y = arith.subf(one, a)
     z = arith.addf(arith.addf(x, y), one)
     pkm1, qkm1 = arith.addf(x, one), arith.mulf(z, x)
@@ -61,7 +62,7 @@ def _igammac_fraction(ax, x, a, enabled, mode):
     inits = [enabled, ans, one, y, z, zero, pkm1, qkm1, one, x, zero, zero, zero, dqkm1, dans]
 
     def keep_going(active, *values):
-        return arith.andi(active, _lt(values[4], _c(x, 2000.0)))
+        return arith.andi(active, lt(values[4], like(x, 2000.0)))
 
     def step(active, ans, t, y, z, c, pkm1, qkm1, pkm2, qkm2, dpkm2, dqkm2, dpkm1, dqkm1, dans):
         old = [ans, t, y, z, c, pkm1, qkm1, pkm2, qkm2, dpkm2, dqkm2, dpkm1, dqkm1, dans]
@@ -71,20 +72,20 @@ def _igammac_fraction(ax, x, a, enabled, mode):
         qk = arith.subf(arith.mulf(qkm1, z), arith.mulf(qkm2, yc))
         nonzero = cmpf("une", qk, zero)
         r = arith.divf(pk, qk)
-        t = _select(nonzero, math.absf(arith.divf(arith.subf(ans, r), r)), one)
-        ans = _select(nonzero, r, ans)
+        t = select(nonzero, math.absf(arith.divf(arith.subf(ans, r), r)), one)
+        ans = select(nonzero, r, ans)
         dpk = arith.addf(arith.subf(arith.subf(arith.mulf(dpkm1, z), pkm1), arith.mulf(dpkm2, yc)), arith.mulf(pkm2, c))
         dqk = arith.addf(arith.subf(arith.subf(arith.mulf(dqkm1, z), qkm1), arith.mulf(dqkm2, yc)), arith.mulf(qkm2, c))
-        dans_new = _select(nonzero, arith.divf(arith.subf(dpk, arith.mulf(ans, dqk)), qk), dans)
-        change = _select(nonzero, math.absf(arith.subf(dans_new, dans)), one)
-        rescale = cmpf("ogt", math.absf(pk), _c(x, 1 / _EPS))
-        shrink = [_select(rescale, arith.mulf(v, eps), v) for v in (pkm1, pk, qkm1, qk, dpkm1, dpk, dqkm1, dqk)]
+        dans_new = select(nonzero, arith.divf(arith.subf(dpk, arith.mulf(ans, dqk)), qk), dans)
+        change = select(nonzero, math.absf(arith.subf(dans_new, dans)), one)
+        rescale = cmpf("ogt", math.absf(pk), like(x, 1 / _EPS))
+        shrink = [select(rescale, arith.mulf(v, eps), v) for v in (pkm1, pk, qkm1, qk, dpkm1, dpk, dqkm1, dqk)]
         pkm2, pkm1, qkm2, qkm1, dpkm2, dpkm1, dqkm2, dqkm1 = shrink
         more = arith.andi(active, cmpf("ogt", t if mode == VALUE else change, eps))
         new = [ans, t, y, z, c, pkm1, qkm1, pkm2, qkm2, dpkm2, dqkm2, dpkm1, dqkm1, dans_new]
-        return [more] + [_select(active, n, o) for n, o in zip(new, old)]
+        return [more] + [select(active, n, o) for n, o in zip(new, old)]
 
-    values = _while(inits, keep_going, step)
+    values = while_loop(inits, keep_going, step)
     ans, dans = values[1], values[14]
     if mode == VALUE:
         return arith.mulf(ans, ax)
@@ -97,7 +98,7 @@ def _igammac_fraction(ax, x, a, enabled, mode):
 def _gamma_parts(a, x):
     """x^a e^-x / Gamma(a), and whether its log underflows float32."""
     log_ax = arith.subf(arith.subf(arith.mulf(a, math.log(x)), x), lgamma(a))
-    return math.exp(log_ax), _lt(log_ax, _c(x, -np.log(np.finfo(np.float32).max)))
+    return math.exp(log_ax), lt(log_ax, like(x, -np.log(np.finfo(np.float32).max)))
 
 
 def _any(*conditions):
@@ -108,7 +109,7 @@ def _any(*conditions):
 
 
 def _not(c):
-    return arith.xori(c, _bool(True))
+    return arith.xori(c, bool_constant(True))
 
 
 def _isnan(x):
@@ -121,27 +122,27 @@ def igamma(a, x, mode=VALUE):
     continued fraction; or a derivative (`mode`: JAX's igamma_grad_a and
     random_gamma_grad)."""
     derivative = mode != VALUE
-    zero, one = _c(x, 0.0), _c(x, 1.0)
+    zero, one = like(x, 0.0), like(x, 1.0)
     nan = _any(_isnan(a), _isnan(x))
-    x_zero, x_inf, a_zero = cmpf("oeq", x, zero), cmpf("oeq", x, _c(x, np.inf)), cmpf("oeq", a, zero)
+    x_zero, x_inf, a_zero = cmpf("oeq", x, zero), cmpf("oeq", x, like(x, np.inf)), cmpf("oeq", a, zero)
     if derivative:
-        domain = arith.ori(_lt(x, zero), cmpf("ole", a, zero))
+        domain = arith.ori(lt(x, zero), cmpf("ole", a, zero))
         fraction = arith.andi(cmpf("ogt", x, one), cmpf("ogt", x, a))
     else:
-        domain = _any(_lt(x, zero), _lt(a, zero), arith.andi(a_zero, x_zero), nan)
+        domain = _any(lt(x, zero), lt(a, zero), arith.andi(a_zero, x_zero), nan)
         fraction = arith.andi(cmpf("oge", x, one), cmpf("ogt", x, a))
     ax, underflow = _gamma_parts(a, x)
     enabled = _not(_any(x_zero, domain, underflow, nan) if derivative else _any(x_zero, domain, underflow, x_inf))
     by_fraction = _igammac_fraction(ax, x, a, arith.andi(enabled, fraction), mode)
     by_series = _igamma_series(ax, x, a, arith.andi(enabled, _not(fraction)), mode)
     if derivative:
-        result = _select(fraction, arith.negf(by_fraction), by_series)
-        result = _select(x_zero, zero, result)
-        return _select(arith.ori(domain, nan), _c(x, np.nan), result)
-    result = _select(fraction, arith.subf(one, by_fraction), by_series)
-    result = _select(x_zero, zero, result)
-    result = _select(x_inf, one, result)
-    return tie("igamma", _select(domain, _c(x, np.nan), result), a, x)
+        result = select(fraction, arith.negf(by_fraction), by_series)
+        result = select(x_zero, zero, result)
+        return select(arith.ori(domain, nan), like(x, np.nan), result)
+    result = select(fraction, arith.subf(one, by_fraction), by_series)
+    result = select(x_zero, zero, result)
+    result = select(x_inf, one, result)
+    return tie("igamma", select(domain, like(x, np.nan), result), a, x)
 
 
 def igamma_grad_a(a, x):
@@ -158,18 +159,18 @@ def igammac(a, x):
     """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x)
     (JAX's igammac_impl): by the series where x < 1 or x < a, else by the
     continued fraction."""
-    zero, one = _c(x, 0.0), _c(x, 1.0)
+    zero, one = like(x, 0.0), like(x, 1.0)
     nan = _any(_isnan(a), _isnan(x))
-    x_zero, x_inf, a_zero = cmpf("oeq", x, zero), cmpf("oeq", x, _c(x, np.inf)), cmpf("oeq", a, zero)
-    domain = _any(_lt(x, zero), _lt(a, zero), arith.andi(a_zero, x_zero), nan)
-    series = arith.ori(_lt(x, one), _lt(x, a))
+    x_zero, x_inf, a_zero = cmpf("oeq", x, zero), cmpf("oeq", x, like(x, np.inf)), cmpf("oeq", a, zero)
+    domain = _any(lt(x, zero), lt(a, zero), arith.andi(a_zero, x_zero), nan)
+    series = arith.ori(lt(x, one), lt(x, a))
     ax, underflow = _gamma_parts(a, x)
     enabled = _not(_any(domain, underflow, x_inf, a_zero))
     by_series = _igamma_series(ax, x, a, arith.andi(enabled, series), VALUE)
     by_fraction = _igammac_fraction(ax, x, a, arith.andi(enabled, _not(series)), VALUE)
-    result = _select(series, arith.subf(one, by_series), by_fraction)
-    result = _select(arith.ori(x_inf, a_zero), zero, result)
-    return tie("igammac", _select(domain, _c(x, np.nan), result), a, x)
+    result = select(series, arith.subf(one, by_series), by_fraction)
+    result = select(arith.ori(x_inf, a_zero), zero, result)
+    return tie("igammac", select(domain, like(x, np.nan), result), a, x)
 
 
 def betainc(a, b, x):
@@ -177,36 +178,36 @@ def betainc(a, b, x):
     regularized_incomplete_beta_impl): x^a (1-x)^b / (a B(a, b)) times a
     continued fraction (DLMF 8.17.22) evaluated by Lentz's method, at most
     200 steps, on I_x(a, b) or 1 - I_(1-x)(b, a), whichever converges fast."""
-    zero, one, two = _c(x, 0.0), _c(x, 1.0), _c(x, 2.0)
-    inf = _c(x, np.inf)
+    zero, one, two = like(x, 0.0), like(x, 1.0), like(x, 2.0)
+    inf = like(x, np.inf)
     a_zero = arith.ori(cmpf("oeq", a, zero), cmpf("oeq", b, inf))
     b_zero = arith.ori(cmpf("oeq", b, zero), cmpf("oeq", a, inf))
     x_zero, x_one = cmpf("oeq", x, zero), cmpf("oeq", x, one)
     nan = _any(_isnan(a), _isnan(b), _isnan(x))
     is_zero = arith.ori(arith.andi(b_zero, _not(x_one)), arith.andi(a_zero, x_zero))
     is_one = arith.ori(arith.andi(a_zero, _not(x_zero)), arith.andi(b_zero, x_one))
-    is_nan = _any(_lt(a, zero), _lt(b, zero), _lt(x, zero), cmpf("ogt", x, one), arith.andi(a_zero, b_zero), nan)
+    is_nan = _any(lt(a, zero), lt(b, zero), lt(x, zero), cmpf("ogt", x, one), arith.andi(a_zero, b_zero), nan)
     inputs = a, b, x
-    fast = _lt(x, arith.divf(arith.addf(a, one), arith.addf(arith.addf(a, b), two)))
-    a, b = _select(fast, a, b), _select(fast, b, a)
-    x = _select(fast, x, arith.subf(one, x))
-    small = _c(x, _EPS / 2)
+    fast = lt(x, arith.divf(arith.addf(a, one), arith.addf(arith.addf(a, b), two)))
+    a, b = select(fast, a, b), select(fast, b, a)
+    x = select(fast, x, arith.subf(one, x))
+    small = like(x, _EPS / 2)
 
     def floor_small(v):
-        return _select(_lt(math.absf(v), small), small, v)
+        return select(lt(math.absf(v), small), small, v)
 
     def numerator(n):
         """The n-th partial numerator (n >= 1): 1, then d_(2m+1), d_(2m) of DLMF 8.17.22."""
-        m = math.floor(arith.mulf(arith.subf(n, one), _c(x, 0.5)))
+        m = math.floor(arith.mulf(arith.subf(n, one), like(x, 0.5)))
         a2m = arith.addf(a, arith.mulf(two, m))
         first_even = arith.divf(arith.mulf(arith.negf(arith.addf(a, b)), x), arith.addf(a, one))
         even = arith.divf(arith.mulf(arith.mulf(arith.negf(arith.addf(a, m)), arith.addf(arith.addf(a, b), m)), x),
                           arith.mulf(a2m, arith.addf(a2m, one)))
-        even = _select(cmpf("oeq", m, zero), first_even, even)
+        even = select(cmpf("oeq", m, zero), first_even, even)
         odd = arith.divf(arith.mulf(arith.mulf(m, arith.subf(b, m)), x), arith.mulf(arith.subf(a2m, one), a2m))
-        half = arith.mulf(n, _c(x, 0.5))
+        half = arith.mulf(n, like(x, 0.5))
         is_even = cmpf("oeq", half, math.floor(half))
-        return _select(cmpf("oeq", n, one), one, _select(is_even, even, odd))
+        return select(cmpf("oeq", n, one), one, select(is_even, even, odd))
 
     def step(n, going, c, d, h):
         num = numerator(n)
@@ -217,18 +218,18 @@ def betainc(a, b, x):
         return [arith.addf(n, one), more, c, d, arith.mulf(h, delta)]
 
     def keep_going(n, going, *_):
-        return arith.andi(going, _lt(n, _c(x, 200.0)))
+        return arith.andi(going, lt(n, like(x, 200.0)))
 
-    _, _, _, _, fraction = _while([one, _bool(True), small, zero, small], keep_going, step)
+    _, _, _, _, fraction = while_loop([one, bool_constant(True), small, zero, small], keep_going, step)
     lbeta_rest = lgamma_difference(a, b)  # (Stirling's for a large b: as lgammas, betainc(0.5, 1e4, 1e-4) was 0.4% off)
     log_beta = lbeta(a, b)
     log1m = math.log1p(arith.negf(x))
-    tiny_a = _lt(a, _c(x, 2 * np.finfo(np.float32).tiny))
+    tiny_a = lt(a, like(x, 2 * np.finfo(np.float32).tiny))
     log_power = arith.addf(arith.mulf(math.log(x), a), arith.mulf(log1m, b))  # log(x^a (1-x)^b)
-    factor = _select(tiny_a, math.exp(arith.subf(arith.mulf(log1m, b), lbeta_rest)),
+    factor = select(tiny_a, math.exp(arith.subf(arith.mulf(log1m, b), lbeta_rest)),
                      arith.divf(math.exp(arith.subf(log_power, log_beta)), a))
     result = arith.mulf(fraction, factor)
-    result = _select(fast, result, arith.subf(one, result))
-    result = _select(is_zero, zero, result)
-    result = _select(is_one, one, result)
-    return tie("betainc", _select(is_nan, _c(x, np.nan), result), *inputs)
+    result = select(fast, result, arith.subf(one, result))
+    result = select(is_zero, zero, result)
+    result = select(is_one, one, result)
+    return tie("betainc", select(is_nan, like(x, np.nan), result), *inputs)

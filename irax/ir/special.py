@@ -8,93 +8,16 @@ operation for operation, with a fused multiply-add exactly where XLA's
 compiler fuses one, so that the results are JAX's to the bit. Elsewhere the
 algorithm is XLA's and the results agree to float32 rounding: the libm
 underneath (exp, log, sin) is IREE's. (The incomplete gamma and beta
-functions, loops, are incomplete.py.) Where IREE's own float32 function is
-several ulp off (pow, exp2, atan2, asin, acosh, tanh), it is computed here
-in float64 from the bits and rounded once, within an ulp of float64 NumPy.
-
-A polynomial approximation's own derivative is a poor one, so each function
-ends in `tie(name, value, *inputs)`: an op autodiff recognizes, and
-differentiates by the analytic rule called `name` (scalar_jvp.MARKED).
+functions, loops, are incomplete.py; the elementary functions IREE gets
+several ulp wrong are elementary.py.) Each ends in `tie`
+(scalar_parts.py), which names its derivative rule.
 """
-from math import factorial
-
 import numpy as np
-from iree.compiler import ir
-from iree.compiler.dialects import arith, math, scf
+from iree.compiler.dialects import arith, math
 
-from irax.ir import mlir
-from irax.ir.scalar import cmpf
-
-MARK = "irax.scalar_jvp"  # string attribute: the name of the rule that differentiates the op
-
-
-def tie(name, value, *inputs):
-    """`value`, as `select(false, x_n, ... select(false, x_1, value))`: the
-    last select, marked `name`, names the function's inputs among its
-    operands, for the derivative rule to read (`tied_inputs`).
-    canonicalize folds the chain away once autodiff has run."""
-    false = _bool(False)
-    for x in inputs:
-        value = arith.select(false, x, value)
-    value.owner.attributes[MARK] = ir.StringAttr.get(name)
-    return value
-
-
-def tied_inputs(op, n):
-    """The n inputs (x_1 ... x_n) that `tie` recorded in the chain ending at `op`."""
-    inputs = []
-    for _ in range(n):
-        cond, x, rest = op.operands
-        inputs.append(x)
-        op = rest.owner
-    return inputs[::-1]
-
-
-def _bool(value):
-    i1 = ir.IntegerType.get_signless(1)
-    return arith.ConstantOp(i1, ir.IntegerAttr.get(i1, int(value))).result
-
-
-def _c(x, value):
-    return mlir.float_constant(x.type, value)
-
-
-def _select(cond, a, b):
-    return arith.select(cond, a, b)
-
-
-def _lt(a, b):
-    return cmpf("olt", a, b)
-
-
-def fma(a, b, c):
-    """a b + c rounded once, as a fused multiply-add: one float32 instruction
-    on the CPU (where float64 arithmetic made erf_inv 4x slower); the Vulkan
-    backend, whose drivers need not fuse it, computes it in float64
-    (backends/fma.py)."""
-    return math.fma(a, b, c)
-
-
-def horner(x, coefficients):
-    """c_0 x^n + ... + c_n, one fused multiply-add per step."""
-    p = _c(x, coefficients[0])
-    for c in coefficients[1:]:
-        p = fma(p, x, _c(x, c))
-    return p
-
-
-def _plain_horner(x, coefficients):
-    """c_0 x^n + ... + c_n, multiplies and adds."""
-    p = _c(x, coefficients[0])
-    for c in coefficients[1:]:
-        p = arith.addf(arith.mulf(p, x), _c(x, c))
-    return p
-
-
-def _i32(value):
-    i32 = ir.IntegerType.get_signless(32)
-    return arith.ConstantOp(i32, ir.IntegerAttr.get(i32, value)).result
-
+from irax.ir.elementary import signed_power
+from irax.ir.scalar import cmpf, select
+from irax.ir.scalar_parts import bool_constant, fma, frexp, horner, is_integer, like, lt, plain_horner, tie
 
 # Cephes' logf (Eigen's plog_float, which XLA's CPU backend emits for log):
 # a = 2^e m with m in [sqrt(1/2), sqrt(2)), log(m) = x - x^2/2 + x^3 P(x) with x = m - 1.
@@ -103,40 +26,27 @@ _LOG_P = [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 
 _LOG_Q1, _LOG_Q2 = -2.12194440e-4, 0.693359375  # ln 2 = Q2 - Q1 (Q2 exact in few bits)
 
 
-def _frexp(a):
-    """(m, e) with a = m 2^e, m in [1/2, 1) and e an integral float32, read
-    off the bits of a normal float32 a > 0."""
-    bits = arith.bitcast(ir.IntegerType.get_signless(32), a)
-    e = arith.sitofp(a.type, arith.subi(arith.shrui(bits, _i32(23)), _i32(126)))
-    return arith.bitcast(a.type, arith.ori(arith.andi(bits, _i32(0x007FFFFF)), _i32(0x3F000000))), e
-
-
-def _pow2(k):
-    """2^k for an integral float32 k in [-126, 127], from its bits."""
-    i32 = ir.IntegerType.get_signless(32)
-    return arith.bitcast(k.type, arith.shli(arith.addi(arith.fptosi(i32, k), _i32(127)), _i32(23)))
-
 
 def xla_log(a):
     """log(a) of float32 a as XLA's CPU backend computes it (to the bit).
     P is evaluated as three interleaved quadratics in x^3, as Eigen does."""
-    one = _c(a, 1.0)
-    m, e = _frexp(arith.maximumf(a, _c(a, np.finfo(np.float32).tiny)))
-    below = _lt(m, _c(a, np.sqrt(0.5)))
+    one = like(a, 1.0)
+    m, e = frexp(arith.maximumf(a, like(a, np.finfo(np.float32).tiny)))
+    below = lt(m, like(a, np.sqrt(0.5)))
     x = arith.subf(m, one)
-    e = _select(below, arith.subf(e, one), e)
-    x = _select(below, arith.addf(x, m), x)
+    e = select(below, arith.subf(e, one), e)
+    x = select(below, arith.addf(x, m), x)
     x2 = arith.mulf(x, x)
     x3 = arith.mulf(x2, x)
     p = [horner(x, _LOG_P[i:i + 3]) for i in (0, 3, 6)]
     y = fma(fma(p[0], x3, p[1]), x3, p[2])
-    y = fma(y, x3, arith.mulf(e, _c(a, _LOG_Q1)))
-    x = arith.addf(arith.subf(x, arith.mulf(x2, _c(a, 0.5))), y)
-    log = fma(e, _c(a, _LOG_Q2), x)
-    zero, inf = _c(a, 0.0), _c(a, np.inf)
-    log = _select(cmpf("oeq", a, inf), inf, log)
-    log = _select(cmpf("oeq", a, zero), _c(a, -np.inf), log)
-    return _select(cmpf("ult", a, zero), _c(a, np.nan), log)  # a < 0 or NaN
+    y = fma(y, x3, arith.mulf(e, like(a, _LOG_Q1)))
+    x = arith.addf(arith.subf(x, arith.mulf(x2, like(a, 0.5))), y)
+    log = fma(e, like(a, _LOG_Q2), x)
+    zero, inf = like(a, 0.0), like(a, np.inf)
+    log = select(cmpf("oeq", a, inf), inf, log)
+    log = select(cmpf("oeq", a, zero), like(a, -np.inf), log)
+    return select(cmpf("ult", a, zero), like(a, np.nan), log)  # a < 0 or NaN
 
 
 # Cephes' rational approximation of log1p, numerator and denominator.
@@ -154,9 +64,9 @@ def xla_log1p(x):
     ratio = arith.divf(horner(x, _LOG1P_N), horner(x, _LOG1P_D))
     # x^2 (-1/2) is exact, so this fma rounds as XLA's add does; an add would
     # leave LLVM free to fuse the other product into it instead.
-    small = arith.addf(x, fma(x2, _c(x, -0.5), arith.mulf(arith.mulf(x, x2), ratio)))
-    large = xla_log(arith.addf(x, _c(x, 1.0)))
-    return _select(_lt(math.absf(x), _c(x, np.sqrt(2) - 1)), small, large)
+    small = arith.addf(x, fma(x2, like(x, -0.5), arith.mulf(arith.mulf(x, x2), ratio)))
+    large = xla_log(arith.addf(x, like(x, 1.0)))
+    return select(lt(math.absf(x), like(x, np.sqrt(2) - 1)), small, large)
 
 
 # Giles' single-precision erfinv ("Approximating the erfinv function", GPU
@@ -172,12 +82,12 @@ def erf_inv(x):
     """erf^-1(x) for x in [-1, 1] (±inf at ±1, NaN beyond), to the bit as
     JAX computes it on the CPU: jax.random.normal is sqrt(2) erf_inv(u)."""
     w = arith.negf(xla_log1p(arith.negf(arith.mulf(x, x))))
-    near = _lt(w, _c(x, 5.0))
-    w = _select(near, arith.subf(w, _c(x, 2.5)), arith.subf(math.sqrt(w), _c(x, 3.0)))
-    p = _select(near, _c(x, _ERF_INV_P[0]), _c(x, _ERF_INV_Q[0]))
+    near = lt(w, like(x, 5.0))
+    w = select(near, arith.subf(w, like(x, 2.5)), arith.subf(math.sqrt(w), like(x, 3.0)))
+    p = select(near, like(x, _ERF_INV_P[0]), like(x, _ERF_INV_Q[0]))
     for a, b in zip(_ERF_INV_P[1:], _ERF_INV_Q[1:]):
-        p = fma(p, w, _select(near, _c(x, a), _c(x, b)))
-    result = _select(cmpf("oeq", math.absf(x), _c(x, 1.0)), arith.mulf(x, _c(x, np.inf)), arith.mulf(p, x))
+        p = fma(p, w, select(near, like(x, a), like(x, b)))
+    result = select(cmpf("oeq", math.absf(x), like(x, 1.0)), arith.mulf(x, like(x, np.inf)), arith.mulf(p, x))
     return tie("erf_inv", result, x)
 
 
@@ -194,15 +104,15 @@ def erf(x):
     another polynomial, a few ulp away)."""
     x2 = arith.mulf(x, x)
     ratio = arith.divf(arith.mulf(x, horner(x2, _ERF_P)), horner(x2, _ERF_Q))
-    saturated = cmpf("oge", math.absf(x), _c(x, 3.832506856900711))
-    return tie("erf", _select(saturated, math.copysign(_c(x, 1.0), x), ratio), x)
+    saturated = cmpf("oge", math.absf(x), like(x, 3.832506856900711))
+    return tie("erf", select(saturated, math.copysign(like(x, 1.0), x), ratio), x)
 
 
 def logistic(x):
     """1 / (1 + exp(-x)), exact in both tails (exp(-x) overflows to inf,
     giving 0). Its own rule differentiates it (out (1 - out), as JAX's):
     through the division, the lower tail's derivative was 0 * inf = NaN."""
-    one = _c(x, 1.0)
+    one = like(x, 1.0)
     return tie("logistic", arith.divf(one, arith.addf(one, math.exp(arith.negf(x)))), x)
 
 
@@ -217,12 +127,12 @@ _ERFC_R = [-1.047766399936249e1, 1.297719955372516e1, -7.495518717768503e0, 2.92
 def erfc(x):
     """1 - erf(x), without the cancellation of 1 - erf(x) for large x."""
     a = math.absf(x)
-    q = arith.divf(_c(x, 1.0), a)
+    q = arith.divf(like(x, 1.0), a)
     y = arith.mulf(q, q)
-    p = _select(_lt(a, _c(x, 2.0)), _plain_horner(y, _ERFC_P), _plain_horner(y, _ERFC_R))
+    p = select(lt(a, like(x, 2.0)), plain_horner(y, _ERFC_P), plain_horner(y, _ERFC_R))
     tail = arith.mulf(arith.mulf(math.exp(arith.negf(arith.mulf(x, x))), q), p)
-    tail = _select(_lt(x, _c(x, 0.0)), arith.subf(_c(x, 2.0), tail), tail)
-    result = _select(_lt(a, _c(x, 1.0)), arith.subf(_c(x, 1.0), math.erf(x)), tail)
+    tail = select(lt(x, like(x, 0.0)), arith.subf(like(x, 2.0), tail), tail)
+    result = select(lt(a, like(x, 1.0)), arith.subf(like(x, 1.0), math.erf(x)), tail)
     return tie("erfc", result, x)
 
 
@@ -239,35 +149,35 @@ _LANCZOS = [676.520368121885098567009190444019, -1259.13921672240287047156078755
 
 def _reflected(x):
     """(x < 1/2, z): z = -x where the reflection formula is used, else x - 1."""
-    reflect = _lt(x, _c(x, 0.5))
-    return reflect, _select(reflect, arith.negf(x), arith.subf(x, _c(x, 1.0)))
+    reflect = lt(x, like(x, 0.5))
+    return reflect, select(reflect, arith.negf(x), arith.subf(x, like(x, 1.0)))
 
 
 def _log_lanczos_t(z):
     """(t, log t) with t = z + g + 1/2, log t as log(g + 1/2) + log1p(z / (g + 1/2))."""
     half_g = _LANCZOS_G + 0.5
-    t = arith.addf(z, _c(z, half_g))
-    return t, arith.addf(_c(z, np.log(half_g)), math.log1p(arith.divf(z, _c(z, half_g))))
+    t = arith.addf(z, like(z, half_g))
+    return t, arith.addf(like(z, np.log(half_g)), math.log1p(arith.divf(z, like(z, half_g))))
 
 
 def lgamma(x):
     """log |Gamma(x)|, by Lanczos above 1/2 and the reflection formula
     lgamma(x) = log(pi) - lgamma(1 - x) - log|sin(pi x)| below."""
     reflect, z = _reflected(x)
-    a = _c(x, _LANCZOS_C0)
+    a = like(x, _LANCZOS_C0)
     for k, c in enumerate(_LANCZOS):
-        a = arith.addf(a, arith.divf(_c(x, c), arith.addf(z, _c(x, k + 1))))
+        a = arith.addf(a, arith.divf(like(x, c), arith.addf(z, like(x, k + 1))))
     t, log_t = _log_lanczos_t(z)
-    body = arith.mulf(arith.subf(arith.addf(z, _c(x, 0.5)), arith.divf(t, log_t)), log_t)
-    log_y = arith.addf(arith.addf(_c(x, 0.5 * np.log(2 * np.pi)), body), math.log(a))
+    body = arith.mulf(arith.subf(arith.addf(z, like(x, 0.5)), arith.divf(t, log_t)), log_t)
+    log_y = arith.addf(arith.addf(like(x, 0.5 * np.log(2 * np.pi)), body), math.log(a))
     absx = math.absf(x)
     frac = arith.subf(absx, math.floor(absx))
-    frac = _select(cmpf("ogt", frac, _c(x, 0.5)), arith.subf(_c(x, 1.0), frac), frac)
-    log_sin = math.log(math.sin(arith.mulf(_c(x, np.pi), frac)))
-    finite = cmpf("one", math.absf(log_sin), _c(x, np.inf))
-    reflection = _select(finite, arith.subf(arith.subf(_c(x, np.log(np.pi)), log_sin), log_y), arith.negf(log_sin))
-    result = _select(reflect, reflection, log_y)
-    result = _select(cmpf("oeq", absx, _c(x, np.inf)), _c(x, np.inf), result)
+    frac = select(cmpf("ogt", frac, like(x, 0.5)), arith.subf(like(x, 1.0), frac), frac)
+    log_sin = math.log(math.sin(arith.mulf(like(x, np.pi), frac)))
+    finite = cmpf("one", math.absf(log_sin), like(x, np.inf))
+    reflection = select(finite, arith.subf(arith.subf(like(x, np.log(np.pi)), log_sin), log_y), arith.negf(log_sin))
+    result = select(reflect, reflection, log_y)
+    result = select(cmpf("oeq", absx, like(x, np.inf)), like(x, np.inf), result)
     return tie("lgamma", result, x)
 
 
@@ -275,19 +185,19 @@ def digamma(x):
     """Gamma'(x) / Gamma(x): the derivative of the Lanczos lgamma above 1/2,
     digamma(x) = digamma(1 - x) - pi cot(pi x) below; NaN at the poles 0, -1, ..."""
     reflect, z = _reflected(x)
-    num, den = _c(x, 0.0), _c(x, _LANCZOS_C0)
+    num, den = like(x, 0.0), like(x, _LANCZOS_C0)
     for k, c in enumerate(_LANCZOS):
-        d = arith.addf(z, _c(x, k + 1))
-        num = arith.subf(num, arith.divf(_c(x, c), arith.mulf(d, d)))
-        den = arith.addf(den, arith.divf(_c(x, c), d))
+        d = arith.addf(z, like(x, k + 1))
+        num = arith.subf(num, arith.divf(like(x, c), arith.mulf(d, d)))
+        den = arith.addf(den, arith.divf(like(x, c), d))
     t, log_t = _log_lanczos_t(z)
-    y = arith.subf(arith.addf(log_t, arith.divf(num, den)), arith.divf(_c(x, _LANCZOS_G), t))
-    reduced = arith.addf(x, math.absf(math.floor(arith.addf(x, _c(x, 0.5)))))
-    angle = arith.mulf(_c(x, np.pi), reduced)
-    reflection = arith.subf(y, arith.divf(arith.mulf(_c(x, np.pi), math.cos(angle)), _sin_of_abs(angle)))
-    result = _select(reflect, reflection, y)
-    pole = arith.andi(cmpf("ole", x, _c(x, 0.0)), cmpf("oeq", x, math.floor(x)))
-    return tie("digamma", _select(pole, _c(x, np.nan), result), x)
+    y = arith.subf(arith.addf(log_t, arith.divf(num, den)), arith.divf(like(x, _LANCZOS_G), t))
+    reduced = arith.addf(x, math.absf(math.floor(arith.addf(x, like(x, 0.5)))))
+    angle = arith.mulf(like(x, np.pi), reduced)
+    reflection = arith.subf(y, arith.divf(arith.mulf(like(x, np.pi), math.cos(angle)), _sin_of_abs(angle)))
+    result = select(reflect, reflection, y)
+    pole = arith.andi(cmpf("ole", x, like(x, 0.0)), cmpf("oeq", x, math.floor(x)))
+    return tie("digamma", select(pole, like(x, np.nan), result), x)
 
 
 def _sin_of_abs(angle):
@@ -296,8 +206,8 @@ def _sin_of_abs(angle):
     of -1e-10 was -5e7, not 1e10), of a positive one right. (jnp.sin does
     the same: scalar_rules._odd_of_abs.)"""
     a = math.absf(angle)
-    s = _select(cmpf("olt", a, _c(angle, 2.0**-12)), a, math.sin(a))
-    return _select(cmpf("olt", angle, _c(angle, 0.0)), arith.negf(s), s)
+    s = select(cmpf("olt", a, like(angle, 2.0**-12)), a, math.sin(a))
+    return select(cmpf("olt", angle, like(angle, 0.0)), arith.negf(s), s)
 
 
 # c_k of Stirling's series for lgamma's remainder, Delta(x) = lgamma(x) -
@@ -312,22 +222,22 @@ def _stirling_difference(a, b):
     c s_n / b^n, so it is (c/b) sum_k c_k s_(2k+1) b^-2k, summed by Horner's
     rule in 1/b^2 (cdflib's, in algdiv and bcorr; JAX's takes x = a/(a + b),
     1e-6 off at betaln(0.5, 8): here SciPy's)."""
-    one = _c(a, 1.0)
+    one = like(a, 1.0)
     h = arith.divf(a, b)
     x, c = arith.divf(one, arith.addf(one, h)), arith.divf(h, arith.addf(one, h))
     s = [one]  # s_1, s_3, ..., s_11 by s_(n+2) = 1 + x + x^2 s_n
     for _ in _STIRLING[1:]:
         s.append(arith.addf(one, arith.addf(x, arith.mulf(arith.mulf(x, x), s[-1]))))
     t = arith.divf(one, arith.mulf(b, b))
-    w = _c(a, 0.0)
+    w = like(a, 0.0)
     for coefficient, s_n in zip(_STIRLING[::-1], s[::-1]):
-        w = arith.addf(arith.mulf(w, t), arith.mulf(_c(a, coefficient), s_n))
+        w = arith.addf(arith.mulf(w, t), arith.mulf(like(a, coefficient), s_n))
     return arith.mulf(w, arith.divf(c, b))
 
 
 def _ordered_difference(w, u, v):
     """w - u - v with the larger of u, v subtracted last (cdflib's)."""
-    return _select(cmpf("ole", u, v), arith.subf(arith.subf(w, u), v), arith.subf(arith.subf(w, v), u))
+    return select(cmpf("ole", u, v), arith.subf(arith.subf(w, u), v), arith.subf(arith.subf(w, v), u))
 
 
 def lgamma_difference(a, b):
@@ -339,13 +249,13 @@ def lgamma_difference(a, b):
 
     and the two lgammas below (there b = 8 in the branch not taken: 1/b^2 of
     a tiny b would make the derivative NaN)."""
-    eight = _c(b, 8.0)
-    small = _lt(b, eight)
+    eight = like(b, 8.0)
+    small = lt(b, eight)
     direct = arith.subf(lgamma(b), lgamma(arith.addf(a, b)))
-    b = _select(small, eight, b)
-    u = arith.mulf(arith.addf(b, arith.subf(a, _c(a, 0.5))), math.log1p(arith.divf(a, b)))
-    v = arith.mulf(a, arith.subf(math.log(b), _c(a, 1.0)))
-    return _select(small, direct, _ordered_difference(_stirling_difference(a, b), u, v))
+    b = select(small, eight, b)
+    u = arith.mulf(arith.addf(b, arith.subf(a, like(a, 0.5))), math.log1p(arith.divf(a, b)))
+    v = arith.mulf(a, arith.subf(math.log(b), like(a, 1.0)))
+    return select(small, direct, _ordered_difference(_stirling_difference(a, b), u, v))
 
 
 def lbeta(a, b):
@@ -359,275 +269,31 @@ def lbeta(a, b):
 
     (p = q = 8 in the branch not taken, as in `lgamma_difference`)."""
     p, q = arith.minimumf(a, b), arith.maximumf(a, b)
-    eight = _c(p, 8.0)
-    small = _lt(p, eight)
+    eight = like(p, 8.0)
+    small = lt(p, eight)
     by_lgamma = arith.addf(lgamma(p), lgamma_difference(p, q))
-    p, q = _select(small, eight, p), _select(small, eight, q)
-    one = _c(p, 1.0)
+    p, q = select(small, eight, p), select(small, eight, q)
+    one = like(p, 1.0)
     t = arith.divf(one, arith.mulf(p, p))
-    delta_p = arith.divf(_plain_horner(t, _STIRLING[::-1]), p)
-    w = arith.addf(arith.subf(_c(p, 0.5 * np.log(2 * np.pi)), arith.mulf(_c(p, 0.5), math.log(q))),
+    delta_p = arith.divf(plain_horner(t, _STIRLING[::-1]), p)
+    w = arith.addf(arith.subf(like(p, 0.5 * np.log(2 * np.pi)), arith.mulf(like(p, 0.5), math.log(q))),
                    arith.addf(delta_p, _stirling_difference(p, q)))
     h = arith.divf(p, q)
-    u = arith.mulf(arith.subf(p, _c(p, 0.5)), math.log1p(arith.divf(q, p)))  # -(p - 1/2) log(h / (1 + h))
+    u = arith.mulf(arith.subf(p, like(p, 0.5)), math.log1p(arith.divf(q, p)))  # -(p - 1/2) log(h / (1 + h))
     v = arith.mulf(q, math.log1p(h))
-    return _select(small, by_lgamma, _ordered_difference(w, u, v))
+    return select(small, by_lgamma, _ordered_difference(w, u, v))
 
 
-def _is_integer(x):
-    return cmpf("oeq", x, math.floor(x))
 
 
-def signbit(x):
-    """x's sign bit as a bool: true for -0.0 and -inf, which `x < 0` misses at
-    -0.0. Read in float32, as a float64 copysign is an i64 bitcast, which
-    IREE's Vulkan code cannot do."""
-    f32 = ir.F32Type.get()
-    width = ir.FloatType(x.type).width
-    narrow = x if width == 32 else (arith.extf if width < 32 else arith.truncf)(f32, x)
-    return _lt(math.copysign(mlir.float_constant(f32, 1.0), narrow), mlir.float_constant(f32, 0.0))
-
-
-def sinh(x):
-    """sinh(x) = sign(x) (u + u / (u + 1)) / 2 with u = expm1(|x|), and
-    h (h / 2) with h = exp(|x| / 2) above |x| = 44 (where e^-|x| no longer
-    counts). IREE's (e^x - e^-x) / 2 cancels for a small x (1.7e-5 relative
-    error at 1e-3) and overflows from |x| = 88.7, where sinh(x) is still
-    finite in float32. d/dx: cosh(x)."""
-    a = math.absf(x)
-    u = math.expm1(a)
-    near = arith.mulf(_c(x, 0.5), arith.addf(u, arith.divf(u, arith.addf(u, _c(x, 1.0)))))
-    return tie("sinh", math.copysign(_beyond_44(a, near), x), x)
-
-
-def cosh(x):
-    """cosh(x) = (e + 1 / e) / 2 with e = exp(|x|), and h (h / 2) with
-    h = exp(|x| / 2) above |x| = 44: IREE's overflowed from 88.7. d/dx: sinh(x)."""
-    a = math.absf(x)
-    e = math.exp(a)
-    near = arith.mulf(_c(x, 0.5), arith.addf(e, arith.divf(_c(x, 1.0), e)))
-    return tie("cosh", _beyond_44(a, near), x)
-
-
-def _beyond_44(a, near):
-    """`near` up to a = 44, e^a / 2 beyond, as h (h / 2) with h = e^(a / 2):
-    finite past exp's overflow (sinh(a) and cosh(a) both, there)."""
-    half = math.exp(arith.mulf(a, _c(a, 0.5)))
-    return _select(_lt(_c(a, 44.0), a), arith.mulf(half, arith.mulf(half, _c(a, 0.5))), near)
-
-
-# log2(m) = 2/ln2 atanh(s) = 2/ln2 Σ s^(2k+1) / (2k+1) with s = (m - 1) / (m + 1),
-# |s| <= 3 - 2 sqrt(2) for m in [sqrt(1/2), sqrt(2)]: the first term left out is 2^-44 of the sum.
-_LOG2_ATANH = [2 / np.log(2) / (2 * k + 1) for k in range(8)][::-1]
-# 2^r = Σ (r ln2)^k / k!, |r| <= 1/2: the first term left out is below 2^-42.
-_EXP2 = [np.log(2) ** k / factorial(k) for k in range(11)][::-1]
-
-
-def _powf32(a, b):
-    """a^b for float32 a >= 0, as IREE's powf, exp(b log a), at the special
-    values (0, inf, NaN; 1^inf is NaN), and within half an ulp elsewhere:
-    IREE's is all float32, and exp amplifies log's rounding |b log a| times
-    (100^2 was 10000.001, 137 ulp off at 97^18.8). Here z = b log2 a is
-    float64: a = m 2^e from a's bits (a subnormal scaled by 2^24 first), log2 m
-    by its atanh series; then a^b = 2^z (`_exp2_float64`), rounded to float32
-    once at the end. z is within 2^-36 of b log2 a, so a result is within
-    2^-13 ulp of a^b correctly rounded."""
-    z = arith.mulf(arith.extf(ir.F64Type.get(), b), _log2_float64(a))
-    return arith.truncf(a.type, _exp2_float64(z))
-
-
-def _log2_float64(a):
-    """log2(a) of float32 a >= 0 in float64, within 2^-36 (`_powf32`): -inf
-    at 0, inf at inf, NaN at NaN."""
-    f64, tiny = ir.F64Type.get(), float(np.finfo(np.float32).tiny)
-    subnormal = _lt(a, _c(a, tiny))
-    m, e = _frexp(_select(subnormal, arith.mulf(a, _c(a, 2.0**24)), a))
-    e = _select(subnormal, arith.subf(e, _c(e, 24.0)), e)
-    below = _lt(m, _c(m, np.sqrt(0.5)))  # m in [sqrt(1/2), sqrt(2)) from here on
-    m = arith.extf(f64, _select(below, arith.addf(m, m), m))
-    e = arith.extf(f64, _select(below, arith.subf(e, _c(e, 1.0)), e))
-    one = _c(m, 1.0)
-    s = arith.divf(arith.subf(m, one), arith.addf(m, one))
-    log2 = arith.addf(e, arith.mulf(s, _plain_horner(arith.mulf(s, s), _LOG2_ATANH)))
-    log2 = _select(cmpf("oeq", a, _c(a, 0.0)), _c(m, -np.inf), log2)
-    log2 = _select(cmpf("oeq", a, _c(a, np.inf)), _c(m, np.inf), log2)
-    return _select(cmpf("uno", a, a), _c(m, np.nan), log2)
-
-
-def _log_float64(v):
-    """log(v) of a float64 v >= 0 in float32's range, within 2^-36: log(h)
-    of h = v rounded to float32 (`_log2_float64`), plus log(v / h) =
-    d - d^2/2 + ... with d = (v - h) / h below 2^-24, so d alone."""
-    h = arith.truncf(ir.F32Type.get(), v)
-    d = arith.divf(arith.subf(v, arith.extf(v.type, h)), arith.extf(v.type, h))
-    return arith.addf(arith.mulf(_log2_float64(h), _c(v, np.log(2))), d)
-
-
-def _exp2_float64(z):
-    """2^z of a float64 z, in float64 within 2^-42 relative, for a float32
-    result: 2^r 2^n with n = round(z), 2^r by its series and 2^n in two
-    float32 halves (each a normal float32). z beyond [-160, 130] counts as
-    its end (0 or inf in float32: 2^-150 rounds to 0); a NaN z gives NaN."""
-    f32, nan = ir.F32Type.get(), cmpf("uno", z, z)
-    clamped = arith.minimumf(arith.maximumf(z, _c(z, -160.0)), _c(z, 130.0))
-    n = math.floor(arith.addf(_select(nan, _c(z, 0.0), clamped), _c(z, 0.5)))
-    half = math.floor(arith.mulf(n, _c(n, 0.5)))
-    scale = [arith.extf(z.type, _pow2(arith.truncf(f32, k))) for k in (half, arith.subf(n, half))]
-    power = arith.mulf(arith.mulf(_plain_horner(arith.subf(clamped, n), _EXP2), scale[0]), scale[1])
-    return _select(nan, _c(z, np.nan), power)
-
-
-def exp2(x):
-    """2^x, differentiated as math.exp2: ln2 out dx. In float32, z = x
-    exactly in float64 (`_exp2_float64`), rounded once: IREE's exp2 is
-    float32 arithmetic, 67 ulp off at 2^119.99654."""
-    if x.type != ir.F32Type.get():
-        return tie("exp2", math.exp2(x), x)
-    return tie("exp2", arith.truncf(x.type, _exp2_float64(arith.extf(ir.F64Type.get(), x))), x)
-
-
-# atan(u) = u + u^3 P(u^2) for |u| <= tan(π/8), within 2^-28 relative (a minimax fit).
-_ATAN_P = [-0.060783744, 0.105938725, -0.14243542, 0.19998471, -0.33333316]
-
-
-def _atan2_float32(a, x):
-    """atan2(a, x) for float32 a >= 0, within half an ulp and 2^-28: IREE's
-    is up to 40 ulp off (atan2(0.55, 0.83)). In float64, with t = min(a, |x|)
-    / max(a, |x|) in [0, 1]: atan(t) = u + u^3 P(u^2) with u = t up to
-    tan(π/8), else π/4 + that at u = (t - 1) / (t + 1); then π/2 - atan(t)
-    where a > |x|, and π - that where x < 0, rounded to float32 once.
-    (A NaN stays NaN; a, x both 0 or both inf are the scalar rule's.)"""
-    f64 = ir.F64Type.get()
-    return arith.truncf(a.type, _atan2_float64(arith.extf(f64, a), arith.extf(f64, x)))
-
-
-def _atan2_float64(a, x):
-    """`_atan2_float32`'s float64 angle, of float64 a >= 0 and x."""
-    ax = math.absf(x)
-    steep = _lt(ax, a)
-    t = arith.divf(_select(steep, ax, a), _select(steep, a, ax))
-    reduce = _lt(_c(t, np.tan(np.pi / 8)), t)
-    one = _c(t, 1.0)
-    u = _select(reduce, arith.divf(arith.subf(t, one), arith.addf(t, one)), t)
-    z = arith.mulf(u, u)
-    angle = arith.addf(u, arith.mulf(arith.mulf(u, z), _plain_horner(z, _ATAN_P)))
-    angle = _select(reduce, arith.addf(_c(t, np.pi / 4), angle), angle)
-    angle = _select(steep, arith.subf(_c(t, np.pi / 2), angle), angle)
-    return _select(_lt(x, _c(x, 0.0)), arith.subf(_c(t, np.pi), angle), angle)
-
-
-def atan2(a, x):
-    """atan2(a, x) for a >= 0 (`_atan2_float32` for float32, math.atan2
-    else), differentiated as math.atan2: (x da - a dx) / (a^2 + x^2)."""
-    value = _atan2_float32(a, x) if a.type == ir.F32Type.get() else math.atan2(a, x)
-    return tie("atan2", value, a, x)
-
-
-def atan(x):
-    """atan(x), differentiated as math.atan: dx / (1 + x^2). In float32,
-    ±atan2(|x|, 1) (`_atan2_float32`): IREE's atan is 40 ulp off at 0.66."""
-    if x.type != ir.F32Type.get():
-        return tie("atan", math.atan(x), x)
-    a = _atan2_float32(math.absf(x), _c(x, 1.0))
-    return tie("atan", _select(_lt(x, _c(x, 0.0)), arith.negf(a), a), x)
-
-
-def asin(x):
-    """asin(x), differentiated as math.asin: dx / sqrt(1 - x^2). In float32,
-    ±atan2(a, sqrt((1 - a)(1 + a))) of a = |x| in float64 (`_atan2_float64`),
-    rounded once: IREE's is 7.5 ulp off near 1 (asin(0.99982709)). NaN
-    beyond 1 (the square root's)."""
-    if x.type != ir.F32Type.get():
-        return tie("asin", math.asin(x), x)
-    a = arith.extf(ir.F64Type.get(), math.absf(x))
-    one = _c(a, 1.0)
-    angle = arith.truncf(x.type, _atan2_float64(a, math.sqrt(arith.mulf(arith.subf(one, a), arith.addf(one, a)))))
-    return tie("asin", _select(_lt(x, _c(x, 0.0)), arith.negf(angle), angle), x)
-
-
-def acos(x):
-    """acos(x), differentiated as math.acos: -dx / sqrt(1 - x^2). In float32,
-    atan2(sqrt((1 - x)(1 + x)), x) in float64 (`_atan2_float64`), rounded
-    once: IREE's is 1.3 ulp off. NaN beyond 1 (the square root's)."""
-    if x.type != ir.F32Type.get():
-        return tie("acos", math.acos(x), x)
-    wide = arith.extf(ir.F64Type.get(), x)
-    one = _c(wide, 1.0)
-    sine = math.sqrt(arith.mulf(arith.subf(one, wide), arith.addf(one, wide)))
-    return tie("acos", arith.truncf(x.type, _atan2_float64(sine, wide)), x)
-
-
-def acosh(x):
-    """acosh(x) of float32 x >= 1, differentiated as math.acosh: dx /
-    sqrt(x^2 - 1). log(v) + log(2) with v = (x + sqrt(x^2 - 1)) / 2 in
-    float64 (x^2 - 1 exact; `_log_float64`), rounded once: IREE's
-    log(x + sqrt(x^2 - 1)) is 8.6 ulp off near 1 (acosh(1.0006052)) and
-    overflows x^2 above 1.8e19. NaN below 1, inf at inf."""
-    v = arith.extf(ir.F64Type.get(), x)
-    v = arith.mulf(arith.addf(v, math.sqrt(arith.subf(arith.mulf(v, v), _c(v, 1.0)))), _c(v, 0.5))
-    value = arith.truncf(x.type, arith.addf(_log_float64(v), _c(v, np.log(2))))
-    value = _select(cmpf("oeq", x, _c(x, np.inf)), x, value)
-    return tie("acosh", _select(cmpf("ult", x, _c(x, 1.0)), _c(x, np.nan), value), x)
-
-
-def cbrt(x):
-    """The real cube root, differentiated as math.cbrt: dx / (3 out^2). In
-    float32 IREE's cbrt is 12 ulp off (cbrt(-6.2e-33)), so one Newton step
-    follows, y + (x / y^2 - y) / 3, within 1 ulp (x / y^2, not y^3: that
-    would be subnormal, so flushed, for x near 1e-38); y = 0 stays 0."""
-    y = math.cbrt(x)
-    if x.type == ir.F32Type.get():
-        step = arith.mulf(arith.subf(arith.divf(x, arith.mulf(y, y)), y), _c(x, 1 / 3))
-        y = _select(cmpf("oeq", y, _c(y, 0.0)), y, arith.addf(y, step))
-    return tie("cbrt", y, x)
-
-
-def _signed_power(base, exponent, negative):
-    """|base|^exponent, negated where `negative` and the exponent is an odd
-    integer (powf, exp(y log x), is NaN for every negative base). float32's is
-    `_powf32`; float64's powf the pass expand-float64-math computes."""
-    powf = _powf32 if base.type == ir.F32Type.get() else math.powf
-    magnitude = powf(math.absf(base), exponent)
-    half = arith.mulf(exponent, _c(exponent, 0.5))
-    odd = cmpf("oeq", arith.subf(half, math.floor(half)), _c(exponent, 0.5))  # false for ±inf and NaN
-    return _select(arith.andi(negative, odd), arith.negf(magnitude), magnitude)
+_ZETA_A = [12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9, 7.47242496e10,
+           -2.950130727918164224e12, 1.1646782814350067249e14, -4.5979787224074726105e15,
+           1.8152105401943546773e17, -7.1661652561756670113e18]
 
 
 def _pow(base, exponent):
     """XLA's power inside zeta: powf's special cases kept (1^inf is NaN, so zeta(inf, 1) is NaN, as JAX's)."""
-    return _signed_power(base, exponent, _lt(base, _c(base, 0.0)))
-
-
-def _c99_power(x, y):
-    """x ** y as C99's pow computes it (and NumPy, JAX). IREE's powf is
-    exp(y log x): NaN for any x < 0 and at the 0 * inf of 0 ** 0, inf ** 0 and
-    1 ** inf. So powf gives only the magnitude |x| ** y, and selects the rest:
-
-        x ** ±0 = 1 and 1 ** y = 1, even for NaN; (-1) ** ±inf = 1
-        x ** y = NaN for finite x < 0 and y not an integer
-        x ** y takes x's sign where y is an odd integer: (-2) ** 3 = -8,
-            (-0.0) ** -1 = -inf, (-inf) ** 3 = -inf; else it is positive
-    """
-    signed = _signed_power(x, y, signbit(x))
-    fraction = cmpf("une", math.floor(y), y)  # true for NaN, false for ±inf
-    negative_finite = arith.andi(_lt(x, _c(x, 0.0)), cmpf("one", math.absf(x), _c(x, np.inf)))
-    one = arith.ori(arith.ori(cmpf("oeq", y, _c(y, 0.0)), cmpf("oeq", x, _c(x, 1.0))),
-                    arith.andi(cmpf("oeq", x, _c(x, -1.0)), cmpf("oeq", math.absf(y), _c(y, np.inf))))
-    nan_or_signed = _select(arith.andi(negative_finite, fraction), _c(x, np.nan), signed)
-    return _select(one, _c(x, 1.0), nan_or_signed)
-
-
-def power(x, y, to_integers=False):
-    """C99's x ** y (`_c99_power`), differentiated as JAX's pow: y x^(y-1)
-    dx + log(x) x^y dy, with log(x) read as 0 at x = 0 (NaN for x < 0).
-    `to_integers`: y holds integers (converted), and d/dx is 0 where y = 0."""
-    return tie("power_to_integers" if to_integers else "power", _c99_power(x, y), x, y)
-
-
-# B_2j / (2j)! inverted: the Euler-Maclaurin coefficients of Cephes' zeta.
-_ZETA_A = [12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9, 7.47242496e10,
-           -2.950130727918164224e12, 1.1646782814350067249e14, -4.5979787224074726105e15,
-           1.8152105401943546773e17, -7.1661652561756670113e18]
+    return signed_power(base, exponent, lt(base, like(base, 0.0)))
 
 
 def zeta(s, q):
@@ -639,7 +305,7 @@ def zeta(s, q):
     to the bare sum where its last term is below the sum times the smallest
     subnormal never fires (flushed to 0), so there is none here: zeta(inf, q)
     is NaN (0 * inf in the corrections), as JAX's."""
-    one = _c(s, 1.0)
+    one = like(s, 1.0)
     neg_s = arith.negf(s)
     a = q
     total = _pow(q, neg_s)
@@ -649,34 +315,34 @@ def zeta(s, q):
     a = arith.addf(a, one)
     b = _pow(a, neg_s)
     total = arith.addf(total, arith.divf(arith.mulf(b, a), arith.subf(s, one)))
-    total = arith.addf(total, arith.mulf(_c(s, 0.5), b))
+    total = arith.addf(total, arith.mulf(like(s, 0.5), b))
     term, k = b, 0.0  # s (s+1) ... (s+k-1) a^(-s-k), updated as one product: neither factor overflows
     for coefficient in _ZETA_A:
-        term = arith.divf(arith.mulf(term, arith.addf(s, _c(s, k))), a)
-        total = arith.addf(total, arith.divf(term, _c(s, coefficient)))
-        term = arith.divf(arith.mulf(term, arith.addf(s, _c(s, k + 1))), a)
+        term = arith.divf(arith.mulf(term, arith.addf(s, like(s, k))), a)
+        total = arith.addf(total, arith.divf(term, like(s, coefficient)))
+        term = arith.divf(arith.mulf(term, arith.addf(s, like(s, k + 1))), a)
         k += 2
-    result = _select(_lt(s, one), _c(s, np.nan), total)
-    nonpositive = cmpf("ole", q, _c(q, 0.0))
-    result = _select(arith.andi(nonpositive, arith.xori(_is_integer(s), _bool(True))), _c(s, np.nan), result)
-    even = arith.andi(_is_integer(s), cmpf("oeq", arith.remf(s, _c(s, 2.0)), _c(s, 0.0)))
-    pole_value = _select(even, _c(s, np.inf), _c(s, np.nan))
-    result = _select(arith.andi(nonpositive, _is_integer(q)), pole_value, result)
-    result = _select(cmpf("oeq", s, one), _c(s, np.inf), result)
+    result = select(lt(s, one), like(s, np.nan), total)
+    nonpositive = cmpf("ole", q, like(q, 0.0))
+    result = select(arith.andi(nonpositive, arith.xori(is_integer(s), bool_constant(True))), like(s, np.nan), result)
+    even = arith.andi(is_integer(s), cmpf("oeq", arith.remf(s, like(s, 2.0)), like(s, 0.0)))
+    pole_value = select(even, like(s, np.inf), like(s, np.nan))
+    result = select(arith.andi(nonpositive, is_integer(q)), pole_value, result)
+    result = select(cmpf("oeq", s, one), like(s, np.inf), result)
     return tie("zeta", result, s, q)
 
 
 def polygamma(n, x):
     """The n-th derivative of digamma: digamma itself for n = 0, else
     (-1)^(n+1) n! zeta(n + 1, x). NaN unless n is a non-negative integer."""
-    one = _c(x, 1.0)
+    one = like(x, 1.0)
     n1 = arith.addf(n, one)
-    half = arith.mulf(n, _c(n, 0.5))
-    sign = _select(cmpf("oeq", half, math.floor(half)), _c(x, -1.0), one)
+    half = arith.mulf(n, like(n, 0.5))
+    sign = select(cmpf("oeq", half, math.floor(half)), like(x, -1.0), one)
     higher = arith.mulf(arith.mulf(sign, math.exp(lgamma(n1))), zeta(n1, x))
-    result = _select(cmpf("oeq", n, _c(n, 0.0)), digamma(x), higher)
-    invalid = arith.ori(_lt(n, _c(n, 0.0)), arith.xori(_is_integer(n), _bool(True)))
-    return tie("polygamma", _select(invalid, _c(x, np.nan), result), n, x)
+    result = select(cmpf("oeq", n, like(n, 0.0)), digamma(x), higher)
+    invalid = arith.ori(lt(n, like(n, 0.0)), arith.xori(is_integer(n), bool_constant(True)))
+    return tie("polygamma", select(invalid, like(x, np.nan), result), n, x)
 
 
 # Cephes' Chebyshev expansions of exp(-|x|) I0(x), exp(-|x|) I1(x) / x in
@@ -704,19 +370,19 @@ _I1E_B = [-3.83538038596423702205e-9, -2.63146884688951950684e-8, -2.51223623787
 
 def _chebyshev(x, coefficients):
     """Clenshaw's sum of a Chebyshev series (Cephes' chbevl)."""
-    b0, b1, b2 = _c(x, coefficients[0]), _c(x, 0.0), _c(x, 0.0)
+    b0, b1, b2 = like(x, coefficients[0]), like(x, 0.0), like(x, 0.0)
     for c in coefficients[1:]:
         b2, b1 = b1, b0
-        b0 = arith.addf(arith.subf(arith.mulf(x, b1), b2), _c(x, c))
-    return arith.mulf(_c(x, 0.5), arith.subf(b0, b2))
+        b0 = arith.addf(arith.subf(arith.mulf(x, b1), b2), like(x, c))
+    return arith.mulf(like(x, 0.5), arith.subf(b0, b2))
 
 
 def _bessel_e(x, a, b, times_x):
     z = math.absf(x)
-    near = _chebyshev(arith.subf(arith.mulf(_c(x, 0.5), z), _c(x, 2.0)), a)
+    near = _chebyshev(arith.subf(arith.mulf(like(x, 0.5), z), like(x, 2.0)), a)
     near = arith.mulf(z, near) if times_x else near
-    far = arith.divf(_chebyshev(arith.subf(arith.divf(_c(x, 32.0), z), _c(x, 2.0)), b), math.sqrt(z))
-    return _select(cmpf("ole", z, _c(x, 8.0)), near, far)
+    far = arith.divf(_chebyshev(arith.subf(arith.divf(like(x, 32.0), z), like(x, 2.0)), b), math.sqrt(z))
+    return select(cmpf("ole", z, like(x, 8.0)), near, far)
 
 
 def bessel_i0e(x):
@@ -727,21 +393,4 @@ def bessel_i0e(x):
 def bessel_i1e(x):
     """exp(-|x|) I1(x) (odd in x)."""
     value = _bessel_e(x, _I1E_A, _I1E_B, True)
-    return tie("bessel_i1e", _select(_lt(x, _c(x, 0.0)), arith.negf(value), value), x)
-
-
-# ---------------------------------------------------------------------------
-# Loops over scalars (the incomplete gamma and beta functions, incomplete.py,
-# and float64 maths, transforms/float64_math.py).
-
-def _while(inits, keep_going, step):
-    """`while keep_going(*values): values = step(*values)` over scalars."""
-    types = [v.type for v in inits]
-    loop = scf.WhileOp(types, inits)
-    before = loop.before.blocks.append(*types)
-    with ir.InsertionPoint(before):
-        scf.ConditionOp(keep_going(*before.arguments), list(before.arguments))
-    after = loop.after.blocks.append(*types)
-    with ir.InsertionPoint(after):
-        scf.YieldOp(step(*after.arguments))
-    return list(loop.results)
+    return tie("bessel_i1e", select(lt(x, like(x, 0.0)), arith.negf(value), value), x)

@@ -47,7 +47,7 @@ from iree.compiler.dialects import arith, math, scf, tensor
 
 from irax.ir import mlir
 from irax.ir.scalar import cmpf
-from irax.ir.special import _while
+from irax.ir.scalar_parts import while_loop
 
 # π and ln 2 to 50 digits: π/2 in three parts of 33 bits (n P_i is exact for
 # |n| < 2^20), ln 2 in two (e ln2_hi exact for |e| < 2^21). The parts add up
@@ -580,7 +580,7 @@ def _fmod_long_division(x, y):
     digits = math.floor(div(sub(_exponent(x)[1], e), _c(_FMOD_DIGIT)))  # x < 2^(24 (digits + 1)) y
     x = _times_pow2(x, arith.negf(add(e, mul(digits, _c(_FMOD_DIGIT)))))
     m_head = _f32_head(m)
-    x, _ = _while([x, digits], lambda x, n: _gt(n, _c(0.0)),
+    x, _ = while_loop([x, digits], lambda x, n: _gt(n, _c(0.0)),
                   lambda x, n: [mul(_fmod_step(x, m, m_head), _c(2.0**_FMOD_DIGIT)), sub(n, _c(1.0))])
     return _times_pow2(_fmod_step(x, m, m_head), e)
 

@@ -32,7 +32,7 @@ its own corrections to IREE's math (sin of large arguments, sinh near 0).
 import numpy as np
 from iree.compiler.dialects import arith, math
 
-from irax.ir import mlir, special
+from irax.ir import elementary, mlir
 from irax.ir.scalar import cmpf
 
 _LARGE = {"f32": 2.0**12, "f64": 2.0**28}  # by part type: beyond, z² ± 1 rounds to z²
@@ -225,7 +225,7 @@ def _log_2z(real, a, b):
 
 
 def asinh(real, a, b):
-    flip = special.signbit(a)  # asinh(-z) = -asinh(z): computed where a >= 0
+    flip = elementary.signbit(a)  # asinh(-z) = -asinh(z): computed where a >= 0
     x, y = _flip(flip, a), _flip(flip, b)
     one = _k(a, 1.0)
     z2 = _mul((x, y), (x, y))
@@ -249,7 +249,7 @@ def acosh(real, a, b):
 
 
 def atanh(real, a, b):
-    flip = special.signbit(a)  # atanh(-z) = -atanh(z): computed where a >= 0, so 1 + 4a/den does not cancel
+    flip = elementary.signbit(a)  # atanh(-z) = -atanh(z): computed where a >= 0, so 1 + 4a/den does not cancel
     x, y = _flip(flip, a), _flip(flip, b)
     one = _k(a, 1.0)
     h = hypot(real, x, y)
@@ -283,7 +283,7 @@ atan = _times_minus_i(atanh)
 def acos(real, a, b):
     """acos z = -i acosh z where b >= 0 (sign bit clear), i acosh z elsewhere."""
     u, v = acosh(real, a, b)
-    below = special.signbit(b)
+    below = elementary.signbit(b)
     return arith.select(below, arith.negf(v), v), arith.select(below, u, arith.negf(u))
 
 

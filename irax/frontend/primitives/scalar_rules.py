@@ -22,7 +22,7 @@ from iree.compiler.dialects import complex as cx
 
 from irax.frontend import dtypes
 from irax.frontend.primitives import complex_rules
-from irax.ir import mlir, special
+from irax.ir import elementary, mlir, scalar_parts, special
 from irax.ir.scalar import cmpf, cmpi, convert_scalar, parts, select as select_scalar
 
 
@@ -172,7 +172,7 @@ def _pick(fpred):
 
 
 def _zero_signed_as(d, x):
-    return arith.select(special.signbit(x), _const(d, -0.0), _const(d, 0.0))
+    return arith.select(elementary.signbit(x), _const(d, -0.0), _const(d, 0.0))
 
 
 def _float_divmod(d, a, b):
@@ -191,7 +191,7 @@ def _float_divmod(d, a, b):
     div = arith.divf(arith.subf(a, mod), b)
     fix = arith.andi(cmpf("une", mod, zero), arith.xori(cmpf("olt", b, zero), cmpf("olt", mod, zero)))
     # (the zero's sign is a value only: tied to mod, its derivative is fmod's, 1 in a, as JAX's)
-    signed = special.tie("signed_zero", arith.select(cmpf("oeq", mod, zero), _zero_signed_as(d, b), mod), mod)
+    signed = scalar_parts.tie("signed_zero", arith.select(cmpf("oeq", mod, zero), _zero_signed_as(d, b), mod), mod)
     mod = arith.select(fix, arith.addf(mod, b), signed)
     div = arith.select(fix, arith.subf(div, one), div)
     floor = math.floor(div)
@@ -367,11 +367,11 @@ def _near_zero(x, fx, small32=2.0**-12):
     in float32 (2**-26 in float64), as it rounds. IREE's expansions lose the
     sign of zero there (sin(-0.0) was +0.0) and some cancel (sinh(1e-10)
     was 0, tan(4e-8) 6e-8). The select changes the value only: tied to fx
-    (special.tie), its derivative is fx's, which differentiates again to
+    (scalar_parts.tie), its derivative is fx's, which differentiates again to
     f's higher derivatives (x's would be 1, and then 0). `small32`: the
     bound in float32 and narrower (see _TANH_TINY)."""
     small = 2.0**-26 if x.type == ir.F64Type.get() else small32
-    return special.tie("near_zero", arith.select(cmpf("olt", math.absf(x), _f32(x, small)), x, fx), fx)
+    return scalar_parts.tie("near_zero", arith.select(cmpf("olt", math.absf(x), _f32(x, small)), x, fx), fx)
 
 
 def _odd_near_zero(rule, small32=2.0**-12):
@@ -498,7 +498,7 @@ def _asinh(x):
     one = _f32(a, 1.0)
     square = arith.mulf(a, a)
     near = math.log1p(arith.addf(a, arith.divf(square, arith.addf(one, math.sqrt(arith.addf(one, square))))))
-    return special.tie("asinh", math.copysign(_log_2x_above_2_12(a, near), x), x)  # d/dx: 1 / sqrt(x² + 1)
+    return scalar_parts.tie("asinh", math.copysign(_log_2x_above_2_12(a, near), x), x)  # d/dx: 1 / sqrt(x² + 1)
 
 
 def _atanh(x):
@@ -506,27 +506,27 @@ def _atanh(x):
     log((1 + x) / (1 - x)) / 2 loses a small x's digits to the 1 it adds."""
     a = math.absf(x)
     ratio = arith.divf(arith.addf(a, a), arith.subf(_f32(a, 1.0), a))
-    return special.tie("atanh", math.copysign(arith.mulf(_f32(a, 0.5), math.log1p(ratio)), x), x)  # 1 / (1 - x²)
+    return scalar_parts.tie("atanh", math.copysign(arith.mulf(_f32(a, 0.5), math.log1p(ratio)), x), x)  # 1 / (1 - x²)
 
 
 def _acos(x):
-    """special.acos, NaN where |x| > 1 (Vulkan's acos(3) was -pi). Tied
-    (special.tie): differentiated as acos, NaN there as JAX's, not as the
+    """elementary.acos, NaN where |x| > 1 (Vulkan's acos(3) was -pi). Tied
+    (scalar_parts.tie): differentiated as acos, NaN there as JAX's, not as the
     select's NaN constant (0)."""
     nan = _f32(x, np.nan)
-    return special.tie("acos", arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), nan, special.acos(x)), x)
+    return scalar_parts.tie("acos", arith.select(cmpf("ogt", math.absf(x), _f32(x, 1.0)), nan, elementary.acos(x)), x)
 
 
 def _acosh(x):
-    """acosh(x): special.acosh in float32; in float64, log(2x) where x >
+    """acosh(x): elementary.acosh in float32; in float64, log(2x) where x >
     2**28, past which log(x + sqrt(x² - 1)) overflows x², and NaN below 1,
     where that formula can cancel to log(0) = -inf instead. Tied
-    (special.tie): differentiated as acosh, NaN below 1 as JAX's, not as the
+    (scalar_parts.tie): differentiated as acosh, NaN below 1 as JAX's, not as the
     select's NaN constant (0)."""
     if x.type == ir.F32Type.get():
-        return special.acosh(x)
+        return elementary.acosh(x)
     acosh = _log_2x_above_2_12(x, math.acosh(x))
-    return special.tie("acosh", arith.select(cmpf("olt", x, _f32(x, 1.0)), _f32(x, np.nan), acosh), x)
+    return scalar_parts.tie("acosh", arith.select(cmpf("olt", x, _f32(x, 1.0)), _f32(x, np.nan), acosh), x)
 
 
 def _atan2(y, x):
@@ -537,14 +537,14 @@ def _atan2(y, x):
     and +π for atan2(-0.0, -1). At the origin the value is the constant, plus
     the hypot of y and x (0 there) to carry JAX's derivative there, NaN (0/0)."""
     zero, one, inf = _f32(x, 0.0), _f32(x, 1.0), _f32(x, np.inf)
-    s = arith.select(special.signbit(y), _f32(x, -1.0), one)
+    s = arith.select(elementary.signbit(y), _f32(x, -1.0), one)
     a = arith.mulf(y, s)
     both_inf = arith.andi(cmpf("oeq", a, inf), cmpf("oeq", math.absf(x), inf))
     a, x = arith.select(both_inf, one, a), arith.select(both_inf, math.copysign(one, x), x)
-    on_axis = arith.select(special.signbit(x), _f32(x, np.pi), zero)
+    on_axis = arith.select(elementary.signbit(x), _f32(x, np.pi), zero)
     both_zero = arith.andi(cmpf("oeq", a, zero), cmpf("oeq", x, zero))
     at_origin = arith.addf(on_axis, math.sqrt(arith.addf(arith.mulf(a, a), arith.mulf(x, x))))
-    return arith.mulf(arith.select(both_zero, at_origin, special.atan2(a, x)), s)
+    return arith.mulf(arith.select(both_zero, at_origin, elementary.atan2(a, x)), s)
 
 
 UNARY = {
@@ -568,7 +568,7 @@ UNARY = {
                     _by_kind(c=lambda d, x: arith.andi(*(_isfinite(dtypes.real_dtype(d), p) for p in parts(x))))),
     "not": _by_kind(b=lambda d, x: arith.xori(x, _const(d, True)), iu=lambda d, x: arith.xori(x, _const(d, -1))),
     "exp": _or(_math(math.exp), _on_parts("exp")),
-    "exp2": _or(_math(special.exp2), _on_parts("exp2")),
+    "exp2": _or(_math(elementary.exp2), _on_parts("exp2")),
     "expm1": _or(_math(math.expm1), _on_parts("expm1")),
     "log": _or(_math(math.log), _on_parts("log")),
     "log1p": _or(_math(math.log1p), _on_parts("log1p")),
@@ -580,15 +580,15 @@ UNARY = {
     "rsqrt": _or(_math(math.rsqrt), _complex128_on_parts("rsqrt", _complex(cx.rsqrt))),
     # IREE's cbrt(±inf) is NaN; ±inf as a constant with x's sign, so that its derivative is 0 (JAX's), not x's 1
     "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), math.copysign(_const(d, np.inf), x),
-                                                 _math(special.cbrt)(d, x))),
+                                                 _math(elementary.cbrt)(d, x))),
     "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0), math.sin)), _complex128_on_parts("sin", _complex(cx.sin))),
     "cos": _or(_by_quadrant(_sin_by_quadrant(1), math.cos), _complex128_on_parts("cos", _complex(cx.cos))),
     "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant, math.tan)), _complex128_on_parts("tan", _complex(cx.tan))),
-    "asin": _or(_odd_near_zero(_math(special.asin)), _on_parts("asin")),
+    "asin": _or(_odd_near_zero(_math(elementary.asin)), _on_parts("asin")),
     "acos": _or(_math(_acos), _on_parts("acos")),
-    "atan": _or(_odd_near_zero(_math(special.atan)), _on_parts("atan")),
-    "sinh": _or(_odd_near_zero(_math(special.sinh)), _on_parts("sinh")),
-    "cosh": _or(_math(special.cosh), _on_parts("cosh")),
+    "atan": _or(_odd_near_zero(_math(elementary.atan)), _on_parts("atan")),
+    "sinh": _or(_odd_near_zero(_math(elementary.sinh)), _on_parts("sinh")),
+    "cosh": _or(_math(elementary.cosh), _on_parts("cosh")),
     "tanh": _or(_odd_near_zero(_math(math.tanh), _TANH_TINY), _on_parts("tanh")),
     "asinh": _or(_odd_near_zero(_math(_asinh)), _on_parts("asinh")),
     "acosh": _or(_math(_acosh), _on_parts("acosh")),
@@ -612,8 +612,8 @@ BINARY = {
         f=lambda d, a, b: _float_divmod(d, a, b)[1],
         iu=_integer_remainder,
     ),
-    "pow_to_integers": _by_kind(f=_math(lambda x, y: special.power(x, y, to_integers=True))),
-    "pow": _or(_by_kind(f=_math(special.power), iu=lambda d, a, b: _integer_power(d, a, b)),
+    "pow_to_integers": _by_kind(f=_math(lambda x, y: elementary.power(x, y, to_integers=True))),
+    "pow": _or(_by_kind(f=_math(elementary.power), iu=lambda d, a, b: _integer_power(d, a, b)),
                _complex128_on_parts("pow", _complex(_complex_power))),
     "max": _or(_by_kind(f=lambda d, a, b: arith.maximumf(a, b), i=lambda d, a, b: arith.maxsi(a, b), u=lambda d, a, b: arith.maxui(a, b), b=lambda d, a, b: arith.ori(a, b)),
                _pick("ogt")),

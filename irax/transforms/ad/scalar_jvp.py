@@ -21,7 +21,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import arith, math
 from iree.compiler.dialects import complex as cx
 
-from irax.ir import incomplete, mlir, special
+from irax.ir import elementary, incomplete, mlir, scalar_parts, special
 from irax.ir.scalar import convert_scalar
 
 
@@ -370,9 +370,9 @@ for _name in [
 
 
 
-# The special functions (irax/ir/special.py) are approximations whose own
+# The special and elementary functions (irax/ir/special.py, elementary.py) are approximations whose own
 # derivatives are poor ones; each ends in an op marked with its name, whose
-# rule reads the function's inputs off the op (special.tie) and gives the
+# rule reads the function's inputs off the op (scalar_parts.tie) and gives the
 # analytic derivative, in terms of special functions again (so that it
 # differentiates once more the same way):
 #
@@ -426,7 +426,7 @@ def _betainc_x(out, a, b, x):
 
 def _power_x(out, x, y):
     """d x^y/dx = y x^(y-1): NaN at x = 0 for y = 0, as JAX's (0 * 0^-1)."""
-    return _mul(y, special.power(x, arith.subf(y, const_like(y, 1.0))))
+    return _mul(y, elementary.power(x, arith.subf(y, const_like(y, 1.0))))
 
 
 def _power_to_integers_x(out, x, y):
@@ -434,7 +434,7 @@ def _power_to_integers_x(out, x, y):
     whose x^(n-1) is a pow of floats again: its own derivative at x = 0 for
     n = 1 is NaN, as JAX's)."""
     zero = const_like(x, 0.0)
-    slope = _mul(y, special.power(x, arith.subf(y, const_like(y, 1.0))))
+    slope = _mul(y, elementary.power(x, arith.subf(y, const_like(y, 1.0))))
     return arith.select(equal(y, zero), zero, slope)
 
 
@@ -455,8 +455,8 @@ MARKED = {
     # scalar_rules._float_divmod: a zero remainder given b's sign, a value only
     "signed_zero": [lambda out, mod: const_like(mod, 1.0)],
     "logistic": [lambda out, x: _mul(out, _one_minus(x, out))],
-    "sinh": [lambda out, x: special.cosh(x)],
-    "cosh": [lambda out, x: special.sinh(x)],
+    "sinh": [lambda out, x: elementary.cosh(x)],
+    "cosh": [lambda out, x: elementary.sinh(x)],
     "asinh": [lambda out, x: _asinh_derivative(x)],
     "atanh": [lambda out, x: _atanh_derivative(x)],
     "atan2": [lambda out, y, x: arith.divf(x, _add(_sq(x), _sq(y))),
@@ -510,7 +510,7 @@ def rule_for(op):
     the scalar op `op`: its operands, or a special function's inputs; the rule
     is None where there is none."""
     attributes = op.operation.attributes
-    if special.MARK in attributes:
-        partials = MARKED[ir.StringAttr(attributes[special.MARK]).value]
-        return _marked_rule(partials), special.tied_inputs(op, len(partials))
+    if scalar_parts.MARK in attributes:
+        partials = MARKED[ir.StringAttr(attributes[scalar_parts.MARK]).value]
+        return _marked_rule(partials), scalar_parts.tied_inputs(op, len(partials))
     return RULES.get(op.operation.name), list(op.operation.operands)
