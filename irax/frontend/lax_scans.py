@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from irax import tree_util
 from irax.frontend import numpy as jnp
 from irax.frontend.control_flow import scan
@@ -74,9 +76,12 @@ def associative_scan(fn: Callable, elems: PyTree, reverse: bool = False, axis: i
     return tree_util.tree_unflatten(tree, out)
 
 
-def _cumulative(name, prim=None, combine=None):
+def _cumulative(name, prim=None, combine=None, accepted=np.number):
     def fn(operand: ArrayLike, axis: int = 0, reverse: bool = False) -> Array:
         x = asarray(operand)
+        if not np.issubdtype(x.dtype, accepted):  # (JAX's TypeError; bool is not a number)
+            raise TypeError(f"{name} does not accept dtype {x.dtype.name}. Accepted dtypes are subtypes of "
+                            f"{accepted.__name__}.")
         axis = canonicalize_axis(name, axis, x.ndim)
         if combine is not None:
             return associative_scan(combine, x, reverse, axis)
@@ -94,7 +99,7 @@ cumsum = _cumulative("cumsum", "sum")
 cumprod = _cumulative("cumprod", "prod")
 cummax = _cumulative("cummax", combine=lax_max)
 cummin = _cumulative("cummin", combine=lax_min)
-cumlogsumexp = _cumulative("cumlogsumexp", combine=jnp.logaddexp)
+cumlogsumexp = _cumulative("cumlogsumexp", combine=jnp.logaddexp, accepted=np.floating)  # (JAX: an OverflowError for ints)
 
 
 def map(f: Callable, xs: PyTree, *, batch_size: int | None = None) -> PyTree:  # noqa: A001 (lax's name)

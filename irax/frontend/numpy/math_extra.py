@@ -294,7 +294,10 @@ def ldexp(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     (x1,) = promote_args_inexact("ldexp", x1)
     x = asarray(x1, np.float32) if x1.dtype.itemsize < 4 else x1
     limit = finfo(x.dtype).maxexp - 2
-    e = ufuncs.clip(asarray(x2, np.int32), -3 * limit, 3 * limit)
+    e = asarray(x2)
+    if not np.can_cast(e.dtype, np.int32):  # (uint32, 64-bit ints: clipped before narrowing, which would wrap)
+        e = ufuncs.clip(e, 0 if dtypes.issubdtype(e.dtype, np.unsignedinteger) else -3 * limit, 3 * limit)
+    e = ufuncs.clip(asarray(e, np.int32), -3 * limit, 3 * limit)
     a = ufuncs.floor_divide(e, 3)
     b = ufuncs.floor_divide(ufuncs.subtract(e, a), 2)
     for k in (a, b, ufuncs.subtract(ufuncs.subtract(e, a), b)):

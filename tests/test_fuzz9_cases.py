@@ -1,0 +1,32 @@
+"""Bugs a differential fuzzer of indexing, reductions and elementwise
+semantics found, each against NumPy (values) or JAX (error types and
+wording). Shapes: (4,)."""
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+
+jax = pytest.importorskip("jax")
+
+X = np.array([33.0, 1.5, 2.0, 3.0], np.float32)
+
+
+# ldexp narrowed its exponent to int32 before clipping it: a uint32 of 2**31
+# or more wrapped to a negative exponent, so 33 * 2**(2**31) came out 0.
+def test_ldexp_of_a_large_unsigned_exponent_overflows_to_inf():
+    e = np.array([2**31, 2**32 - 1, 5, 0], np.uint32)
+    np.testing.assert_array_equal(np.asarray(jnp.ldexp(X, e)), np.ldexp(X, e.astype(np.int64)))
+
+
+# lax's cumulative reductions took bool (and cumlogsumexp an int, failing
+# inside with an error about concatenate): JAX's TypeError names the dtype.
+@pytest.mark.parametrize("name,dtype,accepted", [("cumsum", bool, "number"), ("cummax", bool, "number"),
+                                                 ("cumprod", bool, "number"), ("cumlogsumexp", np.int32, "floating")])
+def test_lax_cumulative_reductions_reject_dtypes_as_jax(name, dtype, accepted):
+    message = f"{name} does not accept dtype {np.dtype(dtype).name}. Accepted dtypes are subtypes of {accepted}."
+    with pytest.raises(TypeError, match=message):
+        getattr(irax.lax, name)(jnp.ones(4, dtype))
+    if dtype is bool:  # JAX's own wording, where JAX raises a TypeError
+        with pytest.raises(TypeError, match=message):
+            getattr(jax.lax, name)(jax.numpy.ones(4, dtype))
