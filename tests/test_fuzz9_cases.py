@@ -30,3 +30,14 @@ def test_lax_cumulative_reductions_reject_dtypes_as_jax(name, dtype, accepted):
     if dtype is bool:  # JAX's own wording, where JAX raises a TypeError
         with pytest.raises(TypeError, match=message):
             getattr(jax.lax, name)(jax.numpy.ones(4, dtype))
+
+
+# lax.nextafter had a second implementation beside jnp's, which took
+# x1 + x2 != x1 + x2 for "either is NaN": at x1 = -inf, x2 = inf the sum is
+# NaN, so the step from -inf came out NaN (NumPy's and JAX's -max). One
+# implementation now, jnp's.
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_lax_nextafter_steps_from_an_infinity_towards_the_other(dtype):
+    x1 = np.array([-np.inf, np.inf, np.nan, 1.0], dtype)
+    x2 = np.array([np.inf, -np.inf, 1.0, np.nan], dtype)
+    np.testing.assert_array_equal(np.asarray(irax.lax.nextafter(x1, x2)), np.nextafter(x1, x2))

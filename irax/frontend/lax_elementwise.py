@@ -19,7 +19,8 @@ import numpy as np
 
 from irax.frontend import dtypes
 from irax.frontend.numpy.bitcast import bitcast_convert_type
-from irax.frontend.numpy.math_extra import fmod, without_derivative
+from irax.frontend.numpy.math_extra import fmod
+from irax.frontend.numpy.math_extra import nextafter as numpy_nextafter
 from irax.frontend.numpy.ufuncs import check_integer_exponent, integer_power, power_to_integers
 from irax.frontend.numpy.util import asarray
 from irax.frontend.primitives.elementwise import binary, unary
@@ -229,29 +230,11 @@ def clz(x: ArrayLike) -> Array:
 
 
 def nextafter(x1: ArrayLike, x2: ArrayLike) -> Array:
-    """The next float after x1 towards x2, as `jax.lax.nextafter`: x1's bits,
-    as a signed integer, stepped by one away from or towards zero; from ±0 the
-    smallest subnormal with x2's sign; x2 where they are equal, NaN if either is."""
+    """The next float after x1 towards x2, as `jax.lax.nextafter`: jnp's, on
+    operands of one float dtype."""
     x1, x2 = _operands("nextafter", x1, x2)
     _check_kind("nextafter", x1, "f", " at position 0")
-    return _nextafter(x1, x2)
-
-
-@without_derivative("nextafter")
-def _nextafter(x1: Array, x2: Array) -> Array:
-    bits = _bits_as(x1, signed=True)
-    one, zero = _constant_like(bits, 1), _constant_like(x1, 0)
-    away = binary["eq"].bind(binary["lt"].bind(x1, x2), binary["gt"].bind(x1, zero))  # |result| > |x1|
-    stepped = select_p.bind(away, binary["add"].bind(bits, one), binary["sub"].bind(bits, one))
-    sign_bit = binary["and"].bind(_bits_as(x2, signed=True), _constant_like(bits, np.iinfo(bits.dtype).min))
-    from_zero = binary["or"].bind(sign_bit, one)
-    stepped = select_p.bind(binary["eq"].bind(x1, zero), from_zero, stepped)
-    out = bitcast_convert_type(stepped, x1.dtype)
-    out = select_p.bind(binary["eq"].bind(x1, x2), x2, out)
-    nan = binary["ne"].bind(binary["add"].bind(x1, x2), binary["add"].bind(x1, x2))
-    out = select_p.bind(nan, binary["add"].bind(x1, x2), out)
-    # weak where both operands are, as JAX's primitive (the bitcast above made it strong)
-    return convert_p.bind(out, new_dtype=out.dtype, weak_type=True) if x1.weak_type and x2.weak_type else out
+    return numpy_nextafter(x1, x2)
 
 
 class RoundingMethod(enum.IntEnum):
