@@ -377,3 +377,119 @@ def test_trees_of_leaves_only_flatten_and_unflatten_as_before():
     assert rebuilt == ({"a": 1, "b": 2}, None, (), [3, {"c": (4, 5)}], {"y": 7, "z": 6})
     assert list(rebuilt[4]) == ["y", "z"]  # sorted keys, as JAX rebuilds a dict
     assert tree_util.tree_unflatten(tree_util.tree_structure({"k": 0}), ["v"]) == {"k": "v"}
+
+
+def _counting_run_warm(monkeypatch):
+    """The list of calls that took executable.run_warm: none once a loop takes the fast calls."""
+    from irax.frontend import executable
+
+    calls, real = [], executable.run_warm
+    monkeypatch.setattr(executable, "run_warm", lambda *a: calls.append(a) or real(*a))
+    return calls
+
+
+def test_a_loop_on_one_signature_takes_the_fast_call(monkeypatch):
+    """jit's warm calls on flat Arrays and eager ops, from their third call
+    on one signature, run in one frame (executable.fast_call), with results
+    as the general path makes them."""
+    from irax.frontend import eager
+
+    calls = _counting_run_warm(monkeypatch)
+    keys, real_get = [], eager._dispatch.get
+    monkeypatch.setattr(eager._dispatch, "get", lambda key: keys.append(key) or real_get(key))
+    f = irax.jit(lambda a, b: (a * 2 + b, a - b))
+    x, y = jnp.arange(4.0), jnp.ones(4)
+    for call in (f, jnp.subtract):
+        for _ in range(5):
+            out = call(x, y)
+    np.testing.assert_array_equal(f(x, y)[0], np.arange(4.0) * 2 + 1)
+    np.testing.assert_array_equal(out, np.arange(4.0) - 1)
+    assert out.aval is x.aval and not out.committed and out._ready == 0
+    assert len(calls) == 2  # the second call of each made its fast call
+    assert sum(type(k) is tuple for k in keys) <= 3  # the eager op's key: at its first two calls only (a miss looks twice)
+
+
+def test_the_fast_call_gives_way_where_a_call_differs(monkeypatch):
+    """Each thing that changes what a warm call does turns the fast call off
+    for that call: debug_nans, disable_jit, IRAX_INLINE_BYTES (a queued
+    call), a committed argument, another default device."""
+    import plugin_fakes
+
+    traces = []
+    f = irax.jit(lambda a, b: traces.append(1) or a * b)
+    x, y = jnp.arange(4.0), jnp.full(4, 2.0)
+    for call in (f, jnp.multiply):
+        for _ in range(3):
+            call(x, y)
+        nan = irax.device_put(np.full(4, np.nan, np.float32))  # (x's signature)
+        assert nan.aval is x.aval
+        monkeypatch.setattr(config, "irax_debug_nans", True)
+        with pytest.raises(FloatingPointError, match="invalid value"):
+            call(nan, y)
+        monkeypatch.setattr(config, "irax_debug_nans", False)
+        monkeypatch.setattr(config, "irax_inline_bytes", 0)
+        queued = call(x, y)
+        assert queued._ready  # (a step of the timeline: not run inline)
+        monkeypatch.setattr(config, "irax_inline_bytes", 1 << 20)
+        cpu, other = irax.devices("cpu")[0], plugin_fakes.sync.devices()[0]
+        assert call(irax.device_put(jnp.arange(4.0), cpu), y).committed  # (x itself stays uncommitted)
+        with irax.default_device(other):
+            assert call(x, y).device is other
+        np.testing.assert_array_equal(call(x, y), np.arange(4.0) * 2)
+    with irax.disable_jit():
+        before = len(traces)
+        f(x, y)
+        assert len(traces) == before + 1
+
+
+def test_a_warm_jitted_call_on_the_tape_is_recorded():
+    """grad through Python control flow runs the jitted function on concrete
+    Arrays, recorded on the tape: a fast call of the same signature made
+    before must not run it unrecorded."""
+    import jax
+    import jax.numpy as jjnp
+
+    def loss(lib, np_):
+        inner = lib.jit(lambda v, w: np_.sin(v) * w)
+        return inner, lambda v, w: inner(v, w) * 2 if v > 0 else inner(v, w)
+
+    inner, f = loss(irax, jnp)
+    v, w = jnp.asarray(0.7), jnp.asarray(1.5)
+    for _ in range(3):
+        inner(v, w)  # (the signature of grad's concrete arguments: weak float32 scalars)
+    ours = irax.grad(f, argnums=(0, 1))(v, w)
+    theirs = jax.grad(loss(jax, jjnp)[1], argnums=(0, 1))(0.7, 1.5)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_an_eager_op_looks_its_kernel_up_in_a_new_dispatch_cache(monkeypatch):
+    """An eager op's fast call of its last call is the dispatch cache's: a
+    test that starts a new cache (to find other kernels) finds them."""
+    from irax.backends.cache import LRU
+    from irax.frontend import eager
+
+    x, y = jnp.arange(4.0), jnp.ones(4)
+    for _ in range(3):
+        jnp.add(x, y)
+    looked_up, real = [], eager._executable
+    monkeypatch.setattr(eager, "_executable", lambda *a: looked_up.append(a) or real(*a))
+    monkeypatch.setattr(eager, "_dispatch", LRU())
+    np.testing.assert_array_equal(jnp.add(x, y), np.arange(4.0) + 1)
+    assert len(looked_up) == 1
+
+
+def test_clear_caches_drops_the_fast_calls(monkeypatch):
+    """irax.clear_caches: the next call of a jitted function traces again,
+    and the next eager op looks its kernel up again, fast calls or not."""
+    from irax.frontend import eager
+
+    f, traces = counting_jit(lambda a, b: a - b)
+    x, y = jnp.arange(4.0), jnp.ones(4)
+    for _ in range(3):
+        f(x, y), jnp.subtract(x, y)
+    looked_up, real = [], eager._executable
+    monkeypatch.setattr(eager, "_executable", lambda *a: looked_up.append(a) or real(*a))
+    irax.clear_caches()
+    np.testing.assert_array_equal(f(x, y), np.arange(4.0) - 1)
+    np.testing.assert_array_equal(jnp.subtract(x, y), np.arange(4.0) - 1)
+    assert len(traces) == 2 and len(looked_up) == 1

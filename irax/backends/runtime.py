@@ -463,7 +463,6 @@ class Program:
     def __call__(self, buffers, n_results: int):
         """Queue a call on `buffers`: (result buffers, the call's number for
         Device.wait, or 0 when it has already finished)."""
-        # (The hot path of every call: an inline call invokes here, without _invoke's frame.)
         args = rt.VmVariantList(len(buffers) + 2)
         push = args.push_ref
         size = 0
@@ -474,16 +473,7 @@ class Program:
         limit = config.irax_inline_bytes  # (tests set -1 to queue every call)
         inline = self._inline_context
         if inline is not None and (size <= limit or (self.always_inline and limit >= 0) or device._forked):
-            if device._queued > device._finished or _in_callback.depth:  # (Device._before_inline, inlined)
-                device._before_inline()
-            push(NO_FENCE)
-            push(NO_FENCE)
-            results = rt.VmVariantList(n_results)
-            try:
-                inline.invoke(self._main, args, results)
-            except IREE_ERRORS as error:  # IREE's, typed by its status code
-                self._raise(error)
-            return _results(results, n_results), 0
+            return _results(self.invoke_inline(args, n_results), n_results), 0
         # IREE signals a program's fence at once, from the host, when the
         # program has no device work (its results are constants, empty, or its
         # inputs), without waiting for its wait fence. Were that the timeline,
@@ -511,6 +501,23 @@ class Program:
         # earlier lost the Vulkan device, and would let the CPU read freed memory).
         device._inputs.append((call, buffers))
         return results, call
+
+    def invoke_inline(self, args: rt.VmVariantList, n_results: int) -> rt.VmVariantList:
+        """The call on the calling thread (the inline twin), `args` holding its
+        input buffers: once the queued calls are done, with empty fences; its
+        results. (The inline branch of __call__, and the call of
+        executable.fast_call's, which checked the inputs' size.)"""
+        device = self.device
+        if device._queued > device._finished or _in_callback.depth:  # (Device._before_inline, inlined)
+            device._before_inline()
+        args.push_ref(NO_FENCE)
+        args.push_ref(NO_FENCE)
+        results = rt.VmVariantList(n_results)
+        try:
+            self._inline_context.invoke(self._main, args, results)
+        except IREE_ERRORS as error:  # IREE's, typed by its status code
+            self._raise(error)
+        return results
 
     def _invoke(self, context, args, n_results: int) -> list:
         """Call `@main` in `context` on `args`: its result buffers, or

@@ -61,7 +61,11 @@ def index_operand(i: int, device):
 
 # Both bounded by config.irax_cache_size (cache.LRU).
 _kernels = LRU()  # (prim, kernel avals, params, device, pass pipeline) -> loaded Program
-_dispatch = LRU()  # (prim, avals, params, device, pass pipeline) -> Executable: one lookup per warm call
+# (prim, avals, params, device, pass pipeline) -> Executable: one lookup per
+# warm call; and prim -> the fast call (executable.fast_call) of its last
+# warm call, where that had no params: a loop of one op on one signature
+# makes no key (~0.4 us).
+_dispatch = LRU()
 
 
 def _program(prim, kernel_avals, params, device, made):
@@ -81,16 +85,30 @@ def run(prim, operands, params):
     """`prim` on the concrete arrays `operands`: its Executable found in
     `_dispatch` (one lookup a warm call), run. A warm call looks for the
     kernel of the device its first operand is on, and runs it at once if
-    the operands need no moving (executable.run_warm); any other is placed
-    first (array.place), then looked up and run."""
+    the operands need no moving (executable.run_warm, then the fast call it
+    makes way for: executable.fast_call); any other is placed first
+    (array.place), then looked up and run."""
+    if not params:  # (its last warm call's fast call, if it had no params either: no key to make)
+        fast = _dispatch.get(prim)
+        if fast is not None:
+            out = fast(operands)
+            if out is not executable.NOT_WARM:
+                return out
     params = tuple(params.items())
     avals = tuple([x.aval for x in operands])
     if operands:
         device = operands[0].device
         hit = _dispatch.get((prim, avals, params, device, config.irax_passes))
         if hit is not None:
-            out = executable.run_warm(hit, device, operands)
+            if hit.fast is not None:
+                out = hit.fast(operands)
+            else:
+                out = executable.run_warm(hit, device, operands)
+                if out is not executable.NOT_WARM:  # the next call of this kernel takes one frame, if it can
+                    hit.fast = executable.fast_call(hit, device, operands)
             if out is not executable.NOT_WARM:
+                if not params and hit.fast is not None:
+                    _dispatch[prim] = hit.fast
                 return out
     device, operands, committed = place(prim.name, operands)
     key = (prim, avals, params, device, config.irax_passes)

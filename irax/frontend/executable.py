@@ -17,7 +17,9 @@ staging.py) and ahead-of-time compiled ones (lowering.Compiled) all call
 holds the Executable already: jit's warm calls (jit.py) and eager ops
 (eager.py), whose own lookup is one dict access. `run_warm` is place and
 run for their usual call, whose operands need no moving and nothing
-donated: one loop checks that, and anything else gives way to them.
+donated: one loop checks that, and anything else gives way to them. Once
+a call ran warm, `fast_call` makes the next ones of its signature one
+frame, where they run on the calling thread.
 """
 import collections
 import itertools
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from iree.compiler import ir
+from iree.runtime import HalBufferView, VmVariantList
 
 from irax import tree_util
 from irax.backends.runtime import DeviceError, Program
@@ -56,6 +59,7 @@ class Executable:
     name: str = "a computation"  # what ran, for errors: an op's name, a staged function's
     fixed_sharing: bool = False
     shares_none: object = None  # the program (runtime.Program) seen sharing no operand's buffer, if fixed_sharing
+    fast: object = None  # an eager op's call in one frame (fast_call), once a warm call made it
 
     def __post_init__(self):
         self.out_avals = tuple(map(canonical_aval, self.out_avals))  # (its results' avals: see canonical_aval)
@@ -188,6 +192,69 @@ def run_warm(executable, device, operands, committed=False):
     return _call(executable, device, operands, buffers, committed)
 
 
+def fast_call(executable, device, operands, committed=False):
+    """A warm call of `executable` on `device` in one frame, made for the
+    signature of the Arrays `operands` at a call that ran warm (run_warm):
+    jit's on flat positional arguments (`committed`: jit's explicit device)
+    and an eager op's. It does what run_warm and `_call` do, where IREE's
+    bindings take ~4 us of a call's ~5: checks each operand is an Array of
+    the aval (identities: the aval stands for the key) on `device`, pushes
+    its buffer, runs the program on the calling thread
+    (runtime.Program.invoke_inline; the inputs' size is the signature's,
+    summed once) and makes the Arrays. NOT_WARM for a call it does not
+    cover (another signature, a deleted operand, one elsewhere, inputs over
+    IRAX_INLINE_BYTES, another default device, IRAX_PASSES changed): the
+    caller takes the general path, which raises the errors. None where it
+    would cover none: a program without an inline twin, or whose results
+    must be looked at for shared buffers (`_call`)."""
+    program = executable.program
+    if (type(program) is not Program or program._inline_context is None
+            or executable.shares_none is not program and not _shares_nothing(executable)):
+        return None
+    avals = tuple([x.aval for x in operands])
+    lifted = executable.lifted
+    size = sum([x._buffer.byte_length for x in operands]) + sum([x._buffer.byte_length for x in lifted])
+    n_in, n_push = len(operands), len(operands) + len(lifted) + 2  # (+ the two fences)
+    out_avals, out_tree = executable.out_avals, executable.out_tree
+    n = len(out_avals)
+    passes = config.irax_passes  # (part of the program's key: a change misses)
+
+    def call(args):
+        if len(args) != n_in or size > config.irax_inline_bytes or config.irax_passes is not passes:
+            return NOT_WARM
+        inputs = VmVariantList(n_push)
+        push = inputs.push_ref
+        results_committed = committed
+        for x, aval in zip(args, avals):
+            if type(x) is not Array or x.aval is not aval or x.device is not device or x._buffer is None:
+                return NOT_WARM
+            if x._ready:  # never compute on the results of a failed call (as place)
+                device.check(x._ready)
+            if x._committed:
+                results_committed = True
+            push(x._buffer)
+        if not results_committed and get_default_device() is not device:  # uncommitted operands follow it
+            return NOT_WARM
+        for x in lifted:
+            push(x._buffer)
+        results = program.invoke_inline(inputs, n)
+        if n == 1:  # (most calls: no comprehension's frame, ~0.4 us)
+            arrays = [Array(results.get_as_object(0, HalBufferView), out_avals[0], device, results_committed)]
+        else:
+            arrays = [Array(results.get_as_object(i, HalBufferView), out_avals[i], device, results_committed)
+                      for i in range(n)]
+        if config.irax_debug_nans or config.irax_debug_infs:
+            _check_special_values(executable.name, arrays)
+        return _as_returned(out_tree, arrays)
+
+    return call
+
+
+def _shares_nothing(executable) -> bool:
+    """Whether no result of `executable` may share an operand's buffer (`aliases` names none)."""
+    return executable.aliases is not None and not any(executable.aliases)
+
+
 def _call(executable, device, operands, buffers, committed, donated=()):
     """The call of run and run_warm, on the checked `buffers` of `operands`:
     the program's, then its results as Arrays (their pytree, if any)."""
@@ -210,10 +277,15 @@ def _call(executable, device, operands, buffers, committed, donated=()):
     if (aliases is None or any(aliases)) and executable.shares_none is not program:
         if not _note_views(operands, arrays, aliases) and executable.fixed_sharing and type(program) is Program:
             executable.shares_none = program  # (a FirstTier's calls may be NumPy's, which share nothing)
-    out_tree = executable.out_tree
+    return _as_returned(executable.out_tree, arrays)
+
+
+def _as_returned(out_tree, arrays):
+    """A call's result `arrays` as its program returns them: the pytree
+    `out_tree`, one array (a tree of no node), or the list (no tree)."""
     if out_tree is None:
         return arrays
-    return arrays[0] if out_tree.node_type is None else out_tree.unflatten(arrays)  # (None: one array)
+    return arrays[0] if out_tree.node_type is None else out_tree.unflatten(arrays)
 
 
 def _check_special_values(name, arrays):

@@ -23,7 +23,9 @@ argument structure and avals (and IRAX_PASSES; warm_key), one dict lookup
 away from the program, which runs at once where the arguments lie if that
 is where it ran last and nothing is donated (executable.run_warm), else
 where array.place says (executable.run). Any other call, or a warm one
-placed elsewhere than last time, takes the full path.
+placed elsewhere than last time, takes the full path. A loop calling it on
+flat Arrays of one signature takes that signature's fast call
+(executable.fast_call) without making the key.
 
 A program met for the first time runs in two tiers (tiered.py; the setting
 irax_tiered_jit, IRAX_TIERED_JIT=0 turns it off): its first calls are
@@ -37,12 +39,12 @@ turns jitted functions back into plain Python calls, run op by op on
 concrete arrays, so `print` and `if x > 0:` work in them while debugging.
 """
 import contextlib
+import dataclasses
 import functools
 import inspect
 import operator
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import NamedTuple
 
 from irax import tree_util
 from irax.backends.cache import LRU
@@ -216,12 +218,26 @@ def warm_key(args) -> tuple:
     return (structure, config.irax_passes, *ids), leaves
 
 
-class _WarmEntry(NamedTuple):
+class _WarmCache(LRU):
+    """warm_key -> _WarmEntry, and `last`: the fast call of the last warm
+    call on flat Arrays (_WarmEntry.fast), which a loop on one signature
+    takes with no key to make; cleared with the entries (irax.clear_caches:
+    the next call traces again)."""
+    last = None
+
+    def clear(self):
+        super().clear()
+        self.last = None
+
+
+@dataclasses.dataclass(slots=True)
+class _WarmEntry:
     """What a warm call runs: found by its warm_key."""
     device: Device
     staged: executable.Executable
     donated: tuple  # positions among the leaves
     avals: tuple  # the leaves' avals, kept alive for their ids in the key (warm_key)
+    fast: Callable | None = None  # its flat arguments' call in one frame, once made (executable.fast_call)
 
 
 def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dynamic_args, dynamic_kwargs):
@@ -303,7 +319,7 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
         call.__name__ = name
         return call
 
-    warm = LRU()  # warm_key -> _WarmEntry: what the call ran last
+    warm = _WarmCache()  # what the call ran last
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
@@ -311,12 +327,21 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
             return fun(*args, **kwargs)
         key = None
         if not (kwargs or static_nums) and core.current_trace() is None and core.current_tape() is None:
+            last = warm.last
+            if last is not None:  # (a loop calls with one signature: no key to make, no lookup)
+                out = last(args)
+                if out is not executable.NOT_WARM:
+                    return out
             key, leaves = warm_key(args)
             hit = None if key is None else warm.get(key)
             if hit is not None:
                 if not hit.donated:  # (the arrays a call donates are checked, maybe copied, then deleted: run's)
                     out = executable.run_warm(hit.staged, hit.device, leaves, device is not None)
                     if out is not executable.NOT_WARM:
+                        if leaves is args:  # flat (warm_key): the next call of this signature takes the fast call
+                            if hit.fast is None:
+                                hit.fast = executable.fast_call(hit.staged, hit.device, args, device is not None)
+                            warm.last = hit.fast
                         return out
                 placed_on, operands, committed = place(name, leaves, device)
                 if placed_on is hit.device:
