@@ -85,6 +85,28 @@ def test_big_products_are_packed_with_our_tiles_and_stay_right():
     np.testing.assert_allclose(gb, a.T @ t, rtol=1e-4, atol=1e-3)
 
 
+@needs_mmt4d_tiles
+def test_big_products_with_a_small_right_operand_are_plain_and_right():
+    """A big product whose right operand fits PLAIN_RHS and whose output is
+    whole plain tiles runs plain: here the forward product (1112 x 256 @
+    256 x 512) and the gradient's t @ b.T are plain, b's gradient a.T @ t
+    (a right operand of 1112 x 512) is packed, at sizes no multiple of the
+    packed tiles."""
+    a = rng.normal(size=(1112, 256)).astype(np.float32)
+    b = rng.normal(size=(256, 512)).astype(np.float32)
+    assert 1112 * 256 * 512 > SMALL and 256 * 512 <= cpu_tiles.PLAIN_RHS < 1112 * 512 and 1112 % MMT4D[0][0]
+
+    def loss(a, b):
+        return jnp.sum(jnp.tanh(a @ b))
+
+    text = _iree_input(irax.grad(loss, argnums=(0, 1)), a, b)
+    assert text.count("linalg.matmul {compilation_info") == 2 and text.count("linalg.mmt4d") == 1
+    t = 1 - np.tanh(a @ b) ** 2
+    ga, gb = irax.jit(irax.grad(loss, argnums=(0, 1)), device=irax.devices("cpu")[0])(a, b)
+    np.testing.assert_allclose(ga, t @ b.T, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(gb, a.T @ t, rtol=1e-4, atol=1e-3)
+
+
 def test_text_without_a_matmul_is_returned_as_is():
     text = "func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {\n  return %a : tensor<2xf32>\n}"
     assert prepare_steps.run(text, [cpu_tiles.PRESETS]) is text

@@ -531,6 +531,35 @@ def test_long_reductions_with_the_generic_kernel(monkeypatch, dtype):
     _check_long_reductions(dtype, None, jit=False)
 
 
+def test_long_rows_fold_in_contiguous_chunks_and_stay_right():
+    """A static row of STATIC_ABOVE elements or more is folded as chunks of
+    (C, 64) (reductions._fold_chunks), each one stream of memory: here
+    (2, 16, 1024, 64) over axis 1 and (32, 1024, 64) over all, each with a
+    leftover (37 and 74 elements), their elementwise work moved in. The
+    extremes are planted twice (the first must win) in a chunk and in the
+    leftover; then NaNs, which max propagates and argmax finds first."""
+    n = reductions.STATIC_ABOVE + 37
+    a, b = sample((2, n)), sample((2, n))
+    ints = rng.integers(-9, 10, (2, n)).astype(np.int32)
+
+    def f(m, a, b, ints):
+        return (m.sum(a, axis=1), m.max(a), m.argmax(a, axis=1), m.argmin(a), m.sum(a * b), m.mean((a - b) ** 2, axis=1),
+                m.sum(ints, axis=1), m.argmax(ints))
+
+    text = irax.jit(lambda *x: f(jnp, *x)).lower(a, b, ints).iree_input("cpu")
+    assert "tensor<2x16x1024x64xf32>" in text and "distribution = [1, 2, 64, 0]" in text
+    folds = irax.jit(lambda *x: f(jnp, *x))
+    for at in (3 * 65536 + 5, n - 4):  # in the 4th chunk, in the leftover
+        for x in (a, ints):
+            x[:, at], x[:, at + 2] = 50, 50
+            x[1, at - 1], x[1, at + 1] = -50, -50
+        for got, want in zip(folds(a, b, ints), f(np, a.astype(np.float64), b.astype(np.float64), ints)):
+            np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6 * np.abs(a).sum())
+    a[0, 1000], a[0, 7], a[1, -1] = np.nan, np.nan, np.nan
+    _, top, first, *_ = folds(a, b, ints)
+    assert np.isnan(float(top)) and np.asarray(first).tolist() == [7, n - 1]
+
+
 @pytest.mark.parametrize("shape", [(9, 16), (1000, 33)])
 def test_a_reduction_read_back_broadcast_is_right_on_every_call(shape):
     """A reduction and an op reading its result broadcast over the reduced

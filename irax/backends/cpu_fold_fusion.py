@@ -2,8 +2,9 @@
 backend's prepare step, before cpu_tiles presets their strategies).
 
 A long static reduction's first stage is a generic folding the rows of a
-(C, G) view into its G columns (frontend/primitives/reductions.py), and
-cpu_tiles gives it tiles that read rows whole. When what it folds is
+(C, G) view into its G columns, or of each (C, 64) chunk of a (G / 64, C,
+64) view (frontend/primitives/reductions.py), and cpu_tiles gives it tiles
+that read rows or chunks whole. When what it folds is
 computed, `sum(a * b)`, IREE fuses the elementwise generic into the fold
 as a new op, without the fold's `compilation_info`, and compiles that with
 its own choice ("matvec_like"): 24-26 ms for `jit(lambda a, b: sum(a * b))`

@@ -58,6 +58,19 @@ x 64 tiles 1-3 ms slower than 12 x 32; a k tile for the cache,
 `cache_reduction`, no change. Packing and unpacking take ~1 ms each of
 4096 x 512 x 512's 18.)
 
+**A big product with a small right operand stays plain.** Where the
+right operand has at most PLAIN_RHS elements (2^18: 1 MB, the L2 of a
+core of the Zen 4 measured) and the output is whole 8 x 32 tiles, the
+plain tiles read it from L2 as fast as the packed kernel reads its packs,
+and packing A and unpacking C cost 1.5-2 ms of CPU per 4096 x 512 x 512
+call. CPU ms per call, one thread, iree-benchmark-module (Zen 4, load 7-16):
+
+    M x K x N           packed 12 x 32   plain 8 x 32 (other tiles alike)
+    4096 x 512 x 512     25.7-27.8        21-25
+    3008 x 700 x 224     14.7-15.1        12.7-14.9
+    3000 x 700 x 200     11.8-16.0        14.1-18.5  (last columns peeled)
+    1024^3               25.5-26.7        24.5-30    (4 MB, rows 4 KB apart)
+
 **2-D convolutions get register tiles that fit their shape.** A
 `linalg.conv_2d_nhwc_hwcf` (loops n, oh, ow, f, kh, kw, c) runs IREE's
 ConvTileAndDecomposeExpert: each register tile is rows (n, ow) x columns
@@ -108,10 +121,15 @@ single-thread, 4.7-6.3 ms -> 1.5-2.1 ms (AVX-512; AVX2 7-9 -> 4.1-5.2 ms).
 Where the columns are a multiple of 64, a group's columns divide them
 (reductions.py makes them so where it can): a workgroup that ended in a
 partial vector had IREE mask every vector of its rows.
+A row of 2^20 elements or more is folded as contiguous chunks instead, a
+(P, C, 64) view folded along C: workgroups of an eighth of the chunks,
+vectors of 64, each workgroup one stream of memory (first stage of a 1e7
+float32 sum, 2 threads: 1.2-1.6 ms as columns, 0.5-0.8 ms as chunks).
 The elementwise work a fold reads is moved into it first
 (cpu_fold_fusion.py), since IREE's own fusion drops the strategy.
 """
 import functools
+import math
 import re
 
 from iree.compiler import ir
@@ -154,7 +172,7 @@ def _annotated(module):
     """`module` with each op the module docstring names given its
     compilation strategy (a new parse of it where convolutions became
     products); None where there is none."""
-    fused = fuse_into_folds(module, lambda op: op.name == "linalg.generic" and _column_fold(op) is not None)
+    fused = fuse_into_folds(module, lambda op: op.name == "linalg.generic" and _fold(op) is not None)
     converted = _convs_to_products(module)
     if converted:  # (read back: the builders leave out attributes the parser fills in)
         module = ir.Module.parse(str(module))
@@ -278,11 +296,17 @@ func.func private @product(%a: tensor<{m}x{k}xf32>, %b: tensor<{k}x{n}xf32>, %c:
 }}"""
 
 
-def _mmt4d_shape(op) -> tuple | None:
-    """(m, k, n) of a static f32 `linalg.matmul` that runs faster as our own
-    packed product (`_products_to_mmt4d`): one above the small size, at
-    least a workgroup's tiles in rows and columns (a narrower one keeps
-    IREE's data tiling, which has narrow tiles for it)."""
+# The most elements of a big product's right operand (k x n) for it to run
+# plain rather than packed: 1 MB of f32, one core's L2 on the Zen 4 measured,
+# which every row of workgroups reads again (the module docstring).
+PLAIN_RHS = 1 << 18
+
+
+def _big_shape(op) -> tuple | None:
+    """(m, k, n) of a static f32 `linalg.matmul` above the small size, at
+    least a workgroup's packed tiles in rows and columns (a narrower one
+    keeps IREE's data tiling, which has narrow tiles for it), on a host
+    with packed tiles of ours (MMT4D_TILES)."""
     shapes = _static_f32(op) if op.name == "linalg.matmul" else None
     tiles, mmt4d = MATMUL_TILES.get(host_f32_lanes()), MMT4D_TILES.get(host_f32_lanes())
     if shapes is None or mmt4d is None or str(op.attributes["indexing_maps"]) != _PLAIN_MAPS:
@@ -290,6 +314,22 @@ def _mmt4d_shape(op) -> tuple | None:
     (m, k), (_, n) = shapes[:2]
     (m0, n0), (rows, columns) = mmt4d
     return (m, k, n) if m * n * k > tiles[2] and m >= rows * m0 and n >= columns * n0 else None
+
+
+def _plain_big(m, k, n) -> bool:
+    """Whether a big product (`_big_shape`) runs faster plain than packed:
+    its right operand at most PLAIN_RHS elements, its output whole plain
+    register tiles (3000 x 700 x 200, whose last columns IREE peels, ran
+    15-20% slower plain; 3008 x 700 x 224 10-15% faster)."""
+    rows, columns, _ = MATMUL_TILES[host_f32_lanes()]
+    return k * n <= PLAIN_RHS and m % rows == 0 and n % columns == 0
+
+
+def _mmt4d_shape(op) -> tuple | None:
+    """(m, k, n) of a big product (`_big_shape`) that runs faster as our own
+    packed product (`_products_to_mmt4d`): one that does not run plain."""
+    shape = _big_shape(op)
+    return shape if shape is not None and not _plain_big(*shape) else None
 
 
 def _products_to_mmt4d(module):
@@ -317,10 +357,11 @@ def _matmul(op) -> str | None:
         return None
     (m, k), (_, n) = shapes[:2]
     rows, columns, small = tiles
+    plain = m * n * k <= small or ((big := _big_shape(op)) is not None and _plain_big(*big))
     # A product with a unit dim is not one to IREE: it folds the dim away and
     # fuses what is left with its neighbours as elementwise work, where two
     # preset strategies in one dispatch are a compile error (qr of 1x1).
-    return _product_info(rows, columns) if m * n * k <= small and 1 not in (m, n, k) else None
+    return _product_info(rows, columns) if plain and 1 not in (m, n, k) else None
 
 
 _BATCH_MAPS = ["affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>", "affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>",
@@ -367,8 +408,13 @@ _FOLD_ITERATORS = ["#linalg.iterator_type<reduction>", "#linalg.iterator_type<pa
 
 
 def _generic(op) -> str | None:
-    """A generic's strategy: that of a column fold or of a batch of products."""
-    return _column_fold(op) or _batch_matmul(op)
+    """A generic's strategy: that of a column or chunk fold or of a batch of products."""
+    return _fold(op) or _batch_matmul(op)
+
+
+def _fold(op) -> str | None:
+    """The strategy of a reduction's static first stage (a column or chunk fold)."""
+    return _column_fold(op) or _chunk_fold(op)
 
 
 def _column_fold(op) -> str | None:
@@ -393,6 +439,47 @@ def _column_fold(op) -> str | None:
         near = [k for k in range(-(-wanted // 2), 2 * wanted + 1) if vectors % k == 0]
         wanted = min(near, key=lambda k: (abs(k - wanted), k), default=wanted)
     return _COLUMN_FOLD_INFO.format(group=64 * wanted)
+
+
+_CHUNK_FOLD_INFO = (
+    "#iree_codegen.compilation_info<lowering_config = #iree_cpu.lowering_config<"
+    "distribution = {distribution}, vector_common_parallel = {vectors}, vector_reduction = {reduction}>, "
+    "translation_info = #iree_codegen.translation_info<pipeline = #iree_cpu.pipeline<DoubleTilingExpert>>>")
+
+# The fewest elements a chunk fold reads: reductions.py writes them for rows
+# of reductions.STATIC_ABOVE elements or more (a smaller generic of this form,
+# a reduction over the middle axis of a (P, C, 64) array, keeps IREE's choice).
+_CHUNK_FOLD_ELEMENTS = 1 << 20
+
+
+def _chunk_fold(op) -> str | None:
+    """(A generic folding each chunk of a static (..., P, C, 64) view along
+    C, into (..., P, 64): the first stage of a long reduction,
+    reductions._fold_chunks.) Workgroups of an eighth of the P chunks (a
+    divisor of P near that), vectors of 64 lanes, one row of C at a time:
+    each workgroup streams whole chunks, contiguous memory. Without these
+    IREE took 1.8 ms for the first stage of a 1e7 float32 sum (0.6 with
+    them). Tiles in IREE's loop order, parallel first, as _column_fold's."""
+    op = op.opview
+    loops = [f"d{i}" for i in range(len(op.attributes["iterator_types"]))]
+    if len(loops) < 3 or host_f32_lanes() is None:
+        return None
+    every, out = ", ".join(loops), ", ".join(loops[:-2] + loops[-1:])
+    maps = [str(m) for m in op.attributes["indexing_maps"]]
+    if (iterator_names(op) != ["parallel"] * (len(loops) - 2) + ["reduction", "parallel"]
+            or any(m not in (f"affine_map<({every}) -> ({every})>", f"affine_map<({every}) -> ()>")
+                   for m in maps[:len(op.inputs)])
+            or any(m != f"affine_map<({every}) -> ({out})>" for m in maps[len(op.inputs):])):
+        return None
+    types = [ir.RankedTensorType(v.type) for v in op.inputs]
+    chunks = [t for t in types if t.rank == len(loops)]
+    if (not chunks or not all(t.has_static_shape for t in types) or chunks[0].shape[-1] != 64
+            or math.prod(chunks[0].shape) < _CHUNK_FOLD_ELEMENTS or any(_read_broadcast(r) for r in op.results)):
+        return None
+    count = chunks[0].shape[-3]
+    batch = [1] * (len(loops) - 3)
+    return _CHUNK_FOLD_INFO.format(distribution=batch + [_divisor(count, max(1, round(count / 8))), 64, 0],
+                                   vectors=batch + [1, 64, 0], reduction=[0] * (len(loops) - 1) + [1])
 
 
 def _read_broadcast(value, depth=8) -> bool:
