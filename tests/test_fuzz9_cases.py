@@ -41,3 +41,27 @@ def test_lax_nextafter_steps_from_an_infinity_towards_the_other(dtype):
     x1 = np.array([-np.inf, np.inf, np.nan, 1.0], dtype)
     x2 = np.array([np.inf, -np.inf, 1.0, np.nan], dtype)
     np.testing.assert_array_equal(np.asarray(irax.lax.nextafter(x1, x2)), np.nextafter(x1, x2))
+
+
+# copysign returned x1's weak type: promote_args leaves an operand already of
+# the common dtype as it is, weak, where JAX's result is weak only when both
+# operands are (a weak float32 and np.float32(-2) give a strong float32).
+def test_copysign_is_weak_only_where_both_operands_are():
+    weak = jnp.asarray(3.0) * 1
+    for x1, x2 in ((weak, np.float32(-2)), (weak, weak), (np.float32(2), weak)):
+        ours, theirs = jnp.copysign(x1, x2), jax.numpy.copysign(*(jax.numpy.asarray(3.0) * 1 if x is weak else x
+                                                                    for x in (x1, x2)))
+        assert (ours.dtype, ours.aval.weak_type, float(ours)) == (theirs.dtype, theirs.weak_type, float(theirs))
+
+
+# Complex operands went through where JAX refuses them: heaviside and hypot
+# returned numbers, copysign raised a ValueError from signbit.
+@pytest.mark.parametrize("name,args,error,message", [
+    ("copysign", (1j, X), TypeError, "copysign does not support complex-valued inputs"),
+    ("hypot", (True, 1j), ValueError, "jnp.hypot is not well defined for complex-valued inputs"),
+    ("heaviside", (X.astype(np.complex64), 1.0), TypeError, "lt does not accept dtype complex64 at position 0"),
+])
+def test_complex_operands_are_refused_as_jax_refuses_them(name, args, error, message):
+    for library in (jnp, jax.numpy):
+        with pytest.raises(error, match=message):
+            getattr(library, name)(*args)

@@ -222,7 +222,10 @@ def signbit(x: ArrayLike, /) -> Array:
 def copysign(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """|x1| with the sign of x2 (its sign bit: -0.0 counts as negative)."""
     x1, x2 = promote_args_inexact("copysign", x1, x2)
-    return ufuncs.where(signbit(x2), ufuncs.negative(ufuncs.abs(x1)), ufuncs.abs(x1))
+    if dtypes.is_complex(x1.dtype):
+        raise TypeError("copysign does not support complex-valued inputs")
+    out = ufuncs.where(signbit(x2), ufuncs.negative(ufuncs.abs(x1)), ufuncs.abs(x1))
+    return out if x2.weak_type else ufuncs.strong(out)  # (weak where both operands are, as JAX's)
 
 
 def _magnitude(x):
@@ -357,6 +360,9 @@ def _nextafter(x: Array, y: Array) -> Array:
 def hypot(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """sqrt(x1^2 + x2^2) without overflow: M sqrt(1 + (m / M)^2), inf if either is."""
     x1, x2 = promote_args_inexact("hypot", x1, x2)
+    if dtypes.is_complex(x1.dtype):
+        raise ValueError("jnp.hypot is not well defined for complex-valued inputs. Please convert to real values "
+                         "first, such as by using abs(x)")
     a, b = ufuncs.abs(x1), ufuncs.abs(x2)
     big, small = ufuncs.maximum(a, b), ufuncs.minimum(a, b)
     ratio = ufuncs.divide(small, ufuncs.where(ufuncs.equal(big, 0), 1, big))
@@ -408,6 +414,9 @@ def heaviside(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     JAX's 0 and 1 are strongly typed NumPy constants of x1's dtype, so the
     result is strong, except a 0-d one of weak operands (as JAX's is)."""
     x1, x2 = promote_args_inexact("heaviside", x1, x2)
+    if dtypes.is_complex(x1.dtype):  # (JAX's error: its heaviside compares x1 with lax.lt)
+        raise TypeError(f"lt does not accept dtype {x1.dtype.name} at position 0. Accepted dtypes at position 0 are "
+                        "subtypes of integer, floating, bool.")
     out = ufuncs.where(ufuncs.less(x1, 0), 0, ufuncs.where(ufuncs.greater(x1, 0), 1,
                                                            ufuncs.where(ufuncs.isnan(x1), x1, x2)))
     return out if x1.weak_type and out.ndim == 0 else ufuncs.strong(out)
