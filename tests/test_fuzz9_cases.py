@@ -65,3 +65,20 @@ def test_complex_operands_are_refused_as_jax_refuses_them(name, args, error, mes
     for library in (jnp, jax.numpy):
         with pytest.raises(error, match=message):
             getattr(library, name)(*args)
+
+
+# Weak types of composed functions: hypot ended in a where with a weak inf
+# (JAX's inf is a strong constant: strong, but a 0-d result of weak operands
+# stays weak); a float to a weak integer power under jit converted the
+# exponent to a strong float, so the result was strong where lax.pow's is
+# weak when both operands are.
+def _weak_type_cases(library, jit):
+    weak_float, weak_int = library.asarray(3.0) * 1, library.asarray(3) * 1
+    return [jit(lambda a, b: a ** b)(weak_float, weak_int), jit(lambda a, b: a ** b)(weak_float, np.int32(2)),
+            library.hypot(np.int16(2), weak_float), library.hypot(weak_float, library.ones(4, "int8")),
+            library.hypot(2.0, 3.0)]
+
+
+def test_weak_types_of_hypot_and_power_are_jax_s():
+    ours = [(x.dtype, x.aval.weak_type) for x in _weak_type_cases(jnp, irax.jit)]
+    assert ours == [(x.dtype, x.weak_type) for x in _weak_type_cases(jax.numpy, jax.jit)]

@@ -367,7 +367,9 @@ def hypot(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     big, small = ufuncs.maximum(a, b), ufuncs.minimum(a, b)
     ratio = ufuncs.divide(small, ufuncs.where(ufuncs.equal(big, 0), 1, big))
     out = ufuncs.multiply(big, ufuncs.sqrt(ufuncs.add(1, ufuncs.square(ratio))))
-    return ufuncs.where(ufuncs.logical_or(ufuncs.isinf(a), ufuncs.isinf(b)), np.inf, out)
+    out = ufuncs.where(ufuncs.logical_or(ufuncs.isinf(a), ufuncs.isinf(b)), np.inf, out)
+    # JAX's inf is a strongly typed constant of x1's dtype: strong, but for a 0-d one of weak operands
+    return out if x1.weak_type and out.ndim == 0 else ufuncs.strong(out)
 
 
 def _logaddexp(name, log1p_of_exp, exp):

@@ -300,7 +300,7 @@ def power_to_integers(x: Array, y: Array) -> Array:
     """lax.pow of an inexact x and an integer y: x's dtype, and for a float
     x JAX's derivative of a power to integers, 0 where y = 0 (at x = 0
     too, where y x^(y-1) would be NaN)."""
-    y = convert_element_type.bind(y, new_dtype=x.dtype, weak_type=False)
+    y = convert_element_type.bind(y, new_dtype=x.dtype, weak_type=y.weak_type)  # (weak where both are, as lax.pow)
     return binary["pow_to_integers" if dtypes.is_float(x.dtype) else "pow"].bind(x, y)
 
 

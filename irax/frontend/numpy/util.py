@@ -36,10 +36,11 @@ def asarray(x, dtype=None):
 
 
 def convert(x, dtype, weak_type):
-    """`x` (array or scalar) as an array of `dtype`; arrays already of that dtype
-    are returned as they are."""
+    """`x` (array or scalar) as an array of `dtype`, weakly typed only where
+    `weak_type` says (as JAX's promotion: one strong operand makes the others
+    strong); arrays already so are returned as they are."""
     if is_array(x):
-        if x.dtype == dtype:
+        if x.dtype == dtype and (weak_type or not x.weak_type):
             return x
         return convert_element_type.bind(x, new_dtype=dtype, weak_type=weak_type)
     return array.constant(_wrapped(x, dtype), dtype, weak_type)
@@ -96,7 +97,7 @@ def promote_args(fn_name, *args):
     """Arguments converted to their common JAX result type (and rank
     promotion checked, as jnp's promote_args does)."""
     check_rank_promotion(fn_name, *args)
-    if all(is_array(x) and x.dtype == args[0].dtype for x in args):
+    if all(is_array(x) and x.dtype == args[0].dtype and x.weak_type == args[0].weak_type for x in args):
         return list(args)  # nothing to convert: the common eager case, kept cheap
     check_arraylike(fn_name, *args)
     dtype, weak = dtypes.lattice_result_type(*args)
