@@ -36,11 +36,10 @@ def asarray(x, dtype=None):
 
 
 def convert(x, dtype, weak_type):
-    """`x` (array or scalar) as an array of `dtype`, weakly typed only where
-    `weak_type` says (as JAX's promotion: one strong operand makes the others
-    strong); arrays already so are returned as they are."""
+    """`x` (array or scalar) as an array of `dtype`; arrays already of that dtype
+    are returned as they are."""
     if is_array(x):
-        if x.dtype == dtype and (weak_type or not x.weak_type):
+        if x.dtype == dtype:
             return x
         return convert_element_type.bind(x, new_dtype=dtype, weak_type=weak_type)
     return array.constant(_wrapped(x, dtype), dtype, weak_type)
@@ -67,7 +66,11 @@ def _wrapped(x, dtype):
 def as_operand(x, dtype, weak_type):
     """`convert` for an operand of the op being built: a Python or NumPy
     scalar is the kept 0-d array of its value (array.scalar_operand), which
-    the op reads and never hands out."""
+    the op reads and never hands out. A weak array of `dtype` is made
+    strong where the result is (JAX's promotion: one strong operand makes
+    the others strong)."""
+    if is_array(x) and x.dtype == dtype and x.weak_type and not weak_type:
+        return convert_element_type.bind(x, new_dtype=dtype, weak_type=False)
     if is_array(x) or np.ndim(x) != 0:
         return convert(x, dtype, weak_type)
     return array.scalar_operand(_wrapped(x, dtype), dtype, weak_type)
