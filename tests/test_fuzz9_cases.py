@@ -82,3 +82,14 @@ def _weak_type_cases(library, jit):
 def test_weak_types_of_hypot_and_power_are_jax_s():
     ours = [(x.dtype, x.aval.weak_type) for x in _weak_type_cases(jnp, irax.jit)]
     assert ours == [(x.dtype, x.weak_type) for x in _weak_type_cases(jax.numpy, jax.jit)]
+
+
+# jnp.equal and jnp.not_equal refused typed keys (a TypeError: "requires
+# ndarray or scalar arguments"), where JAX compares their data, broadcast,
+# as `==` already did.
+def test_typed_keys_compare_with_equal_and_not_equal():
+    ours, theirs = irax.random.split(irax.random.key(0), 3), jax.random.split(jax.random.key(0), 3)
+    for name in ("equal", "not_equal"):
+        for a, b in ((0, slice(None)), (0, 1), (slice(None), 0)):
+            np.testing.assert_array_equal(getattr(jnp, name)(ours[a], ours[b]),
+                                          getattr(jax.numpy, name)(theirs[a], theirs[b]))

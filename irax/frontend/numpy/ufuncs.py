@@ -198,8 +198,27 @@ remainder = _numeric_binary("remainder", "rem")
 mod = _numeric_binary("mod", "rem")
 maximum = _binary("maximum", "max")
 minimum = _binary("minimum", "min")
-equal = _binary("equal", "eq")
-not_equal = _binary("not_equal", "ne")
+_equal, _not_equal = _binary("equal", "eq"), _binary("not_equal", "ne")
+
+
+def equal(x: ArrayLike, y: ArrayLike, /) -> Array:
+    """x == y with NumPy broadcasting, as `numpy.equal`; typed keys are
+    equal where all their data is (as JAX's)."""
+    if physical := extended.unwrap((x, y)):
+        cls, (x, y) = physical
+        return _equal(x, y).all(axis=tuple(range(-cls._trailing, 0)))
+    return _equal(x, y)
+
+
+def not_equal(x: ArrayLike, y: ArrayLike, /) -> Array:
+    """x != y with NumPy broadcasting, as `numpy.not_equal`; typed keys
+    differ where any of their data does."""
+    if physical := extended.unwrap((x, y)):
+        cls, (x, y) = physical
+        return _not_equal(x, y).any(axis=tuple(range(-cls._trailing, 0)))
+    return _not_equal(x, y)
+
+
 less = _binary("less", "lt")
 less_equal = _binary("less_equal", "le")
 greater = _binary("greater", "gt")
