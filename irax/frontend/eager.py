@@ -100,11 +100,10 @@ def run(prim, operands, params):
         device = operands[0].device
         hit = _dispatch.get((prim, avals, params, device, config.irax_passes))
         if hit is not None:
-            if hit.fast is not None:
-                out = hit.fast(operands)
-            else:
+            out = executable.NOT_WARM if hit.fast is None else hit.fast(operands)
+            if out is executable.NOT_WARM:  # (no fast call, or one it does not cover: inputs over IRAX_INLINE_BYTES)
                 out = executable.run_warm(hit, device, operands)
-                if out is not executable.NOT_WARM:  # the next call of this kernel takes one frame, if it can
+                if out is not executable.NOT_WARM and hit.fast is None:  # the next call takes one frame, if it can
                     hit.fast = executable.fast_call(hit, device, operands)
             if out is not executable.NOT_WARM:
                 if not params and hit.fast is not None:

@@ -190,6 +190,22 @@ def rint(x: ArrayLike, /) -> Array:
         return binary["complex"].bind(*(_rint(unary[part].bind(x)) for part in ("real", "imag")))
     return _rint(x) if dtypes.is_inexact(x.dtype) else asarray(x, dtypes.default_float_dtype())
 
+
+def _equality(name: str, prim: str, over_key_data: str) -> Callable[[ArrayLike, ArrayLike], Array]:
+    """`_binary(name, prim)`, and on typed keys that of their data, reduced
+    over each key's data by `over_key_data` ("all": equal where all of it
+    is; "any": different where any is), as JAX's."""
+    plain = _binary(name, prim)
+
+    def fn(x: ArrayLike, y: ArrayLike, /) -> Array:
+        if physical := extended.unwrap((x, y)):
+            cls, (x, y) = physical
+            return getattr(plain(x, y), over_key_data)(axis=tuple(range(-cls._trailing, 0)))
+        return plain(x, y)
+
+    return _named(fn, name, plain.__doc__)
+
+
 add = _binary("add")
 subtract = _binary("subtract", "sub")
 multiply = _binary("multiply", "mul")
@@ -198,27 +214,8 @@ remainder = _numeric_binary("remainder", "rem")
 mod = _numeric_binary("mod", "rem")
 maximum = _binary("maximum", "max")
 minimum = _binary("minimum", "min")
-_equal, _not_equal = _binary("equal", "eq"), _binary("not_equal", "ne")
-
-
-def equal(x: ArrayLike, y: ArrayLike, /) -> Array:
-    """x == y with NumPy broadcasting, as `numpy.equal`; typed keys are
-    equal where all their data is (as JAX's)."""
-    if physical := extended.unwrap((x, y)):
-        cls, (x, y) = physical
-        return _equal(x, y).all(axis=tuple(range(-cls._trailing, 0)))
-    return _equal(x, y)
-
-
-def not_equal(x: ArrayLike, y: ArrayLike, /) -> Array:
-    """x != y with NumPy broadcasting, as `numpy.not_equal`; typed keys
-    differ where any of their data does."""
-    if physical := extended.unwrap((x, y)):
-        cls, (x, y) = physical
-        return _not_equal(x, y).any(axis=tuple(range(-cls._trailing, 0)))
-    return _not_equal(x, y)
-
-
+equal = _equality("equal", "eq", "all")
+not_equal = _equality("not_equal", "ne", "any")
 less = _binary("less", "lt")
 less_equal = _binary("less_equal", "le")
 greater = _binary("greater", "gt")
