@@ -224,8 +224,7 @@ def copysign(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     x1, x2 = promote_args_inexact("copysign", x1, x2)
     if dtypes.is_complex(x1.dtype):
         raise TypeError("copysign does not support complex-valued inputs")
-    out = ufuncs.where(signbit(x2), ufuncs.negative(ufuncs.abs(x1)), ufuncs.abs(x1))
-    return out if x2.weak_type else ufuncs.strong(out)  # (weak where both operands are, as JAX's)
+    return ufuncs.where(signbit(x2), ufuncs.negative(ufuncs.abs(x1)), ufuncs.abs(x1))
 
 
 def _magnitude(x):
