@@ -409,6 +409,18 @@ def test_a_loop_on_one_signature_takes_the_fast_call(monkeypatch):
     assert sum(type(k) is tuple for k in keys) <= 3  # the eager op's key: at its first two calls only (a miss looks twice)
 
 
+def test_results_of_fast_calls_stay_their_own():
+    """A fast call fills the results list of the call before it again
+    (executable.fast_call): the arrays that call returned keep their values."""
+    f = irax.jit(lambda a, b: (a + b, a * b))
+    kept = []
+    for k in range(6):
+        x = jnp.full(4, float(k))
+        kept.append((f(x, x), jnp.negative(x)))
+    for k, ((total, product), negated) in enumerate(kept):
+        np.testing.assert_array_equal(np.stack([total, product, negated]), [[2 * k] * 4, [k * k] * 4, [-k] * 4])
+
+
 def test_the_fast_call_gives_way_where_a_call_differs(monkeypatch):
     """Each thing that changes what a warm call does turns the fast call off
     for that call: debug_nans, disable_jit, IRAX_INLINE_BYTES (a queued

@@ -64,8 +64,8 @@ class LRU:
     """A dict that keeps the config.irax_cache_size entries used last: the
     one cache policy of every in-memory cache of programs (compiled here;
     loaded, in the frontend's eager kernels and staged programs). The limit
-    is read at each use, so an update of the setting reaches every cache at
-    its next lookup.
+    is read at each insert and each hit of another entry than the last, so
+    an update of the setting reaches every cache at its next such use.
 
     A hit of the entry used last (a loop calling one function on arguments
     of one signature, or one op) hashes its key once: the lookup, ~0.1 us.
@@ -85,15 +85,17 @@ class LRU:
 
     def get(self, key):
         entry = self._entries.get(key)
-        if entry is not None and entry is not self._last:
+        if entry is None:
+            return None
+        if entry is not self._last:  # (a hit of the entry used last returns here: ~0.06 us)
             try:
                 self._entries.move_to_end(key)
             except KeyError:  # another thread dropped it meanwhile: still a hit
                 pass
             self._last = entry
-        if len(self._entries) > config.irax_cache_size:  # the limit was lowered since the last insert
-            self._trim()
-        return None if entry is None else entry[0]
+            if len(self._entries) > config.irax_cache_size:  # the limit was lowered since the last insert
+                self._trim()
+        return entry[0]
 
     def __setitem__(self, key, value):
         new = [value]

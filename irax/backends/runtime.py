@@ -502,17 +502,19 @@ class Program:
         device._inputs.append((call, buffers))
         return results, call
 
-    def invoke_inline(self, args: rt.VmVariantList, n_results: int) -> rt.VmVariantList:
+    def invoke_inline(self, args: rt.VmVariantList, n_results: int, results=None) -> rt.VmVariantList:
         """The call on the calling thread (the inline twin), `args` holding its
         input buffers: once the queued calls are done, with empty fences; its
-        results. (The inline branch of __call__, and the call of
-        executable.fast_call's, which checked the inputs' size.)"""
+        results, in `results` if given (a list an earlier call is done with:
+        IREE empties it first). (The inline branch of __call__, and the call
+        of executable.fast_call's, which checked the inputs' size.)"""
         device = self.device
         if device._queued > device._finished or _in_callback.depth:  # (Device._before_inline, inlined)
             device._before_inline()
         args.push_ref(NO_FENCE)
         args.push_ref(NO_FENCE)
-        results = rt.VmVariantList(n_results)
+        if results is None:
+            results = rt.VmVariantList(n_results)
         try:
             self._inline_context.invoke(self._main, args, results)
         except IREE_ERRORS as error:  # IREE's, typed by its status code

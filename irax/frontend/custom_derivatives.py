@@ -190,12 +190,6 @@ def _cotangent_leaves(cts, args):
     return flat
 
 
-def _untransformed() -> bool:
-    """Whether a call is outside every transformation (no trace, no tape
-    recording): nothing differentiates it then."""
-    return core.current_trace() is None and core.current_tape() is None
-
-
 _PYTHON_SCALARS = (bool, int, float, complex)
 
 
@@ -267,7 +261,7 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function {self.__name__} using defvjp.")
         args = _resolve_kwargs(self.fun, args, kwargs)
-        if _untransformed():
+        if core.untraced():  # (outside every transformation: nothing differentiates it)
             return _function_alone(self, args)
         return staging.staged_call(self._staging_key(), self._bind, args, static_numbers=self.nondiff_argnums)
 
@@ -369,7 +363,7 @@ class custom_jvp:
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {self.__name__} using defjvp.")
         args = _resolve_kwargs(self.fun, args, kwargs)
-        if _untransformed():
+        if core.untraced():
             return _function_alone(self, args)
         from irax.frontend import tape  # (tape imports irax.numpy, whose linear algebra uses custom_vjp)
         return tape.staged_or_on_values(("custom_jvp", self.fun, self.jvp, self.nondiff_argnums), self._bind,
@@ -480,7 +474,7 @@ class no_derivative:
         self._bind = functools.wraps(fun)(lambda *args: _emit_call(self, args))
 
     def __call__(self, *args):
-        if _untransformed():
+        if core.untraced():
             return _function_alone(self, args)
         return staging.staged_call(("no_derivative", self.fun, str(self.error)), self._bind, args)
 

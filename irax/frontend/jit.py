@@ -326,7 +326,7 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
         if jit_disabled():
             return fun(*args, **kwargs)
         key = None
-        if not (kwargs or static_nums) and core.current_trace() is None and core.current_tape() is None:
+        if not (kwargs or static_nums) and core.untraced():
             last = warm.last
             if last is not None:  # (a loop calls with one signature: no key to make, no lookup)
                 out = last(args)

@@ -29,10 +29,10 @@ from collections.abc import Callable
 from typing import Any
 
 from irax import tree_util
-from irax.frontend import lax_structural, shapes
+from irax.frontend import core, lax_structural, shapes
 from irax.frontend.autodiff import jvp, linear_transpose, vjp
 from irax.frontend.closure import closure_convert
-from irax.frontend.custom_derivatives import _untransformed, custom_jvp, custom_vjp_and_jvp
+from irax.frontend.custom_derivatives import custom_jvp, custom_vjp_and_jvp
 
 __all__ = ["custom_linear_solve", "custom_root"]
 
@@ -159,7 +159,7 @@ def custom_linear_solve(matvec: Callable, b: Any, solve: Callable[[Callable, Any
     if transpose_solve is not None:
         vecmat = matvec if symmetric else (lambda y: linear_transpose(matvec, b)(y)[0])
         _check_output("transpose_solve", "b", lambda v: transpose_solve(vecmat, v), b, has_aux)
-    if _untransformed():
+    if core.untraced():
         return solve(matvec, b)
 
     maps = [closure_convert(matvec, b), closure_convert(lambda v: solve(matvec, v), b)]
@@ -187,7 +187,7 @@ def custom_root(f: Callable, initial_guess: Any, solve: Callable[[Callable, Any]
         return tangent_solve(lambda t: jvp(f, (x,), (t,))[1], y)
 
     _check_output("tangent_solve", "initial_guess", lambda y: linearize_and_solve(initial_guess, y), initial_guess)
-    if _untransformed():
+    if core.untraced():
         return solve(f, initial_guess)
 
     (fc, f_c), (sv, sv_c) = closure_convert(f, initial_guess), closure_convert(lambda g: solve(f, g), initial_guess)

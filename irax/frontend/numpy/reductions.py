@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from irax.frontend import dtypes
+from irax.frontend import core, dtypes
 from irax.frontend.numpy import ufuncs
 from irax.frontend.numpy.shape import broadcast_to
 from irax.frontend.numpy.util import (
@@ -321,9 +321,7 @@ def running_product(x: Array, axis: int | None, dtype) -> Array:
     primitive's own derivative, through its multiplies, is NaN after an
     infinity (inf * 0 terms). Outside every transformation nothing
     differentiates it: it is the primitive alone."""
-    from irax.frontend import custom_derivatives  # (it imports irax.numpy)
-
-    if not dtypes.is_inexact(dtype) or custom_derivatives._untransformed():
+    if not dtypes.is_inexact(dtype) or core.untraced():
         return cumulative["prod"].bind(x, axis=axis, dtype=dtype)
     return _running_product_with_rule()(x, axis, dtype)
 

@@ -254,9 +254,8 @@ def integer_power(x: Array, y: int) -> Array:
     everywhere. Outside every transformation nothing differentiates it."""
     if y >= -1 or not dtypes.is_inexact(x.dtype):
         return _repeated_squaring(x, y)
-    from irax.frontend import custom_derivatives  # (it imports irax.numpy)
 
-    if custom_derivatives._untransformed():
+    if core.untraced():
         return _repeated_squaring(x, y)
     return _integer_power_with_rule()(x, y)
 
