@@ -93,3 +93,20 @@ def test_typed_keys_compare_with_equal_and_not_equal():
         for a, b in ((0, slice(None)), (0, 1), (slice(None), 0)):
             np.testing.assert_array_equal(getattr(jnp, name)(ours[a], ours[b]),
                                           getattr(jax.numpy, name)(theirs[a], theirs[b]))
+
+
+# slogdet took a real sign as d / |d|: NaN where a determinant (2x2) or an
+# entry of U (LU, beyond) is infinite, where JAX and NumPy give ±1. Beyond
+# 2x2 the sign also counts a NaN entry of U as positive, as LAPACK does.
+@pytest.mark.parametrize("matrix", [
+    [[np.inf, 1], [2, 3]],
+    [[-np.inf, 1], [2, 3]],
+    [[np.inf, 1, 0], [0, -1, 0], [0, 0, 1]],
+    [[np.nan, 1, 0], [0, 1, 0], [0, 0, 1]],
+], ids=["2x2 inf", "2x2 -inf", "3x3 inf", "3x3 nan"])
+def test_slogdet_sign_of_infinite_and_nan_matrices_is_jax_s(matrix):
+    a = np.array(matrix, np.float32)
+    sign, logabsdet = jnp.linalg.slogdet(a)
+    expected = jax.numpy.linalg.slogdet(a)
+    np.testing.assert_array_equal([sign, logabsdet], np.array(expected))
+    assert sign.dtype == expected.sign.dtype

@@ -35,9 +35,10 @@ from irax.frontend import lax_linalg, lax_svd
 from irax.frontend.custom_derivatives import custom_jvp, custom_vjp_and_jvp
 from irax.frontend.lax_linalg import _H, _T, triangular_solve
 from irax.frontend.numpy import linalg as products
-from irax.frontend.numpy import (abs, amax, amin, arange, argsort, broadcast_shapes, broadcast_to, conj,
+from irax.frontend.numpy import (abs, amax, amin, any, arange, argsort, broadcast_shapes, broadcast_to, conj,
                                  expand_dims, eye, iscomplexobj, log, matmul, moveaxis, ones, prod, ravel, real,
                                  reshape, sqrt, squeeze, sum, take_along_axis, where, zeros_like)
+from irax.frontend.numpy import sign as signum
 from irax.frontend.numpy.util import canonicalize_axis, promote_args, promote_args_inexact
 from irax.ir.types import real_dtype
 from irax.typing import Array, ArrayLike, Axis, DTypeLike
@@ -256,11 +257,14 @@ def _slogdet_parts(a):
     """(sign, log|det|), and a function giving a⁻ᵀ (the gradient of log det) for the VJP."""
     if a.shape[-1] <= _SLOGDET_CLOSED_FORM_MAX_N:
         d = _det_closed_form(a)
-        sign = where(d == 0, 0, d / abs(d))
-        return (sign, log(abs(d))), lambda: _cofactors_closed_form(a) / d[..., None, None]
+        unit = where(d == 0, 0, d / abs(d)) if iscomplexobj(d) else signum(d)  # (±1 at ±inf, where d / |d| is NaN)
+        return (unit, log(abs(d))), lambda: _cofactors_closed_form(a) / d[..., None, None]
     parity, diagonal, factors = _lu_sign_diagonal(a)
-    sign = parity * prod(where(diagonal == 0, 0, diagonal / abs(diagonal)), axis=-1)
-    return (sign, sum(log(abs(diagonal)), axis=-1)), lambda: _inverse_transpose(factors)
+    if iscomplexobj(diagonal):
+        unit = prod(where(diagonal == 0, 0, diagonal / abs(diagonal)), axis=-1)
+    else:  # by the count of negative entries, as LAPACK and JAX: ±1 where an entry is inf or NaN too
+        unit = where(any(diagonal == 0, axis=-1), 0, where(sum(diagonal < 0, axis=-1) % 2 == 0, 1, -1))
+    return (parity * unit, sum(log(abs(diagonal)), axis=-1)), lambda: _inverse_transpose(factors)
 
 
 _slogdet = custom_vjp_and_jvp(lambda a: _slogdet_parts(a)[0])
