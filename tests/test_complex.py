@@ -247,6 +247,16 @@ def test_lax_matches_jax():
     assert repr(lax.conj(jnp.float32(1))) == repr(jax.lax.conj(jjnp.float32(1)))
 
 
+# NumPy has neither for complex numbers; JAX's are the oracle. logaddexp's
+# real formula (max and |x1 - x2|) gave wrong complex values, and arctan2
+# refused complex operands.
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2", "arctan2"])
+def test_complex_functions_numpy_lacks_match_jax(name):
+    _same(getattr(jnp, name)(jnp.array(Z), jnp.array(W)), getattr(jjnp, name)(Z, W), rtol=1e-5)
+    if name == "arctan2":
+        _same(lax.atan2(jnp.array(Z), jnp.array(W)), jax.lax.atan2(Z, W), rtol=1e-5)
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda m, l, z: m.floor(z), "floor does not accept dtype complex64"),
     (lambda m, l, z: m.remainder(z, z), "rem does not accept dtype complex64"),
@@ -280,6 +290,8 @@ GRADS = {
                     {"holomorphic": True}),
     "inverse_and_hyperbolic": (lambda m, z: m.sum(m.arcsinh(z) * m.cosh(z) + m.arccos(z) - m.arctanh(z) * m.log10(z)),
                                Z, {"holomorphic": True}),
+    "logaddexp_arctan2": (lambda m, z: m.sum(m.logaddexp(z, W) + m.logaddexp2(W, z) * m.arctan2(z, W)), Z,
+                          {"holomorphic": True}),
 }
 
 

@@ -371,12 +371,17 @@ def hypot(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     return out if x1.weak_type and out.ndim == 0 else ufuncs.strong(out)
 
 
-def _logaddexp(name, log1p_of_exp, exp):
+def _logaddexp(name, log1p_of_exp, exp, half_turn):
     """logaddexp (`exp` = e^x) or logaddexp2 (2^x), whose derivative is
     JAX's rule: d out = exp(x1 - out) dx1 + exp(x2 - out) dx2, the weights
     of a softmax (half each where x1 = x2, which differentiating max and
     |x1 - x2| made 1 and 0), +inf read as 0 so that logaddexp(inf, y) passes
-    dx1 on."""
+    dx1 on (for complex x, where its real part is +inf).
+
+    Complex operands (NumPy has none) as JAX's: out = amax + log1p(exp(x1 +
+    x2 - 2 amax)), amax the lexicographic maximum, with the imaginary part
+    wrapped into [-`half_turn`, half_turn) (π, or π / ln 2 in base 2): the
+    branch of the logarithm that log's is."""
     @functools.cache
     def with_rule():
         # (custom_derivatives imports irax.frontend.numpy, so not before a first call)
@@ -385,6 +390,9 @@ def _logaddexp(name, log1p_of_exp, exp):
         @custom_jvp
         def value(x1, x2):
             amax = ufuncs.maximum(x1, x2)
+            if dtypes.is_complex(x1.dtype):
+                out = ufuncs.add(amax, log1p_of_exp(ufuncs.subtract(ufuncs.add(x1, x2), ufuncs.multiply(amax, 2))))
+                return binary["complex"].bind(real(out), _wrap(imag(out), half_turn))
             delta = ufuncs.subtract(x1, x2)
             return ufuncs.where(ufuncs.isnan(delta), ufuncs.add(x1, x2),
                                 ufuncs.add(amax, log1p_of_exp(ufuncs.negative(ufuncs.abs(delta)))))
@@ -392,7 +400,7 @@ def _logaddexp(name, log1p_of_exp, exp):
         @value.defjvp
         def _(primals, tangents):
             out = value(*primals)
-            finite = lambda x: ufuncs.where(isposinf(x), 0, x)  # noqa: E731
+            finite = lambda x: ufuncs.where(ufuncs.equal(real(x), np.inf), 0, x)  # noqa: E731
             return out, sum(ufuncs.multiply(t, exp(ufuncs.subtract(finite(x), finite(out))))
                             for x, t in zip(primals, tangents))
         return value
@@ -404,9 +412,17 @@ def _logaddexp(name, log1p_of_exp, exp):
     return fn
 
 
-logaddexp = _logaddexp("logaddexp", lambda d: ufuncs.log1p(ufuncs.exp(d)), ufuncs.exp)
+def _wrap(x, a):
+    """x moved by a multiple of 2a into [-a, a): C's remainder of x + a by
+    2a, made non-negative, less a (JAX's _wrap_between)."""
+    r = fmod(ufuncs.add(x, a), 2 * a)
+    return ufuncs.subtract(ufuncs.where(ufuncs.less(r, 0), ufuncs.add(r, 2 * a), r), a)
+
+
+logaddexp = _logaddexp("logaddexp", lambda d: ufuncs.log1p(ufuncs.exp(d)), ufuncs.exp, np.pi)
 logaddexp.__doc__ = "log(exp(x1) + exp(x2)) = max + log1p(exp(-|x1 - x2|)), which cannot overflow."
-logaddexp2 = _logaddexp("logaddexp2", lambda d: ufuncs.divide(ufuncs.log1p(ufuncs.exp2(d)), math.log(2)), ufuncs.exp2)
+logaddexp2 = _logaddexp("logaddexp2", lambda d: ufuncs.divide(ufuncs.log1p(ufuncs.exp2(d)), math.log(2)), ufuncs.exp2,
+                        np.pi / math.log(2))
 logaddexp2.__doc__ = "log2(2^x1 + 2^x2) = max + log1p(2^-|x1 - x2|) / ln 2."
 
 

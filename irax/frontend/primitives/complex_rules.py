@@ -320,7 +320,16 @@ def power(real, a, b, c, d):
     return (arith.select(at_zero, arith.select(one, _k(a, 1.0), zero), re), arith.select(at_zero, zero, im))
 
 
+def atan2(real, a, b, c, d):
+    """atan2(y, x) of y = a + ib, x = c + id: -i log((x + iy) / √(x² + y²)),
+    StableHLO's (and JAX's) complex atan2, its real part the angle where y
+    and x are real."""
+    s = sqrt(real, *_add(_mul((a, b), (a, b)), _mul((c, d), (c, d))))
+    u, v = log(real, *_div((arith.subf(c, b), arith.addf(d, a)), s))
+    return v, arith.negf(u)
+
+
 UNARY = {"exp": exp, "exp2": exp2, "expm1": expm1, "log": log, "log1p": log1p, "log2": log2, "log10": log10,
          "sqrt": sqrt, "sinh": sinh, "cosh": cosh, "tanh": tanh, "asinh": asinh, "acosh": acosh, "atanh": atanh,
          "asin": asin, "acos": acos, "atan": atan, "sin": sin, "cos": cos, "tan": tan, "rsqrt": rsqrt}
-BINARY = {"pow": power}
+BINARY = {"pow": power, "atan2": atan2}

@@ -619,7 +619,7 @@ BINARY = {
                _pick("ogt")),
     "min": _or(_by_kind(f=lambda d, a, b: arith.minimumf(a, b), i=lambda d, a, b: arith.minsi(a, b), u=lambda d, a, b: arith.minui(a, b), b=lambda d, a, b: arith.andi(a, b)),
                _pick("olt")),
-    "atan2": _math(_atan2),
+    "atan2": _or(_math(_atan2), _on_parts("atan2")),
     "and": _by_kind(iub=lambda d, a, b: arith.andi(a, b)),
     "or": _by_kind(iub=lambda d, a, b: arith.ori(a, b)),
     "xor": _by_kind(iub=lambda d, a, b: arith.xori(a, b)),
