@@ -1,5 +1,6 @@
 """Complex numbers: dtypes and promotion, creation and printing against JAX,
 the ops against NumPy, and gradients against JAX."""
+import re
 import warnings
 
 import numpy as np
@@ -522,3 +523,20 @@ def test_two_updates_of_a_complex_fill_with_unequal_parts_are_two_arrays(dtype):
                 assert len(got) == len(want)
                 for g, w in zip(got, want):
                     _same(g, w, rtol=0, atol=0)
+
+
+# Complex operands JAX refuses, which irax took: fmod gave zeros, fabs, i0
+# and bitwise_count numbers of |z|.
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m, z: m.fabs(z), TypeError, "ufunc 'fabs' does not support complex dtypes"),
+    (lambda m, z: m.fmod(z, 2.0), TypeError, "rem does not accept dtype complex64 at position 0. Accepted dtypes at "
+                                             "position 0 are subtypes of integer, floating."),
+    (lambda m, z: m.i0(z), ValueError, "Unsupported input type to jax.numpy.i0: complex64"),
+    (lambda m, z: m.bitwise_count(z), TypeError, "population_count does not accept dtype float32. Accepted dtypes are "
+                                                 "subtypes of integer."),
+    (lambda m, z: m.bitwise_count(m.real(z)), TypeError, "population_count does not accept dtype float32"),
+], ids=["fabs", "fmod", "i0", "bitwise_count", "bitwise_count_of_floats"])
+def test_complex_operands_refused_as_jax_refuses_them(call, error, message):
+    for m in (jnp, jjnp):
+        with pytest.raises(error, match=re.escape(message)):
+            call(m, m.array(Z))

@@ -296,7 +296,10 @@ def test_linalg_cross_vecdot_and_diagonal_match_jax():
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
     for call in (lambda m: m.linalg.cross(m.ones((2, 2)), m.ones((2, 3))),
                  lambda m: m.linalg.vecdot(m.ones((3, 2)), m.ones((3, 1))),
-                 lambda m: m.vecdot(m.ones((2, 3)), m.ones((3, 2)), axis=0)):
+                 lambda m: m.vecdot(m.ones((2, 3)), m.ones((3, 2)), axis=0),
+                 # matvec and vecmat multiplied vectors (a dot product) and mismatched sizes (matmul's error)
+                 lambda m: m.matvec(m.ones(3), m.ones(3)), lambda m: m.vecmat(m.ones(3), m.ones(3)),
+                 lambda m: m.matvec(m.ones((2, 3)), m.ones(4))):
         with pytest.raises(ValueError) as want:
             call(jjnp)
         with pytest.raises(ValueError, match=re.escape(str(want.value))):

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from irax.frontend import dtypes
-from irax.frontend.numpy import creation, shape, ufuncs
+from irax.frontend.numpy import creation, shape, ufuncs, vectorize
 from irax.frontend.numpy.util import asarray, canonicalize_axis, promote_args
 from irax.frontend.primitives.elementwise import convert_element_type, unary
 from irax.frontend.primitives.linalg import dot_general
@@ -400,11 +400,13 @@ def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1, precision: None =
 
 def matvec(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """Matrix times vector, over broadcast stacks: out[..., i] = sum_j x1[..., i, j] x2[..., j]."""
+    vectorize.check_core_dims("(n,m),(m)->(n)", x1, x2)
     return matmul(x1, asarray(x2)[..., None])[..., 0]
 
 
 def vecmat(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     """Vector times matrix, over broadcast stacks: out[..., j] = sum_i x1[..., i] x2[..., i, j]."""
+    vectorize.check_core_dims("(n),(n,m)->(m)", x1, x2)
     return matmul(asarray(x1)[..., None, :], x2)[..., 0, :]
 
 

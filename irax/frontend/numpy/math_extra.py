@@ -165,6 +165,8 @@ bitwise_right_shift = ufuncs.right_shift
 def fabs(x: ArrayLike, /) -> Array:
     """|x| as a float."""
     (x,) = promote_args_inexact("fabs", x)
+    if dtypes.is_complex(x.dtype):
+        raise TypeError("ufunc 'fabs' does not support complex dtypes")
     return ufuncs.abs(x)
 
 
@@ -239,6 +241,9 @@ def fmod(x1: ArrayLike, x2: ArrayLike, /) -> Array:
     check_arraylike("fmod", x1, x2)
     by_bools = dtypes.is_bool(dtypes.lattice_result_type(x1, x2)[0])
     x1, x2 = promote_args_numeric("fmod", x1, x2)
+    if dtypes.is_complex(x1.dtype):  # (JAX's lax.rem: complex has no remainder)
+        raise TypeError(f"rem does not accept dtype {x1.dtype.name} at position 0. Accepted dtypes at position 0 "
+                        "are subtypes of integer, floating.")
     if dtypes.is_float(x1.dtype):  # magnitudes and sign by selects, not abs: derivatives 1 and -trunc(x1 / x2) at 0 too
         r = ufuncs.remainder(_magnitude(x1), _magnitude(x2))
         return ufuncs.where(signbit(x1), ufuncs.negative(r), r)
@@ -512,8 +517,9 @@ def bitwise_count(x: ArrayLike, /) -> Array:
     """The number of 1 bits of |x|, as uint8: the bits summed by halves
     (the SWAR popcount: pairs, nibbles, bytes, ...)."""
     (x,) = promote_args("bitwise_count", x)
-    if dtypes.is_float(x.dtype):
-        raise TypeError(f"bitwise_count only accepts integer or boolean dtypes, got {x.dtype.name}")
+    if dtypes.is_inexact(x.dtype):  # JAX's, of |x| (a complex's is real)
+        raise TypeError(f"population_count does not accept dtype {dtypes.real_dtype(x.dtype).name}. Accepted dtypes "
+                        "are subtypes of integer.")
     if dtypes.is_bool(x.dtype):
         return asarray(x, np.uint8)
     uint = np.dtype(f"u{x.dtype.itemsize}")
@@ -573,6 +579,8 @@ def i0(x: ArrayLike) -> Array:
     exp(|x|) / sqrt(2 pi |x|) (1 + 1/(8|x|) + 9/(128 x^2) + ...) beyond.
     Differentiated as JAX's (`_i0_with_rule`)."""
     (x,) = promote_args_inexact("i0", x)
+    if dtypes.is_complex(x.dtype):
+        raise ValueError(f"Unsupported input type to jax.numpy.i0: {x.dtype.name}")
     return _i0_with_rule()(x)
 
 

@@ -44,6 +44,15 @@ def _check_core_sizes(shapes, core_dims, sizes, context, inputs):
                                  f"{context}")
 
 
+def check_core_dims(signature: str, *args) -> None:
+    """Raise vectorize's errors where the arrays `args` lack the core
+    dimensions of `signature`, or disagree on their sizes: for a function
+    that broadcasts as `vectorize(f, signature=signature)` does, as JAX
+    writes matvec and vecmat, without mapping."""
+    context = f"on vectorized function with excluded={frozenset()!r} and signature={signature!r}"
+    _check_core_sizes([np.shape(a) for a in args], _parse_signature(signature)[0], {}, context, inputs=True)
+
+
 def _checking_outputs(fun, out_core_dims, sizes, context):
     """`fun`, checking that its outputs have the signature's core dimensions."""
     def checked(*args):
