@@ -7,7 +7,7 @@ modules of this package define the primitives, by kind.
 """
 from irax.config import config
 from irax.frontend import eager
-from irax.frontend.core import Tracer, current_tape, current_trace
+from irax.frontend.core import Tracer, current_tape, current_trace, untraced
 
 
 def _is_tracer(x) -> bool:
@@ -44,6 +44,9 @@ class Primitive:
         return tuple(out) if self.multiple_results else (out,)
 
     def bind(self, *operands, **params):
+        if untraced():  # (most eager ops: one look)
+            outs = eager.run(self, operands, params)
+            return outs if self.multiple_results else outs[0]
         trace = current_trace()
         if trace is not None and config.irax_eager_constant_folding and not any(map(_is_tracer, operands)):
             trace = None  # irax.ensure_compile_time_eval: concrete operands, a concrete result
