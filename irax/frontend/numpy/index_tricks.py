@@ -173,7 +173,7 @@ def unravel_index(indices: ArrayLike, shape: Shape) -> tuple[Array, ...]:
     negative ones count from the end, out-of-range ones are clipped (JAX)."""
     check_arraylike("unravel_index", indices)
     i = asarray(indices)
-    shape = tuple(operator.index(d) for d in shape)
+    shape = shape_ops.shape_tuple(shape)  # (an int too, as JAX)
     size = int(np.prod(shape, dtype=np.int64))
     i = ufuncs.clip(ufuncs.where(ufuncs.less(i, 0), ufuncs.add(i, size), i), 0, max(size - 1, 0))
     strides = np.cumprod((1,) + shape[:0:-1])[::-1]

@@ -331,17 +331,22 @@ def _positions(name, obj, n):
             f"Abstract tracer value encountered where concrete value is expected: jnp.{name}() needs concrete "
             "positions (obj), since they fix the shape of its result.")
     positions = np.asarray(obj)
-    if positions.dtype == bool:
-        raise ValueError(f"jnp.{name}(): boolean index arrays are not supported; use flatnonzero first")
-    if positions.size and not np.issubdtype(positions.dtype, np.integer):
-        raise ValueError(f"jnp.{name}(): index array argument obj must be of integer type, got {positions.dtype}")
+    if positions.size and (positions.dtype == bool or not np.issubdtype(positions.dtype, np.integer)):
+        raise ValueError(_NOT_POSITIONS[name](obj, positions.dtype))
     return positions.astype(np.int64), positions.ndim == 0
+
+
+# JAX's errors for positions neither ints nor (delete's) a boolean mask
+_NOT_POSITIONS = {
+    "delete": lambda obj, dtype: f"np.delete(arr, obj): got obj.dtype={dtype}; must be integer or bool.",
+    "insert": lambda obj, dtype: f"jnp.insert(): index array must be integer typed; got {obj}",
+}
 
 
 def delete(arr: ArrayLike, obj: ArrayLike | slice, axis: int | None = None, *,
            assume_unique_indices: bool = False) -> Array:
     """arr without the entries at positions `obj` along `axis` (flattened
-    when None). Traced positions need `assume_unique_indices` (their count
+    when None), or where the boolean mask `obj` is true. Traced positions need `assume_unique_indices` (their count
     then fixes the result's length, as in JAX)."""
     a = shape_ops._elements("delete", arr)
     if axis is None:
@@ -350,6 +355,13 @@ def delete(arr: ArrayLike, obj: ArrayLike | slice, axis: int | None = None, *,
     n = a.shape[axis]
     if assume_unique_indices and isinstance(obj, core.Tracer):
         return indexing.take(a, _kept_positions(obj, n), axis=axis)
+    if isinstance(obj, bool):  # (a Python int, for JAX too)
+        obj = int(obj)
+    elif not isinstance(obj, (slice, core.Tracer)) and np.asarray(obj).dtype == bool:  # a mask of the entries to drop
+        if np.shape(obj) != (n,):
+            raise ValueError("np.delete(arr, obj): for boolean indices, obj must be one-dimensional with length "
+                             "matching specified axis.")
+        obj = np.flatnonzero(obj)
     positions, _ = _positions("delete", obj, n)
     if ((positions < -n) | (positions >= n)).any():
         raise IndexError(f"index out of bounds for axis {axis} with size {n}")

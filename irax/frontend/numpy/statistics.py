@@ -71,18 +71,21 @@ def count_nonzero(a: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Ar
     return reductions.sum(ufuncs.not_equal(a, 0), axis, dtypes.default_int_dtype(), keepdims=keepdims)
 
 
-def _cumulative_api(name, plain, identity, widen):
+def _cumulative_api(name, what, plain, identity, widen):
     def fn(x: ArrayLike, /, *, axis: int | None = None, dtype: DTypeLike | None = None,
            include_initial: bool = False) -> Array:
         check_arraylike(name, x)
         x = asarray(x)
         if dtype is None and widen:
             dtype = reductions._promote_integer(x.dtype)
+        if x.ndim == 0:
+            raise ValueError(f"The input must be non-scalar to take a {what}, however a scalar value or scalar "
+                             "array was given.")
         if axis is None:
             if x.ndim > 1:
-                raise ValueError(f"The array input for {name} must be 1-dimensional if axis is not specified; "
-                                 f"got an array of shape {x.shape}.")
-            x, axis = shape_ops.atleast_1d(x), 0
+                raise ValueError(f"The input array has rank {x.ndim}, however axis was not set to an explicit value. "
+                                 "The axis argument is only optional for one-dimensional arrays.")
+            axis = 0
         axis = canonicalize_axis(name, operator.index(axis), x.ndim)
         out = plain(x, axis, dtype)
         if not include_initial:
@@ -97,8 +100,8 @@ def _cumulative_api(name, plain, identity, widen):
 
 
 # JAX widens narrow integers' running sum (as sum's), not their running product.
-cumulative_sum = _cumulative_api("cumulative_sum", reductions.cumsum, 0, widen=True)
-cumulative_prod = _cumulative_api("cumulative_prod", reductions.cumprod, 1, widen=False)
+cumulative_sum = _cumulative_api("cumulative_sum", "cumulative sum", reductions.cumsum, 0, widen=True)
+cumulative_prod = _cumulative_api("cumulative_prod", "cumulative product", reductions.cumprod, 1, widen=False)
 
 
 def diff(a: ArrayLike, n: int = 1, axis: int = -1, prepend: ArrayLike | None = None,
@@ -143,7 +146,7 @@ def gradient(f: ArrayLike, *varargs: ArrayLike, axis: int | Sequence[int] | None
     -d2/(d1 (d1+d2)) f[i-1] + (d2-d1)/(d1 d2) f[i] + d1/(d2 (d1+d2)) f[i+1])."""
     if edge_order is not None:
         raise NotImplementedError("The 'edge_order' argument to jnp.gradient is not supported.")
-    (a,) = promote_args_inexact("gradient", f)
+    a, *varargs = promote_args_inexact("gradient", f, *varargs)  # (together, as JAX: uint8 steps would wrap)
     axes = tuple(range(a.ndim)) if axis is None else tuple(
         canonicalize_axis("gradient", i, a.ndim) for i in ((axis,) if np.ndim(axis) == 0 else axis))
     if not axes:
@@ -189,10 +192,10 @@ def _gradient_along(a, h, axis):
 def trapezoid(y: ArrayLike, x: ArrayLike | None = None, dx: ArrayLike = 1.0, axis: int = -1) -> Array:
     """The trapezoidal rule along `axis`: sum((y[i+1] + y[i]) / 2 dx_i), with
     dx_i = diff(x) when the sample points x are given."""
-    (y,) = promote_args_inexact("trapezoid", y)
+    y, *x = promote_args_inexact("trapezoid", y, *([] if x is None else [x]))  # (together, as JAX)
     axis = canonicalize_axis("trapezoid", axis, y.ndim)
-    if x is not None:
-        x = asarray(x)
+    if x:
+        (x,) = x
         dx = diff(x, axis=axis if x.ndim == y.ndim else -1)
         if x.ndim == 1:
             dx = shape_ops.reshape(dx, [-1 if i == axis else 1 for i in range(y.ndim)])
@@ -471,6 +474,8 @@ def bincount(x: ArrayLike, weights: ArrayLike | None = None, minlength: int = 0,
     length is max(x) + 1, data: it needs a concrete x."""
     check_arraylike("bincount", x)
     x = asarray(x)
+    if dtypes.is_bool(x.dtype):  # (counted as 0 and 1, as by JAX and NumPy)
+        x = x.astype(np.int32)
     if not dtypes.is_int(x.dtype):
         raise TypeError(f"x argument to bincount must have an integer type; got {x.dtype}")
     if x.ndim != 1:
