@@ -58,3 +58,33 @@ def test_bools_as_bincount_counts_and_delete_masks():
             jnp.delete(np.arange(4), wrong)
     with pytest.raises(ValueError, match=r"jnp.insert\(\): index array must be integer typed"):
         jnp.insert(np.arange(4), flags, 9)
+
+
+# angle of a 0-d float (float16 too) or of a Python number is JAX's strong
+# default float; irax kept float16 and weak types.
+@pytest.mark.parametrize("value", [1.5, np.float16(1.5), np.array(-1.0, np.float16), 2, np.float16([1.5, -2])],
+                         ids=["python float", "float16 scalar", "0-d float16", "python int", "float16 array"])
+def test_angle_dtypes_are_jax_s(value):
+    got, want = jnp.angle(value), jax.numpy.angle(value)
+    assert (got.dtype, got.weak_type) == (want.dtype, want.weak_type)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want))
+
+
+# setdiff1d returned the promoted dtype of both operands; JAX and NumPy
+# return ar1's values in ar1's dtype.
+def test_setdiff1d_keeps_the_dtype_of_its_first_operand():
+    got = jnp.setdiff1d(np.array([1, 2, 3], np.int8), np.array([2.5, 3], np.float32))
+    assert got.dtype == np.int8
+    np.testing.assert_array_equal(got, [1, 2])
+    assert jnp.setdiff1d(2, np.array([1.0], np.float16)).dtype == jax.numpy.setdiff1d(2, np.array([1.0], np.float16)).dtype
+
+
+# An axis of 1.5 was rounded to axis 1 where it was not a sequence; JAX
+# (and Python) refuse a float.
+@pytest.mark.parametrize("call", [lambda m: m.expand_dims(np.ones(3), 1.5), lambda m: m.sum(np.ones((2, 3)), axis=1.5),
+                                  lambda m: m.take(np.ones((2, 3)), 0, axis=1.5)], ids=["expand_dims", "sum", "take"])
+def test_a_float_axis_is_a_type_error(call):
+    with pytest.raises(TypeError):
+        call(jax.numpy)
+    with pytest.raises(TypeError):
+        call(jnp)

@@ -681,7 +681,10 @@ def _of_bool_strong(x, out):
 def angle(z: ArrayLike, deg: bool = False) -> Array:
     """The argument of z: atan2(im z, re z), of the real dtype; for real z
     atan2(+0, z), pi for negative reals (-0.0 too); in degrees if `deg`."""
-    (z,) = promote_args_inexact("angle", z)
+    check_arraylike("angle", z)
+    z = asarray(z)
+    if not dtypes.is_complex(z.dtype) and (not dtypes.is_float(z.dtype) or z.ndim == 0):
+        z = z.astype(dtypes.default_float_dtype())  # (JAX's rule: a strong default float, 0-d float16 too)
     if dtypes.is_complex(z.dtype):
         out = unary["angle"].bind(z)
     else:  # NaN stays NaN explicitly: GPU atan2(0, NaN) can be pi (lavapipe's is)

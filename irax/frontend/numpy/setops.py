@@ -199,8 +199,10 @@ def setdiff1d(ar1: ArrayLike, ar2: ArrayLike, assume_unique: bool = False, *, si
               fill_value: ArrayLike | None = None) -> Array:
     """The sorted values of ar1 that are not in ar2 (with `size`, padded with
     fill_value, default 0); with `assume_unique`, those elements of ar1 in
-    their order, as JAX and NumPy (which then skip the sort)."""
-    ar1, ar2 = _flat("setdiff1d", ar1, ar2)
+    their order, as JAX and NumPy (which then skip the sort). Of ar1's dtype,
+    as JAX's and NumPy's: the values are ar1's (isin compares them promoted)."""
+    check_arraylike("setdiff1d", ar1, ar2)
+    ar1, ar2 = shape_ops.ravel(asarray(ar1)), shape_ops.ravel(asarray(ar2))
     _concrete_or_size("setdiff1d", size, ar1, ar2)
     fill_value = 0 if fill_value is None else fill_value
     if assume_unique:

@@ -128,8 +128,9 @@ def promote_args_inexact(fn_name, *args):
 
 
 def canonicalize_axis(fn_name, axis, ndim):
-    """A possibly negative axis as an index in range(ndim), or a clear error."""
-    axis = int(axis)
+    """A possibly negative axis as an index in range(ndim), or a clear error
+    (a float is JAX's and Python's TypeError, never rounded to an axis)."""
+    axis = operator.index(axis)
     if not -ndim <= axis < ndim:
         # AxisError is both a ValueError (jnp.sum's error) and an IndexError (jnp.argmax's)
         raise np.exceptions.AxisError(f"{fn_name}: axis {axis} is out of bounds for array of dimension {ndim}")
