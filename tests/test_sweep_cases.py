@@ -88,3 +88,25 @@ def test_a_float_axis_is_a_type_error(call):
         call(jax.numpy)
     with pytest.raises(TypeError):
         call(jnp)
+
+
+# hard_sigmoid and sparse_sigmoid added 3.0 (1.0) to x before making it an
+# array: NumPy's sum, whose bfloat16 + float is float32.
+@pytest.mark.parametrize("name", ["hard_sigmoid", "sparse_sigmoid"])
+def test_nn_functions_of_numpy_bfloat16_stay_bfloat16(name):
+    import irax
+
+    x = np.array([0.5, -1.5, 2.0, 0.25], jnp.bfloat16)
+    got, want = getattr(irax.nn, name)(x), getattr(jax.nn, name)(x)
+    assert got.dtype == want.dtype == jnp.bfloat16
+    np.testing.assert_allclose(np.asarray(got, np.float32), np.asarray(want, np.float32))
+
+
+# jnp.linalg.outer took any shapes (jnp.outer ravels them); JAX's refuses all but vectors.
+def test_linalg_outer_takes_only_vectors():
+    for a, b in ((np.ones(3), 2.0), (np.ones((2, 2)), np.ones(2))):
+        with pytest.raises(ValueError) as want:
+            jax.numpy.linalg.outer(a, b)
+        with pytest.raises(ValueError, match=re.escape(str(want.value))):
+            jnp.linalg.outer(a, b)
+    np.testing.assert_array_equal(jnp.linalg.outer(np.arange(2.0), np.arange(3.0)), np.outer(np.arange(2), np.arange(3)))

@@ -88,6 +88,7 @@ def soft_sign(x: ArrayLike) -> Array:
 
 def sparse_sigmoid(x: ArrayLike) -> Array:
     """clip(x + 1, 0, 2) / 2."""
+    x = _array("sparse_sigmoid", x)  # (a NumPy x + 1.0 is NumPy's sum: bfloat16 + float is its float32)
     return 0.5 * jnp.clip(x + 1.0, 0.0, 2.0)
 
 
@@ -146,6 +147,7 @@ def selu(x: ArrayLike) -> Array:
 
 def hard_sigmoid(x: ArrayLike) -> Array:
     """relu6(x + 3) / 6."""
+    x = _array("hard_sigmoid", x)
     return relu6(x + 3.0) / 6.0
 
 

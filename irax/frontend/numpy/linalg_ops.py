@@ -397,6 +397,14 @@ def cross(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Array:
     return products.cross(x1, x2, axis=axis)
 
 
+def outer(x1: ArrayLike, x2: ArrayLike, /) -> Array:
+    """out[i, j] = x1[i] x2[j] of two vectors (jnp.outer ravels other shapes; this refuses them, as JAX's)."""
+    x1, x2 = promote_args("jnp.linalg.outer", x1, x2)
+    if x1.ndim != 1 or x2.ndim != 1:
+        raise ValueError(f"Input arrays must be one-dimensional, but they are {x1.ndim=} {x2.ndim=}")
+    return products.outer(x1, x2)
+
+
 def vector_norm(x: ArrayLike, /, *, axis: Axis = None, keepdims: bool = False, ord: int | float = 2) -> Array:
     """(sum |x|^ord)^(1/ord) over `axis` (all axes when None); ord inf/-inf
     is the max/min |x|, ord 0 the count of nonzeros."""
