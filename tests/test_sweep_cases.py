@@ -110,3 +110,32 @@ def test_linalg_outer_takes_only_vectors():
         with pytest.raises(ValueError, match=re.escape(str(want.value))):
             jnp.linalg.outer(a, b)
     np.testing.assert_array_equal(jnp.linalg.outer(np.arange(2.0), np.arange(3.0)), np.outer(np.arange(2), np.arange(3)))
+
+
+# An irax array (or, under jit, a tracer) as a dtype was read as its dtype;
+# JAX refuses it.
+def test_an_array_is_not_a_dtype():
+    import irax
+
+    x = np.ones(2, np.float32)
+    message = re.escape("Passing an array as a dtype argument is no longer supported; instead of dtype=arr use "
+                        "dtype=arr.dtype.")
+    with pytest.raises(ValueError, match=message):
+        jnp.asarray(x, jnp.asarray(x))
+    with pytest.raises(ValueError, match=message):
+        irax.jit(lambda a, b: jnp.zeros_like(a, b))(x, x)
+
+
+# lax's special functions made a Python int (an int32) a float, took operands
+# of two float dtypes, and any number of operands; jax.lax refuses all three.
+@pytest.mark.parametrize("name, args", [
+    ("igamma", (np.ones(2, np.float32), 2)), ("betainc", (np.ones(2, np.float32), 1.0, 1)),
+    ("zeta", (np.ones(2, np.float32), np.ones(2, np.float16))), ("igamma", (1.0, 2.0, 3.0)), ("erf", (np.int32(1),)),
+], ids=["int", "int at 2", "two dtypes", "three operands", "unary int"])
+def test_lax_special_functions_check_operands_as_jax(name, args):
+    import irax
+
+    with pytest.raises(TypeError) as want:
+        getattr(jax.lax, name)(*args)
+    with pytest.raises(TypeError, match=re.escape(str(want.value))):
+        getattr(irax.lax, name)(*args)

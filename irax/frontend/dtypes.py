@@ -74,6 +74,9 @@ def canonicalize_dtype(dtype: DTypeLike) -> np.dtype:
     np.dtype takes; Python's bool/int/float map to bool/int64/float64 there
     (on every platform since NumPy 2) and complex to complex128, so they give
     the default dtypes."""
+    if not isinstance(dtype, np.dtype) and hasattr(dtype, "aval"):  # (np.dtype would take an Array's or a tracer's dtype)
+        raise ValueError("Passing an array as a dtype argument is no longer supported; instead of dtype=arr use "
+                         "dtype=arr.dtype.")
     dt = _supported(dtype)
     return dt if config.x64_enabled else _TO_32.get(dt, dt)
 

@@ -11,46 +11,57 @@ from irax.frontend.primitives import elementwise, special
 from irax.typing import Array, ArrayLike
 
 
-def _floating_operands(name, args):
-    """The operands as arrays of one float dtype: weakly typed ones (Python
-    scalars) take the dtype of the others; all must be floating."""
+def _floating_operands(name, args, arity):
+    """The operands as arrays of one float dtype, as jax.lax checks them:
+    each floating (a Python int is an int32, refused), the weakly typed
+    ones (Python floats) taking the dtype of the others."""
+    if len(args) != arity:
+        raise TypeError(f"{name}() takes {arity} positional argument{'s' * (arity > 1)} but {len(args)} were given")
     arrays = [asarray(a) for a in args]
+    for k, a in enumerate(arrays):
+        if not dtypes.is_float(a.dtype):
+            where = f" at position {k}" if arity > 1 else ""
+            raise TypeError(f"{_JAX_NAMES.get(name, name)} does not accept dtype {a.dtype.name}{where}. Accepted "
+                            f"dtypes{where} are subtypes of floating.")
     strong = [a.dtype for a in arrays if not a.weak_type]
+    if len(set(strong)) > 1:
+        raise TypeError(f"lax.{name} requires arguments to have the same dtypes, got "
+                        f"{', '.join(a.dtype.name for a in arrays)}.")
     if strong:
         arrays = [convert(a, strong[0], False) if a.weak_type else a for a in arrays]
-    for a in arrays:
-        if not dtypes.is_float(a.dtype):
-            raise TypeError(f"{name} does not accept dtype {a.dtype.name}. Accepted dtypes are subtypes of floating.")
     return arrays
 
 
-def _floating(name: str, prim=None) -> Callable[..., Array]:
+_JAX_NAMES = {"betainc": "regularized_incomplete_beta"}  # (the primitive's name in JAX's errors)
+
+
+def _floating(name: str, arity: int = 1, prim=None) -> Callable[..., Array]:
     p = prim or special.primitives[name]
 
     def fn(*args: ArrayLike) -> Array:
-        return p.bind(*_floating_operands(name, args))
+        return p.bind(*_floating_operands(name, args, arity))
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise `{name}`, as `jax.lax.{name}`."
+    fn.__doc__ = f"Elementwise `{name}` of {arity} operand{'s' * (arity > 1)}, as `jax.lax.{name}`."
     return fn
 
 
-erf = _floating("erf", elementwise.unary["erf"])
+erf = _floating("erf", prim=elementwise.unary["erf"])
 erfc = _floating("erfc")
 erf_inv = _floating("erf_inv")
 lgamma = _floating("lgamma")
 digamma = _floating("digamma")
 bessel_i0e = _floating("bessel_i0e")
 bessel_i1e = _floating("bessel_i1e")
-igamma = _floating("igamma")
-igammac = _floating("igammac")
-igamma_grad_a = _floating("igamma_grad_a")
-random_gamma_grad = _floating("random_gamma_grad")
-betainc = _floating("betainc")
-zeta = _floating("zeta")
-polygamma = _floating("polygamma")
+igamma = _floating("igamma", 2)
+igammac = _floating("igammac", 2)
+igamma_grad_a = _floating("igamma_grad_a", 2)
+random_gamma_grad = _floating("random_gamma_grad", 2)
+betainc = _floating("betainc", 3)
+zeta = _floating("zeta", 2)
+polygamma = _floating("polygamma", 2)
 logistic = _floating("logistic")  # 1 / (1 + exp(-x)), with JAX's derivative out (1 - out)
-lbeta = _floating("lbeta")  # log |B(a, b)|: irax's own, scipy.special.betaln's
+lbeta = _floating("lbeta", 2)  # log |B(a, b)|: irax's own, scipy.special.betaln's
 
 
 
