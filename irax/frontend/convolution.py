@@ -299,14 +299,17 @@ def _fold_windows(x, init, computation, window_dimensions, window_strides, pads,
     out_shape = [prims.window_out(n, prims.dilate_dim(w, d), s)
                  for n, w, d, s in zip(x.shape, window_dimensions, window_dilation, window_strides)]
     total = shape.broadcast_to(init, out_shape)
-    for offset in np.ndindex(*window_dimensions):
+    # No windows, no offsets to fold (a slice of no windows would end before it starts, wrapping around).
+    offsets = np.ndindex(*window_dimensions) if 0 not in out_shape else ()
+    for offset in offsets:
         starts = [k * d for k, d in zip(offset, window_dilation)]
         at = tuple(slice(a, a + (n - 1) * s + 1, s) for a, n, s in zip(starts, out_shape, window_strides))
         if real[at].all():
             total = computation(total, x[at])
         elif real[at].any():
             total = ufuncs.where(real[at], computation(total, x[at]), total)
-    return total
+    # Where no window held an operand element, total is still init, maybe weak: JAX's result is strong.
+    return lax_elementwise.convert_element_type(total, x.dtype)
 
 
 # The computations reduce_window recognizes, and the monoid each is (lax's
@@ -344,10 +347,9 @@ def reduce_window(operand: ArrayLike, init_value: ArrayLike, computation: Callab
     window_strides = _ints("window_strides", window_strides, n)
     base_dilation = _ints("base_dilation", base_dilation, n)
     window_dilation = _ints("window_dilation", window_dilation, n)
-    if isinstance(padding, str):
-        in_shape = [prims.dilate_dim(s, b) for s, b in zip(x.shape, base_dilation)]
+    if isinstance(padding, str):  # (JAX pads for the operand's own shape, before its base dilation)
         windows = [prims.dilate_dim(w, d) for w, d in zip(window_dimensions, window_dilation)]
-        padding = padtype_to_pads(in_shape, windows, window_strides, padding)
+        padding = padtype_to_pads(x.shape, windows, window_strides, padding)
     pads = _explicit_pads("reduce_window", padding, n)
     init = asarray(init_value)
     if init.ndim != 0:

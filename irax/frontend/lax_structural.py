@@ -57,14 +57,44 @@ def dot_general(lhs: ArrayLike, rhs: ArrayLike, dimension_numbers: DotDimensionN
     """sum over the contracting dims of lhs * rhs, as `jax.lax.dot_general`:
     `dimension_numbers = ((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch))`;
     the output's dims are the batch dims, then lhs's free dims, then rhs's.
-    `preferred_element_type` is the dtype the operands are converted to and
-    accumulated in (int8 operands into int32)."""
+    `preferred_element_type` is the result dtype: the operands are converted
+    to it and accumulated in it (int8 operands into int32), except where
+    both have one dtype whose values it does not hold (float into int,
+    complex into real, float32 into float16): there the products are summed
+    in that dtype and the sum converted, as XLA does."""
     lhs, rhs = asarray(lhs), asarray(rhs)
-    dtype = preferred_element_type if preferred_element_type is not None else jnp.result_type(lhs, rhs)
-    lhs, rhs = (convert_element_type(x, dtype) if x.dtype != dtype else x for x in (lhs, rhs))
+    operand_dtype = jnp.result_type(lhs, rhs)
+    dtype = operand_dtype if preferred_element_type is None else dtypes.canonicalize_dtype(preferred_element_type)
+    if not dtypes.issubdtype(operand_dtype, np.floating) and _bit_width(dtype) < _bit_width(operand_dtype):
+        raise TypeError("`preferred_element_type` must not be narrower than the original type, got "
+                        f"preferred_element_type of {dtype} for result type of {operand_dtype}.")
+    converts_after = lhs.dtype == rhs.dtype and (_kind(dtype) < _kind(operand_dtype)
+                                                 or _bit_width(dtype) < _bit_width(operand_dtype))
+    accumulator = operand_dtype if converts_after else dtype
+    lhs, rhs = (convert_element_type(x, accumulator) if x.dtype != accumulator else x for x in (lhs, rhs))
     (lc, rc), (lb, rb) = dimension_numbers
     dims = ((tuple(int(d) for d in lc), tuple(int(d) for d in rc)), (tuple(int(d) for d in lb), tuple(int(d) for d in rb)))
-    return linalg.dot_general.bind(lhs, rhs, dimension_numbers=dims)
+    out = linalg.dot_general.bind(lhs, rhs, dimension_numbers=dims)
+    if not converts_after:
+        return out
+    # (a complex sum into a real dtype keeps its real part, as XLA's conversion does, without lax's warning)
+    return convert_element_type(jnp.real(out) if _kind(out.dtype) == _COMPLEX > _kind(dtype) else out, dtype)
+
+
+# dot_general's dtype kinds, each holding the values of the kinds before it
+_KINDS = (np.bool_, np.integer, np.floating, np.complexfloating)
+_COMPLEX = _KINDS.index(np.complexfloating)
+
+
+def _kind(dtype) -> int:
+    return next(i for i, kind in enumerate(_KINDS) if dtypes.issubdtype(dtype, kind))
+
+
+def _bit_width(dtype) -> int:
+    """The bits of a dtype's values, as lax counts them (complex64's are float32's)."""
+    if dtypes.issubdtype(dtype, np.bool_):
+        return 1
+    return (jnp.finfo if dtypes.is_inexact(dtype) else jnp.iinfo)(dtype).bits
 
 
 def dot(lhs: ArrayLike, rhs: ArrayLike, *, dimension_numbers: DotDimensionNumbers | None = None,

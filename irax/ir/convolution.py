@@ -59,6 +59,13 @@ def out_size(size, window, stride, dilation) -> int:
     return max(0, (size - dilation * (window - 1) - 1) // stride + 1)
 
 
+def _window_longer_than_input(sizes, out_sizes) -> bool:
+    """Whether a dim holds elements but no window (its output none): the
+    result is then empty, and its op would be refused, as linalg's verifier
+    wants the input to hold a whole (dilated) window even for no outputs."""
+    return any(size and not out for size, out in zip(sizes, out_sizes))
+
+
 def _i64s(values) -> ir.Attribute:
     """The attribute the named convolutions hold strides and dilations in."""
     return ir.DenseIntElementsAttr.get(np.asarray(values, dtype=np.int64))
@@ -188,6 +195,8 @@ def conv(lhs, rhs, strides, dilations) -> ir.Value:
     out_spatial = [out_size(*a) for a in zip(spatial, window, strides, dilations)]
     elem = elem_type(lhs)
     zero = _zero(elem)
+    if _window_longer_than_input(spatial, out_spatial):
+        return mlir.fill_tensor(zero, tensor.EmptyOp([batch] + out_spatial + [groups, features], elem).result)
     if groups == 1:
         init = mlir.fill_tensor(zero, tensor.EmptyOp([batch] + out_spatial + [features], elem).result)
         lhs1, rhs1 = merge(lhs, n + 1), merge(rhs, n)
@@ -326,6 +335,8 @@ def reduce_window(x, init, window, strides, dilations, combine, monoid) -> ir.Va
     breaks a dispatch that also writes the result into a padded tensor (the
     next convolution's or window's padding), "offset 1 is out-of-bounds"."""
     rank = len(window)
+    if _window_longer_than_input(shape(x), shape(init)):
+        return init
     x = read_span(x, range(rank), window, strides, dilations)
     dim = ir.AffineDimExpr.get
     o, k = list(range(rank)), list(range(rank, 2 * rank))
