@@ -139,3 +139,28 @@ def test_lax_special_functions_check_operands_as_jax(name, args):
         getattr(jax.lax, name)(*args)
     with pytest.raises(TypeError, match=re.escape(str(want.value))):
         getattr(irax.lax, name)(*args)
+
+
+# jnp's contractions took no `precision` or `preferred_element_type` (a
+# TypeError for JAX code that passes precision=lax.Precision.HIGHEST), and
+# jax.scipy.linalg's det and inv no SciPy flags.
+@pytest.mark.parametrize("name", ["dot", "vdot", "inner", "matmul", "tensordot", "linalg.vecdot"])
+def test_contractions_take_precision_and_preferred_element_type(name):
+    import irax
+
+    def call(m, lax):
+        fn = m.linalg.vecdot if name == "linalg.vecdot" else getattr(m, name)
+        b = np.arange(4, dtype=np.int8).reshape(2, 2)
+        return fn(b, b, precision=lax.Precision.HIGHEST, preferred_element_type=np.float32)
+
+    got, want = call(jnp, irax.lax), call(jax.numpy, jax.lax)
+    assert got.dtype == want.dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_scipy_linalg_det_and_inv_take_scipy_s_flags():
+    import irax
+
+    a = np.array([[2.0, 1.0], [1.0, 3.0]], np.float32)
+    np.testing.assert_allclose(irax.scipy.linalg.det(a, overwrite_a=True, check_finite=False), 5.0, rtol=1e-6)
+    np.testing.assert_allclose(irax.scipy.linalg.inv(a, False, True), np.linalg.inv(a), rtol=1e-6)

@@ -22,7 +22,8 @@ import numpy as np
 from irax.frontend import lax_eigh, lax_linalg, lax_qr, lax_svd
 from irax.frontend.lax_linalg import _H
 from irax.frontend.numpy import arange, argsort, conj, diag, eye, matmul, ravel, take_along_axis, tril, triu
-from irax.frontend.numpy.linalg_ops import _lu_solve, det, inv
+from irax.frontend.numpy import linalg_ops
+from irax.frontend.numpy.linalg_ops import _lu_solve
 from irax.frontend.numpy.linalg_ops import solve as jnp_solve
 from irax.frontend.numpy.util import promote_args_inexact
 from irax.ir.types import real_dtype
@@ -83,6 +84,16 @@ def solve_triangular(a: ArrayLike, b: ArrayLike, trans: int | str = 0, lower: bo
     x = lax_linalg.triangular_solve(a, rhs, left_side=True, lower=lower, transpose_a=transpose_a,
                                     conjugate_a=conjugate_a, unit_diagonal=unit_diagonal)
     return x[..., 0] if vector else x
+
+
+def det(a: ArrayLike, overwrite_a: bool = False, check_finite: bool = True) -> Array:
+    """The determinant of each matrix: jnp.linalg.det (SciPy's flags accepted, as by JAX)."""
+    return linalg_ops.det(a)
+
+
+def inv(a: ArrayLike, overwrite_a: bool = False, check_finite: bool = True) -> Array:
+    """The inverse of each matrix: jnp.linalg.inv (SciPy's flags accepted, as by JAX)."""
+    return linalg_ops.inv(a)
 
 
 def lu_factor(a: ArrayLike, overwrite_a: bool = False, check_finite: bool = True) -> tuple[Array, Array]:

@@ -40,22 +40,32 @@ from irax.frontend.primitives.reductions import reduce
 from irax.typing import Array, ArrayLike, DTypeLike
 
 
-def _dot_general(a, b, contracting=((), ()), batch=((), ())):
+def _dot_general(a, b, contracting=((), ()), batch=((), ()), preferred_element_type=None):
+    """The dot_general primitive of the promoted `a` and `b`; with a
+    `preferred_element_type`, lax.dot_general's (the dtype it accumulates
+    and returns in, by XLA's rules). Every contraction accepts `precision`
+    and ignores it: irax's are exact in the operand dtype."""
     dimension_numbers = (tuple(map(tuple, contracting)), tuple(map(tuple, batch)))
-    return dot_general.bind(a, b, dimension_numbers=dimension_numbers)
+    if preferred_element_type is None:
+        return dot_general.bind(a, b, dimension_numbers=dimension_numbers)
+    from irax.frontend import lax_structural  # (it imports irax.frontend.numpy)
+
+    return lax_structural.dot_general(a, b, dimension_numbers, preferred_element_type=preferred_element_type)
 
 
-def dot(a: ArrayLike, b: ArrayLike, /) -> Array:
+def dot(a: ArrayLike, b: ArrayLike, /, *, precision: object = None,
+        preferred_element_type: DTypeLike | None = None) -> Array:
     """Sum over the last axis of `a` and the second-to-last of `b` (the only
     one when `b` is 1-D): out[i.., j.., n] = sum_k a[i.., k] b[j.., k, n].
     A 0-d operand multiplies the other elementwise."""
     a, b = promote_args("dot", a, b)
     if a.ndim == 0 or b.ndim == 0:
-        return _dot_general(a, b)
-    return _dot_general(a, b, ((a.ndim - 1,), (max(b.ndim - 2, 0),)))
+        return _dot_general(a, b, preferred_element_type=preferred_element_type)
+    return _dot_general(a, b, ((a.ndim - 1,), (max(b.ndim - 2, 0),)), preferred_element_type=preferred_element_type)
 
 
-def vdot(a: ArrayLike, b: ArrayLike, /) -> Array:
+def vdot(a: ArrayLike, b: ArrayLike, /, *, precision: object = None,
+         preferred_element_type: DTypeLike | None = None) -> Array:
     """sum(conj(ravel(a)) * ravel(b)). Operands of one shape are contracted
     along every dim as they are, which saves the two reshapes."""
     a, b = promote_args("vdot", a, b)
@@ -64,16 +74,17 @@ def vdot(a: ArrayLike, b: ArrayLike, /) -> Array:
     if a.shape != b.shape:
         a, b = shape.ravel(a), shape.ravel(b)
     dims = range(a.ndim)
-    return _dot_general(a, b, (dims, dims))
+    return _dot_general(a, b, (dims, dims), preferred_element_type=preferred_element_type)
 
 
-def inner(a: ArrayLike, b: ArrayLike, /) -> Array:
+def inner(a: ArrayLike, b: ArrayLike, /, *, precision: object = None,
+          preferred_element_type: DTypeLike | None = None) -> Array:
     """Sum over the last axes: out[i.., j..] = sum_k a[i.., k] b[j.., k].
     A 0-d operand multiplies the other elementwise."""
     a, b = promote_args("inner", a, b)
     if a.ndim == 0 or b.ndim == 0:
-        return _dot_general(a, b)
-    return _dot_general(a, b, ((a.ndim - 1,), (b.ndim - 1,)))
+        return _dot_general(a, b, preferred_element_type=preferred_element_type)
+    return _dot_general(a, b, ((a.ndim - 1,), (b.ndim - 1,)), preferred_element_type=preferred_element_type)
 
 
 def outer(a: ArrayLike, b: ArrayLike, /) -> Array:
@@ -82,7 +93,8 @@ def outer(a: ArrayLike, b: ArrayLike, /) -> Array:
     return _dot_general(shape.ravel(a), shape.ravel(b))
 
 
-def tensordot(a: ArrayLike, b: ArrayLike, axes: int | Sequence[int] | Sequence[Sequence[int]] = 2) -> Array:
+def tensordot(a: ArrayLike, b: ArrayLike, axes: int | Sequence[int] | Sequence[Sequence[int]] = 2, *,
+              precision: object = None, preferred_element_type: DTypeLike | None = None) -> Array:
     """Contract the axes `axes` of `a` with those of `b`: an int N pairs the
     last N axes of `a` with the first N of `b`; a pair (axes_a, axes_b) of
     ints or of equally long sequences names them."""
@@ -90,7 +102,7 @@ def tensordot(a: ArrayLike, b: ArrayLike, axes: int | Sequence[int] | Sequence[S
     if isinstance(axes, numbers.Integral):
         if axes > min(a.ndim, b.ndim):
             raise TypeError(f"Number of tensordot axes (axes {axes}) exceeds input ranks ({a.shape} and {b.shape})")
-        return _dot_general(a, b, (range(a.ndim - axes, a.ndim), range(axes)))
+        return _dot_general(a, b, (range(a.ndim - axes, a.ndim), range(axes)), preferred_element_type=preferred_element_type)
     if not (isinstance(axes, (tuple, list)) and len(axes) == 2):
         raise TypeError("tensordot axes argument must be an int, a pair of ints, or a pair of lists/tuples of ints.")
     axes_a, axes_b = axes
@@ -104,7 +116,7 @@ def tensordot(a: ArrayLike, b: ArrayLike, axes: int | Sequence[int] | Sequence[S
         [canonicalize_axis("tensordot", i, a.ndim) for i in axes_a],
         [canonicalize_axis("tensordot", i, b.ndim) for i in axes_b],
     )
-    return _dot_general(a, b, contracting)
+    return _dot_general(a, b, contracting, preferred_element_type=preferred_element_type)
 
 
 # ---------------------------------------------------------------------------
@@ -126,7 +138,7 @@ def _squeeze_broadcast(x, labels, other_sizes):
     return shape.squeeze(x, drop), [label for i, label in enumerate(labels) if i not in drop]
 
 
-def _contract(x, x_labels, y, y_labels, keep):
+def _contract(x, x_labels, y, y_labels, keep, preferred_element_type=None):
     """One dot_general of `x` and `y`, whose dims are named by labels; `keep`
     lists the labels the caller still needs, in the order it wants them.
     Returns the product and its labels."""
@@ -142,9 +154,8 @@ def _contract(x, x_labels, y, y_labels, keep):
     def dims(labels, names):
         return [labels.index(n) for n in names]
 
-    out = _dot_general(
-        x, y, (dims(x_labels, contracted), dims(y_labels, contracted)), (dims(x_labels, batch), dims(y_labels, batch))
-    )
+    out = _dot_general(x, y, (dims(x_labels, contracted), dims(y_labels, contracted)),
+                       (dims(x_labels, batch), dims(y_labels, batch)), preferred_element_type)
     return out, batch + x_free + y_free
 
 
@@ -152,7 +163,8 @@ def _in_order(x, labels, out_labels):
     return shape.transpose(x, [labels.index(l) for l in out_labels])
 
 
-def matmul(a: ArrayLike, b: ArrayLike, /) -> Array:
+def matmul(a: ArrayLike, b: ArrayLike, /, *, precision: object = None,
+           preferred_element_type: DTypeLike | None = None) -> Array:
     """Matrix product of the last two axes, out[..., m, n] = sum_k a[..., m, k] b[..., k, n],
     where the leading `...` axes broadcast; a 1-D `a` is a row (its k only),
     a 1-D `b` a column, and that axis is dropped from the result."""
@@ -171,7 +183,7 @@ def matmul(a: ArrayLike, b: ArrayLike, /) -> Array:
         raise ValueError(f"Incompatible types for matmul arguments: {a.aval.str_short()} and {b.aval.str_short()}")
     a, a_labels = _squeeze_broadcast(a, a_labels, b_batch)
     b, b_labels = _squeeze_broadcast(b, b_labels, a_batch)
-    out, labels = _contract(a, a_labels, b, b_labels, out_labels)
+    out, labels = _contract(a, a_labels, b, b_labels, out_labels, preferred_element_type)
     return _in_order(out, labels, out_labels)
 
 
@@ -332,9 +344,6 @@ def einsum(subscripts: str | ArrayLike, /, *operands: ArrayLike | Sequence, out:
     if not isinstance(subscripts, str):
         subscripts, operands = _sublist_subscripts((subscripts,) + operands)
     operands = promote_args("einsum", *operands)
-    if preferred_element_type is not None:
-        operands = [convert_element_type.bind(x, new_dtype=dtypes.canonicalize_dtype(preferred_element_type),
-                                              weak_type=False) for x in operands]
     labels, out_labels = _parse_subscripts(subscripts, [x.ndim for x in operands])
     _check_label_sizes(operands, labels)
     operands, labels = zip(*[_diagonals(x, term_labels) for x, term_labels in zip(operands, labels)])
@@ -347,10 +356,12 @@ def einsum(subscripts: str | ArrayLike, /, *operands: ArrayLike | Sequence, out:
         for y, y_labels in picked[1:]:
             x, x_labels = _squeeze_broadcast(x, x_labels, dict(zip(y_labels, y.shape)))
             y, y_labels = _squeeze_broadcast(y, y_labels, dict(zip(x_labels, x.shape)))
-            x, x_labels = _contract(x, x_labels, y, y_labels, keep)
+            x, x_labels = _contract(x, x_labels, y, y_labels, keep, preferred_element_type)
         terms.append(_sum_labels(x, x_labels, [l for l in x_labels if l not in keep]))
     [(x, x_labels)] = terms
     x = _in_order(x, x_labels, out_labels)
+    if preferred_element_type is not None:  # (an operand contracted with none, only summed: its dtype so far)
+        x = convert_element_type.bind(x, new_dtype=dtypes.canonicalize_dtype(preferred_element_type), weak_type=False)
     if x.weak_type != weak:  # sums are strongly typed; JAX's einsum keeps its operands' weakness
         x = convert_element_type.bind(x, new_dtype=x.dtype, weak_type=weak)
     return x
@@ -395,7 +406,7 @@ def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1, precision: None =
         raise ValueError(f"axes must match; got shapes {x1.shape} and {x2.shape} with axis={axis}")
     x1 = unary["conj"].bind(x1) if dtypes.is_complex(x1.dtype) else x1
     x1, x2 = shape.moveaxis(x1, axis, -1), shape.moveaxis(x2, axis, -1)
-    return matmul(x1[..., None, :], x2[..., :, None])[..., 0, 0]
+    return matmul(x1[..., None, :], x2[..., :, None], preferred_element_type=preferred_element_type)[..., 0, 0]
 
 
 def matvec(x1: ArrayLike, x2: ArrayLike, /) -> Array:

@@ -382,10 +382,11 @@ def tensorsolve(a: ArrayLike, b: ArrayLike, axes: tuple[int, ...] | None = None)
     return reshape(solve(reshape(a, (size, size)), ravel(b)), out_shape)
 
 
-def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Array:
+def vecdot(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1, precision: object = None,
+           preferred_element_type: DTypeLike | None = None) -> Array:
     """sum(conj(x1) * x2) along `axis` (of one size in both), the other axes
     broadcasting, in the operands' promoted dtype: jnp.vecdot."""
-    return products.vecdot(x1, x2, axis=axis)
+    return products.vecdot(x1, x2, axis=axis, preferred_element_type=preferred_element_type)
 
 
 def cross(x1: ArrayLike, x2: ArrayLike, /, *, axis: int = -1) -> Array:
