@@ -164,3 +164,18 @@ def test_scipy_linalg_det_and_inv_take_scipy_s_flags():
     a = np.array([[2.0, 1.0], [1.0, 3.0]], np.float32)
     np.testing.assert_allclose(irax.scipy.linalg.det(a, overwrite_a=True, check_finite=False), 5.0, rtol=1e-6)
     np.testing.assert_allclose(irax.scipy.linalg.inv(a, False, True), np.linalg.inv(a), rtol=1e-6)
+
+
+# lax's and scipy.special's special functions took only positional operands
+# (their parameters were *args): JAX's names as keywords were a TypeError.
+def test_special_functions_take_jax_s_parameter_names():
+    import irax
+
+    a, x = np.float32(2.0), np.float32(0.5)
+    for mine, theirs, kwargs in [
+        (irax.lax.igamma, jax.lax.igamma, {"a": a, "x": x}), (irax.lax.zeta, jax.lax.zeta, {"x": a, "q": x}),
+        (irax.lax.betainc, jax.lax.betainc, {"a": a, "b": a, "x": x}),
+        (irax.scipy.special.gammainc, jax.scipy.special.gammainc, {"a": a, "x": x}),
+        (irax.scipy.special.erf, jax.scipy.special.erf, {"x": x}),
+    ]:
+        np.testing.assert_allclose(mine(**kwargs), theirs(**kwargs), rtol=1e-6)

@@ -3,6 +3,7 @@
 others' dtype), each one elementwise primitive (primitives/special.py)."""
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from irax.frontend import dtypes
@@ -35,14 +36,25 @@ def _floating_operands(name, args, arity):
 _JAX_NAMES = {"betainc": "regularized_incomplete_beta"}  # (the primitive's name in JAX's errors)
 
 
-def _floating(name: str, arity: int = 1, prim=None) -> Callable[..., Array]:
-    p = prim or special.primitives[name]
+def signature(names) -> inspect.Signature:
+    """The signature of a function of the operands `names` (JAX's parameter
+    names), which a function of *args binds keyword arguments by."""
+    return inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=ArrayLike)
+                              for n in names], return_annotation=Array)
 
-    def fn(*args: ArrayLike) -> Array:
-        return p.bind(*_floating_operands(name, args, arity))
+
+def _floating(name: str, params=("x",), prim=None) -> Callable[..., Array]:
+    p = prim or special.primitives[name]
+    named = signature(params)
+
+    def fn(*args: ArrayLike, **kwargs: ArrayLike) -> Array:
+        if kwargs:
+            args = named.bind(*args, **kwargs).args
+        return p.bind(*_floating_operands(name, args, len(params)))
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise `{name}` of {arity} operand{'s' * (arity > 1)}, as `jax.lax.{name}`."
+    fn.__signature__ = named
+    fn.__doc__ = f"Elementwise `{name}({', '.join(params)})`, as `jax.lax.{name}`."
     return fn
 
 
@@ -53,15 +65,15 @@ lgamma = _floating("lgamma")
 digamma = _floating("digamma")
 bessel_i0e = _floating("bessel_i0e")
 bessel_i1e = _floating("bessel_i1e")
-igamma = _floating("igamma", 2)
-igammac = _floating("igammac", 2)
-igamma_grad_a = _floating("igamma_grad_a", 2)
-random_gamma_grad = _floating("random_gamma_grad", 2)
-betainc = _floating("betainc", 3)
-zeta = _floating("zeta", 2)
-polygamma = _floating("polygamma", 2)
+igamma = _floating("igamma", ("a", "x"))
+igammac = _floating("igammac", ("a", "x"))
+igamma_grad_a = _floating("igamma_grad_a", ("a", "x"))
+random_gamma_grad = _floating("random_gamma_grad", ("a", "x"))
+betainc = _floating("betainc", ("a", "b", "x"))
+zeta = _floating("zeta", ("x", "q"))
+polygamma = _floating("polygamma", ("m", "x"))
 logistic = _floating("logistic")  # 1 / (1 + exp(-x)), with JAX's derivative out (1 - out)
-lbeta = _floating("lbeta", 2)  # log |B(a, b)|: irax's own, scipy.special.betaln's
+lbeta = _floating("lbeta", ("a", "b"))  # log |B(a, b)|: irax's own, scipy.special.betaln's
 
 
 

@@ -22,19 +22,25 @@ from irax.frontend import dtypes
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.lax import stop_gradient
 from irax.frontend.numpy.util import asarray, canonicalize_axes, promote_args_inexact
+from irax.frontend.special import signature
 from irax.scipy.special_gamma import beta, betaln, comb, factorial, gamma, gammasgn, loggamma, multigammaln, poch
 from irax.scipy.special_integrals import dawsn, erfcx, exp1, expi, expn, fresnel, polyval, sici, spence, wofz
 from irax.scipy.special_series import bernoulli, bessel_jn, hyp1f1, hyp2f1, owens_t, sph_harm_y
 from irax.typing import Array, ArrayLike, Axis
 
 
-def _promoted(name, fn):
+def _promoted(name, fn, params=("x",)):
     """`fn` of the arguments promoted to one float dtype (ints to the default float)."""
-    def wrapper(*args: ArrayLike) -> Array:
+    named = signature(params)
+
+    def wrapper(*args: ArrayLike, **kwargs: ArrayLike) -> Array:
+        if kwargs:
+            args = named.bind(*args, **kwargs).args
         return fn(*promote_args_inexact(name, *args))
 
     wrapper.__name__ = wrapper.__qualname__ = name
-    wrapper.__doc__ = f"`{name}`, as `jax.scipy.special.{name}` (irax.lax.{fn.__name__})."
+    wrapper.__signature__ = named
+    wrapper.__doc__ = f"`{name}({', '.join(params)})`, as `jax.scipy.special.{name}` (irax.lax.{fn.__name__})."
     return wrapper
 
 
@@ -45,9 +51,9 @@ gammaln = _promoted("gammaln", lax.lgamma)
 digamma = _promoted("digamma", lax.digamma)
 i0e = _promoted("i0e", lax.bessel_i0e)
 i1e = _promoted("i1e", lax.bessel_i1e)
-gammainc = _promoted("gammainc", lax.igamma)
-gammaincc = _promoted("gammaincc", lax.igammac)
-betainc = _promoted("betainc", lax.betainc)
+gammainc = _promoted("gammainc", lax.igamma, ("a", "x"))
+gammaincc = _promoted("gammaincc", lax.igammac, ("a", "x"))
+betainc = _promoted("betainc", lax.betainc, ("a", "b", "x"))
 expit = _promoted("expit", lax.logistic)
 
 
