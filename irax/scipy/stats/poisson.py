@@ -25,3 +25,27 @@ def cdf(k: ArrayLike, mu: ArrayLike, loc: ArrayLike = 0) -> Array:
     k, mu, loc = promote_args_inexact("poisson.cdf", k, mu, loc)
     x = k - loc
     return jnp.where(x < 0, 0, gammaincc(jnp.floor(1 + x), mu)).astype(k.dtype)
+
+
+# entropy: below _ASYMPTOTIC_MU, -sum p_k log p_k over k < _TERMS (for mu < 100
+# the pmf beyond k = 249 is below 1e-30); beyond, the asymptotic series
+# H = log(2 pi e mu) / 2 - 1/(12 mu) - 1/(24 mu^2) - 19/(360 mu^3), ~1e-8 off at mu = 100.
+_ASYMPTOTIC_MU, _TERMS = 100, 250
+
+
+def entropy(mu: ArrayLike, loc: ArrayLike = 0) -> Array:
+    """The Shannon entropy -sum_k p_k log p_k of Poisson(mu), 0 at mu = 0,
+    NaN for mu < 0; `loc` (a shift) does not change it, and only takes
+    part in the broadcast shape."""
+    mu, loc = promote_args_inexact("poisson.entropy", mu, loc)
+    shape = jnp.broadcast_shapes(mu.shape, loc.shape)
+    m = jnp.ravel(mu)
+    # Each branch on the mu it holds for (others get a harmless one), so that
+    # no branch's derivative is NaN where where() does not pick it.
+    small = jnp.where((m > 0) & (m < _ASYMPTOTIC_MU), m, 1)
+    log_p = logpmf(jnp.arange(_TERMS, dtype=m.dtype)[:, None], small)
+    summed = -jnp.sum(jnp.exp(log_p) * log_p, axis=0)  # (p log p by log p: finite, where entr(p)'s derivative is not at p = 0)
+    big = jnp.maximum(m, _ASYMPTOTIC_MU)
+    series = 0.5 * jnp.log(2 * np.pi * np.e * big) - 1 / (12 * big) - 1 / (24 * big**2) - 19 / (360 * big**3)
+    h = jnp.where(m < _ASYMPTOTIC_MU, jnp.where(m == 0, 0, summed), series)  # (pmf(0, 0) is 1 only to rounding)
+    return jnp.broadcast_to(jnp.where(m < 0, np.nan, h).reshape(mu.shape), shape)
