@@ -381,3 +381,16 @@ def test_grouped_conv_under_checkpoint():
     want = jax.grad(loss(jax.lax, jjnp, jax.checkpoint, jax.checkpoint_policies), argnums=(0, 1))(x, w)
     for g, h in zip(got, want):
         close(g, h)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("conv_shape_tuple", ((2, 3, 10, 9), (4, 3, 3, 2), (2, 1), "SAME")),
+    ("conv_shape_tuple", ((4, 3, 10, 9), (4, 3, 3, 2), (2, 1), [(1, 0), (0, 2)], 2)),
+    ("conv_general_shape_tuple", ((2, 10, 9, 3), (3, 2, 3, 4), (1, 3), "VALID", ("NHWC", "HWIO", "NCHW"))),
+    ("conv_transpose_shape_tuple", ((2, 10, 9, 3), (3, 2, 3, 4), (2, 2), "SAME", ("NHWC", "HWIO", "NHWC"))),
+    ("conv_transpose_shape_tuple", ((2, 10, 9, 3), (3, 2, 3, 4), (2, 3), [(1, 1), (0, 2)], ("NHWC", "HWIO", "NHWC"))),
+    ("reduce_window_shape_tuple", ((10, 9), (3, 2), (2, 1), [(1, 1), (0, 0)], (2, 1), (1, 3))),
+])
+def test_lax_shape_helpers_match_jax(name, args):
+    """lax's output-shape helpers, missing before (libraries call them to size their layers)."""
+    assert getattr(lax, name)(*args) == tuple(int(n) for n in getattr(jax.lax, name)(*args))

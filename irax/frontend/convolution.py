@@ -103,6 +103,66 @@ def padtype_to_pads(in_shape: Sequence[int], window_shape: Sequence[int], window
     return pads
 
 
+# ---------------------------------------------------------------------------
+# Output shapes, computed without convolving (lax's shape helpers)
+
+def conv_shape_tuple(lhs_shape: Sequence[int], rhs_shape: Sequence[int], strides: Sequence[int],
+                     pads: str | Sequence[tuple[int, int]], batch_group_count: int = 1) -> tuple[int, ...]:
+    """The output shape of a convolution of operands in lax's canonical
+    layout (NC..., OI..., NC...): per spatial dim, the windows that fit in
+    the padded input, (n + low + high - k) // stride + 1."""
+    if isinstance(pads, str):
+        pads = padtype_to_pads(lhs_shape[2:], rhs_shape[2:], strides, pads)
+    if len(pads) != len(lhs_shape) - 2:
+        raise TypeError(f"Wrong number of explicit pads for convolution: expected {len(lhs_shape) - 2}, got {len(pads)}.")
+    padded = [n + low + high for n, (low, high) in zip(lhs_shape[2:], pads)]
+    if any(n < 0 for n in padded):
+        raise ValueError("Negative padding is larger than the size of the corresponding dimension: "
+                         f"got padding={pads} for lhs_shape[2:]={tuple(lhs_shape[2:])}")
+    spatial = tuple(prims.window_out(n, k, s) for n, k, s in zip(padded, rhs_shape[2:], strides))
+    return (lhs_shape[0] // batch_group_count, rhs_shape[0]) + spatial
+
+
+def _in_canonical_layout(shapes, dimension_numbers):
+    """The lhs and rhs `shapes` permuted to NC... and OI... by the string
+    `dimension_numbers`, and the permutation taking the canonical output back."""
+    lhs_perm, rhs_perm, out_perm = conv_general_permutations(dimension_numbers)
+    lhs, rhs = (tuple(int(shape[i]) for i in perm) for shape, perm in zip(shapes, (lhs_perm, rhs_perm)))
+    return lhs, rhs, np.argsort(out_perm)
+
+
+def conv_general_shape_tuple(lhs_shape: Sequence[int], rhs_shape: Sequence[int], window_strides: Sequence[int],
+                             padding: str | Sequence[tuple[int, int]], dimension_numbers) -> tuple[int, ...]:
+    """conv_shape_tuple for operands laid out by string `dimension_numbers` ('NHWC', 'HWIO', 'NHWC')."""
+    lhs, rhs, back = _in_canonical_layout((lhs_shape, rhs_shape), dimension_numbers)
+    out = conv_shape_tuple(lhs, rhs, window_strides, padding)
+    return tuple(out[i] for i in back)
+
+
+def conv_transpose_shape_tuple(lhs_shape: Sequence[int], rhs_shape: Sequence[int], window_strides: Sequence[int],
+                               padding: str | Sequence[tuple[int, int]], dimension_numbers) -> tuple[int, ...]:
+    """The output shape of conv_transpose: per spatial dim (n - 1) s - k + 2
+    plus the transposed padding (_conv_transpose_padding)."""
+    lhs, rhs, back = _in_canonical_layout((lhs_shape, rhs_shape), dimension_numbers)
+    if isinstance(padding, str):
+        padding = [_conv_transpose_padding(k, s, padding) for k, s in zip(rhs[2:], window_strides)]
+    spatial = tuple((n - 1) * s - k + 2 + sum(p) for n, k, s, p in zip(lhs[2:], rhs[2:], window_strides, padding))
+    out = (lhs[0], rhs[0]) + spatial
+    return tuple(out[i] for i in back)
+
+
+def reduce_window_shape_tuple(operand_shape: Sequence[int], window_dimensions: Sequence[int],
+                              window_strides: Sequence[int], padding: Sequence[tuple[int, int]],
+                              base_dilation: Sequence[int] | None = None,
+                              window_dilation: Sequence[int] | None = None) -> tuple[int, ...]:
+    """The output shape of reduce_window: the windows (dilated) that fit in the operand (dilated, then padded)."""
+    ones = (1,) * len(operand_shape)
+    operand = [prims.dilate_dim(n, d) for n, d in zip(operand_shape, base_dilation or ones)]
+    window = [prims.dilate_dim(w, d) for w, d in zip(window_dimensions, window_dilation or ones)]
+    return tuple(prims.window_out(n + low + high, w, s)
+                 for n, (low, high), w, s in zip(operand, padding, window, window_strides))
+
+
 def _ints(name, values, n):
     """`values` (None: all ones) as a tuple of n ints."""
     values = (1,) * n if values is None else tuple(operator.index(v) for v in values)

@@ -1,8 +1,9 @@
 """`irax.lax`: operations below the NumPy layer (implemented in irax.frontend)."""
 from irax.frontend.control_flow import cond, fori_loop, scan, select, switch, while_loop
 from irax.frontend.convolution import (
-    ConvDimensionNumbers, conv, conv_dimension_numbers, conv_general_dilated, conv_transpose, conv_with_general_padding,
-    padtype_to_pads, reduce_window,
+    ConvDimensionNumbers, ConvGeneralDilatedDimensionNumbers, conv, conv_dimension_numbers, conv_general_dilated,
+    conv_general_permutations, conv_general_shape_tuple, conv_shape_tuple, conv_transpose, conv_transpose_shape_tuple,
+    conv_with_general_padding, padtype_to_pads, reduce_window, reduce_window_shape_tuple,
 )
 from irax.frontend.convolution_patches import conv_general_dilated_local, conv_general_dilated_patches
 from irax.frontend.collectives import all_gather, axis_index, axis_size, pmax, pmean, pmin, ppermute, psum, psum_scatter
@@ -24,13 +25,14 @@ from irax.lax import linalg  # noqa: F401 (a namespace, as jax.lax.linalg)
 from irax.frontend.special import (bessel_i0e, bessel_i1e, betainc, digamma, erf, erf_inv, erfc, igamma, igamma_grad_a,
                                    igammac, lgamma, logistic, polygamma, random_gamma_grad, zeta)
 
-__all__ = ["ConvDimensionNumbers", "all_gather", "axis_index", "axis_size", "bessel_i0e", "bessel_i1e", "betainc",
-           "bitcast_convert_type", "cond", "conv", "conv_dimension_numbers", "conv_general_dilated",
-           "conv_general_dilated_local", "conv_general_dilated_patches", "conv_transpose",
-           "conv_with_general_padding", "custom_linear_solve", "custom_root",
+__all__ = ["ConvDimensionNumbers", "ConvGeneralDilatedDimensionNumbers", "all_gather", "axis_index", "axis_size",
+           "bessel_i0e", "bessel_i1e", "betainc", "bitcast_convert_type", "cond", "conv", "conv_dimension_numbers",
+           "conv_general_dilated", "conv_general_dilated_local", "conv_general_dilated_patches",
+           "conv_general_permutations", "conv_general_shape_tuple", "conv_shape_tuple", "conv_transpose",
+           "conv_transpose_shape_tuple", "conv_with_general_padding", "custom_linear_solve", "custom_root",
            "digamma", "erf", "erf_inv", "erfc", "fori_loop", "igamma", "igamma_grad_a", "igammac", "lgamma",
            "logistic", "padtype_to_pads", "pmax", "pmean", "pmin", "polygamma", "ppermute", "psum", "psum_scatter",
-           "random_gamma_grad", "reduce_window", "scan", "select", "sort", "sort_key_val",
+           "random_gamma_grad", "reduce_window", "reduce_window_shape_tuple", "scan", "select", "sort", "sort_key_val",
            "stop_gradient", "switch", "top_k", "while_loop", "zeta"]
 __all__ += (_lax_extra.__all__ + _lax_elementwise.__all__ + _lax_indexing.__all__ + _lax_scans.__all__
             + _lax_structural.__all__)
