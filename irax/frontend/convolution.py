@@ -34,7 +34,7 @@ class ConvDimensionNumbers(NamedTuple):
 ConvGeneralDilatedDimensionNumbers = Union[tuple[str, str, str], ConvDimensionNumbers, None]
 
 
-def conv_general_permutations(dimension_numbers):
+def conv_general_permutations(dimension_numbers: tuple[str, str, str]) -> tuple[tuple[int, ...], ...]:
     """The (lhs, rhs, out) specs of string dimension numbers such as
     ('NHWC', 'HWIO', 'NHWC'); spatial dims in the order rhs lists them."""
     lhs_spec, rhs_spec, out_spec = dimension_numbers
@@ -132,7 +132,8 @@ def _in_canonical_layout(shapes, dimension_numbers):
 
 
 def conv_general_shape_tuple(lhs_shape: Sequence[int], rhs_shape: Sequence[int], window_strides: Sequence[int],
-                             padding: str | Sequence[tuple[int, int]], dimension_numbers) -> tuple[int, ...]:
+                             padding: str | Sequence[tuple[int, int]],
+                             dimension_numbers: tuple[str, str, str]) -> tuple[int, ...]:
     """conv_shape_tuple for operands laid out by string `dimension_numbers` ('NHWC', 'HWIO', 'NHWC')."""
     lhs, rhs, back = _in_canonical_layout((lhs_shape, rhs_shape), dimension_numbers)
     out = conv_shape_tuple(lhs, rhs, window_strides, padding)
@@ -140,7 +141,8 @@ def conv_general_shape_tuple(lhs_shape: Sequence[int], rhs_shape: Sequence[int],
 
 
 def conv_transpose_shape_tuple(lhs_shape: Sequence[int], rhs_shape: Sequence[int], window_strides: Sequence[int],
-                               padding: str | Sequence[tuple[int, int]], dimension_numbers) -> tuple[int, ...]:
+                               padding: str | Sequence[tuple[int, int]],
+                               dimension_numbers: tuple[str, str, str]) -> tuple[int, ...]:
     """The output shape of conv_transpose: per spatial dim (n - 1) s - k + 2
     plus the transposed padding (_conv_transpose_padding)."""
     lhs, rhs, back = _in_canonical_layout((lhs_shape, rhs_shape), dimension_numbers)
