@@ -293,3 +293,20 @@ def test_calling_a_scalar_type_converts_arrays_eagerly_and_under_jit(jax):
                          (irax.jit(lambda x: jnp.float32(x > 0))(x), jax.jit(lambda x: jax.numpy.float32(x > 0))(jx))):
         assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type)
         np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+
+
+def test_itemsize_bits_and_scalar_type_of_match_jax():
+    """jax.dtypes' two queries, missing before: bits per element (4 for int4) and a value's Python scalar type."""
+    import ml_dtypes
+
+    import irax
+    import irax.numpy as jnp
+
+    jax = pytest.importorskip("jax")
+
+    for dtype in (np.float32, np.int8, np.bool_, ml_dtypes.int4, ml_dtypes.bfloat16, np.complex64, "float16",
+                  ml_dtypes.float8_e4m3fn, np.uint32):
+        assert irax.dtypes.itemsize_bits(dtype) == jax.dtypes.itemsize_bits(dtype), dtype
+    for value in (True, 3, 1.5, 2j, np.uint8(3), np.ones(2, ml_dtypes.bfloat16), np.ones(2, ml_dtypes.int4)):
+        assert irax.dtypes.scalar_type_of(value) is jax.dtypes.scalar_type_of(value), value
+    assert irax.dtypes.scalar_type_of(jnp.ones(2, np.int8)) is int
