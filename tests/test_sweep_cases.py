@@ -179,3 +179,10 @@ def test_special_functions_take_jax_s_parameter_names():
         (irax.scipy.special.erf, jax.scipy.special.erf, {"x": x}),
     ]:
         np.testing.assert_allclose(mine(**kwargs), theirs(**kwargs), rtol=1e-6)
+
+
+# The windows refused a float M (operator.index); JAX truncates it (int(M)).
+@pytest.mark.parametrize("name", ["bartlett", "blackman", "hamming", "hanning"])
+def test_windows_take_a_float_length_as_jax(name):
+    for m in (np.float32(4.5), 3.0):
+        np.testing.assert_allclose(getattr(jnp, name)(m), getattr(jax.numpy, name)(m), atol=1e-6)

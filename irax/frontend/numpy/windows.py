@@ -5,11 +5,9 @@
     hamming    0.54 - 0.46 cos(2 pi n / (M - 1))
     hanning    0.5 - 0.5 cos(2 pi n / (M - 1))
     kaiser     I0(beta sqrt(1 - (2n / (M - 1) - 1)^2)) / I0(beta)
-M <= 1 gives ones(M), as in NumPy.
+M <= 1 gives ones(M), as in NumPy; a float M is truncated to an int, as by JAX.
 """
 from __future__ import annotations
-
-import operator
 
 import numpy as np
 
@@ -20,7 +18,7 @@ from irax.typing import Array, ArrayLike
 
 def _points(M):
     """(n = 0..M-1 in the default float, M - 1)."""
-    M = operator.index(M)
+    M = int(M)
     return creation.arange(M, dtype=dtypes.default_float_dtype()), M - 1
 
 
