@@ -502,7 +502,8 @@ class Program:
         device._inputs.append((call, buffers))
         return results, call
 
-    def invoke_inline(self, args: rt.VmVariantList, n_results: int, results=None) -> rt.VmVariantList:
+    def invoke_inline(self, args: rt.VmVariantList, n_results: int,
+                      results: rt.VmVariantList | None = None) -> rt.VmVariantList:
         """The call on the calling thread (the inline twin), `args` holding its
         input buffers: once the queued calls are done, with empty fences; its
         results, in `results` if given (a list an earlier call is done with:

@@ -150,7 +150,7 @@ class Tracer(ArrayMethods):
         (Protocols probed by name, such as NumPy's __array_interface__, are
         not Array attributes; nor is what neither has, which `hasattr` and
         `getattr(t, name, default)` probe, as on JAX's leaked tracers.)"""
-        if name in CONCRETE_ARRAY_ATTRIBUTES and name not in Tracer.__slots__ and self.trace not in _stack():
+        if name in CONCRETE_ARRAY_ATTRIBUTES and name not in Tracer.__slots__ and self.trace not in _thread.stack:
             raise self.leaked_error()
         raise AttributeError(f"'Tracer' object has no attribute '{name}'")
 
@@ -261,11 +261,11 @@ class Trace:
         """Make this the current trace and put new ops at the end of its body."""
         outer, self.caller = self.caller, sys._getframe(2)  # past contextlib's __enter__
         with self.context, ir.Location.unknown(), ir.InsertionPoint(self.block):
-            _stack().append(self)
+            _thread.stack.append(self)
             try:
                 yield self
             finally:
-                _stack().pop()
+                _thread.stack.pop()
                 self.caller = outer  # a frame kept would keep its locals alive
 
     def note_origin(self):
@@ -292,7 +292,7 @@ class Trace:
         inside `jit`) become extra arguments of the function: `lifted`."""
         if isinstance(x, Tracer) and x.trace is self:
             return x
-        if isinstance(x, Tracer) and x.trace not in _stack():
+        if isinstance(x, Tracer) and x.trace not in _thread.stack:
             raise x.leaked_error()
         if not isinstance(x, ArrayMethods):
             raise TypeError(f"irax primitives take arrays; got {type(x).__name__}")
@@ -344,10 +344,6 @@ class _ThreadState(threading.local):
 _thread = _ThreadState()
 
 
-def _stack():
-    return _thread.stack
-
-
 def current_trace():
     stack = _thread.stack
     return stack[-1] if stack else None
@@ -377,7 +373,7 @@ def recording(tape):
 def outermost_trace():
     """The trace the current ones are nested in: what they trace ends up in
     its module, so symbol names they make must be unique across all of them."""
-    stack = _stack()
+    stack = _thread.stack
     return stack[0] if stack else None
 
 
