@@ -50,6 +50,9 @@ ALLOWED = {
     ("irax.frontend.numpy.reductions", "irax.frontend.custom_derivatives"):
         "cumprod's derivative is JAX's rule (a custom_jvp, made at the first call), and custom_derivatives "
         "imports control_flow, which imports the irax.frontend.numpy package that reductions is part of",
+    ("irax.frontend.numpy.linalg", "irax.frontend.lax_structural"):
+        "a contraction given a preferred_element_type takes lax.dot_general's rule (which dtype to sum in, and "
+        "the conversion after, as XLA), and lax_structural imports the irax.frontend.numpy package of linalg",
     ("irax.frontend.numpy.reductions", "irax.frontend.lax_scans"):
         "cumprod's JVP is that of an associative_scan of multiplies, and lax_scans imports irax.numpy, whose "
         "package imports reductions",
