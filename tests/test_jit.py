@@ -371,3 +371,20 @@ def test_bool_of_a_tracer_raises_tracer_bool_conversion_error_as_jax():
         with pytest.raises(lib.errors.TracerBoolConversionError) as error:
             lib.jit(lambda x: 1 if x > 0 else 2)(1.0)
         assert isinstance(error.value, lib.errors.ConcretizationTypeError)
+
+
+@pytest.mark.filterwarnings("ignore:backend and device argument on jit is deprecated")  # (JAX's own)
+def test_jit_takes_jax_s_donate_argnames_keep_unused_inline_and_backend():
+    """jit refused these options (a TypeError for JAX code passing them):
+    donate_argnames donates what it names, through the signature, as
+    static_argnames does; the others are accepted as JAX's."""
+    f = irax.jit(lambda x, y: x + y, donate_argnames="y", keep_unused=True, inline=True, backend="cpu")
+    x, y = jnp.ones(3), jnp.ones(3)
+    np.testing.assert_array_equal(f(x, y), [2.0, 2.0, 2.0])
+    assert y.is_deleted() and not x.is_deleted()
+    for make in (lambda m: m.jit(lambda x: x, donate_argnames="z"),
+                 lambda m: m.jit(lambda x: x, device=m.devices()[0], backend="cpu")):
+        with pytest.raises(ValueError) as want:
+            make(jax)
+        with pytest.raises(ValueError, match=str(want.value).split(",")[0]):
+            make(irax)

@@ -12,7 +12,7 @@ grad, or inside another jit) the function is simply traced inline.
 Static arguments (`static_argnums`, `static_argnames`) are Python values that
 shape the program: they are part of the cache key and reach the function as
 they are, so `if n > 2:` works on them. They are found as JAX finds them
-(static_arguments): through the function's signature, a name covers its
+(resolve_argnums): through the function's signature, a name covers its
 parameter passed by position too, and a number the parameter passed by name.
 Two static values are the same program when they are of one type and equal
 (`__eq__`, `__hash__`): 1, 1.0 and True are three programs, as in JAX.
@@ -113,9 +113,10 @@ def _check_argnames(signature, argnames, option):
                          "Function does not take these args.")
 
 
-def static_arguments(signature, argnums, argnames) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """The static (argument numbers, argument names) of a function, by JAX's rule
-    (jax/_src/api_util.py resolve_argnums): when only one of the two is given,
+def resolve_argnums(signature, argnums, argnames, option="static") -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The (argument numbers, argument names) an option names, static or
+    donated (`option`), by JAX's rule (jax/_src/api_util.py
+    resolve_argnums): when only one of the two is given,
     the other is inferred through the signature, a parameter that may be
     passed either way (neither *args, positional-only nor keyword-only) being
     both its number and its name; both are then checked against the
@@ -131,8 +132,8 @@ def static_arguments(signature, argnums, argnames) -> tuple[tuple[int, ...], tup
     elif nums is None and names is not None:
         nums = tuple(i for i, name in either if name in names)
     nums, names = nums or (), names or ()
-    _check_argnums(signature, nums, "static_argnums")
-    _check_argnames(signature, names, "static_argnames")
+    _check_argnums(signature, nums, f"{option}_argnums")
+    _check_argnames(signature, names, f"{option}_argnames")
     return nums, names
 
 
@@ -262,24 +263,33 @@ def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dy
 
 
 def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | None = None,
-        static_argnames: str | Sequence[str] | None = None, donate_argnums: int | Sequence[int] = (),
-        device: Device | str | None = None, passes: str | Sequence[str] | None = None) -> Callable:
+        static_argnames: str | Sequence[str] | None = None, donate_argnums: int | Sequence[int] | None = None,
+        donate_argnames: str | Sequence[str] | None = None, keep_unused: bool = False, device: Device | str | None = None,
+        backend: str | None = None, inline: bool = False, passes: str | Sequence[str] | None = None) -> Callable:
     """Compile `fun` once per argument signature; see the module docstring.
-    The arrays of positional arguments `donate_argnums` are given to the
-    program, which may write into them (in-place `.at[].set`); they are
-    deleted after the call. `device` (a Device or backend name) is where it
-    runs, arguments moved there; `passes` changes its pass pipeline by pass
-    name (e.g. ["default", "count-ops"]; see transforms/pipeline.py)."""
+    The arrays of the arguments `donate_argnums` (or `donate_argnames`, found
+    through the signature as static arguments are) are given to the program,
+    which may write into them (in-place `.at[].set`); they are deleted after
+    the call. irax donates arguments passed by position: one passed by name
+    is left as it is (donation is a hint, as in JAX). `device` (a Device or
+    backend name; `backend`, JAX's older option, is a name) is where it runs,
+    arguments moved there; `passes` changes its pass pipeline by pass name
+    (e.g. ["default", "count-ops"]; see transforms/pipeline.py).
+    `keep_unused` and `inline` are accepted as JAX's: irax's programs keep
+    every argument, and a jitted call inside a trace is traced inline."""
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames,
-                                 donate_argnums=donate_argnums, device=device, passes=passes)
+                                 donate_argnums=donate_argnums, donate_argnames=donate_argnames,
+                                 keep_unused=keep_unused, device=device, backend=backend, inline=inline, passes=passes)
     if not callable(fun):
         raise TypeError(f"Expected a callable value, got {fun}")
     signature = _signature(fun)
-    static_nums, static_names = static_arguments(signature, static_argnums, static_argnames)
-    donate_argnums = _index_tuple(donate_argnums)
-    if signature is not None:
-        _check_argnums(signature, donate_argnums, "donate_argnums")
+    static_nums, static_names = resolve_argnums(signature, static_argnums, static_argnames)
+    donate_argnums, _ = resolve_argnums(signature, donate_argnums, donate_argnames, "donate")
+    if device is not None and backend is not None:
+        raise ValueError(f"can't specify both a device and a backend for jit, got device={device} and "
+                         f"backend={backend!r}")
+    device = device if backend is None else backend
     if isinstance(device, str):
         device = registry.devices(device)[0]
     if passes is not None and not isinstance(passes, str):
