@@ -330,3 +330,18 @@ def test_an_arrays_sharding_is_jaxs_single_device_sharding():
         moved = irax.device_put(x, SingleDeviceSharding(device))
         assert moved.device is device and moved.committed and moved.sharding == SingleDeviceSharding(device)
         np.testing.assert_array_equal(np.asarray(moved), np.ones((4, 3)))
+
+
+def test_device_put_takes_jax_s_donate_may_alias_and_src():
+    """device_put refused these keywords (a TypeError for JAX code passing them)."""
+    x = jnp.ones(3)
+    same = irax.device_put(x, irax.devices()[0], donate=True, src=x.device)
+    assert same is x and not x.is_deleted()  # nothing was copied, as in JAX
+    copied = irax.device_put(x, may_alias=False)
+    assert copied is not x and not x.is_deleted()
+    np.testing.assert_array_equal(copied, x)
+    import plugin_fakes
+
+    moved = irax.device_put(x, plugin_fakes.sync.devices()[0], donate=True)  # a copy elsewhere: x is donated
+    assert x.is_deleted()
+    np.testing.assert_array_equal(moved, np.ones(3))

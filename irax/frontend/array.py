@@ -243,12 +243,15 @@ def live_arrays(platform: str | None = None) -> list:
             if isinstance(a, Array) and a.device.platform == platform and not a.is_deleted()]
 
 
-def device_put(x: Any, device: Device | str | None = None) -> Any:
+def device_put(x: Any, device: Device | str | None = None, *, src: Any = None, donate: bool = False,
+               may_alias: bool | None = None) -> Any:
     """`x` (a pytree of arrays and array-likes) on `device`, as jax.device_put.
     With a device (or backend name) the results are committed to it; an
-    uncommitted array already there is committed and returned as it is.
-    Without one, arrays stay where they are and other values go to the
-    default device, uncommitted. Inside a trace, arrays pass through."""
+    uncommitted array already there is committed and returned as it is
+    (a copy with may_alias=False). Without one, arrays stay where they are
+    and other values go to the default device, uncommitted. `donate` deletes
+    an array that was copied to another device. Inside a trace, arrays pass
+    through. (`src`, JAX's hint of where x is, is not needed: an Array knows.)"""
     if isinstance(device, str):
         device = devices(device)[0]
     elif isinstance(device, Sharding):
@@ -259,9 +262,14 @@ def device_put(x: Any, device: Device | str | None = None) -> Any:
     def put(x):
         if isinstance(x, Array):
             if device is None or x.device is device:
+                if may_alias is False:  # (a new buffer, on x's device: through host memory, as a transfer)
+                    return _transfer(x, x.device, committed=x._committed or device is not None)
                 x._committed = x._committed or device is not None
                 return x
-            return _transfer(x, device, committed=True)
+            moved = _transfer(x, device, committed=True)
+            if donate:
+                x.delete()
+            return moved
         if core.current_trace() is not None:
             return x
         dtype, weak = dtypes.dtype_and_weak(x)
@@ -297,7 +305,7 @@ def _block(x):
 
 
 def _transfer(x: Array, device, committed) -> Array:
-    """A copy of `x` on another device, through host memory."""
+    """A copy of `x` on `device` (another, or its own for a new buffer), through host memory."""
     return Array(device.put(x._value), x.aval, device, committed)
 
 
