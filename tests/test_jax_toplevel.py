@@ -367,3 +367,10 @@ def test_print_environment_info():
     text = irax.print_environment_info(return_string=True)
     assert f"irax:          {irax.__version__}" in text and "numpy:" in text and "process_count: 1" in text
     assert f"iree compiler: {compiler.iree_version()}" in text  # the build loaded, with its git revision
+
+
+def test_make_jaxpr_static_argnums_and_process_queries_take_jax_s_arguments():
+    """make_jaxpr's static_argnums and process_count/process_index's backend were TypeErrors."""
+    program = irax.make_jaxpr(lambda n, x: x[:n].sum(), static_argnums=0)(2, np.arange(4.0, dtype=np.float32))
+    assert [a.shape for a in program.in_avals] == [(4,)]  # n is a value of the program, not an argument
+    assert (irax.process_count(backend="cpu"), irax.process_index("cpu")) == (1, 0)

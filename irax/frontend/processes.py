@@ -31,13 +31,14 @@ world = None  # the communicator among the processes, rank = process index; None
 _remote = {}  # backend name -> the RemoteDevices of the other processes, in process order
 
 
-def process_index() -> int:
-    """This process's index among the processes of the computation (jax.process_index)."""
+def process_index(backend: str | None = None) -> int:
+    """This process's index among the processes of the computation
+    (jax.process_index); every backend spans the same processes."""
     return 0 if world is None else world.rank
 
 
-def process_count() -> int:
-    """How many processes the computation runs on (jax.process_count)."""
+def process_count(backend: str | None = None) -> int:
+    """How many processes the computation runs on (jax.process_count); every backend spans the same processes."""
     return 1 if world is None else world.size
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -151,13 +151,23 @@ class TracedProgram:
     __repr__ = __str__
 
 
-def make_jaxpr(fun: Callable, *, return_shape: bool = False) -> Callable[..., Any]:
+def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = (), *,
+               return_shape: bool = False) -> Callable[..., Any]:
     """A function of `fun`'s arguments returning the TracedProgram of
-    `fun(*args, **kwargs)` (traced as eval_shape traces), and with
-    `return_shape` also eval_shape's result: `(program, shapes)`."""
+    `fun(*args, **kwargs)` (traced as eval_shape traces), the positional
+    arguments `static_argnums` reaching `fun` as the Python values they are;
+    with `return_shape` also eval_shape's result: `(program, shapes)`."""
+    static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
 
     def make(*args, **kwargs):
-        traced, avals = _trace(fun, args, kwargs)
+        static = {i % len(args) for i in static_argnums if -len(args) <= i < len(args)}
+
+        def with_statics(*dynamic, **kwargs):
+            rest = iter(dynamic)
+            return fun(*(args[i] if i in static else next(rest) for i in range(len(args))), **kwargs)
+
+        dynamic = [a for i, a in enumerate(args) if i not in static]
+        traced, avals = _trace(with_statics if static else fun, dynamic, kwargs)
         program = TracedProgram(traced, avals)
         return (program, _out_shapes(traced)) if return_shape else program
 
