@@ -388,3 +388,20 @@ def test_jit_takes_jax_s_donate_argnames_keep_unused_inline_and_backend():
             make(jax)
         with pytest.raises(ValueError, match=str(want.value).split(",")[0]):
             make(irax)
+
+
+def test_jit_takes_shardings_of_one_device():
+    """in_shardings/out_shardings were TypeErrors: shardings of one device
+    run the program there; shardings over several devices are refused,
+    irax running a program whole on one device."""
+    import plugin_fakes
+    from irax.sharding import SingleDeviceSharding
+
+    cpu, other = irax.devices("cpu")[0], plugin_fakes.sync.devices()[0]
+    f = irax.jit(lambda x, y: x + y, in_shardings=(SingleDeviceSharding(other), None),
+                 out_shardings=SingleDeviceSharding(other))
+    out = f(jnp.ones(2), jnp.ones(2))
+    assert out.device is other
+    np.testing.assert_array_equal(out, [2.0, 2.0])
+    with pytest.raises(NotImplementedError, match="whole on one device"):
+        irax.jit(lambda x: x, in_shardings=SingleDeviceSharding(cpu), out_shardings=SingleDeviceSharding(other))

@@ -45,6 +45,7 @@ import inspect
 import operator
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from irax import tree_util
 from irax.backends.cache import LRU
@@ -185,6 +186,22 @@ def disable_jit(disable: bool = True) -> Iterator[None]:
         _disabled.value = before
 
 
+def _sharded_device(device, in_shardings, out_shardings):
+    """`device`, or the one device jit's shardings name (None naming none)."""
+    shardings = tree_util.tree_leaves((in_shardings, out_shardings))
+    named = {d for sharding in shardings for d in sharding.device_set}
+    if len(named) > 1 or any(sharding.num_devices != 1 for sharding in shardings):
+        raise NotImplementedError(
+            f"irax runs a jitted program whole on one device; in_shardings/out_shardings name {len(named)}. "
+            "Spread work over devices with irax.pmap, or give shardings of one device (SingleDeviceSharding).")
+    if not named:
+        return device
+    (sharded,) = named
+    if device is not None and device is not sharded and not (isinstance(device, str) and device == sharded.platform):
+        raise ValueError(f"jit's device {device} is not the device its shardings name, {sharded}.")
+    return sharded
+
+
 def jit_disabled() -> bool:
     """Whether jitted functions run as plain Python here and now: disable_jit's
     block in this thread if any, else the setting."""
@@ -262,10 +279,11 @@ def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dy
         "static_argnums or static_argnames parameters of irax.jit.")
 
 
-def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | None = None,
-        static_argnames: str | Sequence[str] | None = None, donate_argnums: int | Sequence[int] | None = None,
-        donate_argnames: str | Sequence[str] | None = None, keep_unused: bool = False, device: Device | str | None = None,
-        backend: str | None = None, inline: bool = False, passes: str | Sequence[str] | None = None) -> Callable:
+def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings: Any = None,
+        static_argnums: int | Sequence[int] | None = None, static_argnames: str | Sequence[str] | None = None,
+        donate_argnums: int | Sequence[int] | None = None, donate_argnames: str | Sequence[str] | None = None,
+        keep_unused: bool = False, device: Device | str | None = None, backend: str | None = None,
+        inline: bool = False, passes: str | Sequence[str] | None = None) -> Callable:
     """Compile `fun` once per argument signature; see the module docstring.
     The arrays of the arguments `donate_argnums` (or `donate_argnames`, found
     through the signature as static arguments are) are given to the program,
@@ -275,10 +293,14 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
     backend name; `backend`, JAX's older option, is a name) is where it runs,
     arguments moved there; `passes` changes its pass pipeline by pass name
     (e.g. ["default", "count-ops"]; see transforms/pipeline.py).
-    `keep_unused` and `inline` are accepted as JAX's: irax's programs keep
-    every argument, and a jitted call inside a trace is traced inline."""
+    `in_shardings` and `out_shardings` (pytrees of shardings, None for any)
+    may name one device, which is then `device`: irax runs a program whole
+    on one device. `keep_unused` and `inline` are accepted as JAX's: irax's
+    programs keep every argument, and a jitted call inside a trace is
+    traced inline."""
     if fun is None:
-        return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames,
+        return functools.partial(jit, in_shardings=in_shardings, out_shardings=out_shardings,
+                                 static_argnums=static_argnums, static_argnames=static_argnames,
                                  donate_argnums=donate_argnums, donate_argnames=donate_argnames,
                                  keep_unused=keep_unused, device=device, backend=backend, inline=inline, passes=passes)
     if not callable(fun):
@@ -289,7 +311,7 @@ def jit(fun: Callable | None = None, *, static_argnums: int | Sequence[int] | No
     if device is not None and backend is not None:
         raise ValueError(f"can't specify both a device and a backend for jit, got device={device} and "
                          f"backend={backend!r}")
-    device = device if backend is None else backend
+    device = _sharded_device(device if backend is None else backend, in_shardings, out_shardings)
     if isinstance(device, str):
         device = registry.devices(device)[0]
     if passes is not None and not isinstance(passes, str):
