@@ -562,3 +562,11 @@ def test_make_jaxpr_and_eval_shape_leave_refs_unchanged():
         lib.make_jaxpr(f)(1.)
         return lib.eval_shape(f, 1.).shape, r
     same(case)
+
+
+def test_new_ref_takes_jax_s_parameter_names():
+    """new_ref's parameter was `init` where JAX's is `init_val`, and it had no memory_space or kind."""
+    ref = irax.new_ref(init_val=np.zeros(2, np.float32), memory_space=None, kind=None)
+    np.testing.assert_array_equal(ref[...], [0.0, 0.0])
+    with pytest.raises(NotImplementedError, match="one memory space"):
+        irax.new_ref(1.0, memory_space="pinned_host")

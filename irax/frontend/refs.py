@@ -35,6 +35,7 @@ NotImplementedError. vmap over Ref *arguments* is `vmap_with_refs`.
 import contextlib
 import inspect
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -109,12 +110,16 @@ class Ref:
         return self.shape[0]
 
 
-def new_ref(init: ArrayLike) -> Ref:
-    """A new Ref holding `init` (an array or a number): jax.new_ref."""
-    if not (is_array(init) or isinstance(init, (bool, int, float, complex, np.ndarray, np.generic))):
+def new_ref(init_val: ArrayLike, *, memory_space: Any = None, kind: str | None = None) -> Ref:
+    """A new Ref holding `init_val` (an array or a number): jax.new_ref.
+    irax's devices have one memory space and one kind of Ref: the defaults."""
+    if memory_space is not None or kind is not None:
+        raise NotImplementedError(f"irax's Refs live in the device's one memory space and are of one kind; got "
+                                  f"memory_space={memory_space!r}, kind={kind!r}.")
+    if not (is_array(init_val) or isinstance(init_val, (bool, int, float, complex, np.ndarray, np.generic))):
         raise TypeError(f"Error interpreting argument to new_ref as a JAX value. The problematic value is of type "
-                        f"{type(init)} and was passed to new_ref at position 0.\n")
-    return Ref(asarray(init), core.current_trace(), source_info.user_line())
+                        f"{type(init_val)} and was passed to new_ref at position 0.\n")
+    return Ref(asarray(init_val), core.current_trace(), source_info.user_line())
 
 
 def freeze(ref: Ref) -> Array:
