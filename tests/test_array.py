@@ -399,3 +399,18 @@ def test_builtin_round_as_jax(value, ndigits):
     ours, theirs = round(jnp.asarray(value), ndigits), round(jax.numpy.asarray(value), ndigits)
     assert (ours.dtype, ours.weak_type) == (theirs.dtype, theirs.weak_type)
     np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-6)  # (JAX's 2.6000001 is 2.6)
+
+
+def test_jax_array_queries_of_a_one_device_array():
+    """jax.Array's clone, tobytes, platform, on_device_size_in_bytes,
+    addressable_data and is_fully_* were missing; flat raises JAX's error."""
+    jax = pytest.importorskip("jax")
+    mine, theirs = jnp.arange(6.0).reshape(2, 3), jax.numpy.arange(6.0).reshape(2, 3)
+    assert mine.tobytes() == theirs.tobytes()
+    assert (mine.on_device_size_in_bytes(), mine.platform()) == (theirs.on_device_size_in_bytes(), theirs.platform())
+    assert mine.is_fully_addressable and mine.is_fully_replicated and mine.addressable_data(0) is mine
+    clone = mine.clone()
+    assert clone is not mine
+    np.testing.assert_array_equal(clone, theirs)
+    with pytest.raises(NotImplementedError, match="consider arr.flatten"):
+        mine.flat  # noqa: B018

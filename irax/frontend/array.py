@@ -46,7 +46,37 @@ class Array(ArrayMethods):
         """How the array lies on devices: whole, on its one (jax.Array.sharding)."""
         return SingleDeviceSharding(self.device)
 
+    # jax.Array's queries of where the data lies, for an array whole on one device
+    is_fully_addressable = True
+    is_fully_replicated = True
+
+    def addressable_data(self, index: int) -> "Array":
+        """The data of the `index`-th device holding the array: itself, on its one device."""
+        if index != 0:
+            raise IndexError(f"list index out of range: the array lies on one device, got index {index}")
+        return self
+
+    def on_device_size_in_bytes(self) -> int:
+        """The bytes the array takes on its device: its nbytes (dense, no padding)."""
+        return self.nbytes
+
+    def platform(self) -> str:
+        """Its device's platform name ("cpu", "vulkan", ...)."""
+        return self.device.platform
+
+    def clone(self) -> "Array":
+        """A copy of the array, in a buffer of its own (jax.Array.clone)."""
+        return self.copy()
+
+    @property
+    def flat(self):
+        raise NotImplementedError("JAX Arrays do not implement the arr.flat property: consider arr.flatten() instead.")
+
     # --- data on the host -------------------------------------------------
+    def tobytes(self, order: str = "C") -> bytes:
+        """The elements' bytes, as NumPy's ndarray.tobytes."""
+        return self._value.tobytes(order)
+
     @property
     def _value(self) -> np.ndarray:
         """A read-only host copy, fetched once."""
