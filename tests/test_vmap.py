@@ -533,3 +533,8 @@ def test_what_a_call_computes_without_the_batch_stays_unbatched():
         np.testing.assert_allclose(m.vmap(lambda t: m.jvp(f, (x,), (t,), has_aux=True)[2], out_axes=None)(ts), x * 2)
         with pytest.raises(ValueError, match="got axis spec None but output was batched on axis 0"):
             m.vmap(lambda t: m.jvp(sin, (x,), (t,))[1], out_axes=None)(ts)
+
+
+def test_vmap_takes_spmd_axis_name():
+    """spmd_axis_name (a mesh axis to shard the batch over) was a TypeError; one device shards nothing."""
+    np.testing.assert_array_equal(irax.vmap(lambda x: x * 2, spmd_axis_name="data")(jnp.arange(3.0)), [0.0, 2.0, 4.0])

@@ -303,7 +303,7 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unm
 
 
 def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = None,
-         axis_size: int | None = None) -> Callable:
+         axis_size: int | None = None, spmd_axis_name: Any = None) -> Callable:
     """Vectorize `fun` over an axis of its arguments, as `jax.vmap`.
 
     `in_axes`: an int (the axis mapped in every positional argument; negative
@@ -316,7 +316,9 @@ def vmap(fun: Callable, in_axes: Any = 0, out_axes: Any = 0, axis_name: Any = No
     is mapped.
     `axis_name`: names the mapped axis for collectives inside `fun`
     (lax.psum(x, "i"), all_gather, axis_index, ...: frontend/collectives.py),
-    which then combine the members of the batch, as under jax.vmap."""
+    which then combine the members of the batch, as under jax.vmap.
+    `spmd_axis_name` (the mesh axis JAX shards the batch over) is accepted:
+    irax runs a program whole on one device."""
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)  # as JAX: a list of axes means one per argument
     _check_axes_spec(in_axes, "in_axes")
