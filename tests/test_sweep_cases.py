@@ -186,3 +186,12 @@ def test_special_functions_take_jax_s_parameter_names():
 def test_windows_take_a_float_length_as_jax(name):
     for m in (np.float32(4.5), 3.0):
         np.testing.assert_allclose(getattr(jnp, name)(m), getattr(jax.numpy, name)(m), atol=1e-6)
+
+
+# take refused bool indices, which NumPy and JAX take as positions 0 and 1.
+def test_take_reads_bool_indices_as_positions():
+    import irax
+
+    a, flags = np.array([10.0, 20.0, 30.0]), np.array([False, True, True])
+    np.testing.assert_array_equal(jnp.take(a, flags), np.take(a, flags))
+    np.testing.assert_array_equal(irax.jit(jnp.take)(a, flags), np.take(a, flags))

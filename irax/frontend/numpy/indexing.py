@@ -578,6 +578,8 @@ def take(a: ArrayLike, indices: ArrayLike, axis: int | None = None, out: None = 
     check_arraylike("take", a)
     a = asarray(a)
     indices = _index_array("take", indices)
+    if dtypes.is_bool(indices.dtype):  # (positions 0 and 1, as to NumPy and JAX: not a mask)
+        indices = indices.astype(np.int32)
     if not dtypes.is_int(indices.dtype):
         raise ValueError("indices must have an integer type")
     mode = _take_mode(mode)
