@@ -45,6 +45,7 @@ __all__ = ["PyTreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_s
            "KeyEntry", "KeyPath", "SequenceKey", "DictKey", "GetAttrKey", "FlattenedIndexKey", "keystr",
            "register_pytree_node", "register_pytree_node_class", "register_pytree_with_keys",
            "register_pytree_with_keys_class", "register_dataclass", "register_static", "Partial"]
+# (register_data_leaf and tree_flatten_data, for irax's transformations, are not JAX's API)
 
 # --- key paths --------------------------------------------------------------
 
@@ -181,6 +182,37 @@ def _lookup(typ):
     return None
 
 
+# Leaves with data: types that are leaves to the tree functions, as JAX's typed
+# PRNG key arrays are, but that irax's transformations (jit, vmap, grad, scan,
+# ...), which trace arrays of ordinary dtypes, see into. Those flatten their
+# arguments and results with `tree_flatten_data`, where such a leaf is a node
+# whose children are its data: the treedef rebuilds the leaf around the traced
+# data, and each transformation needs nothing more for it.
+_data_leaves = {}  # type -> _Node
+_data_leaf_types = set()  # _leaf_types, less the leaves with data
+
+
+def register_data_leaf(leaftype: type, flatten_func: Callable[[Any], tuple[Iterable[Any], Any]],
+                       unflatten_func: Callable[[Any, Iterable[Any]], Any]) -> None:
+    """Make ``leaftype`` a leaf with data: a leaf, but a node to :func:`tree_flatten_data`,
+    split by ``flatten_func(x) -> ((data array,), aux_data)`` and rebuilt by
+    ``unflatten_func(aux_data, (data array,))``. One data array: so the two
+    flattenings have their leaves in the same places (vmap's axes, grad's
+    argnums count a key array as one leaf)."""
+    _data_leaf_types.clear()
+    _data_leaves[leaftype] = _Node(flatten_func, unflatten_func, None)  # (its data takes its key path)
+
+
+def _lookup_data(typ):
+    """:func:`_lookup`, where a leaf with data is a node."""
+    if typ in _data_leaf_types:
+        return None
+    entry = _data_leaves.get(typ) or _lookup(typ)
+    if entry is None:
+        _data_leaf_types.add(typ)
+    return entry
+
+
 def register_pytree_node(nodetype: type, flatten_func: Callable[[Any], tuple[Iterable[Any], Any]],
                          unflatten_func: Callable[[Any, Iterable[Any]], Any],
                          flatten_with_keys_func: Callable[[Any], tuple[Iterable[tuple[KeyEntry, Any]], Any]]
@@ -193,6 +225,7 @@ def register_pytree_node(nodetype: type, flatten_func: Callable[[Any], tuple[Ite
     if nodetype in _registry:
         raise ValueError(f"Duplicate custom PyTreeDef type registration for {nodetype}.")
     _leaf_types.clear()  # it may have been a leaf type until now
+    _data_leaf_types.clear()
     _registry[nodetype] = _Node(flatten_func, unflatten_func,
                                 flatten_with_keys_func or _with_keys(flatten_func, _flat_index_keys))
 
@@ -327,7 +360,7 @@ class PyTreeDef:
     def _build(self, it):
         if self.node_type is None:
             return next(it)
-        unflatten = _lookup(self.node_type).unflatten
+        unflatten = _lookup_data(self.node_type).unflatten
         if self.num_nodes == self.num_leaves + 1:  # leaves only (a dict of arrays): no Python step per leaf
             return unflatten(self.aux_data, list(itertools.islice(it, self.num_leaves)))
         return unflatten(self.aux_data, [next(it) if c is _LEAF else c._build(it) for c in self._children])
@@ -357,7 +390,7 @@ class PyTreeDef:
         typ = type(tree)
         if typ is not self.node_type:
             raise _Mismatch("types", f"type {self.node_type}", f"type {typ}")
-        entry = _lookup(typ)
+        entry = _lookup_data(typ)
         children, data = entry.flatten(tree)
         children = list(children)
         if len(children) != len(self._children):
@@ -449,31 +482,41 @@ def treedef_is_leaf(treedef: PyTreeDef) -> bool:
 def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list[Any], PyTreeDef]:
     """``tree -> (leaves, treedef)``. ``is_leaf(x) -> True`` stops recursion at ``x``."""
     leaves = []
-    treedef = _flatten_into(tree, is_leaf, leaves)  # runs first: it fills `leaves`
+    treedef = _flatten_into(tree, is_leaf, leaves, _lookup, _leaf_types)  # runs first: it fills `leaves`
     return leaves, treedef
 
 
-def _flatten_into(x, is_leaf, leaves) -> PyTreeDef:
+def tree_flatten_data(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list[Any], PyTreeDef]:
+    """:func:`tree_flatten`, each leaf with data (a typed PRNG key array) flattened to its
+    data: how the transformations flatten their arguments and results, whose
+    treedef rebuilds such leaves (see :func:`register_data_leaf`)."""
+    leaves = []
+    treedef = _flatten_into(tree, is_leaf, leaves, _lookup_data, _data_leaf_types)
+    return leaves, treedef
+
+
+def _flatten_into(x, is_leaf, leaves, lookup, leaf_types) -> PyTreeDef:
     # A module-level function, not a closure: a recursive closure is a
     # reference cycle, which would keep `leaves` (arrays, often big) alive
-    # until the garbage collector runs.
-    entry = None if is_leaf is not None and is_leaf(x) else _lookup(type(x))
+    # until the garbage collector runs. `lookup` and its `leaf_types`: those
+    # of tree_flatten or tree_flatten_data.
+    entry = None if is_leaf is not None and is_leaf(x) else lookup(type(x))
     if entry is None:
         leaves.append(x)
         return _LEAF
     children, data = entry.flatten(x)
-    if is_leaf is None and type(children) in (list, tuple) and set(map(type, children)) <= _leaf_types:
+    if is_leaf is None and type(children) in (list, tuple) and set(map(type, children)) <= leaf_types:
         # Leaves only (a dict of arrays, a list of them): no Python step per child
         # (jit's warm call flattens its arguments: ~45 -> ~30 us a dict of 200 arrays).
         leaves.extend(children)
         return _node(type(x), data, [_LEAF] * len(children), leaves_only=True)
     treedefs = []
     for c in children:
-        if is_leaf is None and type(c) in _leaf_types:  # an array or number: no call (the common case)
+        if is_leaf is None and type(c) in leaf_types:  # an array or number: no call (the common case)
             leaves.append(c)
             treedefs.append(_LEAF)
         else:
-            treedefs.append(_flatten_into(c, is_leaf, leaves))
+            treedefs.append(_flatten_into(c, is_leaf, leaves, lookup, leaf_types))
     return _node(type(x), data, treedefs)
 
 
@@ -483,17 +526,28 @@ def tree_flatten_with_path(tree: Any, is_leaf: Callable[..., bool] | None = None
     leaf's key path. ``is_leaf(x)``, or ``is_leaf(path, x)`` if ``is_leaf_takes_path``."""
     stop = is_leaf if is_leaf is None or is_leaf_takes_path else (lambda _, x: is_leaf(x))
     pairs = []
-    treedef = _flatten_with_path_into(tree, (), stop, pairs)
+    treedef = _flatten_with_path_into(tree, (), stop, pairs, _lookup)
     return pairs, treedef
 
 
-def _flatten_with_path_into(x, path, is_leaf, pairs) -> PyTreeDef:
-    entry = None if is_leaf is not None and is_leaf(path, x) else _lookup(type(x))
+def tree_flatten_data_with_path(tree: Any) -> tuple[list[tuple[KeyPath, Any]], PyTreeDef]:
+    """:func:`tree_flatten_with_path` as :func:`tree_flatten_data` flattens: the data of a
+    leaf with data has the leaf's path."""
+    pairs = []
+    treedef = _flatten_with_path_into(tree, (), None, pairs, _lookup_data)
+    return pairs, treedef
+
+
+def _flatten_with_path_into(x, path, is_leaf, pairs, lookup) -> PyTreeDef:
+    entry = None if is_leaf is not None and is_leaf(path, x) else lookup(type(x))
     if entry is None:
         pairs.append((path, x))
         return _LEAF
+    if type(x) in _data_leaves:  # its data, at its path
+        children, data = entry.flatten(x)
+        return _node(type(x), data, [_flatten_with_path_into(c, path, is_leaf, pairs, lookup) for c in children])
     keyed, data = entry.flatten_with_keys(x)
-    return _node(type(x), data, [_flatten_with_path_into(c, (*path, k), is_leaf, pairs) for k, c in keyed])
+    return _node(type(x), data, [_flatten_with_path_into(c, (*path, k), is_leaf, pairs, lookup) for k, c in keyed])
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
@@ -520,7 +574,17 @@ def tree_structure(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> P
 def tree_map(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
     """``f`` applied leafwise: ``out = unflatten(def, [f(x, *ys) for x, *ys in zip(...)])``.
     ``tree`` fixes the structure; each of ``rest`` must have it as a prefix."""
-    leaves, treedef = tree_flatten(tree, is_leaf)
+    return _map(tree_flatten, f, tree, rest, is_leaf)
+
+
+def tree_map_data(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
+    """:func:`tree_map` over the leaves of :func:`tree_flatten_data`: ``f`` gets the data
+    of each leaf with data, which is rebuilt around its results."""
+    return _map(tree_flatten_data, f, tree, rest, is_leaf)
+
+
+def _map(flatten, f, tree, rest, is_leaf):
+    leaves, treedef = flatten(tree, is_leaf)
     others = [treedef.flatten_up_to(r) for r in rest]
     return treedef.unflatten(f(*xs) for xs in zip(leaves, *others))
 

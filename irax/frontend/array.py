@@ -305,7 +305,7 @@ def device_put(x: Any, device: Device | str | None = None, *, src: Any = None, d
         dtype, weak = dtypes.dtype_and_weak(x)
         return device_put_numpy(np.asarray(x, dtype), device, weak, committed=device is not None)
 
-    return tree_util.tree_map(put, x)
+    return tree_util.tree_map_data(put, x)  # (a key array: its data, rebuilt)
 
 
 def block_until_ready(x: Any) -> Any:
@@ -325,7 +325,7 @@ def _block(x):
     elif kind is list or kind is tuple:
         children = x
     else:
-        children = tree_util.tree_leaves(x)
+        children = tree_util.tree_flatten_data(x)[0]  # (a key array: its data)
     for child in children:
         if isinstance(child, Array):
             if child._ready:  # (0: computed already, as inline calls' results are)

@@ -26,6 +26,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import func
 
 from irax.frontend import core, dtypes, lowering, refs, shapes, staging, tape
+from irax.frontend.extended import is_extended, physical
 from irax.frontend.jit import jit
 from irax.frontend.lax_structural import slice_in_dim
 from irax.frontend.numpy.util import asarray, convert, is_array
@@ -56,12 +57,13 @@ def _check_inexact(arguments, argnums, fn_name, holomorphic=False, allow_int=Fal
     for i in argnums:
         if len(arguments.dynamic_indices(i)) != arguments.arg_trees[i].num_leaves:
             raise TypeError(f"{fn_name}: argument {i} to differentiate contains leaves that are not arrays or numbers")
-        for k in arguments.dynamic_indices(i):
-            dtype = arguments.dynamic[k].dtype
-            if holomorphic and not np.issubdtype(dtype, np.complexfloating):
+        # (a key array's one data leaf has its place: the key's dtype is the one JAX names)
+        for k, leaf in zip(arguments.dynamic_indices(i), tree_util.tree_leaves(arguments.args[i])):
+            dtype = leaf.dtype if is_extended(leaf) else arguments.dynamic[k].dtype
+            if holomorphic and not dtypes.issubdtype(dtype, np.complexfloating):
                 raise TypeError(f"{fn_name} with holomorphic=True requires inputs with complex dtype, "
                                 f"but got {dtype.name}.")
-            if not (dtypes.is_inexact(dtype) or allow_int):
+            if _tangent_dtype(dtype) == dtypes.float0 and not allow_int:
                 raise TypeError(
                     f"{fn_name} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
                     f"np.inexact), but got {dtype.name}. If you want to use Boolean- or integer-valued inputs, "
@@ -87,7 +89,8 @@ def _float0_for_integers(primal, gradient):
     or boolean leaves (the traced gradient has None there, a traced tangent
     zeros of the leaf's dtype: they have no derivative)."""
     def leaf(x, g):
-        return np.zeros(np.shape(x), dtypes.float0) if g is None or not dtypes.is_inexact(shapes.typeof(x).dtype) else g
+        no_tangent = g is None or _tangent_dtype(shapes.typeof(x).dtype) == dtypes.float0
+        return np.zeros(np.shape(x), dtypes.float0) if no_tangent else g
     return tree_util.tree_map(leaf, primal, gradient)
 
 
@@ -107,7 +110,7 @@ tree_util.register_pytree_node(_Unchanged, lambda box: ((), box), lambda box, _:
 
 
 def _boxed(aux):
-    return tree_util.tree_map(lambda x: x if is_array(x) else _Unchanged(x), aux)
+    return tree_util.tree_map_data(lambda x: x if is_array(x) else _Unchanged(x), aux)  # (a key array's data: traced)
 
 
 def _unboxed(aux):
@@ -286,7 +289,9 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         key = None
 
     out_leaves, out_tree = tree_util.tree_flatten(output)
-    pullback = functools.partial(_pullback, key, fun_pair, out_tree, [_aval_or_float0(y) for y in out_leaves])
+    data_leaves = tree_util.tree_flatten_data(output)[0]  # (a key array's data: the one leaf in its place)
+    pullback = functools.partial(_pullback, key, fun_pair, out_tree, [_aval_or_float0(y) for y in out_leaves],
+                                 [_aval_or_float0(y) for y in data_leaves])
     vjp_fn = tree_util.Partial(pullback, primals)
     return (output, vjp_fn, _unboxed(aux)) if has_aux else (output, vjp_fn)
 
@@ -317,7 +322,7 @@ def fwd_and_bwd(fun: Callable, argnums: int | Sequence[int], has_aux: bool = Fal
     return fwd, bwd
 
 
-def _pullback(key, fun_pair, out_tree, out_avals, primals, cotangent):
+def _pullback(key, fun_pair, out_tree, out_avals, data_avals, primals, cotangent):
     """vjp's `vjp_fn(cotangent)`: `fun_pair`'s forward pass again, from
     `primals`, and its backward pass (one staged call under `key`),
     `cotangent` checked against the output's structure and leaves' avals."""
@@ -334,7 +339,7 @@ def _pullback(key, fun_pair, out_tree, out_avals, primals, cotangent):
             return tuple(_vjp_inline(fun_pair, arguments, argnums, seeds)[2])
         return backward
 
-    cotangent = _checked_cotangent(out_tree, out_avals, cotangent)
+    cotangent = _checked_cotangent(out_tree, out_avals, data_avals, cotangent)
     try:
         cotangents = staging.staged_call(key and key + ("backward",), backward_of(fun_pair),
                                          (cotangent,) + tuple(primals))
@@ -369,7 +374,7 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
 
 def _tangent_dtype(primal_dtype):
     """The dtype JAX requires of a tangent (or a cotangent) of a primal of this dtype."""
-    return primal_dtype if dtypes.is_inexact(primal_dtype) else dtypes.float0
+    return primal_dtype if dtypes.issubdtype(primal_dtype, np.inexact) else dtypes.float0  # (float0 for a key's too)
 
 
 def _aval_or_float0(x) -> core.ShapedArray:
@@ -390,6 +395,7 @@ def _checked_tangents(primals, tangents) -> tuple:
     leaves = []
     for p, t in zip(p_leaves, t_leaves):
         p_aval, t_aval = shapes.typeof(p), _aval_or_float0(t)
+        data_aval = shapes.typeof(physical(p))  # (a key array's: its data's, which the pass traces)
         expected = _tangent_dtype(p_aval.dtype)
         if t_aval.dtype != expected:
             raise TypeError("primal and tangent arguments to jax.jvp do not match; dtypes must be equal, or in case "
@@ -399,29 +405,29 @@ def _checked_tangents(primals, tangents) -> tuple:
         if p_aval.shape != t_aval.shape:
             raise ValueError("jvp called with different primal and tangent shapes;"
                              f"Got primal shape {p_aval.shape} and tangent shape as {t_aval.shape}")
-        leaves.append(np.zeros(p_aval.shape, p_aval.dtype) if expected == dtypes.float0 else t)
+        leaves.append(np.zeros(data_aval.shape, data_aval.dtype) if expected == dtypes.float0 else t)
     return tuple(tree_util.tree_unflatten(t_tree, leaves))
 
 
-def _checked_cotangent(out_tree, out_avals, cotangent):
+def _checked_cotangent(out_tree, out_avals, data_avals, cotangent):
     """`cotangent` after JAX's checks against the output it is for, of
     structure `out_tree` and leaves' avals `out_avals` (the structure, then
     each leaf's shape and dtype: any dtype for an integer or boolean output,
     whose cotangent JAX takes as float0), with float0 leaves as zeros of
-    their output's dtype."""
+    their output's dtype (`data_avals`: a key array output's are its data's)."""
     ct_leaves, ct_tree = tree_util.tree_flatten(cotangent)
     if ct_tree != out_tree:
         raise ValueError(f"unexpected tree structure of argument to vjp function: got {ct_tree}, but expected to "
                          f"match {out_tree}")
     leaves = []
-    for y_aval, ct in zip(out_avals, ct_leaves):
+    for y_aval, data_aval, ct in zip(out_avals, data_avals, ct_leaves):
         ct_aval = _aval_or_float0(ct)
         expected = y_aval.update(dtype=_tangent_dtype(y_aval.dtype))
         if ct_aval.shape != expected.shape or expected.dtype not in (ct_aval.dtype, dtypes.float0):
             raise ValueError("unexpected JAX type (e.g. shape/dtype) for argument to VJP function: "
                              f"got {ct_aval.str_short()}, but expected {expected.str_short()} because the "
                              f"corresponding output of the differentiated function had JAX type {y_aval.str_short()}")
-        leaves.append(np.zeros(y_aval.shape, y_aval.dtype) if ct_aval.dtype == dtypes.float0 else ct)
+        leaves.append(np.zeros(data_aval.shape, data_aval.dtype) if ct_aval.dtype == dtypes.float0 else ct)
     return tree_util.tree_unflatten(ct_tree, leaves)
 
 
@@ -588,7 +594,7 @@ def _batched_output(aux):
     """jvp's aux as jacfwd's vmap gives it back: its leaves that are not
     arrays as they are (JAX's out_axes None), where vmap takes them (numbers
     and NumPy arrays), else JAX's error."""
-    for leaf in tree_util.tree_leaves(aux):
+    for leaf in tree_util.tree_flatten_data(aux)[0]:
         if not staging.is_traceable_leaf(leaf):
             raise TypeError(f"Output from batched function {leaf!r} with type {type(leaf)} is not a valid JAX type")
     return _boxed(aux)

@@ -213,4 +213,4 @@ def checkpoint_name(x: Any, name: str) -> Any:
         copy.owner.attributes[remat_ir.CHECKPOINT_NAME] = ir.StringAttr.get(name)
         return core.Tracer(trace, copy, t.aval)
 
-    return tree_util.tree_map(named, x)
+    return tree_util.tree_map_data(named, x)  # (a key array: its data, rebuilt)

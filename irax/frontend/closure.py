@@ -36,7 +36,7 @@ def _maybe_perturbed(value) -> bool:
 def convert_closure(fun: Callable, example_args: tuple, hoist: Callable[[Any], bool] = _maybe_perturbed):
     """(converted, consts): `fun` traced on the example arguments' avals, the
     values it closes over for which `hoist` holds taken as extra arguments."""
-    flat, in_tree = tree_util.tree_flatten(example_args)
+    flat, in_tree = tree_util.tree_flatten_data(example_args)
     traced = staging.trace_function(fun, [core.aval_of(x) for x in flat], in_tree)
     hoisted = [hoist(v) for v in traced.lifted]
     consts = [v for v, h in zip(traced.lifted, hoisted) if h]
@@ -53,7 +53,7 @@ def convert_closure(fun: Callable, example_args: tuple, hoist: Callable[[Any], b
     def converted(*args_hconsts):
         n_args = len(args_hconsts) - len(consts)
         args, given = args_hconsts[:n_args], args_hconsts[n_args:]
-        flat_args, tree = tree_util.tree_flatten(tuple(args))
+        flat_args, tree = tree_util.tree_flatten_data(tuple(args))
         if tree != in_tree:
             raise TypeError("The inputs to the closure produced by closure_convert must have the same Pytree "
                             "structure as the example arguments passed when closure_convert was called. Expected "

@@ -68,7 +68,7 @@ def _staged(name, fns, call, args):
 
 
 def _flat_arrays(tree):
-    leaves, treedef = tree_util.tree_flatten(tree)
+    leaves, treedef = tree_util.tree_flatten_data(tree)  # (a key array's data: its treedef wraps it again)
     return [asarray(x) for x in leaves], treedef
 
 
@@ -92,7 +92,7 @@ def _values(trace, arrays):
 
 def _args_tree(*trees):
     """The tree of a function's argument tuple whose arguments have `trees`."""
-    return tree_util.tree_structure(tuple(t.unflatten([0] * t.num_leaves) for t in trees))
+    return tree_util.treedef_tuple(trees)
 
 
 def _tracers(trace, values, avals, tree):
@@ -541,7 +541,8 @@ def _scan(f, init, xs, length, reverse, unroll):
     trace = core.current_trace()
     flat_carry, carry_tree = _flat_arrays(init)
     flat_xs, xs_tree = _flat_arrays(xs)
-    for x in flat_xs:
+    for x, leaf in zip(flat_xs, tree_util.tree_leaves(xs)):  # (a key array: one leaf, as its data)
+        x = leaf if extended.is_extended(leaf) else x  # a key array's axes: its data's but the last
         if x.ndim == 0:
             raise ValueError(f"scan got value with no leading axis to scan over: {x.aval.str_short()}.")
     sizes = sorted({x.shape[0] for x in flat_xs})

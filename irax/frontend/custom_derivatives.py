@@ -381,7 +381,7 @@ class custom_jvp:
         if recording is None or self in _rule_on_values or not recording.reads_taped(staging.Arguments(args).dynamic):
             return self.fun(*args)
         nondiff, primals = _split(args, self.nondiff_argnums)
-        zeros = tree_util.tree_map(lambda x: lax_structural.full_like(x, 0), primals)
+        zeros = tree_util.tree_map_data(lambda x: lax_structural.full_like(x, 0), primals)
         _rule_on_values.add(self)
         try:
             path, _ = tape.straight_line(lambda p, t: self.jvp(*nondiff, p, t), (primals, zeros))
@@ -399,13 +399,15 @@ class custom_jvp:
             primals, tangents = arguments.rebuild(flat[:n])[0], arguments.rebuild(flat[n:])[0]
             nondiff, primals = _split(primals, self.nondiff_argnums)
             out, t_out = self.jvp(*nondiff, primals, _split(tangents, self.nondiff_argnums)[1])
+            # (a key array output's tangent is a float0 array in its place, a leaf as the key: zeros of its data)
+            out_leaves, out_tree = tree_util.tree_flatten_data(out)
             trees = tree_util.tree_structure(out), tree_util.tree_structure(t_out)
-            if trees != (primal.out_tree, primal.out_tree):
+            if out_tree != primal.out_tree or trees[0] != trees[1]:
                 raise TypeError("Custom JVP rule must produce primal and tangent outputs with equal container "
                                 f"(pytree) structures to the function's ({primal.out_tree}), but got {trees[0]} "
                                 f"and {trees[1]} respectively.")
             tangents = map(_inner_tangent, tree_util.tree_leaves(t_out), primal.out_avals)
-            return tuple(tree_util.tree_leaves(out) + list(tangents))
+            return tuple(out_leaves + list(tangents))
 
         avals = [x.aval for x in arguments.dynamic]
         traced = _trace(rule, avals + avals)

@@ -55,7 +55,7 @@ CANT_FLATTEN = _CantFlatten()
 
 def _leaves(value):
     try:
-        return tree_util.tree_flatten(value)
+        return tree_util.tree_flatten_data(value)  # (a key array: its data, traced)
     except Exception:  # any object may be a local; those that do not flatten are shown as such
         return tree_util.tree_flatten(CANT_FLATTEN)
 

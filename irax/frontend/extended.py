@@ -81,6 +81,12 @@ def is_extended(x) -> bool:
     return isinstance(x, ExtendedArray)
 
 
+def physical(x):
+    """The array that holds `x`: its data where `x` is an extended array
+    (what a transformation traces), else `x` itself."""
+    return x._data if is_extended(x) else x
+
+
 def unwrap(arrays):
     """(the extended class, the physical arrays) when any of `arrays` is an
     extended array, else None. Mixing an extended dtype with any other, or

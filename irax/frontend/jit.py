@@ -229,7 +229,7 @@ def warm_key(args) -> tuple:
     ids = [id(x.aval) for x in args if type(x) is Array]
     if len(ids) == len(args):
         return (len(args), config.irax_passes, *ids), args
-    leaves, structure = tree_util.tree_flatten(args)
+    leaves, structure = tree_util.tree_flatten_data(args)
     ids = [id(x.aval) for x in leaves if type(x) is Array]
     if len(ids) != len(leaves):
         return None, None
@@ -262,7 +262,7 @@ def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dy
     """JAX's TypeError for an argument not marked static that has a leaf which
     is not an array or a number (a string, an object): jit traces every leaf
     of the others."""
-    leaves = tree_util.tree_leaves((dynamic_args, dynamic_kwargs))
+    leaves = tree_util.tree_flatten_data((dynamic_args, dynamic_kwargs))[0]
     if all(staging.is_traceable_leaf(x) for x in leaves):
         return
     if all(staging.is_traceable_leaf(x) or isinstance(x, refs.Ref) for x in leaves):
@@ -346,7 +346,8 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
             out = fun(*args, **kwargs)
             refs.check_outputs(fun, args, kwargs, out)
             # (nested in a trace too, its outputs are arrays, as JAX's jit makes them)
-            return tree_util.tree_map_with_path(lambda path, x: staging.output_array(fun, x, path), out)
+            paths, tree = tree_util.tree_flatten_data_with_path(out)
+            return tree.unflatten(staging.output_array(fun, x, path) for path, x in paths)
 
         call.__name__ = name
         return call

@@ -22,7 +22,7 @@ def stop_gradient(x: PyTree) -> PyTree:
         leaf = asarray(leaf)
         return stop_gradient_p.bind(leaf) if core.current_trace() is not None else leaf
 
-    return tree_util.tree_map(stop, x)
+    return tree_util.tree_map_data(stop, x)  # (a key array: its data, rebuilt)
 
 
 def stop_cotangent(x):

@@ -108,14 +108,14 @@ def map(f: Callable, xs: PyTree, *, batch_size: int | None = None) -> PyTree:  #
     (f vmapped over them; the remainder in one last vmapped call)."""
     if batch_size is None:
         return scan(lambda _, x: ((), f(x)), (), xs)[1]
-    leaves = [asarray(x) for x in tree_util.tree_leaves(xs)]
+    leaves = [asarray(x) for x in tree_util.tree_flatten_data(xs)[0]]
     n = leaves[0].shape[0]
     steps, left = divmod(n, batch_size)
-    batched = tree_util.tree_map(lambda x: jnp.reshape(asarray(x)[:steps * batch_size],
-                                                       (steps, batch_size) + asarray(x).shape[1:]), xs)
-    ys = tree_util.tree_map(lambda y: jnp.reshape(y, (-1,) + y.shape[2:]),
-                            scan(lambda _, x: ((), vmap(f)(x)), (), batched)[1]) if steps else None
+    batched = tree_util.tree_map_data(lambda x: jnp.reshape(asarray(x)[:steps * batch_size],
+                                                            (steps, batch_size) + asarray(x).shape[1:]), xs)
+    ys = tree_util.tree_map_data(lambda y: jnp.reshape(y, (-1,) + y.shape[2:]),
+                                 scan(lambda _, x: ((), vmap(f)(x)), (), batched)[1]) if steps else None
     if not left:
         return ys
-    rest = vmap(f)(tree_util.tree_map(lambda x: asarray(x)[steps * batch_size:], xs))
-    return rest if ys is None else tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), ys, rest)
+    rest = vmap(f)(tree_util.tree_map_data(lambda x: asarray(x)[steps * batch_size:], xs))
+    return rest if ys is None else tree_util.tree_map_data(lambda a, b: jnp.concatenate([a, b]), ys, rest)

@@ -514,4 +514,4 @@ def optimization_barrier(operand: PyTree, /) -> PyTree:
     """operand, as `jax.lax.optimization_barrier`: irax's compiler does not
     move work across function boundaries in a way the barrier would stop, so
     the values pass through unchanged."""
-    return tree_util.tree_map(asarray, operand)
+    return tree_util.tree_map_data(asarray, operand)  # (a key array: its data, rebuilt)

@@ -97,13 +97,13 @@ def non_array_argument(fun, args, kwargs) -> tuple[str, Any]:
     except (TypeError, ValueError):  # no signature, or the arguments do not fit it
         named = {"args": tuple(args), **kwargs}
     return next((name + tree_util.keystr(path), leaf) for name, value in named.items()
-                for path, leaf in tree_util.tree_leaves_with_path(value) if _aval(leaf) is None)
+                for path, leaf in tree_util.tree_flatten_data_with_path(value)[0] if _aval(leaf) is None)
 
 
 def _trace(fun, args, kwargs) -> tuple[staging.TracedFunction, list]:
     """`fun(*args, **kwargs)` traced with every leaf of the arguments
     abstract, and the abstract values of those leaves."""
-    leaves, tree = tree_util.tree_flatten((tuple(args), dict(kwargs)))
+    leaves, tree = tree_util.tree_flatten_data((tuple(args), dict(kwargs)))
     avals = [_aval(x) for x in leaves]
     if None in avals:
         path, value = non_array_argument(fun, args, kwargs)

@@ -91,7 +91,7 @@ def trace_function(fn, flat_avals, in_tree, batch=None) -> TracedFunction:
         args = [trace.new_argument(a) for a in flat_avals]
         out = fn(*tree_util.tree_unflatten(in_tree, args))
         out = tree_util.tree_map(lambda x: _Float0Zeros(x.shape) if is_float0(x) else x, out)
-        paths, out_tree = tree_util.tree_flatten_with_path(out)
+        paths, out_tree = tree_util.tree_flatten_data_with_path(out)
         flat_out = [trace.to_tracer(output_array(fn, x, path)) for path, x in paths]
     trace.finish(flat_out)
     lifted = [value for value, _ in trace.lifted.values()]
@@ -180,7 +180,7 @@ class Arguments:
 
     def __init__(self, args, kwargs=None, static_numbers=()):
         self.args = args
-        leaves, self.tree = tree_util.tree_flatten((tuple(args), dict(kwargs or {})))
+        leaves, self.tree = tree_util.tree_flatten_data((tuple(args), dict(kwargs or {})))
         self.is_dynamic = tuple(map(is_traceable_leaf, leaves))
         if static_numbers:  # their numbers' leaves, counted from the trees just flattened
             static = [i in static_numbers for i, t in enumerate(self.arg_trees) for _ in range(t.num_leaves)]

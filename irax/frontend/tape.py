@@ -71,7 +71,7 @@ class Tape:
     def record_staged(self, key, fn, arguments, lifted, out):
         """staging.run_staged's hook: the program staged from `fn` under `key`
         ran on `arguments`, reading the closed-over arrays `lifted`."""
-        operands, outs = list(arguments.dynamic) + list(lifted), tree_util.tree_leaves(out)
+        operands, outs = list(arguments.dynamic) + list(lifted), tree_util.tree_flatten_data(out)[0]
         wrt = self._taped_positions(operands)
         if wrt:
             find = functools.partial(_staged_vjp, key, fn, arguments, len(operands), wrt, _seeded(outs))
@@ -127,14 +127,14 @@ def _call(fn, arguments, *operands) -> list:
     n = len(arguments.dynamic)
     if not any(isinstance(x, core.Tracer) for x in operands[n:]):
         args, kwargs = arguments.rebuild(operands[:n])
-        return tree_util.tree_leaves(fn(*args, **kwargs))
+        return tree_util.tree_flatten_data(fn(*args, **kwargs))[0]
     traced = staging.trace_arguments(fn, arguments)
     if [x.aval for x in traced.lifted] != [x.aval for x in operands[n:]]:
         raise NotImplementedError(
             f"irax: the eager fallback cannot differentiate the staged function {fn!r}: the arrays it closes "
             "over changed since it ran. Pass them to it as arguments.")
     results = staging.inline(traced.func, operands, traced.out_avals)
-    return tree_util.tree_leaves(traced.out_tree.unflatten(results))
+    return tree_util.tree_flatten_data(traced.out_tree.unflatten(results))[0]
 
 
 _branching = LRU()  # a staged call's key -> the argument signatures whose trace branched on a value
@@ -190,7 +190,7 @@ def straight_line(fun, args, kwargs=None):
     args, kwargs = arguments.rebuild(leaves)
     with core.recording(tape):
         out = fun(*args, **kwargs)
-    flat_out, out_tree = tree_util.tree_flatten(out)
+    flat_out, out_tree = tree_util.tree_flatten_data(out)  # (a key array's data: rerun too)
 
     def path(*new_args, **new_kwargs):
         values = tape.rerun({id(x): v for x, v in zip(leaves, staging.Arguments(new_args, new_kwargs).dynamic)})

@@ -27,6 +27,7 @@ from iree.compiler import ir
 
 from irax import tree_util
 from irax.frontend import callbacks, collectives, core, lowering, refs, staging
+from irax.frontend.extended import is_extended, physical
 from irax.frontend.numpy.shape import moveaxis
 from irax.transforms.batching import add_batched
 
@@ -114,7 +115,7 @@ def _in_axes(fun, in_axes, axis_size, arguments, args, kwargs):
                          f"arguments passed to the function, but got len(in_axes)={len(in_axes)}, "
                          f"len(args)={len(args)}")
     spec = (in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), {k: 0 for k in kwargs})
-    leaves = tree_util.tree_leaves((args, kwargs))
+    leaves = tree_util.tree_leaves((args, kwargs))  # (a key array: one leaf, as its data is one dynamic leaf)
     axes, mapped = [], []
     dynamic = iter(arguments.dynamic)
     for axis, is_dynamic, name, leaf in zip(_leaf_axes(spec, (tuple(args), dict(kwargs)), "in_axes"),
@@ -125,12 +126,13 @@ def _in_axes(fun, in_axes, axis_size, arguments, args, kwargs):
             continue
         x = next(dynamic)
         if axis is not None:
-            if not -x.ndim <= axis < x.ndim:
+            logical = leaf if is_extended(leaf) else x  # a key array's axes: those of its data but the last
+            if not -logical.ndim <= axis < logical.ndim:
                 raise ValueError(f"vmap was requested to map its argument along axis {axis}, which implies that its "
-                                 f"rank should be at least {axis + 1 if axis >= 0 else -axis}, but is only {x.ndim} "
-                                 f"(its shape is {x.shape})")
-            axis %= x.ndim
-            mapped.append((x.shape[axis], axis, f"{name} of type {x.aval.str_short()}"))
+                                 f"rank should be at least {axis + 1 if axis >= 0 else -axis}, but is only "
+                                 f"{logical.ndim} (its shape is {logical.shape})")
+            axis %= logical.ndim
+            mapped.append((x.shape[axis], axis, f"{name} of type {logical.aval.str_short()}"))
         axes.append(axis)
     if not mapped and axis_size is None:
         if not arguments.dynamic:
@@ -181,12 +183,17 @@ class _Given(_Untraced):
 tree_util.register_pytree_node(_Given, lambda u: ((), u), lambda u, _: u)
 
 
+def _is_traced(x) -> bool:
+    """Whether the leaf `x` is a Tracer, or a key array over one."""
+    return isinstance(physical(x), core.Tracer)
+
+
 def _given_as_they_are(in_axes, args, kwargs):
     """(args, kwargs, whether any is) with each leaf that is not mapped and
     no Tracer a _Given node."""
     spec = (in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args), {k: 0 for k in kwargs})
     leaves, tree = tree_util.tree_flatten((tuple(args), dict(kwargs)))
-    given = [a is None and not isinstance(x, core.Tracer) for x, a in
+    given = [a is None and not _is_traced(x) for x, a in
              zip(leaves, _leaf_axes(spec, (tuple(args), dict(kwargs)), "in_axes"))]
     args, kwargs = tree_util.tree_unflatten(tree, [_Given(x) if g else x for x, g in zip(leaves, given)])
     return args, kwargs, any(given)
@@ -197,7 +204,7 @@ def _untraced_kept(output, axes=None):
     where `axes` are given) an _Untraced node."""
     leaves, tree = tree_util.tree_flatten(output)
     axes = [None] * len(leaves) if axes is None else axes
-    return tree_util.tree_unflatten(tree, [_Untraced(x) if a is None and not isinstance(x, core.Tracer) else x
+    return tree_util.tree_unflatten(tree, [_Untraced(x) if a is None and not _is_traced(x) else x
                                            for x, a in zip(leaves, axes)])
 
 
@@ -290,6 +297,7 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unm
             outputs.append(leaf if axis is None else np.zeros(_with_axis(leaf.shape, axis, size), leaf.dtype))
             continue
         r, batched = next(computed)
+        r = leaf if is_extended(leaf) else r  # a key array over its result
         if axis is None:
             if batched:
                 raise ValueError(f"at vmap out_axes{tree_util.keystr(path)}, got axis spec None but output was "

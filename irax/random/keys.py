@@ -184,21 +184,14 @@ class KeyAval(ShapedArray):
         self._hash = hash((self.shape, self.dtype))
 
 
-@tree_util.register_pytree_node_class
 class KeyArray(ExtendedArray):
     """An array of typed PRNG keys, over the uint32 array of its key data
-    (shape `(*shape, 2)`). A pytree whose one leaf is that data, so keys
-    pass through `jit`, `vmap` and `grad` (with no derivative) as arrays do;
+    (shape `(*shape, 2)`). A pytree leaf, as in JAX, whose data the
+    transformations trace (tree_util.register_data_leaf), so keys pass
+    through `jit`, `vmap` and `grad` (with no derivative) as arrays do;
     the structural functions (jnp.where, concatenate, stack, take, lax.select)
     take them as extended arrays (irax/frontend/extended.py)."""
     _trailing = 1  # the key's two words
-
-    def tree_flatten(self):
-        return (self._data,), None
-
-    @classmethod
-    def tree_unflatten(cls, aux, children):
-        return cls(children[0])
 
     dtype = KEY_DTYPE
     aval = property(lambda self: KeyAval(self.shape))
@@ -269,6 +262,9 @@ class KeyArray(ExtendedArray):
         return f"Array({self.shape}, dtype={self.dtype}) overlaying:\n{self._data}"
 
     __str__ = __repr__
+
+
+tree_util.register_data_leaf(KeyArray, lambda keys: ((keys._data,), None), lambda _, data: KeyArray(data[0]))
 
 
 def _check_key_data(data):
