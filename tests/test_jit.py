@@ -102,6 +102,22 @@ def test_lower_shows_the_program():
     assert "func.func @main" in lowered.as_text() and "math.sin" in lowered.as_text("optimized")
 
 
+def test_lower_and_trace_take_shape_dtype_structs_as_jax():
+    """Ahead-of-time lowering from shapes alone, as JAX's AOT docs do: jit(f).lower
+    of a ShapeDtypeStruct raised a StopIteration, trace too."""
+    for lib in (irax, jax):
+        def f(x, n):
+            return lib.numpy.sin(x) * n
+
+        struct = lib.ShapeDtypeStruct(X.shape, np.float32)
+        compiled = lib.jit(f, static_argnums=1).lower(struct, 2).compile()
+        np.testing.assert_allclose(compiled(X), np.sin(X) * 2, rtol=1e-6)
+        info = lib.jit(f, static_argnums=1).trace({"w": struct}["w"], 2).out_info
+        assert (info.shape, info.dtype) == (X.shape, np.float32)
+        with pytest.raises(TypeError):  # compiled for (3, 4)
+            compiled(X[:2])
+
+
 def test_errors_leave_the_next_call_working():
     @irax.jit
     def f(x):

@@ -164,3 +164,21 @@ def test_jit_keeps_keys_warm():
     assert len(traces) == 1
     np.testing.assert_array_equal(np.asarray(random.key_data(f(random.key(5)))),
                                   np.asarray(jax.random.key_data(jax.random.split(jax.random.key(5)))))
+
+
+def test_shape_dtype_structs_of_keys_as_jax():
+    """eval_shape of a key gives JAX's ShapeDtypeStruct of dtype key<fry> (it
+    gave a key array over its data's struct), and a ShapeDtypeStruct of keys
+    traces as keys in eval_shape and jit's lower (it was refused)."""
+    for lib in (irax, jax):
+        key_dtype = lib.random.key(0).dtype
+        out = lib.eval_shape(lambda k: (lib.random.split(k), lib.random.normal(k, (2,))), lib.random.key(0))
+        assert [(s.shape, str(s.dtype)) for s in out] == [((2,), "key<fry>"), ((2,), "float32")]
+        struct = lib.ShapeDtypeStruct((3,), key_dtype)
+        assert repr(struct) == "ShapeDtypeStruct(shape=(3,), dtype=key<fry>)"
+        batched = lib.eval_shape(lib.vmap(lib.random.split), struct)
+        assert (batched.shape, str(batched.dtype)) == ((3, 2), "key<fry>")
+        compiled = lib.jit(lib.random.split).lower(lib.ShapeDtypeStruct((), key_dtype)).compile()
+        assert compiled(lib.random.key(0)).shape == (2,)
+    np.testing.assert_array_equal(random.key_data(irax.jit(random.split).lower(irax.ShapeDtypeStruct(
+        (), random.key(0).dtype)).compile()(random.key(5))), jax.random.key_data(jax.random.split(jax.random.key(5))))

@@ -50,6 +50,8 @@ class ShapedArray:
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
 
+    aval = property(lambda self: self)  # (an abstract value stands for an array in jit's `lower`)
+
     def update(self, shape=None, dtype=None, weak_type=None):
         return ShapedArray(
             self.shape if shape is None else shape,

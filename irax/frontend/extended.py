@@ -23,6 +23,16 @@ from irax.frontend.primitives import indexing as indexing_prims
 from irax.frontend.primitives import shape as prims
 
 
+class ExtendedDType:
+    """Base of extended dtypes: each names the ExtendedArray subclass of its
+    values (`array_type`) and one element's physical layout, the trailing
+    axes `element_shape` of `physical_dtype` (ShapeDtypeStruct builds an
+    abstract array of such a dtype from these)."""
+    array_type: type
+    element_shape: tuple
+    physical_dtype: object
+
+
 class ExtendedArray:
     """Base of extended-dtype arrays. Subclasses set `dtype`, `_trailing` and
     keep their physical array in `_data`."""

@@ -52,7 +52,7 @@ from irax.backends.cache import LRU
 from irax.config import config
 from irax.frontend import core, executable, lowering, refs, staging
 from irax.frontend.array import Array, place
-from irax.frontend.shapes import make_jaxpr, non_array_argument
+from irax.frontend.shapes import abstract_structs, make_jaxpr, non_array_argument
 from irax.plugins import Device, registry
 
 
@@ -396,8 +396,10 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
                                    device=device, warm=ran)
 
     def lower(*args, **kwargs):
-        """The program for these arguments, stage by stage (lowering.Lowered)."""
+        """The program for these arguments (arrays, or ShapeDtypeStructs for
+        their shapes and dtypes), stage by stage (lowering.Lowered)."""
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
+        dynamic_args, dynamic_kwargs = abstract_structs((dynamic_args, dynamic_kwargs))
         _check_array_arguments(fun, args, kwargs, static_positions(len(args)), static_names, dynamic_args,
                                dynamic_kwargs)
         return lowering.lower(with_statics(static_args, static_kwargs), dynamic_args, dynamic_kwargs,
@@ -406,6 +408,7 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
     def trace(*args, **kwargs):
         """The function traced for these arguments, before lowering (lowering.Traced)."""
         static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
+        dynamic_args, dynamic_kwargs = abstract_structs((dynamic_args, dynamic_kwargs))
         _check_array_arguments(fun, args, kwargs, static_positions(len(args)), static_names, dynamic_args,
                                dynamic_kwargs)
         program, out_info = make_jaxpr(with_statics(static_args, static_kwargs), return_shape=True)(

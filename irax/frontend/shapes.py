@@ -25,6 +25,7 @@ import numpy as np
 
 from irax import tree_util
 from irax.frontend import core, dtypes, refs, staging
+from irax.frontend.extended import ExtendedDType, is_extended
 from irax.frontend.numpy.util import is_array
 from irax.typing import DTypeLike
 
@@ -45,7 +46,7 @@ class ShapeDtypeStruct:
         if dtype is None:
             raise ValueError("ShapeDtypeStruct: dtype must be specified.")
         object.__setattr__(self, "shape", tuple(shape))
-        object.__setattr__(self, "dtype", np.dtype(dtype))
+        object.__setattr__(self, "dtype", dtype if isinstance(dtype, ExtendedDType) else np.dtype(dtype))
         object.__setattr__(self, "weak_type", bool(weak_type))
 
     def __setattr__(self, name, value):
@@ -61,6 +62,14 @@ class ShapeDtypeStruct:
         aval = typeof(x)
         return cls(aval.shape, aval.dtype, weak_type=aval.weak_type)
 
+    def abstract(self):
+        """What a transformation traces for this: its abstract value, or for an
+        extended dtype (a key) its array type over its data's abstract value."""
+        if not isinstance(self.dtype, ExtendedDType):
+            return core.ShapedArray(self.shape, dtypes.canonicalize_dtype(self.dtype), self.weak_type)
+        return self.dtype.array_type(core.ShapedArray((*self.shape, *self.dtype.element_shape),
+                                                      self.dtype.physical_dtype))
+
     def update(self, **changes) -> ShapeDtypeStruct:
         """A copy with some of shape, dtype and weak_type replaced."""
         return dataclasses.replace(self, **changes)
@@ -72,10 +81,16 @@ class ShapeDtypeStruct:
 
 def _aval(x) -> core.ShapedArray | None:
     """x's abstract value, or None for a value that is not an array."""
-    if isinstance(x, ShapeDtypeStruct):
-        return core.ShapedArray(x.shape, dtypes.canonicalize_dtype(x.dtype), x.weak_type)
+    if isinstance(x, (ShapeDtypeStruct, core.ShapedArray)):
+        return x.abstract() if isinstance(x, ShapeDtypeStruct) else x
     numeric = isinstance(x, (bool, int, float, complex, np.ndarray, np.generic)) and not isinstance(x, (str, bytes))
     return core.aval_of(x) if is_array(x) or numeric else None  # (np.str_ is a str and an np.generic)
+
+
+def abstract_structs(tree: Any) -> Any:
+    """`tree` with each ShapeDtypeStruct as what a transformation traces for
+    it (ShapeDtypeStruct.abstract): jit's `lower` and `trace`, eval_shape."""
+    return tree_util.tree_map(lambda x: x.abstract() if isinstance(x, ShapeDtypeStruct) else x, tree)
 
 
 def typeof(x: Any) -> core.ShapedArray:
@@ -103,7 +118,8 @@ def non_array_argument(fun, args, kwargs) -> tuple[str, Any]:
 def _trace(fun, args, kwargs) -> tuple[staging.TracedFunction, list]:
     """`fun(*args, **kwargs)` traced with every leaf of the arguments
     abstract, and the abstract values of those leaves."""
-    leaves, tree = tree_util.tree_flatten_data((tuple(args), dict(kwargs)))
+    args, kwargs = abstract_structs((tuple(args), dict(kwargs)))
+    leaves, tree = tree_util.tree_flatten_data((args, kwargs))
     avals = [_aval(x) for x in leaves]
     if None in avals:
         path, value = non_array_argument(fun, args, kwargs)
@@ -122,7 +138,8 @@ def _trace(fun, args, kwargs) -> tuple[staging.TracedFunction, list]:
 
 def _out_shapes(traced: staging.TracedFunction):
     structs = [ShapeDtypeStruct(a.shape, a.dtype, weak_type=a.weak_type) for a in traced.out_avals]
-    return tree_util.tree_unflatten(traced.out_tree, structs)
+    out = tree_util.tree_unflatten(traced.out_tree, structs)  # (a key array over its data's struct)
+    return tree_util.tree_map(lambda x: ShapeDtypeStruct(x.shape, x.dtype) if is_extended(x) else x, out)
 
 
 def eval_shape(fun: Callable, *args: Any, **kwargs: Any) -> Any:

@@ -166,8 +166,9 @@ def copy_private_functions(source_module_op, target_module_op):
 # Arguments: numbers and arrays are traced; anything else is static.
 
 def is_traceable_leaf(leaf) -> bool:
-    """Whether a leaf of arguments is traced (an array or a number); others are static."""
-    return is_array(leaf) or isinstance(leaf, (bool, int, float, complex, np.ndarray, np.generic))
+    """Whether a leaf of arguments is traced (an array, a number, or the
+    abstract value of one: jit's `lower`); others are static."""
+    return is_array(leaf) or isinstance(leaf, (bool, int, float, complex, np.ndarray, np.generic, core.ShapedArray))
 
 
 
@@ -187,7 +188,7 @@ class Arguments:
             self.is_dynamic = tuple(d and not (s and isinstance(x, (bool, int, float, complex)))
                                     for x, d, s in zip(leaves, self.is_dynamic, static + [False] * len(leaves)))
         self.given = [x for x, d in zip(leaves, self.is_dynamic) if d]  # as passed: Python numbers, NumPy arrays
-        self.dynamic = [asarray(x) for x in self.given]
+        self.dynamic = [x if isinstance(x, core.ShapedArray) else asarray(x) for x in self.given]
         self.static = tuple(x for x, d in zip(leaves, self.is_dynamic) if not d)
 
     @functools.cached_property

@@ -43,7 +43,7 @@ from irax import tree_util
 from irax.frontend import dtypes
 from irax.frontend.array import Array
 from irax.frontend.core import ShapedArray
-from irax.frontend.extended import ExtendedArray
+from irax.frontend.extended import ExtendedArray, ExtendedDType
 from irax.frontend.jit import jit
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy import ufuncs
@@ -148,10 +148,11 @@ def _seed_data(seed):
 # ---------------------------------------------------------------------------
 # Typed keys.
 
-class KeyDtype:
+class KeyDtype(ExtendedDType):
     """The dtype of typed threefry keys; prints as JAX's, `key<fry>`."""
     name = "key<fry>"
     type = dtypes.prng_key  # its scalar type, for issubdtype, as JAX's
+    element_shape, physical_dtype = (2,), np.dtype(np.uint32)
 
     def __repr__(self):
         return self.name
@@ -265,6 +266,7 @@ class KeyArray(ExtendedArray):
 
 
 tree_util.register_data_leaf(KeyArray, lambda keys: ((keys._data,), None), lambda _, data: KeyArray(data[0]))
+KeyDtype.array_type = KeyArray
 
 
 def _check_key_data(data):
