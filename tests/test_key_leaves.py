@@ -5,6 +5,8 @@ carries (each traces a key's uint32 data: tree_util.tree_flatten_data);
 each case runs under irax and JAX alike and must give the same tree of
 leaves (key arrays holding JAX's key data, float0 arrays of the keys'
 shape where JAX gives no derivative, numbers)."""
+import importlib
+
 import numpy as np
 import pytest
 
@@ -182,3 +184,15 @@ def test_shape_dtype_structs_of_keys_as_jax():
         assert compiled(lib.random.key(0)).shape == (2,)
     np.testing.assert_array_equal(random.key_data(irax.jit(random.split).lower(irax.ShapeDtypeStruct(
         (), random.key(0).dtype)).compile()(random.key(5))), jax.random.key_data(jax.random.split(jax.random.key(5))))
+
+
+def test_keys_do_not_promote_as_jax():
+    """result_type of keys is their dtype; with any other dtype JAX's
+    ValueError, and ravel_pytree of a key JAX's TypeError (a KeyError before)."""
+    for lib in (irax, jax):
+        k = lib.random.key(0)
+        assert str(lib.numpy.result_type(k, k)) == "key<fry>"
+        with pytest.raises(ValueError, match="not a valid dtype for JAX type promotion"):
+            lib.numpy.result_type(k, 1.0)
+        with pytest.raises(TypeError):
+            importlib.import_module(f"{lib.__name__}.flatten_util").ravel_pytree({"k": k})

@@ -287,6 +287,11 @@ def _lattice_result_type(dtypes_and_weaks, x64_enabled, strict):
     """Memoized by the operands' (dtype, weak) pairs and the modes: eager ops
     promote on every call."""
     dtypes, weaks = zip(*dtypes_and_weaks)
+    extended = [d for d in dtypes if not isinstance(d, np.dtype)]  # (typed PRNG keys): no promotion
+    if extended and len(set(dtypes)) == 1:
+        return dtypes[0], False
+    if extended:
+        raise ValueError(f"dtype={extended[0]} is not a valid dtype for JAX type promotion.")
     if all(weaks) and not strict:
         # JAX joins all-weak operands by their dtypes and re-applies weakness,
         # rather than collapsing them all to i*/f* first (not when strict).
