@@ -4,7 +4,7 @@ others' dtype), each one elementwise primitive (primitives/special.py)."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from irax.frontend import dtypes
 from irax.frontend.numpy.util import asarray, convert
@@ -36,26 +36,28 @@ def _floating_operands(name, args, arity):
 _JAX_NAMES = {"betainc": "regularized_incomplete_beta"}  # (the primitive's name in JAX's errors)
 
 
-def signature(names) -> inspect.Signature:
-    """The signature of a function of the operands `names` (JAX's parameter
-    names), which a function of *args binds keyword arguments by."""
-    return inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=ArrayLike)
-                              for n in names], return_annotation=Array)
-
-
-def _floating(name: str, params=("x",), prim=None) -> Callable[..., Array]:
-    p = prim or special.primitives[name]
-    named = signature(params)
+def named_operands(name: str, params: Sequence[str], of_operands: Callable[..., Array], doc: str
+                   ) -> Callable[..., Array]:
+    """`of_operands(*operands)` as a function called `name` of the operands
+    `params` (JAX's parameter names): keyword arguments are bound to them."""
+    named = inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=ArrayLike)
+                               for n in params], return_annotation=Array)
 
     def fn(*args: ArrayLike, **kwargs: ArrayLike) -> Array:
         if kwargs:
             args = named.bind(*args, **kwargs).args
-        return p.bind(*_floating_operands(name, args, len(params)))
+        return of_operands(*args)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__signature__ = named
-    fn.__doc__ = f"Elementwise `{name}({', '.join(params)})`, as `jax.lax.{name}`."
+    fn.__doc__ = doc
     return fn
+
+
+def _floating(name: str, params=("x",), prim=None) -> Callable[..., Array]:
+    p = prim or special.primitives[name]
+    return named_operands(name, params, lambda *args: p.bind(*_floating_operands(name, args, len(params))),
+                          f"Elementwise `{name}({', '.join(params)})`, as `jax.lax.{name}`.")
 
 
 erf = _floating("erf", prim=elementwise.unary["erf"])

@@ -22,7 +22,7 @@ from irax.frontend import dtypes
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.lax import stop_gradient
 from irax.frontend.numpy.util import asarray, canonicalize_axes, promote_args_inexact
-from irax.frontend.special import signature
+from irax.frontend.special import named_operands
 from irax.scipy.special_gamma import beta, betaln, comb, factorial, gamma, gammasgn, loggamma, multigammaln, poch
 from irax.scipy.special_integrals import dawsn, erfcx, exp1, expi, expn, fresnel, polyval, sici, spence, wofz
 from irax.scipy.special_series import bernoulli, bessel_jn, hyp1f1, hyp2f1, owens_t, sph_harm_y
@@ -31,17 +31,11 @@ from irax.typing import Array, ArrayLike, Axis
 
 def _promoted(name, fn, params=("x",)):
     """`fn` of the arguments promoted to one float dtype (ints to the default float)."""
-    named = signature(params)
-
-    def wrapper(*args: ArrayLike, **kwargs: ArrayLike) -> Array:
-        if kwargs:
-            args = named.bind(*args, **kwargs).args
-        return fn(*promote_args_inexact(name, *args))
-
-    wrapper.__name__ = wrapper.__qualname__ = name
-    wrapper.__signature__ = named
-    wrapper.__doc__ = f"`{name}({', '.join(params)})`, as `jax.scipy.special.{name}` (irax.lax.{fn.__name__})."
-    return wrapper
+    promoted = named_operands(name, params, lambda *args: fn(*promote_args_inexact(name, *args)),
+                              f"`{name}({', '.join(params)})`, as `jax.scipy.special.{name}` "
+                              f"(irax.lax.{fn.__name__}).")
+    promoted.__module__ = __name__  # (where it is bound)
+    return promoted
 
 
 erf = _promoted("erf", lax.erf)
