@@ -7,10 +7,11 @@ import numpy as np
 from irax.frontend import array_methods, dtypes
 from irax.frontend.array import Array
 from irax.frontend.numpy import (
-    array_api, bitcast, creation, index_tricks, indexing, layout, linalg, math_extra, nanreductions, polynomial, reductions, scalar_types,
+    array_api, bitcast, complex_parts, creation, index_tricks, indexing, layout, linalg, math_extra, nanreductions, polynomial, reductions, scalar_types,
     setops, shape, sorting, statistics, ufunc_objects, ufuncs, windows,
 )
 from irax.frontend.numpy.array_api import *  # noqa: F401,F403
+from irax.frontend.numpy.complex_parts import *  # noqa: F401,F403
 from irax.frontend.numpy.creation import *  # noqa: F401,F403
 from irax.frontend.numpy.index_tricks import *  # noqa: F401,F403
 from irax.frontend.numpy.indexing import *  # noqa: F401,F403
@@ -38,7 +39,7 @@ promote_types = dtypes.promote_types
 
 __all__ = sorted(
     set(array_api.__all__ + creation.__all__ + index_tricks.__all__ + indexing.__all__ + layout.__all__ + linalg.__all__
-        + math_extra.__all__ + nanreductions.__all__ + polynomial.__all__ + reductions.__all__ + scalar_types.__all__
+        + math_extra.__all__ + complex_parts.__all__ + nanreductions.__all__ + polynomial.__all__ + reductions.__all__ + scalar_types.__all__
         + setops.__all__ + shape.__all__ + sorting.__all__ + statistics.__all__ + ufuncs.__all__ + windows.__all__
         + ufunc_objects.__all__)
     | {"ndarray", "dtype", "issubdtype", "result_type", "promote_types", "vectorize"}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from irax.frontend import dtypes
-from irax.frontend.numpy import creation, math_extra, shape, ufuncs
+from irax.frontend.numpy import complex_parts, creation, shape, ufuncs
 from irax.frontend.numpy.util import asarray
 from irax.frontend.primitives.elementwise import bitcast_convert_type as bitcast_p
 from irax.typing import Array, ArrayLike, DTypeLike
@@ -80,7 +80,7 @@ def view(self, dtype: DTypeLike | None = None, type: None = None) -> Array:
     if dtypes.is_bool(self.dtype):
         return view(creation.astype(self, np.uint8), dtype)
     if dtypes.is_complex(self.dtype):  # (re, im) pairs of floats
-        parts = shape.stack([math_extra.real(self), math_extra.imag(self)], axis=-1)
+        parts = shape.stack([complex_parts.real(self), complex_parts.imag(self)], axis=-1)
         return view(shape.reshape(parts, (*self.shape[:-1], 2 * self.shape[-1])), dtype)
     if dtypes.is_bool(dtype):
         return creation.astype(view(self, np.uint8), bool)

@@ -11,8 +11,7 @@ writes them so that values, dtypes and special cases agree:
     ldexp(x, e)      x 2^e, in three normal factors so that 2^e cannot overflow early
     gcd(a, b)        Euclid's algorithm, unrolled: it ends within 1.45 bits steps
     spacing(x)       nextafter(x, inf) - x, toward -inf for negative x
-The complex helpers (real, imag, conj, angle, ...) bind the complex
-primitives on complex arrays; on real arrays they are identities or constants.
+(The complex helpers real, imag, conj, angle, ...: complex_parts.py.)
 """
 from __future__ import annotations
 
@@ -25,11 +24,11 @@ import ml_dtypes
 import numpy as np
 
 from irax.frontend import dtypes
-from irax.frontend.core import aval_of
 from irax.frontend.numpy import creation, reductions, ufuncs
+from irax.frontend.numpy.complex_parts import imag, real
 from irax.frontend.numpy.util import (asarray, canonicalize_axes, check_arraylike, is_array, promote_args, promote_args_inexact,
                                       promote_args_numeric)
-from irax.frontend.primitives.elementwise import binary, bitcast_convert_type, convert_element_type, unary
+from irax.frontend.primitives.elementwise import binary, bitcast_convert_type, convert_element_type
 from irax.typing import Array, ArrayLike, DTypeLike, Shape
 
 pi = np.pi
@@ -626,81 +625,15 @@ def _i0(x: Array) -> Array:
     return ufuncs.where(ufuncs.less_equal(ax, 15.0), series, asymptotic)
 
 
-# ---------------------------------------------------------------------------
-# The complex helpers
-
-def real(val: ArrayLike, /) -> Array:
-    """The real part (of the real dtype: float32 for complex64); a real array itself."""
-    check_arraylike("real", val)
-    val = asarray(val)
-    return unary["real"].bind(val) if dtypes.is_complex(val.dtype) else val
-
-
-def imag(val: ArrayLike, /) -> Array:
-    """The imaginary part (of the real dtype); zeros for a real array."""
-    check_arraylike("imag", val)
-    val = asarray(val)
-    return unary["imag"].bind(val) if dtypes.is_complex(val.dtype) else creation.zeros_like(val)
-
-
-def conjugate(x: ArrayLike, /) -> Array:
-    """The complex conjugate, re - i im; a real array itself."""
-    check_arraylike("conjugate", x)
-    x = asarray(x)
-    return unary["conj"].bind(x) if dtypes.is_complex(x.dtype) else x
-
-
-conj = conjugate
-
-
-def iscomplexobj(x: Any) -> bool:
-    """Whether x has a complex dtype."""
-    return x is not None and np.issubdtype(aval_of(x).dtype if is_array(x) else np.asarray(x).dtype, np.complexfloating)
-
-
-def isrealobj(x: Any) -> bool:
-    """not iscomplexobj(x)."""
-    return not iscomplexobj(x)
-
-
-def iscomplex(x: ArrayLike) -> Array:
-    """imag(x) != 0: all false for real arrays."""
-    return _of_bool_strong(x, ufuncs.not_equal(imag(x), 0))
-
-
-def isreal(x: ArrayLike) -> Array:
-    """imag(x) == 0: all true for real arrays."""
-    return _of_bool_strong(x, ufuncs.equal(imag(x), 0))
-
-
-def _of_bool_strong(x, out):
-    """`out`, strongly typed where x is a bool (a Python bool is not weak in JAX)."""
-    return ufuncs.strong(out) if dtypes.is_bool(dtypes.dtype_and_weak(x)[0]) else out
-
-
-def angle(z: ArrayLike, deg: bool = False) -> Array:
-    """The argument of z: atan2(im z, re z), of the real dtype; for real z
-    atan2(+0, z), pi for negative reals (-0.0 too); in degrees if `deg`."""
-    check_arraylike("angle", z)
-    z = asarray(z)
-    if not dtypes.is_complex(z.dtype) and (not dtypes.is_float(z.dtype) or z.ndim == 0):
-        z = z.astype(dtypes.default_float_dtype())  # (JAX's rule: a strong default float, 0-d float16 too)
-    if dtypes.is_complex(z.dtype):
-        out = unary["angle"].bind(z)
-    else:  # NaN stays NaN explicitly: GPU atan2(0, NaN) can be pi (lavapipe's is)
-        out = ufuncs.where(ufuncs.isnan(z), z, ufuncs.arctan2(creation.zeros_like(z), z))
-    return rad2deg(out) if deg else out
-
-
 __all__ = [
     "array_equiv", "array_repr", "array_str", "get_printoptions", "printoptions", "set_printoptions",
-    "acos", "acosh", "angle", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_count", "bitwise_invert",
-    "bitwise_left_shift", "bitwise_right_shift", "broadcast_shapes", "can_cast", "conj", "conjugate", "copysign",
+    "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_count", "bitwise_invert",
+    "bitwise_left_shift", "bitwise_right_shift", "broadcast_shapes", "can_cast", "copysign",
     "deg2rad", "degrees", "divmod", "e", "euler_gamma", "fabs", "finfo", "float_power", "fmax", "fmin", "fmod",
-    "frexp", "gcd", "heaviside", "hypot", "i0", "iinfo", "imag", "inf", "iscomplex", "iscomplexobj", "isdtype",
-    "isneginf", "isposinf", "isreal", "isrealobj", "isscalar", "iterable", "lcm", "ldexp", "logaddexp",
+    "frexp", "gcd", "heaviside", "hypot", "i0", "iinfo", "inf", "isdtype",
+    "isneginf", "isposinf", "isscalar", "iterable", "lcm", "ldexp", "logaddexp",
     "logaddexp2", "modf", "nan", "nan_to_num", "ndim", "newaxis", "nextafter", "pi", "pow", "rad2deg", "radians",
-    "real", "signbit", "sinc", "spacing",
+    "signbit", "sinc", "spacing",
 ]
 # Not in __all__: as names of the package irax.frontend.numpy they would hide
 # its module `shape`; irax/numpy/__init__.py exports them.

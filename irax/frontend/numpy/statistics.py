@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from irax.frontend import core, dtypes
-from irax.frontend.numpy import creation, linalg, math_extra, reductions, sorting, ufuncs
+from irax.frontend.numpy import complex_parts, creation, linalg, reductions, sorting, ufuncs
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy.index_tricks import ix_, ravel_multi_index
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, promote_args, promote_args_inexact
@@ -250,9 +250,9 @@ def _convolve(name, a, v, mode, reverse_v):
     if not reverse_v:  # convolve: out[k] = sum_j a[k + j] v[m - 1 - j]
         v = shape_ops.flip(v)
     elif swapped:  # correlate(a, v) is flip(correlate(v, a)) conjugated: its conj moves to the other operand
-        a = math_extra.conj(a)
+        a = complex_parts.conj(a)
     else:  # correlate: out[k] = sum_j a[k + j] conj(v[j]), as NumPy and JAX
-        v = math_extra.conj(v)
+        v = complex_parts.conj(v)
     n, m = a.shape[0], v.shape[0]
     start, length = _CONVOLVE_MODES[mode](n, m)
     padded = shape_ops.pad(a, (m - 1, m - 1))
@@ -359,7 +359,7 @@ def cov(m: ArrayLike, y: ArrayLike | None = None, rowvar: bool = True, bias: boo
     else:
         fact = w_sum[0] - ddof * reductions.sum(ufuncs.multiply(w, aweights)) / w_sum[0]
     centred = ufuncs.subtract(x, avg[:, None])
-    weighted = math_extra.conj(centred if w is None else ufuncs.multiply(centred, w))
+    weighted = complex_parts.conj(centred if w is None else ufuncs.multiply(centred, w))
     return shape_ops.squeeze(ufuncs.divide(linalg.matmul(centred, shape_ops.transpose(weighted)), fact))
 
 
@@ -369,12 +369,12 @@ def corrcoef(x: ArrayLike, y: ArrayLike | None = None, rowvar: bool = True, dtyp
     if c.ndim == 0:
         return ufuncs.divide(c, c)
     variances = reductions.sum(ufuncs.where(creation.eye(c.shape[0], dtype=bool), c, 0), axis=1)
-    stddev = ufuncs.sqrt(math_extra.real(variances)).astype(c.dtype)
+    stddev = ufuncs.sqrt(complex_parts.real(variances)).astype(c.dtype)
     c = ufuncs.divide(ufuncs.divide(c, stddev[:, None]), stddev[None, :])
     if not dtypes.is_complex(c.dtype):
         return ufuncs.clip(c, -1, 1)
     # (complex: each part clipped, as JAX; there is no order to clip by)
-    return binary["complex"].bind(ufuncs.clip(math_extra.real(c), -1, 1), ufuncs.clip(math_extra.imag(c), -1, 1))
+    return binary["complex"].bind(ufuncs.clip(complex_parts.real(c), -1, 1), ufuncs.clip(complex_parts.imag(c), -1, 1))
 
 
 # ---------------------------------------------------------------------------
