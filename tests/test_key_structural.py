@@ -102,26 +102,47 @@ CASES = {
 }
 
 
-def _run(case, module, transform):
-    """case on (module's) keys, through `transform` ("eager", "jit" or "vmap"
-    over two arrays of keys), as (the result's dtype name, shape, key data)."""
-    fn = lambda x: case(module.numpy, module.lax, x)  # noqa: E731
-    x = _keys(module)
-    if transform == "jit":
-        out = module.jit(fn)(x)
-    elif transform == "vmap":
-        out = module.vmap(fn)(module.numpy.stack([x, module.numpy.flip(x, 0)]))
-    else:
-        out = fn(x)
+def _described(out, module):
+    """A result of keys as (its dtype name, shape, key data)."""
     return str(out.dtype), out.shape, np.asarray(module.random.key_data(out))
 
 
-@pytest.mark.parametrize("transform", ["eager", "jit", "vmap"])
+def _run(case, module, transform):
+    """case on (module's) keys, through `transform` ("eager", "jit" or "vmap"
+    over two arrays of keys), `_described`."""
+    return _described(_transformed(lambda x: case(module.numpy, module.lax, x), module, transform), module)
+
+
+def _transformed(fn, module, transform):
+    """fn of module's keys, through `transform`."""
+    x = _keys(module)
+    if transform == "jit":
+        return module.jit(fn)(x)
+    if transform == "vmap":
+        return module.vmap(fn)(module.numpy.stack([x, module.numpy.flip(x, 0)]))
+    return fn(x)
+
+
+def _assert_same(ours, theirs, name):
+    assert ours[:2] == theirs[:2], name
+    np.testing.assert_array_equal(ours[2], theirs[2], err_msg=name)
+
+
 @pytest.mark.parametrize("name", CASES)
-def test_structural_functions_move_whole_keys_as_jax(name, transform):
-    ours, theirs = _run(CASES[name], irax, transform), _run(CASES[name], jax, transform)
-    assert ours[:2] == theirs[:2]
-    np.testing.assert_array_equal(ours[2], theirs[2])
+def test_structural_functions_move_whole_keys_as_jax(name):
+    _assert_same(_run(CASES[name], irax, "eager"), _run(CASES[name], jax, "eager"), name)
+
+
+@pytest.mark.parametrize("transform", ["jit", "vmap"])
+def test_structural_functions_move_whole_keys_under_transforms_as_jax(transform):
+    """Every case in one traced function (one program, not one per case),
+    each result compared as the eager test compares it."""
+    def all_cases(module):
+        return _transformed(lambda x: {name: case(module.numpy, module.lax, x) for name, case in CASES.items()},
+                            module, transform)
+    ours, theirs = all_cases(irax), all_cases(jax)
+    for name in CASES:
+        _assert_same(_described(ours[name], irax), _described(theirs[name], jax), f"{name} ({transform})")
 
 
 ERRORS = {

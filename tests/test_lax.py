@@ -21,19 +21,26 @@ Y = np.linspace(0.5, 3.1, 12, dtype=np.float32).reshape(3, 4)
 K = np.array([[1, 7, -3, 100], [0, -1, 2**30, 5], [3, 4, -2**31, 6]], np.int32)
 S = np.array([[0, 1, 4, 31], [2, 3, 0, 1], [5, 0, 1, 2]], np.int32)  # shift amounts
 IDX = np.array([[2], [0], [5]], np.int32)  # gather/scatter rows, the last out of bounds
-TIES = np.array([0.5, 1.5, -0.5, -2.5, 2.4999998, 0.0], np.float32)
+# (2, 3), not (6,): a matrix, as X, so that round's kernels are X's (one rank: fewer compiles)
+TIES = np.array([[0.5, 1.5, -0.5], [-2.5, 2.4999998, 0.0]], np.float32)
+
+# (x, y) pairs at nextafter's edges, shaped (3, 4) as X and Y so that they share
+# its program (one per shape): the last five fill the shape
+NEXTAFTER_EDGES = (np.float32([0, 0, 1, -1, np.inf, np.nan, 2, -0.0, -np.inf, 1, 5, -3]).reshape(3, 4),
+                   np.float32([1, -1, 0, 0, 0, 1, 2, 1, 0, np.nan, 5, -4]).reshape(3, 4))
 
 
-def _same(actual, expected, rtol=2e-6):
-    """Both pytrees have the same structure, dtypes, shapes, weak types and (close) values."""
+def _same(actual, expected, rtol=2e-6, case=""):
+    """Both pytrees have the same structure, dtypes, shapes, weak types and
+    (close) values; `case` names them where one test checks several."""
     a_leaves, a_tree = jax.tree.flatten(actual)
     e_leaves, e_tree = jax.tree.flatten(expected)
-    assert len(a_leaves) == len(e_leaves), (a_tree, e_tree)
+    assert len(a_leaves) == len(e_leaves), (case, a_tree, e_tree)
     for a, e in zip(a_leaves, e_leaves):
-        assert bool(getattr(a, "weak_type", False)) == bool(getattr(e, "weak_type", False)), (a, e)
+        assert bool(getattr(a, "weak_type", False)) == bool(getattr(e, "weak_type", False)), (case, a, e)
         a, e = np.asarray(a), np.asarray(e)
-        assert a.dtype == e.dtype and a.shape == e.shape, (a, e)
-        np.testing.assert_allclose(a, e, rtol=rtol, atol=1e-6, equal_nan=True)
+        assert a.dtype == e.dtype and a.shape == e.shape, (case, a, e)
+        np.testing.assert_allclose(a, e, rtol=rtol, atol=1e-6, equal_nan=True, err_msg=case)
 
 
 def _check(case):
@@ -58,8 +65,7 @@ ELEMENTWISE = {
     "bitwise_not": lambda L: L.bitwise_not(K),
     "round-ties-away": lambda L: L.round(TIES),
     "round-ties-even": lambda L: L.round(TIES, L.RoundingMethod.TO_NEAREST_EVEN),
-    "nextafter-edges": lambda L: L.nextafter(np.float32([0, 0, 1, -1, np.inf, np.nan, 2]),
-                                             np.float32([1, -1, 0, 0, 0, 1, 2])),
+    "nextafter-edges": lambda L: L.nextafter(*NEXTAFTER_EDGES),
     "integer_pow": lambda L: (L.integer_pow(X, 3), L.integer_pow(Y, -2), L.integer_pow(X, 0)),
     "integer_pow-weak": lambda L: L.integer_pow(2.0, 3),
     "clamp": lambda L: L.clamp(np.float32(-1), X, np.float32(1.5)),
@@ -96,11 +102,12 @@ STRUCTURAL = {
     "argmax": lambda L: (L.argmax(X, 1, np.int32), L.argmin(X, 0, np.int8)),
     "slice": lambda L: (L.slice(X, (0, 1), (3, 4), (2, 2)), L.slice_in_dim(X, 1, None, 1, 1),
                         L.index_in_dim(X, -1, 1, False)),
-    "dynamic_slice": lambda L: (L.dynamic_slice(X, (1, 3), (2, 2)), L.dynamic_slice(X, (-1, 0), (2, 3)),
+    # slice sizes (2, 2) where any would do: one program per size
+    "dynamic_slice": lambda L: (L.dynamic_slice(X, (1, 3), (2, 2)), L.dynamic_slice(X, (-1, 0), (2, 2)),
                                 L.dynamic_slice(X, np.array([1, 2]), (2, 2)),
                                 L.dynamic_slice_in_dim(X, 1, 2, 1), L.dynamic_index_in_dim(X, 2, 1, False),
                                 L.dynamic_slice_in_dim(X, np.int8(1), 2, 1),
-                                L.dynamic_slice(X, (np.uint8(1), np.uint8(0)), (1, 2))),
+                                L.dynamic_slice(X, (np.uint8(1), np.uint8(0)), (2, 2))),
     "dynamic_update_slice": lambda L: (L.dynamic_update_slice(X, Y[:2, :2], (2, 1)),
                                        L.dynamic_update_index_in_dim(X, Y[0], 1, 0),
                                        L.dynamic_update_slice_in_dim(X, Y[:1], 5, 0),
@@ -113,8 +120,9 @@ STRUCTURAL = {
                          L.broadcast_to_rank(X, 3), L.squeeze(X[None], (0,)), L.expand_dims(X, (0, 3)), L.rev(X, (0, 1)),
                          L.transpose(X, (1, 0)), L.reshape(X, (2, 6), (1, 0)), L.collapse(X, 0), L.tile(X, (2, 1)),
                          L.split(X, (1, 3), 1), L.stack([X, Y], 1), L.unstack(X, 1)),
+    # (2, 3) where any shape would do: one program per shape
     "creation": lambda L: (L.iota(np.int32, 5), L.broadcasted_iota(np.float32, (2, 3), 1), L.full((2, 3), 1.5), L.full(3, 1),
-                           L.full_like(X, 2), L.full((2,), 2, np.float32), L.empty((2,), np.float32) * 0),
+                           L.full_like(X, 2), L.full((2, 3), 2, np.float32), L.empty((2, 3), np.float32) * 0),
     "cumulative": lambda L: [getattr(L, f)(X, axis, reverse) for f in ("cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp")
                              for axis, reverse in ((1, False), (0, True))],
     "associative_scan": lambda L: (L.associative_scan(L.add, X, axis=1),
@@ -242,11 +250,17 @@ GRADS = {
 }
 
 
-@pytest.mark.parametrize("name", GRADS)
-def test_gradients_as_jax(name):
-    expected = jax.grad(GRADS[name](jl))(X)
-    _same(irax.grad(GRADS[name](il))(X), expected, rtol=1e-5)
-    _same(irax.jit(irax.grad(GRADS[name](il)))(X), expected, rtol=1e-5)
+def test_gradients_as_jax():
+    """Every case at once, eagerly and under jit: the gradient of their sum
+    with respect to one copy of X per case is each case's gradient at X
+    (one program each way instead of one per case)."""
+    def total(L):
+        return lambda xs: sum(GRADS[name](L)(xs[name]) for name in GRADS)
+    xs = {name: X for name in GRADS}
+    expected = jax.grad(total(jl))(xs)
+    for how, actual in (("eager", irax.grad(total(il))(xs)), ("jit", irax.jit(irax.grad(total(il)))(xs))):
+        for name in GRADS:
+            _same(actual[name], expected[name], rtol=1e-5, case=f"{name} ({how})")
 
 
 def test_namespace_covers_jax_lax():
