@@ -149,27 +149,40 @@ OUT_OF_BOUNDS_GRADIENTS = [
 ]
 
 
+X5, M34 = np.arange(5.0, dtype=np.float32), np.arange(12.0, dtype=np.float32).reshape(3, 4)  # (x, m) of the reads
+
+
+def _weighted_sum(lib, fn):
+    """A loss of fn's read with a distinct weight for each element it reads."""
+    def weighted_sum(x, m):
+        y = fn(x, m)
+        return lib.sum(y * lib.arange(1.0, 1.0 + y.size).reshape(y.shape))
+    return weighted_sum
+
+
 @pytest.mark.parametrize("name,fn", OUT_OF_BOUNDS_GRADIENTS, ids=[g[0] for g in OUT_OF_BOUNDS_GRADIENTS])
 def test_gradients_at_out_of_bounds_indices_like_jax(name, fn):
     """The gradient of x[idx] at an index out of bounds is what jax.grad
-    gives (it was the clamped element's for every read), eagerly, under jit
-    and under vmap; the values clamp either way."""
-    x, m = np.arange(5.0, dtype=np.float32), np.arange(12.0, dtype=np.float32).reshape(3, 4)
-
-    def loss(lib):
-        def weighted_sum(x, m):
-            y = fn(x, m)
-            return lib.sum(y * lib.arange(1.0, 1.0 + y.size).reshape(y.shape))
-        return weighted_sum
-
-    expected = jax.grad(loss(jjnp), (0, 1))(x, m)
-    gradient = irax.grad(loss(jnp), (0, 1))
-    batched = irax.vmap(gradient)(np.stack([x, x]), np.stack([m, m]))
-    for got in (gradient(x, m), irax.jit(gradient)(x, m), [g[1] for g in batched]):
+    gives (it was the clamped element's for every read), eagerly and under
+    vmap (under jit: the test below); the values clamp either way."""
+    expected = jax.grad(_weighted_sum(jjnp, fn), (0, 1))(X5, M34)
+    gradient = irax.grad(_weighted_sum(jnp, fn), (0, 1))
+    batched = irax.vmap(gradient)(np.stack([X5, X5]), np.stack([M34, M34]))
+    for got in (gradient(X5, M34), [g[1] for g in batched]):
         for g, e in zip(got, expected):
             np.testing.assert_array_equal(np.asarray(g), np.asarray(e))
-    np.testing.assert_array_equal(np.asarray(fn(jnp.asarray(x), jnp.asarray(m))),
-                                  np.asarray(fn(jjnp.asarray(x), jjnp.asarray(m))))
+    np.testing.assert_array_equal(np.asarray(fn(jnp.asarray(X5), jnp.asarray(M34))),
+                                  np.asarray(fn(jjnp.asarray(X5), jjnp.asarray(M34))))
+
+
+def test_gradients_at_out_of_bounds_indices_under_jit_like_jax():
+    """test_gradients_at_out_of_bounds_indices_like_jax's gradients under
+    jit: every read's in one jitted function (one compile, not eleven)."""
+    gradients = irax.jit(lambda x, m: [irax.grad(_weighted_sum(jnp, fn), (0, 1))(x, m)
+                                       for _, fn in OUT_OF_BOUNDS_GRADIENTS])(X5, M34)
+    for (name, fn), got in zip(OUT_OF_BOUNDS_GRADIENTS, gradients, strict=True):
+        for g, e in zip(got, jax.grad(_weighted_sum(jjnp, fn), (0, 1))(X5, M34)):
+            np.testing.assert_array_equal(np.asarray(g), np.asarray(e), err_msg=name)
 
 
 def test_gradient_through_a_mask_of_values_like_jax():
@@ -196,7 +209,7 @@ def test_forward_mode_at_out_of_bounds_indices_like_jax():
     """JAX's JVP of a gather reads the clamped element's tangent, as its
     value does, where its transpose (above) drops the index: the tangent
     was 0 there (the reverse-mode constant read in forward mode too)."""
-    x, m = np.arange(5.0, dtype=np.float32), np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    x, m = X5, M34
     tx, tm = x + 1, m + 1
     for name in ("index array", "two index arrays", "at get"):
         fn = dict(OUT_OF_BOUNDS_GRADIENTS)[name]
@@ -213,19 +226,31 @@ def test_forward_mode_at_out_of_bounds_indices_like_jax():
                                   np.asarray(jax.jvp(gather(jax.lax), (x,), (tx,))[1]))
 
 
-@pytest.mark.parametrize("shape,index", [
+STATIC_OUT_OF_BOUNDS_READS = [
     ((5,), 5), ((5,), -6), ((5,), 2**31 - 1), ((3, 4), (0, -5)), ((3, 4), (7, slice(1, 3), None)),
     ((2, 3, 4), (slice(None), 9, I([0, -1]))),
-], ids=repr)
+]
+
+
+@pytest.mark.parametrize("shape,index", STATIC_OUT_OF_BOUNDS_READS, ids=repr)
 def test_static_int_out_of_bounds_clamps_like_jax(shape, index):
     """JAX clamps a static int into its axis when reading: x[5] of 5
-    elements is x[4], x[-6] is x[0]; eagerly, under jit and in .at[].get()."""
+    elements is x[4], x[-6] is x[0]; eagerly and in .at[].get() (under jit: below)."""
     a = ARRAYS[shape]
     expected = np.asarray(jjnp.asarray(a)[index])
     x = jnp.asarray(a)
     check(x[index], expected)
-    check(irax.jit(lambda x: x[index])(x), expected)
     check(x.at[index].get(), expected)
+
+
+def test_static_int_out_of_bounds_clamps_under_jit_like_jax():
+    """test_static_int_out_of_bounds_clamps_like_jax's reads in one jitted function (one compile)."""
+    results = irax.jit(lambda xs: [x[index] for x, (_, index) in zip(xs, STATIC_OUT_OF_BOUNDS_READS)])(
+        [ARRAYS[shape] for shape, _ in STATIC_OUT_OF_BOUNDS_READS])
+    for (shape, index), got in zip(STATIC_OUT_OF_BOUNDS_READS, results, strict=True):
+        expected = np.asarray(jjnp.asarray(ARRAYS[shape])[index])
+        assert (got.dtype, got.shape) == (expected.dtype, expected.shape), (shape, index)
+        np.testing.assert_array_equal(np.asarray(got), expected, err_msg=repr((shape, index)))
 
 
 STATIC_OUT_OF_BOUNDS_UPDATES = [
@@ -297,9 +322,12 @@ def test_traced_indexing():
     """In a traced function the index ops fuse with their neighbours; IREE
     must still compile them (e.g. a gather reading the strided x[1:, ::2])."""
 
-    fns = [lambda x, i: x[1:, ::-1], lambda x, i: x[1:, ::2][i], lambda x, i: x[:, ::3][:, ::-1],
-           lambda x, i: (x * 2.0)[i, 1], lambda x, i: x[::2].at[i].add(1.0), lambda x, i: x.at[0, ::2].set(2.0),
-           lambda x, i: jnp.take(x[::2], i, axis=1)]
+    def reads(lib):
+        return [lambda x, i: x[1:, ::-1], lambda x, i: x[1:, ::2][i], lambda x, i: x[:, ::3][:, ::-1],
+                lambda x, i: (x * 2.0)[i, 1], lambda x, i: x[::2].at[i].add(1.0), lambda x, i: x.at[0, ::2].set(2.0),
+                lambda x, i: lib.take(x[::2], i, axis=1)]
+
+    fns = reads(jnp)
     a, idx = np.arange(48, dtype=np.float32).reshape(6, 8), I([2, 0, -1], np.int32)
     trace = Trace()
     with trace.active():
@@ -313,8 +341,10 @@ def test_traced_indexing():
             x[i[0]:]
         module = trace.finish(outs)
     results = run_module(module, [a, idx, np.zeros(a.shape, bool)], [out.aval for out in outs])
-    for f, result in zip(fns, results):
-        check(result, np.asarray(f(jnp.asarray(a), idx)))
+    for k, (f, result) in enumerate(zip(reads(jjnp), results, strict=True)):
+        expected = np.asarray(f(jjnp.asarray(a), idx))
+        assert (result.dtype, result.shape) == (expected.dtype, expected.shape), k
+        np.testing.assert_array_equal(np.asarray(result), expected, err_msg=f"read {k}")
 
 
 # ---------------------------------------------------------------------------
@@ -375,24 +405,33 @@ def test_at_zero_dim_and_empty():
     check(e.at[I([0])].add(1.0), np.zeros((0, 3), np.float32))  # every index out of bounds: dropped
 
 
-@pytest.mark.parametrize("method,dtype,values", [
+AT_DTYPES = [
     ("set", np.int32, 2.7), ("add", np.int32, 2.5), ("min", np.int32, -0.5), ("multiply", np.int32, 0.5),
     ("add", np.uint8, -1), ("add", np.uint8, 300), ("multiply", np.uint8, -1), ("set", np.uint8, 200),
     ("add", np.bool_, 1), ("set", np.bool_, 2.5), ("min", np.bool_, False), ("max", np.bool_, True),
     ("add", np.float16, 1.25), ("add", ml_dtypes.bfloat16, I([1.5, 2.5], np.float32)),
     ("divide", np.int32, 2), ("divide", np.float32, I([2.0, 4.0], np.float32)), ("power", np.int32, I([2, 3])),
     ("power", np.float32, 2),
-], ids=repr)
-def test_at_dtypes_like_jax(method, dtype, values):
+]
+
+
+def _at_dtype_update(lib, method, a, values):
+    return getattr(lib.asarray(a).at[I([1, 1]) if np.ndim(values) else 1], method)(values)
+
+
+def test_at_dtypes_like_jax():
     """The update is combined in the promoted dtype, then cast back to x's
     (int x .at[].add(2.5) truncates); divide and power go through a factor
-    array, so int arrays give floats (JAX's definitions)."""
-    a = (np.arange(4) % 3).astype(dtype)
-    idx = I([1, 1]) if np.ndim(values) else 1
-    got = getattr(jnp.asarray(a).at[idx], method)(values)
-    expected = getattr(jjnp.asarray(a).at[idx], method)(values)
-    assert got.dtype == expected.dtype and got.weak_type == expected.weak_type
-    np.testing.assert_allclose(np.asarray(got, np.float64), np.asarray(expected, np.float64), rtol=1e-6)
+    array, so int arrays give floats (JAX's definitions). Every case in one
+    jitted function (one compile), x an argument."""
+    arrays = [(np.arange(4) % 3).astype(dtype) for _, dtype, _ in AT_DTYPES]
+    results = irax.jit(lambda xs: [_at_dtype_update(jnp, method, x, values)
+                                   for (method, _, values), x in zip(AT_DTYPES, xs)])(arrays)
+    for case, a, got in zip(AT_DTYPES, arrays, results, strict=True):
+        expected = _at_dtype_update(jjnp, case[0], a, case[2])
+        assert (got.dtype, got.weak_type) == (expected.dtype, expected.weak_type), case
+        np.testing.assert_allclose(np.asarray(got, np.float64), np.asarray(expected, np.float64), rtol=1e-6,
+                                   err_msg=repr(case))
 
 
 @pytest.mark.parametrize("method", ["add", "multiply", "subtract"])
@@ -417,13 +456,33 @@ SCALAR_INDEX_UPDATES = [
 ]
 
 
-@pytest.mark.parametrize("i", [1, -1, 2, -3, 3, -4, 9])
+SCALAR_INDICES = [1, -1, 2, -3, 3, -4, 9]
+# Jitted one by one: Vulkan cannot run their jitted updates dropped out of
+# bounds (conftest.DIFFERENCES skips those cases there). The others are
+# jitted all in one function (one compile).
+JITTED_APART = {"set", "set no wrap"}
+
+
+@pytest.mark.parametrize("i", SCALAR_INDICES)
 @pytest.mark.parametrize("name,fn", SCALAR_INDEX_UPDATES, ids=[u[0] for u in SCALAR_INDEX_UPDATES])
 def test_updates_at_a_scalar_index_array_like_jax(name, fn, i):
-    """Eagerly, and under jit with i traced; out of bounds (3, -4, 9) dropped or clipped."""
+    """Eagerly, and under jit with i traced (JITTED_APART here, the others
+    below); out of bounds (3, -4, 9) dropped or clipped."""
     expected = np.asarray(fn(jjnp.asarray(A34), i))
     check(fn(jnp.asarray(A34), jnp.asarray(i)), expected)
-    check(irax.jit(fn)(A34, i), expected)
+    if name in JITTED_APART:
+        check(irax.jit(fn)(A34, i), expected)
+
+
+@pytest.mark.parametrize("i", SCALAR_INDICES)
+def test_updates_at_a_scalar_index_array_under_jit_like_jax(i):
+    """test_updates_at_a_scalar_index_array_like_jax's updates but JITTED_APART, i traced."""
+    packed = [(name, fn) for name, fn in SCALAR_INDEX_UPDATES if name not in JITTED_APART]
+    results = irax.jit(lambda x, i: [fn(x, i) for _, fn in packed])(A34, i)
+    for (name, fn), got in zip(packed, results, strict=True):
+        expected = np.asarray(fn(jjnp.asarray(A34), i))
+        assert (got.dtype, got.shape) == (expected.dtype, expected.shape), name
+        np.testing.assert_array_equal(np.asarray(got), expected, err_msg=name)
 
 
 @pytest.mark.parametrize("start", [0, 3, 5, 40])
@@ -561,20 +620,34 @@ def test_repeated_updates_accumulate_in_the_promoted_dtype():
     check(jnp.asarray(a).at[idx].add(v), np.asarray(expected))
 
 
-@pytest.mark.parametrize("index, kwargs", [
+AT_APPLY = [
     (I([0, 2]), {}), (I([0, 0, 3]), {}), (slice(1, 3), {}), (2, {}), (I([1, 9]), {}), (I([1, 9]), {"mode": "clip"}),
     (I([3, 1]), {"unique_indices": True}),
-])
+]
+AT_APPLY_X = np.linspace(-1, 2, 5).astype(np.float32)
+
+
+def _apply(x, index, kwargs):
+    return x.at[index].apply(lambda x: x * 2 + 1, **kwargs)
+
+
+@pytest.mark.parametrize("index, kwargs", AT_APPLY)
 def test_at_apply_like_jax(index, kwargs):
     """x.at[i].apply(f): f applied where i points, once per time it does
-    (eagerly and under jit, where that count is data); out of bounds dropped."""
-    a = np.linspace(-1, 2, 5).astype(np.float32)
-    f = lambda x: x * 2 + 1
-    want = jjnp.asarray(a).at[index].apply(f, **kwargs)
-    check(jnp.asarray(a).at[index].apply(f, **kwargs), np.asarray(want))
-    traced = irax.jit(lambda x, i: x.at[i].apply(f, **kwargs))(a, index) if not isinstance(index, slice) else None
-    if traced is not None:
-        check(traced, np.asarray(want))
+    (eagerly here; under jit, where that count is data, below); out of bounds dropped."""
+    check(_apply(jnp.asarray(AT_APPLY_X), index, kwargs), np.asarray(_apply(jjnp.asarray(AT_APPLY_X), index, kwargs)))
+
+
+def test_at_apply_under_jit_like_jax():
+    """test_at_apply_like_jax's array and int indices traced, every case in
+    one jitted function (one compile)."""
+    cases = [(index, kwargs) for index, kwargs in AT_APPLY if not isinstance(index, slice)]
+    results = irax.jit(lambda x, indices: [_apply(x, i, kwargs) for i, (_, kwargs) in zip(indices, cases)])(
+        AT_APPLY_X, [index for index, _ in cases])
+    for (index, kwargs), got in zip(cases, results, strict=True):
+        want = np.asarray(_apply(jjnp.asarray(AT_APPLY_X), index, kwargs))
+        assert (got.dtype, got.shape) == (want.dtype, want.shape), (index, kwargs)
+        np.testing.assert_array_equal(np.asarray(got), want, err_msg=repr((index, kwargs)))
 
 
 def test_at_apply_gradient():

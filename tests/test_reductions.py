@@ -23,11 +23,14 @@ jjnp = jax.numpy
 from helpers import TOL, check, rng, run_module, sample  # noqa: E402
 def run_traced(fn, *arrays):
     """Run `fn` traced with static shapes (as under jit), compiled as one module:
-    eager kernels see dynamic dims, so this covers the static code paths."""
+    eager kernels see dynamic dims, so this covers the static code paths. A
+    list of results (several checks packed in one compile) comes back as a list."""
     trace = Trace()
     with trace.active():
         out = fn(*[trace.new_argument(a.aval) for a in arrays])
-    return run_module(trace.finish([out]), arrays, [out.aval.update(weak_type=False)])[0]
+    outs = out if isinstance(out, list) else [out]
+    results = run_module(trace.finish(outs), arrays, [o.aval.update(weak_type=False) for o in outs])
+    return results if isinstance(out, list) else results[0]
 
 
 def traced_aval(fn, *avals):
@@ -120,23 +123,29 @@ def test_values_in_other_dtypes(dtype):
         check(ours, np.asarray(theirs).astype(np.float64), TOL.get(np.dtype(dtype), 0))
 
 
+# The inputs of _integer_reductions (arguments of one jitted function: one compile).
+INTEGER_INPUTS = {
+    "uint8s": np.array([200, 200, 100], np.uint8), "int8s": np.array([-3, 5, 7], np.int8),
+    "extremes": np.array([np.iinfo(np.int32).min, -1, np.iinfo(np.int32).max], np.int32),
+    "unsigned": np.array([3, 250, 129, 0], np.uint8),  # unsigned order: 250 is the largest
+    "bools": np.array([False, True, True], np.bool_),
+}
+
+
+def _integer_reductions(m, uint8s, int8s, extremes, unsigned, bools):
+    return [m.sum(uint8s), m.prod(int8s), m.max(extremes), m.min(extremes), m.max(unsigned), m.min(unsigned),
+            m.argmax(unsigned), m.argmin(unsigned), m.argmax(bools), m.argmin(bools), m.max(bools)]
+
+
 def test_integer_accumulation():
-    x = np.array([200, 200, 100], np.uint8)
-    assert jnp.sum(asarray(x)).dtype == np.uint32
-    assert int(jnp.sum(asarray(x))) == 500
-    assert int(jnp.prod(asarray(np.array([-3, 5, 7], np.int8)))) == -105
-    big = np.array([np.iinfo(np.int32).min, -1, np.iinfo(np.int32).max], np.int32)
-    check(jnp.max(asarray(big)), big.max(), 0)
-    check(jnp.min(asarray(big)), big.min(), 0)
-    u = np.array([3, 250, 129, 0], np.uint8)  # unsigned order: 250 is the largest
-    check(jnp.max(asarray(u)), u.max(), 0)
-    check(jnp.min(asarray(u)), u.min(), 0)
-    check(jnp.argmax(asarray(u)), u.argmax(), 0)
-    check(jnp.argmin(asarray(u)), u.argmin(), 0)
-    b = np.array([False, True, True], np.bool_)
-    check(jnp.argmax(asarray(b)), 1, 0)
-    check(jnp.argmin(asarray(b)), 0, 0)
-    check(jnp.max(asarray(b)), True, 0)
+    """Integer sums and products accumulate wide (uint8 to uint32: 500), and
+    extrema and their indices order each dtype (unsigned, bool) right."""
+    ours = irax.jit(lambda a: _integer_reductions(jnp, **a))(INTEGER_INPUTS)
+    assert ours[0].dtype == np.uint32
+    assert int(ours[0]) == 500 and int(ours[1]) == -105
+    for k, (o, want) in enumerate(zip(ours, _integer_reductions(np, **INTEGER_INPUTS), strict=True)):
+        assert o.shape == (), k
+        assert int(o) == int(want), k
 
 
 def test_half_precision_sums_accumulate_in_float32():
@@ -161,13 +170,19 @@ def test_nan_propagates_and_argmax_finds_the_first_nan():
 
 
 def test_sum_dtype_argument_matches_jax():
-    x = np.array([[1.5, 2.5], [-3.0, 4.0]], np.float32)
-    for dtype in [np.int8, np.bool_, np.float16]:
-        ours, theirs = jnp.sum(asarray(x), axis=0, dtype=dtype), jjnp.sum(x, axis=0, dtype=dtype)
-        assert ours.dtype == theirs.dtype
-        check(ours, np.asarray(theirs).astype(np.float64), 1e-3)
-    ours = jnp.mean(asarray(np.arange(4, dtype=np.int32)), dtype=np.float16)
-    assert ours.dtype == np.float16 and float(ours) == 1.5
+    """(Every case in one jitted function: one compile.)"""
+    x, ints = np.array([[1.5, 2.5], [-3.0, 4.0]], np.float32), np.arange(4, dtype=np.int32)
+    dtypes = [np.int8, np.bool_, np.float16]
+
+    def sums(m, x, ints):
+        return [m.sum(x, axis=0, dtype=dtype) for dtype in dtypes] + [m.mean(ints, dtype=np.float16)]
+
+    *ours, mean = irax.jit(lambda x, ints: sums(jnp, x, ints))(x, ints)
+    for dtype, o, theirs in zip(dtypes, ours, sums(jjnp, x, ints)):
+        assert o.dtype == theirs.dtype, dtype
+        np.testing.assert_allclose(np.asarray(o, np.float64), np.asarray(theirs, np.float64), rtol=1e-3, atol=1e-3,
+                                   err_msg=str(dtype))
+    assert mean.dtype == np.float16 and float(mean) == 1.5
 
 
 def test_initial():
@@ -187,11 +202,14 @@ def test_var_std_ddof(ddof):
 
 
 def test_mean_and_var_of_integers_are_float32():
+    """(The three in one jitted function: one compile.)"""
     x = np.array([[1, 2, 3], [4, 6, 9]], np.int32)
-    for name in ["mean", "var", "std"]:
-        out = getattr(jnp, name)(asarray(x), axis=1)
-        assert out.dtype == getattr(jjnp, name)(x, axis=1).dtype == np.float32
-        check(out, getattr(np, name)(x, axis=1))
+    names = ["mean", "var", "std"]
+    ours = irax.jit(lambda x: [getattr(jnp, name)(x, axis=1) for name in names])(x)
+    for name, out in zip(names, ours):
+        assert out.dtype == getattr(jjnp, name)(x, axis=1).dtype == np.float32, name
+        np.testing.assert_allclose(np.asarray(out, np.float64), getattr(np, name)(x, axis=1), rtol=1e-5, atol=1e-5,
+                                   err_msg=name)
 
 
 @pytest.mark.parametrize("name, shape, axis", [
@@ -217,12 +235,19 @@ def test_cumulative_long_and_integer():
     check(jnp.cumprod(asarray(np.array([2, -3, 1, 4], np.int8))), np.cumprod(np.array([2, -3, 1, 4], np.int8)), 0)
 
 
-@pytest.mark.parametrize("name, shape, axis", [("cumsum", (1,), 0), ("cumsum", (3, 5), 1), ("cumsum", (9, 2), 0),
-                                               ("cumprod", (2, 3), None)])
-def test_cumulative_with_static_shapes(name, shape, axis):
-    """Traced with static shapes, the scan is unrolled (no scf.while)."""
-    x = sample(shape)
-    check(run_traced(lambda t: getattr(jnp, name)(t, axis=axis), asarray(x)), getattr(np, name)(x, axis=axis))
+STATIC_CUMULATIVE = [("cumsum", (1,), 0), ("cumsum", (3, 5), 1), ("cumsum", (9, 2), 0), ("cumprod", (2, 3), None)]
+
+
+def test_cumulative_with_static_shapes():
+    """Traced with static shapes, the scan is unrolled (no scf.while). (Every
+    case in one module: one compile.)"""
+    xs = [sample(shape) for _, shape, _ in STATIC_CUMULATIVE]
+    outs = run_traced(lambda *t: [getattr(jnp, name)(a, axis=axis) for (name, _, axis), a in zip(STATIC_CUMULATIVE, t)],
+                      *[asarray(x) for x in xs])
+    for (name, shape, axis), x, out in zip(STATIC_CUMULATIVE, xs, outs, strict=True):
+        want = getattr(np, name)(x, axis=axis)
+        assert out.shape == want.shape, (name, shape, axis)
+        np.testing.assert_allclose(np.asarray(out), want, rtol=1e-5, atol=1e-5, err_msg=repr((name, shape, axis)))
 
 
 def test_cumsum_is_one_scan_and_differentiates_as_jax():
@@ -239,10 +264,14 @@ def test_cumsum_is_one_scan_and_differentiates_as_jax():
 
 
 def test_reductions_with_static_shapes():
+    """(The three in one module: one compile.)"""
     x = sample((2, 3, 4))
-    check(run_traced(lambda t: jnp.sum(t, axis=(0, 2), keepdims=True), asarray(x)), x.sum(axis=(0, 2), keepdims=True))
-    check(run_traced(lambda t: jnp.argmax(t, axis=1, keepdims=True), asarray(x)), x.argmax(axis=1)[:, None], 0)
-    check(run_traced(lambda t: jnp.var(t, axis=-1), asarray(x)), x.var(axis=-1))
+    total, first, var = run_traced(
+        lambda t: [jnp.sum(t, axis=(0, 2), keepdims=True), jnp.argmax(t, axis=1, keepdims=True), jnp.var(t, axis=-1)],
+        asarray(x))
+    check(total, x.sum(axis=(0, 2), keepdims=True))
+    check(first, x.argmax(axis=1)[:, None], 0)
+    check(var, x.var(axis=-1))
 
 
 # name -> f(numpy module, x of 4 floats): reductions of arrays made of constants alone under jit
@@ -292,31 +321,38 @@ def test_full_sum_of_a_product_with_a_broadcast_row(shape):
     check(run_traced(lambda a, b: jnp.mean(a * b), asarray(x), asarray(w)), np.mean(x * w))
 
 
+def _closeness(m, a, b, ints, ints_short):
+    """isclose, allclose and array_equal of the arrays of test_isclose_allclose_array_equal."""
+    return [*(f for equal_nan in [False, True] for f in (m.isclose(a, b, equal_nan=equal_nan),
+                                                         m.allclose(a, a, equal_nan=equal_nan),
+                                                         m.array_equal(a, a, equal_nan=equal_nan))),
+            m.isclose(a, b, 0.0, 0.5), m.array_equal(ints, ints_short),  # shapes differ
+            m.array_equal(ints, ints.astype(np.float32)), m.allclose(a, b)]
+
+
 def test_isclose_allclose_array_equal():
-    a = np.array([1.0, np.nan, np.inf, -np.inf, 1e6, 0.0], np.float32)
-    b = np.array([1.0 + 1e-6, np.nan, np.inf, np.inf, 1.00001e6, 1e-7], np.float32)
-    ja, jb = asarray(a), asarray(b)
-    for equal_nan in [False, True]:
-        check(jnp.isclose(ja, jb, equal_nan=equal_nan), np.isclose(a, b, equal_nan=equal_nan), 0)
-        assert bool(jnp.allclose(ja, ja, equal_nan=equal_nan)) == np.allclose(a, a, equal_nan=equal_nan)
-        assert bool(jnp.array_equal(ja, ja, equal_nan=equal_nan)) == np.array_equal(a, a, equal_nan=equal_nan)
-    check(jnp.isclose(ja, jb, 0.0, 0.5), np.isclose(a, b, 0.0, 0.5), 0)
-    ints = np.array([1, 2, 3], np.int32)
-    assert not bool(jnp.array_equal(asarray(ints), asarray(np.array([1, 2], np.int32))))  # shapes differ
-    assert bool(jnp.array_equal(asarray(ints), asarray(ints.astype(np.float32))))
-    assert not bool(jnp.allclose(ja, jb))
+    """Against NumPy, every case in one jitted function (one compile)."""
+    arrays = [np.array([1.0, np.nan, np.inf, -np.inf, 1e6, 0.0], np.float32),
+              np.array([1.0 + 1e-6, np.nan, np.inf, np.inf, 1.00001e6, 1e-7], np.float32),
+              np.array([1, 2, 3], np.int32), np.array([1, 2], np.int32)]
+    ours = irax.jit(lambda *a: _closeness(jnp, *a))(*arrays)
+    for k, (o, want) in enumerate(zip(ours, _closeness(np, *arrays), strict=True)):
+        assert o.dtype == np.bool_ and o.shape == np.shape(want), k
+        np.testing.assert_array_equal(np.asarray(o), want, err_msg=f"case {k}")
 
 
 def test_array_methods():
+    """The methods pass their arguments on: (3, 4) reduced as in CASES and the
+    other value tests here, so they reuse those eager kernels."""
     x = sample((3, 4))
     jx = asarray(x)
-    check(jx.sum(axis=0), x.sum(axis=0))
+    check(jx.sum(axis=0, keepdims=True), x.sum(axis=0, keepdims=True))
     check(jx.mean(), x.mean())
-    check(jx.max(axis=-1, keepdims=True), x.max(axis=-1, keepdims=True))
-    check(jx.argmin(axis=1), x.argmin(axis=1), 0)
+    check(jx.max(axis=-1), x.max(axis=-1))
+    check(jx.argmin(axis=0), x.argmin(axis=0), 0)
     check(jx.cumsum(axis=1), x.cumsum(axis=1))
-    check(jx.std(axis=0), x.std(axis=0))
-    check((jx > 0).any(axis=0), (x > 0).any(axis=0), 0)
+    check(jx.std(axis=0, keepdims=True), x.std(axis=0, keepdims=True))
+    check((jx > 0).any(axis=0, keepdims=True), (x > 0).any(axis=0, keepdims=True), 0)
 
 
 ERRORS = [
@@ -378,19 +414,28 @@ LONG_FLOAT_DATA = {"max": (-2.0, -1.0), "min": (1.0, 2.0), "prod": (0.999, 1.001
 
 
 @pytest.mark.parametrize("n", [4096, 4099])
-@pytest.mark.parametrize("name", sorted(LONG_FLOAT_DATA))
-def test_long_float_reductions_to_one_value(name, n):
+def test_long_float_reductions_to_one_value(n):
     """Reduced to one value, a long float max, min or prod runs as parallel
     partial results over the last axis padded with the identity (static
-    sizes traced, dynamic ones eagerly)."""
-    host = rng.uniform(*LONG_FLOAT_DATA[name], n).astype(np.float32)
-    fn = getattr(jnp, name)
-    for x in (host, host.reshape(1, n)):
-        check(fn(asarray(x)), getattr(np, name)(x), 1e-5)
-        check(run_traced(fn, asarray(x)), getattr(np, name)(x), 1e-5)
-    if name != "prod":
-        host[-1] = np.nan  # in the last, padded block
-        assert np.isnan(float(fn(asarray(host)))) and np.isnan(float(run_traced(fn, asarray(host))))
+    sizes traced, dynamic ones eagerly). The traced ones are packed, every
+    function and layout in one module at each n (one compile, not six)."""
+    hosts = {name: rng.uniform(*LONG_FLOAT_DATA[name], n).astype(np.float32) for name in sorted(LONG_FLOAT_DATA)}
+    cases = [(name, x) for name, host in hosts.items() for x in (host, host.reshape(1, n))]
+    fns = [getattr(jnp, name) for name, _ in cases]
+
+    def traced():
+        return run_traced(lambda *t: [fn(a) for fn, a in zip(fns, t)], *[asarray(x) for _, x in cases])
+
+    for (name, x), fn, out in zip(cases, fns, traced()):
+        for how, got in (("eager", fn(asarray(x))), ("traced", out)):
+            assert got.shape == (), (name, x.shape, how)
+            np.testing.assert_allclose(float(got), getattr(np, name)(x), rtol=1e-5, atol=1e-5,
+                                       err_msg=(name, x.shape, how))
+    for name in ("max", "min"):
+        hosts[name][-1] = np.nan  # in the last, padded block (the 2-D cases are views of it)
+        assert np.isnan(float(getattr(jnp, name)(asarray(hosts[name])))), name
+    for (name, x), out in zip(cases, traced()):
+        assert np.isnan(float(out)) == (name != "prod"), (name, x.shape)
 
 
 # Longer than one shader loop may run (lavapipe stops a loop after 65 535
@@ -416,32 +461,35 @@ def _late_extremes(dtype, shape, axis):
     return x
 
 
-@pytest.mark.parametrize("axis", [0, 1, None])
 @pytest.mark.parametrize("dtype", [np.int32, np.float32, np.bool_])
-def test_long_reductions(dtype, axis):
+def test_long_reductions(dtype):
     """No reduction rests on one thread looping over the whole reduced
-    extent: over a long leading axis, a long trailing one, or all axes.
+    extent: over a long leading axis, a long trailing one, or all axes (the
+    three in one jitted function: one compile).
     Under jit only: eagerly, arrays this long take kernels compiled for their
     exact shapes (STATIC_ABOVE), jit's code but one compile a reduction,
     where jit compiles them all as one program (eager's choice of those
     kernels: test_values_around_the_static_threshold and
     test_static_kernel_with_axis_and_keepdims)."""
-    _check_long_reductions(dtype, axis, jit=True)
+    _check_long_reductions(dtype, (0, 1, None), jit=True)
 
 
-def _check_long_reductions(dtype, axis, jit):
-    x = _late_extremes(dtype, (LONG, 3) if axis != 1 else (3, LONG), axis)
-    cases = [(name, fn, x) for name, fn in LONG_REDUCTIONS[dtype].items()]
-    if dtype == np.bool_:
-        cases += [(f"{name} of not x", fn, ~x) for name, fn in NOT_X.items()]
+def _check_long_reductions(dtype, axes, jit):
+    cases = []  # (name, fn, axis, its input)
+    for axis in axes:
+        x = _late_extremes(dtype, (LONG, 3) if axis != 1 else (3, LONG), axis)
+        cases += [(name, fn, axis, x) for name, fn in LONG_REDUCTIONS[dtype].items()]
+        if dtype == np.bool_:
+            cases += [(f"{name} of not x", fn, axis, ~x) for name, fn in NOT_X.items()]
 
     def run(*arrays):
-        return [fn(a, axis=axis) for (_, fn, _), a in zip(cases, arrays)]
+        return [fn(a, axis=axis) for (_, fn, axis, _), a in zip(cases, arrays)]
 
-    results = (irax.jit(run) if jit else run)(*[jnp.asarray(a) for _, _, a in cases])
-    for (name, _, a), out in zip(cases, results):
+    results = (irax.jit(run) if jit else run)(*[jnp.asarray(a) for *_, a in cases])
+    for (name, _, axis, a), out in zip(cases, results):
         expected = getattr(np, name.split()[0])(a, axis=axis)
-        check(out, expected, 0)
+        assert out.shape == expected.shape, (name, axis)
+        np.testing.assert_array_equal(np.asarray(out), expected, err_msg=f"{name}, axis {axis}")
 
 
 @pytest.mark.parametrize("axis, keepdims", [(0, False), (2, True)])
@@ -528,7 +576,7 @@ def test_long_reductions_with_the_generic_kernel(monkeypatch, dtype):
     kernels): here, eagerly, the shape-generic kernel (its `scf.while` of
     stages) reduces them."""
     _set_static_above(monkeypatch, None)
-    _check_long_reductions(dtype, None, jit=False)
+    _check_long_reductions(dtype, (None,), jit=False)
 
 
 def test_long_rows_fold_in_contiguous_chunks_and_stay_right():
@@ -573,53 +621,70 @@ def test_a_reduction_read_back_broadcast_is_right_on_every_call(shape):
         check(set_row(b, x), np.where(np.arange(shape[0])[:, None] == 4, b.sum(0), x))
 
 
-def _masked_reductions(m):
-    x = m.arange(6.0).reshape(2, 3)
-    w = m.array([True, False, True])
+# The inputs of _masked_reductions, passed to one jitted function as its
+# arguments (one compile for every reduction, none folded as a constant).
+MASKED_INPUTS = {"x": np.arange(6.0, dtype=np.float32).reshape(2, 3),
+                 "ints": np.arange(6, dtype=np.int32).reshape(2, 3),
+                 "w": np.array([True, False, True]), "none": np.zeros(3, bool)}
+
+
+def _masked_reductions(m, x, ints, w, none):
     return [m.sum(x, where=w), m.sum(x, axis=1, where=w), m.prod(x + 1, where=w), m.mean(x, axis=1, where=w),
             m.var(x, where=w), m.std(x, axis=0, where=x > 1), m.all(x > 0, where=w), m.any(x > 4, where=w),
             m.max(x, where=w, initial=-1), m.min(x, axis=0, where=x > 2, initial=100.0),
-            m.mean(x, where=m.zeros(3, bool)), m.sum(m.arange(6).reshape(2, 3), where=w),
-            m.var(x, axis=1, ddof=1, where=w, keepdims=True), m.mean(m.arange(6).reshape(2, 3), axis=0, where=x > 1)]
+            m.mean(x, where=none), m.sum(ints, where=w),
+            m.var(x, axis=1, ddof=1, where=w, keepdims=True), m.mean(ints, axis=0, where=x > 1)]
 
 
 def test_where_masks_reductions_as_jax(platform):
     """(`where=` was a TypeError.) Left-out elements count as the identity;
-    mean/var count only the kept ones; max/min need `initial`, as JAX."""
+    mean/var count only the kept ones; max/min need `initial`, as JAX. (The
+    values and the gradients each jitted as one program.)"""
     jax = pytest.importorskip("jax")
-    for ours, theirs in zip(_masked_reductions(jnp), _masked_reductions(jax.numpy)):
-        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
-        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-6)
+    ours = irax.jit(lambda a: _masked_reductions(jnp, **a))(MASKED_INPUTS)
+    for k, (o, theirs) in enumerate(zip(ours, _masked_reductions(jax.numpy, **MASKED_INPUTS), strict=True)):
+        assert (o.dtype, o.shape) == (theirs.dtype, theirs.shape), k
+        np.testing.assert_allclose(np.asarray(o), np.asarray(theirs), rtol=1e-6, err_msg=f"reduction {k}")
     with pytest.raises(ValueError, match="to use a where mask one has to specify 'initial'"):
         jnp.max(jnp.arange(3.0), where=jnp.array([True, False, True]))
     with pytest.raises(ValueError, match="where must be None or a boolean array"):
         jnp.sum(jnp.arange(3.0), where=jnp.array([1, 0, 1]))
     x, w = np.array([1.0, 2.0, 4.0], np.float32), np.array([True, False, True])
-    for name in ("mean", "var"):
-        ours = irax.grad(lambda v: getattr(jnp, name)(v, where=w))(x)
-        np.testing.assert_allclose(ours, jax.grad(lambda v: getattr(jax.numpy, name)(v, where=w))(x), rtol=1e-6)
+    names = ("mean", "var")
+    ours = irax.jit(lambda v: [irax.grad(lambda v: getattr(jnp, name)(v, where=w))(v) for name in names])(x)
+    for name, o in zip(names, ours):
+        np.testing.assert_allclose(o, jax.grad(lambda v: getattr(jax.numpy, name)(v, where=w))(x), rtol=1e-6,
+                                   err_msg=name)
 
 
 NANS = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, -6.0]], np.float32)
 MASK = np.array([[True, False, True], [False, False, True]])
+# The inputs of _statistics (NANS and MASK among them), passed to one jitted function as its
+# arguments (one compile for every reduction, none folded as a constant).
+STATISTICS_INPUTS = {
+    "x": NANS, "mask": MASK, "ints": np.array([[1, 2, 7], [4, 5, -6]], np.int32),
+    "all_nan_rows": np.full((2, 0), np.nan, np.float32), "nans": np.array([np.nan, np.nan], np.float32),
+    "means": np.array([[1.0], [2.0]], np.float32), "small_ints": np.array([-7, 2, 2]),
+    "int8s": np.array([100, 100, 7], np.int8), "complex_nan": np.array([1 + 2j, 3 - 1j, np.nan], np.complex64),
+    "int8_pair": np.array([100, 100], np.int8), "uint8_pair": np.array([200, 100], np.uint8),
+}
 
 
-def _statistics(m, x):
+def _statistics(m, x, mask, ints, all_nan_rows, nans, means, small_ints, int8s, complex_nan, int8_pair, uint8_pair):
     """Each reduction below once, as m (jax.numpy or irax.numpy) computes it."""
-    ints = np.array([[1, 2, 7], [4, 5, -6]], np.int32)
     return [
-        *(getattr(m, f)(x, axis=1, where=MASK) for f in ("nansum", "nanprod", "nanmean", "nanvar", "nanstd")),
-        m.nanmax(x, axis=0, where=MASK, initial=-1.0), m.nanmin(x, where=MASK, initial=9.0),
-        m.nanmax(np.full((2, 0), np.nan, np.float32), axis=1, initial=3.0),  # initial, not NaN
-        m.nanmin(np.array([np.nan, np.nan], np.float32), initial=2.0),
-        *(getattr(m, f)(x, axis=1, mean=np.array([[1.0], [2.0]], np.float32)) for f in ("var", "std", "nanvar")),
-        m.var(x, axis=1, ddof=2, where=MASK), m.nanstd(x, axis=0, ddof=1, where=MASK),  # N - ddof <= 0: NaN
+        *(getattr(m, f)(x, axis=1, where=mask) for f in ("nansum", "nanprod", "nanmean", "nanvar", "nanstd")),
+        m.nanmax(x, axis=0, where=mask, initial=-1.0), m.nanmin(x, where=mask, initial=9.0),
+        m.nanmax(all_nan_rows, axis=1, initial=3.0),  # initial, not NaN
+        m.nanmin(nans, initial=2.0),
+        *(getattr(m, f)(x, axis=1, mean=means) for f in ("var", "std", "nanvar")),
+        m.var(x, axis=1, ddof=2, where=mask), m.nanstd(x, axis=0, ddof=1, where=mask),  # N - ddof <= 0: NaN
         m.var(ints, dtype=np.int32), m.var(ints, axis=0, dtype=np.int8),  # in integers, NaN-able: float
-        m.mean(np.array([-7, 2, 2]), dtype=np.int32), m.mean(np.array([100, 100, 7], np.int8), dtype=np.int8),
+        m.mean(small_ints, dtype=np.int32), m.mean(int8s, dtype=np.int8),
         m.nanmean(ints, dtype=np.int32), m.var(x.astype(np.complex64), dtype=np.complex64),
-        m.nanvar(np.array([1 + 2j, 3 - 1j, np.nan], np.complex64)), m.std(x, dtype=np.complex64),
-        m.sum(np.array([100, 100], np.int8), promote_integers=False), m.prod(MASK, promote_integers=False),
-        m.sum(np.array([200, 100], np.uint8), promote_integers=False),
+        m.nanvar(complex_nan), m.std(x, dtype=np.complex64),
+        m.sum(int8_pair, promote_integers=False), m.prod(mask, promote_integers=False),
+        m.sum(uint8_pair, promote_integers=False),
     ]
 
 
@@ -627,10 +692,12 @@ def test_statistics_take_jaxs_arguments(platform):
     """where= of the NaN-skipping reductions, `mean=` of var/std, integer and
     complex `dtype=`s, promote_integers=False (all TypeErrors or ValueErrors
     in irax), an `initial` that stands where all are NaN (was NaN), NaN
-    where N - ddof <= 0 with a mask (was -0 or inf), as JAX's."""
-    for ours, theirs in zip(_statistics(jnp, NANS), _statistics(jax.numpy, NANS), strict=True):
-        assert (ours.dtype, ours.shape) == (theirs.dtype, theirs.shape)
-        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-6)
+    where N - ddof <= 0 with a mask (was -0 or inf), as JAX's. (Jitted as
+    one program.)"""
+    ours = irax.jit(lambda a: _statistics(jnp, **a))(STATISTICS_INPUTS)
+    for k, (o, theirs) in enumerate(zip(ours, _statistics(jax.numpy, **STATISTICS_INPUTS), strict=True)):
+        assert (o.dtype, o.shape) == (theirs.dtype, theirs.shape), k
+        np.testing.assert_allclose(np.asarray(o), np.asarray(theirs), rtol=1e-6, err_msg=f"statistic {k}")
     with pytest.raises(TypeError, match="arrays must have the same number of dimensions"):
         jnp.var(NANS, axis=1, mean=np.zeros(2, np.float32))
     with pytest.raises(ValueError, match="must be inexact; got int8"):
