@@ -35,6 +35,14 @@ MORE = {  # all in one process
     "y.at[i, j].set(-1)": ("y.at[i, i + 1].set(-1), np.where((np.arange(4)[:, None] == i) & (np.arange(5) == i + 1), "
                            "-1, yn)", "range(4)"),
     "y[idx, i] (a gather)": ("y[np.array([0, 2]), i], yn[[0, 2], i]", "range(-5, 5)"),
+    # an update's slice start is an operand too (it was a param: a kernel per start)
+    "x.at[i:i+3].add(2)": ("x.at[i:i + 3].add(2), np.where((np.arange(n) >= i) & (np.arange(n) < i + 3), xn + 2, xn)",
+                           "range(6)"),
+    "y.at[i:i+2, 1:4].set(-1)": ("y.at[i:i + 2, 1:4].set(-1), np.where((np.arange(4)[:, None] >= i) & "
+                                 "(np.arange(4)[:, None] < i + 2) & (np.arange(5) >= 1) & (np.arange(5) < 4), -1, yn)",
+                                 "range(3)"),
+    "y.at[j, i:i+2].max(7)": ("y.at[1, i:i + 2].max(7), np.where((np.arange(4)[:, None] == 1) & "
+                              "(np.arange(5) >= i) & (np.arange(5) < i + 2), np.maximum(yn, 7), yn)", "range(4)"),
 }
 
 SCRIPT = """

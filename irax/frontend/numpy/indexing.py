@@ -39,9 +39,10 @@ as JAX's gather transposes to a scatter that drops it.
 Outside a trace every Python integer of the index reaches the primitive as
 a 0-d index operand, not as a param: eager kernels are cached by their
 params, and x[i] for each i of a loop would otherwise compile a kernel for
-each. So do a read's slice starts (but of a whole axis): only the result's
-shape (slice sizes and steps) stays in the params; an update's slice
-starts stay params. Under a trace ints stay static: a constant offset is
+each. So do the slice starts (but of a whole axis, and of an update's
+slices of other steps than 1): only the result's shape (slice sizes and
+steps) stays in the params, and `x.at[k:k + 3].add(v)` for each k of a
+loop is one kernel. Under a trace ints stay static: a constant offset is
 what IREE optimizes best.
 """
 from __future__ import annotations
@@ -267,9 +268,9 @@ def _broadcast_indices(arrays):
         raise ValueError(f"Incompatible shapes for broadcasting: shapes={shapes}") from None
 
 
-def _basic_plan(shape, entries, run_time_starts):
+def _basic_plan(shape, entries, run_time_starts, update=False):
     """The slice of `entries`; `run_time_starts`: with the starts of ints and
-    partial slices as operands."""
+    partial slices as operands (an `update`'s slices of step 1 only)."""
     starts, sizes, steps = [0] * len(shape), list(shape), [1] * len(shape)
     out_dims, arrays = [], []
     for e in entries:
@@ -282,7 +283,8 @@ def _basic_plan(shape, entries, run_time_starts):
         else:  # an int, or a 0-d index array (a start known at run time)
             j, start, sizes[j] = e[1], e[2], 1
         # (a whole axis or an empty slice has one start that matters)
-        static = e[0] != "array" and (not run_time_starts or e[0] == "slice" and sizes[j] in (0, shape[j]))
+        static = e[0] != "array" and (not run_time_starts or e[0] == "slice" and (
+            sizes[j] in (0, shape[j]) or update and steps[j] != 1))
         starts[j] = (start if sizes[j] else 0) if static else None
         if not static:
             arrays.append(start)
@@ -335,7 +337,9 @@ def _plan(shape, index, *, mode, wrap, update=False):
         entries = as_arrays if update else entries
     if any(e[0] in ("array", "bool") for e in entries) and not (update and _is_dynamic_slice(entries)):
         return _advanced_plan(shape, as_arrays if eager else entries)
-    return _basic_plan(shape, entries, run_time_starts=eager and not update)
+    # (an update reads and writes at run-time starts forward only, as _is_dynamic_slice)
+    forward = not update or all(e[0] != "slice" or e[4] > 0 for e in entries)
+    return _basic_plan(shape, entries, run_time_starts=eager and forward, update=update)
 
 
 def _index_operands(arrays, x):

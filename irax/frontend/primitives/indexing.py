@@ -240,27 +240,33 @@ static_slice = Primitive("static_slice", _static_slice_eval, _static_slice_emit)
 
 
 def _update_slice_eval(x, v, *indices, starts, sizes, steps, out_dims, op, dtype, mode, wrap):
-    for start, size, step in zip(starts, sizes, steps):
-        if start is None and (size, step) != (1, 1):  # one element, placed at run time
-            raise ValueError(f"update_slice: a dynamic start takes size 1 and step 1, got {size} and {step}")
+    for start, step in zip(starts, steps):
+        if start is None and step != 1:  # a block, placed at run time
+            raise ValueError(f"update_slice: a dynamic start takes step 1, got {step}")
     indexed = _slice_shape(x, starts, sizes, steps, out_dims, indices)
     check_update(op, dtype, v.shape, indexed)
     return x
 
 
-def _dynamic_starts(x, starts, indices, index_avals, mode, wrap):
+def _dynamic_starts(x, starts, sizes, indices, index_avals, mode, wrap):
     """`starts` as (dynamic offsets, static offsets) for extract/insert_slice,
-    each None start read from the next 0-d index array (size-1 dims), and
-    whether all of them were in bounds (None: every start is static, or
-    `mode` clips)."""
+    each None start read from the next 0-d index array, and whether all of
+    them were in bounds (None: every start is static, or `mode` clips). A
+    start of one element follows the update's mode; a block's (an eager
+    x.at[i:i + 3], whose start is a Python slice's, in bounds) is clamped so
+    that the block fits, as lax.dynamic_update_slice's."""
     dynamic, static, ok = [], [], None
     values = iter(zip(indices, index_avals))
-    for n, start in zip(mlir.dims(x), starts):
+    for n, start, size in zip(mlir.dims(x), starts, sizes):
         if start is not None:
             static.append(start)
             continue
         i, aval = next(values)
-        i, in_bounds = _bound(tensor.ExtractOp(i, []).result, aval.dtype, n, _BOUNDS[mode], wrap)
+        if size == 1:
+            i, in_bounds = _bound(tensor.ExtractOp(i, []).result, aval.dtype, n, _BOUNDS[mode], wrap)
+        else:
+            fits = n - size + 1 if isinstance(n, int) else arith.subi(n, mlir.index(size - 1))
+            i, in_bounds = _bound(tensor.ExtractOp(i, []).result, aval.dtype, fits, "clip", False)
         dynamic.append(i)
         static.append(mlir.DYNAMIC())
         if in_bounds is not None:
@@ -281,7 +287,7 @@ def _update_slice_emit(ctx, x, v, *indices, starts, sizes, steps, out_dims, op, 
         return [x]
     indexed = ShapedArray(_slice_shape(x_aval, starts, sizes, steps, out_dims, index_avals), x_dtype)
     combine = combiner(op, x_dtype, v_aval.dtype, np.dtype(dtype))
-    dynamic, starts, ok = _dynamic_starts(x, starts, indices, index_avals, mode, wrap)
+    dynamic, starts, ok = _dynamic_starts(x, starts, sizes, indices, index_avals, mode, wrap)
     if op == "set":
         new = emit_elementwise(EmitContext((v_aval,), (indexed,)), v, body=lambda s: combine(None, s))[0]
     else:
@@ -293,9 +299,9 @@ def _update_slice_emit(ctx, x, v, *indices, starts, sizes, steps, out_dims, op, 
                                [mlir.PARALLEL] * rank, lambda n, o, _: [select(ok, n, o)])[0]
     new = reshape_units(new, indexed.shape, sizes, x_dtype)
     dynamic_sizes = []
-    if op == "set" and ok is not None:  # the first dynamic dim has size 1 if ok else 0
+    if op == "set" and ok is not None:  # the first dynamic dim keeps its size if ok, else 0
         j = starts.index(mlir.DYNAMIC())
-        dynamic_sizes = [arith.select(ok, mlir.index(1), mlir.index(0))]
+        dynamic_sizes = [arith.select(ok, mlir.index(sizes[j]), mlir.index(0))]
         sizes = [mlir.DYNAMIC() if k == j else n for k, n in enumerate(sizes)]
         new = tensor.ExtractSliceOp(mlir.tensor_type([None if k == j else n for k, n in enumerate(sizes)], x_dtype),
                                     new, [], dynamic_sizes, [], [0] * len(sizes), sizes, [1] * len(sizes)).result
