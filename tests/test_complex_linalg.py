@@ -81,13 +81,30 @@ VALUES = {
 }
 
 
-@pytest.mark.parametrize("shape", list(SHAPES))
+def _values_match_jax(got, name, d):
+    want = jax.tree_util.tree_leaves(VALUES[name](jjnp, d))
+    try:
+        for g, w in zip(jax.tree_util.tree_leaves(got), want, strict=True):
+            _close(g, w)
+    except (AssertionError, ValueError) as error:
+        raise AssertionError(name) from error
+
+
+# Eagerly on the batch, each function's own programs (expm alone is ~28 eager
+# kernels); the 4x4 all in one jitted program (test below): every function
+# runs in both modes and on both ranks, for two compiles where each function
+# on each shape was one or more.
 @pytest.mark.parametrize("name", list(VALUES))
-def test_values_match_jax(name, shape):
-    f, d = VALUES[name], DATA[shape]
-    got, want = jax.tree_util.tree_leaves(f(jnp, d)), jax.tree_util.tree_leaves(f(jjnp, d))
-    for g, w in zip(got, want, strict=True):
-        _close(g, w)
+def test_values_match_jax(name):
+    d = DATA["2x3x3"]
+    _values_match_jax(VALUES[name](jnp, d), name, d)
+
+
+def test_values_match_jax_under_jit():
+    d = DATA["4x4"]
+    got = irax.jit(lambda d: {name: f(jnp, d) for name, f in VALUES.items()})(d)
+    for name in VALUES:
+        _values_match_jax(got[name], name, d)
 
 
 def test_lstsq_matches_jax():
@@ -157,14 +174,18 @@ GRADS = {
 }
 
 
-@pytest.mark.parametrize("name", list(GRADS))
-def test_grad_matches_jax(name):
-    """Under jit (eager det and slogdet gradients: test_det_gradients_...)."""
-    f, which = GRADS[name]
-    a = DATA["4x4"][which]
-    want = jax.grad(lambda x: f(jjnp, x))(a)
-    got = irax.jit(irax.grad(lambda x: f(jnp, x)))(a)
-    _close(got, want, rtol=2e-3, atol=2e-4 * float(np.abs(want).max()))
+def test_grad_matches_jax():
+    """Under jit, every gradient in one program: one compile where each was
+    one (eager det and slogdet gradients: test_det_gradients_...)."""
+    d = DATA["4x4"]
+    got = irax.jit(lambda d: {name: irax.grad(lambda x: f(jnp, x))(d[which])
+                              for name, (f, which) in GRADS.items()})(d)
+    for name, (f, which) in GRADS.items():
+        want = jax.grad(lambda x: f(jjnp, x))(d[which])
+        try:
+            _close(got[name], want, rtol=2e-3, atol=2e-4 * float(np.abs(want).max()))
+        except AssertionError as error:
+            raise AssertionError(name) from error
 
 
 DET_LOSSES = {
@@ -222,18 +243,23 @@ SINGULAR = {
 }
 
 
+def _singular(name, dtype):
+    """The matrix SINGULAR[name] of `dtype`, its det loss and JAX's gradient
+    and tolerances."""
+    a = np.asarray(SINGULAR[name], np.float32).astype(dtype) * (1 - 2j if dtype == np.complex64 else 1)
+    loss = GRADS["det"][0] if dtype == np.complex64 else (lambda m, x: m.linalg.det(x))
+    want = jax.grad(lambda x: loss(jjnp, x))(a)
+    return a, loss, want, dict(rtol=2e-4, atol=2e-5 * float(np.abs(want).max(initial=1)))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.complex64])
 @pytest.mark.parametrize("name", list(SINGULAR))
 def test_det_gradient_at_singular_matrices_matches_jax(name, dtype):
     """grad(det) of [[1, 2], [2, 4]] was NaN (det(a) a⁻ᵀ = 0 · inf): JAX's is
     the adjugate's transpose, [[4, -2], [-2, 1]], and 0 at rank <= n - 2; in
-    reverse and forward mode, eagerly and under jit."""
-    a = np.asarray(SINGULAR[name], np.float32).astype(dtype) * (1 - 2j if dtype == np.complex64 else 1)
-    loss = GRADS["det"][0] if dtype == np.complex64 else (lambda m, x: m.linalg.det(x))
-    want = jax.grad(lambda x: loss(jjnp, x))(a)
-    tolerances = dict(rtol=2e-4, atol=2e-5 * float(np.abs(want).max(initial=1)))
-    for got in (irax.grad(lambda x: loss(jnp, x))(a), irax.jit(irax.grad(lambda x: loss(jnp, x)))(a)):
-        _close(got, want, **tolerances)
+    reverse and forward mode, eagerly (under jit: the test below)."""
+    a, loss, want, tolerances = _singular(name, dtype)
+    _close(irax.grad(lambda x: loss(jnp, x))(a), want, **tolerances)
     tangent = (np.arange(a.size).reshape(a.shape) % 5 - 2).astype(dtype)
     (det, det_dot), (want_det, want_dot) = irax.jvp(jnp.linalg.det, (a,), (tangent,)), jax.jvp(jjnp.linalg.det,
                                                                                                (a,), (tangent,))
@@ -242,17 +268,37 @@ def test_det_gradient_at_singular_matrices_matches_jax(name, dtype):
         assert np.asarray(det) == 0 and np.asarray(want_det) == 0
 
 
+def test_det_gradient_at_singular_matrices_under_jit_matches_jax():
+    """As above, under jit: every matrix and dtype in one program (one compile
+    where each was one)."""
+    cases = {f"{name} {dtype.__name__}": _singular(name, dtype)
+             for name in SINGULAR for dtype in (np.float32, np.complex64)}
+    inputs = {case: a for case, (a, _, _, _) in cases.items()}
+    got = irax.jit(lambda xs: {case: irax.grad(lambda x: loss(jnp, x))(xs[case])
+                               for case, (_, loss, _, _) in cases.items()})(inputs)
+    for case, (_, _, want, tolerances) in cases.items():
+        try:
+            _close(got[case], want, **tolerances)
+        except AssertionError as error:
+            raise AssertionError(case) from error
+
+
 def test_det_gradient_of_a_batch_mixing_singular_and_regular_matrices():
-    """Batched (vmap, and a batch dimension), in float32 and float64."""
+    """Batched (vmap eagerly, and a batch dimension under jit: every size in
+    one program), in float32 and float64."""
     for dtype, rtol, x64 in ((np.float32, 2e-4, False), (np.float64, 1e-10, True)):
         with x64_mode(x64):
+            batches = {}
             for n in (2, 3, 4, 5):
                 singular = [np.asarray(m, dtype) for m in SINGULAR.values() if len(m) == n]
-                batch = np.stack(singular + [m + np.eye(n, dtype=dtype) for m in singular])
+                batches[n] = np.stack(singular + [m + np.eye(n, dtype=dtype) for m in singular])
+            under_jit = irax.jit(lambda bs: {n: irax.grad(lambda x: jnp.sum(jnp.linalg.det(x)))(b)
+                                             for n, b in bs.items()})(batches)
+            for n, batch in batches.items():
                 want = jax.vmap(jax.grad(jjnp.linalg.det))(batch)
                 atol = rtol * float(np.abs(want).max())
                 _close(irax.vmap(irax.grad(jnp.linalg.det))(batch), want, rtol=rtol, atol=atol)
-                _close(irax.jit(irax.grad(lambda x: jnp.sum(jnp.linalg.det(x))))(batch), want, rtol=rtol, atol=atol)
+                _close(under_jit[n], want, rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 5])

@@ -233,22 +233,25 @@ def test_norm_orders_as_jax():
 
 def test_blocked_factorizations_match_numpy(monkeypatch):
     """Matrices wider than BLOCK go by blocks (a 5x5 with BLOCK 2: two full
-    blocks and a partial one), with pivoting across the blocks."""
+    blocks and a partial one), with pivoting across the blocks. Under jit, all
+    in one program: eagerly each block's slices and updates were programs of
+    their own (~50); the blocks eagerly: the test below."""
     monkeypatch.setattr(irax.frontend.lax_linalg, "BLOCK", 2)
     a = RNG.standard_normal((5, 5)).astype(np.float32)
     b = RNG.standard_normal((5, 4)).astype(np.float32)
-    lu, pivots, permutation = lax.linalg.lu(a)
+    spd = a @ a.T + 5 * np.eye(5, dtype=np.float32)
+    (lu, pivots, permutation), x, L = irax.jit(
+        lambda a, b, spd: (lax.linalg.lu(a), jnp.linalg.solve(a, b), jnp.linalg.cholesky(spd)))(a, b, spd)
     expected = jax.lax.linalg.lu(a)
     check(lu, expected[0], tol=1e-5)
     np.testing.assert_array_equal(np.asarray(permutation), np.asarray(expected[2]))
-    check(jnp.linalg.solve(a, b), np.linalg.solve(a, b), tol=1e-4)
-    spd = a @ a.T + 5 * np.eye(5, dtype=np.float32)
-    check(jnp.linalg.cholesky(spd), np.linalg.cholesky(spd), tol=1e-5)
+    check(x, np.linalg.solve(a, b), tol=1e-4)
+    check(L, np.linalg.cholesky(spd), tol=1e-5)
 
 
 def test_blocked_factorizations_of_several_blocks_match_jax(monkeypatch):
     """Several blocks (a batch of 20x20 with BLOCK 9: two full blocks and a
-    partial one): cholesky, lu, solve (complex too) and gradients."""
+    partial one): cholesky, lu, solve (complex too) and gradients, eagerly."""
     monkeypatch.setattr(irax.frontend.lax_linalg, "BLOCK", 9)
     a = RNG.standard_normal((2, 20, 20)).astype(np.float32)
     b = RNG.standard_normal((2, 20, 5)).astype(np.float32)
