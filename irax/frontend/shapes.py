@@ -81,8 +81,10 @@ class ShapeDtypeStruct:
 
 def _aval(x) -> core.ShapedArray | None:
     """x's abstract value, or None for a value that is not an array."""
-    if isinstance(x, (ShapeDtypeStruct, core.ShapedArray)):
-        return x.abstract() if isinstance(x, ShapeDtypeStruct) else x
+    if isinstance(x, core.ShapedArray):
+        return x
+    if isinstance(x, ShapeDtypeStruct):
+        return x.abstract()
     numeric = isinstance(x, (bool, int, float, complex, np.ndarray, np.generic)) and not isinstance(x, (str, bytes))
     return core.aval_of(x) if is_array(x) or numeric else None  # (np.str_ is a str and an np.generic)
 
