@@ -186,6 +186,22 @@ def test_shape_dtype_structs_of_keys_as_jax():
         (), random.key(0).dtype)).compile()(random.key(5))), jax.random.key_data(jax.random.split(jax.random.key(5))))
 
 
+def test_typeof_of_a_shape_dtype_struct_of_keys_as_jax():
+    """typeof of a ShapeDtypeStruct of keys is the keys' abstract value, that
+    of a key array of its shape, printed `key<fry>[3]` as JAX's (it was a key
+    array over its data's abstract value), and ShapeDtypeStruct.like takes it
+    (an AttributeError before)."""
+    for lib in (irax, jax):
+        key = lib.random.key(0)
+        for shape in ((), (3,)):
+            aval = lib.typeof(lib.ShapeDtypeStruct(shape, key.dtype))
+            assert aval == lib.typeof(lib.random.split(key, shape))
+            assert (str(aval), repr(aval)) == (f"key<fry>[{','.join(map(str, shape))}]",
+                                               f"ShapedArray(key<fry>[{','.join(map(str, shape))}])")
+            assert repr(lib.ShapeDtypeStruct.like(lib.ShapeDtypeStruct(shape, key.dtype))) == (
+                f"ShapeDtypeStruct(shape={shape}, dtype=key<fry>)")
+
+
 def test_keys_do_not_promote_as_jax():
     """result_type of keys is their dtype; with any other dtype JAX's
     ValueError, and ravel_pytree of a key JAX's TypeError (a KeyError before)."""

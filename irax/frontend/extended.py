@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+from irax.frontend.core import ShapedArray
 from irax.frontend.primitives import indexing as indexing_prims
 from irax.frontend.primitives import shape as prims
 
@@ -31,6 +32,12 @@ class ExtendedDType:
     array_type: type
     element_shape: tuple
     physical_dtype: object
+
+    def aval_of_shape(self, shape: tuple) -> ShapedArray:
+        """The abstract value of an array of this dtype of logical `shape`:
+        what typeof gives for it (JAX's prints as `key<fry>[3]`). (Not named
+        `aval`: a value with an `aval` is an array to promotion.)"""
+        raise NotImplementedError
 
 
 class ExtendedArray:

@@ -83,8 +83,8 @@ def _aval(x) -> core.ShapedArray | None:
     """x's abstract value, or None for a value that is not an array."""
     if isinstance(x, core.ShapedArray):
         return x
-    if isinstance(x, ShapeDtypeStruct):
-        return x.abstract()
+    if isinstance(x, ShapeDtypeStruct):  # (an extended dtype's, not the array type abstract() traces)
+        return x.dtype.aval_of_shape(x.shape) if isinstance(x.dtype, ExtendedDType) else x.abstract()
     numeric = isinstance(x, (bool, int, float, complex, np.ndarray, np.generic)) and not isinstance(x, (str, bytes))
     return core.aval_of(x) if is_array(x) or numeric else None  # (np.str_ is a str and an np.generic)
 

@@ -165,6 +165,9 @@ class KeyDtype(ExtendedDType):
     def __hash__(self):
         return hash(self.name)
 
+    def aval_of_shape(self, shape):
+        return KeyAval(shape)
+
 
 KEY_DTYPE = KeyDtype()
 
