@@ -72,6 +72,16 @@ def _flat_arrays(tree):
     return [asarray(x) for x in leaves], treedef
 
 
+def _extended_wrappers(treedef) -> list:
+    """For each leaf of `treedef` (a tree_flatten_data's), the extended array
+    class whose data it is (a key array's), or None for a plain array."""
+    if treedef.node_type is None:
+        return [None]
+    if issubclass(treedef.node_type, extended.ExtendedArray):
+        return [treedef.node_type]
+    return [wrapper for child in treedef.children() for wrapper in _extended_wrappers(child)]
+
+
 def _inline(trace, traced, values):
     """Copy `traced`'s body at the insertion point, with its arguments bound to
     `values` (then its lifted values, read via trace.to_tracer beforehand)."""
@@ -541,8 +551,8 @@ def _scan(f, init, xs, length, reverse, unroll):
     trace = core.current_trace()
     flat_carry, carry_tree = _flat_arrays(init)
     flat_xs, xs_tree = _flat_arrays(xs)
-    for x, leaf in zip(flat_xs, tree_util.tree_leaves(xs)):  # (a key array: one leaf, as its data)
-        x = leaf if extended.is_extended(leaf) else x  # a key array's axes: its data's but the last
+    for x, wrapper in zip(flat_xs, _extended_wrappers(xs_tree)):
+        x = wrapper._wrap(x) if wrapper else x  # a key array's axes: its data's but the last
         if x.ndim == 0:
             raise ValueError(f"scan got value with no leading axis to scan over: {x.aval.str_short()}.")
     sizes = sorted({x.shape[0] for x in flat_xs})
