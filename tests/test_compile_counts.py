@@ -44,11 +44,15 @@ MORE = {  # all in one process
     "y.at[j, i:i+2].max(7)": ("y.at[1, i:i + 2].max(7), np.where((np.arange(4)[:, None] == 1) & "
                               "(np.arange(5) >= i) & (np.arange(5) < i + 2), np.maximum(yn, 7), yn)", "range(4)"),
 }
+# Negative starts, starts past the end: clamped so that x[:3] fits, in the kernel
+DYNAMIC_UPDATE_SLICE = ("lax.dynamic_update_slice(x, x[:3], (i,)), np.concatenate([xn[:(s := min(max(i + n if i < 0 "
+                        "else i, 0), n - 3))], xn[:3], xn[s + 3:]])", "range(-20, 20, 8)")
 
 SCRIPT = """
 import json, sys
 import numpy as np
 import irax.numpy as jnp
+from irax import lax
 from irax.backends import cache
 
 scenarios, n = json.loads(sys.argv[1]), int(sys.argv[2])
@@ -89,3 +93,11 @@ def test_other_indexing_loops_compile_on_their_first_value_only(tmp_path):
     counts = compile_counts(MORE, 16, tmp_path)
     later = {name: total - first for name, (first, total) in counts.items() if total != first}
     assert not later, f"compiles after the first value of i: {later}"
+
+
+def test_dynamic_update_slice_compiles_one_kernel_for_every_start(tmp_path):
+    """Eager lax.dynamic_update_slice at five starts compiles one kernel, an
+    update_slice whose starts are operands (beside x[:3]'s). It made a
+    scatter at an index mesh built of eager ops: 9 kernels in all."""
+    (first, total), = compile_counts({"dynamic_update_slice": DYNAMIC_UPDATE_SLICE}, 16, tmp_path).values()
+    assert (first, total) == (2, 2)

@@ -240,6 +240,7 @@ GRADS = {
     "dot_general": lambda L: lambda a: (L.dot_general(a, Y, (((1,), (1,)), ((), ()))) ** 2).sum(),
     "dynamic_slice": lambda L: lambda a: (L.dynamic_slice(a, (1, 2), (2, 2)) ** 2).sum(),
     "dynamic_update_slice": lambda L: lambda a: (L.dynamic_update_slice(a, a[:2, :2] * 3, (1, 1)) ** 2).sum(),
+    "dynamic_update_slice-clamped": lambda L: lambda a: (L.dynamic_update_slice(a, a[1:, 1:3] * 3, (-1, 9)) ** 2).sum(),
     "pad": lambda L: lambda a: (L.pad(a, np.float32(1), [(1, -1, 1), (-2, 2, 0)]) ** 2).sum(),
     "cumsum": lambda L: lambda a: (L.cumsum(a, 1, reverse=True) ** 2).sum(),
     "associative_scan": lambda L: lambda a: (L.associative_scan(L.mul, a, axis=1) ** 2).sum(),
@@ -261,6 +262,33 @@ def test_gradients_as_jax():
     for how, actual in (("eager", irax.grad(total(il))(xs)), ("jit", irax.jit(irax.grad(total(il)))(xs))):
         for name in GRADS:
             _same(actual[name], expected[name], rtol=1e-5, case=f"{name} ({how})")
+
+
+# Starts JAX counts from the end or clamps so that the window fits, per dim: negative, past the end, both;
+# int16 scalars and arrays (an eager int16 index array read a negative start as unsigned)
+DUS_STARTS = [(-1, -3), (5, 9), (1, -9), (-7, 3), (np.int16(-2), np.int16(3)),
+              (np.array(-1, np.int16), np.array(-3, np.int16))]
+
+
+def test_dynamic_update_slice_starts_as_jax():
+    """lax.dynamic_update_slice at starts JAX counts from the end or clamps
+    (the table above), eagerly and at traced starts under jit, of float and
+    int operands; a 0-d update at a negative index
+    (dynamic_update_index_in_dim); under jit, allow_negative_indices off on
+    every dim and on one (eager, JAX refuses a negative Python int there).
+    Its starts are now update_slice's: a block's negative start counted from
+    0 there."""
+    def updates(L, i, j, traced):
+        out = (L.dynamic_update_slice(X, Y[:2, :2], (i, j)), L.dynamic_update_slice(K, S[:2, :2], (i, j)),
+               L.dynamic_update_index_in_dim(X[0], np.float32(9), i, 0))
+        if not traced:
+            return out
+        return out + (L.dynamic_update_slice(X, Y[:2, :2], (i, j), allow_negative_indices=False),
+                      L.dynamic_update_slice(K, S[:2, :2], (i, j), allow_negative_indices=(True, False)))
+    ours, theirs = irax.jit(lambda i, j: updates(il, i, j, True)), jax.jit(lambda i, j: updates(jl, i, j, True))
+    for i, j in DUS_STARTS:
+        _same(updates(il, i, j, False), updates(jl, i, j, False), case=f"eager at {(i, j)}")
+        _same(ours(i, j), theirs(i, j), case=f"jit at {(i, j)}")
 
 
 def test_namespace_covers_jax_lax():

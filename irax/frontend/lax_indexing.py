@@ -16,14 +16,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from irax.frontend import dtypes, extended
+from irax.frontend import core, dtypes, eager, extended
 from irax.frontend import numpy as jnp
 from irax.frontend.lax import stop_cotangent
 from irax.frontend.lax_elementwise import _operands, convert_element_type
 from irax.frontend.lax_structural import _elements, expand_dims, squeeze
 from irax.frontend.numpy.util import asarray, canonicalize_axis
 from irax.frontend.primitives.scalar_rules import dtype_kind
-from irax.frontend.primitives.indexing import static_slice
+from irax.frontend.primitives.indexing import static_slice, update_slice
 from irax.typing import Array, ArrayLike, Shape
 
 __all__ = ["GatherDimensionNumbers", "GatherScatterMode", "ScatterDimensionNumbers", "dynamic_index_in_dim",
@@ -85,11 +85,39 @@ def dynamic_slice(operand: ArrayLike, start_indices: ArrayLike | Sequence[ArrayL
                              out_dims=tuple(range(x.ndim)))
 
 
+def _start_operand(x, i):
+    """A start as update_slice's 0-d index operand: a Python or NumPy int,
+    eager, the cached int32 array of eager.index_operand, so that every value
+    runs one kernel; an integer array narrower than 32 bits widened to int32
+    (an eager kernel reads a negative int16 start as unsigned: x.at[i].set
+    with i an int16 array drops the update)."""
+    if core.current_trace() is None and isinstance(i, (int, np.integer)):
+        return eager.index_operand(int(i), extended.physical(x).device)
+    i = asarray(i)
+    return convert_element_type(i, np.int32) if i.dtype.itemsize < 4 else i
+
+
+def _update_starts(x, start_indices, allow_negative_indices):
+    """The starts of an update_slice at run-time `start_indices` and its
+    `wrap`: whether negative starts count from the end. Where a sequence of
+    allow_negative_indices forbids that on some dims, their starts are
+    clamped to 0 first (JAX's "implementation defined, typically clamped to
+    the first index")."""
+    negative = (list(allow_negative_indices) if isinstance(allow_negative_indices, Sequence)
+                else [allow_negative_indices] * x.ndim)
+    starts = [_start_operand(x, i) for i in start_indices]
+    wrap = any(negative)
+    if wrap and not all(negative):
+        starts = [i if neg else jnp.maximum(i, 0) for i, neg in zip(starts, negative)]
+    return starts, wrap
+
+
 def dynamic_update_slice(operand: ArrayLike, update: ArrayLike, start_indices: ArrayLike | Sequence[ArrayLike], *,
                          allow_negative_indices: bool | Sequence[bool] = True) -> Array:
     """operand with `update` written at run-time `start_indices` (clamped so
-    it fits), as `jax.lax.dynamic_update_slice`: a scatter at the window's
-    open mesh of indices."""
+    it fits), as `jax.lax.dynamic_update_slice`: one update_slice whose
+    starts are operands (an insert_slice, in place where the operand is
+    donated; one eager kernel for every start)."""
     x, v = _elements(operand), _elements(update)
     start_indices = list(start_indices)
     _check_start_count(x, start_indices)
@@ -102,10 +130,13 @@ def dynamic_update_slice(operand: ArrayLike, update: ArrayLike, start_indices: A
     if not extended.unwrap((x, v)):  # (typed keys beside another dtype: unwrap's promotion error)
         _operands("dynamic_update_slice", x, v)
     _check_index_dtypes("dynamic_update_slice", start_indices, "got")
-    starts = _clamped_starts(x, start_indices, v.shape, allow_negative_indices)
-    mesh = tuple(jnp.reshape(s + jnp.arange(n, dtype=np.int32), [n if k == d else 1 for k in range(x.ndim)])
-                 for d, (s, n) in enumerate(zip(starts, v.shape)))
-    return x.at[mesh].set(v)
+    starts, wrap = _update_starts(x, start_indices, allow_negative_indices)
+    data, values = extended.physical(x), extended.physical(v)  # (a key's words: a trailing block at 0)
+    trailing = (0,) * (data.ndim - x.ndim)
+    out = update_slice.bind(data, values, *starts, starts=(None,) * x.ndim + trailing, sizes=values.shape,
+                            steps=(1,) * data.ndim, out_dims=tuple(range(data.ndim)), op="set", dtype=data.dtype,
+                            mode="clip", wrap=wrap)
+    return x._wrap(out) if extended.is_extended(x) else out
 
 
 def _one_dim(x, axis, index, size):

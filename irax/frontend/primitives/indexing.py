@@ -253,8 +253,9 @@ def _dynamic_starts(x, starts, sizes, indices, index_avals, mode, wrap):
     each None start read from the next 0-d index array, and whether all of
     them were in bounds (None: every start is static, or `mode` clips). A
     start of one element follows the update's mode; a block's (an eager
-    x.at[i:i + 3], whose start is a Python slice's, in bounds) is clamped so
-    that the block fits, as lax.dynamic_update_slice's."""
+    x.at[i:i + 3], whose start is a Python slice's, in bounds;
+    lax.dynamic_update_slice's) counts from the end if negative (`wrap`),
+    then is clamped so that the block fits, as lax.dynamic_update_slice's."""
     dynamic, static, ok = [], [], None
     values = iter(zip(indices, index_avals))
     for n, start, size in zip(mlir.dims(x), starts, sizes):
@@ -262,11 +263,10 @@ def _dynamic_starts(x, starts, sizes, indices, index_avals, mode, wrap):
             static.append(start)
             continue
         i, aval = next(values)
-        if size == 1:
-            i, in_bounds = _bound(tensor.ExtractOp(i, []).result, aval.dtype, n, _BOUNDS[mode], wrap)
-        else:
-            fits = n - size + 1 if isinstance(n, int) else arith.subi(n, mlir.index(size - 1))
-            i, in_bounds = _bound(tensor.ExtractOp(i, []).result, aval.dtype, fits, "clip", False)
+        rule = _BOUNDS[mode] if size == 1 else "clip"  # (a block is clamped, never dropped)
+        i, in_bounds = _bound(tensor.ExtractOp(i, []).result, aval.dtype, n, rule, wrap)
+        if size > 1:  # clamped further, so that the block fits
+            i = arith.minsi(i, mlir.index(n - size) if isinstance(n, int) else arith.subi(n, mlir.index(size)))
         dynamic.append(i)
         static.append(mlir.DYNAMIC())
         if in_bounds is not None:
