@@ -745,3 +745,19 @@ def test_an_update_from_an_overlapping_slice_of_itself_under_jit(case):
     expected = jax.jit(lambda d: fn(jax, d))(A34)
     np.testing.assert_array_equal(irax.jit(lambda d: fn(irax, d))(jnp.asarray(A34)), expected)
     np.testing.assert_array_equal(irax.jit(lambda d: fn(irax, d), donate_argnums=0)(jnp.asarray(A34)), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16], ids=lambda t: t.__name__)
+def test_updates_at_a_negative_narrow_integer_index_array_like_jax(dtype, platform):
+    """A negative int8 or int16 index array counts from the end in an update,
+    as JAX's. (IREE 3.13 read an i8 or i16 start on the host as unsigned:
+    x.at[i].set(7) with i = int16(-2) read 65534 and dropped the update.)"""
+    def updates(x, i):
+        return x.at[i].set(7.0), x.at[i].add(7.0), x.reshape(2, 3).at[i, i].set(7.0)
+    x = np.arange(6.0, dtype=np.float32)
+    for value in (-1, -2):
+        i = dtype(value)
+        want = [np.asarray(r) for r in updates(jjnp.asarray(x), jjnp.asarray(i))]
+        for how, got in [("eager", updates(jnp.asarray(x), jnp.asarray(i))), ("jit", irax.jit(updates)(x, i))]:
+            for g, w in zip(got, want):
+                np.testing.assert_array_equal(np.asarray(g), w, err_msg=f"{how}, i = {value}")

@@ -88,13 +88,10 @@ def dynamic_slice(operand: ArrayLike, start_indices: ArrayLike | Sequence[ArrayL
 def _start_operand(x, i):
     """A start as update_slice's 0-d index operand: a Python or NumPy int,
     eager, the cached int32 array of eager.index_operand, so that every value
-    runs one kernel; an integer array narrower than 32 bits widened to int32
-    (an eager kernel reads a negative int16 start as unsigned: x.at[i].set
-    with i an int16 array drops the update)."""
+    runs one kernel."""
     if core.current_trace() is None and isinstance(i, (int, np.integer)):
         return eager.index_operand(int(i), extended.physical(x).device)
-    i = asarray(i)
-    return convert_element_type(i, np.int32) if i.dtype.itemsize < 4 else i
+    return asarray(i)
 
 
 def _update_starts(x, start_indices, allow_negative_indices):

@@ -263,6 +263,10 @@ def _dynamic_starts(x, starts, sizes, indices, index_avals, mode, wrap):
             static.append(start)
             continue
         i, aval = next(values)
+        if not dtypes.is_unsigned(aval.dtype) and np.dtype(aval.dtype).itemsize < 4:
+            # IREE 3.13 reads an i8 or i16 start on the host as unsigned (this
+            # start sizes the insert): -2 became 65534, dropping the update
+            i = arith.extsi(ir.RankedTensorType.get([], ir.IntegerType.get_signless(32)), i)
         rule = _BOUNDS[mode] if size == 1 else "clip"  # (a block is clamped, never dropped)
         i, in_bounds = _bound(tensor.ExtractOp(i, []).result, aval.dtype, n, rule, wrap)
         if size > 1:  # clamped further, so that the block fits
