@@ -19,6 +19,7 @@ from iree.compiler import ir
 import irax
 import irax.numpy as jnp
 from irax.backends import cache
+from irax.backends import vulkan
 from irax.backends.vulkan import POLLING_NICE
 from irax.ir import mlir
 from irax.frontend.core import ShapedArray
@@ -312,6 +313,70 @@ def test_lavapipe_polling_threads_yield_to_other_work():
     me = str(threading.get_native_id())
     busy = [t for t, ticks in _cpu_ticks().items() if ticks - before.get(t, ticks) >= 5 and t != me]
     assert all(os.getpriority(os.PRIO_PROCESS, int(t)) == POLLING_NICE > 0 for t in busy), busy
+
+
+def _lavapipe_or_skip():
+    vulkan_device = device_or_skip("vulkan")
+    if not isinstance(vulkan_device.while_waiting, vulkan.PollingThreads):
+        pytest.skip("not lavapipe: no polling threads")
+    return vulkan_device
+
+
+def test_lavapipe_polling_threads_run_at_normal_priority_while_a_thread_waits(monkeypatch):
+    """A busy machine starves the polling threads at POLLING_NICE, and they
+    move lavapipe's queue on: while a thread of this process waits for the
+    device (here two at once), they run at WAITING_NICE, and at POLLING_NICE
+    again once no thread waits."""
+    device = _lavapipe_or_skip()
+    polling = vulkan.PollingThreads(device.while_waiting.threads)
+
+    def nice():
+        return {os.getpriority(os.PRIO_PROCESS, int(t)) for t in polling.threads}
+    try:
+        os.setpriority(os.PRIO_PROCESS, int(polling.threads[0]), vulkan.WAITING_NICE)
+    except PermissionError:
+        pytest.skip("this process may not raise a thread's priority again")
+    os.setpriority(os.PRIO_PROCESS, int(polling.threads[0]), POLLING_NICE)
+    assert nice() == {POLLING_NICE}
+    with polling:
+        assert nice() == {vulkan.WAITING_NICE}
+        with polling:
+            assert nice() == {vulkan.WAITING_NICE}
+        assert nice() == {vulkan.WAITING_NICE}
+    assert nice() == {POLLING_NICE}
+    # Where the process may not raise them again, they stay low, without an error.
+    monkeypatch.setattr(vulkan.os, "setpriority", _refused)
+    with polling:
+        assert nice() == {POLLING_NICE}
+    assert not polling._may_raise
+
+
+def _refused(*_):
+    raise PermissionError(1, "Operation not permitted")
+
+
+class _CountedWaits:
+    def __init__(self):
+        self.entered = 0
+
+    def __enter__(self):
+        self.entered += 1
+
+    def __exit__(self, *failure):
+        pass
+
+
+def test_reading_a_vulkan_result_waits_inside_the_devices_while_waiting(monkeypatch):
+    """The device's waits that IREE does (the call's, the copy to the host)
+    go through Device.while_waiting, where lavapipe's polling threads are
+    given their normal priority."""
+    device = _lavapipe_or_skip()
+    waits = _CountedWaits()
+    monkeypatch.setattr(device, "while_waiting", waits)
+    with irax.default_device(device):
+        x = jnp.arange(4.0)
+        np.testing.assert_array_equal(np.asarray(x * 2), [0, 2, 4, 6])
+    assert waits.entered >= 1
 
 
 def test_an_arrays_sharding_is_jaxs_single_device_sharding():

@@ -24,6 +24,7 @@ take no step of the timeline, and their fences are empty ones.
 """
 import atexit
 import collections
+import contextlib
 import copy
 import ctypes
 import dataclasses
@@ -122,6 +123,9 @@ class Device:
     """
 
     process_index = 0  # the process it belongs to (jax's Device.process_index): set by irax.distributed.initialize
+    # Entered around each wait of this process for the device's work that
+    # IREE does (a backend may set its own: vulkan.PollingThreads).
+    while_waiting = contextlib.nullcontext()
 
     def __init__(self, platform: str, id: int, driver: str, hal_device, backend, inline_hal_device=None):
         self.platform = platform
@@ -240,7 +244,10 @@ class Device:
         device's worker threads; a thread that yields its core between looks
         gives it to them."""
         if self.driver not in _POLLED:
-            return self._timeline.wait(call, timeout=None if block else 0)
+            if block and self._timeline.query() < call:
+                with self.while_waiting:
+                    return self._timeline.wait(call, timeout=None)
+            return self._timeline.wait(call, timeout=0)
         # (query raises if the timeline failed; the first look is made here,
         # where a call already done costs no closure and no clock)
         return self._timeline.query() >= call or poll_until(lambda: self._timeline.query() >= call,
@@ -358,8 +365,9 @@ class Device:
             allowed_usage=int(rt.BufferUsage.TRANSFER_TARGET | rt.BufferUsage.MAPPING_SCOPED),
             allocation_size=source.byte_length())
         done = self.hal_device.create_semaphore(0)
-        self.hal_device.queue_copy(source, staging, rt.HalFence.create_at(done, 0), rt.HalFence.create_at(done, 1))
-        rt.HalFence.create_at(done, 1).wait()
+        with self.while_waiting:  # (from before the copy is queued: the polling threads then queue it)
+            self.hal_device.queue_copy(source, staging, rt.HalFence.create_at(done, 0), rt.HalFence.create_at(done, 1))
+            rt.HalFence.create_at(done, 1).wait()
         return staging
 
     def load(self, vmfb: bytes, host_functions=None) -> "Program":
@@ -487,7 +495,11 @@ class Program:
         push(wait)
         push(signal)
         try:
-            results = self._invoke(self._context, args, n_results)
+            if self.host_loops:  # (its loops wait for the device inside IREE's call)
+                with device.while_waiting:
+                    results = self._invoke(self._context, args, n_results)
+            else:
+                results = self._invoke(self._context, args, n_results)
         except DeviceError:
             try:
                 signal.signal()  # nothing of it is queued: let the calls after it run
@@ -605,7 +617,8 @@ def host_module(device, host_functions: dict) -> rt.VmModule:
     def call(host_function, _state, *refs):
         buffers, (wait, signal) = refs[:-2], (r.deref(rt.HalFence, True) for r in refs[-2:])
         if wait is not None:
-            wait.wait()
+            with device.while_waiting:
+                wait.wait()
         _in_callback.depth += 1
         try:
             views = [r.deref(rt.HalBufferView) for r in buffers]

@@ -7,6 +7,7 @@ than the host CPU (lavapipe, small integrated GPUs), so it is chosen by name
 (`irax.devices("vulkan")`, IRAX_PLATFORMS=vulkan), never by surprise.
 """
 import os
+import threading
 
 from irax.backends import vulkan_prepare
 from irax.backends.iree_backend import IreeBackend
@@ -32,36 +33,78 @@ def _threads() -> set:
         return set()
 
 
-# The niceness of the polling threads: the lowest. They also move the
-# device's queue on, and a busy machine starves them at 19 (an eager op on
-# lavapipe then waits 20-400 ms): the cpu and vulkan copies of test_sorting
-# and test_qr on `-n 2`, load ~12, took 94-96 s at 19, 44 at 10, 34-46 at 5,
-# 67 at 0. Left at 19: the first CI run at 10 lost lavapipe's device twice
-# in one test (IREE 3.13's out-of-order semaphore signal, a race between
-# these threads that more CPU time for them may make likelier).
+# The niceness of the polling threads while nothing waits for the device:
+# the lowest, so that they poll on cores little else wants.
 POLLING_NICE = 19
+# Their niceness while a thread of this process waits for the device's work
+# (a read, a full queue, a program whose loops wait inside IREE): they also
+# move the device's queue on, and a busy machine starves them at 19. With
+# two other processes busy on the two cores, an eager op and its read on
+# lavapipe took 520-740 ms at 19 throughout and 13-135 ms at 0 while
+# waiting; the vulkan copies of test_sorting, test_qr, test_shape and
+# test_elementwise on `-n 2` (load 5-6) 32-37 s and 25-28 s. (At a fixed 10
+# the polling taxes every process's CPU work, and a first CI run so lost
+# lavapipe's device twice in one test: docs/architecture.md.)
+WAITING_NICE = 0
+
+
+def _set_nice(threads, nice: int) -> bool:
+    """Give `threads` (ids) `nice`; False where this process may not (raising
+    a thread's priority again needs privileges, or RLIMIT_NICE)."""
+    for thread in threads:
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(thread), nice)
+        except PermissionError:
+            return False
+        except ProcessLookupError:
+            pass  # gone already
+    return True
+
+
+class PollingThreads:
+    """The threads a lavapipe device starts, but its `llvmpipe-N` ones. Two
+    of them poll (IREE's, waiting for any of several semaphores, which Mesa
+    does in a loop of clock_gettime and a mutex), two cores busy for as long
+    as the device lives, which halved the speed of CPU work in the same
+    process; two run the shaders. They run at POLLING_NICE, and at
+    WAITING_NICE while this process waits for the device (the Device's
+    `while_waiting`, this object: a context manager) where the process may
+    raise their priority again; elsewhere they stay at POLLING_NICE."""
+
+    def __init__(self, threads):
+        self.threads = threads
+        self._waiting = 0  # the threads of this process waiting now
+        self._lock = threading.Lock()
+        self._may_raise = True
+        _set_nice(threads, POLLING_NICE)
+
+    def __enter__(self):
+        with self._lock:
+            self._waiting += 1
+            if self._waiting == 1 and self._may_raise:
+                self._may_raise = _set_nice(self.threads, WAITING_NICE)
+
+    def __exit__(self, *failure):
+        with self._lock:
+            self._waiting -= 1
+            if self._waiting == 0 and self._may_raise:
+                _set_nice(self.threads, POLLING_NICE)
 
 
 class VulkanBackend(IreeBackend):
-    def create_hal_device(self, driver, info):
-        """On lavapipe, two of IREE's threads that wait for the device's work
-        poll (Mesa has no native wait for any of several semaphores there:
-        perf shows clock_gettime and a mutex in a loop), two cores busy for as
-        long as the device lives, which halved the speed of CPU work in the
-        same process. The threads the device starts get a low priority
-        (POLLING_NICE), so that they poll on cores little else wants;
-        lavapipe's own `llvmpipe-N` threads, which run the shaders, keep
-        theirs."""
+    def _make_device(self, driver, i, info):
         before = _threads()
-        device = super().create_hal_device(driver, info)
+        device = super()._make_device(driver, i, info)
         if info["name"].startswith("llvmpipe"):
+            polling = []
             for thread in _threads() - before:
                 try:
                     with open(f"/proc/self/task/{thread}/comm") as comm:
                         if not comm.read().startswith("llvmpipe"):
-                            os.setpriority(os.PRIO_PROCESS, int(thread), POLLING_NICE)
+                            polling.append(thread)
                 except OSError:
                     pass  # gone already
+            device.while_waiting = PollingThreads(polling)
         return device
 
 
