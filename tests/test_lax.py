@@ -270,6 +270,20 @@ DUS_STARTS = [(-1, -3), (5, 9), (1, -9), (-7, 3), (np.int16(-2), np.int16(3)),
               (np.array(-1, np.int16), np.array(-3, np.int16))]
 
 
+@pytest.mark.parametrize("starts, allowed", [((0, -2), False), ((0, np.int32(-2)), (True, False)),
+                                             ((-1, 0), (False, True))])
+def test_a_static_negative_start_where_it_is_not_allowed_is_jaxs_value_error(starts, allowed):
+    """JAX raises for a negative Python or NumPy start on a dim whose
+    allow_negative_indices is False; irax clamped it to 0."""
+    x = np.zeros((5, 4), np.float32)
+    for name, args in [("dynamic_slice", (x, starts, (2, 2))), ("dynamic_update_slice", (x, x[:2, :2], starts))]:
+        with pytest.raises(ValueError) as theirs:
+            getattr(jax.lax, name)(*args, allow_negative_indices=allowed)
+        with pytest.raises(ValueError) as ours:
+            getattr(il, name)(*args, allow_negative_indices=allowed)
+        assert str(ours.value) == str(theirs.value), name
+
+
 def test_dynamic_update_slice_starts_as_jax():
     """lax.dynamic_update_slice at starts JAX counts from the end or clamps
     (the table above), eagerly and at traced starts under jit, of float and

@@ -39,10 +39,21 @@ def _check_start_count(x, start_indices) -> None:
                          f"({len(start_indices)} vs {x.shape})")
 
 
+def _negative_allowed(x, start_indices, allow_negative_indices) -> list:
+    """Per dim, whether a negative start counts from the end; JAX's
+    ValueError for a static one (a Python or NumPy int) where it may not."""
+    negative = (list(allow_negative_indices) if isinstance(allow_negative_indices, Sequence)
+                else [allow_negative_indices] * x.ndim)
+    for i, n, neg in zip(start_indices, x.shape, negative):
+        if not neg and isinstance(i, (int, np.integer)) and i < 0:
+            raise ValueError(f"Index {i} is out of bounds for dimension {n} if allow_negative_indices=False")
+    return negative
+
+
 def _clamped_starts(x, start_indices, sizes, allow_negative_indices):
     """Run-time starts as int32 0-d arrays, negative ones counted from the
     end, clamped into [0, n - size] so the window fits (JAX's rule)."""
-    negative = allow_negative_indices if isinstance(allow_negative_indices, Sequence) else [allow_negative_indices] * x.ndim
+    negative = _negative_allowed(x, start_indices, allow_negative_indices)
     starts = []
     for i, n, size, neg in zip(start_indices, x.shape, sizes, negative):
         i = convert_element_type(asarray(i), np.int32)
@@ -100,8 +111,7 @@ def _update_starts(x, start_indices, allow_negative_indices):
     allow_negative_indices forbids that on some dims, their starts are
     clamped to 0 first (JAX's "implementation defined, typically clamped to
     the first index")."""
-    negative = (list(allow_negative_indices) if isinstance(allow_negative_indices, Sequence)
-                else [allow_negative_indices] * x.ndim)
+    negative = _negative_allowed(x, start_indices, allow_negative_indices)
     starts = [_start_operand(x, i) for i in start_indices]
     wrap = any(negative)
     if wrap and not all(negative):
