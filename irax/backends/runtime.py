@@ -633,11 +633,12 @@ def host_module(device, host_functions: dict) -> rt.VmModule:
     callback runs on the thread that called the program, inside
     VmContext.invoke, after the ops its operands come from and before the
     ops that read its results; on a GPU, that is a device-to-host sync."""
+    waiting = getattr(device, "while_waiting", Device.while_waiting)  # (irax's devices have one)
 
     def call(host_function, _state, *refs):
         buffers, (wait, signal) = refs[:-2], (r.deref(rt.HalFence, True) for r in refs[-2:])
         if wait is not None:
-            with device.while_waiting:
+            with waiting:
                 wait.wait()
         _in_callback.depth += 1
         try:
