@@ -55,6 +55,7 @@ QUEUE_DEPTH = 2
 # The fences an inline call waits on and signals (Device._before_inline):
 # empty, so both do nothing; one for every call, since nothing changes it.
 NO_FENCE = rt.HalFence(1)
+NOT_WAITING = contextlib.nullcontext()  # a Device's while_waiting where nothing is done around a wait
 
 # How long an empty command may take before its device counts as lost
 # (Device._is_lost, asked only after a failure).
@@ -125,7 +126,7 @@ class Device:
     process_index = 0  # the process it belongs to (jax's Device.process_index): set by irax.distributed.initialize
     # Entered around each wait of this process for the device's work that
     # IREE does (a backend may set its own: vulkan.PollingThreads).
-    while_waiting = contextlib.nullcontext()
+    while_waiting = NOT_WAITING
 
     def __init__(self, platform: str, id: int, driver: str, hal_device, backend, inline_hal_device=None):
         self.platform = platform
@@ -515,10 +516,7 @@ class Program:
         push(wait)
         push(signal)
         try:
-            if self.host_loops:  # (its loops wait for the device inside IREE's call)
-                with device.while_waiting:
-                    results = self._invoke(self._context, args, n_results)
-            else:
+            with device.while_waiting if self.host_loops else NOT_WAITING:  # (its loops wait inside IREE's call)
                 results = self._invoke(self._context, args, n_results)
         except DeviceError:
             try:
@@ -633,7 +631,7 @@ def host_module(device, host_functions: dict) -> rt.VmModule:
     callback runs on the thread that called the program, inside
     VmContext.invoke, after the ops its operands come from and before the
     ops that read its results; on a GPU, that is a device-to-host sync."""
-    waiting = getattr(device, "while_waiting", Device.while_waiting)  # (irax's devices have one)
+    waiting = getattr(device, "while_waiting", NOT_WAITING)  # (irax's devices have one)
 
     def call(host_function, _state, *refs):
         buffers, (wait, signal) = refs[:-2], (r.deref(rt.HalFence, True) for r in refs[-2:])
