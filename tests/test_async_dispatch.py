@@ -136,6 +136,17 @@ def test_a_call_that_fails_on_the_device_loses_only_its_results(queued_not_inlin
     np.testing.assert_array_equal(x + 1, np.arange(4.0) + 1)
 
 
+def test_a_result_computed_after_a_failure_reshapes(queued_not_inline, monkeypatch):
+    """A reshape is a view, ready when its operand is. It was ready with the
+    last call queued, which after a failure is the failed one: a reshape of
+    a result computed since raised the failure's DeviceError."""
+    with pytest.raises(irax.errors.DeviceError):
+        _a_failed_call("out of device memory")[2].block_until_ready()
+    monkeypatch.setitem(vars(irax.config), "irax_inline_bytes", 1 << 10)  # computed on the calling thread
+    z = jnp.arange(6.0) + 1
+    np.testing.assert_array_equal(z.reshape(2, 3) * 2, (np.arange(6.0) + 1).reshape(2, 3) * 2)
+
+
 @pytest.mark.parametrize("reason", ["out of device memory", "DATA_LOSS"])
 def test_a_failure_says_what_it_leaves_of_the_device(queued_not_inline, reason):
     """A failed call loses its results; the next calls run (the device

@@ -270,6 +270,8 @@ def _call(executable, device, operands, buffers, committed, donated=()):
     n = len(out_avals)
     program = executable.program
     outs, ready = program(buffers, n)
+    if ready is None:  # a view of its operand (runtime.Reshape)
+        ready = operands[0]._ready
     for k in donated:
         operands[k].delete()
     if n == 1:  # (most calls: no loop to start)
