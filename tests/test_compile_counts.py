@@ -47,6 +47,9 @@ MORE = {  # all in one process
 # Negative starts, starts past the end: clamped so that x[:3] fits, in the kernel
 DYNAMIC_UPDATE_SLICE = ("lax.dynamic_update_slice(x, x[:3], (i,)), np.concatenate([xn[:(s := min(max(i + n if i < 0 "
                         "else i, 0), n - 3))], xn[:3], xn[s + 3:]])", "range(-20, 20, 8)")
+# The same starts read a window: counted from the end, then clamped so that it fits, in the kernel
+DYNAMIC_SLICE = ("lax.dynamic_slice(x, (i,), (3,)), xn[(s := min(max(i + n if i < 0 else i, 0), n - 3)):s + 3]",
+                 "range(-20, 20, 8)")
 
 SCRIPT = """
 import json, sys
@@ -101,3 +104,11 @@ def test_dynamic_update_slice_compiles_one_kernel_for_every_start(tmp_path):
     scatter at an index mesh built of eager ops: 9 kernels in all."""
     (first, total), = compile_counts({"dynamic_update_slice": DYNAMIC_UPDATE_SLICE}, 16, tmp_path).values()
     assert (first, total) == (2, 2)
+
+
+def test_dynamic_slice_compiles_one_kernel_for_every_start(tmp_path):
+    """Eager lax.dynamic_slice at five starts (negative, past the end)
+    compiles one kernel, a static_slice whose starts are operands. It
+    clamped each start with eager ops first: a kernel for each of them."""
+    (first, total), = compile_counts({"dynamic_slice": DYNAMIC_SLICE}, 16, tmp_path).values()
+    assert (first, total) == (1, 1)

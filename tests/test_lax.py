@@ -239,6 +239,7 @@ def test_ops_irax_lacks_say_so():
 GRADS = {
     "dot_general": lambda L: lambda a: (L.dot_general(a, Y, (((1,), (1,)), ((), ()))) ** 2).sum(),
     "dynamic_slice": lambda L: lambda a: (L.dynamic_slice(a, (1, 2), (2, 2)) ** 2).sum(),
+    "dynamic_slice-wrapped-clamped": lambda L: lambda a: (L.dynamic_slice(a, (-1, 9), (2, 2)) ** 2).sum(),
     "dynamic_update_slice": lambda L: lambda a: (L.dynamic_update_slice(a, a[:2, :2] * 3, (1, 1)) ** 2).sum(),
     "dynamic_update_slice-clamped": lambda L: lambda a: (L.dynamic_update_slice(a, a[1:, 1:3] * 3, (-1, 9)) ** 2).sum(),
     "pad": lambda L: lambda a: (L.pad(a, np.float32(1), [(1, -1, 1), (-2, 2, 0)]) ** 2).sum(),
@@ -265,9 +266,9 @@ def test_gradients_as_jax():
 
 
 # Starts JAX counts from the end or clamps so that the window fits, per dim: negative, past the end, both;
-# int16 scalars and arrays (an eager int16 index array read a negative start as unsigned)
-DUS_STARTS = [(-1, -3), (5, 9), (1, -9), (-7, 3), (np.int16(-2), np.int16(3)),
-              (np.array(-1, np.int16), np.array(-3, np.int16))]
+# int16 scalars and arrays (an eager int16 index array read a negative start as unsigned), int8 ones
+STARTS = [(-1, -3), (5, 9), (1, -9), (-7, 3), (np.int16(-2), np.int16(3)),
+          (np.array(-1, np.int16), np.array(-3, np.int16)), (np.int8(-3), np.int8(-1))]
 
 
 @pytest.mark.parametrize("starts, allowed", [((0, -2), False), ((0, np.int32(-2)), (True, False)),
@@ -300,8 +301,32 @@ def test_dynamic_update_slice_starts_as_jax():
         return out + (L.dynamic_update_slice(X, Y[:2, :2], (i, j), allow_negative_indices=False),
                       L.dynamic_update_slice(K, S[:2, :2], (i, j), allow_negative_indices=(True, False)))
     ours, theirs = irax.jit(lambda i, j: updates(il, i, j, True)), jax.jit(lambda i, j: updates(jl, i, j, True))
-    for i, j in DUS_STARTS:
+    for i, j in STARTS:
         _same(updates(il, i, j, False), updates(jl, i, j, False), case=f"eager at {(i, j)}")
+        _same(ours(i, j), theirs(i, j), case=f"jit at {(i, j)}")
+
+
+def test_dynamic_slice_starts_as_jax():
+    """lax.dynamic_slice at starts JAX counts from the end or clamps (the
+    table above), eagerly (as given, and as 0-d arrays) and at traced starts
+    under jit, of float and int operands; dynamic_index_in_dim at a negative
+    index; at arrays, allow_negative_indices off on every dim and on either
+    one (JAX refuses a negative Python or NumPy int there). The starts are
+    the static_slice's operands, which it counts from the end (`wrap`) and
+    clamps: eager ops clamped them before it, a kernel each."""
+    def slices(L, i, j, arrays):
+        out = (L.dynamic_slice(X, (i, j), (2, 2)), L.dynamic_slice(K, (i, j), (2, 3)),
+               L.dynamic_index_in_dim(X[0], i, 0, False))
+        if not arrays:
+            return out
+        return out + (L.dynamic_slice(X, (i, j), (2, 2), allow_negative_indices=False),
+                      L.dynamic_slice(K, (i, j), (2, 3), allow_negative_indices=(True, False)),
+                      L.dynamic_slice(X, (i, j), (2, 2), allow_negative_indices=[False, True]))
+    ours, theirs = irax.jit(lambda i, j: slices(il, i, j, True)), jax.jit(lambda i, j: slices(jl, i, j, True))
+    for i, j in STARTS:
+        _same(slices(il, i, j, False), slices(jl, i, j, False), case=f"eager at {(i, j)}")
+        i, j = np.asarray(i), np.asarray(j)
+        _same(slices(il, i, j, True), slices(jl, i, j, True), case=f"eager at arrays {(i, j)}")
         _same(ours(i, j), theirs(i, j), case=f"jit at {(i, j)}")
 
 

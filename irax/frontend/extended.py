@@ -143,14 +143,14 @@ def rev(x, dimensions):
     return x._wrap(prims.rev.bind(x._data, dimensions=tuple(dimensions)))
 
 
-def static_slice(x, *run_time_starts, starts, sizes, steps):
+def static_slice(x, *run_time_starts, starts, sizes, steps, wrap=False):
     """x[starts[i] : starts[i] + sizes[i] * steps[i] : steps[i]] on each
-    logical axis (a None start read from the next of `run_time_starts`),
-    each element whole."""
+    logical axis (a None start read from the next of `run_time_starts`,
+    counted from the end if negative where `wrap`), each element whole."""
     t = x._trailing
     return x._wrap(indexing_prims.static_slice.bind(
         x._data, *run_time_starts, starts=(*starts, *(0,) * t), sizes=_with_trailing(x, sizes),
-        steps=(*steps, *(1,) * t), out_dims=tuple(range(x._data.ndim))))
+        steps=(*steps, *(1,) * t), out_dims=tuple(range(x._data.ndim)), wrap=wrap))
 
 
 def split(x, sizes, axis):

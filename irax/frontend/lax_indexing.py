@@ -50,19 +50,6 @@ def _negative_allowed(x, start_indices, allow_negative_indices) -> list:
     return negative
 
 
-def _clamped_starts(x, start_indices, sizes, allow_negative_indices):
-    """Run-time starts as int32 0-d arrays, negative ones counted from the
-    end, clamped into [0, n - size] so the window fits (JAX's rule)."""
-    negative = _negative_allowed(x, start_indices, allow_negative_indices)
-    starts = []
-    for i, n, size, neg in zip(start_indices, x.shape, sizes, negative):
-        i = convert_element_type(asarray(i), np.int32)
-        if neg:
-            i = jnp.where(i < 0, i + n, i)
-        starts.append(jnp.clip(i, 0, n - size))
-    return starts
-
-
 def _check_index_dtypes(name: str, start_indices, got: str) -> None:
     """JAX's TypeError unless the starts are integers of one dtype (a Python
     int counts as the default int: `(jnp.int8(1), 0)` is an error, as in JAX)."""
@@ -72,10 +59,35 @@ def _check_index_dtypes(name: str, start_indices, got: str) -> None:
                         + ", ".join(d.name for d in kinds))
 
 
+def _start_operand(x, i):
+    """A start as a 0-d index operand: a Python or NumPy int, eager, the
+    cached int32 array of eager.index_operand, so that every value runs one
+    kernel."""
+    if core.current_trace() is None and isinstance(i, (int, np.integer)):
+        return eager.index_operand(int(i), extended.physical(x).device)
+    return asarray(i)
+
+
+def _run_time_starts(x, start_indices, allow_negative_indices):
+    """The start operands of a static_slice or update_slice at run-time
+    `start_indices`, and its `wrap`: whether negative starts count from the
+    end. Where a sequence of allow_negative_indices forbids that on some
+    dims, their starts are clamped to 0 first (JAX's "implementation
+    defined, typically clamped to the first index")."""
+    negative = _negative_allowed(x, start_indices, allow_negative_indices)
+    starts = [_start_operand(x, i) for i in start_indices]
+    wrap = any(negative)
+    if wrap and not all(negative):
+        starts = [i if neg else jnp.maximum(i, 0) for i, neg in zip(starts, negative)]
+    return starts, wrap
+
+
 def dynamic_slice(operand: ArrayLike, start_indices: ArrayLike | Sequence[ArrayLike], slice_sizes: Shape, *,
                   allow_negative_indices: bool | Sequence[bool] = True) -> Array:
     """The window of `slice_sizes` at run-time `start_indices` (clamped so it
-    fits in the operand), as `jax.lax.dynamic_slice`."""
+    fits in the operand), as `jax.lax.dynamic_slice`: one static_slice whose
+    starts are operands, which counts negative ones from the end and clamps
+    them (one eager kernel for every start)."""
     x = _elements(operand)
     sizes = tuple(int(s) for s in slice_sizes)
     start_indices = list(start_indices)
@@ -89,34 +101,11 @@ def dynamic_slice(operand: ArrayLike, start_indices: ArrayLike | Sequence[ArrayL
     if any(size < 0 for size in sizes):
         raise TypeError(f"slice slice_sizes must be greater than or equal to zero, got slice_sizes of {sizes}.")
     _check_index_dtypes("dynamic_slice", start_indices, "got:")
-    starts = _clamped_starts(x, start_indices, sizes, allow_negative_indices)
+    starts, wrap = _run_time_starts(x, start_indices, allow_negative_indices)
     if extended.is_extended(x):
-        return extended.static_slice(x, *starts, starts=(None,) * x.ndim, sizes=sizes, steps=(1,) * x.ndim)
+        return extended.static_slice(x, *starts, starts=(None,) * x.ndim, sizes=sizes, steps=(1,) * x.ndim, wrap=wrap)
     return static_slice.bind(x, *starts, starts=(None,) * x.ndim, sizes=sizes, steps=(1,) * x.ndim,
-                             out_dims=tuple(range(x.ndim)))
-
-
-def _start_operand(x, i):
-    """A start as update_slice's 0-d index operand: a Python or NumPy int,
-    eager, the cached int32 array of eager.index_operand, so that every value
-    runs one kernel."""
-    if core.current_trace() is None and isinstance(i, (int, np.integer)):
-        return eager.index_operand(int(i), extended.physical(x).device)
-    return asarray(i)
-
-
-def _update_starts(x, start_indices, allow_negative_indices):
-    """The starts of an update_slice at run-time `start_indices` and its
-    `wrap`: whether negative starts count from the end. Where a sequence of
-    allow_negative_indices forbids that on some dims, their starts are
-    clamped to 0 first (JAX's "implementation defined, typically clamped to
-    the first index")."""
-    negative = _negative_allowed(x, start_indices, allow_negative_indices)
-    starts = [_start_operand(x, i) for i in start_indices]
-    wrap = any(negative)
-    if wrap and not all(negative):
-        starts = [i if neg else jnp.maximum(i, 0) for i, neg in zip(starts, negative)]
-    return starts, wrap
+                             out_dims=tuple(range(x.ndim)), wrap=wrap)
 
 
 def dynamic_update_slice(operand: ArrayLike, update: ArrayLike, start_indices: ArrayLike | Sequence[ArrayLike], *,
@@ -137,7 +126,7 @@ def dynamic_update_slice(operand: ArrayLike, update: ArrayLike, start_indices: A
     if not extended.unwrap((x, v)):  # (typed keys beside another dtype: unwrap's promotion error)
         _operands("dynamic_update_slice", x, v)
     _check_index_dtypes("dynamic_update_slice", start_indices, "got")
-    starts, wrap = _update_starts(x, start_indices, allow_negative_indices)
+    starts, wrap = _run_time_starts(x, start_indices, allow_negative_indices)
     data, values = extended.physical(x), extended.physical(v)  # (a key's words: a trailing block at 0)
     trailing = (0,) * (data.ndim - x.ndim)
     out = update_slice.bind(data, values, *starts, starts=(None,) * x.ndim + trailing, sizes=values.shape,
@@ -148,8 +137,9 @@ def dynamic_update_slice(operand: ArrayLike, update: ArrayLike, start_indices: A
 
 def _one_dim(x, axis, index, size):
     """Starts and sizes of a window at `index` along `axis`: the other starts
-    are zeros of index's dtype, as JAX's."""
-    starts = [np.zeros((), dtypes.dtype_and_weak(index)[0])] * x.ndim
+    are zeros of index's dtype, as JAX's (NumPy scalars: eager, the cached
+    index operands of _start_operand)."""
+    starts = [dtypes.dtype_and_weak(index)[0].type(0)] * x.ndim
     starts[axis] = index
     sizes = list(x.shape)
     sizes[axis] = size

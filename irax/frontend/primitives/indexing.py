@@ -17,13 +17,14 @@ negative step reads x with a gather-style generic instead (extract_slice takes
 no negative strides).
 
 A static_slice may take its starts at run time: a None start is read from
-the next 0-d index operand, clamped so that the slice lies in x (as JAX's
-dynamic_slice clamps; the starts are never negative). So one eager kernel
-serves x[i] for every Python int i (numpy/indexing.py passes them as
-operands outside a trace). Such a read is a gather-style generic with the
-index operands as its inputs: the device reads them, where IREE would read
-the offsets of an extract_slice on the host, first waiting for every call
-queued before.
+the next 0-d index operand, counted from the end if negative where `wrap`
+is set (lax.dynamic_slice's; numpy/indexing.py wraps its starts itself),
+then clamped so that the slice lies in x, as JAX's dynamic_slice does. So
+one eager kernel serves x[i] for every Python int i (numpy/indexing.py
+passes them as operands outside a trace) and lax.dynamic_slice at every
+start. Such a read is a gather-style generic with the index operands as its
+inputs: the device reads them, where IREE would read the offsets of an
+extract_slice on the host, first waiting for every call queued before.
 
 An update_slice may take some starts from 0-d index arrays (operands after
 v; their `starts` entries are None): x.at[i].set(v) with i traced. Such an
@@ -121,12 +122,14 @@ def reshape_units(value, in_shape, out_shape, dtype):
     return value
 
 
-def strided_read(x, starts, steps, sizes, dtype, indices=(), index_avals=()):
+def strided_read(x, starts, steps, sizes, dtype, indices=(), index_avals=(), wrap=False):
     """out[i...] = x[start + i * step, ...], steps of either sign: a generic
     reading x with tensor.extract, since a reversal is no projected
-    permutation. A None start is the next of the 0-d `indices`, clamped so
-    that the slice lies in x: to [0, n - span) for a step > 0, to [span, n)
-    for a step < 0, span = (size - 1) * |step|."""
+    permutation. A None start is the next of the 0-d `indices`, counted from
+    the end if negative (`wrap`), then clamped so that the slice lies in x:
+    to [0, n - span) for a step > 0, to [span, n) for a step < 0, span =
+    (size - 1) * |step|. (The device reads these starts, so IREE's host reads
+    of i8/i16 values as unsigned do not reach them.)"""
     rank = len(sizes)
     x_sizes = mlir.dims(x)
 
@@ -136,9 +139,11 @@ def strided_read(x, starts, steps, sizes, dtype, indices=(), index_avals=()):
         for d, (start, step) in enumerate(zip(starts, steps)):
             if start is None:
                 i, aval = next(values)
+                start, _ = _bound(i, aval.dtype, x_sizes[d], "clip", wrap)
                 span = (sizes[d] - 1) * abs(step)
-                n = x_sizes[d] - span if isinstance(x_sizes[d], int) else arith.subi(x_sizes[d], mlir.index(span))
-                start, _ = _bound(i, aval.dtype, n, "clip", wrap=False, low=span if step < 0 else 0)
+                if span:  # clamped further, so that the whole slice lies in x
+                    start = (arith.maxsi(start, mlir.index(span)) if step < 0
+                             else arith.minsi(start, _less(x_sizes[d], span + 1)))
             i = linalg.IndexOp(d).result
             if step != 1:
                 i = arith.muli(i, mlir.index(step))
@@ -152,6 +157,11 @@ def strided_read(x, starts, steps, sizes, dtype, indices=(), index_avals=()):
 def _index(size):
     """A dimension size (int or index Value) as an index Value."""
     return mlir.index(size) if isinstance(size, int) else size
+
+
+def _less(size, k):
+    """size - k (size an int or index Value) as an index Value."""
+    return mlir.index(size - k) if isinstance(size, int) else arith.subi(size, mlir.index(k))
 
 
 def combiner(op, x_dtype, v_dtype, compute_dtype):
@@ -212,7 +222,7 @@ def _slice_shape(x, starts, sizes, steps, out_dims, indices):
     return tuple(1 if j is None else sizes[j] for j in out_dims)
 
 
-def _static_slice_eval(x, *indices, starts, sizes, steps, out_dims):
+def _static_slice_eval(x, *indices, starts, sizes, steps, out_dims, wrap=False):
     return x.update(shape=_slice_shape(x, starts, sizes, steps, out_dims, indices))
 
 
@@ -225,12 +235,12 @@ def _read_slice(x, starts, sizes, steps, dtype, dynamic=()):
     return strided_read(materialized(x), starts, steps, sizes, dtype)
 
 
-def _static_slice_emit(ctx, x, *indices, starts, sizes, steps, out_dims):
+def _static_slice_emit(ctx, x, *indices, starts, sizes, steps, out_dims, wrap=False):
     dtype = ctx.avals_in[0].dtype
     if 0 in sizes:  # nothing to read (and IREE rejects the offsets of an empty slice)
         return [mlir.empty(ctx.avals_out[0].shape, dtype)]
     if indices:
-        out = strided_read(materialized(x), starts, steps, sizes, dtype, indices, ctx.avals_in[1:])
+        out = strided_read(materialized(x), starts, steps, sizes, dtype, indices, ctx.avals_in[1:], wrap)
     else:
         out = _read_slice(x, starts, sizes, steps, dtype)
     return [reshape_units(out, sizes, ctx.avals_out[0].shape, dtype)]
@@ -270,7 +280,7 @@ def _dynamic_starts(x, starts, sizes, indices, index_avals, mode, wrap):
         rule = _BOUNDS[mode] if size == 1 else "clip"  # (a block is clamped, never dropped)
         i, in_bounds = _bound(tensor.ExtractOp(i, []).result, aval.dtype, n, rule, wrap)
         if size > 1:  # clamped further, so that the block fits
-            i = arith.minsi(i, mlir.index(n - size) if isinstance(n, int) else arith.subi(n, mlir.index(size)))
+            i = arith.minsi(i, _less(n, size))
         dynamic.append(i)
         static.append(mlir.DYNAMIC())
         if in_bounds is not None:
@@ -377,16 +387,14 @@ def _output_sizes(out_shape, x, indices, index_avals, coords, array_offset):
     return sizes
 
 
-def _bound(i, dtype, n, mode, wrap, low=0):
+def _bound(i, dtype, n, mode, wrap):
     """An index array's value as an x index, with JAX's out-of-bounds rules
-    on the n valid indices [low, low + n). Returns the index (always safe to
-    read) and whether it was in bounds (None when the mode makes every index
+    on the n valid indices [0, n). Returns the index (always safe to read)
+    and whether it was in bounds (None when the mode makes every index
     valid)."""
     idx_type = ir.IndexType.get()
     signed = not dtypes.is_unsigned(dtype)
     i = (arith.index_cast if signed else arith.index_castui)(idx_type, i)
-    if low:
-        i = arith.subi(i, mlir.index(low))
     n = _index(n)
     zero = mlir.index(0)
     in_bounds = None
@@ -399,7 +407,7 @@ def _bound(i, dtype, n, mode, wrap, low=0):
         if mode != "clip":
             in_bounds = arith.andi(cmpi("sge", i, zero), cmpi("slt", i, n))
         i = arith.maxsi(zero, arith.minsi(i, arith.subi(n, mlir.index(1))))
-    return (arith.addi(i, mlir.index(low)) if low else i), in_bounds
+    return i, in_bounds
 
 
 def _coordinates(positions, x_sizes, index_values, index_avals, coords, mode, wrap):
