@@ -223,7 +223,7 @@ class Config:
     irax_cache_size = Setting(COUNT, "4096", "how many programs each in-memory cache keeps")
     irax_log_compiles = Setting(SWITCH, "0", "one line on stderr for every trace and IREE compile")
     irax_disable_jit = Setting(SWITCH, "0", "jitted functions run as plain Python, op by op (jax_disable_jit)")
-    irax_inline_bytes = Setting(BYTES, "262144", "calls with at most this many input bytes run on the calling thread")
+    irax_inline_bytes = Setting(BYTES, "262144", "calls that read and write at most this many bytes (their inputs' size, where the program does not say) run on the calling thread")
     irax_platforms = Setting(NAMES, "", "backends to use, in order; empty: all, by priority")
     irax_passes = Setting(NAMES, "default", "the pass pipeline, by pass name")
     irax_cpu_devices = Setting(DEVICES, "1", "how many devices the CPU backend is split into")

@@ -103,3 +103,27 @@ def test_a_deleted_argument_is_jax_error_on_every_path():
     for call in (lambda: x + 1.0, lambda: f(x), lambda: compiled(x)):
         with pytest.raises(RuntimeError, match=r"Array has been deleted with shape=float32\[4\]"):
             call()
+
+
+def test_a_call_runs_where_its_work_says_not_its_inputs():
+    """A CPU call runs on the calling thread when it reads and writes at
+    most IRAX_INLINE_BYTES (executable.work_bytes). Its inputs' size decided:
+    a 4-byte input making a 1 MB result ran on the calling thread, on one
+    core (a 64 MB one took 36-48 ms there, 4 queued), and the update of one
+    element of a donated 400 KB argument was queued (~47 us a call, 9 on
+    the calling thread)."""
+    device = irax.devices("cpu")[0]
+    fill = irax.jit(lambda s: jnp.full((256, 1024), s) * 2)
+    update_donated = irax.jit(lambda x: x.at[7].set(1.0), donate_argnums=0)
+    update_copy = irax.jit(lambda x: x.at[7].set(2.0))  # writes a copy of x: 400 KB
+    s, x = jnp.float32(1.5), jnp.zeros(10**5)
+    for _ in range(2):  # (a first call and a warm one)
+        queued = device._queued
+        big = fill(s)
+        assert device._queued == queued + 1
+        x = update_donated(x)
+        assert device._queued == queued + 1
+        copy = update_copy(x)
+        assert device._queued == queued + 2
+    np.testing.assert_array_equal(big, np.full((256, 1024), 3.0, np.float32))
+    assert (float(x[7]), float(copy[7]), float(x.sum()), float(copy.sum())) == (1.0, 2.0, 1.0, 2.0)

@@ -479,6 +479,9 @@ class Program:
         # Whether a queued call first waits for the calls queued before it
         # (executable.host_loops: IREE records its loops' work at the call).
         self.host_loops = False
+        # About how many bytes a call reads and writes, where its module says
+        # (executable.work_bytes); else its inputs' size stands for it.
+        self.work = None
 
     def entry(self, name: str) -> "Program | None":
         """This loaded program, calling its function `name` instead of
@@ -503,7 +506,8 @@ class Program:
         device = self.device
         limit = config.irax_inline_bytes  # (tests set -1 to queue every call)
         inline = self._inline_context
-        if inline is not None and (size <= limit or (self.always_inline and limit >= 0) or device._forked):
+        work = size if self.work is None else self.work
+        if inline is not None and (work <= limit or (self.always_inline and limit >= 0) or device._forked):
             return _results(self.invoke_inline(args, n_results), n_results), 0
         # IREE signals a program's fence at once, from the host, when the
         # program has no device work (its results are constants, empty, or its

@@ -26,6 +26,7 @@ import itertools
 import operator
 import weakref
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from iree.compiler import ir
@@ -38,6 +39,7 @@ from irax.frontend import dtypes
 from irax.frontend.array import Array, canonical_aval, check_not_deleted, place
 from irax.ir import mlir
 from irax.plugins.registry import get_default_device
+from irax.transforms.buffer_reuse import DESTINATIONS, kept_arguments
 
 
 @dataclass
@@ -65,17 +67,30 @@ class Executable:
         self.out_avals = tuple(map(canonical_aval, self.out_avals))  # (its results' avals: see canonical_aval)
 
 
-def load(device, vmfb, host_functions, module=None):
+def load(device, vmfb, host_functions, module=None, traits=None):
     """`vmfb` loaded on `device` with the Python callbacks it imports
     ({name: runtime.HostFunction}, callbacks.py), if any: so a plugin's
     device that takes none still loads the programs that have none.
-    `module`, the MLIR it was compiled from, says whether its calls run on
-    the calling thread whatever their size (small_steps)."""
+    `module`, the MLIR it was compiled from (or its `traits`, read from it
+    already), says where its calls run (call_traits)."""
     program = device.load(vmfb, host_functions) if host_functions else device.load(vmfb)
-    if module is not None and hasattr(program, "always_inline"):
-        program.always_inline = small_steps(module)
-        program.host_loops = host_loops(module)
+    if hasattr(program, "always_inline"):  # (irax's own programs: runtime.Program)
+        traits = traits or (module is not None and call_traits(module))
+        if traits:
+            program.always_inline, program.host_loops, program.work = traits
     return program
+
+
+class CallTraits(NamedTuple):
+    """What a program's module says of where its calls run (runtime.Program)."""
+    always_inline: bool  # small_steps
+    host_loops: bool  # host_loops
+    work: float | None  # work_bytes
+
+
+def call_traits(module) -> CallTraits:
+    with module.context, ir.Location.unknown():  # (mlir.aval_parts makes types)
+        return CallTraits(small_steps(module), host_loops(module), work_bytes(module))
 
 
 # A loop's steps whose operands and results have at most this many elements,
@@ -102,6 +117,58 @@ def small_steps(module) -> bool:
     linalg = mlir.ops_where(operation, lambda op: op.name.startswith(("linalg.", "iree_linalg_ext.")))
     return not any(_elements(v.type) > (STEP_ELEMENTS if _in_loop(op) else OTHER_ELEMENTS)
                    for op in linalg for v in list(op.operands) + list(op.results))
+
+
+def work_bytes(module) -> float | None:
+    """About how many bytes a call of `module` reads and writes: the operands
+    and results of its linalg ops, what its inserts and scatters write, and
+    the results of the tensor ops that copy. Its inputs' size is no measure
+    of that: an update of one element of a donated argument (in place)
+    reads and writes 4 bytes of a big input, and `jnp.full((4096, 4096), s)
+    * 2` writes 64 MB from 4 bytes. The CPU runs a call on the calling
+    thread when this is small (runtime.Program, IRAX_INLINE_BYTES). An
+    insert or a scatter writes into its destination in place, but into a
+    copy of an argument that was not donated (buffer_reuse.protect_arguments
+    keeps it). None where it is not known before the call: a size that is
+    not static (a shape-generic eager kernel), or a loop (its steps' work
+    times a trip count)."""
+    operation = module.operation
+    if mlir.ops_where(operation, lambda op: op.name in _LOOPS):
+        return None
+    kept = kept_arguments(operation)  # an insert into one of these copies it first
+    total = 0.0
+    for op in mlir.ops_where(operation, lambda op: op.name in DESTINATIONS or op.name in _COPIES
+                             or op.name.startswith(_KERNELS)):
+        dest = DESTINATIONS.get(op.name)
+        if dest is not None:  # writes into its destination in place (IREE): what it reads, and any copy first
+            values = [v for i, v in enumerate(op.operands) if i != dest or v in kept]
+        elif op.name in _COPIES:
+            values = list(op.results)
+        else:
+            values = [*op.operands, *op.results]
+        total += sum(_at_most(v) * _itemsize(v.type) for v in values)
+    return None if total == float("inf") else total
+
+
+# Kernels, whose operands and results a call reads and writes (work_bytes),
+# and tensor ops that write their results by copying.
+_KERNELS = ("linalg.", "iree_linalg_ext.")
+_COPIES = ("tensor.concat", "tensor.pad", "tensor.extract_slice")
+
+
+def _at_most(value) -> float:
+    """At most how many elements `value` has: its type's count, or, for a
+    slice of a size known only at run time (an update that may drop its
+    slice: primitives/indexing.py), what it is cut from."""
+    count = _elements(value.type)
+    owner = value.owner
+    if count == float("inf") and isinstance(owner, ir.OpView) and owner.name == "tensor.extract_slice":
+        return _at_most(owner.operands[0])
+    return count
+
+
+def _itemsize(typ) -> int:
+    return mlir.aval_parts(typ)[1].itemsize if isinstance(typ, ir.RankedTensorType) else 0
 
 
 def host_loops(module) -> bool:
@@ -200,10 +267,10 @@ def fast_call(executable, device, operands, committed=False):
     bindings take ~4 us of a call's ~5: checks each operand is an Array of
     the aval (identities: the aval stands for the key) on `device`, pushes
     its buffer, runs the program on the calling thread
-    (runtime.Program.invoke_inline; the inputs' size is the signature's,
-    summed once) and makes the Arrays. NOT_WARM for a call it does not
-    cover (another signature, a deleted operand, one elsewhere, inputs over
-    IRAX_INLINE_BYTES, another default device, IRAX_PASSES changed): the
+    (runtime.Program.invoke_inline; its work, or else the inputs' size, is
+    the signature's, summed once) and makes the Arrays. NOT_WARM for a call
+    it does not cover (another signature, a deleted operand, one elsewhere,
+    work over IRAX_INLINE_BYTES, another default device, IRAX_PASSES changed): the
     caller takes the general path, which raises the errors. None where it
     would cover none: a program without an inline twin, or whose results
     must be looked at for shared buffers (`_call`)."""
@@ -213,7 +280,8 @@ def fast_call(executable, device, operands, committed=False):
         return None
     avals = tuple([x.aval for x in operands])
     lifted = executable.lifted
-    size = sum([x._buffer.byte_length for x in operands]) + sum([x._buffer.byte_length for x in lifted])
+    size = program.work if program.work is not None else (
+        sum([x._buffer.byte_length for x in operands]) + sum([x._buffer.byte_length for x in lifted]))
     n_in, n_push = len(operands), len(operands) + len(lifted) + 2  # (+ the two fences)
     out_avals, out_tree = executable.out_avals, executable.out_tree
     n = len(out_avals)

@@ -109,8 +109,7 @@ def start(device, module) -> "Compiling | None":
             dtypes = [mlir.aval_parts(a.type)[1] for a in main.regions[0].blocks[0].arguments]
     except Exception:  # Unsupported, or a module the evaluator misreads: never the call's error
         return None
-    return Compiling(device, run, dtypes, compile_arguments, executable.small_steps(module),
-                     executable.host_loops(module))
+    return Compiling(device, run, dtypes, compile_arguments, executable.call_traits(module))
 
 
 def _compile_arguments(backend, text) -> tuple:
@@ -128,9 +127,8 @@ class Compiling:
     One module may serve several Executables (an eager kernel serves every
     shape of its rank): each gets its own FirstTier (program_for)."""
 
-    def __init__(self, device, run, dtypes, compile_arguments, small_steps, host_loops):
-        self.device, self.run, self.dtypes = device, run, dtypes
-        self.small_steps, self.host_loops = small_steps, host_loops
+    def __init__(self, device, run, dtypes, compile_arguments, traits):
+        self.device, self.run, self.dtypes, self.traits = device, run, dtypes, traits
         self.compile_arguments, self.compiled = compile_arguments, _submit(*compile_arguments)
         self.forks = _forks  # (a forked child has no background threads: it compiles on the calling thread)
         self.loaded = None  # the compiled program, once a call has loaded it
@@ -148,8 +146,7 @@ class Compiling:
         if self.loaded is None:
             ours = self.compiled.done() or self.forks == _forks
             vmfb = self.compiled.result() if ours else cache.cached_compile(*self.compile_arguments)
-            program = executable.load(self.device, vmfb, None)
-            program.always_inline, program.host_loops = self.small_steps, self.host_loops
+            program = executable.load(self.device, vmfb, None, traits=self.traits)
             self.loaded, self.run = program, None  # (run holds the module)
         return self.loaded
 

@@ -45,16 +45,21 @@ def mark_donated(module_op, donated):
         [ir.DictAttr.get({DONATED: ir.UnitAttr.get()} if i in donated else {}) for i in range(n)])
 
 
+def kept_arguments(module_op) -> list:
+    """The arguments of `@main` that the caller keeps (not marked DONATED)."""
+    main = _main(module_op)
+    donated = ({i for i, d in enumerate(main.attributes["arg_attrs"]) if DONATED in ir.DictAttr(d)}
+               if "arg_attrs" in main.attributes else set())
+    return [a for i, a in enumerate(main.regions[0].blocks[0].arguments) if i not in donated]
+
+
 def protect_arguments(module_op):
     """The pass: keep each argument of `@main` that an op could update in place
     alive to the end, behind one barrier with the function's results (IREE
     rejects a barrier mixing a returned value with an internal or constant one,
     so the barrier sits on the return). Arguments marked DONATED are left alone."""
-    main = _main(module_op)
-    block = main.regions[0].blocks[0]
-    donated = ({i for i, d in enumerate(main.attributes["arg_attrs"]) if DONATED in ir.DictAttr(d)}
-               if "arg_attrs" in main.attributes else set())
-    arguments = [a for i, a in enumerate(block.arguments) if i not in donated]
+    block = _main(module_op).regions[0].blocks[0]
+    arguments = kept_arguments(module_op)
     guarded = []
     for op in block.operations:
         index = DESTINATIONS.get(op.operation.name)
