@@ -9,12 +9,15 @@ arrays so small that the call's own cost is all there is:
     eager add         jnp.add on two float32[4]
     jit 20-leaf tree  jit of p -> {k: 0.9 * w + 0.1} on a dict of 20 float32[4]
     jit 200-leaf tree the same on 200 leaves
+    jit a * s         jit(lambda a, s: a * s), s the Python float 0.5
+    jit a[i], new i   jit(lambda a, i: a[i]), i a Python int new at each call (a loop's counter)
 
 Every round times each row once for irax and once for JAX, in turns (the
 machine is shared, so load comes and goes): a round's figure is the median
 of timing.timed's single calls, and a row's is the median over rounds.
 Printed: irax's time, JAX's, and JAX/irax (above 1: irax is faster).
 """
+import itertools
 import statistics
 import sys
 
@@ -44,6 +47,13 @@ def _tree_step(library):
     return lambda p: _Ready(step(p), library)
 
 
+def _new_index_each_call(library):
+    """jit(lambda a, i: a[i]) called as a loop calls it: i a Python int
+    never passed before (weakly typed: one program for every i)."""
+    step, counter = library.jit(lambda a, i: a[i % 4]), itertools.count()
+    return lambda a: step(a, next(counter))
+
+
 def cases(lib, np_):
     """{row name: (function, arguments)} for one library (irax or jax)."""
     a, b = np_.arange(4.0, dtype="float32"), np_.ones(4, dtype="float32")
@@ -54,6 +64,8 @@ def cases(lib, np_):
         "eager jnp.add, float32[4]": (np_.add, (a, b)),
         "jit 20-leaf tree": (_tree_step(lib), (trees[20],)),
         "jit 200-leaf tree": (_tree_step(lib), (trees[200],)),
+        "jit a * s, Python float s": (lib.jit(lambda a, s: a * s), (a, 0.5)),
+        "jit a[i], new Python int i": (_new_index_each_call(lib), (a,)),
     }
 
 

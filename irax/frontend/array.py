@@ -407,7 +407,7 @@ def scalar_operand(value, dtype, weak_type):
     not 0.0, and a NaN finds itself)."""
     if core.current_trace() is not None or config.irax_eager_constant_folding:
         return constant(value, dtype, weak_type)
-    bits = np.asarray(value, dtypes.canonicalize_dtype(dtype))
+    bits = numpy_value(value, dtypes.canonicalize_dtype(dtype))
     key = (bits.dtype, bits.tobytes(), weak_type, get_default_device())
     found = _scalar_operands.get(key)
     if found is None or found.is_deleted():

@@ -209,11 +209,13 @@ def jit_disabled() -> bool:
     return config.irax_disable_jit if disabled is None else disabled
 
 
-def warm_key(args) -> tuple:
+def warm_key(args, keep_numbers: bool) -> tuple:
     """(key, leaves) of a call on positional `args` whose leaves are all irax
-    Arrays: its argument structure, IRAX_PASSES and the identities of the
-    leaves' avals; (None, None) for another. Flat arguments, the usual case,
-    are counted rather than flattened.
+    Arrays, numbers or NumPy arrays (those made arrays: staging.argument_array,
+    which keeps numbers' arrays where `keep_numbers`): its argument
+    structure, IRAX_PASSES and the identities of the leaves' avals; (None,
+    None) for another. Flat arguments of Arrays, the usual case, are
+    counted rather than flattened.
 
     Identities, because a tuple of ints hashes and compares in C, where
     ShapedArray's __hash__ is a Python call (~0.1 us a leaf: ~13 us a call
@@ -229,11 +231,14 @@ def warm_key(args) -> tuple:
     ids = [id(x.aval) for x in args if type(x) is Array]
     if len(ids) == len(args):
         return (len(args), config.irax_passes, *ids), args
-    leaves, structure = tree_util.tree_flatten_data(args)
-    ids = [id(x.aval) for x in leaves if type(x) is Array]
-    if len(ids) != len(leaves):
-        return None, None
-    return (structure, config.irax_passes, *ids), leaves
+    if all(type(x) is Array or isinstance(x, staging.CONVERTED) for x in args):  # flat, numbers among them
+        structure, leaves = len(args), args
+    else:
+        leaves, structure = tree_util.tree_flatten_data(args)
+        if not all(type(x) is Array or isinstance(x, staging.CONVERTED) for x in leaves):
+            return None, None
+    leaves = [x if type(x) is Array else staging.argument_array(x, keep_numbers) for x in leaves]
+    return (structure, config.irax_passes, *[id(x.aval) for x in leaves]), leaves
 
 
 class _WarmCache(LRU):
@@ -365,7 +370,7 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
                 out = last(args)
                 if out is not executable.NOT_WARM:
                     return out
-            key, leaves = warm_key(args)
+            key, leaves = warm_key(args, not donate_argnums)
             hit = None if key is None else warm.get(key)
             if hit is not None:
                 if not hit.donated:  # (the arrays a call donates are checked, maybe copied, then deleted: run's)
