@@ -425,6 +425,8 @@ class PyTreeDef:
         typ, kids = self.node_type, [c._repr() for c in self._children]
         if typ is None or typ is type(None):
             return "*" if typ is None else "None"
+        if typ in _data_leaves:  # (tree_flatten_data's node for a key array: a leaf, as JAX prints it)
+            return "*"
         if typ is tuple:
             return "(" + ", ".join(kids) + ("," if len(kids) == 1 else "") + ")"
         if typ is list:

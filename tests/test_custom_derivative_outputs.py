@@ -21,7 +21,8 @@ def _functions(m):
     def mixed(x):
         return x * 2, 3, 2.5
 
-    mixed.defjvp(lambda p, t: ((p[0] * 2, 3, 2.5), (t[0] * 2, 0, 0.0)))
+    # (float0 zeros, the tangent JAX requires of the int output 3: grad differentiates it below)
+    mixed.defjvp(lambda p, t: ((p[0] * 2, 3, 2.5), (t[0] * 2, np.zeros((), m.dtypes.float0), 0.0)))
 
     @m.custom_vjp
     def pair(x):

@@ -133,6 +133,14 @@ def test_cumprod_derivatives_through_infinities_like_jax():
             _assert_like_jax(got, grad_j(x), "grad")
 
 
+def test_cumprod_of_integers_into_floats_differentiates_like_jax():
+    """cumprod of an int array in float32, times x: its custom rule took the
+    int array, whose tangent is float0 (JAX's; the rule converts first)."""
+    ours = irax.grad(lambda x: (jnp.cumprod(jnp.arange(1, 4), dtype=jnp.float32) * x).sum())
+    theirs = jax.grad(lambda x: (jax.numpy.cumprod(jax.numpy.arange(1, 4), dtype=jnp.float32) * x).sum())
+    _assert_like_jax(ours(np.ones(3, np.float32)), theirs(np.ones(3, np.float32)), "grad")
+
+
 @pytest.mark.parametrize("name", ["xlogy", "xlog1py"])
 def test_xlogy_derivatives_at_zero_like_jax(name):
     """JAX's custom rule log(y) dx + x dy / y (x dy / (1 + y)): at x = 0

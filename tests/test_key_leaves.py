@@ -118,6 +118,15 @@ def test_a_key_array_is_a_leaf():
     assert irax.tree_util.all_leaves([keys])
 
 
+def test_a_key_array_prints_as_a_leaf_in_treedefs_as_jax():
+    """The treedef the transformations flatten by, which their error messages
+    print (a key array in it a node of its data), prints a key array as the
+    leaf it is to JAX: irax printed `CustomNode(KeyArray[None], [*])`."""
+    tree = lambda m: {"k": m.random.key(0), "x": (1.0, m.random.split(m.random.key(1)))}  # noqa: E731
+    data_treedef = irax.tree_util.tree_flatten_data(tree(irax))[1]
+    assert str(data_treedef) == str(jax.tree_util.tree_structure(tree(jax))) == "PyTreeDef({'k': *, 'x': (*, *)})"
+
+
 def _error(fn):
     try:
         fn()
@@ -130,6 +139,9 @@ def _error(fn):
     ("grad_wrt_key", lambda m: m.grad(lambda key: 1.0)(m.random.key(0))),
     ("grad_holomorphic_key", lambda m: m.grad(lambda key: 1.0, holomorphic=True)(m.random.key(0))),
     ("vmap_axis_out_of_range", lambda m: m.vmap(lambda key: key, in_axes=1)(m.random.split(m.random.key(0), 3))),
+    # (JAX's pure_callback takes no key result: its NumPy dtype check fails on the key's dtype)
+    ("pure_callback_key_result", lambda m: m.pure_callback(lambda: m.random.key(0),
+                                                           m.ShapeDtypeStruct((), m.random.key(0).dtype))),
 ])
 def test_errors_name_the_key_as_jax(name, call):
     """JAX's error type and message, which name the key's dtype and shape (not its data's)."""

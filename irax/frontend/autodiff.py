@@ -63,7 +63,7 @@ def _check_inexact(arguments, argnums, fn_name, holomorphic=False, allow_int=Fal
             if holomorphic and not dtypes.issubdtype(dtype, np.complexfloating):
                 raise TypeError(f"{fn_name} with holomorphic=True requires inputs with complex dtype, "
                                 f"but got {dtype.name}.")
-            if _tangent_dtype(dtype) == dtypes.float0 and not allow_int:
+            if dtypes.tangent_dtype(dtype) == dtypes.float0 and not allow_int:
                 raise TypeError(
                     f"{fn_name} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
                     f"np.inexact), but got {dtype.name}. If you want to use Boolean- or integer-valued inputs, "
@@ -89,7 +89,7 @@ def _float0_for_integers(primal, gradient):
     or boolean leaves (the traced gradient has None there, a traced tangent
     zeros of the leaf's dtype: they have no derivative)."""
     def leaf(x, g):
-        no_tangent = g is None or _tangent_dtype(shapes.typeof(x).dtype) == dtypes.float0
+        no_tangent = g is None or dtypes.tangent_dtype(shapes.typeof(x).dtype) == dtypes.float0
         return np.zeros(np.shape(x), dtypes.float0) if no_tangent else g
     return tree_util.tree_map(leaf, primal, gradient)
 
@@ -290,8 +290,8 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
     out_leaves, out_tree = tree_util.tree_flatten(output)
     data_leaves = tree_util.tree_flatten_data(output)[0]  # (a key array's data: the one leaf in its place)
-    pullback = functools.partial(_pullback, key, fun_pair, out_tree, [_aval_or_float0(y) for y in out_leaves],
-                                 [_aval_or_float0(y) for y in data_leaves])
+    pullback = functools.partial(_pullback, key, fun_pair, out_tree, [shapes.tangent_typeof(y) for y in out_leaves],
+                                 [shapes.tangent_typeof(y) for y in data_leaves])
     vjp_fn = tree_util.Partial(pullback, primals)
     return (output, vjp_fn, _unboxed(aux)) if has_aux else (output, vjp_fn)
 
@@ -372,18 +372,6 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux:
     return (output, tangent_out) + tuple(_unboxed(aux) for aux in result[2:])
 
 
-def _tangent_dtype(primal_dtype):
-    """The dtype JAX requires of a tangent (or a cotangent) of a primal of this dtype."""
-    return primal_dtype if dtypes.issubdtype(primal_dtype, np.inexact) else dtypes.float0  # (float0 for a key's too)
-
-
-def _aval_or_float0(x) -> core.ShapedArray:
-    """shapes.typeof, which float0 arrays (no irax arrays hold them) get too."""
-    if isinstance(x, (np.ndarray, np.generic)) and x.dtype == dtypes.float0:
-        return core.ShapedArray(x.shape, dtypes.float0)
-    return shapes.typeof(x)
-
-
 def _checked_tangents(primals, tangents) -> tuple:
     """`tangents` after JAX's checks against `primals` (structure, then per
     leaf dtype and shape), with float0 leaves (those of integer primals)
@@ -394,9 +382,9 @@ def _checked_tangents(primals, tangents) -> tuple:
                         f"tree structure {p_tree} whereas tangents have tree structure {t_tree}.")
     leaves = []
     for p, t in zip(p_leaves, t_leaves):
-        p_aval, t_aval = shapes.typeof(p), _aval_or_float0(t)
+        p_aval, t_aval = shapes.typeof(p), shapes.tangent_typeof(t)
         data_aval = shapes.typeof(physical(p))  # (a key array's: its data's, which the pass traces)
-        expected = _tangent_dtype(p_aval.dtype)
+        expected = dtypes.tangent_dtype(p_aval.dtype)
         if t_aval.dtype != expected:
             raise TypeError("primal and tangent arguments to jax.jvp do not match; dtypes must be equal, or in case "
                             "of int/bool primal dtype the tangent dtype must be float0."
@@ -421,8 +409,8 @@ def _checked_cotangent(out_tree, out_avals, data_avals, cotangent):
                          f"match {out_tree}")
     leaves = []
     for y_aval, data_aval, ct in zip(out_avals, data_avals, ct_leaves):
-        ct_aval = _aval_or_float0(ct)
-        expected = y_aval.update(dtype=_tangent_dtype(y_aval.dtype))
+        ct_aval = shapes.tangent_typeof(ct)
+        expected = y_aval.update(dtype=dtypes.tangent_dtype(y_aval.dtype))
         if ct_aval.shape != expected.shape or expected.dtype not in (ct_aval.dtype, dtypes.float0):
             raise ValueError("unexpected JAX type (e.g. shape/dtype) for argument to VJP function: "
                              f"got {ct_aval.str_short()}, but expected {expected.str_short()} because the "

@@ -70,7 +70,7 @@ class ShapedArray:
 
     def str_short(self):
         dims = ",".join("?" if d is None else str(d) for d in self.shape)
-        return f"{self.dtype.name}[{dims}]"
+        return f"{'float0' if self.dtype == dtypes.float0 else self.dtype.name}[{dims}]"
 
     def __str__(self):  # JAX's: ~ marks a weak type
         return ("~" if self.weak_type else "") + self.str_short()

@@ -12,6 +12,12 @@ As in JAX, `nondiff_argnums` names arguments the rules get first, apart
 (`rule(*nondiff, primals, tangents)`, `bwd(*nondiff, residuals, ct_y)`),
 keyword arguments are bound to positions, `defjvps` gives one rule per
 argument, and a bwd rule may give None for an argument's zero cotangent.
+An integer, boolean or key value has no derivative: a rule gets float0
+zeros of its shape as its tangent or cotangent (NumPy arrays, which no
+irax array holds), a JVP rule must give them as such an output's tangent,
+and what a bwd rule gives for such an argument is ignored. As JAX checks
+the derivatives a rule gives only when it differentiates the call, a
+call whose rule gives the wrong ones carries JAX's error, raised then.
 
 Traced, a call of such a function becomes a `func.call` of a private
 function holding the function, and its rules are traced right then into
@@ -52,7 +58,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import func
 
 from irax import tree_util
-from irax.frontend import core, dtypes, lax_structural, staging
+from irax.frontend import core, dtypes, lax_elementwise, lax_structural, shapes, staging
 from irax.transforms.ad import custom
 
 
@@ -108,7 +114,7 @@ def _emit_call(custom_fn, args):
     in_progress = _tracing.setdefault(core.outermost_trace(), {})
     key = (custom_fn, arguments.signature())
     tracing = in_progress.get(key)
-    rule_attributes = custom_fn.rule_attributes
+    rule_attributes, error = custom_fn.rule_attributes, None
     if tracing is not None:  # a call inside its own rule
         tracing.called = True
         name, primal, closed = tracing.name, tracing.primal, tracing.closed
@@ -129,7 +135,7 @@ def _emit_call(custom_fn, args):
         tracing = in_progress[key] = _Tracing(name, primal, list(primal.lifted))
         try:
             while True:
-                rules = custom_fn.trace_rules(arguments, primal)
+                rules, error = custom_fn.trace_rules(arguments, primal)
                 closed = _union(tracing.closed, rules.values())
                 if not tracing.called or len(closed) == len(tracing.closed):
                     break
@@ -143,8 +149,8 @@ def _emit_call(custom_fn, args):
     call = func.CallOp(list(primal.func.type.results), ir.FlatSymbolRefAttr.get(name), operands)
     for attribute, suffix in rule_attributes.items():
         call.attributes[attribute] = ir.FlatSymbolRefAttr.get(f"{name}_{suffix}")
-    if isinstance(custom_fn, no_derivative):
-        call.attributes[custom.NO_DERIVATIVE] = custom.no_derivative_attribute(custom_fn.error)
+    if error is not None:  # (raised when the call is differentiated)
+        call.attributes[custom.NO_DERIVATIVE] = custom.no_derivative_attribute(error)
     results = [core.Tracer(trace, v, a) for v, a in zip(call.results, primal.out_avals)]
     return tree_util.tree_unflatten(primal.out_tree, results)
 
@@ -238,8 +244,27 @@ def _zeros(aval):
     return lax_structural.full(aval.shape, 0, aval.dtype)
 
 
-def _or_zeros(ct, aval):
-    return _zeros(aval) if ct is None else ct
+def _cotangent(ct, aval, path, errors):
+    """A bwd rule's cotangent `ct` of an argument of `aval` at `path` in the
+    arguments tuple, as the passes carry it: zeros for None; converted to the
+    argument's dtype where it has another, which JAX allows (its gradient
+    then has the rule's dtype, irax's the argument's); zeros, and JAX's
+    ValueError appended to `errors`, where its shape is another."""
+    if ct is None:
+        return _zeros(aval)
+    got = shapes.typeof(ct)
+    if got.shape != aval.shape:
+        mismatch = ("dtypes do not match, and the " if got.dtype != aval.dtype else "") + "shapes do not match"
+        errors.append(ValueError("Custom VJP bwd rule must produce an output with the same type as the args tuple "
+                                 f"of the primal function, but at output{tree_util.keystr(path)} the bwd rule "
+                                 f"produced an output of type {got.str_short()} corresponding to an input of type "
+                                 f"{aval.str_short()}, so the {mismatch}"))
+        return _zeros(aval)
+    if got.dtype == aval.dtype:
+        return ct
+    if dtypes.is_complex(got.dtype) and not dtypes.is_complex(aval.dtype):
+        ct = lax_elementwise.real(ct)  # (what a transpose of real -> complex takes, without convert's warning)
+    return lax_elementwise.convert_element_type(ct, aval.dtype)
 
 
 class custom_vjp:
@@ -271,8 +296,12 @@ class custom_vjp:
     def trace_rules(self, arguments, primal):
         """fwd and bwd, their pytrees flattened: fwd(x...) -> (y..., residuals...)
         and bwd(residuals..., ct_y...) -> (ct_x...). The arrays among the
-        nondiff arguments are residuals too, for bwd to be given them."""
+        nondiff arguments are residuals too, for bwd to be given them. And
+        JAX's ValueError where bwd gives a cotangent of another shape than its
+        argument's, which the call carries, to raise when differentiated (JAX
+        checks bwd only then; `_cotangent`)."""
         n = len(arguments.dynamic)
+        error = []  # bwd's, once traced
         saved = sorted(k for i in self.nondiff_argnums for k in arguments.dynamic_indices(i))
 
         def forward(*dynamic):
@@ -296,10 +325,11 @@ class custom_vjp:
         ends = np.cumsum([0] + [t.num_leaves for t in arguments.arg_trees])
         diff_dynamic = [arguments.is_dynamic[j] for i in range(len(arguments.args)) if i not in self.nondiff_argnums
                         for j in range(ends[i], ends[i + 1])]  # which leaves of diff_args are arrays
+        paths = [path for path, _ in tree_util.tree_flatten_with_path(diff_args)[0]]
 
         def backward(*flat):
             residuals, saved_values = tree_util.tree_unflatten(residual_tree, flat[:n_res])
-            ct = tree_util.tree_unflatten(out_tree, flat[n_res:])
+            ct = _as_jax_gives(tree_util.tree_unflatten(out_tree, flat[n_res:]))
             dynamic = dict(zip(saved, saved_values))
             args, _ = arguments.rebuild([dynamic.get(k) for k in range(n)])
             cts = self.bwd(*_split(args, self.nondiff_argnums)[0], residuals, ct)
@@ -313,15 +343,20 @@ class custom_vjp:
                                 "produce a tuple of length equal to the number of arguments to the primal "
                                 f"function, but got bwd output structure {tree_util.tree_structure(cts)} for "
                                 f"primal input structure {args_tree}.") from None
-            diff_cts = iter(ct for ct, is_array in zip(leaves, diff_dynamic) if is_array)
-            # the nondiff arguments' arrays get zeros: the rule says they have no derivative
-            return tuple(_zeros(x.aval) if k in saved else _or_zeros(next(diff_cts), x.aval)
-                         for k, x in enumerate(arguments.dynamic))
+            diff_cts = iter((path, ct) for path, ct, is_array in zip(paths, leaves, diff_dynamic) if is_array)
+            cts, errors = [], []
+            for k, x in enumerate(arguments.dynamic):
+                # The nondiff arguments' arrays get zeros: the rule says they
+                # have no derivative. So do integer, boolean and key arguments
+                # (a key's data), whatever the rule gives them: JAX ignores it.
+                path, ct = ((), None) if k in saved else next(diff_cts)
+                cts.append(_cotangent(ct if dtypes.is_inexact(x.aval.dtype) else None, x.aval, path, errors))
+            error.append(errors[0] if errors else None)
+            return tuple(cts)
 
         n_out = out_tree.num_leaves
         bwd = _trace(backward, fwd.out_avals[n_out:] + primal.out_avals)
-        _check_types("Custom VJP bwd rule", bwd.out_avals, [x.aval for x in arguments.dynamic], "argument")
-        return {"fwd": fwd, "bwd": bwd}
+        return {"fwd": fwd, "bwd": bwd}, error[0]
 
 
 _rule_on_values = weakref.WeakSet()  # custom_jvp functions whose rule tape.straight_line is recording
@@ -354,7 +389,7 @@ class custom_jvp:
             out = self(*primals)
             terms = [rule(t, out, *primals) for t, rule in zip(tangents, jvps) if rule is not None]
             if not terms:
-                return out, tree_util.tree_map(lambda y: lax_structural.full_like(y, 0), out)
+                return out, _as_jax_gives(tree_util.tree_map(lambda y: lax_structural.full_like(y, 0), out))
             return out, tree_util.tree_map(lambda *ts: functools.reduce(lambda a, b: a + b, ts), *terms)
 
         self.defjvp(jvp)
@@ -384,47 +419,74 @@ class custom_jvp:
         zeros = tree_util.tree_map_data(lambda x: lax_structural.full_like(x, 0), primals)
         _rule_on_values.add(self)
         try:
-            path, _ = tape.straight_line(lambda p, t: self.jvp(*nondiff, p, t), (primals, zeros))
+            path, _ = tape.straight_line(lambda p, t: self.jvp(*nondiff, p, _as_jax_gives(t)), (primals, zeros))
         finally:
             _rule_on_values.discard(self)
         along = custom_jvp(lambda *p: path(p, zeros)[0])
-        along.defjvp(lambda p, t: path(p, t))
+        # (the line takes tangents of the primals' dtypes: given float0 zeros, it reads zeros of those)
+        along.defjvp(lambda p, t: path(p, tree_util.tree_map(lambda t, z: z if staging.is_float0(t) else t, t, zeros)))
         return along(*primals)
 
     def trace_rules(self, arguments, primal):
-        """The rule, its pytrees flattened: (x..., t_x...) -> (y..., t_y...)."""
+        """The rule, its pytrees flattened: (x..., t_x...) -> (y..., t_y...),
+        and JAX's TypeError if its tangents' types are not those of its
+        outputs' tangents (`_tangent_error`). JAX checks them when it
+        differentiates the call, so the call carries that error instead (a
+        rule giving a tangent 0 for an integer output works undifferentiated)."""
         n = len(arguments.dynamic)
+        error = []  # the rule's, once traced
 
         def rule(*flat):
             primals, tangents = arguments.rebuild(flat[:n])[0], arguments.rebuild(flat[n:])[0]
             nondiff, primals = _split(primals, self.nondiff_argnums)
-            out, t_out = self.jvp(*nondiff, primals, _split(tangents, self.nondiff_argnums)[1])
-            # (a key array output's tangent is a float0 array in its place, a leaf as the key: zeros of its data)
+            out, t_out = self.jvp(*nondiff, primals, _as_jax_gives(_split(tangents, self.nondiff_argnums)[1]))
             out_leaves, out_tree = tree_util.tree_flatten_data(out)
             trees = tree_util.tree_structure(out), tree_util.tree_structure(t_out)
             if out_tree != primal.out_tree or trees[0] != trees[1]:
                 raise TypeError("Custom JVP rule must produce primal and tangent outputs with equal container "
                                 f"(pytree) structures to the function's ({primal.out_tree}), but got {trees[0]} "
                                 f"and {trees[1]} respectively.")
-            tangents = map(_inner_tangent, tree_util.tree_leaves(t_out), primal.out_avals)
-            return tuple(out_leaves + list(tangents))
+            t_leaves = tree_util.tree_leaves(t_out)
+            error.append(_tangent_error(tree_util.tree_leaves(out), t_leaves))
+            # The passes carry zeros of an output's data where JAX has float0
+            # zeros (no irax array holds them); a rule with an error gives zeros, never read.
+            tangents = [_zeros(aval) if error[0] or staging.is_float0(t) else t
+                        for t, aval in zip(t_leaves, primal.out_avals)]
+            return tuple(out_leaves + tangents)
 
         avals = [x.aval for x in arguments.dynamic]
         traced = _trace(rule, avals + avals)
         n_out = len(primal.out_avals)
         _check_types("Custom JVP rule", traced.out_avals[n_out:], primal.out_avals, "primal output")
-        return {"rule": traced}
+        return {"rule": traced}, error[0]
 
 
-def _inner_tangent(tangent, aval):
-    """A rule's tangent of an output of `aval`, as the passes carry it: JAX
-    requires float0 zeros for an integer or boolean output, which no irax
-    array holds; the passes carry zeros of the output's dtype. (Other
-    tangents of such outputs pass as they did: irax traces a rule at every
-    call, where JAX checks it only when it differentiates.)"""
-    if np.dtype(getattr(tangent, "dtype", np.float32)) == dtypes.float0 and not dtypes.is_inexact(aval.dtype):
-        return _zeros(aval)
-    return tangent
+def _tangent_error(outputs, tangents) -> TypeError | None:
+    """JAX's TypeError unless each tangent has its output's shape and the
+    dtype JAX requires of its tangent: float0 for an integer, boolean or
+    key output, its own dtype for an inexact one (weak types aside)."""
+    primal = [shapes.typeof(y) for y in outputs]
+    expected = [core.ShapedArray(y.shape, dtypes.tangent_dtype(y.dtype)) for y in primal]
+    got = [shapes.tangent_typeof(t) for t in tangents]
+    wrong = [(p, e, t) for p, e, t in zip(primal, expected, got) if (e.shape, e.dtype) != (t.shape, t.dtype)]
+    if not wrong:
+        return None
+    if len(expected) == 1:
+        return TypeError("Custom JVP rule must produce primal and tangent outputs with corresponding shapes and "
+                         f"dtypes. Expected {expected[0].str_short()} (tangent type of {primal[0].str_short()}) but "
+                         f"got {got[0].str_short()}.")
+    return TypeError("Custom JVP rule must produce primal and tangent outputs with corresponding shapes and dtypes, "
+                     "but got:\n" + "\n".join(f"  primal {p.str_short()} with tangent {t.str_short()}, expecting "
+                                               f"tangent {e.str_short()}" for p, e, t in wrong))
+
+
+def _as_jax_gives(tangents):
+    """A pytree of a rule's tangents (or cotangents), each of its value's
+    shape and dtype, as JAX gives them: float0 zeros in place of those of
+    integer, boolean and key arrays, which have no derivative (no irax array
+    holds float0 zeros; a key array is one leaf)."""
+    no_derivative = lambda x: hasattr(x, "dtype") and dtypes.tangent_dtype(x.dtype) == dtypes.float0  # noqa: E731
+    return tree_util.tree_map(lambda x: np.zeros(np.shape(x), dtypes.float0) if no_derivative(x) else x, tangents)
 
 
 class custom_vjp_and_jvp(custom_vjp):
@@ -455,7 +517,9 @@ class custom_vjp_and_jvp(custom_vjp):
         return super()._staging_key() + (self.jvp,)
 
     def trace_rules(self, arguments, primal):
-        return {**custom_vjp.trace_rules(self, arguments, primal), **custom_jvp.trace_rules(self, arguments, primal)}
+        (vjp_rules, vjp_error), (jvp_rules, jvp_error) = (custom_vjp.trace_rules(self, arguments, primal),
+                                                          custom_jvp.trace_rules(self, arguments, primal))
+        return {**vjp_rules, **jvp_rules}, vjp_error or jvp_error
 
 
 class no_derivative:
@@ -481,4 +545,4 @@ class no_derivative:
         return staging.staged_call(("no_derivative", self.fun, str(self.error)), self._bind, args)
 
     def trace_rules(self, arguments, primal):
-        return {}
+        return {}, self.error

@@ -113,6 +113,12 @@ def issubdtype(arg1: DTypeLike, arg2: DTypeLike) -> bool:
     return bool(np.issubdtype(a, b))
 
 
+def tangent_dtype(primal_dtype) -> np.dtype:
+    """The dtype JAX requires of a tangent (or a cotangent) of a primal of
+    this dtype: float0 for an integer, boolean or key one."""
+    return primal_dtype if issubdtype(primal_dtype, np.inexact) else float0
+
+
 def default_int_dtype() -> np.dtype:
     return canonicalize_dtype(int64)
 

@@ -106,6 +106,14 @@ def typeof(x: Any) -> core.ShapedArray:
     return aval
 
 
+def tangent_typeof(x) -> core.ShapedArray:
+    """typeof a tangent: float0 zeros (a NumPy array, which no irax array
+    holds) too."""
+    if isinstance(x, (np.ndarray, np.generic)) and x.dtype == dtypes.float0:
+        return core.ShapedArray(x.shape, dtypes.float0)
+    return typeof(x)
+
+
 def non_array_argument(fun, args, kwargs) -> tuple[str, Any]:
     """(path, value) of the first leaf of the arguments that is not an array,
     the path named as JAX does: the parameter, then its keys ("y['a']")."""

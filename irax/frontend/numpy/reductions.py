@@ -323,7 +323,7 @@ def running_product(x: Array, axis: int | None, dtype) -> Array:
     differentiates it: it is the primitive alone."""
     if not dtypes.is_inexact(dtype) or core.untraced():
         return cumulative["prod"].bind(x, axis=axis, dtype=dtype)
-    return _running_product_with_rule()(x, axis, dtype)
+    return _running_product_with_rule()(convert(x, dtype, False), axis, dtype)  # (as JAX: the rule's tangents are dtype's)
 
 
 @functools.cache

@@ -20,6 +20,10 @@ differentiation rule:
 
     %y = func.call @h(%x...) {irax.no_derivative = "NotImplementedError: Differentiation rule for 'schur' ..."}
 
+A custom_jvp call whose rule gives tangents of types JAX rejects (an
+integer output's tangent not float0 zeros) carries its rule and JAX's
+error, which it raises when differentiated: JAX checks a rule only then.
+
 %c are the arrays the function and its rules close over, passed last to
 each. Nothing is differentiated with respect to them: as in JAX, the rules
 only say how to differentiate with respect to the arguments %x.
