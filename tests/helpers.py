@@ -62,6 +62,13 @@ def same_as_jax(ours, theirs, tol=1e-5):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
 
 
+def error_of(fn) -> tuple:
+    """(type name, message) of what fn() raises, to compare with JAX's."""
+    with pytest.raises(Exception) as info:
+        fn()
+    return type(info.value).__name__, str(info.value)
+
+
 def check_central_differences(gradients, values, points, shape, eps=1e-2, tol=3e-2):
     """Each of `gradients` (name -> array of `shape`) against central
     differences of the jitted `values` (dict of points -> dict of scalars),

@@ -8,6 +8,7 @@ import pytest
 
 import irax
 import irax.numpy as jnp
+from helpers import error_of
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -435,14 +436,6 @@ def test_jvp_rules_get_float0_tangents_of_int_bool_and_key_arguments_as_jax(mode
     np.testing.assert_allclose(out, expected, rtol=1e-6)
 
 
-def _jax_error(fn):
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 (the type and the message are compared)
-        return type(e).__name__, str(e)
-    raise AssertionError("no error")
-
-
 @pytest.mark.parametrize("tangent", ["int_zeros", "float_zeros", "float0_of_another_shape"])
 def test_a_rule_must_give_float0_tangents_of_integer_outputs_as_jax(tangent):
     """JAX requires float0 zeros of an int output's shape as its tangent, when
@@ -454,9 +447,9 @@ def test_a_rule_must_give_float0_tangents_of_integer_outputs_as_jax(tangent):
     x, t = np.arange(3.0, dtype=np.float32), np.ones(3, np.float32)
     ours, theirs = _rounding(irax, jnp, make(irax)), _rounding(jax, jjnp, make(jax))
     np.testing.assert_array_equal(irax.jit(ours)(x)[1], jax.jit(theirs)(x)[1])
-    assert _jax_error(lambda: irax.jvp(ours, (x,), (t,))) == _jax_error(lambda: jax.jvp(theirs, (x,), (t,)))
-    assert _jax_error(lambda: irax.grad(lambda x: ours(x)[0].sum())(x)) == \
-        _jax_error(lambda: jax.grad(lambda x: theirs(x)[0].sum())(x))
+    assert error_of(lambda: irax.jvp(ours, (x,), (t,))) == error_of(lambda: jax.jvp(theirs, (x,), (t,)))
+    assert error_of(lambda: irax.grad(lambda x: ours(x)[0].sum())(x)) == \
+        error_of(lambda: jax.grad(lambda x: theirs(x)[0].sum())(x))
 
 
 @pytest.mark.parametrize("ct_of_int", ["none", "float0", "int_ones", "float_zeros", "int_of_another_shape"])
@@ -513,7 +506,7 @@ def test_bwd_cotangents_of_another_shape_or_dtype_as_jax(ct):
     (ours, our_grad), (theirs, their_grad) = run(irax), run(jax)
     np.testing.assert_array_equal(ours, theirs)
     if ct == "another_shape":
-        assert _jax_error(our_grad) == _jax_error(their_grad)
+        assert error_of(our_grad) == error_of(their_grad)
     else:
         got, expected = our_grad(), their_grad()
         assert got.dtype == np.float32 and expected.dtype == np.dtype(ct)

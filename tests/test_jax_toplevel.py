@@ -11,18 +11,11 @@ import pytest
 
 import irax
 import irax.numpy as jnp
-from helpers import x64_mode
+from helpers import error_of, x64_mode
 from irax.backends import compiler
 from irax.test_util import check_grads
 
 jax = pytest.importorskip("jax")
-
-
-def _error(fn):
-    """(type name, message) of what fn() raises."""
-    with pytest.raises(Exception) as info:
-        fn()
-    return type(info.value).__name__, str(info.value)
 
 
 # --- named_scope and named_call
@@ -65,7 +58,7 @@ def test_named_scope_name_must_be_a_string():
         with module.named_scope(3):
             pass
 
-    assert _error(lambda: enter(irax)) == _error(lambda: enter(jax))
+    assert error_of(lambda: enter(irax)) == error_of(lambda: enter(jax))
 
 
 # --- numpy_dtype_promotion
@@ -120,8 +113,8 @@ def test_dtype_promotion_setting_is_restored_and_checked():
     with irax.numpy_dtype_promotion("strict"):
         assert irax.config.jax_numpy_dtype_promotion == "strict"
     assert (jnp.ones(2, "int32") + jnp.ones(2, "float32")).dtype == np.float32
-    assert _error(lambda: irax.config.update("jax_numpy_dtype_promotion", "bogus")) == \
-        _error(lambda: jax.config.update("jax_numpy_dtype_promotion", "bogus"))
+    assert error_of(lambda: irax.config.update("jax_numpy_dtype_promotion", "bogus")) == \
+        error_of(lambda: jax.config.update("jax_numpy_dtype_promotion", "bogus"))
 
 
 # --- numpy_rank_promotion
@@ -132,7 +125,7 @@ def test_rank_promotion_raise_as_jax():
         with module.numpy_rank_promotion("raise"):
             return module.numpy.ones(3) + module.numpy.ones((2, 3))
 
-    assert _error(lambda: add(irax)) == _error(lambda: add(jax))
+    assert error_of(lambda: add(irax)) == error_of(lambda: add(jax))
     with irax.numpy_rank_promotion("raise"):  # same ranks and scalars broadcast freely
         np.testing.assert_array_equal(jnp.ones((2, 3)) + jnp.ones((1, 3)) + 1.0, np.full((2, 3), 3.0))
         np.testing.assert_array_equal(jnp.sin(jnp.zeros(2)), np.zeros(2))
@@ -154,7 +147,7 @@ def test_rank_promotion_bad_value_as_jax():
         with module.numpy_rank_promotion("bogus"):
             pass
 
-    assert _error(lambda: enter(irax)) == _error(lambda: enter(jax))
+    assert error_of(lambda: enter(irax)) == error_of(lambda: enter(jax))
 
 
 # --- the settings that are recorded
@@ -183,7 +176,7 @@ def test_bad_setting_values_as_jax(name):
         with getattr(module, name)("bogus"):
             pass
 
-    assert _error(lambda: enter(irax)) == _error(lambda: enter(jax))
+    assert error_of(lambda: enter(irax)) == error_of(lambda: enter(jax))
 
 
 def test_transfer_guard_sets_every_direction():
@@ -334,7 +327,7 @@ def test_closure_convert_with_other_constants_and_wrong_arguments():
     assert consts == []
     np.testing.assert_allclose(converted((3.0, 4.0)), (6.0, 8.0))
     jconverted, _ = jax.closure_convert(double, (1.0, 2.0))
-    assert _error(lambda: converted(3.0))[0] == _error(lambda: jconverted(3.0))[0] == "TypeError"
+    assert error_of(lambda: converted(3.0))[0] == error_of(lambda: jconverted(3.0))[0] == "TypeError"
 
 
 # --- processes, arrays, devices, environment

@@ -12,6 +12,7 @@ import pytest
 
 import irax
 from irax import random
+from helpers import error_of
 
 jax = pytest.importorskip("jax")
 
@@ -127,14 +128,6 @@ def test_a_key_array_prints_as_a_leaf_in_treedefs_as_jax():
     assert str(data_treedef) == str(jax.tree_util.tree_structure(tree(jax))) == "PyTreeDef({'k': *, 'x': (*, *)})"
 
 
-def _error(fn):
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 (the type and the message are compared)
-        return type(e).__name__, str(e)
-    raise AssertionError("no error")
-
-
 @pytest.mark.parametrize("name, call", [
     ("grad_wrt_key", lambda m: m.grad(lambda key: 1.0)(m.random.key(0))),
     ("grad_holomorphic_key", lambda m: m.grad(lambda key: 1.0, holomorphic=True)(m.random.key(0))),
@@ -145,7 +138,7 @@ def _error(fn):
 ])
 def test_errors_name_the_key_as_jax(name, call):
     """JAX's error type and message, which name the key's dtype and shape (not its data's)."""
-    assert _error(lambda: call(irax)) == _error(lambda: call(jax))
+    assert error_of(lambda: call(irax)) == error_of(lambda: call(jax))
 
 
 def test_scan_over_a_scalar_key_raises():
