@@ -147,9 +147,34 @@ def test_a_kept_pass_manager_gives_a_fresh_ones_module():
     fresh, first, second, other = (traced(grads, X, W) for _ in range(4))
     pipeline.run(fresh.module, after_pass=lambda name, op: None)  # (after_pass: a PassManager of its own)
     for t in (first, second):
+        pipeline._made.clear()  # (else second takes a copy of what the pipeline made of first)
         pipeline.run(t.module)
     pipeline.run(other.module, passes="default,-cse")
     assert str(first.module) == str(second.module) == str(fresh.module)
     assert str(other.module) != str(fresh.module)  # not the default pipeline's manager, kept before
     kept = pipeline._kept().managers
     assert {len(steps) for _, steps in kept.values()} >= {len(pipeline.pass_names()), len(pipeline.pass_names()) - 2}
+
+
+def test_a_module_transformed_again_takes_a_copy_of_what_the_pipeline_made(monkeypatch):
+    """pipeline.run keeps what it made of a module (by its text with
+    locations, the pipeline and the context) where every pass is irax's: the
+    same module traced again (a test's copy on another platform, a cleared
+    cache) takes a copy of it, its locations too, instead of running the
+    passes again (~10-50 ms a program). Another pipeline runs its passes."""
+    from irax.transforms import pipeline
+
+    grads = irax.grad(lambda x, w: jnp.tanh(x @ w).sum(), argnums=(0, 1))
+    first, again, other = (traced(grads, X, W) for _ in range(3))
+    monkeypatch.setattr(pipeline, "_made", {})  # (what other tests made is not this test's)
+    pipeline.run(first.module)
+    made, real = [], pipeline._pass_manager
+    monkeypatch.setattr(pipeline, "_kept", lambda kept=pipeline._Kept(): kept)  # none kept: a run makes one
+    monkeypatch.setattr(pipeline, "_pass_manager", lambda *args: made.append(args) or real(*args))
+    pipeline.run(again.module)
+    assert made == []
+    text = lambda t: t.module.operation.get_asm(enable_debug_info=True)  # noqa: E731
+    assert text(again) == text(first)
+    pipeline.run(other.module, passes="default,-cse")
+    assert len(made) == 1
+    np.testing.assert_allclose(run(again, X, W)[1], run(first, X, W)[1])
