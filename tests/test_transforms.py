@@ -166,7 +166,7 @@ def test_a_module_transformed_again_takes_a_copy_of_what_the_pipeline_made(monke
 
     grads = irax.grad(lambda x, w: jnp.tanh(x @ w).sum(), argnums=(0, 1))
     first, again, other = (traced(grads, X, W) for _ in range(3))
-    monkeypatch.setattr(pipeline, "_made", {})  # (what other tests made is not this test's)
+    monkeypatch.setattr(pipeline, "_made", type(pipeline._made)())  # (what other tests made is not this test's)
     pipeline.run(first.module)
     made, real = [], pipeline._pass_manager
     monkeypatch.setattr(pipeline, "_kept", lambda kept=pipeline._Kept(): kept)  # none kept: a run makes one

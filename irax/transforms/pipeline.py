@@ -47,6 +47,7 @@ patterns when it first runs). Those kept are
 dropped at exit: one alive at interpreter exit makes nanobind print leak warnings.
 """
 import atexit
+import collections
 import hashlib
 import threading
 import weakref
@@ -148,9 +149,10 @@ def run(module, passes=None, donated=(), after_pass=None, base=DEFAULT):
             kept.clear()
         kept[key] = pm, steps  # (the steps kept alive, so that no other pass takes one of their ids)
         if made is not None:
-            if len(_made) >= _MADE_KEPT:
-                del _made[next(iter(_made))]  # (the oldest)
-            _made[made] = module.operation.clone()
+            with _made_lock:  # (threads may trace at once)
+                if len(_made) >= _MADE_KEPT:
+                    _made.popitem(last=False)  # (the oldest)
+                _made[made] = module.operation.clone()
 
 
 # What the pipeline made of each module it ran on, where every pass was
@@ -161,7 +163,8 @@ def run(module, passes=None, donated=(), after_pass=None, base=DEFAULT):
 # locations (which the copy keeps, for `irax ir --debug-info`), the
 # pipeline's passes and the MLIR context; only in memory, where the passes'
 # code cannot change.
-_made: dict = {}
+_made = collections.OrderedDict()
+_made_lock = threading.Lock()
 _MADE_KEPT = 128  # (a big program's copy takes a few hundred KB)
 
 
