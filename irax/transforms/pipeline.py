@@ -134,7 +134,7 @@ def run(module, passes=None, donated=(), after_pass=None, base=DEFAULT):
             made = (hashlib.sha256(module.operation.get_asm(enable_debug_info=True).encode()).digest(),
                     pipeline, context)
             if (done := _made.get(made)) is not None:
-                _replace_body(module, done.clone())
+                _replace_body(module, _copy(done.body.operations[0].operation))
                 return
         kept = _kept().managers
         key = (context, pipeline)
@@ -152,7 +152,7 @@ def run(module, passes=None, donated=(), after_pass=None, base=DEFAULT):
             with _made_lock:  # (threads may trace at once)
                 if len(_made) >= _MADE_KEPT:
                     _made.popitem(last=False)  # (the oldest)
-                _made[made] = module.operation.clone()
+                _made[made] = _copy(module.operation)
 
 
 # What the pipeline made of each module it ran on, where every pass was
@@ -168,13 +168,24 @@ _made_lock = threading.Lock()
 _MADE_KEPT = 128  # (a big program's copy takes a few hundred KB)
 
 
-def _replace_body(module, made: ir.Operation):
-    """Give `module` the ops and attributes of the module op `made` (callers hold `module`)."""
+def _copy(module_op) -> ir.Module:
+    """A module holding a copy of a module op. (`clone()` without an
+    insertion point inserts the copy at the current one: a trace's, when an
+    eager kernel compiles inside `ensure_compile_time_eval`.)"""
+    holder = ir.Module.create()
+    module_op.clone(ip=ir.InsertionPoint(holder.body))
+    return holder
+
+
+def _replace_body(module, made: ir.Module):
+    """Give `module` the ops and attributes of the module op `made` holds
+    (callers hold `module` itself)."""
+    copy = made.body.operations[0]
     for op in list(module.body.operations):
         op.erase()
-    for op in list(made.regions[0].blocks[0].operations):
+    for op in list(copy.regions[0].blocks[0].operations):
         module.body.append(op)
-    for attribute in made.attributes:
+    for attribute in copy.attributes:
         module.operation.attributes[attribute.name] = attribute.attr
 
 
