@@ -165,16 +165,15 @@ def copy_private_functions(source_module_op, target_module_op):
 # ---------------------------------------------------------------------------
 # Arguments: numbers and arrays are traced; anything else is static.
 
-def is_traceable_leaf(leaf) -> bool:
-    """Whether a leaf of arguments is traced (an array, a number, or the
-    abstract value of one: jit's `lower`); others are static."""
-    return is_array(leaf) or isinstance(leaf, (bool, int, float, complex, np.ndarray, np.generic, core.ShapedArray))
-
-
-
 # The leaves of a call's arguments that are converted to arrays: numbers
 # (Python's, weakly typed, and NumPy's) and NumPy arrays.
 CONVERTED = (bool, int, float, complex, np.generic, np.ndarray)
+
+
+def is_traceable_leaf(leaf) -> bool:
+    """Whether a leaf of arguments is traced (an array, a CONVERTED value, or
+    the abstract value of one: jit's `lower`); others are static."""
+    return is_array(leaf) or isinstance(leaf, (*CONVERTED, core.ShapedArray))
 
 
 def argument_array(x, keep: bool):
