@@ -525,6 +525,12 @@ def test_numbers_among_jit_arguments_take_the_warm_path(monkeypatch):
         [2.25, 2.25], [-np.inf, -np.inf], [np.inf, np.inf], [-np.inf, -np.inf]]
     assert made == []
     assert f(x, np.float16(2.0), 1).dtype == jnp.float32 and len(made) == 1  # float16 is not weak: traced again
+    from irax.frontend import executable  # the fast call (one frame) converts numbers too
+
+    warm_runs, run_warm = [], executable.run_warm
+    monkeypatch.setattr(executable, "run_warm", lambda *args: warm_runs.append(1) or run_warm(*args))
+    assert [f(x, s, 0).tolist() for s in (4.0, -0.0)] == [[0.25, 0.25], [-np.inf, -np.inf]]
+    assert warm_runs == [] and len(made) == 1
     g = irax.jit(lambda x, p: x / p["s"] + p["t"][0])  # numbers in a tree
     assert [g(x, {"s": s, "t": [t]}).tolist() for s, t in ((2.0, 1), (-0.0, 1))] == [[1.5, 1.5], [-np.inf] * 2]
     assert len(made) == 2

@@ -401,6 +401,10 @@ _scalar_operands: dict = {}
 SCALAR_OPERANDS_KEPT = 4096
 
 
+# Python's and NumPy's numbers: what scalar_operand takes.
+NUMBERS = (bool, int, float, complex, np.generic)
+
+
 def scalar_operand(value, dtype, weak_type):
     """The Python or NumPy scalar `value` as a 0-d array of `dtype`, as
     `constant` makes it; eagerly the kept one (keyed by its bits: -0.0 is

@@ -36,7 +36,7 @@ from irax import tree_util
 from irax.backends.runtime import DeviceError, Program
 from irax.config import config
 from irax.frontend import dtypes
-from irax.frontend.array import Array, canonical_aval, check_not_deleted, place
+from irax.frontend.array import NUMBERS, Array, canonical_aval, check_not_deleted, place, scalar_operand
 from irax.ir import mlir
 from irax.plugins.registry import get_default_device
 from irax.transforms.buffer_reuse import DESTINATIONS, kept_arguments
@@ -265,8 +265,9 @@ def fast_call(executable, device, operands, committed=False):
     jit's on flat positional arguments (`committed`: jit's explicit device)
     and an eager op's. It does what run_warm and `_call` do, where IREE's
     bindings take ~4 us of a call's ~5: checks each operand is an Array of
-    the aval (identities: the aval stands for the key) on `device`, pushes
-    its buffer, runs the program on the calling thread
+    the aval (identities: the aval stands for the key) on `device` (a
+    number passed to jit, the kept array of its value), pushes its buffer,
+    runs the program on the calling thread
     (runtime.Program.invoke_inline; its work, or else the inputs' size, is
     the signature's, summed once) and makes the Arrays. NOT_WARM for a call
     it does not cover (another signature, a deleted operand, one elsewhere,
@@ -298,7 +299,11 @@ def fast_call(executable, device, operands, committed=False):
         push = inputs.push_ref
         results_committed = committed
         for x, aval in zip(args, avals):
-            if type(x) is not Array or x.aval is not aval or x.device is not device or x._buffer is None:
+            if type(x) is not Array:
+                if not isinstance(x, NUMBERS):
+                    return NOT_WARM
+                x = scalar_operand(x, *dtypes.dtype_and_weak(x))  # (a number passed to jit: its kept array)
+            if x.aval is not aval or x.device is not device or x._buffer is None:
                 return NOT_WARM
             if x._ready:  # never compute on the results of a failed call (as place)
                 device.check(x._ready)

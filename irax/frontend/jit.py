@@ -376,9 +376,9 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
                 if not hit.donated:  # (the arrays a call donates are checked, maybe copied, then deleted: run's)
                     out = executable.run_warm(hit.staged, hit.device, leaves, device is not None)
                     if out is not executable.NOT_WARM:
-                        if leaves is args:  # flat (warm_key): the next call of this signature takes the fast call
+                        if type(key[0]) is int:  # flat (warm_key): the next call of this signature takes the fast call
                             if hit.fast is None:
-                                hit.fast = executable.fast_call(hit.staged, hit.device, args, device is not None)
+                                hit.fast = executable.fast_call(hit.staged, hit.device, leaves, device is not None)
                             warm.last = hit.fast
                         return out
                 placed_on, operands, committed = place(name, leaves, device)

@@ -28,7 +28,7 @@ from irax.backends.cache import LRU
 from irax.config import config
 from irax.frontend import core, dtypes
 from irax.ir import mlir
-from irax.frontend.array import check_not_deleted, place, scalar_operand
+from irax.frontend.array import NUMBERS, check_not_deleted, place, scalar_operand
 from irax.frontend import executable, refs, tiered
 from irax.frontend.numpy.util import asarray, is_array
 from irax.transforms import pipeline
@@ -167,7 +167,7 @@ def copy_private_functions(source_module_op, target_module_op):
 
 # The leaves of a call's arguments that are converted to arrays: numbers
 # (Python's, weakly typed, and NumPy's) and NumPy arrays.
-CONVERTED = (bool, int, float, complex, np.generic, np.ndarray)
+CONVERTED = (*NUMBERS, np.ndarray)
 
 
 def is_traceable_leaf(leaf) -> bool:
