@@ -90,7 +90,8 @@ class CallTraits(NamedTuple):
 
 def call_traits(module) -> CallTraits:
     with module.context, ir.Location.unknown():  # (mlir.aval_parts makes types)
-        return CallTraits(small_steps(module), host_loops(module), work_bytes(module))
+        loops = mlir.ops_where(module.operation, lambda op: op.name in _LOOPS)  # (one walk for the three)
+        return CallTraits(small_steps(module, loops), host_loops(loops), work_bytes(module, loops))
 
 
 # A loop's steps whose operands and results have at most this many elements,
@@ -100,7 +101,7 @@ OTHER_ELEMENTS = 1 << 20
 _LOOPS = ("scf.for", "scf.while")
 
 
-def small_steps(module) -> bool:
+def small_steps(module, loops) -> bool:
     """Whether `module` is a loop of small steps, best run on the calling
     thread (the CPU's `local-sync` twin) whatever the size of its inputs.
     Each step of a loop is one dispatch or more, and on a queued call each
@@ -110,16 +111,16 @@ def small_steps(module) -> bool:
     for a 200-step scan RNN (benchmarks/bench_loops.py: 1.37 against 0.55 ms,
     JAX 0.6), its inputs (800 KB) being over IRAX_INLINE_BYTES. Any big
     operand or result of a linalg op (a product of a big matrix, even with
-    a vector, in a loop or not) keeps the pool, whose threads share its work."""
-    operation = module.operation
-    if not mlir.ops_where(operation, lambda op: op.name in _LOOPS):
+    a vector, in a loop or not) keeps the pool, whose threads share its work.
+    `loops`: the module's scf loops."""
+    if not loops:
         return False
-    linalg = mlir.ops_where(operation, lambda op: op.name.startswith(("linalg.", "iree_linalg_ext.")))
+    linalg = mlir.ops_where(module.operation, lambda op: op.name.startswith(("linalg.", "iree_linalg_ext.")))
     return not any(_elements(v.type) > (STEP_ELEMENTS if _in_loop(op) else OTHER_ELEMENTS)
                    for op in linalg for v in list(op.operands) + list(op.results))
 
 
-def work_bytes(module) -> float | None:
+def work_bytes(module, loops) -> float | None:
     """About how many bytes a call of `module` reads and writes: the operands
     and results of its linalg ops, what its inserts and scatters write, and
     the results of the tensor ops that copy. Its inputs' size is no measure
@@ -131,10 +132,10 @@ def work_bytes(module) -> float | None:
     copy of an argument that was not donated (buffer_reuse.protect_arguments
     keeps it). None where it is not known before the call: a size that is
     not static (a shape-generic eager kernel), or a loop (its steps' work
-    times a trip count)."""
-    operation = module.operation
-    if mlir.ops_where(operation, lambda op: op.name in _LOOPS):
+    times a trip count; `loops`, the module's scf loops)."""
+    if loops:
         return None
+    operation = module.operation
     kept = kept_arguments(operation)  # an insert into one of these copies it first
     total = 0.0
     for op in mlir.ops_where(operation, lambda op: op.name in DESTINATIONS or op.name in _COPIES
@@ -171,8 +172,8 @@ def _itemsize(typ) -> int:
     return mlir.aval_parts(typ)[1].itemsize if isinstance(typ, ir.RankedTensorType) else 0
 
 
-def host_loops(module) -> bool:
-    """Whether `module` has a loop that IREE runs on the host (an scf loop
+def host_loops(loops) -> bool:
+    """Whether one of a module's scf `loops` is run by IREE on the host (one
     outside any linalg op's body: one VM iteration a step). IREE records
     such a loop's command buffers when the program is called, with direct
     references to memory that it allocates (queue.alloca) once the call's
@@ -181,7 +182,7 @@ def host_loops(module) -> bool:
     calls queued before it are still running (`x = f(x)` three times, f a
     fori_loop over big arrays). So a queued call of such a program first
     waits for the calls before it (runtime.Program)."""
-    return bool(mlir.ops_where(module.operation, lambda op: op.name in _LOOPS and not _in_linalg(op)))
+    return any(not _in_linalg(op) for op in loops)
 
 
 def _inside(op, kind) -> bool:
