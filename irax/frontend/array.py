@@ -421,6 +421,12 @@ def scalar_operand(value, dtype, weak_type):
     return found
 
 
+def number_operand(value):
+    """A number (of NUMBERS) as the kept array scalar_operand makes of it, in
+    its own dtype and weak type (asarray's: a Python number weakly typed)."""
+    return scalar_operand(value, *dtypes.dtype_and_weak(value))
+
+
 def numpy_value(value, dtype):
     """np.asarray(value, dtype), but a Python int out of the dtype's range is
     JAX's OverflowError (its wording, not NumPy's)."""

@@ -36,7 +36,7 @@ from irax import tree_util
 from irax.backends.runtime import DeviceError, Program
 from irax.config import config
 from irax.frontend import dtypes
-from irax.frontend.array import NUMBERS, Array, canonical_aval, check_not_deleted, place, scalar_operand
+from irax.frontend.array import NUMBERS, Array, canonical_aval, check_not_deleted, number_operand, place
 from irax.ir import mlir
 from irax.plugins.registry import get_default_device
 from irax.transforms.buffer_reuse import DESTINATIONS, kept_arguments
@@ -303,7 +303,7 @@ def fast_call(executable, device, operands, committed=False):
             if type(x) is not Array:
                 if not isinstance(x, NUMBERS):
                     return NOT_WARM
-                x = scalar_operand(x, *dtypes.dtype_and_weak(x))  # (a number passed to jit: its kept array)
+                x = number_operand(x)  # (a number passed to jit: its kept array)
             if x.aval is not aval or x.device is not device or x._buffer is None:
                 return NOT_WARM
             if x._ready:  # never compute on the results of a failed call (as place)

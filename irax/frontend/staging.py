@@ -28,7 +28,7 @@ from irax.backends.cache import LRU
 from irax.config import config
 from irax.frontend import core, dtypes
 from irax.ir import mlir
-from irax.frontend.array import NUMBERS, check_not_deleted, place, scalar_operand
+from irax.frontend.array import NUMBERS, check_not_deleted, number_operand, place
 from irax.frontend import executable, refs, tiered
 from irax.frontend.numpy.util import asarray, is_array
 from irax.transforms import pipeline
@@ -180,11 +180,9 @@ def argument_array(x, keep: bool):
     """The array a program takes for an argument leaf of a CONVERTED type
     (as asarray makes it: a Python number weakly typed, as in JAX). Where
     `keep` (the call donates nothing, so nothing deletes it) a number's
-    array is the kept one (array.scalar_operand): a loop over `f(x, s)`
+    array is the kept one (array.number_operand): a loop over `f(x, s)`
     puts s once, a put being ~5-15 us."""
-    if keep and not isinstance(x, np.ndarray):
-        return scalar_operand(x, *dtypes.dtype_and_weak(x))
-    return asarray(x)
+    return number_operand(x) if keep and not isinstance(x, np.ndarray) else asarray(x)
 
 
 class Arguments:
