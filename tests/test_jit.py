@@ -421,3 +421,29 @@ def test_jit_takes_shardings_of_one_device():
     np.testing.assert_array_equal(out, [2.0, 2.0])
     with pytest.raises(NotImplementedError, match="whole on one device"):
         irax.jit(lambda x: x, in_shardings=SingleDeviceSharding(cpu), out_shardings=SingleDeviceSharding(other))
+
+
+@pytest.mark.parametrize("x64", [False, True])
+def test_a_python_int_out_of_range_is_jaxs_overflow_error_naming_the_argument(x64):
+    """JAX names the argument (its parameter, then its keys) of a Python int
+    that does not fit its dtype; irax said only "Python int ... too large to
+    convert to int32", whichever argument it was. The call after works."""
+    big = 2**63 if x64 else 2**40
+    cases = [(lambda x, y: x + y["a"], (1, {"a": big}), {}, ()),
+             (lambda *a, **k: a[0] + k["z"], (1,), {"z": big}, ()),
+             (lambda x, i: i * 2, (big, -big - 1), {}, (0,)),  # a static argument is not parsed
+             (lambda x, i: x + i, (jnp.ones(2), -big - 1), {}, ())]
+    with irax.enable_x64(x64), jax.enable_x64(x64):
+        for fn, args, kwargs, static in cases:
+            messages = []
+            for lib in (irax, jax):
+                with pytest.raises(OverflowError) as error:
+                    lib.jit(fn, static_argnums=static)(*args, **kwargs)
+                messages.append(str(error.value))
+            assert messages[0] == messages[1] and "argument path is" in messages[0]
+        f = irax.jit(lambda x, i: x + i)
+        assert f(jnp.ones(2), 1).tolist() == [2.0, 2.0]  # (warm: the fast call, then the warm path, give way)
+        assert f(jnp.ones(2), 1).tolist() == [2.0, 2.0]
+        with pytest.raises(OverflowError, match="argument path is i"):
+            f(jnp.ones(2), big)
+        assert f(jnp.ones(2), 2).tolist() == [3.0, 3.0]

@@ -47,12 +47,14 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from irax import tree_util
 from irax.backends.cache import LRU
 from irax.config import config
-from irax.frontend import core, executable, lowering, refs, staging
+from irax.frontend import core, dtypes, executable, lowering, refs, staging
 from irax.frontend.array import Array, place
-from irax.frontend.shapes import abstract_structs, make_jaxpr, non_array_argument
+from irax.frontend.shapes import abstract_structs, argument_at, make_jaxpr
 from irax.plugins import Device, registry
 
 
@@ -266,22 +268,33 @@ class _WarmEntry:
 def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dynamic_args, dynamic_kwargs):
     """JAX's TypeError for an argument not marked static that has a leaf which
     is not an array or a number (a string, an object): jit traces every leaf
-    of the others."""
+    of the others. And JAX's OverflowError, naming the argument, for a Python
+    int out of the range of its dtype (int32; int64 in 64-bit mode)."""
     leaves = tree_util.tree_flatten_data((dynamic_args, dynamic_kwargs))[0]
-    if all(staging.is_traceable_leaf(x) for x in leaves):
+    too_big = any(type(x) is int and not _fits_int(x) for x in leaves)
+    if not too_big and all(staging.is_traceable_leaf(x) for x in leaves):
         return
-    if all(staging.is_traceable_leaf(x) or isinstance(x, refs.Ref) for x in leaves):
+    if not too_big and all(staging.is_traceable_leaf(x) or isinstance(x, refs.Ref) for x in leaves):
         refs.check_arguments(fun, args, kwargs)  # (binds fun's signature: only where a Ref is passed)
         return
     # the arguments as passed, static ones left out, for the path's parameter name
     args = [None if i in static_positions else a for i, a in enumerate(args)]
     kwargs = {k: None if k in static_names else v for k, v in kwargs.items()}
-    path, value = non_array_argument(fun, args, kwargs)
+    if too_big:
+        path, value = argument_at(fun, args, kwargs, lambda x: type(x) is int and not _fits_int(x))
+        raise OverflowError("An overflow was encountered while parsing an argument to a jitted computation, "
+                            f"whose argument path is {path}. Got {type(value)} with value {value}")
+    path, value = argument_at(fun, args, kwargs)
     raise TypeError(
         f"Error interpreting argument to {fun} as an abstract array. The problematic value is of type "
         f"{type(value)} and was passed to the function at path {path}.\nThis typically means that a jit-wrapped "
         "function was called with a non-array argument, and this argument was not marked as static using the "
         "static_argnums or static_argnames parameters of irax.jit.")
+
+
+def _fits_int(x: int) -> bool:
+    info = np.iinfo(dtypes.canonicalize_dtype(int))
+    return info.min <= x <= info.max
 
 
 def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings: Any = None,
@@ -370,7 +383,10 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
                 out = last(args)
                 if out is not executable.NOT_WARM:
                     return out
-            key, leaves = warm_key(args, not donate_argnums)
+            try:
+                key, leaves = warm_key(args, not donate_argnums)
+            except OverflowError:  # (a Python int out of range: the full path names the argument)
+                key = None
             hit = None if key is None else warm.get(key)
             if hit is not None:
                 if not hit.donated:  # (the arrays a call donates are checked, maybe copied, then deleted: run's)

@@ -114,15 +114,16 @@ def tangent_typeof(x) -> core.ShapedArray:
     return typeof(x)
 
 
-def non_array_argument(fun, args, kwargs) -> tuple[str, Any]:
-    """(path, value) of the first leaf of the arguments that is not an array,
-    the path named as JAX does: the parameter, then its keys ("y['a']")."""
+def argument_at(fun, args, kwargs, where=lambda leaf: _aval(leaf) is None) -> tuple[str, Any]:
+    """(path, value) of the first leaf of the arguments for which `where`
+    holds (by default: one that is not an array), the path named as JAX
+    does: the parameter, then its keys ("y['a']")."""
     try:
         named = inspect.signature(fun).bind(*args, **kwargs).arguments
     except (TypeError, ValueError):  # no signature, or the arguments do not fit it
         named = {"args": tuple(args), **kwargs}
     return next((name + tree_util.keystr(path), leaf) for name, value in named.items()
-                for path, leaf in tree_util.tree_flatten_data_with_path(value)[0] if _aval(leaf) is None)
+                for path, leaf in tree_util.tree_flatten_data_with_path(value)[0] if where(leaf))
 
 
 def _trace(fun, args, kwargs) -> tuple[staging.TracedFunction, list]:
@@ -132,7 +133,7 @@ def _trace(fun, args, kwargs) -> tuple[staging.TracedFunction, list]:
     leaves, tree = tree_util.tree_flatten_data((args, kwargs))
     avals = [_aval(x) for x in leaves]
     if None in avals:
-        path, value = non_array_argument(fun, args, kwargs)
+        path, value = argument_at(fun, args, kwargs)
         raise TypeError(
             f"Error interpreting argument to {fun} as an abstract array. The problematic value is of type "
             f"{type(value)} and was passed to the function at path {path}.\nEvery leaf of the arguments is "
