@@ -208,6 +208,27 @@ def test_integers_to_a_known_negative_power_raise_as_in_jax(power):
         irax.jit(lambda x: x ** -1)(jnp.arange(1, 4))
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8], ids=name)
+def test_integers_to_integer_array_powers_as_jax(dtype):
+    """JAX's jnp.power of integers counts the exponent's low 6 bits: x ** 64
+    is x ** 0 (and 0 ** 64 is 0), x ** -1 is x ** 63. irax squared over
+    every bit, which NumPy's values are for exponents from 64 up (it refuses
+    negative ones): 3 ** 64 in int32 was -1083564287 where JAX gives 1, and
+    3 ** -1 the inverse of 3 modulo 2 ** 32. lax.pow takes no integer base."""
+    signed = np.iinfo(dtype).min < 0
+    bases = [-3, -2, -1, 0, 1, 2, 3, 5] if signed else [0, 1, 2, 3, 5, 200]
+    powers = [-1, -2, -65, 0, 1, 2, 7, 63, 64, 65, 127] if signed else [0, 1, 2, 7, 63, 64, 65, 255]
+    x, y = (np.array(v, dtype).ravel() for v in np.meshgrid(bases, powers))
+    with x64_for(dtype):
+        want = jjnp.power(x, y)
+        for got in (jnp.power(x, y), irax.jit(jnp.power)(x, y)):  # (a 0-d y would be a known, static power)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    with pytest.raises(TypeError, match="pow does not accept dtype int32 at position 0. Accepted dtypes at position 0 "
+                       "are subtypes of floating, complexfloating."):
+        irax.lax.pow(np.int32(2), np.int32(3))
+
+
 @pytest.mark.parametrize("op", [lambda m: m.uint8(200) + 300, lambda m: m.uint8(3) > -1, lambda m: m.int8(1) * 1000,
                                 lambda m: m.arange(3, dtype=m.uint8) - 1])
 def test_a_python_int_is_the_default_int_then_wraps_as_in_jax(op):

@@ -257,9 +257,11 @@ def round(x: ArrayLike, rounding_method: RoundingMethod = RoundingMethod.AWAY_FR
 
 
 def pow(x: ArrayLike, y: ArrayLike) -> Array:  # noqa: A001 (lax's name)
-    """x ** y, as `jax.lax.pow`: a float or integer x of one dtype with y, or
-    to an integer power y of any integer dtype."""
+    """x ** y, as `jax.lax.pow`: an inexact x with y of its dtype, or to an
+    integer power y of any integer dtype (integers to integer powers are
+    jnp.power's)."""
     x, y = asarray(x), asarray(y)
+    _check_kind("pow", x, "fc", " at position 0")
     if dtypes.is_inexact(x.dtype) and dtypes.is_int(y.dtype):
         _check_ranks("pow", (x, y))
         return power_to_integers(x, y)

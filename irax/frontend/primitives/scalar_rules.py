@@ -307,11 +307,15 @@ def _shift(shift, overflow):
 
 
 def _integer_power(d, base, exponent):
-    """Exponentiation by squaring over every bit of the exponent, unrolled
-    (IREE's CPU backend cannot lower `math.ipowi`)."""
-    one = _const(d, 1)
-    result = one
-    for _ in range(d.itemsize * 8):
+    """Exponentiation by squaring over the exponent's low 6 bits, unrolled
+    (IREE's CPU backend cannot lower `math.ipowi`), as JAX's jnp.power of
+    integers: x ** 64 is x ** 0 there, and a negative exponent's low bits
+    are its power (x ** -1 is x ** 63), where NumPy's power wraps around
+    for exponents of 64 and up and refuses negative ones. 0 ** y is 0 for
+    every y but 0."""
+    one, zero = _const(d, 1), _const(d, 0)
+    result = arith.select(arith.andi(cmpi("eq", base, zero), cmpi("ne", exponent, zero)), zero, one)
+    for _ in range(6):
         bit_set = cmpi("ne", arith.andi(exponent, one), _const(d, 0))
         result = arith.select(bit_set, arith.muli(result, base), result)
         base = arith.muli(base, base)
