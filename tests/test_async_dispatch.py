@@ -66,7 +66,7 @@ def test_the_inputs_of_a_queued_call_live_until_it_is_done(queued_not_inline):
     gate = device._queued
     y = f(x)
     del x  # the caller's last reference
-    assert [call for call, _ in device._inputs] == [gate + 1]
+    assert [call for call, *_ in device._inputs] == [gate + 1]
     device._timeline.signal(gate)
     np.testing.assert_array_equal(y, (np.arange(4.0) + 1) * 2)
     f(y).block_until_ready()
@@ -134,6 +134,31 @@ def test_a_call_that_fails_on_the_device_loses_only_its_results(queued_not_inlin
         y + 1  # never computes on a lost result
     np.testing.assert_array_equal(f(x), np.arange(4.0) * 2)  # new calls run
     np.testing.assert_array_equal(x + 1, np.arange(4.0) + 1)
+
+
+def test_a_call_done_before_a_failure_is_not_lost(queued_not_inline, monkeypatch):
+    """A failure fails the device's timeline, and every call queued after
+    the last one known done was reported lost with it, though the calls
+    before the failed one had run (each waits for the one before): a result
+    nobody had waited for, such as the step before a failing one in a loop,
+    raised the failure's DeviceError. Each call's own semaphore now says
+    which ran."""
+    from irax.backends import runtime
+
+    monkeypatch.setattr(runtime, "QUEUE_DEPTH", 3)  # (room for the stand-in below: a call waits for n - depth)
+    device = irax.devices("cpu")[0]
+    f = irax.jit(lambda x: x * 2)
+    x = irax.device_put(np.arange(4.0, dtype=np.float32), device)
+    f(x).block_until_ready()
+    done = f(x)  # queued; nobody waits for it, or looks (is_ready notes it done)
+    time.sleep(0.5)
+    device._queued += 1  # a call still running, which then fails
+    y = f(x)
+    device._timeline.fail("DATA_LOSS; injected")
+    with pytest.raises(irax.errors.DeviceError, match="injected"):
+        y.block_until_ready()
+    np.testing.assert_array_equal(done, np.arange(4.0) * 2)
+    np.testing.assert_array_equal(f(x), np.arange(4.0) * 2)
 
 
 def test_a_result_computed_after_a_failure_reshapes(queued_not_inline, monkeypatch):

@@ -142,7 +142,7 @@ class Device:
         self._queued = 0  # the timeline value the last queued call signals
         self._finished = 0  # a timeline value known to be reached
         self.lost = []  # (first, last, error): calls that failed on the device
-        self._inputs = collections.deque()  # (call, its input buffers) until the call is done
+        self._inputs = collections.deque()  # (call, its input buffers, its own semaphore) until the call is done
         self._forked = False  # in a child process forked from this one: see _after_fork_in_child
         self.lost_for_good = None  # why the device itself is gone (a driver fault); its backend makes a new one
         self._spare = collections.defaultdict(list)  # size -> memory `empty` handed out that is free again
@@ -168,9 +168,10 @@ class Device:
                 "method (multiprocessing.set_start_method('spawn')), or fork before irax first runs anything.")
 
     def _next_call(self):
-        """(n, wait fence, signal fence) for the next queued call, after the
-        last one queued: it first waits for the queue to be shorter than
-        QUEUE_DEPTH, and signals a fence of its own, for `_join`."""
+        """(n, wait fence, signal fence, its semaphore) for the next queued
+        call, after the last one queued: it first waits for the queue to be
+        shorter than QUEUE_DEPTH, and signals a fence of its own, for `_join`
+        (and, after a failure, for `_first_not_done`)."""
         if self._forked or self.lost_for_good:
             self._check_usable()
         _check_not_in_callback()
@@ -179,7 +180,7 @@ class Device:
         self._queued += 1
         n = self._queued
         signaled = self.hal_device.create_semaphore(n - 1)
-        return n, rt.HalFence.create_at(self._timeline, n - 1), rt.HalFence.create_at(signaled, n)
+        return n, rt.HalFence.create_at(self._timeline, n - 1), rt.HalFence.create_at(signaled, n), signaled
 
     def _before_inline(self):
         """Let an inline call run: once the queued calls are done. It is done
@@ -219,7 +220,7 @@ class Device:
             if not self._poll(call, block):
                 return False
         except IREE_ERRORS as failure:  # IREE: "semaphore failure", typed by its status code
-            self.lost.append((self._finished + 1, self._queued, DeviceError(
+            self.lost.append((self._first_not_done(), self._queued, DeviceError(
                 f"A computation failed on {self}: {failure}. Its results, and those of the calls queued "
                 "after it, are lost" + (self._lost_device(failure) or "; computations started from now on run normally."))))
             self._timeline = self.hal_device.create_semaphore(self._queued)
@@ -228,6 +229,22 @@ class Device:
         while self._inputs and self._inputs[0][0] <= self._finished:
             self._inputs.popleft()
         return True
+
+    def _first_not_done(self) -> int:
+        """After the timeline failed: the first queued call that did not
+        finish, by the calls' own semaphores. It is the one that failed, as
+        each call waits for the one before it; the calls before it are done,
+        though nobody had waited for them yet."""
+        first = self._finished + 1
+        for call, _, signaled in self._inputs:
+            if call >= first:
+                try:
+                    if signaled.query() < call:
+                        return call
+                except IREE_ERRORS:  # (a failed semaphore raises)
+                    return call
+                first = call + 1
+        return first
 
     def _join(self, call: int, fence: rt.HalFence):
         """Queue the timeline's step to `call` after `fence` (the call's own)
@@ -518,7 +535,7 @@ class Program:
         # call before it (Device._join).
         if self.host_loops and device._queued > device._finished:
             device.drain()
-        call, wait, signal = device._next_call()
+        call, wait, signal, signaled = device._next_call()
         push(wait)
         push(signal)
         try:
@@ -535,7 +552,7 @@ class Program:
         # The device reads the inputs later: their arrays may be gone by then,
         # so their buffers live on here until the call is done (freeing one
         # earlier lost the Vulkan device, and would let the CPU read freed memory).
-        device._inputs.append((call, buffers))
+        device._inputs.append((call, buffers, signaled))
         return results, call
 
     def invoke_inline(self, args: rt.VmVariantList, n_results: int,
