@@ -22,7 +22,7 @@ import irax.numpy as jnp
 from irax.backends import cache
 from irax.config import config
 from irax.frontend import eager, tiered
-from irax.ir import evaluate, numpy_ops
+from irax.ir import evaluate, evaluate_steps, numpy_ops
 
 jax = pytest.importorskip("jax")
 rng = np.random.default_rng(0)
@@ -489,6 +489,56 @@ def test_a_long_loop_gives_up_once_the_program_is_compiled():
         run([np.float32(1.0)], give_up)
     assert len(asked) == 3
     assert run([np.float32(2.0 ** -126)]) == [np.float32(np.inf)]
+
+
+def test_a_big_generic_gives_up_between_the_steps_of_its_body(tiers, monkeypatch):
+    """A generic's body runs op by op on whole arrays: a random sampler's
+    hundreds of ops on 1e7 elements took NumPy 27 s, its compile 0.5 s. Over
+    CHECK_SPACE elements, `give_up` is asked after each step of the body."""
+    monkeypatch.setattr(evaluate_steps, "CHECK_SPACE", 8)
+    f = irax.jit(lambda x: jnp.tanh(jnp.sin(x) * 2 + 1) * 3)
+    asked = []
+    real = evaluate_steps.run_body
+
+    def counted(env, steps, checked):
+        asked.append(checked)
+        return real(env, steps, checked)
+
+    monkeypatch.setattr(evaluate_steps, "run_body", counted)
+    np.testing.assert_allclose(f(X), np.tanh(np.sin(X) * 2 + 1) * 3, rtol=1e-6)  # (12 elements: asked)
+    assert asked and all(asked) and tiers.evaluated == 1
+    with ir.Context():
+        run = evaluate.prepare(ir.Module.parse(SINE_PLUS))
+    with pytest.raises(evaluate.Abandoned):
+        run([np.ones(16, np.float32)], lambda: True)
+    np.testing.assert_allclose(run([np.ones(16, np.float32)], lambda: False)[0], np.sin(1.0) + 1, rtol=1e-6)
+
+
+SINE_PLUS = """func.func @main(%x: tensor<16xf32>) -> tensor<16xf32> {
+  %e = tensor.empty() : tensor<16xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>],
+                       iterator_types = ["parallel"]} ins(%x : tensor<16xf32>) outs(%e : tensor<16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = math.sin %a : f32
+    %t = arith.addf %s, %a : f32
+    linalg.yield %t : f32
+  } -> tensor<16xf32>
+  return %r : tensor<16xf32>
+}"""
+
+
+def test_a_program_numpy_would_take_long_to_evaluate_compiles_at_once(tiers, monkeypatch):
+    """Tier 1 is for programs NumPy runs faster than IREE compiles them: a
+    generic of a body of n ops on m elements is ~n * m element operations,
+    and over EVALUATED_AT_MOST the program is compiled on the calling
+    thread (jit of random.normal of 1e7 floats: 27 s evaluated, first call
+    0.7 s compiled at once)."""
+    monkeypatch.setattr(tiered, "EVALUATED_AT_MOST", 12 * 3)  # fewer than sin, * 2, + 1 on 12 elements
+    before = cache.stats()["compiles"]
+    np.testing.assert_allclose(irax.jit(lambda x: jnp.sin(x) * 2 + 1)(X), np.sin(X) * 2 + 1, rtol=1e-6)
+    assert tiers.evaluated == 0 and cache.stats()["compiles"] == before + 1
+    np.testing.assert_allclose(irax.jit(lambda x: x + 1)(X), X + 1)  # 12 element operations: tier 1
+    assert tiers.evaluated == 1
 
 
 def test_an_eager_op_runs_on_the_first_tier_while_its_kernel_compiles(tiers, monkeypatch):

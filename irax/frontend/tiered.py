@@ -36,8 +36,10 @@ compile cache already has the program, on a device that is not the host's
 CPU (a GPU's program evaluated on the host would copy every operand there
 and could take longer than its compile), for a backend that is not an IREE
 one, for a program with Python callbacks, for a call traced for itself
-alone (key None), or when the module holds an op the evaluator does not
-know. The background threads count their compiles in `tiered.stats`, not in
+alone (key None), when the module holds an op the evaluator does not
+know, or when NumPy would take longer than the compile (EVALUATED_AT_MOST
+element operations; a generic over a size not static gives up after a step
+of its body once the compile is done). The background threads count their compiles in `tiered.stats`, not in
 cache.stats(), which counts those a caller waited for; at exit the compiles not begun are dropped and the one
 running is waited for (an interpreter torn down under a running compile
 leaves IREE objects its bindings list as leaked); the disk cache's writes
@@ -46,12 +48,14 @@ are atomic, so a compile cut short leaves nothing half written.
 import atexit
 import concurrent.futures
 import functools
+import math
 import os
 import queue
 import threading
 
 import numpy as np
 import threadpoolctl
+from iree.compiler import ir
 
 from irax.backends import cache
 from irax.config import config
@@ -98,6 +102,9 @@ def start(device, module) -> "Compiling | None":
     backend = device.backend
     if not config.irax_tiered_jit or device.platform not in HOST_PLATFORMS or not hasattr(backend, "target_backend"):
         return None
+    with module.context:
+        if _element_ops(module) > EVALUATED_AT_MOST:
+            return None
     compile_arguments = _compile_arguments(backend, str(module))
     if cache.find(compile_arguments[3]) is not None:
         return None
@@ -110,6 +117,29 @@ def start(device, module) -> "Compiling | None":
     except Exception:  # Unsupported, or a module the evaluator misreads: never the call's error
         return None
     return Compiling(device, run, dtypes, compile_arguments, executable.call_traits(module))
+
+
+# Tier 1 is for programs NumPy runs faster than IREE compiles them (~0.3 s
+# and up): a generic's body runs op by op on whole arrays, ~1 ns an element
+# per op. `jit(lambda k: random.normal(k, (10**7,)))`, a body of hundreds of
+# ops on 1e7 elements, took 27 s evaluated, where its compile takes 0.5.
+EVALUATED_AT_MOST = 1 << 27
+
+
+def _element_ops(module) -> float:
+    """About how many element operations evaluating `module` takes: for each
+    linalg.generic, the elements of its biggest operand or result times the
+    ops of its body (a loop's steps counted once; 0 for a size not static,
+    the evaluation then gives up once the compile is done)."""
+    total = 0.0
+    for op in mlir.ops_where(module.operation, lambda op: op.name == "linalg.generic"):
+        elements = max((_static_elements(v.type) for v in [*op.operands, *op.results]), default=0)
+        total += elements * len(op.regions[0].blocks[0].operations)
+    return total
+
+
+def _static_elements(typ) -> int:
+    return math.prod(typ.shape) if isinstance(typ, ir.RankedTensorType) and typ.has_static_shape else 0
 
 
 def _compile_arguments(backend, text) -> tuple:

@@ -2,7 +2,8 @@
 
     run = evaluate.prepare(module)        # Unsupported if an op is not known here
     outputs = run([np.ndarray, ...])      # @main's results as NumPy arrays
-    outputs = run(arrays, give_up)        # Abandoned once give_up() is true (asked every CHECK_EVERY loop steps)
+    outputs = run(arrays, give_up)        # Abandoned once give_up() is true (asked every CHECK_EVERY loop
+                                          # steps, and after each body step of a generic of CHECK_SPACE elements)
 
 `prepare` reads `@main` once into a plan: one Python closure per op, values
 in numbered slots of a list, so a loop body is read once and run many

@@ -23,6 +23,11 @@ import numpy as np
 from irax.ir.numpy_ops import flush
 
 CHECK_EVERY = 64  # loop steps between two calls of `give_up`: a long loop in Python may take far longer than a compile
+# A generic over this many elements or more asks `give_up` after each step of
+# its body: a body of hundreds of ops on 1e7 elements (a random sampler's)
+# took NumPy 27 s, the compile 0.5 s. (Each such step takes tens of us: the
+# question, ~0.2 us, is lost in it.)
+CHECK_SPACE = 1 << 16
 
 # A generic's iteration space may hold this many elements, and this many times
 # its biggest operand or result, before TooBig.
@@ -31,7 +36,8 @@ SPACE_RATIO = 4
 
 
 class Abandoned(Exception):
-    """The caller gave the evaluation up (its `give_up` said so, in a loop)."""
+    """The caller gave the evaluation up (its `give_up` said so, in a loop
+    or in a big generic's body)."""
 
 
 class TooBig(MemoryError):
@@ -264,6 +270,7 @@ class Generic:
         self.as_they_are = ([(slot, ins[k]) for slot, k, _ in self.bound]
                             if not (reduction or indices or self.too_big or sizes is None) and
                             all(dims == list(range(n_loops)) for dims in maps) else None)
+        self.checked = sizes is not None and math.prod(sizes) >= CHECK_SPACE
 
     def __call__(self, env):
         if self.as_they_are is not None:
@@ -284,8 +291,7 @@ class Generic:
             env[slot] = operands[k] if dims is None else _over_loops(operands[k], dims, self.n_loops)
         for slot, d in self.indices.items():
             env[slot] = _loop_index(d, sizes)
-        for step in self.steps:
-            step(env)
+        run_body(env, self.steps, self.checked if self.sizes is not None else math.prod(sizes) >= CHECK_SPACE)
         for slot, out, k, order, combine, dtype, (read, read_init, write) in self.results:
             value = env[slot]
             if getattr(value, "shape", ()) != sizes:  # (a Python number's shape is (), as np.shape says)
@@ -306,14 +312,27 @@ class Generic:
         static, as in most generics of a loop's body: the same, less the work."""
         for slot, operand in self.as_they_are:
             env[slot] = env[operand]
-        for step in self.steps:
-            step(env)
+        run_body(env, self.steps, self.checked)
         for slot, out, _, _, _, dtype, _ in self.results:
             value = env[slot]
             if getattr(value, "shape", ()) != self.sizes:
                 value = np.broadcast_to(value, self.sizes)
             value = np.asarray(value)
             env[out] = value if dtype is None else value.astype(dtype, copy=False)
+
+
+def run_body(env, steps, checked):
+    """A generic body's `steps` on whole arrays; Abandoned after a step
+    where `checked` (a big iteration space) and the run's `give_up` says so."""
+    if not checked:
+        for step in steps:
+            step(env)
+        return
+    give_up = env[-1]
+    for step in steps:
+        step(env)
+        if give_up():
+            raise Abandoned
 
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"  # einsum's names of loop dims
