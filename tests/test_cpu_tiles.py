@@ -90,8 +90,8 @@ def test_big_products_with_a_small_right_operand_are_plain_and_right():
     """A big product whose right operand fits PLAIN_RHS and whose output is
     whole plain tiles runs plain: here the forward product (1112 x 256 @
     256 x 512) and the gradient's t @ b.T are plain, b's gradient a.T @ t
-    (a right operand of 1112 x 512) is packed, at sizes no multiple of the
-    packed tiles."""
+    (a right operand of 1112 x 512) is packed, its output (256 x 512) whole
+    IN_PLACE_TILES, so written in place: packs of its operands, no unpack."""
     a = rng.normal(size=(1112, 256)).astype(np.float32)
     b = rng.normal(size=(256, 512)).astype(np.float32)
     assert 1112 * 256 * 512 > SMALL and 256 * 512 <= cpu_tiles.PLAIN_RHS < 1112 * 512 and 1112 % MMT4D[0][0]
@@ -100,7 +100,10 @@ def test_big_products_with_a_small_right_operand_are_plain_and_right():
         return jnp.sum(jnp.tanh(a @ b))
 
     text = _iree_input(irax.grad(loss, argnums=(0, 1)), a, b)
-    assert text.count("linalg.matmul {compilation_info") == 2 and text.count("linalg.mmt4d") == 1
+    (m0, n0), _ = cpu_tiles.IN_PLACE_TILES[cpu_tiles.host_f32_lanes()]
+    assert 256 % m0 == 0 and 512 % n0 == 0
+    assert text.count("linalg.matmul {compilation_info") == 2 and text.count("linalg.pack") == 2
+    assert "linalg.mmt4d" not in text and "linalg.unpack" not in text
     t = 1 - np.tanh(a @ b) ** 2
     ga, gb = irax.jit(irax.grad(loss, argnums=(0, 1)), device=irax.devices("cpu")[0])(a, b)
     np.testing.assert_allclose(ga, t @ b.T, rtol=1e-4, atol=1e-3)
