@@ -240,6 +240,16 @@ def replace_ops(mlir_text: str, name: str, predicate, replacement) -> str:
         return str(module)
 
 
+def nested_in(op, ancestor) -> bool:
+    """Whether the operation `op` is `ancestor` or inside its regions (at any depth)."""
+    op, ancestor = op.operation, ancestor.operation
+    while op is not None:
+        if op == ancestor:
+            return True
+        op = op.parent and op.parent.operation
+    return False
+
+
 def made_by(value: ir.Value, name: str) -> bool:
     """Whether `value` is the result of an op named `name` (not a block argument)."""
     return isinstance(value, ir.OpResult) and value.owner.operation.name == name

@@ -483,11 +483,28 @@ def _if(op, batch):
 
         result = select(pred, then(x), else(x))
 
-    (switch's nested ifs become nested selects)."""
+    (switch's nested ifs become nested selects). Each branch reads the float
+    values from outside through `select(pred, x, stop_gradient(x))` (the else
+    branch: taken where pred fails), as JAX's rule does: the gradient of
+    member b flows through its own branch only, not through a NaN or inf of
+    the branch it did not take (grad of vmap of cond(x > 0, sqrt, ...) at
+    x < 0: JAX's 0, not NaN); forward values are unchanged."""
     if batch.is_batched(op.condition):
-        then_values, else_values = (_batch_block(region.blocks[0], batch) for region in op.regions)
         pred = batch.new[op.condition]
-        return [_select(pred, batch.moved(a), batch.moved(b)) for a, b in zip(then_values, else_values)]
+        floats = [v for v in mlir.captured(op) if isinstance(v.type, ir.RankedTensorType) and v not in batch.padded
+                  and isinstance(tensor_type(v).element_type, (ir.FloatType, ir.ComplexType))]
+        outside = [(batch.new.get(v, v), batch.is_batched(v)) for v in floats]
+        moved = [batch.moved(v) for v in floats]
+        frozen = [mlir.stop_gradient(x) for x in moved]
+        guards = ([_select(pred, x, f) for x, f in zip(moved, frozen)],   # then: x where pred holds
+                  [_select(pred, f, x) for x, f in zip(moved, frozen)])   # else: x where it fails
+        branches = []
+        for region, guarded in zip(op.regions, guards):
+            _bind(batch, floats, guarded, [True] * len(floats))
+            branches.append([batch.moved(v) for v in _batch_block(region.blocks[0], batch)])
+        for v, (new, batched) in zip(floats, outside):  # outside the if, the values are unguarded again
+            _bind(batch, [v], [new], [batched])
+        return [_select(pred, a, b) for a, b in zip(*branches)]
     pred = batch.new.get(op.condition, op.condition)
 
     def build(batched):

@@ -310,12 +310,7 @@ def _read_rows_back(loop, stack, top):
 
 def _inside(value, loop) -> bool:
     """`value` is defined in the body of `loop` (or deeper)."""
-    op = value.owner.operation if isinstance(value, ir.OpResult) else value.owner.owner.operation
-    while op is not None:
-        if op == loop.operation:
-            return True
-        op = op.parent and op.parent.operation
-    return False
+    return mlir.nested_in(value.owner if isinstance(value, ir.OpResult) else value.owner.owner, loop)
 
 
 def _from(value, loop) -> bool:

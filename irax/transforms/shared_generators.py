@@ -4,7 +4,8 @@ elsewhere too is read by all its users through one
 `util.optimization_barrier`; one that a reduction reads, by that reduction
 through a barrier of its own; a fill that concats read, by each concat
 through a barrier of its own; an update of one that a strided insert
-reads, through a barrier.
+reads, through a barrier; one (or a slice or concat of one) that a loop reads
+from outside, by that loop through a barrier of its own.
 
     %g = linalg.generic outs(...) { ...linalg.index... }        %g = linalg.generic outs(...) { ... }
     %a = tensor.insert_slice %x into %g[0] ...          ->      %w = util.optimization_barrier %g
@@ -43,6 +44,14 @@ pooling sliced with [::2]) is read through a barrier. IREE 3.13 put both
 inserts in one dispatch, with the update written into the fill it loaded,
 and rejected that ("write affecting operations on global resources are
 restricted to workgroup distributed contexts"), on CPU and Vulkan alike.
+
+The loop case: jacfwd's basis (an `eye` the program computes) read inside a
+loop, as slices of it are the tangents the loop carries, and returned too,
+as the jacobian of an output that is an input: IREE 3.13 failed to compile
+it ("'stream.async.dispatch' op : streamable op expected to be in an
+execution region"; `jacfwd(lambda a, b: (a, fori_loop(0, 2, lambda i, c: c
+* b, a)), argnums=(0, 1))`). Its constant-expression hoisting, which irax
+turns off (compiler.ABI_FLAGS), would have moved the work out of the way.
 """
 from iree.compiler import ir
 
@@ -59,15 +68,16 @@ def is_update_destination(use) -> bool:
     return use.owner.name == "tensor.insert_slice" and use.operand_number == 1
 
 
-def _from_constants(value, depth=16) -> bool:
-    """Whether `value` is computed from constants alone (no argument, no loop)."""
+def _from_constants(value, depth=16, work=_WORK) -> bool:
+    """Whether `value` is computed from constants alone (no argument, no loop)
+    by ops of `work`."""
     if not isinstance(value, ir.OpResult):
         return False
     op = value.owner.operation
     if op.name in _LEAVES:
         return True
-    return depth > 0 and op.name in _WORK and all(
-        _from_constants(v, depth - 1) for v in list(op.operands) + mlir.captured(op))
+    return depth > 0 and op.name in work and all(
+        _from_constants(v, depth - 1, work) for v in list(op.operands) + mlir.captured(op))
 
 
 def copy_shared_generators(module_op):
@@ -75,6 +85,7 @@ def copy_shared_generators(module_op):
     _barrier_reduced_generators(module_op)
     _barrier_concatenated_fills(module_op)
     _barrier_updates_inserted_with_strides(module_op)
+    _barrier_generators_read_by_loops(module_op)
     for op in mlir.ops_where(module_op, lambda op: op.name == "linalg.generic" and len(op.results) == 1):
         value = op.results[0]
         uses = [(use.owner, use.operand_number) for use in value.uses]
@@ -121,3 +132,26 @@ def _barrier_updates_inserted_with_strides(module_op):
         if strided and mlir.made_by(source, "tensor.insert_slice") and _from_constants(source.owner.operands[1]):
             with ir.InsertionPoint(op), op.location:
                 [op.operands[0]] = iree.opaque(source)
+
+
+_LOOPS = ("scf.for", "scf.while")
+_SLICED_WORK = _WORK + ("tensor.extract_slice", "tensor.concat")
+_NOT_COMPUTED = _LEAVES + ("linalg.fill",)  # a literal or a splat: no dispatch of its own
+
+
+def _barrier_generators_read_by_loops(module_op):
+    """Each tensor computed from constants (or a slice or concat of one) that
+    a loop reads from outside, read by the loop (its body, its inits) through
+    a barrier of its own, made before it. Outer loops first: an inner loop
+    then reads the outer one's barrier, which is no constant."""
+    for loop in reversed(mlir.ops_where(module_op, lambda op: op.name in _LOOPS)):
+        for value in mlir.captured(loop):
+            if not (isinstance(value.type, ir.RankedTensorType) and isinstance(value, ir.OpResult)
+                    and value.owner.name not in _NOT_COMPUTED and _from_constants(value, work=_SLICED_WORK)):
+                continue
+            inside = [(use.owner, use.operand_number) for use in value.uses if mlir.nested_in(use.owner, loop)]
+            with ir.InsertionPoint(loop), loop.location:
+                [hidden] = iree.opaque(value)
+            for owner, index in inside:
+                owner.operands[index] = hidden
+
