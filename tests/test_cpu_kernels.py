@@ -4,7 +4,7 @@ NumPy versions of the portable loops of frontend/lax_linalg.py (the same
 whole-array formulas, so the same NaN/inf patterns); those references are
 checked against irax's portable code on Vulkan.
 
-Compiles are shared: one program per (kernel, types), twenty-one in all, each
+Compiles are shared: one program per (kernel, types), twenty-four in all, each
 run on several matrices (a batch mixes ordinary and special ones). Rows
 of 21 f32 or 13 f64 are a whole chunk (16 or 8 lanes) and a narrower one."""
 import functools
@@ -364,6 +364,83 @@ def test_pivots_to_permutation_of_any_pivots():
 
 
 # ---------------------------------------------------------------------------
+# svd_sweep: f32 pairs of a whole chunk and a narrower one (k = 21) in a
+# batch, f64 (k = 9: 8 + 1) with V's rows below the rotated ones, and the
+# one pair that has nowhere to move (k = 1).
+
+def svd_sweep_loop(w, rows, tolerance):
+    """lax_svd._sweep: n - 1 rounds, each rotating the column pairs (i, k + i)
+    until their first `rows` rows are orthogonal (Rutishauser's form), then
+    moving the columns one seat round the table; and per matrix the largest
+    |γ| / sqrt(αβ) seen."""
+    w = w.copy()
+    k = w.shape[-1] // 2
+    off = np.zeros(w.shape[:-2] + (1,), w.dtype)
+    with np.errstate(all="ignore"):
+        for _ in range(2 * k - 1):
+            top, bottom = w[..., :k], w[..., k:]
+            gp, gq = top[..., :rows, :], bottom[..., :rows, :]
+            alpha, beta, gamma = np.sum(gp * gp, axis=-2), np.sum(gq * gq, axis=-2), np.sum(gp * gq, axis=-2)
+            norms = np.sqrt(alpha * beta)
+            rotate = np.abs(gamma) > tolerance * norms
+            zeta = (beta - alpha) / (2 * np.where(rotate, gamma, 1))
+            t = np.where(rotate, np.where(zeta >= 0, 1, -1) / (np.abs(zeta) + np.sqrt(1 + zeta * zeta)), 0)
+            c = 1 / np.sqrt(1 + t * t)
+            s, tau = (c * t)[..., None, :], (c * t / (1 + c))[..., None, :]
+            top, bottom = top - s * (bottom + tau * top), bottom + s * (top - tau * bottom)
+            seen = np.where(norms > 0, np.abs(gamma) / np.where(norms > 0, norms, 1), 0)
+            off = np.maximum(off, np.max(seen, axis=-1, keepdims=True))
+            if k > 1:
+                top, bottom = (np.concatenate([top[..., :1], bottom[..., :1], top[..., 1:k - 1]], axis=-1),
+                               np.concatenate([bottom[..., 1:], top[..., k - 1:]], axis=-1))
+            w = np.concatenate([top, bottom], axis=-1)
+    return w, off
+
+
+@functools.lru_cache(maxsize=None)
+def _sweep_program(shape, dtype, rows):
+    args = [_type(shape, dtype)]
+    results = args + [_type(shape[:-2] + (1,), dtype)]
+    params = {"rows": rows, "tolerance": float(np.sqrt(rows) * np.finfo(dtype).eps)}
+    return _compile(cpu_kernels.build("svd_sweep", "kernel", args, results, params), args, results, dtype), params
+
+
+SWEEPS = [((2, 48, 42), np.float32, 44), ((31, 18), np.float64, 20), ((5, 2), np.float32, 3)]
+
+
+@pytest.mark.parametrize("shape, dtype, rows", SWEEPS)
+def test_svd_sweep(shape, dtype, rows):
+    program, params = _sweep_program(shape, dtype, rows)
+    w = rng.standard_normal(shape).astype(dtype)
+    w[..., -1] = 0  # the zero column of an odd n: no rotation touches it
+    new, off = program(w)
+    expected, expected_off = svd_sweep_loop(w.astype(np.float64), rows, params["tolerance"])
+    np.testing.assert_array_equal(new[..., -1], 0)
+    np.testing.assert_allclose(new, expected, rtol=0, atol=10 * TOL[dtype] * np.abs(expected).max())
+    np.testing.assert_allclose(off, expected_off, rtol=10 * TOL[dtype])
+    # After sweeps enough, the columns are orthogonal (to the tolerance), and a sweep rotates nothing.
+    for _ in range(12):
+        w, off = program(w)
+    assert off.max() <= params["tolerance"]
+    np.testing.assert_array_equal(program(w)[0], w)
+
+
+@pytest.mark.parametrize("shape, dtype, rows", SWEEPS[:2])
+def test_svd_sweep_of_non_finite_matrices(shape, dtype, rows):
+    """NaNs where the portable sweep makes them (a NaN turns its row of the
+    pair NaN, then of the pairs it meets), and off as there (a pair with a
+    NaN norm counts as orthogonal)."""
+    program, params = _sweep_program(shape, dtype, rows)
+    w = rng.standard_normal(shape).astype(dtype)
+    w.reshape((-1,) + shape[-2:])[0, 1, 2] = np.nan
+    new, off = program(w)
+    expected, expected_off = svd_sweep_loop(w.astype(np.float64), rows, params["tolerance"])
+    assert_close(new, expected, 10 * TOL[dtype])
+    assert_close(off, expected_off, 10 * TOL[dtype])
+    assert np.isnan(expected).any() and np.isfinite(expected).any()
+
+
+# ---------------------------------------------------------------------------
 # The references above are the portable code (checked on Vulkan, where the
 # portable loops run), and what build covers.
 
@@ -433,6 +510,9 @@ def test_mismatched_types_are_an_error():
                            ("tensor<3x4x4xf32>", "tensor<2x4x2xf32>")]:
         with pytest.raises(ValueError, match="forward_substitution"):
             cpu_kernels.build("forward_substitution", "k", [l_type, b_type], [b_type], {})
+    with pytest.raises(ValueError, match="svd_sweep"):  # an odd n: a column without a pair
+        cpu_kernels.build("svd_sweep", "k", ["tensor<4x5xf32>"], ["tensor<4x5xf32>", "tensor<1xf32>"],
+                          {"rows": 4, "tolerance": 1e-6})
     with pytest.raises(ValueError, match="lu_panel"):
         cpu_kernels.build("lu_panel", "k", ["tensor<9x5xf32>"], ["tensor<9x5xf32>", "tensor<9xi32>",
                                                                   "tensor<9xi32>"], {})

@@ -55,6 +55,20 @@ def assert_svd(a, u, s, vt, full_matrices):
     assert_orthonormal_columns(np.swapaxes(vt, -1, -2))
 
 
+def test_the_cpu_runs_the_jacobi_sweeps_as_native_code():
+    """A sweep is the kernel "svd_sweep": on the CPU one dispatch of native
+    loops (backends/cpu_kernels.py), where its n - 1 rounds were a host loop
+    step each (jit(svd) of 64x64: 10.8 -> 0.6 ms). vmap keeps it one kernel."""
+    from irax.backends import cpu
+    a = RNG.standard_normal((2, 9, 7)).astype(np.float32)  # an odd n: a zero column; U completed by 2 columns
+    svd = irax.jit(irax.vmap(jnp.linalg.svd))
+    text = svd.lower(a).as_text("optimized")
+    assert text.count('irax.kernel = "svd_sweep"') == 1
+    native = cpu.backend.prepare(text)
+    assert "flow.dispatch.region" in native and "irax.kernel" not in native
+    assert_svd(a, *svd(a), full_matrices=True)
+
+
 @pytest.mark.parametrize("full_matrices", [True, False])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_svd_matches_numpy_and_reconstructs(shape, full_matrices):

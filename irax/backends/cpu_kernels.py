@@ -43,6 +43,13 @@ pivots included, in the order that keeps the inner loops vectorizable:
                         and perm[pivots[j]] swap for j = 0..k-1. A pivot
                         outside [0, m) matches no row in the portable loop's
                         masks, which then write 0 at row j; so here.
+    svd_sweep           w (..., r, n), n = 2k -> (w, off (..., 1)),
+                        lax_svd._sweep: n - 1 rounds, each rotating the
+                        pairs (column i, column k + i) so that their first
+                        `rows` rows are orthogonal (α, β, γ summed down the
+                        rows with the k pairs in the lanes), then moving the
+                        columns one seat round the table as each row is
+                        written back; off the largest |γ| / sqrt(αβ) seen.
 
 IREE's LLVM pipeline runs neither loop nor SLP vectorization by default, so
 the row loops are written with `vector` ops: a row is cut into chunks of
@@ -59,6 +66,7 @@ dispatch requires.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 LANE_BYTES = 64  # one chunk: an AVX-512 register (two AVX2 ones)
@@ -156,8 +164,11 @@ class _Body:
         return self.constant(value, "index") if isinstance(value, int) else value
 
     def scalar(self, value):
-        """An element-type constant."""
-        return self.constant(float(value), self.element)
+        """An element-type constant. (MLIR reads no float without a point,
+        as Python writes 1e-06; 17 digits give the double back, and MLIR
+        rounds that to the element type.)"""
+        text = repr(float(value))
+        return self.constant(text if "." in text else f"{float(value):.17e}", self.element)
 
     def vector_type(self, size, element=None):
         return f"vector<{size}x{element or self.element}>"
@@ -201,6 +212,14 @@ class _Body:
     def iota(self, size):
         """The lane numbers 0..size-1 as i32."""
         return self.constant(f"dense<[{', '.join(map(str, range(size)))}]>", self.vector_type(size, "i32"))
+
+    def lane(self, v, i):
+        """Lane i of vector v."""
+        return self.op(f"vector.extract {v}[{i}] : {self.element} from {self.types[v]}", self.element, "s")
+
+    def reduce(self, kind, v):
+        """The lanes of vector v combined by `kind` (e.g. maximumf)."""
+        return self.op(f"vector.reduction <{kind}>, {v} : {self.types[v]} into {self.element}", self.element, "s")
 
     def empty(self, type_):
         return self.op(f"tensor.empty() : {type_}", type_, "t")
@@ -527,10 +546,100 @@ def _pivots_to_permutation(b, args, arg_types, result_types, params):
     return [_for_each_matrix(b, batch, {"perm": b.empty(result_types[0])}, permute)["perm"]]
 
 
+def _svd_sweep(b, args, arg_types, result_types, params):
+    (w,), ((shape, element),) = args, arg_types
+    *batch, height, n = shape
+    m, k = params["rows"], n // 2
+    if n % 2 or not 0 < m <= height or [_parse(t) for t in result_types] != [arg_types[0],
+                                                                              ((*batch, 1), element)]:
+        raise ValueError(f"svd_sweep takes w (..., r, n), n even, r >= rows = {m} -> (w, off (..., 1)) of its "
+                         f"element type, got {arg_types} -> {result_types}")
+    chunks = [(base, min(b.lanes, k - base)) for base in range(0, k, b.lanes)]  # of the k pairs
+    sizes = sorted({size for _, size in chunks})
+    zero, one, minus_one, two = ({size: b.splat(b.scalar(value), size) for size in sizes} for value in (0, 1, -1, 2))
+    tolerance = {size: b.splat(b.scalar(params["tolerance"]), size) for size in sizes}
+
+    def rotation(alpha, beta, gamma, size):
+        """(s, τ, |γ| / sqrt(αβ) or 0) of k pairs' sums, as _rotate_pairs."""
+        magnitude = b.unary("math.absf", gamma)
+        norms = b.unary("math.sqrt", b.arith("arith.mulf", alpha, beta))
+        rotate = b.compare("cmpf", "ogt", magnitude, b.arith("arith.mulf", tolerance[size], norms))
+        zeta = b.arith("arith.divf", b.arith("arith.subf", beta, alpha),
+                       b.arith("arith.mulf", two[size], b.select(rotate, gamma, one[size])))
+        sign = b.select(b.compare("cmpf", "oge", zeta, zero[size]), one[size], minus_one[size])
+        root = b.unary("math.sqrt", b.arith("arith.addf", one[size], b.arith("arith.mulf", zeta, zeta)))
+        t = b.select(rotate, b.arith("arith.divf", sign, b.arith("arith.addf", b.unary("math.absf", zeta), root)),
+                     zero[size])
+        c = b.arith("arith.divf", one[size], b.unary("math.sqrt", b.arith("arith.addf", one[size],
+                                                                          b.arith("arith.mulf", t, t))))
+        sine = b.arith("arith.mulf", c, t)
+        tau = b.arith("arith.divf", sine, b.arith("arith.addf", one[size], c))
+        positive = b.compare("cmpf", "ogt", norms, zero[size])
+        off = b.select(positive, b.arith("arith.divf", magnitude, b.select(positive, norms, one[size])), zero[size])
+        return sine, tau, off
+
+    def sweep(prefix, state):
+        x = _fill_rows(b, state["w"], prefix, height, n, lambda r, base, size: b.read(w, prefix + [r, base], size))
+        offs = {f"off{q}": zero[size] for q, (_, size) in enumerate(chunks)}
+        with b.loop(0, n - 1, x=x, **offs) as round_:
+            x = round_.v["x"]
+            # α, β, γ of the pairs (top column i, bottom column k + i), a lane each, from the first m rows.
+            sums = {f"{name}{q}": zero[size] for q, (_, size) in enumerate(chunks) for name in "abg"}
+            with b.loop(0, m, **sums) as row:
+                for q, (base, size) in enumerate(chunks):
+                    top, bottom = b.read(x, prefix + [row.iv, base], size), b.read(x, prefix + [row.iv, k + base], size)
+                    for name, (p, r) in zip("abg", [(top, top), (bottom, bottom), (top, bottom)]):
+                        row.v[f"{name}{q}"] = b.arith("arith.addf", row.v[f"{name}{q}"], b.arith("arith.mulf", p, r))
+            rotations = []
+            for q, (_, size) in enumerate(chunks):
+                sine, tau, off = rotation(row.v[f"a{q}"], row.v[f"b{q}"], row.v[f"g{q}"], size)
+                round_.v[f"off{q}"] = b.arith("arith.maximumf", round_.v[f"off{q}"], off)
+                rotations.append((sine, tau))
+            with b.loop(0, height, x=x) as row:
+                i, t, tops, bottoms = row.iv, row.v["x"], [], []  # (row i of t is as the round found it)
+                for (base, size), (sine, tau) in zip(chunks, rotations):
+                    top, bottom = b.read(t, prefix + [i, base], size), b.read(t, prefix + [i, k + base], size)
+                    tops.append(b.arith("arith.subf", top, b.arith("arith.mulf", sine, b.arith(
+                        "arith.addf", bottom, b.arith("arith.mulf", tau, top)))))
+                    bottoms.append(b.arith("arith.addf", bottom, b.arith("arith.mulf", sine, b.arith(
+                        "arith.subf", top, b.arith("arith.mulf", tau, bottom)))))
+                row.v["x"] = _round_robin(b, row.v["x"], prefix + [i], k, chunks, tops, bottoms)
+            round_.v["x"] = row.v["x"]
+        off = functools.reduce(lambda a, c: b.arith("arith.maximumf", a, c),
+                               [b.reduce("maximumf", round_.v[name]) for name in offs])
+        return {"w": round_.v["x"], "off": b.insert(off, state["off"], prefix + [0])}
+
+    state = _for_each_matrix(b, batch, {"w": b.empty(result_types[0]), "off": b.empty(result_types[1])}, sweep)
+    return [state["w"], state["off"]]
+
+
+def _round_robin(b, t, row, k, chunks, tops, bottoms):
+    """t with `row` (its indices but the column) set to the rotated top
+    columns T (chunks `tops`) and bottom ones B, moved one seat round the
+    table as _rotate_pairs moves them: [T0, B0, T1, ..., T(k-2) | B1, ...,
+    B(k-1), T(k-1)]. B is written shifted left by k - 1 seats, then T right
+    by one (T1..T(k-2) land in place), then the four columns these leave
+    wrong or empty are set apart."""
+    def at(column):
+        return row + [column]
+
+    if k == 1:  # two columns have nowhere to go
+        return b.write(bottoms[0], b.write(tops[0], t, at(0)), at(1))
+    for (base, _), bottom in zip(chunks, bottoms):
+        t = b.write(bottom, t, at(k - 1 + base))
+    for (base, _), top in zip(chunks, tops):
+        t = b.write(top, t, at(1 + base))
+    last = chunks[-1][1] - 1
+    for column, value in [(0, b.lane(tops[0], 0)), (1, b.lane(bottoms[0], 0)), (k, b.lane(bottoms[0], 1)),
+                          (2 * k - 1, b.lane(tops[-1], last))]:
+        t = b.insert(value, t, at(column))
+    return t
+
+
 # name: (builder, the element types its arguments may have)
 KERNELS = {"cholesky_block": (_cholesky_block, _FLOATS), "triangular_inverse": (_triangular_inverse, _FLOATS),
            "forward_substitution": (_forward_substitution, _FLOATS), "lu_panel": (_lu_panel, _FLOATS),
-           "pivots_to_permutation": (_pivots_to_permutation, ("i32",))}
+           "pivots_to_permutation": (_pivots_to_permutation, ("i32",)), "svd_sweep": (_svd_sweep, _FLOATS)}
 
 
 def build(kernel: str, name: str, arg_types: list[str], result_types: list[str], params: dict) -> str | None:

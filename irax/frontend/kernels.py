@@ -21,7 +21,7 @@ differentiates them (a kernel needs no derivative rules of its own), and
 vmap batches the function into a new one that keeps the marks, since a
 kernel takes any leading batch dims (transforms/batching.py). Eagerly the
 call is one staged program, as every other staged call. Parameters are
-static: bools, ints and strings.
+static: bools, ints, floats and strings.
 """
 import functools
 

@@ -10,7 +10,7 @@ keeps them, a backend's `prepare` step reads them: backends/cpu_kernels.py).
 from iree.compiler import ir
 
 KERNEL = "irax.kernel"  # the kernel's name
-PARAMS = "irax.kernel_params"  # its static parameters: bools, ints, strings
+PARAMS = "irax.kernel_params"  # its static parameters: bools, ints, floats, strings
 MARKS = ("no_inline", KERNEL, PARAMS)
 
 
@@ -26,6 +26,8 @@ def _attribute(value) -> ir.Attribute:
         return ir.BoolAttr.get(value)
     if isinstance(value, int):
         return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), value)
+    if isinstance(value, float):
+        return ir.FloatAttr.get_f64(value)
     return ir.StringAttr.get(str(value))
 
 
