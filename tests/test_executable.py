@@ -105,6 +105,24 @@ def test_a_deleted_argument_is_jax_error_on_every_path():
             call()
 
 
+def test_an_elementwise_chain_is_one_loop_s_work():
+    """IREE fuses a chain of elementwise generics into one loop, so what
+    passes between two of them is never stored: work_bytes counted every
+    op's operands and results, and jit(nn.softplus) of 64 x 64 floats (ten
+    generics, 16 KB in and out) read as 480 KB, over IRAX_INLINE_BYTES:
+    queued, 30 us a call, against 11 on the calling thread."""
+    device = irax.devices("cpu")[0]
+    chain = irax.jit(lambda x: jnp.tanh(jnp.exp(-jnp.abs(x)) * 2 + 1) - jnp.sqrt(jnp.abs(x)) / 3 + x * x)
+    x = jnp.asarray(np.linspace(-2, 2, 64 * 64, dtype=np.float32).reshape(64, 64))
+    want = np.tanh(np.exp(-np.abs(x)) * 2 + 1) - np.sqrt(np.abs(x)) / 3 + np.asarray(x) ** 2
+    for _ in range(2):  # (a first call and a warm one)
+        queued = device._queued
+        np.testing.assert_allclose(chain(x), want, rtol=1e-5, atol=1e-6)
+        assert device._queued == queued
+    reduced = irax.jit(lambda x: jnp.exp(x).sum(axis=0) + x)  # a reduction between: its result is stored
+    np.testing.assert_allclose(reduced(x), np.exp(np.asarray(x)).sum(axis=0) + x, rtol=1e-5)
+
+
 def test_a_call_runs_where_its_work_says_not_its_inputs():
     """A CPU call runs on the calling thread when it reads and writes at
     most IRAX_INLINE_BYTES (executable.work_bytes). Its inputs' size decided:
