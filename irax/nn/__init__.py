@@ -8,6 +8,7 @@ is arranged to differentiate to the same rule.
 """
 from __future__ import annotations
 
+import functools
 import operator
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 import irax.numpy as jnp
 from irax import lax
 from irax.frontend import dtypes
+from irax.frontend.jit import jit
 from irax.frontend.lax import stop_gradient
 from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_axis, check_arraylike
 from irax.frontend.numpy.util import promote_args_inexact
@@ -30,6 +32,7 @@ def _array(name, x):
     return asarray(x)
 
 
+@jit
 def identity(x: ArrayLike) -> Array:
     """x itself."""
     return _array("identity", x)
@@ -38,12 +41,14 @@ def identity(x: ArrayLike) -> Array:
 tanh = jnp.tanh
 
 
+@jit
 def relu(x: ArrayLike) -> Array:
     """max(x, 0); its derivative is 0 at x = 0, as in JAX (a maximum's would be 1/2)."""
     x = _array("relu", x)
     return jnp.where(x > 0, x, stop_gradient(jnp.maximum(x, 0)))
 
 
+@jit
 def relu6(x: ArrayLike) -> Array:
     """min(max(x, 0), 6); derivative 1 strictly inside (0, 6), else 0, as in JAX."""
     x = _array("relu6", x)
@@ -51,6 +56,7 @@ def relu6(x: ArrayLike) -> Array:
     return jnp.where((x > 0) & (x < 6), clipped, stop_gradient(clipped))
 
 
+@functools.partial(jit, inline=True)
 def sigmoid(x: ArrayLike) -> Array:
     """1 / (1 + exp(-x)): exact in both tails (exp(-x) overflows to inf,
     giving 0, rather than losing the small values as 1 - ... would)."""
@@ -60,6 +66,7 @@ def sigmoid(x: ArrayLike) -> Array:
     return lax.logistic(x)
 
 
+@jit
 def softplus(x: ArrayLike) -> Array:
     """log(1 + exp(x)) = logaddexp(x, 0): max(x, 0) + log1p(exp(-|x|)), so
     that neither tail overflows, with logaddexp's derivative sigmoid(x) (the
@@ -68,30 +75,35 @@ def softplus(x: ArrayLike) -> Array:
     return jnp.logaddexp(x, 0)
 
 
+@jit
 def squareplus(x: ArrayLike, b: ArrayLike = 4) -> Array:
     """(x + sqrt(x^2 + b)) / 2."""
     x, b = _array("squareplus", x), _array("squareplus", b)
     return (x + jnp.sqrt(jnp.square(x) + b)) / 2
 
 
+@jit
 def sparse_plus(x: ArrayLike) -> Array:
     """0 below -1, x above 1, (x + 1)^2 / 4 between."""
     x = _array("sparse_plus", x)
     return jnp.where(x <= -1.0, 0.0, jnp.where(x >= 1.0, x, (x + 1.0) ** 2 / 4))
 
 
+@jit
 def soft_sign(x: ArrayLike) -> Array:
     """x / (|x| + 1)."""
     x = _array("soft_sign", x)
     return x / (jnp.abs(x) + 1)
 
 
+@jit
 def sparse_sigmoid(x: ArrayLike) -> Array:
     """clip(x + 1, 0, 2) / 2."""
     x = _array("sparse_sigmoid", x)  # (a NumPy x + 1.0 is NumPy's sum: bfloat16 + float is its float32)
     return 0.5 * jnp.clip(x + 1.0, 0.0, 2.0)
 
 
+@jit
 def silu(x: ArrayLike) -> Array:
     """x sigmoid(x)."""
     x = _array("silu", x)
@@ -101,36 +113,42 @@ def silu(x: ArrayLike) -> Array:
 swish = silu
 
 
+@jit
 def mish(x: ArrayLike) -> Array:
     """x tanh(softplus(x))."""
     x = _array("mish", x)
     return x * jnp.tanh(softplus(x))
 
 
+@jit
 def log_sigmoid(x: ArrayLike) -> Array:
     """log(sigmoid(x)) = -softplus(-x)."""
     x = _array("log_sigmoid", x)
     return -softplus(-x)
 
 
+@jit
 def elu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
     """x above 0, alpha (exp(x) - 1) below (exp of 0 there, so no overflow or NaN gradient)."""
     x = _array("elu", x)
     return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.where(x > 0, 0.0, x)))
 
 
+@jit
 def leaky_relu(x: ArrayLike, negative_slope: ArrayLike = 1e-2) -> Array:
     """x where x >= 0, negative_slope x below."""
     x = _array("leaky_relu", x)
     return jnp.where(x >= 0, x, negative_slope * x)
 
 
+@jit
 def hard_tanh(x: ArrayLike) -> Array:
     """x clipped to [-1, 1]."""
     x = _array("hard_tanh", x)
     return jnp.where(x > 1, 1, jnp.where(x < -1, -1, x))
 
 
+@jit
 def celu(x: ArrayLike, alpha: ArrayLike = 1.0) -> Array:
     """max(x, 0) + alpha expm1(min(x, 0) / alpha)."""
     return jnp.maximum(x, 0.0) + alpha * jnp.expm1(jnp.minimum(x, 0.0) / alpha)
@@ -140,17 +158,20 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@jit
 def selu(x: ArrayLike) -> Array:
     """scale elu(x, alpha) with the self-normalizing constants."""
     return _SELU_SCALE * elu(x, _SELU_ALPHA)
 
 
+@jit
 def hard_sigmoid(x: ArrayLike) -> Array:
     """relu6(x + 3) / 6."""
     x = _array("hard_sigmoid", x)
     return relu6(x + 3.0) / 6.0
 
 
+@jit
 def hard_silu(x: ArrayLike) -> Array:
     """x hard_sigmoid(x)."""
     x = _array("hard_silu", x)
@@ -178,6 +199,7 @@ def gelu(x: ArrayLike, approximate: bool = True) -> Array:
     return half_x * lax.erfc(-x * _SQRT_HALF)
 
 
+@functools.partial(jit, static_argnames="axis")
 def glu(x: ArrayLike, axis: int = -1) -> Array:
     """a sigmoid(b), x split in halves a, b along `axis`."""
     x = _array("glu", x)
@@ -187,6 +209,7 @@ def glu(x: ArrayLike, axis: int = -1) -> Array:
     return a * sigmoid(b)
 
 
+@jit
 def log1mexp(x: ArrayLike) -> Array:
     """log(1 - exp(-x)) for x > 0, by log(-expm1(-x)) below log 2 and
     log1p(-exp(-x)) above; derivative 1 / expm1(x)."""
@@ -198,6 +221,7 @@ def _where_sum(x, axes, where, keepdims=True):
     return jnp.sum(x if where is None else jnp.where(where, x, 0), axes, keepdims=keepdims)
 
 
+@functools.partial(jit, static_argnames=("axis", "keepdims"))
 def logmeanexp(x: ArrayLike, axis: Axis = None, where: ArrayLike | None = None, keepdims: bool = False) -> Array:
     """logsumexp(x) - log(n), n the number of entries (where `where` is true)."""
     lse = logsumexp(x, axis=axis, where=where, keepdims=keepdims)
@@ -213,11 +237,13 @@ def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Ar
     return softmax_where(x, axis, where)
 
 
+@functools.partial(jit, static_argnames="axis")
 def log_softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
     """x - logsumexp(x) over `axis`, computed on x - max(x); -inf outside `where`."""
     return log_softmax_where(x, axis, where)
 
 
+@functools.partial(jit, static_argnames=("axis", "algorithm"))
 def standardize(x: ArrayLike, axis: Axis = -1, mean: ArrayLike | None = None, variance: ArrayLike | None = None,
                 epsilon: ArrayLike = 1e-5, where: ArrayLike | None = None, *, algorithm: str = "fast") -> Array:
     """(x - mean) / sqrt(variance + epsilon) over `axis` (entries where `where`
