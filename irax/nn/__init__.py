@@ -4,7 +4,10 @@ All are compositions of `irax.numpy` functions written as JAX writes them
 (so dtypes and weak types come out as JAX's), except `one_hot`, which is one
 primitive (a comparison with the loop index). Where JAX gives a function a
 custom derivative (relu and relu6: 0 at their kinks), the composition here
-is arranged to differentiate to the same rule.
+is arranged to differentiate to the same rule. The functions JAX jits are
+jitted here too (their static arguments as JAX's): an eager call is one
+program, where op by op it was a kernel each (softplus of 64 x 64 floats:
+11 us a call against 107); traced, they are inlined.
 """
 from __future__ import annotations
 
