@@ -4,7 +4,7 @@ NumPy versions of the portable loops of frontend/lax_linalg.py (the same
 whole-array formulas, so the same NaN/inf patterns); those references are
 checked against irax's portable code on Vulkan.
 
-Compiles are shared: one program per (kernel, types), twenty-four in all, each
+Compiles are shared: one program per (kernel, types), twenty-seven in all, each
 run on several matrices (a batch mixes ordinary and special ones). Rows
 of 21 f32 or 13 f64 are a whole chunk (16 or 8 lanes) and a narrower one."""
 import functools
@@ -441,6 +441,114 @@ def test_svd_sweep_of_non_finite_matrices(shape, dtype, rows):
 
 
 # ---------------------------------------------------------------------------
+# eigh_sweep: f32 pairs of a whole chunk and a narrower one (h = 21) in a
+# batch, f64 (h = 9: 8 + 1), and the one pair that has nowhere to move (h = 1).
+
+def eigh_sweep_loop(a, v):
+    """lax_eigh._sweep: n - 1 rounds, each rotating rows and columns (i, h + i)
+    of A (and V's columns) so that a_pq = 0 (Rutishauser's form), setting
+    a_pp, a_qq and a_pq, then moving the indices one seat round the table;
+    the diagonal is its start plus the sweep's corrections at the end."""
+    a, v = a.copy(), v.copy()
+    m = a.shape[-1]
+    h = m // 2
+    ring = np.r_[1:h, m - 1:h - 1:-1]
+    perm = np.arange(m)
+    perm[np.roll(ring, -1)] = ring
+    i = np.arange(h)
+    start = np.diagonal(a, axis1=-2, axis2=-1).copy()
+    z = np.zeros_like(start)
+    with np.errstate(all="ignore"):
+        for _ in range(m - 1):
+            app, aqq, apq = a[..., i, i], a[..., h + i, h + i], a[..., i, h + i]
+            theta = (aqq - app) / (2 * np.where(apq == 0, 1, apq))
+            t = np.where(apq == 0, 0, np.where(theta < 0, -1, 1) / (np.abs(theta) + np.sqrt(1 + theta * theta)))
+            c = 1 / np.sqrt(1 + t * t)
+            s, r = t * c, t * c / (1 + c)
+            p, q = a[..., :h, :], a[..., h:, :]
+            a = np.concatenate([p - s[..., :, None] * (q + r[..., :, None] * p),
+                                q + s[..., :, None] * (p - r[..., :, None] * q)], axis=-2)
+            for x in (a, v):
+                p, q = x[..., :h].copy(), x[..., h:].copy()
+                x[..., :h], x[..., h:] = p - s[..., None, :] * (q + r[..., None, :] * p), q + s[..., None, :] * (
+                    p - r[..., None, :] * q)
+            ta = t * apq
+            a[..., i, h + i] = a[..., h + i, i] = 0
+            a[..., i, i], a[..., h + i, h + i] = app - ta, aqq + ta
+            z = z + np.concatenate([-ta, ta], axis=-1)
+            a, v, z = a[..., perm, :][..., perm], v[..., perm], z[..., perm]
+        a[..., np.arange(m), np.arange(m)] = start + z
+    return a, v
+
+
+@functools.lru_cache(maxsize=None)
+def _eigh_sweep_program(shape, dtype):
+    types = [_type(shape, dtype)] * 2
+    return _compile(cpu_kernels.build("eigh_sweep", "kernel", types, types, {}), types, types, dtype)
+
+
+def _eigh_sweep_input(shape, dtype):
+    """A symmetric A whose largest entries are about 1 (as _jacobi scales
+    it) and whose last row and column are 0 (an odd n's padding), V = I."""
+    x = rng.standard_normal(shape)
+    a = (x + np.swapaxes(x, -1, -2)) / 4
+    a[..., -1, :] = a[..., :, -1] = 0
+    return a.astype(dtype), np.broadcast_to(np.eye(shape[-1]), shape).astype(dtype)
+
+
+def _off(a):
+    return np.sum(np.square(a - a * np.eye(a.shape[-1])), axis=(-2, -1))
+
+
+EIGH_SWEEPS = [((2, 42, 42), np.float32), ((18, 18), np.float64), ((2, 2), np.float32)]
+
+
+@pytest.mark.parametrize("shape, dtype", EIGH_SWEEPS)
+def test_eigh_sweep(shape, dtype):
+    program = _eigh_sweep_program(shape, dtype)
+    a, v = _eigh_sweep_input(shape, dtype)
+    new_a, new_v = program(a, v)
+    expected_a, expected_v = eigh_sweep_loop(a.astype(np.float64), v.astype(np.float64))
+    np.testing.assert_array_equal(new_a[..., -1, :-1], 0)  # the padding: no rotation touches it
+    np.testing.assert_allclose(new_a, expected_a, rtol=0, atol=10 * TOL[dtype])
+    np.testing.assert_allclose(new_v, expected_v, rtol=0, atol=10 * TOL[dtype])
+    # After sweeps enough, off(A) is below eps ‖A‖ (lax_eigh's test), A's diagonal holds the eigenvalues and
+    # A V = V diag(w).
+    for _ in range(10):
+        new_a, new_v = program(new_a, new_v)
+    assert np.all(_off(new_a) <= np.finfo(dtype).eps ** 2 * np.sum(np.square(new_a), axis=(-2, -1)))
+    w = np.diagonal(new_a, axis1=-2, axis2=-1)
+    np.testing.assert_allclose(np.sort(w, axis=-1), np.linalg.eigvalsh(a.astype(np.float64)), atol=10 * TOL[dtype])
+    np.testing.assert_allclose(a @ new_v, new_v * w[..., None, :], atol=10 * TOL[dtype])
+
+
+def test_eigh_sweep_loop_is_the_portable_sweep():
+    """The reference against lax_eigh._sweep itself, run as irax ops."""
+    from irax.frontend import lax_eigh
+    a, v = _eigh_sweep_input((2, 42, 42), np.float32)
+    expected_a, expected_v = eigh_sweep_loop(a.astype(np.float64), v.astype(np.float64))
+    portable_a, portable_v = irax.jit(lax_eigh._sweep)(a, v)
+    np.testing.assert_allclose(portable_a, expected_a, rtol=0, atol=10 * TOL[np.float32])
+    np.testing.assert_allclose(portable_v, expected_v, rtol=0, atol=10 * TOL[np.float32])
+
+
+@pytest.mark.parametrize("shape, dtype", EIGH_SWEEPS[:2])
+def test_eigh_sweep_of_non_finite_matrices(shape, dtype):
+    """NaNs and infinities where the portable sweep makes them (a NaN
+    spreads through the rows and columns of the pairs it meets)."""
+    program = _eigh_sweep_program(shape, dtype)
+    a, v = _eigh_sweep_input(shape, dtype)
+    first = a.reshape((-1,) + shape[-2:])[0]
+    first[1, 2] = first[2, 1] = np.nan
+    first[4, 4] = np.inf
+    new_a, new_v = program(a, v)
+    expected_a, expected_v = eigh_sweep_loop(a.astype(np.float64), v.astype(np.float64))
+    assert_close(new_a, expected_a, 10 * TOL[dtype])
+    assert_close(new_v, expected_v, 10 * TOL[dtype])
+    assert np.isnan(expected_a).any() and np.isfinite(expected_a).any()
+
+
+# ---------------------------------------------------------------------------
 # The references above are the portable code (checked on Vulkan, where the
 # portable loops run), and what build covers.
 
@@ -494,6 +602,16 @@ def test_build_covers_static_i32_pivots_only(pivots, perm):
     assert cpu_kernels.build("pivots_to_permutation", "k", [pivots], [perm], {"permutation_size": 4}) is None
 
 
+def test_an_eigh_sweep_whose_scratch_passes_the_stack_limit_stays_portable():
+    """Its scratch (6 rows of m) lives on the dispatch's stack, which IREE
+    limits to 32 KiB: m = 1364 f32 (682 f64) compiles, m + 2 is left portable."""
+    for m, element in [(1366, "f32"), (684, "f64")]:
+        types = [f"tensor<{m}x{m}x{element}>"] * 2
+        assert cpu_kernels.build("eigh_sweep", "k", types, types, {}) is None
+    types = ["tensor<1364x1364xf32>"] * 2
+    assert cpu_kernels.build("eigh_sweep", "k", types, types, {}) is not None
+
+
 def test_the_text_is_a_private_function_in_one_dispatch_region():
     from iree.compiler import ir
     a = "tensor<2x9x5xf64>"
@@ -513,6 +631,8 @@ def test_mismatched_types_are_an_error():
     with pytest.raises(ValueError, match="svd_sweep"):  # an odd n: a column without a pair
         cpu_kernels.build("svd_sweep", "k", ["tensor<4x5xf32>"], ["tensor<4x5xf32>", "tensor<1xf32>"],
                           {"rows": 4, "tolerance": 1e-6})
+    with pytest.raises(ValueError, match="eigh_sweep"):  # an odd m: an index without a pair
+        cpu_kernels.build("eigh_sweep", "k", ["tensor<5x5xf32>"] * 2, ["tensor<5x5xf32>"] * 2, {})
     with pytest.raises(ValueError, match="lu_panel"):
         cpu_kernels.build("lu_panel", "k", ["tensor<9x5xf32>"], ["tensor<9x5xf32>", "tensor<9xi32>",
                                                                   "tensor<9xi32>"], {})

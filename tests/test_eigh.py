@@ -204,3 +204,19 @@ def test_the_gradient_runs_the_sweeps_once():
     (it ran twice: two while loops)."""
     grad = irax.jit(irax.grad(lambda a: (jnp.linalg.eigh(a)[0] * W5[0]).sum()))
     assert grad.lower(ODD).as_text("optimized").count("scf.while") == 1
+
+
+def test_the_cpu_runs_the_jacobi_sweeps_as_native_code():
+    """A sweep is the kernel "eigh_sweep": on the CPU one dispatch of native
+    loops (backends/cpu_kernels.py), where its n - 1 rounds were a host loop
+    step each (jit(eigh) of 64x64: 11 -> 0.74 ms). vmap keeps it one kernel."""
+    from irax.backends import cpu
+    a = _symmetric((2, 7, 7))  # an odd n: a zero row and column
+    eigh = irax.jit(irax.vmap(jnp.linalg.eigh))
+    text = eigh.lower(a).as_text("optimized")
+    assert text.count('irax.kernel = "eigh_sweep"') == 1
+    native = cpu.backend.prepare(text)
+    assert "flow.dispatch.region" in native and "irax.kernel" not in native
+    w, v = eigh(a)
+    _check_decomposition(a, v, w)
+    check(w, jjnp.linalg.eigvalsh(a), tol=1e-5)

@@ -28,8 +28,10 @@ move as players of a round-robin tournament (Brent and Luk's parallel
 ordering): index 0 stays, the others move one step round the ring
 1, 2, ..., h-1, n-1, n-2, ..., h, so that the n-1 rounds of a sweep meet
 every pair once and end where they began. V accumulates the same column
-rotations and moves from I. An odd n gets a zero row and column, which
-no rotation touches (its a_pq are 0), dropped at the end.
+rotations and moves from I. A sweep is the kernel "eigh_sweep"
+(frontend/kernels.py), which the CPU runs as native loops. An odd n gets
+a zero row and column, which no rotation touches (its a_pq are 0),
+dropped at the end.
 
 Accuracy to float rounding, as LAPACK's: the updates above (Rutishauser's)
 add a small correction where the rotation is small, so V stays orthogonal
@@ -57,6 +59,7 @@ import numpy as np
 
 from irax.frontend.control_flow import fori_loop, while_loop
 from irax.frontend.custom_derivatives import custom_jvp
+from irax.frontend.kernels import kernel_call
 from irax.frontend.lax_eig import scaled_by_a_power_of_two
 from irax.frontend.lax_linalg import _H, _check_float, _check_square, symmetrize
 from irax.frontend.numpy import (abs, any, argsort, broadcast_to, concatenate, conj, diagonal, iscomplexobj, isnan,
@@ -98,7 +101,9 @@ def _rotate(x, s, r, axis, u=None):
 
 
 def _sweep(a, v):
-    """One sweep of n - 1 rounds; a's diagonal gets its corrections at the end."""
+    """One sweep of n - 1 rounds of (a, v) (..., m, m), m even; a's diagonal
+    gets its corrections at the end. The kernel "eigh_sweep"
+    (backends/cpu_kernels.py runs it as one native loop)."""
     m = a.shape[-1]
     complex_ = iscomplexobj(a)
     perm = _tournament(m)
@@ -151,7 +156,8 @@ def _jacobi(x):
 
     def sweep(state):
         a, v, sweeps = state
-        return (*_sweep(a, v), sweeps + 1)
+        # A kernel: on the CPU a round is native code, where a host loop step costs 15-60 us.
+        return (*kernel_call("eigh_sweep", _sweep, a, v), sweeps + 1)
 
     v = broadcast_to(np.eye(m, dtype=x.dtype), a.shape)
     a, v, _ = while_loop(unconverged, sweep, (a, v, np.int32(0)))
