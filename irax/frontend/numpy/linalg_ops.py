@@ -33,6 +33,7 @@ import numpy as np
 
 from irax.frontend import lax_linalg, lax_svd
 from irax.frontend.custom_derivatives import custom_jvp, custom_vjp_and_jvp
+from irax.frontend.jit import jit
 from irax.frontend.lax_linalg import _H, _T, triangular_solve
 from irax.frontend.numpy import linalg as products
 from irax.frontend.numpy import (abs, amax, amin, any, arange, argsort, broadcast_shapes, broadcast_to, conj,
@@ -54,6 +55,7 @@ def _diagonal(a):
     return sum(where(arange(n)[:, None] == arange(n), a, 0), axis=-1)
 
 
+@functools.partial(jit, static_argnames=("upper", "symmetrize_input"))
 def cholesky(a: ArrayLike, *, upper: bool = False, symmetrize_input: bool = True) -> Array:
     """The Cholesky factor of each matrix: lower L with a = L Lᴴ, or its
     transpose U = Lᴴ (a = Uᴴ U) when `upper`. NaNs where a is not positive definite."""
@@ -108,6 +110,7 @@ def _solve_jvp(primals, tangents):
     return x, _solve(a, b_dot - a_dot @ x)
 
 
+@jit
 def solve(a: ArrayLike, b: ArrayLike) -> Array:
     """x with a @ x = b: a is [..., n, n]; b is [n] (a vector, broadcast
     over a's batch) or [..., n, k], the batch dims broadcasting."""
@@ -128,6 +131,7 @@ def solve(a: ArrayLike, b: ArrayLike) -> Array:
     return x[..., 0] if vector else x
 
 
+@jit
 def inv(a: ArrayLike) -> Array:
     """The inverse of each matrix, solve(a, I): inf/NaN where a is singular."""
     (a,) = promote_args_inexact("jnp.linalg.inv", a)
@@ -228,6 +232,7 @@ def _lu_det_jvp(primals, tangents):
 _lu_det.defjvp(_lu_det_jvp)
 
 
+@jit
 def det(a: ArrayLike) -> Array:
     """The determinant of each matrix (0 where a is singular)."""
     (a,) = promote_args_inexact("jnp.linalg.det", a)
@@ -299,6 +304,7 @@ def _slogdet_jvp(primals, tangents):
     return (sign, logabsdet), (zeros_like(sign), t)
 
 
+@functools.partial(jit, static_argnames="method")
 def slogdet(a: ArrayLike, *, method: str | None = None) -> SlogdetResult:
     """(sign, log|det|) of each matrix; (0, -inf) where a is singular."""
     (a,) = promote_args_inexact("jnp.linalg.slogdet", a)
@@ -450,6 +456,7 @@ def matrix_norm(x: ArrayLike, /, *, keepdims: bool = False, ord: int | float | s
     return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
 
+@functools.partial(jit, static_argnames=("ord", "axis", "keepdims"))
 def norm(x: ArrayLike, ord: int | float | str | None = None, axis: Axis = None, keepdims: bool = False) -> Array:
     """A vector norm (one axis, or x 1-D with axis None), a matrix norm (two
     axes, or x 2-D), or for ord None the 2-norm of all of x flattened.
