@@ -118,7 +118,7 @@ def small_steps(module, loops) -> bool:
     if not loops:
         return False
     linalg = mlir.ops_where(module.operation, lambda op: op.name.startswith(("linalg.", "iree_linalg_ext.")))
-    return not any(_elements(v.type) > (STEP_ELEMENTS if _in_loop(op) else OTHER_ELEMENTS)
+    return not any(elements(v.type) > (STEP_ELEMENTS if _in_loop(op) else OTHER_ELEMENTS)
                    for op in linalg for v in list(op.operands) + list(op.results))
 
 
@@ -178,7 +178,7 @@ def _at_most(value) -> float:
     """At most how many elements `value` has: its type's count, or, for a
     slice of a size known only at run time (an update that may drop its
     slice: primitives/indexing.py), what it is cut from."""
-    count = _elements(value.type)
+    count = elements(value.type)
     owner = value.owner
     if count == float("inf") and isinstance(owner, ir.OpView) and owner.name == "tensor.extract_slice":
         return _at_most(owner.operands[0])
@@ -220,8 +220,9 @@ def _in_loop(op) -> bool:
     return _inside(op, _LOOPS.__contains__)
 
 
-def _elements(typ) -> float:
-    """How many elements a result of type `typ` has (inf where not static)."""
+def elements(typ) -> float:
+    """How many elements a value of type `typ` has (inf where not static, 0
+    for a scalar). (Also tiered's measure of a generic's size.)"""
     if not isinstance(typ, ir.RankedTensorType):
         return 0
     return float(np.prod(typ.shape)) if typ.has_static_shape else float("inf")

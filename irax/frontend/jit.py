@@ -271,7 +271,7 @@ def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dy
     of the others. And JAX's OverflowError, naming the argument, for a Python
     int out of the range of its dtype (int32; int64 in 64-bit mode)."""
     leaves = tree_util.tree_flatten_data((dynamic_args, dynamic_kwargs))[0]
-    too_big = any(type(x) is int and not _fits_int(x) for x in leaves)
+    too_big = any(map(_out_of_range, leaves))
     if not too_big and all(staging.is_traceable_leaf(x) for x in leaves):
         return
     if not too_big and all(staging.is_traceable_leaf(x) or isinstance(x, refs.Ref) for x in leaves):
@@ -281,7 +281,7 @@ def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dy
     args = [None if i in static_positions else a for i, a in enumerate(args)]
     kwargs = {k: None if k in static_names else v for k, v in kwargs.items()}
     if too_big:
-        path, value = argument_at(fun, args, kwargs, lambda x: type(x) is int and not _fits_int(x))
+        path, value = argument_at(fun, args, kwargs, _out_of_range)
         raise OverflowError("An overflow was encountered while parsing an argument to a jitted computation, "
                             f"whose argument path is {path}. Got {type(value)} with value {value}")
     path, value = argument_at(fun, args, kwargs)
@@ -292,9 +292,12 @@ def _check_array_arguments(fun, args, kwargs, static_positions, static_names, dy
         "static_argnums or static_argnames parameters of irax.jit.")
 
 
-def _fits_int(x: int) -> bool:
+def _out_of_range(leaf) -> bool:
+    """Whether `leaf` is a Python int its dtype (int32; int64 in 64-bit mode) cannot hold."""
+    if type(leaf) is not int:
+        return False
     info = np.iinfo(dtypes.canonicalize_dtype(int))
-    return info.min <= x <= info.max
+    return not info.min <= leaf <= info.max
 
 
 def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings: Any = None,

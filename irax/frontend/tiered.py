@@ -55,7 +55,6 @@ import threading
 
 import numpy as np
 import threadpoolctl
-from iree.compiler import ir
 
 from irax.backends import cache
 from irax.config import config
@@ -133,13 +132,9 @@ def _element_ops(module) -> float:
     the evaluation then gives up once the compile is done)."""
     total = 0.0
     for op in mlir.ops_where(module.operation, lambda op: op.name == "linalg.generic"):
-        elements = max((_static_elements(v.type) for v in [*op.operands, *op.results]), default=0)
-        total += elements * len(op.regions[0].blocks[0].operations)
+        sizes = [n for v in [*op.operands, *op.results] if math.isfinite(n := executable.elements(v.type))]
+        total += max(sizes, default=0) * len(op.regions[0].blocks[0].operations)
     return total
-
-
-def _static_elements(typ) -> int:
-    return math.prod(typ.shape) if isinstance(typ, ir.RankedTensorType) and typ.has_static_shape else 0
 
 
 def _compile_arguments(backend, text) -> tuple:
