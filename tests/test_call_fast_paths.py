@@ -576,3 +576,31 @@ def test_numbers_in_the_fast_call_are_written_not_put(monkeypatch):
     with irax.enable_x64(True):
         assert [k(x, 1)[1].dtype for _ in range(3)] == [jnp.int64] * 3
     assert k(x, 1)[1].dtype == jnp.int32
+
+
+def test_calls_with_static_arguments_and_keywords_take_the_warm_path(monkeypatch):
+    """A jitted call with static arguments or keywords (jnp.linalg.norm's
+    ord and axis, nn.log_softmax's axis) is warm too: its key holds the
+    static values (strictly typed: 1 and 1.0 are two programs, as JAX's)
+    and the keywords' names. It took the traced path at every call: ~34 us
+    for an eager norm of 64 x 64 floats, JAX's ~10."""
+    from irax.frontend import staging
+
+    f = irax.jit(lambda x, n, scale=1.0, *, shift: x * n * scale + shift, static_argnums=1)
+    x = jnp.ones(2)
+    assert f(x, 2, shift=1.0).tolist() == [3.0, 3.0]  # traced
+    assert f(x, 2, scale=3.0, shift=1.0).tolist() == [7.0, 7.0]  # traced: another keyword
+    made = []
+    real = staging.Arguments
+    monkeypatch.setattr(staging, "Arguments", lambda *args, **kwargs: made.append(args) or real(*args, **kwargs))
+    assert [f(x, 2, shift=s).tolist() for s in (1.0, -1.0)] == [[3.0, 3.0], [1.0, 1.0]]
+    assert f(x, 2, scale=0.5, shift=0.0).tolist() == [1.0, 1.0]
+    assert made == []
+    assert f(x, 2.0, shift=1.0).tolist() == [3.0, 3.0] and len(made) == 1  # 2.0 is not 2: traced again
+    assert f(x, 3, shift=jnp.zeros(2)).tolist() == [3.0, 3.0] and len(made) == 2
+    assert f(x, 3, shift=jnp.ones(2)).tolist() == [4.0, 4.0] and len(made) == 2  # warm
+    norm = jnp.linalg.norm
+    norm(x, ord=1)
+    made.clear()
+    assert [norm(v, ord=o).tolist() for v, o in ((x, 1), (x * 3, 1), (x, 2))] == [2.0, 6.0, float(np.sqrt(np.float32(2)))]
+    assert len(made) == 1  # ord=2 is new

@@ -17,15 +17,16 @@ parameter passed by position too, and a number the parameter passed by name.
 Two static values are the same program when they are of one type and equal
 (`__eq__`, `__hash__`): 1, 1.0 and True are three programs, as in JAX.
 
-A warm call (arguments all irax Arrays, no static ones, no keywords, no
-enclosing trace or tape) skips the staging machinery: its key is the
-argument structure and avals (and IRAX_PASSES; warm_key), one dict lookup
-away from the program, which runs at once where the arguments lie if that
-is where it ran last and nothing is donated (executable.run_warm), else
-where array.place says (executable.run). Any other call, or a warm one
-placed elsewhere than last time, takes the full path. A loop calling it on
-flat Arrays of one signature takes that signature's fast call
-(executable.fast_call) without making the key.
+A warm call (leaves all irax Arrays or numbers, no enclosing trace or
+tape) skips the staging machinery: its key is the argument structure and
+avals (and IRAX_PASSES; warm_key), with the static values and keywords'
+names if any, one dict lookup away from the program, which runs at once
+where the arguments lie if that is where it ran last and nothing is
+donated (executable.run_warm), else where array.place says
+(executable.run). Any other call, or a warm one placed elsewhere than last
+time, takes the full path. A loop calling it on flat Arrays of one
+signature, with no static arguments or keywords, takes that signature's
+fast call (executable.fast_call) without making the key.
 
 A program met for the first time runs in two tiers (tiered.py; the setting
 irax_tiered_jit, IRAX_TIERED_JIT=0 turns it off): its first calls are
@@ -379,17 +380,26 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
     def jitted(*args, **kwargs):
         if jit_disabled():
             return fun(*args, **kwargs)
-        key = None
-        if not (kwargs or static_nums) and core.untraced():
-            last = warm.last
-            if last is not None:  # (a loop calls with one signature: no key to make, no lookup)
-                out = last(args)
-                if out is not executable.NOT_WARM:
-                    return out
+        key = parts = None
+        if core.untraced():
+            if kwargs or static_nums:
+                parts = split(args, kwargs)
+                static_args, static_kwargs, dynamic_args, dynamic_kwargs = parts
+                dynamic = (*dynamic_args, *(dynamic_kwargs[k] for k in sorted(dynamic_kwargs)))  # as flattened
+                statics = (static_args, static_kwargs, tuple(sorted(dynamic_kwargs)))
+            else:
+                last = warm.last
+                if last is not None:  # (a loop calls with one signature: no key to make, no lookup)
+                    out = last(args)
+                    if out is not executable.NOT_WARM:
+                        return out
+                dynamic, statics = args, None
             try:
-                key, leaves = warm_key(args, not donate_argnums)
+                key, leaves = warm_key(dynamic, not donate_argnums)
             except OverflowError:  # (a Python int out of range: the full path names the argument)
                 key = None
+            if key is not None and statics is not None:
+                key = (statics, *key)  # (not an int first: never the fast call, which is for flat Arrays alone)
             hit = None if key is None else warm.get(key)
             if hit is not None:
                 if not hit.donated:  # (the arrays a call donates are checked, maybe copied, then deleted: run's)
@@ -403,7 +413,7 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
                 placed_on, operands, committed = place(name, leaves, device)
                 if placed_on is hit.device:
                     return executable.run(hit.staged, placed_on, operands, committed, hit.donated)
-        static_args, static_kwargs, dynamic_args, dynamic_kwargs = split(args, kwargs)
+        static_args, static_kwargs, dynamic_args, dynamic_kwargs = parts or split(args, kwargs)
         _check_array_arguments(fun, args, kwargs, static_positions(len(args)), static_names, dynamic_args,
                                dynamic_kwargs)
         staged_key = ("jit", fun, *((f"args[{i}]", v) for i, v in static_args), *static_kwargs)
