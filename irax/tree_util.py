@@ -37,6 +37,8 @@ import weakref
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
+from irax.tree_keys import DictKey, FlattenedIndexKey, GetAttrKey, KeyEntry, KeyPath, SequenceKey, keystr
+
 __all__ = ["PyTreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_structure", "tree_map",
            "tree_flatten_with_path", "tree_leaves_with_path", "tree_map_with_path",
            "tree_reduce", "tree_reduce_associative", "tree_all", "tree_transpose", "tree_broadcast",
@@ -46,71 +48,6 @@ __all__ = ["PyTreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_s
            "register_pytree_node", "register_pytree_node_class", "register_pytree_with_keys",
            "register_pytree_with_keys_class", "register_dataclass", "register_static", "Partial"]
 # (register_data_leaf and tree_flatten_data, for irax's transformations, are not JAX's API)
-
-# --- key paths --------------------------------------------------------------
-
-KeyEntry = Any  # one step of a key path: one of the four classes below, or any object with a str
-KeyPath = tuple[KeyEntry, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class SequenceKey:
-    """Item ``idx`` of a tuple or list: ``str`` is ``[idx]``."""
-    idx: int
-
-    def __post_init__(self):
-        object.__setattr__(self, "idx", operator.index(self.idx))  # np.int64(1) -> 1; "a" -> TypeError
-
-    def __str__(self):
-        return f"[{self.idx}]"
-
-
-@dataclasses.dataclass(frozen=True)
-class DictKey:
-    """The value at ``key`` of a dict: ``str`` is ``[repr(key)]``."""
-    key: Hashable
-
-    def __str__(self):
-        return f"[{self.key!r}]"
-
-
-@dataclasses.dataclass(frozen=True)
-class GetAttrKey:
-    """Attribute ``name`` (a namedtuple or dataclass field): ``str`` is ``.name``."""
-    name: str
-
-    def __post_init__(self):
-        if not isinstance(self.name, str):
-            raise TypeError(f"GetAttrKey takes an attribute name (a str), got {self.name!r}")
-
-    def __str__(self):
-        return f".{self.name}"
-
-
-@dataclasses.dataclass(frozen=True)
-class FlattenedIndexKey:
-    """Child ``key`` of a custom node registered without keys: ``str`` is ``[<flat index key>]``."""
-    key: int
-
-    def __post_init__(self):
-        object.__setattr__(self, "key", operator.index(self.key))
-
-    def __str__(self):
-        return f"[<flat index {self.key}>]"
-
-
-def keystr(keys: KeyPath, *, simple: bool = False, separator: str = "") -> str:
-    """The key path as text: the ``str`` of each key, joined by ``separator``
-    (``"['a'][0].x"``). ``simple=True`` writes bare keys (``a``, ``0``, ``x``):
-    more compact, but ambiguous (``0`` may be a list index or a dict key)."""
-    return separator.join(map(_bare_key if simple else str, keys))
-
-
-def _bare_key(key):
-    # Each key class has one field, and __match_args__ names it.
-    keyed = isinstance(key, (SequenceKey, DictKey, GetAttrKey, FlattenedIndexKey))
-    return str(getattr(key, key.__match_args__[0]) if keyed else key)
-
 
 # --- the registry -------------------------------------------------------------
 
