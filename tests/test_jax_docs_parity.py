@@ -216,3 +216,36 @@ def test_tracer_errors_are_caught_by_jax_s_names():
                 assert isinstance(e, base)
             else:
                 raise AssertionError(library.__name__)
+
+
+def _saved_arguments(library):
+    np_ = library.numpy
+
+    def layer(W, x):
+        return np_.tanh(x @ W)
+
+    W, x = np_.ones((3, 3)) / 4, np_.ones((2, 3))
+    y, f_vjp = library.vjp(layer, W, x)
+    saved = [np.asarray(a) for a in f_vjp.args_res]
+    f_vjp.args_res[1] = x  # restored in place, as the doc does before the call
+    grads = [np.asarray(g) for g in f_vjp(np_.ones_like(y))]
+    try:
+        f_vjp(np_.ones_like(y), np_.ones_like(y))
+    except TypeError as e:
+        error = str(e)
+    _, nested = library.vjp(lambda p: p["a"] * p["b"][0], {"a": 2.0, "b": [3.0, 4.0]})
+    return saved, grads, error, type(f_vjp.args_res).__name__, library.tree_util.tree_structure(nested.args_res)
+
+
+def test_the_vjp_function_shows_the_arguments_it_saved_as_jax_s():
+    """vjp-objects.md: `f_vjp.args_res` holds the arguments the backward pass
+    reads, arranged as the arguments (each node a tuple), and may be assigned
+    into before the call; called with two cotangents, JAX's TypeError. (irax
+    saves every argument, JAX those its backward pass reads: both of
+    `layer`'s, and NotNeeded() for the nested product's constants.)"""
+    ours, theirs = _saved_arguments(irax), _saved_arguments(jax)
+    for a, b in zip(ours[0] + ours[1], theirs[0] + theirs[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert ours[2] == theirs[2] and "layer was called with 2 arguments" in ours[2]
+    assert ours[3] == theirs[3] == "list"
+    assert str(ours[4]) == "PyTreeDef([(*, (*, *))])"  # JAX's: [(NotNeeded, (NotNeeded, NotNeeded))] nodes

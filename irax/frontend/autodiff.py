@@ -32,6 +32,7 @@ from irax.frontend.lax_structural import slice_in_dim
 from irax.frontend.numpy.util import asarray, convert, is_array
 from irax.frontend.primitives.elementwise import convert_element_type
 from irax.frontend.vmap import vmap
+from irax.frontend.vjp_function import VJP, saved_arguments
 from irax.ir import mlir
 from irax.transforms.ad.differentiate import declare, inline_and_check_callbacks
 
@@ -275,9 +276,9 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """`(fun(*primals), vjp_fn)` where `vjp_fn(cotangent)` returns the tuple of
     cotangents of the primals. (The backward function recomputes the forward
-    pass: MLIR holds no tape.) As JAX's, `vjp_fn` is a pytree (a
-    tree_util.Partial), so a jitted function may return it or take it: its
-    leaves are the primals it recomputes from, JAX's its residuals."""
+    pass: MLIR holds no tape.) As JAX's, `vjp_fn` is a pytree, so a jitted
+    function may return it or take it (vjp_function.VJP): its leaves are
+    the primals it recomputes from, JAX's its residuals."""
     fun_pair = _split_aux(fun, has_aux)
     key = ("vjp", fun, has_aux)
     try:
@@ -292,7 +293,9 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     data_leaves = tree_util.tree_flatten_data(output)[0]  # (a key array's data: the one leaf in its place)
     pullback = functools.partial(_pullback, key, fun_pair, out_tree, [shapes.tangent_typeof(y) for y in out_leaves],
                                  [shapes.tangent_typeof(y) for y in data_leaves])
-    vjp_fn = tree_util.Partial(pullback, primals)
+    primal_leaves, in_tree = tree_util.tree_flatten(tuple(primals))
+    vjp_fn = VJP(pullback, in_tree, out_tree, saved_arguments(in_tree, primal_leaves), [],
+                 getattr(fun, "__name__", "function"))
     return (output, vjp_fn, _unboxed(aux)) if has_aux else (output, vjp_fn)
 
 

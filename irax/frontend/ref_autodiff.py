@@ -56,7 +56,7 @@ class GradRef:
 
 class VJP:
     """vjp's function: `vjp_fn(ct)` gives the arguments' gradients; a pytree
-    (its child the pullback, a tree_util.Partial), as JAX's."""
+    (its child autodiff's, vjp_function.VJP), as JAX's."""
 
     def __init__(self, pullback, ref_types):
         self.pullback = pullback
@@ -106,7 +106,7 @@ _on_values = LRU()  # (fun, which arguments are Refs, has_aux) -> fun of the Ref
 def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """jax.vjp, Refs among the positional arguments allowed (module docstring)."""
     is_ref = tuple(isinstance(p, Ref) for p in primals)
-    if not any(is_ref):  # autodiff's Partial as it is (a pytree, as before), with_refs added
+    if not any(is_ref):  # autodiff's VJP as it is (a pytree, as before), with_refs added
         out = autodiff.vjp(fun, *primals, has_aux=has_aux)
         out[1].with_refs = VJP(out[1], (None,) * len(primals)).with_refs
         return out
