@@ -89,6 +89,22 @@ call. CPU ms per call, one thread, iree-benchmark-module (Zen 4, load 7-16):
     3000 x 700 x 200     11.8-16.0        14.1-18.5  (last columns peeled)
     1024^3               25.5-26.7        24.5-30    (4 MB, rows 4 KB apart)
 
+**A product of a transpose on the right is never plain.** dX = dY @ W^T
+of a backward pass is a product whose right operand is a
+`linalg.transpose`, which IREE folds into the product (it propagates
+transposes): the plain tiles then read W^T across W's rows, twice the CPU
+time. IREE's data tiling packs W as it lies, and so do our packs. CPU ms
+per call, interleaved in one process, 2 threads (load 13-18):
+
+    M x K x N of dY @ W^T   plain      IREE's data tiling   our packs   JAX
+    128 x 512 x 512         1.6-2.3    0.8-1.4              0.9         0.7
+    128 x 512 x 784         3.0-3.3    1.3-1.4              1.6         1.1
+    4096 x 512 x 512        53         26                   24          24
+
+So small ones keep IREE's data tiling and big ones get our packs (a
+transposed left operand, dW = X^T @ dY, reads fine plain: 0.7-1.0 ms at
+512 x 128 x 512, JAX 0.9).
+
 **2-D convolutions get register tiles that fit their shape.** A
 `linalg.conv_2d_nhwc_hwcf` (loops n, oh, ow, f, kh, kw, c) runs IREE's
 ConvTileAndDecomposeExpert: each register tile is rows (n, ow) x columns
@@ -372,11 +388,19 @@ def _plain_big(m, k, n) -> bool:
     return k * n <= PLAIN_RHS and m % rows == 0 and n % columns == 0
 
 
+def _transposed_rhs(op) -> bool:
+    """Whether the right operand of the product `op` is a transpose (dX =
+    dY @ W^T of a backward pass), which IREE folds into the product: the
+    plain tiles then read it across its rows (the module docstring)."""
+    producer = op.operands[1].owner
+    return isinstance(producer, (ir.Operation, ir.OpView)) and producer.name == "linalg.transpose"
+
+
 def _mmt4d_shape(op) -> tuple | None:
     """(m, k, n) of a big product (`_big_shape`) that runs faster as our own
     packed product (`_products_to_mmt4d`): one that does not run plain."""
     shape = _big_shape(op)
-    return shape if shape is not None and not _plain_big(*shape) else None
+    return shape if shape is not None and (_transposed_rhs(op) or not _plain_big(*shape)) else None
 
 
 def _packed_form(m, n) -> tuple:
@@ -415,7 +439,8 @@ def _matmul(op) -> str | None:
         return None
     (m, k), (_, n) = shapes[:2]
     rows, columns, small = tiles
-    plain = m * n * k <= small or ((big := _big_shape(op)) is not None and _plain_big(*big))
+    plain = not _transposed_rhs(op) and (
+        m * n * k <= small or ((big := _big_shape(op)) is not None and _plain_big(*big)))
     # A product with a unit dim is not one to IREE: it folds the dim away and
     # fuses what is left with its neighbours as elementwise work, where two
     # preset strategies in one dispatch are a compile error (qr of 1x1).
