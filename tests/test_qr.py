@@ -140,6 +140,23 @@ def test_blocked_matches_jax(monkeypatch):
         check(r, expected[1])
 
 
+def test_the_cpu_runs_the_panels_as_native_code():
+    """A panel's loop and larft's are the kernels "qr_panel" and
+    "block_reflector": on the CPU one dispatch of native loops each
+    (backends/cpu_kernels.py), where their steps were host loop iterations
+    (jit(qr) of 512x512: 58 -> 16 ms CPU time). vmap keeps them kernels."""
+    from irax.backends import cpu
+    qr = irax.jit(irax.vmap(jnp.linalg.qr))
+    text = qr.lower(TALL).as_text("optimized")
+    assert text.count('irax.kernel = "qr_panel"') == 1
+    assert text.count('irax.kernel = "block_reflector"') == 1  # Q's (one panel: no columns right of it)
+    native = cpu.backend.prepare(text)
+    assert "flow.dispatch.region" in native and "irax.kernel" not in native
+    q, r = qr(TALL)  # (jnp.linalg.qr's mode "reduced")
+    _check_factorization(q, r, TALL, False)
+    check(q, jax.vmap(jjnp.linalg.qr)(TALL)[0])
+
+
 def test_float64_in_x64_mode():
     with x64_mode(True):
         a = TALL.astype(np.float64)

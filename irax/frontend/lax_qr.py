@@ -24,7 +24,12 @@ T[:j, j] = -tau_j T[:j, :j] V[:, :j]ᴴ v_j, T[j, j] = tau_j), that is by
 three matmuls:
 
     geqrf  A[k:, e:] -= V Tᴴ (Vᴴ A[k:, e:])      (Hᴴ applied, block by block)
-    orgqr  Q -= V T (Vᴴ Q)                        (from I, the last block first)
+    orgqr  Q[k:, k:] -= V T (Vᴴ Q[k:, k:])        (from I, the last block first)
+
+The panel's loop and larft's are kernels (frontend/kernels.py), "qr_panel"
+and "block_reflector" (on Vᴴ V and the taus), which the CPU runs as native
+loops in one dispatch (backends/cpu_kernels.py) where IREE would run them
+on the host a step at a time.
 
 Derivatives are a custom JVP with JAX's formulas (reverse mode transposes
 it). For m >= n, with C = Qᴴ dA R⁻¹, Ω = tril(C, -1) - tril(C, -1)ᴴ
@@ -46,6 +51,7 @@ import functools
 
 from irax.frontend.control_flow import fori_loop
 from irax.frontend.custom_derivatives import custom_jvp
+from irax.frontend.kernels import kernel_call
 from irax.frontend.lax_linalg import _H, _blocks, _check_float, _column, _concat, _zeros, lu, triangular_solve
 from irax.frontend.numpy import (abs, amax, arange, broadcast_to, concatenate, conj, eye, imag, iscomplexobj, matmul,
                                  pad, real, sqrt, sum, tril, triu, where, zeros)
@@ -95,17 +101,17 @@ def _householder_loop(a):
     return fori_loop(0, b, step, (a, _zeros(a.shape[:-2] + (b,), a.dtype)))
 
 
-def _reflectors(a, offset=0):
-    """V: the unit lower trapezoid of a's columns, column j's 1 in row j + offset."""
-    rows, cols = arange(a.shape[-2])[:, None], arange(a.shape[-1]) + offset
+def _reflectors(a):
+    """V: the unit lower trapezoid of a's columns."""
+    rows, cols = arange(a.shape[-2])[:, None], arange(a.shape[-1])
     return where(rows > cols, a, where(rows == cols, 1, 0).astype(a.dtype))
 
 
-def _block_reflector(v, taus):
-    """T of H_0 … H_{b-1} = I - V T Vᴴ (larft, forward, by columns)."""
-    b = v.shape[-1]
+def _larft_loop(gram, taus):
+    """larft's loop (forward, by columns) on the Gram matrix Vᴴ V of the
+    reflectors: T[:j, j] = -tau_j T[:j, :j] gram[:j, j], T[j, j] = tau_j."""
+    b = gram.shape[-1]
     idx = arange(b)
-    gram = matmul(_H(v), v)
 
     def column(j, t):
         tau = sum(where(idx == j, taus, 0), axis=-1, keepdims=True)
@@ -113,6 +119,11 @@ def _block_reflector(v, taus):
         return where(idx == j, where(idx < j, above, where(idx == j, tau, 0))[..., :, None], t)
 
     return fori_loop(0, b, column, _zeros(gram.shape, gram.dtype))
+
+
+def _block_reflector(v, taus):
+    """T of H_0 … H_{b-1} = I - V T Vᴴ (larft), the loop a kernel."""
+    return kernel_call("block_reflector", _larft_loop, matmul(_H(v), v), taus)
 
 
 def geqrf(a: ArrayLike) -> tuple[Array, Array]:
@@ -124,7 +135,7 @@ def geqrf(a: ArrayLike) -> tuple[Array, Array]:
     m, n = a.shape[-2:]
     taus = []
     for k, e in _blocks(min(m, n)):
-        panel, panel_taus = _householder_loop(a[..., k:, k:e])
+        panel, panel_taus = kernel_call("qr_panel", _householder_loop, a[..., k:, k:e])
         right = a[..., k:, e:]
         if e < n:
             v = _reflectors(panel)
@@ -154,8 +165,12 @@ def householder_product(a: ArrayLike, taus: ArrayLike) -> Array:
     taus = taus.astype(a.dtype)
     q = broadcast_to(eye(m, n, dtype=a.dtype), a.shape)
     for k, e in reversed(_blocks(taus.shape[-1])):
-        v = _reflectors(a[..., :, k:e], k)
-        q = q - matmul(v, matmul(_block_reflector(v, taus[..., k:e]), matmul(_H(v), q)))
+        # (orgqr's trailing block: the reflectors act on rows k: alone, and there Q, the identity's columns
+        # moved by the later blocks' reflectors alone, is 0 left of column k)
+        v = _reflectors(a[..., k:, k:e])
+        trailing = q[..., k:, k:]
+        trailing = trailing - matmul(v, matmul(_block_reflector(v, taus[..., k:e]), matmul(_H(v), trailing)))
+        q = _concat([q[..., :k, :], _concat([q[..., k:, :k], trailing], axis=-1)], axis=-2)
     return q
 
 
