@@ -4,7 +4,7 @@ NumPy versions of the portable loops of frontend/lax_linalg.py (the same
 whole-array formulas, so the same NaN/inf patterns); those references are
 checked against irax's portable code on Vulkan.
 
-Compiles are shared: one program per (kernel, types), twenty-seven in all, each
+Compiles are shared: one program per (kernel, types), thirty-two in all, each
 run on several matrices (a batch mixes ordinary and special ones). Rows
 of 21 f32 or 13 f64 are a whole chunk (16 or 8 lanes) and a narrower one."""
 import functools
@@ -549,6 +549,124 @@ def test_eigh_sweep_of_non_finite_matrices(shape, dtype):
 
 
 # ---------------------------------------------------------------------------
+# qr_panel and block_reflector (lax_qr.py): 21 f32 columns (a whole chunk and
+# a narrower one) in a batch, 13 f64 (8 + 5), and a 1x1 panel.
+
+def qr_panel_loop(a):
+    """_householder_loop: column j reflected onto e_j (beta from its scaled
+    norm; tau 0 for a column already zero below the diagonal), v below the
+    diagonal, and A[j:, j+1:] -= (tau v) (vᵀ A), vᵀ A summed down all rows."""
+    a = a.copy()
+    m, n = a.shape[-2:]
+    rows, cols = np.arange(m), np.arange(n)
+    taus = np.zeros(a.shape[:-2] + (n,), a.dtype)
+    with np.errstate(all="ignore"):
+        for j in range(n):
+            x = a[..., :, j]
+            alpha, below = x[..., j:j + 1], np.where(rows > j, x, 0)
+            zero = np.max(np.abs(below), axis=-1, keepdims=True) == 0
+            column = np.abs(np.where(rows >= j, x, 0))
+            scale = np.max(column, axis=-1, keepdims=True)
+            safe = np.where(scale == 0, 1, scale)
+            norm = safe * np.sqrt(np.sum(np.square(column / safe), axis=-1, keepdims=True))
+            beta = np.where(alpha >= 0, -norm, norm)
+            tau = np.where(zero, 0, (beta - alpha) / beta)
+            v_below = below / np.where(zero, 1, alpha - beta)
+            v = np.where(rows == j, 1, v_below)
+            w = np.sum(v[..., :, None] * a, axis=-2, keepdims=True)
+            new_column = np.where(rows == j, np.where(zero, alpha, beta), np.where(rows > j, v_below, x))
+            a = np.where((rows[:, None] >= j) & (cols > j), a - (tau * v)[..., :, None] * w, a)
+            a[..., :, j], taus[..., j] = new_column, tau[..., 0]
+    return a, taus
+
+
+def larft_loop(gram, taus):
+    """_larft_loop: T[:j, j] = -tau_j T[:j, :j] gram[:j, j], T[j, j] = tau_j."""
+    n = gram.shape[-1]
+    idx = np.arange(n)
+    t = np.zeros_like(gram)
+    with np.errstate(all="ignore"):
+        for j in range(n):
+            tau = taus[..., j:j + 1]
+            above = -tau * np.sum(t * np.where(idx < j, gram[..., :, j], 0)[..., None, :], axis=-1)
+            t[..., :, j] = np.where(idx < j, above, np.where(idx == j, tau, 0))
+    return t
+
+
+@functools.lru_cache(maxsize=None)
+def _qr_program(kernel, shape, dtype):
+    """qr_panel of (..., m, n) or block_reflector of gram (..., n, n) and taus."""
+    taus = _type(shape[:-2] + shape[-1:], dtype)
+    args, results = ([_type(shape, dtype)], [_type(shape, dtype), taus]) if kernel == "qr_panel" else (
+        [_type(shape, dtype), taus], [_type(shape, dtype)])
+    return _compile(cpu_kernels.build(kernel, "kernel", args, results, {}), args, results, dtype)
+
+
+def _reflector_input(shape, dtype):
+    """Vᵀ V of a unit lower trapezoid V, and taus in [0.5, 1.5) but one 0 (H = I)."""
+    v = np.tril(rng.standard_normal(shape[:-2] + (shape[-1] + 5, shape[-1])), -1)
+    v[..., np.arange(shape[-1]), np.arange(shape[-1])] = 1
+    taus = rng.uniform(0.5, 1.5, shape[:-1])
+    taus[..., 1] = 0
+    return (np.swapaxes(v, -1, -2) @ v).astype(dtype), taus.astype(dtype)
+
+
+QR_PANELS = [((2, 40, 21), np.float32), ((13, 13), np.float64), ((1, 1), np.float32)]
+
+
+@pytest.mark.parametrize("shape, dtype", QR_PANELS)
+def test_qr_panel(shape, dtype):
+    a = rng.standard_normal(shape).astype(dtype)
+    a.reshape((-1,) + shape[-2:])[-1, 1:, 0] = 0  # a column already zero below the diagonal: tau = 0
+    new, taus = _qr_program("qr_panel", shape, dtype)(a)
+    expected, expected_taus = qr_panel_loop(a.astype(np.float64))
+    np.testing.assert_allclose(new, expected, rtol=0, atol=10 * TOL[dtype] * np.abs(expected).max())
+    np.testing.assert_allclose(taus, expected_taus, rtol=0, atol=10 * TOL[dtype])
+    assert taus.reshape(-1, shape[-1])[-1, 0] == 0
+    # R, up to the signs of its rows, is NumPy's.
+    r = np.triu(new[..., :shape[-1], :])
+    np.testing.assert_allclose(np.abs(r), np.abs(np.linalg.qr(a.astype(np.float64))[1]), rtol=0,
+                               atol=10 * TOL[dtype] * np.abs(a).max())
+
+
+@pytest.mark.parametrize("shape, dtype", QR_PANELS[:2])
+def test_qr_panel_of_non_finite_matrices(shape, dtype):
+    """NaNs where the portable loop makes them: a NaN makes its column's w
+    NaN, then every column right of it from that row down."""
+    a = rng.standard_normal(shape).astype(dtype)
+    first = a.reshape((-1,) + shape[-2:])[0]
+    first[5, 3], first[7, 9] = np.nan, np.inf
+    new, taus = _qr_program("qr_panel", shape, dtype)(a)
+    expected, expected_taus = qr_panel_loop(a.astype(np.float64))
+    assert_close(new, expected, 10 * TOL[dtype])
+    assert_close(taus, expected_taus, 10 * TOL[dtype])
+    assert np.isnan(expected).any() and np.isfinite(expected).any()
+
+
+@pytest.mark.parametrize("shape, dtype", [((2, 21, 21), np.float32), ((13, 13), np.float64)])
+def test_block_reflector(shape, dtype):
+    gram, taus = _reflector_input(shape, dtype)
+    t = _qr_program("block_reflector", shape, dtype)(gram, taus)
+    np.testing.assert_allclose(t, larft_loop(gram.astype(np.float64), taus.astype(np.float64)), rtol=0,
+                               atol=10 * TOL[dtype] * np.abs(t).max())
+    gram.reshape((-1,) + shape[-2:])[0, 2, 5] = np.nan
+    t = _qr_program("block_reflector", shape, dtype)(gram, taus)
+    assert_close(t, larft_loop(gram.astype(np.float64), taus.astype(np.float64)), 10 * TOL[dtype])
+
+
+def test_the_qr_references_are_the_portable_loops():
+    """qr_panel_loop and larft_loop against lax_qr's loops run as irax ops."""
+    from irax.frontend import lax_qr
+    a = rng.standard_normal((2, 40, 21)).astype(np.float32)
+    a[0, 5, 3] = np.nan
+    for actual, expected in zip(irax.jit(lax_qr._householder_loop)(a), qr_panel_loop(a)):
+        assert_close(np.asarray(actual), expected, 1e-5)
+    gram, taus = _reflector_input((2, 21, 21), np.float32)
+    gram[0, 2, 5] = np.nan
+    assert_close(np.asarray(irax.jit(lax_qr._larft_loop)(gram, taus)), larft_loop(gram, taus), 1e-5)
+
+
+# ---------------------------------------------------------------------------
 # The references above are the portable code (checked on Vulkan, where the
 # portable loops run), and what build covers.
 
@@ -612,6 +730,23 @@ def test_an_eigh_sweep_whose_scratch_passes_the_stack_limit_stays_portable():
     assert cpu_kernels.build("eigh_sweep", "k", types, types, {}) is not None
 
 
+def test_a_kernel_result_nothing_reads_still_compiles():
+    """IREE drops a dispatch's unused results, and the native body's tensor
+    for one then lived on the dispatch's stack (over IREE's 32 KiB): the
+    pivots alone of a 512 x 64 LU, and the taus alone of its geqrf, did not
+    compile. Each unused result is now read by a barrier (cpu_prepare)."""
+    import jax
+    from jax._src.lax import linalg as jax_linalg
+
+    from irax.frontend import lax_qr
+    a = np.random.default_rng(3).standard_normal((512, 64)).astype(np.float32)
+    cpu = irax.devices("cpu")[0]
+    pivots = irax.jit(lambda a: linalg.lu(a)[1], device=cpu)(a)
+    np.testing.assert_array_equal(pivots, jax.lax.linalg.lu(a)[1])
+    taus = irax.jit(lambda a: lax_qr.geqrf(a)[1], device=cpu)(a)
+    np.testing.assert_allclose(taus, jax_linalg.geqrf(a)[1], rtol=1e-5, atol=1e-6)
+
+
 def test_the_text_is_a_private_function_in_one_dispatch_region():
     from iree.compiler import ir
     a = "tensor<2x9x5xf64>"
@@ -633,6 +768,10 @@ def test_mismatched_types_are_an_error():
                           {"rows": 4, "tolerance": 1e-6})
     with pytest.raises(ValueError, match="eigh_sweep"):  # an odd m: an index without a pair
         cpu_kernels.build("eigh_sweep", "k", ["tensor<5x5xf32>"] * 2, ["tensor<5x5xf32>"] * 2, {})
+    with pytest.raises(ValueError, match="qr_panel"):  # taus of the wrong length
+        cpu_kernels.build("qr_panel", "k", ["tensor<9x5xf32>"], ["tensor<9x5xf32>", "tensor<9xf32>"], {})
+    with pytest.raises(ValueError, match="block_reflector"):
+        cpu_kernels.build("block_reflector", "k", ["tensor<5x5xf32>", "tensor<5xf64>"], ["tensor<5x5xf32>"], {})
     with pytest.raises(ValueError, match="lu_panel"):
         cpu_kernels.build("lu_panel", "k", ["tensor<9x5xf32>"], ["tensor<9x5xf32>", "tensor<9xi32>",
                                                                   "tensor<9xi32>"], {})
@@ -647,3 +786,8 @@ def test_a_one_row_lu_panel_stays_portable():
     blocked lu of a 5x5 with BLOCK 2 came out with a row of NaNs."""
     assert cpu_kernels.build("lu_panel", "k", ["tensor<1x3xf32>"],
                              ["tensor<1x3xf32>", "tensor<1xi32>", "tensor<1xi32>"], {}) is None
+
+
+def test_a_panel_wider_than_tall_stays_portable():
+    """(geqrf's panels never are: the portable loop covers the case.)"""
+    assert cpu_kernels.build("qr_panel", "k", ["tensor<3x5xf32>"], ["tensor<3x5xf32>", "tensor<5xf32>"], {}) is None

@@ -45,22 +45,40 @@ def native_kernels(module):
     cpu_kernels.py has code for replaced by that code: one dispatch of
     native loops where the portable body is a host loop; None where there
     is none (IRAX_CPU_KERNELS=0 keeps the portable bodies: the step's filter)."""
-    replaced = False
+    replaced = set()
     for function in list(module.body.operations):
         marks = kernels.kernel_of(function) if function.operation.name == "func.func" else None
         if marks is None:
             continue
+        name = ir.StringAttr(function.attributes["sym_name"]).value
         signature = ir.FunctionType(ir.TypeAttr(function.attributes["function_type"]).value)
-        text = cpu_kernels.build(marks[0], ir.StringAttr(function.attributes["sym_name"]).value,
-                                 [str(t) for t in signature.inputs], [str(t) for t in signature.results], marks[1])
+        text = cpu_kernels.build(marks[0], name, [str(t) for t in signature.inputs],
+                                 [str(t) for t in signature.results], marks[1])
         if text is not None:
             native = ir.Module.parse(text)  # (kept alive while its function moves)
             native.body.operations[0].operation.move_before(function)
             function.erase()
-            replaced = True
+            replaced.add(name)
     if replaced:
         _loops_read_generators_through_barriers(module)
+        _unused_results_kept(module, replaced)
     return module if replaced else None
+
+
+def _unused_results_kept(module, names):
+    """Each result nothing reads of a call of the native kernels `names`,
+    read by a barrier of its own. IREE drops a dispatch's unused results,
+    and a native body's tensor for one becomes a stack allocation inside
+    the dispatch, over IREE's limit of 32 KB for anything but a small
+    matrix: `jit(lambda a: lu(a)[1])` of a 512 x 64 matrix (the pivots
+    alone) did not compile ("exceeded stack allocation limit")."""
+    calls = mlir.ops_where(module.operation, lambda op: op.name == "func.call"
+                           and ir.FlatSymbolRefAttr(op.attributes["callee"]).value in names)
+    for call in calls:
+        unused = [r for r in call.results if not list(r.uses)]
+        if unused:
+            with ir.InsertionPoint.after(call), call.location:
+                iree.opaque(*unused)
 
 
 def _loops_read_generators_through_barriers(module):
