@@ -30,7 +30,7 @@ from irax.frontend.primitives.elementwise import select as select_p
 from irax.typing import Array, ArrayLike, DTypeLike
 
 __all__ = ["RoundingMethod", "abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
-           "bitwise_not", "bitwise_or", "bitwise_xor", "cbrt", "ceil", "clamp", "clz", "complex", "conj",
+           "bitwise_not", "bitwise_or", "bitwise_xor", "cbrt", "ceil", "clz", "complex", "conj",
            "convert_element_type", "cos", "cosh", "div", "eq", "exp", "exp2", "expm1", "floor", "ge", "gt", "imag",
            "integer_pow", "is_finite", "le", "log", "log1p", "lt", "max", "min", "mul", "ne", "neg", "nextafter",
            "population_count", "pow", "real", "reciprocal", "reduce_precision", "rem", "round", "rsqrt", "select_n",
@@ -286,16 +286,6 @@ def square(x: ArrayLike) -> Array:
 def reciprocal(x: ArrayLike) -> Array:
     """1 / x, as `jax.lax.reciprocal`."""
     return integer_pow(x, -1)
-
-
-def clamp(min: ArrayLike, x: ArrayLike, max: ArrayLike) -> Array:  # noqa: A002 (lax's names)
-    """min(max(x, min), max), as `jax.lax.clamp`: min and max are 0-d or x's shape."""
-    lo, x, hi = _operands("clamp", min, x, max)
-    for bound in (lo, hi):
-        if bound.ndim and bound.shape != x.shape:
-            raise TypeError(f"clamp requires min.shape == operand.shape or min.shape == (), got min.shape={bound.shape}, "
-                            f"operand.shape={x.shape}")
-    return binary["min"].bind(binary["max"].bind(x, lo), hi)
 
 
 def convert_element_type(operand: ArrayLike, new_dtype: DTypeLike) -> Array:

@@ -31,17 +31,47 @@ import numpy as np
 
 from irax.frontend import dtypes
 from irax.frontend.custom_derivatives import no_derivative
-from irax.frontend.lax_elementwise import _check_kind, _check_ranks
+from irax.frontend.jit import jit
+from irax.frontend.lax import stop_gradient
+from irax.frontend.lax_elementwise import _check_kind, _check_ranks, _operands
+from irax.frontend.lax_elementwise import max as lax_max
+from irax.frontend.lax_elementwise import min as lax_min
 from irax.frontend.lax_sorting import top_k
 from irax.frontend.numpy import fft as jfft
+from irax.frontend.numpy import ufuncs
 from irax.frontend.numpy import linalg as jlinalg
 from irax.frontend.name_stack import named_scope
 from irax.frontend.numpy.util import asarray
 from irax.plugins.registry import get_default_device
 from irax.typing import Array, ArrayLike
 
-__all__ = ["FftType", "RaggedDotDimensionNumbers", "approx_max_k", "approx_min_k", "composite", "fft", "mulhi",
+__all__ = ["FftType", "RaggedDotDimensionNumbers", "approx_max_k", "approx_min_k", "clamp", "composite", "fft", "mulhi",
            "platform_dependent", "ragged_dot", "ragged_dot_general"]
+
+
+# --- clamp ---------------------------------------------------------------------
+
+def clamp(min: ArrayLike, x: ArrayLike, max: ArrayLike) -> Array:  # noqa: A002 (lax's names)
+    """min(max(x, min), max), as `jax.lax.clamp`: min and max are 0-d or x's
+    shape. Its derivative is JAX's: x's strictly between the bounds, min's
+    where x < min < max, max's where max < x, none at a tie (through lax.max
+    and lax.min a tie split it, 1/2 to each). Jitted: eagerly one program,
+    not the rule's ten ops."""
+    lo, x, hi = _operands("clamp", min, x, max)
+    for bound in (lo, hi):
+        if bound.ndim and bound.shape != x.shape:
+            raise TypeError(f"clamp requires min.shape == operand.shape or min.shape == (), got min.shape={bound.shape}, "
+                            f"operand.shape={x.shape}")
+    return _clamp(lo, x, hi)
+
+
+@jit
+def _clamp(lo, x, hi):
+    value = lax_min(lax_max(x, lo), hi)
+    lo_taken = ufuncs.logical_and(ufuncs.less(x, lo), ufuncs.less(lo, hi))
+    inside = ufuncs.logical_and(ufuncs.greater(x, lo), ufuncs.less(x, hi))
+    bound = ufuncs.where(lo_taken, lo, ufuncs.where(ufuncs.less(hi, x), hi, stop_gradient(value)))
+    return ufuncs.where(inside, x, bound)
 
 
 # --- mulhi ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Callable, Sequence
 
 from irax.frontend import dtypes
+from irax.frontend.numpy import ufuncs
 from irax.frontend.numpy.util import asarray, convert
 from irax.frontend.primitives import elementwise, special
 from irax.typing import Array, ArrayLike
@@ -73,7 +74,20 @@ igamma_grad_a = _floating("igamma_grad_a", ("a", "x"))
 random_gamma_grad = _floating("random_gamma_grad", ("a", "x"))
 betainc = _floating("betainc", ("a", "b", "x"))
 zeta = _floating("zeta", ("x", "q"))
-polygamma = _floating("polygamma", ("m", "x"))
+
+
+def _polygamma(m, x):
+    """digamma's primitive where m = 0: float64 computes digamma in float64,
+    the polygamma primitive in float32 (primitives/special.py), which made
+    polygamma(0, x) of float64 5e-7 off, NaN at 2.2e-308 and inf at 1e308."""
+    m, x = _floating_operands("polygamma", (m, x), 2)
+    zero = ufuncs.equal(m, 0)
+    # each reads x where it is taken, 1 elsewhere: the other's derivative at a pole (inf) times 0 was NaN
+    higher = special.primitives["polygamma"].bind(m, ufuncs.where(zero, 1, x))
+    return ufuncs.where(zero, digamma(ufuncs.where(zero, x, 1)), higher)
+
+
+polygamma = named_operands("polygamma", ("m", "x"), _polygamma, "Elementwise `polygamma(m, x)`, as `jax.lax.polygamma`.")
 logistic = _floating("logistic")  # 1 / (1 + exp(-x)), with JAX's derivative out (1 - out)
 lbeta = _floating("lbeta", ("a", "b"))  # log |B(a, b)|: irax's own, scipy.special.betaln's
 

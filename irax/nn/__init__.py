@@ -19,6 +19,7 @@ import numpy as np
 import irax.numpy as jnp
 from irax import lax
 from irax.frontend import dtypes
+from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.jit import jit
 from irax.frontend.lax import stop_gradient
 from irax.frontend.numpy.util import asarray, canonicalize_axes, canonicalize_axis, check_arraylike
@@ -215,9 +216,19 @@ def glu(x: ArrayLike, axis: int = -1) -> Array:
 @jit
 def log1mexp(x: ArrayLike) -> Array:
     """log(1 - exp(-x)) for x > 0, by log(-expm1(-x)) below log 2 and
-    log1p(-exp(-x)) above; derivative 1 / expm1(x)."""
-    x = _array("log1mexp", x)
+    log1p(-exp(-x)) above; derivative JAX's rule 1 / expm1(x) (the
+    composition's gave NaN at 0 and for x < 0, where JAX's is inf and -1).
+    Integers are promoted first, as expm1 promotes them in JAX's."""
+    (x,) = promote_args_inexact("log1mexp", x)
+    return _log1mexp(x)
+
+
+@custom_jvp
+def _log1mexp(x):
     return jnp.where(x < np.log(2.0), jnp.log(-jnp.expm1(-x)), jnp.log1p(-jnp.exp(-x)))
+
+
+_log1mexp.defjvps(lambda g, ans, x: g / jnp.expm1(x))
 
 
 def _where_sum(x, axes, where, keepdims=True):

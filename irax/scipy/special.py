@@ -13,6 +13,7 @@ and the functions computed by series and recurrences (special_series.py).
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -190,7 +191,7 @@ def ndtr(x: ArrayLike) -> Array:
 
 
 def _ndtr(x):
-    half_sqrt_2 = 0.5 * np.sqrt(2.0)
+    half_sqrt_2 = 0.5 * math.sqrt(2.0)  # a Python float: weak (a NumPy float64 made float32 x float64 in x64 mode)
     w = x * half_sqrt_2
     z = jnp.abs(w)
     y = jnp.where(z < half_sqrt_2, 1 + lax.erf(w), jnp.where(w > 0, 2 - lax.erfc(z), lax.erfc(z)))
@@ -222,17 +223,17 @@ def ndtri(p: ArrayLike) -> Array:
     in (e^-2, 1 - e^-2), else z - log(z)/z - P(1/z)/(z Q(1/z)) with
     z = sqrt(-2 log p) on the nearer tail; ±inf at 1 and 0."""
     p = _float32_or_64("ndtri", p)
-    complement = jnp.where(p > -np.expm1(-2.0), 1 - p, p)
+    complement = jnp.where(p > -math.expm1(-2.0), 1 - p, p)
     safe = jnp.where(complement == 0, 0.5, complement)
     w = safe - 0.5
     ww = w * w
-    central = (w + w * ww * (polyval(_NDTRI_P0, ww) / polyval(_NDTRI_Q0, ww))) * -np.sqrt(2 * np.pi)
+    central = (w + w * ww * (polyval(_NDTRI_P0, ww) / polyval(_NDTRI_Q0, ww))) * -math.sqrt(2 * math.pi)
     z = jnp.sqrt(-2.0 * jnp.log(safe))
     first = z - jnp.log(z) / z
     tail_far = first - polyval(_NDTRI_P2, 1 / z) / polyval(_NDTRI_Q2, 1 / z) / z
     tail_near = first - polyval(_NDTRI_P1, 1 / z) / polyval(_NDTRI_Q1, 1 / z) / z
-    x = jnp.where(safe > np.exp(-2.0), central, jnp.where(z >= 8.0, tail_far, tail_near))
-    x = jnp.where(p > 1 - np.exp(-2.0), x, -x)
+    x = jnp.where(safe > math.exp(-2.0), central, jnp.where(z >= 8.0, tail_far, tail_near))
+    x = jnp.where(p > 1 - math.exp(-2.0), x, -x)
     return jnp.where(p == 0, -np.inf, jnp.where(p == 1, np.inf, x))
 
 
@@ -270,14 +271,14 @@ def _log_ndtr_jvp(series_order, primals, tangents):
     not (half the slope at the lower bound, whose min and max tie)."""
     (x,), (t,) = primals, tangents
     out = _log_ndtr(x, series_order)
-    log_pdf = -0.5 * x * x - 0.5 * np.log(2 * np.pi)
+    log_pdf = -0.5 * x * x - 0.5 * math.log(2 * math.pi)
     return out, t * jnp.exp(log_pdf - out)
 
 
 def _log_ndtr_lower(x, series_order):
     """log ndtr(x) for x << 0: -x^2/2 - log(-x) - log(2 pi)/2 + log(1 + sum_n (-1)^n (2n-1)!! / x^(2n))."""
     x2 = x * x
-    log_scale = -0.5 * x2 - jnp.log(-x) - 0.5 * np.log(2 * np.pi)
+    log_scale = -0.5 * x2 - jnp.log(-x) - 0.5 * math.log(2 * math.pi)
     total, power = jnp.ones_like(x), x2
     for n in range(1, series_order + 1):
         term = float(np.prod(np.arange(2 * n - 1, 0, -2, dtype=np.float64))) / power

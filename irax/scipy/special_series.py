@@ -283,7 +283,7 @@ def _owens_t(h, a):
     tail_h, tail_ah = lax.erfc(h_normed), lax.erfc(a_abs * h_normed)
     reflected = jnp.where(a_abs * h_abs <= 0.67, 0.25 - 0.25 * lax.erf(h_normed) * lax.erf(a_abs * h_normed) - t,
                           0.25 * (tail_h + tail_ah - tail_h * tail_ah) - t)
-    t = jnp.sign(a) * jnp.where(small, t, reflected)
+    t = jnp.copysign(jnp.where(small, t, reflected), a)  # (sign(a) * t lost -0's sign: sign(-0) is 0, as NumPy's)
     return jnp.where(jnp.isnan(a) | jnp.isnan(h), np.nan, t)
 
 

@@ -574,8 +574,9 @@ def nan_to_num(x: ArrayLike, copy: bool = True, nan: ArrayLike = 0.0, posinf: Ar
 def i0(x: ArrayLike) -> Array:
     """The modified Bessel function of the first kind, order 0:
     I0(x) = sum_k ((x / 2)^k / k!)^2, summed in float32 (float64 for x64)
-    until the terms vanish for |x| <= 15, and the asymptotic
-    exp(|x|) / sqrt(2 pi |x|) (1 + 1/(8|x|) + 9/(128 x^2) + ...) beyond.
+    until the terms vanish for |x| <= 20, and the asymptotic
+    exp(|x|) / sqrt(2 pi |x|) (1 + 1/(8|x|) + 9/(128 x^2) + ...) beyond,
+    to 12 terms (4 from 15 up were 2.5e-6 off at 16: 28 float32 ulps).
     Differentiated as JAX's (`_i0_with_rule`)."""
     (x,) = promote_args_inexact("i0", x)
     if dtypes.is_complex(x.dtype):
@@ -610,19 +611,26 @@ def _i0_with_rule():
 
 def _i0(x: Array) -> Array:
     ax = ufuncs.abs(x)
-    small = ufuncs.minimum(ax, 15.0)
+    small = ufuncs.minimum(ax, _I0_SERIES_UP_TO)
     quarter_sq = ufuncs.multiply(0.25, ufuncs.square(small))
     term, series = ufuncs.add(ufuncs.multiply(quarter_sq, 0), 1), 1
     for k in range(1, 60):
         term = ufuncs.divide(ufuncs.multiply(term, quarter_sq), k * k)
         series = ufuncs.add(series, term)
-    big = ufuncs.maximum(ax, 15.0)
+    big = ufuncs.maximum(ax, _I0_SERIES_UP_TO)
     inv = ufuncs.reciprocal(big)
-    tail = 225 / 3072
-    for c in (9 / 128, 1 / 8, 1.0):
+    tail = _I0_ASYMPTOTIC[-1]
+    for c in reversed(_I0_ASYMPTOTIC[:-1]):
         tail = ufuncs.add(c, ufuncs.multiply(inv, tail))
-    asymptotic = ufuncs.multiply(ufuncs.divide(ufuncs.exp(big), ufuncs.sqrt(ufuncs.multiply(2 * np.pi, big))), tail)
-    return ufuncs.where(ufuncs.less_equal(ax, 15.0), series, asymptotic)
+    # sqrt(2 pi) sqrt(|x|), not sqrt(2 pi |x|), which overflowed near the largest float (inf / inf: NaN, not inf)
+    root = ufuncs.multiply(math.sqrt(2 * math.pi), ufuncs.sqrt(big))
+    asymptotic = ufuncs.multiply(ufuncs.divide(ufuncs.exp(big), root), tail)
+    return ufuncs.where(ufuncs.less_equal(ax, _I0_SERIES_UP_TO), series, asymptotic)
+
+
+_I0_SERIES_UP_TO = 20.0
+# The asymptotic series' coefficients, ((2k - 1)!!)^2 / (k! 8^k): 1, 1/8, 9/128, ...
+_I0_ASYMPTOTIC = [math.prod((2 * j - 1) ** 2 / (8 * j) for j in range(1, k + 1)) for k in range(12)]
 
 
 __all__ = [
