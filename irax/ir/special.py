@@ -13,6 +13,7 @@ several ulp wrong are elementary.py.) Each ends in `tie`
 (scalar_parts.py), which names its derivative rule.
 """
 import numpy as np
+from iree.compiler import ir
 from iree.compiler.dialects import arith, math
 
 from irax.ir.elementary import signed_power
@@ -80,13 +81,61 @@ _ERF_INV_Q = [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.
 
 def erf_inv(x):
     """erf^-1(x) for x in [-1, 1] (±inf at ±1, NaN beyond), to the bit as
-    JAX computes it on the CPU: jax.random.normal is sqrt(2) erf_inv(u)."""
+    JAX computes it on the CPU: jax.random.normal is sqrt(2) erf_inv(u).
+    float64 has polynomials of its own (erf_inv64)."""
+    if x.type == ir.F64Type.get():
+        return erf_inv64(x)
     w = arith.negf(xla_log1p(arith.negf(arith.mulf(x, x))))
     near = lt(w, like(x, 5.0))
     w = select(near, arith.subf(w, like(x, 2.5)), arith.subf(math.sqrt(w), like(x, 3.0)))
     p = select(near, like(x, _ERF_INV_P[0]), like(x, _ERF_INV_Q[0]))
     for a, b in zip(_ERF_INV_P[1:], _ERF_INV_Q[1:]):
         p = fma(p, w, select(near, like(x, a), like(x, b)))
+    result = select(cmpf("oeq", math.absf(x), like(x, 1.0)), arith.mulf(x, like(x, np.inf)), arith.mulf(p, x))
+    return tie("erf_inv", result, x)
+
+
+# Giles' double-precision erfinv, as XLA's ErfInv64: with w = -log(1 - x^2), x times a
+# polynomial in w - 3.125 (w < 6.25, degree 22), sqrt(w) - 3.25 (w < 16, 18) or sqrt(w) - 5 (16).
+_ERF_INV64_NEAR = [
+    -3.6444120640178196996e-21, -1.685059138182016589e-19, 1.2858480715256400167e-18, 1.115787767802518096e-17,
+    -1.333171662854620906e-16, 2.0972767875968561637e-17, 6.6376381343583238325e-15, -4.0545662729752068639e-14,
+    -8.1519341976054721522e-14, 2.6335093153082322977e-12, -1.2975133253453532498e-11, -5.4154120542946279317e-11,
+    1.051212273321532285e-09, -4.1126339803469836976e-09, -2.9070369957882005086e-08, 4.2347877827932403518e-07,
+    -1.3654692000834678645e-06, -1.3882523362786468719e-05, 0.0001867342080340571352, -0.00074070253416626697512,
+    -0.0060336708714301490533, 0.24015818242558961693, 1.6536545626831027356]
+_ERF_INV64_MID = [
+    2.2137376921775787049e-09, 9.0756561938885390979e-08, -2.7517406297064545428e-07, 1.8239629214389227755e-08,
+    1.5027403968909827627e-06, -4.013867526981545969e-06, 2.9234449089955446044e-06, 1.2475304481671778723e-05,
+    -4.7318229009055733981e-05, 6.8284851459573175448e-05, 2.4031110387097893999e-05, -0.0003550375203628474796,
+    0.00095328937973738049703, -0.0016882755560235047313, 0.0024914420961078508066, -0.0037512085075692412107,
+    0.005370914553590063617, 1.0052589676941592334, 3.0838856104922207635]
+_ERF_INV64_FAR = [
+    -2.7109920616438573243e-11, -2.5556418169965252055e-10, 1.5076572693500548083e-09, -3.7894654401267369937e-09,
+    7.6157012080783393804e-09, -1.4960026627149240478e-08, 2.9147953450901080826e-08, -6.7711997758452339498e-08,
+    2.2900482228026654717e-07, -9.9298272942317002539e-07, 4.5260625972231537039e-06, -1.9681778105531670567e-05,
+    7.5995277030017761139e-05, -0.00021503011930044477347, -0.00013871931833623122026, 1.0103004648645343977,
+    4.8499064014085844221]
+
+
+def erf_inv64(x):
+    """erf^-1(x) of float64 x as XLA computes it (erf_inv's float32
+    polynomials would give float32's accuracy): the three polynomials share
+    their Horner steps, each range's coefficients selected, the shorter
+    ones stopping early."""
+    w = arith.negf(math.log1p(arith.negf(arith.mulf(x, x))))
+    near, mid = lt(w, like(x, 6.25)), lt(w, like(x, 16.0))
+    t = select(near, arith.subf(w, like(x, 3.125)),
+               arith.subf(math.sqrt(w), select(mid, like(x, 3.25), like(x, 5.0))))
+    p = None
+    for i, c in enumerate(_ERF_INV64_NEAR):
+        coefficient = like(x, c)
+        if i < len(_ERF_INV64_MID):
+            coefficient = select(near, coefficient, like(x, _ERF_INV64_MID[i]))
+        if i < len(_ERF_INV64_FAR):
+            coefficient = select(mid, coefficient, like(x, _ERF_INV64_FAR[i]))
+        step = coefficient if p is None else fma(p, t, coefficient)
+        p = step if i < len(_ERF_INV64_FAR) else select(mid if i < len(_ERF_INV64_MID) else near, step, p)
     result = select(cmpf("oeq", math.absf(x), like(x, 1.0)), arith.mulf(x, like(x, np.inf)), arith.mulf(p, x))
     return tie("erf_inv", result, x)
 
@@ -391,6 +440,6 @@ def bessel_i0e(x):
 
 
 def bessel_i1e(x):
-    """exp(-|x|) I1(x) (odd in x)."""
+    """exp(-|x|) I1(x) (odd in x: the value of |x| with x's sign, so -0 at -0)."""
     value = _bessel_e(x, _I1E_A, _I1E_B, True)
-    return tie("bessel_i1e", select(lt(x, like(x, 0.0)), arith.negf(value), value), x)
+    return tie("bessel_i1e", math.copysign(value, x), x)

@@ -274,7 +274,7 @@ KeyDtype.array_type = KeyArray
 
 def _check_key_data(data):
     """JAX's checks of raw key data, with its TypeError wording."""
-    if not (is_array(data) or isinstance(data, np.ndarray)):
+    if not all(hasattr(data, name) for name in ("ndim", "shape", "dtype")):  # (a typed key array has them)
         raise TypeError("JAX encountered invalid PRNG key data: expected key_data to have ndim, shape, and dtype "
                         f"attributes. Got {data}")
     if data.ndim < 1:
@@ -313,8 +313,9 @@ def _seed(name, seed):
     if np.ndim(seed):
         raise TypeError(f"{name} accepts a scalar seed, but was given an array of shape {np.shape(seed)} != (). "
                         "Use jax.vmap for batching")
-    # A Python int is read as int64 first (wrapping to int32 without x64), as JAX does for hashes as seeds.
-    seed = asarray(np.int64(seed) if isinstance(seed, int) and not isinstance(seed, bool) else seed)
+    # A Python int (a bool too) is read as int64 first (wrapping to int32 without x64), as JAX does for
+    # hashes as seeds.
+    seed = asarray(np.int64(seed) if isinstance(seed, int) else seed)
     if not dtypes.is_int(seed.dtype):
         raise TypeError(f"PRNG key seed must be an integer; got {seed!r}")
     return _seed_data(seed)

@@ -91,8 +91,8 @@ def _gamma(data, a, shape, dtype, log_space):
     log space d(log x)/da = (dx/da) / x."""
     a = jnp.broadcast_to(convert(a, dtype, False), shape)
     size = math.prod(shape)
-    if size == 0:
-        return a
+    if size == 0:  # (not `a`, which keeps a weak type a draw does not have)
+        return jnp.zeros(shape, dtype)
 
     @custom_jvp
     def draw(a):
@@ -219,7 +219,7 @@ def _generalized_normal(data, p, shape, dtype):
 def generalized_normal(key: ArrayLike, p: float, shape: Shape = (), dtype: DTypeLike | None = None) -> Array:
     """Generalized normal floats of power p (p = 2: normal / sqrt 2, p = 1: Laplace)."""
     data = _one_key("generalized_normal", key)
-    dtype = dtypes.canonicalize_dtype(float if dtype is None else dtype)
+    dtype = _float_dtype("gamma", dtype)  # (JAX's check: its Gamma draw's)
     return _generalized_normal(data, p, canonicalize_shape(shape), dtype)
 
 
@@ -236,7 +236,7 @@ def _ball(data, p, d, shape, dtype):
 def ball(key: ArrayLike, d: int, p: float = 2, shape: Shape = (), dtype: DTypeLike | None = None) -> Array:
     """Points drawn uniformly from the unit p-norm ball in d dimensions."""
     data = _one_key("ball", key)
-    dtype = dtypes.canonicalize_dtype(float if dtype is None else dtype)
+    dtype = _float_dtype("gamma", dtype)  # (JAX's check: its Gamma draw's)
     return _ball(data, p, operator.index(d), canonicalize_shape(shape), dtype)
 
 

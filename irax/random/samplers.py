@@ -31,7 +31,7 @@ from irax.frontend import dtypes
 from irax.frontend.jit import jit
 from irax.frontend.numpy.bitcast import bitcast_convert_type
 from irax.frontend.lax import stop_gradient
-from irax.frontend.lax_elementwise import clz, shift_left, shift_right_logical
+from irax.frontend.lax_elementwise import clz, rem, shift_left, shift_right_logical
 from irax.frontend.lax_sorting import sort_key_val, top_k
 from irax.frontend.numpy.creation import canonicalize_shape
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, convert, promote_args_inexact
@@ -118,13 +118,17 @@ def _normal(data, shape, dtype):
     return dtype.type(np.sqrt(2)) * erf_inv(u)
 
 
-def normal(key: ArrayLike, shape: Shape = (), dtype: DTypeLike | None = None) -> Array:
-    """Standard normal floats, or complex numbers whose parts are independent
-    normals of variance 1/2."""
+def _normal_dtype(dtype):
     dtype = dtypes.canonicalize_dtype(float if dtype is None else dtype)
     if not dtypes.is_inexact(dtype):
         raise ValueError(f"dtype argument to `normal` must be a float or complex dtype, got {dtype}")
-    return _normal(_one_key("normal", key), canonicalize_shape(shape), dtype)
+    return dtype
+
+
+def normal(key: ArrayLike, shape: Shape = (), dtype: DTypeLike | None = None) -> Array:
+    """Standard normal floats, or complex numbers whose parts are independent
+    normals of variance 1/2."""
+    return _normal(_one_key("normal", key), canonicalize_shape(shape), _normal_dtype(dtype))
 
 
 @functools.partial(jit, static_argnums=(3, 4))
@@ -174,11 +178,12 @@ def _randint(data, minval, maxval, shape, dtype):
     higher, lower = random_bits(k1, nbits, shape), random_bits(k2, nbits, shape)
     span = convert(maxval - minval, unsigned, False)
     span = jnp.where(maxval <= minval, unsigned.type(1), span)
+    # (a span of the whole range wraps to 0, and lax.rem's x % 0 = x, not NumPy's 0, keeps every draw)
     span = jnp.where(maxval_out_of_range & (maxval > minval), span + unsigned.type(1), span)
-    multiplier = jnp.remainder(unsigned.type(2 ** (nbits // 2)), span)
-    multiplier = jnp.remainder(multiplier * multiplier, span)
-    offset = jnp.remainder(higher, span) * multiplier + jnp.remainder(lower, span)
-    return minval + convert(jnp.remainder(offset, span), dtype, False)
+    multiplier = rem(unsigned.type(2 ** (nbits // 2)), span)
+    multiplier = rem(multiplier * multiplier, span)
+    offset = rem(higher, span) * multiplier + rem(lower, span)
+    return minval + convert(rem(offset, span), dtype, False)
 
 
 def _convert_and_clip(x, dtype):
@@ -297,14 +302,20 @@ def _gumbel(data, shape, dtype, mode):
     return -jnp.log(-jnp.log(_uniform(data, dtype.type(finfo.tiny), dtype.type(1.0), shape, dtype)))
 
 
+def _gumbel_mode(mode):
+    """A Gumbel draw's mode, "low" by default, checked as JAX's `gumbel` checks
+    it (categorical and choice, which draw Gumbel noise, check it so too)."""
+    mode = "low" if mode is None else mode
+    if mode not in ("highest", "high", "low"):
+        raise ValueError(f"Must provide valid mode for gumbel got: {mode}")
+    return mode
+
+
 def gumbel(key: ArrayLike, shape: Shape = (), dtype: DTypeLike | None = None, mode: str | None = None) -> Array:
     """Gumbel floats: -log(-log(u))."""
     data = _one_key("gumbel", key)
     dtype = _float_dtype("gumbel", dtype)
-    mode = "low" if mode is None else mode
-    if mode not in ("highest", "high", "low"):
-        raise ValueError(f"Must provide valid mode for gumbel got: {mode}")
-    return _gumbel(data, canonicalize_shape(shape), dtype, mode)
+    return _gumbel(data, canonicalize_shape(shape), dtype, _gumbel_mode(mode))
 
 
 def rademacher(key: ArrayLike, shape: Shape = (), dtype: DTypeLike | None = None) -> Array:
@@ -414,7 +425,8 @@ def categorical(key: ArrayLike, logits: ArrayLike, axis: int = -1, shape: Shape 
     else:
         shape = canonicalize_shape(shape)
         _check_shape("categorical", shape, batch_shape)
-    mode = "low" if mode is None else mode
+    _float_dtype("gumbel", logits.dtype)  # (the noise has the logits' dtype)
+    mode = _gumbel_mode(mode)
     if replace:
         return _categorical(data, logits, shape, axis, mode)
     count = math.prod(shape[:len(shape) - len(batch_shape)])
@@ -567,7 +579,8 @@ def choice(key: ArrayLike, a: int | ArrayLike, shape: Shape = (), replace: bool 
         if p.shape != (n_inputs,):
             raise ValueError("p must be None or a 1D vector with the same size as a.shape[axis]. "
                              f"p has shape {p.shape} and a.shape[axis] is {n_inputs}.")
-        index = _weighted_choice(data, p, shape, replace, n_draws, "low" if mode is None else mode)
+        mode = None if replace else _gumbel_mode(mode)  # (only a draw without replacement takes Gumbel noise)
+        index = _weighted_choice(data, p, shape, replace, n_draws, mode)
         result = index if arr.ndim == 0 else jnp.take(arr, index, axis)
     return result.reshape(shape if arr.ndim == 0 else arr.shape[:axis] + shape + arr.shape[axis + 1:])
 
@@ -642,11 +655,12 @@ def _multivariate_normal(data, mean, cov, shape, dtype, method):
 def orthogonal(key: ArrayLike, n: int, shape: Shape = (), dtype: DTypeLike | None = None,
                m: int | None = None) -> Array:
     """Matrices [*shape, n, m] (m = n by default) drawn uniformly from the
-    orthogonal group, or with orthonormal rows (n < m) or columns (n > m):
-    Q of a normal matrix Z = Q R, times the signs of diag(R), which makes
-    the draw unique and its distribution uniform (Mezzadri 2007)."""
+    orthogonal (or, complex, unitary) group, or with orthonormal rows (n < m)
+    or columns (n > m): Q of a normal matrix Z = Q R, times the signs of
+    diag(R), which makes the draw unique and its distribution uniform
+    (Mezzadri 2007)."""
     data = _one_key("orthogonal", key)
-    dtype = _float_dtype("orthogonal", dtype)
+    dtype = _normal_dtype(dtype)  # (JAX's check: its normal draw's)
     return _orthogonal(data, operator.index(n), operator.index(n if m is None else m), canonicalize_shape(shape),
                        dtype)
 

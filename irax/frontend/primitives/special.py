@@ -4,7 +4,8 @@ computes it (irax/ir/special.py, incomplete.py), in float32: half precision wide
 float64 narrows (scalar_rules._in_f32), as their polynomials and iteration
 counts are float32's. lgamma and digamma are float64's too (Lanczos'
 series is; within 2e-14 of SciPy's), so float64 computes them in float64
-(scalar_rules._math), as logistic (a primitive for its derivative rule);
+(scalar_rules._math), as logistic (a primitive for its derivative rule)
+and erf_inv (whose float64 polynomials are XLA's own, special.erf_inv64);
 zeta in float64 was 3.5e-9 off, the rest 1e-8.
 """
 from irax.frontend.primitives.elementwise import _make
@@ -29,5 +30,5 @@ RULES = {
     "lbeta": special.lbeta,  # irax's own (scipy.special.betaln), not in jax.lax
 }
 
-FLOAT64_ACCURATE = {"lgamma", "digamma", "logistic", "lbeta"}
+FLOAT64_ACCURATE = {"lgamma", "digamma", "logistic", "lbeta", "erf_inv"}
 primitives = {name: _make(name, (_math if name in FLOAT64_ACCURATE else _in_f32)(rule)) for name, rule in RULES.items()}
