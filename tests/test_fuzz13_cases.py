@@ -121,3 +121,23 @@ def test_owens_t_is_odd_in_a_down_to_the_sign_of_zero():
     h = np.array([0.0, 0.0, 1.0, 1.0, -1.0, 2.0, 0.5, np.inf, np.nan], np.float32)
     a = np.array([-0.0, 0.0, -0.0, -2.5, 3.0, -0.5, -np.inf, -1.0, 1.0], np.float32)
     same_ieee(irax.scipy.special.owens_t(h, a), jax.scipy.special.owens_t(h, a), 1e-6)
+
+
+def test_prod_gradient_is_the_product_of_the_others_at_inf_nan_and_zeros():
+    """d prod / dx_i is the product of the others, as JAX's rule multiplies
+    them out. irax divided the product by x_i: prod([2, inf])'s gradient
+    was [inf, nan] (JAX [inf, 2]), and with two zeros every entry was 0,
+    where a NaN among the others makes it NaN (JAX [nan, nan, 0] for [0, 0,
+    nan]). Reverse mode, and forward mode as the sum of the gradient's
+    terms (JAX's own jvp of [2, inf, 1] is NaN where its gradient's terms
+    add up to inf)."""
+    inf, nan = np.inf, np.nan
+    x = np.array([[2, inf, 1], [0, 0, nan], [0, inf, 3], [-inf, 2, 0.5], [-inf, -inf, 2], [1e30, 1e-30, 5]],
+                 np.float32)
+    ours = irax.grad(lambda x: jnp.prod(x, axis=1).sum())(x)
+    theirs = jax.grad(lambda x: jax.numpy.prod(x, axis=1).sum())(x)
+    np.testing.assert_array_equal(ours, theirs)
+    ours = irax.jvp(lambda x: jnp.prod(x, axis=1), (x,), (np.ones_like(x),))[1]
+    with np.errstate(invalid="ignore"):  # (inf - inf in a row: NaN, as irax's)
+        expected = np.asarray(theirs).sum(axis=1)
+    np.testing.assert_allclose(ours, expected, rtol=1e-6)

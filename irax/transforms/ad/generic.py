@@ -8,12 +8,13 @@ contractions) or keeps the larger/smaller of g and its output ('max'/'min').
 """
 from dataclasses import dataclass
 
+import numpy as np
 from iree.compiler import ir
-from iree.compiler.dialects import arith, tensor
+from iree.compiler.dialects import arith, math, tensor
 
 from irax.ir import convolution, mlir
 from irax.ir.linalg import iterator_names, loop_sizes, map_results
-from irax.ir.scalar import select
+from irax.ir.scalar import cmpf, select
 from irax.transforms.ad import scalar_jvp, tensor_ops
 from irax.transforms.ad.scalar_jvp import const_like, constant, divide, equal, multiply
 
@@ -165,10 +166,16 @@ def chain_factor(info: Generic):
              a select, not v * 0: a NaN or inf tangent of an element not
              chosen stays out, as JAX's select does; where none equals the
              result (a NaN one), 0/0: NaN, as JAX's.
-    prod:    v times the product of the others, computed without dividing by
-             zero: with z zeros among the factors and p the product of the
-             nonzero ones, d prod/dg = p/g if z == 0; p at the zero if z == 1;
-             else 0. Real or complex (complex.mul); z is counted in floats.
+    prod:    v times the product of the others (JAX's: its rule multiplies
+             the others out). Real: from the product F of the finite nonzero
+             factors (times the signs of the infinite ones) and the counts
+             of zeros, infinities and NaNs, less g's own: NaN with a NaN or
+             with 0 and inf among the others, else 0 with a zero, else
+             ±inf with an inf, else F (over g where g is finite and
+             nonzero). So an inf or NaN factor gives the others' product,
+             not p/g's NaN or 0. Complex (complex.mul): with z zeros and p
+             the product of the nonzero factors, p/g if z == 0, p at the
+             zero if z == 1, else 0. Counts are folded in floats.
     """
     result = info.op.results[0]
     if info.kind in ("max", "min"):
@@ -178,9 +185,8 @@ def chain_factor(info: Generic):
             return arith.divf(select(equal(g, chosen), v, const_like(v, 0.0)), n)
 
         return [result, count], share
-    if info.kind == "prod":
-        elem = tensor_ops.tensor_type(result).element_type
-        count_elem = elem.element_type if isinstance(elem, ir.ComplexType) else elem
+    if info.kind == "prod" and isinstance(tensor_ops.tensor_type(result).element_type, ir.ComplexType):
+        count_elem = tensor_ops.tensor_type(result).element_type.element_type
         nonzero = _fold(info, [], 1.0, lambda acc, g: multiply(acc, select(_is_zero(g), const_like(g, 1.0), g)))
         zeros = _fold(info, [], 0.0, lambda acc, g: arith.addf(acc, _indicator(_is_zero(g), acc)), count_elem)
 
@@ -189,7 +195,40 @@ def chain_factor(info: Generic):
             return multiply(v, select(_is_zero(z), divide(p, g), select(lone_zero, p, const_like(g, 0.0))))
 
         return [nonzero, zeros], times_others
+    if info.kind == "prod":
+        finite = _fold(info, [], 1.0, lambda acc, g: arith.mulf(acc, _finite_factor(g)))
+        counts = [_fold(info, [], 0.0, lambda acc, g, kind=kind: arith.addf(acc, _indicator(kind(g), acc)))
+                  for kind in (_is_zero, _is_inf, _is_nan)]
+
+        def times_others(v, g, finite, zeros, infs, nans):
+            own = [_indicator(kind(g), zeros) for kind in (_is_zero, _is_inf, _is_nan)]
+            zeros, infs, nans = (cmpf("ogt", arith.subf(n, o), const_like(n, 0.0))
+                                 for n, o in zip((zeros, infs, nans), own))
+            finite = arith.divf(finite, _finite_factor(g))  # (g's factor in it: the others' finite part)
+            others = select(arith.ori(nans, arith.andi(zeros, infs)), const_like(g, np.nan),
+                            select(zeros, const_like(g, 0.0),
+                                   select(infs, arith.mulf(finite, const_like(g, np.inf)), finite)))
+            return arith.mulf(v, others)
+
+        return [finite, *counts], times_others
     return None
+
+
+def _finite_factor(g):
+    """g's factor in prod's finite part: g itself if finite and nonzero, its
+    sign if infinite, 1 if zero or NaN."""
+    one = const_like(g, 1.0)
+    sign = select(cmpf("ogt", g, const_like(g, 0.0)), one, const_like(g, -1.0))
+    return select(_is_inf(g), sign, select(arith.ori(_is_zero(g), _is_nan(g)), one, g))
+
+
+def _is_inf(x):
+    return cmpf("oeq", math.absf(x), const_like(x, np.inf))
+
+
+def _is_nan(x):
+    return cmpf("uno", x, x)
+
 
 
 def scatter_kind(op) -> str:
