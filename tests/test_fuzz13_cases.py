@@ -141,3 +141,23 @@ def test_prod_gradient_is_the_product_of_the_others_at_inf_nan_and_zeros():
     with np.errstate(invalid="ignore"):  # (inf - inf in a row: NaN, as irax's)
         expected = np.asarray(theirs).sum(axis=1)
     np.testing.assert_allclose(ours, expected, rtol=1e-6)
+
+
+def test_zeta_is_differentiable_in_both_arguments_as_jax(platform):
+    """scipy.special.zeta's derivative in x raised NotImplementedError;
+    JAX's is the derivative of an Euler-Maclaurin expansion (in x and q),
+    and irax's now too: JAX's values, and central differences in float64."""
+    x = np.array([3.0, 2.5, 1.5, 6.0], np.float32)
+    q = np.array([1.0, 0.7, 3.0, 2.0], np.float32)
+    ours = irax.vmap(irax.grad(irax.scipy.special.zeta, argnums=(0, 1)))(x, q)
+    theirs = jax.vmap(jax.grad(jax.scipy.special.zeta, argnums=(0, 1)))(x, q)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=2e-5)
+    with x64_mode(True):
+        x64, q64 = x.astype(np.float64), q.astype(np.float64)
+        dx, dq = irax.vmap(irax.grad(irax.scipy.special.zeta, argnums=(0, 1)))(x64, q64)
+        step = 1e-6
+        for grad, (hi, lo) in ((dx, ((x64 + step, q64), (x64 - step, q64))),
+                               (dq, ((x64, q64 + step), (x64, q64 - step)))):
+            numeric = (sspecial.zeta(*hi) - sspecial.zeta(*lo)) / (2 * step)
+            np.testing.assert_allclose(grad, numeric, rtol=1e-7)

@@ -12,6 +12,7 @@ and the functions computed by series and recurrences (special_series.py).
 """
 from __future__ import annotations
 
+import fractions
 import functools
 import math
 
@@ -20,6 +21,7 @@ import numpy as np
 import irax.numpy as jnp
 from irax import lax
 from irax.frontend import dtypes
+from irax.frontend.autodiff import jvp
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.lax import stop_gradient
 from irax.frontend.numpy.util import asarray, canonicalize_axes, promote_args_inexact
@@ -91,12 +93,57 @@ def polygamma(n: ArrayLike, x: ArrayLike) -> Array:
 
 
 def zeta(x: ArrayLike, q: ArrayLike | None = None) -> Array:
-    """Hurwitz's zeta(x, q) = sum_k (q + k)^-x."""
+    """Hurwitz's zeta(x, q) = sum_k (q + k)^-x. Differentiable in x and q
+    as JAX's: its derivative is that of `_zeta_expansion`, as JAX's is."""
     if q is None:
         raise NotImplementedError(
             "Riemann zeta function not implemented; pass q != None to compute the Hurwitz Zeta function.")
     x, q = promote_args_inexact("zeta", x, q)
+    return _zeta(x, q)
+
+
+@custom_jvp
+def _zeta(x, q):
     return lax.zeta(x, q)
+
+
+_zeta.defjvp(lambda primals, tangents: jvp(_zeta_expansion, primals, tangents))
+
+
+def _zeta_expansion(s, a):
+    """zeta(s, a) by Euler-Maclaurin summation (Johansson, "Rigorous
+    high-precision computation of the Hurwitz zeta function and its
+    derivatives", 2015, eq. 5), whose terms are differentiable in s and a:
+
+        sum_{k<N} (a + k)^-s + (a + N)^(1-s) / (s - 1)
+          + (a + N)^-s (1/2 + sum_{m=1..M} B_2m / (2m)! (s)_(2m-1) / (a + N)^(2m-1)),
+
+    (s)_j the rising factorial s (s + 1) ... (s + j - 1); N = M = 8 for
+    float32, 16 otherwise (JAX's choice). A term past the largest float is
+    clipped to it, as JAX's."""
+    n = 8 if s.dtype == np.float32 else 16
+    big = float(jnp.finfo(s.dtype).max)
+    end = a + n
+    head = sum((a + k) ** -s for k in range(n))
+    term = s / end  # (s)_1 / (a + N)
+    tail = 0.5 + _EULER_MACLAURIN[0] * term
+    for m in range(1, n):
+        term = jnp.minimum(term * (s + 2 * m - 1) * (s + 2 * m) / (end * end), big)
+        tail = tail + _EULER_MACLAURIN[m] * term
+    return head + end ** (1 - s) / (s - 1) + end ** -s * tail
+
+
+def _bernoulli_over_factorials(count: int) -> list:
+    """B_2m / (2m)! for m = 1 ... count (1/12, -1/720, 1/30240, ...), from
+    the Bernoulli numbers' recurrence sum_{k<=n} C(n+1, k) B_k = 0, exact
+    in fractions (on the host, once)."""
+    b = [fractions.Fraction(1)]
+    for n in range(1, 2 * count + 1):
+        b.append(-sum(math.comb(n + 1, k) * b[k] for k in range(n)) / (n + 1))
+    return [float(b[2 * m] / math.factorial(2 * m)) for m in range(1, count + 1)]
+
+
+_EULER_MACLAURIN = _bernoulli_over_factorials(16)
 
 
 @custom_jvp
