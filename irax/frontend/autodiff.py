@@ -32,7 +32,7 @@ from irax.frontend.lax_structural import slice_in_dim
 from irax.frontend.numpy.util import asarray, convert, is_array
 from irax.frontend.primitives.elementwise import convert_element_type
 from irax.frontend.vmap import vmap
-from irax.frontend.vjp_function import VJP, saved_arguments
+from irax.frontend.vjp_function import VJP
 from irax.ir import mlir
 from irax.transforms.ad.differentiate import declare, inline_and_check_callbacks
 
@@ -293,9 +293,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     data_leaves = tree_util.tree_flatten_data(output)[0]  # (a key array's data: the one leaf in its place)
     pullback = functools.partial(_pullback, key, fun_pair, out_tree, [shapes.tangent_typeof(y) for y in out_leaves],
                                  [shapes.tangent_typeof(y) for y in data_leaves])
-    primal_leaves, in_tree = tree_util.tree_flatten(tuple(primals))
-    vjp_fn = VJP(pullback, in_tree, out_tree, saved_arguments(in_tree, primal_leaves), [],
-                 getattr(fun, "__name__", "function"))
+    vjp_fn = VJP.of(pullback, primals, out_tree, getattr(fun, "__name__", "function"))
     return (output, vjp_fn, _unboxed(aux)) if has_aux else (output, vjp_fn)
 
 

@@ -34,6 +34,13 @@ class VJP:
         self.pullback, self.in_tree, self.out_tree, self.name = pullback, in_tree, out_tree, name
         self.args_res, self.opaque_residuals = args_res, opaque_residuals
 
+    @classmethod
+    def of(cls, pullback: Callable, arguments: tuple, out_tree: PyTreeDef, name: str) -> "VJP":
+        """The VJP function of `pullback(arguments, cotangent)`, which saves
+        `arguments` (module docstring)."""
+        leaves, in_tree = tree_util.tree_flatten(tuple(arguments))
+        return cls(pullback, in_tree, out_tree, list(_as_tuples(in_tree, iter(leaves))), [], name)
+
     def __call__(self, cotangent, *extra_args):
         if extra_args:
             raise TypeError(_TOO_MANY_ARGUMENTS.format(self.name, len(extra_args) + 1))
@@ -44,13 +51,8 @@ class VJP:
         return f"VJP(<the backward pass of {self.name}>, args_res={self.args_res!r})"
 
 
-def saved_arguments(in_tree: PyTreeDef, leaves: list) -> list:
-    """`args_res`: the arguments' `leaves`, arranged as the arguments'
-    tuple `in_tree` with each node a tuple, the top one a list (JAX's)."""
-    return list(_as_tuples(in_tree, iter(leaves)))
-
-
 def _as_tuples(treedef, leaves):
+    """`leaves` arranged as `treedef` with each node a tuple (JAX's args_res)."""
     if treedef.num_nodes == 1 and treedef.num_leaves == 1:  # a leaf
         return next(leaves)
     return tuple(_as_tuples(child, leaves) for child in treedef.children())
