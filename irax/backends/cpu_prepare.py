@@ -60,7 +60,6 @@ def native_kernels(module):
             function.erase()
             replaced.add(name)
     if replaced:
-        _loops_read_generators_through_barriers(module)
         _unused_results_kept(module, replaced)
     return module if replaced else None
 
@@ -81,28 +80,6 @@ def _unused_results_kept(module, names):
                 iree.opaque(*unused)
 
 
-def _loops_read_generators_through_barriers(module):
-    """Each tensor made from nothing but its output (an `arange`) that loops
-    read and other work reads too, read by each such loop through a barrier
-    of its own before it. IREE 3.13 failed to compile the modules that have
-    native kernels otherwise ("streamable op expected to be in an execution
-    region": `jit(grad(lambda a: det(a) * lu(a)[0].sum()))`); the barrier
-    for every reader fixed that but made lavapipe lose the gradient of
-    scipy.special.hyp2f1 in x, so it is the CPU's, and only the loops'."""
-    generators = mlir.ops_where(module.operation, lambda op: op.name == "linalg.generic" and len(op.results) == 1
-                                and all(mlir.made_by(v, "tensor.empty") for v in op.operands))
-    for op in generators:
-        by_loop = {}  # outermost loop reading it (None: no loop) -> [its uses there]
-        for use in op.results[0].uses:
-            by_loop.setdefault(_outermost_loop(use.owner), []).append((use.owner, use.operand_number))
-        for loop, uses in by_loop.items() if len(by_loop) > 1 else ():
-            if loop is not None:
-                with ir.InsertionPoint(loop), loop.location:
-                    [hidden] = iree.opaque(op.results[0])
-                for owner, index in uses:
-                    owner.operands[index] = hidden
-
-
 def hide_shared_while_inits(module):
     """`module` with each `scf.while` init that other work reads too passed
     to the loop through a barrier (`iree.hide_shared_inits`; the CPU's, see
@@ -110,14 +87,6 @@ def hide_shared_while_inits(module):
     loops = mlir.ops_where(module.operation, lambda op: op.name == "scf.while")
     hidden = [iree.hide_shared_inits(loop, 0) for loop in loops]
     return module if any(hidden) else None
-
-
-def _outermost_loop(op):
-    loop, parent = None, op.parent
-    while parent.name != "func.func":
-        loop = parent if parent.name in ("scf.for", "scf.while") else loop
-        parent = parent.parent
-    return loop
 
 
 # In order. The filters read the text as irax made it: no step makes what a
