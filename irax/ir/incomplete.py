@@ -9,7 +9,7 @@ import numpy as np
 from iree.compiler.dialects import arith, math
 
 from irax.ir.scalar import cmpf, select
-from irax.ir.scalar_parts import bool_constant, like, lt, tie, while_loop
+from irax.ir.scalar_parts import bool_constant, is_nan, like, lt, tie, while_loop
 from irax.ir.special import digamma, lbeta, lgamma, lgamma_difference
 
 _EPS = float(np.finfo(np.float32).eps)
@@ -112,10 +112,6 @@ def _not(c):
     return arith.xori(c, bool_constant(True))
 
 
-def _isnan(x):
-    return cmpf("uno", x, x)
-
-
 def igamma(a, x, mode=VALUE):
     """The regularized lower incomplete gamma function P(a, x) (JAX's
     igamma_impl): the series where x < 1 or x <= a, else 1 - Q(a, x) by the
@@ -123,7 +119,7 @@ def igamma(a, x, mode=VALUE):
     random_gamma_grad)."""
     derivative = mode != VALUE
     zero, one = like(x, 0.0), like(x, 1.0)
-    nan = _any(_isnan(a), _isnan(x))
+    nan = _any(is_nan(a), is_nan(x))
     x_zero, x_inf, a_zero = cmpf("oeq", x, zero), cmpf("oeq", x, like(x, np.inf)), cmpf("oeq", a, zero)
     if derivative:
         domain = arith.ori(lt(x, zero), cmpf("ole", a, zero))
@@ -160,7 +156,7 @@ def igammac(a, x):
     (JAX's igammac_impl): by the series where x < 1 or x < a, else by the
     continued fraction."""
     zero, one = like(x, 0.0), like(x, 1.0)
-    nan = _any(_isnan(a), _isnan(x))
+    nan = _any(is_nan(a), is_nan(x))
     x_zero, x_inf, a_zero = cmpf("oeq", x, zero), cmpf("oeq", x, like(x, np.inf)), cmpf("oeq", a, zero)
     domain = _any(lt(x, zero), lt(a, zero), arith.andi(a_zero, x_zero), nan)
     series = arith.ori(lt(x, one), lt(x, a))
@@ -183,10 +179,10 @@ def betainc(a, b, x):
     a_zero = arith.ori(cmpf("oeq", a, zero), cmpf("oeq", b, inf))
     b_zero = arith.ori(cmpf("oeq", b, zero), cmpf("oeq", a, inf))
     x_zero, x_one = cmpf("oeq", x, zero), cmpf("oeq", x, one)
-    nan = _any(_isnan(a), _isnan(b), _isnan(x))
+    nan = _any(is_nan(a), is_nan(b), is_nan(x))
     is_zero = arith.ori(arith.andi(b_zero, _not(x_one)), arith.andi(a_zero, x_zero))
     is_one = arith.ori(arith.andi(a_zero, _not(x_zero)), arith.andi(b_zero, x_one))
-    is_nan = _any(lt(a, zero), lt(b, zero), lt(x, zero), cmpf("ogt", x, one), arith.andi(a_zero, b_zero), nan)
+    undefined = _any(lt(a, zero), lt(b, zero), lt(x, zero), cmpf("ogt", x, one), arith.andi(a_zero, b_zero), nan)
     inputs = a, b, x
     fast = lt(x, arith.divf(arith.addf(a, one), arith.addf(arith.addf(a, b), two)))
     a, b = select(fast, a, b), select(fast, b, a)
@@ -232,4 +228,4 @@ def betainc(a, b, x):
     result = select(fast, result, arith.subf(one, result))
     result = select(is_zero, zero, result)
     result = select(is_one, one, result)
-    return tie("betainc", select(is_nan, like(x, np.nan), result), *inputs)
+    return tie("betainc", select(undefined, like(x, np.nan), result), *inputs)

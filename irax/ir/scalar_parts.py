@@ -54,6 +54,11 @@ def lt(a, b):
     return cmpf("olt", a, b)
 
 
+def is_nan(x):
+    """x != x: whether the float x is a NaN."""
+    return cmpf("uno", x, x)
+
+
 def fma(a, b, c):
     """a b + c rounded once, as a fused multiply-add: one float32 instruction
     on the CPU (where float64 arithmetic made erf_inv 4x slower); the Vulkan

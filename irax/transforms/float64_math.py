@@ -47,7 +47,7 @@ from iree.compiler.dialects import arith, math, scf, tensor
 
 from irax.ir import mlir
 from irax.ir.scalar import cmpf
-from irax.ir.scalar_parts import while_loop
+from irax.ir.scalar_parts import is_nan, while_loop
 
 # π and ln 2 to 50 digits: π/2 in three parts of 33 bits (n P_i is exact for
 # |n| < 2^20), ln 2 in two (e ln2_hi exact for |e| < 2^21). The parts add up
@@ -108,10 +108,6 @@ def _lt(a, b):
 
 def _gt(a, b):
     return cmpf("ogt", a, b)
-
-
-def _is_nan(x):
-    return cmpf("uno", x, x)
 
 
 def _finite(x):
@@ -230,7 +226,7 @@ def _log_special(x, value):
     """log's value at 0 (-inf), +inf (inf), negatives and NaN (NaN) over `value`."""
     value = select(cmpf("oeq", x, _c(0.0)), _c(-np.inf), value)
     value = select(cmpf("oeq", x, _c(np.inf)), x, value)
-    return select(arith.ori(_lt(x, _c(0.0)), _is_nan(x)), _c(np.nan), value)
+    return select(arith.ori(_lt(x, _c(0.0)), is_nan(x)), _c(np.nan), value)
 
 
 def _positive(x):
@@ -264,11 +260,11 @@ def log1p(x):
 
 def _exp_of_reduced(x, n_of, r_of, kmax, kmin):
     """2^n p(r) with the special values of exp: x NaN, above kmax (inf), below kmin (0)."""
-    safe = select(_is_nan(x), _c(0.0), arith.minimumf(arith.maximumf(x, _c(kmin - 2)), _c(kmax + 2)))
+    safe = select(is_nan(x), _c(0.0), arith.minimumf(arith.maximumf(x, _c(kmin - 2)), _c(kmax + 2)))
     n = n_of(safe)
     value = _times_pow2(_horner(_EXP, r_of(safe, n)), n)
     value = select(_gt(x, _c(kmax)), _c(np.inf), select(_lt(x, _c(kmin)), _c(0.0), value))
-    return select(_is_nan(x), x, value)
+    return select(is_nan(x), x, value)
 
 
 def exp(x):
@@ -321,7 +317,7 @@ def powf(a, b):
     (24-bit pieces of b and H) and r = b_head H_head - n ln2_hi exact."""
     high, low = _log_extended(_safe_positive(a))
     z = mul(b, _log_special(a, add(high, low)))  # b log a to a few ulp: its special values and n
-    n = math.floor(add(mul(select(_is_nan(z), _c(0.0), arith.minimumf(arith.maximumf(z, _c(-760.0)), _c(760.0))),
+    n = math.floor(add(mul(select(is_nan(z), _c(0.0), arith.minimumf(arith.maximumf(z, _c(-760.0)), _c(760.0))),
                            _c(1 / pymath.log(2))), _c(0.5)))
     b = arith.minimumf(arith.maximumf(b, _c(-2.0**100)), _c(2.0**100))  # beyond, |z| > 760 or a = 1
     b_head, h_head = _f32_head(b), _f32_head(high)
@@ -331,7 +327,7 @@ def powf(a, b):
         r = add(r, term)
     value = _times_pow2(_horner(_EXP, r), n)
     value = select(_gt(z, _c(_EXP_MAX + 1)), _c(np.inf), select(_lt(z, _c(_EXP_MIN - 1)), _c(0.0), value))
-    return select(_is_nan(z), z, value)
+    return select(is_nan(z), z, value)
 
 
 def _two_over_pi_chunks(count):
@@ -467,7 +463,7 @@ def atan(x):
     atan_t = mul(t, _horner(_ATAN, mul(t, t)))
     y = select(reduce, add(_c(pymath.pi / 6), atan_t), atan_t)
     y = select(above_one, add(sub(_c(_P1), y), _c(_P2 + _P3)), y)
-    return select(_lt(x, _c(0.0)), arith.negf(y), select(_is_nan(x), x, y))
+    return select(_lt(x, _c(0.0)), arith.negf(y), select(is_nan(x), x, y))
 
 
 def atan2(y, x):
@@ -505,7 +501,7 @@ def cosh(x):
 def tanh(x):
     a = math.absf(x)
     t = expm1(add(a, a))
-    return select(_is_nan(x), x, _odd(x, select(_lt(a, _c(22.0)), div(t, add(t, _c(2.0))), _c(1.0))))
+    return select(is_nan(x), x, _odd(x, select(_lt(a, _c(22.0)), div(t, add(t, _c(2.0))), _c(1.0))))
 
 
 def asinh(x):
@@ -533,7 +529,7 @@ def erf(x):
         erfcx = select(_lt(a, _c(hi)), _clenshaw(coefficients, t), erfcx)
     middle = sub(_c(1.0), mul(exp(arith.negf(mul(a, a))), erfcx))
     value = select(_lt(a, _c(1.0)), small, _odd(x, select(_lt(a, _c(6.0)), middle, _c(1.0))))
-    return select(_is_nan(x), x, value)
+    return select(is_nan(x), x, value)
 
 
 def cbrt(x):

@@ -15,6 +15,7 @@ from iree.compiler.dialects import arith, math, tensor
 from irax.ir import convolution, mlir
 from irax.ir.linalg import iterator_names, loop_sizes, map_results
 from irax.ir.scalar import cmpf, select
+from irax.ir.scalar_parts import is_nan
 from irax.transforms.ad import scalar_jvp, tensor_ops
 from irax.transforms.ad.scalar_jvp import const_like, constant, divide, equal, multiply
 
@@ -198,10 +199,10 @@ def chain_factor(info: Generic):
     if info.kind == "prod":
         finite = _fold(info, [], 1.0, lambda acc, g: arith.mulf(acc, _finite_factor(g)))
         counts = [_fold(info, [], 0.0, lambda acc, g, kind=kind: arith.addf(acc, _indicator(kind(g), acc)))
-                  for kind in (_is_zero, _is_inf, _is_nan)]
+                  for kind in (_is_zero, _is_inf, is_nan)]
 
         def times_others(v, g, finite, zeros, infs, nans):
-            own = [_indicator(kind(g), zeros) for kind in (_is_zero, _is_inf, _is_nan)]
+            own = [_indicator(kind(g), zeros) for kind in (_is_zero, _is_inf, is_nan)]
             zeros, infs, nans = (cmpf("ogt", arith.subf(n, o), const_like(n, 0.0))
                                  for n, o in zip((zeros, infs, nans), own))
             finite = arith.divf(finite, _finite_factor(g))  # (g's factor in it: the others' finite part)
@@ -219,15 +220,11 @@ def _finite_factor(g):
     sign if infinite, 1 if zero or NaN."""
     one = const_like(g, 1.0)
     sign = select(cmpf("ogt", g, const_like(g, 0.0)), one, const_like(g, -1.0))
-    return select(_is_inf(g), sign, select(arith.ori(_is_zero(g), _is_nan(g)), one, g))
+    return select(_is_inf(g), sign, select(arith.ori(_is_zero(g), is_nan(g)), one, g))
 
 
 def _is_inf(x):
     return cmpf("oeq", math.absf(x), const_like(x, np.inf))
-
-
-def _is_nan(x):
-    return cmpf("uno", x, x)
 
 
 
