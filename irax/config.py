@@ -257,6 +257,10 @@ class Config:
     irax_cuda_target = Setting(CUDA_TARGET, "sm_80", "the GPU the cuda backend compiles for")
     irax_rocm_target = Setting(ROCM_TARGET, "gfx942", "the GPU the rocm backend compiles for")
 
+    # How many times a setting was changed (update): what a warm call read of
+    # the settings holds while this is the same (executable.fast_call).
+    changes = 0
+
     @classmethod
     def settings(cls) -> dict:
         """Every setting by name."""
@@ -273,6 +277,7 @@ class Config:
                                f"irax operation is executed. You should initialize this config immediately after "
                                f"`import irax`.")
         self.__dict__[setting.name] = parsed
+        self.__dict__["changes"] = self.changes + 1
 
     def fix(self, name: str, what: str) -> None:
         """Make setting `name` fixed from now on: `what` (e.g. "the CPU's
