@@ -154,6 +154,22 @@ def test_integers_and_random_bits_are_exact_on_the_first_tier(tiers):
     np.testing.assert_array_equal(first[3], a.astype(np.uint32) >> 3)
 
 
+def test_float16_is_rounded_op_by_op_on_both_tiers(tiers):
+    """As NumPy computes float16 (and XLA, and LLVM for IREE): each op in
+    float32, its result rounded to float16. The first tier fused x * 8.5 - 3
+    into one multiply-add, as float32's (one ulp off in 28% of elements)."""
+    x = (rng.uniform(-1, 1, 256) * np.exp2(rng.integers(-24, 16, 256))).astype(np.float16)
+    f = irax.jit(lambda x: (x * 8.5 - 3, x * 0.0013 * x + x * 1e-4))
+    first = f(x)
+    assert tiers.evaluated == 1
+    tiers.compile_now()
+    second = f(x)
+    assert tiers.swapped == 1
+    for tier in (first, second):
+        for ours, numpy_s in zip(tier, (x * 8.5 - 3, x * np.float16(0.0013) * x + x * np.float16(1e-4))):
+            np.testing.assert_array_equal(np.asarray(ours).view(np.uint16), numpy_s.view(np.uint16))
+
+
 def test_donated_arguments_are_deleted_after_a_first_tier_call(tiers):
     f = irax.jit(lambda x, y: x.at[0].set(y[0]) * 2, donate_argnums=0)
     x, y = jnp.asarray(X), jnp.asarray(X + 1)

@@ -21,12 +21,11 @@ have. A reduction's input converted to float32 on its way into the
 accumulator keeps what IREE gives: a sum of `x * 3.3` reads the product
 unrounded, as XLA's fused reduction does (JAX's jit of `sum(x * 3.3)`
 differs from its eager one there). Several ops inside one generic (one primitive's rule) round
-once, at the end, as XLA rounds one operation's result. float16 is left
-alone, though JAX 0.10's jit rounds it per op on the CPU too: `x * 8.5 -
-3` of float16 under jit is one ulp from JAX's in ~38% of the elements
-(measured 2026-12-07; eagerly they agree). Its rounding in integer code
-needs the exponent's range (subnormals below 2^-14, inf above 65504),
-which bfloat16's, float32's top half, does not.
+once, at the end, as XLA rounds one operation's result. float16 needs no pass: LLVM computes each float16 op in float32
+and rounds its result to float16, conversions it keeps, so a fused chain
+is rounded op by op, as NumPy's and XLA's (tests/test_bfloat16_rounding.py;
+the ~25% of elements of `x * 8.5 - 3` once seen one ulp from JAX's were
+tiered jit's first tier, whose evaluator fused the multiply-add).
 
 Every conversion to bfloat16 (`arith.truncf`, its own or an op's result)
 also keeps a NaN's sign: MLIR expands truncf to integer code that makes
