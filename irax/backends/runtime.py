@@ -22,23 +22,20 @@ inline, as XLA's CPU runtime does with small ops. They wait for the queued
 calls before them to be done, and are finished when they return: so they
 take no step of the timeline, and their fences are empty ones.
 """
-import atexit
 import collections
 import contextlib
 import copy
-import ctypes
 import dataclasses
 import functools
 import os
 import threading
 import time
-import warnings
 import weakref
 
 import numpy as np
 import iree.runtime as rt
-from iree.runtime import _binding
 
+from irax.backends.lifecycle import calling_back, live_devices
 from irax.config import config
 
 # The Python types of IREE's errors, by status code (its bindings'
@@ -143,15 +140,15 @@ class Device:
         self._finished = 0  # a timeline value known to be reached
         self.lost = []  # (first, last, error): calls that failed on the device
         self._inputs = collections.deque()  # (call, its input buffers, its own semaphore) until the call is done
-        self._forked = False  # in a child process forked from this one: see _after_fork_in_child
+        self._forked = False  # in a child process forked from this one: see lifecycle.py
         self.lost_for_good = None  # why the device itself is gone (a driver fault); its backend makes a new one
         self._spare = collections.defaultdict(list)  # size -> memory `empty` handed out that is free again
-        _live_devices.add(self)
+        live_devices.add(self)
 
     @property
     def _runs_after_fork(self) -> bool:
         """Whether a forked child can run this device's work: on its inline
-        twin, on the calling thread (see _before_fork)."""
+        twin, on the calling thread (see lifecycle.py)."""
         return self._inline_hal_module is not None
 
     def _check_usable(self):
@@ -342,7 +339,6 @@ class Device:
         view = self._mapped(buffer, dtype, shape)
         if view is not None:
             view.flags.writeable = False
-            _shared_views[id(view)] = view
         return view
 
     def empty(self, dtype: np.dtype, shape) -> tuple[rt.HalBufferView, np.ndarray] | None:
@@ -482,7 +478,7 @@ class Program:
         self._module = rt.VmModule.copy_buffer(device.instance, vmfb)
         imported = [host_module(device, host_functions)] if host_functions else []
         if imported:
-            _calling_back.add(self)
+            calling_back.add(self)
         # (A forked child runs every call inline, so it never makes the queued
         # context, whose initializer could wait on the parent's threads.)
         self._context = None if device._forked else rt.VmContext(
@@ -692,71 +688,3 @@ SPARES = 2
 def _keep_spare(spare: list, raw: np.ndarray) -> None:
     if len(spare) < SPARES:
         spare.append(raw)
-
-
-_live_devices = weakref.WeakSet()
-_calling_back = weakref.WeakSet()  # the Programs with a host module
-_shared_views = weakref.WeakValueDictionary()  # id -> a live Device.host_view
-
-
-@atexit.register
-def _before_teardown():
-    """The interpreter's last teardown frees objects in no particular order,
-    and IREE frees a buffer or a semaphore safely only while its device
-    lives: a script whose arrays outlived the device crashed in the last
-    garbage collection (a jitted `lax.scan`, 3 runs in 8). So each device
-    finishes its queued work and is then kept alive to the end of the
-    process (its memory and threads go with the process; the bindings' leak
-    checker is told). The contexts holding a host module go first, whose
-    Python functions IREE frees with them: a script calling a pure_callback
-    crashed 2 runs in 3 (while the callbacks also kept their trace alive in
-    a reference cycle; with either fix alone, 0 in 8)."""
-    for device in list(_live_devices):
-        if not device._forked or device._runs_after_fork:  # (else its work never finishes in this forked child)
-            device.drain()
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(device))
-    for program in list(_calling_back):
-        program._context = program._inline_context = None
-    _binding.disable_leak_checker()
-
-
-def drain_all() -> None:
-    """Wait until every call queued so far on every device is done, and with
-    it every callback it makes (irax.effects_barrier)."""
-    for device in list(_live_devices):
-        if not device._forked or device._runs_after_fork:  # (else its work never finishes in this forked child)
-            device.drain()
-
-
-# os.fork() after the runtime started: IREE's devices run on threads
-# (local-task's workers, the Vulkan driver's), which the child does not have,
-# so a queued call there would wait forever. A fresh runtime in the child is
-# out of reach (IREE's Python API hands out its cached driver, whose task
-# executor lost its threads), but an inline twin runs on the calling thread:
-# the child runs every call on it, after the parent drained its queues before
-# forking, so nothing the child waits for is left on the parent's threads.
-# Devices without a twin refuse work in the child (Device._check_usable);
-# the parent is warned at fork that they will, in JAX's words.
-def _before_fork():
-    for device in list(_live_devices):
-        device.drain()
-    stuck = sorted(str(d) for d in _live_devices if not d._runs_after_fork)
-    if stuck:
-        warnings.warn("os.fork() was called. os.fork() is incompatible with multithreaded code, and irax is "
-                      f"multithreaded: in the child process, {', '.join(stuck)} cannot run (they raise DeviceError "
-                      "there; the CPU runs its calls on the calling thread). Use multiprocessing's 'spawn' start "
-                      "method for child processes that use them.", RuntimeWarning, stacklevel=2)
-
-
-def _after_fork_in_child():
-    for device in list(_live_devices):
-        device._forked = True
-        # Freeing a device's IREE objects waits for its threads, which this
-        # child does not have: at exit it would hang. So they are never freed
-        # here, and the bindings are told not to list them as leaks at exit.
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(device))
-    _binding.disable_leak_checker()
-
-
-if hasattr(os, "register_at_fork"):  # Unix only
-    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

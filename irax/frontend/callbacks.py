@@ -46,7 +46,7 @@ from iree.compiler import ir
 from iree.compiler.dialects import func
 
 from irax import tree_util
-from irax.backends import runtime
+from irax.backends import lifecycle, runtime
 from irax.errors import DeviceError
 from irax.frontend import core, dtypes, staging
 from irax.frontend.array import device_put_numpy
@@ -195,7 +195,7 @@ ORDERED_IO = "ordered_io"  # an ordered io_callback's vmap_method: vmap refuses 
 
 def effects_barrier() -> None:
     """Wait until every callback of the computations started so far has run (jax.effects_barrier)."""
-    runtime.drain_all()
+    lifecycle.drain_all()
 
 
 def _callback_with_results(kind, callback, result_shape_dtypes, args, kwargs, vmap_method):
