@@ -1,5 +1,5 @@
 """The native CPU kernels (irax/backends/cpu_kernels.py): each compiled
-alone, wrapped in a public @main, run with iree.runtime and compared with
+alone, wrapped in a public @main, run on irax's CPU device and compared with
 NumPy versions of the portable loops of frontend/lax_linalg.py (the same
 whole-array formulas, so the same NaN/inf patterns); those references are
 checked against irax's portable code on Vulkan.
@@ -12,14 +12,14 @@ import functools
 import numpy as np
 import pytest
 from helpers import device_or_skip
-from iree import compiler, runtime
 
 import irax
-from irax.backends import cpu_kernels
+from irax.backends import cache, cpu_kernels
 from irax.lax import linalg
 
 rng = np.random.default_rng(0)
 FLAGS = ["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false"]
+ELEMENTS = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64}
 
 
 def _type(shape, dtype):
@@ -45,7 +45,9 @@ def _program(kernel, shapes, dtype, unit_diagonal=False):
 
 
 def _compile(text, args, results, dtype):
-    """`text` (a kernel's function) called by a public @main, compiled."""
+    """`text` (a kernel's function) called by a public @main, compiled
+    through irax's compile cache (a warm run compiles none of these) and
+    loaded on irax's CPU device."""
     rtypes = ", ".join(results)
     names = [f"%r#{n}" for n in range(len(results))] if len(results) > 1 else ["%r"]
     count = f":{len(results)}" if len(results) > 1 else ""
@@ -54,12 +56,14 @@ def _compile(text, args, results, dtype):
     text += (f"\nfunc.func @main({params}) -> ({rtypes}) {{\n"
              f"  %r{count} = call @kernel({operands}) : ({', '.join(args)}) -> ({rtypes})\n"
              f"  return {', '.join(names)} : {rtypes}\n}}\n")
-    vmfb = compiler.compile_str(text, target_backends=["llvm-cpu"], extra_args=FLAGS)
-    main = runtime.load_vm_flatbuffer(vmfb, driver="local-task").main
+    cpu = irax.devices("cpu")[0]
+    program = cpu.load(cache.cached_compile(text, "llvm-cpu", FLAGS))
+    result_dtypes = [ELEMENTS[t.rpartition("x")[2].rstrip(">")] for t in results]
 
     def run(*arrays):
-        out = main(*(np.ascontiguousarray(a, dtype) for a in arrays))
-        return tuple(o.to_host() for o in out) if isinstance(out, (list, tuple)) else out.to_host()
+        views, call = program([cpu.put(np.ascontiguousarray(a, dtype)) for a in arrays], len(results))
+        out = tuple(cpu.fetch_after(call, v, d, tuple(v.shape)) for v, d in zip(views, result_dtypes))
+        return out if len(out) > 1 else out[0]
 
     return run
 
