@@ -154,6 +154,21 @@ CASES = {
         lambda x: L.lax.ppermute(x, "i", perm=[(i, (i + 1) % N) for i in range(N)]), axis_name="i")(_x((N, 3))),
     "ppermute_partial": lambda L, jnp: L.pmap(lambda x: L.lax.ppermute(x, "i", perm=[(0, 1), (1, 2)]),
                                               axis_name="i")(_x((N, 3))),
+    "all_to_all": lambda L, jnp: L.pmap(lambda x: L.lax.all_to_all(x, "i", 0, 1), axis_name="i")(_x((N, N, 3))),
+    "all_to_all_tiled": lambda L, jnp: L.pmap(lambda x: L.lax.all_to_all(x, "i", 1, 0, tiled=True), axis_name="i")(
+        _x((N, 2, 2 * N))),
+    "all_to_all_groups": lambda L, jnp: L.pmap(lambda x: L.lax.all_to_all(
+        x, "i", 0, 0, axis_index_groups=G, tiled=True), axis_name="i")(_x((N, 4))),
+    # (tiled: JAX 0.10's transpose of an untiled all_to_all has the wrong shape; _mixed_loss checks irax's)
+    "grad_all_to_all": lambda L, jnp: L.pmap(L.grad(
+        lambda x: (L.lax.all_to_all(x, "i", 0, 1, tiled=True) ** 2 * jnp.arange(2.0 * N)).sum()), axis_name="i")(
+        _x((N, N, 2))),
+    "vmap_inside_pmap_all_to_all": lambda L, jnp: L.pmap(lambda x: L.vmap(
+        lambda y: L.lax.all_to_all(y, "i", 0, 0, tiled=True))(x), axis_name="i")(_x((N, 3, 2 * N))),
+    "named_vmap_all_to_all": lambda L, jnp: L.vmap(lambda y: L.lax.all_to_all(y, "i", 0, 1), axis_name="i")(
+        _x((N, N, 3))),
+    "error_all_to_all_size": lambda L, jnp: L.pmap(lambda x: L.lax.all_to_all(x, "i", 0, 1), axis_name="i")(
+        _x((N, 3, 2))),
     "axis_index": lambda L, jnp: L.pmap(lambda x: L.lax.axis_index("i") + 0 * x.astype(np.int32), axis_name="i")(
         np.zeros(N, np.float32)),
     "in_axes_none_out_axes_1": lambda L, jnp: L.pmap(lambda x, y: x * y, in_axes=(0, None), out_axes=1)(
@@ -317,8 +332,10 @@ def _mixed_loss(L, jnp, x):
     shift = [(i, (i + 1) % N) for i in range(N)]
     gathered = L.lax.all_gather(x, "i", tiled=True)
     scattered = L.lax.psum_scatter(x * x, "i", tiled=True)
+    exchanged = L.lax.all_to_all(x.reshape(2, N), "i", 1, 0)
     return (jnp.sum(jnp.sin(L.lax.psum(x, "i")) * L.lax.ppermute(x, "i", shift))
-            + jnp.sum(gathered ** 2 * jnp.arange(2.0 * N * N) / N) + jnp.sum(scattered ** 3) + L.lax.pmean(x, "i")[0])
+            + jnp.sum(gathered ** 2 * jnp.arange(2.0 * N * N) / N) + jnp.sum(scattered ** 3) + L.lax.pmean(x, "i")[0]
+            + jnp.sum(exchanged ** 2 * jnp.arange(2.0 * N).reshape(N, 2)))
 
 
 def _finite_differences(L, jnp):

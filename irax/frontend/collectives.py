@@ -9,6 +9,9 @@
                             `scatter_dimension` (the transpose of all_gather)
     ppermute(x, "i", perm)  device dst gets the x of device src, for each
                             (src, dst) in perm; zeros where none is sent
+    all_to_all(x, "i", s, c) device d gets chunk d along axis s of every
+                            device's x, along axis c (its own transpose,
+                            with s and c swapped)
     axis_index("i")         this device's position on the axis, int32
 
 `axis_name` may be a tuple of names, the collective then being over all
@@ -38,7 +41,7 @@ to other processes (MPI: irax/distributed.py) plugs in at the same place.
 
 Derivatives follow JAX (transforms/ad/host_calls.py): psum's transpose is
 psum, all_gather's psum_scatter and back, ppermute's the inverse
-permutation; pmean is psum divided by the axis size; pmax and pmin are not
+permutation, all_to_all's all_to_all back; pmean is psum divided by the axis size; pmax and pmin are not
 differentiable (JAX's NotImplementedError). Under vmap each collective
 runs once on the whole batch (vmap_method "broadcast_all"); its Python sees
 the batch axes in front of the operand's own, which is how it knows where
@@ -424,6 +427,30 @@ def _members_scatter(axis, tiled, groups, ndim, members):
     return out
 
 
+def _members_all_to_all(split, concat, tiled, groups, ndim, members):
+    """Member p of a group: chunk p (tiled: block p) along `split` of each of
+    its group's operands, in the group's order, stacked on a new axis
+    `concat` of the result (tiled: concatenated along `concat`)."""
+    front = members.ndim - 1 - ndim  # (the other vmaps' batch axes, in each member's array)
+    split, concat = front + split, front + concat
+    out = None
+    for group, operands in _each_group(groups, members):
+        order = range(len(members)) if groups is None else group
+        block = operands.shape[1 + split] // len(order) if tiled else None
+        for p, member in enumerate(order):
+            chunks = [np.take(x, range(p * block, (p + 1) * block) if tiled else p, axis=split) for x in operands]
+            part = np.concatenate(chunks, axis=concat) if tiled else np.stack(chunks, axis=concat)
+            if out is None:
+                out = np.empty(members.shape[:1] + part.shape, members.dtype)
+            out[member] = part
+    return out
+
+
+def _device_all_to_all(split, concat, tiled, ndim, communicator, rank, x):
+    """all_to_all over one pmap axis: every device's operand gathered, this device's chunks kept."""
+    return _members_all_to_all(split, concat, tiled, None, ndim, communicator.all_gather(rank, x))[rank]
+
+
 def _members_permute(perm, ndim, members):
     out = np.zeros_like(members)
     for source, destination in perm:
@@ -617,6 +644,46 @@ def ppermute(x: Any, axis_name: Hashable, perm: Sequence[tuple[int, int]]) -> An
     def one(x):
         x = _traced(x)
         return _collective("ppermute", x, host(perm, x.ndim), x.aval, transpose=host(inverse, x.ndim))
+    return tree_util.tree_map(one, x)
+
+
+def all_to_all(x: Any, axis_name: Hashable, split_axis: int, concat_axis: int, *,
+               axis_index_groups: Sequence | None = None, tiled: bool = False) -> Any:
+    """Device d gets chunk d along `split_axis` of every device's `x`, in
+    device order (jax.lax.all_to_all): stacked on a new axis `concat_axis`
+    of the result, `split_axis` having as many elements as devices and
+    being dropped; tiled: `split_axis` cut into as many blocks as devices,
+    and the blocks concatenated along `concat_axis`. With
+    `axis_index_groups`, among the devices of d's group."""
+    names = _names(axis_name)
+    if not names:
+        return x
+    groups = _groups(axis_index_groups, names, equal="all_to_all")
+    size = _group_size(names, groups)
+
+    def host(split, concat, ndim):
+        return _over(names, groups, ndim, functools.partial(_members_all_to_all, split, concat, tiled, groups),
+                     functools.partial(_device_all_to_all, split, concat, tiled))
+
+    def one(x):
+        x = _traced(x)
+        split, concat = _axis(split_axis, x.ndim, "all_to_all split"), _axis(concat_axis, x.ndim, "all_to_all concat")
+        shape = list(x.shape)
+        if tiled:
+            if shape[split] % size:
+                raise ValueError(f"The size of all_to_all split_axis ({shape[split]}) has to be divisible by the "
+                                 f"size of the named axis {axis_name} ({size})")
+            shape[split] //= size
+            shape[concat] *= size
+        else:
+            if shape[split] != size:
+                raise ValueError(f"all_to_all requires the size of the mapped axis axis_name to equal "
+                                 f"x.shape[split_axis], but they are {size} and {shape[split]} respectively.")
+            del shape[split]
+            shape.insert(concat, size)
+        out_aval = x.aval.update(shape=tuple(shape), weak_type=False)
+        return _collective("all_to_all", x, host(split, concat, x.ndim), out_aval,
+                           transpose=host(concat, split, x.ndim))
     return tree_util.tree_map(one, x)
 
 

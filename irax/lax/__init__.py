@@ -6,7 +6,8 @@ from irax.frontend.convolution import (
     conv_with_general_padding, padtype_to_pads, reduce_window, reduce_window_shape_tuple,
 )
 from irax.frontend.convolution_patches import conv_general_dilated_local, conv_general_dilated_patches
-from irax.frontend.collectives import all_gather, axis_index, axis_size, pmax, pmean, pmin, ppermute, psum, psum_scatter
+from irax.frontend.collectives import (all_gather, all_to_all, axis_index, axis_size, pmax, pmean, pmin, ppermute,
+                                      psum, psum_scatter)
 from irax.frontend.numpy.bitcast import bitcast_convert_type
 from irax.frontend.lax import stop_gradient
 from irax.frontend import lax_elementwise as _lax_elementwise
@@ -25,8 +26,9 @@ from irax.lax import linalg  # noqa: F401 (a namespace, as jax.lax.linalg)
 from irax.frontend.special import (bessel_i0e, bessel_i1e, betainc, digamma, erf, erf_inv, erfc, igamma, igamma_grad_a,
                                    igammac, lgamma, logistic, polygamma, random_gamma_grad, zeta)
 
-__all__ = ["ConvDimensionNumbers", "ConvGeneralDilatedDimensionNumbers", "all_gather", "axis_index", "axis_size",
-           "bessel_i0e", "bessel_i1e", "betainc", "bitcast_convert_type", "cond", "conv", "conv_dimension_numbers",
+__all__ = ["ConvDimensionNumbers", "ConvGeneralDilatedDimensionNumbers", "all_gather", "all_to_all", "axis_index",
+           "axis_size", "bessel_i0e", "bessel_i1e", "betainc", "bitcast_convert_type", "cond", "conv",
+           "conv_dimension_numbers",
            "conv_general_dilated", "conv_general_dilated_local", "conv_general_dilated_patches",
            "conv_general_permutations", "conv_general_shape_tuple", "conv_shape_tuple", "conv_transpose",
            "conv_transpose_shape_tuple", "conv_with_general_padding", "custom_linear_solve", "custom_root",
