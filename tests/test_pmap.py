@@ -167,6 +167,10 @@ CASES = {
         lambda y: L.lax.all_to_all(y, "i", 0, 0, tiled=True))(x), axis_name="i")(_x((N, 3, 2 * N))),
     "named_vmap_all_to_all": lambda L, jnp: L.vmap(lambda y: L.lax.all_to_all(y, "i", 0, 1), axis_name="i")(
         _x((N, N, 3))),
+    "pswapaxes": lambda L, jnp: L.pmap(lambda x: L.lax.pswapaxes(x, "i", 1), axis_name="i")(_x((N, 2, N))),
+    # (over a named vmap: JAX 0.10's CPU cannot lower pbroadcast in pmap; infs off the source are not summed in)
+    "pbroadcast": lambda L, jnp: L.vmap(lambda x: L.lax.pbroadcast(x, "i", 2), axis_name="i")(
+        _x((N, 3)) / np.array([1, 0, 1], np.float32)),
     "error_all_to_all_size": lambda L, jnp: L.pmap(lambda x: L.lax.all_to_all(x, "i", 0, 1), axis_name="i")(
         _x((N, 3, 2))),
     "axis_index": lambda L, jnp: L.pmap(lambda x: L.lax.axis_index("i") + 0 * x.astype(np.int32), axis_name="i")(
@@ -324,6 +328,9 @@ def _irax_only_cases(L, jnp):
                                                          axis_name="i")(_x((N, 3))),
         "error_all_gather_groups_of_several_sizes": lambda: L.pmap(
             lambda v: L.lax.all_gather(v, "i", axis_index_groups=[[0], [1, 2, 3]]), axis_name="i")(_x((N, 3))),
+        # (JAX 0.10's transpose of pbroadcast raises a TypeError)
+        "grad_pbroadcast": lambda: L.pmap(L.grad(
+            lambda x: (jnp.sin(L.lax.pbroadcast(x, "i", 1)) * jnp.arange(3.0)).sum()), axis_name="i")(_x((N, 3))),
     }
 
 
@@ -505,6 +512,16 @@ def test_nested_and_groups_without_jax_oracle_cpu(irax_results):
                                           f"axis 'i' has {N}"}
     assert r["error_all_gather_groups_of_several_sizes"] == {
         "error": "ValueError", "message": "all_gather axis_index_groups must all be of one size, got sizes [1, 3]"}
+
+
+def test_pbroadcast_gradient_without_jax_oracle_cpu(irax_results):
+    """pbroadcast is the psum of x on the source device and zeros elsewhere
+    (JAX's definition), so the gradient of every device's loss of it is
+    the sum of their cotangents, on the source device alone."""
+    x = _x((N, 3))
+    expected = np.zeros_like(x)
+    expected[1] = N * np.cos(x[1]) * np.arange(3.0)
+    np.testing.assert_allclose(_values(irax_results["grad_pbroadcast"])[0]["value"], expected, rtol=1e-5)
 
 
 def test_thread_communicator_cpu():

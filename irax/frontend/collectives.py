@@ -11,7 +11,8 @@
                             (src, dst) in perm; zeros where none is sent
     all_to_all(x, "i", s, c) device d gets chunk d along axis s of every
                             device's x, along axis c (its own transpose,
-                            with s and c swapped)
+                            with s and c swapped); pswapaxes(x, "i", a) is
+                            all_to_all(x, "i", a, a)
     axis_index("i")         this device's position on the axis, int32
 
 `axis_name` may be a tuple of names, the collective then being over all
@@ -685,6 +686,13 @@ def all_to_all(x: Any, axis_name: Hashable, split_axis: int, concat_axis: int, *
         return _collective("all_to_all", x, host(split, concat, x.ndim), out_aval,
                            transpose=host(concat, split, x.ndim))
     return tree_util.tree_map(one, x)
+
+
+def pswapaxes(x: Any, axis_name: Hashable, axis: int, *, axis_index_groups: Sequence | None = None) -> Any:
+    """The devices' axis `axis_name` swapped with the axis `axis` of `x`, whose
+    size is the number of devices (jax.lax.pswapaxes): all_to_all(x,
+    axis_name, axis, axis)."""
+    return all_to_all(x, axis_name, axis, axis, axis_index_groups=axis_index_groups)
 
 
 def axis_index(axis_name: Hashable) -> Any:

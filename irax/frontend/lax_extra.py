@@ -16,6 +16,8 @@ and `platform_dependent`.
 - fft(x, fft_type, fft_lengths): the n-dimensional FFT of x's last
   len(fft_lengths) axes (irax.numpy.fft).
 - platform_dependent: the branch for the platform of irax's default device.
+- pbroadcast(x, axis_name, source): device `source`'s x on every device,
+  as JAX defines it: psum(where(axis_index(axis_name) == source, x, 0)).
 - composite(decomposition, name, version): the decomposition, as a compiler
   that knows no composite of that name compiles it (IREE knows none). It
   keeps JAX's other semantics: its ops carry `name` in their locations, and
@@ -29,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from irax.frontend import dtypes
+from irax import tree_util
+from irax.frontend import collectives, dtypes
 from irax.frontend.custom_derivatives import no_derivative
 from irax.frontend.jit import jit
 from irax.frontend.lax import stop_gradient
@@ -46,7 +49,7 @@ from irax.plugins.registry import get_default_device
 from irax.typing import Array, ArrayLike
 
 __all__ = ["FftType", "RaggedDotDimensionNumbers", "approx_max_k", "approx_min_k", "clamp", "composite", "fft", "mulhi",
-           "platform_dependent", "ragged_dot", "ragged_dot_general"]
+           "pbroadcast", "platform_dependent", "ragged_dot", "ragged_dot_general"]
 
 
 # --- clamp ---------------------------------------------------------------------
@@ -75,6 +78,13 @@ def _clamp(lo, x, hi):
 
 
 # --- mulhi ---------------------------------------------------------------------
+
+def pbroadcast(x: Any, axis_name: Any, source: int) -> Any:
+    """The `x` (a pytree of arrays) of device `source` on every device of
+    `axis_name` (jax.lax.pbroadcast): its derivative is that of the psum it is."""
+    on_source = collectives.axis_index(axis_name) == source
+    return tree_util.tree_map(lambda x: collectives.psum(ufuncs.where(on_source, x, 0), axis_name), x)
+
 
 def mulhi(x: ArrayLike, y: ArrayLike, /) -> Array:
     """The most significant N bits of the 2N-bit product of N-bit integers

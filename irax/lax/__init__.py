@@ -7,7 +7,7 @@ from irax.frontend.convolution import (
 )
 from irax.frontend.convolution_patches import conv_general_dilated_local, conv_general_dilated_patches
 from irax.frontend.collectives import (all_gather, all_to_all, axis_index, axis_size, pmax, pmean, pmin, ppermute,
-                                      psum, psum_scatter)
+                                      psum, psum_scatter, pswapaxes)
 from irax.frontend.numpy.bitcast import bitcast_convert_type
 from irax.frontend.lax import stop_gradient
 from irax.frontend import lax_elementwise as _lax_elementwise
@@ -33,7 +33,8 @@ __all__ = ["ConvDimensionNumbers", "ConvGeneralDilatedDimensionNumbers", "all_ga
            "conv_general_permutations", "conv_general_shape_tuple", "conv_shape_tuple", "conv_transpose",
            "conv_transpose_shape_tuple", "conv_with_general_padding", "custom_linear_solve", "custom_root",
            "digamma", "erf", "erf_inv", "erfc", "fori_loop", "igamma", "igamma_grad_a", "igammac", "lgamma",
-           "logistic", "padtype_to_pads", "pmax", "pmean", "pmin", "polygamma", "ppermute", "psum", "psum_scatter",
+           "logistic", "padtype_to_pads", "pmax", "pmean", "pmin", "polygamma", "ppermute", "psum",
+           "psum_scatter", "pswapaxes",
            "random_gamma_grad", "reduce_window", "reduce_window_shape_tuple", "scan", "select", "sort", "sort_key_val",
            "stop_gradient", "switch", "top_k", "while_loop", "zeta"]
 __all__ += (_lax_extra.__all__ + _lax_elementwise.__all__ + _lax_indexing.__all__ + _lax_scans.__all__
