@@ -44,6 +44,8 @@ check_tracer_leaks = Override("irax_check_tracer_leaks")
 debug_key_reuse = Override("irax_debug_key_reuse")
 enable_checks = Override("irax_enable_checks")
 explain_cache_misses = Override("irax_explain_cache_misses")
+no_tracing = Override("irax_no_tracing")
+no_execution = Override("irax_no_execution")
 
 __version__ = "0.1.0"
 
@@ -60,4 +62,4 @@ __all__ += ["check_tracer_leaks", "checking_leaks", "debug_key_reuse", "default_
             "transfer_guard", "transfer_guard_device_to_device", "transfer_guard_device_to_host",
             "transfer_guard_host_to_device", "named_call", "named_scope",
             "closure_convert", "custom_gradient", "Device", "copy_to_host_async", "host_count", "host_id",
-            "host_ids", "live_arrays", "print_environment_info", "process_indices"]
+            "host_ids", "live_arrays", "print_environment_info", "process_indices", "no_execution", "no_tracing"]

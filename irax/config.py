@@ -60,6 +60,11 @@ Each setting is also an environment variable, its name in capitals:
                         to find the op); each call then waits for its results
                         (JAX's jax_debug_nans; `with irax.debug_nans(True):`).
     IRAX_DEBUG_INFS     1: the same for an inf (jax_debug_infs).
+    IRAX_NO_TRACING     1: a call that would trace a function raises
+                        RuntimeError naming it; kept programs run
+                        (jax_no_tracing; `with irax.no_tracing(True):`).
+    IRAX_NO_EXECUTION   1: a computation raises RuntimeError before it runs;
+                        tracing and lowering do not (jax_no_execution).
     IRAX_NUMPY_DTYPE_PROMOTION  standard (default) or strict: implicit
                         promotion between different dtypes raises
                         TypePromotionError (jax_numpy_dtype_promotion).
@@ -235,6 +240,8 @@ class Config:
     irax_tiered_jit = Setting(SWITCH, "1", "first calls of programs run at once while they compile")
     irax_debug_nans = Setting(SWITCH, "0", "raise FloatingPointError where a result holds a NaN (jax_debug_nans)")
     irax_debug_infs = Setting(SWITCH, "0", "raise FloatingPointError where a result holds an inf (jax_debug_infs)")
+    irax_no_tracing = Setting(SWITCH, "0", "raise RuntimeError where a function would be traced (jax_no_tracing)")
+    irax_no_execution = Setting(SWITCH, "0", "raise RuntimeError where a computation would run (jax_no_execution)")
     irax_numpy_dtype_promotion = Setting(DTYPE_PROMOTION, "standard",
                                          "strict: no implicit promotion between different dtypes")
     irax_numpy_rank_promotion = Setting(RANK_PROMOTION, "allow", "jnp's broadcasting of operands of different ranks: "
@@ -304,6 +311,7 @@ _FIXED = {}  # setting -> what read it, after which it may not change (Config.fi
 # JAX (jax.config.update("jax_enable_x64", True)) reads and sets them as it is.
 JAX_NAMES = {"jax_enable_x64": "irax_enable_x64", "jax_disable_jit": "irax_disable_jit",
              "jax_debug_nans": "irax_debug_nans", "jax_debug_infs": "irax_debug_infs",
+             "jax_no_tracing": "irax_no_tracing", "jax_no_execution": "irax_no_execution",
              "jax_log_compiles": "irax_log_compiles", "jax_platforms": "irax_platforms",
              "jax_platform_name": "irax_platforms", "jax_compilation_cache_dir": "irax_cache_dir",
              "jax_num_cpu_devices": "irax_cpu_devices",

@@ -4,6 +4,7 @@ same way from either place, so a typo fails with the variable's name and
 what it accepts instead of silently meaning something else. The code that
 uses a setting asks for it at use, so an update is seen there. Backend and
 pass names are checked where they are used: test_plugins.py."""
+import functools
 import re
 import subprocess
 import sys
@@ -40,6 +41,8 @@ FROM_ENVIRONMENT = {
     "irax_tiered_jit": ("off", False, True),
     "irax_debug_nans": ("1", True, False),
     "irax_debug_infs": ("yes", True, False),
+    "irax_no_tracing": ("1", True, False),
+    "irax_no_execution": ("1", True, False),
     "irax_numpy_dtype_promotion": ("strict", "strict", "standard"),
     "irax_numpy_rank_promotion": ("raise", "raise", "allow"),
     "irax_eager_constant_folding": ("1", True, False),
@@ -245,6 +248,38 @@ def test_debug_nans_and_infs_raise_jax_s_error_naming_what_ran():
 
 def _halve_log(x):
     return jnp.log(x) / 2
+
+
+def _tripled(x):
+    return x * 3
+
+
+def test_no_tracing_and_no_execution_raise_jax_s_runtime_error():
+    """jax.no_tracing: a call that would trace a function (jit's first call
+    of a signature, eval_shape, grad, vmap) raises, naming it; one whose
+    program is kept runs. jax.no_execution: a computation raises before it
+    runs (a jitted call's or an eager op's), tracing and lowering do not.
+    Both were unknown options (AttributeError)."""
+    jax = pytest.importorskip("jax")
+    kept = irax.jit(_halve_log)
+    kept(2.0)
+    where = f"_tripled at {__file__}:{_tripled.__code__.co_firstlineno}"
+    with irax.no_tracing(True):
+        assert float(kept(2.0)) == np.float32(np.log(2.0) / 2)
+        for traces in (irax.jit(_tripled), irax.grad(_tripled), functools.partial(irax.eval_shape, _tripled)):
+            with pytest.raises(RuntimeError, match=re.escape(f"re-tracing function {where} for `jit`, but "
+                                                             "'no_tracing' is set")):
+                traces(2.0)
+    assert float(irax.jit(_tripled)(2.0)) == 6.0
+    with irax.no_execution(True):
+        assert config.jax_no_execution
+        for runs in (lambda: kept(2.0), lambda: jnp.sin(jnp.ones(3)), lambda: irax.jit(_tripled)(2.0)):
+            with pytest.raises(RuntimeError, match="but the no_execution config option is set"):
+                runs()
+        assert irax.eval_shape(_tripled, 2.0).shape == () and irax.jit(_tripled).lower(1.0) is not None
+    assert float(kept(2.0)) == np.float32(np.log(2.0) / 2)  # the warm call runs again
+    with jax.no_execution(True), pytest.raises(RuntimeError, match="but the no_execution config option is set"):
+        jax.jit(_tripled)(2.0)  # JAX's words, which irax's end with
 
 
 def test_jax_s_names_and_context_managers_of_settings():

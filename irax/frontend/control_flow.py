@@ -118,12 +118,6 @@ def _types(avals):
     return [mlir.tensor_type(a.shape, a.dtype) for a in avals]
 
 
-def _fn_name(fn):
-    code = getattr(fn, "__code__", None)
-    where = f" at {code.co_filename}:{code.co_firstlineno}" if code else ""
-    return f"{getattr(fn, '__name__', repr(fn))}{where}"
-
-
 def _type_mismatch(a, b):
     if a.shape != b.shape:
         return "the shapes do not match"
@@ -145,7 +139,7 @@ def _branch_outputs(kind, branches, names, fns):
             if problem:
                 raise TypeError(
                     f"{kind} branches must have equal output types but they differ.\n\n"
-                    f"{names[0]} is {_fn_name(fns[0])}\n{name} is {_fn_name(fn)}\n\n"
+                    f"{names[0]} is {core.function_name(fns[0])}\n{name} is {core.function_name(fn)}\n\n"
                     f"The output of {names[0]} has type {a.str_short()} but the corresponding output of {name} "
                     f"has type {b.str_short()}, so {problem}.\n\nRevise {names[0]} and/or {name} so that all "
                     "output types match."

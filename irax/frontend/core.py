@@ -17,6 +17,7 @@ knows two things:
 """
 import contextlib
 import functools
+import inspect
 import linecache
 import os
 import sys
@@ -228,6 +229,23 @@ def _user_frames(stop=None):
         if not _in_irax(frame.f_code.co_filename):
             yield frame
         frame = frame.f_back
+
+
+def named_as(wrapper, fun, name=None):
+    """`wrapper`, calling `fun`, takes its name (or `name`) and names it as
+    what it wraps (`__wrapped__`), so that an error names `fun` and where
+    its code is (function_name)."""
+    wrapper.__name__ = name or getattr(fun, "__name__", "function")
+    wrapper.__wrapped__ = fun
+
+
+def function_name(fn) -> str:
+    """`fn`'s name and where its code starts, as JAX's messages name a
+    function (of the function a wrapper's `__wrapped__` names, if any)."""
+    fn = inspect.unwrap(fn)
+    code = getattr(fn, "__code__", None)
+    name = getattr(fn, "__name__", repr(fn))
+    return name if code is None else f"{name} at {code.co_filename}:{code.co_firstlineno}"
 
 
 def _describe(filename, line, function) -> str:

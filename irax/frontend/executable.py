@@ -329,7 +329,8 @@ def fast_call(executable, device, operands, committed=False):
         nonlocal read_at, covered, checked
         if config.changes != read_at:
             read_at = config.changes
-            covered = size <= config.irax_inline_bytes and config.irax_passes is passes
+            covered = (size <= config.irax_inline_bytes and config.irax_passes is passes
+                       and not config.irax_no_execution)
             checked = config.irax_debug_nans or config.irax_debug_infs
         if len(args) != n_in or not covered:
             return NOT_WARM
@@ -433,6 +434,8 @@ def _call(executable, device, operands, buffers, committed, donated=()):
     out_avals = executable.out_avals
     n = len(out_avals)
     program = executable.program
+    if config.irax_no_execution:
+        raise RuntimeError(f"irax tried to execute {executable.name}, but the no_execution config option is set")
     outs, ready = program(buffers, n)
     if ready is None:  # a view of its operand (runtime.Reshape)
         ready = operands[0]._ready

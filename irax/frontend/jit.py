@@ -371,7 +371,7 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
             paths, tree = tree_util.tree_flatten_data_with_path(out)
             return tree.unflatten(staging.output_array(fun, x, path) for path, x in paths)
 
-        call.__name__ = name
+        core.named_as(call, fun, name)
         return call
 
     warm = _WarmCache()  # what the call ran last

@@ -106,7 +106,7 @@ def _with_statics(f, statics):
         for i, static in statics:
             args.insert(i, static.value)
         return f(*args, **kwargs)
-    fn.__name__ = getattr(f, "__name__", "function")
+    core.named_as(fn, f)
     return fn
 
 

@@ -119,7 +119,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
             out, aux = out if has_aux else (out, None)
             return out, (aux, tuple(r._value for r, is_r in zip(refs, is_ref) if is_r))
 
-        on_values.__name__ = getattr(fun, "__name__", "function")
+        core.named_as(on_values, fun)
         _on_values[key] = on_values
     refs = [p for p in primals if isinstance(p, Ref)]
     out, pullback, (aux, final) = autodiff.vjp(on_values, *[p[...] if r else p for p, r in zip(primals, is_ref)],

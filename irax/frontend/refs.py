@@ -297,7 +297,7 @@ def _seeing(fun, refs):
         finally:
             _binding.depth -= 1
 
-    seeing.__name__ = getattr(fun, "__name__", "function")
+    core.named_as(seeing, fun)
     return seeing
 
 
@@ -336,7 +336,7 @@ def _pure(fun, refs):
         finally:
             _binding.depth -= 1
 
-    pure.__name__ = getattr(fun, "__name__", "function")
+    core.named_as(pure, fun)
     return pure
 
 
@@ -423,7 +423,7 @@ def _reading(f, refs):
         with _bound(refs, values):
             return f(carry)
 
-    reading.__name__ = getattr(f, "__name__", "function")
+    core.named_as(reading, f)
     return reading
 
 
@@ -462,7 +462,7 @@ def _plumbed(fun_pair, refs, differentiated):
                                 "reference to be an argument of the differentiated function?")
         return output, (aux, tuple(values))
 
-    plumbed.__name__ = getattr(fun_pair, "__name__", "function")
+    core.named_as(plumbed, fun_pair)
     return plumbed
 
 
@@ -479,12 +479,6 @@ def _named_refs(fun, args, kwargs) -> list:
             for path, leaf in tree_util.tree_leaves_with_path(value) if isinstance(leaf, Ref)]
 
 
-def _where(fun) -> str:
-    code = getattr(fun, "__code__", None)
-    name = getattr(fun, "__name__", "function")
-    return name if code is None else f"{name} at {code.co_filename}:{code.co_firstlineno}"
-
-
 def check_arguments(fun, args, kwargs):
     """JAX's errors for a Ref passed to a jitted function twice, or both
     passed and closed over."""
@@ -496,8 +490,8 @@ def check_arguments(fun, args, kwargs):
             if other is ref:
                 raise ValueError(
                     "only one reference to a mutable array may be passed as an argument to a function, but when "
-                    f"tracing {_where(fun)} for jit the mutable array reference of type {ref.type_name()} appeared "
-                    f"at both {other_path} and {path}.")
+                    f"tracing {core.function_name(fun)} for jit the mutable array reference of type "
+                    f"{ref.type_name()} appeared at both {other_path} and {path}.")
     try:
         closure = inspect.getclosurevars(fun)
     except (TypeError, ValueError):
@@ -505,7 +499,7 @@ def check_arguments(fun, args, kwargs):
     seen = list(closure.nonlocals.values()) + list(closure.globals.values())
     for path, ref in named:
         if any(value is ref for value in seen):
-            raise ValueError(f"when tracing {_where(fun)} for jit, a mutable array reference of type "
+            raise ValueError(f"when tracing {core.function_name(fun)} for jit, a mutable array reference of type "
                              f"{ref.type_name()} was both closed over and passed as the argument {path}")
 
 
@@ -519,8 +513,8 @@ def check_outputs(fun, args, kwargs, out):
             source = f"was created on line {ref._origin}"
         else:
             source = "was created inside it"
-        raise ValueError(f"function {_where(fun)} traced for jit returned a mutable array reference of type "
-                         f"{ref.type_name()}, but mutable array references cannot be returned.\n\n"
+        raise ValueError(f"function {core.function_name(fun)} traced for jit returned a mutable array reference of "
+                         f"type {ref.type_name()}, but mutable array references cannot be returned.\n\n"
                          f"The returned mutable array {source}.")
 
 
@@ -557,7 +551,7 @@ def vmap_with_refs(vmap, fun, in_axes, out_axes, axis_name, axis_size, args, kwa
             written = [x._value if r else None for x, r in zip(slices, is_ref)]
             return out, tree_util.tree_unflatten(tree, written)
 
-        on_values.__name__ = getattr(fun, "__name__", "function")
+        core.named_as(on_values, fun)
         axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
         vmapped = _over_values[key] = vmap(on_values, in_axes, (out_axes, (axes, 0)), axis_name, axis_size)
     args, kwargs = tree_util.tree_unflatten(tree, [x[...] if r else x for x, r in zip(leaves, is_ref)])

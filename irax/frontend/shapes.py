@@ -143,7 +143,7 @@ def _trace(fun, args, kwargs) -> tuple[staging.TracedFunction, list]:
     def call(args, kwargs):
         return fun(*args, **kwargs)
 
-    call.__name__ = getattr(fun, "__name__", "function")
+    core.named_as(call, fun)
     return refs.trace_only(lambda f: staging.trace_function(f, avals, tree), call), avals
 
 

@@ -85,6 +85,8 @@ def is_float0(x) -> bool:
 def trace_function(fn, flat_avals, in_tree, batch=None) -> TracedFunction:
     """Trace `fn(*args)` where args = in_tree.unflatten(arguments of flat_avals)
     (`batch`: vmap's, for its tracers' repr; core.Trace.batch)."""
+    if config.irax_no_tracing:
+        raise RuntimeError(f"re-tracing function {core.function_name(fn)} for `jit`, but 'no_tracing' is set")
     trace = core.Trace()
     trace.batch = batch
     with trace.active():
@@ -235,7 +237,7 @@ def trace_arguments(fn, arguments: Arguments) -> TracedFunction:
         args, kwargs = arguments.rebuild(dynamic_values)
         return fn(*args, **kwargs)
 
-    flat_fn.__name__ = getattr(fn, "__name__", "function")
+    core.named_as(flat_fn, fn)
     avals = [x.aval for x in arguments.dynamic]
     return trace_function(flat_fn, avals, tree_util.tree_structure(tuple(avals)))
 

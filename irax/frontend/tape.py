@@ -196,7 +196,7 @@ def straight_line(fun, args, kwargs=None):
         values = tape.rerun({id(x): v for x, v in zip(leaves, staging.Arguments(new_args, new_kwargs).dynamic)})
         return tree_util.tree_unflatten(out_tree, [values.get(id(y), y) for y in flat_out])
 
-    path.__name__ = getattr(fun, "__name__", "function")
+    core.named_as(path, fun)
     return path, out
 
 

@@ -273,7 +273,7 @@ def _vmap_inline(fun, in_axes, out_axes, axis_size, axis_name, args, kwargs, unm
         result_axes[:] = [a for leaf, a in zip(tree_util.tree_leaves(output), axes) if not staging.is_float0(leaf)]
         return output
 
-    one_slice.__name__ = getattr(fun, "__name__", "function")
+    core.named_as(one_slice, fun)
     avals = [x.aval if a is None else x.aval.update(shape=x.shape[:a] + x.shape[a + 1:])
              for x, a in zip(arguments.dynamic, axes_in)]
     with collectives.axis_env(axis_name, size, vmapped=True):
