@@ -25,6 +25,8 @@ from irax.frontend.refs import Ref, freeze, new_ref
 from irax.frontend.ref_autodiff import vjp  # autodiff's, Ref arguments and with_refs added
 from irax import ad
 from irax.frontend.pmap import pmap
+from irax.frontend.sharding import NamedSharding, P, make_mesh, reshard, set_mesh
+from irax.frontend.shard_map import shard_map
 from irax.frontend.processes import device_count, devices, local_devices, process_count, process_index
 from irax.frontend.processes import host_count, host_id, host_ids, process_indices
 from irax.plugins.registry import default_backend, default_device, local_device_count
@@ -63,3 +65,4 @@ __all__ += ["check_tracer_leaks", "checking_leaks", "debug_key_reuse", "default_
             "transfer_guard_host_to_device", "named_call", "named_scope",
             "closure_convert", "custom_gradient", "Device", "copy_to_host_async", "host_count", "host_id",
             "host_ids", "live_arrays", "print_environment_info", "process_indices", "no_execution", "no_tracing"]
+__all__ += ["NamedSharding", "P", "make_mesh", "reshard", "set_mesh", "shard_map"]

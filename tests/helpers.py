@@ -1,6 +1,7 @@
 """Shared by the test modules: random inputs, a NumPy comparison, devices,
 and the example plugin package installed for the session."""
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -165,3 +166,31 @@ def x64_mode(enabled: bool):
     finally:
         irax.config.update("irax_enable_x64", old[0])
         jax.config.update("jax_enable_x64", old[1])
+
+
+def encoded(thunk) -> dict:
+    """`thunk()` as a child process reports it (JSON): its exception's type
+    and words, or its leaves' shapes, dtypes and values (a dict's in key order)."""
+    try:
+        out = thunk()
+    except Exception as error:  # the error is the result
+        return {"error": type(error).__name__, "message": str(error)}
+    leaves = [np.asarray(leaf) for leaf in _sorted_leaves(out)]
+    return {"leaves": [{"shape": list(x.shape), "dtype": str(x.dtype), "value": x.tolist()} for x in leaves]}
+
+
+def _sorted_leaves(tree) -> list:
+    if isinstance(tree, dict):
+        return [leaf for k in sorted(tree) for leaf in _sorted_leaves(tree[k])]
+    if isinstance(tree, (list, tuple)):
+        return [leaf for item in tree for leaf in _sorted_leaves(item)]
+    return [tree]
+
+
+def child_results(test_file: str, library: str, env: dict) -> dict:
+    """What the test file, run as a script for `library` in a fresh process
+    with `env` added, prints last (one JSON line)."""
+    result = subprocess.run([sys.executable, os.path.abspath(test_file), library], capture_output=True, text=True,
+                            timeout=900, env={**os.environ, **env})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 import pytest
+from helpers import child_results, encoded
 
 import irax
 from irax.frontend import collectives
@@ -381,24 +382,6 @@ def _donated(L):
     return {"deleted": x.is_deleted(), "y": y}
 
 
-def _encode(thunk):
-    try:
-        result = thunk()
-    except Exception as error:
-        return {"error": type(error).__name__, "message": str(error)}
-    leaves = [np.asarray(leaf) for leaf in _leaves(result)]
-    return {"leaves": [{"value": leaf.tolist(), "dtype": str(leaf.dtype), "shape": list(leaf.shape)}
-                       for leaf in leaves]}
-
-
-def _leaves(x):
-    if isinstance(x, dict):
-        return [leaf for k in sorted(x) for leaf in _leaves(x[k])]
-    if isinstance(x, (list, tuple)):
-        return [leaf for v in x for leaf in _leaves(v)]
-    return [x]
-
-
 def _child(library):
     if library == "jax":
         import jax as L
@@ -407,28 +390,22 @@ def _child(library):
     else:
         import irax as L
         import irax.numpy as jnp
-    out = {name: _encode(lambda: case(L, jnp)) for name, case in CASES.items()}
+    out = {name: encoded(lambda: case(L, jnp)) for name, case in CASES.items()}
     if library == "irax":
-        out.update({name: _encode(thunk) for name, thunk in _irax_only_cases(L, jnp).items()})
+        out.update({name: encoded(thunk) for name, thunk in _irax_only_cases(L, jnp).items()})
     print(json.dumps(out))
-
-
-def _run_child(library, env):
-    result = subprocess.run([sys.executable, os.path.abspath(__file__), library], capture_output=True, text=True,
-                            timeout=900, env={**os.environ, **env})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
 def irax_results():
-    return _run_child("irax", {"IRAX_CPU_DEVICES": str(N), "IRAX_PLATFORMS": "cpu"})
+    return child_results(__file__, "irax", {"IRAX_CPU_DEVICES": str(N), "IRAX_PLATFORMS": "cpu"})
 
 
 @pytest.fixture(scope="module")
 def jax_results():
     pytest.importorskip("jax")
-    return _run_child("jax", {"XLA_FLAGS": f"--xla_force_host_platform_device_count={N}", "JAX_PLATFORMS": "cpu"})
+    return child_results(__file__, "jax", {"XLA_FLAGS": f"--xla_force_host_platform_device_count={N}",
+                                           "JAX_PLATFORMS": "cpu"})
 
 
 def _values(result):

@@ -12,7 +12,7 @@ from irax.config import config
 from irax.frontend import core, dtypes, printing
 from irax.frontend.array_methods import ArrayMethods
 from irax.frontend.core import ShapedArray
-from irax.frontend.sharding import Sharding, SingleDeviceSharding
+from irax.frontend.sharding import PartitionSpec, Sharding, SingleDeviceSharding, over_context_mesh
 from irax.plugins import Device
 from irax.plugins.registry import default_backend, devices, get_default_device
 
@@ -287,11 +287,18 @@ def device_put(x: Any, device: Device | str | None = None, *, src: Any = None, d
     and other values go to the default device, uncommitted. `donate` deletes
     an array that was copied to another device. Inside a trace, arrays pass
     through. (`src`, JAX's hint of where x is, is not needed: an Array knows.)"""
+    if isinstance(device, PartitionSpec):
+        device = over_context_mesh(device, ValueError(
+            "Please set a mesh via `irax.set_mesh` if a PartitionSpec is passed to device_put"))
     if isinstance(device, str):
         device = devices(device)[0]
     elif isinstance(device, Sharding):
         if device.num_devices != 1:
-            raise ValueError(f"irax puts an array whole on one device; got a sharding over {device.num_devices}.")
+            raise ValueError(
+                f"irax puts an array whole on one device; got a sharding over {device.num_devices}. Split work into "
+                "blocks over a mesh with irax.shard_map (its in_specs cut the whole array), spread it over devices "
+                "with irax.pmap, or give a sharding of one device (SingleDeviceSharding, or a NamedSharding over a "
+                "mesh of one device: irax.make_mesh((1,), ('x',))).")
         (device,) = device.device_set
 
     def put(x):

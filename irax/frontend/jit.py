@@ -54,6 +54,7 @@ from irax import tree_util
 from irax.backends.cache import LRU
 from irax.config import config
 from irax.frontend import core, dtypes, executable, lowering, refs, staging
+from irax.frontend.sharding import PartitionSpec, over_context_mesh
 from irax.frontend.array import Array, place
 from irax.frontend.shapes import abstract_structs, argument_at, make_jaxpr
 from irax.plugins import Device, registry
@@ -189,14 +190,23 @@ def disable_jit(disable: bool = True) -> Iterator[None]:
         _disabled.value = before
 
 
+_NO_CONTEXT_MESH = (
+    "jit requires a non-empty mesh in context if you are passing `PartitionSpec`s to in_shardings. You can define a "
+    "context mesh via `irax.set_mesh(mesh)`. Alternatively, provide `Sharding`s to in_shardings and then the mesh "
+    "context manager is not required.")
+
+
 def _sharded_device(device, in_shardings, out_shardings):
     """`device`, or the one device jit's shardings name (None naming none)."""
-    shardings = tree_util.tree_leaves((in_shardings, out_shardings))
+    shardings = [over_context_mesh(s, RuntimeError(_NO_CONTEXT_MESH)) if isinstance(s, PartitionSpec) else s
+                 for s in tree_util.tree_leaves((in_shardings, out_shardings))]
     named = {d for sharding in shardings for d in sharding.device_set}
     if len(named) > 1 or any(sharding.num_devices != 1 for sharding in shardings):
         raise NotImplementedError(
             f"irax runs a jitted program whole on one device; in_shardings/out_shardings name {len(named)}. "
-            "Spread work over devices with irax.pmap, or give shardings of one device (SingleDeviceSharding).")
+            "Split work into blocks over a mesh with irax.shard_map (on one device), spread it over devices with "
+            "irax.pmap, or give shardings of one device (SingleDeviceSharding, or a NamedSharding over a mesh of one "
+            "device: irax.make_mesh((1,), ('x',))).")
     if not named:
         return device
     (sharded,) = named

@@ -22,6 +22,7 @@ from irax.frontend import lax_extra as _lax_extra
 from irax.frontend.lax_extra import *  # noqa: F401,F403
 from irax.frontend.lax_solves import custom_linear_solve, custom_root
 from irax.frontend.lax_sorting import sort, sort_key_val, top_k
+from irax.frontend.sharding import with_sharding_constraint
 from irax.lax import linalg  # noqa: F401 (a namespace, as jax.lax.linalg)
 from irax.frontend.special import (bessel_i0e, bessel_i1e, betainc, digamma, erf, erf_inv, erfc, igamma, igamma_grad_a,
                                    igammac, lgamma, logistic, polygamma, random_gamma_grad, zeta)
@@ -36,6 +37,6 @@ __all__ = ["ConvDimensionNumbers", "ConvGeneralDilatedDimensionNumbers", "all_ga
            "logistic", "padtype_to_pads", "pmax", "pmean", "pmin", "polygamma", "ppermute", "psum",
            "psum_scatter", "pswapaxes",
            "random_gamma_grad", "reduce_window", "reduce_window_shape_tuple", "scan", "select", "sort", "sort_key_val",
-           "stop_gradient", "switch", "top_k", "while_loop", "zeta"]
+           "stop_gradient", "switch", "top_k", "while_loop", "with_sharding_constraint", "zeta"]
 __all__ += (_lax_extra.__all__ + _lax_elementwise.__all__ + _lax_indexing.__all__ + _lax_scans.__all__
             + _lax_structural.__all__)
