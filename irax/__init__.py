@@ -8,6 +8,8 @@ from irax import debug, dtypes, errors, image, lax, nn, ops, random, scipy, shar
 from irax.backends.cache import clear_memory_caches as clear_caches
 from irax.dtypes import float0
 from irax.frontend.array import Array, block_until_ready, device_get, device_put
+from irax.frontend.array import (make_array_from_callback, make_array_from_process_local_data,
+                               make_array_from_single_device_arrays)
 from irax.frontend.array import copy_to_host_async, live_arrays
 from irax.frontend.environment import print_environment_info
 from irax.plugins import Device
@@ -25,7 +27,7 @@ from irax.frontend.refs import Ref, freeze, new_ref
 from irax.frontend.ref_autodiff import vjp  # autodiff's, Ref arguments and with_refs added
 from irax import ad
 from irax.frontend.pmap import pmap
-from irax.frontend.sharding import NamedSharding, P, make_mesh, reshard, set_mesh
+from irax.frontend.sharding import NamedSharding, P, Shard, make_mesh, reshard, set_mesh
 from irax.frontend.shard_map import shard_map
 from irax.frontend.processes import device_count, devices, local_devices, process_count, process_index
 from irax.frontend.processes import host_count, host_id, host_ids, process_indices
@@ -66,3 +68,5 @@ __all__ += ["check_tracer_leaks", "checking_leaks", "debug_key_reuse", "default_
             "closure_convert", "custom_gradient", "Device", "copy_to_host_async", "host_count", "host_id",
             "host_ids", "live_arrays", "print_environment_info", "process_indices", "no_execution", "no_tracing"]
 __all__ += ["NamedSharding", "P", "make_mesh", "reshard", "set_mesh", "shard_map"]
+__all__ += ["Shard", "make_array_from_callback", "make_array_from_process_local_data",
+            "make_array_from_single_device_arrays"]

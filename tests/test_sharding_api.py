@@ -296,3 +296,34 @@ def test_exports_are_jax_names():
 
 if __name__ == "__main__":
     _run(sys.argv[1])
+
+
+def test_arrays_made_from_per_device_data_as_jax():
+    """jax.make_array_from_callback, _from_single_device_arrays and
+    _from_process_local_data (data loaders' calls) over a sharding of one
+    device, and jax.Array.addressable_shards: values, the index the
+    callback gets, and JAX's errors, in words. They were missing."""
+    jax = pytest.importorskip("jax")
+    a = _a(3, 4)
+    results = []
+    for L, numpy in ((irax, jnp), (jax, jax.numpy)):
+        one = L.sharding.SingleDeviceSharding(L.devices()[0])
+        indices = []
+        made = [L.make_array_from_callback((3, 4), one, lambda index: (indices.append(index), a[index])[1]),
+                L.make_array_from_single_device_arrays((3, 4), one, [numpy.asarray(a)]),
+                L.make_array_from_process_local_data(one, a)]
+        shard = made[0].addressable_shards[0]
+        errors = []
+        for bad in (lambda: L.make_array_from_callback((3, 4), one, lambda index: np.ones((3, 5), np.float32)),
+                    lambda: L.make_array_from_single_device_arrays((3, 4), one, [numpy.ones((3, 4))] * 2),
+                    lambda: L.make_array_from_process_local_data(one, a, (3, 5)),
+                    lambda: L.make_array_from_callback((3, 4), one, lambda index: a, dtype=np.int32)):
+            with pytest.raises(ValueError) as error:
+                bad()
+            errors.append(_words(str(error.value)).replace("Cpu", "cpu"))
+        results.append(([np.asarray(x) for x in made], indices, (shard.index, shard.replica_id), errors))
+    (ours, our_indices, our_shard, our_errors), (theirs, their_indices, their_shard, their_errors) = results
+    for x, y in zip(ours, theirs):
+        np.testing.assert_array_equal(x, y, strict=True)
+    assert our_indices == their_indices and our_shard == their_shard
+    assert [e.split(" with sharding")[0] for e in our_errors] == [e.split(" with sharding")[0] for e in their_errors]

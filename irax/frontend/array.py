@@ -3,6 +3,7 @@ import enum
 import gc
 import hashlib
 import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from irax.config import config
 from irax.frontend import core, dtypes, printing
 from irax.frontend.array_methods import ArrayMethods
 from irax.frontend.core import ShapedArray
-from irax.frontend.sharding import PartitionSpec, Sharding, SingleDeviceSharding, over_context_mesh
+from irax.frontend.sharding import PartitionSpec, Shard, Sharding, SingleDeviceSharding, over_context_mesh
 from irax.plugins import Device
 from irax.plugins.registry import default_backend, devices, get_default_device
 
@@ -49,6 +50,13 @@ class Array(ArrayMethods):
     # jax.Array's queries of where the data lies, for an array whole on one device
     is_fully_addressable = True
     is_fully_replicated = True
+
+    @property
+    def addressable_shards(self) -> list[Shard]:
+        """Each device's part of the array (jax.Array.addressable_shards): the whole, on its one device."""
+        return [Shard(self.device, self.sharding, self.shape, self)]
+
+    global_shards = addressable_shards
 
     def addressable_data(self, index: int) -> "Array":
         """The data of the `index`-th device holding the array: itself, on its one device."""
@@ -293,13 +301,7 @@ def device_put(x: Any, device: Device | str | None = None, *, src: Any = None, d
     if isinstance(device, str):
         device = devices(device)[0]
     elif isinstance(device, Sharding):
-        if device.num_devices != 1:
-            raise ValueError(
-                f"irax puts an array whole on one device; got a sharding over {device.num_devices}. Split work into "
-                "blocks over a mesh with irax.shard_map (its in_specs cut the whole array), spread it over devices "
-                "with irax.pmap, or give a sharding of one device (SingleDeviceSharding, or a NamedSharding over a "
-                "mesh of one device: irax.make_mesh((1,), ('x',))).")
-        (device,) = device.device_set
+        device = _the_device(device)
 
     def put(x):
         if isinstance(x, Array):
@@ -318,6 +320,64 @@ def device_put(x: Any, device: Device | str | None = None, *, src: Any = None, d
         return device_put_numpy(np.asarray(x, dtype), device, weak, committed=device is not None)
 
     return tree_util.tree_map_data(put, x)  # (a key array: its data, rebuilt)
+
+
+def _the_device(sharding: Sharding) -> Device:
+    """The one device `sharding` lays an array on, or what to do instead."""
+    if sharding.num_devices != 1:
+        raise ValueError(
+            f"irax puts an array whole on one device; got a sharding over {sharding.num_devices}. Split work into "
+            "blocks over a mesh with irax.shard_map (its in_specs cut the whole array), spread it over devices "
+            "with irax.pmap, or give a sharding of one device (SingleDeviceSharding, or a NamedSharding over a "
+            "mesh of one device: irax.make_mesh((1,), ('x',))).")
+    (device,) = sharding.device_set
+    return device
+
+
+def _shard_of(shape: tuple, sharding: Sharding, data: Any, dtype: Any, what: str) -> Array:
+    """`data` as the one shard of an array of `shape` laid out by `sharding`
+    (its device's whole array), checked as JAX's make_array_from_* check."""
+    device = _the_device(sharding)
+    data = device_put(data if isinstance(data, Array) else np.asarray(data), device)
+    if dtype is not None and np.dtype(dtype) != data.dtype:
+        raise ValueError(f"If `dtype` is provided to `irax.{what}`, it must match the dtype of the addressable "
+                         f"shards. Got dtype={np.dtype(dtype)} and shard dtype={data.dtype}`.")
+    expected = sharding.shard_shape(tuple(shape))
+    if data.shape != expected:
+        raise ValueError(f"Expected shard shape {expected} doesn't match the single device array shape {data.shape}. "
+                         f"Shape of Array is {data.dtype}[{','.join(map(str, shape))}] with sharding {sharding}")
+    return data
+
+
+def make_array_from_callback(shape: Sequence[int], sharding: Sharding, data_callback: Callable[[tuple], Any],
+                             dtype: Any = None) -> Array:
+    """The array of `shape` whose part on each device of `sharding` is
+    `data_callback(its index)`, a tuple of slices (jax.make_array_from_callback):
+    irax's arrays lie whole on one device, so one call, for the whole."""
+    index = sharding.devices_indices_map(tuple(shape))[_the_device(sharding)]
+    return _shard_of(shape, sharding, data_callback(index), dtype, "make_array_from_callback")
+
+
+def make_array_from_single_device_arrays(shape: Sequence[int], sharding: Sharding, arrays: Sequence[Any], *,
+                                         dtype: Any = None) -> Array:
+    """The array of `shape` made of one array per device of `sharding`
+    (jax.make_array_from_single_device_arrays): here one, the whole."""
+    if len(arrays) != 1:
+        raise ValueError(f"Expected 1 per-device arrays (this is how many devices are addressable by the sharding), "
+                         f"but got {len(arrays)}")
+    return _shard_of(shape, sharding, arrays[0], dtype, "make_array_from_single_device_arrays")
+
+
+def make_array_from_process_local_data(sharding: Sharding, local_data: Any, global_shape: Sequence[int] | None = None
+                                       ) -> Array:
+    """This process's `local_data` as the array `sharding` lays out
+    (jax.make_array_from_process_local_data): in one process, the whole."""
+    shape = np.shape(local_data)
+    if global_shape is not None and tuple(global_shape) != shape:
+        raise ValueError(f"When calling `make_array_from_process_local_data` on a single process, global_shape "
+                         f"should be None or equal to local_data.shape.Got global_shape={tuple(global_shape)} and "
+                         f"local_data.shape={shape}.")
+    return _shard_of(shape, sharding, local_data, None, "make_array_from_process_local_data")
 
 
 def block_until_ready(x: Any) -> Any:

@@ -89,6 +89,25 @@ class SingleDeviceSharding(Sharding):
         return f"SingleDeviceSharding(device={self._device!r}, memory_kind={self.memory_kind})"
 
 
+class Shard:
+    """One device's part of an array (jax.Shard): `data` on `device`, at
+    `index` (slices) of the global shape, as `sharding` lays it out."""
+
+    def __init__(self, device: Any, sharding: Sharding, global_shape: tuple, data: Any = None):
+        self.device, self.sharding, self.global_shape, self.data = device, sharding, tuple(global_shape), data
+
+    @property
+    def index(self) -> tuple:
+        return self.sharding.devices_indices_map(self.global_shape)[self.device]
+
+    @property
+    def replica_id(self) -> int:
+        return 0  # (each of irax's arrays lies once, on one device)
+
+    def __repr__(self):
+        return f"Shard(device={self.device!r}, index={self.index}, replica_id={self.replica_id}, data={self.data})"
+
+
 class DuplicateSpecError(Exception):
     """A PartitionSpec names one mesh axis for two dimensions (JAX's error of that name)."""
 
