@@ -299,6 +299,19 @@ class Config:
 
     __setattr__ = update  # `config.irax_enable_x64 = True` and monkeypatch.setattr are checked too
 
+    def trace_context(self) -> tuple:
+        """The settings that change what a function traces to (JAX's trace
+        context): 64-bit mode, the promotion rules and eager constant
+        folding. Part of every staged program's key, so a jitted function
+        called under another `with irax.enable_x64(...)` traces again.
+        Read again only after a setting changed (one compare a call)."""
+        made_at, context = self.__dict__.get("_trace_context", (None, None))
+        if made_at != self.changes:
+            context = (self.irax_enable_x64, self.irax_numpy_dtype_promotion, self.irax_numpy_rank_promotion,
+                       self.irax_eager_constant_folding)
+            self.__dict__["_trace_context"] = (self.changes, context)
+        return context
+
     @property
     def x64_enabled(self) -> bool:
         return self.irax_enable_x64

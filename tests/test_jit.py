@@ -447,3 +447,22 @@ def test_a_python_int_out_of_range_is_jaxs_overflow_error_naming_the_argument(x6
         with pytest.raises(OverflowError, match="argument path is i"):
             f(jnp.ones(2), big)
         assert f(jnp.ones(2), 2).tolist() == [3.0, 3.0]
+
+
+def test_a_warm_call_under_other_settings_traces_again():
+    """A jitted function called on the same arrays inside `enable_x64(True)`
+    or `numpy_dtype_promotion("strict")` ran the program traced outside it
+    (jnp.arange gave int32 in 64-bit mode; a mixed-width add did not raise):
+    the settings that change a trace (config.trace_context, JAX's trace
+    context) are part of a program's key, on the warm path too."""
+    f = irax.jit(lambda x, y: (jnp.arange(2) + x.sum().astype(int), x + y))
+    x, y = jnp.ones(2, jnp.int8), jnp.ones(2, jnp.int16)
+    for _ in range(3):  # (warm, then the one-frame fast call)
+        assert [r.dtype for r in f(x, y)] == [np.int32, np.int16]
+    with irax.enable_x64(True):
+        assert [r.dtype for r in f(x, y)] == [np.int64, np.int16]
+        assert [r.dtype for r in f(x, y)] == [np.int64, np.int16]
+    assert [r.dtype for r in f(x, y)] == [np.int32, np.int16]
+    with irax.numpy_dtype_promotion("strict"), pytest.raises(irax.dtypes.TypePromotionError):
+        f(x, y)
+    assert [r.dtype for r in f(x, y)] == [np.int32, np.int16]

@@ -64,6 +64,7 @@ class Executable:
     fixed_sharing: bool = False
     shares_none: object = None  # the program (runtime.Program) seen sharing no operand's buffer, if fixed_sharing
     fast: object = None  # an eager op's call in one frame (fast_call), once a warm call made it
+    context: tuple | None = None  # a staged program's config.trace_context(), which its warm calls must be under
 
     def __post_init__(self):
         self.out_avals = tuple(map(canonical_aval, self.out_avals))  # (its results' avals: see canonical_aval)
@@ -330,7 +331,7 @@ def fast_call(executable, device, operands, committed=False):
         if config.changes != read_at:
             read_at = config.changes
             covered = (size <= config.irax_inline_bytes and config.irax_passes is passes
-                       and not config.irax_no_execution)
+                       and not config.irax_no_execution and executable.context in (None, config.trace_context()))
             checked = config.irax_debug_nans or config.irax_debug_infs
         if len(args) != n_in or not covered:
             return NOT_WARM

@@ -411,7 +411,7 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
             if key is not None and statics is not None:
                 key = (statics, *key)  # (not an int first: never the fast call, which is for flat Arrays alone)
             hit = None if key is None else warm.get(key)
-            if hit is not None:
+            if hit is not None and hit.staged.context == config.trace_context():  # (traced under these settings)
                 if not hit.donated:  # (the arrays a call donates are checked, maybe copied, then deleted: run's)
                     out = executable.run_warm(hit.staged, hit.device, leaves, device is not None)
                     if out is not executable.NOT_WARM:

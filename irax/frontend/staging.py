@@ -311,7 +311,8 @@ def _run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devi
 
     def find(device, flat):
         nonlocal ran, ran_on
-        cache_key = (key, arguments.signature(), device, donated, passes, config.irax_passes)
+        context = config.trace_context()
+        cache_key = (key, arguments.signature(), device, donated, passes, config.irax_passes, context)
         staged = _staged.get(cache_key) if key is not None else None
         if staged is None:
             if config.irax_log_compiles:
@@ -326,6 +327,7 @@ def _run_staged(key, fn, args, kwargs=None, passes=None, donate_argnums=(), devi
             staged = tiered.build(device, traced, lifted, aliases, tier=key is not None)
             staged.name = f"{name} (a staged program: run it under irax.disable_jit() to find the operation)"
             staged.fixed_sharing = not mlir.ops_where(traced.module.operation, _chooses_at_run_time)
+            staged.context = context
             if key is not None:
                 _staged[cache_key] = staged
         ran, ran_on = staged, device
