@@ -46,7 +46,8 @@ from irax.frontend.vmap import _check_axes_spec, _in_axes, _leaf_axes, vmap
 from irax.plugins import registry
 from irax.transforms import pipeline
 
-_programs = LRU()  # (f, axis name, size, statics, signature, devices, donated, IRAX_PASSES) -> (Executables, tree)
+# (f, axis name, size, statics, signature, devices, donated, IRAX_PASSES, trace context) -> (Executables, tree)
+_programs = LRU()
 
 
 def _devices(size, devices, backend):
@@ -232,7 +233,8 @@ def pmap(f: Callable, axis_name: Any = None, *, in_axes: Any = 0, out_axes: Any 
         donated = tuple(k for i in donate if i not in positions
                         for k in device_arguments.dynamic_indices(i - sum(p < i for p in positions)))
         axis = size * processes.process_count()  # the axis spans the devices of every process
-        key = (f, axis_name, axis, statics, device_arguments.signature(), tuple(on), donated, config.irax_passes)
+        key = (f, axis_name, axis, statics, device_arguments.signature(), tuple(on), donated, config.irax_passes,
+               config.trace_context())
         loaded = _programs.get(key)
         if loaded is None:
             fn = _with_statics(f, statics)

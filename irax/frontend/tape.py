@@ -285,7 +285,8 @@ def _staged_vjp(key, fn, arguments, n_in, wrt, seeded, device, operands) -> exec
     avals = tuple(x.aval for x in operands)
     # a call not kept (key None: on_straight_line's) holds for its values alone
     kept = key[0] is not None
-    cache_key = (key, arguments.signature(), avals[len(arguments.dynamic):], wrt, device, config.irax_passes)
+    cache_key = (key, arguments.signature(), avals[len(arguments.dynamic):], wrt, device, config.irax_passes,
+                 config.trace_context())
     hit = _dispatch.get(cache_key) if kept else None
     if hit is None:
         traced = staging.trace_arguments(fn, arguments)
