@@ -65,6 +65,9 @@ Each setting is also an environment variable, its name in capitals:
                         (jax_no_tracing; `with irax.no_tracing(True):`).
     IRAX_NO_EXECUTION   1: a computation raises RuntimeError before it runs;
                         tracing and lowering do not (jax_no_execution).
+    IRAX_THREEFRY_PARTITIONABLE  1 (default): random bits as JAX's default,
+                        partitionable threefry scheme; 0: as its earlier one
+                        (jax_threefry_partitionable; random/keys.py).
     IRAX_NUMPY_DTYPE_PROMOTION  standard (default) or strict: implicit
                         promotion between different dtypes raises
                         TypePromotionError (jax_numpy_dtype_promotion).
@@ -242,6 +245,8 @@ class Config:
     irax_debug_infs = Setting(SWITCH, "0", "raise FloatingPointError where a result holds an inf (jax_debug_infs)")
     irax_no_tracing = Setting(SWITCH, "0", "raise RuntimeError where a function would be traced (jax_no_tracing)")
     irax_no_execution = Setting(SWITCH, "0", "raise RuntimeError where a computation would run (jax_no_execution)")
+    irax_threefry_partitionable = Setting(SWITCH, "1", "random bits by JAX's partitionable threefry scheme "
+                                          "(jax_threefry_partitionable; 0: its earlier one)")
     irax_numpy_dtype_promotion = Setting(DTYPE_PROMOTION, "standard",
                                          "strict: no implicit promotion between different dtypes")
     irax_numpy_rank_promotion = Setting(RANK_PROMOTION, "allow", "jnp's broadcasting of operands of different ranks: "
@@ -301,14 +306,14 @@ class Config:
 
     def trace_context(self) -> tuple:
         """The settings that change what a function traces to (JAX's trace
-        context): 64-bit mode, the promotion rules and eager constant
-        folding. Part of every staged program's key, so a jitted function
+        context): 64-bit mode, the promotion rules, eager constant folding
+        and the random bits' scheme. Part of every staged program's key, so a jitted function
         called under another `with irax.enable_x64(...)` traces again.
         Read again only after a setting changed (one compare a call)."""
         made_at, context = self.__dict__.get("_trace_context", (None, None))
         if made_at != self.changes:
             context = (self.irax_enable_x64, self.irax_numpy_dtype_promotion, self.irax_numpy_rank_promotion,
-                       self.irax_eager_constant_folding)
+                       self.irax_eager_constant_folding, self.irax_threefry_partitionable)
             self.__dict__["_trace_context"] = (self.changes, context)
         return context
 
@@ -325,6 +330,7 @@ _FIXED = {}  # setting -> what read it, after which it may not change (Config.fi
 JAX_NAMES = {"jax_enable_x64": "irax_enable_x64", "jax_disable_jit": "irax_disable_jit",
              "jax_debug_nans": "irax_debug_nans", "jax_debug_infs": "irax_debug_infs",
              "jax_no_tracing": "irax_no_tracing", "jax_no_execution": "irax_no_execution",
+             "jax_threefry_partitionable": "irax_threefry_partitionable",
              "jax_log_compiles": "irax_log_compiles", "jax_platforms": "irax_platforms",
              "jax_platform_name": "irax_platforms", "jax_compilation_cache_dir": "irax_cache_dir",
              "jax_num_cpu_devices": "irax_cpu_devices",

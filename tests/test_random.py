@@ -10,6 +10,7 @@ shape of 2001 draws (and () where that is a separate path)."""
 import ml_dtypes
 import numpy as np
 import pytest
+from helpers import x64_mode
 
 import irax
 import irax.numpy as jnp
@@ -177,6 +178,23 @@ def test_bits_in_64_bit_mode(x64):
     assert_same(random.bits(key, (5,)), jr.bits(jax_key, (5,)))
     assert_same(random.uniform(key, (5,)), jr.uniform(jax_key, (5,)))
     assert_same(random.randint(key, (5,), -2**40, 2**40), jr.randint(jax_key, (5,), -2**40, 2**40))
+
+
+def test_the_earlier_threefry_scheme_as_jax_s():
+    """jax_threefry_partitionable=False (JAX's scheme before 0.5, which code
+    written for its numbers sets) was an unknown option: bits of every width
+    (odd counts, 8 and 16 bits from each word's bytes, 64 from two halves),
+    split, a sampler on them, under vmap; the default scheme after the block."""
+    key, jax_key = random.PRNGKey(7), jr.PRNGKey(7)
+    with irax.threefry_partitionable(False), jax.threefry_partitionable(False):
+        for dtype, shape in ((np.uint8, (7,)), (np.uint16, (3, 3)), (np.uint32, (5,))):
+            assert_same(random.bits(key, shape, dtype), jr.bits(jax_key, shape, dtype))
+        with x64_mode(True):
+            assert_same(random.bits(key, (3,), np.uint64), jr.bits(jax_key, (3,), np.uint64))
+        assert_same(random.key_data(random.split(random.key(7), (2, 3))), jr.key_data(jr.split(jr.key(7), (2, 3))))
+        assert_same(irax.vmap(lambda k: random.uniform(k, (3,)))(random.split(key, 2)),
+                    jax.vmap(lambda k: jr.uniform(k, (3,)))(jr.split(jax_key, 2)))
+    assert_same(random.bits(key, (5,), np.uint32), jr.bits(jax_key, (5,), np.uint32))
 
 
 @pytest.mark.parametrize("seed", [0, 42, -1, 2**31 - 1, 2**40 + 5, np.int32(-7), np.uint32(2**32 - 1)])

@@ -21,6 +21,13 @@ does not depend on the draw's size:
     split(key, shape)[i]  = (y1, y2)
     fold_in(key, d)       = threefry(key, 0, d)
 
+JAX's earlier scheme (`irax.threefry_partitionable(False)`, jax's setting
+jax_threefry_partitionable) hashes the counters 0 .. m-1 as pairs (c[j],
+c[m/2 + j]) and lays the outputs y1 then y2 end to end (`_flat_hash`): a
+draw's words are the first ceil(bits * size / 32) of that, 64-bit values
+their first half shifted over their second, 8- and 16-bit values each
+word's bytes, lowest first; split(key, n) is those of m = 2n, in pairs.
+
 One primitive, `threefry2x32`, computes the hash: one `linalg.generic` with
 the 20 rounds in its scalar body, broadcasting its four operands as any
 elementwise op does (so `vmap` over keys batches it like an add).
@@ -40,6 +47,7 @@ import numpy as np
 from iree.compiler.dialects import arith
 
 from irax import tree_util
+from irax.config import config
 from irax.frontend import dtypes
 from irax.frontend.array import Array
 from irax.frontend.core import ShapedArray
@@ -112,8 +120,20 @@ def _hash(data, shape):
     return threefry_2x32(k1, k2, hi, lo)
 
 
+def _flat_hash(data, count: int):
+    """The earlier scheme's words 0 .. count-1: the counters' first half
+    hashed against their second (a zero after an odd count), y1 then y2."""
+    half = (count + 1) // 2
+    counters = iota.bind(shape=(2 * half,), dtype=np.dtype(np.uint32), dimension=0)
+    counters = ufuncs.where(counters < count, counters, np.uint32(0))
+    y1, y2 = threefry_2x32(data[0], data[1], counters[:half], counters[half:])
+    return shape_ops.concatenate([y1, y2])[:count]
+
+
 @functools.partial(jit, static_argnums=(1,))
 def _split_data(data, shape):
+    if not config.irax_threefry_partitionable:
+        return shape_ops.reshape(_flat_hash(data, 2 * math.prod(shape)), (*shape, 2))
     return shape_ops.stack(_hash(data, shape), axis=-1)
 
 
@@ -126,12 +146,29 @@ def _fold_in_data(data, message):
 def random_bits(data, bit_width, shape):
     """Uniform random bits of `bit_width` (8, 16, 32 or 64) under the raw key
     `data`: y1 ^ y2 truncated, or y1 << 32 | y2 for 64 bits."""
-    y1, y2 = _hash(data, shape)
     unsigned = np.dtype(f"uint{bit_width}")
+    if not config.irax_threefry_partitionable:
+        return shape_ops.reshape(_earlier_bits(data, bit_width, math.prod(shape), unsigned), shape)
+    y1, y2 = _hash(data, shape)
     if bit_width == 64:
         return ufuncs.bitwise_or(ufuncs.left_shift(convert(y1, unsigned, False), unsigned.type(32)),
                                  convert(y2, unsigned, False))
     return convert(ufuncs.bitwise_xor(y1, y2), unsigned, False)
+
+
+def _earlier_bits(data, bit_width, size, unsigned):
+    """`size` values of the earlier scheme, flat (module docstring)."""
+    if size * bit_width >= 2**37:
+        raise NotImplementedError(f"irax.random draws fewer than 2**32 words at once, got {size} values.")
+    words = _flat_hash(data, -(-bit_width * size // 32))
+    if bit_width == 64:
+        high, low = (convert(w, unsigned, False) for w in shape_ops.split(words, 2))
+        return ufuncs.bitwise_or(ufuncs.left_shift(high, unsigned.type(32)), low)
+    if bit_width == 32:
+        return words
+    shifts = np.arange(0, 32, bit_width, dtype=np.uint32)
+    parts = ufuncs.right_shift(words[:, None], shifts) & np.uint32(2**bit_width - 1)
+    return convert(shape_ops.reshape(parts, (-1,)), unsigned, False)[:size]
 
 
 @jit
