@@ -57,7 +57,8 @@ from irax.ir.evaluate_steps import (CHECK_EVERY, LETTERS, Abandoned, Carry, Gene
                                     apply_env, clipped, for_loop, if_branches, product_of, slicer, while_loop,
                                     with_flushes)
 from irax.ir.numpy_ops import (COMBINE, CONTRACTED, CONVERSIONS, ELEMENTWISE, FLOAT_PREDICATES, FLUSHED,
-                               INT_PREDICATES, NORMAL_WITH_CONSTANT, flush)
+                               INT_PREDICATES, NORMAL_WITH_CONSTANT, READ_AS_THEY_ARE, exact_product,
+                               flush, rounded_once)
 
 __all__ = ["prepare", "dtype_of", "Unsupported", "Abandoned", "TooBig", "CHECK_EVERY"]
 
@@ -155,7 +156,7 @@ class _Function:
         self.slots = {}
         self.owned = {}  # a loop-carried tensor's values that updates may write into: value -> its Carry
         self.sliced = {}  # value -> how many extract_slice ops (copies) read it so far
-        self.exact = set()  # float products held unrounded in float64 for the add they feed (exact_product)
+        self.exact = set()  # float products held exact for the add they feed (exact_product)
         self.flushed = set()  # float values known to hold no subnormal (flushing)
         self.floats = {}  # value -> whether it is a float the CPU flushes (flushable)
         self.in_body = 0  # how deep in linalg.generic bodies the op being read is
@@ -288,20 +289,54 @@ class _Function:
 
     def flushing(self, op, fn, operands=None):
         """The step of `fn` on the operands of `op` as the CPU computes it
-        (numpy_ops.flush): where `op` is in FLUSHED, its float operands not
-        known to hold no subnormal (self.flushed) read with theirs as zeros,
-        and its float result flushed where FLUSHED says so and it could make
-        a subnormal (stays_normal). Else `fn` itself, its results free of
-        subnormals where its float operands are."""
+        (numpy_ops.flush): where `op` is in FLUSHED (or a select the CPU
+        computes as a min or max: an_extremum), its float operands not known
+        to hold no subnormal (self.flushed) read with theirs as zeros (but
+        for READ_AS_THEY_ARE's), and its float result flushed where FLUSHED
+        says so and it could make a subnormal (stays_normal). Else `fn`
+        itself, its results free of subnormals where its float operands are."""
         operands = op.operands if operands is None else operands
         out = self.slot(op.results[0])
-        if op.name not in FLUSHED or self.folded_away(op):
+        if (op.name not in FLUSHED and not self.an_extremum(op)) or self.folded_away(op):
             self.keep_flushed(op, operands)
             return apply(fn, [self.slot(v) for v in operands], out)
-        ins, read = self.flushed_reads(operands)
-        write = FLUSHED[op.name] and self.flushable(op.results[0]) and not self.stays_normal(op, operands)
-        self.flushed.update(op.results)
+        write = FLUSHED.get(op.name, False) and self.flushable(op.results[0]) and not self.stays_normal(op, operands)
+        if op.name not in READ_AS_THEY_ARE:
+            ins, read = self.flushed_reads(operands)
+            self.flushed.update(op.results)
+        else:
+            ins, read = [self.slot(v) for v in operands], []
+            if write:
+                self.flushed.update(op.results)
+            else:  # (expm1 of a subnormal is that subnormal)
+                self.keep_flushed(op, operands)
         return apply(with_flushes(fn, read, write) if read or write else fn, ins, out)
+
+    def an_extremum(self, select) -> bool:
+        """Whether `select` is an arith.select of the two floats its
+        condition compares strictly (`a < b ? a : b`, `a > b ? a : b`, either
+        order), the compare in its generic's body or in the elementwise one
+        before, which IREE fuses with it: LLVM makes it x86's min or max
+        instruction, which reads subnormals as zeros as arithmetic does
+        (arith.maximumf's too), where a select moves bits. (Not so
+        `a <= b ? a : b`, which differs from min at ±0.)"""
+        if select.name != "arith.select":
+            return False
+        condition, *picked = select.operands
+        compare = _computed_by(condition)
+        if compare is None or compare.name != "arith.cmpf" or (
+                ir.IntegerAttr(compare.attributes["predicate"]).value not in STRICTLY_ORDERED):
+            return False
+        elements = {self.element(v) for v in picked}
+        return len(elements) == 2 and elements == {self.element(v) for v in compare.operands}
+
+    def element(self, value):
+        """What a scalar of a body is an element of: its constant, the tensor
+        (and how) an input of a parallel generic reads it from, or itself."""
+        if value in self.splats:
+            return "constant", float(self.splats[value])
+        read = _parallel_input(value)
+        return ("tensor", *read) if read is not None else ("value", value)
 
     def keep_flushed(self, op, operands):
         """Note `op`'s results as holding no subnormal where its float
@@ -334,36 +369,40 @@ class _Function:
         dtype, sign = dtype_of(op.results[0].type), CONTRACTED[op.name]
         for k, product in enumerate(op.operands):
             if product in self.exact:
-                signs = (1.0, sign) if k == 0 else (sign, 1.0)  # (of the product, of the other operand)
-                return self.flushing(op, lambda x, z: (signs[0] * x + signs[1] * np.asarray(z).astype(dtype)
-                                                       .astype(np.float64)).astype(dtype),
-                                     [product, op.operands[1 - k]])
+                negated = (False, sign < 0) if k == 0 else (sign < 0, False)  # (the product, the other operand)
+                def fused(x, z):
+                    z = np.real(z).astype(dtype).astype(np.float64)  # (an exact product, rounded)
+                    return rounded_once(-x if negated[0] else x, -z if negated[1] else z, dtype)
+                return self.flushing(op, fused, [product, op.operands[1 - k]])
         return None
 
     def exact_product(self, op):
         """The step of an arith.mulf whose product only an add or subtract
         reads (in its generic, or in the next one through a tensor that
-        only it reads), held exact in float64 for `contracted`: IREE fuses
+        only it reads), held exact for `contracted`: IREE fuses
         such elementwise generics into one loop, where LLVM contracts the two
         into a fused multiply-add that rounds once (as XLA does for JAX), and
         random numbers, bit for bit JAX's, depend on it. A float32
-        product is exact in float64, and the sum rounded to float64, then
-        to float32, is the fused result but where two roundings meet (~2^-29
-        of cases). float32 alone: float64 products have no wider type here,
-        and LLVM computes float16 in float32 op by op, rounding each result
-        to float16 (as XLA does), so nothing is fused there (`x * 8.5 - 3`
-        of float16, fused here, was one ulp from the compiled program's in
-        28% of the elements)."""
-        if dtype_of(op.results[0].type) != np.float32:
+        product is exact in float64; a float64 one is held as the rounded
+        product and its error (numpy_ops.exact_product: unfused, x * 3 + 1
+        of float64 was up to 4 ulp from the compiled program's). Not
+        float16: LLVM computes float16 in float32 op by op, rounding each
+        result to float16 (as XLA does), so nothing is fused there (`x * 8.5
+        - 3` of float16, fused here, was one ulp from the compiled program's
+        in 28% of the elements)."""
+        dtype = dtype_of(op.results[0].type)
+        if dtype not in (np.float32, np.float64):
             return None
         chain = _to_an_add(op.results[0])
         if chain is None:
             return None
+        body = next(iter(chain[-1].uses)).owner.parent  # (the add's)
+        if dtype == np.float64 and body.name == "linalg.generic" and _reduction_dims(body):
+            return None  # (a reduction's add is no step: reduce adds the products, which must be numbers)
         self.exact.update(chain)
         ins, read = self.flushed_reads(op.operands)
-        self.flushed.add(op.results[0])  # (exact: a float64 product of float32 numbers is no subnormal)
-        return apply(lambda *xs: np.multiply(*[flush(x) if k in read else x for k, x in enumerate(xs)],
-                                             dtype=np.float64),
+        self.flushed.add(op.results[0])  # (exact, read by the add alone: flushing it is the add's)
+        return apply(lambda *xs: exact_product(*[flush(x) if k in read else x for k, x in enumerate(xs)]),
                      ins, self.slot(op.results[0]))
 
     # --- constants, shapes -------------------------------------------------
@@ -641,6 +680,43 @@ def _to_an_add(product):
     if not _one_use(element) or next(iter(element.uses)).owner.name not in CONTRACTED:
         return None
     return [product, result, element]
+
+
+STRICTLY_ORDERED = (2, 4)  # arith.cmpf's ogt and olt
+
+
+def _parallel_input(value):
+    """(the tensor, the loop dims of its axes) whose elements `value`, an
+    input's block argument of a parallel linalg.generic, runs over; else None."""
+    if not isinstance(value, ir.BlockArgument):
+        return None
+    generic = value.owner.owner
+    if generic.name != "linalg.generic" or _reduction_dims(generic):
+        return None
+    maps, _ = _indexing_maps(generic.attributes["indexing_maps"])
+    k = ir.BlockArgument(value).arg_number
+    return (generic.operands[k], tuple(maps[k])) if k < len(generic.operands) - len(generic.results) else None
+
+
+def _computed_by(value):
+    """The op of a body that computes `value`: in the body itself, or, for an
+    element of a parallel generic's result (an identity map on both sides:
+    the same loop dims), in that generic's body."""
+    if isinstance(value, ir.OpResult):
+        return value.owner
+    read = _parallel_input(value)
+    if read is None or read[1] != tuple(range(len(value.owner.owner.attributes["iterator_types"]))):
+        return None
+    tensor = read[0]
+    if not isinstance(tensor, ir.OpResult) or tensor.owner.name != "linalg.generic":
+        return None
+    generic, k = tensor.owner, ir.OpResult(tensor).result_number
+    maps, n_loops = _indexing_maps(generic.attributes["indexing_maps"])
+    if _reduction_dims(generic) or maps[len(generic.operands) - len(generic.results) + k] != list(range(n_loops)):
+        return None
+    body = generic.regions[0].blocks[0].operations
+    yielded = body[len(body) - 1].operands[k]
+    return yielded.owner if isinstance(yielded, ir.OpResult) else None
 
 
 def _flushable(value) -> bool:

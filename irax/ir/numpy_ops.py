@@ -103,12 +103,65 @@ def _round_away(x):
 
 
 def _fma(a, b, c):
-    """math.fma, rounding once: a float32 (or float16) product is exact in
-    float64 (float64's own is rounded twice here: no wider type)."""
+    """math.fma, rounding once (but for float64's rare double roundings: see rounded_once)."""
     dtype = np.result_type(a, b, c)
-    if dtype.itemsize > 4:
-        return a * b + c
-    return (np.multiply(a, b, dtype=np.float64) + np.asarray(c, np.float64)).astype(dtype)
+    return rounded_once(exact_product(a, b), np.asarray(c, np.float64), dtype)
+
+
+def exact_product(a, b):
+    """`a * b` held exact for rounded_once: in float64 for float32 (or
+    narrower) numbers; for float64 ones, the complex number p + e·i, p the
+    rounded product and e its error (Dekker's product: exact, but where it
+    under- or overflows; an error that is not finite is taken as 0)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if np.result_type(a, b).itemsize <= 4:
+        return np.multiply(a, b, dtype=np.float64)
+    product = np.asarray(a * b)
+    (a_high, a_low), (b_high, b_low) = _halves(a), _halves(b)
+    error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
+    held = np.array(product, np.complex128)
+    held.imag = np.where(np.isfinite(error), error, 0.0)
+    return held
+
+
+def _halves(x):
+    """Veltkamp's split of float64 `x` into two halves of 26 bits, whose products are exact."""
+    scaled = x * 134217729.0  # (2^27 + 1)
+    high = scaled - (scaled - x)
+    return high, x - high
+
+
+def rounded_once(product, addend, dtype):
+    """`product + addend`, the product exact_product's and the addend a
+    float64, rounded to `dtype` once, as a fused multiply-add rounds it.
+    float32's: rounded to float64 first, then to float32, a sum whose
+    float64 rounding lands on a tie of float32 would round to even where the
+    exact sum is off the tie (x * 3 + 1 of float32 near 1e30: 1/4 of
+    products of 3 are ties); so such a sum is moved one float64 ulp towards
+    the exact one (its error, TwoSum's, tells which way), off the tie.
+    float64's: the rounded product plus the addend, plus the two errors
+    (TwoSum's and the product's), which rounds twice only where the errors'
+    sum is inexact."""
+    if np.iscomplexobj(product):
+        total, error = _two_sum(product.real, addend)
+        error += product.imag
+        return np.where(np.isfinite(total) & (error != 0), total + error, total)  # (-0 + -0 is -0)
+    total = np.asarray(product + addend)
+    dropped = 52 - np.finfo(dtype).nmant  # (the float64 bits rounding to `dtype` drops, normal numbers')
+    ties = (total.view(np.int64) & ((1 << dropped) - 1)) == 1 << (dropped - 1)
+    if ties.any():  # (rare but for some numbers, as products of small integers: TwoSum of those alone)
+        at = np.nonzero(ties)
+        tied = total[at]
+        error = _two_sum(np.broadcast_to(product, total.shape)[at], np.broadcast_to(addend, total.shape)[at])[1]
+        total[at] = np.where((error != 0) & np.isfinite(error), np.nextafter(tied, np.copysign(np.inf, error)), tied)
+    return total.astype(dtype)
+
+
+def _two_sum(a, b):
+    """(a + b rounded, its rounding error exactly): Knuth's TwoSum."""
+    total = np.asarray(a + b)
+    b_part = total - a
+    return total, (a - (total - b_part)) + (b - b_part)
 
 
 def _maximumf(a, b):
@@ -207,6 +260,12 @@ FLUSHED = {
                      "math.round"), False),
     **dict.fromkeys(NORMAL_NEAR_ZERO, False),
 }
+
+
+# The ops of FLUSHED whose operands IREE's CPU code reads as they are, bits
+# and all: remf calls libm's fmodf (fmod(1.0, 1e-39) is 0, not NaN; its
+# result is flushed), expm1 and log1p return a tiny x itself.
+READ_AS_THEY_ARE = ("arith.remf", "math.expm1", "math.log1p")
 
 
 def _far_from_subnormal(c, dtype) -> bool:
