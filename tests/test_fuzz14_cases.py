@@ -124,3 +124,15 @@ def test_float64_multiply_adds_are_fused_as_llvm_fuses_them(both_tiers):
         first, compiled = both_tiers(lambda k: (irax.random.normal(k, (64,)),), irax.random.PRNGKey(0))
         assert first[0].dtype == np.float64
         assert_same_bits(first, compiled)
+
+
+def test_frexp_of_a_subnormal_is_numpy_s_on_both_tiers(both_tiers):
+    """frexp(1e-39) is (0.68, -129), NumPy's: the compiled program gave
+    (0.5, -149) for every subnormal (its x * 2^23 read x as 0; JAX's too)
+    and the first tier (x, 0) (its x == 0 read x as 0). Now on the bits."""
+    x = np.array([1e-39, -1e-39, 1e-45, -1e-45, 1.17549e-38, 0.0, -0.0, np.inf, -np.inf, np.nan, 3.0, -0.75],
+                 np.float32)
+    first, compiled = both_tiers(jnp.frexp, x)
+    assert_same_bits(first, compiled)
+    for ours, numpy_s in zip(first, np.frexp(x)):
+        np.testing.assert_array_equal(ours.view(np.uint8), numpy_s.view(np.uint8))

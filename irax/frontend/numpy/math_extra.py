@@ -262,21 +262,28 @@ def modf(x: ArrayLike, /, out: None = None) -> tuple[Array, Array]:
 
 def frexp(x: ArrayLike, /) -> tuple[Array, Array]:
     """(m, e) with x = m 2^e and 0.5 <= |m| < 1 (m = x, e = 0 for 0, inf and
-    NaN), read off the bits in float32 for half precision: subnormals are
-    scaled by 2^mantissa_bits into the normal range first; e is the exponent
-    field less its bias, m the bits with the exponent field of 2^-1."""
+    NaN), read off the bits in float32 for half precision: e is the exponent
+    field less its bias, m the bits with the exponent field of 2^-1. All on
+    the bits, as NumPy's: a float test or product would read a subnormal as
+    0 on the CPU (flush to zero), so a subnormal's mantissa field m (x = m
+    2^-149 in float32) is converted to the float m, exact and normal, whose
+    exponent is then 149 less (1074 in float64)."""
     (x,) = promote_args_inexact("frexp", x)
     wide = asarray(x, np.float32) if x.dtype.itemsize < 4 else x
     uint, mantissa_bits = _FLOAT_BITS[wide.dtype.itemsize * 8]
     info = finfo(wide.dtype)
-    subnormal = ufuncs.less(ufuncs.abs(wide), info.tiny)
-    scaled = ufuncs.where(subnormal, ufuncs.multiply(wide, 2.0**mantissa_bits), wide)
-    bits = bitcast_convert_type.bind(scaled, new_dtype=np.dtype(uint))
-    field_mask = uint((2**info.nexp - 1) << mantissa_bits)
+    bits = bitcast_convert_type.bind(wide, new_dtype=np.dtype(uint))
+    sign_bit, field_mask = uint(1 << (8 * wide.dtype.itemsize - 1)), uint((2**info.nexp - 1) << mantissa_bits)
+    magnitude = ufuncs.bitwise_and(bits, ~sign_bit)
+    field = ufuncs.bitwise_and(magnitude, field_mask)
+    subnormal = ufuncs.logical_and(ufuncs.equal(field, uint(0)), ufuncs.not_equal(magnitude, uint(0)))
+    as_normal = bitcast_convert_type.bind(asarray(magnitude, wide.dtype), new_dtype=np.dtype(uint))
+    bits = ufuncs.where(subnormal, ufuncs.bitwise_or(as_normal, ufuncs.bitwise_and(bits, sign_bit)), bits)
     biased = asarray(ufuncs.right_shift(ufuncs.bitwise_and(bits, field_mask), uint(mantissa_bits)), np.int32)
-    exponent = ufuncs.subtract(biased, ufuncs.where(subnormal, mantissa_bits + info.maxexp - 2, info.maxexp - 2))
-    half_bits = ufuncs.bitwise_or(ufuncs.bitwise_and(bits, ~field_mask), uint((info.maxexp - 2) << mantissa_bits))
-    special = ufuncs.logical_or(ufuncs.equal(wide, 0), ufuncs.logical_not(ufuncs.isfinite(wide)))
+    half = info.maxexp - 2  # (the biased exponent of 0.5, less one)
+    exponent = ufuncs.subtract(biased, ufuncs.where(subnormal, 2 * half + mantissa_bits, half))
+    half_bits = ufuncs.bitwise_or(ufuncs.bitwise_and(bits, ~field_mask), uint(half << mantissa_bits))
+    special = ufuncs.logical_or(ufuncs.equal(magnitude, uint(0)), ufuncs.equal(field, field_mask))
     mantissa = ufuncs.where(special, wide, bitcast_convert_type.bind(half_bits, new_dtype=wide.dtype))
     return asarray(mantissa, x.dtype), ufuncs.where(special, 0, exponent)
 
