@@ -129,6 +129,33 @@ def test_gradient_matches_jax_and_finite_differences(name, full_matrices):
     np.testing.assert_allclose(float(difference), float((np.asarray(grad) * direction).sum()), rtol=1e-2, atol=1e-2)
 
 
+def test_ormqr_matches_jax_and_finite_differences():
+    """lax.linalg.ormqr (Q c, Qᴴ c, c Q and c Qᴴ from qr's raw reflectors,
+    without making Q) as JAX's, and its gradient in the reflectors and c
+    by central differences. It was missing."""
+    h, taus = (np.asarray(x) for x in jjnp.linalg.qr(TALL[0], mode="raw"))
+    a, left, right = h.T, RNG.standard_normal((5, 2)).astype(np.float32), RNG.standard_normal((2, 5)).astype(np.float32)
+
+    def products(L, a, c, d):
+        return [L.lax.linalg.ormqr(a, taus, c), L.lax.linalg.ormqr(a, taus, c, transpose=True),
+                L.lax.linalg.ormqr(a, taus, d, left=False), L.lax.linalg.ormqr(a, taus, d, left=False, transpose=True)]
+
+    for ours, theirs in zip(irax.jit(lambda *x: products(irax, *x))(a, left, right), products(jax, a, left, right)):
+        check(ours, theirs, tol=1e-5)
+
+    def loss(a, c):
+        q_c, qh_c, _, _ = products(irax, a, c, right)
+        return (q_c * np.arange(10.0).reshape(5, 2)).sum() + (jnp.sin(qh_c)).sum()
+
+    grads = irax.jit(irax.grad(loss, argnums=(0, 1)))(a, left)
+    directions = RNG.standard_normal(a.shape).astype(np.float32), RNG.standard_normal(left.shape).astype(np.float32)
+    eps = 1e-2
+    difference = (loss(a + eps * directions[0], left + eps * directions[1])
+                  - loss(a - eps * directions[0], left - eps * directions[1])) / (2 * eps)
+    expected = sum((np.asarray(g) * d).sum() for g, d in zip(grads, directions))
+    np.testing.assert_allclose(float(difference), float(expected), rtol=1e-2, atol=1e-2)
+
+
 def test_blocked_matches_jax(monkeypatch):
     """Matrices wider than BLOCK go by blocks: with BLOCK 2 the tall 5x3 is a
     full block and a partial one, the wide 3x5 has trailing columns too."""

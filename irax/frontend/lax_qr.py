@@ -174,6 +174,32 @@ def householder_product(a: ArrayLike, taus: ArrayLike) -> Array:
     return q
 
 
+def ormqr(a: ArrayLike, taus: ArrayLike, c: ArrayLike, *, left: bool = True, transpose: bool = False) -> Array:
+    """Q c, Qᴴ c (`transpose`), c Q (not `left`) or c Qᴴ, where Q = H_0 H_1 …
+    H_{k-1} is the m × m product of the reflectors of a [..., m, n] (as
+    householder_product reads them) and taus [..., k], without making Q
+    (jax.lax.linalg.ormqr): each block of reflectors applied to c's rows
+    as I - V T Vᴴ, the last block first (Qᴴ: I - V Tᴴ Vᴴ, the first first);
+    c Q = (Qᴴ cᴴ)ᴴ."""
+    a, taus, c = asarray(a), asarray(taus), asarray(c)
+    _check_float("ormqr", a)
+    if c.ndim < 2:
+        raise TypeError(f"Input 2 to ormqr must have rank at least 2, but got shape={c.shape}")
+    if not left:
+        return _H(ormqr(a, taus, _H(c), left=True, transpose=not transpose))
+    if c.shape[-2] != a.shape[-2]:
+        raise ValueError(f"ormqr with left=True expects c to have the same number of rows as the Householder matrix "
+                         f"a. Got a shape {a.shape} and c shape {c.shape}.")
+    taus, blocks = taus.astype(a.dtype), _blocks(taus.shape[-1])
+    for k, e in (blocks if transpose else reversed(blocks)):
+        v = _reflectors(a[..., k:, k:e])
+        t = _block_reflector(v, taus[..., k:e])
+        rows = c[..., k:, :]
+        rows = rows - matmul(v, matmul(_H(t) if transpose else t, matmul(_H(v), rows)))
+        c = _concat([c[..., :k, :], rows], axis=-2)
+    return c
+
+
 def _qr_values(x, full_matrices):
     m, n = x.shape[-2:]
     a, taus = geqrf(x)

@@ -3,9 +3,9 @@ from irax.frontend.lax_eig import EigImplementation, eig, hessenberg, schur
 from irax.frontend.lax_eigh import eigh
 from irax.frontend.lax_linalg import cholesky, lu, lu_pivots_to_permutation, triangular_solve
 from irax.frontend.lax_linalg_structured import cholesky_update, symmetric_product, tridiagonal_solve
-from irax.frontend.lax_qr import householder_product, qr
+from irax.frontend.lax_qr import householder_product, ormqr, qr
 from irax.frontend.lax_svd import SvdAlgorithm, svd
 
 __all__ = ["EigImplementation", "SvdAlgorithm", "cholesky", "cholesky_update", "eig", "eigh", "hessenberg",
-           "householder_product", "lu", "lu_pivots_to_permutation", "qr", "schur", "svd", "symmetric_product",
+           "householder_product", "lu", "lu_pivots_to_permutation", "ormqr", "qr", "schur", "svd", "symmetric_product",
            "triangular_solve", "tridiagonal_solve"]
