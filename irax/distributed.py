@@ -42,7 +42,7 @@ from irax.config import config
 from irax.frontend import dtypes, processes
 from irax.frontend.array import Array, device_put_numpy
 from irax.frontend.core import ShapedArray
-from irax.frontend.collectives import CollectiveError
+from irax.frontend.communicators import CollectiveError
 from irax.frontend.pmap import _host
 from irax.plugins import registry
 

@@ -20,7 +20,7 @@ import pytest
 from helpers import child_results, encoded
 
 import irax
-from irax.frontend import collectives
+from irax.frontend import communicators
 from irax.plugins import registry
 
 N = 4  # devices in the children
@@ -503,7 +503,7 @@ def test_pbroadcast_gradient_without_jax_oracle_cpu(irax_results):
 
 def test_thread_communicator_cpu():
     """The rendezvous alone: 3 threads, each its rank, the same calls in the same order."""
-    communicator = collectives.ThreadCommunicator(3)
+    communicator = communicators.ThreadCommunicator(3)
     out = [None] * 3
 
     def rank(r):
@@ -527,13 +527,13 @@ def test_thread_communicator_cpu():
 def test_thread_communicator_fails_instead_of_waiting_cpu():
     """A rank whose program ended, or that failed, wakes the ranks waiting for it with an error."""
     for end in ("leave", "abort"):
-        communicator = collectives.ThreadCommunicator(2)
+        communicator = communicators.ThreadCommunicator(2)
         errors = []
 
         def waiting():
             try:
                 communicator.all_reduce(0, np.ones(2), "sum")
-            except collectives.CollectiveError as error:
+            except communicators.CollectiveError as error:
                 errors.append(str(error))
         t = threading.Thread(target=waiting)
         t.start()
@@ -542,7 +542,7 @@ def test_thread_communicator_fails_instead_of_waiting_cpu():
         getattr(communicator, end)(*((1,) if end == "leave" else ()))
         t.join(timeout=60)
         assert len(errors) == 1 and ("never reaches" if end == "leave" else "abandoned") in errors[0]
-        with pytest.raises(collectives.CollectiveError):
+        with pytest.raises(communicators.CollectiveError):
             communicator.all_reduce(1, np.ones(2), "sum")
 
 

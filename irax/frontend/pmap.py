@@ -15,7 +15,7 @@ A call goes
             loaded on each device (once per argument signature: cached)
     run     device d's program is called from a thread of its own (device 0's
             from the calling thread), bound to rank d of a fresh
-            ThreadCommunicator (collectives.py): a collective in the program
+            ThreadCommunicator (communicators.py): a collective in the program
             waits on the host for the others (with several processes, the
             axis spans every process's devices: processes.py). A device that fails aborts the
             communicator, so the others fail too instead of waiting forever,
@@ -39,7 +39,7 @@ import numpy as np
 from irax import tree_util
 from irax.backends.cache import LRU
 from irax.config import config
-from irax.frontend import collectives, core, executable, processes, staging
+from irax.frontend import collectives, communicators, core, executable, processes, staging
 from irax.frontend.array import device_put_numpy, place
 from irax.frontend.jit import _Static, _index_tuple
 from irax.frontend.vmap import _check_axes_spec, _in_axes, _leaf_axes, vmap
@@ -161,7 +161,7 @@ def _run(name, executables, operands, devices, axis_name, donated):
 
 def _abandoned(error) -> bool:
     while error is not None:
-        if isinstance(error, collectives.CollectiveError):
+        if isinstance(error, communicators.CollectiveError):
             return True
         error = error.__cause__
     return False

@@ -24,7 +24,7 @@ import numpy as np
 
 from irax.backends import runtime
 from irax.backends.iree_backend import IreeBackend
-from irax.frontend import collectives
+from irax.frontend import communicators
 from irax.plugins import registry
 
 world = None  # the communicator among the processes, rank = process index; None: one process
@@ -161,7 +161,7 @@ class DevicesOfProcesses:
         self.world, self.local_size = world, local_size
         self.size = local_size * world.size
         self.first = world.rank * local_size
-        self._local = collectives.ThreadCommunicator(local_size)
+        self._local = communicators.ThreadCommunicator(local_size)
 
     def _exchange(self, rank, x, combine):
         # (ThreadCommunicator's rendezvous: `combine` runs once per process, on its last device to arrive)
@@ -169,7 +169,7 @@ class DevicesOfProcesses:
 
     def all_reduce(self, rank, x, op):
         def combine(xs):
-            local = functools.reduce(collectives._REDUCE[op], xs)
+            local = functools.reduce(communicators.REDUCE[op], xs)
             return [self.world.all_reduce(self.world.rank, local, op)] * self.local_size
         return self._exchange(rank, x, combine)
 
@@ -204,6 +204,6 @@ def communicator(local_size: int):
     """(the communicator of a pmap over `local_size` devices of this process,
     the axis index of its first device)."""
     if world is None:
-        return collectives.ThreadCommunicator(local_size), 0
+        return communicators.ThreadCommunicator(local_size), 0
     devices = DevicesOfProcesses(local_size, world)
     return devices, devices.first
