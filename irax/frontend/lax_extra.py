@@ -77,7 +77,7 @@ def _clamp(lo, x, hi):
     return ufuncs.where(inside, x, bound)
 
 
-# --- mulhi ---------------------------------------------------------------------
+# --- pbroadcast ----------------------------------------------------------------
 
 def pbroadcast(x: Any, axis_name: Any, source: int) -> Any:
     """The `x` (a pytree of arrays) of device `source` on every device of
@@ -85,6 +85,8 @@ def pbroadcast(x: Any, axis_name: Any, source: int) -> Any:
     on_source = collectives.axis_index(axis_name) == source
     return tree_util.tree_map(lambda x: collectives.psum(ufuncs.where(on_source, x, 0), axis_name), x)
 
+
+# --- mulhi ---------------------------------------------------------------------
 
 def mulhi(x: ArrayLike, y: ArrayLike, /) -> Array:
     """The most significant N bits of the 2N-bit product of N-bit integers

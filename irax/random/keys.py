@@ -151,9 +151,15 @@ def random_bits(data, bit_width, shape):
         return shape_ops.reshape(_earlier_bits(data, bit_width, math.prod(shape), unsigned), shape)
     y1, y2 = _hash(data, shape)
     if bit_width == 64:
-        return ufuncs.bitwise_or(ufuncs.left_shift(convert(y1, unsigned, False), unsigned.type(32)),
-                                 convert(y2, unsigned, False))
+        return _uint64_of(y1, y2)
     return convert(ufuncs.bitwise_xor(y1, y2), unsigned, False)
+
+
+def _uint64_of(high, low):
+    """high << 32 | low, of uint32 words, as uint64."""
+    unsigned = np.dtype(np.uint64)
+    return ufuncs.bitwise_or(ufuncs.left_shift(convert(high, unsigned, False), np.uint64(32)),
+                             convert(low, unsigned, False))
 
 
 def _earlier_bits(data, bit_width, size, unsigned):
@@ -162,8 +168,7 @@ def _earlier_bits(data, bit_width, size, unsigned):
         raise NotImplementedError(f"irax.random draws fewer than 2**32 words at once, got {size} values.")
     words = _flat_hash(data, -(-bit_width * size // 32))
     if bit_width == 64:
-        high, low = (convert(w, unsigned, False) for w in shape_ops.split(words, 2))
-        return ufuncs.bitwise_or(ufuncs.left_shift(high, unsigned.type(32)), low)
+        return _uint64_of(*shape_ops.split(words, 2))
     if bit_width == 32:
         return words
     shifts = np.arange(0, 32, bit_width, dtype=np.uint32)
