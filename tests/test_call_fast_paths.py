@@ -268,10 +268,9 @@ def test_a_straight_line_program_that_shared_no_buffer_is_not_looked_at_again(mo
         out = f(tree)
     np.testing.assert_allclose(out["w3"], np.full(4, 2.8), rtol=1e-6)
     assert looked == [5]
-    from irax.backends.cache import LRU
     from irax.frontend import eager
 
-    monkeypatch.setattr(eager, "_dispatch", LRU())  # (an earlier test may have run this op already)
+    monkeypatch.setattr(eager, "_dispatch", eager._Dispatch())  # (an earlier test may have run this op already)
     x, y = jnp.arange(4.0), jnp.ones(4)
     for _ in range(3):
         jnp.add(x, y)  # an elementwise eager kernel too
@@ -478,7 +477,6 @@ def test_a_warm_jitted_call_on_the_tape_is_recorded():
 def test_an_eager_op_looks_its_kernel_up_in_a_new_dispatch_cache(monkeypatch):
     """An eager op's fast call of its last call is the dispatch cache's: a
     test that starts a new cache (to find other kernels) finds them."""
-    from irax.backends.cache import LRU
     from irax.frontend import eager
 
     x, y = jnp.arange(4.0), jnp.ones(4)
@@ -486,7 +484,7 @@ def test_an_eager_op_looks_its_kernel_up_in_a_new_dispatch_cache(monkeypatch):
         jnp.add(x, y)
     looked_up, real = [], eager._executable
     monkeypatch.setattr(eager, "_executable", lambda *a: looked_up.append(a) or real(*a))
-    monkeypatch.setattr(eager, "_dispatch", LRU())
+    monkeypatch.setattr(eager, "_dispatch", eager._Dispatch())
     np.testing.assert_array_equal(jnp.add(x, y), np.arange(4.0) + 1)
     assert len(looked_up) == 1
 
@@ -604,3 +602,19 @@ def test_calls_with_static_arguments_and_keywords_take_the_warm_path(monkeypatch
     made.clear()
     assert [norm(v, ord=o).tolist() for v, o in ((x, 1), (x * 3, 1), (x, 2))] == [2.0, 6.0, float(np.sqrt(np.float32(2)))]
     assert len(made) == 1  # ord=2 is new
+
+
+def test_the_fast_call_is_written_for_where_its_numbers_were():
+    """A fast call's checks are written out per signature, a number's at the
+    positions that held numbers: a weakly typed 0-d Array there (the same
+    aval, so the same warm entry), or a number where an Array was, gives
+    way to the general path, whose values are right."""
+    f = irax.jit(lambda a, s: a * s)
+    a = jnp.arange(4.0)
+    weak = irax.jit(lambda s: s)(0.5)  # (a Python float's aval: weak float32[])
+    assert weak.weak_type
+    for s in (0.5, 0.5, 0.5, weak, 2.0, weak, 0.25):
+        np.testing.assert_array_equal(f(a, s), np.arange(4.0, dtype=np.float32) * np.float32(s))
+    g = irax.jit(lambda a, s: a * s)
+    for s in (weak, weak, weak, 0.5, weak, 3.0):
+        np.testing.assert_array_equal(g(a, s), np.arange(4.0, dtype=np.float32) * np.float32(s))

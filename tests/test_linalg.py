@@ -12,7 +12,6 @@ import pytest
 
 import irax
 import irax.numpy as jnp
-from irax.backends.cache import LRU
 from irax.frontend import eager
 from irax.frontend.core import ShapedArray, Trace
 from irax.frontend.primitives.linalg import dot_general
@@ -383,7 +382,7 @@ def test_big_contractions_take_the_static_kernel(monkeypatch):
     compiles; the static kernel is the jitted program, bit for bit."""
     small, big = (ShapedArray((n,), np.float32) for n in (STATIC_ABOVE - 1, STATIC_ABOVE))
     assert not eager._static_kernel(dot_general, (small, small)) and eager._static_kernel(dot_general, (big, big))
-    monkeypatch.setattr(eager, "_dispatch", LRU())
+    monkeypatch.setattr(eager, "_dispatch", eager._Dispatch())
     monkeypatch.setattr(dot_general, "static_above", 2053)
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.int32):

@@ -11,7 +11,6 @@ import pytest
 
 import irax
 import irax.numpy as jnp
-from irax.backends.cache import LRU
 from irax.frontend import core, eager
 from irax.frontend.core import Trace
 from irax.frontend.numpy.util import asarray
@@ -529,7 +528,7 @@ BIG_KERNEL_OPS = {np.float32: ["sum", "max", "prod", "mean", "argmax"], np.int32
 def _set_static_above(monkeypatch, size):
     """Every reduction's threshold set to `size`, with an empty dispatch cache
     (it would answer with the kernels picked before)."""
-    monkeypatch.setattr(eager, "_dispatch", LRU())
+    monkeypatch.setattr(eager, "_dispatch", eager._Dispatch())
     for prim in [*reductions.reduce.values(), reductions.argmax, reductions.argmin]:
         monkeypatch.setattr(prim, "static_above", size)
 

@@ -564,7 +564,7 @@ def test_an_eager_op_runs_on_the_first_tier_while_its_kernel_compiles(tiers, mon
     thread; once the kernel is compiled, each shape's calls run it."""
     monkeypatch.setattr(config, "irax_kernel_library", "none")
     monkeypatch.setattr(eager, "_kernels", cache.LRU())  # as in a fresh process
-    monkeypatch.setattr(eager, "_dispatch", cache.LRU())
+    monkeypatch.setattr(eager, "_dispatch", eager._Dispatch())
     small, big = jnp.asarray(X[:2, :3]), jnp.asarray(X)
     before = cache.stats()["compiles"]
     first = [jnp.sin(small), jnp.sin(big)]

@@ -31,7 +31,7 @@ def _before_teardown():
             device.drain()
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(device))
     for program in list(calling_back):
-        program._context = program._inline_context = None
+        program._context = program._inline_context = program.inline_call = None
     _binding.disable_leak_checker()
 
 

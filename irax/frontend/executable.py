@@ -279,27 +279,27 @@ def run_warm(executable, device, operands, committed=False):
     return _call(executable, device, operands, buffers, committed)
 
 
-def fast_call(executable, device, operands, committed=False):
+def fast_call(executable, device, operands, committed=False, numbers=()):
     """A warm call of `executable` on `device` in one frame, made for the
     signature of the Arrays `operands` at a call that ran warm (run_warm):
-    jit's on flat positional arguments (`committed`: jit's explicit device)
-    and an eager op's. It does what run_warm and `_call` do, where IREE's
+    jit's on flat positional arguments (`committed`: jit's explicit device;
+    `numbers`: the positions of those that were numbers, made the Arrays
+    at them) and an eager op's. It does what run_warm and `_call` do, where IREE's
     bindings take ~3 us of a call's ~4: checks each operand is an Array of
     the aval (identities: the aval stands for the key) on `device` (a
     number passed to jit, of the aval: written into a buffer of the call's),
-    pushes its buffer, runs the program on the calling thread
-    (runtime.Program.invoke_inline; its work, or else the inputs' size, is
-    the signature's, summed once) and makes the Arrays. NOT_WARM for a call
-    it does not cover (another signature, a deleted operand, one elsewhere,
-    work over IRAX_INLINE_BYTES, another default device, IRAX_PASSES changed): the
-    caller takes the general path, which raises the errors. None where it
-    would cover none: a program without an inline twin, or whose results
-    must be looked at for shared buffers (`_call`)."""
+    pushes its buffer (`_operands_pusher`), runs the program on the calling
+    thread (runtime.Program.inline_call; its work, or else the inputs'
+    size, is the signature's, summed once) and makes the Arrays. NOT_WARM
+    for a call it does not cover (another signature, a deleted operand, one
+    elsewhere, work over IRAX_INLINE_BYTES, another default device,
+    IRAX_PASSES changed): the caller takes the general path, which raises
+    the errors. None where it would cover none: a program without an inline
+    twin, or whose results must be looked at for shared buffers (`_call`)."""
     program = executable.program
     if (type(program) is not Program or program._inline_context is None
             or executable.shares_none is not program and not _shares_nothing(executable)):
         return None
-    avals = tuple([x.aval for x in operands])
     lifted = executable.lifted
     size = program.work if program.work is not None else (
         sum([x._buffer.byte_length for x in operands]) + sum([x._buffer.byte_length for x in lifted]))
@@ -312,7 +312,6 @@ def fast_call(executable, device, operands, committed=False):
     # (~0.3 us less than a new one's making and freeing). It holds that
     # call's results until then, so only where they are small.
     spare = [] if sum([a.size * a.dtype.itemsize for a in out_avals]) <= config.irax_inline_bytes else None
-
     # Free sets of buffers for the numbers among a call's arguments, by
     # position, each a 0-d buffer and the host memory it is: a number is
     # written there (~0.2 us) instead of being found or put as an array
@@ -321,7 +320,7 @@ def fast_call(executable, device, operands, committed=False):
     # free again when it returns; a call in another thread takes a set of
     # its own.
     free_numbers = []
-    number_avals = NumberAvals()
+    push_operands = _operands_pusher(operands, numbers, committed, device, lifted)
     # The settings a call depends on, read again only after one changed
     # (config.changes): one read a call instead of four.
     read_at = covered = checked = None
@@ -336,42 +335,23 @@ def fast_call(executable, device, operands, committed=False):
         if len(args) != n_in or not covered:
             return NOT_WARM
         inputs = VmVariantList(n_push)
-        push = inputs.push_ref
-        results_committed = committed
-        numbers = None
+        held = (free_numbers.pop() if free_numbers else {}) if numbers else None
         try:
-            for position, (x, aval) in enumerate(zip(args, avals)):
-                if type(x) is not Array:  # a number passed to jit: written into a buffer of this call's
-                    if numbers is None:
-                        numbers = free_numbers.pop() if free_numbers else {}
-                    buffer = _write_number(numbers, position, x, aval, number_avals, device)
-                    if buffer is None:
-                        return NOT_WARM
-                    push(buffer)
-                    continue
-                if x.aval is not aval or x.device is not device or x._buffer is None:
-                    return NOT_WARM
-                if x._ready:  # never compute on the results of a failed call (as place)
-                    device.check(x._ready)
-                if x._committed:
-                    results_committed = True
-                push(x._buffer)
-            if not results_committed and get_default_device() is not device:  # uncommitted operands follow it
-                return NOT_WARM
-            for x in lifted:
-                push(x._buffer)
-            results = program.invoke_inline(inputs, n, spare.pop() if spare else None)
+            results_committed = push_operands(args, inputs.push_ref, held)
+            if results_committed is NOT_WARM or not results_committed and get_default_device() is not device:
+                return NOT_WARM  # (uncommitted operands follow the default device)
+            results = program.inline_call(inputs, spare.pop() if spare else VmVariantList(n))
         finally:
-            if numbers is not None:
-                free_numbers.append(numbers)
+            if held is not None:
+                free_numbers.append(held)
         if n == 1:  # (most calls: no comprehension's frame, ~0.2 us; and jit's lone result no list)
             out = Array(results.get_as_object(0, HalBufferView), out_avals[0], device, results_committed)
             arrays = None if one else [out]
         else:
             arrays = [Array(results.get_as_object(i, HalBufferView), out_avals[i], device, results_committed)
                       for i in range(n)]
-        if arrays is not None:
-            out = _as_returned(out_tree, arrays)
+        if arrays is not None:  # (an eager op's list, returned as it is without _as_returned's frame)
+            out = arrays if out_tree is None else _as_returned(out_tree, arrays)
         if spare is not None:
             spare.append(results)
         if checked:
@@ -379,6 +359,48 @@ def fast_call(executable, device, operands, committed=False):
         return out
 
     return call
+
+
+# A fast call's checks and pushes of its operands, one block per operand
+# (where a loop over them cost ~0.3 us more a call of two): the signature's
+# Array, or a number (written into a buffer of the call's set `held`).
+_ARRAY_OPERAND = """\
+    if type(x{i}) is not Array or x{i}.aval is not avals[{i}] or x{i}.device is not device or x{i}._buffer is None:
+        return NOT_WARM
+    if x{i}._ready:  # never compute on the results of a failed call (as place)
+        device.check(x{i}._ready)
+    if x{i}._committed:
+        committed = True
+    push(x{i}._buffer)
+"""
+_NUMBER_OPERAND = """\
+    buffer = _write_number(held, {i}, x{i}, avals[{i}], number_avals, device)
+    if buffer is None:
+        return NOT_WARM
+    push(buffer)
+"""
+
+
+def _operands_pusher(operands, numbers, committed, device, lifted):
+    """`push_operands(args, push, held)` for a fast call made on `operands`
+    (`numbers`: the positions where a number is passed): pushes each
+    argument's buffer, then the `lifted` arrays';
+    the results' committed (an operand's, or `committed`), or NOT_WARM where
+    an argument is not of the signature (another aval, type, device, or
+    deleted). Written out per signature, as namedtuple writes its class."""
+    names = "".join(f"x{i}, " for i in range(len(operands)))
+    source = "".join([
+        "def push_operands(args, push, held):\n",
+        f"    {names} = args\n" if operands else "",
+        "    committed = jit_committed\n",
+        *[(_NUMBER_OPERAND if i in numbers else _ARRAY_OPERAND).format(i=i) for i in range(len(operands))],
+        *[f"    push(lifted[{k}]._buffer)\n" for k in range(len(lifted))],
+        "    return committed\n"])
+    namespace = dict(Array=Array, NOT_WARM=NOT_WARM, _write_number=_write_number, number_avals=NumberAvals(),
+                     avals=tuple([x.aval for x in operands]),
+                     device=device, lifted=lifted, jit_committed=committed)
+    exec(compile(source, f"<irax fast call of {len(operands)} operands>", "exec"), namespace)
+    return namespace["push_operands"]
 
 
 class NumberAvals(dict):

@@ -388,6 +388,11 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
 
     @functools.wraps(fun)
     def jitted(*args, **kwargs):
+        last = warm.last  # (set for flat positional Arrays alone: no statics)
+        if last is not None and not kwargs and core.untraced() and not jit_disabled():
+            out = last(args)  # (a loop calls with one signature: no key to make, no lookup)
+            if out is not executable.NOT_WARM:
+                return out
         if jit_disabled():
             return fun(*args, **kwargs)
         key = parts = None
@@ -398,11 +403,6 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
                 dynamic = (*dynamic_args, *(dynamic_kwargs[k] for k in sorted(dynamic_kwargs)))  # as flattened
                 statics = (static_args, static_kwargs, tuple(sorted(dynamic_kwargs)))
             else:
-                last = warm.last
-                if last is not None:  # (a loop calls with one signature: no key to make, no lookup)
-                    out = last(args)
-                    if out is not executable.NOT_WARM:
-                        return out
                 dynamic, statics = args, None
             try:
                 key, leaves = warm_key(dynamic, not donate_argnums)
@@ -417,7 +417,8 @@ def jit(fun: Callable | None = None, *, in_shardings: Any = None, out_shardings:
                     if out is not executable.NOT_WARM:
                         if type(key[0]) is int:  # flat (warm_key): the next call of this signature takes the fast call
                             if hit.fast is None:
-                                hit.fast = executable.fast_call(hit.staged, hit.device, leaves, device is not None)
+                                hit.fast = executable.fast_call(hit.staged, hit.device, leaves, device is not None,
+                                                                [i for i, x in enumerate(args) if type(x) is not Array])
                             warm.last = hit.fast
                         return out
                 placed_on, operands, committed = place(name, leaves, device)
