@@ -51,6 +51,7 @@ explain_cache_misses = Override("irax_explain_cache_misses")
 no_tracing = Override("irax_no_tracing")
 no_execution = Override("irax_no_execution")
 threefry_partitionable = Override("irax_threefry_partitionable")
+default_prng_impl = Override("irax_default_prng_impl")
 
 __version__ = "0.1.0"
 
@@ -68,7 +69,7 @@ __all__ += ["check_tracer_leaks", "checking_leaks", "debug_key_reuse", "default_
             "transfer_guard_host_to_device", "named_call", "named_scope",
             "closure_convert", "custom_gradient", "Device", "copy_to_host_async", "host_count", "host_id",
             "host_ids", "live_arrays", "print_environment_info", "process_indices", "no_execution", "no_tracing",
-            "threefry_partitionable"]
+            "threefry_partitionable", "default_prng_impl"]
 __all__ += ["NamedSharding", "P", "make_mesh", "reshard", "set_mesh", "shard_map"]
 __all__ += ["Shard", "make_array_from_callback", "make_array_from_process_local_data",
             "make_array_from_single_device_arrays"]

@@ -68,6 +68,10 @@ Each setting is also an environment variable, its name in capitals:
     IRAX_THREEFRY_PARTITIONABLE  1 (default): random bits as JAX's default,
                         partitionable threefry scheme; 0: as its earlier one
                         (jax_threefry_partitionable; random/keys.py).
+    IRAX_DEFAULT_PRNG_IMPL  the PRNG implementation of raw keys and of keys
+                        made without impl=: threefry2x32 (default), rbg,
+                        unsafe_rbg, philox4x32, philox2x32 or threefry4x32
+                        (jax_default_prng_impl; random/prng.py).
     IRAX_NUMPY_DTYPE_PROMOTION  standard (default) or strict: implicit
                         promotion between different dtypes raises
                         TypePromotionError (jax_numpy_dtype_promotion).
@@ -178,6 +182,7 @@ CUDA_TARGET = Kind(_matching("sm_\\d+|" + "|".join(CUDA_NAMED_TARGETS)),
                    f"a compute capability such as sm_80 or sm_89, or one of {', '.join(CUDA_NAMED_TARGETS)}")
 # JAX's choices (jax/_src/config.py), with its words for a bad one.
 DTYPE_PROMOTION = _choice("standard", "strict", enum_name="NumpyDtypePromotion")
+PRNG_IMPL = _choice("threefry2x32", "threefry4x32", "rbg", "unsafe_rbg", "philox2x32", "philox4x32")
 RANK_PROMOTION = _choice("allow", "warn", "raise")
 PRECISION = _choice("default", "high", "highest", "bfloat16", "tensorfloat32", "float32", "ANY_F8_ANY_F8_F32",
                     "ANY_F8_ANY_F8_F32_FAST_ACCUM", "ANY_F8_ANY_F8_ANY", "ANY_F8_ANY_F8_ANY_FAST_ACCUM", "F16_F16_F16",
@@ -247,6 +252,8 @@ class Config:
     irax_no_execution = Setting(SWITCH, "0", "raise RuntimeError where a computation would run (jax_no_execution)")
     irax_threefry_partitionable = Setting(SWITCH, "1", "random bits by JAX's partitionable threefry scheme "
                                           "(jax_threefry_partitionable; 0: its earlier one)")
+    irax_default_prng_impl = Setting(PRNG_IMPL, "threefry2x32", "the PRNG implementation of raw keys and of keys "
+                                     "made without impl= (jax_default_prng_impl)")
     irax_numpy_dtype_promotion = Setting(DTYPE_PROMOTION, "standard",
                                          "strict: no implicit promotion between different dtypes")
     irax_numpy_rank_promotion = Setting(RANK_PROMOTION, "allow", "jnp's broadcasting of operands of different ranks: "
@@ -306,14 +313,16 @@ class Config:
 
     def trace_context(self) -> tuple:
         """The settings that change what a function traces to (JAX's trace
-        context): 64-bit mode, the promotion rules, eager constant folding
-        and the random bits' scheme. Part of every staged program's key, so a jitted function
+        context): 64-bit mode, the promotion rules, eager constant folding,
+        the random bits' scheme and the default PRNG implementation (raw
+        keys'). Part of every staged program's key, so a jitted function
         called under another `with irax.enable_x64(...)` traces again.
         Read again only after a setting changed (one compare a call)."""
         made_at, context = self.__dict__.get("_trace_context", (None, None))
         if made_at != self.changes:
             context = (self.irax_enable_x64, self.irax_numpy_dtype_promotion, self.irax_numpy_rank_promotion,
-                       self.irax_eager_constant_folding, self.irax_threefry_partitionable)
+                       self.irax_eager_constant_folding, self.irax_threefry_partitionable,
+                       self.irax_default_prng_impl)
             self.__dict__["_trace_context"] = (self.changes, context)
         return context
 
@@ -331,6 +340,7 @@ JAX_NAMES = {"jax_enable_x64": "irax_enable_x64", "jax_disable_jit": "irax_disab
              "jax_debug_nans": "irax_debug_nans", "jax_debug_infs": "irax_debug_infs",
              "jax_no_tracing": "irax_no_tracing", "jax_no_execution": "irax_no_execution",
              "jax_threefry_partitionable": "irax_threefry_partitionable",
+             "jax_default_prng_impl": "irax_default_prng_impl",
              "jax_log_compiles": "irax_log_compiles", "jax_platforms": "irax_platforms",
              "jax_platform_name": "irax_platforms", "jax_compilation_cache_dir": "irax_cache_dir",
              "jax_num_cpu_devices": "irax_cpu_devices",

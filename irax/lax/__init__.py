@@ -7,7 +7,7 @@ from irax.frontend.convolution import (
 )
 from irax.frontend.convolution_patches import conv_general_dilated_local, conv_general_dilated_patches
 from irax.frontend.collectives import (all_gather, all_to_all, axis_index, axis_size, pmax, pmean, pmin, ppermute,
-                                      psum, psum_scatter, pswapaxes)
+                                      pshuffle, psum, psum_scatter, pswapaxes)
 from irax.frontend.numpy.bitcast import bitcast_convert_type
 from irax.frontend.lax import stop_gradient
 from irax.frontend import lax_elementwise as _lax_elementwise
@@ -20,6 +20,7 @@ from irax.frontend.lax_scans import *  # noqa: F401,F403
 from irax.frontend.lax_structural import *  # noqa: F401,F403
 from irax.frontend import lax_extra as _lax_extra
 from irax.frontend.lax_extra import *  # noqa: F401,F403
+from irax.frontend.lax_rng import RandomAlgorithm, rng_bit_generator
 from irax.frontend.lax_solves import custom_linear_solve, custom_root
 from irax.frontend.lax_sorting import sort, sort_key_val, top_k
 from irax.frontend.sharding import with_sharding_constraint
@@ -34,9 +35,10 @@ __all__ = ["ConvDimensionNumbers", "ConvGeneralDilatedDimensionNumbers", "all_ga
            "conv_general_permutations", "conv_general_shape_tuple", "conv_shape_tuple", "conv_transpose",
            "conv_transpose_shape_tuple", "conv_with_general_padding", "custom_linear_solve", "custom_root",
            "digamma", "erf", "erf_inv", "erfc", "fori_loop", "igamma", "igamma_grad_a", "igammac", "lgamma",
-           "logistic", "padtype_to_pads", "pmax", "pmean", "pmin", "polygamma", "ppermute", "psum",
+           "logistic", "padtype_to_pads", "pmax", "pmean", "pmin", "polygamma", "ppermute", "pshuffle", "psum",
            "psum_scatter", "pswapaxes",
-           "random_gamma_grad", "reduce_window", "reduce_window_shape_tuple", "scan", "select", "sort", "sort_key_val",
+           "RandomAlgorithm", "random_gamma_grad", "reduce_window", "reduce_window_shape_tuple", "rng_bit_generator",
+           "scan", "select", "sort", "sort_key_val",
            "stop_gradient", "switch", "top_k", "while_loop", "with_sharding_constraint", "zeta"]
 __all__ += (_lax_extra.__all__ + _lax_elementwise.__all__ + _lax_indexing.__all__ + _lax_scans.__all__
             + _lax_structural.__all__)

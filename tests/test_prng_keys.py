@@ -1,0 +1,94 @@
+"""Keys of each of JAX's PRNG implementations (irax/random/prng.py): typed
+keys carry theirs (`key(0, impl="rbg")`, dtype `key<rbg>`), raw keys are of
+the default one (jax_default_prng_impl), and every sampler draws on them
+the bits JAX draws. The implementations' own functions are checked against
+JAX's in test_prng_impls.py and test_lax_rng.py."""
+import jax
+import numpy as np
+import pytest
+
+import irax
+import irax.numpy as jnp
+from irax.config import config
+
+IMPLS = ["threefry2x32", "rbg", "unsafe_rbg", "philox4x32", "philox2x32", "threefry4x32"]
+
+
+def _draws(random, key):
+    """A few draws of each kind on `key`, by the library `random`."""
+    k1, k2 = random.split(key)
+    return [random.key_data(k1), random.key_data(random.fold_in(k2, 7)), random.uniform(k1, (3,)),
+            random.normal(k2, (3,)), random.randint(k1, (3,), 0, 10), random.bits(k2, (3,), np.uint8),
+            random.permutation(k1, 5)]
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_typed_keys_of_each_implementation_draw_as_jax(impl):
+    ours, theirs = irax.random.key(42, impl=impl), jax.random.key(42, impl=impl)
+    assert str(ours.dtype) == str(theirs.dtype) and str(irax.typeof(ours)) == str(jax.typeof(theirs))
+    assert irax.random.key_impl(ours) == str(jax.random.key_impl(theirs)) == impl
+    np.testing.assert_array_equal(irax.random.key_data(ours), jax.random.key_data(theirs))
+    for got, want in zip(_draws(irax.random, ours), _draws(jax.random, theirs)):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    assert irax.random.key_dtype(impl) == ours.dtype != irax.random.key_dtype(
+        "rbg" if impl == "threefry2x32" else "threefry2x32")
+    wrapped = irax.random.wrap_key_data(irax.random.key_data(ours), impl=impl)
+    assert wrapped.dtype == ours.dtype and isinstance(wrapped, irax.random.KeyArray)
+    np.testing.assert_array_equal(irax.random.uniform(wrapped), jax.random.uniform(theirs))
+
+
+def test_keys_carry_their_implementation_through_transformations():
+    """jit, vmap, indexing and the structural functions keep a key's
+    implementation (its KeyArray class). Under vmap over a batch of rbg
+    keys each key draws its own bits, as it does alone: JAX's batching rule
+    of rng_bit_generator draws the whole batch from the first key instead
+    (irax's vmap batches the ops; a rule of its own is not possible there)."""
+    keys = irax.random.split(irax.random.key(1, impl="rbg"), 3)
+    theirs = jax.random.split(jax.random.key(1, impl="rbg"), 3)
+    draw = irax.jit(lambda k: irax.random.uniform(k, (2,)))
+    np.testing.assert_array_equal(draw(keys[1]), jax.random.uniform(theirs[1], (2,)))
+    np.testing.assert_array_equal(irax.vmap(draw)(keys), [jax.random.uniform(k, (2,)) for k in theirs])
+    philox, their_philox = irax.random.split(irax.random.key(1, impl="philox4x32"), 3), jax.random.split(
+        jax.random.key(1, impl="philox4x32"), 3)
+    np.testing.assert_array_equal(irax.vmap(draw)(philox),
+                                  jax.vmap(lambda k: jax.random.uniform(k, (2,)))(their_philox))
+    assert jnp.where(True, keys, keys[::-1]).dtype == keys.dtype
+    assert irax.jit(lambda k: k)(keys).dtype == keys.dtype and keys.reshape(3, 1).dtype == keys.dtype
+    np.testing.assert_array_equal(irax.random.key_data(keys.reshape(3, 1)[2, 0]), jax.random.key_data(theirs[2]))
+
+
+def test_raw_keys_are_of_the_default_implementation():
+    """jax_default_prng_impl (config.update, the context manager, the
+    variable IRAX_DEFAULT_PRNG_IMPL) sets the implementation of raw keys and
+    of keys made without impl=, and a jitted function traces again under
+    another (it is part of the trace context)."""
+    assert irax.random.PRNGKey(3).shape == (2,) and irax.random.key_impl(irax.random.PRNGKey(3)) == "threefry2x32"
+    draw = irax.jit(lambda k: irax.random.uniform(k, (2,)))
+    with irax.default_prng_impl("rbg"), jax.default_prng_impl("rbg"):
+        raw, theirs = irax.random.PRNGKey(3), jax.random.PRNGKey(3)
+        assert raw.shape == (4,) and irax.random.key_impl(raw) == "rbg" and str(irax.random.key(3).dtype) == "key<rbg>"
+        np.testing.assert_array_equal(irax.random.uniform(raw, (2,)), jax.random.uniform(theirs, (2,)))
+        np.testing.assert_array_equal(draw(raw), jax.random.uniform(theirs, (2,)))
+        np.testing.assert_array_equal(irax.random.split(raw), jax.random.split(theirs))
+        with pytest.raises(TypeError, match=r"expected key_data.shape to end with \(4,\); got shape=\(2,\)"):
+            irax.random.uniform(jnp.zeros(2, jnp.uint32))
+    assert config.irax_default_prng_impl == "threefry2x32"
+    raw = irax.random.PRNGKey(3)
+    np.testing.assert_array_equal(draw(raw), jax.random.uniform(jax.random.PRNGKey(3), (2,)))
+    config.update("jax_default_prng_impl", "philox4x32")
+    try:
+        assert irax.config.jax_default_prng_impl == "philox4x32" and str(irax.random.key(0).dtype) == "key<phx4>"
+    finally:
+        config.update("jax_default_prng_impl", "threefry2x32")
+
+
+def test_an_unknown_implementation_is_jax_error():
+    with pytest.raises(ValueError, match='unrecognized PRNG implementation "foo". Did you mean one of: '
+                                         '"threefry2x32", .*"rbg"'):
+        irax.random.key(0, impl="foo")
+    with pytest.raises(ValueError, match="new enum value must be in .*'rbg'.*got foo"):
+        config.update("jax_default_prng_impl", "foo")
+    with pytest.raises(TypeError, match=r"expected key_data.shape to end with \(4,\); got shape=\(2,\)"):
+        irax.random.wrap_key_data(jnp.zeros(2, jnp.uint32), impl="rbg")
+    assert str(irax.random.key(0).dtype) == "key<fry>"  # (the default stays)
