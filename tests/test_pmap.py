@@ -155,6 +155,10 @@ CASES = {
         lambda x: L.lax.ppermute(x, "i", perm=[(i, (i + 1) % N) for i in range(N)]), axis_name="i")(_x((N, 3))),
     "ppermute_partial": lambda L, jnp: L.pmap(lambda x: L.lax.ppermute(x, "i", perm=[(0, 1), (1, 2)]),
                                               axis_name="i")(_x((N, 3))),
+    "pshuffle": lambda L, jnp: L.pmap(lambda x: L.lax.pshuffle(x, "i", perm=[2, 0, 3, 1]), axis_name="i")(
+        _x((N, 3))),
+    "pshuffle_not_a_permutation": lambda L, jnp: L.pmap(lambda x: L.lax.pshuffle(x, "i", perm=[0, 0, 1, 2]),
+                                                        axis_name="i")(_x((N, 3))),
     "all_to_all": lambda L, jnp: L.pmap(lambda x: L.lax.all_to_all(x, "i", 0, 1), axis_name="i")(_x((N, N, 3))),
     "all_to_all_tiled": lambda L, jnp: L.pmap(lambda x: L.lax.all_to_all(x, "i", 1, 0, tiled=True), axis_name="i")(
         _x((N, 2, 2 * N))),

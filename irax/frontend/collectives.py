@@ -529,6 +529,14 @@ def ppermute(x: Any, axis_name: Hashable, perm: Sequence[tuple[int, int]]) -> An
     return tree_util.tree_map(one, x)
 
 
+def pshuffle(x: Any, axis_name: Hashable, perm: Sequence[int]) -> Any:
+    """Device i gets the `x` of device perm[i] (jax.lax.pshuffle: ppermute
+    with the permutation as a list of sources)."""
+    if set(perm) != set(range(len(perm))):
+        raise ValueError(f"`perm` does not represent a permutation: {perm}")
+    return ppermute(x, axis_name, list(zip(perm, range(len(perm)))))
+
+
 def all_to_all(x: Any, axis_name: Hashable, split_axis: int, concat_axis: int, *,
                axis_index_groups: Sequence | None = None, tiled: bool = False) -> Any:
     """Device d gets chunk d along `split_axis` of every device's `x`, in
