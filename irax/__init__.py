@@ -52,6 +52,7 @@ no_tracing = Override("irax_no_tracing")
 no_execution = Override("irax_no_execution")
 threefry_partitionable = Override("irax_threefry_partitionable")
 default_prng_impl = Override("irax_default_prng_impl")
+legacy_prng_key = Override("irax_legacy_prng_key")
 
 __version__ = "0.1.0"
 
@@ -69,7 +70,7 @@ __all__ += ["check_tracer_leaks", "checking_leaks", "debug_key_reuse", "default_
             "transfer_guard_host_to_device", "named_call", "named_scope",
             "closure_convert", "custom_gradient", "Device", "copy_to_host_async", "host_count", "host_id",
             "host_ids", "live_arrays", "print_environment_info", "process_indices", "no_execution", "no_tracing",
-            "threefry_partitionable", "default_prng_impl"]
+            "threefry_partitionable", "default_prng_impl", "legacy_prng_key"]
 __all__ += ["NamedSharding", "P", "make_mesh", "reshard", "set_mesh", "shard_map"]
 __all__ += ["Shard", "make_array_from_callback", "make_array_from_process_local_data",
             "make_array_from_single_device_arrays"]

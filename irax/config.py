@@ -72,6 +72,8 @@ Each setting is also an environment variable, its name in capitals:
                         made without impl=: threefry2x32 (default), rbg,
                         unsafe_rbg, philox4x32, philox2x32 or threefry4x32
                         (jax_default_prng_impl; random/prng.py).
+    IRAX_LEGACY_PRNG_KEY  allow (default), warn or error where a raw uint32
+                        key reaches a jax.random function (jax_legacy_prng_key).
     IRAX_NUMPY_DTYPE_PROMOTION  standard (default) or strict: implicit
                         promotion between different dtypes raises
                         TypePromotionError (jax_numpy_dtype_promotion).
@@ -183,6 +185,7 @@ CUDA_TARGET = Kind(_matching("sm_\\d+|" + "|".join(CUDA_NAMED_TARGETS)),
 # JAX's choices (jax/_src/config.py), with its words for a bad one.
 DTYPE_PROMOTION = _choice("standard", "strict", enum_name="NumpyDtypePromotion")
 PRNG_IMPL = _choice("threefry2x32", "threefry4x32", "rbg", "unsafe_rbg", "philox2x32", "philox4x32")
+LEGACY_KEYS = _choice("allow", "warn", "error")
 RANK_PROMOTION = _choice("allow", "warn", "raise")
 PRECISION = _choice("default", "high", "highest", "bfloat16", "tensorfloat32", "float32", "ANY_F8_ANY_F8_F32",
                     "ANY_F8_ANY_F8_F32_FAST_ACCUM", "ANY_F8_ANY_F8_ANY", "ANY_F8_ANY_F8_ANY_FAST_ACCUM", "F16_F16_F16",
@@ -254,6 +257,8 @@ class Config:
                                           "(jax_threefry_partitionable; 0: its earlier one)")
     irax_default_prng_impl = Setting(PRNG_IMPL, "threefry2x32", "the PRNG implementation of raw keys and of keys "
                                      "made without impl= (jax_default_prng_impl)")
+    irax_legacy_prng_key = Setting(LEGACY_KEYS, "allow", "what a raw uint32 key passed to irax.random does: "
+                                   "allow, warn or error (jax_legacy_prng_key)")
     irax_numpy_dtype_promotion = Setting(DTYPE_PROMOTION, "standard",
                                          "strict: no implicit promotion between different dtypes")
     irax_numpy_rank_promotion = Setting(RANK_PROMOTION, "allow", "jnp's broadcasting of operands of different ranks: "
@@ -340,7 +345,7 @@ JAX_NAMES = {"jax_enable_x64": "irax_enable_x64", "jax_disable_jit": "irax_disab
              "jax_debug_nans": "irax_debug_nans", "jax_debug_infs": "irax_debug_infs",
              "jax_no_tracing": "irax_no_tracing", "jax_no_execution": "irax_no_execution",
              "jax_threefry_partitionable": "irax_threefry_partitionable",
-             "jax_default_prng_impl": "irax_default_prng_impl",
+             "jax_default_prng_impl": "irax_default_prng_impl", "jax_legacy_prng_key": "irax_legacy_prng_key",
              "jax_log_compiles": "irax_log_compiles", "jax_platforms": "irax_platforms",
              "jax_platform_name": "irax_platforms", "jax_compilation_cache_dir": "irax_cache_dir",
              "jax_num_cpu_devices": "irax_cpu_devices",

@@ -45,6 +45,7 @@ FROM_ENVIRONMENT = {
     "irax_no_execution": ("1", True, False),
     "irax_threefry_partitionable": ("0", False, True),
     "irax_default_prng_impl": ("rbg", "rbg", "threefry2x32"),
+    "irax_legacy_prng_key": ("error", "error", "allow"),
     "irax_numpy_dtype_promotion": ("strict", "strict", "standard"),
     "irax_numpy_rank_promotion": ("raise", "raise", "allow"),
     "irax_eager_constant_folding": ("1", True, False),

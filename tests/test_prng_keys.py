@@ -92,3 +92,20 @@ def test_an_unknown_implementation_is_jax_error():
     with pytest.raises(TypeError, match=r"expected key_data.shape to end with \(4,\); got shape=\(2,\)"):
         irax.random.wrap_key_data(jnp.zeros(2, jnp.uint32), impl="rbg")
     assert str(irax.random.key(0).dtype) == "key<fry>"  # (the default stays)
+
+
+def test_legacy_prng_key_warns_or_refuses_raw_keys():
+    """jax_legacy_prng_key: a raw uint32 key passed to a jax.random function
+    is allowed (the default), warned about, or JAX's ValueError."""
+    raw, typed = irax.random.PRNGKey(0), irax.random.key(0)
+    message = "Legacy uint32 key array passed as key to jax.random function"
+    with irax.legacy_prng_key("error"), jax.legacy_prng_key("error"):
+        for library, key in ((irax, raw), (jax, jax.random.PRNGKey(0))):
+            with pytest.raises(ValueError, match=message):
+                library.random.uniform(key)
+        irax.random.uniform(typed)  # (typed keys pass)
+    with irax.legacy_prng_key("warn"), pytest.warns(UserWarning, match=message) as caught:
+        irax.random.split(raw)
+        irax.random.normal(raw)
+    assert [w.filename for w in caught] == [__file__] * 2  # (the warning names the caller's line)
+    irax.random.split(raw)

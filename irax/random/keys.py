@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -355,15 +356,29 @@ def _check_key_data(data, impl):
     return asarray(data)
 
 
-def check_key(name, key, allow_batched=False):
+_LEGACY_KEY_MESSAGE = ("Legacy uint32 key array passed as key to jax.random function. Please create keys using "
+                       "jax.random.key(). If use of a raw key array was intended, set jax_legacy_prng_key=\"allow\".")
+
+
+def _legacy_key(setting, stacklevel):
+    """What a raw key does by the setting jax_legacy_prng_key ("warn" or "error"), in JAX's words."""
+    if setting == "error":
+        raise ValueError(_LEGACY_KEY_MESSAGE)
+    warnings.warn(_LEGACY_KEY_MESSAGE, stacklevel=stacklevel + 1)
+
+
+def check_key(name, key, allow_batched=False, stacklevel=3):
     """(the typed keys, whether they came raw): a typed key array, or a raw
     uint32[..., *key_shape] array of the default implementation. A sampler
-    takes one key (`allow_batched=False`)."""
+    takes one key (`allow_batched=False`). `stacklevel`: the user's frame,
+    which jax_legacy_prng_key's warning names, counted from here."""
     if isinstance(key, KeyArray):
         keys, raw = key, False
     elif is_array(key) or isinstance(key, (np.ndarray, np.generic, numbers.Number, str)):
         impl = _impl(None)
         keys, raw = _wrap(impl, _check_key_data(key, impl)), True
+        if config.irax_legacy_prng_key != "allow":
+            _legacy_key(config.irax_legacy_prng_key, stacklevel)
     else:
         raise TypeError(f"unexpected PRNG key type {type(key)}")
     if not allow_batched and keys.ndim:

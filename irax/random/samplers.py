@@ -74,7 +74,7 @@ def _shape_of(name, shape, *params):
 
 
 def _one_key(name, key):
-    return check_key(name, key)[0]
+    return check_key(name, key, stacklevel=4)[0]
 
 
 # ---------------------------------------------------------------------------
