@@ -208,3 +208,21 @@ def test_random_orthogonal_draws_what_jax_draws():
 def test_orthogonal_initializers_match_jax(name, shape):
     got = getattr(irax.nn.initializers, name)(scale=2.0)(irax.random.key(1), shape)
     check(got, getattr(jax.nn.initializers, name)(scale=2.0)(jax.random.key(1), shape))
+
+
+def test_a_negative_zero_pivot_reflects_as_lapack(monkeypatch):
+    """LAPACK's larfg takes a pivot of -0.0 as negative (beta = +norm), so
+    the reflectors' and R's signs are JAX's: irax took it as positive (R's
+    first row negated: a valid QR, not JAX's). qr (the CPU's native panel
+    and the portable loop), hessenberg and tridiagonal share the rule."""
+    a = np.array([[-0.0, 1.0, 2.0], [1.0, 2.0, 0.5], [0.5, 0.5, 3.0]], np.float32)
+    h = np.array([[1.0, 2.0, 3.0], [-0.0, 1.0, 1.0], [1.0, 1.0, 1.0]], np.float32)
+    t = np.array([[2.0, -0.0, 1.0], [-0.0, 3.0, 0.5], [1.0, 0.5, 1.0]], np.float32)
+    cases = [(lax.linalg.qr, jax.lax.linalg.qr, a), (lax.linalg.hessenberg, jax.lax.linalg.hessenberg, h),
+             (lax.linalg.tridiagonal, jax.lax.linalg.tridiagonal, t)]
+    for ours, theirs, x in cases:
+        for got, want in zip(ours(x), theirs(x), strict=True):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, atol=1e-6)
+    monkeypatch.setattr(irax.config, "irax_cpu_kernels", False)  # (the portable loop, where the CPU has a kernel)
+    for got, want in zip(lax.linalg.qr(a), jax.lax.linalg.qr(a), strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, atol=1e-6)

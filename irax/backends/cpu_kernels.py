@@ -365,7 +365,7 @@ def _qr_panel(b, args, arg_types, result_types, params):
             norm = b.arith("arith.mulf", safe, b.unary("math.sqrt", row.v["sum"]))
             # A column already zero below the diagonal is left (tau = 0, H = I).
             zero_below = b.compare("cmpf", "oeq", below, zero)
-            beta = b.select(b.compare("cmpf", "oge", alpha, zero), b.unary("arith.negf", norm), norm)
+            beta = b.unary("arith.negf", b.arith("math.copysign", norm, alpha))  # (-0.0 negative, as LAPACK's)
             tau = b.select(zero_below, zero, b.arith("arith.divf", b.arith("arith.subf", beta, alpha), beta))
             divisor = b.select(zero_below, one, b.arith("arith.subf", alpha, beta))
             # v below the diagonal, in place of the column; v[j] = 1, v above it 0.

@@ -5,7 +5,7 @@ built from whole-array irax ops in loops (IREE has no LAPACK; see lax_linalg.py)
 1. Hessenberg reduction (gehrd). Step j reflects A[j+1:, j] onto e_{j+1}
    with LAPACK's larfg: alpha = A[j+1, j], x = A[j+2:, j],
 
-       beta = -sign(Re alpha) ‖(alpha, x)‖,   tau = (beta - alpha) / beta,
+       beta = -sign(Re alpha) ‖(alpha, x)‖,   tau = (beta - alpha) / beta,   (sign(-0.0) = -1)
        v = (1, x / (alpha - beta)),           H_j = I - tau v vᴴ,
 
    so H_jᴴ (alpha, x) = (beta, 0, ..., 0), and A <- H_jᴴ A H_j, Q <- Q H_j.
@@ -80,8 +80,8 @@ from irax.frontend.jit import jit
 from irax.frontend.lax_indexing import dynamic_slice_in_dim
 from irax.frontend.lax_linalg import _T, _check_square
 from irax.frontend.numpy import (abs, amax, any, argmax, broadcast_to, clip, conj, diagonal, eye, flip, floor,
-                                 imag, ldexp, log2, matmul, max, maximum, ones_like, real, sqrt, sum, where,
-                                 zeros)
+                                 imag, ldexp, log2, matmul, max, maximum, ones_like, real, signbit, sqrt, sum,
+                                 where, zeros)
 from irax.frontend.numpy.util import asarray
 from irax.ir.types import complex_dtype
 from irax.typing import Array, ArrayLike
@@ -152,11 +152,11 @@ def _hessenberg_loop(a, with_q, with_reflectors=False):
 
     def step(j, state):
         a, vs, taus, q = state
-        x = sum(where(rows == j, a, 0), axis=-1)  # column j
-        alpha = sum(where(rows == j + 1, x, 0), axis=-1, keepdims=True)
+        x = dynamic_slice_in_dim(a, j, 1, axis=-1)[..., 0]  # column j (read, not summed out: -0.0 keeps its sign)
+        alpha = dynamic_slice_in_dim(x, j + 1, 1, axis=-1)
         below = where(rows > j + 1, x, 0)
         norm = _norm(where(rows > j, x, 0))
-        beta = where(real(alpha) >= 0, -norm, norm)
+        beta = where(signbit(real(alpha)), norm, -norm)  # (-0.0 counts as negative, as in LAPACK)
         unit = (amax(abs(below), axis=-1, keepdims=True) == 0) & (imag(alpha) == 0)  # H_j = I
         tau = where(unit, 0, (beta - alpha) / where(unit, 1, beta))
         v = where(rows == j + 1, 1, where(unit, 0, below / where(unit, 1, alpha - beta))).astype(a.dtype)

@@ -62,10 +62,12 @@ from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.kernels import kernel_call
 from irax.frontend.lax_eig import scaled_by_a_power_of_two
 from irax.frontend.lax_linalg import _H, _check_float, _check_square, symmetrize
+from irax.frontend.lax_qdwh import EighImplementation
 from irax.frontend.numpy import (abs, any, argsort, broadcast_to, concatenate, conj, diagonal, iscomplexobj, isnan,
                                  matmul, pad, real, sqrt, sum, take, take_along_axis, tril, triu, where, zeros_like)
 from irax.frontend.numpy.util import asarray
 from irax.ir.types import real_dtype
+from irax.plugins.registry import default_backend
 from irax.typing import Array, ArrayLike
 
 # Sweeps at most: from off(A) ≈ ‖A‖, convergence takes about 6-12 (more
@@ -188,6 +190,14 @@ def _eigh_jvp(primals, tangents):
     return (v, w), (matmul(v, f * vh_dx_v), real(diagonal(vh_dx_v, axis1=-2, axis2=-1)))
 
 
+# The implementations JAX refuses, with its NotImplementedError's words, and on which platforms
+# (whether the backend's name is one); irax would compute them all by its Jacobi method.
+REFUSED_IMPLEMENTATIONS = {
+    EighImplementation.QDWH: ("QDWH implementation is only supported on TPU", lambda platform: platform != "tpu"),
+    EighImplementation.JACOBI: ("Jacobi implementation is not supported on CPU", lambda platform: platform == "cpu"),
+}
+
+
 def _triangle(x, lower):
     """The Hermitian matrix that x's lower (or upper) triangle holds (its
     diagonal's imaginary part ignored, as LAPACK's)."""
@@ -197,12 +207,18 @@ def _triangle(x, lower):
 
 
 def eigh(x: ArrayLike, *, lower: bool = True, symmetrize_input: bool = True, sort_eigenvalues: bool = True,
-         subset_by_index: tuple[int, int] | None = None) -> tuple[Array, Array]:
+         subset_by_index: tuple[int, int] | None = None,
+         implementation: EighImplementation | None = None) -> tuple[Array, Array]:
     """(v, w) with x = v diag(w) vᴴ for each symmetric (Hermitian) [..., n, n] x: the
     eigenvalues w ascending (real, also for a complex x) (always: `sort_eigenvalues` allows any order),
     v[..., :, i] the unit eigenvector of w[..., i]. Reads x's `lower` (or
     upper) triangle, or (x + xᴴ)/2 when `symmetrize_input`.
-    `subset_by_index=(start, end)` keeps eigenpairs start..end-1."""
+    `subset_by_index=(start, end)` keeps eigenpairs start..end-1.
+    `implementation` is JAX's choice of algorithm: irax's is Jacobi's whatever
+    is named, and it refuses those JAX refuses on the default backend."""
+    message, refused_on = REFUSED_IMPLEMENTATIONS.get(implementation, (None, lambda platform: False))
+    if refused_on(default_backend()):
+        raise NotImplementedError(message)
     x = asarray(x)
     _check_float("eigh", x)
     _check_square("symmetric eigendecomposition", x)  # JAX's words

@@ -5,7 +5,7 @@ factorizations: whole-array irax ops on the batch inside `fori_loop`.
 Step j of geqrf reflects column j of A onto e_j: with alpha = A[j, j] and
 x = A[j+1:, j],
 
-    beta = -sign(Re alpha) ‖(alpha, x)‖,   tau = (beta - alpha) / beta,
+    beta = -sign(Re alpha) ‖(alpha, x)‖,   tau = (beta - alpha) / beta,   (sign(-0.0) = -1)
     v = (1, x / (alpha - beta)),           H = I - tau v vᴴ,
 
 so that Hᴴ A[j:, j] = (beta, 0, ..., 0) with beta real; then
@@ -52,9 +52,10 @@ import functools
 from irax.frontend.control_flow import fori_loop
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.kernels import kernel_call
+from irax.frontend.lax_indexing import dynamic_slice_in_dim
 from irax.frontend.lax_linalg import _H, _blocks, _check_float, _column, _concat, _zeros, lu, triangular_solve
 from irax.frontend.numpy import (abs, amax, arange, broadcast_to, concatenate, conj, eye, imag, iscomplexobj, matmul,
-                                 pad, real, sqrt, sum, tril, triu, where, zeros)
+                                 pad, real, signbit, sqrt, sum, tril, triu, where, zeros)
 from irax.frontend.numpy.linalg_ops import _lu_solve
 from irax.frontend.numpy.util import asarray
 from irax.typing import Array, ArrayLike
@@ -83,12 +84,12 @@ def _householder_loop(a):
 
     def step(j, state):
         a, taus = state
-        x = _column(a, j)
-        alpha = sum(where(rows == j, x, 0), axis=-1, keepdims=True)
+        x = dynamic_slice_in_dim(a, j, 1, axis=-1)[..., 0]  # column j (read, not summed out: -0.0 keeps its sign)
+        alpha = dynamic_slice_in_dim(x, j, 1, axis=-1)
         below = where(rows > j, x, 0)
         zero = (amax(abs(below), axis=-1, keepdims=True) == 0) & (imag(alpha) == 0)
         norm = _norm(where(rows >= j, x, 0))
-        beta = where(real(alpha) >= 0, -norm, norm)
+        beta = where(signbit(real(alpha)), norm, -norm)  # (-0.0 counts as negative, as in LAPACK)
         tau = where(zero, 0, (beta - alpha) / where(zero, 1, beta))
         v_below = where(zero, below, below / where(zero, 1, alpha - beta))
         v = where(rows == j, 1, v_below)
