@@ -68,6 +68,16 @@ def test_reshape(shape, new_shape, dtype):
     check("reshape", data(shape, dtype), new_shape)
 
 
+def test_a_split_that_leaves_a_unit_dim_nothing_to_merge_with():
+    """(64, 4, 1) -> (4, 4, 4, 4): every target dim is used before the
+    trailing unit dim, which no single expand_shape can split. The reshape
+    emitted one with an empty group, which MLIR refused ('reassociation
+    indices must not be empty': MLIRError at the call). Now it flattens first."""
+    x = data((64, 4, 1))
+    f = irax.jit(lambda z: (z * 2).reshape(4, 4, 4, 4))
+    np.testing.assert_array_equal(np.asarray(f(x)), (x * 2).reshape(4, 4, 4, 4))
+
+
 def test_reshape_method_forms_and_identity():
     a = data((2, 3))
     x = jnp.asarray(a)

@@ -47,7 +47,7 @@ def _merge_groups(long, short):
             group.append(i)
             product *= long[i]
             i += 1
-        if product != size:
+        if product != size or not group:  # (a unit dim of `short` with no dims of `long` left: no merge)
             return None
         groups.append(group)
     rest = list(range(i, len(long)))
