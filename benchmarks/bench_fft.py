@@ -4,9 +4,8 @@
 
 Warm calls of `jit(fft)` on 2^16 complex64 points and of `jit(rfft)` on a
 (64, 1024) float32 batch, median of 10. JAX calls DUCC (XLA's CPU FFT);
-irax runs its mixed-radix stages (irax/frontend/numpy/fft.py): per radix r
-one real matrix product of the (r x r) DFT, one twiddle multiply and a
-transpose.
+irax runs radix-4 decimation-in-frequency stages (irax/frontend/numpy/fft.py),
+each one fused elementwise dispatch, and one final transpose.
 """
 import numpy as np
 

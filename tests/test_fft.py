@@ -14,21 +14,25 @@ jax = pytest.importorskip("jax")
 jjnp = jax.numpy
 
 rng = np.random.default_rng(0)
-# Few shapes: a (4, 24) complex signal (24 = 12 · 2, two stages; 4 a power of two), its real
-# part, and rfft's (4, 13) half spectrum of it; n= reaches 8, 16 and the primes 7, 13 and 67.
+# Few shapes: a (4, 24) complex signal (24 = 3 · 4 · 2, three stages; 4 a power of two), its real
+# part, and rfft's (4, 13) half spectrum of it; n= reaches 1, 8, 16, the primes 7, 13 and 67,
+# 46 = 23 · 2 and 134 = 67 · 2.
 Z = (rng.standard_normal((4, 24)) + 1j * rng.standard_normal((4, 24))).astype(np.complex64)
 R = Z.real.copy()
 H = np.fft.rfft(R).astype(np.complex64)
 
 CASES = [
     ("fft", Z, {}),
-    ("fft", Z, {"n": 16}),  # cut, one radix-16 stage
+    ("fft", Z, {"n": 16}),  # cut, two radix-4 stages
     ("fft", Z, {"n": 7, "axis": 0}),  # zero-padded to a prime
     ("fft", Z, {"n": 67}),  # a prime > 64: Bluestein's convolution of length 256
+    ("fft", Z, {"n": 134}),  # a Bluestein stage of 67 along the first axis of (67, 2), then one of 2
     ("ifft", Z, {"norm": "ortho"}),
     ("ifft", Z, {"n": 8, "norm": "forward"}),
     ("rfft", R, {}),
     ("rfft", R, {"n": 13, "norm": "ortho"}),
+    ("rfft", R, {"n": 1}),  # no stage turns the real input complex
+    ("rfft", R, {"n": 46}),  # a real input to a prime stage over 16: a matrix product
     ("irfft", H, {}),
     ("irfft", H, {"n": 13}),  # odd n
     ("hfft", H, {"n": 7}),
@@ -38,7 +42,7 @@ CASES = [
     ("fftn", Z, {"axes": (0,), "norm": "forward"}),
     ("rfftn", R, {"s": (5, 8)}),
     ("irfftn", H, {"s": (4, 7), "axes": (1, 0)}),
-    ("hfft", Z, {}),  # n = 46 = 23 · 2: a prime stage over 16
+    ("hfft", Z, {}),  # n = 46 = 23 · 2: a prime stage over 16, a matrix product
     ("rfft2", R, {}),
     ("irfft2", H, {}),
 ]
@@ -55,7 +59,7 @@ def test_values_match_numpy_and_dtypes_jax(name, x, kwargs):
 
 
 def test_a_longer_transform_matches_numpy():
-    """2^10 points take three radix-16/4 stages, a (4, 1024) batch of rows at once."""
+    """2^10 points take five radix-4 stages, a (4, 1024) batch of rows at once."""
     x = rng.standard_normal((4, 1024)).astype(np.float32)
     got = irax.jit(jnp.fft.rfft)(x)
     want = np.fft.rfft(x)

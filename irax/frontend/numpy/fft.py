@@ -6,35 +6,41 @@ Along one axis of length n the forward transform is
 
     X[k] = sum_j x[j] w^(j k),   w = exp(-2 pi i / n),
 
-and the inverse uses w = exp(+2 pi i / n) and a factor 1/n. For n = n1 n2
-(mixed-radix Cooley-Tukey), write j = n2 j1 + j2 and k = k1 + n1 k2:
+and the inverse uses w = exp(+2 pi i / n) and a factor 1/n. For n = p m
+(mixed-radix Cooley-Tukey, decimation in frequency), write j = j1 + m j2 and
+k = p k1 + k2:
 
-    X[k1 + n1 k2] = sum_j2 w_n2^(j2 k2) · w^(j2 k1) · sum_j1 x[n2 j1 + j2] w_n1^(j1 k1)
+    X[p k1 + k2] = sum_j1 w_m^(j1 k1) · w^(j1 k2) · sum_j2 x[j1 + m j2] w_p^(j2 k2)
 
-that is: reshape x to (n1, n2), take the size-n1 DFT along j1 (a product with
-the n1 x n1 DFT matrix), multiply by the twiddles w^(j2 k1), take size-n2 DFTs
-along j2 (recursively, the same way) and read the result out transposed.
-n is split into radices of at most _MAX_RADIX (products of its prime
-factors), so a transform costs O(n · sum of the radices) multiply-adds:
-O(n log n) for smooth n. A prime factor p > _MAX_RADIX is one p x p matrix
-product, O(n p), up to _MAX_DIRECT; a larger one goes through Bluestein's
-chirp-z convolution: with j k = (j² + k² - (k - j)²) / 2 and c[j] = w^(j²/2),
+that is: reshape x to (p, m) (no data moves), take the size-p DFTs along j2,
+multiply by the twiddles w^(j1 k2), and take the size-m DFTs along j1 the same
+way, one stage per radix. Each stage is elementwise code: output row k2 is
+sum_j2 row j2 · w_p^(j2 k2), p broadcast multiply-adds that IREE fuses with the
+twiddles into one dispatch, with no transpose; after the last stage the result
+is indexed by the digits (k2 of the first radix, of the second, ...), and a
+single transpose puts them in order. n is split into radices of at most
+_MAX_RADIX (4: radix 4 needs few stages and cheap ones, and measured fastest),
+so a transform costs O(n · sum of the radices) multiply-adds: O(n log n) for
+smooth n. A larger prime factor p is one stage of p multiply-adds, O(n p):
+elementwise (summed pairwise, for accuracy) up to _MAX_ELEMENTWISE, above that
+one real `dot_general` with the p x p DFT matrix in 2x2 blocks of (real,
+imaginary) parts (p terms of elementwise code compile slowly: 0.8 s against
+0.35 s for p = 61). Above _MAX_DIRECT it goes through Bluestein's chirp-z
+convolution: with j k = (j² + k² - (k - j)²) / 2 and c[j] = w^(j²/2),
 
     X[k] = c[k] · sum_j (x[j] c[j]) · conj(c[k - j]),
 
 a convolution done as three transforms of a power of two M >= 2p - 1 (the
 kernel's is a constant), O(n M log M / p).
 
-Complex data travel as real arrays with a trailing axis of (real, imaginary)
-parts, so that each DFT stage is a single real `dot_general` (the parts of a
-complex matrix entry c + i s are the 2x2 block [[c, s], [-s, c]]) and a real
-input (rfft) is a trailing axis of one part. Constants are computed in
-float64 and rounded once to the working precision: float32 (complex64), or
-float64 (complex128) for 64-bit inputs in x64 mode.
+The stages work on complex arrays (a real input, for rfft, turns complex in
+the first one). Constants are computed in float64 and rounded once to the
+working precision: complex64, or complex128 for 64-bit inputs in x64 mode.
 """
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Sequence
 
@@ -44,17 +50,19 @@ from irax.frontend import dtypes, lax_elementwise, lax_structural
 from irax.frontend.numpy import creation, layout
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, convert
+from irax.frontend.jit import jit
 from irax.typing import Array, ArrayLike, DeviceLike, DTypeLike
 
 __all__ = ["fft", "fft2", "fftfreq", "fftn", "fftshift", "hfft", "ifft", "ifft2", "ifftn", "ifftshift", "ihfft",
            "irfft", "irfft2", "irfftn", "rfft", "rfft2", "rfftfreq", "rfftn"]
 
-_MAX_RADIX = 16  # the largest DFT stage done as one matrix product (but for a larger prime factor)
+_MAX_RADIX = 4  # prime factors are multiplied together into radices up to this
+_MAX_ELEMENTWISE = 16  # a larger prime factor is a matrix product
 _MAX_DIRECT = 64  # a larger prime factor goes through Bluestein's convolution
 
 
 # ---------------------------------------------------------------------------
-# The transform along axis -2 of a (..., n, parts) real array
+# The transform along the last axis
 
 @functools.lru_cache(maxsize=None)
 def _radices(n: int) -> tuple[int, ...]:
@@ -75,87 +83,102 @@ def _radices(n: int) -> tuple[int, ...]:
     return tuple(radices) or (1,)
 
 
-def _roots(rows: int, cols: int, n: int, inverse: bool):
-    """cos and sin of ∓2 pi (r c mod n) / n for r < rows, c < cols (the exponent reduced exactly first)."""
+def _roots(rows: int, cols: int, n: int, inverse: bool, dtype: np.dtype) -> np.ndarray:
+    """w^(r c) = exp(∓2 pi i (r c mod n) / n) for r < rows, c < cols (the exponent reduced exactly first)."""
     angle = (-1, 1)[inverse] * 2 * np.pi / n * (np.outer(np.arange(rows), np.arange(cols)) % n)
-    return np.cos(angle), np.sin(angle)
+    return (np.cos(angle) + 1j * np.sin(angle)).astype(dtype)
 
 
 @functools.lru_cache(maxsize=None)
-def _dft_matrix(m: int, parts: int, inverse: bool, dtype: np.dtype) -> np.ndarray:
-    """G[j, p, k, q]: y[k, q] = sum_{j, p} x[j, p] G[j, p, k, q] is the size-m DFT
-    in parts, (a + i b)(c + i s) = (a c - b s) + i (a s + b c); `parts` = 1 reads only a."""
-    c, s = _roots(m, m, m, inverse)
-    blocks = np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], 1)  # (j, p, k, q)
-    return blocks[:, :parts].astype(dtype)
+def _dft_blocks(p: int, inverse: bool, dtype: np.dtype) -> np.ndarray:
+    """G[j, a, k, b]: y[k, b] = sum_{j, a} x[j, a] G[j, a, k, b] is the size-p DFT of x in
+    (real, imaginary) parts a, b: (x_r + i x_i)(c + i s) = (x_r c - x_i s) + i (x_r s + x_i c)."""
+    w = _roots(p, p, p, inverse, np.complex128)
+    c, s = w.real, w.imag
+    return np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], 1).astype(dtype)
 
 
-def _rotate(x: Array, c: np.ndarray, s: np.ndarray) -> Array:
-    """x (..., parts) times c + i s elementwise: (a + i b)(c + i s) = (a, b) c + (b, a)(-s, s),
-    or (a c, a s) for a real x."""
-    if x.shape[-1] == 1:
-        return x * np.stack([c, s], -1).astype(x.dtype)
-    return x * c[..., None].astype(x.dtype) + shape_ops.flip(x, -1) * np.stack([-s, s], -1).astype(x.dtype)
+def _complex_dtype(x: Array) -> np.dtype:
+    """The transform's dtype for x: complex64, or complex128 for a 64-bit x."""
+    return np.result_type(x.dtype, np.complex64)
 
 
 @functools.lru_cache(maxsize=None)
-def _chirp(m: int, inverse: bool) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+def _chirp(m: int, inverse: bool) -> tuple[np.ndarray, int, np.ndarray]:
     """Bluestein's constants for a size-m DFT: c = w^(j²/2) (j² reduced mod 2m), the power of two
     M >= 2m - 1, and the length-M DFT of the kernel conj(c[t]) at t and M - t (circular)."""
     angle = (-1, 1)[inverse] * np.pi / m * (np.arange(m) ** 2 % (2 * m))
     kernel = np.zeros(1 << (2 * m - 2).bit_length(), complex)
     kernel[:m] = np.exp(-1j * angle)
     kernel[len(kernel) - m + 1:] = kernel[m - 1:0:-1]
-    return np.cos(angle), np.sin(angle), len(kernel), np.fft.fft(kernel)
+    return np.exp(1j * angle), len(kernel), np.fft.fft(kernel)
 
 
 def _bluestein(x: Array, inverse: bool) -> Array:
-    """The DFT along axis -2 of x (..., m, parts) by Bluestein's convolution (the module docstring)."""
-    c, s, size, kernel = _chirp(x.shape[-2], inverse)
-    a = _dft(_resize(_rotate(x, c, s), size), False)
-    b = _dft(_rotate(a, kernel.real, kernel.imag), True)[..., : x.shape[-2], :]
-    return _rotate(b, c / size, s / size)
+    """The DFT along the last axis of x (..., m) by Bluestein's convolution (the module docstring)."""
+    chirp, size, kernel = _chirp(x.shape[-1], inverse)
+    dtype = _complex_dtype(x)
+    a = _dft(_resize(x * chirp.astype(dtype), size), False)
+    b = _dft(a * kernel.astype(dtype), True)[..., : x.shape[-1]]
+    return b * (chirp / size).astype(dtype)
 
 
 def _stage(x: Array, inverse: bool) -> Array:
-    """The size-m DFTs along axis -3 of x (..., m, n2, parts): (..., n2, m, 2)."""
-    m, b = x.shape[-3], x.ndim - 3
-    if m > _MAX_DIRECT:
-        return _bluestein(shape_ops.swapaxes(x, b, b + 1), inverse)
-    matrix = _dft_matrix(m, x.shape[-1], inverse, x.dtype)
-    return lax_structural.dot_general(x, matrix, (((b, b + 2), (0, 1)), ((), ())))
+    """The size-p DFTs along axis -2 of x (..., p, m), times the twiddles w_(p m)^(k j) of
+    output k, column j. A radix up to _MAX_ELEMENTWISE is p broadcast multiply-adds of rows
+    of x: elementwise code that IREE fuses with the twiddles into one dispatch, with no
+    transpose. Larger primes are a matrix product, or Bluestein's convolution (the module docstring)."""
+    p, m = x.shape[-2:]
+    dtype = _complex_dtype(x)
+    if p > _MAX_DIRECT:
+        y = shape_ops.swapaxes(_bluestein(shape_ops.swapaxes(x, -2, -1), inverse), -2, -1)
+    elif p > _MAX_ELEMENTWISE:  # one real product with the DFT matrix in 2x2 blocks: quicker to compile
+        parts = shape_ops.expand_dims(x, -1) if x.dtype != dtype else \
+            shape_ops.stack([lax_elementwise.real(x), lax_elementwise.imag(x)], -1)  # (rows, p, m, 1 or 2)
+        blocks = _dft_blocks(p, inverse, parts.dtype)[:, : parts.shape[-1]]  # a real x has no imaginary part
+        y = lax_structural.dot_general(parts, blocks, (((1, 3), (0, 1)), ((), ())))
+        y = shape_ops.swapaxes(lax_elementwise.complex(y[..., 0], y[..., 1]), -2, -1)  # (rows, m, p) -> (rows, p, m)
+    else:
+        rows = _roots(p, p, p, inverse, dtype)  # row j: what input row j adds to each output row
+        terms = [x[..., :1, :]] + [x[..., j:j + 1, :] * rows[j][:, None] for j in range(1, p)]  # row 0: ones
+        while len(terms) > 1:  # summed pairwise: the rounding error grows as log p, not p
+            terms = [a + b for a, b in zip(terms[::2], terms[1::2])] + terms[len(terms) & ~1:]
+        y = terms[0]
+    return y if m == 1 else y * _roots(p, m, p * m, inverse, dtype)
 
 
 def _dft(x: Array, inverse: bool) -> Array:
-    """The unnormalized DFT along axis -2 of x, shaped (..., n, parts): (..., n, 2)."""
-    *batch, n, parts = x.shape
+    """The unnormalized DFT along the last axis of x (complex, or real): complex."""
+    *batch, n = x.shape
     if n == 0:
-        return creation.zeros((*batch, 0, 2), x.dtype)
-    n1 = _radices(n)[0]
-    n2 = n // n1
-    b = len(batch)
-    y = _stage(shape_ops.reshape(x, (*batch, n1, n2, parts)), inverse)  # [j1, j2] -> [j2, k1]
-    if n2 == 1:
-        return shape_ops.reshape(y, (*batch, n, 2))
-    y = _rotate(y, *_roots(n2, n1, n, inverse))  # the twiddles w^(j2 k1)
-    z = _dft(shape_ops.swapaxes(y, b, b + 1), inverse)  # [k1, k2]
-    return shape_ops.reshape(shape_ops.swapaxes(z, b, b + 1), (*batch, n, 2))
+        return creation.zeros(x.shape, _complex_dtype(x))
+    radices = _radices(n)
+    rows = math.prod(batch)
+    for p in radices:  # each stage splits the last axis: (rows, p m) -> (rows, p, m) -> (rows p, m)
+        x = _stage(shape_ops.reshape(x, (rows, p, x.shape[-1] // p)), inverse)
+        rows *= p
+    # The outputs' digits d1, ..., dk index X[d1 + p1 (d2 + p2 (...))]: their axes reversed
+    # put them in order.
+    b, k = len(batch), len(radices)
+    digits = shape_ops.reshape(x[..., 0], (*batch, *radices))
+    digits = shape_ops.transpose(digits, [*range(b), *range(b + k - 1, b - 1, -1)])
+    return convert(shape_ops.reshape(digits, (*batch, n)), _complex_dtype(x), False)  # (real for n = 1)
 
 
 def _resize(x: Array, n: int) -> Array:
-    """x cut or zero-padded to length n along axis -2."""
-    m = x.shape[-2]
+    """x cut or zero-padded to length n along the last axis."""
+    m = x.shape[-1]
     if n <= m:
-        return x[..., :n, :]
-    return shape_ops.pad(x, [(0, 0)] * (x.ndim - 2) + [(0, n - m), (0, 0)])
+        return x[..., :n]
+    return shape_ops.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, n - m)])
 
 
 def _along(x: Array, axis: int, fn) -> Array:
-    """fn applied to x with `axis` moved to -2 (the parts stay last)."""
-    return shape_ops.moveaxis(fn(shape_ops.moveaxis(x, axis, -2)), -2, axis)
+    """fn applied to x with `axis` moved last."""
+    return shape_ops.moveaxis(fn(shape_ops.moveaxis(x, axis, -1)), -1, axis)
 
 
-# One step per transformed axis, on the parts array: (input length along the axis, output length) -> output.
+# One step per transformed axis: (input along the last axis, output length) -> output.
 def _c2c(inverse):
     def step(x, n):
         y = _dft(_resize(x, n), inverse)
@@ -164,7 +187,7 @@ def _c2c(inverse):
 
 
 def _r2c(x, n):
-    return _dft(_resize(x, n), False)[..., : n // 2 + 1, :]
+    return _dft(_resize(x, n), False)[..., : n // 2 + 1]
 
 
 def _c2r(x, n):
@@ -172,9 +195,9 @@ def _c2r(x, n):
     X[n - k] = conj(X[k]), and only the real part of the result is kept, so that the
     imaginary parts of X[0] (and X[n/2]) are ignored, as in NumPy."""
     half = _resize(x, n // 2 + 1)
-    mirrored = shape_ops.flip(half[..., 1 : n - n // 2, :], -2) * np.array([1, -1], x.dtype)
-    full = shape_ops.concatenate([half, mirrored], -2)[..., :n, :]
-    return _dft(full, True)[..., :1] * (1 / n) if n else full[..., :1]
+    mirrored = lax_elementwise.conj(shape_ops.flip(half[..., 1 : n - n // 2], -1))
+    full = shape_ops.concatenate([half, mirrored], -1)[..., :n]
+    return lax_elementwise.real(_dft(full, True) * (1 / n) if n else full)
 
 
 # ---------------------------------------------------------------------------
@@ -235,19 +258,24 @@ def _fft_core(func_name: str, kind: str, a: ArrayLike, s: Sequence[int] | None, 
             s[-1] = max(0, 2 * (x.shape[axes[-1]] - 1))
     _norm_factor(s, func_name, norm)  # a bad norm fails before the work
 
-    parts = shape_ops.expand_dims(x, -1) if kind == "rfft" else \
-        shape_ops.stack([lax_elementwise.real(x), lax_elementwise.imag(x)], -1)
-    # rfft does its real axis first, irfft last; the other axes are complex transforms.
-    steps = [(ax, n, _c2c(kind in ("ifft", "irfft"))) for ax, n in zip(axes, s)]
-    if kind == "rfft":
-        steps = [(axes[-1], s[-1], _r2c)] + steps[:-1]
-    elif kind == "irfft":
-        steps = steps[:-1] + [(axes[-1], s[-1], _c2r)]
-    for ax, n, step in steps:
-        parts = _along(parts, ax, functools.partial(step, n=n))
-    out = parts[..., 0] if kind == "irfft" else lax_elementwise.complex(parts[..., 0], parts[..., 1])
+    out = _transform(x, kind, axes, tuple(s))
     factor = _norm_factor(s, func_name, norm)
     return out * factor if factor != 1.0 else out
+
+
+@functools.partial(jit, static_argnums=(1, 2, 3))
+def _transform(x: Array, kind: str, axes: tuple[int, ...], lengths: tuple[int, ...]) -> Array:
+    """The unnormalized transform `kind` of x over `axes` to `lengths`: one compiled program even
+    when called eagerly (op by op, each stage's few ops would compile kernels for its shapes)."""
+    # rfft does its real axis first, irfft last; the other axes are complex transforms.
+    steps = [(ax, n, _c2c(kind in ("ifft", "irfft"))) for ax, n in zip(axes, lengths)]
+    if kind == "rfft":
+        steps = [(axes[-1], lengths[-1], _r2c)] + steps[:-1]
+    elif kind == "irfft":
+        steps = steps[:-1] + [(axes[-1], lengths[-1], _c2r)]
+    for ax, n, step in steps:
+        x = _along(x, ax, functools.partial(step, n=n))
+    return x
 
 
 def _axis_check_1d(func_name: str, axis) -> None:
