@@ -255,9 +255,25 @@ def test_sqrtm_and_polar():
     general = np.asarray(irax.scipy.linalg.sqrtm(FIVE))
     np.testing.assert_allclose(general @ general, FIVE, atol=1e-4)
     for side in ("right", "left"):
-        u, p = irax.scipy.linalg.polar(BATCH, side=side)
+        u, p = irax.scipy.linalg.polar(BATCH, side=side, method="svd")
         for got, expected in zip((u, p), jax.scipy.linalg.polar(BATCH, side=side, method="svd")):
             check(got, expected, tol=1e-4)
+
+
+def test_polar_by_qdwh_as_jax():
+    """polar's default method is QDWH (lax.linalg.qdwh), for each matrix of a
+    batch: a tall or square matrix on the right, a wide one on the left, and
+    JAX's NotImplementedError for the others. (irax used the SVD whatever
+    the method: the same decomposition to rounding, but not JAX's errors.)"""
+    wide = np.ascontiguousarray(np.swapaxes(BATCH[:, :, :3], -1, -2))  # (2, 3, 4)
+    for x, side in ((BATCH, "right"), (wide, "left")):
+        for got, expected in zip(irax.scipy.linalg.polar(x, side=side), jax.scipy.linalg.polar(x, side=side)):
+            check(got, expected, tol=1e-4)
+    for library in (irax, jax):
+        with pytest.raises(NotImplementedError, match="method='qdwh' only supports mxn matrices"):
+            library.scipy.linalg.polar(BATCH, side="left")
+        with pytest.raises(ValueError, match="Unknown polar decomposition method foo"):
+            library.scipy.linalg.polar(BATCH, method="foo")
 
 
 @pytest.mark.parametrize("transform", ["grad", "jacfwd", "jit_grad"])

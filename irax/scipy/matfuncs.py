@@ -50,11 +50,13 @@ from irax.frontend.control_flow import fori_loop
 from irax.frontend.jit import jit
 from irax.frontend.lax_indexing import dynamic_slice_in_dim
 from irax.frontend.lax_linalg import _T, triangular_solve
+from irax.frontend.lax_qdwh import qdwh
 from irax.frontend.numpy import (abs, amax, amin, any, asarray, broadcast_to, concatenate, conj, diagonal, eye,
                                  floor, isinf, ldexp, log2, matmul, maximum, minimum, ones_like, real, sqrt, sum,
                                  where, zeros_like)
 from irax.frontend.numpy.linalg_ops import solve
 from irax.frontend.numpy.util import promote_args_inexact
+from irax.frontend.numpy.vectorize import vectorize
 from irax.typing import Array, ArrayLike
 
 
@@ -358,26 +360,43 @@ def _solve_sylvester(A, B, C, tol):
     return where(any(abs(sums) < tol, axis=(-2, -1))[..., None, None], np.nan, x)
 
 
-_POLAR_METHODS = ("qdwh", "svd")
 
 
 def polar(a: ArrayLike, side: str = "right", *, method: str = "qdwh", eps: float | None = None,
           max_iterations: int | None = None) -> tuple[Array, Array]:
     """(U, P) with a = U P (side="right", P [n, n]) or a = P U ("left",
-    P [m, m]): U = u vᴴ with orthonormal columns, P = v diag(s) vᴴ (or
-    u diag(s) uᴴ), positive semidefinite, from the SVD a = u diag(s) vᴴ,
-    whichever `method` is named (JAX's QDWH iteration converges to the same)."""
+    P [m, m]), U with orthonormal columns (rows), P positive semidefinite,
+    as JAX's, for each matrix of `a`: by QDWH (lax.linalg.qdwh, JAX's
+    default; a tall or square a on the right, a wide one on the left, as
+    JAX's takes them; `max_iterations` unused, as in JAX) or from the SVD
+    a = u diag(s) vᴴ: U = u vᴴ, P = v diag(s) vᴴ (or u diag(s) uᴴ)."""
     (a,) = promote_args_inexact("jax.scipy.linalg.polar", a)
     if a.ndim < 2:
         raise ValueError("The input `a` must be at least a 2-D array.")
     if side not in ("right", "left"):
         raise ValueError("The argument `side` must be either 'right' or 'left'.")
-    if method not in _POLAR_METHODS:
+    signature = "(m,n)->(m,n),(n,n)" if side == "right" else "(m,n)->(m,n),(m,m)"
+    return vectorize(functools.partial(_polar_2d, side=side, method=method, eps=eps), signature=signature)(a)
+
+
+def _polar_2d(a, side, method, eps):
+    m, n = a.shape
+    if method == "qdwh":
+        if m >= n and side == "right":
+            unitary, posdef, _, _ = qdwh(a, eps=eps)
+        elif m < n and side == "left":
+            unitary, posdef, _, _ = qdwh(conj(_T(a)), eps=eps)
+            unitary, posdef = conj(_T(unitary)), conj(_T(posdef))
+        else:  # (JAX's words)
+            raise NotImplementedError("method='qdwh' only supports mxn matrices where m < n where side='right' and "
+                                      f"m >= n side='left', got {a.shape} with {side=}")
+    elif method == "svd":
+        u, s, vh = lax_svd.svd(a, full_matrices=False)
+        s = s.astype(u.dtype)[None, :]
+        unitary = matmul(u, vh)
+        posdef = matmul(conj(_T(vh)) * s, vh) if side == "right" else matmul(u * s, conj(_T(u)))
+    else:
         raise ValueError(f"Unknown polar decomposition method {method}.")
-    u, s, vh = lax_svd.svd(a, full_matrices=False)
-    s = s.astype(u.dtype)[..., None, :]
-    unitary = matmul(u, vh)
-    posdef = matmul(conj(_T(vh)) * s, vh) if side == "right" else matmul(u * s, conj(_T(u)))
     return unitary, posdef
 
 
