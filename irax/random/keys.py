@@ -320,10 +320,6 @@ _KEY_ARRAY_TYPES = {THREEFRY.name: KeyArray}  # implementation name -> its keys'
 _register(KeyArray)
 
 
-def _wrap(impl, data):
-    return key_array_type(impl)(data)
-
-
 def _impl(spec) -> PRNGImpl:
     """The implementation `spec` names (jax.random.key's impl=): its name, a
     key dtype, an implementation, or None for the default one; JAX's
@@ -376,7 +372,7 @@ def check_key(name, key, allow_batched=False, stacklevel=3):
         keys, raw = key, False
     elif is_array(key) or isinstance(key, (np.ndarray, np.generic, numbers.Number, str)):
         impl = _impl(None)
-        keys, raw = _wrap(impl, _check_key_data(key, impl)), True
+        keys, raw = key_array_type(impl)(_check_key_data(key, impl)), True
         if config.irax_legacy_prng_key != "allow":
             _legacy_key(config.irax_legacy_prng_key, stacklevel)
     else:
@@ -405,7 +401,7 @@ def key(seed: int | ArrayLike, *, impl: str | None = None) -> KeyArray:
     """A typed PRNG key (shape (), dtype key<fry> for the default
     implementation) from an integer seed."""
     impl = _impl(impl)
-    return _wrap(impl, _seed("key", seed, impl))
+    return key_array_type(impl)(_seed("key", seed, impl))
 
 
 def PRNGKey(seed: int | ArrayLike, *, impl: str | None = None) -> Array:
@@ -419,7 +415,7 @@ def split(key: ArrayLike, num: int | Shape = 2) -> ArrayLike:
     """`num` new keys (or an array of keys of shape `num`) from one key."""
     keys, raw = check_key("split", key)
     new = _split_data(keys.impl, keys._data, canonicalize_shape(num))
-    return new if raw else _wrap(keys.impl, new)
+    return new if raw else keys._wrap(new)
 
 
 def fold_in(key: ArrayLike, data: ArrayLike) -> ArrayLike:
@@ -429,7 +425,7 @@ def fold_in(key: ArrayLike, data: ArrayLike) -> ArrayLike:
         raise TypeError("fold_in accepts a scalar, but was given an array of"
                         f"shape {np.shape(data)} != (). Use jax.vmap for batching.")
     new = _fold_in_data(keys.impl, keys._data, asarray(data, np.uint32))
-    return new if raw else _wrap(keys.impl, new)
+    return new if raw else keys._wrap(new)
 
 
 def bits(key: ArrayLike, shape: Shape = (), dtype: DTypeLike | None = None) -> Array:
@@ -457,7 +453,7 @@ def wrap_key_data(key_bits_array: ArrayLike, *, impl: str | None = None,
     if impl is not None and dtype is not None:
         raise ValueError("Cannot specify both `impl` and `dtype` arguments to jax.random.wrap_key_data")
     impl = _impl(impl if dtype is None else dtype)
-    return _wrap(impl, _check_key_data(key_bits_array, impl))
+    return key_array_type(impl)(_check_key_data(key_bits_array, impl))
 
 
 def key_impl(keys: ArrayLike) -> str:
