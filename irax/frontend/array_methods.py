@@ -62,7 +62,7 @@ class ArrayMethods:
 # JAX array); with anything else it returns NotImplemented, as JAX's do, so
 # Python tries the other side and then says "unsupported operand type(s)",
 # or compares by identity (`x == None` is False).
-_OPERANDS = (int, float, complex, np.generic, np.ndarray, ArrayMethods)
+_OPERANDS = (ArrayMethods, int, float, complex, np.generic, np.ndarray)  # (arrays first: the most common)
 
 
 def _operand(other) -> bool:
