@@ -116,7 +116,7 @@ def run(prim, operands, params):
             if out is executable.NOT_WARM:  # (no fast call, or one it does not cover: inputs over IRAX_INLINE_BYTES)
                 out = executable.run_warm(hit, device, operands)
                 if out is not executable.NOT_WARM and hit.fast is None:  # the next call takes one frame, if it can
-                    hit.fast = executable.fast_call(hit, device, operands)
+                    hit.fast = _fast_call(hit, prim, params, device, operands)
             if out is not executable.NOT_WARM:
                 if not params and hit.fast is not None:
                     _dispatch.fast[prim] = hit.fast
@@ -127,6 +127,69 @@ def run(prim, operands, params):
     if hit is None:
         hit = _dispatch[key] = _executable(prim, avals, params, device)
     return executable.run(hit, device, operands, committed)
+
+
+# A signature called this often on a shape-generic kernel gets a kernel of
+# its exact shapes, compiled in the background while the generic one runs
+# (docs/architecture.md, "Eager kernels are shape-generic"): a warm call of
+# a static kernel costs IREE ~0.5 us less (its command buffer is recorded
+# once, at load; a dynamic one's at every call), ~10% of a small op's.
+HOT_CALLS = 1000
+CHECK_EVERY = 64  # calls between two looks at the compile, once it is under way
+
+
+def _fast_call(hit, prim, params, device, operands):
+    """executable.fast_call of `hit` for `operands`, counting its calls
+    (`_counted`) where its kernel is shape-generic."""
+    fast = executable.fast_call(hit, device, operands)
+    if fast is None or not hit.shape_generic:
+        return fast
+    avals = tuple(kernel_aval(x.aval, False) for x in operands)
+    return _counted(hit, fast, lambda: _exact_kernel(prim, avals, params, device))
+
+
+def _exact_kernel(prim, avals, params, device):
+    """The background compile (tiered.Compiling) of `prim`'s kernel of
+    exactly `avals`, or None where nothing compiles in the background."""
+    try:
+        return tiered.background(device, lambda: build_module(prim, avals, dict(params)))
+    except Exception:  # (a kernel that does not build must not fail a call the generic one serves)
+        return None
+
+
+def _counted(hit, fast, exact_kernel):
+    """`fast`, hit's fast call on a shape-generic kernel, counting its
+    calls: at the HOT_CALLS-th it starts `exact_kernel()`'s compile, then
+    looks every CHECK_EVERY calls whether that is done. Once it is, `hit`
+    runs the exact kernel (its next call makes the fast call of it); where
+    there is none, or its compile failed, `hit` keeps the generic one."""
+    countdown, compiling = HOT_CALLS, None
+
+    def call(operands):
+        nonlocal countdown, compiling
+        countdown -= 1
+        if countdown == 0:
+            countdown = CHECK_EVERY
+            if compiling is None:
+                compiling = exact_kernel() or False
+            if compiling is False or compiling.compiled.done():
+                ok = compiling and compiling.compiled.exception() is None
+                _swap(hit, call, compiling.load() if ok else None)
+        return fast(operands)
+
+    return call
+
+
+def _swap(hit, counting, program):
+    """Take `counting` (hit's fast call) away: `hit` runs `program` if
+    there is one (its next call looks at its sharing, then makes the fast
+    call of it); else a fast call of its kernel that does not count."""
+    for prim, fast in list(_dispatch.fast.items()):
+        if fast is counting:
+            del _dispatch.fast[prim]
+    hit.fast, hit.shape_generic = None, False
+    if program is not None:
+        hit.program, hit.shares_none = program, None
 
 
 def _executable(prim, avals, params, device):
@@ -142,6 +205,9 @@ def _executable(prim, avals, params, device):
         kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
         hit = executable.Executable(None, out_avals)
         hit.program = _program(prim, kernel_avals, params, device, hit)
+        hit.shape_generic = dynamic
+    else:
+        hit.shape_generic = prim.dynamic_shapes  # (the library's kernels of such ops serve every shape)
     hit.name = prim.name
     # An elementwise kernel is straight-line code: which operand's buffer its
     # result shares (none, unless IREE folds the op away) is the same at every call.

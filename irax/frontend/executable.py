@@ -64,6 +64,7 @@ class Executable:
     fixed_sharing: bool = False
     shares_none: object = None  # the program (runtime.Program) seen sharing no operand's buffer, if fixed_sharing
     fast: object = None  # an eager op's call in one frame (fast_call), once a warm call made it
+    shape_generic: bool = False  # an eager op's, whose kernel serves every shape of its rank (eager.py)
     context: tuple | None = None  # a staged program's config.trace_context(), which its warm calls must be under
 
     def __post_init__(self):

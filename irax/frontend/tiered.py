@@ -99,7 +99,7 @@ def start(device, module) -> "Compiling | None":
     its NumPy evaluation standing in meanwhile; None where the compile is
     done at once instead (see the module docstring)."""
     backend = device.backend
-    if not config.irax_tiered_jit or device.platform not in HOST_PLATFORMS or not hasattr(backend, "target_backend"):
+    if not _applies(device):
         return None
     with module.context:
         if _element_ops(module) > EVALUATED_AT_MOST:
@@ -116,6 +116,25 @@ def start(device, module) -> "Compiling | None":
     except Exception:  # Unsupported, or a module the evaluator misreads: never the call's error
         return None
     return Compiling(device, run, dtypes, compile_arguments, executable.call_traits(module))
+
+
+def _applies(device) -> bool:
+    """Whether programs for `device` compile in the background (the module docstring)."""
+    return (config.irax_tiered_jit and device.platform in HOST_PLATFORMS
+            and hasattr(device.backend, "target_backend"))
+
+
+def background(device, build) -> "Compiling | None":
+    """The compile of `build()`'s module (after the passes) for `device` in
+    the background, with no tier 1 beside it: the caller runs another
+    program meanwhile (eager.py's exact-shape kernel of a hot signature)
+    and takes `load()` once `compiled.done()`. None where programs for
+    `device` do not compile in the background."""
+    if not _applies(device):
+        return None
+    module = build()
+    return Compiling(device, None, None, _compile_arguments(device.backend, str(module)),
+                     executable.call_traits(module))
 
 
 # Tier 1 is for programs NumPy runs faster than IREE compiles them (~0.3 s
