@@ -593,8 +593,12 @@ def _hot_add(monkeypatch):
         np.testing.assert_array_equal(jnp.add(x, y), X + (X + 1))
 
     add()
+    return _the_executable(), add
+
+
+def _the_executable():
     (hit,) = [entry[0] for entry in eager._dispatch._entries.values()]
-    return hit, add
+    return hit
 
 
 def test_a_hot_eager_signature_gets_a_kernel_of_its_exact_shapes(tiers, monkeypatch):
@@ -638,6 +642,29 @@ def test_a_hot_eager_signature_keeps_its_kernel_where_the_exact_one_fails(tiers,
         add()
     assert hit.program is generic and not hit.shape_generic and hit.fast is not None
 
+
+def test_a_hot_signature_s_exact_kernel_computes_the_same_bits(tiers, monkeypatch):
+    """An elementwise op's exact kernel gives the bits its generic kernel
+    gave (a loop's values do not change as it runs); a reduction, whose
+    exact kernel would add up in another order, keeps its generic one."""
+    monkeypatch.setattr(config, "irax_kernel_library", "none")
+    monkeypatch.setattr(eager, "_dispatch", eager._Dispatch())
+    monkeypatch.setattr(eager, "HOT_CALLS", 3)
+    monkeypatch.setattr(eager, "CHECK_EVERY", 1)
+    x = jnp.asarray(X * 7)
+    tiers.compile_now()  # (no gate: compiles run when asked)
+    jnp.exp(x)  # (evaluated by NumPy while the generic kernel compiles)
+    tiered.wait()
+    hit = _the_executable()
+    calls = [np.asarray(jnp.exp(x)) for _ in range(5)]  # the generic kernel's; the fifth asks for the exact one
+    tiered.wait()
+    calls += [np.asarray(jnp.exp(x)) for _ in range(3)]
+    assert not hit.shape_generic and hit.fast is not None
+    for got in calls[1:]:
+        np.testing.assert_array_equal(got, calls[0])
+    monkeypatch.setattr(eager, "_dispatch", eager._Dispatch())
+    jnp.sum(x, axis=1)
+    assert not _the_executable().shape_generic
 
 def test_without_tiers_a_hot_eager_signature_compiles_nothing(monkeypatch):
     """With tiered jit off nothing compiles in the background: a hot

@@ -129,11 +129,12 @@ def run(prim, operands, params):
     return executable.run(hit, device, operands, committed)
 
 
-# A signature called this often on a shape-generic kernel gets a kernel of
-# its exact shapes, compiled in the background while the generic one runs
-# (docs/architecture.md, "Eager kernels are shape-generic"): a warm call of
-# a static kernel costs IREE ~0.5 us less (its command buffer is recorded
-# once, at load; a dynamic one's at every call), ~10% of a small op's.
+# An elementwise op's signature called this often on a shape-generic
+# kernel gets a kernel of its exact shapes, compiled in the background while
+# the generic one runs (docs/architecture.md, "Eager kernels are
+# shape-generic"): a warm call of a static kernel costs IREE ~0.5 us less
+# (its command buffer is recorded once, at load; a dynamic one's at every
+# call), ~10% of a small op's.
 HOT_CALLS = 1000
 CHECK_EVERY = 64  # calls between two looks at the compile, once it is under way
 
@@ -205,11 +206,13 @@ def _executable(prim, avals, params, device):
         kernel_avals = tuple(kernel_aval(a, dynamic) for a in avals)
         hit = executable.Executable(None, out_avals)
         hit.program = _program(prim, kernel_avals, params, device, hit)
-        hit.shape_generic = dynamic
     else:
-        hit.shape_generic = prim.dynamic_shapes  # (the library's kernels of such ops serve every shape)
+        dynamic = prim.dynamic_shapes  # (the library's kernels of such ops serve every shape)
     hit.name = prim.name
     # An elementwise kernel is straight-line code: which operand's buffer its
     # result shares (none, unless IREE folds the op away) is the same at every call.
-    hit.fixed_sharing = prim.name in kernel_library.ARITY
+    hit.fixed_sharing = elementwise = prim.name in kernel_library.ARITY
+    # And its exact-shape kernel computes the same bits (a reduction's would
+    # add up in another order: a loop's sum would change as it ran).
+    hit.shape_generic = dynamic and elementwise
     return hit
