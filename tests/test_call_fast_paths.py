@@ -409,6 +409,18 @@ def test_a_loop_on_one_signature_takes_the_fast_call(monkeypatch):
     assert sum(type(k) is tuple for k in keys) <= 3  # the eager op's key: at its first two calls only (a miss looks twice)
 
 
+
+def test_a_reduction_s_warm_calls_take_the_fast_call(monkeypatch):
+    """A result can share only an operand's buffer of its size, so an eager
+    reduction's (smaller than its operand) shares none: its warm calls take
+    the fast call, where it looked at its results' buffers at every call."""
+    calls = _counting_run_warm(monkeypatch)
+    x = jnp.arange(12.0).reshape(3, 4)
+    for _ in range(5):
+        out = jnp.sum(x, axis=1)
+    np.testing.assert_array_equal(out, np.arange(12.0).reshape(3, 4).sum(axis=1))
+    assert len(calls) == 1  # its second call, which made the fast call
+
 def test_results_of_fast_calls_stay_their_own():
     """A fast call fills the results list of the call before it again
     (executable.fast_call): the arrays that call returned keep their values."""

@@ -193,6 +193,10 @@ def _swap(hit, counting, program):
         hit.program, hit.shares_none = program, None
 
 
+def _bytes(aval) -> int:
+    return aval.size * aval.dtype.itemsize
+
+
 def _executable(prim, avals, params, device):
     """The Executable running `prim` on operands of `avals` on `device`: a
     library kernel if there is one, else a traced one (compiled once)."""
@@ -212,6 +216,10 @@ def _executable(prim, avals, params, device):
     # An elementwise kernel is straight-line code: which operand's buffer its
     # result shares (none, unless IREE folds the op away) is the same at every call.
     hit.fixed_sharing = elementwise = prim.name in kernel_library.ARITY
+    # A result may share only an operand's buffer of its size (IREE's programs
+    # return whole buffers: a slice is a copy), so a reduction's, whose
+    # operands are bigger, shares none, and its warm call takes a fast call.
+    hit.aliases = tuple(tuple(k for k, a in enumerate(avals) if _bytes(a) == _bytes(out)) for out in out_avals)
     # And its exact-shape kernel computes the same bits (a reduction's would
     # add up in another order: a loop's sum would change as it ran).
     hit.shape_generic = dynamic and elementwise
