@@ -169,6 +169,8 @@ def matmul(a: ArrayLike, b: ArrayLike, /, *, precision: object = None,
     where the leading `...` axes broadcast; a 1-D `a` is a row (its k only),
     a 1-D `b` a column, and that axis is dropped from the result."""
     a, b = promote_args("matmul", a, b)
+    if a.ndim == b.ndim == 2:  # (most products: one dot_general, without the labels' ~15 us of Python)
+        return _dot_general(a, b, ([1], [0]), preferred_element_type=preferred_element_type)
     for i, x in enumerate((a, b)):
         if x.ndim == 0:
             raise ValueError(f"matmul input operand {i} must have ndim at least 1, but it has ndim 0")
