@@ -15,7 +15,7 @@ import types
 PAIRS = ["numpy", "numpy.linalg", "numpy.fft", "lax", "lax.linalg", "nn", "nn.initializers", "random",
          "scipy.special", "scipy.linalg", "scipy.stats", "scipy.signal", "scipy.optimize", "scipy.ndimage",
          "scipy.fft", "scipy.integrate", "scipy.interpolate", "scipy.sparse.linalg", "scipy.cluster.vq",
-         "example_libraries.stax", "example_libraries.optimizers", "tree", "tree_util", ""]
+         "example_libraries.stax", "example_libraries.optimizers", "tree", "tree_util", "custom_batching", ""]
 
 
 def public_names(module):

@@ -14,6 +14,7 @@ from irax.frontend.array import copy_to_host_async, live_arrays
 from irax.frontend.environment import print_environment_info
 from irax.plugins import Device
 from irax.frontend.custom_derivatives import custom_jvp, custom_vjp
+from irax import custom_batching
 from irax.frontend.callbacks import effects_barrier, pure_callback
 from irax.frontend.jit import disable_jit, jit
 from irax.frontend.name_stack import named_call, named_scope
@@ -57,9 +58,9 @@ legacy_prng_key = Override("irax_legacy_prng_key")
 __version__ = "0.1.0"
 
 __all__ = ["Array", "ShapeDtypeStruct", "block_until_ready", "checkpoint", "checkpoint_policies", "clear_caches",
-           "ad", "config", "custom_jvp", "custom_vjp", "debug", "debug_infs", "debug_nans", "default_backend",
-           "default_device", "device_count", "device_get", "device_put", "devices", "disable_jit", "dtypes",
-           "effects_barrier", "enable_x64", "errors", "eval_shape", "float0", "fwd_and_bwd", "grad", "hessian",
+           "ad", "config", "custom_batching", "custom_jvp", "custom_vjp", "debug", "debug_infs", "debug_nans",
+           "default_backend", "default_device", "device_count", "device_get", "device_put", "devices", "disable_jit",
+           "dtypes", "effects_barrier", "enable_x64", "errors", "eval_shape", "float0", "fwd_and_bwd", "grad", "hessian",
            "image", "jacfwd", "jacobian", "jacrev", "jit",
            "jvp", "lax", "linear_transpose", "linearize", "local_device_count", "local_devices", "log_compiles",
            "make_jaxpr", "nn", "ops", "pmap", "process_count", "process_index", "pure_callback", "random", "remat",

@@ -83,13 +83,15 @@ def test_vmap_with_an_unbatched_key():
     _same(irax.vmap(lambda x: f(lax, x))(xs), jax.vmap(lambda x: f(jax.lax, x))(xs))
 
 
-@pytest.mark.xfail(strict=True, reason="JAX's batching rule draws (3, 5) bits from the first key and advances it "
-                                       "alone; irax's vmap batches the ops, so each key draws its own (see "
-                                       "irax/frontend/lax_rng.py): it needs a batching rule of its own")
 def test_vmap_over_keys_as_jax():
+    """JAX's batching rule: a batch of keys draws (3, 5) bits from the first
+    key and advances it alone (a custom_vmap rule in lax_rng.py), in nested
+    vmaps and under jit too."""
     keys = np.arange(12, dtype=np.uint32).reshape(3, 4)
     _same(irax.vmap(lambda k: lax.rng_bit_generator(k, (5,)))(keys),
           jax.vmap(lambda k: jax.lax.rng_bit_generator(k, (5,)))(keys))
+    nested = lambda r: r.jit(r.vmap(r.vmap(lambda k: r.lax.rng_bit_generator(k, (2,), np.uint8))))  # noqa: E731
+    _same(nested(irax)(keys.reshape(3, 1, 4)), nested(jax)(keys.reshape(3, 1, 4)))
 
 
 def test_random_algorithm_is_jax():

@@ -23,11 +23,11 @@ that dimension is y_h of half index (.., j, ..), cut back to d where d is
 odd; s1 advances by the half shape's size. A scalar is y0 of one counter.
 
 The bits are the hashes of frontend/prng_hashes.py on counters made by
-irax's elementwise ops on uint32 words (adds carried by hand), so jit, grad
-(integer outputs: no derivative) and vmap see ordinary ops. One difference
-remains under vmap over batched keys: JAX's batching rule draws (batch, *shape) bits from the *first* key alone
-and advances only that key; irax's vmap batches the ops, so each key draws
-its own bits and advances (what JAX computes for each key alone).
+irax's elementwise ops on uint32 words (adds carried by hand), so jit and grad
+(integer outputs: no derivative) see ordinary ops. Under vmap over a batch
+of keys the draw batches as JAX's primitive does (`_drawn_as_jax`, a
+custom_vmap): the batch draws (batch, *shape) bits from its *first* key
+alone and advances only that key.
 """
 import enum
 import functools
@@ -39,6 +39,7 @@ import numpy as np
 from iree.compiler import ir
 
 from irax.frontend import dtypes
+from irax.frontend.custom_batching import custom_vmap
 from irax.frontend.jit import jit
 from irax.frontend.lax_structural import iota
 from irax.frontend.numpy import shape as shape_ops
@@ -198,7 +199,24 @@ def rng_bit_generator(key: Any, shape: Sequence[int], dtype: DTypeLike = np.uint
         algorithm = RandomAlgorithm(algorithm)
     except ValueError:
         raise AssertionError() from None  # (JAX's lowering asserts it, with no message)
-    return tuple(_generate(_check_key(key), shape, dtype, _GENERATORS[algorithm]))
+    return tuple(_drawn_as_jax(shape, dtype, _GENERATORS[algorithm])(_check_key(key)))
+
+
+@functools.cache
+def _drawn_as_jax(shape: tuple, dtype: np.dtype, generator) -> custom_vmap:
+    """key -> _generate(key, shape, dtype, generator), batched by JAX's
+    rule of rng_bit_generator: a batch of keys draws (B, *shape) bits from
+    keys[0] and advances keys[0] alone. The rule draws by this function
+    again, so an outer vmap over keys[0] applies the rule once more, as
+    JAX's nested vmaps do."""
+    draw = custom_vmap(lambda key: _generate(key, shape, dtype, generator))
+
+    @draw.def_vmap
+    def first_key_draws(axis_size, in_batched, keys):
+        new_key, bits = _drawn_as_jax((axis_size, *shape), dtype, generator)(keys[0])
+        return (keys.at[0].set(new_key), bits), (True, True)
+
+    return draw
 
 
 __all__ = ["RandomAlgorithm", "rng_bit_generator"]

@@ -12,6 +12,12 @@ split(k, shape) takes every tenth row of rng_bit_generator(k, (10 n, 4)),
 and fold_in(k, d) = k ^ the last row of rng_bit_generator(seed(d), (10, 4)).
 As JAX warns, XLA does not promise these bits stay the same across
 backends or versions; irax's are JAX 0.10's on the CPU.
+
+Under vmap over a batch of keys, the generator batches as JAX's
+rng_bit_generator does (lax_rng.py's custom_vmap rule): the batch draws
+(B, *shape) bits from its *first* key alone, and only that key advances.
+So `vmap(lambda k: random.uniform(k, (2,)))(keys)` is JAX's, not the draws
+of each key alone.
 """
 import math
 

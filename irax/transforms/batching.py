@@ -278,12 +278,23 @@ def _tie_shape(op, batch):
     return [flow.TensorTieShapeOp(batch.moved(op.operands[0]), batch.unbatched(op, list(op.operands)[1:])).result]
 
 
+# Calls whose batching a rule of the frontend gives (custom_vmap's:
+# frontend/custom_batching.py): the attribute that marks such a call ->
+# rule(call, batched, size), which adds to the call's module a function of
+# the call's operands (those `batched` with the batch axis first) and returns
+# it and which of its results are batched.
+CALL_RULES = {}
+
+
 def _call(op, batch):
     """A call of a function: its body, batched in place; the results that
     do not depend on a batched operand stay unbatched (vmap's out_axes=None
     of a jvp's primal output)."""
     if host_calls.is_callback(op):
         return _callback(op, batch)
+    rule = next((rule for attribute, rule in CALL_RULES.items() if attribute in op.attributes), None)
+    if rule is not None:
+        return _ruled_call(op, rule, batch)
     if any(a in op.attributes for a in (custom.VJP_BWD, custom.JVP, custom.NO_DERIVATIVE)):
         return _custom_call(op, batch)
     callee = batch.symbols[ir.FlatSymbolRefAttr(op.attributes["callee"]).value]
@@ -295,6 +306,14 @@ def _call(op, batch):
     results = _batch_block(block, batch)
     batched = [batch.is_batched(r) for r in results]  # (a result the batch does not reach stays unbatched)
     return [batch.moved(r) if b else batch.new.get(r, r) for r, b in zip(results, batched)], batched
+
+
+def _ruled_call(op, rule, batch):
+    """A call marked for one of CALL_RULES: a call of the function its rule
+    adds for this batch, on the operands as they are."""
+    operands = list(op.operands)
+    function, batched = rule(op, [batch.is_batched(v) for v in operands], batch.size)
+    return list(func.CallOp(function, [batch.new.get(v, v) for v in operands]).results), batched
 
 
 def _kernel_call(op, callee, batch):
