@@ -167,6 +167,29 @@ def test_with_custom_vjp_outside_grad_takes_its_rule_and_vmap_the_batching_rule(
     _same(irax.grad(total(irax, ours))(X), jax.grad(total(jax, theirs))(X))
 
 
+def test_a_rule_defined_through_the_custom_vjp_that_wraps_the_function():
+    """JAX's docs' decorator order: `@custom_vjp @custom_vmap def f`, then
+    `@f.def_vmap` and `f.defvjp`: a custom function's missing `def...`
+    attributes are those of the function it wraps."""
+    def build(lib, np_):
+        @lib.custom_vjp
+        @lib.custom_batching.custom_vmap
+        def f(x):
+            return np_.sin(x)
+
+        @f.def_vmap
+        def rule(axis_size, in_batched, xs):
+            return np_.cos(xs), True
+
+        f.defvjp(lambda x: (f(x), x), lambda x, g: (g * 3,))
+        return f
+
+    ours, theirs = _both(build)
+    _same(irax.vmap(ours)(X), jax.vmap(theirs)(X))
+    _same(irax.grad(ours)(1.0), jax.grad(theirs)(1.0))
+    assert error_of(lambda: ours.define_nothing) == error_of(lambda: theirs.define_nothing)
+
+
 @pytest.mark.xfail(strict=True, reason="irax's reverse pass differentiates the function, where JAX refuses "
                                        "(custom_vmap has no transpose); raising needs a mark the vjp pass "
                                        "refuses and the jvp pass inlines (transforms/ad), which is not there yet")

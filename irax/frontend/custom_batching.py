@@ -54,7 +54,7 @@ from iree.compiler.dialects import func
 
 from irax import tree_util
 from irax.frontend import core, staging
-from irax.frontend.custom_derivatives import _resolve_kwargs
+from irax.frontend.custom_derivatives import _resolve_kwargs, forward_definitions
 from irax.frontend.lax_scans import map as lax_map
 from irax.ir import mlir
 from irax.transforms import batching
@@ -97,6 +97,8 @@ def _rule_name(rule) -> str:
 class custom_vmap:
     """A function whose batching under `vmap` is given by `def_vmap(rule)`:
     `rule(axis_size, in_batched, *args) -> (out, out_batched)` (module docstring)."""
+
+    __getattr__ = forward_definitions
 
     def __init__(self, fun: Callable[..., Any]):
         functools.update_wrapper(self, fun)

@@ -267,11 +267,22 @@ def _cotangent(ct, aval, path, errors):
     return lax_elementwise.convert_element_type(ct, aval.dtype)
 
 
+def forward_definitions(self, name: str):
+    """A custom function's `__getattr__`, as JAX's: the rule definitions
+    (`def...`) it lacks are those of the function it wraps, so that
+    `@f.def_vmap` defines the rule of a custom_vmap function that a
+    custom_vjp wraps."""
+    if name.startswith("def") and "fun" in vars(self):
+        return getattr(self.fun, name)
+    raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
 class custom_vjp:
     """A function whose reverse-mode derivative is given by `defvjp(fwd, bwd)`."""
 
     kind = "vjp"
     rule_attributes = {custom.VJP_FWD: "fwd", custom.VJP_BWD: "bwd"}
+    __getattr__ = forward_definitions
 
     def __init__(self, fun, nondiff_argnums=()):
         functools.update_wrapper(self, fun)
@@ -368,6 +379,7 @@ class custom_jvp:
 
     kind = "jvp"
     rule_attributes = {custom.JVP: "rule"}
+    __getattr__ = forward_definitions
 
     def __init__(self, fun, nondiff_argnums=()):
         functools.update_wrapper(self, fun)
