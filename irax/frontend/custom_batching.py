@@ -32,13 +32,13 @@ taking the call's operands (the batched ones with the batch axis first),
 which the pass calls instead. A call vmap never batches is the function:
 the `inline` pass inlines it, and the autodiff passes differentiate it.
 
-So, as in JAX, jvp of `f` differentiates the function, and jvp or grad of
-`vmap(f)` the ops of the rule. Two differences remain, for lack of a mark
-the autodiff passes (transforms/ad) read: grad or vjp of `f` itself
-differentiates the function, where JAX refuses ("Linearization failed to
-produce known values for all output primals", as custom_vmap has no
-transpose); and `vmap(jvp(f))` batches the function's derivative, where
-JAX batches by the JVP of the rule.
+So, as in JAX, jvp of `f` differentiates the function (the jvp pass
+differentiates the marked call's body), grad or vjp of `f` is JAX's
+ValueError (the vjp pass refuses the call: a custom_vmap has no
+transpose), and jvp or grad of `vmap(f)` differentiate the ops of the
+rule. One difference remains: `vmap(jvp(f))` batches the function's
+derivative, where JAX batches by the JVP of the rule (the same values
+where the rule is a faithful batching of `f`).
 """
 from __future__ import annotations
 
@@ -58,8 +58,9 @@ from irax.frontend.custom_derivatives import _resolve_kwargs, forward_definition
 from irax.frontend.lax_scans import map as lax_map
 from irax.ir import mlir
 from irax.transforms import batching
+from irax.transforms.ad.custom import CUSTOM_VMAP  # (on a call: the number of its record in `_calls`)
 
-CUSTOM_VMAP = "irax.custom_vmap"  # on a custom_vmap function's call: the number of its record in `_calls`
+
 
 
 @dataclass

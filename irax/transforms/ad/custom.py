@@ -42,6 +42,10 @@ VJP_FWD = "irax.vjp_fwd"
 VJP_BWD = "irax.vjp_bwd"
 JVP = "irax.jvp"
 NO_DERIVATIVE = "irax.no_derivative"
+# On a call of a custom_vmap function (frontend/custom_batching.py): forward
+# mode differentiates its function, reverse mode refuses, as JAX's (a
+# custom_vmap has no transpose).
+CUSTOM_VMAP = "irax.custom_vmap"
 _ERRORS = {error.__name__: error for error in (ValueError, NotImplementedError, TypeError)}
 
 
@@ -104,3 +108,10 @@ def closure_error(call) -> NotDifferentiable:
                              "array it closes over; its rules only give derivatives with respect to its "
                              "arguments (JAX raises UnexpectedTracerError here). Pass the array to the "
                              "function as an argument and adapt its rules.")
+
+
+def no_reverse_mode() -> ValueError:
+    """JAX's error for reverse mode through a custom_vmap function."""
+    return ValueError("Linearization failed to produce known values for all output primals. This is typically "
+                      "caused by attempting to differentiate a function uses an operation that does not support "
+                      "reverse-mode autodiff.")

@@ -73,7 +73,8 @@ def _reaches(table, name, targets) -> bool:
     return False
 
 
-_KEPT = (custom.VJP_BWD, custom.JVP, custom.NO_DERIVATIVE, remat.REMAT, host_calls.CALLBACK)  # a callback has no body
+_KEPT = (custom.VJP_BWD, custom.JVP, custom.NO_DERIVATIVE, custom.CUSTOM_VMAP, remat.REMAT,
+         host_calls.CALLBACK)  # a callback has no body
 
 
 def _inline_calls(function, table, done=None, tangents=None):

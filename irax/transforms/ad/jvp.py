@@ -127,8 +127,8 @@ def _call(op, tangents):
     rule, inlined, gives the results' tangents. The arrays it closes over have none (see custom.py).
     A call of a checkpointed function: the tangents of its body, inlined
     (forward mode keeps no intermediates to recompute; CSE merges the copy
-    with the call once that is inlined too)."""
-    if remat.is_remat(op):
+    with the call once that is inlined too), as of a custom_vmap function's."""
+    if remat.is_remat(op) or custom.CUSTOM_VMAP in op.operation.attributes:
         block = custom.rule_function(op, "callee").regions[0].blocks[0]
         seeds = [(a, t) for a, t in zip(block.arguments, tangents) if t is not None]
         return region_forward(block, dict(zip(block.arguments, op.operands)), {}, seeds)[1]

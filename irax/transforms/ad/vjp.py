@@ -523,9 +523,11 @@ def _call(op, cts, active):
     function: its rule is linear in the tangents, so the operands'
     cotangents are its VJP with respect to them, at zero tangents.
     The arrays it closes over get none (see custom.py). A call of a
-    checkpointed function: `_remat`."""
+    checkpointed function: `_remat`. A custom_vmap function's: JAX's error."""
     if remat.is_remat(op):
         return _remat(op, cts, active)
+    if custom.CUSTOM_VMAP in op.operation.attributes:
+        raise custom.no_reverse_mode()
     if host_calls.is_collective(op):
         return host_calls.collective_vjp(op, cts)
     if host_calls.is_callback(op):  # only a pure callback has results to differentiate
