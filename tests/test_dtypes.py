@@ -6,6 +6,7 @@ import types
 import numpy as np
 import pytest
 
+import irax.numpy as jnp
 from irax.config import config
 from irax.frontend import dtypes
 
@@ -117,6 +118,20 @@ def test_jnp_add_agrees_with_lattice_result_type(jax, pair):
     out = jax.numpy.add(ja, jb)
     assert dtypes.lattice_result_type(a, b) == (out.dtype, out.weak_type)
 
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "complex64", "int8", "bfloat16"])
+def test_an_array_and_a_python_number_promote_as_jax(jax, dtype):
+    """A strongly typed float or complex array with a Python float or int
+    (promote_args' short way: the number takes the array's dtype) and the
+    other pairs: the dtype, weak type and value of JAX's result, either
+    operand first."""
+    for number in (2.0, 2, -0.0, 70000.0, 2**31 - 1, float("nan")):
+        for ours, theirs in ((jnp.ones(3, dtype), jax.numpy.ones(3, dtype)),
+                             (jnp.asarray(1.5, dtype), jax.numpy.asarray(1.5, dtype))):
+            for got, want in ((ours * number, theirs * number), (number - ours, number - theirs)):
+                assert (got.dtype, got.weak_type) == (want.dtype, want.weak_type)
+                np.testing.assert_array_equal(np.asarray(got, np.complex128), np.asarray(want, np.complex128))
 
 SPECIFIERS = [*dtypes.SUPPORTED, bool, int, float, np.float64, np.int8, "float32", "bfloat16", "uint16"]
 

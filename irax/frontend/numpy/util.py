@@ -99,12 +99,28 @@ def check_rank_promotion(fn_name, *args):
 def promote_args(fn_name, *args):
     """Arguments converted to their common JAX result type (and rank
     promotion checked, as jnp's promote_args does)."""
+    if len(args) == 2 and (with_number := _with_a_number(*args)) is not None:
+        return with_number
     check_rank_promotion(fn_name, *args)
     if all(is_array(x) and x.dtype == args[0].dtype and x.weak_type == args[0].weak_type for x in args):
         return list(args)  # nothing to convert: the common eager case, kept cheap
     check_arraylike(fn_name, *args)
     dtype, weak = dtypes.lattice_result_type(*args)
     return [as_operand(x, dtype, weak) for x in args]
+
+
+def _with_a_number(x, y) -> list | None:
+    """[x, y] promoted where one is a strongly typed float or complex array
+    and the other a Python float or int (of int32's range): the number is
+    weakly typed, so the result type is the array's, and the number its
+    kept 0-d array of that dtype (`x * 2.0`: ~5 us less than the lattice
+    and the checks); None for any other pair."""
+    for a, number in ((x, y), (y, x)):
+        if (type(number) in (float, int) and is_array(a) and not a.weak_type and a.dtype.kind in "fc"
+                and (type(number) is float or _INT32.min <= number <= _INT32.max)):
+            operand = array.scalar_operand(number, a.dtype, False)
+            return [a, operand] if a is x else [operand, a]
+    return None
 
 
 def promote_args_numeric(fn_name, *args):
