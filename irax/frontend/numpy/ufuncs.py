@@ -73,13 +73,16 @@ def _rounding(name: str, prim: str | None = None) -> Callable[[ArrayLike], Array
 
 def _binary(name: str, prim: str | None = None, promote=promote_args) -> Callable[[ArrayLike, ArrayLike], Array]:
     p = binary[prim or name]
-    as_they_are = promote is promote_args  # (what it makes of two operands of one dtype and shape)
+    # Which two operands of one dtype and shape `promote` returns as they are:
+    # any (None), float or complex ones, or none.
+    kinds = {promote_args: None, promote_args_inexact: "fc"}.get(promote, "")
 
     def fn(x: ArrayLike, y: ArrayLike, /) -> Array:
         # Two concrete arrays of one aval (one object: array.canonical_aval)
         # are what promote_args would return, after ~1.5 us of its checks:
         # most of an eager op's Python.
-        if not (as_they_are and type(x) is ConcreteArray and type(y) is ConcreteArray and x.aval is y.aval):
+        if not (type(x) is ConcreteArray and type(y) is ConcreteArray and x.aval is y.aval
+                and (kinds is None or x.aval.dtype.kind in kinds)):
             x, y = promote(name, x, y)
         return p.bind(x, y)
 
