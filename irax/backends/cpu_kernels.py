@@ -59,7 +59,13 @@ pivots included, in the order that keeps the inner loops vectorizable:
                         tau_j; then transposed in place.
     svd_sweep, eigh_sweep
                         the Jacobi sweeps of lax_svd and lax_eigh
-                        (cpu_kernels_jacobi.py).
+                        (cpu_kernels_jacobi.py; eigh's where the platform
+                        is not "cpu", as the example plugin's sync-cpu).
+    symmetric_tridiagonal, tridiagonal_q, tridiagonal_ql
+                        eigh's tridiagonal path on the CPU: the Householder
+                        reduction, Qᵀ from its reflectors, the implicit QL
+                        sweeps (lax_eigh_tridiagonal.py,
+                        cpu_kernels_tridiagonal.py).
 
 Each kernel is written with backends/cpu_kernel_builder.py (its docstring
 says how: the region's ops, the row loops as chunks of vector lanes, batch
@@ -72,6 +78,7 @@ from __future__ import annotations
 
 from irax.backends.cpu_kernel_builder import Body, columns_from, each_chunk, fill_rows, for_each_matrix, parse_tensor
 from irax.backends.cpu_kernels_jacobi import eigh_sweep, svd_sweep
+from irax.backends.cpu_kernels_tridiagonal import symmetric_tridiagonal, tridiagonal_q, tridiagonal_ql
 
 ACCUMULATORS = 4  # chunks a forward substitution keeps in registers at once
 _FLOATS = ("f32", "f64")
@@ -453,7 +460,8 @@ KERNELS = {"cholesky_block": (_cholesky_block, _FLOATS), "triangular_inverse": (
            "forward_substitution": (_forward_substitution, _FLOATS), "lu_panel": (_lu_panel, _FLOATS),
            "pivots_to_permutation": (_pivots_to_permutation, ("i32",)), "svd_sweep": (svd_sweep, _FLOATS),
            "eigh_sweep": (eigh_sweep, _FLOATS), "qr_panel": (_qr_panel, _FLOATS),
-           "block_reflector": (_block_reflector, _FLOATS)}
+           "block_reflector": (_block_reflector, _FLOATS), "symmetric_tridiagonal": (symmetric_tridiagonal, _FLOATS),
+           "tridiagonal_q": (tridiagonal_q, _FLOATS), "tridiagonal_ql": (tridiagonal_ql, _FLOATS)}
 
 
 def build(kernel: str, name: str, arg_types: list[str], result_types: list[str], params: dict) -> str | None:

@@ -1,6 +1,11 @@
 """`irax.lax.linalg.eigh`: A = V diag(w) Vᴴ for a symmetric (or complex
-Hermitian) A, by Jacobi's method, as whole-array irax ops in loops (IREE has
-no LAPACK; see lax_linalg.py).
+Hermitian) A (IREE has no LAPACK; see lax_linalg.py). On the CPU, a real A
+takes LAPACK's way (lax_eigh_tridiagonal.py: a Householder reduction to
+tridiagonal form and QL sweeps, native kernels: jit(eigh) of 256x256
+float32 33 -> ~3 ms, JAX's 3.5); everywhere else, and for a
+complex A, Jacobi's method, as whole-array irax ops in loops, which suit a
+GPU (a round is O(n²) elementwise work, n - 1 a sweep, where a QL sweep is
+n dependent rotations):
 
 A Jacobi rotation J in the plane (p, q) turns A into Jᵀ A J with a_pq = 0:
 
@@ -57,23 +62,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from irax.config import config
 from irax.frontend.control_flow import fori_loop, while_loop
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.kernels import kernel_call
 from irax.frontend.lax_eig import scaled_by_a_power_of_two
+from irax.frontend.lax_eigh_tridiagonal import tridiagonal_eigh
 from irax.frontend.lax_linalg import _H, _check_float, _check_square, symmetrize
 from irax.frontend.lax_qdwh import EighImplementation
-from irax.frontend.numpy import (abs, any, argsort, broadcast_to, concatenate, conj, diagonal, iscomplexobj, isnan,
+from irax.frontend.numpy import (abs, any, argsort, broadcast_to, concatenate, conj, diagonal, iscomplexobj, isfinite,
                                  matmul, pad, real, sqrt, sum, take, take_along_axis, tril, triu, where, zeros_like)
 from irax.frontend.numpy.util import asarray
 from irax.ir.types import real_dtype
-from irax.plugins.registry import default_backend
+from irax.plugins.registry import default_backend, get_default_device
 from irax.typing import Array, ArrayLike
 
 # Sweeps at most: from off(A) ≈ ‖A‖, convergence takes about 6-12 (more
 # for larger n and float64); the limit only ends a loop that cannot get
 # there (off(A) of a matrix with infinities stays NaN, which stops at once).
 MAX_SWEEPS = 40
+# The longest row (in bytes) of a matrix that takes the tridiagonal path: its native kernels keep up to two such
+# rows on the dispatch's stack, which IREE limits to 32 KiB (backends/cpu_kernels_tridiagonal.py)
+TRIDIAGONAL_ROW_BYTES = 32768 // 2
 
 
 def _tournament(m):
@@ -167,23 +177,38 @@ def _jacobi(x):
     return v[..., :n, :n], w[..., :n]
 
 
-def _sorted_jacobi(x):
-    """(V, w) of each symmetric x, w ascending; all NaN for an x with a NaN,
-    as JAX's (the rotations that never touched a NaN left some finite)."""
-    v, w = _jacobi(x)
-    order = argsort(w, axis=-1)
-    v, w = take_along_axis(v, order[..., None, :], axis=-1), take_along_axis(w, order, axis=-1)
-    nan = any(isnan(x), axis=(-2, -1))
+def _tridiagonal_applies(x):
+    """Whether x takes the tridiagonal path (lax_eigh_tridiagonal.py): a real
+    x of 2 rows or more on the CPU with its native kernels, whose scratch
+    rows fit the dispatch's stack (TRIDIAGONAL_ROW_BYTES). Elsewhere Jacobi's
+    rounds, whole-array work, suit the device: the QL sweeps are a host loop
+    step per rotation (n² of them), where Jacobi takes n a sweep."""
+    n = x.shape[-1]
+    return (x.dtype in (np.float32, np.float64) and 2 <= n and n * x.dtype.itemsize <= TRIDIAGONAL_ROW_BYTES
+            and get_default_device().platform == "cpu" and config.irax_cpu_kernels)
+
+
+def _sorted_eigh(x):
+    """(V, w) of each symmetric x, w ascending; all NaN for an x with a NaN
+    or an infinity, as JAX's (the rotations that never touched one left some
+    finite: Jacobi's eigh of an infinity gave zeros and I)."""
+    if _tridiagonal_applies(x):
+        v, w = tridiagonal_eigh(x)
+    else:
+        v, w = _jacobi(x)
+        order = argsort(w, axis=-1)
+        v, w = take_along_axis(v, order[..., None, :], axis=-1), take_along_axis(w, order, axis=-1)
+    nan = any(~isfinite(x), axis=(-2, -1))
     return where(nan[..., None, None], np.nan, v), where(nan[..., None], np.nan, w)
 
 
-_eigh = custom_jvp(_sorted_jacobi)
+_eigh = custom_jvp(_sorted_eigh)
 
 
 @_eigh.defjvp
 def _eigh_jvp(primals, tangents):
     (x,), (dx,) = primals, tangents
-    v, w = _sorted_jacobi(x)
+    v, w = _sorted_eigh(x)
     gaps = w[..., None, :] - w[..., :, None]
     f = where(gaps != 0, 1 / where(gaps != 0, gaps, 1), 0)
     vh_dx_v = matmul(matmul(_H(v), dx), v)
@@ -191,7 +216,7 @@ def _eigh_jvp(primals, tangents):
 
 
 # The implementations JAX refuses, with its NotImplementedError's words, and on which platforms
-# (whether the backend's name is one); irax would compute them all by its Jacobi method.
+# (whether the backend's name is one); irax would compute them all as it computes the default.
 REFUSED_IMPLEMENTATIONS = {
     EighImplementation.QDWH: ("QDWH implementation is only supported on TPU", lambda platform: platform != "tpu"),
     EighImplementation.JACOBI: ("Jacobi implementation is not supported on CPU", lambda platform: platform == "cpu"),
@@ -214,8 +239,9 @@ def eigh(x: ArrayLike, *, lower: bool = True, symmetrize_input: bool = True, sor
     v[..., :, i] the unit eigenvector of w[..., i]. Reads x's `lower` (or
     upper) triangle, or (x + xᴴ)/2 when `symmetrize_input`.
     `subset_by_index=(start, end)` keeps eigenpairs start..end-1.
-    `implementation` is JAX's choice of algorithm: irax's is Jacobi's whatever
-    is named, and it refuses those JAX refuses on the default backend."""
+    `implementation` is JAX's choice of algorithm: irax's is its own whatever
+    is named (module docstring), and it refuses those JAX refuses on the
+    default backend."""
     message, refused_on = REFUSED_IMPLEMENTATIONS.get(implementation, (None, lambda platform: False))
     if refused_on(default_backend()):
         raise NotImplementedError(message)

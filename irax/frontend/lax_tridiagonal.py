@@ -5,11 +5,13 @@ results (JAX's on CPU).
 Only one triangle of A is read (`lower`); the reduction runs on its Hermitian
 completion S (A below the diagonal, its conjugate above, Re diag(A) on it).
 Step i of hetd2 (lower) reflects S[i+1:, i] onto e_{i+1} with larfg, H_i =
-I - tau v vᴴ, and makes S <- H_iᴴ S H_i: exactly a step of the Hessenberg reduction (gehrd), whose
-Hessenberg form of a Hermitian matrix is tridiagonal, so this module runs
-lax_eig's `_hessenberg_loop` on S. The reflectors, taus and T are LAPACK's to
-rounding (gehrd updates S from both sides where hetd2 makes one symmetric
-rank-2 update, twice the work, not a different answer); d and e are T's real
+I - tau v vᴴ, and makes S <- H_iᴴ S H_i. A real S runs sytd2's own loop
+(lax_eigh_tridiagonal's kernel "symmetric_tridiagonal", native on the CPU:
+one symmetric rank-2 update a step). A complex one runs lax_eig's
+`_hessenberg_loop`: a step of the Hessenberg reduction (gehrd) is a step of
+hetd2, as the Hessenberg form of a Hermitian matrix is tridiagonal (gehrd
+updates S from both sides, twice the work, not a different answer). The
+reflectors, taus and T are LAPACK's to rounding; d and e are T's real
 diagonal and subdiagonal (beta is real, the last step makes a complex
 e_{n-2} real, and a real matrix's last tau is 0, as LAPACK's).
 
@@ -29,7 +31,9 @@ import functools
 from irax.frontend import dtypes
 from irax.frontend.custom_derivatives import no_derivative
 from irax.frontend.jit import jit
+from irax.frontend.kernels import kernel_call
 from irax.frontend.lax_eig import _hessenberg_loop, _indices
+from irax.frontend.lax_eigh_tridiagonal import _tridiagonal_loop
 from irax.frontend.lax_linalg import _H
 from irax.frontend.lax_qr import _check_matrix
 from irax.frontend.numpy import diagonal, flip, real, where, zeros
@@ -47,6 +51,10 @@ def _lower_tridiagonal(a):
         return where(rows == cols, d[..., None, :], a), d, zeros(empty, d.dtype), zeros(empty, a.dtype)
     # (selected, not summed from the triangles: an entry of -0.0 keeps its sign, as LAPACK reads it)
     hermitian = where(rows > cols, a, where(rows == cols, d[..., None, :].astype(a.dtype), _H(a)))
+    if not dtypes.is_complex(a.dtype):  # sytd2's own loop, a kernel (native on the CPU)
+        packed, taus = kernel_call("symmetric_tridiagonal", _tridiagonal_loop, hermitian)
+        return (where(rows >= cols, packed, a), diagonal(packed, axis1=-2, axis2=-1),
+                diagonal(packed, offset=-1, axis1=-2, axis2=-1), taus)
     t, reflectors, taus, _ = _hessenberg_loop(hermitian, with_q=False, with_reflectors=True)
     t = real(t)  # T's (real) diagonal and subdiagonal, and rounding errors above
     packed = where(rows > cols + 1, reflectors, where(rows >= cols, t, a))
