@@ -16,6 +16,7 @@ import pytest
 
 import irax
 from irax import Array, device_put
+from irax.backends import cache
 from irax.plugins import registry
 from irax.plugins.registry import get_default_device
 
@@ -194,3 +195,49 @@ def child_results(test_file: str, library: str, env: dict) -> dict:
                             timeout=900, env={**os.environ, **env})
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+# ---------------------------------------------------------------------------
+# The native CPU kernels' tests (test_cpu_kernels.py, test_cpu_kernels_jacobi.py):
+# a kernel compiled alone behind a public @main, compared with NumPy references.
+
+KERNEL_FLAGS = ["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false"]
+KERNEL_ELEMENTS = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64}
+TOL = {np.float32: 2e-5, np.float64: 1e-12}
+
+
+def tensor_type(shape, dtype):
+    return f"tensor<{''.join(f'{d}x' for d in shape)}{np.dtype(dtype).name.replace('float', 'f').replace('int', 'i')}>"
+
+
+def compile_kernel(text, args, results, dtype):
+    """`text` (a kernel's function) called by a public @main, compiled
+    through irax's compile cache (a warm run compiles none of these) and
+    loaded on irax's CPU device."""
+    rtypes = ", ".join(results)
+    names = [f"%r#{n}" for n in range(len(results))] if len(results) > 1 else ["%r"]
+    count = f":{len(results)}" if len(results) > 1 else ""
+    params = ", ".join(f"%a{n}: {t}" for n, t in enumerate(args))
+    operands = ", ".join(f"%a{n}" for n in range(len(args)))
+    text += (f"\nfunc.func @main({params}) -> ({rtypes}) {{\n"
+             f"  %r{count} = call @kernel({operands}) : ({', '.join(args)}) -> ({rtypes})\n"
+             f"  return {', '.join(names)} : {rtypes}\n}}\n")
+    cpu = irax.devices("cpu")[0]
+    program = cpu.load(cache.cached_compile(text, "llvm-cpu", KERNEL_FLAGS))
+    result_dtypes = [KERNEL_ELEMENTS[t.rpartition("x")[2].rstrip(">")] for t in results]
+
+    def run(*arrays):
+        views, call = program([cpu.put(np.ascontiguousarray(a, dtype)) for a in arrays], len(results))
+        out = tuple(cpu.fetch_after(call, v, d, tuple(v.shape)) for v, d in zip(views, result_dtypes))
+        return out if len(out) > 1 else out[0]
+
+    return run
+
+
+def assert_close(actual, expected, rtol):
+    """Equal NaN and inf patterns, finite values close (relative to the largest)."""
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(actual), np.isinf(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_array_equal(actual[~finite & ~np.isnan(expected)], expected[~finite & ~np.isnan(expected)])
+    scale = np.max(np.abs(expected[finite]), initial=1)
+    np.testing.assert_allclose(actual[finite], expected[finite], rtol=0, atol=rtol * scale)
