@@ -2,10 +2,12 @@
 
     .venv/bin/python benchmarks/bench_fft.py
 
-Warm calls of `jit(fft)` on 2^16 complex64 points and of `jit(rfft)` on a
-(64, 1024) float32 batch, median of 10. JAX calls DUCC (XLA's CPU FFT);
-irax runs radix-4 decimation-in-frequency stages (irax/frontend/numpy/fft.py),
-each one fused elementwise dispatch, and one final transpose.
+Warm calls of `jit(fft)` on 2^16 complex64 points, of `jit(rfft)` on a
+(64, 1024) float32 batch and of `jit(irfft)` on its (64, 513) spectrum,
+median of 10. JAX calls DUCC (XLA's CPU FFT); irax runs radix-4
+decimation-in-frequency stages (irax/frontend/numpy/fft.py), each one fused
+elementwise dispatch, and one final transpose; rfft and irfft of even n
+transform n/2 complex points.
 """
 import numpy as np
 
@@ -27,6 +29,7 @@ X = rng.standard_normal((64, 1024)).astype(np.float32)
 CASES = {
     "fft 2^16 complex64": (lambda np_mod: np_mod.fft.fft, Z),
     "rfft (64, 1024) float32": (lambda np_mod: np_mod.fft.rfft, X),
+    "irfft (64, 513) complex64": (lambda np_mod: np_mod.fft.irfft, np.fft.rfft(X).astype(np.complex64)),
 }
 
 

@@ -150,6 +150,21 @@ def test_grad_matches_jax(loss):
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=0, atol=2e-5 * np.abs(want).max())
 
 
+def test_real_transforms_of_even_length_go_through_half_length_ones():
+    """rfft of an even n packs x[2j] + i x[2j+1] into n/2 complex points, and irfft unpacks: n = 2
+    (one point), and an irfft input whose X[0] and X[n/2] have imaginary parts, which NumPy ignores
+    (the unpacking must drop them: they would leak into the odd points), under vmap."""
+    x = R[:, :2]
+    np.testing.assert_allclose(np.asarray(irax.jit(jnp.fft.rfft)(x)), np.fft.rfft(x), rtol=0, atol=1e-6)
+    h = H[:, :5] + 1j  # every term, the ends too, gets an imaginary part
+    got = irax.jit(irax.vmap(jnp.fft.irfft))(h)
+    want = np.fft.irfft(h)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=0, atol=2e-6 * np.abs(want).max())
+    # One term: n = 0 points (JAX's answer; NumPy raises)
+    got, want = jnp.fft.irfft(H[:, :1]), jjnp.fft.irfft(H[:, :1])
+    assert (got.shape, got.dtype) == (want.shape, want.dtype)
+
+
 def test_vmap_of_fft_is_fft_of_rows():
     got = irax.jit(irax.vmap(functools.partial(jnp.fft.fft, n=8)))(Z)
     np.testing.assert_allclose(np.asarray(got), np.fft.fft(Z, n=8), rtol=0, atol=2e-6 * np.abs(Z).max() * 8)

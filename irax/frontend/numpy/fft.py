@@ -33,9 +33,19 @@ convolution: with j k = (j² + k² - (k - j)²) / 2 and c[j] = w^(j²/2),
 a convolution done as three transforms of a power of two M >= 2p - 1 (the
 kernel's is a constant), O(n M log M / p).
 
-The stages work on complex arrays (a real input, for rfft, turns complex in
-the first one). Constants are computed in float64 and rounded once to the
-working precision: complex64, or complex128 for 64-bit inputs in x64 mode.
+The stages work on complex arrays. A real transform of even length n is a
+complex one of n/2 (rfft's "packing"): z[j] = x[2j] + i x[2j+1] (its parts
+are strided slices of x) has the DFT Z = E + i O, E and O those of x's even
+and odd points, which the symmetry of a real signal's DFT separates:
+
+    E[k] = (Z[k] + conj Z[n/2 - k]) / 2,   O[k] = (Z[k] - conj Z[n/2 - k]) / 2i,
+    X[k] = E[k] + w^k O[k]   (k = 0 .. n/2, Z[n/2] = Z[0]),
+
+and irfft runs the same steps backwards (E and O from X, one inverse transform
+of n/2, whose parts are the even and odd points). A real input of odd length
+takes the complex transform of n, turning complex in its first stage.
+Constants are computed in float64 and rounded once to the working precision:
+complex64, or complex128 for 64-bit inputs in x64 mode.
 """
 from __future__ import annotations
 
@@ -47,7 +57,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from irax.frontend import dtypes, lax_elementwise, lax_structural
-from irax.frontend.numpy import creation, layout
+from irax.frontend.numpy import creation, indexing, layout, ufuncs
 from irax.frontend.numpy import shape as shape_ops
 from irax.frontend.numpy.util import asarray, canonicalize_axis, check_arraylike, convert
 from irax.frontend.jit import jit
@@ -187,17 +197,46 @@ def _c2c(inverse):
 
 
 def _r2c(x, n):
-    return _dft(_resize(x, n), False)[..., : n // 2 + 1]
+    """The first n // 2 + 1 terms of the DFT of the real x; for even n through the complex DFT
+    of n/2 points (the module docstring)."""
+    x = _resize(x, n)
+    if n % 2:
+        return _dft(x, False)[..., : n // 2 + 1]
+    half, k = n // 2, np.arange(n // 2 + 1)
+    pairs = shape_ops.reshape(x, (*x.shape[:-1], half, 2))
+    z = _dft(lax_elementwise.complex(pairs[..., 0], pairs[..., 1]), False)
+    a = indexing.take(z, k % half, axis=-1, mode="clip")  # Z[k], Z[n/2] = Z[0]
+    b = lax_elementwise.conj(indexing.take(z, (half - k) % half, axis=-1, mode="clip"))  # conj Z[n/2 - k]
+    odd_factor = (_roots(2, half + 1, n, False, np.complex128)[1] * -0.5j).astype(z.dtype)  # w^k / 2i
+    return (a + b) * 0.5 + (a - b) * odd_factor  # E[k] + w^k O[k]
 
 
 def _c2r(x, n):
     """The real inverse of the Hermitian spectrum whose first n // 2 + 1 terms are x:
-    X[n - k] = conj(X[k]), and only the real part of the result is kept, so that the
-    imaginary parts of X[0] (and X[n/2]) are ignored, as in NumPy."""
+    X[n - k] = conj(X[k]), and the imaginary parts of X[0] (and X[n/2]) are ignored, as in
+    NumPy. For even n through the inverse complex DFT of n/2 points (the module docstring)."""
     half = _resize(x, n // 2 + 1)
-    mirrored = lax_elementwise.conj(shape_ops.flip(half[..., 1 : n - n // 2], -1))
-    full = shape_ops.concatenate([half, mirrored], -1)[..., :n]
-    return lax_elementwise.real(_dft(full, True) * (1 / n) if n else full)
+    if n == 0:  # irfft of one term: no points, as in JAX
+        return lax_elementwise.real(half[..., :0])
+    if n % 2:
+        mirrored = lax_elementwise.conj(shape_ops.flip(half[..., 1 : n - n // 2], -1))
+        full = shape_ops.concatenate([half, mirrored], -1)
+        return lax_elementwise.real(_dft(full, True) * (1 / n))
+    h, k = n // 2, np.arange(n // 2)
+    real_ends = np.ones(h + 1, np.finfo(half.dtype).dtype)
+    real_ends[[0, -1]] = 0
+    half = lax_elementwise.complex(lax_elementwise.real(half), lax_elementwise.imag(half) * real_ends)
+    a = half[..., :h]  # X[k]
+    b = lax_elementwise.conj(indexing.take(half, h - k, axis=-1, mode="clip"))  # conj X[n/2 - k]
+    # (E + i O) / (n/2), E = (X[k] + conj X[n/2 - k]) / 2 and O = (X[k] - conj X[n/2 - k]) w^-k / 2;
+    # 1 / (n/2) is the inverse transform's factor.
+    odd_factor = (_roots(2, h, n, True, np.complex128)[1] * (1j / n)).astype(half.dtype)  # i w^-k / n
+    z = _dft((a + b) * (1 / n) + (a - b) * odd_factor, True)
+    # Its parts are the even and odd points: interleaved by a select broadcast along the pairs,
+    # which IREE fuses with the transform's last stage (a stack copies each part apart, 2x slower).
+    pairs = ufuncs.where(np.array([True, False]), *(shape_ops.expand_dims(part(z), -1)
+                                                  for part in (lax_elementwise.real, lax_elementwise.imag)))
+    return shape_ops.reshape(pairs, (*z.shape[:-1], n))
 
 
 # ---------------------------------------------------------------------------
