@@ -202,7 +202,7 @@ def child_results(test_file: str, library: str, env: dict) -> dict:
 
 KERNEL_FLAGS = ["--iree-llvmcpu-target-cpu=host", "--iree-input-demote-f64-to-f32=false"]
 KERNEL_ELEMENTS = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64}
-TOL = {np.float32: 2e-5, np.float64: 1e-12}
+KERNEL_TOL = {np.float32: 2e-5, np.float64: 1e-12}
 
 
 def tensor_type(shape, dtype):

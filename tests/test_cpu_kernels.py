@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 import pytest
-from helpers import TOL, assert_close, compile_kernel, device_or_skip, tensor_type
+from helpers import KERNEL_TOL, assert_close, compile_kernel, device_or_skip, tensor_type
 
 import irax
 from irax.backends import cpu_kernels
@@ -121,10 +121,10 @@ def test_cholesky_block_of_positive_definite_matrices(shape, dtype):
     L, inverse = run("cholesky_block", np.where(np.isnan(garbage), garbage, a))
     expected = np.linalg.cholesky(a.astype(np.float64))
     np.testing.assert_array_equal(np.triu(L, 1), 0)
-    np.testing.assert_allclose(L, expected, rtol=0, atol=TOL[dtype] * np.abs(expected).max())
+    np.testing.assert_allclose(L, expected, rtol=0, atol=KERNEL_TOL[dtype] * np.abs(expected).max())
     np.testing.assert_array_equal(np.triu(inverse, 1), 0)
     expected_inverse = np.linalg.inv(expected)
-    np.testing.assert_allclose(inverse, expected_inverse, rtol=0, atol=10 * TOL[dtype] * np.abs(expected_inverse).max())
+    np.testing.assert_allclose(inverse, expected_inverse, rtol=0, atol=10 * KERNEL_TOL[dtype] * np.abs(expected_inverse).max())
 
 
 @pytest.mark.parametrize("shape, dtype", [((2, 3, 21, 21), np.float32), ((64, 64), np.float64), ((4, 1, 1), np.float32)])
@@ -143,8 +143,8 @@ def test_cholesky_block_where_the_matrix_is_not_positive_definite(shape, dtype):
     L, inverse = run("cholesky_block", a)
     expected = cholesky_loop(a.astype(np.float64))
     assert (np.diagonal(expected, axis1=-2, axis2=-1) < 0).any()
-    assert_close(L, expected, TOL[dtype])
-    assert_close(inverse, forward_substitution_loop(expected), 10 * TOL[dtype])
+    assert_close(L, expected, KERNEL_TOL[dtype])
+    assert_close(inverse, forward_substitution_loop(expected), 10 * KERNEL_TOL[dtype])
 
 
 # ---------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def test_triangular_inverse(shape, dtype, unit_diagonal):
     read = np.tril(np.ones(shape[-2:], bool), -unit_diagonal)
     garbage = np.where(read, L, np.nan).astype(dtype)
     x = run("triangular_inverse", garbage, unit_diagonal=unit_diagonal)
-    np.testing.assert_allclose(x, expected, rtol=0, atol=TOL[dtype] * np.abs(expected).max())
+    np.testing.assert_allclose(x, expected, rtol=0, atol=KERNEL_TOL[dtype] * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("shape, dtype, unit_diagonal", [((3, 64, 64), np.float32, False),
@@ -181,7 +181,7 @@ def test_triangular_inverse_of_singular_and_non_finite_matrices(shape, dtype, un
     x = run("triangular_inverse", L, unit_diagonal=unit_diagonal)
     expected = forward_substitution_loop(L.astype(np.float64), unit_diagonal)
     assert not np.isfinite(expected).all()
-    assert_close(x, expected, TOL[dtype])
+    assert_close(x, expected, KERNEL_TOL[dtype])
 
 
 # ---------------------------------------------------------------------------
@@ -211,7 +211,7 @@ def test_forward_substitution(l_shape, b_shape, dtype, unit_diagonal):
     garbage = np.where(read, L, np.nan).astype(dtype)
     x = run("forward_substitution", garbage, b.astype(dtype), unit_diagonal=unit_diagonal)
     assert x.shape == b_shape and x.dtype == dtype
-    np.testing.assert_allclose(x, expected, rtol=0, atol=TOL[dtype] * np.abs(expected).max())
+    np.testing.assert_allclose(x, expected, rtol=0, atol=KERNEL_TOL[dtype] * np.abs(expected).max())
 
 
 @pytest.mark.parametrize("l_shape, b_shape, dtype, unit_diagonal", SOLVES)
@@ -231,7 +231,7 @@ def test_forward_substitution_of_singular_and_non_finite_systems(l_shape, b_shap
     x = run("forward_substitution", L, b, unit_diagonal=unit_diagonal)
     expected = forward_substitution_loop(L.astype(np.float64), unit_diagonal, b.astype(np.float64))
     assert np.isnan(expected).any() and np.isinf(expected).any() and np.isfinite(expected).any()
-    assert_close(x, expected, TOL[dtype])
+    assert_close(x, expected, KERNEL_TOL[dtype])
 
 
 # ---------------------------------------------------------------------------
@@ -245,13 +245,13 @@ def test_lu_panel(shape, dtype):
     expected_lu, expected_pivots, expected_perm = lu_loop(a)
     np.testing.assert_array_equal(pivots, expected_pivots)
     np.testing.assert_array_equal(perm, expected_perm)
-    np.testing.assert_allclose(lu, expected_lu, rtol=0, atol=10 * TOL[dtype] * np.abs(expected_lu).max())
+    np.testing.assert_allclose(lu, expected_lu, rtol=0, atol=10 * KERNEL_TOL[dtype] * np.abs(expected_lu).max())
     m, n = shape[-2:]
     k = min(m, n)
     lower = np.tril(lu[..., :, :k], -1) + np.eye(m, k)
     upper = np.triu(lu[..., :k, :])
     np.testing.assert_allclose(lower @ upper, np.take_along_axis(a, perm[..., None], axis=-2),
-                               rtol=0, atol=100 * TOL[dtype])
+                               rtol=0, atol=100 * KERNEL_TOL[dtype])
 
 
 @pytest.mark.parametrize("shape, dtype", [((2, 21, 13), np.float64), ((5, 9), np.float32)])
@@ -273,7 +273,7 @@ def test_lu_panel_with_zero_pivots_nans_and_ties(shape, dtype):
     expected_lu, expected_pivots, expected_perm = lu_loop(a)
     np.testing.assert_array_equal(pivots, expected_pivots)
     np.testing.assert_array_equal(perm, expected_perm)
-    assert_close(lu, expected_lu, 10 * TOL[dtype])
+    assert_close(lu, expected_lu, 10 * KERNEL_TOL[dtype])
     pivots = pivots.reshape(-1, pivots.shape[-1])
     assert pivots[0, 0] == 1 and pivots[-1, 2] == 3
 
@@ -397,13 +397,13 @@ def test_qr_panel(shape, dtype):
     a.reshape((-1,) + shape[-2:])[-1, 1:, 0] = 0  # a column already zero below the diagonal: tau = 0
     new, taus = _qr_program("qr_panel", shape, dtype)(a)
     expected, expected_taus = qr_panel_loop(a.astype(np.float64))
-    np.testing.assert_allclose(new, expected, rtol=0, atol=10 * TOL[dtype] * np.abs(expected).max())
-    np.testing.assert_allclose(taus, expected_taus, rtol=0, atol=10 * TOL[dtype])
+    np.testing.assert_allclose(new, expected, rtol=0, atol=10 * KERNEL_TOL[dtype] * np.abs(expected).max())
+    np.testing.assert_allclose(taus, expected_taus, rtol=0, atol=10 * KERNEL_TOL[dtype])
     assert taus.reshape(-1, shape[-1])[-1, 0] == 0
     # R, up to the signs of its rows, is NumPy's.
     r = np.triu(new[..., :shape[-1], :])
     np.testing.assert_allclose(np.abs(r), np.abs(np.linalg.qr(a.astype(np.float64))[1]), rtol=0,
-                               atol=10 * TOL[dtype] * np.abs(a).max())
+                               atol=10 * KERNEL_TOL[dtype] * np.abs(a).max())
 
 
 @pytest.mark.parametrize("shape, dtype", QR_PANELS[:2])
@@ -415,8 +415,8 @@ def test_qr_panel_of_non_finite_matrices(shape, dtype):
     first[5, 3], first[7, 9] = np.nan, np.inf
     new, taus = _qr_program("qr_panel", shape, dtype)(a)
     expected, expected_taus = qr_panel_loop(a.astype(np.float64))
-    assert_close(new, expected, 10 * TOL[dtype])
-    assert_close(taus, expected_taus, 10 * TOL[dtype])
+    assert_close(new, expected, 10 * KERNEL_TOL[dtype])
+    assert_close(taus, expected_taus, 10 * KERNEL_TOL[dtype])
     assert np.isnan(expected).any() and np.isfinite(expected).any()
 
 
@@ -425,10 +425,10 @@ def test_block_reflector(shape, dtype):
     gram, taus = _reflector_input(shape, dtype)
     t = _qr_program("block_reflector", shape, dtype)(gram, taus)
     np.testing.assert_allclose(t, larft_loop(gram.astype(np.float64), taus.astype(np.float64)), rtol=0,
-                               atol=10 * TOL[dtype] * np.abs(t).max())
+                               atol=10 * KERNEL_TOL[dtype] * np.abs(t).max())
     gram.reshape((-1,) + shape[-2:])[0, 2, 5] = np.nan
     t = _qr_program("block_reflector", shape, dtype)(gram, taus)
-    assert_close(t, larft_loop(gram.astype(np.float64), taus.astype(np.float64)), 10 * TOL[dtype])
+    assert_close(t, larft_loop(gram.astype(np.float64), taus.astype(np.float64)), 10 * KERNEL_TOL[dtype])
 
 
 def test_the_qr_references_are_the_portable_loops():

@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 import pytest
-from helpers import TOL, assert_close, compile_kernel, tensor_type
+from helpers import KERNEL_TOL, assert_close, compile_kernel, tensor_type
 
 import irax
 from irax.backends import cpu_kernels
@@ -69,8 +69,8 @@ def test_svd_sweep(shape, dtype, rows):
     new, off = program(w)
     expected, expected_off = svd_sweep_loop(w.astype(np.float64), rows, params["tolerance"])
     np.testing.assert_array_equal(new[..., -1], 0)
-    np.testing.assert_allclose(new, expected, rtol=0, atol=10 * TOL[dtype] * np.abs(expected).max())
-    np.testing.assert_allclose(off, expected_off, rtol=10 * TOL[dtype])
+    np.testing.assert_allclose(new, expected, rtol=0, atol=10 * KERNEL_TOL[dtype] * np.abs(expected).max())
+    np.testing.assert_allclose(off, expected_off, rtol=10 * KERNEL_TOL[dtype])
     # After sweeps enough, the columns are orthogonal (to the tolerance), and a sweep rotates nothing.
     for _ in range(12):
         w, off = program(w)
@@ -88,8 +88,8 @@ def test_svd_sweep_of_non_finite_matrices(shape, dtype, rows):
     w.reshape((-1,) + shape[-2:])[0, 1, 2] = np.nan
     new, off = program(w)
     expected, expected_off = svd_sweep_loop(w.astype(np.float64), rows, params["tolerance"])
-    assert_close(new, expected, 10 * TOL[dtype])
-    assert_close(off, expected_off, 10 * TOL[dtype])
+    assert_close(new, expected, 10 * KERNEL_TOL[dtype])
+    assert_close(off, expected_off, 10 * KERNEL_TOL[dtype])
     assert np.isnan(expected).any() and np.isfinite(expected).any()
 
 
@@ -163,16 +163,16 @@ def test_eigh_sweep(shape, dtype):
     new_a, new_v = program(a, v)
     expected_a, expected_v = eigh_sweep_loop(a.astype(np.float64), v.astype(np.float64))
     np.testing.assert_array_equal(new_a[..., -1, :-1], 0)  # the padding: no rotation touches it
-    np.testing.assert_allclose(new_a, expected_a, rtol=0, atol=10 * TOL[dtype])
-    np.testing.assert_allclose(new_v, expected_v, rtol=0, atol=10 * TOL[dtype])
+    np.testing.assert_allclose(new_a, expected_a, rtol=0, atol=10 * KERNEL_TOL[dtype])
+    np.testing.assert_allclose(new_v, expected_v, rtol=0, atol=10 * KERNEL_TOL[dtype])
     # After sweeps enough, off(A) is below eps ‖A‖ (lax_eigh's test), A's diagonal holds the eigenvalues and
     # A V = V diag(w).
     for _ in range(10):
         new_a, new_v = program(new_a, new_v)
     assert np.all(_off(new_a) <= np.finfo(dtype).eps ** 2 * np.sum(np.square(new_a), axis=(-2, -1)))
     w = np.diagonal(new_a, axis1=-2, axis2=-1)
-    np.testing.assert_allclose(np.sort(w, axis=-1), np.linalg.eigvalsh(a.astype(np.float64)), atol=10 * TOL[dtype])
-    np.testing.assert_allclose(a @ new_v, new_v * w[..., None, :], atol=10 * TOL[dtype])
+    np.testing.assert_allclose(np.sort(w, axis=-1), np.linalg.eigvalsh(a.astype(np.float64)), atol=10 * KERNEL_TOL[dtype])
+    np.testing.assert_allclose(a @ new_v, new_v * w[..., None, :], atol=10 * KERNEL_TOL[dtype])
 
 
 def test_eigh_sweep_loop_is_the_portable_sweep():
@@ -181,8 +181,8 @@ def test_eigh_sweep_loop_is_the_portable_sweep():
     a, v = _eigh_sweep_input((2, 42, 42), np.float32)
     expected_a, expected_v = eigh_sweep_loop(a.astype(np.float64), v.astype(np.float64))
     portable_a, portable_v = irax.jit(lax_eigh._sweep)(a, v)
-    np.testing.assert_allclose(portable_a, expected_a, rtol=0, atol=10 * TOL[np.float32])
-    np.testing.assert_allclose(portable_v, expected_v, rtol=0, atol=10 * TOL[np.float32])
+    np.testing.assert_allclose(portable_a, expected_a, rtol=0, atol=10 * KERNEL_TOL[np.float32])
+    np.testing.assert_allclose(portable_v, expected_v, rtol=0, atol=10 * KERNEL_TOL[np.float32])
 
 
 @pytest.mark.parametrize("shape, dtype", EIGH_SWEEPS[:2])
@@ -196,6 +196,6 @@ def test_eigh_sweep_of_non_finite_matrices(shape, dtype):
     first[4, 4] = np.inf
     new_a, new_v = program(a, v)
     expected_a, expected_v = eigh_sweep_loop(a.astype(np.float64), v.astype(np.float64))
-    assert_close(new_a, expected_a, 10 * TOL[dtype])
-    assert_close(new_v, expected_v, 10 * TOL[dtype])
+    assert_close(new_a, expected_a, 10 * KERNEL_TOL[dtype])
+    assert_close(new_v, expected_v, 10 * KERNEL_TOL[dtype])
     assert np.isnan(expected_a).any() and np.isfinite(expected_a).any()
