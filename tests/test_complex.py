@@ -169,7 +169,7 @@ def test_special_values():
 PARTS = [0.0, -0.0, 0.5, -2.0, 5000.0, -3e20, np.inf, -np.inf, np.nan]
 SPECIAL = np.array([complex(a, b) for a in PARTS for b in PARTS], np.complex64)
 ANNEX_G = ["exp", "log", "log1p", "sqrt", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "arcsin",
-           "arccos", "arctan", "abs"]
+           "arccos", "arctan", "abs", "sin", "cos", "tan"]
 
 
 def _same_ieee(got, want, rtol=1e-5):
@@ -192,6 +192,35 @@ def test_annex_g_special_values_match_numpy(name):
     with np.errstate(all="ignore"):
         want = getattr(np, name)(SPECIAL.astype(np.complex128))
     _same_ieee(np.asarray(getattr(jnp, name)(jnp.array(SPECIAL))), want)
+
+
+def test_complex64_trig_power_and_rsqrt_keep_small_parts_and_signed_zeros():
+    """complex64 sin, cos, tan, rsqrt and pow took the complex dialect's
+    formulas: sin(1e-30j) was 0 (sinh b as (e^b - e^-b)/2: sinc(1e-30j) 0,
+    sinc(1e-3j) 5e-6 off), sin(0 + inf j) NaN + inf j, and (-2 - 0j) ** 0.5
+    and rsqrt(-2 - 0j) lost the sign of the zero (the other side of the cut).
+    They are complex_rules' now, as complex128's were; rsqrt's infinities
+    with a NaN part are XLA's ±0 ∓ 0j."""
+    z = np.array([1e-30j, 1e-3j, complex(0.0, np.inf), 0.3 - 5j, complex(-2, -0.0), complex(-2, 0.0)], np.complex64)
+    with np.errstate(all="ignore"):
+        for name in ("sin", "cos", "tan", "sinc"):
+            _same_ieee(np.asarray(getattr(jnp, name)(z[:4])), getattr(np, name)(z[:4].astype(np.complex128)), rtol=2e-6)
+        _same_ieee(np.asarray(jnp.power(z[3:], 0.5)), z[3:].astype(np.complex128) ** 0.5)
+    edges = np.array([complex(-2, -0.0), complex(-2, 0.0), complex(np.inf, np.nan), complex(-np.inf, np.nan),
+                      complex(-np.inf, 0.0), complex(np.nan, np.inf)], np.complex64)
+    got, want = np.asarray(lax.rsqrt(edges)), np.asarray(jax.lax.rsqrt(edges))
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(np.signbit(got.imag), np.signbit(want.imag))
+
+
+def test_fmax_and_fmin_of_complex_skip_nan_operands_as_jax():
+    """A complex NaN (a NaN part) loses to a number, as a float NaN does; the
+    complex maximum it took kept it."""
+    a = np.array([1 + 1j, 2 + 0j, complex(np.nan, 1)], np.complex64)
+    b = np.array([complex(1, np.nan), complex(np.nan, 5), 3j], np.complex64)
+    for name in ("fmax", "fmin"):
+        np.testing.assert_array_equal(np.asarray(getattr(jnp, name)(a, b)), getattr(jjnp, name)(a, b))
+        np.testing.assert_array_equal(np.asarray(getattr(jnp, name)(a, b)), getattr(np, name)(a, b))
 
 
 def test_expm1_special_values():

@@ -407,6 +407,11 @@ def test_where_clip_round():
     check(jnp.where(jx > 0, jx, 0.0), np.where(x > 0, x, np.float32(0)))
     assert jnp.where(jx > 0, 1, 2).dtype == jjnp.where(x > 0, 1, 2).dtype
     check(jnp.clip(jx, -1, 1), np.clip(x, -1, 1))
+    for scalar in (0.7, 3):  # no bounds: the scalar as a weakly typed array, as JAX's (it came back a Python number)
+        got, want = jnp.clip(scalar), jjnp.clip(scalar)
+        assert isinstance(got, irax.Array) and (got.dtype, got.weak_type) == (want.dtype, want.weak_type)
+    with pytest.raises(TypeError, match="clip requires ndarray or scalar arguments"):
+        jnp.clip([1, 2])
     check(jnp.round(jnp.asarray(np.array([0.5, 1.5, 2.5, -0.5], np.float32))), np.array([0.0, 2.0, 2.0, -0.0], np.float32))
     check(jnp.round(jnp.asarray(np.array([1.234, 5.678], np.float32)), 2), np.round(np.array([1.234, 5.678], np.float32), 2))
     ints = np.arange(3, dtype=np.int32)

@@ -224,7 +224,9 @@ def _sum_but_the_largest(x):
 
 LAYOUT = {
     "roll": (lambda np_, f: (np_.roll(f, 3), np_.roll(f, -2, axis=1), np_.roll(f, (1, 5), axis=(0, 1)),
-                             np_.rollaxis(f[None], 2, 1)), (F,)),
+                             np_.rollaxis(f[None], 2, 1),
+                             # several shifts of one axis (and of the flattened array) add up, as NumPy's
+                             np_.roll(f, [2, 3], axis=1), np_.roll(f, [1, -4])), (F,)),
     "rot90_flips": (lambda np_, f: (np_.rot90(f), np_.rot90(f, 2), np_.rot90(f, -1, axes=(1, 0)), np_.fliplr(f),
                                     np_.flipud(f)), (F,)),
     "diagonals": (lambda np_, f, v: (np_.diagonal(f), np_.diagonal(f, 2), np_.diagonal(f, -1), np_.diag(f, 1),
@@ -254,7 +256,9 @@ LAYOUT = {
     "updates": (lambda np_, f, i, v: (np_.put_along_axis(f, np_.argsort(f, axis=1)[:, :2], -1.0, axis=1, inplace=False),
                                       np_.place(f, f > 0, v[:3], inplace=False),
                                       np_.put(f, np_.array([0, 5, 23]), v[:3], inplace=False),
-                                      np_.put(f, np_.array([-1, 30]), 7.0, mode="clip", inplace=False)), (F, I, V)),
+                                      np_.put(f, np_.array([-1, 30]), 7.0, mode="clip", inplace=False),
+                                      # (no mode: negatives from the end, the rest clipped, as JAX's unravel_index)
+                                      np_.put(f, np_.array([-2, 30, -40, 2]), v[:4], inplace=False)), (F, I, V)),
     "products": (lambda np_, f, g, i: (np_.kron(f[:2, :3], g[:2, :2]), np_.kron(f[0], i[0, :3]),
                                        np_.cross(f[:, :3], g[:, :3]), np_.cross(f[:2, :3], g[:2, :3], axis=0),
                                        np_.cross(f[:, :2], g[:, :3]), np_.cross(f[:, :2], g[:, :2]),

@@ -24,6 +24,7 @@ from irax.frontend import dtypes
 from irax.frontend.autodiff import jvp
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.lax import stop_gradient
+from irax.frontend.numpy import ufuncs
 from irax.frontend.numpy.util import asarray, canonicalize_axes, promote_args_inexact
 from irax.frontend.special import named_operands
 from irax.scipy.special_gamma import beta, betaln, comb, factorial, gamma, gammasgn, loggamma, multigammaln, poch
@@ -226,10 +227,12 @@ def kl_div(p: ArrayLike, q: ArrayLike) -> Array:
 
 
 def _float32_or_64(name, x):
+    """x as a strongly typed array: JAX's ndtr, ndtri and log_ndtr compute
+    with NumPy constants of x's dtype, so a Python float gives a strong result."""
     x = asarray(x)
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"x.dtype={x.dtype} is not supported, see docstring for supported types.")
-    return x
+    return ufuncs.strong(x)
 
 
 def ndtr(x: ArrayLike) -> Array:
@@ -299,7 +302,7 @@ def log_ndtr(x: ArrayLike, series_order: int = 3) -> Array:
     x = asarray(x)
     if x.dtype not in _LOG_NDTR_BOUNDS:
         raise TypeError(f"x.dtype={x.dtype} is not supported.")
-    return _log_ndtr(x, series_order)
+    return _log_ndtr(ufuncs.strong(x), series_order)
 
 
 @functools.partial(custom_jvp, nondiff_argnums=(1,))

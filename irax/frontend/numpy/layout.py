@@ -67,9 +67,10 @@ def roll(a: ArrayLike, shift: ArrayLike | Sequence[int], axis: int | Sequence[in
     if axis is None:
         return shape_ops.reshape(roll(shape_ops.ravel(a), shift, 0), a.shape)
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
-    shifts = (shift,) * len(axes) if np.ndim(shift) == 0 else tuple(shift)
-    if len(shifts) != len(axes):
-        raise ValueError("len(shift) must equal len(axis)")
+    shifts = (shift,) if np.ndim(shift) == 0 else tuple(shift)
+    # broadcast against each other, as NumPy and JAX: several shifts of one axis add up
+    (size,) = np.broadcast_shapes((len(axes),), (len(shifts),))
+    axes, shifts = (t if len(t) == size else t * size for t in (axes, shifts))
     for ax, s in zip(axes, shifts):
         ax = canonicalize_axis("roll", ax, a.ndim)
         n = a.shape[ax]
@@ -595,11 +596,13 @@ def put(a: ArrayLike, ind: ArrayLike, v: ArrayLike, mode: str | None = None, *, 
         v = shape_ops.tile(v, -(-ind.shape[0] // v.shape[0]))[:ind.shape[0]]
     if mode == "wrap":
         ind = ufuncs.remainder(ind, a.size)
-    elif mode == "clip":
-        ind = ufuncs.clip(ind, 0, a.size - 1)
-    elif mode not in (None, "raise"):
+    elif mode in ("clip", None):
+        # (None as JAX: its unravel_index takes negatives from the end, then clips)
+        ind = ufuncs.clip(ufuncs.where(ufuncs.less(ind, 0), ufuncs.add(ind, a.size), ind) if mode is None else ind,
+                          0, a.size - 1)
+    elif mode != "raise":
         raise ValueError(f"mode should be one of 'wrap' or 'clip'; got {mode=}")
-    return shape_ops.reshape(shape_ops.ravel(a).at[ind].set(v, mode="drop" if mode is None else None), a.shape)
+    return shape_ops.reshape(shape_ops.ravel(a).at[ind].set(v), a.shape)
 
 
 # ---------------------------------------------------------------------------

@@ -453,7 +453,7 @@ def heaviside(x1: ArrayLike, x2: ArrayLike, /) -> Array:
 def _nan_aware(name, pick, beats):
     def fn(x1: ArrayLike, x2: ArrayLike) -> Array:
         x1, x2 = promote_args(name, x1, x2)
-        if not dtypes.is_float(x1.dtype):
+        if not dtypes.is_inexact(x1.dtype):  # (a complex NaN has a NaN part, and compares by its parts)
             return pick(x1, x2)
         return ufuncs.where(ufuncs.logical_or(beats(x1, x2), ufuncs.isnan(x2)), x1, x2)
 

@@ -391,7 +391,9 @@ around = round
 
 def clip(arr: ArrayLike, /, min: ArrayLike | None = None, max: ArrayLike | None = None) -> Array:
     """Limit values to [min, max]; either bound may be None. Complex values
-    are refused, as JAX refuses them (though maximum and minimum order them)."""
+    are refused, as JAX refuses them (though maximum and minimum order them).
+    With neither bound it is `arr` as an array, as JAX's."""
+    check_arraylike("clip", arr)
     if any(t is not None and dtypes.is_complex(dtypes.dtype_and_weak(t)[0]) for t in (arr, min, max)):
         raise ValueError("Clip received a complex value either through the input or the min/max keywords. Complex "
                          "values have no ordering and cannot be clipped. Please convert to a real value or array by "
@@ -400,7 +402,7 @@ def clip(arr: ArrayLike, /, min: ArrayLike | None = None, max: ArrayLike | None 
         arr = maximum(arr, min)
     if max is not None:
         arr = minimum(arr, max)
-    return arr
+    return asarray(arr)
 
 
 def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike, /) -> Array:

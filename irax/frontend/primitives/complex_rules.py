@@ -299,13 +299,15 @@ def cos(real, a, b):
 
 def rsqrt(real, a, b):
     """1 / √z = conj(√z) / |z| (|√z|² = |z|: no square to overflow), and, as
-    XLA's, inf + NaN j at 0 and 0 - 0j at inf."""
+    XLA's, inf + NaN j at 0 and ±0 ∓ 0j at inf, a NaN part or not (the
+    real part -0 where a = -inf, the imaginary part signed as -b)."""
     c, d = sqrt(real, a, b)
     h = hypot(real, a, b)
     z = arith.divf(c, h), arith.negf(arith.divf(d, h))
+    zero = _k(a, 0.0)
     return _cases(z, (_is(h, 0.0), (_k(a, np.inf), _k(a, np.nan))),
-                  (_and(_isinf(h), _not(arith.ori(_isnan(c), _isnan(d)))),
-                   (_k(a, 0.0), arith.negf(math.copysign(_k(a, 0.0), d)))))
+                  (_isinf(h), (math.copysign(zero, arith.select(_isinf(a), a, zero)),
+                               arith.negf(math.copysign(zero, b)))))
 
 
 def power(real, a, b, c, d):

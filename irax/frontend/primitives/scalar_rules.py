@@ -103,21 +103,6 @@ def _or(*rules):
     return rule
 
 
-def _complex(fn):
-    """The complex dialect's `fn` on complex64. complex128 would compute it
-    in complex64 (IREE expands the dialect's ops into float64 maths after
-    irax has run, which its CPU code has no library for): its rules take
-    complex_rules' formulas on float64 parts instead (`_complex128_on_parts`)."""
-
-    def rule(d, *xs):
-        if d == dtypes.complex64:
-            return fn(*xs)
-        narrow = [convert_scalar(d, dtypes.complex64, x) for x in xs]
-        return convert_scalar(dtypes.complex64, d, fn(*narrow))
-
-    return _by_kind(c=rule)
-
-
 def _real(name, *xs):
     """The float rule `name` of the tables below (UNARY or BINARY by arity)
     on float32 or float64 scalars: the real math complex_rules builds on."""
@@ -132,12 +117,6 @@ def _on_parts(name):
     tables = {1: complex_rules.UNARY, 2: complex_rules.BINARY}
     return _by_kind(c=lambda d, *xs: cx.create_(xs[0].type, *tables[len(xs)][name](
         _real, *(p for x in xs for p in parts(x)))))
-
-
-def _complex128_on_parts(name, complex64):
-    """`_on_parts(name)` for complex128, the rule `complex64` for complex64."""
-    on_parts = _on_parts(name)
-    return _by_kind(c=lambda d, *xs: (on_parts if d == dtypes.complex128 else complex64)(d, *xs))
 
 
 def _either_part(test):
@@ -342,15 +321,6 @@ def _complex_sign(d, x):
     at_zero = cmpf("oeq", magnitude, zero)
     re, im = (arith.select(at_zero, zero, arith.divf(p, magnitude)) for p in parts(x))
     return cx.create_(x.type, re, im)
-
-
-def _complex_power(x, y):
-    """x ** y = exp(y log x) (the complex dialect's pow has complex selects,
-    which Vulkan cannot lower); at x = 0 it is 1 for y = 0, else 0."""
-    zero, one = (mlir.complex_constant(x.type, v) for v in (0, 1))
-    power = cx.exp(cx.mul(y, cx.log(x)))
-    at_zero = select_scalar(cx.eq(y, zero), one, zero)
-    return select_scalar(cx.eq(x, zero), at_zero, power)
 
 
 def _isinf(d, x):
@@ -581,13 +551,13 @@ UNARY = {
                   _on_parts("log10")),  # no log10f in IREE's CPU runtime
     "sqrt": _or(_math(math.sqrt),
                 _on_parts("sqrt")),
-    "rsqrt": _or(_math(math.rsqrt), _complex128_on_parts("rsqrt", _complex(cx.rsqrt))),
+    "rsqrt": _or(_math(math.rsqrt), _on_parts("rsqrt")),
     # IREE's cbrt(±inf) is NaN; ±inf as a constant with x's sign, so that its derivative is 0 (JAX's), not x's 1
     "cbrt": _by_kind(f=lambda d, x: arith.select(_isinf(d, x), math.copysign(_const(d, np.inf), x),
                                                  _math(elementary.cbrt)(d, x))),
-    "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0), math.sin)), _complex128_on_parts("sin", _complex(cx.sin))),
-    "cos": _or(_by_quadrant(_sin_by_quadrant(1), math.cos), _complex128_on_parts("cos", _complex(cx.cos))),
-    "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant, math.tan)), _complex128_on_parts("tan", _complex(cx.tan))),
+    "sin": _or(_odd_near_zero(_by_quadrant(_sin_by_quadrant(0), math.sin)), _on_parts("sin")),
+    "cos": _or(_by_quadrant(_sin_by_quadrant(1), math.cos), _on_parts("cos")),
+    "tan": _or(_odd_near_zero(_by_quadrant(_tan_by_quadrant, math.tan)), _on_parts("tan")),
     "asin": _or(_odd_near_zero(_math(elementary.asin)), _on_parts("asin")),
     "acos": _or(_math(_acos), _on_parts("acos")),
     "atan": _or(_odd_near_zero(_math(elementary.atan)), _on_parts("atan")),
@@ -618,7 +588,7 @@ BINARY = {
     ),
     "pow_to_integers": _by_kind(f=_math(lambda x, y: elementary.power(x, y, to_integers=True))),
     "pow": _or(_by_kind(f=_math(elementary.power), iu=lambda d, a, b: _integer_power(d, a, b)),
-               _complex128_on_parts("pow", _complex(_complex_power))),
+               _on_parts("pow")),
     "max": _or(_by_kind(f=lambda d, a, b: arith.maximumf(a, b), i=lambda d, a, b: arith.maxsi(a, b), u=lambda d, a, b: arith.maxui(a, b), b=lambda d, a, b: arith.ori(a, b)),
                _pick("ogt")),
     "min": _or(_by_kind(f=lambda d, a, b: arith.minimumf(a, b), i=lambda d, a, b: arith.minsi(a, b), u=lambda d, a, b: arith.minui(a, b), b=lambda d, a, b: arith.andi(a, b)),

@@ -6,6 +6,7 @@ import numpy as np
 import irax.numpy as jnp
 from irax.frontend.numpy.util import promote_args_inexact
 from irax.scipy.special import betainc, betaln, xlog1py, xlogy
+from irax.scipy.stats._core import lax_const
 from irax.typing import Array, ArrayLike
 
 
@@ -14,7 +15,8 @@ def logpdf(x: ArrayLike, a: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: 
     -inf outside [loc, loc + scale], NaN unless a, b, scale > 0."""
     x, a, b, loc, scale = promote_args_inexact("beta.logpdf", x, a, b, loc, scale)
     y = (x - loc) / scale
-    log_probs = -betaln(a, b) + xlogy(a - 1, y) + xlog1py(b - 1, -y) - jnp.log(scale)
+    one = lax_const(x, 1)  # as JAX: an array x makes the result strongly typed
+    log_probs = -betaln(a, b) + xlogy(a - one, y) + xlog1py(b - one, -y) - jnp.log(scale)
     result = jnp.where((x > loc + scale) | (x < loc), -np.inf, log_probs)
     return jnp.where((a <= 0) | (b <= 0) | (scale <= 0), np.nan, result)
 
@@ -23,10 +25,15 @@ def pdf(x: ArrayLike, a: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: Arr
     return jnp.exp(logpdf(x, a, b, loc, scale))
 
 
+def _clipped(x, loc, scale):
+    """(x - loc) / scale clipped to [0, 1], by bounds of x's type (JAX's clamp)."""
+    return jnp.clip((x - loc) / scale, lax_const(x, 0), lax_const(x, 1))
+
+
 def cdf(x: ArrayLike, a: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
     """I_y(a, b), y = (x - loc) / scale clipped to [0, 1]."""
     x, a, b, loc, scale = promote_args_inexact("beta.cdf", x, a, b, loc, scale)
-    return betainc(a, b, jnp.clip((x - loc) / scale, 0, 1))
+    return betainc(a, b, _clipped(x, loc, scale))
 
 
 def logcdf(x: ArrayLike, a: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
@@ -36,7 +43,7 @@ def logcdf(x: ArrayLike, a: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: 
 def sf(x: ArrayLike, a: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
     """I_(1-y)(b, a)."""
     x, a, b, loc, scale = promote_args_inexact("beta.sf", x, a, b, loc, scale)
-    return betainc(b, a, 1 - jnp.clip((x - loc) / scale, 0, 1))
+    return betainc(b, a, 1 - _clipped(x, loc, scale))
 
 
 def logsf(x: ArrayLike, a: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:

@@ -9,6 +9,7 @@ import irax.numpy as jnp
 from irax import lax
 from irax.frontend.numpy.util import promote_args_inexact
 from irax.scipy.special import gammainc, gammaincc
+from irax.scipy.stats._core import lax_const
 from irax.typing import Array, ArrayLike
 
 
@@ -17,7 +18,7 @@ def logpdf(x: ArrayLike, df: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1
     -inf below loc."""
     x, df, loc, scale = promote_args_inexact("chi2.logpdf", x, df, loc, scale)
     y = (x - loc) / scale
-    half_df = df / 2
+    half_df = df / lax_const(x, 2)  # as JAX: an array x makes the result strongly typed
     kernel = (half_df - 1) * jnp.log(y) - y / 2
     normalize = -(lax.lgamma(half_df) + math.log(2.0) * df / 2)
     return jnp.where(x < loc, -np.inf, normalize - jnp.log(scale) + kernel)
@@ -30,7 +31,7 @@ def pdf(x: ArrayLike, df: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -
 def _half_y(name, x, df, loc, scale):
     """The promoted df and (x - loc) / (2 scale) clipped to [0, inf]: the gamma(df/2)'s argument."""
     x, df, loc, scale = promote_args_inexact(name, x, df, loc, scale)
-    return df / 2, jnp.clip((x - loc) / (scale * 2), 0, np.inf)
+    return df / 2, jnp.clip((x - loc) / (scale * 2), lax_const(x, 0), lax_const(x, np.inf))  # (JAX's clamp bounds)
 
 
 def cdf(x: ArrayLike, df: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:

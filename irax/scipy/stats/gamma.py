@@ -6,6 +6,7 @@ import numpy as np
 import irax.numpy as jnp
 from irax.frontend.numpy.util import promote_args_inexact
 from irax.scipy.special import gammainc, gammaincc, gammaln, xlogy
+from irax.scipy.stats._core import lax_const
 from irax.typing import Array, ArrayLike
 
 
@@ -13,8 +14,9 @@ def logpdf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1)
     """(a-1) log y - y - log Gamma(a) - log scale, y = (x - loc) / scale; -inf below loc."""
     x, a, loc, scale = promote_args_inexact("gamma.logpdf", x, a, loc, scale)
     ok = x >= loc
-    y = jnp.where(ok, (x - loc) / scale, 1)
-    log_probs = xlogy(a - 1, y) - y - (gammaln(a) + jnp.log(scale))
+    one = lax_const(x, 1)  # as JAX: an array x makes the result strongly typed
+    y = jnp.where(ok, (x - loc) / scale, one)
+    log_probs = xlogy(a - one, y) - y - (gammaln(a) + jnp.log(scale))
     return jnp.where(ok, log_probs, -np.inf)
 
 
@@ -25,7 +27,7 @@ def pdf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) ->
 def cdf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
     """P(a, y), y = (x - loc) / scale clipped to [0, inf]."""
     x, a, loc, scale = promote_args_inexact("gamma.cdf", x, a, loc, scale)
-    return gammainc(a, jnp.clip((x - loc) / scale, 0, np.inf))
+    return gammainc(a, jnp.clip((x - loc) / scale, lax_const(x, 0), lax_const(x, np.inf)))  # (JAX's clamp bounds)
 
 
 def logcdf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:

@@ -5,6 +5,7 @@ import numpy as np
 
 import irax.numpy as jnp
 from irax.frontend.numpy.util import promote_args_inexact
+from irax.scipy.stats._core import lax_const
 from irax.typing import Array, ArrayLike
 
 
@@ -12,7 +13,8 @@ def logpdf(x: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1)
     """log(b / scale) - (b + 1) log y, y = (x - loc) / scale; -inf below loc + scale."""
     x, b, loc, scale = promote_args_inexact("pareto.logpdf", x, b, loc, scale)
     y = (x - loc) / scale
-    return jnp.where(x < loc + scale, -np.inf, -(jnp.log(scale / b) + (b + 1) * jnp.log(y)))
+    one = lax_const(x, 1)  # as JAX: an array x makes the result strongly typed
+    return jnp.where(x < loc + scale, -np.inf, -(jnp.log(scale / b) + (b + one) * jnp.log(y)))
 
 
 def pdf(x: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
@@ -23,7 +25,7 @@ def cdf(x: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) ->
     """1 - y^-b, 0 below loc + scale."""
     x, b, loc, scale = promote_args_inexact("pareto.cdf", x, b, loc, scale)
     y = (x - loc) / scale
-    return jnp.where(x < loc + scale, 0, 1 - y ** -b)
+    return jnp.where(x < loc + scale, lax_const(x, 0), lax_const(x, 1) - y ** -b)
 
 
 def logcdf(x: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
@@ -37,7 +39,7 @@ def logsf(x: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) 
     """-b log y, 0 below loc + scale."""
     x, b, loc, scale = promote_args_inexact("pareto.logsf", x, b, loc, scale)
     y = (x - loc) / scale
-    return jnp.where(x < loc + scale, 0, -b * jnp.log(y))
+    return jnp.where(x < loc + scale, lax_const(x, 0), -b * jnp.log(y))
 
 
 def sf(x: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
@@ -47,4 +49,5 @@ def sf(x: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> 
 def ppf(q: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
     """loc + scale (1 - q)^(-1/b) for q in [0, 1], NaN elsewhere."""
     q, b, loc, scale = promote_args_inexact("pareto.ppf", q, b, loc, scale)
-    return jnp.where(jnp.isnan(q) | (q < 0) | (q > 1), np.nan, loc + scale * (1 - q) ** -(1 / b))
+    one = lax_const(q, 1)
+    return jnp.where(jnp.isnan(q) | (q < 0) | (q > 1), np.nan, loc + scale * (one - q) ** -(one / b))

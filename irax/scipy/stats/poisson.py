@@ -6,6 +6,7 @@ import numpy as np
 import irax.numpy as jnp
 from irax.frontend.numpy.util import promote_args_inexact
 from irax.scipy.special import gammaincc, gammaln, xlogy
+from irax.scipy.stats._core import lax_const
 from irax.typing import Array, ArrayLike
 
 
@@ -24,7 +25,8 @@ def cdf(k: ArrayLike, mu: ArrayLike, loc: ArrayLike = 0) -> Array:
     """Q(floor(x) + 1, mu), 0 for x < 0."""
     k, mu, loc = promote_args_inexact("poisson.cdf", k, mu, loc)
     x = k - loc
-    return jnp.where(x < 0, 0, gammaincc(jnp.floor(1 + x), mu)).astype(k.dtype)
+    zero = lax_const(k, 0)  # (JAX's: weakly typed of a scalar k)
+    return jnp.where(x < zero, zero, gammaincc(jnp.floor(1 + x), mu))
 
 
 # entropy: below _ASYMPTOTIC_MU, -sum p_k log p_k over k < _TERMS (for mu < 100

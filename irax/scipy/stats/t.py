@@ -6,6 +6,7 @@ import numpy as np
 import irax.numpy as jnp
 from irax import lax
 from irax.frontend.numpy.util import promote_args_inexact
+from irax.scipy.stats._core import lax_const
 from irax.typing import Array, ArrayLike
 
 
@@ -14,7 +15,7 @@ def logpdf(x: ArrayLike, df: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1
     y = (x - loc) / scale."""
     x, df, loc, scale = promote_args_inexact("t.logpdf", x, df, loc, scale)
     y = (x - loc) / scale
-    half_df = df / 2
+    half_df = df / lax_const(x, 2)  # as JAX: an array x makes the result strongly typed
     half_df_plus_half = half_df + 0.5
     normalize = lax.lgamma(half_df) + jnp.log(scale * scale * np.pi * df) / 2 - lax.lgamma(half_df_plus_half)
     return -(normalize + half_df_plus_half * jnp.log1p(y * y / df))
