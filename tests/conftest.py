@@ -12,6 +12,7 @@ all irax needs. Its tests install the plugin for the session (~3 s, once).
 DIFFERENCES lists where a platform genuinely differs, each with why; those
 tests skip there.
 """
+import gc
 import os
 
 import pytest
@@ -177,6 +178,32 @@ def platform(request):
         _lose_if_asked(device)
     with irax.default_device(device):
         yield name
+
+
+# A worker's memory maps (/proc/self/maps) at which it drops its loaded
+# programs after a test module (irax.clear_caches; the disk cache keeps
+# them, so a later test loads, not compiles). Each program loaded on Vulkan
+# takes ~2 maps (lavapipe's), freed for reuse when the program is dropped;
+# a worker keeping every module's programs passed Linux's 65,530
+# (vm.max_map_count) near the end of the suite, and IREE's next load failed
+# ("mprotect failed; RESOURCE_EXHAUSTED").
+MAPS_KEPT_AT_MOST = 30_000
+
+
+def _memory_maps() -> int:
+    try:
+        with open("/proc/self/maps") as maps:
+            return sum(1 for _ in maps)
+    except OSError:  # (not Linux: no such limit to keep under)
+        return 0
+
+
+@pytest.fixture(autouse=True, scope="module")
+def programs_dropped_where_maps_run_high():
+    yield
+    if _memory_maps() > MAPS_KEPT_AT_MOST:
+        irax.clear_caches()
+        gc.collect()
 
 
 # IRAX_TEST_LOSE_VULKAN=3,7,8: the vulkan copies that this process starts
