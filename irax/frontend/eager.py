@@ -146,7 +146,7 @@ def _fast_call(hit, prim, params, device, operands):
     if fast is None or not hit.shape_generic:
         return fast
     avals = tuple(kernel_aval(x.aval, False) for x in operands)
-    return _counted(hit, fast, lambda: _exact_kernel(prim, avals, params, device))
+    return _counted(hit, prim, fast, lambda: _exact_kernel(prim, avals, params, device))
 
 
 def _exact_kernel(prim, avals, params, device):
@@ -158,7 +158,7 @@ def _exact_kernel(prim, avals, params, device):
         return None
 
 
-def _counted(hit, fast, exact_kernel):
+def _counted(hit, prim, fast, exact_kernel):
     """`fast`, hit's fast call on a shape-generic kernel, counting its
     calls: at the HOT_CALLS-th it starts `exact_kernel()`'s compile, then
     looks every CHECK_EVERY calls whether that is done. Once it is, `hit`
@@ -175,19 +175,19 @@ def _counted(hit, fast, exact_kernel):
                 compiling = exact_kernel() or False
             if compiling is False or compiling.compiled.done():
                 ok = compiling and compiling.compiled.exception() is None
-                _swap(hit, call, compiling.load() if ok else None)
+                _swap(hit, prim, call, compiling.load() if ok else None)
         return fast(operands)
 
     return call
 
 
-def _swap(hit, counting, program):
-    """Take `counting` (hit's fast call) away: `hit` runs `program` if
-    there is one (its next call looks at its sharing, then makes the fast
-    call of it); else a fast call of its kernel that does not count."""
-    for prim, fast in list(_dispatch.fast.items()):
-        if fast is counting:
-            del _dispatch.fast[prim]
+def _swap(hit, prim, counting, program):
+    """Take `counting` (hit's fast call, maybe `prim`'s last) away: `hit`
+    runs `program` if there is one (its next call looks at its sharing,
+    then makes the fast call of it); else a fast call of its kernel that
+    does not count."""
+    if _dispatch.fast.get(prim) is counting:
+        del _dispatch.fast[prim]
     hit.fast, hit.shape_generic = None, False
     if program is not None:
         hit.program, hit.shares_none = program, None
