@@ -192,13 +192,18 @@ def _ql_loop(d, e, y, max_sweeps):
     return d, y
 
 
+def reduced_to_tridiagonal(a):
+    """(packed, d, e, taus) of sytd2 (lower) on each real symmetric [..., n, n]
+    a, both triangles given: the kernel "symmetric_tridiagonal"."""
+    packed, taus = kernel_call("symmetric_tridiagonal", _tridiagonal_loop, a)
+    return packed, diagonal(packed, axis1=-2, axis2=-1), diagonal(packed, offset=-1, axis1=-2, axis2=-1), taus
+
+
 def tridiagonal_eigh(x):
     """(V, w) of each real symmetric [..., n, n] x, n >= 2, w ascending with V's columns."""
     n = x.shape[-1]
     a, scale = scaled_by_a_power_of_two(x)
-    packed, taus = kernel_call("symmetric_tridiagonal", _tridiagonal_loop, a)
-    d = diagonal(packed, axis1=-2, axis2=-1)
-    e = diagonal(packed, offset=-1, axis1=-2, axis2=-1)
+    packed, d, e, taus = reduced_to_tridiagonal(a)
     qt = kernel_call("tridiagonal_q", _orgtr_loop, packed, taus)
     w, yt = kernel_call("tridiagonal_ql", _ql_loop, d, e, qt, max_sweeps=MAX_SWEEPS_PER_ROW * n)
     order = argsort(w, axis=-1)
@@ -206,4 +211,4 @@ def tridiagonal_eigh(x):
     return swapaxes(take_along_axis(yt, order[..., :, None], axis=-2), -1, -2), w
 
 
-__all__ = ["tridiagonal_eigh"]
+__all__ = ["reduced_to_tridiagonal", "tridiagonal_eigh"]

@@ -31,9 +31,8 @@ import functools
 from irax.frontend import dtypes
 from irax.frontend.custom_derivatives import no_derivative
 from irax.frontend.jit import jit
-from irax.frontend.kernels import kernel_call
 from irax.frontend.lax_eig import _hessenberg_loop, _indices
-from irax.frontend.lax_eigh_tridiagonal import _tridiagonal_loop
+from irax.frontend.lax_eigh_tridiagonal import reduced_to_tridiagonal
 from irax.frontend.lax_linalg import _H
 from irax.frontend.lax_qr import _check_matrix
 from irax.frontend.numpy import diagonal, flip, real, where, zeros
@@ -52,9 +51,8 @@ def _lower_tridiagonal(a):
     # (selected, not summed from the triangles: an entry of -0.0 keeps its sign, as LAPACK reads it)
     hermitian = where(rows > cols, a, where(rows == cols, d[..., None, :].astype(a.dtype), _H(a)))
     if not dtypes.is_complex(a.dtype):  # sytd2's own loop, a kernel (native on the CPU)
-        packed, taus = kernel_call("symmetric_tridiagonal", _tridiagonal_loop, hermitian)
-        return (where(rows >= cols, packed, a), diagonal(packed, axis1=-2, axis2=-1),
-                diagonal(packed, offset=-1, axis1=-2, axis2=-1), taus)
+        packed, d, e, taus = reduced_to_tridiagonal(hermitian)
+        return where(rows >= cols, packed, a), d, e, taus
     t, reflectors, taus, _ = _hessenberg_loop(hermitian, with_q=False, with_reflectors=True)
     t = real(t)  # T's (real) diagonal and subdiagonal, and rounding errors above
     packed = where(rows > cols + 1, reflectors, where(rows >= cols, t, a))
