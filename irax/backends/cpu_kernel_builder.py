@@ -280,5 +280,18 @@ def fill_rows(b, t, prefix, rows, n, row_value):
     return row.v["t"]
 
 
+def transposed_in_place(b, prefix, n, t, zero_above=False):
+    """t's n x n matrix at prefix transposed in place (or, `zero_above`, its
+    upper triangle moved below and zeros left above)."""
+    with b.loop(0, n, t=t) as row:
+        with b.loop(b.index_op("arith.addi", row.iv, 1), n, t=row.v["t"]) as col:
+            t = col.v["t"]
+            upper, lower = b.extract(t, prefix + [row.iv, col.iv]), b.extract(t, prefix + [col.iv, row.iv])
+            col.v["t"] = b.insert(b.scalar(0) if zero_above else lower, b.insert(upper, t, prefix + [col.iv, row.iv]),
+                                  prefix + [row.iv, col.iv])
+        row.v["t"] = col.v["t"]
+    return row.v["t"]
+
+
 __all__ = ["ELEMENT_BYTES", "LANE_BYTES", "Body", "Loop", "columns_from", "each_chunk", "fill_rows",
-           "for_each_matrix", "parse_tensor"]
+           "for_each_matrix", "parse_tensor", "transposed_in_place"]

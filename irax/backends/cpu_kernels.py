@@ -76,7 +76,8 @@ on order).
 """
 from __future__ import annotations
 
-from irax.backends.cpu_kernel_builder import Body, columns_from, each_chunk, fill_rows, for_each_matrix, parse_tensor
+from irax.backends.cpu_kernel_builder import (Body, columns_from, each_chunk, fill_rows, for_each_matrix, parse_tensor,
+                                              transposed_in_place)
 from irax.backends.cpu_kernels_jacobi import eigh_sweep, svd_sweep
 from irax.backends.cpu_kernels_tridiagonal import symmetric_tridiagonal, tridiagonal_q, tridiagonal_ql
 
@@ -183,14 +184,7 @@ def _cholesky_block(b, args, arg_types, result_types, params):
         # L⁻¹ from U (L[i, k] = U[k, i]), then U transposed in place into L.
         x = _substitute_rows(b, x, prefix, n, n, _identity_rows(b), lambda i, k: b.extract(u, prefix + [k, i]),
                              lambda i: b.extract(u, prefix + [i, i]))
-        with b.loop(0, n, u=u) as row:
-            with b.loop(b.index_op("arith.addi", row.iv, 1), n, u=row.v["u"]) as col:
-                t = col.v["u"]
-                upper = b.extract(t, prefix + [row.iv, col.iv])
-                t = b.insert(upper, t, prefix + [col.iv, row.iv])
-                col.v["u"] = b.insert(zero, t, prefix + [row.iv, col.iv])
-            row.v["u"] = col.v["u"]
-        return {"L": row.v["u"], "X": x}
+        return {"L": transposed_in_place(b, prefix, n, u, zero_above=True), "X": x}
 
     state = for_each_matrix(b, batch, {"L": b.empty(result_types[0]), "X": b.empty(result_types[1])}, factorize)
     return [state["L"], state["X"]]
@@ -444,13 +438,7 @@ def _block_reflector(b, args, arg_types, result_types, params):
                 diagonal = b.select(columns_from(b, j, base, size, "eq"), b.splat(tau, size), b.splat(zero, size))
                 u = b.write(b.select(columns_from(b, j, base, size, "slt"), above, diagonal), u, prefix + [j, base])
             step.v["t"] = u
-        with b.loop(0, n, t=step.v["t"]) as row:
-            with b.loop(b.index_op("arith.addi", row.iv, 1), n, t=row.v["t"]) as col:
-                t = col.v["t"]
-                lower, upper = b.extract(t, prefix + [col.iv, row.iv]), b.extract(t, prefix + [row.iv, col.iv])
-                col.v["t"] = b.insert(upper, b.insert(lower, t, prefix + [row.iv, col.iv]), prefix + [col.iv, row.iv])
-            row.v["t"] = col.v["t"]
-        return row.v
+        return {"t": transposed_in_place(b, prefix, n, step.v["t"])}
 
     return [for_each_matrix(b, batch, {"t": b.empty(result_types[0])}, build_t)["t"]]
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from irax.backends.cpu_kernel_builder import (ELEMENT_BYTES, columns_from, each_chunk, fill_rows, for_each_matrix,
-                                             parse_tensor)
+                                             parse_tensor, transposed_in_place)
 
 _SCRATCH_BYTES = 32768  # IREE's stack limit for a dispatch's allocations
 _V, _W = range(2)  # symmetric_tridiagonal's and tridiagonal_q's scratch rows
@@ -178,7 +178,7 @@ def symmetric_tridiagonal(b, args, arg_types, result_types, params):
         s = fill_rows(b, state["packed"], prefix, n, n, lambda r, base, size: b.read(a, prefix + [r, base], size))
         with b.loop(0, n - 1, s=s, taus=state["taus"], scratch=state["scratch"]) as j:
             j.v["s"], j.v["taus"], j.v["scratch"] = step(prefix, j.iv, j.v["s"], j.v["taus"], j.v["scratch"])
-        return {"packed": _transposed(b, prefix, n, j.v["s"], zero_above=True), "taus": j.v["taus"],
+        return {"packed": transposed_in_place(b, prefix, n, j.v["s"], zero_above=True), "taus": j.v["taus"],
                 "scratch": j.v["scratch"]}
 
     state = for_each_matrix(b, batch, {"packed": b.empty(result_types[0]), "taus": b.empty(result_types[1]),
@@ -232,24 +232,11 @@ def tridiagonal_q(b, args, arg_types, result_types, params):
         with b.loop(0, n - 1, q=q, scratch=state["scratch"]) as t:
             j = b.index_op("arith.subi", b.index(n - 2), t.iv)
             t.v["q"], t.v["scratch"] = step(prefix, j, t.v["q"], t.v["scratch"])
-        return {"q": _transposed(b, prefix, n, t.v["q"]), "scratch": t.v["scratch"]}
+        return {"q": transposed_in_place(b, prefix, n, t.v["q"]), "scratch": t.v["scratch"]}
 
     state = for_each_matrix(b, batch, {"q": b.empty(result_types[0]), "scratch": b.empty(f"tensor<2x{n}x{element}>")},
                             build_q)
     return [state["q"]]
-
-
-def _transposed(b, prefix, n, t, zero_above=False):
-    """t's n x n matrix at prefix transposed in place (or, `zero_above`, its
-    upper triangle moved below and zeros left above)."""
-    with b.loop(0, n, t=t) as row:
-        with b.loop(b.index_op("arith.addi", row.iv, 1), n, t=row.v["t"]) as col:
-            t = col.v["t"]
-            upper, lower = b.extract(t, prefix + [row.iv, col.iv]), b.extract(t, prefix + [col.iv, row.iv])
-            col.v["t"] = b.insert(b.scalar(0) if zero_above else lower, b.insert(upper, t, prefix + [col.iv, row.iv]),
-                                  prefix + [row.iv, col.iv])
-        row.v["t"] = col.v["t"]
-    return row.v["t"]
 
 
 def _square(b, x):
