@@ -726,3 +726,17 @@ def test_a_traced_axis_is_a_concretization_error_as_jax():
     with pytest.raises(jax.errors.ConcretizationTypeError):
         jax.jit(lambda v, a: jax.numpy.sum(v, axis=a))(x, 1)
     np.testing.assert_array_equal(np.asarray(jnp.sum(x, axis=jnp.asarray(1))), np.asarray(jax.numpy.sum(x, axis=1)))
+
+
+@pytest.mark.parametrize("n", [reductions.BLOCK, reductions.BLOCK + 1])
+def test_eager_reductions_either_side_of_one_block(n):
+    """An eager kernel serves every size: up to BLOCK elements one fold, past
+    it stages (reductions._by_size). Both sides give NumPy's values, the
+    extremes planted last and first (argmax's first occurrence)."""
+    x = rng.integers(-9, 10, n).astype(np.float32)
+    x[[0, -1]] = 50
+    a = asarray(x)
+    for name in ("sum", "max", "min", "argmax", "argmin", "prod"):
+        want = getattr(np, name)(x if name != "prod" else x / 64 + 1)
+        got = getattr(jnp, name)(a if name != "prod" else a / 64 + 1)
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, err_msg=name)
