@@ -424,6 +424,23 @@ def test_a_reduction_s_warm_calls_take_the_fast_call(monkeypatch):
     np.testing.assert_array_equal(out, np.arange(12.0).reshape(3, 4).sum(axis=1))
     assert len(calls) == 1  # its second call, which made the fast call
 
+def test_a_product_s_warm_calls_take_the_fast_call(monkeypatch):
+    """A square product's result has its operands' size, but a product is a
+    new value always (eager.py): its warm calls take the fast call, where
+    they looked at its result's buffer at every call; the result is its own."""
+    from irax.frontend import eager
+
+    monkeypatch.setattr(eager, "_dispatch", eager._Dispatch())
+    calls = _counting_run_warm(monkeypatch)
+    host = np.arange(16.0, dtype=np.float32).reshape(4, 4)
+    x = jnp.asarray(host)
+    for _ in range(5):
+        out = x @ x
+    x.delete()
+    np.testing.assert_array_equal(out, host @ host)
+    assert len(calls) == 1  # its second call, which made the fast call
+
+
 def test_results_of_fast_calls_stay_their_own():
     """A fast call fills the results list of the call before it again
     (executable.fast_call): the arrays that call returned keep their values."""

@@ -6,12 +6,15 @@ import re
 
 import numpy as np
 import pytest
+from iree.compiler import ir
 
 import irax
 import irax.numpy as jnp
 from irax import lax
 from irax.backends import cpu_tiles, prepare_steps
+from irax.frontend import eager
 from irax.frontend.core import ShapedArray
+from irax.frontend.primitives.linalg import dot_general
 from helpers import run_module
 
 rng = np.random.default_rng(0)
@@ -331,6 +334,23 @@ def test_products_with_a_unit_dim_keep_iree_s_strategy():
     b = rng.normal(size=(4, 1, 7)).astype(np.float32)
     c = rng.normal(size=(4, 7, 3)).astype(np.float32)
     assert "compilation_info" not in _iree_input(jnp.matmul, b, c)
+
+
+def test_products_of_run_time_sizes_are_plain_and_right():
+    """An eager product's kernel serves every size (its dims dynamic): plain
+    tiles, as a small static product's, where IREE's data tiling made four
+    dispatches; a vector's unit dim keeps IREE's strategy (above)."""
+    def kernel_text(*avals):
+        module = eager.build_module(dot_general, avals, {"dimension_numbers": (((1,), (0,)), ((), ()))})
+        with module.context, ir.Location.unknown():
+            return str(cpu_tiles._annotated(module) or module)
+
+    dynamic = ShapedArray((None, None), np.float32)
+    assert "compilation_info" in kernel_text(dynamic, dynamic)
+    assert "compilation_info" not in kernel_text(ShapedArray((1, None), np.float32), dynamic)
+    for m, k, n in [(3, 5, 7), (37, 41, 29), (100, 300, 50)]:
+        a, b = rng.normal(size=(m, k)).astype(np.float32), rng.normal(size=(k, n)).astype(np.float32)
+        np.testing.assert_allclose(jnp.asarray(a) @ jnp.asarray(b), a @ b, rtol=2e-5, atol=2e-5 * k)
 
 
 # An elementwise generic reading its own position (linalg.index), folded

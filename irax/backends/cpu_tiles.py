@@ -460,8 +460,7 @@ def _batch_matmul(op) -> str | None:
     tiles = MATMUL_TILES.get(host_f32_lanes())
     if shapes is None or tiles is None or [str(m) for m in op.attributes["indexing_maps"]] != _BATCH_MAPS:
         return None
-    body = [inner.operation.name for inner in op.regions[0].blocks[0].operations]
-    if body != ["arith.mulf", "arith.addf", "linalg.yield"]:
+    if not _multiply_adds(op):
         return None
     (b, m, k), (_, _, n) = shapes[:2]
     rows, columns, small = tiles
@@ -492,7 +491,29 @@ _FOLD_ITERATORS = ["#linalg.iterator_type<reduction>", "#linalg.iterator_type<pa
 
 def _generic(op) -> str | None:
     """A generic's strategy: that of a column or chunk fold or of a batch of products."""
-    return _fold(op) or _batch_matmul(op)
+    return _fold(op) or _batch_matmul(op) or _dynamic_product(op)
+
+
+def _dynamic_product(op) -> str | None:
+    """The strategy of a product of sizes known only at run time (an eager
+    kernel's, which serves every shape: `a @ b` of f32 matrices under
+    2**20 elements): plain tiles, as a small static one's. IREE's data
+    tiling packs both operands and unpacks the result, four dispatches with
+    sizes it must read at each call. Its unit dims (a vector's) stay static
+    in the kernel and IREE folds them away: those keep IREE's strategy
+    (_matmul's reason)."""
+    types = [ir.RankedTensorType(v.type) for v in list(op.operands) + list(op.results)]
+    tiles = MATMUL_TILES.get(host_f32_lanes())
+    if (tiles is None or str(op.attributes["indexing_maps"]) != _PLAIN_MAPS
+            or any(str(t.element_type) != "f32" or not all(map(t.is_dynamic_dim, range(t.rank))) for t in types)):
+        return None
+    return _product_info(*tiles[:2]) if _multiply_adds(op) else None
+
+
+def _multiply_adds(op) -> bool:
+    """Whether a generic's body is a float product added up."""
+    return [inner.operation.name for inner in op.regions[0].blocks[0].operations] == [
+        "arith.mulf", "arith.addf", "linalg.yield"]
 
 
 def _fold(op) -> str | None:

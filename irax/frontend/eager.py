@@ -214,8 +214,12 @@ def _executable(prim, avals, params, device):
         dynamic = prim.dynamic_shapes  # (the library's kernels of such ops serve every shape)
     hit.name = prim.name
     # An elementwise kernel is straight-line code: which operand's buffer its
-    # result shares (none, unless IREE folds the op away) is the same at every call.
-    hit.fixed_sharing = elementwise = prim.name in kernel_library.ARITY
+    # result shares (none, unless IREE folds the op away) is the same at every
+    # call. A product's result is a new value always (both ways of its
+    # kernel, for short and long sums, compute one): its first call finds
+    # it shares none, and its warm calls take a fast call.
+    elementwise = prim.name in kernel_library.ARITY
+    hit.fixed_sharing = elementwise or prim.name == "dot_general"
     # A result may share only an operand's buffer of its size (IREE's programs
     # return whole buffers: a slice is a copy), so a reduction's, whose
     # operands are bigger, shares none, and its warm call takes a fast call.
