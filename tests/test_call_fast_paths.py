@@ -419,10 +419,14 @@ def test_a_reduction_s_warm_calls_take_the_fast_call(monkeypatch):
     monkeypatch.setattr(eager, "_dispatch", eager._Dispatch())  # (a test before may have made its fast call)
     calls = _counting_run_warm(monkeypatch)
     x = jnp.arange(12.0).reshape(3, 4)
+    keys, real_get = [], eager._dispatch.get
+    monkeypatch.setattr(eager._dispatch, "get", lambda key: keys.append(key) or real_get(key))
     for _ in range(5):
         out = jnp.sum(x, axis=1)
     np.testing.assert_array_equal(out, np.arange(12.0).reshape(3, 4).sum(axis=1))
     assert len(calls) == 1  # its second call, which made the fast call
+    assert len(keys) <= 3  # with params too, a warm call makes no key (a miss looks twice)
+    np.testing.assert_array_equal(jnp.sum(x, axis=0), np.arange(12.0).reshape(3, 4).sum(axis=0))  # other params
 
 def test_a_product_s_warm_calls_take_the_fast_call(monkeypatch):
     """A square product's result has its operands' size, but a product is a
