@@ -200,6 +200,17 @@ def test_var_std_ddof(ddof):
     check(jnp.std(asarray(x), axis=0, ddof=ddof), oracle.std(x, axis=0, ddof=ddof))
 
 
+def test_var_with_a_number_ddof_takes_the_same_bits_as_with_an_array_one():
+    """A Python ddof's N - ddof is worked out on the host (no kernels for
+    it): the same bits as an array ddof's on the device, and JAX's NaN where
+    it is not positive."""
+    x = asarray(sample((3, 5)))
+    for axis, ddof in [(None, 1), (0, 0.5), (1, 5)]:
+        got, on_device = jnp.var(x, axis=axis, ddof=ddof), jnp.var(x, axis=axis, ddof=jnp.asarray(ddof))
+        np.testing.assert_array_equal(np.asarray(got).view(np.uint32), np.asarray(on_device).view(np.uint32))
+        assert got.dtype == on_device.dtype and got.weak_type == jjnp.var(np.asarray(x), axis=axis, ddof=ddof).weak_type
+
+
 def test_mean_and_var_of_integers_are_float32():
     """(The three in one jitted function: one compile.)"""
     x = np.array([[1, 2, 3], [4, 6, 9]], np.int32)
