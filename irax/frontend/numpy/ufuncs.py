@@ -176,7 +176,7 @@ def absolute(x: ArrayLike, /) -> Array:
     """|x|, as `numpy.absolute`: bools and unsigned integers are their own
     absolute values (returned as they are, as in JAX)."""
     (x,) = promote_args("absolute", x)
-    return x if dtypes.is_bool(x.dtype) or dtypes.issubdtype(x.dtype, np.unsignedinteger) else unary["abs"].bind(x)
+    return x if dtypes.is_bool(x.dtype) or dtypes.is_unsigned(x.dtype) else unary["abs"].bind(x)
 
 
 abs = absolute
