@@ -188,6 +188,7 @@ _SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))  # Python floats: weak, they keep x'
 _SQRT_HALF = float(np.sqrt(0.5))
 
 
+@functools.partial(jit, static_argnames="approximate")
 def gelu(x: ArrayLike, approximate: bool = True) -> Array:
     """x * Phi(x), Phi the standard normal CDF; with `approximate` (the
     default, as in jax.nn.gelu) the tanh form
@@ -245,6 +246,7 @@ def logmeanexp(x: ArrayLike, axis: Axis = None, where: ArrayLike | None = None, 
     return lse - jnp.log(_where_sum(ones, axes, where, keepdims))
 
 
+@functools.partial(jit, static_argnames="axis")
 def softmax(x: ArrayLike, axis: Axis = -1, where: ArrayLike | None = None) -> Array:
     """exp(x) / sum(exp(x)) over `axis`, computed on x - max(x) so nothing
     overflows; over the entries where `where` is true, 0 elsewhere."""
