@@ -120,6 +120,7 @@ MATMUL_SHAPES = [
     ((3, 4), (4, 5)), ((2, 1, 3, 4), (5, 4, 2)), ((4,), (4,)), ((4,), (2, 4, 3)), ((2, 3, 4), (4,)),
     ((2, 3, 4), (2, 4, 5)), ((1, 3, 4), (2, 4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (1, 5, 4, 2)),
     ((2, 1, 3, 4), (2, 1, 4, 5)),  # one batch shape: one dot_general, without labels
+    ((2, 1, 3, 4), (4,)), ((4,), (3, 2, 4, 5)),  # a vector: dot's contraction
 ]
 
 
@@ -318,6 +319,8 @@ ERRORS = [
     ("matmul", (np.ones((2, 3, 4), np.float32), np.ones((3, 4, 5), np.float32)), {},
      "Incompatible types for matmul arguments: float32[2,3,4] and float32[3,4,5]"),
     ("matmul", (np.ones((2, 3, 4), np.float32), np.ones((2, 5, 6), np.float32)), {},
+     "dot_general requires contracting dimensions to have the same shape, got (4,) and (5,)."),
+    ("matmul", (np.ones((3, 4), np.float32), np.ones(5, np.float32)), {},
      "dot_general requires contracting dimensions to have the same shape, got (4,) and (5,)."),
     ("vdot", (A, B), {}, "got (6,) and (20,)"),
     ("vdot", (2.0, np.ones(3, np.float32)), {}, "got (1,) and (3,)"),

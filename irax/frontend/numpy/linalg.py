@@ -169,14 +169,17 @@ def matmul(a: ArrayLike, b: ArrayLike, /, *, precision: object = None,
     where the leading `...` axes broadcast; a 1-D `a` is a row (its k only),
     a 1-D `b` a column, and that axis is dropped from the result."""
     a, b = promote_args("matmul", a, b)
-    if a.ndim == b.ndim >= 2 and a.shape[:-2] == b.shape[:-2]:
-        # (most products, and batches of them with one batch shape: one
-        # dot_general, without the labels' ~15 us of Python)
-        batch = list(range(a.ndim - 2))
-        return _dot_general(a, b, ([a.ndim - 1], [a.ndim - 2]), (batch, batch), preferred_element_type)
     for i, x in enumerate((a, b)):
         if x.ndim == 0:
             raise ValueError(f"matmul input operand {i} must have ndim at least 1, but it has ndim 0")
+    # Most products take one dot_general without the labels' ~15 us of
+    # Python: with a vector, dot's contraction (its leading axes are the
+    # other's); matrices, or batches of them of one batch shape.
+    if a.ndim == 1 or b.ndim == 1:
+        return _dot_general(a, b, ([a.ndim - 1], [max(b.ndim - 2, 0)]), preferred_element_type=preferred_element_type)
+    if a.shape[:-2] == b.shape[:-2]:
+        batch = list(range(a.ndim - 2))
+        return _dot_general(a, b, ([a.ndim - 1], [a.ndim - 2]), (batch, batch), preferred_element_type)
     # Labels: leading axes are numbered as they align, right to left.
     n_batch = max(a.ndim, b.ndim, 2) - 2
     a_labels = (list(range(n_batch - (a.ndim - 2), n_batch)) + ["m", "k"]) if a.ndim > 1 else ["k"]
