@@ -19,6 +19,7 @@ import contextlib
 import functools
 import inspect
 import linecache
+import math
 import os
 import sys
 import threading
@@ -49,7 +50,7 @@ class ShapedArray:
         self._hash = hash((self.shape, self.dtype, self.weak_type))  # avals key the eager dispatch cache
 
     ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+    size = property(lambda self: int(math.prod(self.shape)))  # (np.prod costs ~1.5 us: eager paths ask often)
 
     aval = property(lambda self: self)  # (an abstract value stands for an array in jit's `lower`)
 

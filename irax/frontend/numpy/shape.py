@@ -93,6 +93,10 @@ def _reshape(a, shape):
     return prims.reshape.bind(a, new_shape=shape)
 
 
+def _cannot_reshape(a, shape):
+    return f"cannot reshape array of shape {a.shape} (size {a.size}) into shape {shape}"
+
+
 def reshape(a: ArrayLike, shape: int | Shape, order: str = "C", *, copy: bool | None = None) -> Array:
     """`a` with a new shape holding its elements in row-major order; one entry
     of `shape` may be -1, the size that makes the element counts agree.
@@ -103,13 +107,13 @@ def reshape(a: ArrayLike, shape: int | Shape, order: str = "C", *, copy: bool | 
     shape = shape_tuple(shape)
     if shape.count(-1) > 1:
         raise TypeError(f"can only specify one unknown axis size with a `-1` value, got {shape}")
-    known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
-    cannot = f"cannot reshape array of shape {a.shape} (size {a.size}) into shape {shape}"
+    known = math.prod(d for d in shape if d != -1)
     if any(d < -1 for d in shape):
-        raise TypeError(f"{cannot} (size {int(np.prod(shape))})")
+        raise TypeError(f"{_cannot_reshape(a, shape)} (size {math.prod(shape)})")
     if -1 in shape:
         if known == 0 or a.size % known:
-            raise TypeError(f"{cannot} because the product of specified axis sizes ({known}) does not evenly divide {a.size}")
+            raise TypeError(f"{_cannot_reshape(a, shape)} because the product of specified axis sizes ({known}) "
+                            f"does not evenly divide {a.size}")
         shape = tuple(a.size // known if d == -1 else d for d in shape)
     if column_major:  # the first index fastest: row-major on both shapes reversed
         return transpose(_reshape(transpose(a), shape[::-1]))
