@@ -367,6 +367,42 @@ def test_reduce_window_any_computation(x64):
         lax.reduce_window(x, 0, jnp.multiply, (2, 2))
 
 
+def test_reduce_window_of_several_operands():
+    """Operands and initial values as pytrees of one structure, which the
+    computation takes and returns (JAX's variadic reduce_window): an argmax
+    pool, its value and the first index of its maximum per window. irax
+    raised a ValueError (it read the tuple as one operand of rank 3)."""
+    x = sample((5, 6))
+    index = np.arange(30, dtype=np.int32).reshape(5, 6)
+
+    def argmax_pool(L, N):
+        def combine(a, b):
+            take = (b[0] > a[0]) | ((b[0] == a[0]) & (b[1] < a[1]))
+            return N.where(take, b[0], a[0]), N.where(take, b[1], a[1])
+        kw = dict(window_dimensions=(2, 2), window_strides=(1, 2), padding=((1, 0), (0, 1)), base_dilation=(2, 1))
+        return L.reduce_window((x, index), (-np.inf, np.int32(2**31 - 1)), combine, **kw)
+
+    got, want = argmax_pool(lax, jnp), argmax_pool(jax.lax, jjnp)
+    close(got[0], want[0])
+    np.testing.assert_array_equal(np.asarray(got[1]), np.asarray(want[1]))
+    product = lambda a, b: {"a": a["a"] * b["a"]}  # noqa: E731
+    got = lax.reduce_window({"a": x}, {"a": np.float32(1)}, product, (2, 3))
+    close(got["a"], jax.lax.reduce_window({"a": x}, {"a": np.float32(1)}, product, (2, 3))["a"])
+    with pytest.raises(ValueError, match="Operands must have the same tree structure as init_values"):
+        lax.reduce_window((x, index), (np.float32(0),), lambda a, b: a, (2, 2))
+
+
+def test_reduce_window_lax_add_of_bools_is_a_type_error_as_jax():
+    """lax.add refuses bools (irax summed them as an or); jnp.add is their or in both."""
+    b = np.array([True, False, True, True])
+    with pytest.raises(TypeError) as expected:
+        jax.lax.reduce_window(b, False, jax.lax.add, (2,), (1,), "VALID")
+    with pytest.raises(TypeError, match=str(expected.value)):
+        lax.reduce_window(b, False, lax.add, (2,), (1,), "VALID")
+    np.testing.assert_array_equal(np.asarray(lax.reduce_window(b, False, jnp.add, (2,), (1,), "VALID")),
+                                  np.asarray(jax.lax.reduce_window(b, False, jjnp.add, (2,), (1,), "VALID")))
+
+
 def test_grouped_conv_under_checkpoint():
     """A remat policy reads the grouped convolution's generic (window maps) as a possible dot."""
     lhs_shape, rhs_shape, kw = CONVS["explicit-dilations-groups"]

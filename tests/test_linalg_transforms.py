@@ -4,6 +4,7 @@ where the factorizations take over from closed forms (n = 4), against JAX.
 Shapes: a 4x4 matrix (with a 4x2 right-hand side) and a batch of two, so
 programs are few.
 """
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -93,6 +94,20 @@ def test_reductions_over_reversed_rows_compile_under_jit(name):
 def test_symmetric_product_rejects_complex_as_jax(position):
     args = [SPD[0], SPD[1]]
     args[position] = args[position].astype(np.complex64)
+    with pytest.raises(TypeError) as expected:
+        jax.lax.linalg.symmetric_product(*args)
+    with pytest.raises(TypeError, match=str(expected.value).replace(".", r"\.")):
+        irax.lax.linalg.symmetric_product(*args)
+
+
+def test_symmetric_product_dtypes_as_jax():
+    """bfloat16 is a float (irax refused it: NumPy's issubdtype does not count
+    it one); two float dtypes are JAX's TypeError (irax promoted them)."""
+    a = SPD[0].astype(ml_dtypes.bfloat16)
+    got, want = irax.lax.linalg.symmetric_product(a, a), jax.lax.linalg.symmetric_product(a, a)
+    assert got.dtype == want.dtype == ml_dtypes.bfloat16
+    np.testing.assert_allclose(np.asarray(got, np.float32), np.asarray(want, np.float32), rtol=1e-2)
+    args = (SPD[0].astype(np.float16), SPD[1])
     with pytest.raises(TypeError) as expected:
         jax.lax.linalg.symmetric_product(*args)
     with pytest.raises(TypeError, match=str(expected.value).replace(".", r"\.")):

@@ -8,6 +8,7 @@ compile for them all).
 """
 import re
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -153,23 +154,36 @@ STATISTICS = {
                  (F, V)),
     "trapezoid": (lambda np_, f, v: (np_.trapezoid(f), np_.trapezoid(f, dx=0.5, axis=0),
                                      np_.trapezoid(f, np_.cumsum(np_.abs(v)))), (F, V)),
-    "convolve": (lambda np_, v, f: tuple(fn(a, b, mode) for fn in (np_.convolve, np_.correlate) for mode in ("full", "same", "valid")
-                                         for a, b in ((v, f[0, :3]), (f[1, :3], v))), (V, F)),
-    "interp": (lambda np_, f, v: (np_.interp(f * 3, np_.sort(v), v), np_.interp(f, np_.sort(v), v, left=-9.0, right=9.0),
-                                  np_.interp(f * 5, np_.sort(v), v, period=2.0),
-                                  np_.interp(f * 3, np_.sort(v), v, left="extrapolate", right="extrapolate")), (F, V)),
+    # (with preferred_element_type, integers stay integers, as JAX)
+    "convolve": (lambda np_, v, f, i: tuple(fn(a, b, mode) for fn in (np_.convolve, np_.correlate) for mode in ("full", "same", "valid")
+                                            for a, b in ((v, f[0, :3]), (f[1, :3], v)))
+                 + tuple(fn(i[0, :5].astype(np.int8), i[1, :3], mode, preferred_element_type=np.int32)
+                         for fn in (np_.convolve, np_.correlate) for mode in ("full", "same")), (V, F, I)),
+    # (dtypes as JAX's: fp promoted apart from x and xp, `left` as where's operand: float16 x with int32 fp or a
+    # float32 `right` is float32)
+    "interp": (lambda np_, f, v, i: (np_.interp(f * 3, np_.sort(v), v), np_.interp(f, np_.sort(v), v, left=-9.0, right=9.0),
+                                     np_.interp(f * 5, np_.sort(v), v, period=2.0),
+                                     np_.interp(f * 3, np_.sort(v), v, left="extrapolate", right="extrapolate"),
+                                     np_.interp(f.astype(np.float16), np_.sort(v).astype(np.float16), i[0]),
+                                     np_.interp(f.astype(np.float16), np_.sort(v).astype(np.float16), v.astype(np.float16),
+                                                right=np.float32(9.0))), (F, V, I)),
     "cov": (lambda np_, f, g, v: (np_.cov(f), np_.cov(f, rowvar=False, bias=True), np_.cov(f[0], g[0]),
                                   np_.cov(f, fweights=np_.arange(8) % 3, aweights=np_.abs(v)), np_.corrcoef(f),
                                   np_.corrcoef(f[0], g[0])), (F, G, V)),
-    "histogram": (lambda np_, f, v: (np_.histogram(f), np_.histogram(f, bins=4, range=(-1, 1), weights=f * 0 + 2),
-                                     np_.histogram(f, bins=np_.sort(v), density=True),
-                                     np_.histogram_bin_edges(f, bins=3),
-                                     np_.histogram(np.float32([0.1, 0.9, 1.0, 0.0]))), (F, V)),
+    # (integer weights count in floats: JAX promotes a and weights together)
+    "histogram": (lambda np_, f, v, i: (np_.histogram(f), np_.histogram(f, bins=4, range=(-1, 1), weights=f * 0 + 2),
+                                        np_.histogram(f, bins=np_.sort(v), density=True),
+                                        np_.histogram_bin_edges(f, bins=3),
+                                        np_.histogram(np.float32([0.1, 0.9, 1.0, 0.0])),
+                                        np_.histogram(f, bins=3, weights=i),
+                                        np_.histogram(i, bins=3, weights=f.astype(np.float16))), (F, V, I)),
     "histogramdd": (lambda np_, f, g: (np_.histogram2d(f[0], g[0], bins=3), np_.histogram2d(f[1], g[1], bins=[2, 4],
                                                                                          weights=g[0], density=True),
                                        np_.histogramdd(f.T, bins=(2, 3, 2), range=[(-1, 1), None, (0, 2)]),
                                        np_.histogram2d(f[0], g[0], bins=[np_.array([-1.0, 0.0, 1.0]), np_.array([-2.0, 2.0])]),
-                                       np_.histogramdd(f[:2].T, bins=[np_.array([-1.0, 1.0]), 2])), (F, G)),
+                                       np_.histogramdd(f[:2].T, bins=[np_.array([-1.0, 1.0]), 2]),
+                                       np_.histogramdd(f[:2].T, bins=2, weights=f[2].astype(np.int32)),
+                                       np_.histogramdd(f[:2].T.astype(np.float16), bins=2, density=True)), (F, G)),
     "bincount": (lambda np_, i, f: (np_.bincount(i[0] + 9, length=12), np_.bincount(i[1], weights=f[1], length=5),
                                     np_.bincount(i[2], minlength=20, length=20)), (I, F)),
 }
@@ -423,6 +437,8 @@ def test_index_tricks_match_jax():
         jnp.histogram(F, 2, range=(0.0, 1.0, 2.0))
     with pytest.raises(ValueError, match="the only valid string value of `left` is 'extrapolate'"):
         jnp.interp(F, np.float32([0, 1]), np.float32([1, 2]), left="foo")
+    with pytest.raises(ValueError, match="complex x values not supported"):
+        jnp.interp(np.complex64([1j]), np.float32([0, 1]), np.float32([1, 2]))
     with pytest.raises(NotImplementedError, match="jnp.fromiter"):
         jnp.fromiter(range(5), dtype=np.int32)
 
@@ -492,8 +508,10 @@ def test_polyadd_refuses_what_jax_s_does():
 
 def test_polydiv_trims_the_remainder_as_jax():
     """jnp.polydiv's docstring: trim_leading_zeros drops the remainder's leading
-    near-zeros (|r| < sqrt(eps)); concrete values only, as JAX's."""
-    for u, v in ((V[:5], V[:2]), (np.float32([1, 2, 1]), np.float32([1, 1]))):
+    near-zeros (|r| < sqrt(eps)), not NaNs (a leading zero in v makes them);
+    bfloat16's eps too (NumPy's finfo does not know it); concrete values only, as JAX's."""
+    for u, v in ((V[:5], V[:2]), (np.float32([1, 2, 1]), np.float32([1, 1])), (V[:5], np.float32([0, 1])),
+                 (V[:5].astype(ml_dtypes.bfloat16), V[:2].astype(ml_dtypes.bfloat16))):
         _same(jnp.polydiv(u, v, trim_leading_zeros=True), jjnp.polydiv(u, v, trim_leading_zeros=True), 2e-5, 1e-5)
     with pytest.raises(core.ConcretizationTypeError):
         irax.jit(lambda u: jnp.polydiv(u, V[:2], trim_leading_zeros=True))(V)

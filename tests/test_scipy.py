@@ -134,6 +134,18 @@ def test_logsumexp_b_sign_where(kwargs):
         check(o, t, 1e-6)
 
 
+@pytest.mark.parametrize("kwargs", [dict(axis=1), dict(axis=1, return_sign=True), dict(axis=1, b=X),
+                                    dict(b=X, return_sign=True)])
+def test_logsumexp_of_complex_as_jax(kwargs):
+    """The complex log of the sum (its imaginary part the sum's angle), or with
+    return_sign the real log of its magnitude and its complex sign; the shift
+    is the largest real part (irax shifted by the lexicographic maximum)."""
+    z = (X + 1j * X[::-1]).astype(np.complex64)
+    ours, theirs = special.logsumexp(z, **kwargs), jspecial.logsumexp(z, **kwargs)
+    for o, t in zip(ours if isinstance(ours, tuple) else [ours], theirs if isinstance(theirs, tuple) else [theirs]):
+        check(o, t, 2e-6)
+
+
 def test_special_errors_as_jax():
     with pytest.raises(ValueError, match="must be of integer type"):
         special.polygamma(1.0, 2.0)

@@ -10,13 +10,14 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
+from irax import tree_util
 from irax.frontend import dtypes, lax_elementwise
 from irax.frontend.core import Tracer
 from irax.frontend.numpy import creation, shape, ufunc_objects, ufuncs
 from irax.frontend.numpy.util import asarray
 from irax.frontend.primitives import convolution as prims
 from irax.frontend.primitives.reductions import MONOIDS
-from irax.typing import Array, ArrayLike, DTypeLike
+from irax.typing import Array, ArrayLike, DTypeLike, PyTree
 
 
 class ConvDimensionNumbers(NamedTuple):
@@ -352,26 +353,30 @@ def _padded_with(x, init, pads, base_dilation):
     return x[kept], real[kept]
 
 
-def _fold_windows(x, init, computation, window_dimensions, window_strides, pads, base_dilation, window_dilation):
-    """reduce_window for any `computation` and initial value: `init` combined
-    with each window offset's strided slice of x in turn (where it holds x's
-    own elements: JAX's windows skip padding and dilation holes), so autodiff
-    and vmap see ordinary elementwise ops, slices and selects."""
-    x, real = _padded_with(x, init, pads, base_dilation)
+def _fold_windows(xs, inits, combine, window_dimensions, window_strides, pads, base_dilation, window_dilation):
+    """reduce_window for any `combine` (lists of arrays to a list) and initial
+    values: `inits` combined with each window offset's strided slices of the
+    operands `xs` in turn (where they hold the operands' own elements: JAX's
+    windows skip padding and dilation holes), so autodiff and vmap see
+    ordinary elementwise ops, slices and selects."""
+    padded = [_padded_with(x, init, pads, base_dilation) for x, init in zip(xs, inits)]
+    real = padded[0][1]
+    padded = [p for p, _ in padded]
     out_shape = [prims.window_out(n, prims.dilate_dim(w, d), s)
-                 for n, w, d, s in zip(x.shape, window_dimensions, window_dilation, window_strides)]
-    total = shape.broadcast_to(init, out_shape)
+                 for n, w, d, s in zip(real.shape, window_dimensions, window_dilation, window_strides)]
+    totals = [shape.broadcast_to(init, out_shape) for init in inits]
     # No windows, no offsets to fold (a slice of no windows would end before it starts, wrapping around).
     offsets = np.ndindex(*window_dimensions) if 0 not in out_shape else ()
     for offset in offsets:
         starts = [k * d for k, d in zip(offset, window_dilation)]
         at = tuple(slice(a, a + (n - 1) * s + 1, s) for a, n, s in zip(starts, out_shape, window_strides))
         if real[at].all():
-            total = computation(total, x[at])
+            totals = combine(totals, [x[at] for x in padded])
         elif real[at].any():
-            total = ufuncs.where(real[at], computation(total, x[at]), total)
-    # Where no window held an operand element, total is still init, maybe weak: JAX's result is strong.
-    return lax_elementwise.convert_element_type(total, x.dtype)
+            combined = combine(totals, [x[at] for x in padded])
+            totals = [ufuncs.where(real[at], c, t) for c, t in zip(combined, totals)]
+    # Where no window held an operand element, a total is still its init, maybe weak: JAX's result is strong.
+    return [lax_elementwise.convert_element_type(t, x.dtype) for t, x in zip(totals, xs)]
 
 
 # The computations reduce_window recognizes, and the monoid each is (lax's
@@ -388,10 +393,10 @@ def _is_identity(init_value, monoid, dtype):
     return bool(np.asarray(init_value) == MONOIDS[monoid][1](dtype))
 
 
-def reduce_window(operand: ArrayLike, init_value: ArrayLike, computation: Callable, window_dimensions: Sequence[int],
+def reduce_window(operand: PyTree, init_value: PyTree, computation: Callable, window_dimensions: Sequence[int],
                   window_strides: Sequence[int] | None = None, padding: str | Sequence[tuple[int, int]] = "VALID",
                   base_dilation: Sequence[int] | None = None,
-                  window_dilation: Sequence[int] | None = None) -> Array:
+                  window_dilation: Sequence[int] | None = None) -> PyTree:
     """`computation` over the windows of `operand` padded with `init_value`,
     as `jax.lax.reduce_window`:
 
@@ -402,8 +407,18 @@ def reduce_window(operand: ArrayLike, init_value: ArrayLike, computation: Callab
     identity as `init_value` reduce each window in one op, whose gradient
     for max and min goes to the first extreme element of each window, as
     JAX's select-and-scatter does; any other computation is folded over the
-    window offsets."""
-    x = asarray(operand)
+    window offsets. `operand` and `init_value` may be pytrees of one
+    structure (arrays of one shape), which `computation` takes and returns."""
+    flat, tree = tree_util.tree_flatten(operand)
+    flat_inits, init_tree = tree_util.tree_flatten(init_value)
+    if tree != init_tree:
+        raise ValueError(f"Operands must have the same tree structure as init_values: {tree} vs. {init_tree}")
+    if not flat:
+        raise ValueError("reduce_window must have at least one operand.")
+    xs = [asarray(x) for x in flat]
+    if len({x.shape for x in xs}) > 1:
+        raise ValueError(f"reduce_window operands must have one shape, got {[x.shape for x in xs]}")
+    x = xs[0]
     n = x.ndim
     window_dimensions = _ints("window_dimensions", window_dimensions, n)
     window_strides = _ints("window_strides", window_strides, n)
@@ -413,16 +428,30 @@ def reduce_window(operand: ArrayLike, init_value: ArrayLike, computation: Callab
         windows = [prims.dilate_dim(w, d) for w, d in zip(window_dimensions, window_dilation)]
         padding = padtype_to_pads(x.shape, windows, window_strides, padding)
     pads = _explicit_pads("reduce_window", padding, n)
-    init = asarray(init_value)
-    if init.ndim != 0:
-        raise TypeError(f"reduce_window: init_value must be a scalar, got shape {init.shape}")
-    monoid = _MONOID_FUNCTIONS.get(ufunc_objects.plain_function(computation))
-    if monoid is not None and _is_identity(init_value, monoid, x.dtype):
+    inits = [asarray(v) for v in flat_inits]
+    for init in inits:
+        if init.ndim != 0:
+            raise TypeError(f"reduce_window: init_value must be a scalar, got shape {init.shape}")
+    function = ufunc_objects.plain_function(computation)
+    monoid = _MONOID_FUNCTIONS.get(function)
+    if tree_util.treedef_is_leaf(tree) and monoid is not None and _is_identity(init_value, monoid, x.dtype):
+        if function is lax_elementwise.add and dtypes.is_bool(x.dtype):  # (jnp.add of bools is or; lax's refuses them)
+            raise TypeError("operand to reduce_window_sum must have a number dtype, got bool")
         return prims.reduce_window.bind(x, monoid=monoid, window_dimensions=window_dimensions,
                                         window_strides=window_strides, padding=pads, base_dilation=base_dilation,
                                         window_dilation=window_dilation)
-    if init.dtype != x.dtype:
+    if any(init.dtype != x.dtype for init, x in zip(inits, xs)):
+        names = lambda arrays: ", ".join(f"dtype('{a.dtype.name}')" for a in arrays)  # noqa: E731
         raise TypeError("reduce_window got inconsistent dtypes for operands and init_values: got operand dtypes "
-                        f"[dtype('{x.dtype.name}')] and init_value dtypes [dtype('{init.dtype.name}')].")
-    return _fold_windows(x, init, computation, window_dimensions, window_strides, pads, base_dilation,
-                         window_dilation)
+                        f"[{names(xs)}] and init_value dtypes [{names(inits)}].")
+
+    def combine(totals, slices):
+        out, out_tree = tree_util.tree_flatten(computation(tree_util.tree_unflatten(tree, totals),
+                                                           tree_util.tree_unflatten(tree, slices)))
+        if out_tree != tree:
+            raise ValueError(f"reduce_window output must have the same tree structure as the operands {tree} "
+                             f"vs. {out_tree}")
+        return out
+
+    out = _fold_windows(xs, inits, combine, window_dimensions, window_strides, pads, base_dilation, window_dilation)
+    return tree_util.tree_unflatten(tree, out)

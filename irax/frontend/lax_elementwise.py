@@ -40,13 +40,30 @@ __all__ = ["RoundingMethod", "abs", "acos", "acosh", "add", "asin", "asinh", "at
 _ACCEPTED = (("iu", "integer"), ("f", "floating"), ("c", "complexfloating"), ("b", "bool"))  # JAX's order
 
 
+# lax op -> the jnp function that promotes its operands, which JAX's dtype
+# error names (jnp has no clamp, div or shift_left: those get no tip)
+_JNP_EQUIVALENTS = {
+    "abs": "fabs", "acos": "arccos", "acosh": "arccosh", "add": "add", "asin": "arcsin", "asinh": "arcsinh",
+    "atan": "arctan", "atan2": "arctan2", "atanh": "arctanh", "bitwise_and": "bitwise_and",
+    "bitwise_not": "bitwise_not", "bitwise_or": "bitwise_or", "bitwise_xor": "bitwise_xor", "cbrt": "cbrt",
+    "ceil": "ceil", "concatenate": "concatenate", "cos": "cos", "cosh": "cosh", "div": "divide", "eq": "equal",
+    "exp": "exp", "expm1": "expm1", "floor": "floor", "greater": "greater", "greater_equal": "greater_equal",
+    "less": "less", "less_equal": "less_equal", "log": "log", "logical_and": "logical_and",
+    "logical_not": "logical_not", "logical_or": "logical_or", "logical_xor": "logical_xor", "log1p": "log1p",
+    "max": "maximum", "min": "minimum", "mul": "multiply", "ne": "not_equal", "neg": "negative",
+    "nextafter": "nextafter", "pow": "float_power", "round": "round", "select": "where", "shift_left": "left_shift",
+    "shift_right_logical": "right_shift", "shift_right_arithmetic": "right_shift", "sign": "sign", "sin": "sin",
+    "sinh": "sinh", "sqrt": "sqrt", "sub": "subtract", "tan": "tan", "tanh": "tanh"}
+
+
 def _operands(name: str, *args) -> list:
     """`args` as arrays of one dtype and compatible ranks, or JAX's TypeError."""
     xs = [asarray(a) for a in args]
     if len({x.dtype for x in xs}) > 1:
+        tip = (f" (Tip: jnp.{_JNP_EQUIVALENTS[name]} is a similar function that does automatic type promotion on "
+               "inputs)." if name in _JNP_EQUIVALENTS else "")
         raise TypeError(f"lax.{name} requires arguments to have the same dtypes, got "
-                        f"{', '.join(x.dtype.name for x in xs)}. (Tip: jnp.{name} is a similar function that does "
-                        "automatic type promotion on inputs).")
+                        f"{', '.join(x.dtype.name for x in xs)}.{tip}")
     _check_ranks(name, xs)
     return xs
 
@@ -269,18 +286,22 @@ def pow(x: ArrayLike, y: ArrayLike) -> Array:  # noqa: A001 (lax's name)
     return binary["pow"].bind(x, y)
 
 
-def integer_pow(x: ArrayLike, y: int) -> Array:
-    """x ** y for a Python int y, as `jax.lax.integer_pow`: repeated squaring
-    (a negative y of a float is 1 / x ** -y)."""
-    (x,) = _operands("integer_pow", x)
+def _integer_pow(name: str, x: ArrayLike, y: int) -> Array:
+    (x,) = _operands(name, x)
+    _check_kind(name, x, "iufc")
     check_integer_exponent(x, y)
     return integer_power(x, y)
 
 
+def integer_pow(x: ArrayLike, y: int) -> Array:
+    """x ** y for a Python int y, as `jax.lax.integer_pow`: repeated squaring
+    (a negative y of a float is 1 / x ** -y)."""
+    return _integer_pow("integer_pow", x, y)
+
 
 def square(x: ArrayLike) -> Array:
     """x * x, as `jax.lax.square`."""
-    return integer_pow(x, 2)
+    return _integer_pow("square", x, 2)
 
 
 def reciprocal(x: ArrayLike) -> Array:

@@ -4,8 +4,9 @@ scatters, with `jax.lax`'s signatures, over irax's indexing primitives.
 gather and scatter are JAX's general forms (`GatherDimensionNumbers`) read as
 NumPy advanced indexing: each operand dim in `start_index_map` is indexed by
 its start (clamped so the window fits) plus the window offset, every other
-dim by the window offset alone, and the window dims are then moved to the
-output positions JAX gives them. Out-of-bounds windows (mode FILL_OR_DROP)
+dim by the window offset alone (an operand batching dim by the index's own
+position along its paired batch dim), and the window dims are then moved to
+the output positions JAX gives them. Out-of-bounds windows (mode FILL_OR_DROP)
 are filled on a gather and dropped on a scatter, whole, as in JAX.
 """
 from __future__ import annotations
@@ -233,24 +234,49 @@ class ScatterDimensionNumbers(NamedTuple):
     scatter_indices_batching_dims: Sequence[int] = ()
 
 
-def _window_indices(x, indices, index_map, window, collapsed, batching, fn_name):
+# op -> (its name in JAX's errors, the name of its index map)
+_INDEX_MAP_NAMES = {"gather": ("Gather", "start_index_map"), "scatter": ("Scatter", "scatter_dims_to_operand_dims")}
+
+
+def _check_batching(op, x, indices, index_map, window, operand_batching, indices_batching) -> None:
+    """JAX's TypeErrors for batching dims that do not pair up: sizes that
+    differ, a dim also indexed by a start, a window wider than 1 along one."""
+    title, map_name = _INDEX_MAP_NAMES[op]
+    if set(index_map) & set(operand_batching):
+        raise TypeError(f"{map_name} and operand_batching_dims in {op} op must be disjoint; got: {index_map} and "
+                        f"{operand_batching}.")
+    sizes = tuple(x.shape[d] for d in operand_batching), tuple(indices.shape[d] for d in indices_batching)
+    if sizes[0] != sizes[1]:
+        raise TypeError(f"{title} op requires operand batching dimensions and indices batching dimensions to have the "
+                        f"same shape, got {sizes[0]} and {sizes[1]}.")
+    for k, d in enumerate(operand_batching):
+        if window[d] > 1:
+            raise TypeError(f"{title} op can only have operand batching dims with bound 0/1, but bound is {window[d]} "
+                            f"for index {d} at position {k}.")
+
+
+def _window_indices(op, x, indices, index_map, window, collapsed, operand_batching, indices_batching):
     """The advanced index (one array per operand dim, shape batch + window
     dims not collapsed) of every element of every window, and whether each
-    window lies in bounds (shape batch)."""
-    if batching:
-        raise NotImplementedError(f"{fn_name}: irax does not support operand_batching_dims yet; vmap a gather "
-                                  "without them instead.")
+    window lies in bounds (shape batch). An operand batching dim is indexed
+    by the position along its paired batch dim of the indices, as if that
+    position were one more (always in bounds) start."""
     indices = asarray(indices)
+    _check_batching(op, x, indices, index_map, window, operand_batching, indices_batching)
     batch_shape = indices.shape[:-1]
     nb = len(batch_shape)
-    kept = [d for d in range(x.ndim) if d not in collapsed]
+    kept = [d for d in range(x.ndim) if d not in collapsed and d not in operand_batching]
     in_bounds = jnp.ones(batch_shape, dtype=bool)
     index = []
     for d in range(x.ndim):
         n, size = x.shape[d], window[d]
         offset_shape = [1] * nb + [size if k == d else 1 for k in kept]
         offset = jnp.reshape(jnp.arange(size, dtype=np.int32), offset_shape) if d in kept else jnp.zeros(offset_shape, np.int32)
-        if d in index_map:
+        if d in operand_batching:
+            along = indices_batching[operand_batching.index(d)]
+            position = [n if k == along else 1 for k in range(nb)] + [1] * len(kept)
+            index.append(jnp.reshape(jnp.arange(n, dtype=np.int32), position))
+        elif d in index_map:
             start = convert_element_type(indices[..., index_map.index(d)], np.int32)
             in_bounds = in_bounds & (start >= 0) & (start <= n - size)
             start = jnp.reshape(jnp.clip(start, 0, n - size), batch_shape + (1,) * len(kept))
@@ -285,8 +311,9 @@ def gather(operand: ArrayLike, start_indices: ArrayLike, dimension_numbers: Gath
     x = asarray(operand)
     dn = dimension_numbers
     mode = GatherScatterMode.PROMISE_IN_BOUNDS if mode is None else GatherScatterMode.from_any(mode)  # JAX's default
-    index, in_bounds, kept = _window_indices(x, start_indices, tuple(dn.start_index_map), tuple(slice_sizes),
-                                             tuple(dn.collapsed_slice_dims), dn.operand_batching_dims, "gather")
+    index, in_bounds, kept = _window_indices("gather", x, start_indices, tuple(dn.start_index_map),
+                                             tuple(slice_sizes), tuple(dn.collapsed_slice_dims),
+                                             tuple(dn.operand_batching_dims), tuple(dn.start_indices_batching_dims))
     out = x[index]
     nb = in_bounds.ndim
     in_bounds = jnp.reshape(in_bounds, in_bounds.shape + (1,) * len(kept))
@@ -305,12 +332,13 @@ def _scatter(op, operand, scatter_indices, updates, dimension_numbers, mode):
     dn, mode = dimension_numbers, GatherScatterMode.from_any(mode)
     window_dims = tuple(dn.update_window_dims)
     nb = v.ndim - len(window_dims)
-    kept = [d for d in range(x.ndim) if d not in dn.inserted_window_dims]
+    kept = [d for d in range(x.ndim) if d not in dn.inserted_window_dims and d not in dn.operand_batching_dims]
     window = [1] * x.ndim
     for d, k in zip(kept, window_dims):
         window[d] = v.shape[k]
-    index, in_bounds, kept = _window_indices(x, scatter_indices, tuple(dn.scatter_dims_to_operand_dims), window,
-                                             tuple(dn.inserted_window_dims), dn.operand_batching_dims, "scatter")
+    index, in_bounds, kept = _window_indices("scatter", x, scatter_indices, tuple(dn.scatter_dims_to_operand_dims),
+                                             window, tuple(dn.inserted_window_dims), tuple(dn.operand_batching_dims),
+                                             tuple(dn.scatter_indices_batching_dims))
     if mode == GatherScatterMode.FILL_OR_DROP:  # a window out of bounds is dropped whole: send it past the end
         shift = jnp.where(jnp.reshape(in_bounds, in_bounds.shape + (1,) * len(kept)), 0, x.shape[0] + 1 if x.ndim else 0)
         index = (index[0] + shift,) + index[1:]

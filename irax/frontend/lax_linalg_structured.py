@@ -129,10 +129,13 @@ def symmetric_product(a_matrix: ArrayLike, c_matrix: ArrayLike, *, alpha: float 
     triangle is the transpose of the lower one (JAX guarantees only the
     lower triangle otherwise; irax computes the whole product)."""
     a, c = asarray(a_matrix), asarray(c_matrix)
-    for position, x in enumerate((a, c)):  # real floats only, as JAX (no complex: Aᵀ, not Aᴴ)
-        if not np.issubdtype(x.dtype, np.floating):
+    for position, x in enumerate((a, c)):  # real floats only, as JAX (no complex: Aᵀ, not Aᴴ); bfloat16 too
+        if not dtypes.issubdtype(x.dtype, np.floating):
             raise TypeError(f"symmetric_product does not accept dtype {x.dtype.name} at position {position}. "
                             f"Accepted dtypes at position {position} are subtypes of floating.")
+    if a.dtype != c.dtype:
+        raise TypeError(f"lax.symmetric_product requires arguments to have the same dtypes, got {a.dtype.name}, "
+                        f"{c.dtype.name}.")
     result = alpha * (a @ a.swapaxes(-1, -2)) + beta * c
     if symmetrize_output:
         result = tril(result) + tril(result, -1).swapaxes(-1, -2)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from irax import tree_util
+from irax.frontend import dtypes
 from irax.frontend import numpy as jnp
 from irax.frontend.control_flow import scan
 from irax.frontend.lax_elementwise import max as lax_max
@@ -79,7 +80,8 @@ def associative_scan(fn: Callable, elems: PyTree, reverse: bool = False, axis: i
 def _cumulative(name, prim=None, combine=None, accepted=np.number):
     def fn(operand: ArrayLike, axis: int = 0, reverse: bool = False) -> Array:
         x = asarray(operand)
-        if not np.issubdtype(x.dtype, accepted):  # (JAX's TypeError; bool is not a number)
+        # (JAX's TypeError; bool is not a number; dtypes' issubdtype knows bfloat16 and the float8s, NumPy's not)
+        if not dtypes.issubdtype(x.dtype, accepted):
             raise TypeError(f"{name} does not accept dtype {x.dtype.name}. Accepted dtypes are subtypes of "
                             f"{accepted.__name__}.")
         axis = canonicalize_axis(name, axis, x.ndim)

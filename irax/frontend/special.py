@@ -88,7 +88,21 @@ def _polygamma(m, x):
 
 
 polygamma = named_operands("polygamma", ("m", "x"), _polygamma, "Elementwise `polygamma(m, x)`, as `jax.lax.polygamma`.")
-logistic = _floating("logistic")  # 1 / (1 + exp(-x)), with JAX's derivative out (1 - out)
+
+
+def _logistic(x):
+    """1 / (1 + exp(-x)); the primitive (with JAX's derivative out (1 - out))
+    for real floats, XLA's formula itself for complex x, which it also takes."""
+    x = asarray(x)
+    if dtypes.is_complex(x.dtype):
+        return ufuncs.reciprocal(ufuncs.add(1, ufuncs.exp(ufuncs.negative(x))))
+    if not dtypes.is_float(x.dtype):
+        raise TypeError(f"logistic does not accept dtype {x.dtype.name}. Accepted dtypes are subtypes of floating, "
+                        "complexfloating.")
+    return special.primitives["logistic"].bind(x)
+
+
+logistic = named_operands("logistic", ("x",), _logistic, "Elementwise `logistic(x)`, as `jax.lax.logistic`.")
 lbeta = _floating("lbeta", ("a", "b"))  # log |B(a, b)|: irax's own, scipy.special.betaln's
 
 

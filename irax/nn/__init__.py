@@ -63,11 +63,9 @@ def relu6(x: ArrayLike) -> Array:
 @functools.partial(jit, inline=True)
 def sigmoid(x: ArrayLike) -> Array:
     """1 / (1 + exp(-x)): exact in both tails (exp(-x) overflows to inf,
-    giving 0, rather than losing the small values as 1 - ... would)."""
-    x = _array("sigmoid", x)
-    if not dtypes.is_float(x.dtype):
-        raise TypeError(f"sigmoid does not accept dtype {x.dtype.name}. Accepted dtypes are subtypes of floating.")
-    return lax.logistic(x)
+    giving 0, rather than losing the small values as 1 - ... would); complex
+    x too, as JAX."""
+    return lax.logistic(_array("sigmoid", x))
 
 
 @jit

@@ -341,13 +341,15 @@ def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None, keepd
               return_sign: bool = False, where: ArrayLike | None = None) -> Array | tuple[Array, Array]:
     """log(sum(b * exp(a))) over `axis`, without overflow:
 
-        logsumexp(a) = m + log(sum(b exp(a - m)))      m = max(a) where finite, else 0
+        logsumexp(a) = m + log(sum(b exp(a - m)))      m = max(re a) where finite, else 0
 
-    Shifting by the maximum keeps every exp(a - m) <= 1; the shift carries no
+    Shifting by the maximum keeps every |exp(a - m)| <= 1; the shift carries no
     gradient (it cancels). With `b`, entries where b = 0 are left out, and a
     negative sum gives NaN, or its sign with `return_sign` (then the log of
     its magnitude). `where` leaves out the entries where it is False. A row
     of -inf (or an empty one) gives -inf, a +inf gives +inf, a NaN gives NaN.
+    Complex `a` gives the complex log of the sum, or with `return_sign` the
+    (real) log of its magnitude and its complex sign, as JAX.
     """
     if b is not None:
         a, b = promote_args_inexact("logsumexp", a, b)
@@ -357,7 +359,7 @@ def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None, keepd
     if where is not None:
         a = jnp.where(where, a, -np.inf)
     axes = canonicalize_axes("logsumexp", axis, a.ndim)
-    shift = jnp.max(a, axes, keepdims=True, initial=-np.inf)
+    shift = jnp.max(jnp.real(a), axes, keepdims=True, initial=-np.inf)
     shift = stop_gradient(jnp.where(jnp.isfinite(shift), shift, 0))  # -inf - -inf would be NaN
     exp_a = jnp.exp(a - shift)
     if b is not None:
@@ -366,10 +368,11 @@ def logsumexp(a: ArrayLike, axis: Axis = None, b: ArrayLike | None = None, keepd
     if not keepdims:
         shift = jnp.squeeze(shift, axes)
     sign = jnp.sign(total)
-    out = jnp.log(jnp.abs(total)) + shift
+    is_complex = dtypes.issubdtype(total.dtype, np.complexfloating)
+    out = jnp.log(total if is_complex and not return_sign else jnp.abs(total)) + shift
     if return_sign:
         return out, sign
-    if b is not None:
+    if b is not None and not is_complex:
         out = jnp.where(sign < 0, np.nan, out)
     return out
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from irax.frontend import core
 from irax.frontend.numpy import creation, layout, shape as shape_ops, statistics, ufuncs
+from irax.frontend.numpy.math_extra import finfo
 from irax.frontend.numpy.util import asarray, check_arraylike, promote_args, promote_args_inexact
 from irax.typing import Array, ArrayLike
 
@@ -118,7 +119,8 @@ def polydiv(u: ArrayLike, v: ArrayLike, *, trim_leading_zeros: bool = False) -> 
         if isinstance(r, core.Tracer):
             raise core.ConcretizationTypeError("Abstract tracer value encountered where concrete value is expected: "
                                                "jnp.polydiv(..., trim_leading_zeros=True) needs concrete values.")
-        kept = np.flatnonzero(np.abs(np.asarray(r)) >= np.sqrt(np.finfo(r.dtype).eps))
+        # (a NaN is no zero: kept, as NumPy and JAX)
+        kept = np.flatnonzero(~(np.abs(np.asarray(r)) < np.sqrt(finfo(r.dtype).eps)))
         r = r[int(kept[0]) if kept.size else r.shape[0]:]
     return q, r
 

@@ -235,9 +235,10 @@ _CONVOLVE_MODES = {"full": lambda n, m: (0, n + m - 1), "same": lambda n, m: ((m
                    "valid": lambda n, m: (m - 1, n - m + 1)}
 
 
-def _convolve(name, a, v, mode, reverse_v):
+def _convolve(name, a, v, mode, reverse_v, preferred_element_type):
     check_arraylike(name, a, v)
-    a, v = promote_args_inexact(name, a, v)
+    # (JAX: integers stay integers when the caller names the accumulator's dtype)
+    a, v = (promote_args_inexact if preferred_element_type is None else promote_args)(name, a, v)
     if a.ndim != 1 or v.ndim != 1:
         raise ValueError(f"{name}() only support 1-dimensional inputs.")
     if a.size == 0 or v.size == 0:
@@ -257,7 +258,7 @@ def _convolve(name, a, v, mode, reverse_v):
     start, length = _CONVOLVE_MODES[mode](n, m)
     padded = shape_ops.pad(a, (m - 1, m - 1))
     windows = (start + np.arange(length)[:, None] + np.arange(m)[None, :]).astype(np.int32)
-    out = linalg.matmul(padded[windows], v)
+    out = linalg.matmul(padded[windows], v, preferred_element_type=preferred_element_type)
     return shape_ops.flip(out) if swapped and reverse_v else out
 
 
@@ -265,14 +266,14 @@ def convolve(a: ArrayLike, v: ArrayLike, mode: str = "full", *, precision: None 
              preferred_element_type: DTypeLike | None = None) -> Array:
     """out[k] = sum_j a[j] v[k - j], for every overlap ('full'), the
     max(len) centred ones ('same') or the complete ones ('valid')."""
-    return _convolve("convolve", a, v, mode, reverse_v=False)
+    return _convolve("convolve", a, v, mode, reverse_v=False, preferred_element_type=preferred_element_type)
 
 
 def correlate(a: ArrayLike, v: ArrayLike, mode: str = "valid", *, precision: None = None,
               preferred_element_type: DTypeLike | None = None) -> Array:
     """out[k] = sum_j a[k + j] conj(v[j]): convolve with v reversed (the
     output reversed when v is the longer, as NumPy)."""
-    return _convolve("correlate", a, v, mode, reverse_v=True)
+    return _convolve("correlate", a, v, mode, reverse_v=True, preferred_element_type=preferred_element_type)
 
 
 # ---------------------------------------------------------------------------
@@ -288,9 +289,13 @@ def interp(x: ArrayLike, xp: ArrayLike, fp: ArrayLike, left: ArrayLike | str | N
     for side, value in (("left", left), ("right", right)):
         if isinstance(value, str) and value != "extrapolate":
             raise ValueError(f"the only valid string value of `{side}` is 'extrapolate', but got: {value!r}")
-    x, xp, fp = promote_args_inexact("interp", x, xp, fp)
+    # (as JAX: fp is promoted on its own, so the result is their common dtype: float16 x with int fp is float32)
+    x, xp = promote_args_inexact("interp", x, xp)
+    (fp,) = promote_args_inexact("interp", fp)
     if xp.ndim != 1 or fp.ndim != 1 or xp.shape != fp.shape or xp.shape[0] == 0:
         raise ValueError("xp and fp must be one-dimensional arrays of equal, nonzero size")
+    if dtypes.issubdtype(x.dtype, np.complexfloating):
+        raise ValueError("jnp.interp: complex x values not supported.")
     if period is not None:
         period = ufuncs.abs(asarray(period, x.dtype))
         x = ufuncs.remainder(x, period)
@@ -305,9 +310,9 @@ def interp(x: ArrayLike, xp: ArrayLike, fp: ArrayLike, left: ArrayLike | str | N
     step = ufuncs.where(ufuncs.equal(dx, 0), 0, ufuncs.divide(delta, ufuncs.where(ufuncs.equal(dx, 0), 1, dx)))
     f = ufuncs.add(fp[i - 1], ufuncs.multiply(step, ufuncs.subtract(fp[i], fp[i - 1])))
     if period is None and left != "extrapolate":
-        f = ufuncs.where(ufuncs.less(x, xp[0]), fp[0] if left is None else asarray(left, f.dtype), f)
+        f = ufuncs.where(ufuncs.less(x, xp[0]), fp[0] if left is None else left, f)
     if period is None and right != "extrapolate":
-        f = ufuncs.where(ufuncs.greater(x, xp[-1]), fp[-1] if right is None else asarray(right, f.dtype), f)
+        f = ufuncs.where(ufuncs.greater(x, xp[-1]), fp[-1] if right is None else right, f)
     return f
 
 
@@ -402,16 +407,30 @@ def histogram(a: ArrayLike, bins: ArrayLike = 10, range: Sequence[ArrayLike] | N
               weights: ArrayLike | None = None, density: bool | None = None) -> tuple[Array, Array]:
     """(counts, edges): the (weighted) number of elements of a in each bin
     [e_i, e_i+1), the last bin closed; with `density`, counts / (sum(counts)
-    width_i)."""
-    a_flat = shape_ops.ravel(a)
+    width_i). As JAX, `a` and `weights` are promoted together to an inexact
+    dtype, the counts' (integer weights count in floats)."""
+    a, w = _with_weights("histogram", a, weights, "weights should have the same shape as a.", lambda a: a.shape)
+    a_flat, w = shape_ops.ravel(a), shape_ops.ravel(w)
     edges = histogram_bin_edges(a_flat, bins, range, weights)
     index = sorting.searchsorted(edges, a_flat, side="right")
     index = ufuncs.where(ufuncs.equal(a_flat, edges[-1]), edges.shape[0] - 1, index)
-    w = creation.ones_like(a_flat, edges.dtype) if weights is None else shape_ops.ravel(asarray(weights))
     counts = creation.zeros(edges.shape[0] + 1, w.dtype).at[index].add(w)[1:-1]
     if density:
         counts = ufuncs.divide(ufuncs.divide(counts, reductions.sum(counts)), diff(edges))
     return counts, edges
+
+
+def _with_weights(name, a, weights, mismatch, weights_shape):
+    """(a, weights) promoted together to an inexact dtype, weights ones
+    where None; JAX's ValueError `mismatch` unless weights' shape is
+    weights_shape(a)."""
+    if weights is None:
+        (a,) = promote_args_inexact(name, a)
+        return a, creation.ones_like(a)
+    a, weights = promote_args_inexact(name, a, weights)
+    if weights.shape != weights_shape(a):
+        raise ValueError(mismatch)
+    return a, weights
 
 
 def _length(bins):
@@ -431,7 +450,9 @@ def histogramdd(sample: ArrayLike, bins: ArrayLike | list[ArrayLike] = 10,
     counted by `bincount`; with `density`, divided by the total and by each
     bin's volume."""
     check_arraylike("histogramdd", sample)
-    sample = asarray(sample)
+    sample, promoted = _with_weights("histogramdd", sample, weights, "should have one weight for each sample.",
+                                     lambda s: s.shape[:1])
+    weights = None if weights is None else promoted
     if sample.ndim != 2:
         raise ValueError(f"histogramdd: sample must be 2-D (N points, D dimensions), got shape {sample.shape}")
     n_dims = sample.shape[1]
@@ -450,6 +471,7 @@ def histogramdd(sample: ArrayLike, bins: ArrayLike | list[ArrayLike] = 10,
     flat = ravel_multi_index(index, shape, mode="clip")
     hist = bincount(flat, weights, length=int(np.prod(shape))).reshape(shape)[(slice(1, -1),) * n_dims]
     if density:
+        hist = hist.astype(sample.dtype)
         hist = ufuncs.divide(hist, reductions.sum(hist))
         for width in ix_(*(diff(e) for e in edges)):
             hist = ufuncs.divide(hist, width)
