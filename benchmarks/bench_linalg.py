@@ -9,11 +9,11 @@ input) on a general 512x512 one, and of `jit(svd)` (U diag(s) Vᵀ, compared wit
 `jit(grad(det))` (det(a) a⁻ᵀ, the adjugate's transpose) on a 64x64 one:
 median of ROUNDS calls interleaved with JAX's, the process's CPU time, and
 the best call. JAX calls LAPACK; irax runs its column loops
-(irax/frontend/lax_linalg.py, lax_qr.py), the sweeps of its Jacobi
-`while_loop`s (irax/frontend/lax_svd.py) and eigh's tridiagonal
-reduction and QL sweeps (lax_eigh_tridiagonal.py) as kernels, native loops
+(irax/frontend/lax_linalg.py, lax_qr.py), eigh's tridiagonal reduction
+and QL sweeps (lax_eigh_tridiagonal.py) and the SVD's bidiagonal
+reduction and QR sweeps (lax_svd_bidiagonal.py) as kernels, native loops
 on the CPU (irax/backends/cpu_kernels.py; IRAX_CPU_KERNELS=0 runs their
-portable programs instead, and eigh by Jacobi's sweeps).
+portable programs instead, and eigh and the SVD by Jacobi's sweeps).
 """
 import os
 import sys

@@ -66,6 +66,11 @@ pivots included, in the order that keeps the inner loops vectorizable:
                         reduction, Qᵀ from its reflectors, the implicit QL
                         sweeps (lax_eigh_tridiagonal.py,
                         cpu_kernels_tridiagonal.py).
+    bidiagonal_reduction, bidiagonal_qr
+                        the SVD's path on the CPU: the Householder
+                        bidiagonalization and the implicit QR sweeps
+                        (lax_svd_bidiagonal.py, cpu_kernels_bidiagonal.py;
+                        its Qᵀ and Pᵀ are tridiagonal_q's).
 
 Each kernel is written with backends/cpu_kernel_builder.py (its docstring
 says how: the region's ops, the row loops as chunks of vector lanes, batch
@@ -78,6 +83,7 @@ from __future__ import annotations
 
 from irax.backends.cpu_kernel_builder import (Body, columns_from, each_chunk, fill_rows, for_each_matrix, parse_tensor,
                                               transposed_in_place)
+from irax.backends.cpu_kernels_bidiagonal import bidiagonal_qr, bidiagonal_reduction
 from irax.backends.cpu_kernels_jacobi import eigh_sweep, svd_sweep
 from irax.backends.cpu_kernels_tridiagonal import symmetric_tridiagonal, tridiagonal_q, tridiagonal_ql
 
@@ -449,7 +455,8 @@ KERNELS = {"cholesky_block": (_cholesky_block, _FLOATS), "triangular_inverse": (
            "pivots_to_permutation": (_pivots_to_permutation, ("i32",)), "svd_sweep": (svd_sweep, _FLOATS),
            "eigh_sweep": (eigh_sweep, _FLOATS), "qr_panel": (_qr_panel, _FLOATS),
            "block_reflector": (_block_reflector, _FLOATS), "symmetric_tridiagonal": (symmetric_tridiagonal, _FLOATS),
-           "tridiagonal_q": (tridiagonal_q, _FLOATS), "tridiagonal_ql": (tridiagonal_ql, _FLOATS)}
+           "tridiagonal_q": (tridiagonal_q, _FLOATS), "tridiagonal_ql": (tridiagonal_ql, _FLOATS),
+           "bidiagonal_reduction": (bidiagonal_reduction, _FLOATS), "bidiagonal_qr": (bidiagonal_qr, _FLOATS)}
 
 
 def build(kernel: str, name: str, arg_types: list[str], result_types: list[str], params: dict) -> str | None:

@@ -39,7 +39,7 @@ from irax.backends.cpu_kernel_builder import (ELEMENT_BYTES, columns_from, each_
 
 _SCRATCH_BYTES = 32768  # IREE's stack limit for a dispatch's allocations
 _V, _W = range(2)  # symmetric_tridiagonal's and tridiagonal_q's scratch rows
-_E = 0  # tridiagonal_ql's scratch row: e, an n-th entry 0
+_E = 0  # tridiagonal_ql's and bidiagonal_qr's scratch row: e, an n-th entry 0 (_Deflation)
 _DTYPES = {"f32": np.float32, "f64": np.float64}
 
 
@@ -99,6 +99,54 @@ def _masked(b, lo, base, size, value):
     return b.select(columns_from(b, lo, base, size), value, b.splat(b.scalar(0), size))
 
 
+def _larfg(b, alpha, below, squares_of, zero, one):
+    """(tau, divisor of x, what goes at alpha's place) of LAPACK's larfg, from
+    alpha, the largest |x| below it and `squares_of(safe)`, the sum of
+    (|x_i| / safe)² over alpha and x."""
+    scale = b.arith("arith.maximumf", b.unary("math.absf", alpha), below)
+    safe = b.select(b.compare("cmpf", "oeq", scale, zero), one, scale)
+    norm = b.arith("arith.mulf", safe, b.unary("math.sqrt", squares_of(safe)))
+    unit = b.compare("cmpf", "oeq", below, zero)
+    beta = b.unary("arith.negf", b.arith("math.copysign", norm, alpha))  # (-0.0 negative, as LAPACK's)
+    tau = b.select(unit, zero, b.arith("arith.divf", b.arith("arith.subf", beta, alpha), beta))
+    return tau, b.select(unit, one, b.arith("arith.subf", alpha, beta)), b.select(unit, alpha, beta)
+
+
+def _row_reflector(b, s, row, j1, scratch, start, n, zero, one):
+    """larfg of `row`'s entries from j1 on (alpha at j1, x beyond): (tau,
+    what goes at alpha's place, scratch with v in its row _V from column
+    `start` on: 0 up to j1, 1 at j1, x / divisor beyond)."""
+    j2 = b.index_op("arith.addi", j1, 1)
+    alpha = b.extract(s, row + [j1])
+    below = _row_reduce(b, "maximumf", j2, n, lambda base, size: _masked(
+        b, j2, base, size, b.unary("math.absf", b.read(s, row + [base], size))))
+
+    def squares_of(safe):
+        return _row_reduce(b, "addf", j1, n, lambda base, size: _masked(b, j1, base, size, _square(
+            b, b.arith("arith.divf", b.unary("math.absf", b.read(s, row + [base], size)), b.splat(safe, size)))))
+
+    tau, divisor, top = _larfg(b, alpha, below, squares_of, zero, one)
+
+    def reflector(t, base, size):
+        x = b.read(s, row + [base], size)
+        v = b.select(columns_from(b, j1, base, size, "eq"), b.splat(one, size),
+                     _masked(b, j2, base, size, b.arith("arith.divf", x, b.splat(divisor, size))))
+        return b.write(v, t, [_V, base])
+
+    return tau, top, each_chunk(b, scratch, start, n, reflector)
+
+
+def _stored_reflector(b, s, row, j1, top, scratch, n):
+    """s with `row`'s entries from j1 on replaced: `top` at j1 (beta, or
+    alpha where H = I), then v (scratch row _V), as LAPACK packs it."""
+    def store(t, base, size):
+        chunk = b.read(t, row + [base], size)
+        new = b.select(columns_from(b, j1, base, size, "eq"), b.splat(top, size), b.read(scratch, [_V, base], size))
+        return b.write(b.select(columns_from(b, j1, base, size), new, chunk), t, row + [base])
+
+    return each_chunk(b, s, j1, n, store)
+
+
 def symmetric_tridiagonal(b, args, arg_types, result_types, params):
     (a,), ((shape, element),) = args, arg_types
     *batch, n, n2 = shape
@@ -111,28 +159,9 @@ def symmetric_tridiagonal(b, args, arg_types, result_types, params):
     zero, one, half = b.scalar(0), b.scalar(1), b.scalar(0.5)
 
     def step(prefix, j, s, taus, scratch):
-        j1, j2 = b.index_op("arith.addi", j, 1), b.index_op("arith.addi", j, 2)
+        j1 = b.index_op("arith.addi", j, 1)
         row = prefix + [j]
-        alpha = b.extract(s, row + [j1])
-        below = _row_reduce(b, "maximumf", j2, n, lambda base, size: _masked(
-            b, j2, base, size, b.unary("math.absf", b.read(s, row + [base], size))))
-        scale = b.arith("arith.maximumf", b.unary("math.absf", alpha), below)
-        safe = b.select(b.compare("cmpf", "oeq", scale, zero), one, scale)
-        squares = _row_reduce(b, "addf", j1, n, lambda base, size: _masked(b, j1, base, size, _square(
-            b, b.arith("arith.divf", b.unary("math.absf", b.read(s, row + [base], size)), b.splat(safe, size)))))
-        norm = b.arith("arith.mulf", safe, b.unary("math.sqrt", squares))
-        unit = b.compare("cmpf", "oeq", below, zero)
-        beta = b.unary("arith.negf", b.arith("math.copysign", norm, alpha))  # (-0.0 negative, as LAPACK's)
-        tau = b.select(unit, zero, b.arith("arith.divf", b.arith("arith.subf", beta, alpha), beta))
-        divisor = b.select(unit, one, b.arith("arith.subf", alpha, beta))
-
-        def reflector(t, base, size):  # v: 0 up to j, 1 at j + 1, x / divisor beyond
-            x = b.read(s, row + [base], size)
-            v = b.select(columns_from(b, j1, base, size, "eq"), b.splat(one, size),
-                         _masked(b, j2, base, size, b.arith("arith.divf", x, b.splat(divisor, size))))
-            return b.write(v, t, [_V, base])
-
-        scratch = each_chunk(b, scratch, 0, n, reflector)
+        tau, top, scratch = _row_reflector(b, s, row, j1, scratch, 0, n, zero, one)
 
         def product(t, base, size):  # p = tau S v over rows k > j, a chunk of columns at a time
             with b.loop(j1, n, acc=b.splat(zero, size)) as k:
@@ -166,13 +195,7 @@ def symmetric_tridiagonal(b, args, arg_types, result_types, params):
             i.v["s"] = each_chunk(b, i.v["s"], j1, n, update)
         s = i.v["s"]
 
-        def store(t, base, size):  # row j beyond j + 1: v; at j + 1: beta (alpha where H = I)
-            chunk = b.read(t, row + [base], size)
-            new = b.select(columns_from(b, j1, base, size, "eq"), b.splat(b.select(unit, alpha, beta), size),
-                           b.read(scratch, [_V, base], size))
-            return b.write(b.select(columns_from(b, j1, base, size), new, chunk), t, row + [base])
-
-        return each_chunk(b, s, j1, n, store), b.insert(tau, taus, prefix + [j]), scratch
+        return _stored_reflector(b, s, row, j1, top, scratch, n), b.insert(tau, taus, prefix + [j]), scratch
 
     def reduce(prefix, state):
         s = fill_rows(b, state["packed"], prefix, n, n, lambda r, base, size: b.read(a, prefix + [r, base], size))
@@ -184,6 +207,39 @@ def symmetric_tridiagonal(b, args, arg_types, result_types, params):
     state = for_each_matrix(b, batch, {"packed": b.empty(result_types[0]), "taus": b.empty(result_types[1]),
                                         "scratch": b.empty(f"tensor<2x{n}x{element}>")}, reduce)
     return [state["packed"], state["taus"]]
+
+
+def _reflected(b, a, scratch, prefix, rows, columns, tau, zero, each_row=None):
+    """(a, scratch): a's rows rows[0] <= i < rows[1], in its columns
+    columns[0] <= c < columns[1], times (I - tau v vᵀ) from the left, v the
+    scratch row _V: w = vᵀ a into the row _W a chunk of columns at a time,
+    then a_ic -= (tau v_i) w_c. `each_row(i, v_i, a)`, if given, writes
+    more into row i once it is updated (tridiagonal_q's and the
+    bidiagonal reduction's left reflectors)."""
+    (first, end), (first_column, end_column) = rows, columns
+
+    def product(t, base, size):
+        with b.loop(first, end, acc=b.splat(zero, size)) as i:
+            v_i = b.splat(b.extract(t, [_V, i.iv]), size)
+            i.v["acc"] = b.arith("arith.addf", i.v["acc"], b.arith("arith.mulf", v_i, b.read(
+                a, prefix + [i.iv, base], size)))
+        return b.write(i.v["acc"], t, [_W, base])
+
+    scratch = each_chunk(b, scratch, first_column, end_column, product)
+    with b.loop(first, end, a=a) as i:
+        v_i = b.extract(scratch, [_V, i.iv])
+        scaled = b.arith("arith.mulf", tau, v_i)
+
+        def update(t, base, size):
+            chunk = b.read(t, prefix + [i.iv, base], size)
+            new = b.arith("arith.subf", chunk, b.arith("arith.mulf", b.splat(scaled, size), b.read(
+                scratch, [_W, base], size)))
+            return b.write(b.select(columns_from(b, first_column, base, size), new, chunk), t, prefix + [i.iv, base])
+
+        i.v["a"] = each_chunk(b, i.v["a"], first_column, end_column, update)
+        if each_row is not None:
+            i.v["a"] = each_row(i.iv, v_i, i.v["a"])
+    return i.v["a"], scratch
 
 
 def tridiagonal_q(b, args, arg_types, result_types, params):
@@ -204,27 +260,7 @@ def tridiagonal_q(b, args, arg_types, result_types, params):
             below = b.extract(packed, prefix + [i.iv, j])
             i.v["scratch"] = b.insert(b.select(b.compare("cmpi", "eq", i.iv, j1), one, below), i.v["scratch"],
                                       [_V, i.iv])
-        scratch = i.v["scratch"]
-
-        def product(t, base, size):  # w = vᵀ Q over rows i > j, a chunk of columns at a time
-            with b.loop(j1, n, acc=b.splat(zero, size)) as i:
-                v_i = b.splat(b.extract(t, [_V, i.iv]), size)
-                i.v["acc"] = b.arith("arith.addf", i.v["acc"], b.arith("arith.mulf", v_i, b.read(
-                    q, prefix + [i.iv, base], size)))
-            return b.write(i.v["acc"], t, [_W, base])
-
-        scratch = each_chunk(b, scratch, j1, n, product)
-        with b.loop(j1, n, q=q) as i:
-            scaled = b.arith("arith.mulf", tau, b.extract(scratch, [_V, i.iv]))
-
-            def update(t, base, size):  # Q[i, c] -= (tau v_i) w_c for c > j
-                chunk = b.read(t, prefix + [i.iv, base], size)
-                new = b.arith("arith.subf", chunk, b.arith("arith.mulf", b.splat(scaled, size), b.read(
-                    scratch, [_W, base], size)))
-                return b.write(b.select(columns_from(b, j1, base, size), new, chunk), t, prefix + [i.iv, base])
-
-            i.v["q"] = each_chunk(b, i.v["q"], j1, n, update)
-        return i.v["q"], scratch
+        return _reflected(b, q, i.v["scratch"], prefix, (j1, n), (j1, n), tau, zero)  # rows and columns past j
 
     def build_q(prefix, state):
         q = fill_rows(b, state["q"], prefix, n, n, lambda r, base, size: b.select(
@@ -286,6 +322,61 @@ def _rotation(b, f, g):
             b.select(vanishes, zero, b.arith("arith.divf", g, safe)), r)
 
 
+class _Deflation:
+    """What tridiagonal_ql's implicit QL sweeps and bidiagonal_qr's QR sweeps
+    (cpu_kernels_bidiagonal.py) share: d and e, the matrix's diagonal and
+    off-diagonal, e held in a scratch row (_E, an n-th entry 0), and the
+    test that splits it, e_k negligible where |e_k| <= max(eps (|d_k| +
+    |d_k+1|), tiny). Made at a kernel's top (its constants there); `at(k)`
+    is element k of the matrix being solved."""
+
+    def __init__(self, b, n, element):
+        info = np.finfo(_DTYPES[element])
+        self.b, self.n = b, n
+        self.zero, self.eps, self.tiny = b.scalar(0), b.scalar(float(info.eps)), b.scalar(float(info.tiny))
+        self.last = b.index(n - 1)
+
+    def below(self, x, y):
+        return self.b.compare("cmpi", "ult", x, y)
+
+    def both(self, x, y):
+        return self.b.arith("arith.andi", x, y)
+
+    def load(self, at, d_in, e_in, d, scratch):
+        """(d, scratch) holding d_in's and e_in's entries of the matrix."""
+        b = self.b
+        with b.loop(0, self.n, d=d, scratch=scratch) as k:
+            k.v["d"] = b.insert(b.extract(d_in, at(k.iv)), k.v["d"], at(k.iv))
+            e_k = b.extract(e_in, at(b.index_op("arith.minui", k.iv, self.n - 2)))
+            k.v["scratch"] = b.insert(b.select(self.below(k.iv, self.last), e_k, self.zero), k.v["scratch"],
+                                      [_E, k.iv])
+        return k.v["d"], k.v["scratch"]
+
+    def coupled(self, at, d, scratch, k):
+        """|e_k| > max(eps (|d_k| + |d_k+1|), tiny): e_k not negligible."""
+        b = self.b
+        size = b.arith("arith.addf", b.unary("math.absf", b.extract(d, at(k))), b.unary(
+            "math.absf", b.extract(d, at(b.index_op("arith.minui", b.index_op("arith.addi", k, 1), self.n - 1)))))
+        bound = b.arith("arith.maximumf", b.arith("arith.mulf", self.eps, size), self.tiny)
+        return b.compare("cmpf", "ogt", b.unary("math.absf", b.extract(scratch, [_E, k])), bound)
+
+    def first_coupled(self, at, d, scratch, l):
+        """The first k >= l with e_k not negligible (n - 1: none)."""
+        b = self.b
+        return _while(b, lambda v: self.both(self.below(v["k"], self.last), b.arith(
+            "arith.xori", self.coupled(at, d, scratch, v["k"]), b.constant(1, "i1"))),
+            lambda v: {"k": b.index_op("arith.addi", v["k"], 1)}, k=l)["k"]
+
+    def sweeps(self, at, sweep, max_sweeps, d, scratch, **carried):
+        """`sweep` (carried values -> carried values, "l" the first coupled
+        e) while an e is coupled, at most `max_sweeps` times: the values."""
+        b = self.b
+        most = b.index(int(max_sweeps))
+        return _while(b, lambda v: self.both(self.below(v["l"], self.last), self.below(v["sweeps"], most)), sweep,
+                      d=d, scratch=scratch, **carried, l=self.first_coupled(at, d, scratch, b.index(0)),
+                      sweeps=b.index(0))
+
+
 def tridiagonal_ql(b, args, arg_types, result_types, params):
     (d_in, e_in, y_in), ((shape, element), e_type, y_type) = args, arg_types
     *batch, n = shape
@@ -295,39 +386,15 @@ def tridiagonal_ql(b, args, arg_types, result_types, params):
                          f"one element type, got {arg_types} -> {result_types}")
     if n * ELEMENT_BYTES[element] > _SCRATCH_BYTES:
         return None
-    info = np.finfo(_DTYPES[element])
-    zero, one, two = b.scalar(0), b.scalar(1), b.scalar(2)
-    eps, tiny = b.scalar(float(info.eps)), b.scalar(float(info.tiny))
-    last = b.index(n - 1)
-
-    def below(x, y):
-        return b.compare("cmpi", "ult", x, y)
-
-    def both(x, y):
-        return b.arith("arith.andi", x, y)
+    split = _Deflation(b, n, element)
+    zero, one, two, below, both, last = split.zero, b.scalar(1), b.scalar(2), split.below, split.both, split.last
 
     def solve(prefix, state):
         def at(k):
             return prefix + [k]
 
-        with b.loop(0, n, d=state["d"], scratch=state["scratch"]) as k:
-            k.v["d"] = b.insert(b.extract(d_in, at(k.iv)), k.v["d"], at(k.iv))
-            element_k = b.extract(e_in, at(b.index_op("arith.minui", k.iv, n - 2)))
-            k.v["scratch"] = b.insert(b.select(below(k.iv, last), element_k, zero), k.v["scratch"], [_E, k.iv])
+        d, scratch = split.load(at, d_in, e_in, state["d"], state["scratch"])
         y = fill_rows(b, state["y"], prefix, n, n, lambda r, base, size: b.read(y_in, prefix + [r, base], size))
-
-        def coupled(d, scratch, k):
-            """|e_k| > max(eps (|d_k| + |d_k+1|), tiny): e_k not negligible."""
-            size = b.arith("arith.addf", b.unary("math.absf", b.extract(d, at(k))), b.unary(
-                "math.absf", b.extract(d, at(b.index_op("arith.minui", b.index_op("arith.addi", k, 1), n - 1)))))
-            bound = b.arith("arith.maximumf", b.arith("arith.mulf", eps, size), tiny)
-            return b.compare("cmpf", "ogt", b.unary("math.absf", b.extract(scratch, [_E, k])), bound)
-
-        def first_coupled(d, scratch, l):
-            """The first k >= l with e_k not negligible (n - 1: none)."""
-            return _while(b, lambda v: both(below(v["k"], last), b.arith(
-                "arith.xori", coupled(d, scratch, v["k"]), b.constant(1, "i1"))),
-                lambda v: {"k": b.index_op("arith.addi", v["k"], 1)}, k=l)["k"]
 
         def chase(d, scratch, y, l, m):
             """The bulge chased from m - 1 up to l in scalars (d and e
@@ -374,18 +441,15 @@ def tridiagonal_ql(b, args, arg_types, result_types, params):
 
         def sweep(v):
             d, scratch, l = v["d"], v["scratch"], v["l"]
-            m = _while(b, lambda u: both(below(u["m"], last), coupled(d, scratch, u["m"])),
+            m = _while(b, lambda u: both(below(u["m"], last), split.coupled(at, d, scratch, u["m"])),
                        lambda u: {"m": b.index_op("arith.addi", u["m"], 1)}, m=b.index_op("arith.addi", l, 1))["m"]
             d, scratch, y, p, g = chase(d, b.insert(zero, scratch, [_E, m]), v["y"], l, m)
             d = b.insert(b.arith("arith.subf", b.extract(d, at(l)), p), d, at(l))
             scratch = b.insert(g, scratch, [_E, l])
             return {"d": d, "scratch": scratch, "y": y,
-                    "l": first_coupled(d, scratch, l), "sweeps": b.index_op("arith.addi", v["sweeps"], 1)}
+                    "l": split.first_coupled(at, d, scratch, l), "sweeps": b.index_op("arith.addi", v["sweeps"], 1)}
 
-        most = b.index(int(params["max_sweeps"]))
-        result = _while(b, lambda v: both(below(v["l"], last), below(v["sweeps"], most)), sweep, d=k.v["d"],
-                        scratch=k.v["scratch"], y=y, l=first_coupled(k.v["d"], k.v["scratch"], b.index(0)),
-                        sweeps=b.index(0))
+        result = split.sweeps(at, sweep, params["max_sweeps"], d, scratch, y=y)
         return {"d": result["d"], "scratch": result["scratch"], "y": result["y"]}
 
     state = for_each_matrix(b, batch, {"d": b.empty(result_types[0]), "scratch": b.empty(f"tensor<1x{n}x{element}>"),

@@ -56,7 +56,7 @@ from irax.frontend.lax_indexing import dynamic_slice_in_dim
 from irax.frontend.lax_linalg import _H, _blocks, _check_float, _column, _concat, _zeros, lu, triangular_solve
 from irax.frontend.numpy import (abs, amax, arange, broadcast_to, concatenate, conj, eye, imag, iscomplexobj, matmul,
                                  pad, real, signbit, sqrt, sum, tril, triu, where, zeros)
-from irax.frontend.numpy.linalg_ops import _lu_solve
+from irax.frontend.numpy import linalg_ops
 from irax.frontend.numpy.util import asarray
 from irax.typing import Array, ArrayLike
 
@@ -246,7 +246,7 @@ def _qr_fn(full_matrices):
             return (q, r), (dq, dr)
         q1, q2 = q[..., :n], q[..., n:]
         lu_, _, permutation = lu(_H(q1[..., :n, :]) - eye(n, dtype=q.dtype))
-        z_h = _lu_solve(lu_, permutation, _H(q1[..., n:, :]))  # Zᴴ = (Q[:n, :n] - I)⁻ᴴ Q[n:, :n]ᴴ
+        z_h = linalg_ops._lu_solve(lu_, permutation, _H(q1[..., n:, :]))  # Zᴴ = (Q[:n, :n] - I)⁻ᴴ Q[n:, :n]ᴴ
         dq2 = matmul(dq, z_h) - matmul(q1 + matmul(q2, _H(z_h)), _H(dq[..., n:, :] - matmul(_H(z_h), dq[..., :n, :])))
         dr = concatenate([dr, _zeros(dr.shape[:-2] + (m - n, n), dr.dtype)], axis=-2)
         return (q, r), (concatenate([dq, dq2], axis=-1), dr)

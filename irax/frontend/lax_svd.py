@@ -1,5 +1,11 @@
-"""`irax.lax.linalg.svd`: the singular value decomposition x = U diag(s) Vᴴ,
-by one-sided Jacobi (Hestenes) rotations, as whole-array irax ops.
+"""`irax.lax.linalg.svd`: the singular value decomposition x = U diag(s) Vᴴ.
+A real x (float32, float64) on the CPU with its native kernels takes
+LAPACK's way, a bidiagonal reduction and implicit QR sweeps
+(lax_svd_bidiagonal.py; `_bidiagonal_applies`); everything else (Vulkan and
+other devices, complex, float16, a single column, the reduced U of a matrix
+over 4 times taller than wide) one-sided Jacobi
+(Hestenes) rotations, as whole-array irax ops, below. The custom JVP sits
+above both.
 
 IREE has no LAPACK. One-sided Jacobi needs nothing but column dot products
 and plane rotations, so each step is a few elementwise ops and reductions on
@@ -71,24 +77,28 @@ import functools
 import ml_dtypes
 import numpy as np
 
+from irax.config import config
 from irax.frontend import dtypes
 from irax.frontend.control_flow import fori_loop, while_loop
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.kernels import kernel_call
 from irax.frontend.lax_linalg import _H, _check_float, _concat, _row, _zeros
+from irax.frontend.lax_svd_bidiagonal import ROW_BYTES, bidiagonal_svd
 from irax.frontend.numpy import (abs, amax, any, arange, argmin, astype, broadcast_to, concatenate, conj, eye,
                                  iscomplexobj, isnan, matmul, maximum, pad, real, sqrt, sum, take_along_axis, where,
                                  zeros)
 from irax.frontend.numpy.util import asarray
 from irax.ir.types import real_dtype
+from irax.plugins.registry import get_default_device
 from irax.typing import Array, ArrayLike
 
 MAX_SWEEPS = 30  # LAPACK's gesvj bound; a converging matrix needs far fewer
+TALLEST = 4  # m / n of the tallest matrix whose reduced SVD takes the bidiagonal path (_bidiagonal_applies)
 
 
 class SvdAlgorithm(enum.Enum):
-    """jax.lax.linalg.SvdAlgorithm. irax computes every SVD by one-sided
-    Jacobi, so DEFAULT and JACOBI are the ones it takes."""
+    """jax.lax.linalg.SvdAlgorithm. irax chooses its algorithm by device
+    and dtype (module docstring), so DEFAULT and JACOBI are the ones it takes."""
     DEFAULT = "default"
     QR = "QR"
     JACOBI = "Jacobi"
@@ -230,11 +240,33 @@ def _svd_tall(x, full_matrices, compute_uv):
     return s * scale[..., 0], _complete(u, missing), v
 
 
+def _bidiagonal_applies(x, full_matrices, compute_uv):
+    """Whether the tall x (..., m, n) takes the bidiagonal path
+    (lax_svd_bidiagonal.py), as lax_eigh._tridiagonal_applies chooses
+    eigh's: a real x of 2 columns or more on the CPU with its native
+    kernels, whose scratch rows (those of Qᵀ's (m + 1) x (m + 1) the
+    longest) fit the dispatch's stack. Elsewhere Jacobi's rounds,
+    whole-array work, suit the device: the QR sweeps are a host loop step
+    per rotation (n² of them), where Jacobi takes n a sweep. A reduced U
+    of a matrix much taller than wide stays Jacobi's too: the path builds
+    all of Q, ~(m - n)³/3 work for its m - n columns past n, where Jacobi's
+    sweeps cost ~m n² (float32, reduced: 1000 x 200 124 ms against
+    Jacobi's 188, 1000 x 100 152 against 55, 2000 x 20 1.7 s against 2.4
+    ms; with full_matrices Jacobi's completion of U is the slower, 2000 x 20
+    78 s against 1.5)."""
+    m, n = x.shape[-2:]
+    return (x.dtype in (np.float32, np.float64) and 2 <= n and (m + 1) * x.dtype.itemsize <= ROW_BYTES
+            and (full_matrices or not compute_uv or m <= TALLEST * n)
+            and get_default_device().platform == "cpu" and config.irax_cpu_kernels)
+
+
 def _svd_values(x, full_matrices, compute_uv):
     """(s, U, Vᴴ), or s alone, of x (..., m, n): a wide x is decomposed as xᴴ = V S Uᴴ."""
     m, n = x.shape[-2:]
     wide = m < n
-    s, u, v = _svd_tall(_H(x) if wide else x, full_matrices, compute_uv)
+    tall = _H(x) if wide else x
+    path = bidiagonal_svd if _bidiagonal_applies(tall, full_matrices, compute_uv) else _svd_tall
+    s, u, v = path(tall, full_matrices, compute_uv)
     if not compute_uv:
         return s
     u, v = (v, u) if wide else (u, v)
