@@ -138,7 +138,7 @@ def test_a_one_by_one_matrix():
 def test_build_covers_static_f32_and_f64_only_and_what_fits_the_stack():
     """f16 stays portable, and so does an n whose scratch rows pass IREE's
     32 KiB stack limit for a dispatch (2 rows of n, 1 for the QL: eigh
-    takes Jacobi's way there, lax_eigh.TRIDIAGONAL_ROW_BYTES)."""
+    takes Jacobi's way there, lax_eigh_tridiagonal.ROW_BYTES)."""
     def reduction(n, element):
         return cpu_kernels.build("symmetric_tridiagonal", "k", [f"tensor<{n}x{n}x{element}>"],
                                  [f"tensor<{n}x{n}x{element}>", f"tensor<{n - 1}x{element}>"], {})

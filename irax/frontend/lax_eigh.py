@@ -62,28 +62,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from irax.config import config
 from irax.frontend.control_flow import fori_loop, while_loop
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.kernels import kernel_call
 from irax.frontend.lax_eig import scaled_by_a_power_of_two
-from irax.frontend.lax_eigh_tridiagonal import tridiagonal_eigh
+from irax.frontend.lax_eigh_tridiagonal import native_path_applies, tridiagonal_eigh
 from irax.frontend.lax_linalg import _H, _check_float, _check_square, symmetrize
 from irax.frontend.lax_qdwh import EighImplementation
 from irax.frontend.numpy import (abs, any, argsort, broadcast_to, concatenate, conj, diagonal, iscomplexobj, isfinite,
                                  matmul, pad, real, sqrt, sum, take, take_along_axis, tril, triu, where, zeros_like)
 from irax.frontend.numpy.util import asarray
 from irax.ir.types import real_dtype
-from irax.plugins.registry import default_backend, get_default_device
+from irax.plugins.registry import default_backend
 from irax.typing import Array, ArrayLike
 
 # Sweeps at most: from off(A) ≈ ‖A‖, convergence takes about 6-12 (more
 # for larger n and float64); the limit only ends a loop that cannot get
 # there (off(A) of a matrix with infinities stays NaN, which stops at once).
 MAX_SWEEPS = 40
-# The longest row (in bytes) of a matrix that takes the tridiagonal path: its native kernels keep up to two such
-# rows on the dispatch's stack, which IREE limits to 32 KiB (backends/cpu_kernels_tridiagonal.py)
-TRIDIAGONAL_ROW_BYTES = 32768 // 2
 
 
 def _tournament(m):
@@ -178,14 +174,10 @@ def _jacobi(x):
 
 
 def _tridiagonal_applies(x):
-    """Whether x takes the tridiagonal path (lax_eigh_tridiagonal.py): a real
-    x of 2 rows or more on the CPU with its native kernels, whose scratch
-    rows fit the dispatch's stack (TRIDIAGONAL_ROW_BYTES). Elsewhere Jacobi's
-    rounds, whole-array work, suit the device: the QL sweeps are a host loop
-    step per rotation (n² of them), where Jacobi takes n a sweep."""
+    """Whether x takes the tridiagonal path (lax_eigh_tridiagonal.py): 2 rows
+    or more, and LAPACK's way applies (native_path_applies)."""
     n = x.shape[-1]
-    return (x.dtype in (np.float32, np.float64) and 2 <= n and n * x.dtype.itemsize <= TRIDIAGONAL_ROW_BYTES
-            and get_default_device().platform == "cpu" and config.irax_cpu_kernels)
+    return 2 <= n and native_path_applies(x, n)
 
 
 def _sorted_eigh(x):

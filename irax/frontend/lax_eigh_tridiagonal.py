@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from irax.config import config
 from irax.frontend.control_flow import fori_loop, while_loop
 from irax.frontend.kernels import kernel_call
 from irax.frontend.lax_eig import _entry, _indices, scaled_by_a_power_of_two
@@ -48,8 +49,38 @@ from irax.frontend.lax_indexing import dynamic_slice_in_dim, dynamic_update_slic
 from irax.frontend.lax_qr import _norm
 from irax.frontend.numpy import (abs, amax, any, argmax, argsort, concatenate, copysign, diagonal, matmul, maximum,
                                  min, minimum, pad, signbit, sqrt, sum, swapaxes, take_along_axis, where, zeros)
+from irax.plugins.registry import get_default_device
+from irax.typing import Array
 
 MAX_SWEEPS_PER_ROW = 30  # steqr's nmaxit = 30 n
+# The longest row (in bytes) of a matrix LAPACK's way takes: its native kernels keep up to two such rows on the
+# dispatch's stack, which IREE limits to 32 KiB (backends/cpu_kernels_tridiagonal.py)
+ROW_BYTES = 32768 // 2
+
+
+def native_path_applies(x: Array, row: int) -> bool:
+    """Whether a real x takes LAPACK's way (eigh's tridiagonal path, the
+    SVD's bidiagonal one) rather than Jacobi's: float32 or float64 on the
+    CPU with its native kernels, kernel rows of `row` elements fitting the
+    dispatch's stack (ROW_BYTES). Elsewhere Jacobi's rounds, whole-array
+    work, suit the device: these sweeps are a host loop step per rotation
+    (n² of them), where Jacobi takes n a sweep."""
+    return (x.dtype in (np.float32, np.float64) and row * x.dtype.itemsize <= ROW_BYTES
+            and get_default_device().platform == "cpu" and config.irax_cpu_kernels)
+
+
+def householder(x: Array, idx: Array, j: int | Array) -> tuple[Array, Array, Array]:
+    """larfg of x[j:] onto e_j (x (..., r), idx its indices): (tau, v with
+    v_j = 1 and zeros before j, what goes at j: beta, or alpha where x is 0
+    below j and the reflector is I)."""
+    alpha = dynamic_slice_in_dim(x, j, 1, axis=-1)
+    below = where(idx > j, x, 0)
+    norm = _norm(where(idx >= j, x, 0))
+    beta = where(signbit(alpha), norm, -norm)  # (-0.0 counts as negative, as in LAPACK)
+    unit = amax(abs(below), axis=-1, keepdims=True) == 0
+    tau = where(unit, 0, (beta - alpha) / where(unit, 1, beta))
+    v = where(idx == j, 1, where(unit, 0, below / where(unit, 1, alpha - beta))).astype(x.dtype)
+    return tau, v, where(unit, alpha, beta)
 
 
 def _tridiagonal_loop(a):
@@ -61,18 +92,12 @@ def _tridiagonal_loop(a):
     def step(j, state):
         s, taus = state
         x = dynamic_slice_in_dim(s, j, 1, axis=-2)[..., 0, :]  # row j: column j, as s stays symmetric
-        alpha = dynamic_slice_in_dim(x, j + 1, 1, axis=-1)
-        below = where(idx > j + 1, x, 0)
-        norm = _norm(where(idx > j, x, 0))
-        beta = where(signbit(alpha), norm, -norm)  # (-0.0 counts as negative, as in LAPACK)
-        unit = amax(abs(below), axis=-1, keepdims=True) == 0  # H_j = I
-        tau = where(unit, 0, (beta - alpha) / where(unit, 1, beta))
-        v = where(idx == j + 1, 1, where(unit, 0, below / where(unit, 1, alpha - beta))).astype(a.dtype)
+        tau, v, top = householder(x, idx, j + 1)
         p = where(idx > j, tau * matmul(s, v[..., :, None])[..., 0], 0)
         w = p - (tau / 2) * sum(p * v, axis=-1, keepdims=True) * v
         trailing = (rows > j) & (cols > j)
         s = where(trailing, s - v[..., :, None] * w[..., None, :] - w[..., :, None] * v[..., None, :], s)
-        reflector = where(idx <= j, x, where(idx == j + 1, where(unit, alpha, beta), v))
+        reflector = where(idx <= j, x, where(idx == j + 1, top, v))
         return where(rows == j, reflector[..., None, :], s), where(idx[:-1] == j, tau, taus)
 
     s, taus = fori_loop(0, n - 1, step, (a, zeros(a.shape[:-2] + (n - 1,), a.dtype)))
@@ -211,4 +236,4 @@ def tridiagonal_eigh(x):
     return swapaxes(take_along_axis(yt, order[..., :, None], axis=-2), -1, -2), w
 
 
-__all__ = ["reduced_to_tridiagonal", "tridiagonal_eigh"]
+__all__ = ["ROW_BYTES", "householder", "native_path_applies", "reduced_to_tridiagonal", "tridiagonal_eigh"]

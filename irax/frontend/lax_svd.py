@@ -77,19 +77,18 @@ import functools
 import ml_dtypes
 import numpy as np
 
-from irax.config import config
 from irax.frontend import dtypes
 from irax.frontend.control_flow import fori_loop, while_loop
 from irax.frontend.custom_derivatives import custom_jvp
 from irax.frontend.kernels import kernel_call
 from irax.frontend.lax_linalg import _H, _check_float, _concat, _row, _zeros
-from irax.frontend.lax_svd_bidiagonal import ROW_BYTES, bidiagonal_svd
+from irax.frontend.lax_eigh_tridiagonal import native_path_applies
+from irax.frontend.lax_svd_bidiagonal import bidiagonal_svd
 from irax.frontend.numpy import (abs, amax, any, arange, argmin, astype, broadcast_to, concatenate, conj, eye,
                                  iscomplexobj, isnan, matmul, maximum, pad, real, sqrt, sum, take_along_axis, where,
                                  zeros)
 from irax.frontend.numpy.util import asarray
 from irax.ir.types import real_dtype
-from irax.plugins.registry import get_default_device
 from irax.typing import Array, ArrayLike
 
 MAX_SWEEPS = 30  # LAPACK's gesvj bound; a converging matrix needs far fewer
@@ -242,12 +241,9 @@ def _svd_tall(x, full_matrices, compute_uv):
 
 def _bidiagonal_applies(x, full_matrices, compute_uv):
     """Whether the tall x (..., m, n) takes the bidiagonal path
-    (lax_svd_bidiagonal.py), as lax_eigh._tridiagonal_applies chooses
-    eigh's: a real x of 2 columns or more on the CPU with its native
-    kernels, whose scratch rows (those of Qᵀ's (m + 1) x (m + 1) the
-    longest) fit the dispatch's stack. Elsewhere Jacobi's rounds,
-    whole-array work, suit the device: the QR sweeps are a host loop step
-    per rotation (n² of them), where Jacobi takes n a sweep. A reduced U
+    (lax_svd_bidiagonal.py), as eigh's tridiagonal one is chosen
+    (lax_eigh_tridiagonal.native_path_applies): 2 columns or more, its
+    kernels' longest rows Qᵀ's of the (m + 1) x (m + 1). A reduced U
     of a matrix much taller than wide stays Jacobi's too: the path builds
     all of Q, ~(m - n)³/3 work for its m - n columns past n, where Jacobi's
     sweeps cost ~m n² (float32, reduced: 1000 x 200 124 ms against
@@ -255,9 +251,7 @@ def _bidiagonal_applies(x, full_matrices, compute_uv):
     ms; with full_matrices Jacobi's completion of U is the slower, 2000 x 20
     78 s against 1.5)."""
     m, n = x.shape[-2:]
-    return (x.dtype in (np.float32, np.float64) and 2 <= n and (m + 1) * x.dtype.itemsize <= ROW_BYTES
-            and (full_matrices or not compute_uv or m <= TALLEST * n)
-            and get_default_device().platform == "cpu" and config.irax_cpu_kernels)
+    return 2 <= n and (full_matrices or not compute_uv or m <= TALLEST * n) and native_path_applies(x, m + 1)
 
 
 def _svd_values(x, full_matrices, compute_uv):

@@ -9,7 +9,7 @@ native loops (backends/cpu_kernels_bidiagonal.py):
 
 "bidiagonal_reduction" (`_bidiagonal_loop`, gebd2 with m >= n): step j
 reflects the column A[j:, j] onto e_j by larfg (as
-lax_eigh_tridiagonal._tridiagonal_loop's reflector: beta = -sign(alpha)
+lax_eigh_tridiagonal.householder, sytd2's too: beta = -sign(alpha)
 ‖x‖, v_j = 1), A[j:, j+1:] -= tau_q v (vᵀ A); then the row A[j, j+1:]
 onto e_{j+1}, A[j+1:, j+1:] -= tau_p (A v) vᵀ. The result is packed as
 LAPACK's: d on the diagonal, e on the superdiagonal, the column
@@ -43,28 +43,11 @@ import numpy as np
 from irax.frontend.control_flow import fori_loop, while_loop
 from irax.frontend.kernels import kernel_call
 from irax.frontend.lax_eig import _entry, _indices, scaled_by_a_power_of_two
-from irax.frontend.lax_eigh_tridiagonal import MAX_SWEEPS_PER_ROW, _negligible, _orgtr_loop, _rotation
+from irax.frontend.lax_eigh_tridiagonal import MAX_SWEEPS_PER_ROW, _negligible, _orgtr_loop, _rotation, householder
 from irax.frontend.lax_indexing import dynamic_slice_in_dim, dynamic_update_slice_in_dim
-from irax.frontend.lax_qr import _norm
 from irax.frontend.numpy import (abs, amax, any, argmax, argsort, concatenate, copysign, diagonal, isfinite, matmul,
                                  maximum, min, minimum, pad, signbit, sqrt, sum, swapaxes, take_along_axis, where,
                                  zeros)
-
-ROW_BYTES = 32768 // 2  # a kernel's 2 scratch rows on IREE's 32 KiB dispatch stack (lax_eigh.TRIDIAGONAL_ROW_BYTES)
-
-
-def _reflector(x, idx, j):
-    """larfg of x[j:] onto e_j (x (..., r), idx its indices): (tau, v with
-    v_j = 1 and zeros before j, what goes at j: beta, or alpha where x is 0
-    below j and the reflector is I)."""
-    alpha = dynamic_slice_in_dim(x, j, 1, axis=-1)
-    below = where(idx > j, x, 0)
-    norm = _norm(where(idx >= j, x, 0))
-    beta = where(signbit(alpha), norm, -norm)  # (-0.0 counts as negative, as in LAPACK)
-    unit = amax(abs(below), axis=-1, keepdims=True) == 0
-    tau = where(unit, 0, (beta - alpha) / where(unit, 1, beta))
-    v = where(idx == j, 1, where(unit, 0, below / where(unit, 1, alpha - beta))).astype(x.dtype)
-    return tau, v, where(unit, alpha, beta)
 
 
 def _bidiagonal_loop(a):
@@ -77,14 +60,14 @@ def _bidiagonal_loop(a):
     def step(j, state):
         a, taus_q, taus_p = state
         x = dynamic_slice_in_dim(a, j, 1, axis=-1)[..., 0]
-        tau, v, top = _reflector(x, row_idx, j)
+        tau, v, top = householder(x, row_idx, j)
         w = sum(v[..., :, None] * a, axis=-2)  # vᵀ A
         a = where(cols > j, a - (tau * v)[..., :, None] * w[..., None, :], a)
         a = where(cols == j, where(row_idx < j, x, where(row_idx == j, top, v))[..., :, None], a)
         taus_q = where(col_idx == j, tau, taus_q)
         # the row's reflector (at j = n - 1 none: no column right of j + 1, and the masks hold nothing)
         y = dynamic_slice_in_dim(a, j, 1, axis=-2)[..., 0, :]
-        tau, v, top = _reflector(where(col_idx > j, y, 0), col_idx, minimum(j + 1, n - 1))
+        tau, v, top = householder(where(col_idx > j, y, 0), col_idx, minimum(j + 1, n - 1))
         v = where(col_idx > j, v, 0)
         w = matmul(a, v[..., :, None])[..., 0]  # A v
         a = where(rows > j, a - (tau * w)[..., :, None] * v[..., None, :], a)
@@ -228,4 +211,4 @@ def bidiagonal_svd(x, full_matrices, compute_uv):
                                                                                   swapaxes(vt, -1, -2))
 
 
-__all__ = ["ROW_BYTES", "bidiagonal_svd", "reduced_to_bidiagonal"]
+__all__ = ["bidiagonal_svd", "reduced_to_bidiagonal"]
