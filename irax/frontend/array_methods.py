@@ -36,7 +36,7 @@ class ArrayMethods:
     size = property(lambda self: self.aval.size)
     weak_type = property(lambda self: self.aval.weak_type)
     itemsize = property(lambda self: self.aval.dtype.itemsize)
-    nbytes = property(lambda self: self.aval.size * self.aval.dtype.itemsize)
+    nbytes = property(lambda self: self.aval.nbytes)
 
     def __len__(self):
         if not self.shape:

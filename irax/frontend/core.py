@@ -51,6 +51,7 @@ class ShapedArray:
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: int(math.prod(self.shape)))  # (np.prod costs ~1.5 us: eager paths ask often)
+    nbytes = property(lambda self: self.size * self.dtype.itemsize)
 
     aval = property(lambda self: self)  # (an abstract value stands for an array in jit's `lower`)
 

@@ -193,10 +193,6 @@ def _swap(hit, prim, counting, program):
         hit.program, hit.shares_none = program, None
 
 
-def _bytes(aval) -> int:
-    return aval.size * aval.dtype.itemsize
-
-
 def _executable(prim, avals, params, device):
     """The Executable running `prim` on operands of `avals` on `device`: a
     library kernel if there is one, else a traced one (compiled once)."""
@@ -223,7 +219,7 @@ def _executable(prim, avals, params, device):
     # A result may share only an operand's buffer of its size (IREE's programs
     # return whole buffers: a slice is a copy), so a reduction's, whose
     # operands are bigger, shares none, and its warm call takes a fast call.
-    hit.aliases = tuple(tuple(k for k, a in enumerate(avals) if _bytes(a) == _bytes(out)) for out in out_avals)
+    hit.aliases = tuple(tuple(k for k, a in enumerate(avals) if a.nbytes == out.nbytes) for out in out_avals)
     # And its exact-shape kernel computes the same bits (a reduction's would
     # add up in another order: a loop's sum would change as it ran).
     hit.shape_generic = dynamic and elementwise

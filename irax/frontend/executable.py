@@ -312,7 +312,7 @@ def fast_call(executable, device, operands, committed=False, numbers=()):
     # The results list of the call before, which the next call fills again
     # (~0.3 us less than a new one's making and freeing). It holds that
     # call's results until then, so only where they are small.
-    spare = [] if sum([a.size * a.dtype.itemsize for a in out_avals]) <= config.irax_inline_bytes else None
+    spare = [] if sum([a.nbytes for a in out_avals]) <= config.irax_inline_bytes else None
     # Free sets of buffers for the numbers among a call's arguments, by
     # position, each a 0-d buffer and the host memory it is: a number is
     # written there (~0.2 us) instead of being found or put as an array

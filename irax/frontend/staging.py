@@ -359,8 +359,8 @@ def _aliases(main, operands, out_avals) -> tuple:
     """For each result of the function `main` (after the passes), the
     operands whose buffer it may share: those it is computed from, of its
     size in bytes (executable.Executable.aliases)."""
-    nbytes = [a.size * a.dtype.itemsize for a in (x.aval for x in operands)]
-    return tuple(tuple(sorted(k for k in deps if k < len(operands) and nbytes[k] == a.size * a.dtype.itemsize))
+    nbytes = [x.aval.nbytes for x in operands]
+    return tuple(tuple(sorted(k for k in deps if k < len(operands) and nbytes[k] == a.nbytes))
                  for deps, a in zip(mlir.argument_dependencies(main), out_avals))
 
 

@@ -394,8 +394,7 @@ def clip(arr: ArrayLike, /, min: ArrayLike | None = None, max: ArrayLike | None 
     are refused, as JAX refuses them (though maximum and minimum order them).
     With neither bound it is `arr` as an array, as JAX's."""
     check_arraylike("clip", arr)
-    if any(t is not None and dtypes.is_complex(t.dtype if is_array(t) else dtypes.dtype_and_weak(t)[0])
-           for t in (arr, min, max)):
+    if any(t is not None and dtypes.is_complex(dtypes.dtype_and_weak(t)[0]) for t in (arr, min, max)):
         raise ValueError("Clip received a complex value either through the input or the min/max keywords. Complex "
                          "values have no ordering and cannot be clipped. Please convert to a real value or array by "
                          "taking the real or imaginary components via jax.numpy.real/imag respectively.")

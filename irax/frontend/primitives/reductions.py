@@ -396,22 +396,22 @@ def tree_reduce(inputs, axis, fold, element):
     sizes = mlir.dims(inputs[0])
     totals = _fill(fold, sizes[:axis] + sizes[axis + 1:])
     n = sizes[axis]
+    position = lambda: linalg.IndexOp(axis).result  # noqa: E731
     if isinstance(n, int):
         block = BLOCK
         while n > block:
             inputs, totals = _stage(inputs, axis, totals, fold, element, block)
             element, block, n = _carried, PARTIALS, mlir.dims(inputs[0])[axis]
     else:
-        return _by_size(inputs, axis, totals, fold, element, n)
-    return _fold_axis(inputs, axis, totals, fold, element, lambda: linalg.IndexOp(axis).result)
+        return _by_size(inputs, axis, totals, fold, element, n, position)
+    return _fold_axis(inputs, axis, totals, fold, element, position)
 
 
-def _by_size(inputs, axis, totals, fold, element, n):
+def _by_size(inputs, axis, totals, fold, element, n, position):
     """The fold of an extent `n` known only at run time: one generic where n
     is at most BLOCK (a small eager reduction: one dispatch), else a stage
     and an `scf.while` of stages. An `scf.if` on n, so one kernel still
     serves every size, and each size always takes the same way."""
-    position = lambda: linalg.IndexOp(axis).result  # noqa: E731
     branch = scf.IfOp(cmpi("ule", n, mlir.index(BLOCK)), [t.type for t in totals], has_else=True)
     with ir.InsertionPoint(branch.then_block):
         scf.YieldOp(_fold_axis(inputs, axis, totals, fold, element, position))
