@@ -568,3 +568,40 @@ def test_a_one_row_lu_panel_stays_portable():
 def test_a_panel_wider_than_tall_stays_portable():
     """(geqrf's panels never are: the portable loop covers the case.)"""
     assert cpu_kernels.build("qr_panel", "k", ["tensor<3x5xf32>"], ["tensor<3x5xf32>", "tensor<5xf32>"], {}) is None
+
+
+def _top_k_reference(x, k, unsigned=False):
+    """The k largest of each row in XLA's TopK order (a float's bits with
+    the magnitude flipped where negative; unsigned integers' top bit
+    flipped), equal keys in index order: (values, int32 indices)."""
+    width = x.dtype.itemsize * 8
+    key = x.view(f"i{x.itemsize}")
+    if x.dtype.kind == "f":
+        key = key ^ ((key >> (width - 1)) & np.array(2 ** (width - 1) - 1, key.dtype))
+    elif unsigned:
+        key = key ^ np.array(-2 ** (width - 1), key.dtype)
+    indices = np.argsort(~key, axis=-1, kind="stable")[..., :k]  # ~key: descending, and no overflow
+    return np.take_along_axis(x, indices, -1), indices.astype(np.int32)
+
+
+@pytest.mark.parametrize("dtype, unsigned", [(np.float64, False), (np.int64, False), (np.uint64, True)])
+def test_top_k(dtype, unsigned):
+    """A batch of rows of 21 (a chunk of 8 lanes and the rest): ties, an
+    ascending row (every element enters), NaNs of both signs and -0.0, and
+    integers at both ends of their range."""
+    if np.dtype(dtype).kind == "f":
+        x = rng.choice(np.array([-np.inf, -1.5, -0.0, 0.0, 3.0, np.inf, np.nan, -np.nan]), (2, 3, 21))
+        x[1, 0] = np.arange(21.0)
+    else:
+        info = np.iinfo(dtype)
+        x = rng.choice(np.array([info.min, info.min + 1, 0, 1, info.max], dtype), (2, 3, 21))
+    x = x.astype(dtype)
+    storage = {np.uint64: np.int64}.get(dtype, dtype)
+    types = [tensor_type((2, 3, 21), storage)]
+    results = [types[0].replace("x21x", "x5x"), tensor_type((2, 3, 5), np.int32)]
+    program = compile_kernel(cpu_kernels.build("top_k", "kernel", types, results, {"k": 5, "unsigned": unsigned}),
+                             types, results, storage)
+    values, indices = program(x.view(storage))
+    expected_values, expected_indices = _top_k_reference(x, 5, unsigned)
+    np.testing.assert_array_equal(indices, expected_indices)
+    np.testing.assert_array_equal(values.view(dtype).view("u8"), expected_values.view("u8"))

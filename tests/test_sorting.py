@@ -10,7 +10,7 @@ import pytest
 
 import irax
 import irax.numpy as jnp
-from irax.frontend import core
+from irax.frontend import core, lax_sorting
 
 jax = pytest.importorskip("jax")
 jjnp = jax.numpy
@@ -257,4 +257,25 @@ def test_vmap_of_sort():
     _same(irax.vmap(jnp.sort)(x), jjnp.sort(x, axis=1))
     _same(irax.vmap(jnp.argsort, in_axes=1)(x), jjnp.argsort(x.T, axis=1))
     for a, b in zip(irax.vmap(lambda r: irax.lax.top_k(r, 3))(x), jax.lax.top_k(x, 3)):
+        _same(a, b)
+
+
+def test_top_k_of_a_small_k_matches_jax_under_jit():
+    """Under jit on the CPU a small k is selected by the native kernel
+    (frontend/lax_sorting.py): JAX's values and indices, ties in index
+    order, NaNs of both signs and -0.0, an ascending row (every element
+    enters), k equal to the row, unsigned integers past 2^31."""
+    top = irax.jit(lambda x, k: irax.lax.top_k(x, k), static_argnums=1)
+    ascending = np.sort(rng.standard_normal((3, 37)), axis=1).astype(np.float32)
+    unsigned = rng.choice(np.uint32([0, 7, 2 ** 31, 2 ** 32 - 1]), (3, 37))
+    for x, k in [(_sample(np.float32), 5), (_sample(np.float32), 37), (ascending, 5), (_sample(np.int32), 5),
+                 (unsigned, 5)]:
+        for a, b in zip(top(x, k), jax.lax.top_k(x, k)):
+            _same(a, b)
+
+
+def test_top_k_of_a_long_row_matches_jax_eagerly():
+    """An eager row of EAGER_SELECT_ROW elements is selected natively on the CPU."""
+    x = _sample(np.float32, (2, lax_sorting.EAGER_SELECT_ROW))
+    for a, b in zip(irax.lax.top_k(x, 10), jax.lax.top_k(x, 10)):
         _same(a, b)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 
 LANE_BYTES = 64  # one chunk: an AVX-512 register (two AVX2 ones)
-ELEMENT_BYTES = {"f32": 4, "f64": 8, "i32": 4}
+ELEMENT_BYTES = {"f32": 4, "f64": 8, "i32": 4, "i64": 8}
 
 
 def parse_tensor(type_):
@@ -236,6 +236,65 @@ class Body:
 # ---------------------------------------------------------------------------
 # Loop nests shared by the kernels.
 
+def while_loop(b, cond, step, **carried):
+    """The values of `carried` (a dict) after `while cond(v): v = step(v)`,
+    an scf.while. The before region passes the values on unchanged: tensors
+    are updated by `step` alone, in place, as bufferization wants."""
+    keys = list(carried)
+    types = ", ".join(b.types[carried[k]] for k in keys)
+    result = b.name("w")
+    count = f":{len(keys)}" if len(keys) > 1 else ""
+
+    def arguments():
+        names = {k: b.name("a") for k in keys}
+        b.types.update((names[k], b.types[carried[k]]) for k in keys)
+        return names
+
+    first = arguments()
+    b.emit(f"{result}{count} = scf.while ({', '.join(f'{first[k]} = {carried[k]}' for k in keys)}) : ({types}) -> "
+           f"({types}) {{")
+    b.depth += 1
+    b.emit(f"scf.condition({cond(dict(first))}) {', '.join(first.values())} : {types}")
+    b.depth -= 1
+    b.emit("} do {")
+    b.depth += 1
+    second = arguments()
+    b.emit(f"^bb0({', '.join(f'{second[k]}: {b.types[second[k]]}' for k in keys)}):")
+    after = step(dict(second))
+    b.emit(f"scf.yield {', '.join(after[k] for k in keys)} : {types}")
+    b.depth -= 1
+    b.emit("}")
+    return _results(b, result, keys, carried)
+
+
+def if_then(b, condition, then, **carried):
+    """The values of `carried` (a dict) after `if condition: v = then(v)`,
+    an scf.if whose else branch passes them on: the branch not taken costs
+    nothing, where a select computes both."""
+    keys = list(carried)
+    types = ", ".join(b.types[carried[k]] for k in keys)
+    result = b.name("f")
+    count = f":{len(keys)}" if len(keys) > 1 else ""
+    b.emit(f"{result}{count} = scf.if {condition} -> ({types}) {{")
+    b.depth += 1
+    after = then(dict(carried))
+    b.emit(f"scf.yield {', '.join(after[k] for k in keys)} : {types}")
+    b.depth -= 1
+    b.emit("} else {")
+    b.depth += 1
+    b.emit(f"scf.yield {', '.join(carried[k] for k in keys)} : {types}")
+    b.depth -= 1
+    b.emit("}")
+    return _results(b, result, keys, carried)
+
+
+def _results(b, result, keys, carried):
+    """The values named `keys` of the op `result` (typed as `carried`'s)."""
+    out = {k: f"{result}#{n}" if len(keys) > 1 else result for n, k in enumerate(keys)}
+    b.types.update((out[k], b.types[carried[k]]) for k in keys)
+    return out
+
+
 def each_chunk(b, t, lo, n, update):
     """t after `update(t, base, size) -> t` on every chunk of columns that
     meets [lo, n): the chunks of b.lanes columns from the one holding column
@@ -294,4 +353,4 @@ def transposed_in_place(b, prefix, n, t, zero_above=False):
 
 
 __all__ = ["ELEMENT_BYTES", "LANE_BYTES", "Body", "Loop", "columns_from", "each_chunk", "fill_rows",
-           "for_each_matrix", "parse_tensor", "transposed_in_place"]
+           "for_each_matrix", "if_then", "parse_tensor", "transposed_in_place", "while_loop"]

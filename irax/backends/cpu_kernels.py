@@ -1,4 +1,5 @@
-"""Native CPU kernels for the sequential loops of irax's factorizations.
+"""Native CPU kernels for the sequential loops of irax's factorizations
+(and top_k's selection).
 
 The portable factorizations (frontend/lax_linalg.py) are `scf.for` loops of
 whole-array ops; IREE runs such a loop on the host, one dispatch or more per
@@ -71,6 +72,9 @@ pivots included, in the order that keeps the inner loops vectorizable:
                         bidiagonalization and the implicit QR sweeps
                         (lax_svd_bidiagonal.py, cpu_kernels_bidiagonal.py;
                         its Qᵀ and Pᵀ are tridiagonal_q's).
+    top_k               lax.top_k of a small k: one pass over each row
+                        keeping the k largest so far (lax_sorting.py,
+                        cpu_kernels_select.py; its portable code sorts).
 
 Each kernel is written with backends/cpu_kernel_builder.py (its docstring
 says how: the region's ops, the row loops as chunks of vector lanes, batch
@@ -85,6 +89,7 @@ from irax.backends.cpu_kernel_builder import (Body, columns_from, each_chunk, fi
                                               transposed_in_place)
 from irax.backends.cpu_kernels_bidiagonal import bidiagonal_qr, bidiagonal_reduction
 from irax.backends.cpu_kernels_jacobi import eigh_sweep, svd_sweep
+from irax.backends.cpu_kernels_select import top_k
 from irax.backends.cpu_kernels_tridiagonal import symmetric_tridiagonal, tridiagonal_q, tridiagonal_ql
 
 ACCUMULATORS = 4  # chunks a forward substitution keeps in registers at once
@@ -456,7 +461,8 @@ KERNELS = {"cholesky_block": (_cholesky_block, _FLOATS), "triangular_inverse": (
            "eigh_sweep": (eigh_sweep, _FLOATS), "qr_panel": (_qr_panel, _FLOATS),
            "block_reflector": (_block_reflector, _FLOATS), "symmetric_tridiagonal": (symmetric_tridiagonal, _FLOATS),
            "tridiagonal_q": (tridiagonal_q, _FLOATS), "tridiagonal_ql": (tridiagonal_ql, _FLOATS),
-           "bidiagonal_reduction": (bidiagonal_reduction, _FLOATS), "bidiagonal_qr": (bidiagonal_qr, _FLOATS)}
+           "bidiagonal_reduction": (bidiagonal_reduction, _FLOATS), "bidiagonal_qr": (bidiagonal_qr, _FLOATS),
+           "top_k": (top_k, ("f32", "f64", "i32", "i64"))}
 
 
 def build(kernel: str, name: str, arg_types: list[str], result_types: list[str], params: dict) -> str | None:

@@ -30,9 +30,9 @@ matrix stays portable.
 from __future__ import annotations
 
 from irax.backends.cpu_kernel_builder import (ELEMENT_BYTES, columns_from, each_chunk, fill_rows, for_each_matrix,
-                                             parse_tensor)
+                                             parse_tensor, while_loop)
 from irax.backends.cpu_kernels_tridiagonal import (_E, _SCRATCH_BYTES, _Deflation, _larfg, _reflected, _rotation,
-                                                   _row_reduce, _row_reflector, _square, _stored_reflector, _while)
+                                                   _row_reduce, _row_reflector, _square, _stored_reflector)
 
 _V, _W = range(2)  # bidiagonal_reduction's scratch rows: a reflector, and w = vᵀ A
 
@@ -207,7 +207,7 @@ def bidiagonal_qr(b, args, arg_types, result_types, params):
                 return {"m": m, "small": b.arith("arith.minimumf", u["small"], size(d, m)),
                         "large": b.arith("arith.maximumf", u["large"], grown)}
 
-            block = _while(b, lambda u: both(below(u["m"], last), split.coupled(at, d, scratch, u["m"])), extend,
+            block = while_loop(b, lambda u: both(below(u["m"], last), split.coupled(at, d, scratch, u["m"])), extend,
                            **first)
             m = block["m"]
             m1 = b.index_op("arith.subi", m, 1)

@@ -35,45 +35,12 @@ from __future__ import annotations
 import numpy as np
 
 from irax.backends.cpu_kernel_builder import (ELEMENT_BYTES, columns_from, each_chunk, fill_rows, for_each_matrix,
-                                             parse_tensor, transposed_in_place)
+                                             parse_tensor, transposed_in_place, while_loop)
 
 _SCRATCH_BYTES = 32768  # IREE's stack limit for a dispatch's allocations
 _V, _W = range(2)  # symmetric_tridiagonal's and tridiagonal_q's scratch rows
 _E = 0  # tridiagonal_ql's and bidiagonal_qr's scratch row: e, an n-th entry 0 (_Deflation)
 _DTYPES = {"f32": np.float32, "f64": np.float64}
-
-
-def _while(b, cond, step, **carried):
-    """The values of `carried` (a dict) after `while cond(v): v = step(v)`,
-    an scf.while. The before region passes the values on unchanged: tensors
-    are updated by `step` alone, in place, as bufferization wants."""
-    keys = list(carried)
-    types = ", ".join(b.types[carried[k]] for k in keys)
-    result = b.name("w")
-    count = f":{len(keys)}" if len(keys) > 1 else ""
-
-    def arguments():
-        names = {k: b.name("a") for k in keys}
-        b.types.update((names[k], b.types[carried[k]]) for k in keys)
-        return names
-
-    first = arguments()
-    b.emit(f"{result}{count} = scf.while ({', '.join(f'{first[k]} = {carried[k]}' for k in keys)}) : ({types}) -> "
-           f"({types}) {{")
-    b.depth += 1
-    b.emit(f"scf.condition({cond(dict(first))}) {', '.join(first.values())} : {types}")
-    b.depth -= 1
-    b.emit("} do {")
-    b.depth += 1
-    second = arguments()
-    b.emit(f"^bb0({', '.join(f'{second[k]}: {b.types[second[k]]}' for k in keys)}):")
-    after = step(dict(second))
-    b.emit(f"scf.yield {', '.join(after[k] for k in keys)} : {types}")
-    b.depth -= 1
-    b.emit("}")
-    out = {k: f"{result}#{n}" if len(keys) > 1 else result for n, k in enumerate(keys)}
-    b.types.update((out[k], b.types[carried[k]]) for k in keys)
-    return out
 
 
 _REDUCTIONS = {"addf": "add", "maximumf": "maximumf"}  # arith op -> vector.reduction's kind
@@ -363,7 +330,7 @@ class _Deflation:
     def first_coupled(self, at, d, scratch, l):
         """The first k >= l with e_k not negligible (n - 1: none)."""
         b = self.b
-        return _while(b, lambda v: self.both(self.below(v["k"], self.last), b.arith(
+        return while_loop(b, lambda v: self.both(self.below(v["k"], self.last), b.arith(
             "arith.xori", self.coupled(at, d, scratch, v["k"]), b.constant(1, "i1"))),
             lambda v: {"k": b.index_op("arith.addi", v["k"], 1)}, k=l)["k"]
 
@@ -372,7 +339,7 @@ class _Deflation:
         e) while an e is coupled, at most `max_sweeps` times: the values."""
         b = self.b
         most = b.index(int(max_sweeps))
-        return _while(b, lambda v: self.both(self.below(v["l"], self.last), self.below(v["sweeps"], most)), sweep,
+        return while_loop(b, lambda v: self.both(self.below(v["l"], self.last), self.below(v["sweeps"], most)), sweep,
                       d=d, scratch=scratch, **carried, l=self.first_coupled(at, d, scratch, b.index(0)),
                       sweeps=b.index(0))
 
@@ -441,7 +408,7 @@ def tridiagonal_ql(b, args, arg_types, result_types, params):
 
         def sweep(v):
             d, scratch, l = v["d"], v["scratch"], v["l"]
-            m = _while(b, lambda u: both(below(u["m"], last), split.coupled(at, d, scratch, u["m"])),
+            m = while_loop(b, lambda u: both(below(u["m"], last), split.coupled(at, d, scratch, u["m"])),
                        lambda u: {"m": b.index_op("arith.addi", u["m"], 1)}, m=b.index_op("arith.addi", l, 1))["m"]
             d, scratch, y, p, g = chase(d, b.insert(zero, scratch, [_E, m]), v["y"], l, m)
             d = b.insert(b.arith("arith.subf", b.extract(d, at(l)), p), d, at(l))

@@ -1,12 +1,33 @@
 """`irax.lax`'s sorting: `sort`, `sort_key_val` and `top_k`, as in JAX
-(the order they sort in: primitives/sorting.py)."""
+(the order they sort in: primitives/sorting.py).
+
+`top_k` is the first k of a sort (a bitonic network over the whole row,
+~n log² n / 4 compares), which is all a GPU's threads can share well. On
+the CPU, a small k of a row takes its native kernel instead
+(backends/cpu_kernels_select.py), one pass keeping the k largest so far: 1e6
+float32, k = 10, 160-200 ms -> ~1 ms (JAX 1.1). Eagerly that kernel is a
+program compiled for the row's shape, as JAX's top_k is, where the network
+is one kernel for every shape: only rows long enough that the network takes
+milliseconds take it eagerly.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
+from irax.config import config
+from irax.frontend import core
+from irax.frontend.kernels import kernel_call
 from irax.frontend.numpy.util import asarray, canonicalize_axis
 from irax.frontend.primitives import sorting as prims
+from irax.plugins.registry import get_default_device
 from irax.typing import Array, ArrayLike
+
+SELECT_MAX_K = 128  # the largest k the CPU's kernel selects: an ascending row moves k elements each
+EAGER_SELECT_ROW = 16384  # the shortest row an eager top_k selects natively (the network: ~2 ms)
+_SELECTED = {np.dtype(t): t in ("uint32", "uint64") for t in ("float32", "float64", "int32", "int64", "uint32",
+                                                           "uint64")}  # dtype: unsigned
 
 
 def sort(operand: Array | Sequence[Array], dimension: int = -1, is_stable: bool = True,
@@ -47,7 +68,25 @@ def top_k(operand: ArrayLike, k: int, *, axis: int = -1) -> list[Array]:
         raise ValueError(f"axis {axis} is out of bounds for array of dimension {x.ndim}")
     axis %= x.ndim
     if axis == x.ndim - 1:
-        return list(prims.top_k.bind(x, k=int(k)))
+        return _top_k_last(x, int(k))
     last = x.ndim - 1
-    values, indices = prims.top_k.bind(x.swapaxes(axis, last), k=int(k))
+    values, indices = _top_k_last(x.swapaxes(axis, last), int(k))
     return [values.swapaxes(axis, last), indices.swapaxes(axis, last)]
+
+
+def _top_k_last(x: Array, k: int) -> list[Array]:
+    """top_k along the last axis: the CPU's kernel where it applies (the
+    module docstring), else the network."""
+    n = x.shape[-1] if x.ndim else 0
+    if (x.dtype in _SELECTED and 0 < k <= min(n, SELECT_MAX_K)
+            and (core.current_trace() is not None or n >= EAGER_SELECT_ROW)
+            and get_default_device().platform == "cpu" and config.irax_cpu_kernels):
+        return list(kernel_call("top_k", _network_top_k, x, k=k, unsigned=_SELECTED[x.dtype]))
+    return list(prims.top_k.bind(x, k=k))
+
+
+def _network_top_k(x: Array, k: int, unsigned: bool) -> list[Array]:
+    """The portable code of the "top_k" kernel: the network's (`unsigned`
+    tells the native kernel how to order the integers x's type leaves
+    unsigned)."""
+    return list(prims.top_k.bind(x, k=k))
