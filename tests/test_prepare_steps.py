@@ -40,7 +40,7 @@ def parses(monkeypatch):
 def test_cpu_prepare_parses_the_module_once(parses):
     text = scan_gradient_text()
     assert [step.transform.__name__ for step in cpu_prepare.STEPS if step.may_apply(text)] == [
-        "pin_internal_stacks", "_annotated"]
+        "pin_internal_stacks", "_annotated", "_as_folds"]
     parses.clear()
     prepared = cpu_prepare.prepare(text)
     assert parses == [text]  # (before: one parse, in a new context, and one print per step)

@@ -7,6 +7,7 @@ irax's module before IREE compiles it, as steps on one parse of the module
   pin internal stacks    `pin_internal_stacks`
   native kernels         `native_kernels` (cpu_kernels.py)
   preset strategies      cpu_tiles.py (cpu_fold_fusion.py first)
+  matrix-vector folds    cpu_vector_products.py
 
 This module holds only the prepare step's code, which the compile cache's
 key names by a hash of its sources and theirs (prepare_steps.version),
@@ -18,6 +19,7 @@ from iree.compiler import ir
 from irax.backends import cpu_kernels, prepare_steps
 from irax.backends.cpu_scalar_reads import SCALAR_READS
 from irax.backends.cpu_tiles import PRESETS
+from irax.backends.cpu_vector_products import VECTOR_PRODUCTS
 from irax.config import config
 from irax.ir import iree, kernels, mlir
 
@@ -99,6 +101,7 @@ STEPS = (
     prepare_steps.Step(lambda text: iree.INTERNAL_STACKS in text, pin_internal_stacks),
     prepare_steps.Step(lambda text: kernels.KERNEL in text and config.irax_cpu_kernels, native_kernels),
     PRESETS,
+    VECTOR_PRODUCTS,
 )
 
 

@@ -239,7 +239,7 @@ def _by_patches(op) -> bool:
         grouped = False
     else:
         return False
-    shapes = _static_f32(op)
+    shapes = static_f32(op)
     if shapes is None or host_f32_lanes() is None or getattr(op.operands[2].owner, "name", "") != "linalg.fill":
         return False  # (a fill of zeros: cv.conv's accumulator, which the product does not read)
     parts = cv.ConvParts(op)
@@ -274,7 +274,7 @@ def _read_through_barriers(op):
         op.operands[i] = barrier.results[0]
 
 
-def _static_f32(op) -> list | None:
+def static_f32(op) -> list | None:
     """The shapes of op's operands and result if all are static f32 tensors."""
     types = [ir.RankedTensorType(v.type) for v in list(op.operands) + list(op.results)]
     if all(t.has_static_shape and str(t.element_type) == "f32" for t in types):
@@ -370,7 +370,7 @@ def _big_shape(op) -> tuple | None:
     least a workgroup's packed tiles in rows and columns (a narrower one
     keeps IREE's data tiling, which has narrow tiles for it), on a host
     with packed tiles of ours (MMT4D_TILES)."""
-    shapes = _static_f32(op) if op.name == "linalg.matmul" else None
+    shapes = static_f32(op) if op.name == "linalg.matmul" else None
     tiles, mmt4d = MATMUL_TILES.get(host_f32_lanes()), MMT4D_TILES.get(host_f32_lanes())
     if shapes is None or mmt4d is None or str(op.attributes["indexing_maps"]) != _PLAIN_MAPS:
         return None
@@ -433,7 +433,7 @@ def _products_to_mmt4d(module):
 
 
 def _matmul(op) -> str | None:
-    shapes = _static_f32(op)
+    shapes = static_f32(op)
     tiles = MATMUL_TILES.get(host_f32_lanes())
     if shapes is None or tiles is None or str(op.attributes["indexing_maps"]) != _PLAIN_MAPS:
         return None
@@ -456,11 +456,11 @@ def _batch_matmul(op) -> str | None:
     dot_general with one batch dim: IREE packs it as it packs a matmul.)
     A 64 x 128 x 128 x 128 batch, single-thread: packed 3.9-4.2 ms, plain
     2.0-2.4 (AVX-512); 6.9-7.1 and 4.4-5.1 (AVX2)."""
-    shapes = _static_f32(op)
+    shapes = static_f32(op)
     tiles = MATMUL_TILES.get(host_f32_lanes())
     if shapes is None or tiles is None or [str(m) for m in op.attributes["indexing_maps"]] != _BATCH_MAPS:
         return None
-    if not _multiply_adds(op):
+    if not multiply_adds(op):
         return None
     (b, m, k), (_, _, n) = shapes[:2]
     rows, columns, small = tiles
@@ -473,7 +473,7 @@ def _divisor(n: int, at_most: int) -> int:
 
 
 def _conv_2d(op) -> str | None:
-    shapes = _static_f32(op)
+    shapes = static_f32(op)
     if shapes is None or host_f32_lanes() is None:
         return None
     (_, _, c, _), (n, oh, ow, f) = shapes[1], shapes[-1]
@@ -505,13 +505,13 @@ def _dynamic_product(op) -> str | None:
     products ran 1.7x slower with sizes known only at run time."""
     types = [ir.RankedTensorType(v.type) for v in list(op.operands) + list(op.results)]
     tiles = MATMUL_TILES.get(host_f32_lanes())
-    if (tiles is None or str(op.attributes["indexing_maps"]) != _PLAIN_MAPS or not _multiply_adds(op)
+    if (tiles is None or str(op.attributes["indexing_maps"]) != _PLAIN_MAPS or not multiply_adds(op)
             or any(str(t.element_type) != "f32" or not all(map(t.is_dynamic_dim, range(t.rank))) for t in types)):
         return None
     return _product_info(*tiles[:2])
 
 
-def _multiply_adds(op) -> bool:
+def multiply_adds(op) -> bool:
     """Whether a generic's body is a float product added up."""
     return [inner.operation.name for inner in op.regions[0].blocks[0].operations] == [
         "arith.mulf", "arith.addf", "linalg.yield"]
