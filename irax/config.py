@@ -19,7 +19,7 @@ Each setting is also an environment variable, its name in capitals:
     IRAX_DISABLE_JIT    1: jitted functions run as plain Python, op by op
                         (JAX's jax_disable_jit; irax.disable_jit() for a block).
     IRAX_INLINE_BYTES   calls whose inputs total at most this many bytes run on
-                        the calling thread (default 262144; see backends/runtime.py).
+                        the calling thread (default 1048576; see backends/runtime.py).
     IRAX_PLATFORMS      which backends to use, in order (e.g. "vulkan,cpu";
                         default: all, by priority). Changing it after arrays
                         exist moves the default device for new arrays only.
@@ -173,7 +173,7 @@ def _choice(*values: str, optional: bool = False, enum_name: str | None = None) 
 
 SWITCH = Kind(lambda text: _TRUTH[text.lower()], "1/0, true/false, yes/no or on/off (any case)",
               "truth value")  # JAX's rule and wording (jax/_src/config.py bool_env)
-BYTES = Kind(_matching(r"\d+", int), "a number of bytes, a non-negative integer such as 262144")
+BYTES = Kind(_matching(r"\d+", int), "a number of bytes, a non-negative integer such as 1048576")
 COUNT = Kind(_matching(r"[1-9]\d*", int), "a number of entries, a positive integer such as 4096")
 DEVICES = Kind(_matching(r"[1-9]\d*", int), "a number of devices, a positive integer such as 4")
 WORKERS = Kind(_matching(r"\d+", int), "a number of worker threads, a non-negative integer (0: one per core)")
@@ -239,7 +239,7 @@ class Config:
     irax_cache_size = Setting(COUNT, "4096", "how many programs each in-memory cache keeps")
     irax_log_compiles = Setting(SWITCH, "0", "one line on stderr for every trace and IREE compile")
     irax_disable_jit = Setting(SWITCH, "0", "jitted functions run as plain Python, op by op (jax_disable_jit)")
-    irax_inline_bytes = Setting(BYTES, "262144", "calls that read and write at most this many bytes (their inputs' size, where the program does not say) run on the calling thread")
+    irax_inline_bytes = Setting(BYTES, "1048576", "calls that read and write at most this many bytes (their inputs' size, where the program does not say) run on the calling thread")
     irax_platforms = Setting(NAMES, "", "backends to use, in order; empty: all, by priority")
     irax_passes = Setting(NAMES, "default", "the pass pipeline, by pass name")
     irax_cpu_devices = Setting(DEVICES, "1", "how many devices the CPU backend is split into")

@@ -29,7 +29,7 @@ FROM_ENVIRONMENT = {
     "irax_cache_size": ("16", 16, 4096),
     "irax_log_compiles": ("on", True, False),
     "irax_disable_jit": ("true", True, False),
-    "irax_inline_bytes": ("1024", 1024, 262144),
+    "irax_inline_bytes": ("1024", 1024, 1048576),
     "irax_platforms": (" vulkan, cpu,", "vulkan,cpu", ""),
     "irax_passes": ("default,-cse", "default,-cse", "default"),
     "irax_cpu_devices": ("4", 4, 1),
@@ -64,7 +64,7 @@ FROM_ENVIRONMENT = {
 }
 
 SWITCH = "1/0, true/false, yes/no or on/off (any case)"
-BYTES = "a number of bytes, a non-negative integer such as 262144"
+BYTES = "a number of bytes, a non-negative integer such as 1048576"
 CUDA = "a compute capability such as sm_80 or sm_89, or one of pascal, volta, turing, ampere, ada, a100, rtx3090, rtx4090"
 ROCM = "an AMD GPU architecture such as gfx942 or gfx1100, or a product such as mi300x or rx7900xtx"
 # (name, a value it does not accept, the error's noun, what it accepts)

@@ -2,6 +2,7 @@
 one bounded cache policy (backends/cache.LRU, limit IRAX_CACHE_SIZE)."""
 import numpy as np
 import pytest
+from iree.compiler import ir
 
 import irax
 import irax.numpy as jnp
@@ -123,18 +124,37 @@ def test_an_elementwise_chain_is_one_loop_s_work():
     np.testing.assert_allclose(reduced(x), np.exp(np.asarray(x)).sum(axis=0) + x, rtol=1e-5)
 
 
+def test_a_contraction_s_work_is_its_multiply_adds_and_an_output_s_empty_is_not_read():
+    """A 128^3 product moves 192 KB and does 2.1 million multiply-adds:
+    counted by its bytes, it ran on the calling thread, on one core, where
+    the pool's two threads share it. And an elementwise generic's outs (a
+    tensor.empty it writes without reading) were counted as read: x * 2
+    of n floats read as 3 n of them."""
+    device = irax.devices("cpu")[0]
+    a = jnp.ones((128, 128))
+    product = irax.jit(lambda a: a @ a)
+    for _ in range(2):  # (a first call and a warm one)
+        queued = device._queued
+        np.testing.assert_array_equal(product(a), np.full((128, 128), 128.0, np.float32))
+        assert device._queued == queued + 1
+    with ir.Context() as context:
+        context.allow_unregistered_dialects = True
+        module = ir.Module.parse(irax.jit(lambda x: x * 2).lower(np.ones(1000, np.float32)).as_text())
+        assert executable.work_bytes(module, []) == 2 * 4000 + 4  # (the 2: a scalar constant's 4 bytes)
+
+
 def test_a_call_runs_where_its_work_says_not_its_inputs():
     """A CPU call runs on the calling thread when it reads and writes at
     most IRAX_INLINE_BYTES (executable.work_bytes). Its inputs' size decided:
-    a 4-byte input making a 1 MB result ran on the calling thread, on one
+    a 4-byte input making a 2 MB result ran on the calling thread, on one
     core (a 64 MB one took 36-48 ms there, 4 queued), and the update of one
-    element of a donated 400 KB argument was queued (~47 us a call, 9 on
+    element of a donated 2 MB argument was queued (~47 us a call, 9 on
     the calling thread)."""
     device = irax.devices("cpu")[0]
-    fill = irax.jit(lambda s: jnp.full((256, 1024), s) * 2)
+    fill = irax.jit(lambda s: jnp.full((512, 1024), s) * 2)
     update_donated = irax.jit(lambda x: x.at[7].set(1.0), donate_argnums=0)
-    update_copy = irax.jit(lambda x: x.at[7].set(2.0))  # writes a copy of x: 400 KB
-    s, x = jnp.float32(1.5), jnp.zeros(10**5)
+    update_copy = irax.jit(lambda x: x.at[7].set(2.0))  # writes a copy of x: 2 MB
+    s, x = jnp.float32(1.5), jnp.zeros(5 * 10**5)
     for _ in range(2):  # (a first call and a warm one)
         queued = device._queued
         big = fill(s)
@@ -143,5 +163,5 @@ def test_a_call_runs_where_its_work_says_not_its_inputs():
         assert device._queued == queued + 1
         copy = update_copy(x)
         assert device._queued == queued + 2
-    np.testing.assert_array_equal(big, np.full((256, 1024), 3.0, np.float32))
+    np.testing.assert_array_equal(big, np.full((512, 1024), 3.0, np.float32))
     assert (float(x[7]), float(copy[7]), float(x.sum()), float(copy.sum())) == (1.0, 2.0, 1.0, 2.0)

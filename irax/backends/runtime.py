@@ -17,7 +17,7 @@ for it (`Device.wait`) before its data is read.
 A device may have an *inline* twin: a synchronous driver over the same
 memory (`local-sync` for the CPU's `local-task`). Waking a thread pool costs
 tens of microseconds, more than a small op takes on the calling thread, so
-calls whose inputs total at most IRAX_INLINE_BYTES (default 256 KiB) run
+calls whose inputs total at most IRAX_INLINE_BYTES (default 1 MiB) run
 inline, as XLA's CPU runtime does with small ops. They wait for the queued
 calls before them to be done, and are finished when they return: so they
 take no step of the timeline, and their fences are empty ones.
