@@ -1,7 +1,8 @@
-"""Matrix-vector products on the CPU (irax/backends/cpu_vector_products.py):
-static f32 `A @ v` and `w @ A` become folds that stream the matrix once;
-which products do, and that their values are right at sizes that are no
-multiple of the tiles, NaNs and infinities included."""
+"""Matrix-vector products and reductions along rows on the CPU
+(irax/backends/cpu_vector_products.py): static f32 `A @ v`, `w @ A` and
+sums, maxima and minima along the last axis become folds that stream the
+matrix once; which ops do, and that their values are right at sizes that
+are no multiple of the tiles, NaNs and infinities included."""
 import numpy as np
 import pytest
 
@@ -60,3 +61,26 @@ def test_the_gradient_of_a_matrix_vector_product_is_two_folds_and_right():
     assert _iree_input(grad, a, v).count("math.fma") == 2
     for mine, theirs in zip(irax.jit(grad, device=CPU)(a, v), jax.grad(loss(jax.numpy), argnums=(0, 1))(a, v)):
         np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
+
+
+ROW_FOLDS = {"sum": lambda np_, x: np_.sum(x, axis=1), "max": lambda np_, x: np_.max(x, axis=1),
+             "min": lambda np_, x: np_.min(x, axis=1), "sum from 5": lambda np_, x: np_.sum(x, axis=1, initial=5.0),
+             "mean of squares": lambda np_, x: np_.mean(x * x, axis=1)}
+
+
+@pytest.mark.parametrize("name", ROW_FOLDS)
+def test_reductions_along_rows_are_folds_and_right(name):
+    """A sum, max or min along the contiguous axis of a static f32 matrix
+    (rows no multiple of the 8-row tiles), NaN in a row, a row of -0.0
+    (the lanes start at the exact identity, -0.0 for a sum), an initial
+    value (kept in the accumulator, not in every lane)."""
+    x = rng.normal(size=(37, 64)).astype(np.float32)
+    x[3, 7], x[5] = np.nan, -0.0
+    fn = ROW_FOLDS[name]
+    lanes = cpu_tiles.host_f32_lanes()
+    assert f"37x{64 // lanes}x{lanes}xf32>" in _iree_input(lambda x: fn(jnp, x), x)  # (the rows in chunks of lanes)
+    actual, expected = np.asarray(irax.jit(lambda x: fn(jnp, x), device=CPU)(x)), fn(np, x.astype(np.float64))
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    np.testing.assert_array_equal(np.signbit(actual[5]), np.signbit(np.float32(expected[5])))
+    finite = ~np.isnan(expected)
+    np.testing.assert_allclose(actual[finite], expected[finite], rtol=1e-5, atol=1e-5)
