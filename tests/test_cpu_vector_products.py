@@ -73,14 +73,13 @@ def test_reductions_along_rows_are_folds_and_right(name):
     """A sum, max or min along the contiguous axis of a static f32 matrix
     (rows no multiple of the 8-row tiles), NaN in a row, a row of -0.0
     (the lanes start at the exact identity, -0.0 for a sum), an initial
-    value (kept in the accumulator, not in every lane). A reduction of
-    computed values keeps IREE's way."""
+    value (kept in the accumulator, not in every lane); the squares of a
+    mean of squares moved into the fold."""
     x = rng.normal(size=(37, 64)).astype(np.float32)
     x[3, 7], x[5] = np.nan, -0.0
     fn = ROW_FOLDS[name]
     lanes = cpu_tiles.host_f32_lanes()
-    folded = f"37x{64 // lanes}x{lanes}xf32>" in _iree_input(lambda x: fn(jnp, x), x)  # (the rows in chunks of lanes)
-    assert folded == (name != "mean of squares")  # (IREE would fuse x * x into the fold, losing its strategy)
+    assert f"37x{64 // lanes}x{lanes}xf32>" in _iree_input(lambda x: fn(jnp, x), x)  # (the rows in chunks of lanes)
     actual, expected = np.asarray(irax.jit(lambda x: fn(jnp, x), device=CPU)(x)), fn(np, x.astype(np.float64))
     np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
     np.testing.assert_array_equal(np.signbit(actual[5]), np.signbit(np.float32(expected[5])))

@@ -20,13 +20,17 @@ fma(a, b, -0.0), the same number (cpu_fold_fusion.py's device), and
   - `w @ A`: columns in vectors, acc[j, ...] += w[i] * A[i, j, ...] row by
     row, workgroups of column groups (cpu_tiles' column folds).
 
-A sum, max or min along a static f32 matrix's rows (`x.sum(1)`; a body of
-one add, max or min) is the first form without v: IREE's own code reduced
-each chunk's 16 lanes at every step (`vector.reduction`), one dependent
-chain a row; here the lanes start at the op's exact identity (-0.0 for a
-sum: -0.0 + x is x) and the accumulator keeps the reduction's initial
-value. 1024^2, one thread: 0.38 -> 0.12 ms; jit, the calling thread
-(IRAX_INLINE_BYTES above 4 MB): sum 191 -> 66 us, max 189 -> 73 (JAX 68).
+A sum, max or min along the rows of static f32 matrices (`x.sum(1)`,
+`(x * x).sum(1)`: a body that ends in one add, max or min of the
+accumulator) is the first form without v: IREE's own code reduced each
+chunk's 16 lanes at every step (`vector.reduction`), one dependent chain a
+row. The elementwise work it reads is moved into it first
+(cpu_fold_fusion.py; left to IREE, that fusion made a new op without the
+strategy); the lanes start at the op's exact identity (-0.0 for a sum:
+-0.0 + x is x), and the accumulator keeps the reduction's initial value.
+1024^2, one thread: 0.38 -> 0.12 ms; jit on the calling thread
+(IRAX_INLINE_BYTES above 4 MB): sum 191 -> 47-66 us, max 189 -> 49-73,
+sum of squares ~450 -> 49 (JAX 58-68).
 
 CPU time per call, 1024 x 1024 f32 (iree-benchmark-module, one thread,
 Zen 5, load ~3): `A @ v` 0.15-0.21 ms (IREE without data tiling; irax's
@@ -35,18 +39,21 @@ jit with it 0.33) -> 0.09-0.11, `w @ A` 0.37 -> 0.12-0.14 (JAX 0.06 and
 """
 from __future__ import annotations
 
+import numpy as np
 from iree.compiler import ir
+from iree.compiler.dialects import tensor
 
 from irax.backends import prepare_steps
+from irax.backends.cpu_fold_fusion import fuse_into_folds
 from irax.backends.cpu_tiles import host_f32_lanes, multiply_adds, static_f32
 from irax.ir import mlir
 from irax.ir.linalg import RESHAPES, iterator_names
 
 ROWS = 8  # the rows of A @ v whose accumulators a vector step keeps
 
-_CONFIG = ("compilation_info = #iree_codegen.compilation_info<lowering_config = #iree_cpu.lowering_config<"
-           "distribution = {distribution}, vector_common_parallel = {vectors}, vector_reduction = {reduction}>, "
-           "translation_info = #iree_codegen.translation_info<pipeline = #iree_cpu.pipeline<DoubleTilingExpert>>>")
+_INFO = ("#iree_codegen.compilation_info<lowering_config = #iree_cpu.lowering_config<"
+         "distribution = {distribution}, vector_common_parallel = {vectors}, vector_reduction = {reduction}>, "
+         "translation_info = #iree_codegen.translation_info<pipeline = #iree_cpu.pipeline<DoubleTilingExpert>>>")
 
 _PRODUCT_BODY = """^bb0(%x: f32, %y: f32, %s: f32):
     %p = math.fma %x, %y, %negative_zero : f32
@@ -61,7 +68,7 @@ func.func private @product(%a: tensor<{m}x{k}xf32>, %v: tensor<{k}xf32>, %acc: t
   %v2 = tensor.expand_shape %v [[0, 1]] output_shape [{c}, {L}] : tensor<{k}xf32> into tensor<{c}x{L}xf32>
   %e = tensor.empty() : tensor<{m}x{L}xf32>
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<{m}x{L}xf32>) -> tensor<{m}x{L}xf32>
-  %lanes = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2, d1)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"], {config}}} ins(%a3, %v2 : tensor<{m}x{c}x{L}xf32>, tensor<{c}x{L}xf32>) outs(%f : tensor<{m}x{L}xf32>) {{
+  %lanes = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2, d1)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"], compilation_info = {info}}} ins(%a3, %v2 : tensor<{m}x{c}x{L}xf32>, tensor<{c}x{L}xf32>) outs(%f : tensor<{m}x{L}xf32>) {{
   {body}
   }} -> tensor<{m}x{L}xf32>
   %r = linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}} ins(%lanes : tensor<{m}x{L}xf32>) outs(%acc : tensor<{m}xf32>) {{
@@ -72,32 +79,13 @@ func.func private @product(%a: tensor<{m}x{k}xf32>, %v: tensor<{k}xf32>, %acc: t
   return %r : tensor<{m}xf32>
 }}"""
 
-_ROW_FOLD = """
-func.func private @fold(%a: tensor<{m}x{k}xf32>, %acc: tensor<{m}xf32>) -> tensor<{m}xf32> {{
-  %identity = arith.constant {identity} : f32
-  %a3 = tensor.expand_shape %a [[0], [1, 2]] output_shape [{m}, {c}, {L}] : tensor<{m}x{k}xf32> into tensor<{m}x{c}x{L}xf32>
-  %e = tensor.empty() : tensor<{m}x{L}xf32>
-  %f = linalg.fill ins(%identity : f32) outs(%e : tensor<{m}x{L}xf32>) -> tensor<{m}x{L}xf32>
-  %lanes = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"], {config}}} ins(%a3 : tensor<{m}x{c}x{L}xf32>) outs(%f : tensor<{m}x{L}xf32>) {{
-  ^bb0(%x: f32, %s: f32):
-    %t = {combine} %s, %x : f32
-    linalg.yield %t : f32
-  }} -> tensor<{m}x{L}xf32>
-  %r = linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}} ins(%lanes : tensor<{m}x{L}xf32>) outs(%acc : tensor<{m}xf32>) {{
-  ^bb0(%x: f32, %s: f32):
-    %t = {combine} %s, %x : f32
-    linalg.yield %t : f32
-  }} -> tensor<{m}xf32>
-  return %r : tensor<{m}xf32>
-}}"""
-
 # A row fold's combining op -> its exact identity (-0.0 + x is x for every x, +0.0 and -0.0 included).
-_IDENTITIES = {"arith.addf": "-0.0", "arith.maximumf": "0xFF800000", "arith.minimumf": "0x7F800000"}
+_IDENTITIES = {"arith.addf": -0.0, "arith.maximumf": float("-inf"), "arith.minimumf": float("inf")}
 
 _VECTOR_MATRIX = """
 func.func private @product(%a: tensor<{m}x{k}xf32>, %w: tensor<{m}xf32>, %acc: tensor<{k}xf32>) -> tensor<{k}xf32> {{
   %negative_zero = arith.constant -0.0 : f32
-  %r = linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"], {config}}} ins(%a, %w : tensor<{m}x{k}xf32>, tensor<{m}xf32>) outs(%acc : tensor<{k}xf32>) {{
+  %r = linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"], compilation_info = {info}}} ins(%a, %w : tensor<{m}x{k}xf32>, tensor<{m}xf32>) outs(%acc : tensor<{k}xf32>) {{
   {body}
   }} -> tensor<{k}xf32>
   return %r : tensor<{k}xf32>
@@ -107,7 +95,7 @@ def _form(op) -> tuple | None:
     """(form, matrix, vector) of a static f32 matrix-vector product (the
     module docstring) that this step rewrites, its two loops in either
     order; None for any other op."""
-    if op.name != "linalg.generic" or len(op.operands) not in (2, 3) or host_f32_lanes() is None:
+    if op.name != "linalg.generic" or len(op.operands) != 3 or host_f32_lanes() is None:
         return None
     op = op.opview
     loops = iterator_names(op)
@@ -115,9 +103,7 @@ def _form(op) -> tuple | None:
         return None
     p, r = ("d0", "d1") if loops[0] == "parallel" else ("d1", "d0")
     maps = [str(m).removeprefix("affine_map<(d0, d1) -> (").removesuffix(")>") for m in op.attributes["indexing_maps"]]
-    if len(maps) == 2:
-        return _row_fold(op, maps, p, r)
-    if maps[2] != p or maps[:2].count(r) != 1 or not multiply_adds(op):
+    if len(maps) != 3 or maps[2] != p or maps[:2].count(r) != 1 or not multiply_adds(op):
         return None
     matrix_at = 1 - maps.index(r)
     form = {f"{p}, {r}": "matrix-vector", f"{r}, {p}": "vector-matrix"}.get(maps[matrix_at])
@@ -128,47 +114,92 @@ def _form(op) -> tuple | None:
     return form, matrix, op.inputs[1 - matrix_at]
 
 
-def _row_fold(op, maps, p, r) -> tuple | None:
-    """("row fold", matrix, None) of a reduction along a static f32
-    matrix's rows (its contiguous dim), `maps` its input's and output's:
-    a body that is one add, max or min of the element and the accumulator
-    (sum, max, min along the last axis; elementwise work before it is
-    IREE's to fuse)."""
-    body = list(op.regions[0].blocks[0].operations)
-    if maps != [f"{p}, {r}", p] or len(body) != 2 or body[0].name not in _IDENTITIES:
-        return None
-    arguments, combine = list(op.regions[0].blocks[0].arguments), body[0]
-    if list(combine.operands) not in (arguments, arguments[::-1]) or body[1].operands[0] != combine.result:
-        return None
-    m, k = ir.RankedTensorType(op.inputs[0].type).shape
-    if 1 in (m, k) or k % host_f32_lanes() or _computed(op.inputs[0]):
-        return None
-    return ("row fold", combine.name), op.inputs[0], None
+def _row_fold(op) -> bool:
+    """Whether `op` reduces along the rows of static f32 matrices (their
+    contiguous dim): two loops, each input read as the matrix or as a
+    scalar, a body that ends in one add, max or min of the accumulator and
+    a value made without it (sum, max, min along the last axis, of
+    elementwise work on the rows: cpu_fold_fusion moves that work in
+    first), rows of whole vectors."""
+    if op.name != "linalg.generic" or host_f32_lanes() is None:
+        return False
+    op = op.opview
+    loops = iterator_names(op)
+    if sorted(loops) != ["parallel", "reduction"] or len(op.outputs) != 1 or static_f32(op) is None:
+        return False
+    p, r = ("d0", "d1") if loops[0] == "parallel" else ("d1", "d0")
+    maps = [str(m).removeprefix("affine_map<(d0, d1) -> (").removesuffix(")>") for m in op.attributes["indexing_maps"]]
+    if maps[-1] != p or any(m not in (f"{p}, {r}", "") for m in maps[:-1]) or f"{p}, {r}" not in maps[:-1]:
+        return False
+    block = op.regions[0].blocks[0]
+    body, acc = list(block.operations), block.arguments[len(op.inputs)]
+    combine = body[-2] if len(body) > 1 else None
+    if (combine is None or combine.name not in _IDENTITIES or body[-1].operands[0] != combine.result
+            or acc not in list(combine.operands) or len(list(acc.uses)) != 1):
+        return False
+    m, k = ir.RankedTensorType(op.inputs[maps.index(f"{p}, {r}")].type).shape
+    return 1 not in (m, k) and k % host_f32_lanes() == 0
+
+
+def _as_lanes(op):
+    """Replace the row fold `op` (`_row_fold`) by a fold of each row's
+    chunks into vector lanes and a fold of the lanes (the module
+    docstring)."""
+    op, lanes = op.opview, host_f32_lanes()
+    block = op.regions[0].blocks[0]
+    body = list(block.operations)
+    combine = body[-2]
+    m, k = next(t.shape for t in (ir.RankedTensorType(x.type) for x in op.inputs) if t.rank == 2)
+    with ir.InsertionPoint(op), op.location:
+        inputs, maps = [], []
+        for x in op.inputs:
+            if ir.RankedTensorType(x.type).rank == 0:
+                inputs.append(x)
+                maps.append([])
+            else:
+                chunks = ir.RankedTensorType.get([m, k // lanes, lanes], ir.F32Type.get())
+                inputs.append(tensor.ExpandShapeOp(chunks, x, mlir.reassociation([[0], [1, 2]]), [],
+                                                   [m, k // lanes, lanes]).result)
+                maps.append([0, 2, 1])
+        identity = mlir.float_constant(ir.F32Type.get(), _IDENTITIES[combine.name])
+        start = mlir.fill(identity, [m, lanes], np.float32)
+
+        def chunk(*arguments):
+            mapping = dict(zip(block.arguments, arguments))
+            for inner in body[:-1]:
+                mlir.clone_op(inner, mapping)
+            return [mapping[body[-1].operands[0]]]
+
+        folded = mlir.generic(inputs, [start], maps + [[0, 1]], [mlir.PARALLEL, mlir.PARALLEL, "reduction"], chunk)[0]
+        folded.owner.attributes["compilation_info"] = ir.Attribute.parse(
+            _INFO.format(distribution=[64, 0, 0], vectors=[ROWS, lanes, 0], reduction=[0, 0, 1]))
+        out = mlir.generic([folded], [op.outputs[0]], [[0, 1], [0]], [mlir.PARALLEL, "reduction"],
+                           lambda x, s: [ir.Operation.create(combine.name, results=[x.type], operands=[s, x]).result])[0]
+    op.results[0].replace_all_uses_with(out)
+    op.erase()
 
 
 def _computed(value) -> bool:
-    """Whether `value` is a linalg op's result (through reshapes): IREE fuses
-    such a producer into the fold as a new op, which loses the fold's
-    strategy (`(x * x).sum(1)` at 1024^2 ran 374 -> 445 us)."""
+    """Whether `value` is an elementwise generic's (through reshapes) that
+    cpu_fold_fusion left out (read twice): IREE would fuse it into the fold
+    as a new op, which loses the fold's strategy ((x * x).sum(1) at 1024^2
+    ran 374 -> 445 us)."""
     while isinstance(value, ir.OpResult) and value.owner.name in RESHAPES:
         value = value.owner.operands[0]
-    return isinstance(value, ir.OpResult) and value.owner.name.startswith("linalg.")
+    owner = value.owner if isinstance(value, ir.OpResult) else None
+    return owner is not None and owner.name == "linalg.generic" and set(iterator_names(owner.opview)) == {"parallel"}
 
 
 def _text(form, m, k) -> str:
     """The template of `form`, filled in for an m x k matrix."""
     lanes = host_f32_lanes()
-    if isinstance(form, tuple):  # ("row fold", its combining op)
-        config = _CONFIG.format(distribution=[64, 0, 0], vectors=[ROWS, lanes, 0], reduction=[0, 0, 1])
-        return _ROW_FOLD.format(m=m, k=k, c=k // lanes, L=lanes, config=config, combine=form[1],
-                                identity=_IDENTITIES[form[1]])
     if form == "matrix-vector":
-        config = _CONFIG.format(distribution=[64, 0, 0], vectors=[ROWS, lanes, 0], reduction=[0, 0, 1])
-        return _MATRIX_VECTOR.format(m=m, k=k, c=k // lanes, L=lanes, config=config, body=_PRODUCT_BODY)
+        info = _INFO.format(distribution=[64, 0, 0], vectors=[ROWS, lanes, 0], reduction=[0, 0, 1])
+        return _MATRIX_VECTOR.format(m=m, k=k, c=k // lanes, L=lanes, info=info, body=_PRODUCT_BODY)
     columns = 8 * lanes  # a group of columns per vector step; an eighth of them per workgroup, as column folds
     group = columns * max(1, round(k / 8 / columns))
-    config = _CONFIG.format(distribution=[group, 0], vectors=[columns, 0], reduction=[0, 1])
-    return _VECTOR_MATRIX.format(m=m, k=k, config=config, body=_PRODUCT_BODY)
+    info = _INFO.format(distribution=[group, 0], vectors=[columns, 0], reduction=[0, 1])
+    return _VECTOR_MATRIX.format(m=m, k=k, info=info, body=_PRODUCT_BODY)
 
 
 def _as_folds(module):
@@ -179,12 +210,16 @@ def _as_folds(module):
     for op, (form, matrix, vector) in products:
         m, k = ir.RankedTensorType(matrix.type).shape
         parsed = ir.Module.parse(_text(form, m, k))  # (kept alive while its body is cloned)
-        operands = [matrix, op.operands[1]] if vector is None else [matrix, vector, op.operands[2]]
         with ir.InsertionPoint(op), op.location:
-            out, = mlir.inline_function(parsed.body.operations[0], operands)
+            out, = mlir.inline_function(parsed.body.operations[0], [matrix, vector, op.operands[2]])
         op.results[0].replace_all_uses_with(out)
         op.erase()
-    return module if products else None
+    fused = fuse_into_folds(module, _row_fold)
+    rows = [op for op in mlir.ops_where(module.operation, _row_fold)
+            if not any(_computed(x) for x in op.opview.inputs)]
+    for op in rows:
+        _as_lanes(op)
+    return module if products or fused or rows else None
 
 
 # This file's step of the CPU's prepare step: only a module with generics is parsed.
