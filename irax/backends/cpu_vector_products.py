@@ -120,7 +120,7 @@ def _row_fold(op) -> bool:
     scalar, a body that ends in one add, max or min of the accumulator and
     a value made without it (sum, max, min along the last axis, of
     elementwise work on the rows: cpu_fold_fusion moves that work in
-    first), rows of whole vectors."""
+    first), rows of two vectors or more, whole."""
     if op.name != "linalg.generic" or host_f32_lanes() is None:
         return False
     op = op.opview
@@ -138,7 +138,7 @@ def _row_fold(op) -> bool:
             or acc not in list(combine.operands) or len(list(acc.uses)) != 1):
         return False
     m, k = ir.RankedTensorType(op.inputs[maps.index(f"{p}, {r}")].type).shape
-    return 1 not in (m, k) and k % host_f32_lanes() == 0
+    return m > 1 and k > host_f32_lanes() and k % host_f32_lanes() == 0  # (a row of one chunk: its lanes, folded)
 
 
 def _as_lanes(op):
