@@ -172,6 +172,15 @@ def test_optimizer_state_is_a_pytree_and_round_trips():
     close(irax.tree_util.tree_leaves(again), irax.tree_util.tree_leaves(state), 0)
 
 
+def test_optimizer_state_has_jax_s_structure():
+    """packed_state is a tuple of per-parameter lists, as JAX's (a list before):
+    the printed structures are equal, and so code that matches on them."""
+    ours = optimizers.momentum(0.1, 0.9)[0](PARAMS)
+    theirs = jax_optimizers.momentum(0.1, 0.9)[0](PARAMS)
+    assert type(ours.packed_state) is type(theirs.packed_state) is tuple
+    assert str(irax.tree_util.tree_structure(ours)) == str(jax.tree_util.tree_structure(theirs))
+
+
 @pytest.mark.parametrize("name", ["momentum inverse", "adam scheduled", "sgd piecewise"])
 def test_jitted_update_step_matches_eager_and_traces_once(name):
     """The step index traced: the schedules and Adam's bias corrections of a traced i."""

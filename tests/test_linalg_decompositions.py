@@ -98,6 +98,47 @@ def test_singular_matrix_gives_what_jax_gives():
         np.testing.assert_array_equal(np.asarray(ours(a)), np.asarray(theirs(a)))
 
 
+def test_slogdet_qr_method_as_jax():
+    """method="qr" (a ValueError before): det R and one sign flip per
+    Householder reflection made; a reversed identity, a singular matrix and an
+    empty batch too, in one program; its gradient; complex matrices and unknown methods raise
+    as JAX's."""
+    cases = [X, np.eye(3, dtype=np.float32)[::-1], np.zeros((3, 3), np.float32), np.ones((2, 0, 0), np.float32)]
+    ours = irax.jit(lambda cases: [jnp.linalg.slogdet(a, method="qr") for a in cases])(cases)
+    for a, (sign, logabsdet) in zip(cases, ours):
+        theirs = jjnp.linalg.slogdet(a, method="qr")
+        np.testing.assert_array_equal(np.asarray(sign), np.asarray(theirs.sign))
+        check(logabsdet, theirs.logabsdet, tol=1e-5)
+    log_det = lambda m: lambda a: m.linalg.slogdet(a, method="qr")[1].sum()
+    check(irax.grad(log_det(jnp))(X), jax.grad(log_det(jjnp))(X), tol=1e-4)
+    for a, method in [(X.astype(np.complex64), "qr"), (X, "svd")]:
+        with pytest.raises(Exception) as expected:
+            jjnp.linalg.slogdet(a, method=method)
+        with pytest.raises(type(expected.value), match=re.escape(str(expected.value))):
+            jnp.linalg.slogdet(a, method=method)
+
+
+SHAPE_ERRORS = {  # name -> a call JAX refuses with a ValueError
+    "multi_dot-3d": lambda m: m.linalg.multi_dot([np.ones((2, 2, 2)), np.ones((2, 2))]),  # irax broadcast it
+    "multi_dot-sizes": lambda m: m.linalg.multi_dot([np.ones((2, 3)), np.ones((2, 2))]),
+    "multi_dot-one": lambda m: m.linalg.multi_dot([np.ones(2), np.ones(2), np.ones(2)]),
+    "tensorsolve-leading": lambda m: m.linalg.tensorsolve(np.ones((3, 2, 6)), np.ones((2, 3))),  # irax solved it
+    "tensorsolve-size": lambda m: m.linalg.tensorsolve(np.ones((6, 2, 3)), np.ones((6, 2))),
+    "tensorinv": lambda m: m.linalg.tensorinv(np.ones((2, 3, 5)), ind=2),
+    "norm-axes": lambda m: m.linalg.norm(np.ones((2, 3, 3)), ord=2),
+}
+
+
+@pytest.mark.parametrize("name", SHAPE_ERRORS)
+def test_linalg_shape_errors_as_jax(name):
+    """JAX's ValueError and wording; multi_dot of a 3-D operand and tensorsolve
+    of a whose leading shape is not b's (of the same size) returned values before."""
+    with pytest.raises(ValueError) as expected:
+        SHAPE_ERRORS[name](jjnp)
+    with pytest.raises(ValueError, match=re.escape(str(expected.value))):
+        SHAPE_ERRORS[name](jnp)
+
+
 @pytest.mark.parametrize("name", ["inv", "det", "slogdet"])
 def test_non_square_raises_as_jax(name):
     a = np.ones((2, 3), np.float32)

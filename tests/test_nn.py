@@ -323,6 +323,18 @@ def test_initializers_draw_jaxs_weights(platform, name):
     np.testing.assert_allclose(np.asarray(ours), theirs, rtol=0, atol=4e-7)
 
 
+def test_complex_variance_scaling_draws_jaxs_weights():
+    """Complex dtypes (ValueError before): uniform in a disk and a normal whose
+    modulus is truncated, drawn in polar form as JAX's, key for key."""
+    draw = lambda I, key: [make(I)(key, (3, 4), np.complex64) for make in
+                           (lambda I: I.glorot_uniform(), lambda I: I.he_normal(),
+                            lambda I: I.variance_scaling(1.0, "fan_in", "normal"))]
+    ours = irax.jit(lambda key: draw(irax.nn.initializers, key))(irax.random.key(3))
+    for o, t in zip(ours, draw(jax.nn.initializers, jax.random.key(3))):
+        assert o.dtype == t.dtype == np.complex64
+        np.testing.assert_allclose(np.asarray(o), t, rtol=0, atol=2e-6)
+
+
 def test_initializer_errors_match_jax(platform):
     key = irax.random.key(0)
     with pytest.raises(ValueError, match="Can't compute input and output sizes of a 1-dimensional weights tensor"):

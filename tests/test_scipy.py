@@ -273,3 +273,15 @@ def test_multivariate_normal_matches_jax():
     check(mvn.logpdf(X, 0.5, 2.0), jmvn.logpdf(X, 0.5, 2.0), 1e-6)
     with pytest.raises(ValueError, match="incompatible shapes"):
         mvn.logpdf(x, mean, cov[:2, :2])
+
+
+def test_multivariate_normal_reads_cov_symmetrized_as_jax():
+    """The Cholesky factor is of (cov + cov^T) / 2, as JAX's lax.linalg.cholesky:
+    an asymmetric cov has JAX's density, and the gradient in cov is symmetric
+    (before: the lower triangle alone, its gradient lower triangular)."""
+    x, mean = X[:2, :2], np.array([0.1, -0.2], np.float32)
+    asymmetric = np.array([[2.0, 0.0], [1.0, 1.0]], np.float32)
+    log_density = lambda m: lambda cov: m.scipy.stats.multivariate_normal.logpdf(x, mean, cov).sum()
+    ours = irax.jit(lambda cov: (log_density(irax)(cov), irax.grad(log_density(irax))(cov)))(asymmetric)
+    check(ours[0], log_density(jax)(asymmetric), 1e-5)
+    check(ours[1], jax.grad(log_density(jax))(asymmetric), 1e-5)

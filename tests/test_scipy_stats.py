@@ -77,6 +77,25 @@ def test_gaussian_kde_matches_jax(bw, weights):
                                rtol=2e-5)
 
 
+def test_gaussian_kde_integrate_kde_and_pytree_as_jax():
+    """integrate_kde (missing before: AttributeError), and the kde as a pytree
+    of its arrays, as JAX's: a jitted function takes one as its argument (a
+    TypeError before); integrate_box and set_bandwidth raise JAX's NotImplementedError."""
+    make = lambda s: (s.gaussian_kde(KD, weights=KW), s.gaussian_kde(KD[:, :7] + 1, bw_method=0.5))
+    (a, b), (ja, jb) = make(stats), make(jstats)
+    ours = irax.jit(lambda a, b: (a.integrate_kde(b), b.integrate_kde(a)))(a, b)
+    for got in ours:
+        np.testing.assert_allclose(np.asarray(got), np.asarray(ja.integrate_kde(jb)), rtol=2e-5)
+    assert len(irax.tree_util.tree_leaves(a)) == len(jax.tree_util.tree_leaves(ja)) == 5
+    with pytest.raises(ValueError, match="KDEs are not the same dimensionality"):
+        a.integrate_kde(stats.gaussian_kde(KD[0]))
+    for call in (lambda k: k.integrate_box(np.zeros(2), np.ones(2)), lambda k: k.set_bandwidth("scott")):
+        with pytest.raises(NotImplementedError) as expected:
+            call(ja)
+        with pytest.raises(NotImplementedError, match=str(expected.value)):
+            call(a)
+
+
 def test_gaussian_kde_1d_box_resample_and_errors():
     got, want = stats.gaussian_kde(KD[0]), jstats.gaussian_kde(KD[0])
     np.testing.assert_allclose(np.asarray(got.integrate_box_1d(-1., .5)), np.asarray(want.integrate_box_1d(-1., .5)),

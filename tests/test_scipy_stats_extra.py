@@ -264,3 +264,22 @@ def test_poisson_entropy_matches_jax_and_scipy_and_differentiates():
         h = 1e-2 * m
         central = (float(stats.poisson.entropy(m + h)) - float(stats.poisson.entropy(m - h))) / (2 * h)
         np.testing.assert_allclose(float(grad(np.float32(m))), central, rtol=2e-3)
+
+
+def test_cdf_gradients_off_the_support_are_zero_as_jax():
+    """gamma/chi2/beta's cdf and sf clamp x into the support with lax.clamp, as
+    JAX's, whose derivative is zero outside it: NaN before (jnp.clip's mask
+    times gammainc's or betainc's infinite slope at the support's end)."""
+    cases = {  # (function, x below or above the support, shape parameters)
+        "gamma.cdf": (stats.gamma.cdf, -0.7, (0.5,)),
+        "chi2.cdf": (stats.chi2.cdf, 0.7, (1.0, 2.0)),  # below loc = 2
+        "chi2.sf": (stats.chi2.sf, -0.7, (1.0,)),
+        "beta.cdf": (stats.beta.cdf, -0.7, (0.5, 0.5)),
+        "beta.sf": (stats.beta.sf, 1.7, (0.5, 0.5)),
+    }
+    grads = irax.jit(lambda: {name: irax.grad(fn)(np.float32(x), *params) for name, (fn, x, params) in cases.items()})()
+    for name, (_, x, params) in cases.items():
+        module, fn = name.split(".")
+        theirs = jax.grad(getattr(getattr(jstats, module), fn))(np.float32(x), *params)
+        assert float(theirs) == 0.0
+        assert float(grads[name]) == 0.0, name

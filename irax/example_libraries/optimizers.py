@@ -45,7 +45,7 @@ class OptimizerState(NamedTuple):
     """The state of every parameter: `packed_state[k]` is the leaves of
     parameter k's state, `subtree_defs[k]` their structure and `tree_def`
     the parameters'. A pytree whose only children are the state leaves."""
-    packed_state: list
+    packed_state: tuple
     tree_def: tree_util.PyTreeDef
     subtree_defs: tuple
 
@@ -69,8 +69,10 @@ class Optimizer(NamedTuple):
 
 
 def _flatten_states(states):
+    """(leaves, structures) of each state, two tuples (JAX's unzip2: the
+    OptimizerState's pytree structure is JAX's)."""
     leaves, defs = zip(*map(tree_util.tree_flatten, states)) if states else ((), ())
-    return list(leaves), tuple(defs)
+    return tuple(leaves), tuple(defs)
 
 
 def optimizer(opt_maker: Callable[..., tuple[Callable, Callable, Callable]]) -> Callable[..., Optimizer]:

@@ -15,6 +15,10 @@ Variance scaling draws with variance `scale / n`, where n counts the inputs
     normal             normal * sqrt(variance)
     uniform            uniform(-1, 1) * sqrt(3 * variance)
 
+Complex weights (as JAX's) are drawn in polar form: uniform in the disk of
+radius sqrt(2), or a complex normal whose modulus is truncated to 2 (over
+0.9531..., its standard deviation then).
+
 Glorot (Xavier) is scale 1 over fan_avg, LeCun scale 1 over fan_in, He
 (Kaiming) scale 2 over fan_in; their `_normal` forms are truncated normal.
 """
@@ -105,11 +109,43 @@ _DENOMINATORS = {
     "fan_geo_avg": lambda fan_in, fan_out: (fan_in * fan_out) ** 0.5,
 }
 
+# The standard deviation of a complex standard normal whose modulus is truncated to 2.
+COMPLEX_TRUNCATED_STDDEV = .95311164380491208
+
+
+def _polar_draw(key, shape, dtype, radius):
+    """radius(u) exp(2 pi i v), u and v uniform in [0, 1) of complex `dtype`'s
+    real type, from the two halves of `key` (JAX's draws, key for key)."""
+    key_r, key_theta = random.split(key)
+    real = np.finfo(dtype).dtype
+    r = radius(random.uniform(key_r, shape, real)).astype(dtype)
+    theta = 2 * np.pi * random.uniform(key_theta, shape, real).astype(dtype)
+    return r * jnp.exp(1j * theta)
+
+
+def _complex_truncated_normal(key, shape, dtype, upper=2):
+    """A centered complex normal of unit variance, its modulus truncated to `upper`
+    (by inverting the modulus' cdf 1 - exp(-r^2))."""
+    mass = 1 - jnp.exp(jnp.array(-(upper ** 2), dtype))
+    return _polar_draw(key, shape, dtype, lambda u: jnp.sqrt(-jnp.log(1 - mass * u.astype(dtype))))
+
+
+def _complex_uniform(key, shape, dtype):
+    """Uniform in the disk of radius sqrt(2) (zero mean, unit variance)."""
+    return _polar_draw(key, shape, dtype, lambda u: jnp.sqrt(2 * u))
+
+
 _DRAWS = {  # distribution -> (key, shape, dtype, variance) -> weights
     "truncated_normal": lambda key, shape, dtype, variance: random.truncated_normal(key, -2, 2, shape, dtype) * (
         jnp.sqrt(variance) / jnp.array(TRUNCATED_STDDEV, dtype)),
     "normal": lambda key, shape, dtype, variance: random.normal(key, shape, dtype) * jnp.sqrt(variance),
     "uniform": lambda key, shape, dtype, variance: random.uniform(key, shape, dtype, -1) * jnp.sqrt(3 * variance),
+}
+_COMPLEX_DRAWS = {  # as JAX: complex weights from draws in the complex plane (random.normal takes complex dtypes)
+    "truncated_normal": lambda key, shape, dtype, variance: _complex_truncated_normal(key, shape, dtype) * (
+        jnp.sqrt(variance) / jnp.array(COMPLEX_TRUNCATED_STDDEV, dtype)),
+    "normal": _DRAWS["normal"],
+    "uniform": lambda key, shape, dtype, variance: _complex_uniform(key, shape, dtype) * jnp.sqrt(variance),
 }
 
 
@@ -127,7 +163,8 @@ def variance_scaling(scale: float, mode: str, distribution: str, in_axis: int | 
         if distribution not in _DRAWS:
             raise ValueError(f"invalid distribution for variance scaling initializer: {distribution}")
         variance = jnp.array(scale / _DENOMINATORS[mode](fan_in, fan_out), dtype=dtype)
-        return _DRAWS[distribution](key, shape, dtype, variance)
+        draws = _COMPLEX_DRAWS if dtypes.issubdtype(dtype, np.complexfloating) else _DRAWS
+        return draws[distribution](key, shape, dtype, variance)
     return init
 
 

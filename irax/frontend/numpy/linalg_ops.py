@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from irax.frontend import lax_linalg, lax_svd
+from irax.frontend import lax_linalg, lax_qr, lax_svd
 from irax.frontend.custom_derivatives import custom_jvp, custom_vjp_and_jvp
 from irax.frontend.jit import jit
 from irax.frontend.lax_linalg import _H, _T, triangular_solve
@@ -304,14 +304,29 @@ def _slogdet_jvp(primals, tangents):
     return (sign, logabsdet), (zeros_like(sign), t)
 
 
+def _slogdet_qr(a):
+    """(sign, log|det|) from a's Householder QR, as JAX's method="qr": det R
+    times -1 for each reflection made (a nonzero tau; the last is never one).
+    Real matrices only, as JAX's; differentiated through geqrf."""
+    if iscomplexobj(a):
+        raise NotImplementedError("slogdet method='qr' not implemented for complex inputs")
+    r, taus = lax_qr.geqrf(a)
+    diagonal = _diagonal(r)
+    reflections = prod(where(taus[..., :a.shape[-1] - 1] != 0, -1, 1), axis=-1).astype(a.dtype)
+    return prod(signum(diagonal), axis=-1) * reflections, sum(log(abs(diagonal)), axis=-1)
+
+
+_SLOGDET_METHODS = {None: _slogdet, "lu": _slogdet, "qr": _slogdet_qr}
+
+
 @functools.partial(jit, static_argnames="method")
 def slogdet(a: ArrayLike, *, method: str | None = None) -> SlogdetResult:
     """(sign, log|det|) of each matrix; (0, -inf) where a is singular."""
     (a,) = promote_args_inexact("jnp.linalg.slogdet", a)
-    if method not in (None, "lu"):
-        raise ValueError(f"Unknown slogdet method '{method}'. Supported methods are 'lu' (`None`).")
+    if method not in _SLOGDET_METHODS:
+        raise ValueError(f"Unknown slogdet method '{method}'. Supported methods are 'lu' (`None`), and 'qr'.")
     _check_square("slogdet()", a)
-    return SlogdetResult(*_slogdet(a))
+    return SlogdetResult(*_SLOGDET_METHODS[method](a))
 
 
 
@@ -358,7 +373,14 @@ def multi_dot(arrays: Sequence[ArrayLike], *, precision: None = None) -> Array:
     """arrays[0] @ arrays[1] @ ...; a 1-D first (last) array is a row (column)."""
     arrays = list(promote_args("jnp.linalg.multi_dot", *arrays))
     if len(arrays) < 2:
-        raise ValueError(f"multi_dot requires at least two arrays, got {len(arrays)}")
+        raise ValueError(f"multi_dot requires at least two arrays; got len(arrays)={len(arrays)}")
+    shapes = [a.shape for a in arrays]
+    if not (arrays[0].ndim in (1, 2) and arrays[-1].ndim in (1, 2) and all(a.ndim == 2 for a in arrays[1:-1])):
+        raise ValueError("multi_dot: input arrays must all be two-dimensional, except for the first and last array "
+                         f"which may be 1 or 2 dimensional. Got array shapes {shapes}")
+    if not all(a.shape[-1] == b.shape[0] for a, b in zip(arrays[:-1], arrays[1:])):
+        raise ValueError("multi_dot: last dimension of each array must match first dimension of following array. "
+                         f"Got array shapes {shapes}")
     result = arrays[0]
     for x in arrays[1:]:
         result = matmul(result, x)
@@ -371,7 +393,8 @@ def tensorinv(a: ArrayLike, ind: int = 2) -> Array:
     front, back = a.shape[:ind], a.shape[ind:]
     size = int(np.prod(front))
     if size != int(np.prod(back)):
-        raise ValueError(f"tensorinv: a.shape[:ind] should match a.shape[ind:] in size, got {front} and {back}")
+        raise ValueError("tensorinv is only possible when the product of the first `ind` dimensions equals that of "
+                         f"the remaining dimensions. got arr.shape={a.shape} with ind={ind}.")
     return reshape(inv(reshape(a, (size, size))), back + front)
 
 
@@ -383,8 +406,12 @@ def tensorsolve(a: ArrayLike, b: ArrayLike, axes: tuple[int, ...] | None = None)
         a = moveaxis(a, axes, [a.ndim - len(axes) + i for i in range(len(axes))])
     out_shape = a.shape[b.ndim:]
     size = int(np.prod(out_shape))
-    if int(np.prod(b.shape)) != size:
-        raise ValueError(f"tensorsolve: a.shape[b.ndim:] = {out_shape} must match b.shape = {b.shape} in size")
+    if a.shape[:b.ndim] != b.shape:
+        raise ValueError("After moving axes to end, leading shape of a must match shape of b. "
+                         f"got a.shape={a.shape}, b.shape={b.shape}")
+    if b.size != size:
+        raise ValueError(f"Input arrays must have prod(a.shape[:b.ndim]) == prod(a.shape[b.ndim:]); "
+                         f"got a.shape={a.shape}, b.ndim={b.ndim}.")
     return reshape(solve(reshape(a, (size, size)), ravel(b)), out_shape)
 
 
@@ -472,7 +499,8 @@ def norm(x: ArrayLike, ord: int | float | str | None = None, axis: Axis = None, 
     if len(axes) == 1:
         return vector_norm(x, axis=axes[0], keepdims=keepdims, ord=2 if ord is None else ord)
     if len(axes) != 2:
-        raise ValueError(f"Invalid axis values ({axis}) for jnp.linalg.norm.")
+        raise ValueError(f"Improper number of axes for norm: axis={axis}. Pass one axis to compute a vector-norm, "
+                         "or two axes to compute a matrix-norm.")
     ord = "fro" if ord is None else ord
     if ord in _SINGULAR_VALUE_NORMS:
         out = _SINGULAR_VALUE_NORMS[ord](lax_svd.svd(moveaxis(x, axes, (-2, -1)), compute_uv=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import irax.numpy as jnp
+from irax import lax
 from irax.frontend.numpy.util import promote_args_inexact
 from irax.scipy.special import betainc, betaln, xlog1py, xlogy
 from irax.scipy.stats._core import lax_const
@@ -26,8 +27,10 @@ def pdf(x: ArrayLike, a: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: Arr
 
 
 def _clipped(x, loc, scale):
-    """(x - loc) / scale clipped to [0, 1], by bounds of x's type (JAX's clamp)."""
-    return jnp.clip((x - loc) / scale, lax_const(x, 0), lax_const(x, 1))
+    """(x - loc) / scale clamped to [0, 1], by bounds of x's type, as JAX's:
+    lax.clamp's derivative is zero outside the bounds, where jnp.clip's times
+    betainc's infinite slope at 0 or 1 would be NaN."""
+    return lax.clamp(lax_const(x, 0), (x - loc) / scale, lax_const(x, 1))
 
 
 def cdf(x: ArrayLike, a: ArrayLike, b: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:

@@ -29,9 +29,11 @@ def pdf(x: ArrayLike, df: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -
 
 
 def _half_y(name, x, df, loc, scale):
-    """The promoted df and (x - loc) / (2 scale) clipped to [0, inf]: the gamma(df/2)'s argument."""
+    """The promoted df and (x - loc) / (2 scale) clamped to [0, inf]: the gamma(df/2)'s
+    argument. lax.clamp, as JAX's: its derivative is zero below loc, where jnp.clip's
+    times gammainc's infinite slope at 0 (df < 2) would be NaN."""
     x, df, loc, scale = promote_args_inexact(name, x, df, loc, scale)
-    return df / 2, jnp.clip((x - loc) / (scale * 2), lax_const(x, 0), lax_const(x, np.inf))  # (JAX's clamp bounds)
+    return df / 2, lax.clamp(lax_const(x, 0), (x - loc) / (scale * 2), lax_const(x, np.inf))
 
 
 def cdf(x: ArrayLike, df: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:

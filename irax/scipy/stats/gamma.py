@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import irax.numpy as jnp
+from irax import lax
 from irax.frontend.numpy.util import promote_args_inexact
 from irax.scipy.special import gammainc, gammaincc, gammaln, xlogy
 from irax.scipy.stats._core import lax_const
@@ -25,9 +26,11 @@ def pdf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) ->
 
 
 def cdf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:
-    """P(a, y), y = (x - loc) / scale clipped to [0, inf]."""
+    """P(a, y), y = (x - loc) / scale clamped to [0, inf] by lax.clamp, as JAX's: its
+    derivative is zero below loc, where jnp.clip's times gammainc's infinite slope
+    at 0 (a < 1) would be NaN."""
     x, a, loc, scale = promote_args_inexact("gamma.cdf", x, a, loc, scale)
-    return gammainc(a, jnp.clip((x - loc) / scale, lax_const(x, 0), lax_const(x, np.inf)))  # (JAX's clamp bounds)
+    return gammainc(a, lax.clamp(lax_const(x, 0), (x - loc) / scale, lax_const(x, np.inf)))
 
 
 def logcdf(x: ArrayLike, a: ArrayLike, loc: ArrayLike = 0, scale: ArrayLike = 1) -> Array:

@@ -15,6 +15,7 @@ import irax.numpy as jnp
 from irax import random
 from irax.frontend.numpy.util import promote_args_inexact
 from irax.scipy import linalg, special
+from irax.tree_util import register_pytree_node_class
 
 # bandwidth factor h from the effective sample size n_eff and the dimension d
 _BW_RULES = {
@@ -23,10 +24,12 @@ _BW_RULES = {
 }
 
 
+@register_pytree_node_class
 class gaussian_kde:
     """Gaussian kernel density estimate of `dataset` ((n,) or (d, n)); `bw_method`
     "scott" (default), "silverman", a scalar h, or a callable of the kde giving h;
-    optional `weights` (n,), normalised to sum to 1."""
+    optional `weights` (n,), normalised to sum to 1. A pytree of its arrays, as
+    JAX's (so it passes through jit, vmap and grad)."""
 
     def __init__(self, dataset, bw_method=None, weights=None):
         dataset = jnp.atleast_2d(dataset)
@@ -61,6 +64,15 @@ class gaussian_kde:
         self.covariance = data_covariance * factor ** 2
         self.inv_cov = jnp.linalg.inv(data_covariance) / factor ** 2
 
+    def tree_flatten(self):
+        return (self.neff, self.dataset, self.weights, self.covariance, self.inv_cov), None
+
+    @classmethod
+    def tree_unflatten(cls, aux_data, children):
+        kde = object.__new__(cls)
+        kde.neff, kde.dataset, kde.weights, kde.covariance, kde.inv_cov = children
+        return kde
+
     @property
     def d(self):
         return self.dataset.shape[0]
@@ -94,11 +106,27 @@ class gaussian_kde:
             raise ValueError(f"mean does not have dimension {self.d}")
         if cov.shape != (self.d, self.d):
             raise ValueError(f"covariance does not have dimension {self.d}")
+        return jnp.sum(self._convolved_kernels(cov, mean[:, None]))
+
+    def _convolved_kernels(self, cov, points):
+        """w_j N(p_i; x_j, S + cov) for each of the (d, m) points p_i and datum x_j: (m, n)."""
         chol = linalg.cho_factor(self.covariance + cov)
         norm = 1.0 / (jnp.sqrt(2 * np.pi) ** self.d * jnp.prod(jnp.diag(chol[0])))
-        diff = self.dataset - mean[:, None]
-        mahalanobis = jnp.sum(diff * linalg.cho_solve(chol, diff), axis=0)
-        return norm * jnp.sum(jnp.exp(-0.5 * mahalanobis) * self.weights)
+        diff = jnp.reshape(self.dataset[:, None, :] - points[:, :, None], (self.d, -1))
+        mahalanobis = jnp.reshape(jnp.sum(diff * linalg.cho_solve(chol, diff), axis=0), (points.shape[1], self.n))
+        return norm * jnp.exp(-0.5 * mahalanobis) * self.weights
+
+    def integrate_kde(self, other: gaussian_kde):
+        """int pdf(y) other.pdf(y) dy = sum_ij w_i v_j N(x_i; y_j, S + S_other)."""
+        if other.d != self.d:
+            raise ValueError("KDEs are not the same dimensionality")
+        return jnp.sum(self._convolved_kernels(other.covariance, other.dataset) * other.weights[:, None])
+
+    def integrate_box(self, low_bounds, high_bounds, maxpts=None):
+        raise NotImplementedError("only 1D box integrations are supported; use `integrate_box_1d`")
+
+    def set_bandwidth(self, bw_method=None):
+        raise NotImplementedError("dynamically changing the bandwidth method is not supported")
 
     def integrate_box_1d(self, low, high):
         """sum_j w_j (Phi((high - x_j) / s) - Phi((low - x_j) / s)), s = sqrt(S), d = 1."""

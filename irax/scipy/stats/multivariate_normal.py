@@ -50,7 +50,9 @@ def logpdf(x: ArrayLike, mean: ArrayLike, cov: ArrayLike, allow_singular: None =
         return -1 / 2 * jnp.sum(y * y, axis=-1) / cov - n / 2 * (np.log(2 * np.pi) + jnp.log(cov))
     if cov.ndim < 2 or cov.shape[-2:] != (n, n):
         raise ValueError("multivariate_normal.logpdf got incompatible shapes")
-    lower = _cholesky(cov)
+    # of cov's symmetric part, as JAX's lax.linalg.cholesky (symmetrize_input): the value
+    # for an asymmetric cov, and a symmetric gradient in cov, are JAX's
+    lower = _cholesky((cov + jnp.swapaxes(cov, -1, -2).conj()) / 2)
     z = _forward_substitution(lower, jnp.broadcast_to(y, np.broadcast_shapes(y.shape, cov.shape[:-1])))
     log_diagonal = jnp.log(jnp.stack([lower[..., i, i] for i in range(n)], axis=-1))
     return -1 / 2 * jnp.sum(z * z, axis=-1) - n / 2 * np.log(2 * np.pi) - jnp.sum(log_diagonal, axis=-1)
