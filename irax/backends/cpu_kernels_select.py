@@ -23,8 +23,7 @@ it came later.
 from __future__ import annotations
 
 from irax.backends.cpu_kernel_builder import ELEMENT_BYTES, for_each_matrix, if_then, while_loop
-
-_SCRATCH_BYTES = 32768  # IREE's stack limit for a dispatch's allocations
+from irax.backends.cpu_kernels_tridiagonal import _SCRATCH_BYTES
 _INTEGER = {"f32": "i32", "f64": "i64", "i32": "i32", "i64": "i64"}  # an element's key type
 
 
