@@ -535,8 +535,8 @@ def test_pad_composed_modes_gradients(mode, kwargs):
 def test_padded_computed_values_under_jit_match_jax(name):
     """The first two failed IREE's compile when pad was an insert into a
     fill of an extracted scalar (the form that commit 657cc41 briefly gave
-    it; a fuzzer found them); a static pad is an insert into a broadcast
-    of its value now."""
+    it; a fuzzer found them); the third is pads of pads of other values of
+    a computed array."""
     fn = {"pad of a reshaped pad": lambda np_: lambda m: np_.pad(np_.pad(m, [(0, 0), (0, 1)])[None],
                                                                    [(0, 0), (1, 0), (0, 0)]),
           "a value per side": lambda np_: lambda m: np_.pad(m * 2, [(0, 2), (1, 0)], constant_values=(1.0, 2.0)),
