@@ -95,3 +95,13 @@ def test_reductions_along_rows_are_folds_and_right(name):
     np.testing.assert_array_equal(np.signbit(actual[5]), np.signbit(np.float32(expected[5])))
     finite = ~np.isnan(expected)
     np.testing.assert_allclose(actual[finite], expected[finite], rtol=1e-5, atol=1e-5)
+
+
+def test_a_product_of_a_product_reads_the_new_one():
+    """The vector of `(A @ v) @ B` is a product rewritten before it: its
+    operands were read before that rewrite, the erased op's result (the
+    jit(grad) of three sparse solvers failed IREE's verifier)."""
+    a, v, b = (rng.normal(size=s).astype(np.float32) for s in [(32, 48), 48, (32, 48)])
+    assert _iree_input(lambda a, v, b: (a @ v) @ b, a, v, b).count("math.fma") == 2
+    np.testing.assert_allclose(irax.jit(lambda a, v, b: (a @ v) @ b, device=CPU)(a, v, b), (a @ v) @ b,
+                               rtol=1e-4, atol=1e-4)

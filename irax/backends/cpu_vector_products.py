@@ -206,9 +206,13 @@ def _text(form, m, k) -> str:
 def _as_folds(module):
     """`module` with each matrix-vector product `_form` picks written as
     its fold; None where there is none."""
-    products = [(op, form) for op in mlir.ops_where(module.operation, lambda op: op.name == "linalg.generic")
-                if (form := _form(op)) is not None]
-    for op, (form, matrix, vector) in products:
+    products = [op for op in mlir.ops_where(module.operation, lambda op: op.name == "linalg.generic")
+                if _form(op) is not None]
+    for op in products:  # (its operands read now: a product before it may have made one, and been replaced)
+        found = _form(op)
+        if found is None:
+            continue
+        form, matrix, vector = found
         m, k = ir.RankedTensorType(matrix.type).shape
         parsed = ir.Module.parse(_text(form, m, k))  # (kept alive while its body is cloned)
         with ir.InsertionPoint(op), op.location:
