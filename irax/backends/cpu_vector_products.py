@@ -91,6 +91,25 @@ func.func private @product(%a: tensor<{m}x{k}xf32>, %w: tensor<{m}xf32>, %acc: t
   return %r : tensor<{k}xf32>
 }}"""
 
+def _two_loops(op) -> tuple | None:
+    """(p, r, maps) of a static f32 generic of one parallel loop and one
+    reduction, in either order: the names of its parallel and reduction
+    dims ("d0" or "d1") and what each indexing map reads ("d0, d1", "d1",
+    "" for a scalar); None for other ops."""
+    loops = iterator_names(op)
+    if sorted(loops) != ["parallel", "reduction"] or static_f32(op) is None:
+        return None
+    p, r = ("d0", "d1") if loops[0] == "parallel" else ("d1", "d0")
+    return p, r, [str(m).removeprefix("affine_map<(d0, d1) -> (").removesuffix(")>")
+                  for m in op.attributes["indexing_maps"]]
+
+
+def _lanes_info() -> str:
+    """The strategy of a fold of each row's chunks into vector lanes: ROWS
+    rows' accumulators a step, 64 rows a workgroup."""
+    return _INFO.format(distribution=[64, 0, 0], vectors=[ROWS, host_f32_lanes(), 0], reduction=[0, 0, 1])
+
+
 def _form(op) -> tuple | None:
     """(form, matrix, vector) of a static f32 matrix-vector product (the
     module docstring) that this step rewrites, its two loops in either
@@ -98,11 +117,9 @@ def _form(op) -> tuple | None:
     if op.name != "linalg.generic" or len(op.operands) != 3 or host_f32_lanes() is None:
         return None
     op = op.opview
-    loops = iterator_names(op)
-    if sorted(loops) != ["parallel", "reduction"] or static_f32(op) is None:
+    if (loops := _two_loops(op)) is None:
         return None
-    p, r = ("d0", "d1") if loops[0] == "parallel" else ("d1", "d0")
-    maps = [str(m).removeprefix("affine_map<(d0, d1) -> (").removesuffix(")>") for m in op.attributes["indexing_maps"]]
+    p, r, maps = loops
     if len(maps) != 3 or maps[2] != p or maps[:2].count(r) != 1 or not multiply_adds(op):
         return None
     matrix_at = 1 - maps.index(r)
@@ -124,11 +141,9 @@ def _row_fold(op) -> bool:
     if op.name != "linalg.generic" or host_f32_lanes() is None:
         return False
     op = op.opview
-    loops = iterator_names(op)
-    if sorted(loops) != ["parallel", "reduction"] or len(op.outputs) != 1 or static_f32(op) is None:
+    if len(op.outputs) != 1 or (loops := _two_loops(op)) is None:
         return False
-    p, r = ("d0", "d1") if loops[0] == "parallel" else ("d1", "d0")
-    maps = [str(m).removeprefix("affine_map<(d0, d1) -> (").removesuffix(")>") for m in op.attributes["indexing_maps"]]
+    p, r, maps = loops
     if maps[-1] != p or any(m not in (f"{p}, {r}", "") for m in maps[:-1]) or f"{p}, {r}" not in maps[:-1]:
         return False
     block = op.regions[0].blocks[0]
@@ -171,8 +186,7 @@ def _as_lanes(op):
             return [mapping[body[-1].operands[0]]]
 
         folded = mlir.generic(inputs, [start], maps + [[0, 1]], [mlir.PARALLEL, mlir.PARALLEL, "reduction"], chunk)[0]
-        folded.owner.attributes["compilation_info"] = ir.Attribute.parse(
-            _INFO.format(distribution=[64, 0, 0], vectors=[ROWS, lanes, 0], reduction=[0, 0, 1]))
+        folded.owner.attributes["compilation_info"] = ir.Attribute.parse(_lanes_info())
         out = mlir.generic([folded], [op.outputs[0]], [[0, 1], [0]], [mlir.PARALLEL, "reduction"],
                            lambda x, s: [ir.Operation.create(combine.name, results=[x.type], operands=[s, x]).result])[0]
     op.results[0].replace_all_uses_with(out)
@@ -195,8 +209,7 @@ def _text(form, m, k) -> str:
     """The template of `form`, filled in for an m x k matrix."""
     lanes = host_f32_lanes()
     if form == "matrix-vector":
-        info = _INFO.format(distribution=[64, 0, 0], vectors=[ROWS, lanes, 0], reduction=[0, 0, 1])
-        return _MATRIX_VECTOR.format(m=m, k=k, c=k // lanes, L=lanes, info=info, body=_PRODUCT_BODY)
+        return _MATRIX_VECTOR.format(m=m, k=k, c=k // lanes, L=lanes, info=_lanes_info(), body=_PRODUCT_BODY)
     columns = 8 * lanes  # a group of columns per vector step; an eighth of them per workgroup, as column folds
     group = columns * max(1, round(k / 8 / columns))
     info = _INFO.format(distribution=[group, 0], vectors=[columns, 0], reduction=[0, 1])
